@@ -1,0 +1,757 @@
+//! The JSON codec behind every generated type.
+//!
+//! Generated types do not derive `serde` traits: for an API of this size the derived,
+//! generic-over-any-format code dominates compile time. Instead each type implements
+//! [`Decode`] (a pull parser over the response bytes, built on `jiter`) and/or [`Encode`]
+//! (writes JSON straight into a buffer), in the direction it is used. Both traits are
+//! non-generic over the format, so each type's code is checked and compiled once.
+
+use std::fmt;
+
+use jiter::{Jiter, JiterError, NumberAny, NumberInt, Peek};
+
+/// A request field that can be left out, sent as an explicit `null`, or sent with a value.
+///
+/// CloudTower's Prisma-style filters give `null` a meaning of its own (`{"name": null}`
+/// matches resources whose name is null), and in updates `null` clears a value, so a plain
+/// `Option` cannot say everything a request needs to say.
+///
+/// ```
+/// use cloudtower_api::Nullable;
+/// let unset: Nullable<String> = Nullable::Absent; // the field is not sent (the default)
+/// let null: Nullable<String> = Nullable::Null; // sent as `null`
+/// let set: Nullable<String> = "vm-1".to_string().into(); // sent as `"vm-1"`
+/// assert_eq!(set.as_option(), Some(&"vm-1".to_string()));
+/// assert!(unset.is_absent() && null.is_null());
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Nullable<T> {
+    /// Not sent at all.
+    #[default]
+    Absent,
+    /// Sent as JSON `null`.
+    Null,
+    /// Sent with this value.
+    Value(T),
+}
+
+impl<T> Nullable<T> {
+    pub fn is_absent(&self) -> bool {
+        matches!(self, Nullable::Absent)
+    }
+    pub fn is_null(&self) -> bool {
+        matches!(self, Nullable::Null)
+    }
+    /// The value, if there is one (absent and null alike give `None`).
+    pub fn as_option(&self) -> Option<&T> {
+        match self {
+            Nullable::Value(v) => Some(v),
+            _ => None,
+        }
+    }
+    /// The value, if there is one (absent and null alike give `None`).
+    pub fn into_option(self) -> Option<T> {
+        match self {
+            Nullable::Value(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+impl<T> From<T> for Nullable<T> {
+    fn from(value: T) -> Self {
+        Nullable::Value(value)
+    }
+}
+
+impl From<&str> for Nullable<String> {
+    fn from(value: &str) -> Self {
+        Nullable::Value(value.to_owned())
+    }
+}
+
+/// The result of a mutation: the affected resource (as it was when the request was accepted)
+/// and the id of the asynchronous task doing the work, when there is one.
+///
+/// All 131 `WithTask_X_` schemas of the spec are this one generic type.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct WithTask<T> {
+    pub task_id: Option<String>,
+    pub data: T,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoding
+
+/// Why a JSON document did not decode into the expected type.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DecodeError {
+    /// Where in the document it failed, as a JSON pointer (`/0/vm_disks/3/id`).
+    pub path: String,
+    /// What went wrong there.
+    pub message: String,
+    /// Byte offset in the document.
+    pub offset: usize,
+    // Path segments collected innermost first while the error travels outwards.
+    segments: Vec<Segment>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Segment {
+    Key(&'static str),
+    Index(usize),
+}
+
+impl DecodeError {
+    fn new(message: impl Into<String>, offset: usize) -> Self {
+        DecodeError {
+            path: String::new(),
+            message: message.into(),
+            offset,
+            segments: Vec::new(),
+        }
+    }
+
+    fn within(mut self, segment: Segment) -> Self {
+        self.segments.push(segment);
+        self
+    }
+
+    fn finish(mut self) -> Self {
+        let mut path = String::new();
+        for segment in self.segments.iter().rev() {
+            match segment {
+                Segment::Key(k) => {
+                    path.push('/');
+                    path.push_str(&k.replace('~', "~0").replace('/', "~1"));
+                }
+                Segment::Index(i) => {
+                    path.push('/');
+                    path.push_str(&i.to_string());
+                }
+            }
+        }
+        self.path = path;
+        self
+    }
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let path = if self.path.is_empty() {
+            "/"
+        } else {
+            &self.path
+        };
+        write!(f, "at {path} (byte {}): {}", self.offset, self.message)
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+/// Decodes one JSON document into `T`.
+///
+/// Unknown object keys are skipped and unknown enum values are kept (forward compatibility
+/// with newer towers). In the default, lenient mode a field that the spec requires but the
+/// server left out or sent as `null` keeps its default value (older towers omit fields that
+/// newer specs require); [`decode_strict`] reports it instead.
+pub fn decode<T: Decode>(bytes: &[u8]) -> Result<T, DecodeError> {
+    decode_with(bytes, false)
+}
+
+/// Like [`decode`], but a missing or `null` required field is an error.
+pub fn decode_strict<T: Decode>(bytes: &[u8]) -> Result<T, DecodeError> {
+    decode_with(bytes, true)
+}
+
+fn decode_with<T: Decode>(bytes: &[u8], strict: bool) -> Result<T, DecodeError> {
+    let mut decoder = Decoder {
+        jiter: Jiter::new(bytes),
+        strict,
+    };
+    let value = T::decode(&mut decoder).map_err(DecodeError::finish)?;
+    decoder
+        .jiter
+        .finish()
+        .map_err(|e| decoder.error_from(e).finish())?;
+    Ok(value)
+}
+
+/// A pull parser positioned in a JSON document; generated [`Decode`] impls drive it.
+pub struct Decoder<'a> {
+    jiter: Jiter<'a>,
+    strict: bool,
+}
+
+/// A type that can be read from JSON.
+pub trait Decode: Sized {
+    /// Whether JSON `null` is a value of this type (true for `Option` and `Nullable`).
+    const ACCEPTS_NULL: bool = false;
+    fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError>;
+}
+
+impl<'a> Decoder<'a> {
+    fn error_from(&self, e: JiterError) -> DecodeError {
+        DecodeError::new(e.error_type.to_string(), e.index)
+    }
+
+    fn error(&self, message: impl Into<String>) -> DecodeError {
+        DecodeError::new(message, self.jiter.current_index())
+    }
+
+    fn peek(&mut self) -> Result<Peek, DecodeError> {
+        self.jiter.peek().map_err(|e| self.error_from(e))
+    }
+
+    fn unexpected(&mut self, expected: &str) -> DecodeError {
+        let found = match self.jiter.peek() {
+            Ok(Peek::Null) => "null",
+            Ok(Peek::True | Peek::False) => "a boolean",
+            Ok(Peek::String) => "a string",
+            Ok(Peek::Array) => "an array",
+            Ok(Peek::Object) => "an object",
+            Ok(p) if p.is_num() => "a number",
+            _ => "invalid JSON",
+        };
+        self.error(format!("expected {expected}, found {found}"))
+    }
+
+    /// Starts an object and returns its first key, `None` for `{}`.
+    pub fn first_key(&mut self, type_name: &'static str) -> Result<Option<&str>, DecodeError> {
+        if self.peek()? != Peek::Object {
+            let expected = format!("an object ({type_name})");
+            return Err(self.unexpected(&expected));
+        }
+        match self.jiter.known_object() {
+            Ok(key) => Ok(key),
+            Err(e) => Err(DecodeError::new(e.error_type.to_string(), e.index)),
+        }
+    }
+
+    /// The next key of the current object, `None` at its end.
+    pub fn next_key(&mut self) -> Result<Option<&str>, DecodeError> {
+        match self.jiter.next_key() {
+            Ok(key) => Ok(key),
+            Err(e) => Err(DecodeError::new(e.error_type.to_string(), e.index)),
+        }
+    }
+
+    /// Decodes the value of object key `name` into `slot`.
+    ///
+    /// A `null` for a type that has no null keeps the slot's default in lenient mode.
+    pub fn field<T: Decode>(
+        &mut self,
+        slot: &mut T,
+        name: &'static str,
+    ) -> Result<(), DecodeError> {
+        if !T::ACCEPTS_NULL && self.peek()? == Peek::Null {
+            if self.strict {
+                return Err(self
+                    .error("null is not allowed here")
+                    .within(Segment::Key(name)));
+            }
+            return self.skip();
+        }
+        match T::decode(self) {
+            Ok(value) => {
+                *slot = value;
+                Ok(())
+            }
+            Err(e) => Err(e.within(Segment::Key(name))),
+        }
+    }
+
+    /// Skips the value of a key this type does not know.
+    pub fn skip(&mut self) -> Result<(), DecodeError> {
+        self.jiter.next_skip().map_err(|e| self.error_from(e))
+    }
+
+    /// Ends an object: in strict mode, every required field (`seen[i]` for `names[i]`) must
+    /// have been present.
+    pub fn check_required(
+        &self,
+        seen: &[bool],
+        names: &[&'static str],
+        type_name: &'static str,
+    ) -> Result<(), DecodeError> {
+        if !self.strict {
+            return Ok(());
+        }
+        match seen.iter().position(|s| !s) {
+            None => Ok(()),
+            Some(i) => Err(self.error(format!(
+                "missing required field `{}` of {type_name}",
+                names[i]
+            ))),
+        }
+    }
+
+    /// Reads a string value (borrowed from the document or the parser's scratch buffer).
+    pub fn str(&mut self) -> Result<&str, DecodeError> {
+        if self.peek()? != Peek::String {
+            return Err(self.unexpected("a string"));
+        }
+        match self.jiter.known_str() {
+            Ok(s) => Ok(s),
+            Err(e) => Err(DecodeError::new(e.error_type.to_string(), e.index)),
+        }
+    }
+
+    fn number(&mut self, expected: &str) -> Result<NumberAny, DecodeError> {
+        let peek = self.peek()?;
+        if !peek.is_num() {
+            return Err(self.unexpected(expected));
+        }
+        self.jiter
+            .known_number(peek)
+            .map_err(|e| self.error_from(e))
+    }
+
+    fn integer(&mut self) -> Result<i64, DecodeError> {
+        match self.number("an integer")? {
+            NumberAny::Int(NumberInt::Int(i)) => Ok(i),
+            // Integral floats (`3.0`) are integers; some towers print them that way.
+            NumberAny::Float(f) if f.fract() == 0.0 && f.abs() < 9.007_199_254_740_992e15 => {
+                Ok(f as i64)
+            }
+            _ => Err(self.error("expected an integer within range")),
+        }
+    }
+
+    fn float(&mut self) -> Result<f64, DecodeError> {
+        match self.number("a number")? {
+            NumberAny::Int(NumberInt::Int(i)) => Ok(i as f64),
+            NumberAny::Float(f) => Ok(f),
+        }
+    }
+
+    /// Starts an array: `true` when it has a first element.
+    fn first_element(&mut self) -> Result<bool, DecodeError> {
+        if self.peek()? != Peek::Array {
+            return Err(self.unexpected("an array"));
+        }
+        match self.jiter.known_array() {
+            Ok(first) => Ok(first.is_some()),
+            Err(e) => Err(self.error_from(e)),
+        }
+    }
+
+    fn next_element(&mut self) -> Result<bool, DecodeError> {
+        match self.jiter.array_step() {
+            Ok(next) => Ok(next.is_some()),
+            Err(e) => Err(self.error_from(e)),
+        }
+    }
+
+    /// Consumes a `null` if one comes next.
+    fn take_null(&mut self) -> Result<bool, DecodeError> {
+        if self.peek()? == Peek::Null {
+            self.jiter.known_null().map_err(|e| self.error_from(e))?;
+            Ok(true)
+        } else {
+            Ok(false)
+        }
+    }
+
+    /// An error for an unexpected value of a closed set.
+    pub fn invalid(&self, message: impl Into<String>) -> DecodeError {
+        self.error(message)
+    }
+}
+
+impl Decode for String {
+    fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        d.str().map(str::to_owned)
+    }
+}
+
+impl Decode for bool {
+    fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        match d.peek()? {
+            Peek::True | Peek::False => d.jiter.next_bool().map_err(|e| d.error_from(e)),
+            _ => Err(d.unexpected("a boolean")),
+        }
+    }
+}
+
+impl Decode for i64 {
+    fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        d.integer()
+    }
+}
+
+impl Decode for i32 {
+    fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        let wide = d.integer()?;
+        i32::try_from(wide).map_err(|_| d.error(format!("{wide} does not fit in a 32-bit integer")))
+    }
+}
+
+impl Decode for f64 {
+    fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        d.float()
+    }
+}
+
+impl Decode for f32 {
+    fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        d.float().map(|f| f as f32)
+    }
+}
+
+impl<T: Decode> Decode for Option<T> {
+    const ACCEPTS_NULL: bool = true;
+    fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        if d.take_null()? {
+            Ok(None)
+        } else {
+            T::decode(d).map(Some)
+        }
+    }
+}
+
+impl<T: Decode> Decode for Nullable<T> {
+    const ACCEPTS_NULL: bool = true;
+    fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        if d.take_null()? {
+            Ok(Nullable::Null)
+        } else {
+            T::decode(d).map(Nullable::Value)
+        }
+    }
+}
+
+impl<T: Decode> Decode for Box<T> {
+    fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        T::decode(d).map(Box::new)
+    }
+}
+
+impl<T: Decode> Decode for Vec<T> {
+    fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        let mut items = Vec::new();
+        let mut more = d.first_element()?;
+        while more {
+            match T::decode(d) {
+                Ok(item) => items.push(item),
+                Err(e) => return Err(e.within(Segment::Index(items.len()))),
+            }
+            more = d.next_element()?;
+        }
+        Ok(items)
+    }
+}
+
+impl<T: Decode + Default> Decode for WithTask<T> {
+    fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        let mut out = WithTask::default();
+        let mut seen_data = false;
+        let mut key = d.first_key("WithTask")?;
+        while let Some(k) = key {
+            match k {
+                "task_id" => d.field(&mut out.task_id, "task_id")?,
+                "data" => {
+                    d.field(&mut out.data, "data")?;
+                    seen_data = true;
+                }
+                _ => d.skip()?,
+            }
+            key = d.next_key()?;
+        }
+        d.check_required(&[seen_data], &["data"], "WithTask")?;
+        Ok(out)
+    }
+}
+
+/// Free-form JSON (`{}` schemas and objects without declared properties).
+impl Decode for serde_json::Value {
+    fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        use serde_json::Value;
+        match d.peek()? {
+            Peek::Null => {
+                d.take_null()?;
+                Ok(Value::Null)
+            }
+            Peek::True | Peek::False => bool::decode(d).map(Value::Bool),
+            Peek::String => String::decode(d).map(Value::String),
+            Peek::Array => Vec::<Value>::decode(d).map(Value::Array),
+            Peek::Object => {
+                let mut map = serde_json::Map::new();
+                let mut key = d.first_key("object")?.map(str::to_owned);
+                while let Some(k) = key {
+                    let value = Value::decode(d)?;
+                    map.insert(k, value);
+                    key = d.next_key()?.map(str::to_owned);
+                }
+                Ok(Value::Object(map))
+            }
+            _ => match d.number("a number")? {
+                NumberAny::Int(NumberInt::Int(i)) => Ok(Value::from(i)),
+                NumberAny::Float(f) => Ok(serde_json::Number::from_f64(f)
+                    .map(Value::Number)
+                    .unwrap_or(Value::Null)),
+            },
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encoding
+
+/// Encodes a value as a JSON document.
+pub fn encode<T: Encode + ?Sized>(value: &T) -> Vec<u8> {
+    let mut encoder = Encoder::default();
+    value.encode(&mut encoder);
+    encoder.buf
+}
+
+/// Writes JSON into a buffer; generated [`Encode`] impls drive it.
+#[derive(Default)]
+pub struct Encoder {
+    buf: Vec<u8>,
+    // No comma is due before the next key or element.
+    first: bool,
+}
+
+/// A type that can be written as JSON.
+pub trait Encode {
+    /// Whether an object field holding this value is left out (`None`, `Nullable::Absent`).
+    fn is_absent(&self) -> bool {
+        false
+    }
+    fn encode(&self, e: &mut Encoder);
+}
+
+impl Encoder {
+    pub fn begin_object(&mut self) {
+        self.buf.push(b'{');
+        self.first = true;
+    }
+
+    pub fn end_object(&mut self) {
+        self.buf.push(b'}');
+        self.first = false;
+    }
+
+    fn begin_array(&mut self) {
+        self.buf.push(b'[');
+        self.first = true;
+    }
+
+    fn end_array(&mut self) {
+        self.buf.push(b']');
+        self.first = false;
+    }
+
+    fn separator(&mut self) {
+        if !self.first {
+            self.buf.push(b',');
+        }
+        self.first = true;
+    }
+
+    fn key(&mut self, name: &str) {
+        self.separator();
+        self.string(name);
+        self.buf.push(b':');
+    }
+
+    /// Writes `"name": value`, or nothing when the value is absent.
+    pub fn field<T: Encode + ?Sized>(&mut self, name: &str, value: &T) {
+        if !value.is_absent() {
+            self.key(name);
+            value.encode(self);
+        }
+    }
+
+    /// Writes `"name": value` for a required field; an `Option` that is `None` becomes `null`.
+    pub fn required_field<T: Encode + ?Sized>(&mut self, name: &str, value: &T) {
+        self.key(name);
+        value.encode(self);
+    }
+
+    pub fn string(&mut self, s: &str) {
+        // Writing a str into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut self.buf, s);
+        self.first = false;
+    }
+
+    fn raw(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+        self.first = false;
+    }
+
+    pub fn null(&mut self) {
+        self.raw(b"null");
+    }
+}
+
+impl Encode for str {
+    fn encode(&self, e: &mut Encoder) {
+        e.string(self);
+    }
+}
+
+impl Encode for String {
+    fn encode(&self, e: &mut Encoder) {
+        e.string(self);
+    }
+}
+
+impl Encode for bool {
+    fn encode(&self, e: &mut Encoder) {
+        e.raw(if *self { b"true" } else { b"false" });
+    }
+}
+
+impl Encode for i64 {
+    fn encode(&self, e: &mut Encoder) {
+        use std::io::Write;
+        // Writing into a Vec cannot fail.
+        let _ = write!(e.buf, "{self}");
+        e.first = false;
+    }
+}
+
+impl Encode for i32 {
+    fn encode(&self, e: &mut Encoder) {
+        i64::from(*self).encode(e);
+    }
+}
+
+impl Encode for f64 {
+    fn encode(&self, e: &mut Encoder) {
+        // Non-finite numbers have no JSON form; serde_json writes them as `null`.
+        let _ = serde_json::to_writer(&mut e.buf, self);
+        e.first = false;
+    }
+}
+
+impl Encode for f32 {
+    fn encode(&self, e: &mut Encoder) {
+        f64::from(*self).encode(e);
+    }
+}
+
+impl<T: Encode> Encode for Option<T> {
+    fn is_absent(&self) -> bool {
+        self.is_none()
+    }
+    fn encode(&self, e: &mut Encoder) {
+        match self {
+            Some(v) => v.encode(e),
+            None => e.null(),
+        }
+    }
+}
+
+impl<T: Encode> Encode for Nullable<T> {
+    fn is_absent(&self) -> bool {
+        Nullable::is_absent(self)
+    }
+    fn encode(&self, e: &mut Encoder) {
+        match self {
+            Nullable::Value(v) => v.encode(e),
+            Nullable::Null | Nullable::Absent => e.null(),
+        }
+    }
+}
+
+impl<T: Encode + ?Sized> Encode for Box<T> {
+    fn is_absent(&self) -> bool {
+        (**self).is_absent()
+    }
+    fn encode(&self, e: &mut Encoder) {
+        (**self).encode(e);
+    }
+}
+
+impl<T: Encode> Encode for Vec<T> {
+    fn encode(&self, e: &mut Encoder) {
+        self.as_slice().encode(e);
+    }
+}
+
+impl<T: Encode> Encode for [T] {
+    fn encode(&self, e: &mut Encoder) {
+        e.begin_array();
+        for item in self {
+            e.separator();
+            item.encode(e);
+        }
+        e.end_array();
+    }
+}
+
+impl<T: Encode> Encode for WithTask<T> {
+    fn encode(&self, e: &mut Encoder) {
+        e.begin_object();
+        e.required_field("task_id", &self.task_id);
+        e.required_field("data", &self.data);
+        e.end_object();
+    }
+}
+
+impl Encode for serde_json::Value {
+    fn encode(&self, e: &mut Encoder) {
+        let _ = serde_json::to_writer(&mut e.buf, self);
+        e.first = false;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nested_error_paths_name_the_failing_element() {
+        let err = decode::<Vec<Vec<i32>>>(br#"[[1],[2,"x"]]"#).unwrap_err();
+        assert_eq!(err.path, "/1/1");
+        assert!(err.message.contains("expected an integer"), "{err}");
+    }
+
+    #[test]
+    fn integers_accept_integral_floats_and_reject_fractions() {
+        assert_eq!(decode::<i64>(b"3.0").unwrap(), 3);
+        assert!(decode::<i64>(b"3.5").is_err());
+        assert!(decode::<i32>(b"4294967296").is_err());
+        assert_eq!(decode::<f64>(b"7").unwrap(), 7.0);
+    }
+
+    #[test]
+    fn trailing_garbage_is_an_error() {
+        assert!(decode::<bool>(b"true false").is_err());
+    }
+
+    #[test]
+    fn nullable_distinguishes_null_from_value() {
+        assert_eq!(decode::<Nullable<i32>>(b"null").unwrap(), Nullable::Null);
+        assert_eq!(decode::<Nullable<i32>>(b"5").unwrap(), Nullable::Value(5));
+    }
+
+    #[test]
+    fn encoder_places_commas_across_nesting() {
+        let value = vec![vec![1i64, 2], vec![], vec![3]];
+        assert_eq!(encode(&value), b"[[1,2],[],[3]]");
+        let strings = vec!["a\"b".to_string(), "\u{1}".to_string()];
+        assert_eq!(encode(&strings), br#"["a\"b","\u0001"]"#);
+    }
+
+    #[test]
+    fn free_form_values_round_trip() {
+        let text = r#"{"a":[1,2.5,"x",null,true],"b":{"c":{}}}"#;
+        let value: serde_json::Value = decode(text.as_bytes()).unwrap();
+        assert_eq!(String::from_utf8(encode(&value)).unwrap(), text);
+    }
+
+    #[test]
+    fn with_task_decodes_and_reencodes() {
+        let text = r#"{"task_id":"t1","data":[1,2],"extra":{"x":1}}"#;
+        let value: WithTask<Vec<i32>> = decode(text.as_bytes()).unwrap();
+        assert_eq!(value.task_id.as_deref(), Some("t1"));
+        assert_eq!(value.data, vec![1, 2]);
+        assert_eq!(encode(&value), br#"{"task_id":"t1","data":[1,2]}"#);
+        let missing = decode_strict::<WithTask<Vec<i32>>>(br#"{"task_id":null}"#).unwrap_err();
+        assert!(missing.message.contains("`data`"), "{missing}");
+    }
+}
