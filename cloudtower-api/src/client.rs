@@ -1,120 +1,511 @@
 //! The client and its transport: every generated method ends in [`Client::execute`].
+//!
+//! This module knows nothing of the generated models (the generator's fixture tests compile
+//! it on its own); logging in, task waiting and pagination live in modules of their own and
+//! reach the transport through [`Client::execute`] and the [`Authenticator`] hook.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::fmt;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use tracing::Instrument;
 
 use crate::codec::{self, Decode, Encode};
-use crate::error::{Error, ErrorBody};
+use crate::error::{Error, ErrorBody, RawBody};
 
-/// A CloudTower API client. Cheap to clone; clones share the connection pool and session.
+/// A CloudTower API client. Cheap to clone and safe to share across tasks: clones share the
+/// connection pool and the session (token), while two clients built separately never do.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), cloudtower_api::Error> {
+/// use std::time::Duration;
+/// use cloudtower_api::{Client, Language};
+///
+/// let client = Client::builder("https://tower.example.com")
+///     .content_language(Language::EnUs)
+///     .timeout(Duration::from_secs(30))
+///     .api_key("my-api-key")
+///     .build()?;
+/// // The same session, with Chinese messages for these calls only.
+/// let zh = client.with_language(Language::ZhCn);
+/// # let _ = zh; Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
-    content_language: Option<&'static str>,
+    language: Option<Language>,
+    // False only for the clone handed to the `Authenticator`, so that a 401 while logging in
+    // is reported instead of starting another login.
+    reauthenticate: bool,
 }
 
 struct Inner {
     http: reqwest::Client,
     base_url: String,
-    token: std::sync::RwLock<Option<String>>,
+    retry: RetryPolicy,
+    session: RwLock<Session>,
+    authenticator: RwLock<Option<Arc<dyn Authenticator>>>,
+    // Held while logging in again, so that concurrent 401s share one login.
+    relogin: tokio::sync::Mutex<()>,
 }
 
-impl std::fmt::Debug for Client {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+#[derive(Default)]
+struct Session {
+    authorization: Option<Secret>,
+    // Bumped at every change of `authorization`: a call that got a 401 with generation `g`
+    // logs in again only if nobody has done so since `g`.
+    generation: u64,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let authenticated = self.session().0.is_some();
         f.debug_struct("Client")
             .field("base_url", &self.inner.base_url)
-            .field("content_language", &self.content_language)
+            .field("language", &self.language)
+            .field("authenticated", &authenticated)
             .finish_non_exhaustive()
     }
 }
 
-impl Client {
-    /// A client for the tower at `endpoint` (`https://tower.example.com`; `/v2/api` is
-    /// appended unless the endpoint already ends with it).
-    pub fn new(endpoint: &str) -> Result<Self, Error> {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(60))
-            .connect_timeout(Duration::from_secs(10))
-            .build()
-            .map_err(|source| Error::Transport {
-                operation: "client",
-                source,
-            })?;
-        let trimmed = endpoint.trim_end_matches('/');
+/// The language of CloudTower's messages (the `content-language` header).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Language {
+    /// `en-US`
+    EnUs,
+    /// `zh-CN`
+    ZhCn,
+}
+
+impl Language {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Language::EnUs => "en-US",
+            Language::ZhCn => "zh-CN",
+        }
+    }
+}
+
+/// A credential (token, password, API key): its `Debug` prints `Secret(<redacted>)`, so it
+/// can sit in structs that are logged.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+    /// The secret itself; call it only where it is sent.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+impl From<String> for Secret {
+    fn from(value: String) -> Self {
+        Secret(value)
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(value: &str) -> Self {
+        Secret(value.to_owned())
+    }
+}
+
+/// Obtains a fresh `Authorization` value when a call answers 401.
+///
+/// The client calls it at most once per expired session however many calls fail at once,
+/// and retries each failed call once with the new value. [`Client::sign_in`] installs one
+/// that logs in with a username and password; implement it to fetch credentials elsewhere.
+pub trait Authenticator: Send + Sync + 'static {
+    /// Logs in through `client` (which does not itself re-authenticate) and returns the
+    /// token.
+    fn authenticate<'a>(&'a self, client: &'a Client) -> BoxFuture<'a, Result<Secret, Error>>;
+}
+
+/// How reads (`get-*` operations) are retried after transient failures: connection errors,
+/// timeouts and HTTP 502/503/504. Mutations are never retried: CloudTower mutations are not
+/// idempotent, and a repeated `create-vm` makes a second VM.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt (0 disables retrying).
+    pub max_retries: u32,
+    /// The delay before the first retry; it doubles at every retry.
+    pub initial_backoff: Duration,
+    /// The longest delay between two attempts.
+    pub max_backoff: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_retries: 3,
+            initial_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(5),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Never retry.
+    pub fn none() -> Self {
+        RetryPolicy {
+            max_retries: 0,
+            ..RetryPolicy::default()
+        }
+    }
+
+    /// The delay before retry number `retry` (0-based): exponential, with the upper half
+    /// jittered so that many clients failing together do not come back together.
+    pub(crate) fn backoff(&self, retry: u32) -> Duration {
+        let exponential = self
+            .initial_backoff
+            .saturating_mul(2u32.saturating_pow(retry))
+            .min(self.max_backoff);
+        exponential / 2 + exponential.mul_f64(fastrand::f64() / 2.0)
+    }
+}
+
+/// Configures a [`Client`]; see [`Client::builder`].
+#[derive(Debug)]
+#[must_use]
+pub struct ClientBuilder {
+    endpoint: String,
+    language: Option<Language>,
+    timeout: Duration,
+    connect_timeout: Duration,
+    proxy: Option<String>,
+    root_certificates: Vec<Vec<u8>>,
+    accept_invalid_certs: bool,
+    user_agent: String,
+    retry: RetryPolicy,
+    authorization: Option<Secret>,
+}
+
+impl ClientBuilder {
+    /// The `content-language` sent with every call (CloudTower's default when unset).
+    pub fn content_language(mut self, language: Language) -> Self {
+        self.language = Some(language);
+        self
+    }
+
+    /// The longest a whole call may take (default 60 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The longest connecting may take (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Sends every call through this proxy (`http://proxy:3128`). Without it the usual
+    /// `HTTPS_PROXY`/`NO_PROXY` environment variables apply.
+    pub fn proxy(mut self, url: impl Into<String>) -> Self {
+        self.proxy = Some(url.into());
+        self
+    }
+
+    /// Trusts the CA certificates of this PEM bundle besides the built-in web roots: the
+    /// way to talk to a tower whose certificate your organisation signed, or to pin a
+    /// tower's self-signed certificate.
+    pub fn root_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.root_certificates.push(pem.into());
+        self
+    }
+
+    /// Accepts any certificate, including self-signed and expired ones. Off by default;
+    /// anyone on the network path can then read the token. Prefer
+    /// [`root_certificate_pem`](Self::root_certificate_pem).
+    pub fn danger_accept_invalid_certs(mut self, accept: bool) -> Self {
+        self.accept_invalid_certs = accept;
+        self
+    }
+
+    /// The `User-Agent` header (default `cloudtower-rs/<version>`).
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
+        self
+    }
+
+    /// How reads are retried after transient failures.
+    pub fn retry_policy(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Authenticates with an API key (sent as the raw `Authorization` value).
+    pub fn api_key(mut self, key: impl Into<Secret>) -> Self {
+        self.authorization = Some(key.into());
+        self
+    }
+
+    /// Authenticates with a token from an earlier login.
+    pub fn token(self, token: impl Into<Secret>) -> Self {
+        self.api_key(token)
+    }
+
+    /// Builds the client; fails on an unusable endpoint, proxy or certificate.
+    pub fn build(self) -> Result<Client, Error> {
+        let trimmed = self.endpoint.trim_end_matches('/');
         let base_url = if trimmed.ends_with("/v2/api") {
             trimmed.to_owned()
         } else {
             format!("{trimmed}/v2/api")
         };
+        let url = reqwest::Url::parse(&base_url)
+            .map_err(|e| Error::config(format!("invalid endpoint {:?}", self.endpoint), e))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(Error::config(
+                format!("invalid endpoint {:?}", self.endpoint),
+                "the scheme must be http or https",
+            ));
+        }
+        let mut http = reqwest::Client::builder()
+            .timeout(self.timeout)
+            .connect_timeout(self.connect_timeout)
+            .user_agent(self.user_agent)
+            .danger_accept_invalid_certs(self.accept_invalid_certs);
+        if let Some(proxy) = &self.proxy {
+            let proxy = reqwest::Proxy::all(proxy)
+                .map_err(|e| Error::config(format!("invalid proxy {proxy:?}"), e))?;
+            http = http.proxy(proxy);
+        }
+        for pem in &self.root_certificates {
+            let certificates = reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|e| Error::config("invalid root certificate", e))?;
+            if certificates.is_empty() {
+                return Err(Error::config(
+                    "invalid root certificate",
+                    "no PEM certificate found",
+                ));
+            }
+            for certificate in certificates {
+                http = http.add_root_certificate(certificate);
+            }
+        }
+        let http = http
+            .build()
+            .map_err(|e| Error::config("cannot build the HTTP client", e))?;
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
                 base_url,
-                token: std::sync::RwLock::new(None),
+                retry: self.retry,
+                session: RwLock::new(Session {
+                    authorization: self.authorization,
+                    generation: 0,
+                }),
+                authenticator: RwLock::new(None),
+                relogin: tokio::sync::Mutex::new(()),
             }),
-            content_language: None,
+            language: self.language,
+            reauthenticate: true,
         })
     }
+}
 
-    /// Sends `token` in the `Authorization` header of every call.
-    pub fn set_token(&self, token: impl Into<String>) {
-        if let Ok(mut slot) = self.inner.token.write() {
-            *slot = Some(token.into());
+impl Client {
+    /// Starts configuring a client for the tower at `endpoint` (`https://tower.example.com`;
+    /// `/v2/api` is appended unless the endpoint already ends with it).
+    pub fn builder(endpoint: impl Into<String>) -> ClientBuilder {
+        ClientBuilder {
+            endpoint: endpoint.into(),
+            language: None,
+            timeout: Duration::from_secs(60),
+            connect_timeout: Duration::from_secs(10),
+            proxy: None,
+            root_certificates: Vec::new(),
+            accept_invalid_certs: false,
+            user_agent: concat!("cloudtower-rs/", env!("CARGO_PKG_VERSION")).to_owned(),
+            retry: RetryPolicy::default(),
+            authorization: None,
         }
     }
 
-    /// Sends one request and returns the successful (2xx or 304) response.
+    /// A client with the default settings for the tower at `endpoint`.
+    pub fn new(endpoint: &str) -> Result<Self, Error> {
+        Client::builder(endpoint).build()
+    }
+
+    /// The API base URL (`https://tower.example.com/v2/api`).
+    pub fn base_url(&self) -> &str {
+        &self.inner.base_url
+    }
+
+    /// The same client (same session and connections) sending `content-language: language`.
+    #[must_use]
+    pub fn with_language(&self, language: Language) -> Client {
+        Client {
+            language: Some(language),
+            ..self.clone()
+        }
+    }
+
+    /// Sends `token` (or an API key) as the `Authorization` value of every later call.
+    pub fn set_token(&self, token: impl Into<Secret>) {
+        self.set_authorization(Some(token.into()));
+    }
+
+    /// Whether the client holds a token or API key.
+    pub fn is_authenticated(&self) -> bool {
+        self.session().0.is_some()
+    }
+
+    /// Installs the hook that logs in again when a call answers 401.
+    pub fn set_authenticator(&self, authenticator: Arc<dyn Authenticator>) {
+        if let Ok(mut slot) = self.inner.authenticator.write() {
+            *slot = Some(authenticator);
+        }
+    }
+
+    fn set_authorization(&self, value: Option<Secret>) {
+        // A poisoned lock only means another thread panicked mid-assignment; the slot holds
+        // a whole value either way.
+        let mut session = self
+            .inner
+            .session
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        session.authorization = value;
+        session.generation += 1;
+    }
+
+    fn session(&self) -> (Option<Secret>, u64) {
+        let session = self.inner.session.read().unwrap_or_else(|e| e.into_inner());
+        (session.authorization.clone(), session.generation)
+    }
+
+    fn authenticator(&self) -> Option<Arc<dyn Authenticator>> {
+        self.inner
+            .authenticator
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Sends one request and returns the successful (2xx or 304) response: retries reads
+    /// after transient failures, and logs in again once after a 401 when it can.
     #[doc(hidden)]
     pub async fn execute(&self, request: ApiRequest) -> Result<ApiResponse, Error> {
-        let operation = request.operation;
-        let url = format!("{}/{}", self.inner.base_url, operation);
-        let mut builder = match request.body {
-            RequestBody::Get(query) => self.inner.http.get(url).query(&query),
-            RequestBody::Empty => self.inner.http.post(url),
-            RequestBody::Json(json) => self
-                .inner
-                .http
-                .post(url)
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(json),
-            RequestBody::Multipart(fields) => {
-                let mut form = reqwest::multipart::Form::new();
-                for field in fields {
-                    form = match field.value {
-                        FieldValue::Text(text) => form.text(field.name, text),
-                        FieldValue::File(file) => {
-                            let part = reqwest::multipart::Part::stream(file.bytes)
-                                .file_name(file.file_name);
-                            form.part(field.name, part)
-                        }
+        let span = tracing::debug_span!(
+            "cloudtower",
+            operation = request.operation,
+            status = tracing::field::Empty,
+            request_id = tracing::field::Empty,
+        );
+        async {
+            let (authorization, generation) = self.session();
+            match self.send_with_retries(&request, authorization).await {
+                Err(error) if error.status() == Some(401) && self.reauthenticate => {
+                    let Some(authenticator) = self.authenticator() else {
+                        return Err(error);
                     };
+                    let authorization = self.reauthenticate(&*authenticator, generation).await?;
+                    self.send_with_retries(&request, Some(authorization)).await
                 }
-                self.inner.http.post(url).multipart(form)
+                result => result,
             }
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Logs in again unless a concurrent call already did since `generation`.
+    async fn reauthenticate(
+        &self,
+        authenticator: &dyn Authenticator,
+        generation: u64,
+    ) -> Result<Secret, Error> {
+        let _guard = self.inner.relogin.lock().await;
+        if let (Some(current), now) = self.session() {
+            if now != generation {
+                return Ok(current);
+            }
+        }
+        tracing::info!("session expired, logging in again");
+        let login_client = Client {
+            reauthenticate: false,
+            ..self.clone()
         };
-        let token = self.inner.token.read().ok().and_then(|t| t.clone());
-        if let Some(token) = token {
-            builder = builder.header(reqwest::header::AUTHORIZATION, token);
+        let token = authenticator.authenticate(&login_client).await?;
+        self.set_authorization(Some(token.clone()));
+        Ok(token)
+    }
+
+    async fn send_with_retries(
+        &self,
+        request: &ApiRequest,
+        authorization: Option<Secret>,
+    ) -> Result<ApiResponse, Error> {
+        let retry = &self.inner.retry;
+        let mut attempt = 0;
+        loop {
+            match self.send(request, authorization.as_ref()).await {
+                Err(error)
+                    if request.is_read() && error.is_retryable() && attempt < retry.max_retries =>
+                {
+                    let delay = retry.backoff(attempt);
+                    attempt += 1;
+                    tracing::warn!(%error, attempt, delay_ms = delay.as_millis() as u64, "retrying");
+                    tokio::time::sleep(delay).await;
+                }
+                result => return result,
+            }
         }
-        if let Some(language) = self.content_language {
-            builder = builder.header("content-language", language);
+    }
+
+    async fn send(
+        &self,
+        request: &ApiRequest,
+        authorization: Option<&Secret>,
+    ) -> Result<ApiResponse, Error> {
+        let operation = request.operation;
+        let started = Instant::now();
+        let mut builder = request.build(&self.inner.http, &self.inner.base_url);
+        if let Some(secret) = authorization {
+            let mut value = HeaderValue::from_str(secret.expose()).map_err(|e| {
+                Error::config("the token or API key is not a valid header value", e)
+            })?;
+            value.set_sensitive(true);
+            builder = builder.header(AUTHORIZATION, value);
         }
-        let response = builder
-            .send()
-            .await
-            .map_err(|source| Error::Transport { operation, source })?;
+        if let Some(language) = self.language {
+            builder = builder.header("content-language", language.as_str());
+        }
+        let transport = |source| Error::Transport { operation, source };
+        let response = builder.send().await.map_err(transport)?;
         let status = response.status().as_u16();
         let request_id = response
             .headers()
             .get("x-tower-request-id")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let body = response
-            .bytes()
-            .await
-            .map_err(|source| Error::Transport { operation, source })?;
+        let span = tracing::Span::current();
+        span.record("status", status);
+        if let Some(id) = &request_id {
+            span.record("request_id", id.as_str());
+        }
+        let body = response.bytes().await.map_err(transport)?;
+        tracing::debug!(
+            status,
+            duration_ms = started.elapsed().as_millis() as u64,
+            bytes = body.len(),
+            "response"
+        );
         if (200..300).contains(&status) || status == 304 {
             Ok(ApiResponse {
                 operation,
@@ -127,7 +518,7 @@ impl Client {
                 operation,
                 status,
                 body: codec::decode::<ErrorBody>(&body).ok().map(Box::new),
-                raw: body,
+                raw: RawBody(body),
                 request_id,
             })
         }
@@ -141,8 +532,9 @@ pub struct ApiRequest {
     body: RequestBody,
 }
 
+// Kept in a form that can be sent again (retries, the call after a re-login).
 enum RequestBody {
-    Json(Vec<u8>),
+    Json(Bytes),
     Empty,
     Get(Vec<(&'static str, String)>),
     Multipart(Vec<MultipartField>),
@@ -153,7 +545,7 @@ impl ApiRequest {
     pub fn json<T: Encode + ?Sized>(operation: &'static str, body: &T) -> Self {
         ApiRequest {
             operation,
-            body: RequestBody::Json(codec::encode(body)),
+            body: RequestBody::Json(codec::encode(body).into()),
         }
     }
 
@@ -178,6 +570,37 @@ impl ApiRequest {
         ApiRequest {
             operation,
             body: RequestBody::Multipart(fields),
+        }
+    }
+
+    /// Reads may be retried: `get-*` operations and HTTP GETs change nothing on the tower.
+    fn is_read(&self) -> bool {
+        self.operation.starts_with("get-") || matches!(self.body, RequestBody::Get(_))
+    }
+
+    fn build(&self, http: &reqwest::Client, base_url: &str) -> reqwest::RequestBuilder {
+        let url = format!("{base_url}/{}", self.operation);
+        match &self.body {
+            RequestBody::Get(query) => http.get(url).query(query),
+            RequestBody::Empty => http.post(url),
+            RequestBody::Json(json) => http
+                .post(url)
+                .header(CONTENT_TYPE, "application/json")
+                .body(json.clone()),
+            RequestBody::Multipart(fields) => {
+                let form = fields.iter().fold(
+                    reqwest::multipart::Form::new(),
+                    |form, field| match &field.value {
+                        FieldValue::Text(text) => form.text(field.name, text.clone()),
+                        FieldValue::File(file) => form.part(
+                            field.name,
+                            reqwest::multipart::Part::stream(file.bytes.clone())
+                                .file_name(file.file_name.clone()),
+                        ),
+                    },
+                );
+                http.post(url).multipart(form)
+            }
         }
     }
 }
@@ -240,9 +663,9 @@ impl ApiResponse {
     pub fn decode<T: Decode>(self) -> Result<T, Error> {
         codec::decode(&self.body).map_err(|source| Error::Decode {
             operation: self.operation,
-            source,
-            raw: self.body.clone(),
-            request_id: self.request_id.clone(),
+            source: Box::new(source),
+            raw: RawBody(self.body),
+            request_id: self.request_id,
         })
     }
 

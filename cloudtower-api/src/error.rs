@@ -1,8 +1,26 @@
 //! The one error type of the SDK.
 
+use std::any::Any;
+use std::fmt;
+
 use crate::codec::DecodeError;
 
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
 /// Anything that can go wrong calling CloudTower.
+///
+/// ```no_run
+/// # async fn demo(err: cloudtower_api::Error) {
+/// use cloudtower_api::Error;
+/// match &err {
+///     Error::Status { status: 404, .. } => println!("not found"),
+///     e if e.is_resource_locked() => println!("locked: {:?}", e.locked_resources()),
+///     Error::Task(failure) => println!("task {} failed: {:?}", failure.task_id, failure.error_message),
+///     e if e.is_retryable() => println!("try again later: {e}"),
+///     e => println!("{e} (request id {:?})", e.request_id()),
+/// }
+/// # }
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -21,19 +39,123 @@ pub enum Error {
         /// The decoded `ErrorBody`, when the server sent one.
         body: Option<Box<ErrorBody>>,
         /// The raw response body.
-        raw: bytes::Bytes,
+        raw: RawBody,
         request_id: Option<String>,
     },
     /// The server answered 2xx but the body does not match the expected type.
     #[error("{operation}: response does not decode: {source}")]
     Decode {
         operation: &'static str,
+        /// What failed and at which JSON path (`/0/vm_disks/3/id`).
         #[source]
-        source: DecodeError,
+        source: Box<DecodeError>,
         /// The raw response body.
-        raw: bytes::Bytes,
+        raw: RawBody,
         request_id: Option<String>,
     },
+    /// An asynchronous task failed, paused, vanished or did not end in time.
+    #[error("{0}")]
+    Task(Box<TaskFailure>),
+    /// The client is misconfigured (endpoint, proxy, certificate, credentials).
+    #[error("invalid configuration: {message}: {source}")]
+    Config {
+        message: String,
+        #[source]
+        source: BoxError,
+    },
+}
+
+impl Error {
+    pub(crate) fn config(message: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        Error::Config {
+            message: message.into(),
+            source: source.into(),
+        }
+    }
+
+    /// The operation that failed (`get-vms`), when the error belongs to one call.
+    pub fn operation(&self) -> Option<&'static str> {
+        match self {
+            Error::Transport { operation, .. }
+            | Error::Status { operation, .. }
+            | Error::Decode { operation, .. } => Some(operation),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status of an error answer.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// The decoded `ErrorBody` of an error answer.
+    pub fn error_body(&self) -> Option<&ErrorBody> {
+        match self {
+            Error::Status { body, .. } => body.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The `x-tower-request-id` of the answer, to quote to SmartX support.
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            Error::Status { request_id, .. } | Error::Decode { request_id, .. } => {
+                request_id.as_deref()
+            }
+            _ => None,
+        }
+    }
+
+    /// The raw body of an answer that was an error or did not decode.
+    pub fn raw_body(&self) -> Option<&[u8]> {
+        match self {
+            Error::Status { raw, .. } | Error::Decode { raw, .. } => Some(raw.as_bytes()),
+            _ => None,
+        }
+    }
+
+    /// Whether the same call may succeed later unchanged: connection failures, timeouts,
+    /// and 502/503/504 from a tower that is restarting or overloaded.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Transport { source, .. } => source.is_connect() || source.is_timeout(),
+            Error::Status { status, .. } => matches!(status, 502..=504),
+            _ => false,
+        }
+    }
+
+    /// Whether the call or the task wait ran out of time.
+    pub fn is_timeout(&self) -> bool {
+        match self {
+            Error::Transport { source, .. } => source.is_timeout(),
+            Error::Task(failure) => failure.kind == TaskFailureKind::TimedOut,
+            _ => false,
+        }
+    }
+
+    /// Whether the tower refused the credentials (HTTP 401).
+    pub fn is_unauthorized(&self) -> bool {
+        self.status() == Some(401)
+    }
+
+    /// Whether the tower refused a mutation because another operation holds a lock on the
+    /// resource (code `ResourceLocked`); retry it once that operation has ended.
+    pub fn is_resource_locked(&self) -> bool {
+        self.error_body()
+            .is_some_and(|b| b.code.as_deref() == Some("ResourceLocked"))
+    }
+
+    /// The `props.locked_resources` of a `ResourceLocked` error: which resources are locked
+    /// and by what, as the tower describes them.
+    pub fn locked_resources(&self) -> Option<&serde_json::Value> {
+        if !self.is_resource_locked() {
+            return None;
+        }
+        self.error_body()?.props.as_ref()?.get("locked_resources")
+    }
 }
 
 /// CloudTower's error body (`ErrorBody` in the spec), decoded leniently so that any error
@@ -66,5 +188,132 @@ impl crate::codec::Decode for ErrorBody {
             key = d.next_key()?;
         }
         Ok(out)
+    }
+}
+
+/// A response body kept for diagnosis. Its `Debug` shows the text with the values of
+/// credential-like keys (`token`, `password`, `key`, `secret`, …) masked, because a login
+/// answer that fails to decode still carries the token.
+#[derive(Clone, Default, PartialEq)]
+pub struct RawBody(pub bytes::Bytes);
+
+impl RawBody {
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for RawBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match serde_json::from_slice::<serde_json::Value>(&self.0) {
+            Ok(mut value) => {
+                redact(&mut value);
+                write!(f, "{value}")
+            }
+            Err(_) => write!(f, "<{} bytes, not JSON>", self.0.len()),
+        }
+    }
+}
+
+fn redact(value: &mut serde_json::Value) {
+    const SENSITIVE: [&str; 5] = ["token", "password", "secret", "key", "credential"];
+    match value {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map.iter_mut() {
+                let k = k.to_ascii_lowercase();
+                if SENSITIVE.iter().any(|s| k.contains(s)) && !v.is_null() {
+                    *v = serde_json::Value::String("<redacted>".into());
+                } else {
+                    redact(v);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(redact),
+        _ => {}
+    }
+}
+
+/// Why waiting for an asynchronous task did not give a successful task.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct TaskFailure {
+    pub kind: TaskFailureKind,
+    pub task_id: String,
+    /// The last status seen (`FAILED`, `PAUSED`, `EXECUTING`, …), if the task was seen.
+    pub status: Option<String>,
+    /// The last progress seen, if the task was seen.
+    pub progress: Option<f64>,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    // The last `models::Task` seen; `tasks.rs` gives it back typed. Stored type-erased so
+    // that this module compiles without the generated models.
+    pub(crate) task: Option<Box<dyn AnyDebug>>,
+}
+
+/// How a task wait ended without success.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TaskFailureKind {
+    /// The task ended with status `FAILED`.
+    Failed,
+    /// The task is `PAUSED` and the wait was told not to wait for paused tasks.
+    Paused,
+    /// The tower did not know the task during the whole grace period.
+    NotFound,
+    /// The task had not ended when the wait's timeout ran out.
+    TimedOut,
+}
+
+impl fmt::Display for TaskFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let id = &self.task_id;
+        match self.kind {
+            TaskFailureKind::Failed => write!(f, "task {id} failed")?,
+            TaskFailureKind::Paused => write!(f, "task {id} is paused")?,
+            TaskFailureKind::NotFound => write!(f, "task {id} was not found")?,
+            TaskFailureKind::TimedOut => write!(
+                f,
+                "task {id} did not end in time (last status {}, progress {})",
+                self.status.as_deref().unwrap_or("unknown"),
+                self.progress.map_or("unknown".into(), |p| p.to_string()),
+            )?,
+        }
+        match (&self.error_code, &self.error_message) {
+            (Some(code), Some(message)) => write!(f, ": {code}: {message}"),
+            (None, Some(text)) | (Some(text), None) => write!(f, ": {text}"),
+            (None, None) => Ok(()),
+        }
+    }
+}
+
+/// `Any` that can also be printed, for the type-erased task inside [`TaskFailure`].
+pub(crate) trait AnyDebug: Any + fmt::Debug + Send + Sync {
+    fn as_any(&self) -> &dyn Any;
+}
+
+impl<T: Any + fmt::Debug + Send + Sync> AnyDebug for T {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+impl TaskFailure {
+    /// A failure of `kind` for a task last seen with these details (`task` is the full task
+    /// record, when there is one).
+    pub(crate) fn new(kind: TaskFailureKind, task_id: impl Into<String>) -> Self {
+        TaskFailure {
+            kind,
+            task_id: task_id.into(),
+            status: None,
+            progress: None,
+            error_code: None,
+            error_message: None,
+            task: None,
+        }
+    }
+
+    /// The task record as `T`, when it was seen and `T` is its type.
+    pub(crate) fn task_as<T: Any>(&self) -> Option<&T> {
+        self.task.as_ref()?.as_any().downcast_ref()
     }
 }

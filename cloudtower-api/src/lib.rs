@@ -4,6 +4,6 @@ pub mod client;
 pub mod codec;
 pub mod error;
 
-pub use client::{Client, FilePart};
+pub use client::{Authenticator, Client, ClientBuilder, FilePart, Language, RetryPolicy, Secret};
 pub use codec::{Nullable, WithTask};
-pub use error::{Error, ErrorBody};
+pub use error::{Error, ErrorBody, RawBody, TaskFailure, TaskFailureKind};

@@ -1,0 +1,115 @@
+//! Test towers: axum servers on 127.0.0.1 that the real client talks to over real HTTP.
+#![allow(dead_code)] // each test binary uses its own part of these helpers
+
+use std::sync::{Arc, Mutex};
+
+use axum::http::HeaderMap;
+use axum::Router;
+use tokio::net::TcpListener;
+
+/// Serves `router` on a free port; the server lives as long as the test's runtime.
+pub async fn serve(router: Router) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    format!("http://{addr}")
+}
+
+/// What a test server saw of one call.
+#[derive(Clone, Debug)]
+pub struct Seen {
+    pub path: String,
+    pub headers: HeaderMap,
+    pub body: serde_json::Value,
+}
+
+impl Seen {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// The calls a test server has seen, in order.
+#[derive(Clone, Default)]
+pub struct Log(Arc<Mutex<Vec<Seen>>>);
+
+impl Log {
+    /// Records a call; returns it and how many earlier calls went to the same path.
+    pub fn push(&self, path: &str, headers: &HeaderMap, body: &[u8]) -> (Seen, usize) {
+        let seen = Seen {
+            path: path.to_owned(),
+            headers: headers.clone(),
+            body: serde_json::from_slice(body).unwrap_or(serde_json::Value::Null),
+        };
+        let mut calls = self.0.lock().unwrap();
+        let n = calls.iter().filter(|s| s.path == path).count();
+        calls.push(seen.clone());
+        (seen, n)
+    }
+    pub fn all(&self) -> Vec<Seen> {
+        self.0.lock().unwrap().clone()
+    }
+    pub fn count(&self, path: &str) -> usize {
+        self.0.lock().unwrap().iter().filter(|s| s.path == path).count()
+    }
+}
+
+/// A test server's answer to one call.
+pub struct Reply {
+    pub status: u16,
+    pub body: String,
+    pub delay: std::time::Duration,
+}
+
+impl Reply {
+    pub fn json(status: u16, body: serde_json::Value) -> Reply {
+        Reply {
+            status,
+            body: body.to_string(),
+            delay: std::time::Duration::ZERO,
+        }
+    }
+    pub fn ok(body: serde_json::Value) -> Reply {
+        Reply::json(200, body)
+    }
+    pub fn text(status: u16, body: &str) -> Reply {
+        Reply {
+            status,
+            body: body.to_owned(),
+            delay: std::time::Duration::ZERO,
+        }
+    }
+    pub fn after(mut self, delay: std::time::Duration) -> Reply {
+        self.delay = delay;
+        self
+    }
+}
+
+/// A tower that logs every call and answers with `reply(call, n)`, where `n` counts the
+/// earlier calls to the same path. Answers carry `x-tower-request-id: req-<n>`.
+pub async fn tower<F>(log: Log, reply: F) -> String
+where
+    F: Fn(&Seen, usize) -> Reply + Send + Sync + 'static,
+{
+    let reply = Arc::new(reply);
+    let router = Router::new().fallback(move |request: axum::extract::Request| {
+        let (log, reply) = (log.clone(), reply.clone());
+        async move {
+            let path = request.uri().path().to_owned();
+            let headers = request.headers().clone();
+            let body = axum::body::to_bytes(request.into_body(), usize::MAX)
+                .await
+                .unwrap();
+            let (seen, n) = log.push(&path, &headers, &body);
+            let answer = reply(&seen, n);
+            tokio::time::sleep(answer.delay).await;
+            axum::response::Response::builder()
+                .status(answer.status)
+                .header("content-type", "application/json")
+                .header("x-tower-request-id", format!("req-{n}"))
+                .body(axum::body::Body::from(answer.body))
+                .unwrap()
+        }
+    });
+    serve(router).await
+}
