@@ -4,6 +4,25 @@ pub mod client;
 pub mod codec;
 pub mod error;
 
+/// Every request and response type of the API, generated from the spec.
+// Generated code is formatted by the generator (prettyplease), not rustfmt.
+#[rustfmt::skip]
+#[path = "generated/mod.rs"]
+pub mod models;
+
 pub use client::{Authenticator, Client, ClientBuilder, FilePart, Language, RetryPolicy, Secret};
 pub use codec::{Nullable, WithTask};
 pub use error::{Error, ErrorBody, RawBody, TaskFailure, TaskFailureKind};
+
+/// One API operation, as listed in [`models::OPERATIONS`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OperationInfo {
+    /// The spec's `operationId` (`GetVms`).
+    pub operation_id: &'static str,
+    /// The path under `/v2/api/` (`get-vms`).
+    pub path: &'static str,
+    /// The [`Client`] method (`get_vms`).
+    pub method: &'static str,
+    /// The spec module (tag) it belongs to, in snake_case (`vm`).
+    pub module: &'static str,
+}

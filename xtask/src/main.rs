@@ -1,1 +1,280 @@
-fn main() {}
+//! Project tasks: `cargo xtask regen`, `cargo xtask fetch-spec`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Parser, Subcommand};
+use cloudtower_codegen::{canonical, fixups, inventory, output, Provenance, INVENTORY_FILE};
+use serde_json::{json, Value};
+
+#[derive(Parser)]
+#[command(name = "xtask", about = "cloudtower-rs project tasks")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Regenerate cloudtower-api's generated code from the pinned spec.
+    Regen {
+        /// The spec: a merged JSON/YAML file or a directory of spec modules. Default: the
+        /// cached download of the pinned version (see `fetch-spec`).
+        #[arg(long, env = "CLOUDTOWER_SPEC")]
+        spec: Option<PathBuf>,
+        /// Change nothing; fail if the committed code differs from what the spec produces.
+        #[arg(long, conflicts_with = "update_pin")]
+        check: bool,
+        /// Accept a new spec version: record its version and hashes in spec/pin.json.
+        #[arg(long)]
+        update_pin: bool,
+        /// Where the generated files go.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Download the pinned spec into the git-ignored cache (.spec-cache/), checking its hash.
+    FetchSpec {
+        /// Download from here instead of the pinned address.
+        #[arg(long)]
+        url: Option<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+/// `spec/pin.json`: which upstream spec the committed code was generated from.
+struct Pin {
+    path: PathBuf,
+    value: Value,
+}
+
+impl Pin {
+    fn load(root: &Path) -> Result<Pin, String> {
+        let path = root.join("spec/pin.json");
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(Pin { path, value })
+    }
+
+    fn text(&self, key: &str) -> Result<&str, String> {
+        self.value
+            .get(key)
+            .and_then(Value::as_str)
+            .ok_or_else(|| format!("{}: missing `{key}`", self.path.display()))
+    }
+
+    fn cache_path(&self, root: &Path) -> Result<PathBuf, String> {
+        Ok(root
+            .join(".spec-cache")
+            .join(format!("cloudtower-{}.json", self.text("version")?)))
+    }
+
+    fn save(&self) -> Result<(), String> {
+        let text = serde_json::to_string_pretty(&self.value).map_err(|e| e.to_string())? + "\n";
+        std::fs::write(&self.path, text).map_err(|e| format!("{}: {e}", self.path.display()))
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode, String> {
+    let root = workspace_root();
+    let mut pin = Pin::load(&root)?;
+    match cli.command {
+        Command::FetchSpec { url } => {
+            let url = match url {
+                Some(url) => url,
+                None => pin.text("url")?.to_owned(),
+            };
+            let cache = pin.cache_path(&root)?;
+            eprintln!("fetching {url}");
+            let bytes = ureq::get(&url)
+                .call()
+                .map_err(|e| format!("{url}: {e}"))?
+                .body_mut()
+                .read_to_vec()
+                .map_err(|e| format!("{url}: {e}"))?;
+            let actual = canonical::sha256_hex(&bytes);
+            if actual != pin.text("sha256")? {
+                return Err(format!(
+                    "{url}: sha256 {actual} does not match the pin {} (spec/pin.json)",
+                    pin.text("sha256")?
+                ));
+            }
+            if let Some(dir) = cache.parent() {
+                std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            }
+            std::fs::write(&cache, bytes).map_err(|e| format!("{}: {e}", cache.display()))?;
+            eprintln!("saved {}", cache.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Regen {
+            spec,
+            check,
+            update_pin,
+            out,
+        } => {
+            let spec_path = match spec {
+                Some(path) => path,
+                None => {
+                    let cache = pin.cache_path(&root)?;
+                    if !cache.exists() {
+                        return Err(format!(
+                            "no spec given: pass --spec PATH (a file or a directory of spec \
+                             modules), set CLOUDTOWER_SPEC, or run `cargo xtask fetch-spec` \
+                             to download the pinned version to {}",
+                            cache.display()
+                        ));
+                    }
+                    cache
+                }
+            };
+            let out = out.unwrap_or_else(|| root.join("cloudtower-api/src/generated"));
+            regen(&root, &mut pin, &spec_path, &out, check, update_pin)
+        }
+    }
+}
+
+fn regen(
+    root: &Path,
+    pin: &mut Pin,
+    spec_path: &Path,
+    out: &Path,
+    check: bool,
+    update_pin: bool,
+) -> Result<ExitCode, String> {
+    let started = Instant::now();
+    let spec = cloudtower_codegen::load_spec(spec_path).map_err(|e| e.to_string())?;
+    let loaded = started.elapsed();
+    let canonical = canonical::canonical_sha256(&spec);
+    // A single file is pinned by its bytes, as users download it; a directory of modules
+    // by the content it merges to.
+    let file_sha = if spec_path.is_file() {
+        std::fs::read(spec_path)
+            .ok()
+            .map(|bytes| canonical::sha256_hex(&bytes))
+    } else {
+        None
+    };
+    let version = spec
+        .pointer("/info/version")
+        .and_then(Value::as_str)
+        .unwrap_or("unknown")
+        .to_owned();
+    if update_pin {
+        let sha256 = match &file_sha {
+            Some(sha) => sha.clone(),
+            None if pin.text("canonical_sha256").ok() == Some(canonical.as_str()) => {
+                pin.text("sha256")?.to_owned()
+            }
+            None => {
+                return Err(
+                    "--update-pin needs the merged spec file as published upstream \
+                            (its SHA-256 is what users verify), not a module directory"
+                        .into(),
+                )
+            }
+        };
+        let url = pin.text("url")?.replace(pin.text("version")?, &version);
+        pin.value = json!({
+            "version": version,
+            "url": url,
+            "sha256": sha256,
+            "canonical_sha256": canonical,
+        });
+        pin.save()?;
+        eprintln!("pinned CloudTower {version} in {}", pin.path.display());
+    } else {
+        let matches_file = file_sha.as_deref() == Some(pin.text("sha256")?);
+        let matches_content = canonical == pin.text("canonical_sha256")?;
+        if !matches_file && !matches_content {
+            return Err(format!(
+                "{} is not the pinned spec (CloudTower {}, sha256 {}); to move to it, run \
+                 `cargo xtask regen --spec {} --update-pin`",
+                spec_path.display(),
+                pin.text("version")?,
+                pin.text("sha256")?,
+                spec_path.display()
+            ));
+        }
+    }
+
+    let fixups_path = root.join("spec/fixups.json");
+    let fixup_text = std::fs::read_to_string(&fixups_path)
+        .map_err(|e| format!("{}: {e}", fixups_path.display()))?;
+    let fixups = fixups::parse_fixups(&fixup_text).map_err(|e| e.to_string())?;
+    let provenance = Provenance {
+        description: format!("CloudTower API {}", pin.text("version")?),
+        sha256: pin.text("sha256")?.to_owned(),
+    };
+    let generated =
+        cloudtower_codegen::generate(spec, &fixups, &provenance).map_err(|e| e.to_string())?;
+
+    let api = &generated.api;
+    let component_types = api.types.iter().filter(|t| t.is_component).count();
+    println!(
+        "CloudTower {}: {} schemas -> {} types ({} component, {} inline), {} operations -> {} methods",
+        api.version,
+        api.schema_count,
+        api.types.len(),
+        component_types,
+        api.types.len() - component_types,
+        api.operations.len(),
+        api.operations.len(),
+    );
+    let old_inventory = std::fs::read_to_string(out.join(INVENTORY_FILE)).unwrap_or_default();
+    let changes = inventory::summarize_changes(&old_inventory, &generated.files[INVENTORY_FILE]);
+
+    if check {
+        let staleness = output::compare(out, &generated.files).map_err(|e| e.to_string())?;
+        if staleness.is_fresh() {
+            println!("generated code is up to date ({})", out.display());
+            return Ok(ExitCode::SUCCESS);
+        }
+        eprintln!("generated code in {} is stale:", out.display());
+        for (label, files) in [
+            ("changed", &staleness.changed),
+            ("missing", &staleness.missing),
+            ("not generated", &staleness.extra),
+        ] {
+            for file in files {
+                eprintln!("  {label}: {file}");
+            }
+        }
+        eprint!("{changes}");
+        eprintln!("run `cargo xtask regen` and commit the result");
+        return Ok(ExitCode::FAILURE);
+    }
+
+    let before_write = Instant::now();
+    output::write_atomically(out, &generated.files).map_err(|e| e.to_string())?;
+    let write = before_write.elapsed();
+    print!("{changes}");
+    let mut stages = format!("load+merge {:.0} ms", loaded.as_secs_f64() * 1e3);
+    for (stage, took) in &generated.timings {
+        stages.push_str(&format!(", {stage} {:.0} ms", took.as_secs_f64() * 1e3));
+    }
+    println!(
+        "wrote {} files to {} in {:.2} s ({stages}, write {:.0} ms)",
+        generated.files.len(),
+        out.display(),
+        started.elapsed().as_secs_f64(),
+        write.as_secs_f64() * 1e3
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,532 @@
+//! Stage 4: the IR as Rust tokens, one token stream per output file.
+//!
+//! Types derive only cheap traits; the JSON codec is generated as plain non-generic impls of
+//! `crate::codec::{Decode, Encode}`, in the direction each type is used (see the `codec`
+//! module of `cloudtower-api` for why). Every std item is named by its full path, since a spec
+//! may name a type `String`, `Option` or `Result`.
+
+use std::collections::BTreeMap;
+
+use proc_macro2::{Ident, Literal, Span, TokenStream};
+use quote::{format_ident, quote};
+
+use crate::ir::{
+    Api, Body, Field, HttpMethod, Operation, Presence, TypeDef, TypeKind, TypeRef, Variant,
+};
+
+/// The file holding types reached from more than one spec module (or from none).
+pub const SHARED_MODULE: &str = "shared";
+
+/// The catch-all variant of every generated enum, holding values newer than the spec.
+pub const OTHER_VARIANT: &str = "Other";
+
+/// One output file: which types and operations it holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FilePlan {
+    /// `mod.rs`, `shared.rs`, `vm.rs`, …
+    pub name: String,
+    /// Indices into `Api::types`.
+    pub types: Vec<usize>,
+    /// Indices into `Api::operations`.
+    pub operations: Vec<usize>,
+}
+
+/// Decides the output files: one per spec module (its operations and the types only it
+/// uses), one for shared types, and `mod.rs`. In name order.
+pub fn plan(api: &Api) -> Vec<FilePlan> {
+    let mut files: BTreeMap<String, FilePlan> = BTreeMap::new();
+    fn file<'f>(files: &'f mut BTreeMap<String, FilePlan>, module: &str) -> &'f mut FilePlan {
+        let name = format!("{module}.rs");
+        files.entry(name.clone()).or_insert_with(|| FilePlan {
+            name,
+            types: Vec::new(),
+            operations: Vec::new(),
+        })
+    }
+    for (i, def) in api.types.iter().enumerate() {
+        file(&mut files, home_module(def)).types.push(i);
+    }
+    for (i, operation) in api.operations.iter().enumerate() {
+        file(&mut files, &operation.module).operations.push(i);
+    }
+    let mut plans: Vec<FilePlan> = files.into_values().collect();
+    plans.push(FilePlan {
+        name: "mod.rs".into(),
+        types: Vec::new(),
+        operations: Vec::new(),
+    });
+    plans.sort_by(|a, b| a.name.cmp(&b.name));
+    plans
+}
+
+/// The tokens of one planned file.
+pub fn emit_file(api: &Api, plan: &FilePlan, all: &[FilePlan]) -> TokenStream {
+    if plan.name == "mod.rs" {
+        let module = |p: &FilePlan| format_ident!("{}", p.name.trim_end_matches(".rs"));
+        let files = all.iter().filter(|p| p.name != "mod.rs");
+        let modules: Vec<Ident> = files.clone().map(module).collect();
+        let with_types: Vec<Ident> = files.filter(|p| !p.types.is_empty()).map(module).collect();
+        return emit_mod(api, &modules, &with_types);
+    }
+    let types = plan.types.iter().map(|&i| emit_type(&api.types[i]));
+    let methods: Vec<TokenStream> = plan
+        .operations
+        .iter()
+        .map(|&i| emit_operation(&api.operations[i]))
+        .collect();
+    let methods = (!methods.is_empty()).then(|| {
+        quote! {
+            impl crate::Client {
+                #(#methods)*
+            }
+        }
+    });
+    quote! { #(#types)* #methods }
+}
+
+/// The module a type's code lives in: the one spec module that uses it, else the shared one.
+pub fn home_module(def: &TypeDef) -> &str {
+    match def.modules.len() {
+        1 => def
+            .modules
+            .iter()
+            .next()
+            .map(String::as_str)
+            .unwrap_or(SHARED_MODULE),
+        _ => SHARED_MODULE,
+    }
+}
+
+fn emit_mod(api: &Api, modules: &[Ident], with_types: &[Ident]) -> TokenStream {
+    let operations = api.operations.iter().map(|o| {
+        let id = &o.id;
+        let path = &o.path;
+        let method = &o.method_name.trim_start_matches("r#");
+        let module = &o.module;
+        quote! { crate::OperationInfo { operation_id: #id, path: #path, method: #method, module: #module }, }
+    });
+    let schemas = api.types.iter().filter(|t| t.is_component).map(|t| {
+        let wire = t
+            .origin
+            .trim_start_matches("#/components/schemas/")
+            .replace("~1", "/")
+            .replace("~0", "~");
+        let name = &t.name;
+        quote! { (#wire, #name), }
+    });
+    quote! {
+        #(mod #modules;)*
+        #(pub use self::#with_types::*;)*
+
+        /// Every operation of the API, in path order.
+        pub const OPERATIONS: &[crate::OperationInfo] = &[#(#operations)*];
+
+        /// Every component schema of the spec and the Rust type generated for it.
+        pub const SCHEMAS: &[(&str, &str)] = &[#(#schemas)*];
+    }
+}
+
+fn ident(name: &str) -> Ident {
+    match name.strip_prefix("r#") {
+        Some(raw) => Ident::new_raw(raw, Span::call_site()),
+        None => Ident::new(name, Span::call_site()),
+    }
+}
+
+fn docs(doc: Option<&str>, deprecated: bool) -> TokenStream {
+    let mut lines: Vec<String> = doc
+        .map(|d| d.lines().map(|l| format!(" {}", l.trim_end())).collect())
+        .unwrap_or_default();
+    if deprecated {
+        if !lines.is_empty() {
+            lines.push(String::new());
+        }
+        lines.push(" **Deprecated** in the spec.".into());
+    }
+    quote! { #(#[doc = #lines])* }
+}
+
+/// The Rust type of a reference, fully qualified.
+fn type_tokens(ty: &TypeRef) -> TokenStream {
+    match ty {
+        TypeRef::String => quote!(::std::string::String),
+        TypeRef::Bool => quote!(bool),
+        TypeRef::I32 => quote!(i32),
+        TypeRef::I64 => quote!(i64),
+        TypeRef::F32 => quote!(f32),
+        TypeRef::F64 => quote!(f64),
+        TypeRef::Json => quote!(::serde_json::Value),
+        TypeRef::File => quote!(crate::client::FilePart),
+        TypeRef::Named(name) => {
+            let name = ident(name);
+            quote!(crate::models::#name)
+        }
+        TypeRef::Array(inner) => {
+            let inner = type_tokens(inner);
+            quote!(::std::vec::Vec<#inner>)
+        }
+        TypeRef::WithTask(inner) => {
+            let inner = type_tokens(inner);
+            quote!(crate::WithTask<#inner>)
+        }
+    }
+}
+
+fn field_type(field: &Field) -> TokenStream {
+    let mut ty = type_tokens(&field.ty);
+    if field.boxed {
+        ty = quote!(::std::boxed::Box<#ty>);
+    }
+    match field.repr {
+        Presence::Plain => ty,
+        Presence::Optional | Presence::RequiredNullable => quote!(::std::option::Option<#ty>),
+        Presence::Nullable => quote!(crate::Nullable<#ty>),
+    }
+}
+
+fn emit_type(def: &TypeDef) -> TokenStream {
+    let name = ident(&def.name);
+    let mut doc_text = def.doc.clone().unwrap_or_default();
+    if !doc_text.is_empty() {
+        doc_text.push_str("\n\n");
+    }
+    doc_text.push_str(&format!("Spec: `{}`", def.origin));
+    let doc = docs(Some(&doc_text), def.deprecated);
+    match &def.kind {
+        TypeKind::Alias { target } => {
+            let target = type_tokens(target);
+            quote! { #doc pub type #name = #target; }
+        }
+        TypeKind::Enum { variants } => emit_enum(def, &name, doc, variants),
+        TypeKind::Struct { fields } => emit_struct(def, &name, doc, fields),
+        TypeKind::Multipart { fields } => {
+            let declaration = struct_declaration(&name, &doc, fields);
+            let parts = fields.iter().map(|f| {
+                let field = ident(&f.name);
+                let wire = &f.wire_name;
+                let part = |value: TokenStream| match f.ty {
+                    TypeRef::File => quote!(crate::client::MultipartField::file(#wire, ::std::clone::Clone::clone(#value))),
+                    _ => quote!(crate::client::MultipartField::text(#wire, #value)),
+                };
+                match f.repr {
+                    Presence::Plain => {
+                        let part = part(quote!(&self.#field));
+                        quote! { fields.push(#part); }
+                    }
+                    repr => {
+                        let part = part(quote!(value));
+                        let value = optional_value(repr, &field);
+                        quote! { if let ::std::option::Option::Some(value) = #value { fields.push(#part); } }
+                    }
+                }
+            });
+            quote! {
+                #declaration
+                impl #name {
+                    /// The form fields, in spec order; unset optional fields are left out.
+                    pub fn to_fields(&self) -> ::std::vec::Vec<crate::client::MultipartField> {
+                        let mut fields = ::std::vec::Vec::new();
+                        #(#parts)*
+                        fields
+                    }
+                }
+            }
+        }
+        TypeKind::Query { fields } => {
+            let declaration = struct_declaration(&name, &doc, fields);
+            let pairs = fields.iter().map(|f| {
+                let field = ident(&f.name);
+                let wire = &f.wire_name;
+                match f.repr {
+                    Presence::Plain => quote! { query.push((#wire, self.#field.to_string())); },
+                    repr => {
+                        let value = optional_value(repr, &field);
+                        quote! {
+                            if let ::std::option::Option::Some(value) = #value {
+                                query.push((#wire, value.to_string()));
+                            }
+                        }
+                    }
+                }
+            });
+            quote! {
+                #declaration
+                impl #name {
+                    /// The query string pairs; unset parameters are left out.
+                    pub fn to_query(&self) -> ::std::vec::Vec<(&'static str, ::std::string::String)> {
+                        let mut query = ::std::vec::Vec::new();
+                        #(#pairs)*
+                        query
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The value of an optional field as `Option<&T>`.
+fn optional_value(repr: Presence, field: &Ident) -> TokenStream {
+    match repr {
+        Presence::Nullable => quote!(self.#field.as_option()),
+        _ => quote!(self.#field.as_ref()),
+    }
+}
+
+fn struct_declaration(name: &Ident, doc: &TokenStream, fields: &[Field]) -> TokenStream {
+    let fields = fields.iter().map(|f| {
+        let field_doc = docs(f.doc.as_deref(), f.deprecated);
+        let field = ident(&f.name);
+        let ty = field_type(f);
+        quote! { #field_doc pub #field: #ty, }
+    });
+    quote! {
+        #doc
+        #[derive(Clone, Debug, Default, PartialEq)]
+        pub struct #name {
+            #(#fields)*
+        }
+    }
+}
+
+/// `#[cfg(feature = "server")]` for the codec direction the API itself does not need.
+fn direction_gate(needed: bool) -> TokenStream {
+    if needed {
+        quote!()
+    } else {
+        quote!(#[cfg(feature = "server")])
+    }
+}
+
+/// (decode, encode): the directions the API needs for this type.
+fn directions(def: &TypeDef) -> (bool, bool) {
+    (def.usage.response, def.usage.request)
+}
+
+fn emit_struct(def: &TypeDef, name: &Ident, doc: TokenStream, fields: &[Field]) -> TokenStream {
+    let declaration = struct_declaration(name, &doc, fields);
+    let (decode_needed, encode_needed) = directions(def);
+    let decode_gate = direction_gate(decode_needed);
+    let encode_gate = direction_gate(encode_needed);
+    let type_name = &def.name;
+
+    let required: Vec<&Field> = fields.iter().filter(|f| f.required).collect();
+    let arms = fields.iter().map(|f| {
+        let field = ident(&f.name);
+        let wire = &f.wire_name;
+        match required.iter().position(|r| r.wire_name == f.wire_name) {
+            Some(i) => quote! { #wire => { d.field(&mut out.#field, #wire)?; seen[#i] = true; } },
+            None => quote! { #wire => d.field(&mut out.#field, #wire)?, },
+        }
+    });
+    let (seen_init, seen_check) = if required.is_empty() {
+        (quote!(), quote!())
+    } else {
+        let count = required.len();
+        let names = required.iter().map(|f| &f.wire_name);
+        (
+            quote! { let mut seen = [false; #count]; },
+            quote! { d.check_required(&seen, &[#(#names),*], #type_name)?; },
+        )
+    };
+    let writes = fields.iter().map(|f| {
+        let field = ident(&f.name);
+        let wire = &f.wire_name;
+        match f.repr {
+            Presence::Plain | Presence::RequiredNullable => {
+                quote! { e.required_field(#wire, &self.#field); }
+            }
+            Presence::Optional | Presence::Nullable => quote! { e.field(#wire, &self.#field); },
+        }
+    });
+    quote! {
+        #declaration
+
+        #decode_gate
+        impl crate::codec::Decode for #name {
+            fn decode(d: &mut crate::codec::Decoder<'_>) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+                let mut out = Self::default();
+                #seen_init
+                let mut key = d.first_key(#type_name)?;
+                while let ::std::option::Option::Some(k) = key {
+                    match k {
+                        #(#arms)*
+                        _ => d.skip()?,
+                    }
+                    key = d.next_key()?;
+                }
+                #seen_check
+                ::std::result::Result::Ok(out)
+            }
+        }
+
+        #encode_gate
+        impl crate::codec::Encode for #name {
+            fn encode(&self, e: &mut crate::codec::Encoder) {
+                e.begin_object();
+                #(#writes)*
+                e.end_object();
+            }
+        }
+    }
+}
+
+fn emit_enum(def: &TypeDef, name: &Ident, doc: TokenStream, variants: &[Variant]) -> TokenStream {
+    let (decode_needed, encode_needed) = directions(def);
+    let decode_gate = direction_gate(decode_needed);
+    let encode_gate = direction_gate(encode_needed);
+    let other = format_ident!("{}", OTHER_VARIANT);
+    let declarations = variants.iter().map(|v| {
+        let variant = ident(&v.name);
+        let wire_doc = format!(" `{}`", v.wire_name);
+        quote! { #[doc = #wire_doc] #variant, }
+    });
+    let to_wire = variants.iter().map(|v| {
+        let variant = ident(&v.name);
+        let wire = &v.wire_name;
+        quote! { Self::#variant => #wire, }
+    });
+    let from_wire = variants.iter().map(|v| {
+        let variant = ident(&v.name);
+        let wire = &v.wire_name;
+        quote! { #wire => Self::#variant, }
+    });
+    let all = variants.iter().map(|v| {
+        let variant = ident(&v.name);
+        quote! { Self::#variant, }
+    });
+    let count = Literal::usize_unsuffixed(variants.len());
+    quote! {
+        #doc
+        #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+        pub enum #name {
+            #(#declarations)*
+            /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
+            #other(::std::string::String),
+        }
+
+        impl #name {
+            /// Every value the spec lists.
+            pub const ALL: [Self; #count] = [#(#all)*];
+
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    #(#to_wire)*
+                    Self::#other(value) => value,
+                }
+            }
+
+            /// The variant for a wire value; unknown values are kept in the catch-all variant.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    #(#from_wire)*
+                    other => Self::#other(::std::string::String::from(other)),
+                }
+            }
+        }
+
+        /// An empty unknown value: no variant is a safe guess.
+        impl ::std::default::Default for #name {
+            fn default() -> Self {
+                Self::#other(::std::string::String::new())
+            }
+        }
+
+        impl ::std::fmt::Display for #name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        #decode_gate
+        impl crate::codec::Decode for #name {
+            fn decode(d: &mut crate::codec::Decoder<'_>) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+                d.str().map(Self::from_wire)
+            }
+        }
+
+        #encode_gate
+        impl crate::codec::Encode for #name {
+            fn encode(&self, e: &mut crate::codec::Encoder) {
+                e.string(self.as_str());
+            }
+        }
+    }
+}
+
+fn emit_operation(operation: &Operation) -> TokenStream {
+    let method = ident(&operation.method_name);
+    let path = &operation.path;
+    let verb = match operation.http_method {
+        HttpMethod::Get => "GET",
+        HttpMethod::Post => "POST",
+    };
+    let mut doc_text = operation.doc.clone().unwrap_or_default();
+    if !doc_text.is_empty() {
+        doc_text.push_str("\n\n");
+    }
+    doc_text.push_str(&format!(
+        "`{verb} /v2/api/{path}` (operation `{}`).",
+        operation.id
+    ));
+    if operation.not_modified {
+        doc_text.push_str("\n\nReturns `None` when the server answers 304 Not Modified.");
+    }
+    let doc = docs(Some(&doc_text), false);
+    let deprecated = operation.deprecated.then(|| quote!(#[deprecated]));
+    let (parameter, request) = match (&operation.body, operation.http_method) {
+        (Body::None, HttpMethod::Post) => {
+            (quote!(), quote!(crate::client::ApiRequest::empty(#path)))
+        }
+        (Body::None, HttpMethod::Get) => (
+            quote!(),
+            quote!(crate::client::ApiRequest::get(#path, ::std::vec::Vec::new())),
+        ),
+        (Body::Json(ty), _) => {
+            let ty = match ty {
+                TypeRef::Array(inner) => {
+                    let inner = type_tokens(inner);
+                    quote!([#inner])
+                }
+                TypeRef::String => quote!(str),
+                other => type_tokens(other),
+            };
+            (
+                quote!(body: &#ty),
+                quote!(crate::client::ApiRequest::json(#path, body)),
+            )
+        }
+        (Body::Multipart(name), _) => {
+            let ty = type_tokens(&TypeRef::Named(name.clone()));
+            (
+                quote!(body: &#ty),
+                quote!(crate::client::ApiRequest::multipart(#path, body.to_fields())),
+            )
+        }
+        (Body::Query(name), _) => {
+            let ty = type_tokens(&TypeRef::Named(name.clone()));
+            (
+                quote!(params: &#ty),
+                quote!(crate::client::ApiRequest::get(#path, params.to_query())),
+            )
+        }
+    };
+    let (output, finish) = match (&operation.response, operation.not_modified) {
+        (None, _) => (quote!(()), quote!(.map(|_| ()))),
+        (Some(ty), false) => (type_tokens(ty), quote!(?.decode())),
+        (Some(ty), true) => {
+            let ty = type_tokens(ty);
+            (
+                quote!(::std::option::Option<#ty>),
+                quote!(?.decode_unless_not_modified()),
+            )
+        }
+    };
+    quote! {
+        #doc
+        #deprecated
+        pub async fn #method(&self, #parameter) -> ::std::result::Result<#output, crate::Error> {
+            self.execute(#request).await #finish
+        }
+    }
+}

@@ -1,0 +1,199 @@
+//! The intermediate representation: what the API is, in Rust terms, without any JSON or tokens.
+//!
+//! Every list is sorted (types by name, operations by path), so emission is deterministic
+//! whatever order the spec documents listed things in.
+
+use std::collections::BTreeSet;
+
+/// The whole API.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Api {
+    pub title: String,
+    pub version: String,
+    /// Sorted by `name`.
+    pub types: Vec<TypeDef>,
+    /// Sorted by `path`.
+    pub operations: Vec<Operation>,
+    /// How many `components/schemas` entries the spec has (each is one of `types`).
+    pub schema_count: usize,
+}
+
+/// One named Rust type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TypeDef {
+    /// The Rust name (UpperCamelCase, unique).
+    pub name: String,
+    /// Where it comes from: `#/components/schemas/Vm`, or the pointer of an inline schema.
+    pub origin: String,
+    /// Whether it is a component schema (as opposed to an inline one given a name).
+    pub is_component: bool,
+    pub doc: Option<String>,
+    pub deprecated: bool,
+    pub kind: TypeKind,
+    /// Which codec directions the API needs (request bodies encode, responses decode).
+    pub usage: Usage,
+    /// The spec modules (tags) whose operations reach this type, in their snake_case form.
+    pub modules: BTreeSet<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// Reached from a request body: needs encoding.
+    pub request: bool,
+    /// Reached from a response: needs decoding.
+    pub response: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum TypeKind {
+    /// An object with declared properties.
+    Struct { fields: Vec<Field> },
+    /// A string enum; unknown values are kept in a catch-all variant.
+    Enum { variants: Vec<Variant> },
+    /// Another name for a type (scalar and array aliases, `$ref` aliases, `WithTask_X_`).
+    Alias { target: TypeRef },
+    /// The fields of a `multipart/form-data` request body.
+    Multipart { fields: Vec<Field> },
+    /// The query parameters of a `GET` operation.
+    Query { fields: Vec<Field> },
+}
+
+/// A struct field.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Field {
+    /// The Rust field name; a raw identifier (`r#type`) where it is a keyword.
+    pub name: String,
+    /// The name on the wire.
+    pub wire_name: String,
+    pub doc: Option<String>,
+    pub deprecated: bool,
+    pub ty: TypeRef,
+    pub required: bool,
+    pub nullable: bool,
+    /// How presence and `null` are represented.
+    pub repr: Presence,
+    /// Boxed to break a cycle of types containing each other.
+    pub boxed: bool,
+}
+
+/// How a field's presence and nullability are represented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Presence {
+    /// Always present, never null: `T`.
+    Plain,
+    /// `Option<T>`: absent (or null, in responses) is `None`.
+    Optional,
+    /// `Option<T>` on a required nullable request field: `None` is sent as `null`.
+    RequiredNullable,
+    /// `Nullable<T>`: a request field that can be absent, `null` or a value.
+    Nullable,
+}
+
+/// A string enum value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Variant {
+    /// The Rust variant name (UpperCamelCase, unique within the enum).
+    pub name: String,
+    pub wire_name: String,
+}
+
+/// The type of a field, a body, or an alias.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TypeRef {
+    String,
+    Bool,
+    I32,
+    I64,
+    F32,
+    F64,
+    /// Free-form JSON.
+    Json,
+    /// A file in a multipart body.
+    File,
+    /// A named type of this API.
+    Named(String),
+    Array(Box<TypeRef>),
+    /// `WithTask<T>`.
+    WithTask(Box<TypeRef>),
+}
+
+impl TypeRef {
+    /// The named types this reference mentions.
+    pub fn named(&self) -> Option<&str> {
+        match self {
+            TypeRef::Named(name) => Some(name),
+            TypeRef::Array(inner) | TypeRef::WithTask(inner) => inner.named(),
+            _ => None,
+        }
+    }
+
+    /// A short, stable rendering for inventories and summaries (`Vec<Vm>`, `WithTask<Task>`).
+    pub fn describe(&self) -> String {
+        match self {
+            TypeRef::String => "String".into(),
+            TypeRef::Bool => "bool".into(),
+            TypeRef::I32 => "i32".into(),
+            TypeRef::I64 => "i64".into(),
+            TypeRef::F32 => "f32".into(),
+            TypeRef::F64 => "f64".into(),
+            TypeRef::Json => "Json".into(),
+            TypeRef::File => "File".into(),
+            TypeRef::Named(name) => name.clone(),
+            TypeRef::Array(inner) => format!("Vec<{}>", inner.describe()),
+            TypeRef::WithTask(inner) => format!("WithTask<{}>", inner.describe()),
+        }
+    }
+}
+
+/// One API operation: one generated method.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Operation {
+    /// The spec's `operationId`.
+    pub id: String,
+    /// The method name (snake_case of the operation id).
+    pub method_name: String,
+    /// The path under `/v2/api/`, without the leading slash (`get-vms`).
+    pub path: String,
+    pub http_method: HttpMethod,
+    /// The spec module (tag) in snake_case.
+    pub module: String,
+    pub doc: Option<String>,
+    pub deprecated: bool,
+    pub body: Body,
+    /// The 200 response; `None` when it has no content.
+    pub response: Option<TypeRef>,
+    /// The operation may answer 304 Not Modified (no content, not an error).
+    pub not_modified: bool,
+    /// Whether the operation needs the `Authorization` header.
+    pub authenticated: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HttpMethod {
+    Get,
+    Post,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Body {
+    None,
+    Json(TypeRef),
+    /// A `multipart/form-data` body; the named type is a [`TypeKind::Multipart`].
+    Multipart(String),
+    /// Query parameters; the named type is a [`TypeKind::Query`].
+    Query(String),
+}
+
+impl Api {
+    pub fn type_named(&self, name: &str) -> Option<&TypeDef> {
+        self.types
+            .binary_search_by(|t| t.name.as_str().cmp(name))
+            .ok()
+            .map(|i| &self.types[i])
+    }
+
+    /// The spec modules (snake_case tags) with at least one operation, sorted.
+    pub fn modules(&self) -> BTreeSet<&str> {
+        self.operations.iter().map(|o| o.module.as_str()).collect()
+    }
+}

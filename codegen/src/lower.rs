@@ -1,0 +1,1065 @@
+//! Stage 3: validating the merged spec and lowering it into the [IR](crate::ir).
+//!
+//! Everything the generator does not understand is an error naming the JSON pointer; nothing
+//! is skipped silently.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use heck::ToUpperCamelCase;
+use serde_json::{Map, Value};
+
+use crate::error::{pointer_token, CodegenError, Result};
+use crate::ir::{
+    Api, Body, Field, HttpMethod, Operation, Presence, TypeDef, TypeKind, TypeRef, Usage, Variant,
+};
+use crate::names;
+
+const SCHEMAS: &str = "#/components/schemas/";
+
+/// Lowers a merged (and fixed-up) OpenAPI 3.0 document.
+pub fn lower(spec: &Value) -> Result<Api> {
+    let root = spec
+        .as_object()
+        .ok_or_else(|| CodegenError::invalid("", "the spec is not an object"))?;
+    let openapi = root
+        .get("openapi")
+        .and_then(Value::as_str)
+        .ok_or_else(|| CodegenError::invalid("/openapi", "missing OpenAPI version"))?;
+    if !openapi.starts_with("3.") {
+        return Err(CodegenError::invalid(
+            "/openapi",
+            format!("OpenAPI {openapi} is not supported (3.0.x is)"),
+        ));
+    }
+    let info = root.get("info");
+    let text_at = |key: &str| {
+        info.and_then(|i| i.get(key))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let empty = Map::new();
+    let schemas = match root.get("components").and_then(|c| c.get("schemas")) {
+        None => &empty,
+        Some(value) => value
+            .as_object()
+            .ok_or_else(|| CodegenError::invalid("/components/schemas", "expected an object"))?,
+    };
+
+    let mut lowerer = Lowerer::new(schemas)?;
+    let mut schema_names: Vec<&String> = schemas.keys().collect();
+    schema_names.sort();
+    for name in schema_names {
+        lowerer.lower_component(name)?;
+    }
+    let operations = lowerer.lower_paths(root.get("paths"))?;
+    let mut types: Vec<TypeDef> = lowerer.types.into_values().collect();
+    types.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut api = Api {
+        title: text_at("title"),
+        version: text_at("version"),
+        types,
+        operations,
+        schema_count: schemas.len(),
+    };
+    analyse_usage(&mut api);
+    assign_presence(&mut api);
+    break_cycles(&mut api);
+    Ok(api)
+}
+
+struct Lowerer<'a> {
+    schemas: &'a Map<String, Value>,
+    /// Schema name → Rust type name.
+    rust_names: HashMap<&'a str, String>,
+    /// Rust type name → where it came from, to report clashes.
+    claimed: HashMap<String, String>,
+    /// Component schemas that are `WithTask_X_` wrappers: schema name → the wrapped type.
+    with_task: HashMap<&'a str, TypeRef>,
+    types: BTreeMap<String, TypeDef>,
+}
+
+/// A property gathered from an object schema (possibly across `allOf` parts).
+struct Property<'a> {
+    wire_name: &'a str,
+    schema: &'a Value,
+    pointer: String,
+}
+
+/// A lowered schema used in a field, body or alias position.
+struct Lowered {
+    ty: TypeRef,
+    nullable: bool,
+    deprecated: bool,
+}
+
+impl<'a> Lowerer<'a> {
+    fn new(schemas: &'a Map<String, Value>) -> Result<Self> {
+        let mut lowerer = Lowerer {
+            schemas,
+            rust_names: HashMap::new(),
+            claimed: HashMap::new(),
+            with_task: HashMap::new(),
+            types: BTreeMap::new(),
+        };
+        let mut sorted: Vec<&String> = schemas.keys().collect();
+        sorted.sort();
+        for name in sorted {
+            let rust = names::type_name(name);
+            lowerer.claim(&rust, &format!("{SCHEMAS}{}", pointer_token(name)))?;
+            lowerer.rust_names.insert(name, rust);
+        }
+        for name in schemas.keys() {
+            if let Some(inner) = lowerer.with_task_payload(name)? {
+                lowerer.with_task.insert(name, inner);
+            }
+        }
+        Ok(lowerer)
+    }
+
+    /// Reserves a Rust type name; two spec names that normalise alike are an error.
+    fn claim(&mut self, rust: &str, pointer: &str) -> Result<()> {
+        if let Some(previous) = self.claimed.get(rust) {
+            return Err(CodegenError::invalid(
+                pointer,
+                format!("its Rust name `{rust}` is already taken by {previous}"),
+            ));
+        }
+        self.claimed.insert(rust.to_owned(), pointer.to_owned());
+        Ok(())
+    }
+
+    /// `WithTask_X_` schemas: `{task_id: nullable string, data: X}` with `data` required.
+    fn with_task_payload(&self, name: &str) -> Result<Option<TypeRef>> {
+        let schema = &self.schemas[name];
+        if !name.starts_with("WithTask_") {
+            return Ok(None);
+        }
+        let Some(properties) = schema.get("properties").and_then(Value::as_object) else {
+            return Ok(None);
+        };
+        let required = required_set(schema);
+        let task_id_ok = properties
+            .get("task_id")
+            .is_some_and(|t| t.get("type") == Some(&Value::from("string")));
+        if properties.len() != 2 || !task_id_ok || !required.contains("data") {
+            return Ok(None);
+        }
+        let Some(data) = properties.get("data") else {
+            return Ok(None);
+        };
+        let pointer = format!("{SCHEMAS}{}/properties/data", pointer_token(name));
+        // The payload is a reference or an array of references; anything inline would need a
+        // synthesized type and is lowered as a plain struct instead.
+        let payload = match (
+            data.get("$ref"),
+            data.get("items").and_then(|i| i.get("$ref")),
+        ) {
+            (Some(reference), _) => TypeRef::Named(self.resolve_name(reference, &pointer)?),
+            (None, Some(reference)) if data.get("type") == Some(&Value::from("array")) => {
+                TypeRef::Array(Box::new(TypeRef::Named(
+                    self.resolve_name(reference, &format!("{pointer}/items"))?,
+                )))
+            }
+            _ => return Ok(None),
+        };
+        Ok(Some(payload))
+    }
+
+    /// The Rust name of a `$ref` target (which must be a component schema).
+    fn resolve_name(&self, reference: &Value, pointer: &str) -> Result<String> {
+        let target = self.ref_target(reference, pointer)?;
+        Ok(self.rust_names[target].clone())
+    }
+
+    fn ref_target(&self, reference: &Value, pointer: &str) -> Result<&'a str> {
+        let text = reference
+            .as_str()
+            .ok_or_else(|| CodegenError::invalid(pointer, "`$ref` is not a string"))?;
+        let name = text.strip_prefix(SCHEMAS).ok_or_else(|| {
+            CodegenError::invalid(
+                pointer,
+                format!("`$ref` {text} does not point into #/components/schemas"),
+            )
+        })?;
+        let name = name.replace("~1", "/").replace("~0", "~");
+        self.schemas
+            .get_key_value(&name)
+            .map(|(k, _)| k.as_str())
+            .ok_or_else(|| CodegenError::invalid(pointer, format!("dangling `$ref` {text}")))
+    }
+
+    fn lower_component(&mut self, name: &'a str) -> Result<()> {
+        let schema = &self.schemas[name];
+        let pointer = format!("{SCHEMAS}{}", pointer_token(name));
+        let rust = self.rust_names[name].clone();
+        let kind = if let Some(payload) = self.with_task.get(name) {
+            TypeKind::Alias {
+                target: TypeRef::WithTask(Box::new(payload.clone())),
+            }
+        } else {
+            self.lower_definition(schema, &pointer, &rust)?
+        };
+        self.insert_type(rust, pointer, true, schema, kind);
+        Ok(())
+    }
+
+    fn insert_type(
+        &mut self,
+        name: String,
+        origin: String,
+        is_component: bool,
+        schema: &Value,
+        kind: TypeKind,
+    ) {
+        self.types.insert(
+            name.clone(),
+            TypeDef {
+                name,
+                origin,
+                is_component,
+                doc: doc_of(schema),
+                deprecated: is_deprecated(schema),
+                kind,
+                usage: Usage::default(),
+                modules: BTreeSet::new(),
+            },
+        );
+    }
+
+    /// What a named type is: a struct, an enum, or an alias of something else.
+    fn lower_definition(
+        &mut self,
+        schema: &'a Value,
+        pointer: &str,
+        name: &str,
+    ) -> Result<TypeKind> {
+        let object = expect_object(schema, pointer)?;
+        check_supported(object, pointer)?;
+        if let Some(values) = object.get("enum") {
+            return Ok(TypeKind::Enum {
+                variants: enum_variants(object, values, pointer)?,
+            });
+        }
+        if self.is_struct(object) {
+            let properties = self.collect_properties(schema, pointer, &mut Vec::new())?;
+            let fields = self.lower_fields(&properties.0, &properties.1, name)?;
+            return Ok(TypeKind::Struct { fields });
+        }
+        let lowered = self.lower_use(schema, pointer, name)?;
+        Ok(TypeKind::Alias { target: lowered.ty })
+    }
+
+    /// Objects with declared properties, and `allOf` compositions of several parts.
+    fn is_struct(&self, object: &Map<String, Value>) -> bool {
+        let has_properties = object
+            .get("properties")
+            .and_then(Value::as_object)
+            .is_some_and(|p| !p.is_empty());
+        let composed = object
+            .get("allOf")
+            .and_then(Value::as_array)
+            .is_some_and(|parts| parts.len() > 1 || parts.iter().any(|p| p.get("$ref").is_none()));
+        has_properties || composed
+    }
+
+    /// The properties of an object schema, merging `allOf` parts (referenced or inline), with
+    /// the set of required ones.
+    fn collect_properties(
+        &self,
+        schema: &'a Value,
+        pointer: &str,
+        visiting: &mut Vec<String>,
+    ) -> Result<(Vec<Property<'a>>, BTreeSet<&'a str>)> {
+        let object = expect_object(schema, pointer)?;
+        check_supported(object, pointer)?;
+        let mut properties: Vec<Property<'a>> = Vec::new();
+        let mut required: BTreeSet<&'a str> = BTreeSet::new();
+        if let Some(reference) = object.get("$ref") {
+            let target = self.ref_target(reference, pointer)?;
+            if visiting.iter().any(|v| v == target) {
+                return Err(CodegenError::invalid(
+                    pointer,
+                    "`allOf` composition refers to itself",
+                ));
+            }
+            visiting.push(target.to_owned());
+            let found = self.collect_properties(
+                &self.schemas[target],
+                &format!("{SCHEMAS}{}", pointer_token(target)),
+                visiting,
+            )?;
+            visiting.pop();
+            merge_properties(&mut properties, &mut required, found)?;
+        }
+        if let Some(parts) = object.get("allOf") {
+            let parts = parts.as_array().ok_or_else(|| {
+                CodegenError::invalid(format!("{pointer}/allOf"), "expected an array")
+            })?;
+            for (i, part) in parts.iter().enumerate() {
+                let found =
+                    self.collect_properties(part, &format!("{pointer}/allOf/{i}"), visiting)?;
+                merge_properties(&mut properties, &mut required, found)?;
+            }
+        }
+        if let Some(own) = object.get("properties") {
+            let own = own.as_object().ok_or_else(|| {
+                CodegenError::invalid(format!("{pointer}/properties"), "expected an object")
+            })?;
+            let listed = required_set(schema);
+            for wire_name in own.keys() {
+                if listed.contains(wire_name.as_str()) {
+                    required.insert(wire_name);
+                }
+            }
+            let found = (
+                own.iter()
+                    .map(|(wire_name, property_schema)| Property {
+                        wire_name,
+                        schema: property_schema,
+                        pointer: format!("{pointer}/properties/{}", pointer_token(wire_name)),
+                    })
+                    .collect(),
+                BTreeSet::new(),
+            );
+            merge_properties(&mut properties, &mut required, found)?;
+        }
+        Ok((properties, required))
+    }
+
+    fn lower_fields(
+        &mut self,
+        properties: &[Property<'a>],
+        required: &BTreeSet<&str>,
+        owner: &str,
+    ) -> Result<Vec<Field>> {
+        let mut fields: Vec<Field> = Vec::with_capacity(properties.len());
+        for property in properties {
+            let name = names::field_name(property.wire_name);
+            if let Some(clash) = fields.iter().find(|f| f.name == name) {
+                return Err(CodegenError::invalid(
+                    &property.pointer,
+                    format!(
+                        "field name `{name}` is also the Rust name of property `{}`",
+                        clash.wire_name
+                    ),
+                ));
+            }
+            let synthesized = format!("{owner}{}", property.wire_name.to_upper_camel_case());
+            let lowered = self.lower_use(property.schema, &property.pointer, &synthesized)?;
+            fields.push(Field {
+                name,
+                wire_name: property.wire_name.to_owned(),
+                doc: doc_of(property.schema),
+                deprecated: lowered.deprecated,
+                ty: lowered.ty,
+                required: required.contains(property.wire_name),
+                nullable: lowered.nullable,
+                repr: Presence::Plain,
+                boxed: false,
+            });
+        }
+        Ok(fields)
+    }
+
+    /// Lowers a schema in a use position (field, items, body, alias target). Inline objects
+    /// and enums become named types called `synthesized`.
+    fn lower_use(
+        &mut self,
+        schema: &'a Value,
+        pointer: &str,
+        synthesized: &str,
+    ) -> Result<Lowered> {
+        let object = expect_object(schema, pointer)?;
+        check_supported(object, pointer)?;
+        let nullable = object
+            .get("nullable")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let deprecated = is_deprecated(schema);
+        if let Some(reference) = object.get("$ref") {
+            let target = self.ref_target(reference, pointer)?;
+            let ty = match self.with_task.get(target) {
+                Some(payload) => TypeRef::WithTask(Box::new(payload.clone())),
+                None => TypeRef::Named(self.rust_names[target].clone()),
+            };
+            let target_nullable = self.schemas[target]
+                .get("nullable")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            return Ok(Lowered {
+                ty,
+                nullable: nullable || target_nullable,
+                deprecated,
+            });
+        }
+        if let Some(parts) = object.get("allOf").and_then(Value::as_array) {
+            // `allOf: [{$ref}]` with `nullable`/`deprecated` beside it is how the spec spells a
+            // nullable reference; it is not a new type.
+            if let [single] = parts.as_slice() {
+                if single.get("$ref").is_some() && !self.is_struct(object) {
+                    let inner =
+                        self.lower_use(single, &format!("{pointer}/allOf/0"), synthesized)?;
+                    return Ok(Lowered {
+                        ty: inner.ty,
+                        nullable: nullable || inner.nullable,
+                        deprecated: deprecated || inner.deprecated,
+                    });
+                }
+            }
+        }
+        let ty = if object.contains_key("enum") || self.is_struct(object) {
+            self.synthesize(schema, pointer, synthesized)?
+        } else {
+            match object.get("type").and_then(Value::as_str) {
+                Some("string") => match object.get("format").and_then(Value::as_str) {
+                    Some("binary") => TypeRef::File,
+                    _ => TypeRef::String,
+                },
+                Some("boolean") => TypeRef::Bool,
+                Some("integer") => match object.get("format").and_then(Value::as_str) {
+                    Some("int32") => TypeRef::I32,
+                    _ => TypeRef::I64,
+                },
+                Some("number") => match object.get("format").and_then(Value::as_str) {
+                    Some("float") => TypeRef::F32,
+                    _ => TypeRef::F64,
+                },
+                Some("array") => {
+                    let items = object.get("items").ok_or_else(|| {
+                        CodegenError::invalid(pointer, "array schema without `items`")
+                    })?;
+                    let item = self.lower_use(
+                        items,
+                        &format!("{pointer}/items"),
+                        &format!("{synthesized}Item"),
+                    )?;
+                    TypeRef::Array(Box::new(item.ty))
+                }
+                // Objects without declared properties, and `{}`, are free-form JSON.
+                Some("object") | None => TypeRef::Json,
+                Some(other) => {
+                    return Err(CodegenError::invalid(
+                        format!("{pointer}/type"),
+                        format!("unsupported type `{other}`"),
+                    ))
+                }
+            }
+        };
+        Ok(Lowered {
+            ty,
+            nullable,
+            deprecated,
+        })
+    }
+
+    /// Gives an inline object or enum a name of its own.
+    fn synthesize(&mut self, schema: &'a Value, pointer: &str, name: &str) -> Result<TypeRef> {
+        let rust = names::type_name(name);
+        self.claim(&rust, pointer)?;
+        let kind = self.lower_definition(schema, pointer, &rust)?;
+        self.insert_type(rust.clone(), pointer.to_owned(), false, schema, kind);
+        Ok(TypeRef::Named(rust))
+    }
+
+    fn lower_paths(&mut self, paths: Option<&'a Value>) -> Result<Vec<Operation>> {
+        let Some(paths) = paths else {
+            return Ok(Vec::new());
+        };
+        let paths = paths
+            .as_object()
+            .ok_or_else(|| CodegenError::invalid("/paths", "expected an object"))?;
+        let mut sorted: Vec<(&String, &Value)> = paths.iter().collect();
+        sorted.sort_by(|a, b| a.0.cmp(b.0));
+        let mut operations = Vec::new();
+        let mut method_names: HashMap<String, String> = HashMap::new();
+        for (path, item) in sorted {
+            let item_pointer = format!("/paths/{}", pointer_token(path));
+            let item = expect_object(item, &item_pointer)?;
+            let mut methods: Vec<(&String, &Value)> = item.iter().collect();
+            methods.sort_by(|a, b| a.0.cmp(b.0));
+            for (method, operation) in methods {
+                let pointer = format!("{item_pointer}/{method}");
+                let http_method = match method.as_str() {
+                    "post" => HttpMethod::Post,
+                    "get" => HttpMethod::Get,
+                    "parameters" | "summary" | "description" | "servers" => continue,
+                    other => {
+                        return Err(CodegenError::invalid(
+                            pointer,
+                            format!(
+                            "HTTP method `{other}` is not supported (CloudTower uses POST and GET)"
+                        ),
+                        ))
+                    }
+                };
+                let lowered = self.lower_operation(path, http_method, operation, &pointer)?;
+                if let Some(previous) =
+                    method_names.insert(lowered.method_name.clone(), pointer.clone())
+                {
+                    return Err(CodegenError::invalid(
+                        format!("{pointer}/operationId"),
+                        format!(
+                            "operation id `{}` gives method `{}`, as does {previous}",
+                            lowered.id, lowered.method_name
+                        ),
+                    ));
+                }
+                operations.push(lowered);
+            }
+        }
+        Ok(operations)
+    }
+
+    fn lower_operation(
+        &mut self,
+        path: &str,
+        http_method: HttpMethod,
+        operation: &'a Value,
+        pointer: &str,
+    ) -> Result<Operation> {
+        let object = expect_object(operation, pointer)?;
+        let id = object
+            .get("operationId")
+            .and_then(Value::as_str)
+            .ok_or_else(|| CodegenError::invalid(pointer, "missing `operationId`"))?;
+        let tag = object
+            .get("tags")
+            .and_then(Value::as_array)
+            .and_then(|tags| tags.first())
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let relative = path.strip_prefix('/').ok_or_else(|| {
+            CodegenError::invalid(pointer, format!("path `{path}` does not start with `/`"))
+        })?;
+        if relative.contains('{') {
+            return Err(CodegenError::invalid(
+                pointer,
+                "path parameters are not supported (CloudTower has none)",
+            ));
+        }
+        let type_base = id.to_upper_camel_case();
+        let query = self.lower_parameters(object.get("parameters"), pointer, &type_base)?;
+        let request = self.lower_request_body(object.get("requestBody"), pointer, &type_base)?;
+        let body = match (query, request) {
+            (Some(_), body) if body != Body::None => {
+                return Err(CodegenError::invalid(
+                    pointer,
+                    "query parameters together with a request body are not supported",
+                ))
+            }
+            (Some(query), _) => query,
+            (None, body) => body,
+        };
+        let responses = object
+            .get("responses")
+            .and_then(Value::as_object)
+            .ok_or_else(|| CodegenError::invalid(pointer, "missing `responses`"))?;
+        let success = responses.get("200").ok_or_else(|| {
+            CodegenError::invalid(format!("{pointer}/responses"), "no `200` response")
+        })?;
+        let response = self.lower_content(
+            success,
+            &format!("{pointer}/responses/200"),
+            &format!("{type_base}Response"),
+            "application/json",
+        )?;
+        Ok(Operation {
+            id: id.to_owned(),
+            method_name: names::method_name(id),
+            path: relative.to_owned(),
+            http_method,
+            module: names::module_name(tag),
+            doc: doc_of(operation),
+            deprecated: is_deprecated(operation),
+            body,
+            response,
+            not_modified: responses.contains_key("304"),
+            authenticated: object
+                .get("security")
+                .and_then(Value::as_array)
+                .is_none_or(|s| !s.is_empty()),
+        })
+    }
+
+    /// Query parameters become one struct; the `content-language` header is the client's.
+    fn lower_parameters(
+        &mut self,
+        parameters: Option<&'a Value>,
+        pointer: &str,
+        type_base: &str,
+    ) -> Result<Option<Body>> {
+        let Some(parameters) = parameters else {
+            return Ok(None);
+        };
+        let parameters = parameters.as_array().ok_or_else(|| {
+            CodegenError::invalid(format!("{pointer}/parameters"), "expected an array")
+        })?;
+        let mut properties = Vec::new();
+        let mut required = BTreeSet::new();
+        for (i, parameter) in parameters.iter().enumerate() {
+            let at = format!("{pointer}/parameters/{i}");
+            let name = parameter.get("name").and_then(Value::as_str);
+            let location = parameter.get("in").and_then(Value::as_str);
+            match (location, name) {
+                (Some("header"), Some(name)) if name.eq_ignore_ascii_case("content-language") => {}
+                (Some("query"), Some(name)) => {
+                    let schema = parameter.get("schema").ok_or_else(|| {
+                        CodegenError::invalid(&at, "query parameter without `schema`")
+                    })?;
+                    if parameter.get("required").and_then(Value::as_bool) == Some(true) {
+                        required.insert(name);
+                    }
+                    properties.push(Property {
+                        wire_name: name,
+                        schema,
+                        pointer: format!("{at}/schema"),
+                    });
+                }
+                _ => {
+                    return Err(CodegenError::invalid(
+                        at,
+                        "only query parameters and the `content-language` header are supported",
+                    ))
+                }
+            }
+        }
+        if properties.is_empty() {
+            return Ok(None);
+        }
+        let name = names::type_name(&format!("{type_base}Params"));
+        self.claim(&name, pointer)?;
+        let fields = self.lower_fields(&properties, &required, &name)?;
+        self.insert_type(
+            name.clone(),
+            format!("{pointer}/parameters"),
+            false,
+            &Value::Null,
+            TypeKind::Query { fields },
+        );
+        Ok(Some(Body::Query(name)))
+    }
+
+    fn lower_request_body(
+        &mut self,
+        request_body: Option<&'a Value>,
+        pointer: &str,
+        type_base: &str,
+    ) -> Result<Body> {
+        let Some(request_body) = request_body else {
+            return Ok(Body::None);
+        };
+        let at = format!("{pointer}/requestBody");
+        let content = request_body
+            .get("content")
+            .and_then(Value::as_object)
+            .ok_or_else(|| CodegenError::invalid(&at, "request body without `content`"))?;
+        let name = format!("{type_base}RequestBody");
+        if let Some(json) = content.get("application/json") {
+            let schema = json.get("schema").ok_or_else(|| {
+                CodegenError::invalid(
+                    format!("{at}/content/application~1json"),
+                    "missing `schema`",
+                )
+            })?;
+            let lowered = self.lower_use(
+                schema,
+                &format!("{at}/content/application~1json/schema"),
+                &name,
+            )?;
+            return Ok(Body::Json(lowered.ty));
+        }
+        if let Some(form) = content.get("multipart/form-data") {
+            let schema_pointer = format!("{at}/content/multipart~1form-data/schema");
+            let schema = form
+                .get("schema")
+                .ok_or_else(|| CodegenError::invalid(&schema_pointer, "missing `schema`"))?;
+            let (properties, required) =
+                self.collect_properties(schema, &schema_pointer, &mut Vec::new())?;
+            let rust = names::type_name(&name);
+            self.claim(&rust, &schema_pointer)?;
+            let fields = self.lower_fields(&properties, &required, &rust)?;
+            if let Some(nested) = fields.iter().find(|f| {
+                !matches!(
+                    f.ty,
+                    TypeRef::String
+                        | TypeRef::File
+                        | TypeRef::Bool
+                        | TypeRef::I32
+                        | TypeRef::I64
+                        | TypeRef::F32
+                        | TypeRef::F64
+                )
+            }) {
+                return Err(CodegenError::invalid(
+                    format!(
+                        "{schema_pointer}/properties/{}",
+                        pointer_token(&nested.wire_name)
+                    ),
+                    "multipart fields must be files or scalars",
+                ));
+            }
+            self.insert_type(
+                rust.clone(),
+                schema_pointer,
+                false,
+                schema,
+                TypeKind::Multipart { fields },
+            );
+            return Ok(Body::Multipart(rust));
+        }
+        let types: Vec<&String> = content.keys().collect();
+        Err(CodegenError::invalid(
+            &at,
+            format!("unsupported request content type(s) {types:?}"),
+        ))
+    }
+
+    /// The JSON schema of a response, `None` when it has no content.
+    fn lower_content(
+        &mut self,
+        response: &'a Value,
+        pointer: &str,
+        synthesized: &str,
+        media_type: &str,
+    ) -> Result<Option<TypeRef>> {
+        let Some(content) = response.get("content").and_then(Value::as_object) else {
+            return Ok(None);
+        };
+        if content.is_empty() {
+            return Ok(None);
+        }
+        let media = content.get(media_type).ok_or_else(|| {
+            CodegenError::invalid(
+                format!("{pointer}/content"),
+                format!("only {media_type} responses are supported"),
+            )
+        })?;
+        let at = format!("{pointer}/content/{}", pointer_token(media_type));
+        let schema = media
+            .get("schema")
+            .ok_or_else(|| CodegenError::invalid(&at, "missing `schema`"))?;
+        Ok(Some(
+            self.lower_use(schema, &format!("{at}/schema"), synthesized)?
+                .ty,
+        ))
+    }
+}
+
+/// Adds properties gathered from one `allOf` part; the same property twice must be identical.
+fn merge_properties<'a>(
+    properties: &mut Vec<Property<'a>>,
+    required: &mut BTreeSet<&'a str>,
+    found: (Vec<Property<'a>>, BTreeSet<&'a str>),
+) -> Result<()> {
+    for property in found.0 {
+        match properties
+            .iter()
+            .find(|p| p.wire_name == property.wire_name)
+        {
+            Some(existing) if existing.schema == property.schema => {}
+            Some(existing) => {
+                return Err(CodegenError::invalid(
+                    &property.pointer,
+                    format!(
+                        "property `{}` is also defined, differently, at {}",
+                        property.wire_name, existing.pointer
+                    ),
+                ))
+            }
+            None => properties.push(property),
+        }
+    }
+    required.extend(found.1);
+    Ok(())
+}
+
+fn expect_object<'v>(schema: &'v Value, pointer: &str) -> Result<&'v Map<String, Value>> {
+    schema
+        .as_object()
+        .ok_or_else(|| CodegenError::invalid(pointer, "expected a schema object"))
+}
+
+/// Constructs the generator does not handle are errors, never silently dropped.
+fn check_supported(object: &Map<String, Value>, pointer: &str) -> Result<()> {
+    for keyword in ["oneOf", "anyOf", "not", "discriminator"] {
+        if object.contains_key(keyword) {
+            return Err(CodegenError::invalid(
+                format!("{pointer}/{keyword}"),
+                format!("`{keyword}` is not supported"),
+            ));
+        }
+    }
+    if let Some(additional) = object.get("additionalProperties") {
+        if additional.is_object() && additional.as_object().is_some_and(|a| !a.is_empty()) {
+            return Err(CodegenError::invalid(
+                format!("{pointer}/additionalProperties"),
+                "typed `additionalProperties` (maps) are not supported",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn enum_variants(
+    object: &Map<String, Value>,
+    values: &Value,
+    pointer: &str,
+) -> Result<Vec<Variant>> {
+    let at = format!("{pointer}/enum");
+    if object
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or("string")
+        != "string"
+    {
+        return Err(CodegenError::invalid(
+            &at,
+            "only string enums are supported",
+        ));
+    }
+    let values = values
+        .as_array()
+        .ok_or_else(|| CodegenError::invalid(&at, "expected an array"))?;
+    let mut variants: Vec<Variant> = Vec::with_capacity(values.len());
+    for (i, value) in values.iter().enumerate() {
+        let Some(wire_name) = value.as_str() else {
+            // `null` in a nullable enum's value list is not a variant.
+            if value.is_null() {
+                continue;
+            }
+            return Err(CodegenError::invalid(
+                format!("{at}/{i}"),
+                "enum value is not a string",
+            ));
+        };
+        if variants.iter().any(|v| v.wire_name == wire_name) {
+            continue;
+        }
+        let name = names::variant_name(wire_name);
+        if name == crate::OTHER_VARIANT {
+            return Err(CodegenError::invalid(
+                format!("{at}/{i}"),
+                format!("variant name `{name}` is reserved for unknown values"),
+            ));
+        }
+        if let Some(clash) = variants.iter().find(|v| v.name == name) {
+            return Err(CodegenError::invalid(
+                format!("{at}/{i}"),
+                format!(
+                    "`{wire_name}` and `{}` both become variant `{name}`",
+                    clash.wire_name
+                ),
+            ));
+        }
+        variants.push(Variant {
+            name,
+            wire_name: wire_name.to_owned(),
+        });
+    }
+    Ok(variants)
+}
+
+fn required_set(schema: &Value) -> BTreeSet<&str> {
+    schema
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default()
+}
+
+fn doc_of(schema: &Value) -> Option<String> {
+    let text = schema
+        .get("description")
+        .or_else(|| schema.get("summary"))
+        .and_then(Value::as_str)?
+        .trim();
+    (!text.is_empty()).then(|| text.to_owned())
+}
+
+fn is_deprecated(schema: &Value) -> bool {
+    schema
+        .get("deprecated")
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+}
+
+/// Marks each type with the codec directions and spec modules that reach it.
+fn analyse_usage(api: &mut Api) {
+    let index: HashMap<String, usize> = api
+        .types
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.name.clone(), i))
+        .collect();
+    let roots: Vec<(Option<String>, Option<String>, String)> = api
+        .operations
+        .iter()
+        .map(|operation| {
+            let request = match &operation.body {
+                Body::None => None,
+                Body::Json(ty) => ty.named().map(str::to_owned),
+                Body::Multipart(name) | Body::Query(name) => Some(name.clone()),
+            };
+            let response = operation
+                .response
+                .as_ref()
+                .and_then(TypeRef::named)
+                .map(str::to_owned);
+            (request, response, operation.module.clone())
+        })
+        .collect();
+    for (request, response, module) in roots {
+        if let Some(root) = request {
+            mark_reachable(api, &index, root, true, Some(&module));
+        }
+        if let Some(root) = response {
+            mark_reachable(api, &index, root, false, Some(&module));
+        }
+    }
+    // Types no operation reaches are decodable (users may read them from elsewhere), and so
+    // must be everything they contain.
+    let unused: Vec<String> = api
+        .types
+        .iter()
+        .filter(|t| !t.usage.request && !t.usage.response)
+        .map(|t| t.name.clone())
+        .collect();
+    for root in unused {
+        mark_reachable(api, &index, root, false, None);
+    }
+}
+
+fn mark_reachable(
+    api: &mut Api,
+    index: &HashMap<String, usize>,
+    root: String,
+    request: bool,
+    module: Option<&str>,
+) {
+    let mut stack = vec![root];
+    while let Some(name) = stack.pop() {
+        let Some(&i) = index.get(&name) else { continue };
+        let def = &mut api.types[i];
+        let usage = if request {
+            &mut def.usage.request
+        } else {
+            &mut def.usage.response
+        };
+        let module_new = module.is_some_and(|m| !def.modules.contains(m));
+        if *usage && !module_new {
+            continue;
+        }
+        *usage = true;
+        if let Some(module) = module {
+            def.modules.insert(module.to_owned());
+        }
+        stack.extend(referenced_types(&def.kind).into_iter().map(str::to_owned));
+    }
+}
+
+/// The named types a type definition mentions.
+pub fn referenced_types(kind: &TypeKind) -> Vec<&str> {
+    match kind {
+        TypeKind::Struct { fields }
+        | TypeKind::Multipart { fields }
+        | TypeKind::Query { fields } => fields.iter().filter_map(|f| f.ty.named()).collect(),
+        TypeKind::Alias { target } => target.named().into_iter().collect(),
+        TypeKind::Enum { .. } => Vec::new(),
+    }
+}
+
+/// Decides how each field says "absent" and "null" (see [`Presence`]).
+fn assign_presence(api: &mut Api) {
+    for def in &mut api.types {
+        let request = def.usage.request;
+        let fields = match &mut def.kind {
+            TypeKind::Struct { fields }
+            | TypeKind::Multipart { fields }
+            | TypeKind::Query { fields } => fields,
+            _ => continue,
+        };
+        for field in fields {
+            field.repr = match (field.required, field.nullable) {
+                (true, false) => Presence::Plain,
+                (true, true) if request => Presence::RequiredNullable,
+                (false, true) if request => Presence::Nullable,
+                _ => Presence::Optional,
+            };
+        }
+    }
+}
+
+/// Boxes the fields that close a cycle of types containing each other by value (arrays
+/// already add indirection). Deterministic: types and fields are visited in order.
+fn break_cycles(api: &mut Api) {
+    let index: HashMap<String, usize> = api
+        .types
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.name.clone(), i))
+        .collect();
+    // Aliases are transparent: a field of alias type holds the alias's target by value.
+    let by_value = |ty: &TypeRef, types: &[TypeDef]| -> Option<usize> {
+        let mut current = ty.clone();
+        loop {
+            match current {
+                TypeRef::Named(name) => {
+                    let i = *index.get(&name)?;
+                    match &types[i].kind {
+                        TypeKind::Alias { target } => current = target.clone(),
+                        TypeKind::Struct { .. } => return Some(i),
+                        _ => return None,
+                    }
+                }
+                TypeRef::WithTask(inner) => current = *inner,
+                _ => return None,
+            }
+        }
+    };
+    #[derive(Clone, Copy, PartialEq)]
+    enum State {
+        New,
+        OnStack,
+        Done,
+    }
+    let mut state = vec![State::New; api.types.len()];
+    let mut to_box: Vec<(usize, usize)> = Vec::new();
+    for start in 0..api.types.len() {
+        if state[start] != State::New {
+            continue;
+        }
+        // Iterative DFS: (type, next field index).
+        let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
+        state[start] = State::OnStack;
+        while let Some(&mut (node, ref mut next)) = stack.last_mut() {
+            let fields = match &api.types[node].kind {
+                TypeKind::Struct { fields } => fields.as_slice(),
+                _ => &[],
+            };
+            if *next >= fields.len() {
+                state[node] = State::Done;
+                stack.pop();
+                continue;
+            }
+            let field_index = *next;
+            *next += 1;
+            let Some(target) = by_value(&fields[field_index].ty, &api.types) else {
+                continue;
+            };
+            match state[target] {
+                State::OnStack => to_box.push((node, field_index)),
+                State::New => {
+                    state[target] = State::OnStack;
+                    stack.push((target, 0));
+                }
+                State::Done => {}
+            }
+        }
+    }
+    for (node, field_index) in to_box {
+        if let TypeKind::Struct { fields } = &mut api.types[node].kind {
+            fields[field_index].boxed = true;
+        }
+    }
+}
