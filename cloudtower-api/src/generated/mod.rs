@@ -2,7 +2,6 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-mod shared;
 mod alert;
 mod alert_notifier;
 mod alert_rule;
@@ -77,6 +76,8 @@ mod report_template;
 mod resource_change;
 mod security_group;
 mod security_policy;
+mod shared;
+mod shared_filters;
 mod smtp_server;
 mod snapshot_group;
 mod snapshot_plan;
@@ -126,7 +127,6 @@ mod witness;
 mod witness_service;
 mod zone;
 mod zone_topo;
-pub use self::shared::*;
 pub use self::alert::*;
 pub use self::alert_notifier::*;
 pub use self::alert_rule::*;
@@ -200,6 +200,8 @@ pub use self::report_template::*;
 pub use self::resource_change::*;
 pub use self::security_group::*;
 pub use self::security_policy::*;
+pub use self::shared::*;
+pub use self::shared_filters::*;
 pub use self::smtp_server::*;
 pub use self::snapshot_group::*;
 pub use self::snapshot_plan::*;
