@@ -1,11 +1,13 @@
-//! Project tasks: `cargo xtask regen`, `cargo xtask fetch-spec`.
+//! Project tasks: `cargo xtask regen`, `cargo xtask regen-fixtures`, `cargo xtask fetch-spec`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
-use cloudtower_codegen::{canonical, fixups, inventory, output, Provenance, INVENTORY_FILE};
+use cloudtower_codegen::{
+    canonical, fixups, inventory, output, Generated, Provenance, INVENTORY_FILE,
+};
 use serde_json::{json, Value};
 
 #[derive(Parser)]
@@ -32,6 +34,13 @@ enum Command {
         /// Where the generated files go.
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+    /// Regenerate the fixture crate's code (fixture-check/src/generated) from the hand-written
+    /// fixture spec (spec/fixtures/constructs/), which the generator's snapshot tests cover.
+    RegenFixtures {
+        /// Change nothing; fail if the committed fixture code is stale.
+        #[arg(long)]
+        check: bool,
     },
     /// Download the pinned spec into the git-ignored cache (.spec-cache/), checking its hash.
     FetchSpec {
@@ -122,6 +131,28 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             std::fs::write(&cache, bytes).map_err(|e| format!("{}: {e}", cache.display()))?;
             eprintln!("saved {}", cache.display());
             Ok(ExitCode::SUCCESS)
+        }
+        Command::RegenFixtures { check } => {
+            let started = Instant::now();
+            let spec_path = root.join("spec/fixtures/constructs");
+            let spec = cloudtower_codegen::load_spec(&spec_path).map_err(|e| e.to_string())?;
+            let loaded = started.elapsed();
+            // Keep in step with codegen/tests/common.rs (its staleness test fails otherwise).
+            let provenance = Provenance {
+                description: "fixture spec/fixtures/constructs".into(),
+                sha256: canonical::canonical_sha256(&spec),
+            };
+            let generated =
+                cloudtower_codegen::generate(spec, &[], &provenance).map_err(|e| e.to_string())?;
+            let out = root.join("fixture-check/src/generated");
+            write_or_check(
+                &generated,
+                &out,
+                check,
+                started,
+                loaded,
+                "cargo xtask regen-fixtures",
+            )
         }
         Command::Regen {
             spec,
@@ -224,11 +255,23 @@ fn regen(
     };
     let generated =
         cloudtower_codegen::generate(spec, &fixups, &provenance).map_err(|e| e.to_string())?;
+    write_or_check(&generated, out, check, started, loaded, "cargo xtask regen")
+}
 
+/// Prints the counts and what changed, then writes `out` (or, with `check`, compares it).
+fn write_or_check(
+    generated: &Generated,
+    out: &Path,
+    check: bool,
+    started: Instant,
+    loaded: Duration,
+    regen_command: &str,
+) -> Result<ExitCode, String> {
     let api = &generated.api;
     let component_types = api.types.iter().filter(|t| t.is_component).count();
     println!(
-        "CloudTower {}: {} schemas -> {} types ({} component, {} inline), {} operations -> {} methods",
+        "{} {}: {} schemas -> {} types ({} component, {} inline), {} operations -> {} methods",
+        api.title,
         api.version,
         api.schema_count,
         api.types.len(),
@@ -257,7 +300,7 @@ fn regen(
             }
         }
         eprint!("{changes}");
-        eprintln!("run `cargo xtask regen` and commit the result");
+        eprintln!("run `{regen_command}` and commit the result");
         return Ok(ExitCode::FAILURE);
     }
 

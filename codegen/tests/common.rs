@@ -1,0 +1,53 @@
+//! Helpers shared by the generator's integration tests.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use cloudtower_codegen::{canonical, Generated, Provenance};
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("codegen/ has a parent")
+        .to_path_buf()
+}
+
+/// `spec/fixtures/<name>`.
+pub fn fixture(name: &str) -> PathBuf {
+    root().join("spec/fixtures").join(name)
+}
+
+/// The shared upstream specs (`../shared/specs` beside the workspace).
+pub fn shared_specs() -> PathBuf {
+    root().join("../shared/specs")
+}
+
+/// What `cargo xtask regen-fixtures` writes into the header of the fixture crate's code.
+/// Keep in step with xtask/src/main.rs (the staleness test fails otherwise).
+pub fn fixture_provenance(spec: &serde_json::Value) -> Provenance {
+    Provenance {
+        description: "fixture spec/fixtures/constructs".into(),
+        sha256: canonical::canonical_sha256(spec),
+    }
+}
+
+/// Loads and generates `path` (a file or a module directory) without fixups.
+pub fn generate(path: &Path) -> cloudtower_codegen::Result<Generated> {
+    let spec = cloudtower_codegen::load_spec(path)?;
+    let provenance = fixture_provenance(&spec);
+    cloudtower_codegen::generate(spec, &[], &provenance)
+}
+
+/// The error message of generating `path`, which must fail.
+pub fn generate_err(path: &Path) -> String {
+    match generate(path) {
+        Ok(_) => panic!("{} generated without error", path.display()),
+        Err(e) => e.to_string(),
+    }
+}
+
+pub fn files_of(generated: &Generated) -> &BTreeMap<String, String> {
+    &generated.files
+}
