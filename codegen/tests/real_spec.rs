@@ -1,0 +1,74 @@
+//! The generator against the real CloudTower 4.6.0 spec (`../shared/specs`, beside the
+//! workspace, present in CI too).
+
+mod common;
+
+use std::path::PathBuf;
+
+use cloudtower_codegen::{fixups, Generated, Provenance, INVENTORY_FILE};
+use common::{root, shared_specs};
+
+fn generate(spec: PathBuf) -> Generated {
+    let spec = cloudtower_codegen::load_spec(&spec)
+        .unwrap_or_else(|e| panic!("loading {}: {e}", spec.display()));
+    let fixup_text = std::fs::read_to_string(root().join("spec/fixups.json")).unwrap();
+    let fixups = fixups::parse_fixups(&fixup_text).unwrap();
+    let provenance = Provenance {
+        description: "CloudTower API 4.6.0".into(),
+        sha256: "test".into(),
+    };
+    cloudtower_codegen::generate(spec, &fixups, &provenance).unwrap()
+}
+
+/// One test, so the (large) spec is generated only twice.
+#[test]
+fn real_spec_modules_and_merged_file_generate_the_same_complete_api() {
+    let from_modules = generate(shared_specs().join("cloudtower-4.6.0"));
+    let from_merged = generate(shared_specs().join("cloudtower-4.6.0.json"));
+
+    // (a) Byte-identical output either way.
+    assert_eq!(
+        from_modules.files.keys().collect::<Vec<_>>(),
+        from_merged.files.keys().collect::<Vec<_>>()
+    );
+    for (name, text) in &from_modules.files {
+        assert!(
+            from_merged.files[name] == *text,
+            "{name} differs between the module directory and the merged file"
+        );
+    }
+
+    // (b) Every component schema is one type, every operation one method.
+    let api = &from_modules.api;
+    assert_eq!(api.schema_count, 1813);
+    assert_eq!(api.types.iter().filter(|t| t.is_component).count(), 1813);
+    assert_eq!(api.operations.len(), 554);
+    let files = &from_modules.files;
+    let mod_rs = &files["mod.rs"];
+    assert_eq!(mod_rs.matches("crate::OperationInfo {").count(), 554);
+    let schemas = mod_rs
+        .split("pub const SCHEMAS")
+        .nth(1)
+        .and_then(|rest| rest.split("];").next())
+        .expect("mod.rs lists the schemas");
+    // One `(wire name, Rust name),` tuple each (long ones are broken over lines).
+    assert_eq!(schemas.matches("),").count(), 1813);
+    let methods: usize = files
+        .values()
+        .map(|text| text.matches("pub async fn ").count())
+        .sum();
+    assert_eq!(methods, 554);
+    let declared_types: usize = files
+        .values()
+        .map(|text| {
+            ["pub struct ", "pub enum ", "pub type "]
+                .iter()
+                .map(|item| text.matches(item).count())
+                .sum::<usize>()
+        })
+        .sum();
+    assert_eq!(declared_types, api.types.len());
+
+    // (c) The inventory: any regeneration shows what changed.
+    insta::assert_snapshot!("inventory_4_6_0", files[INVENTORY_FILE]);
+}
