@@ -316,14 +316,17 @@ fn emit_struct(def: &TypeDef, name: &Ident, doc: TokenStream, fields: &[Field]) 
         let field = ident(&f.name);
         let wire = &f.wire_name;
         match required.iter().position(|r| r.wire_name == f.wire_name) {
-            Some(i) => quote! { #wire => { d.field(&mut out.#field, #wire)?; seen[#i] = true; } },
+            Some(i) => {
+                let i = Literal::usize_unsuffixed(i);
+                quote! { #wire => { d.field(&mut out.#field, #wire)?; seen[#i] = true; } }
+            }
             None => quote! { #wire => d.field(&mut out.#field, #wire)?, },
         }
     });
     let (seen_init, seen_check) = if required.is_empty() {
         (quote!(), quote!())
     } else {
-        let count = required.len();
+        let count = Literal::usize_unsuffixed(required.len());
         let names = required.iter().map(|f| &f.wire_name);
         (
             quote! { let mut seen = [false; #count]; },

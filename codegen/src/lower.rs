@@ -990,76 +990,111 @@ fn assign_presence(api: &mut Api) {
     }
 }
 
-/// Boxes the fields that close a cycle of types containing each other by value (arrays
-/// already add indirection). Deterministic: types and fields are visited in order.
+/// Boxes every by-value field whose type is in the same cycle of types as its owner (arrays
+/// already add indirection). Boxing just one edge per cycle would compile, but the
+/// `*WhereInput` types form one large cycle; without a box on every edge inside it each of them
+/// would hold the others inline and weigh megabytes, overflowing the stack of a user building
+/// a filter.
 fn break_cycles(api: &mut Api) {
-    let index: HashMap<String, usize> = api
+    let index: HashMap<&str, usize> = api
         .types
         .iter()
         .enumerate()
-        .map(|(i, t)| (t.name.clone(), i))
+        .map(|(i, t)| (t.name.as_str(), i))
         .collect();
     // Aliases are transparent: a field of alias type holds the alias's target by value.
-    let by_value = |ty: &TypeRef, types: &[TypeDef]| -> Option<usize> {
-        let mut current = ty.clone();
+    let by_value = |ty: &TypeRef| -> Option<usize> {
+        let mut current = ty;
         loop {
             match current {
                 TypeRef::Named(name) => {
-                    let i = *index.get(&name)?;
-                    match &types[i].kind {
-                        TypeKind::Alias { target } => current = target.clone(),
+                    let i = *index.get(name.as_str())?;
+                    match &api.types[i].kind {
+                        TypeKind::Alias { target } => current = target,
                         TypeKind::Struct { .. } => return Some(i),
                         _ => return None,
                     }
                 }
-                TypeRef::WithTask(inner) => current = *inner,
+                TypeRef::WithTask(inner) => current = inner,
                 _ => return None,
             }
         }
     };
-    #[derive(Clone, Copy, PartialEq)]
-    enum State {
-        New,
-        OnStack,
-        Done,
+    let edges: Vec<Vec<(usize, usize)>> = api
+        .types
+        .iter()
+        .map(|t| match &t.kind {
+            TypeKind::Struct { fields } => fields
+                .iter()
+                .enumerate()
+                .filter_map(|(f, field)| by_value(&field.ty).map(|target| (f, target)))
+                .collect(),
+            _ => Vec::new(),
+        })
+        .collect();
+    let component = strongly_connected_components(&edges);
+    for (node, node_edges) in edges.iter().enumerate() {
+        for &(field_index, target) in node_edges {
+            if component[node] == component[target] {
+                if let TypeKind::Struct { fields } = &mut api.types[node].kind {
+                    fields[field_index].boxed = true;
+                }
+            }
+        }
     }
-    let mut state = vec![State::New; api.types.len()];
-    let mut to_box: Vec<(usize, usize)> = Vec::new();
-    for start in 0..api.types.len() {
-        if state[start] != State::New {
+}
+
+/// Tarjan's algorithm, iterative: the component id of each node. Edges are (label, target).
+fn strongly_connected_components(edges: &[Vec<(usize, usize)>]) -> Vec<usize> {
+    const UNVISITED: usize = usize::MAX;
+    let n = edges.len();
+    let mut order = vec![UNVISITED; n];
+    let mut low = vec![0; n];
+    let mut on_stack = vec![false; n];
+    let mut component = vec![UNVISITED; n];
+    let mut stack = Vec::new();
+    let mut next_order = 0;
+    let mut next_component = 0;
+    for start in 0..n {
+        if order[start] != UNVISITED {
             continue;
         }
-        // Iterative DFS: (type, next field index).
-        let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
-        state[start] = State::OnStack;
-        while let Some(&mut (node, ref mut next)) = stack.last_mut() {
-            let fields = match &api.types[node].kind {
-                TypeKind::Struct { fields } => fields.as_slice(),
-                _ => &[],
-            };
-            if *next >= fields.len() {
-                state[node] = State::Done;
-                stack.pop();
-                continue;
-            }
-            let field_index = *next;
-            *next += 1;
-            let Some(target) = by_value(&fields[field_index].ty, &api.types) else {
-                continue;
-            };
-            match state[target] {
-                State::OnStack => to_box.push((node, field_index)),
-                State::New => {
-                    state[target] = State::OnStack;
-                    stack.push((target, 0));
+        let mut call_stack: Vec<(usize, usize)> = vec![(start, 0)];
+        order[start] = next_order;
+        low[start] = next_order;
+        next_order += 1;
+        stack.push(start);
+        on_stack[start] = true;
+        while let Some(&mut (node, ref mut next_edge)) = call_stack.last_mut() {
+            if let Some(&(_, target)) = edges[node].get(*next_edge) {
+                *next_edge += 1;
+                if order[target] == UNVISITED {
+                    order[target] = next_order;
+                    low[target] = next_order;
+                    next_order += 1;
+                    stack.push(target);
+                    on_stack[target] = true;
+                    call_stack.push((target, 0));
+                } else if on_stack[target] {
+                    low[node] = low[node].min(order[target]);
                 }
-                State::Done => {}
+                continue;
+            }
+            call_stack.pop();
+            if let Some(&(parent, _)) = call_stack.last() {
+                low[parent] = low[parent].min(low[node]);
+            }
+            if low[node] == order[node] {
+                while let Some(member) = stack.pop() {
+                    on_stack[member] = false;
+                    component[member] = next_component;
+                    if member == node {
+                        break;
+                    }
+                }
+                next_component += 1;
             }
         }
     }
-    for (node, field_index) in to_box {
-        if let TypeKind::Struct { fields } = &mut api.types[node].kind {
-            fields[field_index].boxed = true;
-        }
-    }
+    component
 }

@@ -32,74 +32,74 @@ impl crate::codec::Decode for Alert {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 15usize];
+        let mut seen = [false; 15];
         let mut key = d.first_key("Alert")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "alert_rule" => d.field(&mut out.alert_rule, "alert_rule")?,
                 "cause" => {
                     d.field(&mut out.cause, "cause")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "cluster" => d.field(&mut out.cluster, "cluster")?,
                 "create_time" => d.field(&mut out.create_time, "create_time")?,
                 "disk" => d.field(&mut out.disk, "disk")?,
                 "ended" => {
                     d.field(&mut out.ended, "ended")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "host" => d.field(&mut out.host, "host")?,
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "impact" => {
                     d.field(&mut out.impact, "impact")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "labels" => {
                     d.field(&mut out.labels, "labels")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "local_create_time" => {
                     d.field(&mut out.local_create_time, "local_create_time")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "local_end_time" => {
                     d.field(&mut out.local_end_time, "local_end_time")?;
-                    seen[6usize] = true;
+                    seen[6] = true;
                 }
                 "local_id" => {
                     d.field(&mut out.local_id, "local_id")?;
-                    seen[7usize] = true;
+                    seen[7] = true;
                 }
                 "local_start_time" => {
                     d.field(&mut out.local_start_time, "local_start_time")?;
-                    seen[8usize] = true;
+                    seen[8] = true;
                 }
                 "local_update_time" => {
                     d.field(&mut out.local_update_time, "local_update_time")?;
-                    seen[9usize] = true;
+                    seen[9] = true;
                 }
                 "message" => {
                     d.field(&mut out.message, "message")?;
-                    seen[10usize] = true;
+                    seen[10] = true;
                 }
                 "severity" => {
                     d.field(&mut out.severity, "severity")?;
-                    seen[11usize] = true;
+                    seen[11] = true;
                 }
                 "solution" => {
                     d.field(&mut out.solution, "solution")?;
-                    seen[12usize] = true;
+                    seen[12] = true;
                 }
                 "threshold" => {
                     d.field(&mut out.threshold, "threshold")?;
-                    seen[13usize] = true;
+                    seen[13] = true;
                 }
                 "value" => {
                     d.field(&mut out.value, "value")?;
-                    seen[14usize] = true;
+                    seen[14] = true;
                 }
                 "vms" => d.field(&mut out.vms, "vms")?,
                 _ => d.skip()?,
@@ -168,13 +168,13 @@ impl crate::codec::Decode for AlertConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("AlertConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -249,13 +249,13 @@ impl crate::codec::Decode for NestedAggregateAlert {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateAlert")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -284,13 +284,13 @@ impl crate::codec::Decode for ResolveAlertParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("ResolveAlertParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }

@@ -25,32 +25,32 @@ impl crate::codec::Decode for AlertNotifier {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 4usize];
+        let mut seen = [false; 4];
         let mut key = d.first_key("AlertNotifier")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "clusters" => d.field(&mut out.clusters, "clusters")?,
                 "disabled" => {
                     d.field(&mut out.disabled, "disabled")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "email_from" => d.field(&mut out.email_from, "email_from")?,
                 "email_tos" => {
                     d.field(&mut out.email_tos, "email_tos")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "entityAsyncStatus" => {
                     d.field(&mut out.entity_async_status, "entityAsyncStatus")?
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "language_code" => d.field(&mut out.language_code, "language_code")?,
                 "name" => d.field(&mut out.name, "name")?,
                 "notice_severities" => {
                     d.field(&mut out.notice_severities, "notice_severities")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "security_mode" => d.field(&mut out.security_mode, "security_mode")?,
                 "smtp_server_config" => {
@@ -106,13 +106,13 @@ impl crate::codec::Decode for AlertNotifierConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("AlertNotifierConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -150,41 +150,41 @@ impl crate::codec::Decode for AlertNotifierCreationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 8usize];
+        let mut seen = [false; 8];
         let mut key = d.first_key("AlertNotifierCreationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "notice_severities" => {
                     d.field(&mut out.notice_severities, "notice_severities")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "language_code" => {
                     d.field(&mut out.language_code, "language_code")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "email_tos" => {
                     d.field(&mut out.email_tos, "email_tos")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "email_from" => {
                     d.field(&mut out.email_from, "email_from")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "disabled" => {
                     d.field(&mut out.disabled, "disabled")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "smtp_server_id" => {
                     d.field(&mut out.smtp_server_id, "smtp_server_id")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[6usize] = true;
+                    seen[6] = true;
                 }
                 "clusters" => {
                     d.field(&mut out.clusters, "clusters")?;
-                    seen[7usize] = true;
+                    seen[7] = true;
                 }
                 _ => d.skip()?,
             }
@@ -301,7 +301,7 @@ impl crate::codec::Decode for AlertNotifierManyUpdationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("AlertNotifierManyUpdationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -316,7 +316,7 @@ impl crate::codec::Decode for AlertNotifierManyUpdationParams {
                 "name" => d.field(&mut out.name, "name")?,
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1146,13 +1146,13 @@ impl crate::codec::Decode for DeleteAlertNotifier {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("DeleteAlertNotifier")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1181,13 +1181,13 @@ impl crate::codec::Decode for DeleteAlertNotifierParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("DeleteAlertNotifierParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1308,13 +1308,13 @@ impl crate::codec::Decode for NestedAggregateAlertNotifier {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateAlertNotifier")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1343,17 +1343,17 @@ impl crate::codec::Decode for NestedSmtpServer {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("NestedSmtpServer")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }

@@ -25,53 +25,53 @@ impl crate::codec::Decode for Application {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 10usize];
+        let mut seen = [false; 10];
         let mut key = d.first_key("Application")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "cluster" => {
                     d.field(&mut out.cluster, "cluster")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "error_message" => d.field(&mut out.error_message, "error_message")?,
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "image_name" => d.field(&mut out.image_name, "image_name")?,
                 "local_id" => {
                     d.field(&mut out.local_id, "local_id")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "memory" => {
                     d.field(&mut out.memory, "memory")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "state" => {
                     d.field(&mut out.state, "state")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "storage_ip" => {
                     d.field(&mut out.storage_ip, "storage_ip")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "type" => {
                     d.field(&mut out.r#type, "type")?;
-                    seen[6usize] = true;
+                    seen[6] = true;
                 }
                 "update_time" => d.field(&mut out.update_time, "update_time")?,
                 "vcpu" => {
                     d.field(&mut out.vcpu, "vcpu")?;
-                    seen[7usize] = true;
+                    seen[7] = true;
                 }
                 "version" => {
                     d.field(&mut out.version, "version")?;
-                    seen[8usize] = true;
+                    seen[8] = true;
                 }
                 "vm" => d.field(&mut out.vm, "vm")?,
                 "volume_size" => {
                     d.field(&mut out.volume_size, "volume_size")?;
-                    seen[9usize] = true;
+                    seen[9] = true;
                 }
                 _ => d.skip()?,
             }
@@ -127,13 +127,13 @@ impl crate::codec::Decode for ApplicationConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("ApplicationConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -422,13 +422,13 @@ impl crate::codec::Decode for NestedAggregateApplication {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateApplication")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }

@@ -65,7 +65,7 @@ impl crate::codec::Decode for BackupPlan {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 14usize];
+        let mut seen = [false; 14];
         let mut key = d.first_key("BackupPlan")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -86,14 +86,14 @@ impl crate::codec::Decode for BackupPlan {
                 }
                 "backup_service" => {
                     d.field(&mut out.backup_service, "backup_service")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "backup_store_repository" => {
                     d.field(
                         &mut out.backup_store_repository,
                         "backup_store_repository",
                     )?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "backup_total_size" => {
                     d.field(&mut out.backup_total_size, "backup_total_size")?
@@ -104,7 +104,7 @@ impl crate::codec::Decode for BackupPlan {
                 }
                 "createdAt" => {
                     d.field(&mut out.created_at, "createdAt")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "delete_strategy" => {
                     d.field(&mut out.delete_strategy, "delete_strategy")?
@@ -112,40 +112,40 @@ impl crate::codec::Decode for BackupPlan {
                 "description" => d.field(&mut out.description, "description")?,
                 "enable_window" => {
                     d.field(&mut out.enable_window, "enable_window")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "entityAsyncStatus" => {
                     d.field(&mut out.entity_async_status, "entityAsyncStatus")?
                 }
                 "full_interval" => {
                     d.field(&mut out.full_interval, "full_interval")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "full_period" => {
                     d.field(&mut out.full_period, "full_period")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "full_time_point" => {
                     d.field(&mut out.full_time_point, "full_time_point")?;
-                    seen[6usize] = true;
+                    seen[6] = true;
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[7usize] = true;
+                    seen[7] = true;
                 }
                 "incremental_interval" => {
                     d.field(&mut out.incremental_interval, "incremental_interval")?
                 }
                 "incremental_period" => {
                     d.field(&mut out.incremental_period, "incremental_period")?;
-                    seen[8usize] = true;
+                    seen[8] = true;
                 }
                 "incremental_time_points" => {
                     d.field(
                         &mut out.incremental_time_points,
                         "incremental_time_points",
                     )?;
-                    seen[9usize] = true;
+                    seen[9] = true;
                 }
                 "incremental_weekdays" => {
                     d.field(&mut out.incremental_weekdays, "incremental_weekdays")?
@@ -156,7 +156,7 @@ impl crate::codec::Decode for BackupPlan {
                 }
                 "last_execute_status" => {
                     d.field(&mut out.last_execute_status, "last_execute_status")?;
-                    seen[10usize] = true;
+                    seen[10] = true;
                 }
                 "last_execute_status_message" => {
                     d.field(
@@ -184,7 +184,7 @@ impl crate::codec::Decode for BackupPlan {
                         &mut out.last_manual_execute_status,
                         "last_manual_execute_status",
                     )?;
-                    seen[11usize] = true;
+                    seen[11] = true;
                 }
                 "last_manual_execute_status_message" => {
                     d.field(
@@ -210,7 +210,7 @@ impl crate::codec::Decode for BackupPlan {
                 "logical_size" => d.field(&mut out.logical_size, "logical_size")?,
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[12usize] = true;
+                    seen[12] = true;
                 }
                 "next_execute_time" => {
                     d.field(&mut out.next_execute_time, "next_execute_time")?
@@ -225,7 +225,7 @@ impl crate::codec::Decode for BackupPlan {
                 }
                 "status" => {
                     d.field(&mut out.status, "status")?;
-                    seen[13usize] = true;
+                    seen[13] = true;
                 }
                 "valid_size_of_backup_object" => {
                     d.field(
@@ -341,13 +341,13 @@ impl crate::codec::Decode for BackupPlanConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("BackupPlanConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -399,17 +399,17 @@ impl crate::codec::Decode for BackupPlanCreationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 14usize];
+        let mut seen = [false; 14];
         let mut key = d.first_key("BackupPlanCreationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "keep_policy_value" => {
                     d.field(&mut out.keep_policy_value, "keep_policy_value")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "keep_policy" => {
                     d.field(&mut out.keep_policy, "keep_policy")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "backup_delay_option" => {
                     d.field(&mut out.backup_delay_option, "backup_delay_option")?
@@ -418,19 +418,19 @@ impl crate::codec::Decode for BackupPlanCreationParams {
                 "window_start" => d.field(&mut out.window_start, "window_start")?,
                 "enable_window" => {
                     d.field(&mut out.enable_window, "enable_window")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "full_time_point" => {
                     d.field(&mut out.full_time_point, "full_time_point")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "full_period" => {
                     d.field(&mut out.full_period, "full_period")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "full_interval" => {
                     d.field(&mut out.full_interval, "full_interval")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "incremental_weekdays" => {
                     d.field(&mut out.incremental_weekdays, "incremental_weekdays")?
@@ -440,26 +440,26 @@ impl crate::codec::Decode for BackupPlanCreationParams {
                 }
                 "incremental_interval" => {
                     d.field(&mut out.incremental_interval, "incremental_interval")?;
-                    seen[6usize] = true;
+                    seen[6] = true;
                 }
                 "incremental_period" => {
                     d.field(&mut out.incremental_period, "incremental_period")?;
-                    seen[7usize] = true;
+                    seen[7] = true;
                 }
                 "snapshot_consistent_type" => {
                     d.field(
                         &mut out.snapshot_consistent_type,
                         "snapshot_consistent_type",
                     )?;
-                    seen[8usize] = true;
+                    seen[8] = true;
                 }
                 "compression" => {
                     d.field(&mut out.compression, "compression")?;
-                    seen[9usize] = true;
+                    seen[9] = true;
                 }
                 "vms" => {
                     d.field(&mut out.vms, "vms")?;
-                    seen[10usize] = true;
+                    seen[10] = true;
                 }
                 "description" => d.field(&mut out.description, "description")?,
                 "backup_store_repository_id" => {
@@ -467,15 +467,15 @@ impl crate::codec::Decode for BackupPlanCreationParams {
                         &mut out.backup_store_repository_id,
                         "backup_store_repository_id",
                     )?;
-                    seen[11usize] = true;
+                    seen[11] = true;
                 }
                 "backup_service_id" => {
                     d.field(&mut out.backup_service_id, "backup_service_id")?;
-                    seen[12usize] = true;
+                    seen[12] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[13usize] = true;
+                    seen[13] = true;
                 }
                 _ => d.skip()?,
             }
@@ -542,17 +542,17 @@ impl crate::codec::Decode for BackupPlanDeletionParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("BackupPlanDeletionParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -581,13 +581,13 @@ impl crate::codec::Decode for BackupPlanDeletionParamsData {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("BackupPlanDeletionParamsData")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "delete_strategy" => {
                     d.field(&mut out.delete_strategy, "delete_strategy")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -616,17 +616,17 @@ impl crate::codec::Decode for BackupPlanExecuteParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("BackupPlanExecuteParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -655,13 +655,13 @@ impl crate::codec::Decode for BackupPlanExecuteParamsData {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("BackupPlanExecuteParamsData")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "type" => {
                     d.field(&mut out.r#type, "type")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1160,13 +1160,13 @@ impl crate::codec::Decode for BackupPlanResumeParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("BackupPlanResumeParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1194,13 +1194,13 @@ impl crate::codec::Decode for BackupPlanSuspendParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("BackupPlanSuspendParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1232,18 +1232,18 @@ impl crate::codec::Decode for BackupPlanTimePoint {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("BackupPlanTimePoint")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "weekday" => d.field(&mut out.weekday, "weekday")?,
                 "minute" => {
                     d.field(&mut out.minute, "minute")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "hour" => {
                     d.field(&mut out.hour, "hour")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "date_position" => d.field(&mut out.date_position, "date_position")?,
                 "date" => d.field(&mut out.date, "date")?,
@@ -1278,17 +1278,17 @@ impl crate::codec::Decode for BackupPlanUpdationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("BackupPlanUpdationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1532,19 +1532,19 @@ impl crate::codec::Decode for BackupRestoreExecutionNetworkMapping {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("BackupRestoreExecutionNetworkMapping")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "target" => d.field(&mut out.target, "target")?,
                 "src_vlan_id" => {
                     d.field(&mut out.src_vlan_id, "src_vlan_id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "source" => d.field(&mut out.source, "source")?,
                 "dst_vlan_id" => {
                     d.field(&mut out.dst_vlan_id, "dst_vlan_id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "__typename" => d.field(&mut out.typename, "__typename")?,
                 _ => d.skip()?,
@@ -1635,13 +1635,13 @@ impl crate::codec::Decode for BackupRestorePointDeletionParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("BackupRestorePointDeletionParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1670,17 +1670,17 @@ impl crate::codec::Decode for BackupRestorePointRebuildParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("BackupRestorePointRebuildParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1715,7 +1715,7 @@ impl crate::codec::Decode for BackupRestorePointRebuildParamsData {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 5usize];
+        let mut seen = [false; 5];
         let mut key = d.first_key("BackupRestorePointRebuildParamsData")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -1724,26 +1724,26 @@ impl crate::codec::Decode for BackupRestorePointRebuildParamsData {
                         &mut out.rebuild_network_mapping,
                         "rebuild_network_mapping",
                     )?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "rebuild_target_host_id" => {
                     d.field(&mut out.rebuild_target_host_id, "rebuild_target_host_id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "rebuild_target_cluster_id" => {
                     d.field(
                         &mut out.rebuild_target_cluster_id,
                         "rebuild_target_cluster_id",
                     )?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "rebuild_name" => {
                     d.field(&mut out.rebuild_name, "rebuild_name")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "startup_after_restore" => {
                     d.field(&mut out.startup_after_restore, "startup_after_restore")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1786,17 +1786,17 @@ impl crate::codec::Decode for BackupRestorePointRestoreInPlaceParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("BackupRestorePointRestoreInPlaceParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1829,13 +1829,13 @@ impl crate::codec::Decode for BackupRestorePointRestoreInPlaceParamsData {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("BackupRestorePointRestoreInPlaceParamsData")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "startup_after_restore" => {
                     d.field(&mut out.startup_after_restore, "startup_after_restore")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1899,7 +1899,7 @@ impl crate::codec::Decode for DeleteBackupPlan {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("DeleteBackupPlan")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -1908,7 +1908,7 @@ impl crate::codec::Decode for DeleteBackupPlan {
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1938,7 +1938,7 @@ impl crate::codec::Decode for DeleteBackupRestorePoint {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("DeleteBackupRestorePoint")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -1947,7 +1947,7 @@ impl crate::codec::Decode for DeleteBackupRestorePoint {
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -2071,13 +2071,13 @@ impl crate::codec::Decode for GetBackupRestorePointMetadataRequestBody {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("GetBackupRestorePointMetadataRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -2104,13 +2104,13 @@ impl crate::codec::Decode for NestedAggregateBackupPlan {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateBackupPlan")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }

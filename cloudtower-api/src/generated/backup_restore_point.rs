@@ -36,13 +36,13 @@ impl crate::codec::Decode for BackupRestorePoint {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 5usize];
+        let mut seen = [false; 5];
         let mut key = d.first_key("BackupRestorePoint")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "backup_plan" => {
                     d.field(&mut out.backup_plan, "backup_plan")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "backup_restore_executions" => {
                     d.field(
@@ -55,7 +55,7 @@ impl crate::codec::Decode for BackupRestorePoint {
                         &mut out.backup_target_execution,
                         "backup_target_execution",
                     )?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "cluster_local_id" => {
                     d.field(&mut out.cluster_local_id, "cluster_local_id")?
@@ -70,14 +70,14 @@ impl crate::codec::Decode for BackupRestorePoint {
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "local_created_at" => {
                     d.field(&mut out.local_created_at, "local_created_at")?
                 }
                 "local_id" => {
                     d.field(&mut out.local_id, "local_id")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "logical_size" => d.field(&mut out.logical_size, "logical_size")?,
                 "parent_restore_point" => {
@@ -87,7 +87,7 @@ impl crate::codec::Decode for BackupRestorePoint {
                 "size" => d.field(&mut out.size, "size")?,
                 "slice" => {
                     d.field(&mut out.slice, "slice")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "snapshot_consistent_type" => {
                     d.field(
@@ -153,13 +153,13 @@ impl crate::codec::Decode for BackupRestorePointConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("BackupRestorePointConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -518,13 +518,13 @@ impl crate::codec::Decode for NestedAggregateBackupRestorePoint {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateBackupRestorePoint")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -552,13 +552,13 @@ impl crate::codec::Decode for NestedBackupRestoreExecution {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedBackupRestoreExecution")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -586,13 +586,13 @@ impl crate::codec::Decode for NestedBackupTargetExecution {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedBackupTargetExecution")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }

@@ -57,7 +57,7 @@ impl crate::codec::Decode for BackupService {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 3usize];
+        let mut seen = [false; 3];
         let mut key = d.first_key("BackupService")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -102,11 +102,11 @@ impl crate::codec::Decode for BackupService {
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "kube_config" => {
                     d.field(&mut out.kube_config, "kube_config")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "management_network_gateway" => {
                     d.field(
@@ -143,7 +143,7 @@ impl crate::codec::Decode for BackupService {
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "network_status" => d.field(&mut out.network_status, "network_status")?,
                 "restore_rd_iops_max" => {
@@ -232,13 +232,13 @@ impl crate::codec::Decode for BackupServiceConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("BackupServiceConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -755,13 +755,13 @@ impl crate::codec::Decode for NestedAggregateBackupService {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateBackupService")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -790,17 +790,17 @@ impl crate::codec::Decode for NestedBackupServiceNetworkStatus {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("NestedBackupServiceNetworkStatus")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "cluster" => {
                     d.field(&mut out.cluster, "cluster")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "status" => {
                     d.field(&mut out.status, "status")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }

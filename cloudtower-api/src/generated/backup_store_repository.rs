@@ -39,7 +39,7 @@ impl crate::codec::Decode for BackupStoreRepository {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 7usize];
+        let mut seen = [false; 7];
         let mut key = d.first_key("BackupStoreRepository")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -50,7 +50,7 @@ impl crate::codec::Decode for BackupStoreRepository {
                 "backup_service" => d.field(&mut out.backup_service, "backup_service")?,
                 "createdAt" => {
                     d.field(&mut out.created_at, "createdAt")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "description" => d.field(&mut out.description, "description")?,
                 "entityAsyncStatus" => {
@@ -59,7 +59,7 @@ impl crate::codec::Decode for BackupStoreRepository {
                 "error_code" => d.field(&mut out.error_code, "error_code")?,
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "iscsi_chap_name" => {
                     d.field(&mut out.iscsi_chap_name, "iscsi_chap_name")?
@@ -75,28 +75,28 @@ impl crate::codec::Decode for BackupStoreRepository {
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "nfs_path" => d.field(&mut out.nfs_path, "nfs_path")?,
                 "nfs_server" => d.field(&mut out.nfs_server, "nfs_server")?,
                 "status" => {
                     d.field(&mut out.status, "status")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "total_capacity" => {
                     d.field(&mut out.total_capacity, "total_capacity")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "type" => {
                     d.field(&mut out.r#type, "type")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "update_timestamp" => {
                     d.field(&mut out.update_timestamp, "update_timestamp")?
                 }
                 "used_data_space" => {
                     d.field(&mut out.used_data_space, "used_data_space")?;
-                    seen[6usize] = true;
+                    seen[6] = true;
                 }
                 "used_data_space_usage" => {
                     d.field(&mut out.used_data_space_usage, "used_data_space_usage")?
@@ -165,13 +165,13 @@ impl crate::codec::Decode for BackupStoreRepositoryConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("BackupStoreRepositoryConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -550,13 +550,13 @@ impl crate::codec::Decode for NestedAggregateBackupStoreRepository {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateBackupStoreRepository")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }

@@ -33,13 +33,13 @@ impl crate::codec::Decode for BackupTargetExecution {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 6usize];
+        let mut seen = [false; 6];
         let mut key = d.first_key("BackupTargetExecution")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "backup_group" => {
                     d.field(&mut out.backup_group, "backup_group")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "backup_plan_execution" => {
                     d.field(&mut out.backup_plan_execution, "backup_plan_execution")?
@@ -56,19 +56,19 @@ impl crate::codec::Decode for BackupTargetExecution {
                 }
                 "executed_at" => {
                     d.field(&mut out.executed_at, "executed_at")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "local_id" => {
                     d.field(&mut out.local_id, "local_id")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "parent_backup" => {
                     d.field(&mut out.parent_backup, "parent_backup")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "read_bytes" => d.field(&mut out.read_bytes, "read_bytes")?,
                 "retry_times" => d.field(&mut out.retry_times, "retry_times")?,
@@ -76,7 +76,7 @@ impl crate::codec::Decode for BackupTargetExecution {
                 "total_bytes" => d.field(&mut out.total_bytes, "total_bytes")?,
                 "type" => {
                     d.field(&mut out.r#type, "type")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "vm" => d.field(&mut out.vm, "vm")?,
                 "vm_local_id" => d.field(&mut out.vm_local_id, "vm_local_id")?,
@@ -128,13 +128,13 @@ impl crate::codec::Decode for BackupTargetExecutionConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("BackupTargetExecutionConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -453,13 +453,13 @@ impl crate::codec::Decode for NestedAggregateBackupTargetExecution {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateBackupTargetExecution")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }

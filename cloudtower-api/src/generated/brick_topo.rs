@@ -85,41 +85,41 @@ impl crate::codec::Decode for BrickTopo {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 7usize];
+        let mut seen = [false; 7];
         let mut key = d.first_key("BrickTopo")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "capacity" => {
                     d.field(&mut out.capacity, "capacity")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "cluster" => {
                     d.field(&mut out.cluster, "cluster")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "cluster_topo" => d.field(&mut out.cluster_topo, "cluster_topo")?,
                 "disk_layout" => d.field(&mut out.disk_layout, "disk_layout")?,
                 "height" => {
                     d.field(&mut out.height, "height")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "local_id" => {
                     d.field(&mut out.local_id, "local_id")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "model" => d.field(&mut out.model, "model")?,
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "node_topoes" => d.field(&mut out.node_topoes, "node_topoes")?,
                 "position" => {
                     d.field(&mut out.position, "position")?;
-                    seen[6usize] = true;
+                    seen[6] = true;
                 }
                 "power_layout" => d.field(&mut out.power_layout, "power_layout")?,
                 "power_position" => d.field(&mut out.power_position, "power_position")?,
@@ -173,13 +173,13 @@ impl crate::codec::Decode for BrickTopoConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("BrickTopoConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -217,7 +217,7 @@ impl crate::codec::Decode for BrickTopoCreationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 4usize];
+        let mut seen = [false; 4];
         let mut key = d.first_key("BrickTopoCreationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -229,19 +229,19 @@ impl crate::codec::Decode for BrickTopoCreationParams {
                 "capacity" => d.field(&mut out.capacity, "capacity")?,
                 "cluster_id" => {
                     d.field(&mut out.cluster_id, "cluster_id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "height" => {
                     d.field(&mut out.height, "height")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "position" => {
                     d.field(&mut out.position, "position")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 _ => d.skip()?,
             }
@@ -280,13 +280,13 @@ impl crate::codec::Decode for BrickTopoDeletionParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("BrickTopoDeletionParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -315,17 +315,17 @@ impl crate::codec::Decode for BrickTopoMoveParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("BrickTopoMoveParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -355,14 +355,14 @@ impl crate::codec::Decode for BrickTopoMoveParamsData {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("BrickTopoMoveParamsData")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "rack_topo_id" => d.field(&mut out.rack_topo_id, "rack_topo_id")?,
                 "position" => {
                     d.field(&mut out.position, "position")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -559,17 +559,17 @@ impl crate::codec::Decode for BrickTopoUpdationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("BrickTopoUpdationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -645,13 +645,13 @@ impl crate::codec::Decode for DeleteBrickTopo {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("DeleteBrickTopo")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -773,13 +773,13 @@ impl crate::codec::Decode for NestedAggregateBrickTopo {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateBrickTopo")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -810,25 +810,25 @@ impl crate::codec::Decode for NestedBrickDiskLayout {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 4usize];
+        let mut seen = [false; 4];
         let mut key = d.first_key("NestedBrickDiskLayout")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "column" => {
                     d.field(&mut out.column, "column")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "direction" => {
                     d.field(&mut out.direction, "direction")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "phase" => {
                     d.field(&mut out.phase, "phase")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "row" => {
                     d.field(&mut out.row, "row")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 _ => d.skip()?,
             }
@@ -863,13 +863,13 @@ impl crate::codec::Decode for NestedBrickPower {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedBrickPower")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -930,21 +930,21 @@ impl crate::codec::Decode for NestedTagPosition {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 3usize];
+        let mut seen = [false; 3];
         let mut key = d.first_key("NestedTagPosition")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "column" => {
                     d.field(&mut out.column, "column")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "row" => {
                     d.field(&mut out.row, "row")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "tag" => {
                     d.field(&mut out.tag, "tag")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 _ => d.skip()?,
             }

@@ -187,14 +187,14 @@ impl crate::codec::Decode for ApplicationVmSpecEnv {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("ApplicationVmSpecEnv")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "value" => d.field(&mut out.value, "value")?,
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -296,17 +296,17 @@ impl crate::codec::Decode for ApplicationVmSpecPlacement {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("ApplicationVmSpecPlacement")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "verb" => {
                     d.field(&mut out.verb, "verb")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "situation" => {
                     d.field(&mut out.situation, "situation")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -515,7 +515,7 @@ impl crate::codec::Decode for CloudTowerApplication {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 6usize];
+        let mut seen = [false; 6];
         let mut key = d.first_key("CloudTowerApplication")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -524,15 +524,15 @@ impl crate::codec::Decode for CloudTowerApplication {
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "instanceStatuses" => {
                     d.field(&mut out.instance_statuses, "instanceStatuses")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "package" => d.field(&mut out.package, "package")?,
                 "placementSituation" => {
@@ -541,17 +541,17 @@ impl crate::codec::Decode for CloudTowerApplication {
                 "placementVerb" => d.field(&mut out.placement_verb, "placementVerb")?,
                 "resourceVersion" => {
                     d.field(&mut out.resource_version, "resourceVersion")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "state" => d.field(&mut out.state, "state")?,
                 "targetPackage" => {
                     d.field(&mut out.target_package, "targetPackage")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "user" => d.field(&mut out.user, "user")?,
                 "vmSpec" => {
                     d.field(&mut out.vm_spec, "vmSpec")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 _ => d.skip()?,
             }
@@ -601,13 +601,13 @@ impl crate::codec::Decode for CloudTowerApplicationConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("CloudTowerApplicationConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -810,13 +810,13 @@ impl crate::codec::Decode for DeleteCloudTowerApplicationPackage {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("DeleteCloudTowerApplicationPackage")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -845,13 +845,13 @@ impl crate::codec::Decode for DeleteCloudTowerApplicationPackageParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("DeleteCloudTowerApplicationPackageParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -881,21 +881,21 @@ impl crate::codec::Decode for DeployCloudTowerApplicationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 3usize];
+        let mut seen = [false; 3];
         let mut key = d.first_key("DeployCloudTowerApplicationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "targetPackage" => {
                     d.field(&mut out.target_package, "targetPackage")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "vmSpec" => {
                     d.field(&mut out.vm_spec, "vmSpec")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1022,13 +1022,13 @@ impl crate::codec::Decode for NestedAggregateCloudTowerApplication {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateCloudTowerApplication")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1057,17 +1057,17 @@ impl crate::codec::Decode for NestedCloudTowerApplicationPackage {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("NestedCloudTowerApplicationPackage")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1097,13 +1097,13 @@ impl crate::codec::Decode for UninstallCloudTowerApplicationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("UninstallCloudTowerApplicationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1132,17 +1132,17 @@ impl crate::codec::Decode for UpgradeCloudTowerApplicationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("UpgradeCloudTowerApplicationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1175,13 +1175,13 @@ impl crate::codec::Decode for UpgradeCloudTowerApplicationParamsData {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("UpgradeCloudTowerApplicationParamsData")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "targetPackage" => {
                     d.field(&mut out.target_package, "targetPackage")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }

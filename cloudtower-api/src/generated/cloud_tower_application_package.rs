@@ -21,38 +21,38 @@ impl crate::codec::Decode for CloudTowerApplicationPackage {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 7usize];
+        let mut seen = [false; 7];
         let mut key = d.first_key("CloudTowerApplicationPackage")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "applications" => d.field(&mut out.applications, "applications")?,
                 "architecture" => {
                     d.field(&mut out.architecture, "architecture")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "containers" => {
                     d.field(&mut out.containers, "containers")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "images" => {
                     d.field(&mut out.images, "images")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "scosVersion" => {
                     d.field(&mut out.scos_version, "scosVersion")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "version" => {
                     d.field(&mut out.version, "version")?;
-                    seen[6usize] = true;
+                    seen[6] = true;
                 }
                 _ => d.skip()?,
             }
@@ -99,13 +99,13 @@ impl crate::codec::Decode for CloudTowerApplicationPackageConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("CloudTowerApplicationPackageConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -353,13 +353,13 @@ impl crate::codec::Decode for NestedAggregateCloudTowerApplicationPackage {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateCloudTowerApplicationPackage")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }

@@ -14,21 +14,21 @@ impl crate::codec::Decode for AllocatableEcStorageCapacity {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 3usize];
+        let mut seen = [false; 3];
         let mut key = d.first_key("AllocatableEcStorageCapacity")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "capacity" => {
                     d.field(&mut out.capacity, "capacity")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "m" => {
                     d.field(&mut out.m, "m")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "k" => {
                     d.field(&mut out.k, "k")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 _ => d.skip()?,
             }
@@ -63,17 +63,17 @@ impl crate::codec::Decode for AllocatableReplicaStorageCapacity {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("AllocatableReplicaStorageCapacity")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "capacity" => {
                     d.field(&mut out.capacity, "capacity")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "replica_num" => {
                     d.field(&mut out.replica_num, "replica_num")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -240,7 +240,7 @@ impl crate::codec::Decode for Cluster {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 11usize];
+        let mut seen = [false; 11];
         let mut key = d.first_key("Cluster")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -253,12 +253,12 @@ impl crate::codec::Decode for Cluster {
                 "applications" => d.field(&mut out.applications, "applications")?,
                 "architecture" => {
                     d.field(&mut out.architecture, "architecture")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "auto_converge" => d.field(&mut out.auto_converge, "auto_converge")?,
                 "connect_state" => {
                     d.field(&mut out.connect_state, "connect_state")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "consistency_groups" => {
                     d.field(&mut out.consistency_groups, "consistency_groups")?
@@ -275,7 +275,7 @@ impl crate::codec::Decode for Cluster {
                 }
                 "dns" => {
                     d.field(&mut out.dns, "dns")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "entityAsyncStatus" => {
                     d.field(&mut out.entity_async_status, "entityAsyncStatus")?
@@ -292,11 +292,11 @@ impl crate::codec::Decode for Cluster {
                 "hypervisor" => d.field(&mut out.hypervisor, "hypervisor")?,
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "ip" => {
                     d.field(&mut out.ip, "ip")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "is_all_flash" => d.field(&mut out.is_all_flash, "is_all_flash")?,
                 "iscsi_vip" => d.field(&mut out.iscsi_vip, "iscsi_vip")?,
@@ -346,12 +346,12 @@ impl crate::codec::Decode for Cluster {
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "ntp_mode" => d.field(&mut out.ntp_mode, "ntp_mode")?,
                 "ntp_servers" => {
                     d.field(&mut out.ntp_servers, "ntp_servers")?;
-                    seen[6usize] = true;
+                    seen[6] = true;
                 }
                 "nvme_over_rdma_enabled" => {
                     d.field(&mut out.nvme_over_rdma_enabled, "nvme_over_rdma_enabled")?
@@ -388,7 +388,7 @@ impl crate::codec::Decode for Cluster {
                 "rdma_enabled" => d.field(&mut out.rdma_enabled, "rdma_enabled")?,
                 "recommended_cpu_models" => {
                     d.field(&mut out.recommended_cpu_models, "recommended_cpu_models")?;
-                    seen[7usize] = true;
+                    seen[7] = true;
                 }
                 "recover_data_size" => {
                     d.field(&mut out.recover_data_size, "recover_data_size")?
@@ -419,7 +419,7 @@ impl crate::codec::Decode for Cluster {
                 "total_cpu_hz" => d.field(&mut out.total_cpu_hz, "total_cpu_hz")?,
                 "total_cpu_models" => {
                     d.field(&mut out.total_cpu_models, "total_cpu_models")?;
-                    seen[8usize] = true;
+                    seen[8] = true;
                 }
                 "total_cpu_sockets" => {
                     d.field(&mut out.total_cpu_sockets, "total_cpu_sockets")?
@@ -432,7 +432,7 @@ impl crate::codec::Decode for Cluster {
                 }
                 "type" => {
                     d.field(&mut out.r#type, "type")?;
-                    seen[9usize] = true;
+                    seen[9] = true;
                 }
                 "upgrade_tool_version" => {
                     d.field(&mut out.upgrade_tool_version, "upgrade_tool_version")?
@@ -451,7 +451,7 @@ impl crate::codec::Decode for Cluster {
                 "vdses" => d.field(&mut out.vdses, "vdses")?,
                 "version" => {
                     d.field(&mut out.version, "version")?;
-                    seen[10usize] = true;
+                    seen[10] = true;
                 }
                 "vhost_enabled" => d.field(&mut out.vhost_enabled, "vhost_enabled")?,
                 "vm_folders" => d.field(&mut out.vm_folders, "vm_folders")?,
@@ -598,13 +598,13 @@ impl crate::codec::Decode for ClusterConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("ClusterConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -638,7 +638,7 @@ impl crate::codec::Decode for ClusterCreationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 3usize];
+        let mut seen = [false; 3];
         let mut key = d.first_key("ClusterCreationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -657,15 +657,15 @@ impl crate::codec::Decode for ClusterCreationParams {
                 }
                 "password" => {
                     d.field(&mut out.password, "password")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "username" => {
                     d.field(&mut out.username, "username")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "ip" => {
                     d.field(&mut out.ip, "ip")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 _ => d.skip()?,
             }
@@ -702,13 +702,13 @@ impl crate::codec::Decode for ClusterDeletionParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("ClusterDeletionParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -737,17 +737,17 @@ impl crate::codec::Decode for ClusterEnableIscsiUpdationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("ClusterEnableIscsiUpdationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "enable_iscsi" => {
                     d.field(&mut out.enable_iscsi, "enable_iscsi")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -781,17 +781,17 @@ impl crate::codec::Decode for ClusterHaUpdationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("ClusterHaUpdationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "ha" => {
                     d.field(&mut out.ha, "ha")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -821,17 +821,17 @@ impl crate::codec::Decode for ClusterLicenseUpdationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("ClusterLicenseUpdationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -860,13 +860,13 @@ impl crate::codec::Decode for ClusterLicenseUpdationParamsData {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("ClusterLicenseUpdationParamsData")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "license" => {
                     d.field(&mut out.license, "license")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -895,17 +895,17 @@ impl crate::codec::Decode for ClusterNetworkSettingUpdationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("ClusterNetworkSettingUpdationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1002,7 +1002,7 @@ impl crate::codec::Decode for ClusterStorageInfo {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 3usize];
+        let mut seen = [false; 3];
         let mut key = d.first_key("ClusterStorageInfo")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -1030,15 +1030,15 @@ impl crate::codec::Decode for ClusterStorageInfo {
                 "stretch" => d.field(&mut out.stretch, "stretch")?,
                 "type" => {
                     d.field(&mut out.r#type, "type")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1077,17 +1077,17 @@ impl crate::codec::Decode for ClusterStorageInfoEcConfig {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("ClusterStorageInfoEcConfig")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "m" => {
                     d.field(&mut out.m, "m")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "k" => {
                     d.field(&mut out.k, "k")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1117,17 +1117,17 @@ impl crate::codec::Decode for ClusterUpdationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("ClusterUpdationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1221,17 +1221,17 @@ impl crate::codec::Decode for ClusterVirtualizationUpdationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("ClusterVirtualizationUpdationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1297,13 +1297,13 @@ impl crate::codec::Decode for DeleteCluster {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("DeleteCluster")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1367,17 +1367,17 @@ impl crate::codec::Decode for GetClusterStorageInfoRequestBody {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("GetClusterStorageInfoRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "effect" => {
                     d.field(&mut out.effect, "effect")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1457,13 +1457,13 @@ impl crate::codec::Decode for GetMetaLeaderRequestBody {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("GetMetaLeaderRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1491,17 +1491,17 @@ impl crate::codec::Decode for MetaLeader {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("MetaLeader")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "meta_leader" => {
                     d.field(&mut out.meta_leader, "meta_leader")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "cluster_id" => {
                     d.field(&mut out.cluster_id, "cluster_id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1594,17 +1594,17 @@ impl crate::codec::Decode for MgtIpMapper {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("MgtIpMapper")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "ip" => {
                     d.field(&mut out.ip, "ip")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "host_id" => {
                     d.field(&mut out.host_id, "host_id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1632,13 +1632,13 @@ impl crate::codec::Decode for NestedAggregateCluster {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateCluster")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1666,13 +1666,13 @@ impl crate::codec::Decode for NestedApplication {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedApplication")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1700,13 +1700,13 @@ impl crate::codec::Decode for NestedClusterSettings {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedClusterSettings")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1739,36 +1739,36 @@ impl crate::codec::Decode for NestedMetroAvailabilityChecklist {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 6usize];
+        let mut seen = [false; 6];
         let mut key = d.first_key("NestedMetroAvailabilityChecklist")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "primaryZone" => {
                     d.field(&mut out.primary_zone, "primaryZone")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "primaryZoneAndWitness" => {
                     d.field(&mut out.primary_zone_and_witness, "primaryZoneAndWitness")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "secondaryZone" => {
                     d.field(&mut out.secondary_zone, "secondaryZone")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "secondaryZoneAndWitness" => {
                     d.field(
                         &mut out.secondary_zone_and_witness,
                         "secondaryZoneAndWitness",
                     )?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "witness" => {
                     d.field(&mut out.witness, "witness")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "zoneAndZone" => {
                     d.field(&mut out.zone_and_zone, "zoneAndZone")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1817,33 +1817,33 @@ impl crate::codec::Decode for NestedMetroCheckItem {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 6usize];
+        let mut seen = [false; 6];
         let mut key = d.first_key("NestedMetroCheckItem")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "critical" => {
                     d.field(&mut out.critical, "critical")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "info" => {
                     d.field(&mut out.info, "info")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "key" => {
                     d.field(&mut out.key, "key")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "labels" => {
                     d.field(&mut out.labels, "labels")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "notice" => {
                     d.field(&mut out.notice, "notice")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "status" => {
                     d.field(&mut out.status, "status")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1884,29 +1884,29 @@ impl crate::codec::Decode for NestedMetroCheckResult {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 5usize];
+        let mut seen = [false; 5];
         let mut key = d.first_key("NestedMetroCheckResult")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "critical" => {
                     d.field(&mut out.critical, "critical")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "info" => {
                     d.field(&mut out.info, "info")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "items" => {
                     d.field(&mut out.items, "items")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "notice" => {
                     d.field(&mut out.notice, "notice")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "status" => {
                     d.field(&mut out.status, "status")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1942,13 +1942,13 @@ impl crate::codec::Decode for NestedVcenterAccount {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedVcenterAccount")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }

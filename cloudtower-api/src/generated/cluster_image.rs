@@ -23,48 +23,48 @@ impl crate::codec::Decode for ClusterImage {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 8usize];
+        let mut seen = [false; 8];
         let mut key = d.first_key("ClusterImage")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "cluster" => {
                     d.field(&mut out.cluster, "cluster")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "entityAsyncStatus" => {
                     d.field(&mut out.entity_async_status, "entityAsyncStatus")?
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "local_id" => d.field(&mut out.local_id, "local_id")?,
                 "meta_name" => {
                     d.field(&mut out.meta_name, "meta_name")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "meta_size" => {
                     d.field(&mut out.meta_size, "meta_size")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "size" => {
                     d.field(&mut out.size, "size")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "upgrade_from" => {
                     d.field(&mut out.upgrade_from, "upgrade_from")?;
-                    seen[6usize] = true;
+                    seen[6] = true;
                 }
                 "upgrade_tool_version" => {
                     d.field(&mut out.upgrade_tool_version, "upgrade_tool_version")?
                 }
                 "version" => {
                     d.field(&mut out.version, "version")?;
-                    seen[7usize] = true;
+                    seen[7] = true;
                 }
                 "zbs_version" => d.field(&mut out.zbs_version, "zbs_version")?,
                 _ => d.skip()?,
@@ -117,13 +117,13 @@ impl crate::codec::Decode for ClusterImageConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("ClusterImageConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -982,13 +982,13 @@ impl crate::codec::Decode for NestedAggregateClusterImage {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateClusterImage")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }

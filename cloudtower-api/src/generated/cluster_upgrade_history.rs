@@ -19,41 +19,41 @@ impl crate::codec::Decode for ClusterUpgradeHistory {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 8usize];
+        let mut seen = [false; 8];
         let mut key = d.first_key("ClusterUpgradeHistory")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "cluster" => {
                     d.field(&mut out.cluster, "cluster")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "date" => {
                     d.field(&mut out.date, "date")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "local_id" => {
                     d.field(&mut out.local_id, "local_id")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "progress" => {
                     d.field(&mut out.progress, "progress")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "result" => {
                     d.field(&mut out.result, "result")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "task_uuid" => {
                     d.field(&mut out.task_uuid, "task_uuid")?;
-                    seen[6usize] = true;
+                    seen[6] = true;
                 }
                 "version" => {
                     d.field(&mut out.version, "version")?;
-                    seen[7usize] = true;
+                    seen[7] = true;
                 }
                 _ => d.skip()?,
             }
@@ -101,13 +101,13 @@ impl crate::codec::Decode for ClusterUpgradeHistoryConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("ClusterUpgradeHistoryConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -688,13 +688,13 @@ impl crate::codec::Decode for NestedAggregateClusterUpgradeHistory {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateClusterUpgradeHistory")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }

@@ -25,7 +25,7 @@ impl crate::codec::Decode for ConsistencyGroupSnapshot {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 5usize];
+        let mut seen = [false; 5];
         let mut key = d.first_key("ConsistencyGroupSnapshot")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -40,20 +40,20 @@ impl crate::codec::Decode for ConsistencyGroupSnapshot {
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "labels" => d.field(&mut out.labels, "labels")?,
                 "local_created_at" => {
                     d.field(&mut out.local_created_at, "local_created_at")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "local_id" => {
                     d.field(&mut out.local_id, "local_id")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "nvmf_namespace_snapshots" => {
                     d.field(
@@ -63,7 +63,7 @@ impl crate::codec::Decode for ConsistencyGroupSnapshot {
                 }
                 "unique_size" => {
                     d.field(&mut out.unique_size, "unique_size")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 _ => d.skip()?,
             }
@@ -104,13 +104,13 @@ impl crate::codec::Decode for ConsistencyGroupSnapshotConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("ConsistencyGroupSnapshotConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -140,17 +140,17 @@ impl crate::codec::Decode for ConsistencyGroupSnapshotCreationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("ConsistencyGroupSnapshotCreationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "consistency_group_id" => {
                     d.field(&mut out.consistency_group_id, "consistency_group_id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -184,17 +184,17 @@ impl crate::codec::Decode for ConsistencyGroupSnapshotDeletionParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("ConsistencyGroupSnapshotDeletionParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -227,13 +227,13 @@ impl crate::codec::Decode for ConsistencyGroupSnapshotDeletionParamsData {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("ConsistencyGroupSnapshotDeletionParamsData")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "remain_volume_snapshot" => {
                     d.field(&mut out.remain_volume_snapshot, "remain_volume_snapshot")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -372,13 +372,13 @@ impl crate::codec::Decode for ConsistencyGroupSnapshotUpdationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("ConsistencyGroupSnapshotUpdationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -405,13 +405,13 @@ impl crate::codec::Decode for DeleteConsistencyGroupSnapshot {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("DeleteConsistencyGroupSnapshot")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -533,13 +533,13 @@ impl crate::codec::Decode for NestedAggregateConsistencyGroupSnapshot {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateConsistencyGroupSnapshot")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }

@@ -34,22 +34,22 @@ impl crate::codec::Decode for ContentLibraryImage {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 7usize];
+        let mut seen = [false; 7];
         let mut key = d.first_key("ContentLibraryImage")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "clusters" => d.field(&mut out.clusters, "clusters")?,
                 "createdAt" => {
                     d.field(&mut out.created_at, "createdAt")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "description" => {
                     d.field(&mut out.description, "description")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "elf_image_uuids" => {
                     d.field(&mut out.elf_image_uuids, "elf_image_uuids")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "elf_images" => d.field(&mut out.elf_images, "elf_images")?,
                 "entityAsyncStatus" => {
@@ -57,21 +57,21 @@ impl crate::codec::Decode for ContentLibraryImage {
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "iscsi_luns" => d.field(&mut out.iscsi_luns, "iscsi_luns")?,
                 "labels" => d.field(&mut out.labels, "labels")?,
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "path" => {
                     d.field(&mut out.path, "path")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "size" => {
                     d.field(&mut out.size, "size")?;
-                    seen[6usize] = true;
+                    seen[6] = true;
                 }
                 "vm_disks" => d.field(&mut out.vm_disks, "vm_disks")?,
                 "vm_snapshots" => d.field(&mut out.vm_snapshots, "vm_snapshots")?,
@@ -128,13 +128,13 @@ impl crate::codec::Decode for ContentLibraryImageConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("ContentLibraryImageConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -163,13 +163,13 @@ impl crate::codec::Decode for ContentLibraryImageDeletionParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("ContentLibraryImageDeletionParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -200,22 +200,22 @@ impl crate::codec::Decode for ContentLibraryImageImportData {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 3usize];
+        let mut seen = [false; 3];
         let mut key = d.first_key("ContentLibraryImageImportData")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "url" => {
                     d.field(&mut out.url, "url")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "description" => d.field(&mut out.description, "description")?,
                 "cluster" => {
                     d.field(&mut out.cluster, "cluster")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 _ => d.skip()?,
             }
@@ -250,13 +250,13 @@ impl crate::codec::Decode for ContentLibraryImageImportParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("ContentLibraryImageImportParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -285,17 +285,17 @@ impl crate::codec::Decode for ContentLibraryImageUpdationClusterParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("ContentLibraryImageUpdationClusterParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -328,13 +328,13 @@ impl crate::codec::Decode for ContentLibraryImageUpdationClusterParamsData {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("ContentLibraryImageUpdationClusterParamsData")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "clusters" => {
                     d.field(&mut out.clusters, "clusters")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -367,17 +367,17 @@ impl crate::codec::Decode for ContentLibraryImageUpdationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("ContentLibraryImageUpdationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -485,13 +485,13 @@ impl crate::codec::Decode for DeleteContentLibraryImage {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("DeleteContentLibraryImage")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -566,13 +566,13 @@ impl crate::codec::Decode for NestedAggregateContentLibraryImage {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateContentLibraryImage")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }

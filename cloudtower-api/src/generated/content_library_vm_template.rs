@@ -15,14 +15,14 @@ impl crate::codec::Decode for ContentLibraryImportVmNic {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("ContentLibraryImportVmNic")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "mirror" => d.field(&mut out.mirror, "mirror")?,
                 "model" => {
                     d.field(&mut out.model, "model")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "enabled" => d.field(&mut out.enabled, "enabled")?,
                 _ => d.skip()?,
@@ -90,29 +90,29 @@ impl crate::codec::Decode for ContentLibraryVmTemplate {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 10usize];
+        let mut seen = [false; 10];
         let mut key = d.first_key("ContentLibraryVmTemplate")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "architecture" => {
                     d.field(&mut out.architecture, "architecture")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "clock_offset" => d.field(&mut out.clock_offset, "clock_offset")?,
                 "cloud_init_supported" => {
                     d.field(&mut out.cloud_init_supported, "cloud_init_supported")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "clusters" => d.field(&mut out.clusters, "clusters")?,
                 "cpu" => d.field(&mut out.cpu, "cpu")?,
                 "cpu_model" => d.field(&mut out.cpu_model, "cpu_model")?,
                 "createdAt" => {
                     d.field(&mut out.created_at, "createdAt")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "description" => {
                     d.field(&mut out.description, "description")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "entityAsyncStatus" => {
                     d.field(&mut out.entity_async_status, "entityAsyncStatus")?
@@ -121,7 +121,7 @@ impl crate::codec::Decode for ContentLibraryVmTemplate {
                 "ha" => d.field(&mut out.ha, "ha")?,
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "io_policy" => d.field(&mut out.io_policy, "io_policy")?,
                 "labels" => d.field(&mut out.labels, "labels")?,
@@ -135,30 +135,30 @@ impl crate::codec::Decode for ContentLibraryVmTemplate {
                 }
                 "memory" => {
                     d.field(&mut out.memory, "memory")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[6usize] = true;
+                    seen[6] = true;
                 }
                 "os" => d.field(&mut out.os, "os")?,
                 "size" => {
                     d.field(&mut out.size, "size")?;
-                    seen[7usize] = true;
+                    seen[7] = true;
                 }
                 "template_config" => {
                     d.field(&mut out.template_config, "template_config")?
                 }
                 "vcpu" => {
                     d.field(&mut out.vcpu, "vcpu")?;
-                    seen[8usize] = true;
+                    seen[8] = true;
                 }
                 "video_type" => d.field(&mut out.video_type, "video_type")?,
                 "vm_disks" => d.field(&mut out.vm_disks, "vm_disks")?,
                 "vm_nics" => d.field(&mut out.vm_nics, "vm_nics")?,
                 "vm_template_uuids" => {
                     d.field(&mut out.vm_template_uuids, "vm_template_uuids")?;
-                    seen[9usize] = true;
+                    seen[9] = true;
                 }
                 "vm_templates" => d.field(&mut out.vm_templates, "vm_templates")?,
                 "win_opt" => d.field(&mut out.win_opt, "win_opt")?,
@@ -236,13 +236,13 @@ impl crate::codec::Decode for ContentLibraryVmTemplateConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("ContentLibraryVmTemplateConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -275,25 +275,25 @@ impl crate::codec::Decode for ContentLibraryVmTemplateCreationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 3usize];
+        let mut seen = [false; 3];
         let mut key = d.first_key("ContentLibraryVmTemplateCreationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "clusters" => {
                     d.field(&mut out.clusters, "clusters")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "cloud_init_supported" => {
                     d.field(&mut out.cloud_init_supported, "cloud_init_supported")?
                 }
                 "vm" => {
                     d.field(&mut out.vm, "vm")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "description" => d.field(&mut out.description, "description")?,
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 _ => d.skip()?,
             }
@@ -329,13 +329,13 @@ impl crate::codec::Decode for ContentLibraryVmTemplateDeletionParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("ContentLibraryVmTemplateDeletionParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -363,13 +363,13 @@ impl crate::codec::Decode for ContentLibraryVmTemplateExportParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("ContentLibraryVmTemplateExportParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -413,7 +413,7 @@ impl crate::codec::Decode for ContentLibraryVmTemplateImportParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 4usize];
+        let mut seen = [false; 4];
         let mut key = d.first_key("ContentLibraryVmTemplateImportParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -428,19 +428,19 @@ impl crate::codec::Decode for ContentLibraryVmTemplateImportParams {
                 "description" => d.field(&mut out.description, "description")?,
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "upload_tasks" => {
                     d.field(&mut out.upload_tasks, "upload_tasks")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "parsed_ovf" => {
                     d.field(&mut out.parsed_ovf, "parsed_ovf")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "cluster_id" => {
                     d.field(&mut out.cluster_id, "cluster_id")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 _ => d.skip()?,
             }
@@ -530,17 +530,17 @@ impl crate::codec::Decode for ContentLibraryVmTemplateUpdationClusterParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("ContentLibraryVmTemplateUpdationClusterParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -573,13 +573,13 @@ impl crate::codec::Decode for ContentLibraryVmTemplateUpdationClusterParamsData 
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("ContentLibraryVmTemplateUpdationClusterParamsData")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "clusters" => {
                     d.field(&mut out.clusters, "clusters")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -612,17 +612,17 @@ impl crate::codec::Decode for ContentLibraryVmTemplateUpdationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("ContentLibraryVmTemplateUpdationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -698,7 +698,7 @@ impl crate::codec::Decode for ContentLibraryVmdkCdromModify {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("ContentLibraryVmdkCdromModify")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -707,7 +707,7 @@ impl crate::codec::Decode for ContentLibraryVmdkCdromModify {
                 "boot" => d.field(&mut out.boot, "boot")?,
                 "index" => {
                     d.field(&mut out.index, "index")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -769,13 +769,13 @@ impl crate::codec::Decode for DeleteContentLibraryVmTemplate {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("DeleteContentLibraryVmTemplate")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -850,13 +850,13 @@ impl crate::codec::Decode for NestedAggregateContentLibraryVmTemplate {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateContentLibraryVmTemplate")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -901,17 +901,17 @@ impl crate::codec::Decode for NestedContentLibraryVmTemplateDisk {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 4usize];
+        let mut seen = [false; 4];
         let mut key = d.first_key("NestedContentLibraryVmTemplateDisk")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "boot" => {
                     d.field(&mut out.boot, "boot")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "bus" => {
                     d.field(&mut out.bus, "bus")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "content_library_image_id" => {
                     d.field(
@@ -923,7 +923,7 @@ impl crate::codec::Decode for NestedContentLibraryVmTemplateDisk {
                 "disk_name" => d.field(&mut out.disk_name, "disk_name")?,
                 "index" => {
                     d.field(&mut out.index, "index")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "max_bandwidth" => d.field(&mut out.max_bandwidth, "max_bandwidth")?,
                 "max_bandwidth_policy" => {
@@ -944,7 +944,7 @@ impl crate::codec::Decode for NestedContentLibraryVmTemplateDisk {
                 "storage_policy" => d.field(&mut out.storage_policy, "storage_policy")?,
                 "type" => {
                     d.field(&mut out.r#type, "type")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1003,7 +1003,7 @@ impl crate::codec::Decode for NestedContentLibraryVmTemplateNic {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedContentLibraryVmTemplateNic")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -1028,7 +1028,7 @@ impl crate::codec::Decode for NestedContentLibraryVmTemplateNic {
                 "enabled" => d.field(&mut out.enabled, "enabled")?,
                 "index" => {
                     d.field(&mut out.index, "index")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "ingress_rate_limit_burst_in_bit" => {
                     d.field(
@@ -1105,20 +1105,20 @@ impl crate::codec::Decode for NestedSnapshotInfo {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("NestedSnapshotInfo")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "index" => {
                     d.field(&mut out.index, "index")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "iscsi_lun_snapshot_uuid" => {
                     d.field(
                         &mut out.iscsi_lun_snapshot_uuid,
                         "iscsi_lun_snapshot_uuid",
                     )?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "storage_encrypted" => {
                     d.field(&mut out.storage_encrypted, "storage_encrypted")?
@@ -1241,13 +1241,13 @@ impl crate::codec::Decode for NestedZbsStorageInfo {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedZbsStorageInfo")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "cluster_id" => {
                     d.field(&mut out.cluster_id, "cluster_id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "snapshot_info" => d.field(&mut out.snapshot_info, "snapshot_info")?,
                 _ => d.skip()?,

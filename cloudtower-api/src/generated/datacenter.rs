@@ -14,17 +14,17 @@ impl crate::codec::Decode for AddClustersToDatacenterParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("AddClustersToDatacenterParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -95,7 +95,7 @@ impl crate::codec::Decode for Datacenter {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 3usize];
+        let mut seen = [false; 3];
         let mut key = d.first_key("Datacenter")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -107,16 +107,16 @@ impl crate::codec::Decode for Datacenter {
                 "host_num" => d.field(&mut out.host_num, "host_num")?,
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "labels" => d.field(&mut out.labels, "labels")?,
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "organization" => {
                     d.field(&mut out.organization, "organization")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "total_cpu_hz" => d.field(&mut out.total_cpu_hz, "total_cpu_hz")?,
                 "total_data_capacity" => {
@@ -173,13 +173,13 @@ impl crate::codec::Decode for DatacenterConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("DatacenterConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -210,18 +210,18 @@ impl crate::codec::Decode for DatacenterCreationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("DatacenterCreationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "clusters" => d.field(&mut out.clusters, "clusters")?,
                 "organization_id" => {
                     d.field(&mut out.organization_id, "organization_id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -255,13 +255,13 @@ impl crate::codec::Decode for DatacenterDeletionParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("DatacenterDeletionParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -290,17 +290,17 @@ impl crate::codec::Decode for DatacenterUpdationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("DatacenterUpdationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -389,13 +389,13 @@ impl crate::codec::Decode for DeleteDatacenter {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("DeleteDatacenter")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -470,13 +470,13 @@ impl crate::codec::Decode for NestedAggregateDatacenter {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateDatacenter")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -505,17 +505,17 @@ impl crate::codec::Decode for NestedOrganization {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("NestedOrganization")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -546,17 +546,17 @@ impl crate::codec::Decode for RemoveClustersFromDatacenterParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("RemoveClustersFromDatacenterParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }

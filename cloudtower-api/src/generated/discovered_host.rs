@@ -28,50 +28,50 @@ impl crate::codec::Decode for DiscoveredHost {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 9usize];
+        let mut seen = [false; 9];
         let mut key = d.first_key("DiscoveredHost")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "all_flash" => {
                     d.field(&mut out.all_flash, "all_flash")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "deployed" => d.field(&mut out.deployed, "deployed")?,
                 "dimms" => d.field(&mut out.dimms, "dimms")?,
                 "disks" => {
                     d.field(&mut out.disks, "disks")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "host_ip" => {
                     d.field(&mut out.host_ip, "host_ip")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "host_uuid" => {
                     d.field(&mut out.host_uuid, "host_uuid")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "hostname" => {
                     d.field(&mut out.hostname, "hostname")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "ifaces" => {
                     d.field(&mut out.ifaces, "ifaces")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "ipmi_ip" => d.field(&mut out.ipmi_ip, "ipmi_ip")?,
                 "is_os_in_raid1" => d.field(&mut out.is_os_in_raid1, "is_os_in_raid1")?,
                 "product" => d.field(&mut out.product, "product")?,
                 "serial" => {
                     d.field(&mut out.serial, "serial")?;
-                    seen[6usize] = true;
+                    seen[6] = true;
                 }
                 "sockets" => {
                     d.field(&mut out.sockets, "sockets")?;
-                    seen[7usize] = true;
+                    seen[7] = true;
                 }
                 "version" => {
                     d.field(&mut out.version, "version")?;
-                    seen[8usize] = true;
+                    seen[8] = true;
                 }
                 "zbs_spec" => d.field(&mut out.zbs_spec, "zbs_spec")?,
                 _ => d.skip()?,
@@ -130,13 +130,13 @@ impl crate::codec::Decode for GetDiscoverHostsRequestBody {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("GetDiscoverHostsRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "cluster" => {
                     d.field(&mut out.cluster, "cluster")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "host_address" => d.field(&mut out.host_address, "host_address")?,
                 _ => d.skip()?,
@@ -168,25 +168,25 @@ impl crate::codec::Decode for NestedDiscoveredHostDimms {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 4usize];
+        let mut seen = [false; 4];
         let mut key = d.first_key("NestedDiscoveredHostDimms")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "dimm_id" => {
                     d.field(&mut out.dimm_id, "dimm_id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "fw_version" => {
                     d.field(&mut out.fw_version, "fw_version")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "health_status" => {
                     d.field(&mut out.health_status, "health_status")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "socket_id" => {
                     d.field(&mut out.socket_id, "socket_id")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 _ => d.skip()?,
             }
@@ -229,19 +229,19 @@ impl crate::codec::Decode for NestedDiscoveredHostDisk {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 5usize];
+        let mut seen = [false; 5];
         let mut key = d.first_key("NestedDiscoveredHostDisk")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "dimm_ids" => d.field(&mut out.dimm_ids, "dimm_ids")?,
                 "drive" => {
                     d.field(&mut out.drive, "drive")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "function" => d.field(&mut out.function, "function")?,
                 "model" => {
                     d.field(&mut out.model, "model")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "numa_node" => d.field(&mut out.numa_node, "numa_node")?,
                 "persistent_memory_type" => {
@@ -249,15 +249,15 @@ impl crate::codec::Decode for NestedDiscoveredHostDisk {
                 }
                 "serial" => {
                     d.field(&mut out.serial, "serial")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "size" => {
                     d.field(&mut out.size, "size")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "type" => {
                     d.field(&mut out.r#type, "type")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 _ => d.skip()?,
             }
@@ -305,7 +305,7 @@ impl crate::codec::Decode for NestedDiscoveredHostIface {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 4usize];
+        let mut seen = [false; 4];
         let mut key = d.first_key("NestedDiscoveredHostIface")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -313,22 +313,22 @@ impl crate::codec::Decode for NestedDiscoveredHostIface {
                 "ipv6" => d.field(&mut out.ipv6, "ipv6")?,
                 "mac_address" => {
                     d.field(&mut out.mac_address, "mac_address")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "mtu" => {
                     d.field(&mut out.mtu, "mtu")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "pci_slot_name" => d.field(&mut out.pci_slot_name, "pci_slot_name")?,
                 "rdma_enabled" => d.field(&mut out.rdma_enabled, "rdma_enabled")?,
                 "speed" => d.field(&mut out.speed, "speed")?,
                 "up" => {
                     d.field(&mut out.up, "up")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 _ => d.skip()?,
             }

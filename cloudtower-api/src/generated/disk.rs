@@ -42,7 +42,7 @@ impl crate::codec::Decode for Disk {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 15usize];
+        let mut seen = [false; 15];
         let mut key = d.first_key("Disk")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -54,51 +54,51 @@ impl crate::codec::Decode for Disk {
                 }
                 "firmware" => {
                     d.field(&mut out.firmware, "firmware")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "function" => d.field(&mut out.function, "function")?,
                 "health_status" => d.field(&mut out.health_status, "health_status")?,
                 "healthy" => {
                     d.field(&mut out.healthy, "healthy")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "host" => {
                     d.field(&mut out.host, "host")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "labels" => d.field(&mut out.labels, "labels")?,
                 "local_id" => {
                     d.field(&mut out.local_id, "local_id")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "model" => {
                     d.field(&mut out.model, "model")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "mounted" => {
                     d.field(&mut out.mounted, "mounted")?;
-                    seen[6usize] = true;
+                    seen[6] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[7usize] = true;
+                    seen[7] = true;
                 }
                 "numa_node" => d.field(&mut out.numa_node, "numa_node")?,
                 "offline" => {
                     d.field(&mut out.offline, "offline")?;
-                    seen[8usize] = true;
+                    seen[8] = true;
                 }
                 "partitions" => {
                     d.field(&mut out.partitions, "partitions")?;
-                    seen[9usize] = true;
+                    seen[9] = true;
                 }
                 "path" => {
                     d.field(&mut out.path, "path")?;
-                    seen[10usize] = true;
+                    seen[10] = true;
                 }
                 "persistent_memory_type" => {
                     d.field(&mut out.persistent_memory_type, "persistent_memory_type")?
@@ -115,19 +115,19 @@ impl crate::codec::Decode for Disk {
                 }
                 "serial" => {
                     d.field(&mut out.serial, "serial")?;
-                    seen[11usize] = true;
+                    seen[11] = true;
                 }
                 "size" => {
                     d.field(&mut out.size, "size")?;
-                    seen[12usize] = true;
+                    seen[12] = true;
                 }
                 "type" => {
                     d.field(&mut out.r#type, "type")?;
-                    seen[13usize] = true;
+                    seen[13] = true;
                 }
                 "usage" => {
                     d.field(&mut out.usage, "usage")?;
-                    seen[14usize] = true;
+                    seen[14] = true;
                 }
                 "usage_status" => d.field(&mut out.usage_status, "usage_status")?,
                 _ => d.skip()?,
@@ -202,13 +202,13 @@ impl crate::codec::Decode for DiskConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("DiskConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -238,17 +238,17 @@ impl crate::codec::Decode for DiskMountParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("DiskMountParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -277,13 +277,13 @@ impl crate::codec::Decode for DiskMountParamsData {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("DiskMountParamsData")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "function" => {
                     d.field(&mut out.function, "function")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -311,13 +311,13 @@ impl crate::codec::Decode for DiskUnmountParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("DiskUnmountParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -391,13 +391,13 @@ impl crate::codec::Decode for NestedAggregateDisk {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateDisk")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -480,7 +480,7 @@ impl crate::codec::Decode for NestedPartition {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 3usize];
+        let mut seen = [false; 3];
         let mut key = d.first_key("NestedPartition")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -488,15 +488,15 @@ impl crate::codec::Decode for NestedPartition {
                 "path" => d.field(&mut out.path, "path")?,
                 "size" => {
                     d.field(&mut out.size, "size")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "usage" => {
                     d.field(&mut out.usage, "usage")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "used_size" => {
                     d.field(&mut out.used_size, "used_size")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 _ => d.skip()?,
             }

@@ -25,56 +25,56 @@ impl crate::codec::Decode for ElfDataStore {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 11usize];
+        let mut seen = [false; 11];
         let mut key = d.first_key("ElfDataStore")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "cluster" => {
                     d.field(&mut out.cluster, "cluster")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "description" => {
                     d.field(&mut out.description, "description")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "external_use" => {
                     d.field(&mut out.external_use, "external_use")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "internal" => {
                     d.field(&mut out.internal, "internal")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "ip_whitelist" => {
                     d.field(&mut out.ip_whitelist, "ip_whitelist")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "iscsi_target" => d.field(&mut out.iscsi_target, "iscsi_target")?,
                 "local_id" => {
                     d.field(&mut out.local_id, "local_id")?;
-                    seen[6usize] = true;
+                    seen[6] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[7usize] = true;
+                    seen[7] = true;
                 }
                 "nfs_export" => d.field(&mut out.nfs_export, "nfs_export")?,
                 "nvmf_subsystem" => d.field(&mut out.nvmf_subsystem, "nvmf_subsystem")?,
                 "replica_num" => {
                     d.field(&mut out.replica_num, "replica_num")?;
-                    seen[8usize] = true;
+                    seen[8] = true;
                 }
                 "thin_provision" => {
                     d.field(&mut out.thin_provision, "thin_provision")?;
-                    seen[9usize] = true;
+                    seen[9] = true;
                 }
                 "type" => {
                     d.field(&mut out.r#type, "type")?;
-                    seen[10usize] = true;
+                    seen[10] = true;
                 }
                 _ => d.skip()?,
             }
@@ -131,13 +131,13 @@ impl crate::codec::Decode for ElfDataStoreConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("ElfDataStoreConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -212,13 +212,13 @@ impl crate::codec::Decode for NestedAggregateElfDataStore {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateElfDataStore")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }

@@ -12,13 +12,13 @@ impl crate::codec::Decode for DeleteEntityFilter {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("DeleteEntityFilter")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -60,7 +60,7 @@ impl crate::codec::Decode for EntityFilter {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 8usize];
+        let mut seen = [false; 8];
         let mut key = d.first_key("EntityFilter")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -70,42 +70,42 @@ impl crate::codec::Decode for EntityFilter {
                 "clusters" => d.field(&mut out.clusters, "clusters")?,
                 "entity_type" => {
                     d.field(&mut out.entity_type, "entity_type")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "exclude_ids" => {
                     d.field(&mut out.exclude_ids, "exclude_ids")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "exec_failed_cluster" => {
                     d.field(&mut out.exec_failed_cluster, "exec_failed_cluster")?
                 }
                 "filter_error" => {
                     d.field(&mut out.filter_error, "filter_error")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "filter_status" => {
                     d.field(&mut out.filter_status, "filter_status")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "ids" => {
                     d.field(&mut out.ids, "ids")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "last_executed_at" => {
                     d.field(&mut out.last_executed_at, "last_executed_at")?
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[6usize] = true;
+                    seen[6] = true;
                 }
                 "preset" => d.field(&mut out.preset, "preset")?,
                 "rules" => {
                     d.field(&mut out.rules, "rules")?;
-                    seen[7usize] = true;
+                    seen[7] = true;
                 }
                 _ => d.skip()?,
             }
@@ -158,13 +158,13 @@ impl crate::codec::Decode for EntityFilterConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("EntityFilterConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -197,7 +197,7 @@ impl crate::codec::Decode for EntityFilterCreationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("EntityFilterCreationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -208,11 +208,11 @@ impl crate::codec::Decode for EntityFilterCreationParams {
                 }
                 "rules" => {
                     d.field(&mut out.rules, "rules")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -244,13 +244,13 @@ impl crate::codec::Decode for EntityFilterDeletionParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("EntityFilterDeletionParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -279,17 +279,17 @@ impl crate::codec::Decode for EntityFilterUpdationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("EntityFilterUpdationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -437,33 +437,33 @@ impl crate::codec::Decode for FilterRuleInput {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 6usize];
+        let mut seen = [false; 6];
         let mut key = d.first_key("FilterRuleInput")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "threshold" => {
                     d.field(&mut out.threshold, "threshold")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "quantile" => {
                     d.field(&mut out.quantile, "quantile")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "op" => {
                     d.field(&mut out.op, "op")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "metric" => {
                     d.field(&mut out.metric, "metric")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "duration" => {
                     d.field(&mut out.duration, "duration")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "aggregation" => {
                     d.field(&mut out.aggregation, "aggregation")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 _ => d.skip()?,
             }
@@ -678,13 +678,13 @@ impl crate::codec::Decode for NestedAggregateEntityFilter {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateEntityFilter")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -717,33 +717,33 @@ impl crate::codec::Decode for NestedFilterRule {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 6usize];
+        let mut seen = [false; 6];
         let mut key = d.first_key("NestedFilterRule")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregation" => {
                     d.field(&mut out.aggregation, "aggregation")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "duration" => {
                     d.field(&mut out.duration, "duration")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "metric" => {
                     d.field(&mut out.metric, "metric")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "op" => {
                     d.field(&mut out.op, "op")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "quantile" => {
                     d.field(&mut out.quantile, "quantile")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "threshold" => {
                     d.field(&mut out.threshold, "threshold")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 _ => d.skip()?,
             }

@@ -38,7 +38,7 @@ impl crate::codec::Decode for EverouteCluster {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 6usize];
+        let mut seen = [false; 6];
         let mut key = d.first_key("EverouteCluster")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -50,25 +50,25 @@ impl crate::codec::Decode for EverouteCluster {
                 }
                 "controller_instances" => {
                     d.field(&mut out.controller_instances, "controller_instances")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "controller_template" => {
                     d.field(&mut out.controller_template, "controller_template")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "entityAsyncStatus" => {
                     d.field(&mut out.entity_async_status, "entityAsyncStatus")?
                 }
                 "global_default_action" => {
                     d.field(&mut out.global_default_action, "global_default_action")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "global_whitelist" => {
                     d.field(&mut out.global_whitelist, "global_whitelist")?
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "installed" => d.field(&mut out.installed, "installed")?,
                 "load_balancer_service" => {
@@ -76,13 +76,13 @@ impl crate::codec::Decode for EverouteCluster {
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "phase" => d.field(&mut out.phase, "phase")?,
                 "status" => d.field(&mut out.status, "status")?,
                 "version" => {
                     d.field(&mut out.version, "version")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "vpc_service" => d.field(&mut out.vpc_service, "vpc_service")?,
                 _ => d.skip()?,
@@ -136,13 +136,13 @@ impl crate::codec::Decode for EverouteClusterConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("EverouteClusterConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -421,13 +421,13 @@ impl crate::codec::Decode for NestedAggregateEverouteCluster {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateEverouteCluster")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -461,7 +461,7 @@ impl crate::codec::Decode for NestedEverouteAgentStatus {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedEverouteAgentStatus")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -470,7 +470,7 @@ impl crate::codec::Decode for NestedEverouteAgentStatus {
                 "ipAddr" => d.field(&mut out.ip_addr, "ipAddr")?,
                 "isHealth" => {
                     d.field(&mut out.is_health, "isHealth")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "message" => d.field(&mut out.message, "message")?,
                 "phase" => d.field(&mut out.phase, "phase")?,
@@ -553,14 +553,14 @@ impl crate::codec::Decode for NestedEverouteClusterCondition {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedEverouteClusterCondition")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "lastProbeTime" => d.field(&mut out.last_probe_time, "lastProbeTime")?,
                 "type" => {
                     d.field(&mut out.r#type, "type")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -686,25 +686,25 @@ impl crate::codec::Decode for NestedEverouteClusterVmMetrics {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 4usize];
+        let mut seen = [false; 4];
         let mut key = d.first_key("NestedEverouteClusterVmMetrics")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "cpuUsage" => {
                     d.field(&mut out.cpu_usage, "cpuUsage")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "dataVolumeUsage" => {
                     d.field(&mut out.data_volume_usage, "dataVolumeUsage")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "lastAcquisitionTime" => {
                     d.field(&mut out.last_acquisition_time, "lastAcquisitionTime")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "memoryUsage" => {
                     d.field(&mut out.memory_usage, "memoryUsage")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 _ => d.skip()?,
             }
@@ -745,14 +745,14 @@ impl crate::codec::Decode for NestedEverouteClusterWhitelist {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedEverouteClusterWhitelist")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "egress" => d.field(&mut out.egress, "egress")?,
                 "enable" => {
                     d.field(&mut out.enable, "enable")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "ingress" => d.field(&mut out.ingress, "ingress")?,
                 _ => d.skip()?,
@@ -784,17 +784,17 @@ impl crate::codec::Decode for NestedEverouteControllerInstance {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("NestedEverouteControllerInstance")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "ipAddr" => {
                     d.field(&mut out.ip_addr, "ipAddr")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "vlan" => {
                     d.field(&mut out.vlan, "vlan")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -834,14 +834,14 @@ impl crate::codec::Decode for NestedEverouteControllerStatus {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedEverouteControllerStatus")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "ipAddr" => d.field(&mut out.ip_addr, "ipAddr")?,
                 "isHealth" => {
                     d.field(&mut out.is_health, "isHealth")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "message" => d.field(&mut out.message, "message")?,
                 "metrics" => d.field(&mut out.metrics, "metrics")?,
@@ -887,33 +887,33 @@ impl crate::codec::Decode for NestedEverouteControllerTemplate {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 6usize];
+        let mut seen = [false; 6];
         let mut key = d.first_key("NestedEverouteControllerTemplate")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "cluster" => {
                     d.field(&mut out.cluster, "cluster")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "gateway" => {
                     d.field(&mut out.gateway, "gateway")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "memory" => {
                     d.field(&mut out.memory, "memory")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "netmask" => {
                     d.field(&mut out.netmask, "netmask")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "size" => {
                     d.field(&mut out.size, "size")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "vcpu" => {
                     d.field(&mut out.vcpu, "vcpu")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 _ => d.skip()?,
             }
@@ -955,7 +955,7 @@ impl crate::codec::Decode for NestedEverouteManageVdsStatus {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedEverouteManageVdsStatus")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -966,7 +966,7 @@ impl crate::codec::Decode for NestedEverouteManageVdsStatus {
                 "vds" => d.field(&mut out.vds, "vds")?,
                 "vdsID" => {
                     d.field(&mut out.vds_id, "vdsID")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -999,13 +999,13 @@ impl crate::codec::Decode for NestedLoadBalancerService {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedLoadBalancerService")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }

@@ -20,45 +20,45 @@ impl crate::codec::Decode for EverouteLicense {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 9usize];
+        let mut seen = [false; 9];
         let mut key = d.first_key("EverouteLicense")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "code" => {
                     d.field(&mut out.code, "code")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "expire_date" => {
                     d.field(&mut out.expire_date, "expire_date")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "max_socket_num" => {
                     d.field(&mut out.max_socket_num, "max_socket_num")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "serial" => {
                     d.field(&mut out.serial, "serial")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "sign_date" => {
                     d.field(&mut out.sign_date, "sign_date")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "software_edition" => {
                     d.field(&mut out.software_edition, "software_edition")?;
-                    seen[6usize] = true;
+                    seen[6] = true;
                 }
                 "type" => {
                     d.field(&mut out.r#type, "type")?;
-                    seen[7usize] = true;
+                    seen[7] = true;
                 }
                 "uid" => {
                     d.field(&mut out.uid, "uid")?;
-                    seen[8usize] = true;
+                    seen[8] = true;
                 }
                 _ => d.skip()?,
             }
@@ -108,13 +108,13 @@ impl crate::codec::Decode for EverouteLicenseConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("EverouteLicenseConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -742,13 +742,13 @@ impl crate::codec::Decode for NestedAggregateEverouteLicense {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateEverouteLicense")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }

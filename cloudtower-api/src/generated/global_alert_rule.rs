@@ -14,17 +14,17 @@ impl crate::codec::Decode for AlertRuleThresholds {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("AlertRuleThresholds")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "value" => {
                     d.field(&mut out.value, "value")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "severity" => {
                     d.field(&mut out.severity, "severity")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -54,17 +54,17 @@ impl crate::codec::Decode for CustomizeAlertRuleUpdationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("CustomizeAlertRuleUpdationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -97,7 +97,7 @@ impl crate::codec::Decode for CustomizeAlertRuleUpdationParamsData {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("CustomizeAlertRuleUpdationParamsData")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -105,7 +105,7 @@ impl crate::codec::Decode for CustomizeAlertRuleUpdationParamsData {
                 "disabled" => d.field(&mut out.disabled, "disabled")?,
                 "clusters" => {
                     d.field(&mut out.clusters, "clusters")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -196,59 +196,59 @@ impl crate::codec::Decode for GlobalAlertRule {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 12usize];
+        let mut seen = [false; 12];
         let mut key = d.first_key("GlobalAlertRule")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "alert_rules" => d.field(&mut out.alert_rules, "alert_rules")?,
                 "boolean" => {
                     d.field(&mut out.boolean, "boolean")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "cause" => {
                     d.field(&mut out.cause, "cause")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "default_thresholds" => {
                     d.field(&mut out.default_thresholds, "default_thresholds")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "disabled" => {
                     d.field(&mut out.disabled, "disabled")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "impact" => {
                     d.field(&mut out.impact, "impact")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "message" => {
                     d.field(&mut out.message, "message")?;
-                    seen[6usize] = true;
+                    seen[6] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[7usize] = true;
+                    seen[7] = true;
                 }
                 "object" => d.field(&mut out.object, "object")?,
                 "operator" => {
                     d.field(&mut out.operator, "operator")?;
-                    seen[8usize] = true;
+                    seen[8] = true;
                 }
                 "solution" => {
                     d.field(&mut out.solution, "solution")?;
-                    seen[9usize] = true;
+                    seen[9] = true;
                 }
                 "thresholds" => {
                     d.field(&mut out.thresholds, "thresholds")?;
-                    seen[10usize] = true;
+                    seen[10] = true;
                 }
                 "unit" => {
                     d.field(&mut out.unit, "unit")?;
-                    seen[11usize] = true;
+                    seen[11] = true;
                 }
                 _ => d.skip()?,
             }
@@ -306,13 +306,13 @@ impl crate::codec::Decode for GlobalAlertRuleConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("GlobalAlertRuleConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -342,17 +342,17 @@ impl crate::codec::Decode for GlobalAlertRuleUpdationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("GlobalAlertRuleUpdationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -414,13 +414,13 @@ impl crate::codec::Decode for NestedAggregateGlobalAlertRule {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateGlobalAlertRule")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }

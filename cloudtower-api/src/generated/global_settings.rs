@@ -71,17 +71,17 @@ impl crate::codec::Decode for ClusterRecycleBinCreationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("ClusterRecycleBinCreationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -111,17 +111,17 @@ impl crate::codec::Decode for ClusterRecycleBinCreationParamsData {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("ClusterRecycleBinCreationParamsData")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "retain" => {
                     d.field(&mut out.retain, "retain")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "enabled" => {
                     d.field(&mut out.enabled, "enabled")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -154,13 +154,13 @@ impl crate::codec::Decode for ClusterRecycleBinDeletionParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("ClusterRecycleBinDeletionParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -189,17 +189,17 @@ impl crate::codec::Decode for ClusterRecycleBinUpdationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("ClusterRecycleBinUpdationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -229,17 +229,17 @@ impl crate::codec::Decode for ClusterRecycleBinUpdationParamsData {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("ClusterRecycleBinUpdationParamsData")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "retain" => {
                     d.field(&mut out.retain, "retain")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "enabled" => {
                     d.field(&mut out.enabled, "enabled")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -271,13 +271,13 @@ impl crate::codec::Decode for DeleteClusterRecycleBin {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("DeleteClusterRecycleBin")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -401,17 +401,17 @@ impl crate::codec::Decode for GlobalRecycleBinUpdationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("GlobalRecycleBinUpdationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "retain" => {
                     d.field(&mut out.retain, "retain")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "enabled" => {
                     d.field(&mut out.enabled, "enabled")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -445,18 +445,18 @@ impl crate::codec::Decode for GlobalSettings {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("GlobalSettings")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "auth" => d.field(&mut out.auth, "auth")?,
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "vm_recycle_bin" => {
                     d.field(&mut out.vm_recycle_bin, "vm_recycle_bin")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -486,13 +486,13 @@ impl crate::codec::Decode for GlobalSettingsConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("GlobalSettingsConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -680,13 +680,13 @@ impl crate::codec::Decode for NestedAggregateGlobalSettings {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateGlobalSettings")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -844,17 +844,17 @@ impl crate::codec::Decode for UpdateAccessRestrictionParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("UpdateAccessRestrictionParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "access_list" => {
                     d.field(&mut out.access_list, "access_list")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "access_mode" => {
                     d.field(&mut out.access_mode, "access_mode")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -939,13 +939,13 @@ impl crate::codec::Decode for UpdateSessionTimeoutParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("UpdateSessionTimeoutParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "session_max_age" => {
                     d.field(&mut out.session_max_age, "session_max_age")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }

@@ -131,7 +131,7 @@ impl crate::codec::Decode for GpuDevice {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 10usize];
+        let mut seen = [false; 10];
         let mut key = d.first_key("GpuDevice")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -143,15 +143,15 @@ impl crate::codec::Decode for GpuDevice {
                 }
                 "brand" => {
                     d.field(&mut out.brand, "brand")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "bus_location" => {
                     d.field(&mut out.bus_location, "bus_location")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "description" => {
                     d.field(&mut out.description, "description")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "driver_info" => d.field(&mut out.driver_info, "driver_info")?,
                 "entityAsyncStatus" => {
@@ -159,11 +159,11 @@ impl crate::codec::Decode for GpuDevice {
                 }
                 "host" => {
                     d.field(&mut out.host, "host")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "is_nvidia_tools_ready" => {
                     d.field(&mut out.is_nvidia_tools_ready, "is_nvidia_tools_ready")?
@@ -177,26 +177,26 @@ impl crate::codec::Decode for GpuDevice {
                 "labels" => d.field(&mut out.labels, "labels")?,
                 "local_created_at" => {
                     d.field(&mut out.local_created_at, "local_created_at")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "local_id" => {
                     d.field(&mut out.local_id, "local_id")?;
-                    seen[6usize] = true;
+                    seen[6] = true;
                 }
                 "mdev_supported_types" => {
                     d.field(&mut out.mdev_supported_types, "mdev_supported_types")?
                 }
                 "model" => {
                     d.field(&mut out.model, "model")?;
-                    seen[7usize] = true;
+                    seen[7] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[8usize] = true;
+                    seen[8] = true;
                 }
                 "status" => {
                     d.field(&mut out.status, "status")?;
-                    seen[9usize] = true;
+                    seen[9] = true;
                 }
                 "user_usage" => d.field(&mut out.user_usage, "user_usage")?,
                 "user_vgpu_type_id" => {
@@ -273,13 +273,13 @@ impl crate::codec::Decode for GpuDeviceConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("GpuDeviceConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -309,17 +309,17 @@ impl crate::codec::Decode for GpuDeviceDescriptionUpdationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("GpuDeviceDescriptionUpdationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -352,13 +352,13 @@ impl crate::codec::Decode for GpuDeviceDescriptionUpdationParamsData {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("GpuDeviceDescriptionUpdationParamsData")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "description" => {
                     d.field(&mut out.description, "description")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -648,17 +648,17 @@ impl crate::codec::Decode for GpuDeviceSriovSwitchParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("GpuDeviceSriovSwitchParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -687,13 +687,13 @@ impl crate::codec::Decode for GpuDeviceSriovSwitchParamsData {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("GpuDeviceSriovSwitchParamsData")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "enable" => {
                     d.field(&mut out.enable, "enable")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -722,17 +722,17 @@ impl crate::codec::Decode for GpuDeviceUsageUpdationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("GpuDeviceUsageUpdationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -865,7 +865,7 @@ impl crate::codec::Decode for GpuVmDetail {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 21usize];
+        let mut seen = [false; 21];
         let mut key = d.first_key("GpuVmDetail")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -874,7 +874,7 @@ impl crate::codec::Decode for GpuVmDetail {
                 }
                 "win_opt" => {
                     d.field(&mut out.win_opt, "win_opt")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "vm_usage" => d.field(&mut out.vm_usage, "vm_usage")?,
                 "vm_tools_version" => {
@@ -882,7 +882,7 @@ impl crate::codec::Decode for GpuVmDetail {
                 }
                 "vm_tools_status" => {
                     d.field(&mut out.vm_tools_status, "vm_tools_status")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "vm_placement_group" => {
                     d.field(&mut out.vm_placement_group, "vm_placement_group")?
@@ -892,13 +892,13 @@ impl crate::codec::Decode for GpuVmDetail {
                 "video_type" => d.field(&mut out.video_type, "video_type")?,
                 "vcpu" => {
                     d.field(&mut out.vcpu, "vcpu")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "usb_devices" => d.field(&mut out.usb_devices, "usb_devices")?,
                 "unique_size" => d.field(&mut out.unique_size, "unique_size")?,
                 "status" => {
                     d.field(&mut out.status, "status")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "snapshots" => d.field(&mut out.snapshots, "snapshots")?,
                 "snapshot_plan" => d.field(&mut out.snapshot_plan, "snapshot_plan")?,
@@ -908,31 +908,31 @@ impl crate::codec::Decode for GpuVmDetail {
                 }
                 "protected" => {
                     d.field(&mut out.protected, "protected")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "pci_nics" => d.field(&mut out.pci_nics, "pci_nics")?,
                 "out_uninstall_usb" => {
                     d.field(&mut out.out_uninstall_usb, "out_uninstall_usb")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "os" => d.field(&mut out.os, "os")?,
                 "original_name" => d.field(&mut out.original_name, "original_name")?,
                 "node_ip" => {
                     d.field(&mut out.node_ip, "node_ip")?;
-                    seen[6usize] = true;
+                    seen[6] = true;
                 }
                 "nested_virtualization" => {
                     d.field(&mut out.nested_virtualization, "nested_virtualization")?;
-                    seen[7usize] = true;
+                    seen[7] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[8usize] = true;
+                    seen[8] = true;
                 }
                 "memory_usage" => d.field(&mut out.memory_usage, "memory_usage")?,
                 "memory" => {
                     d.field(&mut out.memory, "memory")?;
-                    seen[9usize] = true;
+                    seen[9] = true;
                 }
                 "max_iops_policy" => {
                     d.field(&mut out.max_iops_policy, "max_iops_policy")?
@@ -947,7 +947,7 @@ impl crate::codec::Decode for GpuVmDetail {
                 }
                 "local_id" => {
                     d.field(&mut out.local_id, "local_id")?;
-                    seen[10usize] = true;
+                    seen[10] = true;
                 }
                 "local_created_at" => {
                     d.field(&mut out.local_created_at, "local_created_at")?
@@ -962,26 +962,26 @@ impl crate::codec::Decode for GpuVmDetail {
                 }
                 "ips" => {
                     d.field(&mut out.ips, "ips")?;
-                    seen[11usize] = true;
+                    seen[11] = true;
                 }
                 "io_policy" => d.field(&mut out.io_policy, "io_policy")?,
                 "internal" => {
                     d.field(&mut out.internal, "internal")?;
-                    seen[12usize] = true;
+                    seen[12] = true;
                 }
                 "in_recycle_bin" => {
                     d.field(&mut out.in_recycle_bin, "in_recycle_bin")?;
-                    seen[13usize] = true;
+                    seen[13] = true;
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[14usize] = true;
+                    seen[14] = true;
                 }
                 "hostname" => d.field(&mut out.hostname, "hostname")?,
                 "host" => d.field(&mut out.host, "host")?,
                 "ha" => {
                     d.field(&mut out.ha, "ha")?;
-                    seen[15usize] = true;
+                    seen[15] = true;
                 }
                 "guest_used_size" => {
                     d.field(&mut out.guest_used_size, "guest_used_size")?
@@ -997,7 +997,7 @@ impl crate::codec::Decode for GpuVmDetail {
                 "folder" => d.field(&mut out.folder, "folder")?,
                 "firmware" => {
                     d.field(&mut out.firmware, "firmware")?;
-                    seen[16usize] = true;
+                    seen[16] = true;
                 }
                 "entityAsyncStatus" => {
                     d.field(&mut out.entity_async_status, "entityAsyncStatus")?
@@ -1008,17 +1008,17 @@ impl crate::codec::Decode for GpuVmDetail {
                 "dns_servers" => d.field(&mut out.dns_servers, "dns_servers")?,
                 "description" => {
                     d.field(&mut out.description, "description")?;
-                    seen[17usize] = true;
+                    seen[17] = true;
                 }
                 "deleted_at" => d.field(&mut out.deleted_at, "deleted_at")?,
                 "cpu_usage" => d.field(&mut out.cpu_usage, "cpu_usage")?,
                 "cpu_model" => {
                     d.field(&mut out.cpu_model, "cpu_model")?;
-                    seen[18usize] = true;
+                    seen[18] = true;
                 }
                 "cpu" => {
                     d.field(&mut out.cpu, "cpu")?;
-                    seen[19usize] = true;
+                    seen[19] = true;
                 }
                 "cluster" => d.field(&mut out.cluster, "cluster")?,
                 "cloud_init_supported" => {
@@ -1026,7 +1026,7 @@ impl crate::codec::Decode for GpuVmDetail {
                 }
                 "clock_offset" => {
                     d.field(&mut out.clock_offset, "clock_offset")?;
-                    seen[20usize] = true;
+                    seen[20] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1168,13 +1168,13 @@ impl crate::codec::Decode for GpuVmInfo {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 11usize];
+        let mut seen = [false; 11];
         let mut key = d.first_key("GpuVmInfo")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "vms" => {
                     d.field(&mut out.vms, "vms")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "vgpu_instance_num" => {
                     d.field(&mut out.vgpu_instance_num, "vgpu_instance_num")?
@@ -1188,26 +1188,26 @@ impl crate::codec::Decode for GpuVmInfo {
                 "user_usage" => d.field(&mut out.user_usage, "user_usage")?,
                 "status" => {
                     d.field(&mut out.status, "status")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "model" => {
                     d.field(&mut out.model, "model")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "mdev_supported_types" => {
                     d.field(&mut out.mdev_supported_types, "mdev_supported_types")?
                 }
                 "local_id" => {
                     d.field(&mut out.local_id, "local_id")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "local_created_at" => {
                     d.field(&mut out.local_created_at, "local_created_at")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "labels" => d.field(&mut out.labels, "labels")?,
                 "is_nvidia_vfs_supported" => {
@@ -1221,11 +1221,11 @@ impl crate::codec::Decode for GpuVmInfo {
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[6usize] = true;
+                    seen[6] = true;
                 }
                 "host" => {
                     d.field(&mut out.host, "host")?;
-                    seen[7usize] = true;
+                    seen[7] = true;
                 }
                 "entityAsyncStatus" => {
                     d.field(&mut out.entity_async_status, "entityAsyncStatus")?
@@ -1233,15 +1233,15 @@ impl crate::codec::Decode for GpuVmInfo {
                 "driver_info" => d.field(&mut out.driver_info, "driver_info")?,
                 "description" => {
                     d.field(&mut out.description, "description")?;
-                    seen[8usize] = true;
+                    seen[8] = true;
                 }
                 "bus_location" => {
                     d.field(&mut out.bus_location, "bus_location")?;
-                    seen[9usize] = true;
+                    seen[9] = true;
                 }
                 "brand" => {
                     d.field(&mut out.brand, "brand")?;
-                    seen[10usize] = true;
+                    seen[10] = true;
                 }
                 "available_vgpus_num" => {
                     d.field(&mut out.available_vgpus_num, "available_vgpus_num")?
@@ -1314,13 +1314,13 @@ impl crate::codec::Decode for NestedAggregateGpuDevice {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateGpuDevice")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }

@@ -12,13 +12,13 @@ impl crate::codec::Decode for DeleteGraph {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("DeleteGraph")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -168,7 +168,7 @@ impl crate::codec::Decode for Graph {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 11usize];
+        let mut seen = [false; 11];
         let mut key = d.first_key("Graph")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -180,52 +180,52 @@ impl crate::codec::Decode for Graph {
                 "hosts" => d.field(&mut out.hosts, "hosts")?,
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "instance_ids" => {
                     d.field(&mut out.instance_ids, "instance_ids")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "local_id" => {
                     d.field(&mut out.local_id, "local_id")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "luns" => d.field(&mut out.luns, "luns")?,
                 "metric_count" => {
                     d.field(&mut out.metric_count, "metric_count")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "metric_name" => {
                     d.field(&mut out.metric_name, "metric_name")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "metric_type" => {
                     d.field(&mut out.metric_type, "metric_type")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "namespaces" => d.field(&mut out.namespaces, "namespaces")?,
                 "network" => d.field(&mut out.network, "network")?,
                 "nics" => d.field(&mut out.nics, "nics")?,
                 "resource_type" => {
                     d.field(&mut out.resource_type, "resource_type")?;
-                    seen[6usize] = true;
+                    seen[6] = true;
                 }
                 "service" => d.field(&mut out.service, "service")?,
                 "targets" => {
                     d.field(&mut out.targets, "targets")?;
-                    seen[7usize] = true;
+                    seen[7] = true;
                 }
                 "title" => {
                     d.field(&mut out.title, "title")?;
-                    seen[8usize] = true;
+                    seen[8] = true;
                 }
                 "type" => {
                     d.field(&mut out.r#type, "type")?;
-                    seen[9usize] = true;
+                    seen[9] = true;
                 }
                 "view" => {
                     d.field(&mut out.view, "view")?;
-                    seen[10usize] = true;
+                    seen[10] = true;
                 }
                 "vmNics" => d.field(&mut out.vm_nics, "vmNics")?,
                 "vmVolumes" => d.field(&mut out.vm_volumes, "vmVolumes")?,
@@ -298,13 +298,13 @@ impl crate::codec::Decode for GraphConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("GraphConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -344,7 +344,7 @@ impl crate::codec::Decode for GraphCreationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 7usize];
+        let mut seen = [false; 7];
         let mut key = d.first_key("GraphCreationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -355,31 +355,31 @@ impl crate::codec::Decode for GraphCreationParams {
                 "metric_count" => d.field(&mut out.metric_count, "metric_count")?,
                 "type" => {
                     d.field(&mut out.r#type, "type")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "resource_type" => {
                     d.field(&mut out.resource_type, "resource_type")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "view_id" => {
                     d.field(&mut out.view_id, "view_id")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "title" => {
                     d.field(&mut out.title, "title")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "cluster_id" => {
                     d.field(&mut out.cluster_id, "cluster_id")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "connect_id" => {
                     d.field(&mut out.connect_id, "connect_id")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "metric_name" => {
                     d.field(&mut out.metric_name, "metric_name")?;
-                    seen[6usize] = true;
+                    seen[6] = true;
                 }
                 _ => d.skip()?,
             }
@@ -430,13 +430,13 @@ impl crate::codec::Decode for GraphDeletionParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("GraphDeletionParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -632,14 +632,14 @@ impl crate::codec::Decode for GraphUpdationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("GraphUpdationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => d.field(&mut out.data, "data")?,
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -747,13 +747,13 @@ impl crate::codec::Decode for NestedAggregateGraph {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateGraph")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -782,17 +782,17 @@ impl crate::codec::Decode for NestedView {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("NestedView")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }

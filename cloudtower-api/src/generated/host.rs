@@ -12,13 +12,13 @@ impl crate::codec::Decode for BatchHosts {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("BatchHosts")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "task" => {
                     d.field(&mut out.task, "task")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -47,13 +47,13 @@ impl crate::codec::Decode for EnterMaintenanceModeCheckParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("EnterMaintenanceModeCheckParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -80,13 +80,13 @@ impl crate::codec::Decode for EnterMaintenanceModeCheckResult {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("EnterMaintenanceModeCheckResult")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "task_id" => {
                     d.field(&mut out.task_id, "task_id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -145,17 +145,17 @@ impl crate::codec::Decode for EnterMaintenanceModeParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("EnterMaintenanceModeParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -184,13 +184,13 @@ impl crate::codec::Decode for EnterMaintenanceModeParamsWhere {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("EnterMaintenanceModeParamsWhere")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "host_id" => {
                     d.field(&mut out.host_id, "host_id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -218,17 +218,17 @@ impl crate::codec::Decode for EnterMaintenanceModeResult {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("EnterMaintenanceModeResult")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "shutdownVms" => {
                     d.field(&mut out.shutdown_vms, "shutdownVms")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "done" => {
                     d.field(&mut out.done, "done")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -258,13 +258,13 @@ impl crate::codec::Decode for EnterMaintenanceModeResultParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("EnterMaintenanceModeResultParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -292,13 +292,13 @@ impl crate::codec::Decode for EnterMaintenanceModeResultParamsWhere {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("EnterMaintenanceModeResultParamsWhere")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "task_id" => {
                     d.field(&mut out.task_id, "task_id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -373,17 +373,17 @@ impl crate::codec::Decode for ExitMaintenanceModeParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("ExitMaintenanceModeParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -412,13 +412,13 @@ impl crate::codec::Decode for ExitMaintenanceModeParamsWhere {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("ExitMaintenanceModeParamsWhere")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "host_id" => {
                     d.field(&mut out.host_id, "host_id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -447,21 +447,21 @@ impl crate::codec::Decode for ExitMaintenanceModeResult {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 3usize];
+        let mut seen = [false; 3];
         let mut key = d.first_key("ExitMaintenanceModeResult")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "offlineMigrateVms" => {
                     d.field(&mut out.offline_migrate_vms, "offlineMigrateVms")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "liveMigrateVms" => {
                     d.field(&mut out.live_migrate_vms, "liveMigrateVms")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "shutDownVms" => {
                     d.field(&mut out.shut_down_vms, "shutDownVms")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 _ => d.skip()?,
             }
@@ -496,13 +496,13 @@ impl crate::codec::Decode for ExitMaintenanceModeResultParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("ExitMaintenanceModeResultParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -655,7 +655,7 @@ impl crate::codec::Decode for Host {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 36usize];
+        let mut seen = [false; 36];
         let mut key = d.first_key("Host")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -671,45 +671,45 @@ impl crate::codec::Decode for Host {
                         &mut out.allocatable_memory_bytes,
                         "allocatable_memory_bytes",
                     )?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "chunk_id" => {
                     d.field(&mut out.chunk_id, "chunk_id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "cluster" => {
                     d.field(&mut out.cluster, "cluster")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "compatible_cpu_models" => {
                     d.field(&mut out.compatible_cpu_models, "compatible_cpu_models")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "cpu_brand" => {
                     d.field(&mut out.cpu_brand, "cpu_brand")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "cpu_fan_speed" => {
                     d.field(&mut out.cpu_fan_speed, "cpu_fan_speed")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "cpu_fan_speed_unit" => {
                     d.field(&mut out.cpu_fan_speed_unit, "cpu_fan_speed_unit")?
                 }
                 "cpu_hz_per_core" => {
                     d.field(&mut out.cpu_hz_per_core, "cpu_hz_per_core")?;
-                    seen[6usize] = true;
+                    seen[6] = true;
                 }
                 "cpu_model" => {
                     d.field(&mut out.cpu_model, "cpu_model")?;
-                    seen[7usize] = true;
+                    seen[7] = true;
                 }
                 "cpu_temperature_celsius" => {
                     d.field(
                         &mut out.cpu_temperature_celsius,
                         "cpu_temperature_celsius",
                     )?;
-                    seen[8usize] = true;
+                    seen[8] = true;
                 }
                 "cpu_vendor" => d.field(&mut out.cpu_vendor, "cpu_vendor")?,
                 "data_ip" => d.field(&mut out.data_ip, "data_ip")?,
@@ -719,22 +719,22 @@ impl crate::codec::Decode for Host {
                 }
                 "failure_data_space" => {
                     d.field(&mut out.failure_data_space, "failure_data_space")?;
-                    seen[9usize] = true;
+                    seen[9] = true;
                 }
                 "gpu_devices" => d.field(&mut out.gpu_devices, "gpu_devices")?,
                 "hdd_data_capacity" => {
                     d.field(&mut out.hdd_data_capacity, "hdd_data_capacity")?;
-                    seen[10usize] = true;
+                    seen[10] = true;
                 }
                 "hdd_disk_count" => {
                     d.field(&mut out.hdd_disk_count, "hdd_disk_count")?;
-                    seen[11usize] = true;
+                    seen[11] = true;
                 }
                 "host_state" => d.field(&mut out.host_state, "host_state")?,
                 "hypervisor_ip" => d.field(&mut out.hypervisor_ip, "hypervisor_ip")?,
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[12usize] = true;
+                    seen[12] = true;
                 }
                 "iommu" => d.field(&mut out.iommu, "iommu")?,
                 "ipmi" => d.field(&mut out.ipmi, "ipmi")?,
@@ -742,34 +742,34 @@ impl crate::codec::Decode for Host {
                 "labels" => d.field(&mut out.labels, "labels")?,
                 "local_id" => {
                     d.field(&mut out.local_id, "local_id")?;
-                    seen[13usize] = true;
+                    seen[13] = true;
                 }
                 "lsm_cap_disk_safe_umount" => {
                     d.field(
                         &mut out.lsm_cap_disk_safe_umount,
                         "lsm_cap_disk_safe_umount",
                     )?;
-                    seen[14usize] = true;
+                    seen[14] = true;
                 }
                 "management_ip" => {
                     d.field(&mut out.management_ip, "management_ip")?;
-                    seen[15usize] = true;
+                    seen[15] = true;
                 }
                 "model" => {
                     d.field(&mut out.model, "model")?;
-                    seen[16usize] = true;
+                    seen[16] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[17usize] = true;
+                    seen[17] = true;
                 }
                 "nested_virtualization" => {
                     d.field(&mut out.nested_virtualization, "nested_virtualization")?;
-                    seen[18usize] = true;
+                    seen[18] = true;
                 }
                 "nic_count" => {
                     d.field(&mut out.nic_count, "nic_count")?;
-                    seen[19usize] = true;
+                    seen[19] = true;
                 }
                 "nics" => d.field(&mut out.nics, "nics")?,
                 "node_topo_local_id" => {
@@ -777,39 +777,39 @@ impl crate::codec::Decode for Host {
                 }
                 "os_memory_bytes" => {
                     d.field(&mut out.os_memory_bytes, "os_memory_bytes")?;
-                    seen[20usize] = true;
+                    seen[20] = true;
                 }
                 "os_version" => d.field(&mut out.os_version, "os_version")?,
                 "pmem_dimm_capacity" => {
                     d.field(&mut out.pmem_dimm_capacity, "pmem_dimm_capacity")?;
-                    seen[21usize] = true;
+                    seen[21] = true;
                 }
                 "pmem_dimm_count" => {
                     d.field(&mut out.pmem_dimm_count, "pmem_dimm_count")?;
-                    seen[22usize] = true;
+                    seen[22] = true;
                 }
                 "pmem_dimms" => d.field(&mut out.pmem_dimms, "pmem_dimms")?,
                 "pmem_disk_count" => {
                     d.field(&mut out.pmem_disk_count, "pmem_disk_count")?;
-                    seen[23usize] = true;
+                    seen[23] = true;
                 }
                 "provisioned_cpu_cores" => {
                     d.field(&mut out.provisioned_cpu_cores, "provisioned_cpu_cores")?;
-                    seen[24usize] = true;
+                    seen[24] = true;
                 }
                 "provisioned_memory_bytes" => {
                     d.field(
                         &mut out.provisioned_memory_bytes,
                         "provisioned_memory_bytes",
                     )?;
-                    seen[25usize] = true;
+                    seen[25] = true;
                 }
                 "running_pause_vm_memory_bytes" => {
                     d.field(
                         &mut out.running_pause_vm_memory_bytes,
                         "running_pause_vm_memory_bytes",
                     )?;
-                    seen[26usize] = true;
+                    seen[26] = true;
                 }
                 "running_vm_num" => d.field(&mut out.running_vm_num, "running_vm_num")?,
                 "scvm_cpu" => d.field(&mut out.scvm_cpu, "scvm_cpu")?,
@@ -818,19 +818,19 @@ impl crate::codec::Decode for Host {
                 "serial" => d.field(&mut out.serial, "serial")?,
                 "ssd_data_capacity" => {
                     d.field(&mut out.ssd_data_capacity, "ssd_data_capacity")?;
-                    seen[27usize] = true;
+                    seen[27] = true;
                 }
                 "ssd_disk_count" => {
                     d.field(&mut out.ssd_disk_count, "ssd_disk_count")?;
-                    seen[28usize] = true;
+                    seen[28] = true;
                 }
                 "state" => {
                     d.field(&mut out.state, "state")?;
-                    seen[29usize] = true;
+                    seen[29] = true;
                 }
                 "status" => {
                     d.field(&mut out.status, "status")?;
-                    seen[30usize] = true;
+                    seen[30] = true;
                 }
                 "stopped_vm_num" => d.field(&mut out.stopped_vm_num, "stopped_vm_num")?,
                 "suspended_vm_num" => {
@@ -841,28 +841,28 @@ impl crate::codec::Decode for Host {
                 }
                 "total_cpu_cores" => {
                     d.field(&mut out.total_cpu_cores, "total_cpu_cores")?;
-                    seen[31usize] = true;
+                    seen[31] = true;
                 }
                 "total_cpu_hz" => {
                     d.field(&mut out.total_cpu_hz, "total_cpu_hz")?;
-                    seen[32usize] = true;
+                    seen[32] = true;
                 }
                 "total_cpu_sockets" => {
                     d.field(&mut out.total_cpu_sockets, "total_cpu_sockets")?
                 }
                 "total_data_capacity" => {
                     d.field(&mut out.total_data_capacity, "total_data_capacity")?;
-                    seen[33usize] = true;
+                    seen[33] = true;
                 }
                 "total_memory_bytes" => {
                     d.field(&mut out.total_memory_bytes, "total_memory_bytes")?;
-                    seen[34usize] = true;
+                    seen[34] = true;
                 }
                 "usb_devices" => d.field(&mut out.usb_devices, "usb_devices")?,
                 "used_cpu_hz" => d.field(&mut out.used_cpu_hz, "used_cpu_hz")?,
                 "used_data_space" => {
                     d.field(&mut out.used_data_space, "used_data_space")?;
-                    seen[35usize] = true;
+                    seen[35] = true;
                 }
                 "used_memory_bytes" => {
                     d.field(&mut out.used_memory_bytes, "used_memory_bytes")?
@@ -1064,7 +1064,7 @@ impl crate::codec::Decode for HostBatchCreateDiskInput {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("HostBatchCreateDiskInput")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -1073,7 +1073,7 @@ impl crate::codec::Decode for HostBatchCreateDiskInput {
                 "function" => d.field(&mut out.function, "function")?,
                 "drive" => {
                     d.field(&mut out.drive, "drive")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1180,29 +1180,29 @@ impl crate::codec::Decode for HostBatchCreateIfaceInput {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 5usize];
+        let mut seen = [false; 5];
         let mut key = d.first_key("HostBatchCreateIfaceInput")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "netmask" => {
                     d.field(&mut out.netmask, "netmask")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "ip" => {
                     d.field(&mut out.ip, "ip")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "gateway_ip" => {
                     d.field(&mut out.gateway_ip, "gateway_ip")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "function" => {
                     d.field(&mut out.function, "function")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1240,21 +1240,21 @@ impl crate::codec::Decode for HostBatchCreateIpmiInput {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 3usize];
+        let mut seen = [false; 3];
         let mut key = d.first_key("HostBatchCreateIpmiInput")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "username" => {
                     d.field(&mut out.username, "username")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "password" => {
                     d.field(&mut out.password, "password")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "ip" => {
                     d.field(&mut out.ip, "ip")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1287,13 +1287,13 @@ impl crate::codec::Decode for HostConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("HostConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1324,18 +1324,18 @@ impl crate::codec::Decode for HostCreationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("HostCreationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "auth_info" => d.field(&mut out.auth_info, "auth_info")?,
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "cluster_id" => {
                     d.field(&mut out.cluster_id, "cluster_id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1375,7 +1375,7 @@ impl crate::codec::Decode for HostCreationParamsData {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 5usize];
+        let mut seen = [false; 5];
         let mut key = d.first_key("HostCreationParamsData")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -1383,11 +1383,11 @@ impl crate::codec::Decode for HostCreationParamsData {
                 "zbs_spec" => d.field(&mut out.zbs_spec, "zbs_spec")?,
                 "ifaces" => {
                     d.field(&mut out.ifaces, "ifaces")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "disks" => {
                     d.field(&mut out.disks, "disks")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "platform_password" => {
                     d.field(&mut out.platform_password, "platform_password")?
@@ -1399,15 +1399,15 @@ impl crate::codec::Decode for HostCreationParamsData {
                 "ipmi" => d.field(&mut out.ipmi, "ipmi")?,
                 "hostname" => {
                     d.field(&mut out.hostname, "hostname")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "host_uuid" => {
                     d.field(&mut out.host_uuid, "host_uuid")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "host_ip" => {
                     d.field(&mut out.host_ip, "host_ip")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1450,17 +1450,17 @@ impl crate::codec::Decode for HostUpdationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("HostUpdationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1525,17 +1525,17 @@ impl crate::codec::Decode for HostVdsConfig {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("HostVdsConfig")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "nics" => {
                     d.field(&mut out.nics, "nics")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1711,13 +1711,13 @@ impl crate::codec::Decode for NestedAggregateHost {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateHost")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1745,13 +1745,13 @@ impl crate::codec::Decode for NestedIpmi {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedIpmi")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1781,21 +1781,21 @@ impl crate::codec::Decode for NestedMaintenanceHostState {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 3usize];
+        let mut seen = [false; 3];
         let mut key = d.first_key("NestedMaintenanceHostState")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "enter_maintenance_time" => {
                     d.field(&mut out.enter_maintenance_time, "enter_maintenance_time")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "maintenance_job_id" => {
                     d.field(&mut out.maintenance_job_id, "maintenance_job_id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "state" => {
                     d.field(&mut out.state, "state")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1837,45 +1837,45 @@ impl crate::codec::Decode for NestedTask {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 9usize];
+        let mut seen = [false; 9];
         let mut key = d.first_key("NestedTask")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "args" => {
                     d.field(&mut out.args, "args")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "description" => {
                     d.field(&mut out.description, "description")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "internal" => {
                     d.field(&mut out.internal, "internal")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "local_created_at" => {
                     d.field(&mut out.local_created_at, "local_created_at")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "progress" => {
                     d.field(&mut out.progress, "progress")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "snapshot" => {
                     d.field(&mut out.snapshot, "snapshot")?;
-                    seen[6usize] = true;
+                    seen[6] = true;
                 }
                 "status" => {
                     d.field(&mut out.status, "status")?;
-                    seen[7usize] = true;
+                    seen[7] = true;
                 }
                 "steps" => {
                     d.field(&mut out.steps, "steps")?;
-                    seen[8usize] = true;
+                    seen[8] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1925,13 +1925,13 @@ impl crate::codec::Decode for NestedVsphereEsxiAccount {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedVsphereEsxiAccount")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -2016,18 +2016,18 @@ impl crate::codec::Decode for OperateHostPowerData {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("OperateHostPowerData")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "reason" => d.field(&mut out.reason, "reason")?,
                 "force" => {
                     d.field(&mut out.force, "force")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "action" => {
                     d.field(&mut out.action, "action")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -2058,17 +2058,17 @@ impl crate::codec::Decode for OperateHostPowerParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("OperateHostPowerParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -2097,13 +2097,13 @@ impl crate::codec::Decode for OperateHostPowerParamsWhere {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("OperateHostPowerParamsWhere")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "host_id" => {
                     d.field(&mut out.host_id, "host_id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -2130,13 +2130,13 @@ impl crate::codec::Decode for ShutdownVmId {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("ShutdownVmId")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "vm_uuid" => {
                     d.field(&mut out.vm_uuid, "vm_uuid")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -2169,18 +2169,18 @@ impl crate::codec::Decode for TriggerDiskBlinkParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("TriggerDiskBlinkParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "led_status" => d.field(&mut out.led_status, "led_status")?,
                 "disk_name" => {
                     d.field(&mut out.disk_name, "disk_name")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "host_id" => {
                     d.field(&mut out.host_id, "host_id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }

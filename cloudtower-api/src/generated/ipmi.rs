@@ -64,33 +64,33 @@ impl crate::codec::Decode for Ipmi {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 6usize];
+        let mut seen = [false; 6];
         let mut key = d.first_key("Ipmi")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "host" => {
                     d.field(&mut out.host, "host")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "ip" => {
                     d.field(&mut out.ip, "ip")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "local_id" => {
                     d.field(&mut out.local_id, "local_id")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "username" => {
                     d.field(&mut out.username, "username")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "valid" => {
                     d.field(&mut out.valid, "valid")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 _ => d.skip()?,
             }

@@ -67,36 +67,36 @@ impl crate::codec::Decode for IscsiConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 6usize];
+        let mut seen = [false; 6];
         let mut key = d.first_key("IscsiConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "client_port" => {
                     d.field(&mut out.client_port, "client_port")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "cluster" => {
                     d.field(&mut out.cluster, "cluster")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "host" => {
                     d.field(&mut out.host, "host")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "initiator_ip" => {
                     d.field(&mut out.initiator_ip, "initiator_ip")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "iscsi_target" => d.field(&mut out.iscsi_target, "iscsi_target")?,
                 "nvmf_subsystem" => d.field(&mut out.nvmf_subsystem, "nvmf_subsystem")?,
                 "tr_type" => d.field(&mut out.tr_type, "tr_type")?,
                 "type" => {
                     d.field(&mut out.r#type, "type")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 _ => d.skip()?,
             }
@@ -136,13 +136,13 @@ impl crate::codec::Decode for IscsiConnectionConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("IscsiConnectionConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -170,13 +170,13 @@ impl crate::codec::Decode for NestedAggregateIscsiConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateIscsiConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }

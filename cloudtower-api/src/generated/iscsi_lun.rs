@@ -15,7 +15,7 @@ impl crate::codec::Decode for CopyIscsiLunParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("CopyIscsiLunParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -24,11 +24,11 @@ impl crate::codec::Decode for CopyIscsiLunParams {
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "src_lun_id" => {
                     d.field(&mut out.src_lun_id, "src_lun_id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -57,13 +57,13 @@ impl crate::codec::Decode for DeleteIscsiLun {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("DeleteIscsiLun")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -176,53 +176,53 @@ impl crate::codec::Decode for IscsiLun {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 35usize];
+        let mut seen = [false; 35];
         let mut key = d.first_key("IscsiLun")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "allowed_initiators" => {
                     d.field(&mut out.allowed_initiators, "allowed_initiators")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "assigned_size" => {
                     d.field(&mut out.assigned_size, "assigned_size")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "bps" => {
                     d.field(&mut out.bps, "bps")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "bps_max" => {
                     d.field(&mut out.bps_max, "bps_max")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "bps_max_length" => {
                     d.field(&mut out.bps_max_length, "bps_max_length")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "bps_rd" => {
                     d.field(&mut out.bps_rd, "bps_rd")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "bps_rd_max" => {
                     d.field(&mut out.bps_rd_max, "bps_rd_max")?;
-                    seen[6usize] = true;
+                    seen[6] = true;
                 }
                 "bps_rd_max_length" => {
                     d.field(&mut out.bps_rd_max_length, "bps_rd_max_length")?;
-                    seen[7usize] = true;
+                    seen[7] = true;
                 }
                 "bps_wr" => {
                     d.field(&mut out.bps_wr, "bps_wr")?;
-                    seen[8usize] = true;
+                    seen[8] = true;
                 }
                 "bps_wr_max" => {
                     d.field(&mut out.bps_wr_max, "bps_wr_max")?;
-                    seen[9usize] = true;
+                    seen[9] = true;
                 }
                 "bps_wr_max_length" => {
                     d.field(&mut out.bps_wr_max_length, "bps_wr_max_length")?;
-                    seen[10usize] = true;
+                    seen[10] = true;
                 }
                 "consistency_group" => {
                     d.field(&mut out.consistency_group, "consistency_group")?
@@ -232,103 +232,103 @@ impl crate::codec::Decode for IscsiLun {
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[11usize] = true;
+                    seen[11] = true;
                 }
                 "io_size" => {
                     d.field(&mut out.io_size, "io_size")?;
-                    seen[12usize] = true;
+                    seen[12] = true;
                 }
                 "iops" => {
                     d.field(&mut out.iops, "iops")?;
-                    seen[13usize] = true;
+                    seen[13] = true;
                 }
                 "iops_max" => {
                     d.field(&mut out.iops_max, "iops_max")?;
-                    seen[14usize] = true;
+                    seen[14] = true;
                 }
                 "iops_max_length" => {
                     d.field(&mut out.iops_max_length, "iops_max_length")?;
-                    seen[15usize] = true;
+                    seen[15] = true;
                 }
                 "iops_rd" => {
                     d.field(&mut out.iops_rd, "iops_rd")?;
-                    seen[16usize] = true;
+                    seen[16] = true;
                 }
                 "iops_rd_max" => {
                     d.field(&mut out.iops_rd_max, "iops_rd_max")?;
-                    seen[17usize] = true;
+                    seen[17] = true;
                 }
                 "iops_rd_max_length" => {
                     d.field(&mut out.iops_rd_max_length, "iops_rd_max_length")?;
-                    seen[18usize] = true;
+                    seen[18] = true;
                 }
                 "iops_wr" => {
                     d.field(&mut out.iops_wr, "iops_wr")?;
-                    seen[19usize] = true;
+                    seen[19] = true;
                 }
                 "iops_wr_max" => {
                     d.field(&mut out.iops_wr_max, "iops_wr_max")?;
-                    seen[20usize] = true;
+                    seen[20] = true;
                 }
                 "iops_wr_max_length" => {
                     d.field(&mut out.iops_wr_max_length, "iops_wr_max_length")?;
-                    seen[21usize] = true;
+                    seen[21] = true;
                 }
                 "iscsi_target" => {
                     d.field(&mut out.iscsi_target, "iscsi_target")?;
-                    seen[22usize] = true;
+                    seen[22] = true;
                 }
                 "labels" => d.field(&mut out.labels, "labels")?,
                 "local_created_at" => {
                     d.field(&mut out.local_created_at, "local_created_at")?;
-                    seen[23usize] = true;
+                    seen[23] = true;
                 }
                 "local_id" => {
                     d.field(&mut out.local_id, "local_id")?;
-                    seen[24usize] = true;
+                    seen[24] = true;
                 }
                 "lun_id" => {
                     d.field(&mut out.lun_id, "lun_id")?;
-                    seen[25usize] = true;
+                    seen[25] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[26usize] = true;
+                    seen[26] = true;
                 }
                 "replica_num" => {
                     d.field(&mut out.replica_num, "replica_num")?;
-                    seen[27usize] = true;
+                    seen[27] = true;
                 }
                 "shared_size" => {
                     d.field(&mut out.shared_size, "shared_size")?;
-                    seen[28usize] = true;
+                    seen[28] = true;
                 }
                 "snapshot_num" => {
                     d.field(&mut out.snapshot_num, "snapshot_num")?;
-                    seen[29usize] = true;
+                    seen[29] = true;
                 }
                 "stripe_num" => {
                     d.field(&mut out.stripe_num, "stripe_num")?;
-                    seen[30usize] = true;
+                    seen[30] = true;
                 }
                 "stripe_size" => {
                     d.field(&mut out.stripe_size, "stripe_size")?;
-                    seen[31usize] = true;
+                    seen[31] = true;
                 }
                 "thin_provision" => {
                     d.field(&mut out.thin_provision, "thin_provision")?;
-                    seen[32usize] = true;
+                    seen[32] = true;
                 }
                 "unique_logical_size" => {
                     d.field(&mut out.unique_logical_size, "unique_logical_size")?
                 }
                 "unique_size" => {
                     d.field(&mut out.unique_size, "unique_size")?;
-                    seen[33usize] = true;
+                    seen[33] = true;
                 }
                 "zbs_volume_id" => {
                     d.field(&mut out.zbs_volume_id, "zbs_volume_id")?;
-                    seen[34usize] = true;
+                    seen[34] = true;
                 }
                 _ => d.skip()?,
             }
@@ -437,21 +437,21 @@ impl crate::codec::Decode for IscsiLunCloneParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 3usize];
+        let mut seen = [false; 3];
         let mut key = d.first_key("IscsiLunCloneParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "iscsi_target_id" => {
                     d.field(&mut out.iscsi_target_id, "iscsi_target_id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "snapshot_id" => {
                     d.field(&mut out.snapshot_id, "snapshot_id")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 _ => d.skip()?,
             }
@@ -484,13 +484,13 @@ impl crate::codec::Decode for IscsiLunConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("IscsiLunConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -549,7 +549,7 @@ impl crate::codec::Decode for IscsiLunCreationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 4usize];
+        let mut seen = [false; 4];
         let mut key = d.first_key("IscsiLunCreationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -559,19 +559,19 @@ impl crate::codec::Decode for IscsiLunCreationParams {
                 }
                 "assigned_size" => {
                     d.field(&mut out.assigned_size, "assigned_size")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "replica_num" => {
                     d.field(&mut out.replica_num, "replica_num")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "iscsi_target_id" => {
                     d.field(&mut out.iscsi_target_id, "iscsi_target_id")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "bps_wr_max_length" => {
                     d.field(&mut out.bps_wr_max_length, "bps_wr_max_length")?
@@ -675,17 +675,17 @@ impl crate::codec::Decode for IscsiLunDeletionParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("IscsiLunDeletionParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -714,13 +714,13 @@ impl crate::codec::Decode for IscsiLunDeletionParamsData {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("IscsiLunDeletionParamsData")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "remove_snapshot" => {
                     d.field(&mut out.remove_snapshot, "remove_snapshot")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -749,17 +749,17 @@ impl crate::codec::Decode for IscsiLunRollbackParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("IscsiLunRollbackParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "lun_id" => {
                     d.field(&mut out.lun_id, "lun_id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "snapshot_id" => {
                     d.field(&mut out.snapshot_id, "snapshot_id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -789,17 +789,17 @@ impl crate::codec::Decode for IscsiLunUpdationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("IscsiLunUpdationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -955,13 +955,13 @@ impl crate::codec::Decode for NestedAggregateIscsiLun {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateIscsiLun")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }

@@ -12,13 +12,13 @@ impl crate::codec::Decode for DeleteIscsiLunSnapshot {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("DeleteIscsiLunSnapshot")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -104,7 +104,7 @@ impl crate::codec::Decode for IscsiLunSnapshot {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 6usize];
+        let mut seen = [false; 6];
         let mut key = d.first_key("IscsiLunSnapshot")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -119,29 +119,29 @@ impl crate::codec::Decode for IscsiLunSnapshot {
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "iscsi_lun" => d.field(&mut out.iscsi_lun, "iscsi_lun")?,
                 "iscsi_target" => {
                     d.field(&mut out.iscsi_target, "iscsi_target")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "labels" => d.field(&mut out.labels, "labels")?,
                 "local_created_at" => {
                     d.field(&mut out.local_created_at, "local_created_at")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "local_id" => {
                     d.field(&mut out.local_id, "local_id")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "unique_size" => {
                     d.field(&mut out.unique_size, "unique_size")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 _ => d.skip()?,
             }
@@ -189,13 +189,13 @@ impl crate::codec::Decode for IscsiLunSnapshotConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("IscsiLunSnapshotConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -256,22 +256,22 @@ impl crate::codec::Decode for IscsiLunSnapshotCreationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 3usize];
+        let mut seen = [false; 3];
         let mut key = d.first_key("IscsiLunSnapshotCreationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "effect" => d.field(&mut out.effect, "effect")?,
                 "iscsi_target_id" => {
                     d.field(&mut out.iscsi_target_id, "iscsi_target_id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "iscsi_lun_id" => {
                     d.field(&mut out.iscsi_lun_id, "iscsi_lun_id")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 _ => d.skip()?,
             }
@@ -306,13 +306,13 @@ impl crate::codec::Decode for IscsiLunSnapshotDeletionParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("IscsiLunSnapshotDeletionParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -339,13 +339,13 @@ impl crate::codec::Decode for NestedAggregateIscsiLunSnapshot {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateIscsiLunSnapshot")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }

@@ -12,13 +12,13 @@ impl crate::codec::Decode for DeleteIscsiTarget {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("DeleteIscsiTarget")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -134,7 +134,7 @@ impl crate::codec::Decode for IscsiTarget {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 15usize];
+        let mut seen = [false; 15];
         let mut key = d.first_key("IscsiTarget")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -153,35 +153,35 @@ impl crate::codec::Decode for IscsiTarget {
                 }
                 "chap_enabled" => {
                     d.field(&mut out.chap_enabled, "chap_enabled")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "chap_name" => d.field(&mut out.chap_name, "chap_name")?,
                 "chap_secret" => d.field(&mut out.chap_secret, "chap_secret")?,
                 "cluster" => {
                     d.field(&mut out.cluster, "cluster")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "description" => {
                     d.field(&mut out.description, "description")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "entityAsyncStatus" => {
                     d.field(&mut out.entity_async_status, "entityAsyncStatus")?
                 }
                 "external_use" => {
                     d.field(&mut out.external_use, "external_use")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "initiator_chaps" => {
                     d.field(&mut out.initiator_chaps, "initiator_chaps")?
                 }
                 "internal" => {
                     d.field(&mut out.internal, "internal")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "io_size" => d.field(&mut out.io_size, "io_size")?,
                 "iops" => d.field(&mut out.iops, "iops")?,
@@ -201,41 +201,41 @@ impl crate::codec::Decode for IscsiTarget {
                 }
                 "ip_whitelist" => {
                     d.field(&mut out.ip_whitelist, "ip_whitelist")?;
-                    seen[6usize] = true;
+                    seen[6] = true;
                 }
                 "iqn_name" => {
                     d.field(&mut out.iqn_name, "iqn_name")?;
-                    seen[7usize] = true;
+                    seen[7] = true;
                 }
                 "iqn_whitelist" => {
                     d.field(&mut out.iqn_whitelist, "iqn_whitelist")?;
-                    seen[8usize] = true;
+                    seen[8] = true;
                 }
                 "labels" => d.field(&mut out.labels, "labels")?,
                 "local_id" => {
                     d.field(&mut out.local_id, "local_id")?;
-                    seen[9usize] = true;
+                    seen[9] = true;
                 }
                 "luns" => d.field(&mut out.luns, "luns")?,
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[10usize] = true;
+                    seen[10] = true;
                 }
                 "replica_num" => {
                     d.field(&mut out.replica_num, "replica_num")?;
-                    seen[11usize] = true;
+                    seen[11] = true;
                 }
                 "stripe_num" => {
                     d.field(&mut out.stripe_num, "stripe_num")?;
-                    seen[12usize] = true;
+                    seen[12] = true;
                 }
                 "stripe_size" => {
                     d.field(&mut out.stripe_size, "stripe_size")?;
-                    seen[13usize] = true;
+                    seen[13] = true;
                 }
                 "thin_provision" => {
                     d.field(&mut out.thin_provision, "thin_provision")?;
-                    seen[14usize] = true;
+                    seen[14] = true;
                 }
                 _ => d.skip()?,
             }
@@ -468,21 +468,21 @@ impl crate::codec::Decode for IscsiTargetCommonParamsInitiatorChaps {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 3usize];
+        let mut seen = [false; 3];
         let mut key = d.first_key("IscsiTargetCommonParamsInitiatorChaps")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "chap_secret" => {
                     d.field(&mut out.chap_secret, "chap_secret")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "chap_name" => {
                     d.field(&mut out.chap_name, "chap_name")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "initiator_iqn" => {
                     d.field(&mut out.initiator_iqn, "initiator_iqn")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 _ => d.skip()?,
             }
@@ -515,13 +515,13 @@ impl crate::codec::Decode for IscsiTargetConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("IscsiTargetConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -591,7 +591,7 @@ impl crate::codec::Decode for IscsiTargetCreationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 6usize];
+        let mut seen = [false; 6];
         let mut key = d.first_key("IscsiTargetCreationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -600,27 +600,27 @@ impl crate::codec::Decode for IscsiTargetCreationParams {
                 }
                 "stripe_size" => {
                     d.field(&mut out.stripe_size, "stripe_size")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "stripe_num" => {
                     d.field(&mut out.stripe_num, "stripe_num")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "replica_num" => {
                     d.field(&mut out.replica_num, "replica_num")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "thin_provision" => {
                     d.field(&mut out.thin_provision, "thin_provision")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "cluster_id" => {
                     d.field(&mut out.cluster_id, "cluster_id")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "bps_wr_max_length" => {
                     d.field(&mut out.bps_wr_max_length, "bps_wr_max_length")?
@@ -747,13 +747,13 @@ impl crate::codec::Decode for IscsiTargetDeletionParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("IscsiTargetDeletionParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -782,17 +782,17 @@ impl crate::codec::Decode for IscsiTargetUpdationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("IscsiTargetUpdationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -820,13 +820,13 @@ impl crate::codec::Decode for NestedAggregateIscsiTarget {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateIscsiTarget")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -856,21 +856,21 @@ impl crate::codec::Decode for NestedInitiatorChap {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 3usize];
+        let mut seen = [false; 3];
         let mut key = d.first_key("NestedInitiatorChap")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "chap_name" => {
                     d.field(&mut out.chap_name, "chap_name")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "chap_secret" => {
                     d.field(&mut out.chap_secret, "chap_secret")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "initiator_iqn" => {
                     d.field(&mut out.initiator_iqn, "initiator_iqn")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 _ => d.skip()?,
             }

@@ -12,13 +12,13 @@ impl crate::codec::Decode for DeleteIsolationPolicy {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("DeleteIsolationPolicy")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -151,29 +151,29 @@ impl crate::codec::Decode for IsolationPolicy {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 4usize];
+        let mut seen = [false; 4];
         let mut key = d.first_key("IsolationPolicy")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "egress" => d.field(&mut out.egress, "egress")?,
                 "everoute_cluster" => {
                     d.field(&mut out.everoute_cluster, "everoute_cluster")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "ingress" => d.field(&mut out.ingress, "ingress")?,
                 "labels" => d.field(&mut out.labels, "labels")?,
                 "mode" => {
                     d.field(&mut out.mode, "mode")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "statistics" => d.field(&mut out.statistics, "statistics")?,
                 "vm" => {
                     d.field(&mut out.vm, "vm")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 _ => d.skip()?,
             }
@@ -212,13 +212,13 @@ impl crate::codec::Decode for IsolationPolicyConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("IsolationPolicyConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -255,7 +255,7 @@ impl crate::codec::Decode for IsolationPolicyCreateParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 3usize];
+        let mut seen = [false; 3];
         let mut key = d.first_key("IsolationPolicyCreateParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -263,15 +263,15 @@ impl crate::codec::Decode for IsolationPolicyCreateParams {
                 "egress" => d.field(&mut out.egress, "egress")?,
                 "mode" => {
                     d.field(&mut out.mode, "mode")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "vm_id" => {
                     d.field(&mut out.vm_id, "vm_id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "everoute_cluster_id" => {
                     d.field(&mut out.everoute_cluster_id, "everoute_cluster_id")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 _ => d.skip()?,
             }
@@ -307,13 +307,13 @@ impl crate::codec::Decode for IsolationPolicyDeleteParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("IsolationPolicyDeleteParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -429,17 +429,17 @@ impl crate::codec::Decode for IsolationPolicyUpdateBody {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("IsolationPolicyUpdateBody")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -506,13 +506,13 @@ impl crate::codec::Decode for NestedAggregateIsolationPolicy {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateIsolationPolicy")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }

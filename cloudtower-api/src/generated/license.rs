@@ -115,21 +115,21 @@ impl crate::codec::Decode for License {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 8usize];
+        let mut seen = [false; 8];
         let mut key = d.first_key("License")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "expire_date" => {
                     d.field(&mut out.expire_date, "expire_date")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "license_serial" => {
                     d.field(&mut out.license_serial, "license_serial")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "maintenance_end_date" => {
                     d.field(&mut out.maintenance_end_date, "maintenance_end_date")?
@@ -139,23 +139,23 @@ impl crate::codec::Decode for License {
                 }
                 "max_chunk_num" => {
                     d.field(&mut out.max_chunk_num, "max_chunk_num")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "max_cluster_num" => {
                     d.field(&mut out.max_cluster_num, "max_cluster_num")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "sign_date" => {
                     d.field(&mut out.sign_date, "sign_date")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "software_edition" => {
                     d.field(&mut out.software_edition, "software_edition")?;
-                    seen[6usize] = true;
+                    seen[6] = true;
                 }
                 "type" => {
                     d.field(&mut out.r#type, "type")?;
-                    seen[7usize] = true;
+                    seen[7] = true;
                 }
                 _ => d.skip()?,
             }
@@ -205,13 +205,13 @@ impl crate::codec::Decode for LicenseConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("LicenseConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -387,13 +387,13 @@ impl crate::codec::Decode for LicenseUpdationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("LicenseUpdationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -421,13 +421,13 @@ impl crate::codec::Decode for LicenseUpdationParamsData {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("LicenseUpdationParamsData")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "license" => {
                     d.field(&mut out.license, "license")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -454,13 +454,13 @@ impl crate::codec::Decode for NestedAggregateLicense {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateLicense")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }

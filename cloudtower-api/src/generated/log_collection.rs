@@ -12,13 +12,13 @@ impl crate::codec::Decode for DeleteLogCollection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("DeleteLogCollection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -47,13 +47,13 @@ impl crate::codec::Decode for ForceStopLogCollectionParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("ForceStopLogCollectionParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -189,63 +189,63 @@ impl crate::codec::Decode for LogCollection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 13usize];
+        let mut seen = [false; 13];
         let mut key = d.first_key("LogCollection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "cluster" => {
                     d.field(&mut out.cluster, "cluster")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "groups" => {
                     d.field(&mut out.groups, "groups")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "hosts" => d.field(&mut out.hosts, "hosts")?,
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "local_id" => {
                     d.field(&mut out.local_id, "local_id")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "log_ended_at" => {
                     d.field(&mut out.log_ended_at, "log_ended_at")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "log_started_at" => {
                     d.field(&mut out.log_started_at, "log_started_at")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "owner" => {
                     d.field(&mut out.owner, "owner")?;
-                    seen[6usize] = true;
+                    seen[6] = true;
                 }
                 "path" => {
                     d.field(&mut out.path, "path")?;
-                    seen[7usize] = true;
+                    seen[7] = true;
                 }
                 "progress" => {
                     d.field(&mut out.progress, "progress")?;
-                    seen[8usize] = true;
+                    seen[8] = true;
                 }
                 "service_groups" => d.field(&mut out.service_groups, "service_groups")?,
                 "services" => {
                     d.field(&mut out.services, "services")?;
-                    seen[9usize] = true;
+                    seen[9] = true;
                 }
                 "size" => {
                     d.field(&mut out.size, "size")?;
-                    seen[10usize] = true;
+                    seen[10] = true;
                 }
                 "started_at" => {
                     d.field(&mut out.started_at, "started_at")?;
-                    seen[11usize] = true;
+                    seen[11] = true;
                 }
                 "status" => {
                     d.field(&mut out.status, "status")?;
-                    seen[12usize] = true;
+                    seen[12] = true;
                 }
                 "witness" => d.field(&mut out.witness, "witness")?,
                 _ => d.skip()?,
@@ -307,13 +307,13 @@ impl crate::codec::Decode for LogCollectionConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("LogCollectionConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -349,7 +349,7 @@ impl crate::codec::Decode for LogCollectionCreationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 4usize];
+        let mut seen = [false; 4];
         let mut key = d.first_key("LogCollectionCreationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -357,19 +357,19 @@ impl crate::codec::Decode for LogCollectionCreationParams {
                 "service_groups" => d.field(&mut out.service_groups, "service_groups")?,
                 "log_ended_at" => {
                     d.field(&mut out.log_ended_at, "log_ended_at")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "log_started_at" => {
                     d.field(&mut out.log_started_at, "log_started_at")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "cluster_id" => {
                     d.field(&mut out.cluster_id, "cluster_id")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "hosts" => {
                     d.field(&mut out.hosts, "hosts")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 _ => d.skip()?,
             }
@@ -406,13 +406,13 @@ impl crate::codec::Decode for LogCollectionDeletionParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("LogCollectionDeletionParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -598,14 +598,14 @@ impl crate::codec::Decode for LogCollectionServiceGroupParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("LogCollectionServiceGroupParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "services" => d.field(&mut out.services, "services")?,
                 "group_name" => {
                     d.field(&mut out.group_name, "group_name")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1124,13 +1124,13 @@ impl crate::codec::Decode for NestedAggregateLogCollection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateLogCollection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }

@@ -13,13 +13,13 @@ impl crate::codec::Decode for GetLogServiceConfigsRequestBody {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("GetLogServiceConfigsRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "input" => {
                     d.field(&mut out.input, "input")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -47,17 +47,17 @@ impl crate::codec::Decode for LogServiceConfig {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("LogServiceConfig")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "group_name" => {
                     d.field(&mut out.group_name, "group_name")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "service_list" => {
                     d.field(&mut out.service_list, "service_list")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -87,13 +87,13 @@ impl crate::codec::Decode for LogServiceConfigsInput {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("LogServiceConfigsInput")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "cluster" => {
                     d.field(&mut out.cluster, "cluster")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }

@@ -14,14 +14,14 @@ impl crate::codec::Decode for DataPoint {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("DataPoint")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "v" => d.field(&mut out.v, "v")?,
                 "t" => {
                     d.field(&mut out.t, "t")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "__typename" => d.field(&mut out.typename, "__typename")?,
                 _ => d.skip()?,
@@ -105,21 +105,21 @@ impl crate::codec::Decode for GetClusterMetricInput {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 3usize];
+        let mut seen = [false; 3];
         let mut key = d.first_key("GetClusterMetricInput")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "range" => {
                     d.field(&mut out.range, "range")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "clusters" => {
                     d.field(&mut out.clusters, "clusters")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "metrics" => {
                     d.field(&mut out.metrics, "metrics")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 _ => d.skip()?,
             }
@@ -155,21 +155,21 @@ impl crate::codec::Decode for GetDiskMetricInput {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 3usize];
+        let mut seen = [false; 3];
         let mut key = d.first_key("GetDiskMetricInput")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "range" => {
                     d.field(&mut out.range, "range")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "disks" => {
                     d.field(&mut out.disks, "disks")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "metrics" => {
                     d.field(&mut out.metrics, "metrics")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 _ => d.skip()?,
             }
@@ -201,21 +201,21 @@ impl crate::codec::Decode for GetHostMetricInput {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 3usize];
+        let mut seen = [false; 3];
         let mut key = d.first_key("GetHostMetricInput")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "range" => {
                     d.field(&mut out.range, "range")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "hosts" => {
                     d.field(&mut out.hosts, "hosts")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "metrics" => {
                     d.field(&mut out.metrics, "metrics")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 _ => d.skip()?,
             }
@@ -248,22 +248,22 @@ impl crate::codec::Decode for GetHostNetworkMetricInput {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 3usize];
+        let mut seen = [false; 3];
         let mut key = d.first_key("GetHostNetworkMetricInput")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "hosts" => {
                     d.field(&mut out.hosts, "hosts")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "range" => {
                     d.field(&mut out.range, "range")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "nics" => d.field(&mut out.nics, "nics")?,
                 "metrics" => {
                     d.field(&mut out.metrics, "metrics")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 _ => d.skip()?,
             }
@@ -301,25 +301,25 @@ impl crate::codec::Decode for GetHostServiceMetricInput {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 4usize];
+        let mut seen = [false; 4];
         let mut key = d.first_key("GetHostServiceMetricInput")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "range" => {
                     d.field(&mut out.range, "range")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "hosts" => {
                     d.field(&mut out.hosts, "hosts")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "services" => {
                     d.field(&mut out.services, "services")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "metrics" => {
                     d.field(&mut out.metrics, "metrics")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 _ => d.skip()?,
             }
@@ -357,22 +357,22 @@ impl crate::codec::Decode for GetLunMetricInput {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 3usize];
+        let mut seen = [false; 3];
         let mut key = d.first_key("GetLunMetricInput")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "range" => {
                     d.field(&mut out.range, "range")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "hosts" => d.field(&mut out.hosts, "hosts")?,
                 "luns" => {
                     d.field(&mut out.luns, "luns")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "metrics" => {
                     d.field(&mut out.metrics, "metrics")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 _ => d.skip()?,
             }
@@ -406,22 +406,22 @@ impl crate::codec::Decode for GetNvmfNamespaceMetricInput {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 3usize];
+        let mut seen = [false; 3];
         let mut key = d.first_key("GetNvmfNamespaceMetricInput")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "hosts" => d.field(&mut out.hosts, "hosts")?,
                 "nvmfNamespaces" => {
                     d.field(&mut out.nvmf_namespaces, "nvmfNamespaces")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "metrics" => {
                     d.field(&mut out.metrics, "metrics")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "range" => {
                     d.field(&mut out.range, "range")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 _ => d.skip()?,
             }
@@ -458,21 +458,21 @@ impl crate::codec::Decode for GetScvmDiskMetricInput {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 3usize];
+        let mut seen = [false; 3];
         let mut key = d.first_key("GetScvmDiskMetricInput")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "range" => {
                     d.field(&mut out.range, "range")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "disks" => {
                     d.field(&mut out.disks, "disks")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "metrics" => {
                     d.field(&mut out.metrics, "metrics")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 _ => d.skip()?,
             }
@@ -508,21 +508,21 @@ impl crate::codec::Decode for GetScvmMetricInput {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 3usize];
+        let mut seen = [false; 3];
         let mut key = d.first_key("GetScvmMetricInput")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "range" => {
                     d.field(&mut out.range, "range")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "hosts" => {
                     d.field(&mut out.hosts, "hosts")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "metrics" => {
                     d.field(&mut out.metrics, "metrics")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 _ => d.skip()?,
             }
@@ -555,22 +555,22 @@ impl crate::codec::Decode for GetScvmNetworkInput {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 3usize];
+        let mut seen = [false; 3];
         let mut key = d.first_key("GetScvmNetworkInput")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "range" => {
                     d.field(&mut out.range, "range")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "hosts" => {
                     d.field(&mut out.hosts, "hosts")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "nics" => d.field(&mut out.nics, "nics")?,
                 "metrics" => {
                     d.field(&mut out.metrics, "metrics")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 _ => d.skip()?,
             }
@@ -604,25 +604,25 @@ impl crate::codec::Decode for GetScvmServiceMetricInput {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 4usize];
+        let mut seen = [false; 4];
         let mut key = d.first_key("GetScvmServiceMetricInput")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "range" => {
                     d.field(&mut out.range, "range")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "hosts" => {
                     d.field(&mut out.hosts, "hosts")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "services" => {
                     d.field(&mut out.services, "services")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "metrics" => {
                     d.field(&mut out.metrics, "metrics")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 _ => d.skip()?,
             }
@@ -661,29 +661,29 @@ impl crate::codec::Decode for GetTopNMetricInput {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 5usize];
+        let mut seen = [false; 5];
         let mut key = d.first_key("GetTopNMetricInput")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "metrics" => {
                     d.field(&mut out.metrics, "metrics")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "clusters" => {
                     d.field(&mut out.clusters, "clusters")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "type" => {
                     d.field(&mut out.r#type, "type")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "n" => {
                     d.field(&mut out.n, "n")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "range" => {
                     d.field(&mut out.range, "range")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 _ => d.skip()?,
             }
@@ -775,21 +775,21 @@ impl crate::codec::Decode for GetVmMetricInput {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 3usize];
+        let mut seen = [false; 3];
         let mut key = d.first_key("GetVmMetricInput")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "range" => {
                     d.field(&mut out.range, "range")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "metrics" => {
                     d.field(&mut out.metrics, "metrics")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "vms" => {
                     d.field(&mut out.vms, "vms")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 _ => d.skip()?,
             }
@@ -822,22 +822,22 @@ impl crate::codec::Decode for GetVmNetWorkMetricInput {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 3usize];
+        let mut seen = [false; 3];
         let mut key = d.first_key("GetVmNetWorkMetricInput")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "range" => {
                     d.field(&mut out.range, "range")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "metrics" => {
                     d.field(&mut out.metrics, "metrics")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "nics" => d.field(&mut out.nics, "nics")?,
                 "vms" => {
                     d.field(&mut out.vms, "vms")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 _ => d.skip()?,
             }
@@ -874,21 +874,21 @@ impl crate::codec::Decode for GetVmVolumeMetricInput {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 3usize];
+        let mut seen = [false; 3];
         let mut key = d.first_key("GetVmVolumeMetricInput")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "range" => {
                     d.field(&mut out.range, "range")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "metrics" => {
                     d.field(&mut out.metrics, "metrics")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "vmVolumes" => {
                     d.field(&mut out.vm_volumes, "vmVolumes")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 _ => d.skip()?,
             }
@@ -924,21 +924,21 @@ impl crate::codec::Decode for GetWitnessMetricInput {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 3usize];
+        let mut seen = [false; 3];
         let mut key = d.first_key("GetWitnessMetricInput")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "range" => {
                     d.field(&mut out.range, "range")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "clusters" => {
                     d.field(&mut out.clusters, "clusters")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "metrics" => {
                     d.field(&mut out.metrics, "metrics")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 _ => d.skip()?,
             }
@@ -975,25 +975,25 @@ impl crate::codec::Decode for GetZoneMetricInput {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 4usize];
+        let mut seen = [false; 4];
         let mut key = d.first_key("GetZoneMetricInput")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "range" => {
                     d.field(&mut out.range, "range")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "type" => {
                     d.field(&mut out.r#type, "type")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "clusters" => {
                     d.field(&mut out.clusters, "clusters")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "metrics" => {
                     d.field(&mut out.metrics, "metrics")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1088,23 +1088,23 @@ impl crate::codec::Decode for Metric {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 3usize];
+        let mut seen = [false; 3];
         let mut key = d.first_key("Metric")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "unit" => {
                     d.field(&mut out.unit, "unit")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "step" => {
                     d.field(&mut out.step, "step")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "samples" => d.field(&mut out.samples, "samples")?,
                 "sample_streams" => d.field(&mut out.sample_streams, "sample_streams")?,
                 "dropped" => {
                     d.field(&mut out.dropped, "dropped")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "__typename" => d.field(&mut out.typename, "__typename")?,
                 _ => d.skip()?,
@@ -1282,14 +1282,14 @@ impl crate::codec::Decode for MetricSample {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("MetricSample")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "point" => d.field(&mut out.point, "point")?,
                 "labels" => {
                     d.field(&mut out.labels, "labels")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "__typename" => d.field(&mut out.typename, "__typename")?,
                 _ => d.skip()?,
@@ -1372,14 +1372,14 @@ impl crate::codec::Decode for MetricStream {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("MetricStream")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "points" => d.field(&mut out.points, "points")?,
                 "labels" => {
                     d.field(&mut out.labels, "labels")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "__typename" => d.field(&mut out.typename, "__typename")?,
                 _ => d.skip()?,

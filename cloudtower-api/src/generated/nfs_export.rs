@@ -12,13 +12,13 @@ impl crate::codec::Decode for DeleteNfsExport {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("DeleteNfsExport")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -93,13 +93,13 @@ impl crate::codec::Decode for NestedAggregateNfsExport {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateNfsExport")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -139,54 +139,54 @@ impl crate::codec::Decode for NfsExport {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 10usize];
+        let mut seen = [false; 10];
         let mut key = d.first_key("NfsExport")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "cluster" => {
                     d.field(&mut out.cluster, "cluster")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "description" => {
                     d.field(&mut out.description, "description")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "entityAsyncStatus" => {
                     d.field(&mut out.entity_async_status, "entityAsyncStatus")?
                 }
                 "export_inode_id" => {
                     d.field(&mut out.export_inode_id, "export_inode_id")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "inodes" => d.field(&mut out.inodes, "inodes")?,
                 "internal" => {
                     d.field(&mut out.internal, "internal")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "ip_whitelist" => {
                     d.field(&mut out.ip_whitelist, "ip_whitelist")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "labels" => d.field(&mut out.labels, "labels")?,
                 "local_id" => {
                     d.field(&mut out.local_id, "local_id")?;
-                    seen[6usize] = true;
+                    seen[6] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[7usize] = true;
+                    seen[7] = true;
                 }
                 "replica_num" => {
                     d.field(&mut out.replica_num, "replica_num")?;
-                    seen[8usize] = true;
+                    seen[8] = true;
                 }
                 "thin_provision" => {
                     d.field(&mut out.thin_provision, "thin_provision")?;
-                    seen[9usize] = true;
+                    seen[9] = true;
                 }
                 _ => d.skip()?,
             }
@@ -241,13 +241,13 @@ impl crate::codec::Decode for NfsExportConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NfsExportConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -280,26 +280,26 @@ impl crate::codec::Decode for NfsExportCreationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 4usize];
+        let mut seen = [false; 4];
         let mut key = d.first_key("NfsExportCreationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "cluster_id" => {
                     d.field(&mut out.cluster_id, "cluster_id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "ip_whitelist" => d.field(&mut out.ip_whitelist, "ip_whitelist")?,
                 "thin_provision" => {
                     d.field(&mut out.thin_provision, "thin_provision")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "replica_num" => {
                     d.field(&mut out.replica_num, "replica_num")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 _ => d.skip()?,
             }
@@ -335,13 +335,13 @@ impl crate::codec::Decode for NfsExportDeletionParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NfsExportDeletionParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -370,14 +370,14 @@ impl crate::codec::Decode for NfsExportUpdationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NfsExportUpdationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => d.field(&mut out.data, "data")?,
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }

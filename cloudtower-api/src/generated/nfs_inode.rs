@@ -106,13 +106,13 @@ impl crate::codec::Decode for NestedAggregateNfsInode {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateNfsInode")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -153,60 +153,60 @@ impl crate::codec::Decode for NfsInode {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 11usize];
+        let mut seen = [false; 11];
         let mut key = d.first_key("NfsInode")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "assigned_size" => {
                     d.field(&mut out.assigned_size, "assigned_size")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "entityAsyncStatus" => {
                     d.field(&mut out.entity_async_status, "entityAsyncStatus")?
                 }
                 "file" => {
                     d.field(&mut out.file, "file")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "labels" => d.field(&mut out.labels, "labels")?,
                 "local_id" => {
                     d.field(&mut out.local_id, "local_id")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "local_updated_at" => {
                     d.field(&mut out.local_updated_at, "local_updated_at")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "nfs_export" => {
                     d.field(&mut out.nfs_export, "nfs_export")?;
-                    seen[6usize] = true;
+                    seen[6] = true;
                 }
                 "parent_id" => {
                     d.field(&mut out.parent_id, "parent_id")?;
-                    seen[7usize] = true;
+                    seen[7] = true;
                 }
                 "shared_size" => {
                     d.field(&mut out.shared_size, "shared_size")?;
-                    seen[8usize] = true;
+                    seen[8] = true;
                 }
                 "snapshot_num" => {
                     d.field(&mut out.snapshot_num, "snapshot_num")?;
-                    seen[9usize] = true;
+                    seen[9] = true;
                 }
                 "unique_logical_size" => {
                     d.field(&mut out.unique_logical_size, "unique_logical_size")?
                 }
                 "unique_size" => {
                     d.field(&mut out.unique_size, "unique_size")?;
-                    seen[10usize] = true;
+                    seen[10] = true;
                 }
                 _ => d.skip()?,
             }
@@ -263,13 +263,13 @@ impl crate::codec::Decode for NfsInodeConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NfsInodeConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }

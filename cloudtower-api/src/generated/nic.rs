@@ -59,13 +59,13 @@ impl crate::codec::Decode for NestedAggregateNic {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateNic")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -122,7 +122,7 @@ impl crate::codec::Decode for Nic {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 9usize];
+        let mut seen = [false; 9];
         let mut key = d.first_key("Nic")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -134,12 +134,12 @@ impl crate::codec::Decode for Nic {
                 "gateway_ip" => d.field(&mut out.gateway_ip, "gateway_ip")?,
                 "host" => {
                     d.field(&mut out.host, "host")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "ibdev" => d.field(&mut out.ibdev, "ibdev")?,
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "iommu_status" => d.field(&mut out.iommu_status, "iommu_status")?,
                 "ip_address" => d.field(&mut out.ip_address, "ip_address")?,
@@ -147,31 +147,31 @@ impl crate::codec::Decode for Nic {
                 "labels" => d.field(&mut out.labels, "labels")?,
                 "local_id" => {
                     d.field(&mut out.local_id, "local_id")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "mac_address" => {
                     d.field(&mut out.mac_address, "mac_address")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "max_vf_num" => d.field(&mut out.max_vf_num, "max_vf_num")?,
                 "model" => d.field(&mut out.model, "model")?,
                 "mtu" => {
                     d.field(&mut out.mtu, "mtu")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "nic_uuid" => d.field(&mut out.nic_uuid, "nic_uuid")?,
                 "physical" => {
                     d.field(&mut out.physical, "physical")?;
-                    seen[6usize] = true;
+                    seen[6] = true;
                 }
                 "rdma_enabled" => d.field(&mut out.rdma_enabled, "rdma_enabled")?,
                 "running" => {
                     d.field(&mut out.running, "running")?;
-                    seen[7usize] = true;
+                    seen[7] = true;
                 }
                 "speed" => d.field(&mut out.speed, "speed")?,
                 "subnet_mask" => d.field(&mut out.subnet_mask, "subnet_mask")?,
@@ -179,7 +179,7 @@ impl crate::codec::Decode for Nic {
                 "type" => d.field(&mut out.r#type, "type")?,
                 "up" => {
                     d.field(&mut out.up, "up")?;
-                    seen[8usize] = true;
+                    seen[8] = true;
                 }
                 "used_vf_num" => d.field(&mut out.used_vf_num, "used_vf_num")?,
                 "user_usage" => d.field(&mut out.user_usage, "user_usage")?,
@@ -254,13 +254,13 @@ impl crate::codec::Decode for NicConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NicConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -290,17 +290,17 @@ impl crate::codec::Decode for NicUpdationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("NicUpdationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }

@@ -12,13 +12,13 @@ impl crate::codec::Decode for NtpServiceUrl {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NtpServiceUrl")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "ntp_service_url" => {
                     d.field(&mut out.ntp_service_url, "ntp_service_url")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }

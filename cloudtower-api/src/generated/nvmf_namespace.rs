@@ -12,13 +12,13 @@ impl crate::codec::Decode for DeleteNvmfNamespace {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("DeleteNvmfNamespace")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -93,13 +93,13 @@ impl crate::codec::Decode for NestedAggregateNvmfNamespace {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateNvmfNamespace")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -167,49 +167,49 @@ impl crate::codec::Decode for NvmfNamespace {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 36usize];
+        let mut seen = [false; 36];
         let mut key = d.first_key("NvmfNamespace")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "assigned_size" => {
                     d.field(&mut out.assigned_size, "assigned_size")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "bps" => {
                     d.field(&mut out.bps, "bps")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "bps_max" => {
                     d.field(&mut out.bps_max, "bps_max")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "bps_max_length" => {
                     d.field(&mut out.bps_max_length, "bps_max_length")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "bps_rd" => {
                     d.field(&mut out.bps_rd, "bps_rd")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "bps_rd_max" => {
                     d.field(&mut out.bps_rd_max, "bps_rd_max")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "bps_rd_max_length" => {
                     d.field(&mut out.bps_rd_max_length, "bps_rd_max_length")?;
-                    seen[6usize] = true;
+                    seen[6] = true;
                 }
                 "bps_wr" => {
                     d.field(&mut out.bps_wr, "bps_wr")?;
-                    seen[7usize] = true;
+                    seen[7] = true;
                 }
                 "bps_wr_max" => {
                     d.field(&mut out.bps_wr_max, "bps_wr_max")?;
-                    seen[8usize] = true;
+                    seen[8] = true;
                 }
                 "bps_wr_max_length" => {
                     d.field(&mut out.bps_wr_max_length, "bps_wr_max_length")?;
-                    seen[9usize] = true;
+                    seen[9] = true;
                 }
                 "consistency_group" => {
                     d.field(&mut out.consistency_group, "consistency_group")?
@@ -219,114 +219,114 @@ impl crate::codec::Decode for NvmfNamespace {
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[10usize] = true;
+                    seen[10] = true;
                 }
                 "io_size" => {
                     d.field(&mut out.io_size, "io_size")?;
-                    seen[11usize] = true;
+                    seen[11] = true;
                 }
                 "iops" => {
                     d.field(&mut out.iops, "iops")?;
-                    seen[12usize] = true;
+                    seen[12] = true;
                 }
                 "iops_max" => {
                     d.field(&mut out.iops_max, "iops_max")?;
-                    seen[13usize] = true;
+                    seen[13] = true;
                 }
                 "iops_max_length" => {
                     d.field(&mut out.iops_max_length, "iops_max_length")?;
-                    seen[14usize] = true;
+                    seen[14] = true;
                 }
                 "iops_rd" => {
                     d.field(&mut out.iops_rd, "iops_rd")?;
-                    seen[15usize] = true;
+                    seen[15] = true;
                 }
                 "iops_rd_max" => {
                     d.field(&mut out.iops_rd_max, "iops_rd_max")?;
-                    seen[16usize] = true;
+                    seen[16] = true;
                 }
                 "iops_rd_max_length" => {
                     d.field(&mut out.iops_rd_max_length, "iops_rd_max_length")?;
-                    seen[17usize] = true;
+                    seen[17] = true;
                 }
                 "iops_wr" => {
                     d.field(&mut out.iops_wr, "iops_wr")?;
-                    seen[18usize] = true;
+                    seen[18] = true;
                 }
                 "iops_wr_max" => {
                     d.field(&mut out.iops_wr_max, "iops_wr_max")?;
-                    seen[19usize] = true;
+                    seen[19] = true;
                 }
                 "iops_wr_max_length" => {
                     d.field(&mut out.iops_wr_max_length, "iops_wr_max_length")?;
-                    seen[20usize] = true;
+                    seen[20] = true;
                 }
                 "is_shared" => {
                     d.field(&mut out.is_shared, "is_shared")?;
-                    seen[21usize] = true;
+                    seen[21] = true;
                 }
                 "labels" => d.field(&mut out.labels, "labels")?,
                 "local_created_at" => {
                     d.field(&mut out.local_created_at, "local_created_at")?;
-                    seen[22usize] = true;
+                    seen[22] = true;
                 }
                 "local_id" => {
                     d.field(&mut out.local_id, "local_id")?;
-                    seen[23usize] = true;
+                    seen[23] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[24usize] = true;
+                    seen[24] = true;
                 }
                 "namespace_group" => {
                     d.field(&mut out.namespace_group, "namespace_group")?
                 }
                 "namespace_id" => {
                     d.field(&mut out.namespace_id, "namespace_id")?;
-                    seen[25usize] = true;
+                    seen[25] = true;
                 }
                 "nqn_whitelist" => {
                     d.field(&mut out.nqn_whitelist, "nqn_whitelist")?;
-                    seen[26usize] = true;
+                    seen[26] = true;
                 }
                 "nvmf_subsystem" => {
                     d.field(&mut out.nvmf_subsystem, "nvmf_subsystem")?;
-                    seen[27usize] = true;
+                    seen[27] = true;
                 }
                 "replica_num" => {
                     d.field(&mut out.replica_num, "replica_num")?;
-                    seen[28usize] = true;
+                    seen[28] = true;
                 }
                 "shared_size" => {
                     d.field(&mut out.shared_size, "shared_size")?;
-                    seen[29usize] = true;
+                    seen[29] = true;
                 }
                 "snapshot_num" => {
                     d.field(&mut out.snapshot_num, "snapshot_num")?;
-                    seen[30usize] = true;
+                    seen[30] = true;
                 }
                 "stripe_num" => {
                     d.field(&mut out.stripe_num, "stripe_num")?;
-                    seen[31usize] = true;
+                    seen[31] = true;
                 }
                 "stripe_size" => {
                     d.field(&mut out.stripe_size, "stripe_size")?;
-                    seen[32usize] = true;
+                    seen[32] = true;
                 }
                 "thin_provision" => {
                     d.field(&mut out.thin_provision, "thin_provision")?;
-                    seen[33usize] = true;
+                    seen[33] = true;
                 }
                 "unique_logical_size" => {
                     d.field(&mut out.unique_logical_size, "unique_logical_size")?
                 }
                 "unique_size" => {
                     d.field(&mut out.unique_size, "unique_size")?;
-                    seen[34usize] = true;
+                    seen[34] = true;
                 }
                 "zbs_volume_id" => {
                     d.field(&mut out.zbs_volume_id, "zbs_volume_id")?;
-                    seen[35usize] = true;
+                    seen[35] = true;
                 }
                 _ => d.skip()?,
             }
@@ -439,7 +439,7 @@ impl crate::codec::Decode for NvmfNamespaceCloneParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 3usize];
+        let mut seen = [false; 3];
         let mut key = d.first_key("NvmfNamespaceCloneParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -448,15 +448,15 @@ impl crate::codec::Decode for NvmfNamespaceCloneParams {
                 }
                 "nvmf_subsystem_id" => {
                     d.field(&mut out.nvmf_subsystem_id, "nvmf_subsystem_id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "snapshot_id" => {
                     d.field(&mut out.snapshot_id, "snapshot_id")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 _ => d.skip()?,
             }
@@ -490,13 +490,13 @@ impl crate::codec::Decode for NvmfNamespaceConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NvmfNamespaceConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -557,7 +557,7 @@ impl crate::codec::Decode for NvmfNamespaceCreationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 4usize];
+        let mut seen = [false; 4];
         let mut key = d.first_key("NvmfNamespaceCreationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -569,19 +569,19 @@ impl crate::codec::Decode for NvmfNamespaceCreationParams {
                 }
                 "assigned_size" => {
                     d.field(&mut out.assigned_size, "assigned_size")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "replica_num" => {
                     d.field(&mut out.replica_num, "replica_num")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "nvmf_subsystem_id" => {
                     d.field(&mut out.nvmf_subsystem_id, "nvmf_subsystem_id")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "bps_wr_max_length" => {
                     d.field(&mut out.bps_wr_max_length, "bps_wr_max_length")?
@@ -685,17 +685,17 @@ impl crate::codec::Decode for NvmfNamespaceDeletionParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("NvmfNamespaceDeletionParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -724,13 +724,13 @@ impl crate::codec::Decode for NvmfNamespaceDeletionParamsData {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NvmfNamespaceDeletionParamsData")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "remove_snapshot" => {
                     d.field(&mut out.remove_snapshot, "remove_snapshot")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -763,17 +763,17 @@ impl crate::codec::Decode for NvmfNamespaceRollbackParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("NvmfNamespaceRollbackParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "namespace_id" => {
                     d.field(&mut out.namespace_id, "namespace_id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "snapshot_id" => {
                     d.field(&mut out.snapshot_id, "snapshot_id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -807,17 +807,17 @@ impl crate::codec::Decode for NvmfNamespaceUpdationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("NvmfNamespaceUpdationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }

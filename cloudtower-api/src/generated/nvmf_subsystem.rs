@@ -12,13 +12,13 @@ impl crate::codec::Decode for DeleteNvmfSubsystem {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("DeleteNvmfSubsystem")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -93,13 +93,13 @@ impl crate::codec::Decode for NestedAggregateNvmfSubsystem {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateNvmfSubsystem")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -168,7 +168,7 @@ impl crate::codec::Decode for NvmfSubsystem {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 15usize];
+        let mut seen = [false; 15];
         let mut key = d.first_key("NvmfSubsystem")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -187,26 +187,26 @@ impl crate::codec::Decode for NvmfSubsystem {
                 }
                 "cluster" => {
                     d.field(&mut out.cluster, "cluster")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "description" => {
                     d.field(&mut out.description, "description")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "entityAsyncStatus" => {
                     d.field(&mut out.entity_async_status, "entityAsyncStatus")?
                 }
                 "external_use" => {
                     d.field(&mut out.external_use, "external_use")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "internal" => {
                     d.field(&mut out.internal, "internal")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "io_size" => d.field(&mut out.io_size, "io_size")?,
                 "iops" => d.field(&mut out.iops, "iops")?,
@@ -226,16 +226,16 @@ impl crate::codec::Decode for NvmfSubsystem {
                 }
                 "ip_whitelist" => {
                     d.field(&mut out.ip_whitelist, "ip_whitelist")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "labels" => d.field(&mut out.labels, "labels")?,
                 "local_id" => {
                     d.field(&mut out.local_id, "local_id")?;
-                    seen[6usize] = true;
+                    seen[6] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[7usize] = true;
+                    seen[7] = true;
                 }
                 "namespace_groups" => {
                     d.field(&mut out.namespace_groups, "namespace_groups")?
@@ -243,31 +243,31 @@ impl crate::codec::Decode for NvmfSubsystem {
                 "namespaces" => d.field(&mut out.namespaces, "namespaces")?,
                 "nqn_name" => {
                     d.field(&mut out.nqn_name, "nqn_name")?;
-                    seen[8usize] = true;
+                    seen[8] = true;
                 }
                 "nqn_whitelist" => {
                     d.field(&mut out.nqn_whitelist, "nqn_whitelist")?;
-                    seen[9usize] = true;
+                    seen[9] = true;
                 }
                 "policy" => {
                     d.field(&mut out.policy, "policy")?;
-                    seen[10usize] = true;
+                    seen[10] = true;
                 }
                 "replica_num" => {
                     d.field(&mut out.replica_num, "replica_num")?;
-                    seen[11usize] = true;
+                    seen[11] = true;
                 }
                 "stripe_num" => {
                     d.field(&mut out.stripe_num, "stripe_num")?;
-                    seen[12usize] = true;
+                    seen[12] = true;
                 }
                 "stripe_size" => {
                     d.field(&mut out.stripe_size, "stripe_size")?;
-                    seen[13usize] = true;
+                    seen[13] = true;
                 }
                 "thin_provision" => {
                     d.field(&mut out.thin_provision, "thin_provision")?;
-                    seen[14usize] = true;
+                    seen[14] = true;
                 }
                 _ => d.skip()?,
             }
@@ -473,13 +473,13 @@ impl crate::codec::Decode for NvmfSubsystemConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NvmfSubsystemConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -542,40 +542,40 @@ impl crate::codec::Decode for NvmfSubsystemCreationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 7usize];
+        let mut seen = [false; 7];
         let mut key = d.first_key("NvmfSubsystemCreationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "replica_num" => {
                     d.field(&mut out.replica_num, "replica_num")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "thin_provision" => {
                     d.field(&mut out.thin_provision, "thin_provision")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "stripe_size_unit" => {
                     d.field(&mut out.stripe_size_unit, "stripe_size_unit")?
                 }
                 "stripe_size" => {
                     d.field(&mut out.stripe_size, "stripe_size")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "stripe_num" => {
                     d.field(&mut out.stripe_num, "stripe_num")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "policy" => {
                     d.field(&mut out.policy, "policy")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "cluster_id" => {
                     d.field(&mut out.cluster_id, "cluster_id")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[6usize] = true;
+                    seen[6] = true;
                 }
                 "bps_wr_max_length" => {
                     d.field(&mut out.bps_wr_max_length, "bps_wr_max_length")?
@@ -690,13 +690,13 @@ impl crate::codec::Decode for NvmfSubsystemDeletionParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NvmfSubsystemDeletionParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -725,17 +725,17 @@ impl crate::codec::Decode for NvmfSubsystemUpdationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("NvmfSubsystemUpdationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }

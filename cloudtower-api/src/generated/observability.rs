@@ -16,7 +16,7 @@ impl crate::codec::Decode for DisassociateSystemServiceFromObsServiceParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("DisassociateSystemServiceFromObsServiceParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -25,7 +25,7 @@ impl crate::codec::Decode for DisassociateSystemServiceFromObsServiceParams {
                 }
                 "system_service_id" => {
                     d.field(&mut out.system_service_id, "system_service_id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -59,7 +59,7 @@ impl crate::codec::Decode for DisassociateSystemServiceFromObsServiceResult {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("DisassociateSystemServiceFromObsServiceResult")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -67,7 +67,7 @@ impl crate::codec::Decode for DisassociateSystemServiceFromObsServiceResult {
                 "errorCode" => d.field(&mut out.error_code, "errorCode")?,
                 "result" => {
                     d.field(&mut out.result, "result")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }

@@ -13,17 +13,17 @@ impl crate::codec::Decode for ExportFileDownloadLinks {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("ExportFileDownloadLinks")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "link" => {
                     d.field(&mut out.link, "link")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "filename" => {
                     d.field(&mut out.filename, "filename")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -53,13 +53,13 @@ impl crate::codec::Decode for GetExportFileDownloadLinksParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("GetExportFileDownloadLinksParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }

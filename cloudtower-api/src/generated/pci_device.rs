@@ -89,21 +89,21 @@ impl crate::codec::Decode for PciDevice {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 14usize];
+        let mut seen = [false; 14];
         let mut key = d.first_key("PciDevice")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "bus" => {
                     d.field(&mut out.bus, "bus")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "bus_location" => {
                     d.field(&mut out.bus_location, "bus_location")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "class_code" => {
                     d.field(&mut out.class_code, "class_code")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "device_type" => d.field(&mut out.device_type, "device_type")?,
                 "entityAsyncStatus" => {
@@ -111,46 +111,46 @@ impl crate::codec::Decode for PciDevice {
                 }
                 "function_num" => {
                     d.field(&mut out.function_num, "function_num")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "host" => {
                     d.field(&mut out.host, "host")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "iommu_status" => d.field(&mut out.iommu_status, "iommu_status")?,
                 "local_id" => {
                     d.field(&mut out.local_id, "local_id")?;
-                    seen[6usize] = true;
+                    seen[6] = true;
                 }
                 "mdev_state" => d.field(&mut out.mdev_state, "mdev_state")?,
                 "mdev_type_id" => d.field(&mut out.mdev_type_id, "mdev_type_id")?,
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[7usize] = true;
+                    seen[7] = true;
                 }
                 "partitioning_state" => {
                     d.field(&mut out.partitioning_state, "partitioning_state")?
                 }
                 "product_id" => {
                     d.field(&mut out.product_id, "product_id")?;
-                    seen[8usize] = true;
+                    seen[8] = true;
                 }
                 "slot" => {
                     d.field(&mut out.slot, "slot")?;
-                    seen[9usize] = true;
+                    seen[9] = true;
                 }
                 "sriov_state" => d.field(&mut out.sriov_state, "sriov_state")?,
                 "subsystem_product_id" => {
                     d.field(&mut out.subsystem_product_id, "subsystem_product_id")?;
-                    seen[10usize] = true;
+                    seen[10] = true;
                 }
                 "subsystem_vendor_id" => {
                     d.field(&mut out.subsystem_vendor_id, "subsystem_vendor_id")?;
-                    seen[11usize] = true;
+                    seen[11] = true;
                 }
                 "total_mdev_num" => d.field(&mut out.total_mdev_num, "total_mdev_num")?,
                 "total_partitioning_num" => {
@@ -166,11 +166,11 @@ impl crate::codec::Decode for PciDevice {
                 "user_usage" => d.field(&mut out.user_usage, "user_usage")?,
                 "vendor_id" => {
                     d.field(&mut out.vendor_id, "vendor_id")?;
-                    seen[12usize] = true;
+                    seen[12] = true;
                 }
                 "verdor_name" => {
                     d.field(&mut out.verdor_name, "verdor_name")?;
-                    seen[13usize] = true;
+                    seen[13] = true;
                 }
                 _ => d.skip()?,
             }

@@ -106,13 +106,13 @@ impl crate::codec::Decode for NestedAggregatePmemDimm {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregatePmemDimm")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -151,47 +151,47 @@ impl crate::codec::Decode for PmemDimm {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 8usize];
+        let mut seen = [false; 8];
         let mut key = d.first_key("PmemDimm")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "capacity" => {
                     d.field(&mut out.capacity, "capacity")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "device_locator" => {
                     d.field(&mut out.device_locator, "device_locator")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "disk" => d.field(&mut out.disk, "disk")?,
                 "health_status" => d.field(&mut out.health_status, "health_status")?,
                 "host" => {
                     d.field(&mut out.host, "host")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "local_id" => d.field(&mut out.local_id, "local_id")?,
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "numa_node" => {
                     d.field(&mut out.numa_node, "numa_node")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "part_number" => {
                     d.field(&mut out.part_number, "part_number")?;
-                    seen[6usize] = true;
+                    seen[6] = true;
                 }
                 "remaining_life_percent" => {
                     d.field(&mut out.remaining_life_percent, "remaining_life_percent")?
                 }
                 "version" => {
                     d.field(&mut out.version, "version")?;
-                    seen[7usize] = true;
+                    seen[7] = true;
                 }
                 _ => d.skip()?,
             }
@@ -243,13 +243,13 @@ impl crate::codec::Decode for PmemDimmConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("PmemDimmConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }

@@ -12,13 +12,13 @@ impl crate::codec::Decode for DeleteRackTopo {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("DeleteRackTopo")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -140,13 +140,13 @@ impl crate::codec::Decode for NestedAggregateRackTopo {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateRackTopo")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -182,34 +182,34 @@ impl crate::codec::Decode for RackTopo {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 6usize];
+        let mut seen = [false; 6];
         let mut key = d.first_key("RackTopo")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "brick_topoes" => d.field(&mut out.brick_topoes, "brick_topoes")?,
                 "cluster" => {
                     d.field(&mut out.cluster, "cluster")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "height" => {
                     d.field(&mut out.height, "height")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "local_id" => {
                     d.field(&mut out.local_id, "local_id")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "zone_topo" => {
                     d.field(&mut out.zone_topo, "zone_topo")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 _ => d.skip()?,
             }
@@ -247,13 +247,13 @@ impl crate::codec::Decode for RackTopoConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("RackTopoConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -286,26 +286,26 @@ impl crate::codec::Decode for RackTopoCreationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 4usize];
+        let mut seen = [false; 4];
         let mut key = d.first_key("RackTopoCreationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "brick_topoes" => d.field(&mut out.brick_topoes, "brick_topoes")?,
                 "cluster_id" => {
                     d.field(&mut out.cluster_id, "cluster_id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "zone_topo_id" => {
                     d.field(&mut out.zone_topo_id, "zone_topo_id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "height" => {
                     d.field(&mut out.height, "height")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 _ => d.skip()?,
             }
@@ -341,13 +341,13 @@ impl crate::codec::Decode for RackTopoDeletionParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("RackTopoDeletionParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -463,17 +463,17 @@ impl crate::codec::Decode for RackTopoUpdationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("RackTopoUpdationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }

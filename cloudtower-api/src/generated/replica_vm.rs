@@ -106,13 +106,13 @@ impl crate::codec::Decode for NestedAggregateReplicaVm {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateReplicaVm")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -141,17 +141,17 @@ impl crate::codec::Decode for NestedReplicationPlan {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("NestedReplicationPlan")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -217,13 +217,13 @@ impl crate::codec::Decode for ReplicaVm {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 7usize];
+        let mut seen = [false; 7];
         let mut key = d.first_key("ReplicaVm")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "createdAt" => {
                     d.field(&mut out.created_at, "createdAt")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "entityAsyncStatus" => {
                     d.field(&mut out.entity_async_status, "entityAsyncStatus")?
@@ -248,7 +248,7 @@ impl crate::codec::Decode for ReplicaVm {
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "inbound" => d.field(&mut out.inbound, "inbound")?,
                 "iscsi_lun" => d.field(&mut out.iscsi_lun, "iscsi_lun")?,
@@ -263,7 +263,7 @@ impl crate::codec::Decode for ReplicaVm {
                         &mut out.origin_object_descriptor,
                         "origin_object_descriptor",
                     )?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "origin_vm" => d.field(&mut out.origin_vm, "origin_vm")?,
                 "origin_vm_cluster_local_id" => {
@@ -288,7 +288,7 @@ impl crate::codec::Decode for ReplicaVm {
                 }
                 "replication_service" => {
                     d.field(&mut out.replication_service, "replication_service")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "replication_target_executions" => {
                     d.field(
@@ -299,18 +299,18 @@ impl crate::codec::Decode for ReplicaVm {
                 "restore_points" => d.field(&mut out.restore_points, "restore_points")?,
                 "state" => {
                     d.field(&mut out.state, "state")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "targets_deletable" => {
                     d.field(&mut out.targets_deletable, "targets_deletable")?
                 }
                 "type" => {
                     d.field(&mut out.r#type, "type")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "updatedAt" => {
                     d.field(&mut out.updated_at, "updatedAt")?;
-                    seen[6usize] = true;
+                    seen[6] = true;
                 }
                 "vm" => d.field(&mut out.vm, "vm")?,
                 _ => d.skip()?,
@@ -381,13 +381,13 @@ impl crate::codec::Decode for ReplicaVmConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("ReplicaVmConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }

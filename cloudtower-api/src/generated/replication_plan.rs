@@ -106,13 +106,13 @@ impl crate::codec::Decode for NestedAggregateReplicationPlan {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateReplicationPlan")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -140,13 +140,13 @@ impl crate::codec::Decode for NestedReplicaVm {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedReplicaVm")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -176,13 +176,13 @@ impl crate::codec::Decode for NestedReplicationClusterDescriptor {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedReplicationClusterDescriptor")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "cluster_local_id" => {
                     d.field(&mut out.cluster_local_id, "cluster_local_id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "cluster_name" => d.field(&mut out.cluster_name, "cluster_name")?,
                 "tower_deploy_id" => {
@@ -221,17 +221,17 @@ impl crate::codec::Decode for NestedReplicationIpAddressMapping {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("NestedReplicationIpAddressMapping")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "source" => {
                     d.field(&mut out.source, "source")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "target" => {
                     d.field(&mut out.target, "target")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -266,14 +266,14 @@ impl crate::codec::Decode for NestedReplicationNetworkConfigure {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedReplicationNetworkConfigure")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "gateway" => d.field(&mut out.gateway, "gateway")?,
                 "ip" => {
                     d.field(&mut out.ip, "ip")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "subnet_mask" => d.field(&mut out.subnet_mask, "subnet_mask")?,
                 _ => d.skip()?,
@@ -311,32 +311,32 @@ impl crate::codec::Decode for NestedReplicationNetworkInformation {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 5usize];
+        let mut seen = [false; 5];
         let mut key = d.first_key("NestedReplicationNetworkInformation")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "cluster_local_id" => {
                     d.field(&mut out.cluster_local_id, "cluster_local_id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "cluster_name" => {
                     d.field(&mut out.cluster_name, "cluster_name")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "network_ids" => d.field(&mut out.network_ids, "network_ids")?,
                 "vds_name" => d.field(&mut out.vds_name, "vds_name")?,
                 "vlan_id" => d.field(&mut out.vlan_id, "vlan_id")?,
                 "vlan_local_id" => {
                     d.field(&mut out.vlan_local_id, "vlan_local_id")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "vlan_mode_type" => {
                     d.field(&mut out.vlan_mode_type, "vlan_mode_type")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "vlan_name" => {
                     d.field(&mut out.vlan_name, "vlan_name")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 _ => d.skip()?,
             }
@@ -381,13 +381,13 @@ impl crate::codec::Decode for NestedReplicationPlanExecution {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedReplicationPlanExecution")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -416,17 +416,17 @@ impl crate::codec::Decode for NestedReplicationPlanNetworkMapping {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("NestedReplicationPlanNetworkMapping")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "source" => {
                     d.field(&mut out.source, "source")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "target" => {
                     d.field(&mut out.target, "target")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -531,7 +531,7 @@ impl crate::codec::Decode for ReplicationPlan {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 20usize];
+        let mut seen = [false; 20];
         let mut key = d.first_key("ReplicationPlan")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -543,11 +543,11 @@ impl crate::codec::Decode for ReplicationPlan {
                 }
                 "compression" => {
                     d.field(&mut out.compression, "compression")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "createdAt" => {
                     d.field(&mut out.created_at, "createdAt")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "delete_strategy" => {
                     d.field(&mut out.delete_strategy, "delete_strategy")?
@@ -557,7 +557,7 @@ impl crate::codec::Decode for ReplicationPlan {
                 "ec_m" => d.field(&mut out.ec_m, "ec_m")?,
                 "enable_window" => {
                     d.field(&mut out.enable_window, "enable_window")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "entityAsyncStatus" => {
                     d.field(&mut out.entity_async_status, "entityAsyncStatus")?
@@ -567,16 +567,16 @@ impl crate::codec::Decode for ReplicationPlan {
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "inbound" => d.field(&mut out.inbound, "inbound")?,
                 "interval" => {
                     d.field(&mut out.interval, "interval")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "ip_mapping" => {
                     d.field(&mut out.ip_mapping, "ip_mapping")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "iscsi_luns" => d.field(&mut out.iscsi_luns, "iscsi_luns")?,
                 "keep_mac_address" => {
@@ -588,7 +588,7 @@ impl crate::codec::Decode for ReplicationPlan {
                 }
                 "last_execute_status" => {
                     d.field(&mut out.last_execute_status, "last_execute_status")?;
-                    seen[6usize] = true;
+                    seen[6] = true;
                 }
                 "last_execute_status_message" => {
                     d.field(
@@ -616,7 +616,7 @@ impl crate::codec::Decode for ReplicationPlan {
                         &mut out.last_manual_execute_status,
                         "last_manual_execute_status",
                     )?;
-                    seen[7usize] = true;
+                    seen[7] = true;
                 }
                 "last_manual_execute_status_message" => {
                     d.field(
@@ -641,27 +641,27 @@ impl crate::codec::Decode for ReplicationPlan {
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[8usize] = true;
+                    seen[8] = true;
                 }
                 "network_mapping" => {
                     d.field(&mut out.network_mapping, "network_mapping")?;
-                    seen[9usize] = true;
+                    seen[9] = true;
                 }
                 "next_execution_time" => {
                     d.field(&mut out.next_execution_time, "next_execution_time")?
                 }
                 "objects_descriptor" => {
                     d.field(&mut out.objects_descriptor, "objects_descriptor")?;
-                    seen[10usize] = true;
+                    seen[10] = true;
                 }
                 "period" => {
                     d.field(&mut out.period, "period")?;
-                    seen[11usize] = true;
+                    seen[11] = true;
                 }
                 "phase" => d.field(&mut out.phase, "phase")?,
                 "replica_name_rule" => {
                     d.field(&mut out.replica_name_rule, "replica_name_rule")?;
-                    seen[12usize] = true;
+                    seen[12] = true;
                 }
                 "replica_name_setting" => {
                     d.field(&mut out.replica_name_setting, "replica_name_setting")?
@@ -697,11 +697,11 @@ impl crate::codec::Decode for ReplicationPlan {
                 }
                 "status" => {
                     d.field(&mut out.status, "status")?;
-                    seen[13usize] = true;
+                    seen[13] = true;
                 }
                 "storage_policy" => {
                     d.field(&mut out.storage_policy, "storage_policy")?;
-                    seen[14usize] = true;
+                    seen[14] = true;
                 }
                 "target_cluster" => d.field(&mut out.target_cluster, "target_cluster")?,
                 "target_cluster_descriptor" => {
@@ -709,27 +709,27 @@ impl crate::codec::Decode for ReplicationPlan {
                         &mut out.target_cluster_descriptor,
                         "target_cluster_descriptor",
                     )?;
-                    seen[15usize] = true;
+                    seen[15] = true;
                 }
                 "target_replication_service" => {
                     d.field(
                         &mut out.target_replication_service,
                         "target_replication_service",
                     )?;
-                    seen[16usize] = true;
+                    seen[16] = true;
                 }
                 "thin_provision" => d.field(&mut out.thin_provision, "thin_provision")?,
                 "time_points" => {
                     d.field(&mut out.time_points, "time_points")?;
-                    seen[17usize] = true;
+                    seen[17] = true;
                 }
                 "type" => {
                     d.field(&mut out.r#type, "type")?;
-                    seen[18usize] = true;
+                    seen[18] = true;
                 }
                 "updatedAt" => {
                     d.field(&mut out.updated_at, "updatedAt")?;
-                    seen[19usize] = true;
+                    seen[19] = true;
                 }
                 "vms" => d.field(&mut out.vms, "vms")?,
                 "weekdays" => d.field(&mut out.weekdays, "weekdays")?,
@@ -851,13 +851,13 @@ impl crate::codec::Decode for ReplicationPlanConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("ReplicationPlanConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }

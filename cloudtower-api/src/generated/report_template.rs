@@ -12,13 +12,13 @@ impl crate::codec::Decode for DeleteReportTemplate {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("DeleteReportTemplate")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -52,29 +52,29 @@ impl crate::codec::Decode for ExecutePlan {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 5usize];
+        let mut seen = [false; 5];
         let mut key = d.first_key("ExecutePlan")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "start_at" => {
                     d.field(&mut out.start_at, "start_at")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "retain" => {
                     d.field(&mut out.retain, "retain")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "period" => {
                     d.field(&mut out.period, "period")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "enabled" => {
                     d.field(&mut out.enabled, "enabled")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "__typename" => d.field(&mut out.typename, "__typename")?,
                 _ => d.skip()?,
@@ -255,13 +255,13 @@ impl crate::codec::Decode for NestedAggregateReportTemplate {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateReportTemplate")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -293,29 +293,29 @@ impl crate::codec::Decode for NestedExecutePlan {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 5usize];
+        let mut seen = [false; 5];
         let mut key = d.first_key("NestedExecutePlan")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "enabled" => {
                     d.field(&mut out.enabled, "enabled")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "period" => {
                     d.field(&mut out.period, "period")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "retain" => {
                     d.field(&mut out.retain, "retain")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "start_at" => {
                     d.field(&mut out.start_at, "start_at")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 _ => d.skip()?,
             }
@@ -352,17 +352,17 @@ impl crate::codec::Decode for NestedReportTask {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("NestedReportTask")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -394,25 +394,25 @@ impl crate::codec::Decode for NestedResourceMeta {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 4usize];
+        let mut seen = [false; 4];
         let mut key = d.first_key("NestedResourceMeta")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "fields" => {
                     d.field(&mut out.fields, "fields")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "filter" => {
                     d.field(&mut out.filter, "filter")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "type" => {
                     d.field(&mut out.r#type, "type")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 _ => d.skip()?,
             }
@@ -571,38 +571,38 @@ impl crate::codec::Decode for ReportTemplate {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 7usize];
+        let mut seen = [false; 7];
         let mut key = d.first_key("ReportTemplate")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "createdAt" => {
                     d.field(&mut out.created_at, "createdAt")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "description" => {
                     d.field(&mut out.description, "description")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "execute_plan" => {
                     d.field(&mut out.execute_plan, "execute_plan")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "preset" => d.field(&mut out.preset, "preset")?,
                 "resource_meta" => {
                     d.field(&mut out.resource_meta, "resource_meta")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "task_num" => {
                     d.field(&mut out.task_num, "task_num")?;
-                    seen[6usize] = true;
+                    seen[6] = true;
                 }
                 "tasks" => d.field(&mut out.tasks, "tasks")?,
                 _ => d.skip()?,
@@ -651,13 +651,13 @@ impl crate::codec::Decode for ReportTemplateConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("ReportTemplateConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -689,22 +689,22 @@ impl crate::codec::Decode for ReportTemplateCreationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 3usize];
+        let mut seen = [false; 3];
         let mut key = d.first_key("ReportTemplateCreationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "resource_meta" => {
                     d.field(&mut out.resource_meta, "resource_meta")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "execute_plan" => {
                     d.field(&mut out.execute_plan, "execute_plan")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "description" => d.field(&mut out.description, "description")?,
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 _ => d.skip()?,
             }
@@ -739,13 +739,13 @@ impl crate::codec::Decode for ReportTemplateDeletionParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("ReportTemplateDeletionParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -901,17 +901,17 @@ impl crate::codec::Decode for ReportTemplateUpdationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("ReportTemplateUpdationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -980,13 +980,13 @@ impl crate::codec::Decode for ReporteTemplateGenerationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("ReporteTemplateGenerationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1018,25 +1018,25 @@ impl crate::codec::Decode for ResourceMeta {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 4usize];
+        let mut seen = [false; 4];
         let mut key = d.first_key("ResourceMeta")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "type" => {
                     d.field(&mut out.r#type, "type")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "filter" => {
                     d.field(&mut out.filter, "filter")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "fields" => {
                     d.field(&mut out.fields, "fields")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "__typename" => d.field(&mut out.typename, "__typename")?,
                 _ => d.skip()?,

@@ -50,7 +50,7 @@ impl crate::codec::Decode for ResourceChangeEvent {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("ResourceChangeEvent")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -63,7 +63,7 @@ impl crate::codec::Decode for ResourceChangeEvent {
                 "action" => d.field(&mut out.action, "action")?,
                 "revision" => {
                     d.field(&mut out.revision, "revision")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -104,26 +104,26 @@ impl crate::codec::Decode for ResourceChangeResponse {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 4usize];
+        let mut seen = [false; 4];
         let mut key = d.first_key("ResourceChangeResponse")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "currentRevision" => {
                     d.field(&mut out.current_revision, "currentRevision")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "compactRevision" => {
                     d.field(&mut out.compact_revision, "compactRevision")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "error" => d.field(&mut out.error, "error")?,
                 "ec" => {
                     d.field(&mut out.ec, "ec")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 _ => d.skip()?,
             }

@@ -12,13 +12,13 @@ impl crate::codec::Decode for DeleteSecurityPolicy {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("DeleteSecurityPolicy")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -140,13 +140,13 @@ impl crate::codec::Decode for NestedAggregateSecurityPolicy {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateSecurityPolicy")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -178,13 +178,13 @@ impl crate::codec::Decode for NestedSecurityPolicyApply {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 3usize];
+        let mut seen = [false; 3];
         let mut key = d.first_key("NestedSecurityPolicyApply")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "communicable" => {
                     d.field(&mut out.communicable, "communicable")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "security_group" => d.field(&mut out.security_group, "security_group")?,
                 "security_group_id" => {
@@ -192,11 +192,11 @@ impl crate::codec::Decode for NestedSecurityPolicyApply {
                 }
                 "selector" => {
                     d.field(&mut out.selector, "selector")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "selector_ids" => {
                     d.field(&mut out.selector_ids, "selector_ids")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 _ => d.skip()?,
             }
@@ -245,35 +245,35 @@ impl crate::codec::Decode for SecurityPolicy {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 6usize];
+        let mut seen = [false; 6];
         let mut key = d.first_key("SecurityPolicy")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "apply_to" => {
                     d.field(&mut out.apply_to, "apply_to")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "description" => {
                     d.field(&mut out.description, "description")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "egress" => d.field(&mut out.egress, "egress")?,
                 "everoute_cluster" => {
                     d.field(&mut out.everoute_cluster, "everoute_cluster")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "ingress" => d.field(&mut out.ingress, "ingress")?,
                 "is_blocklist" => {
                     d.field(&mut out.is_blocklist, "is_blocklist")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "policy_mode" => d.field(&mut out.policy_mode, "policy_mode")?,
                 "statistics" => d.field(&mut out.statistics, "statistics")?,
@@ -325,14 +325,14 @@ impl crate::codec::Decode for SecurityPolicyApplyToInput {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("SecurityPolicyApplyToInput")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "communicable" => d.field(&mut out.communicable, "communicable")?,
                 "target" => {
                     d.field(&mut out.target, "target")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -396,13 +396,13 @@ impl crate::codec::Decode for SecurityPolicyConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("SecurityPolicyConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -444,7 +444,7 @@ impl crate::codec::Decode for SecurityPolicyCreateParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("SecurityPolicyCreateParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -455,12 +455,12 @@ impl crate::codec::Decode for SecurityPolicyCreateParams {
                 "policy_mode" => d.field(&mut out.policy_mode, "policy_mode")?,
                 "everoute_cluster_id" => {
                     d.field(&mut out.everoute_cluster_id, "everoute_cluster_id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "description" => d.field(&mut out.description, "description")?,
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -499,13 +499,13 @@ impl crate::codec::Decode for SecurityPolicyDeleteParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("SecurityPolicyDeleteParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -661,17 +661,17 @@ impl crate::codec::Decode for SecurityPolicyUpdateBody {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("SecurityPolicyUpdateBody")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }

@@ -13,7 +13,9 @@ pub struct AlertRuleWhereInput {
     pub customized_not: crate::Nullable<bool>,
     pub disabled: crate::Nullable<bool>,
     pub disabled_not: crate::Nullable<bool>,
-    pub global_alert_rule: crate::Nullable<crate::models::GlobalAlertRuleWhereInput>,
+    pub global_alert_rule: crate::Nullable<
+        ::std::boxed::Box<crate::models::GlobalAlertRuleWhereInput>,
+    >,
     pub id: crate::Nullable<::std::string::String>,
     pub id_contains: crate::Nullable<::std::string::String>,
     pub id_ends_with: crate::Nullable<::std::string::String>,
@@ -1034,13 +1036,13 @@ pub struct ApiKeyWhereInput {
     pub editable: crate::Nullable<bool>,
     pub editable_not: crate::Nullable<bool>,
     pub external_cloudtowers_every: crate::Nullable<
-        crate::models::ExternalCloudTowerWhereInput,
+        ::std::boxed::Box<crate::models::ExternalCloudTowerWhereInput>,
     >,
     pub external_cloudtowers_none: crate::Nullable<
-        crate::models::ExternalCloudTowerWhereInput,
+        ::std::boxed::Box<crate::models::ExternalCloudTowerWhereInput>,
     >,
     pub external_cloudtowers_some: crate::Nullable<
-        crate::models::ExternalCloudTowerWhereInput,
+        ::std::boxed::Box<crate::models::ExternalCloudTowerWhereInput>,
     >,
     pub id: crate::Nullable<::std::string::String>,
     pub id_contains: crate::Nullable<::std::string::String>,
@@ -1495,7 +1497,7 @@ pub struct ApplicationWhereInput {
     pub version_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub version_not_starts_with: crate::Nullable<::std::string::String>,
     pub version_starts_with: crate::Nullable<::std::string::String>,
-    pub vm: crate::Nullable<crate::models::VmWhereInput>,
+    pub vm: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
     pub volume_size: crate::Nullable<i64>,
     pub volume_size_gt: crate::Nullable<i64>,
     pub volume_size_gte: crate::Nullable<i64>,
@@ -2365,13 +2367,13 @@ pub struct BackupPlanWhereInput {
         ::std::vec::Vec<crate::models::BackupPlanDelayOption>,
     >,
     pub backup_plan_executions_every: crate::Nullable<
-        crate::models::BackupPlanExecutionWhereInput,
+        ::std::boxed::Box<crate::models::BackupPlanExecutionWhereInput>,
     >,
     pub backup_plan_executions_none: crate::Nullable<
-        crate::models::BackupPlanExecutionWhereInput,
+        ::std::boxed::Box<crate::models::BackupPlanExecutionWhereInput>,
     >,
     pub backup_plan_executions_some: crate::Nullable<
-        crate::models::BackupPlanExecutionWhereInput,
+        ::std::boxed::Box<crate::models::BackupPlanExecutionWhereInput>,
     >,
     pub backup_restore_point_count: crate::Nullable<i32>,
     pub backup_restore_point_count_gt: crate::Nullable<i32>,
@@ -2382,17 +2384,19 @@ pub struct BackupPlanWhereInput {
     pub backup_restore_point_count_not: crate::Nullable<i32>,
     pub backup_restore_point_count_not_in: crate::Nullable<::std::vec::Vec<i32>>,
     pub backup_restore_points_every: crate::Nullable<
-        crate::models::BackupRestorePointWhereInput,
+        ::std::boxed::Box<crate::models::BackupRestorePointWhereInput>,
     >,
     pub backup_restore_points_none: crate::Nullable<
-        crate::models::BackupRestorePointWhereInput,
+        ::std::boxed::Box<crate::models::BackupRestorePointWhereInput>,
     >,
     pub backup_restore_points_some: crate::Nullable<
-        crate::models::BackupRestorePointWhereInput,
+        ::std::boxed::Box<crate::models::BackupRestorePointWhereInput>,
     >,
-    pub backup_service: crate::Nullable<crate::models::BackupServiceWhereInput>,
+    pub backup_service: crate::Nullable<
+        ::std::boxed::Box<crate::models::BackupServiceWhereInput>,
+    >,
     pub backup_store_repository: crate::Nullable<
-        crate::models::BackupStoreRepositoryWhereInput,
+        ::std::boxed::Box<crate::models::BackupStoreRepositoryWhereInput>,
     >,
     pub backup_total_size: crate::Nullable<i64>,
     pub backup_total_size_gt: crate::Nullable<i64>,
@@ -5024,16 +5028,16 @@ pub struct BackupRestorePointWhereInput {
         ::std::boxed::Box<crate::models::BackupPlanWhereInput>,
     >,
     pub backup_restore_executions_every: crate::Nullable<
-        crate::models::BackupRestoreExecutionWhereInput,
+        ::std::boxed::Box<crate::models::BackupRestoreExecutionWhereInput>,
     >,
     pub backup_restore_executions_none: crate::Nullable<
-        crate::models::BackupRestoreExecutionWhereInput,
+        ::std::boxed::Box<crate::models::BackupRestoreExecutionWhereInput>,
     >,
     pub backup_restore_executions_some: crate::Nullable<
-        crate::models::BackupRestoreExecutionWhereInput,
+        ::std::boxed::Box<crate::models::BackupRestoreExecutionWhereInput>,
     >,
     pub backup_target_execution: crate::Nullable<
-        crate::models::BackupTargetExecutionWhereInput,
+        ::std::boxed::Box<crate::models::BackupTargetExecutionWhereInput>,
     >,
     pub cluster_local_id: crate::Nullable<::std::string::String>,
     pub cluster_local_id_contains: crate::Nullable<::std::string::String>,
@@ -6051,13 +6055,13 @@ pub struct BackupServiceWhereInput {
     pub backup_rd_iops_max_not: crate::Nullable<i64>,
     pub backup_rd_iops_max_not_in: crate::Nullable<::std::vec::Vec<i64>>,
     pub backup_store_repositories_every: crate::Nullable<
-        crate::models::BackupStoreRepositoryWhereInput,
+        ::std::boxed::Box<crate::models::BackupStoreRepositoryWhereInput>,
     >,
     pub backup_store_repositories_none: crate::Nullable<
-        crate::models::BackupStoreRepositoryWhereInput,
+        ::std::boxed::Box<crate::models::BackupStoreRepositoryWhereInput>,
     >,
     pub backup_store_repositories_some: crate::Nullable<
-        crate::models::BackupStoreRepositoryWhereInput,
+        ::std::boxed::Box<crate::models::BackupStoreRepositoryWhereInput>,
     >,
     pub backup_wr_iops_max: crate::Nullable<i64>,
     pub backup_wr_iops_max_gt: crate::Nullable<i64>,
@@ -8336,13 +8340,13 @@ pub struct BackupStoreRepositoryWhereInput {
         ::std::boxed::Box<crate::models::BackupPlanWhereInput>,
     >,
     pub backup_restore_points_every: crate::Nullable<
-        crate::models::BackupRestorePointWhereInput,
+        ::std::boxed::Box<crate::models::BackupRestorePointWhereInput>,
     >,
     pub backup_restore_points_none: crate::Nullable<
-        crate::models::BackupRestorePointWhereInput,
+        ::std::boxed::Box<crate::models::BackupRestorePointWhereInput>,
     >,
     pub backup_restore_points_some: crate::Nullable<
-        crate::models::BackupRestorePointWhereInput,
+        ::std::boxed::Box<crate::models::BackupRestorePointWhereInput>,
     >,
     pub backup_service: crate::Nullable<
         ::std::boxed::Box<crate::models::BackupServiceWhereInput>,
@@ -9585,7 +9589,7 @@ pub struct BackupTargetExecutionWhereInput {
     pub backup_group_not_starts_with: crate::Nullable<::std::string::String>,
     pub backup_group_starts_with: crate::Nullable<::std::string::String>,
     pub backup_plan_execution: crate::Nullable<
-        crate::models::BackupPlanExecutionWhereInput,
+        ::std::boxed::Box<crate::models::BackupPlanExecutionWhereInput>,
     >,
     pub backup_restore_point: crate::Nullable<
         ::std::boxed::Box<crate::models::BackupRestorePointWhereInput>,
@@ -10311,7 +10315,9 @@ pub struct BrickTopoWhereInput {
     pub not: crate::Nullable<::std::vec::Vec<crate::models::BrickTopoWhereInput>>,
     pub or: crate::Nullable<::std::vec::Vec<crate::models::BrickTopoWhereInput>>,
     pub cluster: crate::Nullable<crate::models::ClusterWhereInput>,
-    pub cluster_topo: crate::Nullable<crate::models::ClusterTopoWhereInput>,
+    pub cluster_topo: crate::Nullable<
+        ::std::boxed::Box<crate::models::ClusterTopoWhereInput>,
+    >,
     pub height: crate::Nullable<i32>,
     pub height_gt: crate::Nullable<i32>,
     pub height_gte: crate::Nullable<i32>,
@@ -10405,7 +10411,7 @@ pub struct BrickTopoWhereInput {
     pub power_position_not_in: crate::Nullable<
         ::std::vec::Vec<crate::models::PowerPosition>,
     >,
-    pub rack_topo: crate::Nullable<crate::models::RackTopoWhereInput>,
+    pub rack_topo: crate::Nullable<::std::boxed::Box<crate::models::RackTopoWhereInput>>,
 }
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BrickTopoWhereInput {
@@ -11024,7 +11030,9 @@ pub struct CloudTowerApplicationWhereInput {
     pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub name_not_starts_with: crate::Nullable<::std::string::String>,
     pub name_starts_with: crate::Nullable<::std::string::String>,
-    pub package: crate::Nullable<crate::models::CloudTowerApplicationPackageWhereInput>,
+    pub package: crate::Nullable<
+        ::std::boxed::Box<crate::models::CloudTowerApplicationPackageWhereInput>,
+    >,
     pub placement_situation: crate::Nullable<::std::string::String>,
     pub placement_situation_contains: crate::Nullable<::std::string::String>,
     pub placement_situation_ends_with: crate::Nullable<::std::string::String>,
@@ -11676,9 +11684,15 @@ pub struct ClusterTopoWhereInput {
     pub node_topoes_some: crate::Nullable<
         ::std::boxed::Box<crate::models::NodeTopoWhereInput>,
     >,
-    pub zone_topoes_every: crate::Nullable<crate::models::ZoneTopoWhereInput>,
-    pub zone_topoes_none: crate::Nullable<crate::models::ZoneTopoWhereInput>,
-    pub zone_topoes_some: crate::Nullable<crate::models::ZoneTopoWhereInput>,
+    pub zone_topoes_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::ZoneTopoWhereInput>,
+    >,
+    pub zone_topoes_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::ZoneTopoWhereInput>,
+    >,
+    pub zone_topoes_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::ZoneTopoWhereInput>,
+    >,
 }
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ClusterTopoWhereInput {
@@ -11889,9 +11903,15 @@ pub struct ClusterWhereInput {
         ::std::string::String,
     >,
     pub application_highest_version_starts_with: crate::Nullable<::std::string::String>,
-    pub applications_every: crate::Nullable<crate::models::ApplicationWhereInput>,
-    pub applications_none: crate::Nullable<crate::models::ApplicationWhereInput>,
-    pub applications_some: crate::Nullable<crate::models::ApplicationWhereInput>,
+    pub applications_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::ApplicationWhereInput>,
+    >,
+    pub applications_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::ApplicationWhereInput>,
+    >,
+    pub applications_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::ApplicationWhereInput>,
+    >,
     pub architecture: crate::Nullable<crate::models::Architecture>,
     pub architecture_in: crate::Nullable<::std::vec::Vec<crate::models::Architecture>>,
     pub architecture_not: crate::Nullable<crate::models::Architecture>,
@@ -11907,13 +11927,13 @@ pub struct ClusterWhereInput {
         ::std::vec::Vec<crate::models::ConnectState>,
     >,
     pub consistency_groups_every: crate::Nullable<
-        crate::models::ConsistencyGroupWhereInput,
+        ::std::boxed::Box<crate::models::ConsistencyGroupWhereInput>,
     >,
     pub consistency_groups_none: crate::Nullable<
-        crate::models::ConsistencyGroupWhereInput,
+        ::std::boxed::Box<crate::models::ConsistencyGroupWhereInput>,
     >,
     pub consistency_groups_some: crate::Nullable<
-        crate::models::ConsistencyGroupWhereInput,
+        ::std::boxed::Box<crate::models::ConsistencyGroupWhereInput>,
     >,
     pub current_cpu_model: crate::Nullable<::std::string::String>,
     pub current_cpu_model_contains: crate::Nullable<::std::string::String>,
@@ -11931,9 +11951,15 @@ pub struct ClusterWhereInput {
     >,
     pub current_cpu_model_not_starts_with: crate::Nullable<::std::string::String>,
     pub current_cpu_model_starts_with: crate::Nullable<::std::string::String>,
-    pub datacenters_every: crate::Nullable<crate::models::DatacenterWhereInput>,
-    pub datacenters_none: crate::Nullable<crate::models::DatacenterWhereInput>,
-    pub datacenters_some: crate::Nullable<crate::models::DatacenterWhereInput>,
+    pub datacenters_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::DatacenterWhereInput>,
+    >,
+    pub datacenters_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::DatacenterWhereInput>,
+    >,
+    pub datacenters_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::DatacenterWhereInput>,
+    >,
     pub disconnected_date: crate::Nullable<::std::string::String>,
     pub disconnected_date_gt: crate::Nullable<::std::string::String>,
     pub disconnected_date_gte: crate::Nullable<::std::string::String>,
@@ -11962,7 +11988,9 @@ pub struct ClusterWhereInput {
     pub entity_async_status_not_in: crate::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    pub everoute_cluster: crate::Nullable<crate::models::EverouteClusterWhereInput>,
+    pub everoute_cluster: crate::Nullable<
+        ::std::boxed::Box<crate::models::EverouteClusterWhereInput>,
+    >,
     pub failure_data_space: crate::Nullable<i64>,
     pub failure_data_space_gt: crate::Nullable<i64>,
     pub failure_data_space_gte: crate::Nullable<i64>,
@@ -11981,9 +12009,9 @@ pub struct ClusterWhereInput {
     pub host_num_lte: crate::Nullable<i32>,
     pub host_num_not: crate::Nullable<i32>,
     pub host_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub hosts_every: crate::Nullable<crate::models::HostWhereInput>,
-    pub hosts_none: crate::Nullable<crate::models::HostWhereInput>,
-    pub hosts_some: crate::Nullable<crate::models::HostWhereInput>,
+    pub hosts_every: crate::Nullable<::std::boxed::Box<crate::models::HostWhereInput>>,
+    pub hosts_none: crate::Nullable<::std::boxed::Box<crate::models::HostWhereInput>>,
+    pub hosts_some: crate::Nullable<::std::boxed::Box<crate::models::HostWhereInput>>,
     pub hypervisor: crate::Nullable<crate::models::Hypervisor>,
     pub hypervisor_in: crate::Nullable<::std::vec::Vec<crate::models::Hypervisor>>,
     pub hypervisor_not: crate::Nullable<crate::models::Hypervisor>,
@@ -12032,9 +12060,9 @@ pub struct ClusterWhereInput {
     pub iscsi_vip_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub iscsi_vip_not_starts_with: crate::Nullable<::std::string::String>,
     pub iscsi_vip_starts_with: crate::Nullable<::std::string::String>,
-    pub labels_every: crate::Nullable<crate::models::LabelWhereInput>,
-    pub labels_none: crate::Nullable<crate::models::LabelWhereInput>,
-    pub labels_some: crate::Nullable<crate::models::LabelWhereInput>,
+    pub labels_every: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_none: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_some: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
     pub license_expire_date: crate::Nullable<::std::string::String>,
     pub license_expire_date_gt: crate::Nullable<::std::string::String>,
     pub license_expire_date_gte: crate::Nullable<::std::string::String>,
@@ -12299,7 +12327,9 @@ pub struct ClusterWhereInput {
     pub running_vm_num_lte: crate::Nullable<i32>,
     pub running_vm_num_not: crate::Nullable<i32>,
     pub running_vm_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub settings: crate::Nullable<crate::models::ClusterSettingsWhereInput>,
+    pub settings: crate::Nullable<
+        ::std::boxed::Box<crate::models::ClusterSettingsWhereInput>,
+    >,
     pub software_edition: crate::Nullable<crate::models::SoftwareEdition>,
     pub software_edition_in: crate::Nullable<
         ::std::vec::Vec<crate::models::SoftwareEdition>,
@@ -12426,10 +12456,12 @@ pub struct ClusterWhereInput {
     pub valid_data_space_lte: crate::Nullable<i64>,
     pub valid_data_space_not: crate::Nullable<i64>,
     pub valid_data_space_not_in: crate::Nullable<::std::vec::Vec<i64>>,
-    pub vcenter_account: crate::Nullable<crate::models::VcenterAccountWhereInput>,
-    pub vdses_every: crate::Nullable<crate::models::VdsWhereInput>,
-    pub vdses_none: crate::Nullable<crate::models::VdsWhereInput>,
-    pub vdses_some: crate::Nullable<crate::models::VdsWhereInput>,
+    pub vcenter_account: crate::Nullable<
+        ::std::boxed::Box<crate::models::VcenterAccountWhereInput>,
+    >,
+    pub vdses_every: crate::Nullable<::std::boxed::Box<crate::models::VdsWhereInput>>,
+    pub vdses_none: crate::Nullable<::std::boxed::Box<crate::models::VdsWhereInput>>,
+    pub vdses_some: crate::Nullable<::std::boxed::Box<crate::models::VdsWhereInput>>,
     pub version: crate::Nullable<::std::string::String>,
     pub version_contains: crate::Nullable<::std::string::String>,
     pub version_ends_with: crate::Nullable<::std::string::String>,
@@ -12446,9 +12478,15 @@ pub struct ClusterWhereInput {
     pub version_starts_with: crate::Nullable<::std::string::String>,
     pub vhost_enabled: crate::Nullable<bool>,
     pub vhost_enabled_not: crate::Nullable<bool>,
-    pub vm_folders_every: crate::Nullable<crate::models::VmFolderWhereInput>,
-    pub vm_folders_none: crate::Nullable<crate::models::VmFolderWhereInput>,
-    pub vm_folders_some: crate::Nullable<crate::models::VmFolderWhereInput>,
+    pub vm_folders_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::VmFolderWhereInput>,
+    >,
+    pub vm_folders_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::VmFolderWhereInput>,
+    >,
+    pub vm_folders_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::VmFolderWhereInput>,
+    >,
     pub vm_num: crate::Nullable<i32>,
     pub vm_num_gt: crate::Nullable<i32>,
     pub vm_num_gte: crate::Nullable<i32>,
@@ -12457,16 +12495,22 @@ pub struct ClusterWhereInput {
     pub vm_num_lte: crate::Nullable<i32>,
     pub vm_num_not: crate::Nullable<i32>,
     pub vm_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub vm_templates_every: crate::Nullable<crate::models::VmTemplateWhereInput>,
-    pub vm_templates_none: crate::Nullable<crate::models::VmTemplateWhereInput>,
-    pub vm_templates_some: crate::Nullable<crate::models::VmTemplateWhereInput>,
-    pub vms_every: crate::Nullable<crate::models::VmWhereInput>,
-    pub vms_none: crate::Nullable<crate::models::VmWhereInput>,
-    pub vms_some: crate::Nullable<crate::models::VmWhereInput>,
-    pub witness: crate::Nullable<crate::models::WitnessWhereInput>,
-    pub zones_every: crate::Nullable<crate::models::ZoneWhereInput>,
-    pub zones_none: crate::Nullable<crate::models::ZoneWhereInput>,
-    pub zones_some: crate::Nullable<crate::models::ZoneWhereInput>,
+    pub vm_templates_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::VmTemplateWhereInput>,
+    >,
+    pub vm_templates_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::VmTemplateWhereInput>,
+    >,
+    pub vm_templates_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::VmTemplateWhereInput>,
+    >,
+    pub vms_every: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
+    pub vms_none: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
+    pub vms_some: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
+    pub witness: crate::Nullable<::std::boxed::Box<crate::models::WitnessWhereInput>>,
+    pub zones_every: crate::Nullable<::std::boxed::Box<crate::models::ZoneWhereInput>>,
+    pub zones_none: crate::Nullable<::std::boxed::Box<crate::models::ZoneWhereInput>>,
+    pub zones_some: crate::Nullable<::std::boxed::Box<crate::models::ZoneWhereInput>>,
 }
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ClusterWhereInput {
@@ -14976,13 +15020,13 @@ pub struct ConsistencyGroupSnapshotWhereInput {
         ::std::vec::Vec<crate::models::ConsistencyGroupSnapshotWhereInput>,
     >,
     pub iscsi_lun_snapshots_every: crate::Nullable<
-        crate::models::IscsiLunSnapshotWhereInput,
+        ::std::boxed::Box<crate::models::IscsiLunSnapshotWhereInput>,
     >,
     pub iscsi_lun_snapshots_none: crate::Nullable<
-        crate::models::IscsiLunSnapshotWhereInput,
+        ::std::boxed::Box<crate::models::IscsiLunSnapshotWhereInput>,
     >,
     pub iscsi_lun_snapshots_some: crate::Nullable<
-        crate::models::IscsiLunSnapshotWhereInput,
+        ::std::boxed::Box<crate::models::IscsiLunSnapshotWhereInput>,
     >,
     pub not: crate::Nullable<
         ::std::vec::Vec<crate::models::ConsistencyGroupSnapshotWhereInput>,
@@ -14990,7 +15034,9 @@ pub struct ConsistencyGroupSnapshotWhereInput {
     pub or: crate::Nullable<
         ::std::vec::Vec<crate::models::ConsistencyGroupSnapshotWhereInput>,
     >,
-    pub consistency_group: crate::Nullable<crate::models::ConsistencyGroupWhereInput>,
+    pub consistency_group: crate::Nullable<
+        ::std::boxed::Box<crate::models::ConsistencyGroupWhereInput>,
+    >,
     pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
     pub entity_async_status_in: crate::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
@@ -15053,13 +15099,13 @@ pub struct ConsistencyGroupSnapshotWhereInput {
     pub name_not_starts_with: crate::Nullable<::std::string::String>,
     pub name_starts_with: crate::Nullable<::std::string::String>,
     pub nvmf_namespace_snapshots_every: crate::Nullable<
-        crate::models::NvmfNamespaceSnapshotWhereInput,
+        ::std::boxed::Box<crate::models::NvmfNamespaceSnapshotWhereInput>,
     >,
     pub nvmf_namespace_snapshots_none: crate::Nullable<
-        crate::models::NvmfNamespaceSnapshotWhereInput,
+        ::std::boxed::Box<crate::models::NvmfNamespaceSnapshotWhereInput>,
     >,
     pub nvmf_namespace_snapshots_some: crate::Nullable<
-        crate::models::NvmfNamespaceSnapshotWhereInput,
+        ::std::boxed::Box<crate::models::NvmfNamespaceSnapshotWhereInput>,
     >,
     pub unique_size: crate::Nullable<i64>,
     pub unique_size_gt: crate::Nullable<i64>,
@@ -15440,9 +15486,15 @@ pub struct ConsistencyGroupWhereInput {
     pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub name_not_starts_with: crate::Nullable<::std::string::String>,
     pub name_starts_with: crate::Nullable<::std::string::String>,
-    pub namespaces_every: crate::Nullable<crate::models::NvmfNamespaceWhereInput>,
-    pub namespaces_none: crate::Nullable<crate::models::NvmfNamespaceWhereInput>,
-    pub namespaces_some: crate::Nullable<crate::models::NvmfNamespaceWhereInput>,
+    pub namespaces_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::NvmfNamespaceWhereInput>,
+    >,
+    pub namespaces_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::NvmfNamespaceWhereInput>,
+    >,
+    pub namespaces_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::NvmfNamespaceWhereInput>,
+    >,
     pub unique_size: crate::Nullable<i64>,
     pub unique_size_gt: crate::Nullable<i64>,
     pub unique_size_gte: crate::Nullable<i64>,
@@ -15832,9 +15884,15 @@ pub struct ContentLibraryImageWhereInput {
     pub description_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub description_not_starts_with: crate::Nullable<::std::string::String>,
     pub description_starts_with: crate::Nullable<::std::string::String>,
-    pub elf_images_every: crate::Nullable<crate::models::ElfImageWhereInput>,
-    pub elf_images_none: crate::Nullable<crate::models::ElfImageWhereInput>,
-    pub elf_images_some: crate::Nullable<crate::models::ElfImageWhereInput>,
+    pub elf_images_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::ElfImageWhereInput>,
+    >,
+    pub elf_images_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::ElfImageWhereInput>,
+    >,
+    pub elf_images_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::ElfImageWhereInput>,
+    >,
     pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
     pub entity_async_status_in: crate::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
@@ -15857,9 +15915,15 @@ pub struct ContentLibraryImageWhereInput {
     pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub id_not_starts_with: crate::Nullable<::std::string::String>,
     pub id_starts_with: crate::Nullable<::std::string::String>,
-    pub iscsi_luns_every: crate::Nullable<crate::models::IscsiLunWhereInput>,
-    pub iscsi_luns_none: crate::Nullable<crate::models::IscsiLunWhereInput>,
-    pub iscsi_luns_some: crate::Nullable<crate::models::IscsiLunWhereInput>,
+    pub iscsi_luns_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::IscsiLunWhereInput>,
+    >,
+    pub iscsi_luns_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::IscsiLunWhereInput>,
+    >,
+    pub iscsi_luns_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::IscsiLunWhereInput>,
+    >,
     pub labels_every: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
     pub labels_none: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
     pub labels_some: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
@@ -15899,15 +15963,33 @@ pub struct ContentLibraryImageWhereInput {
     pub size_lte: crate::Nullable<i64>,
     pub size_not: crate::Nullable<i64>,
     pub size_not_in: crate::Nullable<::std::vec::Vec<i64>>,
-    pub vm_disks_every: crate::Nullable<crate::models::VmDiskWhereInput>,
-    pub vm_disks_none: crate::Nullable<crate::models::VmDiskWhereInput>,
-    pub vm_disks_some: crate::Nullable<crate::models::VmDiskWhereInput>,
-    pub vm_snapshots_every: crate::Nullable<crate::models::VmSnapshotWhereInput>,
-    pub vm_snapshots_none: crate::Nullable<crate::models::VmSnapshotWhereInput>,
-    pub vm_snapshots_some: crate::Nullable<crate::models::VmSnapshotWhereInput>,
-    pub vm_templates_every: crate::Nullable<crate::models::VmTemplateWhereInput>,
-    pub vm_templates_none: crate::Nullable<crate::models::VmTemplateWhereInput>,
-    pub vm_templates_some: crate::Nullable<crate::models::VmTemplateWhereInput>,
+    pub vm_disks_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::VmDiskWhereInput>,
+    >,
+    pub vm_disks_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::VmDiskWhereInput>,
+    >,
+    pub vm_disks_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::VmDiskWhereInput>,
+    >,
+    pub vm_snapshots_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::VmSnapshotWhereInput>,
+    >,
+    pub vm_snapshots_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::VmSnapshotWhereInput>,
+    >,
+    pub vm_snapshots_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::VmSnapshotWhereInput>,
+    >,
+    pub vm_templates_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::VmTemplateWhereInput>,
+    >,
+    pub vm_templates_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::VmTemplateWhereInput>,
+    >,
+    pub vm_templates_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::VmTemplateWhereInput>,
+    >,
 }
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ContentLibraryImageWhereInput {
@@ -17051,7 +17133,9 @@ pub struct DatacenterWhereInput {
     pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub name_not_starts_with: crate::Nullable<::std::string::String>,
     pub name_starts_with: crate::Nullable<::std::string::String>,
-    pub organization: crate::Nullable<crate::models::OrganizationWhereInput>,
+    pub organization: crate::Nullable<
+        ::std::boxed::Box<crate::models::OrganizationWhereInput>,
+    >,
     pub total_cpu_hz: crate::Nullable<i64>,
     pub total_cpu_hz_gt: crate::Nullable<i64>,
     pub total_cpu_hz_gte: crate::Nullable<i64>,
@@ -17562,9 +17646,9 @@ pub struct DiskWhereInput {
     pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub id_not_starts_with: crate::Nullable<::std::string::String>,
     pub id_starts_with: crate::Nullable<::std::string::String>,
-    pub labels_every: crate::Nullable<crate::models::LabelWhereInput>,
-    pub labels_none: crate::Nullable<crate::models::LabelWhereInput>,
-    pub labels_some: crate::Nullable<crate::models::LabelWhereInput>,
+    pub labels_every: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_none: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_some: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
     pub local_id: crate::Nullable<::std::string::String>,
     pub local_id_contains: crate::Nullable<::std::string::String>,
     pub local_id_ends_with: crate::Nullable<::std::string::String>,
@@ -17659,9 +17743,15 @@ pub struct DiskWhereInput {
     pub physical_slot_on_brick_lte: crate::Nullable<i32>,
     pub physical_slot_on_brick_not: crate::Nullable<i32>,
     pub physical_slot_on_brick_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub pmem_dimms_every: crate::Nullable<crate::models::PmemDimmWhereInput>,
-    pub pmem_dimms_none: crate::Nullable<crate::models::PmemDimmWhereInput>,
-    pub pmem_dimms_some: crate::Nullable<crate::models::PmemDimmWhereInput>,
+    pub pmem_dimms_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::PmemDimmWhereInput>,
+    >,
+    pub pmem_dimms_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::PmemDimmWhereInput>,
+    >,
+    pub pmem_dimms_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::PmemDimmWhereInput>,
+    >,
     pub recommended_usage: crate::Nullable<crate::models::DiskUsage>,
     pub recommended_usage_in: crate::Nullable<::std::vec::Vec<crate::models::DiskUsage>>,
     pub recommended_usage_not: crate::Nullable<crate::models::DiskUsage>,
@@ -18922,15 +19012,33 @@ pub struct ElfImageWhereInput {
     pub size_lte: crate::Nullable<i64>,
     pub size_not: crate::Nullable<i64>,
     pub size_not_in: crate::Nullable<::std::vec::Vec<i64>>,
-    pub vm_disks_every: crate::Nullable<crate::models::VmDiskWhereInput>,
-    pub vm_disks_none: crate::Nullable<crate::models::VmDiskWhereInput>,
-    pub vm_disks_some: crate::Nullable<crate::models::VmDiskWhereInput>,
-    pub vm_snapshots_every: crate::Nullable<crate::models::VmSnapshotWhereInput>,
-    pub vm_snapshots_none: crate::Nullable<crate::models::VmSnapshotWhereInput>,
-    pub vm_snapshots_some: crate::Nullable<crate::models::VmSnapshotWhereInput>,
-    pub vm_templates_every: crate::Nullable<crate::models::VmTemplateWhereInput>,
-    pub vm_templates_none: crate::Nullable<crate::models::VmTemplateWhereInput>,
-    pub vm_templates_some: crate::Nullable<crate::models::VmTemplateWhereInput>,
+    pub vm_disks_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::VmDiskWhereInput>,
+    >,
+    pub vm_disks_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::VmDiskWhereInput>,
+    >,
+    pub vm_disks_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::VmDiskWhereInput>,
+    >,
+    pub vm_snapshots_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::VmSnapshotWhereInput>,
+    >,
+    pub vm_snapshots_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::VmSnapshotWhereInput>,
+    >,
+    pub vm_snapshots_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::VmSnapshotWhereInput>,
+    >,
+    pub vm_templates_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::VmTemplateWhereInput>,
+    >,
+    pub vm_templates_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::VmTemplateWhereInput>,
+    >,
+    pub vm_templates_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::VmTemplateWhereInput>,
+    >,
 }
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ElfImageWhereInput {
@@ -19613,9 +19721,15 @@ pub struct EverouteClusterWhereInput {
     pub agent_elf_clusters_some: crate::Nullable<
         ::std::boxed::Box<crate::models::ClusterWhereInput>,
     >,
-    pub agent_elf_vdses_every: crate::Nullable<crate::models::VdsWhereInput>,
-    pub agent_elf_vdses_none: crate::Nullable<crate::models::VdsWhereInput>,
-    pub agent_elf_vdses_some: crate::Nullable<crate::models::VdsWhereInput>,
+    pub agent_elf_vdses_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::VdsWhereInput>,
+    >,
+    pub agent_elf_vdses_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::VdsWhereInput>,
+    >,
+    pub agent_elf_vdses_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::VdsWhereInput>,
+    >,
     pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
     pub entity_async_status_in: crate::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
@@ -19649,7 +19763,7 @@ pub struct EverouteClusterWhereInput {
     pub installed: crate::Nullable<bool>,
     pub installed_not: crate::Nullable<bool>,
     pub load_balancer_service: crate::Nullable<
-        crate::models::LoadBalancerServiceWhereInput,
+        ::std::boxed::Box<crate::models::LoadBalancerServiceWhereInput>,
     >,
     pub name: crate::Nullable<::std::string::String>,
     pub name_contains: crate::Nullable<::std::string::String>,
@@ -19686,7 +19800,7 @@ pub struct EverouteClusterWhereInput {
     pub version_not_starts_with: crate::Nullable<::std::string::String>,
     pub version_starts_with: crate::Nullable<::std::string::String>,
     pub vpc_service: crate::Nullable<
-        crate::models::VirtualPrivateCloudServiceWhereInput,
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudServiceWhereInput>,
     >,
 }
 #[cfg(feature = "server")]
@@ -20001,22 +20115,22 @@ pub struct ExternalCloudTowerWhereInput {
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
     pub failback_executions_every: crate::Nullable<
-        crate::models::FailbackExecutionWhereInput,
+        ::std::boxed::Box<crate::models::FailbackExecutionWhereInput>,
     >,
     pub failback_executions_none: crate::Nullable<
-        crate::models::FailbackExecutionWhereInput,
+        ::std::boxed::Box<crate::models::FailbackExecutionWhereInput>,
     >,
     pub failback_executions_some: crate::Nullable<
-        crate::models::FailbackExecutionWhereInput,
+        ::std::boxed::Box<crate::models::FailbackExecutionWhereInput>,
     >,
     pub failover_executions_every: crate::Nullable<
-        crate::models::FailoverExecutionWhereInput,
+        ::std::boxed::Box<crate::models::FailoverExecutionWhereInput>,
     >,
     pub failover_executions_none: crate::Nullable<
-        crate::models::FailoverExecutionWhereInput,
+        ::std::boxed::Box<crate::models::FailoverExecutionWhereInput>,
     >,
     pub failover_executions_some: crate::Nullable<
-        crate::models::FailoverExecutionWhereInput,
+        ::std::boxed::Box<crate::models::FailoverExecutionWhereInput>,
     >,
     pub id: crate::Nullable<::std::string::String>,
     pub id_contains: crate::Nullable<::std::string::String>,
@@ -20047,25 +20161,31 @@ pub struct ExternalCloudTowerWhereInput {
     pub name_not_starts_with: crate::Nullable<::std::string::String>,
     pub name_starts_with: crate::Nullable<::std::string::String>,
     pub permanent_failover_executions_every: crate::Nullable<
-        crate::models::PermanentFailoverExecutionWhereInput,
+        ::std::boxed::Box<crate::models::PermanentFailoverExecutionWhereInput>,
     >,
     pub permanent_failover_executions_none: crate::Nullable<
-        crate::models::PermanentFailoverExecutionWhereInput,
+        ::std::boxed::Box<crate::models::PermanentFailoverExecutionWhereInput>,
     >,
     pub permanent_failover_executions_some: crate::Nullable<
-        crate::models::PermanentFailoverExecutionWhereInput,
+        ::std::boxed::Box<crate::models::PermanentFailoverExecutionWhereInput>,
     >,
-    pub replica_vms_every: crate::Nullable<crate::models::ReplicaVmWhereInput>,
-    pub replica_vms_none: crate::Nullable<crate::models::ReplicaVmWhereInput>,
-    pub replica_vms_some: crate::Nullable<crate::models::ReplicaVmWhereInput>,
+    pub replica_vms_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::ReplicaVmWhereInput>,
+    >,
+    pub replica_vms_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::ReplicaVmWhereInput>,
+    >,
+    pub replica_vms_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::ReplicaVmWhereInput>,
+    >,
     pub replication_plans_every: crate::Nullable<
-        crate::models::ReplicationPlanWhereInput,
+        ::std::boxed::Box<crate::models::ReplicationPlanWhereInput>,
     >,
     pub replication_plans_none: crate::Nullable<
-        crate::models::ReplicationPlanWhereInput,
+        ::std::boxed::Box<crate::models::ReplicationPlanWhereInput>,
     >,
     pub replication_plans_some: crate::Nullable<
-        crate::models::ReplicationPlanWhereInput,
+        ::std::boxed::Box<crate::models::ReplicationPlanWhereInput>,
     >,
     pub status: crate::Nullable<crate::models::ExternalCloudTowerStatus>,
     pub status_in: crate::Nullable<
@@ -20583,16 +20703,16 @@ pub struct FailbackExecutionWhereInput {
     pub id_not_starts_with: crate::Nullable<::std::string::String>,
     pub id_starts_with: crate::Nullable<::std::string::String>,
     pub replication_failback_target_executions_every: crate::Nullable<
-        crate::models::ReplicationFailbackTargetExecutionWhereInput,
+        ::std::boxed::Box<crate::models::ReplicationFailbackTargetExecutionWhereInput>,
     >,
     pub replication_failback_target_executions_none: crate::Nullable<
-        crate::models::ReplicationFailbackTargetExecutionWhereInput,
+        ::std::boxed::Box<crate::models::ReplicationFailbackTargetExecutionWhereInput>,
     >,
     pub replication_failback_target_executions_some: crate::Nullable<
-        crate::models::ReplicationFailbackTargetExecutionWhereInput,
+        ::std::boxed::Box<crate::models::ReplicationFailbackTargetExecutionWhereInput>,
     >,
     pub replication_service: crate::Nullable<
-        crate::models::ReplicationServiceWhereInput,
+        ::std::boxed::Box<crate::models::ReplicationServiceWhereInput>,
     >,
     pub resource_version: crate::Nullable<i32>,
     pub resource_version_gt: crate::Nullable<i32>,
@@ -20973,13 +21093,13 @@ pub struct FailoverExecutionWhereInput {
     pub is_test_mode: crate::Nullable<bool>,
     pub is_test_mode_not: crate::Nullable<bool>,
     pub replication_failover_target_executions_every: crate::Nullable<
-        crate::models::ReplicationFailoverTargetExecutionWhereInput,
+        ::std::boxed::Box<crate::models::ReplicationFailoverTargetExecutionWhereInput>,
     >,
     pub replication_failover_target_executions_none: crate::Nullable<
-        crate::models::ReplicationFailoverTargetExecutionWhereInput,
+        ::std::boxed::Box<crate::models::ReplicationFailoverTargetExecutionWhereInput>,
     >,
     pub replication_failover_target_executions_some: crate::Nullable<
-        crate::models::ReplicationFailoverTargetExecutionWhereInput,
+        ::std::boxed::Box<crate::models::ReplicationFailoverTargetExecutionWhereInput>,
     >,
     pub replication_service: crate::Nullable<
         ::std::boxed::Box<crate::models::ReplicationServiceWhereInput>,
@@ -21877,7 +21997,7 @@ pub struct GpuDeviceWhereInput {
     pub entity_async_status_not_in: crate::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    pub host: crate::Nullable<crate::models::HostWhereInput>,
+    pub host: crate::Nullable<::std::boxed::Box<crate::models::HostWhereInput>>,
     pub id: crate::Nullable<::std::string::String>,
     pub id_contains: crate::Nullable<::std::string::String>,
     pub id_ends_with: crate::Nullable<::std::string::String>,
@@ -21898,9 +22018,9 @@ pub struct GpuDeviceWhereInput {
     pub is_nvidia_vfs_enabled_not: crate::Nullable<bool>,
     pub is_nvidia_vfs_supported: crate::Nullable<bool>,
     pub is_nvidia_vfs_supported_not: crate::Nullable<bool>,
-    pub labels_every: crate::Nullable<crate::models::LabelWhereInput>,
-    pub labels_none: crate::Nullable<crate::models::LabelWhereInput>,
-    pub labels_some: crate::Nullable<crate::models::LabelWhereInput>,
+    pub labels_every: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_none: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_some: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
     pub local_created_at: crate::Nullable<::std::string::String>,
     pub local_created_at_gt: crate::Nullable<::std::string::String>,
     pub local_created_at_gte: crate::Nullable<::std::string::String>,
@@ -22874,7 +22994,7 @@ pub struct GraphWhereInput {
     pub type_in: crate::Nullable<::std::vec::Vec<crate::models::GraphType>>,
     pub type_not: crate::Nullable<crate::models::GraphType>,
     pub type_not_in: crate::Nullable<::std::vec::Vec<crate::models::GraphType>>,
-    pub view: crate::Nullable<crate::models::ViewWhereInput>,
+    pub view: crate::Nullable<::std::boxed::Box<crate::models::ViewWhereInput>>,
     pub vm_nics_every: crate::Nullable<crate::models::VmNicWhereInput>,
     pub vm_nics_none: crate::Nullable<crate::models::VmNicWhereInput>,
     pub vm_nics_some: crate::Nullable<crate::models::VmNicWhereInput>,
@@ -23475,9 +23595,9 @@ pub struct HostWhereInput {
     pub data_ip_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub data_ip_not_starts_with: crate::Nullable<::std::string::String>,
     pub data_ip_starts_with: crate::Nullable<::std::string::String>,
-    pub disks_every: crate::Nullable<crate::models::DiskWhereInput>,
-    pub disks_none: crate::Nullable<crate::models::DiskWhereInput>,
-    pub disks_some: crate::Nullable<crate::models::DiskWhereInput>,
+    pub disks_every: crate::Nullable<::std::boxed::Box<crate::models::DiskWhereInput>>,
+    pub disks_none: crate::Nullable<::std::boxed::Box<crate::models::DiskWhereInput>>,
+    pub disks_some: crate::Nullable<::std::boxed::Box<crate::models::DiskWhereInput>>,
     pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
     pub entity_async_status_in: crate::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
@@ -23551,12 +23671,12 @@ pub struct HostWhereInput {
     pub iommu_in: crate::Nullable<::std::vec::Vec<crate::models::IommuStatus>>,
     pub iommu_not: crate::Nullable<crate::models::IommuStatus>,
     pub iommu_not_in: crate::Nullable<::std::vec::Vec<crate::models::IommuStatus>>,
-    pub ipmi: crate::Nullable<crate::models::IpmiWhereInput>,
+    pub ipmi: crate::Nullable<::std::boxed::Box<crate::models::IpmiWhereInput>>,
     pub is_os_in_raid1: crate::Nullable<bool>,
     pub is_os_in_raid1_not: crate::Nullable<bool>,
-    pub labels_every: crate::Nullable<crate::models::LabelWhereInput>,
-    pub labels_none: crate::Nullable<crate::models::LabelWhereInput>,
-    pub labels_some: crate::Nullable<crate::models::LabelWhereInput>,
+    pub labels_every: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_none: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_some: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
     pub local_id: crate::Nullable<::std::string::String>,
     pub local_id_contains: crate::Nullable<::std::string::String>,
     pub local_id_ends_with: crate::Nullable<::std::string::String>,
@@ -23625,9 +23745,9 @@ pub struct HostWhereInput {
     pub nic_count_lte: crate::Nullable<i32>,
     pub nic_count_not: crate::Nullable<i32>,
     pub nic_count_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub nics_every: crate::Nullable<crate::models::NicWhereInput>,
-    pub nics_none: crate::Nullable<crate::models::NicWhereInput>,
-    pub nics_some: crate::Nullable<crate::models::NicWhereInput>,
+    pub nics_every: crate::Nullable<::std::boxed::Box<crate::models::NicWhereInput>>,
+    pub nics_none: crate::Nullable<::std::boxed::Box<crate::models::NicWhereInput>>,
+    pub nics_some: crate::Nullable<::std::boxed::Box<crate::models::NicWhereInput>>,
     pub node_topo_local_id: crate::Nullable<::std::string::String>,
     pub node_topo_local_id_contains: crate::Nullable<::std::string::String>,
     pub node_topo_local_id_ends_with: crate::Nullable<::std::string::String>,
@@ -23682,9 +23802,15 @@ pub struct HostWhereInput {
     pub pmem_dimm_count_lte: crate::Nullable<i32>,
     pub pmem_dimm_count_not: crate::Nullable<i32>,
     pub pmem_dimm_count_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub pmem_dimms_every: crate::Nullable<crate::models::PmemDimmWhereInput>,
-    pub pmem_dimms_none: crate::Nullable<crate::models::PmemDimmWhereInput>,
-    pub pmem_dimms_some: crate::Nullable<crate::models::PmemDimmWhereInput>,
+    pub pmem_dimms_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::PmemDimmWhereInput>,
+    >,
+    pub pmem_dimms_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::PmemDimmWhereInput>,
+    >,
+    pub pmem_dimms_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::PmemDimmWhereInput>,
+    >,
     pub pmem_disk_count: crate::Nullable<i32>,
     pub pmem_disk_count_gt: crate::Nullable<i32>,
     pub pmem_disk_count_gte: crate::Nullable<i32>,
@@ -23857,9 +23983,15 @@ pub struct HostWhereInput {
     pub total_memory_bytes_lte: crate::Nullable<i64>,
     pub total_memory_bytes_not: crate::Nullable<i64>,
     pub total_memory_bytes_not_in: crate::Nullable<::std::vec::Vec<i64>>,
-    pub usb_devices_every: crate::Nullable<crate::models::UsbDeviceWhereInput>,
-    pub usb_devices_none: crate::Nullable<crate::models::UsbDeviceWhereInput>,
-    pub usb_devices_some: crate::Nullable<crate::models::UsbDeviceWhereInput>,
+    pub usb_devices_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::UsbDeviceWhereInput>,
+    >,
+    pub usb_devices_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::UsbDeviceWhereInput>,
+    >,
+    pub usb_devices_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::UsbDeviceWhereInput>,
+    >,
     pub used_cpu_hz: crate::Nullable<f64>,
     pub used_cpu_hz_gt: crate::Nullable<f64>,
     pub used_cpu_hz_gte: crate::Nullable<f64>,
@@ -23910,11 +24042,11 @@ pub struct HostWhereInput {
     pub vms_none: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
     pub vms_some: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
     pub vsphere_esxi_account: crate::Nullable<
-        crate::models::VsphereEsxiAccountWhereInput,
+        ::std::boxed::Box<crate::models::VsphereEsxiAccountWhereInput>,
     >,
     pub with_faster_ssd_as_cache: crate::Nullable<bool>,
     pub with_faster_ssd_as_cache_not: crate::Nullable<bool>,
-    pub zone: crate::Nullable<crate::models::ZoneWhereInput>,
+    pub zone: crate::Nullable<::std::boxed::Box<crate::models::ZoneWhereInput>>,
 }
 #[cfg(feature = "server")]
 impl crate::codec::Decode for HostWhereInput {
@@ -26591,8 +26723,10 @@ pub struct IscsiLunSnapshotWhereInput {
     pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub id_not_starts_with: crate::Nullable<::std::string::String>,
     pub id_starts_with: crate::Nullable<::std::string::String>,
-    pub iscsi_lun: crate::Nullable<crate::models::IscsiLunWhereInput>,
-    pub iscsi_target: crate::Nullable<crate::models::IscsiTargetWhereInput>,
+    pub iscsi_lun: crate::Nullable<::std::boxed::Box<crate::models::IscsiLunWhereInput>>,
+    pub iscsi_target: crate::Nullable<
+        ::std::boxed::Box<crate::models::IscsiTargetWhereInput>,
+    >,
     pub labels_every: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
     pub labels_none: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
     pub labels_some: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
@@ -26978,7 +27112,9 @@ pub struct IscsiLunWhereInput {
     pub bps_wr_max_not_in: crate::Nullable<::std::vec::Vec<i64>>,
     pub bps_wr_not: crate::Nullable<i64>,
     pub bps_wr_not_in: crate::Nullable<::std::vec::Vec<i64>>,
-    pub consistency_group: crate::Nullable<crate::models::ConsistencyGroupWhereInput>,
+    pub consistency_group: crate::Nullable<
+        ::std::boxed::Box<crate::models::ConsistencyGroupWhereInput>,
+    >,
     pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
     pub entity_async_status_in: crate::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
@@ -27081,7 +27217,9 @@ pub struct IscsiLunWhereInput {
     pub iops_wr_max_not_in: crate::Nullable<::std::vec::Vec<i64>>,
     pub iops_wr_not: crate::Nullable<i64>,
     pub iops_wr_not_in: crate::Nullable<::std::vec::Vec<i64>>,
-    pub iscsi_target: crate::Nullable<crate::models::IscsiTargetWhereInput>,
+    pub iscsi_target: crate::Nullable<
+        ::std::boxed::Box<crate::models::IscsiTargetWhereInput>,
+    >,
     pub labels_every: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
     pub labels_none: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
     pub labels_some: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
@@ -29595,7 +29733,9 @@ pub struct IsolationPolicyWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::IsolationPolicyWhereInput>>,
     pub not: crate::Nullable<::std::vec::Vec<crate::models::IsolationPolicyWhereInput>>,
     pub or: crate::Nullable<::std::vec::Vec<crate::models::IsolationPolicyWhereInput>>,
-    pub everoute_cluster: crate::Nullable<crate::models::EverouteClusterWhereInput>,
+    pub everoute_cluster: crate::Nullable<
+        ::std::boxed::Box<crate::models::EverouteClusterWhereInput>,
+    >,
     pub id: crate::Nullable<::std::string::String>,
     pub id_contains: crate::Nullable<::std::string::String>,
     pub id_ends_with: crate::Nullable<::std::string::String>,
@@ -29744,22 +29884,22 @@ pub struct LabelWhereInput {
     pub consistency_group_snapshot_num_not: crate::Nullable<i32>,
     pub consistency_group_snapshot_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
     pub consistency_group_snapshots_every: crate::Nullable<
-        crate::models::ConsistencyGroupSnapshotWhereInput,
+        ::std::boxed::Box<crate::models::ConsistencyGroupSnapshotWhereInput>,
     >,
     pub consistency_group_snapshots_none: crate::Nullable<
-        crate::models::ConsistencyGroupSnapshotWhereInput,
+        ::std::boxed::Box<crate::models::ConsistencyGroupSnapshotWhereInput>,
     >,
     pub consistency_group_snapshots_some: crate::Nullable<
-        crate::models::ConsistencyGroupSnapshotWhereInput,
+        ::std::boxed::Box<crate::models::ConsistencyGroupSnapshotWhereInput>,
     >,
     pub consistency_groups_every: crate::Nullable<
-        crate::models::ConsistencyGroupWhereInput,
+        ::std::boxed::Box<crate::models::ConsistencyGroupWhereInput>,
     >,
     pub consistency_groups_none: crate::Nullable<
-        crate::models::ConsistencyGroupWhereInput,
+        ::std::boxed::Box<crate::models::ConsistencyGroupWhereInput>,
     >,
     pub consistency_groups_some: crate::Nullable<
-        crate::models::ConsistencyGroupWhereInput,
+        ::std::boxed::Box<crate::models::ConsistencyGroupWhereInput>,
     >,
     pub content_library_image_num: crate::Nullable<i32>,
     pub content_library_image_num_gt: crate::Nullable<i32>,
@@ -29770,13 +29910,13 @@ pub struct LabelWhereInput {
     pub content_library_image_num_not: crate::Nullable<i32>,
     pub content_library_image_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
     pub content_library_images_every: crate::Nullable<
-        crate::models::ContentLibraryImageWhereInput,
+        ::std::boxed::Box<crate::models::ContentLibraryImageWhereInput>,
     >,
     pub content_library_images_none: crate::Nullable<
-        crate::models::ContentLibraryImageWhereInput,
+        ::std::boxed::Box<crate::models::ContentLibraryImageWhereInput>,
     >,
     pub content_library_images_some: crate::Nullable<
-        crate::models::ContentLibraryImageWhereInput,
+        ::std::boxed::Box<crate::models::ContentLibraryImageWhereInput>,
     >,
     pub content_library_vm_template_num: crate::Nullable<i32>,
     pub content_library_vm_template_num_gt: crate::Nullable<i32>,
@@ -29787,13 +29927,13 @@ pub struct LabelWhereInput {
     pub content_library_vm_template_num_not: crate::Nullable<i32>,
     pub content_library_vm_template_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
     pub content_library_vm_templates_every: crate::Nullable<
-        crate::models::ContentLibraryVmTemplateWhereInput,
+        ::std::boxed::Box<crate::models::ContentLibraryVmTemplateWhereInput>,
     >,
     pub content_library_vm_templates_none: crate::Nullable<
-        crate::models::ContentLibraryVmTemplateWhereInput,
+        ::std::boxed::Box<crate::models::ContentLibraryVmTemplateWhereInput>,
     >,
     pub content_library_vm_templates_some: crate::Nullable<
-        crate::models::ContentLibraryVmTemplateWhereInput,
+        ::std::boxed::Box<crate::models::ContentLibraryVmTemplateWhereInput>,
     >,
     pub created_at: crate::Nullable<::std::string::String>,
     pub created_at_gt: crate::Nullable<::std::string::String>,
@@ -29811,9 +29951,15 @@ pub struct LabelWhereInput {
     pub datacenter_num_lte: crate::Nullable<i32>,
     pub datacenter_num_not: crate::Nullable<i32>,
     pub datacenter_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub datacenters_every: crate::Nullable<crate::models::DatacenterWhereInput>,
-    pub datacenters_none: crate::Nullable<crate::models::DatacenterWhereInput>,
-    pub datacenters_some: crate::Nullable<crate::models::DatacenterWhereInput>,
+    pub datacenters_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::DatacenterWhereInput>,
+    >,
+    pub datacenters_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::DatacenterWhereInput>,
+    >,
+    pub datacenters_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::DatacenterWhereInput>,
+    >,
     pub disk_num: crate::Nullable<i32>,
     pub disk_num_gt: crate::Nullable<i32>,
     pub disk_num_gte: crate::Nullable<i32>,
@@ -29833,9 +29979,15 @@ pub struct LabelWhereInput {
     pub elf_image_num_lte: crate::Nullable<i32>,
     pub elf_image_num_not: crate::Nullable<i32>,
     pub elf_image_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub elf_images_every: crate::Nullable<crate::models::ElfImageWhereInput>,
-    pub elf_images_none: crate::Nullable<crate::models::ElfImageWhereInput>,
-    pub elf_images_some: crate::Nullable<crate::models::ElfImageWhereInput>,
+    pub elf_images_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::ElfImageWhereInput>,
+    >,
+    pub elf_images_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::ElfImageWhereInput>,
+    >,
+    pub elf_images_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::ElfImageWhereInput>,
+    >,
     pub gpu_device_num: crate::Nullable<i32>,
     pub gpu_device_num_gt: crate::Nullable<i32>,
     pub gpu_device_num_gte: crate::Nullable<i32>,
@@ -29895,17 +30047,23 @@ pub struct LabelWhereInput {
     pub iscsi_lun_snapshot_num_not: crate::Nullable<i32>,
     pub iscsi_lun_snapshot_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
     pub iscsi_lun_snapshots_every: crate::Nullable<
-        crate::models::IscsiLunSnapshotWhereInput,
+        ::std::boxed::Box<crate::models::IscsiLunSnapshotWhereInput>,
     >,
     pub iscsi_lun_snapshots_none: crate::Nullable<
-        crate::models::IscsiLunSnapshotWhereInput,
+        ::std::boxed::Box<crate::models::IscsiLunSnapshotWhereInput>,
     >,
     pub iscsi_lun_snapshots_some: crate::Nullable<
-        crate::models::IscsiLunSnapshotWhereInput,
+        ::std::boxed::Box<crate::models::IscsiLunSnapshotWhereInput>,
     >,
-    pub iscsi_luns_every: crate::Nullable<crate::models::IscsiLunWhereInput>,
-    pub iscsi_luns_none: crate::Nullable<crate::models::IscsiLunWhereInput>,
-    pub iscsi_luns_some: crate::Nullable<crate::models::IscsiLunWhereInput>,
+    pub iscsi_luns_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::IscsiLunWhereInput>,
+    >,
+    pub iscsi_luns_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::IscsiLunWhereInput>,
+    >,
+    pub iscsi_luns_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::IscsiLunWhereInput>,
+    >,
     pub iscsi_target_num: crate::Nullable<i32>,
     pub iscsi_target_num_gt: crate::Nullable<i32>,
     pub iscsi_target_num_gte: crate::Nullable<i32>,
@@ -29914,17 +30072,23 @@ pub struct LabelWhereInput {
     pub iscsi_target_num_lte: crate::Nullable<i32>,
     pub iscsi_target_num_not: crate::Nullable<i32>,
     pub iscsi_target_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub iscsi_targets_every: crate::Nullable<crate::models::IscsiTargetWhereInput>,
-    pub iscsi_targets_none: crate::Nullable<crate::models::IscsiTargetWhereInput>,
-    pub iscsi_targets_some: crate::Nullable<crate::models::IscsiTargetWhereInput>,
+    pub iscsi_targets_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::IscsiTargetWhereInput>,
+    >,
+    pub iscsi_targets_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::IscsiTargetWhereInput>,
+    >,
+    pub iscsi_targets_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::IscsiTargetWhereInput>,
+    >,
     pub isolation_policies_every: crate::Nullable<
-        crate::models::IsolationPolicyWhereInput,
+        ::std::boxed::Box<crate::models::IsolationPolicyWhereInput>,
     >,
     pub isolation_policies_none: crate::Nullable<
-        crate::models::IsolationPolicyWhereInput,
+        ::std::boxed::Box<crate::models::IsolationPolicyWhereInput>,
     >,
     pub isolation_policies_some: crate::Nullable<
-        crate::models::IsolationPolicyWhereInput,
+        ::std::boxed::Box<crate::models::IsolationPolicyWhereInput>,
     >,
     pub isolation_policy_num: crate::Nullable<i32>,
     pub isolation_policy_num_gt: crate::Nullable<i32>,
@@ -29956,9 +30120,15 @@ pub struct LabelWhereInput {
     pub namespace_group_num_lte: crate::Nullable<i32>,
     pub namespace_group_num_not: crate::Nullable<i32>,
     pub namespace_group_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub namespace_groups_every: crate::Nullable<crate::models::NamespaceGroupWhereInput>,
-    pub namespace_groups_none: crate::Nullable<crate::models::NamespaceGroupWhereInput>,
-    pub namespace_groups_some: crate::Nullable<crate::models::NamespaceGroupWhereInput>,
+    pub namespace_groups_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::NamespaceGroupWhereInput>,
+    >,
+    pub namespace_groups_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::NamespaceGroupWhereInput>,
+    >,
+    pub namespace_groups_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::NamespaceGroupWhereInput>,
+    >,
     pub nfs_export_num: crate::Nullable<i32>,
     pub nfs_export_num_gt: crate::Nullable<i32>,
     pub nfs_export_num_gte: crate::Nullable<i32>,
@@ -29967,9 +30137,15 @@ pub struct LabelWhereInput {
     pub nfs_export_num_lte: crate::Nullable<i32>,
     pub nfs_export_num_not: crate::Nullable<i32>,
     pub nfs_export_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub nfs_exports_every: crate::Nullable<crate::models::NfsExportWhereInput>,
-    pub nfs_exports_none: crate::Nullable<crate::models::NfsExportWhereInput>,
-    pub nfs_exports_some: crate::Nullable<crate::models::NfsExportWhereInput>,
+    pub nfs_exports_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::NfsExportWhereInput>,
+    >,
+    pub nfs_exports_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::NfsExportWhereInput>,
+    >,
+    pub nfs_exports_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::NfsExportWhereInput>,
+    >,
     pub nfs_inode_num: crate::Nullable<i32>,
     pub nfs_inode_num_gt: crate::Nullable<i32>,
     pub nfs_inode_num_gte: crate::Nullable<i32>,
@@ -29978,9 +30154,15 @@ pub struct LabelWhereInput {
     pub nfs_inode_num_lte: crate::Nullable<i32>,
     pub nfs_inode_num_not: crate::Nullable<i32>,
     pub nfs_inode_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub nfs_inodes_every: crate::Nullable<crate::models::NfsInodeWhereInput>,
-    pub nfs_inodes_none: crate::Nullable<crate::models::NfsInodeWhereInput>,
-    pub nfs_inodes_some: crate::Nullable<crate::models::NfsInodeWhereInput>,
+    pub nfs_inodes_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::NfsInodeWhereInput>,
+    >,
+    pub nfs_inodes_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::NfsInodeWhereInput>,
+    >,
+    pub nfs_inodes_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::NfsInodeWhereInput>,
+    >,
     pub nic_num: crate::Nullable<i32>,
     pub nic_num_gt: crate::Nullable<i32>,
     pub nic_num_gte: crate::Nullable<i32>,
@@ -29989,9 +30171,9 @@ pub struct LabelWhereInput {
     pub nic_num_lte: crate::Nullable<i32>,
     pub nic_num_not: crate::Nullable<i32>,
     pub nic_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub nics_every: crate::Nullable<crate::models::NicWhereInput>,
-    pub nics_none: crate::Nullable<crate::models::NicWhereInput>,
-    pub nics_some: crate::Nullable<crate::models::NicWhereInput>,
+    pub nics_every: crate::Nullable<::std::boxed::Box<crate::models::NicWhereInput>>,
+    pub nics_none: crate::Nullable<::std::boxed::Box<crate::models::NicWhereInput>>,
+    pub nics_some: crate::Nullable<::std::boxed::Box<crate::models::NicWhereInput>>,
     pub nvmf_namespace_num: crate::Nullable<i32>,
     pub nvmf_namespace_num_gt: crate::Nullable<i32>,
     pub nvmf_namespace_num_gte: crate::Nullable<i32>,
@@ -30009,17 +30191,23 @@ pub struct LabelWhereInput {
     pub nvmf_namespace_snapshot_num_not: crate::Nullable<i32>,
     pub nvmf_namespace_snapshot_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
     pub nvmf_namespace_snapshots_every: crate::Nullable<
-        crate::models::NvmfNamespaceSnapshotWhereInput,
+        ::std::boxed::Box<crate::models::NvmfNamespaceSnapshotWhereInput>,
     >,
     pub nvmf_namespace_snapshots_none: crate::Nullable<
-        crate::models::NvmfNamespaceSnapshotWhereInput,
+        ::std::boxed::Box<crate::models::NvmfNamespaceSnapshotWhereInput>,
     >,
     pub nvmf_namespace_snapshots_some: crate::Nullable<
-        crate::models::NvmfNamespaceSnapshotWhereInput,
+        ::std::boxed::Box<crate::models::NvmfNamespaceSnapshotWhereInput>,
     >,
-    pub nvmf_namespaces_every: crate::Nullable<crate::models::NvmfNamespaceWhereInput>,
-    pub nvmf_namespaces_none: crate::Nullable<crate::models::NvmfNamespaceWhereInput>,
-    pub nvmf_namespaces_some: crate::Nullable<crate::models::NvmfNamespaceWhereInput>,
+    pub nvmf_namespaces_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::NvmfNamespaceWhereInput>,
+    >,
+    pub nvmf_namespaces_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::NvmfNamespaceWhereInput>,
+    >,
+    pub nvmf_namespaces_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::NvmfNamespaceWhereInput>,
+    >,
     pub nvmf_subsystem_num: crate::Nullable<i32>,
     pub nvmf_subsystem_num_gt: crate::Nullable<i32>,
     pub nvmf_subsystem_num_gte: crate::Nullable<i32>,
@@ -30028,14 +30216,24 @@ pub struct LabelWhereInput {
     pub nvmf_subsystem_num_lte: crate::Nullable<i32>,
     pub nvmf_subsystem_num_not: crate::Nullable<i32>,
     pub nvmf_subsystem_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub nvmf_subsystems_every: crate::Nullable<crate::models::NvmfSubsystemWhereInput>,
-    pub nvmf_subsystems_none: crate::Nullable<crate::models::NvmfSubsystemWhereInput>,
-    pub nvmf_subsystems_some: crate::Nullable<crate::models::NvmfSubsystemWhereInput>,
-    pub security_policies_every: crate::Nullable<
-        crate::models::SecurityPolicyWhereInput,
+    pub nvmf_subsystems_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::NvmfSubsystemWhereInput>,
     >,
-    pub security_policies_none: crate::Nullable<crate::models::SecurityPolicyWhereInput>,
-    pub security_policies_some: crate::Nullable<crate::models::SecurityPolicyWhereInput>,
+    pub nvmf_subsystems_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::NvmfSubsystemWhereInput>,
+    >,
+    pub nvmf_subsystems_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::NvmfSubsystemWhereInput>,
+    >,
+    pub security_policies_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::SecurityPolicyWhereInput>,
+    >,
+    pub security_policies_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::SecurityPolicyWhereInput>,
+    >,
+    pub security_policies_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::SecurityPolicyWhereInput>,
+    >,
     pub security_policy_num: crate::Nullable<i32>,
     pub security_policy_num_gt: crate::Nullable<i32>,
     pub security_policy_num_gte: crate::Nullable<i32>,
@@ -30082,12 +30280,12 @@ pub struct LabelWhereInput {
     pub vds_num_lte: crate::Nullable<i32>,
     pub vds_num_not: crate::Nullable<i32>,
     pub vds_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub vdses_every: crate::Nullable<crate::models::VdsWhereInput>,
-    pub vdses_none: crate::Nullable<crate::models::VdsWhereInput>,
-    pub vdses_some: crate::Nullable<crate::models::VdsWhereInput>,
-    pub vlans_every: crate::Nullable<crate::models::VlanWhereInput>,
-    pub vlans_none: crate::Nullable<crate::models::VlanWhereInput>,
-    pub vlans_some: crate::Nullable<crate::models::VlanWhereInput>,
+    pub vdses_every: crate::Nullable<::std::boxed::Box<crate::models::VdsWhereInput>>,
+    pub vdses_none: crate::Nullable<::std::boxed::Box<crate::models::VdsWhereInput>>,
+    pub vdses_some: crate::Nullable<::std::boxed::Box<crate::models::VdsWhereInput>>,
+    pub vlans_every: crate::Nullable<::std::boxed::Box<crate::models::VlanWhereInput>>,
+    pub vlans_none: crate::Nullable<::std::boxed::Box<crate::models::VlanWhereInput>>,
+    pub vlans_some: crate::Nullable<::std::boxed::Box<crate::models::VlanWhereInput>>,
     pub vm_num: crate::Nullable<i32>,
     pub vm_num_gt: crate::Nullable<i32>,
     pub vm_num_gte: crate::Nullable<i32>,
@@ -30104,9 +30302,15 @@ pub struct LabelWhereInput {
     pub vm_snapshot_num_lte: crate::Nullable<i32>,
     pub vm_snapshot_num_not: crate::Nullable<i32>,
     pub vm_snapshot_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub vm_snapshots_every: crate::Nullable<crate::models::VmSnapshotWhereInput>,
-    pub vm_snapshots_none: crate::Nullable<crate::models::VmSnapshotWhereInput>,
-    pub vm_snapshots_some: crate::Nullable<crate::models::VmSnapshotWhereInput>,
+    pub vm_snapshots_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::VmSnapshotWhereInput>,
+    >,
+    pub vm_snapshots_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::VmSnapshotWhereInput>,
+    >,
+    pub vm_snapshots_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::VmSnapshotWhereInput>,
+    >,
     pub vm_template_num: crate::Nullable<i32>,
     pub vm_template_num_gt: crate::Nullable<i32>,
     pub vm_template_num_gte: crate::Nullable<i32>,
@@ -30115,9 +30319,15 @@ pub struct LabelWhereInput {
     pub vm_template_num_lte: crate::Nullable<i32>,
     pub vm_template_num_not: crate::Nullable<i32>,
     pub vm_template_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub vm_templates_every: crate::Nullable<crate::models::VmTemplateWhereInput>,
-    pub vm_templates_none: crate::Nullable<crate::models::VmTemplateWhereInput>,
-    pub vm_templates_some: crate::Nullable<crate::models::VmTemplateWhereInput>,
+    pub vm_templates_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::VmTemplateWhereInput>,
+    >,
+    pub vm_templates_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::VmTemplateWhereInput>,
+    >,
+    pub vm_templates_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::VmTemplateWhereInput>,
+    >,
     pub vm_vlan_num: crate::Nullable<i32>,
     pub vm_vlan_num_gt: crate::Nullable<i32>,
     pub vm_vlan_num_gte: crate::Nullable<i32>,
@@ -30143,17 +30353,23 @@ pub struct LabelWhereInput {
     pub vm_volume_snapshot_num_not: crate::Nullable<i32>,
     pub vm_volume_snapshot_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
     pub vm_volume_snapshots_every: crate::Nullable<
-        crate::models::VmVolumeSnapshotWhereInput,
+        ::std::boxed::Box<crate::models::VmVolumeSnapshotWhereInput>,
     >,
     pub vm_volume_snapshots_none: crate::Nullable<
-        crate::models::VmVolumeSnapshotWhereInput,
+        ::std::boxed::Box<crate::models::VmVolumeSnapshotWhereInput>,
     >,
     pub vm_volume_snapshots_some: crate::Nullable<
-        crate::models::VmVolumeSnapshotWhereInput,
+        ::std::boxed::Box<crate::models::VmVolumeSnapshotWhereInput>,
     >,
-    pub vm_volumes_every: crate::Nullable<crate::models::VmVolumeWhereInput>,
-    pub vm_volumes_none: crate::Nullable<crate::models::VmVolumeWhereInput>,
-    pub vm_volumes_some: crate::Nullable<crate::models::VmVolumeWhereInput>,
+    pub vm_volumes_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::VmVolumeWhereInput>,
+    >,
+    pub vm_volumes_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::VmVolumeWhereInput>,
+    >,
+    pub vm_volumes_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::VmVolumeWhereInput>,
+    >,
     pub vms_every: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
     pub vms_none: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
     pub vms_some: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
@@ -32320,9 +32536,15 @@ pub struct LoadBalancerServiceWhereInput {
     pub vm_instances_some: crate::Nullable<
         ::std::boxed::Box<crate::models::VmWhereInput>,
     >,
-    pub vnet_bonds_every: crate::Nullable<crate::models::VnetBondWhereInput>,
-    pub vnet_bonds_none: crate::Nullable<crate::models::VnetBondWhereInput>,
-    pub vnet_bonds_some: crate::Nullable<crate::models::VnetBondWhereInput>,
+    pub vnet_bonds_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::VnetBondWhereInput>,
+    >,
+    pub vnet_bonds_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::VnetBondWhereInput>,
+    >,
+    pub vnet_bonds_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::VnetBondWhereInput>,
+    >,
 }
 #[cfg(feature = "server")]
 impl crate::codec::Decode for LoadBalancerServiceWhereInput {
@@ -32519,7 +32741,9 @@ pub struct NamespaceGroupWhereInput {
     pub namespaces_some: crate::Nullable<
         ::std::boxed::Box<crate::models::NvmfNamespaceWhereInput>,
     >,
-    pub nvmf_subsystem: crate::Nullable<crate::models::NvmfSubsystemWhereInput>,
+    pub nvmf_subsystem: crate::Nullable<
+        ::std::boxed::Box<crate::models::NvmfSubsystemWhereInput>,
+    >,
 }
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NamespaceGroupWhereInput {
@@ -32795,9 +33019,15 @@ pub struct NfsExportWhereInput {
     pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub id_not_starts_with: crate::Nullable<::std::string::String>,
     pub id_starts_with: crate::Nullable<::std::string::String>,
-    pub inodes_every: crate::Nullable<crate::models::NfsInodeWhereInput>,
-    pub inodes_none: crate::Nullable<crate::models::NfsInodeWhereInput>,
-    pub inodes_some: crate::Nullable<crate::models::NfsInodeWhereInput>,
+    pub inodes_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::NfsInodeWhereInput>,
+    >,
+    pub inodes_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::NfsInodeWhereInput>,
+    >,
+    pub inodes_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::NfsInodeWhereInput>,
+    >,
     pub internal: crate::Nullable<bool>,
     pub internal_not: crate::Nullable<bool>,
     pub ip_whitelist: crate::Nullable<::std::string::String>,
@@ -34761,9 +34991,13 @@ pub struct NodeTopoWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::NodeTopoWhereInput>>,
     pub not: crate::Nullable<::std::vec::Vec<crate::models::NodeTopoWhereInput>>,
     pub or: crate::Nullable<::std::vec::Vec<crate::models::NodeTopoWhereInput>>,
-    pub brick_topo: crate::Nullable<crate::models::BrickTopoWhereInput>,
+    pub brick_topo: crate::Nullable<
+        ::std::boxed::Box<crate::models::BrickTopoWhereInput>,
+    >,
     pub cluster: crate::Nullable<crate::models::ClusterWhereInput>,
-    pub cluster_topo: crate::Nullable<crate::models::ClusterTopoWhereInput>,
+    pub cluster_topo: crate::Nullable<
+        ::std::boxed::Box<crate::models::ClusterTopoWhereInput>,
+    >,
     pub host: crate::Nullable<crate::models::HostWhereInput>,
     pub id: crate::Nullable<::std::string::String>,
     pub id_contains: crate::Nullable<::std::string::String>,
@@ -35035,8 +35269,12 @@ pub struct NvmfNamespaceSnapshotWhereInput {
     pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub name_not_starts_with: crate::Nullable<::std::string::String>,
     pub name_starts_with: crate::Nullable<::std::string::String>,
-    pub nvmf_namespace: crate::Nullable<crate::models::NvmfNamespaceWhereInput>,
-    pub nvmf_subsystem: crate::Nullable<crate::models::NvmfSubsystemWhereInput>,
+    pub nvmf_namespace: crate::Nullable<
+        ::std::boxed::Box<crate::models::NvmfNamespaceWhereInput>,
+    >,
+    pub nvmf_subsystem: crate::Nullable<
+        ::std::boxed::Box<crate::models::NvmfSubsystemWhereInput>,
+    >,
     pub unique_size: crate::Nullable<i64>,
     pub unique_size_gt: crate::Nullable<i64>,
     pub unique_size_gte: crate::Nullable<i64>,
@@ -35513,7 +35751,9 @@ pub struct NvmfNamespaceWhereInput {
     pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub name_not_starts_with: crate::Nullable<::std::string::String>,
     pub name_starts_with: crate::Nullable<::std::string::String>,
-    pub namespace_group: crate::Nullable<crate::models::NamespaceGroupWhereInput>,
+    pub namespace_group: crate::Nullable<
+        ::std::boxed::Box<crate::models::NamespaceGroupWhereInput>,
+    >,
     pub namespace_id: crate::Nullable<i32>,
     pub namespace_id_gt: crate::Nullable<i32>,
     pub namespace_id_gte: crate::Nullable<i32>,
@@ -35536,7 +35776,9 @@ pub struct NvmfNamespaceWhereInput {
     pub nqn_whitelist_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub nqn_whitelist_not_starts_with: crate::Nullable<::std::string::String>,
     pub nqn_whitelist_starts_with: crate::Nullable<::std::string::String>,
-    pub nvmf_subsystem: crate::Nullable<crate::models::NvmfSubsystemWhereInput>,
+    pub nvmf_subsystem: crate::Nullable<
+        ::std::boxed::Box<crate::models::NvmfSubsystemWhereInput>,
+    >,
     pub replica_num: crate::Nullable<i32>,
     pub replica_num_gt: crate::Nullable<i32>,
     pub replica_num_gte: crate::Nullable<i32>,
@@ -38108,13 +38350,13 @@ pub struct PermanentFailoverExecutionWhereInput {
     pub id_not_starts_with: crate::Nullable<::std::string::String>,
     pub id_starts_with: crate::Nullable<::std::string::String>,
     pub permanent_failover_target_executions_every: crate::Nullable<
-        crate::models::PermanentFailoverTargetExecutionWhereInput,
+        ::std::boxed::Box<crate::models::PermanentFailoverTargetExecutionWhereInput>,
     >,
     pub permanent_failover_target_executions_none: crate::Nullable<
-        crate::models::PermanentFailoverTargetExecutionWhereInput,
+        ::std::boxed::Box<crate::models::PermanentFailoverTargetExecutionWhereInput>,
     >,
     pub permanent_failover_target_executions_some: crate::Nullable<
-        crate::models::PermanentFailoverTargetExecutionWhereInput,
+        ::std::boxed::Box<crate::models::PermanentFailoverTargetExecutionWhereInput>,
     >,
     pub replication_service: crate::Nullable<
         ::std::boxed::Box<crate::models::ReplicationServiceWhereInput>,
@@ -38384,7 +38626,9 @@ pub struct PermanentFailoverTargetExecutionWhereInput {
     pub phase_in: crate::Nullable<::std::vec::Vec<crate::models::BackupJobPhase>>,
     pub phase_not: crate::Nullable<crate::models::BackupJobPhase>,
     pub phase_not_in: crate::Nullable<::std::vec::Vec<crate::models::BackupJobPhase>>,
-    pub replica_vm: crate::Nullable<crate::models::ReplicaVmWhereInput>,
+    pub replica_vm: crate::Nullable<
+        ::std::boxed::Box<crate::models::ReplicaVmWhereInput>,
+    >,
     pub resource_version: crate::Nullable<i32>,
     pub resource_version_gt: crate::Nullable<i32>,
     pub resource_version_gte: crate::Nullable<i32>,
@@ -39564,27 +39808,29 @@ pub struct ReplicaVmWhereInput {
     >,
     pub replication_group_not_starts_with: crate::Nullable<::std::string::String>,
     pub replication_group_starts_with: crate::Nullable<::std::string::String>,
-    pub replication_plan: crate::Nullable<crate::models::ReplicationPlanWhereInput>,
+    pub replication_plan: crate::Nullable<
+        ::std::boxed::Box<crate::models::ReplicationPlanWhereInput>,
+    >,
     pub replication_service: crate::Nullable<
         ::std::boxed::Box<crate::models::ReplicationServiceWhereInput>,
     >,
     pub replication_target_executions_every: crate::Nullable<
-        crate::models::ReplicationTargetExecutionWhereInput,
+        ::std::boxed::Box<crate::models::ReplicationTargetExecutionWhereInput>,
     >,
     pub replication_target_executions_none: crate::Nullable<
-        crate::models::ReplicationTargetExecutionWhereInput,
+        ::std::boxed::Box<crate::models::ReplicationTargetExecutionWhereInput>,
     >,
     pub replication_target_executions_some: crate::Nullable<
-        crate::models::ReplicationTargetExecutionWhereInput,
+        ::std::boxed::Box<crate::models::ReplicationTargetExecutionWhereInput>,
     >,
     pub restore_points_every: crate::Nullable<
-        crate::models::ReplicationRestorePointWhereInput,
+        ::std::boxed::Box<crate::models::ReplicationRestorePointWhereInput>,
     >,
     pub restore_points_none: crate::Nullable<
-        crate::models::ReplicationRestorePointWhereInput,
+        ::std::boxed::Box<crate::models::ReplicationRestorePointWhereInput>,
     >,
     pub restore_points_some: crate::Nullable<
-        crate::models::ReplicationRestorePointWhereInput,
+        ::std::boxed::Box<crate::models::ReplicationRestorePointWhereInput>,
     >,
     pub state: crate::Nullable<crate::models::ReplicaVmState>,
     pub state_in: crate::Nullable<::std::vec::Vec<crate::models::ReplicaVmState>>,
@@ -41103,13 +41349,13 @@ pub struct ReplicationPlanExecutionWhereInput {
         ::std::boxed::Box<crate::models::ReplicationPlanWhereInput>,
     >,
     pub replication_target_executions_every: crate::Nullable<
-        crate::models::ReplicationTargetExecutionWhereInput,
+        ::std::boxed::Box<crate::models::ReplicationTargetExecutionWhereInput>,
     >,
     pub replication_target_executions_none: crate::Nullable<
-        crate::models::ReplicationTargetExecutionWhereInput,
+        ::std::boxed::Box<crate::models::ReplicationTargetExecutionWhereInput>,
     >,
     pub replication_target_executions_some: crate::Nullable<
-        crate::models::ReplicationTargetExecutionWhereInput,
+        ::std::boxed::Box<crate::models::ReplicationTargetExecutionWhereInput>,
     >,
     pub resource_version: crate::Nullable<i32>,
     pub resource_version_gt: crate::Nullable<i32>,
@@ -41870,31 +42116,31 @@ pub struct ReplicationPlanWhereInput {
         ::std::boxed::Box<crate::models::ReplicaVmWhereInput>,
     >,
     pub replication_plan_executions_every: crate::Nullable<
-        crate::models::ReplicationPlanExecutionWhereInput,
+        ::std::boxed::Box<crate::models::ReplicationPlanExecutionWhereInput>,
     >,
     pub replication_plan_executions_none: crate::Nullable<
-        crate::models::ReplicationPlanExecutionWhereInput,
+        ::std::boxed::Box<crate::models::ReplicationPlanExecutionWhereInput>,
     >,
     pub replication_plan_executions_some: crate::Nullable<
-        crate::models::ReplicationPlanExecutionWhereInput,
+        ::std::boxed::Box<crate::models::ReplicationPlanExecutionWhereInput>,
     >,
     pub replication_restore_points_every: crate::Nullable<
-        crate::models::ReplicationRestorePointWhereInput,
+        ::std::boxed::Box<crate::models::ReplicationRestorePointWhereInput>,
     >,
     pub replication_restore_points_none: crate::Nullable<
-        crate::models::ReplicationRestorePointWhereInput,
+        ::std::boxed::Box<crate::models::ReplicationRestorePointWhereInput>,
     >,
     pub replication_restore_points_some: crate::Nullable<
-        crate::models::ReplicationRestorePointWhereInput,
+        ::std::boxed::Box<crate::models::ReplicationRestorePointWhereInput>,
     >,
     pub replication_target_executions_every: crate::Nullable<
-        crate::models::ReplicationTargetExecutionWhereInput,
+        ::std::boxed::Box<crate::models::ReplicationTargetExecutionWhereInput>,
     >,
     pub replication_target_executions_none: crate::Nullable<
-        crate::models::ReplicationTargetExecutionWhereInput,
+        ::std::boxed::Box<crate::models::ReplicationTargetExecutionWhereInput>,
     >,
     pub replication_target_executions_some: crate::Nullable<
-        crate::models::ReplicationTargetExecutionWhereInput,
+        ::std::boxed::Box<crate::models::ReplicationTargetExecutionWhereInput>,
     >,
     pub resiliency_type: crate::Nullable<crate::models::ResiliencyType>,
     pub resiliency_type_in: crate::Nullable<
@@ -43664,13 +43910,13 @@ pub struct ReplicationRestorePointWhereInput {
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
     pub failover_executions_every: crate::Nullable<
-        crate::models::FailoverExecutionWhereInput,
+        ::std::boxed::Box<crate::models::FailoverExecutionWhereInput>,
     >,
     pub failover_executions_none: crate::Nullable<
-        crate::models::FailoverExecutionWhereInput,
+        ::std::boxed::Box<crate::models::FailoverExecutionWhereInput>,
     >,
     pub failover_executions_some: crate::Nullable<
-        crate::models::FailoverExecutionWhereInput,
+        ::std::boxed::Box<crate::models::FailoverExecutionWhereInput>,
     >,
     pub id: crate::Nullable<::std::string::String>,
     pub id_contains: crate::Nullable<::std::string::String>,
@@ -43735,7 +43981,7 @@ pub struct ReplicationRestorePointWhereInput {
         ::std::boxed::Box<crate::models::ReplicationServiceWhereInput>,
     >,
     pub replication_target_execution: crate::Nullable<
-        crate::models::ReplicationTargetExecutionWhereInput,
+        ::std::boxed::Box<crate::models::ReplicationTargetExecutionWhereInput>,
     >,
     pub resource_version: crate::Nullable<i32>,
     pub resource_version_gt: crate::Nullable<i32>,
@@ -44537,13 +44783,13 @@ pub struct ReplicationServiceWhereInput {
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
     pub failover_executions_every: crate::Nullable<
-        crate::models::FailoverExecutionWhereInput,
+        ::std::boxed::Box<crate::models::FailoverExecutionWhereInput>,
     >,
     pub failover_executions_none: crate::Nullable<
-        crate::models::FailoverExecutionWhereInput,
+        ::std::boxed::Box<crate::models::FailoverExecutionWhereInput>,
     >,
     pub failover_executions_some: crate::Nullable<
-        crate::models::FailoverExecutionWhereInput,
+        ::std::boxed::Box<crate::models::FailoverExecutionWhereInput>,
     >,
     pub id: crate::Nullable<::std::string::String>,
     pub id_contains: crate::Nullable<::std::string::String>,
@@ -44628,25 +44874,25 @@ pub struct ReplicationServiceWhereInput {
     pub name_not_starts_with: crate::Nullable<::std::string::String>,
     pub name_starts_with: crate::Nullable<::std::string::String>,
     pub permanent_failover_execution_every: crate::Nullable<
-        crate::models::PermanentFailoverExecutionWhereInput,
+        ::std::boxed::Box<crate::models::PermanentFailoverExecutionWhereInput>,
     >,
     pub permanent_failover_execution_none: crate::Nullable<
-        crate::models::PermanentFailoverExecutionWhereInput,
+        ::std::boxed::Box<crate::models::PermanentFailoverExecutionWhereInput>,
     >,
     pub permanent_failover_execution_some: crate::Nullable<
-        crate::models::PermanentFailoverExecutionWhereInput,
+        ::std::boxed::Box<crate::models::PermanentFailoverExecutionWhereInput>,
     >,
     pub replication_clusters_every: crate::Nullable<crate::models::ClusterWhereInput>,
     pub replication_clusters_none: crate::Nullable<crate::models::ClusterWhereInput>,
     pub replication_clusters_some: crate::Nullable<crate::models::ClusterWhereInput>,
     pub replication_plans_every: crate::Nullable<
-        crate::models::ReplicationPlanWhereInput,
+        ::std::boxed::Box<crate::models::ReplicationPlanWhereInput>,
     >,
     pub replication_plans_none: crate::Nullable<
-        crate::models::ReplicationPlanWhereInput,
+        ::std::boxed::Box<crate::models::ReplicationPlanWhereInput>,
     >,
     pub replication_plans_some: crate::Nullable<
-        crate::models::ReplicationPlanWhereInput,
+        ::std::boxed::Box<crate::models::ReplicationPlanWhereInput>,
     >,
     pub resource_version: crate::Nullable<i32>,
     pub resource_version_gt: crate::Nullable<i32>,
@@ -45727,7 +45973,9 @@ pub struct ReportTaskWhereInput {
     pub status_in: crate::Nullable<::std::vec::Vec<crate::models::TaskStatus>>,
     pub status_not: crate::Nullable<crate::models::TaskStatus>,
     pub status_not_in: crate::Nullable<::std::vec::Vec<crate::models::TaskStatus>>,
-    pub template: crate::Nullable<crate::models::ReportTemplateWhereInput>,
+    pub template: crate::Nullable<
+        ::std::boxed::Box<crate::models::ReportTemplateWhereInput>,
+    >,
 }
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ReportTaskWhereInput {
@@ -47232,7 +47480,9 @@ pub struct SecurityPolicyWhereInput {
     pub description_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub description_not_starts_with: crate::Nullable<::std::string::String>,
     pub description_starts_with: crate::Nullable<::std::string::String>,
-    pub everoute_cluster: crate::Nullable<crate::models::EverouteClusterWhereInput>,
+    pub everoute_cluster: crate::Nullable<
+        ::std::boxed::Box<crate::models::EverouteClusterWhereInput>,
+    >,
     pub id: crate::Nullable<::std::string::String>,
     pub id_contains: crate::Nullable<::std::string::String>,
     pub id_ends_with: crate::Nullable<::std::string::String>,
@@ -47902,7 +48152,9 @@ pub struct SnapshotGroupWhereInput {
     pub object_num_lte: crate::Nullable<i32>,
     pub object_num_not: crate::Nullable<i32>,
     pub object_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub snapshot_plan_task: crate::Nullable<crate::models::SnapshotPlanTaskWhereInput>,
+    pub snapshot_plan_task: crate::Nullable<
+        ::std::boxed::Box<crate::models::SnapshotPlanTaskWhereInput>,
+    >,
     pub vm_snapshots_every: crate::Nullable<
         ::std::boxed::Box<crate::models::VmSnapshotWhereInput>,
     >,
@@ -48305,7 +48557,9 @@ pub struct SnapshotPlanTaskWhereInput {
     pub snapshot_group: crate::Nullable<
         ::std::boxed::Box<crate::models::SnapshotGroupWhereInput>,
     >,
-    pub snapshot_plan: crate::Nullable<crate::models::SnapshotPlanWhereInput>,
+    pub snapshot_plan: crate::Nullable<
+        ::std::boxed::Box<crate::models::SnapshotPlanWhereInput>,
+    >,
     pub start_time: crate::Nullable<::std::string::String>,
     pub start_time_gt: crate::Nullable<::std::string::String>,
     pub start_time_gte: crate::Nullable<::std::string::String>,
@@ -52760,9 +53014,15 @@ pub struct UserWhereInput {
     pub role_in: crate::Nullable<::std::vec::Vec<crate::models::UserRole>>,
     pub role_not: crate::Nullable<crate::models::UserRole>,
     pub role_not_in: crate::Nullable<::std::vec::Vec<crate::models::UserRole>>,
-    pub roles_every: crate::Nullable<crate::models::UserRoleNextWhereInput>,
-    pub roles_none: crate::Nullable<crate::models::UserRoleNextWhereInput>,
-    pub roles_some: crate::Nullable<crate::models::UserRoleNextWhereInput>,
+    pub roles_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::UserRoleNextWhereInput>,
+    >,
+    pub roles_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::UserRoleNextWhereInput>,
+    >,
+    pub roles_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::UserRoleNextWhereInput>,
+    >,
     pub source: crate::Nullable<crate::models::UserSource>,
     pub source_in: crate::Nullable<::std::vec::Vec<crate::models::UserSource>>,
     pub source_not: crate::Nullable<crate::models::UserSource>,
@@ -53673,9 +53933,9 @@ pub struct VdsWhereInput {
     pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub name_not_starts_with: crate::Nullable<::std::string::String>,
     pub name_starts_with: crate::Nullable<::std::string::String>,
-    pub nics_every: crate::Nullable<crate::models::NicWhereInput>,
-    pub nics_none: crate::Nullable<crate::models::NicWhereInput>,
-    pub nics_some: crate::Nullable<crate::models::NicWhereInput>,
+    pub nics_every: crate::Nullable<::std::boxed::Box<crate::models::NicWhereInput>>,
+    pub nics_none: crate::Nullable<::std::boxed::Box<crate::models::NicWhereInput>>,
+    pub nics_some: crate::Nullable<::std::boxed::Box<crate::models::NicWhereInput>>,
     pub ovsbr_name: crate::Nullable<::std::string::String>,
     pub ovsbr_name_contains: crate::Nullable<::std::string::String>,
     pub ovsbr_name_ends_with: crate::Nullable<::std::string::String>,
@@ -53694,8 +53954,8 @@ pub struct VdsWhereInput {
     pub type_in: crate::Nullable<::std::vec::Vec<crate::models::NetworkType>>,
     pub type_not: crate::Nullable<crate::models::NetworkType>,
     pub type_not_in: crate::Nullable<::std::vec::Vec<crate::models::NetworkType>>,
-    pub vlans_every: crate::Nullable<crate::models::VlanWhereInput>,
-    pub vlans_none: crate::Nullable<crate::models::VlanWhereInput>,
+    pub vlans_every: crate::Nullable<::std::boxed::Box<crate::models::VlanWhereInput>>,
+    pub vlans_none: crate::Nullable<::std::boxed::Box<crate::models::VlanWhereInput>>,
     pub vlans_num: crate::Nullable<i32>,
     pub vlans_num_gt: crate::Nullable<i32>,
     pub vlans_num_gte: crate::Nullable<i32>,
@@ -53704,7 +53964,7 @@ pub struct VdsWhereInput {
     pub vlans_num_lte: crate::Nullable<i32>,
     pub vlans_num_not: crate::Nullable<i32>,
     pub vlans_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub vlans_some: crate::Nullable<crate::models::VlanWhereInput>,
+    pub vlans_some: crate::Nullable<::std::boxed::Box<crate::models::VlanWhereInput>>,
     pub work_mode: crate::Nullable<::std::string::String>,
     pub work_mode_contains: crate::Nullable<::std::string::String>,
     pub work_mode_ends_with: crate::Nullable<::std::string::String>,
@@ -54547,13 +54807,13 @@ pub struct VirtualPrivateCloudEdgeGatewayGroupWhereInput {
     pub description_not_starts_with: crate::Nullable<::std::string::String>,
     pub description_starts_with: crate::Nullable<::std::string::String>,
     pub edge_gateways_every: crate::Nullable<
-        crate::models::VirtualPrivateCloudEdgeGatewayWhereInput,
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudEdgeGatewayWhereInput>,
     >,
     pub edge_gateways_none: crate::Nullable<
-        crate::models::VirtualPrivateCloudEdgeGatewayWhereInput,
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudEdgeGatewayWhereInput>,
     >,
     pub edge_gateways_some: crate::Nullable<
-        crate::models::VirtualPrivateCloudEdgeGatewayWhereInput,
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudEdgeGatewayWhereInput>,
     >,
     pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
     pub entity_async_status_in: crate::Nullable<
@@ -55182,7 +55442,7 @@ pub struct VirtualPrivateCloudExternalSubnetGroupWhereInput {
     pub description_not_starts_with: crate::Nullable<::std::string::String>,
     pub description_starts_with: crate::Nullable<::std::string::String>,
     pub edge_gateway_group: crate::Nullable<
-        crate::models::VirtualPrivateCloudEdgeGatewayGroupWhereInput,
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudEdgeGatewayGroupWhereInput>,
     >,
     pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
     pub entity_async_status_in: crate::Nullable<
@@ -55255,17 +55515,19 @@ pub struct VirtualPrivateCloudExternalSubnetGroupWhereInput {
         ::std::boxed::Box<crate::models::VirtualPrivateCloudNatGatewayWhereInput>,
     >,
     pub router_gateways_every: crate::Nullable<
-        crate::models::VirtualPrivateCloudRouterGatewayWhereInput,
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudRouterGatewayWhereInput>,
     >,
     pub router_gateways_none: crate::Nullable<
-        crate::models::VirtualPrivateCloudRouterGatewayWhereInput,
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudRouterGatewayWhereInput>,
     >,
     pub router_gateways_some: crate::Nullable<
-        crate::models::VirtualPrivateCloudRouterGatewayWhereInput,
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudRouterGatewayWhereInput>,
     >,
     pub shared_in_edge_gateway_group: crate::Nullable<bool>,
     pub shared_in_edge_gateway_group_not: crate::Nullable<bool>,
-    pub vpc: crate::Nullable<crate::models::VirtualPrivateCloudWhereInput>,
+    pub vpc: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudWhereInput>,
+    >,
 }
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudExternalSubnetGroupWhereInput {
@@ -55590,7 +55852,7 @@ pub struct VirtualPrivateCloudExternalSubnetWhereInput {
     pub description_not_starts_with: crate::Nullable<::std::string::String>,
     pub description_starts_with: crate::Nullable<::std::string::String>,
     pub edge_gateway: crate::Nullable<
-        crate::models::VirtualPrivateCloudEdgeGatewayWhereInput,
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudEdgeGatewayWhereInput>,
     >,
     pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
     pub entity_async_status_in: crate::Nullable<
@@ -55696,13 +55958,13 @@ pub struct VirtualPrivateCloudExternalSubnetWhereInput {
     pub nat_gateway_cidr_not_starts_with: crate::Nullable<::std::string::String>,
     pub nat_gateway_cidr_starts_with: crate::Nullable<::std::string::String>,
     pub nat_gateways_every: crate::Nullable<
-        crate::models::VirtualPrivateCloudNatGatewayWhereInput,
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudNatGatewayWhereInput>,
     >,
     pub nat_gateways_none: crate::Nullable<
-        crate::models::VirtualPrivateCloudNatGatewayWhereInput,
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudNatGatewayWhereInput>,
     >,
     pub nat_gateways_some: crate::Nullable<
-        crate::models::VirtualPrivateCloudNatGatewayWhereInput,
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudNatGatewayWhereInput>,
     >,
     pub router_gateway_cidr: crate::Nullable<::std::string::String>,
     pub router_gateway_cidr_contains: crate::Nullable<::std::string::String>,
@@ -55721,16 +55983,18 @@ pub struct VirtualPrivateCloudExternalSubnetWhereInput {
     pub router_gateway_cidr_not_starts_with: crate::Nullable<::std::string::String>,
     pub router_gateway_cidr_starts_with: crate::Nullable<::std::string::String>,
     pub router_gateways_every: crate::Nullable<
-        crate::models::VirtualPrivateCloudRouterGatewayWhereInput,
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudRouterGatewayWhereInput>,
     >,
     pub router_gateways_none: crate::Nullable<
-        crate::models::VirtualPrivateCloudRouterGatewayWhereInput,
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudRouterGatewayWhereInput>,
     >,
     pub router_gateways_some: crate::Nullable<
-        crate::models::VirtualPrivateCloudRouterGatewayWhereInput,
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudRouterGatewayWhereInput>,
     >,
     pub vlan: crate::Nullable<::std::boxed::Box<crate::models::VlanWhereInput>>,
-    pub vpc: crate::Nullable<crate::models::VirtualPrivateCloudWhereInput>,
+    pub vpc: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudWhereInput>,
+    >,
 }
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudExternalSubnetWhereInput {
@@ -56351,10 +56615,12 @@ pub struct VirtualPrivateCloudFloatingIpWhereInput {
     pub external_ip_not_starts_with: crate::Nullable<::std::string::String>,
     pub external_ip_starts_with: crate::Nullable<::std::string::String>,
     pub external_subnet: crate::Nullable<
-        crate::models::VirtualPrivateCloudExternalSubnetWhereInput,
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudExternalSubnetWhereInput>,
     >,
     pub external_subnet_group: crate::Nullable<
-        crate::models::VirtualPrivateCloudExternalSubnetGroupWhereInput,
+        ::std::boxed::Box<
+            crate::models::VirtualPrivateCloudExternalSubnetGroupWhereInput,
+        >,
     >,
     pub id: crate::Nullable<::std::string::String>,
     pub id_contains: crate::Nullable<::std::string::String>,
@@ -56384,7 +56650,9 @@ pub struct VirtualPrivateCloudFloatingIpWhereInput {
     pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
     pub local_id_starts_with: crate::Nullable<::std::string::String>,
-    pub vpc: crate::Nullable<crate::models::VirtualPrivateCloudWhereInput>,
+    pub vpc: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudWhereInput>,
+    >,
 }
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudFloatingIpWhereInput {
@@ -56639,13 +56907,13 @@ pub struct VirtualPrivateCloudIsolationPolicyWhereInput {
         ::std::vec::Vec<crate::models::VirtualPrivateCloudIsolationPolicyMode>,
     >,
     pub security_groups_every: crate::Nullable<
-        crate::models::VirtualPrivateCloudSecurityGroupWhereInput,
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudSecurityGroupWhereInput>,
     >,
     pub security_groups_none: crate::Nullable<
-        crate::models::VirtualPrivateCloudSecurityGroupWhereInput,
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudSecurityGroupWhereInput>,
     >,
     pub security_groups_some: crate::Nullable<
-        crate::models::VirtualPrivateCloudSecurityGroupWhereInput,
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudSecurityGroupWhereInput>,
     >,
     pub vm: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
     pub vpc: crate::Nullable<
@@ -56850,7 +57118,9 @@ pub struct VirtualPrivateCloudNatGatewayWhereInput {
         ::std::boxed::Box<crate::models::VirtualPrivateCloudExternalSubnetWhereInput>,
     >,
     pub external_subnet_group: crate::Nullable<
-        crate::models::VirtualPrivateCloudExternalSubnetGroupWhereInput,
+        ::std::boxed::Box<
+            crate::models::VirtualPrivateCloudExternalSubnetGroupWhereInput,
+        >,
     >,
     pub id: crate::Nullable<::std::string::String>,
     pub id_contains: crate::Nullable<::std::string::String>,
@@ -56894,7 +57164,9 @@ pub struct VirtualPrivateCloudNatGatewayWhereInput {
     pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub name_not_starts_with: crate::Nullable<::std::string::String>,
     pub name_starts_with: crate::Nullable<::std::string::String>,
-    pub vpc: crate::Nullable<crate::models::VirtualPrivateCloudWhereInput>,
+    pub vpc: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudWhereInput>,
+    >,
 }
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudNatGatewayWhereInput {
@@ -57150,7 +57422,7 @@ pub struct VirtualPrivateCloudNicSnapshotWhereInput {
         ::std::vec::Vec<crate::models::VirtualPrivateCloudNicSnapshotWhereInput>,
     >,
     pub floating_ip: crate::Nullable<
-        crate::models::VirtualPrivateCloudFloatingIpWhereInput,
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudFloatingIpWhereInput>,
     >,
     pub id: crate::Nullable<::std::string::String>,
     pub id_contains: crate::Nullable<::std::string::String>,
@@ -57194,11 +57466,15 @@ pub struct VirtualPrivateCloudNicSnapshotWhereInput {
     pub mac_address_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub mac_address_not_starts_with: crate::Nullable<::std::string::String>,
     pub mac_address_starts_with: crate::Nullable<::std::string::String>,
-    pub vpc: crate::Nullable<crate::models::VirtualPrivateCloudWhereInput>,
+    pub vpc: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudWhereInput>,
+    >,
     pub vpc_nic: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudNicWhereInput>,
     >,
-    pub vpc_subnet: crate::Nullable<crate::models::VirtualPrivateCloudSubnetWhereInput>,
+    pub vpc_subnet: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudSubnetWhereInput>,
+    >,
 }
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudNicSnapshotWhereInput {
@@ -57393,7 +57669,7 @@ pub struct VirtualPrivateCloudNicWhereInput {
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
     pub floating_ip: crate::Nullable<
-        crate::models::VirtualPrivateCloudFloatingIpWhereInput,
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudFloatingIpWhereInput>,
     >,
     pub id: crate::Nullable<::std::string::String>,
     pub id_contains: crate::Nullable<::std::string::String>,
@@ -57424,17 +57700,21 @@ pub struct VirtualPrivateCloudNicWhereInput {
     pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
     pub local_id_starts_with: crate::Nullable<::std::string::String>,
     pub snapshots_every: crate::Nullable<
-        crate::models::VirtualPrivateCloudNicSnapshotWhereInput,
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudNicSnapshotWhereInput>,
     >,
     pub snapshots_none: crate::Nullable<
-        crate::models::VirtualPrivateCloudNicSnapshotWhereInput,
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudNicSnapshotWhereInput>,
     >,
     pub snapshots_some: crate::Nullable<
-        crate::models::VirtualPrivateCloudNicSnapshotWhereInput,
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudNicSnapshotWhereInput>,
     >,
     pub vm_nic: crate::Nullable<::std::boxed::Box<crate::models::VmNicWhereInput>>,
-    pub vpc: crate::Nullable<crate::models::VirtualPrivateCloudWhereInput>,
-    pub vpc_subnet: crate::Nullable<crate::models::VirtualPrivateCloudSubnetWhereInput>,
+    pub vpc: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudWhereInput>,
+    >,
+    pub vpc_subnet: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudSubnetWhereInput>,
+    >,
 }
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudNicWhereInput {
@@ -57590,7 +57870,9 @@ pub struct VirtualPrivateCloudPeeringWhereInput {
     pub or: crate::Nullable<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudPeeringWhereInput>,
     >,
-    pub dst_vpc: crate::Nullable<crate::models::VirtualPrivateCloudWhereInput>,
+    pub dst_vpc: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudWhereInput>,
+    >,
     pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
     pub entity_async_status_in: crate::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
@@ -57641,7 +57923,9 @@ pub struct VirtualPrivateCloudPeeringWhereInput {
     pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub name_not_starts_with: crate::Nullable<::std::string::String>,
     pub name_starts_with: crate::Nullable<::std::string::String>,
-    pub src_vpc: crate::Nullable<crate::models::VirtualPrivateCloudWhereInput>,
+    pub src_vpc: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudWhereInput>,
+    >,
 }
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudPeeringWhereInput {
@@ -57887,9 +58171,15 @@ pub struct VirtualPrivateCloudRouteTableWhereInput {
     pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub name_not_starts_with: crate::Nullable<::std::string::String>,
     pub name_starts_with: crate::Nullable<::std::string::String>,
-    pub routes_every: crate::Nullable<crate::models::VirtualPrivateCloudRouteWhereInput>,
-    pub routes_none: crate::Nullable<crate::models::VirtualPrivateCloudRouteWhereInput>,
-    pub routes_some: crate::Nullable<crate::models::VirtualPrivateCloudRouteWhereInput>,
+    pub routes_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudRouteWhereInput>,
+    >,
+    pub routes_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudRouteWhereInput>,
+    >,
+    pub routes_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudRouteWhereInput>,
+    >,
     pub subnets_every: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudSubnetWhereInput>,
     >,
@@ -57899,7 +58189,9 @@ pub struct VirtualPrivateCloudRouteTableWhereInput {
     pub subnets_some: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudSubnetWhereInput>,
     >,
-    pub vpc: crate::Nullable<crate::models::VirtualPrivateCloudWhereInput>,
+    pub vpc: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudWhereInput>,
+    >,
 }
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudRouteTableWhereInput {
@@ -58256,7 +58548,7 @@ pub struct VirtualPrivateCloudRouteWhereInput {
         ::std::boxed::Box<crate::models::VirtualPrivateCloudRouterGatewayWhereInput>,
     >,
     pub vpc_peering: crate::Nullable<
-        crate::models::VirtualPrivateCloudPeeringWhereInput,
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudPeeringWhereInput>,
     >,
 }
 #[cfg(feature = "server")]
@@ -58617,13 +58909,13 @@ pub struct VirtualPrivateCloudRouterGatewayWhereInput {
         ::std::vec::Vec<crate::models::VirtualPrivateCloudRouterGatewayWhereInput>,
     >,
     pub associated_subnets_every: crate::Nullable<
-        crate::models::VirtualPrivateCloudSubnetWhereInput,
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudSubnetWhereInput>,
     >,
     pub associated_subnets_none: crate::Nullable<
-        crate::models::VirtualPrivateCloudSubnetWhereInput,
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudSubnetWhereInput>,
     >,
     pub associated_subnets_some: crate::Nullable<
-        crate::models::VirtualPrivateCloudSubnetWhereInput,
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudSubnetWhereInput>,
     >,
     pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
     pub entity_async_status_in: crate::Nullable<
@@ -58711,7 +59003,9 @@ pub struct VirtualPrivateCloudRouterGatewayWhereInput {
     pub nexthop_ip_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub nexthop_ip_not_starts_with: crate::Nullable<::std::string::String>,
     pub nexthop_ip_starts_with: crate::Nullable<::std::string::String>,
-    pub vpc: crate::Nullable<crate::models::VirtualPrivateCloudWhereInput>,
+    pub vpc: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudWhereInput>,
+    >,
 }
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudRouterGatewayWhereInput {
@@ -59663,31 +59957,31 @@ pub struct VirtualPrivateCloudServiceWhereInput {
         ::std::vec::Vec<crate::models::VirtualPrivateCloudServiceWhereInput>,
     >,
     pub cluster_bindings_every: crate::Nullable<
-        crate::models::VirtualPrivateCloudClusterBindingWhereInput,
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudClusterBindingWhereInput>,
     >,
     pub cluster_bindings_none: crate::Nullable<
-        crate::models::VirtualPrivateCloudClusterBindingWhereInput,
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudClusterBindingWhereInput>,
     >,
     pub cluster_bindings_some: crate::Nullable<
-        crate::models::VirtualPrivateCloudClusterBindingWhereInput,
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudClusterBindingWhereInput>,
     >,
     pub edge_gateway_groups_every: crate::Nullable<
-        crate::models::VirtualPrivateCloudEdgeGatewayGroupWhereInput,
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudEdgeGatewayGroupWhereInput>,
     >,
     pub edge_gateway_groups_none: crate::Nullable<
-        crate::models::VirtualPrivateCloudEdgeGatewayGroupWhereInput,
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudEdgeGatewayGroupWhereInput>,
     >,
     pub edge_gateway_groups_some: crate::Nullable<
-        crate::models::VirtualPrivateCloudEdgeGatewayGroupWhereInput,
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudEdgeGatewayGroupWhereInput>,
     >,
     pub edge_gateways_every: crate::Nullable<
-        crate::models::VirtualPrivateCloudEdgeGatewayWhereInput,
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudEdgeGatewayWhereInput>,
     >,
     pub edge_gateways_none: crate::Nullable<
-        crate::models::VirtualPrivateCloudEdgeGatewayWhereInput,
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudEdgeGatewayWhereInput>,
     >,
     pub edge_gateways_some: crate::Nullable<
-        crate::models::VirtualPrivateCloudEdgeGatewayWhereInput,
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudEdgeGatewayWhereInput>,
     >,
     pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
     pub entity_async_status_in: crate::Nullable<
@@ -60080,7 +60374,7 @@ pub struct VirtualPrivateCloudSubnetWhereInput {
     pub name_not_starts_with: crate::Nullable<::std::string::String>,
     pub name_starts_with: crate::Nullable<::std::string::String>,
     pub route_table: crate::Nullable<
-        crate::models::VirtualPrivateCloudRouteTableWhereInput,
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudRouteTableWhereInput>,
     >,
     pub total_ip_count: crate::Nullable<i32>,
     pub total_ip_count_gt: crate::Nullable<i32>,
@@ -60098,7 +60392,9 @@ pub struct VirtualPrivateCloudSubnetWhereInput {
     pub unused_ip_count_lte: crate::Nullable<i32>,
     pub unused_ip_count_not: crate::Nullable<i32>,
     pub unused_ip_count_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub vpc: crate::Nullable<crate::models::VirtualPrivateCloudWhereInput>,
+    pub vpc: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudWhereInput>,
+    >,
 }
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudSubnetWhereInput {
@@ -60518,13 +60814,13 @@ pub struct VirtualPrivateCloudWhereInput {
     pub id_not_starts_with: crate::Nullable<::std::string::String>,
     pub id_starts_with: crate::Nullable<::std::string::String>,
     pub isolation_policies_every: crate::Nullable<
-        crate::models::VirtualPrivateCloudIsolationPolicyWhereInput,
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudIsolationPolicyWhereInput>,
     >,
     pub isolation_policies_none: crate::Nullable<
-        crate::models::VirtualPrivateCloudIsolationPolicyWhereInput,
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudIsolationPolicyWhereInput>,
     >,
     pub isolation_policies_some: crate::Nullable<
-        crate::models::VirtualPrivateCloudIsolationPolicyWhereInput,
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudIsolationPolicyWhereInput>,
     >,
     pub local_id: crate::Nullable<::std::string::String>,
     pub local_id_contains: crate::Nullable<::std::string::String>,
@@ -60572,22 +60868,22 @@ pub struct VirtualPrivateCloudWhereInput {
         ::std::boxed::Box<crate::models::VirtualPrivateCloudRouteTableWhereInput>,
     >,
     pub security_groups_every: crate::Nullable<
-        crate::models::VirtualPrivateCloudSecurityGroupWhereInput,
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudSecurityGroupWhereInput>,
     >,
     pub security_groups_none: crate::Nullable<
-        crate::models::VirtualPrivateCloudSecurityGroupWhereInput,
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudSecurityGroupWhereInput>,
     >,
     pub security_groups_some: crate::Nullable<
-        crate::models::VirtualPrivateCloudSecurityGroupWhereInput,
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudSecurityGroupWhereInput>,
     >,
     pub security_policies_every: crate::Nullable<
-        crate::models::VirtualPrivateCloudSecurityPolicyWhereInput,
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudSecurityPolicyWhereInput>,
     >,
     pub security_policies_none: crate::Nullable<
-        crate::models::VirtualPrivateCloudSecurityPolicyWhereInput,
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudSecurityPolicyWhereInput>,
     >,
     pub security_policies_some: crate::Nullable<
-        crate::models::VirtualPrivateCloudSecurityPolicyWhereInput,
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudSecurityPolicyWhereInput>,
     >,
     pub subnets_every: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudSubnetWhereInput>,
@@ -60599,7 +60895,7 @@ pub struct VirtualPrivateCloudWhereInput {
         ::std::boxed::Box<crate::models::VirtualPrivateCloudSubnetWhereInput>,
     >,
     pub vpc_service: crate::Nullable<
-        crate::models::VirtualPrivateCloudServiceWhereInput,
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudServiceWhereInput>,
     >,
 }
 #[cfg(feature = "server")]
@@ -61125,9 +61421,11 @@ pub struct VlanWhereInput {
     pub vlan_id_lte: crate::Nullable<i32>,
     pub vlan_id_not: crate::Nullable<i32>,
     pub vlan_id_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub vm_nics_every: crate::Nullable<crate::models::VmNicWhereInput>,
-    pub vm_nics_none: crate::Nullable<crate::models::VmNicWhereInput>,
-    pub vm_nics_some: crate::Nullable<crate::models::VmNicWhereInput>,
+    pub vm_nics_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::VmNicWhereInput>,
+    >,
+    pub vm_nics_none: crate::Nullable<::std::boxed::Box<crate::models::VmNicWhereInput>>,
+    pub vm_nics_some: crate::Nullable<::std::boxed::Box<crate::models::VmNicWhereInput>>,
 }
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VlanWhereInput {
@@ -61778,7 +62076,7 @@ pub struct VmDiskWhereInput {
     pub serial_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub serial_not_starts_with: crate::Nullable<::std::string::String>,
     pub serial_starts_with: crate::Nullable<::std::string::String>,
-    pub svt_image: crate::Nullable<crate::models::SvtImageWhereInput>,
+    pub svt_image: crate::Nullable<::std::boxed::Box<crate::models::SvtImageWhereInput>>,
     pub r#type: crate::Nullable<crate::models::VmDiskType>,
     pub type_in: crate::Nullable<::std::vec::Vec<crate::models::VmDiskType>>,
     pub type_not: crate::Nullable<crate::models::VmDiskType>,
@@ -61830,7 +62128,7 @@ pub struct VmDiskWhereInput {
     pub unsafe_provision_not_starts_with: crate::Nullable<::std::string::String>,
     pub unsafe_provision_starts_with: crate::Nullable<::std::string::String>,
     pub vm: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
-    pub vm_volume: crate::Nullable<crate::models::VmVolumeWhereInput>,
+    pub vm_volume: crate::Nullable<::std::boxed::Box<crate::models::VmVolumeWhereInput>>,
 }
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmDiskWhereInput {
@@ -62595,7 +62893,9 @@ pub struct VmEntityFilterResultWhereInput {
     pub or: crate::Nullable<
         ::std::vec::Vec<crate::models::VmEntityFilterResultWhereInput>,
     >,
-    pub entity_filter: crate::Nullable<crate::models::EntityFilterWhereInput>,
+    pub entity_filter: crate::Nullable<
+        ::std::boxed::Box<crate::models::EntityFilterWhereInput>,
+    >,
     pub id: crate::Nullable<::std::string::String>,
     pub id_contains: crate::Nullable<::std::string::String>,
     pub id_ends_with: crate::Nullable<::std::string::String>,
@@ -63044,7 +63344,7 @@ pub struct VmNicWhereInput {
     pub model_in: crate::Nullable<::std::vec::Vec<crate::models::VmNicModel>>,
     pub model_not: crate::Nullable<crate::models::VmNicModel>,
     pub model_not_in: crate::Nullable<::std::vec::Vec<crate::models::VmNicModel>>,
-    pub nic: crate::Nullable<crate::models::NicWhereInput>,
+    pub nic: crate::Nullable<::std::boxed::Box<crate::models::NicWhereInput>>,
     pub order: crate::Nullable<i32>,
     pub order_gt: crate::Nullable<i32>,
     pub order_gte: crate::Nullable<i32>,
@@ -63073,7 +63373,9 @@ pub struct VmNicWhereInput {
     pub type_not_in: crate::Nullable<::std::vec::Vec<crate::models::VmNicType>>,
     pub vlan: crate::Nullable<::std::boxed::Box<crate::models::VlanWhereInput>>,
     pub vm: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
-    pub vpc_nic: crate::Nullable<crate::models::VirtualPrivateCloudNicWhereInput>,
+    pub vpc_nic: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudNicWhereInput>,
+    >,
 }
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmNicWhereInput {
@@ -63934,16 +64236,28 @@ pub struct VmPlacementGroupWhereInput {
     pub name_starts_with: crate::Nullable<::std::string::String>,
     pub vm_host_must_enabled: crate::Nullable<bool>,
     pub vm_host_must_enabled_not: crate::Nullable<bool>,
-    pub vm_host_must_host_uuids_every: crate::Nullable<crate::models::HostWhereInput>,
-    pub vm_host_must_host_uuids_none: crate::Nullable<crate::models::HostWhereInput>,
-    pub vm_host_must_host_uuids_some: crate::Nullable<crate::models::HostWhereInput>,
+    pub vm_host_must_host_uuids_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::HostWhereInput>,
+    >,
+    pub vm_host_must_host_uuids_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::HostWhereInput>,
+    >,
+    pub vm_host_must_host_uuids_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::HostWhereInput>,
+    >,
     pub vm_host_must_policy: crate::Nullable<bool>,
     pub vm_host_must_policy_not: crate::Nullable<bool>,
     pub vm_host_prefer_enabled: crate::Nullable<bool>,
     pub vm_host_prefer_enabled_not: crate::Nullable<bool>,
-    pub vm_host_prefer_host_uuids_every: crate::Nullable<crate::models::HostWhereInput>,
-    pub vm_host_prefer_host_uuids_none: crate::Nullable<crate::models::HostWhereInput>,
-    pub vm_host_prefer_host_uuids_some: crate::Nullable<crate::models::HostWhereInput>,
+    pub vm_host_prefer_host_uuids_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::HostWhereInput>,
+    >,
+    pub vm_host_prefer_host_uuids_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::HostWhereInput>,
+    >,
+    pub vm_host_prefer_host_uuids_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::HostWhereInput>,
+    >,
     pub vm_host_prefer_policy: crate::Nullable<bool>,
     pub vm_host_prefer_policy_not: crate::Nullable<bool>,
     pub vm_vm_policy: crate::Nullable<crate::models::VmVmPolicy>,
@@ -64532,7 +64846,9 @@ pub struct VmSnapshotWhereInput {
     pub size_lte: crate::Nullable<i64>,
     pub size_not: crate::Nullable<i64>,
     pub size_not_in: crate::Nullable<::std::vec::Vec<i64>>,
-    pub snapshot_group: crate::Nullable<crate::models::SnapshotGroupWhereInput>,
+    pub snapshot_group: crate::Nullable<
+        ::std::boxed::Box<crate::models::SnapshotGroupWhereInput>,
+    >,
     pub vcpu: crate::Nullable<i32>,
     pub vcpu_gt: crate::Nullable<i32>,
     pub vcpu_gte: crate::Nullable<i32>,
@@ -65061,7 +65377,7 @@ pub struct VmTemplateWhereInput {
     pub cloud_init_supported_not: crate::Nullable<bool>,
     pub cluster: crate::Nullable<::std::boxed::Box<crate::models::ClusterWhereInput>>,
     pub content_library_vm_template: crate::Nullable<
-        crate::models::ContentLibraryVmTemplateWhereInput,
+        ::std::boxed::Box<crate::models::ContentLibraryVmTemplateWhereInput>,
     >,
     pub cpu_model: crate::Nullable<::std::string::String>,
     pub cpu_model_contains: crate::Nullable<::std::string::String>,
@@ -65913,7 +66229,7 @@ pub struct VmVolumeSnapshotWhereInput {
     pub unique_size_lte: crate::Nullable<f64>,
     pub unique_size_not: crate::Nullable<f64>,
     pub unique_size_not_in: crate::Nullable<::std::vec::Vec<f64>>,
-    pub vm_volume: crate::Nullable<crate::models::VmVolumeWhereInput>,
+    pub vm_volume: crate::Nullable<::std::boxed::Box<crate::models::VmVolumeWhereInput>>,
     pub volume_sharing: crate::Nullable<bool>,
     pub volume_sharing_not: crate::Nullable<bool>,
     pub volume_size: crate::Nullable<f64>,
@@ -66518,7 +66834,7 @@ pub struct VmVolumeWhereInput {
     pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
     pub local_id_starts_with: crate::Nullable<::std::string::String>,
-    pub lun: crate::Nullable<crate::models::IscsiLunWhereInput>,
+    pub lun: crate::Nullable<::std::boxed::Box<crate::models::IscsiLunWhereInput>>,
     pub mounting: crate::Nullable<bool>,
     pub mounting_not: crate::Nullable<bool>,
     pub name: crate::Nullable<::std::string::String>,
@@ -67138,9 +67454,15 @@ pub struct VmWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::VmWhereInput>>,
     pub not: crate::Nullable<::std::vec::Vec<crate::models::VmWhereInput>>,
     pub or: crate::Nullable<::std::vec::Vec<crate::models::VmWhereInput>>,
-    pub backup_plans_every: crate::Nullable<crate::models::BackupPlanWhereInput>,
-    pub backup_plans_none: crate::Nullable<crate::models::BackupPlanWhereInput>,
-    pub backup_plans_some: crate::Nullable<crate::models::BackupPlanWhereInput>,
+    pub backup_plans_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::BackupPlanWhereInput>,
+    >,
+    pub backup_plans_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::BackupPlanWhereInput>,
+    >,
+    pub backup_plans_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::BackupPlanWhereInput>,
+    >,
     pub bios_uuid: crate::Nullable<::std::string::String>,
     pub bios_uuid_contains: crate::Nullable<::std::string::String>,
     pub bios_uuid_ends_with: crate::Nullable<::std::string::String>,
@@ -67231,22 +67553,28 @@ pub struct VmWhereInput {
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
     pub entity_filter_results_every: crate::Nullable<
-        crate::models::VmEntityFilterResultWhereInput,
+        ::std::boxed::Box<crate::models::VmEntityFilterResultWhereInput>,
     >,
     pub entity_filter_results_none: crate::Nullable<
-        crate::models::VmEntityFilterResultWhereInput,
+        ::std::boxed::Box<crate::models::VmEntityFilterResultWhereInput>,
     >,
     pub entity_filter_results_some: crate::Nullable<
-        crate::models::VmEntityFilterResultWhereInput,
+        ::std::boxed::Box<crate::models::VmEntityFilterResultWhereInput>,
     >,
     pub firmware: crate::Nullable<crate::models::VmFirmware>,
     pub firmware_in: crate::Nullable<::std::vec::Vec<crate::models::VmFirmware>>,
     pub firmware_not: crate::Nullable<crate::models::VmFirmware>,
     pub firmware_not_in: crate::Nullable<::std::vec::Vec<crate::models::VmFirmware>>,
-    pub folder: crate::Nullable<crate::models::VmFolderWhereInput>,
-    pub gpu_devices_every: crate::Nullable<crate::models::GpuDeviceWhereInput>,
-    pub gpu_devices_none: crate::Nullable<crate::models::GpuDeviceWhereInput>,
-    pub gpu_devices_some: crate::Nullable<crate::models::GpuDeviceWhereInput>,
+    pub folder: crate::Nullable<::std::boxed::Box<crate::models::VmFolderWhereInput>>,
+    pub gpu_devices_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::GpuDeviceWhereInput>,
+    >,
+    pub gpu_devices_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::GpuDeviceWhereInput>,
+    >,
+    pub gpu_devices_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::GpuDeviceWhereInput>,
+    >,
     pub guest_cpu_model: crate::Nullable<::std::string::String>,
     pub guest_cpu_model_contains: crate::Nullable<::std::string::String>,
     pub guest_cpu_model_ends_with: crate::Nullable<::std::string::String>,
@@ -67287,7 +67615,7 @@ pub struct VmWhereInput {
     pub guest_used_size_not_in: crate::Nullable<::std::vec::Vec<i64>>,
     pub ha: crate::Nullable<bool>,
     pub ha_not: crate::Nullable<bool>,
-    pub host: crate::Nullable<crate::models::HostWhereInput>,
+    pub host: crate::Nullable<::std::boxed::Box<crate::models::HostWhereInput>>,
     pub hostname: crate::Nullable<::std::string::String>,
     pub hostname_contains: crate::Nullable<::std::string::String>,
     pub hostname_ends_with: crate::Nullable<::std::string::String>,
@@ -67340,7 +67668,9 @@ pub struct VmWhereInput {
     pub ips_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub ips_not_starts_with: crate::Nullable<::std::string::String>,
     pub ips_starts_with: crate::Nullable<::std::string::String>,
-    pub isolation_policy: crate::Nullable<crate::models::IsolationPolicyWhereInput>,
+    pub isolation_policy: crate::Nullable<
+        ::std::boxed::Box<crate::models::IsolationPolicyWhereInput>,
+    >,
     pub kernel_info: crate::Nullable<::std::string::String>,
     pub kernel_info_contains: crate::Nullable<::std::string::String>,
     pub kernel_info_ends_with: crate::Nullable<::std::string::String>,
@@ -67355,9 +67685,9 @@ pub struct VmWhereInput {
     pub kernel_info_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub kernel_info_not_starts_with: crate::Nullable<::std::string::String>,
     pub kernel_info_starts_with: crate::Nullable<::std::string::String>,
-    pub labels_every: crate::Nullable<crate::models::LabelWhereInput>,
-    pub labels_none: crate::Nullable<crate::models::LabelWhereInput>,
-    pub labels_some: crate::Nullable<crate::models::LabelWhereInput>,
+    pub labels_every: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_none: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_some: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
     pub last_shutdown_time: crate::Nullable<::std::string::String>,
     pub last_shutdown_time_gt: crate::Nullable<::std::string::String>,
     pub last_shutdown_time_gte: crate::Nullable<::std::string::String>,
@@ -67504,9 +67834,9 @@ pub struct VmWhereInput {
     pub os_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub os_not_starts_with: crate::Nullable<::std::string::String>,
     pub os_starts_with: crate::Nullable<::std::string::String>,
-    pub pci_nics_every: crate::Nullable<crate::models::NicWhereInput>,
-    pub pci_nics_none: crate::Nullable<crate::models::NicWhereInput>,
-    pub pci_nics_some: crate::Nullable<crate::models::NicWhereInput>,
+    pub pci_nics_every: crate::Nullable<::std::boxed::Box<crate::models::NicWhereInput>>,
+    pub pci_nics_none: crate::Nullable<::std::boxed::Box<crate::models::NicWhereInput>>,
+    pub pci_nics_some: crate::Nullable<::std::boxed::Box<crate::models::NicWhereInput>>,
     pub protected: crate::Nullable<bool>,
     pub protected_not: crate::Nullable<bool>,
     pub provisioned_size: crate::Nullable<i64>,
@@ -67525,10 +67855,18 @@ pub struct VmWhereInput {
     pub size_lte: crate::Nullable<i64>,
     pub size_not: crate::Nullable<i64>,
     pub size_not_in: crate::Nullable<::std::vec::Vec<i64>>,
-    pub snapshot_plan: crate::Nullable<crate::models::SnapshotPlanWhereInput>,
-    pub snapshots_every: crate::Nullable<crate::models::VmSnapshotWhereInput>,
-    pub snapshots_none: crate::Nullable<crate::models::VmSnapshotWhereInput>,
-    pub snapshots_some: crate::Nullable<crate::models::VmSnapshotWhereInput>,
+    pub snapshot_plan: crate::Nullable<
+        ::std::boxed::Box<crate::models::SnapshotPlanWhereInput>,
+    >,
+    pub snapshots_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::VmSnapshotWhereInput>,
+    >,
+    pub snapshots_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::VmSnapshotWhereInput>,
+    >,
+    pub snapshots_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::VmSnapshotWhereInput>,
+    >,
     pub status: crate::Nullable<crate::models::VmStatus>,
     pub status_in: crate::Nullable<::std::vec::Vec<crate::models::VmStatus>>,
     pub status_not: crate::Nullable<crate::models::VmStatus>,
@@ -67549,9 +67887,15 @@ pub struct VmWhereInput {
     pub unique_size_lte: crate::Nullable<i64>,
     pub unique_size_not: crate::Nullable<i64>,
     pub unique_size_not_in: crate::Nullable<::std::vec::Vec<i64>>,
-    pub usb_devices_every: crate::Nullable<crate::models::UsbDeviceWhereInput>,
-    pub usb_devices_none: crate::Nullable<crate::models::UsbDeviceWhereInput>,
-    pub usb_devices_some: crate::Nullable<crate::models::UsbDeviceWhereInput>,
+    pub usb_devices_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::UsbDeviceWhereInput>,
+    >,
+    pub usb_devices_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::UsbDeviceWhereInput>,
+    >,
+    pub usb_devices_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::UsbDeviceWhereInput>,
+    >,
     pub used_size: crate::Nullable<i64>,
     pub used_size_gt: crate::Nullable<i64>,
     pub used_size_gte: crate::Nullable<i64>,
@@ -67580,20 +67924,28 @@ pub struct VmWhereInput {
     pub video_type_in: crate::Nullable<::std::vec::Vec<crate::models::VmVideoType>>,
     pub video_type_not: crate::Nullable<crate::models::VmVideoType>,
     pub video_type_not_in: crate::Nullable<::std::vec::Vec<crate::models::VmVideoType>>,
-    pub vm_disks_every: crate::Nullable<crate::models::VmDiskWhereInput>,
-    pub vm_disks_none: crate::Nullable<crate::models::VmDiskWhereInput>,
-    pub vm_disks_some: crate::Nullable<crate::models::VmDiskWhereInput>,
-    pub vm_nics_every: crate::Nullable<crate::models::VmNicWhereInput>,
-    pub vm_nics_none: crate::Nullable<crate::models::VmNicWhereInput>,
-    pub vm_nics_some: crate::Nullable<crate::models::VmNicWhereInput>,
+    pub vm_disks_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::VmDiskWhereInput>,
+    >,
+    pub vm_disks_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::VmDiskWhereInput>,
+    >,
+    pub vm_disks_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::VmDiskWhereInput>,
+    >,
+    pub vm_nics_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::VmNicWhereInput>,
+    >,
+    pub vm_nics_none: crate::Nullable<::std::boxed::Box<crate::models::VmNicWhereInput>>,
+    pub vm_nics_some: crate::Nullable<::std::boxed::Box<crate::models::VmNicWhereInput>>,
     pub vm_placement_group_every: crate::Nullable<
-        crate::models::VmPlacementGroupWhereInput,
+        ::std::boxed::Box<crate::models::VmPlacementGroupWhereInput>,
     >,
     pub vm_placement_group_none: crate::Nullable<
-        crate::models::VmPlacementGroupWhereInput,
+        ::std::boxed::Box<crate::models::VmPlacementGroupWhereInput>,
     >,
     pub vm_placement_group_some: crate::Nullable<
-        crate::models::VmPlacementGroupWhereInput,
+        ::std::boxed::Box<crate::models::VmPlacementGroupWhereInput>,
     >,
     pub vm_tools_status: crate::Nullable<crate::models::VmToolsStatus>,
     pub vm_tools_status_in: crate::Nullable<
@@ -69258,7 +69610,7 @@ pub struct VnetBondWhereInput {
     pub namespace_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub namespace_not_starts_with: crate::Nullable<::std::string::String>,
     pub namespace_starts_with: crate::Nullable<::std::string::String>,
-    pub vlan: crate::Nullable<crate::models::VlanWhereInput>,
+    pub vlan: crate::Nullable<::std::boxed::Box<crate::models::VlanWhereInput>>,
 }
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VnetBondWhereInput {
@@ -70418,9 +70770,15 @@ pub struct ZoneTopoWhereInput {
     pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
     pub local_id_starts_with: crate::Nullable<::std::string::String>,
-    pub rack_topoes_every: crate::Nullable<crate::models::RackTopoWhereInput>,
-    pub rack_topoes_none: crate::Nullable<crate::models::RackTopoWhereInput>,
-    pub rack_topoes_some: crate::Nullable<crate::models::RackTopoWhereInput>,
+    pub rack_topoes_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::RackTopoWhereInput>,
+    >,
+    pub rack_topoes_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::RackTopoWhereInput>,
+    >,
+    pub rack_topoes_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::RackTopoWhereInput>,
+    >,
 }
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ZoneTopoWhereInput {
@@ -70552,7 +70910,9 @@ pub struct ZoneWhereInput {
     pub not: crate::Nullable<::std::vec::Vec<crate::models::ZoneWhereInput>>,
     pub or: crate::Nullable<::std::vec::Vec<crate::models::ZoneWhereInput>>,
     pub cluster: crate::Nullable<::std::boxed::Box<crate::models::ClusterWhereInput>>,
-    pub datacenter: crate::Nullable<crate::models::DatacenterWhereInput>,
+    pub datacenter: crate::Nullable<
+        ::std::boxed::Box<crate::models::DatacenterWhereInput>,
+    >,
     pub failure_data_space: crate::Nullable<i64>,
     pub failure_data_space_gt: crate::Nullable<i64>,
     pub failure_data_space_gte: crate::Nullable<i64>,

@@ -106,13 +106,13 @@ impl crate::codec::Decode for NestedAggregateSmtpServer {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateSmtpServer")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -146,26 +146,26 @@ impl crate::codec::Decode for SmtpServer {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 4usize];
+        let mut seen = [false; 4];
         let mut key = d.first_key("SmtpServer")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "description" => d.field(&mut out.description, "description")?,
                 "host" => {
                     d.field(&mut out.host, "host")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "port" => {
                     d.field(&mut out.port, "port")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "secure_mode" => d.field(&mut out.secure_mode, "secure_mode")?,
                 "username" => d.field(&mut out.username, "username")?,
@@ -201,13 +201,13 @@ impl crate::codec::Decode for SmtpServerConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("SmtpServerConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }

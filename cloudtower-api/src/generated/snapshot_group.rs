@@ -12,13 +12,13 @@ impl crate::codec::Decode for DeleteSnapshotGroup {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("DeleteSnapshotGroup")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -140,13 +140,13 @@ impl crate::codec::Decode for NestedAggregateSnapshotGroup {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateSnapshotGroup")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -175,17 +175,17 @@ impl crate::codec::Decode for NestedSnapshotGroupVmDiskInfo {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("NestedSnapshotGroupVmDiskInfo")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "disk_id" => {
                     d.field(&mut out.disk_id, "disk_id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "disk_snapshot_status" => {
                     d.field(&mut out.disk_snapshot_status, "disk_snapshot_status")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -221,25 +221,25 @@ impl crate::codec::Decode for NestedSnapshotGroupVmInfo {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 4usize];
+        let mut seen = [false; 4];
         let mut key = d.first_key("NestedSnapshotGroupVmInfo")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "disks" => {
                     d.field(&mut out.disks, "disks")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "vm_id" => {
                     d.field(&mut out.vm_id, "vm_id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "vm_name" => {
                     d.field(&mut out.vm_name, "vm_name")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "vm_snapshot_status" => {
                     d.field(&mut out.vm_snapshot_status, "vm_snapshot_status")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 _ => d.skip()?,
             }
@@ -357,17 +357,17 @@ impl crate::codec::Decode for SnapshotGroup {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 11usize];
+        let mut seen = [false; 11];
         let mut key = d.first_key("SnapshotGroup")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "cluster" => {
                     d.field(&mut out.cluster, "cluster")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "deleted" => {
                     d.field(&mut out.deleted, "deleted")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "entityAsyncStatus" => {
                     d.field(&mut out.entity_async_status, "entityAsyncStatus")?
@@ -380,40 +380,40 @@ impl crate::codec::Decode for SnapshotGroup {
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "internal" => d.field(&mut out.internal, "internal")?,
                 "keep" => {
                     d.field(&mut out.keep, "keep")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "local_created_at" => {
                     d.field(&mut out.local_created_at, "local_created_at")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "local_id" => {
                     d.field(&mut out.local_id, "local_id")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "logical_size_bytes" => {
                     d.field(&mut out.logical_size_bytes, "logical_size_bytes")?;
-                    seen[6usize] = true;
+                    seen[6] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[7usize] = true;
+                    seen[7] = true;
                 }
                 "object_num" => {
                     d.field(&mut out.object_num, "object_num")?;
-                    seen[8usize] = true;
+                    seen[8] = true;
                 }
                 "snapshotPlanTask" => {
                     d.field(&mut out.snapshot_plan_task, "snapshotPlanTask")?;
-                    seen[9usize] = true;
+                    seen[9] = true;
                 }
                 "vm_info" => {
                     d.field(&mut out.vm_info, "vm_info")?;
-                    seen[10usize] = true;
+                    seen[10] = true;
                 }
                 "vm_snapshots" => d.field(&mut out.vm_snapshots, "vm_snapshots")?,
                 _ => d.skip()?,
@@ -474,17 +474,17 @@ impl crate::codec::Decode for SnapshotGroupCloneParam {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("SnapshotGroupCloneParam")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "from_source_vm_id" => {
                     d.field(&mut out.from_source_vm_id, "from_source_vm_id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "to_cloned_vm_name" => {
                     d.field(&mut out.to_cloned_vm_name, "to_cloned_vm_name")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -518,17 +518,17 @@ impl crate::codec::Decode for SnapshotGroupCloneParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("SnapshotGroupCloneParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "clone" => {
                     d.field(&mut out.clone, "clone")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -556,13 +556,13 @@ impl crate::codec::Decode for SnapshotGroupConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("SnapshotGroupConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -591,13 +591,13 @@ impl crate::codec::Decode for SnapshotGroupDeletionParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("SnapshotGroupDeletionParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -625,13 +625,13 @@ impl crate::codec::Decode for SnapshotGroupKeepParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("SnapshotGroupKeepParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -826,13 +826,13 @@ impl crate::codec::Decode for SnapshotGroupRollbackParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("SnapshotGroupRollbackParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }

@@ -12,13 +12,13 @@ impl crate::codec::Decode for DeleteSnapshotPlan {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("DeleteSnapshotPlan")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -93,13 +93,13 @@ impl crate::codec::Decode for NestedAggregateSnapshotPlan {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateSnapshotPlan")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -157,25 +157,25 @@ impl crate::codec::Decode for SnapshotPlan {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 21usize];
+        let mut seen = [false; 21];
         let mut key = d.first_key("SnapshotPlan")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "auto_delete_num" => {
                     d.field(&mut out.auto_delete_num, "auto_delete_num")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "auto_execute_num" => {
                     d.field(&mut out.auto_execute_num, "auto_execute_num")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "cluster" => {
                     d.field(&mut out.cluster, "cluster")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "description" => {
                     d.field(&mut out.description, "description")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "end_time" => d.field(&mut out.end_time, "end_time")?,
                 "entityAsyncStatus" => {
@@ -184,83 +184,83 @@ impl crate::codec::Decode for SnapshotPlan {
                 "exec_h_m" => d.field(&mut out.exec_h_m, "exec_h_m")?,
                 "execute_intervals" => {
                     d.field(&mut out.execute_intervals, "execute_intervals")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "execute_plan_type" => {
                     d.field(&mut out.execute_plan_type, "execute_plan_type")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "execution_tasks" => {
                     d.field(&mut out.execution_tasks, "execution_tasks")?
                 }
                 "healthy" => {
                     d.field(&mut out.healthy, "healthy")?;
-                    seen[6usize] = true;
+                    seen[6] = true;
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[7usize] = true;
+                    seen[7] = true;
                 }
                 "last_execute_end_time" => {
                     d.field(&mut out.last_execute_end_time, "last_execute_end_time")?
                 }
                 "last_execute_status" => {
                     d.field(&mut out.last_execute_status, "last_execute_status")?;
-                    seen[8usize] = true;
+                    seen[8] = true;
                 }
                 "last_execute_time" => {
                     d.field(&mut out.last_execute_time, "last_execute_time")?
                 }
                 "local_id" => {
                     d.field(&mut out.local_id, "local_id")?;
-                    seen[9usize] = true;
+                    seen[9] = true;
                 }
                 "logical_size_bytes" => {
                     d.field(&mut out.logical_size_bytes, "logical_size_bytes")?;
-                    seen[10usize] = true;
+                    seen[10] = true;
                 }
                 "manual_delete_num" => {
                     d.field(&mut out.manual_delete_num, "manual_delete_num")?;
-                    seen[11usize] = true;
+                    seen[11] = true;
                 }
                 "manual_execute_num" => {
                     d.field(&mut out.manual_execute_num, "manual_execute_num")?;
-                    seen[12usize] = true;
+                    seen[12] = true;
                 }
                 "mirror" => {
                     d.field(&mut out.mirror, "mirror")?;
-                    seen[13usize] = true;
+                    seen[13] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[14usize] = true;
+                    seen[14] = true;
                 }
                 "next_execute_time" => {
                     d.field(&mut out.next_execute_time, "next_execute_time")?
                 }
                 "object_num" => {
                     d.field(&mut out.object_num, "object_num")?;
-                    seen[15usize] = true;
+                    seen[15] = true;
                 }
                 "physical_size_bytes" => {
                     d.field(&mut out.physical_size_bytes, "physical_size_bytes")?;
-                    seen[16usize] = true;
+                    seen[16] = true;
                 }
                 "remain_snapshot_num" => {
                     d.field(&mut out.remain_snapshot_num, "remain_snapshot_num")?;
-                    seen[17usize] = true;
+                    seen[17] = true;
                 }
                 "snapshot_group_num" => {
                     d.field(&mut out.snapshot_group_num, "snapshot_group_num")?;
-                    seen[18usize] = true;
+                    seen[18] = true;
                 }
                 "start_time" => {
                     d.field(&mut out.start_time, "start_time")?;
-                    seen[19usize] = true;
+                    seen[19] = true;
                 }
                 "status" => {
                     d.field(&mut out.status, "status")?;
-                    seen[20usize] = true;
+                    seen[20] = true;
                 }
                 "vms" => d.field(&mut out.vms, "vms")?,
                 _ => d.skip()?,
@@ -343,13 +343,13 @@ impl crate::codec::Decode for SnapshotPlanConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("SnapshotPlanConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -386,39 +386,39 @@ impl crate::codec::Decode for SnapshotPlanCreationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 7usize];
+        let mut seen = [false; 7];
         let mut key = d.first_key("SnapshotPlanCreationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "vm_ids" => {
                     d.field(&mut out.vm_ids, "vm_ids")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "execute_intervals" => {
                     d.field(&mut out.execute_intervals, "execute_intervals")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "execute_plan_type" => {
                     d.field(&mut out.execute_plan_type, "execute_plan_type")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "exec_h_m" => d.field(&mut out.exec_h_m, "exec_h_m")?,
                 "end_time" => d.field(&mut out.end_time, "end_time")?,
                 "start_time" => {
                     d.field(&mut out.start_time, "start_time")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "remain_snapshot_num" => {
                     d.field(&mut out.remain_snapshot_num, "remain_snapshot_num")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "cluster_id" => {
                     d.field(&mut out.cluster_id, "cluster_id")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[6usize] = true;
+                    seen[6] = true;
                 }
                 _ => d.skip()?,
             }
@@ -466,13 +466,13 @@ impl crate::codec::Decode for SnapshotPlanDeletionParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("SnapshotPlanDeletionParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -501,17 +501,17 @@ impl crate::codec::Decode for SnapshotPlanExecutionParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("SnapshotPlanExecutionParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -540,13 +540,13 @@ impl crate::codec::Decode for SnapshotPlanExecutionParamsData {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("SnapshotPlanExecutionParamsData")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "task_name" => {
                     d.field(&mut out.task_name, "task_name")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -574,13 +574,13 @@ impl crate::codec::Decode for SnapshotPlanResumeParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("SnapshotPlanResumeParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -608,13 +608,13 @@ impl crate::codec::Decode for SnapshotPlanSuspendedParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("SnapshotPlanSuspendedParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -643,14 +643,14 @@ impl crate::codec::Decode for SnapshotPlanUpdationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("SnapshotPlanUpdationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => d.field(&mut out.data, "data")?,
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }

@@ -106,13 +106,13 @@ impl crate::codec::Decode for NestedAggregateSnapshotPlanTask {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateSnapshotPlanTask")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -150,13 +150,13 @@ impl crate::codec::Decode for SnapshotPlanTask {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 7usize];
+        let mut seen = [false; 7];
         let mut key = d.first_key("SnapshotPlanTask")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "cluster" => {
                     d.field(&mut out.cluster, "cluster")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "end_time" => d.field(&mut out.end_time, "end_time")?,
                 "entityAsyncStatus" => {
@@ -164,29 +164,29 @@ impl crate::codec::Decode for SnapshotPlanTask {
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "internal" => d.field(&mut out.internal, "internal")?,
                 "local_id" => {
                     d.field(&mut out.local_id, "local_id")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "snapshotGroup" => d.field(&mut out.snapshot_group, "snapshotGroup")?,
                 "snapshotPlan" => {
                     d.field(&mut out.snapshot_plan, "snapshotPlan")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "start_time" => {
                     d.field(&mut out.start_time, "start_time")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "status" => {
                     d.field(&mut out.status, "status")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "type" => {
                     d.field(&mut out.r#type, "type")?;
-                    seen[6usize] = true;
+                    seen[6] = true;
                 }
                 _ => d.skip()?,
             }
@@ -236,13 +236,13 @@ impl crate::codec::Decode for SnapshotPlanTaskConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("SnapshotPlanTaskConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }

@@ -12,13 +12,13 @@ impl crate::codec::Decode for DeleteSnmpTransport {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("DeleteSnmpTransport")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -140,13 +140,13 @@ impl crate::codec::Decode for NestedAggregateSnmpTransport {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateSnmpTransport")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -188,7 +188,7 @@ impl crate::codec::Decode for SnmpTransport {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 8usize];
+        let mut seen = [false; 8];
         let mut key = d.first_key("SnmpTransport")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -198,31 +198,31 @@ impl crate::codec::Decode for SnmpTransport {
                 "auth_protocol" => d.field(&mut out.auth_protocol, "auth_protocol")?,
                 "cluster" => {
                     d.field(&mut out.cluster, "cluster")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "community" => d.field(&mut out.community, "community")?,
                 "disabled" => {
                     d.field(&mut out.disabled, "disabled")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "entityAsyncStatus" => {
                     d.field(&mut out.entity_async_status, "entityAsyncStatus")?
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "local_id" => {
                     d.field(&mut out.local_id, "local_id")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "port" => {
                     d.field(&mut out.port, "port")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "privacy_pass_phrase" => {
                     d.field(&mut out.privacy_pass_phrase, "privacy_pass_phrase")?
@@ -232,12 +232,12 @@ impl crate::codec::Decode for SnmpTransport {
                 }
                 "protocol" => {
                     d.field(&mut out.protocol, "protocol")?;
-                    seen[6usize] = true;
+                    seen[6] = true;
                 }
                 "username" => d.field(&mut out.username, "username")?,
                 "version" => {
                     d.field(&mut out.version, "version")?;
-                    seen[7usize] = true;
+                    seen[7] = true;
                 }
                 _ => d.skip()?,
             }
@@ -292,13 +292,13 @@ impl crate::codec::Decode for SnmpTransportConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("SnmpTransportConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -338,7 +338,7 @@ impl crate::codec::Decode for SnmpTransportCreationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 5usize];
+        let mut seen = [false; 5];
         let mut key = d.first_key("SnmpTransportCreationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -357,23 +357,23 @@ impl crate::codec::Decode for SnmpTransportCreationParams {
                 "community" => d.field(&mut out.community, "community")?,
                 "port" => {
                     d.field(&mut out.port, "port")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "protocol" => {
                     d.field(&mut out.protocol, "protocol")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "version" => {
                     d.field(&mut out.version, "version")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "cluster_id" => {
                     d.field(&mut out.cluster_id, "cluster_id")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 _ => d.skip()?,
             }
@@ -416,13 +416,13 @@ impl crate::codec::Decode for SnmpTransportDeletionParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("SnmpTransportDeletionParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -638,17 +638,17 @@ impl crate::codec::Decode for SnmpTransportUpdationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("SnmpTransportUpdationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }

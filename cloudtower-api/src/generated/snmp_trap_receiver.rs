@@ -12,13 +12,13 @@ impl crate::codec::Decode for DeleteSnmpTrapReceiver {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("DeleteSnmpTrapReceiver")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -140,13 +140,13 @@ impl crate::codec::Decode for NestedAggregateSnmpTrapReceiver {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateSnmpTrapReceiver")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -245,7 +245,7 @@ impl crate::codec::Decode for SnmpTrapReceiver {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 11usize];
+        let mut seen = [false; 11];
         let mut key = d.first_key("SnmpTrapReceiver")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -255,12 +255,12 @@ impl crate::codec::Decode for SnmpTrapReceiver {
                 "auth_protocol" => d.field(&mut out.auth_protocol, "auth_protocol")?,
                 "cluster" => {
                     d.field(&mut out.cluster, "cluster")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "community" => d.field(&mut out.community, "community")?,
                 "disabled" => {
                     d.field(&mut out.disabled, "disabled")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "engine_id" => d.field(&mut out.engine_id, "engine_id")?,
                 "entityAsyncStatus" => {
@@ -268,31 +268,31 @@ impl crate::codec::Decode for SnmpTrapReceiver {
                 }
                 "host" => {
                     d.field(&mut out.host, "host")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "inform" => {
                     d.field(&mut out.inform, "inform")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "language_code" => {
                     d.field(&mut out.language_code, "language_code")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "local_id" => {
                     d.field(&mut out.local_id, "local_id")?;
-                    seen[6usize] = true;
+                    seen[6] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[7usize] = true;
+                    seen[7] = true;
                 }
                 "port" => {
                     d.field(&mut out.port, "port")?;
-                    seen[8usize] = true;
+                    seen[8] = true;
                 }
                 "privacy_pass_phrase" => {
                     d.field(&mut out.privacy_pass_phrase, "privacy_pass_phrase")?
@@ -302,12 +302,12 @@ impl crate::codec::Decode for SnmpTrapReceiver {
                 }
                 "protocol" => {
                     d.field(&mut out.protocol, "protocol")?;
-                    seen[9usize] = true;
+                    seen[9] = true;
                 }
                 "username" => d.field(&mut out.username, "username")?,
                 "version" => {
                     d.field(&mut out.version, "version")?;
-                    seen[10usize] = true;
+                    seen[10] = true;
                 }
                 _ => d.skip()?,
             }
@@ -369,13 +369,13 @@ impl crate::codec::Decode for SnmpTrapReceiverConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("SnmpTrapReceiverConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -419,7 +419,7 @@ impl crate::codec::Decode for SnmpTrapReceiverCreationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 7usize];
+        let mut seen = [false; 7];
         let mut key = d.first_key("SnmpTrapReceiverCreationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -440,31 +440,31 @@ impl crate::codec::Decode for SnmpTrapReceiverCreationParams {
                 "community" => d.field(&mut out.community, "community")?,
                 "language_code" => {
                     d.field(&mut out.language_code, "language_code")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "port" => {
                     d.field(&mut out.port, "port")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "host" => {
                     d.field(&mut out.host, "host")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "protocol" => {
                     d.field(&mut out.protocol, "protocol")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "version" => {
                     d.field(&mut out.version, "version")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "cluster_id" => {
                     d.field(&mut out.cluster_id, "cluster_id")?;
-                    seen[6usize] = true;
+                    seen[6] = true;
                 }
                 _ => d.skip()?,
             }
@@ -519,13 +519,13 @@ impl crate::codec::Decode for SnmpTrapReceiverDeletionParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("SnmpTrapReceiverDeletionParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -781,17 +781,17 @@ impl crate::codec::Decode for SnmpTrapReceiverUpdationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("SnmpTrapReceiverUpdationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }

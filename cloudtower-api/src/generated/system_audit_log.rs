@@ -59,13 +59,13 @@ impl crate::codec::Decode for NestedAggregateSystemAuditLog {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateSystemAuditLog")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -101,30 +101,30 @@ impl crate::codec::Decode for SystemAuditLog {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 4usize];
+        let mut seen = [false; 4];
         let mut key = d.first_key("SystemAuditLog")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "action" => {
                     d.field(&mut out.action, "action")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "cluster" => d.field(&mut out.cluster, "cluster")?,
                 "finished_at" => d.field(&mut out.finished_at, "finished_at")?,
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "local_created_at" => {
                     d.field(&mut out.local_created_at, "local_created_at")?
                 }
                 "local_id" => {
                     d.field(&mut out.local_id, "local_id")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "message" => {
                     d.field(&mut out.message, "message")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "resource_id" => d.field(&mut out.resource_id, "resource_id")?,
                 "status" => d.field(&mut out.status, "status")?,
@@ -166,13 +166,13 @@ impl crate::codec::Decode for SystemAuditLogConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("SystemAuditLogConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }

@@ -14,17 +14,17 @@ impl crate::codec::Decode for ColumnConfig {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("ColumnConfig")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "path" => {
                     d.field(&mut out.path, "path")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -55,21 +55,21 @@ impl crate::codec::Decode for TableReporterParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 3usize];
+        let mut seen = [false; 3];
         let mut key = d.first_key("TableReporterParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "filter" => {
                     d.field(&mut out.filter, "filter")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "columns" => {
                     d.field(&mut out.columns, "columns")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 _ => d.skip()?,
             }

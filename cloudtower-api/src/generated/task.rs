@@ -59,13 +59,13 @@ impl crate::codec::Decode for NestedAggregateTask {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateTask")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -93,13 +93,13 @@ impl crate::codec::Decode for TaskConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("TaskConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -146,7 +146,7 @@ impl crate::codec::Decode for TaskCreationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 4usize];
+        let mut seen = [false; 4];
         let mut key = d.first_key("TaskCreationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -165,19 +165,19 @@ impl crate::codec::Decode for TaskCreationParams {
                 "cluster_id" => d.field(&mut out.cluster_id, "cluster_id")?,
                 "user_id" => {
                     d.field(&mut out.user_id, "user_id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "description" => {
                     d.field(&mut out.description, "description")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "resource_mutation" => {
                     d.field(&mut out.resource_mutation, "resource_mutation")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "resource_type" => {
                     d.field(&mut out.resource_type, "resource_type")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 _ => d.skip()?,
             }
@@ -226,17 +226,17 @@ impl crate::codec::Decode for TaskDescription {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("TaskDescription")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "en-US" => {
                     d.field(&mut out.en_us, "en-US")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "zh-CN" => {
                     d.field(&mut out.zh_cn, "zh-CN")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -267,18 +267,18 @@ impl crate::codec::Decode for TaskStepCreationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("TaskStepCreationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "description" => d.field(&mut out.description, "description")?,
                 "finished" => {
                     d.field(&mut out.finished, "finished")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "key" => {
                     d.field(&mut out.key, "key")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -309,17 +309,17 @@ impl crate::codec::Decode for TaskUpdateParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("TaskUpdateParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }

@@ -12,13 +12,13 @@ impl crate::codec::Decode for DeleteUser {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("DeleteUser")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -98,18 +98,18 @@ impl crate::codec::Decode for LoginInput {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("LoginInput")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "username" => {
                     d.field(&mut out.username, "username")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "source" => d.field(&mut out.source, "source")?,
                 "password" => {
                     d.field(&mut out.password, "password")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "mfa_type" => d.field(&mut out.mfa_type, "mfa_type")?,
                 "auth_config_id" => d.field(&mut out.auth_config_id, "auth_config_id")?,
@@ -142,13 +142,13 @@ impl crate::codec::Decode for LoginResponse {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("LoginResponse")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "token" => {
                     d.field(&mut out.token, "token")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -230,13 +230,13 @@ impl crate::codec::Decode for NestedAggregateUser {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateUser")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -267,13 +267,13 @@ impl crate::codec::Decode for NestedPasswordRecoverQa {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedPasswordRecoverQa")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "enabled" => {
                     d.field(&mut out.enabled, "enabled")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "items" => d.field(&mut out.items, "items")?,
                 _ => d.skip()?,
@@ -303,13 +303,13 @@ impl crate::codec::Decode for NestedPasswordReoverQaItem {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedPasswordReoverQaItem")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "question" => {
                     d.field(&mut out.question, "question")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -338,17 +338,17 @@ impl crate::codec::Decode for NestedUserRoleNext {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("NestedUserRoleNext")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -378,13 +378,13 @@ impl crate::codec::Decode for RootUserCreationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("RootUserCreationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "password" => {
                     d.field(&mut out.password, "password")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -427,29 +427,29 @@ impl crate::codec::Decode for User {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 6usize];
+        let mut seen = [false; 6];
         let mut key = d.first_key("User")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "auth_config_id" => d.field(&mut out.auth_config_id, "auth_config_id")?,
                 "display_username" => {
                     d.field(&mut out.display_username, "display_username")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "email_address" => d.field(&mut out.email_address, "email_address")?,
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "internal" => {
                     d.field(&mut out.internal, "internal")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "ldap_dn" => d.field(&mut out.ldap_dn, "ldap_dn")?,
                 "mobile_phone" => d.field(&mut out.mobile_phone, "mobile_phone")?,
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "password_expired" => {
                     d.field(&mut out.password_expired, "password_expired")?
@@ -464,11 +464,11 @@ impl crate::codec::Decode for User {
                 "roles" => d.field(&mut out.roles, "roles")?,
                 "source" => {
                     d.field(&mut out.source, "source")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "username" => {
                     d.field(&mut out.username, "username")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 _ => d.skip()?,
             }
@@ -514,13 +514,13 @@ impl crate::codec::Decode for UserConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("UserConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -558,7 +558,7 @@ impl crate::codec::Decode for UserCreationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 3usize];
+        let mut seen = [false; 3];
         let mut key = d.first_key("UserCreationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -570,16 +570,16 @@ impl crate::codec::Decode for UserCreationParams {
                 "internal" => d.field(&mut out.internal, "internal")?,
                 "role_id" => {
                     d.field(&mut out.role_id, "role_id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "password" => d.field(&mut out.password, "password")?,
                 "username" => {
                     d.field(&mut out.username, "username")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 _ => d.skip()?,
             }
@@ -616,13 +616,13 @@ impl crate::codec::Decode for UserDeletionParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("UserDeletionParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -651,17 +651,17 @@ impl crate::codec::Decode for UserUpdationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("UserUpdationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }

@@ -59,13 +59,13 @@ impl crate::codec::Decode for NestedAggregateUserAuditLog {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateUserAuditLog")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -106,32 +106,32 @@ impl crate::codec::Decode for UserAuditLog {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 5usize];
+        let mut seen = [false; 5];
         let mut key = d.first_key("UserAuditLog")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "action" => {
                     d.field(&mut out.action, "action")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "auth_type" => d.field(&mut out.auth_type, "auth_type")?,
                 "cluster" => d.field(&mut out.cluster, "cluster")?,
                 "createdAt" => {
                     d.field(&mut out.created_at, "createdAt")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "finished_at" => d.field(&mut out.finished_at, "finished_at")?,
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "ip_address" => {
                     d.field(&mut out.ip_address, "ip_address")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "message" => {
                     d.field(&mut out.message, "message")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "resource_id" => d.field(&mut out.resource_id, "resource_id")?,
                 "resource_type" => d.field(&mut out.resource_type, "resource_type")?,
@@ -182,13 +182,13 @@ impl crate::codec::Decode for UserAuditLogConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("UserAuditLogConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -229,7 +229,7 @@ impl crate::codec::Decode for UserAuditLogCreationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 5usize];
+        let mut seen = [false; 5];
         let mut key = d.first_key("UserAuditLogCreationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -242,24 +242,24 @@ impl crate::codec::Decode for UserAuditLogCreationParams {
                 "ip_address" => d.field(&mut out.ip_address, "ip_address")?,
                 "status" => {
                     d.field(&mut out.status, "status")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "user_id" => {
                     d.field(&mut out.user_id, "user_id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "key" => d.field(&mut out.key, "key")?,
                 "message" => {
                     d.field(&mut out.message, "message")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "resource_type" => {
                     d.field(&mut out.resource_type, "resource_type")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "action" => {
                     d.field(&mut out.action, "action")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 _ => d.skip()?,
             }
@@ -304,17 +304,17 @@ impl crate::codec::Decode for UserAuditLogMessage {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("UserAuditLogMessage")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "en-US" => {
                     d.field(&mut out.en_us, "en-US")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "zh-CN" => {
                     d.field(&mut out.zh_cn, "zh-CN")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }

@@ -216,13 +216,13 @@ impl crate::codec::Decode for NestedAggregateV2EverouteLicense {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateV2EverouteLicense")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -264,25 +264,25 @@ impl crate::codec::Decode for V2EverouteLicense {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 10usize];
+        let mut seen = [false; 10];
         let mut key = d.first_key("V2EverouteLicense")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "code" => {
                     d.field(&mut out.code, "code")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "expire_date" => {
                     d.field(&mut out.expire_date, "expire_date")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "feature_type" => {
                     d.field(&mut out.feature_type, "feature_type")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "max_socket_num" => d.field(&mut out.max_socket_num, "max_socket_num")?,
                 "max_vcpu_num" => d.field(&mut out.max_vcpu_num, "max_vcpu_num")?,
@@ -293,27 +293,27 @@ impl crate::codec::Decode for V2EverouteLicense {
                 "pricing_type" => d.field(&mut out.pricing_type, "pricing_type")?,
                 "serial" => {
                     d.field(&mut out.serial, "serial")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "sign_date" => {
                     d.field(&mut out.sign_date, "sign_date")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "software_edition" => {
                     d.field(&mut out.software_edition, "software_edition")?;
-                    seen[6usize] = true;
+                    seen[6] = true;
                 }
                 "type" => {
                     d.field(&mut out.r#type, "type")?;
-                    seen[7usize] = true;
+                    seen[7] = true;
                 }
                 "uid" => {
                     d.field(&mut out.uid, "uid")?;
-                    seen[8usize] = true;
+                    seen[8] = true;
                 }
                 "version" => {
                     d.field(&mut out.version, "version")?;
-                    seen[9usize] = true;
+                    seen[9] = true;
                 }
                 _ => d.skip()?,
             }
@@ -370,13 +370,13 @@ impl crate::codec::Decode for V2EverouteLicenseConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("V2EverouteLicenseConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }

@@ -13,13 +13,13 @@ impl crate::codec::Decode for CreateVcenterAccountParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("CreateVcenterAccountParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -51,29 +51,29 @@ impl crate::codec::Decode for CreateVcenterAccountParamsData {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 5usize];
+        let mut seen = [false; 5];
         let mut key = d.first_key("CreateVcenterAccountParamsData")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "port" => {
                     d.field(&mut out.port, "port")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "password" => {
                     d.field(&mut out.password, "password")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "username" => {
                     d.field(&mut out.username, "username")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "ip" => {
                     d.field(&mut out.ip, "ip")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "cluster_id" => {
                     d.field(&mut out.cluster_id, "cluster_id")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 _ => d.skip()?,
             }
@@ -202,13 +202,13 @@ impl crate::codec::Decode for NestedAggregateVcenterAccount {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateVcenterAccount")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -238,17 +238,17 @@ impl crate::codec::Decode for UpdateVcenterAccountParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("UpdateVcenterAccountParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -280,25 +280,25 @@ impl crate::codec::Decode for UpdateVcenterAccountParamsData {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 4usize];
+        let mut seen = [false; 4];
         let mut key = d.first_key("UpdateVcenterAccountParamsData")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "port" => {
                     d.field(&mut out.port, "port")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "password" => {
                     d.field(&mut out.password, "password")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "username" => {
                     d.field(&mut out.username, "username")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "ip" => {
                     d.field(&mut out.ip, "ip")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 _ => d.skip()?,
             }
@@ -338,34 +338,34 @@ impl crate::codec::Decode for VcenterAccount {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 6usize];
+        let mut seen = [false; 6];
         let mut key = d.first_key("VcenterAccount")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "cluster" => d.field(&mut out.cluster, "cluster")?,
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "ip" => {
                     d.field(&mut out.ip, "ip")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "is_valid" => {
                     d.field(&mut out.is_valid, "is_valid")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "local_id" => {
                     d.field(&mut out.local_id, "local_id")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "port" => {
                     d.field(&mut out.port, "port")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "username" => {
                     d.field(&mut out.username, "username")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 _ => d.skip()?,
             }
@@ -403,13 +403,13 @@ impl crate::codec::Decode for VcenterAccountConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VcenterAccountConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }

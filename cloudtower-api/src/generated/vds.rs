@@ -12,13 +12,13 @@ impl crate::codec::Decode for DeleteVds {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("DeleteVds")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -93,13 +93,13 @@ impl crate::codec::Decode for NestedAggregateVds {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateVds")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -141,17 +141,17 @@ impl crate::codec::Decode for Vds {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 9usize];
+        let mut seen = [false; 9];
         let mut key = d.first_key("Vds")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "bond_mode" => {
                     d.field(&mut out.bond_mode, "bond_mode")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "cluster" => {
                     d.field(&mut out.cluster, "cluster")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "entityAsyncStatus" => {
                     d.field(&mut out.entity_async_status, "entityAsyncStatus")?
@@ -161,34 +161,34 @@ impl crate::codec::Decode for Vds {
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "internal" => {
                     d.field(&mut out.internal, "internal")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "labels" => d.field(&mut out.labels, "labels")?,
                 "local_id" => {
                     d.field(&mut out.local_id, "local_id")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "nics" => d.field(&mut out.nics, "nics")?,
                 "ovsbr_name" => {
                     d.field(&mut out.ovsbr_name, "ovsbr_name")?;
-                    seen[6usize] = true;
+                    seen[6] = true;
                 }
                 "type" => {
                     d.field(&mut out.r#type, "type")?;
-                    seen[7usize] = true;
+                    seen[7] = true;
                 }
                 "vlans" => d.field(&mut out.vlans, "vlans")?,
                 "vlans_num" => {
                     d.field(&mut out.vlans_num, "vlans_num")?;
-                    seen[8usize] = true;
+                    seen[8] = true;
                 }
                 "work_mode" => d.field(&mut out.work_mode, "work_mode")?,
                 _ => d.skip()?,
@@ -245,13 +245,13 @@ impl crate::codec::Decode for VdsConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VdsConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -284,23 +284,23 @@ impl crate::codec::Decode for VdsCreationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 3usize];
+        let mut seen = [false; 3];
         let mut key = d.first_key("VdsCreationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "nic_ids" => {
                     d.field(&mut out.nic_ids, "nic_ids")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "cluster_id" => {
                     d.field(&mut out.cluster_id, "cluster_id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "work_mode" => d.field(&mut out.work_mode, "work_mode")?,
                 "bond_mode" => d.field(&mut out.bond_mode, "bond_mode")?,
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 _ => d.skip()?,
             }
@@ -341,27 +341,27 @@ impl crate::codec::Decode for VdsCreationWithMAccessVlanParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 4usize];
+        let mut seen = [false; 4];
         let mut key = d.first_key("VdsCreationWithMAccessVlanParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "nic_ids" => {
                     d.field(&mut out.nic_ids, "nic_ids")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "cluster_id" => {
                     d.field(&mut out.cluster_id, "cluster_id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "work_mode" => d.field(&mut out.work_mode, "work_mode")?,
                 "bond_mode" => d.field(&mut out.bond_mode, "bond_mode")?,
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "vlan" => {
                     d.field(&mut out.vlan, "vlan")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 _ => d.skip()?,
             }
@@ -404,17 +404,17 @@ impl crate::codec::Decode for VdsCreationWithMAccessVlanParamsVlan {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 3usize];
+        let mut seen = [false; 3];
         let mut key = d.first_key("VdsCreationWithMAccessVlanParamsVlan")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "extra_ip" => {
                     d.field(&mut out.extra_ip, "extra_ip")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "subnetmask" => {
                     d.field(&mut out.subnetmask, "subnetmask")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "gateway_subnetmask" => {
                     d.field(&mut out.gateway_subnetmask, "gateway_subnetmask")?
@@ -422,7 +422,7 @@ impl crate::codec::Decode for VdsCreationWithMAccessVlanParamsVlan {
                 "gateway_ip" => d.field(&mut out.gateway_ip, "gateway_ip")?,
                 "vlan_id" => {
                     d.field(&mut out.vlan_id, "vlan_id")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 _ => d.skip()?,
             }
@@ -459,17 +459,17 @@ impl crate::codec::Decode for VdsCreationWithMAccessVlanParamsVlanExtraIpItem {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("VdsCreationWithMAccessVlanParamsVlanExtraIpItem")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "management_ip" => {
                     d.field(&mut out.management_ip, "management_ip")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "host_id" => {
                     d.field(&mut out.host_id, "host_id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -507,27 +507,27 @@ impl crate::codec::Decode for VdsCreationWithMigrateVlanParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 4usize];
+        let mut seen = [false; 4];
         let mut key = d.first_key("VdsCreationWithMigrateVlanParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "nic_ids" => {
                     d.field(&mut out.nic_ids, "nic_ids")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "cluster_id" => {
                     d.field(&mut out.cluster_id, "cluster_id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "work_mode" => d.field(&mut out.work_mode, "work_mode")?,
                 "bond_mode" => d.field(&mut out.bond_mode, "bond_mode")?,
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "vlan" => {
                     d.field(&mut out.vlan, "vlan")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 _ => d.skip()?,
             }
@@ -570,17 +570,17 @@ impl crate::codec::Decode for VdsCreationWithMigrateVlanParamsVlan {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 3usize];
+        let mut seen = [false; 3];
         let mut key = d.first_key("VdsCreationWithMigrateVlanParamsVlan")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "extra_ip" => {
                     d.field(&mut out.extra_ip, "extra_ip")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "subnetmask" => {
                     d.field(&mut out.subnetmask, "subnetmask")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "gateway_subnetmask" => {
                     d.field(&mut out.gateway_subnetmask, "gateway_subnetmask")?
@@ -588,7 +588,7 @@ impl crate::codec::Decode for VdsCreationWithMigrateVlanParamsVlan {
                 "gateway_ip" => d.field(&mut out.gateway_ip, "gateway_ip")?,
                 "vlan_id" => {
                     d.field(&mut out.vlan_id, "vlan_id")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 _ => d.skip()?,
             }
@@ -625,17 +625,17 @@ impl crate::codec::Decode for VdsCreationWithMigrateVlanParamsVlanExtraIpItem {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("VdsCreationWithMigrateVlanParamsVlanExtraIpItem")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "management_ip" => {
                     d.field(&mut out.management_ip, "management_ip")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "host_id" => {
                     d.field(&mut out.host_id, "host_id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -668,13 +668,13 @@ impl crate::codec::Decode for VdsDeletionParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VdsDeletionParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -703,17 +703,17 @@ impl crate::codec::Decode for VdsUpdationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("VdsUpdationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }

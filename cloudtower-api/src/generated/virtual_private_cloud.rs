@@ -12,13 +12,13 @@ impl crate::codec::Decode for DeleteVirtualPrivateCloud {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("DeleteVirtualPrivateCloud")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -140,13 +140,13 @@ impl crate::codec::Decode for NestedAggregateVirtualPrivateCloud {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateVirtualPrivateCloud")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -175,17 +175,17 @@ impl crate::codec::Decode for NestedVirtualPrivateCloudIsolationPolicy {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("NestedVirtualPrivateCloudIsolationPolicy")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "vm" => {
                     d.field(&mut out.vm, "vm")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -219,17 +219,17 @@ impl crate::codec::Decode for NestedVirtualPrivateCloudSecurityPolicy {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("NestedVirtualPrivateCloudSecurityPolicy")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -284,7 +284,7 @@ impl crate::codec::Decode for VirtualPrivateCloud {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 4usize];
+        let mut seen = [false; 4];
         let mut key = d.first_key("VirtualPrivateCloud")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -300,19 +300,19 @@ impl crate::codec::Decode for VirtualPrivateCloud {
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "isolation_policies" => {
                     d.field(&mut out.isolation_policies, "isolation_policies")?
                 }
                 "local_id" => {
                     d.field(&mut out.local_id, "local_id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "mtu" => d.field(&mut out.mtu, "mtu")?,
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "route_tables" => d.field(&mut out.route_tables, "route_tables")?,
                 "security_groups" => {
@@ -324,7 +324,7 @@ impl crate::codec::Decode for VirtualPrivateCloud {
                 "subnets" => d.field(&mut out.subnets, "subnets")?,
                 "vpc_service" => {
                     d.field(&mut out.vpc_service, "vpc_service")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 _ => d.skip()?,
             }
@@ -368,13 +368,13 @@ impl crate::codec::Decode for VirtualPrivateCloudConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VirtualPrivateCloudConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -406,19 +406,19 @@ impl crate::codec::Decode for VirtualPrivateCloudCreationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("VirtualPrivateCloudCreationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "mtu" => d.field(&mut out.mtu, "mtu")?,
                 "vpc_service_id" => {
                     d.field(&mut out.vpc_service_id, "vpc_service_id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "description" => d.field(&mut out.description, "description")?,
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -453,13 +453,13 @@ impl crate::codec::Decode for VirtualPrivateCloudDeletionParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VirtualPrivateCloudDeletionParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -640,17 +640,17 @@ impl crate::codec::Decode for VirtualPrivateCloudUpdationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("VirtualPrivateCloudUpdationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }

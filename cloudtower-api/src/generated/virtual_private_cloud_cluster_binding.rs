@@ -117,13 +117,13 @@ impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudClusterBinding {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateVirtualPrivateCloudClusterBinding")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -161,33 +161,33 @@ impl crate::codec::Decode for VirtualPrivateCloudClusterBinding {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 5usize];
+        let mut seen = [false; 5];
         let mut key = d.first_key("VirtualPrivateCloudClusterBinding")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "cluster" => {
                     d.field(&mut out.cluster, "cluster")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "entityAsyncStatus" => {
                     d.field(&mut out.entity_async_status, "entityAsyncStatus")?
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "mtu" => d.field(&mut out.mtu, "mtu")?,
                 "vds" => {
                     d.field(&mut out.vds, "vds")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "vlan_id" => {
                     d.field(&mut out.vlan_id, "vlan_id")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "vpc_service" => {
                     d.field(&mut out.vpc_service, "vpc_service")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 _ => d.skip()?,
             }
@@ -225,13 +225,13 @@ impl crate::codec::Decode for VirtualPrivateCloudClusterBindingConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VirtualPrivateCloudClusterBindingConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }

@@ -115,13 +115,13 @@ impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudEdgeGateway {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateVirtualPrivateCloudEdgeGateway")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -153,13 +153,13 @@ impl crate::codec::Decode for NestedVirtualPrivateCloudEdgeGatewayInstanceStatus
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedVirtualPrivateCloudEdgeGatewayInstanceStatus")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "isHealth" => {
                     d.field(&mut out.is_health, "isHealth")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -231,7 +231,7 @@ impl crate::codec::Decode for VirtualPrivateCloudEdgeGateway {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("VirtualPrivateCloudEdgeGateway")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -241,11 +241,11 @@ impl crate::codec::Decode for VirtualPrivateCloudEdgeGateway {
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "status" => d.field(&mut out.status, "status")?,
                 "vdses" => d.field(&mut out.vdses, "vdses")?,
@@ -280,13 +280,13 @@ impl crate::codec::Decode for VirtualPrivateCloudEdgeGatewayConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VirtualPrivateCloudEdgeGatewayConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }

@@ -117,13 +117,13 @@ impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudEdgeGatewayGroup
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateVirtualPrivateCloudEdgeGatewayGroup")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -163,7 +163,7 @@ impl crate::codec::Decode for VirtualPrivateCloudEdgeGatewayGroup {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 3usize];
+        let mut seen = [false; 3];
         let mut key = d.first_key("VirtualPrivateCloudEdgeGatewayGroup")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -172,7 +172,7 @@ impl crate::codec::Decode for VirtualPrivateCloudEdgeGatewayGroup {
                         &mut out.active_edge_gateway_ids,
                         "active_edge_gateway_ids",
                     )?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "description" => d.field(&mut out.description, "description")?,
                 "edge_gateways" => d.field(&mut out.edge_gateways, "edge_gateways")?,
@@ -181,11 +181,11 @@ impl crate::codec::Decode for VirtualPrivateCloudEdgeGatewayGroup {
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "primary_edge_gateway_id" => {
                     d.field(&mut out.primary_edge_gateway_id, "primary_edge_gateway_id")?
@@ -226,13 +226,13 @@ impl crate::codec::Decode for VirtualPrivateCloudEdgeGatewayGroupConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VirtualPrivateCloudEdgeGatewayGroupConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }

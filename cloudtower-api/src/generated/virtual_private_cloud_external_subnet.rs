@@ -117,13 +117,13 @@ impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudExternalSubnet {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateVirtualPrivateCloudExternalSubnet")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -179,13 +179,13 @@ impl crate::codec::Decode for VirtualPrivateCloudExternalSubnet {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 7usize];
+        let mut seen = [false; 7];
         let mut key = d.first_key("VirtualPrivateCloudExternalSubnet")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "cidr" => {
                     d.field(&mut out.cidr, "cidr")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "description" => d.field(&mut out.description, "description")?,
                 "edge_gateway" => d.field(&mut out.edge_gateway, "edge_gateway")?,
@@ -194,7 +194,7 @@ impl crate::codec::Decode for VirtualPrivateCloudExternalSubnet {
                 }
                 "exclusive" => {
                     d.field(&mut out.exclusive, "exclusive")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "floating_ip_cidr" => {
                     d.field(&mut out.floating_ip_cidr, "floating_ip_cidr")?
@@ -202,19 +202,19 @@ impl crate::codec::Decode for VirtualPrivateCloudExternalSubnet {
                 "floating_ips" => d.field(&mut out.floating_ips, "floating_ips")?,
                 "gateway" => {
                     d.field(&mut out.gateway, "gateway")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "local_id" => {
                     d.field(&mut out.local_id, "local_id")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "nat_gateway_cidr" => {
                     d.field(&mut out.nat_gateway_cidr, "nat_gateway_cidr")?
@@ -228,7 +228,7 @@ impl crate::codec::Decode for VirtualPrivateCloudExternalSubnet {
                 }
                 "vlan" => {
                     d.field(&mut out.vlan, "vlan")?;
-                    seen[6usize] = true;
+                    seen[6] = true;
                 }
                 "vpc" => d.field(&mut out.vpc, "vpc")?,
                 _ => d.skip()?,
@@ -277,13 +277,13 @@ impl crate::codec::Decode for VirtualPrivateCloudExternalSubnetConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VirtualPrivateCloudExternalSubnetConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }

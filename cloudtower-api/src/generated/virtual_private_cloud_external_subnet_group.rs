@@ -120,14 +120,14 @@ impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudExternalSubnetGr
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d
             .first_key("NestedAggregateVirtualPrivateCloudExternalSubnetGroup")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -167,7 +167,7 @@ for NestedVirtualPrivateCloudExternalSubnetGroupExternalSubnetsSpec {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 5usize];
+        let mut seen = [false; 5];
         let mut key = d
             .first_key(
                 "NestedVirtualPrivateCloudExternalSubnetGroupExternalSubnetsSpec",
@@ -176,22 +176,22 @@ for NestedVirtualPrivateCloudExternalSubnetGroupExternalSubnetsSpec {
             match k {
                 "cidr" => {
                     d.field(&mut out.cidr, "cidr")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "edge_gateway_id" => {
                     d.field(&mut out.edge_gateway_id, "edge_gateway_id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "floating_ip_cidr" => {
                     d.field(&mut out.floating_ip_cidr, "floating_ip_cidr")?
                 }
                 "gateway" => {
                     d.field(&mut out.gateway, "gateway")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "nat_gateway_cidr" => {
                     d.field(&mut out.nat_gateway_cidr, "nat_gateway_cidr")?
@@ -201,7 +201,7 @@ for NestedVirtualPrivateCloudExternalSubnetGroupExternalSubnetsSpec {
                 }
                 "vlan_id" => {
                     d.field(&mut out.vlan_id, "vlan_id")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 _ => d.skip()?,
             }
@@ -261,38 +261,38 @@ impl crate::codec::Decode for VirtualPrivateCloudExternalSubnetGroup {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 7usize];
+        let mut seen = [false; 7];
         let mut key = d.first_key("VirtualPrivateCloudExternalSubnetGroup")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "description" => d.field(&mut out.description, "description")?,
                 "edge_gateway_group" => {
                     d.field(&mut out.edge_gateway_group, "edge_gateway_group")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "entityAsyncStatus" => {
                     d.field(&mut out.entity_async_status, "entityAsyncStatus")?
                 }
                 "exclusive" => {
                     d.field(&mut out.exclusive, "exclusive")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "external_subnets_spec" => {
                     d.field(&mut out.external_subnets_spec, "external_subnets_spec")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "floating_ips" => d.field(&mut out.floating_ips, "floating_ips")?,
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "local_id" => {
                     d.field(&mut out.local_id, "local_id")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "nat_gateways" => d.field(&mut out.nat_gateways, "nat_gateways")?,
                 "router_gateways" => {
@@ -303,7 +303,7 @@ impl crate::codec::Decode for VirtualPrivateCloudExternalSubnetGroup {
                         &mut out.shared_in_edge_gateway_group,
                         "shared_in_edge_gateway_group",
                     )?;
-                    seen[6usize] = true;
+                    seen[6] = true;
                 }
                 "vpc" => d.field(&mut out.vpc, "vpc")?,
                 _ => d.skip()?,
@@ -359,13 +359,13 @@ impl crate::codec::Decode for VirtualPrivateCloudExternalSubnetGroupConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VirtualPrivateCloudExternalSubnetGroupConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }

@@ -12,13 +12,13 @@ impl crate::codec::Decode for BatchCreateVirtualPrivateCloudFloatingIp {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("BatchCreateVirtualPrivateCloudFloatingIp")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "local_id" => {
                     d.field(&mut out.local_id, "local_id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -60,7 +60,7 @@ impl crate::codec::Decode for BatchCreateVirtualPrivateCloudFloatingIpsParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("BatchCreateVirtualPrivateCloudFloatingIpsParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -85,7 +85,7 @@ impl crate::codec::Decode for BatchCreateVirtualPrivateCloudFloatingIpsParams {
                 }
                 "vpc_id" => {
                     d.field(&mut out.vpc_id, "vpc_id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -121,13 +121,13 @@ impl crate::codec::Decode for DeleteVirtualPrivateCloudFloatingIp {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("DeleteVirtualPrivateCloudFloatingIp")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -254,13 +254,13 @@ impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudFloatingIp {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateVirtualPrivateCloudFloatingIp")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -305,7 +305,7 @@ impl crate::codec::Decode for VirtualPrivateCloudFloatingIp {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 3usize];
+        let mut seen = [false; 3];
         let mut key = d.first_key("VirtualPrivateCloudFloatingIp")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -322,15 +322,15 @@ impl crate::codec::Decode for VirtualPrivateCloudFloatingIp {
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "local_id" => {
                     d.field(&mut out.local_id, "local_id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "vpc" => {
                     d.field(&mut out.vpc, "vpc")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 _ => d.skip()?,
             }
@@ -369,13 +369,13 @@ impl crate::codec::Decode for VirtualPrivateCloudFloatingIpConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VirtualPrivateCloudFloatingIpConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -410,18 +410,18 @@ impl crate::codec::Decode for VirtualPrivateCloudFloatingIpCreationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("VirtualPrivateCloudFloatingIpCreationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "external_ip" => d.field(&mut out.external_ip, "external_ip")?,
                 "external_subnet_id" => {
                     d.field(&mut out.external_subnet_id, "external_subnet_id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "vpc_id" => {
                     d.field(&mut out.vpc_id, "vpc_id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -455,13 +455,13 @@ impl crate::codec::Decode for VirtualPrivateCloudFloatingIpDeletionParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VirtualPrivateCloudFloatingIpDeletionParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }

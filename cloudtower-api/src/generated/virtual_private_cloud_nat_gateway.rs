@@ -12,13 +12,13 @@ impl crate::codec::Decode for DeleteVirtualPrivateCloudNatGateway {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("DeleteVirtualPrivateCloudNatGateway")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -145,13 +145,13 @@ impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudNatGateway {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateVirtualPrivateCloudNatGateway")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -185,21 +185,21 @@ impl crate::codec::Decode for NestedVpcDnatRuleType {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 3usize];
+        let mut seen = [false; 3];
         let mut key = d.first_key("NestedVpcDnatRuleType")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "port" => {
                     d.field(&mut out.port, "port")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "target_ip" => {
                     d.field(&mut out.target_ip, "target_ip")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "target_port" => {
                     d.field(&mut out.target_port, "target_port")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 _ => d.skip()?,
             }
@@ -236,21 +236,21 @@ impl crate::codec::Decode for VirtualPrivateCloudDnatRuleParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 3usize];
+        let mut seen = [false; 3];
         let mut key = d.first_key("VirtualPrivateCloudDnatRuleParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "target_port" => {
                     d.field(&mut out.target_port, "target_port")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "port" => {
                     d.field(&mut out.port, "port")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "target_ip" => {
                     d.field(&mut out.target_ip, "target_ip")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 _ => d.skip()?,
             }
@@ -302,7 +302,7 @@ impl crate::codec::Decode for VirtualPrivateCloudNatGateway {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 4usize];
+        let mut seen = [false; 4];
         let mut key = d.first_key("VirtualPrivateCloudNatGateway")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -322,19 +322,19 @@ impl crate::codec::Decode for VirtualPrivateCloudNatGateway {
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "local_id" => {
                     d.field(&mut out.local_id, "local_id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "vpc" => {
                     d.field(&mut out.vpc, "vpc")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 _ => d.skip()?,
             }
@@ -377,13 +377,13 @@ impl crate::codec::Decode for VirtualPrivateCloudNatGatewayConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VirtualPrivateCloudNatGatewayConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -428,7 +428,7 @@ impl crate::codec::Decode for VirtualPrivateCloudNatGatewayCreationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 4usize];
+        let mut seen = [false; 4];
         let mut key = d.first_key("VirtualPrivateCloudNatGatewayCreationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -446,19 +446,19 @@ impl crate::codec::Decode for VirtualPrivateCloudNatGatewayCreationParams {
                 "dnat_rules" => d.field(&mut out.dnat_rules, "dnat_rules")?,
                 "enable_dnat" => {
                     d.field(&mut out.enable_dnat, "enable_dnat")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "enable_snat" => {
                     d.field(&mut out.enable_snat, "enable_snat")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "vpc_id" => {
                     d.field(&mut out.vpc_id, "vpc_id")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 _ => d.skip()?,
             }
@@ -498,13 +498,13 @@ impl crate::codec::Decode for VirtualPrivateCloudNatGatewayDeletionParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VirtualPrivateCloudNatGatewayDeletionParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -674,17 +674,17 @@ impl crate::codec::Decode for VirtualPrivateCloudNatGatewayUpdationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("VirtualPrivateCloudNatGatewayUpdationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }

@@ -12,13 +12,13 @@ impl crate::codec::Decode for DeleteVirtualPrivateCloudRouteTable {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("DeleteVirtualPrivateCloudRouteTable")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -145,13 +145,13 @@ impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudRouteTable {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateVirtualPrivateCloudRouteTable")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -186,25 +186,25 @@ impl crate::codec::Decode for NestedVirtualPrivateCloudRoute {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 4usize];
+        let mut seen = [false; 4];
         let mut key = d.first_key("NestedVirtualPrivateCloudRoute")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "destination" => {
                     d.field(&mut out.destination, "destination")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "next_hop_local_id" => {
                     d.field(&mut out.next_hop_local_id, "next_hop_local_id")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "next_hop_type" => {
                     d.field(&mut out.next_hop_type, "next_hop_type")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 _ => d.skip()?,
             }
@@ -242,21 +242,21 @@ impl crate::codec::Decode for VirtualPrivateCloudRouteParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 3usize];
+        let mut seen = [false; 3];
         let mut key = d.first_key("VirtualPrivateCloudRouteParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "destination" => {
                     d.field(&mut out.destination, "destination")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "next_hop_local_id" => {
                     d.field(&mut out.next_hop_local_id, "next_hop_local_id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "next_hop_type" => {
                     d.field(&mut out.next_hop_type, "next_hop_type")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 _ => d.skip()?,
             }
@@ -301,7 +301,7 @@ impl crate::codec::Decode for VirtualPrivateCloudRouteTable {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 4usize];
+        let mut seen = [false; 4];
         let mut key = d.first_key("VirtualPrivateCloudRouteTable")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -314,21 +314,21 @@ impl crate::codec::Decode for VirtualPrivateCloudRouteTable {
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "local_id" => {
                     d.field(&mut out.local_id, "local_id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "routes" => d.field(&mut out.routes, "routes")?,
                 "subnets" => d.field(&mut out.subnets, "subnets")?,
                 "vpc" => {
                     d.field(&mut out.vpc, "vpc")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 _ => d.skip()?,
             }
@@ -368,13 +368,13 @@ impl crate::codec::Decode for VirtualPrivateCloudRouteTableConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VirtualPrivateCloudRouteTableConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -412,19 +412,19 @@ impl crate::codec::Decode for VirtualPrivateCloudRouteTableCreationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("VirtualPrivateCloudRouteTableCreationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "routes" => d.field(&mut out.routes, "routes")?,
                 "vpc_id" => {
                     d.field(&mut out.vpc_id, "vpc_id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "description" => d.field(&mut out.description, "description")?,
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -459,13 +459,13 @@ impl crate::codec::Decode for VirtualPrivateCloudRouteTableDeletionParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VirtualPrivateCloudRouteTableDeletionParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -605,17 +605,17 @@ impl crate::codec::Decode for VirtualPrivateCloudRouteTableUpdationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("VirtualPrivateCloudRouteTableUpdationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }

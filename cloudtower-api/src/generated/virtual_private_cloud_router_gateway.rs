@@ -12,13 +12,13 @@ impl crate::codec::Decode for DeleteVirtualPrivateCloudRouterGateway {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("DeleteVirtualPrivateCloudRouterGateway")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -149,13 +149,13 @@ impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudRouterGateway {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateVirtualPrivateCloudRouterGateway")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -188,13 +188,13 @@ impl crate::codec::Decode for NestedVpcRouterGatewayRuleNextHopsItemType {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedVpcRouterGatewayRuleNextHopsItemType")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "edge_gateway_id" => {
                     d.field(&mut out.edge_gateway_id, "edge_gateway_id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "nexthop" => d.field(&mut out.nexthop, "nexthop")?,
                 _ => d.skip()?,
@@ -232,13 +232,13 @@ impl crate::codec::Decode for NestedVpcRouterGatewayRuleType {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedVpcRouterGatewayRuleType")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "dst" => {
                     d.field(&mut out.dst, "dst")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "nexthop" => d.field(&mut out.nexthop, "nexthop")?,
                 "nexthops" => d.field(&mut out.nexthops, "nexthops")?,
@@ -289,7 +289,7 @@ impl crate::codec::Decode for VirtualPrivateCloudRouterGateway {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 5usize];
+        let mut seen = [false; 5];
         let mut key = d.first_key("VirtualPrivateCloudRouterGateway")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -309,24 +309,24 @@ impl crate::codec::Decode for VirtualPrivateCloudRouterGateway {
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "local_id" => {
                     d.field(&mut out.local_id, "local_id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "nexthop_ip" => d.field(&mut out.nexthop_ip, "nexthop_ip")?,
                 "rules" => {
                     d.field(&mut out.rules, "rules")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "vpc" => {
                     d.field(&mut out.vpc, "vpc")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 _ => d.skip()?,
             }
@@ -369,13 +369,13 @@ impl crate::codec::Decode for VirtualPrivateCloudRouterGatewayConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VirtualPrivateCloudRouterGatewayConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -419,17 +419,17 @@ impl crate::codec::Decode for VirtualPrivateCloudRouterGatewayCreationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 4usize];
+        let mut seen = [false; 4];
         let mut key = d.first_key("VirtualPrivateCloudRouterGatewayCreationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "rules" => {
                     d.field(&mut out.rules, "rules")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "associated_subnets_ids" => {
                     d.field(&mut out.associated_subnets_ids, "associated_subnets_ids")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "external_ips" => d.field(&mut out.external_ips, "external_ips")?,
                 "external_subnet_group_id" => {
@@ -444,11 +444,11 @@ impl crate::codec::Decode for VirtualPrivateCloudRouterGatewayCreationParams {
                 }
                 "vpc_id" => {
                     d.field(&mut out.vpc_id, "vpc_id")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 _ => d.skip()?,
             }
@@ -487,13 +487,13 @@ impl crate::codec::Decode for VirtualPrivateCloudRouterGatewayDeletionParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VirtualPrivateCloudRouterGatewayDeletionParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -526,13 +526,13 @@ impl crate::codec::Decode for VirtualPrivateCloudRouterGatewayNexthopInputType {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VirtualPrivateCloudRouterGatewayNexthopInputType")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "edge_gateway_id" => {
                     d.field(&mut out.edge_gateway_id, "edge_gateway_id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "nexthop" => d.field(&mut out.nexthop, "nexthop")?,
                 _ => d.skip()?,
@@ -697,14 +697,14 @@ impl crate::codec::Decode for VirtualPrivateCloudRouterGatewayRuleInputType {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VirtualPrivateCloudRouterGatewayRuleInputType")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "nexthops" => d.field(&mut out.nexthops, "nexthops")?,
                 "dst" => {
                     d.field(&mut out.dst, "dst")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "nexthop" => d.field(&mut out.nexthop, "nexthop")?,
                 _ => d.skip()?,
@@ -789,17 +789,17 @@ impl crate::codec::Decode for VirtualPrivateCloudRouterGatewayUpdationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("VirtualPrivateCloudRouterGatewayUpdationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }

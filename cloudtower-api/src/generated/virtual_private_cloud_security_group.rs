@@ -12,13 +12,13 @@ impl crate::codec::Decode for DeleteVirtualPrivateCloudSecurityGroup {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("DeleteVirtualPrivateCloudSecurityGroup")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -150,13 +150,13 @@ impl crate::codec::Decode for LabelGroup {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("LabelGroup")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "label_ids" => {
                     d.field(&mut out.label_ids, "label_ids")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -183,13 +183,13 @@ impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudSecurityGroup {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateVirtualPrivateCloudSecurityGroup")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -221,13 +221,13 @@ impl crate::codec::Decode for NestedVirtualPrivateCloudLabelGroup {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedVirtualPrivateCloudLabelGroup")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "labels" => {
                     d.field(&mut out.labels, "labels")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -265,7 +265,7 @@ impl crate::codec::Decode for VirtualPrivateCloudSecurityGroup {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 4usize];
+        let mut seen = [false; 4];
         let mut key = d.first_key("VirtualPrivateCloudSecurityGroup")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -278,21 +278,21 @@ impl crate::codec::Decode for VirtualPrivateCloudSecurityGroup {
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "label_groups" => d.field(&mut out.label_groups, "label_groups")?,
                 "local_id" => {
                     d.field(&mut out.local_id, "local_id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "vms" => d.field(&mut out.vms, "vms")?,
                 "vpc" => {
                     d.field(&mut out.vpc, "vpc")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 _ => d.skip()?,
             }
@@ -332,13 +332,13 @@ impl crate::codec::Decode for VirtualPrivateCloudSecurityGroupConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VirtualPrivateCloudSecurityGroupConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -375,7 +375,7 @@ impl crate::codec::Decode for VirtualPrivateCloudSecurityGroupCreationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("VirtualPrivateCloudSecurityGroupCreationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -383,12 +383,12 @@ impl crate::codec::Decode for VirtualPrivateCloudSecurityGroupCreationParams {
                 "label_groups" => d.field(&mut out.label_groups, "label_groups")?,
                 "vpc_id" => {
                     d.field(&mut out.vpc_id, "vpc_id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "description" => d.field(&mut out.description, "description")?,
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -424,13 +424,13 @@ impl crate::codec::Decode for VirtualPrivateCloudSecurityGroupDeletionParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VirtualPrivateCloudSecurityGroupDeletionParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -580,17 +580,17 @@ impl crate::codec::Decode for VirtualPrivateCloudSecurityGroupUpdationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("VirtualPrivateCloudSecurityGroupUpdationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }

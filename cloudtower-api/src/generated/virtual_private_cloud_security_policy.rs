@@ -12,13 +12,13 @@ impl crate::codec::Decode for DeleteVirtualPrivateCloudSecurityPolicy {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("DeleteVirtualPrivateCloudSecurityPolicy")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -151,13 +151,13 @@ impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudSecurityPolicy {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateVirtualPrivateCloudSecurityPolicy")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -200,7 +200,7 @@ impl crate::codec::Decode for NestedVirtualPrivateCloudNetworkPolicyRule {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedVirtualPrivateCloudNetworkPolicyRule")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -217,7 +217,7 @@ impl crate::codec::Decode for NestedVirtualPrivateCloudNetworkPolicyRule {
                 "selector_ids" => d.field(&mut out.selector_ids, "selector_ids")?,
                 "type" => {
                     d.field(&mut out.r#type, "type")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -257,14 +257,14 @@ impl crate::codec::Decode for NestedVirtualPrivateCloudNetworkPolicyRulePort {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedVirtualPrivateCloudNetworkPolicyRulePort")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "port" => d.field(&mut out.port, "port")?,
                 "protocol" => {
                     d.field(&mut out.protocol, "protocol")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -301,18 +301,18 @@ impl crate::codec::Decode for NestedVirtualPrivateCloudSecurityPolicyApply {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("NestedVirtualPrivateCloudSecurityPolicyApply")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "communicable" => {
                     d.field(&mut out.communicable, "communicable")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "security_group" => d.field(&mut out.security_group, "security_group")?,
                 "security_group_id" => {
                     d.field(&mut out.security_group_id, "security_group_id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -354,13 +354,13 @@ impl crate::codec::Decode for VirtualPrivateCloudNetworkPolicyRuleInput {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VirtualPrivateCloudNetworkPolicyRuleInput")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "type" => {
                     d.field(&mut out.r#type, "type")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "selector_ids" => d.field(&mut out.selector_ids, "selector_ids")?,
                 "security_group_id" => {
@@ -403,13 +403,13 @@ impl crate::codec::Decode for VirtualPrivateCloudNetworkPolicyRulePortInput {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VirtualPrivateCloudNetworkPolicyRulePortInput")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "protocol" => {
                     d.field(&mut out.protocol, "protocol")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "port" => d.field(&mut out.port, "port")?,
                 _ => d.skip()?,
@@ -582,13 +582,13 @@ impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicy {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 5usize];
+        let mut seen = [false; 5];
         let mut key = d.first_key("VirtualPrivateCloudSecurityPolicy")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "apply_to" => {
                     d.field(&mut out.apply_to, "apply_to")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "description" => d.field(&mut out.description, "description")?,
                 "egress" => d.field(&mut out.egress, "egress")?,
@@ -597,21 +597,21 @@ impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicy {
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "ingress" => d.field(&mut out.ingress, "ingress")?,
                 "local_id" => {
                     d.field(&mut out.local_id, "local_id")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "policy_mode" => d.field(&mut out.policy_mode, "policy_mode")?,
                 "vpc" => {
                     d.field(&mut out.vpc, "vpc")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 _ => d.skip()?,
             }
@@ -654,17 +654,17 @@ impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicyApplyInput {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("VirtualPrivateCloudSecurityPolicyApplyInput")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "security_group_id" => {
                     d.field(&mut out.security_group_id, "security_group_id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "communicable" => {
                     d.field(&mut out.communicable, "communicable")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -696,13 +696,13 @@ impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicyConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VirtualPrivateCloudSecurityPolicyConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -749,7 +749,7 @@ impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicyCreateParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 3usize];
+        let mut seen = [false; 3];
         let mut key = d.first_key("VirtualPrivateCloudSecurityPolicyCreateParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -757,17 +757,17 @@ impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicyCreateParams {
                 "ingress" => d.field(&mut out.ingress, "ingress")?,
                 "apply_to" => {
                     d.field(&mut out.apply_to, "apply_to")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "policy_mode" => d.field(&mut out.policy_mode, "policy_mode")?,
                 "vpc_id" => {
                     d.field(&mut out.vpc_id, "vpc_id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "description" => d.field(&mut out.description, "description")?,
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 _ => d.skip()?,
             }
@@ -805,13 +805,13 @@ impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicyDeleteParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VirtualPrivateCloudSecurityPolicyDeleteParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -981,17 +981,17 @@ impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicyUpdateBody {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("VirtualPrivateCloudSecurityPolicyUpdateBody")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }

@@ -12,13 +12,13 @@ impl crate::codec::Decode for DeleteVirtualPrivateCloudSubnet {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("DeleteVirtualPrivateCloudSubnet")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -140,13 +140,13 @@ impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudSubnet {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateVirtualPrivateCloudSubnet")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -175,17 +175,17 @@ impl crate::codec::Decode for NestedVpcSubnetIpPooType {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("NestedVpcSubnetIpPooType")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "end" => {
                     d.field(&mut out.end, "end")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "start" => {
                     d.field(&mut out.start, "start")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -227,13 +227,13 @@ impl crate::codec::Decode for VirtualPrivateCloudSubnet {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 6usize];
+        let mut seen = [false; 6];
         let mut key = d.first_key("VirtualPrivateCloudSubnet")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "cidr" => {
                     d.field(&mut out.cidr, "cidr")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "description" => d.field(&mut out.description, "description")?,
                 "entityAsyncStatus" => {
@@ -242,20 +242,20 @@ impl crate::codec::Decode for VirtualPrivateCloudSubnet {
                 "gateway" => d.field(&mut out.gateway, "gateway")?,
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "ip_pools" => d.field(&mut out.ip_pools, "ip_pools")?,
                 "local_id" => {
                     d.field(&mut out.local_id, "local_id")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "route_table" => {
                     d.field(&mut out.route_table, "route_table")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "total_ip_count" => d.field(&mut out.total_ip_count, "total_ip_count")?,
                 "unused_ip_count" => {
@@ -263,7 +263,7 @@ impl crate::codec::Decode for VirtualPrivateCloudSubnet {
                 }
                 "vpc" => {
                     d.field(&mut out.vpc, "vpc")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 _ => d.skip()?,
             }
@@ -306,13 +306,13 @@ impl crate::codec::Decode for VirtualPrivateCloudSubnetConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VirtualPrivateCloudSubnetConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -349,31 +349,31 @@ impl crate::codec::Decode for VirtualPrivateCloudSubnetCreationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 5usize];
+        let mut seen = [false; 5];
         let mut key = d.first_key("VirtualPrivateCloudSubnetCreationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "route_table_id" => {
                     d.field(&mut out.route_table_id, "route_table_id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "ip_pools" => d.field(&mut out.ip_pools, "ip_pools")?,
                 "gateway" => {
                     d.field(&mut out.gateway, "gateway")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "cidr" => {
                     d.field(&mut out.cidr, "cidr")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "vpc_id" => {
                     d.field(&mut out.vpc_id, "vpc_id")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "description" => d.field(&mut out.description, "description")?,
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 _ => d.skip()?,
             }
@@ -411,13 +411,13 @@ impl crate::codec::Decode for VirtualPrivateCloudSubnetDeletionParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VirtualPrivateCloudSubnetDeletionParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -446,17 +446,17 @@ impl crate::codec::Decode for VirtualPrivateCloudSubnetIpPoolParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("VirtualPrivateCloudSubnetIpPoolParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "end" => {
                     d.field(&mut out.end, "end")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "start" => {
                     d.field(&mut out.start, "start")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -683,17 +683,17 @@ impl crate::codec::Decode for VirtualPrivateCloudSubnetUpdationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("VirtualPrivateCloudSubnetUpdationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }

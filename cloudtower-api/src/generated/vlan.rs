@@ -12,13 +12,13 @@ impl crate::codec::Decode for DeleteVlan {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("DeleteVlan")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -48,17 +48,17 @@ impl crate::codec::Decode for ExtraIp {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("ExtraIp")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "management_ip" => {
                     d.field(&mut out.management_ip, "management_ip")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "host_id" => {
                     d.field(&mut out.host_id, "host_id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -135,17 +135,17 @@ impl crate::codec::Decode for ManagementVlanUpdationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("ManagementVlanUpdationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -213,14 +213,14 @@ impl crate::codec::Decode for MigrationVlanUpdationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("MigrationVlanUpdationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => d.field(&mut out.data, "data")?,
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -286,13 +286,13 @@ impl crate::codec::Decode for NestedAggregateVlan {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateVlan")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -339,7 +339,7 @@ impl crate::codec::Decode for Vlan {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 7usize];
+        let mut seen = [false; 7];
         let mut key = d.first_key("Vlan")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -352,21 +352,21 @@ impl crate::codec::Decode for Vlan {
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "labels" => d.field(&mut out.labels, "labels")?,
                 "local_id" => {
                     d.field(&mut out.local_id, "local_id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "mode_type" => d.field(&mut out.mode_type, "mode_type")?,
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "network_ids" => {
                     d.field(&mut out.network_ids, "network_ids")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "qos_burst" => d.field(&mut out.qos_burst, "qos_burst")?,
                 "qos_max_bandwidth" => {
@@ -379,15 +379,15 @@ impl crate::codec::Decode for Vlan {
                 "subnetmask" => d.field(&mut out.subnetmask, "subnetmask")?,
                 "type" => {
                     d.field(&mut out.r#type, "type")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "vds" => {
                     d.field(&mut out.vds, "vds")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "vlan_id" => {
                     d.field(&mut out.vlan_id, "vlan_id")?;
-                    seen[6usize] = true;
+                    seen[6] = true;
                 }
                 "vm_nics" => d.field(&mut out.vm_nics, "vm_nics")?,
                 _ => d.skip()?,
@@ -437,13 +437,13 @@ impl crate::codec::Decode for VlanConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VlanConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -472,13 +472,13 @@ impl crate::codec::Decode for VlanDeletionParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VlanDeletionParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -519,7 +519,7 @@ impl crate::codec::Decode for VmVlanCreationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("VmVlanCreationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -542,12 +542,12 @@ impl crate::codec::Decode for VmVlanCreationParams {
                 "network_ids" => d.field(&mut out.network_ids, "network_ids")?,
                 "vds_id" => {
                     d.field(&mut out.vds_id, "vds_id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "vlan_id" => d.field(&mut out.vlan_id, "vlan_id")?,
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -587,17 +587,17 @@ impl crate::codec::Decode for VmVlanUpdationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("VmVlanUpdationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }

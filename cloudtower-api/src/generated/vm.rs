@@ -13,13 +13,13 @@ impl crate::codec::Decode for AbortMigrateVmAcrossClusterParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("AbortMigrateVmAcrossClusterParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "tasks" => {
                     d.field(&mut out.tasks, "tasks")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -202,18 +202,18 @@ impl crate::codec::Decode for CloudInitNetWork {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("CloudInitNetWork")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "routes" => d.field(&mut out.routes, "routes")?,
                 "type" => {
                     d.field(&mut out.r#type, "type")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "nic_index" => {
                     d.field(&mut out.nic_index, "nic_index")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "netmask" => d.field(&mut out.netmask, "netmask")?,
                 "ip_address" => d.field(&mut out.ip_address, "ip_address")?,
@@ -249,21 +249,21 @@ impl crate::codec::Decode for CloudInitNetWorkRoute {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 3usize];
+        let mut seen = [false; 3];
         let mut key = d.first_key("CloudInitNetWorkRoute")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "network" => {
                     d.field(&mut out.network, "network")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "netmask" => {
                     d.field(&mut out.netmask, "netmask")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "gateway" => {
                     d.field(&mut out.gateway, "gateway")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 _ => d.skip()?,
             }
@@ -352,20 +352,20 @@ impl crate::codec::Decode for ConvertVmTemplateToVmParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("ConvertVmTemplateToVmParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "converted_from_template_id" => {
                     d.field(
                         &mut out.converted_from_template_id,
                         "converted_from_template_id",
                     )?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -397,13 +397,13 @@ impl crate::codec::Decode for DeleteVm {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("DeleteVm")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -434,7 +434,7 @@ impl crate::codec::Decode for DiskOperateModifyDisk {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("DiskOperateModifyDisk")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -442,7 +442,7 @@ impl crate::codec::Decode for DiskOperateModifyDisk {
                 "bus" => d.field(&mut out.bus, "bus")?,
                 "disk_index" => {
                     d.field(&mut out.disk_index, "disk_index")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -472,13 +472,13 @@ impl crate::codec::Decode for GetVmVncInfoParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("GetVmVncInfoParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "vm" => {
                     d.field(&mut out.vm, "vm")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -555,14 +555,14 @@ impl crate::codec::Decode for InstallVmtoolsParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("InstallVmtoolsParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => d.field(&mut out.data, "data")?,
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -594,17 +594,17 @@ impl crate::codec::Decode for InstallVmtoolsParamsData {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("InstallVmtoolsParamsData")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "svt_image_id" => {
                     d.field(&mut out.svt_image_id, "svt_image_id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "cd_rom_id" => {
                     d.field(&mut out.cd_rom_id, "cd_rom_id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -704,7 +704,7 @@ impl crate::codec::Decode for MigrateVmConfig {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 3usize];
+        let mut seen = [false; 3];
         let mut key = d.first_key("MigrateVmConfig")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -717,15 +717,15 @@ impl crate::codec::Decode for MigrateVmConfig {
                 "new_name" => d.field(&mut out.new_name, "new_name")?,
                 "network_mapping" => {
                     d.field(&mut out.network_mapping, "network_mapping")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "migrate_type" => {
                     d.field(&mut out.migrate_type, "migrate_type")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "elf_storage_policy" => {
                     d.field(&mut out.elf_storage_policy, "elf_storage_policy")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "delete_src_vm" => d.field(&mut out.delete_src_vm, "delete_src_vm")?,
                 _ => d.skip()?,
@@ -772,7 +772,7 @@ impl crate::codec::Decode for MountDisksParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 3usize];
+        let mut seen = [false; 3];
         let mut key = d.first_key("MountDisksParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -789,17 +789,17 @@ impl crate::codec::Decode for MountDisksParams {
                 "max_iops" => d.field(&mut out.max_iops, "max_iops")?,
                 "vm_volume_id" => {
                     d.field(&mut out.vm_volume_id, "vm_volume_id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "index" => d.field(&mut out.index, "index")?,
                 "key" => d.field(&mut out.key, "key")?,
                 "bus" => {
                     d.field(&mut out.bus, "bus")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "boot" => {
                     d.field(&mut out.boot, "boot")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 _ => d.skip()?,
             }
@@ -845,7 +845,7 @@ impl crate::codec::Decode for MountNewCreateDisksParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 3usize];
+        let mut seen = [false; 3];
         let mut key = d.first_key("MountNewCreateDisksParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -862,17 +862,17 @@ impl crate::codec::Decode for MountNewCreateDisksParams {
                 "max_iops" => d.field(&mut out.max_iops, "max_iops")?,
                 "vm_volume" => {
                     d.field(&mut out.vm_volume, "vm_volume")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "index" => d.field(&mut out.index, "index")?,
                 "key" => d.field(&mut out.key, "key")?,
                 "bus" => {
                     d.field(&mut out.bus, "bus")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "boot" => {
                     d.field(&mut out.boot, "boot")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 _ => d.skip()?,
             }
@@ -917,23 +917,23 @@ impl crate::codec::Decode for MountNewCreateDisksParamsVmVolume {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 3usize];
+        let mut seen = [false; 3];
         let mut key = d.first_key("MountNewCreateDisksParamsVmVolume")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "elf_storage_policy" => {
                     d.field(&mut out.elf_storage_policy, "elf_storage_policy")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "path" => d.field(&mut out.path, "path")?,
                 "size_unit" => d.field(&mut out.size_unit, "size_unit")?,
                 "size" => {
                     d.field(&mut out.size, "size")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 _ => d.skip()?,
             }
@@ -968,13 +968,13 @@ impl crate::codec::Decode for NestedAggregateVm {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateVm")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1045,14 +1045,14 @@ impl crate::codec::Decode for StopVmInCutoverMigrationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("StopVmInCutoverMigrationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "force" => d.field(&mut out.force, "force")?,
                 "tasks" => {
                     d.field(&mut out.tasks, "tasks")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1165,17 +1165,17 @@ impl crate::codec::Decode for VlanMapping {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("VlanMapping")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "src_vlan_local_id" => {
                     d.field(&mut out.src_vlan_local_id, "src_vlan_local_id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "dest_vlan_local_id" => {
                     d.field(&mut out.dest_vlan_local_id, "dest_vlan_local_id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1286,7 +1286,7 @@ impl crate::codec::Decode for Vm {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 21usize];
+        let mut seen = [false; 21];
         let mut key = d.first_key("Vm")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -1294,7 +1294,7 @@ impl crate::codec::Decode for Vm {
                 "bios_uuid" => d.field(&mut out.bios_uuid, "bios_uuid")?,
                 "clock_offset" => {
                     d.field(&mut out.clock_offset, "clock_offset")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "cloud_init_supported" => {
                     d.field(&mut out.cloud_init_supported, "cloud_init_supported")?
@@ -1302,17 +1302,17 @@ impl crate::codec::Decode for Vm {
                 "cluster" => d.field(&mut out.cluster, "cluster")?,
                 "cpu" => {
                     d.field(&mut out.cpu, "cpu")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "cpu_model" => {
                     d.field(&mut out.cpu_model, "cpu_model")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "cpu_usage" => d.field(&mut out.cpu_usage, "cpu_usage")?,
                 "deleted_at" => d.field(&mut out.deleted_at, "deleted_at")?,
                 "description" => {
                     d.field(&mut out.description, "description")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "dns_servers" => d.field(&mut out.dns_servers, "dns_servers")?,
                 "entityAsyncStatus" => {
@@ -1323,7 +1323,7 @@ impl crate::codec::Decode for Vm {
                 }
                 "firmware" => {
                     d.field(&mut out.firmware, "firmware")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "folder" => d.field(&mut out.folder, "folder")?,
                 "gpu_devices" => d.field(&mut out.gpu_devices, "gpu_devices")?,
@@ -1339,26 +1339,26 @@ impl crate::codec::Decode for Vm {
                 }
                 "ha" => {
                     d.field(&mut out.ha, "ha")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "host" => d.field(&mut out.host, "host")?,
                 "hostname" => d.field(&mut out.hostname, "hostname")?,
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[6usize] = true;
+                    seen[6] = true;
                 }
                 "in_recycle_bin" => {
                     d.field(&mut out.in_recycle_bin, "in_recycle_bin")?;
-                    seen[7usize] = true;
+                    seen[7] = true;
                 }
                 "internal" => {
                     d.field(&mut out.internal, "internal")?;
-                    seen[8usize] = true;
+                    seen[8] = true;
                 }
                 "io_policy" => d.field(&mut out.io_policy, "io_policy")?,
                 "ips" => {
                     d.field(&mut out.ips, "ips")?;
-                    seen[9usize] = true;
+                    seen[9] = true;
                 }
                 "isolation_policy" => {
                     d.field(&mut out.isolation_policy, "isolation_policy")?
@@ -1373,7 +1373,7 @@ impl crate::codec::Decode for Vm {
                 }
                 "local_id" => {
                     d.field(&mut out.local_id, "local_id")?;
-                    seen[10usize] = true;
+                    seen[10] = true;
                 }
                 "logical_size_bytes" => {
                     d.field(&mut out.logical_size_bytes, "logical_size_bytes")?
@@ -1388,31 +1388,31 @@ impl crate::codec::Decode for Vm {
                 }
                 "memory" => {
                     d.field(&mut out.memory, "memory")?;
-                    seen[11usize] = true;
+                    seen[11] = true;
                 }
                 "memory_usage" => d.field(&mut out.memory_usage, "memory_usage")?,
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[12usize] = true;
+                    seen[12] = true;
                 }
                 "nested_virtualization" => {
                     d.field(&mut out.nested_virtualization, "nested_virtualization")?;
-                    seen[13usize] = true;
+                    seen[13] = true;
                 }
                 "node_ip" => {
                     d.field(&mut out.node_ip, "node_ip")?;
-                    seen[14usize] = true;
+                    seen[14] = true;
                 }
                 "original_name" => d.field(&mut out.original_name, "original_name")?,
                 "os" => d.field(&mut out.os, "os")?,
                 "out_uninstall_usb" => {
                     d.field(&mut out.out_uninstall_usb, "out_uninstall_usb")?;
-                    seen[15usize] = true;
+                    seen[15] = true;
                 }
                 "pci_nics" => d.field(&mut out.pci_nics, "pci_nics")?,
                 "protected" => {
                     d.field(&mut out.protected, "protected")?;
-                    seen[16usize] = true;
+                    seen[16] = true;
                 }
                 "provisioned_size" => {
                     d.field(&mut out.provisioned_size, "provisioned_size")?
@@ -1422,7 +1422,7 @@ impl crate::codec::Decode for Vm {
                 "snapshots" => d.field(&mut out.snapshots, "snapshots")?,
                 "status" => {
                     d.field(&mut out.status, "status")?;
-                    seen[17usize] = true;
+                    seen[17] = true;
                 }
                 "unique_logical_size" => {
                     d.field(&mut out.unique_logical_size, "unique_logical_size")?
@@ -1435,7 +1435,7 @@ impl crate::codec::Decode for Vm {
                 }
                 "vcpu" => {
                     d.field(&mut out.vcpu, "vcpu")?;
-                    seen[18usize] = true;
+                    seen[18] = true;
                 }
                 "video_type" => d.field(&mut out.video_type, "video_type")?,
                 "vm_disks" => d.field(&mut out.vm_disks, "vm_disks")?,
@@ -1445,7 +1445,7 @@ impl crate::codec::Decode for Vm {
                 }
                 "vm_tools_status" => {
                     d.field(&mut out.vm_tools_status, "vm_tools_status")?;
-                    seen[19usize] = true;
+                    seen[19] = true;
                 }
                 "vm_tools_version" => {
                     d.field(&mut out.vm_tools_version, "vm_tools_version")?
@@ -1453,7 +1453,7 @@ impl crate::codec::Decode for Vm {
                 "vm_usage" => d.field(&mut out.vm_usage, "vm_usage")?,
                 "win_opt" => {
                     d.field(&mut out.win_opt, "win_opt")?;
-                    seen[20usize] = true;
+                    seen[20] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1576,17 +1576,17 @@ impl crate::codec::Decode for VmAddCdRomParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("VmAddCdRomParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1615,13 +1615,13 @@ impl crate::codec::Decode for VmAddCdRomParamsData {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VmAddCdRomParamsData")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "vm_cd_roms" => {
                     d.field(&mut out.vm_cd_roms, "vm_cd_roms")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1650,17 +1650,17 @@ impl crate::codec::Decode for VmAddDiskParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("VmAddDiskParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1695,7 +1695,7 @@ impl crate::codec::Decode for VmAddDiskParamsData {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VmAddDiskParamsData")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -1713,7 +1713,7 @@ impl crate::codec::Decode for VmAddDiskParamsData {
                 "io_policy" => d.field(&mut out.io_policy, "io_policy")?,
                 "vm_disks" => {
                     d.field(&mut out.vm_disks, "vm_disks")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1786,17 +1786,17 @@ impl crate::codec::Decode for VmAddFolderParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("VmAddFolderParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1825,13 +1825,13 @@ impl crate::codec::Decode for VmAddFolderParamsData {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VmAddFolderParamsData")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "folder_id" => {
                     d.field(&mut out.folder_id, "folder_id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1860,17 +1860,17 @@ impl crate::codec::Decode for VmAddGpuDeviceParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("VmAddGpuDeviceParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1900,17 +1900,17 @@ impl crate::codec::Decode for VmAddNicParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("VmAddNicParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1939,13 +1939,13 @@ impl crate::codec::Decode for VmAddNicParamsData {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VmAddNicParamsData")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "vm_nics" => {
                     d.field(&mut out.vm_nics, "vm_nics")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -1977,7 +1977,7 @@ impl crate::codec::Decode for VmCdRomParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VmCdRomParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -1992,7 +1992,7 @@ impl crate::codec::Decode for VmCdRomParams {
                 "key" => d.field(&mut out.key, "key")?,
                 "boot" => {
                     d.field(&mut out.boot, "boot")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -2056,7 +2056,7 @@ impl crate::codec::Decode for VmCloneParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("VmCloneParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -2065,7 +2065,7 @@ impl crate::codec::Decode for VmCloneParams {
                 "is_full_copy" => d.field(&mut out.is_full_copy, "is_full_copy")?,
                 "src_vm_id" => {
                     d.field(&mut out.src_vm_id, "src_vm_id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "max_bandwidth_policy" => {
                     d.field(&mut out.max_bandwidth_policy, "max_bandwidth_policy")?
@@ -2098,7 +2098,7 @@ impl crate::codec::Decode for VmCloneParams {
                 "description" => d.field(&mut out.description, "description")?,
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "host_id" => d.field(&mut out.host_id, "host_id")?,
                 "cluster_id" => d.field(&mut out.cluster_id, "cluster_id")?,
@@ -2154,13 +2154,13 @@ impl crate::codec::Decode for VmConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VmConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -2192,17 +2192,17 @@ impl crate::codec::Decode for VmCreateVmFromContentLibraryTemplateBatchParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("VmCreateVmFromContentLibraryTemplateBatchParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "vms" => {
                     d.field(&mut out.vms, "vms")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "template_id" => {
                     d.field(&mut out.template_id, "template_id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -2265,7 +2265,7 @@ impl crate::codec::Decode for VmCreateVmFromContentLibraryTemplateBatchVmParams 
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 3usize];
+        let mut seen = [false; 3];
         let mut key = d.first_key("VmCreateVmFromContentLibraryTemplateBatchVmParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -2274,7 +2274,7 @@ impl crate::codec::Decode for VmCreateVmFromContentLibraryTemplateBatchVmParams 
                 "cloud_init" => d.field(&mut out.cloud_init, "cloud_init")?,
                 "is_full_copy" => {
                     d.field(&mut out.is_full_copy, "is_full_copy")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "max_bandwidth_policy" => {
                     d.field(&mut out.max_bandwidth_policy, "max_bandwidth_policy")?
@@ -2306,12 +2306,12 @@ impl crate::codec::Decode for VmCreateVmFromContentLibraryTemplateBatchVmParams 
                 "description" => d.field(&mut out.description, "description")?,
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "host_id" => d.field(&mut out.host_id, "host_id")?,
                 "cluster_id" => {
                     d.field(&mut out.cluster_id, "cluster_id")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 _ => d.skip()?,
             }
@@ -2402,7 +2402,7 @@ impl crate::codec::Decode for VmCreateVmFromContentLibraryTemplateParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 4usize];
+        let mut seen = [false; 4];
         let mut key = d.first_key("VmCreateVmFromContentLibraryTemplateParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -2411,11 +2411,11 @@ impl crate::codec::Decode for VmCreateVmFromContentLibraryTemplateParams {
                 "cloud_init" => d.field(&mut out.cloud_init, "cloud_init")?,
                 "is_full_copy" => {
                     d.field(&mut out.is_full_copy, "is_full_copy")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "template_id" => {
                     d.field(&mut out.template_id, "template_id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "max_bandwidth_policy" => {
                     d.field(&mut out.max_bandwidth_policy, "max_bandwidth_policy")?
@@ -2448,12 +2448,12 @@ impl crate::codec::Decode for VmCreateVmFromContentLibraryTemplateParams {
                 "description" => d.field(&mut out.description, "description")?,
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "host_id" => d.field(&mut out.host_id, "host_id")?,
                 "cluster_id" => {
                     d.field(&mut out.cluster_id, "cluster_id")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 _ => d.skip()?,
             }
@@ -2547,7 +2547,7 @@ impl crate::codec::Decode for VmCreateVmFromTemplateParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 3usize];
+        let mut seen = [false; 3];
         let mut key = d.first_key("VmCreateVmFromTemplateParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -2556,11 +2556,11 @@ impl crate::codec::Decode for VmCreateVmFromTemplateParams {
                 "cloud_init" => d.field(&mut out.cloud_init, "cloud_init")?,
                 "is_full_copy" => {
                     d.field(&mut out.is_full_copy, "is_full_copy")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "template_id" => {
                     d.field(&mut out.template_id, "template_id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "max_bandwidth_policy" => {
                     d.field(&mut out.max_bandwidth_policy, "max_bandwidth_policy")?
@@ -2593,7 +2593,7 @@ impl crate::codec::Decode for VmCreateVmFromTemplateParams {
                 "description" => d.field(&mut out.description, "description")?,
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "host_id" => d.field(&mut out.host_id, "host_id")?,
                 "cluster_id" => d.field(&mut out.cluster_id, "cluster_id")?,
@@ -2684,7 +2684,7 @@ impl crate::codec::Decode for VmCreationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 10usize];
+        let mut seen = [false; 10];
         let mut key = d.first_key("VmCreationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -2705,15 +2705,15 @@ impl crate::codec::Decode for VmCreationParams {
                 "vcpu" => d.field(&mut out.vcpu, "vcpu")?,
                 "status" => {
                     d.field(&mut out.status, "status")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "firmware" => {
                     d.field(&mut out.firmware, "firmware")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "ha" => {
                     d.field(&mut out.ha, "ha")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "pci_nics" => d.field(&mut out.pci_nics, "pci_nics")?,
                 "vm_placement_group" => {
@@ -2721,36 +2721,36 @@ impl crate::codec::Decode for VmCreationParams {
                 }
                 "vm_nics" => {
                     d.field(&mut out.vm_nics, "vm_nics")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "vm_disks" => {
                     d.field(&mut out.vm_disks, "vm_disks")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "memory_unit" => d.field(&mut out.memory_unit, "memory_unit")?,
                 "memory" => {
                     d.field(&mut out.memory, "memory")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "cpu_cores" => {
                     d.field(&mut out.cpu_cores, "cpu_cores")?;
-                    seen[6usize] = true;
+                    seen[6] = true;
                 }
                 "cpu_sockets" => {
                     d.field(&mut out.cpu_sockets, "cpu_sockets")?;
-                    seen[7usize] = true;
+                    seen[7] = true;
                 }
                 "guest_os_type" => d.field(&mut out.guest_os_type, "guest_os_type")?,
                 "folder_id" => d.field(&mut out.folder_id, "folder_id")?,
                 "description" => d.field(&mut out.description, "description")?,
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[8usize] = true;
+                    seen[8] = true;
                 }
                 "host_id" => d.field(&mut out.host_id, "host_id")?,
                 "cluster_id" => {
                     d.field(&mut out.cluster_id, "cluster_id")?;
-                    seen[9usize] = true;
+                    seen[9] = true;
                 }
                 _ => d.skip()?,
             }
@@ -2819,14 +2819,14 @@ impl crate::codec::Decode for VmDeleteParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VmDeleteParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "effect" => d.field(&mut out.effect, "effect")?,
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -2923,13 +2923,13 @@ impl crate::codec::Decode for VmDiskOperateRemoveDisks {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VmDiskOperateRemoveDisks")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "disk_index" => {
                     d.field(&mut out.disk_index, "disk_index")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -3000,13 +3000,13 @@ impl crate::codec::Decode for VmEjectCdRomParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VmEjectCdRomParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -3036,18 +3036,18 @@ impl crate::codec::Decode for VmExpandVmDiskParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("VmExpandVmDiskParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "size_unit" => d.field(&mut out.size_unit, "size_unit")?,
                 "size" => {
                     d.field(&mut out.size, "size")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -3078,17 +3078,17 @@ impl crate::codec::Decode for VmExportParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("VmExportParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -3118,14 +3118,14 @@ impl crate::codec::Decode for VmExportParamsData {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VmExportParamsData")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "keep_mac" => d.field(&mut out.keep_mac, "keep_mac")?,
                 "type" => {
                     d.field(&mut out.r#type, "type")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -3178,7 +3178,7 @@ impl crate::codec::Decode for VmGpuDetail {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 10usize];
+        let mut seen = [false; 10];
         let mut key = d.first_key("VmGpuDetail")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -3197,26 +3197,26 @@ impl crate::codec::Decode for VmGpuDetail {
                 "user_usage" => d.field(&mut out.user_usage, "user_usage")?,
                 "status" => {
                     d.field(&mut out.status, "status")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "model" => {
                     d.field(&mut out.model, "model")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "mdev_supported_types" => {
                     d.field(&mut out.mdev_supported_types, "mdev_supported_types")?
                 }
                 "local_id" => {
                     d.field(&mut out.local_id, "local_id")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "local_created_at" => {
                     d.field(&mut out.local_created_at, "local_created_at")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "labels" => d.field(&mut out.labels, "labels")?,
                 "is_nvidia_vfs_supported" => {
@@ -3230,11 +3230,11 @@ impl crate::codec::Decode for VmGpuDetail {
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "host" => {
                     d.field(&mut out.host, "host")?;
-                    seen[6usize] = true;
+                    seen[6] = true;
                 }
                 "entityAsyncStatus" => {
                     d.field(&mut out.entity_async_status, "entityAsyncStatus")?
@@ -3242,15 +3242,15 @@ impl crate::codec::Decode for VmGpuDetail {
                 "driver_info" => d.field(&mut out.driver_info, "driver_info")?,
                 "description" => {
                     d.field(&mut out.description, "description")?;
-                    seen[7usize] = true;
+                    seen[7] = true;
                 }
                 "bus_location" => {
                     d.field(&mut out.bus_location, "bus_location")?;
-                    seen[8usize] = true;
+                    seen[8] = true;
                 }
                 "brand" => {
                     d.field(&mut out.brand, "brand")?;
-                    seen[9usize] = true;
+                    seen[9] = true;
                 }
                 "available_vgpus_num" => {
                     d.field(&mut out.available_vgpus_num, "available_vgpus_num")?
@@ -3325,25 +3325,25 @@ impl crate::codec::Decode for VmGpuInfo {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 4usize];
+        let mut seen = [false; 4];
         let mut key = d.first_key("VmGpuInfo")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "gpu_devices" => {
                     d.field(&mut out.gpu_devices, "gpu_devices")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "local_id" => {
                     d.field(&mut out.local_id, "local_id")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 _ => d.skip()?,
             }
@@ -3380,14 +3380,14 @@ impl crate::codec::Decode for VmGpuOperationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VmGpuOperationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "amount" => d.field(&mut out.amount, "amount")?,
                 "gpu_id" => {
                     d.field(&mut out.gpu_id, "gpu_id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -3425,7 +3425,7 @@ impl crate::codec::Decode for VmImportNicParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VmImportNicParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -3435,7 +3435,7 @@ impl crate::codec::Decode for VmImportNicParams {
                 "nic_id" => d.field(&mut out.nic_id, "nic_id")?,
                 "connect_vlan_id" => {
                     d.field(&mut out.connect_vlan_id, "connect_vlan_id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "mirror" => d.field(&mut out.mirror, "mirror")?,
                 "model" => d.field(&mut out.model, "model")?,
@@ -3502,7 +3502,7 @@ impl crate::codec::Decode for VmImportParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 4usize];
+        let mut seen = [false; 4];
         let mut key = d.first_key("VmImportParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -3532,21 +3532,21 @@ impl crate::codec::Decode for VmImportParams {
                 "description" => d.field(&mut out.description, "description")?,
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "host_id" => d.field(&mut out.host_id, "host_id")?,
                 "cluster_id" => {
                     d.field(&mut out.cluster_id, "cluster_id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "upload_tasks" => {
                     d.field(&mut out.upload_tasks, "upload_tasks")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "owner_id" => d.field(&mut out.owner_id, "owner_id")?,
                 "parsed_ovf" => {
                     d.field(&mut out.parsed_ovf, "parsed_ovf")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 _ => d.skip()?,
             }
@@ -3602,17 +3602,17 @@ impl crate::codec::Decode for VmMigrateAcrossClusterParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("VmMigrateAcrossClusterParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -3643,17 +3643,17 @@ impl crate::codec::Decode for VmMigrateAcrossClusterParamsData {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("VmMigrateAcrossClusterParamsData")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "vm_config" => {
                     d.field(&mut out.vm_config, "vm_config")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "cluster_id" => {
                     d.field(&mut out.cluster_id, "cluster_id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "host_id" => d.field(&mut out.host_id, "host_id")?,
                 _ => d.skip()?,
@@ -3689,14 +3689,14 @@ impl crate::codec::Decode for VmMigrateParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VmMigrateParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => d.field(&mut out.data, "data")?,
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -3725,13 +3725,13 @@ impl crate::codec::Decode for VmMigrateParamsData {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VmMigrateParamsData")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "host_id" => {
                     d.field(&mut out.host_id, "host_id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -3862,7 +3862,7 @@ impl crate::codec::Decode for VmNicQosTraffic {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VmNicQosTraffic")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -3874,7 +3874,7 @@ impl crate::codec::Decode for VmNicQosTraffic {
                 "burst" => d.field(&mut out.burst, "burst")?,
                 "enabled" => {
                     d.field(&mut out.enabled, "enabled")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -3906,13 +3906,13 @@ impl crate::codec::Decode for VmOperateParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VmOperateParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -3941,17 +3941,17 @@ impl crate::codec::Decode for VmOperatePciNicParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("VmOperatePciNicParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -4010,14 +4010,14 @@ impl crate::codec::Decode for VmOwnerParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VmOwnerParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "search_for" => d.field(&mut out.search_for, "search_for")?,
                 "value" => {
                     d.field(&mut out.value, "value")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -4132,7 +4132,7 @@ impl crate::codec::Decode for VmRebuildParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("VmRebuildParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -4144,7 +4144,7 @@ impl crate::codec::Decode for VmRebuildParams {
                         &mut out.rebuild_from_snapshot_id,
                         "rebuild_from_snapshot_id",
                     )?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "max_bandwidth_policy" => {
                     d.field(&mut out.max_bandwidth_policy, "max_bandwidth_policy")?
@@ -4177,7 +4177,7 @@ impl crate::codec::Decode for VmRebuildParams {
                 "description" => d.field(&mut out.description, "description")?,
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "host_id" => d.field(&mut out.host_id, "host_id")?,
                 "cluster_id" => d.field(&mut out.cluster_id, "cluster_id")?,
@@ -4239,17 +4239,17 @@ impl crate::codec::Decode for VmRemoveCdRomParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("VmRemoveCdRomParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -4278,13 +4278,13 @@ impl crate::codec::Decode for VmRemoveCdRomParamsData {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VmRemoveCdRomParamsData")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "cd_rom_ids" => {
                     d.field(&mut out.cd_rom_ids, "cd_rom_ids")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -4313,17 +4313,17 @@ impl crate::codec::Decode for VmRemoveDiskParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("VmRemoveDiskParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -4352,13 +4352,13 @@ impl crate::codec::Decode for VmRemoveDiskParamsData {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VmRemoveDiskParamsData")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "disk_ids" => {
                     d.field(&mut out.disk_ids, "disk_ids")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -4387,17 +4387,17 @@ impl crate::codec::Decode for VmRemoveGpuDeviceParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("VmRemoveGpuDeviceParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -4427,17 +4427,17 @@ impl crate::codec::Decode for VmRemoveNicByWhereParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("VmRemoveNicByWhereParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "effect" => {
                     d.field(&mut out.effect, "effect")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -4496,17 +4496,17 @@ impl crate::codec::Decode for VmRemoveNicParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("VmRemoveNicParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -4535,13 +4535,13 @@ impl crate::codec::Decode for VmRemoveNicParamsData {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VmRemoveNicParamsData")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "nic_index" => {
                     d.field(&mut out.nic_index, "nic_index")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -4570,17 +4570,17 @@ impl crate::codec::Decode for VmResetGuestOsPasswordParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("VmResetGuestOsPasswordParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -4610,17 +4610,17 @@ impl crate::codec::Decode for VmResetGuestOsPasswordParamsData {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("VmResetGuestOsPasswordParamsData")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "password" => {
                     d.field(&mut out.password, "password")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "username" => {
                     d.field(&mut out.username, "username")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -4701,17 +4701,17 @@ impl crate::codec::Decode for VmRollbackParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("VmRollbackParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -4740,13 +4740,13 @@ impl crate::codec::Decode for VmRollbackParamsData {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VmRollbackParamsData")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "snapshot_id" => {
                     d.field(&mut out.snapshot_id, "snapshot_id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -4775,14 +4775,14 @@ impl crate::codec::Decode for VmStartParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VmStartParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => d.field(&mut out.data, "data")?,
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -4811,13 +4811,13 @@ impl crate::codec::Decode for VmStartParamsData {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VmStartParamsData")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "host_id" => {
                     d.field(&mut out.host_id, "host_id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -4846,17 +4846,17 @@ impl crate::codec::Decode for VmToggleCdRomDisableParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("VmToggleCdRomDisableParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "disabled" => {
                     d.field(&mut out.disabled, "disabled")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -4886,17 +4886,17 @@ impl crate::codec::Decode for VmUpdateAdvancedOptionsParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("VmUpdateAdvancedOptionsParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -4966,17 +4966,17 @@ impl crate::codec::Decode for VmUpdateDiskParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("VmUpdateDiskParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -5009,7 +5009,7 @@ impl crate::codec::Decode for VmUpdateDiskParamsData {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VmUpdateDiskParamsData")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -5023,7 +5023,7 @@ impl crate::codec::Decode for VmUpdateDiskParamsData {
                 "vm_volume_id" => d.field(&mut out.vm_volume_id, "vm_volume_id")?,
                 "vm_disk_id" => {
                     d.field(&mut out.vm_disk_id, "vm_disk_id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "bus" => d.field(&mut out.bus, "bus")?,
                 _ => d.skip()?,
@@ -5057,17 +5057,17 @@ impl crate::codec::Decode for VmUpdateEachDiskIoPolicyParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("VmUpdateEachDiskIoPolicyParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "boot" => {
                     d.field(&mut out.boot, "boot")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -5097,17 +5097,17 @@ impl crate::codec::Decode for VmUpdateHostOptionsParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("VmUpdateHostOptionsParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -5172,17 +5172,17 @@ impl crate::codec::Decode for VmUpdateIoPolicyParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("VmUpdateIoPolicyParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -5249,17 +5249,17 @@ impl crate::codec::Decode for VmUpdateNicAdvanceInfoParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("VmUpdateNicAdvanceInfoParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -5332,17 +5332,17 @@ impl crate::codec::Decode for VmUpdateNicBasicInfoParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("VmUpdateNicBasicInfoParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -5407,17 +5407,17 @@ impl crate::codec::Decode for VmUpdateNicParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("VmUpdateNicParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -5456,7 +5456,7 @@ impl crate::codec::Decode for VmUpdateNicParamsData {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VmUpdateNicParamsData")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -5474,7 +5474,7 @@ impl crate::codec::Decode for VmUpdateNicParamsData {
                 "mac_address" => d.field(&mut out.mac_address, "mac_address")?,
                 "nic_index" => {
                     d.field(&mut out.nic_index, "nic_index")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -5513,17 +5513,17 @@ impl crate::codec::Decode for VmUpdateNicQosOptionsParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("VmUpdateNicQosOptionsParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -5582,17 +5582,17 @@ impl crate::codec::Decode for VmUpdateOwnerParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("VmUpdateOwnerParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -5622,17 +5622,17 @@ impl crate::codec::Decode for VmUpdateOwnerParamsData {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("VmUpdateOwnerParamsData")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "search_for" => {
                     d.field(&mut out.search_for, "search_for")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "value" => {
                     d.field(&mut out.value, "value")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -5716,17 +5716,17 @@ impl crate::codec::Decode for VmUpdateParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("VmUpdateParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -5806,17 +5806,17 @@ impl crate::codec::Decode for VmUpdateVpcNicParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("VmUpdateVpcNicParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -5845,13 +5845,13 @@ impl crate::codec::Decode for VmUpdateVpcNicParamsData {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VmUpdateVpcNicParamsData")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "vpc_nic" => {
                     d.field(&mut out.vpc_nic, "vpc_nic")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -5882,26 +5882,26 @@ impl crate::codec::Decode for VmVncInfo {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 4usize];
+        let mut seen = [false; 4];
         let mut key = d.first_key("VmVncInfo")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "vm" => {
                     d.field(&mut out.vm, "vm")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "terminal" => {
                     d.field(&mut out.terminal, "terminal")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "redirect" => {
                     d.field(&mut out.redirect, "redirect")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "direct" => d.field(&mut out.direct, "direct")?,
                 "cluster_ip" => {
                     d.field(&mut out.cluster_ip, "cluster_ip")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 _ => d.skip()?,
             }
@@ -5942,7 +5942,7 @@ impl crate::codec::Decode for VmdkCdromModify {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VmdkCdromModify")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -5957,7 +5957,7 @@ impl crate::codec::Decode for VmdkCdromModify {
                 "boot" => d.field(&mut out.boot, "boot")?,
                 "index" => {
                     d.field(&mut out.index, "index")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -5992,7 +5992,7 @@ impl crate::codec::Decode for VpcNicParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("VpcNicParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -6000,11 +6000,11 @@ impl crate::codec::Decode for VpcNicParams {
                 "floating_ip_id" => d.field(&mut out.floating_ip_id, "floating_ip_id")?,
                 "vpc_subnet_id" => {
                     d.field(&mut out.vpc_subnet_id, "vpc_subnet_id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "vpc_id" => {
                     d.field(&mut out.vpc_id, "vpc_id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }

@@ -106,13 +106,13 @@ impl crate::codec::Decode for NestedAggregateVmDisk {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateVmDisk")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -141,17 +141,17 @@ impl crate::codec::Decode for NestedSvtImage {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("NestedSvtImage")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -200,17 +200,17 @@ impl crate::codec::Decode for VmDisk {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 5usize];
+        let mut seen = [false; 5];
         let mut key = d.first_key("VmDisk")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "boot" => {
                     d.field(&mut out.boot, "boot")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "bus" => {
                     d.field(&mut out.bus, "bus")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "cloud_init_image_name" => {
                     d.field(&mut out.cloud_init_image_name, "cloud_init_image_name")?
@@ -223,7 +223,7 @@ impl crate::codec::Decode for VmDisk {
                 "elf_image" => d.field(&mut out.elf_image, "elf_image")?,
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "key" => d.field(&mut out.key, "key")?,
                 "max_bandwidth" => d.field(&mut out.max_bandwidth, "max_bandwidth")?,
@@ -238,7 +238,7 @@ impl crate::codec::Decode for VmDisk {
                 "svt_image" => d.field(&mut out.svt_image, "svt_image")?,
                 "type" => {
                     d.field(&mut out.r#type, "type")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "unsafe_image_path" => {
                     d.field(&mut out.unsafe_image_path, "unsafe_image_path")?
@@ -251,7 +251,7 @@ impl crate::codec::Decode for VmDisk {
                 }
                 "vm" => {
                     d.field(&mut out.vm, "vm")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "vm_volume" => d.field(&mut out.vm_volume, "vm_volume")?,
                 _ => d.skip()?,
@@ -300,13 +300,13 @@ impl crate::codec::Decode for VmDiskConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VmDiskConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }

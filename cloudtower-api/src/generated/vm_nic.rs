@@ -106,13 +106,13 @@ impl crate::codec::Decode for NestedAggregateVmNic {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateVmNic")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -147,30 +147,30 @@ impl crate::codec::Decode for NestedVirtualPrivateCloudNic {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 5usize];
+        let mut seen = [false; 5];
         let mut key = d.first_key("NestedVirtualPrivateCloudNic")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "floating_ip" => d.field(&mut out.floating_ip, "floating_ip")?,
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "ip_addresses" => {
                     d.field(&mut out.ip_addresses, "ip_addresses")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "local_id" => {
                     d.field(&mut out.local_id, "local_id")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "vpc" => {
                     d.field(&mut out.vpc, "vpc")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "vpc_subnet" => {
                     d.field(&mut out.vpc_subnet, "vpc_subnet")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 _ => d.skip()?,
             }
@@ -228,7 +228,7 @@ impl crate::codec::Decode for VmNic {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 3usize];
+        let mut seen = [false; 3];
         let mut key = d.first_key("VmNic")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -254,7 +254,7 @@ impl crate::codec::Decode for VmNic {
                 "gateway" => d.field(&mut out.gateway, "gateway")?,
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "ingress_rate_limit_burst_in_bit" => {
                     d.field(
@@ -278,7 +278,7 @@ impl crate::codec::Decode for VmNic {
                 "ip_address" => d.field(&mut out.ip_address, "ip_address")?,
                 "local_id" => {
                     d.field(&mut out.local_id, "local_id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "mac_address" => d.field(&mut out.mac_address, "mac_address")?,
                 "mirror" => d.field(&mut out.mirror, "mirror")?,
@@ -290,7 +290,7 @@ impl crate::codec::Decode for VmNic {
                 "vlan" => d.field(&mut out.vlan, "vlan")?,
                 "vm" => {
                     d.field(&mut out.vm, "vm")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "vpc_nic" => d.field(&mut out.vpc_nic, "vpc_nic")?,
                 _ => d.skip()?,
@@ -349,13 +349,13 @@ impl crate::codec::Decode for VmNicConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VmNicConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }

@@ -12,13 +12,13 @@ impl crate::codec::Decode for DeleteVmPlacementGroup {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("DeleteVmPlacementGroup")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -93,13 +93,13 @@ impl crate::codec::Decode for NestedAggregateVmPlacementGroup {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateVmPlacementGroup")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -148,59 +148,59 @@ impl crate::codec::Decode for VmPlacementGroup {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 14usize];
+        let mut seen = [false; 14];
         let mut key = d.first_key("VmPlacementGroup")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "cluster" => {
                     d.field(&mut out.cluster, "cluster")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "description" => {
                     d.field(&mut out.description, "description")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "enabled" => {
                     d.field(&mut out.enabled, "enabled")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "entityAsyncStatus" => {
                     d.field(&mut out.entity_async_status, "entityAsyncStatus")?
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "local_created_at" => {
                     d.field(&mut out.local_created_at, "local_created_at")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "local_id" => {
                     d.field(&mut out.local_id, "local_id")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "local_updated_at" => {
                     d.field(&mut out.local_updated_at, "local_updated_at")?;
-                    seen[6usize] = true;
+                    seen[6] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[7usize] = true;
+                    seen[7] = true;
                 }
                 "vm_host_must_enabled" => {
                     d.field(&mut out.vm_host_must_enabled, "vm_host_must_enabled")?;
-                    seen[8usize] = true;
+                    seen[8] = true;
                 }
                 "vm_host_must_host_uuids" => {
                     d.field(&mut out.vm_host_must_host_uuids, "vm_host_must_host_uuids")?
                 }
                 "vm_host_must_policy" => {
                     d.field(&mut out.vm_host_must_policy, "vm_host_must_policy")?;
-                    seen[9usize] = true;
+                    seen[9] = true;
                 }
                 "vm_host_prefer_enabled" => {
                     d.field(&mut out.vm_host_prefer_enabled, "vm_host_prefer_enabled")?;
-                    seen[10usize] = true;
+                    seen[10] = true;
                 }
                 "vm_host_prefer_host_uuids" => {
                     d.field(
@@ -210,15 +210,15 @@ impl crate::codec::Decode for VmPlacementGroup {
                 }
                 "vm_host_prefer_policy" => {
                     d.field(&mut out.vm_host_prefer_policy, "vm_host_prefer_policy")?;
-                    seen[11usize] = true;
+                    seen[11] = true;
                 }
                 "vm_vm_policy" => {
                     d.field(&mut out.vm_vm_policy, "vm_vm_policy")?;
-                    seen[12usize] = true;
+                    seen[12] = true;
                 }
                 "vm_vm_policy_enabled" => {
                     d.field(&mut out.vm_vm_policy_enabled, "vm_vm_policy_enabled")?;
-                    seen[13usize] = true;
+                    seen[13] = true;
                 }
                 "vms" => d.field(&mut out.vms, "vms")?,
                 _ => d.skip()?,
@@ -283,13 +283,13 @@ impl crate::codec::Decode for VmPlacementGroupConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VmPlacementGroupConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -330,7 +330,7 @@ impl crate::codec::Decode for VmPlacementGroupCreationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 3usize];
+        let mut seen = [false; 3];
         let mut key = d.first_key("VmPlacementGroupCreationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -355,16 +355,16 @@ impl crate::codec::Decode for VmPlacementGroupCreationParams {
                 "must_hosts" => d.field(&mut out.must_hosts, "must_hosts")?,
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "description" => d.field(&mut out.description, "description")?,
                 "enabled" => {
                     d.field(&mut out.enabled, "enabled")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "cluster_id" => {
                     d.field(&mut out.cluster_id, "cluster_id")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 _ => d.skip()?,
             }
@@ -408,13 +408,13 @@ impl crate::codec::Decode for VmPlacementGroupDeletionParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VmPlacementGroupDeletionParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -443,17 +443,17 @@ impl crate::codec::Decode for VmPlacementGroupUpdationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("VmPlacementGroupUpdationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }

@@ -12,13 +12,13 @@ impl crate::codec::Decode for DeleteVmSnapshot {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("DeleteVmSnapshot")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -140,13 +140,13 @@ impl crate::codec::Decode for NestedAggregateVmSnapshot {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateVmSnapshot")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -182,36 +182,36 @@ impl crate::codec::Decode for NestedFrozenNic {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 6usize];
+        let mut seen = [false; 6];
         let mut key = d.first_key("NestedFrozenNic")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "enabled" => d.field(&mut out.enabled, "enabled")?,
                 "gateway" => {
                     d.field(&mut out.gateway, "gateway")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "index" => {
                     d.field(&mut out.index, "index")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "ip_address" => {
                     d.field(&mut out.ip_address, "ip_address")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "mac_address" => {
                     d.field(&mut out.mac_address, "mac_address")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "mirror" => d.field(&mut out.mirror, "mirror")?,
                 "model" => d.field(&mut out.model, "model")?,
                 "subnet_mask" => {
                     d.field(&mut out.subnet_mask, "subnet_mask")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "vlan" => {
                     d.field(&mut out.vlan, "vlan")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 _ => d.skip()?,
             }
@@ -279,48 +279,48 @@ impl crate::codec::Decode for VmSnapshot {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 15usize];
+        let mut seen = [false; 15];
         let mut key = d.first_key("VmSnapshot")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "clock_offset" => {
                     d.field(&mut out.clock_offset, "clock_offset")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "cluster" => {
                     d.field(&mut out.cluster, "cluster")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "consistent_type" => {
                     d.field(&mut out.consistent_type, "consistent_type")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "cpu" => {
                     d.field(&mut out.cpu, "cpu")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "cpu_model" => {
                     d.field(&mut out.cpu_model, "cpu_model")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "description" => {
                     d.field(&mut out.description, "description")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "entityAsyncStatus" => {
                     d.field(&mut out.entity_async_status, "entityAsyncStatus")?
                 }
                 "firmware" => {
                     d.field(&mut out.firmware, "firmware")?;
-                    seen[6usize] = true;
+                    seen[6] = true;
                 }
                 "ha" => {
                     d.field(&mut out.ha, "ha")?;
-                    seen[7usize] = true;
+                    seen[7] = true;
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[8usize] = true;
+                    seen[8] = true;
                 }
                 "io_policy" => d.field(&mut out.io_policy, "io_policy")?,
                 "labels" => d.field(&mut out.labels, "labels")?,
@@ -329,7 +329,7 @@ impl crate::codec::Decode for VmSnapshot {
                 }
                 "local_id" => {
                     d.field(&mut out.local_id, "local_id")?;
-                    seen[9usize] = true;
+                    seen[9] = true;
                 }
                 "max_bandwidth" => d.field(&mut out.max_bandwidth, "max_bandwidth")?,
                 "max_bandwidth_policy" => {
@@ -341,27 +341,27 @@ impl crate::codec::Decode for VmSnapshot {
                 }
                 "memory" => {
                     d.field(&mut out.memory, "memory")?;
-                    seen[10usize] = true;
+                    seen[10] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[11usize] = true;
+                    seen[11] = true;
                 }
                 "size" => {
                     d.field(&mut out.size, "size")?;
-                    seen[12usize] = true;
+                    seen[12] = true;
                 }
                 "snapshot_group" => d.field(&mut out.snapshot_group, "snapshot_group")?,
                 "vcpu" => {
                     d.field(&mut out.vcpu, "vcpu")?;
-                    seen[13usize] = true;
+                    seen[13] = true;
                 }
                 "vm" => d.field(&mut out.vm, "vm")?,
                 "vm_disks" => d.field(&mut out.vm_disks, "vm_disks")?,
                 "vm_nics" => d.field(&mut out.vm_nics, "vm_nics")?,
                 "win_opt" => {
                     d.field(&mut out.win_opt, "win_opt")?;
-                    seen[14usize] = true;
+                    seen[14] = true;
                 }
                 _ => d.skip()?,
             }
@@ -435,13 +435,13 @@ impl crate::codec::Decode for VmSnapshotConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VmSnapshotConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -470,13 +470,13 @@ impl crate::codec::Decode for VmSnapshotCreationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VmSnapshotCreationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -506,7 +506,7 @@ impl crate::codec::Decode for VmSnapshotCreationParamsData {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("VmSnapshotCreationParamsData")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -515,11 +515,11 @@ impl crate::codec::Decode for VmSnapshotCreationParamsData {
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "vm_id" => {
                     d.field(&mut out.vm_id, "vm_id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -549,13 +549,13 @@ impl crate::codec::Decode for VmSnapshotDeletionParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VmSnapshotDeletionParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }

@@ -12,13 +12,13 @@ impl crate::codec::Decode for DeleteVmTemplate {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("DeleteVmTemplate")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -93,13 +93,13 @@ impl crate::codec::Decode for NestedAggregateVmTemplate {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateVmTemplate")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -135,14 +135,14 @@ impl crate::codec::Decode for NestedTemplateNic {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("NestedTemplateNic")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "enabled" => d.field(&mut out.enabled, "enabled")?,
                 "index" => {
                     d.field(&mut out.index, "index")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "ip_address" => d.field(&mut out.ip_address, "ip_address")?,
                 "mac_address" => d.field(&mut out.mac_address, "mac_address")?,
@@ -151,7 +151,7 @@ impl crate::codec::Decode for NestedTemplateNic {
                 "type" => d.field(&mut out.r#type, "type")?,
                 "vlan" => {
                     d.field(&mut out.vlan, "vlan")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "vpc_nic" => d.field(&mut out.vpc_nic, "vpc_nic")?,
                 _ => d.skip()?,
@@ -220,21 +220,21 @@ impl crate::codec::Decode for VmTemplate {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 15usize];
+        let mut seen = [false; 15];
         let mut key = d.first_key("VmTemplate")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "clock_offset" => {
                     d.field(&mut out.clock_offset, "clock_offset")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "cloud_init_supported" => {
                     d.field(&mut out.cloud_init_supported, "cloud_init_supported")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "cluster" => {
                     d.field(&mut out.cluster, "cluster")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "content_library_vm_template" => {
                     d.field(
@@ -244,30 +244,30 @@ impl crate::codec::Decode for VmTemplate {
                 }
                 "cpu" => {
                     d.field(&mut out.cpu, "cpu")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "cpu_model" => {
                     d.field(&mut out.cpu_model, "cpu_model")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "description" => {
                     d.field(&mut out.description, "description")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "entityAsyncStatus" => {
                     d.field(&mut out.entity_async_status, "entityAsyncStatus")?
                 }
                 "firmware" => {
                     d.field(&mut out.firmware, "firmware")?;
-                    seen[6usize] = true;
+                    seen[6] = true;
                 }
                 "ha" => {
                     d.field(&mut out.ha, "ha")?;
-                    seen[7usize] = true;
+                    seen[7] = true;
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[8usize] = true;
+                    seen[8] = true;
                 }
                 "io_policy" => d.field(&mut out.io_policy, "io_policy")?,
                 "labels" => d.field(&mut out.labels, "labels")?,
@@ -276,7 +276,7 @@ impl crate::codec::Decode for VmTemplate {
                 }
                 "local_id" => {
                     d.field(&mut out.local_id, "local_id")?;
-                    seen[9usize] = true;
+                    seen[9] = true;
                 }
                 "max_bandwidth" => d.field(&mut out.max_bandwidth, "max_bandwidth")?,
                 "max_bandwidth_policy" => {
@@ -288,26 +288,26 @@ impl crate::codec::Decode for VmTemplate {
                 }
                 "memory" => {
                     d.field(&mut out.memory, "memory")?;
-                    seen[10usize] = true;
+                    seen[10] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[11usize] = true;
+                    seen[11] = true;
                 }
                 "size" => {
                     d.field(&mut out.size, "size")?;
-                    seen[12usize] = true;
+                    seen[12] = true;
                 }
                 "vcpu" => {
                     d.field(&mut out.vcpu, "vcpu")?;
-                    seen[13usize] = true;
+                    seen[13] = true;
                 }
                 "video_type" => d.field(&mut out.video_type, "video_type")?,
                 "vm_disks" => d.field(&mut out.vm_disks, "vm_disks")?,
                 "vm_nics" => d.field(&mut out.vm_nics, "vm_nics")?,
                 "win_opt" => {
                     d.field(&mut out.win_opt, "win_opt")?;
-                    seen[14usize] = true;
+                    seen[14] = true;
                 }
                 _ => d.skip()?,
             }
@@ -381,13 +381,13 @@ impl crate::codec::Decode for VmTemplateConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VmTemplateConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -420,23 +420,23 @@ impl crate::codec::Decode for VmTemplateCreationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 3usize];
+        let mut seen = [false; 3];
         let mut key = d.first_key("VmTemplateCreationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "cluster_id" => d.field(&mut out.cluster_id, "cluster_id")?,
                 "cloud_init_supported" => {
                     d.field(&mut out.cloud_init_supported, "cloud_init_supported")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "vm_id" => {
                     d.field(&mut out.vm_id, "vm_id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "description" => d.field(&mut out.description, "description")?,
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 _ => d.skip()?,
             }
@@ -472,13 +472,13 @@ impl crate::codec::Decode for VmTemplateDeletionParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VmTemplateDeletionParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -507,14 +507,14 @@ impl crate::codec::Decode for VmTemplateUpdationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VmTemplateUpdationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => d.field(&mut out.data, "data")?,
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }

@@ -14,17 +14,17 @@ impl crate::codec::Decode for CloneVmVolumeParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("CloneVmVolumeParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -54,14 +54,14 @@ impl crate::codec::Decode for CloneVmVolumeParamsData {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("CloneVmVolumeParamsData")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "description" => d.field(&mut out.description, "description")?,
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -89,13 +89,13 @@ impl crate::codec::Decode for DeleteVmVolume {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("DeleteVmVolume")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -125,17 +125,17 @@ impl crate::codec::Decode for ExportVmVolumeParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("ExportVmVolumeParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -164,13 +164,13 @@ impl crate::codec::Decode for ExportVmVolumeParamsData {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("ExportVmVolumeParamsData")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "type" => {
                     d.field(&mut out.r#type, "type")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -248,25 +248,25 @@ impl crate::codec::Decode for ImportVmVolumeParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 4usize];
+        let mut seen = [false; 4];
         let mut key = d.first_key("ImportVmVolumeParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "upload_task_id" => {
                     d.field(&mut out.upload_task_id, "upload_task_id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "storage_policy" => {
                     d.field(&mut out.storage_policy, "storage_policy")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "cluster_id" => {
                     d.field(&mut out.cluster_id, "cluster_id")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 _ => d.skip()?,
             }
@@ -300,13 +300,13 @@ impl crate::codec::Decode for NestedAggregateVmVolume {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateVmVolume")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -336,17 +336,17 @@ impl crate::codec::Decode for UpdateVmVolumeParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 2usize];
+        let mut seen = [false; 2];
         let mut key = d.first_key("UpdateVmVolumeParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 _ => d.skip()?,
             }
@@ -433,18 +433,18 @@ impl crate::codec::Decode for VmVolume {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 10usize];
+        let mut seen = [false; 10];
         let mut key = d.first_key("VmVolume")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "cluster" => {
                     d.field(&mut out.cluster, "cluster")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "description" => d.field(&mut out.description, "description")?,
                 "elf_storage_policy" => {
                     d.field(&mut out.elf_storage_policy, "elf_storage_policy")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "entityAsyncStatus" => {
                     d.field(&mut out.entity_async_status, "entityAsyncStatus")?
@@ -457,37 +457,37 @@ impl crate::codec::Decode for VmVolume {
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "labels" => d.field(&mut out.labels, "labels")?,
                 "local_created_at" => {
                     d.field(&mut out.local_created_at, "local_created_at")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "local_id" => {
                     d.field(&mut out.local_id, "local_id")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "lun" => d.field(&mut out.lun, "lun")?,
                 "mounting" => {
                     d.field(&mut out.mounting, "mounting")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[6usize] = true;
+                    seen[6] = true;
                 }
                 "path" => {
                     d.field(&mut out.path, "path")?;
-                    seen[7usize] = true;
+                    seen[7] = true;
                 }
                 "sharing" => {
                     d.field(&mut out.sharing, "sharing")?;
-                    seen[8usize] = true;
+                    seen[8] = true;
                 }
                 "size" => {
                     d.field(&mut out.size, "size")?;
-                    seen[9usize] = true;
+                    seen[9] = true;
                 }
                 "type" => d.field(&mut out.r#type, "type")?,
                 "unique_logical_size" => {
@@ -561,13 +561,13 @@ impl crate::codec::Decode for VmVolumeConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VmVolumeConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -601,30 +601,30 @@ impl crate::codec::Decode for VmVolumeCreationParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 5usize];
+        let mut seen = [false; 5];
         let mut key = d.first_key("VmVolumeCreationParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "elf_storage_policy" => {
                     d.field(&mut out.elf_storage_policy, "elf_storage_policy")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "size_unit" => d.field(&mut out.size_unit, "size_unit")?,
                 "size" => {
                     d.field(&mut out.size, "size")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "sharing" => {
                     d.field(&mut out.sharing, "sharing")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "cluster_id" => {
                     d.field(&mut out.cluster_id, "cluster_id")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 _ => d.skip()?,
             }
@@ -662,14 +662,14 @@ impl crate::codec::Decode for VmVolumeDeletionParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VmVolumeDeletionParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "effect" => d.field(&mut out.effect, "effect")?,
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -785,21 +785,21 @@ impl crate::codec::Decode for VmVolumeRebuildParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 3usize];
+        let mut seen = [false; 3];
         let mut key = d.first_key("VmVolumeRebuildParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "description" => {
                     d.field(&mut out.description, "description")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "volume_snapshot_id" => {
                     d.field(&mut out.volume_snapshot_id, "volume_snapshot_id")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 _ => d.skip()?,
             }
@@ -833,13 +833,13 @@ impl crate::codec::Decode for VmVolumeRollbackParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VmVolumeRollbackParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "volume_snapshot_id" => {
                     d.field(&mut out.volume_snapshot_id, "volume_snapshot_id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }

@@ -106,13 +106,13 @@ impl crate::codec::Decode for NestedAggregateVsphereEsxiAccount {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateVsphereEsxiAccount")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -141,13 +141,13 @@ impl crate::codec::Decode for UpdateVsphereEsxiAccountParams {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("UpdateVsphereEsxiAccountParams")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "data" => {
                     d.field(&mut out.data, "data")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -179,7 +179,7 @@ impl crate::codec::Decode for UpdateVsphereEsxiAccountParamsData {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 3usize];
+        let mut seen = [false; 3];
         let mut key = d.first_key("UpdateVsphereEsxiAccountParamsData")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
@@ -187,15 +187,15 @@ impl crate::codec::Decode for UpdateVsphereEsxiAccountParamsData {
                 "password" => d.field(&mut out.password, "password")?,
                 "username" => {
                     d.field(&mut out.username, "username")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "ip" => {
                     d.field(&mut out.ip, "ip")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "esxi_account_id" => {
                     d.field(&mut out.esxi_account_id, "esxi_account_id")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 _ => d.skip()?,
             }
@@ -236,37 +236,37 @@ impl crate::codec::Decode for VsphereEsxiAccount {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 7usize];
+        let mut seen = [false; 7];
         let mut key = d.first_key("VsphereEsxiAccount")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "host" => {
                     d.field(&mut out.host, "host")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "ip" => {
                     d.field(&mut out.ip, "ip")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "is_valid" => {
                     d.field(&mut out.is_valid, "is_valid")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "local_id" => {
                     d.field(&mut out.local_id, "local_id")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "port" => {
                     d.field(&mut out.port, "port")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "username" => {
                     d.field(&mut out.username, "username")?;
-                    seen[6usize] = true;
+                    seen[6] = true;
                 }
                 _ => d.skip()?,
             }
@@ -304,13 +304,13 @@ impl crate::codec::Decode for VsphereEsxiAccountConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("VsphereEsxiAccountConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }

@@ -106,13 +106,13 @@ impl crate::codec::Decode for NestedAggregateWitness {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateWitness")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -151,54 +151,54 @@ impl crate::codec::Decode for Witness {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 11usize];
+        let mut seen = [false; 11];
         let mut key = d.first_key("Witness")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "cluster" => {
                     d.field(&mut out.cluster, "cluster")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "cpu_hz_per_core" => {
                     d.field(&mut out.cpu_hz_per_core, "cpu_hz_per_core")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "data_ip" => {
                     d.field(&mut out.data_ip, "data_ip")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "local_id" => d.field(&mut out.local_id, "local_id")?,
                 "management_ip" => {
                     d.field(&mut out.management_ip, "management_ip")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[5usize] = true;
+                    seen[5] = true;
                 }
                 "system_data_capacity" => {
                     d.field(&mut out.system_data_capacity, "system_data_capacity")?;
-                    seen[6usize] = true;
+                    seen[6] = true;
                 }
                 "system_used_data_space" => {
                     d.field(&mut out.system_used_data_space, "system_used_data_space")?;
-                    seen[7usize] = true;
+                    seen[7] = true;
                 }
                 "total_cpu_cores" => {
                     d.field(&mut out.total_cpu_cores, "total_cpu_cores")?;
-                    seen[8usize] = true;
+                    seen[8] = true;
                 }
                 "total_cpu_hz" => {
                     d.field(&mut out.total_cpu_hz, "total_cpu_hz")?;
-                    seen[9usize] = true;
+                    seen[9] = true;
                 }
                 "total_memory_bytes" => {
                     d.field(&mut out.total_memory_bytes, "total_memory_bytes")?;
-                    seen[10usize] = true;
+                    seen[10] = true;
                 }
                 _ => d.skip()?,
             }
@@ -253,13 +253,13 @@ impl crate::codec::Decode for WitnessConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("WitnessConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }

@@ -13,13 +13,13 @@ impl crate::codec::Decode for GetWitnessServicesRequestBody {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("GetWitnessServicesRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "where" => {
                     d.field(&mut out.r#where, "where")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -50,29 +50,29 @@ impl crate::codec::Decode for WitnessService {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 5usize];
+        let mut seen = [false; 5];
         let mut key = d.first_key("WitnessService")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "name" => {
                     d.field(&mut out.name, "name")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "role" => {
                     d.field(&mut out.role, "role")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "state" => {
                     d.field(&mut out.state, "state")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "state_duration" => {
                     d.field(&mut out.state_duration, "state_duration")?;
-                    seen[4usize] = true;
+                    seen[4] = true;
                 }
                 _ => d.skip()?,
             }

@@ -106,13 +106,13 @@ impl crate::codec::Decode for NestedAggregateZone {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateZone")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -162,17 +162,17 @@ impl crate::codec::Decode for Zone {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 4usize];
+        let mut seen = [false; 4];
         let mut key = d.first_key("Zone")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "cluster" => {
                     d.field(&mut out.cluster, "cluster")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "datacenter" => {
                     d.field(&mut out.datacenter, "datacenter")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "failure_data_space" => {
                     d.field(&mut out.failure_data_space, "failure_data_space")?
@@ -181,11 +181,11 @@ impl crate::codec::Decode for Zone {
                 "hosts" => d.field(&mut out.hosts, "hosts")?,
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "is_preferred" => {
                     d.field(&mut out.is_preferred, "is_preferred")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "local_id" => d.field(&mut out.local_id, "local_id")?,
                 "provisioned_cpu_cores" => {
@@ -286,13 +286,13 @@ impl crate::codec::Decode for ZoneConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("ZoneConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }

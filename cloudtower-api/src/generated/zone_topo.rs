@@ -106,13 +106,13 @@ impl crate::codec::Decode for NestedAggregateZoneTopo {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateZoneTopo")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "count" => {
                     d.field(&mut out.count, "count")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
@@ -146,25 +146,25 @@ impl crate::codec::Decode for ZoneTopo {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 4usize];
+        let mut seen = [false; 4];
         let mut key = d.first_key("ZoneTopo")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "cluster" => {
                     d.field(&mut out.cluster, "cluster")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 "cluster_topo" => {
                     d.field(&mut out.cluster_topo, "cluster_topo")?;
-                    seen[1usize] = true;
+                    seen[1] = true;
                 }
                 "id" => {
                     d.field(&mut out.id, "id")?;
-                    seen[2usize] = true;
+                    seen[2] = true;
                 }
                 "local_id" => {
                     d.field(&mut out.local_id, "local_id")?;
-                    seen[3usize] = true;
+                    seen[3] = true;
                 }
                 "rack_topoes" => d.field(&mut out.rack_topoes, "rack_topoes")?,
                 _ => d.skip()?,
@@ -201,13 +201,13 @@ impl crate::codec::Decode for ZoneTopoConnection {
         d: &mut crate::codec::Decoder<'_>,
     ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
         let mut out = Self::default();
-        let mut seen = [false; 1usize];
+        let mut seen = [false; 1];
         let mut key = d.first_key("ZoneTopoConnection")?;
         while let ::std::option::Option::Some(k) = key {
             match k {
                 "aggregate" => {
                     d.field(&mut out.aggregate, "aggregate")?;
-                    seen[0usize] = true;
+                    seen[0] = true;
                 }
                 _ => d.skip()?,
             }
