@@ -372,6 +372,14 @@ impl Client {
         }
     }
 
+    /// This client, reporting a 401 instead of logging in again (for logging in itself).
+    pub(crate) fn without_reauthentication(&self) -> Client {
+        Client {
+            reauthenticate: false,
+            ..self.clone()
+        }
+    }
+
     fn set_authorization(&self, value: Option<Secret>) {
         // A poisoned lock only means another thread panicked mid-assignment; the slot holds
         // a whole value either way.
@@ -437,11 +445,9 @@ impl Client {
             }
         }
         tracing::info!("session expired, logging in again");
-        let login_client = Client {
-            reauthenticate: false,
-            ..self.clone()
-        };
-        let token = authenticator.authenticate(&login_client).await?;
+        let token = authenticator
+            .authenticate(&self.without_reauthentication())
+            .await?;
         self.set_authorization(Some(token.clone()));
         Ok(token)
     }
@@ -588,17 +594,19 @@ impl ApiRequest {
                 .header(CONTENT_TYPE, "application/json")
                 .body(json.clone()),
             RequestBody::Multipart(fields) => {
-                let form = fields.iter().fold(
-                    reqwest::multipart::Form::new(),
-                    |form, field| match &field.value {
-                        FieldValue::Text(text) => form.text(field.name, text.clone()),
-                        FieldValue::File(file) => form.part(
-                            field.name,
-                            reqwest::multipart::Part::stream(file.bytes.clone())
-                                .file_name(file.file_name.clone()),
-                        ),
-                    },
-                );
+                let form = fields
+                    .iter()
+                    .fold(
+                        reqwest::multipart::Form::new(),
+                        |form, field| match &field.value {
+                            FieldValue::Text(text) => form.text(field.name, text.clone()),
+                            FieldValue::File(file) => form.part(
+                                field.name,
+                                reqwest::multipart::Part::stream(file.bytes.clone())
+                                    .file_name(file.file_name.clone()),
+                            ),
+                        },
+                    );
                 http.post(url).multipart(form)
             }
         }

@@ -314,6 +314,7 @@ impl TaskFailure {
 
     /// The task record as `T`, when it was seen and `T` is its type.
     pub(crate) fn task_as<T: Any>(&self) -> Option<&T> {
-        self.task.as_ref()?.as_any().downcast_ref()
+        // `as_deref` first: `Box<dyn AnyDebug>` is itself `AnyDebug` and would downcast as the box.
+        self.task.as_deref()?.as_any().downcast_ref()
     }
 }

@@ -1,8 +1,10 @@
 //! Typed async client for the SmartX CloudTower API.
 
+pub mod auth;
 pub mod client;
 pub mod codec;
 pub mod error;
+pub mod tasks;
 
 /// Every request and response type of the API, generated from the spec.
 // Generated code is formatted by the generator (prettyplease), not rustfmt.
@@ -10,9 +12,11 @@ pub mod error;
 #[path = "generated/mod.rs"]
 pub mod models;
 
+pub use auth::PasswordLogin;
 pub use client::{Authenticator, Client, ClientBuilder, FilePart, Language, RetryPolicy, Secret};
 pub use codec::{Nullable, WithTask};
 pub use error::{Error, ErrorBody, RawBody, TaskFailure, TaskFailureKind};
+pub use tasks::{OnPaused, WaitForTasks, WaitOptions};
 
 /// One API operation, as listed in [`models::OPERATIONS`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -7,9 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cloudtower_api::client::{ApiRequest, MultipartField};
-use cloudtower_api::{
-    Authenticator, Client, Error, FilePart, Language, RetryPolicy, Secret,
-};
+use cloudtower_api::{Authenticator, Client, Error, FilePart, Language, RetryPolicy, Secret};
 use common::{tower, Log, Reply};
 use futures_util::future::BoxFuture;
 use serde_json::{json, Value};
@@ -24,7 +22,10 @@ fn fast_retries(max_retries: u32) -> RetryPolicy {
 
 async fn call(client: &Client, operation: &'static str) -> Result<Value, Error> {
     client
-        .execute(ApiRequest::json(operation, &json!({"where": {"id": "vm-1"}})))
+        .execute(ApiRequest::json(
+            operation,
+            &json!({"where": {"id": "vm-1"}}),
+        ))
         .await?
         .decode()
 }
@@ -40,7 +41,10 @@ async fn calls_post_json_to_v2_api_with_key_language_and_user_agent() {
         .build()
         .unwrap();
 
-    assert_eq!(call(&client, "get-vms").await.unwrap(), json!([{"id": "vm-1"}]));
+    assert_eq!(
+        call(&client, "get-vms").await.unwrap(),
+        json!([{"id": "vm-1"}])
+    );
     call(&client.with_language(Language::EnUs), "get-vms")
         .await
         .unwrap();
@@ -91,7 +95,10 @@ async fn get_and_multipart_requests_reach_the_server() {
     .await;
     let client = Client::new(&url).unwrap();
     let version: String = client
-        .execute(ApiRequest::get("get-version", vec![("detail", "true".into())]))
+        .execute(ApiRequest::get(
+            "get-version",
+            vec![("detail", "true".into())],
+        ))
         .await
         .unwrap()
         .decode()
@@ -121,7 +128,10 @@ async fn not_modified_answers_decode_to_none() {
         .execute(ApiRequest::empty("get-something"))
         .await
         .unwrap();
-    assert_eq!(response.decode_unless_not_modified::<Value>().unwrap(), None);
+    assert_eq!(
+        response.decode_unless_not_modified::<Value>().unwrap(),
+        None
+    );
 }
 
 #[tokio::test]
@@ -178,7 +188,13 @@ async fn bodies_that_do_not_decode_name_operation_and_json_path() {
         .unwrap()
         .decode::<Vec<i64>>()
         .unwrap_err();
-    let Error::Decode { operation, source, raw, request_id } = &err else {
+    let Error::Decode {
+        operation,
+        source,
+        raw,
+        request_id,
+    } = &err
+    else {
         panic!("{err:?}")
     };
     assert_eq!(*operation, "get-numbers");
@@ -231,8 +247,14 @@ async fn mutations_and_permanent_errors_are_never_retried() {
         .retry_policy(fast_retries(3))
         .build()
         .unwrap();
-    assert_eq!(call(&client, "create-vm").await.unwrap_err().status(), Some(503));
-    assert_eq!(call(&client, "get-vms").await.unwrap_err().status(), Some(500));
+    assert_eq!(
+        call(&client, "create-vm").await.unwrap_err().status(),
+        Some(503)
+    );
+    assert_eq!(
+        call(&client, "get-vms").await.unwrap_err().status(),
+        Some(500)
+    );
     assert_eq!(log.count("/v2/api/create-vm"), 1);
     assert_eq!(log.count("/v2/api/get-vms"), 1);
 }
@@ -250,7 +272,16 @@ async fn refused_connections_are_retryable_transport_errors() {
         .build()
         .unwrap();
     let err = call(&client, "get-vms").await.unwrap_err();
-    assert!(matches!(err, Error::Transport { operation: "get-vms", .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            Error::Transport {
+                operation: "get-vms",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     assert!(err.is_retryable());
 }
 
@@ -274,7 +305,10 @@ async fn slow_answers_end_in_a_timeout_error() {
 async fn unauthorized_without_credentials_is_a_401_error_sent_once() {
     let log = Log::default();
     let url = tower(log.clone(), |_, _| {
-        Reply::json(401, json!({"message": "unauthorized", "status": 401, "path": "x"}))
+        Reply::json(
+            401,
+            json!({"message": "unauthorized", "status": 401, "path": "x"}),
+        )
     })
     .await;
     let client = Client::builder(&url).api_key("revoked").build().unwrap();
@@ -294,13 +328,18 @@ impl Authenticator for CountingLogin {
                 .execute(ApiRequest::json("login", &json!({"username": "admin"})))
                 .await?
                 .decode()?;
-            Ok(Secret::new(answer["data"]["token"].as_str().unwrap_or_default()))
+            Ok(Secret::new(
+                answer["data"]["token"].as_str().unwrap_or_default(),
+            ))
         })
     }
 }
 
 fn unauthorized() -> Reply {
-    Reply::json(401, json!({"message": "token expired", "status": 401, "path": "x"}))
+    Reply::json(
+        401,
+        json!({"message": "token expired", "status": 401, "path": "x"}),
+    )
 }
 
 #[tokio::test]

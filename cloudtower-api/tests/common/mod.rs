@@ -50,7 +50,12 @@ impl Log {
         self.0.lock().unwrap().clone()
     }
     pub fn count(&self, path: &str) -> usize {
-        self.0.lock().unwrap().iter().filter(|s| s.path == path).count()
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|s| s.path == path)
+            .count()
     }
 }
 
@@ -112,4 +117,40 @@ where
         }
     });
     serve(router).await
+}
+
+/// A task record as `get-tasks` returns it.
+pub fn task_json(id: &str, status: &str) -> serde_json::Value {
+    serde_json::json!({
+        "id": id,
+        "status": status,
+        "progress": if status == "SUCCESSED" { 1.0 } else { 0.4 },
+        "description": "test task",
+        "args": {},
+        "internal": false,
+        "local_created_at": "2024-01-01T00:00:00Z",
+        "snapshot": "{}",
+        "steps": [],
+        "error_code": if status == "FAILED" { serde_json::json!("VM_NOT_FOUND") } else { serde_json::Value::Null },
+        "error_message": if status == "FAILED" { serde_json::json!("the VM vanished") } else { serde_json::Value::Null },
+    })
+}
+
+/// The ids a `get-tasks` call asked for (`where.id_in`).
+pub fn requested_ids(seen: &Seen) -> Vec<String> {
+    serde_json::from_value(seen.body["where"]["id_in"].clone()).unwrap_or_default()
+}
+
+/// Answers `get-tasks` from `status(id, poll)` (`None`: the tower does not know the task),
+/// where `poll` counts the earlier `get-tasks` calls.
+pub fn tasks_reply(
+    seen: &Seen,
+    poll: usize,
+    status: impl Fn(&str, usize) -> Option<&'static str>,
+) -> Reply {
+    let tasks: Vec<_> = requested_ids(seen)
+        .iter()
+        .filter_map(|id| status(id, poll).map(|s| task_json(id, s)))
+        .collect();
+    Reply::ok(serde_json::Value::Array(tasks))
 }

@@ -1,0 +1,262 @@
+//! Waiting for CloudTower's asynchronous tasks.
+//!
+//! Every mutation answers at once with the affected resources and the id of a task doing the
+//! work. [`Client::wait_tasks`] polls `get-tasks` for many tasks in one request per poll, and
+//! [`WaitForTasks::wait`] does so straight from a mutation's answer:
+//!
+//! ```no_run
+//! # async fn demo(client: cloudtower_api::Client) -> Result<(), cloudtower_api::Error> {
+//! use cloudtower_api::models::{VmStartParams, VmWhereInput};
+//! use cloudtower_api::WaitForTasks;
+//!
+//! let params = VmStartParams {
+//!     r#where: VmWhereInput { name: "web-1".to_string().into(), ..Default::default() },
+//!     ..Default::default()
+//! };
+//! let vms = client.start_vm(&params).await?.wait(&client).await?;
+//! println!("started {} VM(s)", vms.len());
+//! # Ok(()) }
+//! ```
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::error::{TaskFailure, TaskFailureKind};
+use crate::models::{GetTasksRequestBody, Task, TaskStatus, TaskWhereInput};
+use crate::{Client, Error, WithTask};
+
+/// How to wait for tasks.
+///
+/// The defaults poll after 1 s, then ever less often (×1.5) up to every 5 s: most tasks end
+/// within seconds and are seen ending soon, while a long task costs one request per 5 s like
+/// the official SDKs. They give up after 300 s (the official SDKs' limit) and treat a paused
+/// task as an error, since it needs a person to resume it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WaitOptions {
+    /// The delay before the second poll (the first one is immediate).
+    pub interval: Duration,
+    /// Each delay is the previous one times this factor (1.0 polls at a fixed interval).
+    pub backoff: f64,
+    /// The longest delay between two polls.
+    pub max_interval: Duration,
+    /// How long to wait in all before [`TaskFailureKind::TimedOut`].
+    pub timeout: Duration,
+    /// How long a task may be missing from `get-tasks` (not created yet, or deleted) before
+    /// [`TaskFailureKind::NotFound`].
+    pub not_found_grace: Duration,
+    /// What a `PAUSED` task means.
+    pub on_paused: OnPaused,
+}
+
+/// What to do when a task is `PAUSED`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnPaused {
+    /// Stop waiting with [`TaskFailureKind::Paused`].
+    Fail,
+    /// Keep waiting (until the timeout) for someone to resume it.
+    Wait,
+}
+
+impl Default for WaitOptions {
+    fn default() -> Self {
+        WaitOptions {
+            interval: Duration::from_secs(1),
+            backoff: 1.5,
+            max_interval: Duration::from_secs(5),
+            timeout: Duration::from_secs(300),
+            not_found_grace: Duration::from_secs(30),
+            on_paused: OnPaused::Fail,
+        }
+    }
+}
+
+impl Client {
+    /// Waits with the default [`WaitOptions`] until the task succeeds, and returns it.
+    pub async fn wait_task(&self, task_id: &str) -> Result<Task, Error> {
+        self.wait_task_with(task_id, &WaitOptions::default()).await
+    }
+
+    /// Waits until the task succeeds, and returns it.
+    pub async fn wait_task_with(
+        &self,
+        task_id: &str,
+        options: &WaitOptions,
+    ) -> Result<Task, Error> {
+        let mut tasks = self.wait_tasks_with(&[task_id.to_owned()], options).await?;
+        Ok(tasks.remove(0))
+    }
+
+    /// Waits with the default [`WaitOptions`] until every task succeeds; returns them in the
+    /// order of `task_ids`.
+    pub async fn wait_tasks(&self, task_ids: &[String]) -> Result<Vec<Task>, Error> {
+        self.wait_tasks_with(task_ids, &WaitOptions::default())
+            .await
+    }
+
+    /// Waits until every task succeeds, polling all unfinished ones in one `get-tasks` request
+    /// per poll; returns them in the order of `task_ids`.
+    ///
+    /// Stops at the first task that fails (or pauses, unless told to wait), with
+    /// [`Error::Task`]. Transient errors while polling are retried until the timeout. Dropping
+    /// the future stops the polling (the tasks themselves go on in CloudTower).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: cloudtower_api::Client, ids: Vec<String>) -> Result<(), cloudtower_api::Error> {
+    /// use std::time::Duration;
+    /// use cloudtower_api::tasks::{OnPaused, WaitOptions};
+    ///
+    /// let options = WaitOptions {
+    ///     timeout: Duration::from_secs(3600),
+    ///     on_paused: OnPaused::Wait,
+    ///     ..Default::default()
+    /// };
+    /// let tasks = client.wait_tasks_with(&ids, &options).await?;
+    /// # let _ = tasks; Ok(()) }
+    /// ```
+    pub async fn wait_tasks_with(
+        &self,
+        task_ids: &[String],
+        options: &WaitOptions,
+    ) -> Result<Vec<Task>, Error> {
+        let started = Instant::now();
+        let mut delay = options.interval;
+        let mut succeeded: HashMap<&str, Task> = HashMap::new();
+        // The last state of each unfinished task, and when it was last found.
+        let mut last_seen: HashMap<&str, (Option<Task>, Instant)> = task_ids
+            .iter()
+            .map(|id| (id.as_str(), (None, started)))
+            .collect();
+        loop {
+            let pending: Vec<String> = last_seen.keys().map(|id| id.to_string()).collect();
+            match self.get_tasks(&tasks_by_id(pending)).await {
+                Ok(tasks) => {
+                    let now = Instant::now();
+                    for task in tasks {
+                        let Some((id, _)) = last_seen.get_key_value(task.id.as_str()) else {
+                            continue;
+                        };
+                        let id = *id;
+                        match task.status {
+                            TaskStatus::Successed => {
+                                last_seen.remove(id);
+                                succeeded.insert(id, task);
+                            }
+                            TaskStatus::Failed => {
+                                return Err(failure(TaskFailureKind::Failed, id, Some(task)))
+                            }
+                            TaskStatus::Paused if options.on_paused == OnPaused::Fail => {
+                                return Err(failure(TaskFailureKind::Paused, id, Some(task)))
+                            }
+                            _ => {
+                                last_seen.insert(id, (Some(task), now));
+                            }
+                        }
+                    }
+                }
+                Err(error) if error.is_retryable() => {
+                    tracing::warn!(%error, "polling tasks failed; polling again");
+                }
+                Err(error) => return Err(error),
+            }
+            if last_seen.is_empty() {
+                return Ok(task_ids
+                    .iter()
+                    .filter_map(|id| succeeded.get(id.as_str()).cloned())
+                    .collect());
+            }
+            let now = Instant::now();
+            let missing = last_seen
+                .iter()
+                .find(|(_, (_, found))| now - *found >= options.not_found_grace);
+            if let Some((id, (task, _))) = missing {
+                return Err(failure(TaskFailureKind::NotFound, id, task.clone()));
+            }
+            let elapsed = now - started;
+            if elapsed >= options.timeout {
+                let (id, (task, _)) = last_seen.iter().next().expect("not empty");
+                return Err(failure(TaskFailureKind::TimedOut, id, task.clone()));
+            }
+            tokio::time::sleep(delay.min(options.timeout - elapsed)).await;
+            delay = delay
+                .mul_f64(options.backoff.max(1.0))
+                .min(options.max_interval);
+        }
+    }
+}
+
+fn tasks_by_id(ids: Vec<String>) -> GetTasksRequestBody {
+    GetTasksRequestBody {
+        r#where: TaskWhereInput {
+            id_in: ids.into(),
+            ..Default::default()
+        }
+        .into(),
+        ..Default::default()
+    }
+}
+
+fn failure(kind: TaskFailureKind, task_id: &str, task: Option<Task>) -> Error {
+    let mut failure = TaskFailure::new(kind, task_id);
+    if let Some(task) = task {
+        failure.status = Some(task.status.as_str().to_owned());
+        failure.progress = Some(task.progress);
+        failure.error_code = task.error_code.clone();
+        failure.error_message = task.error_message.clone();
+        failure.task = Some(Box::new(task));
+    }
+    Error::Task(Box::new(failure))
+}
+
+impl TaskFailure {
+    /// The task as last seen (absent when it was never found).
+    pub fn task(&self) -> Option<&Task> {
+        self.task_as()
+    }
+}
+
+/// Waits for the tasks of a mutation's answer and gives back its data.
+///
+/// Implemented for `WithTask<T>` and `Vec<WithTask<T>>` (one `get-tasks` request per poll for
+/// all of them). The data is the resources as they were when the request was accepted:
+/// re-read them by id for their final state, since only ids are stable while a task runs.
+pub trait WaitForTasks: Sized {
+    type Output;
+
+    /// Waits with the default [`WaitOptions`].
+    fn wait(self, client: &Client) -> impl Future<Output = Result<Self::Output, Error>> + Send {
+        self.wait_with(client, WaitOptions::default())
+    }
+
+    /// Waits with these options.
+    fn wait_with(
+        self,
+        client: &Client,
+        options: WaitOptions,
+    ) -> impl Future<Output = Result<Self::Output, Error>> + Send;
+}
+
+impl<T: Send> WaitForTasks for Vec<WithTask<T>> {
+    type Output = Vec<T>;
+
+    async fn wait_with(self, client: &Client, options: WaitOptions) -> Result<Vec<T>, Error> {
+        let ids: Vec<String> = self.iter().filter_map(|w| w.task_id.clone()).collect();
+        if !ids.is_empty() {
+            client.wait_tasks_with(&ids, &options).await?;
+        }
+        Ok(self.into_iter().map(|w| w.data).collect())
+    }
+}
+
+impl<T: Send> WaitForTasks for WithTask<T> {
+    type Output = T;
+
+    async fn wait_with(self, client: &Client, options: WaitOptions) -> Result<T, Error> {
+        if let Some(id) = &self.task_id {
+            client.wait_task_with(id, &options).await?;
+        }
+        Ok(self.data)
+    }
+}

@@ -1,0 +1,231 @@
+//! Waiting for tasks against a test tower that answers `get-tasks` from a script.
+
+mod common;
+
+use std::time::Duration;
+
+use cloudtower_api::models::{TaskStatus, VmSnapshotCreationParams};
+use cloudtower_api::{
+    Client, Error, OnPaused, RetryPolicy, TaskFailureKind, WaitForTasks, WaitOptions,
+};
+use common::{requested_ids, tasks_reply, tower, Log, Reply};
+use serde_json::json;
+
+const GET_TASKS: &str = "/v2/api/get-tasks";
+
+fn quick() -> WaitOptions {
+    WaitOptions {
+        interval: Duration::from_millis(10),
+        max_interval: Duration::from_millis(20),
+        timeout: Duration::from_secs(10),
+        not_found_grace: Duration::from_secs(5),
+        ..WaitOptions::default()
+    }
+}
+
+/// A tower whose `get-tasks` follows `status(id, poll)`.
+async fn task_tower(
+    log: &Log,
+    status: impl Fn(&str, usize) -> Option<&'static str> + Send + Sync + 'static,
+) -> Client {
+    let url = tower(log.clone(), move |seen, n| match seen.path.as_str() {
+        GET_TASKS => tasks_reply(seen, n, &status),
+        _ => Reply::ok(json!([
+            {"task_id": "snap-task-1", "data": {"id": "snap-1", "name": "a"}},
+            {"task_id": "snap-task-2", "data": {"id": "snap-2", "name": "b"}},
+            {"task_id": null, "data": {"id": "snap-3", "name": "c"}},
+        ])),
+    })
+    .await;
+    Client::builder(&url)
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap()
+}
+
+fn task_failure(err: &Error) -> &cloudtower_api::TaskFailure {
+    match err {
+        Error::Task(failure) => failure,
+        other => panic!("expected a task error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_task_is_polled_until_it_succeeds() {
+    let log = Log::default();
+    let client = task_tower(&log, |_, poll| {
+        Some(["PENDING", "EXECUTING", "SUCCESSED"][poll.min(2)])
+    })
+    .await;
+    let task = client.wait_task_with("t-1", &quick()).await.unwrap();
+    assert_eq!(task.id, "t-1");
+    assert_eq!(task.status, TaskStatus::Successed);
+    let polls = log.all();
+    assert_eq!(polls.len(), 3);
+    assert!(polls.iter().all(|p| requested_ids(p) == ["t-1"]));
+}
+
+#[tokio::test]
+async fn a_failed_task_is_an_error_with_its_code_message_and_record() {
+    let log = Log::default();
+    let client = task_tower(&log, |_, poll| Some(["EXECUTING", "FAILED"][poll.min(1)])).await;
+    let err = client.wait_task_with("t-1", &quick()).await.unwrap_err();
+    let failure = task_failure(&err);
+    assert_eq!(failure.kind, TaskFailureKind::Failed);
+    assert_eq!(failure.task_id, "t-1");
+    assert_eq!(failure.error_code.as_deref(), Some("VM_NOT_FOUND"));
+    assert_eq!(failure.error_message.as_deref(), Some("the VM vanished"));
+    assert_eq!(failure.task().unwrap().status, TaskStatus::Failed);
+    assert!(err.to_string().contains("the VM vanished"), "{err}");
+}
+
+#[tokio::test]
+async fn a_paused_task_stops_the_wait_unless_told_to_wait() {
+    let log = Log::default();
+    let client = task_tower(&log, |_, poll| {
+        Some(["PAUSED", "PAUSED", "EXECUTING", "SUCCESSED"][poll.min(3)])
+    })
+    .await;
+    let err = client.wait_task_with("t-1", &quick()).await.unwrap_err();
+    assert_eq!(task_failure(&err).kind, TaskFailureKind::Paused);
+    assert_eq!(log.count(GET_TASKS), 1);
+
+    let waiting = WaitOptions {
+        on_paused: OnPaused::Wait,
+        ..quick()
+    };
+    let task = client.wait_task_with("t-1", &waiting).await.unwrap();
+    assert_eq!(task.status, TaskStatus::Successed);
+}
+
+#[tokio::test]
+async fn a_task_that_appears_late_is_waited_for_but_not_forever() {
+    let log = Log::default();
+    let client = task_tower(&log, |id, poll| match (id, poll) {
+        ("late", 0 | 1) => None,
+        ("late", _) => Some("SUCCESSED"),
+        _ => None,
+    })
+    .await;
+    let task = client.wait_task_with("late", &quick()).await.unwrap();
+    assert_eq!(task.id, "late");
+
+    let short_grace = WaitOptions {
+        not_found_grace: Duration::from_millis(100),
+        ..quick()
+    };
+    let err = client
+        .wait_task_with("never", &short_grace)
+        .await
+        .unwrap_err();
+    let failure = task_failure(&err);
+    assert_eq!(failure.kind, TaskFailureKind::NotFound);
+    assert_eq!(failure.task_id, "never");
+    assert!(failure.task().is_none());
+}
+
+#[tokio::test]
+async fn a_task_that_runs_too_long_times_out_with_its_last_status() {
+    let log = Log::default();
+    let client = task_tower(&log, |_, _| Some("EXECUTING")).await;
+    let options = WaitOptions {
+        timeout: Duration::from_millis(150),
+        ..quick()
+    };
+    let err = client.wait_task_with("slow", &options).await.unwrap_err();
+    let failure = task_failure(&err);
+    assert_eq!(failure.kind, TaskFailureKind::TimedOut);
+    assert_eq!(failure.status.as_deref(), Some("EXECUTING"));
+    assert_eq!(failure.progress, Some(0.4));
+    assert!(err.is_timeout());
+    assert!(err.to_string().contains("EXECUTING"), "{err}");
+}
+
+#[tokio::test]
+async fn a_hundred_tasks_cost_one_request_per_poll() {
+    let log = Log::default();
+    // Task i succeeds at poll i % 4.
+    let client = task_tower(&log, |id, poll| {
+        let i: usize = id.trim_start_matches("t-").parse().unwrap();
+        Some(if poll >= i % 4 {
+            "SUCCESSED"
+        } else {
+            "EXECUTING"
+        })
+    })
+    .await;
+    let ids: Vec<String> = (0..100).map(|i| format!("t-{i}")).collect();
+    let tasks = client.wait_tasks_with(&ids, &quick()).await.unwrap();
+    let returned: Vec<&str> = tasks.iter().map(|t| t.id.as_str()).collect();
+    assert_eq!(returned, ids.iter().map(String::as_str).collect::<Vec<_>>());
+    let polls = log.all();
+    assert_eq!(polls.len(), 4);
+    // Each poll asks only for the tasks still running.
+    let asked: Vec<usize> = polls.iter().map(|p| requested_ids(p).len()).collect();
+    assert_eq!(asked, [100, 75, 50, 25]);
+}
+
+#[tokio::test]
+async fn transient_errors_while_polling_are_retried() {
+    let log = Log::default();
+    let url = tower(log.clone(), |seen, n| match n {
+        0 => Reply::text(503, "restarting"),
+        _ => tasks_reply(seen, n, |_, _| Some("SUCCESSED")),
+    })
+    .await;
+    let client = Client::builder(&url)
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let task = client.wait_task_with("t-1", &quick()).await.unwrap();
+    assert_eq!(task.status, TaskStatus::Successed);
+    assert_eq!(log.count(GET_TASKS), 2);
+
+    // A permanent error ends the wait at once.
+    let log = Log::default();
+    let url = tower(log.clone(), |_, _| Reply::text(403, "forbidden")).await;
+    let client = Client::new(&url).unwrap();
+    let err = client.wait_task_with("t-1", &quick()).await.unwrap_err();
+    assert_eq!(err.status(), Some(403));
+    assert_eq!(log.count(GET_TASKS), 1);
+}
+
+#[tokio::test]
+async fn a_mutations_tasks_are_waited_for_together_and_its_data_returned() {
+    let log = Log::default();
+    let client = task_tower(&log, |_, poll| {
+        Some(if poll == 0 { "EXECUTING" } else { "SUCCESSED" })
+    })
+    .await;
+    let snapshots = client
+        .create_vm_snapshot(&VmSnapshotCreationParams::default())
+        .await
+        .unwrap()
+        .wait_with(&client, quick())
+        .await
+        .unwrap();
+    let ids: Vec<&str> = snapshots.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(ids, ["snap-1", "snap-2", "snap-3"]);
+    let polls: Vec<_> = log
+        .all()
+        .into_iter()
+        .filter(|s| s.path == GET_TASKS)
+        .collect();
+    assert_eq!(polls.len(), 2);
+    assert_eq!(requested_ids(&polls[0]).len(), 2);
+}
+
+#[tokio::test]
+async fn dropping_the_wait_stops_polling() {
+    let log = Log::default();
+    let client = task_tower(&log, |_, _| Some("EXECUTING")).await;
+    let options = quick();
+    let wait = client.wait_task_with("t-1", &options);
+    assert!(tokio::time::timeout(Duration::from_millis(100), wait)
+        .await
+        .is_err());
+    let polls = log.count(GET_TASKS);
+    assert!(polls >= 1);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(log.count(GET_TASKS), polls);
+}
