@@ -5,7 +5,7 @@
 //! module of `cloudtower-api` for why). Every std item is named by its full path, since a spec
 //! may name a type `String`, `Option` or `Result`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{format_ident, quote};
@@ -63,22 +63,127 @@ pub fn plan(api: &Api) -> Vec<FilePlan> {
     plans
 }
 
+/// Which cargo features compile which code. With gating off (fixture crates), everything is
+/// always compiled.
+pub struct Gates<'a> {
+    api: &'a Api,
+    enabled: bool,
+}
+
+/// The feature of a spec module (`vm_snapshot` → `vm-snapshot`).
+pub fn feature_name(module: &str) -> String {
+    module.replace('_', "-")
+}
+
+/// The feature enabling every module.
+pub const FULL_FEATURE: &str = "full";
+
+impl<'a> Gates<'a> {
+    pub fn new(api: &'a Api, enabled: bool) -> Self {
+        Gates { api, enabled }
+    }
+
+    /// The features that compile a type: `None` for always. A type no operation reaches is
+    /// compiled with `full` only.
+    fn type_features(&self, def: &TypeDef) -> Option<BTreeSet<String>> {
+        if !self.enabled || def.always_on {
+            return None;
+        }
+        if def.modules.is_empty() {
+            return Some(BTreeSet::from([FULL_FEATURE.to_owned()]));
+        }
+        Some(def.modules.iter().map(|m| feature_name(m)).collect())
+    }
+
+    fn cfg(features: Option<BTreeSet<String>>) -> TokenStream {
+        match features {
+            None => quote!(),
+            Some(features) => {
+                let features = features.iter();
+                quote!(#[cfg(any(#(feature = #features),*))])
+            }
+        }
+    }
+
+    fn for_type(&self, def: &TypeDef) -> TokenStream {
+        Self::cfg(self.type_features(def))
+    }
+
+    /// A boxed field links types of one cycle and is compiled only when its target is (the
+    /// module analysis does not follow it); every other field comes with its type.
+    fn for_field(&self, field: &Field) -> TokenStream {
+        if !field.boxed {
+            return quote!();
+        }
+        match field.ty.named().and_then(|name| self.api.type_named(name)) {
+            Some(target) => Self::cfg(self.type_features(target)),
+            None => quote!(),
+        }
+    }
+
+    fn for_operation(&self, operation: &Operation) -> TokenStream {
+        if !self.enabled || operation.always_on {
+            return quote!();
+        }
+        let feature = feature_name(&operation.module);
+        quote!(#[cfg(feature = #feature)])
+    }
+
+    /// Compiled when any of the types is.
+    fn for_any_type(&self, types: &[usize]) -> TokenStream {
+        let mut union = BTreeSet::new();
+        for &i in types {
+            match self.type_features(&self.api.types[i]) {
+                None => return quote!(),
+                Some(features) => union.extend(features),
+            }
+        }
+        Self::cfg(Some(union))
+    }
+}
+
+/// The `[features]` entries of the generated crate: one per spec module, `full` for all of
+/// them, and `full` by default.
+pub fn cargo_features(api: &Api) -> String {
+    let features: Vec<String> = api.modules().into_iter().map(feature_name).collect();
+    let mut out = format!("default = [\"{FULL_FEATURE}\"]\n{FULL_FEATURE} = [");
+    out.push_str(
+        &features
+            .iter()
+            .map(|f| format!("\"{f}\""))
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
+    out.push_str("]\n");
+    for feature in features {
+        out.push_str(&format!("{feature} = []\n"));
+    }
+    out
+}
+
 /// The tokens of one planned file.
-pub fn emit_file(api: &Api, plan: &FilePlan, all: &[FilePlan]) -> TokenStream {
+pub fn emit_file(api: &Api, plan: &FilePlan, all: &[FilePlan], gates: &Gates) -> TokenStream {
     if plan.name == "mod.rs" {
         let module = |p: &FilePlan| format_ident!("{}", p.name.trim_end_matches(".rs"));
         let mut files: Vec<&FilePlan> = all.iter().filter(|p| p.name != "mod.rs").collect();
         files.sort_by(|a, b| a.name.cmp(&b.name));
         let files = files.into_iter();
         let modules: Vec<Ident> = files.clone().map(module).collect();
-        let with_types: Vec<Ident> = files.filter(|p| !p.types.is_empty()).map(module).collect();
-        return emit_mod(api, &modules, &with_types);
+        let exports: Vec<TokenStream> = files
+            .filter(|p| !p.types.is_empty())
+            .map(|p| {
+                let gate = gates.for_any_type(&p.types);
+                let module = module(p);
+                quote! { #gate pub use self::#module::*; }
+            })
+            .collect();
+        return emit_mod(api, &modules, &exports);
     }
-    let types = plan.types.iter().map(|&i| emit_type(&api.types[i]));
+    let types = plan.types.iter().map(|&i| emit_type(&api.types[i], gates));
     let methods: Vec<TokenStream> = plan
         .operations
         .iter()
-        .map(|&i| emit_operation(&api.operations[i]))
+        .map(|&i| emit_operation(&api.operations[i], gates))
         .collect();
     let methods = (!methods.is_empty()).then(|| {
         quote! {
@@ -99,7 +204,7 @@ pub fn home_module(def: &TypeDef) -> &str {
     }
 }
 
-fn emit_mod(api: &Api, modules: &[Ident], with_types: &[Ident]) -> TokenStream {
+fn emit_mod(api: &Api, modules: &[Ident], exports: &[TokenStream]) -> TokenStream {
     let operations = api.operations.iter().map(|o| {
         let id = &o.id;
         let path = &o.path;
@@ -118,7 +223,7 @@ fn emit_mod(api: &Api, modules: &[Ident], with_types: &[Ident]) -> TokenStream {
     });
     quote! {
         #(mod #modules;)*
-        #(pub use self::#with_types::*;)*
+        #(#exports)*
 
         /// Every operation of the API, in path order.
         pub const OPERATIONS: &[crate::OperationInfo] = &[#(#operations)*];
@@ -186,7 +291,8 @@ fn field_type(field: &Field) -> TokenStream {
     }
 }
 
-fn emit_type(def: &TypeDef) -> TokenStream {
+fn emit_type(def: &TypeDef, gates: &Gates) -> TokenStream {
+    let gate = gates.for_type(def);
     let name = ident(&def.name);
     let mut doc_text = def.doc.clone().unwrap_or_default();
     if !doc_text.is_empty() {
@@ -197,12 +303,12 @@ fn emit_type(def: &TypeDef) -> TokenStream {
     match &def.kind {
         TypeKind::Alias { target } => {
             let target = type_tokens(target);
-            quote! { #doc pub type #name = #target; }
+            quote! { #doc #gate pub type #name = #target; }
         }
-        TypeKind::Enum { variants } => emit_enum(def, &name, doc, variants),
-        TypeKind::Struct { fields } => emit_struct(def, &name, doc, fields),
+        TypeKind::Enum { variants } => emit_enum(def, &name, doc, &gate, variants),
+        TypeKind::Struct { fields } => emit_struct(def, &name, doc, &gate, fields, gates),
         TypeKind::Multipart { fields } => {
-            let declaration = struct_declaration(&name, &doc, fields);
+            let declaration = struct_declaration(&name, &doc, &gate, fields, gates);
             let parts = fields.iter().map(|f| {
                 let field = ident(&f.name);
                 let wire = &f.wire_name;
@@ -224,6 +330,7 @@ fn emit_type(def: &TypeDef) -> TokenStream {
             });
             quote! {
                 #declaration
+                #gate
                 impl #name {
                     /// The form fields, in spec order; unset optional fields are left out.
                     pub fn to_fields(&self) -> ::std::vec::Vec<crate::client::MultipartField> {
@@ -235,7 +342,7 @@ fn emit_type(def: &TypeDef) -> TokenStream {
             }
         }
         TypeKind::Query { fields } => {
-            let declaration = struct_declaration(&name, &doc, fields);
+            let declaration = struct_declaration(&name, &doc, &gate, fields, gates);
             let pairs = fields.iter().map(|f| {
                 let field = ident(&f.name);
                 let wire = &f.wire_name;
@@ -253,6 +360,7 @@ fn emit_type(def: &TypeDef) -> TokenStream {
             });
             quote! {
                 #declaration
+                #gate
                 impl #name {
                     /// The query string pairs; unset parameters are left out.
                     pub fn to_query(&self) -> ::std::vec::Vec<(&'static str, ::std::string::String)> {
@@ -274,15 +382,23 @@ fn optional_value(repr: Presence, field: &Ident) -> TokenStream {
     }
 }
 
-fn struct_declaration(name: &Ident, doc: &TokenStream, fields: &[Field]) -> TokenStream {
+fn struct_declaration(
+    name: &Ident,
+    doc: &TokenStream,
+    gate: &TokenStream,
+    fields: &[Field],
+    gates: &Gates,
+) -> TokenStream {
     let fields = fields.iter().map(|f| {
         let field_doc = docs(f.doc.as_deref(), f.deprecated);
+        let field_gate = gates.for_field(f);
         let field = ident(&f.name);
         let ty = field_type(f);
-        quote! { #field_doc pub #field: #ty, }
+        quote! { #field_doc #field_gate pub #field: #ty, }
     });
     quote! {
         #doc
+        #gate
         #[derive(Clone, Debug, Default, PartialEq)]
         pub struct #name {
             #(#fields)*
@@ -304,23 +420,35 @@ fn directions(def: &TypeDef) -> (bool, bool) {
     (def.usage.response, def.usage.request)
 }
 
-fn emit_struct(def: &TypeDef, name: &Ident, doc: TokenStream, fields: &[Field]) -> TokenStream {
-    let declaration = struct_declaration(name, &doc, fields);
+fn emit_struct(
+    def: &TypeDef,
+    name: &Ident,
+    doc: TokenStream,
+    gate: &TokenStream,
+    fields: &[Field],
+    gates: &Gates,
+) -> TokenStream {
+    let declaration = struct_declaration(name, &doc, gate, fields, gates);
     let (decode_needed, encode_needed) = directions(def);
     let decode_gate = direction_gate(decode_needed);
     let encode_gate = direction_gate(encode_needed);
     let type_name = &def.name;
 
-    let required: Vec<&Field> = fields.iter().filter(|f| f.required).collect();
+    // Fields behind a feature cannot be required to be present.
+    let required: Vec<&Field> = fields
+        .iter()
+        .filter(|f| f.required && gates.for_field(f).is_empty())
+        .collect();
     let arms = fields.iter().map(|f| {
         let field = ident(&f.name);
         let wire = &f.wire_name;
+        let field_gate = gates.for_field(f);
         match required.iter().position(|r| r.wire_name == f.wire_name) {
             Some(i) => {
                 let i = Literal::usize_unsuffixed(i);
                 quote! { #wire => { d.field(&mut out.#field, #wire)?; seen[#i] = true; } }
             }
-            None => quote! { #wire => d.field(&mut out.#field, #wire)?, },
+            None => quote! { #field_gate #wire => d.field(&mut out.#field, #wire)?, },
         }
     });
     let (seen_init, seen_check) = if required.is_empty() {
@@ -336,16 +464,22 @@ fn emit_struct(def: &TypeDef, name: &Ident, doc: TokenStream, fields: &[Field]) 
     let writes = fields.iter().map(|f| {
         let field = ident(&f.name);
         let wire = &f.wire_name;
-        match f.repr {
-            Presence::Plain | Presence::RequiredNullable => {
-                quote! { e.required_field(#wire, &self.#field); }
+        let field_gate = gates.for_field(f);
+        // A required key is always written (`None` as `null`): a required nullable field of a
+        // response type is an `Option`, and leaving it out would fail strict decoding.
+        match (f.required, f.repr) {
+            (true, _) | (_, Presence::Plain | Presence::RequiredNullable) => {
+                quote! { #field_gate e.required_field(#wire, &self.#field); }
             }
-            Presence::Optional | Presence::Nullable => quote! { e.field(#wire, &self.#field); },
+            (false, Presence::Optional | Presence::Nullable) => {
+                quote! { #field_gate e.field(#wire, &self.#field); }
+            }
         }
     });
     quote! {
         #declaration
 
+        #gate
         #decode_gate
         impl crate::codec::Decode for #name {
             fn decode(d: &mut crate::codec::Decoder<'_>) -> ::std::result::Result<Self, crate::codec::DecodeError> {
@@ -364,6 +498,7 @@ fn emit_struct(def: &TypeDef, name: &Ident, doc: TokenStream, fields: &[Field]) 
             }
         }
 
+        #gate
         #encode_gate
         impl crate::codec::Encode for #name {
             fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -375,7 +510,13 @@ fn emit_struct(def: &TypeDef, name: &Ident, doc: TokenStream, fields: &[Field]) 
     }
 }
 
-fn emit_enum(def: &TypeDef, name: &Ident, doc: TokenStream, variants: &[Variant]) -> TokenStream {
+fn emit_enum(
+    def: &TypeDef,
+    name: &Ident,
+    doc: TokenStream,
+    gate: &TokenStream,
+    variants: &[Variant],
+) -> TokenStream {
     let (decode_needed, encode_needed) = directions(def);
     let decode_gate = direction_gate(decode_needed);
     let encode_gate = direction_gate(encode_needed);
@@ -402,6 +543,7 @@ fn emit_enum(def: &TypeDef, name: &Ident, doc: TokenStream, variants: &[Variant]
     let count = Literal::usize_unsuffixed(variants.len());
     quote! {
         #doc
+        #gate
         #[derive(Clone, Debug, PartialEq, Eq, Hash)]
         pub enum #name {
             #(#declarations)*
@@ -409,6 +551,7 @@ fn emit_enum(def: &TypeDef, name: &Ident, doc: TokenStream, variants: &[Variant]
             #other(::std::string::String),
         }
 
+        #gate
         impl #name {
             /// Every value the spec lists.
             pub const ALL: [Self; #count] = [#(#all)*];
@@ -431,18 +574,21 @@ fn emit_enum(def: &TypeDef, name: &Ident, doc: TokenStream, variants: &[Variant]
         }
 
         /// An empty unknown value: no variant is a safe guess.
+        #gate
         impl ::std::default::Default for #name {
             fn default() -> Self {
                 Self::#other(::std::string::String::new())
             }
         }
 
+        #gate
         impl ::std::fmt::Display for #name {
             fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(self.as_str())
             }
         }
 
+        #gate
         #decode_gate
         impl crate::codec::Decode for #name {
             fn decode(d: &mut crate::codec::Decoder<'_>) -> ::std::result::Result<Self, crate::codec::DecodeError> {
@@ -450,6 +596,7 @@ fn emit_enum(def: &TypeDef, name: &Ident, doc: TokenStream, variants: &[Variant]
             }
         }
 
+        #gate
         #encode_gate
         impl crate::codec::Encode for #name {
             fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -459,7 +606,8 @@ fn emit_enum(def: &TypeDef, name: &Ident, doc: TokenStream, variants: &[Variant]
     }
 }
 
-fn emit_operation(operation: &Operation) -> TokenStream {
+fn emit_operation(operation: &Operation, gates: &Gates) -> TokenStream {
+    let gate = gates.for_operation(operation);
     let method = ident(&operation.method_name);
     let path = &operation.path;
     let verb = match operation.http_method {
@@ -529,6 +677,7 @@ fn emit_operation(operation: &Operation) -> TokenStream {
     };
     quote! {
         #doc
+        #gate
         #deprecated
         pub async fn #method(&self, #parameter) -> ::std::result::Result<#output, crate::Error> {
             self.execute(#request).await #finish

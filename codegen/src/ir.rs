@@ -32,8 +32,11 @@ pub struct TypeDef {
     pub kind: TypeKind,
     /// Which codec directions the API needs (request bodies encode, responses decode).
     pub usage: Usage,
-    /// The spec modules (tags) whose operations reach this type, in their snake_case form.
+    /// The spec modules (tags) whose operations reach this type through unboxed fields, in
+    /// their snake_case form. Empty for types no operation reaches.
     pub modules: BTreeSet<String>,
+    /// Reached (through unboxed fields) from an always-on operation.
+    pub always_on: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -166,6 +169,8 @@ pub struct Operation {
     pub not_modified: bool,
     /// Whether the operation needs the `Authorization` header.
     pub authenticated: bool,
+    /// The hand-written client layer needs it (login, task polling): never behind a feature.
+    pub always_on: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -52,11 +52,32 @@ pub fn load_spec(path: &Path) -> Result<serde_json::Value> {
     merge::merge(load::load(path)?)
 }
 
-/// Runs the pipeline after loading: fixups, lowering, emitting, formatting.
+/// Choices that differ between the real crate and fixture crates.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Operations the hand-written client layer calls (login, task polling): they and the
+    /// types they reach are never behind a feature.
+    pub always_on_operations: Vec<String>,
+    /// Put each spec module's operations and types behind a cargo feature (see
+    /// [`emit::cargo_features`]).
+    pub feature_gates: bool,
+}
+
+/// Runs the pipeline after loading with default [`Options`] (no feature gates).
 pub fn generate(
+    spec: serde_json::Value,
+    fixups: &[fixups::Fixup],
+    provenance: &Provenance,
+) -> Result<Generated> {
+    generate_with(spec, fixups, provenance, &Options::default())
+}
+
+/// Runs the pipeline after loading: fixups, lowering, emitting, formatting.
+pub fn generate_with(
     mut spec: serde_json::Value,
     fixups: &[fixups::Fixup],
     provenance: &Provenance,
+    options: &Options,
 ) -> Result<Generated> {
     let mut timings = Vec::new();
     let mut clock = Instant::now();
@@ -65,7 +86,7 @@ pub fn generate(
         clock = Instant::now();
     };
     fixups::apply_fixups(&mut spec, fixups)?;
-    let api = lower::lower(&spec)?;
+    let api = lower::lower(&spec, &options.always_on_operations)?;
     lap("ir", &mut timings);
     let mut plans = emit::plan(&api);
     // The shared files are by far the largest: format them first.
@@ -78,9 +99,10 @@ pub fn generate(
         provenance.description, provenance.sha256
     );
     let names: Vec<String> = plans.iter().map(|p| p.name.clone()).collect();
+    let gates = emit::Gates::new(&api, options.feature_gates);
     let mut files = format::format_files(
         &names,
-        |i| emit::emit_file(&api, &plans[i], &plans),
+        |i| emit::emit_file(&api, &plans[i], &plans, &gates),
         &header,
     )?;
     lap("emit+format", &mut timings);

@@ -17,7 +17,7 @@ use crate::names;
 const SCHEMAS: &str = "#/components/schemas/";
 
 /// Lowers a merged (and fixed-up) OpenAPI 3.0 document.
-pub fn lower(spec: &Value) -> Result<Api> {
+pub fn lower(spec: &Value, always_on: &[String]) -> Result<Api> {
     let root = spec
         .as_object()
         .ok_or_else(|| CodegenError::invalid("", "the spec is not an object"))?;
@@ -62,9 +62,21 @@ pub fn lower(spec: &Value) -> Result<Api> {
         operations,
         schema_count: schemas.len(),
     };
+    if let Some(unknown) = always_on
+        .iter()
+        .find(|id| !api.operations.iter().any(|o| &&o.id == id))
+    {
+        return Err(CodegenError::invalid(
+            "/paths",
+            format!("always-on operation `{unknown}` is not in the spec"),
+        ));
+    }
+    for operation in &mut api.operations {
+        operation.always_on = always_on.contains(&operation.id);
+    }
+    break_cycles(&mut api);
     analyse_usage(&mut api);
     assign_presence(&mut api);
-    break_cycles(&mut api);
     Ok(api)
 }
 
@@ -223,6 +235,7 @@ impl<'a> Lowerer<'a> {
                 kind,
                 usage: Usage::default(),
                 modules: BTreeSet::new(),
+                always_on: false,
             },
         );
     }
@@ -575,6 +588,7 @@ impl<'a> Lowerer<'a> {
             body,
             response,
             not_modified: responses.contains_key("304"),
+            always_on: false,
             authenticated: object
                 .get("security")
                 .and_then(Value::as_array)
@@ -884,7 +898,13 @@ fn is_deprecated(schema: &Value) -> bool {
         .unwrap_or(false)
 }
 
-/// Marks each type with the codec directions and spec modules that reach it.
+/// Marks each type with the codec directions, the spec modules and the always-on operations
+/// that reach it.
+///
+/// Codec directions follow every field. Modules follow only unboxed fields: a boxed field
+/// links types of one cycle (the `*WhereInput` filters all refer to each other), and following
+/// it would put nearly every filter in every module; such a field is compiled only with its
+/// target's modules instead (see `emit`).
 fn analyse_usage(api: &mut Api) {
     let index: HashMap<String, usize> = api
         .types
@@ -892,7 +912,7 @@ fn analyse_usage(api: &mut Api) {
         .enumerate()
         .map(|(i, t)| (t.name.clone(), i))
         .collect();
-    let roots: Vec<(Option<String>, Option<String>, String)> = api
+    let roots: Vec<(Option<String>, Option<String>, String, bool)> = api
         .operations
         .iter()
         .map(|operation| {
@@ -906,15 +926,33 @@ fn analyse_usage(api: &mut Api) {
                 .as_ref()
                 .and_then(TypeRef::named)
                 .map(str::to_owned);
-            (request, response, operation.module.clone())
+            (
+                request,
+                response,
+                operation.module.clone(),
+                operation.always_on,
+            )
         })
         .collect();
-    for (request, response, module) in roots {
-        if let Some(root) = request {
-            mark_reachable(api, &index, root, true, Some(&module));
-        }
-        if let Some(root) = response {
-            mark_reachable(api, &index, root, false, Some(&module));
+    for (request, response, module, always_on) in roots {
+        for (root, is_request) in [(request, true), (response, false)] {
+            let Some(root) = root else { continue };
+            reach(api, &index, &root, true, |def| {
+                let usage = if is_request {
+                    &mut def.usage.request
+                } else {
+                    &mut def.usage.response
+                };
+                !std::mem::replace(usage, true)
+            });
+            reach(api, &index, &root, false, |def| {
+                def.modules.insert(module.clone())
+            });
+            if always_on {
+                reach(api, &index, &root, false, |def| {
+                    !std::mem::replace(&mut def.always_on, true)
+                });
+            }
         }
     }
     // Types no operation reaches are decodable (users may read them from elsewhere), and so
@@ -926,46 +964,41 @@ fn analyse_usage(api: &mut Api) {
         .map(|t| t.name.clone())
         .collect();
     for root in unused {
-        mark_reachable(api, &index, root, false, None);
+        reach(api, &index, &root, true, |def| {
+            !std::mem::replace(&mut def.usage.response, true)
+        });
     }
 }
 
-fn mark_reachable(
+/// Visits the types reachable from `root` (through boxed fields too when `follow_boxed`);
+/// `visit` returns whether it changed the type, and only then are its fields followed.
+fn reach(
     api: &mut Api,
     index: &HashMap<String, usize>,
-    root: String,
-    request: bool,
-    module: Option<&str>,
+    root: &str,
+    follow_boxed: bool,
+    mut visit: impl FnMut(&mut TypeDef) -> bool,
 ) {
-    let mut stack = vec![root];
+    let mut stack = vec![root.to_owned()];
     while let Some(name) = stack.pop() {
         let Some(&i) = index.get(&name) else { continue };
         let def = &mut api.types[i];
-        let usage = if request {
-            &mut def.usage.request
-        } else {
-            &mut def.usage.response
-        };
-        let module_new = module.is_some_and(|m| !def.modules.contains(m));
-        if *usage && !module_new {
+        if !visit(def) {
             continue;
         }
-        *usage = true;
-        if let Some(module) = module {
-            def.modules.insert(module.to_owned());
-        }
-        stack.extend(referenced_types(&def.kind).into_iter().map(str::to_owned));
-    }
-}
-
-/// The named types a type definition mentions.
-pub fn referenced_types(kind: &TypeKind) -> Vec<&str> {
-    match kind {
-        TypeKind::Struct { fields }
-        | TypeKind::Multipart { fields }
-        | TypeKind::Query { fields } => fields.iter().filter_map(|f| f.ty.named()).collect(),
-        TypeKind::Alias { target } => target.named().into_iter().collect(),
-        TypeKind::Enum { .. } => Vec::new(),
+        let next: Vec<String> = match &def.kind {
+            TypeKind::Struct { fields }
+            | TypeKind::Multipart { fields }
+            | TypeKind::Query { fields } => fields
+                .iter()
+                .filter(|f| follow_boxed || !f.boxed)
+                .filter_map(|f| f.ty.named())
+                .map(str::to_owned)
+                .collect(),
+            TypeKind::Alias { target } => target.named().into_iter().map(str::to_owned).collect(),
+            TypeKind::Enum { .. } => Vec::new(),
+        };
+        stack.extend(next);
     }
 }
 

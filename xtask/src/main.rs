@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
 use cloudtower_codegen::{
-    canonical, fixups, inventory, output, Generated, Provenance, INVENTORY_FILE,
+    canonical, emit, fixups, inventory, output, Generated, Options, Provenance, INVENTORY_FILE,
 };
 use serde_json::{json, Value};
 
@@ -58,6 +58,33 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Operations the hand-written layer of cloudtower-api calls (sign-in, task polling): always
+/// compiled, whatever features are chosen.
+const ALWAYS_ON_OPERATIONS: &[&str] = &["Login", "GetTasks"];
+
+const FEATURES_BEGIN: &str = "# BEGIN generated features";
+const FEATURES_END: &str = "# END generated features";
+
+/// `manifest` with the generated features block replaced by `features`.
+fn with_features(manifest: &str, features: &str) -> Result<String, String> {
+    let begin = manifest
+        .find(FEATURES_BEGIN)
+        .ok_or_else(|| format!("no `{FEATURES_BEGIN}` line in the manifest"))?;
+    let body_start = manifest[begin..]
+        .find('\n')
+        .map(|i| begin + i + 1)
+        .ok_or("unterminated features block")?;
+    let end = manifest[body_start..]
+        .find(FEATURES_END)
+        .map(|i| body_start + i)
+        .ok_or_else(|| format!("no `{FEATURES_END}` line in the manifest"))?;
+    Ok(format!(
+        "{}{features}{}",
+        &manifest[..body_start],
+        &manifest[end..]
+    ))
 }
 
 fn workspace_root() -> PathBuf {
@@ -147,6 +174,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let out = root.join("fixture-check/src/generated");
             write_or_check(
                 &generated,
+                None,
                 &out,
                 check,
                 started,
@@ -253,14 +281,45 @@ fn regen(
         description: format!("CloudTower API {}", pin.text("version")?),
         sha256: pin.text("sha256")?.to_owned(),
     };
-    let generated =
-        cloudtower_codegen::generate(spec, &fixups, &provenance).map_err(|e| e.to_string())?;
-    write_or_check(&generated, out, check, started, loaded, "cargo xtask regen")
+    let options = Options {
+        always_on_operations: ALWAYS_ON_OPERATIONS.iter().map(|s| s.to_string()).collect(),
+        feature_gates: true,
+    };
+    let generated = cloudtower_codegen::generate_with(spec, &fixups, &provenance, &options)
+        .map_err(|e| e.to_string())?;
+    let manifest_path = root.join("cloudtower-api/Cargo.toml");
+    let manifest = std::fs::read_to_string(&manifest_path)
+        .map_err(|e| format!("{}: {e}", manifest_path.display()))?;
+    let updated = with_features(&manifest, &emit::cargo_features(&generated.api))
+        .map_err(|e| format!("{}: {e}", manifest_path.display()))?;
+    let manifest = ManifestUpdate {
+        path: manifest_path,
+        current: manifest,
+        updated,
+    };
+    write_or_check(
+        &generated,
+        Some(&manifest),
+        out,
+        check,
+        started,
+        loaded,
+        "cargo xtask regen",
+    )
 }
 
-/// Prints the counts and what changed, then writes `out` (or, with `check`, compares it).
+/// The crate manifest with its generated `[features]` block brought up to date.
+struct ManifestUpdate {
+    path: PathBuf,
+    current: String,
+    updated: String,
+}
+
+/// Prints the counts and what changed, then writes `out` and the manifest (or, with `check`,
+/// compares them).
 fn write_or_check(
     generated: &Generated,
+    manifest: Option<&ManifestUpdate>,
     out: &Path,
     check: bool,
     started: Instant,
@@ -285,7 +344,14 @@ fn write_or_check(
 
     if check {
         let staleness = output::compare(out, &generated.files).map_err(|e| e.to_string())?;
-        if staleness.is_fresh() {
+        let manifest_fresh = manifest.is_none_or(|m| m.current == m.updated);
+        if let Some(stale) = manifest.filter(|_| !manifest_fresh) {
+            eprintln!(
+                "the generated features in {} are stale",
+                stale.path.display()
+            );
+        }
+        if staleness.is_fresh() && manifest_fresh {
             println!("generated code is up to date ({})", out.display());
             return Ok(ExitCode::SUCCESS);
         }
@@ -306,6 +372,10 @@ fn write_or_check(
 
     let before_write = Instant::now();
     output::write_atomically(out, &generated.files).map_err(|e| e.to_string())?;
+    if let Some(manifest) = manifest.filter(|m| m.current != m.updated) {
+        std::fs::write(&manifest.path, &manifest.updated)
+            .map_err(|e| format!("{}: {e}", manifest.path.display()))?;
+    }
     let write = before_write.elapsed();
     print!("{changes}");
     let mut stages = format!("load+merge {:.0} ms", loaded.as_secs_f64() * 1e3);

@@ -3,6 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/Alert`
+#[cfg(any(feature = "alert"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Alert {
     pub alert_rule: ::std::option::Option<crate::models::NestedAlertRule>,
@@ -27,6 +28,7 @@ pub struct Alert {
     pub value: f64,
     pub vms: ::std::option::Option<::std::vec::Vec<crate::models::NestedVm>>,
 }
+#[cfg(any(feature = "alert"))]
 impl crate::codec::Decode for Alert {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -130,6 +132,7 @@ impl crate::codec::Decode for Alert {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "alert"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for Alert {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -159,10 +162,12 @@ impl crate::codec::Encode for Alert {
     }
 }
 /// Spec: `#/components/schemas/AlertConnection`
+#[cfg(any(feature = "alert"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AlertConnection {
     pub aggregate: crate::models::NestedAggregateAlert,
 }
+#[cfg(any(feature = "alert"))]
 impl crate::codec::Decode for AlertConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -184,6 +189,7 @@ impl crate::codec::Decode for AlertConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "alert"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for AlertConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -193,6 +199,7 @@ impl crate::codec::Encode for AlertConnection {
     }
 }
 /// Spec: `#/components/schemas/GetAlertsConnectionRequestBody`
+#[cfg(any(feature = "alert"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetAlertsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -203,6 +210,7 @@ pub struct GetAlertsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::AlertWhereInput>,
 }
+#[cfg(any(feature = "alert"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetAlertsConnectionRequestBody {
     fn decode(
@@ -226,6 +234,7 @@ impl crate::codec::Decode for GetAlertsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "alert"))]
 impl crate::codec::Encode for GetAlertsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -240,10 +249,12 @@ impl crate::codec::Encode for GetAlertsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateAlert`
+#[cfg(any(feature = "alert"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateAlert {
     pub count: i32,
 }
+#[cfg(any(feature = "alert"))]
 impl crate::codec::Decode for NestedAggregateAlert {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -265,6 +276,7 @@ impl crate::codec::Decode for NestedAggregateAlert {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "alert"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateAlert {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -274,10 +286,12 @@ impl crate::codec::Encode for NestedAggregateAlert {
     }
 }
 /// Spec: `#/components/schemas/ResolveAlertParams`
+#[cfg(any(feature = "alert"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ResolveAlertParams {
     pub r#where: crate::models::AlertWhereInput,
 }
+#[cfg(any(feature = "alert"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ResolveAlertParams {
     fn decode(
@@ -300,6 +314,7 @@ impl crate::codec::Decode for ResolveAlertParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "alert"))]
 impl crate::codec::Encode for ResolveAlertParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -309,6 +324,7 @@ impl crate::codec::Encode for ResolveAlertParams {
 }
 impl crate::Client {
     /// `POST /v2/api/get-alerts` (operation `GetAlerts`).
+    #[cfg(feature = "alert")]
     pub async fn get_alerts(
         &self,
         body: &crate::models::GetAlertsRequestBody,
@@ -316,6 +332,7 @@ impl crate::Client {
         self.execute(crate::client::ApiRequest::json("get-alerts", body)).await?.decode()
     }
     /// `POST /v2/api/get-alerts-connection` (operation `GetAlertsConnection`).
+    #[cfg(feature = "alert")]
     pub async fn get_alerts_connection(
         &self,
         body: &crate::models::GetAlertsConnectionRequestBody,
@@ -325,6 +342,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/resolve-alert` (operation `ResolveAlert`).
+    #[cfg(feature = "alert")]
     pub async fn resolve_alert(
         &self,
         body: &crate::models::ResolveAlertParams,

@@ -3,6 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/AlertRule`
+#[cfg(any(feature = "alert-rule"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AlertRule {
     pub cluster: ::std::option::Option<crate::models::NestedCluster>,
@@ -13,6 +14,7 @@ pub struct AlertRule {
     pub local_id: ::std::string::String,
     pub thresholds: ::std::vec::Vec<crate::models::NestedThresholds>,
 }
+#[cfg(any(feature = "alert-rule"))]
 impl crate::codec::Decode for AlertRule {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -66,6 +68,7 @@ impl crate::codec::Decode for AlertRule {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "alert-rule"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for AlertRule {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -81,10 +84,12 @@ impl crate::codec::Encode for AlertRule {
     }
 }
 /// Spec: `#/components/schemas/AlertRuleConnection`
+#[cfg(any(feature = "alert-rule"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AlertRuleConnection {
     pub aggregate: crate::models::NestedAggregateAlertRule,
 }
+#[cfg(any(feature = "alert-rule"))]
 impl crate::codec::Decode for AlertRuleConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -106,6 +111,7 @@ impl crate::codec::Decode for AlertRuleConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "alert-rule"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for AlertRuleConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -115,6 +121,7 @@ impl crate::codec::Encode for AlertRuleConnection {
     }
 }
 /// Spec: `#/components/schemas/AlertRuleOrderByInput`
+#[cfg(any(feature = "alert-rule"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum AlertRuleOrderByInput {
     /// `customized_ASC`
@@ -140,6 +147,7 @@ pub enum AlertRuleOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "alert-rule"))]
 impl AlertRuleOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 10] = [
@@ -188,16 +196,19 @@ impl AlertRuleOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "alert-rule"))]
 impl ::std::default::Default for AlertRuleOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "alert-rule"))]
 impl ::std::fmt::Display for AlertRuleOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "alert-rule"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for AlertRuleOrderByInput {
     fn decode(
@@ -206,12 +217,14 @@ impl crate::codec::Decode for AlertRuleOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "alert-rule"))]
 impl crate::codec::Encode for AlertRuleOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/GetAlertRulesConnectionRequestBody`
+#[cfg(any(feature = "alert-rule"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetAlertRulesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -222,6 +235,7 @@ pub struct GetAlertRulesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::AlertRuleWhereInput>,
 }
+#[cfg(any(feature = "alert-rule"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetAlertRulesConnectionRequestBody {
     fn decode(
@@ -245,6 +259,7 @@ impl crate::codec::Decode for GetAlertRulesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "alert-rule"))]
 impl crate::codec::Encode for GetAlertRulesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -259,6 +274,7 @@ impl crate::codec::Encode for GetAlertRulesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetAlertRulesRequestBody`
+#[cfg(any(feature = "alert-rule"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetAlertRulesRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -269,6 +285,7 @@ pub struct GetAlertRulesRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::AlertRuleWhereInput>,
 }
+#[cfg(any(feature = "alert-rule"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetAlertRulesRequestBody {
     fn decode(
@@ -292,6 +309,7 @@ impl crate::codec::Decode for GetAlertRulesRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "alert-rule"))]
 impl crate::codec::Encode for GetAlertRulesRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -306,10 +324,12 @@ impl crate::codec::Encode for GetAlertRulesRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateAlertRule`
+#[cfg(any(feature = "alert-rule"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateAlertRule {
     pub count: i32,
 }
+#[cfg(any(feature = "alert-rule"))]
 impl crate::codec::Decode for NestedAggregateAlertRule {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -331,6 +351,7 @@ impl crate::codec::Decode for NestedAggregateAlertRule {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "alert-rule"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateAlertRule {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -340,11 +361,13 @@ impl crate::codec::Encode for NestedAggregateAlertRule {
     }
 }
 /// Spec: `#/components/schemas/NestedGlobalAlertRule`
+#[cfg(any(feature = "alert-rule"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedGlobalAlertRule {
     pub id: ::std::string::String,
     pub name: ::std::string::String,
 }
+#[cfg(any(feature = "alert-rule"))]
 impl crate::codec::Decode for NestedGlobalAlertRule {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -370,6 +393,7 @@ impl crate::codec::Decode for NestedGlobalAlertRule {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "alert-rule"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedGlobalAlertRule {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -381,6 +405,7 @@ impl crate::codec::Encode for NestedGlobalAlertRule {
 }
 impl crate::Client {
     /// `POST /v2/api/get-alert-rules` (operation `GetAlertRules`).
+    #[cfg(feature = "alert-rule")]
     pub async fn get_alert_rules(
         &self,
         body: &crate::models::GetAlertRulesRequestBody,
@@ -390,6 +415,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-alert-rules-connection` (operation `GetAlertRulesConnection`).
+    #[cfg(feature = "alert-rule")]
     pub async fn get_alert_rules_connection(
         &self,
         body: &crate::models::GetAlertRulesConnectionRequestBody,

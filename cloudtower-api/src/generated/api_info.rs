@@ -4,6 +4,7 @@
 
 impl crate::Client {
     /// `GET /v2/api/get-version` (operation `GetApiVersion`).
+    #[cfg(feature = "api-info")]
     pub async fn get_api_version(
         &self,
     ) -> ::std::result::Result<::std::string::String, crate::Error> {

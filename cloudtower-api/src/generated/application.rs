@@ -3,6 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/Application`
+#[cfg(any(feature = "application"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Application {
     pub cluster: crate::models::NestedCluster,
@@ -20,6 +21,7 @@ pub struct Application {
     pub vm: ::std::option::Option<crate::models::NestedVm>,
     pub volume_size: i64,
 }
+#[cfg(any(feature = "application"))]
 impl crate::codec::Decode for Application {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -96,6 +98,7 @@ impl crate::codec::Decode for Application {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "application"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for Application {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -118,10 +121,12 @@ impl crate::codec::Encode for Application {
     }
 }
 /// Spec: `#/components/schemas/ApplicationConnection`
+#[cfg(any(feature = "application"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ApplicationConnection {
     pub aggregate: crate::models::NestedAggregateApplication,
 }
+#[cfg(any(feature = "application"))]
 impl crate::codec::Decode for ApplicationConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -143,6 +148,7 @@ impl crate::codec::Decode for ApplicationConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "application"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ApplicationConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -152,6 +158,7 @@ impl crate::codec::Encode for ApplicationConnection {
     }
 }
 /// Spec: `#/components/schemas/ApplicationOrderByInput`
+#[cfg(any(feature = "application"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ApplicationOrderByInput {
     /// `error_message_ASC`
@@ -205,6 +212,7 @@ pub enum ApplicationOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "application"))]
 impl ApplicationOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 24] = [
@@ -295,16 +303,19 @@ impl ApplicationOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "application"))]
 impl ::std::default::Default for ApplicationOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "application"))]
 impl ::std::fmt::Display for ApplicationOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "application"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ApplicationOrderByInput {
     fn decode(
@@ -313,12 +324,770 @@ impl crate::codec::Decode for ApplicationOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "application"))]
 impl crate::codec::Encode for ApplicationOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
+/// Spec: `#/components/schemas/ApplicationState`
+#[cfg(any(feature = "application"))]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ApplicationState {
+    /// `DEPLOYED`
+    Deployed,
+    /// `DEPLOYING`
+    Deploying,
+    /// `DEPLOY_ERROR`
+    DeployError,
+    /// `EDITING`
+    Editing,
+    /// `NOT_DEPLOYED`
+    NotDeployed,
+    /// `STOPPED`
+    Stopped,
+    /// `STOPPING`
+    Stopping,
+    /// `STOP_ERROR`
+    StopError,
+    /// `UPGRADING`
+    Upgrading,
+    /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
+    Other(::std::string::String),
+}
+#[cfg(any(feature = "application"))]
+impl ApplicationState {
+    /// Every value the spec lists.
+    pub const ALL: [Self; 9] = [
+        Self::Deployed,
+        Self::Deploying,
+        Self::DeployError,
+        Self::Editing,
+        Self::NotDeployed,
+        Self::Stopped,
+        Self::Stopping,
+        Self::StopError,
+        Self::Upgrading,
+    ];
+    /// The value on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Deployed => "DEPLOYED",
+            Self::Deploying => "DEPLOYING",
+            Self::DeployError => "DEPLOY_ERROR",
+            Self::Editing => "EDITING",
+            Self::NotDeployed => "NOT_DEPLOYED",
+            Self::Stopped => "STOPPED",
+            Self::Stopping => "STOPPING",
+            Self::StopError => "STOP_ERROR",
+            Self::Upgrading => "UPGRADING",
+            Self::Other(value) => value,
+        }
+    }
+    /// The variant for a wire value; unknown values are kept in the catch-all variant.
+    pub fn from_wire(value: &str) -> Self {
+        match value {
+            "DEPLOYED" => Self::Deployed,
+            "DEPLOYING" => Self::Deploying,
+            "DEPLOY_ERROR" => Self::DeployError,
+            "EDITING" => Self::Editing,
+            "NOT_DEPLOYED" => Self::NotDeployed,
+            "STOPPED" => Self::Stopped,
+            "STOPPING" => Self::Stopping,
+            "STOP_ERROR" => Self::StopError,
+            "UPGRADING" => Self::Upgrading,
+            other => Self::Other(::std::string::String::from(other)),
+        }
+    }
+}
+/// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "application"))]
+impl ::std::default::Default for ApplicationState {
+    fn default() -> Self {
+        Self::Other(::std::string::String::new())
+    }
+}
+#[cfg(any(feature = "application"))]
+impl ::std::fmt::Display for ApplicationState {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+#[cfg(any(feature = "application"))]
+impl crate::codec::Decode for ApplicationState {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d.str().map(Self::from_wire)
+    }
+}
+#[cfg(any(feature = "application"))]
+impl crate::codec::Encode for ApplicationState {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.string(self.as_str());
+    }
+}
+/// Spec: `#/components/schemas/ApplicationType`
+#[cfg(any(feature = "application"))]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ApplicationType {
+    /// `MONITOR`
+    Monitor,
+    /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
+    Other(::std::string::String),
+}
+#[cfg(any(feature = "application"))]
+impl ApplicationType {
+    /// Every value the spec lists.
+    pub const ALL: [Self; 1] = [Self::Monitor];
+    /// The value on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Monitor => "MONITOR",
+            Self::Other(value) => value,
+        }
+    }
+    /// The variant for a wire value; unknown values are kept in the catch-all variant.
+    pub fn from_wire(value: &str) -> Self {
+        match value {
+            "MONITOR" => Self::Monitor,
+            other => Self::Other(::std::string::String::from(other)),
+        }
+    }
+}
+/// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "application"))]
+impl ::std::default::Default for ApplicationType {
+    fn default() -> Self {
+        Self::Other(::std::string::String::new())
+    }
+}
+#[cfg(any(feature = "application"))]
+impl ::std::fmt::Display for ApplicationType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+#[cfg(any(feature = "application"))]
+impl crate::codec::Decode for ApplicationType {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d.str().map(Self::from_wire)
+    }
+}
+#[cfg(any(feature = "application"))]
+impl crate::codec::Encode for ApplicationType {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.string(self.as_str());
+    }
+}
+/// Spec: `#/components/schemas/ApplicationWhereInput`
+#[cfg(any(feature = "application"))]
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ApplicationWhereInput {
+    pub and: crate::Nullable<::std::vec::Vec<crate::models::ApplicationWhereInput>>,
+    pub not: crate::Nullable<::std::vec::Vec<crate::models::ApplicationWhereInput>>,
+    pub or: crate::Nullable<::std::vec::Vec<crate::models::ApplicationWhereInput>>,
+    pub cluster: crate::Nullable<::std::boxed::Box<crate::models::ClusterWhereInput>>,
+    pub error_message: crate::Nullable<::std::string::String>,
+    pub error_message_contains: crate::Nullable<::std::string::String>,
+    pub error_message_ends_with: crate::Nullable<::std::string::String>,
+    pub error_message_gt: crate::Nullable<::std::string::String>,
+    pub error_message_gte: crate::Nullable<::std::string::String>,
+    pub error_message_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub error_message_lt: crate::Nullable<::std::string::String>,
+    pub error_message_lte: crate::Nullable<::std::string::String>,
+    pub error_message_not: crate::Nullable<::std::string::String>,
+    pub error_message_not_contains: crate::Nullable<::std::string::String>,
+    pub error_message_not_ends_with: crate::Nullable<::std::string::String>,
+    pub error_message_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub error_message_not_starts_with: crate::Nullable<::std::string::String>,
+    pub error_message_starts_with: crate::Nullable<::std::string::String>,
+    pub id: crate::Nullable<::std::string::String>,
+    pub id_contains: crate::Nullable<::std::string::String>,
+    pub id_ends_with: crate::Nullable<::std::string::String>,
+    pub id_gt: crate::Nullable<::std::string::String>,
+    pub id_gte: crate::Nullable<::std::string::String>,
+    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: crate::Nullable<::std::string::String>,
+    pub id_lte: crate::Nullable<::std::string::String>,
+    pub id_not: crate::Nullable<::std::string::String>,
+    pub id_not_contains: crate::Nullable<::std::string::String>,
+    pub id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub id_starts_with: crate::Nullable<::std::string::String>,
+    pub image_name: crate::Nullable<::std::string::String>,
+    pub image_name_contains: crate::Nullable<::std::string::String>,
+    pub image_name_ends_with: crate::Nullable<::std::string::String>,
+    pub image_name_gt: crate::Nullable<::std::string::String>,
+    pub image_name_gte: crate::Nullable<::std::string::String>,
+    pub image_name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub image_name_lt: crate::Nullable<::std::string::String>,
+    pub image_name_lte: crate::Nullable<::std::string::String>,
+    pub image_name_not: crate::Nullable<::std::string::String>,
+    pub image_name_not_contains: crate::Nullable<::std::string::String>,
+    pub image_name_not_ends_with: crate::Nullable<::std::string::String>,
+    pub image_name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub image_name_not_starts_with: crate::Nullable<::std::string::String>,
+    pub image_name_starts_with: crate::Nullable<::std::string::String>,
+    pub local_id: crate::Nullable<::std::string::String>,
+    pub local_id_contains: crate::Nullable<::std::string::String>,
+    pub local_id_ends_with: crate::Nullable<::std::string::String>,
+    pub local_id_gt: crate::Nullable<::std::string::String>,
+    pub local_id_gte: crate::Nullable<::std::string::String>,
+    pub local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub local_id_lt: crate::Nullable<::std::string::String>,
+    pub local_id_lte: crate::Nullable<::std::string::String>,
+    pub local_id_not: crate::Nullable<::std::string::String>,
+    pub local_id_not_contains: crate::Nullable<::std::string::String>,
+    pub local_id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub local_id_starts_with: crate::Nullable<::std::string::String>,
+    pub memory: crate::Nullable<i64>,
+    pub memory_gt: crate::Nullable<i64>,
+    pub memory_gte: crate::Nullable<i64>,
+    pub memory_in: crate::Nullable<::std::vec::Vec<i64>>,
+    pub memory_lt: crate::Nullable<i64>,
+    pub memory_lte: crate::Nullable<i64>,
+    pub memory_not: crate::Nullable<i64>,
+    pub memory_not_in: crate::Nullable<::std::vec::Vec<i64>>,
+    pub state: crate::Nullable<crate::models::ApplicationState>,
+    pub state_in: crate::Nullable<::std::vec::Vec<crate::models::ApplicationState>>,
+    pub state_not: crate::Nullable<crate::models::ApplicationState>,
+    pub state_not_in: crate::Nullable<::std::vec::Vec<crate::models::ApplicationState>>,
+    pub storage_ip: crate::Nullable<::std::string::String>,
+    pub storage_ip_contains: crate::Nullable<::std::string::String>,
+    pub storage_ip_ends_with: crate::Nullable<::std::string::String>,
+    pub storage_ip_gt: crate::Nullable<::std::string::String>,
+    pub storage_ip_gte: crate::Nullable<::std::string::String>,
+    pub storage_ip_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub storage_ip_lt: crate::Nullable<::std::string::String>,
+    pub storage_ip_lte: crate::Nullable<::std::string::String>,
+    pub storage_ip_not: crate::Nullable<::std::string::String>,
+    pub storage_ip_not_contains: crate::Nullable<::std::string::String>,
+    pub storage_ip_not_ends_with: crate::Nullable<::std::string::String>,
+    pub storage_ip_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub storage_ip_not_starts_with: crate::Nullable<::std::string::String>,
+    pub storage_ip_starts_with: crate::Nullable<::std::string::String>,
+    pub r#type: crate::Nullable<crate::models::ApplicationType>,
+    pub type_in: crate::Nullable<::std::vec::Vec<crate::models::ApplicationType>>,
+    pub type_not: crate::Nullable<crate::models::ApplicationType>,
+    pub type_not_in: crate::Nullable<::std::vec::Vec<crate::models::ApplicationType>>,
+    pub update_time: crate::Nullable<::std::string::String>,
+    pub update_time_gt: crate::Nullable<::std::string::String>,
+    pub update_time_gte: crate::Nullable<::std::string::String>,
+    pub update_time_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub update_time_lt: crate::Nullable<::std::string::String>,
+    pub update_time_lte: crate::Nullable<::std::string::String>,
+    pub update_time_not: crate::Nullable<::std::string::String>,
+    pub update_time_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub vcpu: crate::Nullable<i32>,
+    pub vcpu_gt: crate::Nullable<i32>,
+    pub vcpu_gte: crate::Nullable<i32>,
+    pub vcpu_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub vcpu_lt: crate::Nullable<i32>,
+    pub vcpu_lte: crate::Nullable<i32>,
+    pub vcpu_not: crate::Nullable<i32>,
+    pub vcpu_not_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub version: crate::Nullable<::std::string::String>,
+    pub version_contains: crate::Nullable<::std::string::String>,
+    pub version_ends_with: crate::Nullable<::std::string::String>,
+    pub version_gt: crate::Nullable<::std::string::String>,
+    pub version_gte: crate::Nullable<::std::string::String>,
+    pub version_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub version_lt: crate::Nullable<::std::string::String>,
+    pub version_lte: crate::Nullable<::std::string::String>,
+    pub version_not: crate::Nullable<::std::string::String>,
+    pub version_not_contains: crate::Nullable<::std::string::String>,
+    pub version_not_ends_with: crate::Nullable<::std::string::String>,
+    pub version_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub version_not_starts_with: crate::Nullable<::std::string::String>,
+    pub version_starts_with: crate::Nullable<::std::string::String>,
+    #[cfg(
+        any(
+            feature = "alert",
+            feature = "backup-plan",
+            feature = "entity-filter",
+            feature = "graph",
+            feature = "isolation-policy",
+            feature = "label",
+            feature = "metrics",
+            feature = "replica-vm",
+            feature = "replication-plan",
+            feature = "security-group",
+            feature = "security-policy",
+            feature = "table-reporter",
+            feature = "usb-device",
+            feature = "vm",
+            feature = "vm-export-file",
+            feature = "vm-placement-group"
+        )
+    )]
+    pub vm: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
+    pub volume_size: crate::Nullable<i64>,
+    pub volume_size_gt: crate::Nullable<i64>,
+    pub volume_size_gte: crate::Nullable<i64>,
+    pub volume_size_in: crate::Nullable<::std::vec::Vec<i64>>,
+    pub volume_size_lt: crate::Nullable<i64>,
+    pub volume_size_lte: crate::Nullable<i64>,
+    pub volume_size_not: crate::Nullable<i64>,
+    pub volume_size_not_in: crate::Nullable<::std::vec::Vec<i64>>,
+}
+#[cfg(any(feature = "application"))]
+#[cfg(feature = "server")]
+impl crate::codec::Decode for ApplicationWhereInput {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        let mut out = Self::default();
+        let mut key = d.first_key("ApplicationWhereInput")?;
+        while let ::std::option::Option::Some(k) = key {
+            match k {
+                "AND" => d.field(&mut out.and, "AND")?,
+                "NOT" => d.field(&mut out.not, "NOT")?,
+                "OR" => d.field(&mut out.or, "OR")?,
+                "cluster" => d.field(&mut out.cluster, "cluster")?,
+                "error_message" => d.field(&mut out.error_message, "error_message")?,
+                "error_message_contains" => {
+                    d.field(&mut out.error_message_contains, "error_message_contains")?
+                }
+                "error_message_ends_with" => {
+                    d.field(&mut out.error_message_ends_with, "error_message_ends_with")?
+                }
+                "error_message_gt" => {
+                    d.field(&mut out.error_message_gt, "error_message_gt")?
+                }
+                "error_message_gte" => {
+                    d.field(&mut out.error_message_gte, "error_message_gte")?
+                }
+                "error_message_in" => {
+                    d.field(&mut out.error_message_in, "error_message_in")?
+                }
+                "error_message_lt" => {
+                    d.field(&mut out.error_message_lt, "error_message_lt")?
+                }
+                "error_message_lte" => {
+                    d.field(&mut out.error_message_lte, "error_message_lte")?
+                }
+                "error_message_not" => {
+                    d.field(&mut out.error_message_not, "error_message_not")?
+                }
+                "error_message_not_contains" => {
+                    d.field(
+                        &mut out.error_message_not_contains,
+                        "error_message_not_contains",
+                    )?
+                }
+                "error_message_not_ends_with" => {
+                    d.field(
+                        &mut out.error_message_not_ends_with,
+                        "error_message_not_ends_with",
+                    )?
+                }
+                "error_message_not_in" => {
+                    d.field(&mut out.error_message_not_in, "error_message_not_in")?
+                }
+                "error_message_not_starts_with" => {
+                    d.field(
+                        &mut out.error_message_not_starts_with,
+                        "error_message_not_starts_with",
+                    )?
+                }
+                "error_message_starts_with" => {
+                    d.field(
+                        &mut out.error_message_starts_with,
+                        "error_message_starts_with",
+                    )?
+                }
+                "id" => d.field(&mut out.id, "id")?,
+                "id_contains" => d.field(&mut out.id_contains, "id_contains")?,
+                "id_ends_with" => d.field(&mut out.id_ends_with, "id_ends_with")?,
+                "id_gt" => d.field(&mut out.id_gt, "id_gt")?,
+                "id_gte" => d.field(&mut out.id_gte, "id_gte")?,
+                "id_in" => d.field(&mut out.id_in, "id_in")?,
+                "id_lt" => d.field(&mut out.id_lt, "id_lt")?,
+                "id_lte" => d.field(&mut out.id_lte, "id_lte")?,
+                "id_not" => d.field(&mut out.id_not, "id_not")?,
+                "id_not_contains" => {
+                    d.field(&mut out.id_not_contains, "id_not_contains")?
+                }
+                "id_not_ends_with" => {
+                    d.field(&mut out.id_not_ends_with, "id_not_ends_with")?
+                }
+                "id_not_in" => d.field(&mut out.id_not_in, "id_not_in")?,
+                "id_not_starts_with" => {
+                    d.field(&mut out.id_not_starts_with, "id_not_starts_with")?
+                }
+                "id_starts_with" => d.field(&mut out.id_starts_with, "id_starts_with")?,
+                "image_name" => d.field(&mut out.image_name, "image_name")?,
+                "image_name_contains" => {
+                    d.field(&mut out.image_name_contains, "image_name_contains")?
+                }
+                "image_name_ends_with" => {
+                    d.field(&mut out.image_name_ends_with, "image_name_ends_with")?
+                }
+                "image_name_gt" => d.field(&mut out.image_name_gt, "image_name_gt")?,
+                "image_name_gte" => d.field(&mut out.image_name_gte, "image_name_gte")?,
+                "image_name_in" => d.field(&mut out.image_name_in, "image_name_in")?,
+                "image_name_lt" => d.field(&mut out.image_name_lt, "image_name_lt")?,
+                "image_name_lte" => d.field(&mut out.image_name_lte, "image_name_lte")?,
+                "image_name_not" => d.field(&mut out.image_name_not, "image_name_not")?,
+                "image_name_not_contains" => {
+                    d.field(&mut out.image_name_not_contains, "image_name_not_contains")?
+                }
+                "image_name_not_ends_with" => {
+                    d.field(
+                        &mut out.image_name_not_ends_with,
+                        "image_name_not_ends_with",
+                    )?
+                }
+                "image_name_not_in" => {
+                    d.field(&mut out.image_name_not_in, "image_name_not_in")?
+                }
+                "image_name_not_starts_with" => {
+                    d.field(
+                        &mut out.image_name_not_starts_with,
+                        "image_name_not_starts_with",
+                    )?
+                }
+                "image_name_starts_with" => {
+                    d.field(&mut out.image_name_starts_with, "image_name_starts_with")?
+                }
+                "local_id" => d.field(&mut out.local_id, "local_id")?,
+                "local_id_contains" => {
+                    d.field(&mut out.local_id_contains, "local_id_contains")?
+                }
+                "local_id_ends_with" => {
+                    d.field(&mut out.local_id_ends_with, "local_id_ends_with")?
+                }
+                "local_id_gt" => d.field(&mut out.local_id_gt, "local_id_gt")?,
+                "local_id_gte" => d.field(&mut out.local_id_gte, "local_id_gte")?,
+                "local_id_in" => d.field(&mut out.local_id_in, "local_id_in")?,
+                "local_id_lt" => d.field(&mut out.local_id_lt, "local_id_lt")?,
+                "local_id_lte" => d.field(&mut out.local_id_lte, "local_id_lte")?,
+                "local_id_not" => d.field(&mut out.local_id_not, "local_id_not")?,
+                "local_id_not_contains" => {
+                    d.field(&mut out.local_id_not_contains, "local_id_not_contains")?
+                }
+                "local_id_not_ends_with" => {
+                    d.field(&mut out.local_id_not_ends_with, "local_id_not_ends_with")?
+                }
+                "local_id_not_in" => {
+                    d.field(&mut out.local_id_not_in, "local_id_not_in")?
+                }
+                "local_id_not_starts_with" => {
+                    d.field(
+                        &mut out.local_id_not_starts_with,
+                        "local_id_not_starts_with",
+                    )?
+                }
+                "local_id_starts_with" => {
+                    d.field(&mut out.local_id_starts_with, "local_id_starts_with")?
+                }
+                "memory" => d.field(&mut out.memory, "memory")?,
+                "memory_gt" => d.field(&mut out.memory_gt, "memory_gt")?,
+                "memory_gte" => d.field(&mut out.memory_gte, "memory_gte")?,
+                "memory_in" => d.field(&mut out.memory_in, "memory_in")?,
+                "memory_lt" => d.field(&mut out.memory_lt, "memory_lt")?,
+                "memory_lte" => d.field(&mut out.memory_lte, "memory_lte")?,
+                "memory_not" => d.field(&mut out.memory_not, "memory_not")?,
+                "memory_not_in" => d.field(&mut out.memory_not_in, "memory_not_in")?,
+                "state" => d.field(&mut out.state, "state")?,
+                "state_in" => d.field(&mut out.state_in, "state_in")?,
+                "state_not" => d.field(&mut out.state_not, "state_not")?,
+                "state_not_in" => d.field(&mut out.state_not_in, "state_not_in")?,
+                "storage_ip" => d.field(&mut out.storage_ip, "storage_ip")?,
+                "storage_ip_contains" => {
+                    d.field(&mut out.storage_ip_contains, "storage_ip_contains")?
+                }
+                "storage_ip_ends_with" => {
+                    d.field(&mut out.storage_ip_ends_with, "storage_ip_ends_with")?
+                }
+                "storage_ip_gt" => d.field(&mut out.storage_ip_gt, "storage_ip_gt")?,
+                "storage_ip_gte" => d.field(&mut out.storage_ip_gte, "storage_ip_gte")?,
+                "storage_ip_in" => d.field(&mut out.storage_ip_in, "storage_ip_in")?,
+                "storage_ip_lt" => d.field(&mut out.storage_ip_lt, "storage_ip_lt")?,
+                "storage_ip_lte" => d.field(&mut out.storage_ip_lte, "storage_ip_lte")?,
+                "storage_ip_not" => d.field(&mut out.storage_ip_not, "storage_ip_not")?,
+                "storage_ip_not_contains" => {
+                    d.field(&mut out.storage_ip_not_contains, "storage_ip_not_contains")?
+                }
+                "storage_ip_not_ends_with" => {
+                    d.field(
+                        &mut out.storage_ip_not_ends_with,
+                        "storage_ip_not_ends_with",
+                    )?
+                }
+                "storage_ip_not_in" => {
+                    d.field(&mut out.storage_ip_not_in, "storage_ip_not_in")?
+                }
+                "storage_ip_not_starts_with" => {
+                    d.field(
+                        &mut out.storage_ip_not_starts_with,
+                        "storage_ip_not_starts_with",
+                    )?
+                }
+                "storage_ip_starts_with" => {
+                    d.field(&mut out.storage_ip_starts_with, "storage_ip_starts_with")?
+                }
+                "type" => d.field(&mut out.r#type, "type")?,
+                "type_in" => d.field(&mut out.type_in, "type_in")?,
+                "type_not" => d.field(&mut out.type_not, "type_not")?,
+                "type_not_in" => d.field(&mut out.type_not_in, "type_not_in")?,
+                "update_time" => d.field(&mut out.update_time, "update_time")?,
+                "update_time_gt" => d.field(&mut out.update_time_gt, "update_time_gt")?,
+                "update_time_gte" => {
+                    d.field(&mut out.update_time_gte, "update_time_gte")?
+                }
+                "update_time_in" => d.field(&mut out.update_time_in, "update_time_in")?,
+                "update_time_lt" => d.field(&mut out.update_time_lt, "update_time_lt")?,
+                "update_time_lte" => {
+                    d.field(&mut out.update_time_lte, "update_time_lte")?
+                }
+                "update_time_not" => {
+                    d.field(&mut out.update_time_not, "update_time_not")?
+                }
+                "update_time_not_in" => {
+                    d.field(&mut out.update_time_not_in, "update_time_not_in")?
+                }
+                "vcpu" => d.field(&mut out.vcpu, "vcpu")?,
+                "vcpu_gt" => d.field(&mut out.vcpu_gt, "vcpu_gt")?,
+                "vcpu_gte" => d.field(&mut out.vcpu_gte, "vcpu_gte")?,
+                "vcpu_in" => d.field(&mut out.vcpu_in, "vcpu_in")?,
+                "vcpu_lt" => d.field(&mut out.vcpu_lt, "vcpu_lt")?,
+                "vcpu_lte" => d.field(&mut out.vcpu_lte, "vcpu_lte")?,
+                "vcpu_not" => d.field(&mut out.vcpu_not, "vcpu_not")?,
+                "vcpu_not_in" => d.field(&mut out.vcpu_not_in, "vcpu_not_in")?,
+                "version" => d.field(&mut out.version, "version")?,
+                "version_contains" => {
+                    d.field(&mut out.version_contains, "version_contains")?
+                }
+                "version_ends_with" => {
+                    d.field(&mut out.version_ends_with, "version_ends_with")?
+                }
+                "version_gt" => d.field(&mut out.version_gt, "version_gt")?,
+                "version_gte" => d.field(&mut out.version_gte, "version_gte")?,
+                "version_in" => d.field(&mut out.version_in, "version_in")?,
+                "version_lt" => d.field(&mut out.version_lt, "version_lt")?,
+                "version_lte" => d.field(&mut out.version_lte, "version_lte")?,
+                "version_not" => d.field(&mut out.version_not, "version_not")?,
+                "version_not_contains" => {
+                    d.field(&mut out.version_not_contains, "version_not_contains")?
+                }
+                "version_not_ends_with" => {
+                    d.field(&mut out.version_not_ends_with, "version_not_ends_with")?
+                }
+                "version_not_in" => d.field(&mut out.version_not_in, "version_not_in")?,
+                "version_not_starts_with" => {
+                    d.field(&mut out.version_not_starts_with, "version_not_starts_with")?
+                }
+                "version_starts_with" => {
+                    d.field(&mut out.version_starts_with, "version_starts_with")?
+                }
+                #[cfg(
+                    any(
+                        feature = "alert",
+                        feature = "backup-plan",
+                        feature = "entity-filter",
+                        feature = "graph",
+                        feature = "isolation-policy",
+                        feature = "label",
+                        feature = "metrics",
+                        feature = "replica-vm",
+                        feature = "replication-plan",
+                        feature = "security-group",
+                        feature = "security-policy",
+                        feature = "table-reporter",
+                        feature = "usb-device",
+                        feature = "vm",
+                        feature = "vm-export-file",
+                        feature = "vm-placement-group"
+                    )
+                )]
+                "vm" => d.field(&mut out.vm, "vm")?,
+                "volume_size" => d.field(&mut out.volume_size, "volume_size")?,
+                "volume_size_gt" => d.field(&mut out.volume_size_gt, "volume_size_gt")?,
+                "volume_size_gte" => {
+                    d.field(&mut out.volume_size_gte, "volume_size_gte")?
+                }
+                "volume_size_in" => d.field(&mut out.volume_size_in, "volume_size_in")?,
+                "volume_size_lt" => d.field(&mut out.volume_size_lt, "volume_size_lt")?,
+                "volume_size_lte" => {
+                    d.field(&mut out.volume_size_lte, "volume_size_lte")?
+                }
+                "volume_size_not" => {
+                    d.field(&mut out.volume_size_not, "volume_size_not")?
+                }
+                "volume_size_not_in" => {
+                    d.field(&mut out.volume_size_not_in, "volume_size_not_in")?
+                }
+                _ => d.skip()?,
+            }
+            key = d.next_key()?;
+        }
+        ::std::result::Result::Ok(out)
+    }
+}
+#[cfg(any(feature = "application"))]
+impl crate::codec::Encode for ApplicationWhereInput {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.begin_object();
+        e.field("AND", &self.and);
+        e.field("NOT", &self.not);
+        e.field("OR", &self.or);
+        e.field("cluster", &self.cluster);
+        e.field("error_message", &self.error_message);
+        e.field("error_message_contains", &self.error_message_contains);
+        e.field("error_message_ends_with", &self.error_message_ends_with);
+        e.field("error_message_gt", &self.error_message_gt);
+        e.field("error_message_gte", &self.error_message_gte);
+        e.field("error_message_in", &self.error_message_in);
+        e.field("error_message_lt", &self.error_message_lt);
+        e.field("error_message_lte", &self.error_message_lte);
+        e.field("error_message_not", &self.error_message_not);
+        e.field("error_message_not_contains", &self.error_message_not_contains);
+        e.field("error_message_not_ends_with", &self.error_message_not_ends_with);
+        e.field("error_message_not_in", &self.error_message_not_in);
+        e.field("error_message_not_starts_with", &self.error_message_not_starts_with);
+        e.field("error_message_starts_with", &self.error_message_starts_with);
+        e.field("id", &self.id);
+        e.field("id_contains", &self.id_contains);
+        e.field("id_ends_with", &self.id_ends_with);
+        e.field("id_gt", &self.id_gt);
+        e.field("id_gte", &self.id_gte);
+        e.field("id_in", &self.id_in);
+        e.field("id_lt", &self.id_lt);
+        e.field("id_lte", &self.id_lte);
+        e.field("id_not", &self.id_not);
+        e.field("id_not_contains", &self.id_not_contains);
+        e.field("id_not_ends_with", &self.id_not_ends_with);
+        e.field("id_not_in", &self.id_not_in);
+        e.field("id_not_starts_with", &self.id_not_starts_with);
+        e.field("id_starts_with", &self.id_starts_with);
+        e.field("image_name", &self.image_name);
+        e.field("image_name_contains", &self.image_name_contains);
+        e.field("image_name_ends_with", &self.image_name_ends_with);
+        e.field("image_name_gt", &self.image_name_gt);
+        e.field("image_name_gte", &self.image_name_gte);
+        e.field("image_name_in", &self.image_name_in);
+        e.field("image_name_lt", &self.image_name_lt);
+        e.field("image_name_lte", &self.image_name_lte);
+        e.field("image_name_not", &self.image_name_not);
+        e.field("image_name_not_contains", &self.image_name_not_contains);
+        e.field("image_name_not_ends_with", &self.image_name_not_ends_with);
+        e.field("image_name_not_in", &self.image_name_not_in);
+        e.field("image_name_not_starts_with", &self.image_name_not_starts_with);
+        e.field("image_name_starts_with", &self.image_name_starts_with);
+        e.field("local_id", &self.local_id);
+        e.field("local_id_contains", &self.local_id_contains);
+        e.field("local_id_ends_with", &self.local_id_ends_with);
+        e.field("local_id_gt", &self.local_id_gt);
+        e.field("local_id_gte", &self.local_id_gte);
+        e.field("local_id_in", &self.local_id_in);
+        e.field("local_id_lt", &self.local_id_lt);
+        e.field("local_id_lte", &self.local_id_lte);
+        e.field("local_id_not", &self.local_id_not);
+        e.field("local_id_not_contains", &self.local_id_not_contains);
+        e.field("local_id_not_ends_with", &self.local_id_not_ends_with);
+        e.field("local_id_not_in", &self.local_id_not_in);
+        e.field("local_id_not_starts_with", &self.local_id_not_starts_with);
+        e.field("local_id_starts_with", &self.local_id_starts_with);
+        e.field("memory", &self.memory);
+        e.field("memory_gt", &self.memory_gt);
+        e.field("memory_gte", &self.memory_gte);
+        e.field("memory_in", &self.memory_in);
+        e.field("memory_lt", &self.memory_lt);
+        e.field("memory_lte", &self.memory_lte);
+        e.field("memory_not", &self.memory_not);
+        e.field("memory_not_in", &self.memory_not_in);
+        e.field("state", &self.state);
+        e.field("state_in", &self.state_in);
+        e.field("state_not", &self.state_not);
+        e.field("state_not_in", &self.state_not_in);
+        e.field("storage_ip", &self.storage_ip);
+        e.field("storage_ip_contains", &self.storage_ip_contains);
+        e.field("storage_ip_ends_with", &self.storage_ip_ends_with);
+        e.field("storage_ip_gt", &self.storage_ip_gt);
+        e.field("storage_ip_gte", &self.storage_ip_gte);
+        e.field("storage_ip_in", &self.storage_ip_in);
+        e.field("storage_ip_lt", &self.storage_ip_lt);
+        e.field("storage_ip_lte", &self.storage_ip_lte);
+        e.field("storage_ip_not", &self.storage_ip_not);
+        e.field("storage_ip_not_contains", &self.storage_ip_not_contains);
+        e.field("storage_ip_not_ends_with", &self.storage_ip_not_ends_with);
+        e.field("storage_ip_not_in", &self.storage_ip_not_in);
+        e.field("storage_ip_not_starts_with", &self.storage_ip_not_starts_with);
+        e.field("storage_ip_starts_with", &self.storage_ip_starts_with);
+        e.field("type", &self.r#type);
+        e.field("type_in", &self.type_in);
+        e.field("type_not", &self.type_not);
+        e.field("type_not_in", &self.type_not_in);
+        e.field("update_time", &self.update_time);
+        e.field("update_time_gt", &self.update_time_gt);
+        e.field("update_time_gte", &self.update_time_gte);
+        e.field("update_time_in", &self.update_time_in);
+        e.field("update_time_lt", &self.update_time_lt);
+        e.field("update_time_lte", &self.update_time_lte);
+        e.field("update_time_not", &self.update_time_not);
+        e.field("update_time_not_in", &self.update_time_not_in);
+        e.field("vcpu", &self.vcpu);
+        e.field("vcpu_gt", &self.vcpu_gt);
+        e.field("vcpu_gte", &self.vcpu_gte);
+        e.field("vcpu_in", &self.vcpu_in);
+        e.field("vcpu_lt", &self.vcpu_lt);
+        e.field("vcpu_lte", &self.vcpu_lte);
+        e.field("vcpu_not", &self.vcpu_not);
+        e.field("vcpu_not_in", &self.vcpu_not_in);
+        e.field("version", &self.version);
+        e.field("version_contains", &self.version_contains);
+        e.field("version_ends_with", &self.version_ends_with);
+        e.field("version_gt", &self.version_gt);
+        e.field("version_gte", &self.version_gte);
+        e.field("version_in", &self.version_in);
+        e.field("version_lt", &self.version_lt);
+        e.field("version_lte", &self.version_lte);
+        e.field("version_not", &self.version_not);
+        e.field("version_not_contains", &self.version_not_contains);
+        e.field("version_not_ends_with", &self.version_not_ends_with);
+        e.field("version_not_in", &self.version_not_in);
+        e.field("version_not_starts_with", &self.version_not_starts_with);
+        e.field("version_starts_with", &self.version_starts_with);
+        #[cfg(
+            any(
+                feature = "alert",
+                feature = "backup-plan",
+                feature = "entity-filter",
+                feature = "graph",
+                feature = "isolation-policy",
+                feature = "label",
+                feature = "metrics",
+                feature = "replica-vm",
+                feature = "replication-plan",
+                feature = "security-group",
+                feature = "security-policy",
+                feature = "table-reporter",
+                feature = "usb-device",
+                feature = "vm",
+                feature = "vm-export-file",
+                feature = "vm-placement-group"
+            )
+        )] e.field("vm", &self.vm);
+        e.field("volume_size", &self.volume_size);
+        e.field("volume_size_gt", &self.volume_size_gt);
+        e.field("volume_size_gte", &self.volume_size_gte);
+        e.field("volume_size_in", &self.volume_size_in);
+        e.field("volume_size_lt", &self.volume_size_lt);
+        e.field("volume_size_lte", &self.volume_size_lte);
+        e.field("volume_size_not", &self.volume_size_not);
+        e.field("volume_size_not_in", &self.volume_size_not_in);
+        e.end_object();
+    }
+}
 /// Spec: `#/components/schemas/GetApplicationsConnectionRequestBody`
+#[cfg(any(feature = "application"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetApplicationsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -329,6 +1098,7 @@ pub struct GetApplicationsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ApplicationWhereInput>,
 }
+#[cfg(any(feature = "application"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetApplicationsConnectionRequestBody {
     fn decode(
@@ -352,6 +1122,7 @@ impl crate::codec::Decode for GetApplicationsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "application"))]
 impl crate::codec::Encode for GetApplicationsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -366,6 +1137,7 @@ impl crate::codec::Encode for GetApplicationsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetApplicationsRequestBody`
+#[cfg(any(feature = "application"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetApplicationsRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -376,6 +1148,7 @@ pub struct GetApplicationsRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ApplicationWhereInput>,
 }
+#[cfg(any(feature = "application"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetApplicationsRequestBody {
     fn decode(
@@ -399,6 +1172,7 @@ impl crate::codec::Decode for GetApplicationsRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "application"))]
 impl crate::codec::Encode for GetApplicationsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -413,10 +1187,12 @@ impl crate::codec::Encode for GetApplicationsRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateApplication`
+#[cfg(any(feature = "application"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateApplication {
     pub count: i32,
 }
+#[cfg(any(feature = "application"))]
 impl crate::codec::Decode for NestedAggregateApplication {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -438,6 +1214,7 @@ impl crate::codec::Decode for NestedAggregateApplication {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "application"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateApplication {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -448,6 +1225,7 @@ impl crate::codec::Encode for NestedAggregateApplication {
 }
 impl crate::Client {
     /// `POST /v2/api/get-applications` (operation `GetApplications`).
+    #[cfg(feature = "application")]
     pub async fn get_applications(
         &self,
         body: &crate::models::GetApplicationsRequestBody,
@@ -460,6 +1238,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-applications-connection` (operation `GetApplicationsConnection`).
+    #[cfg(feature = "application")]
     pub async fn get_applications_connection(
         &self,
         body: &crate::models::GetApplicationsConnectionRequestBody,

@@ -3,6 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/BackupPlan`
+#[cfg(any(feature = "backup-plan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupPlan {
     pub backup_delay_option: ::std::option::Option<crate::models::BackupPlanDelayOption>,
@@ -60,6 +61,7 @@ pub struct BackupPlan {
     pub window_end: ::std::option::Option<::std::string::String>,
     pub window_start: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "backup-plan"))]
 impl crate::codec::Decode for BackupPlan {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -269,6 +271,7 @@ impl crate::codec::Decode for BackupPlan {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "backup-plan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for BackupPlan {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -332,10 +335,12 @@ impl crate::codec::Encode for BackupPlan {
     }
 }
 /// Spec: `#/components/schemas/BackupPlanConnection`
+#[cfg(any(feature = "backup-plan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupPlanConnection {
     pub aggregate: crate::models::NestedAggregateBackupPlan,
 }
+#[cfg(any(feature = "backup-plan"))]
 impl crate::codec::Decode for BackupPlanConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -357,6 +362,7 @@ impl crate::codec::Decode for BackupPlanConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "backup-plan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for BackupPlanConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -366,6 +372,7 @@ impl crate::codec::Encode for BackupPlanConnection {
     }
 }
 /// Spec: `#/components/schemas/BackupPlanCreationParams`
+#[cfg(any(feature = "backup-plan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupPlanCreationParams {
     pub keep_policy_value: i32,
@@ -393,6 +400,7 @@ pub struct BackupPlanCreationParams {
     pub backup_service_id: ::std::string::String,
     pub name: ::std::string::String,
 }
+#[cfg(any(feature = "backup-plan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BackupPlanCreationParams {
     fn decode(
@@ -504,6 +512,7 @@ impl crate::codec::Decode for BackupPlanCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "backup-plan"))]
 impl crate::codec::Encode for BackupPlanCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -530,12 +539,73 @@ impl crate::codec::Encode for BackupPlanCreationParams {
         e.end_object();
     }
 }
+/// Spec: `#/components/schemas/BackupPlanDelayOption`
+#[cfg(any(feature = "backup-plan"))]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum BackupPlanDelayOption {
+    /// `KEEP_GO_ON`
+    KeepGoOn,
+    /// `STOP_BACKUP`
+    StopBackup,
+    /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
+    Other(::std::string::String),
+}
+#[cfg(any(feature = "backup-plan"))]
+impl BackupPlanDelayOption {
+    /// Every value the spec lists.
+    pub const ALL: [Self; 2] = [Self::KeepGoOn, Self::StopBackup];
+    /// The value on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::KeepGoOn => "KEEP_GO_ON",
+            Self::StopBackup => "STOP_BACKUP",
+            Self::Other(value) => value,
+        }
+    }
+    /// The variant for a wire value; unknown values are kept in the catch-all variant.
+    pub fn from_wire(value: &str) -> Self {
+        match value {
+            "KEEP_GO_ON" => Self::KeepGoOn,
+            "STOP_BACKUP" => Self::StopBackup,
+            other => Self::Other(::std::string::String::from(other)),
+        }
+    }
+}
+/// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "backup-plan"))]
+impl ::std::default::Default for BackupPlanDelayOption {
+    fn default() -> Self {
+        Self::Other(::std::string::String::new())
+    }
+}
+#[cfg(any(feature = "backup-plan"))]
+impl ::std::fmt::Display for BackupPlanDelayOption {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+#[cfg(any(feature = "backup-plan"))]
+impl crate::codec::Decode for BackupPlanDelayOption {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d.str().map(Self::from_wire)
+    }
+}
+#[cfg(any(feature = "backup-plan"))]
+impl crate::codec::Encode for BackupPlanDelayOption {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.string(self.as_str());
+    }
+}
 /// Spec: `#/components/schemas/BackupPlanDeletionParams`
+#[cfg(any(feature = "backup-plan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupPlanDeletionParams {
     pub data: crate::models::BackupPlanDeletionParamsData,
     pub r#where: crate::models::BackupPlanWhereInput,
 }
+#[cfg(any(feature = "backup-plan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BackupPlanDeletionParams {
     fn decode(
@@ -562,6 +632,7 @@ impl crate::codec::Decode for BackupPlanDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "backup-plan"))]
 impl crate::codec::Encode for BackupPlanDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -571,10 +642,12 @@ impl crate::codec::Encode for BackupPlanDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/BackupPlanDeletionParams/properties/data`
+#[cfg(any(feature = "backup-plan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupPlanDeletionParamsData {
     pub delete_strategy: crate::models::BackupPlanDeleteStrategy,
 }
+#[cfg(any(feature = "backup-plan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BackupPlanDeletionParamsData {
     fn decode(
@@ -597,6 +670,7 @@ impl crate::codec::Decode for BackupPlanDeletionParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "backup-plan"))]
 impl crate::codec::Encode for BackupPlanDeletionParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -605,11 +679,13 @@ impl crate::codec::Encode for BackupPlanDeletionParamsData {
     }
 }
 /// Spec: `#/components/schemas/BackupPlanExecuteParams`
+#[cfg(any(feature = "backup-plan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupPlanExecuteParams {
     pub data: crate::models::BackupPlanExecuteParamsData,
     pub r#where: crate::models::BackupPlanWhereInput,
 }
+#[cfg(any(feature = "backup-plan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BackupPlanExecuteParams {
     fn decode(
@@ -636,6 +712,7 @@ impl crate::codec::Decode for BackupPlanExecuteParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "backup-plan"))]
 impl crate::codec::Encode for BackupPlanExecuteParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -645,10 +722,12 @@ impl crate::codec::Encode for BackupPlanExecuteParams {
     }
 }
 /// Spec: `#/components/schemas/BackupPlanExecuteParams/properties/data`
+#[cfg(any(feature = "backup-plan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupPlanExecuteParamsData {
     pub r#type: crate::models::BackupExecutionType,
 }
+#[cfg(any(feature = "backup-plan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BackupPlanExecuteParamsData {
     fn decode(
@@ -671,6 +750,7 @@ impl crate::codec::Decode for BackupPlanExecuteParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "backup-plan"))]
 impl crate::codec::Encode for BackupPlanExecuteParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -679,6 +759,7 @@ impl crate::codec::Encode for BackupPlanExecuteParamsData {
     }
 }
 /// Spec: `#/components/schemas/BackupPlanOrderByInput`
+#[cfg(any(feature = "backup-plan"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum BackupPlanOrderByInput {
     /// `backup_delay_option_ASC`
@@ -844,6 +925,7 @@ pub enum BackupPlanOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "backup-plan"))]
 impl BackupPlanOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 80] = [
@@ -1126,16 +1208,19 @@ impl BackupPlanOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "backup-plan"))]
 impl ::std::default::Default for BackupPlanOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "backup-plan"))]
 impl ::std::fmt::Display for BackupPlanOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "backup-plan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BackupPlanOrderByInput {
     fn decode(
@@ -1144,16 +1229,101 @@ impl crate::codec::Decode for BackupPlanOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "backup-plan"))]
 impl crate::codec::Encode for BackupPlanOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
+/// Spec: `#/components/schemas/BackupPlanPeriod`
+#[cfg(any(feature = "backup-plan"))]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum BackupPlanPeriod {
+    /// `DAILY`
+    Daily,
+    /// `HOURLY`
+    Hourly,
+    /// `MINUTELY`
+    Minutely,
+    /// `MONTHLY`
+    Monthly,
+    /// `WEEKLY`
+    Weekly,
+    /// `YEARLY`
+    Yearly,
+    /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
+    Other(::std::string::String),
+}
+#[cfg(any(feature = "backup-plan"))]
+impl BackupPlanPeriod {
+    /// Every value the spec lists.
+    pub const ALL: [Self; 6] = [
+        Self::Daily,
+        Self::Hourly,
+        Self::Minutely,
+        Self::Monthly,
+        Self::Weekly,
+        Self::Yearly,
+    ];
+    /// The value on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Daily => "DAILY",
+            Self::Hourly => "HOURLY",
+            Self::Minutely => "MINUTELY",
+            Self::Monthly => "MONTHLY",
+            Self::Weekly => "WEEKLY",
+            Self::Yearly => "YEARLY",
+            Self::Other(value) => value,
+        }
+    }
+    /// The variant for a wire value; unknown values are kept in the catch-all variant.
+    pub fn from_wire(value: &str) -> Self {
+        match value {
+            "DAILY" => Self::Daily,
+            "HOURLY" => Self::Hourly,
+            "MINUTELY" => Self::Minutely,
+            "MONTHLY" => Self::Monthly,
+            "WEEKLY" => Self::Weekly,
+            "YEARLY" => Self::Yearly,
+            other => Self::Other(::std::string::String::from(other)),
+        }
+    }
+}
+/// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "backup-plan"))]
+impl ::std::default::Default for BackupPlanPeriod {
+    fn default() -> Self {
+        Self::Other(::std::string::String::new())
+    }
+}
+#[cfg(any(feature = "backup-plan"))]
+impl ::std::fmt::Display for BackupPlanPeriod {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+#[cfg(any(feature = "backup-plan"))]
+impl crate::codec::Decode for BackupPlanPeriod {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d.str().map(Self::from_wire)
+    }
+}
+#[cfg(any(feature = "backup-plan"))]
+impl crate::codec::Encode for BackupPlanPeriod {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.string(self.as_str());
+    }
+}
 /// Spec: `#/components/schemas/BackupPlanResumeParams`
+#[cfg(any(feature = "backup-plan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupPlanResumeParams {
     pub r#where: crate::models::BackupPlanWhereInput,
 }
+#[cfg(any(feature = "backup-plan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BackupPlanResumeParams {
     fn decode(
@@ -1176,6 +1346,7 @@ impl crate::codec::Decode for BackupPlanResumeParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "backup-plan"))]
 impl crate::codec::Encode for BackupPlanResumeParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1184,10 +1355,12 @@ impl crate::codec::Encode for BackupPlanResumeParams {
     }
 }
 /// Spec: `#/components/schemas/BackupPlanSuspendParams`
+#[cfg(any(feature = "backup-plan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupPlanSuspendParams {
     pub r#where: crate::models::BackupPlanWhereInput,
 }
+#[cfg(any(feature = "backup-plan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BackupPlanSuspendParams {
     fn decode(
@@ -1210,6 +1383,7 @@ impl crate::codec::Decode for BackupPlanSuspendParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "backup-plan"))]
 impl crate::codec::Encode for BackupPlanSuspendParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1218,6 +1392,7 @@ impl crate::codec::Encode for BackupPlanSuspendParams {
     }
 }
 /// Spec: `#/components/schemas/BackupPlanTimePoint`
+#[cfg(any(feature = "backup-plan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupPlanTimePoint {
     pub weekday: crate::Nullable<crate::models::WeekdayTypeEnum>,
@@ -1226,6 +1401,7 @@ pub struct BackupPlanTimePoint {
     pub date_position: crate::Nullable<::std::vec::Vec<i32>>,
     pub date: crate::Nullable<i32>,
 }
+#[cfg(any(feature = "backup-plan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BackupPlanTimePoint {
     fn decode(
@@ -1255,6 +1431,7 @@ impl crate::codec::Decode for BackupPlanTimePoint {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "backup-plan"))]
 impl crate::codec::Encode for BackupPlanTimePoint {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1267,11 +1444,13 @@ impl crate::codec::Encode for BackupPlanTimePoint {
     }
 }
 /// Spec: `#/components/schemas/BackupPlanUpdationParams`
+#[cfg(any(feature = "backup-plan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupPlanUpdationParams {
     pub data: crate::models::BackupPlanUpdationParamsData,
     pub r#where: crate::models::BackupPlanWhereInput,
 }
+#[cfg(any(feature = "backup-plan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BackupPlanUpdationParams {
     fn decode(
@@ -1298,6 +1477,7 @@ impl crate::codec::Decode for BackupPlanUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "backup-plan"))]
 impl crate::codec::Encode for BackupPlanUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1307,6 +1487,7 @@ impl crate::codec::Encode for BackupPlanUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/BackupPlanUpdationParams/properties/data`
+#[cfg(any(feature = "backup-plan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupPlanUpdationParamsData {
     pub disconnect_strategy: ::std::option::Option<
@@ -1335,6 +1516,7 @@ pub struct BackupPlanUpdationParamsData {
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "backup-plan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BackupPlanUpdationParamsData {
     fn decode(
@@ -1391,6 +1573,7 @@ impl crate::codec::Decode for BackupPlanUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "backup-plan"))]
 impl crate::codec::Encode for BackupPlanUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1416,7 +1599,2295 @@ impl crate::codec::Encode for BackupPlanUpdationParamsData {
         e.end_object();
     }
 }
+/// Spec: `#/components/schemas/BackupPlanWhereInput`
+#[cfg(any(feature = "backup-plan"))]
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BackupPlanWhereInput {
+    pub and: crate::Nullable<::std::vec::Vec<crate::models::BackupPlanWhereInput>>,
+    pub not: crate::Nullable<::std::vec::Vec<crate::models::BackupPlanWhereInput>>,
+    pub or: crate::Nullable<::std::vec::Vec<crate::models::BackupPlanWhereInput>>,
+    pub backup_delay_option: crate::Nullable<crate::models::BackupPlanDelayOption>,
+    pub backup_delay_option_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::BackupPlanDelayOption>,
+    >,
+    pub backup_delay_option_not: crate::Nullable<crate::models::BackupPlanDelayOption>,
+    pub backup_delay_option_not_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::BackupPlanDelayOption>,
+    >,
+    #[cfg(any(feature = "backup-plan-execution"))]
+    pub backup_plan_executions_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::BackupPlanExecutionWhereInput>,
+    >,
+    #[cfg(any(feature = "backup-plan-execution"))]
+    pub backup_plan_executions_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::BackupPlanExecutionWhereInput>,
+    >,
+    #[cfg(any(feature = "backup-plan-execution"))]
+    pub backup_plan_executions_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::BackupPlanExecutionWhereInput>,
+    >,
+    pub backup_restore_point_count: crate::Nullable<i32>,
+    pub backup_restore_point_count_gt: crate::Nullable<i32>,
+    pub backup_restore_point_count_gte: crate::Nullable<i32>,
+    pub backup_restore_point_count_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub backup_restore_point_count_lt: crate::Nullable<i32>,
+    pub backup_restore_point_count_lte: crate::Nullable<i32>,
+    pub backup_restore_point_count_not: crate::Nullable<i32>,
+    pub backup_restore_point_count_not_in: crate::Nullable<::std::vec::Vec<i32>>,
+    #[cfg(any(feature = "backup-plan", feature = "backup-restore-point"))]
+    pub backup_restore_points_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::BackupRestorePointWhereInput>,
+    >,
+    #[cfg(any(feature = "backup-plan", feature = "backup-restore-point"))]
+    pub backup_restore_points_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::BackupRestorePointWhereInput>,
+    >,
+    #[cfg(any(feature = "backup-plan", feature = "backup-restore-point"))]
+    pub backup_restore_points_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::BackupRestorePointWhereInput>,
+    >,
+    #[cfg(any(feature = "backup-service"))]
+    pub backup_service: crate::Nullable<
+        ::std::boxed::Box<crate::models::BackupServiceWhereInput>,
+    >,
+    #[cfg(any(feature = "backup-store-repository"))]
+    pub backup_store_repository: crate::Nullable<
+        ::std::boxed::Box<crate::models::BackupStoreRepositoryWhereInput>,
+    >,
+    pub backup_total_size: crate::Nullable<i64>,
+    pub backup_total_size_gt: crate::Nullable<i64>,
+    pub backup_total_size_gte: crate::Nullable<i64>,
+    pub backup_total_size_in: crate::Nullable<::std::vec::Vec<i64>>,
+    pub backup_total_size_lt: crate::Nullable<i64>,
+    pub backup_total_size_lte: crate::Nullable<i64>,
+    pub backup_total_size_not: crate::Nullable<i64>,
+    pub backup_total_size_not_in: crate::Nullable<::std::vec::Vec<i64>>,
+    pub compression: crate::Nullable<bool>,
+    pub compression_not: crate::Nullable<bool>,
+    pub compression_ratio: crate::Nullable<f64>,
+    pub compression_ratio_gt: crate::Nullable<f64>,
+    pub compression_ratio_gte: crate::Nullable<f64>,
+    pub compression_ratio_in: crate::Nullable<::std::vec::Vec<f64>>,
+    pub compression_ratio_lt: crate::Nullable<f64>,
+    pub compression_ratio_lte: crate::Nullable<f64>,
+    pub compression_ratio_not: crate::Nullable<f64>,
+    pub compression_ratio_not_in: crate::Nullable<::std::vec::Vec<f64>>,
+    pub created_at: crate::Nullable<::std::string::String>,
+    pub created_at_gt: crate::Nullable<::std::string::String>,
+    pub created_at_gte: crate::Nullable<::std::string::String>,
+    pub created_at_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub created_at_lt: crate::Nullable<::std::string::String>,
+    pub created_at_lte: crate::Nullable<::std::string::String>,
+    pub created_at_not: crate::Nullable<::std::string::String>,
+    pub created_at_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub delete_strategy: crate::Nullable<crate::models::BackupPlanDeleteStrategy>,
+    pub delete_strategy_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::BackupPlanDeleteStrategy>,
+    >,
+    pub delete_strategy_not: crate::Nullable<crate::models::BackupPlanDeleteStrategy>,
+    pub delete_strategy_not_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::BackupPlanDeleteStrategy>,
+    >,
+    pub description: crate::Nullable<::std::string::String>,
+    pub description_contains: crate::Nullable<::std::string::String>,
+    pub description_ends_with: crate::Nullable<::std::string::String>,
+    pub description_gt: crate::Nullable<::std::string::String>,
+    pub description_gte: crate::Nullable<::std::string::String>,
+    pub description_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub description_lt: crate::Nullable<::std::string::String>,
+    pub description_lte: crate::Nullable<::std::string::String>,
+    pub description_not: crate::Nullable<::std::string::String>,
+    pub description_not_contains: crate::Nullable<::std::string::String>,
+    pub description_not_ends_with: crate::Nullable<::std::string::String>,
+    pub description_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub description_not_starts_with: crate::Nullable<::std::string::String>,
+    pub description_starts_with: crate::Nullable<::std::string::String>,
+    pub enable_window: crate::Nullable<bool>,
+    pub enable_window_not: crate::Nullable<bool>,
+    pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
+    pub entity_async_status_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    pub entity_async_status_not: crate::Nullable<crate::models::EntityAsyncStatus>,
+    pub entity_async_status_not_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    pub full_interval: crate::Nullable<i32>,
+    pub full_interval_gt: crate::Nullable<i32>,
+    pub full_interval_gte: crate::Nullable<i32>,
+    pub full_interval_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub full_interval_lt: crate::Nullable<i32>,
+    pub full_interval_lte: crate::Nullable<i32>,
+    pub full_interval_not: crate::Nullable<i32>,
+    pub full_interval_not_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub full_period: crate::Nullable<crate::models::BackupPlanPeriod>,
+    pub full_period_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::BackupPlanPeriod>,
+    >,
+    pub full_period_not: crate::Nullable<crate::models::BackupPlanPeriod>,
+    pub full_period_not_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::BackupPlanPeriod>,
+    >,
+    pub id: crate::Nullable<::std::string::String>,
+    pub id_contains: crate::Nullable<::std::string::String>,
+    pub id_ends_with: crate::Nullable<::std::string::String>,
+    pub id_gt: crate::Nullable<::std::string::String>,
+    pub id_gte: crate::Nullable<::std::string::String>,
+    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: crate::Nullable<::std::string::String>,
+    pub id_lte: crate::Nullable<::std::string::String>,
+    pub id_not: crate::Nullable<::std::string::String>,
+    pub id_not_contains: crate::Nullable<::std::string::String>,
+    pub id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub id_starts_with: crate::Nullable<::std::string::String>,
+    pub incremental_interval: crate::Nullable<i32>,
+    pub incremental_interval_gt: crate::Nullable<i32>,
+    pub incremental_interval_gte: crate::Nullable<i32>,
+    pub incremental_interval_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub incremental_interval_lt: crate::Nullable<i32>,
+    pub incremental_interval_lte: crate::Nullable<i32>,
+    pub incremental_interval_not: crate::Nullable<i32>,
+    pub incremental_interval_not_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub incremental_period: crate::Nullable<crate::models::BackupPlanPeriod>,
+    pub incremental_period_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::BackupPlanPeriod>,
+    >,
+    pub incremental_period_not: crate::Nullable<crate::models::BackupPlanPeriod>,
+    pub incremental_period_not_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::BackupPlanPeriod>,
+    >,
+    pub keep_policy: crate::Nullable<crate::models::BackupPlanKeepPolicy>,
+    pub keep_policy_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::BackupPlanKeepPolicy>,
+    >,
+    pub keep_policy_not: crate::Nullable<crate::models::BackupPlanKeepPolicy>,
+    pub keep_policy_not_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::BackupPlanKeepPolicy>,
+    >,
+    pub keep_policy_value: crate::Nullable<i32>,
+    pub keep_policy_value_gt: crate::Nullable<i32>,
+    pub keep_policy_value_gte: crate::Nullable<i32>,
+    pub keep_policy_value_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub keep_policy_value_lt: crate::Nullable<i32>,
+    pub keep_policy_value_lte: crate::Nullable<i32>,
+    pub keep_policy_value_not: crate::Nullable<i32>,
+    pub keep_policy_value_not_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub last_execute_status: crate::Nullable<crate::models::BackupPlanExecutionStatus>,
+    pub last_execute_status_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::BackupPlanExecutionStatus>,
+    >,
+    pub last_execute_status_message: crate::Nullable<::std::string::String>,
+    pub last_execute_status_message_contains: crate::Nullable<::std::string::String>,
+    pub last_execute_status_message_ends_with: crate::Nullable<::std::string::String>,
+    pub last_execute_status_message_gt: crate::Nullable<::std::string::String>,
+    pub last_execute_status_message_gte: crate::Nullable<::std::string::String>,
+    pub last_execute_status_message_in: crate::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub last_execute_status_message_lt: crate::Nullable<::std::string::String>,
+    pub last_execute_status_message_lte: crate::Nullable<::std::string::String>,
+    pub last_execute_status_message_not: crate::Nullable<::std::string::String>,
+    pub last_execute_status_message_not_contains: crate::Nullable<::std::string::String>,
+    pub last_execute_status_message_not_ends_with: crate::Nullable<
+        ::std::string::String,
+    >,
+    pub last_execute_status_message_not_in: crate::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub last_execute_status_message_not_starts_with: crate::Nullable<
+        ::std::string::String,
+    >,
+    pub last_execute_status_message_starts_with: crate::Nullable<::std::string::String>,
+    pub last_execute_status_not: crate::Nullable<
+        crate::models::BackupPlanExecutionStatus,
+    >,
+    pub last_execute_status_not_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::BackupPlanExecutionStatus>,
+    >,
+    pub last_execute_success_job_count: crate::Nullable<i32>,
+    pub last_execute_success_job_count_gt: crate::Nullable<i32>,
+    pub last_execute_success_job_count_gte: crate::Nullable<i32>,
+    pub last_execute_success_job_count_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub last_execute_success_job_count_lt: crate::Nullable<i32>,
+    pub last_execute_success_job_count_lte: crate::Nullable<i32>,
+    pub last_execute_success_job_count_not: crate::Nullable<i32>,
+    pub last_execute_success_job_count_not_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub last_execute_total_job_count: crate::Nullable<i32>,
+    pub last_execute_total_job_count_gt: crate::Nullable<i32>,
+    pub last_execute_total_job_count_gte: crate::Nullable<i32>,
+    pub last_execute_total_job_count_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub last_execute_total_job_count_lt: crate::Nullable<i32>,
+    pub last_execute_total_job_count_lte: crate::Nullable<i32>,
+    pub last_execute_total_job_count_not: crate::Nullable<i32>,
+    pub last_execute_total_job_count_not_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub last_executed_at: crate::Nullable<::std::string::String>,
+    pub last_executed_at_gt: crate::Nullable<::std::string::String>,
+    pub last_executed_at_gte: crate::Nullable<::std::string::String>,
+    pub last_executed_at_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub last_executed_at_lt: crate::Nullable<::std::string::String>,
+    pub last_executed_at_lte: crate::Nullable<::std::string::String>,
+    pub last_executed_at_not: crate::Nullable<::std::string::String>,
+    pub last_executed_at_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub last_manual_execute_status: crate::Nullable<
+        crate::models::BackupPlanExecutionStatus,
+    >,
+    pub last_manual_execute_status_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::BackupPlanExecutionStatus>,
+    >,
+    pub last_manual_execute_status_message: crate::Nullable<::std::string::String>,
+    pub last_manual_execute_status_message_contains: crate::Nullable<
+        ::std::string::String,
+    >,
+    pub last_manual_execute_status_message_ends_with: crate::Nullable<
+        ::std::string::String,
+    >,
+    pub last_manual_execute_status_message_gt: crate::Nullable<::std::string::String>,
+    pub last_manual_execute_status_message_gte: crate::Nullable<::std::string::String>,
+    pub last_manual_execute_status_message_in: crate::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub last_manual_execute_status_message_lt: crate::Nullable<::std::string::String>,
+    pub last_manual_execute_status_message_lte: crate::Nullable<::std::string::String>,
+    pub last_manual_execute_status_message_not: crate::Nullable<::std::string::String>,
+    pub last_manual_execute_status_message_not_contains: crate::Nullable<
+        ::std::string::String,
+    >,
+    pub last_manual_execute_status_message_not_ends_with: crate::Nullable<
+        ::std::string::String,
+    >,
+    pub last_manual_execute_status_message_not_in: crate::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub last_manual_execute_status_message_not_starts_with: crate::Nullable<
+        ::std::string::String,
+    >,
+    pub last_manual_execute_status_message_starts_with: crate::Nullable<
+        ::std::string::String,
+    >,
+    pub last_manual_execute_status_not: crate::Nullable<
+        crate::models::BackupPlanExecutionStatus,
+    >,
+    pub last_manual_execute_status_not_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::BackupPlanExecutionStatus>,
+    >,
+    pub last_manual_execute_success_job_count: crate::Nullable<i32>,
+    pub last_manual_execute_success_job_count_gt: crate::Nullable<i32>,
+    pub last_manual_execute_success_job_count_gte: crate::Nullable<i32>,
+    pub last_manual_execute_success_job_count_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub last_manual_execute_success_job_count_lt: crate::Nullable<i32>,
+    pub last_manual_execute_success_job_count_lte: crate::Nullable<i32>,
+    pub last_manual_execute_success_job_count_not: crate::Nullable<i32>,
+    pub last_manual_execute_success_job_count_not_in: crate::Nullable<
+        ::std::vec::Vec<i32>,
+    >,
+    pub last_manual_execute_total_job_count: crate::Nullable<i32>,
+    pub last_manual_execute_total_job_count_gt: crate::Nullable<i32>,
+    pub last_manual_execute_total_job_count_gte: crate::Nullable<i32>,
+    pub last_manual_execute_total_job_count_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub last_manual_execute_total_job_count_lt: crate::Nullable<i32>,
+    pub last_manual_execute_total_job_count_lte: crate::Nullable<i32>,
+    pub last_manual_execute_total_job_count_not: crate::Nullable<i32>,
+    pub last_manual_execute_total_job_count_not_in: crate::Nullable<
+        ::std::vec::Vec<i32>,
+    >,
+    pub last_manual_executed_at: crate::Nullable<::std::string::String>,
+    pub last_manual_executed_at_gt: crate::Nullable<::std::string::String>,
+    pub last_manual_executed_at_gte: crate::Nullable<::std::string::String>,
+    pub last_manual_executed_at_in: crate::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub last_manual_executed_at_lt: crate::Nullable<::std::string::String>,
+    pub last_manual_executed_at_lte: crate::Nullable<::std::string::String>,
+    pub last_manual_executed_at_not: crate::Nullable<::std::string::String>,
+    pub last_manual_executed_at_not_in: crate::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub logical_size: crate::Nullable<i64>,
+    pub logical_size_gt: crate::Nullable<i64>,
+    pub logical_size_gte: crate::Nullable<i64>,
+    pub logical_size_in: crate::Nullable<::std::vec::Vec<i64>>,
+    pub logical_size_lt: crate::Nullable<i64>,
+    pub logical_size_lte: crate::Nullable<i64>,
+    pub logical_size_not: crate::Nullable<i64>,
+    pub logical_size_not_in: crate::Nullable<::std::vec::Vec<i64>>,
+    pub name: crate::Nullable<::std::string::String>,
+    pub name_contains: crate::Nullable<::std::string::String>,
+    pub name_ends_with: crate::Nullable<::std::string::String>,
+    pub name_gt: crate::Nullable<::std::string::String>,
+    pub name_gte: crate::Nullable<::std::string::String>,
+    pub name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_lt: crate::Nullable<::std::string::String>,
+    pub name_lte: crate::Nullable<::std::string::String>,
+    pub name_not: crate::Nullable<::std::string::String>,
+    pub name_not_contains: crate::Nullable<::std::string::String>,
+    pub name_not_ends_with: crate::Nullable<::std::string::String>,
+    pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_not_starts_with: crate::Nullable<::std::string::String>,
+    pub name_starts_with: crate::Nullable<::std::string::String>,
+    pub next_execute_time: crate::Nullable<::std::string::String>,
+    pub next_execute_time_gt: crate::Nullable<::std::string::String>,
+    pub next_execute_time_gte: crate::Nullable<::std::string::String>,
+    pub next_execute_time_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub next_execute_time_lt: crate::Nullable<::std::string::String>,
+    pub next_execute_time_lte: crate::Nullable<::std::string::String>,
+    pub next_execute_time_not: crate::Nullable<::std::string::String>,
+    pub next_execute_time_not_in: crate::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub phase: crate::Nullable<crate::models::BackupPlanPhase>,
+    pub phase_in: crate::Nullable<::std::vec::Vec<crate::models::BackupPlanPhase>>,
+    pub phase_not: crate::Nullable<crate::models::BackupPlanPhase>,
+    pub phase_not_in: crate::Nullable<::std::vec::Vec<crate::models::BackupPlanPhase>>,
+    pub physical_size: crate::Nullable<i64>,
+    pub physical_size_gt: crate::Nullable<i64>,
+    pub physical_size_gte: crate::Nullable<i64>,
+    pub physical_size_in: crate::Nullable<::std::vec::Vec<i64>>,
+    pub physical_size_lt: crate::Nullable<i64>,
+    pub physical_size_lte: crate::Nullable<i64>,
+    pub physical_size_not: crate::Nullable<i64>,
+    pub physical_size_not_in: crate::Nullable<::std::vec::Vec<i64>>,
+    pub snapshot_consistent_type: crate::Nullable<crate::models::ConsistentType>,
+    pub snapshot_consistent_type_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::ConsistentType>,
+    >,
+    pub snapshot_consistent_type_not: crate::Nullable<crate::models::ConsistentType>,
+    pub snapshot_consistent_type_not_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::ConsistentType>,
+    >,
+    pub status: crate::Nullable<crate::models::BackupPlanStatus>,
+    pub status_in: crate::Nullable<::std::vec::Vec<crate::models::BackupPlanStatus>>,
+    pub status_not: crate::Nullable<crate::models::BackupPlanStatus>,
+    pub status_not_in: crate::Nullable<::std::vec::Vec<crate::models::BackupPlanStatus>>,
+    pub valid_size_of_backup_object: crate::Nullable<i64>,
+    pub valid_size_of_backup_object_gt: crate::Nullable<i64>,
+    pub valid_size_of_backup_object_gte: crate::Nullable<i64>,
+    pub valid_size_of_backup_object_in: crate::Nullable<::std::vec::Vec<i64>>,
+    pub valid_size_of_backup_object_lt: crate::Nullable<i64>,
+    pub valid_size_of_backup_object_lte: crate::Nullable<i64>,
+    pub valid_size_of_backup_object_not: crate::Nullable<i64>,
+    pub valid_size_of_backup_object_not_in: crate::Nullable<::std::vec::Vec<i64>>,
+    pub valid_size_of_restore_point: crate::Nullable<i64>,
+    pub valid_size_of_restore_point_gt: crate::Nullable<i64>,
+    pub valid_size_of_restore_point_gte: crate::Nullable<i64>,
+    pub valid_size_of_restore_point_in: crate::Nullable<::std::vec::Vec<i64>>,
+    pub valid_size_of_restore_point_lt: crate::Nullable<i64>,
+    pub valid_size_of_restore_point_lte: crate::Nullable<i64>,
+    pub valid_size_of_restore_point_not: crate::Nullable<i64>,
+    pub valid_size_of_restore_point_not_in: crate::Nullable<::std::vec::Vec<i64>>,
+    #[cfg(
+        any(
+            feature = "alert",
+            feature = "backup-plan",
+            feature = "entity-filter",
+            feature = "graph",
+            feature = "isolation-policy",
+            feature = "label",
+            feature = "metrics",
+            feature = "replica-vm",
+            feature = "replication-plan",
+            feature = "security-group",
+            feature = "security-policy",
+            feature = "table-reporter",
+            feature = "usb-device",
+            feature = "vm",
+            feature = "vm-export-file",
+            feature = "vm-placement-group"
+        )
+    )]
+    pub vms_every: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
+    #[cfg(
+        any(
+            feature = "alert",
+            feature = "backup-plan",
+            feature = "entity-filter",
+            feature = "graph",
+            feature = "isolation-policy",
+            feature = "label",
+            feature = "metrics",
+            feature = "replica-vm",
+            feature = "replication-plan",
+            feature = "security-group",
+            feature = "security-policy",
+            feature = "table-reporter",
+            feature = "usb-device",
+            feature = "vm",
+            feature = "vm-export-file",
+            feature = "vm-placement-group"
+        )
+    )]
+    pub vms_none: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
+    #[cfg(
+        any(
+            feature = "alert",
+            feature = "backup-plan",
+            feature = "entity-filter",
+            feature = "graph",
+            feature = "isolation-policy",
+            feature = "label",
+            feature = "metrics",
+            feature = "replica-vm",
+            feature = "replication-plan",
+            feature = "security-group",
+            feature = "security-policy",
+            feature = "table-reporter",
+            feature = "usb-device",
+            feature = "vm",
+            feature = "vm-export-file",
+            feature = "vm-placement-group"
+        )
+    )]
+    pub vms_some: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
+    pub window_end: crate::Nullable<::std::string::String>,
+    pub window_end_contains: crate::Nullable<::std::string::String>,
+    pub window_end_ends_with: crate::Nullable<::std::string::String>,
+    pub window_end_gt: crate::Nullable<::std::string::String>,
+    pub window_end_gte: crate::Nullable<::std::string::String>,
+    pub window_end_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub window_end_lt: crate::Nullable<::std::string::String>,
+    pub window_end_lte: crate::Nullable<::std::string::String>,
+    pub window_end_not: crate::Nullable<::std::string::String>,
+    pub window_end_not_contains: crate::Nullable<::std::string::String>,
+    pub window_end_not_ends_with: crate::Nullable<::std::string::String>,
+    pub window_end_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub window_end_not_starts_with: crate::Nullable<::std::string::String>,
+    pub window_end_starts_with: crate::Nullable<::std::string::String>,
+    pub window_start: crate::Nullable<::std::string::String>,
+    pub window_start_contains: crate::Nullable<::std::string::String>,
+    pub window_start_ends_with: crate::Nullable<::std::string::String>,
+    pub window_start_gt: crate::Nullable<::std::string::String>,
+    pub window_start_gte: crate::Nullable<::std::string::String>,
+    pub window_start_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub window_start_lt: crate::Nullable<::std::string::String>,
+    pub window_start_lte: crate::Nullable<::std::string::String>,
+    pub window_start_not: crate::Nullable<::std::string::String>,
+    pub window_start_not_contains: crate::Nullable<::std::string::String>,
+    pub window_start_not_ends_with: crate::Nullable<::std::string::String>,
+    pub window_start_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub window_start_not_starts_with: crate::Nullable<::std::string::String>,
+    pub window_start_starts_with: crate::Nullable<::std::string::String>,
+}
+#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "server")]
+impl crate::codec::Decode for BackupPlanWhereInput {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        let mut out = Self::default();
+        let mut key = d.first_key("BackupPlanWhereInput")?;
+        while let ::std::option::Option::Some(k) = key {
+            match k {
+                "AND" => d.field(&mut out.and, "AND")?,
+                "NOT" => d.field(&mut out.not, "NOT")?,
+                "OR" => d.field(&mut out.or, "OR")?,
+                "backup_delay_option" => {
+                    d.field(&mut out.backup_delay_option, "backup_delay_option")?
+                }
+                "backup_delay_option_in" => {
+                    d.field(&mut out.backup_delay_option_in, "backup_delay_option_in")?
+                }
+                "backup_delay_option_not" => {
+                    d.field(&mut out.backup_delay_option_not, "backup_delay_option_not")?
+                }
+                "backup_delay_option_not_in" => {
+                    d.field(
+                        &mut out.backup_delay_option_not_in,
+                        "backup_delay_option_not_in",
+                    )?
+                }
+                #[cfg(any(feature = "backup-plan-execution"))]
+                "backup_plan_executions_every" => {
+                    d.field(
+                        &mut out.backup_plan_executions_every,
+                        "backup_plan_executions_every",
+                    )?
+                }
+                #[cfg(any(feature = "backup-plan-execution"))]
+                "backup_plan_executions_none" => {
+                    d.field(
+                        &mut out.backup_plan_executions_none,
+                        "backup_plan_executions_none",
+                    )?
+                }
+                #[cfg(any(feature = "backup-plan-execution"))]
+                "backup_plan_executions_some" => {
+                    d.field(
+                        &mut out.backup_plan_executions_some,
+                        "backup_plan_executions_some",
+                    )?
+                }
+                "backup_restore_point_count" => {
+                    d.field(
+                        &mut out.backup_restore_point_count,
+                        "backup_restore_point_count",
+                    )?
+                }
+                "backup_restore_point_count_gt" => {
+                    d.field(
+                        &mut out.backup_restore_point_count_gt,
+                        "backup_restore_point_count_gt",
+                    )?
+                }
+                "backup_restore_point_count_gte" => {
+                    d.field(
+                        &mut out.backup_restore_point_count_gte,
+                        "backup_restore_point_count_gte",
+                    )?
+                }
+                "backup_restore_point_count_in" => {
+                    d.field(
+                        &mut out.backup_restore_point_count_in,
+                        "backup_restore_point_count_in",
+                    )?
+                }
+                "backup_restore_point_count_lt" => {
+                    d.field(
+                        &mut out.backup_restore_point_count_lt,
+                        "backup_restore_point_count_lt",
+                    )?
+                }
+                "backup_restore_point_count_lte" => {
+                    d.field(
+                        &mut out.backup_restore_point_count_lte,
+                        "backup_restore_point_count_lte",
+                    )?
+                }
+                "backup_restore_point_count_not" => {
+                    d.field(
+                        &mut out.backup_restore_point_count_not,
+                        "backup_restore_point_count_not",
+                    )?
+                }
+                "backup_restore_point_count_not_in" => {
+                    d.field(
+                        &mut out.backup_restore_point_count_not_in,
+                        "backup_restore_point_count_not_in",
+                    )?
+                }
+                #[cfg(any(feature = "backup-plan", feature = "backup-restore-point"))]
+                "backup_restore_points_every" => {
+                    d.field(
+                        &mut out.backup_restore_points_every,
+                        "backup_restore_points_every",
+                    )?
+                }
+                #[cfg(any(feature = "backup-plan", feature = "backup-restore-point"))]
+                "backup_restore_points_none" => {
+                    d.field(
+                        &mut out.backup_restore_points_none,
+                        "backup_restore_points_none",
+                    )?
+                }
+                #[cfg(any(feature = "backup-plan", feature = "backup-restore-point"))]
+                "backup_restore_points_some" => {
+                    d.field(
+                        &mut out.backup_restore_points_some,
+                        "backup_restore_points_some",
+                    )?
+                }
+                #[cfg(any(feature = "backup-service"))]
+                "backup_service" => d.field(&mut out.backup_service, "backup_service")?,
+                #[cfg(any(feature = "backup-store-repository"))]
+                "backup_store_repository" => {
+                    d.field(&mut out.backup_store_repository, "backup_store_repository")?
+                }
+                "backup_total_size" => {
+                    d.field(&mut out.backup_total_size, "backup_total_size")?
+                }
+                "backup_total_size_gt" => {
+                    d.field(&mut out.backup_total_size_gt, "backup_total_size_gt")?
+                }
+                "backup_total_size_gte" => {
+                    d.field(&mut out.backup_total_size_gte, "backup_total_size_gte")?
+                }
+                "backup_total_size_in" => {
+                    d.field(&mut out.backup_total_size_in, "backup_total_size_in")?
+                }
+                "backup_total_size_lt" => {
+                    d.field(&mut out.backup_total_size_lt, "backup_total_size_lt")?
+                }
+                "backup_total_size_lte" => {
+                    d.field(&mut out.backup_total_size_lte, "backup_total_size_lte")?
+                }
+                "backup_total_size_not" => {
+                    d.field(&mut out.backup_total_size_not, "backup_total_size_not")?
+                }
+                "backup_total_size_not_in" => {
+                    d.field(
+                        &mut out.backup_total_size_not_in,
+                        "backup_total_size_not_in",
+                    )?
+                }
+                "compression" => d.field(&mut out.compression, "compression")?,
+                "compression_not" => {
+                    d.field(&mut out.compression_not, "compression_not")?
+                }
+                "compression_ratio" => {
+                    d.field(&mut out.compression_ratio, "compression_ratio")?
+                }
+                "compression_ratio_gt" => {
+                    d.field(&mut out.compression_ratio_gt, "compression_ratio_gt")?
+                }
+                "compression_ratio_gte" => {
+                    d.field(&mut out.compression_ratio_gte, "compression_ratio_gte")?
+                }
+                "compression_ratio_in" => {
+                    d.field(&mut out.compression_ratio_in, "compression_ratio_in")?
+                }
+                "compression_ratio_lt" => {
+                    d.field(&mut out.compression_ratio_lt, "compression_ratio_lt")?
+                }
+                "compression_ratio_lte" => {
+                    d.field(&mut out.compression_ratio_lte, "compression_ratio_lte")?
+                }
+                "compression_ratio_not" => {
+                    d.field(&mut out.compression_ratio_not, "compression_ratio_not")?
+                }
+                "compression_ratio_not_in" => {
+                    d.field(
+                        &mut out.compression_ratio_not_in,
+                        "compression_ratio_not_in",
+                    )?
+                }
+                "createdAt" => d.field(&mut out.created_at, "createdAt")?,
+                "createdAt_gt" => d.field(&mut out.created_at_gt, "createdAt_gt")?,
+                "createdAt_gte" => d.field(&mut out.created_at_gte, "createdAt_gte")?,
+                "createdAt_in" => d.field(&mut out.created_at_in, "createdAt_in")?,
+                "createdAt_lt" => d.field(&mut out.created_at_lt, "createdAt_lt")?,
+                "createdAt_lte" => d.field(&mut out.created_at_lte, "createdAt_lte")?,
+                "createdAt_not" => d.field(&mut out.created_at_not, "createdAt_not")?,
+                "createdAt_not_in" => {
+                    d.field(&mut out.created_at_not_in, "createdAt_not_in")?
+                }
+                "delete_strategy" => {
+                    d.field(&mut out.delete_strategy, "delete_strategy")?
+                }
+                "delete_strategy_in" => {
+                    d.field(&mut out.delete_strategy_in, "delete_strategy_in")?
+                }
+                "delete_strategy_not" => {
+                    d.field(&mut out.delete_strategy_not, "delete_strategy_not")?
+                }
+                "delete_strategy_not_in" => {
+                    d.field(&mut out.delete_strategy_not_in, "delete_strategy_not_in")?
+                }
+                "description" => d.field(&mut out.description, "description")?,
+                "description_contains" => {
+                    d.field(&mut out.description_contains, "description_contains")?
+                }
+                "description_ends_with" => {
+                    d.field(&mut out.description_ends_with, "description_ends_with")?
+                }
+                "description_gt" => d.field(&mut out.description_gt, "description_gt")?,
+                "description_gte" => {
+                    d.field(&mut out.description_gte, "description_gte")?
+                }
+                "description_in" => d.field(&mut out.description_in, "description_in")?,
+                "description_lt" => d.field(&mut out.description_lt, "description_lt")?,
+                "description_lte" => {
+                    d.field(&mut out.description_lte, "description_lte")?
+                }
+                "description_not" => {
+                    d.field(&mut out.description_not, "description_not")?
+                }
+                "description_not_contains" => {
+                    d.field(
+                        &mut out.description_not_contains,
+                        "description_not_contains",
+                    )?
+                }
+                "description_not_ends_with" => {
+                    d.field(
+                        &mut out.description_not_ends_with,
+                        "description_not_ends_with",
+                    )?
+                }
+                "description_not_in" => {
+                    d.field(&mut out.description_not_in, "description_not_in")?
+                }
+                "description_not_starts_with" => {
+                    d.field(
+                        &mut out.description_not_starts_with,
+                        "description_not_starts_with",
+                    )?
+                }
+                "description_starts_with" => {
+                    d.field(&mut out.description_starts_with, "description_starts_with")?
+                }
+                "enable_window" => d.field(&mut out.enable_window, "enable_window")?,
+                "enable_window_not" => {
+                    d.field(&mut out.enable_window_not, "enable_window_not")?
+                }
+                "entityAsyncStatus" => {
+                    d.field(&mut out.entity_async_status, "entityAsyncStatus")?
+                }
+                "entityAsyncStatus_in" => {
+                    d.field(&mut out.entity_async_status_in, "entityAsyncStatus_in")?
+                }
+                "entityAsyncStatus_not" => {
+                    d.field(&mut out.entity_async_status_not, "entityAsyncStatus_not")?
+                }
+                "entityAsyncStatus_not_in" => {
+                    d.field(
+                        &mut out.entity_async_status_not_in,
+                        "entityAsyncStatus_not_in",
+                    )?
+                }
+                "full_interval" => d.field(&mut out.full_interval, "full_interval")?,
+                "full_interval_gt" => {
+                    d.field(&mut out.full_interval_gt, "full_interval_gt")?
+                }
+                "full_interval_gte" => {
+                    d.field(&mut out.full_interval_gte, "full_interval_gte")?
+                }
+                "full_interval_in" => {
+                    d.field(&mut out.full_interval_in, "full_interval_in")?
+                }
+                "full_interval_lt" => {
+                    d.field(&mut out.full_interval_lt, "full_interval_lt")?
+                }
+                "full_interval_lte" => {
+                    d.field(&mut out.full_interval_lte, "full_interval_lte")?
+                }
+                "full_interval_not" => {
+                    d.field(&mut out.full_interval_not, "full_interval_not")?
+                }
+                "full_interval_not_in" => {
+                    d.field(&mut out.full_interval_not_in, "full_interval_not_in")?
+                }
+                "full_period" => d.field(&mut out.full_period, "full_period")?,
+                "full_period_in" => d.field(&mut out.full_period_in, "full_period_in")?,
+                "full_period_not" => {
+                    d.field(&mut out.full_period_not, "full_period_not")?
+                }
+                "full_period_not_in" => {
+                    d.field(&mut out.full_period_not_in, "full_period_not_in")?
+                }
+                "id" => d.field(&mut out.id, "id")?,
+                "id_contains" => d.field(&mut out.id_contains, "id_contains")?,
+                "id_ends_with" => d.field(&mut out.id_ends_with, "id_ends_with")?,
+                "id_gt" => d.field(&mut out.id_gt, "id_gt")?,
+                "id_gte" => d.field(&mut out.id_gte, "id_gte")?,
+                "id_in" => d.field(&mut out.id_in, "id_in")?,
+                "id_lt" => d.field(&mut out.id_lt, "id_lt")?,
+                "id_lte" => d.field(&mut out.id_lte, "id_lte")?,
+                "id_not" => d.field(&mut out.id_not, "id_not")?,
+                "id_not_contains" => {
+                    d.field(&mut out.id_not_contains, "id_not_contains")?
+                }
+                "id_not_ends_with" => {
+                    d.field(&mut out.id_not_ends_with, "id_not_ends_with")?
+                }
+                "id_not_in" => d.field(&mut out.id_not_in, "id_not_in")?,
+                "id_not_starts_with" => {
+                    d.field(&mut out.id_not_starts_with, "id_not_starts_with")?
+                }
+                "id_starts_with" => d.field(&mut out.id_starts_with, "id_starts_with")?,
+                "incremental_interval" => {
+                    d.field(&mut out.incremental_interval, "incremental_interval")?
+                }
+                "incremental_interval_gt" => {
+                    d.field(&mut out.incremental_interval_gt, "incremental_interval_gt")?
+                }
+                "incremental_interval_gte" => {
+                    d.field(
+                        &mut out.incremental_interval_gte,
+                        "incremental_interval_gte",
+                    )?
+                }
+                "incremental_interval_in" => {
+                    d.field(&mut out.incremental_interval_in, "incremental_interval_in")?
+                }
+                "incremental_interval_lt" => {
+                    d.field(&mut out.incremental_interval_lt, "incremental_interval_lt")?
+                }
+                "incremental_interval_lte" => {
+                    d.field(
+                        &mut out.incremental_interval_lte,
+                        "incremental_interval_lte",
+                    )?
+                }
+                "incremental_interval_not" => {
+                    d.field(
+                        &mut out.incremental_interval_not,
+                        "incremental_interval_not",
+                    )?
+                }
+                "incremental_interval_not_in" => {
+                    d.field(
+                        &mut out.incremental_interval_not_in,
+                        "incremental_interval_not_in",
+                    )?
+                }
+                "incremental_period" => {
+                    d.field(&mut out.incremental_period, "incremental_period")?
+                }
+                "incremental_period_in" => {
+                    d.field(&mut out.incremental_period_in, "incremental_period_in")?
+                }
+                "incremental_period_not" => {
+                    d.field(&mut out.incremental_period_not, "incremental_period_not")?
+                }
+                "incremental_period_not_in" => {
+                    d.field(
+                        &mut out.incremental_period_not_in,
+                        "incremental_period_not_in",
+                    )?
+                }
+                "keep_policy" => d.field(&mut out.keep_policy, "keep_policy")?,
+                "keep_policy_in" => d.field(&mut out.keep_policy_in, "keep_policy_in")?,
+                "keep_policy_not" => {
+                    d.field(&mut out.keep_policy_not, "keep_policy_not")?
+                }
+                "keep_policy_not_in" => {
+                    d.field(&mut out.keep_policy_not_in, "keep_policy_not_in")?
+                }
+                "keep_policy_value" => {
+                    d.field(&mut out.keep_policy_value, "keep_policy_value")?
+                }
+                "keep_policy_value_gt" => {
+                    d.field(&mut out.keep_policy_value_gt, "keep_policy_value_gt")?
+                }
+                "keep_policy_value_gte" => {
+                    d.field(&mut out.keep_policy_value_gte, "keep_policy_value_gte")?
+                }
+                "keep_policy_value_in" => {
+                    d.field(&mut out.keep_policy_value_in, "keep_policy_value_in")?
+                }
+                "keep_policy_value_lt" => {
+                    d.field(&mut out.keep_policy_value_lt, "keep_policy_value_lt")?
+                }
+                "keep_policy_value_lte" => {
+                    d.field(&mut out.keep_policy_value_lte, "keep_policy_value_lte")?
+                }
+                "keep_policy_value_not" => {
+                    d.field(&mut out.keep_policy_value_not, "keep_policy_value_not")?
+                }
+                "keep_policy_value_not_in" => {
+                    d.field(
+                        &mut out.keep_policy_value_not_in,
+                        "keep_policy_value_not_in",
+                    )?
+                }
+                "last_execute_status" => {
+                    d.field(&mut out.last_execute_status, "last_execute_status")?
+                }
+                "last_execute_status_in" => {
+                    d.field(&mut out.last_execute_status_in, "last_execute_status_in")?
+                }
+                "last_execute_status_message" => {
+                    d.field(
+                        &mut out.last_execute_status_message,
+                        "last_execute_status_message",
+                    )?
+                }
+                "last_execute_status_message_contains" => {
+                    d.field(
+                        &mut out.last_execute_status_message_contains,
+                        "last_execute_status_message_contains",
+                    )?
+                }
+                "last_execute_status_message_ends_with" => {
+                    d.field(
+                        &mut out.last_execute_status_message_ends_with,
+                        "last_execute_status_message_ends_with",
+                    )?
+                }
+                "last_execute_status_message_gt" => {
+                    d.field(
+                        &mut out.last_execute_status_message_gt,
+                        "last_execute_status_message_gt",
+                    )?
+                }
+                "last_execute_status_message_gte" => {
+                    d.field(
+                        &mut out.last_execute_status_message_gte,
+                        "last_execute_status_message_gte",
+                    )?
+                }
+                "last_execute_status_message_in" => {
+                    d.field(
+                        &mut out.last_execute_status_message_in,
+                        "last_execute_status_message_in",
+                    )?
+                }
+                "last_execute_status_message_lt" => {
+                    d.field(
+                        &mut out.last_execute_status_message_lt,
+                        "last_execute_status_message_lt",
+                    )?
+                }
+                "last_execute_status_message_lte" => {
+                    d.field(
+                        &mut out.last_execute_status_message_lte,
+                        "last_execute_status_message_lte",
+                    )?
+                }
+                "last_execute_status_message_not" => {
+                    d.field(
+                        &mut out.last_execute_status_message_not,
+                        "last_execute_status_message_not",
+                    )?
+                }
+                "last_execute_status_message_not_contains" => {
+                    d.field(
+                        &mut out.last_execute_status_message_not_contains,
+                        "last_execute_status_message_not_contains",
+                    )?
+                }
+                "last_execute_status_message_not_ends_with" => {
+                    d.field(
+                        &mut out.last_execute_status_message_not_ends_with,
+                        "last_execute_status_message_not_ends_with",
+                    )?
+                }
+                "last_execute_status_message_not_in" => {
+                    d.field(
+                        &mut out.last_execute_status_message_not_in,
+                        "last_execute_status_message_not_in",
+                    )?
+                }
+                "last_execute_status_message_not_starts_with" => {
+                    d.field(
+                        &mut out.last_execute_status_message_not_starts_with,
+                        "last_execute_status_message_not_starts_with",
+                    )?
+                }
+                "last_execute_status_message_starts_with" => {
+                    d.field(
+                        &mut out.last_execute_status_message_starts_with,
+                        "last_execute_status_message_starts_with",
+                    )?
+                }
+                "last_execute_status_not" => {
+                    d.field(&mut out.last_execute_status_not, "last_execute_status_not")?
+                }
+                "last_execute_status_not_in" => {
+                    d.field(
+                        &mut out.last_execute_status_not_in,
+                        "last_execute_status_not_in",
+                    )?
+                }
+                "last_execute_success_job_count" => {
+                    d.field(
+                        &mut out.last_execute_success_job_count,
+                        "last_execute_success_job_count",
+                    )?
+                }
+                "last_execute_success_job_count_gt" => {
+                    d.field(
+                        &mut out.last_execute_success_job_count_gt,
+                        "last_execute_success_job_count_gt",
+                    )?
+                }
+                "last_execute_success_job_count_gte" => {
+                    d.field(
+                        &mut out.last_execute_success_job_count_gte,
+                        "last_execute_success_job_count_gte",
+                    )?
+                }
+                "last_execute_success_job_count_in" => {
+                    d.field(
+                        &mut out.last_execute_success_job_count_in,
+                        "last_execute_success_job_count_in",
+                    )?
+                }
+                "last_execute_success_job_count_lt" => {
+                    d.field(
+                        &mut out.last_execute_success_job_count_lt,
+                        "last_execute_success_job_count_lt",
+                    )?
+                }
+                "last_execute_success_job_count_lte" => {
+                    d.field(
+                        &mut out.last_execute_success_job_count_lte,
+                        "last_execute_success_job_count_lte",
+                    )?
+                }
+                "last_execute_success_job_count_not" => {
+                    d.field(
+                        &mut out.last_execute_success_job_count_not,
+                        "last_execute_success_job_count_not",
+                    )?
+                }
+                "last_execute_success_job_count_not_in" => {
+                    d.field(
+                        &mut out.last_execute_success_job_count_not_in,
+                        "last_execute_success_job_count_not_in",
+                    )?
+                }
+                "last_execute_total_job_count" => {
+                    d.field(
+                        &mut out.last_execute_total_job_count,
+                        "last_execute_total_job_count",
+                    )?
+                }
+                "last_execute_total_job_count_gt" => {
+                    d.field(
+                        &mut out.last_execute_total_job_count_gt,
+                        "last_execute_total_job_count_gt",
+                    )?
+                }
+                "last_execute_total_job_count_gte" => {
+                    d.field(
+                        &mut out.last_execute_total_job_count_gte,
+                        "last_execute_total_job_count_gte",
+                    )?
+                }
+                "last_execute_total_job_count_in" => {
+                    d.field(
+                        &mut out.last_execute_total_job_count_in,
+                        "last_execute_total_job_count_in",
+                    )?
+                }
+                "last_execute_total_job_count_lt" => {
+                    d.field(
+                        &mut out.last_execute_total_job_count_lt,
+                        "last_execute_total_job_count_lt",
+                    )?
+                }
+                "last_execute_total_job_count_lte" => {
+                    d.field(
+                        &mut out.last_execute_total_job_count_lte,
+                        "last_execute_total_job_count_lte",
+                    )?
+                }
+                "last_execute_total_job_count_not" => {
+                    d.field(
+                        &mut out.last_execute_total_job_count_not,
+                        "last_execute_total_job_count_not",
+                    )?
+                }
+                "last_execute_total_job_count_not_in" => {
+                    d.field(
+                        &mut out.last_execute_total_job_count_not_in,
+                        "last_execute_total_job_count_not_in",
+                    )?
+                }
+                "last_executed_at" => {
+                    d.field(&mut out.last_executed_at, "last_executed_at")?
+                }
+                "last_executed_at_gt" => {
+                    d.field(&mut out.last_executed_at_gt, "last_executed_at_gt")?
+                }
+                "last_executed_at_gte" => {
+                    d.field(&mut out.last_executed_at_gte, "last_executed_at_gte")?
+                }
+                "last_executed_at_in" => {
+                    d.field(&mut out.last_executed_at_in, "last_executed_at_in")?
+                }
+                "last_executed_at_lt" => {
+                    d.field(&mut out.last_executed_at_lt, "last_executed_at_lt")?
+                }
+                "last_executed_at_lte" => {
+                    d.field(&mut out.last_executed_at_lte, "last_executed_at_lte")?
+                }
+                "last_executed_at_not" => {
+                    d.field(&mut out.last_executed_at_not, "last_executed_at_not")?
+                }
+                "last_executed_at_not_in" => {
+                    d.field(&mut out.last_executed_at_not_in, "last_executed_at_not_in")?
+                }
+                "last_manual_execute_status" => {
+                    d.field(
+                        &mut out.last_manual_execute_status,
+                        "last_manual_execute_status",
+                    )?
+                }
+                "last_manual_execute_status_in" => {
+                    d.field(
+                        &mut out.last_manual_execute_status_in,
+                        "last_manual_execute_status_in",
+                    )?
+                }
+                "last_manual_execute_status_message" => {
+                    d.field(
+                        &mut out.last_manual_execute_status_message,
+                        "last_manual_execute_status_message",
+                    )?
+                }
+                "last_manual_execute_status_message_contains" => {
+                    d.field(
+                        &mut out.last_manual_execute_status_message_contains,
+                        "last_manual_execute_status_message_contains",
+                    )?
+                }
+                "last_manual_execute_status_message_ends_with" => {
+                    d.field(
+                        &mut out.last_manual_execute_status_message_ends_with,
+                        "last_manual_execute_status_message_ends_with",
+                    )?
+                }
+                "last_manual_execute_status_message_gt" => {
+                    d.field(
+                        &mut out.last_manual_execute_status_message_gt,
+                        "last_manual_execute_status_message_gt",
+                    )?
+                }
+                "last_manual_execute_status_message_gte" => {
+                    d.field(
+                        &mut out.last_manual_execute_status_message_gte,
+                        "last_manual_execute_status_message_gte",
+                    )?
+                }
+                "last_manual_execute_status_message_in" => {
+                    d.field(
+                        &mut out.last_manual_execute_status_message_in,
+                        "last_manual_execute_status_message_in",
+                    )?
+                }
+                "last_manual_execute_status_message_lt" => {
+                    d.field(
+                        &mut out.last_manual_execute_status_message_lt,
+                        "last_manual_execute_status_message_lt",
+                    )?
+                }
+                "last_manual_execute_status_message_lte" => {
+                    d.field(
+                        &mut out.last_manual_execute_status_message_lte,
+                        "last_manual_execute_status_message_lte",
+                    )?
+                }
+                "last_manual_execute_status_message_not" => {
+                    d.field(
+                        &mut out.last_manual_execute_status_message_not,
+                        "last_manual_execute_status_message_not",
+                    )?
+                }
+                "last_manual_execute_status_message_not_contains" => {
+                    d.field(
+                        &mut out.last_manual_execute_status_message_not_contains,
+                        "last_manual_execute_status_message_not_contains",
+                    )?
+                }
+                "last_manual_execute_status_message_not_ends_with" => {
+                    d.field(
+                        &mut out.last_manual_execute_status_message_not_ends_with,
+                        "last_manual_execute_status_message_not_ends_with",
+                    )?
+                }
+                "last_manual_execute_status_message_not_in" => {
+                    d.field(
+                        &mut out.last_manual_execute_status_message_not_in,
+                        "last_manual_execute_status_message_not_in",
+                    )?
+                }
+                "last_manual_execute_status_message_not_starts_with" => {
+                    d.field(
+                        &mut out.last_manual_execute_status_message_not_starts_with,
+                        "last_manual_execute_status_message_not_starts_with",
+                    )?
+                }
+                "last_manual_execute_status_message_starts_with" => {
+                    d.field(
+                        &mut out.last_manual_execute_status_message_starts_with,
+                        "last_manual_execute_status_message_starts_with",
+                    )?
+                }
+                "last_manual_execute_status_not" => {
+                    d.field(
+                        &mut out.last_manual_execute_status_not,
+                        "last_manual_execute_status_not",
+                    )?
+                }
+                "last_manual_execute_status_not_in" => {
+                    d.field(
+                        &mut out.last_manual_execute_status_not_in,
+                        "last_manual_execute_status_not_in",
+                    )?
+                }
+                "last_manual_execute_success_job_count" => {
+                    d.field(
+                        &mut out.last_manual_execute_success_job_count,
+                        "last_manual_execute_success_job_count",
+                    )?
+                }
+                "last_manual_execute_success_job_count_gt" => {
+                    d.field(
+                        &mut out.last_manual_execute_success_job_count_gt,
+                        "last_manual_execute_success_job_count_gt",
+                    )?
+                }
+                "last_manual_execute_success_job_count_gte" => {
+                    d.field(
+                        &mut out.last_manual_execute_success_job_count_gte,
+                        "last_manual_execute_success_job_count_gte",
+                    )?
+                }
+                "last_manual_execute_success_job_count_in" => {
+                    d.field(
+                        &mut out.last_manual_execute_success_job_count_in,
+                        "last_manual_execute_success_job_count_in",
+                    )?
+                }
+                "last_manual_execute_success_job_count_lt" => {
+                    d.field(
+                        &mut out.last_manual_execute_success_job_count_lt,
+                        "last_manual_execute_success_job_count_lt",
+                    )?
+                }
+                "last_manual_execute_success_job_count_lte" => {
+                    d.field(
+                        &mut out.last_manual_execute_success_job_count_lte,
+                        "last_manual_execute_success_job_count_lte",
+                    )?
+                }
+                "last_manual_execute_success_job_count_not" => {
+                    d.field(
+                        &mut out.last_manual_execute_success_job_count_not,
+                        "last_manual_execute_success_job_count_not",
+                    )?
+                }
+                "last_manual_execute_success_job_count_not_in" => {
+                    d.field(
+                        &mut out.last_manual_execute_success_job_count_not_in,
+                        "last_manual_execute_success_job_count_not_in",
+                    )?
+                }
+                "last_manual_execute_total_job_count" => {
+                    d.field(
+                        &mut out.last_manual_execute_total_job_count,
+                        "last_manual_execute_total_job_count",
+                    )?
+                }
+                "last_manual_execute_total_job_count_gt" => {
+                    d.field(
+                        &mut out.last_manual_execute_total_job_count_gt,
+                        "last_manual_execute_total_job_count_gt",
+                    )?
+                }
+                "last_manual_execute_total_job_count_gte" => {
+                    d.field(
+                        &mut out.last_manual_execute_total_job_count_gte,
+                        "last_manual_execute_total_job_count_gte",
+                    )?
+                }
+                "last_manual_execute_total_job_count_in" => {
+                    d.field(
+                        &mut out.last_manual_execute_total_job_count_in,
+                        "last_manual_execute_total_job_count_in",
+                    )?
+                }
+                "last_manual_execute_total_job_count_lt" => {
+                    d.field(
+                        &mut out.last_manual_execute_total_job_count_lt,
+                        "last_manual_execute_total_job_count_lt",
+                    )?
+                }
+                "last_manual_execute_total_job_count_lte" => {
+                    d.field(
+                        &mut out.last_manual_execute_total_job_count_lte,
+                        "last_manual_execute_total_job_count_lte",
+                    )?
+                }
+                "last_manual_execute_total_job_count_not" => {
+                    d.field(
+                        &mut out.last_manual_execute_total_job_count_not,
+                        "last_manual_execute_total_job_count_not",
+                    )?
+                }
+                "last_manual_execute_total_job_count_not_in" => {
+                    d.field(
+                        &mut out.last_manual_execute_total_job_count_not_in,
+                        "last_manual_execute_total_job_count_not_in",
+                    )?
+                }
+                "last_manual_executed_at" => {
+                    d.field(&mut out.last_manual_executed_at, "last_manual_executed_at")?
+                }
+                "last_manual_executed_at_gt" => {
+                    d.field(
+                        &mut out.last_manual_executed_at_gt,
+                        "last_manual_executed_at_gt",
+                    )?
+                }
+                "last_manual_executed_at_gte" => {
+                    d.field(
+                        &mut out.last_manual_executed_at_gte,
+                        "last_manual_executed_at_gte",
+                    )?
+                }
+                "last_manual_executed_at_in" => {
+                    d.field(
+                        &mut out.last_manual_executed_at_in,
+                        "last_manual_executed_at_in",
+                    )?
+                }
+                "last_manual_executed_at_lt" => {
+                    d.field(
+                        &mut out.last_manual_executed_at_lt,
+                        "last_manual_executed_at_lt",
+                    )?
+                }
+                "last_manual_executed_at_lte" => {
+                    d.field(
+                        &mut out.last_manual_executed_at_lte,
+                        "last_manual_executed_at_lte",
+                    )?
+                }
+                "last_manual_executed_at_not" => {
+                    d.field(
+                        &mut out.last_manual_executed_at_not,
+                        "last_manual_executed_at_not",
+                    )?
+                }
+                "last_manual_executed_at_not_in" => {
+                    d.field(
+                        &mut out.last_manual_executed_at_not_in,
+                        "last_manual_executed_at_not_in",
+                    )?
+                }
+                "logical_size" => d.field(&mut out.logical_size, "logical_size")?,
+                "logical_size_gt" => {
+                    d.field(&mut out.logical_size_gt, "logical_size_gt")?
+                }
+                "logical_size_gte" => {
+                    d.field(&mut out.logical_size_gte, "logical_size_gte")?
+                }
+                "logical_size_in" => {
+                    d.field(&mut out.logical_size_in, "logical_size_in")?
+                }
+                "logical_size_lt" => {
+                    d.field(&mut out.logical_size_lt, "logical_size_lt")?
+                }
+                "logical_size_lte" => {
+                    d.field(&mut out.logical_size_lte, "logical_size_lte")?
+                }
+                "logical_size_not" => {
+                    d.field(&mut out.logical_size_not, "logical_size_not")?
+                }
+                "logical_size_not_in" => {
+                    d.field(&mut out.logical_size_not_in, "logical_size_not_in")?
+                }
+                "name" => d.field(&mut out.name, "name")?,
+                "name_contains" => d.field(&mut out.name_contains, "name_contains")?,
+                "name_ends_with" => d.field(&mut out.name_ends_with, "name_ends_with")?,
+                "name_gt" => d.field(&mut out.name_gt, "name_gt")?,
+                "name_gte" => d.field(&mut out.name_gte, "name_gte")?,
+                "name_in" => d.field(&mut out.name_in, "name_in")?,
+                "name_lt" => d.field(&mut out.name_lt, "name_lt")?,
+                "name_lte" => d.field(&mut out.name_lte, "name_lte")?,
+                "name_not" => d.field(&mut out.name_not, "name_not")?,
+                "name_not_contains" => {
+                    d.field(&mut out.name_not_contains, "name_not_contains")?
+                }
+                "name_not_ends_with" => {
+                    d.field(&mut out.name_not_ends_with, "name_not_ends_with")?
+                }
+                "name_not_in" => d.field(&mut out.name_not_in, "name_not_in")?,
+                "name_not_starts_with" => {
+                    d.field(&mut out.name_not_starts_with, "name_not_starts_with")?
+                }
+                "name_starts_with" => {
+                    d.field(&mut out.name_starts_with, "name_starts_with")?
+                }
+                "next_execute_time" => {
+                    d.field(&mut out.next_execute_time, "next_execute_time")?
+                }
+                "next_execute_time_gt" => {
+                    d.field(&mut out.next_execute_time_gt, "next_execute_time_gt")?
+                }
+                "next_execute_time_gte" => {
+                    d.field(&mut out.next_execute_time_gte, "next_execute_time_gte")?
+                }
+                "next_execute_time_in" => {
+                    d.field(&mut out.next_execute_time_in, "next_execute_time_in")?
+                }
+                "next_execute_time_lt" => {
+                    d.field(&mut out.next_execute_time_lt, "next_execute_time_lt")?
+                }
+                "next_execute_time_lte" => {
+                    d.field(&mut out.next_execute_time_lte, "next_execute_time_lte")?
+                }
+                "next_execute_time_not" => {
+                    d.field(&mut out.next_execute_time_not, "next_execute_time_not")?
+                }
+                "next_execute_time_not_in" => {
+                    d.field(
+                        &mut out.next_execute_time_not_in,
+                        "next_execute_time_not_in",
+                    )?
+                }
+                "phase" => d.field(&mut out.phase, "phase")?,
+                "phase_in" => d.field(&mut out.phase_in, "phase_in")?,
+                "phase_not" => d.field(&mut out.phase_not, "phase_not")?,
+                "phase_not_in" => d.field(&mut out.phase_not_in, "phase_not_in")?,
+                "physical_size" => d.field(&mut out.physical_size, "physical_size")?,
+                "physical_size_gt" => {
+                    d.field(&mut out.physical_size_gt, "physical_size_gt")?
+                }
+                "physical_size_gte" => {
+                    d.field(&mut out.physical_size_gte, "physical_size_gte")?
+                }
+                "physical_size_in" => {
+                    d.field(&mut out.physical_size_in, "physical_size_in")?
+                }
+                "physical_size_lt" => {
+                    d.field(&mut out.physical_size_lt, "physical_size_lt")?
+                }
+                "physical_size_lte" => {
+                    d.field(&mut out.physical_size_lte, "physical_size_lte")?
+                }
+                "physical_size_not" => {
+                    d.field(&mut out.physical_size_not, "physical_size_not")?
+                }
+                "physical_size_not_in" => {
+                    d.field(&mut out.physical_size_not_in, "physical_size_not_in")?
+                }
+                "snapshot_consistent_type" => {
+                    d.field(
+                        &mut out.snapshot_consistent_type,
+                        "snapshot_consistent_type",
+                    )?
+                }
+                "snapshot_consistent_type_in" => {
+                    d.field(
+                        &mut out.snapshot_consistent_type_in,
+                        "snapshot_consistent_type_in",
+                    )?
+                }
+                "snapshot_consistent_type_not" => {
+                    d.field(
+                        &mut out.snapshot_consistent_type_not,
+                        "snapshot_consistent_type_not",
+                    )?
+                }
+                "snapshot_consistent_type_not_in" => {
+                    d.field(
+                        &mut out.snapshot_consistent_type_not_in,
+                        "snapshot_consistent_type_not_in",
+                    )?
+                }
+                "status" => d.field(&mut out.status, "status")?,
+                "status_in" => d.field(&mut out.status_in, "status_in")?,
+                "status_not" => d.field(&mut out.status_not, "status_not")?,
+                "status_not_in" => d.field(&mut out.status_not_in, "status_not_in")?,
+                "valid_size_of_backup_object" => {
+                    d.field(
+                        &mut out.valid_size_of_backup_object,
+                        "valid_size_of_backup_object",
+                    )?
+                }
+                "valid_size_of_backup_object_gt" => {
+                    d.field(
+                        &mut out.valid_size_of_backup_object_gt,
+                        "valid_size_of_backup_object_gt",
+                    )?
+                }
+                "valid_size_of_backup_object_gte" => {
+                    d.field(
+                        &mut out.valid_size_of_backup_object_gte,
+                        "valid_size_of_backup_object_gte",
+                    )?
+                }
+                "valid_size_of_backup_object_in" => {
+                    d.field(
+                        &mut out.valid_size_of_backup_object_in,
+                        "valid_size_of_backup_object_in",
+                    )?
+                }
+                "valid_size_of_backup_object_lt" => {
+                    d.field(
+                        &mut out.valid_size_of_backup_object_lt,
+                        "valid_size_of_backup_object_lt",
+                    )?
+                }
+                "valid_size_of_backup_object_lte" => {
+                    d.field(
+                        &mut out.valid_size_of_backup_object_lte,
+                        "valid_size_of_backup_object_lte",
+                    )?
+                }
+                "valid_size_of_backup_object_not" => {
+                    d.field(
+                        &mut out.valid_size_of_backup_object_not,
+                        "valid_size_of_backup_object_not",
+                    )?
+                }
+                "valid_size_of_backup_object_not_in" => {
+                    d.field(
+                        &mut out.valid_size_of_backup_object_not_in,
+                        "valid_size_of_backup_object_not_in",
+                    )?
+                }
+                "valid_size_of_restore_point" => {
+                    d.field(
+                        &mut out.valid_size_of_restore_point,
+                        "valid_size_of_restore_point",
+                    )?
+                }
+                "valid_size_of_restore_point_gt" => {
+                    d.field(
+                        &mut out.valid_size_of_restore_point_gt,
+                        "valid_size_of_restore_point_gt",
+                    )?
+                }
+                "valid_size_of_restore_point_gte" => {
+                    d.field(
+                        &mut out.valid_size_of_restore_point_gte,
+                        "valid_size_of_restore_point_gte",
+                    )?
+                }
+                "valid_size_of_restore_point_in" => {
+                    d.field(
+                        &mut out.valid_size_of_restore_point_in,
+                        "valid_size_of_restore_point_in",
+                    )?
+                }
+                "valid_size_of_restore_point_lt" => {
+                    d.field(
+                        &mut out.valid_size_of_restore_point_lt,
+                        "valid_size_of_restore_point_lt",
+                    )?
+                }
+                "valid_size_of_restore_point_lte" => {
+                    d.field(
+                        &mut out.valid_size_of_restore_point_lte,
+                        "valid_size_of_restore_point_lte",
+                    )?
+                }
+                "valid_size_of_restore_point_not" => {
+                    d.field(
+                        &mut out.valid_size_of_restore_point_not,
+                        "valid_size_of_restore_point_not",
+                    )?
+                }
+                "valid_size_of_restore_point_not_in" => {
+                    d.field(
+                        &mut out.valid_size_of_restore_point_not_in,
+                        "valid_size_of_restore_point_not_in",
+                    )?
+                }
+                #[cfg(
+                    any(
+                        feature = "alert",
+                        feature = "backup-plan",
+                        feature = "entity-filter",
+                        feature = "graph",
+                        feature = "isolation-policy",
+                        feature = "label",
+                        feature = "metrics",
+                        feature = "replica-vm",
+                        feature = "replication-plan",
+                        feature = "security-group",
+                        feature = "security-policy",
+                        feature = "table-reporter",
+                        feature = "usb-device",
+                        feature = "vm",
+                        feature = "vm-export-file",
+                        feature = "vm-placement-group"
+                    )
+                )]
+                "vms_every" => d.field(&mut out.vms_every, "vms_every")?,
+                #[cfg(
+                    any(
+                        feature = "alert",
+                        feature = "backup-plan",
+                        feature = "entity-filter",
+                        feature = "graph",
+                        feature = "isolation-policy",
+                        feature = "label",
+                        feature = "metrics",
+                        feature = "replica-vm",
+                        feature = "replication-plan",
+                        feature = "security-group",
+                        feature = "security-policy",
+                        feature = "table-reporter",
+                        feature = "usb-device",
+                        feature = "vm",
+                        feature = "vm-export-file",
+                        feature = "vm-placement-group"
+                    )
+                )]
+                "vms_none" => d.field(&mut out.vms_none, "vms_none")?,
+                #[cfg(
+                    any(
+                        feature = "alert",
+                        feature = "backup-plan",
+                        feature = "entity-filter",
+                        feature = "graph",
+                        feature = "isolation-policy",
+                        feature = "label",
+                        feature = "metrics",
+                        feature = "replica-vm",
+                        feature = "replication-plan",
+                        feature = "security-group",
+                        feature = "security-policy",
+                        feature = "table-reporter",
+                        feature = "usb-device",
+                        feature = "vm",
+                        feature = "vm-export-file",
+                        feature = "vm-placement-group"
+                    )
+                )]
+                "vms_some" => d.field(&mut out.vms_some, "vms_some")?,
+                "window_end" => d.field(&mut out.window_end, "window_end")?,
+                "window_end_contains" => {
+                    d.field(&mut out.window_end_contains, "window_end_contains")?
+                }
+                "window_end_ends_with" => {
+                    d.field(&mut out.window_end_ends_with, "window_end_ends_with")?
+                }
+                "window_end_gt" => d.field(&mut out.window_end_gt, "window_end_gt")?,
+                "window_end_gte" => d.field(&mut out.window_end_gte, "window_end_gte")?,
+                "window_end_in" => d.field(&mut out.window_end_in, "window_end_in")?,
+                "window_end_lt" => d.field(&mut out.window_end_lt, "window_end_lt")?,
+                "window_end_lte" => d.field(&mut out.window_end_lte, "window_end_lte")?,
+                "window_end_not" => d.field(&mut out.window_end_not, "window_end_not")?,
+                "window_end_not_contains" => {
+                    d.field(&mut out.window_end_not_contains, "window_end_not_contains")?
+                }
+                "window_end_not_ends_with" => {
+                    d.field(
+                        &mut out.window_end_not_ends_with,
+                        "window_end_not_ends_with",
+                    )?
+                }
+                "window_end_not_in" => {
+                    d.field(&mut out.window_end_not_in, "window_end_not_in")?
+                }
+                "window_end_not_starts_with" => {
+                    d.field(
+                        &mut out.window_end_not_starts_with,
+                        "window_end_not_starts_with",
+                    )?
+                }
+                "window_end_starts_with" => {
+                    d.field(&mut out.window_end_starts_with, "window_end_starts_with")?
+                }
+                "window_start" => d.field(&mut out.window_start, "window_start")?,
+                "window_start_contains" => {
+                    d.field(&mut out.window_start_contains, "window_start_contains")?
+                }
+                "window_start_ends_with" => {
+                    d.field(&mut out.window_start_ends_with, "window_start_ends_with")?
+                }
+                "window_start_gt" => {
+                    d.field(&mut out.window_start_gt, "window_start_gt")?
+                }
+                "window_start_gte" => {
+                    d.field(&mut out.window_start_gte, "window_start_gte")?
+                }
+                "window_start_in" => {
+                    d.field(&mut out.window_start_in, "window_start_in")?
+                }
+                "window_start_lt" => {
+                    d.field(&mut out.window_start_lt, "window_start_lt")?
+                }
+                "window_start_lte" => {
+                    d.field(&mut out.window_start_lte, "window_start_lte")?
+                }
+                "window_start_not" => {
+                    d.field(&mut out.window_start_not, "window_start_not")?
+                }
+                "window_start_not_contains" => {
+                    d.field(
+                        &mut out.window_start_not_contains,
+                        "window_start_not_contains",
+                    )?
+                }
+                "window_start_not_ends_with" => {
+                    d.field(
+                        &mut out.window_start_not_ends_with,
+                        "window_start_not_ends_with",
+                    )?
+                }
+                "window_start_not_in" => {
+                    d.field(&mut out.window_start_not_in, "window_start_not_in")?
+                }
+                "window_start_not_starts_with" => {
+                    d.field(
+                        &mut out.window_start_not_starts_with,
+                        "window_start_not_starts_with",
+                    )?
+                }
+                "window_start_starts_with" => {
+                    d.field(
+                        &mut out.window_start_starts_with,
+                        "window_start_starts_with",
+                    )?
+                }
+                _ => d.skip()?,
+            }
+            key = d.next_key()?;
+        }
+        ::std::result::Result::Ok(out)
+    }
+}
+#[cfg(any(feature = "backup-plan"))]
+impl crate::codec::Encode for BackupPlanWhereInput {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.begin_object();
+        e.field("AND", &self.and);
+        e.field("NOT", &self.not);
+        e.field("OR", &self.or);
+        e.field("backup_delay_option", &self.backup_delay_option);
+        e.field("backup_delay_option_in", &self.backup_delay_option_in);
+        e.field("backup_delay_option_not", &self.backup_delay_option_not);
+        e.field("backup_delay_option_not_in", &self.backup_delay_option_not_in);
+        #[cfg(any(feature = "backup-plan-execution"))]
+        e.field("backup_plan_executions_every", &self.backup_plan_executions_every);
+        #[cfg(any(feature = "backup-plan-execution"))]
+        e.field("backup_plan_executions_none", &self.backup_plan_executions_none);
+        #[cfg(any(feature = "backup-plan-execution"))]
+        e.field("backup_plan_executions_some", &self.backup_plan_executions_some);
+        e.field("backup_restore_point_count", &self.backup_restore_point_count);
+        e.field("backup_restore_point_count_gt", &self.backup_restore_point_count_gt);
+        e.field("backup_restore_point_count_gte", &self.backup_restore_point_count_gte);
+        e.field("backup_restore_point_count_in", &self.backup_restore_point_count_in);
+        e.field("backup_restore_point_count_lt", &self.backup_restore_point_count_lt);
+        e.field("backup_restore_point_count_lte", &self.backup_restore_point_count_lte);
+        e.field("backup_restore_point_count_not", &self.backup_restore_point_count_not);
+        e.field(
+            "backup_restore_point_count_not_in",
+            &self.backup_restore_point_count_not_in,
+        );
+        #[cfg(any(feature = "backup-plan", feature = "backup-restore-point"))]
+        e.field("backup_restore_points_every", &self.backup_restore_points_every);
+        #[cfg(any(feature = "backup-plan", feature = "backup-restore-point"))]
+        e.field("backup_restore_points_none", &self.backup_restore_points_none);
+        #[cfg(any(feature = "backup-plan", feature = "backup-restore-point"))]
+        e.field("backup_restore_points_some", &self.backup_restore_points_some);
+        #[cfg(any(feature = "backup-service"))]
+        e.field("backup_service", &self.backup_service);
+        #[cfg(any(feature = "backup-store-repository"))]
+        e.field("backup_store_repository", &self.backup_store_repository);
+        e.field("backup_total_size", &self.backup_total_size);
+        e.field("backup_total_size_gt", &self.backup_total_size_gt);
+        e.field("backup_total_size_gte", &self.backup_total_size_gte);
+        e.field("backup_total_size_in", &self.backup_total_size_in);
+        e.field("backup_total_size_lt", &self.backup_total_size_lt);
+        e.field("backup_total_size_lte", &self.backup_total_size_lte);
+        e.field("backup_total_size_not", &self.backup_total_size_not);
+        e.field("backup_total_size_not_in", &self.backup_total_size_not_in);
+        e.field("compression", &self.compression);
+        e.field("compression_not", &self.compression_not);
+        e.field("compression_ratio", &self.compression_ratio);
+        e.field("compression_ratio_gt", &self.compression_ratio_gt);
+        e.field("compression_ratio_gte", &self.compression_ratio_gte);
+        e.field("compression_ratio_in", &self.compression_ratio_in);
+        e.field("compression_ratio_lt", &self.compression_ratio_lt);
+        e.field("compression_ratio_lte", &self.compression_ratio_lte);
+        e.field("compression_ratio_not", &self.compression_ratio_not);
+        e.field("compression_ratio_not_in", &self.compression_ratio_not_in);
+        e.field("createdAt", &self.created_at);
+        e.field("createdAt_gt", &self.created_at_gt);
+        e.field("createdAt_gte", &self.created_at_gte);
+        e.field("createdAt_in", &self.created_at_in);
+        e.field("createdAt_lt", &self.created_at_lt);
+        e.field("createdAt_lte", &self.created_at_lte);
+        e.field("createdAt_not", &self.created_at_not);
+        e.field("createdAt_not_in", &self.created_at_not_in);
+        e.field("delete_strategy", &self.delete_strategy);
+        e.field("delete_strategy_in", &self.delete_strategy_in);
+        e.field("delete_strategy_not", &self.delete_strategy_not);
+        e.field("delete_strategy_not_in", &self.delete_strategy_not_in);
+        e.field("description", &self.description);
+        e.field("description_contains", &self.description_contains);
+        e.field("description_ends_with", &self.description_ends_with);
+        e.field("description_gt", &self.description_gt);
+        e.field("description_gte", &self.description_gte);
+        e.field("description_in", &self.description_in);
+        e.field("description_lt", &self.description_lt);
+        e.field("description_lte", &self.description_lte);
+        e.field("description_not", &self.description_not);
+        e.field("description_not_contains", &self.description_not_contains);
+        e.field("description_not_ends_with", &self.description_not_ends_with);
+        e.field("description_not_in", &self.description_not_in);
+        e.field("description_not_starts_with", &self.description_not_starts_with);
+        e.field("description_starts_with", &self.description_starts_with);
+        e.field("enable_window", &self.enable_window);
+        e.field("enable_window_not", &self.enable_window_not);
+        e.field("entityAsyncStatus", &self.entity_async_status);
+        e.field("entityAsyncStatus_in", &self.entity_async_status_in);
+        e.field("entityAsyncStatus_not", &self.entity_async_status_not);
+        e.field("entityAsyncStatus_not_in", &self.entity_async_status_not_in);
+        e.field("full_interval", &self.full_interval);
+        e.field("full_interval_gt", &self.full_interval_gt);
+        e.field("full_interval_gte", &self.full_interval_gte);
+        e.field("full_interval_in", &self.full_interval_in);
+        e.field("full_interval_lt", &self.full_interval_lt);
+        e.field("full_interval_lte", &self.full_interval_lte);
+        e.field("full_interval_not", &self.full_interval_not);
+        e.field("full_interval_not_in", &self.full_interval_not_in);
+        e.field("full_period", &self.full_period);
+        e.field("full_period_in", &self.full_period_in);
+        e.field("full_period_not", &self.full_period_not);
+        e.field("full_period_not_in", &self.full_period_not_in);
+        e.field("id", &self.id);
+        e.field("id_contains", &self.id_contains);
+        e.field("id_ends_with", &self.id_ends_with);
+        e.field("id_gt", &self.id_gt);
+        e.field("id_gte", &self.id_gte);
+        e.field("id_in", &self.id_in);
+        e.field("id_lt", &self.id_lt);
+        e.field("id_lte", &self.id_lte);
+        e.field("id_not", &self.id_not);
+        e.field("id_not_contains", &self.id_not_contains);
+        e.field("id_not_ends_with", &self.id_not_ends_with);
+        e.field("id_not_in", &self.id_not_in);
+        e.field("id_not_starts_with", &self.id_not_starts_with);
+        e.field("id_starts_with", &self.id_starts_with);
+        e.field("incremental_interval", &self.incremental_interval);
+        e.field("incremental_interval_gt", &self.incremental_interval_gt);
+        e.field("incremental_interval_gte", &self.incremental_interval_gte);
+        e.field("incremental_interval_in", &self.incremental_interval_in);
+        e.field("incremental_interval_lt", &self.incremental_interval_lt);
+        e.field("incremental_interval_lte", &self.incremental_interval_lte);
+        e.field("incremental_interval_not", &self.incremental_interval_not);
+        e.field("incremental_interval_not_in", &self.incremental_interval_not_in);
+        e.field("incremental_period", &self.incremental_period);
+        e.field("incremental_period_in", &self.incremental_period_in);
+        e.field("incremental_period_not", &self.incremental_period_not);
+        e.field("incremental_period_not_in", &self.incremental_period_not_in);
+        e.field("keep_policy", &self.keep_policy);
+        e.field("keep_policy_in", &self.keep_policy_in);
+        e.field("keep_policy_not", &self.keep_policy_not);
+        e.field("keep_policy_not_in", &self.keep_policy_not_in);
+        e.field("keep_policy_value", &self.keep_policy_value);
+        e.field("keep_policy_value_gt", &self.keep_policy_value_gt);
+        e.field("keep_policy_value_gte", &self.keep_policy_value_gte);
+        e.field("keep_policy_value_in", &self.keep_policy_value_in);
+        e.field("keep_policy_value_lt", &self.keep_policy_value_lt);
+        e.field("keep_policy_value_lte", &self.keep_policy_value_lte);
+        e.field("keep_policy_value_not", &self.keep_policy_value_not);
+        e.field("keep_policy_value_not_in", &self.keep_policy_value_not_in);
+        e.field("last_execute_status", &self.last_execute_status);
+        e.field("last_execute_status_in", &self.last_execute_status_in);
+        e.field("last_execute_status_message", &self.last_execute_status_message);
+        e.field(
+            "last_execute_status_message_contains",
+            &self.last_execute_status_message_contains,
+        );
+        e.field(
+            "last_execute_status_message_ends_with",
+            &self.last_execute_status_message_ends_with,
+        );
+        e.field("last_execute_status_message_gt", &self.last_execute_status_message_gt);
+        e.field(
+            "last_execute_status_message_gte",
+            &self.last_execute_status_message_gte,
+        );
+        e.field("last_execute_status_message_in", &self.last_execute_status_message_in);
+        e.field("last_execute_status_message_lt", &self.last_execute_status_message_lt);
+        e.field(
+            "last_execute_status_message_lte",
+            &self.last_execute_status_message_lte,
+        );
+        e.field(
+            "last_execute_status_message_not",
+            &self.last_execute_status_message_not,
+        );
+        e.field(
+            "last_execute_status_message_not_contains",
+            &self.last_execute_status_message_not_contains,
+        );
+        e.field(
+            "last_execute_status_message_not_ends_with",
+            &self.last_execute_status_message_not_ends_with,
+        );
+        e.field(
+            "last_execute_status_message_not_in",
+            &self.last_execute_status_message_not_in,
+        );
+        e.field(
+            "last_execute_status_message_not_starts_with",
+            &self.last_execute_status_message_not_starts_with,
+        );
+        e.field(
+            "last_execute_status_message_starts_with",
+            &self.last_execute_status_message_starts_with,
+        );
+        e.field("last_execute_status_not", &self.last_execute_status_not);
+        e.field("last_execute_status_not_in", &self.last_execute_status_not_in);
+        e.field("last_execute_success_job_count", &self.last_execute_success_job_count);
+        e.field(
+            "last_execute_success_job_count_gt",
+            &self.last_execute_success_job_count_gt,
+        );
+        e.field(
+            "last_execute_success_job_count_gte",
+            &self.last_execute_success_job_count_gte,
+        );
+        e.field(
+            "last_execute_success_job_count_in",
+            &self.last_execute_success_job_count_in,
+        );
+        e.field(
+            "last_execute_success_job_count_lt",
+            &self.last_execute_success_job_count_lt,
+        );
+        e.field(
+            "last_execute_success_job_count_lte",
+            &self.last_execute_success_job_count_lte,
+        );
+        e.field(
+            "last_execute_success_job_count_not",
+            &self.last_execute_success_job_count_not,
+        );
+        e.field(
+            "last_execute_success_job_count_not_in",
+            &self.last_execute_success_job_count_not_in,
+        );
+        e.field("last_execute_total_job_count", &self.last_execute_total_job_count);
+        e.field(
+            "last_execute_total_job_count_gt",
+            &self.last_execute_total_job_count_gt,
+        );
+        e.field(
+            "last_execute_total_job_count_gte",
+            &self.last_execute_total_job_count_gte,
+        );
+        e.field(
+            "last_execute_total_job_count_in",
+            &self.last_execute_total_job_count_in,
+        );
+        e.field(
+            "last_execute_total_job_count_lt",
+            &self.last_execute_total_job_count_lt,
+        );
+        e.field(
+            "last_execute_total_job_count_lte",
+            &self.last_execute_total_job_count_lte,
+        );
+        e.field(
+            "last_execute_total_job_count_not",
+            &self.last_execute_total_job_count_not,
+        );
+        e.field(
+            "last_execute_total_job_count_not_in",
+            &self.last_execute_total_job_count_not_in,
+        );
+        e.field("last_executed_at", &self.last_executed_at);
+        e.field("last_executed_at_gt", &self.last_executed_at_gt);
+        e.field("last_executed_at_gte", &self.last_executed_at_gte);
+        e.field("last_executed_at_in", &self.last_executed_at_in);
+        e.field("last_executed_at_lt", &self.last_executed_at_lt);
+        e.field("last_executed_at_lte", &self.last_executed_at_lte);
+        e.field("last_executed_at_not", &self.last_executed_at_not);
+        e.field("last_executed_at_not_in", &self.last_executed_at_not_in);
+        e.field("last_manual_execute_status", &self.last_manual_execute_status);
+        e.field("last_manual_execute_status_in", &self.last_manual_execute_status_in);
+        e.field(
+            "last_manual_execute_status_message",
+            &self.last_manual_execute_status_message,
+        );
+        e.field(
+            "last_manual_execute_status_message_contains",
+            &self.last_manual_execute_status_message_contains,
+        );
+        e.field(
+            "last_manual_execute_status_message_ends_with",
+            &self.last_manual_execute_status_message_ends_with,
+        );
+        e.field(
+            "last_manual_execute_status_message_gt",
+            &self.last_manual_execute_status_message_gt,
+        );
+        e.field(
+            "last_manual_execute_status_message_gte",
+            &self.last_manual_execute_status_message_gte,
+        );
+        e.field(
+            "last_manual_execute_status_message_in",
+            &self.last_manual_execute_status_message_in,
+        );
+        e.field(
+            "last_manual_execute_status_message_lt",
+            &self.last_manual_execute_status_message_lt,
+        );
+        e.field(
+            "last_manual_execute_status_message_lte",
+            &self.last_manual_execute_status_message_lte,
+        );
+        e.field(
+            "last_manual_execute_status_message_not",
+            &self.last_manual_execute_status_message_not,
+        );
+        e.field(
+            "last_manual_execute_status_message_not_contains",
+            &self.last_manual_execute_status_message_not_contains,
+        );
+        e.field(
+            "last_manual_execute_status_message_not_ends_with",
+            &self.last_manual_execute_status_message_not_ends_with,
+        );
+        e.field(
+            "last_manual_execute_status_message_not_in",
+            &self.last_manual_execute_status_message_not_in,
+        );
+        e.field(
+            "last_manual_execute_status_message_not_starts_with",
+            &self.last_manual_execute_status_message_not_starts_with,
+        );
+        e.field(
+            "last_manual_execute_status_message_starts_with",
+            &self.last_manual_execute_status_message_starts_with,
+        );
+        e.field("last_manual_execute_status_not", &self.last_manual_execute_status_not);
+        e.field(
+            "last_manual_execute_status_not_in",
+            &self.last_manual_execute_status_not_in,
+        );
+        e.field(
+            "last_manual_execute_success_job_count",
+            &self.last_manual_execute_success_job_count,
+        );
+        e.field(
+            "last_manual_execute_success_job_count_gt",
+            &self.last_manual_execute_success_job_count_gt,
+        );
+        e.field(
+            "last_manual_execute_success_job_count_gte",
+            &self.last_manual_execute_success_job_count_gte,
+        );
+        e.field(
+            "last_manual_execute_success_job_count_in",
+            &self.last_manual_execute_success_job_count_in,
+        );
+        e.field(
+            "last_manual_execute_success_job_count_lt",
+            &self.last_manual_execute_success_job_count_lt,
+        );
+        e.field(
+            "last_manual_execute_success_job_count_lte",
+            &self.last_manual_execute_success_job_count_lte,
+        );
+        e.field(
+            "last_manual_execute_success_job_count_not",
+            &self.last_manual_execute_success_job_count_not,
+        );
+        e.field(
+            "last_manual_execute_success_job_count_not_in",
+            &self.last_manual_execute_success_job_count_not_in,
+        );
+        e.field(
+            "last_manual_execute_total_job_count",
+            &self.last_manual_execute_total_job_count,
+        );
+        e.field(
+            "last_manual_execute_total_job_count_gt",
+            &self.last_manual_execute_total_job_count_gt,
+        );
+        e.field(
+            "last_manual_execute_total_job_count_gte",
+            &self.last_manual_execute_total_job_count_gte,
+        );
+        e.field(
+            "last_manual_execute_total_job_count_in",
+            &self.last_manual_execute_total_job_count_in,
+        );
+        e.field(
+            "last_manual_execute_total_job_count_lt",
+            &self.last_manual_execute_total_job_count_lt,
+        );
+        e.field(
+            "last_manual_execute_total_job_count_lte",
+            &self.last_manual_execute_total_job_count_lte,
+        );
+        e.field(
+            "last_manual_execute_total_job_count_not",
+            &self.last_manual_execute_total_job_count_not,
+        );
+        e.field(
+            "last_manual_execute_total_job_count_not_in",
+            &self.last_manual_execute_total_job_count_not_in,
+        );
+        e.field("last_manual_executed_at", &self.last_manual_executed_at);
+        e.field("last_manual_executed_at_gt", &self.last_manual_executed_at_gt);
+        e.field("last_manual_executed_at_gte", &self.last_manual_executed_at_gte);
+        e.field("last_manual_executed_at_in", &self.last_manual_executed_at_in);
+        e.field("last_manual_executed_at_lt", &self.last_manual_executed_at_lt);
+        e.field("last_manual_executed_at_lte", &self.last_manual_executed_at_lte);
+        e.field("last_manual_executed_at_not", &self.last_manual_executed_at_not);
+        e.field("last_manual_executed_at_not_in", &self.last_manual_executed_at_not_in);
+        e.field("logical_size", &self.logical_size);
+        e.field("logical_size_gt", &self.logical_size_gt);
+        e.field("logical_size_gte", &self.logical_size_gte);
+        e.field("logical_size_in", &self.logical_size_in);
+        e.field("logical_size_lt", &self.logical_size_lt);
+        e.field("logical_size_lte", &self.logical_size_lte);
+        e.field("logical_size_not", &self.logical_size_not);
+        e.field("logical_size_not_in", &self.logical_size_not_in);
+        e.field("name", &self.name);
+        e.field("name_contains", &self.name_contains);
+        e.field("name_ends_with", &self.name_ends_with);
+        e.field("name_gt", &self.name_gt);
+        e.field("name_gte", &self.name_gte);
+        e.field("name_in", &self.name_in);
+        e.field("name_lt", &self.name_lt);
+        e.field("name_lte", &self.name_lte);
+        e.field("name_not", &self.name_not);
+        e.field("name_not_contains", &self.name_not_contains);
+        e.field("name_not_ends_with", &self.name_not_ends_with);
+        e.field("name_not_in", &self.name_not_in);
+        e.field("name_not_starts_with", &self.name_not_starts_with);
+        e.field("name_starts_with", &self.name_starts_with);
+        e.field("next_execute_time", &self.next_execute_time);
+        e.field("next_execute_time_gt", &self.next_execute_time_gt);
+        e.field("next_execute_time_gte", &self.next_execute_time_gte);
+        e.field("next_execute_time_in", &self.next_execute_time_in);
+        e.field("next_execute_time_lt", &self.next_execute_time_lt);
+        e.field("next_execute_time_lte", &self.next_execute_time_lte);
+        e.field("next_execute_time_not", &self.next_execute_time_not);
+        e.field("next_execute_time_not_in", &self.next_execute_time_not_in);
+        e.field("phase", &self.phase);
+        e.field("phase_in", &self.phase_in);
+        e.field("phase_not", &self.phase_not);
+        e.field("phase_not_in", &self.phase_not_in);
+        e.field("physical_size", &self.physical_size);
+        e.field("physical_size_gt", &self.physical_size_gt);
+        e.field("physical_size_gte", &self.physical_size_gte);
+        e.field("physical_size_in", &self.physical_size_in);
+        e.field("physical_size_lt", &self.physical_size_lt);
+        e.field("physical_size_lte", &self.physical_size_lte);
+        e.field("physical_size_not", &self.physical_size_not);
+        e.field("physical_size_not_in", &self.physical_size_not_in);
+        e.field("snapshot_consistent_type", &self.snapshot_consistent_type);
+        e.field("snapshot_consistent_type_in", &self.snapshot_consistent_type_in);
+        e.field("snapshot_consistent_type_not", &self.snapshot_consistent_type_not);
+        e.field(
+            "snapshot_consistent_type_not_in",
+            &self.snapshot_consistent_type_not_in,
+        );
+        e.field("status", &self.status);
+        e.field("status_in", &self.status_in);
+        e.field("status_not", &self.status_not);
+        e.field("status_not_in", &self.status_not_in);
+        e.field("valid_size_of_backup_object", &self.valid_size_of_backup_object);
+        e.field("valid_size_of_backup_object_gt", &self.valid_size_of_backup_object_gt);
+        e.field(
+            "valid_size_of_backup_object_gte",
+            &self.valid_size_of_backup_object_gte,
+        );
+        e.field("valid_size_of_backup_object_in", &self.valid_size_of_backup_object_in);
+        e.field("valid_size_of_backup_object_lt", &self.valid_size_of_backup_object_lt);
+        e.field(
+            "valid_size_of_backup_object_lte",
+            &self.valid_size_of_backup_object_lte,
+        );
+        e.field(
+            "valid_size_of_backup_object_not",
+            &self.valid_size_of_backup_object_not,
+        );
+        e.field(
+            "valid_size_of_backup_object_not_in",
+            &self.valid_size_of_backup_object_not_in,
+        );
+        e.field("valid_size_of_restore_point", &self.valid_size_of_restore_point);
+        e.field("valid_size_of_restore_point_gt", &self.valid_size_of_restore_point_gt);
+        e.field(
+            "valid_size_of_restore_point_gte",
+            &self.valid_size_of_restore_point_gte,
+        );
+        e.field("valid_size_of_restore_point_in", &self.valid_size_of_restore_point_in);
+        e.field("valid_size_of_restore_point_lt", &self.valid_size_of_restore_point_lt);
+        e.field(
+            "valid_size_of_restore_point_lte",
+            &self.valid_size_of_restore_point_lte,
+        );
+        e.field(
+            "valid_size_of_restore_point_not",
+            &self.valid_size_of_restore_point_not,
+        );
+        e.field(
+            "valid_size_of_restore_point_not_in",
+            &self.valid_size_of_restore_point_not_in,
+        );
+        #[cfg(
+            any(
+                feature = "alert",
+                feature = "backup-plan",
+                feature = "entity-filter",
+                feature = "graph",
+                feature = "isolation-policy",
+                feature = "label",
+                feature = "metrics",
+                feature = "replica-vm",
+                feature = "replication-plan",
+                feature = "security-group",
+                feature = "security-policy",
+                feature = "table-reporter",
+                feature = "usb-device",
+                feature = "vm",
+                feature = "vm-export-file",
+                feature = "vm-placement-group"
+            )
+        )] e.field("vms_every", &self.vms_every);
+        #[cfg(
+            any(
+                feature = "alert",
+                feature = "backup-plan",
+                feature = "entity-filter",
+                feature = "graph",
+                feature = "isolation-policy",
+                feature = "label",
+                feature = "metrics",
+                feature = "replica-vm",
+                feature = "replication-plan",
+                feature = "security-group",
+                feature = "security-policy",
+                feature = "table-reporter",
+                feature = "usb-device",
+                feature = "vm",
+                feature = "vm-export-file",
+                feature = "vm-placement-group"
+            )
+        )] e.field("vms_none", &self.vms_none);
+        #[cfg(
+            any(
+                feature = "alert",
+                feature = "backup-plan",
+                feature = "entity-filter",
+                feature = "graph",
+                feature = "isolation-policy",
+                feature = "label",
+                feature = "metrics",
+                feature = "replica-vm",
+                feature = "replication-plan",
+                feature = "security-group",
+                feature = "security-policy",
+                feature = "table-reporter",
+                feature = "usb-device",
+                feature = "vm",
+                feature = "vm-export-file",
+                feature = "vm-placement-group"
+            )
+        )] e.field("vms_some", &self.vms_some);
+        e.field("window_end", &self.window_end);
+        e.field("window_end_contains", &self.window_end_contains);
+        e.field("window_end_ends_with", &self.window_end_ends_with);
+        e.field("window_end_gt", &self.window_end_gt);
+        e.field("window_end_gte", &self.window_end_gte);
+        e.field("window_end_in", &self.window_end_in);
+        e.field("window_end_lt", &self.window_end_lt);
+        e.field("window_end_lte", &self.window_end_lte);
+        e.field("window_end_not", &self.window_end_not);
+        e.field("window_end_not_contains", &self.window_end_not_contains);
+        e.field("window_end_not_ends_with", &self.window_end_not_ends_with);
+        e.field("window_end_not_in", &self.window_end_not_in);
+        e.field("window_end_not_starts_with", &self.window_end_not_starts_with);
+        e.field("window_end_starts_with", &self.window_end_starts_with);
+        e.field("window_start", &self.window_start);
+        e.field("window_start_contains", &self.window_start_contains);
+        e.field("window_start_ends_with", &self.window_start_ends_with);
+        e.field("window_start_gt", &self.window_start_gt);
+        e.field("window_start_gte", &self.window_start_gte);
+        e.field("window_start_in", &self.window_start_in);
+        e.field("window_start_lt", &self.window_start_lt);
+        e.field("window_start_lte", &self.window_start_lte);
+        e.field("window_start_not", &self.window_start_not);
+        e.field("window_start_not_contains", &self.window_start_not_contains);
+        e.field("window_start_not_ends_with", &self.window_start_not_ends_with);
+        e.field("window_start_not_in", &self.window_start_not_in);
+        e.field("window_start_not_starts_with", &self.window_start_not_starts_with);
+        e.field("window_start_starts_with", &self.window_start_starts_with);
+        e.end_object();
+    }
+}
 /// Spec: `#/components/schemas/BackupRestoreExecutionNetworkInformation`
+#[cfg(any(feature = "backup-plan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupRestoreExecutionNetworkInformation {
     pub vpc_subnet_local_id: crate::Nullable<::std::string::String>,
@@ -1427,6 +3898,7 @@ pub struct BackupRestoreExecutionNetworkInformation {
         crate::models::BackupRestoreExecutionNetworkInformationTypename,
     >,
 }
+#[cfg(any(feature = "backup-plan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BackupRestoreExecutionNetworkInformation {
     fn decode(
@@ -1450,6 +3922,7 @@ impl crate::codec::Decode for BackupRestoreExecutionNetworkInformation {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "backup-plan"))]
 impl crate::codec::Encode for BackupRestoreExecutionNetworkInformation {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1462,6 +3935,7 @@ impl crate::codec::Encode for BackupRestoreExecutionNetworkInformation {
     }
 }
 /// Spec: `#/components/schemas/BackupRestoreExecutionNetworkInformation/properties/__typename`
+#[cfg(any(feature = "backup-plan"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum BackupRestoreExecutionNetworkInformationTypename {
     /// `BackupRestoreExecutionNetworkInformation`
@@ -1469,6 +3943,7 @@ pub enum BackupRestoreExecutionNetworkInformationTypename {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "backup-plan"))]
 impl BackupRestoreExecutionNetworkInformationTypename {
     /// Every value the spec lists.
     pub const ALL: [Self; 1] = [Self::BackupRestoreExecutionNetworkInformation];
@@ -1492,16 +3967,19 @@ impl BackupRestoreExecutionNetworkInformationTypename {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "backup-plan"))]
 impl ::std::default::Default for BackupRestoreExecutionNetworkInformationTypename {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "backup-plan"))]
 impl ::std::fmt::Display for BackupRestoreExecutionNetworkInformationTypename {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "backup-plan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BackupRestoreExecutionNetworkInformationTypename {
     fn decode(
@@ -1510,12 +3988,14 @@ impl crate::codec::Decode for BackupRestoreExecutionNetworkInformationTypename {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "backup-plan"))]
 impl crate::codec::Encode for BackupRestoreExecutionNetworkInformationTypename {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/BackupRestoreExecutionNetworkMapping`
+#[cfg(any(feature = "backup-plan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupRestoreExecutionNetworkMapping {
     pub target: crate::Nullable<crate::models::BackupRestoreExecutionNetworkInformation>,
@@ -1526,6 +4006,7 @@ pub struct BackupRestoreExecutionNetworkMapping {
         crate::models::BackupRestoreExecutionNetworkMappingTypename,
     >,
 }
+#[cfg(any(feature = "backup-plan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BackupRestoreExecutionNetworkMapping {
     fn decode(
@@ -1559,6 +4040,7 @@ impl crate::codec::Decode for BackupRestoreExecutionNetworkMapping {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "backup-plan"))]
 impl crate::codec::Encode for BackupRestoreExecutionNetworkMapping {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1571,6 +4053,7 @@ impl crate::codec::Encode for BackupRestoreExecutionNetworkMapping {
     }
 }
 /// Spec: `#/components/schemas/BackupRestoreExecutionNetworkMapping/properties/__typename`
+#[cfg(any(feature = "backup-plan"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum BackupRestoreExecutionNetworkMappingTypename {
     /// `BackupRestoreExecutionNetworkMapping`
@@ -1578,6 +4061,7 @@ pub enum BackupRestoreExecutionNetworkMappingTypename {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "backup-plan"))]
 impl BackupRestoreExecutionNetworkMappingTypename {
     /// Every value the spec lists.
     pub const ALL: [Self; 1] = [Self::BackupRestoreExecutionNetworkMapping];
@@ -1601,16 +4085,19 @@ impl BackupRestoreExecutionNetworkMappingTypename {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "backup-plan"))]
 impl ::std::default::Default for BackupRestoreExecutionNetworkMappingTypename {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "backup-plan"))]
 impl ::std::fmt::Display for BackupRestoreExecutionNetworkMappingTypename {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "backup-plan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BackupRestoreExecutionNetworkMappingTypename {
     fn decode(
@@ -1619,16 +4106,19 @@ impl crate::codec::Decode for BackupRestoreExecutionNetworkMappingTypename {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "backup-plan"))]
 impl crate::codec::Encode for BackupRestoreExecutionNetworkMappingTypename {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/BackupRestorePointDeletionParams`
+#[cfg(any(feature = "backup-plan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupRestorePointDeletionParams {
     pub r#where: crate::models::BackupRestorePointWhereInput,
 }
+#[cfg(any(feature = "backup-plan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BackupRestorePointDeletionParams {
     fn decode(
@@ -1651,6 +4141,7 @@ impl crate::codec::Decode for BackupRestorePointDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "backup-plan"))]
 impl crate::codec::Encode for BackupRestorePointDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1659,11 +4150,13 @@ impl crate::codec::Encode for BackupRestorePointDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/BackupRestorePointRebuildParams`
+#[cfg(any(feature = "backup-plan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupRestorePointRebuildParams {
     pub data: crate::models::BackupRestorePointRebuildParamsData,
     pub r#where: crate::models::BackupRestorePointWhereInput,
 }
+#[cfg(any(feature = "backup-plan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BackupRestorePointRebuildParams {
     fn decode(
@@ -1690,6 +4183,7 @@ impl crate::codec::Decode for BackupRestorePointRebuildParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "backup-plan"))]
 impl crate::codec::Encode for BackupRestorePointRebuildParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1699,6 +4193,7 @@ impl crate::codec::Encode for BackupRestorePointRebuildParams {
     }
 }
 /// Spec: `#/components/schemas/BackupRestorePointRebuildParams/properties/data`
+#[cfg(any(feature = "backup-plan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupRestorePointRebuildParamsData {
     pub rebuild_network_mapping: ::std::vec::Vec<
@@ -1709,6 +4204,7 @@ pub struct BackupRestorePointRebuildParamsData {
     pub rebuild_name: ::std::string::String,
     pub startup_after_restore: bool,
 }
+#[cfg(any(feature = "backup-plan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BackupRestorePointRebuildParamsData {
     fn decode(
@@ -1763,6 +4259,7 @@ impl crate::codec::Decode for BackupRestorePointRebuildParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "backup-plan"))]
 impl crate::codec::Encode for BackupRestorePointRebuildParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1775,11 +4272,13 @@ impl crate::codec::Encode for BackupRestorePointRebuildParamsData {
     }
 }
 /// Spec: `#/components/schemas/BackupRestorePointRestoreInPlaceParams`
+#[cfg(any(feature = "backup-plan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupRestorePointRestoreInPlaceParams {
     pub data: crate::models::BackupRestorePointRestoreInPlaceParamsData,
     pub r#where: crate::models::BackupRestorePointWhereInput,
 }
+#[cfg(any(feature = "backup-plan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BackupRestorePointRestoreInPlaceParams {
     fn decode(
@@ -1810,6 +4309,7 @@ impl crate::codec::Decode for BackupRestorePointRestoreInPlaceParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "backup-plan"))]
 impl crate::codec::Encode for BackupRestorePointRestoreInPlaceParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1819,10 +4319,12 @@ impl crate::codec::Encode for BackupRestorePointRestoreInPlaceParams {
     }
 }
 /// Spec: `#/components/schemas/BackupRestorePointRestoreInPlaceParams/properties/data`
+#[cfg(any(feature = "backup-plan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupRestorePointRestoreInPlaceParamsData {
     pub startup_after_restore: bool,
 }
+#[cfg(any(feature = "backup-plan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BackupRestorePointRestoreInPlaceParamsData {
     fn decode(
@@ -1849,6 +4351,7 @@ impl crate::codec::Decode for BackupRestorePointRestoreInPlaceParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "backup-plan"))]
 impl crate::codec::Encode for BackupRestorePointRestoreInPlaceParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1857,11 +4360,13 @@ impl crate::codec::Encode for BackupRestorePointRestoreInPlaceParamsData {
     }
 }
 /// Spec: `#/components/schemas/BackupRestorePointWhereUniqueInput`
+#[cfg(any(feature = "backup-plan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupRestorePointWhereUniqueInput {
     pub id: crate::Nullable<::std::string::String>,
     pub local_id: crate::Nullable<::std::string::String>,
 }
+#[cfg(any(feature = "backup-plan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BackupRestorePointWhereUniqueInput {
     fn decode(
@@ -1880,6 +4385,7 @@ impl crate::codec::Decode for BackupRestorePointWhereUniqueInput {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "backup-plan"))]
 impl crate::codec::Encode for BackupRestorePointWhereUniqueInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1889,11 +4395,13 @@ impl crate::codec::Encode for BackupRestorePointWhereUniqueInput {
     }
 }
 /// Spec: `#/components/schemas/DeleteBackupPlan`
+#[cfg(any(feature = "backup-plan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteBackupPlan {
     pub entity_async_status: ::std::option::Option<crate::models::EntityAsyncStatus>,
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "backup-plan"))]
 impl crate::codec::Decode for DeleteBackupPlan {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1918,6 +4426,7 @@ impl crate::codec::Decode for DeleteBackupPlan {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "backup-plan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteBackupPlan {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1928,11 +4437,13 @@ impl crate::codec::Encode for DeleteBackupPlan {
     }
 }
 /// Spec: `#/components/schemas/DeleteBackupRestorePoint`
+#[cfg(any(feature = "backup-plan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteBackupRestorePoint {
     pub entity_async_status: ::std::option::Option<crate::models::EntityAsyncStatus>,
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "backup-plan"))]
 impl crate::codec::Decode for DeleteBackupRestorePoint {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1957,6 +4468,7 @@ impl crate::codec::Decode for DeleteBackupRestorePoint {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "backup-plan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteBackupRestorePoint {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1967,6 +4479,7 @@ impl crate::codec::Encode for DeleteBackupRestorePoint {
     }
 }
 /// Spec: `#/components/schemas/GetBackupPlansConnectionRequestBody`
+#[cfg(any(feature = "backup-plan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBackupPlansConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -1977,6 +4490,7 @@ pub struct GetBackupPlansConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::BackupPlanWhereInput>,
 }
+#[cfg(any(feature = "backup-plan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetBackupPlansConnectionRequestBody {
     fn decode(
@@ -2000,6 +4514,7 @@ impl crate::codec::Decode for GetBackupPlansConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "backup-plan"))]
 impl crate::codec::Encode for GetBackupPlansConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -2014,6 +4529,7 @@ impl crate::codec::Encode for GetBackupPlansConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetBackupPlansRequestBody`
+#[cfg(any(feature = "backup-plan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBackupPlansRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -2024,6 +4540,7 @@ pub struct GetBackupPlansRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::BackupPlanWhereInput>,
 }
+#[cfg(any(feature = "backup-plan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetBackupPlansRequestBody {
     fn decode(
@@ -2047,6 +4564,7 @@ impl crate::codec::Decode for GetBackupPlansRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "backup-plan"))]
 impl crate::codec::Encode for GetBackupPlansRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -2061,10 +4579,12 @@ impl crate::codec::Encode for GetBackupPlansRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetBackupRestorePointMetadataRequestBody`
+#[cfg(any(feature = "backup-plan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBackupRestorePointMetadataRequestBody {
     pub r#where: crate::models::BackupRestorePointWhereUniqueInput,
 }
+#[cfg(any(feature = "backup-plan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetBackupRestorePointMetadataRequestBody {
     fn decode(
@@ -2087,6 +4607,7 @@ impl crate::codec::Decode for GetBackupRestorePointMetadataRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "backup-plan"))]
 impl crate::codec::Encode for GetBackupRestorePointMetadataRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -2095,10 +4616,12 @@ impl crate::codec::Encode for GetBackupRestorePointMetadataRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateBackupPlan`
+#[cfg(any(feature = "backup-plan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateBackupPlan {
     pub count: i32,
 }
+#[cfg(any(feature = "backup-plan"))]
 impl crate::codec::Decode for NestedAggregateBackupPlan {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -2120,6 +4643,7 @@ impl crate::codec::Decode for NestedAggregateBackupPlan {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "backup-plan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateBackupPlan {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -2129,6 +4653,7 @@ impl crate::codec::Encode for NestedAggregateBackupPlan {
     }
 }
 /// Spec: `#/components/schemas/VmDiskMetaData`
+#[cfg(any(feature = "backup-plan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmDiskMetaData {
     pub vm_volume_size: ::std::option::Option<f64>,
@@ -2149,6 +4674,7 @@ pub struct VmDiskMetaData {
     pub bus: ::std::option::Option<crate::models::Bus>,
     pub boot: ::std::option::Option<i32>,
 }
+#[cfg(any(feature = "backup-plan"))]
 impl crate::codec::Decode for VmDiskMetaData {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -2197,6 +4723,7 @@ impl crate::codec::Decode for VmDiskMetaData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "backup-plan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VmDiskMetaData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -2220,6 +4747,7 @@ impl crate::codec::Encode for VmDiskMetaData {
     }
 }
 /// Spec: `#/components/schemas/VmHaPriority`
+#[cfg(any(feature = "backup-plan"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VmHaPriority {
     /// `LEVEL_1_LOW`
@@ -2231,6 +4759,7 @@ pub enum VmHaPriority {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "backup-plan"))]
 impl VmHaPriority {
     /// Every value the spec lists.
     pub const ALL: [Self; 3] = [Self::Level1Low, Self::Level2Medium, Self::Level3High];
@@ -2254,16 +4783,19 @@ impl VmHaPriority {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "backup-plan"))]
 impl ::std::default::Default for VmHaPriority {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "backup-plan"))]
 impl ::std::fmt::Display for VmHaPriority {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "backup-plan"))]
 impl crate::codec::Decode for VmHaPriority {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -2271,6 +4803,7 @@ impl crate::codec::Decode for VmHaPriority {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "backup-plan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VmHaPriority {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -2278,6 +4811,7 @@ impl crate::codec::Encode for VmHaPriority {
     }
 }
 /// Spec: `#/components/schemas/VmMetaData`
+#[cfg(any(feature = "backup-plan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmMetaData {
     pub win_opt: ::std::option::Option<bool>,
@@ -2316,6 +4850,7 @@ pub struct VmMetaData {
     pub clock_offset: ::std::option::Option<crate::models::VmClockOffset>,
     pub boot_with_host: ::std::option::Option<bool>,
 }
+#[cfg(any(feature = "backup-plan"))]
 impl crate::codec::Decode for VmMetaData {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -2389,6 +4924,7 @@ impl crate::codec::Decode for VmMetaData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "backup-plan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VmMetaData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -2432,6 +4968,7 @@ impl crate::codec::Encode for VmMetaData {
     }
 }
 /// Spec: `#/components/schemas/VmNicMetaData`
+#[cfg(any(feature = "backup-plan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmNicMetaData {
     pub vlan_name: ::std::option::Option<::std::string::String>,
@@ -2449,6 +4986,7 @@ pub struct VmNicMetaData {
     pub egress_rate_limit_enabled: ::std::option::Option<bool>,
     pub egress_rate_limit_burst_in_bit: ::std::option::Option<f64>,
 }
+#[cfg(any(feature = "backup-plan"))]
 impl crate::codec::Decode for VmNicMetaData {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -2508,6 +5046,7 @@ impl crate::codec::Decode for VmNicMetaData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "backup-plan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VmNicMetaData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -2540,6 +5079,7 @@ impl crate::codec::Encode for VmNicMetaData {
 }
 impl crate::Client {
     /// `POST /v2/api/backup-rebuild-vm` (operation `BackupRebuildVm`).
+    #[cfg(feature = "backup-plan")]
     pub async fn backup_rebuild_vm(
         &self,
         body: &crate::models::BackupRestorePointRebuildParams,
@@ -2552,6 +5092,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/backup-restore-vm-in-place` (operation `BackupRestoreVmInPlace`).
+    #[cfg(feature = "backup-plan")]
     pub async fn backup_restore_vm_in_place(
         &self,
         body: &crate::models::BackupRestorePointRestoreInPlaceParams,
@@ -2564,6 +5105,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/create-backup-plan` (operation `CreateBackupPlan`).
+    #[cfg(feature = "backup-plan")]
     pub async fn create_backup_plan(
         &self,
         body: &[crate::models::BackupPlanCreationParams],
@@ -2576,6 +5118,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/delete-backup-plan` (operation `DeleteBackupPlan`).
+    #[cfg(feature = "backup-plan")]
     pub async fn delete_backup_plan(
         &self,
         body: &crate::models::BackupPlanDeletionParams,
@@ -2588,6 +5131,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/delete-backup-restore-point` (operation `DeleteBackupRestorePoint`).
+    #[cfg(feature = "backup-plan")]
     pub async fn delete_backup_restore_point(
         &self,
         body: &crate::models::BackupRestorePointDeletionParams,
@@ -2604,6 +5148,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/execute-backup-plan` (operation `ExecuteBackupPlan`).
+    #[cfg(feature = "backup-plan")]
     pub async fn execute_backup_plan(
         &self,
         body: &crate::models::BackupPlanExecuteParams,
@@ -2616,6 +5161,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-backup-plans` (operation `GetBackupPlans`).
+    #[cfg(feature = "backup-plan")]
     pub async fn get_backup_plans(
         &self,
         body: &crate::models::GetBackupPlansRequestBody,
@@ -2628,6 +5174,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-backup-plans-connection` (operation `GetBackupPlansConnection`).
+    #[cfg(feature = "backup-plan")]
     pub async fn get_backup_plans_connection(
         &self,
         body: &crate::models::GetBackupPlansConnectionRequestBody,
@@ -2639,6 +5186,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-backup-restore-point-metadata` (operation `GetBackupRestorePointMetadata`).
+    #[cfg(feature = "backup-plan")]
     pub async fn get_backup_restore_point_metadata(
         &self,
         body: &crate::models::GetBackupRestorePointMetadataRequestBody,
@@ -2653,6 +5201,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/resume-backup-plan` (operation `ResumeBackupPlan`).
+    #[cfg(feature = "backup-plan")]
     pub async fn resume_backup_plan(
         &self,
         body: &crate::models::BackupPlanResumeParams,
@@ -2665,6 +5214,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/suspend-backup-plan` (operation `SuspendBackupPlan`).
+    #[cfg(feature = "backup-plan")]
     pub async fn suspend_backup_plan(
         &self,
         body: &crate::models::BackupPlanSuspendParams,
@@ -2677,6 +5227,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/update-backup-plan` (operation `UpdateBackupPlan`).
+    #[cfg(feature = "backup-plan")]
     pub async fn update_backup_plan(
         &self,
         body: &crate::models::BackupPlanUpdationParams,

@@ -3,10 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/BackupPlanExecutionConnection`
+#[cfg(any(feature = "backup-plan-execution"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupPlanExecutionConnection {
     pub aggregate: crate::models::NestedAggregateBackupPlanExecution,
 }
+#[cfg(any(feature = "backup-plan-execution"))]
 impl crate::codec::Decode for BackupPlanExecutionConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -28,6 +30,7 @@ impl crate::codec::Decode for BackupPlanExecutionConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "backup-plan-execution"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for BackupPlanExecutionConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -37,6 +40,7 @@ impl crate::codec::Encode for BackupPlanExecutionConnection {
     }
 }
 /// Spec: `#/components/schemas/BackupPlanExecutionOrderByInput`
+#[cfg(any(feature = "backup-plan-execution"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum BackupPlanExecutionOrderByInput {
     /// `deletable_flag_marked_ASC`
@@ -94,6 +98,7 @@ pub enum BackupPlanExecutionOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "backup-plan-execution"))]
 impl BackupPlanExecutionOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 26] = [
@@ -190,16 +195,19 @@ impl BackupPlanExecutionOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "backup-plan-execution"))]
 impl ::std::default::Default for BackupPlanExecutionOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "backup-plan-execution"))]
 impl ::std::fmt::Display for BackupPlanExecutionOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "backup-plan-execution"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BackupPlanExecutionOrderByInput {
     fn decode(
@@ -208,12 +216,455 @@ impl crate::codec::Decode for BackupPlanExecutionOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "backup-plan-execution"))]
 impl crate::codec::Encode for BackupPlanExecutionOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
+/// Spec: `#/components/schemas/BackupPlanExecutionWhereInput`
+#[cfg(any(feature = "backup-plan-execution"))]
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BackupPlanExecutionWhereInput {
+    pub and: crate::Nullable<
+        ::std::vec::Vec<crate::models::BackupPlanExecutionWhereInput>,
+    >,
+    pub not: crate::Nullable<
+        ::std::vec::Vec<crate::models::BackupPlanExecutionWhereInput>,
+    >,
+    pub or: crate::Nullable<
+        ::std::vec::Vec<crate::models::BackupPlanExecutionWhereInput>,
+    >,
+    #[cfg(any(feature = "backup-plan"))]
+    pub backup_plan: crate::Nullable<
+        ::std::boxed::Box<crate::models::BackupPlanWhereInput>,
+    >,
+    pub deletable_flag_marked: crate::Nullable<bool>,
+    pub deletable_flag_marked_not: crate::Nullable<bool>,
+    pub duration: crate::Nullable<i32>,
+    pub duration_gt: crate::Nullable<i32>,
+    pub duration_gte: crate::Nullable<i32>,
+    pub duration_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub duration_lt: crate::Nullable<i32>,
+    pub duration_lte: crate::Nullable<i32>,
+    pub duration_not: crate::Nullable<i32>,
+    pub duration_not_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
+    pub entity_async_status_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    pub entity_async_status_not: crate::Nullable<crate::models::EntityAsyncStatus>,
+    pub entity_async_status_not_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    pub executed_at: crate::Nullable<::std::string::String>,
+    pub executed_at_gt: crate::Nullable<::std::string::String>,
+    pub executed_at_gte: crate::Nullable<::std::string::String>,
+    pub executed_at_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub executed_at_lt: crate::Nullable<::std::string::String>,
+    pub executed_at_lte: crate::Nullable<::std::string::String>,
+    pub executed_at_not: crate::Nullable<::std::string::String>,
+    pub executed_at_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id: crate::Nullable<::std::string::String>,
+    pub id_contains: crate::Nullable<::std::string::String>,
+    pub id_ends_with: crate::Nullable<::std::string::String>,
+    pub id_gt: crate::Nullable<::std::string::String>,
+    pub id_gte: crate::Nullable<::std::string::String>,
+    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: crate::Nullable<::std::string::String>,
+    pub id_lte: crate::Nullable<::std::string::String>,
+    pub id_not: crate::Nullable<::std::string::String>,
+    pub id_not_contains: crate::Nullable<::std::string::String>,
+    pub id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub id_starts_with: crate::Nullable<::std::string::String>,
+    pub local_created_at: crate::Nullable<::std::string::String>,
+    pub local_created_at_gt: crate::Nullable<::std::string::String>,
+    pub local_created_at_gte: crate::Nullable<::std::string::String>,
+    pub local_created_at_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub local_created_at_lt: crate::Nullable<::std::string::String>,
+    pub local_created_at_lte: crate::Nullable<::std::string::String>,
+    pub local_created_at_not: crate::Nullable<::std::string::String>,
+    pub local_created_at_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub local_id: crate::Nullable<::std::string::String>,
+    pub local_id_contains: crate::Nullable<::std::string::String>,
+    pub local_id_ends_with: crate::Nullable<::std::string::String>,
+    pub local_id_gt: crate::Nullable<::std::string::String>,
+    pub local_id_gte: crate::Nullable<::std::string::String>,
+    pub local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub local_id_lt: crate::Nullable<::std::string::String>,
+    pub local_id_lte: crate::Nullable<::std::string::String>,
+    pub local_id_not: crate::Nullable<::std::string::String>,
+    pub local_id_not_contains: crate::Nullable<::std::string::String>,
+    pub local_id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub local_id_starts_with: crate::Nullable<::std::string::String>,
+    pub method: crate::Nullable<crate::models::BackupExecutionMethod>,
+    pub method_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::BackupExecutionMethod>,
+    >,
+    pub method_not: crate::Nullable<crate::models::BackupExecutionMethod>,
+    pub method_not_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::BackupExecutionMethod>,
+    >,
+    pub state: crate::Nullable<crate::models::BackupPlanExecutionState>,
+    pub state_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::BackupPlanExecutionState>,
+    >,
+    pub state_not: crate::Nullable<crate::models::BackupPlanExecutionState>,
+    pub state_not_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::BackupPlanExecutionState>,
+    >,
+    pub status: crate::Nullable<crate::models::BackupPlanExecutionStatus>,
+    pub status_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::BackupPlanExecutionStatus>,
+    >,
+    pub status_not: crate::Nullable<crate::models::BackupPlanExecutionStatus>,
+    pub status_not_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::BackupPlanExecutionStatus>,
+    >,
+    pub success_job_count: crate::Nullable<i32>,
+    pub success_job_count_gt: crate::Nullable<i32>,
+    pub success_job_count_gte: crate::Nullable<i32>,
+    pub success_job_count_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub success_job_count_lt: crate::Nullable<i32>,
+    pub success_job_count_lte: crate::Nullable<i32>,
+    pub success_job_count_not: crate::Nullable<i32>,
+    pub success_job_count_not_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub total_job_count: crate::Nullable<i32>,
+    pub total_job_count_gt: crate::Nullable<i32>,
+    pub total_job_count_gte: crate::Nullable<i32>,
+    pub total_job_count_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub total_job_count_lt: crate::Nullable<i32>,
+    pub total_job_count_lte: crate::Nullable<i32>,
+    pub total_job_count_not: crate::Nullable<i32>,
+    pub total_job_count_not_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub r#type: crate::Nullable<crate::models::BackupExecutionType>,
+    pub type_in: crate::Nullable<::std::vec::Vec<crate::models::BackupExecutionType>>,
+    pub type_not: crate::Nullable<crate::models::BackupExecutionType>,
+    pub type_not_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::BackupExecutionType>,
+    >,
+}
+#[cfg(any(feature = "backup-plan-execution"))]
+#[cfg(feature = "server")]
+impl crate::codec::Decode for BackupPlanExecutionWhereInput {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        let mut out = Self::default();
+        let mut key = d.first_key("BackupPlanExecutionWhereInput")?;
+        while let ::std::option::Option::Some(k) = key {
+            match k {
+                "AND" => d.field(&mut out.and, "AND")?,
+                "NOT" => d.field(&mut out.not, "NOT")?,
+                "OR" => d.field(&mut out.or, "OR")?,
+                #[cfg(any(feature = "backup-plan"))]
+                "backup_plan" => d.field(&mut out.backup_plan, "backup_plan")?,
+                "deletable_flag_marked" => {
+                    d.field(&mut out.deletable_flag_marked, "deletable_flag_marked")?
+                }
+                "deletable_flag_marked_not" => {
+                    d.field(
+                        &mut out.deletable_flag_marked_not,
+                        "deletable_flag_marked_not",
+                    )?
+                }
+                "duration" => d.field(&mut out.duration, "duration")?,
+                "duration_gt" => d.field(&mut out.duration_gt, "duration_gt")?,
+                "duration_gte" => d.field(&mut out.duration_gte, "duration_gte")?,
+                "duration_in" => d.field(&mut out.duration_in, "duration_in")?,
+                "duration_lt" => d.field(&mut out.duration_lt, "duration_lt")?,
+                "duration_lte" => d.field(&mut out.duration_lte, "duration_lte")?,
+                "duration_not" => d.field(&mut out.duration_not, "duration_not")?,
+                "duration_not_in" => {
+                    d.field(&mut out.duration_not_in, "duration_not_in")?
+                }
+                "entityAsyncStatus" => {
+                    d.field(&mut out.entity_async_status, "entityAsyncStatus")?
+                }
+                "entityAsyncStatus_in" => {
+                    d.field(&mut out.entity_async_status_in, "entityAsyncStatus_in")?
+                }
+                "entityAsyncStatus_not" => {
+                    d.field(&mut out.entity_async_status_not, "entityAsyncStatus_not")?
+                }
+                "entityAsyncStatus_not_in" => {
+                    d.field(
+                        &mut out.entity_async_status_not_in,
+                        "entityAsyncStatus_not_in",
+                    )?
+                }
+                "executed_at" => d.field(&mut out.executed_at, "executed_at")?,
+                "executed_at_gt" => d.field(&mut out.executed_at_gt, "executed_at_gt")?,
+                "executed_at_gte" => {
+                    d.field(&mut out.executed_at_gte, "executed_at_gte")?
+                }
+                "executed_at_in" => d.field(&mut out.executed_at_in, "executed_at_in")?,
+                "executed_at_lt" => d.field(&mut out.executed_at_lt, "executed_at_lt")?,
+                "executed_at_lte" => {
+                    d.field(&mut out.executed_at_lte, "executed_at_lte")?
+                }
+                "executed_at_not" => {
+                    d.field(&mut out.executed_at_not, "executed_at_not")?
+                }
+                "executed_at_not_in" => {
+                    d.field(&mut out.executed_at_not_in, "executed_at_not_in")?
+                }
+                "id" => d.field(&mut out.id, "id")?,
+                "id_contains" => d.field(&mut out.id_contains, "id_contains")?,
+                "id_ends_with" => d.field(&mut out.id_ends_with, "id_ends_with")?,
+                "id_gt" => d.field(&mut out.id_gt, "id_gt")?,
+                "id_gte" => d.field(&mut out.id_gte, "id_gte")?,
+                "id_in" => d.field(&mut out.id_in, "id_in")?,
+                "id_lt" => d.field(&mut out.id_lt, "id_lt")?,
+                "id_lte" => d.field(&mut out.id_lte, "id_lte")?,
+                "id_not" => d.field(&mut out.id_not, "id_not")?,
+                "id_not_contains" => {
+                    d.field(&mut out.id_not_contains, "id_not_contains")?
+                }
+                "id_not_ends_with" => {
+                    d.field(&mut out.id_not_ends_with, "id_not_ends_with")?
+                }
+                "id_not_in" => d.field(&mut out.id_not_in, "id_not_in")?,
+                "id_not_starts_with" => {
+                    d.field(&mut out.id_not_starts_with, "id_not_starts_with")?
+                }
+                "id_starts_with" => d.field(&mut out.id_starts_with, "id_starts_with")?,
+                "local_created_at" => {
+                    d.field(&mut out.local_created_at, "local_created_at")?
+                }
+                "local_created_at_gt" => {
+                    d.field(&mut out.local_created_at_gt, "local_created_at_gt")?
+                }
+                "local_created_at_gte" => {
+                    d.field(&mut out.local_created_at_gte, "local_created_at_gte")?
+                }
+                "local_created_at_in" => {
+                    d.field(&mut out.local_created_at_in, "local_created_at_in")?
+                }
+                "local_created_at_lt" => {
+                    d.field(&mut out.local_created_at_lt, "local_created_at_lt")?
+                }
+                "local_created_at_lte" => {
+                    d.field(&mut out.local_created_at_lte, "local_created_at_lte")?
+                }
+                "local_created_at_not" => {
+                    d.field(&mut out.local_created_at_not, "local_created_at_not")?
+                }
+                "local_created_at_not_in" => {
+                    d.field(&mut out.local_created_at_not_in, "local_created_at_not_in")?
+                }
+                "local_id" => d.field(&mut out.local_id, "local_id")?,
+                "local_id_contains" => {
+                    d.field(&mut out.local_id_contains, "local_id_contains")?
+                }
+                "local_id_ends_with" => {
+                    d.field(&mut out.local_id_ends_with, "local_id_ends_with")?
+                }
+                "local_id_gt" => d.field(&mut out.local_id_gt, "local_id_gt")?,
+                "local_id_gte" => d.field(&mut out.local_id_gte, "local_id_gte")?,
+                "local_id_in" => d.field(&mut out.local_id_in, "local_id_in")?,
+                "local_id_lt" => d.field(&mut out.local_id_lt, "local_id_lt")?,
+                "local_id_lte" => d.field(&mut out.local_id_lte, "local_id_lte")?,
+                "local_id_not" => d.field(&mut out.local_id_not, "local_id_not")?,
+                "local_id_not_contains" => {
+                    d.field(&mut out.local_id_not_contains, "local_id_not_contains")?
+                }
+                "local_id_not_ends_with" => {
+                    d.field(&mut out.local_id_not_ends_with, "local_id_not_ends_with")?
+                }
+                "local_id_not_in" => {
+                    d.field(&mut out.local_id_not_in, "local_id_not_in")?
+                }
+                "local_id_not_starts_with" => {
+                    d.field(
+                        &mut out.local_id_not_starts_with,
+                        "local_id_not_starts_with",
+                    )?
+                }
+                "local_id_starts_with" => {
+                    d.field(&mut out.local_id_starts_with, "local_id_starts_with")?
+                }
+                "method" => d.field(&mut out.method, "method")?,
+                "method_in" => d.field(&mut out.method_in, "method_in")?,
+                "method_not" => d.field(&mut out.method_not, "method_not")?,
+                "method_not_in" => d.field(&mut out.method_not_in, "method_not_in")?,
+                "state" => d.field(&mut out.state, "state")?,
+                "state_in" => d.field(&mut out.state_in, "state_in")?,
+                "state_not" => d.field(&mut out.state_not, "state_not")?,
+                "state_not_in" => d.field(&mut out.state_not_in, "state_not_in")?,
+                "status" => d.field(&mut out.status, "status")?,
+                "status_in" => d.field(&mut out.status_in, "status_in")?,
+                "status_not" => d.field(&mut out.status_not, "status_not")?,
+                "status_not_in" => d.field(&mut out.status_not_in, "status_not_in")?,
+                "success_job_count" => {
+                    d.field(&mut out.success_job_count, "success_job_count")?
+                }
+                "success_job_count_gt" => {
+                    d.field(&mut out.success_job_count_gt, "success_job_count_gt")?
+                }
+                "success_job_count_gte" => {
+                    d.field(&mut out.success_job_count_gte, "success_job_count_gte")?
+                }
+                "success_job_count_in" => {
+                    d.field(&mut out.success_job_count_in, "success_job_count_in")?
+                }
+                "success_job_count_lt" => {
+                    d.field(&mut out.success_job_count_lt, "success_job_count_lt")?
+                }
+                "success_job_count_lte" => {
+                    d.field(&mut out.success_job_count_lte, "success_job_count_lte")?
+                }
+                "success_job_count_not" => {
+                    d.field(&mut out.success_job_count_not, "success_job_count_not")?
+                }
+                "success_job_count_not_in" => {
+                    d.field(
+                        &mut out.success_job_count_not_in,
+                        "success_job_count_not_in",
+                    )?
+                }
+                "total_job_count" => {
+                    d.field(&mut out.total_job_count, "total_job_count")?
+                }
+                "total_job_count_gt" => {
+                    d.field(&mut out.total_job_count_gt, "total_job_count_gt")?
+                }
+                "total_job_count_gte" => {
+                    d.field(&mut out.total_job_count_gte, "total_job_count_gte")?
+                }
+                "total_job_count_in" => {
+                    d.field(&mut out.total_job_count_in, "total_job_count_in")?
+                }
+                "total_job_count_lt" => {
+                    d.field(&mut out.total_job_count_lt, "total_job_count_lt")?
+                }
+                "total_job_count_lte" => {
+                    d.field(&mut out.total_job_count_lte, "total_job_count_lte")?
+                }
+                "total_job_count_not" => {
+                    d.field(&mut out.total_job_count_not, "total_job_count_not")?
+                }
+                "total_job_count_not_in" => {
+                    d.field(&mut out.total_job_count_not_in, "total_job_count_not_in")?
+                }
+                "type" => d.field(&mut out.r#type, "type")?,
+                "type_in" => d.field(&mut out.type_in, "type_in")?,
+                "type_not" => d.field(&mut out.type_not, "type_not")?,
+                "type_not_in" => d.field(&mut out.type_not_in, "type_not_in")?,
+                _ => d.skip()?,
+            }
+            key = d.next_key()?;
+        }
+        ::std::result::Result::Ok(out)
+    }
+}
+#[cfg(any(feature = "backup-plan-execution"))]
+impl crate::codec::Encode for BackupPlanExecutionWhereInput {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.begin_object();
+        e.field("AND", &self.and);
+        e.field("NOT", &self.not);
+        e.field("OR", &self.or);
+        #[cfg(any(feature = "backup-plan"))] e.field("backup_plan", &self.backup_plan);
+        e.field("deletable_flag_marked", &self.deletable_flag_marked);
+        e.field("deletable_flag_marked_not", &self.deletable_flag_marked_not);
+        e.field("duration", &self.duration);
+        e.field("duration_gt", &self.duration_gt);
+        e.field("duration_gte", &self.duration_gte);
+        e.field("duration_in", &self.duration_in);
+        e.field("duration_lt", &self.duration_lt);
+        e.field("duration_lte", &self.duration_lte);
+        e.field("duration_not", &self.duration_not);
+        e.field("duration_not_in", &self.duration_not_in);
+        e.field("entityAsyncStatus", &self.entity_async_status);
+        e.field("entityAsyncStatus_in", &self.entity_async_status_in);
+        e.field("entityAsyncStatus_not", &self.entity_async_status_not);
+        e.field("entityAsyncStatus_not_in", &self.entity_async_status_not_in);
+        e.field("executed_at", &self.executed_at);
+        e.field("executed_at_gt", &self.executed_at_gt);
+        e.field("executed_at_gte", &self.executed_at_gte);
+        e.field("executed_at_in", &self.executed_at_in);
+        e.field("executed_at_lt", &self.executed_at_lt);
+        e.field("executed_at_lte", &self.executed_at_lte);
+        e.field("executed_at_not", &self.executed_at_not);
+        e.field("executed_at_not_in", &self.executed_at_not_in);
+        e.field("id", &self.id);
+        e.field("id_contains", &self.id_contains);
+        e.field("id_ends_with", &self.id_ends_with);
+        e.field("id_gt", &self.id_gt);
+        e.field("id_gte", &self.id_gte);
+        e.field("id_in", &self.id_in);
+        e.field("id_lt", &self.id_lt);
+        e.field("id_lte", &self.id_lte);
+        e.field("id_not", &self.id_not);
+        e.field("id_not_contains", &self.id_not_contains);
+        e.field("id_not_ends_with", &self.id_not_ends_with);
+        e.field("id_not_in", &self.id_not_in);
+        e.field("id_not_starts_with", &self.id_not_starts_with);
+        e.field("id_starts_with", &self.id_starts_with);
+        e.field("local_created_at", &self.local_created_at);
+        e.field("local_created_at_gt", &self.local_created_at_gt);
+        e.field("local_created_at_gte", &self.local_created_at_gte);
+        e.field("local_created_at_in", &self.local_created_at_in);
+        e.field("local_created_at_lt", &self.local_created_at_lt);
+        e.field("local_created_at_lte", &self.local_created_at_lte);
+        e.field("local_created_at_not", &self.local_created_at_not);
+        e.field("local_created_at_not_in", &self.local_created_at_not_in);
+        e.field("local_id", &self.local_id);
+        e.field("local_id_contains", &self.local_id_contains);
+        e.field("local_id_ends_with", &self.local_id_ends_with);
+        e.field("local_id_gt", &self.local_id_gt);
+        e.field("local_id_gte", &self.local_id_gte);
+        e.field("local_id_in", &self.local_id_in);
+        e.field("local_id_lt", &self.local_id_lt);
+        e.field("local_id_lte", &self.local_id_lte);
+        e.field("local_id_not", &self.local_id_not);
+        e.field("local_id_not_contains", &self.local_id_not_contains);
+        e.field("local_id_not_ends_with", &self.local_id_not_ends_with);
+        e.field("local_id_not_in", &self.local_id_not_in);
+        e.field("local_id_not_starts_with", &self.local_id_not_starts_with);
+        e.field("local_id_starts_with", &self.local_id_starts_with);
+        e.field("method", &self.method);
+        e.field("method_in", &self.method_in);
+        e.field("method_not", &self.method_not);
+        e.field("method_not_in", &self.method_not_in);
+        e.field("state", &self.state);
+        e.field("state_in", &self.state_in);
+        e.field("state_not", &self.state_not);
+        e.field("state_not_in", &self.state_not_in);
+        e.field("status", &self.status);
+        e.field("status_in", &self.status_in);
+        e.field("status_not", &self.status_not);
+        e.field("status_not_in", &self.status_not_in);
+        e.field("success_job_count", &self.success_job_count);
+        e.field("success_job_count_gt", &self.success_job_count_gt);
+        e.field("success_job_count_gte", &self.success_job_count_gte);
+        e.field("success_job_count_in", &self.success_job_count_in);
+        e.field("success_job_count_lt", &self.success_job_count_lt);
+        e.field("success_job_count_lte", &self.success_job_count_lte);
+        e.field("success_job_count_not", &self.success_job_count_not);
+        e.field("success_job_count_not_in", &self.success_job_count_not_in);
+        e.field("total_job_count", &self.total_job_count);
+        e.field("total_job_count_gt", &self.total_job_count_gt);
+        e.field("total_job_count_gte", &self.total_job_count_gte);
+        e.field("total_job_count_in", &self.total_job_count_in);
+        e.field("total_job_count_lt", &self.total_job_count_lt);
+        e.field("total_job_count_lte", &self.total_job_count_lte);
+        e.field("total_job_count_not", &self.total_job_count_not);
+        e.field("total_job_count_not_in", &self.total_job_count_not_in);
+        e.field("type", &self.r#type);
+        e.field("type_in", &self.type_in);
+        e.field("type_not", &self.type_not);
+        e.field("type_not_in", &self.type_not_in);
+        e.end_object();
+    }
+}
 /// Spec: `#/components/schemas/GetBackupPlanExecutionsConnectionRequestBody`
+#[cfg(any(feature = "backup-plan-execution"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBackupPlanExecutionsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -224,6 +675,7 @@ pub struct GetBackupPlanExecutionsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::BackupPlanExecutionWhereInput>,
 }
+#[cfg(any(feature = "backup-plan-execution"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetBackupPlanExecutionsConnectionRequestBody {
     fn decode(
@@ -247,6 +699,7 @@ impl crate::codec::Decode for GetBackupPlanExecutionsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "backup-plan-execution"))]
 impl crate::codec::Encode for GetBackupPlanExecutionsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -261,6 +714,7 @@ impl crate::codec::Encode for GetBackupPlanExecutionsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetBackupPlanExecutionsRequestBody`
+#[cfg(any(feature = "backup-plan-execution"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBackupPlanExecutionsRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -271,6 +725,7 @@ pub struct GetBackupPlanExecutionsRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::BackupPlanExecutionWhereInput>,
 }
+#[cfg(any(feature = "backup-plan-execution"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetBackupPlanExecutionsRequestBody {
     fn decode(
@@ -294,6 +749,7 @@ impl crate::codec::Decode for GetBackupPlanExecutionsRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "backup-plan-execution"))]
 impl crate::codec::Encode for GetBackupPlanExecutionsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -308,10 +764,12 @@ impl crate::codec::Encode for GetBackupPlanExecutionsRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateBackupPlanExecution`
+#[cfg(any(feature = "backup-plan-execution"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateBackupPlanExecution {
     pub count: i32,
 }
+#[cfg(any(feature = "backup-plan-execution"))]
 impl crate::codec::Decode for NestedAggregateBackupPlanExecution {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -333,6 +791,7 @@ impl crate::codec::Decode for NestedAggregateBackupPlanExecution {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "backup-plan-execution"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateBackupPlanExecution {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -343,6 +802,7 @@ impl crate::codec::Encode for NestedAggregateBackupPlanExecution {
 }
 impl crate::Client {
     /// `POST /v2/api/get-backup-plan-executions` (operation `GetBackupPlanExecutions`).
+    #[cfg(feature = "backup-plan-execution")]
     pub async fn get_backup_plan_executions(
         &self,
         body: &crate::models::GetBackupPlanExecutionsRequestBody,
@@ -355,6 +815,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-backup-plan-executions-connection` (operation `GetBackupPlanExecutionsConnection`).
+    #[cfg(feature = "backup-plan-execution")]
     pub async fn get_backup_plan_executions_connection(
         &self,
         body: &crate::models::GetBackupPlanExecutionsConnectionRequestBody,

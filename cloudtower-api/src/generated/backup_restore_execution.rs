@@ -3,10 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/BackupRestoreExecutionConnection`
+#[cfg(any(feature = "backup-restore-execution"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupRestoreExecutionConnection {
     pub aggregate: crate::models::NestedAggregateBackupRestoreExecution,
 }
+#[cfg(any(feature = "backup-restore-execution"))]
 impl crate::codec::Decode for BackupRestoreExecutionConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -28,6 +30,7 @@ impl crate::codec::Decode for BackupRestoreExecutionConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "backup-restore-execution"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for BackupRestoreExecutionConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -37,6 +40,7 @@ impl crate::codec::Encode for BackupRestoreExecutionConnection {
     }
 }
 /// Spec: `#/components/schemas/BackupRestoreExecutionOrderByInput`
+#[cfg(any(feature = "backup-restore-execution"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum BackupRestoreExecutionOrderByInput {
     /// `duration_ASC`
@@ -98,6 +102,7 @@ pub enum BackupRestoreExecutionOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "backup-restore-execution"))]
 impl BackupRestoreExecutionOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 28] = [
@@ -200,16 +205,19 @@ impl BackupRestoreExecutionOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "backup-restore-execution"))]
 impl ::std::default::Default for BackupRestoreExecutionOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "backup-restore-execution"))]
 impl ::std::fmt::Display for BackupRestoreExecutionOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "backup-restore-execution"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BackupRestoreExecutionOrderByInput {
     fn decode(
@@ -218,12 +226,597 @@ impl crate::codec::Decode for BackupRestoreExecutionOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "backup-restore-execution"))]
 impl crate::codec::Encode for BackupRestoreExecutionOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
+/// Spec: `#/components/schemas/BackupRestoreExecutionWhereInput`
+#[cfg(any(feature = "backup-restore-execution"))]
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BackupRestoreExecutionWhereInput {
+    pub and: crate::Nullable<
+        ::std::vec::Vec<crate::models::BackupRestoreExecutionWhereInput>,
+    >,
+    pub not: crate::Nullable<
+        ::std::vec::Vec<crate::models::BackupRestoreExecutionWhereInput>,
+    >,
+    pub or: crate::Nullable<
+        ::std::vec::Vec<crate::models::BackupRestoreExecutionWhereInput>,
+    >,
+    #[cfg(any(feature = "backup-plan", feature = "backup-restore-point"))]
+    pub backup_restore_point: crate::Nullable<
+        ::std::boxed::Box<crate::models::BackupRestorePointWhereInput>,
+    >,
+    pub duration: crate::Nullable<i32>,
+    pub duration_gt: crate::Nullable<i32>,
+    pub duration_gte: crate::Nullable<i32>,
+    pub duration_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub duration_lt: crate::Nullable<i32>,
+    pub duration_lte: crate::Nullable<i32>,
+    pub duration_not: crate::Nullable<i32>,
+    pub duration_not_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
+    pub entity_async_status_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    pub entity_async_status_not: crate::Nullable<crate::models::EntityAsyncStatus>,
+    pub entity_async_status_not_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    pub executed_at: crate::Nullable<::std::string::String>,
+    pub executed_at_gt: crate::Nullable<::std::string::String>,
+    pub executed_at_gte: crate::Nullable<::std::string::String>,
+    pub executed_at_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub executed_at_lt: crate::Nullable<::std::string::String>,
+    pub executed_at_lte: crate::Nullable<::std::string::String>,
+    pub executed_at_not: crate::Nullable<::std::string::String>,
+    pub executed_at_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id: crate::Nullable<::std::string::String>,
+    pub id_contains: crate::Nullable<::std::string::String>,
+    pub id_ends_with: crate::Nullable<::std::string::String>,
+    pub id_gt: crate::Nullable<::std::string::String>,
+    pub id_gte: crate::Nullable<::std::string::String>,
+    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: crate::Nullable<::std::string::String>,
+    pub id_lte: crate::Nullable<::std::string::String>,
+    pub id_not: crate::Nullable<::std::string::String>,
+    pub id_not_contains: crate::Nullable<::std::string::String>,
+    pub id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub id_starts_with: crate::Nullable<::std::string::String>,
+    pub mode: crate::Nullable<crate::models::BackupRestoreExecutionMode>,
+    pub mode_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::BackupRestoreExecutionMode>,
+    >,
+    pub mode_not: crate::Nullable<crate::models::BackupRestoreExecutionMode>,
+    pub mode_not_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::BackupRestoreExecutionMode>,
+    >,
+    pub name: crate::Nullable<::std::string::String>,
+    pub name_contains: crate::Nullable<::std::string::String>,
+    pub name_ends_with: crate::Nullable<::std::string::String>,
+    pub name_gt: crate::Nullable<::std::string::String>,
+    pub name_gte: crate::Nullable<::std::string::String>,
+    pub name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_lt: crate::Nullable<::std::string::String>,
+    pub name_lte: crate::Nullable<::std::string::String>,
+    pub name_not: crate::Nullable<::std::string::String>,
+    pub name_not_contains: crate::Nullable<::std::string::String>,
+    pub name_not_ends_with: crate::Nullable<::std::string::String>,
+    pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_not_starts_with: crate::Nullable<::std::string::String>,
+    pub name_starts_with: crate::Nullable<::std::string::String>,
+    pub read_bytes: crate::Nullable<i64>,
+    pub read_bytes_gt: crate::Nullable<i64>,
+    pub read_bytes_gte: crate::Nullable<i64>,
+    pub read_bytes_in: crate::Nullable<::std::vec::Vec<i64>>,
+    pub read_bytes_lt: crate::Nullable<i64>,
+    pub read_bytes_lte: crate::Nullable<i64>,
+    pub read_bytes_not: crate::Nullable<i64>,
+    pub read_bytes_not_in: crate::Nullable<::std::vec::Vec<i64>>,
+    pub rebuild_name: crate::Nullable<::std::string::String>,
+    pub rebuild_name_contains: crate::Nullable<::std::string::String>,
+    pub rebuild_name_ends_with: crate::Nullable<::std::string::String>,
+    pub rebuild_name_gt: crate::Nullable<::std::string::String>,
+    pub rebuild_name_gte: crate::Nullable<::std::string::String>,
+    pub rebuild_name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub rebuild_name_lt: crate::Nullable<::std::string::String>,
+    pub rebuild_name_lte: crate::Nullable<::std::string::String>,
+    pub rebuild_name_not: crate::Nullable<::std::string::String>,
+    pub rebuild_name_not_contains: crate::Nullable<::std::string::String>,
+    pub rebuild_name_not_ends_with: crate::Nullable<::std::string::String>,
+    pub rebuild_name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub rebuild_name_not_starts_with: crate::Nullable<::std::string::String>,
+    pub rebuild_name_starts_with: crate::Nullable<::std::string::String>,
+    pub rebuild_target_cluster: crate::Nullable<::std::string::String>,
+    pub rebuild_target_cluster_contains: crate::Nullable<::std::string::String>,
+    pub rebuild_target_cluster_ends_with: crate::Nullable<::std::string::String>,
+    pub rebuild_target_cluster_gt: crate::Nullable<::std::string::String>,
+    pub rebuild_target_cluster_gte: crate::Nullable<::std::string::String>,
+    pub rebuild_target_cluster_in: crate::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub rebuild_target_cluster_lt: crate::Nullable<::std::string::String>,
+    pub rebuild_target_cluster_lte: crate::Nullable<::std::string::String>,
+    pub rebuild_target_cluster_not: crate::Nullable<::std::string::String>,
+    pub rebuild_target_cluster_not_contains: crate::Nullable<::std::string::String>,
+    pub rebuild_target_cluster_not_ends_with: crate::Nullable<::std::string::String>,
+    pub rebuild_target_cluster_not_in: crate::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub rebuild_target_cluster_not_starts_with: crate::Nullable<::std::string::String>,
+    pub rebuild_target_cluster_starts_with: crate::Nullable<::std::string::String>,
+    pub retry_times: crate::Nullable<i32>,
+    pub retry_times_gt: crate::Nullable<i32>,
+    pub retry_times_gte: crate::Nullable<i32>,
+    pub retry_times_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub retry_times_lt: crate::Nullable<i32>,
+    pub retry_times_lte: crate::Nullable<i32>,
+    pub retry_times_not: crate::Nullable<i32>,
+    pub retry_times_not_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub startup_after_restore: crate::Nullable<bool>,
+    pub startup_after_restore_not: crate::Nullable<bool>,
+    pub status: crate::Nullable<crate::models::BackupExecutionStatus>,
+    pub status_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::BackupExecutionStatus>,
+    >,
+    pub status_not: crate::Nullable<crate::models::BackupExecutionStatus>,
+    pub status_not_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::BackupExecutionStatus>,
+    >,
+    pub total_bytes: crate::Nullable<i64>,
+    pub total_bytes_gt: crate::Nullable<i64>,
+    pub total_bytes_gte: crate::Nullable<i64>,
+    pub total_bytes_in: crate::Nullable<::std::vec::Vec<i64>>,
+    pub total_bytes_lt: crate::Nullable<i64>,
+    pub total_bytes_lte: crate::Nullable<i64>,
+    pub total_bytes_not: crate::Nullable<i64>,
+    pub total_bytes_not_in: crate::Nullable<::std::vec::Vec<i64>>,
+}
+#[cfg(any(feature = "backup-restore-execution"))]
+#[cfg(feature = "server")]
+impl crate::codec::Decode for BackupRestoreExecutionWhereInput {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        let mut out = Self::default();
+        let mut key = d.first_key("BackupRestoreExecutionWhereInput")?;
+        while let ::std::option::Option::Some(k) = key {
+            match k {
+                "AND" => d.field(&mut out.and, "AND")?,
+                "NOT" => d.field(&mut out.not, "NOT")?,
+                "OR" => d.field(&mut out.or, "OR")?,
+                #[cfg(any(feature = "backup-plan", feature = "backup-restore-point"))]
+                "backup_restore_point" => {
+                    d.field(&mut out.backup_restore_point, "backup_restore_point")?
+                }
+                "duration" => d.field(&mut out.duration, "duration")?,
+                "duration_gt" => d.field(&mut out.duration_gt, "duration_gt")?,
+                "duration_gte" => d.field(&mut out.duration_gte, "duration_gte")?,
+                "duration_in" => d.field(&mut out.duration_in, "duration_in")?,
+                "duration_lt" => d.field(&mut out.duration_lt, "duration_lt")?,
+                "duration_lte" => d.field(&mut out.duration_lte, "duration_lte")?,
+                "duration_not" => d.field(&mut out.duration_not, "duration_not")?,
+                "duration_not_in" => {
+                    d.field(&mut out.duration_not_in, "duration_not_in")?
+                }
+                "entityAsyncStatus" => {
+                    d.field(&mut out.entity_async_status, "entityAsyncStatus")?
+                }
+                "entityAsyncStatus_in" => {
+                    d.field(&mut out.entity_async_status_in, "entityAsyncStatus_in")?
+                }
+                "entityAsyncStatus_not" => {
+                    d.field(&mut out.entity_async_status_not, "entityAsyncStatus_not")?
+                }
+                "entityAsyncStatus_not_in" => {
+                    d.field(
+                        &mut out.entity_async_status_not_in,
+                        "entityAsyncStatus_not_in",
+                    )?
+                }
+                "executed_at" => d.field(&mut out.executed_at, "executed_at")?,
+                "executed_at_gt" => d.field(&mut out.executed_at_gt, "executed_at_gt")?,
+                "executed_at_gte" => {
+                    d.field(&mut out.executed_at_gte, "executed_at_gte")?
+                }
+                "executed_at_in" => d.field(&mut out.executed_at_in, "executed_at_in")?,
+                "executed_at_lt" => d.field(&mut out.executed_at_lt, "executed_at_lt")?,
+                "executed_at_lte" => {
+                    d.field(&mut out.executed_at_lte, "executed_at_lte")?
+                }
+                "executed_at_not" => {
+                    d.field(&mut out.executed_at_not, "executed_at_not")?
+                }
+                "executed_at_not_in" => {
+                    d.field(&mut out.executed_at_not_in, "executed_at_not_in")?
+                }
+                "id" => d.field(&mut out.id, "id")?,
+                "id_contains" => d.field(&mut out.id_contains, "id_contains")?,
+                "id_ends_with" => d.field(&mut out.id_ends_with, "id_ends_with")?,
+                "id_gt" => d.field(&mut out.id_gt, "id_gt")?,
+                "id_gte" => d.field(&mut out.id_gte, "id_gte")?,
+                "id_in" => d.field(&mut out.id_in, "id_in")?,
+                "id_lt" => d.field(&mut out.id_lt, "id_lt")?,
+                "id_lte" => d.field(&mut out.id_lte, "id_lte")?,
+                "id_not" => d.field(&mut out.id_not, "id_not")?,
+                "id_not_contains" => {
+                    d.field(&mut out.id_not_contains, "id_not_contains")?
+                }
+                "id_not_ends_with" => {
+                    d.field(&mut out.id_not_ends_with, "id_not_ends_with")?
+                }
+                "id_not_in" => d.field(&mut out.id_not_in, "id_not_in")?,
+                "id_not_starts_with" => {
+                    d.field(&mut out.id_not_starts_with, "id_not_starts_with")?
+                }
+                "id_starts_with" => d.field(&mut out.id_starts_with, "id_starts_with")?,
+                "mode" => d.field(&mut out.mode, "mode")?,
+                "mode_in" => d.field(&mut out.mode_in, "mode_in")?,
+                "mode_not" => d.field(&mut out.mode_not, "mode_not")?,
+                "mode_not_in" => d.field(&mut out.mode_not_in, "mode_not_in")?,
+                "name" => d.field(&mut out.name, "name")?,
+                "name_contains" => d.field(&mut out.name_contains, "name_contains")?,
+                "name_ends_with" => d.field(&mut out.name_ends_with, "name_ends_with")?,
+                "name_gt" => d.field(&mut out.name_gt, "name_gt")?,
+                "name_gte" => d.field(&mut out.name_gte, "name_gte")?,
+                "name_in" => d.field(&mut out.name_in, "name_in")?,
+                "name_lt" => d.field(&mut out.name_lt, "name_lt")?,
+                "name_lte" => d.field(&mut out.name_lte, "name_lte")?,
+                "name_not" => d.field(&mut out.name_not, "name_not")?,
+                "name_not_contains" => {
+                    d.field(&mut out.name_not_contains, "name_not_contains")?
+                }
+                "name_not_ends_with" => {
+                    d.field(&mut out.name_not_ends_with, "name_not_ends_with")?
+                }
+                "name_not_in" => d.field(&mut out.name_not_in, "name_not_in")?,
+                "name_not_starts_with" => {
+                    d.field(&mut out.name_not_starts_with, "name_not_starts_with")?
+                }
+                "name_starts_with" => {
+                    d.field(&mut out.name_starts_with, "name_starts_with")?
+                }
+                "read_bytes" => d.field(&mut out.read_bytes, "read_bytes")?,
+                "read_bytes_gt" => d.field(&mut out.read_bytes_gt, "read_bytes_gt")?,
+                "read_bytes_gte" => d.field(&mut out.read_bytes_gte, "read_bytes_gte")?,
+                "read_bytes_in" => d.field(&mut out.read_bytes_in, "read_bytes_in")?,
+                "read_bytes_lt" => d.field(&mut out.read_bytes_lt, "read_bytes_lt")?,
+                "read_bytes_lte" => d.field(&mut out.read_bytes_lte, "read_bytes_lte")?,
+                "read_bytes_not" => d.field(&mut out.read_bytes_not, "read_bytes_not")?,
+                "read_bytes_not_in" => {
+                    d.field(&mut out.read_bytes_not_in, "read_bytes_not_in")?
+                }
+                "rebuild_name" => d.field(&mut out.rebuild_name, "rebuild_name")?,
+                "rebuild_name_contains" => {
+                    d.field(&mut out.rebuild_name_contains, "rebuild_name_contains")?
+                }
+                "rebuild_name_ends_with" => {
+                    d.field(&mut out.rebuild_name_ends_with, "rebuild_name_ends_with")?
+                }
+                "rebuild_name_gt" => {
+                    d.field(&mut out.rebuild_name_gt, "rebuild_name_gt")?
+                }
+                "rebuild_name_gte" => {
+                    d.field(&mut out.rebuild_name_gte, "rebuild_name_gte")?
+                }
+                "rebuild_name_in" => {
+                    d.field(&mut out.rebuild_name_in, "rebuild_name_in")?
+                }
+                "rebuild_name_lt" => {
+                    d.field(&mut out.rebuild_name_lt, "rebuild_name_lt")?
+                }
+                "rebuild_name_lte" => {
+                    d.field(&mut out.rebuild_name_lte, "rebuild_name_lte")?
+                }
+                "rebuild_name_not" => {
+                    d.field(&mut out.rebuild_name_not, "rebuild_name_not")?
+                }
+                "rebuild_name_not_contains" => {
+                    d.field(
+                        &mut out.rebuild_name_not_contains,
+                        "rebuild_name_not_contains",
+                    )?
+                }
+                "rebuild_name_not_ends_with" => {
+                    d.field(
+                        &mut out.rebuild_name_not_ends_with,
+                        "rebuild_name_not_ends_with",
+                    )?
+                }
+                "rebuild_name_not_in" => {
+                    d.field(&mut out.rebuild_name_not_in, "rebuild_name_not_in")?
+                }
+                "rebuild_name_not_starts_with" => {
+                    d.field(
+                        &mut out.rebuild_name_not_starts_with,
+                        "rebuild_name_not_starts_with",
+                    )?
+                }
+                "rebuild_name_starts_with" => {
+                    d.field(
+                        &mut out.rebuild_name_starts_with,
+                        "rebuild_name_starts_with",
+                    )?
+                }
+                "rebuild_target_cluster" => {
+                    d.field(&mut out.rebuild_target_cluster, "rebuild_target_cluster")?
+                }
+                "rebuild_target_cluster_contains" => {
+                    d.field(
+                        &mut out.rebuild_target_cluster_contains,
+                        "rebuild_target_cluster_contains",
+                    )?
+                }
+                "rebuild_target_cluster_ends_with" => {
+                    d.field(
+                        &mut out.rebuild_target_cluster_ends_with,
+                        "rebuild_target_cluster_ends_with",
+                    )?
+                }
+                "rebuild_target_cluster_gt" => {
+                    d.field(
+                        &mut out.rebuild_target_cluster_gt,
+                        "rebuild_target_cluster_gt",
+                    )?
+                }
+                "rebuild_target_cluster_gte" => {
+                    d.field(
+                        &mut out.rebuild_target_cluster_gte,
+                        "rebuild_target_cluster_gte",
+                    )?
+                }
+                "rebuild_target_cluster_in" => {
+                    d.field(
+                        &mut out.rebuild_target_cluster_in,
+                        "rebuild_target_cluster_in",
+                    )?
+                }
+                "rebuild_target_cluster_lt" => {
+                    d.field(
+                        &mut out.rebuild_target_cluster_lt,
+                        "rebuild_target_cluster_lt",
+                    )?
+                }
+                "rebuild_target_cluster_lte" => {
+                    d.field(
+                        &mut out.rebuild_target_cluster_lte,
+                        "rebuild_target_cluster_lte",
+                    )?
+                }
+                "rebuild_target_cluster_not" => {
+                    d.field(
+                        &mut out.rebuild_target_cluster_not,
+                        "rebuild_target_cluster_not",
+                    )?
+                }
+                "rebuild_target_cluster_not_contains" => {
+                    d.field(
+                        &mut out.rebuild_target_cluster_not_contains,
+                        "rebuild_target_cluster_not_contains",
+                    )?
+                }
+                "rebuild_target_cluster_not_ends_with" => {
+                    d.field(
+                        &mut out.rebuild_target_cluster_not_ends_with,
+                        "rebuild_target_cluster_not_ends_with",
+                    )?
+                }
+                "rebuild_target_cluster_not_in" => {
+                    d.field(
+                        &mut out.rebuild_target_cluster_not_in,
+                        "rebuild_target_cluster_not_in",
+                    )?
+                }
+                "rebuild_target_cluster_not_starts_with" => {
+                    d.field(
+                        &mut out.rebuild_target_cluster_not_starts_with,
+                        "rebuild_target_cluster_not_starts_with",
+                    )?
+                }
+                "rebuild_target_cluster_starts_with" => {
+                    d.field(
+                        &mut out.rebuild_target_cluster_starts_with,
+                        "rebuild_target_cluster_starts_with",
+                    )?
+                }
+                "retry_times" => d.field(&mut out.retry_times, "retry_times")?,
+                "retry_times_gt" => d.field(&mut out.retry_times_gt, "retry_times_gt")?,
+                "retry_times_gte" => {
+                    d.field(&mut out.retry_times_gte, "retry_times_gte")?
+                }
+                "retry_times_in" => d.field(&mut out.retry_times_in, "retry_times_in")?,
+                "retry_times_lt" => d.field(&mut out.retry_times_lt, "retry_times_lt")?,
+                "retry_times_lte" => {
+                    d.field(&mut out.retry_times_lte, "retry_times_lte")?
+                }
+                "retry_times_not" => {
+                    d.field(&mut out.retry_times_not, "retry_times_not")?
+                }
+                "retry_times_not_in" => {
+                    d.field(&mut out.retry_times_not_in, "retry_times_not_in")?
+                }
+                "startup_after_restore" => {
+                    d.field(&mut out.startup_after_restore, "startup_after_restore")?
+                }
+                "startup_after_restore_not" => {
+                    d.field(
+                        &mut out.startup_after_restore_not,
+                        "startup_after_restore_not",
+                    )?
+                }
+                "status" => d.field(&mut out.status, "status")?,
+                "status_in" => d.field(&mut out.status_in, "status_in")?,
+                "status_not" => d.field(&mut out.status_not, "status_not")?,
+                "status_not_in" => d.field(&mut out.status_not_in, "status_not_in")?,
+                "total_bytes" => d.field(&mut out.total_bytes, "total_bytes")?,
+                "total_bytes_gt" => d.field(&mut out.total_bytes_gt, "total_bytes_gt")?,
+                "total_bytes_gte" => {
+                    d.field(&mut out.total_bytes_gte, "total_bytes_gte")?
+                }
+                "total_bytes_in" => d.field(&mut out.total_bytes_in, "total_bytes_in")?,
+                "total_bytes_lt" => d.field(&mut out.total_bytes_lt, "total_bytes_lt")?,
+                "total_bytes_lte" => {
+                    d.field(&mut out.total_bytes_lte, "total_bytes_lte")?
+                }
+                "total_bytes_not" => {
+                    d.field(&mut out.total_bytes_not, "total_bytes_not")?
+                }
+                "total_bytes_not_in" => {
+                    d.field(&mut out.total_bytes_not_in, "total_bytes_not_in")?
+                }
+                _ => d.skip()?,
+            }
+            key = d.next_key()?;
+        }
+        ::std::result::Result::Ok(out)
+    }
+}
+#[cfg(any(feature = "backup-restore-execution"))]
+impl crate::codec::Encode for BackupRestoreExecutionWhereInput {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.begin_object();
+        e.field("AND", &self.and);
+        e.field("NOT", &self.not);
+        e.field("OR", &self.or);
+        #[cfg(any(feature = "backup-plan", feature = "backup-restore-point"))]
+        e.field("backup_restore_point", &self.backup_restore_point);
+        e.field("duration", &self.duration);
+        e.field("duration_gt", &self.duration_gt);
+        e.field("duration_gte", &self.duration_gte);
+        e.field("duration_in", &self.duration_in);
+        e.field("duration_lt", &self.duration_lt);
+        e.field("duration_lte", &self.duration_lte);
+        e.field("duration_not", &self.duration_not);
+        e.field("duration_not_in", &self.duration_not_in);
+        e.field("entityAsyncStatus", &self.entity_async_status);
+        e.field("entityAsyncStatus_in", &self.entity_async_status_in);
+        e.field("entityAsyncStatus_not", &self.entity_async_status_not);
+        e.field("entityAsyncStatus_not_in", &self.entity_async_status_not_in);
+        e.field("executed_at", &self.executed_at);
+        e.field("executed_at_gt", &self.executed_at_gt);
+        e.field("executed_at_gte", &self.executed_at_gte);
+        e.field("executed_at_in", &self.executed_at_in);
+        e.field("executed_at_lt", &self.executed_at_lt);
+        e.field("executed_at_lte", &self.executed_at_lte);
+        e.field("executed_at_not", &self.executed_at_not);
+        e.field("executed_at_not_in", &self.executed_at_not_in);
+        e.field("id", &self.id);
+        e.field("id_contains", &self.id_contains);
+        e.field("id_ends_with", &self.id_ends_with);
+        e.field("id_gt", &self.id_gt);
+        e.field("id_gte", &self.id_gte);
+        e.field("id_in", &self.id_in);
+        e.field("id_lt", &self.id_lt);
+        e.field("id_lte", &self.id_lte);
+        e.field("id_not", &self.id_not);
+        e.field("id_not_contains", &self.id_not_contains);
+        e.field("id_not_ends_with", &self.id_not_ends_with);
+        e.field("id_not_in", &self.id_not_in);
+        e.field("id_not_starts_with", &self.id_not_starts_with);
+        e.field("id_starts_with", &self.id_starts_with);
+        e.field("mode", &self.mode);
+        e.field("mode_in", &self.mode_in);
+        e.field("mode_not", &self.mode_not);
+        e.field("mode_not_in", &self.mode_not_in);
+        e.field("name", &self.name);
+        e.field("name_contains", &self.name_contains);
+        e.field("name_ends_with", &self.name_ends_with);
+        e.field("name_gt", &self.name_gt);
+        e.field("name_gte", &self.name_gte);
+        e.field("name_in", &self.name_in);
+        e.field("name_lt", &self.name_lt);
+        e.field("name_lte", &self.name_lte);
+        e.field("name_not", &self.name_not);
+        e.field("name_not_contains", &self.name_not_contains);
+        e.field("name_not_ends_with", &self.name_not_ends_with);
+        e.field("name_not_in", &self.name_not_in);
+        e.field("name_not_starts_with", &self.name_not_starts_with);
+        e.field("name_starts_with", &self.name_starts_with);
+        e.field("read_bytes", &self.read_bytes);
+        e.field("read_bytes_gt", &self.read_bytes_gt);
+        e.field("read_bytes_gte", &self.read_bytes_gte);
+        e.field("read_bytes_in", &self.read_bytes_in);
+        e.field("read_bytes_lt", &self.read_bytes_lt);
+        e.field("read_bytes_lte", &self.read_bytes_lte);
+        e.field("read_bytes_not", &self.read_bytes_not);
+        e.field("read_bytes_not_in", &self.read_bytes_not_in);
+        e.field("rebuild_name", &self.rebuild_name);
+        e.field("rebuild_name_contains", &self.rebuild_name_contains);
+        e.field("rebuild_name_ends_with", &self.rebuild_name_ends_with);
+        e.field("rebuild_name_gt", &self.rebuild_name_gt);
+        e.field("rebuild_name_gte", &self.rebuild_name_gte);
+        e.field("rebuild_name_in", &self.rebuild_name_in);
+        e.field("rebuild_name_lt", &self.rebuild_name_lt);
+        e.field("rebuild_name_lte", &self.rebuild_name_lte);
+        e.field("rebuild_name_not", &self.rebuild_name_not);
+        e.field("rebuild_name_not_contains", &self.rebuild_name_not_contains);
+        e.field("rebuild_name_not_ends_with", &self.rebuild_name_not_ends_with);
+        e.field("rebuild_name_not_in", &self.rebuild_name_not_in);
+        e.field("rebuild_name_not_starts_with", &self.rebuild_name_not_starts_with);
+        e.field("rebuild_name_starts_with", &self.rebuild_name_starts_with);
+        e.field("rebuild_target_cluster", &self.rebuild_target_cluster);
+        e.field(
+            "rebuild_target_cluster_contains",
+            &self.rebuild_target_cluster_contains,
+        );
+        e.field(
+            "rebuild_target_cluster_ends_with",
+            &self.rebuild_target_cluster_ends_with,
+        );
+        e.field("rebuild_target_cluster_gt", &self.rebuild_target_cluster_gt);
+        e.field("rebuild_target_cluster_gte", &self.rebuild_target_cluster_gte);
+        e.field("rebuild_target_cluster_in", &self.rebuild_target_cluster_in);
+        e.field("rebuild_target_cluster_lt", &self.rebuild_target_cluster_lt);
+        e.field("rebuild_target_cluster_lte", &self.rebuild_target_cluster_lte);
+        e.field("rebuild_target_cluster_not", &self.rebuild_target_cluster_not);
+        e.field(
+            "rebuild_target_cluster_not_contains",
+            &self.rebuild_target_cluster_not_contains,
+        );
+        e.field(
+            "rebuild_target_cluster_not_ends_with",
+            &self.rebuild_target_cluster_not_ends_with,
+        );
+        e.field("rebuild_target_cluster_not_in", &self.rebuild_target_cluster_not_in);
+        e.field(
+            "rebuild_target_cluster_not_starts_with",
+            &self.rebuild_target_cluster_not_starts_with,
+        );
+        e.field(
+            "rebuild_target_cluster_starts_with",
+            &self.rebuild_target_cluster_starts_with,
+        );
+        e.field("retry_times", &self.retry_times);
+        e.field("retry_times_gt", &self.retry_times_gt);
+        e.field("retry_times_gte", &self.retry_times_gte);
+        e.field("retry_times_in", &self.retry_times_in);
+        e.field("retry_times_lt", &self.retry_times_lt);
+        e.field("retry_times_lte", &self.retry_times_lte);
+        e.field("retry_times_not", &self.retry_times_not);
+        e.field("retry_times_not_in", &self.retry_times_not_in);
+        e.field("startup_after_restore", &self.startup_after_restore);
+        e.field("startup_after_restore_not", &self.startup_after_restore_not);
+        e.field("status", &self.status);
+        e.field("status_in", &self.status_in);
+        e.field("status_not", &self.status_not);
+        e.field("status_not_in", &self.status_not_in);
+        e.field("total_bytes", &self.total_bytes);
+        e.field("total_bytes_gt", &self.total_bytes_gt);
+        e.field("total_bytes_gte", &self.total_bytes_gte);
+        e.field("total_bytes_in", &self.total_bytes_in);
+        e.field("total_bytes_lt", &self.total_bytes_lt);
+        e.field("total_bytes_lte", &self.total_bytes_lte);
+        e.field("total_bytes_not", &self.total_bytes_not);
+        e.field("total_bytes_not_in", &self.total_bytes_not_in);
+        e.end_object();
+    }
+}
 /// Spec: `#/components/schemas/GetBackupRestoreExecutionsConnectionRequestBody`
+#[cfg(any(feature = "backup-restore-execution"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBackupRestoreExecutionsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -234,6 +827,7 @@ pub struct GetBackupRestoreExecutionsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::BackupRestoreExecutionWhereInput>,
 }
+#[cfg(any(feature = "backup-restore-execution"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetBackupRestoreExecutionsConnectionRequestBody {
     fn decode(
@@ -257,6 +851,7 @@ impl crate::codec::Decode for GetBackupRestoreExecutionsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "backup-restore-execution"))]
 impl crate::codec::Encode for GetBackupRestoreExecutionsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -271,6 +866,7 @@ impl crate::codec::Encode for GetBackupRestoreExecutionsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetBackupRestoreExecutionsRequestBody`
+#[cfg(any(feature = "backup-restore-execution"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBackupRestoreExecutionsRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -281,6 +877,7 @@ pub struct GetBackupRestoreExecutionsRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::BackupRestoreExecutionWhereInput>,
 }
+#[cfg(any(feature = "backup-restore-execution"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetBackupRestoreExecutionsRequestBody {
     fn decode(
@@ -304,6 +901,7 @@ impl crate::codec::Decode for GetBackupRestoreExecutionsRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "backup-restore-execution"))]
 impl crate::codec::Encode for GetBackupRestoreExecutionsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -318,10 +916,12 @@ impl crate::codec::Encode for GetBackupRestoreExecutionsRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateBackupRestoreExecution`
+#[cfg(any(feature = "backup-restore-execution"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateBackupRestoreExecution {
     pub count: i32,
 }
+#[cfg(any(feature = "backup-restore-execution"))]
 impl crate::codec::Decode for NestedAggregateBackupRestoreExecution {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -343,6 +943,7 @@ impl crate::codec::Decode for NestedAggregateBackupRestoreExecution {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "backup-restore-execution"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateBackupRestoreExecution {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -353,6 +954,7 @@ impl crate::codec::Encode for NestedAggregateBackupRestoreExecution {
 }
 impl crate::Client {
     /// `POST /v2/api/get-backup-restore-executions` (operation `GetBackupRestoreExecutions`).
+    #[cfg(feature = "backup-restore-execution")]
     pub async fn get_backup_restore_executions(
         &self,
         body: &crate::models::GetBackupRestoreExecutionsRequestBody,
@@ -367,6 +969,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-backup-restore-executions-connection` (operation `GetBackupRestoreExecutionsConnection`).
+    #[cfg(feature = "backup-restore-execution")]
     pub async fn get_backup_restore_executions_connection(
         &self,
         body: &crate::models::GetBackupRestoreExecutionsConnectionRequestBody,

@@ -3,6 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/BackupRestorePoint`
+#[cfg(any(feature = "backup-restore-point"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupRestorePoint {
     pub backup_plan: crate::models::NestedBackupPlan,
@@ -31,6 +32,7 @@ pub struct BackupRestorePoint {
     pub vm_local_id: ::std::option::Option<::std::string::String>,
     pub vm_name: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "backup-restore-point"))]
 impl crate::codec::Decode for BackupRestorePoint {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -113,6 +115,7 @@ impl crate::codec::Decode for BackupRestorePoint {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "backup-restore-point"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for BackupRestorePoint {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -144,10 +147,12 @@ impl crate::codec::Encode for BackupRestorePoint {
     }
 }
 /// Spec: `#/components/schemas/BackupRestorePointConnection`
+#[cfg(any(feature = "backup-restore-point"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupRestorePointConnection {
     pub aggregate: crate::models::NestedAggregateBackupRestorePoint,
 }
+#[cfg(any(feature = "backup-restore-point"))]
 impl crate::codec::Decode for BackupRestorePointConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -169,6 +174,7 @@ impl crate::codec::Decode for BackupRestorePointConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "backup-restore-point"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for BackupRestorePointConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -178,6 +184,7 @@ impl crate::codec::Encode for BackupRestorePointConnection {
     }
 }
 /// Spec: `#/components/schemas/BackupRestorePointOrderByInput`
+#[cfg(any(feature = "backup-restore-point"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum BackupRestorePointOrderByInput {
     /// `cluster_local_id_ASC`
@@ -259,6 +266,7 @@ pub enum BackupRestorePointOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "backup-restore-point"))]
 impl BackupRestorePointOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 38] = [
@@ -391,16 +399,19 @@ impl BackupRestorePointOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "backup-restore-point"))]
 impl ::std::default::Default for BackupRestorePointOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "backup-restore-point"))]
 impl ::std::fmt::Display for BackupRestorePointOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "backup-restore-point"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BackupRestorePointOrderByInput {
     fn decode(
@@ -409,12 +420,14 @@ impl crate::codec::Decode for BackupRestorePointOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "backup-restore-point"))]
 impl crate::codec::Encode for BackupRestorePointOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/GetBackupRestorePointsConnectionRequestBody`
+#[cfg(any(feature = "backup-restore-point"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBackupRestorePointsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -425,6 +438,7 @@ pub struct GetBackupRestorePointsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::BackupRestorePointWhereInput>,
 }
+#[cfg(any(feature = "backup-restore-point"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetBackupRestorePointsConnectionRequestBody {
     fn decode(
@@ -448,6 +462,7 @@ impl crate::codec::Decode for GetBackupRestorePointsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "backup-restore-point"))]
 impl crate::codec::Encode for GetBackupRestorePointsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -462,6 +477,7 @@ impl crate::codec::Encode for GetBackupRestorePointsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetBackupRestorePointsRequestBody`
+#[cfg(any(feature = "backup-restore-point"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBackupRestorePointsRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -472,6 +488,7 @@ pub struct GetBackupRestorePointsRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::BackupRestorePointWhereInput>,
 }
+#[cfg(any(feature = "backup-restore-point"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetBackupRestorePointsRequestBody {
     fn decode(
@@ -495,6 +512,7 @@ impl crate::codec::Decode for GetBackupRestorePointsRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "backup-restore-point"))]
 impl crate::codec::Encode for GetBackupRestorePointsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -509,10 +527,12 @@ impl crate::codec::Encode for GetBackupRestorePointsRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateBackupRestorePoint`
+#[cfg(any(feature = "backup-restore-point"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateBackupRestorePoint {
     pub count: i32,
 }
+#[cfg(any(feature = "backup-restore-point"))]
 impl crate::codec::Decode for NestedAggregateBackupRestorePoint {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -534,6 +554,7 @@ impl crate::codec::Decode for NestedAggregateBackupRestorePoint {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "backup-restore-point"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateBackupRestorePoint {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -543,10 +564,12 @@ impl crate::codec::Encode for NestedAggregateBackupRestorePoint {
     }
 }
 /// Spec: `#/components/schemas/NestedBackupRestoreExecution`
+#[cfg(any(feature = "backup-restore-point"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedBackupRestoreExecution {
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "backup-restore-point"))]
 impl crate::codec::Decode for NestedBackupRestoreExecution {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -568,6 +591,7 @@ impl crate::codec::Decode for NestedBackupRestoreExecution {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "backup-restore-point"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedBackupRestoreExecution {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -577,10 +601,12 @@ impl crate::codec::Encode for NestedBackupRestoreExecution {
     }
 }
 /// Spec: `#/components/schemas/NestedBackupTargetExecution`
+#[cfg(any(feature = "backup-restore-point"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedBackupTargetExecution {
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "backup-restore-point"))]
 impl crate::codec::Decode for NestedBackupTargetExecution {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -602,6 +628,7 @@ impl crate::codec::Decode for NestedBackupTargetExecution {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "backup-restore-point"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedBackupTargetExecution {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -612,6 +639,7 @@ impl crate::codec::Encode for NestedBackupTargetExecution {
 }
 impl crate::Client {
     /// `POST /v2/api/get-backup-restore-points` (operation `GetBackupRestorePoints`).
+    #[cfg(feature = "backup-restore-point")]
     pub async fn get_backup_restore_points(
         &self,
         body: &crate::models::GetBackupRestorePointsRequestBody,
@@ -624,6 +652,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-backup-restore-points-connection` (operation `GetBackupRestorePointsConnection`).
+    #[cfg(feature = "backup-restore-point")]
     pub async fn get_backup_restore_points_connection(
         &self,
         body: &crate::models::GetBackupRestorePointsConnectionRequestBody,

@@ -3,6 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/BackupService`
+#[cfg(any(feature = "backup-service"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupService {
     pub application: ::std::option::Option<crate::models::NestedCloudTowerApplication>,
@@ -52,6 +53,7 @@ pub struct BackupService {
     >,
     pub storage_network_vlan: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "backup-service"))]
 impl crate::codec::Decode for BackupService {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -181,6 +183,7 @@ impl crate::codec::Decode for BackupService {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "backup-service"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for BackupService {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -223,10 +226,12 @@ impl crate::codec::Encode for BackupService {
     }
 }
 /// Spec: `#/components/schemas/BackupServiceConnection`
+#[cfg(any(feature = "backup-service"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupServiceConnection {
     pub aggregate: crate::models::NestedAggregateBackupService,
 }
+#[cfg(any(feature = "backup-service"))]
 impl crate::codec::Decode for BackupServiceConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -248,6 +253,7 @@ impl crate::codec::Decode for BackupServiceConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "backup-service"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for BackupServiceConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -257,6 +263,7 @@ impl crate::codec::Encode for BackupServiceConnection {
     }
 }
 /// Spec: `#/components/schemas/BackupServiceNetworkStatusEnum`
+#[cfg(any(feature = "backup-service"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum BackupServiceNetworkStatusEnum {
     /// `CONNECTED`
@@ -266,6 +273,7 @@ pub enum BackupServiceNetworkStatusEnum {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "backup-service"))]
 impl BackupServiceNetworkStatusEnum {
     /// Every value the spec lists.
     pub const ALL: [Self; 2] = [Self::Connected, Self::Disconnected];
@@ -287,16 +295,19 @@ impl BackupServiceNetworkStatusEnum {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "backup-service"))]
 impl ::std::default::Default for BackupServiceNetworkStatusEnum {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "backup-service"))]
 impl ::std::fmt::Display for BackupServiceNetworkStatusEnum {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "backup-service"))]
 impl crate::codec::Decode for BackupServiceNetworkStatusEnum {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -304,13 +315,78 @@ impl crate::codec::Decode for BackupServiceNetworkStatusEnum {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "backup-service"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for BackupServiceNetworkStatusEnum {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
+/// Spec: `#/components/schemas/BackupServiceNetworkType`
+#[cfg(any(feature = "backup-service"))]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum BackupServiceNetworkType {
+    /// `MANAGEMENT`
+    Management,
+    /// `NEW_NIC`
+    NewNic,
+    /// `STORAGE`
+    Storage,
+    /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
+    Other(::std::string::String),
+}
+#[cfg(any(feature = "backup-service"))]
+impl BackupServiceNetworkType {
+    /// Every value the spec lists.
+    pub const ALL: [Self; 3] = [Self::Management, Self::NewNic, Self::Storage];
+    /// The value on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Management => "MANAGEMENT",
+            Self::NewNic => "NEW_NIC",
+            Self::Storage => "STORAGE",
+            Self::Other(value) => value,
+        }
+    }
+    /// The variant for a wire value; unknown values are kept in the catch-all variant.
+    pub fn from_wire(value: &str) -> Self {
+        match value {
+            "MANAGEMENT" => Self::Management,
+            "NEW_NIC" => Self::NewNic,
+            "STORAGE" => Self::Storage,
+            other => Self::Other(::std::string::String::from(other)),
+        }
+    }
+}
+/// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "backup-service"))]
+impl ::std::default::Default for BackupServiceNetworkType {
+    fn default() -> Self {
+        Self::Other(::std::string::String::new())
+    }
+}
+#[cfg(any(feature = "backup-service"))]
+impl ::std::fmt::Display for BackupServiceNetworkType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+#[cfg(any(feature = "backup-service"))]
+impl crate::codec::Decode for BackupServiceNetworkType {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d.str().map(Self::from_wire)
+    }
+}
+#[cfg(any(feature = "backup-service"))]
+impl crate::codec::Encode for BackupServiceNetworkType {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.string(self.as_str());
+    }
+}
 /// Spec: `#/components/schemas/BackupServiceOrderByInput`
+#[cfg(any(feature = "backup-service"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum BackupServiceOrderByInput {
     /// `backup_network_gateway_ASC`
@@ -432,6 +508,7 @@ pub enum BackupServiceOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "backup-service"))]
 impl BackupServiceOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 58] = [
@@ -628,16 +705,19 @@ impl BackupServiceOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "backup-service"))]
 impl ::std::default::Default for BackupServiceOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "backup-service"))]
 impl ::std::fmt::Display for BackupServiceOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "backup-service"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BackupServiceOrderByInput {
     fn decode(
@@ -646,12 +726,2568 @@ impl crate::codec::Decode for BackupServiceOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "backup-service"))]
 impl crate::codec::Encode for BackupServiceOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
+/// Spec: `#/components/schemas/BackupServiceStatus`
+#[cfg(any(feature = "backup-service"))]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum BackupServiceStatus {
+    /// `ERROR`
+    Error,
+    /// `INITIALIZING`
+    Initializing,
+    /// `INSTALLING`
+    Installing,
+    /// `INSTALL_FAILED`
+    InstallFailed,
+    /// `RUNNING`
+    Running,
+    /// `TERMINATE_FAILED`
+    TerminateFailed,
+    /// `TERMINATING`
+    Terminating,
+    /// `UPGRADE_FAILED`
+    UpgradeFailed,
+    /// `UPGRADING`
+    Upgrading,
+    /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
+    Other(::std::string::String),
+}
+#[cfg(any(feature = "backup-service"))]
+impl BackupServiceStatus {
+    /// Every value the spec lists.
+    pub const ALL: [Self; 9] = [
+        Self::Error,
+        Self::Initializing,
+        Self::Installing,
+        Self::InstallFailed,
+        Self::Running,
+        Self::TerminateFailed,
+        Self::Terminating,
+        Self::UpgradeFailed,
+        Self::Upgrading,
+    ];
+    /// The value on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Error => "ERROR",
+            Self::Initializing => "INITIALIZING",
+            Self::Installing => "INSTALLING",
+            Self::InstallFailed => "INSTALL_FAILED",
+            Self::Running => "RUNNING",
+            Self::TerminateFailed => "TERMINATE_FAILED",
+            Self::Terminating => "TERMINATING",
+            Self::UpgradeFailed => "UPGRADE_FAILED",
+            Self::Upgrading => "UPGRADING",
+            Self::Other(value) => value,
+        }
+    }
+    /// The variant for a wire value; unknown values are kept in the catch-all variant.
+    pub fn from_wire(value: &str) -> Self {
+        match value {
+            "ERROR" => Self::Error,
+            "INITIALIZING" => Self::Initializing,
+            "INSTALLING" => Self::Installing,
+            "INSTALL_FAILED" => Self::InstallFailed,
+            "RUNNING" => Self::Running,
+            "TERMINATE_FAILED" => Self::TerminateFailed,
+            "TERMINATING" => Self::Terminating,
+            "UPGRADE_FAILED" => Self::UpgradeFailed,
+            "UPGRADING" => Self::Upgrading,
+            other => Self::Other(::std::string::String::from(other)),
+        }
+    }
+}
+/// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "backup-service"))]
+impl ::std::default::Default for BackupServiceStatus {
+    fn default() -> Self {
+        Self::Other(::std::string::String::new())
+    }
+}
+#[cfg(any(feature = "backup-service"))]
+impl ::std::fmt::Display for BackupServiceStatus {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+#[cfg(any(feature = "backup-service"))]
+impl crate::codec::Decode for BackupServiceStatus {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d.str().map(Self::from_wire)
+    }
+}
+#[cfg(any(feature = "backup-service"))]
+impl crate::codec::Encode for BackupServiceStatus {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.string(self.as_str());
+    }
+}
+/// Spec: `#/components/schemas/BackupServiceWhereInput`
+#[cfg(any(feature = "backup-service"))]
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BackupServiceWhereInput {
+    pub and: crate::Nullable<::std::vec::Vec<crate::models::BackupServiceWhereInput>>,
+    pub not: crate::Nullable<::std::vec::Vec<crate::models::BackupServiceWhereInput>>,
+    pub or: crate::Nullable<::std::vec::Vec<crate::models::BackupServiceWhereInput>>,
+    pub application: crate::Nullable<crate::models::CloudTowerApplicationWhereInput>,
+    pub backup_clusters_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::ClusterWhereInput>,
+    >,
+    pub backup_clusters_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::ClusterWhereInput>,
+    >,
+    pub backup_clusters_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::ClusterWhereInput>,
+    >,
+    pub backup_network_gateway: crate::Nullable<::std::string::String>,
+    pub backup_network_gateway_contains: crate::Nullable<::std::string::String>,
+    pub backup_network_gateway_ends_with: crate::Nullable<::std::string::String>,
+    pub backup_network_gateway_gt: crate::Nullable<::std::string::String>,
+    pub backup_network_gateway_gte: crate::Nullable<::std::string::String>,
+    pub backup_network_gateway_in: crate::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub backup_network_gateway_lt: crate::Nullable<::std::string::String>,
+    pub backup_network_gateway_lte: crate::Nullable<::std::string::String>,
+    pub backup_network_gateway_not: crate::Nullable<::std::string::String>,
+    pub backup_network_gateway_not_contains: crate::Nullable<::std::string::String>,
+    pub backup_network_gateway_not_ends_with: crate::Nullable<::std::string::String>,
+    pub backup_network_gateway_not_in: crate::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub backup_network_gateway_not_starts_with: crate::Nullable<::std::string::String>,
+    pub backup_network_gateway_starts_with: crate::Nullable<::std::string::String>,
+    pub backup_network_ip: crate::Nullable<::std::string::String>,
+    pub backup_network_ip_contains: crate::Nullable<::std::string::String>,
+    pub backup_network_ip_ends_with: crate::Nullable<::std::string::String>,
+    pub backup_network_ip_gt: crate::Nullable<::std::string::String>,
+    pub backup_network_ip_gte: crate::Nullable<::std::string::String>,
+    pub backup_network_ip_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub backup_network_ip_lt: crate::Nullable<::std::string::String>,
+    pub backup_network_ip_lte: crate::Nullable<::std::string::String>,
+    pub backup_network_ip_not: crate::Nullable<::std::string::String>,
+    pub backup_network_ip_not_contains: crate::Nullable<::std::string::String>,
+    pub backup_network_ip_not_ends_with: crate::Nullable<::std::string::String>,
+    pub backup_network_ip_not_in: crate::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub backup_network_ip_not_starts_with: crate::Nullable<::std::string::String>,
+    pub backup_network_ip_starts_with: crate::Nullable<::std::string::String>,
+    pub backup_network_subnet_mask: crate::Nullable<::std::string::String>,
+    pub backup_network_subnet_mask_contains: crate::Nullable<::std::string::String>,
+    pub backup_network_subnet_mask_ends_with: crate::Nullable<::std::string::String>,
+    pub backup_network_subnet_mask_gt: crate::Nullable<::std::string::String>,
+    pub backup_network_subnet_mask_gte: crate::Nullable<::std::string::String>,
+    pub backup_network_subnet_mask_in: crate::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub backup_network_subnet_mask_lt: crate::Nullable<::std::string::String>,
+    pub backup_network_subnet_mask_lte: crate::Nullable<::std::string::String>,
+    pub backup_network_subnet_mask_not: crate::Nullable<::std::string::String>,
+    pub backup_network_subnet_mask_not_contains: crate::Nullable<::std::string::String>,
+    pub backup_network_subnet_mask_not_ends_with: crate::Nullable<::std::string::String>,
+    pub backup_network_subnet_mask_not_in: crate::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub backup_network_subnet_mask_not_starts_with: crate::Nullable<
+        ::std::string::String,
+    >,
+    pub backup_network_subnet_mask_starts_with: crate::Nullable<::std::string::String>,
+    pub backup_network_type: crate::Nullable<crate::models::BackupServiceNetworkType>,
+    pub backup_network_type_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::BackupServiceNetworkType>,
+    >,
+    pub backup_network_type_not: crate::Nullable<
+        crate::models::BackupServiceNetworkType,
+    >,
+    pub backup_network_type_not_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::BackupServiceNetworkType>,
+    >,
+    pub backup_network_vlan: crate::Nullable<::std::string::String>,
+    pub backup_network_vlan_contains: crate::Nullable<::std::string::String>,
+    pub backup_network_vlan_ends_with: crate::Nullable<::std::string::String>,
+    pub backup_network_vlan_gt: crate::Nullable<::std::string::String>,
+    pub backup_network_vlan_gte: crate::Nullable<::std::string::String>,
+    pub backup_network_vlan_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub backup_network_vlan_lt: crate::Nullable<::std::string::String>,
+    pub backup_network_vlan_lte: crate::Nullable<::std::string::String>,
+    pub backup_network_vlan_not: crate::Nullable<::std::string::String>,
+    pub backup_network_vlan_not_contains: crate::Nullable<::std::string::String>,
+    pub backup_network_vlan_not_ends_with: crate::Nullable<::std::string::String>,
+    pub backup_network_vlan_not_in: crate::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub backup_network_vlan_not_starts_with: crate::Nullable<::std::string::String>,
+    pub backup_network_vlan_starts_with: crate::Nullable<::std::string::String>,
+    #[cfg(any(feature = "backup-plan"))]
+    pub backup_plans_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::BackupPlanWhereInput>,
+    >,
+    #[cfg(any(feature = "backup-plan"))]
+    pub backup_plans_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::BackupPlanWhereInput>,
+    >,
+    #[cfg(any(feature = "backup-plan"))]
+    pub backup_plans_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::BackupPlanWhereInput>,
+    >,
+    pub backup_rd_iops_max: crate::Nullable<i64>,
+    pub backup_rd_iops_max_gt: crate::Nullable<i64>,
+    pub backup_rd_iops_max_gte: crate::Nullable<i64>,
+    pub backup_rd_iops_max_in: crate::Nullable<::std::vec::Vec<i64>>,
+    pub backup_rd_iops_max_lt: crate::Nullable<i64>,
+    pub backup_rd_iops_max_lte: crate::Nullable<i64>,
+    pub backup_rd_iops_max_not: crate::Nullable<i64>,
+    pub backup_rd_iops_max_not_in: crate::Nullable<::std::vec::Vec<i64>>,
+    #[cfg(any(feature = "backup-store-repository"))]
+    pub backup_store_repositories_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::BackupStoreRepositoryWhereInput>,
+    >,
+    #[cfg(any(feature = "backup-store-repository"))]
+    pub backup_store_repositories_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::BackupStoreRepositoryWhereInput>,
+    >,
+    #[cfg(any(feature = "backup-store-repository"))]
+    pub backup_store_repositories_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::BackupStoreRepositoryWhereInput>,
+    >,
+    pub backup_wr_iops_max: crate::Nullable<i64>,
+    pub backup_wr_iops_max_gt: crate::Nullable<i64>,
+    pub backup_wr_iops_max_gte: crate::Nullable<i64>,
+    pub backup_wr_iops_max_in: crate::Nullable<::std::vec::Vec<i64>>,
+    pub backup_wr_iops_max_lt: crate::Nullable<i64>,
+    pub backup_wr_iops_max_lte: crate::Nullable<i64>,
+    pub backup_wr_iops_max_not: crate::Nullable<i64>,
+    pub backup_wr_iops_max_not_in: crate::Nullable<::std::vec::Vec<i64>>,
+    pub description: crate::Nullable<::std::string::String>,
+    pub description_contains: crate::Nullable<::std::string::String>,
+    pub description_ends_with: crate::Nullable<::std::string::String>,
+    pub description_gt: crate::Nullable<::std::string::String>,
+    pub description_gte: crate::Nullable<::std::string::String>,
+    pub description_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub description_lt: crate::Nullable<::std::string::String>,
+    pub description_lte: crate::Nullable<::std::string::String>,
+    pub description_not: crate::Nullable<::std::string::String>,
+    pub description_not_contains: crate::Nullable<::std::string::String>,
+    pub description_not_ends_with: crate::Nullable<::std::string::String>,
+    pub description_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub description_not_starts_with: crate::Nullable<::std::string::String>,
+    pub description_starts_with: crate::Nullable<::std::string::String>,
+    pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
+    pub entity_async_status_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    pub entity_async_status_not: crate::Nullable<crate::models::EntityAsyncStatus>,
+    pub entity_async_status_not_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    pub id: crate::Nullable<::std::string::String>,
+    pub id_contains: crate::Nullable<::std::string::String>,
+    pub id_ends_with: crate::Nullable<::std::string::String>,
+    pub id_gt: crate::Nullable<::std::string::String>,
+    pub id_gte: crate::Nullable<::std::string::String>,
+    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: crate::Nullable<::std::string::String>,
+    pub id_lte: crate::Nullable<::std::string::String>,
+    pub id_not: crate::Nullable<::std::string::String>,
+    pub id_not_contains: crate::Nullable<::std::string::String>,
+    pub id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub id_starts_with: crate::Nullable<::std::string::String>,
+    pub kube_config: crate::Nullable<::std::string::String>,
+    pub kube_config_contains: crate::Nullable<::std::string::String>,
+    pub kube_config_ends_with: crate::Nullable<::std::string::String>,
+    pub kube_config_gt: crate::Nullable<::std::string::String>,
+    pub kube_config_gte: crate::Nullable<::std::string::String>,
+    pub kube_config_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub kube_config_lt: crate::Nullable<::std::string::String>,
+    pub kube_config_lte: crate::Nullable<::std::string::String>,
+    pub kube_config_not: crate::Nullable<::std::string::String>,
+    pub kube_config_not_contains: crate::Nullable<::std::string::String>,
+    pub kube_config_not_ends_with: crate::Nullable<::std::string::String>,
+    pub kube_config_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub kube_config_not_starts_with: crate::Nullable<::std::string::String>,
+    pub kube_config_starts_with: crate::Nullable<::std::string::String>,
+    pub management_network_gateway: crate::Nullable<::std::string::String>,
+    pub management_network_gateway_contains: crate::Nullable<::std::string::String>,
+    pub management_network_gateway_ends_with: crate::Nullable<::std::string::String>,
+    pub management_network_gateway_gt: crate::Nullable<::std::string::String>,
+    pub management_network_gateway_gte: crate::Nullable<::std::string::String>,
+    pub management_network_gateway_in: crate::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub management_network_gateway_lt: crate::Nullable<::std::string::String>,
+    pub management_network_gateway_lte: crate::Nullable<::std::string::String>,
+    pub management_network_gateway_not: crate::Nullable<::std::string::String>,
+    pub management_network_gateway_not_contains: crate::Nullable<::std::string::String>,
+    pub management_network_gateway_not_ends_with: crate::Nullable<::std::string::String>,
+    pub management_network_gateway_not_in: crate::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub management_network_gateway_not_starts_with: crate::Nullable<
+        ::std::string::String,
+    >,
+    pub management_network_gateway_starts_with: crate::Nullable<::std::string::String>,
+    pub management_network_ip: crate::Nullable<::std::string::String>,
+    pub management_network_ip_contains: crate::Nullable<::std::string::String>,
+    pub management_network_ip_ends_with: crate::Nullable<::std::string::String>,
+    pub management_network_ip_gt: crate::Nullable<::std::string::String>,
+    pub management_network_ip_gte: crate::Nullable<::std::string::String>,
+    pub management_network_ip_in: crate::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub management_network_ip_lt: crate::Nullable<::std::string::String>,
+    pub management_network_ip_lte: crate::Nullable<::std::string::String>,
+    pub management_network_ip_not: crate::Nullable<::std::string::String>,
+    pub management_network_ip_not_contains: crate::Nullable<::std::string::String>,
+    pub management_network_ip_not_ends_with: crate::Nullable<::std::string::String>,
+    pub management_network_ip_not_in: crate::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub management_network_ip_not_starts_with: crate::Nullable<::std::string::String>,
+    pub management_network_ip_starts_with: crate::Nullable<::std::string::String>,
+    pub management_network_subnet_mask: crate::Nullable<::std::string::String>,
+    pub management_network_subnet_mask_contains: crate::Nullable<::std::string::String>,
+    pub management_network_subnet_mask_ends_with: crate::Nullable<::std::string::String>,
+    pub management_network_subnet_mask_gt: crate::Nullable<::std::string::String>,
+    pub management_network_subnet_mask_gte: crate::Nullable<::std::string::String>,
+    pub management_network_subnet_mask_in: crate::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub management_network_subnet_mask_lt: crate::Nullable<::std::string::String>,
+    pub management_network_subnet_mask_lte: crate::Nullable<::std::string::String>,
+    pub management_network_subnet_mask_not: crate::Nullable<::std::string::String>,
+    pub management_network_subnet_mask_not_contains: crate::Nullable<
+        ::std::string::String,
+    >,
+    pub management_network_subnet_mask_not_ends_with: crate::Nullable<
+        ::std::string::String,
+    >,
+    pub management_network_subnet_mask_not_in: crate::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub management_network_subnet_mask_not_starts_with: crate::Nullable<
+        ::std::string::String,
+    >,
+    pub management_network_subnet_mask_starts_with: crate::Nullable<
+        ::std::string::String,
+    >,
+    pub management_network_vlan: crate::Nullable<::std::string::String>,
+    pub management_network_vlan_contains: crate::Nullable<::std::string::String>,
+    pub management_network_vlan_ends_with: crate::Nullable<::std::string::String>,
+    pub management_network_vlan_gt: crate::Nullable<::std::string::String>,
+    pub management_network_vlan_gte: crate::Nullable<::std::string::String>,
+    pub management_network_vlan_in: crate::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub management_network_vlan_lt: crate::Nullable<::std::string::String>,
+    pub management_network_vlan_lte: crate::Nullable<::std::string::String>,
+    pub management_network_vlan_not: crate::Nullable<::std::string::String>,
+    pub management_network_vlan_not_contains: crate::Nullable<::std::string::String>,
+    pub management_network_vlan_not_ends_with: crate::Nullable<::std::string::String>,
+    pub management_network_vlan_not_in: crate::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub management_network_vlan_not_starts_with: crate::Nullable<::std::string::String>,
+    pub management_network_vlan_starts_with: crate::Nullable<::std::string::String>,
+    pub max_job_retry_times: crate::Nullable<i32>,
+    pub max_job_retry_times_gt: crate::Nullable<i32>,
+    pub max_job_retry_times_gte: crate::Nullable<i32>,
+    pub max_job_retry_times_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub max_job_retry_times_lt: crate::Nullable<i32>,
+    pub max_job_retry_times_lte: crate::Nullable<i32>,
+    pub max_job_retry_times_not: crate::Nullable<i32>,
+    pub max_job_retry_times_not_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub max_parallel_backup_jobs: crate::Nullable<i32>,
+    pub max_parallel_backup_jobs_gt: crate::Nullable<i32>,
+    pub max_parallel_backup_jobs_gte: crate::Nullable<i32>,
+    pub max_parallel_backup_jobs_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub max_parallel_backup_jobs_lt: crate::Nullable<i32>,
+    pub max_parallel_backup_jobs_lte: crate::Nullable<i32>,
+    pub max_parallel_backup_jobs_not: crate::Nullable<i32>,
+    pub max_parallel_backup_jobs_not_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub max_parallel_restore_jobs: crate::Nullable<i32>,
+    pub max_parallel_restore_jobs_gt: crate::Nullable<i32>,
+    pub max_parallel_restore_jobs_gte: crate::Nullable<i32>,
+    pub max_parallel_restore_jobs_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub max_parallel_restore_jobs_lt: crate::Nullable<i32>,
+    pub max_parallel_restore_jobs_lte: crate::Nullable<i32>,
+    pub max_parallel_restore_jobs_not: crate::Nullable<i32>,
+    pub max_parallel_restore_jobs_not_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub name: crate::Nullable<::std::string::String>,
+    pub name_contains: crate::Nullable<::std::string::String>,
+    pub name_ends_with: crate::Nullable<::std::string::String>,
+    pub name_gt: crate::Nullable<::std::string::String>,
+    pub name_gte: crate::Nullable<::std::string::String>,
+    pub name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_lt: crate::Nullable<::std::string::String>,
+    pub name_lte: crate::Nullable<::std::string::String>,
+    pub name_not: crate::Nullable<::std::string::String>,
+    pub name_not_contains: crate::Nullable<::std::string::String>,
+    pub name_not_ends_with: crate::Nullable<::std::string::String>,
+    pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_not_starts_with: crate::Nullable<::std::string::String>,
+    pub name_starts_with: crate::Nullable<::std::string::String>,
+    pub restore_rd_iops_max: crate::Nullable<i64>,
+    pub restore_rd_iops_max_gt: crate::Nullable<i64>,
+    pub restore_rd_iops_max_gte: crate::Nullable<i64>,
+    pub restore_rd_iops_max_in: crate::Nullable<::std::vec::Vec<i64>>,
+    pub restore_rd_iops_max_lt: crate::Nullable<i64>,
+    pub restore_rd_iops_max_lte: crate::Nullable<i64>,
+    pub restore_rd_iops_max_not: crate::Nullable<i64>,
+    pub restore_rd_iops_max_not_in: crate::Nullable<::std::vec::Vec<i64>>,
+    pub restore_wr_iops_max: crate::Nullable<i64>,
+    pub restore_wr_iops_max_gt: crate::Nullable<i64>,
+    pub restore_wr_iops_max_gte: crate::Nullable<i64>,
+    pub restore_wr_iops_max_in: crate::Nullable<::std::vec::Vec<i64>>,
+    pub restore_wr_iops_max_lt: crate::Nullable<i64>,
+    pub restore_wr_iops_max_lte: crate::Nullable<i64>,
+    pub restore_wr_iops_max_not: crate::Nullable<i64>,
+    pub restore_wr_iops_max_not_in: crate::Nullable<::std::vec::Vec<i64>>,
+    pub retry_interval: crate::Nullable<i32>,
+    pub retry_interval_gt: crate::Nullable<i32>,
+    pub retry_interval_gte: crate::Nullable<i32>,
+    pub retry_interval_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub retry_interval_lt: crate::Nullable<i32>,
+    pub retry_interval_lte: crate::Nullable<i32>,
+    pub retry_interval_not: crate::Nullable<i32>,
+    pub retry_interval_not_in: crate::Nullable<::std::vec::Vec<i32>>,
+    #[cfg(
+        any(
+            feature = "alert",
+            feature = "backup-plan",
+            feature = "entity-filter",
+            feature = "graph",
+            feature = "isolation-policy",
+            feature = "label",
+            feature = "metrics",
+            feature = "replica-vm",
+            feature = "replication-plan",
+            feature = "security-group",
+            feature = "security-policy",
+            feature = "table-reporter",
+            feature = "usb-device",
+            feature = "vm",
+            feature = "vm-export-file",
+            feature = "vm-placement-group"
+        )
+    )]
+    pub running_vm: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
+    pub status: crate::Nullable<crate::models::BackupServiceStatus>,
+    pub status_in: crate::Nullable<::std::vec::Vec<crate::models::BackupServiceStatus>>,
+    pub status_not: crate::Nullable<crate::models::BackupServiceStatus>,
+    pub status_not_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::BackupServiceStatus>,
+    >,
+    pub storage_network_gateway: crate::Nullable<::std::string::String>,
+    pub storage_network_gateway_contains: crate::Nullable<::std::string::String>,
+    pub storage_network_gateway_ends_with: crate::Nullable<::std::string::String>,
+    pub storage_network_gateway_gt: crate::Nullable<::std::string::String>,
+    pub storage_network_gateway_gte: crate::Nullable<::std::string::String>,
+    pub storage_network_gateway_in: crate::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub storage_network_gateway_lt: crate::Nullable<::std::string::String>,
+    pub storage_network_gateway_lte: crate::Nullable<::std::string::String>,
+    pub storage_network_gateway_not: crate::Nullable<::std::string::String>,
+    pub storage_network_gateway_not_contains: crate::Nullable<::std::string::String>,
+    pub storage_network_gateway_not_ends_with: crate::Nullable<::std::string::String>,
+    pub storage_network_gateway_not_in: crate::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub storage_network_gateway_not_starts_with: crate::Nullable<::std::string::String>,
+    pub storage_network_gateway_starts_with: crate::Nullable<::std::string::String>,
+    pub storage_network_ip: crate::Nullable<::std::string::String>,
+    pub storage_network_ip_contains: crate::Nullable<::std::string::String>,
+    pub storage_network_ip_ends_with: crate::Nullable<::std::string::String>,
+    pub storage_network_ip_gt: crate::Nullable<::std::string::String>,
+    pub storage_network_ip_gte: crate::Nullable<::std::string::String>,
+    pub storage_network_ip_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub storage_network_ip_lt: crate::Nullable<::std::string::String>,
+    pub storage_network_ip_lte: crate::Nullable<::std::string::String>,
+    pub storage_network_ip_not: crate::Nullable<::std::string::String>,
+    pub storage_network_ip_not_contains: crate::Nullable<::std::string::String>,
+    pub storage_network_ip_not_ends_with: crate::Nullable<::std::string::String>,
+    pub storage_network_ip_not_in: crate::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub storage_network_ip_not_starts_with: crate::Nullable<::std::string::String>,
+    pub storage_network_ip_starts_with: crate::Nullable<::std::string::String>,
+    pub storage_network_subnet_mask: crate::Nullable<::std::string::String>,
+    pub storage_network_subnet_mask_contains: crate::Nullable<::std::string::String>,
+    pub storage_network_subnet_mask_ends_with: crate::Nullable<::std::string::String>,
+    pub storage_network_subnet_mask_gt: crate::Nullable<::std::string::String>,
+    pub storage_network_subnet_mask_gte: crate::Nullable<::std::string::String>,
+    pub storage_network_subnet_mask_in: crate::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub storage_network_subnet_mask_lt: crate::Nullable<::std::string::String>,
+    pub storage_network_subnet_mask_lte: crate::Nullable<::std::string::String>,
+    pub storage_network_subnet_mask_not: crate::Nullable<::std::string::String>,
+    pub storage_network_subnet_mask_not_contains: crate::Nullable<::std::string::String>,
+    pub storage_network_subnet_mask_not_ends_with: crate::Nullable<
+        ::std::string::String,
+    >,
+    pub storage_network_subnet_mask_not_in: crate::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub storage_network_subnet_mask_not_starts_with: crate::Nullable<
+        ::std::string::String,
+    >,
+    pub storage_network_subnet_mask_starts_with: crate::Nullable<::std::string::String>,
+    pub storage_network_type: crate::Nullable<crate::models::BackupServiceNetworkType>,
+    pub storage_network_type_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::BackupServiceNetworkType>,
+    >,
+    pub storage_network_type_not: crate::Nullable<
+        crate::models::BackupServiceNetworkType,
+    >,
+    pub storage_network_type_not_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::BackupServiceNetworkType>,
+    >,
+    pub storage_network_vlan: crate::Nullable<::std::string::String>,
+    pub storage_network_vlan_contains: crate::Nullable<::std::string::String>,
+    pub storage_network_vlan_ends_with: crate::Nullable<::std::string::String>,
+    pub storage_network_vlan_gt: crate::Nullable<::std::string::String>,
+    pub storage_network_vlan_gte: crate::Nullable<::std::string::String>,
+    pub storage_network_vlan_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub storage_network_vlan_lt: crate::Nullable<::std::string::String>,
+    pub storage_network_vlan_lte: crate::Nullable<::std::string::String>,
+    pub storage_network_vlan_not: crate::Nullable<::std::string::String>,
+    pub storage_network_vlan_not_contains: crate::Nullable<::std::string::String>,
+    pub storage_network_vlan_not_ends_with: crate::Nullable<::std::string::String>,
+    pub storage_network_vlan_not_in: crate::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub storage_network_vlan_not_starts_with: crate::Nullable<::std::string::String>,
+    pub storage_network_vlan_starts_with: crate::Nullable<::std::string::String>,
+}
+#[cfg(any(feature = "backup-service"))]
+#[cfg(feature = "server")]
+impl crate::codec::Decode for BackupServiceWhereInput {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        let mut out = Self::default();
+        let mut key = d.first_key("BackupServiceWhereInput")?;
+        while let ::std::option::Option::Some(k) = key {
+            match k {
+                "AND" => d.field(&mut out.and, "AND")?,
+                "NOT" => d.field(&mut out.not, "NOT")?,
+                "OR" => d.field(&mut out.or, "OR")?,
+                "application" => d.field(&mut out.application, "application")?,
+                "backup_clusters_every" => {
+                    d.field(&mut out.backup_clusters_every, "backup_clusters_every")?
+                }
+                "backup_clusters_none" => {
+                    d.field(&mut out.backup_clusters_none, "backup_clusters_none")?
+                }
+                "backup_clusters_some" => {
+                    d.field(&mut out.backup_clusters_some, "backup_clusters_some")?
+                }
+                "backup_network_gateway" => {
+                    d.field(&mut out.backup_network_gateway, "backup_network_gateway")?
+                }
+                "backup_network_gateway_contains" => {
+                    d.field(
+                        &mut out.backup_network_gateway_contains,
+                        "backup_network_gateway_contains",
+                    )?
+                }
+                "backup_network_gateway_ends_with" => {
+                    d.field(
+                        &mut out.backup_network_gateway_ends_with,
+                        "backup_network_gateway_ends_with",
+                    )?
+                }
+                "backup_network_gateway_gt" => {
+                    d.field(
+                        &mut out.backup_network_gateway_gt,
+                        "backup_network_gateway_gt",
+                    )?
+                }
+                "backup_network_gateway_gte" => {
+                    d.field(
+                        &mut out.backup_network_gateway_gte,
+                        "backup_network_gateway_gte",
+                    )?
+                }
+                "backup_network_gateway_in" => {
+                    d.field(
+                        &mut out.backup_network_gateway_in,
+                        "backup_network_gateway_in",
+                    )?
+                }
+                "backup_network_gateway_lt" => {
+                    d.field(
+                        &mut out.backup_network_gateway_lt,
+                        "backup_network_gateway_lt",
+                    )?
+                }
+                "backup_network_gateway_lte" => {
+                    d.field(
+                        &mut out.backup_network_gateway_lte,
+                        "backup_network_gateway_lte",
+                    )?
+                }
+                "backup_network_gateway_not" => {
+                    d.field(
+                        &mut out.backup_network_gateway_not,
+                        "backup_network_gateway_not",
+                    )?
+                }
+                "backup_network_gateway_not_contains" => {
+                    d.field(
+                        &mut out.backup_network_gateway_not_contains,
+                        "backup_network_gateway_not_contains",
+                    )?
+                }
+                "backup_network_gateway_not_ends_with" => {
+                    d.field(
+                        &mut out.backup_network_gateway_not_ends_with,
+                        "backup_network_gateway_not_ends_with",
+                    )?
+                }
+                "backup_network_gateway_not_in" => {
+                    d.field(
+                        &mut out.backup_network_gateway_not_in,
+                        "backup_network_gateway_not_in",
+                    )?
+                }
+                "backup_network_gateway_not_starts_with" => {
+                    d.field(
+                        &mut out.backup_network_gateway_not_starts_with,
+                        "backup_network_gateway_not_starts_with",
+                    )?
+                }
+                "backup_network_gateway_starts_with" => {
+                    d.field(
+                        &mut out.backup_network_gateway_starts_with,
+                        "backup_network_gateway_starts_with",
+                    )?
+                }
+                "backup_network_ip" => {
+                    d.field(&mut out.backup_network_ip, "backup_network_ip")?
+                }
+                "backup_network_ip_contains" => {
+                    d.field(
+                        &mut out.backup_network_ip_contains,
+                        "backup_network_ip_contains",
+                    )?
+                }
+                "backup_network_ip_ends_with" => {
+                    d.field(
+                        &mut out.backup_network_ip_ends_with,
+                        "backup_network_ip_ends_with",
+                    )?
+                }
+                "backup_network_ip_gt" => {
+                    d.field(&mut out.backup_network_ip_gt, "backup_network_ip_gt")?
+                }
+                "backup_network_ip_gte" => {
+                    d.field(&mut out.backup_network_ip_gte, "backup_network_ip_gte")?
+                }
+                "backup_network_ip_in" => {
+                    d.field(&mut out.backup_network_ip_in, "backup_network_ip_in")?
+                }
+                "backup_network_ip_lt" => {
+                    d.field(&mut out.backup_network_ip_lt, "backup_network_ip_lt")?
+                }
+                "backup_network_ip_lte" => {
+                    d.field(&mut out.backup_network_ip_lte, "backup_network_ip_lte")?
+                }
+                "backup_network_ip_not" => {
+                    d.field(&mut out.backup_network_ip_not, "backup_network_ip_not")?
+                }
+                "backup_network_ip_not_contains" => {
+                    d.field(
+                        &mut out.backup_network_ip_not_contains,
+                        "backup_network_ip_not_contains",
+                    )?
+                }
+                "backup_network_ip_not_ends_with" => {
+                    d.field(
+                        &mut out.backup_network_ip_not_ends_with,
+                        "backup_network_ip_not_ends_with",
+                    )?
+                }
+                "backup_network_ip_not_in" => {
+                    d.field(
+                        &mut out.backup_network_ip_not_in,
+                        "backup_network_ip_not_in",
+                    )?
+                }
+                "backup_network_ip_not_starts_with" => {
+                    d.field(
+                        &mut out.backup_network_ip_not_starts_with,
+                        "backup_network_ip_not_starts_with",
+                    )?
+                }
+                "backup_network_ip_starts_with" => {
+                    d.field(
+                        &mut out.backup_network_ip_starts_with,
+                        "backup_network_ip_starts_with",
+                    )?
+                }
+                "backup_network_subnet_mask" => {
+                    d.field(
+                        &mut out.backup_network_subnet_mask,
+                        "backup_network_subnet_mask",
+                    )?
+                }
+                "backup_network_subnet_mask_contains" => {
+                    d.field(
+                        &mut out.backup_network_subnet_mask_contains,
+                        "backup_network_subnet_mask_contains",
+                    )?
+                }
+                "backup_network_subnet_mask_ends_with" => {
+                    d.field(
+                        &mut out.backup_network_subnet_mask_ends_with,
+                        "backup_network_subnet_mask_ends_with",
+                    )?
+                }
+                "backup_network_subnet_mask_gt" => {
+                    d.field(
+                        &mut out.backup_network_subnet_mask_gt,
+                        "backup_network_subnet_mask_gt",
+                    )?
+                }
+                "backup_network_subnet_mask_gte" => {
+                    d.field(
+                        &mut out.backup_network_subnet_mask_gte,
+                        "backup_network_subnet_mask_gte",
+                    )?
+                }
+                "backup_network_subnet_mask_in" => {
+                    d.field(
+                        &mut out.backup_network_subnet_mask_in,
+                        "backup_network_subnet_mask_in",
+                    )?
+                }
+                "backup_network_subnet_mask_lt" => {
+                    d.field(
+                        &mut out.backup_network_subnet_mask_lt,
+                        "backup_network_subnet_mask_lt",
+                    )?
+                }
+                "backup_network_subnet_mask_lte" => {
+                    d.field(
+                        &mut out.backup_network_subnet_mask_lte,
+                        "backup_network_subnet_mask_lte",
+                    )?
+                }
+                "backup_network_subnet_mask_not" => {
+                    d.field(
+                        &mut out.backup_network_subnet_mask_not,
+                        "backup_network_subnet_mask_not",
+                    )?
+                }
+                "backup_network_subnet_mask_not_contains" => {
+                    d.field(
+                        &mut out.backup_network_subnet_mask_not_contains,
+                        "backup_network_subnet_mask_not_contains",
+                    )?
+                }
+                "backup_network_subnet_mask_not_ends_with" => {
+                    d.field(
+                        &mut out.backup_network_subnet_mask_not_ends_with,
+                        "backup_network_subnet_mask_not_ends_with",
+                    )?
+                }
+                "backup_network_subnet_mask_not_in" => {
+                    d.field(
+                        &mut out.backup_network_subnet_mask_not_in,
+                        "backup_network_subnet_mask_not_in",
+                    )?
+                }
+                "backup_network_subnet_mask_not_starts_with" => {
+                    d.field(
+                        &mut out.backup_network_subnet_mask_not_starts_with,
+                        "backup_network_subnet_mask_not_starts_with",
+                    )?
+                }
+                "backup_network_subnet_mask_starts_with" => {
+                    d.field(
+                        &mut out.backup_network_subnet_mask_starts_with,
+                        "backup_network_subnet_mask_starts_with",
+                    )?
+                }
+                "backup_network_type" => {
+                    d.field(&mut out.backup_network_type, "backup_network_type")?
+                }
+                "backup_network_type_in" => {
+                    d.field(&mut out.backup_network_type_in, "backup_network_type_in")?
+                }
+                "backup_network_type_not" => {
+                    d.field(&mut out.backup_network_type_not, "backup_network_type_not")?
+                }
+                "backup_network_type_not_in" => {
+                    d.field(
+                        &mut out.backup_network_type_not_in,
+                        "backup_network_type_not_in",
+                    )?
+                }
+                "backup_network_vlan" => {
+                    d.field(&mut out.backup_network_vlan, "backup_network_vlan")?
+                }
+                "backup_network_vlan_contains" => {
+                    d.field(
+                        &mut out.backup_network_vlan_contains,
+                        "backup_network_vlan_contains",
+                    )?
+                }
+                "backup_network_vlan_ends_with" => {
+                    d.field(
+                        &mut out.backup_network_vlan_ends_with,
+                        "backup_network_vlan_ends_with",
+                    )?
+                }
+                "backup_network_vlan_gt" => {
+                    d.field(&mut out.backup_network_vlan_gt, "backup_network_vlan_gt")?
+                }
+                "backup_network_vlan_gte" => {
+                    d.field(&mut out.backup_network_vlan_gte, "backup_network_vlan_gte")?
+                }
+                "backup_network_vlan_in" => {
+                    d.field(&mut out.backup_network_vlan_in, "backup_network_vlan_in")?
+                }
+                "backup_network_vlan_lt" => {
+                    d.field(&mut out.backup_network_vlan_lt, "backup_network_vlan_lt")?
+                }
+                "backup_network_vlan_lte" => {
+                    d.field(&mut out.backup_network_vlan_lte, "backup_network_vlan_lte")?
+                }
+                "backup_network_vlan_not" => {
+                    d.field(&mut out.backup_network_vlan_not, "backup_network_vlan_not")?
+                }
+                "backup_network_vlan_not_contains" => {
+                    d.field(
+                        &mut out.backup_network_vlan_not_contains,
+                        "backup_network_vlan_not_contains",
+                    )?
+                }
+                "backup_network_vlan_not_ends_with" => {
+                    d.field(
+                        &mut out.backup_network_vlan_not_ends_with,
+                        "backup_network_vlan_not_ends_with",
+                    )?
+                }
+                "backup_network_vlan_not_in" => {
+                    d.field(
+                        &mut out.backup_network_vlan_not_in,
+                        "backup_network_vlan_not_in",
+                    )?
+                }
+                "backup_network_vlan_not_starts_with" => {
+                    d.field(
+                        &mut out.backup_network_vlan_not_starts_with,
+                        "backup_network_vlan_not_starts_with",
+                    )?
+                }
+                "backup_network_vlan_starts_with" => {
+                    d.field(
+                        &mut out.backup_network_vlan_starts_with,
+                        "backup_network_vlan_starts_with",
+                    )?
+                }
+                #[cfg(any(feature = "backup-plan"))]
+                "backup_plans_every" => {
+                    d.field(&mut out.backup_plans_every, "backup_plans_every")?
+                }
+                #[cfg(any(feature = "backup-plan"))]
+                "backup_plans_none" => {
+                    d.field(&mut out.backup_plans_none, "backup_plans_none")?
+                }
+                #[cfg(any(feature = "backup-plan"))]
+                "backup_plans_some" => {
+                    d.field(&mut out.backup_plans_some, "backup_plans_some")?
+                }
+                "backup_rd_iops_max" => {
+                    d.field(&mut out.backup_rd_iops_max, "backup_rd_iops_max")?
+                }
+                "backup_rd_iops_max_gt" => {
+                    d.field(&mut out.backup_rd_iops_max_gt, "backup_rd_iops_max_gt")?
+                }
+                "backup_rd_iops_max_gte" => {
+                    d.field(&mut out.backup_rd_iops_max_gte, "backup_rd_iops_max_gte")?
+                }
+                "backup_rd_iops_max_in" => {
+                    d.field(&mut out.backup_rd_iops_max_in, "backup_rd_iops_max_in")?
+                }
+                "backup_rd_iops_max_lt" => {
+                    d.field(&mut out.backup_rd_iops_max_lt, "backup_rd_iops_max_lt")?
+                }
+                "backup_rd_iops_max_lte" => {
+                    d.field(&mut out.backup_rd_iops_max_lte, "backup_rd_iops_max_lte")?
+                }
+                "backup_rd_iops_max_not" => {
+                    d.field(&mut out.backup_rd_iops_max_not, "backup_rd_iops_max_not")?
+                }
+                "backup_rd_iops_max_not_in" => {
+                    d.field(
+                        &mut out.backup_rd_iops_max_not_in,
+                        "backup_rd_iops_max_not_in",
+                    )?
+                }
+                #[cfg(any(feature = "backup-store-repository"))]
+                "backup_store_repositories_every" => {
+                    d.field(
+                        &mut out.backup_store_repositories_every,
+                        "backup_store_repositories_every",
+                    )?
+                }
+                #[cfg(any(feature = "backup-store-repository"))]
+                "backup_store_repositories_none" => {
+                    d.field(
+                        &mut out.backup_store_repositories_none,
+                        "backup_store_repositories_none",
+                    )?
+                }
+                #[cfg(any(feature = "backup-store-repository"))]
+                "backup_store_repositories_some" => {
+                    d.field(
+                        &mut out.backup_store_repositories_some,
+                        "backup_store_repositories_some",
+                    )?
+                }
+                "backup_wr_iops_max" => {
+                    d.field(&mut out.backup_wr_iops_max, "backup_wr_iops_max")?
+                }
+                "backup_wr_iops_max_gt" => {
+                    d.field(&mut out.backup_wr_iops_max_gt, "backup_wr_iops_max_gt")?
+                }
+                "backup_wr_iops_max_gte" => {
+                    d.field(&mut out.backup_wr_iops_max_gte, "backup_wr_iops_max_gte")?
+                }
+                "backup_wr_iops_max_in" => {
+                    d.field(&mut out.backup_wr_iops_max_in, "backup_wr_iops_max_in")?
+                }
+                "backup_wr_iops_max_lt" => {
+                    d.field(&mut out.backup_wr_iops_max_lt, "backup_wr_iops_max_lt")?
+                }
+                "backup_wr_iops_max_lte" => {
+                    d.field(&mut out.backup_wr_iops_max_lte, "backup_wr_iops_max_lte")?
+                }
+                "backup_wr_iops_max_not" => {
+                    d.field(&mut out.backup_wr_iops_max_not, "backup_wr_iops_max_not")?
+                }
+                "backup_wr_iops_max_not_in" => {
+                    d.field(
+                        &mut out.backup_wr_iops_max_not_in,
+                        "backup_wr_iops_max_not_in",
+                    )?
+                }
+                "description" => d.field(&mut out.description, "description")?,
+                "description_contains" => {
+                    d.field(&mut out.description_contains, "description_contains")?
+                }
+                "description_ends_with" => {
+                    d.field(&mut out.description_ends_with, "description_ends_with")?
+                }
+                "description_gt" => d.field(&mut out.description_gt, "description_gt")?,
+                "description_gte" => {
+                    d.field(&mut out.description_gte, "description_gte")?
+                }
+                "description_in" => d.field(&mut out.description_in, "description_in")?,
+                "description_lt" => d.field(&mut out.description_lt, "description_lt")?,
+                "description_lte" => {
+                    d.field(&mut out.description_lte, "description_lte")?
+                }
+                "description_not" => {
+                    d.field(&mut out.description_not, "description_not")?
+                }
+                "description_not_contains" => {
+                    d.field(
+                        &mut out.description_not_contains,
+                        "description_not_contains",
+                    )?
+                }
+                "description_not_ends_with" => {
+                    d.field(
+                        &mut out.description_not_ends_with,
+                        "description_not_ends_with",
+                    )?
+                }
+                "description_not_in" => {
+                    d.field(&mut out.description_not_in, "description_not_in")?
+                }
+                "description_not_starts_with" => {
+                    d.field(
+                        &mut out.description_not_starts_with,
+                        "description_not_starts_with",
+                    )?
+                }
+                "description_starts_with" => {
+                    d.field(&mut out.description_starts_with, "description_starts_with")?
+                }
+                "entityAsyncStatus" => {
+                    d.field(&mut out.entity_async_status, "entityAsyncStatus")?
+                }
+                "entityAsyncStatus_in" => {
+                    d.field(&mut out.entity_async_status_in, "entityAsyncStatus_in")?
+                }
+                "entityAsyncStatus_not" => {
+                    d.field(&mut out.entity_async_status_not, "entityAsyncStatus_not")?
+                }
+                "entityAsyncStatus_not_in" => {
+                    d.field(
+                        &mut out.entity_async_status_not_in,
+                        "entityAsyncStatus_not_in",
+                    )?
+                }
+                "id" => d.field(&mut out.id, "id")?,
+                "id_contains" => d.field(&mut out.id_contains, "id_contains")?,
+                "id_ends_with" => d.field(&mut out.id_ends_with, "id_ends_with")?,
+                "id_gt" => d.field(&mut out.id_gt, "id_gt")?,
+                "id_gte" => d.field(&mut out.id_gte, "id_gte")?,
+                "id_in" => d.field(&mut out.id_in, "id_in")?,
+                "id_lt" => d.field(&mut out.id_lt, "id_lt")?,
+                "id_lte" => d.field(&mut out.id_lte, "id_lte")?,
+                "id_not" => d.field(&mut out.id_not, "id_not")?,
+                "id_not_contains" => {
+                    d.field(&mut out.id_not_contains, "id_not_contains")?
+                }
+                "id_not_ends_with" => {
+                    d.field(&mut out.id_not_ends_with, "id_not_ends_with")?
+                }
+                "id_not_in" => d.field(&mut out.id_not_in, "id_not_in")?,
+                "id_not_starts_with" => {
+                    d.field(&mut out.id_not_starts_with, "id_not_starts_with")?
+                }
+                "id_starts_with" => d.field(&mut out.id_starts_with, "id_starts_with")?,
+                "kube_config" => d.field(&mut out.kube_config, "kube_config")?,
+                "kube_config_contains" => {
+                    d.field(&mut out.kube_config_contains, "kube_config_contains")?
+                }
+                "kube_config_ends_with" => {
+                    d.field(&mut out.kube_config_ends_with, "kube_config_ends_with")?
+                }
+                "kube_config_gt" => d.field(&mut out.kube_config_gt, "kube_config_gt")?,
+                "kube_config_gte" => {
+                    d.field(&mut out.kube_config_gte, "kube_config_gte")?
+                }
+                "kube_config_in" => d.field(&mut out.kube_config_in, "kube_config_in")?,
+                "kube_config_lt" => d.field(&mut out.kube_config_lt, "kube_config_lt")?,
+                "kube_config_lte" => {
+                    d.field(&mut out.kube_config_lte, "kube_config_lte")?
+                }
+                "kube_config_not" => {
+                    d.field(&mut out.kube_config_not, "kube_config_not")?
+                }
+                "kube_config_not_contains" => {
+                    d.field(
+                        &mut out.kube_config_not_contains,
+                        "kube_config_not_contains",
+                    )?
+                }
+                "kube_config_not_ends_with" => {
+                    d.field(
+                        &mut out.kube_config_not_ends_with,
+                        "kube_config_not_ends_with",
+                    )?
+                }
+                "kube_config_not_in" => {
+                    d.field(&mut out.kube_config_not_in, "kube_config_not_in")?
+                }
+                "kube_config_not_starts_with" => {
+                    d.field(
+                        &mut out.kube_config_not_starts_with,
+                        "kube_config_not_starts_with",
+                    )?
+                }
+                "kube_config_starts_with" => {
+                    d.field(&mut out.kube_config_starts_with, "kube_config_starts_with")?
+                }
+                "management_network_gateway" => {
+                    d.field(
+                        &mut out.management_network_gateway,
+                        "management_network_gateway",
+                    )?
+                }
+                "management_network_gateway_contains" => {
+                    d.field(
+                        &mut out.management_network_gateway_contains,
+                        "management_network_gateway_contains",
+                    )?
+                }
+                "management_network_gateway_ends_with" => {
+                    d.field(
+                        &mut out.management_network_gateway_ends_with,
+                        "management_network_gateway_ends_with",
+                    )?
+                }
+                "management_network_gateway_gt" => {
+                    d.field(
+                        &mut out.management_network_gateway_gt,
+                        "management_network_gateway_gt",
+                    )?
+                }
+                "management_network_gateway_gte" => {
+                    d.field(
+                        &mut out.management_network_gateway_gte,
+                        "management_network_gateway_gte",
+                    )?
+                }
+                "management_network_gateway_in" => {
+                    d.field(
+                        &mut out.management_network_gateway_in,
+                        "management_network_gateway_in",
+                    )?
+                }
+                "management_network_gateway_lt" => {
+                    d.field(
+                        &mut out.management_network_gateway_lt,
+                        "management_network_gateway_lt",
+                    )?
+                }
+                "management_network_gateway_lte" => {
+                    d.field(
+                        &mut out.management_network_gateway_lte,
+                        "management_network_gateway_lte",
+                    )?
+                }
+                "management_network_gateway_not" => {
+                    d.field(
+                        &mut out.management_network_gateway_not,
+                        "management_network_gateway_not",
+                    )?
+                }
+                "management_network_gateway_not_contains" => {
+                    d.field(
+                        &mut out.management_network_gateway_not_contains,
+                        "management_network_gateway_not_contains",
+                    )?
+                }
+                "management_network_gateway_not_ends_with" => {
+                    d.field(
+                        &mut out.management_network_gateway_not_ends_with,
+                        "management_network_gateway_not_ends_with",
+                    )?
+                }
+                "management_network_gateway_not_in" => {
+                    d.field(
+                        &mut out.management_network_gateway_not_in,
+                        "management_network_gateway_not_in",
+                    )?
+                }
+                "management_network_gateway_not_starts_with" => {
+                    d.field(
+                        &mut out.management_network_gateway_not_starts_with,
+                        "management_network_gateway_not_starts_with",
+                    )?
+                }
+                "management_network_gateway_starts_with" => {
+                    d.field(
+                        &mut out.management_network_gateway_starts_with,
+                        "management_network_gateway_starts_with",
+                    )?
+                }
+                "management_network_ip" => {
+                    d.field(&mut out.management_network_ip, "management_network_ip")?
+                }
+                "management_network_ip_contains" => {
+                    d.field(
+                        &mut out.management_network_ip_contains,
+                        "management_network_ip_contains",
+                    )?
+                }
+                "management_network_ip_ends_with" => {
+                    d.field(
+                        &mut out.management_network_ip_ends_with,
+                        "management_network_ip_ends_with",
+                    )?
+                }
+                "management_network_ip_gt" => {
+                    d.field(
+                        &mut out.management_network_ip_gt,
+                        "management_network_ip_gt",
+                    )?
+                }
+                "management_network_ip_gte" => {
+                    d.field(
+                        &mut out.management_network_ip_gte,
+                        "management_network_ip_gte",
+                    )?
+                }
+                "management_network_ip_in" => {
+                    d.field(
+                        &mut out.management_network_ip_in,
+                        "management_network_ip_in",
+                    )?
+                }
+                "management_network_ip_lt" => {
+                    d.field(
+                        &mut out.management_network_ip_lt,
+                        "management_network_ip_lt",
+                    )?
+                }
+                "management_network_ip_lte" => {
+                    d.field(
+                        &mut out.management_network_ip_lte,
+                        "management_network_ip_lte",
+                    )?
+                }
+                "management_network_ip_not" => {
+                    d.field(
+                        &mut out.management_network_ip_not,
+                        "management_network_ip_not",
+                    )?
+                }
+                "management_network_ip_not_contains" => {
+                    d.field(
+                        &mut out.management_network_ip_not_contains,
+                        "management_network_ip_not_contains",
+                    )?
+                }
+                "management_network_ip_not_ends_with" => {
+                    d.field(
+                        &mut out.management_network_ip_not_ends_with,
+                        "management_network_ip_not_ends_with",
+                    )?
+                }
+                "management_network_ip_not_in" => {
+                    d.field(
+                        &mut out.management_network_ip_not_in,
+                        "management_network_ip_not_in",
+                    )?
+                }
+                "management_network_ip_not_starts_with" => {
+                    d.field(
+                        &mut out.management_network_ip_not_starts_with,
+                        "management_network_ip_not_starts_with",
+                    )?
+                }
+                "management_network_ip_starts_with" => {
+                    d.field(
+                        &mut out.management_network_ip_starts_with,
+                        "management_network_ip_starts_with",
+                    )?
+                }
+                "management_network_subnet_mask" => {
+                    d.field(
+                        &mut out.management_network_subnet_mask,
+                        "management_network_subnet_mask",
+                    )?
+                }
+                "management_network_subnet_mask_contains" => {
+                    d.field(
+                        &mut out.management_network_subnet_mask_contains,
+                        "management_network_subnet_mask_contains",
+                    )?
+                }
+                "management_network_subnet_mask_ends_with" => {
+                    d.field(
+                        &mut out.management_network_subnet_mask_ends_with,
+                        "management_network_subnet_mask_ends_with",
+                    )?
+                }
+                "management_network_subnet_mask_gt" => {
+                    d.field(
+                        &mut out.management_network_subnet_mask_gt,
+                        "management_network_subnet_mask_gt",
+                    )?
+                }
+                "management_network_subnet_mask_gte" => {
+                    d.field(
+                        &mut out.management_network_subnet_mask_gte,
+                        "management_network_subnet_mask_gte",
+                    )?
+                }
+                "management_network_subnet_mask_in" => {
+                    d.field(
+                        &mut out.management_network_subnet_mask_in,
+                        "management_network_subnet_mask_in",
+                    )?
+                }
+                "management_network_subnet_mask_lt" => {
+                    d.field(
+                        &mut out.management_network_subnet_mask_lt,
+                        "management_network_subnet_mask_lt",
+                    )?
+                }
+                "management_network_subnet_mask_lte" => {
+                    d.field(
+                        &mut out.management_network_subnet_mask_lte,
+                        "management_network_subnet_mask_lte",
+                    )?
+                }
+                "management_network_subnet_mask_not" => {
+                    d.field(
+                        &mut out.management_network_subnet_mask_not,
+                        "management_network_subnet_mask_not",
+                    )?
+                }
+                "management_network_subnet_mask_not_contains" => {
+                    d.field(
+                        &mut out.management_network_subnet_mask_not_contains,
+                        "management_network_subnet_mask_not_contains",
+                    )?
+                }
+                "management_network_subnet_mask_not_ends_with" => {
+                    d.field(
+                        &mut out.management_network_subnet_mask_not_ends_with,
+                        "management_network_subnet_mask_not_ends_with",
+                    )?
+                }
+                "management_network_subnet_mask_not_in" => {
+                    d.field(
+                        &mut out.management_network_subnet_mask_not_in,
+                        "management_network_subnet_mask_not_in",
+                    )?
+                }
+                "management_network_subnet_mask_not_starts_with" => {
+                    d.field(
+                        &mut out.management_network_subnet_mask_not_starts_with,
+                        "management_network_subnet_mask_not_starts_with",
+                    )?
+                }
+                "management_network_subnet_mask_starts_with" => {
+                    d.field(
+                        &mut out.management_network_subnet_mask_starts_with,
+                        "management_network_subnet_mask_starts_with",
+                    )?
+                }
+                "management_network_vlan" => {
+                    d.field(&mut out.management_network_vlan, "management_network_vlan")?
+                }
+                "management_network_vlan_contains" => {
+                    d.field(
+                        &mut out.management_network_vlan_contains,
+                        "management_network_vlan_contains",
+                    )?
+                }
+                "management_network_vlan_ends_with" => {
+                    d.field(
+                        &mut out.management_network_vlan_ends_with,
+                        "management_network_vlan_ends_with",
+                    )?
+                }
+                "management_network_vlan_gt" => {
+                    d.field(
+                        &mut out.management_network_vlan_gt,
+                        "management_network_vlan_gt",
+                    )?
+                }
+                "management_network_vlan_gte" => {
+                    d.field(
+                        &mut out.management_network_vlan_gte,
+                        "management_network_vlan_gte",
+                    )?
+                }
+                "management_network_vlan_in" => {
+                    d.field(
+                        &mut out.management_network_vlan_in,
+                        "management_network_vlan_in",
+                    )?
+                }
+                "management_network_vlan_lt" => {
+                    d.field(
+                        &mut out.management_network_vlan_lt,
+                        "management_network_vlan_lt",
+                    )?
+                }
+                "management_network_vlan_lte" => {
+                    d.field(
+                        &mut out.management_network_vlan_lte,
+                        "management_network_vlan_lte",
+                    )?
+                }
+                "management_network_vlan_not" => {
+                    d.field(
+                        &mut out.management_network_vlan_not,
+                        "management_network_vlan_not",
+                    )?
+                }
+                "management_network_vlan_not_contains" => {
+                    d.field(
+                        &mut out.management_network_vlan_not_contains,
+                        "management_network_vlan_not_contains",
+                    )?
+                }
+                "management_network_vlan_not_ends_with" => {
+                    d.field(
+                        &mut out.management_network_vlan_not_ends_with,
+                        "management_network_vlan_not_ends_with",
+                    )?
+                }
+                "management_network_vlan_not_in" => {
+                    d.field(
+                        &mut out.management_network_vlan_not_in,
+                        "management_network_vlan_not_in",
+                    )?
+                }
+                "management_network_vlan_not_starts_with" => {
+                    d.field(
+                        &mut out.management_network_vlan_not_starts_with,
+                        "management_network_vlan_not_starts_with",
+                    )?
+                }
+                "management_network_vlan_starts_with" => {
+                    d.field(
+                        &mut out.management_network_vlan_starts_with,
+                        "management_network_vlan_starts_with",
+                    )?
+                }
+                "max_job_retry_times" => {
+                    d.field(&mut out.max_job_retry_times, "max_job_retry_times")?
+                }
+                "max_job_retry_times_gt" => {
+                    d.field(&mut out.max_job_retry_times_gt, "max_job_retry_times_gt")?
+                }
+                "max_job_retry_times_gte" => {
+                    d.field(&mut out.max_job_retry_times_gte, "max_job_retry_times_gte")?
+                }
+                "max_job_retry_times_in" => {
+                    d.field(&mut out.max_job_retry_times_in, "max_job_retry_times_in")?
+                }
+                "max_job_retry_times_lt" => {
+                    d.field(&mut out.max_job_retry_times_lt, "max_job_retry_times_lt")?
+                }
+                "max_job_retry_times_lte" => {
+                    d.field(&mut out.max_job_retry_times_lte, "max_job_retry_times_lte")?
+                }
+                "max_job_retry_times_not" => {
+                    d.field(&mut out.max_job_retry_times_not, "max_job_retry_times_not")?
+                }
+                "max_job_retry_times_not_in" => {
+                    d.field(
+                        &mut out.max_job_retry_times_not_in,
+                        "max_job_retry_times_not_in",
+                    )?
+                }
+                "max_parallel_backup_jobs" => {
+                    d.field(
+                        &mut out.max_parallel_backup_jobs,
+                        "max_parallel_backup_jobs",
+                    )?
+                }
+                "max_parallel_backup_jobs_gt" => {
+                    d.field(
+                        &mut out.max_parallel_backup_jobs_gt,
+                        "max_parallel_backup_jobs_gt",
+                    )?
+                }
+                "max_parallel_backup_jobs_gte" => {
+                    d.field(
+                        &mut out.max_parallel_backup_jobs_gte,
+                        "max_parallel_backup_jobs_gte",
+                    )?
+                }
+                "max_parallel_backup_jobs_in" => {
+                    d.field(
+                        &mut out.max_parallel_backup_jobs_in,
+                        "max_parallel_backup_jobs_in",
+                    )?
+                }
+                "max_parallel_backup_jobs_lt" => {
+                    d.field(
+                        &mut out.max_parallel_backup_jobs_lt,
+                        "max_parallel_backup_jobs_lt",
+                    )?
+                }
+                "max_parallel_backup_jobs_lte" => {
+                    d.field(
+                        &mut out.max_parallel_backup_jobs_lte,
+                        "max_parallel_backup_jobs_lte",
+                    )?
+                }
+                "max_parallel_backup_jobs_not" => {
+                    d.field(
+                        &mut out.max_parallel_backup_jobs_not,
+                        "max_parallel_backup_jobs_not",
+                    )?
+                }
+                "max_parallel_backup_jobs_not_in" => {
+                    d.field(
+                        &mut out.max_parallel_backup_jobs_not_in,
+                        "max_parallel_backup_jobs_not_in",
+                    )?
+                }
+                "max_parallel_restore_jobs" => {
+                    d.field(
+                        &mut out.max_parallel_restore_jobs,
+                        "max_parallel_restore_jobs",
+                    )?
+                }
+                "max_parallel_restore_jobs_gt" => {
+                    d.field(
+                        &mut out.max_parallel_restore_jobs_gt,
+                        "max_parallel_restore_jobs_gt",
+                    )?
+                }
+                "max_parallel_restore_jobs_gte" => {
+                    d.field(
+                        &mut out.max_parallel_restore_jobs_gte,
+                        "max_parallel_restore_jobs_gte",
+                    )?
+                }
+                "max_parallel_restore_jobs_in" => {
+                    d.field(
+                        &mut out.max_parallel_restore_jobs_in,
+                        "max_parallel_restore_jobs_in",
+                    )?
+                }
+                "max_parallel_restore_jobs_lt" => {
+                    d.field(
+                        &mut out.max_parallel_restore_jobs_lt,
+                        "max_parallel_restore_jobs_lt",
+                    )?
+                }
+                "max_parallel_restore_jobs_lte" => {
+                    d.field(
+                        &mut out.max_parallel_restore_jobs_lte,
+                        "max_parallel_restore_jobs_lte",
+                    )?
+                }
+                "max_parallel_restore_jobs_not" => {
+                    d.field(
+                        &mut out.max_parallel_restore_jobs_not,
+                        "max_parallel_restore_jobs_not",
+                    )?
+                }
+                "max_parallel_restore_jobs_not_in" => {
+                    d.field(
+                        &mut out.max_parallel_restore_jobs_not_in,
+                        "max_parallel_restore_jobs_not_in",
+                    )?
+                }
+                "name" => d.field(&mut out.name, "name")?,
+                "name_contains" => d.field(&mut out.name_contains, "name_contains")?,
+                "name_ends_with" => d.field(&mut out.name_ends_with, "name_ends_with")?,
+                "name_gt" => d.field(&mut out.name_gt, "name_gt")?,
+                "name_gte" => d.field(&mut out.name_gte, "name_gte")?,
+                "name_in" => d.field(&mut out.name_in, "name_in")?,
+                "name_lt" => d.field(&mut out.name_lt, "name_lt")?,
+                "name_lte" => d.field(&mut out.name_lte, "name_lte")?,
+                "name_not" => d.field(&mut out.name_not, "name_not")?,
+                "name_not_contains" => {
+                    d.field(&mut out.name_not_contains, "name_not_contains")?
+                }
+                "name_not_ends_with" => {
+                    d.field(&mut out.name_not_ends_with, "name_not_ends_with")?
+                }
+                "name_not_in" => d.field(&mut out.name_not_in, "name_not_in")?,
+                "name_not_starts_with" => {
+                    d.field(&mut out.name_not_starts_with, "name_not_starts_with")?
+                }
+                "name_starts_with" => {
+                    d.field(&mut out.name_starts_with, "name_starts_with")?
+                }
+                "restore_rd_iops_max" => {
+                    d.field(&mut out.restore_rd_iops_max, "restore_rd_iops_max")?
+                }
+                "restore_rd_iops_max_gt" => {
+                    d.field(&mut out.restore_rd_iops_max_gt, "restore_rd_iops_max_gt")?
+                }
+                "restore_rd_iops_max_gte" => {
+                    d.field(&mut out.restore_rd_iops_max_gte, "restore_rd_iops_max_gte")?
+                }
+                "restore_rd_iops_max_in" => {
+                    d.field(&mut out.restore_rd_iops_max_in, "restore_rd_iops_max_in")?
+                }
+                "restore_rd_iops_max_lt" => {
+                    d.field(&mut out.restore_rd_iops_max_lt, "restore_rd_iops_max_lt")?
+                }
+                "restore_rd_iops_max_lte" => {
+                    d.field(&mut out.restore_rd_iops_max_lte, "restore_rd_iops_max_lte")?
+                }
+                "restore_rd_iops_max_not" => {
+                    d.field(&mut out.restore_rd_iops_max_not, "restore_rd_iops_max_not")?
+                }
+                "restore_rd_iops_max_not_in" => {
+                    d.field(
+                        &mut out.restore_rd_iops_max_not_in,
+                        "restore_rd_iops_max_not_in",
+                    )?
+                }
+                "restore_wr_iops_max" => {
+                    d.field(&mut out.restore_wr_iops_max, "restore_wr_iops_max")?
+                }
+                "restore_wr_iops_max_gt" => {
+                    d.field(&mut out.restore_wr_iops_max_gt, "restore_wr_iops_max_gt")?
+                }
+                "restore_wr_iops_max_gte" => {
+                    d.field(&mut out.restore_wr_iops_max_gte, "restore_wr_iops_max_gte")?
+                }
+                "restore_wr_iops_max_in" => {
+                    d.field(&mut out.restore_wr_iops_max_in, "restore_wr_iops_max_in")?
+                }
+                "restore_wr_iops_max_lt" => {
+                    d.field(&mut out.restore_wr_iops_max_lt, "restore_wr_iops_max_lt")?
+                }
+                "restore_wr_iops_max_lte" => {
+                    d.field(&mut out.restore_wr_iops_max_lte, "restore_wr_iops_max_lte")?
+                }
+                "restore_wr_iops_max_not" => {
+                    d.field(&mut out.restore_wr_iops_max_not, "restore_wr_iops_max_not")?
+                }
+                "restore_wr_iops_max_not_in" => {
+                    d.field(
+                        &mut out.restore_wr_iops_max_not_in,
+                        "restore_wr_iops_max_not_in",
+                    )?
+                }
+                "retry_interval" => d.field(&mut out.retry_interval, "retry_interval")?,
+                "retry_interval_gt" => {
+                    d.field(&mut out.retry_interval_gt, "retry_interval_gt")?
+                }
+                "retry_interval_gte" => {
+                    d.field(&mut out.retry_interval_gte, "retry_interval_gte")?
+                }
+                "retry_interval_in" => {
+                    d.field(&mut out.retry_interval_in, "retry_interval_in")?
+                }
+                "retry_interval_lt" => {
+                    d.field(&mut out.retry_interval_lt, "retry_interval_lt")?
+                }
+                "retry_interval_lte" => {
+                    d.field(&mut out.retry_interval_lte, "retry_interval_lte")?
+                }
+                "retry_interval_not" => {
+                    d.field(&mut out.retry_interval_not, "retry_interval_not")?
+                }
+                "retry_interval_not_in" => {
+                    d.field(&mut out.retry_interval_not_in, "retry_interval_not_in")?
+                }
+                #[cfg(
+                    any(
+                        feature = "alert",
+                        feature = "backup-plan",
+                        feature = "entity-filter",
+                        feature = "graph",
+                        feature = "isolation-policy",
+                        feature = "label",
+                        feature = "metrics",
+                        feature = "replica-vm",
+                        feature = "replication-plan",
+                        feature = "security-group",
+                        feature = "security-policy",
+                        feature = "table-reporter",
+                        feature = "usb-device",
+                        feature = "vm",
+                        feature = "vm-export-file",
+                        feature = "vm-placement-group"
+                    )
+                )]
+                "running_vm" => d.field(&mut out.running_vm, "running_vm")?,
+                "status" => d.field(&mut out.status, "status")?,
+                "status_in" => d.field(&mut out.status_in, "status_in")?,
+                "status_not" => d.field(&mut out.status_not, "status_not")?,
+                "status_not_in" => d.field(&mut out.status_not_in, "status_not_in")?,
+                "storage_network_gateway" => {
+                    d.field(&mut out.storage_network_gateway, "storage_network_gateway")?
+                }
+                "storage_network_gateway_contains" => {
+                    d.field(
+                        &mut out.storage_network_gateway_contains,
+                        "storage_network_gateway_contains",
+                    )?
+                }
+                "storage_network_gateway_ends_with" => {
+                    d.field(
+                        &mut out.storage_network_gateway_ends_with,
+                        "storage_network_gateway_ends_with",
+                    )?
+                }
+                "storage_network_gateway_gt" => {
+                    d.field(
+                        &mut out.storage_network_gateway_gt,
+                        "storage_network_gateway_gt",
+                    )?
+                }
+                "storage_network_gateway_gte" => {
+                    d.field(
+                        &mut out.storage_network_gateway_gte,
+                        "storage_network_gateway_gte",
+                    )?
+                }
+                "storage_network_gateway_in" => {
+                    d.field(
+                        &mut out.storage_network_gateway_in,
+                        "storage_network_gateway_in",
+                    )?
+                }
+                "storage_network_gateway_lt" => {
+                    d.field(
+                        &mut out.storage_network_gateway_lt,
+                        "storage_network_gateway_lt",
+                    )?
+                }
+                "storage_network_gateway_lte" => {
+                    d.field(
+                        &mut out.storage_network_gateway_lte,
+                        "storage_network_gateway_lte",
+                    )?
+                }
+                "storage_network_gateway_not" => {
+                    d.field(
+                        &mut out.storage_network_gateway_not,
+                        "storage_network_gateway_not",
+                    )?
+                }
+                "storage_network_gateway_not_contains" => {
+                    d.field(
+                        &mut out.storage_network_gateway_not_contains,
+                        "storage_network_gateway_not_contains",
+                    )?
+                }
+                "storage_network_gateway_not_ends_with" => {
+                    d.field(
+                        &mut out.storage_network_gateway_not_ends_with,
+                        "storage_network_gateway_not_ends_with",
+                    )?
+                }
+                "storage_network_gateway_not_in" => {
+                    d.field(
+                        &mut out.storage_network_gateway_not_in,
+                        "storage_network_gateway_not_in",
+                    )?
+                }
+                "storage_network_gateway_not_starts_with" => {
+                    d.field(
+                        &mut out.storage_network_gateway_not_starts_with,
+                        "storage_network_gateway_not_starts_with",
+                    )?
+                }
+                "storage_network_gateway_starts_with" => {
+                    d.field(
+                        &mut out.storage_network_gateway_starts_with,
+                        "storage_network_gateway_starts_with",
+                    )?
+                }
+                "storage_network_ip" => {
+                    d.field(&mut out.storage_network_ip, "storage_network_ip")?
+                }
+                "storage_network_ip_contains" => {
+                    d.field(
+                        &mut out.storage_network_ip_contains,
+                        "storage_network_ip_contains",
+                    )?
+                }
+                "storage_network_ip_ends_with" => {
+                    d.field(
+                        &mut out.storage_network_ip_ends_with,
+                        "storage_network_ip_ends_with",
+                    )?
+                }
+                "storage_network_ip_gt" => {
+                    d.field(&mut out.storage_network_ip_gt, "storage_network_ip_gt")?
+                }
+                "storage_network_ip_gte" => {
+                    d.field(&mut out.storage_network_ip_gte, "storage_network_ip_gte")?
+                }
+                "storage_network_ip_in" => {
+                    d.field(&mut out.storage_network_ip_in, "storage_network_ip_in")?
+                }
+                "storage_network_ip_lt" => {
+                    d.field(&mut out.storage_network_ip_lt, "storage_network_ip_lt")?
+                }
+                "storage_network_ip_lte" => {
+                    d.field(&mut out.storage_network_ip_lte, "storage_network_ip_lte")?
+                }
+                "storage_network_ip_not" => {
+                    d.field(&mut out.storage_network_ip_not, "storage_network_ip_not")?
+                }
+                "storage_network_ip_not_contains" => {
+                    d.field(
+                        &mut out.storage_network_ip_not_contains,
+                        "storage_network_ip_not_contains",
+                    )?
+                }
+                "storage_network_ip_not_ends_with" => {
+                    d.field(
+                        &mut out.storage_network_ip_not_ends_with,
+                        "storage_network_ip_not_ends_with",
+                    )?
+                }
+                "storage_network_ip_not_in" => {
+                    d.field(
+                        &mut out.storage_network_ip_not_in,
+                        "storage_network_ip_not_in",
+                    )?
+                }
+                "storage_network_ip_not_starts_with" => {
+                    d.field(
+                        &mut out.storage_network_ip_not_starts_with,
+                        "storage_network_ip_not_starts_with",
+                    )?
+                }
+                "storage_network_ip_starts_with" => {
+                    d.field(
+                        &mut out.storage_network_ip_starts_with,
+                        "storage_network_ip_starts_with",
+                    )?
+                }
+                "storage_network_subnet_mask" => {
+                    d.field(
+                        &mut out.storage_network_subnet_mask,
+                        "storage_network_subnet_mask",
+                    )?
+                }
+                "storage_network_subnet_mask_contains" => {
+                    d.field(
+                        &mut out.storage_network_subnet_mask_contains,
+                        "storage_network_subnet_mask_contains",
+                    )?
+                }
+                "storage_network_subnet_mask_ends_with" => {
+                    d.field(
+                        &mut out.storage_network_subnet_mask_ends_with,
+                        "storage_network_subnet_mask_ends_with",
+                    )?
+                }
+                "storage_network_subnet_mask_gt" => {
+                    d.field(
+                        &mut out.storage_network_subnet_mask_gt,
+                        "storage_network_subnet_mask_gt",
+                    )?
+                }
+                "storage_network_subnet_mask_gte" => {
+                    d.field(
+                        &mut out.storage_network_subnet_mask_gte,
+                        "storage_network_subnet_mask_gte",
+                    )?
+                }
+                "storage_network_subnet_mask_in" => {
+                    d.field(
+                        &mut out.storage_network_subnet_mask_in,
+                        "storage_network_subnet_mask_in",
+                    )?
+                }
+                "storage_network_subnet_mask_lt" => {
+                    d.field(
+                        &mut out.storage_network_subnet_mask_lt,
+                        "storage_network_subnet_mask_lt",
+                    )?
+                }
+                "storage_network_subnet_mask_lte" => {
+                    d.field(
+                        &mut out.storage_network_subnet_mask_lte,
+                        "storage_network_subnet_mask_lte",
+                    )?
+                }
+                "storage_network_subnet_mask_not" => {
+                    d.field(
+                        &mut out.storage_network_subnet_mask_not,
+                        "storage_network_subnet_mask_not",
+                    )?
+                }
+                "storage_network_subnet_mask_not_contains" => {
+                    d.field(
+                        &mut out.storage_network_subnet_mask_not_contains,
+                        "storage_network_subnet_mask_not_contains",
+                    )?
+                }
+                "storage_network_subnet_mask_not_ends_with" => {
+                    d.field(
+                        &mut out.storage_network_subnet_mask_not_ends_with,
+                        "storage_network_subnet_mask_not_ends_with",
+                    )?
+                }
+                "storage_network_subnet_mask_not_in" => {
+                    d.field(
+                        &mut out.storage_network_subnet_mask_not_in,
+                        "storage_network_subnet_mask_not_in",
+                    )?
+                }
+                "storage_network_subnet_mask_not_starts_with" => {
+                    d.field(
+                        &mut out.storage_network_subnet_mask_not_starts_with,
+                        "storage_network_subnet_mask_not_starts_with",
+                    )?
+                }
+                "storage_network_subnet_mask_starts_with" => {
+                    d.field(
+                        &mut out.storage_network_subnet_mask_starts_with,
+                        "storage_network_subnet_mask_starts_with",
+                    )?
+                }
+                "storage_network_type" => {
+                    d.field(&mut out.storage_network_type, "storage_network_type")?
+                }
+                "storage_network_type_in" => {
+                    d.field(&mut out.storage_network_type_in, "storage_network_type_in")?
+                }
+                "storage_network_type_not" => {
+                    d.field(
+                        &mut out.storage_network_type_not,
+                        "storage_network_type_not",
+                    )?
+                }
+                "storage_network_type_not_in" => {
+                    d.field(
+                        &mut out.storage_network_type_not_in,
+                        "storage_network_type_not_in",
+                    )?
+                }
+                "storage_network_vlan" => {
+                    d.field(&mut out.storage_network_vlan, "storage_network_vlan")?
+                }
+                "storage_network_vlan_contains" => {
+                    d.field(
+                        &mut out.storage_network_vlan_contains,
+                        "storage_network_vlan_contains",
+                    )?
+                }
+                "storage_network_vlan_ends_with" => {
+                    d.field(
+                        &mut out.storage_network_vlan_ends_with,
+                        "storage_network_vlan_ends_with",
+                    )?
+                }
+                "storage_network_vlan_gt" => {
+                    d.field(&mut out.storage_network_vlan_gt, "storage_network_vlan_gt")?
+                }
+                "storage_network_vlan_gte" => {
+                    d.field(
+                        &mut out.storage_network_vlan_gte,
+                        "storage_network_vlan_gte",
+                    )?
+                }
+                "storage_network_vlan_in" => {
+                    d.field(&mut out.storage_network_vlan_in, "storage_network_vlan_in")?
+                }
+                "storage_network_vlan_lt" => {
+                    d.field(&mut out.storage_network_vlan_lt, "storage_network_vlan_lt")?
+                }
+                "storage_network_vlan_lte" => {
+                    d.field(
+                        &mut out.storage_network_vlan_lte,
+                        "storage_network_vlan_lte",
+                    )?
+                }
+                "storage_network_vlan_not" => {
+                    d.field(
+                        &mut out.storage_network_vlan_not,
+                        "storage_network_vlan_not",
+                    )?
+                }
+                "storage_network_vlan_not_contains" => {
+                    d.field(
+                        &mut out.storage_network_vlan_not_contains,
+                        "storage_network_vlan_not_contains",
+                    )?
+                }
+                "storage_network_vlan_not_ends_with" => {
+                    d.field(
+                        &mut out.storage_network_vlan_not_ends_with,
+                        "storage_network_vlan_not_ends_with",
+                    )?
+                }
+                "storage_network_vlan_not_in" => {
+                    d.field(
+                        &mut out.storage_network_vlan_not_in,
+                        "storage_network_vlan_not_in",
+                    )?
+                }
+                "storage_network_vlan_not_starts_with" => {
+                    d.field(
+                        &mut out.storage_network_vlan_not_starts_with,
+                        "storage_network_vlan_not_starts_with",
+                    )?
+                }
+                "storage_network_vlan_starts_with" => {
+                    d.field(
+                        &mut out.storage_network_vlan_starts_with,
+                        "storage_network_vlan_starts_with",
+                    )?
+                }
+                _ => d.skip()?,
+            }
+            key = d.next_key()?;
+        }
+        ::std::result::Result::Ok(out)
+    }
+}
+#[cfg(any(feature = "backup-service"))]
+impl crate::codec::Encode for BackupServiceWhereInput {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.begin_object();
+        e.field("AND", &self.and);
+        e.field("NOT", &self.not);
+        e.field("OR", &self.or);
+        e.field("application", &self.application);
+        e.field("backup_clusters_every", &self.backup_clusters_every);
+        e.field("backup_clusters_none", &self.backup_clusters_none);
+        e.field("backup_clusters_some", &self.backup_clusters_some);
+        e.field("backup_network_gateway", &self.backup_network_gateway);
+        e.field(
+            "backup_network_gateway_contains",
+            &self.backup_network_gateway_contains,
+        );
+        e.field(
+            "backup_network_gateway_ends_with",
+            &self.backup_network_gateway_ends_with,
+        );
+        e.field("backup_network_gateway_gt", &self.backup_network_gateway_gt);
+        e.field("backup_network_gateway_gte", &self.backup_network_gateway_gte);
+        e.field("backup_network_gateway_in", &self.backup_network_gateway_in);
+        e.field("backup_network_gateway_lt", &self.backup_network_gateway_lt);
+        e.field("backup_network_gateway_lte", &self.backup_network_gateway_lte);
+        e.field("backup_network_gateway_not", &self.backup_network_gateway_not);
+        e.field(
+            "backup_network_gateway_not_contains",
+            &self.backup_network_gateway_not_contains,
+        );
+        e.field(
+            "backup_network_gateway_not_ends_with",
+            &self.backup_network_gateway_not_ends_with,
+        );
+        e.field("backup_network_gateway_not_in", &self.backup_network_gateway_not_in);
+        e.field(
+            "backup_network_gateway_not_starts_with",
+            &self.backup_network_gateway_not_starts_with,
+        );
+        e.field(
+            "backup_network_gateway_starts_with",
+            &self.backup_network_gateway_starts_with,
+        );
+        e.field("backup_network_ip", &self.backup_network_ip);
+        e.field("backup_network_ip_contains", &self.backup_network_ip_contains);
+        e.field("backup_network_ip_ends_with", &self.backup_network_ip_ends_with);
+        e.field("backup_network_ip_gt", &self.backup_network_ip_gt);
+        e.field("backup_network_ip_gte", &self.backup_network_ip_gte);
+        e.field("backup_network_ip_in", &self.backup_network_ip_in);
+        e.field("backup_network_ip_lt", &self.backup_network_ip_lt);
+        e.field("backup_network_ip_lte", &self.backup_network_ip_lte);
+        e.field("backup_network_ip_not", &self.backup_network_ip_not);
+        e.field("backup_network_ip_not_contains", &self.backup_network_ip_not_contains);
+        e.field(
+            "backup_network_ip_not_ends_with",
+            &self.backup_network_ip_not_ends_with,
+        );
+        e.field("backup_network_ip_not_in", &self.backup_network_ip_not_in);
+        e.field(
+            "backup_network_ip_not_starts_with",
+            &self.backup_network_ip_not_starts_with,
+        );
+        e.field("backup_network_ip_starts_with", &self.backup_network_ip_starts_with);
+        e.field("backup_network_subnet_mask", &self.backup_network_subnet_mask);
+        e.field(
+            "backup_network_subnet_mask_contains",
+            &self.backup_network_subnet_mask_contains,
+        );
+        e.field(
+            "backup_network_subnet_mask_ends_with",
+            &self.backup_network_subnet_mask_ends_with,
+        );
+        e.field("backup_network_subnet_mask_gt", &self.backup_network_subnet_mask_gt);
+        e.field("backup_network_subnet_mask_gte", &self.backup_network_subnet_mask_gte);
+        e.field("backup_network_subnet_mask_in", &self.backup_network_subnet_mask_in);
+        e.field("backup_network_subnet_mask_lt", &self.backup_network_subnet_mask_lt);
+        e.field("backup_network_subnet_mask_lte", &self.backup_network_subnet_mask_lte);
+        e.field("backup_network_subnet_mask_not", &self.backup_network_subnet_mask_not);
+        e.field(
+            "backup_network_subnet_mask_not_contains",
+            &self.backup_network_subnet_mask_not_contains,
+        );
+        e.field(
+            "backup_network_subnet_mask_not_ends_with",
+            &self.backup_network_subnet_mask_not_ends_with,
+        );
+        e.field(
+            "backup_network_subnet_mask_not_in",
+            &self.backup_network_subnet_mask_not_in,
+        );
+        e.field(
+            "backup_network_subnet_mask_not_starts_with",
+            &self.backup_network_subnet_mask_not_starts_with,
+        );
+        e.field(
+            "backup_network_subnet_mask_starts_with",
+            &self.backup_network_subnet_mask_starts_with,
+        );
+        e.field("backup_network_type", &self.backup_network_type);
+        e.field("backup_network_type_in", &self.backup_network_type_in);
+        e.field("backup_network_type_not", &self.backup_network_type_not);
+        e.field("backup_network_type_not_in", &self.backup_network_type_not_in);
+        e.field("backup_network_vlan", &self.backup_network_vlan);
+        e.field("backup_network_vlan_contains", &self.backup_network_vlan_contains);
+        e.field("backup_network_vlan_ends_with", &self.backup_network_vlan_ends_with);
+        e.field("backup_network_vlan_gt", &self.backup_network_vlan_gt);
+        e.field("backup_network_vlan_gte", &self.backup_network_vlan_gte);
+        e.field("backup_network_vlan_in", &self.backup_network_vlan_in);
+        e.field("backup_network_vlan_lt", &self.backup_network_vlan_lt);
+        e.field("backup_network_vlan_lte", &self.backup_network_vlan_lte);
+        e.field("backup_network_vlan_not", &self.backup_network_vlan_not);
+        e.field(
+            "backup_network_vlan_not_contains",
+            &self.backup_network_vlan_not_contains,
+        );
+        e.field(
+            "backup_network_vlan_not_ends_with",
+            &self.backup_network_vlan_not_ends_with,
+        );
+        e.field("backup_network_vlan_not_in", &self.backup_network_vlan_not_in);
+        e.field(
+            "backup_network_vlan_not_starts_with",
+            &self.backup_network_vlan_not_starts_with,
+        );
+        e.field(
+            "backup_network_vlan_starts_with",
+            &self.backup_network_vlan_starts_with,
+        );
+        #[cfg(any(feature = "backup-plan"))]
+        e.field("backup_plans_every", &self.backup_plans_every);
+        #[cfg(any(feature = "backup-plan"))]
+        e.field("backup_plans_none", &self.backup_plans_none);
+        #[cfg(any(feature = "backup-plan"))]
+        e.field("backup_plans_some", &self.backup_plans_some);
+        e.field("backup_rd_iops_max", &self.backup_rd_iops_max);
+        e.field("backup_rd_iops_max_gt", &self.backup_rd_iops_max_gt);
+        e.field("backup_rd_iops_max_gte", &self.backup_rd_iops_max_gte);
+        e.field("backup_rd_iops_max_in", &self.backup_rd_iops_max_in);
+        e.field("backup_rd_iops_max_lt", &self.backup_rd_iops_max_lt);
+        e.field("backup_rd_iops_max_lte", &self.backup_rd_iops_max_lte);
+        e.field("backup_rd_iops_max_not", &self.backup_rd_iops_max_not);
+        e.field("backup_rd_iops_max_not_in", &self.backup_rd_iops_max_not_in);
+        #[cfg(any(feature = "backup-store-repository"))]
+        e.field(
+            "backup_store_repositories_every",
+            &self.backup_store_repositories_every,
+        );
+        #[cfg(any(feature = "backup-store-repository"))]
+        e.field("backup_store_repositories_none", &self.backup_store_repositories_none);
+        #[cfg(any(feature = "backup-store-repository"))]
+        e.field("backup_store_repositories_some", &self.backup_store_repositories_some);
+        e.field("backup_wr_iops_max", &self.backup_wr_iops_max);
+        e.field("backup_wr_iops_max_gt", &self.backup_wr_iops_max_gt);
+        e.field("backup_wr_iops_max_gte", &self.backup_wr_iops_max_gte);
+        e.field("backup_wr_iops_max_in", &self.backup_wr_iops_max_in);
+        e.field("backup_wr_iops_max_lt", &self.backup_wr_iops_max_lt);
+        e.field("backup_wr_iops_max_lte", &self.backup_wr_iops_max_lte);
+        e.field("backup_wr_iops_max_not", &self.backup_wr_iops_max_not);
+        e.field("backup_wr_iops_max_not_in", &self.backup_wr_iops_max_not_in);
+        e.field("description", &self.description);
+        e.field("description_contains", &self.description_contains);
+        e.field("description_ends_with", &self.description_ends_with);
+        e.field("description_gt", &self.description_gt);
+        e.field("description_gte", &self.description_gte);
+        e.field("description_in", &self.description_in);
+        e.field("description_lt", &self.description_lt);
+        e.field("description_lte", &self.description_lte);
+        e.field("description_not", &self.description_not);
+        e.field("description_not_contains", &self.description_not_contains);
+        e.field("description_not_ends_with", &self.description_not_ends_with);
+        e.field("description_not_in", &self.description_not_in);
+        e.field("description_not_starts_with", &self.description_not_starts_with);
+        e.field("description_starts_with", &self.description_starts_with);
+        e.field("entityAsyncStatus", &self.entity_async_status);
+        e.field("entityAsyncStatus_in", &self.entity_async_status_in);
+        e.field("entityAsyncStatus_not", &self.entity_async_status_not);
+        e.field("entityAsyncStatus_not_in", &self.entity_async_status_not_in);
+        e.field("id", &self.id);
+        e.field("id_contains", &self.id_contains);
+        e.field("id_ends_with", &self.id_ends_with);
+        e.field("id_gt", &self.id_gt);
+        e.field("id_gte", &self.id_gte);
+        e.field("id_in", &self.id_in);
+        e.field("id_lt", &self.id_lt);
+        e.field("id_lte", &self.id_lte);
+        e.field("id_not", &self.id_not);
+        e.field("id_not_contains", &self.id_not_contains);
+        e.field("id_not_ends_with", &self.id_not_ends_with);
+        e.field("id_not_in", &self.id_not_in);
+        e.field("id_not_starts_with", &self.id_not_starts_with);
+        e.field("id_starts_with", &self.id_starts_with);
+        e.field("kube_config", &self.kube_config);
+        e.field("kube_config_contains", &self.kube_config_contains);
+        e.field("kube_config_ends_with", &self.kube_config_ends_with);
+        e.field("kube_config_gt", &self.kube_config_gt);
+        e.field("kube_config_gte", &self.kube_config_gte);
+        e.field("kube_config_in", &self.kube_config_in);
+        e.field("kube_config_lt", &self.kube_config_lt);
+        e.field("kube_config_lte", &self.kube_config_lte);
+        e.field("kube_config_not", &self.kube_config_not);
+        e.field("kube_config_not_contains", &self.kube_config_not_contains);
+        e.field("kube_config_not_ends_with", &self.kube_config_not_ends_with);
+        e.field("kube_config_not_in", &self.kube_config_not_in);
+        e.field("kube_config_not_starts_with", &self.kube_config_not_starts_with);
+        e.field("kube_config_starts_with", &self.kube_config_starts_with);
+        e.field("management_network_gateway", &self.management_network_gateway);
+        e.field(
+            "management_network_gateway_contains",
+            &self.management_network_gateway_contains,
+        );
+        e.field(
+            "management_network_gateway_ends_with",
+            &self.management_network_gateway_ends_with,
+        );
+        e.field("management_network_gateway_gt", &self.management_network_gateway_gt);
+        e.field("management_network_gateway_gte", &self.management_network_gateway_gte);
+        e.field("management_network_gateway_in", &self.management_network_gateway_in);
+        e.field("management_network_gateway_lt", &self.management_network_gateway_lt);
+        e.field("management_network_gateway_lte", &self.management_network_gateway_lte);
+        e.field("management_network_gateway_not", &self.management_network_gateway_not);
+        e.field(
+            "management_network_gateway_not_contains",
+            &self.management_network_gateway_not_contains,
+        );
+        e.field(
+            "management_network_gateway_not_ends_with",
+            &self.management_network_gateway_not_ends_with,
+        );
+        e.field(
+            "management_network_gateway_not_in",
+            &self.management_network_gateway_not_in,
+        );
+        e.field(
+            "management_network_gateway_not_starts_with",
+            &self.management_network_gateway_not_starts_with,
+        );
+        e.field(
+            "management_network_gateway_starts_with",
+            &self.management_network_gateway_starts_with,
+        );
+        e.field("management_network_ip", &self.management_network_ip);
+        e.field("management_network_ip_contains", &self.management_network_ip_contains);
+        e.field(
+            "management_network_ip_ends_with",
+            &self.management_network_ip_ends_with,
+        );
+        e.field("management_network_ip_gt", &self.management_network_ip_gt);
+        e.field("management_network_ip_gte", &self.management_network_ip_gte);
+        e.field("management_network_ip_in", &self.management_network_ip_in);
+        e.field("management_network_ip_lt", &self.management_network_ip_lt);
+        e.field("management_network_ip_lte", &self.management_network_ip_lte);
+        e.field("management_network_ip_not", &self.management_network_ip_not);
+        e.field(
+            "management_network_ip_not_contains",
+            &self.management_network_ip_not_contains,
+        );
+        e.field(
+            "management_network_ip_not_ends_with",
+            &self.management_network_ip_not_ends_with,
+        );
+        e.field("management_network_ip_not_in", &self.management_network_ip_not_in);
+        e.field(
+            "management_network_ip_not_starts_with",
+            &self.management_network_ip_not_starts_with,
+        );
+        e.field(
+            "management_network_ip_starts_with",
+            &self.management_network_ip_starts_with,
+        );
+        e.field("management_network_subnet_mask", &self.management_network_subnet_mask);
+        e.field(
+            "management_network_subnet_mask_contains",
+            &self.management_network_subnet_mask_contains,
+        );
+        e.field(
+            "management_network_subnet_mask_ends_with",
+            &self.management_network_subnet_mask_ends_with,
+        );
+        e.field(
+            "management_network_subnet_mask_gt",
+            &self.management_network_subnet_mask_gt,
+        );
+        e.field(
+            "management_network_subnet_mask_gte",
+            &self.management_network_subnet_mask_gte,
+        );
+        e.field(
+            "management_network_subnet_mask_in",
+            &self.management_network_subnet_mask_in,
+        );
+        e.field(
+            "management_network_subnet_mask_lt",
+            &self.management_network_subnet_mask_lt,
+        );
+        e.field(
+            "management_network_subnet_mask_lte",
+            &self.management_network_subnet_mask_lte,
+        );
+        e.field(
+            "management_network_subnet_mask_not",
+            &self.management_network_subnet_mask_not,
+        );
+        e.field(
+            "management_network_subnet_mask_not_contains",
+            &self.management_network_subnet_mask_not_contains,
+        );
+        e.field(
+            "management_network_subnet_mask_not_ends_with",
+            &self.management_network_subnet_mask_not_ends_with,
+        );
+        e.field(
+            "management_network_subnet_mask_not_in",
+            &self.management_network_subnet_mask_not_in,
+        );
+        e.field(
+            "management_network_subnet_mask_not_starts_with",
+            &self.management_network_subnet_mask_not_starts_with,
+        );
+        e.field(
+            "management_network_subnet_mask_starts_with",
+            &self.management_network_subnet_mask_starts_with,
+        );
+        e.field("management_network_vlan", &self.management_network_vlan);
+        e.field(
+            "management_network_vlan_contains",
+            &self.management_network_vlan_contains,
+        );
+        e.field(
+            "management_network_vlan_ends_with",
+            &self.management_network_vlan_ends_with,
+        );
+        e.field("management_network_vlan_gt", &self.management_network_vlan_gt);
+        e.field("management_network_vlan_gte", &self.management_network_vlan_gte);
+        e.field("management_network_vlan_in", &self.management_network_vlan_in);
+        e.field("management_network_vlan_lt", &self.management_network_vlan_lt);
+        e.field("management_network_vlan_lte", &self.management_network_vlan_lte);
+        e.field("management_network_vlan_not", &self.management_network_vlan_not);
+        e.field(
+            "management_network_vlan_not_contains",
+            &self.management_network_vlan_not_contains,
+        );
+        e.field(
+            "management_network_vlan_not_ends_with",
+            &self.management_network_vlan_not_ends_with,
+        );
+        e.field("management_network_vlan_not_in", &self.management_network_vlan_not_in);
+        e.field(
+            "management_network_vlan_not_starts_with",
+            &self.management_network_vlan_not_starts_with,
+        );
+        e.field(
+            "management_network_vlan_starts_with",
+            &self.management_network_vlan_starts_with,
+        );
+        e.field("max_job_retry_times", &self.max_job_retry_times);
+        e.field("max_job_retry_times_gt", &self.max_job_retry_times_gt);
+        e.field("max_job_retry_times_gte", &self.max_job_retry_times_gte);
+        e.field("max_job_retry_times_in", &self.max_job_retry_times_in);
+        e.field("max_job_retry_times_lt", &self.max_job_retry_times_lt);
+        e.field("max_job_retry_times_lte", &self.max_job_retry_times_lte);
+        e.field("max_job_retry_times_not", &self.max_job_retry_times_not);
+        e.field("max_job_retry_times_not_in", &self.max_job_retry_times_not_in);
+        e.field("max_parallel_backup_jobs", &self.max_parallel_backup_jobs);
+        e.field("max_parallel_backup_jobs_gt", &self.max_parallel_backup_jobs_gt);
+        e.field("max_parallel_backup_jobs_gte", &self.max_parallel_backup_jobs_gte);
+        e.field("max_parallel_backup_jobs_in", &self.max_parallel_backup_jobs_in);
+        e.field("max_parallel_backup_jobs_lt", &self.max_parallel_backup_jobs_lt);
+        e.field("max_parallel_backup_jobs_lte", &self.max_parallel_backup_jobs_lte);
+        e.field("max_parallel_backup_jobs_not", &self.max_parallel_backup_jobs_not);
+        e.field(
+            "max_parallel_backup_jobs_not_in",
+            &self.max_parallel_backup_jobs_not_in,
+        );
+        e.field("max_parallel_restore_jobs", &self.max_parallel_restore_jobs);
+        e.field("max_parallel_restore_jobs_gt", &self.max_parallel_restore_jobs_gt);
+        e.field("max_parallel_restore_jobs_gte", &self.max_parallel_restore_jobs_gte);
+        e.field("max_parallel_restore_jobs_in", &self.max_parallel_restore_jobs_in);
+        e.field("max_parallel_restore_jobs_lt", &self.max_parallel_restore_jobs_lt);
+        e.field("max_parallel_restore_jobs_lte", &self.max_parallel_restore_jobs_lte);
+        e.field("max_parallel_restore_jobs_not", &self.max_parallel_restore_jobs_not);
+        e.field(
+            "max_parallel_restore_jobs_not_in",
+            &self.max_parallel_restore_jobs_not_in,
+        );
+        e.field("name", &self.name);
+        e.field("name_contains", &self.name_contains);
+        e.field("name_ends_with", &self.name_ends_with);
+        e.field("name_gt", &self.name_gt);
+        e.field("name_gte", &self.name_gte);
+        e.field("name_in", &self.name_in);
+        e.field("name_lt", &self.name_lt);
+        e.field("name_lte", &self.name_lte);
+        e.field("name_not", &self.name_not);
+        e.field("name_not_contains", &self.name_not_contains);
+        e.field("name_not_ends_with", &self.name_not_ends_with);
+        e.field("name_not_in", &self.name_not_in);
+        e.field("name_not_starts_with", &self.name_not_starts_with);
+        e.field("name_starts_with", &self.name_starts_with);
+        e.field("restore_rd_iops_max", &self.restore_rd_iops_max);
+        e.field("restore_rd_iops_max_gt", &self.restore_rd_iops_max_gt);
+        e.field("restore_rd_iops_max_gte", &self.restore_rd_iops_max_gte);
+        e.field("restore_rd_iops_max_in", &self.restore_rd_iops_max_in);
+        e.field("restore_rd_iops_max_lt", &self.restore_rd_iops_max_lt);
+        e.field("restore_rd_iops_max_lte", &self.restore_rd_iops_max_lte);
+        e.field("restore_rd_iops_max_not", &self.restore_rd_iops_max_not);
+        e.field("restore_rd_iops_max_not_in", &self.restore_rd_iops_max_not_in);
+        e.field("restore_wr_iops_max", &self.restore_wr_iops_max);
+        e.field("restore_wr_iops_max_gt", &self.restore_wr_iops_max_gt);
+        e.field("restore_wr_iops_max_gte", &self.restore_wr_iops_max_gte);
+        e.field("restore_wr_iops_max_in", &self.restore_wr_iops_max_in);
+        e.field("restore_wr_iops_max_lt", &self.restore_wr_iops_max_lt);
+        e.field("restore_wr_iops_max_lte", &self.restore_wr_iops_max_lte);
+        e.field("restore_wr_iops_max_not", &self.restore_wr_iops_max_not);
+        e.field("restore_wr_iops_max_not_in", &self.restore_wr_iops_max_not_in);
+        e.field("retry_interval", &self.retry_interval);
+        e.field("retry_interval_gt", &self.retry_interval_gt);
+        e.field("retry_interval_gte", &self.retry_interval_gte);
+        e.field("retry_interval_in", &self.retry_interval_in);
+        e.field("retry_interval_lt", &self.retry_interval_lt);
+        e.field("retry_interval_lte", &self.retry_interval_lte);
+        e.field("retry_interval_not", &self.retry_interval_not);
+        e.field("retry_interval_not_in", &self.retry_interval_not_in);
+        #[cfg(
+            any(
+                feature = "alert",
+                feature = "backup-plan",
+                feature = "entity-filter",
+                feature = "graph",
+                feature = "isolation-policy",
+                feature = "label",
+                feature = "metrics",
+                feature = "replica-vm",
+                feature = "replication-plan",
+                feature = "security-group",
+                feature = "security-policy",
+                feature = "table-reporter",
+                feature = "usb-device",
+                feature = "vm",
+                feature = "vm-export-file",
+                feature = "vm-placement-group"
+            )
+        )] e.field("running_vm", &self.running_vm);
+        e.field("status", &self.status);
+        e.field("status_in", &self.status_in);
+        e.field("status_not", &self.status_not);
+        e.field("status_not_in", &self.status_not_in);
+        e.field("storage_network_gateway", &self.storage_network_gateway);
+        e.field(
+            "storage_network_gateway_contains",
+            &self.storage_network_gateway_contains,
+        );
+        e.field(
+            "storage_network_gateway_ends_with",
+            &self.storage_network_gateway_ends_with,
+        );
+        e.field("storage_network_gateway_gt", &self.storage_network_gateway_gt);
+        e.field("storage_network_gateway_gte", &self.storage_network_gateway_gte);
+        e.field("storage_network_gateway_in", &self.storage_network_gateway_in);
+        e.field("storage_network_gateway_lt", &self.storage_network_gateway_lt);
+        e.field("storage_network_gateway_lte", &self.storage_network_gateway_lte);
+        e.field("storage_network_gateway_not", &self.storage_network_gateway_not);
+        e.field(
+            "storage_network_gateway_not_contains",
+            &self.storage_network_gateway_not_contains,
+        );
+        e.field(
+            "storage_network_gateway_not_ends_with",
+            &self.storage_network_gateway_not_ends_with,
+        );
+        e.field("storage_network_gateway_not_in", &self.storage_network_gateway_not_in);
+        e.field(
+            "storage_network_gateway_not_starts_with",
+            &self.storage_network_gateway_not_starts_with,
+        );
+        e.field(
+            "storage_network_gateway_starts_with",
+            &self.storage_network_gateway_starts_with,
+        );
+        e.field("storage_network_ip", &self.storage_network_ip);
+        e.field("storage_network_ip_contains", &self.storage_network_ip_contains);
+        e.field("storage_network_ip_ends_with", &self.storage_network_ip_ends_with);
+        e.field("storage_network_ip_gt", &self.storage_network_ip_gt);
+        e.field("storage_network_ip_gte", &self.storage_network_ip_gte);
+        e.field("storage_network_ip_in", &self.storage_network_ip_in);
+        e.field("storage_network_ip_lt", &self.storage_network_ip_lt);
+        e.field("storage_network_ip_lte", &self.storage_network_ip_lte);
+        e.field("storage_network_ip_not", &self.storage_network_ip_not);
+        e.field(
+            "storage_network_ip_not_contains",
+            &self.storage_network_ip_not_contains,
+        );
+        e.field(
+            "storage_network_ip_not_ends_with",
+            &self.storage_network_ip_not_ends_with,
+        );
+        e.field("storage_network_ip_not_in", &self.storage_network_ip_not_in);
+        e.field(
+            "storage_network_ip_not_starts_with",
+            &self.storage_network_ip_not_starts_with,
+        );
+        e.field("storage_network_ip_starts_with", &self.storage_network_ip_starts_with);
+        e.field("storage_network_subnet_mask", &self.storage_network_subnet_mask);
+        e.field(
+            "storage_network_subnet_mask_contains",
+            &self.storage_network_subnet_mask_contains,
+        );
+        e.field(
+            "storage_network_subnet_mask_ends_with",
+            &self.storage_network_subnet_mask_ends_with,
+        );
+        e.field("storage_network_subnet_mask_gt", &self.storage_network_subnet_mask_gt);
+        e.field(
+            "storage_network_subnet_mask_gte",
+            &self.storage_network_subnet_mask_gte,
+        );
+        e.field("storage_network_subnet_mask_in", &self.storage_network_subnet_mask_in);
+        e.field("storage_network_subnet_mask_lt", &self.storage_network_subnet_mask_lt);
+        e.field(
+            "storage_network_subnet_mask_lte",
+            &self.storage_network_subnet_mask_lte,
+        );
+        e.field(
+            "storage_network_subnet_mask_not",
+            &self.storage_network_subnet_mask_not,
+        );
+        e.field(
+            "storage_network_subnet_mask_not_contains",
+            &self.storage_network_subnet_mask_not_contains,
+        );
+        e.field(
+            "storage_network_subnet_mask_not_ends_with",
+            &self.storage_network_subnet_mask_not_ends_with,
+        );
+        e.field(
+            "storage_network_subnet_mask_not_in",
+            &self.storage_network_subnet_mask_not_in,
+        );
+        e.field(
+            "storage_network_subnet_mask_not_starts_with",
+            &self.storage_network_subnet_mask_not_starts_with,
+        );
+        e.field(
+            "storage_network_subnet_mask_starts_with",
+            &self.storage_network_subnet_mask_starts_with,
+        );
+        e.field("storage_network_type", &self.storage_network_type);
+        e.field("storage_network_type_in", &self.storage_network_type_in);
+        e.field("storage_network_type_not", &self.storage_network_type_not);
+        e.field("storage_network_type_not_in", &self.storage_network_type_not_in);
+        e.field("storage_network_vlan", &self.storage_network_vlan);
+        e.field("storage_network_vlan_contains", &self.storage_network_vlan_contains);
+        e.field("storage_network_vlan_ends_with", &self.storage_network_vlan_ends_with);
+        e.field("storage_network_vlan_gt", &self.storage_network_vlan_gt);
+        e.field("storage_network_vlan_gte", &self.storage_network_vlan_gte);
+        e.field("storage_network_vlan_in", &self.storage_network_vlan_in);
+        e.field("storage_network_vlan_lt", &self.storage_network_vlan_lt);
+        e.field("storage_network_vlan_lte", &self.storage_network_vlan_lte);
+        e.field("storage_network_vlan_not", &self.storage_network_vlan_not);
+        e.field(
+            "storage_network_vlan_not_contains",
+            &self.storage_network_vlan_not_contains,
+        );
+        e.field(
+            "storage_network_vlan_not_ends_with",
+            &self.storage_network_vlan_not_ends_with,
+        );
+        e.field("storage_network_vlan_not_in", &self.storage_network_vlan_not_in);
+        e.field(
+            "storage_network_vlan_not_starts_with",
+            &self.storage_network_vlan_not_starts_with,
+        );
+        e.field(
+            "storage_network_vlan_starts_with",
+            &self.storage_network_vlan_starts_with,
+        );
+        e.end_object();
+    }
+}
 /// Spec: `#/components/schemas/GetBackupServicesConnectionRequestBody`
+#[cfg(any(feature = "backup-service"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBackupServicesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -662,6 +3298,7 @@ pub struct GetBackupServicesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::BackupServiceWhereInput>,
 }
+#[cfg(any(feature = "backup-service"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetBackupServicesConnectionRequestBody {
     fn decode(
@@ -685,6 +3322,7 @@ impl crate::codec::Decode for GetBackupServicesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "backup-service"))]
 impl crate::codec::Encode for GetBackupServicesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -699,6 +3337,7 @@ impl crate::codec::Encode for GetBackupServicesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetBackupServicesRequestBody`
+#[cfg(any(feature = "backup-service"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBackupServicesRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -709,6 +3348,7 @@ pub struct GetBackupServicesRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::BackupServiceWhereInput>,
 }
+#[cfg(any(feature = "backup-service"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetBackupServicesRequestBody {
     fn decode(
@@ -732,6 +3372,7 @@ impl crate::codec::Decode for GetBackupServicesRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "backup-service"))]
 impl crate::codec::Encode for GetBackupServicesRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -746,10 +3387,12 @@ impl crate::codec::Encode for GetBackupServicesRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateBackupService`
+#[cfg(any(feature = "backup-service"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateBackupService {
     pub count: i32,
 }
+#[cfg(any(feature = "backup-service"))]
 impl crate::codec::Decode for NestedAggregateBackupService {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -771,6 +3414,7 @@ impl crate::codec::Decode for NestedAggregateBackupService {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "backup-service"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateBackupService {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -780,11 +3424,13 @@ impl crate::codec::Encode for NestedAggregateBackupService {
     }
 }
 /// Spec: `#/components/schemas/NestedBackupServiceNetworkStatus`
+#[cfg(any(feature = "backup-service"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedBackupServiceNetworkStatus {
     pub cluster: ::std::string::String,
     pub status: crate::models::BackupServiceNetworkStatusEnum,
 }
+#[cfg(any(feature = "backup-service"))]
 impl crate::codec::Decode for NestedBackupServiceNetworkStatus {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -814,6 +3460,7 @@ impl crate::codec::Decode for NestedBackupServiceNetworkStatus {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "backup-service"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedBackupServiceNetworkStatus {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -825,6 +3472,7 @@ impl crate::codec::Encode for NestedBackupServiceNetworkStatus {
 }
 impl crate::Client {
     /// `POST /v2/api/get-backup-services` (operation `GetBackupServices`).
+    #[cfg(feature = "backup-service")]
     pub async fn get_backup_services(
         &self,
         body: &crate::models::GetBackupServicesRequestBody,
@@ -837,6 +3485,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-backup-services-connection` (operation `GetBackupServicesConnection`).
+    #[cfg(feature = "backup-service")]
     pub async fn get_backup_services_connection(
         &self,
         body: &crate::models::GetBackupServicesConnectionRequestBody,

@@ -3,6 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/BackupStoreRepository`
+#[cfg(any(feature = "backup-store-repository"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupStoreRepository {
     pub backup_plans: ::std::option::Option<
@@ -34,6 +35,7 @@ pub struct BackupStoreRepository {
     pub used_data_space_usage: ::std::option::Option<f64>,
     pub valid_data_space: ::std::option::Option<i64>,
 }
+#[cfg(any(feature = "backup-store-repository"))]
 impl crate::codec::Decode for BackupStoreRepository {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -124,6 +126,7 @@ impl crate::codec::Decode for BackupStoreRepository {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "backup-store-repository"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for BackupStoreRepository {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -156,10 +159,12 @@ impl crate::codec::Encode for BackupStoreRepository {
     }
 }
 /// Spec: `#/components/schemas/BackupStoreRepositoryConnection`
+#[cfg(any(feature = "backup-store-repository"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupStoreRepositoryConnection {
     pub aggregate: crate::models::NestedAggregateBackupStoreRepository,
 }
+#[cfg(any(feature = "backup-store-repository"))]
 impl crate::codec::Decode for BackupStoreRepositoryConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -181,6 +186,7 @@ impl crate::codec::Decode for BackupStoreRepositoryConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "backup-store-repository"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for BackupStoreRepositoryConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -190,6 +196,7 @@ impl crate::codec::Encode for BackupStoreRepositoryConnection {
     }
 }
 /// Spec: `#/components/schemas/BackupStoreRepositoryOrderByInput`
+#[cfg(any(feature = "backup-store-repository"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum BackupStoreRepositoryOrderByInput {
     /// `createdAt_ASC`
@@ -279,6 +286,7 @@ pub enum BackupStoreRepositoryOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "backup-store-repository"))]
 impl BackupStoreRepositoryOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 42] = [
@@ -423,16 +431,19 @@ impl BackupStoreRepositoryOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "backup-store-repository"))]
 impl ::std::default::Default for BackupStoreRepositoryOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "backup-store-repository"))]
 impl ::std::fmt::Display for BackupStoreRepositoryOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "backup-store-repository"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BackupStoreRepositoryOrderByInput {
     fn decode(
@@ -441,12 +452,1427 @@ impl crate::codec::Decode for BackupStoreRepositoryOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "backup-store-repository"))]
 impl crate::codec::Encode for BackupStoreRepositoryOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
+/// Spec: `#/components/schemas/BackupStoreRepositoryWhereInput`
+#[cfg(any(feature = "backup-store-repository"))]
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BackupStoreRepositoryWhereInput {
+    pub and: crate::Nullable<
+        ::std::vec::Vec<crate::models::BackupStoreRepositoryWhereInput>,
+    >,
+    pub not: crate::Nullable<
+        ::std::vec::Vec<crate::models::BackupStoreRepositoryWhereInput>,
+    >,
+    pub or: crate::Nullable<
+        ::std::vec::Vec<crate::models::BackupStoreRepositoryWhereInput>,
+    >,
+    #[cfg(any(feature = "backup-plan"))]
+    pub backup_plans_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::BackupPlanWhereInput>,
+    >,
+    #[cfg(any(feature = "backup-plan"))]
+    pub backup_plans_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::BackupPlanWhereInput>,
+    >,
+    #[cfg(any(feature = "backup-plan"))]
+    pub backup_plans_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::BackupPlanWhereInput>,
+    >,
+    #[cfg(any(feature = "backup-plan", feature = "backup-restore-point"))]
+    pub backup_restore_points_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::BackupRestorePointWhereInput>,
+    >,
+    #[cfg(any(feature = "backup-plan", feature = "backup-restore-point"))]
+    pub backup_restore_points_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::BackupRestorePointWhereInput>,
+    >,
+    #[cfg(any(feature = "backup-plan", feature = "backup-restore-point"))]
+    pub backup_restore_points_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::BackupRestorePointWhereInput>,
+    >,
+    #[cfg(any(feature = "backup-service"))]
+    pub backup_service: crate::Nullable<
+        ::std::boxed::Box<crate::models::BackupServiceWhereInput>,
+    >,
+    pub created_at: crate::Nullable<::std::string::String>,
+    pub created_at_gt: crate::Nullable<::std::string::String>,
+    pub created_at_gte: crate::Nullable<::std::string::String>,
+    pub created_at_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub created_at_lt: crate::Nullable<::std::string::String>,
+    pub created_at_lte: crate::Nullable<::std::string::String>,
+    pub created_at_not: crate::Nullable<::std::string::String>,
+    pub created_at_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub description: crate::Nullable<::std::string::String>,
+    pub description_contains: crate::Nullable<::std::string::String>,
+    pub description_ends_with: crate::Nullable<::std::string::String>,
+    pub description_gt: crate::Nullable<::std::string::String>,
+    pub description_gte: crate::Nullable<::std::string::String>,
+    pub description_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub description_lt: crate::Nullable<::std::string::String>,
+    pub description_lte: crate::Nullable<::std::string::String>,
+    pub description_not: crate::Nullable<::std::string::String>,
+    pub description_not_contains: crate::Nullable<::std::string::String>,
+    pub description_not_ends_with: crate::Nullable<::std::string::String>,
+    pub description_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub description_not_starts_with: crate::Nullable<::std::string::String>,
+    pub description_starts_with: crate::Nullable<::std::string::String>,
+    pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
+    pub entity_async_status_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    pub entity_async_status_not: crate::Nullable<crate::models::EntityAsyncStatus>,
+    pub entity_async_status_not_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    pub error_code: crate::Nullable<::std::string::String>,
+    pub error_code_contains: crate::Nullable<::std::string::String>,
+    pub error_code_ends_with: crate::Nullable<::std::string::String>,
+    pub error_code_gt: crate::Nullable<::std::string::String>,
+    pub error_code_gte: crate::Nullable<::std::string::String>,
+    pub error_code_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub error_code_lt: crate::Nullable<::std::string::String>,
+    pub error_code_lte: crate::Nullable<::std::string::String>,
+    pub error_code_not: crate::Nullable<::std::string::String>,
+    pub error_code_not_contains: crate::Nullable<::std::string::String>,
+    pub error_code_not_ends_with: crate::Nullable<::std::string::String>,
+    pub error_code_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub error_code_not_starts_with: crate::Nullable<::std::string::String>,
+    pub error_code_starts_with: crate::Nullable<::std::string::String>,
+    pub id: crate::Nullable<::std::string::String>,
+    pub id_contains: crate::Nullable<::std::string::String>,
+    pub id_ends_with: crate::Nullable<::std::string::String>,
+    pub id_gt: crate::Nullable<::std::string::String>,
+    pub id_gte: crate::Nullable<::std::string::String>,
+    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: crate::Nullable<::std::string::String>,
+    pub id_lte: crate::Nullable<::std::string::String>,
+    pub id_not: crate::Nullable<::std::string::String>,
+    pub id_not_contains: crate::Nullable<::std::string::String>,
+    pub id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub id_starts_with: crate::Nullable<::std::string::String>,
+    pub iscsi_chap_name: crate::Nullable<::std::string::String>,
+    pub iscsi_chap_name_contains: crate::Nullable<::std::string::String>,
+    pub iscsi_chap_name_ends_with: crate::Nullable<::std::string::String>,
+    pub iscsi_chap_name_gt: crate::Nullable<::std::string::String>,
+    pub iscsi_chap_name_gte: crate::Nullable<::std::string::String>,
+    pub iscsi_chap_name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub iscsi_chap_name_lt: crate::Nullable<::std::string::String>,
+    pub iscsi_chap_name_lte: crate::Nullable<::std::string::String>,
+    pub iscsi_chap_name_not: crate::Nullable<::std::string::String>,
+    pub iscsi_chap_name_not_contains: crate::Nullable<::std::string::String>,
+    pub iscsi_chap_name_not_ends_with: crate::Nullable<::std::string::String>,
+    pub iscsi_chap_name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub iscsi_chap_name_not_starts_with: crate::Nullable<::std::string::String>,
+    pub iscsi_chap_name_starts_with: crate::Nullable<::std::string::String>,
+    pub iscsi_chap_secret: crate::Nullable<::std::string::String>,
+    pub iscsi_chap_secret_contains: crate::Nullable<::std::string::String>,
+    pub iscsi_chap_secret_ends_with: crate::Nullable<::std::string::String>,
+    pub iscsi_chap_secret_gt: crate::Nullable<::std::string::String>,
+    pub iscsi_chap_secret_gte: crate::Nullable<::std::string::String>,
+    pub iscsi_chap_secret_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub iscsi_chap_secret_lt: crate::Nullable<::std::string::String>,
+    pub iscsi_chap_secret_lte: crate::Nullable<::std::string::String>,
+    pub iscsi_chap_secret_not: crate::Nullable<::std::string::String>,
+    pub iscsi_chap_secret_not_contains: crate::Nullable<::std::string::String>,
+    pub iscsi_chap_secret_not_ends_with: crate::Nullable<::std::string::String>,
+    pub iscsi_chap_secret_not_in: crate::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub iscsi_chap_secret_not_starts_with: crate::Nullable<::std::string::String>,
+    pub iscsi_chap_secret_starts_with: crate::Nullable<::std::string::String>,
+    pub iscsi_ip: crate::Nullable<::std::string::String>,
+    pub iscsi_ip_contains: crate::Nullable<::std::string::String>,
+    pub iscsi_ip_ends_with: crate::Nullable<::std::string::String>,
+    pub iscsi_ip_gt: crate::Nullable<::std::string::String>,
+    pub iscsi_ip_gte: crate::Nullable<::std::string::String>,
+    pub iscsi_ip_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub iscsi_ip_lt: crate::Nullable<::std::string::String>,
+    pub iscsi_ip_lte: crate::Nullable<::std::string::String>,
+    pub iscsi_ip_not: crate::Nullable<::std::string::String>,
+    pub iscsi_ip_not_contains: crate::Nullable<::std::string::String>,
+    pub iscsi_ip_not_ends_with: crate::Nullable<::std::string::String>,
+    pub iscsi_ip_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub iscsi_ip_not_starts_with: crate::Nullable<::std::string::String>,
+    pub iscsi_ip_starts_with: crate::Nullable<::std::string::String>,
+    pub iscsi_lun_id: crate::Nullable<::std::string::String>,
+    pub iscsi_lun_id_contains: crate::Nullable<::std::string::String>,
+    pub iscsi_lun_id_ends_with: crate::Nullable<::std::string::String>,
+    pub iscsi_lun_id_gt: crate::Nullable<::std::string::String>,
+    pub iscsi_lun_id_gte: crate::Nullable<::std::string::String>,
+    pub iscsi_lun_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub iscsi_lun_id_lt: crate::Nullable<::std::string::String>,
+    pub iscsi_lun_id_lte: crate::Nullable<::std::string::String>,
+    pub iscsi_lun_id_not: crate::Nullable<::std::string::String>,
+    pub iscsi_lun_id_not_contains: crate::Nullable<::std::string::String>,
+    pub iscsi_lun_id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub iscsi_lun_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub iscsi_lun_id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub iscsi_lun_id_starts_with: crate::Nullable<::std::string::String>,
+    pub iscsi_port: crate::Nullable<i32>,
+    pub iscsi_port_gt: crate::Nullable<i32>,
+    pub iscsi_port_gte: crate::Nullable<i32>,
+    pub iscsi_port_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub iscsi_port_lt: crate::Nullable<i32>,
+    pub iscsi_port_lte: crate::Nullable<i32>,
+    pub iscsi_port_not: crate::Nullable<i32>,
+    pub iscsi_port_not_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub iscsi_target_iqn: crate::Nullable<::std::string::String>,
+    pub iscsi_target_iqn_contains: crate::Nullable<::std::string::String>,
+    pub iscsi_target_iqn_ends_with: crate::Nullable<::std::string::String>,
+    pub iscsi_target_iqn_gt: crate::Nullable<::std::string::String>,
+    pub iscsi_target_iqn_gte: crate::Nullable<::std::string::String>,
+    pub iscsi_target_iqn_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub iscsi_target_iqn_lt: crate::Nullable<::std::string::String>,
+    pub iscsi_target_iqn_lte: crate::Nullable<::std::string::String>,
+    pub iscsi_target_iqn_not: crate::Nullable<::std::string::String>,
+    pub iscsi_target_iqn_not_contains: crate::Nullable<::std::string::String>,
+    pub iscsi_target_iqn_not_ends_with: crate::Nullable<::std::string::String>,
+    pub iscsi_target_iqn_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub iscsi_target_iqn_not_starts_with: crate::Nullable<::std::string::String>,
+    pub iscsi_target_iqn_starts_with: crate::Nullable<::std::string::String>,
+    pub name: crate::Nullable<::std::string::String>,
+    pub name_contains: crate::Nullable<::std::string::String>,
+    pub name_ends_with: crate::Nullable<::std::string::String>,
+    pub name_gt: crate::Nullable<::std::string::String>,
+    pub name_gte: crate::Nullable<::std::string::String>,
+    pub name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_lt: crate::Nullable<::std::string::String>,
+    pub name_lte: crate::Nullable<::std::string::String>,
+    pub name_not: crate::Nullable<::std::string::String>,
+    pub name_not_contains: crate::Nullable<::std::string::String>,
+    pub name_not_ends_with: crate::Nullable<::std::string::String>,
+    pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_not_starts_with: crate::Nullable<::std::string::String>,
+    pub name_starts_with: crate::Nullable<::std::string::String>,
+    pub nfs_path: crate::Nullable<::std::string::String>,
+    pub nfs_path_contains: crate::Nullable<::std::string::String>,
+    pub nfs_path_ends_with: crate::Nullable<::std::string::String>,
+    pub nfs_path_gt: crate::Nullable<::std::string::String>,
+    pub nfs_path_gte: crate::Nullable<::std::string::String>,
+    pub nfs_path_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub nfs_path_lt: crate::Nullable<::std::string::String>,
+    pub nfs_path_lte: crate::Nullable<::std::string::String>,
+    pub nfs_path_not: crate::Nullable<::std::string::String>,
+    pub nfs_path_not_contains: crate::Nullable<::std::string::String>,
+    pub nfs_path_not_ends_with: crate::Nullable<::std::string::String>,
+    pub nfs_path_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub nfs_path_not_starts_with: crate::Nullable<::std::string::String>,
+    pub nfs_path_starts_with: crate::Nullable<::std::string::String>,
+    pub nfs_server: crate::Nullable<::std::string::String>,
+    pub nfs_server_contains: crate::Nullable<::std::string::String>,
+    pub nfs_server_ends_with: crate::Nullable<::std::string::String>,
+    pub nfs_server_gt: crate::Nullable<::std::string::String>,
+    pub nfs_server_gte: crate::Nullable<::std::string::String>,
+    pub nfs_server_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub nfs_server_lt: crate::Nullable<::std::string::String>,
+    pub nfs_server_lte: crate::Nullable<::std::string::String>,
+    pub nfs_server_not: crate::Nullable<::std::string::String>,
+    pub nfs_server_not_contains: crate::Nullable<::std::string::String>,
+    pub nfs_server_not_ends_with: crate::Nullable<::std::string::String>,
+    pub nfs_server_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub nfs_server_not_starts_with: crate::Nullable<::std::string::String>,
+    pub nfs_server_starts_with: crate::Nullable<::std::string::String>,
+    pub status: crate::Nullable<crate::models::BackupStoreStatus>,
+    pub status_in: crate::Nullable<::std::vec::Vec<crate::models::BackupStoreStatus>>,
+    pub status_not: crate::Nullable<crate::models::BackupStoreStatus>,
+    pub status_not_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::BackupStoreStatus>,
+    >,
+    pub total_capacity: crate::Nullable<i64>,
+    pub total_capacity_gt: crate::Nullable<i64>,
+    pub total_capacity_gte: crate::Nullable<i64>,
+    pub total_capacity_in: crate::Nullable<::std::vec::Vec<i64>>,
+    pub total_capacity_lt: crate::Nullable<i64>,
+    pub total_capacity_lte: crate::Nullable<i64>,
+    pub total_capacity_not: crate::Nullable<i64>,
+    pub total_capacity_not_in: crate::Nullable<::std::vec::Vec<i64>>,
+    pub r#type: crate::Nullable<crate::models::BackupStoreType>,
+    pub type_in: crate::Nullable<::std::vec::Vec<crate::models::BackupStoreType>>,
+    pub type_not: crate::Nullable<crate::models::BackupStoreType>,
+    pub type_not_in: crate::Nullable<::std::vec::Vec<crate::models::BackupStoreType>>,
+    pub update_timestamp: crate::Nullable<::std::string::String>,
+    pub update_timestamp_contains: crate::Nullable<::std::string::String>,
+    pub update_timestamp_ends_with: crate::Nullable<::std::string::String>,
+    pub update_timestamp_gt: crate::Nullable<::std::string::String>,
+    pub update_timestamp_gte: crate::Nullable<::std::string::String>,
+    pub update_timestamp_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub update_timestamp_lt: crate::Nullable<::std::string::String>,
+    pub update_timestamp_lte: crate::Nullable<::std::string::String>,
+    pub update_timestamp_not: crate::Nullable<::std::string::String>,
+    pub update_timestamp_not_contains: crate::Nullable<::std::string::String>,
+    pub update_timestamp_not_ends_with: crate::Nullable<::std::string::String>,
+    pub update_timestamp_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub update_timestamp_not_starts_with: crate::Nullable<::std::string::String>,
+    pub update_timestamp_starts_with: crate::Nullable<::std::string::String>,
+    pub used_data_space: crate::Nullable<i64>,
+    pub used_data_space_gt: crate::Nullable<i64>,
+    pub used_data_space_gte: crate::Nullable<i64>,
+    pub used_data_space_in: crate::Nullable<::std::vec::Vec<i64>>,
+    pub used_data_space_lt: crate::Nullable<i64>,
+    pub used_data_space_lte: crate::Nullable<i64>,
+    pub used_data_space_not: crate::Nullable<i64>,
+    pub used_data_space_not_in: crate::Nullable<::std::vec::Vec<i64>>,
+    pub used_data_space_usage: crate::Nullable<f64>,
+    pub used_data_space_usage_gt: crate::Nullable<f64>,
+    pub used_data_space_usage_gte: crate::Nullable<f64>,
+    pub used_data_space_usage_in: crate::Nullable<::std::vec::Vec<f64>>,
+    pub used_data_space_usage_lt: crate::Nullable<f64>,
+    pub used_data_space_usage_lte: crate::Nullable<f64>,
+    pub used_data_space_usage_not: crate::Nullable<f64>,
+    pub used_data_space_usage_not_in: crate::Nullable<::std::vec::Vec<f64>>,
+    pub valid_data_space: crate::Nullable<i64>,
+    pub valid_data_space_gt: crate::Nullable<i64>,
+    pub valid_data_space_gte: crate::Nullable<i64>,
+    pub valid_data_space_in: crate::Nullable<::std::vec::Vec<i64>>,
+    pub valid_data_space_lt: crate::Nullable<i64>,
+    pub valid_data_space_lte: crate::Nullable<i64>,
+    pub valid_data_space_not: crate::Nullable<i64>,
+    pub valid_data_space_not_in: crate::Nullable<::std::vec::Vec<i64>>,
+}
+#[cfg(any(feature = "backup-store-repository"))]
+#[cfg(feature = "server")]
+impl crate::codec::Decode for BackupStoreRepositoryWhereInput {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        let mut out = Self::default();
+        let mut key = d.first_key("BackupStoreRepositoryWhereInput")?;
+        while let ::std::option::Option::Some(k) = key {
+            match k {
+                "AND" => d.field(&mut out.and, "AND")?,
+                "NOT" => d.field(&mut out.not, "NOT")?,
+                "OR" => d.field(&mut out.or, "OR")?,
+                #[cfg(any(feature = "backup-plan"))]
+                "backup_plans_every" => {
+                    d.field(&mut out.backup_plans_every, "backup_plans_every")?
+                }
+                #[cfg(any(feature = "backup-plan"))]
+                "backup_plans_none" => {
+                    d.field(&mut out.backup_plans_none, "backup_plans_none")?
+                }
+                #[cfg(any(feature = "backup-plan"))]
+                "backup_plans_some" => {
+                    d.field(&mut out.backup_plans_some, "backup_plans_some")?
+                }
+                #[cfg(any(feature = "backup-plan", feature = "backup-restore-point"))]
+                "backup_restore_points_every" => {
+                    d.field(
+                        &mut out.backup_restore_points_every,
+                        "backup_restore_points_every",
+                    )?
+                }
+                #[cfg(any(feature = "backup-plan", feature = "backup-restore-point"))]
+                "backup_restore_points_none" => {
+                    d.field(
+                        &mut out.backup_restore_points_none,
+                        "backup_restore_points_none",
+                    )?
+                }
+                #[cfg(any(feature = "backup-plan", feature = "backup-restore-point"))]
+                "backup_restore_points_some" => {
+                    d.field(
+                        &mut out.backup_restore_points_some,
+                        "backup_restore_points_some",
+                    )?
+                }
+                #[cfg(any(feature = "backup-service"))]
+                "backup_service" => d.field(&mut out.backup_service, "backup_service")?,
+                "createdAt" => d.field(&mut out.created_at, "createdAt")?,
+                "createdAt_gt" => d.field(&mut out.created_at_gt, "createdAt_gt")?,
+                "createdAt_gte" => d.field(&mut out.created_at_gte, "createdAt_gte")?,
+                "createdAt_in" => d.field(&mut out.created_at_in, "createdAt_in")?,
+                "createdAt_lt" => d.field(&mut out.created_at_lt, "createdAt_lt")?,
+                "createdAt_lte" => d.field(&mut out.created_at_lte, "createdAt_lte")?,
+                "createdAt_not" => d.field(&mut out.created_at_not, "createdAt_not")?,
+                "createdAt_not_in" => {
+                    d.field(&mut out.created_at_not_in, "createdAt_not_in")?
+                }
+                "description" => d.field(&mut out.description, "description")?,
+                "description_contains" => {
+                    d.field(&mut out.description_contains, "description_contains")?
+                }
+                "description_ends_with" => {
+                    d.field(&mut out.description_ends_with, "description_ends_with")?
+                }
+                "description_gt" => d.field(&mut out.description_gt, "description_gt")?,
+                "description_gte" => {
+                    d.field(&mut out.description_gte, "description_gte")?
+                }
+                "description_in" => d.field(&mut out.description_in, "description_in")?,
+                "description_lt" => d.field(&mut out.description_lt, "description_lt")?,
+                "description_lte" => {
+                    d.field(&mut out.description_lte, "description_lte")?
+                }
+                "description_not" => {
+                    d.field(&mut out.description_not, "description_not")?
+                }
+                "description_not_contains" => {
+                    d.field(
+                        &mut out.description_not_contains,
+                        "description_not_contains",
+                    )?
+                }
+                "description_not_ends_with" => {
+                    d.field(
+                        &mut out.description_not_ends_with,
+                        "description_not_ends_with",
+                    )?
+                }
+                "description_not_in" => {
+                    d.field(&mut out.description_not_in, "description_not_in")?
+                }
+                "description_not_starts_with" => {
+                    d.field(
+                        &mut out.description_not_starts_with,
+                        "description_not_starts_with",
+                    )?
+                }
+                "description_starts_with" => {
+                    d.field(&mut out.description_starts_with, "description_starts_with")?
+                }
+                "entityAsyncStatus" => {
+                    d.field(&mut out.entity_async_status, "entityAsyncStatus")?
+                }
+                "entityAsyncStatus_in" => {
+                    d.field(&mut out.entity_async_status_in, "entityAsyncStatus_in")?
+                }
+                "entityAsyncStatus_not" => {
+                    d.field(&mut out.entity_async_status_not, "entityAsyncStatus_not")?
+                }
+                "entityAsyncStatus_not_in" => {
+                    d.field(
+                        &mut out.entity_async_status_not_in,
+                        "entityAsyncStatus_not_in",
+                    )?
+                }
+                "error_code" => d.field(&mut out.error_code, "error_code")?,
+                "error_code_contains" => {
+                    d.field(&mut out.error_code_contains, "error_code_contains")?
+                }
+                "error_code_ends_with" => {
+                    d.field(&mut out.error_code_ends_with, "error_code_ends_with")?
+                }
+                "error_code_gt" => d.field(&mut out.error_code_gt, "error_code_gt")?,
+                "error_code_gte" => d.field(&mut out.error_code_gte, "error_code_gte")?,
+                "error_code_in" => d.field(&mut out.error_code_in, "error_code_in")?,
+                "error_code_lt" => d.field(&mut out.error_code_lt, "error_code_lt")?,
+                "error_code_lte" => d.field(&mut out.error_code_lte, "error_code_lte")?,
+                "error_code_not" => d.field(&mut out.error_code_not, "error_code_not")?,
+                "error_code_not_contains" => {
+                    d.field(&mut out.error_code_not_contains, "error_code_not_contains")?
+                }
+                "error_code_not_ends_with" => {
+                    d.field(
+                        &mut out.error_code_not_ends_with,
+                        "error_code_not_ends_with",
+                    )?
+                }
+                "error_code_not_in" => {
+                    d.field(&mut out.error_code_not_in, "error_code_not_in")?
+                }
+                "error_code_not_starts_with" => {
+                    d.field(
+                        &mut out.error_code_not_starts_with,
+                        "error_code_not_starts_with",
+                    )?
+                }
+                "error_code_starts_with" => {
+                    d.field(&mut out.error_code_starts_with, "error_code_starts_with")?
+                }
+                "id" => d.field(&mut out.id, "id")?,
+                "id_contains" => d.field(&mut out.id_contains, "id_contains")?,
+                "id_ends_with" => d.field(&mut out.id_ends_with, "id_ends_with")?,
+                "id_gt" => d.field(&mut out.id_gt, "id_gt")?,
+                "id_gte" => d.field(&mut out.id_gte, "id_gte")?,
+                "id_in" => d.field(&mut out.id_in, "id_in")?,
+                "id_lt" => d.field(&mut out.id_lt, "id_lt")?,
+                "id_lte" => d.field(&mut out.id_lte, "id_lte")?,
+                "id_not" => d.field(&mut out.id_not, "id_not")?,
+                "id_not_contains" => {
+                    d.field(&mut out.id_not_contains, "id_not_contains")?
+                }
+                "id_not_ends_with" => {
+                    d.field(&mut out.id_not_ends_with, "id_not_ends_with")?
+                }
+                "id_not_in" => d.field(&mut out.id_not_in, "id_not_in")?,
+                "id_not_starts_with" => {
+                    d.field(&mut out.id_not_starts_with, "id_not_starts_with")?
+                }
+                "id_starts_with" => d.field(&mut out.id_starts_with, "id_starts_with")?,
+                "iscsi_chap_name" => {
+                    d.field(&mut out.iscsi_chap_name, "iscsi_chap_name")?
+                }
+                "iscsi_chap_name_contains" => {
+                    d.field(
+                        &mut out.iscsi_chap_name_contains,
+                        "iscsi_chap_name_contains",
+                    )?
+                }
+                "iscsi_chap_name_ends_with" => {
+                    d.field(
+                        &mut out.iscsi_chap_name_ends_with,
+                        "iscsi_chap_name_ends_with",
+                    )?
+                }
+                "iscsi_chap_name_gt" => {
+                    d.field(&mut out.iscsi_chap_name_gt, "iscsi_chap_name_gt")?
+                }
+                "iscsi_chap_name_gte" => {
+                    d.field(&mut out.iscsi_chap_name_gte, "iscsi_chap_name_gte")?
+                }
+                "iscsi_chap_name_in" => {
+                    d.field(&mut out.iscsi_chap_name_in, "iscsi_chap_name_in")?
+                }
+                "iscsi_chap_name_lt" => {
+                    d.field(&mut out.iscsi_chap_name_lt, "iscsi_chap_name_lt")?
+                }
+                "iscsi_chap_name_lte" => {
+                    d.field(&mut out.iscsi_chap_name_lte, "iscsi_chap_name_lte")?
+                }
+                "iscsi_chap_name_not" => {
+                    d.field(&mut out.iscsi_chap_name_not, "iscsi_chap_name_not")?
+                }
+                "iscsi_chap_name_not_contains" => {
+                    d.field(
+                        &mut out.iscsi_chap_name_not_contains,
+                        "iscsi_chap_name_not_contains",
+                    )?
+                }
+                "iscsi_chap_name_not_ends_with" => {
+                    d.field(
+                        &mut out.iscsi_chap_name_not_ends_with,
+                        "iscsi_chap_name_not_ends_with",
+                    )?
+                }
+                "iscsi_chap_name_not_in" => {
+                    d.field(&mut out.iscsi_chap_name_not_in, "iscsi_chap_name_not_in")?
+                }
+                "iscsi_chap_name_not_starts_with" => {
+                    d.field(
+                        &mut out.iscsi_chap_name_not_starts_with,
+                        "iscsi_chap_name_not_starts_with",
+                    )?
+                }
+                "iscsi_chap_name_starts_with" => {
+                    d.field(
+                        &mut out.iscsi_chap_name_starts_with,
+                        "iscsi_chap_name_starts_with",
+                    )?
+                }
+                "iscsi_chap_secret" => {
+                    d.field(&mut out.iscsi_chap_secret, "iscsi_chap_secret")?
+                }
+                "iscsi_chap_secret_contains" => {
+                    d.field(
+                        &mut out.iscsi_chap_secret_contains,
+                        "iscsi_chap_secret_contains",
+                    )?
+                }
+                "iscsi_chap_secret_ends_with" => {
+                    d.field(
+                        &mut out.iscsi_chap_secret_ends_with,
+                        "iscsi_chap_secret_ends_with",
+                    )?
+                }
+                "iscsi_chap_secret_gt" => {
+                    d.field(&mut out.iscsi_chap_secret_gt, "iscsi_chap_secret_gt")?
+                }
+                "iscsi_chap_secret_gte" => {
+                    d.field(&mut out.iscsi_chap_secret_gte, "iscsi_chap_secret_gte")?
+                }
+                "iscsi_chap_secret_in" => {
+                    d.field(&mut out.iscsi_chap_secret_in, "iscsi_chap_secret_in")?
+                }
+                "iscsi_chap_secret_lt" => {
+                    d.field(&mut out.iscsi_chap_secret_lt, "iscsi_chap_secret_lt")?
+                }
+                "iscsi_chap_secret_lte" => {
+                    d.field(&mut out.iscsi_chap_secret_lte, "iscsi_chap_secret_lte")?
+                }
+                "iscsi_chap_secret_not" => {
+                    d.field(&mut out.iscsi_chap_secret_not, "iscsi_chap_secret_not")?
+                }
+                "iscsi_chap_secret_not_contains" => {
+                    d.field(
+                        &mut out.iscsi_chap_secret_not_contains,
+                        "iscsi_chap_secret_not_contains",
+                    )?
+                }
+                "iscsi_chap_secret_not_ends_with" => {
+                    d.field(
+                        &mut out.iscsi_chap_secret_not_ends_with,
+                        "iscsi_chap_secret_not_ends_with",
+                    )?
+                }
+                "iscsi_chap_secret_not_in" => {
+                    d.field(
+                        &mut out.iscsi_chap_secret_not_in,
+                        "iscsi_chap_secret_not_in",
+                    )?
+                }
+                "iscsi_chap_secret_not_starts_with" => {
+                    d.field(
+                        &mut out.iscsi_chap_secret_not_starts_with,
+                        "iscsi_chap_secret_not_starts_with",
+                    )?
+                }
+                "iscsi_chap_secret_starts_with" => {
+                    d.field(
+                        &mut out.iscsi_chap_secret_starts_with,
+                        "iscsi_chap_secret_starts_with",
+                    )?
+                }
+                "iscsi_ip" => d.field(&mut out.iscsi_ip, "iscsi_ip")?,
+                "iscsi_ip_contains" => {
+                    d.field(&mut out.iscsi_ip_contains, "iscsi_ip_contains")?
+                }
+                "iscsi_ip_ends_with" => {
+                    d.field(&mut out.iscsi_ip_ends_with, "iscsi_ip_ends_with")?
+                }
+                "iscsi_ip_gt" => d.field(&mut out.iscsi_ip_gt, "iscsi_ip_gt")?,
+                "iscsi_ip_gte" => d.field(&mut out.iscsi_ip_gte, "iscsi_ip_gte")?,
+                "iscsi_ip_in" => d.field(&mut out.iscsi_ip_in, "iscsi_ip_in")?,
+                "iscsi_ip_lt" => d.field(&mut out.iscsi_ip_lt, "iscsi_ip_lt")?,
+                "iscsi_ip_lte" => d.field(&mut out.iscsi_ip_lte, "iscsi_ip_lte")?,
+                "iscsi_ip_not" => d.field(&mut out.iscsi_ip_not, "iscsi_ip_not")?,
+                "iscsi_ip_not_contains" => {
+                    d.field(&mut out.iscsi_ip_not_contains, "iscsi_ip_not_contains")?
+                }
+                "iscsi_ip_not_ends_with" => {
+                    d.field(&mut out.iscsi_ip_not_ends_with, "iscsi_ip_not_ends_with")?
+                }
+                "iscsi_ip_not_in" => {
+                    d.field(&mut out.iscsi_ip_not_in, "iscsi_ip_not_in")?
+                }
+                "iscsi_ip_not_starts_with" => {
+                    d.field(
+                        &mut out.iscsi_ip_not_starts_with,
+                        "iscsi_ip_not_starts_with",
+                    )?
+                }
+                "iscsi_ip_starts_with" => {
+                    d.field(&mut out.iscsi_ip_starts_with, "iscsi_ip_starts_with")?
+                }
+                "iscsi_lun_id" => d.field(&mut out.iscsi_lun_id, "iscsi_lun_id")?,
+                "iscsi_lun_id_contains" => {
+                    d.field(&mut out.iscsi_lun_id_contains, "iscsi_lun_id_contains")?
+                }
+                "iscsi_lun_id_ends_with" => {
+                    d.field(&mut out.iscsi_lun_id_ends_with, "iscsi_lun_id_ends_with")?
+                }
+                "iscsi_lun_id_gt" => {
+                    d.field(&mut out.iscsi_lun_id_gt, "iscsi_lun_id_gt")?
+                }
+                "iscsi_lun_id_gte" => {
+                    d.field(&mut out.iscsi_lun_id_gte, "iscsi_lun_id_gte")?
+                }
+                "iscsi_lun_id_in" => {
+                    d.field(&mut out.iscsi_lun_id_in, "iscsi_lun_id_in")?
+                }
+                "iscsi_lun_id_lt" => {
+                    d.field(&mut out.iscsi_lun_id_lt, "iscsi_lun_id_lt")?
+                }
+                "iscsi_lun_id_lte" => {
+                    d.field(&mut out.iscsi_lun_id_lte, "iscsi_lun_id_lte")?
+                }
+                "iscsi_lun_id_not" => {
+                    d.field(&mut out.iscsi_lun_id_not, "iscsi_lun_id_not")?
+                }
+                "iscsi_lun_id_not_contains" => {
+                    d.field(
+                        &mut out.iscsi_lun_id_not_contains,
+                        "iscsi_lun_id_not_contains",
+                    )?
+                }
+                "iscsi_lun_id_not_ends_with" => {
+                    d.field(
+                        &mut out.iscsi_lun_id_not_ends_with,
+                        "iscsi_lun_id_not_ends_with",
+                    )?
+                }
+                "iscsi_lun_id_not_in" => {
+                    d.field(&mut out.iscsi_lun_id_not_in, "iscsi_lun_id_not_in")?
+                }
+                "iscsi_lun_id_not_starts_with" => {
+                    d.field(
+                        &mut out.iscsi_lun_id_not_starts_with,
+                        "iscsi_lun_id_not_starts_with",
+                    )?
+                }
+                "iscsi_lun_id_starts_with" => {
+                    d.field(
+                        &mut out.iscsi_lun_id_starts_with,
+                        "iscsi_lun_id_starts_with",
+                    )?
+                }
+                "iscsi_port" => d.field(&mut out.iscsi_port, "iscsi_port")?,
+                "iscsi_port_gt" => d.field(&mut out.iscsi_port_gt, "iscsi_port_gt")?,
+                "iscsi_port_gte" => d.field(&mut out.iscsi_port_gte, "iscsi_port_gte")?,
+                "iscsi_port_in" => d.field(&mut out.iscsi_port_in, "iscsi_port_in")?,
+                "iscsi_port_lt" => d.field(&mut out.iscsi_port_lt, "iscsi_port_lt")?,
+                "iscsi_port_lte" => d.field(&mut out.iscsi_port_lte, "iscsi_port_lte")?,
+                "iscsi_port_not" => d.field(&mut out.iscsi_port_not, "iscsi_port_not")?,
+                "iscsi_port_not_in" => {
+                    d.field(&mut out.iscsi_port_not_in, "iscsi_port_not_in")?
+                }
+                "iscsi_target_iqn" => {
+                    d.field(&mut out.iscsi_target_iqn, "iscsi_target_iqn")?
+                }
+                "iscsi_target_iqn_contains" => {
+                    d.field(
+                        &mut out.iscsi_target_iqn_contains,
+                        "iscsi_target_iqn_contains",
+                    )?
+                }
+                "iscsi_target_iqn_ends_with" => {
+                    d.field(
+                        &mut out.iscsi_target_iqn_ends_with,
+                        "iscsi_target_iqn_ends_with",
+                    )?
+                }
+                "iscsi_target_iqn_gt" => {
+                    d.field(&mut out.iscsi_target_iqn_gt, "iscsi_target_iqn_gt")?
+                }
+                "iscsi_target_iqn_gte" => {
+                    d.field(&mut out.iscsi_target_iqn_gte, "iscsi_target_iqn_gte")?
+                }
+                "iscsi_target_iqn_in" => {
+                    d.field(&mut out.iscsi_target_iqn_in, "iscsi_target_iqn_in")?
+                }
+                "iscsi_target_iqn_lt" => {
+                    d.field(&mut out.iscsi_target_iqn_lt, "iscsi_target_iqn_lt")?
+                }
+                "iscsi_target_iqn_lte" => {
+                    d.field(&mut out.iscsi_target_iqn_lte, "iscsi_target_iqn_lte")?
+                }
+                "iscsi_target_iqn_not" => {
+                    d.field(&mut out.iscsi_target_iqn_not, "iscsi_target_iqn_not")?
+                }
+                "iscsi_target_iqn_not_contains" => {
+                    d.field(
+                        &mut out.iscsi_target_iqn_not_contains,
+                        "iscsi_target_iqn_not_contains",
+                    )?
+                }
+                "iscsi_target_iqn_not_ends_with" => {
+                    d.field(
+                        &mut out.iscsi_target_iqn_not_ends_with,
+                        "iscsi_target_iqn_not_ends_with",
+                    )?
+                }
+                "iscsi_target_iqn_not_in" => {
+                    d.field(&mut out.iscsi_target_iqn_not_in, "iscsi_target_iqn_not_in")?
+                }
+                "iscsi_target_iqn_not_starts_with" => {
+                    d.field(
+                        &mut out.iscsi_target_iqn_not_starts_with,
+                        "iscsi_target_iqn_not_starts_with",
+                    )?
+                }
+                "iscsi_target_iqn_starts_with" => {
+                    d.field(
+                        &mut out.iscsi_target_iqn_starts_with,
+                        "iscsi_target_iqn_starts_with",
+                    )?
+                }
+                "name" => d.field(&mut out.name, "name")?,
+                "name_contains" => d.field(&mut out.name_contains, "name_contains")?,
+                "name_ends_with" => d.field(&mut out.name_ends_with, "name_ends_with")?,
+                "name_gt" => d.field(&mut out.name_gt, "name_gt")?,
+                "name_gte" => d.field(&mut out.name_gte, "name_gte")?,
+                "name_in" => d.field(&mut out.name_in, "name_in")?,
+                "name_lt" => d.field(&mut out.name_lt, "name_lt")?,
+                "name_lte" => d.field(&mut out.name_lte, "name_lte")?,
+                "name_not" => d.field(&mut out.name_not, "name_not")?,
+                "name_not_contains" => {
+                    d.field(&mut out.name_not_contains, "name_not_contains")?
+                }
+                "name_not_ends_with" => {
+                    d.field(&mut out.name_not_ends_with, "name_not_ends_with")?
+                }
+                "name_not_in" => d.field(&mut out.name_not_in, "name_not_in")?,
+                "name_not_starts_with" => {
+                    d.field(&mut out.name_not_starts_with, "name_not_starts_with")?
+                }
+                "name_starts_with" => {
+                    d.field(&mut out.name_starts_with, "name_starts_with")?
+                }
+                "nfs_path" => d.field(&mut out.nfs_path, "nfs_path")?,
+                "nfs_path_contains" => {
+                    d.field(&mut out.nfs_path_contains, "nfs_path_contains")?
+                }
+                "nfs_path_ends_with" => {
+                    d.field(&mut out.nfs_path_ends_with, "nfs_path_ends_with")?
+                }
+                "nfs_path_gt" => d.field(&mut out.nfs_path_gt, "nfs_path_gt")?,
+                "nfs_path_gte" => d.field(&mut out.nfs_path_gte, "nfs_path_gte")?,
+                "nfs_path_in" => d.field(&mut out.nfs_path_in, "nfs_path_in")?,
+                "nfs_path_lt" => d.field(&mut out.nfs_path_lt, "nfs_path_lt")?,
+                "nfs_path_lte" => d.field(&mut out.nfs_path_lte, "nfs_path_lte")?,
+                "nfs_path_not" => d.field(&mut out.nfs_path_not, "nfs_path_not")?,
+                "nfs_path_not_contains" => {
+                    d.field(&mut out.nfs_path_not_contains, "nfs_path_not_contains")?
+                }
+                "nfs_path_not_ends_with" => {
+                    d.field(&mut out.nfs_path_not_ends_with, "nfs_path_not_ends_with")?
+                }
+                "nfs_path_not_in" => {
+                    d.field(&mut out.nfs_path_not_in, "nfs_path_not_in")?
+                }
+                "nfs_path_not_starts_with" => {
+                    d.field(
+                        &mut out.nfs_path_not_starts_with,
+                        "nfs_path_not_starts_with",
+                    )?
+                }
+                "nfs_path_starts_with" => {
+                    d.field(&mut out.nfs_path_starts_with, "nfs_path_starts_with")?
+                }
+                "nfs_server" => d.field(&mut out.nfs_server, "nfs_server")?,
+                "nfs_server_contains" => {
+                    d.field(&mut out.nfs_server_contains, "nfs_server_contains")?
+                }
+                "nfs_server_ends_with" => {
+                    d.field(&mut out.nfs_server_ends_with, "nfs_server_ends_with")?
+                }
+                "nfs_server_gt" => d.field(&mut out.nfs_server_gt, "nfs_server_gt")?,
+                "nfs_server_gte" => d.field(&mut out.nfs_server_gte, "nfs_server_gte")?,
+                "nfs_server_in" => d.field(&mut out.nfs_server_in, "nfs_server_in")?,
+                "nfs_server_lt" => d.field(&mut out.nfs_server_lt, "nfs_server_lt")?,
+                "nfs_server_lte" => d.field(&mut out.nfs_server_lte, "nfs_server_lte")?,
+                "nfs_server_not" => d.field(&mut out.nfs_server_not, "nfs_server_not")?,
+                "nfs_server_not_contains" => {
+                    d.field(&mut out.nfs_server_not_contains, "nfs_server_not_contains")?
+                }
+                "nfs_server_not_ends_with" => {
+                    d.field(
+                        &mut out.nfs_server_not_ends_with,
+                        "nfs_server_not_ends_with",
+                    )?
+                }
+                "nfs_server_not_in" => {
+                    d.field(&mut out.nfs_server_not_in, "nfs_server_not_in")?
+                }
+                "nfs_server_not_starts_with" => {
+                    d.field(
+                        &mut out.nfs_server_not_starts_with,
+                        "nfs_server_not_starts_with",
+                    )?
+                }
+                "nfs_server_starts_with" => {
+                    d.field(&mut out.nfs_server_starts_with, "nfs_server_starts_with")?
+                }
+                "status" => d.field(&mut out.status, "status")?,
+                "status_in" => d.field(&mut out.status_in, "status_in")?,
+                "status_not" => d.field(&mut out.status_not, "status_not")?,
+                "status_not_in" => d.field(&mut out.status_not_in, "status_not_in")?,
+                "total_capacity" => d.field(&mut out.total_capacity, "total_capacity")?,
+                "total_capacity_gt" => {
+                    d.field(&mut out.total_capacity_gt, "total_capacity_gt")?
+                }
+                "total_capacity_gte" => {
+                    d.field(&mut out.total_capacity_gte, "total_capacity_gte")?
+                }
+                "total_capacity_in" => {
+                    d.field(&mut out.total_capacity_in, "total_capacity_in")?
+                }
+                "total_capacity_lt" => {
+                    d.field(&mut out.total_capacity_lt, "total_capacity_lt")?
+                }
+                "total_capacity_lte" => {
+                    d.field(&mut out.total_capacity_lte, "total_capacity_lte")?
+                }
+                "total_capacity_not" => {
+                    d.field(&mut out.total_capacity_not, "total_capacity_not")?
+                }
+                "total_capacity_not_in" => {
+                    d.field(&mut out.total_capacity_not_in, "total_capacity_not_in")?
+                }
+                "type" => d.field(&mut out.r#type, "type")?,
+                "type_in" => d.field(&mut out.type_in, "type_in")?,
+                "type_not" => d.field(&mut out.type_not, "type_not")?,
+                "type_not_in" => d.field(&mut out.type_not_in, "type_not_in")?,
+                "update_timestamp" => {
+                    d.field(&mut out.update_timestamp, "update_timestamp")?
+                }
+                "update_timestamp_contains" => {
+                    d.field(
+                        &mut out.update_timestamp_contains,
+                        "update_timestamp_contains",
+                    )?
+                }
+                "update_timestamp_ends_with" => {
+                    d.field(
+                        &mut out.update_timestamp_ends_with,
+                        "update_timestamp_ends_with",
+                    )?
+                }
+                "update_timestamp_gt" => {
+                    d.field(&mut out.update_timestamp_gt, "update_timestamp_gt")?
+                }
+                "update_timestamp_gte" => {
+                    d.field(&mut out.update_timestamp_gte, "update_timestamp_gte")?
+                }
+                "update_timestamp_in" => {
+                    d.field(&mut out.update_timestamp_in, "update_timestamp_in")?
+                }
+                "update_timestamp_lt" => {
+                    d.field(&mut out.update_timestamp_lt, "update_timestamp_lt")?
+                }
+                "update_timestamp_lte" => {
+                    d.field(&mut out.update_timestamp_lte, "update_timestamp_lte")?
+                }
+                "update_timestamp_not" => {
+                    d.field(&mut out.update_timestamp_not, "update_timestamp_not")?
+                }
+                "update_timestamp_not_contains" => {
+                    d.field(
+                        &mut out.update_timestamp_not_contains,
+                        "update_timestamp_not_contains",
+                    )?
+                }
+                "update_timestamp_not_ends_with" => {
+                    d.field(
+                        &mut out.update_timestamp_not_ends_with,
+                        "update_timestamp_not_ends_with",
+                    )?
+                }
+                "update_timestamp_not_in" => {
+                    d.field(&mut out.update_timestamp_not_in, "update_timestamp_not_in")?
+                }
+                "update_timestamp_not_starts_with" => {
+                    d.field(
+                        &mut out.update_timestamp_not_starts_with,
+                        "update_timestamp_not_starts_with",
+                    )?
+                }
+                "update_timestamp_starts_with" => {
+                    d.field(
+                        &mut out.update_timestamp_starts_with,
+                        "update_timestamp_starts_with",
+                    )?
+                }
+                "used_data_space" => {
+                    d.field(&mut out.used_data_space, "used_data_space")?
+                }
+                "used_data_space_gt" => {
+                    d.field(&mut out.used_data_space_gt, "used_data_space_gt")?
+                }
+                "used_data_space_gte" => {
+                    d.field(&mut out.used_data_space_gte, "used_data_space_gte")?
+                }
+                "used_data_space_in" => {
+                    d.field(&mut out.used_data_space_in, "used_data_space_in")?
+                }
+                "used_data_space_lt" => {
+                    d.field(&mut out.used_data_space_lt, "used_data_space_lt")?
+                }
+                "used_data_space_lte" => {
+                    d.field(&mut out.used_data_space_lte, "used_data_space_lte")?
+                }
+                "used_data_space_not" => {
+                    d.field(&mut out.used_data_space_not, "used_data_space_not")?
+                }
+                "used_data_space_not_in" => {
+                    d.field(&mut out.used_data_space_not_in, "used_data_space_not_in")?
+                }
+                "used_data_space_usage" => {
+                    d.field(&mut out.used_data_space_usage, "used_data_space_usage")?
+                }
+                "used_data_space_usage_gt" => {
+                    d.field(
+                        &mut out.used_data_space_usage_gt,
+                        "used_data_space_usage_gt",
+                    )?
+                }
+                "used_data_space_usage_gte" => {
+                    d.field(
+                        &mut out.used_data_space_usage_gte,
+                        "used_data_space_usage_gte",
+                    )?
+                }
+                "used_data_space_usage_in" => {
+                    d.field(
+                        &mut out.used_data_space_usage_in,
+                        "used_data_space_usage_in",
+                    )?
+                }
+                "used_data_space_usage_lt" => {
+                    d.field(
+                        &mut out.used_data_space_usage_lt,
+                        "used_data_space_usage_lt",
+                    )?
+                }
+                "used_data_space_usage_lte" => {
+                    d.field(
+                        &mut out.used_data_space_usage_lte,
+                        "used_data_space_usage_lte",
+                    )?
+                }
+                "used_data_space_usage_not" => {
+                    d.field(
+                        &mut out.used_data_space_usage_not,
+                        "used_data_space_usage_not",
+                    )?
+                }
+                "used_data_space_usage_not_in" => {
+                    d.field(
+                        &mut out.used_data_space_usage_not_in,
+                        "used_data_space_usage_not_in",
+                    )?
+                }
+                "valid_data_space" => {
+                    d.field(&mut out.valid_data_space, "valid_data_space")?
+                }
+                "valid_data_space_gt" => {
+                    d.field(&mut out.valid_data_space_gt, "valid_data_space_gt")?
+                }
+                "valid_data_space_gte" => {
+                    d.field(&mut out.valid_data_space_gte, "valid_data_space_gte")?
+                }
+                "valid_data_space_in" => {
+                    d.field(&mut out.valid_data_space_in, "valid_data_space_in")?
+                }
+                "valid_data_space_lt" => {
+                    d.field(&mut out.valid_data_space_lt, "valid_data_space_lt")?
+                }
+                "valid_data_space_lte" => {
+                    d.field(&mut out.valid_data_space_lte, "valid_data_space_lte")?
+                }
+                "valid_data_space_not" => {
+                    d.field(&mut out.valid_data_space_not, "valid_data_space_not")?
+                }
+                "valid_data_space_not_in" => {
+                    d.field(&mut out.valid_data_space_not_in, "valid_data_space_not_in")?
+                }
+                _ => d.skip()?,
+            }
+            key = d.next_key()?;
+        }
+        ::std::result::Result::Ok(out)
+    }
+}
+#[cfg(any(feature = "backup-store-repository"))]
+impl crate::codec::Encode for BackupStoreRepositoryWhereInput {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.begin_object();
+        e.field("AND", &self.and);
+        e.field("NOT", &self.not);
+        e.field("OR", &self.or);
+        #[cfg(any(feature = "backup-plan"))]
+        e.field("backup_plans_every", &self.backup_plans_every);
+        #[cfg(any(feature = "backup-plan"))]
+        e.field("backup_plans_none", &self.backup_plans_none);
+        #[cfg(any(feature = "backup-plan"))]
+        e.field("backup_plans_some", &self.backup_plans_some);
+        #[cfg(any(feature = "backup-plan", feature = "backup-restore-point"))]
+        e.field("backup_restore_points_every", &self.backup_restore_points_every);
+        #[cfg(any(feature = "backup-plan", feature = "backup-restore-point"))]
+        e.field("backup_restore_points_none", &self.backup_restore_points_none);
+        #[cfg(any(feature = "backup-plan", feature = "backup-restore-point"))]
+        e.field("backup_restore_points_some", &self.backup_restore_points_some);
+        #[cfg(any(feature = "backup-service"))]
+        e.field("backup_service", &self.backup_service);
+        e.field("createdAt", &self.created_at);
+        e.field("createdAt_gt", &self.created_at_gt);
+        e.field("createdAt_gte", &self.created_at_gte);
+        e.field("createdAt_in", &self.created_at_in);
+        e.field("createdAt_lt", &self.created_at_lt);
+        e.field("createdAt_lte", &self.created_at_lte);
+        e.field("createdAt_not", &self.created_at_not);
+        e.field("createdAt_not_in", &self.created_at_not_in);
+        e.field("description", &self.description);
+        e.field("description_contains", &self.description_contains);
+        e.field("description_ends_with", &self.description_ends_with);
+        e.field("description_gt", &self.description_gt);
+        e.field("description_gte", &self.description_gte);
+        e.field("description_in", &self.description_in);
+        e.field("description_lt", &self.description_lt);
+        e.field("description_lte", &self.description_lte);
+        e.field("description_not", &self.description_not);
+        e.field("description_not_contains", &self.description_not_contains);
+        e.field("description_not_ends_with", &self.description_not_ends_with);
+        e.field("description_not_in", &self.description_not_in);
+        e.field("description_not_starts_with", &self.description_not_starts_with);
+        e.field("description_starts_with", &self.description_starts_with);
+        e.field("entityAsyncStatus", &self.entity_async_status);
+        e.field("entityAsyncStatus_in", &self.entity_async_status_in);
+        e.field("entityAsyncStatus_not", &self.entity_async_status_not);
+        e.field("entityAsyncStatus_not_in", &self.entity_async_status_not_in);
+        e.field("error_code", &self.error_code);
+        e.field("error_code_contains", &self.error_code_contains);
+        e.field("error_code_ends_with", &self.error_code_ends_with);
+        e.field("error_code_gt", &self.error_code_gt);
+        e.field("error_code_gte", &self.error_code_gte);
+        e.field("error_code_in", &self.error_code_in);
+        e.field("error_code_lt", &self.error_code_lt);
+        e.field("error_code_lte", &self.error_code_lte);
+        e.field("error_code_not", &self.error_code_not);
+        e.field("error_code_not_contains", &self.error_code_not_contains);
+        e.field("error_code_not_ends_with", &self.error_code_not_ends_with);
+        e.field("error_code_not_in", &self.error_code_not_in);
+        e.field("error_code_not_starts_with", &self.error_code_not_starts_with);
+        e.field("error_code_starts_with", &self.error_code_starts_with);
+        e.field("id", &self.id);
+        e.field("id_contains", &self.id_contains);
+        e.field("id_ends_with", &self.id_ends_with);
+        e.field("id_gt", &self.id_gt);
+        e.field("id_gte", &self.id_gte);
+        e.field("id_in", &self.id_in);
+        e.field("id_lt", &self.id_lt);
+        e.field("id_lte", &self.id_lte);
+        e.field("id_not", &self.id_not);
+        e.field("id_not_contains", &self.id_not_contains);
+        e.field("id_not_ends_with", &self.id_not_ends_with);
+        e.field("id_not_in", &self.id_not_in);
+        e.field("id_not_starts_with", &self.id_not_starts_with);
+        e.field("id_starts_with", &self.id_starts_with);
+        e.field("iscsi_chap_name", &self.iscsi_chap_name);
+        e.field("iscsi_chap_name_contains", &self.iscsi_chap_name_contains);
+        e.field("iscsi_chap_name_ends_with", &self.iscsi_chap_name_ends_with);
+        e.field("iscsi_chap_name_gt", &self.iscsi_chap_name_gt);
+        e.field("iscsi_chap_name_gte", &self.iscsi_chap_name_gte);
+        e.field("iscsi_chap_name_in", &self.iscsi_chap_name_in);
+        e.field("iscsi_chap_name_lt", &self.iscsi_chap_name_lt);
+        e.field("iscsi_chap_name_lte", &self.iscsi_chap_name_lte);
+        e.field("iscsi_chap_name_not", &self.iscsi_chap_name_not);
+        e.field("iscsi_chap_name_not_contains", &self.iscsi_chap_name_not_contains);
+        e.field("iscsi_chap_name_not_ends_with", &self.iscsi_chap_name_not_ends_with);
+        e.field("iscsi_chap_name_not_in", &self.iscsi_chap_name_not_in);
+        e.field(
+            "iscsi_chap_name_not_starts_with",
+            &self.iscsi_chap_name_not_starts_with,
+        );
+        e.field("iscsi_chap_name_starts_with", &self.iscsi_chap_name_starts_with);
+        e.field("iscsi_chap_secret", &self.iscsi_chap_secret);
+        e.field("iscsi_chap_secret_contains", &self.iscsi_chap_secret_contains);
+        e.field("iscsi_chap_secret_ends_with", &self.iscsi_chap_secret_ends_with);
+        e.field("iscsi_chap_secret_gt", &self.iscsi_chap_secret_gt);
+        e.field("iscsi_chap_secret_gte", &self.iscsi_chap_secret_gte);
+        e.field("iscsi_chap_secret_in", &self.iscsi_chap_secret_in);
+        e.field("iscsi_chap_secret_lt", &self.iscsi_chap_secret_lt);
+        e.field("iscsi_chap_secret_lte", &self.iscsi_chap_secret_lte);
+        e.field("iscsi_chap_secret_not", &self.iscsi_chap_secret_not);
+        e.field("iscsi_chap_secret_not_contains", &self.iscsi_chap_secret_not_contains);
+        e.field(
+            "iscsi_chap_secret_not_ends_with",
+            &self.iscsi_chap_secret_not_ends_with,
+        );
+        e.field("iscsi_chap_secret_not_in", &self.iscsi_chap_secret_not_in);
+        e.field(
+            "iscsi_chap_secret_not_starts_with",
+            &self.iscsi_chap_secret_not_starts_with,
+        );
+        e.field("iscsi_chap_secret_starts_with", &self.iscsi_chap_secret_starts_with);
+        e.field("iscsi_ip", &self.iscsi_ip);
+        e.field("iscsi_ip_contains", &self.iscsi_ip_contains);
+        e.field("iscsi_ip_ends_with", &self.iscsi_ip_ends_with);
+        e.field("iscsi_ip_gt", &self.iscsi_ip_gt);
+        e.field("iscsi_ip_gte", &self.iscsi_ip_gte);
+        e.field("iscsi_ip_in", &self.iscsi_ip_in);
+        e.field("iscsi_ip_lt", &self.iscsi_ip_lt);
+        e.field("iscsi_ip_lte", &self.iscsi_ip_lte);
+        e.field("iscsi_ip_not", &self.iscsi_ip_not);
+        e.field("iscsi_ip_not_contains", &self.iscsi_ip_not_contains);
+        e.field("iscsi_ip_not_ends_with", &self.iscsi_ip_not_ends_with);
+        e.field("iscsi_ip_not_in", &self.iscsi_ip_not_in);
+        e.field("iscsi_ip_not_starts_with", &self.iscsi_ip_not_starts_with);
+        e.field("iscsi_ip_starts_with", &self.iscsi_ip_starts_with);
+        e.field("iscsi_lun_id", &self.iscsi_lun_id);
+        e.field("iscsi_lun_id_contains", &self.iscsi_lun_id_contains);
+        e.field("iscsi_lun_id_ends_with", &self.iscsi_lun_id_ends_with);
+        e.field("iscsi_lun_id_gt", &self.iscsi_lun_id_gt);
+        e.field("iscsi_lun_id_gte", &self.iscsi_lun_id_gte);
+        e.field("iscsi_lun_id_in", &self.iscsi_lun_id_in);
+        e.field("iscsi_lun_id_lt", &self.iscsi_lun_id_lt);
+        e.field("iscsi_lun_id_lte", &self.iscsi_lun_id_lte);
+        e.field("iscsi_lun_id_not", &self.iscsi_lun_id_not);
+        e.field("iscsi_lun_id_not_contains", &self.iscsi_lun_id_not_contains);
+        e.field("iscsi_lun_id_not_ends_with", &self.iscsi_lun_id_not_ends_with);
+        e.field("iscsi_lun_id_not_in", &self.iscsi_lun_id_not_in);
+        e.field("iscsi_lun_id_not_starts_with", &self.iscsi_lun_id_not_starts_with);
+        e.field("iscsi_lun_id_starts_with", &self.iscsi_lun_id_starts_with);
+        e.field("iscsi_port", &self.iscsi_port);
+        e.field("iscsi_port_gt", &self.iscsi_port_gt);
+        e.field("iscsi_port_gte", &self.iscsi_port_gte);
+        e.field("iscsi_port_in", &self.iscsi_port_in);
+        e.field("iscsi_port_lt", &self.iscsi_port_lt);
+        e.field("iscsi_port_lte", &self.iscsi_port_lte);
+        e.field("iscsi_port_not", &self.iscsi_port_not);
+        e.field("iscsi_port_not_in", &self.iscsi_port_not_in);
+        e.field("iscsi_target_iqn", &self.iscsi_target_iqn);
+        e.field("iscsi_target_iqn_contains", &self.iscsi_target_iqn_contains);
+        e.field("iscsi_target_iqn_ends_with", &self.iscsi_target_iqn_ends_with);
+        e.field("iscsi_target_iqn_gt", &self.iscsi_target_iqn_gt);
+        e.field("iscsi_target_iqn_gte", &self.iscsi_target_iqn_gte);
+        e.field("iscsi_target_iqn_in", &self.iscsi_target_iqn_in);
+        e.field("iscsi_target_iqn_lt", &self.iscsi_target_iqn_lt);
+        e.field("iscsi_target_iqn_lte", &self.iscsi_target_iqn_lte);
+        e.field("iscsi_target_iqn_not", &self.iscsi_target_iqn_not);
+        e.field("iscsi_target_iqn_not_contains", &self.iscsi_target_iqn_not_contains);
+        e.field("iscsi_target_iqn_not_ends_with", &self.iscsi_target_iqn_not_ends_with);
+        e.field("iscsi_target_iqn_not_in", &self.iscsi_target_iqn_not_in);
+        e.field(
+            "iscsi_target_iqn_not_starts_with",
+            &self.iscsi_target_iqn_not_starts_with,
+        );
+        e.field("iscsi_target_iqn_starts_with", &self.iscsi_target_iqn_starts_with);
+        e.field("name", &self.name);
+        e.field("name_contains", &self.name_contains);
+        e.field("name_ends_with", &self.name_ends_with);
+        e.field("name_gt", &self.name_gt);
+        e.field("name_gte", &self.name_gte);
+        e.field("name_in", &self.name_in);
+        e.field("name_lt", &self.name_lt);
+        e.field("name_lte", &self.name_lte);
+        e.field("name_not", &self.name_not);
+        e.field("name_not_contains", &self.name_not_contains);
+        e.field("name_not_ends_with", &self.name_not_ends_with);
+        e.field("name_not_in", &self.name_not_in);
+        e.field("name_not_starts_with", &self.name_not_starts_with);
+        e.field("name_starts_with", &self.name_starts_with);
+        e.field("nfs_path", &self.nfs_path);
+        e.field("nfs_path_contains", &self.nfs_path_contains);
+        e.field("nfs_path_ends_with", &self.nfs_path_ends_with);
+        e.field("nfs_path_gt", &self.nfs_path_gt);
+        e.field("nfs_path_gte", &self.nfs_path_gte);
+        e.field("nfs_path_in", &self.nfs_path_in);
+        e.field("nfs_path_lt", &self.nfs_path_lt);
+        e.field("nfs_path_lte", &self.nfs_path_lte);
+        e.field("nfs_path_not", &self.nfs_path_not);
+        e.field("nfs_path_not_contains", &self.nfs_path_not_contains);
+        e.field("nfs_path_not_ends_with", &self.nfs_path_not_ends_with);
+        e.field("nfs_path_not_in", &self.nfs_path_not_in);
+        e.field("nfs_path_not_starts_with", &self.nfs_path_not_starts_with);
+        e.field("nfs_path_starts_with", &self.nfs_path_starts_with);
+        e.field("nfs_server", &self.nfs_server);
+        e.field("nfs_server_contains", &self.nfs_server_contains);
+        e.field("nfs_server_ends_with", &self.nfs_server_ends_with);
+        e.field("nfs_server_gt", &self.nfs_server_gt);
+        e.field("nfs_server_gte", &self.nfs_server_gte);
+        e.field("nfs_server_in", &self.nfs_server_in);
+        e.field("nfs_server_lt", &self.nfs_server_lt);
+        e.field("nfs_server_lte", &self.nfs_server_lte);
+        e.field("nfs_server_not", &self.nfs_server_not);
+        e.field("nfs_server_not_contains", &self.nfs_server_not_contains);
+        e.field("nfs_server_not_ends_with", &self.nfs_server_not_ends_with);
+        e.field("nfs_server_not_in", &self.nfs_server_not_in);
+        e.field("nfs_server_not_starts_with", &self.nfs_server_not_starts_with);
+        e.field("nfs_server_starts_with", &self.nfs_server_starts_with);
+        e.field("status", &self.status);
+        e.field("status_in", &self.status_in);
+        e.field("status_not", &self.status_not);
+        e.field("status_not_in", &self.status_not_in);
+        e.field("total_capacity", &self.total_capacity);
+        e.field("total_capacity_gt", &self.total_capacity_gt);
+        e.field("total_capacity_gte", &self.total_capacity_gte);
+        e.field("total_capacity_in", &self.total_capacity_in);
+        e.field("total_capacity_lt", &self.total_capacity_lt);
+        e.field("total_capacity_lte", &self.total_capacity_lte);
+        e.field("total_capacity_not", &self.total_capacity_not);
+        e.field("total_capacity_not_in", &self.total_capacity_not_in);
+        e.field("type", &self.r#type);
+        e.field("type_in", &self.type_in);
+        e.field("type_not", &self.type_not);
+        e.field("type_not_in", &self.type_not_in);
+        e.field("update_timestamp", &self.update_timestamp);
+        e.field("update_timestamp_contains", &self.update_timestamp_contains);
+        e.field("update_timestamp_ends_with", &self.update_timestamp_ends_with);
+        e.field("update_timestamp_gt", &self.update_timestamp_gt);
+        e.field("update_timestamp_gte", &self.update_timestamp_gte);
+        e.field("update_timestamp_in", &self.update_timestamp_in);
+        e.field("update_timestamp_lt", &self.update_timestamp_lt);
+        e.field("update_timestamp_lte", &self.update_timestamp_lte);
+        e.field("update_timestamp_not", &self.update_timestamp_not);
+        e.field("update_timestamp_not_contains", &self.update_timestamp_not_contains);
+        e.field("update_timestamp_not_ends_with", &self.update_timestamp_not_ends_with);
+        e.field("update_timestamp_not_in", &self.update_timestamp_not_in);
+        e.field(
+            "update_timestamp_not_starts_with",
+            &self.update_timestamp_not_starts_with,
+        );
+        e.field("update_timestamp_starts_with", &self.update_timestamp_starts_with);
+        e.field("used_data_space", &self.used_data_space);
+        e.field("used_data_space_gt", &self.used_data_space_gt);
+        e.field("used_data_space_gte", &self.used_data_space_gte);
+        e.field("used_data_space_in", &self.used_data_space_in);
+        e.field("used_data_space_lt", &self.used_data_space_lt);
+        e.field("used_data_space_lte", &self.used_data_space_lte);
+        e.field("used_data_space_not", &self.used_data_space_not);
+        e.field("used_data_space_not_in", &self.used_data_space_not_in);
+        e.field("used_data_space_usage", &self.used_data_space_usage);
+        e.field("used_data_space_usage_gt", &self.used_data_space_usage_gt);
+        e.field("used_data_space_usage_gte", &self.used_data_space_usage_gte);
+        e.field("used_data_space_usage_in", &self.used_data_space_usage_in);
+        e.field("used_data_space_usage_lt", &self.used_data_space_usage_lt);
+        e.field("used_data_space_usage_lte", &self.used_data_space_usage_lte);
+        e.field("used_data_space_usage_not", &self.used_data_space_usage_not);
+        e.field("used_data_space_usage_not_in", &self.used_data_space_usage_not_in);
+        e.field("valid_data_space", &self.valid_data_space);
+        e.field("valid_data_space_gt", &self.valid_data_space_gt);
+        e.field("valid_data_space_gte", &self.valid_data_space_gte);
+        e.field("valid_data_space_in", &self.valid_data_space_in);
+        e.field("valid_data_space_lt", &self.valid_data_space_lt);
+        e.field("valid_data_space_lte", &self.valid_data_space_lte);
+        e.field("valid_data_space_not", &self.valid_data_space_not);
+        e.field("valid_data_space_not_in", &self.valid_data_space_not_in);
+        e.end_object();
+    }
+}
+/// Spec: `#/components/schemas/BackupStoreStatus`
+#[cfg(any(feature = "backup-store-repository"))]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum BackupStoreStatus {
+    /// `CONNECTED`
+    Connected,
+    /// `CONNECTING`
+    Connecting,
+    /// `DISABLED`
+    Disabled,
+    /// `ERROR`
+    Error,
+    /// `INIT`
+    Init,
+    /// `INIT_ERROR`
+    InitError,
+    /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
+    Other(::std::string::String),
+}
+#[cfg(any(feature = "backup-store-repository"))]
+impl BackupStoreStatus {
+    /// Every value the spec lists.
+    pub const ALL: [Self; 6] = [
+        Self::Connected,
+        Self::Connecting,
+        Self::Disabled,
+        Self::Error,
+        Self::Init,
+        Self::InitError,
+    ];
+    /// The value on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Connected => "CONNECTED",
+            Self::Connecting => "CONNECTING",
+            Self::Disabled => "DISABLED",
+            Self::Error => "ERROR",
+            Self::Init => "INIT",
+            Self::InitError => "INIT_ERROR",
+            Self::Other(value) => value,
+        }
+    }
+    /// The variant for a wire value; unknown values are kept in the catch-all variant.
+    pub fn from_wire(value: &str) -> Self {
+        match value {
+            "CONNECTED" => Self::Connected,
+            "CONNECTING" => Self::Connecting,
+            "DISABLED" => Self::Disabled,
+            "ERROR" => Self::Error,
+            "INIT" => Self::Init,
+            "INIT_ERROR" => Self::InitError,
+            other => Self::Other(::std::string::String::from(other)),
+        }
+    }
+}
+/// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "backup-store-repository"))]
+impl ::std::default::Default for BackupStoreStatus {
+    fn default() -> Self {
+        Self::Other(::std::string::String::new())
+    }
+}
+#[cfg(any(feature = "backup-store-repository"))]
+impl ::std::fmt::Display for BackupStoreStatus {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+#[cfg(any(feature = "backup-store-repository"))]
+impl crate::codec::Decode for BackupStoreStatus {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d.str().map(Self::from_wire)
+    }
+}
+#[cfg(any(feature = "backup-store-repository"))]
+impl crate::codec::Encode for BackupStoreStatus {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.string(self.as_str());
+    }
+}
+/// Spec: `#/components/schemas/BackupStoreType`
+#[cfg(any(feature = "backup-store-repository"))]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum BackupStoreType {
+    /// `ISCSI`
+    Iscsi,
+    /// `NFS3`
+    Nfs3,
+    /// `NFS4`
+    Nfs4,
+    /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
+    Other(::std::string::String),
+}
+#[cfg(any(feature = "backup-store-repository"))]
+impl BackupStoreType {
+    /// Every value the spec lists.
+    pub const ALL: [Self; 3] = [Self::Iscsi, Self::Nfs3, Self::Nfs4];
+    /// The value on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Iscsi => "ISCSI",
+            Self::Nfs3 => "NFS3",
+            Self::Nfs4 => "NFS4",
+            Self::Other(value) => value,
+        }
+    }
+    /// The variant for a wire value; unknown values are kept in the catch-all variant.
+    pub fn from_wire(value: &str) -> Self {
+        match value {
+            "ISCSI" => Self::Iscsi,
+            "NFS3" => Self::Nfs3,
+            "NFS4" => Self::Nfs4,
+            other => Self::Other(::std::string::String::from(other)),
+        }
+    }
+}
+/// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "backup-store-repository"))]
+impl ::std::default::Default for BackupStoreType {
+    fn default() -> Self {
+        Self::Other(::std::string::String::new())
+    }
+}
+#[cfg(any(feature = "backup-store-repository"))]
+impl ::std::fmt::Display for BackupStoreType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+#[cfg(any(feature = "backup-store-repository"))]
+impl crate::codec::Decode for BackupStoreType {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d.str().map(Self::from_wire)
+    }
+}
+#[cfg(any(feature = "backup-store-repository"))]
+impl crate::codec::Encode for BackupStoreType {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.string(self.as_str());
+    }
+}
 /// Spec: `#/components/schemas/GetBackupStoreRepositoriesConnectionRequestBody`
+#[cfg(any(feature = "backup-store-repository"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBackupStoreRepositoriesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -457,6 +1883,7 @@ pub struct GetBackupStoreRepositoriesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::BackupStoreRepositoryWhereInput>,
 }
+#[cfg(any(feature = "backup-store-repository"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetBackupStoreRepositoriesConnectionRequestBody {
     fn decode(
@@ -480,6 +1907,7 @@ impl crate::codec::Decode for GetBackupStoreRepositoriesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "backup-store-repository"))]
 impl crate::codec::Encode for GetBackupStoreRepositoriesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -494,6 +1922,7 @@ impl crate::codec::Encode for GetBackupStoreRepositoriesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetBackupStoreRepositoriesRequestBody`
+#[cfg(any(feature = "backup-store-repository"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBackupStoreRepositoriesRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -504,6 +1933,7 @@ pub struct GetBackupStoreRepositoriesRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::BackupStoreRepositoryWhereInput>,
 }
+#[cfg(any(feature = "backup-store-repository"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetBackupStoreRepositoriesRequestBody {
     fn decode(
@@ -527,6 +1957,7 @@ impl crate::codec::Decode for GetBackupStoreRepositoriesRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "backup-store-repository"))]
 impl crate::codec::Encode for GetBackupStoreRepositoriesRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -541,10 +1972,12 @@ impl crate::codec::Encode for GetBackupStoreRepositoriesRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateBackupStoreRepository`
+#[cfg(any(feature = "backup-store-repository"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateBackupStoreRepository {
     pub count: i32,
 }
+#[cfg(any(feature = "backup-store-repository"))]
 impl crate::codec::Decode for NestedAggregateBackupStoreRepository {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -566,6 +1999,7 @@ impl crate::codec::Decode for NestedAggregateBackupStoreRepository {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "backup-store-repository"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateBackupStoreRepository {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -576,6 +2010,7 @@ impl crate::codec::Encode for NestedAggregateBackupStoreRepository {
 }
 impl crate::Client {
     /// `POST /v2/api/get-backup-store-repositories` (operation `GetBackupStoreRepositories`).
+    #[cfg(feature = "backup-store-repository")]
     pub async fn get_backup_store_repositories(
         &self,
         body: &crate::models::GetBackupStoreRepositoriesRequestBody,
@@ -590,6 +2025,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-backup-store-repositories-connection` (operation `GetBackupStoreRepositoriesConnection`).
+    #[cfg(feature = "backup-store-repository")]
     pub async fn get_backup_store_repositories_connection(
         &self,
         body: &crate::models::GetBackupStoreRepositoriesConnectionRequestBody,

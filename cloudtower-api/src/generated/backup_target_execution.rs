@@ -3,6 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/BackupTargetExecution`
+#[cfg(any(feature = "backup-target-execution"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupTargetExecution {
     pub backup_group: ::std::string::String,
@@ -28,6 +29,7 @@ pub struct BackupTargetExecution {
     pub vm_local_id: ::std::option::Option<::std::string::String>,
     pub vm_name: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "backup-target-execution"))]
 impl crate::codec::Decode for BackupTargetExecution {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -93,6 +95,7 @@ impl crate::codec::Decode for BackupTargetExecution {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "backup-target-execution"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for BackupTargetExecution {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -119,10 +122,12 @@ impl crate::codec::Encode for BackupTargetExecution {
     }
 }
 /// Spec: `#/components/schemas/BackupTargetExecutionConnection`
+#[cfg(any(feature = "backup-target-execution"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupTargetExecutionConnection {
     pub aggregate: crate::models::NestedAggregateBackupTargetExecution,
 }
+#[cfg(any(feature = "backup-target-execution"))]
 impl crate::codec::Decode for BackupTargetExecutionConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -144,6 +149,7 @@ impl crate::codec::Decode for BackupTargetExecutionConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "backup-target-execution"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for BackupTargetExecutionConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -153,6 +159,7 @@ impl crate::codec::Encode for BackupTargetExecutionConnection {
     }
 }
 /// Spec: `#/components/schemas/BackupTargetExecutionOrderByInput`
+#[cfg(any(feature = "backup-target-execution"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum BackupTargetExecutionOrderByInput {
     /// `backup_group_ASC`
@@ -218,6 +225,7 @@ pub enum BackupTargetExecutionOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "backup-target-execution"))]
 impl BackupTargetExecutionOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 30] = [
@@ -326,16 +334,19 @@ impl BackupTargetExecutionOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "backup-target-execution"))]
 impl ::std::default::Default for BackupTargetExecutionOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "backup-target-execution"))]
 impl ::std::fmt::Display for BackupTargetExecutionOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "backup-target-execution"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BackupTargetExecutionOrderByInput {
     fn decode(
@@ -344,12 +355,828 @@ impl crate::codec::Decode for BackupTargetExecutionOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "backup-target-execution"))]
 impl crate::codec::Encode for BackupTargetExecutionOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
+/// Spec: `#/components/schemas/BackupTargetExecutionWhereInput`
+#[cfg(any(feature = "backup-target-execution"))]
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BackupTargetExecutionWhereInput {
+    pub and: crate::Nullable<
+        ::std::vec::Vec<crate::models::BackupTargetExecutionWhereInput>,
+    >,
+    pub not: crate::Nullable<
+        ::std::vec::Vec<crate::models::BackupTargetExecutionWhereInput>,
+    >,
+    pub or: crate::Nullable<
+        ::std::vec::Vec<crate::models::BackupTargetExecutionWhereInput>,
+    >,
+    pub backup_group: crate::Nullable<::std::string::String>,
+    pub backup_group_contains: crate::Nullable<::std::string::String>,
+    pub backup_group_ends_with: crate::Nullable<::std::string::String>,
+    pub backup_group_gt: crate::Nullable<::std::string::String>,
+    pub backup_group_gte: crate::Nullable<::std::string::String>,
+    pub backup_group_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub backup_group_lt: crate::Nullable<::std::string::String>,
+    pub backup_group_lte: crate::Nullable<::std::string::String>,
+    pub backup_group_not: crate::Nullable<::std::string::String>,
+    pub backup_group_not_contains: crate::Nullable<::std::string::String>,
+    pub backup_group_not_ends_with: crate::Nullable<::std::string::String>,
+    pub backup_group_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub backup_group_not_starts_with: crate::Nullable<::std::string::String>,
+    pub backup_group_starts_with: crate::Nullable<::std::string::String>,
+    #[cfg(any(feature = "backup-plan-execution"))]
+    pub backup_plan_execution: crate::Nullable<
+        ::std::boxed::Box<crate::models::BackupPlanExecutionWhereInput>,
+    >,
+    #[cfg(any(feature = "backup-plan", feature = "backup-restore-point"))]
+    pub backup_restore_point: crate::Nullable<
+        ::std::boxed::Box<crate::models::BackupRestorePointWhereInput>,
+    >,
+    pub cluster_local_id: crate::Nullable<::std::string::String>,
+    pub cluster_local_id_contains: crate::Nullable<::std::string::String>,
+    pub cluster_local_id_ends_with: crate::Nullable<::std::string::String>,
+    pub cluster_local_id_gt: crate::Nullable<::std::string::String>,
+    pub cluster_local_id_gte: crate::Nullable<::std::string::String>,
+    pub cluster_local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub cluster_local_id_lt: crate::Nullable<::std::string::String>,
+    pub cluster_local_id_lte: crate::Nullable<::std::string::String>,
+    pub cluster_local_id_not: crate::Nullable<::std::string::String>,
+    pub cluster_local_id_not_contains: crate::Nullable<::std::string::String>,
+    pub cluster_local_id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub cluster_local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub cluster_local_id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub cluster_local_id_starts_with: crate::Nullable<::std::string::String>,
+    pub duration: crate::Nullable<i32>,
+    pub duration_gt: crate::Nullable<i32>,
+    pub duration_gte: crate::Nullable<i32>,
+    pub duration_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub duration_lt: crate::Nullable<i32>,
+    pub duration_lte: crate::Nullable<i32>,
+    pub duration_not: crate::Nullable<i32>,
+    pub duration_not_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
+    pub entity_async_status_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    pub entity_async_status_not: crate::Nullable<crate::models::EntityAsyncStatus>,
+    pub entity_async_status_not_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    pub executed_at: crate::Nullable<::std::string::String>,
+    pub executed_at_gt: crate::Nullable<::std::string::String>,
+    pub executed_at_gte: crate::Nullable<::std::string::String>,
+    pub executed_at_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub executed_at_lt: crate::Nullable<::std::string::String>,
+    pub executed_at_lte: crate::Nullable<::std::string::String>,
+    pub executed_at_not: crate::Nullable<::std::string::String>,
+    pub executed_at_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id: crate::Nullable<::std::string::String>,
+    pub id_contains: crate::Nullable<::std::string::String>,
+    pub id_ends_with: crate::Nullable<::std::string::String>,
+    pub id_gt: crate::Nullable<::std::string::String>,
+    pub id_gte: crate::Nullable<::std::string::String>,
+    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: crate::Nullable<::std::string::String>,
+    pub id_lte: crate::Nullable<::std::string::String>,
+    pub id_not: crate::Nullable<::std::string::String>,
+    pub id_not_contains: crate::Nullable<::std::string::String>,
+    pub id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub id_starts_with: crate::Nullable<::std::string::String>,
+    pub local_id: crate::Nullable<::std::string::String>,
+    pub local_id_contains: crate::Nullable<::std::string::String>,
+    pub local_id_ends_with: crate::Nullable<::std::string::String>,
+    pub local_id_gt: crate::Nullable<::std::string::String>,
+    pub local_id_gte: crate::Nullable<::std::string::String>,
+    pub local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub local_id_lt: crate::Nullable<::std::string::String>,
+    pub local_id_lte: crate::Nullable<::std::string::String>,
+    pub local_id_not: crate::Nullable<::std::string::String>,
+    pub local_id_not_contains: crate::Nullable<::std::string::String>,
+    pub local_id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub local_id_starts_with: crate::Nullable<::std::string::String>,
+    pub parent_backup: crate::Nullable<::std::string::String>,
+    pub parent_backup_contains: crate::Nullable<::std::string::String>,
+    pub parent_backup_ends_with: crate::Nullable<::std::string::String>,
+    pub parent_backup_gt: crate::Nullable<::std::string::String>,
+    pub parent_backup_gte: crate::Nullable<::std::string::String>,
+    pub parent_backup_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub parent_backup_lt: crate::Nullable<::std::string::String>,
+    pub parent_backup_lte: crate::Nullable<::std::string::String>,
+    pub parent_backup_not: crate::Nullable<::std::string::String>,
+    pub parent_backup_not_contains: crate::Nullable<::std::string::String>,
+    pub parent_backup_not_ends_with: crate::Nullable<::std::string::String>,
+    pub parent_backup_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub parent_backup_not_starts_with: crate::Nullable<::std::string::String>,
+    pub parent_backup_starts_with: crate::Nullable<::std::string::String>,
+    pub read_bytes: crate::Nullable<i64>,
+    pub read_bytes_gt: crate::Nullable<i64>,
+    pub read_bytes_gte: crate::Nullable<i64>,
+    pub read_bytes_in: crate::Nullable<::std::vec::Vec<i64>>,
+    pub read_bytes_lt: crate::Nullable<i64>,
+    pub read_bytes_lte: crate::Nullable<i64>,
+    pub read_bytes_not: crate::Nullable<i64>,
+    pub read_bytes_not_in: crate::Nullable<::std::vec::Vec<i64>>,
+    pub retry_times: crate::Nullable<i32>,
+    pub retry_times_gt: crate::Nullable<i32>,
+    pub retry_times_gte: crate::Nullable<i32>,
+    pub retry_times_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub retry_times_lt: crate::Nullable<i32>,
+    pub retry_times_lte: crate::Nullable<i32>,
+    pub retry_times_not: crate::Nullable<i32>,
+    pub retry_times_not_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub status: crate::Nullable<crate::models::BackupExecutionStatus>,
+    pub status_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::BackupExecutionStatus>,
+    >,
+    pub status_not: crate::Nullable<crate::models::BackupExecutionStatus>,
+    pub status_not_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::BackupExecutionStatus>,
+    >,
+    pub total_bytes: crate::Nullable<i64>,
+    pub total_bytes_gt: crate::Nullable<i64>,
+    pub total_bytes_gte: crate::Nullable<i64>,
+    pub total_bytes_in: crate::Nullable<::std::vec::Vec<i64>>,
+    pub total_bytes_lt: crate::Nullable<i64>,
+    pub total_bytes_lte: crate::Nullable<i64>,
+    pub total_bytes_not: crate::Nullable<i64>,
+    pub total_bytes_not_in: crate::Nullable<::std::vec::Vec<i64>>,
+    pub r#type: crate::Nullable<crate::models::BackupExecutionType>,
+    pub type_in: crate::Nullable<::std::vec::Vec<crate::models::BackupExecutionType>>,
+    pub type_not: crate::Nullable<crate::models::BackupExecutionType>,
+    pub type_not_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::BackupExecutionType>,
+    >,
+    #[cfg(
+        any(
+            feature = "alert",
+            feature = "backup-plan",
+            feature = "entity-filter",
+            feature = "graph",
+            feature = "isolation-policy",
+            feature = "label",
+            feature = "metrics",
+            feature = "replica-vm",
+            feature = "replication-plan",
+            feature = "security-group",
+            feature = "security-policy",
+            feature = "table-reporter",
+            feature = "usb-device",
+            feature = "vm",
+            feature = "vm-export-file",
+            feature = "vm-placement-group"
+        )
+    )]
+    pub vm: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
+    pub vm_local_id: crate::Nullable<::std::string::String>,
+    pub vm_local_id_contains: crate::Nullable<::std::string::String>,
+    pub vm_local_id_ends_with: crate::Nullable<::std::string::String>,
+    pub vm_local_id_gt: crate::Nullable<::std::string::String>,
+    pub vm_local_id_gte: crate::Nullable<::std::string::String>,
+    pub vm_local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub vm_local_id_lt: crate::Nullable<::std::string::String>,
+    pub vm_local_id_lte: crate::Nullable<::std::string::String>,
+    pub vm_local_id_not: crate::Nullable<::std::string::String>,
+    pub vm_local_id_not_contains: crate::Nullable<::std::string::String>,
+    pub vm_local_id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub vm_local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub vm_local_id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub vm_local_id_starts_with: crate::Nullable<::std::string::String>,
+    pub vm_name: crate::Nullable<::std::string::String>,
+    pub vm_name_contains: crate::Nullable<::std::string::String>,
+    pub vm_name_ends_with: crate::Nullable<::std::string::String>,
+    pub vm_name_gt: crate::Nullable<::std::string::String>,
+    pub vm_name_gte: crate::Nullable<::std::string::String>,
+    pub vm_name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub vm_name_lt: crate::Nullable<::std::string::String>,
+    pub vm_name_lte: crate::Nullable<::std::string::String>,
+    pub vm_name_not: crate::Nullable<::std::string::String>,
+    pub vm_name_not_contains: crate::Nullable<::std::string::String>,
+    pub vm_name_not_ends_with: crate::Nullable<::std::string::String>,
+    pub vm_name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub vm_name_not_starts_with: crate::Nullable<::std::string::String>,
+    pub vm_name_starts_with: crate::Nullable<::std::string::String>,
+}
+#[cfg(any(feature = "backup-target-execution"))]
+#[cfg(feature = "server")]
+impl crate::codec::Decode for BackupTargetExecutionWhereInput {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        let mut out = Self::default();
+        let mut key = d.first_key("BackupTargetExecutionWhereInput")?;
+        while let ::std::option::Option::Some(k) = key {
+            match k {
+                "AND" => d.field(&mut out.and, "AND")?,
+                "NOT" => d.field(&mut out.not, "NOT")?,
+                "OR" => d.field(&mut out.or, "OR")?,
+                "backup_group" => d.field(&mut out.backup_group, "backup_group")?,
+                "backup_group_contains" => {
+                    d.field(&mut out.backup_group_contains, "backup_group_contains")?
+                }
+                "backup_group_ends_with" => {
+                    d.field(&mut out.backup_group_ends_with, "backup_group_ends_with")?
+                }
+                "backup_group_gt" => {
+                    d.field(&mut out.backup_group_gt, "backup_group_gt")?
+                }
+                "backup_group_gte" => {
+                    d.field(&mut out.backup_group_gte, "backup_group_gte")?
+                }
+                "backup_group_in" => {
+                    d.field(&mut out.backup_group_in, "backup_group_in")?
+                }
+                "backup_group_lt" => {
+                    d.field(&mut out.backup_group_lt, "backup_group_lt")?
+                }
+                "backup_group_lte" => {
+                    d.field(&mut out.backup_group_lte, "backup_group_lte")?
+                }
+                "backup_group_not" => {
+                    d.field(&mut out.backup_group_not, "backup_group_not")?
+                }
+                "backup_group_not_contains" => {
+                    d.field(
+                        &mut out.backup_group_not_contains,
+                        "backup_group_not_contains",
+                    )?
+                }
+                "backup_group_not_ends_with" => {
+                    d.field(
+                        &mut out.backup_group_not_ends_with,
+                        "backup_group_not_ends_with",
+                    )?
+                }
+                "backup_group_not_in" => {
+                    d.field(&mut out.backup_group_not_in, "backup_group_not_in")?
+                }
+                "backup_group_not_starts_with" => {
+                    d.field(
+                        &mut out.backup_group_not_starts_with,
+                        "backup_group_not_starts_with",
+                    )?
+                }
+                "backup_group_starts_with" => {
+                    d.field(
+                        &mut out.backup_group_starts_with,
+                        "backup_group_starts_with",
+                    )?
+                }
+                #[cfg(any(feature = "backup-plan-execution"))]
+                "backup_plan_execution" => {
+                    d.field(&mut out.backup_plan_execution, "backup_plan_execution")?
+                }
+                #[cfg(any(feature = "backup-plan", feature = "backup-restore-point"))]
+                "backup_restore_point" => {
+                    d.field(&mut out.backup_restore_point, "backup_restore_point")?
+                }
+                "cluster_local_id" => {
+                    d.field(&mut out.cluster_local_id, "cluster_local_id")?
+                }
+                "cluster_local_id_contains" => {
+                    d.field(
+                        &mut out.cluster_local_id_contains,
+                        "cluster_local_id_contains",
+                    )?
+                }
+                "cluster_local_id_ends_with" => {
+                    d.field(
+                        &mut out.cluster_local_id_ends_with,
+                        "cluster_local_id_ends_with",
+                    )?
+                }
+                "cluster_local_id_gt" => {
+                    d.field(&mut out.cluster_local_id_gt, "cluster_local_id_gt")?
+                }
+                "cluster_local_id_gte" => {
+                    d.field(&mut out.cluster_local_id_gte, "cluster_local_id_gte")?
+                }
+                "cluster_local_id_in" => {
+                    d.field(&mut out.cluster_local_id_in, "cluster_local_id_in")?
+                }
+                "cluster_local_id_lt" => {
+                    d.field(&mut out.cluster_local_id_lt, "cluster_local_id_lt")?
+                }
+                "cluster_local_id_lte" => {
+                    d.field(&mut out.cluster_local_id_lte, "cluster_local_id_lte")?
+                }
+                "cluster_local_id_not" => {
+                    d.field(&mut out.cluster_local_id_not, "cluster_local_id_not")?
+                }
+                "cluster_local_id_not_contains" => {
+                    d.field(
+                        &mut out.cluster_local_id_not_contains,
+                        "cluster_local_id_not_contains",
+                    )?
+                }
+                "cluster_local_id_not_ends_with" => {
+                    d.field(
+                        &mut out.cluster_local_id_not_ends_with,
+                        "cluster_local_id_not_ends_with",
+                    )?
+                }
+                "cluster_local_id_not_in" => {
+                    d.field(&mut out.cluster_local_id_not_in, "cluster_local_id_not_in")?
+                }
+                "cluster_local_id_not_starts_with" => {
+                    d.field(
+                        &mut out.cluster_local_id_not_starts_with,
+                        "cluster_local_id_not_starts_with",
+                    )?
+                }
+                "cluster_local_id_starts_with" => {
+                    d.field(
+                        &mut out.cluster_local_id_starts_with,
+                        "cluster_local_id_starts_with",
+                    )?
+                }
+                "duration" => d.field(&mut out.duration, "duration")?,
+                "duration_gt" => d.field(&mut out.duration_gt, "duration_gt")?,
+                "duration_gte" => d.field(&mut out.duration_gte, "duration_gte")?,
+                "duration_in" => d.field(&mut out.duration_in, "duration_in")?,
+                "duration_lt" => d.field(&mut out.duration_lt, "duration_lt")?,
+                "duration_lte" => d.field(&mut out.duration_lte, "duration_lte")?,
+                "duration_not" => d.field(&mut out.duration_not, "duration_not")?,
+                "duration_not_in" => {
+                    d.field(&mut out.duration_not_in, "duration_not_in")?
+                }
+                "entityAsyncStatus" => {
+                    d.field(&mut out.entity_async_status, "entityAsyncStatus")?
+                }
+                "entityAsyncStatus_in" => {
+                    d.field(&mut out.entity_async_status_in, "entityAsyncStatus_in")?
+                }
+                "entityAsyncStatus_not" => {
+                    d.field(&mut out.entity_async_status_not, "entityAsyncStatus_not")?
+                }
+                "entityAsyncStatus_not_in" => {
+                    d.field(
+                        &mut out.entity_async_status_not_in,
+                        "entityAsyncStatus_not_in",
+                    )?
+                }
+                "executed_at" => d.field(&mut out.executed_at, "executed_at")?,
+                "executed_at_gt" => d.field(&mut out.executed_at_gt, "executed_at_gt")?,
+                "executed_at_gte" => {
+                    d.field(&mut out.executed_at_gte, "executed_at_gte")?
+                }
+                "executed_at_in" => d.field(&mut out.executed_at_in, "executed_at_in")?,
+                "executed_at_lt" => d.field(&mut out.executed_at_lt, "executed_at_lt")?,
+                "executed_at_lte" => {
+                    d.field(&mut out.executed_at_lte, "executed_at_lte")?
+                }
+                "executed_at_not" => {
+                    d.field(&mut out.executed_at_not, "executed_at_not")?
+                }
+                "executed_at_not_in" => {
+                    d.field(&mut out.executed_at_not_in, "executed_at_not_in")?
+                }
+                "id" => d.field(&mut out.id, "id")?,
+                "id_contains" => d.field(&mut out.id_contains, "id_contains")?,
+                "id_ends_with" => d.field(&mut out.id_ends_with, "id_ends_with")?,
+                "id_gt" => d.field(&mut out.id_gt, "id_gt")?,
+                "id_gte" => d.field(&mut out.id_gte, "id_gte")?,
+                "id_in" => d.field(&mut out.id_in, "id_in")?,
+                "id_lt" => d.field(&mut out.id_lt, "id_lt")?,
+                "id_lte" => d.field(&mut out.id_lte, "id_lte")?,
+                "id_not" => d.field(&mut out.id_not, "id_not")?,
+                "id_not_contains" => {
+                    d.field(&mut out.id_not_contains, "id_not_contains")?
+                }
+                "id_not_ends_with" => {
+                    d.field(&mut out.id_not_ends_with, "id_not_ends_with")?
+                }
+                "id_not_in" => d.field(&mut out.id_not_in, "id_not_in")?,
+                "id_not_starts_with" => {
+                    d.field(&mut out.id_not_starts_with, "id_not_starts_with")?
+                }
+                "id_starts_with" => d.field(&mut out.id_starts_with, "id_starts_with")?,
+                "local_id" => d.field(&mut out.local_id, "local_id")?,
+                "local_id_contains" => {
+                    d.field(&mut out.local_id_contains, "local_id_contains")?
+                }
+                "local_id_ends_with" => {
+                    d.field(&mut out.local_id_ends_with, "local_id_ends_with")?
+                }
+                "local_id_gt" => d.field(&mut out.local_id_gt, "local_id_gt")?,
+                "local_id_gte" => d.field(&mut out.local_id_gte, "local_id_gte")?,
+                "local_id_in" => d.field(&mut out.local_id_in, "local_id_in")?,
+                "local_id_lt" => d.field(&mut out.local_id_lt, "local_id_lt")?,
+                "local_id_lte" => d.field(&mut out.local_id_lte, "local_id_lte")?,
+                "local_id_not" => d.field(&mut out.local_id_not, "local_id_not")?,
+                "local_id_not_contains" => {
+                    d.field(&mut out.local_id_not_contains, "local_id_not_contains")?
+                }
+                "local_id_not_ends_with" => {
+                    d.field(&mut out.local_id_not_ends_with, "local_id_not_ends_with")?
+                }
+                "local_id_not_in" => {
+                    d.field(&mut out.local_id_not_in, "local_id_not_in")?
+                }
+                "local_id_not_starts_with" => {
+                    d.field(
+                        &mut out.local_id_not_starts_with,
+                        "local_id_not_starts_with",
+                    )?
+                }
+                "local_id_starts_with" => {
+                    d.field(&mut out.local_id_starts_with, "local_id_starts_with")?
+                }
+                "parent_backup" => d.field(&mut out.parent_backup, "parent_backup")?,
+                "parent_backup_contains" => {
+                    d.field(&mut out.parent_backup_contains, "parent_backup_contains")?
+                }
+                "parent_backup_ends_with" => {
+                    d.field(&mut out.parent_backup_ends_with, "parent_backup_ends_with")?
+                }
+                "parent_backup_gt" => {
+                    d.field(&mut out.parent_backup_gt, "parent_backup_gt")?
+                }
+                "parent_backup_gte" => {
+                    d.field(&mut out.parent_backup_gte, "parent_backup_gte")?
+                }
+                "parent_backup_in" => {
+                    d.field(&mut out.parent_backup_in, "parent_backup_in")?
+                }
+                "parent_backup_lt" => {
+                    d.field(&mut out.parent_backup_lt, "parent_backup_lt")?
+                }
+                "parent_backup_lte" => {
+                    d.field(&mut out.parent_backup_lte, "parent_backup_lte")?
+                }
+                "parent_backup_not" => {
+                    d.field(&mut out.parent_backup_not, "parent_backup_not")?
+                }
+                "parent_backup_not_contains" => {
+                    d.field(
+                        &mut out.parent_backup_not_contains,
+                        "parent_backup_not_contains",
+                    )?
+                }
+                "parent_backup_not_ends_with" => {
+                    d.field(
+                        &mut out.parent_backup_not_ends_with,
+                        "parent_backup_not_ends_with",
+                    )?
+                }
+                "parent_backup_not_in" => {
+                    d.field(&mut out.parent_backup_not_in, "parent_backup_not_in")?
+                }
+                "parent_backup_not_starts_with" => {
+                    d.field(
+                        &mut out.parent_backup_not_starts_with,
+                        "parent_backup_not_starts_with",
+                    )?
+                }
+                "parent_backup_starts_with" => {
+                    d.field(
+                        &mut out.parent_backup_starts_with,
+                        "parent_backup_starts_with",
+                    )?
+                }
+                "read_bytes" => d.field(&mut out.read_bytes, "read_bytes")?,
+                "read_bytes_gt" => d.field(&mut out.read_bytes_gt, "read_bytes_gt")?,
+                "read_bytes_gte" => d.field(&mut out.read_bytes_gte, "read_bytes_gte")?,
+                "read_bytes_in" => d.field(&mut out.read_bytes_in, "read_bytes_in")?,
+                "read_bytes_lt" => d.field(&mut out.read_bytes_lt, "read_bytes_lt")?,
+                "read_bytes_lte" => d.field(&mut out.read_bytes_lte, "read_bytes_lte")?,
+                "read_bytes_not" => d.field(&mut out.read_bytes_not, "read_bytes_not")?,
+                "read_bytes_not_in" => {
+                    d.field(&mut out.read_bytes_not_in, "read_bytes_not_in")?
+                }
+                "retry_times" => d.field(&mut out.retry_times, "retry_times")?,
+                "retry_times_gt" => d.field(&mut out.retry_times_gt, "retry_times_gt")?,
+                "retry_times_gte" => {
+                    d.field(&mut out.retry_times_gte, "retry_times_gte")?
+                }
+                "retry_times_in" => d.field(&mut out.retry_times_in, "retry_times_in")?,
+                "retry_times_lt" => d.field(&mut out.retry_times_lt, "retry_times_lt")?,
+                "retry_times_lte" => {
+                    d.field(&mut out.retry_times_lte, "retry_times_lte")?
+                }
+                "retry_times_not" => {
+                    d.field(&mut out.retry_times_not, "retry_times_not")?
+                }
+                "retry_times_not_in" => {
+                    d.field(&mut out.retry_times_not_in, "retry_times_not_in")?
+                }
+                "status" => d.field(&mut out.status, "status")?,
+                "status_in" => d.field(&mut out.status_in, "status_in")?,
+                "status_not" => d.field(&mut out.status_not, "status_not")?,
+                "status_not_in" => d.field(&mut out.status_not_in, "status_not_in")?,
+                "total_bytes" => d.field(&mut out.total_bytes, "total_bytes")?,
+                "total_bytes_gt" => d.field(&mut out.total_bytes_gt, "total_bytes_gt")?,
+                "total_bytes_gte" => {
+                    d.field(&mut out.total_bytes_gte, "total_bytes_gte")?
+                }
+                "total_bytes_in" => d.field(&mut out.total_bytes_in, "total_bytes_in")?,
+                "total_bytes_lt" => d.field(&mut out.total_bytes_lt, "total_bytes_lt")?,
+                "total_bytes_lte" => {
+                    d.field(&mut out.total_bytes_lte, "total_bytes_lte")?
+                }
+                "total_bytes_not" => {
+                    d.field(&mut out.total_bytes_not, "total_bytes_not")?
+                }
+                "total_bytes_not_in" => {
+                    d.field(&mut out.total_bytes_not_in, "total_bytes_not_in")?
+                }
+                "type" => d.field(&mut out.r#type, "type")?,
+                "type_in" => d.field(&mut out.type_in, "type_in")?,
+                "type_not" => d.field(&mut out.type_not, "type_not")?,
+                "type_not_in" => d.field(&mut out.type_not_in, "type_not_in")?,
+                #[cfg(
+                    any(
+                        feature = "alert",
+                        feature = "backup-plan",
+                        feature = "entity-filter",
+                        feature = "graph",
+                        feature = "isolation-policy",
+                        feature = "label",
+                        feature = "metrics",
+                        feature = "replica-vm",
+                        feature = "replication-plan",
+                        feature = "security-group",
+                        feature = "security-policy",
+                        feature = "table-reporter",
+                        feature = "usb-device",
+                        feature = "vm",
+                        feature = "vm-export-file",
+                        feature = "vm-placement-group"
+                    )
+                )]
+                "vm" => d.field(&mut out.vm, "vm")?,
+                "vm_local_id" => d.field(&mut out.vm_local_id, "vm_local_id")?,
+                "vm_local_id_contains" => {
+                    d.field(&mut out.vm_local_id_contains, "vm_local_id_contains")?
+                }
+                "vm_local_id_ends_with" => {
+                    d.field(&mut out.vm_local_id_ends_with, "vm_local_id_ends_with")?
+                }
+                "vm_local_id_gt" => d.field(&mut out.vm_local_id_gt, "vm_local_id_gt")?,
+                "vm_local_id_gte" => {
+                    d.field(&mut out.vm_local_id_gte, "vm_local_id_gte")?
+                }
+                "vm_local_id_in" => d.field(&mut out.vm_local_id_in, "vm_local_id_in")?,
+                "vm_local_id_lt" => d.field(&mut out.vm_local_id_lt, "vm_local_id_lt")?,
+                "vm_local_id_lte" => {
+                    d.field(&mut out.vm_local_id_lte, "vm_local_id_lte")?
+                }
+                "vm_local_id_not" => {
+                    d.field(&mut out.vm_local_id_not, "vm_local_id_not")?
+                }
+                "vm_local_id_not_contains" => {
+                    d.field(
+                        &mut out.vm_local_id_not_contains,
+                        "vm_local_id_not_contains",
+                    )?
+                }
+                "vm_local_id_not_ends_with" => {
+                    d.field(
+                        &mut out.vm_local_id_not_ends_with,
+                        "vm_local_id_not_ends_with",
+                    )?
+                }
+                "vm_local_id_not_in" => {
+                    d.field(&mut out.vm_local_id_not_in, "vm_local_id_not_in")?
+                }
+                "vm_local_id_not_starts_with" => {
+                    d.field(
+                        &mut out.vm_local_id_not_starts_with,
+                        "vm_local_id_not_starts_with",
+                    )?
+                }
+                "vm_local_id_starts_with" => {
+                    d.field(&mut out.vm_local_id_starts_with, "vm_local_id_starts_with")?
+                }
+                "vm_name" => d.field(&mut out.vm_name, "vm_name")?,
+                "vm_name_contains" => {
+                    d.field(&mut out.vm_name_contains, "vm_name_contains")?
+                }
+                "vm_name_ends_with" => {
+                    d.field(&mut out.vm_name_ends_with, "vm_name_ends_with")?
+                }
+                "vm_name_gt" => d.field(&mut out.vm_name_gt, "vm_name_gt")?,
+                "vm_name_gte" => d.field(&mut out.vm_name_gte, "vm_name_gte")?,
+                "vm_name_in" => d.field(&mut out.vm_name_in, "vm_name_in")?,
+                "vm_name_lt" => d.field(&mut out.vm_name_lt, "vm_name_lt")?,
+                "vm_name_lte" => d.field(&mut out.vm_name_lte, "vm_name_lte")?,
+                "vm_name_not" => d.field(&mut out.vm_name_not, "vm_name_not")?,
+                "vm_name_not_contains" => {
+                    d.field(&mut out.vm_name_not_contains, "vm_name_not_contains")?
+                }
+                "vm_name_not_ends_with" => {
+                    d.field(&mut out.vm_name_not_ends_with, "vm_name_not_ends_with")?
+                }
+                "vm_name_not_in" => d.field(&mut out.vm_name_not_in, "vm_name_not_in")?,
+                "vm_name_not_starts_with" => {
+                    d.field(&mut out.vm_name_not_starts_with, "vm_name_not_starts_with")?
+                }
+                "vm_name_starts_with" => {
+                    d.field(&mut out.vm_name_starts_with, "vm_name_starts_with")?
+                }
+                _ => d.skip()?,
+            }
+            key = d.next_key()?;
+        }
+        ::std::result::Result::Ok(out)
+    }
+}
+#[cfg(any(feature = "backup-target-execution"))]
+impl crate::codec::Encode for BackupTargetExecutionWhereInput {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.begin_object();
+        e.field("AND", &self.and);
+        e.field("NOT", &self.not);
+        e.field("OR", &self.or);
+        e.field("backup_group", &self.backup_group);
+        e.field("backup_group_contains", &self.backup_group_contains);
+        e.field("backup_group_ends_with", &self.backup_group_ends_with);
+        e.field("backup_group_gt", &self.backup_group_gt);
+        e.field("backup_group_gte", &self.backup_group_gte);
+        e.field("backup_group_in", &self.backup_group_in);
+        e.field("backup_group_lt", &self.backup_group_lt);
+        e.field("backup_group_lte", &self.backup_group_lte);
+        e.field("backup_group_not", &self.backup_group_not);
+        e.field("backup_group_not_contains", &self.backup_group_not_contains);
+        e.field("backup_group_not_ends_with", &self.backup_group_not_ends_with);
+        e.field("backup_group_not_in", &self.backup_group_not_in);
+        e.field("backup_group_not_starts_with", &self.backup_group_not_starts_with);
+        e.field("backup_group_starts_with", &self.backup_group_starts_with);
+        #[cfg(any(feature = "backup-plan-execution"))]
+        e.field("backup_plan_execution", &self.backup_plan_execution);
+        #[cfg(any(feature = "backup-plan", feature = "backup-restore-point"))]
+        e.field("backup_restore_point", &self.backup_restore_point);
+        e.field("cluster_local_id", &self.cluster_local_id);
+        e.field("cluster_local_id_contains", &self.cluster_local_id_contains);
+        e.field("cluster_local_id_ends_with", &self.cluster_local_id_ends_with);
+        e.field("cluster_local_id_gt", &self.cluster_local_id_gt);
+        e.field("cluster_local_id_gte", &self.cluster_local_id_gte);
+        e.field("cluster_local_id_in", &self.cluster_local_id_in);
+        e.field("cluster_local_id_lt", &self.cluster_local_id_lt);
+        e.field("cluster_local_id_lte", &self.cluster_local_id_lte);
+        e.field("cluster_local_id_not", &self.cluster_local_id_not);
+        e.field("cluster_local_id_not_contains", &self.cluster_local_id_not_contains);
+        e.field("cluster_local_id_not_ends_with", &self.cluster_local_id_not_ends_with);
+        e.field("cluster_local_id_not_in", &self.cluster_local_id_not_in);
+        e.field(
+            "cluster_local_id_not_starts_with",
+            &self.cluster_local_id_not_starts_with,
+        );
+        e.field("cluster_local_id_starts_with", &self.cluster_local_id_starts_with);
+        e.field("duration", &self.duration);
+        e.field("duration_gt", &self.duration_gt);
+        e.field("duration_gte", &self.duration_gte);
+        e.field("duration_in", &self.duration_in);
+        e.field("duration_lt", &self.duration_lt);
+        e.field("duration_lte", &self.duration_lte);
+        e.field("duration_not", &self.duration_not);
+        e.field("duration_not_in", &self.duration_not_in);
+        e.field("entityAsyncStatus", &self.entity_async_status);
+        e.field("entityAsyncStatus_in", &self.entity_async_status_in);
+        e.field("entityAsyncStatus_not", &self.entity_async_status_not);
+        e.field("entityAsyncStatus_not_in", &self.entity_async_status_not_in);
+        e.field("executed_at", &self.executed_at);
+        e.field("executed_at_gt", &self.executed_at_gt);
+        e.field("executed_at_gte", &self.executed_at_gte);
+        e.field("executed_at_in", &self.executed_at_in);
+        e.field("executed_at_lt", &self.executed_at_lt);
+        e.field("executed_at_lte", &self.executed_at_lte);
+        e.field("executed_at_not", &self.executed_at_not);
+        e.field("executed_at_not_in", &self.executed_at_not_in);
+        e.field("id", &self.id);
+        e.field("id_contains", &self.id_contains);
+        e.field("id_ends_with", &self.id_ends_with);
+        e.field("id_gt", &self.id_gt);
+        e.field("id_gte", &self.id_gte);
+        e.field("id_in", &self.id_in);
+        e.field("id_lt", &self.id_lt);
+        e.field("id_lte", &self.id_lte);
+        e.field("id_not", &self.id_not);
+        e.field("id_not_contains", &self.id_not_contains);
+        e.field("id_not_ends_with", &self.id_not_ends_with);
+        e.field("id_not_in", &self.id_not_in);
+        e.field("id_not_starts_with", &self.id_not_starts_with);
+        e.field("id_starts_with", &self.id_starts_with);
+        e.field("local_id", &self.local_id);
+        e.field("local_id_contains", &self.local_id_contains);
+        e.field("local_id_ends_with", &self.local_id_ends_with);
+        e.field("local_id_gt", &self.local_id_gt);
+        e.field("local_id_gte", &self.local_id_gte);
+        e.field("local_id_in", &self.local_id_in);
+        e.field("local_id_lt", &self.local_id_lt);
+        e.field("local_id_lte", &self.local_id_lte);
+        e.field("local_id_not", &self.local_id_not);
+        e.field("local_id_not_contains", &self.local_id_not_contains);
+        e.field("local_id_not_ends_with", &self.local_id_not_ends_with);
+        e.field("local_id_not_in", &self.local_id_not_in);
+        e.field("local_id_not_starts_with", &self.local_id_not_starts_with);
+        e.field("local_id_starts_with", &self.local_id_starts_with);
+        e.field("parent_backup", &self.parent_backup);
+        e.field("parent_backup_contains", &self.parent_backup_contains);
+        e.field("parent_backup_ends_with", &self.parent_backup_ends_with);
+        e.field("parent_backup_gt", &self.parent_backup_gt);
+        e.field("parent_backup_gte", &self.parent_backup_gte);
+        e.field("parent_backup_in", &self.parent_backup_in);
+        e.field("parent_backup_lt", &self.parent_backup_lt);
+        e.field("parent_backup_lte", &self.parent_backup_lte);
+        e.field("parent_backup_not", &self.parent_backup_not);
+        e.field("parent_backup_not_contains", &self.parent_backup_not_contains);
+        e.field("parent_backup_not_ends_with", &self.parent_backup_not_ends_with);
+        e.field("parent_backup_not_in", &self.parent_backup_not_in);
+        e.field("parent_backup_not_starts_with", &self.parent_backup_not_starts_with);
+        e.field("parent_backup_starts_with", &self.parent_backup_starts_with);
+        e.field("read_bytes", &self.read_bytes);
+        e.field("read_bytes_gt", &self.read_bytes_gt);
+        e.field("read_bytes_gte", &self.read_bytes_gte);
+        e.field("read_bytes_in", &self.read_bytes_in);
+        e.field("read_bytes_lt", &self.read_bytes_lt);
+        e.field("read_bytes_lte", &self.read_bytes_lte);
+        e.field("read_bytes_not", &self.read_bytes_not);
+        e.field("read_bytes_not_in", &self.read_bytes_not_in);
+        e.field("retry_times", &self.retry_times);
+        e.field("retry_times_gt", &self.retry_times_gt);
+        e.field("retry_times_gte", &self.retry_times_gte);
+        e.field("retry_times_in", &self.retry_times_in);
+        e.field("retry_times_lt", &self.retry_times_lt);
+        e.field("retry_times_lte", &self.retry_times_lte);
+        e.field("retry_times_not", &self.retry_times_not);
+        e.field("retry_times_not_in", &self.retry_times_not_in);
+        e.field("status", &self.status);
+        e.field("status_in", &self.status_in);
+        e.field("status_not", &self.status_not);
+        e.field("status_not_in", &self.status_not_in);
+        e.field("total_bytes", &self.total_bytes);
+        e.field("total_bytes_gt", &self.total_bytes_gt);
+        e.field("total_bytes_gte", &self.total_bytes_gte);
+        e.field("total_bytes_in", &self.total_bytes_in);
+        e.field("total_bytes_lt", &self.total_bytes_lt);
+        e.field("total_bytes_lte", &self.total_bytes_lte);
+        e.field("total_bytes_not", &self.total_bytes_not);
+        e.field("total_bytes_not_in", &self.total_bytes_not_in);
+        e.field("type", &self.r#type);
+        e.field("type_in", &self.type_in);
+        e.field("type_not", &self.type_not);
+        e.field("type_not_in", &self.type_not_in);
+        #[cfg(
+            any(
+                feature = "alert",
+                feature = "backup-plan",
+                feature = "entity-filter",
+                feature = "graph",
+                feature = "isolation-policy",
+                feature = "label",
+                feature = "metrics",
+                feature = "replica-vm",
+                feature = "replication-plan",
+                feature = "security-group",
+                feature = "security-policy",
+                feature = "table-reporter",
+                feature = "usb-device",
+                feature = "vm",
+                feature = "vm-export-file",
+                feature = "vm-placement-group"
+            )
+        )] e.field("vm", &self.vm);
+        e.field("vm_local_id", &self.vm_local_id);
+        e.field("vm_local_id_contains", &self.vm_local_id_contains);
+        e.field("vm_local_id_ends_with", &self.vm_local_id_ends_with);
+        e.field("vm_local_id_gt", &self.vm_local_id_gt);
+        e.field("vm_local_id_gte", &self.vm_local_id_gte);
+        e.field("vm_local_id_in", &self.vm_local_id_in);
+        e.field("vm_local_id_lt", &self.vm_local_id_lt);
+        e.field("vm_local_id_lte", &self.vm_local_id_lte);
+        e.field("vm_local_id_not", &self.vm_local_id_not);
+        e.field("vm_local_id_not_contains", &self.vm_local_id_not_contains);
+        e.field("vm_local_id_not_ends_with", &self.vm_local_id_not_ends_with);
+        e.field("vm_local_id_not_in", &self.vm_local_id_not_in);
+        e.field("vm_local_id_not_starts_with", &self.vm_local_id_not_starts_with);
+        e.field("vm_local_id_starts_with", &self.vm_local_id_starts_with);
+        e.field("vm_name", &self.vm_name);
+        e.field("vm_name_contains", &self.vm_name_contains);
+        e.field("vm_name_ends_with", &self.vm_name_ends_with);
+        e.field("vm_name_gt", &self.vm_name_gt);
+        e.field("vm_name_gte", &self.vm_name_gte);
+        e.field("vm_name_in", &self.vm_name_in);
+        e.field("vm_name_lt", &self.vm_name_lt);
+        e.field("vm_name_lte", &self.vm_name_lte);
+        e.field("vm_name_not", &self.vm_name_not);
+        e.field("vm_name_not_contains", &self.vm_name_not_contains);
+        e.field("vm_name_not_ends_with", &self.vm_name_not_ends_with);
+        e.field("vm_name_not_in", &self.vm_name_not_in);
+        e.field("vm_name_not_starts_with", &self.vm_name_not_starts_with);
+        e.field("vm_name_starts_with", &self.vm_name_starts_with);
+        e.end_object();
+    }
+}
 /// Spec: `#/components/schemas/GetBackupTargetExecutionsConnectionRequestBody`
+#[cfg(any(feature = "backup-target-execution"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBackupTargetExecutionsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -360,6 +1187,7 @@ pub struct GetBackupTargetExecutionsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::BackupTargetExecutionWhereInput>,
 }
+#[cfg(any(feature = "backup-target-execution"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetBackupTargetExecutionsConnectionRequestBody {
     fn decode(
@@ -383,6 +1211,7 @@ impl crate::codec::Decode for GetBackupTargetExecutionsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "backup-target-execution"))]
 impl crate::codec::Encode for GetBackupTargetExecutionsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -397,6 +1226,7 @@ impl crate::codec::Encode for GetBackupTargetExecutionsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetBackupTargetExecutionsRequestBody`
+#[cfg(any(feature = "backup-target-execution"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBackupTargetExecutionsRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -407,6 +1237,7 @@ pub struct GetBackupTargetExecutionsRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::BackupTargetExecutionWhereInput>,
 }
+#[cfg(any(feature = "backup-target-execution"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetBackupTargetExecutionsRequestBody {
     fn decode(
@@ -430,6 +1261,7 @@ impl crate::codec::Decode for GetBackupTargetExecutionsRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "backup-target-execution"))]
 impl crate::codec::Encode for GetBackupTargetExecutionsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -444,10 +1276,12 @@ impl crate::codec::Encode for GetBackupTargetExecutionsRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateBackupTargetExecution`
+#[cfg(any(feature = "backup-target-execution"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateBackupTargetExecution {
     pub count: i32,
 }
+#[cfg(any(feature = "backup-target-execution"))]
 impl crate::codec::Decode for NestedAggregateBackupTargetExecution {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -469,6 +1303,7 @@ impl crate::codec::Decode for NestedAggregateBackupTargetExecution {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "backup-target-execution"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateBackupTargetExecution {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -479,6 +1314,7 @@ impl crate::codec::Encode for NestedAggregateBackupTargetExecution {
 }
 impl crate::Client {
     /// `POST /v2/api/get-backup-target-executions` (operation `GetBackupTargetExecutions`).
+    #[cfg(feature = "backup-target-execution")]
     pub async fn get_backup_target_executions(
         &self,
         body: &crate::models::GetBackupTargetExecutionsRequestBody,
@@ -493,6 +1329,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-backup-target-executions-connection` (operation `GetBackupTargetExecutionsConnection`).
+    #[cfg(feature = "backup-target-execution")]
     pub async fn get_backup_target_executions_connection(
         &self,
         body: &crate::models::GetBackupTargetExecutionsConnectionRequestBody,

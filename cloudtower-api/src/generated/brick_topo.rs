@@ -3,6 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/BrickPhaseEnum`
+#[cfg(any(feature = "brick-topo"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum BrickPhaseEnum {
     /// `BACKWARD`
@@ -12,6 +13,7 @@ pub enum BrickPhaseEnum {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "brick-topo"))]
 impl BrickPhaseEnum {
     /// Every value the spec lists.
     pub const ALL: [Self; 2] = [Self::Backward, Self::Forward];
@@ -33,16 +35,19 @@ impl BrickPhaseEnum {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "brick-topo"))]
 impl ::std::default::Default for BrickPhaseEnum {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "brick-topo"))]
 impl ::std::fmt::Display for BrickPhaseEnum {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "brick-topo"))]
 impl crate::codec::Decode for BrickPhaseEnum {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -50,6 +55,7 @@ impl crate::codec::Decode for BrickPhaseEnum {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "brick-topo"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for BrickPhaseEnum {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -57,6 +63,7 @@ impl crate::codec::Encode for BrickPhaseEnum {
     }
 }
 /// Spec: `#/components/schemas/BrickTopo`
+#[cfg(any(feature = "brick-topo"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BrickTopo {
     pub capacity: crate::models::NestedCapacity,
@@ -80,6 +87,7 @@ pub struct BrickTopo {
         ::std::vec::Vec<crate::models::NestedTagPosition>,
     >,
 }
+#[cfg(any(feature = "brick-topo"))]
 impl crate::codec::Decode for BrickTopo {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -140,6 +148,7 @@ impl crate::codec::Decode for BrickTopo {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "brick-topo"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for BrickTopo {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -164,10 +173,12 @@ impl crate::codec::Encode for BrickTopo {
     }
 }
 /// Spec: `#/components/schemas/BrickTopoConnection`
+#[cfg(any(feature = "brick-topo"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BrickTopoConnection {
     pub aggregate: crate::models::NestedAggregateBrickTopo,
 }
+#[cfg(any(feature = "brick-topo"))]
 impl crate::codec::Decode for BrickTopoConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -189,6 +200,7 @@ impl crate::codec::Decode for BrickTopoConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "brick-topo"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for BrickTopoConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -198,6 +210,7 @@ impl crate::codec::Encode for BrickTopoConnection {
     }
 }
 /// Spec: `#/components/schemas/BrickTopoCreationParams`
+#[cfg(any(feature = "brick-topo"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BrickTopoCreationParams {
     pub tag_position_in_brick: crate::Nullable<
@@ -211,6 +224,7 @@ pub struct BrickTopoCreationParams {
     pub name: ::std::string::String,
     pub position: i32,
 }
+#[cfg(any(feature = "brick-topo"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BrickTopoCreationParams {
     fn decode(
@@ -255,6 +269,7 @@ impl crate::codec::Decode for BrickTopoCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "brick-topo"))]
 impl crate::codec::Encode for BrickTopoCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -270,10 +285,12 @@ impl crate::codec::Encode for BrickTopoCreationParams {
     }
 }
 /// Spec: `#/components/schemas/BrickTopoDeletionParams`
+#[cfg(any(feature = "brick-topo"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BrickTopoDeletionParams {
     pub r#where: crate::models::BrickTopoWhereInput,
 }
+#[cfg(any(feature = "brick-topo"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BrickTopoDeletionParams {
     fn decode(
@@ -296,6 +313,7 @@ impl crate::codec::Decode for BrickTopoDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "brick-topo"))]
 impl crate::codec::Encode for BrickTopoDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -304,11 +322,13 @@ impl crate::codec::Encode for BrickTopoDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/BrickTopoMoveParams`
+#[cfg(any(feature = "brick-topo"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BrickTopoMoveParams {
     pub data: crate::models::BrickTopoMoveParamsData,
     pub r#where: crate::models::BrickTopoWhereInput,
 }
+#[cfg(any(feature = "brick-topo"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BrickTopoMoveParams {
     fn decode(
@@ -335,6 +355,7 @@ impl crate::codec::Decode for BrickTopoMoveParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "brick-topo"))]
 impl crate::codec::Encode for BrickTopoMoveParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -344,11 +365,13 @@ impl crate::codec::Encode for BrickTopoMoveParams {
     }
 }
 /// Spec: `#/components/schemas/BrickTopoMoveParams/properties/data`
+#[cfg(any(feature = "brick-topo"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BrickTopoMoveParamsData {
     pub rack_topo_id: ::std::option::Option<::std::string::String>,
     pub position: i32,
 }
+#[cfg(any(feature = "brick-topo"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BrickTopoMoveParamsData {
     fn decode(
@@ -372,6 +395,7 @@ impl crate::codec::Decode for BrickTopoMoveParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "brick-topo"))]
 impl crate::codec::Encode for BrickTopoMoveParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -381,6 +405,7 @@ impl crate::codec::Encode for BrickTopoMoveParamsData {
     }
 }
 /// Spec: `#/components/schemas/BrickTopoOrderByInput`
+#[cfg(any(feature = "brick-topo"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum BrickTopoOrderByInput {
     /// `capacity_ASC`
@@ -434,6 +459,7 @@ pub enum BrickTopoOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "brick-topo"))]
 impl BrickTopoOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 24] = [
@@ -524,16 +550,19 @@ impl BrickTopoOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "brick-topo"))]
 impl ::std::default::Default for BrickTopoOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "brick-topo"))]
 impl ::std::fmt::Display for BrickTopoOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "brick-topo"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BrickTopoOrderByInput {
     fn decode(
@@ -542,17 +571,20 @@ impl crate::codec::Decode for BrickTopoOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "brick-topo"))]
 impl crate::codec::Encode for BrickTopoOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/BrickTopoUpdationParams`
+#[cfg(any(feature = "brick-topo"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BrickTopoUpdationParams {
     pub data: crate::models::BrickTopoUpdationParamsData,
     pub r#where: crate::models::BrickTopoWhereInput,
 }
+#[cfg(any(feature = "brick-topo"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BrickTopoUpdationParams {
     fn decode(
@@ -579,6 +611,7 @@ impl crate::codec::Decode for BrickTopoUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "brick-topo"))]
 impl crate::codec::Encode for BrickTopoUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -588,6 +621,7 @@ impl crate::codec::Encode for BrickTopoUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/BrickTopoUpdationParams/properties/data`
+#[cfg(any(feature = "brick-topo"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BrickTopoUpdationParamsData {
     pub tag_position_in_brick: crate::Nullable<
@@ -599,6 +633,7 @@ pub struct BrickTopoUpdationParamsData {
     pub name: ::std::option::Option<::std::string::String>,
     pub position: ::std::option::Option<i32>,
 }
+#[cfg(any(feature = "brick-topo"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BrickTopoUpdationParamsData {
     fn decode(
@@ -623,6 +658,7 @@ impl crate::codec::Decode for BrickTopoUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "brick-topo"))]
 impl crate::codec::Encode for BrickTopoUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -636,10 +672,12 @@ impl crate::codec::Encode for BrickTopoUpdationParamsData {
     }
 }
 /// Spec: `#/components/schemas/DeleteBrickTopo`
+#[cfg(any(feature = "brick-topo"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteBrickTopo {
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "brick-topo"))]
 impl crate::codec::Decode for DeleteBrickTopo {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -661,6 +699,7 @@ impl crate::codec::Decode for DeleteBrickTopo {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "brick-topo"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteBrickTopo {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -670,6 +709,7 @@ impl crate::codec::Encode for DeleteBrickTopo {
     }
 }
 /// Spec: `#/components/schemas/GetBrickTopoesConnectionRequestBody`
+#[cfg(any(feature = "brick-topo"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBrickTopoesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -680,6 +720,7 @@ pub struct GetBrickTopoesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::BrickTopoWhereInput>,
 }
+#[cfg(any(feature = "brick-topo"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetBrickTopoesConnectionRequestBody {
     fn decode(
@@ -703,6 +744,7 @@ impl crate::codec::Decode for GetBrickTopoesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "brick-topo"))]
 impl crate::codec::Encode for GetBrickTopoesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -717,6 +759,7 @@ impl crate::codec::Encode for GetBrickTopoesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetBrickTopoesRequestBody`
+#[cfg(any(feature = "brick-topo"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBrickTopoesRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -727,6 +770,7 @@ pub struct GetBrickTopoesRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::BrickTopoWhereInput>,
 }
+#[cfg(any(feature = "brick-topo"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetBrickTopoesRequestBody {
     fn decode(
@@ -750,6 +794,7 @@ impl crate::codec::Decode for GetBrickTopoesRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "brick-topo"))]
 impl crate::codec::Encode for GetBrickTopoesRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -764,10 +809,12 @@ impl crate::codec::Encode for GetBrickTopoesRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateBrickTopo`
+#[cfg(any(feature = "brick-topo"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateBrickTopo {
     pub count: i32,
 }
+#[cfg(any(feature = "brick-topo"))]
 impl crate::codec::Decode for NestedAggregateBrickTopo {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -789,6 +836,7 @@ impl crate::codec::Decode for NestedAggregateBrickTopo {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "brick-topo"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateBrickTopo {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -798,6 +846,7 @@ impl crate::codec::Encode for NestedAggregateBrickTopo {
     }
 }
 /// Spec: `#/components/schemas/NestedBrickDiskLayout`
+#[cfg(any(feature = "brick-topo"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedBrickDiskLayout {
     pub column: i32,
@@ -805,6 +854,7 @@ pub struct NestedBrickDiskLayout {
     pub phase: crate::models::BrickPhaseEnum,
     pub row: i32,
 }
+#[cfg(any(feature = "brick-topo"))]
 impl crate::codec::Decode for NestedBrickDiskLayout {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -842,6 +892,7 @@ impl crate::codec::Decode for NestedBrickDiskLayout {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "brick-topo"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedBrickDiskLayout {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -854,10 +905,12 @@ impl crate::codec::Encode for NestedBrickDiskLayout {
     }
 }
 /// Spec: `#/components/schemas/NestedBrickPower`
+#[cfg(any(feature = "brick-topo"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedBrickPower {
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "brick-topo"))]
 impl crate::codec::Decode for NestedBrickPower {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -879,6 +932,7 @@ impl crate::codec::Decode for NestedBrickPower {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "brick-topo"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedBrickPower {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -888,11 +942,13 @@ impl crate::codec::Encode for NestedBrickPower {
     }
 }
 /// Spec: `#/components/schemas/NestedCapacity`
+#[cfg(any(feature = "brick-topo"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedCapacity {
     pub column: crate::Nullable<i32>,
     pub row: crate::Nullable<i32>,
 }
+#[cfg(any(feature = "brick-topo"))]
 impl crate::codec::Decode for NestedCapacity {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -910,6 +966,7 @@ impl crate::codec::Decode for NestedCapacity {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "brick-topo"))]
 impl crate::codec::Encode for NestedCapacity {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -919,12 +976,14 @@ impl crate::codec::Encode for NestedCapacity {
     }
 }
 /// Spec: `#/components/schemas/NestedTagPosition`
+#[cfg(any(feature = "brick-topo"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedTagPosition {
     pub column: i32,
     pub row: i32,
     pub tag: ::std::string::String,
 }
+#[cfg(any(feature = "brick-topo"))]
 impl crate::codec::Decode for NestedTagPosition {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -954,6 +1013,7 @@ impl crate::codec::Decode for NestedTagPosition {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "brick-topo"))]
 impl crate::codec::Encode for NestedTagPosition {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -965,6 +1025,7 @@ impl crate::codec::Encode for NestedTagPosition {
 }
 impl crate::Client {
     /// `POST /v2/api/create-brick-topo` (operation `CreateBrickTopo`).
+    #[cfg(feature = "brick-topo")]
     pub async fn create_brick_topo(
         &self,
         body: &[crate::models::BrickTopoCreationParams],
@@ -977,6 +1038,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/delete-brick-topo` (operation `DeleteBrickTopo`).
+    #[cfg(feature = "brick-topo")]
     pub async fn delete_brick_topo(
         &self,
         body: &crate::models::BrickTopoDeletionParams,
@@ -989,6 +1051,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-brick-topoes` (operation `GetBrickTopoes`).
+    #[cfg(feature = "brick-topo")]
     pub async fn get_brick_topoes(
         &self,
         body: &crate::models::GetBrickTopoesRequestBody,
@@ -998,6 +1061,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-brick-topoes-connection` (operation `GetBrickTopoesConnection`).
+    #[cfg(feature = "brick-topo")]
     pub async fn get_brick_topoes_connection(
         &self,
         body: &crate::models::GetBrickTopoesConnectionRequestBody,
@@ -1009,6 +1073,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/move-brick-topo` (operation `MoveBrickTopo`).
+    #[cfg(feature = "brick-topo")]
     pub async fn move_brick_topo(
         &self,
         body: &crate::models::BrickTopoMoveParams,
@@ -1021,6 +1086,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/update-brick-topo` (operation `UpdateBrickTopo`).
+    #[cfg(feature = "brick-topo")]
     pub async fn update_brick_topo(
         &self,
         body: &crate::models::BrickTopoUpdationParams,

@@ -3,6 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/ApplicationVmSpec`
+#[cfg(any(feature = "cloud-tower-application"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ApplicationVmSpec {
     pub vm_usage: ::std::option::Option<crate::models::VmUsage>,
@@ -23,6 +24,7 @@ pub struct ApplicationVmSpec {
     pub cluster: ::std::option::Option<::std::string::String>,
     pub cloud_init_user_data: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "cloud-tower-application"))]
 impl crate::codec::Decode for ApplicationVmSpec {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -55,6 +57,7 @@ impl crate::codec::Decode for ApplicationVmSpec {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cloud-tower-application"))]
 impl crate::codec::Encode for ApplicationVmSpec {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -77,6 +80,7 @@ impl crate::codec::Encode for ApplicationVmSpec {
     }
 }
 /// Spec: `#/components/schemas/ApplicationVmSpecAffinityPolicy`
+#[cfg(any(feature = "cloud-tower-application"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ApplicationVmSpecAffinityPolicy {
     /// `MUST`
@@ -86,6 +90,7 @@ pub enum ApplicationVmSpecAffinityPolicy {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "cloud-tower-application"))]
 impl ApplicationVmSpecAffinityPolicy {
     /// Every value the spec lists.
     pub const ALL: [Self; 2] = [Self::Must, Self::Prefer];
@@ -107,16 +112,19 @@ impl ApplicationVmSpecAffinityPolicy {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "cloud-tower-application"))]
 impl ::std::default::Default for ApplicationVmSpecAffinityPolicy {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "cloud-tower-application"))]
 impl ::std::fmt::Display for ApplicationVmSpecAffinityPolicy {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "cloud-tower-application"))]
 impl crate::codec::Decode for ApplicationVmSpecAffinityPolicy {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -124,12 +132,14 @@ impl crate::codec::Decode for ApplicationVmSpecAffinityPolicy {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "cloud-tower-application"))]
 impl crate::codec::Encode for ApplicationVmSpecAffinityPolicy {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/ApplicationVmSpecDefinition`
+#[cfg(any(feature = "cloud-tower-application"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ApplicationVmSpecDefinition {
     pub vm_affinity: ::std::option::Option<
@@ -143,6 +153,7 @@ pub struct ApplicationVmSpecDefinition {
         ::std::vec::Vec<crate::models::ApplicationVmSpec>,
     >,
 }
+#[cfg(any(feature = "cloud-tower-application"))]
 impl crate::codec::Decode for ApplicationVmSpecDefinition {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -164,6 +175,7 @@ impl crate::codec::Decode for ApplicationVmSpecDefinition {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cloud-tower-application"))]
 impl crate::codec::Encode for ApplicationVmSpecDefinition {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -177,11 +189,13 @@ impl crate::codec::Encode for ApplicationVmSpecDefinition {
     }
 }
 /// Spec: `#/components/schemas/ApplicationVmSpecEnv`
+#[cfg(any(feature = "cloud-tower-application"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ApplicationVmSpecEnv {
     pub value: ::std::option::Option<::std::string::String>,
     pub name: ::std::string::String,
 }
+#[cfg(any(feature = "cloud-tower-application"))]
 impl crate::codec::Decode for ApplicationVmSpecEnv {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -204,6 +218,7 @@ impl crate::codec::Decode for ApplicationVmSpecEnv {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cloud-tower-application"))]
 impl crate::codec::Encode for ApplicationVmSpecEnv {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -213,6 +228,7 @@ impl crate::codec::Encode for ApplicationVmSpecEnv {
     }
 }
 /// Spec: `#/components/schemas/ApplicationVmSpecNetwork`
+#[cfg(any(feature = "cloud-tower-application"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ApplicationVmSpecNetwork {
     pub nics: ::std::option::Option<
@@ -220,6 +236,7 @@ pub struct ApplicationVmSpecNetwork {
     >,
     pub dns: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
+#[cfg(any(feature = "cloud-tower-application"))]
 impl crate::codec::Decode for ApplicationVmSpecNetwork {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -237,6 +254,7 @@ impl crate::codec::Decode for ApplicationVmSpecNetwork {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cloud-tower-application"))]
 impl crate::codec::Encode for ApplicationVmSpecNetwork {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -246,6 +264,7 @@ impl crate::codec::Encode for ApplicationVmSpecNetwork {
     }
 }
 /// Spec: `#/components/schemas/ApplicationVmSpecNic`
+#[cfg(any(feature = "cloud-tower-application"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ApplicationVmSpecNic {
     pub vlan_id: ::std::option::Option<::std::string::String>,
@@ -254,6 +273,7 @@ pub struct ApplicationVmSpecNic {
     pub gateway: ::std::option::Option<::std::string::String>,
     pub dhcp: ::std::option::Option<bool>,
 }
+#[cfg(any(feature = "cloud-tower-application"))]
 impl crate::codec::Decode for ApplicationVmSpecNic {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -274,6 +294,7 @@ impl crate::codec::Decode for ApplicationVmSpecNic {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cloud-tower-application"))]
 impl crate::codec::Encode for ApplicationVmSpecNic {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -286,11 +307,13 @@ impl crate::codec::Encode for ApplicationVmSpecNic {
     }
 }
 /// Spec: `#/components/schemas/ApplicationVmSpecPlacement`
+#[cfg(any(feature = "cloud-tower-application"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ApplicationVmSpecPlacement {
     pub verb: crate::models::ApplicationVmSpecPlacementVerb,
     pub situation: crate::models::ApplicationVmSpecPlacementSituation,
 }
+#[cfg(any(feature = "cloud-tower-application"))]
 impl crate::codec::Decode for ApplicationVmSpecPlacement {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -316,6 +339,7 @@ impl crate::codec::Decode for ApplicationVmSpecPlacement {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cloud-tower-application"))]
 impl crate::codec::Encode for ApplicationVmSpecPlacement {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -325,6 +349,7 @@ impl crate::codec::Encode for ApplicationVmSpecPlacement {
     }
 }
 /// Spec: `#/components/schemas/ApplicationVmSpecPlacementSituation`
+#[cfg(any(feature = "cloud-tower-application"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ApplicationVmSpecPlacementSituation {
     /// `DIFFERENT`
@@ -334,6 +359,7 @@ pub enum ApplicationVmSpecPlacementSituation {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "cloud-tower-application"))]
 impl ApplicationVmSpecPlacementSituation {
     /// Every value the spec lists.
     pub const ALL: [Self; 2] = [Self::Different, Self::Same];
@@ -355,16 +381,19 @@ impl ApplicationVmSpecPlacementSituation {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "cloud-tower-application"))]
 impl ::std::default::Default for ApplicationVmSpecPlacementSituation {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "cloud-tower-application"))]
 impl ::std::fmt::Display for ApplicationVmSpecPlacementSituation {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "cloud-tower-application"))]
 impl crate::codec::Decode for ApplicationVmSpecPlacementSituation {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -372,12 +401,14 @@ impl crate::codec::Decode for ApplicationVmSpecPlacementSituation {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "cloud-tower-application"))]
 impl crate::codec::Encode for ApplicationVmSpecPlacementSituation {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/ApplicationVmSpecPlacementVerb`
+#[cfg(any(feature = "cloud-tower-application"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ApplicationVmSpecPlacementVerb {
     /// `MUST`
@@ -387,6 +418,7 @@ pub enum ApplicationVmSpecPlacementVerb {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "cloud-tower-application"))]
 impl ApplicationVmSpecPlacementVerb {
     /// Every value the spec lists.
     pub const ALL: [Self; 2] = [Self::Must, Self::Prefer];
@@ -408,16 +440,19 @@ impl ApplicationVmSpecPlacementVerb {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "cloud-tower-application"))]
 impl ::std::default::Default for ApplicationVmSpecPlacementVerb {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "cloud-tower-application"))]
 impl ::std::fmt::Display for ApplicationVmSpecPlacementVerb {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "cloud-tower-application"))]
 impl crate::codec::Decode for ApplicationVmSpecPlacementVerb {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -425,17 +460,20 @@ impl crate::codec::Decode for ApplicationVmSpecPlacementVerb {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "cloud-tower-application"))]
 impl crate::codec::Encode for ApplicationVmSpecPlacementVerb {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/ApplicationVmSpecStatus`
+#[cfg(any(feature = "cloud-tower-application"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ApplicationVmSpecStatus {
     pub vm_ips: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     pub message: ::std::option::Option<crate::models::VmStatus>,
 }
+#[cfg(any(feature = "cloud-tower-application"))]
 impl crate::codec::Decode for ApplicationVmSpecStatus {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -453,6 +491,7 @@ impl crate::codec::Decode for ApplicationVmSpecStatus {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cloud-tower-application"))]
 impl crate::codec::Encode for ApplicationVmSpecStatus {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -462,11 +501,13 @@ impl crate::codec::Encode for ApplicationVmSpecStatus {
     }
 }
 /// Spec: `#/components/schemas/ApplicationVmSpecStorage`
+#[cfg(any(feature = "cloud-tower-application"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ApplicationVmSpecStorage {
     pub size_unit: ::std::option::Option<crate::models::ByteUnit>,
     pub size: ::std::option::Option<i64>,
 }
+#[cfg(any(feature = "cloud-tower-application"))]
 impl crate::codec::Decode for ApplicationVmSpecStorage {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -484,6 +525,7 @@ impl crate::codec::Decode for ApplicationVmSpecStorage {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cloud-tower-application"))]
 impl crate::codec::Encode for ApplicationVmSpecStorage {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -493,6 +535,7 @@ impl crate::codec::Encode for ApplicationVmSpecStorage {
     }
 }
 /// Spec: `#/components/schemas/CloudTowerApplication`
+#[cfg(any(feature = "cloud-tower-application"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CloudTowerApplication {
     pub entity_async_status: ::std::option::Option<crate::models::EntityAsyncStatus>,
@@ -510,6 +553,7 @@ pub struct CloudTowerApplication {
     pub user: ::std::option::Option<crate::models::NestedUser>,
     pub vm_spec: ::serde_json::Value,
 }
+#[cfg(any(feature = "cloud-tower-application"))]
 impl crate::codec::Decode for CloudTowerApplication {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -572,6 +616,7 @@ impl crate::codec::Decode for CloudTowerApplication {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cloud-tower-application"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for CloudTowerApplication {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -592,10 +637,12 @@ impl crate::codec::Encode for CloudTowerApplication {
     }
 }
 /// Spec: `#/components/schemas/CloudTowerApplicationConnection`
+#[cfg(any(feature = "cloud-tower-application"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CloudTowerApplicationConnection {
     pub aggregate: crate::models::NestedAggregateCloudTowerApplication,
 }
+#[cfg(any(feature = "cloud-tower-application"))]
 impl crate::codec::Decode for CloudTowerApplicationConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -617,6 +664,7 @@ impl crate::codec::Decode for CloudTowerApplicationConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cloud-tower-application"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for CloudTowerApplicationConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -626,6 +674,7 @@ impl crate::codec::Encode for CloudTowerApplicationConnection {
     }
 }
 /// Spec: `#/components/schemas/CloudTowerApplicationOrderByInput`
+#[cfg(any(feature = "cloud-tower-application"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum CloudTowerApplicationOrderByInput {
     /// `entityAsyncStatus_ASC`
@@ -671,6 +720,7 @@ pub enum CloudTowerApplicationOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "cloud-tower-application"))]
 impl CloudTowerApplicationOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 20] = [
@@ -749,16 +799,19 @@ impl CloudTowerApplicationOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "cloud-tower-application"))]
 impl ::std::default::Default for CloudTowerApplicationOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "cloud-tower-application"))]
 impl ::std::fmt::Display for CloudTowerApplicationOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "cloud-tower-application"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for CloudTowerApplicationOrderByInput {
     fn decode(
@@ -767,16 +820,19 @@ impl crate::codec::Decode for CloudTowerApplicationOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "cloud-tower-application"))]
 impl crate::codec::Encode for CloudTowerApplicationOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/CloudTowerApplicationWhereUniqueInput`
+#[cfg(any(feature = "cloud-tower-application"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CloudTowerApplicationWhereUniqueInput {
     pub id: crate::Nullable<::std::string::String>,
 }
+#[cfg(any(feature = "cloud-tower-application"))]
 impl crate::codec::Decode for CloudTowerApplicationWhereUniqueInput {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -793,6 +849,7 @@ impl crate::codec::Decode for CloudTowerApplicationWhereUniqueInput {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cloud-tower-application"))]
 impl crate::codec::Encode for CloudTowerApplicationWhereUniqueInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -801,10 +858,12 @@ impl crate::codec::Encode for CloudTowerApplicationWhereUniqueInput {
     }
 }
 /// Spec: `#/components/schemas/DeleteCloudTowerApplicationPackage`
+#[cfg(any(feature = "cloud-tower-application"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteCloudTowerApplicationPackage {
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "cloud-tower-application"))]
 impl crate::codec::Decode for DeleteCloudTowerApplicationPackage {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -826,6 +885,7 @@ impl crate::codec::Decode for DeleteCloudTowerApplicationPackage {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cloud-tower-application"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteCloudTowerApplicationPackage {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -835,10 +895,12 @@ impl crate::codec::Encode for DeleteCloudTowerApplicationPackage {
     }
 }
 /// Spec: `#/components/schemas/DeleteCloudTowerApplicationPackageParams`
+#[cfg(any(feature = "cloud-tower-application"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteCloudTowerApplicationPackageParams {
     pub r#where: crate::models::CloudTowerApplicationPackageWhereInput,
 }
+#[cfg(any(feature = "cloud-tower-application"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for DeleteCloudTowerApplicationPackageParams {
     fn decode(
@@ -861,6 +923,7 @@ impl crate::codec::Decode for DeleteCloudTowerApplicationPackageParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cloud-tower-application"))]
 impl crate::codec::Encode for DeleteCloudTowerApplicationPackageParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -869,12 +932,14 @@ impl crate::codec::Encode for DeleteCloudTowerApplicationPackageParams {
     }
 }
 /// Spec: `#/components/schemas/DeployCloudTowerApplicationParams`
+#[cfg(any(feature = "cloud-tower-application"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeployCloudTowerApplicationParams {
     pub name: ::std::string::String,
     pub target_package: ::std::string::String,
     pub vm_spec: crate::models::ApplicationVmSpecDefinition,
 }
+#[cfg(any(feature = "cloud-tower-application"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for DeployCloudTowerApplicationParams {
     fn decode(
@@ -909,6 +974,7 @@ impl crate::codec::Decode for DeployCloudTowerApplicationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cloud-tower-application"))]
 impl crate::codec::Encode for DeployCloudTowerApplicationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -919,6 +985,7 @@ impl crate::codec::Encode for DeployCloudTowerApplicationParams {
     }
 }
 /// Spec: `#/components/schemas/GetCloudTowerApplicationsConnectionRequestBody`
+#[cfg(any(feature = "cloud-tower-application"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetCloudTowerApplicationsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -929,6 +996,7 @@ pub struct GetCloudTowerApplicationsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::CloudTowerApplicationWhereInput>,
 }
+#[cfg(any(feature = "cloud-tower-application"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetCloudTowerApplicationsConnectionRequestBody {
     fn decode(
@@ -952,6 +1020,7 @@ impl crate::codec::Decode for GetCloudTowerApplicationsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cloud-tower-application"))]
 impl crate::codec::Encode for GetCloudTowerApplicationsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -966,6 +1035,7 @@ impl crate::codec::Encode for GetCloudTowerApplicationsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetCloudTowerApplicationsRequestBody`
+#[cfg(any(feature = "cloud-tower-application"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetCloudTowerApplicationsRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -976,6 +1046,7 @@ pub struct GetCloudTowerApplicationsRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::CloudTowerApplicationWhereInput>,
 }
+#[cfg(any(feature = "cloud-tower-application"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetCloudTowerApplicationsRequestBody {
     fn decode(
@@ -999,6 +1070,7 @@ impl crate::codec::Decode for GetCloudTowerApplicationsRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cloud-tower-application"))]
 impl crate::codec::Encode for GetCloudTowerApplicationsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1013,10 +1085,12 @@ impl crate::codec::Encode for GetCloudTowerApplicationsRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateCloudTowerApplication`
+#[cfg(any(feature = "cloud-tower-application"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateCloudTowerApplication {
     pub count: i32,
 }
+#[cfg(any(feature = "cloud-tower-application"))]
 impl crate::codec::Decode for NestedAggregateCloudTowerApplication {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1038,6 +1112,7 @@ impl crate::codec::Decode for NestedAggregateCloudTowerApplication {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cloud-tower-application"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateCloudTowerApplication {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1047,11 +1122,13 @@ impl crate::codec::Encode for NestedAggregateCloudTowerApplication {
     }
 }
 /// Spec: `#/components/schemas/NestedCloudTowerApplicationPackage`
+#[cfg(any(feature = "cloud-tower-application"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedCloudTowerApplicationPackage {
     pub id: ::std::string::String,
     pub name: ::std::string::String,
 }
+#[cfg(any(feature = "cloud-tower-application"))]
 impl crate::codec::Decode for NestedCloudTowerApplicationPackage {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1077,6 +1154,7 @@ impl crate::codec::Decode for NestedCloudTowerApplicationPackage {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cloud-tower-application"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedCloudTowerApplicationPackage {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1087,10 +1165,12 @@ impl crate::codec::Encode for NestedCloudTowerApplicationPackage {
     }
 }
 /// Spec: `#/components/schemas/UninstallCloudTowerApplicationParams`
+#[cfg(any(feature = "cloud-tower-application"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UninstallCloudTowerApplicationParams {
     pub r#where: crate::models::CloudTowerApplicationWhereInput,
 }
+#[cfg(any(feature = "cloud-tower-application"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for UninstallCloudTowerApplicationParams {
     fn decode(
@@ -1113,6 +1193,7 @@ impl crate::codec::Decode for UninstallCloudTowerApplicationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cloud-tower-application"))]
 impl crate::codec::Encode for UninstallCloudTowerApplicationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1121,11 +1202,13 @@ impl crate::codec::Encode for UninstallCloudTowerApplicationParams {
     }
 }
 /// Spec: `#/components/schemas/UpgradeCloudTowerApplicationParams`
+#[cfg(any(feature = "cloud-tower-application"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UpgradeCloudTowerApplicationParams {
     pub data: crate::models::UpgradeCloudTowerApplicationParamsData,
     pub r#where: crate::models::CloudTowerApplicationWhereUniqueInput,
 }
+#[cfg(any(feature = "cloud-tower-application"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for UpgradeCloudTowerApplicationParams {
     fn decode(
@@ -1156,6 +1239,7 @@ impl crate::codec::Decode for UpgradeCloudTowerApplicationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cloud-tower-application"))]
 impl crate::codec::Encode for UpgradeCloudTowerApplicationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1165,10 +1249,12 @@ impl crate::codec::Encode for UpgradeCloudTowerApplicationParams {
     }
 }
 /// Spec: `#/components/schemas/UpgradeCloudTowerApplicationParams/properties/data`
+#[cfg(any(feature = "cloud-tower-application"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UpgradeCloudTowerApplicationParamsData {
     pub target_package: ::std::string::String,
 }
+#[cfg(any(feature = "cloud-tower-application"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for UpgradeCloudTowerApplicationParamsData {
     fn decode(
@@ -1195,6 +1281,7 @@ impl crate::codec::Decode for UpgradeCloudTowerApplicationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cloud-tower-application"))]
 impl crate::codec::Encode for UpgradeCloudTowerApplicationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1203,6 +1290,7 @@ impl crate::codec::Encode for UpgradeCloudTowerApplicationParamsData {
     }
 }
 /// Spec: `/paths/~1upload-cloudtower-application-package/post/requestBody/content/multipart~1form-data/schema`
+#[cfg(any(feature = "cloud-tower-application"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UploadCloudTowerApplicationPackageRequestBody {
     pub file: crate::client::FilePart,
@@ -1211,6 +1299,7 @@ pub struct UploadCloudTowerApplicationPackageRequestBody {
     pub size_unit: ::std::option::Option<::std::string::String>,
     pub upload_task_id: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "cloud-tower-application"))]
 impl UploadCloudTowerApplicationPackageRequestBody {
     /// The form fields, in spec order; unset optional fields are left out.
     pub fn to_fields(&self) -> ::std::vec::Vec<crate::client::MultipartField> {
@@ -1239,6 +1328,7 @@ impl UploadCloudTowerApplicationPackageRequestBody {
 }
 impl crate::Client {
     /// `POST /v2/api/delete-cloudtower-application-package` (operation `DeleteCloudTowerApplicationPackage`).
+    #[cfg(feature = "cloud-tower-application")]
     pub async fn delete_cloud_tower_application_package(
         &self,
         body: &crate::models::DeleteCloudTowerApplicationPackageParams,
@@ -1256,6 +1346,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/deploy-cloudtower-application` (operation `DeployCloudTowerApplication`).
+    #[cfg(feature = "cloud-tower-application")]
     pub async fn deploy_cloud_tower_application(
         &self,
         body: &crate::models::DeployCloudTowerApplicationParams,
@@ -1267,6 +1358,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-cloud-tower-applications-connection` (operation `GetCloudTowerApplicationsConnection`).
+    #[cfg(feature = "cloud-tower-application")]
     pub async fn get_cloud_tower_applications_connection(
         &self,
         body: &crate::models::GetCloudTowerApplicationsConnectionRequestBody,
@@ -1284,6 +1376,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-cloudtower-applications` (operation `GetCloudTowerApplications`).
+    #[cfg(feature = "cloud-tower-application")]
     pub async fn get_cloud_tower_applications(
         &self,
         body: &crate::models::GetCloudTowerApplicationsRequestBody,
@@ -1298,6 +1391,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/uninstall-cloudtower-application` (operation `UninstallCloudTowerApplication`).
+    #[cfg(feature = "cloud-tower-application")]
     pub async fn uninstall_cloud_tower_application(
         &self,
         body: &crate::models::UninstallCloudTowerApplicationParams,
@@ -1312,6 +1406,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/upgrade-cloudtower-application` (operation `UpgradeCloudTowerApplication`).
+    #[cfg(feature = "cloud-tower-application")]
     pub async fn upgrade_cloud_tower_application(
         &self,
         body: &crate::models::UpgradeCloudTowerApplicationParams,
@@ -1323,6 +1418,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/upload-cloudtower-application-package` (operation `UploadCloudTowerApplicationPackage`).
+    #[cfg(feature = "cloud-tower-application")]
     pub async fn upload_cloud_tower_application_package(
         &self,
         body: &crate::models::UploadCloudTowerApplicationPackageRequestBody,

@@ -3,6 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/CloudTowerApplicationPackage`
+#[cfg(any(feature = "cloud-tower-application-package"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CloudTowerApplicationPackage {
     pub applications: ::std::option::Option<
@@ -16,6 +17,7 @@ pub struct CloudTowerApplicationPackage {
     pub scos_version: ::std::string::String,
     pub version: ::std::string::String,
 }
+#[cfg(any(feature = "cloud-tower-application-package"))]
 impl crate::codec::Decode for CloudTowerApplicationPackage {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -74,6 +76,7 @@ impl crate::codec::Decode for CloudTowerApplicationPackage {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cloud-tower-application-package"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for CloudTowerApplicationPackage {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -90,10 +93,12 @@ impl crate::codec::Encode for CloudTowerApplicationPackage {
     }
 }
 /// Spec: `#/components/schemas/CloudTowerApplicationPackageConnection`
+#[cfg(any(feature = "cloud-tower-application-package"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CloudTowerApplicationPackageConnection {
     pub aggregate: crate::models::NestedAggregateCloudTowerApplicationPackage,
 }
+#[cfg(any(feature = "cloud-tower-application-package"))]
 impl crate::codec::Decode for CloudTowerApplicationPackageConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -119,6 +124,7 @@ impl crate::codec::Decode for CloudTowerApplicationPackageConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cloud-tower-application-package"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for CloudTowerApplicationPackageConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -128,6 +134,7 @@ impl crate::codec::Encode for CloudTowerApplicationPackageConnection {
     }
 }
 /// Spec: `#/components/schemas/CloudTowerApplicationPackageOrderByInput`
+#[cfg(any(feature = "cloud-tower-application-package"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum CloudTowerApplicationPackageOrderByInput {
     /// `architecture_ASC`
@@ -161,6 +168,7 @@ pub enum CloudTowerApplicationPackageOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "cloud-tower-application-package"))]
 impl CloudTowerApplicationPackageOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 14] = [
@@ -221,16 +229,19 @@ impl CloudTowerApplicationPackageOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "cloud-tower-application-package"))]
 impl ::std::default::Default for CloudTowerApplicationPackageOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "cloud-tower-application-package"))]
 impl ::std::fmt::Display for CloudTowerApplicationPackageOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "cloud-tower-application-package"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for CloudTowerApplicationPackageOrderByInput {
     fn decode(
@@ -239,12 +250,14 @@ impl crate::codec::Decode for CloudTowerApplicationPackageOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "cloud-tower-application-package"))]
 impl crate::codec::Encode for CloudTowerApplicationPackageOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/GetCloudTowerApplicationPackagesConnectionRequestBody`
+#[cfg(any(feature = "cloud-tower-application-package"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetCloudTowerApplicationPackagesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -257,6 +270,7 @@ pub struct GetCloudTowerApplicationPackagesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::CloudTowerApplicationPackageWhereInput>,
 }
+#[cfg(any(feature = "cloud-tower-application-package"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetCloudTowerApplicationPackagesConnectionRequestBody {
     fn decode(
@@ -281,6 +295,7 @@ impl crate::codec::Decode for GetCloudTowerApplicationPackagesConnectionRequestB
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cloud-tower-application-package"))]
 impl crate::codec::Encode for GetCloudTowerApplicationPackagesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -295,6 +310,7 @@ impl crate::codec::Encode for GetCloudTowerApplicationPackagesConnectionRequestB
     }
 }
 /// Spec: `#/components/schemas/GetCloudTowerApplicationPackagesRequestBody`
+#[cfg(any(feature = "cloud-tower-application-package"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetCloudTowerApplicationPackagesRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -307,6 +323,7 @@ pub struct GetCloudTowerApplicationPackagesRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::CloudTowerApplicationPackageWhereInput>,
 }
+#[cfg(any(feature = "cloud-tower-application-package"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetCloudTowerApplicationPackagesRequestBody {
     fn decode(
@@ -330,6 +347,7 @@ impl crate::codec::Decode for GetCloudTowerApplicationPackagesRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cloud-tower-application-package"))]
 impl crate::codec::Encode for GetCloudTowerApplicationPackagesRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -344,10 +362,12 @@ impl crate::codec::Encode for GetCloudTowerApplicationPackagesRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateCloudTowerApplicationPackage`
+#[cfg(any(feature = "cloud-tower-application-package"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateCloudTowerApplicationPackage {
     pub count: i32,
 }
+#[cfg(any(feature = "cloud-tower-application-package"))]
 impl crate::codec::Decode for NestedAggregateCloudTowerApplicationPackage {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -373,6 +393,7 @@ impl crate::codec::Decode for NestedAggregateCloudTowerApplicationPackage {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cloud-tower-application-package"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateCloudTowerApplicationPackage {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -383,6 +404,7 @@ impl crate::codec::Encode for NestedAggregateCloudTowerApplicationPackage {
 }
 impl crate::Client {
     /// `POST /v2/api/get-cloud-tower-application-packages-connection` (operation `GetCloudTowerApplicationPackagesConnection`).
+    #[cfg(feature = "cloud-tower-application-package")]
     pub async fn get_cloud_tower_application_packages_connection(
         &self,
         body: &crate::models::GetCloudTowerApplicationPackagesConnectionRequestBody,
@@ -400,6 +422,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-cloudtower-application-packages` (operation `GetCloudTowerApplicationPackages`).
+    #[cfg(feature = "cloud-tower-application-package")]
     pub async fn get_cloud_tower_application_packages(
         &self,
         body: &crate::models::GetCloudTowerApplicationPackagesRequestBody,

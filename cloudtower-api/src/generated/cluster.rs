@@ -3,12 +3,14 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/AllocatableEcStorageCapacity`
+#[cfg(any(feature = "cluster"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AllocatableEcStorageCapacity {
     pub capacity: f64,
     pub m: i32,
     pub k: i32,
 }
+#[cfg(any(feature = "cluster"))]
 impl crate::codec::Decode for AllocatableEcStorageCapacity {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -42,6 +44,7 @@ impl crate::codec::Decode for AllocatableEcStorageCapacity {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cluster"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for AllocatableEcStorageCapacity {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -53,11 +56,13 @@ impl crate::codec::Encode for AllocatableEcStorageCapacity {
     }
 }
 /// Spec: `#/components/schemas/AllocatableReplicaStorageCapacity`
+#[cfg(any(feature = "cluster"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AllocatableReplicaStorageCapacity {
     pub capacity: f64,
     pub replica_num: i32,
 }
+#[cfg(any(feature = "cluster"))]
 impl crate::codec::Decode for AllocatableReplicaStorageCapacity {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -87,6 +92,7 @@ impl crate::codec::Decode for AllocatableReplicaStorageCapacity {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cluster"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for AllocatableReplicaStorageCapacity {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -97,6 +103,7 @@ impl crate::codec::Encode for AllocatableReplicaStorageCapacity {
     }
 }
 /// Spec: `#/components/schemas/AllocatableStorageCapacity`
+#[cfg(any(feature = "cluster"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AllocatableStorageCapacity {
     pub ec: ::std::option::Option<
@@ -106,6 +113,7 @@ pub struct AllocatableStorageCapacity {
         ::std::vec::Vec<crate::models::AllocatableReplicaStorageCapacity>,
     >,
 }
+#[cfg(any(feature = "cluster"))]
 impl crate::codec::Decode for AllocatableStorageCapacity {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -123,6 +131,7 @@ impl crate::codec::Decode for AllocatableStorageCapacity {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cluster"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for AllocatableStorageCapacity {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -133,6 +142,7 @@ impl crate::codec::Encode for AllocatableStorageCapacity {
     }
 }
 /// Spec: `#/components/schemas/Cluster`
+#[cfg(any(feature = "cluster"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Cluster {
     pub application_highest_version: ::std::option::Option<::std::string::String>,
@@ -235,6 +245,7 @@ pub struct Cluster {
     pub witness: ::std::option::Option<crate::models::NestedWitness>,
     pub zones: ::std::option::Option<::std::vec::Vec<crate::models::NestedZone>>,
 }
+#[cfg(any(feature = "cluster"))]
 impl crate::codec::Decode for Cluster {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -484,6 +495,7 @@ impl crate::codec::Decode for Cluster {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cluster"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for Cluster {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -589,10 +601,12 @@ impl crate::codec::Encode for Cluster {
     }
 }
 /// Spec: `#/components/schemas/ClusterConnection`
+#[cfg(any(feature = "cluster"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterConnection {
     pub aggregate: crate::models::NestedAggregateCluster,
 }
+#[cfg(any(feature = "cluster"))]
 impl crate::codec::Decode for ClusterConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -614,6 +628,7 @@ impl crate::codec::Decode for ClusterConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cluster"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ClusterConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -623,6 +638,7 @@ impl crate::codec::Encode for ClusterConnection {
     }
 }
 /// Spec: `#/components/schemas/ClusterCreationParams`
+#[cfg(any(feature = "cluster"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterCreationParams {
     pub datacenter_id: ::std::option::Option<::std::string::String>,
@@ -632,6 +648,7 @@ pub struct ClusterCreationParams {
     pub username: ::std::string::String,
     pub ip: ::std::string::String,
 }
+#[cfg(any(feature = "cluster"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ClusterCreationParams {
     fn decode(
@@ -679,6 +696,7 @@ impl crate::codec::Decode for ClusterCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cluster"))]
 impl crate::codec::Encode for ClusterCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -692,10 +710,12 @@ impl crate::codec::Encode for ClusterCreationParams {
     }
 }
 /// Spec: `#/components/schemas/ClusterDeletionParams`
+#[cfg(any(feature = "cluster"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterDeletionParams {
     pub r#where: crate::models::ClusterWhereInput,
 }
+#[cfg(any(feature = "cluster"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ClusterDeletionParams {
     fn decode(
@@ -718,6 +738,7 @@ impl crate::codec::Decode for ClusterDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cluster"))]
 impl crate::codec::Encode for ClusterDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -726,11 +747,13 @@ impl crate::codec::Encode for ClusterDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/ClusterEnableIscsiUpdationParams`
+#[cfg(any(feature = "cluster"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterEnableIscsiUpdationParams {
     pub enable_iscsi: bool,
     pub r#where: crate::models::ClusterWhereInput,
 }
+#[cfg(any(feature = "cluster"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ClusterEnableIscsiUpdationParams {
     fn decode(
@@ -761,6 +784,7 @@ impl crate::codec::Decode for ClusterEnableIscsiUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cluster"))]
 impl crate::codec::Encode for ClusterEnableIscsiUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -770,11 +794,13 @@ impl crate::codec::Encode for ClusterEnableIscsiUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/ClusterHaUpdationParams`
+#[cfg(any(feature = "cluster"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterHaUpdationParams {
     pub ha: bool,
     pub r#where: crate::models::ClusterWhereInput,
 }
+#[cfg(any(feature = "cluster"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ClusterHaUpdationParams {
     fn decode(
@@ -801,6 +827,7 @@ impl crate::codec::Decode for ClusterHaUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cluster"))]
 impl crate::codec::Encode for ClusterHaUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -810,11 +837,13 @@ impl crate::codec::Encode for ClusterHaUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/ClusterLicenseUpdationParams`
+#[cfg(any(feature = "cluster"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterLicenseUpdationParams {
     pub data: crate::models::ClusterLicenseUpdationParamsData,
     pub r#where: crate::models::ClusterWhereInput,
 }
+#[cfg(any(feature = "cluster"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ClusterLicenseUpdationParams {
     fn decode(
@@ -841,6 +870,7 @@ impl crate::codec::Decode for ClusterLicenseUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cluster"))]
 impl crate::codec::Encode for ClusterLicenseUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -850,10 +880,12 @@ impl crate::codec::Encode for ClusterLicenseUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/ClusterLicenseUpdationParams/properties/data`
+#[cfg(any(feature = "cluster"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterLicenseUpdationParamsData {
     pub license: ::std::string::String,
 }
+#[cfg(any(feature = "cluster"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ClusterLicenseUpdationParamsData {
     fn decode(
@@ -876,6 +908,7 @@ impl crate::codec::Decode for ClusterLicenseUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cluster"))]
 impl crate::codec::Encode for ClusterLicenseUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -884,11 +917,13 @@ impl crate::codec::Encode for ClusterLicenseUpdationParamsData {
     }
 }
 /// Spec: `#/components/schemas/ClusterNetworkSettingUpdationParams`
+#[cfg(any(feature = "cluster"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterNetworkSettingUpdationParams {
     pub data: crate::models::ClusterNetworkSettingUpdationParamsData,
     pub r#where: crate::models::ClusterWhereInput,
 }
+#[cfg(any(feature = "cluster"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ClusterNetworkSettingUpdationParams {
     fn decode(
@@ -919,6 +954,7 @@ impl crate::codec::Decode for ClusterNetworkSettingUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cluster"))]
 impl crate::codec::Encode for ClusterNetworkSettingUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -928,6 +964,7 @@ impl crate::codec::Encode for ClusterNetworkSettingUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/ClusterNetworkSettingUpdationParams/properties/data`
+#[cfg(any(feature = "cluster"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterNetworkSettingUpdationParamsData {
     pub mgt_ip_mapper: ::std::option::Option<
@@ -941,6 +978,7 @@ pub struct ClusterNetworkSettingUpdationParamsData {
     pub iscsi_vip: ::std::option::Option<::std::string::String>,
     pub management_vip: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "cluster"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ClusterNetworkSettingUpdationParamsData {
     fn decode(
@@ -965,6 +1003,7 @@ impl crate::codec::Decode for ClusterNetworkSettingUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cluster"))]
 impl crate::codec::Encode for ClusterNetworkSettingUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -980,6 +1019,7 @@ impl crate::codec::Encode for ClusterNetworkSettingUpdationParamsData {
     }
 }
 /// Spec: `#/components/schemas/ClusterStorageInfo`
+#[cfg(any(feature = "cluster"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterStorageInfo {
     pub allocable_storage_capacity: ::std::option::Option<
@@ -997,6 +1037,7 @@ pub struct ClusterStorageInfo {
     pub name: ::std::string::String,
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "cluster"))]
 impl crate::codec::Decode for ClusterStorageInfo {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1048,6 +1089,7 @@ impl crate::codec::Decode for ClusterStorageInfo {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cluster"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ClusterStorageInfo {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1066,11 +1108,13 @@ impl crate::codec::Encode for ClusterStorageInfo {
     }
 }
 /// Spec: `#/components/schemas/ClusterStorageInfoEcConfig`
+#[cfg(any(feature = "cluster"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterStorageInfoEcConfig {
     pub m: i32,
     pub k: i32,
 }
+#[cfg(any(feature = "cluster"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ClusterStorageInfoEcConfig {
     fn decode(
@@ -1097,6 +1141,7 @@ impl crate::codec::Decode for ClusterStorageInfoEcConfig {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cluster"))]
 impl crate::codec::Encode for ClusterStorageInfoEcConfig {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1106,11 +1151,13 @@ impl crate::codec::Encode for ClusterStorageInfoEcConfig {
     }
 }
 /// Spec: `#/components/schemas/ClusterUpdationParams`
+#[cfg(any(feature = "cluster"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterUpdationParams {
     pub data: crate::models::ClusterUpdationParamsData,
     pub r#where: crate::models::ClusterWhereInput,
 }
+#[cfg(any(feature = "cluster"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ClusterUpdationParams {
     fn decode(
@@ -1137,6 +1184,7 @@ impl crate::codec::Decode for ClusterUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cluster"))]
 impl crate::codec::Encode for ClusterUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1146,6 +1194,7 @@ impl crate::codec::Encode for ClusterUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/ClusterUpdationParams/properties/data`
+#[cfg(any(feature = "cluster"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterUpdationParamsData {
     pub secondary_zone_id: ::std::option::Option<::std::string::String>,
@@ -1157,6 +1206,7 @@ pub struct ClusterUpdationParamsData {
     pub username: ::std::option::Option<::std::string::String>,
     pub ip: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "cluster"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ClusterUpdationParamsData {
     fn decode(
@@ -1195,6 +1245,7 @@ impl crate::codec::Decode for ClusterUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cluster"))]
 impl crate::codec::Encode for ClusterUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1210,11 +1261,13 @@ impl crate::codec::Encode for ClusterUpdationParamsData {
     }
 }
 /// Spec: `#/components/schemas/ClusterVirtualizationUpdationParams`
+#[cfg(any(feature = "cluster"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterVirtualizationUpdationParams {
     pub data: crate::models::ClusterVirtualizationUpdationParamsData,
     pub r#where: crate::models::ClusterWhereInput,
 }
+#[cfg(any(feature = "cluster"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ClusterVirtualizationUpdationParams {
     fn decode(
@@ -1245,6 +1298,7 @@ impl crate::codec::Decode for ClusterVirtualizationUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cluster"))]
 impl crate::codec::Encode for ClusterVirtualizationUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1254,11 +1308,13 @@ impl crate::codec::Encode for ClusterVirtualizationUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/ClusterVirtualizationUpdationParams/properties/data`
+#[cfg(any(feature = "cluster"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterVirtualizationUpdationParamsData {
     pub auto_converge: ::std::option::Option<bool>,
     pub current_cpu_model: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "cluster"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ClusterVirtualizationUpdationParamsData {
     fn decode(
@@ -1279,6 +1335,7 @@ impl crate::codec::Decode for ClusterVirtualizationUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cluster"))]
 impl crate::codec::Encode for ClusterVirtualizationUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1288,10 +1345,12 @@ impl crate::codec::Encode for ClusterVirtualizationUpdationParamsData {
     }
 }
 /// Spec: `#/components/schemas/DeleteCluster`
+#[cfg(any(feature = "cluster"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteCluster {
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "cluster"))]
 impl crate::codec::Decode for DeleteCluster {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1313,6 +1372,7 @@ impl crate::codec::Decode for DeleteCluster {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cluster"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteCluster {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1322,6 +1382,7 @@ impl crate::codec::Encode for DeleteCluster {
     }
 }
 /// Spec: `#/components/schemas/GetClusterStorageInfoEffect`
+#[cfg(any(feature = "cluster"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetClusterStorageInfoEffect {
     pub ec: ::std::option::Option<
@@ -1329,6 +1390,7 @@ pub struct GetClusterStorageInfoEffect {
     >,
     pub replica: ::std::option::Option<::std::vec::Vec<crate::models::ReplicaNum>>,
 }
+#[cfg(any(feature = "cluster"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetClusterStorageInfoEffect {
     fn decode(
@@ -1347,6 +1409,7 @@ impl crate::codec::Decode for GetClusterStorageInfoEffect {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cluster"))]
 impl crate::codec::Encode for GetClusterStorageInfoEffect {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1356,11 +1419,13 @@ impl crate::codec::Encode for GetClusterStorageInfoEffect {
     }
 }
 /// Spec: `#/components/schemas/GetClusterStorageInfoRequestBody`
+#[cfg(any(feature = "cluster"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetClusterStorageInfoRequestBody {
     pub effect: crate::models::GetClusterStorageInfoEffect,
     pub r#where: crate::models::ClusterWhereInput,
 }
+#[cfg(any(feature = "cluster"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetClusterStorageInfoRequestBody {
     fn decode(
@@ -1391,6 +1456,7 @@ impl crate::codec::Decode for GetClusterStorageInfoRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cluster"))]
 impl crate::codec::Encode for GetClusterStorageInfoRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1400,6 +1466,7 @@ impl crate::codec::Encode for GetClusterStorageInfoRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetClustersConnectionRequestBody`
+#[cfg(any(feature = "cluster"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetClustersConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -1410,6 +1477,7 @@ pub struct GetClustersConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ClusterWhereInput>,
 }
+#[cfg(any(feature = "cluster"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetClustersConnectionRequestBody {
     fn decode(
@@ -1433,6 +1501,7 @@ impl crate::codec::Decode for GetClustersConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cluster"))]
 impl crate::codec::Encode for GetClustersConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1447,10 +1516,12 @@ impl crate::codec::Encode for GetClustersConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetMetaLeaderRequestBody`
+#[cfg(any(feature = "cluster"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetMetaLeaderRequestBody {
     pub r#where: crate::models::ClusterWhereInput,
 }
+#[cfg(any(feature = "cluster"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetMetaLeaderRequestBody {
     fn decode(
@@ -1473,6 +1544,7 @@ impl crate::codec::Decode for GetMetaLeaderRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cluster"))]
 impl crate::codec::Encode for GetMetaLeaderRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1481,11 +1553,13 @@ impl crate::codec::Encode for GetMetaLeaderRequestBody {
     }
 }
 /// Spec: `#/components/schemas/MetaLeader`
+#[cfg(any(feature = "cluster"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct MetaLeader {
     pub meta_leader: ::std::string::String,
     pub cluster_id: ::std::string::String,
 }
+#[cfg(any(feature = "cluster"))]
 impl crate::codec::Decode for MetaLeader {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1511,6 +1585,7 @@ impl crate::codec::Decode for MetaLeader {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cluster"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for MetaLeader {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1521,6 +1596,7 @@ impl crate::codec::Encode for MetaLeader {
     }
 }
 /// Spec: `#/components/schemas/MetroCheckStatusEnum`
+#[cfg(any(feature = "cluster"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum MetroCheckStatusEnum {
     /// `CRITICAL`
@@ -1534,6 +1610,7 @@ pub enum MetroCheckStatusEnum {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "cluster"))]
 impl MetroCheckStatusEnum {
     /// Every value the spec lists.
     pub const ALL: [Self; 4] = [Self::Critical, Self::Healthy, Self::Info, Self::Notice];
@@ -1559,16 +1636,19 @@ impl MetroCheckStatusEnum {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "cluster"))]
 impl ::std::default::Default for MetroCheckStatusEnum {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "cluster"))]
 impl ::std::fmt::Display for MetroCheckStatusEnum {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "cluster"))]
 impl crate::codec::Decode for MetroCheckStatusEnum {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1576,6 +1656,7 @@ impl crate::codec::Decode for MetroCheckStatusEnum {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "cluster"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for MetroCheckStatusEnum {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1583,11 +1664,13 @@ impl crate::codec::Encode for MetroCheckStatusEnum {
     }
 }
 /// Spec: `#/components/schemas/MgtIpMapper`
+#[cfg(any(feature = "cluster"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct MgtIpMapper {
     pub ip: ::std::string::String,
     pub host_id: ::std::string::String,
 }
+#[cfg(any(feature = "cluster"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for MgtIpMapper {
     fn decode(
@@ -1614,6 +1697,7 @@ impl crate::codec::Decode for MgtIpMapper {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cluster"))]
 impl crate::codec::Encode for MgtIpMapper {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1623,10 +1707,12 @@ impl crate::codec::Encode for MgtIpMapper {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateCluster`
+#[cfg(any(feature = "cluster"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateCluster {
     pub count: i32,
 }
+#[cfg(any(feature = "cluster"))]
 impl crate::codec::Decode for NestedAggregateCluster {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1648,6 +1734,7 @@ impl crate::codec::Decode for NestedAggregateCluster {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cluster"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateCluster {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1657,10 +1744,12 @@ impl crate::codec::Encode for NestedAggregateCluster {
     }
 }
 /// Spec: `#/components/schemas/NestedApplication`
+#[cfg(any(feature = "cluster"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedApplication {
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "cluster"))]
 impl crate::codec::Decode for NestedApplication {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1682,6 +1771,7 @@ impl crate::codec::Decode for NestedApplication {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cluster"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedApplication {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1691,10 +1781,12 @@ impl crate::codec::Encode for NestedApplication {
     }
 }
 /// Spec: `#/components/schemas/NestedClusterSettings`
+#[cfg(any(feature = "cluster"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedClusterSettings {
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "cluster"))]
 impl crate::codec::Decode for NestedClusterSettings {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1716,6 +1808,7 @@ impl crate::codec::Decode for NestedClusterSettings {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cluster"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedClusterSettings {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1725,6 +1818,7 @@ impl crate::codec::Encode for NestedClusterSettings {
     }
 }
 /// Spec: `#/components/schemas/NestedMetroAvailabilityChecklist`
+#[cfg(any(feature = "cluster"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedMetroAvailabilityChecklist {
     pub primary_zone: crate::models::NestedMetroCheckResult,
@@ -1734,6 +1828,7 @@ pub struct NestedMetroAvailabilityChecklist {
     pub witness: crate::models::NestedMetroCheckResult,
     pub zone_and_zone: crate::models::NestedMetroCheckResult,
 }
+#[cfg(any(feature = "cluster"))]
 impl crate::codec::Decode for NestedMetroAvailabilityChecklist {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1789,6 +1884,7 @@ impl crate::codec::Decode for NestedMetroAvailabilityChecklist {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cluster"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedMetroAvailabilityChecklist {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1803,6 +1899,7 @@ impl crate::codec::Encode for NestedMetroAvailabilityChecklist {
     }
 }
 /// Spec: `#/components/schemas/NestedMetroCheckItem`
+#[cfg(any(feature = "cluster"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedMetroCheckItem {
     pub critical: ::std::vec::Vec<::std::string::String>,
@@ -1812,6 +1909,7 @@ pub struct NestedMetroCheckItem {
     pub notice: ::std::vec::Vec<::std::string::String>,
     pub status: crate::models::MetroCheckStatusEnum,
 }
+#[cfg(any(feature = "cluster"))]
 impl crate::codec::Decode for NestedMetroCheckItem {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1857,6 +1955,7 @@ impl crate::codec::Decode for NestedMetroCheckItem {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cluster"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedMetroCheckItem {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1871,6 +1970,7 @@ impl crate::codec::Encode for NestedMetroCheckItem {
     }
 }
 /// Spec: `#/components/schemas/NestedMetroCheckResult`
+#[cfg(any(feature = "cluster"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedMetroCheckResult {
     pub critical: i32,
@@ -1879,6 +1979,7 @@ pub struct NestedMetroCheckResult {
     pub notice: i32,
     pub status: crate::models::MetroCheckStatusEnum,
 }
+#[cfg(any(feature = "cluster"))]
 impl crate::codec::Decode for NestedMetroCheckResult {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1920,6 +2021,7 @@ impl crate::codec::Decode for NestedMetroCheckResult {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cluster"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedMetroCheckResult {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1933,10 +2035,12 @@ impl crate::codec::Encode for NestedMetroCheckResult {
     }
 }
 /// Spec: `#/components/schemas/NestedVcenterAccount`
+#[cfg(any(feature = "cluster"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedVcenterAccount {
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "cluster"))]
 impl crate::codec::Decode for NestedVcenterAccount {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1958,6 +2062,7 @@ impl crate::codec::Decode for NestedVcenterAccount {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cluster"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedVcenterAccount {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1967,9 +2072,11 @@ impl crate::codec::Encode for NestedVcenterAccount {
     }
 }
 /// Spec: `#/components/schemas/ReplicaNum`
+#[cfg(any(feature = "cluster"))]
 pub type ReplicaNum = i32;
 impl crate::Client {
     /// `POST /v2/api/connect-cluster` (operation `ConnectCluster`).
+    #[cfg(feature = "cluster")]
     pub async fn connect_cluster(
         &self,
         body: &[crate::models::ClusterCreationParams],
@@ -1982,6 +2089,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/delete-cluster` (operation `DeleteCluster`).
+    #[cfg(feature = "cluster")]
     pub async fn delete_cluster(
         &self,
         body: &crate::models::ClusterDeletionParams,
@@ -1994,6 +2102,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-cluster-storage-info` (operation `GetClusterStorageInfo`).
+    #[cfg(feature = "cluster")]
     pub async fn get_cluster_storage_info(
         &self,
         body: &crate::models::GetClusterStorageInfoRequestBody,
@@ -2006,6 +2115,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-clusters` (operation `GetClusters`).
+    #[cfg(feature = "cluster")]
     pub async fn get_clusters(
         &self,
         body: &crate::models::GetClustersRequestBody,
@@ -2015,6 +2125,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-clusters-connection` (operation `GetClustersConnection`).
+    #[cfg(feature = "cluster")]
     pub async fn get_clusters_connection(
         &self,
         body: &crate::models::GetClustersConnectionRequestBody,
@@ -2024,6 +2135,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-meta-leader` (operation `GetMetaLeader`).
+    #[cfg(feature = "cluster")]
     pub async fn get_meta_leader(
         &self,
         body: &crate::models::GetMetaLeaderRequestBody,
@@ -2036,6 +2148,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/update-cluster` (operation `UpdateCluster`).
+    #[cfg(feature = "cluster")]
     pub async fn update_cluster(
         &self,
         body: &crate::models::ClusterUpdationParams,
@@ -2048,6 +2161,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/update-cluster-enable-iscsi-setting` (operation `UpdateClusterEnableISCSISetting`).
+    #[cfg(feature = "cluster")]
     pub async fn update_cluster_enable_iscsi_setting(
         &self,
         body: &crate::models::ClusterEnableIscsiUpdationParams,
@@ -2065,6 +2179,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/update-cluster-ha-setting` (operation `UpdateClusterHaSetting`).
+    #[cfg(feature = "cluster")]
     pub async fn update_cluster_ha_setting(
         &self,
         body: &crate::models::ClusterHaUpdationParams,
@@ -2077,6 +2192,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/update-cluster-license` (operation `UpdateClusterLicense`).
+    #[cfg(feature = "cluster")]
     pub async fn update_cluster_license(
         &self,
         body: &crate::models::ClusterLicenseUpdationParams,
@@ -2089,6 +2205,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/update-cluster-network-setting` (operation `UpdateClusterNetworkSetting`).
+    #[cfg(feature = "cluster")]
     pub async fn update_cluster_network_setting(
         &self,
         body: &crate::models::ClusterNetworkSettingUpdationParams,
@@ -2103,6 +2220,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/update-cluster-virtualization-setting` (operation `UpdateClusterVirtualizationSetting`).
+    #[cfg(feature = "cluster")]
     pub async fn update_cluster_virtualization_setting(
         &self,
         body: &crate::models::ClusterVirtualizationUpdationParams,

@@ -3,6 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/ClusterImage`
+#[cfg(any(feature = "cluster-image"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterImage {
     pub cluster: crate::models::NestedCluster,
@@ -18,6 +19,7 @@ pub struct ClusterImage {
     pub version: ::std::string::String,
     pub zbs_version: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "cluster-image"))]
 impl crate::codec::Decode for ClusterImage {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -88,6 +90,7 @@ impl crate::codec::Decode for ClusterImage {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cluster-image"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ClusterImage {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -108,10 +111,12 @@ impl crate::codec::Encode for ClusterImage {
     }
 }
 /// Spec: `#/components/schemas/ClusterImageConnection`
+#[cfg(any(feature = "cluster-image"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterImageConnection {
     pub aggregate: crate::models::NestedAggregateClusterImage,
 }
+#[cfg(any(feature = "cluster-image"))]
 impl crate::codec::Decode for ClusterImageConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -133,6 +138,7 @@ impl crate::codec::Decode for ClusterImageConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cluster-image"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ClusterImageConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -142,6 +148,7 @@ impl crate::codec::Encode for ClusterImageConnection {
     }
 }
 /// Spec: `#/components/schemas/ClusterImageOrderByInput`
+#[cfg(any(feature = "cluster-image"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ClusterImageOrderByInput {
     /// `entityAsyncStatus_ASC`
@@ -187,6 +194,7 @@ pub enum ClusterImageOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "cluster-image"))]
 impl ClusterImageOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 20] = [
@@ -265,16 +273,19 @@ impl ClusterImageOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "cluster-image"))]
 impl ::std::default::Default for ClusterImageOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "cluster-image"))]
 impl ::std::fmt::Display for ClusterImageOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "cluster-image"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ClusterImageOrderByInput {
     fn decode(
@@ -283,12 +294,14 @@ impl crate::codec::Decode for ClusterImageOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "cluster-image"))]
 impl crate::codec::Encode for ClusterImageOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/ClusterImageWhereInput`
+#[cfg(any(feature = "cluster-image"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterImageWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::ClusterImageWhereInput>>,
@@ -424,6 +437,7 @@ pub struct ClusterImageWhereInput {
     pub zbs_version_not_starts_with: crate::Nullable<::std::string::String>,
     pub zbs_version_starts_with: crate::Nullable<::std::string::String>,
 }
+#[cfg(any(feature = "cluster-image"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ClusterImageWhereInput {
     fn decode(
@@ -734,6 +748,7 @@ impl crate::codec::Decode for ClusterImageWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cluster-image"))]
 impl crate::codec::Encode for ClusterImageWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -879,6 +894,7 @@ impl crate::codec::Encode for ClusterImageWhereInput {
     }
 }
 /// Spec: `#/components/schemas/GetClusterImagesConnectionRequestBody`
+#[cfg(any(feature = "cluster-image"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetClusterImagesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -889,6 +905,7 @@ pub struct GetClusterImagesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ClusterImageWhereInput>,
 }
+#[cfg(any(feature = "cluster-image"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetClusterImagesConnectionRequestBody {
     fn decode(
@@ -912,6 +929,7 @@ impl crate::codec::Decode for GetClusterImagesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cluster-image"))]
 impl crate::codec::Encode for GetClusterImagesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -926,6 +944,7 @@ impl crate::codec::Encode for GetClusterImagesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetClusterImagesRequestBody`
+#[cfg(any(feature = "cluster-image"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetClusterImagesRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -936,6 +955,7 @@ pub struct GetClusterImagesRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ClusterImageWhereInput>,
 }
+#[cfg(any(feature = "cluster-image"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetClusterImagesRequestBody {
     fn decode(
@@ -959,6 +979,7 @@ impl crate::codec::Decode for GetClusterImagesRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cluster-image"))]
 impl crate::codec::Encode for GetClusterImagesRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -973,10 +994,12 @@ impl crate::codec::Encode for GetClusterImagesRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateClusterImage`
+#[cfg(any(feature = "cluster-image"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateClusterImage {
     pub count: i32,
 }
+#[cfg(any(feature = "cluster-image"))]
 impl crate::codec::Decode for NestedAggregateClusterImage {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -998,6 +1021,7 @@ impl crate::codec::Decode for NestedAggregateClusterImage {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cluster-image"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateClusterImage {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1008,6 +1032,7 @@ impl crate::codec::Encode for NestedAggregateClusterImage {
 }
 impl crate::Client {
     /// `POST /v2/api/get-cluster-images` (operation `GetClusterImages`).
+    #[cfg(feature = "cluster-image")]
     pub async fn get_cluster_images(
         &self,
         body: &crate::models::GetClusterImagesRequestBody,
@@ -1020,6 +1045,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-cluster-images-connection` (operation `GetClusterImagesConnection`).
+    #[cfg(feature = "cluster-image")]
     pub async fn get_cluster_images_connection(
         &self,
         body: &crate::models::GetClusterImagesConnectionRequestBody,

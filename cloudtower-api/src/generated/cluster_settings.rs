@@ -3,10 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/ClusterSettingsConnection`
+#[cfg(any(feature = "cluster-settings"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterSettingsConnection {
     pub aggregate: crate::models::NestedAggregateClusterSettings,
 }
+#[cfg(any(feature = "cluster-settings"))]
 impl crate::codec::Decode for ClusterSettingsConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -28,6 +30,7 @@ impl crate::codec::Decode for ClusterSettingsConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cluster-settings"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ClusterSettingsConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -37,6 +40,7 @@ impl crate::codec::Encode for ClusterSettingsConnection {
     }
 }
 /// Spec: `#/components/schemas/ClusterSettingsOrderByInput`
+#[cfg(any(feature = "cluster-settings"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ClusterSettingsOrderByInput {
     /// `default_ha_ASC`
@@ -62,6 +66,7 @@ pub enum ClusterSettingsOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "cluster-settings"))]
 impl ClusterSettingsOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 10] = [
@@ -110,16 +115,19 @@ impl ClusterSettingsOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "cluster-settings"))]
 impl ::std::default::Default for ClusterSettingsOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "cluster-settings"))]
 impl ::std::fmt::Display for ClusterSettingsOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "cluster-settings"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ClusterSettingsOrderByInput {
     fn decode(
@@ -128,12 +136,154 @@ impl crate::codec::Decode for ClusterSettingsOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "cluster-settings"))]
 impl crate::codec::Encode for ClusterSettingsOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
+/// Spec: `#/components/schemas/ClusterSettingsWhereInput`
+#[cfg(any(feature = "cluster-settings"))]
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ClusterSettingsWhereInput {
+    pub and: crate::Nullable<::std::vec::Vec<crate::models::ClusterSettingsWhereInput>>,
+    pub not: crate::Nullable<::std::vec::Vec<crate::models::ClusterSettingsWhereInput>>,
+    pub or: crate::Nullable<::std::vec::Vec<crate::models::ClusterSettingsWhereInput>>,
+    pub cluster: crate::Nullable<::std::boxed::Box<crate::models::ClusterWhereInput>>,
+    pub default_ha: crate::Nullable<bool>,
+    pub default_ha_not: crate::Nullable<bool>,
+    pub default_storage_policy: crate::Nullable<
+        crate::models::VmVolumeElfStoragePolicyType,
+    >,
+    pub default_storage_policy_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::VmVolumeElfStoragePolicyType>,
+    >,
+    pub default_storage_policy_not: crate::Nullable<
+        crate::models::VmVolumeElfStoragePolicyType,
+    >,
+    pub default_storage_policy_not_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::VmVolumeElfStoragePolicyType>,
+    >,
+    pub enabled_iscsi: crate::Nullable<bool>,
+    pub enabled_iscsi_not: crate::Nullable<bool>,
+    pub id: crate::Nullable<::std::string::String>,
+    pub id_contains: crate::Nullable<::std::string::String>,
+    pub id_ends_with: crate::Nullable<::std::string::String>,
+    pub id_gt: crate::Nullable<::std::string::String>,
+    pub id_gte: crate::Nullable<::std::string::String>,
+    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: crate::Nullable<::std::string::String>,
+    pub id_lte: crate::Nullable<::std::string::String>,
+    pub id_not: crate::Nullable<::std::string::String>,
+    pub id_not_contains: crate::Nullable<::std::string::String>,
+    pub id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub id_starts_with: crate::Nullable<::std::string::String>,
+}
+#[cfg(any(feature = "cluster-settings"))]
+#[cfg(feature = "server")]
+impl crate::codec::Decode for ClusterSettingsWhereInput {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        let mut out = Self::default();
+        let mut key = d.first_key("ClusterSettingsWhereInput")?;
+        while let ::std::option::Option::Some(k) = key {
+            match k {
+                "AND" => d.field(&mut out.and, "AND")?,
+                "NOT" => d.field(&mut out.not, "NOT")?,
+                "OR" => d.field(&mut out.or, "OR")?,
+                "cluster" => d.field(&mut out.cluster, "cluster")?,
+                "default_ha" => d.field(&mut out.default_ha, "default_ha")?,
+                "default_ha_not" => d.field(&mut out.default_ha_not, "default_ha_not")?,
+                "default_storage_policy" => {
+                    d.field(&mut out.default_storage_policy, "default_storage_policy")?
+                }
+                "default_storage_policy_in" => {
+                    d.field(
+                        &mut out.default_storage_policy_in,
+                        "default_storage_policy_in",
+                    )?
+                }
+                "default_storage_policy_not" => {
+                    d.field(
+                        &mut out.default_storage_policy_not,
+                        "default_storage_policy_not",
+                    )?
+                }
+                "default_storage_policy_not_in" => {
+                    d.field(
+                        &mut out.default_storage_policy_not_in,
+                        "default_storage_policy_not_in",
+                    )?
+                }
+                "enabled_iscsi" => d.field(&mut out.enabled_iscsi, "enabled_iscsi")?,
+                "enabled_iscsi_not" => {
+                    d.field(&mut out.enabled_iscsi_not, "enabled_iscsi_not")?
+                }
+                "id" => d.field(&mut out.id, "id")?,
+                "id_contains" => d.field(&mut out.id_contains, "id_contains")?,
+                "id_ends_with" => d.field(&mut out.id_ends_with, "id_ends_with")?,
+                "id_gt" => d.field(&mut out.id_gt, "id_gt")?,
+                "id_gte" => d.field(&mut out.id_gte, "id_gte")?,
+                "id_in" => d.field(&mut out.id_in, "id_in")?,
+                "id_lt" => d.field(&mut out.id_lt, "id_lt")?,
+                "id_lte" => d.field(&mut out.id_lte, "id_lte")?,
+                "id_not" => d.field(&mut out.id_not, "id_not")?,
+                "id_not_contains" => {
+                    d.field(&mut out.id_not_contains, "id_not_contains")?
+                }
+                "id_not_ends_with" => {
+                    d.field(&mut out.id_not_ends_with, "id_not_ends_with")?
+                }
+                "id_not_in" => d.field(&mut out.id_not_in, "id_not_in")?,
+                "id_not_starts_with" => {
+                    d.field(&mut out.id_not_starts_with, "id_not_starts_with")?
+                }
+                "id_starts_with" => d.field(&mut out.id_starts_with, "id_starts_with")?,
+                _ => d.skip()?,
+            }
+            key = d.next_key()?;
+        }
+        ::std::result::Result::Ok(out)
+    }
+}
+#[cfg(any(feature = "cluster-settings"))]
+impl crate::codec::Encode for ClusterSettingsWhereInput {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.begin_object();
+        e.field("AND", &self.and);
+        e.field("NOT", &self.not);
+        e.field("OR", &self.or);
+        e.field("cluster", &self.cluster);
+        e.field("default_ha", &self.default_ha);
+        e.field("default_ha_not", &self.default_ha_not);
+        e.field("default_storage_policy", &self.default_storage_policy);
+        e.field("default_storage_policy_in", &self.default_storage_policy_in);
+        e.field("default_storage_policy_not", &self.default_storage_policy_not);
+        e.field("default_storage_policy_not_in", &self.default_storage_policy_not_in);
+        e.field("enabled_iscsi", &self.enabled_iscsi);
+        e.field("enabled_iscsi_not", &self.enabled_iscsi_not);
+        e.field("id", &self.id);
+        e.field("id_contains", &self.id_contains);
+        e.field("id_ends_with", &self.id_ends_with);
+        e.field("id_gt", &self.id_gt);
+        e.field("id_gte", &self.id_gte);
+        e.field("id_in", &self.id_in);
+        e.field("id_lt", &self.id_lt);
+        e.field("id_lte", &self.id_lte);
+        e.field("id_not", &self.id_not);
+        e.field("id_not_contains", &self.id_not_contains);
+        e.field("id_not_ends_with", &self.id_not_ends_with);
+        e.field("id_not_in", &self.id_not_in);
+        e.field("id_not_starts_with", &self.id_not_starts_with);
+        e.field("id_starts_with", &self.id_starts_with);
+        e.end_object();
+    }
+}
 /// Spec: `#/components/schemas/GetClusterSettingsesConnectionRequestBody`
+#[cfg(any(feature = "cluster-settings"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetClusterSettingsesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -144,6 +294,7 @@ pub struct GetClusterSettingsesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ClusterSettingsWhereInput>,
 }
+#[cfg(any(feature = "cluster-settings"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetClusterSettingsesConnectionRequestBody {
     fn decode(
@@ -167,6 +318,7 @@ impl crate::codec::Decode for GetClusterSettingsesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cluster-settings"))]
 impl crate::codec::Encode for GetClusterSettingsesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -181,6 +333,7 @@ impl crate::codec::Encode for GetClusterSettingsesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetClusterSettingsesRequestBody`
+#[cfg(any(feature = "cluster-settings"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetClusterSettingsesRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -191,6 +344,7 @@ pub struct GetClusterSettingsesRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ClusterSettingsWhereInput>,
 }
+#[cfg(any(feature = "cluster-settings"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetClusterSettingsesRequestBody {
     fn decode(
@@ -214,6 +368,7 @@ impl crate::codec::Decode for GetClusterSettingsesRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cluster-settings"))]
 impl crate::codec::Encode for GetClusterSettingsesRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -228,10 +383,12 @@ impl crate::codec::Encode for GetClusterSettingsesRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateClusterSettings`
+#[cfg(any(feature = "cluster-settings"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateClusterSettings {
     pub count: i32,
 }
+#[cfg(any(feature = "cluster-settings"))]
 impl crate::codec::Decode for NestedAggregateClusterSettings {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -253,6 +410,7 @@ impl crate::codec::Decode for NestedAggregateClusterSettings {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cluster-settings"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateClusterSettings {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -263,6 +421,7 @@ impl crate::codec::Encode for NestedAggregateClusterSettings {
 }
 impl crate::Client {
     /// `POST /v2/api/get-cluster-settingses` (operation `GetClusterSettingses`).
+    #[cfg(feature = "cluster-settings")]
     pub async fn get_cluster_settingses(
         &self,
         body: &crate::models::GetClusterSettingsesRequestBody,
@@ -275,6 +434,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-cluster-settingses-connection` (operation `GetClusterSettingsesConnection`).
+    #[cfg(feature = "cluster-settings")]
     pub async fn get_cluster_settingses_connection(
         &self,
         body: &crate::models::GetClusterSettingsesConnectionRequestBody,

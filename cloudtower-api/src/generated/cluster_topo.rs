@@ -3,6 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/ClusterTopo`
+#[cfg(any(feature = "cluster-topo"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterTopo {
     pub brick_topoes: ::std::option::Option<
@@ -19,6 +20,7 @@ pub struct ClusterTopo {
         ::std::vec::Vec<crate::models::NestedZoneTopo>,
     >,
 }
+#[cfg(any(feature = "cluster-topo"))]
 impl crate::codec::Decode for ClusterTopo {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -55,6 +57,7 @@ impl crate::codec::Decode for ClusterTopo {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cluster-topo"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ClusterTopo {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -70,10 +73,12 @@ impl crate::codec::Encode for ClusterTopo {
     }
 }
 /// Spec: `#/components/schemas/ClusterTopoConnection`
+#[cfg(any(feature = "cluster-topo"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterTopoConnection {
     pub aggregate: crate::models::NestedAggregateClusterTopo,
 }
+#[cfg(any(feature = "cluster-topo"))]
 impl crate::codec::Decode for ClusterTopoConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -95,6 +100,7 @@ impl crate::codec::Decode for ClusterTopoConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cluster-topo"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ClusterTopoConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -104,6 +110,7 @@ impl crate::codec::Encode for ClusterTopoConnection {
     }
 }
 /// Spec: `#/components/schemas/ClusterTopoOrderByInput`
+#[cfg(any(feature = "cluster-topo"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ClusterTopoOrderByInput {
     /// `id_ASC`
@@ -121,6 +128,7 @@ pub enum ClusterTopoOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "cluster-topo"))]
 impl ClusterTopoOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 6] = [
@@ -157,16 +165,19 @@ impl ClusterTopoOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "cluster-topo"))]
 impl ::std::default::Default for ClusterTopoOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "cluster-topo"))]
 impl ::std::fmt::Display for ClusterTopoOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "cluster-topo"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ClusterTopoOrderByInput {
     fn decode(
@@ -175,12 +186,302 @@ impl crate::codec::Decode for ClusterTopoOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "cluster-topo"))]
 impl crate::codec::Encode for ClusterTopoOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
+/// Spec: `#/components/schemas/ClusterTopoWhereInput`
+#[cfg(any(feature = "cluster-topo"))]
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ClusterTopoWhereInput {
+    pub and: crate::Nullable<::std::vec::Vec<crate::models::ClusterTopoWhereInput>>,
+    pub not: crate::Nullable<::std::vec::Vec<crate::models::ClusterTopoWhereInput>>,
+    pub or: crate::Nullable<::std::vec::Vec<crate::models::ClusterTopoWhereInput>>,
+    #[cfg(any(feature = "brick-topo", feature = "rack-topo"))]
+    pub brick_topoes_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::BrickTopoWhereInput>,
+    >,
+    #[cfg(any(feature = "brick-topo", feature = "rack-topo"))]
+    pub brick_topoes_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::BrickTopoWhereInput>,
+    >,
+    #[cfg(any(feature = "brick-topo", feature = "rack-topo"))]
+    pub brick_topoes_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::BrickTopoWhereInput>,
+    >,
+    pub cluster: crate::Nullable<crate::models::ClusterWhereInput>,
+    pub id: crate::Nullable<::std::string::String>,
+    pub id_contains: crate::Nullable<::std::string::String>,
+    pub id_ends_with: crate::Nullable<::std::string::String>,
+    pub id_gt: crate::Nullable<::std::string::String>,
+    pub id_gte: crate::Nullable<::std::string::String>,
+    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: crate::Nullable<::std::string::String>,
+    pub id_lte: crate::Nullable<::std::string::String>,
+    pub id_not: crate::Nullable<::std::string::String>,
+    pub id_not_contains: crate::Nullable<::std::string::String>,
+    pub id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub id_starts_with: crate::Nullable<::std::string::String>,
+    pub local_id: crate::Nullable<::std::string::String>,
+    pub local_id_contains: crate::Nullable<::std::string::String>,
+    pub local_id_ends_with: crate::Nullable<::std::string::String>,
+    pub local_id_gt: crate::Nullable<::std::string::String>,
+    pub local_id_gte: crate::Nullable<::std::string::String>,
+    pub local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub local_id_lt: crate::Nullable<::std::string::String>,
+    pub local_id_lte: crate::Nullable<::std::string::String>,
+    pub local_id_not: crate::Nullable<::std::string::String>,
+    pub local_id_not_contains: crate::Nullable<::std::string::String>,
+    pub local_id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub local_id_starts_with: crate::Nullable<::std::string::String>,
+    pub name: crate::Nullable<::std::string::String>,
+    pub name_contains: crate::Nullable<::std::string::String>,
+    pub name_ends_with: crate::Nullable<::std::string::String>,
+    pub name_gt: crate::Nullable<::std::string::String>,
+    pub name_gte: crate::Nullable<::std::string::String>,
+    pub name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_lt: crate::Nullable<::std::string::String>,
+    pub name_lte: crate::Nullable<::std::string::String>,
+    pub name_not: crate::Nullable<::std::string::String>,
+    pub name_not_contains: crate::Nullable<::std::string::String>,
+    pub name_not_ends_with: crate::Nullable<::std::string::String>,
+    pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_not_starts_with: crate::Nullable<::std::string::String>,
+    pub name_starts_with: crate::Nullable<::std::string::String>,
+    #[cfg(any(feature = "brick-topo", feature = "node-topo"))]
+    pub node_topoes_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::NodeTopoWhereInput>,
+    >,
+    #[cfg(any(feature = "brick-topo", feature = "node-topo"))]
+    pub node_topoes_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::NodeTopoWhereInput>,
+    >,
+    #[cfg(any(feature = "brick-topo", feature = "node-topo"))]
+    pub node_topoes_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::NodeTopoWhereInput>,
+    >,
+    #[cfg(any(feature = "zone-topo"))]
+    pub zone_topoes_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::ZoneTopoWhereInput>,
+    >,
+    #[cfg(any(feature = "zone-topo"))]
+    pub zone_topoes_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::ZoneTopoWhereInput>,
+    >,
+    #[cfg(any(feature = "zone-topo"))]
+    pub zone_topoes_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::ZoneTopoWhereInput>,
+    >,
+}
+#[cfg(any(feature = "cluster-topo"))]
+#[cfg(feature = "server")]
+impl crate::codec::Decode for ClusterTopoWhereInput {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        let mut out = Self::default();
+        let mut key = d.first_key("ClusterTopoWhereInput")?;
+        while let ::std::option::Option::Some(k) = key {
+            match k {
+                "AND" => d.field(&mut out.and, "AND")?,
+                "NOT" => d.field(&mut out.not, "NOT")?,
+                "OR" => d.field(&mut out.or, "OR")?,
+                #[cfg(any(feature = "brick-topo", feature = "rack-topo"))]
+                "brick_topoes_every" => {
+                    d.field(&mut out.brick_topoes_every, "brick_topoes_every")?
+                }
+                #[cfg(any(feature = "brick-topo", feature = "rack-topo"))]
+                "brick_topoes_none" => {
+                    d.field(&mut out.brick_topoes_none, "brick_topoes_none")?
+                }
+                #[cfg(any(feature = "brick-topo", feature = "rack-topo"))]
+                "brick_topoes_some" => {
+                    d.field(&mut out.brick_topoes_some, "brick_topoes_some")?
+                }
+                "cluster" => d.field(&mut out.cluster, "cluster")?,
+                "id" => d.field(&mut out.id, "id")?,
+                "id_contains" => d.field(&mut out.id_contains, "id_contains")?,
+                "id_ends_with" => d.field(&mut out.id_ends_with, "id_ends_with")?,
+                "id_gt" => d.field(&mut out.id_gt, "id_gt")?,
+                "id_gte" => d.field(&mut out.id_gte, "id_gte")?,
+                "id_in" => d.field(&mut out.id_in, "id_in")?,
+                "id_lt" => d.field(&mut out.id_lt, "id_lt")?,
+                "id_lte" => d.field(&mut out.id_lte, "id_lte")?,
+                "id_not" => d.field(&mut out.id_not, "id_not")?,
+                "id_not_contains" => {
+                    d.field(&mut out.id_not_contains, "id_not_contains")?
+                }
+                "id_not_ends_with" => {
+                    d.field(&mut out.id_not_ends_with, "id_not_ends_with")?
+                }
+                "id_not_in" => d.field(&mut out.id_not_in, "id_not_in")?,
+                "id_not_starts_with" => {
+                    d.field(&mut out.id_not_starts_with, "id_not_starts_with")?
+                }
+                "id_starts_with" => d.field(&mut out.id_starts_with, "id_starts_with")?,
+                "local_id" => d.field(&mut out.local_id, "local_id")?,
+                "local_id_contains" => {
+                    d.field(&mut out.local_id_contains, "local_id_contains")?
+                }
+                "local_id_ends_with" => {
+                    d.field(&mut out.local_id_ends_with, "local_id_ends_with")?
+                }
+                "local_id_gt" => d.field(&mut out.local_id_gt, "local_id_gt")?,
+                "local_id_gte" => d.field(&mut out.local_id_gte, "local_id_gte")?,
+                "local_id_in" => d.field(&mut out.local_id_in, "local_id_in")?,
+                "local_id_lt" => d.field(&mut out.local_id_lt, "local_id_lt")?,
+                "local_id_lte" => d.field(&mut out.local_id_lte, "local_id_lte")?,
+                "local_id_not" => d.field(&mut out.local_id_not, "local_id_not")?,
+                "local_id_not_contains" => {
+                    d.field(&mut out.local_id_not_contains, "local_id_not_contains")?
+                }
+                "local_id_not_ends_with" => {
+                    d.field(&mut out.local_id_not_ends_with, "local_id_not_ends_with")?
+                }
+                "local_id_not_in" => {
+                    d.field(&mut out.local_id_not_in, "local_id_not_in")?
+                }
+                "local_id_not_starts_with" => {
+                    d.field(
+                        &mut out.local_id_not_starts_with,
+                        "local_id_not_starts_with",
+                    )?
+                }
+                "local_id_starts_with" => {
+                    d.field(&mut out.local_id_starts_with, "local_id_starts_with")?
+                }
+                "name" => d.field(&mut out.name, "name")?,
+                "name_contains" => d.field(&mut out.name_contains, "name_contains")?,
+                "name_ends_with" => d.field(&mut out.name_ends_with, "name_ends_with")?,
+                "name_gt" => d.field(&mut out.name_gt, "name_gt")?,
+                "name_gte" => d.field(&mut out.name_gte, "name_gte")?,
+                "name_in" => d.field(&mut out.name_in, "name_in")?,
+                "name_lt" => d.field(&mut out.name_lt, "name_lt")?,
+                "name_lte" => d.field(&mut out.name_lte, "name_lte")?,
+                "name_not" => d.field(&mut out.name_not, "name_not")?,
+                "name_not_contains" => {
+                    d.field(&mut out.name_not_contains, "name_not_contains")?
+                }
+                "name_not_ends_with" => {
+                    d.field(&mut out.name_not_ends_with, "name_not_ends_with")?
+                }
+                "name_not_in" => d.field(&mut out.name_not_in, "name_not_in")?,
+                "name_not_starts_with" => {
+                    d.field(&mut out.name_not_starts_with, "name_not_starts_with")?
+                }
+                "name_starts_with" => {
+                    d.field(&mut out.name_starts_with, "name_starts_with")?
+                }
+                #[cfg(any(feature = "brick-topo", feature = "node-topo"))]
+                "node_topoes_every" => {
+                    d.field(&mut out.node_topoes_every, "node_topoes_every")?
+                }
+                #[cfg(any(feature = "brick-topo", feature = "node-topo"))]
+                "node_topoes_none" => {
+                    d.field(&mut out.node_topoes_none, "node_topoes_none")?
+                }
+                #[cfg(any(feature = "brick-topo", feature = "node-topo"))]
+                "node_topoes_some" => {
+                    d.field(&mut out.node_topoes_some, "node_topoes_some")?
+                }
+                #[cfg(any(feature = "zone-topo"))]
+                "zone_topoes_every" => {
+                    d.field(&mut out.zone_topoes_every, "zone_topoes_every")?
+                }
+                #[cfg(any(feature = "zone-topo"))]
+                "zone_topoes_none" => {
+                    d.field(&mut out.zone_topoes_none, "zone_topoes_none")?
+                }
+                #[cfg(any(feature = "zone-topo"))]
+                "zone_topoes_some" => {
+                    d.field(&mut out.zone_topoes_some, "zone_topoes_some")?
+                }
+                _ => d.skip()?,
+            }
+            key = d.next_key()?;
+        }
+        ::std::result::Result::Ok(out)
+    }
+}
+#[cfg(any(feature = "cluster-topo"))]
+impl crate::codec::Encode for ClusterTopoWhereInput {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.begin_object();
+        e.field("AND", &self.and);
+        e.field("NOT", &self.not);
+        e.field("OR", &self.or);
+        #[cfg(any(feature = "brick-topo", feature = "rack-topo"))]
+        e.field("brick_topoes_every", &self.brick_topoes_every);
+        #[cfg(any(feature = "brick-topo", feature = "rack-topo"))]
+        e.field("brick_topoes_none", &self.brick_topoes_none);
+        #[cfg(any(feature = "brick-topo", feature = "rack-topo"))]
+        e.field("brick_topoes_some", &self.brick_topoes_some);
+        e.field("cluster", &self.cluster);
+        e.field("id", &self.id);
+        e.field("id_contains", &self.id_contains);
+        e.field("id_ends_with", &self.id_ends_with);
+        e.field("id_gt", &self.id_gt);
+        e.field("id_gte", &self.id_gte);
+        e.field("id_in", &self.id_in);
+        e.field("id_lt", &self.id_lt);
+        e.field("id_lte", &self.id_lte);
+        e.field("id_not", &self.id_not);
+        e.field("id_not_contains", &self.id_not_contains);
+        e.field("id_not_ends_with", &self.id_not_ends_with);
+        e.field("id_not_in", &self.id_not_in);
+        e.field("id_not_starts_with", &self.id_not_starts_with);
+        e.field("id_starts_with", &self.id_starts_with);
+        e.field("local_id", &self.local_id);
+        e.field("local_id_contains", &self.local_id_contains);
+        e.field("local_id_ends_with", &self.local_id_ends_with);
+        e.field("local_id_gt", &self.local_id_gt);
+        e.field("local_id_gte", &self.local_id_gte);
+        e.field("local_id_in", &self.local_id_in);
+        e.field("local_id_lt", &self.local_id_lt);
+        e.field("local_id_lte", &self.local_id_lte);
+        e.field("local_id_not", &self.local_id_not);
+        e.field("local_id_not_contains", &self.local_id_not_contains);
+        e.field("local_id_not_ends_with", &self.local_id_not_ends_with);
+        e.field("local_id_not_in", &self.local_id_not_in);
+        e.field("local_id_not_starts_with", &self.local_id_not_starts_with);
+        e.field("local_id_starts_with", &self.local_id_starts_with);
+        e.field("name", &self.name);
+        e.field("name_contains", &self.name_contains);
+        e.field("name_ends_with", &self.name_ends_with);
+        e.field("name_gt", &self.name_gt);
+        e.field("name_gte", &self.name_gte);
+        e.field("name_in", &self.name_in);
+        e.field("name_lt", &self.name_lt);
+        e.field("name_lte", &self.name_lte);
+        e.field("name_not", &self.name_not);
+        e.field("name_not_contains", &self.name_not_contains);
+        e.field("name_not_ends_with", &self.name_not_ends_with);
+        e.field("name_not_in", &self.name_not_in);
+        e.field("name_not_starts_with", &self.name_not_starts_with);
+        e.field("name_starts_with", &self.name_starts_with);
+        #[cfg(any(feature = "brick-topo", feature = "node-topo"))]
+        e.field("node_topoes_every", &self.node_topoes_every);
+        #[cfg(any(feature = "brick-topo", feature = "node-topo"))]
+        e.field("node_topoes_none", &self.node_topoes_none);
+        #[cfg(any(feature = "brick-topo", feature = "node-topo"))]
+        e.field("node_topoes_some", &self.node_topoes_some);
+        #[cfg(any(feature = "zone-topo"))]
+        e.field("zone_topoes_every", &self.zone_topoes_every);
+        #[cfg(any(feature = "zone-topo"))]
+        e.field("zone_topoes_none", &self.zone_topoes_none);
+        #[cfg(any(feature = "zone-topo"))]
+        e.field("zone_topoes_some", &self.zone_topoes_some);
+        e.end_object();
+    }
+}
 /// Spec: `#/components/schemas/GetClusterTopoesConnectionRequestBody`
+#[cfg(any(feature = "cluster-topo"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetClusterTopoesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -191,6 +492,7 @@ pub struct GetClusterTopoesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ClusterTopoWhereInput>,
 }
+#[cfg(any(feature = "cluster-topo"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetClusterTopoesConnectionRequestBody {
     fn decode(
@@ -214,6 +516,7 @@ impl crate::codec::Decode for GetClusterTopoesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cluster-topo"))]
 impl crate::codec::Encode for GetClusterTopoesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -228,6 +531,7 @@ impl crate::codec::Encode for GetClusterTopoesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetClusterTopoesRequestBody`
+#[cfg(any(feature = "cluster-topo"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetClusterTopoesRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -238,6 +542,7 @@ pub struct GetClusterTopoesRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ClusterTopoWhereInput>,
 }
+#[cfg(any(feature = "cluster-topo"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetClusterTopoesRequestBody {
     fn decode(
@@ -261,6 +566,7 @@ impl crate::codec::Decode for GetClusterTopoesRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cluster-topo"))]
 impl crate::codec::Encode for GetClusterTopoesRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -275,10 +581,12 @@ impl crate::codec::Encode for GetClusterTopoesRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateClusterTopo`
+#[cfg(any(feature = "cluster-topo"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateClusterTopo {
     pub count: i32,
 }
+#[cfg(any(feature = "cluster-topo"))]
 impl crate::codec::Decode for NestedAggregateClusterTopo {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -300,6 +608,7 @@ impl crate::codec::Decode for NestedAggregateClusterTopo {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cluster-topo"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateClusterTopo {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -310,6 +619,7 @@ impl crate::codec::Encode for NestedAggregateClusterTopo {
 }
 impl crate::Client {
     /// `POST /v2/api/get-cluster-topoes` (operation `GetClusterTopoes`).
+    #[cfg(feature = "cluster-topo")]
     pub async fn get_cluster_topoes(
         &self,
         body: &crate::models::GetClusterTopoesRequestBody,
@@ -322,6 +632,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-cluster-topoes-connection` (operation `GetClusterTopoesConnection`).
+    #[cfg(feature = "cluster-topo")]
     pub async fn get_cluster_topoes_connection(
         &self,
         body: &crate::models::GetClusterTopoesConnectionRequestBody,

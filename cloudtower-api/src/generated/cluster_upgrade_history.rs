@@ -3,6 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/ClusterUpgradeHistory`
+#[cfg(any(feature = "cluster-upgrade-history"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterUpgradeHistory {
     pub cluster: crate::models::NestedCluster,
@@ -14,6 +15,7 @@ pub struct ClusterUpgradeHistory {
     pub task_uuid: ::std::string::String,
     pub version: ::std::string::String,
 }
+#[cfg(any(feature = "cluster-upgrade-history"))]
 impl crate::codec::Decode for ClusterUpgradeHistory {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -76,6 +78,7 @@ impl crate::codec::Decode for ClusterUpgradeHistory {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cluster-upgrade-history"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ClusterUpgradeHistory {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -92,10 +95,12 @@ impl crate::codec::Encode for ClusterUpgradeHistory {
     }
 }
 /// Spec: `#/components/schemas/ClusterUpgradeHistoryConnection`
+#[cfg(any(feature = "cluster-upgrade-history"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterUpgradeHistoryConnection {
     pub aggregate: crate::models::NestedAggregateClusterUpgradeHistory,
 }
+#[cfg(any(feature = "cluster-upgrade-history"))]
 impl crate::codec::Decode for ClusterUpgradeHistoryConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -117,6 +122,7 @@ impl crate::codec::Decode for ClusterUpgradeHistoryConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cluster-upgrade-history"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ClusterUpgradeHistoryConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -126,6 +132,7 @@ impl crate::codec::Encode for ClusterUpgradeHistoryConnection {
     }
 }
 /// Spec: `#/components/schemas/ClusterUpgradeHistoryOrderByInput`
+#[cfg(any(feature = "cluster-upgrade-history"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ClusterUpgradeHistoryOrderByInput {
     /// `date_ASC`
@@ -159,6 +166,7 @@ pub enum ClusterUpgradeHistoryOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "cluster-upgrade-history"))]
 impl ClusterUpgradeHistoryOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 14] = [
@@ -219,16 +227,19 @@ impl ClusterUpgradeHistoryOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "cluster-upgrade-history"))]
 impl ::std::default::Default for ClusterUpgradeHistoryOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "cluster-upgrade-history"))]
 impl ::std::fmt::Display for ClusterUpgradeHistoryOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "cluster-upgrade-history"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ClusterUpgradeHistoryOrderByInput {
     fn decode(
@@ -237,12 +248,14 @@ impl crate::codec::Decode for ClusterUpgradeHistoryOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "cluster-upgrade-history"))]
 impl crate::codec::Encode for ClusterUpgradeHistoryOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/ClusterUpgradeHistoryWhereInput`
+#[cfg(any(feature = "cluster-upgrade-history"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterUpgradeHistoryWhereInput {
     pub and: crate::Nullable<
@@ -334,6 +347,7 @@ pub struct ClusterUpgradeHistoryWhereInput {
     pub version_not_starts_with: crate::Nullable<::std::string::String>,
     pub version_starts_with: crate::Nullable<::std::string::String>,
 }
+#[cfg(any(feature = "cluster-upgrade-history"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ClusterUpgradeHistoryWhereInput {
     fn decode(
@@ -496,6 +510,7 @@ impl crate::codec::Decode for ClusterUpgradeHistoryWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cluster-upgrade-history"))]
 impl crate::codec::Encode for ClusterUpgradeHistoryWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -585,6 +600,7 @@ impl crate::codec::Encode for ClusterUpgradeHistoryWhereInput {
     }
 }
 /// Spec: `#/components/schemas/GetClusterUpgradeHistoriesConnectionRequestBody`
+#[cfg(any(feature = "cluster-upgrade-history"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetClusterUpgradeHistoriesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -595,6 +611,7 @@ pub struct GetClusterUpgradeHistoriesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ClusterUpgradeHistoryWhereInput>,
 }
+#[cfg(any(feature = "cluster-upgrade-history"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetClusterUpgradeHistoriesConnectionRequestBody {
     fn decode(
@@ -618,6 +635,7 @@ impl crate::codec::Decode for GetClusterUpgradeHistoriesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cluster-upgrade-history"))]
 impl crate::codec::Encode for GetClusterUpgradeHistoriesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -632,6 +650,7 @@ impl crate::codec::Encode for GetClusterUpgradeHistoriesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetClusterUpgradeHistoriesRequestBody`
+#[cfg(any(feature = "cluster-upgrade-history"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetClusterUpgradeHistoriesRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -642,6 +661,7 @@ pub struct GetClusterUpgradeHistoriesRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ClusterUpgradeHistoryWhereInput>,
 }
+#[cfg(any(feature = "cluster-upgrade-history"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetClusterUpgradeHistoriesRequestBody {
     fn decode(
@@ -665,6 +685,7 @@ impl crate::codec::Decode for GetClusterUpgradeHistoriesRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cluster-upgrade-history"))]
 impl crate::codec::Encode for GetClusterUpgradeHistoriesRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -679,10 +700,12 @@ impl crate::codec::Encode for GetClusterUpgradeHistoriesRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateClusterUpgradeHistory`
+#[cfg(any(feature = "cluster-upgrade-history"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateClusterUpgradeHistory {
     pub count: i32,
 }
+#[cfg(any(feature = "cluster-upgrade-history"))]
 impl crate::codec::Decode for NestedAggregateClusterUpgradeHistory {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -704,6 +727,7 @@ impl crate::codec::Decode for NestedAggregateClusterUpgradeHistory {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "cluster-upgrade-history"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateClusterUpgradeHistory {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -714,6 +738,7 @@ impl crate::codec::Encode for NestedAggregateClusterUpgradeHistory {
 }
 impl crate::Client {
     /// `POST /v2/api/get-cluster-upgrade-histories` (operation `GetClusterUpgradeHistories`).
+    #[cfg(feature = "cluster-upgrade-history")]
     pub async fn get_cluster_upgrade_histories(
         &self,
         body: &crate::models::GetClusterUpgradeHistoriesRequestBody,
@@ -728,6 +753,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-cluster-upgrade-histories-connection` (operation `GetClusterUpgradeHistoriesConnection`).
+    #[cfg(feature = "cluster-upgrade-history")]
     pub async fn get_cluster_upgrade_histories_connection(
         &self,
         body: &crate::models::GetClusterUpgradeHistoriesConnectionRequestBody,

@@ -3,6 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/ConsistencyGroup`
+#[cfg(any(feature = "consistency-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConsistencyGroup {
     pub cluster: crate::models::NestedCluster,
@@ -24,6 +25,7 @@ pub struct ConsistencyGroup {
     >,
     pub unique_size: i64,
 }
+#[cfg(any(feature = "consistency-group"))]
 impl crate::codec::Decode for ConsistencyGroup {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -93,6 +95,7 @@ impl crate::codec::Decode for ConsistencyGroup {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "consistency-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ConsistencyGroup {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -113,10 +116,12 @@ impl crate::codec::Encode for ConsistencyGroup {
     }
 }
 /// Spec: `#/components/schemas/ConsistencyGroupConnection`
+#[cfg(any(feature = "consistency-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConsistencyGroupConnection {
     pub aggregate: crate::models::NestedAggregateConsistencyGroup,
 }
+#[cfg(any(feature = "consistency-group"))]
 impl crate::codec::Decode for ConsistencyGroupConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -138,6 +143,7 @@ impl crate::codec::Decode for ConsistencyGroupConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "consistency-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ConsistencyGroupConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -147,6 +153,7 @@ impl crate::codec::Encode for ConsistencyGroupConnection {
     }
 }
 /// Spec: `#/components/schemas/ConsistencyGroupCreationParams`
+#[cfg(any(feature = "consistency-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConsistencyGroupCreationParams {
     pub namespaces_ids: ::std::vec::Vec<::std::string::String>,
@@ -155,6 +162,7 @@ pub struct ConsistencyGroupCreationParams {
     pub cluster_id: ::std::string::String,
     pub name: ::std::string::String,
 }
+#[cfg(any(feature = "consistency-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ConsistencyGroupCreationParams {
     fn decode(
@@ -194,6 +202,7 @@ impl crate::codec::Decode for ConsistencyGroupCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "consistency-group"))]
 impl crate::codec::Encode for ConsistencyGroupCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -206,11 +215,13 @@ impl crate::codec::Encode for ConsistencyGroupCreationParams {
     }
 }
 /// Spec: `#/components/schemas/ConsistencyGroupDeletionParams`
+#[cfg(any(feature = "consistency-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConsistencyGroupDeletionParams {
     pub data: crate::models::ConsistencyGroupDeletionParamsData,
     pub r#where: crate::models::ConsistencyGroupWhereInput,
 }
+#[cfg(any(feature = "consistency-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ConsistencyGroupDeletionParams {
     fn decode(
@@ -237,6 +248,7 @@ impl crate::codec::Decode for ConsistencyGroupDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "consistency-group"))]
 impl crate::codec::Encode for ConsistencyGroupDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -246,10 +258,12 @@ impl crate::codec::Encode for ConsistencyGroupDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/ConsistencyGroupDeletionParams/properties/data`
+#[cfg(any(feature = "consistency-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConsistencyGroupDeletionParamsData {
     pub remain_volume_snapshot: ::std::option::Option<bool>,
 }
+#[cfg(any(feature = "consistency-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ConsistencyGroupDeletionParamsData {
     fn decode(
@@ -269,6 +283,7 @@ impl crate::codec::Decode for ConsistencyGroupDeletionParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "consistency-group"))]
 impl crate::codec::Encode for ConsistencyGroupDeletionParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -277,11 +292,13 @@ impl crate::codec::Encode for ConsistencyGroupDeletionParamsData {
     }
 }
 /// Spec: `#/components/schemas/ConsistencyGroupUpdationParams`
+#[cfg(any(feature = "consistency-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConsistencyGroupUpdationParams {
     pub data: crate::models::ConsistencyGroupUpdationParamsData,
     pub r#where: crate::models::ConsistencyGroupWhereInput,
 }
+#[cfg(any(feature = "consistency-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ConsistencyGroupUpdationParams {
     fn decode(
@@ -308,6 +325,7 @@ impl crate::codec::Decode for ConsistencyGroupUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "consistency-group"))]
 impl crate::codec::Encode for ConsistencyGroupUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -317,6 +335,7 @@ impl crate::codec::Encode for ConsistencyGroupUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/ConsistencyGroupUpdationParams/properties/data`
+#[cfg(any(feature = "consistency-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConsistencyGroupUpdationParamsData {
     pub remain_volume_snapshot: ::std::option::Option<bool>,
@@ -325,6 +344,7 @@ pub struct ConsistencyGroupUpdationParamsData {
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "consistency-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ConsistencyGroupUpdationParamsData {
     fn decode(
@@ -348,6 +368,7 @@ impl crate::codec::Decode for ConsistencyGroupUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "consistency-group"))]
 impl crate::codec::Encode for ConsistencyGroupUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -360,10 +381,12 @@ impl crate::codec::Encode for ConsistencyGroupUpdationParamsData {
     }
 }
 /// Spec: `#/components/schemas/DeleteConsistencyGroup`
+#[cfg(any(feature = "consistency-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteConsistencyGroup {
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "consistency-group"))]
 impl crate::codec::Decode for DeleteConsistencyGroup {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -385,6 +408,7 @@ impl crate::codec::Decode for DeleteConsistencyGroup {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "consistency-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteConsistencyGroup {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -394,6 +418,7 @@ impl crate::codec::Encode for DeleteConsistencyGroup {
     }
 }
 /// Spec: `#/components/schemas/GetConsistencyGroupsConnectionRequestBody`
+#[cfg(any(feature = "consistency-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetConsistencyGroupsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -404,6 +429,7 @@ pub struct GetConsistencyGroupsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ConsistencyGroupWhereInput>,
 }
+#[cfg(any(feature = "consistency-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetConsistencyGroupsConnectionRequestBody {
     fn decode(
@@ -427,6 +453,7 @@ impl crate::codec::Decode for GetConsistencyGroupsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "consistency-group"))]
 impl crate::codec::Encode for GetConsistencyGroupsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -441,10 +468,12 @@ impl crate::codec::Encode for GetConsistencyGroupsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateConsistencyGroup`
+#[cfg(any(feature = "consistency-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateConsistencyGroup {
     pub count: i32,
 }
+#[cfg(any(feature = "consistency-group"))]
 impl crate::codec::Decode for NestedAggregateConsistencyGroup {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -466,6 +495,7 @@ impl crate::codec::Decode for NestedAggregateConsistencyGroup {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "consistency-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateConsistencyGroup {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -476,6 +506,7 @@ impl crate::codec::Encode for NestedAggregateConsistencyGroup {
 }
 impl crate::Client {
     /// `POST /v2/api/create-consistency-group` (operation `CreateConsistencyGroup`).
+    #[cfg(feature = "consistency-group")]
     pub async fn create_consistency_group(
         &self,
         body: &[crate::models::ConsistencyGroupCreationParams],
@@ -488,6 +519,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/delete-consistency-group` (operation `DeleteConsistencyGroup`).
+    #[cfg(feature = "consistency-group")]
     pub async fn delete_consistency_group(
         &self,
         body: &crate::models::ConsistencyGroupDeletionParams,
@@ -500,6 +532,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-consistency-groups` (operation `GetConsistencyGroups`).
+    #[cfg(feature = "consistency-group")]
     pub async fn get_consistency_groups(
         &self,
         body: &crate::models::GetConsistencyGroupsRequestBody,
@@ -512,6 +545,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-consistency-groups-connection` (operation `GetConsistencyGroupsConnection`).
+    #[cfg(feature = "consistency-group")]
     pub async fn get_consistency_groups_connection(
         &self,
         body: &crate::models::GetConsistencyGroupsConnectionRequestBody,
@@ -526,6 +560,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/update-consistency-group` (operation `UpdateConsistencyGroup`).
+    #[cfg(feature = "consistency-group")]
     pub async fn update_consistency_group(
         &self,
         body: &crate::models::ConsistencyGroupUpdationParams,

@@ -3,6 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/ConsistencyGroupSnapshot`
+#[cfg(any(feature = "consistency-group-snapshot"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConsistencyGroupSnapshot {
     pub iscsi_lun_snapshots: ::std::option::Option<
@@ -20,6 +21,7 @@ pub struct ConsistencyGroupSnapshot {
     >,
     pub unique_size: i64,
 }
+#[cfg(any(feature = "consistency-group-snapshot"))]
 impl crate::codec::Decode for ConsistencyGroupSnapshot {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -77,6 +79,7 @@ impl crate::codec::Decode for ConsistencyGroupSnapshot {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "consistency-group-snapshot"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ConsistencyGroupSnapshot {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -95,10 +98,12 @@ impl crate::codec::Encode for ConsistencyGroupSnapshot {
     }
 }
 /// Spec: `#/components/schemas/ConsistencyGroupSnapshotConnection`
+#[cfg(any(feature = "consistency-group-snapshot"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConsistencyGroupSnapshotConnection {
     pub aggregate: crate::models::NestedAggregateConsistencyGroupSnapshot,
 }
+#[cfg(any(feature = "consistency-group-snapshot"))]
 impl crate::codec::Decode for ConsistencyGroupSnapshotConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -120,6 +125,7 @@ impl crate::codec::Decode for ConsistencyGroupSnapshotConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "consistency-group-snapshot"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ConsistencyGroupSnapshotConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -129,11 +135,13 @@ impl crate::codec::Encode for ConsistencyGroupSnapshotConnection {
     }
 }
 /// Spec: `#/components/schemas/ConsistencyGroupSnapshotCreationParams`
+#[cfg(any(feature = "consistency-group-snapshot"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConsistencyGroupSnapshotCreationParams {
     pub consistency_group_id: ::std::string::String,
     pub name: ::std::string::String,
 }
+#[cfg(any(feature = "consistency-group-snapshot"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ConsistencyGroupSnapshotCreationParams {
     fn decode(
@@ -164,6 +172,7 @@ impl crate::codec::Decode for ConsistencyGroupSnapshotCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "consistency-group-snapshot"))]
 impl crate::codec::Encode for ConsistencyGroupSnapshotCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -173,11 +182,13 @@ impl crate::codec::Encode for ConsistencyGroupSnapshotCreationParams {
     }
 }
 /// Spec: `#/components/schemas/ConsistencyGroupSnapshotDeletionParams`
+#[cfg(any(feature = "consistency-group-snapshot"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConsistencyGroupSnapshotDeletionParams {
     pub data: crate::models::ConsistencyGroupSnapshotDeletionParamsData,
     pub r#where: crate::models::ConsistencyGroupSnapshotWhereInput,
 }
+#[cfg(any(feature = "consistency-group-snapshot"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ConsistencyGroupSnapshotDeletionParams {
     fn decode(
@@ -208,6 +219,7 @@ impl crate::codec::Decode for ConsistencyGroupSnapshotDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "consistency-group-snapshot"))]
 impl crate::codec::Encode for ConsistencyGroupSnapshotDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -217,10 +229,12 @@ impl crate::codec::Encode for ConsistencyGroupSnapshotDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/ConsistencyGroupSnapshotDeletionParams/properties/data`
+#[cfg(any(feature = "consistency-group-snapshot"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConsistencyGroupSnapshotDeletionParamsData {
     pub remain_volume_snapshot: bool,
 }
+#[cfg(any(feature = "consistency-group-snapshot"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ConsistencyGroupSnapshotDeletionParamsData {
     fn decode(
@@ -247,6 +261,7 @@ impl crate::codec::Decode for ConsistencyGroupSnapshotDeletionParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "consistency-group-snapshot"))]
 impl crate::codec::Encode for ConsistencyGroupSnapshotDeletionParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -255,6 +270,7 @@ impl crate::codec::Encode for ConsistencyGroupSnapshotDeletionParamsData {
     }
 }
 /// Spec: `#/components/schemas/ConsistencyGroupSnapshotOrderByInput`
+#[cfg(any(feature = "consistency-group-snapshot"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ConsistencyGroupSnapshotOrderByInput {
     /// `entityAsyncStatus_ASC`
@@ -284,6 +300,7 @@ pub enum ConsistencyGroupSnapshotOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "consistency-group-snapshot"))]
 impl ConsistencyGroupSnapshotOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 12] = [
@@ -338,16 +355,19 @@ impl ConsistencyGroupSnapshotOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "consistency-group-snapshot"))]
 impl ::std::default::Default for ConsistencyGroupSnapshotOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "consistency-group-snapshot"))]
 impl ::std::fmt::Display for ConsistencyGroupSnapshotOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "consistency-group-snapshot"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ConsistencyGroupSnapshotOrderByInput {
     fn decode(
@@ -356,16 +376,19 @@ impl crate::codec::Decode for ConsistencyGroupSnapshotOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "consistency-group-snapshot"))]
 impl crate::codec::Encode for ConsistencyGroupSnapshotOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/ConsistencyGroupSnapshotUpdationParams`
+#[cfg(any(feature = "consistency-group-snapshot"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConsistencyGroupSnapshotUpdationParams {
     pub r#where: crate::models::ConsistencyGroupSnapshotWhereInput,
 }
+#[cfg(any(feature = "consistency-group-snapshot"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ConsistencyGroupSnapshotUpdationParams {
     fn decode(
@@ -388,6 +411,7 @@ impl crate::codec::Decode for ConsistencyGroupSnapshotUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "consistency-group-snapshot"))]
 impl crate::codec::Encode for ConsistencyGroupSnapshotUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -396,10 +420,12 @@ impl crate::codec::Encode for ConsistencyGroupSnapshotUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/DeleteConsistencyGroupSnapshot`
+#[cfg(any(feature = "consistency-group-snapshot"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteConsistencyGroupSnapshot {
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "consistency-group-snapshot"))]
 impl crate::codec::Decode for DeleteConsistencyGroupSnapshot {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -421,6 +447,7 @@ impl crate::codec::Decode for DeleteConsistencyGroupSnapshot {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "consistency-group-snapshot"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteConsistencyGroupSnapshot {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -430,6 +457,7 @@ impl crate::codec::Encode for DeleteConsistencyGroupSnapshot {
     }
 }
 /// Spec: `#/components/schemas/GetConsistencyGroupSnapshotsConnectionRequestBody`
+#[cfg(any(feature = "consistency-group-snapshot"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetConsistencyGroupSnapshotsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -440,6 +468,7 @@ pub struct GetConsistencyGroupSnapshotsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ConsistencyGroupSnapshotWhereInput>,
 }
+#[cfg(any(feature = "consistency-group-snapshot"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetConsistencyGroupSnapshotsConnectionRequestBody {
     fn decode(
@@ -463,6 +492,7 @@ impl crate::codec::Decode for GetConsistencyGroupSnapshotsConnectionRequestBody 
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "consistency-group-snapshot"))]
 impl crate::codec::Encode for GetConsistencyGroupSnapshotsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -477,6 +507,7 @@ impl crate::codec::Encode for GetConsistencyGroupSnapshotsConnectionRequestBody 
     }
 }
 /// Spec: `#/components/schemas/GetConsistencyGroupSnapshotsRequestBody`
+#[cfg(any(feature = "consistency-group-snapshot"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetConsistencyGroupSnapshotsRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -487,6 +518,7 @@ pub struct GetConsistencyGroupSnapshotsRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ConsistencyGroupSnapshotWhereInput>,
 }
+#[cfg(any(feature = "consistency-group-snapshot"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetConsistencyGroupSnapshotsRequestBody {
     fn decode(
@@ -510,6 +542,7 @@ impl crate::codec::Decode for GetConsistencyGroupSnapshotsRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "consistency-group-snapshot"))]
 impl crate::codec::Encode for GetConsistencyGroupSnapshotsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -524,10 +557,12 @@ impl crate::codec::Encode for GetConsistencyGroupSnapshotsRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateConsistencyGroupSnapshot`
+#[cfg(any(feature = "consistency-group-snapshot"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateConsistencyGroupSnapshot {
     pub count: i32,
 }
+#[cfg(any(feature = "consistency-group-snapshot"))]
 impl crate::codec::Decode for NestedAggregateConsistencyGroupSnapshot {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -549,6 +584,7 @@ impl crate::codec::Decode for NestedAggregateConsistencyGroupSnapshot {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "consistency-group-snapshot"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateConsistencyGroupSnapshot {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -559,6 +595,7 @@ impl crate::codec::Encode for NestedAggregateConsistencyGroupSnapshot {
 }
 impl crate::Client {
     /// `POST /v2/api/create-consistency-snapshot-group` (operation `CreateConsistencyGroupSnapshot`).
+    #[cfg(feature = "consistency-group-snapshot")]
     pub async fn create_consistency_group_snapshot(
         &self,
         body: &[crate::models::ConsistencyGroupSnapshotCreationParams],
@@ -576,6 +613,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/delete-consistency-snapshot-group` (operation `DeleteConsistencyGroupSnapshot`).
+    #[cfg(feature = "consistency-group-snapshot")]
     pub async fn delete_consistency_group_snapshot(
         &self,
         body: &crate::models::ConsistencyGroupSnapshotDeletionParams,
@@ -593,6 +631,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-consistency-group-snapshots` (operation `GetConsistencyGroupSnapshots`).
+    #[cfg(feature = "consistency-group-snapshot")]
     pub async fn get_consistency_group_snapshots(
         &self,
         body: &crate::models::GetConsistencyGroupSnapshotsRequestBody,
@@ -607,6 +646,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-consistency-group-snapshots-connection` (operation `GetConsistencyGroupSnapshotsConnection`).
+    #[cfg(feature = "consistency-group-snapshot")]
     pub async fn get_consistency_group_snapshots_connection(
         &self,
         body: &crate::models::GetConsistencyGroupSnapshotsConnectionRequestBody,
@@ -624,6 +664,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/rollback-consistency-snapshot-group` (operation `UpdateConsistencyGroupSnapshot`).
+    #[cfg(feature = "consistency-group-snapshot")]
     pub async fn update_consistency_group_snapshot(
         &self,
         body: &crate::models::ConsistencyGroupSnapshotUpdationParams,

@@ -3,6 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/ContentLibraryImage`
+#[cfg(any(feature = "content-library-image"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContentLibraryImage {
     pub clusters: ::std::option::Option<::std::vec::Vec<crate::models::NestedCluster>>,
@@ -29,6 +30,7 @@ pub struct ContentLibraryImage {
         ::std::vec::Vec<crate::models::NestedVmTemplate>,
     >,
 }
+#[cfg(any(feature = "content-library-image"))]
 impl crate::codec::Decode for ContentLibraryImage {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -96,6 +98,7 @@ impl crate::codec::Decode for ContentLibraryImage {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "content-library-image"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ContentLibraryImage {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -119,10 +122,12 @@ impl crate::codec::Encode for ContentLibraryImage {
     }
 }
 /// Spec: `#/components/schemas/ContentLibraryImageConnection`
+#[cfg(any(feature = "content-library-image"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContentLibraryImageConnection {
     pub aggregate: crate::models::NestedAggregateContentLibraryImage,
 }
+#[cfg(any(feature = "content-library-image"))]
 impl crate::codec::Decode for ContentLibraryImageConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -144,6 +149,7 @@ impl crate::codec::Decode for ContentLibraryImageConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "content-library-image"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ContentLibraryImageConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -153,10 +159,12 @@ impl crate::codec::Encode for ContentLibraryImageConnection {
     }
 }
 /// Spec: `#/components/schemas/ContentLibraryImageDeletionParams`
+#[cfg(any(feature = "content-library-image"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContentLibraryImageDeletionParams {
     pub r#where: crate::models::ContentLibraryImageWhereInput,
 }
+#[cfg(any(feature = "content-library-image"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ContentLibraryImageDeletionParams {
     fn decode(
@@ -179,6 +187,7 @@ impl crate::codec::Decode for ContentLibraryImageDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "content-library-image"))]
 impl crate::codec::Encode for ContentLibraryImageDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -187,6 +196,7 @@ impl crate::codec::Encode for ContentLibraryImageDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/ContentLibraryImageImportData`
+#[cfg(any(feature = "content-library-image"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContentLibraryImageImportData {
     pub url: ::std::string::String,
@@ -194,6 +204,7 @@ pub struct ContentLibraryImageImportData {
     pub description: ::std::option::Option<::std::string::String>,
     pub cluster: crate::models::ClusterWhereInput,
 }
+#[cfg(any(feature = "content-library-image"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ContentLibraryImageImportData {
     fn decode(
@@ -229,6 +240,7 @@ impl crate::codec::Decode for ContentLibraryImageImportData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "content-library-image"))]
 impl crate::codec::Encode for ContentLibraryImageImportData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -240,10 +252,12 @@ impl crate::codec::Encode for ContentLibraryImageImportData {
     }
 }
 /// Spec: `#/components/schemas/ContentLibraryImageImportParams`
+#[cfg(any(feature = "content-library-image"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContentLibraryImageImportParams {
     pub data: crate::models::ContentLibraryImageImportData,
 }
+#[cfg(any(feature = "content-library-image"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ContentLibraryImageImportParams {
     fn decode(
@@ -266,6 +280,7 @@ impl crate::codec::Decode for ContentLibraryImageImportParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "content-library-image"))]
 impl crate::codec::Encode for ContentLibraryImageImportParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -274,11 +289,13 @@ impl crate::codec::Encode for ContentLibraryImageImportParams {
     }
 }
 /// Spec: `#/components/schemas/ContentLibraryImageUpdationClusterParams`
+#[cfg(any(feature = "content-library-image"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContentLibraryImageUpdationClusterParams {
     pub data: crate::models::ContentLibraryImageUpdationClusterParamsData,
     pub r#where: crate::models::ContentLibraryImageWhereInput,
 }
+#[cfg(any(feature = "content-library-image"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ContentLibraryImageUpdationClusterParams {
     fn decode(
@@ -309,6 +326,7 @@ impl crate::codec::Decode for ContentLibraryImageUpdationClusterParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "content-library-image"))]
 impl crate::codec::Encode for ContentLibraryImageUpdationClusterParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -318,10 +336,12 @@ impl crate::codec::Encode for ContentLibraryImageUpdationClusterParams {
     }
 }
 /// Spec: `#/components/schemas/ContentLibraryImageUpdationClusterParamsData`
+#[cfg(any(feature = "content-library-image"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContentLibraryImageUpdationClusterParamsData {
     pub clusters: crate::models::ClusterWhereInput,
 }
+#[cfg(any(feature = "content-library-image"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ContentLibraryImageUpdationClusterParamsData {
     fn decode(
@@ -348,6 +368,7 @@ impl crate::codec::Decode for ContentLibraryImageUpdationClusterParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "content-library-image"))]
 impl crate::codec::Encode for ContentLibraryImageUpdationClusterParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -356,11 +377,13 @@ impl crate::codec::Encode for ContentLibraryImageUpdationClusterParamsData {
     }
 }
 /// Spec: `#/components/schemas/ContentLibraryImageUpdationParams`
+#[cfg(any(feature = "content-library-image"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContentLibraryImageUpdationParams {
     pub data: crate::models::ContentLibraryImageUpdationParamsData,
     pub r#where: crate::models::ContentLibraryImageWhereInput,
 }
+#[cfg(any(feature = "content-library-image"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ContentLibraryImageUpdationParams {
     fn decode(
@@ -391,6 +414,7 @@ impl crate::codec::Decode for ContentLibraryImageUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "content-library-image"))]
 impl crate::codec::Encode for ContentLibraryImageUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -400,12 +424,14 @@ impl crate::codec::Encode for ContentLibraryImageUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/ContentLibraryImageUpdationParamsData`
+#[cfg(any(feature = "content-library-image"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContentLibraryImageUpdationParamsData {
     pub clusters: ::std::option::Option<crate::models::ClusterWhereInput>,
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "content-library-image"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ContentLibraryImageUpdationParamsData {
     fn decode(
@@ -425,6 +451,7 @@ impl crate::codec::Decode for ContentLibraryImageUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "content-library-image"))]
 impl crate::codec::Encode for ContentLibraryImageUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -435,6 +462,7 @@ impl crate::codec::Encode for ContentLibraryImageUpdationParamsData {
     }
 }
 /// Spec: `/paths/~1upload-content-library-image/post/requestBody/content/multipart~1form-data/schema`
+#[cfg(any(feature = "content-library-image"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CreateContentLibraryImageRequestBody {
     pub file: crate::client::FilePart,
@@ -445,6 +473,7 @@ pub struct CreateContentLibraryImageRequestBody {
     pub description: ::std::option::Option<::std::string::String>,
     pub upload_task_id: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "content-library-image"))]
 impl CreateContentLibraryImageRequestBody {
     /// The form fields, in spec order; unset optional fields are left out.
     pub fn to_fields(&self) -> ::std::vec::Vec<crate::client::MultipartField> {
@@ -476,10 +505,12 @@ impl CreateContentLibraryImageRequestBody {
     }
 }
 /// Spec: `#/components/schemas/DeleteContentLibraryImage`
+#[cfg(any(feature = "content-library-image"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteContentLibraryImage {
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "content-library-image"))]
 impl crate::codec::Decode for DeleteContentLibraryImage {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -501,6 +532,7 @@ impl crate::codec::Decode for DeleteContentLibraryImage {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "content-library-image"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteContentLibraryImage {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -510,6 +542,7 @@ impl crate::codec::Encode for DeleteContentLibraryImage {
     }
 }
 /// Spec: `#/components/schemas/GetContentLibraryImagesConnectionRequestBody`
+#[cfg(any(feature = "content-library-image"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetContentLibraryImagesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -520,6 +553,7 @@ pub struct GetContentLibraryImagesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ContentLibraryImageWhereInput>,
 }
+#[cfg(any(feature = "content-library-image"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetContentLibraryImagesConnectionRequestBody {
     fn decode(
@@ -543,6 +577,7 @@ impl crate::codec::Decode for GetContentLibraryImagesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "content-library-image"))]
 impl crate::codec::Encode for GetContentLibraryImagesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -557,10 +592,12 @@ impl crate::codec::Encode for GetContentLibraryImagesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateContentLibraryImage`
+#[cfg(any(feature = "content-library-image"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateContentLibraryImage {
     pub count: i32,
 }
+#[cfg(any(feature = "content-library-image"))]
 impl crate::codec::Decode for NestedAggregateContentLibraryImage {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -582,6 +619,7 @@ impl crate::codec::Decode for NestedAggregateContentLibraryImage {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "content-library-image"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateContentLibraryImage {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -592,6 +630,7 @@ impl crate::codec::Encode for NestedAggregateContentLibraryImage {
 }
 impl crate::Client {
     /// `POST /v2/api/delete-content-library-image` (operation `DeleteContentLibraryImage`).
+    #[cfg(feature = "content-library-image")]
     pub async fn delete_content_library_image(
         &self,
         body: &crate::models::ContentLibraryImageDeletionParams,
@@ -606,6 +645,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/distribute-content-library-image-clusters` (operation `DistributeContentLibraryImageClusters`).
+    #[cfg(feature = "content-library-image")]
     pub async fn distribute_content_library_image_clusters(
         &self,
         body: &crate::models::ContentLibraryImageUpdationClusterParams,
@@ -623,6 +663,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-content-library-images` (operation `GetContentLibraryImages`).
+    #[cfg(feature = "content-library-image")]
     pub async fn get_content_library_images(
         &self,
         body: &crate::models::GetContentLibraryImagesRequestBody,
@@ -635,6 +676,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-content-library-images-connection` (operation `GetContentLibraryImagesConnection`).
+    #[cfg(feature = "content-library-image")]
     pub async fn get_content_library_images_connection(
         &self,
         body: &crate::models::GetContentLibraryImagesConnectionRequestBody,
@@ -652,6 +694,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/import-content-library-image` (operation `ImportContentLibraryImage`).
+    #[cfg(feature = "content-library-image")]
     pub async fn import_content_library_image(
         &self,
         body: &crate::models::ContentLibraryImageImportParams,
@@ -663,6 +706,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/remove-content-library-image-clusters` (operation `RemoveContentLibraryImageClusters`).
+    #[cfg(feature = "content-library-image")]
     pub async fn remove_content_library_image_clusters(
         &self,
         body: &crate::models::ContentLibraryImageUpdationClusterParams,
@@ -680,6 +724,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/update-content-library-image` (operation `UpdateContentLibraryImage`).
+    #[cfg(feature = "content-library-image")]
     pub async fn update_content_library_image(
         &self,
         body: &crate::models::ContentLibraryImageUpdationParams,
@@ -696,6 +741,7 @@ impl crate::Client {
     /// `POST /v2/api/upload-content-library-image` (operation `CreateContentLibraryImage`).
     ///
     /// Returns `None` when the server answers 304 Not Modified.
+    #[cfg(feature = "content-library-image")]
     pub async fn create_content_library_image(
         &self,
         body: &crate::models::CreateContentLibraryImageRequestBody,

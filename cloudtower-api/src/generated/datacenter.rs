@@ -3,11 +3,13 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/AddClustersToDatacenterParams`
+#[cfg(any(feature = "datacenter"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AddClustersToDatacenterParams {
     pub data: crate::models::AddClustersToDatacenterParamsData,
     pub r#where: crate::models::DatacenterWhereUniqueInput,
 }
+#[cfg(any(feature = "datacenter"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for AddClustersToDatacenterParams {
     fn decode(
@@ -34,6 +36,7 @@ impl crate::codec::Decode for AddClustersToDatacenterParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "datacenter"))]
 impl crate::codec::Encode for AddClustersToDatacenterParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -43,10 +46,12 @@ impl crate::codec::Encode for AddClustersToDatacenterParams {
     }
 }
 /// Spec: `#/components/schemas/AddClustersToDatacenterParams/properties/data`
+#[cfg(any(feature = "datacenter"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AddClustersToDatacenterParamsData {
     pub clusters: ::std::option::Option<crate::models::ClusterWhereInput>,
 }
+#[cfg(any(feature = "datacenter"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for AddClustersToDatacenterParamsData {
     fn decode(
@@ -64,6 +69,7 @@ impl crate::codec::Decode for AddClustersToDatacenterParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "datacenter"))]
 impl crate::codec::Encode for AddClustersToDatacenterParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -72,6 +78,7 @@ impl crate::codec::Encode for AddClustersToDatacenterParamsData {
     }
 }
 /// Spec: `#/components/schemas/Datacenter`
+#[cfg(any(feature = "datacenter"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Datacenter {
     pub cluster_num: ::std::option::Option<i32>,
@@ -90,6 +97,7 @@ pub struct Datacenter {
     pub used_memory_bytes: ::std::option::Option<f64>,
     pub vm_num: ::std::option::Option<i32>,
 }
+#[cfg(any(feature = "datacenter"))]
 impl crate::codec::Decode for Datacenter {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -141,6 +149,7 @@ impl crate::codec::Decode for Datacenter {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "datacenter"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for Datacenter {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -164,10 +173,12 @@ impl crate::codec::Encode for Datacenter {
     }
 }
 /// Spec: `#/components/schemas/DatacenterConnection`
+#[cfg(any(feature = "datacenter"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DatacenterConnection {
     pub aggregate: crate::models::NestedAggregateDatacenter,
 }
+#[cfg(any(feature = "datacenter"))]
 impl crate::codec::Decode for DatacenterConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -189,6 +200,7 @@ impl crate::codec::Decode for DatacenterConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "datacenter"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DatacenterConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -198,12 +210,14 @@ impl crate::codec::Encode for DatacenterConnection {
     }
 }
 /// Spec: `#/components/schemas/DatacenterCreationParams`
+#[cfg(any(feature = "datacenter"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DatacenterCreationParams {
     pub clusters: ::std::option::Option<crate::models::ClusterWhereInput>,
     pub organization_id: ::std::string::String,
     pub name: ::std::string::String,
 }
+#[cfg(any(feature = "datacenter"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for DatacenterCreationParams {
     fn decode(
@@ -235,6 +249,7 @@ impl crate::codec::Decode for DatacenterCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "datacenter"))]
 impl crate::codec::Encode for DatacenterCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -245,10 +260,12 @@ impl crate::codec::Encode for DatacenterCreationParams {
     }
 }
 /// Spec: `#/components/schemas/DatacenterDeletionParams`
+#[cfg(any(feature = "datacenter"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DatacenterDeletionParams {
     pub r#where: crate::models::DatacenterWhereInput,
 }
+#[cfg(any(feature = "datacenter"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for DatacenterDeletionParams {
     fn decode(
@@ -271,6 +288,7 @@ impl crate::codec::Decode for DatacenterDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "datacenter"))]
 impl crate::codec::Encode for DatacenterDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -279,11 +297,13 @@ impl crate::codec::Encode for DatacenterDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/DatacenterUpdationParams`
+#[cfg(any(feature = "datacenter"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DatacenterUpdationParams {
     pub data: crate::models::DatacenterUpdationParamsData,
     pub r#where: crate::models::DatacenterWhereInput,
 }
+#[cfg(any(feature = "datacenter"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for DatacenterUpdationParams {
     fn decode(
@@ -310,6 +330,7 @@ impl crate::codec::Decode for DatacenterUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "datacenter"))]
 impl crate::codec::Encode for DatacenterUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -319,11 +340,13 @@ impl crate::codec::Encode for DatacenterUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/DatacenterUpdationParams/properties/data`
+#[cfg(any(feature = "datacenter"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DatacenterUpdationParamsData {
     pub clusters: ::std::option::Option<crate::models::ClusterWhereInput>,
     pub name: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "datacenter"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for DatacenterUpdationParamsData {
     fn decode(
@@ -342,6 +365,7 @@ impl crate::codec::Decode for DatacenterUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "datacenter"))]
 impl crate::codec::Encode for DatacenterUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -351,10 +375,12 @@ impl crate::codec::Encode for DatacenterUpdationParamsData {
     }
 }
 /// Spec: `#/components/schemas/DatacenterWhereUniqueInput`
+#[cfg(any(feature = "datacenter"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DatacenterWhereUniqueInput {
     pub id: crate::Nullable<::std::string::String>,
 }
+#[cfg(any(feature = "datacenter"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for DatacenterWhereUniqueInput {
     fn decode(
@@ -372,6 +398,7 @@ impl crate::codec::Decode for DatacenterWhereUniqueInput {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "datacenter"))]
 impl crate::codec::Encode for DatacenterWhereUniqueInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -380,10 +407,12 @@ impl crate::codec::Encode for DatacenterWhereUniqueInput {
     }
 }
 /// Spec: `#/components/schemas/DeleteDatacenter`
+#[cfg(any(feature = "datacenter"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteDatacenter {
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "datacenter"))]
 impl crate::codec::Decode for DeleteDatacenter {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -405,6 +434,7 @@ impl crate::codec::Decode for DeleteDatacenter {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "datacenter"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteDatacenter {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -414,6 +444,7 @@ impl crate::codec::Encode for DeleteDatacenter {
     }
 }
 /// Spec: `#/components/schemas/GetDatacentersConnectionRequestBody`
+#[cfg(any(feature = "datacenter"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetDatacentersConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -424,6 +455,7 @@ pub struct GetDatacentersConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::DatacenterWhereInput>,
 }
+#[cfg(any(feature = "datacenter"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetDatacentersConnectionRequestBody {
     fn decode(
@@ -447,6 +479,7 @@ impl crate::codec::Decode for GetDatacentersConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "datacenter"))]
 impl crate::codec::Encode for GetDatacentersConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -461,10 +494,12 @@ impl crate::codec::Encode for GetDatacentersConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateDatacenter`
+#[cfg(any(feature = "datacenter"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateDatacenter {
     pub count: i32,
 }
+#[cfg(any(feature = "datacenter"))]
 impl crate::codec::Decode for NestedAggregateDatacenter {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -486,6 +521,7 @@ impl crate::codec::Decode for NestedAggregateDatacenter {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "datacenter"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateDatacenter {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -495,11 +531,13 @@ impl crate::codec::Encode for NestedAggregateDatacenter {
     }
 }
 /// Spec: `#/components/schemas/NestedOrganization`
+#[cfg(any(feature = "datacenter"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedOrganization {
     pub id: ::std::string::String,
     pub name: ::std::string::String,
 }
+#[cfg(any(feature = "datacenter"))]
 impl crate::codec::Decode for NestedOrganization {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -525,6 +563,7 @@ impl crate::codec::Decode for NestedOrganization {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "datacenter"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedOrganization {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -535,11 +574,13 @@ impl crate::codec::Encode for NestedOrganization {
     }
 }
 /// Spec: `#/components/schemas/RemoveClustersFromDatacenterParams`
+#[cfg(any(feature = "datacenter"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RemoveClustersFromDatacenterParams {
     pub data: crate::models::RemoveClustersFromDatacenterParamsData,
     pub r#where: crate::models::DatacenterWhereUniqueInput,
 }
+#[cfg(any(feature = "datacenter"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for RemoveClustersFromDatacenterParams {
     fn decode(
@@ -570,6 +611,7 @@ impl crate::codec::Decode for RemoveClustersFromDatacenterParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "datacenter"))]
 impl crate::codec::Encode for RemoveClustersFromDatacenterParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -579,10 +621,12 @@ impl crate::codec::Encode for RemoveClustersFromDatacenterParams {
     }
 }
 /// Spec: `#/components/schemas/RemoveClustersFromDatacenterParams/properties/data`
+#[cfg(any(feature = "datacenter"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RemoveClustersFromDatacenterParamsData {
     pub clusters: ::std::option::Option<crate::models::ClusterWhereInput>,
 }
+#[cfg(any(feature = "datacenter"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for RemoveClustersFromDatacenterParamsData {
     fn decode(
@@ -600,6 +644,7 @@ impl crate::codec::Decode for RemoveClustersFromDatacenterParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "datacenter"))]
 impl crate::codec::Encode for RemoveClustersFromDatacenterParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -609,6 +654,7 @@ impl crate::codec::Encode for RemoveClustersFromDatacenterParamsData {
 }
 impl crate::Client {
     /// `POST /v2/api/add-clusters-to-datacenter` (operation `AddClustersToDatacenter`).
+    #[cfg(feature = "datacenter")]
     pub async fn add_clusters_to_datacenter(
         &self,
         body: &[crate::models::AddClustersToDatacenterParams],
@@ -621,6 +667,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/create-datacenter` (operation `CreateDatacenter`).
+    #[cfg(feature = "datacenter")]
     pub async fn create_datacenter(
         &self,
         body: &[crate::models::DatacenterCreationParams],
@@ -633,6 +680,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/delete-datacenter` (operation `DeleteDatacenter`).
+    #[cfg(feature = "datacenter")]
     pub async fn delete_datacenter(
         &self,
         body: &crate::models::DatacenterDeletionParams,
@@ -645,6 +693,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-datacenters` (operation `GetDatacenters`).
+    #[cfg(feature = "datacenter")]
     pub async fn get_datacenters(
         &self,
         body: &crate::models::GetDatacentersRequestBody,
@@ -657,6 +706,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-datacenters-connection` (operation `GetDatacentersConnection`).
+    #[cfg(feature = "datacenter")]
     pub async fn get_datacenters_connection(
         &self,
         body: &crate::models::GetDatacentersConnectionRequestBody,
@@ -666,6 +716,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/remove-clusters-from-datacenter` (operation `RemoveClustersFromDatacenter`).
+    #[cfg(feature = "datacenter")]
     pub async fn remove_clusters_from_datacenter(
         &self,
         body: &[crate::models::RemoveClustersFromDatacenterParams],
@@ -680,6 +731,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/update-datacenter` (operation `UpdateDatacenter`).
+    #[cfg(feature = "datacenter")]
     pub async fn update_datacenter(
         &self,
         body: &crate::models::DatacenterUpdationParams,

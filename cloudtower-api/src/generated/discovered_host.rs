@@ -3,6 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DiscoveredHost`
+#[cfg(any(feature = "discovered-host"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DiscoveredHost {
     pub all_flash: bool,
@@ -23,6 +24,7 @@ pub struct DiscoveredHost {
     pub version: ::std::string::String,
     pub zbs_spec: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "discovered-host"))]
 impl crate::codec::Decode for DiscoveredHost {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -96,6 +98,7 @@ impl crate::codec::Decode for DiscoveredHost {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "discovered-host"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DiscoveredHost {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -119,11 +122,13 @@ impl crate::codec::Encode for DiscoveredHost {
     }
 }
 /// Spec: `#/components/schemas/GetDiscoverHostsRequestBody`
+#[cfg(any(feature = "discovered-host"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetDiscoverHostsRequestBody {
     pub cluster: crate::models::ClusterWhereUniqueInput,
     pub host_address: crate::Nullable<::std::vec::Vec<::std::string::String>>,
 }
+#[cfg(any(feature = "discovered-host"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetDiscoverHostsRequestBody {
     fn decode(
@@ -147,6 +152,7 @@ impl crate::codec::Decode for GetDiscoverHostsRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "discovered-host"))]
 impl crate::codec::Encode for GetDiscoverHostsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -156,6 +162,7 @@ impl crate::codec::Encode for GetDiscoverHostsRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedDiscoveredHostDimms`
+#[cfg(any(feature = "discovered-host"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedDiscoveredHostDimms {
     pub dimm_id: ::std::string::String,
@@ -163,6 +170,7 @@ pub struct NestedDiscoveredHostDimms {
     pub health_status: ::std::string::String,
     pub socket_id: ::std::string::String,
 }
+#[cfg(any(feature = "discovered-host"))]
 impl crate::codec::Decode for NestedDiscoveredHostDimms {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -200,6 +208,7 @@ impl crate::codec::Decode for NestedDiscoveredHostDimms {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "discovered-host"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedDiscoveredHostDimms {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -212,6 +221,7 @@ impl crate::codec::Encode for NestedDiscoveredHostDimms {
     }
 }
 /// Spec: `#/components/schemas/NestedDiscoveredHostDisk`
+#[cfg(any(feature = "discovered-host"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedDiscoveredHostDisk {
     pub dimm_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -224,6 +234,7 @@ pub struct NestedDiscoveredHostDisk {
     pub size: i64,
     pub r#type: crate::models::DiskType,
 }
+#[cfg(any(feature = "discovered-host"))]
 impl crate::codec::Decode for NestedDiscoveredHostDisk {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -271,6 +282,7 @@ impl crate::codec::Decode for NestedDiscoveredHostDisk {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "discovered-host"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedDiscoveredHostDisk {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -288,6 +300,7 @@ impl crate::codec::Encode for NestedDiscoveredHostDisk {
     }
 }
 /// Spec: `#/components/schemas/NestedDiscoveredHostIface`
+#[cfg(any(feature = "discovered-host"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedDiscoveredHostIface {
     pub ipv4: ::std::option::Option<::std::string::String>,
@@ -300,6 +313,7 @@ pub struct NestedDiscoveredHostIface {
     pub speed: ::std::option::Option<f64>,
     pub up: bool,
 }
+#[cfg(any(feature = "discovered-host"))]
 impl crate::codec::Decode for NestedDiscoveredHostIface {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -342,6 +356,7 @@ impl crate::codec::Decode for NestedDiscoveredHostIface {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "discovered-host"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedDiscoveredHostIface {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -360,6 +375,7 @@ impl crate::codec::Encode for NestedDiscoveredHostIface {
 }
 impl crate::Client {
     /// `POST /v2/api/get-discover-hosts` (operation `GetDiscoverHosts`).
+    #[cfg(feature = "discovered-host")]
     pub async fn get_discover_hosts(
         &self,
         body: &crate::models::GetDiscoverHostsRequestBody,

@@ -3,6 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/Disk`
+#[cfg(any(feature = "disk"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Disk {
     pub entity_async_status: ::std::option::Option<crate::models::EntityAsyncStatus>,
@@ -37,6 +38,7 @@ pub struct Disk {
     pub usage: crate::models::DiskUsage,
     pub usage_status: ::std::option::Option<crate::models::DiskUsageStatus>,
 }
+#[cfg(any(feature = "disk"))]
 impl crate::codec::Decode for Disk {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -158,6 +160,7 @@ impl crate::codec::Decode for Disk {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "disk"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for Disk {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -193,10 +196,12 @@ impl crate::codec::Encode for Disk {
     }
 }
 /// Spec: `#/components/schemas/DiskConnection`
+#[cfg(any(feature = "disk"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DiskConnection {
     pub aggregate: crate::models::NestedAggregateDisk,
 }
+#[cfg(any(feature = "disk"))]
 impl crate::codec::Decode for DiskConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -218,6 +223,7 @@ impl crate::codec::Decode for DiskConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "disk"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DiskConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -227,11 +233,13 @@ impl crate::codec::Encode for DiskConnection {
     }
 }
 /// Spec: `#/components/schemas/DiskMountParams`
+#[cfg(any(feature = "disk"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DiskMountParams {
     pub data: crate::models::DiskMountParamsData,
     pub r#where: crate::models::DiskWhereInput,
 }
+#[cfg(any(feature = "disk"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for DiskMountParams {
     fn decode(
@@ -258,6 +266,7 @@ impl crate::codec::Decode for DiskMountParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "disk"))]
 impl crate::codec::Encode for DiskMountParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -267,10 +276,12 @@ impl crate::codec::Encode for DiskMountParams {
     }
 }
 /// Spec: `#/components/schemas/DiskMountParams/properties/data`
+#[cfg(any(feature = "disk"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DiskMountParamsData {
     pub function: crate::models::DiskFunction,
 }
+#[cfg(any(feature = "disk"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for DiskMountParamsData {
     fn decode(
@@ -293,6 +304,7 @@ impl crate::codec::Decode for DiskMountParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "disk"))]
 impl crate::codec::Encode for DiskMountParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -301,10 +313,12 @@ impl crate::codec::Encode for DiskMountParamsData {
     }
 }
 /// Spec: `#/components/schemas/DiskUnmountParams`
+#[cfg(any(feature = "disk"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DiskUnmountParams {
     pub r#where: crate::models::DiskWhereInput,
 }
+#[cfg(any(feature = "disk"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for DiskUnmountParams {
     fn decode(
@@ -327,6 +341,7 @@ impl crate::codec::Decode for DiskUnmountParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "disk"))]
 impl crate::codec::Encode for DiskUnmountParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -335,6 +350,7 @@ impl crate::codec::Encode for DiskUnmountParams {
     }
 }
 /// Spec: `#/components/schemas/GetDisksConnectionRequestBody`
+#[cfg(any(feature = "disk"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetDisksConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -345,6 +361,7 @@ pub struct GetDisksConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::DiskWhereInput>,
 }
+#[cfg(any(feature = "disk"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetDisksConnectionRequestBody {
     fn decode(
@@ -368,6 +385,7 @@ impl crate::codec::Decode for GetDisksConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "disk"))]
 impl crate::codec::Encode for GetDisksConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -382,10 +400,12 @@ impl crate::codec::Encode for GetDisksConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateDisk`
+#[cfg(any(feature = "disk"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateDisk {
     pub count: i32,
 }
+#[cfg(any(feature = "disk"))]
 impl crate::codec::Decode for NestedAggregateDisk {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -407,6 +427,7 @@ impl crate::codec::Decode for NestedAggregateDisk {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "disk"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateDisk {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -416,6 +437,7 @@ impl crate::codec::Encode for NestedAggregateDisk {
     }
 }
 /// Spec: `#/components/schemas/NestedDiskFailureInformation`
+#[cfg(any(feature = "disk"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedDiskFailureInformation {
     pub chunk_checksum_error: ::std::option::Option<bool>,
@@ -426,6 +448,7 @@ pub struct NestedDiskFailureInformation {
     pub iostat_latency_ms: ::std::option::Option<i64>,
     pub smart_check: ::std::option::Option<bool>,
 }
+#[cfg(any(feature = "disk"))]
 impl crate::codec::Decode for NestedDiskFailureInformation {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -452,6 +475,7 @@ impl crate::codec::Decode for NestedDiskFailureInformation {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "disk"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedDiskFailureInformation {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -467,6 +491,7 @@ impl crate::codec::Encode for NestedDiskFailureInformation {
     }
 }
 /// Spec: `#/components/schemas/NestedPartition`
+#[cfg(any(feature = "disk"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedPartition {
     pub name: ::std::option::Option<::std::string::String>,
@@ -475,6 +500,7 @@ pub struct NestedPartition {
     pub usage: crate::models::PartitionUsage,
     pub used_size: i64,
 }
+#[cfg(any(feature = "disk"))]
 impl crate::codec::Decode for NestedPartition {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -506,6 +532,7 @@ impl crate::codec::Decode for NestedPartition {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "disk"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedPartition {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -519,6 +546,7 @@ impl crate::codec::Encode for NestedPartition {
     }
 }
 /// Spec: `#/components/schemas/PartitionUsage`
+#[cfg(any(feature = "disk"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum PartitionUsage {
     /// `BOOT`
@@ -546,6 +574,7 @@ pub enum PartitionUsage {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "disk"))]
 impl PartitionUsage {
     /// Every value the spec lists.
     pub const ALL: [Self; 11] = [
@@ -597,16 +626,19 @@ impl PartitionUsage {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "disk"))]
 impl ::std::default::Default for PartitionUsage {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "disk"))]
 impl ::std::fmt::Display for PartitionUsage {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "disk"))]
 impl crate::codec::Decode for PartitionUsage {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -614,6 +646,7 @@ impl crate::codec::Decode for PartitionUsage {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "disk"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for PartitionUsage {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -622,6 +655,7 @@ impl crate::codec::Encode for PartitionUsage {
 }
 impl crate::Client {
     /// `POST /v2/api/get-disks` (operation `GetDisks`).
+    #[cfg(feature = "disk")]
     pub async fn get_disks(
         &self,
         body: &crate::models::GetDisksRequestBody,
@@ -629,6 +663,7 @@ impl crate::Client {
         self.execute(crate::client::ApiRequest::json("get-disks", body)).await?.decode()
     }
     /// `POST /v2/api/get-disks-connection` (operation `GetDisksConnection`).
+    #[cfg(feature = "disk")]
     pub async fn get_disks_connection(
         &self,
         body: &crate::models::GetDisksConnectionRequestBody,
@@ -638,6 +673,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/mount-disk` (operation `MountDisk`).
+    #[cfg(feature = "disk")]
     pub async fn mount_disk(
         &self,
         body: &crate::models::DiskMountParams,
@@ -648,6 +684,7 @@ impl crate::Client {
         self.execute(crate::client::ApiRequest::json("mount-disk", body)).await?.decode()
     }
     /// `POST /v2/api/unmount-disk` (operation `UnmountDisk`).
+    #[cfg(feature = "disk")]
     pub async fn unmount_disk(
         &self,
         body: &crate::models::DiskUnmountParams,

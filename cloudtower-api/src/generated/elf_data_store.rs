@@ -3,6 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/ElfDataStore`
+#[cfg(any(feature = "elf-data-store"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ElfDataStore {
     pub cluster: crate::models::NestedCluster,
@@ -20,6 +21,7 @@ pub struct ElfDataStore {
     pub thin_provision: bool,
     pub r#type: crate::models::ElfDataStoreType,
 }
+#[cfg(any(feature = "elf-data-store"))]
 impl crate::codec::Decode for ElfDataStore {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -100,6 +102,7 @@ impl crate::codec::Decode for ElfDataStore {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "elf-data-store"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ElfDataStore {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -122,10 +125,12 @@ impl crate::codec::Encode for ElfDataStore {
     }
 }
 /// Spec: `#/components/schemas/ElfDataStoreConnection`
+#[cfg(any(feature = "elf-data-store"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ElfDataStoreConnection {
     pub aggregate: crate::models::NestedAggregateElfDataStore,
 }
+#[cfg(any(feature = "elf-data-store"))]
 impl crate::codec::Decode for ElfDataStoreConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -147,6 +152,7 @@ impl crate::codec::Decode for ElfDataStoreConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "elf-data-store"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ElfDataStoreConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -156,6 +162,7 @@ impl crate::codec::Encode for ElfDataStoreConnection {
     }
 }
 /// Spec: `#/components/schemas/GetElfDataStoresConnectionRequestBody`
+#[cfg(any(feature = "elf-data-store"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetElfDataStoresConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -166,6 +173,7 @@ pub struct GetElfDataStoresConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ElfDataStoreWhereInput>,
 }
+#[cfg(any(feature = "elf-data-store"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetElfDataStoresConnectionRequestBody {
     fn decode(
@@ -189,6 +197,7 @@ impl crate::codec::Decode for GetElfDataStoresConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "elf-data-store"))]
 impl crate::codec::Encode for GetElfDataStoresConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -203,10 +212,12 @@ impl crate::codec::Encode for GetElfDataStoresConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateElfDataStore`
+#[cfg(any(feature = "elf-data-store"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateElfDataStore {
     pub count: i32,
 }
+#[cfg(any(feature = "elf-data-store"))]
 impl crate::codec::Decode for NestedAggregateElfDataStore {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -228,6 +239,7 @@ impl crate::codec::Decode for NestedAggregateElfDataStore {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "elf-data-store"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateElfDataStore {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -238,6 +250,7 @@ impl crate::codec::Encode for NestedAggregateElfDataStore {
 }
 impl crate::Client {
     /// `POST /v2/api/get-elf-data-stores` (operation `GetElfDataStores`).
+    #[cfg(feature = "elf-data-store")]
     pub async fn get_elf_data_stores(
         &self,
         body: &crate::models::GetElfDataStoresRequestBody,
@@ -250,6 +263,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-elf-data-stores-connection` (operation `GetElfDataStoresConnection`).
+    #[cfg(feature = "elf-data-store")]
     pub async fn get_elf_data_stores_connection(
         &self,
         body: &crate::models::GetElfDataStoresConnectionRequestBody,

@@ -3,6 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `/paths/~1upload-elf-image/post/requestBody/content/multipart~1form-data/schema`
+#[cfg(any(feature = "elf-image"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CreateElfImageRequestBody {
     pub file: crate::client::FilePart,
@@ -13,6 +14,7 @@ pub struct CreateElfImageRequestBody {
     pub description: ::std::option::Option<::std::string::String>,
     pub upload_task_id: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "elf-image"))]
 impl CreateElfImageRequestBody {
     /// The form fields, in spec order; unset optional fields are left out.
     pub fn to_fields(&self) -> ::std::vec::Vec<crate::client::MultipartField> {
@@ -46,10 +48,12 @@ impl CreateElfImageRequestBody {
     }
 }
 /// Spec: `#/components/schemas/DeleteElfImage`
+#[cfg(any(feature = "elf-image"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteElfImage {
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "elf-image"))]
 impl crate::codec::Decode for DeleteElfImage {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -71,6 +75,7 @@ impl crate::codec::Decode for DeleteElfImage {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "elf-image"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteElfImage {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -80,6 +85,7 @@ impl crate::codec::Encode for DeleteElfImage {
     }
 }
 /// Spec: `#/components/schemas/ElfImage`
+#[cfg(any(feature = "elf-image"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ElfImage {
     pub cluster: ::std::option::Option<crate::models::NestedCluster>,
@@ -103,6 +109,7 @@ pub struct ElfImage {
         ::std::vec::Vec<crate::models::NestedVmTemplate>,
     >,
 }
+#[cfg(any(feature = "elf-image"))]
 impl crate::codec::Decode for ElfImage {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -171,6 +178,7 @@ impl crate::codec::Decode for ElfImage {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "elf-image"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ElfImage {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -193,10 +201,12 @@ impl crate::codec::Encode for ElfImage {
     }
 }
 /// Spec: `#/components/schemas/ElfImageConnection`
+#[cfg(any(feature = "elf-image"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ElfImageConnection {
     pub aggregate: crate::models::NestedAggregateElfImage,
 }
+#[cfg(any(feature = "elf-image"))]
 impl crate::codec::Decode for ElfImageConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -218,6 +228,7 @@ impl crate::codec::Decode for ElfImageConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "elf-image"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ElfImageConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -227,10 +238,12 @@ impl crate::codec::Encode for ElfImageConnection {
     }
 }
 /// Spec: `#/components/schemas/ElfImageDeletionParams`
+#[cfg(any(feature = "elf-image"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ElfImageDeletionParams {
     pub r#where: crate::models::ElfImageWhereInput,
 }
+#[cfg(any(feature = "elf-image"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ElfImageDeletionParams {
     fn decode(
@@ -253,6 +266,7 @@ impl crate::codec::Decode for ElfImageDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "elf-image"))]
 impl crate::codec::Encode for ElfImageDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -261,11 +275,13 @@ impl crate::codec::Encode for ElfImageDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/ElfImageUpdationParams`
+#[cfg(any(feature = "elf-image"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ElfImageUpdationParams {
     pub data: crate::models::ElfImageUpdationParamsData,
     pub r#where: crate::models::ElfImageWhereInput,
 }
+#[cfg(any(feature = "elf-image"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ElfImageUpdationParams {
     fn decode(
@@ -292,6 +308,7 @@ impl crate::codec::Decode for ElfImageUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "elf-image"))]
 impl crate::codec::Encode for ElfImageUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -301,11 +318,13 @@ impl crate::codec::Encode for ElfImageUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/ElfImageUpdationParams/properties/data`
+#[cfg(any(feature = "elf-image"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ElfImageUpdationParamsData {
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "elf-image"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ElfImageUpdationParamsData {
     fn decode(
@@ -324,6 +343,7 @@ impl crate::codec::Decode for ElfImageUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "elf-image"))]
 impl crate::codec::Encode for ElfImageUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -333,6 +353,7 @@ impl crate::codec::Encode for ElfImageUpdationParamsData {
     }
 }
 /// Spec: `#/components/schemas/GetElfImagesConnectionRequestBody`
+#[cfg(any(feature = "elf-image"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetElfImagesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -343,6 +364,7 @@ pub struct GetElfImagesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ElfImageWhereInput>,
 }
+#[cfg(any(feature = "elf-image"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetElfImagesConnectionRequestBody {
     fn decode(
@@ -366,6 +388,7 @@ impl crate::codec::Decode for GetElfImagesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "elf-image"))]
 impl crate::codec::Encode for GetElfImagesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -380,10 +403,12 @@ impl crate::codec::Encode for GetElfImagesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateElfImage`
+#[cfg(any(feature = "elf-image"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateElfImage {
     pub count: i32,
 }
+#[cfg(any(feature = "elf-image"))]
 impl crate::codec::Decode for NestedAggregateElfImage {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -405,6 +430,7 @@ impl crate::codec::Decode for NestedAggregateElfImage {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "elf-image"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateElfImage {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -415,6 +441,7 @@ impl crate::codec::Encode for NestedAggregateElfImage {
 }
 impl crate::Client {
     /// `POST /v2/api/delete-elf-image` (operation `DeleteElfImage`).
+    #[cfg(feature = "elf-image")]
     pub async fn delete_elf_image(
         &self,
         body: &crate::models::ElfImageDeletionParams,
@@ -427,6 +454,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-elf-images` (operation `GetElfImages`).
+    #[cfg(feature = "elf-image")]
     pub async fn get_elf_images(
         &self,
         body: &crate::models::GetElfImagesRequestBody,
@@ -436,6 +464,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-elf-images-connection` (operation `GetElfImagesConnection`).
+    #[cfg(feature = "elf-image")]
     pub async fn get_elf_images_connection(
         &self,
         body: &crate::models::GetElfImagesConnectionRequestBody,
@@ -445,6 +474,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/update-elf-image` (operation `UpdateElfImage`).
+    #[cfg(feature = "elf-image")]
     pub async fn update_elf_image(
         &self,
         body: &crate::models::ElfImageUpdationParams,
@@ -457,6 +487,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/upload-elf-image` (operation `CreateElfImage`).
+    #[cfg(feature = "elf-image")]
     pub async fn create_elf_image(
         &self,
         body: &crate::models::CreateElfImageRequestBody,

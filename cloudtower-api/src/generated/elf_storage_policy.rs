@@ -3,6 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/ElfStoragePolicy`
+#[cfg(any(feature = "elf-storage-policy"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ElfStoragePolicy {
     pub cluster: crate::models::NestedCluster,
@@ -16,6 +17,7 @@ pub struct ElfStoragePolicy {
     pub stripe_size: i64,
     pub thin_provision: bool,
 }
+#[cfg(any(feature = "elf-storage-policy"))]
 impl crate::codec::Decode for ElfStoragePolicy {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -86,6 +88,7 @@ impl crate::codec::Decode for ElfStoragePolicy {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "elf-storage-policy"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ElfStoragePolicy {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -104,10 +107,12 @@ impl crate::codec::Encode for ElfStoragePolicy {
     }
 }
 /// Spec: `#/components/schemas/ElfStoragePolicyConnection`
+#[cfg(any(feature = "elf-storage-policy"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ElfStoragePolicyConnection {
     pub aggregate: crate::models::NestedAggregateElfStoragePolicy,
 }
+#[cfg(any(feature = "elf-storage-policy"))]
 impl crate::codec::Decode for ElfStoragePolicyConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -129,6 +134,7 @@ impl crate::codec::Decode for ElfStoragePolicyConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "elf-storage-policy"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ElfStoragePolicyConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -138,6 +144,7 @@ impl crate::codec::Encode for ElfStoragePolicyConnection {
     }
 }
 /// Spec: `#/components/schemas/ElfStoragePolicyOrderByInput`
+#[cfg(any(feature = "elf-storage-policy"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ElfStoragePolicyOrderByInput {
     /// `description_ASC`
@@ -179,6 +186,7 @@ pub enum ElfStoragePolicyOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "elf-storage-policy"))]
 impl ElfStoragePolicyOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 18] = [
@@ -251,16 +259,19 @@ impl ElfStoragePolicyOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "elf-storage-policy"))]
 impl ::std::default::Default for ElfStoragePolicyOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "elf-storage-policy"))]
 impl ::std::fmt::Display for ElfStoragePolicyOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "elf-storage-policy"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ElfStoragePolicyOrderByInput {
     fn decode(
@@ -269,12 +280,14 @@ impl crate::codec::Decode for ElfStoragePolicyOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "elf-storage-policy"))]
 impl crate::codec::Encode for ElfStoragePolicyOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/ElfStoragePolicyWhereInput`
+#[cfg(any(feature = "elf-storage-policy"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ElfStoragePolicyWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::ElfStoragePolicyWhereInput>>,
@@ -372,6 +385,7 @@ pub struct ElfStoragePolicyWhereInput {
     pub thin_provision: crate::Nullable<bool>,
     pub thin_provision_not: crate::Nullable<bool>,
 }
+#[cfg(any(feature = "elf-storage-policy"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ElfStoragePolicyWhereInput {
     fn decode(
@@ -569,6 +583,7 @@ impl crate::codec::Decode for ElfStoragePolicyWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "elf-storage-policy"))]
 impl crate::codec::Encode for ElfStoragePolicyWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -666,6 +681,7 @@ impl crate::codec::Encode for ElfStoragePolicyWhereInput {
     }
 }
 /// Spec: `#/components/schemas/GetElfStoragePoliciesConnectionRequestBody`
+#[cfg(any(feature = "elf-storage-policy"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetElfStoragePoliciesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -676,6 +692,7 @@ pub struct GetElfStoragePoliciesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ElfStoragePolicyWhereInput>,
 }
+#[cfg(any(feature = "elf-storage-policy"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetElfStoragePoliciesConnectionRequestBody {
     fn decode(
@@ -699,6 +716,7 @@ impl crate::codec::Decode for GetElfStoragePoliciesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "elf-storage-policy"))]
 impl crate::codec::Encode for GetElfStoragePoliciesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -713,6 +731,7 @@ impl crate::codec::Encode for GetElfStoragePoliciesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetElfStoragePoliciesRequestBody`
+#[cfg(any(feature = "elf-storage-policy"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetElfStoragePoliciesRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -723,6 +742,7 @@ pub struct GetElfStoragePoliciesRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ElfStoragePolicyWhereInput>,
 }
+#[cfg(any(feature = "elf-storage-policy"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetElfStoragePoliciesRequestBody {
     fn decode(
@@ -746,6 +766,7 @@ impl crate::codec::Decode for GetElfStoragePoliciesRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "elf-storage-policy"))]
 impl crate::codec::Encode for GetElfStoragePoliciesRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -760,10 +781,12 @@ impl crate::codec::Encode for GetElfStoragePoliciesRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateElfStoragePolicy`
+#[cfg(any(feature = "elf-storage-policy"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateElfStoragePolicy {
     pub count: i32,
 }
+#[cfg(any(feature = "elf-storage-policy"))]
 impl crate::codec::Decode for NestedAggregateElfStoragePolicy {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -785,6 +808,7 @@ impl crate::codec::Decode for NestedAggregateElfStoragePolicy {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "elf-storage-policy"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateElfStoragePolicy {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -795,6 +819,7 @@ impl crate::codec::Encode for NestedAggregateElfStoragePolicy {
 }
 impl crate::Client {
     /// `POST /v2/api/get-elf-storage-policies` (operation `GetElfStoragePolicies`).
+    #[cfg(feature = "elf-storage-policy")]
     pub async fn get_elf_storage_policies(
         &self,
         body: &crate::models::GetElfStoragePoliciesRequestBody,
@@ -807,6 +832,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-elf-storage-policies-connection` (operation `GetElfStoragePoliciesConnection`).
+    #[cfg(feature = "elf-storage-policy")]
     pub async fn get_elf_storage_policies_connection(
         &self,
         body: &crate::models::GetElfStoragePoliciesConnectionRequestBody,

@@ -3,10 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteEntityFilter`
+#[cfg(any(feature = "entity-filter"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteEntityFilter {
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "entity-filter"))]
 impl crate::codec::Decode for DeleteEntityFilter {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -28,6 +30,7 @@ impl crate::codec::Decode for DeleteEntityFilter {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "entity-filter"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteEntityFilter {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -37,6 +40,7 @@ impl crate::codec::Encode for DeleteEntityFilter {
     }
 }
 /// Spec: `#/components/schemas/EntityFilter`
+#[cfg(any(feature = "entity-filter"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EntityFilter {
     pub apply_to_all_clusters: ::std::option::Option<bool>,
@@ -55,6 +59,7 @@ pub struct EntityFilter {
     pub preset: ::std::option::Option<::std::string::String>,
     pub rules: ::std::vec::Vec<crate::models::NestedFilterRule>,
 }
+#[cfg(any(feature = "entity-filter"))]
 impl crate::codec::Decode for EntityFilter {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -128,6 +133,7 @@ impl crate::codec::Decode for EntityFilter {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "entity-filter"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for EntityFilter {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -149,10 +155,12 @@ impl crate::codec::Encode for EntityFilter {
     }
 }
 /// Spec: `#/components/schemas/EntityFilterConnection`
+#[cfg(any(feature = "entity-filter"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EntityFilterConnection {
     pub aggregate: crate::models::NestedAggregateEntityFilter,
 }
+#[cfg(any(feature = "entity-filter"))]
 impl crate::codec::Decode for EntityFilterConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -174,6 +182,7 @@ impl crate::codec::Decode for EntityFilterConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "entity-filter"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for EntityFilterConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -183,6 +192,7 @@ impl crate::codec::Encode for EntityFilterConnection {
     }
 }
 /// Spec: `#/components/schemas/EntityFilterCreationParams`
+#[cfg(any(feature = "entity-filter"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EntityFilterCreationParams {
     pub exclude_vms: ::std::option::Option<crate::models::VmWhereInput>,
@@ -191,6 +201,7 @@ pub struct EntityFilterCreationParams {
     pub rules: ::std::vec::Vec<crate::models::FilterRuleInput>,
     pub name: ::std::string::String,
 }
+#[cfg(any(feature = "entity-filter"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for EntityFilterCreationParams {
     fn decode(
@@ -222,6 +233,7 @@ impl crate::codec::Decode for EntityFilterCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "entity-filter"))]
 impl crate::codec::Encode for EntityFilterCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -234,10 +246,12 @@ impl crate::codec::Encode for EntityFilterCreationParams {
     }
 }
 /// Spec: `#/components/schemas/EntityFilterDeletionParams`
+#[cfg(any(feature = "entity-filter"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EntityFilterDeletionParams {
     pub r#where: crate::models::EntityFilterWhereInput,
 }
+#[cfg(any(feature = "entity-filter"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for EntityFilterDeletionParams {
     fn decode(
@@ -260,6 +274,7 @@ impl crate::codec::Decode for EntityFilterDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "entity-filter"))]
 impl crate::codec::Encode for EntityFilterDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -268,11 +283,13 @@ impl crate::codec::Encode for EntityFilterDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/EntityFilterUpdationParams`
+#[cfg(any(feature = "entity-filter"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EntityFilterUpdationParams {
     pub data: crate::models::EntityFilterUpdationParamsData,
     pub r#where: crate::models::EntityFilterWhereInput,
 }
+#[cfg(any(feature = "entity-filter"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for EntityFilterUpdationParams {
     fn decode(
@@ -299,6 +316,7 @@ impl crate::codec::Decode for EntityFilterUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "entity-filter"))]
 impl crate::codec::Encode for EntityFilterUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -308,6 +326,7 @@ impl crate::codec::Encode for EntityFilterUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/EntityFilterUpdationParams/properties/data`
+#[cfg(any(feature = "entity-filter"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EntityFilterUpdationParamsData {
     pub exclude_vms: ::std::option::Option<crate::models::VmWhereInput>,
@@ -316,6 +335,7 @@ pub struct EntityFilterUpdationParamsData {
     pub rules: ::std::option::Option<::std::vec::Vec<crate::models::FilterRuleInput>>,
     pub name: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "entity-filter"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for EntityFilterUpdationParamsData {
     fn decode(
@@ -339,6 +359,7 @@ impl crate::codec::Decode for EntityFilterUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "entity-filter"))]
 impl crate::codec::Encode for EntityFilterUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -351,6 +372,7 @@ impl crate::codec::Encode for EntityFilterUpdationParamsData {
     }
 }
 /// Spec: `#/components/schemas/FilterRuleAggregationEnum`
+#[cfg(any(feature = "entity-filter"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum FilterRuleAggregationEnum {
     /// `AVG`
@@ -366,6 +388,7 @@ pub enum FilterRuleAggregationEnum {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "entity-filter"))]
 impl FilterRuleAggregationEnum {
     /// Every value the spec lists.
     pub const ALL: [Self; 5] = [
@@ -399,16 +422,19 @@ impl FilterRuleAggregationEnum {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "entity-filter"))]
 impl ::std::default::Default for FilterRuleAggregationEnum {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "entity-filter"))]
 impl ::std::fmt::Display for FilterRuleAggregationEnum {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "entity-filter"))]
 impl crate::codec::Decode for FilterRuleAggregationEnum {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -416,12 +442,14 @@ impl crate::codec::Decode for FilterRuleAggregationEnum {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "entity-filter"))]
 impl crate::codec::Encode for FilterRuleAggregationEnum {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/FilterRuleInput`
+#[cfg(any(feature = "entity-filter"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct FilterRuleInput {
     pub threshold: f64,
@@ -431,6 +459,7 @@ pub struct FilterRuleInput {
     pub duration: i32,
     pub aggregation: crate::models::FilterRuleAggregationEnum,
 }
+#[cfg(any(feature = "entity-filter"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for FilterRuleInput {
     fn decode(
@@ -477,6 +506,7 @@ impl crate::codec::Decode for FilterRuleInput {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "entity-filter"))]
 impl crate::codec::Encode for FilterRuleInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -490,6 +520,7 @@ impl crate::codec::Encode for FilterRuleInput {
     }
 }
 /// Spec: `#/components/schemas/FilterRuleMetricEnum`
+#[cfg(any(feature = "entity-filter"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum FilterRuleMetricEnum {
     /// `VM_CPU_USAGE`
@@ -505,6 +536,7 @@ pub enum FilterRuleMetricEnum {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "entity-filter"))]
 impl FilterRuleMetricEnum {
     /// Every value the spec lists.
     pub const ALL: [Self; 5] = [
@@ -538,16 +570,19 @@ impl FilterRuleMetricEnum {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "entity-filter"))]
 impl ::std::default::Default for FilterRuleMetricEnum {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "entity-filter"))]
 impl ::std::fmt::Display for FilterRuleMetricEnum {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "entity-filter"))]
 impl crate::codec::Decode for FilterRuleMetricEnum {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -555,12 +590,14 @@ impl crate::codec::Decode for FilterRuleMetricEnum {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "entity-filter"))]
 impl crate::codec::Encode for FilterRuleMetricEnum {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/FilterRuleOpEnum`
+#[cfg(any(feature = "entity-filter"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum FilterRuleOpEnum {
     /// `GT`
@@ -574,6 +611,7 @@ pub enum FilterRuleOpEnum {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "entity-filter"))]
 impl FilterRuleOpEnum {
     /// Every value the spec lists.
     pub const ALL: [Self; 4] = [Self::Gt, Self::Gte, Self::Lt, Self::Lte];
@@ -599,16 +637,19 @@ impl FilterRuleOpEnum {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "entity-filter"))]
 impl ::std::default::Default for FilterRuleOpEnum {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "entity-filter"))]
 impl ::std::fmt::Display for FilterRuleOpEnum {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "entity-filter"))]
 impl crate::codec::Decode for FilterRuleOpEnum {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -616,12 +657,14 @@ impl crate::codec::Decode for FilterRuleOpEnum {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "entity-filter"))]
 impl crate::codec::Encode for FilterRuleOpEnum {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/GetEntityFiltersConnectionRequestBody`
+#[cfg(any(feature = "entity-filter"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetEntityFiltersConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -632,6 +675,7 @@ pub struct GetEntityFiltersConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::EntityFilterWhereInput>,
 }
+#[cfg(any(feature = "entity-filter"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetEntityFiltersConnectionRequestBody {
     fn decode(
@@ -655,6 +699,7 @@ impl crate::codec::Decode for GetEntityFiltersConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "entity-filter"))]
 impl crate::codec::Encode for GetEntityFiltersConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -669,10 +714,12 @@ impl crate::codec::Encode for GetEntityFiltersConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateEntityFilter`
+#[cfg(any(feature = "entity-filter"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateEntityFilter {
     pub count: i32,
 }
+#[cfg(any(feature = "entity-filter"))]
 impl crate::codec::Decode for NestedAggregateEntityFilter {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -694,6 +741,7 @@ impl crate::codec::Decode for NestedAggregateEntityFilter {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "entity-filter"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateEntityFilter {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -703,6 +751,7 @@ impl crate::codec::Encode for NestedAggregateEntityFilter {
     }
 }
 /// Spec: `#/components/schemas/NestedFilterRule`
+#[cfg(any(feature = "entity-filter"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedFilterRule {
     pub aggregation: crate::models::FilterRuleAggregationEnum,
@@ -712,6 +761,7 @@ pub struct NestedFilterRule {
     pub quantile: i32,
     pub threshold: f64,
 }
+#[cfg(any(feature = "entity-filter"))]
 impl crate::codec::Decode for NestedFilterRule {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -757,6 +807,7 @@ impl crate::codec::Decode for NestedFilterRule {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "entity-filter"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedFilterRule {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -772,6 +823,7 @@ impl crate::codec::Encode for NestedFilterRule {
 }
 impl crate::Client {
     /// `POST /v2/api/create-entity-filter` (operation `CreateEntityFilter`).
+    #[cfg(feature = "entity-filter")]
     pub async fn create_entity_filter(
         &self,
         body: &[crate::models::EntityFilterCreationParams],
@@ -784,6 +836,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/delete-entity-filter` (operation `DeleteEntityFilter`).
+    #[cfg(feature = "entity-filter")]
     pub async fn delete_entity_filter(
         &self,
         body: &crate::models::EntityFilterDeletionParams,
@@ -796,6 +849,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-entity-filters` (operation `GetEntityFilters`).
+    #[cfg(feature = "entity-filter")]
     pub async fn get_entity_filters(
         &self,
         body: &crate::models::GetEntityFiltersRequestBody,
@@ -808,6 +862,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-entity-filters-connection` (operation `GetEntityFiltersConnection`).
+    #[cfg(feature = "entity-filter")]
     pub async fn get_entity_filters_connection(
         &self,
         body: &crate::models::GetEntityFiltersConnectionRequestBody,
@@ -819,6 +874,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/update-entity-filter` (operation `UpdateEntityFilter`).
+    #[cfg(feature = "entity-filter")]
     pub async fn update_entity_filter(
         &self,
         body: &crate::models::EntityFilterUpdationParams,

@@ -3,6 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/EverouteLicense`
+#[cfg(any(feature = "everoute-license"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EverouteLicense {
     pub code: ::std::string::String,
@@ -15,6 +16,7 @@ pub struct EverouteLicense {
     pub r#type: crate::models::LicenseType,
     pub uid: ::std::string::String,
 }
+#[cfg(any(feature = "everoute-license"))]
 impl crate::codec::Decode for EverouteLicense {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -82,6 +84,7 @@ impl crate::codec::Decode for EverouteLicense {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "everoute-license"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for EverouteLicense {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -99,10 +102,12 @@ impl crate::codec::Encode for EverouteLicense {
     }
 }
 /// Spec: `#/components/schemas/EverouteLicenseConnection`
+#[cfg(any(feature = "everoute-license"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EverouteLicenseConnection {
     pub aggregate: crate::models::NestedAggregateEverouteLicense,
 }
+#[cfg(any(feature = "everoute-license"))]
 impl crate::codec::Decode for EverouteLicenseConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -124,6 +129,7 @@ impl crate::codec::Decode for EverouteLicenseConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "everoute-license"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for EverouteLicenseConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -133,6 +139,7 @@ impl crate::codec::Encode for EverouteLicenseConnection {
     }
 }
 /// Spec: `#/components/schemas/EverouteLicenseOrderByInput`
+#[cfg(any(feature = "everoute-license"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum EverouteLicenseOrderByInput {
     /// `code_ASC`
@@ -174,6 +181,7 @@ pub enum EverouteLicenseOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "everoute-license"))]
 impl EverouteLicenseOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 18] = [
@@ -246,16 +254,19 @@ impl EverouteLicenseOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "everoute-license"))]
 impl ::std::default::Default for EverouteLicenseOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "everoute-license"))]
 impl ::std::fmt::Display for EverouteLicenseOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "everoute-license"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for EverouteLicenseOrderByInput {
     fn decode(
@@ -264,12 +275,14 @@ impl crate::codec::Decode for EverouteLicenseOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "everoute-license"))]
 impl crate::codec::Encode for EverouteLicenseOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/EverouteLicenseWhereInput`
+#[cfg(any(feature = "everoute-license"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EverouteLicenseWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::EverouteLicenseWhereInput>>,
@@ -368,6 +381,7 @@ pub struct EverouteLicenseWhereInput {
     pub uid_not_starts_with: crate::Nullable<::std::string::String>,
     pub uid_starts_with: crate::Nullable<::std::string::String>,
 }
+#[cfg(any(feature = "everoute-license"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for EverouteLicenseWhereInput {
     fn decode(
@@ -541,6 +555,7 @@ impl crate::codec::Decode for EverouteLicenseWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "everoute-license"))]
 impl crate::codec::Encode for EverouteLicenseWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -639,6 +654,7 @@ impl crate::codec::Encode for EverouteLicenseWhereInput {
     }
 }
 /// Spec: `#/components/schemas/GetEverouteLicensesConnectionRequestBody`
+#[cfg(any(feature = "everoute-license"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetEverouteLicensesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -649,6 +665,7 @@ pub struct GetEverouteLicensesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::EverouteLicenseWhereInput>,
 }
+#[cfg(any(feature = "everoute-license"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetEverouteLicensesConnectionRequestBody {
     fn decode(
@@ -672,6 +689,7 @@ impl crate::codec::Decode for GetEverouteLicensesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "everoute-license"))]
 impl crate::codec::Encode for GetEverouteLicensesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -686,6 +704,7 @@ impl crate::codec::Encode for GetEverouteLicensesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetEverouteLicensesRequestBody`
+#[cfg(any(feature = "everoute-license"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetEverouteLicensesRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -696,6 +715,7 @@ pub struct GetEverouteLicensesRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::EverouteLicenseWhereInput>,
 }
+#[cfg(any(feature = "everoute-license"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetEverouteLicensesRequestBody {
     fn decode(
@@ -719,6 +739,7 @@ impl crate::codec::Decode for GetEverouteLicensesRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "everoute-license"))]
 impl crate::codec::Encode for GetEverouteLicensesRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -733,10 +754,12 @@ impl crate::codec::Encode for GetEverouteLicensesRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateEverouteLicense`
+#[cfg(any(feature = "everoute-license"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateEverouteLicense {
     pub count: i32,
 }
+#[cfg(any(feature = "everoute-license"))]
 impl crate::codec::Decode for NestedAggregateEverouteLicense {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -758,6 +781,7 @@ impl crate::codec::Decode for NestedAggregateEverouteLicense {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "everoute-license"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateEverouteLicense {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -768,6 +792,7 @@ impl crate::codec::Encode for NestedAggregateEverouteLicense {
 }
 impl crate::Client {
     /// `POST /v2/api/get-everoute-licenses` (operation `GetEverouteLicenses`).
+    #[cfg(feature = "everoute-license")]
     pub async fn get_everoute_licenses(
         &self,
         body: &crate::models::GetEverouteLicensesRequestBody,
@@ -780,6 +805,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-everoute-licenses-connection` (operation `GetEverouteLicensesConnection`).
+    #[cfg(feature = "everoute-license")]
     pub async fn get_everoute_licenses_connection(
         &self,
         body: &crate::models::GetEverouteLicensesConnectionRequestBody,

@@ -3,6 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/EveroutePackage`
+#[cfg(any(feature = "everoute-package"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EveroutePackage {
     pub arch: crate::models::Architecture,
@@ -15,6 +16,7 @@ pub struct EveroutePackage {
     pub size: i64,
     pub version: ::std::string::String,
 }
+#[cfg(any(feature = "everoute-package"))]
 impl crate::codec::Decode for EveroutePackage {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -80,6 +82,7 @@ impl crate::codec::Decode for EveroutePackage {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "everoute-package"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for EveroutePackage {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -97,10 +100,12 @@ impl crate::codec::Encode for EveroutePackage {
     }
 }
 /// Spec: `#/components/schemas/EveroutePackageConnection`
+#[cfg(any(feature = "everoute-package"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EveroutePackageConnection {
     pub aggregate: crate::models::NestedAggregateEveroutePackage,
 }
+#[cfg(any(feature = "everoute-package"))]
 impl crate::codec::Decode for EveroutePackageConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -122,6 +127,7 @@ impl crate::codec::Decode for EveroutePackageConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "everoute-package"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for EveroutePackageConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -131,6 +137,7 @@ impl crate::codec::Encode for EveroutePackageConnection {
     }
 }
 /// Spec: `#/components/schemas/EveroutePackageOrderByInput`
+#[cfg(any(feature = "everoute-package"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum EveroutePackageOrderByInput {
     /// `arch_ASC`
@@ -172,6 +179,7 @@ pub enum EveroutePackageOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "everoute-package"))]
 impl EveroutePackageOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 18] = [
@@ -244,16 +252,19 @@ impl EveroutePackageOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "everoute-package"))]
 impl ::std::default::Default for EveroutePackageOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "everoute-package"))]
 impl ::std::fmt::Display for EveroutePackageOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "everoute-package"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for EveroutePackageOrderByInput {
     fn decode(
@@ -262,12 +273,14 @@ impl crate::codec::Decode for EveroutePackageOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "everoute-package"))]
 impl crate::codec::Encode for EveroutePackageOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/EveroutePackageWhereInput`
+#[cfg(any(feature = "everoute-package"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EveroutePackageWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::EveroutePackageWhereInput>>,
@@ -358,6 +371,7 @@ pub struct EveroutePackageWhereInput {
     pub version_not_starts_with: crate::Nullable<::std::string::String>,
     pub version_starts_with: crate::Nullable<::std::string::String>,
 }
+#[cfg(any(feature = "everoute-package"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for EveroutePackageWhereInput {
     fn decode(
@@ -539,6 +553,7 @@ impl crate::codec::Decode for EveroutePackageWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "everoute-package"))]
 impl crate::codec::Encode for EveroutePackageWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -629,6 +644,7 @@ impl crate::codec::Encode for EveroutePackageWhereInput {
     }
 }
 /// Spec: `#/components/schemas/GetEveroutePackagesConnectionRequestBody`
+#[cfg(any(feature = "everoute-package"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetEveroutePackagesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -639,6 +655,7 @@ pub struct GetEveroutePackagesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::EveroutePackageWhereInput>,
 }
+#[cfg(any(feature = "everoute-package"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetEveroutePackagesConnectionRequestBody {
     fn decode(
@@ -662,6 +679,7 @@ impl crate::codec::Decode for GetEveroutePackagesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "everoute-package"))]
 impl crate::codec::Encode for GetEveroutePackagesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -676,6 +694,7 @@ impl crate::codec::Encode for GetEveroutePackagesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetEveroutePackagesRequestBody`
+#[cfg(any(feature = "everoute-package"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetEveroutePackagesRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -686,6 +705,7 @@ pub struct GetEveroutePackagesRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::EveroutePackageWhereInput>,
 }
+#[cfg(any(feature = "everoute-package"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetEveroutePackagesRequestBody {
     fn decode(
@@ -709,6 +729,7 @@ impl crate::codec::Decode for GetEveroutePackagesRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "everoute-package"))]
 impl crate::codec::Encode for GetEveroutePackagesRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -723,10 +744,12 @@ impl crate::codec::Encode for GetEveroutePackagesRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateEveroutePackage`
+#[cfg(any(feature = "everoute-package"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateEveroutePackage {
     pub count: i32,
 }
+#[cfg(any(feature = "everoute-package"))]
 impl crate::codec::Decode for NestedAggregateEveroutePackage {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -748,6 +771,7 @@ impl crate::codec::Decode for NestedAggregateEveroutePackage {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "everoute-package"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateEveroutePackage {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -758,6 +782,7 @@ impl crate::codec::Encode for NestedAggregateEveroutePackage {
 }
 impl crate::Client {
     /// `POST /v2/api/get-everoute-packages` (operation `GetEveroutePackages`).
+    #[cfg(feature = "everoute-package")]
     pub async fn get_everoute_packages(
         &self,
         body: &crate::models::GetEveroutePackagesRequestBody,
@@ -770,6 +795,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-everoute-packages-connection` (operation `GetEveroutePackagesConnection`).
+    #[cfg(feature = "everoute-package")]
     pub async fn get_everoute_packages_connection(
         &self,
         body: &crate::models::GetEveroutePackagesConnectionRequestBody,

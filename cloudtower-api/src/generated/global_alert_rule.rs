@@ -3,11 +3,13 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/AlertRuleThresholds`
+#[cfg(any(feature = "global-alert-rule"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AlertRuleThresholds {
     pub value: i32,
     pub severity: crate::models::SeverityEnum,
 }
+#[cfg(any(feature = "global-alert-rule"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for AlertRuleThresholds {
     fn decode(
@@ -34,6 +36,7 @@ impl crate::codec::Decode for AlertRuleThresholds {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "global-alert-rule"))]
 impl crate::codec::Encode for AlertRuleThresholds {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -43,11 +46,13 @@ impl crate::codec::Encode for AlertRuleThresholds {
     }
 }
 /// Spec: `#/components/schemas/CustomizeAlertRuleUpdationParams`
+#[cfg(any(feature = "global-alert-rule"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CustomizeAlertRuleUpdationParams {
     pub data: crate::models::CustomizeAlertRuleUpdationParamsData,
     pub r#where: crate::models::GlobalAlertRuleWhereInput,
 }
+#[cfg(any(feature = "global-alert-rule"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for CustomizeAlertRuleUpdationParams {
     fn decode(
@@ -74,6 +79,7 @@ impl crate::codec::Decode for CustomizeAlertRuleUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "global-alert-rule"))]
 impl crate::codec::Encode for CustomizeAlertRuleUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -83,6 +89,7 @@ impl crate::codec::Encode for CustomizeAlertRuleUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/CustomizeAlertRuleUpdationParams/properties/data`
+#[cfg(any(feature = "global-alert-rule"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CustomizeAlertRuleUpdationParamsData {
     pub thresholds: ::std::option::Option<
@@ -91,6 +98,7 @@ pub struct CustomizeAlertRuleUpdationParamsData {
     pub disabled: ::std::option::Option<bool>,
     pub clusters: crate::models::ClusterWhereInput,
 }
+#[cfg(any(feature = "global-alert-rule"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for CustomizeAlertRuleUpdationParamsData {
     fn decode(
@@ -115,6 +123,7 @@ impl crate::codec::Decode for CustomizeAlertRuleUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "global-alert-rule"))]
 impl crate::codec::Encode for CustomizeAlertRuleUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -125,6 +134,7 @@ impl crate::codec::Encode for CustomizeAlertRuleUpdationParamsData {
     }
 }
 /// Spec: `#/components/schemas/GetGlobalAlertRulesConnectionRequestBody`
+#[cfg(any(feature = "global-alert-rule"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetGlobalAlertRulesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -135,6 +145,7 @@ pub struct GetGlobalAlertRulesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::GlobalAlertRuleWhereInput>,
 }
+#[cfg(any(feature = "global-alert-rule"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetGlobalAlertRulesConnectionRequestBody {
     fn decode(
@@ -158,6 +169,7 @@ impl crate::codec::Decode for GetGlobalAlertRulesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "global-alert-rule"))]
 impl crate::codec::Encode for GetGlobalAlertRulesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -172,6 +184,7 @@ impl crate::codec::Encode for GetGlobalAlertRulesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GlobalAlertRule`
+#[cfg(any(feature = "global-alert-rule"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GlobalAlertRule {
     pub alert_rules: ::std::option::Option<
@@ -191,6 +204,7 @@ pub struct GlobalAlertRule {
     pub thresholds: ::std::vec::Vec<crate::models::NestedThresholds>,
     pub unit: crate::models::AlertRuleUnit,
 }
+#[cfg(any(feature = "global-alert-rule"))]
 impl crate::codec::Decode for GlobalAlertRule {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -275,6 +289,7 @@ impl crate::codec::Decode for GlobalAlertRule {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "global-alert-rule"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for GlobalAlertRule {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -297,10 +312,12 @@ impl crate::codec::Encode for GlobalAlertRule {
     }
 }
 /// Spec: `#/components/schemas/GlobalAlertRuleConnection`
+#[cfg(any(feature = "global-alert-rule"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GlobalAlertRuleConnection {
     pub aggregate: crate::models::NestedAggregateGlobalAlertRule,
 }
+#[cfg(any(feature = "global-alert-rule"))]
 impl crate::codec::Decode for GlobalAlertRuleConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -322,6 +339,7 @@ impl crate::codec::Decode for GlobalAlertRuleConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "global-alert-rule"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for GlobalAlertRuleConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -331,11 +349,13 @@ impl crate::codec::Encode for GlobalAlertRuleConnection {
     }
 }
 /// Spec: `#/components/schemas/GlobalAlertRuleUpdationParams`
+#[cfg(any(feature = "global-alert-rule"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GlobalAlertRuleUpdationParams {
     pub data: crate::models::GlobalAlertRuleUpdationParamsData,
     pub r#where: crate::models::GlobalAlertRuleWhereInput,
 }
+#[cfg(any(feature = "global-alert-rule"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GlobalAlertRuleUpdationParams {
     fn decode(
@@ -362,6 +382,7 @@ impl crate::codec::Decode for GlobalAlertRuleUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "global-alert-rule"))]
 impl crate::codec::Encode for GlobalAlertRuleUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -371,6 +392,7 @@ impl crate::codec::Encode for GlobalAlertRuleUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/GlobalAlertRuleUpdationParams/properties/data`
+#[cfg(any(feature = "global-alert-rule"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GlobalAlertRuleUpdationParamsData {
     pub thresholds: ::std::option::Option<
@@ -378,6 +400,7 @@ pub struct GlobalAlertRuleUpdationParamsData {
     >,
     pub disabled: ::std::option::Option<bool>,
 }
+#[cfg(any(feature = "global-alert-rule"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GlobalAlertRuleUpdationParamsData {
     fn decode(
@@ -396,6 +419,7 @@ impl crate::codec::Decode for GlobalAlertRuleUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "global-alert-rule"))]
 impl crate::codec::Encode for GlobalAlertRuleUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -405,10 +429,12 @@ impl crate::codec::Encode for GlobalAlertRuleUpdationParamsData {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateGlobalAlertRule`
+#[cfg(any(feature = "global-alert-rule"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateGlobalAlertRule {
     pub count: i32,
 }
+#[cfg(any(feature = "global-alert-rule"))]
 impl crate::codec::Decode for NestedAggregateGlobalAlertRule {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -430,6 +456,7 @@ impl crate::codec::Decode for NestedAggregateGlobalAlertRule {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "global-alert-rule"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateGlobalAlertRule {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -440,6 +467,7 @@ impl crate::codec::Encode for NestedAggregateGlobalAlertRule {
 }
 impl crate::Client {
     /// `POST /v2/api/get-global-alert-rules` (operation `GetGlobalAlertRules`).
+    #[cfg(feature = "global-alert-rule")]
     pub async fn get_global_alert_rules(
         &self,
         body: &crate::models::GetGlobalAlertRulesRequestBody,
@@ -452,6 +480,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-global-alert-rules-connection` (operation `GetGlobalAlertRulesConnection`).
+    #[cfg(feature = "global-alert-rule")]
     pub async fn get_global_alert_rules_connection(
         &self,
         body: &crate::models::GetGlobalAlertRulesConnectionRequestBody,
@@ -466,6 +495,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/update-customize-alert-rule` (operation `UpdateCustomizeAlertRule`).
+    #[cfg(feature = "global-alert-rule")]
     pub async fn update_customize_alert_rule(
         &self,
         body: &crate::models::CustomizeAlertRuleUpdationParams,
@@ -480,6 +510,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/update-global-alert-rule` (operation `UpdateGlobalAlertRule`).
+    #[cfg(feature = "global-alert-rule")]
     pub async fn update_global_alert_rule(
         &self,
         body: &crate::models::GlobalAlertRuleUpdationParams,

@@ -3,6 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/AccessMode`
+#[cfg(any(feature = "global-settings"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum AccessMode {
     /// `ALLOW`
@@ -14,6 +15,7 @@ pub enum AccessMode {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "global-settings"))]
 impl AccessMode {
     /// Every value the spec lists.
     pub const ALL: [Self; 3] = [Self::Allow, Self::Deny, Self::None];
@@ -37,16 +39,19 @@ impl AccessMode {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "global-settings"))]
 impl ::std::default::Default for AccessMode {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "global-settings"))]
 impl ::std::fmt::Display for AccessMode {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "global-settings"))]
 impl crate::codec::Decode for AccessMode {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -54,17 +59,20 @@ impl crate::codec::Decode for AccessMode {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "global-settings"))]
 impl crate::codec::Encode for AccessMode {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/ClusterRecycleBinCreationParams`
+#[cfg(any(feature = "global-settings"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterRecycleBinCreationParams {
     pub data: crate::models::ClusterRecycleBinCreationParamsData,
     pub r#where: crate::models::ClusterWhereInput,
 }
+#[cfg(any(feature = "global-settings"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ClusterRecycleBinCreationParams {
     fn decode(
@@ -91,6 +99,7 @@ impl crate::codec::Decode for ClusterRecycleBinCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "global-settings"))]
 impl crate::codec::Encode for ClusterRecycleBinCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -100,11 +109,13 @@ impl crate::codec::Encode for ClusterRecycleBinCreationParams {
     }
 }
 /// Spec: `#/components/schemas/ClusterRecycleBinCreationParams/properties/data`
+#[cfg(any(feature = "global-settings"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterRecycleBinCreationParamsData {
     pub retain: i32,
     pub enabled: bool,
 }
+#[cfg(any(feature = "global-settings"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ClusterRecycleBinCreationParamsData {
     fn decode(
@@ -135,6 +146,7 @@ impl crate::codec::Decode for ClusterRecycleBinCreationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "global-settings"))]
 impl crate::codec::Encode for ClusterRecycleBinCreationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -144,10 +156,12 @@ impl crate::codec::Encode for ClusterRecycleBinCreationParamsData {
     }
 }
 /// Spec: `#/components/schemas/ClusterRecycleBinDeletionParams`
+#[cfg(any(feature = "global-settings"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterRecycleBinDeletionParams {
     pub r#where: crate::models::ClusterWhereInput,
 }
+#[cfg(any(feature = "global-settings"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ClusterRecycleBinDeletionParams {
     fn decode(
@@ -170,6 +184,7 @@ impl crate::codec::Decode for ClusterRecycleBinDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "global-settings"))]
 impl crate::codec::Encode for ClusterRecycleBinDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -178,11 +193,13 @@ impl crate::codec::Encode for ClusterRecycleBinDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/ClusterRecycleBinUpdationParams`
+#[cfg(any(feature = "global-settings"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterRecycleBinUpdationParams {
     pub data: crate::models::ClusterRecycleBinUpdationParamsData,
     pub r#where: crate::models::ClusterWhereInput,
 }
+#[cfg(any(feature = "global-settings"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ClusterRecycleBinUpdationParams {
     fn decode(
@@ -209,6 +226,7 @@ impl crate::codec::Decode for ClusterRecycleBinUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "global-settings"))]
 impl crate::codec::Encode for ClusterRecycleBinUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -218,11 +236,13 @@ impl crate::codec::Encode for ClusterRecycleBinUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/ClusterRecycleBinUpdationParams/properties/data`
+#[cfg(any(feature = "global-settings"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterRecycleBinUpdationParamsData {
     pub retain: i32,
     pub enabled: bool,
 }
+#[cfg(any(feature = "global-settings"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ClusterRecycleBinUpdationParamsData {
     fn decode(
@@ -253,6 +273,7 @@ impl crate::codec::Decode for ClusterRecycleBinUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "global-settings"))]
 impl crate::codec::Encode for ClusterRecycleBinUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -262,10 +283,12 @@ impl crate::codec::Encode for ClusterRecycleBinUpdationParamsData {
     }
 }
 /// Spec: `#/components/schemas/DeleteClusterRecycleBin`
+#[cfg(any(feature = "global-settings"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteClusterRecycleBin {
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "global-settings"))]
 impl crate::codec::Decode for DeleteClusterRecycleBin {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -287,6 +310,7 @@ impl crate::codec::Decode for DeleteClusterRecycleBin {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "global-settings"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteClusterRecycleBin {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -296,6 +320,7 @@ impl crate::codec::Encode for DeleteClusterRecycleBin {
     }
 }
 /// Spec: `#/components/schemas/GetGlobalSettingsesConnectionRequestBody`
+#[cfg(any(feature = "global-settings"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetGlobalSettingsesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -306,6 +331,7 @@ pub struct GetGlobalSettingsesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::GlobalSettingsWhereInput>,
 }
+#[cfg(any(feature = "global-settings"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetGlobalSettingsesConnectionRequestBody {
     fn decode(
@@ -329,6 +355,7 @@ impl crate::codec::Decode for GetGlobalSettingsesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "global-settings"))]
 impl crate::codec::Encode for GetGlobalSettingsesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -343,6 +370,7 @@ impl crate::codec::Encode for GetGlobalSettingsesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetGlobalSettingsesRequestBody`
+#[cfg(any(feature = "global-settings"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetGlobalSettingsesRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -353,6 +381,7 @@ pub struct GetGlobalSettingsesRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::GlobalSettingsWhereInput>,
 }
+#[cfg(any(feature = "global-settings"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetGlobalSettingsesRequestBody {
     fn decode(
@@ -376,6 +405,7 @@ impl crate::codec::Decode for GetGlobalSettingsesRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "global-settings"))]
 impl crate::codec::Encode for GetGlobalSettingsesRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -390,11 +420,13 @@ impl crate::codec::Encode for GetGlobalSettingsesRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GlobalRecycleBinUpdationParams`
+#[cfg(any(feature = "global-settings"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GlobalRecycleBinUpdationParams {
     pub retain: i32,
     pub enabled: bool,
 }
+#[cfg(any(feature = "global-settings"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GlobalRecycleBinUpdationParams {
     fn decode(
@@ -425,6 +457,7 @@ impl crate::codec::Decode for GlobalRecycleBinUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "global-settings"))]
 impl crate::codec::Encode for GlobalRecycleBinUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -434,12 +467,14 @@ impl crate::codec::Encode for GlobalRecycleBinUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/GlobalSettings`
+#[cfg(any(feature = "global-settings"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GlobalSettings {
     pub auth: ::std::option::Option<crate::models::NestedAuthSettings>,
     pub id: ::std::string::String,
     pub vm_recycle_bin: crate::models::NestedVmRecycleBin,
 }
+#[cfg(any(feature = "global-settings"))]
 impl crate::codec::Decode for GlobalSettings {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -466,6 +501,7 @@ impl crate::codec::Decode for GlobalSettings {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "global-settings"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for GlobalSettings {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -477,10 +513,12 @@ impl crate::codec::Encode for GlobalSettings {
     }
 }
 /// Spec: `#/components/schemas/GlobalSettingsConnection`
+#[cfg(any(feature = "global-settings"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GlobalSettingsConnection {
     pub aggregate: crate::models::NestedAggregateGlobalSettings,
 }
+#[cfg(any(feature = "global-settings"))]
 impl crate::codec::Decode for GlobalSettingsConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -502,6 +540,7 @@ impl crate::codec::Decode for GlobalSettingsConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "global-settings"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for GlobalSettingsConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -511,6 +550,7 @@ impl crate::codec::Encode for GlobalSettingsConnection {
     }
 }
 /// Spec: `#/components/schemas/GlobalSettingsOrderByInput`
+#[cfg(any(feature = "global-settings"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum GlobalSettingsOrderByInput {
     /// `auth_ASC`
@@ -528,6 +568,7 @@ pub enum GlobalSettingsOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "global-settings"))]
 impl GlobalSettingsOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 6] = [
@@ -564,16 +605,19 @@ impl GlobalSettingsOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "global-settings"))]
 impl ::std::default::Default for GlobalSettingsOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "global-settings"))]
 impl ::std::fmt::Display for GlobalSettingsOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "global-settings"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GlobalSettingsOrderByInput {
     fn decode(
@@ -582,12 +626,14 @@ impl crate::codec::Decode for GlobalSettingsOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "global-settings"))]
 impl crate::codec::Encode for GlobalSettingsOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/GlobalSettingsWhereInput`
+#[cfg(any(feature = "global-settings"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GlobalSettingsWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::GlobalSettingsWhereInput>>,
@@ -608,6 +654,7 @@ pub struct GlobalSettingsWhereInput {
     pub id_not_starts_with: crate::Nullable<::std::string::String>,
     pub id_starts_with: crate::Nullable<::std::string::String>,
 }
+#[cfg(any(feature = "global-settings"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GlobalSettingsWhereInput {
     fn decode(
@@ -647,6 +694,7 @@ impl crate::codec::Decode for GlobalSettingsWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "global-settings"))]
 impl crate::codec::Encode for GlobalSettingsWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -671,10 +719,12 @@ impl crate::codec::Encode for GlobalSettingsWhereInput {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateGlobalSettings`
+#[cfg(any(feature = "global-settings"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateGlobalSettings {
     pub count: i32,
 }
+#[cfg(any(feature = "global-settings"))]
 impl crate::codec::Decode for NestedAggregateGlobalSettings {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -696,6 +746,7 @@ impl crate::codec::Decode for NestedAggregateGlobalSettings {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "global-settings"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateGlobalSettings {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -705,6 +756,7 @@ impl crate::codec::Encode for NestedAggregateGlobalSettings {
     }
 }
 /// Spec: `#/components/schemas/NestedAuthSettings`
+#[cfg(any(feature = "global-settings"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAuthSettings {
     pub access_list: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -716,6 +768,7 @@ pub struct NestedAuthSettings {
     pub password_expire_days: ::std::option::Option<i32>,
     pub session_max_age: ::std::option::Option<i32>,
 }
+#[cfg(any(feature = "global-settings"))]
 impl crate::codec::Decode for NestedAuthSettings {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -760,6 +813,7 @@ impl crate::codec::Decode for NestedAuthSettings {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "global-settings"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAuthSettings {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -776,6 +830,7 @@ impl crate::codec::Encode for NestedAuthSettings {
     }
 }
 /// Spec: `#/components/schemas/PasswordComplexity`
+#[cfg(any(feature = "global-settings"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum PasswordComplexity {
     /// `HIGH`
@@ -787,6 +842,7 @@ pub enum PasswordComplexity {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "global-settings"))]
 impl PasswordComplexity {
     /// Every value the spec lists.
     pub const ALL: [Self; 3] = [Self::High, Self::Low, Self::Middle];
@@ -810,16 +866,19 @@ impl PasswordComplexity {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "global-settings"))]
 impl ::std::default::Default for PasswordComplexity {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "global-settings"))]
 impl ::std::fmt::Display for PasswordComplexity {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "global-settings"))]
 impl crate::codec::Decode for PasswordComplexity {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -827,17 +886,20 @@ impl crate::codec::Decode for PasswordComplexity {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "global-settings"))]
 impl crate::codec::Encode for PasswordComplexity {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/UpdateAccessRestrictionParams`
+#[cfg(any(feature = "global-settings"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UpdateAccessRestrictionParams {
     pub access_list: ::std::vec::Vec<::std::string::String>,
     pub access_mode: crate::models::AccessMode,
 }
+#[cfg(any(feature = "global-settings"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for UpdateAccessRestrictionParams {
     fn decode(
@@ -868,6 +930,7 @@ impl crate::codec::Decode for UpdateAccessRestrictionParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "global-settings"))]
 impl crate::codec::Encode for UpdateAccessRestrictionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -877,6 +940,7 @@ impl crate::codec::Encode for UpdateAccessRestrictionParams {
     }
 }
 /// Spec: `#/components/schemas/UpdatePassrodSecurityParams`
+#[cfg(any(feature = "global-settings"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UpdatePassrodSecurityParams {
     pub password_expire_days: ::std::option::Option<i32>,
@@ -884,6 +948,7 @@ pub struct UpdatePassrodSecurityParams {
     pub login_miss_time_threshold: ::std::option::Option<i32>,
     pub login_miss_num_threshold: ::std::option::Option<i32>,
 }
+#[cfg(any(feature = "global-settings"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for UpdatePassrodSecurityParams {
     fn decode(
@@ -918,6 +983,7 @@ impl crate::codec::Decode for UpdatePassrodSecurityParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "global-settings"))]
 impl crate::codec::Encode for UpdatePassrodSecurityParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -929,10 +995,12 @@ impl crate::codec::Encode for UpdatePassrodSecurityParams {
     }
 }
 /// Spec: `#/components/schemas/UpdateSessionTimeoutParams`
+#[cfg(any(feature = "global-settings"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UpdateSessionTimeoutParams {
     pub session_max_age: i32,
 }
+#[cfg(any(feature = "global-settings"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for UpdateSessionTimeoutParams {
     fn decode(
@@ -955,6 +1023,7 @@ impl crate::codec::Decode for UpdateSessionTimeoutParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "global-settings"))]
 impl crate::codec::Encode for UpdateSessionTimeoutParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -964,6 +1033,7 @@ impl crate::codec::Encode for UpdateSessionTimeoutParams {
 }
 impl crate::Client {
     /// `POST /v2/api/create-cluster-recycle-bin-setting` (operation `CreateClusterRecycleBinSetting`).
+    #[cfg(feature = "global-settings")]
     pub async fn create_cluster_recycle_bin_setting(
         &self,
         body: &crate::models::ClusterRecycleBinCreationParams,
@@ -981,6 +1051,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/delete-cluster-recycle-bin-setting` (operation `DeleteClusterRecycleBinSetting`).
+    #[cfg(feature = "global-settings")]
     pub async fn delete_cluster_recycle_bin_setting(
         &self,
         body: &crate::models::ClusterRecycleBinDeletionParams,
@@ -998,6 +1069,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-global-settingses` (operation `GetGlobalSettingses`).
+    #[cfg(feature = "global-settings")]
     pub async fn get_global_settingses(
         &self,
         body: &crate::models::GetGlobalSettingsesRequestBody,
@@ -1010,6 +1082,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-global-settingses-connection` (operation `GetGlobalSettingsesConnection`).
+    #[cfg(feature = "global-settings")]
     pub async fn get_global_settingses_connection(
         &self,
         body: &crate::models::GetGlobalSettingsesConnectionRequestBody,
@@ -1021,6 +1094,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/update-access-restriction` (operation `UpdateAccessRestriction`).
+    #[cfg(feature = "global-settings")]
     pub async fn update_access_restriction(
         &self,
         body: &crate::models::UpdateAccessRestrictionParams,
@@ -1033,6 +1107,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/update-cluster-recycle-bin-setting` (operation `UpdateClusterRecycleBinSetting`).
+    #[cfg(feature = "global-settings")]
     pub async fn update_cluster_recycle_bin_setting(
         &self,
         body: &crate::models::ClusterRecycleBinUpdationParams,
@@ -1050,6 +1125,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/update-global-recycle-bin-setting` (operation `UpdateGlobalRecycleBinSetting`).
+    #[cfg(feature = "global-settings")]
     pub async fn update_global_recycle_bin_setting(
         &self,
         body: &crate::models::GlobalRecycleBinUpdationParams,
@@ -1067,6 +1143,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/update-password-security` (operation `UpdatePasswordSecurity`).
+    #[cfg(feature = "global-settings")]
     pub async fn update_password_security(
         &self,
         body: &crate::models::UpdatePassrodSecurityParams,
@@ -1079,6 +1156,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/update-session-timeout` (operation `UpdateSessionTimeout`).
+    #[cfg(feature = "global-settings")]
     pub async fn update_session_timeout(
         &self,
         body: &crate::models::UpdateSessionTimeoutParams,

@@ -3,10 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteGraph`
+#[cfg(any(feature = "graph"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteGraph {
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "graph"))]
 impl crate::codec::Decode for DeleteGraph {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -28,6 +30,7 @@ impl crate::codec::Decode for DeleteGraph {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "graph"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteGraph {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -37,6 +40,7 @@ impl crate::codec::Encode for DeleteGraph {
     }
 }
 /// Spec: `#/components/schemas/GetGraphsConnectionRequestBody`
+#[cfg(any(feature = "graph"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetGraphsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -47,6 +51,7 @@ pub struct GetGraphsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::GraphWhereInput>,
 }
+#[cfg(any(feature = "graph"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetGraphsConnectionRequestBody {
     fn decode(
@@ -70,6 +75,7 @@ impl crate::codec::Decode for GetGraphsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "graph"))]
 impl crate::codec::Encode for GetGraphsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -84,6 +90,7 @@ impl crate::codec::Encode for GetGraphsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetGraphsRequestBody`
+#[cfg(any(feature = "graph"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetGraphsRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -94,6 +101,7 @@ pub struct GetGraphsRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::GraphWhereInput>,
 }
+#[cfg(any(feature = "graph"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetGraphsRequestBody {
     fn decode(
@@ -117,6 +125,7 @@ impl crate::codec::Decode for GetGraphsRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "graph"))]
 impl crate::codec::Encode for GetGraphsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -131,6 +140,7 @@ impl crate::codec::Encode for GetGraphsRequestBody {
     }
 }
 /// Spec: `#/components/schemas/Graph`
+#[cfg(any(feature = "graph"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Graph {
     pub cluster: ::std::option::Option<crate::models::NestedCluster>,
@@ -163,6 +173,7 @@ pub struct Graph {
     pub witnesses: ::std::option::Option<::std::vec::Vec<crate::models::NestedWitness>>,
     pub zones: ::std::option::Option<::std::vec::Vec<crate::models::NestedZone>>,
 }
+#[cfg(any(feature = "graph"))]
 impl crate::codec::Decode for Graph {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -256,6 +267,7 @@ impl crate::codec::Decode for Graph {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "graph"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for Graph {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -289,10 +301,12 @@ impl crate::codec::Encode for Graph {
     }
 }
 /// Spec: `#/components/schemas/GraphConnection`
+#[cfg(any(feature = "graph"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GraphConnection {
     pub aggregate: crate::models::NestedAggregateGraph,
 }
+#[cfg(any(feature = "graph"))]
 impl crate::codec::Decode for GraphConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -314,6 +328,7 @@ impl crate::codec::Decode for GraphConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "graph"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for GraphConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -323,6 +338,7 @@ impl crate::codec::Encode for GraphConnection {
     }
 }
 /// Spec: `#/components/schemas/GraphCreationParams`
+#[cfg(any(feature = "graph"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GraphCreationParams {
     pub instance_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -338,6 +354,7 @@ pub struct GraphCreationParams {
     pub connect_id: ::std::vec::Vec<::std::string::String>,
     pub metric_name: ::std::string::String,
 }
+#[cfg(any(feature = "graph"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GraphCreationParams {
     fn decode(
@@ -401,6 +418,7 @@ impl crate::codec::Decode for GraphCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "graph"))]
 impl crate::codec::Encode for GraphCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -420,10 +438,12 @@ impl crate::codec::Encode for GraphCreationParams {
     }
 }
 /// Spec: `#/components/schemas/GraphDeletionParams`
+#[cfg(any(feature = "graph"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GraphDeletionParams {
     pub r#where: crate::models::GraphWhereInput,
 }
+#[cfg(any(feature = "graph"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GraphDeletionParams {
     fn decode(
@@ -446,6 +466,7 @@ impl crate::codec::Decode for GraphDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "graph"))]
 impl crate::codec::Encode for GraphDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -454,6 +475,7 @@ impl crate::codec::Encode for GraphDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/GraphOrderByInput`
+#[cfg(any(feature = "graph"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum GraphOrderByInput {
     /// `entityAsyncStatus_ASC`
@@ -507,6 +529,7 @@ pub enum GraphOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "graph"))]
 impl GraphOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 24] = [
@@ -597,16 +620,19 @@ impl GraphOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "graph"))]
 impl ::std::default::Default for GraphOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "graph"))]
 impl ::std::fmt::Display for GraphOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "graph"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GraphOrderByInput {
     fn decode(
@@ -615,17 +641,79 @@ impl crate::codec::Decode for GraphOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "graph"))]
 impl crate::codec::Encode for GraphOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
+/// Spec: `#/components/schemas/GraphType`
+#[cfg(any(feature = "graph"))]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum GraphType {
+    /// `AREA`
+    Area,
+    /// `STACK`
+    Stack,
+    /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
+    Other(::std::string::String),
+}
+#[cfg(any(feature = "graph"))]
+impl GraphType {
+    /// Every value the spec lists.
+    pub const ALL: [Self; 2] = [Self::Area, Self::Stack];
+    /// The value on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Area => "AREA",
+            Self::Stack => "STACK",
+            Self::Other(value) => value,
+        }
+    }
+    /// The variant for a wire value; unknown values are kept in the catch-all variant.
+    pub fn from_wire(value: &str) -> Self {
+        match value {
+            "AREA" => Self::Area,
+            "STACK" => Self::Stack,
+            other => Self::Other(::std::string::String::from(other)),
+        }
+    }
+}
+/// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "graph"))]
+impl ::std::default::Default for GraphType {
+    fn default() -> Self {
+        Self::Other(::std::string::String::new())
+    }
+}
+#[cfg(any(feature = "graph"))]
+impl ::std::fmt::Display for GraphType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+#[cfg(any(feature = "graph"))]
+impl crate::codec::Decode for GraphType {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d.str().map(Self::from_wire)
+    }
+}
+#[cfg(any(feature = "graph"))]
+impl crate::codec::Encode for GraphType {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.string(self.as_str());
+    }
+}
 /// Spec: `#/components/schemas/GraphUpdationParams`
+#[cfg(any(feature = "graph"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GraphUpdationParams {
     pub data: ::std::option::Option<crate::models::GraphUpdationParamsData>,
     pub r#where: crate::models::GraphWhereInput,
 }
+#[cfg(any(feature = "graph"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GraphUpdationParams {
     fn decode(
@@ -649,6 +737,7 @@ impl crate::codec::Decode for GraphUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "graph"))]
 impl crate::codec::Encode for GraphUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -658,6 +747,7 @@ impl crate::codec::Encode for GraphUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/GraphUpdationParams/properties/data`
+#[cfg(any(feature = "graph"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GraphUpdationParamsData {
     pub instance_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -679,6 +769,7 @@ pub struct GraphUpdationParamsData {
     pub metric_name: ::std::option::Option<::std::string::String>,
     pub connect_id: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
+#[cfg(any(feature = "graph"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GraphUpdationParamsData {
     fn decode(
@@ -713,6 +804,7 @@ impl crate::codec::Decode for GraphUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "graph"))]
 impl crate::codec::Encode for GraphUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -737,11 +829,691 @@ impl crate::codec::Encode for GraphUpdationParamsData {
         e.end_object();
     }
 }
+/// Spec: `#/components/schemas/GraphWhereInput`
+#[cfg(any(feature = "graph"))]
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct GraphWhereInput {
+    pub and: crate::Nullable<::std::vec::Vec<crate::models::GraphWhereInput>>,
+    pub not: crate::Nullable<::std::vec::Vec<crate::models::GraphWhereInput>>,
+    pub or: crate::Nullable<::std::vec::Vec<crate::models::GraphWhereInput>>,
+    pub cluster: crate::Nullable<crate::models::ClusterWhereInput>,
+    pub disks_every: crate::Nullable<crate::models::DiskWhereInput>,
+    pub disks_none: crate::Nullable<crate::models::DiskWhereInput>,
+    pub disks_some: crate::Nullable<crate::models::DiskWhereInput>,
+    pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
+    pub entity_async_status_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    pub entity_async_status_not: crate::Nullable<crate::models::EntityAsyncStatus>,
+    pub entity_async_status_not_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    pub hosts_every: crate::Nullable<crate::models::HostWhereInput>,
+    pub hosts_none: crate::Nullable<crate::models::HostWhereInput>,
+    pub hosts_some: crate::Nullable<crate::models::HostWhereInput>,
+    pub id: crate::Nullable<::std::string::String>,
+    pub id_contains: crate::Nullable<::std::string::String>,
+    pub id_ends_with: crate::Nullable<::std::string::String>,
+    pub id_gt: crate::Nullable<::std::string::String>,
+    pub id_gte: crate::Nullable<::std::string::String>,
+    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: crate::Nullable<::std::string::String>,
+    pub id_lte: crate::Nullable<::std::string::String>,
+    pub id_not: crate::Nullable<::std::string::String>,
+    pub id_not_contains: crate::Nullable<::std::string::String>,
+    pub id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub id_starts_with: crate::Nullable<::std::string::String>,
+    pub local_id: crate::Nullable<::std::string::String>,
+    pub local_id_contains: crate::Nullable<::std::string::String>,
+    pub local_id_ends_with: crate::Nullable<::std::string::String>,
+    pub local_id_gt: crate::Nullable<::std::string::String>,
+    pub local_id_gte: crate::Nullable<::std::string::String>,
+    pub local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub local_id_lt: crate::Nullable<::std::string::String>,
+    pub local_id_lte: crate::Nullable<::std::string::String>,
+    pub local_id_not: crate::Nullable<::std::string::String>,
+    pub local_id_not_contains: crate::Nullable<::std::string::String>,
+    pub local_id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub local_id_starts_with: crate::Nullable<::std::string::String>,
+    pub luns_every: crate::Nullable<crate::models::IscsiLunWhereInput>,
+    pub luns_none: crate::Nullable<crate::models::IscsiLunWhereInput>,
+    pub luns_some: crate::Nullable<crate::models::IscsiLunWhereInput>,
+    pub metric_count: crate::Nullable<i32>,
+    pub metric_count_gt: crate::Nullable<i32>,
+    pub metric_count_gte: crate::Nullable<i32>,
+    pub metric_count_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub metric_count_lt: crate::Nullable<i32>,
+    pub metric_count_lte: crate::Nullable<i32>,
+    pub metric_count_not: crate::Nullable<i32>,
+    pub metric_count_not_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub metric_name: crate::Nullable<::std::string::String>,
+    pub metric_name_contains: crate::Nullable<::std::string::String>,
+    pub metric_name_ends_with: crate::Nullable<::std::string::String>,
+    pub metric_name_gt: crate::Nullable<::std::string::String>,
+    pub metric_name_gte: crate::Nullable<::std::string::String>,
+    pub metric_name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub metric_name_lt: crate::Nullable<::std::string::String>,
+    pub metric_name_lte: crate::Nullable<::std::string::String>,
+    pub metric_name_not: crate::Nullable<::std::string::String>,
+    pub metric_name_not_contains: crate::Nullable<::std::string::String>,
+    pub metric_name_not_ends_with: crate::Nullable<::std::string::String>,
+    pub metric_name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub metric_name_not_starts_with: crate::Nullable<::std::string::String>,
+    pub metric_name_starts_with: crate::Nullable<::std::string::String>,
+    pub metric_type: crate::Nullable<crate::models::MetricType>,
+    pub metric_type_in: crate::Nullable<::std::vec::Vec<crate::models::MetricType>>,
+    pub metric_type_not: crate::Nullable<crate::models::MetricType>,
+    pub metric_type_not_in: crate::Nullable<::std::vec::Vec<crate::models::MetricType>>,
+    pub namespaces_every: crate::Nullable<crate::models::NvmfNamespaceWhereInput>,
+    pub namespaces_none: crate::Nullable<crate::models::NvmfNamespaceWhereInput>,
+    pub namespaces_some: crate::Nullable<crate::models::NvmfNamespaceWhereInput>,
+    pub network: crate::Nullable<crate::models::NetworkType>,
+    pub network_in: crate::Nullable<::std::vec::Vec<crate::models::NetworkType>>,
+    pub network_not: crate::Nullable<crate::models::NetworkType>,
+    pub network_not_in: crate::Nullable<::std::vec::Vec<crate::models::NetworkType>>,
+    pub nics_every: crate::Nullable<crate::models::NicWhereInput>,
+    pub nics_none: crate::Nullable<crate::models::NicWhereInput>,
+    pub nics_some: crate::Nullable<crate::models::NicWhereInput>,
+    pub resource_type: crate::Nullable<::std::string::String>,
+    pub resource_type_contains: crate::Nullable<::std::string::String>,
+    pub resource_type_ends_with: crate::Nullable<::std::string::String>,
+    pub resource_type_gt: crate::Nullable<::std::string::String>,
+    pub resource_type_gte: crate::Nullable<::std::string::String>,
+    pub resource_type_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub resource_type_lt: crate::Nullable<::std::string::String>,
+    pub resource_type_lte: crate::Nullable<::std::string::String>,
+    pub resource_type_not: crate::Nullable<::std::string::String>,
+    pub resource_type_not_contains: crate::Nullable<::std::string::String>,
+    pub resource_type_not_ends_with: crate::Nullable<::std::string::String>,
+    pub resource_type_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub resource_type_not_starts_with: crate::Nullable<::std::string::String>,
+    pub resource_type_starts_with: crate::Nullable<::std::string::String>,
+    pub service: crate::Nullable<::std::string::String>,
+    pub service_contains: crate::Nullable<::std::string::String>,
+    pub service_ends_with: crate::Nullable<::std::string::String>,
+    pub service_gt: crate::Nullable<::std::string::String>,
+    pub service_gte: crate::Nullable<::std::string::String>,
+    pub service_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub service_lt: crate::Nullable<::std::string::String>,
+    pub service_lte: crate::Nullable<::std::string::String>,
+    pub service_not: crate::Nullable<::std::string::String>,
+    pub service_not_contains: crate::Nullable<::std::string::String>,
+    pub service_not_ends_with: crate::Nullable<::std::string::String>,
+    pub service_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub service_not_starts_with: crate::Nullable<::std::string::String>,
+    pub service_starts_with: crate::Nullable<::std::string::String>,
+    pub title: crate::Nullable<::std::string::String>,
+    pub title_contains: crate::Nullable<::std::string::String>,
+    pub title_ends_with: crate::Nullable<::std::string::String>,
+    pub title_gt: crate::Nullable<::std::string::String>,
+    pub title_gte: crate::Nullable<::std::string::String>,
+    pub title_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub title_lt: crate::Nullable<::std::string::String>,
+    pub title_lte: crate::Nullable<::std::string::String>,
+    pub title_not: crate::Nullable<::std::string::String>,
+    pub title_not_contains: crate::Nullable<::std::string::String>,
+    pub title_not_ends_with: crate::Nullable<::std::string::String>,
+    pub title_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub title_not_starts_with: crate::Nullable<::std::string::String>,
+    pub title_starts_with: crate::Nullable<::std::string::String>,
+    pub r#type: crate::Nullable<crate::models::GraphType>,
+    pub type_in: crate::Nullable<::std::vec::Vec<crate::models::GraphType>>,
+    pub type_not: crate::Nullable<crate::models::GraphType>,
+    pub type_not_in: crate::Nullable<::std::vec::Vec<crate::models::GraphType>>,
+    #[cfg(any(feature = "view"))]
+    pub view: crate::Nullable<::std::boxed::Box<crate::models::ViewWhereInput>>,
+    pub vm_nics_every: crate::Nullable<crate::models::VmNicWhereInput>,
+    pub vm_nics_none: crate::Nullable<crate::models::VmNicWhereInput>,
+    pub vm_nics_some: crate::Nullable<crate::models::VmNicWhereInput>,
+    pub vm_volumes_every: crate::Nullable<crate::models::VmVolumeWhereInput>,
+    pub vm_volumes_none: crate::Nullable<crate::models::VmVolumeWhereInput>,
+    pub vm_volumes_some: crate::Nullable<crate::models::VmVolumeWhereInput>,
+    pub vms_every: crate::Nullable<crate::models::VmWhereInput>,
+    pub vms_none: crate::Nullable<crate::models::VmWhereInput>,
+    pub vms_some: crate::Nullable<crate::models::VmWhereInput>,
+    pub witnesses_every: crate::Nullable<crate::models::WitnessWhereInput>,
+    pub witnesses_none: crate::Nullable<crate::models::WitnessWhereInput>,
+    pub witnesses_some: crate::Nullable<crate::models::WitnessWhereInput>,
+    pub zones_every: crate::Nullable<crate::models::ZoneWhereInput>,
+    pub zones_none: crate::Nullable<crate::models::ZoneWhereInput>,
+    pub zones_some: crate::Nullable<crate::models::ZoneWhereInput>,
+}
+#[cfg(any(feature = "graph"))]
+#[cfg(feature = "server")]
+impl crate::codec::Decode for GraphWhereInput {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        let mut out = Self::default();
+        let mut key = d.first_key("GraphWhereInput")?;
+        while let ::std::option::Option::Some(k) = key {
+            match k {
+                "AND" => d.field(&mut out.and, "AND")?,
+                "NOT" => d.field(&mut out.not, "NOT")?,
+                "OR" => d.field(&mut out.or, "OR")?,
+                "cluster" => d.field(&mut out.cluster, "cluster")?,
+                "disks_every" => d.field(&mut out.disks_every, "disks_every")?,
+                "disks_none" => d.field(&mut out.disks_none, "disks_none")?,
+                "disks_some" => d.field(&mut out.disks_some, "disks_some")?,
+                "entityAsyncStatus" => {
+                    d.field(&mut out.entity_async_status, "entityAsyncStatus")?
+                }
+                "entityAsyncStatus_in" => {
+                    d.field(&mut out.entity_async_status_in, "entityAsyncStatus_in")?
+                }
+                "entityAsyncStatus_not" => {
+                    d.field(&mut out.entity_async_status_not, "entityAsyncStatus_not")?
+                }
+                "entityAsyncStatus_not_in" => {
+                    d.field(
+                        &mut out.entity_async_status_not_in,
+                        "entityAsyncStatus_not_in",
+                    )?
+                }
+                "hosts_every" => d.field(&mut out.hosts_every, "hosts_every")?,
+                "hosts_none" => d.field(&mut out.hosts_none, "hosts_none")?,
+                "hosts_some" => d.field(&mut out.hosts_some, "hosts_some")?,
+                "id" => d.field(&mut out.id, "id")?,
+                "id_contains" => d.field(&mut out.id_contains, "id_contains")?,
+                "id_ends_with" => d.field(&mut out.id_ends_with, "id_ends_with")?,
+                "id_gt" => d.field(&mut out.id_gt, "id_gt")?,
+                "id_gte" => d.field(&mut out.id_gte, "id_gte")?,
+                "id_in" => d.field(&mut out.id_in, "id_in")?,
+                "id_lt" => d.field(&mut out.id_lt, "id_lt")?,
+                "id_lte" => d.field(&mut out.id_lte, "id_lte")?,
+                "id_not" => d.field(&mut out.id_not, "id_not")?,
+                "id_not_contains" => {
+                    d.field(&mut out.id_not_contains, "id_not_contains")?
+                }
+                "id_not_ends_with" => {
+                    d.field(&mut out.id_not_ends_with, "id_not_ends_with")?
+                }
+                "id_not_in" => d.field(&mut out.id_not_in, "id_not_in")?,
+                "id_not_starts_with" => {
+                    d.field(&mut out.id_not_starts_with, "id_not_starts_with")?
+                }
+                "id_starts_with" => d.field(&mut out.id_starts_with, "id_starts_with")?,
+                "local_id" => d.field(&mut out.local_id, "local_id")?,
+                "local_id_contains" => {
+                    d.field(&mut out.local_id_contains, "local_id_contains")?
+                }
+                "local_id_ends_with" => {
+                    d.field(&mut out.local_id_ends_with, "local_id_ends_with")?
+                }
+                "local_id_gt" => d.field(&mut out.local_id_gt, "local_id_gt")?,
+                "local_id_gte" => d.field(&mut out.local_id_gte, "local_id_gte")?,
+                "local_id_in" => d.field(&mut out.local_id_in, "local_id_in")?,
+                "local_id_lt" => d.field(&mut out.local_id_lt, "local_id_lt")?,
+                "local_id_lte" => d.field(&mut out.local_id_lte, "local_id_lte")?,
+                "local_id_not" => d.field(&mut out.local_id_not, "local_id_not")?,
+                "local_id_not_contains" => {
+                    d.field(&mut out.local_id_not_contains, "local_id_not_contains")?
+                }
+                "local_id_not_ends_with" => {
+                    d.field(&mut out.local_id_not_ends_with, "local_id_not_ends_with")?
+                }
+                "local_id_not_in" => {
+                    d.field(&mut out.local_id_not_in, "local_id_not_in")?
+                }
+                "local_id_not_starts_with" => {
+                    d.field(
+                        &mut out.local_id_not_starts_with,
+                        "local_id_not_starts_with",
+                    )?
+                }
+                "local_id_starts_with" => {
+                    d.field(&mut out.local_id_starts_with, "local_id_starts_with")?
+                }
+                "luns_every" => d.field(&mut out.luns_every, "luns_every")?,
+                "luns_none" => d.field(&mut out.luns_none, "luns_none")?,
+                "luns_some" => d.field(&mut out.luns_some, "luns_some")?,
+                "metric_count" => d.field(&mut out.metric_count, "metric_count")?,
+                "metric_count_gt" => {
+                    d.field(&mut out.metric_count_gt, "metric_count_gt")?
+                }
+                "metric_count_gte" => {
+                    d.field(&mut out.metric_count_gte, "metric_count_gte")?
+                }
+                "metric_count_in" => {
+                    d.field(&mut out.metric_count_in, "metric_count_in")?
+                }
+                "metric_count_lt" => {
+                    d.field(&mut out.metric_count_lt, "metric_count_lt")?
+                }
+                "metric_count_lte" => {
+                    d.field(&mut out.metric_count_lte, "metric_count_lte")?
+                }
+                "metric_count_not" => {
+                    d.field(&mut out.metric_count_not, "metric_count_not")?
+                }
+                "metric_count_not_in" => {
+                    d.field(&mut out.metric_count_not_in, "metric_count_not_in")?
+                }
+                "metric_name" => d.field(&mut out.metric_name, "metric_name")?,
+                "metric_name_contains" => {
+                    d.field(&mut out.metric_name_contains, "metric_name_contains")?
+                }
+                "metric_name_ends_with" => {
+                    d.field(&mut out.metric_name_ends_with, "metric_name_ends_with")?
+                }
+                "metric_name_gt" => d.field(&mut out.metric_name_gt, "metric_name_gt")?,
+                "metric_name_gte" => {
+                    d.field(&mut out.metric_name_gte, "metric_name_gte")?
+                }
+                "metric_name_in" => d.field(&mut out.metric_name_in, "metric_name_in")?,
+                "metric_name_lt" => d.field(&mut out.metric_name_lt, "metric_name_lt")?,
+                "metric_name_lte" => {
+                    d.field(&mut out.metric_name_lte, "metric_name_lte")?
+                }
+                "metric_name_not" => {
+                    d.field(&mut out.metric_name_not, "metric_name_not")?
+                }
+                "metric_name_not_contains" => {
+                    d.field(
+                        &mut out.metric_name_not_contains,
+                        "metric_name_not_contains",
+                    )?
+                }
+                "metric_name_not_ends_with" => {
+                    d.field(
+                        &mut out.metric_name_not_ends_with,
+                        "metric_name_not_ends_with",
+                    )?
+                }
+                "metric_name_not_in" => {
+                    d.field(&mut out.metric_name_not_in, "metric_name_not_in")?
+                }
+                "metric_name_not_starts_with" => {
+                    d.field(
+                        &mut out.metric_name_not_starts_with,
+                        "metric_name_not_starts_with",
+                    )?
+                }
+                "metric_name_starts_with" => {
+                    d.field(&mut out.metric_name_starts_with, "metric_name_starts_with")?
+                }
+                "metric_type" => d.field(&mut out.metric_type, "metric_type")?,
+                "metric_type_in" => d.field(&mut out.metric_type_in, "metric_type_in")?,
+                "metric_type_not" => {
+                    d.field(&mut out.metric_type_not, "metric_type_not")?
+                }
+                "metric_type_not_in" => {
+                    d.field(&mut out.metric_type_not_in, "metric_type_not_in")?
+                }
+                "namespaces_every" => {
+                    d.field(&mut out.namespaces_every, "namespaces_every")?
+                }
+                "namespaces_none" => {
+                    d.field(&mut out.namespaces_none, "namespaces_none")?
+                }
+                "namespaces_some" => {
+                    d.field(&mut out.namespaces_some, "namespaces_some")?
+                }
+                "network" => d.field(&mut out.network, "network")?,
+                "network_in" => d.field(&mut out.network_in, "network_in")?,
+                "network_not" => d.field(&mut out.network_not, "network_not")?,
+                "network_not_in" => d.field(&mut out.network_not_in, "network_not_in")?,
+                "nics_every" => d.field(&mut out.nics_every, "nics_every")?,
+                "nics_none" => d.field(&mut out.nics_none, "nics_none")?,
+                "nics_some" => d.field(&mut out.nics_some, "nics_some")?,
+                "resource_type" => d.field(&mut out.resource_type, "resource_type")?,
+                "resource_type_contains" => {
+                    d.field(&mut out.resource_type_contains, "resource_type_contains")?
+                }
+                "resource_type_ends_with" => {
+                    d.field(&mut out.resource_type_ends_with, "resource_type_ends_with")?
+                }
+                "resource_type_gt" => {
+                    d.field(&mut out.resource_type_gt, "resource_type_gt")?
+                }
+                "resource_type_gte" => {
+                    d.field(&mut out.resource_type_gte, "resource_type_gte")?
+                }
+                "resource_type_in" => {
+                    d.field(&mut out.resource_type_in, "resource_type_in")?
+                }
+                "resource_type_lt" => {
+                    d.field(&mut out.resource_type_lt, "resource_type_lt")?
+                }
+                "resource_type_lte" => {
+                    d.field(&mut out.resource_type_lte, "resource_type_lte")?
+                }
+                "resource_type_not" => {
+                    d.field(&mut out.resource_type_not, "resource_type_not")?
+                }
+                "resource_type_not_contains" => {
+                    d.field(
+                        &mut out.resource_type_not_contains,
+                        "resource_type_not_contains",
+                    )?
+                }
+                "resource_type_not_ends_with" => {
+                    d.field(
+                        &mut out.resource_type_not_ends_with,
+                        "resource_type_not_ends_with",
+                    )?
+                }
+                "resource_type_not_in" => {
+                    d.field(&mut out.resource_type_not_in, "resource_type_not_in")?
+                }
+                "resource_type_not_starts_with" => {
+                    d.field(
+                        &mut out.resource_type_not_starts_with,
+                        "resource_type_not_starts_with",
+                    )?
+                }
+                "resource_type_starts_with" => {
+                    d.field(
+                        &mut out.resource_type_starts_with,
+                        "resource_type_starts_with",
+                    )?
+                }
+                "service" => d.field(&mut out.service, "service")?,
+                "service_contains" => {
+                    d.field(&mut out.service_contains, "service_contains")?
+                }
+                "service_ends_with" => {
+                    d.field(&mut out.service_ends_with, "service_ends_with")?
+                }
+                "service_gt" => d.field(&mut out.service_gt, "service_gt")?,
+                "service_gte" => d.field(&mut out.service_gte, "service_gte")?,
+                "service_in" => d.field(&mut out.service_in, "service_in")?,
+                "service_lt" => d.field(&mut out.service_lt, "service_lt")?,
+                "service_lte" => d.field(&mut out.service_lte, "service_lte")?,
+                "service_not" => d.field(&mut out.service_not, "service_not")?,
+                "service_not_contains" => {
+                    d.field(&mut out.service_not_contains, "service_not_contains")?
+                }
+                "service_not_ends_with" => {
+                    d.field(&mut out.service_not_ends_with, "service_not_ends_with")?
+                }
+                "service_not_in" => d.field(&mut out.service_not_in, "service_not_in")?,
+                "service_not_starts_with" => {
+                    d.field(&mut out.service_not_starts_with, "service_not_starts_with")?
+                }
+                "service_starts_with" => {
+                    d.field(&mut out.service_starts_with, "service_starts_with")?
+                }
+                "title" => d.field(&mut out.title, "title")?,
+                "title_contains" => d.field(&mut out.title_contains, "title_contains")?,
+                "title_ends_with" => {
+                    d.field(&mut out.title_ends_with, "title_ends_with")?
+                }
+                "title_gt" => d.field(&mut out.title_gt, "title_gt")?,
+                "title_gte" => d.field(&mut out.title_gte, "title_gte")?,
+                "title_in" => d.field(&mut out.title_in, "title_in")?,
+                "title_lt" => d.field(&mut out.title_lt, "title_lt")?,
+                "title_lte" => d.field(&mut out.title_lte, "title_lte")?,
+                "title_not" => d.field(&mut out.title_not, "title_not")?,
+                "title_not_contains" => {
+                    d.field(&mut out.title_not_contains, "title_not_contains")?
+                }
+                "title_not_ends_with" => {
+                    d.field(&mut out.title_not_ends_with, "title_not_ends_with")?
+                }
+                "title_not_in" => d.field(&mut out.title_not_in, "title_not_in")?,
+                "title_not_starts_with" => {
+                    d.field(&mut out.title_not_starts_with, "title_not_starts_with")?
+                }
+                "title_starts_with" => {
+                    d.field(&mut out.title_starts_with, "title_starts_with")?
+                }
+                "type" => d.field(&mut out.r#type, "type")?,
+                "type_in" => d.field(&mut out.type_in, "type_in")?,
+                "type_not" => d.field(&mut out.type_not, "type_not")?,
+                "type_not_in" => d.field(&mut out.type_not_in, "type_not_in")?,
+                #[cfg(any(feature = "view"))]
+                "view" => d.field(&mut out.view, "view")?,
+                "vmNics_every" => d.field(&mut out.vm_nics_every, "vmNics_every")?,
+                "vmNics_none" => d.field(&mut out.vm_nics_none, "vmNics_none")?,
+                "vmNics_some" => d.field(&mut out.vm_nics_some, "vmNics_some")?,
+                "vmVolumes_every" => {
+                    d.field(&mut out.vm_volumes_every, "vmVolumes_every")?
+                }
+                "vmVolumes_none" => d.field(&mut out.vm_volumes_none, "vmVolumes_none")?,
+                "vmVolumes_some" => d.field(&mut out.vm_volumes_some, "vmVolumes_some")?,
+                "vms_every" => d.field(&mut out.vms_every, "vms_every")?,
+                "vms_none" => d.field(&mut out.vms_none, "vms_none")?,
+                "vms_some" => d.field(&mut out.vms_some, "vms_some")?,
+                "witnesses_every" => {
+                    d.field(&mut out.witnesses_every, "witnesses_every")?
+                }
+                "witnesses_none" => d.field(&mut out.witnesses_none, "witnesses_none")?,
+                "witnesses_some" => d.field(&mut out.witnesses_some, "witnesses_some")?,
+                "zones_every" => d.field(&mut out.zones_every, "zones_every")?,
+                "zones_none" => d.field(&mut out.zones_none, "zones_none")?,
+                "zones_some" => d.field(&mut out.zones_some, "zones_some")?,
+                _ => d.skip()?,
+            }
+            key = d.next_key()?;
+        }
+        ::std::result::Result::Ok(out)
+    }
+}
+#[cfg(any(feature = "graph"))]
+impl crate::codec::Encode for GraphWhereInput {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.begin_object();
+        e.field("AND", &self.and);
+        e.field("NOT", &self.not);
+        e.field("OR", &self.or);
+        e.field("cluster", &self.cluster);
+        e.field("disks_every", &self.disks_every);
+        e.field("disks_none", &self.disks_none);
+        e.field("disks_some", &self.disks_some);
+        e.field("entityAsyncStatus", &self.entity_async_status);
+        e.field("entityAsyncStatus_in", &self.entity_async_status_in);
+        e.field("entityAsyncStatus_not", &self.entity_async_status_not);
+        e.field("entityAsyncStatus_not_in", &self.entity_async_status_not_in);
+        e.field("hosts_every", &self.hosts_every);
+        e.field("hosts_none", &self.hosts_none);
+        e.field("hosts_some", &self.hosts_some);
+        e.field("id", &self.id);
+        e.field("id_contains", &self.id_contains);
+        e.field("id_ends_with", &self.id_ends_with);
+        e.field("id_gt", &self.id_gt);
+        e.field("id_gte", &self.id_gte);
+        e.field("id_in", &self.id_in);
+        e.field("id_lt", &self.id_lt);
+        e.field("id_lte", &self.id_lte);
+        e.field("id_not", &self.id_not);
+        e.field("id_not_contains", &self.id_not_contains);
+        e.field("id_not_ends_with", &self.id_not_ends_with);
+        e.field("id_not_in", &self.id_not_in);
+        e.field("id_not_starts_with", &self.id_not_starts_with);
+        e.field("id_starts_with", &self.id_starts_with);
+        e.field("local_id", &self.local_id);
+        e.field("local_id_contains", &self.local_id_contains);
+        e.field("local_id_ends_with", &self.local_id_ends_with);
+        e.field("local_id_gt", &self.local_id_gt);
+        e.field("local_id_gte", &self.local_id_gte);
+        e.field("local_id_in", &self.local_id_in);
+        e.field("local_id_lt", &self.local_id_lt);
+        e.field("local_id_lte", &self.local_id_lte);
+        e.field("local_id_not", &self.local_id_not);
+        e.field("local_id_not_contains", &self.local_id_not_contains);
+        e.field("local_id_not_ends_with", &self.local_id_not_ends_with);
+        e.field("local_id_not_in", &self.local_id_not_in);
+        e.field("local_id_not_starts_with", &self.local_id_not_starts_with);
+        e.field("local_id_starts_with", &self.local_id_starts_with);
+        e.field("luns_every", &self.luns_every);
+        e.field("luns_none", &self.luns_none);
+        e.field("luns_some", &self.luns_some);
+        e.field("metric_count", &self.metric_count);
+        e.field("metric_count_gt", &self.metric_count_gt);
+        e.field("metric_count_gte", &self.metric_count_gte);
+        e.field("metric_count_in", &self.metric_count_in);
+        e.field("metric_count_lt", &self.metric_count_lt);
+        e.field("metric_count_lte", &self.metric_count_lte);
+        e.field("metric_count_not", &self.metric_count_not);
+        e.field("metric_count_not_in", &self.metric_count_not_in);
+        e.field("metric_name", &self.metric_name);
+        e.field("metric_name_contains", &self.metric_name_contains);
+        e.field("metric_name_ends_with", &self.metric_name_ends_with);
+        e.field("metric_name_gt", &self.metric_name_gt);
+        e.field("metric_name_gte", &self.metric_name_gte);
+        e.field("metric_name_in", &self.metric_name_in);
+        e.field("metric_name_lt", &self.metric_name_lt);
+        e.field("metric_name_lte", &self.metric_name_lte);
+        e.field("metric_name_not", &self.metric_name_not);
+        e.field("metric_name_not_contains", &self.metric_name_not_contains);
+        e.field("metric_name_not_ends_with", &self.metric_name_not_ends_with);
+        e.field("metric_name_not_in", &self.metric_name_not_in);
+        e.field("metric_name_not_starts_with", &self.metric_name_not_starts_with);
+        e.field("metric_name_starts_with", &self.metric_name_starts_with);
+        e.field("metric_type", &self.metric_type);
+        e.field("metric_type_in", &self.metric_type_in);
+        e.field("metric_type_not", &self.metric_type_not);
+        e.field("metric_type_not_in", &self.metric_type_not_in);
+        e.field("namespaces_every", &self.namespaces_every);
+        e.field("namespaces_none", &self.namespaces_none);
+        e.field("namespaces_some", &self.namespaces_some);
+        e.field("network", &self.network);
+        e.field("network_in", &self.network_in);
+        e.field("network_not", &self.network_not);
+        e.field("network_not_in", &self.network_not_in);
+        e.field("nics_every", &self.nics_every);
+        e.field("nics_none", &self.nics_none);
+        e.field("nics_some", &self.nics_some);
+        e.field("resource_type", &self.resource_type);
+        e.field("resource_type_contains", &self.resource_type_contains);
+        e.field("resource_type_ends_with", &self.resource_type_ends_with);
+        e.field("resource_type_gt", &self.resource_type_gt);
+        e.field("resource_type_gte", &self.resource_type_gte);
+        e.field("resource_type_in", &self.resource_type_in);
+        e.field("resource_type_lt", &self.resource_type_lt);
+        e.field("resource_type_lte", &self.resource_type_lte);
+        e.field("resource_type_not", &self.resource_type_not);
+        e.field("resource_type_not_contains", &self.resource_type_not_contains);
+        e.field("resource_type_not_ends_with", &self.resource_type_not_ends_with);
+        e.field("resource_type_not_in", &self.resource_type_not_in);
+        e.field("resource_type_not_starts_with", &self.resource_type_not_starts_with);
+        e.field("resource_type_starts_with", &self.resource_type_starts_with);
+        e.field("service", &self.service);
+        e.field("service_contains", &self.service_contains);
+        e.field("service_ends_with", &self.service_ends_with);
+        e.field("service_gt", &self.service_gt);
+        e.field("service_gte", &self.service_gte);
+        e.field("service_in", &self.service_in);
+        e.field("service_lt", &self.service_lt);
+        e.field("service_lte", &self.service_lte);
+        e.field("service_not", &self.service_not);
+        e.field("service_not_contains", &self.service_not_contains);
+        e.field("service_not_ends_with", &self.service_not_ends_with);
+        e.field("service_not_in", &self.service_not_in);
+        e.field("service_not_starts_with", &self.service_not_starts_with);
+        e.field("service_starts_with", &self.service_starts_with);
+        e.field("title", &self.title);
+        e.field("title_contains", &self.title_contains);
+        e.field("title_ends_with", &self.title_ends_with);
+        e.field("title_gt", &self.title_gt);
+        e.field("title_gte", &self.title_gte);
+        e.field("title_in", &self.title_in);
+        e.field("title_lt", &self.title_lt);
+        e.field("title_lte", &self.title_lte);
+        e.field("title_not", &self.title_not);
+        e.field("title_not_contains", &self.title_not_contains);
+        e.field("title_not_ends_with", &self.title_not_ends_with);
+        e.field("title_not_in", &self.title_not_in);
+        e.field("title_not_starts_with", &self.title_not_starts_with);
+        e.field("title_starts_with", &self.title_starts_with);
+        e.field("type", &self.r#type);
+        e.field("type_in", &self.type_in);
+        e.field("type_not", &self.type_not);
+        e.field("type_not_in", &self.type_not_in);
+        #[cfg(any(feature = "view"))] e.field("view", &self.view);
+        e.field("vmNics_every", &self.vm_nics_every);
+        e.field("vmNics_none", &self.vm_nics_none);
+        e.field("vmNics_some", &self.vm_nics_some);
+        e.field("vmVolumes_every", &self.vm_volumes_every);
+        e.field("vmVolumes_none", &self.vm_volumes_none);
+        e.field("vmVolumes_some", &self.vm_volumes_some);
+        e.field("vms_every", &self.vms_every);
+        e.field("vms_none", &self.vms_none);
+        e.field("vms_some", &self.vms_some);
+        e.field("witnesses_every", &self.witnesses_every);
+        e.field("witnesses_none", &self.witnesses_none);
+        e.field("witnesses_some", &self.witnesses_some);
+        e.field("zones_every", &self.zones_every);
+        e.field("zones_none", &self.zones_none);
+        e.field("zones_some", &self.zones_some);
+        e.end_object();
+    }
+}
+/// Spec: `#/components/schemas/MetricType`
+#[cfg(any(feature = "graph"))]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum MetricType {
+    /// `BOTTOMK`
+    Bottomk,
+    /// `NORMAL`
+    Normal,
+    /// `TOPK`
+    Topk,
+    /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
+    Other(::std::string::String),
+}
+#[cfg(any(feature = "graph"))]
+impl MetricType {
+    /// Every value the spec lists.
+    pub const ALL: [Self; 3] = [Self::Bottomk, Self::Normal, Self::Topk];
+    /// The value on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Bottomk => "BOTTOMK",
+            Self::Normal => "NORMAL",
+            Self::Topk => "TOPK",
+            Self::Other(value) => value,
+        }
+    }
+    /// The variant for a wire value; unknown values are kept in the catch-all variant.
+    pub fn from_wire(value: &str) -> Self {
+        match value {
+            "BOTTOMK" => Self::Bottomk,
+            "NORMAL" => Self::Normal,
+            "TOPK" => Self::Topk,
+            other => Self::Other(::std::string::String::from(other)),
+        }
+    }
+}
+/// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "graph"))]
+impl ::std::default::Default for MetricType {
+    fn default() -> Self {
+        Self::Other(::std::string::String::new())
+    }
+}
+#[cfg(any(feature = "graph"))]
+impl ::std::fmt::Display for MetricType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+#[cfg(any(feature = "graph"))]
+impl crate::codec::Decode for MetricType {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d.str().map(Self::from_wire)
+    }
+}
+#[cfg(any(feature = "graph"))]
+impl crate::codec::Encode for MetricType {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.string(self.as_str());
+    }
+}
 /// Spec: `#/components/schemas/NestedAggregateGraph`
+#[cfg(any(feature = "graph"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateGraph {
     pub count: i32,
 }
+#[cfg(any(feature = "graph"))]
 impl crate::codec::Decode for NestedAggregateGraph {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -763,6 +1535,7 @@ impl crate::codec::Decode for NestedAggregateGraph {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "graph"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateGraph {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -772,11 +1545,13 @@ impl crate::codec::Encode for NestedAggregateGraph {
     }
 }
 /// Spec: `#/components/schemas/NestedView`
+#[cfg(any(feature = "graph"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedView {
     pub id: ::std::string::String,
     pub name: ::std::string::String,
 }
+#[cfg(any(feature = "graph"))]
 impl crate::codec::Decode for NestedView {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -802,6 +1577,7 @@ impl crate::codec::Decode for NestedView {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "graph"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedView {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -813,6 +1589,7 @@ impl crate::codec::Encode for NestedView {
 }
 impl crate::Client {
     /// `POST /v2/api/create-graph` (operation `CreateGraph`).
+    #[cfg(feature = "graph")]
     pub async fn create_graph(
         &self,
         body: &[crate::models::GraphCreationParams],
@@ -825,6 +1602,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/delete-graph` (operation `DeleteGraph`).
+    #[cfg(feature = "graph")]
     pub async fn delete_graph(
         &self,
         body: &crate::models::GraphDeletionParams,
@@ -837,6 +1615,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-graphs` (operation `GetGraphs`).
+    #[cfg(feature = "graph")]
     pub async fn get_graphs(
         &self,
         body: &crate::models::GetGraphsRequestBody,
@@ -844,6 +1623,7 @@ impl crate::Client {
         self.execute(crate::client::ApiRequest::json("get-graphs", body)).await?.decode()
     }
     /// `POST /v2/api/get-graphs-connection` (operation `GetGraphsConnection`).
+    #[cfg(feature = "graph")]
     pub async fn get_graphs_connection(
         &self,
         body: &crate::models::GetGraphsConnectionRequestBody,
@@ -853,6 +1633,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/update-graph` (operation `UpdateGraph`).
+    #[cfg(feature = "graph")]
     pub async fn update_graph(
         &self,
         body: &crate::models::GraphUpdationParams,

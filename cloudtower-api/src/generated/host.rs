@@ -3,10 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/BatchHosts`
+#[cfg(any(feature = "host"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BatchHosts {
     pub task: crate::models::NestedTask,
 }
+#[cfg(any(feature = "host"))]
 impl crate::codec::Decode for BatchHosts {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -28,6 +30,7 @@ impl crate::codec::Decode for BatchHosts {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "host"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for BatchHosts {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -37,10 +40,12 @@ impl crate::codec::Encode for BatchHosts {
     }
 }
 /// Spec: `#/components/schemas/EnterMaintenanceModeCheckParams`
+#[cfg(any(feature = "host"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EnterMaintenanceModeCheckParams {
     pub r#where: crate::models::HostWhereInput,
 }
+#[cfg(any(feature = "host"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for EnterMaintenanceModeCheckParams {
     fn decode(
@@ -63,6 +68,7 @@ impl crate::codec::Decode for EnterMaintenanceModeCheckParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "host"))]
 impl crate::codec::Encode for EnterMaintenanceModeCheckParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -71,10 +77,12 @@ impl crate::codec::Encode for EnterMaintenanceModeCheckParams {
     }
 }
 /// Spec: `#/components/schemas/EnterMaintenanceModeCheckResult`
+#[cfg(any(feature = "host"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EnterMaintenanceModeCheckResult {
     pub task_id: ::std::string::String,
 }
+#[cfg(any(feature = "host"))]
 impl crate::codec::Decode for EnterMaintenanceModeCheckResult {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -96,6 +104,7 @@ impl crate::codec::Decode for EnterMaintenanceModeCheckResult {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "host"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for EnterMaintenanceModeCheckResult {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -105,10 +114,12 @@ impl crate::codec::Encode for EnterMaintenanceModeCheckResult {
     }
 }
 /// Spec: `#/components/schemas/EnterMaintenanceModeInput`
+#[cfg(any(feature = "host"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EnterMaintenanceModeInput {
     pub shutdown_vms: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
+#[cfg(any(feature = "host"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for EnterMaintenanceModeInput {
     fn decode(
@@ -126,6 +137,7 @@ impl crate::codec::Decode for EnterMaintenanceModeInput {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "host"))]
 impl crate::codec::Encode for EnterMaintenanceModeInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -134,11 +146,13 @@ impl crate::codec::Encode for EnterMaintenanceModeInput {
     }
 }
 /// Spec: `#/components/schemas/EnterMaintenanceModeParams`
+#[cfg(any(feature = "host"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EnterMaintenanceModeParams {
     pub data: crate::models::EnterMaintenanceModeInput,
     pub r#where: crate::models::EnterMaintenanceModeParamsWhere,
 }
+#[cfg(any(feature = "host"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for EnterMaintenanceModeParams {
     fn decode(
@@ -165,6 +179,7 @@ impl crate::codec::Decode for EnterMaintenanceModeParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "host"))]
 impl crate::codec::Encode for EnterMaintenanceModeParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -174,10 +189,12 @@ impl crate::codec::Encode for EnterMaintenanceModeParams {
     }
 }
 /// Spec: `#/components/schemas/EnterMaintenanceModeParams/properties/where`
+#[cfg(any(feature = "host"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EnterMaintenanceModeParamsWhere {
     pub host_id: ::std::string::String,
 }
+#[cfg(any(feature = "host"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for EnterMaintenanceModeParamsWhere {
     fn decode(
@@ -200,6 +217,7 @@ impl crate::codec::Decode for EnterMaintenanceModeParamsWhere {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "host"))]
 impl crate::codec::Encode for EnterMaintenanceModeParamsWhere {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -208,11 +226,13 @@ impl crate::codec::Encode for EnterMaintenanceModeParamsWhere {
     }
 }
 /// Spec: `#/components/schemas/EnterMaintenanceModeResult`
+#[cfg(any(feature = "host"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EnterMaintenanceModeResult {
     pub shutdown_vms: ::std::vec::Vec<crate::models::ShutdownVmId>,
     pub done: bool,
 }
+#[cfg(any(feature = "host"))]
 impl crate::codec::Decode for EnterMaintenanceModeResult {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -238,6 +258,7 @@ impl crate::codec::Decode for EnterMaintenanceModeResult {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "host"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for EnterMaintenanceModeResult {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -248,10 +269,12 @@ impl crate::codec::Encode for EnterMaintenanceModeResult {
     }
 }
 /// Spec: `#/components/schemas/EnterMaintenanceModeResultParams`
+#[cfg(any(feature = "host"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EnterMaintenanceModeResultParams {
     pub r#where: crate::models::EnterMaintenanceModeResultParamsWhere,
 }
+#[cfg(any(feature = "host"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for EnterMaintenanceModeResultParams {
     fn decode(
@@ -274,6 +297,7 @@ impl crate::codec::Decode for EnterMaintenanceModeResultParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "host"))]
 impl crate::codec::Encode for EnterMaintenanceModeResultParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -282,10 +306,12 @@ impl crate::codec::Encode for EnterMaintenanceModeResultParams {
     }
 }
 /// Spec: `#/components/schemas/EnterMaintenanceModeResultParams/properties/where`
+#[cfg(any(feature = "host"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EnterMaintenanceModeResultParamsWhere {
     pub task_id: ::std::string::String,
 }
+#[cfg(any(feature = "host"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for EnterMaintenanceModeResultParamsWhere {
     fn decode(
@@ -308,6 +334,7 @@ impl crate::codec::Decode for EnterMaintenanceModeResultParamsWhere {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "host"))]
 impl crate::codec::Encode for EnterMaintenanceModeResultParamsWhere {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -316,6 +343,7 @@ impl crate::codec::Encode for EnterMaintenanceModeResultParamsWhere {
     }
 }
 /// Spec: `#/components/schemas/ExitMaintenanceModeInput`
+#[cfg(any(feature = "host"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExitMaintenanceModeInput {
     pub poweron_vms: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -326,6 +354,7 @@ pub struct ExitMaintenanceModeInput {
         ::std::vec::Vec<::std::string::String>,
     >,
 }
+#[cfg(any(feature = "host"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ExitMaintenanceModeInput {
     fn decode(
@@ -352,6 +381,7 @@ impl crate::codec::Decode for ExitMaintenanceModeInput {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "host"))]
 impl crate::codec::Encode for ExitMaintenanceModeInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -362,11 +392,13 @@ impl crate::codec::Encode for ExitMaintenanceModeInput {
     }
 }
 /// Spec: `#/components/schemas/ExitMaintenanceModeParams`
+#[cfg(any(feature = "host"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExitMaintenanceModeParams {
     pub data: crate::models::ExitMaintenanceModeInput,
     pub r#where: crate::models::ExitMaintenanceModeParamsWhere,
 }
+#[cfg(any(feature = "host"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ExitMaintenanceModeParams {
     fn decode(
@@ -393,6 +425,7 @@ impl crate::codec::Decode for ExitMaintenanceModeParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "host"))]
 impl crate::codec::Encode for ExitMaintenanceModeParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -402,10 +435,12 @@ impl crate::codec::Encode for ExitMaintenanceModeParams {
     }
 }
 /// Spec: `#/components/schemas/ExitMaintenanceModeParams/properties/where`
+#[cfg(any(feature = "host"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExitMaintenanceModeParamsWhere {
     pub host_id: ::std::string::String,
 }
+#[cfg(any(feature = "host"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ExitMaintenanceModeParamsWhere {
     fn decode(
@@ -428,6 +463,7 @@ impl crate::codec::Decode for ExitMaintenanceModeParamsWhere {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "host"))]
 impl crate::codec::Encode for ExitMaintenanceModeParamsWhere {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -436,12 +472,14 @@ impl crate::codec::Encode for ExitMaintenanceModeParamsWhere {
     }
 }
 /// Spec: `#/components/schemas/ExitMaintenanceModeResult`
+#[cfg(any(feature = "host"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExitMaintenanceModeResult {
     pub offline_migrate_vms: ::std::vec::Vec<crate::models::MaintenanceModeVmInfo>,
     pub live_migrate_vms: ::std::vec::Vec<crate::models::MaintenanceModeVmInfo>,
     pub shut_down_vms: ::std::vec::Vec<crate::models::MaintenanceModeVmInfo>,
 }
+#[cfg(any(feature = "host"))]
 impl crate::codec::Decode for ExitMaintenanceModeResult {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -475,6 +513,7 @@ impl crate::codec::Decode for ExitMaintenanceModeResult {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "host"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ExitMaintenanceModeResult {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -486,10 +525,12 @@ impl crate::codec::Encode for ExitMaintenanceModeResult {
     }
 }
 /// Spec: `#/components/schemas/ExitMaintenanceModeResultParams`
+#[cfg(any(feature = "host"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExitMaintenanceModeResultParams {
     pub r#where: crate::models::HostWhereInput,
 }
+#[cfg(any(feature = "host"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ExitMaintenanceModeResultParams {
     fn decode(
@@ -512,6 +553,7 @@ impl crate::codec::Decode for ExitMaintenanceModeResultParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "host"))]
 impl crate::codec::Encode for ExitMaintenanceModeResultParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -520,6 +562,7 @@ impl crate::codec::Encode for ExitMaintenanceModeResultParams {
     }
 }
 /// Spec: `#/components/schemas/GetHostsConnectionRequestBody`
+#[cfg(any(feature = "host"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetHostsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -530,6 +573,7 @@ pub struct GetHostsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::HostWhereInput>,
 }
+#[cfg(any(feature = "host"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetHostsConnectionRequestBody {
     fn decode(
@@ -553,6 +597,7 @@ impl crate::codec::Decode for GetHostsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "host"))]
 impl crate::codec::Encode for GetHostsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -567,6 +612,7 @@ impl crate::codec::Encode for GetHostsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/Host`
+#[cfg(any(feature = "host"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Host {
     pub access_ip: ::std::option::Option<::std::string::String>,
@@ -650,6 +696,7 @@ pub struct Host {
     pub with_faster_ssd_as_cache: ::std::option::Option<bool>,
     pub zone: ::std::option::Option<crate::models::NestedZone>,
 }
+#[cfg(any(feature = "host"))]
 impl crate::codec::Decode for Host {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -929,6 +976,7 @@ impl crate::codec::Decode for Host {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "host"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for Host {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1015,11 +1063,13 @@ impl crate::codec::Encode for Host {
     }
 }
 /// Spec: `#/components/schemas/HostAuthInfo`
+#[cfg(any(feature = "host"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct HostAuthInfo {
     pub root_user_password: ::std::option::Option<::std::string::String>,
     pub default_user_password: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "host"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for HostAuthInfo {
     fn decode(
@@ -1042,6 +1092,7 @@ impl crate::codec::Decode for HostAuthInfo {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "host"))]
 impl crate::codec::Encode for HostAuthInfo {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1051,6 +1102,7 @@ impl crate::codec::Encode for HostAuthInfo {
     }
 }
 /// Spec: `#/components/schemas/HostBatchCreateDiskInput`
+#[cfg(any(feature = "host"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct HostBatchCreateDiskInput {
     pub r#type: crate::Nullable<crate::models::DiskType>,
@@ -1058,6 +1110,7 @@ pub struct HostBatchCreateDiskInput {
     pub function: crate::Nullable<crate::models::DiskFunction>,
     pub drive: ::std::string::String,
 }
+#[cfg(any(feature = "host"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for HostBatchCreateDiskInput {
     fn decode(
@@ -1083,6 +1136,7 @@ impl crate::codec::Decode for HostBatchCreateDiskInput {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "host"))]
 impl crate::codec::Encode for HostBatchCreateDiskInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1094,6 +1148,7 @@ impl crate::codec::Encode for HostBatchCreateDiskInput {
     }
 }
 /// Spec: `#/components/schemas/HostBatchCreateIfaceFunction`
+#[cfg(any(feature = "host"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum HostBatchCreateIfaceFunction {
     /// `ACCESS`
@@ -1109,6 +1164,7 @@ pub enum HostBatchCreateIfaceFunction {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "host"))]
 impl HostBatchCreateIfaceFunction {
     /// Every value the spec lists.
     pub const ALL: [Self; 5] = [
@@ -1142,16 +1198,19 @@ impl HostBatchCreateIfaceFunction {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "host"))]
 impl ::std::default::Default for HostBatchCreateIfaceFunction {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "host"))]
 impl ::std::fmt::Display for HostBatchCreateIfaceFunction {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "host"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for HostBatchCreateIfaceFunction {
     fn decode(
@@ -1160,12 +1219,14 @@ impl crate::codec::Decode for HostBatchCreateIfaceFunction {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "host"))]
 impl crate::codec::Encode for HostBatchCreateIfaceFunction {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/HostBatchCreateIfaceInput`
+#[cfg(any(feature = "host"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct HostBatchCreateIfaceInput {
     pub netmask: ::std::string::String,
@@ -1174,6 +1235,7 @@ pub struct HostBatchCreateIfaceInput {
     pub gateway_ip: ::std::string::String,
     pub function: crate::models::HostBatchCreateIfaceFunction,
 }
+#[cfg(any(feature = "host"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for HostBatchCreateIfaceInput {
     fn decode(
@@ -1216,6 +1278,7 @@ impl crate::codec::Decode for HostBatchCreateIfaceInput {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "host"))]
 impl crate::codec::Encode for HostBatchCreateIfaceInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1228,12 +1291,14 @@ impl crate::codec::Encode for HostBatchCreateIfaceInput {
     }
 }
 /// Spec: `#/components/schemas/HostBatchCreateIpmiInput`
+#[cfg(any(feature = "host"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct HostBatchCreateIpmiInput {
     pub username: ::std::string::String,
     pub password: ::std::string::String,
     pub ip: ::std::string::String,
 }
+#[cfg(any(feature = "host"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for HostBatchCreateIpmiInput {
     fn decode(
@@ -1268,6 +1333,7 @@ impl crate::codec::Decode for HostBatchCreateIpmiInput {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "host"))]
 impl crate::codec::Encode for HostBatchCreateIpmiInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1278,10 +1344,12 @@ impl crate::codec::Encode for HostBatchCreateIpmiInput {
     }
 }
 /// Spec: `#/components/schemas/HostConnection`
+#[cfg(any(feature = "host"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct HostConnection {
     pub aggregate: crate::models::NestedAggregateHost,
 }
+#[cfg(any(feature = "host"))]
 impl crate::codec::Decode for HostConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1303,6 +1371,7 @@ impl crate::codec::Decode for HostConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "host"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for HostConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1312,12 +1381,14 @@ impl crate::codec::Encode for HostConnection {
     }
 }
 /// Spec: `#/components/schemas/HostCreationParams`
+#[cfg(any(feature = "host"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct HostCreationParams {
     pub auth_info: ::std::option::Option<crate::models::HostAuthInfo>,
     pub data: ::std::vec::Vec<crate::models::HostCreationParamsData>,
     pub cluster_id: ::std::string::String,
 }
+#[cfg(any(feature = "host"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for HostCreationParams {
     fn decode(
@@ -1345,6 +1416,7 @@ impl crate::codec::Decode for HostCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "host"))]
 impl crate::codec::Encode for HostCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1355,6 +1427,7 @@ impl crate::codec::Encode for HostCreationParams {
     }
 }
 /// Spec: `#/components/schemas/HostCreationParamsData`
+#[cfg(any(feature = "host"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct HostCreationParamsData {
     pub vdses: ::std::option::Option<::std::vec::Vec<crate::models::HostVdsConfig>>,
@@ -1369,6 +1442,7 @@ pub struct HostCreationParamsData {
     pub host_uuid: ::std::string::String,
     pub host_ip: ::std::string::String,
 }
+#[cfg(any(feature = "host"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for HostCreationParamsData {
     fn decode(
@@ -1421,6 +1495,7 @@ impl crate::codec::Decode for HostCreationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "host"))]
 impl crate::codec::Encode for HostCreationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1439,11 +1514,13 @@ impl crate::codec::Encode for HostCreationParamsData {
     }
 }
 /// Spec: `#/components/schemas/HostUpdationParams`
+#[cfg(any(feature = "host"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct HostUpdationParams {
     pub data: crate::models::HostUpdationParamsData,
     pub r#where: crate::models::HostWhereInput,
 }
+#[cfg(any(feature = "host"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for HostUpdationParams {
     fn decode(
@@ -1470,6 +1547,7 @@ impl crate::codec::Decode for HostUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "host"))]
 impl crate::codec::Encode for HostUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1479,12 +1557,14 @@ impl crate::codec::Encode for HostUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/HostUpdationParams/properties/data`
+#[cfg(any(feature = "host"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct HostUpdationParamsData {
     pub ipmi: ::std::option::Option<crate::models::HostBatchCreateIpmiInput>,
     pub scvm_name: ::std::option::Option<::std::string::String>,
     pub name: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "host"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for HostUpdationParamsData {
     fn decode(
@@ -1504,6 +1584,7 @@ impl crate::codec::Decode for HostUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "host"))]
 impl crate::codec::Encode for HostUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1514,11 +1595,13 @@ impl crate::codec::Encode for HostUpdationParamsData {
     }
 }
 /// Spec: `#/components/schemas/HostVdsConfig`
+#[cfg(any(feature = "host"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct HostVdsConfig {
     pub nics: ::std::vec::Vec<::std::string::String>,
     pub name: ::std::string::String,
 }
+#[cfg(any(feature = "host"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for HostVdsConfig {
     fn decode(
@@ -1545,6 +1628,7 @@ impl crate::codec::Decode for HostVdsConfig {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "host"))]
 impl crate::codec::Encode for HostVdsConfig {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1554,6 +1638,7 @@ impl crate::codec::Encode for HostVdsConfig {
     }
 }
 /// Spec: `#/components/schemas/MaintenanceModeEnum`
+#[cfg(any(feature = "host"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum MaintenanceModeEnum {
     /// `ENTERING_MAINTENANCE_MODE`
@@ -1567,6 +1652,7 @@ pub enum MaintenanceModeEnum {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "host"))]
 impl MaintenanceModeEnum {
     /// Every value the spec lists.
     pub const ALL: [Self; 4] = [
@@ -1597,16 +1683,19 @@ impl MaintenanceModeEnum {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "host"))]
 impl ::std::default::Default for MaintenanceModeEnum {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "host"))]
 impl ::std::fmt::Display for MaintenanceModeEnum {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "host"))]
 impl crate::codec::Decode for MaintenanceModeEnum {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1614,6 +1703,7 @@ impl crate::codec::Decode for MaintenanceModeEnum {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "host"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for MaintenanceModeEnum {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1621,11 +1711,13 @@ impl crate::codec::Encode for MaintenanceModeEnum {
     }
 }
 /// Spec: `#/components/schemas/MaintenanceModeVerify`
+#[cfg(any(feature = "host"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct MaintenanceModeVerify {
     pub reason: ::std::option::Option<::std::string::String>,
     pub changed: ::std::option::Option<bool>,
 }
+#[cfg(any(feature = "host"))]
 impl crate::codec::Decode for MaintenanceModeVerify {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1643,6 +1735,7 @@ impl crate::codec::Decode for MaintenanceModeVerify {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "host"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for MaintenanceModeVerify {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1653,6 +1746,7 @@ impl crate::codec::Encode for MaintenanceModeVerify {
     }
 }
 /// Spec: `#/components/schemas/MaintenanceModeVmInfo`
+#[cfg(any(feature = "host"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct MaintenanceModeVmInfo {
     pub vm_uuid: ::std::option::Option<::std::string::String>,
@@ -1663,6 +1757,7 @@ pub struct MaintenanceModeVmInfo {
     pub target_host_name: ::std::option::Option<::std::string::String>,
     pub state: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "host"))]
 impl crate::codec::Decode for MaintenanceModeVmInfo {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1687,6 +1782,7 @@ impl crate::codec::Decode for MaintenanceModeVmInfo {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "host"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for MaintenanceModeVmInfo {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1702,10 +1798,12 @@ impl crate::codec::Encode for MaintenanceModeVmInfo {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateHost`
+#[cfg(any(feature = "host"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateHost {
     pub count: i32,
 }
+#[cfg(any(feature = "host"))]
 impl crate::codec::Decode for NestedAggregateHost {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1727,6 +1825,7 @@ impl crate::codec::Decode for NestedAggregateHost {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "host"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateHost {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1736,10 +1835,12 @@ impl crate::codec::Encode for NestedAggregateHost {
     }
 }
 /// Spec: `#/components/schemas/NestedIpmi`
+#[cfg(any(feature = "host"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedIpmi {
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "host"))]
 impl crate::codec::Decode for NestedIpmi {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1761,6 +1862,7 @@ impl crate::codec::Decode for NestedIpmi {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "host"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedIpmi {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1770,12 +1872,14 @@ impl crate::codec::Encode for NestedIpmi {
     }
 }
 /// Spec: `#/components/schemas/NestedMaintenanceHostState`
+#[cfg(any(feature = "host"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedMaintenanceHostState {
     pub enter_maintenance_time: ::std::string::String,
     pub maintenance_job_id: ::std::string::String,
     pub state: crate::models::MaintenanceModeEnum,
 }
+#[cfg(any(feature = "host"))]
 impl crate::codec::Decode for NestedMaintenanceHostState {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1809,6 +1913,7 @@ impl crate::codec::Decode for NestedMaintenanceHostState {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "host"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedMaintenanceHostState {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1820,6 +1925,7 @@ impl crate::codec::Encode for NestedMaintenanceHostState {
     }
 }
 /// Spec: `#/components/schemas/NestedTask`
+#[cfg(any(feature = "host"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedTask {
     pub args: ::serde_json::Value,
@@ -1832,6 +1938,7 @@ pub struct NestedTask {
     pub status: crate::models::TaskStatus,
     pub steps: ::std::vec::Vec<crate::models::NestedStep>,
 }
+#[cfg(any(feature = "host"))]
 impl crate::codec::Decode for NestedTask {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1899,6 +2006,7 @@ impl crate::codec::Decode for NestedTask {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "host"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedTask {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1916,10 +2024,12 @@ impl crate::codec::Encode for NestedTask {
     }
 }
 /// Spec: `#/components/schemas/NestedVsphereEsxiAccount`
+#[cfg(any(feature = "host"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedVsphereEsxiAccount {
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "host"))]
 impl crate::codec::Decode for NestedVsphereEsxiAccount {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1941,6 +2051,7 @@ impl crate::codec::Decode for NestedVsphereEsxiAccount {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "host"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedVsphereEsxiAccount {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1950,6 +2061,7 @@ impl crate::codec::Encode for NestedVsphereEsxiAccount {
     }
 }
 /// Spec: `#/components/schemas/OperateActionEnum`
+#[cfg(any(feature = "host"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum OperateActionEnum {
     /// `poweroff`
@@ -1959,6 +2071,7 @@ pub enum OperateActionEnum {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "host"))]
 impl OperateActionEnum {
     /// Every value the spec lists.
     pub const ALL: [Self; 2] = [Self::Poweroff, Self::Reboot];
@@ -1980,16 +2093,19 @@ impl OperateActionEnum {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "host"))]
 impl ::std::default::Default for OperateActionEnum {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "host"))]
 impl ::std::fmt::Display for OperateActionEnum {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "host"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for OperateActionEnum {
     fn decode(
@@ -1998,18 +2114,21 @@ impl crate::codec::Decode for OperateActionEnum {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "host"))]
 impl crate::codec::Encode for OperateActionEnum {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/OperateHostPowerData`
+#[cfg(any(feature = "host"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct OperateHostPowerData {
     pub reason: ::std::option::Option<::std::string::String>,
     pub force: bool,
     pub action: crate::models::OperateActionEnum,
 }
+#[cfg(any(feature = "host"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for OperateHostPowerData {
     fn decode(
@@ -2037,6 +2156,7 @@ impl crate::codec::Decode for OperateHostPowerData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "host"))]
 impl crate::codec::Encode for OperateHostPowerData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -2047,11 +2167,13 @@ impl crate::codec::Encode for OperateHostPowerData {
     }
 }
 /// Spec: `#/components/schemas/OperateHostPowerParams`
+#[cfg(any(feature = "host"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct OperateHostPowerParams {
     pub data: crate::models::OperateHostPowerData,
     pub r#where: crate::models::OperateHostPowerParamsWhere,
 }
+#[cfg(any(feature = "host"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for OperateHostPowerParams {
     fn decode(
@@ -2078,6 +2200,7 @@ impl crate::codec::Decode for OperateHostPowerParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "host"))]
 impl crate::codec::Encode for OperateHostPowerParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -2087,10 +2210,12 @@ impl crate::codec::Encode for OperateHostPowerParams {
     }
 }
 /// Spec: `#/components/schemas/OperateHostPowerParams/properties/where`
+#[cfg(any(feature = "host"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct OperateHostPowerParamsWhere {
     pub host_id: ::std::string::String,
 }
+#[cfg(any(feature = "host"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for OperateHostPowerParamsWhere {
     fn decode(
@@ -2113,6 +2238,7 @@ impl crate::codec::Decode for OperateHostPowerParamsWhere {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "host"))]
 impl crate::codec::Encode for OperateHostPowerParamsWhere {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -2121,10 +2247,12 @@ impl crate::codec::Encode for OperateHostPowerParamsWhere {
     }
 }
 /// Spec: `#/components/schemas/ShutdownVmID`
+#[cfg(any(feature = "host"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ShutdownVmId {
     pub vm_uuid: ::std::string::String,
 }
+#[cfg(any(feature = "host"))]
 impl crate::codec::Decode for ShutdownVmId {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -2146,6 +2274,7 @@ impl crate::codec::Decode for ShutdownVmId {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "host"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ShutdownVmId {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -2155,6 +2284,7 @@ impl crate::codec::Encode for ShutdownVmId {
     }
 }
 /// Spec: `#/components/schemas/TriggerDiskBlinkParams`
+#[cfg(any(feature = "host"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TriggerDiskBlinkParams {
     pub led_status: ::std::option::Option<
@@ -2163,6 +2293,7 @@ pub struct TriggerDiskBlinkParams {
     pub disk_name: ::std::string::String,
     pub host_id: ::std::string::String,
 }
+#[cfg(any(feature = "host"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for TriggerDiskBlinkParams {
     fn decode(
@@ -2190,6 +2321,7 @@ impl crate::codec::Decode for TriggerDiskBlinkParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "host"))]
 impl crate::codec::Encode for TriggerDiskBlinkParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -2200,6 +2332,7 @@ impl crate::codec::Encode for TriggerDiskBlinkParams {
     }
 }
 /// Spec: `#/components/schemas/TriggerDiskBlinkParams/properties/led_status`
+#[cfg(any(feature = "host"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum TriggerDiskBlinkParamsLedStatus {
     /// `on`
@@ -2209,6 +2342,7 @@ pub enum TriggerDiskBlinkParamsLedStatus {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "host"))]
 impl TriggerDiskBlinkParamsLedStatus {
     /// Every value the spec lists.
     pub const ALL: [Self; 2] = [Self::On, Self::Off];
@@ -2230,16 +2364,19 @@ impl TriggerDiskBlinkParamsLedStatus {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "host"))]
 impl ::std::default::Default for TriggerDiskBlinkParamsLedStatus {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "host"))]
 impl ::std::fmt::Display for TriggerDiskBlinkParamsLedStatus {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "host"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for TriggerDiskBlinkParamsLedStatus {
     fn decode(
@@ -2248,12 +2385,14 @@ impl crate::codec::Decode for TriggerDiskBlinkParamsLedStatus {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "host"))]
 impl crate::codec::Encode for TriggerDiskBlinkParamsLedStatus {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/ZbsSpec`
+#[cfg(any(feature = "host"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ZbsSpec {
     /// `normal`
@@ -2263,6 +2402,7 @@ pub enum ZbsSpec {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "host"))]
 impl ZbsSpec {
     /// Every value the spec lists.
     pub const ALL: [Self; 2] = [Self::Normal, Self::Large];
@@ -2284,16 +2424,19 @@ impl ZbsSpec {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "host"))]
 impl ::std::default::Default for ZbsSpec {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "host"))]
 impl ::std::fmt::Display for ZbsSpec {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "host"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ZbsSpec {
     fn decode(
@@ -2302,6 +2445,7 @@ impl crate::codec::Decode for ZbsSpec {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "host"))]
 impl crate::codec::Encode for ZbsSpec {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
@@ -2309,6 +2453,7 @@ impl crate::codec::Encode for ZbsSpec {
 }
 impl crate::Client {
     /// `POST /v2/api/create-host` (operation `CreateHost`).
+    #[cfg(feature = "host")]
     pub async fn create_host(
         &self,
         body: &[crate::models::HostCreationParams],
@@ -2321,6 +2466,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/enter-maintance-mode` (operation `EnterMaintenanceMode`).
+    #[cfg(feature = "host")]
     pub async fn enter_maintenance_mode(
         &self,
         body: &crate::models::EnterMaintenanceModeParams,
@@ -2330,6 +2476,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/enter-maintance-mode-precheck-result` (operation `EnterMaintenanceModePrecheckResult`).
+    #[cfg(feature = "host")]
     pub async fn enter_maintenance_mode_precheck_result(
         &self,
         body: &crate::models::EnterMaintenanceModeResultParams,
@@ -2344,6 +2491,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/enter-maintenance-mode-precheck` (operation `EnterMaintenanceModePreCheck`).
+    #[cfg(feature = "host")]
     pub async fn enter_maintenance_mode_pre_check(
         &self,
         body: &crate::models::EnterMaintenanceModeCheckParams,
@@ -2358,6 +2506,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/exit-maintance-mode` (operation `ExitMaintenanceMode`).
+    #[cfg(feature = "host")]
     pub async fn exit_maintenance_mode(
         &self,
         body: &crate::models::ExitMaintenanceModeParams,
@@ -2367,6 +2516,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/exit-maintance-mode-precheck-result` (operation `ExitMaintenanceModePrecheckResult`).
+    #[cfg(feature = "host")]
     pub async fn exit_maintenance_mode_precheck_result(
         &self,
         body: &crate::models::ExitMaintenanceModeResultParams,
@@ -2381,6 +2531,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-hosts` (operation `GetHosts`).
+    #[cfg(feature = "host")]
     pub async fn get_hosts(
         &self,
         body: &crate::models::GetHostsRequestBody,
@@ -2388,6 +2539,7 @@ impl crate::Client {
         self.execute(crate::client::ApiRequest::json("get-hosts", body)).await?.decode()
     }
     /// `POST /v2/api/get-hosts-connection` (operation `GetHostsConnection`).
+    #[cfg(feature = "host")]
     pub async fn get_hosts_connection(
         &self,
         body: &crate::models::GetHostsConnectionRequestBody,
@@ -2397,6 +2549,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/operate-host-power` (operation `PowerOffHost`).
+    #[cfg(feature = "host")]
     pub async fn power_off_host(
         &self,
         body: &crate::models::OperateHostPowerParams,
@@ -2406,6 +2559,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/trigger-disk-blink` (operation `TriggerDiskBlink`).
+    #[cfg(feature = "host")]
     pub async fn trigger_disk_blink(
         &self,
         body: &[crate::models::TriggerDiskBlinkParams],
@@ -2418,6 +2572,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/update-host` (operation `UpdateHost`).
+    #[cfg(feature = "host")]
     pub async fn update_host(
         &self,
         body: &crate::models::HostUpdationParams,

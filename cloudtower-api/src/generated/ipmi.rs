@@ -3,6 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/GetIpmisRequestBody`
+#[cfg(any(feature = "ipmi"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetIpmisRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -13,6 +14,7 @@ pub struct GetIpmisRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::IpmiWhereInput>,
 }
+#[cfg(any(feature = "ipmi"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetIpmisRequestBody {
     fn decode(
@@ -36,6 +38,7 @@ impl crate::codec::Decode for GetIpmisRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "ipmi"))]
 impl crate::codec::Encode for GetIpmisRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -50,6 +53,7 @@ impl crate::codec::Encode for GetIpmisRequestBody {
     }
 }
 /// Spec: `#/components/schemas/Ipmi`
+#[cfg(any(feature = "ipmi"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Ipmi {
     pub host: crate::models::NestedHost,
@@ -59,6 +63,7 @@ pub struct Ipmi {
     pub username: ::std::string::String,
     pub valid: bool,
 }
+#[cfg(any(feature = "ipmi"))]
 impl crate::codec::Decode for Ipmi {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -104,6 +109,7 @@ impl crate::codec::Decode for Ipmi {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "ipmi"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for Ipmi {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -118,6 +124,7 @@ impl crate::codec::Encode for Ipmi {
     }
 }
 /// Spec: `#/components/schemas/IpmiOrderByInput`
+#[cfg(any(feature = "ipmi"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum IpmiOrderByInput {
     /// `id_ASC`
@@ -143,6 +150,7 @@ pub enum IpmiOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "ipmi"))]
 impl IpmiOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 10] = [
@@ -191,16 +199,19 @@ impl IpmiOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "ipmi"))]
 impl ::std::default::Default for IpmiOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "ipmi"))]
 impl ::std::fmt::Display for IpmiOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "ipmi"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for IpmiOrderByInput {
     fn decode(
@@ -209,13 +220,323 @@ impl crate::codec::Decode for IpmiOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "ipmi"))]
 impl crate::codec::Encode for IpmiOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
+/// Spec: `#/components/schemas/IpmiWhereInput`
+#[cfg(any(feature = "ipmi"))]
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct IpmiWhereInput {
+    pub and: crate::Nullable<::std::vec::Vec<crate::models::IpmiWhereInput>>,
+    pub not: crate::Nullable<::std::vec::Vec<crate::models::IpmiWhereInput>>,
+    pub or: crate::Nullable<::std::vec::Vec<crate::models::IpmiWhereInput>>,
+    #[cfg(
+        any(
+            feature = "alert",
+            feature = "brick-topo",
+            feature = "graph",
+            feature = "host",
+            feature = "iscsi-connection",
+            feature = "label",
+            feature = "log-collection",
+            feature = "metrics",
+            feature = "node-topo",
+            feature = "pci-device",
+            feature = "table-reporter",
+            feature = "vm-placement-group"
+        )
+    )]
+    pub host: crate::Nullable<::std::boxed::Box<crate::models::HostWhereInput>>,
+    pub id: crate::Nullable<::std::string::String>,
+    pub id_contains: crate::Nullable<::std::string::String>,
+    pub id_ends_with: crate::Nullable<::std::string::String>,
+    pub id_gt: crate::Nullable<::std::string::String>,
+    pub id_gte: crate::Nullable<::std::string::String>,
+    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: crate::Nullable<::std::string::String>,
+    pub id_lte: crate::Nullable<::std::string::String>,
+    pub id_not: crate::Nullable<::std::string::String>,
+    pub id_not_contains: crate::Nullable<::std::string::String>,
+    pub id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub id_starts_with: crate::Nullable<::std::string::String>,
+    pub ip: crate::Nullable<::std::string::String>,
+    pub ip_contains: crate::Nullable<::std::string::String>,
+    pub ip_ends_with: crate::Nullable<::std::string::String>,
+    pub ip_gt: crate::Nullable<::std::string::String>,
+    pub ip_gte: crate::Nullable<::std::string::String>,
+    pub ip_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub ip_lt: crate::Nullable<::std::string::String>,
+    pub ip_lte: crate::Nullable<::std::string::String>,
+    pub ip_not: crate::Nullable<::std::string::String>,
+    pub ip_not_contains: crate::Nullable<::std::string::String>,
+    pub ip_not_ends_with: crate::Nullable<::std::string::String>,
+    pub ip_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub ip_not_starts_with: crate::Nullable<::std::string::String>,
+    pub ip_starts_with: crate::Nullable<::std::string::String>,
+    pub local_id: crate::Nullable<::std::string::String>,
+    pub local_id_contains: crate::Nullable<::std::string::String>,
+    pub local_id_ends_with: crate::Nullable<::std::string::String>,
+    pub local_id_gt: crate::Nullable<::std::string::String>,
+    pub local_id_gte: crate::Nullable<::std::string::String>,
+    pub local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub local_id_lt: crate::Nullable<::std::string::String>,
+    pub local_id_lte: crate::Nullable<::std::string::String>,
+    pub local_id_not: crate::Nullable<::std::string::String>,
+    pub local_id_not_contains: crate::Nullable<::std::string::String>,
+    pub local_id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub local_id_starts_with: crate::Nullable<::std::string::String>,
+    pub username: crate::Nullable<::std::string::String>,
+    pub username_contains: crate::Nullable<::std::string::String>,
+    pub username_ends_with: crate::Nullable<::std::string::String>,
+    pub username_gt: crate::Nullable<::std::string::String>,
+    pub username_gte: crate::Nullable<::std::string::String>,
+    pub username_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub username_lt: crate::Nullable<::std::string::String>,
+    pub username_lte: crate::Nullable<::std::string::String>,
+    pub username_not: crate::Nullable<::std::string::String>,
+    pub username_not_contains: crate::Nullable<::std::string::String>,
+    pub username_not_ends_with: crate::Nullable<::std::string::String>,
+    pub username_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub username_not_starts_with: crate::Nullable<::std::string::String>,
+    pub username_starts_with: crate::Nullable<::std::string::String>,
+    pub valid: crate::Nullable<bool>,
+    pub valid_not: crate::Nullable<bool>,
+}
+#[cfg(any(feature = "ipmi"))]
+#[cfg(feature = "server")]
+impl crate::codec::Decode for IpmiWhereInput {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        let mut out = Self::default();
+        let mut key = d.first_key("IpmiWhereInput")?;
+        while let ::std::option::Option::Some(k) = key {
+            match k {
+                "AND" => d.field(&mut out.and, "AND")?,
+                "NOT" => d.field(&mut out.not, "NOT")?,
+                "OR" => d.field(&mut out.or, "OR")?,
+                #[cfg(
+                    any(
+                        feature = "alert",
+                        feature = "brick-topo",
+                        feature = "graph",
+                        feature = "host",
+                        feature = "iscsi-connection",
+                        feature = "label",
+                        feature = "log-collection",
+                        feature = "metrics",
+                        feature = "node-topo",
+                        feature = "pci-device",
+                        feature = "table-reporter",
+                        feature = "vm-placement-group"
+                    )
+                )]
+                "host" => d.field(&mut out.host, "host")?,
+                "id" => d.field(&mut out.id, "id")?,
+                "id_contains" => d.field(&mut out.id_contains, "id_contains")?,
+                "id_ends_with" => d.field(&mut out.id_ends_with, "id_ends_with")?,
+                "id_gt" => d.field(&mut out.id_gt, "id_gt")?,
+                "id_gte" => d.field(&mut out.id_gte, "id_gte")?,
+                "id_in" => d.field(&mut out.id_in, "id_in")?,
+                "id_lt" => d.field(&mut out.id_lt, "id_lt")?,
+                "id_lte" => d.field(&mut out.id_lte, "id_lte")?,
+                "id_not" => d.field(&mut out.id_not, "id_not")?,
+                "id_not_contains" => {
+                    d.field(&mut out.id_not_contains, "id_not_contains")?
+                }
+                "id_not_ends_with" => {
+                    d.field(&mut out.id_not_ends_with, "id_not_ends_with")?
+                }
+                "id_not_in" => d.field(&mut out.id_not_in, "id_not_in")?,
+                "id_not_starts_with" => {
+                    d.field(&mut out.id_not_starts_with, "id_not_starts_with")?
+                }
+                "id_starts_with" => d.field(&mut out.id_starts_with, "id_starts_with")?,
+                "ip" => d.field(&mut out.ip, "ip")?,
+                "ip_contains" => d.field(&mut out.ip_contains, "ip_contains")?,
+                "ip_ends_with" => d.field(&mut out.ip_ends_with, "ip_ends_with")?,
+                "ip_gt" => d.field(&mut out.ip_gt, "ip_gt")?,
+                "ip_gte" => d.field(&mut out.ip_gte, "ip_gte")?,
+                "ip_in" => d.field(&mut out.ip_in, "ip_in")?,
+                "ip_lt" => d.field(&mut out.ip_lt, "ip_lt")?,
+                "ip_lte" => d.field(&mut out.ip_lte, "ip_lte")?,
+                "ip_not" => d.field(&mut out.ip_not, "ip_not")?,
+                "ip_not_contains" => {
+                    d.field(&mut out.ip_not_contains, "ip_not_contains")?
+                }
+                "ip_not_ends_with" => {
+                    d.field(&mut out.ip_not_ends_with, "ip_not_ends_with")?
+                }
+                "ip_not_in" => d.field(&mut out.ip_not_in, "ip_not_in")?,
+                "ip_not_starts_with" => {
+                    d.field(&mut out.ip_not_starts_with, "ip_not_starts_with")?
+                }
+                "ip_starts_with" => d.field(&mut out.ip_starts_with, "ip_starts_with")?,
+                "local_id" => d.field(&mut out.local_id, "local_id")?,
+                "local_id_contains" => {
+                    d.field(&mut out.local_id_contains, "local_id_contains")?
+                }
+                "local_id_ends_with" => {
+                    d.field(&mut out.local_id_ends_with, "local_id_ends_with")?
+                }
+                "local_id_gt" => d.field(&mut out.local_id_gt, "local_id_gt")?,
+                "local_id_gte" => d.field(&mut out.local_id_gte, "local_id_gte")?,
+                "local_id_in" => d.field(&mut out.local_id_in, "local_id_in")?,
+                "local_id_lt" => d.field(&mut out.local_id_lt, "local_id_lt")?,
+                "local_id_lte" => d.field(&mut out.local_id_lte, "local_id_lte")?,
+                "local_id_not" => d.field(&mut out.local_id_not, "local_id_not")?,
+                "local_id_not_contains" => {
+                    d.field(&mut out.local_id_not_contains, "local_id_not_contains")?
+                }
+                "local_id_not_ends_with" => {
+                    d.field(&mut out.local_id_not_ends_with, "local_id_not_ends_with")?
+                }
+                "local_id_not_in" => {
+                    d.field(&mut out.local_id_not_in, "local_id_not_in")?
+                }
+                "local_id_not_starts_with" => {
+                    d.field(
+                        &mut out.local_id_not_starts_with,
+                        "local_id_not_starts_with",
+                    )?
+                }
+                "local_id_starts_with" => {
+                    d.field(&mut out.local_id_starts_with, "local_id_starts_with")?
+                }
+                "username" => d.field(&mut out.username, "username")?,
+                "username_contains" => {
+                    d.field(&mut out.username_contains, "username_contains")?
+                }
+                "username_ends_with" => {
+                    d.field(&mut out.username_ends_with, "username_ends_with")?
+                }
+                "username_gt" => d.field(&mut out.username_gt, "username_gt")?,
+                "username_gte" => d.field(&mut out.username_gte, "username_gte")?,
+                "username_in" => d.field(&mut out.username_in, "username_in")?,
+                "username_lt" => d.field(&mut out.username_lt, "username_lt")?,
+                "username_lte" => d.field(&mut out.username_lte, "username_lte")?,
+                "username_not" => d.field(&mut out.username_not, "username_not")?,
+                "username_not_contains" => {
+                    d.field(&mut out.username_not_contains, "username_not_contains")?
+                }
+                "username_not_ends_with" => {
+                    d.field(&mut out.username_not_ends_with, "username_not_ends_with")?
+                }
+                "username_not_in" => {
+                    d.field(&mut out.username_not_in, "username_not_in")?
+                }
+                "username_not_starts_with" => {
+                    d.field(
+                        &mut out.username_not_starts_with,
+                        "username_not_starts_with",
+                    )?
+                }
+                "username_starts_with" => {
+                    d.field(&mut out.username_starts_with, "username_starts_with")?
+                }
+                "valid" => d.field(&mut out.valid, "valid")?,
+                "valid_not" => d.field(&mut out.valid_not, "valid_not")?,
+                _ => d.skip()?,
+            }
+            key = d.next_key()?;
+        }
+        ::std::result::Result::Ok(out)
+    }
+}
+#[cfg(any(feature = "ipmi"))]
+impl crate::codec::Encode for IpmiWhereInput {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.begin_object();
+        e.field("AND", &self.and);
+        e.field("NOT", &self.not);
+        e.field("OR", &self.or);
+        #[cfg(
+            any(
+                feature = "alert",
+                feature = "brick-topo",
+                feature = "graph",
+                feature = "host",
+                feature = "iscsi-connection",
+                feature = "label",
+                feature = "log-collection",
+                feature = "metrics",
+                feature = "node-topo",
+                feature = "pci-device",
+                feature = "table-reporter",
+                feature = "vm-placement-group"
+            )
+        )] e.field("host", &self.host);
+        e.field("id", &self.id);
+        e.field("id_contains", &self.id_contains);
+        e.field("id_ends_with", &self.id_ends_with);
+        e.field("id_gt", &self.id_gt);
+        e.field("id_gte", &self.id_gte);
+        e.field("id_in", &self.id_in);
+        e.field("id_lt", &self.id_lt);
+        e.field("id_lte", &self.id_lte);
+        e.field("id_not", &self.id_not);
+        e.field("id_not_contains", &self.id_not_contains);
+        e.field("id_not_ends_with", &self.id_not_ends_with);
+        e.field("id_not_in", &self.id_not_in);
+        e.field("id_not_starts_with", &self.id_not_starts_with);
+        e.field("id_starts_with", &self.id_starts_with);
+        e.field("ip", &self.ip);
+        e.field("ip_contains", &self.ip_contains);
+        e.field("ip_ends_with", &self.ip_ends_with);
+        e.field("ip_gt", &self.ip_gt);
+        e.field("ip_gte", &self.ip_gte);
+        e.field("ip_in", &self.ip_in);
+        e.field("ip_lt", &self.ip_lt);
+        e.field("ip_lte", &self.ip_lte);
+        e.field("ip_not", &self.ip_not);
+        e.field("ip_not_contains", &self.ip_not_contains);
+        e.field("ip_not_ends_with", &self.ip_not_ends_with);
+        e.field("ip_not_in", &self.ip_not_in);
+        e.field("ip_not_starts_with", &self.ip_not_starts_with);
+        e.field("ip_starts_with", &self.ip_starts_with);
+        e.field("local_id", &self.local_id);
+        e.field("local_id_contains", &self.local_id_contains);
+        e.field("local_id_ends_with", &self.local_id_ends_with);
+        e.field("local_id_gt", &self.local_id_gt);
+        e.field("local_id_gte", &self.local_id_gte);
+        e.field("local_id_in", &self.local_id_in);
+        e.field("local_id_lt", &self.local_id_lt);
+        e.field("local_id_lte", &self.local_id_lte);
+        e.field("local_id_not", &self.local_id_not);
+        e.field("local_id_not_contains", &self.local_id_not_contains);
+        e.field("local_id_not_ends_with", &self.local_id_not_ends_with);
+        e.field("local_id_not_in", &self.local_id_not_in);
+        e.field("local_id_not_starts_with", &self.local_id_not_starts_with);
+        e.field("local_id_starts_with", &self.local_id_starts_with);
+        e.field("username", &self.username);
+        e.field("username_contains", &self.username_contains);
+        e.field("username_ends_with", &self.username_ends_with);
+        e.field("username_gt", &self.username_gt);
+        e.field("username_gte", &self.username_gte);
+        e.field("username_in", &self.username_in);
+        e.field("username_lt", &self.username_lt);
+        e.field("username_lte", &self.username_lte);
+        e.field("username_not", &self.username_not);
+        e.field("username_not_contains", &self.username_not_contains);
+        e.field("username_not_ends_with", &self.username_not_ends_with);
+        e.field("username_not_in", &self.username_not_in);
+        e.field("username_not_starts_with", &self.username_not_starts_with);
+        e.field("username_starts_with", &self.username_starts_with);
+        e.field("valid", &self.valid);
+        e.field("valid_not", &self.valid_not);
+        e.end_object();
+    }
+}
 impl crate::Client {
     /// `POST /v2/api/get-ipmis` (operation `GetIpmis`).
+    #[cfg(feature = "ipmi")]
     pub async fn get_ipmis(
         &self,
         body: &crate::models::GetIpmisRequestBody,

@@ -3,6 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/GetIscsiConnectionsConnectionRequestBody`
+#[cfg(any(feature = "iscsi-connection"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetIscsiConnectionsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -13,6 +14,7 @@ pub struct GetIscsiConnectionsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::IscsiConnectionWhereInput>,
 }
+#[cfg(any(feature = "iscsi-connection"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetIscsiConnectionsConnectionRequestBody {
     fn decode(
@@ -36,6 +38,7 @@ impl crate::codec::Decode for GetIscsiConnectionsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "iscsi-connection"))]
 impl crate::codec::Encode for GetIscsiConnectionsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -50,6 +53,7 @@ impl crate::codec::Encode for GetIscsiConnectionsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/IscsiConnection`
+#[cfg(any(feature = "iscsi-connection"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IscsiConnection {
     pub client_port: i32,
@@ -62,6 +66,7 @@ pub struct IscsiConnection {
     pub tr_type: ::std::option::Option<crate::models::StoreTransportType>,
     pub r#type: crate::models::StoreConnectionType,
 }
+#[cfg(any(feature = "iscsi-connection"))]
 impl crate::codec::Decode for IscsiConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -110,6 +115,7 @@ impl crate::codec::Decode for IscsiConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "iscsi-connection"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for IscsiConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -127,10 +133,12 @@ impl crate::codec::Encode for IscsiConnection {
     }
 }
 /// Spec: `#/components/schemas/IscsiConnectionConnection`
+#[cfg(any(feature = "iscsi-connection"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IscsiConnectionConnection {
     pub aggregate: crate::models::NestedAggregateIscsiConnection,
 }
+#[cfg(any(feature = "iscsi-connection"))]
 impl crate::codec::Decode for IscsiConnectionConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -152,6 +160,7 @@ impl crate::codec::Decode for IscsiConnectionConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "iscsi-connection"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for IscsiConnectionConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -161,10 +170,12 @@ impl crate::codec::Encode for IscsiConnectionConnection {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateIscsiConnection`
+#[cfg(any(feature = "iscsi-connection"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateIscsiConnection {
     pub count: i32,
 }
+#[cfg(any(feature = "iscsi-connection"))]
 impl crate::codec::Decode for NestedAggregateIscsiConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -186,6 +197,7 @@ impl crate::codec::Decode for NestedAggregateIscsiConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "iscsi-connection"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateIscsiConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -196,6 +208,7 @@ impl crate::codec::Encode for NestedAggregateIscsiConnection {
 }
 impl crate::Client {
     /// `POST /v2/api/get-iscsi-connections` (operation `GetIscsiConnections`).
+    #[cfg(feature = "iscsi-connection")]
     pub async fn get_iscsi_connections(
         &self,
         body: &crate::models::GetIscsiConnectionsRequestBody,
@@ -208,6 +221,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-iscsi-connections-connection` (operation `GetIscsiConnectionsConnection`).
+    #[cfg(feature = "iscsi-connection")]
     pub async fn get_iscsi_connections_connection(
         &self,
         body: &crate::models::GetIscsiConnectionsConnectionRequestBody,

@@ -3,12 +3,14 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/CopyIscsiLunParams`
+#[cfg(any(feature = "iscsi-lun"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CopyIscsiLunParams {
     pub dest_iscsi_target_id: ::std::option::Option<::std::string::String>,
     pub name: ::std::string::String,
     pub src_lun_id: ::std::string::String,
 }
+#[cfg(any(feature = "iscsi-lun"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for CopyIscsiLunParams {
     fn decode(
@@ -38,6 +40,7 @@ impl crate::codec::Decode for CopyIscsiLunParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "iscsi-lun"))]
 impl crate::codec::Encode for CopyIscsiLunParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -48,10 +51,12 @@ impl crate::codec::Encode for CopyIscsiLunParams {
     }
 }
 /// Spec: `#/components/schemas/DeleteIscsiLun`
+#[cfg(any(feature = "iscsi-lun"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteIscsiLun {
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "iscsi-lun"))]
 impl crate::codec::Decode for DeleteIscsiLun {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -73,6 +78,7 @@ impl crate::codec::Decode for DeleteIscsiLun {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "iscsi-lun"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteIscsiLun {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -82,6 +88,7 @@ impl crate::codec::Encode for DeleteIscsiLun {
     }
 }
 /// Spec: `#/components/schemas/GetIscsiLunsConnectionRequestBody`
+#[cfg(any(feature = "iscsi-lun"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetIscsiLunsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -92,6 +99,7 @@ pub struct GetIscsiLunsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::IscsiLunWhereInput>,
 }
+#[cfg(any(feature = "iscsi-lun"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetIscsiLunsConnectionRequestBody {
     fn decode(
@@ -115,6 +123,7 @@ impl crate::codec::Decode for GetIscsiLunsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "iscsi-lun"))]
 impl crate::codec::Encode for GetIscsiLunsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -129,6 +138,7 @@ impl crate::codec::Encode for GetIscsiLunsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/IscsiLun`
+#[cfg(any(feature = "iscsi-lun"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IscsiLun {
     pub allowed_initiators: ::std::string::String,
@@ -171,6 +181,7 @@ pub struct IscsiLun {
     pub unique_size: i64,
     pub zbs_volume_id: ::std::string::String,
 }
+#[cfg(any(feature = "iscsi-lun"))]
 impl crate::codec::Decode for IscsiLun {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -378,6 +389,7 @@ impl crate::codec::Decode for IscsiLun {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "iscsi-lun"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for IscsiLun {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -425,12 +437,14 @@ impl crate::codec::Encode for IscsiLun {
     }
 }
 /// Spec: `#/components/schemas/IscsiLunCloneParams`
+#[cfg(any(feature = "iscsi-lun"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IscsiLunCloneParams {
     pub iscsi_target_id: ::std::string::String,
     pub name: ::std::string::String,
     pub snapshot_id: ::std::string::String,
 }
+#[cfg(any(feature = "iscsi-lun"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for IscsiLunCloneParams {
     fn decode(
@@ -465,6 +479,7 @@ impl crate::codec::Decode for IscsiLunCloneParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "iscsi-lun"))]
 impl crate::codec::Encode for IscsiLunCloneParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -475,10 +490,12 @@ impl crate::codec::Encode for IscsiLunCloneParams {
     }
 }
 /// Spec: `#/components/schemas/IscsiLunConnection`
+#[cfg(any(feature = "iscsi-lun"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IscsiLunConnection {
     pub aggregate: crate::models::NestedAggregateIscsiLun,
 }
+#[cfg(any(feature = "iscsi-lun"))]
 impl crate::codec::Decode for IscsiLunConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -500,6 +517,7 @@ impl crate::codec::Decode for IscsiLunConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "iscsi-lun"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for IscsiLunConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -509,6 +527,7 @@ impl crate::codec::Encode for IscsiLunConnection {
     }
 }
 /// Spec: `#/components/schemas/IscsiLunCreationParams`
+#[cfg(any(feature = "iscsi-lun"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IscsiLunCreationParams {
     pub lun_id: ::std::option::Option<i32>,
@@ -543,6 +562,7 @@ pub struct IscsiLunCreationParams {
     pub iops: ::std::option::Option<i64>,
     pub allowed_initiators: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "iscsi-lun"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for IscsiLunCreationParams {
     fn decode(
@@ -626,6 +646,7 @@ impl crate::codec::Decode for IscsiLunCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "iscsi-lun"))]
 impl crate::codec::Encode for IscsiLunCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -664,11 +685,13 @@ impl crate::codec::Encode for IscsiLunCreationParams {
     }
 }
 /// Spec: `#/components/schemas/IscsiLunDeletionParams`
+#[cfg(any(feature = "iscsi-lun"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IscsiLunDeletionParams {
     pub data: crate::models::IscsiLunDeletionParamsData,
     pub r#where: crate::models::IscsiLunWhereInput,
 }
+#[cfg(any(feature = "iscsi-lun"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for IscsiLunDeletionParams {
     fn decode(
@@ -695,6 +718,7 @@ impl crate::codec::Decode for IscsiLunDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "iscsi-lun"))]
 impl crate::codec::Encode for IscsiLunDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -704,10 +728,12 @@ impl crate::codec::Encode for IscsiLunDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/IscsiLunDeletionParams/properties/data`
+#[cfg(any(feature = "iscsi-lun"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IscsiLunDeletionParamsData {
     pub remove_snapshot: bool,
 }
+#[cfg(any(feature = "iscsi-lun"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for IscsiLunDeletionParamsData {
     fn decode(
@@ -730,6 +756,7 @@ impl crate::codec::Decode for IscsiLunDeletionParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "iscsi-lun"))]
 impl crate::codec::Encode for IscsiLunDeletionParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -738,11 +765,13 @@ impl crate::codec::Encode for IscsiLunDeletionParamsData {
     }
 }
 /// Spec: `#/components/schemas/IscsiLunRollbackParams`
+#[cfg(any(feature = "iscsi-lun"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IscsiLunRollbackParams {
     pub lun_id: ::std::string::String,
     pub snapshot_id: ::std::string::String,
 }
+#[cfg(any(feature = "iscsi-lun"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for IscsiLunRollbackParams {
     fn decode(
@@ -769,6 +798,7 @@ impl crate::codec::Decode for IscsiLunRollbackParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "iscsi-lun"))]
 impl crate::codec::Encode for IscsiLunRollbackParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -778,11 +808,13 @@ impl crate::codec::Encode for IscsiLunRollbackParams {
     }
 }
 /// Spec: `#/components/schemas/IscsiLunUpdationParams`
+#[cfg(any(feature = "iscsi-lun"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IscsiLunUpdationParams {
     pub data: crate::models::IscsiLunUpdationParamsData,
     pub r#where: crate::models::IscsiLunWhereInput,
 }
+#[cfg(any(feature = "iscsi-lun"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for IscsiLunUpdationParams {
     fn decode(
@@ -809,6 +841,7 @@ impl crate::codec::Decode for IscsiLunUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "iscsi-lun"))]
 impl crate::codec::Encode for IscsiLunUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -818,6 +851,7 @@ impl crate::codec::Encode for IscsiLunUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/IscsiLunUpdationParamsData`
+#[cfg(any(feature = "iscsi-lun"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IscsiLunUpdationParamsData {
     pub assigned_size_unit: ::std::option::Option<crate::models::ByteUnit>,
@@ -849,6 +883,7 @@ pub struct IscsiLunUpdationParamsData {
     pub iops: ::std::option::Option<i64>,
     pub allowed_initiators: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "iscsi-lun"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for IscsiLunUpdationParamsData {
     fn decode(
@@ -911,6 +946,7 @@ impl crate::codec::Decode for IscsiLunUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "iscsi-lun"))]
 impl crate::codec::Encode for IscsiLunUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -946,10 +982,12 @@ impl crate::codec::Encode for IscsiLunUpdationParamsData {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateIscsiLun`
+#[cfg(any(feature = "iscsi-lun"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateIscsiLun {
     pub count: i32,
 }
+#[cfg(any(feature = "iscsi-lun"))]
 impl crate::codec::Decode for NestedAggregateIscsiLun {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -971,6 +1009,7 @@ impl crate::codec::Decode for NestedAggregateIscsiLun {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "iscsi-lun"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateIscsiLun {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -981,6 +1020,7 @@ impl crate::codec::Encode for NestedAggregateIscsiLun {
 }
 impl crate::Client {
     /// `POST /v2/api/clone-iscsi-lun-from-snapshot` (operation `CloneIscsiLunFromSnapshot`).
+    #[cfg(feature = "iscsi-lun")]
     pub async fn clone_iscsi_lun_from_snapshot(
         &self,
         body: &[crate::models::IscsiLunCloneParams],
@@ -995,6 +1035,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/copy-iscsi-lun` (operation `CopyIscsiLun`).
+    #[cfg(feature = "iscsi-lun")]
     pub async fn copy_iscsi_lun(
         &self,
         body: &[crate::models::CopyIscsiLunParams],
@@ -1007,6 +1048,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/create-iscsi-lun` (operation `CreateIscsiLun`).
+    #[cfg(feature = "iscsi-lun")]
     pub async fn create_iscsi_lun(
         &self,
         body: &[crate::models::IscsiLunCreationParams],
@@ -1019,6 +1061,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/delete-iscsi-lun` (operation `DeleteIscsiLun`).
+    #[cfg(feature = "iscsi-lun")]
     pub async fn delete_iscsi_lun(
         &self,
         body: &crate::models::IscsiLunDeletionParams,
@@ -1031,6 +1074,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-iscsi-luns` (operation `GetIscsiLuns`).
+    #[cfg(feature = "iscsi-lun")]
     pub async fn get_iscsi_luns(
         &self,
         body: &crate::models::GetIscsiLunsRequestBody,
@@ -1040,6 +1084,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-iscsi-luns-connection` (operation `GetIscsiLunsConnection`).
+    #[cfg(feature = "iscsi-lun")]
     pub async fn get_iscsi_luns_connection(
         &self,
         body: &crate::models::GetIscsiLunsConnectionRequestBody,
@@ -1049,6 +1094,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/rollback-iscsi-lun-from-snapshot` (operation `RollbackIscsiLunFromSnapshot`).
+    #[cfg(feature = "iscsi-lun")]
     pub async fn rollback_iscsi_lun_from_snapshot(
         &self,
         body: &[crate::models::IscsiLunRollbackParams],
@@ -1063,6 +1109,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/update-iscsi-lun` (operation `UpdateIscsiLun`).
+    #[cfg(feature = "iscsi-lun")]
     pub async fn update_iscsi_lun(
         &self,
         body: &crate::models::IscsiLunUpdationParams,

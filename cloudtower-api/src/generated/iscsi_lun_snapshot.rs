@@ -3,10 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteIscsiLunSnapshot`
+#[cfg(any(feature = "iscsi-lun-snapshot"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteIscsiLunSnapshot {
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "iscsi-lun-snapshot"))]
 impl crate::codec::Decode for DeleteIscsiLunSnapshot {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -28,6 +30,7 @@ impl crate::codec::Decode for DeleteIscsiLunSnapshot {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "iscsi-lun-snapshot"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteIscsiLunSnapshot {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -37,6 +40,7 @@ impl crate::codec::Encode for DeleteIscsiLunSnapshot {
     }
 }
 /// Spec: `#/components/schemas/GetIscsiLunSnapshotsConnectionRequestBody`
+#[cfg(any(feature = "iscsi-lun-snapshot"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetIscsiLunSnapshotsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -47,6 +51,7 @@ pub struct GetIscsiLunSnapshotsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::IscsiLunSnapshotWhereInput>,
 }
+#[cfg(any(feature = "iscsi-lun-snapshot"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetIscsiLunSnapshotsConnectionRequestBody {
     fn decode(
@@ -70,6 +75,7 @@ impl crate::codec::Decode for GetIscsiLunSnapshotsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "iscsi-lun-snapshot"))]
 impl crate::codec::Encode for GetIscsiLunSnapshotsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -84,6 +90,7 @@ impl crate::codec::Encode for GetIscsiLunSnapshotsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/IscsiLunSnapshot`
+#[cfg(any(feature = "iscsi-lun-snapshot"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IscsiLunSnapshot {
     pub consistency_group_snapshot: ::std::option::Option<
@@ -99,6 +106,7 @@ pub struct IscsiLunSnapshot {
     pub name: ::std::string::String,
     pub unique_size: i64,
 }
+#[cfg(any(feature = "iscsi-lun-snapshot"))]
 impl crate::codec::Decode for IscsiLunSnapshot {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -162,6 +170,7 @@ impl crate::codec::Decode for IscsiLunSnapshot {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "iscsi-lun-snapshot"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for IscsiLunSnapshot {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -180,10 +189,12 @@ impl crate::codec::Encode for IscsiLunSnapshot {
     }
 }
 /// Spec: `#/components/schemas/IscsiLunSnapshotConnection`
+#[cfg(any(feature = "iscsi-lun-snapshot"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IscsiLunSnapshotConnection {
     pub aggregate: crate::models::NestedAggregateIscsiLunSnapshot,
 }
+#[cfg(any(feature = "iscsi-lun-snapshot"))]
 impl crate::codec::Decode for IscsiLunSnapshotConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -205,6 +216,7 @@ impl crate::codec::Decode for IscsiLunSnapshotConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "iscsi-lun-snapshot"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for IscsiLunSnapshotConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -214,10 +226,12 @@ impl crate::codec::Encode for IscsiLunSnapshotConnection {
     }
 }
 /// Spec: `#/components/schemas/IscsiLunSnapshotCreationEffect`
+#[cfg(any(feature = "iscsi-lun-snapshot"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IscsiLunSnapshotCreationEffect {
     pub sync: ::std::option::Option<bool>,
 }
+#[cfg(any(feature = "iscsi-lun-snapshot"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for IscsiLunSnapshotCreationEffect {
     fn decode(
@@ -235,6 +249,7 @@ impl crate::codec::Decode for IscsiLunSnapshotCreationEffect {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "iscsi-lun-snapshot"))]
 impl crate::codec::Encode for IscsiLunSnapshotCreationEffect {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -243,6 +258,7 @@ impl crate::codec::Encode for IscsiLunSnapshotCreationEffect {
     }
 }
 /// Spec: `#/components/schemas/IscsiLunSnapshotCreationParams`
+#[cfg(any(feature = "iscsi-lun-snapshot"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IscsiLunSnapshotCreationParams {
     pub effect: ::std::option::Option<crate::models::IscsiLunSnapshotCreationEffect>,
@@ -250,6 +266,7 @@ pub struct IscsiLunSnapshotCreationParams {
     pub name: ::std::string::String,
     pub iscsi_lun_id: ::std::string::String,
 }
+#[cfg(any(feature = "iscsi-lun-snapshot"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for IscsiLunSnapshotCreationParams {
     fn decode(
@@ -285,6 +302,7 @@ impl crate::codec::Decode for IscsiLunSnapshotCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "iscsi-lun-snapshot"))]
 impl crate::codec::Encode for IscsiLunSnapshotCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -296,10 +314,12 @@ impl crate::codec::Encode for IscsiLunSnapshotCreationParams {
     }
 }
 /// Spec: `#/components/schemas/IscsiLunSnapshotDeletionParams`
+#[cfg(any(feature = "iscsi-lun-snapshot"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IscsiLunSnapshotDeletionParams {
     pub r#where: crate::models::IscsiLunSnapshotWhereInput,
 }
+#[cfg(any(feature = "iscsi-lun-snapshot"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for IscsiLunSnapshotDeletionParams {
     fn decode(
@@ -322,6 +342,7 @@ impl crate::codec::Decode for IscsiLunSnapshotDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "iscsi-lun-snapshot"))]
 impl crate::codec::Encode for IscsiLunSnapshotDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -330,10 +351,12 @@ impl crate::codec::Encode for IscsiLunSnapshotDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateIscsiLunSnapshot`
+#[cfg(any(feature = "iscsi-lun-snapshot"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateIscsiLunSnapshot {
     pub count: i32,
 }
+#[cfg(any(feature = "iscsi-lun-snapshot"))]
 impl crate::codec::Decode for NestedAggregateIscsiLunSnapshot {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -355,6 +378,7 @@ impl crate::codec::Decode for NestedAggregateIscsiLunSnapshot {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "iscsi-lun-snapshot"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateIscsiLunSnapshot {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -365,6 +389,7 @@ impl crate::codec::Encode for NestedAggregateIscsiLunSnapshot {
 }
 impl crate::Client {
     /// `POST /v2/api/create-iscsi-lun-snapshot` (operation `CreateIscsiLunSnapshot`).
+    #[cfg(feature = "iscsi-lun-snapshot")]
     pub async fn create_iscsi_lun_snapshot(
         &self,
         body: &[crate::models::IscsiLunSnapshotCreationParams],
@@ -377,6 +402,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/delete-iscsi-lun-snapshot` (operation `DeleteIscsiLunSnapshot`).
+    #[cfg(feature = "iscsi-lun-snapshot")]
     pub async fn delete_iscsi_lun_snapshot(
         &self,
         body: &crate::models::IscsiLunSnapshotDeletionParams,
@@ -389,6 +415,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-iscsi-lun-snapshots` (operation `GetIscsiLunSnapshots`).
+    #[cfg(feature = "iscsi-lun-snapshot")]
     pub async fn get_iscsi_lun_snapshots(
         &self,
         body: &crate::models::GetIscsiLunSnapshotsRequestBody,
@@ -401,6 +428,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-iscsi-lun-snapshots-connection` (operation `GetIscsiLunSnapshotsConnection`).
+    #[cfg(feature = "iscsi-lun-snapshot")]
     pub async fn get_iscsi_lun_snapshots_connection(
         &self,
         body: &crate::models::GetIscsiLunSnapshotsConnectionRequestBody,

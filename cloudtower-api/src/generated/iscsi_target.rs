@@ -3,10 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteIscsiTarget`
+#[cfg(any(feature = "iscsi-target"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteIscsiTarget {
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "iscsi-target"))]
 impl crate::codec::Decode for DeleteIscsiTarget {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -28,6 +30,7 @@ impl crate::codec::Decode for DeleteIscsiTarget {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "iscsi-target"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteIscsiTarget {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -37,6 +40,7 @@ impl crate::codec::Encode for DeleteIscsiTarget {
     }
 }
 /// Spec: `#/components/schemas/GetIscsiTargetsConnectionRequestBody`
+#[cfg(any(feature = "iscsi-target"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetIscsiTargetsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -47,6 +51,7 @@ pub struct GetIscsiTargetsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::IscsiTargetWhereInput>,
 }
+#[cfg(any(feature = "iscsi-target"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetIscsiTargetsConnectionRequestBody {
     fn decode(
@@ -70,6 +75,7 @@ impl crate::codec::Decode for GetIscsiTargetsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "iscsi-target"))]
 impl crate::codec::Encode for GetIscsiTargetsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -84,6 +90,7 @@ impl crate::codec::Encode for GetIscsiTargetsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/IscsiTarget`
+#[cfg(any(feature = "iscsi-target"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IscsiTarget {
     pub bps: ::std::option::Option<i64>,
@@ -129,6 +136,7 @@ pub struct IscsiTarget {
     pub stripe_size: i64,
     pub thin_provision: bool,
 }
+#[cfg(any(feature = "iscsi-target"))]
 impl crate::codec::Decode for IscsiTarget {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -265,6 +273,7 @@ impl crate::codec::Decode for IscsiTarget {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "iscsi-target"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for IscsiTarget {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -313,6 +322,7 @@ impl crate::codec::Encode for IscsiTarget {
     }
 }
 /// Spec: `#/components/schemas/IscsiTargetCommonParams`
+#[cfg(any(feature = "iscsi-target"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IscsiTargetCommonParams {
     pub bps_wr_max_length: ::std::option::Option<i64>,
@@ -351,6 +361,7 @@ pub struct IscsiTargetCommonParams {
     pub iqn_whitelist: ::std::option::Option<::std::string::String>,
     pub ip_whitelist: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "iscsi-target"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for IscsiTargetCommonParams {
     fn decode(
@@ -417,6 +428,7 @@ impl crate::codec::Decode for IscsiTargetCommonParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "iscsi-target"))]
 impl crate::codec::Encode for IscsiTargetCommonParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -456,12 +468,14 @@ impl crate::codec::Encode for IscsiTargetCommonParams {
     }
 }
 /// Spec: `#/components/schemas/IscsiTargetCommonParamsInitiatorChaps`
+#[cfg(any(feature = "iscsi-target"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IscsiTargetCommonParamsInitiatorChaps {
     pub chap_secret: ::std::string::String,
     pub chap_name: ::std::string::String,
     pub initiator_iqn: ::std::string::String,
 }
+#[cfg(any(feature = "iscsi-target"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for IscsiTargetCommonParamsInitiatorChaps {
     fn decode(
@@ -496,6 +510,7 @@ impl crate::codec::Decode for IscsiTargetCommonParamsInitiatorChaps {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "iscsi-target"))]
 impl crate::codec::Encode for IscsiTargetCommonParamsInitiatorChaps {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -506,10 +521,12 @@ impl crate::codec::Encode for IscsiTargetCommonParamsInitiatorChaps {
     }
 }
 /// Spec: `#/components/schemas/IscsiTargetConnection`
+#[cfg(any(feature = "iscsi-target"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IscsiTargetConnection {
     pub aggregate: crate::models::NestedAggregateIscsiTarget,
 }
+#[cfg(any(feature = "iscsi-target"))]
 impl crate::codec::Decode for IscsiTargetConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -531,6 +548,7 @@ impl crate::codec::Decode for IscsiTargetConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "iscsi-target"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for IscsiTargetConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -540,6 +558,7 @@ impl crate::codec::Encode for IscsiTargetConnection {
     }
 }
 /// Spec: `#/components/schemas/IscsiTargetCreationParams`
+#[cfg(any(feature = "iscsi-target"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IscsiTargetCreationParams {
     pub stripe_size_unit: ::std::option::Option<crate::models::ByteUnit>,
@@ -585,6 +604,7 @@ pub struct IscsiTargetCreationParams {
     pub iqn_whitelist: ::std::option::Option<::std::string::String>,
     pub ip_whitelist: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "iscsi-target"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for IscsiTargetCreationParams {
     fn decode(
@@ -691,6 +711,7 @@ impl crate::codec::Decode for IscsiTargetCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "iscsi-target"))]
 impl crate::codec::Encode for IscsiTargetCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -737,10 +758,12 @@ impl crate::codec::Encode for IscsiTargetCreationParams {
     }
 }
 /// Spec: `#/components/schemas/IscsiTargetDeletionParams`
+#[cfg(any(feature = "iscsi-target"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IscsiTargetDeletionParams {
     pub r#where: crate::models::IscsiTargetWhereInput,
 }
+#[cfg(any(feature = "iscsi-target"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for IscsiTargetDeletionParams {
     fn decode(
@@ -763,6 +786,7 @@ impl crate::codec::Decode for IscsiTargetDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "iscsi-target"))]
 impl crate::codec::Encode for IscsiTargetDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -771,11 +795,13 @@ impl crate::codec::Encode for IscsiTargetDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/IscsiTargetUpdationParams`
+#[cfg(any(feature = "iscsi-target"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IscsiTargetUpdationParams {
     pub data: crate::models::IscsiTargetCommonParams,
     pub r#where: crate::models::IscsiTargetWhereInput,
 }
+#[cfg(any(feature = "iscsi-target"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for IscsiTargetUpdationParams {
     fn decode(
@@ -802,6 +828,7 @@ impl crate::codec::Decode for IscsiTargetUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "iscsi-target"))]
 impl crate::codec::Encode for IscsiTargetUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -811,10 +838,12 @@ impl crate::codec::Encode for IscsiTargetUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateIscsiTarget`
+#[cfg(any(feature = "iscsi-target"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateIscsiTarget {
     pub count: i32,
 }
+#[cfg(any(feature = "iscsi-target"))]
 impl crate::codec::Decode for NestedAggregateIscsiTarget {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -836,6 +865,7 @@ impl crate::codec::Decode for NestedAggregateIscsiTarget {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "iscsi-target"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateIscsiTarget {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -845,12 +875,14 @@ impl crate::codec::Encode for NestedAggregateIscsiTarget {
     }
 }
 /// Spec: `#/components/schemas/NestedInitiatorChap`
+#[cfg(any(feature = "iscsi-target"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedInitiatorChap {
     pub chap_name: ::std::string::String,
     pub chap_secret: ::std::string::String,
     pub initiator_iqn: ::std::string::String,
 }
+#[cfg(any(feature = "iscsi-target"))]
 impl crate::codec::Decode for NestedInitiatorChap {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -884,6 +916,7 @@ impl crate::codec::Decode for NestedInitiatorChap {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "iscsi-target"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedInitiatorChap {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -896,6 +929,7 @@ impl crate::codec::Encode for NestedInitiatorChap {
 }
 impl crate::Client {
     /// `POST /v2/api/create-iscsi-target` (operation `CreateIscsiTarget`).
+    #[cfg(feature = "iscsi-target")]
     pub async fn create_iscsi_target(
         &self,
         body: &[crate::models::IscsiTargetCreationParams],
@@ -908,6 +942,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/delete-iscsi-target` (operation `DeleteIscsiTarget`).
+    #[cfg(feature = "iscsi-target")]
     pub async fn delete_iscsi_target(
         &self,
         body: &crate::models::IscsiTargetDeletionParams,
@@ -920,6 +955,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-iscsi-targets` (operation `GetIscsiTargets`).
+    #[cfg(feature = "iscsi-target")]
     pub async fn get_iscsi_targets(
         &self,
         body: &crate::models::GetIscsiTargetsRequestBody,
@@ -932,6 +968,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-iscsi-targets-connection` (operation `GetIscsiTargetsConnection`).
+    #[cfg(feature = "iscsi-target")]
     pub async fn get_iscsi_targets_connection(
         &self,
         body: &crate::models::GetIscsiTargetsConnectionRequestBody,
@@ -943,6 +980,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/update-iscsi-target` (operation `UpdateIscsiTarget`).
+    #[cfg(feature = "iscsi-target")]
     pub async fn update_iscsi_target(
         &self,
         body: &crate::models::IscsiTargetUpdationParams,

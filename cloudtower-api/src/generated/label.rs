@@ -3,11 +3,13 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/AddLabelsToResourcesParams`
+#[cfg(any(feature = "label"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AddLabelsToResourcesParams {
     pub data: crate::models::AddLabelsToResourcesParamsData,
     pub r#where: crate::models::LabelWhereInput,
 }
+#[cfg(any(feature = "label"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for AddLabelsToResourcesParams {
     fn decode(
@@ -34,6 +36,7 @@ impl crate::codec::Decode for AddLabelsToResourcesParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "label"))]
 impl crate::codec::Encode for AddLabelsToResourcesParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -43,6 +46,7 @@ impl crate::codec::Encode for AddLabelsToResourcesParams {
     }
 }
 /// Spec: `#/components/schemas/AddLabelsToResourcesParams/properties/data`
+#[cfg(any(feature = "label"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AddLabelsToResourcesParamsData {
     pub gpu_devices: ::std::option::Option<crate::models::GpuDeviceWhereInput>,
@@ -93,6 +97,7 @@ pub struct AddLabelsToResourcesParamsData {
     >,
     pub clusters: ::std::option::Option<crate::models::ClusterWhereInput>,
 }
+#[cfg(any(feature = "label"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for AddLabelsToResourcesParamsData {
     fn decode(
@@ -171,6 +176,7 @@ impl crate::codec::Decode for AddLabelsToResourcesParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "label"))]
 impl crate::codec::Encode for AddLabelsToResourcesParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -207,10 +213,12 @@ impl crate::codec::Encode for AddLabelsToResourcesParamsData {
     }
 }
 /// Spec: `#/components/schemas/DeleteLabel`
+#[cfg(any(feature = "label"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteLabel {
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "label"))]
 impl crate::codec::Decode for DeleteLabel {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -232,6 +240,7 @@ impl crate::codec::Decode for DeleteLabel {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "label"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteLabel {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -241,6 +250,7 @@ impl crate::codec::Encode for DeleteLabel {
     }
 }
 /// Spec: `#/components/schemas/GetLabelsConnectionRequestBody`
+#[cfg(any(feature = "label"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetLabelsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -251,6 +261,7 @@ pub struct GetLabelsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::LabelWhereInput>,
 }
+#[cfg(any(feature = "label"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetLabelsConnectionRequestBody {
     fn decode(
@@ -274,6 +285,7 @@ impl crate::codec::Decode for GetLabelsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "label"))]
 impl crate::codec::Encode for GetLabelsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -288,6 +300,7 @@ impl crate::codec::Encode for GetLabelsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetLabelsRequestBody`
+#[cfg(any(feature = "label"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetLabelsRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -298,6 +311,7 @@ pub struct GetLabelsRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::LabelWhereInput>,
 }
+#[cfg(any(feature = "label"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetLabelsRequestBody {
     fn decode(
@@ -321,6 +335,7 @@ impl crate::codec::Decode for GetLabelsRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "label"))]
 impl crate::codec::Encode for GetLabelsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -335,6 +350,7 @@ impl crate::codec::Encode for GetLabelsRequestBody {
     }
 }
 /// Spec: `#/components/schemas/Label`
+#[cfg(any(feature = "label"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Label {
     pub cluster_num: ::std::option::Option<i32>,
@@ -446,6 +462,7 @@ pub struct Label {
     >,
     pub vms: ::std::option::Option<::std::vec::Vec<crate::models::NestedVm>>,
 }
+#[cfg(any(feature = "label"))]
 impl crate::codec::Decode for Label {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -613,6 +630,7 @@ impl crate::codec::Decode for Label {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "label"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for Label {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -688,10 +706,12 @@ impl crate::codec::Encode for Label {
     }
 }
 /// Spec: `#/components/schemas/LabelConnection`
+#[cfg(any(feature = "label"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LabelConnection {
     pub aggregate: crate::models::NestedAggregateLabel,
 }
+#[cfg(any(feature = "label"))]
 impl crate::codec::Decode for LabelConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -713,6 +733,7 @@ impl crate::codec::Decode for LabelConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "label"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for LabelConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -722,11 +743,13 @@ impl crate::codec::Encode for LabelConnection {
     }
 }
 /// Spec: `#/components/schemas/LabelCreationParams`
+#[cfg(any(feature = "label"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LabelCreationParams {
     pub value: ::std::option::Option<::std::string::String>,
     pub key: ::std::string::String,
 }
+#[cfg(any(feature = "label"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for LabelCreationParams {
     fn decode(
@@ -750,6 +773,7 @@ impl crate::codec::Decode for LabelCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "label"))]
 impl crate::codec::Encode for LabelCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -759,10 +783,12 @@ impl crate::codec::Encode for LabelCreationParams {
     }
 }
 /// Spec: `#/components/schemas/LabelDeletionParams`
+#[cfg(any(feature = "label"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LabelDeletionParams {
     pub r#where: crate::models::LabelWhereInput,
 }
+#[cfg(any(feature = "label"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for LabelDeletionParams {
     fn decode(
@@ -785,6 +811,7 @@ impl crate::codec::Decode for LabelDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "label"))]
 impl crate::codec::Encode for LabelDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -793,6 +820,7 @@ impl crate::codec::Encode for LabelDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/LabelOrderByInput`
+#[cfg(any(feature = "label"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum LabelOrderByInput {
     /// `cluster_num_ASC`
@@ -938,6 +966,7 @@ pub enum LabelOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "label"))]
 impl LabelOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 70] = [
@@ -1174,16 +1203,19 @@ impl LabelOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "label"))]
 impl ::std::default::Default for LabelOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "label"))]
 impl ::std::fmt::Display for LabelOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "label"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for LabelOrderByInput {
     fn decode(
@@ -1192,17 +1224,20 @@ impl crate::codec::Decode for LabelOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "label"))]
 impl crate::codec::Encode for LabelOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/LabelUpdationParams`
+#[cfg(any(feature = "label"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LabelUpdationParams {
     pub data: crate::models::LabelUpdationParamsData,
     pub r#where: crate::models::LabelWhereInput,
 }
+#[cfg(any(feature = "label"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for LabelUpdationParams {
     fn decode(
@@ -1229,6 +1264,7 @@ impl crate::codec::Decode for LabelUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "label"))]
 impl crate::codec::Encode for LabelUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1238,11 +1274,13 @@ impl crate::codec::Encode for LabelUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/LabelUpdationParams/properties/data`
+#[cfg(any(feature = "label"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LabelUpdationParamsData {
     pub value: ::std::option::Option<::std::string::String>,
     pub key: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "label"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for LabelUpdationParamsData {
     fn decode(
@@ -1261,6 +1299,7 @@ impl crate::codec::Decode for LabelUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "label"))]
 impl crate::codec::Encode for LabelUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1270,10 +1309,12 @@ impl crate::codec::Encode for LabelUpdationParamsData {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateLabel`
+#[cfg(any(feature = "label"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateLabel {
     pub count: i32,
 }
+#[cfg(any(feature = "label"))]
 impl crate::codec::Decode for NestedAggregateLabel {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1295,6 +1336,7 @@ impl crate::codec::Decode for NestedAggregateLabel {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "label"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateLabel {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1304,11 +1346,13 @@ impl crate::codec::Encode for NestedAggregateLabel {
     }
 }
 /// Spec: `#/components/schemas/NestedVmVolumeSnapshot`
+#[cfg(any(feature = "label"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedVmVolumeSnapshot {
     pub id: ::std::string::String,
     pub name: ::std::string::String,
 }
+#[cfg(any(feature = "label"))]
 impl crate::codec::Decode for NestedVmVolumeSnapshot {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1334,6 +1378,7 @@ impl crate::codec::Decode for NestedVmVolumeSnapshot {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "label"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedVmVolumeSnapshot {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1344,11 +1389,13 @@ impl crate::codec::Encode for NestedVmVolumeSnapshot {
     }
 }
 /// Spec: `#/components/schemas/RemoveLabelsFromResourcesParams`
+#[cfg(any(feature = "label"))]
 pub type RemoveLabelsFromResourcesParams = crate::models::AddLabelsToResourcesParams;
 impl crate::Client {
     /// `POST /v2/api/add-labels-to-resources` (operation `AddLabelsToResources`).
     ///
     /// Returns `None` when the server answers 304 Not Modified.
+    #[cfg(feature = "label")]
     pub async fn add_labels_to_resources(
         &self,
         body: &crate::models::AddLabelsToResourcesParams,
@@ -1361,6 +1408,7 @@ impl crate::Client {
             .decode_unless_not_modified()
     }
     /// `POST /v2/api/create-label` (operation `CreateLabel`).
+    #[cfg(feature = "label")]
     pub async fn create_label(
         &self,
         body: &[crate::models::LabelCreationParams],
@@ -1373,6 +1421,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/delete-label` (operation `DeleteLabel`).
+    #[cfg(feature = "label")]
     pub async fn delete_label(
         &self,
         body: &crate::models::LabelDeletionParams,
@@ -1385,6 +1434,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-labels` (operation `GetLabels`).
+    #[cfg(feature = "label")]
     pub async fn get_labels(
         &self,
         body: &crate::models::GetLabelsRequestBody,
@@ -1392,6 +1442,7 @@ impl crate::Client {
         self.execute(crate::client::ApiRequest::json("get-labels", body)).await?.decode()
     }
     /// `POST /v2/api/get-labels-connection` (operation `GetLabelsConnection`).
+    #[cfg(feature = "label")]
     pub async fn get_labels_connection(
         &self,
         body: &crate::models::GetLabelsConnectionRequestBody,
@@ -1403,6 +1454,7 @@ impl crate::Client {
     /// `POST /v2/api/remove-labels-from-resources` (operation `RemoveLabelsFromResources`).
     ///
     /// Returns `None` when the server answers 304 Not Modified.
+    #[cfg(feature = "label")]
     pub async fn remove_labels_from_resources(
         &self,
         body: &crate::models::RemoveLabelsFromResourcesParams,
@@ -1419,6 +1471,7 @@ impl crate::Client {
     /// `POST /v2/api/update-label` (operation `UpdateLabel`).
     ///
     /// Returns `None` when the server answers 304 Not Modified.
+    #[cfg(feature = "label")]
     pub async fn update_label(
         &self,
         body: &crate::models::LabelUpdationParams,

@@ -3,6 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/GetLicensesConnectionRequestBody`
+#[cfg(any(feature = "license"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetLicensesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -13,6 +14,7 @@ pub struct GetLicensesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::LicenseWhereInput>,
 }
+#[cfg(any(feature = "license"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetLicensesConnectionRequestBody {
     fn decode(
@@ -36,6 +38,7 @@ impl crate::codec::Decode for GetLicensesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "license"))]
 impl crate::codec::Encode for GetLicensesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -50,6 +53,7 @@ impl crate::codec::Encode for GetLicensesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetLicensesRequestBody`
+#[cfg(any(feature = "license"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetLicensesRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -60,6 +64,7 @@ pub struct GetLicensesRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::LicenseWhereInput>,
 }
+#[cfg(any(feature = "license"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetLicensesRequestBody {
     fn decode(
@@ -83,6 +88,7 @@ impl crate::codec::Decode for GetLicensesRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "license"))]
 impl crate::codec::Encode for GetLicensesRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -97,6 +103,7 @@ impl crate::codec::Encode for GetLicensesRequestBody {
     }
 }
 /// Spec: `#/components/schemas/License`
+#[cfg(any(feature = "license"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct License {
     pub expire_date: ::std::string::String,
@@ -110,6 +117,7 @@ pub struct License {
     pub software_edition: crate::models::SoftwareEdition,
     pub r#type: crate::models::LicenseType,
 }
+#[cfg(any(feature = "license"))]
 impl crate::codec::Decode for License {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -178,6 +186,7 @@ impl crate::codec::Decode for License {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "license"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for License {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -196,10 +205,12 @@ impl crate::codec::Encode for License {
     }
 }
 /// Spec: `#/components/schemas/LicenseConnection`
+#[cfg(any(feature = "license"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LicenseConnection {
     pub aggregate: crate::models::NestedAggregateLicense,
 }
+#[cfg(any(feature = "license"))]
 impl crate::codec::Decode for LicenseConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -221,6 +232,7 @@ impl crate::codec::Decode for LicenseConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "license"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for LicenseConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -230,6 +242,7 @@ impl crate::codec::Encode for LicenseConnection {
     }
 }
 /// Spec: `#/components/schemas/LicenseOrderByInput`
+#[cfg(any(feature = "license"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum LicenseOrderByInput {
     /// `expire_date_ASC`
@@ -275,6 +288,7 @@ pub enum LicenseOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "license"))]
 impl LicenseOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 20] = [
@@ -353,16 +367,19 @@ impl LicenseOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "license"))]
 impl ::std::default::Default for LicenseOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "license"))]
 impl ::std::fmt::Display for LicenseOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "license"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for LicenseOrderByInput {
     fn decode(
@@ -371,16 +388,19 @@ impl crate::codec::Decode for LicenseOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "license"))]
 impl crate::codec::Encode for LicenseOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/LicenseUpdationParams`
+#[cfg(any(feature = "license"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LicenseUpdationParams {
     pub data: crate::models::LicenseUpdationParamsData,
 }
+#[cfg(any(feature = "license"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for LicenseUpdationParams {
     fn decode(
@@ -403,6 +423,7 @@ impl crate::codec::Decode for LicenseUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "license"))]
 impl crate::codec::Encode for LicenseUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -411,10 +432,12 @@ impl crate::codec::Encode for LicenseUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/LicenseUpdationParams/properties/data`
+#[cfg(any(feature = "license"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LicenseUpdationParamsData {
     pub license: ::std::string::String,
 }
+#[cfg(any(feature = "license"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for LicenseUpdationParamsData {
     fn decode(
@@ -437,6 +460,7 @@ impl crate::codec::Decode for LicenseUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "license"))]
 impl crate::codec::Encode for LicenseUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -445,10 +469,12 @@ impl crate::codec::Encode for LicenseUpdationParamsData {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateLicense`
+#[cfg(any(feature = "license"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateLicense {
     pub count: i32,
 }
+#[cfg(any(feature = "license"))]
 impl crate::codec::Decode for NestedAggregateLicense {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -470,6 +496,7 @@ impl crate::codec::Decode for NestedAggregateLicense {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "license"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateLicense {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -480,6 +507,7 @@ impl crate::codec::Encode for NestedAggregateLicense {
 }
 impl crate::Client {
     /// `POST /v2/api/get-licenses` (operation `GetLicenses`).
+    #[cfg(feature = "license")]
     pub async fn get_licenses(
         &self,
         body: &crate::models::GetLicensesRequestBody,
@@ -489,6 +517,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-licenses-connection` (operation `GetLicensesConnection`).
+    #[cfg(feature = "license")]
     pub async fn get_licenses_connection(
         &self,
         body: &crate::models::GetLicensesConnectionRequestBody,
@@ -498,6 +527,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/update-license` (operation `UpdateDeploy`).
+    #[cfg(feature = "license")]
     pub async fn update_deploy(
         &self,
         body: &crate::models::LicenseUpdationParams,

@@ -3,10 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteLogCollection`
+#[cfg(any(feature = "log-collection"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteLogCollection {
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "log-collection"))]
 impl crate::codec::Decode for DeleteLogCollection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -28,6 +30,7 @@ impl crate::codec::Decode for DeleteLogCollection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "log-collection"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteLogCollection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -37,10 +40,12 @@ impl crate::codec::Encode for DeleteLogCollection {
     }
 }
 /// Spec: `#/components/schemas/ForceStopLogCollectionParams`
+#[cfg(any(feature = "log-collection"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ForceStopLogCollectionParams {
     pub r#where: crate::models::LogCollectionWhereInput,
 }
+#[cfg(any(feature = "log-collection"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ForceStopLogCollectionParams {
     fn decode(
@@ -63,6 +68,7 @@ impl crate::codec::Decode for ForceStopLogCollectionParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "log-collection"))]
 impl crate::codec::Encode for ForceStopLogCollectionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -71,6 +77,7 @@ impl crate::codec::Encode for ForceStopLogCollectionParams {
     }
 }
 /// Spec: `#/components/schemas/GetLogCollectionsConnectionRequestBody`
+#[cfg(any(feature = "log-collection"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetLogCollectionsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -81,6 +88,7 @@ pub struct GetLogCollectionsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::LogCollectionWhereInput>,
 }
+#[cfg(any(feature = "log-collection"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetLogCollectionsConnectionRequestBody {
     fn decode(
@@ -104,6 +112,7 @@ impl crate::codec::Decode for GetLogCollectionsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "log-collection"))]
 impl crate::codec::Encode for GetLogCollectionsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -118,6 +127,7 @@ impl crate::codec::Encode for GetLogCollectionsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetLogCollectionsRequestBody`
+#[cfg(any(feature = "log-collection"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetLogCollectionsRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -128,6 +138,7 @@ pub struct GetLogCollectionsRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::LogCollectionWhereInput>,
 }
+#[cfg(any(feature = "log-collection"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetLogCollectionsRequestBody {
     fn decode(
@@ -151,6 +162,7 @@ impl crate::codec::Decode for GetLogCollectionsRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "log-collection"))]
 impl crate::codec::Encode for GetLogCollectionsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -165,6 +177,7 @@ impl crate::codec::Encode for GetLogCollectionsRequestBody {
     }
 }
 /// Spec: `#/components/schemas/LogCollection`
+#[cfg(any(feature = "log-collection"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LogCollection {
     pub cluster: crate::models::NestedCluster,
@@ -184,6 +197,7 @@ pub struct LogCollection {
     pub status: crate::models::LogCollectionStatus,
     pub witness: ::std::option::Option<crate::models::NestedWitness>,
 }
+#[cfg(any(feature = "log-collection"))]
 impl crate::codec::Decode for LogCollection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -274,6 +288,7 @@ impl crate::codec::Decode for LogCollection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "log-collection"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for LogCollection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -298,10 +313,12 @@ impl crate::codec::Encode for LogCollection {
     }
 }
 /// Spec: `#/components/schemas/LogCollectionConnection`
+#[cfg(any(feature = "log-collection"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LogCollectionConnection {
     pub aggregate: crate::models::NestedAggregateLogCollection,
 }
+#[cfg(any(feature = "log-collection"))]
 impl crate::codec::Decode for LogCollectionConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -323,6 +340,7 @@ impl crate::codec::Decode for LogCollectionConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "log-collection"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for LogCollectionConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -332,6 +350,7 @@ impl crate::codec::Encode for LogCollectionConnection {
     }
 }
 /// Spec: `#/components/schemas/LogCollectionCreationParams`
+#[cfg(any(feature = "log-collection"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LogCollectionCreationParams {
     pub witness_id: ::std::option::Option<::std::string::String>,
@@ -343,6 +362,7 @@ pub struct LogCollectionCreationParams {
     pub cluster_id: ::std::string::String,
     pub hosts: crate::models::HostWhereInput,
 }
+#[cfg(any(feature = "log-collection"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for LogCollectionCreationParams {
     fn decode(
@@ -383,6 +403,7 @@ impl crate::codec::Decode for LogCollectionCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "log-collection"))]
 impl crate::codec::Encode for LogCollectionCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -396,10 +417,12 @@ impl crate::codec::Encode for LogCollectionCreationParams {
     }
 }
 /// Spec: `#/components/schemas/LogCollectionDeletionParams`
+#[cfg(any(feature = "log-collection"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LogCollectionDeletionParams {
     pub r#where: crate::models::LogCollectionWhereInput,
 }
+#[cfg(any(feature = "log-collection"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for LogCollectionDeletionParams {
     fn decode(
@@ -422,6 +445,7 @@ impl crate::codec::Decode for LogCollectionDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "log-collection"))]
 impl crate::codec::Encode for LogCollectionDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -430,6 +454,7 @@ impl crate::codec::Encode for LogCollectionDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/LogCollectionOrderByInput`
+#[cfg(any(feature = "log-collection"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum LogCollectionOrderByInput {
     /// `id_ASC`
@@ -479,6 +504,7 @@ pub enum LogCollectionOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "log-collection"))]
 impl LogCollectionOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 22] = [
@@ -563,16 +589,19 @@ impl LogCollectionOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "log-collection"))]
 impl ::std::default::Default for LogCollectionOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "log-collection"))]
 impl ::std::fmt::Display for LogCollectionOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "log-collection"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for LogCollectionOrderByInput {
     fn decode(
@@ -581,17 +610,20 @@ impl crate::codec::Decode for LogCollectionOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "log-collection"))]
 impl crate::codec::Encode for LogCollectionOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/LogCollectionServiceGroupParams`
+#[cfg(any(feature = "log-collection"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LogCollectionServiceGroupParams {
     pub services: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     pub group_name: ::std::string::String,
 }
+#[cfg(any(feature = "log-collection"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for LogCollectionServiceGroupParams {
     fn decode(
@@ -615,6 +647,7 @@ impl crate::codec::Decode for LogCollectionServiceGroupParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "log-collection"))]
 impl crate::codec::Encode for LogCollectionServiceGroupParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -624,6 +657,7 @@ impl crate::codec::Encode for LogCollectionServiceGroupParams {
     }
 }
 /// Spec: `#/components/schemas/LogCollectionStatus`
+#[cfg(any(feature = "log-collection"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum LogCollectionStatus {
     /// `EXECUTING`
@@ -637,6 +671,7 @@ pub enum LogCollectionStatus {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "log-collection"))]
 impl LogCollectionStatus {
     /// Every value the spec lists.
     pub const ALL: [Self; 4] = [
@@ -667,16 +702,19 @@ impl LogCollectionStatus {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "log-collection"))]
 impl ::std::default::Default for LogCollectionStatus {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "log-collection"))]
 impl ::std::fmt::Display for LogCollectionStatus {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "log-collection"))]
 impl crate::codec::Decode for LogCollectionStatus {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -684,12 +722,14 @@ impl crate::codec::Decode for LogCollectionStatus {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "log-collection"))]
 impl crate::codec::Encode for LogCollectionStatus {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/LogCollectionWhereInput`
+#[cfg(any(feature = "log-collection"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LogCollectionWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::LogCollectionWhereInput>>,
@@ -803,6 +843,7 @@ pub struct LogCollectionWhereInput {
     >,
     pub witness: crate::Nullable<crate::models::WitnessWhereInput>,
 }
+#[cfg(any(feature = "log-collection"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for LogCollectionWhereInput {
     fn decode(
@@ -1000,6 +1041,7 @@ impl crate::codec::Decode for LogCollectionWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "log-collection"))]
 impl crate::codec::Encode for LogCollectionWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1115,10 +1157,12 @@ impl crate::codec::Encode for LogCollectionWhereInput {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateLogCollection`
+#[cfg(any(feature = "log-collection"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateLogCollection {
     pub count: i32,
 }
+#[cfg(any(feature = "log-collection"))]
 impl crate::codec::Decode for NestedAggregateLogCollection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1140,6 +1184,7 @@ impl crate::codec::Decode for NestedAggregateLogCollection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "log-collection"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateLogCollection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1150,6 +1195,7 @@ impl crate::codec::Encode for NestedAggregateLogCollection {
 }
 impl crate::Client {
     /// `POST /v2/api/create-log-collection` (operation `CreateLogCollection`).
+    #[cfg(feature = "log-collection")]
     pub async fn create_log_collection(
         &self,
         body: &[crate::models::LogCollectionCreationParams],
@@ -1162,6 +1208,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/delete-log-collection` (operation `DeleteLogCollection`).
+    #[cfg(feature = "log-collection")]
     pub async fn delete_log_collection(
         &self,
         body: &crate::models::LogCollectionDeletionParams,
@@ -1174,6 +1221,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/force-stop-log-collection` (operation `ForceStopLogCollection`).
+    #[cfg(feature = "log-collection")]
     pub async fn force_stop_log_collection(
         &self,
         body: &crate::models::ForceStopLogCollectionParams,
@@ -1186,6 +1234,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-log-collections` (operation `GetLogCollections`).
+    #[cfg(feature = "log-collection")]
     pub async fn get_log_collections(
         &self,
         body: &crate::models::GetLogCollectionsRequestBody,
@@ -1198,6 +1247,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-log-collections-connection` (operation `GetLogCollectionsConnection`).
+    #[cfg(feature = "log-collection")]
     pub async fn get_log_collections_connection(
         &self,
         body: &crate::models::GetLogCollectionsConnectionRequestBody,

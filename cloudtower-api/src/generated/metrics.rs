@@ -3,12 +3,14 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DataPoint`
+#[cfg(any(feature = "metrics"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DataPoint {
     pub v: ::std::option::Option<f64>,
     pub t: i64,
     pub typename: ::std::option::Option<crate::models::DataPointTypename>,
 }
+#[cfg(any(feature = "metrics"))]
 impl crate::codec::Decode for DataPoint {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -32,6 +34,7 @@ impl crate::codec::Decode for DataPoint {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "metrics"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DataPoint {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -43,6 +46,7 @@ impl crate::codec::Encode for DataPoint {
     }
 }
 /// Spec: `#/components/schemas/DataPoint/properties/__typename`
+#[cfg(any(feature = "metrics"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum DataPointTypename {
     /// `DataPoint`
@@ -50,6 +54,7 @@ pub enum DataPointTypename {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "metrics"))]
 impl DataPointTypename {
     /// Every value the spec lists.
     pub const ALL: [Self; 1] = [Self::DataPoint];
@@ -69,16 +74,19 @@ impl DataPointTypename {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "metrics"))]
 impl ::std::default::Default for DataPointTypename {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "metrics"))]
 impl ::std::fmt::Display for DataPointTypename {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "metrics"))]
 impl crate::codec::Decode for DataPointTypename {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -86,6 +94,7 @@ impl crate::codec::Decode for DataPointTypename {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "metrics"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DataPointTypename {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -93,12 +102,14 @@ impl crate::codec::Encode for DataPointTypename {
     }
 }
 /// Spec: `#/components/schemas/GetClusterMetricInput`
+#[cfg(any(feature = "metrics"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetClusterMetricInput {
     pub range: ::std::string::String,
     pub clusters: crate::models::ClusterWhereInput,
     pub metrics: ::std::vec::Vec<::std::string::String>,
 }
+#[cfg(any(feature = "metrics"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetClusterMetricInput {
     fn decode(
@@ -133,6 +144,7 @@ impl crate::codec::Decode for GetClusterMetricInput {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "metrics"))]
 impl crate::codec::Encode for GetClusterMetricInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -143,12 +155,14 @@ impl crate::codec::Encode for GetClusterMetricInput {
     }
 }
 /// Spec: `#/components/schemas/GetDiskMetricInput`
+#[cfg(any(feature = "metrics"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetDiskMetricInput {
     pub range: ::std::string::String,
     pub disks: crate::models::DiskWhereInput,
     pub metrics: ::std::vec::Vec<::std::string::String>,
 }
+#[cfg(any(feature = "metrics"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetDiskMetricInput {
     fn decode(
@@ -179,6 +193,7 @@ impl crate::codec::Decode for GetDiskMetricInput {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "metrics"))]
 impl crate::codec::Encode for GetDiskMetricInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -189,12 +204,14 @@ impl crate::codec::Encode for GetDiskMetricInput {
     }
 }
 /// Spec: `#/components/schemas/GetHostMetricInput`
+#[cfg(any(feature = "metrics"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetHostMetricInput {
     pub range: ::std::string::String,
     pub hosts: crate::models::HostWhereInput,
     pub metrics: ::std::vec::Vec<::std::string::String>,
 }
+#[cfg(any(feature = "metrics"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetHostMetricInput {
     fn decode(
@@ -225,6 +242,7 @@ impl crate::codec::Decode for GetHostMetricInput {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "metrics"))]
 impl crate::codec::Encode for GetHostMetricInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -235,6 +253,7 @@ impl crate::codec::Encode for GetHostMetricInput {
     }
 }
 /// Spec: `#/components/schemas/GetHostNetworkMetricInput`
+#[cfg(any(feature = "metrics"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetHostNetworkMetricInput {
     pub hosts: crate::models::HostWhereInput,
@@ -242,6 +261,7 @@ pub struct GetHostNetworkMetricInput {
     pub nics: ::std::option::Option<crate::models::NicWhereInput>,
     pub metrics: ::std::vec::Vec<::std::string::String>,
 }
+#[cfg(any(feature = "metrics"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetHostNetworkMetricInput {
     fn decode(
@@ -277,6 +297,7 @@ impl crate::codec::Decode for GetHostNetworkMetricInput {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "metrics"))]
 impl crate::codec::Encode for GetHostNetworkMetricInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -288,6 +309,7 @@ impl crate::codec::Encode for GetHostNetworkMetricInput {
     }
 }
 /// Spec: `#/components/schemas/GetHostServiceMetricInput`
+#[cfg(any(feature = "metrics"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetHostServiceMetricInput {
     pub range: ::std::string::String,
@@ -295,6 +317,7 @@ pub struct GetHostServiceMetricInput {
     pub services: ::std::vec::Vec<::std::string::String>,
     pub metrics: ::std::vec::Vec<::std::string::String>,
 }
+#[cfg(any(feature = "metrics"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetHostServiceMetricInput {
     fn decode(
@@ -333,6 +356,7 @@ impl crate::codec::Decode for GetHostServiceMetricInput {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "metrics"))]
 impl crate::codec::Encode for GetHostServiceMetricInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -344,6 +368,7 @@ impl crate::codec::Encode for GetHostServiceMetricInput {
     }
 }
 /// Spec: `#/components/schemas/GetLunMetricInput`
+#[cfg(any(feature = "metrics"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetLunMetricInput {
     pub range: ::std::string::String,
@@ -351,6 +376,7 @@ pub struct GetLunMetricInput {
     pub luns: crate::models::IscsiLunWhereInput,
     pub metrics: ::std::vec::Vec<::std::string::String>,
 }
+#[cfg(any(feature = "metrics"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetLunMetricInput {
     fn decode(
@@ -382,6 +408,7 @@ impl crate::codec::Decode for GetLunMetricInput {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "metrics"))]
 impl crate::codec::Encode for GetLunMetricInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -393,6 +420,7 @@ impl crate::codec::Encode for GetLunMetricInput {
     }
 }
 /// Spec: `#/components/schemas/GetNvmfNamespaceMetricInput`
+#[cfg(any(feature = "metrics"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetNvmfNamespaceMetricInput {
     pub hosts: ::std::option::Option<crate::models::HostWhereInput>,
@@ -400,6 +428,7 @@ pub struct GetNvmfNamespaceMetricInput {
     pub metrics: ::std::vec::Vec<::std::string::String>,
     pub range: ::std::string::String,
 }
+#[cfg(any(feature = "metrics"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetNvmfNamespaceMetricInput {
     fn decode(
@@ -435,6 +464,7 @@ impl crate::codec::Decode for GetNvmfNamespaceMetricInput {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "metrics"))]
 impl crate::codec::Encode for GetNvmfNamespaceMetricInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -446,12 +476,14 @@ impl crate::codec::Encode for GetNvmfNamespaceMetricInput {
     }
 }
 /// Spec: `#/components/schemas/GetSCVMDiskMetricInput`
+#[cfg(any(feature = "metrics"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetScvmDiskMetricInput {
     pub range: ::std::string::String,
     pub disks: crate::models::DiskWhereInput,
     pub metrics: ::std::vec::Vec<::std::string::String>,
 }
+#[cfg(any(feature = "metrics"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetScvmDiskMetricInput {
     fn decode(
@@ -486,6 +518,7 @@ impl crate::codec::Decode for GetScvmDiskMetricInput {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "metrics"))]
 impl crate::codec::Encode for GetScvmDiskMetricInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -496,12 +529,14 @@ impl crate::codec::Encode for GetScvmDiskMetricInput {
     }
 }
 /// Spec: `#/components/schemas/GetScvmMetricInput`
+#[cfg(any(feature = "metrics"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetScvmMetricInput {
     pub range: ::std::string::String,
     pub hosts: crate::models::HostWhereInput,
     pub metrics: ::std::vec::Vec<::std::string::String>,
 }
+#[cfg(any(feature = "metrics"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetScvmMetricInput {
     fn decode(
@@ -532,6 +567,7 @@ impl crate::codec::Decode for GetScvmMetricInput {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "metrics"))]
 impl crate::codec::Encode for GetScvmMetricInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -542,6 +578,7 @@ impl crate::codec::Encode for GetScvmMetricInput {
     }
 }
 /// Spec: `#/components/schemas/GetScvmNetworkInput`
+#[cfg(any(feature = "metrics"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetScvmNetworkInput {
     pub range: ::std::string::String,
@@ -549,6 +586,7 @@ pub struct GetScvmNetworkInput {
     pub nics: ::std::option::Option<crate::models::NicWhereInput>,
     pub metrics: ::std::vec::Vec<::std::string::String>,
 }
+#[cfg(any(feature = "metrics"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetScvmNetworkInput {
     fn decode(
@@ -580,6 +618,7 @@ impl crate::codec::Decode for GetScvmNetworkInput {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "metrics"))]
 impl crate::codec::Encode for GetScvmNetworkInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -591,6 +630,7 @@ impl crate::codec::Encode for GetScvmNetworkInput {
     }
 }
 /// Spec: `#/components/schemas/GetScvmServiceMetricInput`
+#[cfg(any(feature = "metrics"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetScvmServiceMetricInput {
     pub range: ::std::string::String,
@@ -598,6 +638,7 @@ pub struct GetScvmServiceMetricInput {
     pub services: ::std::vec::Vec<::std::string::String>,
     pub metrics: ::std::vec::Vec<::std::string::String>,
 }
+#[cfg(any(feature = "metrics"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetScvmServiceMetricInput {
     fn decode(
@@ -636,6 +677,7 @@ impl crate::codec::Decode for GetScvmServiceMetricInput {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "metrics"))]
 impl crate::codec::Encode for GetScvmServiceMetricInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -647,6 +689,7 @@ impl crate::codec::Encode for GetScvmServiceMetricInput {
     }
 }
 /// Spec: `#/components/schemas/GetTopNMetricInput`
+#[cfg(any(feature = "metrics"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetTopNMetricInput {
     pub metrics: ::std::vec::Vec<::std::string::String>,
@@ -655,6 +698,7 @@ pub struct GetTopNMetricInput {
     pub n: i32,
     pub range: ::std::string::String,
 }
+#[cfg(any(feature = "metrics"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetTopNMetricInput {
     fn decode(
@@ -697,6 +741,7 @@ impl crate::codec::Decode for GetTopNMetricInput {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "metrics"))]
 impl crate::codec::Encode for GetTopNMetricInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -709,6 +754,7 @@ impl crate::codec::Encode for GetTopNMetricInput {
     }
 }
 /// Spec: `#/components/schemas/GetTopNMetricInput/properties/type`
+#[cfg(any(feature = "metrics"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum GetTopNMetricInputType {
     /// `top`
@@ -718,6 +764,7 @@ pub enum GetTopNMetricInputType {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "metrics"))]
 impl GetTopNMetricInputType {
     /// Every value the spec lists.
     pub const ALL: [Self; 2] = [Self::Top, Self::Bottom];
@@ -739,16 +786,19 @@ impl GetTopNMetricInputType {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "metrics"))]
 impl ::std::default::Default for GetTopNMetricInputType {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "metrics"))]
 impl ::std::fmt::Display for GetTopNMetricInputType {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "metrics"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetTopNMetricInputType {
     fn decode(
@@ -757,18 +807,21 @@ impl crate::codec::Decode for GetTopNMetricInputType {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "metrics"))]
 impl crate::codec::Encode for GetTopNMetricInputType {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/GetVmMetricInput`
+#[cfg(any(feature = "metrics"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmMetricInput {
     pub range: ::std::string::String,
     pub metrics: ::std::vec::Vec<::std::string::String>,
     pub vms: crate::models::VmWhereInput,
 }
+#[cfg(any(feature = "metrics"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVmMetricInput {
     fn decode(
@@ -799,6 +852,7 @@ impl crate::codec::Decode for GetVmMetricInput {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "metrics"))]
 impl crate::codec::Encode for GetVmMetricInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -809,6 +863,7 @@ impl crate::codec::Encode for GetVmMetricInput {
     }
 }
 /// Spec: `#/components/schemas/GetVmNetWorkMetricInput`
+#[cfg(any(feature = "metrics"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmNetWorkMetricInput {
     pub range: ::std::string::String,
@@ -816,6 +871,7 @@ pub struct GetVmNetWorkMetricInput {
     pub nics: ::std::option::Option<crate::models::VmNicWhereInput>,
     pub vms: crate::models::VmWhereInput,
 }
+#[cfg(any(feature = "metrics"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVmNetWorkMetricInput {
     fn decode(
@@ -851,6 +907,7 @@ impl crate::codec::Decode for GetVmNetWorkMetricInput {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "metrics"))]
 impl crate::codec::Encode for GetVmNetWorkMetricInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -862,12 +919,14 @@ impl crate::codec::Encode for GetVmNetWorkMetricInput {
     }
 }
 /// Spec: `#/components/schemas/GetVmVolumeMetricInput`
+#[cfg(any(feature = "metrics"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmVolumeMetricInput {
     pub range: ::std::string::String,
     pub metrics: ::std::vec::Vec<::std::string::String>,
     pub vm_volumes: crate::models::VmVolumeWhereInput,
 }
+#[cfg(any(feature = "metrics"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVmVolumeMetricInput {
     fn decode(
@@ -902,6 +961,7 @@ impl crate::codec::Decode for GetVmVolumeMetricInput {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "metrics"))]
 impl crate::codec::Encode for GetVmVolumeMetricInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -912,12 +972,14 @@ impl crate::codec::Encode for GetVmVolumeMetricInput {
     }
 }
 /// Spec: `#/components/schemas/GetWitnessMetricInput`
+#[cfg(any(feature = "metrics"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetWitnessMetricInput {
     pub range: ::std::string::String,
     pub clusters: crate::models::ClusterWhereInput,
     pub metrics: ::std::vec::Vec<::std::string::String>,
 }
+#[cfg(any(feature = "metrics"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetWitnessMetricInput {
     fn decode(
@@ -952,6 +1014,7 @@ impl crate::codec::Decode for GetWitnessMetricInput {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "metrics"))]
 impl crate::codec::Encode for GetWitnessMetricInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -962,6 +1025,7 @@ impl crate::codec::Encode for GetWitnessMetricInput {
     }
 }
 /// Spec: `#/components/schemas/GetZoneMetricInput`
+#[cfg(any(feature = "metrics"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetZoneMetricInput {
     pub range: ::std::string::String,
@@ -969,6 +1033,7 @@ pub struct GetZoneMetricInput {
     pub clusters: crate::models::ClusterWhereInput,
     pub metrics: ::std::vec::Vec<::std::string::String>,
 }
+#[cfg(any(feature = "metrics"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetZoneMetricInput {
     fn decode(
@@ -1007,6 +1072,7 @@ impl crate::codec::Decode for GetZoneMetricInput {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "metrics"))]
 impl crate::codec::Encode for GetZoneMetricInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1018,6 +1084,7 @@ impl crate::codec::Encode for GetZoneMetricInput {
     }
 }
 /// Spec: `#/components/schemas/GetZoneMetricInput/properties/type`
+#[cfg(any(feature = "metrics"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum GetZoneMetricInputType {
     /// `primary-to-secondary`
@@ -1027,6 +1094,7 @@ pub enum GetZoneMetricInputType {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "metrics"))]
 impl GetZoneMetricInputType {
     /// Every value the spec lists.
     pub const ALL: [Self; 2] = [Self::PrimaryToSecondary, Self::SecondaryToPrimary];
@@ -1048,16 +1116,19 @@ impl GetZoneMetricInputType {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "metrics"))]
 impl ::std::default::Default for GetZoneMetricInputType {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "metrics"))]
 impl ::std::fmt::Display for GetZoneMetricInputType {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "metrics"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetZoneMetricInputType {
     fn decode(
@@ -1066,12 +1137,14 @@ impl crate::codec::Decode for GetZoneMetricInputType {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "metrics"))]
 impl crate::codec::Encode for GetZoneMetricInputType {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/Metric`
+#[cfg(any(feature = "metrics"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Metric {
     pub unit: crate::models::MetricUnit,
@@ -1083,6 +1156,7 @@ pub struct Metric {
     pub dropped: bool,
     pub typename: ::std::option::Option<crate::models::MetricTypename>,
 }
+#[cfg(any(feature = "metrics"))]
 impl crate::codec::Decode for Metric {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1115,6 +1189,7 @@ impl crate::codec::Decode for Metric {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "metrics"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for Metric {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1129,6 +1204,7 @@ impl crate::codec::Encode for Metric {
     }
 }
 /// Spec: `#/components/schemas/MetricLabel`
+#[cfg(any(feature = "metrics"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct MetricLabel {
     pub to_hostname: ::std::option::Option<::std::string::String>,
@@ -1154,6 +1230,7 @@ pub struct MetricLabel {
     pub chunk: ::std::option::Option<::std::string::String>,
     pub typename: ::std::option::Option<crate::models::MetricLabelTypename>,
 }
+#[cfg(any(feature = "metrics"))]
 impl crate::codec::Decode for MetricLabel {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1191,6 +1268,7 @@ impl crate::codec::Decode for MetricLabel {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "metrics"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for MetricLabel {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1221,6 +1299,7 @@ impl crate::codec::Encode for MetricLabel {
     }
 }
 /// Spec: `#/components/schemas/MetricLabel/properties/__typename`
+#[cfg(any(feature = "metrics"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum MetricLabelTypename {
     /// `MetricLabel`
@@ -1228,6 +1307,7 @@ pub enum MetricLabelTypename {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "metrics"))]
 impl MetricLabelTypename {
     /// Every value the spec lists.
     pub const ALL: [Self; 1] = [Self::MetricLabel];
@@ -1247,16 +1327,19 @@ impl MetricLabelTypename {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "metrics"))]
 impl ::std::default::Default for MetricLabelTypename {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "metrics"))]
 impl ::std::fmt::Display for MetricLabelTypename {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "metrics"))]
 impl crate::codec::Decode for MetricLabelTypename {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1264,6 +1347,7 @@ impl crate::codec::Decode for MetricLabelTypename {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "metrics"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for MetricLabelTypename {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1271,12 +1355,14 @@ impl crate::codec::Encode for MetricLabelTypename {
     }
 }
 /// Spec: `#/components/schemas/MetricSample`
+#[cfg(any(feature = "metrics"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct MetricSample {
     pub point: ::std::option::Option<crate::models::DataPoint>,
     pub labels: crate::models::MetricLabel,
     pub typename: ::std::option::Option<crate::models::MetricSampleTypename>,
 }
+#[cfg(any(feature = "metrics"))]
 impl crate::codec::Decode for MetricSample {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1300,6 +1386,7 @@ impl crate::codec::Decode for MetricSample {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "metrics"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for MetricSample {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1311,6 +1398,7 @@ impl crate::codec::Encode for MetricSample {
     }
 }
 /// Spec: `#/components/schemas/MetricSample/properties/__typename`
+#[cfg(any(feature = "metrics"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum MetricSampleTypename {
     /// `MetricSample`
@@ -1318,6 +1406,7 @@ pub enum MetricSampleTypename {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "metrics"))]
 impl MetricSampleTypename {
     /// Every value the spec lists.
     pub const ALL: [Self; 1] = [Self::MetricSample];
@@ -1337,16 +1426,19 @@ impl MetricSampleTypename {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "metrics"))]
 impl ::std::default::Default for MetricSampleTypename {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "metrics"))]
 impl ::std::fmt::Display for MetricSampleTypename {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "metrics"))]
 impl crate::codec::Decode for MetricSampleTypename {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1354,6 +1446,7 @@ impl crate::codec::Decode for MetricSampleTypename {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "metrics"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for MetricSampleTypename {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1361,12 +1454,14 @@ impl crate::codec::Encode for MetricSampleTypename {
     }
 }
 /// Spec: `#/components/schemas/MetricStream`
+#[cfg(any(feature = "metrics"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct MetricStream {
     pub points: ::std::option::Option<::std::vec::Vec<crate::models::DataPoint>>,
     pub labels: crate::models::MetricLabel,
     pub typename: ::std::option::Option<crate::models::MetricStreamTypename>,
 }
+#[cfg(any(feature = "metrics"))]
 impl crate::codec::Decode for MetricStream {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1390,6 +1485,7 @@ impl crate::codec::Decode for MetricStream {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "metrics"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for MetricStream {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1401,6 +1497,7 @@ impl crate::codec::Encode for MetricStream {
     }
 }
 /// Spec: `#/components/schemas/MetricStream/properties/__typename`
+#[cfg(any(feature = "metrics"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum MetricStreamTypename {
     /// `MetricStream`
@@ -1408,6 +1505,7 @@ pub enum MetricStreamTypename {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "metrics"))]
 impl MetricStreamTypename {
     /// Every value the spec lists.
     pub const ALL: [Self; 1] = [Self::MetricStream];
@@ -1427,16 +1525,19 @@ impl MetricStreamTypename {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "metrics"))]
 impl ::std::default::Default for MetricStreamTypename {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "metrics"))]
 impl ::std::fmt::Display for MetricStreamTypename {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "metrics"))]
 impl crate::codec::Decode for MetricStreamTypename {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1444,6 +1545,7 @@ impl crate::codec::Decode for MetricStreamTypename {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "metrics"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for MetricStreamTypename {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1451,6 +1553,7 @@ impl crate::codec::Encode for MetricStreamTypename {
     }
 }
 /// Spec: `#/components/schemas/Metric/properties/__typename`
+#[cfg(any(feature = "metrics"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum MetricTypename {
     /// `Metric`
@@ -1458,6 +1561,7 @@ pub enum MetricTypename {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "metrics"))]
 impl MetricTypename {
     /// Every value the spec lists.
     pub const ALL: [Self; 1] = [Self::Metric];
@@ -1477,16 +1581,19 @@ impl MetricTypename {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "metrics"))]
 impl ::std::default::Default for MetricTypename {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "metrics"))]
 impl ::std::fmt::Display for MetricTypename {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "metrics"))]
 impl crate::codec::Decode for MetricTypename {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1494,6 +1601,7 @@ impl crate::codec::Decode for MetricTypename {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "metrics"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for MetricTypename {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1501,6 +1609,7 @@ impl crate::codec::Encode for MetricTypename {
     }
 }
 /// Spec: `#/components/schemas/MetricUnit`
+#[cfg(any(feature = "metrics"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum MetricUnit {
     /// `COUNT`
@@ -1528,6 +1637,7 @@ pub enum MetricUnit {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "metrics"))]
 impl MetricUnit {
     /// Every value the spec lists.
     pub const ALL: [Self; 11] = [
@@ -1579,16 +1689,19 @@ impl MetricUnit {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "metrics"))]
 impl ::std::default::Default for MetricUnit {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "metrics"))]
 impl ::std::fmt::Display for MetricUnit {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "metrics"))]
 impl crate::codec::Decode for MetricUnit {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1596,6 +1709,7 @@ impl crate::codec::Decode for MetricUnit {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "metrics"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for MetricUnit {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1604,6 +1718,7 @@ impl crate::codec::Encode for MetricUnit {
 }
 impl crate::Client {
     /// `POST /v2/api/get-cluster-metrics` (operation `GetClusterMetrics`).
+    #[cfg(feature = "metrics")]
     pub async fn get_cluster_metrics(
         &self,
         body: &crate::models::GetClusterMetricInput,
@@ -1616,6 +1731,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-disk-metrics` (operation `GetDiskMetrics`).
+    #[cfg(feature = "metrics")]
     pub async fn get_disk_metrics(
         &self,
         body: &crate::models::GetDiskMetricInput,
@@ -1628,6 +1744,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-host-metrics` (operation `GetHostMetrics`).
+    #[cfg(feature = "metrics")]
     pub async fn get_host_metrics(
         &self,
         body: &crate::models::GetHostMetricInput,
@@ -1640,6 +1757,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-host-network-metrics` (operation `GetHostNetworkMetrics`).
+    #[cfg(feature = "metrics")]
     pub async fn get_host_network_metrics(
         &self,
         body: &crate::models::GetHostNetworkMetricInput,
@@ -1652,6 +1770,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-host-service-metrics` (operation `GetHostServicekMetrics`).
+    #[cfg(feature = "metrics")]
     pub async fn get_host_servicek_metrics(
         &self,
         body: &crate::models::GetHostServiceMetricInput,
@@ -1664,6 +1783,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-lun-metrics` (operation `GetLunMetrics`).
+    #[cfg(feature = "metrics")]
     pub async fn get_lun_metrics(
         &self,
         body: &crate::models::GetLunMetricInput,
@@ -1676,6 +1796,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-nvmf-namespace-metrics` (operation `GetNvmfNamespaceMetrics`).
+    #[cfg(feature = "metrics")]
     pub async fn get_nvmf_namespace_metrics(
         &self,
         body: &crate::models::GetNvmfNamespaceMetricInput,
@@ -1688,6 +1809,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-scvm-disk-metrics` (operation `GetScvmDiskMetrics`).
+    #[cfg(feature = "metrics")]
     pub async fn get_scvm_disk_metrics(
         &self,
         body: &crate::models::GetScvmDiskMetricInput,
@@ -1700,6 +1822,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-scvm-metrics` (operation `GetSCVMMetrics`).
+    #[cfg(feature = "metrics")]
     pub async fn get_scvm_metrics(
         &self,
         body: &crate::models::GetScvmMetricInput,
@@ -1712,6 +1835,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-scvm-network-metrics` (operation `GetScvmNetworkMetrics`).
+    #[cfg(feature = "metrics")]
     pub async fn get_scvm_network_metrics(
         &self,
         body: &crate::models::GetScvmNetworkInput,
@@ -1724,6 +1848,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-scvm-service-metrics` (operation `GetSCVMServicekMetrics`).
+    #[cfg(feature = "metrics")]
     pub async fn get_scvm_servicek_metrics(
         &self,
         body: &crate::models::GetScvmServiceMetricInput,
@@ -1736,6 +1861,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-top-n-metrics-in-clusters` (operation `GetTopNVmVolumeMetrics`).
+    #[cfg(feature = "metrics")]
     pub async fn get_top_n_vm_volume_metrics(
         &self,
         body: &crate::models::GetTopNMetricInput,
@@ -1750,6 +1876,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-vm-metrics` (operation `GetVmMetrics`).
+    #[cfg(feature = "metrics")]
     pub async fn get_vm_metrics(
         &self,
         body: &crate::models::GetVmMetricInput,
@@ -1762,6 +1889,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-vm-network-metrics` (operation `GetVmNetWorkMetrics`).
+    #[cfg(feature = "metrics")]
     pub async fn get_vm_net_work_metrics(
         &self,
         body: &crate::models::GetVmNetWorkMetricInput,
@@ -1774,6 +1902,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-vm-volume-metrics` (operation `GetVmVolumeMetrics`).
+    #[cfg(feature = "metrics")]
     pub async fn get_vm_volume_metrics(
         &self,
         body: &crate::models::GetVmVolumeMetricInput,
@@ -1786,6 +1915,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-witness-metrics` (operation `GetWitnessMetrics`).
+    #[cfg(feature = "metrics")]
     pub async fn get_witness_metrics(
         &self,
         body: &crate::models::GetWitnessMetricInput,
@@ -1798,6 +1928,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-zone-metrics` (operation `GetZoneMetrics`).
+    #[cfg(feature = "metrics")]
     pub async fn get_zone_metrics(
         &self,
         body: &crate::models::GetZoneMetricInput,

@@ -3,10 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteNamespaceGroup`
+#[cfg(any(feature = "namespace-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteNamespaceGroup {
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "namespace-group"))]
 impl crate::codec::Decode for DeleteNamespaceGroup {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -28,6 +30,7 @@ impl crate::codec::Decode for DeleteNamespaceGroup {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "namespace-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteNamespaceGroup {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -37,6 +40,7 @@ impl crate::codec::Encode for DeleteNamespaceGroup {
     }
 }
 /// Spec: `#/components/schemas/GetNamespaceGroupsConnectionRequestBody`
+#[cfg(any(feature = "namespace-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetNamespaceGroupsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -47,6 +51,7 @@ pub struct GetNamespaceGroupsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::NamespaceGroupWhereInput>,
 }
+#[cfg(any(feature = "namespace-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetNamespaceGroupsConnectionRequestBody {
     fn decode(
@@ -70,6 +75,7 @@ impl crate::codec::Decode for GetNamespaceGroupsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "namespace-group"))]
 impl crate::codec::Encode for GetNamespaceGroupsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -84,6 +90,7 @@ impl crate::codec::Encode for GetNamespaceGroupsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NamespaceGroup`
+#[cfg(any(feature = "namespace-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NamespaceGroup {
     pub entity_async_status: ::std::option::Option<crate::models::EntityAsyncStatus>,
@@ -97,6 +104,7 @@ pub struct NamespaceGroup {
     >,
     pub nvmf_subsystem: crate::models::NestedNvmfSubsystem,
 }
+#[cfg(any(feature = "namespace-group"))]
 impl crate::codec::Decode for NamespaceGroup {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -143,6 +151,7 @@ impl crate::codec::Decode for NamespaceGroup {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "namespace-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NamespaceGroup {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -159,10 +168,12 @@ impl crate::codec::Encode for NamespaceGroup {
     }
 }
 /// Spec: `#/components/schemas/NamespaceGroupConnection`
+#[cfg(any(feature = "namespace-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NamespaceGroupConnection {
     pub aggregate: crate::models::NestedAggregateNamespaceGroup,
 }
+#[cfg(any(feature = "namespace-group"))]
 impl crate::codec::Decode for NamespaceGroupConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -184,6 +195,7 @@ impl crate::codec::Decode for NamespaceGroupConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "namespace-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NamespaceGroupConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -193,11 +205,13 @@ impl crate::codec::Encode for NamespaceGroupConnection {
     }
 }
 /// Spec: `#/components/schemas/NamespaceGroupCreationParams`
+#[cfg(any(feature = "namespace-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NamespaceGroupCreationParams {
     pub nvmf_subsystem_id: ::std::string::String,
     pub name: ::std::string::String,
 }
+#[cfg(any(feature = "namespace-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NamespaceGroupCreationParams {
     fn decode(
@@ -228,6 +242,7 @@ impl crate::codec::Decode for NamespaceGroupCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "namespace-group"))]
 impl crate::codec::Encode for NamespaceGroupCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -237,10 +252,12 @@ impl crate::codec::Encode for NamespaceGroupCreationParams {
     }
 }
 /// Spec: `#/components/schemas/NamespaceGroupDeletionParams`
+#[cfg(any(feature = "namespace-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NamespaceGroupDeletionParams {
     pub r#where: crate::models::NamespaceGroupWhereInput,
 }
+#[cfg(any(feature = "namespace-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NamespaceGroupDeletionParams {
     fn decode(
@@ -263,6 +280,7 @@ impl crate::codec::Decode for NamespaceGroupDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "namespace-group"))]
 impl crate::codec::Encode for NamespaceGroupDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -271,11 +289,13 @@ impl crate::codec::Encode for NamespaceGroupDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/NamespaceGroupUpdationParams`
+#[cfg(any(feature = "namespace-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NamespaceGroupUpdationParams {
     pub data: crate::models::NamespaceGroupUpdationParamsData,
     pub r#where: crate::models::NamespaceGroupWhereInput,
 }
+#[cfg(any(feature = "namespace-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NamespaceGroupUpdationParams {
     fn decode(
@@ -302,6 +322,7 @@ impl crate::codec::Decode for NamespaceGroupUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "namespace-group"))]
 impl crate::codec::Encode for NamespaceGroupUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -311,10 +332,12 @@ impl crate::codec::Encode for NamespaceGroupUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/NamespaceGroupUpdationParams/properties/data`
+#[cfg(any(feature = "namespace-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NamespaceGroupUpdationParamsData {
     pub name: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "namespace-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NamespaceGroupUpdationParamsData {
     fn decode(
@@ -332,6 +355,7 @@ impl crate::codec::Decode for NamespaceGroupUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "namespace-group"))]
 impl crate::codec::Encode for NamespaceGroupUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -340,10 +364,12 @@ impl crate::codec::Encode for NamespaceGroupUpdationParamsData {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateNamespaceGroup`
+#[cfg(any(feature = "namespace-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateNamespaceGroup {
     pub count: i32,
 }
+#[cfg(any(feature = "namespace-group"))]
 impl crate::codec::Decode for NestedAggregateNamespaceGroup {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -365,6 +391,7 @@ impl crate::codec::Decode for NestedAggregateNamespaceGroup {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "namespace-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateNamespaceGroup {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -375,6 +402,7 @@ impl crate::codec::Encode for NestedAggregateNamespaceGroup {
 }
 impl crate::Client {
     /// `POST /v2/api/create-namespace-group` (operation `CreateNamespaceGroup`).
+    #[cfg(feature = "namespace-group")]
     pub async fn create_namespace_group(
         &self,
         body: &[crate::models::NamespaceGroupCreationParams],
@@ -387,6 +415,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/delete-namespace-group` (operation `DeleteNamespaceGroup`).
+    #[cfg(feature = "namespace-group")]
     pub async fn delete_namespace_group(
         &self,
         body: &crate::models::NamespaceGroupDeletionParams,
@@ -399,6 +428,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-namespace-groups` (operation `GetNamespaceGroups`).
+    #[cfg(feature = "namespace-group")]
     pub async fn get_namespace_groups(
         &self,
         body: &crate::models::GetNamespaceGroupsRequestBody,
@@ -411,6 +441,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-namespace-groups-connection` (operation `GetNamespaceGroupsConnection`).
+    #[cfg(feature = "namespace-group")]
     pub async fn get_namespace_groups_connection(
         &self,
         body: &crate::models::GetNamespaceGroupsConnectionRequestBody,
@@ -422,6 +453,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/update-namespace-group` (operation `UpdateNamespaceGroup`).
+    #[cfg(feature = "namespace-group")]
     pub async fn update_namespace_group(
         &self,
         body: &crate::models::NamespaceGroupUpdationParams,

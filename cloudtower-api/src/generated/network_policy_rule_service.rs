@@ -3,10 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteNetworkPolicyRuleService`
+#[cfg(any(feature = "network-policy-rule-service"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteNetworkPolicyRuleService {
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "network-policy-rule-service"))]
 impl crate::codec::Decode for DeleteNetworkPolicyRuleService {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -28,6 +30,7 @@ impl crate::codec::Decode for DeleteNetworkPolicyRuleService {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "network-policy-rule-service"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteNetworkPolicyRuleService {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -37,6 +40,7 @@ impl crate::codec::Encode for DeleteNetworkPolicyRuleService {
     }
 }
 /// Spec: `#/components/schemas/GetNetworkPolicyRuleServicesConnectionRequestBody`
+#[cfg(any(feature = "network-policy-rule-service"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetNetworkPolicyRuleServicesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -47,6 +51,7 @@ pub struct GetNetworkPolicyRuleServicesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::NetworkPolicyRuleServiceWhereInput>,
 }
+#[cfg(any(feature = "network-policy-rule-service"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetNetworkPolicyRuleServicesConnectionRequestBody {
     fn decode(
@@ -70,6 +75,7 @@ impl crate::codec::Decode for GetNetworkPolicyRuleServicesConnectionRequestBody 
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "network-policy-rule-service"))]
 impl crate::codec::Encode for GetNetworkPolicyRuleServicesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -84,6 +90,7 @@ impl crate::codec::Encode for GetNetworkPolicyRuleServicesConnectionRequestBody 
     }
 }
 /// Spec: `#/components/schemas/GetNetworkPolicyRuleServicesRequestBody`
+#[cfg(any(feature = "network-policy-rule-service"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetNetworkPolicyRuleServicesRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -94,6 +101,7 @@ pub struct GetNetworkPolicyRuleServicesRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::NetworkPolicyRuleServiceWhereInput>,
 }
+#[cfg(any(feature = "network-policy-rule-service"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetNetworkPolicyRuleServicesRequestBody {
     fn decode(
@@ -117,6 +125,7 @@ impl crate::codec::Decode for GetNetworkPolicyRuleServicesRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "network-policy-rule-service"))]
 impl crate::codec::Encode for GetNetworkPolicyRuleServicesRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -131,10 +140,12 @@ impl crate::codec::Encode for GetNetworkPolicyRuleServicesRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateNetworkPolicyRuleService`
+#[cfg(any(feature = "network-policy-rule-service"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateNetworkPolicyRuleService {
     pub count: i32,
 }
+#[cfg(any(feature = "network-policy-rule-service"))]
 impl crate::codec::Decode for NestedAggregateNetworkPolicyRuleService {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -156,6 +167,7 @@ impl crate::codec::Decode for NestedAggregateNetworkPolicyRuleService {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "network-policy-rule-service"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateNetworkPolicyRuleService {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -165,6 +177,7 @@ impl crate::codec::Encode for NestedAggregateNetworkPolicyRuleService {
     }
 }
 /// Spec: `#/components/schemas/NetworkPolicyRuleService`
+#[cfg(any(feature = "network-policy-rule-service"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NetworkPolicyRuleService {
     pub description: ::std::option::Option<::std::string::String>,
@@ -173,6 +186,7 @@ pub struct NetworkPolicyRuleService {
     pub name: ::std::string::String,
     pub preset: bool,
 }
+#[cfg(any(feature = "network-policy-rule-service"))]
 impl crate::codec::Decode for NetworkPolicyRuleService {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -211,6 +225,7 @@ impl crate::codec::Decode for NetworkPolicyRuleService {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "network-policy-rule-service"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NetworkPolicyRuleService {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -224,10 +239,12 @@ impl crate::codec::Encode for NetworkPolicyRuleService {
     }
 }
 /// Spec: `#/components/schemas/NetworkPolicyRuleServiceConnection`
+#[cfg(any(feature = "network-policy-rule-service"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NetworkPolicyRuleServiceConnection {
     pub aggregate: crate::models::NestedAggregateNetworkPolicyRuleService,
 }
+#[cfg(any(feature = "network-policy-rule-service"))]
 impl crate::codec::Decode for NetworkPolicyRuleServiceConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -249,6 +266,7 @@ impl crate::codec::Decode for NetworkPolicyRuleServiceConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "network-policy-rule-service"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NetworkPolicyRuleServiceConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -258,12 +276,14 @@ impl crate::codec::Encode for NetworkPolicyRuleServiceConnection {
     }
 }
 /// Spec: `#/components/schemas/NetworkPolicyRuleServiceCreationParams`
+#[cfg(any(feature = "network-policy-rule-service"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NetworkPolicyRuleServiceCreationParams {
     pub members: ::std::vec::Vec<crate::models::NetworkPolicyRuleServiceMemberParams>,
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::string::String,
 }
+#[cfg(any(feature = "network-policy-rule-service"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NetworkPolicyRuleServiceCreationParams {
     fn decode(
@@ -295,6 +315,7 @@ impl crate::codec::Decode for NetworkPolicyRuleServiceCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "network-policy-rule-service"))]
 impl crate::codec::Encode for NetworkPolicyRuleServiceCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -305,10 +326,12 @@ impl crate::codec::Encode for NetworkPolicyRuleServiceCreationParams {
     }
 }
 /// Spec: `#/components/schemas/NetworkPolicyRuleServiceDeletionParams`
+#[cfg(any(feature = "network-policy-rule-service"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NetworkPolicyRuleServiceDeletionParams {
     pub r#where: crate::models::NetworkPolicyRuleServiceWhereInput,
 }
+#[cfg(any(feature = "network-policy-rule-service"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NetworkPolicyRuleServiceDeletionParams {
     fn decode(
@@ -331,6 +354,7 @@ impl crate::codec::Decode for NetworkPolicyRuleServiceDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "network-policy-rule-service"))]
 impl crate::codec::Encode for NetworkPolicyRuleServiceDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -339,12 +363,14 @@ impl crate::codec::Encode for NetworkPolicyRuleServiceDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/NetworkPolicyRuleServiceMemberParams`
+#[cfg(any(feature = "network-policy-rule-service"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NetworkPolicyRuleServiceMemberParams {
     pub alg_protocol: ::std::option::Option<crate::models::NetworkPolicyRuleAlgProtocol>,
     pub port: ::std::option::Option<::std::string::String>,
     pub protocol: crate::models::NetworkPolicyRulePortProtocol,
 }
+#[cfg(any(feature = "network-policy-rule-service"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NetworkPolicyRuleServiceMemberParams {
     fn decode(
@@ -369,6 +395,7 @@ impl crate::codec::Decode for NetworkPolicyRuleServiceMemberParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "network-policy-rule-service"))]
 impl crate::codec::Encode for NetworkPolicyRuleServiceMemberParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -379,6 +406,7 @@ impl crate::codec::Encode for NetworkPolicyRuleServiceMemberParams {
     }
 }
 /// Spec: `#/components/schemas/NetworkPolicyRuleServiceOrderByInput`
+#[cfg(any(feature = "network-policy-rule-service"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum NetworkPolicyRuleServiceOrderByInput {
     /// `description_ASC`
@@ -404,6 +432,7 @@ pub enum NetworkPolicyRuleServiceOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "network-policy-rule-service"))]
 impl NetworkPolicyRuleServiceOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 10] = [
@@ -452,16 +481,19 @@ impl NetworkPolicyRuleServiceOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "network-policy-rule-service"))]
 impl ::std::default::Default for NetworkPolicyRuleServiceOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "network-policy-rule-service"))]
 impl ::std::fmt::Display for NetworkPolicyRuleServiceOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "network-policy-rule-service"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NetworkPolicyRuleServiceOrderByInput {
     fn decode(
@@ -470,17 +502,20 @@ impl crate::codec::Decode for NetworkPolicyRuleServiceOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "network-policy-rule-service"))]
 impl crate::codec::Encode for NetworkPolicyRuleServiceOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/NetworkPolicyRuleServiceUpdationParams`
+#[cfg(any(feature = "network-policy-rule-service"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NetworkPolicyRuleServiceUpdationParams {
     pub data: crate::models::NetworkPolicyRuleServiceUpdationParamsData,
     pub r#where: crate::models::NetworkPolicyRuleServiceWhereInput,
 }
+#[cfg(any(feature = "network-policy-rule-service"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NetworkPolicyRuleServiceUpdationParams {
     fn decode(
@@ -511,6 +546,7 @@ impl crate::codec::Decode for NetworkPolicyRuleServiceUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "network-policy-rule-service"))]
 impl crate::codec::Encode for NetworkPolicyRuleServiceUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -520,6 +556,7 @@ impl crate::codec::Encode for NetworkPolicyRuleServiceUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/NetworkPolicyRuleServiceUpdationParams/properties/data`
+#[cfg(any(feature = "network-policy-rule-service"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NetworkPolicyRuleServiceUpdationParamsData {
     pub members: ::std::option::Option<
@@ -528,6 +565,7 @@ pub struct NetworkPolicyRuleServiceUpdationParamsData {
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "network-policy-rule-service"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NetworkPolicyRuleServiceUpdationParamsData {
     fn decode(
@@ -547,6 +585,7 @@ impl crate::codec::Decode for NetworkPolicyRuleServiceUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "network-policy-rule-service"))]
 impl crate::codec::Encode for NetworkPolicyRuleServiceUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -557,6 +596,7 @@ impl crate::codec::Encode for NetworkPolicyRuleServiceUpdationParamsData {
     }
 }
 /// Spec: `#/components/schemas/NetworkPolicyRuleServiceWhereInput`
+#[cfg(any(feature = "network-policy-rule-service"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NetworkPolicyRuleServiceWhereInput {
     pub and: crate::Nullable<
@@ -613,6 +653,7 @@ pub struct NetworkPolicyRuleServiceWhereInput {
     pub preset: crate::Nullable<bool>,
     pub preset_not: crate::Nullable<bool>,
 }
+#[cfg(any(feature = "network-policy-rule-service"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NetworkPolicyRuleServiceWhereInput {
     fn decode(
@@ -719,6 +760,7 @@ impl crate::codec::Decode for NetworkPolicyRuleServiceWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "network-policy-rule-service"))]
 impl crate::codec::Encode for NetworkPolicyRuleServiceWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -774,6 +816,7 @@ impl crate::codec::Encode for NetworkPolicyRuleServiceWhereInput {
 }
 impl crate::Client {
     /// `POST /v2/api/create-network-policy-rule-service` (operation `CreateNetworkPolicyRuleService`).
+    #[cfg(feature = "network-policy-rule-service")]
     pub async fn create_network_policy_rule_service(
         &self,
         body: &[crate::models::NetworkPolicyRuleServiceCreationParams],
@@ -791,6 +834,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/delete-network-policy-rule-service` (operation `DeleteNetworkPolicyRuleService`).
+    #[cfg(feature = "network-policy-rule-service")]
     pub async fn delete_network_policy_rule_service(
         &self,
         body: &crate::models::NetworkPolicyRuleServiceDeletionParams,
@@ -808,6 +852,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-network-policy-rule-services` (operation `GetNetworkPolicyRuleServices`).
+    #[cfg(feature = "network-policy-rule-service")]
     pub async fn get_network_policy_rule_services(
         &self,
         body: &crate::models::GetNetworkPolicyRuleServicesRequestBody,
@@ -822,6 +867,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-network-policy-rule-services-connection` (operation `GetNetworkPolicyRuleServicesConnection`).
+    #[cfg(feature = "network-policy-rule-service")]
     pub async fn get_network_policy_rule_services_connection(
         &self,
         body: &crate::models::GetNetworkPolicyRuleServicesConnectionRequestBody,
@@ -839,6 +885,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/update-network-policy-rule-service` (operation `UpdateNetworkPolicyRuleService`).
+    #[cfg(feature = "network-policy-rule-service")]
     pub async fn update_network_policy_rule_service(
         &self,
         body: &crate::models::NetworkPolicyRuleServiceUpdationParams,

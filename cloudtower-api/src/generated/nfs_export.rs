@@ -3,10 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteNfsExport`
+#[cfg(any(feature = "nfs-export"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteNfsExport {
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "nfs-export"))]
 impl crate::codec::Decode for DeleteNfsExport {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -28,6 +30,7 @@ impl crate::codec::Decode for DeleteNfsExport {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "nfs-export"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteNfsExport {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -37,6 +40,7 @@ impl crate::codec::Encode for DeleteNfsExport {
     }
 }
 /// Spec: `#/components/schemas/GetNfsExportsConnectionRequestBody`
+#[cfg(any(feature = "nfs-export"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetNfsExportsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -47,6 +51,7 @@ pub struct GetNfsExportsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::NfsExportWhereInput>,
 }
+#[cfg(any(feature = "nfs-export"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetNfsExportsConnectionRequestBody {
     fn decode(
@@ -70,6 +75,7 @@ impl crate::codec::Decode for GetNfsExportsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "nfs-export"))]
 impl crate::codec::Encode for GetNfsExportsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -84,10 +90,12 @@ impl crate::codec::Encode for GetNfsExportsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateNfsExport`
+#[cfg(any(feature = "nfs-export"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateNfsExport {
     pub count: i32,
 }
+#[cfg(any(feature = "nfs-export"))]
 impl crate::codec::Decode for NestedAggregateNfsExport {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -109,6 +117,7 @@ impl crate::codec::Decode for NestedAggregateNfsExport {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "nfs-export"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateNfsExport {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -118,6 +127,7 @@ impl crate::codec::Encode for NestedAggregateNfsExport {
     }
 }
 /// Spec: `#/components/schemas/NfsExport`
+#[cfg(any(feature = "nfs-export"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NfsExport {
     pub cluster: crate::models::NestedCluster,
@@ -134,6 +144,7 @@ pub struct NfsExport {
     pub replica_num: i32,
     pub thin_provision: bool,
 }
+#[cfg(any(feature = "nfs-export"))]
 impl crate::codec::Decode for NfsExport {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -211,6 +222,7 @@ impl crate::codec::Decode for NfsExport {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "nfs-export"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NfsExport {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -232,10 +244,12 @@ impl crate::codec::Encode for NfsExport {
     }
 }
 /// Spec: `#/components/schemas/NfsExportConnection`
+#[cfg(any(feature = "nfs-export"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NfsExportConnection {
     pub aggregate: crate::models::NestedAggregateNfsExport,
 }
+#[cfg(any(feature = "nfs-export"))]
 impl crate::codec::Decode for NfsExportConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -257,6 +271,7 @@ impl crate::codec::Decode for NfsExportConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "nfs-export"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NfsExportConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -266,6 +281,7 @@ impl crate::codec::Encode for NfsExportConnection {
     }
 }
 /// Spec: `#/components/schemas/NfsExportCreationParams`
+#[cfg(any(feature = "nfs-export"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NfsExportCreationParams {
     pub cluster_id: ::std::string::String,
@@ -274,6 +290,7 @@ pub struct NfsExportCreationParams {
     pub replica_num: i32,
     pub name: ::std::string::String,
 }
+#[cfg(any(feature = "nfs-export"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NfsExportCreationParams {
     fn decode(
@@ -313,6 +330,7 @@ impl crate::codec::Decode for NfsExportCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "nfs-export"))]
 impl crate::codec::Encode for NfsExportCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -325,10 +343,12 @@ impl crate::codec::Encode for NfsExportCreationParams {
     }
 }
 /// Spec: `#/components/schemas/NfsExportDeletionParams`
+#[cfg(any(feature = "nfs-export"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NfsExportDeletionParams {
     pub r#where: crate::models::NfsExportWhereInput,
 }
+#[cfg(any(feature = "nfs-export"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NfsExportDeletionParams {
     fn decode(
@@ -351,6 +371,7 @@ impl crate::codec::Decode for NfsExportDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "nfs-export"))]
 impl crate::codec::Encode for NfsExportDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -359,11 +380,13 @@ impl crate::codec::Encode for NfsExportDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/NfsExportUpdationParams`
+#[cfg(any(feature = "nfs-export"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NfsExportUpdationParams {
     pub data: ::std::option::Option<crate::models::NfsExportUpdationParamsData>,
     pub r#where: crate::models::NfsExportWhereInput,
 }
+#[cfg(any(feature = "nfs-export"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NfsExportUpdationParams {
     fn decode(
@@ -387,6 +410,7 @@ impl crate::codec::Decode for NfsExportUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "nfs-export"))]
 impl crate::codec::Encode for NfsExportUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -396,11 +420,13 @@ impl crate::codec::Encode for NfsExportUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/NfsExportUpdationParams/properties/data`
+#[cfg(any(feature = "nfs-export"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NfsExportUpdationParamsData {
     pub ip_whitelist: ::std::option::Option<::std::string::String>,
     pub name: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "nfs-export"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NfsExportUpdationParamsData {
     fn decode(
@@ -419,6 +445,7 @@ impl crate::codec::Decode for NfsExportUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "nfs-export"))]
 impl crate::codec::Encode for NfsExportUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -429,6 +456,7 @@ impl crate::codec::Encode for NfsExportUpdationParamsData {
 }
 impl crate::Client {
     /// `POST /v2/api/create-nfs-export` (operation `CreateNfsExport`).
+    #[cfg(feature = "nfs-export")]
     pub async fn create_nfs_export(
         &self,
         body: &[crate::models::NfsExportCreationParams],
@@ -441,6 +469,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/delete-nfs-export` (operation `DeleteNfsExport`).
+    #[cfg(feature = "nfs-export")]
     pub async fn delete_nfs_export(
         &self,
         body: &crate::models::NfsExportDeletionParams,
@@ -453,6 +482,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-nfs-exports` (operation `GetNfsExports`).
+    #[cfg(feature = "nfs-export")]
     pub async fn get_nfs_exports(
         &self,
         body: &crate::models::GetNfsExportsRequestBody,
@@ -462,6 +492,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-nfs-exports-connection` (operation `GetNfsExportsConnection`).
+    #[cfg(feature = "nfs-export")]
     pub async fn get_nfs_exports_connection(
         &self,
         body: &crate::models::GetNfsExportsConnectionRequestBody,
@@ -471,6 +502,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/update-nfs-export` (operation `UpdateNfsExport`).
+    #[cfg(feature = "nfs-export")]
     pub async fn update_nfs_export(
         &self,
         body: &crate::models::NfsExportUpdationParams,

@@ -3,6 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/GetNfsInodesConnectionRequestBody`
+#[cfg(any(feature = "nfs-inode"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetNfsInodesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -13,6 +14,7 @@ pub struct GetNfsInodesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::NfsInodeWhereInput>,
 }
+#[cfg(any(feature = "nfs-inode"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetNfsInodesConnectionRequestBody {
     fn decode(
@@ -36,6 +38,7 @@ impl crate::codec::Decode for GetNfsInodesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "nfs-inode"))]
 impl crate::codec::Encode for GetNfsInodesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -50,6 +53,7 @@ impl crate::codec::Encode for GetNfsInodesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetNfsInodesRequestBody`
+#[cfg(any(feature = "nfs-inode"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetNfsInodesRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -60,6 +64,7 @@ pub struct GetNfsInodesRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::NfsInodeWhereInput>,
 }
+#[cfg(any(feature = "nfs-inode"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetNfsInodesRequestBody {
     fn decode(
@@ -83,6 +88,7 @@ impl crate::codec::Decode for GetNfsInodesRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "nfs-inode"))]
 impl crate::codec::Encode for GetNfsInodesRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -97,10 +103,12 @@ impl crate::codec::Encode for GetNfsInodesRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateNfsInode`
+#[cfg(any(feature = "nfs-inode"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateNfsInode {
     pub count: i32,
 }
+#[cfg(any(feature = "nfs-inode"))]
 impl crate::codec::Decode for NestedAggregateNfsInode {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -122,6 +130,7 @@ impl crate::codec::Decode for NestedAggregateNfsInode {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "nfs-inode"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateNfsInode {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -131,6 +140,7 @@ impl crate::codec::Encode for NestedAggregateNfsInode {
     }
 }
 /// Spec: `#/components/schemas/NfsInode`
+#[cfg(any(feature = "nfs-inode"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NfsInode {
     pub assigned_size: i64,
@@ -148,6 +158,7 @@ pub struct NfsInode {
     pub unique_logical_size: ::std::option::Option<f64>,
     pub unique_size: i64,
 }
+#[cfg(any(feature = "nfs-inode"))]
 impl crate::codec::Decode for NfsInode {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -232,6 +243,7 @@ impl crate::codec::Decode for NfsInode {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "nfs-inode"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NfsInode {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -254,10 +266,12 @@ impl crate::codec::Encode for NfsInode {
     }
 }
 /// Spec: `#/components/schemas/NfsInodeConnection`
+#[cfg(any(feature = "nfs-inode"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NfsInodeConnection {
     pub aggregate: crate::models::NestedAggregateNfsInode,
 }
+#[cfg(any(feature = "nfs-inode"))]
 impl crate::codec::Decode for NfsInodeConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -279,6 +293,7 @@ impl crate::codec::Decode for NfsInodeConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "nfs-inode"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NfsInodeConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -288,6 +303,7 @@ impl crate::codec::Encode for NfsInodeConnection {
     }
 }
 /// Spec: `#/components/schemas/NfsInodeOrderByInput`
+#[cfg(any(feature = "nfs-inode"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum NfsInodeOrderByInput {
     /// `assigned_size_ASC`
@@ -341,6 +357,7 @@ pub enum NfsInodeOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "nfs-inode"))]
 impl NfsInodeOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 24] = [
@@ -431,16 +448,19 @@ impl NfsInodeOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "nfs-inode"))]
 impl ::std::default::Default for NfsInodeOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "nfs-inode"))]
 impl ::std::fmt::Display for NfsInodeOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "nfs-inode"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NfsInodeOrderByInput {
     fn decode(
@@ -449,6 +469,7 @@ impl crate::codec::Decode for NfsInodeOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "nfs-inode"))]
 impl crate::codec::Encode for NfsInodeOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
@@ -456,6 +477,7 @@ impl crate::codec::Encode for NfsInodeOrderByInput {
 }
 impl crate::Client {
     /// `POST /v2/api/get-nfs-inodes` (operation `GetNfsInodes`).
+    #[cfg(feature = "nfs-inode")]
     pub async fn get_nfs_inodes(
         &self,
         body: &crate::models::GetNfsInodesRequestBody,
@@ -465,6 +487,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-nfs-inodes-connection` (operation `GetNfsInodesConnection`).
+    #[cfg(feature = "nfs-inode")]
     pub async fn get_nfs_inodes_connection(
         &self,
         body: &crate::models::GetNfsInodesConnectionRequestBody,

@@ -3,6 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/GetNicsConnectionRequestBody`
+#[cfg(any(feature = "nic"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetNicsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -13,6 +14,7 @@ pub struct GetNicsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::NicWhereInput>,
 }
+#[cfg(any(feature = "nic"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetNicsConnectionRequestBody {
     fn decode(
@@ -36,6 +38,7 @@ impl crate::codec::Decode for GetNicsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "nic"))]
 impl crate::codec::Encode for GetNicsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -50,10 +53,12 @@ impl crate::codec::Encode for GetNicsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateNic`
+#[cfg(any(feature = "nic"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateNic {
     pub count: i32,
 }
+#[cfg(any(feature = "nic"))]
 impl crate::codec::Decode for NestedAggregateNic {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -75,6 +80,7 @@ impl crate::codec::Decode for NestedAggregateNic {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "nic"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateNic {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -84,6 +90,7 @@ impl crate::codec::Encode for NestedAggregateNic {
     }
 }
 /// Spec: `#/components/schemas/Nic`
+#[cfg(any(feature = "nic"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Nic {
     pub driver: ::std::option::Option<::std::string::String>,
@@ -117,6 +124,7 @@ pub struct Nic {
     pub vds: ::std::option::Option<crate::models::NestedVds>,
     pub vms: ::std::option::Option<::std::vec::Vec<crate::models::NestedVm>>,
 }
+#[cfg(any(feature = "nic"))]
 impl crate::codec::Decode for Nic {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -207,6 +215,7 @@ impl crate::codec::Decode for Nic {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "nic"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for Nic {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -245,10 +254,12 @@ impl crate::codec::Encode for Nic {
     }
 }
 /// Spec: `#/components/schemas/NicConnection`
+#[cfg(any(feature = "nic"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NicConnection {
     pub aggregate: crate::models::NestedAggregateNic,
 }
+#[cfg(any(feature = "nic"))]
 impl crate::codec::Decode for NicConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -270,6 +281,7 @@ impl crate::codec::Decode for NicConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "nic"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NicConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -279,11 +291,13 @@ impl crate::codec::Encode for NicConnection {
     }
 }
 /// Spec: `#/components/schemas/NicUpdationParams`
+#[cfg(any(feature = "nic"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NicUpdationParams {
     pub data: crate::models::NicUpdationParamsData,
     pub r#where: crate::models::NicWhereInput,
 }
+#[cfg(any(feature = "nic"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NicUpdationParams {
     fn decode(
@@ -310,6 +324,7 @@ impl crate::codec::Decode for NicUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "nic"))]
 impl crate::codec::Encode for NicUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -319,12 +334,14 @@ impl crate::codec::Encode for NicUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/NicUpdationParams/properties/data`
+#[cfg(any(feature = "nic"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NicUpdationParamsData {
     pub nic_user_usage: ::std::option::Option<crate::models::NicUserUsage>,
     pub total_vf_num: ::std::option::Option<i32>,
     pub mtu: ::std::option::Option<i32>,
 }
+#[cfg(any(feature = "nic"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NicUpdationParamsData {
     fn decode(
@@ -344,6 +361,7 @@ impl crate::codec::Decode for NicUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "nic"))]
 impl crate::codec::Encode for NicUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -355,6 +373,7 @@ impl crate::codec::Encode for NicUpdationParamsData {
 }
 impl crate::Client {
     /// `POST /v2/api/get-nics` (operation `GetNics`).
+    #[cfg(feature = "nic")]
     pub async fn get_nics(
         &self,
         body: &crate::models::GetNicsRequestBody,
@@ -362,6 +381,7 @@ impl crate::Client {
         self.execute(crate::client::ApiRequest::json("get-nics", body)).await?.decode()
     }
     /// `POST /v2/api/get-nics-connection` (operation `GetNicsConnection`).
+    #[cfg(feature = "nic")]
     pub async fn get_nics_connection(
         &self,
         body: &crate::models::GetNicsConnectionRequestBody,
@@ -371,6 +391,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/update-nic` (operation `UpdateNic`).
+    #[cfg(feature = "nic")]
     pub async fn update_nic(
         &self,
         body: &crate::models::NicUpdationParams,

@@ -3,10 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/NtpServiceUrl`
+#[cfg(any(feature = "ntp"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NtpServiceUrl {
     pub ntp_service_url: ::std::string::String,
 }
+#[cfg(any(feature = "ntp"))]
 impl crate::codec::Decode for NtpServiceUrl {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -28,6 +30,7 @@ impl crate::codec::Decode for NtpServiceUrl {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "ntp"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NtpServiceUrl {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -38,6 +41,7 @@ impl crate::codec::Encode for NtpServiceUrl {
 }
 impl crate::Client {
     /// `POST /v2/api/get-ntp-service-url` (operation `GetNtpServiceUrl`).
+    #[cfg(feature = "ntp")]
     pub async fn get_ntp_service_url(
         &self,
     ) -> ::std::result::Result<crate::models::NtpServiceUrl, crate::Error> {

@@ -3,10 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteNvmfNamespace`
+#[cfg(any(feature = "nvmf-namespace"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteNvmfNamespace {
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "nvmf-namespace"))]
 impl crate::codec::Decode for DeleteNvmfNamespace {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -28,6 +30,7 @@ impl crate::codec::Decode for DeleteNvmfNamespace {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "nvmf-namespace"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteNvmfNamespace {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -37,6 +40,7 @@ impl crate::codec::Encode for DeleteNvmfNamespace {
     }
 }
 /// Spec: `#/components/schemas/GetNvmfNamespacesConnectionRequestBody`
+#[cfg(any(feature = "nvmf-namespace"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetNvmfNamespacesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -47,6 +51,7 @@ pub struct GetNvmfNamespacesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::NvmfNamespaceWhereInput>,
 }
+#[cfg(any(feature = "nvmf-namespace"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetNvmfNamespacesConnectionRequestBody {
     fn decode(
@@ -70,6 +75,7 @@ impl crate::codec::Decode for GetNvmfNamespacesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "nvmf-namespace"))]
 impl crate::codec::Encode for GetNvmfNamespacesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -84,10 +90,12 @@ impl crate::codec::Encode for GetNvmfNamespacesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateNvmfNamespace`
+#[cfg(any(feature = "nvmf-namespace"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateNvmfNamespace {
     pub count: i32,
 }
+#[cfg(any(feature = "nvmf-namespace"))]
 impl crate::codec::Decode for NestedAggregateNvmfNamespace {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -109,6 +117,7 @@ impl crate::codec::Decode for NestedAggregateNvmfNamespace {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "nvmf-namespace"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateNvmfNamespace {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -118,6 +127,7 @@ impl crate::codec::Encode for NestedAggregateNvmfNamespace {
     }
 }
 /// Spec: `#/components/schemas/NvmfNamespace`
+#[cfg(any(feature = "nvmf-namespace"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NvmfNamespace {
     pub assigned_size: i64,
@@ -162,6 +172,7 @@ pub struct NvmfNamespace {
     pub unique_size: i64,
     pub zbs_volume_id: ::std::string::String,
 }
+#[cfg(any(feature = "nvmf-namespace"))]
 impl crate::codec::Decode for NvmfNamespace {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -377,6 +388,7 @@ impl crate::codec::Decode for NvmfNamespace {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "nvmf-namespace"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NvmfNamespace {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -426,6 +438,7 @@ impl crate::codec::Encode for NvmfNamespace {
     }
 }
 /// Spec: `#/components/schemas/NvmfNamespaceCloneParams`
+#[cfg(any(feature = "nvmf-namespace"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NvmfNamespaceCloneParams {
     pub namespace_group_id: ::std::option::Option<::std::string::String>,
@@ -433,6 +446,7 @@ pub struct NvmfNamespaceCloneParams {
     pub name: ::std::string::String,
     pub snapshot_id: ::std::string::String,
 }
+#[cfg(any(feature = "nvmf-namespace"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NvmfNamespaceCloneParams {
     fn decode(
@@ -470,6 +484,7 @@ impl crate::codec::Decode for NvmfNamespaceCloneParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "nvmf-namespace"))]
 impl crate::codec::Encode for NvmfNamespaceCloneParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -481,10 +496,12 @@ impl crate::codec::Encode for NvmfNamespaceCloneParams {
     }
 }
 /// Spec: `#/components/schemas/NvmfNamespaceConnection`
+#[cfg(any(feature = "nvmf-namespace"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NvmfNamespaceConnection {
     pub aggregate: crate::models::NestedAggregateNvmfNamespace,
 }
+#[cfg(any(feature = "nvmf-namespace"))]
 impl crate::codec::Decode for NvmfNamespaceConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -506,6 +523,7 @@ impl crate::codec::Decode for NvmfNamespaceConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "nvmf-namespace"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NvmfNamespaceConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -515,6 +533,7 @@ impl crate::codec::Encode for NvmfNamespaceConnection {
     }
 }
 /// Spec: `#/components/schemas/NvmfNamespaceCreationParams`
+#[cfg(any(feature = "nvmf-namespace"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NvmfNamespaceCreationParams {
     pub namespace_id: ::std::option::Option<i32>,
@@ -551,6 +570,7 @@ pub struct NvmfNamespaceCreationParams {
     pub iops: ::std::option::Option<i64>,
     pub nqn_whitelist: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "nvmf-namespace"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NvmfNamespaceCreationParams {
     fn decode(
@@ -634,6 +654,7 @@ impl crate::codec::Decode for NvmfNamespaceCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "nvmf-namespace"))]
 impl crate::codec::Encode for NvmfNamespaceCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -674,11 +695,13 @@ impl crate::codec::Encode for NvmfNamespaceCreationParams {
     }
 }
 /// Spec: `#/components/schemas/NvmfNamespaceDeletionParams`
+#[cfg(any(feature = "nvmf-namespace"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NvmfNamespaceDeletionParams {
     pub data: crate::models::NvmfNamespaceDeletionParamsData,
     pub r#where: crate::models::NvmfNamespaceWhereInput,
 }
+#[cfg(any(feature = "nvmf-namespace"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NvmfNamespaceDeletionParams {
     fn decode(
@@ -705,6 +728,7 @@ impl crate::codec::Decode for NvmfNamespaceDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "nvmf-namespace"))]
 impl crate::codec::Encode for NvmfNamespaceDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -714,10 +738,12 @@ impl crate::codec::Encode for NvmfNamespaceDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/NvmfNamespaceDeletionParams/properties/data`
+#[cfg(any(feature = "nvmf-namespace"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NvmfNamespaceDeletionParamsData {
     pub remove_snapshot: bool,
 }
+#[cfg(any(feature = "nvmf-namespace"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NvmfNamespaceDeletionParamsData {
     fn decode(
@@ -744,6 +770,7 @@ impl crate::codec::Decode for NvmfNamespaceDeletionParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "nvmf-namespace"))]
 impl crate::codec::Encode for NvmfNamespaceDeletionParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -752,11 +779,13 @@ impl crate::codec::Encode for NvmfNamespaceDeletionParamsData {
     }
 }
 /// Spec: `#/components/schemas/NvmfNamespaceRollbackParams`
+#[cfg(any(feature = "nvmf-namespace"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NvmfNamespaceRollbackParams {
     pub namespace_id: ::std::string::String,
     pub snapshot_id: ::std::string::String,
 }
+#[cfg(any(feature = "nvmf-namespace"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NvmfNamespaceRollbackParams {
     fn decode(
@@ -787,6 +816,7 @@ impl crate::codec::Decode for NvmfNamespaceRollbackParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "nvmf-namespace"))]
 impl crate::codec::Encode for NvmfNamespaceRollbackParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -796,11 +826,13 @@ impl crate::codec::Encode for NvmfNamespaceRollbackParams {
     }
 }
 /// Spec: `#/components/schemas/NvmfNamespaceUpdationParams`
+#[cfg(any(feature = "nvmf-namespace"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NvmfNamespaceUpdationParams {
     pub data: crate::models::NvmfNamespaceUpdationParamsData,
     pub r#where: crate::models::NvmfNamespaceWhereInput,
 }
+#[cfg(any(feature = "nvmf-namespace"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NvmfNamespaceUpdationParams {
     fn decode(
@@ -827,6 +859,7 @@ impl crate::codec::Decode for NvmfNamespaceUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "nvmf-namespace"))]
 impl crate::codec::Encode for NvmfNamespaceUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -836,6 +869,7 @@ impl crate::codec::Encode for NvmfNamespaceUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/NvmfNamespaceUpdationParamsData`
+#[cfg(any(feature = "nvmf-namespace"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NvmfNamespaceUpdationParamsData {
     pub assigned_size_unit: ::std::option::Option<crate::models::ByteUnit>,
@@ -867,6 +901,7 @@ pub struct NvmfNamespaceUpdationParamsData {
     pub iops: ::std::option::Option<i64>,
     pub nqn_whitelist: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "nvmf-namespace"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NvmfNamespaceUpdationParamsData {
     fn decode(
@@ -927,6 +962,7 @@ impl crate::codec::Decode for NvmfNamespaceUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "nvmf-namespace"))]
 impl crate::codec::Encode for NvmfNamespaceUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -963,6 +999,7 @@ impl crate::codec::Encode for NvmfNamespaceUpdationParamsData {
 }
 impl crate::Client {
     /// `POST /v2/api/clone-nvmf-namespace-from-snapshot` (operation `CloneNvmfNamespaceFromSnapshot`).
+    #[cfg(feature = "nvmf-namespace")]
     pub async fn clone_nvmf_namespace_from_snapshot(
         &self,
         body: &[crate::models::NvmfNamespaceCloneParams],
@@ -980,6 +1017,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/create-nvmf-namespace` (operation `CreateNvmfNamespace`).
+    #[cfg(feature = "nvmf-namespace")]
     pub async fn create_nvmf_namespace(
         &self,
         body: &[crate::models::NvmfNamespaceCreationParams],
@@ -992,6 +1030,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/delete-nvmf-namespace` (operation `DeleteNvmfNamespace`).
+    #[cfg(feature = "nvmf-namespace")]
     pub async fn delete_nvmf_namespace(
         &self,
         body: &crate::models::NvmfNamespaceDeletionParams,
@@ -1004,6 +1043,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-nvmf-namespaces` (operation `GetNvmfNamespaces`).
+    #[cfg(feature = "nvmf-namespace")]
     pub async fn get_nvmf_namespaces(
         &self,
         body: &crate::models::GetNvmfNamespacesRequestBody,
@@ -1016,6 +1056,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-nvmf-namespaces-connection` (operation `GetNvmfNamespacesConnection`).
+    #[cfg(feature = "nvmf-namespace")]
     pub async fn get_nvmf_namespaces_connection(
         &self,
         body: &crate::models::GetNvmfNamespacesConnectionRequestBody,
@@ -1027,6 +1068,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/rollback-nvmf-namespace-from-snapshot` (operation `RollbackNvmfNamespaceFromSnapshot`).
+    #[cfg(feature = "nvmf-namespace")]
     pub async fn rollback_nvmf_namespace_from_snapshot(
         &self,
         body: &[crate::models::NvmfNamespaceRollbackParams],
@@ -1044,6 +1086,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/update-nvmf-namespace` (operation `UpdateNvmfNamespace`).
+    #[cfg(feature = "nvmf-namespace")]
     pub async fn update_nvmf_namespace(
         &self,
         body: &crate::models::NvmfNamespaceUpdationParams,

@@ -3,10 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteNvmfNamespaceSnapshot`
+#[cfg(any(feature = "nvmf-namespace-snapshot"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteNvmfNamespaceSnapshot {
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "nvmf-namespace-snapshot"))]
 impl crate::codec::Decode for DeleteNvmfNamespaceSnapshot {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -28,6 +30,7 @@ impl crate::codec::Decode for DeleteNvmfNamespaceSnapshot {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "nvmf-namespace-snapshot"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteNvmfNamespaceSnapshot {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -37,6 +40,7 @@ impl crate::codec::Encode for DeleteNvmfNamespaceSnapshot {
     }
 }
 /// Spec: `#/components/schemas/GetNvmfNamespaceSnapshotsConnectionRequestBody`
+#[cfg(any(feature = "nvmf-namespace-snapshot"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetNvmfNamespaceSnapshotsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -47,6 +51,7 @@ pub struct GetNvmfNamespaceSnapshotsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::NvmfNamespaceSnapshotWhereInput>,
 }
+#[cfg(any(feature = "nvmf-namespace-snapshot"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetNvmfNamespaceSnapshotsConnectionRequestBody {
     fn decode(
@@ -70,6 +75,7 @@ impl crate::codec::Decode for GetNvmfNamespaceSnapshotsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "nvmf-namespace-snapshot"))]
 impl crate::codec::Encode for GetNvmfNamespaceSnapshotsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -84,10 +90,12 @@ impl crate::codec::Encode for GetNvmfNamespaceSnapshotsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateNvmfNamespaceSnapshot`
+#[cfg(any(feature = "nvmf-namespace-snapshot"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateNvmfNamespaceSnapshot {
     pub count: i32,
 }
+#[cfg(any(feature = "nvmf-namespace-snapshot"))]
 impl crate::codec::Decode for NestedAggregateNvmfNamespaceSnapshot {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -109,6 +117,7 @@ impl crate::codec::Decode for NestedAggregateNvmfNamespaceSnapshot {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "nvmf-namespace-snapshot"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateNvmfNamespaceSnapshot {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -118,6 +127,7 @@ impl crate::codec::Encode for NestedAggregateNvmfNamespaceSnapshot {
     }
 }
 /// Spec: `#/components/schemas/NvmfNamespaceSnapshot`
+#[cfg(any(feature = "nvmf-namespace-snapshot"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NvmfNamespaceSnapshot {
     pub consistency_group_snapshot: ::std::option::Option<
@@ -133,6 +143,7 @@ pub struct NvmfNamespaceSnapshot {
     pub nvmf_subsystem: crate::models::NestedNvmfSubsystem,
     pub unique_size: i64,
 }
+#[cfg(any(feature = "nvmf-namespace-snapshot"))]
 impl crate::codec::Decode for NvmfNamespaceSnapshot {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -196,6 +207,7 @@ impl crate::codec::Decode for NvmfNamespaceSnapshot {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "nvmf-namespace-snapshot"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NvmfNamespaceSnapshot {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -214,10 +226,12 @@ impl crate::codec::Encode for NvmfNamespaceSnapshot {
     }
 }
 /// Spec: `#/components/schemas/NvmfNamespaceSnapshotConnection`
+#[cfg(any(feature = "nvmf-namespace-snapshot"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NvmfNamespaceSnapshotConnection {
     pub aggregate: crate::models::NestedAggregateNvmfNamespaceSnapshot,
 }
+#[cfg(any(feature = "nvmf-namespace-snapshot"))]
 impl crate::codec::Decode for NvmfNamespaceSnapshotConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -239,6 +253,7 @@ impl crate::codec::Decode for NvmfNamespaceSnapshotConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "nvmf-namespace-snapshot"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NvmfNamespaceSnapshotConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -248,12 +263,14 @@ impl crate::codec::Encode for NvmfNamespaceSnapshotConnection {
     }
 }
 /// Spec: `#/components/schemas/NvmfNamespaceSnapshotCreationParams`
+#[cfg(any(feature = "nvmf-namespace-snapshot"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NvmfNamespaceSnapshotCreationParams {
     pub nvmf_subsystem_id: ::std::string::String,
     pub name: ::std::string::String,
     pub nvmf_namespace_id: ::std::string::String,
 }
+#[cfg(any(feature = "nvmf-namespace-snapshot"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NvmfNamespaceSnapshotCreationParams {
     fn decode(
@@ -288,6 +305,7 @@ impl crate::codec::Decode for NvmfNamespaceSnapshotCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "nvmf-namespace-snapshot"))]
 impl crate::codec::Encode for NvmfNamespaceSnapshotCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -298,10 +316,12 @@ impl crate::codec::Encode for NvmfNamespaceSnapshotCreationParams {
     }
 }
 /// Spec: `#/components/schemas/NvmfNamespaceSnapshotDeletionParams`
+#[cfg(any(feature = "nvmf-namespace-snapshot"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NvmfNamespaceSnapshotDeletionParams {
     pub r#where: crate::models::NvmfNamespaceSnapshotWhereInput,
 }
+#[cfg(any(feature = "nvmf-namespace-snapshot"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NvmfNamespaceSnapshotDeletionParams {
     fn decode(
@@ -324,6 +344,7 @@ impl crate::codec::Decode for NvmfNamespaceSnapshotDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "nvmf-namespace-snapshot"))]
 impl crate::codec::Encode for NvmfNamespaceSnapshotDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -333,6 +354,7 @@ impl crate::codec::Encode for NvmfNamespaceSnapshotDeletionParams {
 }
 impl crate::Client {
     /// `POST /v2/api/create-nvmf-namespace-snapshot` (operation `CreateNvmfNamespaceSnapshot`).
+    #[cfg(feature = "nvmf-namespace-snapshot")]
     pub async fn create_nvmf_namespace_snapshot(
         &self,
         body: &[crate::models::NvmfNamespaceSnapshotCreationParams],
@@ -347,6 +369,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/delete-nvmf-namespace-snapshot` (operation `DeleteNvmfNamespaceSnapshot`).
+    #[cfg(feature = "nvmf-namespace-snapshot")]
     pub async fn delete_nvmf_namespace_snapshot(
         &self,
         body: &crate::models::NvmfNamespaceSnapshotDeletionParams,
@@ -361,6 +384,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-nvmf-namespace-snapshots` (operation `GetNvmfNamespaceSnapshots`).
+    #[cfg(feature = "nvmf-namespace-snapshot")]
     pub async fn get_nvmf_namespace_snapshots(
         &self,
         body: &crate::models::GetNvmfNamespaceSnapshotsRequestBody,
@@ -375,6 +399,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-nvmf-namespace-snapshots-connection` (operation `GetNvmfNamespaceSnapshotsConnection`).
+    #[cfg(feature = "nvmf-namespace-snapshot")]
     pub async fn get_nvmf_namespace_snapshots_connection(
         &self,
         body: &crate::models::GetNvmfNamespaceSnapshotsConnectionRequestBody,

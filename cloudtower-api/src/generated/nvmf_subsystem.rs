@@ -3,10 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteNvmfSubsystem`
+#[cfg(any(feature = "nvmf-subsystem"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteNvmfSubsystem {
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "nvmf-subsystem"))]
 impl crate::codec::Decode for DeleteNvmfSubsystem {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -28,6 +30,7 @@ impl crate::codec::Decode for DeleteNvmfSubsystem {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "nvmf-subsystem"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteNvmfSubsystem {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -37,6 +40,7 @@ impl crate::codec::Encode for DeleteNvmfSubsystem {
     }
 }
 /// Spec: `#/components/schemas/GetNvmfSubsystemsConnectionRequestBody`
+#[cfg(any(feature = "nvmf-subsystem"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetNvmfSubsystemsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -47,6 +51,7 @@ pub struct GetNvmfSubsystemsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::NvmfSubsystemWhereInput>,
 }
+#[cfg(any(feature = "nvmf-subsystem"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetNvmfSubsystemsConnectionRequestBody {
     fn decode(
@@ -70,6 +75,7 @@ impl crate::codec::Decode for GetNvmfSubsystemsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "nvmf-subsystem"))]
 impl crate::codec::Encode for GetNvmfSubsystemsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -84,10 +90,12 @@ impl crate::codec::Encode for GetNvmfSubsystemsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateNvmfSubsystem`
+#[cfg(any(feature = "nvmf-subsystem"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateNvmfSubsystem {
     pub count: i32,
 }
+#[cfg(any(feature = "nvmf-subsystem"))]
 impl crate::codec::Decode for NestedAggregateNvmfSubsystem {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -109,6 +117,7 @@ impl crate::codec::Decode for NestedAggregateNvmfSubsystem {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "nvmf-subsystem"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateNvmfSubsystem {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -118,6 +127,7 @@ impl crate::codec::Encode for NestedAggregateNvmfSubsystem {
     }
 }
 /// Spec: `#/components/schemas/NvmfSubsystem`
+#[cfg(any(feature = "nvmf-subsystem"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NvmfSubsystem {
     pub bps: ::std::option::Option<i64>,
@@ -163,6 +173,7 @@ pub struct NvmfSubsystem {
     pub stripe_size: i64,
     pub thin_provision: bool,
 }
+#[cfg(any(feature = "nvmf-subsystem"))]
 impl crate::codec::Decode for NvmfSubsystem {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -297,6 +308,7 @@ impl crate::codec::Decode for NvmfSubsystem {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "nvmf-subsystem"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NvmfSubsystem {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -343,6 +355,7 @@ impl crate::codec::Encode for NvmfSubsystem {
     }
 }
 /// Spec: `#/components/schemas/NvmfSubsystemCommonParams`
+#[cfg(any(feature = "nvmf-subsystem"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NvmfSubsystemCommonParams {
     pub bps_wr_max_length: ::std::option::Option<i64>,
@@ -373,6 +386,7 @@ pub struct NvmfSubsystemCommonParams {
     pub nqn_whitelist: ::std::option::Option<::std::string::String>,
     pub ip_whitelist: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "nvmf-subsystem"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NvmfSubsystemCommonParams {
     fn decode(
@@ -430,6 +444,7 @@ impl crate::codec::Decode for NvmfSubsystemCommonParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "nvmf-subsystem"))]
 impl crate::codec::Encode for NvmfSubsystemCommonParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -464,10 +479,12 @@ impl crate::codec::Encode for NvmfSubsystemCommonParams {
     }
 }
 /// Spec: `#/components/schemas/NvmfSubsystemConnection`
+#[cfg(any(feature = "nvmf-subsystem"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NvmfSubsystemConnection {
     pub aggregate: crate::models::NestedAggregateNvmfSubsystem,
 }
+#[cfg(any(feature = "nvmf-subsystem"))]
 impl crate::codec::Decode for NvmfSubsystemConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -489,6 +506,7 @@ impl crate::codec::Decode for NvmfSubsystemConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "nvmf-subsystem"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NvmfSubsystemConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -498,6 +516,7 @@ impl crate::codec::Encode for NvmfSubsystemConnection {
     }
 }
 /// Spec: `#/components/schemas/NvmfSubsystemCreationParams`
+#[cfg(any(feature = "nvmf-subsystem"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NvmfSubsystemCreationParams {
     pub replica_num: i32,
@@ -536,6 +555,7 @@ pub struct NvmfSubsystemCreationParams {
     pub nqn_whitelist: ::std::option::Option<::std::string::String>,
     pub ip_whitelist: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "nvmf-subsystem"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NvmfSubsystemCreationParams {
     fn decode(
@@ -638,6 +658,7 @@ impl crate::codec::Decode for NvmfSubsystemCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "nvmf-subsystem"))]
 impl crate::codec::Encode for NvmfSubsystemCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -680,10 +701,12 @@ impl crate::codec::Encode for NvmfSubsystemCreationParams {
     }
 }
 /// Spec: `#/components/schemas/NvmfSubsystemDeletionParams`
+#[cfg(any(feature = "nvmf-subsystem"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NvmfSubsystemDeletionParams {
     pub r#where: crate::models::NvmfSubsystemWhereInput,
 }
+#[cfg(any(feature = "nvmf-subsystem"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NvmfSubsystemDeletionParams {
     fn decode(
@@ -706,6 +729,7 @@ impl crate::codec::Decode for NvmfSubsystemDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "nvmf-subsystem"))]
 impl crate::codec::Encode for NvmfSubsystemDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -714,11 +738,13 @@ impl crate::codec::Encode for NvmfSubsystemDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/NvmfSubsystemUpdationParams`
+#[cfg(any(feature = "nvmf-subsystem"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NvmfSubsystemUpdationParams {
     pub data: crate::models::NvmfSubsystemCommonParams,
     pub r#where: crate::models::NvmfSubsystemWhereInput,
 }
+#[cfg(any(feature = "nvmf-subsystem"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NvmfSubsystemUpdationParams {
     fn decode(
@@ -745,6 +771,7 @@ impl crate::codec::Decode for NvmfSubsystemUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "nvmf-subsystem"))]
 impl crate::codec::Encode for NvmfSubsystemUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -755,6 +782,7 @@ impl crate::codec::Encode for NvmfSubsystemUpdationParams {
 }
 impl crate::Client {
     /// `POST /v2/api/create-nvmf-subsystem` (operation `CreateNvmfSubsystem`).
+    #[cfg(feature = "nvmf-subsystem")]
     pub async fn create_nvmf_subsystem(
         &self,
         body: &[crate::models::NvmfSubsystemCreationParams],
@@ -767,6 +795,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/delete-nvmf-subsystem` (operation `DeleteNvmfSubsystem`).
+    #[cfg(feature = "nvmf-subsystem")]
     pub async fn delete_nvmf_subsystem(
         &self,
         body: &crate::models::NvmfSubsystemDeletionParams,
@@ -779,6 +808,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-nvmf-subsystems` (operation `GetNvmfSubsystems`).
+    #[cfg(feature = "nvmf-subsystem")]
     pub async fn get_nvmf_subsystems(
         &self,
         body: &crate::models::GetNvmfSubsystemsRequestBody,
@@ -791,6 +821,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-nvmf-subsystems-connection` (operation `GetNvmfSubsystemsConnection`).
+    #[cfg(feature = "nvmf-subsystem")]
     pub async fn get_nvmf_subsystems_connection(
         &self,
         body: &crate::models::GetNvmfSubsystemsConnectionRequestBody,
@@ -802,6 +833,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/update-nvmf-subsystem` (operation `UpdateNvmfSubsystem`).
+    #[cfg(feature = "nvmf-subsystem")]
     pub async fn update_nvmf_subsystem(
         &self,
         body: &crate::models::NvmfSubsystemUpdationParams,

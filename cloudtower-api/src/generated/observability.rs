@@ -3,6 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DisassociateSystemServiceFromObsServiceParams`
+#[cfg(any(feature = "observability"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DisassociateSystemServiceFromObsServiceParams {
     pub system_service_type: ::std::option::Option<
@@ -10,6 +11,7 @@ pub struct DisassociateSystemServiceFromObsServiceParams {
     >,
     pub system_service_id: ::std::string::String,
 }
+#[cfg(any(feature = "observability"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for DisassociateSystemServiceFromObsServiceParams {
     fn decode(
@@ -39,6 +41,7 @@ impl crate::codec::Decode for DisassociateSystemServiceFromObsServiceParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "observability"))]
 impl crate::codec::Encode for DisassociateSystemServiceFromObsServiceParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -48,12 +51,14 @@ impl crate::codec::Encode for DisassociateSystemServiceFromObsServiceParams {
     }
 }
 /// Spec: `#/components/schemas/DisassociateSystemServiceFromObsServiceResult`
+#[cfg(any(feature = "observability"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DisassociateSystemServiceFromObsServiceResult {
     pub error_message: ::std::option::Option<::std::string::String>,
     pub error_code: ::std::option::Option<::std::string::String>,
     pub result: crate::models::DisassociateSystemServiceFromObsServiceResultType,
 }
+#[cfg(any(feature = "observability"))]
 impl crate::codec::Decode for DisassociateSystemServiceFromObsServiceResult {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -81,6 +86,7 @@ impl crate::codec::Decode for DisassociateSystemServiceFromObsServiceResult {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "observability"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DisassociateSystemServiceFromObsServiceResult {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -92,6 +98,7 @@ impl crate::codec::Encode for DisassociateSystemServiceFromObsServiceResult {
     }
 }
 /// Spec: `#/components/schemas/DisassociateSystemServiceFromObsServiceResultType`
+#[cfg(any(feature = "observability"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum DisassociateSystemServiceFromObsServiceResultType {
     /// `FAIL`
@@ -101,6 +108,7 @@ pub enum DisassociateSystemServiceFromObsServiceResultType {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "observability"))]
 impl DisassociateSystemServiceFromObsServiceResultType {
     /// Every value the spec lists.
     pub const ALL: [Self; 2] = [Self::Fail, Self::Success];
@@ -122,16 +130,19 @@ impl DisassociateSystemServiceFromObsServiceResultType {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "observability"))]
 impl ::std::default::Default for DisassociateSystemServiceFromObsServiceResultType {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "observability"))]
 impl ::std::fmt::Display for DisassociateSystemServiceFromObsServiceResultType {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "observability"))]
 impl crate::codec::Decode for DisassociateSystemServiceFromObsServiceResultType {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -139,6 +150,7 @@ impl crate::codec::Decode for DisassociateSystemServiceFromObsServiceResultType 
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "observability"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DisassociateSystemServiceFromObsServiceResultType {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -146,6 +158,7 @@ impl crate::codec::Encode for DisassociateSystemServiceFromObsServiceResultType 
     }
 }
 /// Spec: `#/components/schemas/ObservabilityConnectedSystemServiceType`
+#[cfg(any(feature = "observability"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ObservabilityConnectedSystemServiceType {
     /// `BACKUP_SERVICE`
@@ -165,6 +178,7 @@ pub enum ObservabilityConnectedSystemServiceType {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "observability"))]
 impl ObservabilityConnectedSystemServiceType {
     /// Every value the spec lists.
     pub const ALL: [Self; 7] = [
@@ -204,16 +218,19 @@ impl ObservabilityConnectedSystemServiceType {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "observability"))]
 impl ::std::default::Default for ObservabilityConnectedSystemServiceType {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "observability"))]
 impl ::std::fmt::Display for ObservabilityConnectedSystemServiceType {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "observability"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ObservabilityConnectedSystemServiceType {
     fn decode(
@@ -222,6 +239,7 @@ impl crate::codec::Decode for ObservabilityConnectedSystemServiceType {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "observability"))]
 impl crate::codec::Encode for ObservabilityConnectedSystemServiceType {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
@@ -229,6 +247,7 @@ impl crate::codec::Encode for ObservabilityConnectedSystemServiceType {
 }
 impl crate::Client {
     /// `POST /v2/api/clear-system-service-alert-notification-config` (operation `ClearSystemServiceAlertNotificationConfig`).
+    #[cfg(feature = "observability")]
     pub async fn clear_system_service_alert_notification_config(
         &self,
         body: &crate::models::DisassociateSystemServiceFromObsServiceParams,
@@ -246,6 +265,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/disassociate-system-service-from-obs-service` (operation `DisassociateSystemServiceFromObsService`).
+    #[cfg(feature = "observability")]
     pub async fn disassociate_system_service_from_obs_service(
         &self,
         body: &crate::models::DisassociateSystemServiceFromObsServiceParams,

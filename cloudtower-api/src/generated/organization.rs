@@ -3,10 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteOrganization`
+#[cfg(any(feature = "organization"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteOrganization {
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "organization"))]
 impl crate::codec::Decode for DeleteOrganization {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -28,6 +30,7 @@ impl crate::codec::Decode for DeleteOrganization {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "organization"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteOrganization {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -37,6 +40,7 @@ impl crate::codec::Encode for DeleteOrganization {
     }
 }
 /// Spec: `#/components/schemas/GetOrganizationsConnectionRequestBody`
+#[cfg(any(feature = "organization"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetOrganizationsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -47,6 +51,7 @@ pub struct GetOrganizationsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::OrganizationWhereInput>,
 }
+#[cfg(any(feature = "organization"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetOrganizationsConnectionRequestBody {
     fn decode(
@@ -70,6 +75,7 @@ impl crate::codec::Decode for GetOrganizationsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "organization"))]
 impl crate::codec::Encode for GetOrganizationsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -84,6 +90,7 @@ impl crate::codec::Encode for GetOrganizationsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetOrganizationsRequestBody`
+#[cfg(any(feature = "organization"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetOrganizationsRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -94,6 +101,7 @@ pub struct GetOrganizationsRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::OrganizationWhereInput>,
 }
+#[cfg(any(feature = "organization"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetOrganizationsRequestBody {
     fn decode(
@@ -117,6 +125,7 @@ impl crate::codec::Decode for GetOrganizationsRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "organization"))]
 impl crate::codec::Encode for GetOrganizationsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -131,10 +140,12 @@ impl crate::codec::Encode for GetOrganizationsRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateOrganization`
+#[cfg(any(feature = "organization"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateOrganization {
     pub count: i32,
 }
+#[cfg(any(feature = "organization"))]
 impl crate::codec::Decode for NestedAggregateOrganization {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -156,6 +167,7 @@ impl crate::codec::Decode for NestedAggregateOrganization {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "organization"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateOrganization {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -165,6 +177,7 @@ impl crate::codec::Encode for NestedAggregateOrganization {
     }
 }
 /// Spec: `#/components/schemas/Organization`
+#[cfg(any(feature = "organization"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Organization {
     pub datacenters: ::std::option::Option<
@@ -173,6 +186,7 @@ pub struct Organization {
     pub id: ::std::string::String,
     pub name: ::std::string::String,
 }
+#[cfg(any(feature = "organization"))]
 impl crate::codec::Decode for Organization {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -199,6 +213,7 @@ impl crate::codec::Decode for Organization {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "organization"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for Organization {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -210,10 +225,12 @@ impl crate::codec::Encode for Organization {
     }
 }
 /// Spec: `#/components/schemas/OrganizationConnection`
+#[cfg(any(feature = "organization"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct OrganizationConnection {
     pub aggregate: crate::models::NestedAggregateOrganization,
 }
+#[cfg(any(feature = "organization"))]
 impl crate::codec::Decode for OrganizationConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -235,6 +252,7 @@ impl crate::codec::Decode for OrganizationConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "organization"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for OrganizationConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -244,10 +262,12 @@ impl crate::codec::Encode for OrganizationConnection {
     }
 }
 /// Spec: `#/components/schemas/OrganizationCreationParams`
+#[cfg(any(feature = "organization"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct OrganizationCreationParams {
     pub name: ::std::string::String,
 }
+#[cfg(any(feature = "organization"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for OrganizationCreationParams {
     fn decode(
@@ -270,6 +290,7 @@ impl crate::codec::Decode for OrganizationCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "organization"))]
 impl crate::codec::Encode for OrganizationCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -278,10 +299,12 @@ impl crate::codec::Encode for OrganizationCreationParams {
     }
 }
 /// Spec: `#/components/schemas/OrganizationDeletionParams`
+#[cfg(any(feature = "organization"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct OrganizationDeletionParams {
     pub r#where: crate::models::OrganizationWhereInput,
 }
+#[cfg(any(feature = "organization"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for OrganizationDeletionParams {
     fn decode(
@@ -304,6 +327,7 @@ impl crate::codec::Decode for OrganizationDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "organization"))]
 impl crate::codec::Encode for OrganizationDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -312,6 +336,7 @@ impl crate::codec::Encode for OrganizationDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/OrganizationOrderByInput`
+#[cfg(any(feature = "organization"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum OrganizationOrderByInput {
     /// `id_ASC`
@@ -325,6 +350,7 @@ pub enum OrganizationOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "organization"))]
 impl OrganizationOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 4] = [
@@ -355,16 +381,19 @@ impl OrganizationOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "organization"))]
 impl ::std::default::Default for OrganizationOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "organization"))]
 impl ::std::fmt::Display for OrganizationOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "organization"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for OrganizationOrderByInput {
     fn decode(
@@ -373,17 +402,20 @@ impl crate::codec::Decode for OrganizationOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "organization"))]
 impl crate::codec::Encode for OrganizationOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/OrganizationUpdationParams`
+#[cfg(any(feature = "organization"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct OrganizationUpdationParams {
     pub data: crate::models::OrganizationUpdationParamsData,
     pub r#where: crate::models::OrganizationWhereInput,
 }
+#[cfg(any(feature = "organization"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for OrganizationUpdationParams {
     fn decode(
@@ -410,6 +442,7 @@ impl crate::codec::Decode for OrganizationUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "organization"))]
 impl crate::codec::Encode for OrganizationUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -419,10 +452,12 @@ impl crate::codec::Encode for OrganizationUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/OrganizationUpdationParams/properties/data`
+#[cfg(any(feature = "organization"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct OrganizationUpdationParamsData {
     pub name: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "organization"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for OrganizationUpdationParamsData {
     fn decode(
@@ -440,6 +475,7 @@ impl crate::codec::Decode for OrganizationUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "organization"))]
 impl crate::codec::Encode for OrganizationUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -447,8 +483,196 @@ impl crate::codec::Encode for OrganizationUpdationParamsData {
         e.end_object();
     }
 }
+/// Spec: `#/components/schemas/OrganizationWhereInput`
+#[cfg(any(feature = "organization"))]
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct OrganizationWhereInput {
+    pub and: crate::Nullable<::std::vec::Vec<crate::models::OrganizationWhereInput>>,
+    pub not: crate::Nullable<::std::vec::Vec<crate::models::OrganizationWhereInput>>,
+    pub or: crate::Nullable<::std::vec::Vec<crate::models::OrganizationWhereInput>>,
+    #[cfg(any(feature = "datacenter", feature = "label", feature = "table-reporter"))]
+    pub datacenters_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::DatacenterWhereInput>,
+    >,
+    #[cfg(any(feature = "datacenter", feature = "label", feature = "table-reporter"))]
+    pub datacenters_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::DatacenterWhereInput>,
+    >,
+    #[cfg(any(feature = "datacenter", feature = "label", feature = "table-reporter"))]
+    pub datacenters_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::DatacenterWhereInput>,
+    >,
+    pub id: crate::Nullable<::std::string::String>,
+    pub id_contains: crate::Nullable<::std::string::String>,
+    pub id_ends_with: crate::Nullable<::std::string::String>,
+    pub id_gt: crate::Nullable<::std::string::String>,
+    pub id_gte: crate::Nullable<::std::string::String>,
+    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: crate::Nullable<::std::string::String>,
+    pub id_lte: crate::Nullable<::std::string::String>,
+    pub id_not: crate::Nullable<::std::string::String>,
+    pub id_not_contains: crate::Nullable<::std::string::String>,
+    pub id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub id_starts_with: crate::Nullable<::std::string::String>,
+    pub name: crate::Nullable<::std::string::String>,
+    pub name_contains: crate::Nullable<::std::string::String>,
+    pub name_ends_with: crate::Nullable<::std::string::String>,
+    pub name_gt: crate::Nullable<::std::string::String>,
+    pub name_gte: crate::Nullable<::std::string::String>,
+    pub name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_lt: crate::Nullable<::std::string::String>,
+    pub name_lte: crate::Nullable<::std::string::String>,
+    pub name_not: crate::Nullable<::std::string::String>,
+    pub name_not_contains: crate::Nullable<::std::string::String>,
+    pub name_not_ends_with: crate::Nullable<::std::string::String>,
+    pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_not_starts_with: crate::Nullable<::std::string::String>,
+    pub name_starts_with: crate::Nullable<::std::string::String>,
+}
+#[cfg(any(feature = "organization"))]
+#[cfg(feature = "server")]
+impl crate::codec::Decode for OrganizationWhereInput {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        let mut out = Self::default();
+        let mut key = d.first_key("OrganizationWhereInput")?;
+        while let ::std::option::Option::Some(k) = key {
+            match k {
+                "AND" => d.field(&mut out.and, "AND")?,
+                "NOT" => d.field(&mut out.not, "NOT")?,
+                "OR" => d.field(&mut out.or, "OR")?,
+                #[cfg(
+                    any(
+                        feature = "datacenter",
+                        feature = "label",
+                        feature = "table-reporter"
+                    )
+                )]
+                "datacenters_every" => {
+                    d.field(&mut out.datacenters_every, "datacenters_every")?
+                }
+                #[cfg(
+                    any(
+                        feature = "datacenter",
+                        feature = "label",
+                        feature = "table-reporter"
+                    )
+                )]
+                "datacenters_none" => {
+                    d.field(&mut out.datacenters_none, "datacenters_none")?
+                }
+                #[cfg(
+                    any(
+                        feature = "datacenter",
+                        feature = "label",
+                        feature = "table-reporter"
+                    )
+                )]
+                "datacenters_some" => {
+                    d.field(&mut out.datacenters_some, "datacenters_some")?
+                }
+                "id" => d.field(&mut out.id, "id")?,
+                "id_contains" => d.field(&mut out.id_contains, "id_contains")?,
+                "id_ends_with" => d.field(&mut out.id_ends_with, "id_ends_with")?,
+                "id_gt" => d.field(&mut out.id_gt, "id_gt")?,
+                "id_gte" => d.field(&mut out.id_gte, "id_gte")?,
+                "id_in" => d.field(&mut out.id_in, "id_in")?,
+                "id_lt" => d.field(&mut out.id_lt, "id_lt")?,
+                "id_lte" => d.field(&mut out.id_lte, "id_lte")?,
+                "id_not" => d.field(&mut out.id_not, "id_not")?,
+                "id_not_contains" => {
+                    d.field(&mut out.id_not_contains, "id_not_contains")?
+                }
+                "id_not_ends_with" => {
+                    d.field(&mut out.id_not_ends_with, "id_not_ends_with")?
+                }
+                "id_not_in" => d.field(&mut out.id_not_in, "id_not_in")?,
+                "id_not_starts_with" => {
+                    d.field(&mut out.id_not_starts_with, "id_not_starts_with")?
+                }
+                "id_starts_with" => d.field(&mut out.id_starts_with, "id_starts_with")?,
+                "name" => d.field(&mut out.name, "name")?,
+                "name_contains" => d.field(&mut out.name_contains, "name_contains")?,
+                "name_ends_with" => d.field(&mut out.name_ends_with, "name_ends_with")?,
+                "name_gt" => d.field(&mut out.name_gt, "name_gt")?,
+                "name_gte" => d.field(&mut out.name_gte, "name_gte")?,
+                "name_in" => d.field(&mut out.name_in, "name_in")?,
+                "name_lt" => d.field(&mut out.name_lt, "name_lt")?,
+                "name_lte" => d.field(&mut out.name_lte, "name_lte")?,
+                "name_not" => d.field(&mut out.name_not, "name_not")?,
+                "name_not_contains" => {
+                    d.field(&mut out.name_not_contains, "name_not_contains")?
+                }
+                "name_not_ends_with" => {
+                    d.field(&mut out.name_not_ends_with, "name_not_ends_with")?
+                }
+                "name_not_in" => d.field(&mut out.name_not_in, "name_not_in")?,
+                "name_not_starts_with" => {
+                    d.field(&mut out.name_not_starts_with, "name_not_starts_with")?
+                }
+                "name_starts_with" => {
+                    d.field(&mut out.name_starts_with, "name_starts_with")?
+                }
+                _ => d.skip()?,
+            }
+            key = d.next_key()?;
+        }
+        ::std::result::Result::Ok(out)
+    }
+}
+#[cfg(any(feature = "organization"))]
+impl crate::codec::Encode for OrganizationWhereInput {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.begin_object();
+        e.field("AND", &self.and);
+        e.field("NOT", &self.not);
+        e.field("OR", &self.or);
+        #[cfg(
+            any(feature = "datacenter", feature = "label", feature = "table-reporter")
+        )] e.field("datacenters_every", &self.datacenters_every);
+        #[cfg(
+            any(feature = "datacenter", feature = "label", feature = "table-reporter")
+        )] e.field("datacenters_none", &self.datacenters_none);
+        #[cfg(
+            any(feature = "datacenter", feature = "label", feature = "table-reporter")
+        )] e.field("datacenters_some", &self.datacenters_some);
+        e.field("id", &self.id);
+        e.field("id_contains", &self.id_contains);
+        e.field("id_ends_with", &self.id_ends_with);
+        e.field("id_gt", &self.id_gt);
+        e.field("id_gte", &self.id_gte);
+        e.field("id_in", &self.id_in);
+        e.field("id_lt", &self.id_lt);
+        e.field("id_lte", &self.id_lte);
+        e.field("id_not", &self.id_not);
+        e.field("id_not_contains", &self.id_not_contains);
+        e.field("id_not_ends_with", &self.id_not_ends_with);
+        e.field("id_not_in", &self.id_not_in);
+        e.field("id_not_starts_with", &self.id_not_starts_with);
+        e.field("id_starts_with", &self.id_starts_with);
+        e.field("name", &self.name);
+        e.field("name_contains", &self.name_contains);
+        e.field("name_ends_with", &self.name_ends_with);
+        e.field("name_gt", &self.name_gt);
+        e.field("name_gte", &self.name_gte);
+        e.field("name_in", &self.name_in);
+        e.field("name_lt", &self.name_lt);
+        e.field("name_lte", &self.name_lte);
+        e.field("name_not", &self.name_not);
+        e.field("name_not_contains", &self.name_not_contains);
+        e.field("name_not_ends_with", &self.name_not_ends_with);
+        e.field("name_not_in", &self.name_not_in);
+        e.field("name_not_starts_with", &self.name_not_starts_with);
+        e.field("name_starts_with", &self.name_starts_with);
+        e.end_object();
+    }
+}
 impl crate::Client {
     /// `POST /v2/api/create-organization` (operation `CreateOrganization`).
+    #[cfg(feature = "organization")]
     pub async fn create_organization(
         &self,
         body: &[crate::models::OrganizationCreationParams],
@@ -461,6 +685,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/delete-organization` (operation `DeleteOrganization`).
+    #[cfg(feature = "organization")]
     pub async fn delete_organization(
         &self,
         body: &crate::models::OrganizationDeletionParams,
@@ -473,6 +698,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-organizations` (operation `GetOrganizations`).
+    #[cfg(feature = "organization")]
     pub async fn get_organizations(
         &self,
         body: &crate::models::GetOrganizationsRequestBody,
@@ -485,6 +711,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-organizations-connection` (operation `GetOrganizationsConnection`).
+    #[cfg(feature = "organization")]
     pub async fn get_organizations_connection(
         &self,
         body: &crate::models::GetOrganizationsConnectionRequestBody,
@@ -496,6 +723,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/update-organization` (operation `UpdateOrganization`).
+    #[cfg(feature = "organization")]
     pub async fn update_organization(
         &self,
         body: &crate::models::OrganizationUpdationParams,

@@ -3,11 +3,13 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/ExportFileDownloadLinks`
+#[cfg(any(feature = "ovf"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExportFileDownloadLinks {
     pub link: ::std::string::String,
     pub filename: ::std::string::String,
 }
+#[cfg(any(feature = "ovf"))]
 impl crate::codec::Decode for ExportFileDownloadLinks {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -33,6 +35,7 @@ impl crate::codec::Decode for ExportFileDownloadLinks {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "ovf"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ExportFileDownloadLinks {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -43,10 +46,12 @@ impl crate::codec::Encode for ExportFileDownloadLinks {
     }
 }
 /// Spec: `#/components/schemas/GetExportFileDownloadLinksParams`
+#[cfg(any(feature = "ovf"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetExportFileDownloadLinksParams {
     pub r#where: crate::models::VmExportFileWhereUniqueInput,
 }
+#[cfg(any(feature = "ovf"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetExportFileDownloadLinksParams {
     fn decode(
@@ -69,6 +74,7 @@ impl crate::codec::Decode for GetExportFileDownloadLinksParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "ovf"))]
 impl crate::codec::Encode for GetExportFileDownloadLinksParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -77,11 +83,13 @@ impl crate::codec::Encode for GetExportFileDownloadLinksParams {
     }
 }
 /// Spec: `/paths/~1parse-ovf/post/requestBody/content/multipart~1form-data/schema`
+#[cfg(any(feature = "ovf"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ParseOvfRequestBody {
     pub file: crate::client::FilePart,
     pub cluster_id: ::std::string::String,
 }
+#[cfg(any(feature = "ovf"))]
 impl ParseOvfRequestBody {
     /// The form fields, in spec order; unset optional fields are left out.
     pub fn to_fields(&self) -> ::std::vec::Vec<crate::client::MultipartField> {
@@ -98,6 +106,7 @@ impl ParseOvfRequestBody {
     }
 }
 /// Spec: `/paths/~1upload-elf-file/post/requestBody/content/multipart~1form-data/schema`
+#[cfg(any(feature = "ovf"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UploadElfFileRequestBody {
     pub file: crate::client::FilePart,
@@ -107,6 +116,7 @@ pub struct UploadElfFileRequestBody {
     pub size_unit: ::std::option::Option<::std::string::String>,
     pub upload_task_id: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "ovf"))]
 impl UploadElfFileRequestBody {
     /// The form fields, in spec order; unset optional fields are left out.
     pub fn to_fields(&self) -> ::std::vec::Vec<crate::client::MultipartField> {
@@ -137,11 +147,13 @@ impl UploadElfFileRequestBody {
     }
 }
 /// Spec: `#/components/schemas/VmExportFileWhereUniqueInput`
+#[cfg(any(feature = "ovf"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmExportFileWhereUniqueInput {
     pub data_port_id: crate::Nullable<::std::string::String>,
     pub id: crate::Nullable<::std::string::String>,
 }
+#[cfg(any(feature = "ovf"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmExportFileWhereUniqueInput {
     fn decode(
@@ -160,6 +172,7 @@ impl crate::codec::Decode for VmExportFileWhereUniqueInput {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "ovf"))]
 impl crate::codec::Encode for VmExportFileWhereUniqueInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -170,6 +183,7 @@ impl crate::codec::Encode for VmExportFileWhereUniqueInput {
 }
 impl crate::Client {
     /// `POST /v2/api/get-export-file-download-links` (operation `GetExportFileDownloadLinks`).
+    #[cfg(feature = "ovf")]
     pub async fn get_export_file_download_links(
         &self,
         body: &crate::models::GetExportFileDownloadLinksParams,
@@ -184,6 +198,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/parse-ovf` (operation `ParseOvf`).
+    #[cfg(feature = "ovf")]
     pub async fn parse_ovf(
         &self,
         body: &crate::models::ParseOvfRequestBody,
@@ -193,6 +208,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/upload-elf-file` (operation `UploadElfFile`).
+    #[cfg(feature = "ovf")]
     pub async fn upload_elf_file(
         &self,
         body: &crate::models::UploadElfFileRequestBody,

@@ -3,6 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/GetPciDevicesRequestBody`
+#[cfg(any(feature = "pci-device"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetPciDevicesRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -13,6 +14,7 @@ pub struct GetPciDevicesRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::PciDeviceWhereInput>,
 }
+#[cfg(any(feature = "pci-device"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetPciDevicesRequestBody {
     fn decode(
@@ -36,6 +38,7 @@ impl crate::codec::Decode for GetPciDevicesRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "pci-device"))]
 impl crate::codec::Encode for GetPciDevicesRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -50,6 +53,7 @@ impl crate::codec::Encode for GetPciDevicesRequestBody {
     }
 }
 /// Spec: `#/components/schemas/PciDevice`
+#[cfg(any(feature = "pci-device"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PciDevice {
     pub bus: ::std::string::String,
@@ -84,6 +88,7 @@ pub struct PciDevice {
     pub vendor_id: ::std::string::String,
     pub verdor_name: ::std::string::String,
 }
+#[cfg(any(feature = "pci-device"))]
 impl crate::codec::Decode for PciDevice {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -199,6 +204,7 @@ impl crate::codec::Decode for PciDevice {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "pci-device"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for PciDevice {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -236,6 +242,7 @@ impl crate::codec::Encode for PciDevice {
     }
 }
 /// Spec: `#/components/schemas/PciDeviceMdevState`
+#[cfg(any(feature = "pci-device"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum PciDeviceMdevState {
     /// `ENABLED`
@@ -247,6 +254,7 @@ pub enum PciDeviceMdevState {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "pci-device"))]
 impl PciDeviceMdevState {
     /// Every value the spec lists.
     pub const ALL: [Self; 3] = [Self::Enabled, Self::NotEnabled, Self::NotSupport];
@@ -270,16 +278,19 @@ impl PciDeviceMdevState {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "pci-device"))]
 impl ::std::default::Default for PciDeviceMdevState {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "pci-device"))]
 impl ::std::fmt::Display for PciDeviceMdevState {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "pci-device"))]
 impl crate::codec::Decode for PciDeviceMdevState {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -287,12 +298,14 @@ impl crate::codec::Decode for PciDeviceMdevState {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "pci-device"))]
 impl crate::codec::Encode for PciDeviceMdevState {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/PciDeviceOrderByInput`
+#[cfg(any(feature = "pci-device"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum PciDeviceOrderByInput {
     /// `bus_ASC`
@@ -410,6 +423,7 @@ pub enum PciDeviceOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "pci-device"))]
 impl PciDeviceOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 56] = [
@@ -596,16 +610,19 @@ impl PciDeviceOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "pci-device"))]
 impl ::std::default::Default for PciDeviceOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "pci-device"))]
 impl ::std::fmt::Display for PciDeviceOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "pci-device"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for PciDeviceOrderByInput {
     fn decode(
@@ -614,12 +631,14 @@ impl crate::codec::Decode for PciDeviceOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "pci-device"))]
 impl crate::codec::Encode for PciDeviceOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/PciDevicePartitionState`
+#[cfg(any(feature = "pci-device"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum PciDevicePartitionState {
     /// `ENABLED`
@@ -631,6 +650,7 @@ pub enum PciDevicePartitionState {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "pci-device"))]
 impl PciDevicePartitionState {
     /// Every value the spec lists.
     pub const ALL: [Self; 3] = [Self::Enabled, Self::NotEnabled, Self::NotSupport];
@@ -654,16 +674,19 @@ impl PciDevicePartitionState {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "pci-device"))]
 impl ::std::default::Default for PciDevicePartitionState {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "pci-device"))]
 impl ::std::fmt::Display for PciDevicePartitionState {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "pci-device"))]
 impl crate::codec::Decode for PciDevicePartitionState {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -671,12 +694,14 @@ impl crate::codec::Decode for PciDevicePartitionState {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "pci-device"))]
 impl crate::codec::Encode for PciDevicePartitionState {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/PciDeviceSriovState`
+#[cfg(any(feature = "pci-device"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum PciDeviceSriovState {
     /// `ENABLED`
@@ -688,6 +713,7 @@ pub enum PciDeviceSriovState {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "pci-device"))]
 impl PciDeviceSriovState {
     /// Every value the spec lists.
     pub const ALL: [Self; 3] = [Self::Enabled, Self::NotEnabled, Self::NotSupport];
@@ -711,16 +737,19 @@ impl PciDeviceSriovState {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "pci-device"))]
 impl ::std::default::Default for PciDeviceSriovState {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "pci-device"))]
 impl ::std::fmt::Display for PciDeviceSriovState {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "pci-device"))]
 impl crate::codec::Decode for PciDeviceSriovState {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -728,12 +757,14 @@ impl crate::codec::Decode for PciDeviceSriovState {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "pci-device"))]
 impl crate::codec::Encode for PciDeviceSriovState {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/PciDeviceType`
+#[cfg(any(feature = "pci-device"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum PciDeviceType {
     /// `HSM`
@@ -741,6 +772,7 @@ pub enum PciDeviceType {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "pci-device"))]
 impl PciDeviceType {
     /// Every value the spec lists.
     pub const ALL: [Self; 1] = [Self::Hsm];
@@ -760,16 +792,19 @@ impl PciDeviceType {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "pci-device"))]
 impl ::std::default::Default for PciDeviceType {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "pci-device"))]
 impl ::std::fmt::Display for PciDeviceType {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "pci-device"))]
 impl crate::codec::Decode for PciDeviceType {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -777,12 +812,14 @@ impl crate::codec::Decode for PciDeviceType {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "pci-device"))]
 impl crate::codec::Encode for PciDeviceType {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/PciDeviceUsage`
+#[cfg(any(feature = "pci-device"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum PciDeviceUsage {
     /// `MDEV`
@@ -794,6 +831,7 @@ pub enum PciDeviceUsage {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "pci-device"))]
 impl PciDeviceUsage {
     /// Every value the spec lists.
     pub const ALL: [Self; 3] = [Self::Mdev, Self::PassThrough, Self::SriovVf];
@@ -817,16 +855,19 @@ impl PciDeviceUsage {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "pci-device"))]
 impl ::std::default::Default for PciDeviceUsage {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "pci-device"))]
 impl ::std::fmt::Display for PciDeviceUsage {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "pci-device"))]
 impl crate::codec::Decode for PciDeviceUsage {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -834,12 +875,14 @@ impl crate::codec::Decode for PciDeviceUsage {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "pci-device"))]
 impl crate::codec::Encode for PciDeviceUsage {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/PciDeviceWhereInput`
+#[cfg(any(feature = "pci-device"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PciDeviceWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::PciDeviceWhereInput>>,
@@ -1159,6 +1202,7 @@ pub struct PciDeviceWhereInput {
     pub verdor_name_not_starts_with: crate::Nullable<::std::string::String>,
     pub verdor_name_starts_with: crate::Nullable<::std::string::String>,
 }
+#[cfg(any(feature = "pci-device"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for PciDeviceWhereInput {
     fn decode(
@@ -2010,6 +2054,7 @@ impl crate::codec::Decode for PciDeviceWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "pci-device"))]
 impl crate::codec::Encode for PciDeviceWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -2332,6 +2377,7 @@ impl crate::codec::Encode for PciDeviceWhereInput {
 }
 impl crate::Client {
     /// `POST /v2/api/get-pci-devices` (operation `GetPciDevices`).
+    #[cfg(feature = "pci-device")]
     pub async fn get_pci_devices(
         &self,
         body: &crate::models::GetPciDevicesRequestBody,

@@ -3,6 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/GetPmemDimmsConnectionRequestBody`
+#[cfg(any(feature = "pmem-dimm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetPmemDimmsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -13,6 +14,7 @@ pub struct GetPmemDimmsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::PmemDimmWhereInput>,
 }
+#[cfg(any(feature = "pmem-dimm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetPmemDimmsConnectionRequestBody {
     fn decode(
@@ -36,6 +38,7 @@ impl crate::codec::Decode for GetPmemDimmsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "pmem-dimm"))]
 impl crate::codec::Encode for GetPmemDimmsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -50,6 +53,7 @@ impl crate::codec::Encode for GetPmemDimmsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetPmemDimmsRequestBody`
+#[cfg(any(feature = "pmem-dimm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetPmemDimmsRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -60,6 +64,7 @@ pub struct GetPmemDimmsRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::PmemDimmWhereInput>,
 }
+#[cfg(any(feature = "pmem-dimm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetPmemDimmsRequestBody {
     fn decode(
@@ -83,6 +88,7 @@ impl crate::codec::Decode for GetPmemDimmsRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "pmem-dimm"))]
 impl crate::codec::Encode for GetPmemDimmsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -97,10 +103,12 @@ impl crate::codec::Encode for GetPmemDimmsRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregatePmemDimm`
+#[cfg(any(feature = "pmem-dimm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregatePmemDimm {
     pub count: i32,
 }
+#[cfg(any(feature = "pmem-dimm"))]
 impl crate::codec::Decode for NestedAggregatePmemDimm {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -122,6 +130,7 @@ impl crate::codec::Decode for NestedAggregatePmemDimm {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "pmem-dimm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregatePmemDimm {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -131,6 +140,7 @@ impl crate::codec::Encode for NestedAggregatePmemDimm {
     }
 }
 /// Spec: `#/components/schemas/PmemDimm`
+#[cfg(any(feature = "pmem-dimm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PmemDimm {
     pub capacity: i64,
@@ -146,6 +156,7 @@ pub struct PmemDimm {
     pub remaining_life_percent: ::std::option::Option<i32>,
     pub version: ::std::string::String,
 }
+#[cfg(any(feature = "pmem-dimm"))]
 impl crate::codec::Decode for PmemDimm {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -214,6 +225,7 @@ impl crate::codec::Decode for PmemDimm {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "pmem-dimm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for PmemDimm {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -234,10 +246,12 @@ impl crate::codec::Encode for PmemDimm {
     }
 }
 /// Spec: `#/components/schemas/PmemDimmConnection`
+#[cfg(any(feature = "pmem-dimm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PmemDimmConnection {
     pub aggregate: crate::models::NestedAggregatePmemDimm,
 }
+#[cfg(any(feature = "pmem-dimm"))]
 impl crate::codec::Decode for PmemDimmConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -259,6 +273,7 @@ impl crate::codec::Decode for PmemDimmConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "pmem-dimm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for PmemDimmConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -268,6 +283,7 @@ impl crate::codec::Encode for PmemDimmConnection {
     }
 }
 /// Spec: `#/components/schemas/PmemDimmOrderByInput`
+#[cfg(any(feature = "pmem-dimm"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum PmemDimmOrderByInput {
     /// `capacity_ASC`
@@ -313,6 +329,7 @@ pub enum PmemDimmOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "pmem-dimm"))]
 impl PmemDimmOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 20] = [
@@ -391,16 +408,19 @@ impl PmemDimmOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "pmem-dimm"))]
 impl ::std::default::Default for PmemDimmOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "pmem-dimm"))]
 impl ::std::fmt::Display for PmemDimmOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "pmem-dimm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for PmemDimmOrderByInput {
     fn decode(
@@ -409,13 +429,635 @@ impl crate::codec::Decode for PmemDimmOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "pmem-dimm"))]
 impl crate::codec::Encode for PmemDimmOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
+/// Spec: `#/components/schemas/PmemDimmWhereInput`
+#[cfg(any(feature = "pmem-dimm"))]
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PmemDimmWhereInput {
+    pub and: crate::Nullable<::std::vec::Vec<crate::models::PmemDimmWhereInput>>,
+    pub not: crate::Nullable<::std::vec::Vec<crate::models::PmemDimmWhereInput>>,
+    pub or: crate::Nullable<::std::vec::Vec<crate::models::PmemDimmWhereInput>>,
+    pub capacity: crate::Nullable<i64>,
+    pub capacity_gt: crate::Nullable<i64>,
+    pub capacity_gte: crate::Nullable<i64>,
+    pub capacity_in: crate::Nullable<::std::vec::Vec<i64>>,
+    pub capacity_lt: crate::Nullable<i64>,
+    pub capacity_lte: crate::Nullable<i64>,
+    pub capacity_not: crate::Nullable<i64>,
+    pub capacity_not_in: crate::Nullable<::std::vec::Vec<i64>>,
+    pub device_locator: crate::Nullable<::std::string::String>,
+    pub device_locator_contains: crate::Nullable<::std::string::String>,
+    pub device_locator_ends_with: crate::Nullable<::std::string::String>,
+    pub device_locator_gt: crate::Nullable<::std::string::String>,
+    pub device_locator_gte: crate::Nullable<::std::string::String>,
+    pub device_locator_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub device_locator_lt: crate::Nullable<::std::string::String>,
+    pub device_locator_lte: crate::Nullable<::std::string::String>,
+    pub device_locator_not: crate::Nullable<::std::string::String>,
+    pub device_locator_not_contains: crate::Nullable<::std::string::String>,
+    pub device_locator_not_ends_with: crate::Nullable<::std::string::String>,
+    pub device_locator_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub device_locator_not_starts_with: crate::Nullable<::std::string::String>,
+    pub device_locator_starts_with: crate::Nullable<::std::string::String>,
+    #[cfg(
+        any(
+            feature = "alert",
+            feature = "disk",
+            feature = "graph",
+            feature = "label",
+            feature = "metrics",
+            feature = "table-reporter"
+        )
+    )]
+    pub disk: crate::Nullable<::std::boxed::Box<crate::models::DiskWhereInput>>,
+    pub health_status: crate::Nullable<crate::models::DiskHealthStatus>,
+    pub health_status_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::DiskHealthStatus>,
+    >,
+    pub health_status_not: crate::Nullable<crate::models::DiskHealthStatus>,
+    pub health_status_not_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::DiskHealthStatus>,
+    >,
+    #[cfg(
+        any(
+            feature = "alert",
+            feature = "brick-topo",
+            feature = "graph",
+            feature = "host",
+            feature = "iscsi-connection",
+            feature = "label",
+            feature = "log-collection",
+            feature = "metrics",
+            feature = "node-topo",
+            feature = "pci-device",
+            feature = "table-reporter",
+            feature = "vm-placement-group"
+        )
+    )]
+    pub host: crate::Nullable<::std::boxed::Box<crate::models::HostWhereInput>>,
+    pub id: crate::Nullable<::std::string::String>,
+    pub id_contains: crate::Nullable<::std::string::String>,
+    pub id_ends_with: crate::Nullable<::std::string::String>,
+    pub id_gt: crate::Nullable<::std::string::String>,
+    pub id_gte: crate::Nullable<::std::string::String>,
+    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: crate::Nullable<::std::string::String>,
+    pub id_lte: crate::Nullable<::std::string::String>,
+    pub id_not: crate::Nullable<::std::string::String>,
+    pub id_not_contains: crate::Nullable<::std::string::String>,
+    pub id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub id_starts_with: crate::Nullable<::std::string::String>,
+    pub local_id: crate::Nullable<::std::string::String>,
+    pub local_id_contains: crate::Nullable<::std::string::String>,
+    pub local_id_ends_with: crate::Nullable<::std::string::String>,
+    pub local_id_gt: crate::Nullable<::std::string::String>,
+    pub local_id_gte: crate::Nullable<::std::string::String>,
+    pub local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub local_id_lt: crate::Nullable<::std::string::String>,
+    pub local_id_lte: crate::Nullable<::std::string::String>,
+    pub local_id_not: crate::Nullable<::std::string::String>,
+    pub local_id_not_contains: crate::Nullable<::std::string::String>,
+    pub local_id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub local_id_starts_with: crate::Nullable<::std::string::String>,
+    pub name: crate::Nullable<::std::string::String>,
+    pub name_contains: crate::Nullable<::std::string::String>,
+    pub name_ends_with: crate::Nullable<::std::string::String>,
+    pub name_gt: crate::Nullable<::std::string::String>,
+    pub name_gte: crate::Nullable<::std::string::String>,
+    pub name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_lt: crate::Nullable<::std::string::String>,
+    pub name_lte: crate::Nullable<::std::string::String>,
+    pub name_not: crate::Nullable<::std::string::String>,
+    pub name_not_contains: crate::Nullable<::std::string::String>,
+    pub name_not_ends_with: crate::Nullable<::std::string::String>,
+    pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_not_starts_with: crate::Nullable<::std::string::String>,
+    pub name_starts_with: crate::Nullable<::std::string::String>,
+    pub numa_node: crate::Nullable<i32>,
+    pub numa_node_gt: crate::Nullable<i32>,
+    pub numa_node_gte: crate::Nullable<i32>,
+    pub numa_node_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub numa_node_lt: crate::Nullable<i32>,
+    pub numa_node_lte: crate::Nullable<i32>,
+    pub numa_node_not: crate::Nullable<i32>,
+    pub numa_node_not_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub part_number: crate::Nullable<::std::string::String>,
+    pub part_number_contains: crate::Nullable<::std::string::String>,
+    pub part_number_ends_with: crate::Nullable<::std::string::String>,
+    pub part_number_gt: crate::Nullable<::std::string::String>,
+    pub part_number_gte: crate::Nullable<::std::string::String>,
+    pub part_number_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub part_number_lt: crate::Nullable<::std::string::String>,
+    pub part_number_lte: crate::Nullable<::std::string::String>,
+    pub part_number_not: crate::Nullable<::std::string::String>,
+    pub part_number_not_contains: crate::Nullable<::std::string::String>,
+    pub part_number_not_ends_with: crate::Nullable<::std::string::String>,
+    pub part_number_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub part_number_not_starts_with: crate::Nullable<::std::string::String>,
+    pub part_number_starts_with: crate::Nullable<::std::string::String>,
+    pub remaining_life_percent: crate::Nullable<i32>,
+    pub remaining_life_percent_gt: crate::Nullable<i32>,
+    pub remaining_life_percent_gte: crate::Nullable<i32>,
+    pub remaining_life_percent_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub remaining_life_percent_lt: crate::Nullable<i32>,
+    pub remaining_life_percent_lte: crate::Nullable<i32>,
+    pub remaining_life_percent_not: crate::Nullable<i32>,
+    pub remaining_life_percent_not_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub version: crate::Nullable<::std::string::String>,
+    pub version_contains: crate::Nullable<::std::string::String>,
+    pub version_ends_with: crate::Nullable<::std::string::String>,
+    pub version_gt: crate::Nullable<::std::string::String>,
+    pub version_gte: crate::Nullable<::std::string::String>,
+    pub version_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub version_lt: crate::Nullable<::std::string::String>,
+    pub version_lte: crate::Nullable<::std::string::String>,
+    pub version_not: crate::Nullable<::std::string::String>,
+    pub version_not_contains: crate::Nullable<::std::string::String>,
+    pub version_not_ends_with: crate::Nullable<::std::string::String>,
+    pub version_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub version_not_starts_with: crate::Nullable<::std::string::String>,
+    pub version_starts_with: crate::Nullable<::std::string::String>,
+}
+#[cfg(any(feature = "pmem-dimm"))]
+#[cfg(feature = "server")]
+impl crate::codec::Decode for PmemDimmWhereInput {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        let mut out = Self::default();
+        let mut key = d.first_key("PmemDimmWhereInput")?;
+        while let ::std::option::Option::Some(k) = key {
+            match k {
+                "AND" => d.field(&mut out.and, "AND")?,
+                "NOT" => d.field(&mut out.not, "NOT")?,
+                "OR" => d.field(&mut out.or, "OR")?,
+                "capacity" => d.field(&mut out.capacity, "capacity")?,
+                "capacity_gt" => d.field(&mut out.capacity_gt, "capacity_gt")?,
+                "capacity_gte" => d.field(&mut out.capacity_gte, "capacity_gte")?,
+                "capacity_in" => d.field(&mut out.capacity_in, "capacity_in")?,
+                "capacity_lt" => d.field(&mut out.capacity_lt, "capacity_lt")?,
+                "capacity_lte" => d.field(&mut out.capacity_lte, "capacity_lte")?,
+                "capacity_not" => d.field(&mut out.capacity_not, "capacity_not")?,
+                "capacity_not_in" => {
+                    d.field(&mut out.capacity_not_in, "capacity_not_in")?
+                }
+                "device_locator" => d.field(&mut out.device_locator, "device_locator")?,
+                "device_locator_contains" => {
+                    d.field(&mut out.device_locator_contains, "device_locator_contains")?
+                }
+                "device_locator_ends_with" => {
+                    d.field(
+                        &mut out.device_locator_ends_with,
+                        "device_locator_ends_with",
+                    )?
+                }
+                "device_locator_gt" => {
+                    d.field(&mut out.device_locator_gt, "device_locator_gt")?
+                }
+                "device_locator_gte" => {
+                    d.field(&mut out.device_locator_gte, "device_locator_gte")?
+                }
+                "device_locator_in" => {
+                    d.field(&mut out.device_locator_in, "device_locator_in")?
+                }
+                "device_locator_lt" => {
+                    d.field(&mut out.device_locator_lt, "device_locator_lt")?
+                }
+                "device_locator_lte" => {
+                    d.field(&mut out.device_locator_lte, "device_locator_lte")?
+                }
+                "device_locator_not" => {
+                    d.field(&mut out.device_locator_not, "device_locator_not")?
+                }
+                "device_locator_not_contains" => {
+                    d.field(
+                        &mut out.device_locator_not_contains,
+                        "device_locator_not_contains",
+                    )?
+                }
+                "device_locator_not_ends_with" => {
+                    d.field(
+                        &mut out.device_locator_not_ends_with,
+                        "device_locator_not_ends_with",
+                    )?
+                }
+                "device_locator_not_in" => {
+                    d.field(&mut out.device_locator_not_in, "device_locator_not_in")?
+                }
+                "device_locator_not_starts_with" => {
+                    d.field(
+                        &mut out.device_locator_not_starts_with,
+                        "device_locator_not_starts_with",
+                    )?
+                }
+                "device_locator_starts_with" => {
+                    d.field(
+                        &mut out.device_locator_starts_with,
+                        "device_locator_starts_with",
+                    )?
+                }
+                #[cfg(
+                    any(
+                        feature = "alert",
+                        feature = "disk",
+                        feature = "graph",
+                        feature = "label",
+                        feature = "metrics",
+                        feature = "table-reporter"
+                    )
+                )]
+                "disk" => d.field(&mut out.disk, "disk")?,
+                "health_status" => d.field(&mut out.health_status, "health_status")?,
+                "health_status_in" => {
+                    d.field(&mut out.health_status_in, "health_status_in")?
+                }
+                "health_status_not" => {
+                    d.field(&mut out.health_status_not, "health_status_not")?
+                }
+                "health_status_not_in" => {
+                    d.field(&mut out.health_status_not_in, "health_status_not_in")?
+                }
+                #[cfg(
+                    any(
+                        feature = "alert",
+                        feature = "brick-topo",
+                        feature = "graph",
+                        feature = "host",
+                        feature = "iscsi-connection",
+                        feature = "label",
+                        feature = "log-collection",
+                        feature = "metrics",
+                        feature = "node-topo",
+                        feature = "pci-device",
+                        feature = "table-reporter",
+                        feature = "vm-placement-group"
+                    )
+                )]
+                "host" => d.field(&mut out.host, "host")?,
+                "id" => d.field(&mut out.id, "id")?,
+                "id_contains" => d.field(&mut out.id_contains, "id_contains")?,
+                "id_ends_with" => d.field(&mut out.id_ends_with, "id_ends_with")?,
+                "id_gt" => d.field(&mut out.id_gt, "id_gt")?,
+                "id_gte" => d.field(&mut out.id_gte, "id_gte")?,
+                "id_in" => d.field(&mut out.id_in, "id_in")?,
+                "id_lt" => d.field(&mut out.id_lt, "id_lt")?,
+                "id_lte" => d.field(&mut out.id_lte, "id_lte")?,
+                "id_not" => d.field(&mut out.id_not, "id_not")?,
+                "id_not_contains" => {
+                    d.field(&mut out.id_not_contains, "id_not_contains")?
+                }
+                "id_not_ends_with" => {
+                    d.field(&mut out.id_not_ends_with, "id_not_ends_with")?
+                }
+                "id_not_in" => d.field(&mut out.id_not_in, "id_not_in")?,
+                "id_not_starts_with" => {
+                    d.field(&mut out.id_not_starts_with, "id_not_starts_with")?
+                }
+                "id_starts_with" => d.field(&mut out.id_starts_with, "id_starts_with")?,
+                "local_id" => d.field(&mut out.local_id, "local_id")?,
+                "local_id_contains" => {
+                    d.field(&mut out.local_id_contains, "local_id_contains")?
+                }
+                "local_id_ends_with" => {
+                    d.field(&mut out.local_id_ends_with, "local_id_ends_with")?
+                }
+                "local_id_gt" => d.field(&mut out.local_id_gt, "local_id_gt")?,
+                "local_id_gte" => d.field(&mut out.local_id_gte, "local_id_gte")?,
+                "local_id_in" => d.field(&mut out.local_id_in, "local_id_in")?,
+                "local_id_lt" => d.field(&mut out.local_id_lt, "local_id_lt")?,
+                "local_id_lte" => d.field(&mut out.local_id_lte, "local_id_lte")?,
+                "local_id_not" => d.field(&mut out.local_id_not, "local_id_not")?,
+                "local_id_not_contains" => {
+                    d.field(&mut out.local_id_not_contains, "local_id_not_contains")?
+                }
+                "local_id_not_ends_with" => {
+                    d.field(&mut out.local_id_not_ends_with, "local_id_not_ends_with")?
+                }
+                "local_id_not_in" => {
+                    d.field(&mut out.local_id_not_in, "local_id_not_in")?
+                }
+                "local_id_not_starts_with" => {
+                    d.field(
+                        &mut out.local_id_not_starts_with,
+                        "local_id_not_starts_with",
+                    )?
+                }
+                "local_id_starts_with" => {
+                    d.field(&mut out.local_id_starts_with, "local_id_starts_with")?
+                }
+                "name" => d.field(&mut out.name, "name")?,
+                "name_contains" => d.field(&mut out.name_contains, "name_contains")?,
+                "name_ends_with" => d.field(&mut out.name_ends_with, "name_ends_with")?,
+                "name_gt" => d.field(&mut out.name_gt, "name_gt")?,
+                "name_gte" => d.field(&mut out.name_gte, "name_gte")?,
+                "name_in" => d.field(&mut out.name_in, "name_in")?,
+                "name_lt" => d.field(&mut out.name_lt, "name_lt")?,
+                "name_lte" => d.field(&mut out.name_lte, "name_lte")?,
+                "name_not" => d.field(&mut out.name_not, "name_not")?,
+                "name_not_contains" => {
+                    d.field(&mut out.name_not_contains, "name_not_contains")?
+                }
+                "name_not_ends_with" => {
+                    d.field(&mut out.name_not_ends_with, "name_not_ends_with")?
+                }
+                "name_not_in" => d.field(&mut out.name_not_in, "name_not_in")?,
+                "name_not_starts_with" => {
+                    d.field(&mut out.name_not_starts_with, "name_not_starts_with")?
+                }
+                "name_starts_with" => {
+                    d.field(&mut out.name_starts_with, "name_starts_with")?
+                }
+                "numa_node" => d.field(&mut out.numa_node, "numa_node")?,
+                "numa_node_gt" => d.field(&mut out.numa_node_gt, "numa_node_gt")?,
+                "numa_node_gte" => d.field(&mut out.numa_node_gte, "numa_node_gte")?,
+                "numa_node_in" => d.field(&mut out.numa_node_in, "numa_node_in")?,
+                "numa_node_lt" => d.field(&mut out.numa_node_lt, "numa_node_lt")?,
+                "numa_node_lte" => d.field(&mut out.numa_node_lte, "numa_node_lte")?,
+                "numa_node_not" => d.field(&mut out.numa_node_not, "numa_node_not")?,
+                "numa_node_not_in" => {
+                    d.field(&mut out.numa_node_not_in, "numa_node_not_in")?
+                }
+                "part_number" => d.field(&mut out.part_number, "part_number")?,
+                "part_number_contains" => {
+                    d.field(&mut out.part_number_contains, "part_number_contains")?
+                }
+                "part_number_ends_with" => {
+                    d.field(&mut out.part_number_ends_with, "part_number_ends_with")?
+                }
+                "part_number_gt" => d.field(&mut out.part_number_gt, "part_number_gt")?,
+                "part_number_gte" => {
+                    d.field(&mut out.part_number_gte, "part_number_gte")?
+                }
+                "part_number_in" => d.field(&mut out.part_number_in, "part_number_in")?,
+                "part_number_lt" => d.field(&mut out.part_number_lt, "part_number_lt")?,
+                "part_number_lte" => {
+                    d.field(&mut out.part_number_lte, "part_number_lte")?
+                }
+                "part_number_not" => {
+                    d.field(&mut out.part_number_not, "part_number_not")?
+                }
+                "part_number_not_contains" => {
+                    d.field(
+                        &mut out.part_number_not_contains,
+                        "part_number_not_contains",
+                    )?
+                }
+                "part_number_not_ends_with" => {
+                    d.field(
+                        &mut out.part_number_not_ends_with,
+                        "part_number_not_ends_with",
+                    )?
+                }
+                "part_number_not_in" => {
+                    d.field(&mut out.part_number_not_in, "part_number_not_in")?
+                }
+                "part_number_not_starts_with" => {
+                    d.field(
+                        &mut out.part_number_not_starts_with,
+                        "part_number_not_starts_with",
+                    )?
+                }
+                "part_number_starts_with" => {
+                    d.field(&mut out.part_number_starts_with, "part_number_starts_with")?
+                }
+                "remaining_life_percent" => {
+                    d.field(&mut out.remaining_life_percent, "remaining_life_percent")?
+                }
+                "remaining_life_percent_gt" => {
+                    d.field(
+                        &mut out.remaining_life_percent_gt,
+                        "remaining_life_percent_gt",
+                    )?
+                }
+                "remaining_life_percent_gte" => {
+                    d.field(
+                        &mut out.remaining_life_percent_gte,
+                        "remaining_life_percent_gte",
+                    )?
+                }
+                "remaining_life_percent_in" => {
+                    d.field(
+                        &mut out.remaining_life_percent_in,
+                        "remaining_life_percent_in",
+                    )?
+                }
+                "remaining_life_percent_lt" => {
+                    d.field(
+                        &mut out.remaining_life_percent_lt,
+                        "remaining_life_percent_lt",
+                    )?
+                }
+                "remaining_life_percent_lte" => {
+                    d.field(
+                        &mut out.remaining_life_percent_lte,
+                        "remaining_life_percent_lte",
+                    )?
+                }
+                "remaining_life_percent_not" => {
+                    d.field(
+                        &mut out.remaining_life_percent_not,
+                        "remaining_life_percent_not",
+                    )?
+                }
+                "remaining_life_percent_not_in" => {
+                    d.field(
+                        &mut out.remaining_life_percent_not_in,
+                        "remaining_life_percent_not_in",
+                    )?
+                }
+                "version" => d.field(&mut out.version, "version")?,
+                "version_contains" => {
+                    d.field(&mut out.version_contains, "version_contains")?
+                }
+                "version_ends_with" => {
+                    d.field(&mut out.version_ends_with, "version_ends_with")?
+                }
+                "version_gt" => d.field(&mut out.version_gt, "version_gt")?,
+                "version_gte" => d.field(&mut out.version_gte, "version_gte")?,
+                "version_in" => d.field(&mut out.version_in, "version_in")?,
+                "version_lt" => d.field(&mut out.version_lt, "version_lt")?,
+                "version_lte" => d.field(&mut out.version_lte, "version_lte")?,
+                "version_not" => d.field(&mut out.version_not, "version_not")?,
+                "version_not_contains" => {
+                    d.field(&mut out.version_not_contains, "version_not_contains")?
+                }
+                "version_not_ends_with" => {
+                    d.field(&mut out.version_not_ends_with, "version_not_ends_with")?
+                }
+                "version_not_in" => d.field(&mut out.version_not_in, "version_not_in")?,
+                "version_not_starts_with" => {
+                    d.field(&mut out.version_not_starts_with, "version_not_starts_with")?
+                }
+                "version_starts_with" => {
+                    d.field(&mut out.version_starts_with, "version_starts_with")?
+                }
+                _ => d.skip()?,
+            }
+            key = d.next_key()?;
+        }
+        ::std::result::Result::Ok(out)
+    }
+}
+#[cfg(any(feature = "pmem-dimm"))]
+impl crate::codec::Encode for PmemDimmWhereInput {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.begin_object();
+        e.field("AND", &self.and);
+        e.field("NOT", &self.not);
+        e.field("OR", &self.or);
+        e.field("capacity", &self.capacity);
+        e.field("capacity_gt", &self.capacity_gt);
+        e.field("capacity_gte", &self.capacity_gte);
+        e.field("capacity_in", &self.capacity_in);
+        e.field("capacity_lt", &self.capacity_lt);
+        e.field("capacity_lte", &self.capacity_lte);
+        e.field("capacity_not", &self.capacity_not);
+        e.field("capacity_not_in", &self.capacity_not_in);
+        e.field("device_locator", &self.device_locator);
+        e.field("device_locator_contains", &self.device_locator_contains);
+        e.field("device_locator_ends_with", &self.device_locator_ends_with);
+        e.field("device_locator_gt", &self.device_locator_gt);
+        e.field("device_locator_gte", &self.device_locator_gte);
+        e.field("device_locator_in", &self.device_locator_in);
+        e.field("device_locator_lt", &self.device_locator_lt);
+        e.field("device_locator_lte", &self.device_locator_lte);
+        e.field("device_locator_not", &self.device_locator_not);
+        e.field("device_locator_not_contains", &self.device_locator_not_contains);
+        e.field("device_locator_not_ends_with", &self.device_locator_not_ends_with);
+        e.field("device_locator_not_in", &self.device_locator_not_in);
+        e.field("device_locator_not_starts_with", &self.device_locator_not_starts_with);
+        e.field("device_locator_starts_with", &self.device_locator_starts_with);
+        #[cfg(
+            any(
+                feature = "alert",
+                feature = "disk",
+                feature = "graph",
+                feature = "label",
+                feature = "metrics",
+                feature = "table-reporter"
+            )
+        )] e.field("disk", &self.disk);
+        e.field("health_status", &self.health_status);
+        e.field("health_status_in", &self.health_status_in);
+        e.field("health_status_not", &self.health_status_not);
+        e.field("health_status_not_in", &self.health_status_not_in);
+        #[cfg(
+            any(
+                feature = "alert",
+                feature = "brick-topo",
+                feature = "graph",
+                feature = "host",
+                feature = "iscsi-connection",
+                feature = "label",
+                feature = "log-collection",
+                feature = "metrics",
+                feature = "node-topo",
+                feature = "pci-device",
+                feature = "table-reporter",
+                feature = "vm-placement-group"
+            )
+        )] e.field("host", &self.host);
+        e.field("id", &self.id);
+        e.field("id_contains", &self.id_contains);
+        e.field("id_ends_with", &self.id_ends_with);
+        e.field("id_gt", &self.id_gt);
+        e.field("id_gte", &self.id_gte);
+        e.field("id_in", &self.id_in);
+        e.field("id_lt", &self.id_lt);
+        e.field("id_lte", &self.id_lte);
+        e.field("id_not", &self.id_not);
+        e.field("id_not_contains", &self.id_not_contains);
+        e.field("id_not_ends_with", &self.id_not_ends_with);
+        e.field("id_not_in", &self.id_not_in);
+        e.field("id_not_starts_with", &self.id_not_starts_with);
+        e.field("id_starts_with", &self.id_starts_with);
+        e.field("local_id", &self.local_id);
+        e.field("local_id_contains", &self.local_id_contains);
+        e.field("local_id_ends_with", &self.local_id_ends_with);
+        e.field("local_id_gt", &self.local_id_gt);
+        e.field("local_id_gte", &self.local_id_gte);
+        e.field("local_id_in", &self.local_id_in);
+        e.field("local_id_lt", &self.local_id_lt);
+        e.field("local_id_lte", &self.local_id_lte);
+        e.field("local_id_not", &self.local_id_not);
+        e.field("local_id_not_contains", &self.local_id_not_contains);
+        e.field("local_id_not_ends_with", &self.local_id_not_ends_with);
+        e.field("local_id_not_in", &self.local_id_not_in);
+        e.field("local_id_not_starts_with", &self.local_id_not_starts_with);
+        e.field("local_id_starts_with", &self.local_id_starts_with);
+        e.field("name", &self.name);
+        e.field("name_contains", &self.name_contains);
+        e.field("name_ends_with", &self.name_ends_with);
+        e.field("name_gt", &self.name_gt);
+        e.field("name_gte", &self.name_gte);
+        e.field("name_in", &self.name_in);
+        e.field("name_lt", &self.name_lt);
+        e.field("name_lte", &self.name_lte);
+        e.field("name_not", &self.name_not);
+        e.field("name_not_contains", &self.name_not_contains);
+        e.field("name_not_ends_with", &self.name_not_ends_with);
+        e.field("name_not_in", &self.name_not_in);
+        e.field("name_not_starts_with", &self.name_not_starts_with);
+        e.field("name_starts_with", &self.name_starts_with);
+        e.field("numa_node", &self.numa_node);
+        e.field("numa_node_gt", &self.numa_node_gt);
+        e.field("numa_node_gte", &self.numa_node_gte);
+        e.field("numa_node_in", &self.numa_node_in);
+        e.field("numa_node_lt", &self.numa_node_lt);
+        e.field("numa_node_lte", &self.numa_node_lte);
+        e.field("numa_node_not", &self.numa_node_not);
+        e.field("numa_node_not_in", &self.numa_node_not_in);
+        e.field("part_number", &self.part_number);
+        e.field("part_number_contains", &self.part_number_contains);
+        e.field("part_number_ends_with", &self.part_number_ends_with);
+        e.field("part_number_gt", &self.part_number_gt);
+        e.field("part_number_gte", &self.part_number_gte);
+        e.field("part_number_in", &self.part_number_in);
+        e.field("part_number_lt", &self.part_number_lt);
+        e.field("part_number_lte", &self.part_number_lte);
+        e.field("part_number_not", &self.part_number_not);
+        e.field("part_number_not_contains", &self.part_number_not_contains);
+        e.field("part_number_not_ends_with", &self.part_number_not_ends_with);
+        e.field("part_number_not_in", &self.part_number_not_in);
+        e.field("part_number_not_starts_with", &self.part_number_not_starts_with);
+        e.field("part_number_starts_with", &self.part_number_starts_with);
+        e.field("remaining_life_percent", &self.remaining_life_percent);
+        e.field("remaining_life_percent_gt", &self.remaining_life_percent_gt);
+        e.field("remaining_life_percent_gte", &self.remaining_life_percent_gte);
+        e.field("remaining_life_percent_in", &self.remaining_life_percent_in);
+        e.field("remaining_life_percent_lt", &self.remaining_life_percent_lt);
+        e.field("remaining_life_percent_lte", &self.remaining_life_percent_lte);
+        e.field("remaining_life_percent_not", &self.remaining_life_percent_not);
+        e.field("remaining_life_percent_not_in", &self.remaining_life_percent_not_in);
+        e.field("version", &self.version);
+        e.field("version_contains", &self.version_contains);
+        e.field("version_ends_with", &self.version_ends_with);
+        e.field("version_gt", &self.version_gt);
+        e.field("version_gte", &self.version_gte);
+        e.field("version_in", &self.version_in);
+        e.field("version_lt", &self.version_lt);
+        e.field("version_lte", &self.version_lte);
+        e.field("version_not", &self.version_not);
+        e.field("version_not_contains", &self.version_not_contains);
+        e.field("version_not_ends_with", &self.version_not_ends_with);
+        e.field("version_not_in", &self.version_not_in);
+        e.field("version_not_starts_with", &self.version_not_starts_with);
+        e.field("version_starts_with", &self.version_starts_with);
+        e.end_object();
+    }
+}
 impl crate::Client {
     /// `POST /v2/api/get-pmem-dimms` (operation `GetPmemDimms`).
+    #[cfg(feature = "pmem-dimm")]
     pub async fn get_pmem_dimms(
         &self,
         body: &crate::models::GetPmemDimmsRequestBody,
@@ -425,6 +1067,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-pmem-dimms-connection` (operation `GetPmemDimmsConnection`).
+    #[cfg(feature = "pmem-dimm")]
     pub async fn get_pmem_dimms_connection(
         &self,
         body: &crate::models::GetPmemDimmsConnectionRequestBody,

@@ -3,10 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteRackTopo`
+#[cfg(any(feature = "rack-topo"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteRackTopo {
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "rack-topo"))]
 impl crate::codec::Decode for DeleteRackTopo {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -28,6 +30,7 @@ impl crate::codec::Decode for DeleteRackTopo {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "rack-topo"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteRackTopo {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -37,6 +40,7 @@ impl crate::codec::Encode for DeleteRackTopo {
     }
 }
 /// Spec: `#/components/schemas/GetRackTopoesConnectionRequestBody`
+#[cfg(any(feature = "rack-topo"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetRackTopoesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -47,6 +51,7 @@ pub struct GetRackTopoesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::RackTopoWhereInput>,
 }
+#[cfg(any(feature = "rack-topo"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetRackTopoesConnectionRequestBody {
     fn decode(
@@ -70,6 +75,7 @@ impl crate::codec::Decode for GetRackTopoesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "rack-topo"))]
 impl crate::codec::Encode for GetRackTopoesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -84,6 +90,7 @@ impl crate::codec::Encode for GetRackTopoesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetRackTopoesRequestBody`
+#[cfg(any(feature = "rack-topo"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetRackTopoesRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -94,6 +101,7 @@ pub struct GetRackTopoesRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::RackTopoWhereInput>,
 }
+#[cfg(any(feature = "rack-topo"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetRackTopoesRequestBody {
     fn decode(
@@ -117,6 +125,7 @@ impl crate::codec::Decode for GetRackTopoesRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "rack-topo"))]
 impl crate::codec::Encode for GetRackTopoesRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -131,10 +140,12 @@ impl crate::codec::Encode for GetRackTopoesRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateRackTopo`
+#[cfg(any(feature = "rack-topo"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateRackTopo {
     pub count: i32,
 }
+#[cfg(any(feature = "rack-topo"))]
 impl crate::codec::Decode for NestedAggregateRackTopo {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -156,6 +167,7 @@ impl crate::codec::Decode for NestedAggregateRackTopo {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "rack-topo"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateRackTopo {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -165,6 +177,7 @@ impl crate::codec::Encode for NestedAggregateRackTopo {
     }
 }
 /// Spec: `#/components/schemas/RackTopo`
+#[cfg(any(feature = "rack-topo"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RackTopo {
     pub brick_topoes: ::std::option::Option<
@@ -177,6 +190,7 @@ pub struct RackTopo {
     pub name: ::std::string::String,
     pub zone_topo: crate::models::NestedZoneTopo,
 }
+#[cfg(any(feature = "rack-topo"))]
 impl crate::codec::Decode for RackTopo {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -223,6 +237,7 @@ impl crate::codec::Decode for RackTopo {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "rack-topo"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for RackTopo {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -238,10 +253,12 @@ impl crate::codec::Encode for RackTopo {
     }
 }
 /// Spec: `#/components/schemas/RackTopoConnection`
+#[cfg(any(feature = "rack-topo"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RackTopoConnection {
     pub aggregate: crate::models::NestedAggregateRackTopo,
 }
+#[cfg(any(feature = "rack-topo"))]
 impl crate::codec::Decode for RackTopoConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -263,6 +280,7 @@ impl crate::codec::Decode for RackTopoConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "rack-topo"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for RackTopoConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -272,6 +290,7 @@ impl crate::codec::Encode for RackTopoConnection {
     }
 }
 /// Spec: `#/components/schemas/RackTopoCreationParams`
+#[cfg(any(feature = "rack-topo"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RackTopoCreationParams {
     pub brick_topoes: ::std::option::Option<crate::models::BrickTopoWhereInput>,
@@ -280,6 +299,7 @@ pub struct RackTopoCreationParams {
     pub height: i32,
     pub name: ::std::string::String,
 }
+#[cfg(any(feature = "rack-topo"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for RackTopoCreationParams {
     fn decode(
@@ -319,6 +339,7 @@ impl crate::codec::Decode for RackTopoCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "rack-topo"))]
 impl crate::codec::Encode for RackTopoCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -331,10 +352,12 @@ impl crate::codec::Encode for RackTopoCreationParams {
     }
 }
 /// Spec: `#/components/schemas/RackTopoDeletionParams`
+#[cfg(any(feature = "rack-topo"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RackTopoDeletionParams {
     pub r#where: crate::models::RackTopoWhereInput,
 }
+#[cfg(any(feature = "rack-topo"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for RackTopoDeletionParams {
     fn decode(
@@ -357,6 +380,7 @@ impl crate::codec::Decode for RackTopoDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "rack-topo"))]
 impl crate::codec::Encode for RackTopoDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -365,6 +389,7 @@ impl crate::codec::Encode for RackTopoDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/RackTopoOrderByInput`
+#[cfg(any(feature = "rack-topo"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum RackTopoOrderByInput {
     /// `height_ASC`
@@ -386,6 +411,7 @@ pub enum RackTopoOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "rack-topo"))]
 impl RackTopoOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 8] = [
@@ -428,16 +454,19 @@ impl RackTopoOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "rack-topo"))]
 impl ::std::default::Default for RackTopoOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "rack-topo"))]
 impl ::std::fmt::Display for RackTopoOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "rack-topo"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for RackTopoOrderByInput {
     fn decode(
@@ -446,17 +475,20 @@ impl crate::codec::Decode for RackTopoOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "rack-topo"))]
 impl crate::codec::Encode for RackTopoOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/RackTopoUpdationParams`
+#[cfg(any(feature = "rack-topo"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RackTopoUpdationParams {
     pub data: crate::models::RackTopoUpdationParamsData,
     pub r#where: crate::models::RackTopoWhereInput,
 }
+#[cfg(any(feature = "rack-topo"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for RackTopoUpdationParams {
     fn decode(
@@ -483,6 +515,7 @@ impl crate::codec::Decode for RackTopoUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "rack-topo"))]
 impl crate::codec::Encode for RackTopoUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -492,6 +525,7 @@ impl crate::codec::Encode for RackTopoUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/RackTopoUpdationParams/properties/data`
+#[cfg(any(feature = "rack-topo"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RackTopoUpdationParamsData {
     pub brick_topoes: ::std::option::Option<crate::models::BrickTopoWhereInput>,
@@ -500,6 +534,7 @@ pub struct RackTopoUpdationParamsData {
     pub height: ::std::option::Option<i32>,
     pub name: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "rack-topo"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for RackTopoUpdationParamsData {
     fn decode(
@@ -521,6 +556,7 @@ impl crate::codec::Decode for RackTopoUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "rack-topo"))]
 impl crate::codec::Encode for RackTopoUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -532,8 +568,266 @@ impl crate::codec::Encode for RackTopoUpdationParamsData {
         e.end_object();
     }
 }
+/// Spec: `#/components/schemas/RackTopoWhereInput`
+#[cfg(any(feature = "rack-topo"))]
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RackTopoWhereInput {
+    pub and: crate::Nullable<::std::vec::Vec<crate::models::RackTopoWhereInput>>,
+    pub not: crate::Nullable<::std::vec::Vec<crate::models::RackTopoWhereInput>>,
+    pub or: crate::Nullable<::std::vec::Vec<crate::models::RackTopoWhereInput>>,
+    #[cfg(any(feature = "brick-topo", feature = "rack-topo"))]
+    pub brick_topoes_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::BrickTopoWhereInput>,
+    >,
+    #[cfg(any(feature = "brick-topo", feature = "rack-topo"))]
+    pub brick_topoes_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::BrickTopoWhereInput>,
+    >,
+    #[cfg(any(feature = "brick-topo", feature = "rack-topo"))]
+    pub brick_topoes_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::BrickTopoWhereInput>,
+    >,
+    pub cluster: crate::Nullable<crate::models::ClusterWhereInput>,
+    pub height: crate::Nullable<i32>,
+    pub height_gt: crate::Nullable<i32>,
+    pub height_gte: crate::Nullable<i32>,
+    pub height_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub height_lt: crate::Nullable<i32>,
+    pub height_lte: crate::Nullable<i32>,
+    pub height_not: crate::Nullable<i32>,
+    pub height_not_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub id: crate::Nullable<::std::string::String>,
+    pub id_contains: crate::Nullable<::std::string::String>,
+    pub id_ends_with: crate::Nullable<::std::string::String>,
+    pub id_gt: crate::Nullable<::std::string::String>,
+    pub id_gte: crate::Nullable<::std::string::String>,
+    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: crate::Nullable<::std::string::String>,
+    pub id_lte: crate::Nullable<::std::string::String>,
+    pub id_not: crate::Nullable<::std::string::String>,
+    pub id_not_contains: crate::Nullable<::std::string::String>,
+    pub id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub id_starts_with: crate::Nullable<::std::string::String>,
+    pub local_id: crate::Nullable<::std::string::String>,
+    pub local_id_contains: crate::Nullable<::std::string::String>,
+    pub local_id_ends_with: crate::Nullable<::std::string::String>,
+    pub local_id_gt: crate::Nullable<::std::string::String>,
+    pub local_id_gte: crate::Nullable<::std::string::String>,
+    pub local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub local_id_lt: crate::Nullable<::std::string::String>,
+    pub local_id_lte: crate::Nullable<::std::string::String>,
+    pub local_id_not: crate::Nullable<::std::string::String>,
+    pub local_id_not_contains: crate::Nullable<::std::string::String>,
+    pub local_id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub local_id_starts_with: crate::Nullable<::std::string::String>,
+    pub name: crate::Nullable<::std::string::String>,
+    pub name_contains: crate::Nullable<::std::string::String>,
+    pub name_ends_with: crate::Nullable<::std::string::String>,
+    pub name_gt: crate::Nullable<::std::string::String>,
+    pub name_gte: crate::Nullable<::std::string::String>,
+    pub name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_lt: crate::Nullable<::std::string::String>,
+    pub name_lte: crate::Nullable<::std::string::String>,
+    pub name_not: crate::Nullable<::std::string::String>,
+    pub name_not_contains: crate::Nullable<::std::string::String>,
+    pub name_not_ends_with: crate::Nullable<::std::string::String>,
+    pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_not_starts_with: crate::Nullable<::std::string::String>,
+    pub name_starts_with: crate::Nullable<::std::string::String>,
+    #[cfg(any(feature = "zone-topo"))]
+    pub zone_topo: crate::Nullable<::std::boxed::Box<crate::models::ZoneTopoWhereInput>>,
+}
+#[cfg(any(feature = "rack-topo"))]
+#[cfg(feature = "server")]
+impl crate::codec::Decode for RackTopoWhereInput {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        let mut out = Self::default();
+        let mut key = d.first_key("RackTopoWhereInput")?;
+        while let ::std::option::Option::Some(k) = key {
+            match k {
+                "AND" => d.field(&mut out.and, "AND")?,
+                "NOT" => d.field(&mut out.not, "NOT")?,
+                "OR" => d.field(&mut out.or, "OR")?,
+                #[cfg(any(feature = "brick-topo", feature = "rack-topo"))]
+                "brick_topoes_every" => {
+                    d.field(&mut out.brick_topoes_every, "brick_topoes_every")?
+                }
+                #[cfg(any(feature = "brick-topo", feature = "rack-topo"))]
+                "brick_topoes_none" => {
+                    d.field(&mut out.brick_topoes_none, "brick_topoes_none")?
+                }
+                #[cfg(any(feature = "brick-topo", feature = "rack-topo"))]
+                "brick_topoes_some" => {
+                    d.field(&mut out.brick_topoes_some, "brick_topoes_some")?
+                }
+                "cluster" => d.field(&mut out.cluster, "cluster")?,
+                "height" => d.field(&mut out.height, "height")?,
+                "height_gt" => d.field(&mut out.height_gt, "height_gt")?,
+                "height_gte" => d.field(&mut out.height_gte, "height_gte")?,
+                "height_in" => d.field(&mut out.height_in, "height_in")?,
+                "height_lt" => d.field(&mut out.height_lt, "height_lt")?,
+                "height_lte" => d.field(&mut out.height_lte, "height_lte")?,
+                "height_not" => d.field(&mut out.height_not, "height_not")?,
+                "height_not_in" => d.field(&mut out.height_not_in, "height_not_in")?,
+                "id" => d.field(&mut out.id, "id")?,
+                "id_contains" => d.field(&mut out.id_contains, "id_contains")?,
+                "id_ends_with" => d.field(&mut out.id_ends_with, "id_ends_with")?,
+                "id_gt" => d.field(&mut out.id_gt, "id_gt")?,
+                "id_gte" => d.field(&mut out.id_gte, "id_gte")?,
+                "id_in" => d.field(&mut out.id_in, "id_in")?,
+                "id_lt" => d.field(&mut out.id_lt, "id_lt")?,
+                "id_lte" => d.field(&mut out.id_lte, "id_lte")?,
+                "id_not" => d.field(&mut out.id_not, "id_not")?,
+                "id_not_contains" => {
+                    d.field(&mut out.id_not_contains, "id_not_contains")?
+                }
+                "id_not_ends_with" => {
+                    d.field(&mut out.id_not_ends_with, "id_not_ends_with")?
+                }
+                "id_not_in" => d.field(&mut out.id_not_in, "id_not_in")?,
+                "id_not_starts_with" => {
+                    d.field(&mut out.id_not_starts_with, "id_not_starts_with")?
+                }
+                "id_starts_with" => d.field(&mut out.id_starts_with, "id_starts_with")?,
+                "local_id" => d.field(&mut out.local_id, "local_id")?,
+                "local_id_contains" => {
+                    d.field(&mut out.local_id_contains, "local_id_contains")?
+                }
+                "local_id_ends_with" => {
+                    d.field(&mut out.local_id_ends_with, "local_id_ends_with")?
+                }
+                "local_id_gt" => d.field(&mut out.local_id_gt, "local_id_gt")?,
+                "local_id_gte" => d.field(&mut out.local_id_gte, "local_id_gte")?,
+                "local_id_in" => d.field(&mut out.local_id_in, "local_id_in")?,
+                "local_id_lt" => d.field(&mut out.local_id_lt, "local_id_lt")?,
+                "local_id_lte" => d.field(&mut out.local_id_lte, "local_id_lte")?,
+                "local_id_not" => d.field(&mut out.local_id_not, "local_id_not")?,
+                "local_id_not_contains" => {
+                    d.field(&mut out.local_id_not_contains, "local_id_not_contains")?
+                }
+                "local_id_not_ends_with" => {
+                    d.field(&mut out.local_id_not_ends_with, "local_id_not_ends_with")?
+                }
+                "local_id_not_in" => {
+                    d.field(&mut out.local_id_not_in, "local_id_not_in")?
+                }
+                "local_id_not_starts_with" => {
+                    d.field(
+                        &mut out.local_id_not_starts_with,
+                        "local_id_not_starts_with",
+                    )?
+                }
+                "local_id_starts_with" => {
+                    d.field(&mut out.local_id_starts_with, "local_id_starts_with")?
+                }
+                "name" => d.field(&mut out.name, "name")?,
+                "name_contains" => d.field(&mut out.name_contains, "name_contains")?,
+                "name_ends_with" => d.field(&mut out.name_ends_with, "name_ends_with")?,
+                "name_gt" => d.field(&mut out.name_gt, "name_gt")?,
+                "name_gte" => d.field(&mut out.name_gte, "name_gte")?,
+                "name_in" => d.field(&mut out.name_in, "name_in")?,
+                "name_lt" => d.field(&mut out.name_lt, "name_lt")?,
+                "name_lte" => d.field(&mut out.name_lte, "name_lte")?,
+                "name_not" => d.field(&mut out.name_not, "name_not")?,
+                "name_not_contains" => {
+                    d.field(&mut out.name_not_contains, "name_not_contains")?
+                }
+                "name_not_ends_with" => {
+                    d.field(&mut out.name_not_ends_with, "name_not_ends_with")?
+                }
+                "name_not_in" => d.field(&mut out.name_not_in, "name_not_in")?,
+                "name_not_starts_with" => {
+                    d.field(&mut out.name_not_starts_with, "name_not_starts_with")?
+                }
+                "name_starts_with" => {
+                    d.field(&mut out.name_starts_with, "name_starts_with")?
+                }
+                #[cfg(any(feature = "zone-topo"))]
+                "zone_topo" => d.field(&mut out.zone_topo, "zone_topo")?,
+                _ => d.skip()?,
+            }
+            key = d.next_key()?;
+        }
+        ::std::result::Result::Ok(out)
+    }
+}
+#[cfg(any(feature = "rack-topo"))]
+impl crate::codec::Encode for RackTopoWhereInput {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.begin_object();
+        e.field("AND", &self.and);
+        e.field("NOT", &self.not);
+        e.field("OR", &self.or);
+        #[cfg(any(feature = "brick-topo", feature = "rack-topo"))]
+        e.field("brick_topoes_every", &self.brick_topoes_every);
+        #[cfg(any(feature = "brick-topo", feature = "rack-topo"))]
+        e.field("brick_topoes_none", &self.brick_topoes_none);
+        #[cfg(any(feature = "brick-topo", feature = "rack-topo"))]
+        e.field("brick_topoes_some", &self.brick_topoes_some);
+        e.field("cluster", &self.cluster);
+        e.field("height", &self.height);
+        e.field("height_gt", &self.height_gt);
+        e.field("height_gte", &self.height_gte);
+        e.field("height_in", &self.height_in);
+        e.field("height_lt", &self.height_lt);
+        e.field("height_lte", &self.height_lte);
+        e.field("height_not", &self.height_not);
+        e.field("height_not_in", &self.height_not_in);
+        e.field("id", &self.id);
+        e.field("id_contains", &self.id_contains);
+        e.field("id_ends_with", &self.id_ends_with);
+        e.field("id_gt", &self.id_gt);
+        e.field("id_gte", &self.id_gte);
+        e.field("id_in", &self.id_in);
+        e.field("id_lt", &self.id_lt);
+        e.field("id_lte", &self.id_lte);
+        e.field("id_not", &self.id_not);
+        e.field("id_not_contains", &self.id_not_contains);
+        e.field("id_not_ends_with", &self.id_not_ends_with);
+        e.field("id_not_in", &self.id_not_in);
+        e.field("id_not_starts_with", &self.id_not_starts_with);
+        e.field("id_starts_with", &self.id_starts_with);
+        e.field("local_id", &self.local_id);
+        e.field("local_id_contains", &self.local_id_contains);
+        e.field("local_id_ends_with", &self.local_id_ends_with);
+        e.field("local_id_gt", &self.local_id_gt);
+        e.field("local_id_gte", &self.local_id_gte);
+        e.field("local_id_in", &self.local_id_in);
+        e.field("local_id_lt", &self.local_id_lt);
+        e.field("local_id_lte", &self.local_id_lte);
+        e.field("local_id_not", &self.local_id_not);
+        e.field("local_id_not_contains", &self.local_id_not_contains);
+        e.field("local_id_not_ends_with", &self.local_id_not_ends_with);
+        e.field("local_id_not_in", &self.local_id_not_in);
+        e.field("local_id_not_starts_with", &self.local_id_not_starts_with);
+        e.field("local_id_starts_with", &self.local_id_starts_with);
+        e.field("name", &self.name);
+        e.field("name_contains", &self.name_contains);
+        e.field("name_ends_with", &self.name_ends_with);
+        e.field("name_gt", &self.name_gt);
+        e.field("name_gte", &self.name_gte);
+        e.field("name_in", &self.name_in);
+        e.field("name_lt", &self.name_lt);
+        e.field("name_lte", &self.name_lte);
+        e.field("name_not", &self.name_not);
+        e.field("name_not_contains", &self.name_not_contains);
+        e.field("name_not_ends_with", &self.name_not_ends_with);
+        e.field("name_not_in", &self.name_not_in);
+        e.field("name_not_starts_with", &self.name_not_starts_with);
+        e.field("name_starts_with", &self.name_starts_with);
+        #[cfg(any(feature = "zone-topo"))] e.field("zone_topo", &self.zone_topo);
+        e.end_object();
+    }
+}
 impl crate::Client {
     /// `POST /v2/api/create-rack-topo` (operation `CreateRackTopo`).
+    #[cfg(feature = "rack-topo")]
     pub async fn create_rack_topo(
         &self,
         body: &[crate::models::RackTopoCreationParams],
@@ -546,6 +840,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/delete-rack-topo` (operation `DeleteRackTopo`).
+    #[cfg(feature = "rack-topo")]
     pub async fn delete_rack_topo(
         &self,
         body: &crate::models::RackTopoDeletionParams,
@@ -558,6 +853,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-rack-topoes` (operation `GetRackTopoes`).
+    #[cfg(feature = "rack-topo")]
     pub async fn get_rack_topoes(
         &self,
         body: &crate::models::GetRackTopoesRequestBody,
@@ -567,6 +863,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-rack-topoes-connection` (operation `GetRackTopoesConnection`).
+    #[cfg(feature = "rack-topo")]
     pub async fn get_rack_topoes_connection(
         &self,
         body: &crate::models::GetRackTopoesConnectionRequestBody,
@@ -576,6 +873,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/update-rack-topo` (operation `UpdateRackTopo`).
+    #[cfg(feature = "rack-topo")]
     pub async fn update_rack_topo(
         &self,
         body: &crate::models::RackTopoUpdationParams,

@@ -3,6 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/GetReplicaVmsConnectionRequestBody`
+#[cfg(any(feature = "replica-vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetReplicaVmsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -13,6 +14,7 @@ pub struct GetReplicaVmsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ReplicaVmWhereInput>,
 }
+#[cfg(any(feature = "replica-vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetReplicaVmsConnectionRequestBody {
     fn decode(
@@ -36,6 +38,7 @@ impl crate::codec::Decode for GetReplicaVmsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "replica-vm"))]
 impl crate::codec::Encode for GetReplicaVmsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -50,6 +53,7 @@ impl crate::codec::Encode for GetReplicaVmsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetReplicaVmsRequestBody`
+#[cfg(any(feature = "replica-vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetReplicaVmsRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -60,6 +64,7 @@ pub struct GetReplicaVmsRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ReplicaVmWhereInput>,
 }
+#[cfg(any(feature = "replica-vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetReplicaVmsRequestBody {
     fn decode(
@@ -83,6 +88,7 @@ impl crate::codec::Decode for GetReplicaVmsRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "replica-vm"))]
 impl crate::codec::Encode for GetReplicaVmsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -97,10 +103,12 @@ impl crate::codec::Encode for GetReplicaVmsRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateReplicaVm`
+#[cfg(any(feature = "replica-vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateReplicaVm {
     pub count: i32,
 }
+#[cfg(any(feature = "replica-vm"))]
 impl crate::codec::Decode for NestedAggregateReplicaVm {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -122,6 +130,7 @@ impl crate::codec::Decode for NestedAggregateReplicaVm {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "replica-vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateReplicaVm {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -131,11 +140,13 @@ impl crate::codec::Encode for NestedAggregateReplicaVm {
     }
 }
 /// Spec: `#/components/schemas/NestedReplicationPlan`
+#[cfg(any(feature = "replica-vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedReplicationPlan {
     pub id: ::std::string::String,
     pub name: ::std::string::String,
 }
+#[cfg(any(feature = "replica-vm"))]
 impl crate::codec::Decode for NestedReplicationPlan {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -161,6 +172,7 @@ impl crate::codec::Decode for NestedReplicationPlan {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "replica-vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedReplicationPlan {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -171,6 +183,7 @@ impl crate::codec::Encode for NestedReplicationPlan {
     }
 }
 /// Spec: `#/components/schemas/ReplicaVm`
+#[cfg(any(feature = "replica-vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReplicaVm {
     pub created_at: ::std::string::String,
@@ -212,6 +225,7 @@ pub struct ReplicaVm {
     pub updated_at: ::std::string::String,
     pub vm: ::std::option::Option<crate::models::NestedVm>,
 }
+#[cfg(any(feature = "replica-vm"))]
 impl crate::codec::Decode for ReplicaVm {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -333,6 +347,7 @@ impl crate::codec::Decode for ReplicaVm {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "replica-vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ReplicaVm {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -372,10 +387,12 @@ impl crate::codec::Encode for ReplicaVm {
     }
 }
 /// Spec: `#/components/schemas/ReplicaVmConnection`
+#[cfg(any(feature = "replica-vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReplicaVmConnection {
     pub aggregate: crate::models::NestedAggregateReplicaVm,
 }
+#[cfg(any(feature = "replica-vm"))]
 impl crate::codec::Decode for ReplicaVmConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -397,6 +414,7 @@ impl crate::codec::Decode for ReplicaVmConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "replica-vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ReplicaVmConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -406,6 +424,7 @@ impl crate::codec::Encode for ReplicaVmConnection {
     }
 }
 /// Spec: `#/components/schemas/ReplicaVmOrderByInput`
+#[cfg(any(feature = "replica-vm"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ReplicaVmOrderByInput {
     /// `createdAt_ASC`
@@ -483,6 +502,7 @@ pub enum ReplicaVmOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "replica-vm"))]
 impl ReplicaVmOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 36] = [
@@ -617,16 +637,19 @@ impl ReplicaVmOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "replica-vm"))]
 impl ::std::default::Default for ReplicaVmOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "replica-vm"))]
 impl ::std::fmt::Display for ReplicaVmOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "replica-vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ReplicaVmOrderByInput {
     fn decode(
@@ -635,13 +658,1292 @@ impl crate::codec::Decode for ReplicaVmOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "replica-vm"))]
 impl crate::codec::Encode for ReplicaVmOrderByInput {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.string(self.as_str());
+    }
+}
+/// Spec: `#/components/schemas/ReplicaVmState`
+#[cfg(any(feature = "replica-vm"))]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ReplicaVmState {
+    /// `FAILBACK`
+    Failback,
+    /// `FAILOVER`
+    Failover,
+    /// `FAILOVER_TEST`
+    FailoverTest,
+    /// `NOT_READY`
+    NotReady,
+    /// `PERMANENT_FAILOVER`
+    PermanentFailover,
+    /// `READY`
+    Ready,
+    /// `REPLICATING`
+    Replicating,
+    /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
+    Other(::std::string::String),
+}
+#[cfg(any(feature = "replica-vm"))]
+impl ReplicaVmState {
+    /// Every value the spec lists.
+    pub const ALL: [Self; 7] = [
+        Self::Failback,
+        Self::Failover,
+        Self::FailoverTest,
+        Self::NotReady,
+        Self::PermanentFailover,
+        Self::Ready,
+        Self::Replicating,
+    ];
+    /// The value on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Failback => "FAILBACK",
+            Self::Failover => "FAILOVER",
+            Self::FailoverTest => "FAILOVER_TEST",
+            Self::NotReady => "NOT_READY",
+            Self::PermanentFailover => "PERMANENT_FAILOVER",
+            Self::Ready => "READY",
+            Self::Replicating => "REPLICATING",
+            Self::Other(value) => value,
+        }
+    }
+    /// The variant for a wire value; unknown values are kept in the catch-all variant.
+    pub fn from_wire(value: &str) -> Self {
+        match value {
+            "FAILBACK" => Self::Failback,
+            "FAILOVER" => Self::Failover,
+            "FAILOVER_TEST" => Self::FailoverTest,
+            "NOT_READY" => Self::NotReady,
+            "PERMANENT_FAILOVER" => Self::PermanentFailover,
+            "READY" => Self::Ready,
+            "REPLICATING" => Self::Replicating,
+            other => Self::Other(::std::string::String::from(other)),
+        }
+    }
+}
+/// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "replica-vm"))]
+impl ::std::default::Default for ReplicaVmState {
+    fn default() -> Self {
+        Self::Other(::std::string::String::new())
+    }
+}
+#[cfg(any(feature = "replica-vm"))]
+impl ::std::fmt::Display for ReplicaVmState {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+#[cfg(any(feature = "replica-vm"))]
+impl crate::codec::Decode for ReplicaVmState {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d.str().map(Self::from_wire)
+    }
+}
+#[cfg(any(feature = "replica-vm"))]
+impl crate::codec::Encode for ReplicaVmState {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.string(self.as_str());
+    }
+}
+/// Spec: `#/components/schemas/ReplicaVmWhereInput`
+#[cfg(any(feature = "replica-vm"))]
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ReplicaVmWhereInput {
+    pub and: crate::Nullable<::std::vec::Vec<crate::models::ReplicaVmWhereInput>>,
+    pub not: crate::Nullable<::std::vec::Vec<crate::models::ReplicaVmWhereInput>>,
+    pub or: crate::Nullable<::std::vec::Vec<crate::models::ReplicaVmWhereInput>>,
+    pub created_at: crate::Nullable<::std::string::String>,
+    pub created_at_gt: crate::Nullable<::std::string::String>,
+    pub created_at_gte: crate::Nullable<::std::string::String>,
+    pub created_at_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub created_at_lt: crate::Nullable<::std::string::String>,
+    pub created_at_lte: crate::Nullable<::std::string::String>,
+    pub created_at_not: crate::Nullable<::std::string::String>,
+    pub created_at_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
+    pub entity_async_status_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    pub entity_async_status_not: crate::Nullable<crate::models::EntityAsyncStatus>,
+    pub entity_async_status_not_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    #[cfg(any(feature = "full"))]
+    pub external_cloudtower: crate::Nullable<
+        ::std::boxed::Box<crate::models::ExternalCloudTowerWhereInput>,
+    >,
+    pub failover_test_replica_group: crate::Nullable<::std::string::String>,
+    pub failover_test_replica_group_contains: crate::Nullable<::std::string::String>,
+    pub failover_test_replica_group_ends_with: crate::Nullable<::std::string::String>,
+    pub failover_test_replica_group_gt: crate::Nullable<::std::string::String>,
+    pub failover_test_replica_group_gte: crate::Nullable<::std::string::String>,
+    pub failover_test_replica_group_in: crate::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub failover_test_replica_group_lt: crate::Nullable<::std::string::String>,
+    pub failover_test_replica_group_lte: crate::Nullable<::std::string::String>,
+    pub failover_test_replica_group_not: crate::Nullable<::std::string::String>,
+    pub failover_test_replica_group_not_contains: crate::Nullable<::std::string::String>,
+    pub failover_test_replica_group_not_ends_with: crate::Nullable<
+        ::std::string::String,
+    >,
+    pub failover_test_replica_group_not_in: crate::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub failover_test_replica_group_not_starts_with: crate::Nullable<
+        ::std::string::String,
+    >,
+    pub failover_test_replica_group_starts_with: crate::Nullable<::std::string::String>,
+    pub failover_test_vm: crate::Nullable<crate::models::VmWhereInput>,
+    pub id: crate::Nullable<::std::string::String>,
+    pub id_contains: crate::Nullable<::std::string::String>,
+    pub id_ends_with: crate::Nullable<::std::string::String>,
+    pub id_gt: crate::Nullable<::std::string::String>,
+    pub id_gte: crate::Nullable<::std::string::String>,
+    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: crate::Nullable<::std::string::String>,
+    pub id_lte: crate::Nullable<::std::string::String>,
+    pub id_not: crate::Nullable<::std::string::String>,
+    pub id_not_contains: crate::Nullable<::std::string::String>,
+    pub id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub id_starts_with: crate::Nullable<::std::string::String>,
+    pub inbound: crate::Nullable<bool>,
+    pub inbound_not: crate::Nullable<bool>,
+    pub iscsi_lun: crate::Nullable<crate::models::IscsiLunWhereInput>,
+    pub origin_iscsi_lun: crate::Nullable<crate::models::IscsiLunWhereInput>,
+    pub origin_vm: crate::Nullable<crate::models::VmWhereInput>,
+    pub origin_vm_cluster_local_id: crate::Nullable<::std::string::String>,
+    pub origin_vm_cluster_local_id_contains: crate::Nullable<::std::string::String>,
+    pub origin_vm_cluster_local_id_ends_with: crate::Nullable<::std::string::String>,
+    pub origin_vm_cluster_local_id_gt: crate::Nullable<::std::string::String>,
+    pub origin_vm_cluster_local_id_gte: crate::Nullable<::std::string::String>,
+    pub origin_vm_cluster_local_id_in: crate::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub origin_vm_cluster_local_id_lt: crate::Nullable<::std::string::String>,
+    pub origin_vm_cluster_local_id_lte: crate::Nullable<::std::string::String>,
+    pub origin_vm_cluster_local_id_not: crate::Nullable<::std::string::String>,
+    pub origin_vm_cluster_local_id_not_contains: crate::Nullable<::std::string::String>,
+    pub origin_vm_cluster_local_id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub origin_vm_cluster_local_id_not_in: crate::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub origin_vm_cluster_local_id_not_starts_with: crate::Nullable<
+        ::std::string::String,
+    >,
+    pub origin_vm_cluster_local_id_starts_with: crate::Nullable<::std::string::String>,
+    pub origin_vm_cluster_name: crate::Nullable<::std::string::String>,
+    pub origin_vm_cluster_name_contains: crate::Nullable<::std::string::String>,
+    pub origin_vm_cluster_name_ends_with: crate::Nullable<::std::string::String>,
+    pub origin_vm_cluster_name_gt: crate::Nullable<::std::string::String>,
+    pub origin_vm_cluster_name_gte: crate::Nullable<::std::string::String>,
+    pub origin_vm_cluster_name_in: crate::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub origin_vm_cluster_name_lt: crate::Nullable<::std::string::String>,
+    pub origin_vm_cluster_name_lte: crate::Nullable<::std::string::String>,
+    pub origin_vm_cluster_name_not: crate::Nullable<::std::string::String>,
+    pub origin_vm_cluster_name_not_contains: crate::Nullable<::std::string::String>,
+    pub origin_vm_cluster_name_not_ends_with: crate::Nullable<::std::string::String>,
+    pub origin_vm_cluster_name_not_in: crate::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub origin_vm_cluster_name_not_starts_with: crate::Nullable<::std::string::String>,
+    pub origin_vm_cluster_name_starts_with: crate::Nullable<::std::string::String>,
+    pub origin_vm_local_id: crate::Nullable<::std::string::String>,
+    pub origin_vm_local_id_contains: crate::Nullable<::std::string::String>,
+    pub origin_vm_local_id_ends_with: crate::Nullable<::std::string::String>,
+    pub origin_vm_local_id_gt: crate::Nullable<::std::string::String>,
+    pub origin_vm_local_id_gte: crate::Nullable<::std::string::String>,
+    pub origin_vm_local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub origin_vm_local_id_lt: crate::Nullable<::std::string::String>,
+    pub origin_vm_local_id_lte: crate::Nullable<::std::string::String>,
+    pub origin_vm_local_id_not: crate::Nullable<::std::string::String>,
+    pub origin_vm_local_id_not_contains: crate::Nullable<::std::string::String>,
+    pub origin_vm_local_id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub origin_vm_local_id_not_in: crate::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub origin_vm_local_id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub origin_vm_local_id_starts_with: crate::Nullable<::std::string::String>,
+    pub origin_vm_name: crate::Nullable<::std::string::String>,
+    pub origin_vm_name_contains: crate::Nullable<::std::string::String>,
+    pub origin_vm_name_ends_with: crate::Nullable<::std::string::String>,
+    pub origin_vm_name_gt: crate::Nullable<::std::string::String>,
+    pub origin_vm_name_gte: crate::Nullable<::std::string::String>,
+    pub origin_vm_name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub origin_vm_name_lt: crate::Nullable<::std::string::String>,
+    pub origin_vm_name_lte: crate::Nullable<::std::string::String>,
+    pub origin_vm_name_not: crate::Nullable<::std::string::String>,
+    pub origin_vm_name_not_contains: crate::Nullable<::std::string::String>,
+    pub origin_vm_name_not_ends_with: crate::Nullable<::std::string::String>,
+    pub origin_vm_name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub origin_vm_name_not_starts_with: crate::Nullable<::std::string::String>,
+    pub origin_vm_name_starts_with: crate::Nullable<::std::string::String>,
+    pub replica_group: crate::Nullable<::std::string::String>,
+    pub replica_group_contains: crate::Nullable<::std::string::String>,
+    pub replica_group_ends_with: crate::Nullable<::std::string::String>,
+    pub replica_group_gt: crate::Nullable<::std::string::String>,
+    pub replica_group_gte: crate::Nullable<::std::string::String>,
+    pub replica_group_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub replica_group_lt: crate::Nullable<::std::string::String>,
+    pub replica_group_lte: crate::Nullable<::std::string::String>,
+    pub replica_group_not: crate::Nullable<::std::string::String>,
+    pub replica_group_not_contains: crate::Nullable<::std::string::String>,
+    pub replica_group_not_ends_with: crate::Nullable<::std::string::String>,
+    pub replica_group_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub replica_group_not_starts_with: crate::Nullable<::std::string::String>,
+    pub replica_group_starts_with: crate::Nullable<::std::string::String>,
+    pub replication_group: crate::Nullable<::std::string::String>,
+    pub replication_group_contains: crate::Nullable<::std::string::String>,
+    pub replication_group_ends_with: crate::Nullable<::std::string::String>,
+    pub replication_group_gt: crate::Nullable<::std::string::String>,
+    pub replication_group_gte: crate::Nullable<::std::string::String>,
+    pub replication_group_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub replication_group_lt: crate::Nullable<::std::string::String>,
+    pub replication_group_lte: crate::Nullable<::std::string::String>,
+    pub replication_group_not: crate::Nullable<::std::string::String>,
+    pub replication_group_not_contains: crate::Nullable<::std::string::String>,
+    pub replication_group_not_ends_with: crate::Nullable<::std::string::String>,
+    pub replication_group_not_in: crate::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub replication_group_not_starts_with: crate::Nullable<::std::string::String>,
+    pub replication_group_starts_with: crate::Nullable<::std::string::String>,
+    #[cfg(any(feature = "replication-plan"))]
+    pub replication_plan: crate::Nullable<
+        ::std::boxed::Box<crate::models::ReplicationPlanWhereInput>,
+    >,
+    #[cfg(any(feature = "full"))]
+    pub replication_service: crate::Nullable<
+        ::std::boxed::Box<crate::models::ReplicationServiceWhereInput>,
+    >,
+    #[cfg(any(feature = "full"))]
+    pub replication_target_executions_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::ReplicationTargetExecutionWhereInput>,
+    >,
+    #[cfg(any(feature = "full"))]
+    pub replication_target_executions_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::ReplicationTargetExecutionWhereInput>,
+    >,
+    #[cfg(any(feature = "full"))]
+    pub replication_target_executions_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::ReplicationTargetExecutionWhereInput>,
+    >,
+    #[cfg(any(feature = "full"))]
+    pub restore_points_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::ReplicationRestorePointWhereInput>,
+    >,
+    #[cfg(any(feature = "full"))]
+    pub restore_points_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::ReplicationRestorePointWhereInput>,
+    >,
+    #[cfg(any(feature = "full"))]
+    pub restore_points_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::ReplicationRestorePointWhereInput>,
+    >,
+    pub state: crate::Nullable<crate::models::ReplicaVmState>,
+    pub state_in: crate::Nullable<::std::vec::Vec<crate::models::ReplicaVmState>>,
+    pub state_not: crate::Nullable<crate::models::ReplicaVmState>,
+    pub state_not_in: crate::Nullable<::std::vec::Vec<crate::models::ReplicaVmState>>,
+    pub targets_deletable: crate::Nullable<bool>,
+    pub targets_deletable_not: crate::Nullable<bool>,
+    pub r#type: crate::Nullable<crate::models::ReplicationObjectType>,
+    pub type_in: crate::Nullable<::std::vec::Vec<crate::models::ReplicationObjectType>>,
+    pub type_not: crate::Nullable<crate::models::ReplicationObjectType>,
+    pub type_not_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::ReplicationObjectType>,
+    >,
+    pub updated_at: crate::Nullable<::std::string::String>,
+    pub updated_at_gt: crate::Nullable<::std::string::String>,
+    pub updated_at_gte: crate::Nullable<::std::string::String>,
+    pub updated_at_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub updated_at_lt: crate::Nullable<::std::string::String>,
+    pub updated_at_lte: crate::Nullable<::std::string::String>,
+    pub updated_at_not: crate::Nullable<::std::string::String>,
+    pub updated_at_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub vm: crate::Nullable<crate::models::VmWhereInput>,
+}
+#[cfg(any(feature = "replica-vm"))]
+#[cfg(feature = "server")]
+impl crate::codec::Decode for ReplicaVmWhereInput {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        let mut out = Self::default();
+        let mut key = d.first_key("ReplicaVmWhereInput")?;
+        while let ::std::option::Option::Some(k) = key {
+            match k {
+                "AND" => d.field(&mut out.and, "AND")?,
+                "NOT" => d.field(&mut out.not, "NOT")?,
+                "OR" => d.field(&mut out.or, "OR")?,
+                "createdAt" => d.field(&mut out.created_at, "createdAt")?,
+                "createdAt_gt" => d.field(&mut out.created_at_gt, "createdAt_gt")?,
+                "createdAt_gte" => d.field(&mut out.created_at_gte, "createdAt_gte")?,
+                "createdAt_in" => d.field(&mut out.created_at_in, "createdAt_in")?,
+                "createdAt_lt" => d.field(&mut out.created_at_lt, "createdAt_lt")?,
+                "createdAt_lte" => d.field(&mut out.created_at_lte, "createdAt_lte")?,
+                "createdAt_not" => d.field(&mut out.created_at_not, "createdAt_not")?,
+                "createdAt_not_in" => {
+                    d.field(&mut out.created_at_not_in, "createdAt_not_in")?
+                }
+                "entityAsyncStatus" => {
+                    d.field(&mut out.entity_async_status, "entityAsyncStatus")?
+                }
+                "entityAsyncStatus_in" => {
+                    d.field(&mut out.entity_async_status_in, "entityAsyncStatus_in")?
+                }
+                "entityAsyncStatus_not" => {
+                    d.field(&mut out.entity_async_status_not, "entityAsyncStatus_not")?
+                }
+                "entityAsyncStatus_not_in" => {
+                    d.field(
+                        &mut out.entity_async_status_not_in,
+                        "entityAsyncStatus_not_in",
+                    )?
+                }
+                #[cfg(any(feature = "full"))]
+                "external_cloudtower" => {
+                    d.field(&mut out.external_cloudtower, "external_cloudtower")?
+                }
+                "failover_test_replica_group" => {
+                    d.field(
+                        &mut out.failover_test_replica_group,
+                        "failover_test_replica_group",
+                    )?
+                }
+                "failover_test_replica_group_contains" => {
+                    d.field(
+                        &mut out.failover_test_replica_group_contains,
+                        "failover_test_replica_group_contains",
+                    )?
+                }
+                "failover_test_replica_group_ends_with" => {
+                    d.field(
+                        &mut out.failover_test_replica_group_ends_with,
+                        "failover_test_replica_group_ends_with",
+                    )?
+                }
+                "failover_test_replica_group_gt" => {
+                    d.field(
+                        &mut out.failover_test_replica_group_gt,
+                        "failover_test_replica_group_gt",
+                    )?
+                }
+                "failover_test_replica_group_gte" => {
+                    d.field(
+                        &mut out.failover_test_replica_group_gte,
+                        "failover_test_replica_group_gte",
+                    )?
+                }
+                "failover_test_replica_group_in" => {
+                    d.field(
+                        &mut out.failover_test_replica_group_in,
+                        "failover_test_replica_group_in",
+                    )?
+                }
+                "failover_test_replica_group_lt" => {
+                    d.field(
+                        &mut out.failover_test_replica_group_lt,
+                        "failover_test_replica_group_lt",
+                    )?
+                }
+                "failover_test_replica_group_lte" => {
+                    d.field(
+                        &mut out.failover_test_replica_group_lte,
+                        "failover_test_replica_group_lte",
+                    )?
+                }
+                "failover_test_replica_group_not" => {
+                    d.field(
+                        &mut out.failover_test_replica_group_not,
+                        "failover_test_replica_group_not",
+                    )?
+                }
+                "failover_test_replica_group_not_contains" => {
+                    d.field(
+                        &mut out.failover_test_replica_group_not_contains,
+                        "failover_test_replica_group_not_contains",
+                    )?
+                }
+                "failover_test_replica_group_not_ends_with" => {
+                    d.field(
+                        &mut out.failover_test_replica_group_not_ends_with,
+                        "failover_test_replica_group_not_ends_with",
+                    )?
+                }
+                "failover_test_replica_group_not_in" => {
+                    d.field(
+                        &mut out.failover_test_replica_group_not_in,
+                        "failover_test_replica_group_not_in",
+                    )?
+                }
+                "failover_test_replica_group_not_starts_with" => {
+                    d.field(
+                        &mut out.failover_test_replica_group_not_starts_with,
+                        "failover_test_replica_group_not_starts_with",
+                    )?
+                }
+                "failover_test_replica_group_starts_with" => {
+                    d.field(
+                        &mut out.failover_test_replica_group_starts_with,
+                        "failover_test_replica_group_starts_with",
+                    )?
+                }
+                "failover_test_vm" => {
+                    d.field(&mut out.failover_test_vm, "failover_test_vm")?
+                }
+                "id" => d.field(&mut out.id, "id")?,
+                "id_contains" => d.field(&mut out.id_contains, "id_contains")?,
+                "id_ends_with" => d.field(&mut out.id_ends_with, "id_ends_with")?,
+                "id_gt" => d.field(&mut out.id_gt, "id_gt")?,
+                "id_gte" => d.field(&mut out.id_gte, "id_gte")?,
+                "id_in" => d.field(&mut out.id_in, "id_in")?,
+                "id_lt" => d.field(&mut out.id_lt, "id_lt")?,
+                "id_lte" => d.field(&mut out.id_lte, "id_lte")?,
+                "id_not" => d.field(&mut out.id_not, "id_not")?,
+                "id_not_contains" => {
+                    d.field(&mut out.id_not_contains, "id_not_contains")?
+                }
+                "id_not_ends_with" => {
+                    d.field(&mut out.id_not_ends_with, "id_not_ends_with")?
+                }
+                "id_not_in" => d.field(&mut out.id_not_in, "id_not_in")?,
+                "id_not_starts_with" => {
+                    d.field(&mut out.id_not_starts_with, "id_not_starts_with")?
+                }
+                "id_starts_with" => d.field(&mut out.id_starts_with, "id_starts_with")?,
+                "inbound" => d.field(&mut out.inbound, "inbound")?,
+                "inbound_not" => d.field(&mut out.inbound_not, "inbound_not")?,
+                "iscsi_lun" => d.field(&mut out.iscsi_lun, "iscsi_lun")?,
+                "origin_iscsi_lun" => {
+                    d.field(&mut out.origin_iscsi_lun, "origin_iscsi_lun")?
+                }
+                "origin_vm" => d.field(&mut out.origin_vm, "origin_vm")?,
+                "origin_vm_cluster_local_id" => {
+                    d.field(
+                        &mut out.origin_vm_cluster_local_id,
+                        "origin_vm_cluster_local_id",
+                    )?
+                }
+                "origin_vm_cluster_local_id_contains" => {
+                    d.field(
+                        &mut out.origin_vm_cluster_local_id_contains,
+                        "origin_vm_cluster_local_id_contains",
+                    )?
+                }
+                "origin_vm_cluster_local_id_ends_with" => {
+                    d.field(
+                        &mut out.origin_vm_cluster_local_id_ends_with,
+                        "origin_vm_cluster_local_id_ends_with",
+                    )?
+                }
+                "origin_vm_cluster_local_id_gt" => {
+                    d.field(
+                        &mut out.origin_vm_cluster_local_id_gt,
+                        "origin_vm_cluster_local_id_gt",
+                    )?
+                }
+                "origin_vm_cluster_local_id_gte" => {
+                    d.field(
+                        &mut out.origin_vm_cluster_local_id_gte,
+                        "origin_vm_cluster_local_id_gte",
+                    )?
+                }
+                "origin_vm_cluster_local_id_in" => {
+                    d.field(
+                        &mut out.origin_vm_cluster_local_id_in,
+                        "origin_vm_cluster_local_id_in",
+                    )?
+                }
+                "origin_vm_cluster_local_id_lt" => {
+                    d.field(
+                        &mut out.origin_vm_cluster_local_id_lt,
+                        "origin_vm_cluster_local_id_lt",
+                    )?
+                }
+                "origin_vm_cluster_local_id_lte" => {
+                    d.field(
+                        &mut out.origin_vm_cluster_local_id_lte,
+                        "origin_vm_cluster_local_id_lte",
+                    )?
+                }
+                "origin_vm_cluster_local_id_not" => {
+                    d.field(
+                        &mut out.origin_vm_cluster_local_id_not,
+                        "origin_vm_cluster_local_id_not",
+                    )?
+                }
+                "origin_vm_cluster_local_id_not_contains" => {
+                    d.field(
+                        &mut out.origin_vm_cluster_local_id_not_contains,
+                        "origin_vm_cluster_local_id_not_contains",
+                    )?
+                }
+                "origin_vm_cluster_local_id_not_ends_with" => {
+                    d.field(
+                        &mut out.origin_vm_cluster_local_id_not_ends_with,
+                        "origin_vm_cluster_local_id_not_ends_with",
+                    )?
+                }
+                "origin_vm_cluster_local_id_not_in" => {
+                    d.field(
+                        &mut out.origin_vm_cluster_local_id_not_in,
+                        "origin_vm_cluster_local_id_not_in",
+                    )?
+                }
+                "origin_vm_cluster_local_id_not_starts_with" => {
+                    d.field(
+                        &mut out.origin_vm_cluster_local_id_not_starts_with,
+                        "origin_vm_cluster_local_id_not_starts_with",
+                    )?
+                }
+                "origin_vm_cluster_local_id_starts_with" => {
+                    d.field(
+                        &mut out.origin_vm_cluster_local_id_starts_with,
+                        "origin_vm_cluster_local_id_starts_with",
+                    )?
+                }
+                "origin_vm_cluster_name" => {
+                    d.field(&mut out.origin_vm_cluster_name, "origin_vm_cluster_name")?
+                }
+                "origin_vm_cluster_name_contains" => {
+                    d.field(
+                        &mut out.origin_vm_cluster_name_contains,
+                        "origin_vm_cluster_name_contains",
+                    )?
+                }
+                "origin_vm_cluster_name_ends_with" => {
+                    d.field(
+                        &mut out.origin_vm_cluster_name_ends_with,
+                        "origin_vm_cluster_name_ends_with",
+                    )?
+                }
+                "origin_vm_cluster_name_gt" => {
+                    d.field(
+                        &mut out.origin_vm_cluster_name_gt,
+                        "origin_vm_cluster_name_gt",
+                    )?
+                }
+                "origin_vm_cluster_name_gte" => {
+                    d.field(
+                        &mut out.origin_vm_cluster_name_gte,
+                        "origin_vm_cluster_name_gte",
+                    )?
+                }
+                "origin_vm_cluster_name_in" => {
+                    d.field(
+                        &mut out.origin_vm_cluster_name_in,
+                        "origin_vm_cluster_name_in",
+                    )?
+                }
+                "origin_vm_cluster_name_lt" => {
+                    d.field(
+                        &mut out.origin_vm_cluster_name_lt,
+                        "origin_vm_cluster_name_lt",
+                    )?
+                }
+                "origin_vm_cluster_name_lte" => {
+                    d.field(
+                        &mut out.origin_vm_cluster_name_lte,
+                        "origin_vm_cluster_name_lte",
+                    )?
+                }
+                "origin_vm_cluster_name_not" => {
+                    d.field(
+                        &mut out.origin_vm_cluster_name_not,
+                        "origin_vm_cluster_name_not",
+                    )?
+                }
+                "origin_vm_cluster_name_not_contains" => {
+                    d.field(
+                        &mut out.origin_vm_cluster_name_not_contains,
+                        "origin_vm_cluster_name_not_contains",
+                    )?
+                }
+                "origin_vm_cluster_name_not_ends_with" => {
+                    d.field(
+                        &mut out.origin_vm_cluster_name_not_ends_with,
+                        "origin_vm_cluster_name_not_ends_with",
+                    )?
+                }
+                "origin_vm_cluster_name_not_in" => {
+                    d.field(
+                        &mut out.origin_vm_cluster_name_not_in,
+                        "origin_vm_cluster_name_not_in",
+                    )?
+                }
+                "origin_vm_cluster_name_not_starts_with" => {
+                    d.field(
+                        &mut out.origin_vm_cluster_name_not_starts_with,
+                        "origin_vm_cluster_name_not_starts_with",
+                    )?
+                }
+                "origin_vm_cluster_name_starts_with" => {
+                    d.field(
+                        &mut out.origin_vm_cluster_name_starts_with,
+                        "origin_vm_cluster_name_starts_with",
+                    )?
+                }
+                "origin_vm_local_id" => {
+                    d.field(&mut out.origin_vm_local_id, "origin_vm_local_id")?
+                }
+                "origin_vm_local_id_contains" => {
+                    d.field(
+                        &mut out.origin_vm_local_id_contains,
+                        "origin_vm_local_id_contains",
+                    )?
+                }
+                "origin_vm_local_id_ends_with" => {
+                    d.field(
+                        &mut out.origin_vm_local_id_ends_with,
+                        "origin_vm_local_id_ends_with",
+                    )?
+                }
+                "origin_vm_local_id_gt" => {
+                    d.field(&mut out.origin_vm_local_id_gt, "origin_vm_local_id_gt")?
+                }
+                "origin_vm_local_id_gte" => {
+                    d.field(&mut out.origin_vm_local_id_gte, "origin_vm_local_id_gte")?
+                }
+                "origin_vm_local_id_in" => {
+                    d.field(&mut out.origin_vm_local_id_in, "origin_vm_local_id_in")?
+                }
+                "origin_vm_local_id_lt" => {
+                    d.field(&mut out.origin_vm_local_id_lt, "origin_vm_local_id_lt")?
+                }
+                "origin_vm_local_id_lte" => {
+                    d.field(&mut out.origin_vm_local_id_lte, "origin_vm_local_id_lte")?
+                }
+                "origin_vm_local_id_not" => {
+                    d.field(&mut out.origin_vm_local_id_not, "origin_vm_local_id_not")?
+                }
+                "origin_vm_local_id_not_contains" => {
+                    d.field(
+                        &mut out.origin_vm_local_id_not_contains,
+                        "origin_vm_local_id_not_contains",
+                    )?
+                }
+                "origin_vm_local_id_not_ends_with" => {
+                    d.field(
+                        &mut out.origin_vm_local_id_not_ends_with,
+                        "origin_vm_local_id_not_ends_with",
+                    )?
+                }
+                "origin_vm_local_id_not_in" => {
+                    d.field(
+                        &mut out.origin_vm_local_id_not_in,
+                        "origin_vm_local_id_not_in",
+                    )?
+                }
+                "origin_vm_local_id_not_starts_with" => {
+                    d.field(
+                        &mut out.origin_vm_local_id_not_starts_with,
+                        "origin_vm_local_id_not_starts_with",
+                    )?
+                }
+                "origin_vm_local_id_starts_with" => {
+                    d.field(
+                        &mut out.origin_vm_local_id_starts_with,
+                        "origin_vm_local_id_starts_with",
+                    )?
+                }
+                "origin_vm_name" => d.field(&mut out.origin_vm_name, "origin_vm_name")?,
+                "origin_vm_name_contains" => {
+                    d.field(&mut out.origin_vm_name_contains, "origin_vm_name_contains")?
+                }
+                "origin_vm_name_ends_with" => {
+                    d.field(
+                        &mut out.origin_vm_name_ends_with,
+                        "origin_vm_name_ends_with",
+                    )?
+                }
+                "origin_vm_name_gt" => {
+                    d.field(&mut out.origin_vm_name_gt, "origin_vm_name_gt")?
+                }
+                "origin_vm_name_gte" => {
+                    d.field(&mut out.origin_vm_name_gte, "origin_vm_name_gte")?
+                }
+                "origin_vm_name_in" => {
+                    d.field(&mut out.origin_vm_name_in, "origin_vm_name_in")?
+                }
+                "origin_vm_name_lt" => {
+                    d.field(&mut out.origin_vm_name_lt, "origin_vm_name_lt")?
+                }
+                "origin_vm_name_lte" => {
+                    d.field(&mut out.origin_vm_name_lte, "origin_vm_name_lte")?
+                }
+                "origin_vm_name_not" => {
+                    d.field(&mut out.origin_vm_name_not, "origin_vm_name_not")?
+                }
+                "origin_vm_name_not_contains" => {
+                    d.field(
+                        &mut out.origin_vm_name_not_contains,
+                        "origin_vm_name_not_contains",
+                    )?
+                }
+                "origin_vm_name_not_ends_with" => {
+                    d.field(
+                        &mut out.origin_vm_name_not_ends_with,
+                        "origin_vm_name_not_ends_with",
+                    )?
+                }
+                "origin_vm_name_not_in" => {
+                    d.field(&mut out.origin_vm_name_not_in, "origin_vm_name_not_in")?
+                }
+                "origin_vm_name_not_starts_with" => {
+                    d.field(
+                        &mut out.origin_vm_name_not_starts_with,
+                        "origin_vm_name_not_starts_with",
+                    )?
+                }
+                "origin_vm_name_starts_with" => {
+                    d.field(
+                        &mut out.origin_vm_name_starts_with,
+                        "origin_vm_name_starts_with",
+                    )?
+                }
+                "replica_group" => d.field(&mut out.replica_group, "replica_group")?,
+                "replica_group_contains" => {
+                    d.field(&mut out.replica_group_contains, "replica_group_contains")?
+                }
+                "replica_group_ends_with" => {
+                    d.field(&mut out.replica_group_ends_with, "replica_group_ends_with")?
+                }
+                "replica_group_gt" => {
+                    d.field(&mut out.replica_group_gt, "replica_group_gt")?
+                }
+                "replica_group_gte" => {
+                    d.field(&mut out.replica_group_gte, "replica_group_gte")?
+                }
+                "replica_group_in" => {
+                    d.field(&mut out.replica_group_in, "replica_group_in")?
+                }
+                "replica_group_lt" => {
+                    d.field(&mut out.replica_group_lt, "replica_group_lt")?
+                }
+                "replica_group_lte" => {
+                    d.field(&mut out.replica_group_lte, "replica_group_lte")?
+                }
+                "replica_group_not" => {
+                    d.field(&mut out.replica_group_not, "replica_group_not")?
+                }
+                "replica_group_not_contains" => {
+                    d.field(
+                        &mut out.replica_group_not_contains,
+                        "replica_group_not_contains",
+                    )?
+                }
+                "replica_group_not_ends_with" => {
+                    d.field(
+                        &mut out.replica_group_not_ends_with,
+                        "replica_group_not_ends_with",
+                    )?
+                }
+                "replica_group_not_in" => {
+                    d.field(&mut out.replica_group_not_in, "replica_group_not_in")?
+                }
+                "replica_group_not_starts_with" => {
+                    d.field(
+                        &mut out.replica_group_not_starts_with,
+                        "replica_group_not_starts_with",
+                    )?
+                }
+                "replica_group_starts_with" => {
+                    d.field(
+                        &mut out.replica_group_starts_with,
+                        "replica_group_starts_with",
+                    )?
+                }
+                "replication_group" => {
+                    d.field(&mut out.replication_group, "replication_group")?
+                }
+                "replication_group_contains" => {
+                    d.field(
+                        &mut out.replication_group_contains,
+                        "replication_group_contains",
+                    )?
+                }
+                "replication_group_ends_with" => {
+                    d.field(
+                        &mut out.replication_group_ends_with,
+                        "replication_group_ends_with",
+                    )?
+                }
+                "replication_group_gt" => {
+                    d.field(&mut out.replication_group_gt, "replication_group_gt")?
+                }
+                "replication_group_gte" => {
+                    d.field(&mut out.replication_group_gte, "replication_group_gte")?
+                }
+                "replication_group_in" => {
+                    d.field(&mut out.replication_group_in, "replication_group_in")?
+                }
+                "replication_group_lt" => {
+                    d.field(&mut out.replication_group_lt, "replication_group_lt")?
+                }
+                "replication_group_lte" => {
+                    d.field(&mut out.replication_group_lte, "replication_group_lte")?
+                }
+                "replication_group_not" => {
+                    d.field(&mut out.replication_group_not, "replication_group_not")?
+                }
+                "replication_group_not_contains" => {
+                    d.field(
+                        &mut out.replication_group_not_contains,
+                        "replication_group_not_contains",
+                    )?
+                }
+                "replication_group_not_ends_with" => {
+                    d.field(
+                        &mut out.replication_group_not_ends_with,
+                        "replication_group_not_ends_with",
+                    )?
+                }
+                "replication_group_not_in" => {
+                    d.field(
+                        &mut out.replication_group_not_in,
+                        "replication_group_not_in",
+                    )?
+                }
+                "replication_group_not_starts_with" => {
+                    d.field(
+                        &mut out.replication_group_not_starts_with,
+                        "replication_group_not_starts_with",
+                    )?
+                }
+                "replication_group_starts_with" => {
+                    d.field(
+                        &mut out.replication_group_starts_with,
+                        "replication_group_starts_with",
+                    )?
+                }
+                #[cfg(any(feature = "replication-plan"))]
+                "replication_plan" => {
+                    d.field(&mut out.replication_plan, "replication_plan")?
+                }
+                #[cfg(any(feature = "full"))]
+                "replication_service" => {
+                    d.field(&mut out.replication_service, "replication_service")?
+                }
+                #[cfg(any(feature = "full"))]
+                "replication_target_executions_every" => {
+                    d.field(
+                        &mut out.replication_target_executions_every,
+                        "replication_target_executions_every",
+                    )?
+                }
+                #[cfg(any(feature = "full"))]
+                "replication_target_executions_none" => {
+                    d.field(
+                        &mut out.replication_target_executions_none,
+                        "replication_target_executions_none",
+                    )?
+                }
+                #[cfg(any(feature = "full"))]
+                "replication_target_executions_some" => {
+                    d.field(
+                        &mut out.replication_target_executions_some,
+                        "replication_target_executions_some",
+                    )?
+                }
+                #[cfg(any(feature = "full"))]
+                "restore_points_every" => {
+                    d.field(&mut out.restore_points_every, "restore_points_every")?
+                }
+                #[cfg(any(feature = "full"))]
+                "restore_points_none" => {
+                    d.field(&mut out.restore_points_none, "restore_points_none")?
+                }
+                #[cfg(any(feature = "full"))]
+                "restore_points_some" => {
+                    d.field(&mut out.restore_points_some, "restore_points_some")?
+                }
+                "state" => d.field(&mut out.state, "state")?,
+                "state_in" => d.field(&mut out.state_in, "state_in")?,
+                "state_not" => d.field(&mut out.state_not, "state_not")?,
+                "state_not_in" => d.field(&mut out.state_not_in, "state_not_in")?,
+                "targets_deletable" => {
+                    d.field(&mut out.targets_deletable, "targets_deletable")?
+                }
+                "targets_deletable_not" => {
+                    d.field(&mut out.targets_deletable_not, "targets_deletable_not")?
+                }
+                "type" => d.field(&mut out.r#type, "type")?,
+                "type_in" => d.field(&mut out.type_in, "type_in")?,
+                "type_not" => d.field(&mut out.type_not, "type_not")?,
+                "type_not_in" => d.field(&mut out.type_not_in, "type_not_in")?,
+                "updatedAt" => d.field(&mut out.updated_at, "updatedAt")?,
+                "updatedAt_gt" => d.field(&mut out.updated_at_gt, "updatedAt_gt")?,
+                "updatedAt_gte" => d.field(&mut out.updated_at_gte, "updatedAt_gte")?,
+                "updatedAt_in" => d.field(&mut out.updated_at_in, "updatedAt_in")?,
+                "updatedAt_lt" => d.field(&mut out.updated_at_lt, "updatedAt_lt")?,
+                "updatedAt_lte" => d.field(&mut out.updated_at_lte, "updatedAt_lte")?,
+                "updatedAt_not" => d.field(&mut out.updated_at_not, "updatedAt_not")?,
+                "updatedAt_not_in" => {
+                    d.field(&mut out.updated_at_not_in, "updatedAt_not_in")?
+                }
+                "vm" => d.field(&mut out.vm, "vm")?,
+                _ => d.skip()?,
+            }
+            key = d.next_key()?;
+        }
+        ::std::result::Result::Ok(out)
+    }
+}
+#[cfg(any(feature = "replica-vm"))]
+impl crate::codec::Encode for ReplicaVmWhereInput {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.begin_object();
+        e.field("AND", &self.and);
+        e.field("NOT", &self.not);
+        e.field("OR", &self.or);
+        e.field("createdAt", &self.created_at);
+        e.field("createdAt_gt", &self.created_at_gt);
+        e.field("createdAt_gte", &self.created_at_gte);
+        e.field("createdAt_in", &self.created_at_in);
+        e.field("createdAt_lt", &self.created_at_lt);
+        e.field("createdAt_lte", &self.created_at_lte);
+        e.field("createdAt_not", &self.created_at_not);
+        e.field("createdAt_not_in", &self.created_at_not_in);
+        e.field("entityAsyncStatus", &self.entity_async_status);
+        e.field("entityAsyncStatus_in", &self.entity_async_status_in);
+        e.field("entityAsyncStatus_not", &self.entity_async_status_not);
+        e.field("entityAsyncStatus_not_in", &self.entity_async_status_not_in);
+        #[cfg(any(feature = "full"))]
+        e.field("external_cloudtower", &self.external_cloudtower);
+        e.field("failover_test_replica_group", &self.failover_test_replica_group);
+        e.field(
+            "failover_test_replica_group_contains",
+            &self.failover_test_replica_group_contains,
+        );
+        e.field(
+            "failover_test_replica_group_ends_with",
+            &self.failover_test_replica_group_ends_with,
+        );
+        e.field("failover_test_replica_group_gt", &self.failover_test_replica_group_gt);
+        e.field(
+            "failover_test_replica_group_gte",
+            &self.failover_test_replica_group_gte,
+        );
+        e.field("failover_test_replica_group_in", &self.failover_test_replica_group_in);
+        e.field("failover_test_replica_group_lt", &self.failover_test_replica_group_lt);
+        e.field(
+            "failover_test_replica_group_lte",
+            &self.failover_test_replica_group_lte,
+        );
+        e.field(
+            "failover_test_replica_group_not",
+            &self.failover_test_replica_group_not,
+        );
+        e.field(
+            "failover_test_replica_group_not_contains",
+            &self.failover_test_replica_group_not_contains,
+        );
+        e.field(
+            "failover_test_replica_group_not_ends_with",
+            &self.failover_test_replica_group_not_ends_with,
+        );
+        e.field(
+            "failover_test_replica_group_not_in",
+            &self.failover_test_replica_group_not_in,
+        );
+        e.field(
+            "failover_test_replica_group_not_starts_with",
+            &self.failover_test_replica_group_not_starts_with,
+        );
+        e.field(
+            "failover_test_replica_group_starts_with",
+            &self.failover_test_replica_group_starts_with,
+        );
+        e.field("failover_test_vm", &self.failover_test_vm);
+        e.field("id", &self.id);
+        e.field("id_contains", &self.id_contains);
+        e.field("id_ends_with", &self.id_ends_with);
+        e.field("id_gt", &self.id_gt);
+        e.field("id_gte", &self.id_gte);
+        e.field("id_in", &self.id_in);
+        e.field("id_lt", &self.id_lt);
+        e.field("id_lte", &self.id_lte);
+        e.field("id_not", &self.id_not);
+        e.field("id_not_contains", &self.id_not_contains);
+        e.field("id_not_ends_with", &self.id_not_ends_with);
+        e.field("id_not_in", &self.id_not_in);
+        e.field("id_not_starts_with", &self.id_not_starts_with);
+        e.field("id_starts_with", &self.id_starts_with);
+        e.field("inbound", &self.inbound);
+        e.field("inbound_not", &self.inbound_not);
+        e.field("iscsi_lun", &self.iscsi_lun);
+        e.field("origin_iscsi_lun", &self.origin_iscsi_lun);
+        e.field("origin_vm", &self.origin_vm);
+        e.field("origin_vm_cluster_local_id", &self.origin_vm_cluster_local_id);
+        e.field(
+            "origin_vm_cluster_local_id_contains",
+            &self.origin_vm_cluster_local_id_contains,
+        );
+        e.field(
+            "origin_vm_cluster_local_id_ends_with",
+            &self.origin_vm_cluster_local_id_ends_with,
+        );
+        e.field("origin_vm_cluster_local_id_gt", &self.origin_vm_cluster_local_id_gt);
+        e.field("origin_vm_cluster_local_id_gte", &self.origin_vm_cluster_local_id_gte);
+        e.field("origin_vm_cluster_local_id_in", &self.origin_vm_cluster_local_id_in);
+        e.field("origin_vm_cluster_local_id_lt", &self.origin_vm_cluster_local_id_lt);
+        e.field("origin_vm_cluster_local_id_lte", &self.origin_vm_cluster_local_id_lte);
+        e.field("origin_vm_cluster_local_id_not", &self.origin_vm_cluster_local_id_not);
+        e.field(
+            "origin_vm_cluster_local_id_not_contains",
+            &self.origin_vm_cluster_local_id_not_contains,
+        );
+        e.field(
+            "origin_vm_cluster_local_id_not_ends_with",
+            &self.origin_vm_cluster_local_id_not_ends_with,
+        );
+        e.field(
+            "origin_vm_cluster_local_id_not_in",
+            &self.origin_vm_cluster_local_id_not_in,
+        );
+        e.field(
+            "origin_vm_cluster_local_id_not_starts_with",
+            &self.origin_vm_cluster_local_id_not_starts_with,
+        );
+        e.field(
+            "origin_vm_cluster_local_id_starts_with",
+            &self.origin_vm_cluster_local_id_starts_with,
+        );
+        e.field("origin_vm_cluster_name", &self.origin_vm_cluster_name);
+        e.field(
+            "origin_vm_cluster_name_contains",
+            &self.origin_vm_cluster_name_contains,
+        );
+        e.field(
+            "origin_vm_cluster_name_ends_with",
+            &self.origin_vm_cluster_name_ends_with,
+        );
+        e.field("origin_vm_cluster_name_gt", &self.origin_vm_cluster_name_gt);
+        e.field("origin_vm_cluster_name_gte", &self.origin_vm_cluster_name_gte);
+        e.field("origin_vm_cluster_name_in", &self.origin_vm_cluster_name_in);
+        e.field("origin_vm_cluster_name_lt", &self.origin_vm_cluster_name_lt);
+        e.field("origin_vm_cluster_name_lte", &self.origin_vm_cluster_name_lte);
+        e.field("origin_vm_cluster_name_not", &self.origin_vm_cluster_name_not);
+        e.field(
+            "origin_vm_cluster_name_not_contains",
+            &self.origin_vm_cluster_name_not_contains,
+        );
+        e.field(
+            "origin_vm_cluster_name_not_ends_with",
+            &self.origin_vm_cluster_name_not_ends_with,
+        );
+        e.field("origin_vm_cluster_name_not_in", &self.origin_vm_cluster_name_not_in);
+        e.field(
+            "origin_vm_cluster_name_not_starts_with",
+            &self.origin_vm_cluster_name_not_starts_with,
+        );
+        e.field(
+            "origin_vm_cluster_name_starts_with",
+            &self.origin_vm_cluster_name_starts_with,
+        );
+        e.field("origin_vm_local_id", &self.origin_vm_local_id);
+        e.field("origin_vm_local_id_contains", &self.origin_vm_local_id_contains);
+        e.field("origin_vm_local_id_ends_with", &self.origin_vm_local_id_ends_with);
+        e.field("origin_vm_local_id_gt", &self.origin_vm_local_id_gt);
+        e.field("origin_vm_local_id_gte", &self.origin_vm_local_id_gte);
+        e.field("origin_vm_local_id_in", &self.origin_vm_local_id_in);
+        e.field("origin_vm_local_id_lt", &self.origin_vm_local_id_lt);
+        e.field("origin_vm_local_id_lte", &self.origin_vm_local_id_lte);
+        e.field("origin_vm_local_id_not", &self.origin_vm_local_id_not);
+        e.field(
+            "origin_vm_local_id_not_contains",
+            &self.origin_vm_local_id_not_contains,
+        );
+        e.field(
+            "origin_vm_local_id_not_ends_with",
+            &self.origin_vm_local_id_not_ends_with,
+        );
+        e.field("origin_vm_local_id_not_in", &self.origin_vm_local_id_not_in);
+        e.field(
+            "origin_vm_local_id_not_starts_with",
+            &self.origin_vm_local_id_not_starts_with,
+        );
+        e.field("origin_vm_local_id_starts_with", &self.origin_vm_local_id_starts_with);
+        e.field("origin_vm_name", &self.origin_vm_name);
+        e.field("origin_vm_name_contains", &self.origin_vm_name_contains);
+        e.field("origin_vm_name_ends_with", &self.origin_vm_name_ends_with);
+        e.field("origin_vm_name_gt", &self.origin_vm_name_gt);
+        e.field("origin_vm_name_gte", &self.origin_vm_name_gte);
+        e.field("origin_vm_name_in", &self.origin_vm_name_in);
+        e.field("origin_vm_name_lt", &self.origin_vm_name_lt);
+        e.field("origin_vm_name_lte", &self.origin_vm_name_lte);
+        e.field("origin_vm_name_not", &self.origin_vm_name_not);
+        e.field("origin_vm_name_not_contains", &self.origin_vm_name_not_contains);
+        e.field("origin_vm_name_not_ends_with", &self.origin_vm_name_not_ends_with);
+        e.field("origin_vm_name_not_in", &self.origin_vm_name_not_in);
+        e.field("origin_vm_name_not_starts_with", &self.origin_vm_name_not_starts_with);
+        e.field("origin_vm_name_starts_with", &self.origin_vm_name_starts_with);
+        e.field("replica_group", &self.replica_group);
+        e.field("replica_group_contains", &self.replica_group_contains);
+        e.field("replica_group_ends_with", &self.replica_group_ends_with);
+        e.field("replica_group_gt", &self.replica_group_gt);
+        e.field("replica_group_gte", &self.replica_group_gte);
+        e.field("replica_group_in", &self.replica_group_in);
+        e.field("replica_group_lt", &self.replica_group_lt);
+        e.field("replica_group_lte", &self.replica_group_lte);
+        e.field("replica_group_not", &self.replica_group_not);
+        e.field("replica_group_not_contains", &self.replica_group_not_contains);
+        e.field("replica_group_not_ends_with", &self.replica_group_not_ends_with);
+        e.field("replica_group_not_in", &self.replica_group_not_in);
+        e.field("replica_group_not_starts_with", &self.replica_group_not_starts_with);
+        e.field("replica_group_starts_with", &self.replica_group_starts_with);
+        e.field("replication_group", &self.replication_group);
+        e.field("replication_group_contains", &self.replication_group_contains);
+        e.field("replication_group_ends_with", &self.replication_group_ends_with);
+        e.field("replication_group_gt", &self.replication_group_gt);
+        e.field("replication_group_gte", &self.replication_group_gte);
+        e.field("replication_group_in", &self.replication_group_in);
+        e.field("replication_group_lt", &self.replication_group_lt);
+        e.field("replication_group_lte", &self.replication_group_lte);
+        e.field("replication_group_not", &self.replication_group_not);
+        e.field("replication_group_not_contains", &self.replication_group_not_contains);
+        e.field(
+            "replication_group_not_ends_with",
+            &self.replication_group_not_ends_with,
+        );
+        e.field("replication_group_not_in", &self.replication_group_not_in);
+        e.field(
+            "replication_group_not_starts_with",
+            &self.replication_group_not_starts_with,
+        );
+        e.field("replication_group_starts_with", &self.replication_group_starts_with);
+        #[cfg(any(feature = "replication-plan"))]
+        e.field("replication_plan", &self.replication_plan);
+        #[cfg(any(feature = "full"))]
+        e.field("replication_service", &self.replication_service);
+        #[cfg(any(feature = "full"))]
+        e.field(
+            "replication_target_executions_every",
+            &self.replication_target_executions_every,
+        );
+        #[cfg(any(feature = "full"))]
+        e.field(
+            "replication_target_executions_none",
+            &self.replication_target_executions_none,
+        );
+        #[cfg(any(feature = "full"))]
+        e.field(
+            "replication_target_executions_some",
+            &self.replication_target_executions_some,
+        );
+        #[cfg(any(feature = "full"))]
+        e.field("restore_points_every", &self.restore_points_every);
+        #[cfg(any(feature = "full"))]
+        e.field("restore_points_none", &self.restore_points_none);
+        #[cfg(any(feature = "full"))]
+        e.field("restore_points_some", &self.restore_points_some);
+        e.field("state", &self.state);
+        e.field("state_in", &self.state_in);
+        e.field("state_not", &self.state_not);
+        e.field("state_not_in", &self.state_not_in);
+        e.field("targets_deletable", &self.targets_deletable);
+        e.field("targets_deletable_not", &self.targets_deletable_not);
+        e.field("type", &self.r#type);
+        e.field("type_in", &self.type_in);
+        e.field("type_not", &self.type_not);
+        e.field("type_not_in", &self.type_not_in);
+        e.field("updatedAt", &self.updated_at);
+        e.field("updatedAt_gt", &self.updated_at_gt);
+        e.field("updatedAt_gte", &self.updated_at_gte);
+        e.field("updatedAt_in", &self.updated_at_in);
+        e.field("updatedAt_lt", &self.updated_at_lt);
+        e.field("updatedAt_lte", &self.updated_at_lte);
+        e.field("updatedAt_not", &self.updated_at_not);
+        e.field("updatedAt_not_in", &self.updated_at_not_in);
+        e.field("vm", &self.vm);
+        e.end_object();
+    }
+}
+/// Spec: `#/components/schemas/ReplicationObjectType`
+#[cfg(any(feature = "replica-vm"))]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ReplicationObjectType {
+    /// `CONSISTENCY_GROUP`
+    ConsistencyGroup,
+    /// `ISCSI_LUN`
+    IscsiLun,
+    /// `NVMF_NAMESPACE`
+    NvmfNamespace,
+    /// `VM`
+    Vm,
+    /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
+    Other(::std::string::String),
+}
+#[cfg(any(feature = "replica-vm"))]
+impl ReplicationObjectType {
+    /// Every value the spec lists.
+    pub const ALL: [Self; 4] = [
+        Self::ConsistencyGroup,
+        Self::IscsiLun,
+        Self::NvmfNamespace,
+        Self::Vm,
+    ];
+    /// The value on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ConsistencyGroup => "CONSISTENCY_GROUP",
+            Self::IscsiLun => "ISCSI_LUN",
+            Self::NvmfNamespace => "NVMF_NAMESPACE",
+            Self::Vm => "VM",
+            Self::Other(value) => value,
+        }
+    }
+    /// The variant for a wire value; unknown values are kept in the catch-all variant.
+    pub fn from_wire(value: &str) -> Self {
+        match value {
+            "CONSISTENCY_GROUP" => Self::ConsistencyGroup,
+            "ISCSI_LUN" => Self::IscsiLun,
+            "NVMF_NAMESPACE" => Self::NvmfNamespace,
+            "VM" => Self::Vm,
+            other => Self::Other(::std::string::String::from(other)),
+        }
+    }
+}
+/// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "replica-vm"))]
+impl ::std::default::Default for ReplicationObjectType {
+    fn default() -> Self {
+        Self::Other(::std::string::String::new())
+    }
+}
+#[cfg(any(feature = "replica-vm"))]
+impl ::std::fmt::Display for ReplicationObjectType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+#[cfg(any(feature = "replica-vm"))]
+impl crate::codec::Decode for ReplicationObjectType {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d.str().map(Self::from_wire)
+    }
+}
+#[cfg(any(feature = "replica-vm"))]
+impl crate::codec::Encode for ReplicationObjectType {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 impl crate::Client {
     /// `POST /v2/api/get-replica-vms` (operation `GetReplicaVms`).
+    #[cfg(feature = "replica-vm")]
     pub async fn get_replica_vms(
         &self,
         body: &crate::models::GetReplicaVmsRequestBody,
@@ -651,6 +1953,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-replica-vms-connection` (operation `GetReplicaVmsConnection`).
+    #[cfg(feature = "replica-vm")]
     pub async fn get_replica_vms_connection(
         &self,
         body: &crate::models::GetReplicaVmsConnectionRequestBody,

@@ -3,6 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/GetReplicationPlansConnectionRequestBody`
+#[cfg(any(feature = "replication-plan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetReplicationPlansConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -13,6 +14,7 @@ pub struct GetReplicationPlansConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ReplicationPlanWhereInput>,
 }
+#[cfg(any(feature = "replication-plan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetReplicationPlansConnectionRequestBody {
     fn decode(
@@ -36,6 +38,7 @@ impl crate::codec::Decode for GetReplicationPlansConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "replication-plan"))]
 impl crate::codec::Encode for GetReplicationPlansConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -50,6 +53,7 @@ impl crate::codec::Encode for GetReplicationPlansConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetReplicationPlansRequestBody`
+#[cfg(any(feature = "replication-plan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetReplicationPlansRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -60,6 +64,7 @@ pub struct GetReplicationPlansRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ReplicationPlanWhereInput>,
 }
+#[cfg(any(feature = "replication-plan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetReplicationPlansRequestBody {
     fn decode(
@@ -83,6 +88,7 @@ impl crate::codec::Decode for GetReplicationPlansRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "replication-plan"))]
 impl crate::codec::Encode for GetReplicationPlansRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -97,10 +103,12 @@ impl crate::codec::Encode for GetReplicationPlansRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateReplicationPlan`
+#[cfg(any(feature = "replication-plan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateReplicationPlan {
     pub count: i32,
 }
+#[cfg(any(feature = "replication-plan"))]
 impl crate::codec::Decode for NestedAggregateReplicationPlan {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -122,6 +130,7 @@ impl crate::codec::Decode for NestedAggregateReplicationPlan {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "replication-plan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateReplicationPlan {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -131,10 +140,12 @@ impl crate::codec::Encode for NestedAggregateReplicationPlan {
     }
 }
 /// Spec: `#/components/schemas/NestedReplicaVm`
+#[cfg(any(feature = "replication-plan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedReplicaVm {
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "replication-plan"))]
 impl crate::codec::Decode for NestedReplicaVm {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -156,6 +167,7 @@ impl crate::codec::Decode for NestedReplicaVm {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "replication-plan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedReplicaVm {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -165,12 +177,14 @@ impl crate::codec::Encode for NestedReplicaVm {
     }
 }
 /// Spec: `#/components/schemas/NestedReplicationClusterDescriptor`
+#[cfg(any(feature = "replication-plan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedReplicationClusterDescriptor {
     pub cluster_local_id: ::std::string::String,
     pub cluster_name: ::std::option::Option<::std::string::String>,
     pub tower_deploy_id: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "replication-plan"))]
 impl crate::codec::Decode for NestedReplicationClusterDescriptor {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -200,6 +214,7 @@ impl crate::codec::Decode for NestedReplicationClusterDescriptor {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "replication-plan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedReplicationClusterDescriptor {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -211,11 +226,13 @@ impl crate::codec::Encode for NestedReplicationClusterDescriptor {
     }
 }
 /// Spec: `#/components/schemas/NestedReplicationIPAddressMapping`
+#[cfg(any(feature = "replication-plan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedReplicationIpAddressMapping {
     pub source: crate::models::NestedReplicationNetworkConfigure,
     pub target: crate::models::NestedReplicationNetworkConfigure,
 }
+#[cfg(any(feature = "replication-plan"))]
 impl crate::codec::Decode for NestedReplicationIpAddressMapping {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -245,6 +262,7 @@ impl crate::codec::Decode for NestedReplicationIpAddressMapping {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "replication-plan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedReplicationIpAddressMapping {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -255,12 +273,14 @@ impl crate::codec::Encode for NestedReplicationIpAddressMapping {
     }
 }
 /// Spec: `#/components/schemas/NestedReplicationNetworkConfigure`
+#[cfg(any(feature = "replication-plan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedReplicationNetworkConfigure {
     pub gateway: ::std::option::Option<::std::string::String>,
     pub ip: ::std::string::String,
     pub subnet_mask: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "replication-plan"))]
 impl crate::codec::Decode for NestedReplicationNetworkConfigure {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -284,6 +304,7 @@ impl crate::codec::Decode for NestedReplicationNetworkConfigure {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "replication-plan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedReplicationNetworkConfigure {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -295,6 +316,7 @@ impl crate::codec::Encode for NestedReplicationNetworkConfigure {
     }
 }
 /// Spec: `#/components/schemas/NestedReplicationNetworkInformation`
+#[cfg(any(feature = "replication-plan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedReplicationNetworkInformation {
     pub cluster_local_id: ::std::string::String,
@@ -306,6 +328,7 @@ pub struct NestedReplicationNetworkInformation {
     pub vlan_mode_type: crate::models::VlanModeType,
     pub vlan_name: ::std::string::String,
 }
+#[cfg(any(feature = "replication-plan"))]
 impl crate::codec::Decode for NestedReplicationNetworkInformation {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -356,6 +379,7 @@ impl crate::codec::Decode for NestedReplicationNetworkInformation {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "replication-plan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedReplicationNetworkInformation {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -372,10 +396,12 @@ impl crate::codec::Encode for NestedReplicationNetworkInformation {
     }
 }
 /// Spec: `#/components/schemas/NestedReplicationPlanExecution`
+#[cfg(any(feature = "replication-plan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedReplicationPlanExecution {
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "replication-plan"))]
 impl crate::codec::Decode for NestedReplicationPlanExecution {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -397,6 +423,7 @@ impl crate::codec::Decode for NestedReplicationPlanExecution {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "replication-plan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedReplicationPlanExecution {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -406,11 +433,13 @@ impl crate::codec::Encode for NestedReplicationPlanExecution {
     }
 }
 /// Spec: `#/components/schemas/NestedReplicationPlanNetworkMapping`
+#[cfg(any(feature = "replication-plan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedReplicationPlanNetworkMapping {
     pub source: crate::models::NestedReplicationNetworkInformation,
     pub target: crate::models::NestedReplicationNetworkInformation,
 }
+#[cfg(any(feature = "replication-plan"))]
 impl crate::codec::Decode for NestedReplicationPlanNetworkMapping {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -440,6 +469,7 @@ impl crate::codec::Decode for NestedReplicationPlanNetworkMapping {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "replication-plan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedReplicationPlanNetworkMapping {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -449,7 +479,71 @@ impl crate::codec::Encode for NestedReplicationPlanNetworkMapping {
         e.end_object();
     }
 }
+/// Spec: `#/components/schemas/ReplicaNameRule`
+#[cfg(any(feature = "replication-plan"))]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ReplicaNameRule {
+    /// `ORIGIN`
+    Origin,
+    /// `PREFIX`
+    Prefix,
+    /// `SUFFIX`
+    Suffix,
+    /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
+    Other(::std::string::String),
+}
+#[cfg(any(feature = "replication-plan"))]
+impl ReplicaNameRule {
+    /// Every value the spec lists.
+    pub const ALL: [Self; 3] = [Self::Origin, Self::Prefix, Self::Suffix];
+    /// The value on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Origin => "ORIGIN",
+            Self::Prefix => "PREFIX",
+            Self::Suffix => "SUFFIX",
+            Self::Other(value) => value,
+        }
+    }
+    /// The variant for a wire value; unknown values are kept in the catch-all variant.
+    pub fn from_wire(value: &str) -> Self {
+        match value {
+            "ORIGIN" => Self::Origin,
+            "PREFIX" => Self::Prefix,
+            "SUFFIX" => Self::Suffix,
+            other => Self::Other(::std::string::String::from(other)),
+        }
+    }
+}
+/// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "replication-plan"))]
+impl ::std::default::Default for ReplicaNameRule {
+    fn default() -> Self {
+        Self::Other(::std::string::String::new())
+    }
+}
+#[cfg(any(feature = "replication-plan"))]
+impl ::std::fmt::Display for ReplicaNameRule {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+#[cfg(any(feature = "replication-plan"))]
+impl crate::codec::Decode for ReplicaNameRule {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d.str().map(Self::from_wire)
+    }
+}
+#[cfg(any(feature = "replication-plan"))]
+impl crate::codec::Encode for ReplicaNameRule {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.string(self.as_str());
+    }
+}
 /// Spec: `#/components/schemas/ReplicationPlan`
+#[cfg(any(feature = "replication-plan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReplicationPlan {
     pub abort_window_unfinished: ::std::option::Option<bool>,
@@ -526,6 +620,7 @@ pub struct ReplicationPlan {
     pub window_end: ::std::option::Option<::std::string::String>,
     pub window_start: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "replication-plan"))]
 impl crate::codec::Decode for ReplicationPlan {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -768,6 +863,7 @@ impl crate::codec::Decode for ReplicationPlan {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "replication-plan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ReplicationPlan {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -842,10 +938,12 @@ impl crate::codec::Encode for ReplicationPlan {
     }
 }
 /// Spec: `#/components/schemas/ReplicationPlanConnection`
+#[cfg(any(feature = "replication-plan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReplicationPlanConnection {
     pub aggregate: crate::models::NestedAggregateReplicationPlan,
 }
+#[cfg(any(feature = "replication-plan"))]
 impl crate::codec::Decode for ReplicationPlanConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -867,6 +965,7 @@ impl crate::codec::Decode for ReplicationPlanConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "replication-plan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ReplicationPlanConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -876,6 +975,7 @@ impl crate::codec::Encode for ReplicationPlanConnection {
     }
 }
 /// Spec: `#/components/schemas/ReplicationPlanOrderByInput`
+#[cfg(any(feature = "replication-plan"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ReplicationPlanOrderByInput {
     /// `abort_window_unfinished_ASC`
@@ -1069,6 +1169,7 @@ pub enum ReplicationPlanOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "replication-plan"))]
 impl ReplicationPlanOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 94] = [
@@ -1393,16 +1494,19 @@ impl ReplicationPlanOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "replication-plan"))]
 impl ::std::default::Default for ReplicationPlanOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "replication-plan"))]
 impl ::std::fmt::Display for ReplicationPlanOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "replication-plan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ReplicationPlanOrderByInput {
     fn decode(
@@ -1411,13 +1515,2334 @@ impl crate::codec::Decode for ReplicationPlanOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "replication-plan"))]
 impl crate::codec::Encode for ReplicationPlanOrderByInput {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.string(self.as_str());
+    }
+}
+/// Spec: `#/components/schemas/ReplicationPlanPeriod`
+#[cfg(any(feature = "replication-plan"))]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ReplicationPlanPeriod {
+    /// `DAILY`
+    Daily,
+    /// `HOURLY`
+    Hourly,
+    /// `MINUTELY`
+    Minutely,
+    /// `MONTHLY`
+    Monthly,
+    /// `WEEKLY`
+    Weekly,
+    /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
+    Other(::std::string::String),
+}
+#[cfg(any(feature = "replication-plan"))]
+impl ReplicationPlanPeriod {
+    /// Every value the spec lists.
+    pub const ALL: [Self; 5] = [
+        Self::Daily,
+        Self::Hourly,
+        Self::Minutely,
+        Self::Monthly,
+        Self::Weekly,
+    ];
+    /// The value on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Daily => "DAILY",
+            Self::Hourly => "HOURLY",
+            Self::Minutely => "MINUTELY",
+            Self::Monthly => "MONTHLY",
+            Self::Weekly => "WEEKLY",
+            Self::Other(value) => value,
+        }
+    }
+    /// The variant for a wire value; unknown values are kept in the catch-all variant.
+    pub fn from_wire(value: &str) -> Self {
+        match value {
+            "DAILY" => Self::Daily,
+            "HOURLY" => Self::Hourly,
+            "MINUTELY" => Self::Minutely,
+            "MONTHLY" => Self::Monthly,
+            "WEEKLY" => Self::Weekly,
+            other => Self::Other(::std::string::String::from(other)),
+        }
+    }
+}
+/// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "replication-plan"))]
+impl ::std::default::Default for ReplicationPlanPeriod {
+    fn default() -> Self {
+        Self::Other(::std::string::String::new())
+    }
+}
+#[cfg(any(feature = "replication-plan"))]
+impl ::std::fmt::Display for ReplicationPlanPeriod {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+#[cfg(any(feature = "replication-plan"))]
+impl crate::codec::Decode for ReplicationPlanPeriod {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d.str().map(Self::from_wire)
+    }
+}
+#[cfg(any(feature = "replication-plan"))]
+impl crate::codec::Encode for ReplicationPlanPeriod {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.string(self.as_str());
+    }
+}
+/// Spec: `#/components/schemas/ReplicationPlanType`
+#[cfg(any(feature = "replication-plan"))]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ReplicationPlanType {
+    /// `STORAGE_VOLUME`
+    StorageVolume,
+    /// `VM`
+    Vm,
+    /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
+    Other(::std::string::String),
+}
+#[cfg(any(feature = "replication-plan"))]
+impl ReplicationPlanType {
+    /// Every value the spec lists.
+    pub const ALL: [Self; 2] = [Self::StorageVolume, Self::Vm];
+    /// The value on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::StorageVolume => "STORAGE_VOLUME",
+            Self::Vm => "VM",
+            Self::Other(value) => value,
+        }
+    }
+    /// The variant for a wire value; unknown values are kept in the catch-all variant.
+    pub fn from_wire(value: &str) -> Self {
+        match value {
+            "STORAGE_VOLUME" => Self::StorageVolume,
+            "VM" => Self::Vm,
+            other => Self::Other(::std::string::String::from(other)),
+        }
+    }
+}
+/// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "replication-plan"))]
+impl ::std::default::Default for ReplicationPlanType {
+    fn default() -> Self {
+        Self::Other(::std::string::String::new())
+    }
+}
+#[cfg(any(feature = "replication-plan"))]
+impl ::std::fmt::Display for ReplicationPlanType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+#[cfg(any(feature = "replication-plan"))]
+impl crate::codec::Decode for ReplicationPlanType {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d.str().map(Self::from_wire)
+    }
+}
+#[cfg(any(feature = "replication-plan"))]
+impl crate::codec::Encode for ReplicationPlanType {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.string(self.as_str());
+    }
+}
+/// Spec: `#/components/schemas/ReplicationPlanWhereInput`
+#[cfg(any(feature = "replication-plan"))]
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ReplicationPlanWhereInput {
+    pub and: crate::Nullable<::std::vec::Vec<crate::models::ReplicationPlanWhereInput>>,
+    pub not: crate::Nullable<::std::vec::Vec<crate::models::ReplicationPlanWhereInput>>,
+    pub or: crate::Nullable<::std::vec::Vec<crate::models::ReplicationPlanWhereInput>>,
+    pub abort_window_unfinished: crate::Nullable<bool>,
+    pub abort_window_unfinished_not: crate::Nullable<bool>,
+    pub activation_timestamp: crate::Nullable<::std::string::String>,
+    pub activation_timestamp_gt: crate::Nullable<::std::string::String>,
+    pub activation_timestamp_gte: crate::Nullable<::std::string::String>,
+    pub activation_timestamp_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub activation_timestamp_lt: crate::Nullable<::std::string::String>,
+    pub activation_timestamp_lte: crate::Nullable<::std::string::String>,
+    pub activation_timestamp_not: crate::Nullable<::std::string::String>,
+    pub activation_timestamp_not_in: crate::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub compression: crate::Nullable<bool>,
+    pub compression_not: crate::Nullable<bool>,
+    pub created_at: crate::Nullable<::std::string::String>,
+    pub created_at_gt: crate::Nullable<::std::string::String>,
+    pub created_at_gte: crate::Nullable<::std::string::String>,
+    pub created_at_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub created_at_lt: crate::Nullable<::std::string::String>,
+    pub created_at_lte: crate::Nullable<::std::string::String>,
+    pub created_at_not: crate::Nullable<::std::string::String>,
+    pub created_at_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub delete_strategy: crate::Nullable<crate::models::BackupPlanDeleteStrategy>,
+    pub delete_strategy_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::BackupPlanDeleteStrategy>,
+    >,
+    pub delete_strategy_not: crate::Nullable<crate::models::BackupPlanDeleteStrategy>,
+    pub delete_strategy_not_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::BackupPlanDeleteStrategy>,
+    >,
+    pub description: crate::Nullable<::std::string::String>,
+    pub description_contains: crate::Nullable<::std::string::String>,
+    pub description_ends_with: crate::Nullable<::std::string::String>,
+    pub description_gt: crate::Nullable<::std::string::String>,
+    pub description_gte: crate::Nullable<::std::string::String>,
+    pub description_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub description_lt: crate::Nullable<::std::string::String>,
+    pub description_lte: crate::Nullable<::std::string::String>,
+    pub description_not: crate::Nullable<::std::string::String>,
+    pub description_not_contains: crate::Nullable<::std::string::String>,
+    pub description_not_ends_with: crate::Nullable<::std::string::String>,
+    pub description_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub description_not_starts_with: crate::Nullable<::std::string::String>,
+    pub description_starts_with: crate::Nullable<::std::string::String>,
+    pub ec_k: crate::Nullable<i32>,
+    pub ec_k_gt: crate::Nullable<i32>,
+    pub ec_k_gte: crate::Nullable<i32>,
+    pub ec_k_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub ec_k_lt: crate::Nullable<i32>,
+    pub ec_k_lte: crate::Nullable<i32>,
+    pub ec_k_not: crate::Nullable<i32>,
+    pub ec_k_not_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub ec_m: crate::Nullable<i32>,
+    pub ec_m_gt: crate::Nullable<i32>,
+    pub ec_m_gte: crate::Nullable<i32>,
+    pub ec_m_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub ec_m_lt: crate::Nullable<i32>,
+    pub ec_m_lte: crate::Nullable<i32>,
+    pub ec_m_not: crate::Nullable<i32>,
+    pub ec_m_not_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub enable_window: crate::Nullable<bool>,
+    pub enable_window_not: crate::Nullable<bool>,
+    pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
+    pub entity_async_status_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    pub entity_async_status_not: crate::Nullable<crate::models::EntityAsyncStatus>,
+    pub entity_async_status_not_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    #[cfg(any(feature = "full"))]
+    pub external_cloudtower: crate::Nullable<
+        ::std::boxed::Box<crate::models::ExternalCloudTowerWhereInput>,
+    >,
+    pub id: crate::Nullable<::std::string::String>,
+    pub id_contains: crate::Nullable<::std::string::String>,
+    pub id_ends_with: crate::Nullable<::std::string::String>,
+    pub id_gt: crate::Nullable<::std::string::String>,
+    pub id_gte: crate::Nullable<::std::string::String>,
+    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: crate::Nullable<::std::string::String>,
+    pub id_lte: crate::Nullable<::std::string::String>,
+    pub id_not: crate::Nullable<::std::string::String>,
+    pub id_not_contains: crate::Nullable<::std::string::String>,
+    pub id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub id_starts_with: crate::Nullable<::std::string::String>,
+    pub inbound: crate::Nullable<bool>,
+    pub inbound_not: crate::Nullable<bool>,
+    pub interval: crate::Nullable<i32>,
+    pub interval_gt: crate::Nullable<i32>,
+    pub interval_gte: crate::Nullable<i32>,
+    pub interval_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub interval_lt: crate::Nullable<i32>,
+    pub interval_lte: crate::Nullable<i32>,
+    pub interval_not: crate::Nullable<i32>,
+    pub interval_not_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub iscsi_luns_every: crate::Nullable<crate::models::IscsiLunWhereInput>,
+    pub iscsi_luns_none: crate::Nullable<crate::models::IscsiLunWhereInput>,
+    pub iscsi_luns_some: crate::Nullable<crate::models::IscsiLunWhereInput>,
+    pub keep_mac_address: crate::Nullable<bool>,
+    pub keep_mac_address_not: crate::Nullable<bool>,
+    pub keep_policy: crate::Nullable<crate::models::BackupPlanKeepPolicy>,
+    pub keep_policy_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::BackupPlanKeepPolicy>,
+    >,
+    pub keep_policy_not: crate::Nullable<crate::models::BackupPlanKeepPolicy>,
+    pub keep_policy_not_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::BackupPlanKeepPolicy>,
+    >,
+    pub keep_policy_value: crate::Nullable<i32>,
+    pub keep_policy_value_gt: crate::Nullable<i32>,
+    pub keep_policy_value_gte: crate::Nullable<i32>,
+    pub keep_policy_value_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub keep_policy_value_lt: crate::Nullable<i32>,
+    pub keep_policy_value_lte: crate::Nullable<i32>,
+    pub keep_policy_value_not: crate::Nullable<i32>,
+    pub keep_policy_value_not_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub last_execute_status: crate::Nullable<crate::models::BackupPlanExecutionStatus>,
+    pub last_execute_status_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::BackupPlanExecutionStatus>,
+    >,
+    pub last_execute_status_message: crate::Nullable<::std::string::String>,
+    pub last_execute_status_message_contains: crate::Nullable<::std::string::String>,
+    pub last_execute_status_message_ends_with: crate::Nullable<::std::string::String>,
+    pub last_execute_status_message_gt: crate::Nullable<::std::string::String>,
+    pub last_execute_status_message_gte: crate::Nullable<::std::string::String>,
+    pub last_execute_status_message_in: crate::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub last_execute_status_message_lt: crate::Nullable<::std::string::String>,
+    pub last_execute_status_message_lte: crate::Nullable<::std::string::String>,
+    pub last_execute_status_message_not: crate::Nullable<::std::string::String>,
+    pub last_execute_status_message_not_contains: crate::Nullable<::std::string::String>,
+    pub last_execute_status_message_not_ends_with: crate::Nullable<
+        ::std::string::String,
+    >,
+    pub last_execute_status_message_not_in: crate::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub last_execute_status_message_not_starts_with: crate::Nullable<
+        ::std::string::String,
+    >,
+    pub last_execute_status_message_starts_with: crate::Nullable<::std::string::String>,
+    pub last_execute_status_not: crate::Nullable<
+        crate::models::BackupPlanExecutionStatus,
+    >,
+    pub last_execute_status_not_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::BackupPlanExecutionStatus>,
+    >,
+    pub last_execute_success_job_count: crate::Nullable<i32>,
+    pub last_execute_success_job_count_gt: crate::Nullable<i32>,
+    pub last_execute_success_job_count_gte: crate::Nullable<i32>,
+    pub last_execute_success_job_count_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub last_execute_success_job_count_lt: crate::Nullable<i32>,
+    pub last_execute_success_job_count_lte: crate::Nullable<i32>,
+    pub last_execute_success_job_count_not: crate::Nullable<i32>,
+    pub last_execute_success_job_count_not_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub last_execute_total_job_count: crate::Nullable<i32>,
+    pub last_execute_total_job_count_gt: crate::Nullable<i32>,
+    pub last_execute_total_job_count_gte: crate::Nullable<i32>,
+    pub last_execute_total_job_count_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub last_execute_total_job_count_lt: crate::Nullable<i32>,
+    pub last_execute_total_job_count_lte: crate::Nullable<i32>,
+    pub last_execute_total_job_count_not: crate::Nullable<i32>,
+    pub last_execute_total_job_count_not_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub last_executed_at: crate::Nullable<::std::string::String>,
+    pub last_executed_at_gt: crate::Nullable<::std::string::String>,
+    pub last_executed_at_gte: crate::Nullable<::std::string::String>,
+    pub last_executed_at_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub last_executed_at_lt: crate::Nullable<::std::string::String>,
+    pub last_executed_at_lte: crate::Nullable<::std::string::String>,
+    pub last_executed_at_not: crate::Nullable<::std::string::String>,
+    pub last_executed_at_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub last_manual_execute_status: crate::Nullable<
+        crate::models::BackupPlanExecutionStatus,
+    >,
+    pub last_manual_execute_status_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::BackupPlanExecutionStatus>,
+    >,
+    pub last_manual_execute_status_message: crate::Nullable<::std::string::String>,
+    pub last_manual_execute_status_message_contains: crate::Nullable<
+        ::std::string::String,
+    >,
+    pub last_manual_execute_status_message_ends_with: crate::Nullable<
+        ::std::string::String,
+    >,
+    pub last_manual_execute_status_message_gt: crate::Nullable<::std::string::String>,
+    pub last_manual_execute_status_message_gte: crate::Nullable<::std::string::String>,
+    pub last_manual_execute_status_message_in: crate::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub last_manual_execute_status_message_lt: crate::Nullable<::std::string::String>,
+    pub last_manual_execute_status_message_lte: crate::Nullable<::std::string::String>,
+    pub last_manual_execute_status_message_not: crate::Nullable<::std::string::String>,
+    pub last_manual_execute_status_message_not_contains: crate::Nullable<
+        ::std::string::String,
+    >,
+    pub last_manual_execute_status_message_not_ends_with: crate::Nullable<
+        ::std::string::String,
+    >,
+    pub last_manual_execute_status_message_not_in: crate::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub last_manual_execute_status_message_not_starts_with: crate::Nullable<
+        ::std::string::String,
+    >,
+    pub last_manual_execute_status_message_starts_with: crate::Nullable<
+        ::std::string::String,
+    >,
+    pub last_manual_execute_status_not: crate::Nullable<
+        crate::models::BackupPlanExecutionStatus,
+    >,
+    pub last_manual_execute_status_not_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::BackupPlanExecutionStatus>,
+    >,
+    pub last_manual_execute_success_job_count: crate::Nullable<i32>,
+    pub last_manual_execute_success_job_count_gt: crate::Nullable<i32>,
+    pub last_manual_execute_success_job_count_gte: crate::Nullable<i32>,
+    pub last_manual_execute_success_job_count_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub last_manual_execute_success_job_count_lt: crate::Nullable<i32>,
+    pub last_manual_execute_success_job_count_lte: crate::Nullable<i32>,
+    pub last_manual_execute_success_job_count_not: crate::Nullable<i32>,
+    pub last_manual_execute_success_job_count_not_in: crate::Nullable<
+        ::std::vec::Vec<i32>,
+    >,
+    pub last_manual_execute_total_job_count: crate::Nullable<i32>,
+    pub last_manual_execute_total_job_count_gt: crate::Nullable<i32>,
+    pub last_manual_execute_total_job_count_gte: crate::Nullable<i32>,
+    pub last_manual_execute_total_job_count_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub last_manual_execute_total_job_count_lt: crate::Nullable<i32>,
+    pub last_manual_execute_total_job_count_lte: crate::Nullable<i32>,
+    pub last_manual_execute_total_job_count_not: crate::Nullable<i32>,
+    pub last_manual_execute_total_job_count_not_in: crate::Nullable<
+        ::std::vec::Vec<i32>,
+    >,
+    pub last_manual_executed_at: crate::Nullable<::std::string::String>,
+    pub last_manual_executed_at_gt: crate::Nullable<::std::string::String>,
+    pub last_manual_executed_at_gte: crate::Nullable<::std::string::String>,
+    pub last_manual_executed_at_in: crate::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub last_manual_executed_at_lt: crate::Nullable<::std::string::String>,
+    pub last_manual_executed_at_lte: crate::Nullable<::std::string::String>,
+    pub last_manual_executed_at_not: crate::Nullable<::std::string::String>,
+    pub last_manual_executed_at_not_in: crate::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub name: crate::Nullable<::std::string::String>,
+    pub name_contains: crate::Nullable<::std::string::String>,
+    pub name_ends_with: crate::Nullable<::std::string::String>,
+    pub name_gt: crate::Nullable<::std::string::String>,
+    pub name_gte: crate::Nullable<::std::string::String>,
+    pub name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_lt: crate::Nullable<::std::string::String>,
+    pub name_lte: crate::Nullable<::std::string::String>,
+    pub name_not: crate::Nullable<::std::string::String>,
+    pub name_not_contains: crate::Nullable<::std::string::String>,
+    pub name_not_ends_with: crate::Nullable<::std::string::String>,
+    pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_not_starts_with: crate::Nullable<::std::string::String>,
+    pub name_starts_with: crate::Nullable<::std::string::String>,
+    pub next_execution_time: crate::Nullable<::std::string::String>,
+    pub next_execution_time_gt: crate::Nullable<::std::string::String>,
+    pub next_execution_time_gte: crate::Nullable<::std::string::String>,
+    pub next_execution_time_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub next_execution_time_lt: crate::Nullable<::std::string::String>,
+    pub next_execution_time_lte: crate::Nullable<::std::string::String>,
+    pub next_execution_time_not: crate::Nullable<::std::string::String>,
+    pub next_execution_time_not_in: crate::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub period: crate::Nullable<crate::models::ReplicationPlanPeriod>,
+    pub period_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::ReplicationPlanPeriod>,
+    >,
+    pub period_not: crate::Nullable<crate::models::ReplicationPlanPeriod>,
+    pub period_not_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::ReplicationPlanPeriod>,
+    >,
+    pub phase: crate::Nullable<crate::models::BackupPlanPhase>,
+    pub phase_in: crate::Nullable<::std::vec::Vec<crate::models::BackupPlanPhase>>,
+    pub phase_not: crate::Nullable<crate::models::BackupPlanPhase>,
+    pub phase_not_in: crate::Nullable<::std::vec::Vec<crate::models::BackupPlanPhase>>,
+    pub replica_name_rule: crate::Nullable<crate::models::ReplicaNameRule>,
+    pub replica_name_rule_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::ReplicaNameRule>,
+    >,
+    pub replica_name_rule_not: crate::Nullable<crate::models::ReplicaNameRule>,
+    pub replica_name_rule_not_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::ReplicaNameRule>,
+    >,
+    pub replica_name_setting: crate::Nullable<::std::string::String>,
+    pub replica_name_setting_contains: crate::Nullable<::std::string::String>,
+    pub replica_name_setting_ends_with: crate::Nullable<::std::string::String>,
+    pub replica_name_setting_gt: crate::Nullable<::std::string::String>,
+    pub replica_name_setting_gte: crate::Nullable<::std::string::String>,
+    pub replica_name_setting_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub replica_name_setting_lt: crate::Nullable<::std::string::String>,
+    pub replica_name_setting_lte: crate::Nullable<::std::string::String>,
+    pub replica_name_setting_not: crate::Nullable<::std::string::String>,
+    pub replica_name_setting_not_contains: crate::Nullable<::std::string::String>,
+    pub replica_name_setting_not_ends_with: crate::Nullable<::std::string::String>,
+    pub replica_name_setting_not_in: crate::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub replica_name_setting_not_starts_with: crate::Nullable<::std::string::String>,
+    pub replica_name_setting_starts_with: crate::Nullable<::std::string::String>,
+    pub replica_num: crate::Nullable<i32>,
+    pub replica_num_gt: crate::Nullable<i32>,
+    pub replica_num_gte: crate::Nullable<i32>,
+    pub replica_num_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub replica_num_lt: crate::Nullable<i32>,
+    pub replica_num_lte: crate::Nullable<i32>,
+    pub replica_num_not: crate::Nullable<i32>,
+    pub replica_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
+    #[cfg(any(feature = "replica-vm"))]
+    pub replica_vms_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::ReplicaVmWhereInput>,
+    >,
+    #[cfg(any(feature = "replica-vm"))]
+    pub replica_vms_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::ReplicaVmWhereInput>,
+    >,
+    #[cfg(any(feature = "replica-vm"))]
+    pub replica_vms_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::ReplicaVmWhereInput>,
+    >,
+    #[cfg(any(feature = "full"))]
+    pub replication_plan_executions_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::ReplicationPlanExecutionWhereInput>,
+    >,
+    #[cfg(any(feature = "full"))]
+    pub replication_plan_executions_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::ReplicationPlanExecutionWhereInput>,
+    >,
+    #[cfg(any(feature = "full"))]
+    pub replication_plan_executions_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::ReplicationPlanExecutionWhereInput>,
+    >,
+    #[cfg(any(feature = "full"))]
+    pub replication_restore_points_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::ReplicationRestorePointWhereInput>,
+    >,
+    #[cfg(any(feature = "full"))]
+    pub replication_restore_points_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::ReplicationRestorePointWhereInput>,
+    >,
+    #[cfg(any(feature = "full"))]
+    pub replication_restore_points_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::ReplicationRestorePointWhereInput>,
+    >,
+    #[cfg(any(feature = "full"))]
+    pub replication_target_executions_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::ReplicationTargetExecutionWhereInput>,
+    >,
+    #[cfg(any(feature = "full"))]
+    pub replication_target_executions_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::ReplicationTargetExecutionWhereInput>,
+    >,
+    #[cfg(any(feature = "full"))]
+    pub replication_target_executions_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::ReplicationTargetExecutionWhereInput>,
+    >,
+    pub resiliency_type: crate::Nullable<crate::models::ResiliencyType>,
+    pub resiliency_type_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::ResiliencyType>,
+    >,
+    pub resiliency_type_not: crate::Nullable<crate::models::ResiliencyType>,
+    pub resiliency_type_not_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::ResiliencyType>,
+    >,
+    pub snapshot_consistent_type: crate::Nullable<crate::models::ConsistentType>,
+    pub snapshot_consistent_type_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::ConsistentType>,
+    >,
+    pub snapshot_consistent_type_not: crate::Nullable<crate::models::ConsistentType>,
+    pub snapshot_consistent_type_not_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::ConsistentType>,
+    >,
+    pub status: crate::Nullable<crate::models::BackupPlanStatus>,
+    pub status_in: crate::Nullable<::std::vec::Vec<crate::models::BackupPlanStatus>>,
+    pub status_not: crate::Nullable<crate::models::BackupPlanStatus>,
+    pub status_not_in: crate::Nullable<::std::vec::Vec<crate::models::BackupPlanStatus>>,
+    pub storage_policy: crate::Nullable<crate::models::VmVolumeElfStoragePolicyType>,
+    pub storage_policy_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::VmVolumeElfStoragePolicyType>,
+    >,
+    pub storage_policy_not: crate::Nullable<crate::models::VmVolumeElfStoragePolicyType>,
+    pub storage_policy_not_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::VmVolumeElfStoragePolicyType>,
+    >,
+    pub target_cluster: crate::Nullable<crate::models::ClusterWhereInput>,
+    #[cfg(any(feature = "full"))]
+    pub target_replication_service: crate::Nullable<
+        ::std::boxed::Box<crate::models::ReplicationServiceWhereInput>,
+    >,
+    pub thin_provision: crate::Nullable<bool>,
+    pub thin_provision_not: crate::Nullable<bool>,
+    pub r#type: crate::Nullable<crate::models::ReplicationPlanType>,
+    pub type_in: crate::Nullable<::std::vec::Vec<crate::models::ReplicationPlanType>>,
+    pub type_not: crate::Nullable<crate::models::ReplicationPlanType>,
+    pub type_not_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::ReplicationPlanType>,
+    >,
+    pub updated_at: crate::Nullable<::std::string::String>,
+    pub updated_at_gt: crate::Nullable<::std::string::String>,
+    pub updated_at_gte: crate::Nullable<::std::string::String>,
+    pub updated_at_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub updated_at_lt: crate::Nullable<::std::string::String>,
+    pub updated_at_lte: crate::Nullable<::std::string::String>,
+    pub updated_at_not: crate::Nullable<::std::string::String>,
+    pub updated_at_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub vms_every: crate::Nullable<crate::models::VmWhereInput>,
+    pub vms_none: crate::Nullable<crate::models::VmWhereInput>,
+    pub vms_some: crate::Nullable<crate::models::VmWhereInput>,
+    pub window_end: crate::Nullable<::std::string::String>,
+    pub window_end_contains: crate::Nullable<::std::string::String>,
+    pub window_end_ends_with: crate::Nullable<::std::string::String>,
+    pub window_end_gt: crate::Nullable<::std::string::String>,
+    pub window_end_gte: crate::Nullable<::std::string::String>,
+    pub window_end_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub window_end_lt: crate::Nullable<::std::string::String>,
+    pub window_end_lte: crate::Nullable<::std::string::String>,
+    pub window_end_not: crate::Nullable<::std::string::String>,
+    pub window_end_not_contains: crate::Nullable<::std::string::String>,
+    pub window_end_not_ends_with: crate::Nullable<::std::string::String>,
+    pub window_end_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub window_end_not_starts_with: crate::Nullable<::std::string::String>,
+    pub window_end_starts_with: crate::Nullable<::std::string::String>,
+    pub window_start: crate::Nullable<::std::string::String>,
+    pub window_start_contains: crate::Nullable<::std::string::String>,
+    pub window_start_ends_with: crate::Nullable<::std::string::String>,
+    pub window_start_gt: crate::Nullable<::std::string::String>,
+    pub window_start_gte: crate::Nullable<::std::string::String>,
+    pub window_start_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub window_start_lt: crate::Nullable<::std::string::String>,
+    pub window_start_lte: crate::Nullable<::std::string::String>,
+    pub window_start_not: crate::Nullable<::std::string::String>,
+    pub window_start_not_contains: crate::Nullable<::std::string::String>,
+    pub window_start_not_ends_with: crate::Nullable<::std::string::String>,
+    pub window_start_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub window_start_not_starts_with: crate::Nullable<::std::string::String>,
+    pub window_start_starts_with: crate::Nullable<::std::string::String>,
+}
+#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "server")]
+impl crate::codec::Decode for ReplicationPlanWhereInput {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        let mut out = Self::default();
+        let mut key = d.first_key("ReplicationPlanWhereInput")?;
+        while let ::std::option::Option::Some(k) = key {
+            match k {
+                "AND" => d.field(&mut out.and, "AND")?,
+                "NOT" => d.field(&mut out.not, "NOT")?,
+                "OR" => d.field(&mut out.or, "OR")?,
+                "abort_window_unfinished" => {
+                    d.field(&mut out.abort_window_unfinished, "abort_window_unfinished")?
+                }
+                "abort_window_unfinished_not" => {
+                    d.field(
+                        &mut out.abort_window_unfinished_not,
+                        "abort_window_unfinished_not",
+                    )?
+                }
+                "activation_timestamp" => {
+                    d.field(&mut out.activation_timestamp, "activation_timestamp")?
+                }
+                "activation_timestamp_gt" => {
+                    d.field(&mut out.activation_timestamp_gt, "activation_timestamp_gt")?
+                }
+                "activation_timestamp_gte" => {
+                    d.field(
+                        &mut out.activation_timestamp_gte,
+                        "activation_timestamp_gte",
+                    )?
+                }
+                "activation_timestamp_in" => {
+                    d.field(&mut out.activation_timestamp_in, "activation_timestamp_in")?
+                }
+                "activation_timestamp_lt" => {
+                    d.field(&mut out.activation_timestamp_lt, "activation_timestamp_lt")?
+                }
+                "activation_timestamp_lte" => {
+                    d.field(
+                        &mut out.activation_timestamp_lte,
+                        "activation_timestamp_lte",
+                    )?
+                }
+                "activation_timestamp_not" => {
+                    d.field(
+                        &mut out.activation_timestamp_not,
+                        "activation_timestamp_not",
+                    )?
+                }
+                "activation_timestamp_not_in" => {
+                    d.field(
+                        &mut out.activation_timestamp_not_in,
+                        "activation_timestamp_not_in",
+                    )?
+                }
+                "compression" => d.field(&mut out.compression, "compression")?,
+                "compression_not" => {
+                    d.field(&mut out.compression_not, "compression_not")?
+                }
+                "createdAt" => d.field(&mut out.created_at, "createdAt")?,
+                "createdAt_gt" => d.field(&mut out.created_at_gt, "createdAt_gt")?,
+                "createdAt_gte" => d.field(&mut out.created_at_gte, "createdAt_gte")?,
+                "createdAt_in" => d.field(&mut out.created_at_in, "createdAt_in")?,
+                "createdAt_lt" => d.field(&mut out.created_at_lt, "createdAt_lt")?,
+                "createdAt_lte" => d.field(&mut out.created_at_lte, "createdAt_lte")?,
+                "createdAt_not" => d.field(&mut out.created_at_not, "createdAt_not")?,
+                "createdAt_not_in" => {
+                    d.field(&mut out.created_at_not_in, "createdAt_not_in")?
+                }
+                "delete_strategy" => {
+                    d.field(&mut out.delete_strategy, "delete_strategy")?
+                }
+                "delete_strategy_in" => {
+                    d.field(&mut out.delete_strategy_in, "delete_strategy_in")?
+                }
+                "delete_strategy_not" => {
+                    d.field(&mut out.delete_strategy_not, "delete_strategy_not")?
+                }
+                "delete_strategy_not_in" => {
+                    d.field(&mut out.delete_strategy_not_in, "delete_strategy_not_in")?
+                }
+                "description" => d.field(&mut out.description, "description")?,
+                "description_contains" => {
+                    d.field(&mut out.description_contains, "description_contains")?
+                }
+                "description_ends_with" => {
+                    d.field(&mut out.description_ends_with, "description_ends_with")?
+                }
+                "description_gt" => d.field(&mut out.description_gt, "description_gt")?,
+                "description_gte" => {
+                    d.field(&mut out.description_gte, "description_gte")?
+                }
+                "description_in" => d.field(&mut out.description_in, "description_in")?,
+                "description_lt" => d.field(&mut out.description_lt, "description_lt")?,
+                "description_lte" => {
+                    d.field(&mut out.description_lte, "description_lte")?
+                }
+                "description_not" => {
+                    d.field(&mut out.description_not, "description_not")?
+                }
+                "description_not_contains" => {
+                    d.field(
+                        &mut out.description_not_contains,
+                        "description_not_contains",
+                    )?
+                }
+                "description_not_ends_with" => {
+                    d.field(
+                        &mut out.description_not_ends_with,
+                        "description_not_ends_with",
+                    )?
+                }
+                "description_not_in" => {
+                    d.field(&mut out.description_not_in, "description_not_in")?
+                }
+                "description_not_starts_with" => {
+                    d.field(
+                        &mut out.description_not_starts_with,
+                        "description_not_starts_with",
+                    )?
+                }
+                "description_starts_with" => {
+                    d.field(&mut out.description_starts_with, "description_starts_with")?
+                }
+                "ec_k" => d.field(&mut out.ec_k, "ec_k")?,
+                "ec_k_gt" => d.field(&mut out.ec_k_gt, "ec_k_gt")?,
+                "ec_k_gte" => d.field(&mut out.ec_k_gte, "ec_k_gte")?,
+                "ec_k_in" => d.field(&mut out.ec_k_in, "ec_k_in")?,
+                "ec_k_lt" => d.field(&mut out.ec_k_lt, "ec_k_lt")?,
+                "ec_k_lte" => d.field(&mut out.ec_k_lte, "ec_k_lte")?,
+                "ec_k_not" => d.field(&mut out.ec_k_not, "ec_k_not")?,
+                "ec_k_not_in" => d.field(&mut out.ec_k_not_in, "ec_k_not_in")?,
+                "ec_m" => d.field(&mut out.ec_m, "ec_m")?,
+                "ec_m_gt" => d.field(&mut out.ec_m_gt, "ec_m_gt")?,
+                "ec_m_gte" => d.field(&mut out.ec_m_gte, "ec_m_gte")?,
+                "ec_m_in" => d.field(&mut out.ec_m_in, "ec_m_in")?,
+                "ec_m_lt" => d.field(&mut out.ec_m_lt, "ec_m_lt")?,
+                "ec_m_lte" => d.field(&mut out.ec_m_lte, "ec_m_lte")?,
+                "ec_m_not" => d.field(&mut out.ec_m_not, "ec_m_not")?,
+                "ec_m_not_in" => d.field(&mut out.ec_m_not_in, "ec_m_not_in")?,
+                "enable_window" => d.field(&mut out.enable_window, "enable_window")?,
+                "enable_window_not" => {
+                    d.field(&mut out.enable_window_not, "enable_window_not")?
+                }
+                "entityAsyncStatus" => {
+                    d.field(&mut out.entity_async_status, "entityAsyncStatus")?
+                }
+                "entityAsyncStatus_in" => {
+                    d.field(&mut out.entity_async_status_in, "entityAsyncStatus_in")?
+                }
+                "entityAsyncStatus_not" => {
+                    d.field(&mut out.entity_async_status_not, "entityAsyncStatus_not")?
+                }
+                "entityAsyncStatus_not_in" => {
+                    d.field(
+                        &mut out.entity_async_status_not_in,
+                        "entityAsyncStatus_not_in",
+                    )?
+                }
+                #[cfg(any(feature = "full"))]
+                "external_cloudtower" => {
+                    d.field(&mut out.external_cloudtower, "external_cloudtower")?
+                }
+                "id" => d.field(&mut out.id, "id")?,
+                "id_contains" => d.field(&mut out.id_contains, "id_contains")?,
+                "id_ends_with" => d.field(&mut out.id_ends_with, "id_ends_with")?,
+                "id_gt" => d.field(&mut out.id_gt, "id_gt")?,
+                "id_gte" => d.field(&mut out.id_gte, "id_gte")?,
+                "id_in" => d.field(&mut out.id_in, "id_in")?,
+                "id_lt" => d.field(&mut out.id_lt, "id_lt")?,
+                "id_lte" => d.field(&mut out.id_lte, "id_lte")?,
+                "id_not" => d.field(&mut out.id_not, "id_not")?,
+                "id_not_contains" => {
+                    d.field(&mut out.id_not_contains, "id_not_contains")?
+                }
+                "id_not_ends_with" => {
+                    d.field(&mut out.id_not_ends_with, "id_not_ends_with")?
+                }
+                "id_not_in" => d.field(&mut out.id_not_in, "id_not_in")?,
+                "id_not_starts_with" => {
+                    d.field(&mut out.id_not_starts_with, "id_not_starts_with")?
+                }
+                "id_starts_with" => d.field(&mut out.id_starts_with, "id_starts_with")?,
+                "inbound" => d.field(&mut out.inbound, "inbound")?,
+                "inbound_not" => d.field(&mut out.inbound_not, "inbound_not")?,
+                "interval" => d.field(&mut out.interval, "interval")?,
+                "interval_gt" => d.field(&mut out.interval_gt, "interval_gt")?,
+                "interval_gte" => d.field(&mut out.interval_gte, "interval_gte")?,
+                "interval_in" => d.field(&mut out.interval_in, "interval_in")?,
+                "interval_lt" => d.field(&mut out.interval_lt, "interval_lt")?,
+                "interval_lte" => d.field(&mut out.interval_lte, "interval_lte")?,
+                "interval_not" => d.field(&mut out.interval_not, "interval_not")?,
+                "interval_not_in" => {
+                    d.field(&mut out.interval_not_in, "interval_not_in")?
+                }
+                "iscsi_luns_every" => {
+                    d.field(&mut out.iscsi_luns_every, "iscsi_luns_every")?
+                }
+                "iscsi_luns_none" => {
+                    d.field(&mut out.iscsi_luns_none, "iscsi_luns_none")?
+                }
+                "iscsi_luns_some" => {
+                    d.field(&mut out.iscsi_luns_some, "iscsi_luns_some")?
+                }
+                "keep_mac_address" => {
+                    d.field(&mut out.keep_mac_address, "keep_mac_address")?
+                }
+                "keep_mac_address_not" => {
+                    d.field(&mut out.keep_mac_address_not, "keep_mac_address_not")?
+                }
+                "keep_policy" => d.field(&mut out.keep_policy, "keep_policy")?,
+                "keep_policy_in" => d.field(&mut out.keep_policy_in, "keep_policy_in")?,
+                "keep_policy_not" => {
+                    d.field(&mut out.keep_policy_not, "keep_policy_not")?
+                }
+                "keep_policy_not_in" => {
+                    d.field(&mut out.keep_policy_not_in, "keep_policy_not_in")?
+                }
+                "keep_policy_value" => {
+                    d.field(&mut out.keep_policy_value, "keep_policy_value")?
+                }
+                "keep_policy_value_gt" => {
+                    d.field(&mut out.keep_policy_value_gt, "keep_policy_value_gt")?
+                }
+                "keep_policy_value_gte" => {
+                    d.field(&mut out.keep_policy_value_gte, "keep_policy_value_gte")?
+                }
+                "keep_policy_value_in" => {
+                    d.field(&mut out.keep_policy_value_in, "keep_policy_value_in")?
+                }
+                "keep_policy_value_lt" => {
+                    d.field(&mut out.keep_policy_value_lt, "keep_policy_value_lt")?
+                }
+                "keep_policy_value_lte" => {
+                    d.field(&mut out.keep_policy_value_lte, "keep_policy_value_lte")?
+                }
+                "keep_policy_value_not" => {
+                    d.field(&mut out.keep_policy_value_not, "keep_policy_value_not")?
+                }
+                "keep_policy_value_not_in" => {
+                    d.field(
+                        &mut out.keep_policy_value_not_in,
+                        "keep_policy_value_not_in",
+                    )?
+                }
+                "last_execute_status" => {
+                    d.field(&mut out.last_execute_status, "last_execute_status")?
+                }
+                "last_execute_status_in" => {
+                    d.field(&mut out.last_execute_status_in, "last_execute_status_in")?
+                }
+                "last_execute_status_message" => {
+                    d.field(
+                        &mut out.last_execute_status_message,
+                        "last_execute_status_message",
+                    )?
+                }
+                "last_execute_status_message_contains" => {
+                    d.field(
+                        &mut out.last_execute_status_message_contains,
+                        "last_execute_status_message_contains",
+                    )?
+                }
+                "last_execute_status_message_ends_with" => {
+                    d.field(
+                        &mut out.last_execute_status_message_ends_with,
+                        "last_execute_status_message_ends_with",
+                    )?
+                }
+                "last_execute_status_message_gt" => {
+                    d.field(
+                        &mut out.last_execute_status_message_gt,
+                        "last_execute_status_message_gt",
+                    )?
+                }
+                "last_execute_status_message_gte" => {
+                    d.field(
+                        &mut out.last_execute_status_message_gte,
+                        "last_execute_status_message_gte",
+                    )?
+                }
+                "last_execute_status_message_in" => {
+                    d.field(
+                        &mut out.last_execute_status_message_in,
+                        "last_execute_status_message_in",
+                    )?
+                }
+                "last_execute_status_message_lt" => {
+                    d.field(
+                        &mut out.last_execute_status_message_lt,
+                        "last_execute_status_message_lt",
+                    )?
+                }
+                "last_execute_status_message_lte" => {
+                    d.field(
+                        &mut out.last_execute_status_message_lte,
+                        "last_execute_status_message_lte",
+                    )?
+                }
+                "last_execute_status_message_not" => {
+                    d.field(
+                        &mut out.last_execute_status_message_not,
+                        "last_execute_status_message_not",
+                    )?
+                }
+                "last_execute_status_message_not_contains" => {
+                    d.field(
+                        &mut out.last_execute_status_message_not_contains,
+                        "last_execute_status_message_not_contains",
+                    )?
+                }
+                "last_execute_status_message_not_ends_with" => {
+                    d.field(
+                        &mut out.last_execute_status_message_not_ends_with,
+                        "last_execute_status_message_not_ends_with",
+                    )?
+                }
+                "last_execute_status_message_not_in" => {
+                    d.field(
+                        &mut out.last_execute_status_message_not_in,
+                        "last_execute_status_message_not_in",
+                    )?
+                }
+                "last_execute_status_message_not_starts_with" => {
+                    d.field(
+                        &mut out.last_execute_status_message_not_starts_with,
+                        "last_execute_status_message_not_starts_with",
+                    )?
+                }
+                "last_execute_status_message_starts_with" => {
+                    d.field(
+                        &mut out.last_execute_status_message_starts_with,
+                        "last_execute_status_message_starts_with",
+                    )?
+                }
+                "last_execute_status_not" => {
+                    d.field(&mut out.last_execute_status_not, "last_execute_status_not")?
+                }
+                "last_execute_status_not_in" => {
+                    d.field(
+                        &mut out.last_execute_status_not_in,
+                        "last_execute_status_not_in",
+                    )?
+                }
+                "last_execute_success_job_count" => {
+                    d.field(
+                        &mut out.last_execute_success_job_count,
+                        "last_execute_success_job_count",
+                    )?
+                }
+                "last_execute_success_job_count_gt" => {
+                    d.field(
+                        &mut out.last_execute_success_job_count_gt,
+                        "last_execute_success_job_count_gt",
+                    )?
+                }
+                "last_execute_success_job_count_gte" => {
+                    d.field(
+                        &mut out.last_execute_success_job_count_gte,
+                        "last_execute_success_job_count_gte",
+                    )?
+                }
+                "last_execute_success_job_count_in" => {
+                    d.field(
+                        &mut out.last_execute_success_job_count_in,
+                        "last_execute_success_job_count_in",
+                    )?
+                }
+                "last_execute_success_job_count_lt" => {
+                    d.field(
+                        &mut out.last_execute_success_job_count_lt,
+                        "last_execute_success_job_count_lt",
+                    )?
+                }
+                "last_execute_success_job_count_lte" => {
+                    d.field(
+                        &mut out.last_execute_success_job_count_lte,
+                        "last_execute_success_job_count_lte",
+                    )?
+                }
+                "last_execute_success_job_count_not" => {
+                    d.field(
+                        &mut out.last_execute_success_job_count_not,
+                        "last_execute_success_job_count_not",
+                    )?
+                }
+                "last_execute_success_job_count_not_in" => {
+                    d.field(
+                        &mut out.last_execute_success_job_count_not_in,
+                        "last_execute_success_job_count_not_in",
+                    )?
+                }
+                "last_execute_total_job_count" => {
+                    d.field(
+                        &mut out.last_execute_total_job_count,
+                        "last_execute_total_job_count",
+                    )?
+                }
+                "last_execute_total_job_count_gt" => {
+                    d.field(
+                        &mut out.last_execute_total_job_count_gt,
+                        "last_execute_total_job_count_gt",
+                    )?
+                }
+                "last_execute_total_job_count_gte" => {
+                    d.field(
+                        &mut out.last_execute_total_job_count_gte,
+                        "last_execute_total_job_count_gte",
+                    )?
+                }
+                "last_execute_total_job_count_in" => {
+                    d.field(
+                        &mut out.last_execute_total_job_count_in,
+                        "last_execute_total_job_count_in",
+                    )?
+                }
+                "last_execute_total_job_count_lt" => {
+                    d.field(
+                        &mut out.last_execute_total_job_count_lt,
+                        "last_execute_total_job_count_lt",
+                    )?
+                }
+                "last_execute_total_job_count_lte" => {
+                    d.field(
+                        &mut out.last_execute_total_job_count_lte,
+                        "last_execute_total_job_count_lte",
+                    )?
+                }
+                "last_execute_total_job_count_not" => {
+                    d.field(
+                        &mut out.last_execute_total_job_count_not,
+                        "last_execute_total_job_count_not",
+                    )?
+                }
+                "last_execute_total_job_count_not_in" => {
+                    d.field(
+                        &mut out.last_execute_total_job_count_not_in,
+                        "last_execute_total_job_count_not_in",
+                    )?
+                }
+                "last_executed_at" => {
+                    d.field(&mut out.last_executed_at, "last_executed_at")?
+                }
+                "last_executed_at_gt" => {
+                    d.field(&mut out.last_executed_at_gt, "last_executed_at_gt")?
+                }
+                "last_executed_at_gte" => {
+                    d.field(&mut out.last_executed_at_gte, "last_executed_at_gte")?
+                }
+                "last_executed_at_in" => {
+                    d.field(&mut out.last_executed_at_in, "last_executed_at_in")?
+                }
+                "last_executed_at_lt" => {
+                    d.field(&mut out.last_executed_at_lt, "last_executed_at_lt")?
+                }
+                "last_executed_at_lte" => {
+                    d.field(&mut out.last_executed_at_lte, "last_executed_at_lte")?
+                }
+                "last_executed_at_not" => {
+                    d.field(&mut out.last_executed_at_not, "last_executed_at_not")?
+                }
+                "last_executed_at_not_in" => {
+                    d.field(&mut out.last_executed_at_not_in, "last_executed_at_not_in")?
+                }
+                "last_manual_execute_status" => {
+                    d.field(
+                        &mut out.last_manual_execute_status,
+                        "last_manual_execute_status",
+                    )?
+                }
+                "last_manual_execute_status_in" => {
+                    d.field(
+                        &mut out.last_manual_execute_status_in,
+                        "last_manual_execute_status_in",
+                    )?
+                }
+                "last_manual_execute_status_message" => {
+                    d.field(
+                        &mut out.last_manual_execute_status_message,
+                        "last_manual_execute_status_message",
+                    )?
+                }
+                "last_manual_execute_status_message_contains" => {
+                    d.field(
+                        &mut out.last_manual_execute_status_message_contains,
+                        "last_manual_execute_status_message_contains",
+                    )?
+                }
+                "last_manual_execute_status_message_ends_with" => {
+                    d.field(
+                        &mut out.last_manual_execute_status_message_ends_with,
+                        "last_manual_execute_status_message_ends_with",
+                    )?
+                }
+                "last_manual_execute_status_message_gt" => {
+                    d.field(
+                        &mut out.last_manual_execute_status_message_gt,
+                        "last_manual_execute_status_message_gt",
+                    )?
+                }
+                "last_manual_execute_status_message_gte" => {
+                    d.field(
+                        &mut out.last_manual_execute_status_message_gte,
+                        "last_manual_execute_status_message_gte",
+                    )?
+                }
+                "last_manual_execute_status_message_in" => {
+                    d.field(
+                        &mut out.last_manual_execute_status_message_in,
+                        "last_manual_execute_status_message_in",
+                    )?
+                }
+                "last_manual_execute_status_message_lt" => {
+                    d.field(
+                        &mut out.last_manual_execute_status_message_lt,
+                        "last_manual_execute_status_message_lt",
+                    )?
+                }
+                "last_manual_execute_status_message_lte" => {
+                    d.field(
+                        &mut out.last_manual_execute_status_message_lte,
+                        "last_manual_execute_status_message_lte",
+                    )?
+                }
+                "last_manual_execute_status_message_not" => {
+                    d.field(
+                        &mut out.last_manual_execute_status_message_not,
+                        "last_manual_execute_status_message_not",
+                    )?
+                }
+                "last_manual_execute_status_message_not_contains" => {
+                    d.field(
+                        &mut out.last_manual_execute_status_message_not_contains,
+                        "last_manual_execute_status_message_not_contains",
+                    )?
+                }
+                "last_manual_execute_status_message_not_ends_with" => {
+                    d.field(
+                        &mut out.last_manual_execute_status_message_not_ends_with,
+                        "last_manual_execute_status_message_not_ends_with",
+                    )?
+                }
+                "last_manual_execute_status_message_not_in" => {
+                    d.field(
+                        &mut out.last_manual_execute_status_message_not_in,
+                        "last_manual_execute_status_message_not_in",
+                    )?
+                }
+                "last_manual_execute_status_message_not_starts_with" => {
+                    d.field(
+                        &mut out.last_manual_execute_status_message_not_starts_with,
+                        "last_manual_execute_status_message_not_starts_with",
+                    )?
+                }
+                "last_manual_execute_status_message_starts_with" => {
+                    d.field(
+                        &mut out.last_manual_execute_status_message_starts_with,
+                        "last_manual_execute_status_message_starts_with",
+                    )?
+                }
+                "last_manual_execute_status_not" => {
+                    d.field(
+                        &mut out.last_manual_execute_status_not,
+                        "last_manual_execute_status_not",
+                    )?
+                }
+                "last_manual_execute_status_not_in" => {
+                    d.field(
+                        &mut out.last_manual_execute_status_not_in,
+                        "last_manual_execute_status_not_in",
+                    )?
+                }
+                "last_manual_execute_success_job_count" => {
+                    d.field(
+                        &mut out.last_manual_execute_success_job_count,
+                        "last_manual_execute_success_job_count",
+                    )?
+                }
+                "last_manual_execute_success_job_count_gt" => {
+                    d.field(
+                        &mut out.last_manual_execute_success_job_count_gt,
+                        "last_manual_execute_success_job_count_gt",
+                    )?
+                }
+                "last_manual_execute_success_job_count_gte" => {
+                    d.field(
+                        &mut out.last_manual_execute_success_job_count_gte,
+                        "last_manual_execute_success_job_count_gte",
+                    )?
+                }
+                "last_manual_execute_success_job_count_in" => {
+                    d.field(
+                        &mut out.last_manual_execute_success_job_count_in,
+                        "last_manual_execute_success_job_count_in",
+                    )?
+                }
+                "last_manual_execute_success_job_count_lt" => {
+                    d.field(
+                        &mut out.last_manual_execute_success_job_count_lt,
+                        "last_manual_execute_success_job_count_lt",
+                    )?
+                }
+                "last_manual_execute_success_job_count_lte" => {
+                    d.field(
+                        &mut out.last_manual_execute_success_job_count_lte,
+                        "last_manual_execute_success_job_count_lte",
+                    )?
+                }
+                "last_manual_execute_success_job_count_not" => {
+                    d.field(
+                        &mut out.last_manual_execute_success_job_count_not,
+                        "last_manual_execute_success_job_count_not",
+                    )?
+                }
+                "last_manual_execute_success_job_count_not_in" => {
+                    d.field(
+                        &mut out.last_manual_execute_success_job_count_not_in,
+                        "last_manual_execute_success_job_count_not_in",
+                    )?
+                }
+                "last_manual_execute_total_job_count" => {
+                    d.field(
+                        &mut out.last_manual_execute_total_job_count,
+                        "last_manual_execute_total_job_count",
+                    )?
+                }
+                "last_manual_execute_total_job_count_gt" => {
+                    d.field(
+                        &mut out.last_manual_execute_total_job_count_gt,
+                        "last_manual_execute_total_job_count_gt",
+                    )?
+                }
+                "last_manual_execute_total_job_count_gte" => {
+                    d.field(
+                        &mut out.last_manual_execute_total_job_count_gte,
+                        "last_manual_execute_total_job_count_gte",
+                    )?
+                }
+                "last_manual_execute_total_job_count_in" => {
+                    d.field(
+                        &mut out.last_manual_execute_total_job_count_in,
+                        "last_manual_execute_total_job_count_in",
+                    )?
+                }
+                "last_manual_execute_total_job_count_lt" => {
+                    d.field(
+                        &mut out.last_manual_execute_total_job_count_lt,
+                        "last_manual_execute_total_job_count_lt",
+                    )?
+                }
+                "last_manual_execute_total_job_count_lte" => {
+                    d.field(
+                        &mut out.last_manual_execute_total_job_count_lte,
+                        "last_manual_execute_total_job_count_lte",
+                    )?
+                }
+                "last_manual_execute_total_job_count_not" => {
+                    d.field(
+                        &mut out.last_manual_execute_total_job_count_not,
+                        "last_manual_execute_total_job_count_not",
+                    )?
+                }
+                "last_manual_execute_total_job_count_not_in" => {
+                    d.field(
+                        &mut out.last_manual_execute_total_job_count_not_in,
+                        "last_manual_execute_total_job_count_not_in",
+                    )?
+                }
+                "last_manual_executed_at" => {
+                    d.field(&mut out.last_manual_executed_at, "last_manual_executed_at")?
+                }
+                "last_manual_executed_at_gt" => {
+                    d.field(
+                        &mut out.last_manual_executed_at_gt,
+                        "last_manual_executed_at_gt",
+                    )?
+                }
+                "last_manual_executed_at_gte" => {
+                    d.field(
+                        &mut out.last_manual_executed_at_gte,
+                        "last_manual_executed_at_gte",
+                    )?
+                }
+                "last_manual_executed_at_in" => {
+                    d.field(
+                        &mut out.last_manual_executed_at_in,
+                        "last_manual_executed_at_in",
+                    )?
+                }
+                "last_manual_executed_at_lt" => {
+                    d.field(
+                        &mut out.last_manual_executed_at_lt,
+                        "last_manual_executed_at_lt",
+                    )?
+                }
+                "last_manual_executed_at_lte" => {
+                    d.field(
+                        &mut out.last_manual_executed_at_lte,
+                        "last_manual_executed_at_lte",
+                    )?
+                }
+                "last_manual_executed_at_not" => {
+                    d.field(
+                        &mut out.last_manual_executed_at_not,
+                        "last_manual_executed_at_not",
+                    )?
+                }
+                "last_manual_executed_at_not_in" => {
+                    d.field(
+                        &mut out.last_manual_executed_at_not_in,
+                        "last_manual_executed_at_not_in",
+                    )?
+                }
+                "name" => d.field(&mut out.name, "name")?,
+                "name_contains" => d.field(&mut out.name_contains, "name_contains")?,
+                "name_ends_with" => d.field(&mut out.name_ends_with, "name_ends_with")?,
+                "name_gt" => d.field(&mut out.name_gt, "name_gt")?,
+                "name_gte" => d.field(&mut out.name_gte, "name_gte")?,
+                "name_in" => d.field(&mut out.name_in, "name_in")?,
+                "name_lt" => d.field(&mut out.name_lt, "name_lt")?,
+                "name_lte" => d.field(&mut out.name_lte, "name_lte")?,
+                "name_not" => d.field(&mut out.name_not, "name_not")?,
+                "name_not_contains" => {
+                    d.field(&mut out.name_not_contains, "name_not_contains")?
+                }
+                "name_not_ends_with" => {
+                    d.field(&mut out.name_not_ends_with, "name_not_ends_with")?
+                }
+                "name_not_in" => d.field(&mut out.name_not_in, "name_not_in")?,
+                "name_not_starts_with" => {
+                    d.field(&mut out.name_not_starts_with, "name_not_starts_with")?
+                }
+                "name_starts_with" => {
+                    d.field(&mut out.name_starts_with, "name_starts_with")?
+                }
+                "next_execution_time" => {
+                    d.field(&mut out.next_execution_time, "next_execution_time")?
+                }
+                "next_execution_time_gt" => {
+                    d.field(&mut out.next_execution_time_gt, "next_execution_time_gt")?
+                }
+                "next_execution_time_gte" => {
+                    d.field(&mut out.next_execution_time_gte, "next_execution_time_gte")?
+                }
+                "next_execution_time_in" => {
+                    d.field(&mut out.next_execution_time_in, "next_execution_time_in")?
+                }
+                "next_execution_time_lt" => {
+                    d.field(&mut out.next_execution_time_lt, "next_execution_time_lt")?
+                }
+                "next_execution_time_lte" => {
+                    d.field(&mut out.next_execution_time_lte, "next_execution_time_lte")?
+                }
+                "next_execution_time_not" => {
+                    d.field(&mut out.next_execution_time_not, "next_execution_time_not")?
+                }
+                "next_execution_time_not_in" => {
+                    d.field(
+                        &mut out.next_execution_time_not_in,
+                        "next_execution_time_not_in",
+                    )?
+                }
+                "period" => d.field(&mut out.period, "period")?,
+                "period_in" => d.field(&mut out.period_in, "period_in")?,
+                "period_not" => d.field(&mut out.period_not, "period_not")?,
+                "period_not_in" => d.field(&mut out.period_not_in, "period_not_in")?,
+                "phase" => d.field(&mut out.phase, "phase")?,
+                "phase_in" => d.field(&mut out.phase_in, "phase_in")?,
+                "phase_not" => d.field(&mut out.phase_not, "phase_not")?,
+                "phase_not_in" => d.field(&mut out.phase_not_in, "phase_not_in")?,
+                "replica_name_rule" => {
+                    d.field(&mut out.replica_name_rule, "replica_name_rule")?
+                }
+                "replica_name_rule_in" => {
+                    d.field(&mut out.replica_name_rule_in, "replica_name_rule_in")?
+                }
+                "replica_name_rule_not" => {
+                    d.field(&mut out.replica_name_rule_not, "replica_name_rule_not")?
+                }
+                "replica_name_rule_not_in" => {
+                    d.field(
+                        &mut out.replica_name_rule_not_in,
+                        "replica_name_rule_not_in",
+                    )?
+                }
+                "replica_name_setting" => {
+                    d.field(&mut out.replica_name_setting, "replica_name_setting")?
+                }
+                "replica_name_setting_contains" => {
+                    d.field(
+                        &mut out.replica_name_setting_contains,
+                        "replica_name_setting_contains",
+                    )?
+                }
+                "replica_name_setting_ends_with" => {
+                    d.field(
+                        &mut out.replica_name_setting_ends_with,
+                        "replica_name_setting_ends_with",
+                    )?
+                }
+                "replica_name_setting_gt" => {
+                    d.field(&mut out.replica_name_setting_gt, "replica_name_setting_gt")?
+                }
+                "replica_name_setting_gte" => {
+                    d.field(
+                        &mut out.replica_name_setting_gte,
+                        "replica_name_setting_gte",
+                    )?
+                }
+                "replica_name_setting_in" => {
+                    d.field(&mut out.replica_name_setting_in, "replica_name_setting_in")?
+                }
+                "replica_name_setting_lt" => {
+                    d.field(&mut out.replica_name_setting_lt, "replica_name_setting_lt")?
+                }
+                "replica_name_setting_lte" => {
+                    d.field(
+                        &mut out.replica_name_setting_lte,
+                        "replica_name_setting_lte",
+                    )?
+                }
+                "replica_name_setting_not" => {
+                    d.field(
+                        &mut out.replica_name_setting_not,
+                        "replica_name_setting_not",
+                    )?
+                }
+                "replica_name_setting_not_contains" => {
+                    d.field(
+                        &mut out.replica_name_setting_not_contains,
+                        "replica_name_setting_not_contains",
+                    )?
+                }
+                "replica_name_setting_not_ends_with" => {
+                    d.field(
+                        &mut out.replica_name_setting_not_ends_with,
+                        "replica_name_setting_not_ends_with",
+                    )?
+                }
+                "replica_name_setting_not_in" => {
+                    d.field(
+                        &mut out.replica_name_setting_not_in,
+                        "replica_name_setting_not_in",
+                    )?
+                }
+                "replica_name_setting_not_starts_with" => {
+                    d.field(
+                        &mut out.replica_name_setting_not_starts_with,
+                        "replica_name_setting_not_starts_with",
+                    )?
+                }
+                "replica_name_setting_starts_with" => {
+                    d.field(
+                        &mut out.replica_name_setting_starts_with,
+                        "replica_name_setting_starts_with",
+                    )?
+                }
+                "replica_num" => d.field(&mut out.replica_num, "replica_num")?,
+                "replica_num_gt" => d.field(&mut out.replica_num_gt, "replica_num_gt")?,
+                "replica_num_gte" => {
+                    d.field(&mut out.replica_num_gte, "replica_num_gte")?
+                }
+                "replica_num_in" => d.field(&mut out.replica_num_in, "replica_num_in")?,
+                "replica_num_lt" => d.field(&mut out.replica_num_lt, "replica_num_lt")?,
+                "replica_num_lte" => {
+                    d.field(&mut out.replica_num_lte, "replica_num_lte")?
+                }
+                "replica_num_not" => {
+                    d.field(&mut out.replica_num_not, "replica_num_not")?
+                }
+                "replica_num_not_in" => {
+                    d.field(&mut out.replica_num_not_in, "replica_num_not_in")?
+                }
+                #[cfg(any(feature = "replica-vm"))]
+                "replica_vms_every" => {
+                    d.field(&mut out.replica_vms_every, "replica_vms_every")?
+                }
+                #[cfg(any(feature = "replica-vm"))]
+                "replica_vms_none" => {
+                    d.field(&mut out.replica_vms_none, "replica_vms_none")?
+                }
+                #[cfg(any(feature = "replica-vm"))]
+                "replica_vms_some" => {
+                    d.field(&mut out.replica_vms_some, "replica_vms_some")?
+                }
+                #[cfg(any(feature = "full"))]
+                "replication_plan_executions_every" => {
+                    d.field(
+                        &mut out.replication_plan_executions_every,
+                        "replication_plan_executions_every",
+                    )?
+                }
+                #[cfg(any(feature = "full"))]
+                "replication_plan_executions_none" => {
+                    d.field(
+                        &mut out.replication_plan_executions_none,
+                        "replication_plan_executions_none",
+                    )?
+                }
+                #[cfg(any(feature = "full"))]
+                "replication_plan_executions_some" => {
+                    d.field(
+                        &mut out.replication_plan_executions_some,
+                        "replication_plan_executions_some",
+                    )?
+                }
+                #[cfg(any(feature = "full"))]
+                "replication_restore_points_every" => {
+                    d.field(
+                        &mut out.replication_restore_points_every,
+                        "replication_restore_points_every",
+                    )?
+                }
+                #[cfg(any(feature = "full"))]
+                "replication_restore_points_none" => {
+                    d.field(
+                        &mut out.replication_restore_points_none,
+                        "replication_restore_points_none",
+                    )?
+                }
+                #[cfg(any(feature = "full"))]
+                "replication_restore_points_some" => {
+                    d.field(
+                        &mut out.replication_restore_points_some,
+                        "replication_restore_points_some",
+                    )?
+                }
+                #[cfg(any(feature = "full"))]
+                "replication_target_executions_every" => {
+                    d.field(
+                        &mut out.replication_target_executions_every,
+                        "replication_target_executions_every",
+                    )?
+                }
+                #[cfg(any(feature = "full"))]
+                "replication_target_executions_none" => {
+                    d.field(
+                        &mut out.replication_target_executions_none,
+                        "replication_target_executions_none",
+                    )?
+                }
+                #[cfg(any(feature = "full"))]
+                "replication_target_executions_some" => {
+                    d.field(
+                        &mut out.replication_target_executions_some,
+                        "replication_target_executions_some",
+                    )?
+                }
+                "resiliency_type" => {
+                    d.field(&mut out.resiliency_type, "resiliency_type")?
+                }
+                "resiliency_type_in" => {
+                    d.field(&mut out.resiliency_type_in, "resiliency_type_in")?
+                }
+                "resiliency_type_not" => {
+                    d.field(&mut out.resiliency_type_not, "resiliency_type_not")?
+                }
+                "resiliency_type_not_in" => {
+                    d.field(&mut out.resiliency_type_not_in, "resiliency_type_not_in")?
+                }
+                "snapshot_consistent_type" => {
+                    d.field(
+                        &mut out.snapshot_consistent_type,
+                        "snapshot_consistent_type",
+                    )?
+                }
+                "snapshot_consistent_type_in" => {
+                    d.field(
+                        &mut out.snapshot_consistent_type_in,
+                        "snapshot_consistent_type_in",
+                    )?
+                }
+                "snapshot_consistent_type_not" => {
+                    d.field(
+                        &mut out.snapshot_consistent_type_not,
+                        "snapshot_consistent_type_not",
+                    )?
+                }
+                "snapshot_consistent_type_not_in" => {
+                    d.field(
+                        &mut out.snapshot_consistent_type_not_in,
+                        "snapshot_consistent_type_not_in",
+                    )?
+                }
+                "status" => d.field(&mut out.status, "status")?,
+                "status_in" => d.field(&mut out.status_in, "status_in")?,
+                "status_not" => d.field(&mut out.status_not, "status_not")?,
+                "status_not_in" => d.field(&mut out.status_not_in, "status_not_in")?,
+                "storage_policy" => d.field(&mut out.storage_policy, "storage_policy")?,
+                "storage_policy_in" => {
+                    d.field(&mut out.storage_policy_in, "storage_policy_in")?
+                }
+                "storage_policy_not" => {
+                    d.field(&mut out.storage_policy_not, "storage_policy_not")?
+                }
+                "storage_policy_not_in" => {
+                    d.field(&mut out.storage_policy_not_in, "storage_policy_not_in")?
+                }
+                "target_cluster" => d.field(&mut out.target_cluster, "target_cluster")?,
+                #[cfg(any(feature = "full"))]
+                "target_replication_service" => {
+                    d.field(
+                        &mut out.target_replication_service,
+                        "target_replication_service",
+                    )?
+                }
+                "thin_provision" => d.field(&mut out.thin_provision, "thin_provision")?,
+                "thin_provision_not" => {
+                    d.field(&mut out.thin_provision_not, "thin_provision_not")?
+                }
+                "type" => d.field(&mut out.r#type, "type")?,
+                "type_in" => d.field(&mut out.type_in, "type_in")?,
+                "type_not" => d.field(&mut out.type_not, "type_not")?,
+                "type_not_in" => d.field(&mut out.type_not_in, "type_not_in")?,
+                "updatedAt" => d.field(&mut out.updated_at, "updatedAt")?,
+                "updatedAt_gt" => d.field(&mut out.updated_at_gt, "updatedAt_gt")?,
+                "updatedAt_gte" => d.field(&mut out.updated_at_gte, "updatedAt_gte")?,
+                "updatedAt_in" => d.field(&mut out.updated_at_in, "updatedAt_in")?,
+                "updatedAt_lt" => d.field(&mut out.updated_at_lt, "updatedAt_lt")?,
+                "updatedAt_lte" => d.field(&mut out.updated_at_lte, "updatedAt_lte")?,
+                "updatedAt_not" => d.field(&mut out.updated_at_not, "updatedAt_not")?,
+                "updatedAt_not_in" => {
+                    d.field(&mut out.updated_at_not_in, "updatedAt_not_in")?
+                }
+                "vms_every" => d.field(&mut out.vms_every, "vms_every")?,
+                "vms_none" => d.field(&mut out.vms_none, "vms_none")?,
+                "vms_some" => d.field(&mut out.vms_some, "vms_some")?,
+                "window_end" => d.field(&mut out.window_end, "window_end")?,
+                "window_end_contains" => {
+                    d.field(&mut out.window_end_contains, "window_end_contains")?
+                }
+                "window_end_ends_with" => {
+                    d.field(&mut out.window_end_ends_with, "window_end_ends_with")?
+                }
+                "window_end_gt" => d.field(&mut out.window_end_gt, "window_end_gt")?,
+                "window_end_gte" => d.field(&mut out.window_end_gte, "window_end_gte")?,
+                "window_end_in" => d.field(&mut out.window_end_in, "window_end_in")?,
+                "window_end_lt" => d.field(&mut out.window_end_lt, "window_end_lt")?,
+                "window_end_lte" => d.field(&mut out.window_end_lte, "window_end_lte")?,
+                "window_end_not" => d.field(&mut out.window_end_not, "window_end_not")?,
+                "window_end_not_contains" => {
+                    d.field(&mut out.window_end_not_contains, "window_end_not_contains")?
+                }
+                "window_end_not_ends_with" => {
+                    d.field(
+                        &mut out.window_end_not_ends_with,
+                        "window_end_not_ends_with",
+                    )?
+                }
+                "window_end_not_in" => {
+                    d.field(&mut out.window_end_not_in, "window_end_not_in")?
+                }
+                "window_end_not_starts_with" => {
+                    d.field(
+                        &mut out.window_end_not_starts_with,
+                        "window_end_not_starts_with",
+                    )?
+                }
+                "window_end_starts_with" => {
+                    d.field(&mut out.window_end_starts_with, "window_end_starts_with")?
+                }
+                "window_start" => d.field(&mut out.window_start, "window_start")?,
+                "window_start_contains" => {
+                    d.field(&mut out.window_start_contains, "window_start_contains")?
+                }
+                "window_start_ends_with" => {
+                    d.field(&mut out.window_start_ends_with, "window_start_ends_with")?
+                }
+                "window_start_gt" => {
+                    d.field(&mut out.window_start_gt, "window_start_gt")?
+                }
+                "window_start_gte" => {
+                    d.field(&mut out.window_start_gte, "window_start_gte")?
+                }
+                "window_start_in" => {
+                    d.field(&mut out.window_start_in, "window_start_in")?
+                }
+                "window_start_lt" => {
+                    d.field(&mut out.window_start_lt, "window_start_lt")?
+                }
+                "window_start_lte" => {
+                    d.field(&mut out.window_start_lte, "window_start_lte")?
+                }
+                "window_start_not" => {
+                    d.field(&mut out.window_start_not, "window_start_not")?
+                }
+                "window_start_not_contains" => {
+                    d.field(
+                        &mut out.window_start_not_contains,
+                        "window_start_not_contains",
+                    )?
+                }
+                "window_start_not_ends_with" => {
+                    d.field(
+                        &mut out.window_start_not_ends_with,
+                        "window_start_not_ends_with",
+                    )?
+                }
+                "window_start_not_in" => {
+                    d.field(&mut out.window_start_not_in, "window_start_not_in")?
+                }
+                "window_start_not_starts_with" => {
+                    d.field(
+                        &mut out.window_start_not_starts_with,
+                        "window_start_not_starts_with",
+                    )?
+                }
+                "window_start_starts_with" => {
+                    d.field(
+                        &mut out.window_start_starts_with,
+                        "window_start_starts_with",
+                    )?
+                }
+                _ => d.skip()?,
+            }
+            key = d.next_key()?;
+        }
+        ::std::result::Result::Ok(out)
+    }
+}
+#[cfg(any(feature = "replication-plan"))]
+impl crate::codec::Encode for ReplicationPlanWhereInput {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.begin_object();
+        e.field("AND", &self.and);
+        e.field("NOT", &self.not);
+        e.field("OR", &self.or);
+        e.field("abort_window_unfinished", &self.abort_window_unfinished);
+        e.field("abort_window_unfinished_not", &self.abort_window_unfinished_not);
+        e.field("activation_timestamp", &self.activation_timestamp);
+        e.field("activation_timestamp_gt", &self.activation_timestamp_gt);
+        e.field("activation_timestamp_gte", &self.activation_timestamp_gte);
+        e.field("activation_timestamp_in", &self.activation_timestamp_in);
+        e.field("activation_timestamp_lt", &self.activation_timestamp_lt);
+        e.field("activation_timestamp_lte", &self.activation_timestamp_lte);
+        e.field("activation_timestamp_not", &self.activation_timestamp_not);
+        e.field("activation_timestamp_not_in", &self.activation_timestamp_not_in);
+        e.field("compression", &self.compression);
+        e.field("compression_not", &self.compression_not);
+        e.field("createdAt", &self.created_at);
+        e.field("createdAt_gt", &self.created_at_gt);
+        e.field("createdAt_gte", &self.created_at_gte);
+        e.field("createdAt_in", &self.created_at_in);
+        e.field("createdAt_lt", &self.created_at_lt);
+        e.field("createdAt_lte", &self.created_at_lte);
+        e.field("createdAt_not", &self.created_at_not);
+        e.field("createdAt_not_in", &self.created_at_not_in);
+        e.field("delete_strategy", &self.delete_strategy);
+        e.field("delete_strategy_in", &self.delete_strategy_in);
+        e.field("delete_strategy_not", &self.delete_strategy_not);
+        e.field("delete_strategy_not_in", &self.delete_strategy_not_in);
+        e.field("description", &self.description);
+        e.field("description_contains", &self.description_contains);
+        e.field("description_ends_with", &self.description_ends_with);
+        e.field("description_gt", &self.description_gt);
+        e.field("description_gte", &self.description_gte);
+        e.field("description_in", &self.description_in);
+        e.field("description_lt", &self.description_lt);
+        e.field("description_lte", &self.description_lte);
+        e.field("description_not", &self.description_not);
+        e.field("description_not_contains", &self.description_not_contains);
+        e.field("description_not_ends_with", &self.description_not_ends_with);
+        e.field("description_not_in", &self.description_not_in);
+        e.field("description_not_starts_with", &self.description_not_starts_with);
+        e.field("description_starts_with", &self.description_starts_with);
+        e.field("ec_k", &self.ec_k);
+        e.field("ec_k_gt", &self.ec_k_gt);
+        e.field("ec_k_gte", &self.ec_k_gte);
+        e.field("ec_k_in", &self.ec_k_in);
+        e.field("ec_k_lt", &self.ec_k_lt);
+        e.field("ec_k_lte", &self.ec_k_lte);
+        e.field("ec_k_not", &self.ec_k_not);
+        e.field("ec_k_not_in", &self.ec_k_not_in);
+        e.field("ec_m", &self.ec_m);
+        e.field("ec_m_gt", &self.ec_m_gt);
+        e.field("ec_m_gte", &self.ec_m_gte);
+        e.field("ec_m_in", &self.ec_m_in);
+        e.field("ec_m_lt", &self.ec_m_lt);
+        e.field("ec_m_lte", &self.ec_m_lte);
+        e.field("ec_m_not", &self.ec_m_not);
+        e.field("ec_m_not_in", &self.ec_m_not_in);
+        e.field("enable_window", &self.enable_window);
+        e.field("enable_window_not", &self.enable_window_not);
+        e.field("entityAsyncStatus", &self.entity_async_status);
+        e.field("entityAsyncStatus_in", &self.entity_async_status_in);
+        e.field("entityAsyncStatus_not", &self.entity_async_status_not);
+        e.field("entityAsyncStatus_not_in", &self.entity_async_status_not_in);
+        #[cfg(any(feature = "full"))]
+        e.field("external_cloudtower", &self.external_cloudtower);
+        e.field("id", &self.id);
+        e.field("id_contains", &self.id_contains);
+        e.field("id_ends_with", &self.id_ends_with);
+        e.field("id_gt", &self.id_gt);
+        e.field("id_gte", &self.id_gte);
+        e.field("id_in", &self.id_in);
+        e.field("id_lt", &self.id_lt);
+        e.field("id_lte", &self.id_lte);
+        e.field("id_not", &self.id_not);
+        e.field("id_not_contains", &self.id_not_contains);
+        e.field("id_not_ends_with", &self.id_not_ends_with);
+        e.field("id_not_in", &self.id_not_in);
+        e.field("id_not_starts_with", &self.id_not_starts_with);
+        e.field("id_starts_with", &self.id_starts_with);
+        e.field("inbound", &self.inbound);
+        e.field("inbound_not", &self.inbound_not);
+        e.field("interval", &self.interval);
+        e.field("interval_gt", &self.interval_gt);
+        e.field("interval_gte", &self.interval_gte);
+        e.field("interval_in", &self.interval_in);
+        e.field("interval_lt", &self.interval_lt);
+        e.field("interval_lte", &self.interval_lte);
+        e.field("interval_not", &self.interval_not);
+        e.field("interval_not_in", &self.interval_not_in);
+        e.field("iscsi_luns_every", &self.iscsi_luns_every);
+        e.field("iscsi_luns_none", &self.iscsi_luns_none);
+        e.field("iscsi_luns_some", &self.iscsi_luns_some);
+        e.field("keep_mac_address", &self.keep_mac_address);
+        e.field("keep_mac_address_not", &self.keep_mac_address_not);
+        e.field("keep_policy", &self.keep_policy);
+        e.field("keep_policy_in", &self.keep_policy_in);
+        e.field("keep_policy_not", &self.keep_policy_not);
+        e.field("keep_policy_not_in", &self.keep_policy_not_in);
+        e.field("keep_policy_value", &self.keep_policy_value);
+        e.field("keep_policy_value_gt", &self.keep_policy_value_gt);
+        e.field("keep_policy_value_gte", &self.keep_policy_value_gte);
+        e.field("keep_policy_value_in", &self.keep_policy_value_in);
+        e.field("keep_policy_value_lt", &self.keep_policy_value_lt);
+        e.field("keep_policy_value_lte", &self.keep_policy_value_lte);
+        e.field("keep_policy_value_not", &self.keep_policy_value_not);
+        e.field("keep_policy_value_not_in", &self.keep_policy_value_not_in);
+        e.field("last_execute_status", &self.last_execute_status);
+        e.field("last_execute_status_in", &self.last_execute_status_in);
+        e.field("last_execute_status_message", &self.last_execute_status_message);
+        e.field(
+            "last_execute_status_message_contains",
+            &self.last_execute_status_message_contains,
+        );
+        e.field(
+            "last_execute_status_message_ends_with",
+            &self.last_execute_status_message_ends_with,
+        );
+        e.field("last_execute_status_message_gt", &self.last_execute_status_message_gt);
+        e.field(
+            "last_execute_status_message_gte",
+            &self.last_execute_status_message_gte,
+        );
+        e.field("last_execute_status_message_in", &self.last_execute_status_message_in);
+        e.field("last_execute_status_message_lt", &self.last_execute_status_message_lt);
+        e.field(
+            "last_execute_status_message_lte",
+            &self.last_execute_status_message_lte,
+        );
+        e.field(
+            "last_execute_status_message_not",
+            &self.last_execute_status_message_not,
+        );
+        e.field(
+            "last_execute_status_message_not_contains",
+            &self.last_execute_status_message_not_contains,
+        );
+        e.field(
+            "last_execute_status_message_not_ends_with",
+            &self.last_execute_status_message_not_ends_with,
+        );
+        e.field(
+            "last_execute_status_message_not_in",
+            &self.last_execute_status_message_not_in,
+        );
+        e.field(
+            "last_execute_status_message_not_starts_with",
+            &self.last_execute_status_message_not_starts_with,
+        );
+        e.field(
+            "last_execute_status_message_starts_with",
+            &self.last_execute_status_message_starts_with,
+        );
+        e.field("last_execute_status_not", &self.last_execute_status_not);
+        e.field("last_execute_status_not_in", &self.last_execute_status_not_in);
+        e.field("last_execute_success_job_count", &self.last_execute_success_job_count);
+        e.field(
+            "last_execute_success_job_count_gt",
+            &self.last_execute_success_job_count_gt,
+        );
+        e.field(
+            "last_execute_success_job_count_gte",
+            &self.last_execute_success_job_count_gte,
+        );
+        e.field(
+            "last_execute_success_job_count_in",
+            &self.last_execute_success_job_count_in,
+        );
+        e.field(
+            "last_execute_success_job_count_lt",
+            &self.last_execute_success_job_count_lt,
+        );
+        e.field(
+            "last_execute_success_job_count_lte",
+            &self.last_execute_success_job_count_lte,
+        );
+        e.field(
+            "last_execute_success_job_count_not",
+            &self.last_execute_success_job_count_not,
+        );
+        e.field(
+            "last_execute_success_job_count_not_in",
+            &self.last_execute_success_job_count_not_in,
+        );
+        e.field("last_execute_total_job_count", &self.last_execute_total_job_count);
+        e.field(
+            "last_execute_total_job_count_gt",
+            &self.last_execute_total_job_count_gt,
+        );
+        e.field(
+            "last_execute_total_job_count_gte",
+            &self.last_execute_total_job_count_gte,
+        );
+        e.field(
+            "last_execute_total_job_count_in",
+            &self.last_execute_total_job_count_in,
+        );
+        e.field(
+            "last_execute_total_job_count_lt",
+            &self.last_execute_total_job_count_lt,
+        );
+        e.field(
+            "last_execute_total_job_count_lte",
+            &self.last_execute_total_job_count_lte,
+        );
+        e.field(
+            "last_execute_total_job_count_not",
+            &self.last_execute_total_job_count_not,
+        );
+        e.field(
+            "last_execute_total_job_count_not_in",
+            &self.last_execute_total_job_count_not_in,
+        );
+        e.field("last_executed_at", &self.last_executed_at);
+        e.field("last_executed_at_gt", &self.last_executed_at_gt);
+        e.field("last_executed_at_gte", &self.last_executed_at_gte);
+        e.field("last_executed_at_in", &self.last_executed_at_in);
+        e.field("last_executed_at_lt", &self.last_executed_at_lt);
+        e.field("last_executed_at_lte", &self.last_executed_at_lte);
+        e.field("last_executed_at_not", &self.last_executed_at_not);
+        e.field("last_executed_at_not_in", &self.last_executed_at_not_in);
+        e.field("last_manual_execute_status", &self.last_manual_execute_status);
+        e.field("last_manual_execute_status_in", &self.last_manual_execute_status_in);
+        e.field(
+            "last_manual_execute_status_message",
+            &self.last_manual_execute_status_message,
+        );
+        e.field(
+            "last_manual_execute_status_message_contains",
+            &self.last_manual_execute_status_message_contains,
+        );
+        e.field(
+            "last_manual_execute_status_message_ends_with",
+            &self.last_manual_execute_status_message_ends_with,
+        );
+        e.field(
+            "last_manual_execute_status_message_gt",
+            &self.last_manual_execute_status_message_gt,
+        );
+        e.field(
+            "last_manual_execute_status_message_gte",
+            &self.last_manual_execute_status_message_gte,
+        );
+        e.field(
+            "last_manual_execute_status_message_in",
+            &self.last_manual_execute_status_message_in,
+        );
+        e.field(
+            "last_manual_execute_status_message_lt",
+            &self.last_manual_execute_status_message_lt,
+        );
+        e.field(
+            "last_manual_execute_status_message_lte",
+            &self.last_manual_execute_status_message_lte,
+        );
+        e.field(
+            "last_manual_execute_status_message_not",
+            &self.last_manual_execute_status_message_not,
+        );
+        e.field(
+            "last_manual_execute_status_message_not_contains",
+            &self.last_manual_execute_status_message_not_contains,
+        );
+        e.field(
+            "last_manual_execute_status_message_not_ends_with",
+            &self.last_manual_execute_status_message_not_ends_with,
+        );
+        e.field(
+            "last_manual_execute_status_message_not_in",
+            &self.last_manual_execute_status_message_not_in,
+        );
+        e.field(
+            "last_manual_execute_status_message_not_starts_with",
+            &self.last_manual_execute_status_message_not_starts_with,
+        );
+        e.field(
+            "last_manual_execute_status_message_starts_with",
+            &self.last_manual_execute_status_message_starts_with,
+        );
+        e.field("last_manual_execute_status_not", &self.last_manual_execute_status_not);
+        e.field(
+            "last_manual_execute_status_not_in",
+            &self.last_manual_execute_status_not_in,
+        );
+        e.field(
+            "last_manual_execute_success_job_count",
+            &self.last_manual_execute_success_job_count,
+        );
+        e.field(
+            "last_manual_execute_success_job_count_gt",
+            &self.last_manual_execute_success_job_count_gt,
+        );
+        e.field(
+            "last_manual_execute_success_job_count_gte",
+            &self.last_manual_execute_success_job_count_gte,
+        );
+        e.field(
+            "last_manual_execute_success_job_count_in",
+            &self.last_manual_execute_success_job_count_in,
+        );
+        e.field(
+            "last_manual_execute_success_job_count_lt",
+            &self.last_manual_execute_success_job_count_lt,
+        );
+        e.field(
+            "last_manual_execute_success_job_count_lte",
+            &self.last_manual_execute_success_job_count_lte,
+        );
+        e.field(
+            "last_manual_execute_success_job_count_not",
+            &self.last_manual_execute_success_job_count_not,
+        );
+        e.field(
+            "last_manual_execute_success_job_count_not_in",
+            &self.last_manual_execute_success_job_count_not_in,
+        );
+        e.field(
+            "last_manual_execute_total_job_count",
+            &self.last_manual_execute_total_job_count,
+        );
+        e.field(
+            "last_manual_execute_total_job_count_gt",
+            &self.last_manual_execute_total_job_count_gt,
+        );
+        e.field(
+            "last_manual_execute_total_job_count_gte",
+            &self.last_manual_execute_total_job_count_gte,
+        );
+        e.field(
+            "last_manual_execute_total_job_count_in",
+            &self.last_manual_execute_total_job_count_in,
+        );
+        e.field(
+            "last_manual_execute_total_job_count_lt",
+            &self.last_manual_execute_total_job_count_lt,
+        );
+        e.field(
+            "last_manual_execute_total_job_count_lte",
+            &self.last_manual_execute_total_job_count_lte,
+        );
+        e.field(
+            "last_manual_execute_total_job_count_not",
+            &self.last_manual_execute_total_job_count_not,
+        );
+        e.field(
+            "last_manual_execute_total_job_count_not_in",
+            &self.last_manual_execute_total_job_count_not_in,
+        );
+        e.field("last_manual_executed_at", &self.last_manual_executed_at);
+        e.field("last_manual_executed_at_gt", &self.last_manual_executed_at_gt);
+        e.field("last_manual_executed_at_gte", &self.last_manual_executed_at_gte);
+        e.field("last_manual_executed_at_in", &self.last_manual_executed_at_in);
+        e.field("last_manual_executed_at_lt", &self.last_manual_executed_at_lt);
+        e.field("last_manual_executed_at_lte", &self.last_manual_executed_at_lte);
+        e.field("last_manual_executed_at_not", &self.last_manual_executed_at_not);
+        e.field("last_manual_executed_at_not_in", &self.last_manual_executed_at_not_in);
+        e.field("name", &self.name);
+        e.field("name_contains", &self.name_contains);
+        e.field("name_ends_with", &self.name_ends_with);
+        e.field("name_gt", &self.name_gt);
+        e.field("name_gte", &self.name_gte);
+        e.field("name_in", &self.name_in);
+        e.field("name_lt", &self.name_lt);
+        e.field("name_lte", &self.name_lte);
+        e.field("name_not", &self.name_not);
+        e.field("name_not_contains", &self.name_not_contains);
+        e.field("name_not_ends_with", &self.name_not_ends_with);
+        e.field("name_not_in", &self.name_not_in);
+        e.field("name_not_starts_with", &self.name_not_starts_with);
+        e.field("name_starts_with", &self.name_starts_with);
+        e.field("next_execution_time", &self.next_execution_time);
+        e.field("next_execution_time_gt", &self.next_execution_time_gt);
+        e.field("next_execution_time_gte", &self.next_execution_time_gte);
+        e.field("next_execution_time_in", &self.next_execution_time_in);
+        e.field("next_execution_time_lt", &self.next_execution_time_lt);
+        e.field("next_execution_time_lte", &self.next_execution_time_lte);
+        e.field("next_execution_time_not", &self.next_execution_time_not);
+        e.field("next_execution_time_not_in", &self.next_execution_time_not_in);
+        e.field("period", &self.period);
+        e.field("period_in", &self.period_in);
+        e.field("period_not", &self.period_not);
+        e.field("period_not_in", &self.period_not_in);
+        e.field("phase", &self.phase);
+        e.field("phase_in", &self.phase_in);
+        e.field("phase_not", &self.phase_not);
+        e.field("phase_not_in", &self.phase_not_in);
+        e.field("replica_name_rule", &self.replica_name_rule);
+        e.field("replica_name_rule_in", &self.replica_name_rule_in);
+        e.field("replica_name_rule_not", &self.replica_name_rule_not);
+        e.field("replica_name_rule_not_in", &self.replica_name_rule_not_in);
+        e.field("replica_name_setting", &self.replica_name_setting);
+        e.field("replica_name_setting_contains", &self.replica_name_setting_contains);
+        e.field("replica_name_setting_ends_with", &self.replica_name_setting_ends_with);
+        e.field("replica_name_setting_gt", &self.replica_name_setting_gt);
+        e.field("replica_name_setting_gte", &self.replica_name_setting_gte);
+        e.field("replica_name_setting_in", &self.replica_name_setting_in);
+        e.field("replica_name_setting_lt", &self.replica_name_setting_lt);
+        e.field("replica_name_setting_lte", &self.replica_name_setting_lte);
+        e.field("replica_name_setting_not", &self.replica_name_setting_not);
+        e.field(
+            "replica_name_setting_not_contains",
+            &self.replica_name_setting_not_contains,
+        );
+        e.field(
+            "replica_name_setting_not_ends_with",
+            &self.replica_name_setting_not_ends_with,
+        );
+        e.field("replica_name_setting_not_in", &self.replica_name_setting_not_in);
+        e.field(
+            "replica_name_setting_not_starts_with",
+            &self.replica_name_setting_not_starts_with,
+        );
+        e.field(
+            "replica_name_setting_starts_with",
+            &self.replica_name_setting_starts_with,
+        );
+        e.field("replica_num", &self.replica_num);
+        e.field("replica_num_gt", &self.replica_num_gt);
+        e.field("replica_num_gte", &self.replica_num_gte);
+        e.field("replica_num_in", &self.replica_num_in);
+        e.field("replica_num_lt", &self.replica_num_lt);
+        e.field("replica_num_lte", &self.replica_num_lte);
+        e.field("replica_num_not", &self.replica_num_not);
+        e.field("replica_num_not_in", &self.replica_num_not_in);
+        #[cfg(any(feature = "replica-vm"))]
+        e.field("replica_vms_every", &self.replica_vms_every);
+        #[cfg(any(feature = "replica-vm"))]
+        e.field("replica_vms_none", &self.replica_vms_none);
+        #[cfg(any(feature = "replica-vm"))]
+        e.field("replica_vms_some", &self.replica_vms_some);
+        #[cfg(any(feature = "full"))]
+        e.field(
+            "replication_plan_executions_every",
+            &self.replication_plan_executions_every,
+        );
+        #[cfg(any(feature = "full"))]
+        e.field(
+            "replication_plan_executions_none",
+            &self.replication_plan_executions_none,
+        );
+        #[cfg(any(feature = "full"))]
+        e.field(
+            "replication_plan_executions_some",
+            &self.replication_plan_executions_some,
+        );
+        #[cfg(any(feature = "full"))]
+        e.field(
+            "replication_restore_points_every",
+            &self.replication_restore_points_every,
+        );
+        #[cfg(any(feature = "full"))]
+        e.field(
+            "replication_restore_points_none",
+            &self.replication_restore_points_none,
+        );
+        #[cfg(any(feature = "full"))]
+        e.field(
+            "replication_restore_points_some",
+            &self.replication_restore_points_some,
+        );
+        #[cfg(any(feature = "full"))]
+        e.field(
+            "replication_target_executions_every",
+            &self.replication_target_executions_every,
+        );
+        #[cfg(any(feature = "full"))]
+        e.field(
+            "replication_target_executions_none",
+            &self.replication_target_executions_none,
+        );
+        #[cfg(any(feature = "full"))]
+        e.field(
+            "replication_target_executions_some",
+            &self.replication_target_executions_some,
+        );
+        e.field("resiliency_type", &self.resiliency_type);
+        e.field("resiliency_type_in", &self.resiliency_type_in);
+        e.field("resiliency_type_not", &self.resiliency_type_not);
+        e.field("resiliency_type_not_in", &self.resiliency_type_not_in);
+        e.field("snapshot_consistent_type", &self.snapshot_consistent_type);
+        e.field("snapshot_consistent_type_in", &self.snapshot_consistent_type_in);
+        e.field("snapshot_consistent_type_not", &self.snapshot_consistent_type_not);
+        e.field(
+            "snapshot_consistent_type_not_in",
+            &self.snapshot_consistent_type_not_in,
+        );
+        e.field("status", &self.status);
+        e.field("status_in", &self.status_in);
+        e.field("status_not", &self.status_not);
+        e.field("status_not_in", &self.status_not_in);
+        e.field("storage_policy", &self.storage_policy);
+        e.field("storage_policy_in", &self.storage_policy_in);
+        e.field("storage_policy_not", &self.storage_policy_not);
+        e.field("storage_policy_not_in", &self.storage_policy_not_in);
+        e.field("target_cluster", &self.target_cluster);
+        #[cfg(any(feature = "full"))]
+        e.field("target_replication_service", &self.target_replication_service);
+        e.field("thin_provision", &self.thin_provision);
+        e.field("thin_provision_not", &self.thin_provision_not);
+        e.field("type", &self.r#type);
+        e.field("type_in", &self.type_in);
+        e.field("type_not", &self.type_not);
+        e.field("type_not_in", &self.type_not_in);
+        e.field("updatedAt", &self.updated_at);
+        e.field("updatedAt_gt", &self.updated_at_gt);
+        e.field("updatedAt_gte", &self.updated_at_gte);
+        e.field("updatedAt_in", &self.updated_at_in);
+        e.field("updatedAt_lt", &self.updated_at_lt);
+        e.field("updatedAt_lte", &self.updated_at_lte);
+        e.field("updatedAt_not", &self.updated_at_not);
+        e.field("updatedAt_not_in", &self.updated_at_not_in);
+        e.field("vms_every", &self.vms_every);
+        e.field("vms_none", &self.vms_none);
+        e.field("vms_some", &self.vms_some);
+        e.field("window_end", &self.window_end);
+        e.field("window_end_contains", &self.window_end_contains);
+        e.field("window_end_ends_with", &self.window_end_ends_with);
+        e.field("window_end_gt", &self.window_end_gt);
+        e.field("window_end_gte", &self.window_end_gte);
+        e.field("window_end_in", &self.window_end_in);
+        e.field("window_end_lt", &self.window_end_lt);
+        e.field("window_end_lte", &self.window_end_lte);
+        e.field("window_end_not", &self.window_end_not);
+        e.field("window_end_not_contains", &self.window_end_not_contains);
+        e.field("window_end_not_ends_with", &self.window_end_not_ends_with);
+        e.field("window_end_not_in", &self.window_end_not_in);
+        e.field("window_end_not_starts_with", &self.window_end_not_starts_with);
+        e.field("window_end_starts_with", &self.window_end_starts_with);
+        e.field("window_start", &self.window_start);
+        e.field("window_start_contains", &self.window_start_contains);
+        e.field("window_start_ends_with", &self.window_start_ends_with);
+        e.field("window_start_gt", &self.window_start_gt);
+        e.field("window_start_gte", &self.window_start_gte);
+        e.field("window_start_in", &self.window_start_in);
+        e.field("window_start_lt", &self.window_start_lt);
+        e.field("window_start_lte", &self.window_start_lte);
+        e.field("window_start_not", &self.window_start_not);
+        e.field("window_start_not_contains", &self.window_start_not_contains);
+        e.field("window_start_not_ends_with", &self.window_start_not_ends_with);
+        e.field("window_start_not_in", &self.window_start_not_in);
+        e.field("window_start_not_starts_with", &self.window_start_not_starts_with);
+        e.field("window_start_starts_with", &self.window_start_starts_with);
+        e.end_object();
+    }
+}
+/// Spec: `#/components/schemas/ResiliencyType`
+#[cfg(any(feature = "replication-plan"))]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ResiliencyType {
+    /// `EC`
+    Ec,
+    /// `REPLICA`
+    Replica,
+    /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
+    Other(::std::string::String),
+}
+#[cfg(any(feature = "replication-plan"))]
+impl ResiliencyType {
+    /// Every value the spec lists.
+    pub const ALL: [Self; 2] = [Self::Ec, Self::Replica];
+    /// The value on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Ec => "EC",
+            Self::Replica => "REPLICA",
+            Self::Other(value) => value,
+        }
+    }
+    /// The variant for a wire value; unknown values are kept in the catch-all variant.
+    pub fn from_wire(value: &str) -> Self {
+        match value {
+            "EC" => Self::Ec,
+            "REPLICA" => Self::Replica,
+            other => Self::Other(::std::string::String::from(other)),
+        }
+    }
+}
+/// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "replication-plan"))]
+impl ::std::default::Default for ResiliencyType {
+    fn default() -> Self {
+        Self::Other(::std::string::String::new())
+    }
+}
+#[cfg(any(feature = "replication-plan"))]
+impl ::std::fmt::Display for ResiliencyType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+#[cfg(any(feature = "replication-plan"))]
+impl crate::codec::Decode for ResiliencyType {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d.str().map(Self::from_wire)
+    }
+}
+#[cfg(any(feature = "replication-plan"))]
+impl crate::codec::Encode for ResiliencyType {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 impl crate::Client {
     /// `POST /v2/api/get-replication-plans` (operation `GetReplicationPlans`).
+    #[cfg(feature = "replication-plan")]
     pub async fn get_replication_plans(
         &self,
         body: &crate::models::GetReplicationPlansRequestBody,
@@ -1430,6 +3855,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-replication-plans-connection` (operation `GetReplicationPlansConnection`).
+    #[cfg(feature = "replication-plan")]
     pub async fn get_replication_plans_connection(
         &self,
         body: &crate::models::GetReplicationPlansConnectionRequestBody,

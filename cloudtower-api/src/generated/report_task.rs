@@ -3,6 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/GetReportTasksConnectionRequestBody`
+#[cfg(any(feature = "report-task"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetReportTasksConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -13,6 +14,7 @@ pub struct GetReportTasksConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ReportTaskWhereInput>,
 }
+#[cfg(any(feature = "report-task"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetReportTasksConnectionRequestBody {
     fn decode(
@@ -36,6 +38,7 @@ impl crate::codec::Decode for GetReportTasksConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "report-task"))]
 impl crate::codec::Encode for GetReportTasksConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -50,6 +53,7 @@ impl crate::codec::Encode for GetReportTasksConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetReportTasksRequestBody`
+#[cfg(any(feature = "report-task"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetReportTasksRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -60,6 +64,7 @@ pub struct GetReportTasksRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ReportTaskWhereInput>,
 }
+#[cfg(any(feature = "report-task"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetReportTasksRequestBody {
     fn decode(
@@ -83,6 +88,7 @@ impl crate::codec::Decode for GetReportTasksRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "report-task"))]
 impl crate::codec::Encode for GetReportTasksRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -97,10 +103,12 @@ impl crate::codec::Encode for GetReportTasksRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateReportTask`
+#[cfg(any(feature = "report-task"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateReportTask {
     pub count: i32,
 }
+#[cfg(any(feature = "report-task"))]
 impl crate::codec::Decode for NestedAggregateReportTask {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -122,6 +130,7 @@ impl crate::codec::Decode for NestedAggregateReportTask {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "report-task"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateReportTask {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -131,10 +140,12 @@ impl crate::codec::Encode for NestedAggregateReportTask {
     }
 }
 /// Spec: `#/components/schemas/ReportTaskConnection`
+#[cfg(any(feature = "report-task"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReportTaskConnection {
     pub aggregate: crate::models::NestedAggregateReportTask,
 }
+#[cfg(any(feature = "report-task"))]
 impl crate::codec::Decode for ReportTaskConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -156,6 +167,7 @@ impl crate::codec::Decode for ReportTaskConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "report-task"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ReportTaskConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -165,6 +177,7 @@ impl crate::codec::Encode for ReportTaskConnection {
     }
 }
 /// Spec: `#/components/schemas/ReportTaskOrderByInput`
+#[cfg(any(feature = "report-task"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ReportTaskOrderByInput {
     /// `createdAt_ASC`
@@ -194,6 +207,7 @@ pub enum ReportTaskOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "report-task"))]
 impl ReportTaskOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 12] = [
@@ -248,16 +262,19 @@ impl ReportTaskOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "report-task"))]
 impl ::std::default::Default for ReportTaskOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "report-task"))]
 impl ::std::fmt::Display for ReportTaskOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "report-task"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ReportTaskOrderByInput {
     fn decode(
@@ -266,13 +283,256 @@ impl crate::codec::Decode for ReportTaskOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "report-task"))]
 impl crate::codec::Encode for ReportTaskOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
+/// Spec: `#/components/schemas/ReportTaskWhereInput`
+#[cfg(any(feature = "report-task"))]
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ReportTaskWhereInput {
+    pub and: crate::Nullable<::std::vec::Vec<crate::models::ReportTaskWhereInput>>,
+    pub not: crate::Nullable<::std::vec::Vec<crate::models::ReportTaskWhereInput>>,
+    pub or: crate::Nullable<::std::vec::Vec<crate::models::ReportTaskWhereInput>>,
+    pub created_at: crate::Nullable<::std::string::String>,
+    pub created_at_gt: crate::Nullable<::std::string::String>,
+    pub created_at_gte: crate::Nullable<::std::string::String>,
+    pub created_at_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub created_at_lt: crate::Nullable<::std::string::String>,
+    pub created_at_lte: crate::Nullable<::std::string::String>,
+    pub created_at_not: crate::Nullable<::std::string::String>,
+    pub created_at_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id: crate::Nullable<::std::string::String>,
+    pub id_contains: crate::Nullable<::std::string::String>,
+    pub id_ends_with: crate::Nullable<::std::string::String>,
+    pub id_gt: crate::Nullable<::std::string::String>,
+    pub id_gte: crate::Nullable<::std::string::String>,
+    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: crate::Nullable<::std::string::String>,
+    pub id_lte: crate::Nullable<::std::string::String>,
+    pub id_not: crate::Nullable<::std::string::String>,
+    pub id_not_contains: crate::Nullable<::std::string::String>,
+    pub id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub id_starts_with: crate::Nullable<::std::string::String>,
+    pub internal: crate::Nullable<bool>,
+    pub internal_not: crate::Nullable<bool>,
+    pub name: crate::Nullable<::std::string::String>,
+    pub name_contains: crate::Nullable<::std::string::String>,
+    pub name_ends_with: crate::Nullable<::std::string::String>,
+    pub name_gt: crate::Nullable<::std::string::String>,
+    pub name_gte: crate::Nullable<::std::string::String>,
+    pub name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_lt: crate::Nullable<::std::string::String>,
+    pub name_lte: crate::Nullable<::std::string::String>,
+    pub name_not: crate::Nullable<::std::string::String>,
+    pub name_not_contains: crate::Nullable<::std::string::String>,
+    pub name_not_ends_with: crate::Nullable<::std::string::String>,
+    pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_not_starts_with: crate::Nullable<::std::string::String>,
+    pub name_starts_with: crate::Nullable<::std::string::String>,
+    pub plan_id: crate::Nullable<::std::string::String>,
+    pub plan_id_contains: crate::Nullable<::std::string::String>,
+    pub plan_id_ends_with: crate::Nullable<::std::string::String>,
+    pub plan_id_gt: crate::Nullable<::std::string::String>,
+    pub plan_id_gte: crate::Nullable<::std::string::String>,
+    pub plan_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub plan_id_lt: crate::Nullable<::std::string::String>,
+    pub plan_id_lte: crate::Nullable<::std::string::String>,
+    pub plan_id_not: crate::Nullable<::std::string::String>,
+    pub plan_id_not_contains: crate::Nullable<::std::string::String>,
+    pub plan_id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub plan_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub plan_id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub plan_id_starts_with: crate::Nullable<::std::string::String>,
+    pub status: crate::Nullable<crate::models::TaskStatus>,
+    pub status_in: crate::Nullable<::std::vec::Vec<crate::models::TaskStatus>>,
+    pub status_not: crate::Nullable<crate::models::TaskStatus>,
+    pub status_not_in: crate::Nullable<::std::vec::Vec<crate::models::TaskStatus>>,
+    #[cfg(any(feature = "report-template"))]
+    pub template: crate::Nullable<
+        ::std::boxed::Box<crate::models::ReportTemplateWhereInput>,
+    >,
+}
+#[cfg(any(feature = "report-task"))]
+#[cfg(feature = "server")]
+impl crate::codec::Decode for ReportTaskWhereInput {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        let mut out = Self::default();
+        let mut key = d.first_key("ReportTaskWhereInput")?;
+        while let ::std::option::Option::Some(k) = key {
+            match k {
+                "AND" => d.field(&mut out.and, "AND")?,
+                "NOT" => d.field(&mut out.not, "NOT")?,
+                "OR" => d.field(&mut out.or, "OR")?,
+                "createdAt" => d.field(&mut out.created_at, "createdAt")?,
+                "createdAt_gt" => d.field(&mut out.created_at_gt, "createdAt_gt")?,
+                "createdAt_gte" => d.field(&mut out.created_at_gte, "createdAt_gte")?,
+                "createdAt_in" => d.field(&mut out.created_at_in, "createdAt_in")?,
+                "createdAt_lt" => d.field(&mut out.created_at_lt, "createdAt_lt")?,
+                "createdAt_lte" => d.field(&mut out.created_at_lte, "createdAt_lte")?,
+                "createdAt_not" => d.field(&mut out.created_at_not, "createdAt_not")?,
+                "createdAt_not_in" => {
+                    d.field(&mut out.created_at_not_in, "createdAt_not_in")?
+                }
+                "id" => d.field(&mut out.id, "id")?,
+                "id_contains" => d.field(&mut out.id_contains, "id_contains")?,
+                "id_ends_with" => d.field(&mut out.id_ends_with, "id_ends_with")?,
+                "id_gt" => d.field(&mut out.id_gt, "id_gt")?,
+                "id_gte" => d.field(&mut out.id_gte, "id_gte")?,
+                "id_in" => d.field(&mut out.id_in, "id_in")?,
+                "id_lt" => d.field(&mut out.id_lt, "id_lt")?,
+                "id_lte" => d.field(&mut out.id_lte, "id_lte")?,
+                "id_not" => d.field(&mut out.id_not, "id_not")?,
+                "id_not_contains" => {
+                    d.field(&mut out.id_not_contains, "id_not_contains")?
+                }
+                "id_not_ends_with" => {
+                    d.field(&mut out.id_not_ends_with, "id_not_ends_with")?
+                }
+                "id_not_in" => d.field(&mut out.id_not_in, "id_not_in")?,
+                "id_not_starts_with" => {
+                    d.field(&mut out.id_not_starts_with, "id_not_starts_with")?
+                }
+                "id_starts_with" => d.field(&mut out.id_starts_with, "id_starts_with")?,
+                "internal" => d.field(&mut out.internal, "internal")?,
+                "internal_not" => d.field(&mut out.internal_not, "internal_not")?,
+                "name" => d.field(&mut out.name, "name")?,
+                "name_contains" => d.field(&mut out.name_contains, "name_contains")?,
+                "name_ends_with" => d.field(&mut out.name_ends_with, "name_ends_with")?,
+                "name_gt" => d.field(&mut out.name_gt, "name_gt")?,
+                "name_gte" => d.field(&mut out.name_gte, "name_gte")?,
+                "name_in" => d.field(&mut out.name_in, "name_in")?,
+                "name_lt" => d.field(&mut out.name_lt, "name_lt")?,
+                "name_lte" => d.field(&mut out.name_lte, "name_lte")?,
+                "name_not" => d.field(&mut out.name_not, "name_not")?,
+                "name_not_contains" => {
+                    d.field(&mut out.name_not_contains, "name_not_contains")?
+                }
+                "name_not_ends_with" => {
+                    d.field(&mut out.name_not_ends_with, "name_not_ends_with")?
+                }
+                "name_not_in" => d.field(&mut out.name_not_in, "name_not_in")?,
+                "name_not_starts_with" => {
+                    d.field(&mut out.name_not_starts_with, "name_not_starts_with")?
+                }
+                "name_starts_with" => {
+                    d.field(&mut out.name_starts_with, "name_starts_with")?
+                }
+                "plan_id" => d.field(&mut out.plan_id, "plan_id")?,
+                "plan_id_contains" => {
+                    d.field(&mut out.plan_id_contains, "plan_id_contains")?
+                }
+                "plan_id_ends_with" => {
+                    d.field(&mut out.plan_id_ends_with, "plan_id_ends_with")?
+                }
+                "plan_id_gt" => d.field(&mut out.plan_id_gt, "plan_id_gt")?,
+                "plan_id_gte" => d.field(&mut out.plan_id_gte, "plan_id_gte")?,
+                "plan_id_in" => d.field(&mut out.plan_id_in, "plan_id_in")?,
+                "plan_id_lt" => d.field(&mut out.plan_id_lt, "plan_id_lt")?,
+                "plan_id_lte" => d.field(&mut out.plan_id_lte, "plan_id_lte")?,
+                "plan_id_not" => d.field(&mut out.plan_id_not, "plan_id_not")?,
+                "plan_id_not_contains" => {
+                    d.field(&mut out.plan_id_not_contains, "plan_id_not_contains")?
+                }
+                "plan_id_not_ends_with" => {
+                    d.field(&mut out.plan_id_not_ends_with, "plan_id_not_ends_with")?
+                }
+                "plan_id_not_in" => d.field(&mut out.plan_id_not_in, "plan_id_not_in")?,
+                "plan_id_not_starts_with" => {
+                    d.field(&mut out.plan_id_not_starts_with, "plan_id_not_starts_with")?
+                }
+                "plan_id_starts_with" => {
+                    d.field(&mut out.plan_id_starts_with, "plan_id_starts_with")?
+                }
+                "status" => d.field(&mut out.status, "status")?,
+                "status_in" => d.field(&mut out.status_in, "status_in")?,
+                "status_not" => d.field(&mut out.status_not, "status_not")?,
+                "status_not_in" => d.field(&mut out.status_not_in, "status_not_in")?,
+                #[cfg(any(feature = "report-template"))]
+                "template" => d.field(&mut out.template, "template")?,
+                _ => d.skip()?,
+            }
+            key = d.next_key()?;
+        }
+        ::std::result::Result::Ok(out)
+    }
+}
+#[cfg(any(feature = "report-task"))]
+impl crate::codec::Encode for ReportTaskWhereInput {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.begin_object();
+        e.field("AND", &self.and);
+        e.field("NOT", &self.not);
+        e.field("OR", &self.or);
+        e.field("createdAt", &self.created_at);
+        e.field("createdAt_gt", &self.created_at_gt);
+        e.field("createdAt_gte", &self.created_at_gte);
+        e.field("createdAt_in", &self.created_at_in);
+        e.field("createdAt_lt", &self.created_at_lt);
+        e.field("createdAt_lte", &self.created_at_lte);
+        e.field("createdAt_not", &self.created_at_not);
+        e.field("createdAt_not_in", &self.created_at_not_in);
+        e.field("id", &self.id);
+        e.field("id_contains", &self.id_contains);
+        e.field("id_ends_with", &self.id_ends_with);
+        e.field("id_gt", &self.id_gt);
+        e.field("id_gte", &self.id_gte);
+        e.field("id_in", &self.id_in);
+        e.field("id_lt", &self.id_lt);
+        e.field("id_lte", &self.id_lte);
+        e.field("id_not", &self.id_not);
+        e.field("id_not_contains", &self.id_not_contains);
+        e.field("id_not_ends_with", &self.id_not_ends_with);
+        e.field("id_not_in", &self.id_not_in);
+        e.field("id_not_starts_with", &self.id_not_starts_with);
+        e.field("id_starts_with", &self.id_starts_with);
+        e.field("internal", &self.internal);
+        e.field("internal_not", &self.internal_not);
+        e.field("name", &self.name);
+        e.field("name_contains", &self.name_contains);
+        e.field("name_ends_with", &self.name_ends_with);
+        e.field("name_gt", &self.name_gt);
+        e.field("name_gte", &self.name_gte);
+        e.field("name_in", &self.name_in);
+        e.field("name_lt", &self.name_lt);
+        e.field("name_lte", &self.name_lte);
+        e.field("name_not", &self.name_not);
+        e.field("name_not_contains", &self.name_not_contains);
+        e.field("name_not_ends_with", &self.name_not_ends_with);
+        e.field("name_not_in", &self.name_not_in);
+        e.field("name_not_starts_with", &self.name_not_starts_with);
+        e.field("name_starts_with", &self.name_starts_with);
+        e.field("plan_id", &self.plan_id);
+        e.field("plan_id_contains", &self.plan_id_contains);
+        e.field("plan_id_ends_with", &self.plan_id_ends_with);
+        e.field("plan_id_gt", &self.plan_id_gt);
+        e.field("plan_id_gte", &self.plan_id_gte);
+        e.field("plan_id_in", &self.plan_id_in);
+        e.field("plan_id_lt", &self.plan_id_lt);
+        e.field("plan_id_lte", &self.plan_id_lte);
+        e.field("plan_id_not", &self.plan_id_not);
+        e.field("plan_id_not_contains", &self.plan_id_not_contains);
+        e.field("plan_id_not_ends_with", &self.plan_id_not_ends_with);
+        e.field("plan_id_not_in", &self.plan_id_not_in);
+        e.field("plan_id_not_starts_with", &self.plan_id_not_starts_with);
+        e.field("plan_id_starts_with", &self.plan_id_starts_with);
+        e.field("status", &self.status);
+        e.field("status_in", &self.status_in);
+        e.field("status_not", &self.status_not);
+        e.field("status_not_in", &self.status_not_in);
+        #[cfg(any(feature = "report-template"))] e.field("template", &self.template);
+        e.end_object();
+    }
+}
 impl crate::Client {
     /// `POST /v2/api/get-report-tasks` (operation `GetReportTasks`).
+    #[cfg(feature = "report-task")]
     pub async fn get_report_tasks(
         &self,
         body: &crate::models::GetReportTasksRequestBody,
@@ -285,6 +545,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-report-tasks-connection` (operation `GetReportTasksConnection`).
+    #[cfg(feature = "report-task")]
     pub async fn get_report_tasks_connection(
         &self,
         body: &crate::models::GetReportTasksConnectionRequestBody,

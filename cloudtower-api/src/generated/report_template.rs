@@ -3,10 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteReportTemplate`
+#[cfg(any(feature = "report-template"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteReportTemplate {
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "report-template"))]
 impl crate::codec::Decode for DeleteReportTemplate {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -28,6 +30,7 @@ impl crate::codec::Decode for DeleteReportTemplate {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "report-template"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteReportTemplate {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -37,6 +40,7 @@ impl crate::codec::Encode for DeleteReportTemplate {
     }
 }
 /// Spec: `#/components/schemas/ExecutePlan`
+#[cfg(any(feature = "report-template"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExecutePlan {
     pub start_at: ::std::string::String,
@@ -46,6 +50,7 @@ pub struct ExecutePlan {
     pub enabled: bool,
     pub typename: ::std::option::Option<crate::models::ExecutePlanTypename>,
 }
+#[cfg(any(feature = "report-template"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ExecutePlan {
     fn decode(
@@ -89,6 +94,7 @@ impl crate::codec::Decode for ExecutePlan {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "report-template"))]
 impl crate::codec::Encode for ExecutePlan {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -102,6 +108,7 @@ impl crate::codec::Encode for ExecutePlan {
     }
 }
 /// Spec: `#/components/schemas/ExecutePlan/properties/__typename`
+#[cfg(any(feature = "report-template"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ExecutePlanTypename {
     /// `ExecutePlan`
@@ -109,6 +116,7 @@ pub enum ExecutePlanTypename {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "report-template"))]
 impl ExecutePlanTypename {
     /// Every value the spec lists.
     pub const ALL: [Self; 1] = [Self::ExecutePlan];
@@ -128,16 +136,19 @@ impl ExecutePlanTypename {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "report-template"))]
 impl ::std::default::Default for ExecutePlanTypename {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "report-template"))]
 impl ::std::fmt::Display for ExecutePlanTypename {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "report-template"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ExecutePlanTypename {
     fn decode(
@@ -146,12 +157,14 @@ impl crate::codec::Decode for ExecutePlanTypename {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "report-template"))]
 impl crate::codec::Encode for ExecutePlanTypename {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/GetReportTemplatesConnectionRequestBody`
+#[cfg(any(feature = "report-template"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetReportTemplatesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -162,6 +175,7 @@ pub struct GetReportTemplatesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ReportTemplateWhereInput>,
 }
+#[cfg(any(feature = "report-template"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetReportTemplatesConnectionRequestBody {
     fn decode(
@@ -185,6 +199,7 @@ impl crate::codec::Decode for GetReportTemplatesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "report-template"))]
 impl crate::codec::Encode for GetReportTemplatesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -199,6 +214,7 @@ impl crate::codec::Encode for GetReportTemplatesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetReportTemplatesRequestBody`
+#[cfg(any(feature = "report-template"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetReportTemplatesRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -209,6 +225,7 @@ pub struct GetReportTemplatesRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ReportTemplateWhereInput>,
 }
+#[cfg(any(feature = "report-template"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetReportTemplatesRequestBody {
     fn decode(
@@ -232,6 +249,7 @@ impl crate::codec::Decode for GetReportTemplatesRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "report-template"))]
 impl crate::codec::Encode for GetReportTemplatesRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -246,10 +264,12 @@ impl crate::codec::Encode for GetReportTemplatesRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateReportTemplate`
+#[cfg(any(feature = "report-template"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateReportTemplate {
     pub count: i32,
 }
+#[cfg(any(feature = "report-template"))]
 impl crate::codec::Decode for NestedAggregateReportTemplate {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -271,6 +291,7 @@ impl crate::codec::Decode for NestedAggregateReportTemplate {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "report-template"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateReportTemplate {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -280,6 +301,7 @@ impl crate::codec::Encode for NestedAggregateReportTemplate {
     }
 }
 /// Spec: `#/components/schemas/NestedExecutePlan`
+#[cfg(any(feature = "report-template"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedExecutePlan {
     pub enabled: bool,
@@ -288,6 +310,7 @@ pub struct NestedExecutePlan {
     pub retain: i32,
     pub start_at: ::std::string::String,
 }
+#[cfg(any(feature = "report-template"))]
 impl crate::codec::Decode for NestedExecutePlan {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -329,6 +352,7 @@ impl crate::codec::Decode for NestedExecutePlan {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "report-template"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedExecutePlan {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -342,11 +366,13 @@ impl crate::codec::Encode for NestedExecutePlan {
     }
 }
 /// Spec: `#/components/schemas/NestedReportTask`
+#[cfg(any(feature = "report-template"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedReportTask {
     pub id: ::std::string::String,
     pub name: ::std::string::String,
 }
+#[cfg(any(feature = "report-template"))]
 impl crate::codec::Decode for NestedReportTask {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -372,6 +398,7 @@ impl crate::codec::Decode for NestedReportTask {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "report-template"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedReportTask {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -382,6 +409,7 @@ impl crate::codec::Encode for NestedReportTask {
     }
 }
 /// Spec: `#/components/schemas/NestedResourceMeta`
+#[cfg(any(feature = "report-template"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedResourceMeta {
     pub fields: ::std::vec::Vec<::std::string::String>,
@@ -389,6 +417,7 @@ pub struct NestedResourceMeta {
     pub name: ::std::string::String,
     pub r#type: crate::models::ReportResourceInputEnum,
 }
+#[cfg(any(feature = "report-template"))]
 impl crate::codec::Decode for NestedResourceMeta {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -426,6 +455,7 @@ impl crate::codec::Decode for NestedResourceMeta {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "report-template"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedResourceMeta {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -438,6 +468,7 @@ impl crate::codec::Encode for NestedResourceMeta {
     }
 }
 /// Spec: `#/components/schemas/ReportResourceInputEnum`
+#[cfg(any(feature = "report-template"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ReportResourceInputEnum {
     /// `ALERT`
@@ -471,6 +502,7 @@ pub enum ReportResourceInputEnum {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "report-template"))]
 impl ReportResourceInputEnum {
     /// Every value the spec lists.
     pub const ALL: [Self; 14] = [
@@ -531,16 +563,19 @@ impl ReportResourceInputEnum {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "report-template"))]
 impl ::std::default::Default for ReportResourceInputEnum {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "report-template"))]
 impl ::std::fmt::Display for ReportResourceInputEnum {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "report-template"))]
 impl crate::codec::Decode for ReportResourceInputEnum {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -548,12 +583,14 @@ impl crate::codec::Decode for ReportResourceInputEnum {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "report-template"))]
 impl crate::codec::Encode for ReportResourceInputEnum {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/ReportTemplate`
+#[cfg(any(feature = "report-template"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReportTemplate {
     pub created_at: ::std::string::String,
@@ -566,6 +603,7 @@ pub struct ReportTemplate {
     pub task_num: i32,
     pub tasks: ::std::option::Option<::std::vec::Vec<crate::models::NestedReportTask>>,
 }
+#[cfg(any(feature = "report-template"))]
 impl crate::codec::Decode for ReportTemplate {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -625,6 +663,7 @@ impl crate::codec::Decode for ReportTemplate {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "report-template"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ReportTemplate {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -642,10 +681,12 @@ impl crate::codec::Encode for ReportTemplate {
     }
 }
 /// Spec: `#/components/schemas/ReportTemplateConnection`
+#[cfg(any(feature = "report-template"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReportTemplateConnection {
     pub aggregate: crate::models::NestedAggregateReportTemplate,
 }
+#[cfg(any(feature = "report-template"))]
 impl crate::codec::Decode for ReportTemplateConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -667,6 +708,7 @@ impl crate::codec::Decode for ReportTemplateConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "report-template"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ReportTemplateConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -676,6 +718,7 @@ impl crate::codec::Encode for ReportTemplateConnection {
     }
 }
 /// Spec: `#/components/schemas/ReportTemplateCreationParams`
+#[cfg(any(feature = "report-template"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReportTemplateCreationParams {
     pub resource_meta: ::std::vec::Vec<crate::models::ResourceMeta>,
@@ -683,6 +726,7 @@ pub struct ReportTemplateCreationParams {
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::string::String,
 }
+#[cfg(any(feature = "report-template"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ReportTemplateCreationParams {
     fn decode(
@@ -718,6 +762,7 @@ impl crate::codec::Decode for ReportTemplateCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "report-template"))]
 impl crate::codec::Encode for ReportTemplateCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -729,10 +774,12 @@ impl crate::codec::Encode for ReportTemplateCreationParams {
     }
 }
 /// Spec: `#/components/schemas/ReportTemplateDeletionParams`
+#[cfg(any(feature = "report-template"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReportTemplateDeletionParams {
     pub r#where: crate::models::ReportTemplateWhereInput,
 }
+#[cfg(any(feature = "report-template"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ReportTemplateDeletionParams {
     fn decode(
@@ -755,6 +802,7 @@ impl crate::codec::Decode for ReportTemplateDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "report-template"))]
 impl crate::codec::Encode for ReportTemplateDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -763,6 +811,7 @@ impl crate::codec::Encode for ReportTemplateDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/ReportTemplateOrderByInput`
+#[cfg(any(feature = "report-template"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ReportTemplateOrderByInput {
     /// `createdAt_ASC`
@@ -800,6 +849,7 @@ pub enum ReportTemplateOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "report-template"))]
 impl ReportTemplateOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 16] = [
@@ -866,16 +916,19 @@ impl ReportTemplateOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "report-template"))]
 impl ::std::default::Default for ReportTemplateOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "report-template"))]
 impl ::std::fmt::Display for ReportTemplateOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "report-template"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ReportTemplateOrderByInput {
     fn decode(
@@ -884,17 +937,20 @@ impl crate::codec::Decode for ReportTemplateOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "report-template"))]
 impl crate::codec::Encode for ReportTemplateOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/ReportTemplateUpdationParams`
+#[cfg(any(feature = "report-template"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReportTemplateUpdationParams {
     pub data: crate::models::ReportTemplateUpdationParamsData,
     pub r#where: crate::models::ReportTemplateWhereInput,
 }
+#[cfg(any(feature = "report-template"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ReportTemplateUpdationParams {
     fn decode(
@@ -921,6 +977,7 @@ impl crate::codec::Decode for ReportTemplateUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "report-template"))]
 impl crate::codec::Encode for ReportTemplateUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -930,6 +987,7 @@ impl crate::codec::Encode for ReportTemplateUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/ReportTemplateUpdationParams/properties/data`
+#[cfg(any(feature = "report-template"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReportTemplateUpdationParamsData {
     pub resource_meta: ::std::option::Option<
@@ -939,6 +997,7 @@ pub struct ReportTemplateUpdationParamsData {
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "report-template"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ReportTemplateUpdationParamsData {
     fn decode(
@@ -959,6 +1018,7 @@ impl crate::codec::Decode for ReportTemplateUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "report-template"))]
 impl crate::codec::Encode for ReportTemplateUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -969,11 +1029,347 @@ impl crate::codec::Encode for ReportTemplateUpdationParamsData {
         e.end_object();
     }
 }
+/// Spec: `#/components/schemas/ReportTemplateWhereInput`
+#[cfg(any(feature = "report-template"))]
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ReportTemplateWhereInput {
+    pub and: crate::Nullable<::std::vec::Vec<crate::models::ReportTemplateWhereInput>>,
+    pub not: crate::Nullable<::std::vec::Vec<crate::models::ReportTemplateWhereInput>>,
+    pub or: crate::Nullable<::std::vec::Vec<crate::models::ReportTemplateWhereInput>>,
+    pub created_at: crate::Nullable<::std::string::String>,
+    pub created_at_gt: crate::Nullable<::std::string::String>,
+    pub created_at_gte: crate::Nullable<::std::string::String>,
+    pub created_at_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub created_at_lt: crate::Nullable<::std::string::String>,
+    pub created_at_lte: crate::Nullable<::std::string::String>,
+    pub created_at_not: crate::Nullable<::std::string::String>,
+    pub created_at_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub description: crate::Nullable<::std::string::String>,
+    pub description_contains: crate::Nullable<::std::string::String>,
+    pub description_ends_with: crate::Nullable<::std::string::String>,
+    pub description_gt: crate::Nullable<::std::string::String>,
+    pub description_gte: crate::Nullable<::std::string::String>,
+    pub description_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub description_lt: crate::Nullable<::std::string::String>,
+    pub description_lte: crate::Nullable<::std::string::String>,
+    pub description_not: crate::Nullable<::std::string::String>,
+    pub description_not_contains: crate::Nullable<::std::string::String>,
+    pub description_not_ends_with: crate::Nullable<::std::string::String>,
+    pub description_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub description_not_starts_with: crate::Nullable<::std::string::String>,
+    pub description_starts_with: crate::Nullable<::std::string::String>,
+    pub id: crate::Nullable<::std::string::String>,
+    pub id_contains: crate::Nullable<::std::string::String>,
+    pub id_ends_with: crate::Nullable<::std::string::String>,
+    pub id_gt: crate::Nullable<::std::string::String>,
+    pub id_gte: crate::Nullable<::std::string::String>,
+    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: crate::Nullable<::std::string::String>,
+    pub id_lte: crate::Nullable<::std::string::String>,
+    pub id_not: crate::Nullable<::std::string::String>,
+    pub id_not_contains: crate::Nullable<::std::string::String>,
+    pub id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub id_starts_with: crate::Nullable<::std::string::String>,
+    pub name: crate::Nullable<::std::string::String>,
+    pub name_contains: crate::Nullable<::std::string::String>,
+    pub name_ends_with: crate::Nullable<::std::string::String>,
+    pub name_gt: crate::Nullable<::std::string::String>,
+    pub name_gte: crate::Nullable<::std::string::String>,
+    pub name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_lt: crate::Nullable<::std::string::String>,
+    pub name_lte: crate::Nullable<::std::string::String>,
+    pub name_not: crate::Nullable<::std::string::String>,
+    pub name_not_contains: crate::Nullable<::std::string::String>,
+    pub name_not_ends_with: crate::Nullable<::std::string::String>,
+    pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_not_starts_with: crate::Nullable<::std::string::String>,
+    pub name_starts_with: crate::Nullable<::std::string::String>,
+    pub preset: crate::Nullable<::std::string::String>,
+    pub preset_contains: crate::Nullable<::std::string::String>,
+    pub preset_ends_with: crate::Nullable<::std::string::String>,
+    pub preset_gt: crate::Nullable<::std::string::String>,
+    pub preset_gte: crate::Nullable<::std::string::String>,
+    pub preset_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub preset_lt: crate::Nullable<::std::string::String>,
+    pub preset_lte: crate::Nullable<::std::string::String>,
+    pub preset_not: crate::Nullable<::std::string::String>,
+    pub preset_not_contains: crate::Nullable<::std::string::String>,
+    pub preset_not_ends_with: crate::Nullable<::std::string::String>,
+    pub preset_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub preset_not_starts_with: crate::Nullable<::std::string::String>,
+    pub preset_starts_with: crate::Nullable<::std::string::String>,
+    pub task_num: crate::Nullable<i32>,
+    pub task_num_gt: crate::Nullable<i32>,
+    pub task_num_gte: crate::Nullable<i32>,
+    pub task_num_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub task_num_lt: crate::Nullable<i32>,
+    pub task_num_lte: crate::Nullable<i32>,
+    pub task_num_not: crate::Nullable<i32>,
+    pub task_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
+    #[cfg(any(feature = "report-task"))]
+    pub tasks_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::ReportTaskWhereInput>,
+    >,
+    #[cfg(any(feature = "report-task"))]
+    pub tasks_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::ReportTaskWhereInput>,
+    >,
+    #[cfg(any(feature = "report-task"))]
+    pub tasks_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::ReportTaskWhereInput>,
+    >,
+}
+#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "server")]
+impl crate::codec::Decode for ReportTemplateWhereInput {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        let mut out = Self::default();
+        let mut key = d.first_key("ReportTemplateWhereInput")?;
+        while let ::std::option::Option::Some(k) = key {
+            match k {
+                "AND" => d.field(&mut out.and, "AND")?,
+                "NOT" => d.field(&mut out.not, "NOT")?,
+                "OR" => d.field(&mut out.or, "OR")?,
+                "createdAt" => d.field(&mut out.created_at, "createdAt")?,
+                "createdAt_gt" => d.field(&mut out.created_at_gt, "createdAt_gt")?,
+                "createdAt_gte" => d.field(&mut out.created_at_gte, "createdAt_gte")?,
+                "createdAt_in" => d.field(&mut out.created_at_in, "createdAt_in")?,
+                "createdAt_lt" => d.field(&mut out.created_at_lt, "createdAt_lt")?,
+                "createdAt_lte" => d.field(&mut out.created_at_lte, "createdAt_lte")?,
+                "createdAt_not" => d.field(&mut out.created_at_not, "createdAt_not")?,
+                "createdAt_not_in" => {
+                    d.field(&mut out.created_at_not_in, "createdAt_not_in")?
+                }
+                "description" => d.field(&mut out.description, "description")?,
+                "description_contains" => {
+                    d.field(&mut out.description_contains, "description_contains")?
+                }
+                "description_ends_with" => {
+                    d.field(&mut out.description_ends_with, "description_ends_with")?
+                }
+                "description_gt" => d.field(&mut out.description_gt, "description_gt")?,
+                "description_gte" => {
+                    d.field(&mut out.description_gte, "description_gte")?
+                }
+                "description_in" => d.field(&mut out.description_in, "description_in")?,
+                "description_lt" => d.field(&mut out.description_lt, "description_lt")?,
+                "description_lte" => {
+                    d.field(&mut out.description_lte, "description_lte")?
+                }
+                "description_not" => {
+                    d.field(&mut out.description_not, "description_not")?
+                }
+                "description_not_contains" => {
+                    d.field(
+                        &mut out.description_not_contains,
+                        "description_not_contains",
+                    )?
+                }
+                "description_not_ends_with" => {
+                    d.field(
+                        &mut out.description_not_ends_with,
+                        "description_not_ends_with",
+                    )?
+                }
+                "description_not_in" => {
+                    d.field(&mut out.description_not_in, "description_not_in")?
+                }
+                "description_not_starts_with" => {
+                    d.field(
+                        &mut out.description_not_starts_with,
+                        "description_not_starts_with",
+                    )?
+                }
+                "description_starts_with" => {
+                    d.field(&mut out.description_starts_with, "description_starts_with")?
+                }
+                "id" => d.field(&mut out.id, "id")?,
+                "id_contains" => d.field(&mut out.id_contains, "id_contains")?,
+                "id_ends_with" => d.field(&mut out.id_ends_with, "id_ends_with")?,
+                "id_gt" => d.field(&mut out.id_gt, "id_gt")?,
+                "id_gte" => d.field(&mut out.id_gte, "id_gte")?,
+                "id_in" => d.field(&mut out.id_in, "id_in")?,
+                "id_lt" => d.field(&mut out.id_lt, "id_lt")?,
+                "id_lte" => d.field(&mut out.id_lte, "id_lte")?,
+                "id_not" => d.field(&mut out.id_not, "id_not")?,
+                "id_not_contains" => {
+                    d.field(&mut out.id_not_contains, "id_not_contains")?
+                }
+                "id_not_ends_with" => {
+                    d.field(&mut out.id_not_ends_with, "id_not_ends_with")?
+                }
+                "id_not_in" => d.field(&mut out.id_not_in, "id_not_in")?,
+                "id_not_starts_with" => {
+                    d.field(&mut out.id_not_starts_with, "id_not_starts_with")?
+                }
+                "id_starts_with" => d.field(&mut out.id_starts_with, "id_starts_with")?,
+                "name" => d.field(&mut out.name, "name")?,
+                "name_contains" => d.field(&mut out.name_contains, "name_contains")?,
+                "name_ends_with" => d.field(&mut out.name_ends_with, "name_ends_with")?,
+                "name_gt" => d.field(&mut out.name_gt, "name_gt")?,
+                "name_gte" => d.field(&mut out.name_gte, "name_gte")?,
+                "name_in" => d.field(&mut out.name_in, "name_in")?,
+                "name_lt" => d.field(&mut out.name_lt, "name_lt")?,
+                "name_lte" => d.field(&mut out.name_lte, "name_lte")?,
+                "name_not" => d.field(&mut out.name_not, "name_not")?,
+                "name_not_contains" => {
+                    d.field(&mut out.name_not_contains, "name_not_contains")?
+                }
+                "name_not_ends_with" => {
+                    d.field(&mut out.name_not_ends_with, "name_not_ends_with")?
+                }
+                "name_not_in" => d.field(&mut out.name_not_in, "name_not_in")?,
+                "name_not_starts_with" => {
+                    d.field(&mut out.name_not_starts_with, "name_not_starts_with")?
+                }
+                "name_starts_with" => {
+                    d.field(&mut out.name_starts_with, "name_starts_with")?
+                }
+                "preset" => d.field(&mut out.preset, "preset")?,
+                "preset_contains" => {
+                    d.field(&mut out.preset_contains, "preset_contains")?
+                }
+                "preset_ends_with" => {
+                    d.field(&mut out.preset_ends_with, "preset_ends_with")?
+                }
+                "preset_gt" => d.field(&mut out.preset_gt, "preset_gt")?,
+                "preset_gte" => d.field(&mut out.preset_gte, "preset_gte")?,
+                "preset_in" => d.field(&mut out.preset_in, "preset_in")?,
+                "preset_lt" => d.field(&mut out.preset_lt, "preset_lt")?,
+                "preset_lte" => d.field(&mut out.preset_lte, "preset_lte")?,
+                "preset_not" => d.field(&mut out.preset_not, "preset_not")?,
+                "preset_not_contains" => {
+                    d.field(&mut out.preset_not_contains, "preset_not_contains")?
+                }
+                "preset_not_ends_with" => {
+                    d.field(&mut out.preset_not_ends_with, "preset_not_ends_with")?
+                }
+                "preset_not_in" => d.field(&mut out.preset_not_in, "preset_not_in")?,
+                "preset_not_starts_with" => {
+                    d.field(&mut out.preset_not_starts_with, "preset_not_starts_with")?
+                }
+                "preset_starts_with" => {
+                    d.field(&mut out.preset_starts_with, "preset_starts_with")?
+                }
+                "task_num" => d.field(&mut out.task_num, "task_num")?,
+                "task_num_gt" => d.field(&mut out.task_num_gt, "task_num_gt")?,
+                "task_num_gte" => d.field(&mut out.task_num_gte, "task_num_gte")?,
+                "task_num_in" => d.field(&mut out.task_num_in, "task_num_in")?,
+                "task_num_lt" => d.field(&mut out.task_num_lt, "task_num_lt")?,
+                "task_num_lte" => d.field(&mut out.task_num_lte, "task_num_lte")?,
+                "task_num_not" => d.field(&mut out.task_num_not, "task_num_not")?,
+                "task_num_not_in" => {
+                    d.field(&mut out.task_num_not_in, "task_num_not_in")?
+                }
+                #[cfg(any(feature = "report-task"))]
+                "tasks_every" => d.field(&mut out.tasks_every, "tasks_every")?,
+                #[cfg(any(feature = "report-task"))]
+                "tasks_none" => d.field(&mut out.tasks_none, "tasks_none")?,
+                #[cfg(any(feature = "report-task"))]
+                "tasks_some" => d.field(&mut out.tasks_some, "tasks_some")?,
+                _ => d.skip()?,
+            }
+            key = d.next_key()?;
+        }
+        ::std::result::Result::Ok(out)
+    }
+}
+#[cfg(any(feature = "report-template"))]
+impl crate::codec::Encode for ReportTemplateWhereInput {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.begin_object();
+        e.field("AND", &self.and);
+        e.field("NOT", &self.not);
+        e.field("OR", &self.or);
+        e.field("createdAt", &self.created_at);
+        e.field("createdAt_gt", &self.created_at_gt);
+        e.field("createdAt_gte", &self.created_at_gte);
+        e.field("createdAt_in", &self.created_at_in);
+        e.field("createdAt_lt", &self.created_at_lt);
+        e.field("createdAt_lte", &self.created_at_lte);
+        e.field("createdAt_not", &self.created_at_not);
+        e.field("createdAt_not_in", &self.created_at_not_in);
+        e.field("description", &self.description);
+        e.field("description_contains", &self.description_contains);
+        e.field("description_ends_with", &self.description_ends_with);
+        e.field("description_gt", &self.description_gt);
+        e.field("description_gte", &self.description_gte);
+        e.field("description_in", &self.description_in);
+        e.field("description_lt", &self.description_lt);
+        e.field("description_lte", &self.description_lte);
+        e.field("description_not", &self.description_not);
+        e.field("description_not_contains", &self.description_not_contains);
+        e.field("description_not_ends_with", &self.description_not_ends_with);
+        e.field("description_not_in", &self.description_not_in);
+        e.field("description_not_starts_with", &self.description_not_starts_with);
+        e.field("description_starts_with", &self.description_starts_with);
+        e.field("id", &self.id);
+        e.field("id_contains", &self.id_contains);
+        e.field("id_ends_with", &self.id_ends_with);
+        e.field("id_gt", &self.id_gt);
+        e.field("id_gte", &self.id_gte);
+        e.field("id_in", &self.id_in);
+        e.field("id_lt", &self.id_lt);
+        e.field("id_lte", &self.id_lte);
+        e.field("id_not", &self.id_not);
+        e.field("id_not_contains", &self.id_not_contains);
+        e.field("id_not_ends_with", &self.id_not_ends_with);
+        e.field("id_not_in", &self.id_not_in);
+        e.field("id_not_starts_with", &self.id_not_starts_with);
+        e.field("id_starts_with", &self.id_starts_with);
+        e.field("name", &self.name);
+        e.field("name_contains", &self.name_contains);
+        e.field("name_ends_with", &self.name_ends_with);
+        e.field("name_gt", &self.name_gt);
+        e.field("name_gte", &self.name_gte);
+        e.field("name_in", &self.name_in);
+        e.field("name_lt", &self.name_lt);
+        e.field("name_lte", &self.name_lte);
+        e.field("name_not", &self.name_not);
+        e.field("name_not_contains", &self.name_not_contains);
+        e.field("name_not_ends_with", &self.name_not_ends_with);
+        e.field("name_not_in", &self.name_not_in);
+        e.field("name_not_starts_with", &self.name_not_starts_with);
+        e.field("name_starts_with", &self.name_starts_with);
+        e.field("preset", &self.preset);
+        e.field("preset_contains", &self.preset_contains);
+        e.field("preset_ends_with", &self.preset_ends_with);
+        e.field("preset_gt", &self.preset_gt);
+        e.field("preset_gte", &self.preset_gte);
+        e.field("preset_in", &self.preset_in);
+        e.field("preset_lt", &self.preset_lt);
+        e.field("preset_lte", &self.preset_lte);
+        e.field("preset_not", &self.preset_not);
+        e.field("preset_not_contains", &self.preset_not_contains);
+        e.field("preset_not_ends_with", &self.preset_not_ends_with);
+        e.field("preset_not_in", &self.preset_not_in);
+        e.field("preset_not_starts_with", &self.preset_not_starts_with);
+        e.field("preset_starts_with", &self.preset_starts_with);
+        e.field("task_num", &self.task_num);
+        e.field("task_num_gt", &self.task_num_gt);
+        e.field("task_num_gte", &self.task_num_gte);
+        e.field("task_num_in", &self.task_num_in);
+        e.field("task_num_lt", &self.task_num_lt);
+        e.field("task_num_lte", &self.task_num_lte);
+        e.field("task_num_not", &self.task_num_not);
+        e.field("task_num_not_in", &self.task_num_not_in);
+        #[cfg(any(feature = "report-task"))] e.field("tasks_every", &self.tasks_every);
+        #[cfg(any(feature = "report-task"))] e.field("tasks_none", &self.tasks_none);
+        #[cfg(any(feature = "report-task"))] e.field("tasks_some", &self.tasks_some);
+        e.end_object();
+    }
+}
 /// Spec: `#/components/schemas/ReporteTemplateGenerationParams`
+#[cfg(any(feature = "report-template"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReporteTemplateGenerationParams {
     pub r#where: crate::models::ReportTemplateWhereInput,
 }
+#[cfg(any(feature = "report-template"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ReporteTemplateGenerationParams {
     fn decode(
@@ -996,6 +1392,7 @@ impl crate::codec::Decode for ReporteTemplateGenerationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "report-template"))]
 impl crate::codec::Encode for ReporteTemplateGenerationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1004,6 +1401,7 @@ impl crate::codec::Encode for ReporteTemplateGenerationParams {
     }
 }
 /// Spec: `#/components/schemas/ResourceMeta`
+#[cfg(any(feature = "report-template"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ResourceMeta {
     pub r#type: crate::models::ReportResourceInputEnum,
@@ -1012,6 +1410,7 @@ pub struct ResourceMeta {
     pub fields: ::std::vec::Vec<::std::string::String>,
     pub typename: ::std::option::Option<crate::models::ResourceMetaTypename>,
 }
+#[cfg(any(feature = "report-template"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ResourceMeta {
     fn decode(
@@ -1047,6 +1446,7 @@ impl crate::codec::Decode for ResourceMeta {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "report-template"))]
 impl crate::codec::Encode for ResourceMeta {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1059,6 +1459,7 @@ impl crate::codec::Encode for ResourceMeta {
     }
 }
 /// Spec: `#/components/schemas/ResourceMeta/properties/__typename`
+#[cfg(any(feature = "report-template"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ResourceMetaTypename {
     /// `ResourceMeta`
@@ -1066,6 +1467,7 @@ pub enum ResourceMetaTypename {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "report-template"))]
 impl ResourceMetaTypename {
     /// Every value the spec lists.
     pub const ALL: [Self; 1] = [Self::ResourceMeta];
@@ -1085,16 +1487,19 @@ impl ResourceMetaTypename {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "report-template"))]
 impl ::std::default::Default for ResourceMetaTypename {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "report-template"))]
 impl ::std::fmt::Display for ResourceMetaTypename {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "report-template"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ResourceMetaTypename {
     fn decode(
@@ -1103,6 +1508,7 @@ impl crate::codec::Decode for ResourceMetaTypename {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "report-template"))]
 impl crate::codec::Encode for ResourceMetaTypename {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
@@ -1110,6 +1516,7 @@ impl crate::codec::Encode for ResourceMetaTypename {
 }
 impl crate::Client {
     /// `POST /v2/api/create-report-template` (operation `CreateReportTemplate`).
+    #[cfg(feature = "report-template")]
     pub async fn create_report_template(
         &self,
         body: &[crate::models::ReportTemplateCreationParams],
@@ -1122,6 +1529,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/delete-report-template` (operation `DeleteReportTemplate`).
+    #[cfg(feature = "report-template")]
     pub async fn delete_report_template(
         &self,
         body: &crate::models::ReportTemplateDeletionParams,
@@ -1134,6 +1542,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/generate-from-report-template` (operation `GenerateFromReportTemplate`).
+    #[cfg(feature = "report-template")]
     pub async fn generate_from_report_template(
         &self,
         body: &crate::models::ReporteTemplateGenerationParams,
@@ -1148,6 +1557,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-report-templates` (operation `GetReportTemplates`).
+    #[cfg(feature = "report-template")]
     pub async fn get_report_templates(
         &self,
         body: &crate::models::GetReportTemplatesRequestBody,
@@ -1160,6 +1570,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-report-templates-connection` (operation `GetReportTemplatesConnection`).
+    #[cfg(feature = "report-template")]
     pub async fn get_report_templates_connection(
         &self,
         body: &crate::models::GetReportTemplatesConnectionRequestBody,
@@ -1171,6 +1582,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/update-report-template` (operation `UpdateReportTemplate`).
+    #[cfg(feature = "report-template")]
     pub async fn update_report_template(
         &self,
         body: &crate::models::ReportTemplateUpdationParams,

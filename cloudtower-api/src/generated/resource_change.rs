@@ -3,6 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `/paths/~1resource-changes/get/parameters`
+#[cfg(any(feature = "resource-change"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetResourceChangesParams {
     pub action: ::std::option::Option<::std::string::String>,
@@ -11,6 +12,7 @@ pub struct GetResourceChangesParams {
     pub start_revision: ::std::option::Option<::std::string::String>,
     pub limit: ::std::option::Option<crate::models::ResourceChangeLimit>,
 }
+#[cfg(any(feature = "resource-change"))]
 impl GetResourceChangesParams {
     /// The query string pairs; unset parameters are left out.
     pub fn to_query(&self) -> ::std::vec::Vec<(&'static str, ::std::string::String)> {
@@ -34,6 +36,7 @@ impl GetResourceChangesParams {
     }
 }
 /// Spec: `#/components/schemas/ResourceChangeEvent`
+#[cfg(any(feature = "resource-change"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ResourceChangeEvent {
     pub prev_revision: ::std::option::Option<::std::string::String>,
@@ -45,6 +48,7 @@ pub struct ResourceChangeEvent {
     pub action: ::std::option::Option<::std::string::String>,
     pub revision: ::std::string::String,
 }
+#[cfg(any(feature = "resource-change"))]
 impl crate::codec::Decode for ResourceChangeEvent {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -73,6 +77,7 @@ impl crate::codec::Decode for ResourceChangeEvent {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "resource-change"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ResourceChangeEvent {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -89,8 +94,10 @@ impl crate::codec::Encode for ResourceChangeEvent {
     }
 }
 /// Spec: `#/components/schemas/ResourceChangeLimit`
+#[cfg(any(feature = "resource-change"))]
 pub type ResourceChangeLimit = i32;
 /// Spec: `#/components/schemas/ResourceChangeResponse`
+#[cfg(any(feature = "resource-change"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ResourceChangeResponse {
     pub current_revision: ::std::string::String,
@@ -99,6 +106,7 @@ pub struct ResourceChangeResponse {
     pub error: ::std::option::Option<::serde_json::Value>,
     pub ec: ::std::string::String,
 }
+#[cfg(any(feature = "resource-change"))]
 impl crate::codec::Decode for ResourceChangeResponse {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -137,6 +145,7 @@ impl crate::codec::Decode for ResourceChangeResponse {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "resource-change"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ResourceChangeResponse {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -151,6 +160,7 @@ impl crate::codec::Encode for ResourceChangeResponse {
 }
 impl crate::Client {
     /// `GET /v2/api/resource-changes` (operation `GetResourceChanges`).
+    #[cfg(feature = "resource-change")]
     pub async fn get_resource_changes(
         &self,
         params: &crate::models::GetResourceChangesParams,

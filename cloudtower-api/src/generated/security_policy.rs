@@ -3,10 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteSecurityPolicy`
+#[cfg(any(feature = "security-policy"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteSecurityPolicy {
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "security-policy"))]
 impl crate::codec::Decode for DeleteSecurityPolicy {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -28,6 +30,7 @@ impl crate::codec::Decode for DeleteSecurityPolicy {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "security-policy"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteSecurityPolicy {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -37,6 +40,7 @@ impl crate::codec::Encode for DeleteSecurityPolicy {
     }
 }
 /// Spec: `#/components/schemas/GetSecurityPoliciesConnectionRequestBody`
+#[cfg(any(feature = "security-policy"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSecurityPoliciesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -47,6 +51,7 @@ pub struct GetSecurityPoliciesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::SecurityPolicyWhereInput>,
 }
+#[cfg(any(feature = "security-policy"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetSecurityPoliciesConnectionRequestBody {
     fn decode(
@@ -70,6 +75,7 @@ impl crate::codec::Decode for GetSecurityPoliciesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "security-policy"))]
 impl crate::codec::Encode for GetSecurityPoliciesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -84,6 +90,7 @@ impl crate::codec::Encode for GetSecurityPoliciesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetSecurityPoliciesRequestBody`
+#[cfg(any(feature = "security-policy"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSecurityPoliciesRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -94,6 +101,7 @@ pub struct GetSecurityPoliciesRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::SecurityPolicyWhereInput>,
 }
+#[cfg(any(feature = "security-policy"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetSecurityPoliciesRequestBody {
     fn decode(
@@ -117,6 +125,7 @@ impl crate::codec::Decode for GetSecurityPoliciesRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "security-policy"))]
 impl crate::codec::Encode for GetSecurityPoliciesRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -131,10 +140,12 @@ impl crate::codec::Encode for GetSecurityPoliciesRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateSecurityPolicy`
+#[cfg(any(feature = "security-policy"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateSecurityPolicy {
     pub count: i32,
 }
+#[cfg(any(feature = "security-policy"))]
 impl crate::codec::Decode for NestedAggregateSecurityPolicy {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -156,6 +167,7 @@ impl crate::codec::Decode for NestedAggregateSecurityPolicy {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "security-policy"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateSecurityPolicy {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -165,6 +177,7 @@ impl crate::codec::Encode for NestedAggregateSecurityPolicy {
     }
 }
 /// Spec: `#/components/schemas/NestedSecurityPolicyApply`
+#[cfg(any(feature = "security-policy"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedSecurityPolicyApply {
     pub communicable: bool,
@@ -173,6 +186,7 @@ pub struct NestedSecurityPolicyApply {
     pub selector: ::std::vec::Vec<crate::models::NestedLabel>,
     pub selector_ids: ::std::vec::Vec<::std::string::String>,
 }
+#[cfg(any(feature = "security-policy"))]
 impl crate::codec::Decode for NestedSecurityPolicyApply {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -210,6 +224,7 @@ impl crate::codec::Decode for NestedSecurityPolicyApply {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "security-policy"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedSecurityPolicyApply {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -223,6 +238,7 @@ impl crate::codec::Encode for NestedSecurityPolicyApply {
     }
 }
 /// Spec: `#/components/schemas/SecurityPolicy`
+#[cfg(any(feature = "security-policy"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SecurityPolicy {
     pub apply_to: ::std::vec::Vec<crate::models::NestedSecurityPolicyApply>,
@@ -240,6 +256,7 @@ pub struct SecurityPolicy {
     pub policy_mode: ::std::option::Option<crate::models::PolicyMode>,
     pub statistics: ::std::option::Option<crate::models::NestedSecurityPolicyStatistics>,
 }
+#[cfg(any(feature = "security-policy"))]
 impl crate::codec::Decode for SecurityPolicy {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -296,6 +313,7 @@ impl crate::codec::Decode for SecurityPolicy {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "security-policy"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for SecurityPolicy {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -314,11 +332,13 @@ impl crate::codec::Encode for SecurityPolicy {
     }
 }
 /// Spec: `#/components/schemas/SecurityPolicyApplyToInput`
+#[cfg(any(feature = "security-policy"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SecurityPolicyApplyToInput {
     pub communicable: ::std::option::Option<bool>,
     pub target: crate::models::SecurityPolicyApplyToInputTarget,
 }
+#[cfg(any(feature = "security-policy"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SecurityPolicyApplyToInput {
     fn decode(
@@ -342,6 +362,7 @@ impl crate::codec::Decode for SecurityPolicyApplyToInput {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "security-policy"))]
 impl crate::codec::Encode for SecurityPolicyApplyToInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -351,6 +372,7 @@ impl crate::codec::Encode for SecurityPolicyApplyToInput {
     }
 }
 /// Spec: `#/components/schemas/SecurityPolicyApplyToInputTarget`
+#[cfg(any(feature = "security-policy"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SecurityPolicyApplyToInputTarget {
     pub security_groups: ::std::option::Option<crate::models::SecurityGroupWhereInput>,
@@ -358,6 +380,7 @@ pub struct SecurityPolicyApplyToInputTarget {
         ::std::vec::Vec<crate::models::LabelWhereInput>,
     >,
 }
+#[cfg(any(feature = "security-policy"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SecurityPolicyApplyToInputTarget {
     fn decode(
@@ -378,6 +401,7 @@ impl crate::codec::Decode for SecurityPolicyApplyToInputTarget {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "security-policy"))]
 impl crate::codec::Encode for SecurityPolicyApplyToInputTarget {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -387,10 +411,12 @@ impl crate::codec::Encode for SecurityPolicyApplyToInputTarget {
     }
 }
 /// Spec: `#/components/schemas/SecurityPolicyConnection`
+#[cfg(any(feature = "security-policy"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SecurityPolicyConnection {
     pub aggregate: crate::models::NestedAggregateSecurityPolicy,
 }
+#[cfg(any(feature = "security-policy"))]
 impl crate::codec::Decode for SecurityPolicyConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -412,6 +438,7 @@ impl crate::codec::Decode for SecurityPolicyConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "security-policy"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for SecurityPolicyConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -421,6 +448,7 @@ impl crate::codec::Encode for SecurityPolicyConnection {
     }
 }
 /// Spec: `#/components/schemas/SecurityPolicyCreateParams`
+#[cfg(any(feature = "security-policy"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SecurityPolicyCreateParams {
     pub is_blocklist: ::std::option::Option<bool>,
@@ -438,6 +466,7 @@ pub struct SecurityPolicyCreateParams {
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::string::String,
 }
+#[cfg(any(feature = "security-policy"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SecurityPolicyCreateParams {
     fn decode(
@@ -474,6 +503,7 @@ impl crate::codec::Decode for SecurityPolicyCreateParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "security-policy"))]
 impl crate::codec::Encode for SecurityPolicyCreateParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -489,10 +519,12 @@ impl crate::codec::Encode for SecurityPolicyCreateParams {
     }
 }
 /// Spec: `#/components/schemas/SecurityPolicyDeleteParams`
+#[cfg(any(feature = "security-policy"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SecurityPolicyDeleteParams {
     pub r#where: crate::models::SecurityPolicyWhereInput,
 }
+#[cfg(any(feature = "security-policy"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SecurityPolicyDeleteParams {
     fn decode(
@@ -515,6 +547,7 @@ impl crate::codec::Decode for SecurityPolicyDeleteParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "security-policy"))]
 impl crate::codec::Encode for SecurityPolicyDeleteParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -523,6 +556,7 @@ impl crate::codec::Encode for SecurityPolicyDeleteParams {
     }
 }
 /// Spec: `#/components/schemas/SecurityPolicyOrderByInput`
+#[cfg(any(feature = "security-policy"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum SecurityPolicyOrderByInput {
     /// `apply_to_ASC`
@@ -560,6 +594,7 @@ pub enum SecurityPolicyOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "security-policy"))]
 impl SecurityPolicyOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 16] = [
@@ -626,16 +661,19 @@ impl SecurityPolicyOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "security-policy"))]
 impl ::std::default::Default for SecurityPolicyOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "security-policy"))]
 impl ::std::fmt::Display for SecurityPolicyOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "security-policy"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SecurityPolicyOrderByInput {
     fn decode(
@@ -644,17 +682,20 @@ impl crate::codec::Decode for SecurityPolicyOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "security-policy"))]
 impl crate::codec::Encode for SecurityPolicyOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/SecurityPolicyUpdateBody`
+#[cfg(any(feature = "security-policy"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SecurityPolicyUpdateBody {
     pub data: crate::models::SecurityPolicyUpdateParams,
     pub r#where: crate::models::SecurityPolicyWhereInput,
 }
+#[cfg(any(feature = "security-policy"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SecurityPolicyUpdateBody {
     fn decode(
@@ -681,6 +722,7 @@ impl crate::codec::Decode for SecurityPolicyUpdateBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "security-policy"))]
 impl crate::codec::Encode for SecurityPolicyUpdateBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -690,6 +732,7 @@ impl crate::codec::Encode for SecurityPolicyUpdateBody {
     }
 }
 /// Spec: `#/components/schemas/SecurityPolicyUpdateParams`
+#[cfg(any(feature = "security-policy"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SecurityPolicyUpdateParams {
     pub is_blocklist: ::std::option::Option<bool>,
@@ -704,6 +747,7 @@ pub struct SecurityPolicyUpdateParams {
     >,
     pub policy_mode: ::std::option::Option<crate::models::PolicyMode>,
 }
+#[cfg(any(feature = "security-policy"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SecurityPolicyUpdateParams {
     fn decode(
@@ -725,6 +769,7 @@ impl crate::codec::Decode for SecurityPolicyUpdateParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "security-policy"))]
 impl crate::codec::Encode for SecurityPolicyUpdateParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -738,6 +783,7 @@ impl crate::codec::Encode for SecurityPolicyUpdateParams {
 }
 impl crate::Client {
     /// `POST /v2/api/create-security-policy` (operation `CreateSecurityPolicy`).
+    #[cfg(feature = "security-policy")]
     pub async fn create_security_policy(
         &self,
         body: &crate::models::SecurityPolicyCreateParams,
@@ -750,6 +796,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/delete-security-policy` (operation `DeleteSecurityPolicy`).
+    #[cfg(feature = "security-policy")]
     pub async fn delete_security_policy(
         &self,
         body: &crate::models::SecurityPolicyDeleteParams,
@@ -762,6 +809,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-security-policies` (operation `GetSecurityPolicies`).
+    #[cfg(feature = "security-policy")]
     pub async fn get_security_policies(
         &self,
         body: &crate::models::GetSecurityPoliciesRequestBody,
@@ -774,6 +822,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-security-policies-connection` (operation `GetSecurityPoliciesConnection`).
+    #[cfg(feature = "security-policy")]
     pub async fn get_security_policies_connection(
         &self,
         body: &crate::models::GetSecurityPoliciesConnectionRequestBody,
@@ -785,6 +834,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/update-security-policy` (operation `UpdateSecurityPolicy`).
+    #[cfg(feature = "security-policy")]
     pub async fn update_security_policy(
         &self,
         body: &crate::models::SecurityPolicyUpdateBody,

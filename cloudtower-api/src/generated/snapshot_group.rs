@@ -3,10 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteSnapshotGroup`
+#[cfg(any(feature = "snapshot-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteSnapshotGroup {
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "snapshot-group"))]
 impl crate::codec::Decode for DeleteSnapshotGroup {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -28,6 +30,7 @@ impl crate::codec::Decode for DeleteSnapshotGroup {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "snapshot-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteSnapshotGroup {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -37,6 +40,7 @@ impl crate::codec::Encode for DeleteSnapshotGroup {
     }
 }
 /// Spec: `#/components/schemas/GetSnapshotGroupsConnectionRequestBody`
+#[cfg(any(feature = "snapshot-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSnapshotGroupsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -47,6 +51,7 @@ pub struct GetSnapshotGroupsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::SnapshotGroupWhereInput>,
 }
+#[cfg(any(feature = "snapshot-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetSnapshotGroupsConnectionRequestBody {
     fn decode(
@@ -70,6 +75,7 @@ impl crate::codec::Decode for GetSnapshotGroupsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "snapshot-group"))]
 impl crate::codec::Encode for GetSnapshotGroupsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -84,6 +90,7 @@ impl crate::codec::Encode for GetSnapshotGroupsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetSnapshotGroupsRequestBody`
+#[cfg(any(feature = "snapshot-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSnapshotGroupsRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -94,6 +101,7 @@ pub struct GetSnapshotGroupsRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::SnapshotGroupWhereInput>,
 }
+#[cfg(any(feature = "snapshot-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetSnapshotGroupsRequestBody {
     fn decode(
@@ -117,6 +125,7 @@ impl crate::codec::Decode for GetSnapshotGroupsRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "snapshot-group"))]
 impl crate::codec::Encode for GetSnapshotGroupsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -131,10 +140,12 @@ impl crate::codec::Encode for GetSnapshotGroupsRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateSnapshotGroup`
+#[cfg(any(feature = "snapshot-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateSnapshotGroup {
     pub count: i32,
 }
+#[cfg(any(feature = "snapshot-group"))]
 impl crate::codec::Decode for NestedAggregateSnapshotGroup {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -156,6 +167,7 @@ impl crate::codec::Decode for NestedAggregateSnapshotGroup {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "snapshot-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateSnapshotGroup {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -165,11 +177,13 @@ impl crate::codec::Encode for NestedAggregateSnapshotGroup {
     }
 }
 /// Spec: `#/components/schemas/NestedSnapshotGroupVmDiskInfo`
+#[cfg(any(feature = "snapshot-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedSnapshotGroupVmDiskInfo {
     pub disk_id: ::std::string::String,
     pub disk_snapshot_status: crate::models::ProtectSnapshotStatus,
 }
+#[cfg(any(feature = "snapshot-group"))]
 impl crate::codec::Decode for NestedSnapshotGroupVmDiskInfo {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -199,6 +213,7 @@ impl crate::codec::Decode for NestedSnapshotGroupVmDiskInfo {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "snapshot-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedSnapshotGroupVmDiskInfo {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -209,6 +224,7 @@ impl crate::codec::Encode for NestedSnapshotGroupVmDiskInfo {
     }
 }
 /// Spec: `#/components/schemas/NestedSnapshotGroupVmInfo`
+#[cfg(any(feature = "snapshot-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedSnapshotGroupVmInfo {
     pub disks: ::std::vec::Vec<crate::models::NestedSnapshotGroupVmDiskInfo>,
@@ -216,6 +232,7 @@ pub struct NestedSnapshotGroupVmInfo {
     pub vm_name: ::std::string::String,
     pub vm_snapshot_status: crate::models::ProtectSnapshotStatus,
 }
+#[cfg(any(feature = "snapshot-group"))]
 impl crate::codec::Decode for NestedSnapshotGroupVmInfo {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -253,6 +270,7 @@ impl crate::codec::Decode for NestedSnapshotGroupVmInfo {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "snapshot-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedSnapshotGroupVmInfo {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -265,6 +283,7 @@ impl crate::codec::Encode for NestedSnapshotGroupVmInfo {
     }
 }
 /// Spec: `#/components/schemas/ProtectSnapshotStatus`
+#[cfg(any(feature = "snapshot-group"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ProtectSnapshotStatus {
     /// `PROTECT_SNAPSHOT_STATUS_CREATED`
@@ -278,6 +297,7 @@ pub enum ProtectSnapshotStatus {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "snapshot-group"))]
 impl ProtectSnapshotStatus {
     /// Every value the spec lists.
     pub const ALL: [Self; 4] = [
@@ -308,16 +328,19 @@ impl ProtectSnapshotStatus {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "snapshot-group"))]
 impl ::std::default::Default for ProtectSnapshotStatus {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "snapshot-group"))]
 impl ::std::fmt::Display for ProtectSnapshotStatus {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "snapshot-group"))]
 impl crate::codec::Decode for ProtectSnapshotStatus {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -325,6 +348,7 @@ impl crate::codec::Decode for ProtectSnapshotStatus {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "snapshot-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ProtectSnapshotStatus {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -332,6 +356,7 @@ impl crate::codec::Encode for ProtectSnapshotStatus {
     }
 }
 /// Spec: `#/components/schemas/SnapshotGroup`
+#[cfg(any(feature = "snapshot-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotGroup {
     pub cluster: crate::models::NestedCluster,
@@ -352,6 +377,7 @@ pub struct SnapshotGroup {
         ::std::vec::Vec<crate::models::NestedVmSnapshot>,
     >,
 }
+#[cfg(any(feature = "snapshot-group"))]
 impl crate::codec::Decode for SnapshotGroup {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -440,6 +466,7 @@ impl crate::codec::Decode for SnapshotGroup {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "snapshot-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for SnapshotGroup {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -463,11 +490,13 @@ impl crate::codec::Encode for SnapshotGroup {
     }
 }
 /// Spec: `#/components/schemas/SnapshotGroupCloneParam`
+#[cfg(any(feature = "snapshot-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotGroupCloneParam {
     pub from_source_vm_id: ::std::string::String,
     pub to_cloned_vm_name: ::std::string::String,
 }
+#[cfg(any(feature = "snapshot-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SnapshotGroupCloneParam {
     fn decode(
@@ -498,6 +527,7 @@ impl crate::codec::Decode for SnapshotGroupCloneParam {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "snapshot-group"))]
 impl crate::codec::Encode for SnapshotGroupCloneParam {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -507,11 +537,13 @@ impl crate::codec::Encode for SnapshotGroupCloneParam {
     }
 }
 /// Spec: `#/components/schemas/SnapshotGroupCloneParams`
+#[cfg(any(feature = "snapshot-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotGroupCloneParams {
     pub clone: ::std::vec::Vec<crate::models::SnapshotGroupCloneParam>,
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "snapshot-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SnapshotGroupCloneParams {
     fn decode(
@@ -538,6 +570,7 @@ impl crate::codec::Decode for SnapshotGroupCloneParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "snapshot-group"))]
 impl crate::codec::Encode for SnapshotGroupCloneParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -547,10 +580,12 @@ impl crate::codec::Encode for SnapshotGroupCloneParams {
     }
 }
 /// Spec: `#/components/schemas/SnapshotGroupConnection`
+#[cfg(any(feature = "snapshot-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotGroupConnection {
     pub aggregate: crate::models::NestedAggregateSnapshotGroup,
 }
+#[cfg(any(feature = "snapshot-group"))]
 impl crate::codec::Decode for SnapshotGroupConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -572,6 +607,7 @@ impl crate::codec::Decode for SnapshotGroupConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "snapshot-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for SnapshotGroupConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -581,10 +617,12 @@ impl crate::codec::Encode for SnapshotGroupConnection {
     }
 }
 /// Spec: `#/components/schemas/SnapshotGroupDeletionParams`
+#[cfg(any(feature = "snapshot-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotGroupDeletionParams {
     pub r#where: crate::models::SnapshotGroupWhereInput,
 }
+#[cfg(any(feature = "snapshot-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SnapshotGroupDeletionParams {
     fn decode(
@@ -607,6 +645,7 @@ impl crate::codec::Decode for SnapshotGroupDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "snapshot-group"))]
 impl crate::codec::Encode for SnapshotGroupDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -615,10 +654,12 @@ impl crate::codec::Encode for SnapshotGroupDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/SnapshotGroupKeepParams`
+#[cfg(any(feature = "snapshot-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotGroupKeepParams {
     pub r#where: crate::models::SnapshotGroupWhereInput,
 }
+#[cfg(any(feature = "snapshot-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SnapshotGroupKeepParams {
     fn decode(
@@ -641,6 +682,7 @@ impl crate::codec::Decode for SnapshotGroupKeepParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "snapshot-group"))]
 impl crate::codec::Encode for SnapshotGroupKeepParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -649,6 +691,7 @@ impl crate::codec::Encode for SnapshotGroupKeepParams {
     }
 }
 /// Spec: `#/components/schemas/SnapshotGroupOrderByInput`
+#[cfg(any(feature = "snapshot-group"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum SnapshotGroupOrderByInput {
     /// `deleted_ASC`
@@ -702,6 +745,7 @@ pub enum SnapshotGroupOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "snapshot-group"))]
 impl SnapshotGroupOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 24] = [
@@ -792,16 +836,19 @@ impl SnapshotGroupOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "snapshot-group"))]
 impl ::std::default::Default for SnapshotGroupOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "snapshot-group"))]
 impl ::std::fmt::Display for SnapshotGroupOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "snapshot-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SnapshotGroupOrderByInput {
     fn decode(
@@ -810,16 +857,19 @@ impl crate::codec::Decode for SnapshotGroupOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "snapshot-group"))]
 impl crate::codec::Encode for SnapshotGroupOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/SnapshotGroupRollbackParams`
+#[cfg(any(feature = "snapshot-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotGroupRollbackParams {
     pub r#where: crate::models::SnapshotGroupWhereInput,
 }
+#[cfg(any(feature = "snapshot-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SnapshotGroupRollbackParams {
     fn decode(
@@ -842,6 +892,7 @@ impl crate::codec::Decode for SnapshotGroupRollbackParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "snapshot-group"))]
 impl crate::codec::Encode for SnapshotGroupRollbackParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -849,8 +900,472 @@ impl crate::codec::Encode for SnapshotGroupRollbackParams {
         e.end_object();
     }
 }
+/// Spec: `#/components/schemas/SnapshotGroupWhereInput`
+#[cfg(any(feature = "snapshot-group"))]
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SnapshotGroupWhereInput {
+    pub and: crate::Nullable<::std::vec::Vec<crate::models::SnapshotGroupWhereInput>>,
+    pub not: crate::Nullable<::std::vec::Vec<crate::models::SnapshotGroupWhereInput>>,
+    pub or: crate::Nullable<::std::vec::Vec<crate::models::SnapshotGroupWhereInput>>,
+    pub cluster: crate::Nullable<::std::boxed::Box<crate::models::ClusterWhereInput>>,
+    pub deleted: crate::Nullable<bool>,
+    pub deleted_not: crate::Nullable<bool>,
+    pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
+    pub entity_async_status_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    pub entity_async_status_not: crate::Nullable<crate::models::EntityAsyncStatus>,
+    pub entity_async_status_not_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    pub estimated_recycling_time: crate::Nullable<::std::string::String>,
+    pub estimated_recycling_time_gt: crate::Nullable<::std::string::String>,
+    pub estimated_recycling_time_gte: crate::Nullable<::std::string::String>,
+    pub estimated_recycling_time_in: crate::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub estimated_recycling_time_lt: crate::Nullable<::std::string::String>,
+    pub estimated_recycling_time_lte: crate::Nullable<::std::string::String>,
+    pub estimated_recycling_time_not: crate::Nullable<::std::string::String>,
+    pub estimated_recycling_time_not_in: crate::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub id: crate::Nullable<::std::string::String>,
+    pub id_contains: crate::Nullable<::std::string::String>,
+    pub id_ends_with: crate::Nullable<::std::string::String>,
+    pub id_gt: crate::Nullable<::std::string::String>,
+    pub id_gte: crate::Nullable<::std::string::String>,
+    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: crate::Nullable<::std::string::String>,
+    pub id_lte: crate::Nullable<::std::string::String>,
+    pub id_not: crate::Nullable<::std::string::String>,
+    pub id_not_contains: crate::Nullable<::std::string::String>,
+    pub id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub id_starts_with: crate::Nullable<::std::string::String>,
+    pub internal: crate::Nullable<bool>,
+    pub internal_not: crate::Nullable<bool>,
+    pub keep: crate::Nullable<bool>,
+    pub keep_not: crate::Nullable<bool>,
+    pub local_created_at: crate::Nullable<::std::string::String>,
+    pub local_created_at_gt: crate::Nullable<::std::string::String>,
+    pub local_created_at_gte: crate::Nullable<::std::string::String>,
+    pub local_created_at_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub local_created_at_lt: crate::Nullable<::std::string::String>,
+    pub local_created_at_lte: crate::Nullable<::std::string::String>,
+    pub local_created_at_not: crate::Nullable<::std::string::String>,
+    pub local_created_at_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub local_id: crate::Nullable<::std::string::String>,
+    pub local_id_contains: crate::Nullable<::std::string::String>,
+    pub local_id_ends_with: crate::Nullable<::std::string::String>,
+    pub local_id_gt: crate::Nullable<::std::string::String>,
+    pub local_id_gte: crate::Nullable<::std::string::String>,
+    pub local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub local_id_lt: crate::Nullable<::std::string::String>,
+    pub local_id_lte: crate::Nullable<::std::string::String>,
+    pub local_id_not: crate::Nullable<::std::string::String>,
+    pub local_id_not_contains: crate::Nullable<::std::string::String>,
+    pub local_id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub local_id_starts_with: crate::Nullable<::std::string::String>,
+    pub logical_size_bytes: crate::Nullable<i64>,
+    pub logical_size_bytes_gt: crate::Nullable<i64>,
+    pub logical_size_bytes_gte: crate::Nullable<i64>,
+    pub logical_size_bytes_in: crate::Nullable<::std::vec::Vec<i64>>,
+    pub logical_size_bytes_lt: crate::Nullable<i64>,
+    pub logical_size_bytes_lte: crate::Nullable<i64>,
+    pub logical_size_bytes_not: crate::Nullable<i64>,
+    pub logical_size_bytes_not_in: crate::Nullable<::std::vec::Vec<i64>>,
+    pub name: crate::Nullable<::std::string::String>,
+    pub name_contains: crate::Nullable<::std::string::String>,
+    pub name_ends_with: crate::Nullable<::std::string::String>,
+    pub name_gt: crate::Nullable<::std::string::String>,
+    pub name_gte: crate::Nullable<::std::string::String>,
+    pub name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_lt: crate::Nullable<::std::string::String>,
+    pub name_lte: crate::Nullable<::std::string::String>,
+    pub name_not: crate::Nullable<::std::string::String>,
+    pub name_not_contains: crate::Nullable<::std::string::String>,
+    pub name_not_ends_with: crate::Nullable<::std::string::String>,
+    pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_not_starts_with: crate::Nullable<::std::string::String>,
+    pub name_starts_with: crate::Nullable<::std::string::String>,
+    pub object_num: crate::Nullable<i32>,
+    pub object_num_gt: crate::Nullable<i32>,
+    pub object_num_gte: crate::Nullable<i32>,
+    pub object_num_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub object_num_lt: crate::Nullable<i32>,
+    pub object_num_lte: crate::Nullable<i32>,
+    pub object_num_not: crate::Nullable<i32>,
+    pub object_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
+    #[cfg(any(feature = "snapshot-plan-task"))]
+    pub snapshot_plan_task: crate::Nullable<
+        ::std::boxed::Box<crate::models::SnapshotPlanTaskWhereInput>,
+    >,
+    #[cfg(any(feature = "label", feature = "vm-snapshot"))]
+    pub vm_snapshots_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::VmSnapshotWhereInput>,
+    >,
+    #[cfg(any(feature = "label", feature = "vm-snapshot"))]
+    pub vm_snapshots_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::VmSnapshotWhereInput>,
+    >,
+    #[cfg(any(feature = "label", feature = "vm-snapshot"))]
+    pub vm_snapshots_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::VmSnapshotWhereInput>,
+    >,
+}
+#[cfg(any(feature = "snapshot-group"))]
+#[cfg(feature = "server")]
+impl crate::codec::Decode for SnapshotGroupWhereInput {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        let mut out = Self::default();
+        let mut key = d.first_key("SnapshotGroupWhereInput")?;
+        while let ::std::option::Option::Some(k) = key {
+            match k {
+                "AND" => d.field(&mut out.and, "AND")?,
+                "NOT" => d.field(&mut out.not, "NOT")?,
+                "OR" => d.field(&mut out.or, "OR")?,
+                "cluster" => d.field(&mut out.cluster, "cluster")?,
+                "deleted" => d.field(&mut out.deleted, "deleted")?,
+                "deleted_not" => d.field(&mut out.deleted_not, "deleted_not")?,
+                "entityAsyncStatus" => {
+                    d.field(&mut out.entity_async_status, "entityAsyncStatus")?
+                }
+                "entityAsyncStatus_in" => {
+                    d.field(&mut out.entity_async_status_in, "entityAsyncStatus_in")?
+                }
+                "entityAsyncStatus_not" => {
+                    d.field(&mut out.entity_async_status_not, "entityAsyncStatus_not")?
+                }
+                "entityAsyncStatus_not_in" => {
+                    d.field(
+                        &mut out.entity_async_status_not_in,
+                        "entityAsyncStatus_not_in",
+                    )?
+                }
+                "estimated_recycling_time" => {
+                    d.field(
+                        &mut out.estimated_recycling_time,
+                        "estimated_recycling_time",
+                    )?
+                }
+                "estimated_recycling_time_gt" => {
+                    d.field(
+                        &mut out.estimated_recycling_time_gt,
+                        "estimated_recycling_time_gt",
+                    )?
+                }
+                "estimated_recycling_time_gte" => {
+                    d.field(
+                        &mut out.estimated_recycling_time_gte,
+                        "estimated_recycling_time_gte",
+                    )?
+                }
+                "estimated_recycling_time_in" => {
+                    d.field(
+                        &mut out.estimated_recycling_time_in,
+                        "estimated_recycling_time_in",
+                    )?
+                }
+                "estimated_recycling_time_lt" => {
+                    d.field(
+                        &mut out.estimated_recycling_time_lt,
+                        "estimated_recycling_time_lt",
+                    )?
+                }
+                "estimated_recycling_time_lte" => {
+                    d.field(
+                        &mut out.estimated_recycling_time_lte,
+                        "estimated_recycling_time_lte",
+                    )?
+                }
+                "estimated_recycling_time_not" => {
+                    d.field(
+                        &mut out.estimated_recycling_time_not,
+                        "estimated_recycling_time_not",
+                    )?
+                }
+                "estimated_recycling_time_not_in" => {
+                    d.field(
+                        &mut out.estimated_recycling_time_not_in,
+                        "estimated_recycling_time_not_in",
+                    )?
+                }
+                "id" => d.field(&mut out.id, "id")?,
+                "id_contains" => d.field(&mut out.id_contains, "id_contains")?,
+                "id_ends_with" => d.field(&mut out.id_ends_with, "id_ends_with")?,
+                "id_gt" => d.field(&mut out.id_gt, "id_gt")?,
+                "id_gte" => d.field(&mut out.id_gte, "id_gte")?,
+                "id_in" => d.field(&mut out.id_in, "id_in")?,
+                "id_lt" => d.field(&mut out.id_lt, "id_lt")?,
+                "id_lte" => d.field(&mut out.id_lte, "id_lte")?,
+                "id_not" => d.field(&mut out.id_not, "id_not")?,
+                "id_not_contains" => {
+                    d.field(&mut out.id_not_contains, "id_not_contains")?
+                }
+                "id_not_ends_with" => {
+                    d.field(&mut out.id_not_ends_with, "id_not_ends_with")?
+                }
+                "id_not_in" => d.field(&mut out.id_not_in, "id_not_in")?,
+                "id_not_starts_with" => {
+                    d.field(&mut out.id_not_starts_with, "id_not_starts_with")?
+                }
+                "id_starts_with" => d.field(&mut out.id_starts_with, "id_starts_with")?,
+                "internal" => d.field(&mut out.internal, "internal")?,
+                "internal_not" => d.field(&mut out.internal_not, "internal_not")?,
+                "keep" => d.field(&mut out.keep, "keep")?,
+                "keep_not" => d.field(&mut out.keep_not, "keep_not")?,
+                "local_created_at" => {
+                    d.field(&mut out.local_created_at, "local_created_at")?
+                }
+                "local_created_at_gt" => {
+                    d.field(&mut out.local_created_at_gt, "local_created_at_gt")?
+                }
+                "local_created_at_gte" => {
+                    d.field(&mut out.local_created_at_gte, "local_created_at_gte")?
+                }
+                "local_created_at_in" => {
+                    d.field(&mut out.local_created_at_in, "local_created_at_in")?
+                }
+                "local_created_at_lt" => {
+                    d.field(&mut out.local_created_at_lt, "local_created_at_lt")?
+                }
+                "local_created_at_lte" => {
+                    d.field(&mut out.local_created_at_lte, "local_created_at_lte")?
+                }
+                "local_created_at_not" => {
+                    d.field(&mut out.local_created_at_not, "local_created_at_not")?
+                }
+                "local_created_at_not_in" => {
+                    d.field(&mut out.local_created_at_not_in, "local_created_at_not_in")?
+                }
+                "local_id" => d.field(&mut out.local_id, "local_id")?,
+                "local_id_contains" => {
+                    d.field(&mut out.local_id_contains, "local_id_contains")?
+                }
+                "local_id_ends_with" => {
+                    d.field(&mut out.local_id_ends_with, "local_id_ends_with")?
+                }
+                "local_id_gt" => d.field(&mut out.local_id_gt, "local_id_gt")?,
+                "local_id_gte" => d.field(&mut out.local_id_gte, "local_id_gte")?,
+                "local_id_in" => d.field(&mut out.local_id_in, "local_id_in")?,
+                "local_id_lt" => d.field(&mut out.local_id_lt, "local_id_lt")?,
+                "local_id_lte" => d.field(&mut out.local_id_lte, "local_id_lte")?,
+                "local_id_not" => d.field(&mut out.local_id_not, "local_id_not")?,
+                "local_id_not_contains" => {
+                    d.field(&mut out.local_id_not_contains, "local_id_not_contains")?
+                }
+                "local_id_not_ends_with" => {
+                    d.field(&mut out.local_id_not_ends_with, "local_id_not_ends_with")?
+                }
+                "local_id_not_in" => {
+                    d.field(&mut out.local_id_not_in, "local_id_not_in")?
+                }
+                "local_id_not_starts_with" => {
+                    d.field(
+                        &mut out.local_id_not_starts_with,
+                        "local_id_not_starts_with",
+                    )?
+                }
+                "local_id_starts_with" => {
+                    d.field(&mut out.local_id_starts_with, "local_id_starts_with")?
+                }
+                "logical_size_bytes" => {
+                    d.field(&mut out.logical_size_bytes, "logical_size_bytes")?
+                }
+                "logical_size_bytes_gt" => {
+                    d.field(&mut out.logical_size_bytes_gt, "logical_size_bytes_gt")?
+                }
+                "logical_size_bytes_gte" => {
+                    d.field(&mut out.logical_size_bytes_gte, "logical_size_bytes_gte")?
+                }
+                "logical_size_bytes_in" => {
+                    d.field(&mut out.logical_size_bytes_in, "logical_size_bytes_in")?
+                }
+                "logical_size_bytes_lt" => {
+                    d.field(&mut out.logical_size_bytes_lt, "logical_size_bytes_lt")?
+                }
+                "logical_size_bytes_lte" => {
+                    d.field(&mut out.logical_size_bytes_lte, "logical_size_bytes_lte")?
+                }
+                "logical_size_bytes_not" => {
+                    d.field(&mut out.logical_size_bytes_not, "logical_size_bytes_not")?
+                }
+                "logical_size_bytes_not_in" => {
+                    d.field(
+                        &mut out.logical_size_bytes_not_in,
+                        "logical_size_bytes_not_in",
+                    )?
+                }
+                "name" => d.field(&mut out.name, "name")?,
+                "name_contains" => d.field(&mut out.name_contains, "name_contains")?,
+                "name_ends_with" => d.field(&mut out.name_ends_with, "name_ends_with")?,
+                "name_gt" => d.field(&mut out.name_gt, "name_gt")?,
+                "name_gte" => d.field(&mut out.name_gte, "name_gte")?,
+                "name_in" => d.field(&mut out.name_in, "name_in")?,
+                "name_lt" => d.field(&mut out.name_lt, "name_lt")?,
+                "name_lte" => d.field(&mut out.name_lte, "name_lte")?,
+                "name_not" => d.field(&mut out.name_not, "name_not")?,
+                "name_not_contains" => {
+                    d.field(&mut out.name_not_contains, "name_not_contains")?
+                }
+                "name_not_ends_with" => {
+                    d.field(&mut out.name_not_ends_with, "name_not_ends_with")?
+                }
+                "name_not_in" => d.field(&mut out.name_not_in, "name_not_in")?,
+                "name_not_starts_with" => {
+                    d.field(&mut out.name_not_starts_with, "name_not_starts_with")?
+                }
+                "name_starts_with" => {
+                    d.field(&mut out.name_starts_with, "name_starts_with")?
+                }
+                "object_num" => d.field(&mut out.object_num, "object_num")?,
+                "object_num_gt" => d.field(&mut out.object_num_gt, "object_num_gt")?,
+                "object_num_gte" => d.field(&mut out.object_num_gte, "object_num_gte")?,
+                "object_num_in" => d.field(&mut out.object_num_in, "object_num_in")?,
+                "object_num_lt" => d.field(&mut out.object_num_lt, "object_num_lt")?,
+                "object_num_lte" => d.field(&mut out.object_num_lte, "object_num_lte")?,
+                "object_num_not" => d.field(&mut out.object_num_not, "object_num_not")?,
+                "object_num_not_in" => {
+                    d.field(&mut out.object_num_not_in, "object_num_not_in")?
+                }
+                #[cfg(any(feature = "snapshot-plan-task"))]
+                "snapshotPlanTask" => {
+                    d.field(&mut out.snapshot_plan_task, "snapshotPlanTask")?
+                }
+                #[cfg(any(feature = "label", feature = "vm-snapshot"))]
+                "vm_snapshots_every" => {
+                    d.field(&mut out.vm_snapshots_every, "vm_snapshots_every")?
+                }
+                #[cfg(any(feature = "label", feature = "vm-snapshot"))]
+                "vm_snapshots_none" => {
+                    d.field(&mut out.vm_snapshots_none, "vm_snapshots_none")?
+                }
+                #[cfg(any(feature = "label", feature = "vm-snapshot"))]
+                "vm_snapshots_some" => {
+                    d.field(&mut out.vm_snapshots_some, "vm_snapshots_some")?
+                }
+                _ => d.skip()?,
+            }
+            key = d.next_key()?;
+        }
+        ::std::result::Result::Ok(out)
+    }
+}
+#[cfg(any(feature = "snapshot-group"))]
+impl crate::codec::Encode for SnapshotGroupWhereInput {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.begin_object();
+        e.field("AND", &self.and);
+        e.field("NOT", &self.not);
+        e.field("OR", &self.or);
+        e.field("cluster", &self.cluster);
+        e.field("deleted", &self.deleted);
+        e.field("deleted_not", &self.deleted_not);
+        e.field("entityAsyncStatus", &self.entity_async_status);
+        e.field("entityAsyncStatus_in", &self.entity_async_status_in);
+        e.field("entityAsyncStatus_not", &self.entity_async_status_not);
+        e.field("entityAsyncStatus_not_in", &self.entity_async_status_not_in);
+        e.field("estimated_recycling_time", &self.estimated_recycling_time);
+        e.field("estimated_recycling_time_gt", &self.estimated_recycling_time_gt);
+        e.field("estimated_recycling_time_gte", &self.estimated_recycling_time_gte);
+        e.field("estimated_recycling_time_in", &self.estimated_recycling_time_in);
+        e.field("estimated_recycling_time_lt", &self.estimated_recycling_time_lt);
+        e.field("estimated_recycling_time_lte", &self.estimated_recycling_time_lte);
+        e.field("estimated_recycling_time_not", &self.estimated_recycling_time_not);
+        e.field(
+            "estimated_recycling_time_not_in",
+            &self.estimated_recycling_time_not_in,
+        );
+        e.field("id", &self.id);
+        e.field("id_contains", &self.id_contains);
+        e.field("id_ends_with", &self.id_ends_with);
+        e.field("id_gt", &self.id_gt);
+        e.field("id_gte", &self.id_gte);
+        e.field("id_in", &self.id_in);
+        e.field("id_lt", &self.id_lt);
+        e.field("id_lte", &self.id_lte);
+        e.field("id_not", &self.id_not);
+        e.field("id_not_contains", &self.id_not_contains);
+        e.field("id_not_ends_with", &self.id_not_ends_with);
+        e.field("id_not_in", &self.id_not_in);
+        e.field("id_not_starts_with", &self.id_not_starts_with);
+        e.field("id_starts_with", &self.id_starts_with);
+        e.field("internal", &self.internal);
+        e.field("internal_not", &self.internal_not);
+        e.field("keep", &self.keep);
+        e.field("keep_not", &self.keep_not);
+        e.field("local_created_at", &self.local_created_at);
+        e.field("local_created_at_gt", &self.local_created_at_gt);
+        e.field("local_created_at_gte", &self.local_created_at_gte);
+        e.field("local_created_at_in", &self.local_created_at_in);
+        e.field("local_created_at_lt", &self.local_created_at_lt);
+        e.field("local_created_at_lte", &self.local_created_at_lte);
+        e.field("local_created_at_not", &self.local_created_at_not);
+        e.field("local_created_at_not_in", &self.local_created_at_not_in);
+        e.field("local_id", &self.local_id);
+        e.field("local_id_contains", &self.local_id_contains);
+        e.field("local_id_ends_with", &self.local_id_ends_with);
+        e.field("local_id_gt", &self.local_id_gt);
+        e.field("local_id_gte", &self.local_id_gte);
+        e.field("local_id_in", &self.local_id_in);
+        e.field("local_id_lt", &self.local_id_lt);
+        e.field("local_id_lte", &self.local_id_lte);
+        e.field("local_id_not", &self.local_id_not);
+        e.field("local_id_not_contains", &self.local_id_not_contains);
+        e.field("local_id_not_ends_with", &self.local_id_not_ends_with);
+        e.field("local_id_not_in", &self.local_id_not_in);
+        e.field("local_id_not_starts_with", &self.local_id_not_starts_with);
+        e.field("local_id_starts_with", &self.local_id_starts_with);
+        e.field("logical_size_bytes", &self.logical_size_bytes);
+        e.field("logical_size_bytes_gt", &self.logical_size_bytes_gt);
+        e.field("logical_size_bytes_gte", &self.logical_size_bytes_gte);
+        e.field("logical_size_bytes_in", &self.logical_size_bytes_in);
+        e.field("logical_size_bytes_lt", &self.logical_size_bytes_lt);
+        e.field("logical_size_bytes_lte", &self.logical_size_bytes_lte);
+        e.field("logical_size_bytes_not", &self.logical_size_bytes_not);
+        e.field("logical_size_bytes_not_in", &self.logical_size_bytes_not_in);
+        e.field("name", &self.name);
+        e.field("name_contains", &self.name_contains);
+        e.field("name_ends_with", &self.name_ends_with);
+        e.field("name_gt", &self.name_gt);
+        e.field("name_gte", &self.name_gte);
+        e.field("name_in", &self.name_in);
+        e.field("name_lt", &self.name_lt);
+        e.field("name_lte", &self.name_lte);
+        e.field("name_not", &self.name_not);
+        e.field("name_not_contains", &self.name_not_contains);
+        e.field("name_not_ends_with", &self.name_not_ends_with);
+        e.field("name_not_in", &self.name_not_in);
+        e.field("name_not_starts_with", &self.name_not_starts_with);
+        e.field("name_starts_with", &self.name_starts_with);
+        e.field("object_num", &self.object_num);
+        e.field("object_num_gt", &self.object_num_gt);
+        e.field("object_num_gte", &self.object_num_gte);
+        e.field("object_num_in", &self.object_num_in);
+        e.field("object_num_lt", &self.object_num_lt);
+        e.field("object_num_lte", &self.object_num_lte);
+        e.field("object_num_not", &self.object_num_not);
+        e.field("object_num_not_in", &self.object_num_not_in);
+        #[cfg(any(feature = "snapshot-plan-task"))]
+        e.field("snapshotPlanTask", &self.snapshot_plan_task);
+        #[cfg(any(feature = "label", feature = "vm-snapshot"))]
+        e.field("vm_snapshots_every", &self.vm_snapshots_every);
+        #[cfg(any(feature = "label", feature = "vm-snapshot"))]
+        e.field("vm_snapshots_none", &self.vm_snapshots_none);
+        #[cfg(any(feature = "label", feature = "vm-snapshot"))]
+        e.field("vm_snapshots_some", &self.vm_snapshots_some);
+        e.end_object();
+    }
+}
 impl crate::Client {
     /// `POST /v2/api/clone-snapshot-group` (operation `CloneSnapshotGroup`).
+    #[cfg(feature = "snapshot-group")]
     pub async fn clone_snapshot_group(
         &self,
         body: &[crate::models::SnapshotGroupCloneParams],
@@ -863,6 +1378,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/delete-snapshot-group` (operation `DeleteSnapshotGroup`).
+    #[cfg(feature = "snapshot-group")]
     pub async fn delete_snapshot_group(
         &self,
         body: &crate::models::SnapshotGroupDeletionParams,
@@ -875,6 +1391,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-snapshot-groups` (operation `GetSnapshotGroups`).
+    #[cfg(feature = "snapshot-group")]
     pub async fn get_snapshot_groups(
         &self,
         body: &crate::models::GetSnapshotGroupsRequestBody,
@@ -887,6 +1404,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-snapshot-groups-connection` (operation `GetSnapshotGroupsConnection`).
+    #[cfg(feature = "snapshot-group")]
     pub async fn get_snapshot_groups_connection(
         &self,
         body: &crate::models::GetSnapshotGroupsConnectionRequestBody,
@@ -898,6 +1416,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/keep-snapshot-group` (operation `KeepSnapshotGroup`).
+    #[cfg(feature = "snapshot-group")]
     pub async fn keep_snapshot_group(
         &self,
         body: &crate::models::SnapshotGroupKeepParams,
@@ -910,6 +1429,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/rollback-snapshot-group` (operation `RollbackSnapshotGroup`).
+    #[cfg(feature = "snapshot-group")]
     pub async fn rollback_snapshot_group(
         &self,
         body: &crate::models::SnapshotGroupRollbackParams,

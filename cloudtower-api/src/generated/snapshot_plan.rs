@@ -3,10 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteSnapshotPlan`
+#[cfg(any(feature = "snapshot-plan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteSnapshotPlan {
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "snapshot-plan"))]
 impl crate::codec::Decode for DeleteSnapshotPlan {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -28,6 +30,7 @@ impl crate::codec::Decode for DeleteSnapshotPlan {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "snapshot-plan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteSnapshotPlan {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -37,6 +40,7 @@ impl crate::codec::Encode for DeleteSnapshotPlan {
     }
 }
 /// Spec: `#/components/schemas/GetSnapshotPlansConnectionRequestBody`
+#[cfg(any(feature = "snapshot-plan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSnapshotPlansConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -47,6 +51,7 @@ pub struct GetSnapshotPlansConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::SnapshotPlanWhereInput>,
 }
+#[cfg(any(feature = "snapshot-plan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetSnapshotPlansConnectionRequestBody {
     fn decode(
@@ -70,6 +75,7 @@ impl crate::codec::Decode for GetSnapshotPlansConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "snapshot-plan"))]
 impl crate::codec::Encode for GetSnapshotPlansConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -84,10 +90,12 @@ impl crate::codec::Encode for GetSnapshotPlansConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateSnapshotPlan`
+#[cfg(any(feature = "snapshot-plan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateSnapshotPlan {
     pub count: i32,
 }
+#[cfg(any(feature = "snapshot-plan"))]
 impl crate::codec::Decode for NestedAggregateSnapshotPlan {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -109,6 +117,7 @@ impl crate::codec::Decode for NestedAggregateSnapshotPlan {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "snapshot-plan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateSnapshotPlan {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -118,6 +127,7 @@ impl crate::codec::Encode for NestedAggregateSnapshotPlan {
     }
 }
 /// Spec: `#/components/schemas/SnapshotPlan`
+#[cfg(any(feature = "snapshot-plan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotPlan {
     pub auto_delete_num: i32,
@@ -152,6 +162,7 @@ pub struct SnapshotPlan {
     pub status: crate::models::SnapshotPlanStatus,
     pub vms: ::std::option::Option<::std::vec::Vec<crate::models::NestedVm>>,
 }
+#[cfg(any(feature = "snapshot-plan"))]
 impl crate::codec::Decode for SnapshotPlan {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -297,6 +308,7 @@ impl crate::codec::Decode for SnapshotPlan {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "snapshot-plan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for SnapshotPlan {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -334,10 +346,12 @@ impl crate::codec::Encode for SnapshotPlan {
     }
 }
 /// Spec: `#/components/schemas/SnapshotPlanConnection`
+#[cfg(any(feature = "snapshot-plan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotPlanConnection {
     pub aggregate: crate::models::NestedAggregateSnapshotPlan,
 }
+#[cfg(any(feature = "snapshot-plan"))]
 impl crate::codec::Decode for SnapshotPlanConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -359,6 +373,7 @@ impl crate::codec::Decode for SnapshotPlanConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "snapshot-plan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for SnapshotPlanConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -368,6 +383,7 @@ impl crate::codec::Encode for SnapshotPlanConnection {
     }
 }
 /// Spec: `#/components/schemas/SnapshotPlanCreationParams`
+#[cfg(any(feature = "snapshot-plan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotPlanCreationParams {
     pub vm_ids: ::std::vec::Vec<::std::string::String>,
@@ -380,6 +396,7 @@ pub struct SnapshotPlanCreationParams {
     pub cluster_id: ::std::string::String,
     pub name: ::std::string::String,
 }
+#[cfg(any(feature = "snapshot-plan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SnapshotPlanCreationParams {
     fn decode(
@@ -440,6 +457,7 @@ impl crate::codec::Decode for SnapshotPlanCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "snapshot-plan"))]
 impl crate::codec::Encode for SnapshotPlanCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -456,10 +474,12 @@ impl crate::codec::Encode for SnapshotPlanCreationParams {
     }
 }
 /// Spec: `#/components/schemas/SnapshotPlanDeletionParams`
+#[cfg(any(feature = "snapshot-plan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotPlanDeletionParams {
     pub r#where: crate::models::SnapshotPlanWhereInput,
 }
+#[cfg(any(feature = "snapshot-plan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SnapshotPlanDeletionParams {
     fn decode(
@@ -482,6 +502,7 @@ impl crate::codec::Decode for SnapshotPlanDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "snapshot-plan"))]
 impl crate::codec::Encode for SnapshotPlanDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -490,11 +511,13 @@ impl crate::codec::Encode for SnapshotPlanDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/SnapshotPlanExecutionParams`
+#[cfg(any(feature = "snapshot-plan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotPlanExecutionParams {
     pub data: crate::models::SnapshotPlanExecutionParamsData,
     pub r#where: crate::models::SnapshotPlanWhereInput,
 }
+#[cfg(any(feature = "snapshot-plan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SnapshotPlanExecutionParams {
     fn decode(
@@ -521,6 +544,7 @@ impl crate::codec::Decode for SnapshotPlanExecutionParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "snapshot-plan"))]
 impl crate::codec::Encode for SnapshotPlanExecutionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -530,10 +554,12 @@ impl crate::codec::Encode for SnapshotPlanExecutionParams {
     }
 }
 /// Spec: `#/components/schemas/SnapshotPlanExecutionParams/properties/data`
+#[cfg(any(feature = "snapshot-plan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotPlanExecutionParamsData {
     pub task_name: ::std::string::String,
 }
+#[cfg(any(feature = "snapshot-plan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SnapshotPlanExecutionParamsData {
     fn decode(
@@ -556,6 +582,7 @@ impl crate::codec::Decode for SnapshotPlanExecutionParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "snapshot-plan"))]
 impl crate::codec::Encode for SnapshotPlanExecutionParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -564,10 +591,12 @@ impl crate::codec::Encode for SnapshotPlanExecutionParamsData {
     }
 }
 /// Spec: `#/components/schemas/SnapshotPlanResumeParams`
+#[cfg(any(feature = "snapshot-plan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotPlanResumeParams {
     pub r#where: crate::models::SnapshotPlanWhereInput,
 }
+#[cfg(any(feature = "snapshot-plan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SnapshotPlanResumeParams {
     fn decode(
@@ -590,6 +619,7 @@ impl crate::codec::Decode for SnapshotPlanResumeParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "snapshot-plan"))]
 impl crate::codec::Encode for SnapshotPlanResumeParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -598,10 +628,12 @@ impl crate::codec::Encode for SnapshotPlanResumeParams {
     }
 }
 /// Spec: `#/components/schemas/SnapshotPlanSuspendedParams`
+#[cfg(any(feature = "snapshot-plan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotPlanSuspendedParams {
     pub r#where: crate::models::SnapshotPlanWhereInput,
 }
+#[cfg(any(feature = "snapshot-plan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SnapshotPlanSuspendedParams {
     fn decode(
@@ -624,6 +656,7 @@ impl crate::codec::Decode for SnapshotPlanSuspendedParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "snapshot-plan"))]
 impl crate::codec::Encode for SnapshotPlanSuspendedParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -632,11 +665,13 @@ impl crate::codec::Encode for SnapshotPlanSuspendedParams {
     }
 }
 /// Spec: `#/components/schemas/SnapshotPlanUpdationParams`
+#[cfg(any(feature = "snapshot-plan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotPlanUpdationParams {
     pub data: ::std::option::Option<crate::models::SnapshotPlanUpdationParamsData>,
     pub r#where: crate::models::SnapshotPlanWhereInput,
 }
+#[cfg(any(feature = "snapshot-plan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SnapshotPlanUpdationParams {
     fn decode(
@@ -660,6 +695,7 @@ impl crate::codec::Decode for SnapshotPlanUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "snapshot-plan"))]
 impl crate::codec::Encode for SnapshotPlanUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -669,6 +705,7 @@ impl crate::codec::Encode for SnapshotPlanUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/SnapshotPlanUpdationParams/properties/data`
+#[cfg(any(feature = "snapshot-plan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotPlanUpdationParamsData {
     pub vm_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -679,6 +716,7 @@ pub struct SnapshotPlanUpdationParamsData {
     pub remain_snapshot_num: ::std::option::Option<i32>,
     pub name: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "snapshot-plan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SnapshotPlanUpdationParamsData {
     fn decode(
@@ -708,6 +746,7 @@ impl crate::codec::Decode for SnapshotPlanUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "snapshot-plan"))]
 impl crate::codec::Encode for SnapshotPlanUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -723,6 +762,7 @@ impl crate::codec::Encode for SnapshotPlanUpdationParamsData {
 }
 impl crate::Client {
     /// `POST /v2/api/create-snapshot-plan` (operation `CreateSnapshotPlan`).
+    #[cfg(feature = "snapshot-plan")]
     pub async fn create_snapshot_plan(
         &self,
         body: &[crate::models::SnapshotPlanCreationParams],
@@ -735,6 +775,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/delete-snapshot-plan` (operation `DeleteSnapshotPlan`).
+    #[cfg(feature = "snapshot-plan")]
     pub async fn delete_snapshot_plan(
         &self,
         body: &crate::models::SnapshotPlanDeletionParams,
@@ -747,6 +788,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/execute-snapshot-plan` (operation `ExecuteSnapshotPlan`).
+    #[cfg(feature = "snapshot-plan")]
     pub async fn execute_snapshot_plan(
         &self,
         body: &crate::models::SnapshotPlanExecutionParams,
@@ -759,6 +801,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-snapshot-plans` (operation `GetSnapshotPlans`).
+    #[cfg(feature = "snapshot-plan")]
     pub async fn get_snapshot_plans(
         &self,
         body: &crate::models::GetSnapshotPlansRequestBody,
@@ -771,6 +814,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-snapshot-plans-connection` (operation `GetSnapshotPlansConnection`).
+    #[cfg(feature = "snapshot-plan")]
     pub async fn get_snapshot_plans_connection(
         &self,
         body: &crate::models::GetSnapshotPlansConnectionRequestBody,
@@ -782,6 +826,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/resume-snapshot-plan` (operation `ResumeSnapshotPlan`).
+    #[cfg(feature = "snapshot-plan")]
     pub async fn resume_snapshot_plan(
         &self,
         body: &crate::models::SnapshotPlanResumeParams,
@@ -794,6 +839,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/suspend-snapshot-plan` (operation `SuspendSnapshotPlan`).
+    #[cfg(feature = "snapshot-plan")]
     pub async fn suspend_snapshot_plan(
         &self,
         body: &crate::models::SnapshotPlanSuspendedParams,
@@ -806,6 +852,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/update-snapshot-plan` (operation `UpdateSnapshotPlan`).
+    #[cfg(feature = "snapshot-plan")]
     pub async fn update_snapshot_plan(
         &self,
         body: &crate::models::SnapshotPlanUpdationParams,

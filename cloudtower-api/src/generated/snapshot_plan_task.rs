@@ -3,6 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/GetSnapshotPlanTasksConnectionRequestBody`
+#[cfg(any(feature = "snapshot-plan-task"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSnapshotPlanTasksConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -13,6 +14,7 @@ pub struct GetSnapshotPlanTasksConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::SnapshotPlanTaskWhereInput>,
 }
+#[cfg(any(feature = "snapshot-plan-task"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetSnapshotPlanTasksConnectionRequestBody {
     fn decode(
@@ -36,6 +38,7 @@ impl crate::codec::Decode for GetSnapshotPlanTasksConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "snapshot-plan-task"))]
 impl crate::codec::Encode for GetSnapshotPlanTasksConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -50,6 +53,7 @@ impl crate::codec::Encode for GetSnapshotPlanTasksConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetSnapshotPlanTasksRequestBody`
+#[cfg(any(feature = "snapshot-plan-task"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSnapshotPlanTasksRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -60,6 +64,7 @@ pub struct GetSnapshotPlanTasksRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::SnapshotPlanTaskWhereInput>,
 }
+#[cfg(any(feature = "snapshot-plan-task"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetSnapshotPlanTasksRequestBody {
     fn decode(
@@ -83,6 +88,7 @@ impl crate::codec::Decode for GetSnapshotPlanTasksRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "snapshot-plan-task"))]
 impl crate::codec::Encode for GetSnapshotPlanTasksRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -97,10 +103,12 @@ impl crate::codec::Encode for GetSnapshotPlanTasksRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateSnapshotPlanTask`
+#[cfg(any(feature = "snapshot-plan-task"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateSnapshotPlanTask {
     pub count: i32,
 }
+#[cfg(any(feature = "snapshot-plan-task"))]
 impl crate::codec::Decode for NestedAggregateSnapshotPlanTask {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -122,6 +130,7 @@ impl crate::codec::Decode for NestedAggregateSnapshotPlanTask {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "snapshot-plan-task"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateSnapshotPlanTask {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -131,6 +140,7 @@ impl crate::codec::Encode for NestedAggregateSnapshotPlanTask {
     }
 }
 /// Spec: `#/components/schemas/SnapshotPlanTask`
+#[cfg(any(feature = "snapshot-plan-task"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotPlanTask {
     pub cluster: crate::models::NestedCluster,
@@ -145,6 +155,7 @@ pub struct SnapshotPlanTask {
     pub status: crate::models::SnapshotPlanExecuteStatus,
     pub r#type: crate::models::SnapshotPlanTaskType,
 }
+#[cfg(any(feature = "snapshot-plan-task"))]
 impl crate::codec::Decode for SnapshotPlanTask {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -208,6 +219,7 @@ impl crate::codec::Decode for SnapshotPlanTask {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "snapshot-plan-task"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for SnapshotPlanTask {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -227,10 +239,12 @@ impl crate::codec::Encode for SnapshotPlanTask {
     }
 }
 /// Spec: `#/components/schemas/SnapshotPlanTaskConnection`
+#[cfg(any(feature = "snapshot-plan-task"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotPlanTaskConnection {
     pub aggregate: crate::models::NestedAggregateSnapshotPlanTask,
 }
+#[cfg(any(feature = "snapshot-plan-task"))]
 impl crate::codec::Decode for SnapshotPlanTaskConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -252,6 +266,7 @@ impl crate::codec::Decode for SnapshotPlanTaskConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "snapshot-plan-task"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for SnapshotPlanTaskConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -261,6 +276,7 @@ impl crate::codec::Encode for SnapshotPlanTaskConnection {
     }
 }
 /// Spec: `#/components/schemas/SnapshotPlanTaskOrderByInput`
+#[cfg(any(feature = "snapshot-plan-task"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum SnapshotPlanTaskOrderByInput {
     /// `end_time_ASC`
@@ -298,6 +314,7 @@ pub enum SnapshotPlanTaskOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "snapshot-plan-task"))]
 impl SnapshotPlanTaskOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 16] = [
@@ -364,16 +381,19 @@ impl SnapshotPlanTaskOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "snapshot-plan-task"))]
 impl ::std::default::Default for SnapshotPlanTaskOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "snapshot-plan-task"))]
 impl ::std::fmt::Display for SnapshotPlanTaskOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "snapshot-plan-task"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SnapshotPlanTaskOrderByInput {
     fn decode(
@@ -382,13 +402,361 @@ impl crate::codec::Decode for SnapshotPlanTaskOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "snapshot-plan-task"))]
 impl crate::codec::Encode for SnapshotPlanTaskOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
+/// Spec: `#/components/schemas/SnapshotPlanTaskType`
+#[cfg(any(feature = "snapshot-plan-task"))]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum SnapshotPlanTaskType {
+    /// `TASK_TYPE_CLONE`
+    TaskTypeClone,
+    /// `TASK_TYPE_PROTECT`
+    TaskTypeProtect,
+    /// `TASK_TYPE_ROLLBACK`
+    TaskTypeRollback,
+    /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
+    Other(::std::string::String),
+}
+#[cfg(any(feature = "snapshot-plan-task"))]
+impl SnapshotPlanTaskType {
+    /// Every value the spec lists.
+    pub const ALL: [Self; 3] = [
+        Self::TaskTypeClone,
+        Self::TaskTypeProtect,
+        Self::TaskTypeRollback,
+    ];
+    /// The value on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::TaskTypeClone => "TASK_TYPE_CLONE",
+            Self::TaskTypeProtect => "TASK_TYPE_PROTECT",
+            Self::TaskTypeRollback => "TASK_TYPE_ROLLBACK",
+            Self::Other(value) => value,
+        }
+    }
+    /// The variant for a wire value; unknown values are kept in the catch-all variant.
+    pub fn from_wire(value: &str) -> Self {
+        match value {
+            "TASK_TYPE_CLONE" => Self::TaskTypeClone,
+            "TASK_TYPE_PROTECT" => Self::TaskTypeProtect,
+            "TASK_TYPE_ROLLBACK" => Self::TaskTypeRollback,
+            other => Self::Other(::std::string::String::from(other)),
+        }
+    }
+}
+/// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "snapshot-plan-task"))]
+impl ::std::default::Default for SnapshotPlanTaskType {
+    fn default() -> Self {
+        Self::Other(::std::string::String::new())
+    }
+}
+#[cfg(any(feature = "snapshot-plan-task"))]
+impl ::std::fmt::Display for SnapshotPlanTaskType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+#[cfg(any(feature = "snapshot-plan-task"))]
+impl crate::codec::Decode for SnapshotPlanTaskType {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d.str().map(Self::from_wire)
+    }
+}
+#[cfg(any(feature = "snapshot-plan-task"))]
+impl crate::codec::Encode for SnapshotPlanTaskType {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.string(self.as_str());
+    }
+}
+/// Spec: `#/components/schemas/SnapshotPlanTaskWhereInput`
+#[cfg(any(feature = "snapshot-plan-task"))]
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SnapshotPlanTaskWhereInput {
+    pub and: crate::Nullable<::std::vec::Vec<crate::models::SnapshotPlanTaskWhereInput>>,
+    pub not: crate::Nullable<::std::vec::Vec<crate::models::SnapshotPlanTaskWhereInput>>,
+    pub or: crate::Nullable<::std::vec::Vec<crate::models::SnapshotPlanTaskWhereInput>>,
+    pub cluster: crate::Nullable<::std::boxed::Box<crate::models::ClusterWhereInput>>,
+    pub end_time: crate::Nullable<::std::string::String>,
+    pub end_time_gt: crate::Nullable<::std::string::String>,
+    pub end_time_gte: crate::Nullable<::std::string::String>,
+    pub end_time_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub end_time_lt: crate::Nullable<::std::string::String>,
+    pub end_time_lte: crate::Nullable<::std::string::String>,
+    pub end_time_not: crate::Nullable<::std::string::String>,
+    pub end_time_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
+    pub entity_async_status_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    pub entity_async_status_not: crate::Nullable<crate::models::EntityAsyncStatus>,
+    pub entity_async_status_not_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    pub id: crate::Nullable<::std::string::String>,
+    pub id_contains: crate::Nullable<::std::string::String>,
+    pub id_ends_with: crate::Nullable<::std::string::String>,
+    pub id_gt: crate::Nullable<::std::string::String>,
+    pub id_gte: crate::Nullable<::std::string::String>,
+    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: crate::Nullable<::std::string::String>,
+    pub id_lte: crate::Nullable<::std::string::String>,
+    pub id_not: crate::Nullable<::std::string::String>,
+    pub id_not_contains: crate::Nullable<::std::string::String>,
+    pub id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub id_starts_with: crate::Nullable<::std::string::String>,
+    pub internal: crate::Nullable<bool>,
+    pub internal_not: crate::Nullable<bool>,
+    pub local_id: crate::Nullable<::std::string::String>,
+    pub local_id_contains: crate::Nullable<::std::string::String>,
+    pub local_id_ends_with: crate::Nullable<::std::string::String>,
+    pub local_id_gt: crate::Nullable<::std::string::String>,
+    pub local_id_gte: crate::Nullable<::std::string::String>,
+    pub local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub local_id_lt: crate::Nullable<::std::string::String>,
+    pub local_id_lte: crate::Nullable<::std::string::String>,
+    pub local_id_not: crate::Nullable<::std::string::String>,
+    pub local_id_not_contains: crate::Nullable<::std::string::String>,
+    pub local_id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub local_id_starts_with: crate::Nullable<::std::string::String>,
+    #[cfg(any(feature = "snapshot-group"))]
+    pub snapshot_group: crate::Nullable<
+        ::std::boxed::Box<crate::models::SnapshotGroupWhereInput>,
+    >,
+    #[cfg(any(feature = "snapshot-plan", feature = "table-reporter"))]
+    pub snapshot_plan: crate::Nullable<
+        ::std::boxed::Box<crate::models::SnapshotPlanWhereInput>,
+    >,
+    pub start_time: crate::Nullable<::std::string::String>,
+    pub start_time_gt: crate::Nullable<::std::string::String>,
+    pub start_time_gte: crate::Nullable<::std::string::String>,
+    pub start_time_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub start_time_lt: crate::Nullable<::std::string::String>,
+    pub start_time_lte: crate::Nullable<::std::string::String>,
+    pub start_time_not: crate::Nullable<::std::string::String>,
+    pub start_time_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub status: crate::Nullable<crate::models::SnapshotPlanExecuteStatus>,
+    pub status_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::SnapshotPlanExecuteStatus>,
+    >,
+    pub status_not: crate::Nullable<crate::models::SnapshotPlanExecuteStatus>,
+    pub status_not_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::SnapshotPlanExecuteStatus>,
+    >,
+    pub r#type: crate::Nullable<crate::models::SnapshotPlanTaskType>,
+    pub type_in: crate::Nullable<::std::vec::Vec<crate::models::SnapshotPlanTaskType>>,
+    pub type_not: crate::Nullable<crate::models::SnapshotPlanTaskType>,
+    pub type_not_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::SnapshotPlanTaskType>,
+    >,
+}
+#[cfg(any(feature = "snapshot-plan-task"))]
+#[cfg(feature = "server")]
+impl crate::codec::Decode for SnapshotPlanTaskWhereInput {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        let mut out = Self::default();
+        let mut key = d.first_key("SnapshotPlanTaskWhereInput")?;
+        while let ::std::option::Option::Some(k) = key {
+            match k {
+                "AND" => d.field(&mut out.and, "AND")?,
+                "NOT" => d.field(&mut out.not, "NOT")?,
+                "OR" => d.field(&mut out.or, "OR")?,
+                "cluster" => d.field(&mut out.cluster, "cluster")?,
+                "end_time" => d.field(&mut out.end_time, "end_time")?,
+                "end_time_gt" => d.field(&mut out.end_time_gt, "end_time_gt")?,
+                "end_time_gte" => d.field(&mut out.end_time_gte, "end_time_gte")?,
+                "end_time_in" => d.field(&mut out.end_time_in, "end_time_in")?,
+                "end_time_lt" => d.field(&mut out.end_time_lt, "end_time_lt")?,
+                "end_time_lte" => d.field(&mut out.end_time_lte, "end_time_lte")?,
+                "end_time_not" => d.field(&mut out.end_time_not, "end_time_not")?,
+                "end_time_not_in" => {
+                    d.field(&mut out.end_time_not_in, "end_time_not_in")?
+                }
+                "entityAsyncStatus" => {
+                    d.field(&mut out.entity_async_status, "entityAsyncStatus")?
+                }
+                "entityAsyncStatus_in" => {
+                    d.field(&mut out.entity_async_status_in, "entityAsyncStatus_in")?
+                }
+                "entityAsyncStatus_not" => {
+                    d.field(&mut out.entity_async_status_not, "entityAsyncStatus_not")?
+                }
+                "entityAsyncStatus_not_in" => {
+                    d.field(
+                        &mut out.entity_async_status_not_in,
+                        "entityAsyncStatus_not_in",
+                    )?
+                }
+                "id" => d.field(&mut out.id, "id")?,
+                "id_contains" => d.field(&mut out.id_contains, "id_contains")?,
+                "id_ends_with" => d.field(&mut out.id_ends_with, "id_ends_with")?,
+                "id_gt" => d.field(&mut out.id_gt, "id_gt")?,
+                "id_gte" => d.field(&mut out.id_gte, "id_gte")?,
+                "id_in" => d.field(&mut out.id_in, "id_in")?,
+                "id_lt" => d.field(&mut out.id_lt, "id_lt")?,
+                "id_lte" => d.field(&mut out.id_lte, "id_lte")?,
+                "id_not" => d.field(&mut out.id_not, "id_not")?,
+                "id_not_contains" => {
+                    d.field(&mut out.id_not_contains, "id_not_contains")?
+                }
+                "id_not_ends_with" => {
+                    d.field(&mut out.id_not_ends_with, "id_not_ends_with")?
+                }
+                "id_not_in" => d.field(&mut out.id_not_in, "id_not_in")?,
+                "id_not_starts_with" => {
+                    d.field(&mut out.id_not_starts_with, "id_not_starts_with")?
+                }
+                "id_starts_with" => d.field(&mut out.id_starts_with, "id_starts_with")?,
+                "internal" => d.field(&mut out.internal, "internal")?,
+                "internal_not" => d.field(&mut out.internal_not, "internal_not")?,
+                "local_id" => d.field(&mut out.local_id, "local_id")?,
+                "local_id_contains" => {
+                    d.field(&mut out.local_id_contains, "local_id_contains")?
+                }
+                "local_id_ends_with" => {
+                    d.field(&mut out.local_id_ends_with, "local_id_ends_with")?
+                }
+                "local_id_gt" => d.field(&mut out.local_id_gt, "local_id_gt")?,
+                "local_id_gte" => d.field(&mut out.local_id_gte, "local_id_gte")?,
+                "local_id_in" => d.field(&mut out.local_id_in, "local_id_in")?,
+                "local_id_lt" => d.field(&mut out.local_id_lt, "local_id_lt")?,
+                "local_id_lte" => d.field(&mut out.local_id_lte, "local_id_lte")?,
+                "local_id_not" => d.field(&mut out.local_id_not, "local_id_not")?,
+                "local_id_not_contains" => {
+                    d.field(&mut out.local_id_not_contains, "local_id_not_contains")?
+                }
+                "local_id_not_ends_with" => {
+                    d.field(&mut out.local_id_not_ends_with, "local_id_not_ends_with")?
+                }
+                "local_id_not_in" => {
+                    d.field(&mut out.local_id_not_in, "local_id_not_in")?
+                }
+                "local_id_not_starts_with" => {
+                    d.field(
+                        &mut out.local_id_not_starts_with,
+                        "local_id_not_starts_with",
+                    )?
+                }
+                "local_id_starts_with" => {
+                    d.field(&mut out.local_id_starts_with, "local_id_starts_with")?
+                }
+                #[cfg(any(feature = "snapshot-group"))]
+                "snapshotGroup" => d.field(&mut out.snapshot_group, "snapshotGroup")?,
+                #[cfg(any(feature = "snapshot-plan", feature = "table-reporter"))]
+                "snapshotPlan" => d.field(&mut out.snapshot_plan, "snapshotPlan")?,
+                "start_time" => d.field(&mut out.start_time, "start_time")?,
+                "start_time_gt" => d.field(&mut out.start_time_gt, "start_time_gt")?,
+                "start_time_gte" => d.field(&mut out.start_time_gte, "start_time_gte")?,
+                "start_time_in" => d.field(&mut out.start_time_in, "start_time_in")?,
+                "start_time_lt" => d.field(&mut out.start_time_lt, "start_time_lt")?,
+                "start_time_lte" => d.field(&mut out.start_time_lte, "start_time_lte")?,
+                "start_time_not" => d.field(&mut out.start_time_not, "start_time_not")?,
+                "start_time_not_in" => {
+                    d.field(&mut out.start_time_not_in, "start_time_not_in")?
+                }
+                "status" => d.field(&mut out.status, "status")?,
+                "status_in" => d.field(&mut out.status_in, "status_in")?,
+                "status_not" => d.field(&mut out.status_not, "status_not")?,
+                "status_not_in" => d.field(&mut out.status_not_in, "status_not_in")?,
+                "type" => d.field(&mut out.r#type, "type")?,
+                "type_in" => d.field(&mut out.type_in, "type_in")?,
+                "type_not" => d.field(&mut out.type_not, "type_not")?,
+                "type_not_in" => d.field(&mut out.type_not_in, "type_not_in")?,
+                _ => d.skip()?,
+            }
+            key = d.next_key()?;
+        }
+        ::std::result::Result::Ok(out)
+    }
+}
+#[cfg(any(feature = "snapshot-plan-task"))]
+impl crate::codec::Encode for SnapshotPlanTaskWhereInput {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.begin_object();
+        e.field("AND", &self.and);
+        e.field("NOT", &self.not);
+        e.field("OR", &self.or);
+        e.field("cluster", &self.cluster);
+        e.field("end_time", &self.end_time);
+        e.field("end_time_gt", &self.end_time_gt);
+        e.field("end_time_gte", &self.end_time_gte);
+        e.field("end_time_in", &self.end_time_in);
+        e.field("end_time_lt", &self.end_time_lt);
+        e.field("end_time_lte", &self.end_time_lte);
+        e.field("end_time_not", &self.end_time_not);
+        e.field("end_time_not_in", &self.end_time_not_in);
+        e.field("entityAsyncStatus", &self.entity_async_status);
+        e.field("entityAsyncStatus_in", &self.entity_async_status_in);
+        e.field("entityAsyncStatus_not", &self.entity_async_status_not);
+        e.field("entityAsyncStatus_not_in", &self.entity_async_status_not_in);
+        e.field("id", &self.id);
+        e.field("id_contains", &self.id_contains);
+        e.field("id_ends_with", &self.id_ends_with);
+        e.field("id_gt", &self.id_gt);
+        e.field("id_gte", &self.id_gte);
+        e.field("id_in", &self.id_in);
+        e.field("id_lt", &self.id_lt);
+        e.field("id_lte", &self.id_lte);
+        e.field("id_not", &self.id_not);
+        e.field("id_not_contains", &self.id_not_contains);
+        e.field("id_not_ends_with", &self.id_not_ends_with);
+        e.field("id_not_in", &self.id_not_in);
+        e.field("id_not_starts_with", &self.id_not_starts_with);
+        e.field("id_starts_with", &self.id_starts_with);
+        e.field("internal", &self.internal);
+        e.field("internal_not", &self.internal_not);
+        e.field("local_id", &self.local_id);
+        e.field("local_id_contains", &self.local_id_contains);
+        e.field("local_id_ends_with", &self.local_id_ends_with);
+        e.field("local_id_gt", &self.local_id_gt);
+        e.field("local_id_gte", &self.local_id_gte);
+        e.field("local_id_in", &self.local_id_in);
+        e.field("local_id_lt", &self.local_id_lt);
+        e.field("local_id_lte", &self.local_id_lte);
+        e.field("local_id_not", &self.local_id_not);
+        e.field("local_id_not_contains", &self.local_id_not_contains);
+        e.field("local_id_not_ends_with", &self.local_id_not_ends_with);
+        e.field("local_id_not_in", &self.local_id_not_in);
+        e.field("local_id_not_starts_with", &self.local_id_not_starts_with);
+        e.field("local_id_starts_with", &self.local_id_starts_with);
+        #[cfg(any(feature = "snapshot-group"))]
+        e.field("snapshotGroup", &self.snapshot_group);
+        #[cfg(any(feature = "snapshot-plan", feature = "table-reporter"))]
+        e.field("snapshotPlan", &self.snapshot_plan);
+        e.field("start_time", &self.start_time);
+        e.field("start_time_gt", &self.start_time_gt);
+        e.field("start_time_gte", &self.start_time_gte);
+        e.field("start_time_in", &self.start_time_in);
+        e.field("start_time_lt", &self.start_time_lt);
+        e.field("start_time_lte", &self.start_time_lte);
+        e.field("start_time_not", &self.start_time_not);
+        e.field("start_time_not_in", &self.start_time_not_in);
+        e.field("status", &self.status);
+        e.field("status_in", &self.status_in);
+        e.field("status_not", &self.status_not);
+        e.field("status_not_in", &self.status_not_in);
+        e.field("type", &self.r#type);
+        e.field("type_in", &self.type_in);
+        e.field("type_not", &self.type_not);
+        e.field("type_not_in", &self.type_not_in);
+        e.end_object();
+    }
+}
 impl crate::Client {
     /// `POST /v2/api/get-snapshot-plan-tasks` (operation `GetSnapshotPlanTasks`).
+    #[cfg(feature = "snapshot-plan-task")]
     pub async fn get_snapshot_plan_tasks(
         &self,
         body: &crate::models::GetSnapshotPlanTasksRequestBody,
@@ -401,6 +769,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-snapshot-plan-tasks-connection` (operation `GetSnapshotPlanTasksConnection`).
+    #[cfg(feature = "snapshot-plan-task")]
     pub async fn get_snapshot_plan_tasks_connection(
         &self,
         body: &crate::models::GetSnapshotPlanTasksConnectionRequestBody,

@@ -3,10 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteSnmpTransport`
+#[cfg(any(feature = "snmp-transport"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteSnmpTransport {
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "snmp-transport"))]
 impl crate::codec::Decode for DeleteSnmpTransport {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -28,6 +30,7 @@ impl crate::codec::Decode for DeleteSnmpTransport {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "snmp-transport"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteSnmpTransport {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -37,6 +40,7 @@ impl crate::codec::Encode for DeleteSnmpTransport {
     }
 }
 /// Spec: `#/components/schemas/GetSnmpTransportsConnectionRequestBody`
+#[cfg(any(feature = "snmp-transport"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSnmpTransportsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -47,6 +51,7 @@ pub struct GetSnmpTransportsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::SnmpTransportWhereInput>,
 }
+#[cfg(any(feature = "snmp-transport"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetSnmpTransportsConnectionRequestBody {
     fn decode(
@@ -70,6 +75,7 @@ impl crate::codec::Decode for GetSnmpTransportsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "snmp-transport"))]
 impl crate::codec::Encode for GetSnmpTransportsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -84,6 +90,7 @@ impl crate::codec::Encode for GetSnmpTransportsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetSnmpTransportsRequestBody`
+#[cfg(any(feature = "snmp-transport"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSnmpTransportsRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -94,6 +101,7 @@ pub struct GetSnmpTransportsRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::SnmpTransportWhereInput>,
 }
+#[cfg(any(feature = "snmp-transport"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetSnmpTransportsRequestBody {
     fn decode(
@@ -117,6 +125,7 @@ impl crate::codec::Decode for GetSnmpTransportsRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "snmp-transport"))]
 impl crate::codec::Encode for GetSnmpTransportsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -131,10 +140,12 @@ impl crate::codec::Encode for GetSnmpTransportsRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateSnmpTransport`
+#[cfg(any(feature = "snmp-transport"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateSnmpTransport {
     pub count: i32,
 }
+#[cfg(any(feature = "snmp-transport"))]
 impl crate::codec::Decode for NestedAggregateSnmpTransport {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -156,6 +167,7 @@ impl crate::codec::Decode for NestedAggregateSnmpTransport {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "snmp-transport"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateSnmpTransport {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -165,6 +177,7 @@ impl crate::codec::Encode for NestedAggregateSnmpTransport {
     }
 }
 /// Spec: `#/components/schemas/SnmpTransport`
+#[cfg(any(feature = "snmp-transport"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnmpTransport {
     pub auth_pass_phrase: ::std::option::Option<::std::string::String>,
@@ -183,6 +196,7 @@ pub struct SnmpTransport {
     pub username: ::std::option::Option<::std::string::String>,
     pub version: crate::models::SnmpVersion,
 }
+#[cfg(any(feature = "snmp-transport"))]
 impl crate::codec::Decode for SnmpTransport {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -260,6 +274,7 @@ impl crate::codec::Decode for SnmpTransport {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "snmp-transport"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for SnmpTransport {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -283,10 +298,12 @@ impl crate::codec::Encode for SnmpTransport {
     }
 }
 /// Spec: `#/components/schemas/SnmpTransportConnection`
+#[cfg(any(feature = "snmp-transport"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnmpTransportConnection {
     pub aggregate: crate::models::NestedAggregateSnmpTransport,
 }
+#[cfg(any(feature = "snmp-transport"))]
 impl crate::codec::Decode for SnmpTransportConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -308,6 +325,7 @@ impl crate::codec::Decode for SnmpTransportConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "snmp-transport"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for SnmpTransportConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -317,6 +335,7 @@ impl crate::codec::Encode for SnmpTransportConnection {
     }
 }
 /// Spec: `#/components/schemas/SnmpTransportCreationParams`
+#[cfg(any(feature = "snmp-transport"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnmpTransportCreationParams {
     pub disabled: ::std::option::Option<bool>,
@@ -332,6 +351,7 @@ pub struct SnmpTransportCreationParams {
     pub name: ::std::string::String,
     pub cluster_id: ::std::string::String,
 }
+#[cfg(any(feature = "snmp-transport"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SnmpTransportCreationParams {
     fn decode(
@@ -387,6 +407,7 @@ impl crate::codec::Decode for SnmpTransportCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "snmp-transport"))]
 impl crate::codec::Encode for SnmpTransportCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -406,10 +427,12 @@ impl crate::codec::Encode for SnmpTransportCreationParams {
     }
 }
 /// Spec: `#/components/schemas/SnmpTransportDeletionParams`
+#[cfg(any(feature = "snmp-transport"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnmpTransportDeletionParams {
     pub r#where: crate::models::SnmpTransportWhereInput,
 }
+#[cfg(any(feature = "snmp-transport"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SnmpTransportDeletionParams {
     fn decode(
@@ -432,6 +455,7 @@ impl crate::codec::Decode for SnmpTransportDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "snmp-transport"))]
 impl crate::codec::Encode for SnmpTransportDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -440,6 +464,7 @@ impl crate::codec::Encode for SnmpTransportDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/SnmpTransportOrderByInput`
+#[cfg(any(feature = "snmp-transport"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum SnmpTransportOrderByInput {
     /// `auth_pass_phrase_ASC`
@@ -501,6 +526,7 @@ pub enum SnmpTransportOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "snmp-transport"))]
 impl SnmpTransportOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 28] = [
@@ -603,16 +629,19 @@ impl SnmpTransportOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "snmp-transport"))]
 impl ::std::default::Default for SnmpTransportOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "snmp-transport"))]
 impl ::std::fmt::Display for SnmpTransportOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "snmp-transport"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SnmpTransportOrderByInput {
     fn decode(
@@ -621,17 +650,20 @@ impl crate::codec::Decode for SnmpTransportOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "snmp-transport"))]
 impl crate::codec::Encode for SnmpTransportOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/SnmpTransportUpdationParams`
+#[cfg(any(feature = "snmp-transport"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnmpTransportUpdationParams {
     pub data: crate::models::SnmpTransportUpdationParamsData,
     pub r#where: crate::models::SnmpTransportWhereInput,
 }
+#[cfg(any(feature = "snmp-transport"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SnmpTransportUpdationParams {
     fn decode(
@@ -658,6 +690,7 @@ impl crate::codec::Decode for SnmpTransportUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "snmp-transport"))]
 impl crate::codec::Encode for SnmpTransportUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -667,6 +700,7 @@ impl crate::codec::Encode for SnmpTransportUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/SnmpTransportUpdationParams/properties/data`
+#[cfg(any(feature = "snmp-transport"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnmpTransportUpdationParamsData {
     pub disabled: ::std::option::Option<bool>,
@@ -681,6 +715,7 @@ pub struct SnmpTransportUpdationParamsData {
     pub version: ::std::option::Option<crate::models::SnmpVersion>,
     pub name: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "snmp-transport"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SnmpTransportUpdationParamsData {
     fn decode(
@@ -714,6 +749,7 @@ impl crate::codec::Decode for SnmpTransportUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "snmp-transport"))]
 impl crate::codec::Encode for SnmpTransportUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -732,6 +768,7 @@ impl crate::codec::Encode for SnmpTransportUpdationParamsData {
     }
 }
 /// Spec: `#/components/schemas/SnmpTransportWhereInput`
+#[cfg(any(feature = "snmp-transport"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnmpTransportWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::SnmpTransportWhereInput>>,
@@ -881,6 +918,7 @@ pub struct SnmpTransportWhereInput {
     pub version_not: crate::Nullable<crate::models::SnmpVersion>,
     pub version_not_in: crate::Nullable<::std::vec::Vec<crate::models::SnmpVersion>>,
 }
+#[cfg(any(feature = "snmp-transport"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SnmpTransportWhereInput {
     fn decode(
@@ -1216,6 +1254,7 @@ impl crate::codec::Decode for SnmpTransportWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "snmp-transport"))]
 impl crate::codec::Encode for SnmpTransportWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1371,6 +1410,7 @@ impl crate::codec::Encode for SnmpTransportWhereInput {
 }
 impl crate::Client {
     /// `POST /v2/api/create-snmp-transport` (operation `CreateSnmpTransport`).
+    #[cfg(feature = "snmp-transport")]
     pub async fn create_snmp_transport(
         &self,
         body: &[crate::models::SnmpTransportCreationParams],
@@ -1383,6 +1423,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/delete-snmp-transport` (operation `DeleteSnmpTransport`).
+    #[cfg(feature = "snmp-transport")]
     pub async fn delete_snmp_transport(
         &self,
         body: &crate::models::SnmpTransportDeletionParams,
@@ -1395,6 +1436,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-snmp-transports` (operation `GetSnmpTransports`).
+    #[cfg(feature = "snmp-transport")]
     pub async fn get_snmp_transports(
         &self,
         body: &crate::models::GetSnmpTransportsRequestBody,
@@ -1407,6 +1449,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-snmp-transports-connection` (operation `GetSnmpTransportsConnection`).
+    #[cfg(feature = "snmp-transport")]
     pub async fn get_snmp_transports_connection(
         &self,
         body: &crate::models::GetSnmpTransportsConnectionRequestBody,
@@ -1418,6 +1461,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/update-snmp-transport` (operation `UpdateSnmpTransport`).
+    #[cfg(feature = "snmp-transport")]
     pub async fn update_snmp_transport(
         &self,
         body: &crate::models::SnmpTransportUpdationParams,

@@ -3,10 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteSnmpTrapReceiver`
+#[cfg(any(feature = "snmp-trap-receiver"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteSnmpTrapReceiver {
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "snmp-trap-receiver"))]
 impl crate::codec::Decode for DeleteSnmpTrapReceiver {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -28,6 +30,7 @@ impl crate::codec::Decode for DeleteSnmpTrapReceiver {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "snmp-trap-receiver"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteSnmpTrapReceiver {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -37,6 +40,7 @@ impl crate::codec::Encode for DeleteSnmpTrapReceiver {
     }
 }
 /// Spec: `#/components/schemas/GetSnmpTrapReceiversConnectionRequestBody`
+#[cfg(any(feature = "snmp-trap-receiver"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSnmpTrapReceiversConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -47,6 +51,7 @@ pub struct GetSnmpTrapReceiversConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::SnmpTrapReceiverWhereInput>,
 }
+#[cfg(any(feature = "snmp-trap-receiver"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetSnmpTrapReceiversConnectionRequestBody {
     fn decode(
@@ -70,6 +75,7 @@ impl crate::codec::Decode for GetSnmpTrapReceiversConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "snmp-trap-receiver"))]
 impl crate::codec::Encode for GetSnmpTrapReceiversConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -84,6 +90,7 @@ impl crate::codec::Encode for GetSnmpTrapReceiversConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetSnmpTrapReceiversRequestBody`
+#[cfg(any(feature = "snmp-trap-receiver"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSnmpTrapReceiversRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -94,6 +101,7 @@ pub struct GetSnmpTrapReceiversRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::SnmpTrapReceiverWhereInput>,
 }
+#[cfg(any(feature = "snmp-trap-receiver"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetSnmpTrapReceiversRequestBody {
     fn decode(
@@ -117,6 +125,7 @@ impl crate::codec::Decode for GetSnmpTrapReceiversRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "snmp-trap-receiver"))]
 impl crate::codec::Encode for GetSnmpTrapReceiversRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -131,10 +140,12 @@ impl crate::codec::Encode for GetSnmpTrapReceiversRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateSnmpTrapReceiver`
+#[cfg(any(feature = "snmp-trap-receiver"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateSnmpTrapReceiver {
     pub count: i32,
 }
+#[cfg(any(feature = "snmp-trap-receiver"))]
 impl crate::codec::Decode for NestedAggregateSnmpTrapReceiver {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -156,6 +167,7 @@ impl crate::codec::Decode for NestedAggregateSnmpTrapReceiver {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "snmp-trap-receiver"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateSnmpTrapReceiver {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -165,6 +177,7 @@ impl crate::codec::Encode for NestedAggregateSnmpTrapReceiver {
     }
 }
 /// Spec: `#/components/schemas/SnmpLanguageCode`
+#[cfg(any(feature = "snmp-trap-receiver"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum SnmpLanguageCode {
     /// `EN_US`
@@ -174,6 +187,7 @@ pub enum SnmpLanguageCode {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "snmp-trap-receiver"))]
 impl SnmpLanguageCode {
     /// Every value the spec lists.
     pub const ALL: [Self; 2] = [Self::EnUs, Self::ZhCn];
@@ -195,16 +209,19 @@ impl SnmpLanguageCode {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "snmp-trap-receiver"))]
 impl ::std::default::Default for SnmpLanguageCode {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "snmp-trap-receiver"))]
 impl ::std::fmt::Display for SnmpLanguageCode {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "snmp-trap-receiver"))]
 impl crate::codec::Decode for SnmpLanguageCode {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -212,12 +229,14 @@ impl crate::codec::Decode for SnmpLanguageCode {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "snmp-trap-receiver"))]
 impl crate::codec::Encode for SnmpLanguageCode {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/SnmpTrapReceiver`
+#[cfg(any(feature = "snmp-trap-receiver"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnmpTrapReceiver {
     pub auth_pass_phrase: ::std::option::Option<::std::string::String>,
@@ -240,6 +259,7 @@ pub struct SnmpTrapReceiver {
     pub username: ::std::option::Option<::std::string::String>,
     pub version: crate::models::SnmpVersion,
 }
+#[cfg(any(feature = "snmp-trap-receiver"))]
 impl crate::codec::Decode for SnmpTrapReceiver {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -333,6 +353,7 @@ impl crate::codec::Decode for SnmpTrapReceiver {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "snmp-trap-receiver"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for SnmpTrapReceiver {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -360,10 +381,12 @@ impl crate::codec::Encode for SnmpTrapReceiver {
     }
 }
 /// Spec: `#/components/schemas/SnmpTrapReceiverConnection`
+#[cfg(any(feature = "snmp-trap-receiver"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnmpTrapReceiverConnection {
     pub aggregate: crate::models::NestedAggregateSnmpTrapReceiver,
 }
+#[cfg(any(feature = "snmp-trap-receiver"))]
 impl crate::codec::Decode for SnmpTrapReceiverConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -385,6 +408,7 @@ impl crate::codec::Decode for SnmpTrapReceiverConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "snmp-trap-receiver"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for SnmpTrapReceiverConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -394,6 +418,7 @@ impl crate::codec::Encode for SnmpTrapReceiverConnection {
     }
 }
 /// Spec: `#/components/schemas/SnmpTrapReceiverCreationParams`
+#[cfg(any(feature = "snmp-trap-receiver"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnmpTrapReceiverCreationParams {
     pub disabled: ::std::option::Option<bool>,
@@ -413,6 +438,7 @@ pub struct SnmpTrapReceiverCreationParams {
     pub name: ::std::string::String,
     pub cluster_id: ::std::string::String,
 }
+#[cfg(any(feature = "snmp-trap-receiver"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SnmpTrapReceiverCreationParams {
     fn decode(
@@ -486,6 +512,7 @@ impl crate::codec::Decode for SnmpTrapReceiverCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "snmp-trap-receiver"))]
 impl crate::codec::Encode for SnmpTrapReceiverCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -509,10 +536,12 @@ impl crate::codec::Encode for SnmpTrapReceiverCreationParams {
     }
 }
 /// Spec: `#/components/schemas/SnmpTrapReceiverDeletionParams`
+#[cfg(any(feature = "snmp-trap-receiver"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnmpTrapReceiverDeletionParams {
     pub r#where: crate::models::SnmpTrapReceiverWhereInput,
 }
+#[cfg(any(feature = "snmp-trap-receiver"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SnmpTrapReceiverDeletionParams {
     fn decode(
@@ -535,6 +564,7 @@ impl crate::codec::Decode for SnmpTrapReceiverDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "snmp-trap-receiver"))]
 impl crate::codec::Encode for SnmpTrapReceiverDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -543,6 +573,7 @@ impl crate::codec::Encode for SnmpTrapReceiverDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/SnmpTrapReceiverOrderByInput`
+#[cfg(any(feature = "snmp-trap-receiver"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum SnmpTrapReceiverOrderByInput {
     /// `auth_pass_phrase_ASC`
@@ -620,6 +651,7 @@ pub enum SnmpTrapReceiverOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "snmp-trap-receiver"))]
 impl SnmpTrapReceiverOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 36] = [
@@ -746,16 +778,19 @@ impl SnmpTrapReceiverOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "snmp-trap-receiver"))]
 impl ::std::default::Default for SnmpTrapReceiverOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "snmp-trap-receiver"))]
 impl ::std::fmt::Display for SnmpTrapReceiverOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "snmp-trap-receiver"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SnmpTrapReceiverOrderByInput {
     fn decode(
@@ -764,17 +799,20 @@ impl crate::codec::Decode for SnmpTrapReceiverOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "snmp-trap-receiver"))]
 impl crate::codec::Encode for SnmpTrapReceiverOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/SnmpTrapReceiverUpdationParams`
+#[cfg(any(feature = "snmp-trap-receiver"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnmpTrapReceiverUpdationParams {
     pub data: crate::models::SnmpTrapReceiverUpdationParamsData,
     pub r#where: crate::models::SnmpTrapReceiverWhereInput,
 }
+#[cfg(any(feature = "snmp-trap-receiver"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SnmpTrapReceiverUpdationParams {
     fn decode(
@@ -801,6 +839,7 @@ impl crate::codec::Decode for SnmpTrapReceiverUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "snmp-trap-receiver"))]
 impl crate::codec::Encode for SnmpTrapReceiverUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -810,6 +849,7 @@ impl crate::codec::Encode for SnmpTrapReceiverUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/SnmpTrapReceiverUpdationParams/properties/data`
+#[cfg(any(feature = "snmp-trap-receiver"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnmpTrapReceiverUpdationParamsData {
     pub disabled: ::std::option::Option<bool>,
@@ -828,6 +868,7 @@ pub struct SnmpTrapReceiverUpdationParamsData {
     pub version: ::std::option::Option<crate::models::SnmpVersion>,
     pub name: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "snmp-trap-receiver"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SnmpTrapReceiverUpdationParamsData {
     fn decode(
@@ -865,6 +906,7 @@ impl crate::codec::Decode for SnmpTrapReceiverUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "snmp-trap-receiver"))]
 impl crate::codec::Encode for SnmpTrapReceiverUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -887,6 +929,7 @@ impl crate::codec::Encode for SnmpTrapReceiverUpdationParamsData {
     }
 }
 /// Spec: `#/components/schemas/SnmpTrapReceiverWhereInput`
+#[cfg(any(feature = "snmp-trap-receiver"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnmpTrapReceiverWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::SnmpTrapReceiverWhereInput>>,
@@ -1074,6 +1117,7 @@ pub struct SnmpTrapReceiverWhereInput {
     pub version_not: crate::Nullable<crate::models::SnmpVersion>,
     pub version_not_in: crate::Nullable<::std::vec::Vec<crate::models::SnmpVersion>>,
 }
+#[cfg(any(feature = "snmp-trap-receiver"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SnmpTrapReceiverWhereInput {
     fn decode(
@@ -1474,6 +1518,7 @@ impl crate::codec::Decode for SnmpTrapReceiverWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "snmp-trap-receiver"))]
 impl crate::codec::Encode for SnmpTrapReceiverWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1663,6 +1708,7 @@ impl crate::codec::Encode for SnmpTrapReceiverWhereInput {
 }
 impl crate::Client {
     /// `POST /v2/api/create-snmp-trap-receiver` (operation `CreateSnmpTrapReceiver`).
+    #[cfg(feature = "snmp-trap-receiver")]
     pub async fn create_snmp_trap_receiver(
         &self,
         body: &[crate::models::SnmpTrapReceiverCreationParams],
@@ -1675,6 +1721,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/delete-snmp-trap-receiver` (operation `DeleteSnmpTrapReceiver`).
+    #[cfg(feature = "snmp-trap-receiver")]
     pub async fn delete_snmp_trap_receiver(
         &self,
         body: &crate::models::SnmpTrapReceiverDeletionParams,
@@ -1687,6 +1734,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-snmp-trap-receivers` (operation `GetSnmpTrapReceivers`).
+    #[cfg(feature = "snmp-trap-receiver")]
     pub async fn get_snmp_trap_receivers(
         &self,
         body: &crate::models::GetSnmpTrapReceiversRequestBody,
@@ -1699,6 +1747,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-snmp-trap-receivers-connection` (operation `GetSnmpTrapReceiversConnection`).
+    #[cfg(feature = "snmp-trap-receiver")]
     pub async fn get_snmp_trap_receivers_connection(
         &self,
         body: &crate::models::GetSnmpTrapReceiversConnectionRequestBody,
@@ -1713,6 +1762,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/update-snmp-trap-receiver` (operation `UpdateSnmpTrapReceiver`).
+    #[cfg(feature = "snmp-trap-receiver")]
     pub async fn update_snmp_trap_receiver(
         &self,
         body: &crate::models::SnmpTrapReceiverUpdationParams,

@@ -3,6 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/GetSvtImagesConnectionRequestBody`
+#[cfg(any(feature = "svt-image"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSvtImagesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -13,6 +14,7 @@ pub struct GetSvtImagesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::SvtImageWhereInput>,
 }
+#[cfg(any(feature = "svt-image"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetSvtImagesConnectionRequestBody {
     fn decode(
@@ -36,6 +38,7 @@ impl crate::codec::Decode for GetSvtImagesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "svt-image"))]
 impl crate::codec::Encode for GetSvtImagesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -50,6 +53,7 @@ impl crate::codec::Encode for GetSvtImagesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetSvtImagesRequestBody`
+#[cfg(any(feature = "svt-image"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSvtImagesRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -60,6 +64,7 @@ pub struct GetSvtImagesRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::SvtImageWhereInput>,
 }
+#[cfg(any(feature = "svt-image"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetSvtImagesRequestBody {
     fn decode(
@@ -83,6 +88,7 @@ impl crate::codec::Decode for GetSvtImagesRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "svt-image"))]
 impl crate::codec::Encode for GetSvtImagesRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -97,10 +103,12 @@ impl crate::codec::Encode for GetSvtImagesRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateSvtImage`
+#[cfg(any(feature = "svt-image"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateSvtImage {
     pub count: i32,
 }
+#[cfg(any(feature = "svt-image"))]
 impl crate::codec::Decode for NestedAggregateSvtImage {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -122,6 +130,7 @@ impl crate::codec::Decode for NestedAggregateSvtImage {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "svt-image"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateSvtImage {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -131,6 +140,7 @@ impl crate::codec::Encode for NestedAggregateSvtImage {
     }
 }
 /// Spec: `#/components/schemas/SvtImage`
+#[cfg(any(feature = "svt-image"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SvtImage {
     pub cluster: crate::models::NestedCluster,
@@ -144,6 +154,7 @@ pub struct SvtImage {
     pub version: i32,
     pub vm_disks: ::std::option::Option<::std::vec::Vec<crate::models::NestedVmDisk>>,
 }
+#[cfg(any(feature = "svt-image"))]
 impl crate::codec::Decode for SvtImage {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -210,6 +221,7 @@ impl crate::codec::Decode for SvtImage {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "svt-image"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for SvtImage {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -228,10 +240,12 @@ impl crate::codec::Encode for SvtImage {
     }
 }
 /// Spec: `#/components/schemas/SvtImageConnection`
+#[cfg(any(feature = "svt-image"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SvtImageConnection {
     pub aggregate: crate::models::NestedAggregateSvtImage,
 }
+#[cfg(any(feature = "svt-image"))]
 impl crate::codec::Decode for SvtImageConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -253,6 +267,7 @@ impl crate::codec::Decode for SvtImageConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "svt-image"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for SvtImageConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -262,6 +277,7 @@ impl crate::codec::Encode for SvtImageConnection {
     }
 }
 /// Spec: `#/components/schemas/SvtImageOrderByInput`
+#[cfg(any(feature = "svt-image"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum SvtImageOrderByInput {
     /// `entityAsyncStatus_ASC`
@@ -299,6 +315,7 @@ pub enum SvtImageOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "svt-image"))]
 impl SvtImageOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 16] = [
@@ -365,16 +382,19 @@ impl SvtImageOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "svt-image"))]
 impl ::std::default::Default for SvtImageOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "svt-image"))]
 impl ::std::fmt::Display for SvtImageOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "svt-image"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SvtImageOrderByInput {
     fn decode(
@@ -383,12 +403,401 @@ impl crate::codec::Decode for SvtImageOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "svt-image"))]
 impl crate::codec::Encode for SvtImageOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
+/// Spec: `#/components/schemas/SvtImageWhereInput`
+#[cfg(any(feature = "svt-image"))]
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SvtImageWhereInput {
+    pub and: crate::Nullable<::std::vec::Vec<crate::models::SvtImageWhereInput>>,
+    pub not: crate::Nullable<::std::vec::Vec<crate::models::SvtImageWhereInput>>,
+    pub or: crate::Nullable<::std::vec::Vec<crate::models::SvtImageWhereInput>>,
+    pub cluster: crate::Nullable<::std::boxed::Box<crate::models::ClusterWhereInput>>,
+    pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
+    pub entity_async_status_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    pub entity_async_status_not: crate::Nullable<crate::models::EntityAsyncStatus>,
+    pub entity_async_status_not_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    pub id: crate::Nullable<::std::string::String>,
+    pub id_contains: crate::Nullable<::std::string::String>,
+    pub id_ends_with: crate::Nullable<::std::string::String>,
+    pub id_gt: crate::Nullable<::std::string::String>,
+    pub id_gte: crate::Nullable<::std::string::String>,
+    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: crate::Nullable<::std::string::String>,
+    pub id_lte: crate::Nullable<::std::string::String>,
+    pub id_not: crate::Nullable<::std::string::String>,
+    pub id_not_contains: crate::Nullable<::std::string::String>,
+    pub id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub id_starts_with: crate::Nullable<::std::string::String>,
+    pub local_created_at: crate::Nullable<::std::string::String>,
+    pub local_created_at_gt: crate::Nullable<::std::string::String>,
+    pub local_created_at_gte: crate::Nullable<::std::string::String>,
+    pub local_created_at_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub local_created_at_lt: crate::Nullable<::std::string::String>,
+    pub local_created_at_lte: crate::Nullable<::std::string::String>,
+    pub local_created_at_not: crate::Nullable<::std::string::String>,
+    pub local_created_at_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub local_id: crate::Nullable<::std::string::String>,
+    pub local_id_contains: crate::Nullable<::std::string::String>,
+    pub local_id_ends_with: crate::Nullable<::std::string::String>,
+    pub local_id_gt: crate::Nullable<::std::string::String>,
+    pub local_id_gte: crate::Nullable<::std::string::String>,
+    pub local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub local_id_lt: crate::Nullable<::std::string::String>,
+    pub local_id_lte: crate::Nullable<::std::string::String>,
+    pub local_id_not: crate::Nullable<::std::string::String>,
+    pub local_id_not_contains: crate::Nullable<::std::string::String>,
+    pub local_id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub local_id_starts_with: crate::Nullable<::std::string::String>,
+    pub name: crate::Nullable<::std::string::String>,
+    pub name_contains: crate::Nullable<::std::string::String>,
+    pub name_ends_with: crate::Nullable<::std::string::String>,
+    pub name_gt: crate::Nullable<::std::string::String>,
+    pub name_gte: crate::Nullable<::std::string::String>,
+    pub name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_lt: crate::Nullable<::std::string::String>,
+    pub name_lte: crate::Nullable<::std::string::String>,
+    pub name_not: crate::Nullable<::std::string::String>,
+    pub name_not_contains: crate::Nullable<::std::string::String>,
+    pub name_not_ends_with: crate::Nullable<::std::string::String>,
+    pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_not_starts_with: crate::Nullable<::std::string::String>,
+    pub name_starts_with: crate::Nullable<::std::string::String>,
+    pub path: crate::Nullable<::std::string::String>,
+    pub path_contains: crate::Nullable<::std::string::String>,
+    pub path_ends_with: crate::Nullable<::std::string::String>,
+    pub path_gt: crate::Nullable<::std::string::String>,
+    pub path_gte: crate::Nullable<::std::string::String>,
+    pub path_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub path_lt: crate::Nullable<::std::string::String>,
+    pub path_lte: crate::Nullable<::std::string::String>,
+    pub path_not: crate::Nullable<::std::string::String>,
+    pub path_not_contains: crate::Nullable<::std::string::String>,
+    pub path_not_ends_with: crate::Nullable<::std::string::String>,
+    pub path_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub path_not_starts_with: crate::Nullable<::std::string::String>,
+    pub path_starts_with: crate::Nullable<::std::string::String>,
+    pub size: crate::Nullable<i64>,
+    pub size_gt: crate::Nullable<i64>,
+    pub size_gte: crate::Nullable<i64>,
+    pub size_in: crate::Nullable<::std::vec::Vec<i64>>,
+    pub size_lt: crate::Nullable<i64>,
+    pub size_lte: crate::Nullable<i64>,
+    pub size_not: crate::Nullable<i64>,
+    pub size_not_in: crate::Nullable<::std::vec::Vec<i64>>,
+    pub version: crate::Nullable<i32>,
+    pub version_gt: crate::Nullable<i32>,
+    pub version_gte: crate::Nullable<i32>,
+    pub version_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub version_lt: crate::Nullable<i32>,
+    pub version_lte: crate::Nullable<i32>,
+    pub version_not: crate::Nullable<i32>,
+    pub version_not_in: crate::Nullable<::std::vec::Vec<i32>>,
+    #[cfg(any(feature = "vm", feature = "vm-disk"))]
+    pub vm_disks_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::VmDiskWhereInput>,
+    >,
+    #[cfg(any(feature = "vm", feature = "vm-disk"))]
+    pub vm_disks_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::VmDiskWhereInput>,
+    >,
+    #[cfg(any(feature = "vm", feature = "vm-disk"))]
+    pub vm_disks_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::VmDiskWhereInput>,
+    >,
+}
+#[cfg(any(feature = "svt-image"))]
+#[cfg(feature = "server")]
+impl crate::codec::Decode for SvtImageWhereInput {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        let mut out = Self::default();
+        let mut key = d.first_key("SvtImageWhereInput")?;
+        while let ::std::option::Option::Some(k) = key {
+            match k {
+                "AND" => d.field(&mut out.and, "AND")?,
+                "NOT" => d.field(&mut out.not, "NOT")?,
+                "OR" => d.field(&mut out.or, "OR")?,
+                "cluster" => d.field(&mut out.cluster, "cluster")?,
+                "entityAsyncStatus" => {
+                    d.field(&mut out.entity_async_status, "entityAsyncStatus")?
+                }
+                "entityAsyncStatus_in" => {
+                    d.field(&mut out.entity_async_status_in, "entityAsyncStatus_in")?
+                }
+                "entityAsyncStatus_not" => {
+                    d.field(&mut out.entity_async_status_not, "entityAsyncStatus_not")?
+                }
+                "entityAsyncStatus_not_in" => {
+                    d.field(
+                        &mut out.entity_async_status_not_in,
+                        "entityAsyncStatus_not_in",
+                    )?
+                }
+                "id" => d.field(&mut out.id, "id")?,
+                "id_contains" => d.field(&mut out.id_contains, "id_contains")?,
+                "id_ends_with" => d.field(&mut out.id_ends_with, "id_ends_with")?,
+                "id_gt" => d.field(&mut out.id_gt, "id_gt")?,
+                "id_gte" => d.field(&mut out.id_gte, "id_gte")?,
+                "id_in" => d.field(&mut out.id_in, "id_in")?,
+                "id_lt" => d.field(&mut out.id_lt, "id_lt")?,
+                "id_lte" => d.field(&mut out.id_lte, "id_lte")?,
+                "id_not" => d.field(&mut out.id_not, "id_not")?,
+                "id_not_contains" => {
+                    d.field(&mut out.id_not_contains, "id_not_contains")?
+                }
+                "id_not_ends_with" => {
+                    d.field(&mut out.id_not_ends_with, "id_not_ends_with")?
+                }
+                "id_not_in" => d.field(&mut out.id_not_in, "id_not_in")?,
+                "id_not_starts_with" => {
+                    d.field(&mut out.id_not_starts_with, "id_not_starts_with")?
+                }
+                "id_starts_with" => d.field(&mut out.id_starts_with, "id_starts_with")?,
+                "local_created_at" => {
+                    d.field(&mut out.local_created_at, "local_created_at")?
+                }
+                "local_created_at_gt" => {
+                    d.field(&mut out.local_created_at_gt, "local_created_at_gt")?
+                }
+                "local_created_at_gte" => {
+                    d.field(&mut out.local_created_at_gte, "local_created_at_gte")?
+                }
+                "local_created_at_in" => {
+                    d.field(&mut out.local_created_at_in, "local_created_at_in")?
+                }
+                "local_created_at_lt" => {
+                    d.field(&mut out.local_created_at_lt, "local_created_at_lt")?
+                }
+                "local_created_at_lte" => {
+                    d.field(&mut out.local_created_at_lte, "local_created_at_lte")?
+                }
+                "local_created_at_not" => {
+                    d.field(&mut out.local_created_at_not, "local_created_at_not")?
+                }
+                "local_created_at_not_in" => {
+                    d.field(&mut out.local_created_at_not_in, "local_created_at_not_in")?
+                }
+                "local_id" => d.field(&mut out.local_id, "local_id")?,
+                "local_id_contains" => {
+                    d.field(&mut out.local_id_contains, "local_id_contains")?
+                }
+                "local_id_ends_with" => {
+                    d.field(&mut out.local_id_ends_with, "local_id_ends_with")?
+                }
+                "local_id_gt" => d.field(&mut out.local_id_gt, "local_id_gt")?,
+                "local_id_gte" => d.field(&mut out.local_id_gte, "local_id_gte")?,
+                "local_id_in" => d.field(&mut out.local_id_in, "local_id_in")?,
+                "local_id_lt" => d.field(&mut out.local_id_lt, "local_id_lt")?,
+                "local_id_lte" => d.field(&mut out.local_id_lte, "local_id_lte")?,
+                "local_id_not" => d.field(&mut out.local_id_not, "local_id_not")?,
+                "local_id_not_contains" => {
+                    d.field(&mut out.local_id_not_contains, "local_id_not_contains")?
+                }
+                "local_id_not_ends_with" => {
+                    d.field(&mut out.local_id_not_ends_with, "local_id_not_ends_with")?
+                }
+                "local_id_not_in" => {
+                    d.field(&mut out.local_id_not_in, "local_id_not_in")?
+                }
+                "local_id_not_starts_with" => {
+                    d.field(
+                        &mut out.local_id_not_starts_with,
+                        "local_id_not_starts_with",
+                    )?
+                }
+                "local_id_starts_with" => {
+                    d.field(&mut out.local_id_starts_with, "local_id_starts_with")?
+                }
+                "name" => d.field(&mut out.name, "name")?,
+                "name_contains" => d.field(&mut out.name_contains, "name_contains")?,
+                "name_ends_with" => d.field(&mut out.name_ends_with, "name_ends_with")?,
+                "name_gt" => d.field(&mut out.name_gt, "name_gt")?,
+                "name_gte" => d.field(&mut out.name_gte, "name_gte")?,
+                "name_in" => d.field(&mut out.name_in, "name_in")?,
+                "name_lt" => d.field(&mut out.name_lt, "name_lt")?,
+                "name_lte" => d.field(&mut out.name_lte, "name_lte")?,
+                "name_not" => d.field(&mut out.name_not, "name_not")?,
+                "name_not_contains" => {
+                    d.field(&mut out.name_not_contains, "name_not_contains")?
+                }
+                "name_not_ends_with" => {
+                    d.field(&mut out.name_not_ends_with, "name_not_ends_with")?
+                }
+                "name_not_in" => d.field(&mut out.name_not_in, "name_not_in")?,
+                "name_not_starts_with" => {
+                    d.field(&mut out.name_not_starts_with, "name_not_starts_with")?
+                }
+                "name_starts_with" => {
+                    d.field(&mut out.name_starts_with, "name_starts_with")?
+                }
+                "path" => d.field(&mut out.path, "path")?,
+                "path_contains" => d.field(&mut out.path_contains, "path_contains")?,
+                "path_ends_with" => d.field(&mut out.path_ends_with, "path_ends_with")?,
+                "path_gt" => d.field(&mut out.path_gt, "path_gt")?,
+                "path_gte" => d.field(&mut out.path_gte, "path_gte")?,
+                "path_in" => d.field(&mut out.path_in, "path_in")?,
+                "path_lt" => d.field(&mut out.path_lt, "path_lt")?,
+                "path_lte" => d.field(&mut out.path_lte, "path_lte")?,
+                "path_not" => d.field(&mut out.path_not, "path_not")?,
+                "path_not_contains" => {
+                    d.field(&mut out.path_not_contains, "path_not_contains")?
+                }
+                "path_not_ends_with" => {
+                    d.field(&mut out.path_not_ends_with, "path_not_ends_with")?
+                }
+                "path_not_in" => d.field(&mut out.path_not_in, "path_not_in")?,
+                "path_not_starts_with" => {
+                    d.field(&mut out.path_not_starts_with, "path_not_starts_with")?
+                }
+                "path_starts_with" => {
+                    d.field(&mut out.path_starts_with, "path_starts_with")?
+                }
+                "size" => d.field(&mut out.size, "size")?,
+                "size_gt" => d.field(&mut out.size_gt, "size_gt")?,
+                "size_gte" => d.field(&mut out.size_gte, "size_gte")?,
+                "size_in" => d.field(&mut out.size_in, "size_in")?,
+                "size_lt" => d.field(&mut out.size_lt, "size_lt")?,
+                "size_lte" => d.field(&mut out.size_lte, "size_lte")?,
+                "size_not" => d.field(&mut out.size_not, "size_not")?,
+                "size_not_in" => d.field(&mut out.size_not_in, "size_not_in")?,
+                "version" => d.field(&mut out.version, "version")?,
+                "version_gt" => d.field(&mut out.version_gt, "version_gt")?,
+                "version_gte" => d.field(&mut out.version_gte, "version_gte")?,
+                "version_in" => d.field(&mut out.version_in, "version_in")?,
+                "version_lt" => d.field(&mut out.version_lt, "version_lt")?,
+                "version_lte" => d.field(&mut out.version_lte, "version_lte")?,
+                "version_not" => d.field(&mut out.version_not, "version_not")?,
+                "version_not_in" => d.field(&mut out.version_not_in, "version_not_in")?,
+                #[cfg(any(feature = "vm", feature = "vm-disk"))]
+                "vm_disks_every" => d.field(&mut out.vm_disks_every, "vm_disks_every")?,
+                #[cfg(any(feature = "vm", feature = "vm-disk"))]
+                "vm_disks_none" => d.field(&mut out.vm_disks_none, "vm_disks_none")?,
+                #[cfg(any(feature = "vm", feature = "vm-disk"))]
+                "vm_disks_some" => d.field(&mut out.vm_disks_some, "vm_disks_some")?,
+                _ => d.skip()?,
+            }
+            key = d.next_key()?;
+        }
+        ::std::result::Result::Ok(out)
+    }
+}
+#[cfg(any(feature = "svt-image"))]
+impl crate::codec::Encode for SvtImageWhereInput {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.begin_object();
+        e.field("AND", &self.and);
+        e.field("NOT", &self.not);
+        e.field("OR", &self.or);
+        e.field("cluster", &self.cluster);
+        e.field("entityAsyncStatus", &self.entity_async_status);
+        e.field("entityAsyncStatus_in", &self.entity_async_status_in);
+        e.field("entityAsyncStatus_not", &self.entity_async_status_not);
+        e.field("entityAsyncStatus_not_in", &self.entity_async_status_not_in);
+        e.field("id", &self.id);
+        e.field("id_contains", &self.id_contains);
+        e.field("id_ends_with", &self.id_ends_with);
+        e.field("id_gt", &self.id_gt);
+        e.field("id_gte", &self.id_gte);
+        e.field("id_in", &self.id_in);
+        e.field("id_lt", &self.id_lt);
+        e.field("id_lte", &self.id_lte);
+        e.field("id_not", &self.id_not);
+        e.field("id_not_contains", &self.id_not_contains);
+        e.field("id_not_ends_with", &self.id_not_ends_with);
+        e.field("id_not_in", &self.id_not_in);
+        e.field("id_not_starts_with", &self.id_not_starts_with);
+        e.field("id_starts_with", &self.id_starts_with);
+        e.field("local_created_at", &self.local_created_at);
+        e.field("local_created_at_gt", &self.local_created_at_gt);
+        e.field("local_created_at_gte", &self.local_created_at_gte);
+        e.field("local_created_at_in", &self.local_created_at_in);
+        e.field("local_created_at_lt", &self.local_created_at_lt);
+        e.field("local_created_at_lte", &self.local_created_at_lte);
+        e.field("local_created_at_not", &self.local_created_at_not);
+        e.field("local_created_at_not_in", &self.local_created_at_not_in);
+        e.field("local_id", &self.local_id);
+        e.field("local_id_contains", &self.local_id_contains);
+        e.field("local_id_ends_with", &self.local_id_ends_with);
+        e.field("local_id_gt", &self.local_id_gt);
+        e.field("local_id_gte", &self.local_id_gte);
+        e.field("local_id_in", &self.local_id_in);
+        e.field("local_id_lt", &self.local_id_lt);
+        e.field("local_id_lte", &self.local_id_lte);
+        e.field("local_id_not", &self.local_id_not);
+        e.field("local_id_not_contains", &self.local_id_not_contains);
+        e.field("local_id_not_ends_with", &self.local_id_not_ends_with);
+        e.field("local_id_not_in", &self.local_id_not_in);
+        e.field("local_id_not_starts_with", &self.local_id_not_starts_with);
+        e.field("local_id_starts_with", &self.local_id_starts_with);
+        e.field("name", &self.name);
+        e.field("name_contains", &self.name_contains);
+        e.field("name_ends_with", &self.name_ends_with);
+        e.field("name_gt", &self.name_gt);
+        e.field("name_gte", &self.name_gte);
+        e.field("name_in", &self.name_in);
+        e.field("name_lt", &self.name_lt);
+        e.field("name_lte", &self.name_lte);
+        e.field("name_not", &self.name_not);
+        e.field("name_not_contains", &self.name_not_contains);
+        e.field("name_not_ends_with", &self.name_not_ends_with);
+        e.field("name_not_in", &self.name_not_in);
+        e.field("name_not_starts_with", &self.name_not_starts_with);
+        e.field("name_starts_with", &self.name_starts_with);
+        e.field("path", &self.path);
+        e.field("path_contains", &self.path_contains);
+        e.field("path_ends_with", &self.path_ends_with);
+        e.field("path_gt", &self.path_gt);
+        e.field("path_gte", &self.path_gte);
+        e.field("path_in", &self.path_in);
+        e.field("path_lt", &self.path_lt);
+        e.field("path_lte", &self.path_lte);
+        e.field("path_not", &self.path_not);
+        e.field("path_not_contains", &self.path_not_contains);
+        e.field("path_not_ends_with", &self.path_not_ends_with);
+        e.field("path_not_in", &self.path_not_in);
+        e.field("path_not_starts_with", &self.path_not_starts_with);
+        e.field("path_starts_with", &self.path_starts_with);
+        e.field("size", &self.size);
+        e.field("size_gt", &self.size_gt);
+        e.field("size_gte", &self.size_gte);
+        e.field("size_in", &self.size_in);
+        e.field("size_lt", &self.size_lt);
+        e.field("size_lte", &self.size_lte);
+        e.field("size_not", &self.size_not);
+        e.field("size_not_in", &self.size_not_in);
+        e.field("version", &self.version);
+        e.field("version_gt", &self.version_gt);
+        e.field("version_gte", &self.version_gte);
+        e.field("version_in", &self.version_in);
+        e.field("version_lt", &self.version_lt);
+        e.field("version_lte", &self.version_lte);
+        e.field("version_not", &self.version_not);
+        e.field("version_not_in", &self.version_not_in);
+        #[cfg(any(feature = "vm", feature = "vm-disk"))]
+        e.field("vm_disks_every", &self.vm_disks_every);
+        #[cfg(any(feature = "vm", feature = "vm-disk"))]
+        e.field("vm_disks_none", &self.vm_disks_none);
+        #[cfg(any(feature = "vm", feature = "vm-disk"))]
+        e.field("vm_disks_some", &self.vm_disks_some);
+        e.end_object();
+    }
+}
 /// Spec: `/paths/~1upload-svt-image/post/requestBody/content/multipart~1form-data/schema`
+#[cfg(any(feature = "svt-image"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UploadSvtImageRequestBody {
     pub file: crate::client::FilePart,
@@ -399,6 +808,7 @@ pub struct UploadSvtImageRequestBody {
     pub version: ::std::option::Option<::std::string::String>,
     pub upload_task_id: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "svt-image"))]
 impl UploadSvtImageRequestBody {
     /// The form fields, in spec order; unset optional fields are left out.
     pub fn to_fields(&self) -> ::std::vec::Vec<crate::client::MultipartField> {
@@ -433,6 +843,7 @@ impl UploadSvtImageRequestBody {
 }
 impl crate::Client {
     /// `POST /v2/api/get-svt-images` (operation `GetSvtImages`).
+    #[cfg(feature = "svt-image")]
     pub async fn get_svt_images(
         &self,
         body: &crate::models::GetSvtImagesRequestBody,
@@ -442,6 +853,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-svt-images-connection` (operation `GetSvtImagesConnection`).
+    #[cfg(feature = "svt-image")]
     pub async fn get_svt_images_connection(
         &self,
         body: &crate::models::GetSvtImagesConnectionRequestBody,
@@ -451,6 +863,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/upload-svt-image` (operation `UploadSvtImage`).
+    #[cfg(feature = "svt-image")]
     pub async fn upload_svt_image(
         &self,
         body: &crate::models::UploadSvtImageRequestBody,

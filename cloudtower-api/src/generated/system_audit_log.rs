@@ -3,6 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/GetSystemAuditLogsConnectionRequestBody`
+#[cfg(any(feature = "system-audit-log"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSystemAuditLogsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -13,6 +14,7 @@ pub struct GetSystemAuditLogsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::SystemAuditLogWhereInput>,
 }
+#[cfg(any(feature = "system-audit-log"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetSystemAuditLogsConnectionRequestBody {
     fn decode(
@@ -36,6 +38,7 @@ impl crate::codec::Decode for GetSystemAuditLogsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "system-audit-log"))]
 impl crate::codec::Encode for GetSystemAuditLogsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -50,10 +53,12 @@ impl crate::codec::Encode for GetSystemAuditLogsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateSystemAuditLog`
+#[cfg(any(feature = "system-audit-log"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateSystemAuditLog {
     pub count: i32,
 }
+#[cfg(any(feature = "system-audit-log"))]
 impl crate::codec::Decode for NestedAggregateSystemAuditLog {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -75,6 +80,7 @@ impl crate::codec::Decode for NestedAggregateSystemAuditLog {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "system-audit-log"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateSystemAuditLog {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -84,6 +90,7 @@ impl crate::codec::Encode for NestedAggregateSystemAuditLog {
     }
 }
 /// Spec: `#/components/schemas/SystemAuditLog`
+#[cfg(any(feature = "system-audit-log"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SystemAuditLog {
     pub action: ::std::string::String,
@@ -96,6 +103,7 @@ pub struct SystemAuditLog {
     pub resource_id: ::std::option::Option<::std::string::String>,
     pub status: ::std::option::Option<crate::models::UserAuditLogStatus>,
 }
+#[cfg(any(feature = "system-audit-log"))]
 impl crate::codec::Decode for SystemAuditLog {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -140,6 +148,7 @@ impl crate::codec::Decode for SystemAuditLog {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "system-audit-log"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for SystemAuditLog {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -157,10 +166,12 @@ impl crate::codec::Encode for SystemAuditLog {
     }
 }
 /// Spec: `#/components/schemas/SystemAuditLogConnection`
+#[cfg(any(feature = "system-audit-log"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SystemAuditLogConnection {
     pub aggregate: crate::models::NestedAggregateSystemAuditLog,
 }
+#[cfg(any(feature = "system-audit-log"))]
 impl crate::codec::Decode for SystemAuditLogConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -182,6 +193,7 @@ impl crate::codec::Decode for SystemAuditLogConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "system-audit-log"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for SystemAuditLogConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -192,6 +204,7 @@ impl crate::codec::Encode for SystemAuditLogConnection {
 }
 impl crate::Client {
     /// `POST /v2/api/get-system-audit-logs` (operation `GetSystemAuditLogs`).
+    #[cfg(feature = "system-audit-log")]
     pub async fn get_system_audit_logs(
         &self,
         body: &crate::models::GetSystemAuditLogsRequestBody,
@@ -204,6 +217,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-system-audit-logs-connection` (operation `GetSystemAuditLogsConnection`).
+    #[cfg(feature = "system-audit-log")]
     pub async fn get_system_audit_logs_connection(
         &self,
         body: &crate::models::GetSystemAuditLogsConnectionRequestBody,

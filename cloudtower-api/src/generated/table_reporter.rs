@@ -3,11 +3,13 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/ColumnConfig`
+#[cfg(any(feature = "table-reporter"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ColumnConfig {
     pub name: ::std::string::String,
     pub path: ::std::string::String,
 }
+#[cfg(any(feature = "table-reporter"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ColumnConfig {
     fn decode(
@@ -34,6 +36,7 @@ impl crate::codec::Decode for ColumnConfig {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "table-reporter"))]
 impl crate::codec::Encode for ColumnConfig {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -43,12 +46,14 @@ impl crate::codec::Encode for ColumnConfig {
     }
 }
 /// Spec: `#/components/schemas/TableReporterParams`
+#[cfg(any(feature = "table-reporter"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TableReporterParams {
     pub filter: crate::models::TableReporterParamsFilter,
     pub columns: ::std::vec::Vec<crate::models::ColumnConfig>,
     pub name: ::std::string::String,
 }
+#[cfg(any(feature = "table-reporter"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for TableReporterParams {
     fn decode(
@@ -79,6 +84,7 @@ impl crate::codec::Decode for TableReporterParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "table-reporter"))]
 impl crate::codec::Encode for TableReporterParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -89,6 +95,7 @@ impl crate::codec::Encode for TableReporterParams {
     }
 }
 /// Spec: `#/components/schemas/TableReporterParams/properties/filter`
+#[cfg(any(feature = "table-reporter"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TableReporterParamsFilter {
     pub nvmf_subsystems: ::std::option::Option<
@@ -159,6 +166,7 @@ pub struct TableReporterParamsFilter {
     pub datacenters: ::std::option::Option<crate::models::GetDatacentersRequestBody>,
     pub hosts: ::std::option::Option<crate::models::GetHostsRequestBody>,
 }
+#[cfg(any(feature = "table-reporter"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for TableReporterParamsFilter {
     fn decode(
@@ -234,6 +242,7 @@ impl crate::codec::Decode for TableReporterParamsFilter {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "table-reporter"))]
 impl crate::codec::Encode for TableReporterParamsFilter {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -276,6 +285,7 @@ impl crate::codec::Encode for TableReporterParamsFilter {
 }
 impl crate::Client {
     /// `POST /v2/api/export-csv` (operation `ExportCSV`).
+    #[cfg(feature = "table-reporter")]
     pub async fn export_csv(
         &self,
         body: &crate::models::TableReporterParams,

@@ -3,6 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/GetTasksConnectionRequestBody`
+#[cfg(any(feature = "task"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetTasksConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -13,6 +14,7 @@ pub struct GetTasksConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::TaskWhereInput>,
 }
+#[cfg(any(feature = "task"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetTasksConnectionRequestBody {
     fn decode(
@@ -36,6 +38,7 @@ impl crate::codec::Decode for GetTasksConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "task"))]
 impl crate::codec::Encode for GetTasksConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -50,10 +53,12 @@ impl crate::codec::Encode for GetTasksConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateTask`
+#[cfg(any(feature = "task"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateTask {
     pub count: i32,
 }
+#[cfg(any(feature = "task"))]
 impl crate::codec::Decode for NestedAggregateTask {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -75,6 +80,7 @@ impl crate::codec::Decode for NestedAggregateTask {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "task"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateTask {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -84,10 +90,12 @@ impl crate::codec::Encode for NestedAggregateTask {
     }
 }
 /// Spec: `#/components/schemas/TaskConnection`
+#[cfg(any(feature = "task"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TaskConnection {
     pub aggregate: crate::models::NestedAggregateTask,
 }
+#[cfg(any(feature = "task"))]
 impl crate::codec::Decode for TaskConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -109,6 +117,7 @@ impl crate::codec::Decode for TaskConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "task"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for TaskConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -118,6 +127,7 @@ impl crate::codec::Encode for TaskConnection {
     }
 }
 /// Spec: `#/components/schemas/TaskCreationParams`
+#[cfg(any(feature = "task"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TaskCreationParams {
     pub api_key_name: ::std::option::Option<::std::string::String>,
@@ -140,6 +150,7 @@ pub struct TaskCreationParams {
     pub resource_mutation: ::std::string::String,
     pub resource_type: ::std::string::String,
 }
+#[cfg(any(feature = "task"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for TaskCreationParams {
     fn decode(
@@ -191,6 +202,7 @@ impl crate::codec::Decode for TaskCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "task"))]
 impl crate::codec::Encode for TaskCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -215,11 +227,13 @@ impl crate::codec::Encode for TaskCreationParams {
     }
 }
 /// Spec: `#/components/schemas/TaskDescription`
+#[cfg(any(feature = "task"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TaskDescription {
     pub en_us: ::std::string::String,
     pub zh_cn: ::std::string::String,
 }
+#[cfg(any(feature = "task"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for TaskDescription {
     fn decode(
@@ -246,6 +260,7 @@ impl crate::codec::Decode for TaskDescription {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "task"))]
 impl crate::codec::Encode for TaskDescription {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -255,12 +270,14 @@ impl crate::codec::Encode for TaskDescription {
     }
 }
 /// Spec: `#/components/schemas/TaskStepCreationParams`
+#[cfg(any(feature = "task"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TaskStepCreationParams {
     pub description: ::std::option::Option<::std::string::String>,
     pub finished: bool,
     pub key: ::std::string::String,
 }
+#[cfg(any(feature = "task"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for TaskStepCreationParams {
     fn decode(
@@ -288,6 +305,7 @@ impl crate::codec::Decode for TaskStepCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "task"))]
 impl crate::codec::Encode for TaskStepCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -298,11 +316,13 @@ impl crate::codec::Encode for TaskStepCreationParams {
     }
 }
 /// Spec: `#/components/schemas/TaskUpdateParams`
+#[cfg(any(feature = "task"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TaskUpdateParams {
     pub data: crate::models::TaskUpdateParamsData,
     pub r#where: crate::models::TaskWhereInput,
 }
+#[cfg(any(feature = "task"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for TaskUpdateParams {
     fn decode(
@@ -329,6 +349,7 @@ impl crate::codec::Decode for TaskUpdateParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "task"))]
 impl crate::codec::Encode for TaskUpdateParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -338,6 +359,7 @@ impl crate::codec::Encode for TaskUpdateParams {
     }
 }
 /// Spec: `#/components/schemas/TaskUpdateParams/properties/data`
+#[cfg(any(feature = "task"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TaskUpdateParamsData {
     pub finished_at: ::std::option::Option<::std::string::String>,
@@ -363,6 +385,7 @@ pub struct TaskUpdateParamsData {
     pub resource_type: ::std::option::Option<::std::string::String>,
     pub description: ::std::option::Option<crate::models::TaskDescription>,
 }
+#[cfg(any(feature = "task"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for TaskUpdateParamsData {
     fn decode(
@@ -410,6 +433,7 @@ impl crate::codec::Decode for TaskUpdateParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "task"))]
 impl crate::codec::Encode for TaskUpdateParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -438,6 +462,7 @@ impl crate::codec::Encode for TaskUpdateParamsData {
 }
 impl crate::Client {
     /// `POST /v2/api/create-task` (operation `CreateTask`).
+    #[cfg(feature = "task")]
     pub async fn create_task(
         &self,
         body: &[crate::models::TaskCreationParams],
@@ -457,6 +482,7 @@ impl crate::Client {
         self.execute(crate::client::ApiRequest::json("get-tasks", body)).await?.decode()
     }
     /// `POST /v2/api/get-tasks-connection` (operation `GetTasksConnection`).
+    #[cfg(feature = "task")]
     pub async fn get_tasks_connection(
         &self,
         body: &crate::models::GetTasksConnectionRequestBody,
@@ -466,6 +492,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/update-task` (operation `UpdateTask`).
+    #[cfg(feature = "task")]
     pub async fn update_task(
         &self,
         body: &crate::models::TaskUpdateParams,

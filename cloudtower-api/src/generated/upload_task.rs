@@ -3,10 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/CancelUploadTaskParams`
+#[cfg(any(feature = "upload-task"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CancelUploadTaskParams {
     pub r#where: crate::models::UploadTaskWhereInput,
 }
+#[cfg(any(feature = "upload-task"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for CancelUploadTaskParams {
     fn decode(
@@ -29,6 +31,7 @@ impl crate::codec::Decode for CancelUploadTaskParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "upload-task"))]
 impl crate::codec::Encode for CancelUploadTaskParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -37,6 +40,7 @@ impl crate::codec::Encode for CancelUploadTaskParams {
     }
 }
 /// Spec: `#/components/schemas/GetUploadTasksConnectionRequestBody`
+#[cfg(any(feature = "upload-task"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetUploadTasksConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -47,6 +51,7 @@ pub struct GetUploadTasksConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::UploadTaskWhereInput>,
 }
+#[cfg(any(feature = "upload-task"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetUploadTasksConnectionRequestBody {
     fn decode(
@@ -70,6 +75,7 @@ impl crate::codec::Decode for GetUploadTasksConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "upload-task"))]
 impl crate::codec::Encode for GetUploadTasksConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -84,6 +90,7 @@ impl crate::codec::Encode for GetUploadTasksConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetUploadTasksRequestBody`
+#[cfg(any(feature = "upload-task"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetUploadTasksRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -94,6 +101,7 @@ pub struct GetUploadTasksRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::UploadTaskWhereInput>,
 }
+#[cfg(any(feature = "upload-task"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetUploadTasksRequestBody {
     fn decode(
@@ -117,6 +125,7 @@ impl crate::codec::Decode for GetUploadTasksRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "upload-task"))]
 impl crate::codec::Encode for GetUploadTasksRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -131,10 +140,12 @@ impl crate::codec::Encode for GetUploadTasksRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateUploadTask`
+#[cfg(any(feature = "upload-task"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateUploadTask {
     pub count: i32,
 }
+#[cfg(any(feature = "upload-task"))]
 impl crate::codec::Decode for NestedAggregateUploadTask {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -156,6 +167,7 @@ impl crate::codec::Decode for NestedAggregateUploadTask {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "upload-task"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateUploadTask {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -165,10 +177,12 @@ impl crate::codec::Encode for NestedAggregateUploadTask {
     }
 }
 /// Spec: `#/components/schemas/UploadTaskConnection`
+#[cfg(any(feature = "upload-task"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UploadTaskConnection {
     pub aggregate: crate::models::NestedAggregateUploadTask,
 }
+#[cfg(any(feature = "upload-task"))]
 impl crate::codec::Decode for UploadTaskConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -190,6 +204,7 @@ impl crate::codec::Decode for UploadTaskConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "upload-task"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for UploadTaskConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -199,6 +214,7 @@ impl crate::codec::Encode for UploadTaskConnection {
     }
 }
 /// Spec: `#/components/schemas/UploadTaskOrderByInput`
+#[cfg(any(feature = "upload-task"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum UploadTaskOrderByInput {
     /// `args_ASC`
@@ -244,6 +260,7 @@ pub enum UploadTaskOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "upload-task"))]
 impl UploadTaskOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 20] = [
@@ -322,16 +339,19 @@ impl UploadTaskOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "upload-task"))]
 impl ::std::default::Default for UploadTaskOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "upload-task"))]
 impl ::std::fmt::Display for UploadTaskOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "upload-task"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for UploadTaskOrderByInput {
     fn decode(
@@ -340,12 +360,14 @@ impl crate::codec::Decode for UploadTaskOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "upload-task"))]
 impl crate::codec::Encode for UploadTaskOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/UploadTaskWhereInput`
+#[cfg(any(feature = "upload-task"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UploadTaskWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::UploadTaskWhereInput>>,
@@ -426,6 +448,7 @@ pub struct UploadTaskWhereInput {
     pub updated_at_not: crate::Nullable<::std::string::String>,
     pub updated_at_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
 }
+#[cfg(any(feature = "upload-task"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for UploadTaskWhereInput {
     fn decode(
@@ -555,6 +578,7 @@ impl crate::codec::Decode for UploadTaskWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "upload-task"))]
 impl crate::codec::Encode for UploadTaskWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -638,6 +662,7 @@ impl crate::Client {
     /// `POST /v2/api/cancel-upload-task` (operation `CancelUploadTask`).
     ///
     /// Returns `None` when the server answers 304 Not Modified.
+    #[cfg(feature = "upload-task")]
     pub async fn cancel_upload_task(
         &self,
         body: &crate::models::CancelUploadTaskParams,
@@ -650,6 +675,7 @@ impl crate::Client {
             .decode_unless_not_modified()
     }
     /// `POST /v2/api/get-upload-tasks` (operation `GetUploadTasks`).
+    #[cfg(feature = "upload-task")]
     pub async fn get_upload_tasks(
         &self,
         body: &crate::models::GetUploadTasksRequestBody,
@@ -662,6 +688,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-upload-tasks-connection` (operation `GetUploadTasksConnection`).
+    #[cfg(feature = "upload-task")]
     pub async fn get_upload_tasks_connection(
         &self,
         body: &crate::models::GetUploadTasksConnectionRequestBody,

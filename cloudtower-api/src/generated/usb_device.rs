@@ -3,6 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/GetUsbDevicesConnectionRequestBody`
+#[cfg(any(feature = "usb-device"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetUsbDevicesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -13,6 +14,7 @@ pub struct GetUsbDevicesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::UsbDeviceWhereInput>,
 }
+#[cfg(any(feature = "usb-device"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetUsbDevicesConnectionRequestBody {
     fn decode(
@@ -36,6 +38,7 @@ impl crate::codec::Decode for GetUsbDevicesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "usb-device"))]
 impl crate::codec::Encode for GetUsbDevicesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -50,10 +53,12 @@ impl crate::codec::Encode for GetUsbDevicesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateUsbDevice`
+#[cfg(any(feature = "usb-device"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateUsbDevice {
     pub count: i32,
 }
+#[cfg(any(feature = "usb-device"))]
 impl crate::codec::Decode for NestedAggregateUsbDevice {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -75,6 +80,7 @@ impl crate::codec::Decode for NestedAggregateUsbDevice {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "usb-device"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateUsbDevice {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -84,6 +90,7 @@ impl crate::codec::Encode for NestedAggregateUsbDevice {
     }
 }
 /// Spec: `#/components/schemas/UsbDevice`
+#[cfg(any(feature = "usb-device"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UsbDevice {
     pub binded: bool,
@@ -102,6 +109,7 @@ pub struct UsbDevice {
     /// **Deprecated** in the spec.
     pub vm: ::std::option::Option<crate::models::NestedVm>,
 }
+#[cfg(any(feature = "usb-device"))]
 impl crate::codec::Decode for UsbDevice {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -184,6 +192,7 @@ impl crate::codec::Decode for UsbDevice {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "usb-device"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for UsbDevice {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -206,10 +215,12 @@ impl crate::codec::Encode for UsbDevice {
     }
 }
 /// Spec: `#/components/schemas/UsbDeviceConnection`
+#[cfg(any(feature = "usb-device"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UsbDeviceConnection {
     pub aggregate: crate::models::NestedAggregateUsbDevice,
 }
+#[cfg(any(feature = "usb-device"))]
 impl crate::codec::Decode for UsbDeviceConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -231,6 +242,7 @@ impl crate::codec::Decode for UsbDeviceConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "usb-device"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for UsbDeviceConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -240,11 +252,13 @@ impl crate::codec::Encode for UsbDeviceConnection {
     }
 }
 /// Spec: `#/components/schemas/UsbDeviceMountParams`
+#[cfg(any(feature = "usb-device"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UsbDeviceMountParams {
     pub data: crate::models::UsbDeviceMountParamsData,
     pub r#where: crate::models::UsbDeviceWhereInput,
 }
+#[cfg(any(feature = "usb-device"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for UsbDeviceMountParams {
     fn decode(
@@ -271,6 +285,7 @@ impl crate::codec::Decode for UsbDeviceMountParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "usb-device"))]
 impl crate::codec::Encode for UsbDeviceMountParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -280,12 +295,14 @@ impl crate::codec::Encode for UsbDeviceMountParams {
     }
 }
 /// Spec: `#/components/schemas/UsbDeviceMountParams/properties/data`
+#[cfg(any(feature = "usb-device"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UsbDeviceMountParamsData {
     pub vms: ::std::option::Option<crate::models::VmWhereInput>,
     /// **Deprecated** in the spec.
     pub vm_id: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "usb-device"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for UsbDeviceMountParamsData {
     fn decode(
@@ -304,6 +321,7 @@ impl crate::codec::Decode for UsbDeviceMountParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "usb-device"))]
 impl crate::codec::Encode for UsbDeviceMountParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -313,11 +331,13 @@ impl crate::codec::Encode for UsbDeviceMountParamsData {
     }
 }
 /// Spec: `#/components/schemas/UsbDeviceUnmountParams`
+#[cfg(any(feature = "usb-device"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UsbDeviceUnmountParams {
     pub data: ::std::option::Option<crate::models::UsbDeviceUnmountParamsData>,
     pub r#where: crate::models::UsbDeviceWhereInput,
 }
+#[cfg(any(feature = "usb-device"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for UsbDeviceUnmountParams {
     fn decode(
@@ -341,6 +361,7 @@ impl crate::codec::Decode for UsbDeviceUnmountParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "usb-device"))]
 impl crate::codec::Encode for UsbDeviceUnmountParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -350,10 +371,12 @@ impl crate::codec::Encode for UsbDeviceUnmountParams {
     }
 }
 /// Spec: `#/components/schemas/UsbDeviceUnmountParams/properties/data`
+#[cfg(any(feature = "usb-device"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UsbDeviceUnmountParamsData {
     pub vms: crate::models::VmWhereInput,
 }
+#[cfg(any(feature = "usb-device"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for UsbDeviceUnmountParamsData {
     fn decode(
@@ -376,6 +399,7 @@ impl crate::codec::Decode for UsbDeviceUnmountParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "usb-device"))]
 impl crate::codec::Encode for UsbDeviceUnmountParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -385,6 +409,7 @@ impl crate::codec::Encode for UsbDeviceUnmountParamsData {
 }
 impl crate::Client {
     /// `POST /v2/api/get-usb-devices` (operation `GetUsbDevices`).
+    #[cfg(feature = "usb-device")]
     pub async fn get_usb_devices(
         &self,
         body: &crate::models::GetUsbDevicesRequestBody,
@@ -394,6 +419,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-usb-devices-connection` (operation `GetUsbDevicesConnection`).
+    #[cfg(feature = "usb-device")]
     pub async fn get_usb_devices_connection(
         &self,
         body: &crate::models::GetUsbDevicesConnectionRequestBody,
@@ -403,6 +429,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/mount-usb-device` (operation `MountUsbDevice`).
+    #[cfg(feature = "usb-device")]
     pub async fn mount_usb_device(
         &self,
         body: &crate::models::UsbDeviceMountParams,
@@ -415,6 +442,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/unmount-usb-device` (operation `UnmountUsbDevice`).
+    #[cfg(feature = "usb-device")]
     pub async fn unmount_usb_device(
         &self,
         body: &crate::models::UsbDeviceUnmountParams,

@@ -3,10 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteUser`
+#[cfg(any(feature = "user"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteUser {
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "user"))]
 impl crate::codec::Decode for DeleteUser {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -28,6 +30,7 @@ impl crate::codec::Decode for DeleteUser {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "user"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteUser {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -37,6 +40,7 @@ impl crate::codec::Encode for DeleteUser {
     }
 }
 /// Spec: `#/components/schemas/GetUsersConnectionRequestBody`
+#[cfg(any(feature = "user"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetUsersConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -47,6 +51,7 @@ pub struct GetUsersConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::UserWhereInput>,
 }
+#[cfg(any(feature = "user"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetUsersConnectionRequestBody {
     fn decode(
@@ -70,6 +75,7 @@ impl crate::codec::Decode for GetUsersConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "user"))]
 impl crate::codec::Encode for GetUsersConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -221,10 +227,12 @@ impl crate::codec::Encode for MfaType {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateUser`
+#[cfg(any(feature = "user"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateUser {
     pub count: i32,
 }
+#[cfg(any(feature = "user"))]
 impl crate::codec::Decode for NestedAggregateUser {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -246,6 +254,7 @@ impl crate::codec::Decode for NestedAggregateUser {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "user"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateUser {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -255,6 +264,7 @@ impl crate::codec::Encode for NestedAggregateUser {
     }
 }
 /// Spec: `#/components/schemas/NestedPasswordRecoverQa`
+#[cfg(any(feature = "user"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedPasswordRecoverQa {
     pub enabled: bool,
@@ -262,6 +272,7 @@ pub struct NestedPasswordRecoverQa {
         ::std::vec::Vec<crate::models::NestedPasswordReoverQaItem>,
     >,
 }
+#[cfg(any(feature = "user"))]
 impl crate::codec::Decode for NestedPasswordRecoverQa {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -284,6 +295,7 @@ impl crate::codec::Decode for NestedPasswordRecoverQa {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "user"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedPasswordRecoverQa {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -294,10 +306,12 @@ impl crate::codec::Encode for NestedPasswordRecoverQa {
     }
 }
 /// Spec: `#/components/schemas/NestedPasswordReoverQaItem`
+#[cfg(any(feature = "user"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedPasswordReoverQaItem {
     pub question: ::std::string::String,
 }
+#[cfg(any(feature = "user"))]
 impl crate::codec::Decode for NestedPasswordReoverQaItem {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -319,6 +333,7 @@ impl crate::codec::Decode for NestedPasswordReoverQaItem {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "user"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedPasswordReoverQaItem {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -328,11 +343,13 @@ impl crate::codec::Encode for NestedPasswordReoverQaItem {
     }
 }
 /// Spec: `#/components/schemas/NestedUserRoleNext`
+#[cfg(any(feature = "user"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedUserRoleNext {
     pub id: ::std::string::String,
     pub name: ::std::string::String,
 }
+#[cfg(any(feature = "user"))]
 impl crate::codec::Decode for NestedUserRoleNext {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -358,6 +375,7 @@ impl crate::codec::Decode for NestedUserRoleNext {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "user"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedUserRoleNext {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -368,10 +386,12 @@ impl crate::codec::Encode for NestedUserRoleNext {
     }
 }
 /// Spec: `#/components/schemas/RootUserCreationParams`
+#[cfg(any(feature = "user"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RootUserCreationParams {
     pub password: ::std::string::String,
 }
+#[cfg(any(feature = "user"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for RootUserCreationParams {
     fn decode(
@@ -394,6 +414,7 @@ impl crate::codec::Decode for RootUserCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "user"))]
 impl crate::codec::Encode for RootUserCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -402,6 +423,7 @@ impl crate::codec::Encode for RootUserCreationParams {
     }
 }
 /// Spec: `#/components/schemas/User`
+#[cfg(any(feature = "user"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct User {
     pub auth_config_id: ::std::option::Option<::std::string::String>,
@@ -422,6 +444,7 @@ pub struct User {
     pub source: crate::models::UserSource,
     pub username: ::std::string::String,
 }
+#[cfg(any(feature = "user"))]
 impl crate::codec::Decode for User {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -482,6 +505,7 @@ impl crate::codec::Decode for User {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "user"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for User {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -505,10 +529,12 @@ impl crate::codec::Encode for User {
     }
 }
 /// Spec: `#/components/schemas/UserConnection`
+#[cfg(any(feature = "user"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserConnection {
     pub aggregate: crate::models::NestedAggregateUser,
 }
+#[cfg(any(feature = "user"))]
 impl crate::codec::Decode for UserConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -530,6 +556,7 @@ impl crate::codec::Decode for UserConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "user"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for UserConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -539,6 +566,7 @@ impl crate::codec::Encode for UserConnection {
     }
 }
 /// Spec: `#/components/schemas/UserCreationParams`
+#[cfg(any(feature = "user"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserCreationParams {
     pub auth_config_id: ::std::option::Option<::std::string::String>,
@@ -552,6 +580,7 @@ pub struct UserCreationParams {
     pub password: ::std::option::Option<::std::string::String>,
     pub username: ::std::string::String,
 }
+#[cfg(any(feature = "user"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for UserCreationParams {
     fn decode(
@@ -589,6 +618,7 @@ impl crate::codec::Decode for UserCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "user"))]
 impl crate::codec::Encode for UserCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -606,10 +636,12 @@ impl crate::codec::Encode for UserCreationParams {
     }
 }
 /// Spec: `#/components/schemas/UserDeletionParams`
+#[cfg(any(feature = "user"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserDeletionParams {
     pub r#where: crate::models::UserWhereInput,
 }
+#[cfg(any(feature = "user"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for UserDeletionParams {
     fn decode(
@@ -632,6 +664,7 @@ impl crate::codec::Decode for UserDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "user"))]
 impl crate::codec::Encode for UserDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -640,11 +673,13 @@ impl crate::codec::Encode for UserDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/UserUpdationParams`
+#[cfg(any(feature = "user"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserUpdationParams {
     pub data: crate::models::UserUpdationParamsData,
     pub r#where: crate::models::UserWhereInput,
 }
+#[cfg(any(feature = "user"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for UserUpdationParams {
     fn decode(
@@ -671,6 +706,7 @@ impl crate::codec::Decode for UserUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "user"))]
 impl crate::codec::Encode for UserUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -680,6 +716,7 @@ impl crate::codec::Encode for UserUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/UserUpdationParams/properties/data`
+#[cfg(any(feature = "user"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserUpdationParamsData {
     pub internal: ::std::option::Option<bool>,
@@ -690,6 +727,7 @@ pub struct UserUpdationParamsData {
     pub password: ::std::option::Option<::std::string::String>,
     pub username: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "user"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for UserUpdationParamsData {
     fn decode(
@@ -713,6 +751,7 @@ impl crate::codec::Decode for UserUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "user"))]
 impl crate::codec::Encode for UserUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -728,6 +767,7 @@ impl crate::codec::Encode for UserUpdationParamsData {
 }
 impl crate::Client {
     /// `POST /v2/api/create-root-user` (operation `CreateRootUser`).
+    #[cfg(feature = "user")]
     pub async fn create_root_user(
         &self,
         body: &crate::models::RootUserCreationParams,
@@ -737,6 +777,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/create-user` (operation `CreateUser`).
+    #[cfg(feature = "user")]
     pub async fn create_user(
         &self,
         body: &[crate::models::UserCreationParams],
@@ -749,6 +790,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/delete-user` (operation `DeleteUser`).
+    #[cfg(feature = "user")]
     pub async fn delete_user(
         &self,
         body: &crate::models::UserDeletionParams,
@@ -761,12 +803,14 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-my-info` (operation `GetMyInfo`).
+    #[cfg(feature = "user")]
     pub async fn get_my_info(
         &self,
     ) -> ::std::result::Result<crate::models::User, crate::Error> {
         self.execute(crate::client::ApiRequest::empty("get-my-info")).await?.decode()
     }
     /// `POST /v2/api/get-users` (operation `GetUsers`).
+    #[cfg(feature = "user")]
     pub async fn get_users(
         &self,
         body: &crate::models::GetUsersRequestBody,
@@ -774,6 +818,7 @@ impl crate::Client {
         self.execute(crate::client::ApiRequest::json("get-users", body)).await?.decode()
     }
     /// `POST /v2/api/get-users-connection` (operation `GetUsersConnection`).
+    #[cfg(feature = "user")]
     pub async fn get_users_connection(
         &self,
         body: &crate::models::GetUsersConnectionRequestBody,
@@ -793,6 +838,7 @@ impl crate::Client {
         self.execute(crate::client::ApiRequest::json("login", body)).await?.decode()
     }
     /// `POST /v2/api/update-user` (operation `UpdateUser`).
+    #[cfg(feature = "user")]
     pub async fn update_user(
         &self,
         body: &crate::models::UserUpdationParams,

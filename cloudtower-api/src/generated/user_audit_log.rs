@@ -3,6 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/GetUserAuditLogsConnectionRequestBody`
+#[cfg(any(feature = "user-audit-log"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetUserAuditLogsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -13,6 +14,7 @@ pub struct GetUserAuditLogsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::UserAuditLogWhereInput>,
 }
+#[cfg(any(feature = "user-audit-log"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetUserAuditLogsConnectionRequestBody {
     fn decode(
@@ -36,6 +38,7 @@ impl crate::codec::Decode for GetUserAuditLogsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "user-audit-log"))]
 impl crate::codec::Encode for GetUserAuditLogsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -50,10 +53,12 @@ impl crate::codec::Encode for GetUserAuditLogsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateUserAuditLog`
+#[cfg(any(feature = "user-audit-log"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateUserAuditLog {
     pub count: i32,
 }
+#[cfg(any(feature = "user-audit-log"))]
 impl crate::codec::Decode for NestedAggregateUserAuditLog {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -75,6 +80,7 @@ impl crate::codec::Decode for NestedAggregateUserAuditLog {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "user-audit-log"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateUserAuditLog {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -84,6 +90,7 @@ impl crate::codec::Encode for NestedAggregateUserAuditLog {
     }
 }
 /// Spec: `#/components/schemas/UserAuditLog`
+#[cfg(any(feature = "user-audit-log"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserAuditLog {
     pub action: ::std::string::String,
@@ -101,6 +108,7 @@ pub struct UserAuditLog {
     pub user: ::std::option::Option<crate::models::NestedUser>,
     pub username: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "user-audit-log"))]
 impl crate::codec::Decode for UserAuditLog {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -151,6 +159,7 @@ impl crate::codec::Decode for UserAuditLog {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "user-audit-log"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for UserAuditLog {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -173,10 +182,12 @@ impl crate::codec::Encode for UserAuditLog {
     }
 }
 /// Spec: `#/components/schemas/UserAuditLogConnection`
+#[cfg(any(feature = "user-audit-log"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserAuditLogConnection {
     pub aggregate: crate::models::NestedAggregateUserAuditLog,
 }
+#[cfg(any(feature = "user-audit-log"))]
 impl crate::codec::Decode for UserAuditLogConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -198,6 +209,7 @@ impl crate::codec::Decode for UserAuditLogConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "user-audit-log"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for UserAuditLogConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -207,6 +219,7 @@ impl crate::codec::Encode for UserAuditLogConnection {
     }
 }
 /// Spec: `#/components/schemas/UserAuditLogCreationParams`
+#[cfg(any(feature = "user-audit-log"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserAuditLogCreationParams {
     pub api_key_name: ::std::option::Option<::std::string::String>,
@@ -223,6 +236,7 @@ pub struct UserAuditLogCreationParams {
     pub resource_type: ::std::string::String,
     pub action: ::std::string::String,
 }
+#[cfg(any(feature = "user-audit-log"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for UserAuditLogCreationParams {
     fn decode(
@@ -273,6 +287,7 @@ impl crate::codec::Decode for UserAuditLogCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "user-audit-log"))]
 impl crate::codec::Encode for UserAuditLogCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -293,11 +308,13 @@ impl crate::codec::Encode for UserAuditLogCreationParams {
     }
 }
 /// Spec: `#/components/schemas/UserAuditLogMessage`
+#[cfg(any(feature = "user-audit-log"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserAuditLogMessage {
     pub en_us: ::std::string::String,
     pub zh_cn: ::std::string::String,
 }
+#[cfg(any(feature = "user-audit-log"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for UserAuditLogMessage {
     fn decode(
@@ -324,6 +341,7 @@ impl crate::codec::Decode for UserAuditLogMessage {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "user-audit-log"))]
 impl crate::codec::Encode for UserAuditLogMessage {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -334,6 +352,7 @@ impl crate::codec::Encode for UserAuditLogMessage {
 }
 impl crate::Client {
     /// `POST /v2/api/create-user-audit-log` (operation `CreateUserAuditLog`).
+    #[cfg(feature = "user-audit-log")]
     pub async fn create_user_audit_log(
         &self,
         body: &[crate::models::UserAuditLogCreationParams],
@@ -346,6 +365,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-user-audit-logs` (operation `GetUserAuditLogs`).
+    #[cfg(feature = "user-audit-log")]
     pub async fn get_user_audit_logs(
         &self,
         body: &crate::models::GetUserAuditLogsRequestBody,
@@ -358,6 +378,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-user-audit-logs-connection` (operation `GetUserAuditLogsConnection`).
+    #[cfg(feature = "user-audit-log")]
     pub async fn get_user_audit_logs_connection(
         &self,
         body: &crate::models::GetUserAuditLogsConnectionRequestBody,

@@ -3,10 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteRole`
+#[cfg(any(feature = "user-role-next"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteRole {
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "user-role-next"))]
 impl crate::codec::Decode for DeleteRole {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -28,6 +30,7 @@ impl crate::codec::Decode for DeleteRole {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "user-role-next"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteRole {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -37,6 +40,7 @@ impl crate::codec::Encode for DeleteRole {
     }
 }
 /// Spec: `#/components/schemas/GetUserRoleNextsConnectionRequestBody`
+#[cfg(any(feature = "user-role-next"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetUserRoleNextsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -47,6 +51,7 @@ pub struct GetUserRoleNextsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::UserRoleNextWhereInput>,
 }
+#[cfg(any(feature = "user-role-next"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetUserRoleNextsConnectionRequestBody {
     fn decode(
@@ -70,6 +75,7 @@ impl crate::codec::Decode for GetUserRoleNextsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "user-role-next"))]
 impl crate::codec::Encode for GetUserRoleNextsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -84,6 +90,7 @@ impl crate::codec::Encode for GetUserRoleNextsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetUserRoleNextsRequestBody`
+#[cfg(any(feature = "user-role-next"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetUserRoleNextsRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -94,6 +101,7 @@ pub struct GetUserRoleNextsRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::UserRoleNextWhereInput>,
 }
+#[cfg(any(feature = "user-role-next"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetUserRoleNextsRequestBody {
     fn decode(
@@ -117,6 +125,7 @@ impl crate::codec::Decode for GetUserRoleNextsRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "user-role-next"))]
 impl crate::codec::Encode for GetUserRoleNextsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -131,10 +140,12 @@ impl crate::codec::Encode for GetUserRoleNextsRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateUserRoleNext`
+#[cfg(any(feature = "user-role-next"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateUserRoleNext {
     pub count: i32,
 }
+#[cfg(any(feature = "user-role-next"))]
 impl crate::codec::Decode for NestedAggregateUserRoleNext {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -156,6 +167,7 @@ impl crate::codec::Decode for NestedAggregateUserRoleNext {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "user-role-next"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateUserRoleNext {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -165,6 +177,7 @@ impl crate::codec::Encode for NestedAggregateUserRoleNext {
     }
 }
 /// Spec: `#/components/schemas/ROLE_ACTION`
+#[cfg(any(feature = "user-role-next"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum RoleAction {
     /// `*`
@@ -510,6 +523,7 @@ pub enum RoleAction {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "user-role-next"))]
 impl RoleAction {
     /// Every value the spec lists.
     pub const ALL: [Self; 170] = [
@@ -1118,16 +1132,19 @@ impl RoleAction {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "user-role-next"))]
 impl ::std::default::Default for RoleAction {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "user-role-next"))]
 impl ::std::fmt::Display for RoleAction {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "user-role-next"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for RoleAction {
     fn decode(
@@ -1136,17 +1153,20 @@ impl crate::codec::Decode for RoleAction {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "user-role-next"))]
 impl crate::codec::Encode for RoleAction {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/RoleCreationParams`
+#[cfg(any(feature = "user-role-next"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RoleCreationParams {
     pub actions: ::std::vec::Vec<crate::models::RoleAction>,
     pub name: ::std::string::String,
 }
+#[cfg(any(feature = "user-role-next"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for RoleCreationParams {
     fn decode(
@@ -1173,6 +1193,7 @@ impl crate::codec::Decode for RoleCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "user-role-next"))]
 impl crate::codec::Encode for RoleCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1182,10 +1203,12 @@ impl crate::codec::Encode for RoleCreationParams {
     }
 }
 /// Spec: `#/components/schemas/RoleDeletionParams`
+#[cfg(any(feature = "user-role-next"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RoleDeletionParams {
     pub r#where: crate::models::UserRoleNextWhereInput,
 }
+#[cfg(any(feature = "user-role-next"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for RoleDeletionParams {
     fn decode(
@@ -1208,6 +1231,7 @@ impl crate::codec::Decode for RoleDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "user-role-next"))]
 impl crate::codec::Encode for RoleDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1216,11 +1240,13 @@ impl crate::codec::Encode for RoleDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/RoleUpdationParams`
+#[cfg(any(feature = "user-role-next"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RoleUpdationParams {
     pub data: crate::models::RoleUpdationParamsData,
     pub r#where: crate::models::UserRoleNextWhereInput,
 }
+#[cfg(any(feature = "user-role-next"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for RoleUpdationParams {
     fn decode(
@@ -1247,6 +1273,7 @@ impl crate::codec::Decode for RoleUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "user-role-next"))]
 impl crate::codec::Encode for RoleUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1256,11 +1283,13 @@ impl crate::codec::Encode for RoleUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/RoleUpdationParams/properties/data`
+#[cfg(any(feature = "user-role-next"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RoleUpdationParamsData {
     pub actions: ::std::option::Option<::std::vec::Vec<crate::models::RoleAction>>,
     pub name: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "user-role-next"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for RoleUpdationParamsData {
     fn decode(
@@ -1279,6 +1308,7 @@ impl crate::codec::Decode for RoleUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "user-role-next"))]
 impl crate::codec::Encode for RoleUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1288,6 +1318,7 @@ impl crate::codec::Encode for RoleUpdationParamsData {
     }
 }
 /// Spec: `#/components/schemas/UserRoleNext`
+#[cfg(any(feature = "user-role-next"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserRoleNext {
     pub actions: ::std::vec::Vec<::std::string::String>,
@@ -1297,6 +1328,7 @@ pub struct UserRoleNext {
     pub preset: ::std::option::Option<crate::models::UserRolePreset>,
     pub users: ::std::option::Option<::std::vec::Vec<crate::models::NestedUser>>,
 }
+#[cfg(any(feature = "user-role-next"))]
 impl crate::codec::Decode for UserRoleNext {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1332,6 +1364,7 @@ impl crate::codec::Decode for UserRoleNext {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "user-role-next"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for UserRoleNext {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1346,10 +1379,12 @@ impl crate::codec::Encode for UserRoleNext {
     }
 }
 /// Spec: `#/components/schemas/UserRoleNextConnection`
+#[cfg(any(feature = "user-role-next"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserRoleNextConnection {
     pub aggregate: crate::models::NestedAggregateUserRoleNext,
 }
+#[cfg(any(feature = "user-role-next"))]
 impl crate::codec::Decode for UserRoleNextConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1371,6 +1406,7 @@ impl crate::codec::Decode for UserRoleNextConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "user-role-next"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for UserRoleNextConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1380,6 +1416,7 @@ impl crate::codec::Encode for UserRoleNextConnection {
     }
 }
 /// Spec: `#/components/schemas/UserRoleNextOrderByInput`
+#[cfg(any(feature = "user-role-next"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum UserRoleNextOrderByInput {
     /// `id_ASC`
@@ -1401,6 +1438,7 @@ pub enum UserRoleNextOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "user-role-next"))]
 impl UserRoleNextOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 8] = [
@@ -1443,16 +1481,19 @@ impl UserRoleNextOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "user-role-next"))]
 impl ::std::default::Default for UserRoleNextOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "user-role-next"))]
 impl ::std::fmt::Display for UserRoleNextOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "user-role-next"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for UserRoleNextOrderByInput {
     fn decode(
@@ -1461,13 +1502,334 @@ impl crate::codec::Decode for UserRoleNextOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "user-role-next"))]
 impl crate::codec::Encode for UserRoleNextOrderByInput {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.string(self.as_str());
+    }
+}
+/// Spec: `#/components/schemas/UserRoleNextWhereInput`
+#[cfg(any(feature = "user-role-next"))]
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct UserRoleNextWhereInput {
+    pub and: crate::Nullable<::std::vec::Vec<crate::models::UserRoleNextWhereInput>>,
+    pub not: crate::Nullable<::std::vec::Vec<crate::models::UserRoleNextWhereInput>>,
+    pub or: crate::Nullable<::std::vec::Vec<crate::models::UserRoleNextWhereInput>>,
+    pub id: crate::Nullable<::std::string::String>,
+    pub id_contains: crate::Nullable<::std::string::String>,
+    pub id_ends_with: crate::Nullable<::std::string::String>,
+    pub id_gt: crate::Nullable<::std::string::String>,
+    pub id_gte: crate::Nullable<::std::string::String>,
+    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: crate::Nullable<::std::string::String>,
+    pub id_lte: crate::Nullable<::std::string::String>,
+    pub id_not: crate::Nullable<::std::string::String>,
+    pub id_not_contains: crate::Nullable<::std::string::String>,
+    pub id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub id_starts_with: crate::Nullable<::std::string::String>,
+    pub name: crate::Nullable<::std::string::String>,
+    pub name_contains: crate::Nullable<::std::string::String>,
+    pub name_ends_with: crate::Nullable<::std::string::String>,
+    pub name_gt: crate::Nullable<::std::string::String>,
+    pub name_gte: crate::Nullable<::std::string::String>,
+    pub name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_lt: crate::Nullable<::std::string::String>,
+    pub name_lte: crate::Nullable<::std::string::String>,
+    pub name_not: crate::Nullable<::std::string::String>,
+    pub name_not_contains: crate::Nullable<::std::string::String>,
+    pub name_not_ends_with: crate::Nullable<::std::string::String>,
+    pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_not_starts_with: crate::Nullable<::std::string::String>,
+    pub name_starts_with: crate::Nullable<::std::string::String>,
+    pub platform: crate::Nullable<crate::models::UserRolePlatform>,
+    pub platform_in: crate::Nullable<::std::vec::Vec<crate::models::UserRolePlatform>>,
+    pub platform_not: crate::Nullable<crate::models::UserRolePlatform>,
+    pub platform_not_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::UserRolePlatform>,
+    >,
+    pub preset: crate::Nullable<crate::models::UserRolePreset>,
+    pub preset_in: crate::Nullable<::std::vec::Vec<crate::models::UserRolePreset>>,
+    pub preset_not: crate::Nullable<crate::models::UserRolePreset>,
+    pub preset_not_in: crate::Nullable<::std::vec::Vec<crate::models::UserRolePreset>>,
+    pub users_every: crate::Nullable<::std::boxed::Box<crate::models::UserWhereInput>>,
+    pub users_none: crate::Nullable<::std::boxed::Box<crate::models::UserWhereInput>>,
+    pub users_some: crate::Nullable<::std::boxed::Box<crate::models::UserWhereInput>>,
+}
+#[cfg(any(feature = "user-role-next"))]
+#[cfg(feature = "server")]
+impl crate::codec::Decode for UserRoleNextWhereInput {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        let mut out = Self::default();
+        let mut key = d.first_key("UserRoleNextWhereInput")?;
+        while let ::std::option::Option::Some(k) = key {
+            match k {
+                "AND" => d.field(&mut out.and, "AND")?,
+                "NOT" => d.field(&mut out.not, "NOT")?,
+                "OR" => d.field(&mut out.or, "OR")?,
+                "id" => d.field(&mut out.id, "id")?,
+                "id_contains" => d.field(&mut out.id_contains, "id_contains")?,
+                "id_ends_with" => d.field(&mut out.id_ends_with, "id_ends_with")?,
+                "id_gt" => d.field(&mut out.id_gt, "id_gt")?,
+                "id_gte" => d.field(&mut out.id_gte, "id_gte")?,
+                "id_in" => d.field(&mut out.id_in, "id_in")?,
+                "id_lt" => d.field(&mut out.id_lt, "id_lt")?,
+                "id_lte" => d.field(&mut out.id_lte, "id_lte")?,
+                "id_not" => d.field(&mut out.id_not, "id_not")?,
+                "id_not_contains" => {
+                    d.field(&mut out.id_not_contains, "id_not_contains")?
+                }
+                "id_not_ends_with" => {
+                    d.field(&mut out.id_not_ends_with, "id_not_ends_with")?
+                }
+                "id_not_in" => d.field(&mut out.id_not_in, "id_not_in")?,
+                "id_not_starts_with" => {
+                    d.field(&mut out.id_not_starts_with, "id_not_starts_with")?
+                }
+                "id_starts_with" => d.field(&mut out.id_starts_with, "id_starts_with")?,
+                "name" => d.field(&mut out.name, "name")?,
+                "name_contains" => d.field(&mut out.name_contains, "name_contains")?,
+                "name_ends_with" => d.field(&mut out.name_ends_with, "name_ends_with")?,
+                "name_gt" => d.field(&mut out.name_gt, "name_gt")?,
+                "name_gte" => d.field(&mut out.name_gte, "name_gte")?,
+                "name_in" => d.field(&mut out.name_in, "name_in")?,
+                "name_lt" => d.field(&mut out.name_lt, "name_lt")?,
+                "name_lte" => d.field(&mut out.name_lte, "name_lte")?,
+                "name_not" => d.field(&mut out.name_not, "name_not")?,
+                "name_not_contains" => {
+                    d.field(&mut out.name_not_contains, "name_not_contains")?
+                }
+                "name_not_ends_with" => {
+                    d.field(&mut out.name_not_ends_with, "name_not_ends_with")?
+                }
+                "name_not_in" => d.field(&mut out.name_not_in, "name_not_in")?,
+                "name_not_starts_with" => {
+                    d.field(&mut out.name_not_starts_with, "name_not_starts_with")?
+                }
+                "name_starts_with" => {
+                    d.field(&mut out.name_starts_with, "name_starts_with")?
+                }
+                "platform" => d.field(&mut out.platform, "platform")?,
+                "platform_in" => d.field(&mut out.platform_in, "platform_in")?,
+                "platform_not" => d.field(&mut out.platform_not, "platform_not")?,
+                "platform_not_in" => {
+                    d.field(&mut out.platform_not_in, "platform_not_in")?
+                }
+                "preset" => d.field(&mut out.preset, "preset")?,
+                "preset_in" => d.field(&mut out.preset_in, "preset_in")?,
+                "preset_not" => d.field(&mut out.preset_not, "preset_not")?,
+                "preset_not_in" => d.field(&mut out.preset_not_in, "preset_not_in")?,
+                "users_every" => d.field(&mut out.users_every, "users_every")?,
+                "users_none" => d.field(&mut out.users_none, "users_none")?,
+                "users_some" => d.field(&mut out.users_some, "users_some")?,
+                _ => d.skip()?,
+            }
+            key = d.next_key()?;
+        }
+        ::std::result::Result::Ok(out)
+    }
+}
+#[cfg(any(feature = "user-role-next"))]
+impl crate::codec::Encode for UserRoleNextWhereInput {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.begin_object();
+        e.field("AND", &self.and);
+        e.field("NOT", &self.not);
+        e.field("OR", &self.or);
+        e.field("id", &self.id);
+        e.field("id_contains", &self.id_contains);
+        e.field("id_ends_with", &self.id_ends_with);
+        e.field("id_gt", &self.id_gt);
+        e.field("id_gte", &self.id_gte);
+        e.field("id_in", &self.id_in);
+        e.field("id_lt", &self.id_lt);
+        e.field("id_lte", &self.id_lte);
+        e.field("id_not", &self.id_not);
+        e.field("id_not_contains", &self.id_not_contains);
+        e.field("id_not_ends_with", &self.id_not_ends_with);
+        e.field("id_not_in", &self.id_not_in);
+        e.field("id_not_starts_with", &self.id_not_starts_with);
+        e.field("id_starts_with", &self.id_starts_with);
+        e.field("name", &self.name);
+        e.field("name_contains", &self.name_contains);
+        e.field("name_ends_with", &self.name_ends_with);
+        e.field("name_gt", &self.name_gt);
+        e.field("name_gte", &self.name_gte);
+        e.field("name_in", &self.name_in);
+        e.field("name_lt", &self.name_lt);
+        e.field("name_lte", &self.name_lte);
+        e.field("name_not", &self.name_not);
+        e.field("name_not_contains", &self.name_not_contains);
+        e.field("name_not_ends_with", &self.name_not_ends_with);
+        e.field("name_not_in", &self.name_not_in);
+        e.field("name_not_starts_with", &self.name_not_starts_with);
+        e.field("name_starts_with", &self.name_starts_with);
+        e.field("platform", &self.platform);
+        e.field("platform_in", &self.platform_in);
+        e.field("platform_not", &self.platform_not);
+        e.field("platform_not_in", &self.platform_not_in);
+        e.field("preset", &self.preset);
+        e.field("preset_in", &self.preset_in);
+        e.field("preset_not", &self.preset_not);
+        e.field("preset_not_in", &self.preset_not_in);
+        e.field("users_every", &self.users_every);
+        e.field("users_none", &self.users_none);
+        e.field("users_some", &self.users_some);
+        e.end_object();
+    }
+}
+/// Spec: `#/components/schemas/UserRolePlatform`
+#[cfg(any(feature = "user-role-next"))]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum UserRolePlatform {
+    /// `MANAGEMENT`
+    Management,
+    /// `SELF_SERVICE`
+    SelfService,
+    /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
+    Other(::std::string::String),
+}
+#[cfg(any(feature = "user-role-next"))]
+impl UserRolePlatform {
+    /// Every value the spec lists.
+    pub const ALL: [Self; 2] = [Self::Management, Self::SelfService];
+    /// The value on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Management => "MANAGEMENT",
+            Self::SelfService => "SELF_SERVICE",
+            Self::Other(value) => value,
+        }
+    }
+    /// The variant for a wire value; unknown values are kept in the catch-all variant.
+    pub fn from_wire(value: &str) -> Self {
+        match value {
+            "MANAGEMENT" => Self::Management,
+            "SELF_SERVICE" => Self::SelfService,
+            other => Self::Other(::std::string::String::from(other)),
+        }
+    }
+}
+/// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "user-role-next"))]
+impl ::std::default::Default for UserRolePlatform {
+    fn default() -> Self {
+        Self::Other(::std::string::String::new())
+    }
+}
+#[cfg(any(feature = "user-role-next"))]
+impl ::std::fmt::Display for UserRolePlatform {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+#[cfg(any(feature = "user-role-next"))]
+impl crate::codec::Decode for UserRolePlatform {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d.str().map(Self::from_wire)
+    }
+}
+#[cfg(any(feature = "user-role-next"))]
+impl crate::codec::Encode for UserRolePlatform {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.string(self.as_str());
+    }
+}
+/// Spec: `#/components/schemas/UserRolePreset`
+#[cfg(any(feature = "user-role-next"))]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum UserRolePreset {
+    /// `ADMIN`
+    Admin,
+    /// `AUDITOR`
+    Auditor,
+    /// `READ_ONLY`
+    ReadOnly,
+    /// `ROOT`
+    Root,
+    /// `USER_ADMIN`
+    UserAdmin,
+    /// `VM_USER`
+    VmUser,
+    /// `WORKLOAD_CLUSTER_USER`
+    WorkloadClusterUser,
+    /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
+    Other(::std::string::String),
+}
+#[cfg(any(feature = "user-role-next"))]
+impl UserRolePreset {
+    /// Every value the spec lists.
+    pub const ALL: [Self; 7] = [
+        Self::Admin,
+        Self::Auditor,
+        Self::ReadOnly,
+        Self::Root,
+        Self::UserAdmin,
+        Self::VmUser,
+        Self::WorkloadClusterUser,
+    ];
+    /// The value on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Admin => "ADMIN",
+            Self::Auditor => "AUDITOR",
+            Self::ReadOnly => "READ_ONLY",
+            Self::Root => "ROOT",
+            Self::UserAdmin => "USER_ADMIN",
+            Self::VmUser => "VM_USER",
+            Self::WorkloadClusterUser => "WORKLOAD_CLUSTER_USER",
+            Self::Other(value) => value,
+        }
+    }
+    /// The variant for a wire value; unknown values are kept in the catch-all variant.
+    pub fn from_wire(value: &str) -> Self {
+        match value {
+            "ADMIN" => Self::Admin,
+            "AUDITOR" => Self::Auditor,
+            "READ_ONLY" => Self::ReadOnly,
+            "ROOT" => Self::Root,
+            "USER_ADMIN" => Self::UserAdmin,
+            "VM_USER" => Self::VmUser,
+            "WORKLOAD_CLUSTER_USER" => Self::WorkloadClusterUser,
+            other => Self::Other(::std::string::String::from(other)),
+        }
+    }
+}
+/// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "user-role-next"))]
+impl ::std::default::Default for UserRolePreset {
+    fn default() -> Self {
+        Self::Other(::std::string::String::new())
+    }
+}
+#[cfg(any(feature = "user-role-next"))]
+impl ::std::fmt::Display for UserRolePreset {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+#[cfg(any(feature = "user-role-next"))]
+impl crate::codec::Decode for UserRolePreset {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d.str().map(Self::from_wire)
+    }
+}
+#[cfg(any(feature = "user-role-next"))]
+impl crate::codec::Encode for UserRolePreset {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 impl crate::Client {
     /// `POST /v2/api/create-role` (operation `CreateRole`).
+    #[cfg(feature = "user-role-next")]
     pub async fn create_role(
         &self,
         body: &[crate::models::RoleCreationParams],
@@ -1480,6 +1842,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/delete-role` (operation `DeleteRole`).
+    #[cfg(feature = "user-role-next")]
     pub async fn delete_role(
         &self,
         body: &crate::models::RoleDeletionParams,
@@ -1492,6 +1855,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-user-role-nexts` (operation `GetUserRoleNexts`).
+    #[cfg(feature = "user-role-next")]
     pub async fn get_user_role_nexts(
         &self,
         body: &crate::models::GetUserRoleNextsRequestBody,
@@ -1504,6 +1868,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-user-role-nexts-connection` (operation `GetUserRoleNextsConnection`).
+    #[cfg(feature = "user-role-next")]
     pub async fn get_user_role_nexts_connection(
         &self,
         body: &crate::models::GetUserRoleNextsConnectionRequestBody,
@@ -1515,6 +1880,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/update-role` (operation `UpdateRole`).
+    #[cfg(feature = "user-role-next")]
     pub async fn update_role(
         &self,
         body: &crate::models::RoleUpdationParams,

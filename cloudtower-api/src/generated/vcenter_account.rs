@@ -3,10 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/CreateVcenterAccountParams`
+#[cfg(any(feature = "vcenter-account"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CreateVcenterAccountParams {
     pub data: crate::models::CreateVcenterAccountParamsData,
 }
+#[cfg(any(feature = "vcenter-account"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for CreateVcenterAccountParams {
     fn decode(
@@ -29,6 +31,7 @@ impl crate::codec::Decode for CreateVcenterAccountParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vcenter-account"))]
 impl crate::codec::Encode for CreateVcenterAccountParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -37,6 +40,7 @@ impl crate::codec::Encode for CreateVcenterAccountParams {
     }
 }
 /// Spec: `#/components/schemas/CreateVcenterAccountParamsData`
+#[cfg(any(feature = "vcenter-account"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CreateVcenterAccountParamsData {
     pub port: i32,
@@ -45,6 +49,7 @@ pub struct CreateVcenterAccountParamsData {
     pub ip: ::std::string::String,
     pub cluster_id: ::std::string::String,
 }
+#[cfg(any(feature = "vcenter-account"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for CreateVcenterAccountParamsData {
     fn decode(
@@ -87,6 +92,7 @@ impl crate::codec::Decode for CreateVcenterAccountParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vcenter-account"))]
 impl crate::codec::Encode for CreateVcenterAccountParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -99,6 +105,7 @@ impl crate::codec::Encode for CreateVcenterAccountParamsData {
     }
 }
 /// Spec: `#/components/schemas/GetVcenterAccountsConnectionRequestBody`
+#[cfg(any(feature = "vcenter-account"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVcenterAccountsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -109,6 +116,7 @@ pub struct GetVcenterAccountsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::VcenterAccountWhereInput>,
 }
+#[cfg(any(feature = "vcenter-account"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVcenterAccountsConnectionRequestBody {
     fn decode(
@@ -132,6 +140,7 @@ impl crate::codec::Decode for GetVcenterAccountsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vcenter-account"))]
 impl crate::codec::Encode for GetVcenterAccountsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -146,6 +155,7 @@ impl crate::codec::Encode for GetVcenterAccountsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetVcenterAccountsRequestBody`
+#[cfg(any(feature = "vcenter-account"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVcenterAccountsRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -156,6 +166,7 @@ pub struct GetVcenterAccountsRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::VcenterAccountWhereInput>,
 }
+#[cfg(any(feature = "vcenter-account"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVcenterAccountsRequestBody {
     fn decode(
@@ -179,6 +190,7 @@ impl crate::codec::Decode for GetVcenterAccountsRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vcenter-account"))]
 impl crate::codec::Encode for GetVcenterAccountsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -193,10 +205,12 @@ impl crate::codec::Encode for GetVcenterAccountsRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateVcenterAccount`
+#[cfg(any(feature = "vcenter-account"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVcenterAccount {
     pub count: i32,
 }
+#[cfg(any(feature = "vcenter-account"))]
 impl crate::codec::Decode for NestedAggregateVcenterAccount {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -218,6 +232,7 @@ impl crate::codec::Decode for NestedAggregateVcenterAccount {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vcenter-account"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateVcenterAccount {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -227,11 +242,13 @@ impl crate::codec::Encode for NestedAggregateVcenterAccount {
     }
 }
 /// Spec: `#/components/schemas/UpdateVcenterAccountParams`
+#[cfg(any(feature = "vcenter-account"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UpdateVcenterAccountParams {
     pub data: crate::models::UpdateVcenterAccountParamsData,
     pub r#where: crate::models::VcenterAccountWhereUniqueInput,
 }
+#[cfg(any(feature = "vcenter-account"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for UpdateVcenterAccountParams {
     fn decode(
@@ -258,6 +275,7 @@ impl crate::codec::Decode for UpdateVcenterAccountParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vcenter-account"))]
 impl crate::codec::Encode for UpdateVcenterAccountParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -267,6 +285,7 @@ impl crate::codec::Encode for UpdateVcenterAccountParams {
     }
 }
 /// Spec: `#/components/schemas/UpdateVcenterAccountParamsData`
+#[cfg(any(feature = "vcenter-account"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UpdateVcenterAccountParamsData {
     pub port: i32,
@@ -274,6 +293,7 @@ pub struct UpdateVcenterAccountParamsData {
     pub username: ::std::string::String,
     pub ip: ::std::string::String,
 }
+#[cfg(any(feature = "vcenter-account"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for UpdateVcenterAccountParamsData {
     fn decode(
@@ -312,6 +332,7 @@ impl crate::codec::Decode for UpdateVcenterAccountParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vcenter-account"))]
 impl crate::codec::Encode for UpdateVcenterAccountParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -323,6 +344,7 @@ impl crate::codec::Encode for UpdateVcenterAccountParamsData {
     }
 }
 /// Spec: `#/components/schemas/VcenterAccount`
+#[cfg(any(feature = "vcenter-account"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VcenterAccount {
     pub cluster: ::std::option::Option<crate::models::NestedCluster>,
@@ -333,6 +355,7 @@ pub struct VcenterAccount {
     pub port: i32,
     pub username: ::std::string::String,
 }
+#[cfg(any(feature = "vcenter-account"))]
 impl crate::codec::Decode for VcenterAccount {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -379,6 +402,7 @@ impl crate::codec::Decode for VcenterAccount {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vcenter-account"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VcenterAccount {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -394,10 +418,12 @@ impl crate::codec::Encode for VcenterAccount {
     }
 }
 /// Spec: `#/components/schemas/VcenterAccountConnection`
+#[cfg(any(feature = "vcenter-account"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VcenterAccountConnection {
     pub aggregate: crate::models::NestedAggregateVcenterAccount,
 }
+#[cfg(any(feature = "vcenter-account"))]
 impl crate::codec::Decode for VcenterAccountConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -419,6 +445,7 @@ impl crate::codec::Decode for VcenterAccountConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vcenter-account"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VcenterAccountConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -428,6 +455,7 @@ impl crate::codec::Encode for VcenterAccountConnection {
     }
 }
 /// Spec: `#/components/schemas/VcenterAccountOrderByInput`
+#[cfg(any(feature = "vcenter-account"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VcenterAccountOrderByInput {
     /// `id_ASC`
@@ -457,6 +485,7 @@ pub enum VcenterAccountOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "vcenter-account"))]
 impl VcenterAccountOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 12] = [
@@ -511,16 +540,19 @@ impl VcenterAccountOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "vcenter-account"))]
 impl ::std::default::Default for VcenterAccountOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "vcenter-account"))]
 impl ::std::fmt::Display for VcenterAccountOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "vcenter-account"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VcenterAccountOrderByInput {
     fn decode(
@@ -529,17 +561,305 @@ impl crate::codec::Decode for VcenterAccountOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "vcenter-account"))]
 impl crate::codec::Encode for VcenterAccountOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
+/// Spec: `#/components/schemas/VcenterAccountWhereInput`
+#[cfg(any(feature = "vcenter-account"))]
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct VcenterAccountWhereInput {
+    pub and: crate::Nullable<::std::vec::Vec<crate::models::VcenterAccountWhereInput>>,
+    pub not: crate::Nullable<::std::vec::Vec<crate::models::VcenterAccountWhereInput>>,
+    pub or: crate::Nullable<::std::vec::Vec<crate::models::VcenterAccountWhereInput>>,
+    pub cluster: crate::Nullable<::std::boxed::Box<crate::models::ClusterWhereInput>>,
+    pub id: crate::Nullable<::std::string::String>,
+    pub id_contains: crate::Nullable<::std::string::String>,
+    pub id_ends_with: crate::Nullable<::std::string::String>,
+    pub id_gt: crate::Nullable<::std::string::String>,
+    pub id_gte: crate::Nullable<::std::string::String>,
+    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: crate::Nullable<::std::string::String>,
+    pub id_lte: crate::Nullable<::std::string::String>,
+    pub id_not: crate::Nullable<::std::string::String>,
+    pub id_not_contains: crate::Nullable<::std::string::String>,
+    pub id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub id_starts_with: crate::Nullable<::std::string::String>,
+    pub ip: crate::Nullable<::std::string::String>,
+    pub ip_contains: crate::Nullable<::std::string::String>,
+    pub ip_ends_with: crate::Nullable<::std::string::String>,
+    pub ip_gt: crate::Nullable<::std::string::String>,
+    pub ip_gte: crate::Nullable<::std::string::String>,
+    pub ip_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub ip_lt: crate::Nullable<::std::string::String>,
+    pub ip_lte: crate::Nullable<::std::string::String>,
+    pub ip_not: crate::Nullable<::std::string::String>,
+    pub ip_not_contains: crate::Nullable<::std::string::String>,
+    pub ip_not_ends_with: crate::Nullable<::std::string::String>,
+    pub ip_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub ip_not_starts_with: crate::Nullable<::std::string::String>,
+    pub ip_starts_with: crate::Nullable<::std::string::String>,
+    pub is_valid: crate::Nullable<bool>,
+    pub is_valid_not: crate::Nullable<bool>,
+    pub local_id: crate::Nullable<::std::string::String>,
+    pub local_id_contains: crate::Nullable<::std::string::String>,
+    pub local_id_ends_with: crate::Nullable<::std::string::String>,
+    pub local_id_gt: crate::Nullable<::std::string::String>,
+    pub local_id_gte: crate::Nullable<::std::string::String>,
+    pub local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub local_id_lt: crate::Nullable<::std::string::String>,
+    pub local_id_lte: crate::Nullable<::std::string::String>,
+    pub local_id_not: crate::Nullable<::std::string::String>,
+    pub local_id_not_contains: crate::Nullable<::std::string::String>,
+    pub local_id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub local_id_starts_with: crate::Nullable<::std::string::String>,
+    pub port: crate::Nullable<i32>,
+    pub port_gt: crate::Nullable<i32>,
+    pub port_gte: crate::Nullable<i32>,
+    pub port_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub port_lt: crate::Nullable<i32>,
+    pub port_lte: crate::Nullable<i32>,
+    pub port_not: crate::Nullable<i32>,
+    pub port_not_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub username: crate::Nullable<::std::string::String>,
+    pub username_contains: crate::Nullable<::std::string::String>,
+    pub username_ends_with: crate::Nullable<::std::string::String>,
+    pub username_gt: crate::Nullable<::std::string::String>,
+    pub username_gte: crate::Nullable<::std::string::String>,
+    pub username_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub username_lt: crate::Nullable<::std::string::String>,
+    pub username_lte: crate::Nullable<::std::string::String>,
+    pub username_not: crate::Nullable<::std::string::String>,
+    pub username_not_contains: crate::Nullable<::std::string::String>,
+    pub username_not_ends_with: crate::Nullable<::std::string::String>,
+    pub username_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub username_not_starts_with: crate::Nullable<::std::string::String>,
+    pub username_starts_with: crate::Nullable<::std::string::String>,
+}
+#[cfg(any(feature = "vcenter-account"))]
+#[cfg(feature = "server")]
+impl crate::codec::Decode for VcenterAccountWhereInput {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        let mut out = Self::default();
+        let mut key = d.first_key("VcenterAccountWhereInput")?;
+        while let ::std::option::Option::Some(k) = key {
+            match k {
+                "AND" => d.field(&mut out.and, "AND")?,
+                "NOT" => d.field(&mut out.not, "NOT")?,
+                "OR" => d.field(&mut out.or, "OR")?,
+                "cluster" => d.field(&mut out.cluster, "cluster")?,
+                "id" => d.field(&mut out.id, "id")?,
+                "id_contains" => d.field(&mut out.id_contains, "id_contains")?,
+                "id_ends_with" => d.field(&mut out.id_ends_with, "id_ends_with")?,
+                "id_gt" => d.field(&mut out.id_gt, "id_gt")?,
+                "id_gte" => d.field(&mut out.id_gte, "id_gte")?,
+                "id_in" => d.field(&mut out.id_in, "id_in")?,
+                "id_lt" => d.field(&mut out.id_lt, "id_lt")?,
+                "id_lte" => d.field(&mut out.id_lte, "id_lte")?,
+                "id_not" => d.field(&mut out.id_not, "id_not")?,
+                "id_not_contains" => {
+                    d.field(&mut out.id_not_contains, "id_not_contains")?
+                }
+                "id_not_ends_with" => {
+                    d.field(&mut out.id_not_ends_with, "id_not_ends_with")?
+                }
+                "id_not_in" => d.field(&mut out.id_not_in, "id_not_in")?,
+                "id_not_starts_with" => {
+                    d.field(&mut out.id_not_starts_with, "id_not_starts_with")?
+                }
+                "id_starts_with" => d.field(&mut out.id_starts_with, "id_starts_with")?,
+                "ip" => d.field(&mut out.ip, "ip")?,
+                "ip_contains" => d.field(&mut out.ip_contains, "ip_contains")?,
+                "ip_ends_with" => d.field(&mut out.ip_ends_with, "ip_ends_with")?,
+                "ip_gt" => d.field(&mut out.ip_gt, "ip_gt")?,
+                "ip_gte" => d.field(&mut out.ip_gte, "ip_gte")?,
+                "ip_in" => d.field(&mut out.ip_in, "ip_in")?,
+                "ip_lt" => d.field(&mut out.ip_lt, "ip_lt")?,
+                "ip_lte" => d.field(&mut out.ip_lte, "ip_lte")?,
+                "ip_not" => d.field(&mut out.ip_not, "ip_not")?,
+                "ip_not_contains" => {
+                    d.field(&mut out.ip_not_contains, "ip_not_contains")?
+                }
+                "ip_not_ends_with" => {
+                    d.field(&mut out.ip_not_ends_with, "ip_not_ends_with")?
+                }
+                "ip_not_in" => d.field(&mut out.ip_not_in, "ip_not_in")?,
+                "ip_not_starts_with" => {
+                    d.field(&mut out.ip_not_starts_with, "ip_not_starts_with")?
+                }
+                "ip_starts_with" => d.field(&mut out.ip_starts_with, "ip_starts_with")?,
+                "is_valid" => d.field(&mut out.is_valid, "is_valid")?,
+                "is_valid_not" => d.field(&mut out.is_valid_not, "is_valid_not")?,
+                "local_id" => d.field(&mut out.local_id, "local_id")?,
+                "local_id_contains" => {
+                    d.field(&mut out.local_id_contains, "local_id_contains")?
+                }
+                "local_id_ends_with" => {
+                    d.field(&mut out.local_id_ends_with, "local_id_ends_with")?
+                }
+                "local_id_gt" => d.field(&mut out.local_id_gt, "local_id_gt")?,
+                "local_id_gte" => d.field(&mut out.local_id_gte, "local_id_gte")?,
+                "local_id_in" => d.field(&mut out.local_id_in, "local_id_in")?,
+                "local_id_lt" => d.field(&mut out.local_id_lt, "local_id_lt")?,
+                "local_id_lte" => d.field(&mut out.local_id_lte, "local_id_lte")?,
+                "local_id_not" => d.field(&mut out.local_id_not, "local_id_not")?,
+                "local_id_not_contains" => {
+                    d.field(&mut out.local_id_not_contains, "local_id_not_contains")?
+                }
+                "local_id_not_ends_with" => {
+                    d.field(&mut out.local_id_not_ends_with, "local_id_not_ends_with")?
+                }
+                "local_id_not_in" => {
+                    d.field(&mut out.local_id_not_in, "local_id_not_in")?
+                }
+                "local_id_not_starts_with" => {
+                    d.field(
+                        &mut out.local_id_not_starts_with,
+                        "local_id_not_starts_with",
+                    )?
+                }
+                "local_id_starts_with" => {
+                    d.field(&mut out.local_id_starts_with, "local_id_starts_with")?
+                }
+                "port" => d.field(&mut out.port, "port")?,
+                "port_gt" => d.field(&mut out.port_gt, "port_gt")?,
+                "port_gte" => d.field(&mut out.port_gte, "port_gte")?,
+                "port_in" => d.field(&mut out.port_in, "port_in")?,
+                "port_lt" => d.field(&mut out.port_lt, "port_lt")?,
+                "port_lte" => d.field(&mut out.port_lte, "port_lte")?,
+                "port_not" => d.field(&mut out.port_not, "port_not")?,
+                "port_not_in" => d.field(&mut out.port_not_in, "port_not_in")?,
+                "username" => d.field(&mut out.username, "username")?,
+                "username_contains" => {
+                    d.field(&mut out.username_contains, "username_contains")?
+                }
+                "username_ends_with" => {
+                    d.field(&mut out.username_ends_with, "username_ends_with")?
+                }
+                "username_gt" => d.field(&mut out.username_gt, "username_gt")?,
+                "username_gte" => d.field(&mut out.username_gte, "username_gte")?,
+                "username_in" => d.field(&mut out.username_in, "username_in")?,
+                "username_lt" => d.field(&mut out.username_lt, "username_lt")?,
+                "username_lte" => d.field(&mut out.username_lte, "username_lte")?,
+                "username_not" => d.field(&mut out.username_not, "username_not")?,
+                "username_not_contains" => {
+                    d.field(&mut out.username_not_contains, "username_not_contains")?
+                }
+                "username_not_ends_with" => {
+                    d.field(&mut out.username_not_ends_with, "username_not_ends_with")?
+                }
+                "username_not_in" => {
+                    d.field(&mut out.username_not_in, "username_not_in")?
+                }
+                "username_not_starts_with" => {
+                    d.field(
+                        &mut out.username_not_starts_with,
+                        "username_not_starts_with",
+                    )?
+                }
+                "username_starts_with" => {
+                    d.field(&mut out.username_starts_with, "username_starts_with")?
+                }
+                _ => d.skip()?,
+            }
+            key = d.next_key()?;
+        }
+        ::std::result::Result::Ok(out)
+    }
+}
+#[cfg(any(feature = "vcenter-account"))]
+impl crate::codec::Encode for VcenterAccountWhereInput {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.begin_object();
+        e.field("AND", &self.and);
+        e.field("NOT", &self.not);
+        e.field("OR", &self.or);
+        e.field("cluster", &self.cluster);
+        e.field("id", &self.id);
+        e.field("id_contains", &self.id_contains);
+        e.field("id_ends_with", &self.id_ends_with);
+        e.field("id_gt", &self.id_gt);
+        e.field("id_gte", &self.id_gte);
+        e.field("id_in", &self.id_in);
+        e.field("id_lt", &self.id_lt);
+        e.field("id_lte", &self.id_lte);
+        e.field("id_not", &self.id_not);
+        e.field("id_not_contains", &self.id_not_contains);
+        e.field("id_not_ends_with", &self.id_not_ends_with);
+        e.field("id_not_in", &self.id_not_in);
+        e.field("id_not_starts_with", &self.id_not_starts_with);
+        e.field("id_starts_with", &self.id_starts_with);
+        e.field("ip", &self.ip);
+        e.field("ip_contains", &self.ip_contains);
+        e.field("ip_ends_with", &self.ip_ends_with);
+        e.field("ip_gt", &self.ip_gt);
+        e.field("ip_gte", &self.ip_gte);
+        e.field("ip_in", &self.ip_in);
+        e.field("ip_lt", &self.ip_lt);
+        e.field("ip_lte", &self.ip_lte);
+        e.field("ip_not", &self.ip_not);
+        e.field("ip_not_contains", &self.ip_not_contains);
+        e.field("ip_not_ends_with", &self.ip_not_ends_with);
+        e.field("ip_not_in", &self.ip_not_in);
+        e.field("ip_not_starts_with", &self.ip_not_starts_with);
+        e.field("ip_starts_with", &self.ip_starts_with);
+        e.field("is_valid", &self.is_valid);
+        e.field("is_valid_not", &self.is_valid_not);
+        e.field("local_id", &self.local_id);
+        e.field("local_id_contains", &self.local_id_contains);
+        e.field("local_id_ends_with", &self.local_id_ends_with);
+        e.field("local_id_gt", &self.local_id_gt);
+        e.field("local_id_gte", &self.local_id_gte);
+        e.field("local_id_in", &self.local_id_in);
+        e.field("local_id_lt", &self.local_id_lt);
+        e.field("local_id_lte", &self.local_id_lte);
+        e.field("local_id_not", &self.local_id_not);
+        e.field("local_id_not_contains", &self.local_id_not_contains);
+        e.field("local_id_not_ends_with", &self.local_id_not_ends_with);
+        e.field("local_id_not_in", &self.local_id_not_in);
+        e.field("local_id_not_starts_with", &self.local_id_not_starts_with);
+        e.field("local_id_starts_with", &self.local_id_starts_with);
+        e.field("port", &self.port);
+        e.field("port_gt", &self.port_gt);
+        e.field("port_gte", &self.port_gte);
+        e.field("port_in", &self.port_in);
+        e.field("port_lt", &self.port_lt);
+        e.field("port_lte", &self.port_lte);
+        e.field("port_not", &self.port_not);
+        e.field("port_not_in", &self.port_not_in);
+        e.field("username", &self.username);
+        e.field("username_contains", &self.username_contains);
+        e.field("username_ends_with", &self.username_ends_with);
+        e.field("username_gt", &self.username_gt);
+        e.field("username_gte", &self.username_gte);
+        e.field("username_in", &self.username_in);
+        e.field("username_lt", &self.username_lt);
+        e.field("username_lte", &self.username_lte);
+        e.field("username_not", &self.username_not);
+        e.field("username_not_contains", &self.username_not_contains);
+        e.field("username_not_ends_with", &self.username_not_ends_with);
+        e.field("username_not_in", &self.username_not_in);
+        e.field("username_not_starts_with", &self.username_not_starts_with);
+        e.field("username_starts_with", &self.username_starts_with);
+        e.end_object();
+    }
+}
 /// Spec: `#/components/schemas/VcenterAccountWhereUniqueInput`
+#[cfg(any(feature = "vcenter-account"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VcenterAccountWhereUniqueInput {
     pub id: crate::Nullable<::std::string::String>,
     pub local_id: crate::Nullable<::std::string::String>,
 }
+#[cfg(any(feature = "vcenter-account"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VcenterAccountWhereUniqueInput {
     fn decode(
@@ -558,6 +878,7 @@ impl crate::codec::Decode for VcenterAccountWhereUniqueInput {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vcenter-account"))]
 impl crate::codec::Encode for VcenterAccountWhereUniqueInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -568,6 +889,7 @@ impl crate::codec::Encode for VcenterAccountWhereUniqueInput {
 }
 impl crate::Client {
     /// `POST /v2/api/create-vcenter-account` (operation `CreateVcenterAccount`).
+    #[cfg(feature = "vcenter-account")]
     pub async fn create_vcenter_account(
         &self,
         body: &crate::models::CreateVcenterAccountParams,
@@ -580,6 +902,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-vcenter-accounts` (operation `GetVcenterAccounts`).
+    #[cfg(feature = "vcenter-account")]
     pub async fn get_vcenter_accounts(
         &self,
         body: &crate::models::GetVcenterAccountsRequestBody,
@@ -592,6 +915,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-vcenter-accounts-connection` (operation `GetVcenterAccountsConnection`).
+    #[cfg(feature = "vcenter-account")]
     pub async fn get_vcenter_accounts_connection(
         &self,
         body: &crate::models::GetVcenterAccountsConnectionRequestBody,
@@ -603,6 +927,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/update-vcenter-account` (operation `UpdateVcenterAccount`).
+    #[cfg(feature = "vcenter-account")]
     pub async fn update_vcenter_account(
         &self,
         body: &crate::models::UpdateVcenterAccountParams,

@@ -3,10 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteVds`
+#[cfg(any(feature = "vds"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteVds {
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "vds"))]
 impl crate::codec::Decode for DeleteVds {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -28,6 +30,7 @@ impl crate::codec::Decode for DeleteVds {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vds"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteVds {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -37,6 +40,7 @@ impl crate::codec::Encode for DeleteVds {
     }
 }
 /// Spec: `#/components/schemas/GetVdsesConnectionRequestBody`
+#[cfg(any(feature = "vds"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVdsesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -47,6 +51,7 @@ pub struct GetVdsesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::VdsWhereInput>,
 }
+#[cfg(any(feature = "vds"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVdsesConnectionRequestBody {
     fn decode(
@@ -70,6 +75,7 @@ impl crate::codec::Decode for GetVdsesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vds"))]
 impl crate::codec::Encode for GetVdsesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -84,10 +90,12 @@ impl crate::codec::Encode for GetVdsesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateVds`
+#[cfg(any(feature = "vds"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVds {
     pub count: i32,
 }
+#[cfg(any(feature = "vds"))]
 impl crate::codec::Decode for NestedAggregateVds {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -109,6 +117,7 @@ impl crate::codec::Decode for NestedAggregateVds {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vds"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateVds {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -118,6 +127,7 @@ impl crate::codec::Encode for NestedAggregateVds {
     }
 }
 /// Spec: `#/components/schemas/Vds`
+#[cfg(any(feature = "vds"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Vds {
     pub bond_mode: ::std::string::String,
@@ -136,6 +146,7 @@ pub struct Vds {
     pub vlans_num: i32,
     pub work_mode: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "vds"))]
 impl crate::codec::Decode for Vds {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -213,6 +224,7 @@ impl crate::codec::Decode for Vds {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vds"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for Vds {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -236,10 +248,12 @@ impl crate::codec::Encode for Vds {
     }
 }
 /// Spec: `#/components/schemas/VdsConnection`
+#[cfg(any(feature = "vds"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VdsConnection {
     pub aggregate: crate::models::NestedAggregateVds,
 }
+#[cfg(any(feature = "vds"))]
 impl crate::codec::Decode for VdsConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -261,6 +275,7 @@ impl crate::codec::Decode for VdsConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vds"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VdsConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -270,6 +285,7 @@ impl crate::codec::Encode for VdsConnection {
     }
 }
 /// Spec: `#/components/schemas/VdsCreationParams`
+#[cfg(any(feature = "vds"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VdsCreationParams {
     pub nic_ids: ::std::vec::Vec<::std::string::String>,
@@ -278,6 +294,7 @@ pub struct VdsCreationParams {
     pub bond_mode: ::std::option::Option<::std::string::String>,
     pub name: ::std::string::String,
 }
+#[cfg(any(feature = "vds"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VdsCreationParams {
     fn decode(
@@ -314,6 +331,7 @@ impl crate::codec::Decode for VdsCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vds"))]
 impl crate::codec::Encode for VdsCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -326,6 +344,7 @@ impl crate::codec::Encode for VdsCreationParams {
     }
 }
 /// Spec: `#/components/schemas/VdsCreationWithMAccessVlanParams`
+#[cfg(any(feature = "vds"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VdsCreationWithMAccessVlanParams {
     pub nic_ids: ::std::vec::Vec<::std::string::String>,
@@ -335,6 +354,7 @@ pub struct VdsCreationWithMAccessVlanParams {
     pub name: ::std::string::String,
     pub vlan: crate::models::VdsCreationWithMAccessVlanParamsVlan,
 }
+#[cfg(any(feature = "vds"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VdsCreationWithMAccessVlanParams {
     fn decode(
@@ -375,6 +395,7 @@ impl crate::codec::Decode for VdsCreationWithMAccessVlanParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vds"))]
 impl crate::codec::Encode for VdsCreationWithMAccessVlanParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -388,6 +409,7 @@ impl crate::codec::Encode for VdsCreationWithMAccessVlanParams {
     }
 }
 /// Spec: `#/components/schemas/VdsCreationWithMAccessVlanParams/allOf/1/properties/vlan`
+#[cfg(any(feature = "vds"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VdsCreationWithMAccessVlanParamsVlan {
     pub extra_ip: ::std::vec::Vec<
@@ -398,6 +420,7 @@ pub struct VdsCreationWithMAccessVlanParamsVlan {
     pub gateway_ip: ::std::option::Option<::std::string::String>,
     pub vlan_id: i32,
 }
+#[cfg(any(feature = "vds"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VdsCreationWithMAccessVlanParamsVlan {
     fn decode(
@@ -436,6 +459,7 @@ impl crate::codec::Decode for VdsCreationWithMAccessVlanParamsVlan {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vds"))]
 impl crate::codec::Encode for VdsCreationWithMAccessVlanParamsVlan {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -448,11 +472,13 @@ impl crate::codec::Encode for VdsCreationWithMAccessVlanParamsVlan {
     }
 }
 /// Spec: `#/components/schemas/VdsCreationWithMAccessVlanParams/allOf/1/properties/vlan/properties/extra_ip/items`
+#[cfg(any(feature = "vds"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VdsCreationWithMAccessVlanParamsVlanExtraIpItem {
     pub management_ip: ::std::string::String,
     pub host_id: ::std::string::String,
 }
+#[cfg(any(feature = "vds"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VdsCreationWithMAccessVlanParamsVlanExtraIpItem {
     fn decode(
@@ -483,6 +509,7 @@ impl crate::codec::Decode for VdsCreationWithMAccessVlanParamsVlanExtraIpItem {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vds"))]
 impl crate::codec::Encode for VdsCreationWithMAccessVlanParamsVlanExtraIpItem {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -492,6 +519,7 @@ impl crate::codec::Encode for VdsCreationWithMAccessVlanParamsVlanExtraIpItem {
     }
 }
 /// Spec: `#/components/schemas/VdsCreationWithMigrateVlanParams`
+#[cfg(any(feature = "vds"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VdsCreationWithMigrateVlanParams {
     pub nic_ids: ::std::vec::Vec<::std::string::String>,
@@ -501,6 +529,7 @@ pub struct VdsCreationWithMigrateVlanParams {
     pub name: ::std::string::String,
     pub vlan: crate::models::VdsCreationWithMigrateVlanParamsVlan,
 }
+#[cfg(any(feature = "vds"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VdsCreationWithMigrateVlanParams {
     fn decode(
@@ -541,6 +570,7 @@ impl crate::codec::Decode for VdsCreationWithMigrateVlanParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vds"))]
 impl crate::codec::Encode for VdsCreationWithMigrateVlanParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -554,6 +584,7 @@ impl crate::codec::Encode for VdsCreationWithMigrateVlanParams {
     }
 }
 /// Spec: `#/components/schemas/VdsCreationWithMigrateVlanParams/allOf/1/properties/vlan`
+#[cfg(any(feature = "vds"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VdsCreationWithMigrateVlanParamsVlan {
     pub extra_ip: ::std::vec::Vec<
@@ -564,6 +595,7 @@ pub struct VdsCreationWithMigrateVlanParamsVlan {
     pub gateway_ip: ::std::option::Option<::std::string::String>,
     pub vlan_id: i32,
 }
+#[cfg(any(feature = "vds"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VdsCreationWithMigrateVlanParamsVlan {
     fn decode(
@@ -602,6 +634,7 @@ impl crate::codec::Decode for VdsCreationWithMigrateVlanParamsVlan {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vds"))]
 impl crate::codec::Encode for VdsCreationWithMigrateVlanParamsVlan {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -614,11 +647,13 @@ impl crate::codec::Encode for VdsCreationWithMigrateVlanParamsVlan {
     }
 }
 /// Spec: `#/components/schemas/VdsCreationWithMigrateVlanParams/allOf/1/properties/vlan/properties/extra_ip/items`
+#[cfg(any(feature = "vds"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VdsCreationWithMigrateVlanParamsVlanExtraIpItem {
     pub management_ip: ::std::string::String,
     pub host_id: ::std::string::String,
 }
+#[cfg(any(feature = "vds"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VdsCreationWithMigrateVlanParamsVlanExtraIpItem {
     fn decode(
@@ -649,6 +684,7 @@ impl crate::codec::Decode for VdsCreationWithMigrateVlanParamsVlanExtraIpItem {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vds"))]
 impl crate::codec::Encode for VdsCreationWithMigrateVlanParamsVlanExtraIpItem {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -658,10 +694,12 @@ impl crate::codec::Encode for VdsCreationWithMigrateVlanParamsVlanExtraIpItem {
     }
 }
 /// Spec: `#/components/schemas/VdsDeletionParams`
+#[cfg(any(feature = "vds"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VdsDeletionParams {
     pub r#where: crate::models::VdsWhereInput,
 }
+#[cfg(any(feature = "vds"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VdsDeletionParams {
     fn decode(
@@ -684,6 +722,7 @@ impl crate::codec::Decode for VdsDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vds"))]
 impl crate::codec::Encode for VdsDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -692,11 +731,13 @@ impl crate::codec::Encode for VdsDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/VdsUpdationParams`
+#[cfg(any(feature = "vds"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VdsUpdationParams {
     pub data: crate::models::VdsUpdationParamsData,
     pub r#where: crate::models::VdsWhereInput,
 }
+#[cfg(any(feature = "vds"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VdsUpdationParams {
     fn decode(
@@ -723,6 +764,7 @@ impl crate::codec::Decode for VdsUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vds"))]
 impl crate::codec::Encode for VdsUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -732,6 +774,7 @@ impl crate::codec::Encode for VdsUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/VdsUpdationParams/properties/data`
+#[cfg(any(feature = "vds"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VdsUpdationParamsData {
     pub nic_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -739,6 +782,7 @@ pub struct VdsUpdationParamsData {
     pub bond_mode: ::std::option::Option<::std::string::String>,
     pub name: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "vds"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VdsUpdationParamsData {
     fn decode(
@@ -759,6 +803,7 @@ impl crate::codec::Decode for VdsUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vds"))]
 impl crate::codec::Encode for VdsUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -771,6 +816,7 @@ impl crate::codec::Encode for VdsUpdationParamsData {
 }
 impl crate::Client {
     /// `POST /v2/api/create-vds` (operation `CreateVds`).
+    #[cfg(feature = "vds")]
     pub async fn create_vds(
         &self,
         body: &[crate::models::VdsCreationParams],
@@ -781,6 +827,7 @@ impl crate::Client {
         self.execute(crate::client::ApiRequest::json("create-vds", body)).await?.decode()
     }
     /// `POST /v2/api/create-vds-with-access-vlan` (operation `CreateVdsWithAccessVlan`).
+    #[cfg(feature = "vds")]
     pub async fn create_vds_with_access_vlan(
         &self,
         body: &[crate::models::VdsCreationWithMAccessVlanParams],
@@ -795,6 +842,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/create-vds-with-migrate-vlan` (operation `CreateVdsWithMigrateVlan`).
+    #[cfg(feature = "vds")]
     pub async fn create_vds_with_migrate_vlan(
         &self,
         body: &[crate::models::VdsCreationWithMigrateVlanParams],
@@ -809,6 +857,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/delete-vds` (operation `DeleteVds`).
+    #[cfg(feature = "vds")]
     pub async fn delete_vds(
         &self,
         body: &crate::models::VdsDeletionParams,
@@ -819,6 +868,7 @@ impl crate::Client {
         self.execute(crate::client::ApiRequest::json("delete-vds", body)).await?.decode()
     }
     /// `POST /v2/api/get-vdses` (operation `GetVdses`).
+    #[cfg(feature = "vds")]
     pub async fn get_vdses(
         &self,
         body: &crate::models::GetVdsesRequestBody,
@@ -826,6 +876,7 @@ impl crate::Client {
         self.execute(crate::client::ApiRequest::json("get-vdses", body)).await?.decode()
     }
     /// `POST /v2/api/get-vdses-connection` (operation `GetVdsesConnection`).
+    #[cfg(feature = "vds")]
     pub async fn get_vdses_connection(
         &self,
         body: &crate::models::GetVdsesConnectionRequestBody,
@@ -835,6 +886,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/update-vds` (operation `UpdateVds`).
+    #[cfg(feature = "vds")]
     pub async fn update_vds(
         &self,
         body: &crate::models::VdsUpdationParams,

@@ -3,10 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteView`
+#[cfg(any(feature = "view"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteView {
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "view"))]
 impl crate::codec::Decode for DeleteView {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -28,6 +30,7 @@ impl crate::codec::Decode for DeleteView {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "view"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteView {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -37,6 +40,7 @@ impl crate::codec::Encode for DeleteView {
     }
 }
 /// Spec: `#/components/schemas/GetViewsConnectionRequestBody`
+#[cfg(any(feature = "view"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetViewsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -47,6 +51,7 @@ pub struct GetViewsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ViewWhereInput>,
 }
+#[cfg(any(feature = "view"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetViewsConnectionRequestBody {
     fn decode(
@@ -70,6 +75,7 @@ impl crate::codec::Decode for GetViewsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "view"))]
 impl crate::codec::Encode for GetViewsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -84,6 +90,7 @@ impl crate::codec::Encode for GetViewsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetViewsRequestBody`
+#[cfg(any(feature = "view"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetViewsRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -94,6 +101,7 @@ pub struct GetViewsRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ViewWhereInput>,
 }
+#[cfg(any(feature = "view"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetViewsRequestBody {
     fn decode(
@@ -117,6 +125,7 @@ impl crate::codec::Decode for GetViewsRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "view"))]
 impl crate::codec::Encode for GetViewsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -131,10 +140,12 @@ impl crate::codec::Encode for GetViewsRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateView`
+#[cfg(any(feature = "view"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateView {
     pub count: i32,
 }
+#[cfg(any(feature = "view"))]
 impl crate::codec::Decode for NestedAggregateView {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -156,6 +167,7 @@ impl crate::codec::Decode for NestedAggregateView {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "view"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateView {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -165,10 +177,12 @@ impl crate::codec::Encode for NestedAggregateView {
     }
 }
 /// Spec: `#/components/schemas/NestedGraph`
+#[cfg(any(feature = "view"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedGraph {
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "view"))]
 impl crate::codec::Decode for NestedGraph {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -190,6 +204,7 @@ impl crate::codec::Decode for NestedGraph {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "view"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedGraph {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -198,7 +213,75 @@ impl crate::codec::Encode for NestedGraph {
         e.end_object();
     }
 }
+/// Spec: `#/components/schemas/TimeUnit`
+#[cfg(any(feature = "view"))]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum TimeUnit {
+    /// `DAY`
+    Day,
+    /// `HOUR`
+    Hour,
+    /// `MINUTE`
+    Minute,
+    /// `MONTH`
+    Month,
+    /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
+    Other(::std::string::String),
+}
+#[cfg(any(feature = "view"))]
+impl TimeUnit {
+    /// Every value the spec lists.
+    pub const ALL: [Self; 4] = [Self::Day, Self::Hour, Self::Minute, Self::Month];
+    /// The value on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Day => "DAY",
+            Self::Hour => "HOUR",
+            Self::Minute => "MINUTE",
+            Self::Month => "MONTH",
+            Self::Other(value) => value,
+        }
+    }
+    /// The variant for a wire value; unknown values are kept in the catch-all variant.
+    pub fn from_wire(value: &str) -> Self {
+        match value {
+            "DAY" => Self::Day,
+            "HOUR" => Self::Hour,
+            "MINUTE" => Self::Minute,
+            "MONTH" => Self::Month,
+            other => Self::Other(::std::string::String::from(other)),
+        }
+    }
+}
+/// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "view"))]
+impl ::std::default::Default for TimeUnit {
+    fn default() -> Self {
+        Self::Other(::std::string::String::new())
+    }
+}
+#[cfg(any(feature = "view"))]
+impl ::std::fmt::Display for TimeUnit {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+#[cfg(any(feature = "view"))]
+impl crate::codec::Decode for TimeUnit {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d.str().map(Self::from_wire)
+    }
+}
+#[cfg(any(feature = "view"))]
+impl crate::codec::Encode for TimeUnit {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.string(self.as_str());
+    }
+}
 /// Spec: `#/components/schemas/View`
+#[cfg(any(feature = "view"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct View {
     pub cluster: crate::models::NestedCluster,
@@ -210,6 +293,7 @@ pub struct View {
     pub time_span: i32,
     pub time_unit: crate::models::TimeUnit,
 }
+#[cfg(any(feature = "view"))]
 impl crate::codec::Decode for View {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -259,6 +343,7 @@ impl crate::codec::Decode for View {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "view"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for View {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -275,10 +360,12 @@ impl crate::codec::Encode for View {
     }
 }
 /// Spec: `#/components/schemas/ViewConnection`
+#[cfg(any(feature = "view"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ViewConnection {
     pub aggregate: crate::models::NestedAggregateView,
 }
+#[cfg(any(feature = "view"))]
 impl crate::codec::Decode for ViewConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -300,6 +387,7 @@ impl crate::codec::Decode for ViewConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "view"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ViewConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -309,6 +397,7 @@ impl crate::codec::Encode for ViewConnection {
     }
 }
 /// Spec: `#/components/schemas/ViewCreationParams`
+#[cfg(any(feature = "view"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ViewCreationParams {
     pub time_unit: crate::models::TimeUnit,
@@ -316,6 +405,7 @@ pub struct ViewCreationParams {
     pub cluster_id: ::std::string::String,
     pub name: ::std::string::String,
 }
+#[cfg(any(feature = "view"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ViewCreationParams {
     fn decode(
@@ -354,6 +444,7 @@ impl crate::codec::Decode for ViewCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "view"))]
 impl crate::codec::Encode for ViewCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -365,10 +456,12 @@ impl crate::codec::Encode for ViewCreationParams {
     }
 }
 /// Spec: `#/components/schemas/ViewDeletionParams`
+#[cfg(any(feature = "view"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ViewDeletionParams {
     pub r#where: crate::models::ViewWhereInput,
 }
+#[cfg(any(feature = "view"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ViewDeletionParams {
     fn decode(
@@ -391,6 +484,7 @@ impl crate::codec::Decode for ViewDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "view"))]
 impl crate::codec::Encode for ViewDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -399,6 +493,7 @@ impl crate::codec::Encode for ViewDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/ViewOrderByInput`
+#[cfg(any(feature = "view"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ViewOrderByInput {
     /// `entityAsyncStatus_ASC`
@@ -428,6 +523,7 @@ pub enum ViewOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "view"))]
 impl ViewOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 12] = [
@@ -482,16 +578,19 @@ impl ViewOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "view"))]
 impl ::std::default::Default for ViewOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "view"))]
 impl ::std::fmt::Display for ViewOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "view"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ViewOrderByInput {
     fn decode(
@@ -500,17 +599,20 @@ impl crate::codec::Decode for ViewOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "view"))]
 impl crate::codec::Encode for ViewOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/ViewUpdationParams`
+#[cfg(any(feature = "view"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ViewUpdationParams {
     pub data: ::std::option::Option<crate::models::ViewUpdationParamsData>,
     pub r#where: crate::models::ViewWhereInput,
 }
+#[cfg(any(feature = "view"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ViewUpdationParams {
     fn decode(
@@ -534,6 +636,7 @@ impl crate::codec::Decode for ViewUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "view"))]
 impl crate::codec::Encode for ViewUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -543,12 +646,14 @@ impl crate::codec::Encode for ViewUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/ViewUpdationParams/properties/data`
+#[cfg(any(feature = "view"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ViewUpdationParamsData {
     pub time_unit: ::std::option::Option<crate::models::TimeUnit>,
     pub time_span: ::std::option::Option<i32>,
     pub name: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "view"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ViewUpdationParamsData {
     fn decode(
@@ -568,6 +673,7 @@ impl crate::codec::Decode for ViewUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "view"))]
 impl crate::codec::Encode for ViewUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -577,8 +683,289 @@ impl crate::codec::Encode for ViewUpdationParamsData {
         e.end_object();
     }
 }
+/// Spec: `#/components/schemas/ViewWhereInput`
+#[cfg(any(feature = "view"))]
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ViewWhereInput {
+    pub and: crate::Nullable<::std::vec::Vec<crate::models::ViewWhereInput>>,
+    pub not: crate::Nullable<::std::vec::Vec<crate::models::ViewWhereInput>>,
+    pub or: crate::Nullable<::std::vec::Vec<crate::models::ViewWhereInput>>,
+    pub cluster: crate::Nullable<crate::models::ClusterWhereInput>,
+    pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
+    pub entity_async_status_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    pub entity_async_status_not: crate::Nullable<crate::models::EntityAsyncStatus>,
+    pub entity_async_status_not_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    #[cfg(any(feature = "graph"))]
+    pub graphs_every: crate::Nullable<::std::boxed::Box<crate::models::GraphWhereInput>>,
+    #[cfg(any(feature = "graph"))]
+    pub graphs_none: crate::Nullable<::std::boxed::Box<crate::models::GraphWhereInput>>,
+    #[cfg(any(feature = "graph"))]
+    pub graphs_some: crate::Nullable<::std::boxed::Box<crate::models::GraphWhereInput>>,
+    pub id: crate::Nullable<::std::string::String>,
+    pub id_contains: crate::Nullable<::std::string::String>,
+    pub id_ends_with: crate::Nullable<::std::string::String>,
+    pub id_gt: crate::Nullable<::std::string::String>,
+    pub id_gte: crate::Nullable<::std::string::String>,
+    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: crate::Nullable<::std::string::String>,
+    pub id_lte: crate::Nullable<::std::string::String>,
+    pub id_not: crate::Nullable<::std::string::String>,
+    pub id_not_contains: crate::Nullable<::std::string::String>,
+    pub id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub id_starts_with: crate::Nullable<::std::string::String>,
+    pub local_id: crate::Nullable<::std::string::String>,
+    pub local_id_contains: crate::Nullable<::std::string::String>,
+    pub local_id_ends_with: crate::Nullable<::std::string::String>,
+    pub local_id_gt: crate::Nullable<::std::string::String>,
+    pub local_id_gte: crate::Nullable<::std::string::String>,
+    pub local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub local_id_lt: crate::Nullable<::std::string::String>,
+    pub local_id_lte: crate::Nullable<::std::string::String>,
+    pub local_id_not: crate::Nullable<::std::string::String>,
+    pub local_id_not_contains: crate::Nullable<::std::string::String>,
+    pub local_id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub local_id_starts_with: crate::Nullable<::std::string::String>,
+    pub name: crate::Nullable<::std::string::String>,
+    pub name_contains: crate::Nullable<::std::string::String>,
+    pub name_ends_with: crate::Nullable<::std::string::String>,
+    pub name_gt: crate::Nullable<::std::string::String>,
+    pub name_gte: crate::Nullable<::std::string::String>,
+    pub name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_lt: crate::Nullable<::std::string::String>,
+    pub name_lte: crate::Nullable<::std::string::String>,
+    pub name_not: crate::Nullable<::std::string::String>,
+    pub name_not_contains: crate::Nullable<::std::string::String>,
+    pub name_not_ends_with: crate::Nullable<::std::string::String>,
+    pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_not_starts_with: crate::Nullable<::std::string::String>,
+    pub name_starts_with: crate::Nullable<::std::string::String>,
+    pub time_span: crate::Nullable<i32>,
+    pub time_span_gt: crate::Nullable<i32>,
+    pub time_span_gte: crate::Nullable<i32>,
+    pub time_span_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub time_span_lt: crate::Nullable<i32>,
+    pub time_span_lte: crate::Nullable<i32>,
+    pub time_span_not: crate::Nullable<i32>,
+    pub time_span_not_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub time_unit: crate::Nullable<crate::models::TimeUnit>,
+    pub time_unit_in: crate::Nullable<::std::vec::Vec<crate::models::TimeUnit>>,
+    pub time_unit_not: crate::Nullable<crate::models::TimeUnit>,
+    pub time_unit_not_in: crate::Nullable<::std::vec::Vec<crate::models::TimeUnit>>,
+}
+#[cfg(any(feature = "view"))]
+#[cfg(feature = "server")]
+impl crate::codec::Decode for ViewWhereInput {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        let mut out = Self::default();
+        let mut key = d.first_key("ViewWhereInput")?;
+        while let ::std::option::Option::Some(k) = key {
+            match k {
+                "AND" => d.field(&mut out.and, "AND")?,
+                "NOT" => d.field(&mut out.not, "NOT")?,
+                "OR" => d.field(&mut out.or, "OR")?,
+                "cluster" => d.field(&mut out.cluster, "cluster")?,
+                "entityAsyncStatus" => {
+                    d.field(&mut out.entity_async_status, "entityAsyncStatus")?
+                }
+                "entityAsyncStatus_in" => {
+                    d.field(&mut out.entity_async_status_in, "entityAsyncStatus_in")?
+                }
+                "entityAsyncStatus_not" => {
+                    d.field(&mut out.entity_async_status_not, "entityAsyncStatus_not")?
+                }
+                "entityAsyncStatus_not_in" => {
+                    d.field(
+                        &mut out.entity_async_status_not_in,
+                        "entityAsyncStatus_not_in",
+                    )?
+                }
+                #[cfg(any(feature = "graph"))]
+                "graphs_every" => d.field(&mut out.graphs_every, "graphs_every")?,
+                #[cfg(any(feature = "graph"))]
+                "graphs_none" => d.field(&mut out.graphs_none, "graphs_none")?,
+                #[cfg(any(feature = "graph"))]
+                "graphs_some" => d.field(&mut out.graphs_some, "graphs_some")?,
+                "id" => d.field(&mut out.id, "id")?,
+                "id_contains" => d.field(&mut out.id_contains, "id_contains")?,
+                "id_ends_with" => d.field(&mut out.id_ends_with, "id_ends_with")?,
+                "id_gt" => d.field(&mut out.id_gt, "id_gt")?,
+                "id_gte" => d.field(&mut out.id_gte, "id_gte")?,
+                "id_in" => d.field(&mut out.id_in, "id_in")?,
+                "id_lt" => d.field(&mut out.id_lt, "id_lt")?,
+                "id_lte" => d.field(&mut out.id_lte, "id_lte")?,
+                "id_not" => d.field(&mut out.id_not, "id_not")?,
+                "id_not_contains" => {
+                    d.field(&mut out.id_not_contains, "id_not_contains")?
+                }
+                "id_not_ends_with" => {
+                    d.field(&mut out.id_not_ends_with, "id_not_ends_with")?
+                }
+                "id_not_in" => d.field(&mut out.id_not_in, "id_not_in")?,
+                "id_not_starts_with" => {
+                    d.field(&mut out.id_not_starts_with, "id_not_starts_with")?
+                }
+                "id_starts_with" => d.field(&mut out.id_starts_with, "id_starts_with")?,
+                "local_id" => d.field(&mut out.local_id, "local_id")?,
+                "local_id_contains" => {
+                    d.field(&mut out.local_id_contains, "local_id_contains")?
+                }
+                "local_id_ends_with" => {
+                    d.field(&mut out.local_id_ends_with, "local_id_ends_with")?
+                }
+                "local_id_gt" => d.field(&mut out.local_id_gt, "local_id_gt")?,
+                "local_id_gte" => d.field(&mut out.local_id_gte, "local_id_gte")?,
+                "local_id_in" => d.field(&mut out.local_id_in, "local_id_in")?,
+                "local_id_lt" => d.field(&mut out.local_id_lt, "local_id_lt")?,
+                "local_id_lte" => d.field(&mut out.local_id_lte, "local_id_lte")?,
+                "local_id_not" => d.field(&mut out.local_id_not, "local_id_not")?,
+                "local_id_not_contains" => {
+                    d.field(&mut out.local_id_not_contains, "local_id_not_contains")?
+                }
+                "local_id_not_ends_with" => {
+                    d.field(&mut out.local_id_not_ends_with, "local_id_not_ends_with")?
+                }
+                "local_id_not_in" => {
+                    d.field(&mut out.local_id_not_in, "local_id_not_in")?
+                }
+                "local_id_not_starts_with" => {
+                    d.field(
+                        &mut out.local_id_not_starts_with,
+                        "local_id_not_starts_with",
+                    )?
+                }
+                "local_id_starts_with" => {
+                    d.field(&mut out.local_id_starts_with, "local_id_starts_with")?
+                }
+                "name" => d.field(&mut out.name, "name")?,
+                "name_contains" => d.field(&mut out.name_contains, "name_contains")?,
+                "name_ends_with" => d.field(&mut out.name_ends_with, "name_ends_with")?,
+                "name_gt" => d.field(&mut out.name_gt, "name_gt")?,
+                "name_gte" => d.field(&mut out.name_gte, "name_gte")?,
+                "name_in" => d.field(&mut out.name_in, "name_in")?,
+                "name_lt" => d.field(&mut out.name_lt, "name_lt")?,
+                "name_lte" => d.field(&mut out.name_lte, "name_lte")?,
+                "name_not" => d.field(&mut out.name_not, "name_not")?,
+                "name_not_contains" => {
+                    d.field(&mut out.name_not_contains, "name_not_contains")?
+                }
+                "name_not_ends_with" => {
+                    d.field(&mut out.name_not_ends_with, "name_not_ends_with")?
+                }
+                "name_not_in" => d.field(&mut out.name_not_in, "name_not_in")?,
+                "name_not_starts_with" => {
+                    d.field(&mut out.name_not_starts_with, "name_not_starts_with")?
+                }
+                "name_starts_with" => {
+                    d.field(&mut out.name_starts_with, "name_starts_with")?
+                }
+                "time_span" => d.field(&mut out.time_span, "time_span")?,
+                "time_span_gt" => d.field(&mut out.time_span_gt, "time_span_gt")?,
+                "time_span_gte" => d.field(&mut out.time_span_gte, "time_span_gte")?,
+                "time_span_in" => d.field(&mut out.time_span_in, "time_span_in")?,
+                "time_span_lt" => d.field(&mut out.time_span_lt, "time_span_lt")?,
+                "time_span_lte" => d.field(&mut out.time_span_lte, "time_span_lte")?,
+                "time_span_not" => d.field(&mut out.time_span_not, "time_span_not")?,
+                "time_span_not_in" => {
+                    d.field(&mut out.time_span_not_in, "time_span_not_in")?
+                }
+                "time_unit" => d.field(&mut out.time_unit, "time_unit")?,
+                "time_unit_in" => d.field(&mut out.time_unit_in, "time_unit_in")?,
+                "time_unit_not" => d.field(&mut out.time_unit_not, "time_unit_not")?,
+                "time_unit_not_in" => {
+                    d.field(&mut out.time_unit_not_in, "time_unit_not_in")?
+                }
+                _ => d.skip()?,
+            }
+            key = d.next_key()?;
+        }
+        ::std::result::Result::Ok(out)
+    }
+}
+#[cfg(any(feature = "view"))]
+impl crate::codec::Encode for ViewWhereInput {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.begin_object();
+        e.field("AND", &self.and);
+        e.field("NOT", &self.not);
+        e.field("OR", &self.or);
+        e.field("cluster", &self.cluster);
+        e.field("entityAsyncStatus", &self.entity_async_status);
+        e.field("entityAsyncStatus_in", &self.entity_async_status_in);
+        e.field("entityAsyncStatus_not", &self.entity_async_status_not);
+        e.field("entityAsyncStatus_not_in", &self.entity_async_status_not_in);
+        #[cfg(any(feature = "graph"))] e.field("graphs_every", &self.graphs_every);
+        #[cfg(any(feature = "graph"))] e.field("graphs_none", &self.graphs_none);
+        #[cfg(any(feature = "graph"))] e.field("graphs_some", &self.graphs_some);
+        e.field("id", &self.id);
+        e.field("id_contains", &self.id_contains);
+        e.field("id_ends_with", &self.id_ends_with);
+        e.field("id_gt", &self.id_gt);
+        e.field("id_gte", &self.id_gte);
+        e.field("id_in", &self.id_in);
+        e.field("id_lt", &self.id_lt);
+        e.field("id_lte", &self.id_lte);
+        e.field("id_not", &self.id_not);
+        e.field("id_not_contains", &self.id_not_contains);
+        e.field("id_not_ends_with", &self.id_not_ends_with);
+        e.field("id_not_in", &self.id_not_in);
+        e.field("id_not_starts_with", &self.id_not_starts_with);
+        e.field("id_starts_with", &self.id_starts_with);
+        e.field("local_id", &self.local_id);
+        e.field("local_id_contains", &self.local_id_contains);
+        e.field("local_id_ends_with", &self.local_id_ends_with);
+        e.field("local_id_gt", &self.local_id_gt);
+        e.field("local_id_gte", &self.local_id_gte);
+        e.field("local_id_in", &self.local_id_in);
+        e.field("local_id_lt", &self.local_id_lt);
+        e.field("local_id_lte", &self.local_id_lte);
+        e.field("local_id_not", &self.local_id_not);
+        e.field("local_id_not_contains", &self.local_id_not_contains);
+        e.field("local_id_not_ends_with", &self.local_id_not_ends_with);
+        e.field("local_id_not_in", &self.local_id_not_in);
+        e.field("local_id_not_starts_with", &self.local_id_not_starts_with);
+        e.field("local_id_starts_with", &self.local_id_starts_with);
+        e.field("name", &self.name);
+        e.field("name_contains", &self.name_contains);
+        e.field("name_ends_with", &self.name_ends_with);
+        e.field("name_gt", &self.name_gt);
+        e.field("name_gte", &self.name_gte);
+        e.field("name_in", &self.name_in);
+        e.field("name_lt", &self.name_lt);
+        e.field("name_lte", &self.name_lte);
+        e.field("name_not", &self.name_not);
+        e.field("name_not_contains", &self.name_not_contains);
+        e.field("name_not_ends_with", &self.name_not_ends_with);
+        e.field("name_not_in", &self.name_not_in);
+        e.field("name_not_starts_with", &self.name_not_starts_with);
+        e.field("name_starts_with", &self.name_starts_with);
+        e.field("time_span", &self.time_span);
+        e.field("time_span_gt", &self.time_span_gt);
+        e.field("time_span_gte", &self.time_span_gte);
+        e.field("time_span_in", &self.time_span_in);
+        e.field("time_span_lt", &self.time_span_lt);
+        e.field("time_span_lte", &self.time_span_lte);
+        e.field("time_span_not", &self.time_span_not);
+        e.field("time_span_not_in", &self.time_span_not_in);
+        e.field("time_unit", &self.time_unit);
+        e.field("time_unit_in", &self.time_unit_in);
+        e.field("time_unit_not", &self.time_unit_not);
+        e.field("time_unit_not_in", &self.time_unit_not_in);
+        e.end_object();
+    }
+}
 impl crate::Client {
     /// `POST /v2/api/create-view` (operation `CreateView`).
+    #[cfg(feature = "view")]
     pub async fn create_view(
         &self,
         body: &[crate::models::ViewCreationParams],
@@ -591,6 +978,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/delete-view` (operation `DeleteView`).
+    #[cfg(feature = "view")]
     pub async fn delete_view(
         &self,
         body: &crate::models::ViewDeletionParams,
@@ -603,6 +991,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-views` (operation `GetViews`).
+    #[cfg(feature = "view")]
     pub async fn get_views(
         &self,
         body: &crate::models::GetViewsRequestBody,
@@ -610,6 +999,7 @@ impl crate::Client {
         self.execute(crate::client::ApiRequest::json("get-views", body)).await?.decode()
     }
     /// `POST /v2/api/get-views-connection` (operation `GetViewsConnection`).
+    #[cfg(feature = "view")]
     pub async fn get_views_connection(
         &self,
         body: &crate::models::GetViewsConnectionRequestBody,
@@ -619,6 +1009,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/update-view` (operation `UpdateView`).
+    #[cfg(feature = "view")]
     pub async fn update_view(
         &self,
         body: &crate::models::ViewUpdationParams,

@@ -3,10 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteVirtualPrivateCloud`
+#[cfg(any(feature = "virtual-private-cloud"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteVirtualPrivateCloud {
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "virtual-private-cloud"))]
 impl crate::codec::Decode for DeleteVirtualPrivateCloud {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -28,6 +30,7 @@ impl crate::codec::Decode for DeleteVirtualPrivateCloud {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteVirtualPrivateCloud {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -37,6 +40,7 @@ impl crate::codec::Encode for DeleteVirtualPrivateCloud {
     }
 }
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudsConnectionRequestBody`
+#[cfg(any(feature = "virtual-private-cloud"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -47,6 +51,7 @@ pub struct GetVirtualPrivateCloudsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::VirtualPrivateCloudWhereInput>,
 }
+#[cfg(any(feature = "virtual-private-cloud"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVirtualPrivateCloudsConnectionRequestBody {
     fn decode(
@@ -70,6 +75,7 @@ impl crate::codec::Decode for GetVirtualPrivateCloudsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud"))]
 impl crate::codec::Encode for GetVirtualPrivateCloudsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -84,6 +90,7 @@ impl crate::codec::Encode for GetVirtualPrivateCloudsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudsRequestBody`
+#[cfg(any(feature = "virtual-private-cloud"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudsRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -94,6 +101,7 @@ pub struct GetVirtualPrivateCloudsRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::VirtualPrivateCloudWhereInput>,
 }
+#[cfg(any(feature = "virtual-private-cloud"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVirtualPrivateCloudsRequestBody {
     fn decode(
@@ -117,6 +125,7 @@ impl crate::codec::Decode for GetVirtualPrivateCloudsRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud"))]
 impl crate::codec::Encode for GetVirtualPrivateCloudsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -131,10 +140,12 @@ impl crate::codec::Encode for GetVirtualPrivateCloudsRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloud`
+#[cfg(any(feature = "virtual-private-cloud"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVirtualPrivateCloud {
     pub count: i32,
 }
+#[cfg(any(feature = "virtual-private-cloud"))]
 impl crate::codec::Decode for NestedAggregateVirtualPrivateCloud {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -156,6 +167,7 @@ impl crate::codec::Decode for NestedAggregateVirtualPrivateCloud {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateVirtualPrivateCloud {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -165,11 +177,13 @@ impl crate::codec::Encode for NestedAggregateVirtualPrivateCloud {
     }
 }
 /// Spec: `#/components/schemas/NestedVirtualPrivateCloudIsolationPolicy`
+#[cfg(any(feature = "virtual-private-cloud"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedVirtualPrivateCloudIsolationPolicy {
     pub id: ::std::string::String,
     pub vm: crate::models::NestedVm,
 }
+#[cfg(any(feature = "virtual-private-cloud"))]
 impl crate::codec::Decode for NestedVirtualPrivateCloudIsolationPolicy {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -199,6 +213,7 @@ impl crate::codec::Decode for NestedVirtualPrivateCloudIsolationPolicy {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedVirtualPrivateCloudIsolationPolicy {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -209,11 +224,13 @@ impl crate::codec::Encode for NestedVirtualPrivateCloudIsolationPolicy {
     }
 }
 /// Spec: `#/components/schemas/NestedVirtualPrivateCloudSecurityPolicy`
+#[cfg(any(feature = "virtual-private-cloud"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedVirtualPrivateCloudSecurityPolicy {
     pub id: ::std::string::String,
     pub name: ::std::string::String,
 }
+#[cfg(any(feature = "virtual-private-cloud"))]
 impl crate::codec::Decode for NestedVirtualPrivateCloudSecurityPolicy {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -243,6 +260,7 @@ impl crate::codec::Decode for NestedVirtualPrivateCloudSecurityPolicy {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedVirtualPrivateCloudSecurityPolicy {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -253,6 +271,7 @@ impl crate::codec::Encode for NestedVirtualPrivateCloudSecurityPolicy {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloud`
+#[cfg(any(feature = "virtual-private-cloud"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloud {
     pub associate_external_subnet_num: ::std::option::Option<i32>,
@@ -279,6 +298,7 @@ pub struct VirtualPrivateCloud {
     >,
     pub vpc_service: crate::models::NestedVirtualPrivateCloudService,
 }
+#[cfg(any(feature = "virtual-private-cloud"))]
 impl crate::codec::Decode for VirtualPrivateCloud {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -338,6 +358,7 @@ impl crate::codec::Decode for VirtualPrivateCloud {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VirtualPrivateCloud {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -359,10 +380,12 @@ impl crate::codec::Encode for VirtualPrivateCloud {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudConnection`
+#[cfg(any(feature = "virtual-private-cloud"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudConnection {
     pub aggregate: crate::models::NestedAggregateVirtualPrivateCloud,
 }
+#[cfg(any(feature = "virtual-private-cloud"))]
 impl crate::codec::Decode for VirtualPrivateCloudConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -384,6 +407,7 @@ impl crate::codec::Decode for VirtualPrivateCloudConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VirtualPrivateCloudConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -393,6 +417,7 @@ impl crate::codec::Encode for VirtualPrivateCloudConnection {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudCreationParams`
+#[cfg(any(feature = "virtual-private-cloud"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudCreationParams {
     pub mtu: ::std::option::Option<i32>,
@@ -400,6 +425,7 @@ pub struct VirtualPrivateCloudCreationParams {
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::string::String,
 }
+#[cfg(any(feature = "virtual-private-cloud"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudCreationParams {
     fn decode(
@@ -432,6 +458,7 @@ impl crate::codec::Decode for VirtualPrivateCloudCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud"))]
 impl crate::codec::Encode for VirtualPrivateCloudCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -443,10 +470,12 @@ impl crate::codec::Encode for VirtualPrivateCloudCreationParams {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudDeletionParams`
+#[cfg(any(feature = "virtual-private-cloud"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudDeletionParams {
     pub r#where: crate::models::VirtualPrivateCloudWhereInput,
 }
+#[cfg(any(feature = "virtual-private-cloud"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudDeletionParams {
     fn decode(
@@ -469,6 +498,7 @@ impl crate::codec::Decode for VirtualPrivateCloudDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud"))]
 impl crate::codec::Encode for VirtualPrivateCloudDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -477,6 +507,7 @@ impl crate::codec::Encode for VirtualPrivateCloudDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudOrderByInput`
+#[cfg(any(feature = "virtual-private-cloud"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VirtualPrivateCloudOrderByInput {
     /// `associate_external_subnet_num_ASC`
@@ -510,6 +541,7 @@ pub enum VirtualPrivateCloudOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "virtual-private-cloud"))]
 impl VirtualPrivateCloudOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 14] = [
@@ -570,16 +602,19 @@ impl VirtualPrivateCloudOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "virtual-private-cloud"))]
 impl ::std::default::Default for VirtualPrivateCloudOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "virtual-private-cloud"))]
 impl ::std::fmt::Display for VirtualPrivateCloudOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "virtual-private-cloud"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudOrderByInput {
     fn decode(
@@ -588,18 +623,21 @@ impl crate::codec::Decode for VirtualPrivateCloudOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud"))]
 impl crate::codec::Encode for VirtualPrivateCloudOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudUpdateDataParams`
+#[cfg(any(feature = "virtual-private-cloud"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudUpdateDataParams {
     pub mtu: ::std::option::Option<i32>,
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "virtual-private-cloud"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudUpdateDataParams {
     fn decode(
@@ -619,6 +657,7 @@ impl crate::codec::Decode for VirtualPrivateCloudUpdateDataParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud"))]
 impl crate::codec::Encode for VirtualPrivateCloudUpdateDataParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -629,11 +668,13 @@ impl crate::codec::Encode for VirtualPrivateCloudUpdateDataParams {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudUpdationParams`
+#[cfg(any(feature = "virtual-private-cloud"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudUpdationParams {
     pub data: crate::models::VirtualPrivateCloudUpdateDataParams,
     pub r#where: crate::models::VirtualPrivateCloudWhereInput,
 }
+#[cfg(any(feature = "virtual-private-cloud"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudUpdationParams {
     fn decode(
@@ -664,6 +705,7 @@ impl crate::codec::Decode for VirtualPrivateCloudUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud"))]
 impl crate::codec::Encode for VirtualPrivateCloudUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -672,8 +714,571 @@ impl crate::codec::Encode for VirtualPrivateCloudUpdationParams {
         e.end_object();
     }
 }
+/// Spec: `#/components/schemas/VirtualPrivateCloudWhereInput`
+#[cfg(any(feature = "virtual-private-cloud"))]
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct VirtualPrivateCloudWhereInput {
+    pub and: crate::Nullable<
+        ::std::vec::Vec<crate::models::VirtualPrivateCloudWhereInput>,
+    >,
+    pub not: crate::Nullable<
+        ::std::vec::Vec<crate::models::VirtualPrivateCloudWhereInput>,
+    >,
+    pub or: crate::Nullable<
+        ::std::vec::Vec<crate::models::VirtualPrivateCloudWhereInput>,
+    >,
+    pub associate_external_subnet_num: crate::Nullable<i32>,
+    pub associate_external_subnet_num_gt: crate::Nullable<i32>,
+    pub associate_external_subnet_num_gte: crate::Nullable<i32>,
+    pub associate_external_subnet_num_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub associate_external_subnet_num_lt: crate::Nullable<i32>,
+    pub associate_external_subnet_num_lte: crate::Nullable<i32>,
+    pub associate_external_subnet_num_not: crate::Nullable<i32>,
+    pub associate_external_subnet_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub description: crate::Nullable<::std::string::String>,
+    pub description_contains: crate::Nullable<::std::string::String>,
+    pub description_ends_with: crate::Nullable<::std::string::String>,
+    pub description_gt: crate::Nullable<::std::string::String>,
+    pub description_gte: crate::Nullable<::std::string::String>,
+    pub description_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub description_lt: crate::Nullable<::std::string::String>,
+    pub description_lte: crate::Nullable<::std::string::String>,
+    pub description_not: crate::Nullable<::std::string::String>,
+    pub description_not_contains: crate::Nullable<::std::string::String>,
+    pub description_not_ends_with: crate::Nullable<::std::string::String>,
+    pub description_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub description_not_starts_with: crate::Nullable<::std::string::String>,
+    pub description_starts_with: crate::Nullable<::std::string::String>,
+    pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
+    pub entity_async_status_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    pub entity_async_status_not: crate::Nullable<crate::models::EntityAsyncStatus>,
+    pub entity_async_status_not_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    pub id: crate::Nullable<::std::string::String>,
+    pub id_contains: crate::Nullable<::std::string::String>,
+    pub id_ends_with: crate::Nullable<::std::string::String>,
+    pub id_gt: crate::Nullable<::std::string::String>,
+    pub id_gte: crate::Nullable<::std::string::String>,
+    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: crate::Nullable<::std::string::String>,
+    pub id_lte: crate::Nullable<::std::string::String>,
+    pub id_not: crate::Nullable<::std::string::String>,
+    pub id_not_contains: crate::Nullable<::std::string::String>,
+    pub id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub id_starts_with: crate::Nullable<::std::string::String>,
+    #[cfg(any(feature = "full"))]
+    pub isolation_policies_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudIsolationPolicyWhereInput>,
+    >,
+    #[cfg(any(feature = "full"))]
+    pub isolation_policies_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudIsolationPolicyWhereInput>,
+    >,
+    #[cfg(any(feature = "full"))]
+    pub isolation_policies_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudIsolationPolicyWhereInput>,
+    >,
+    pub local_id: crate::Nullable<::std::string::String>,
+    pub local_id_contains: crate::Nullable<::std::string::String>,
+    pub local_id_ends_with: crate::Nullable<::std::string::String>,
+    pub local_id_gt: crate::Nullable<::std::string::String>,
+    pub local_id_gte: crate::Nullable<::std::string::String>,
+    pub local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub local_id_lt: crate::Nullable<::std::string::String>,
+    pub local_id_lte: crate::Nullable<::std::string::String>,
+    pub local_id_not: crate::Nullable<::std::string::String>,
+    pub local_id_not_contains: crate::Nullable<::std::string::String>,
+    pub local_id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub local_id_starts_with: crate::Nullable<::std::string::String>,
+    pub mtu: crate::Nullable<i32>,
+    pub mtu_gt: crate::Nullable<i32>,
+    pub mtu_gte: crate::Nullable<i32>,
+    pub mtu_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub mtu_lt: crate::Nullable<i32>,
+    pub mtu_lte: crate::Nullable<i32>,
+    pub mtu_not: crate::Nullable<i32>,
+    pub mtu_not_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub name: crate::Nullable<::std::string::String>,
+    pub name_contains: crate::Nullable<::std::string::String>,
+    pub name_ends_with: crate::Nullable<::std::string::String>,
+    pub name_gt: crate::Nullable<::std::string::String>,
+    pub name_gte: crate::Nullable<::std::string::String>,
+    pub name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_lt: crate::Nullable<::std::string::String>,
+    pub name_lte: crate::Nullable<::std::string::String>,
+    pub name_not: crate::Nullable<::std::string::String>,
+    pub name_not_contains: crate::Nullable<::std::string::String>,
+    pub name_not_ends_with: crate::Nullable<::std::string::String>,
+    pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_not_starts_with: crate::Nullable<::std::string::String>,
+    pub name_starts_with: crate::Nullable<::std::string::String>,
+    #[cfg(any(feature = "virtual-private-cloud-route-table"))]
+    pub route_tables_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudRouteTableWhereInput>,
+    >,
+    #[cfg(any(feature = "virtual-private-cloud-route-table"))]
+    pub route_tables_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudRouteTableWhereInput>,
+    >,
+    #[cfg(any(feature = "virtual-private-cloud-route-table"))]
+    pub route_tables_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudRouteTableWhereInput>,
+    >,
+    #[cfg(any(feature = "virtual-private-cloud-security-group"))]
+    pub security_groups_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudSecurityGroupWhereInput>,
+    >,
+    #[cfg(any(feature = "virtual-private-cloud-security-group"))]
+    pub security_groups_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudSecurityGroupWhereInput>,
+    >,
+    #[cfg(any(feature = "virtual-private-cloud-security-group"))]
+    pub security_groups_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudSecurityGroupWhereInput>,
+    >,
+    #[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+    pub security_policies_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudSecurityPolicyWhereInput>,
+    >,
+    #[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+    pub security_policies_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudSecurityPolicyWhereInput>,
+    >,
+    #[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+    pub security_policies_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudSecurityPolicyWhereInput>,
+    >,
+    #[cfg(any(feature = "virtual-private-cloud-subnet"))]
+    pub subnets_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudSubnetWhereInput>,
+    >,
+    #[cfg(any(feature = "virtual-private-cloud-subnet"))]
+    pub subnets_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudSubnetWhereInput>,
+    >,
+    #[cfg(any(feature = "virtual-private-cloud-subnet"))]
+    pub subnets_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudSubnetWhereInput>,
+    >,
+    #[cfg(any(feature = "full"))]
+    pub vpc_service: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudServiceWhereInput>,
+    >,
+}
+#[cfg(any(feature = "virtual-private-cloud"))]
+#[cfg(feature = "server")]
+impl crate::codec::Decode for VirtualPrivateCloudWhereInput {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        let mut out = Self::default();
+        let mut key = d.first_key("VirtualPrivateCloudWhereInput")?;
+        while let ::std::option::Option::Some(k) = key {
+            match k {
+                "AND" => d.field(&mut out.and, "AND")?,
+                "NOT" => d.field(&mut out.not, "NOT")?,
+                "OR" => d.field(&mut out.or, "OR")?,
+                "associate_external_subnet_num" => {
+                    d.field(
+                        &mut out.associate_external_subnet_num,
+                        "associate_external_subnet_num",
+                    )?
+                }
+                "associate_external_subnet_num_gt" => {
+                    d.field(
+                        &mut out.associate_external_subnet_num_gt,
+                        "associate_external_subnet_num_gt",
+                    )?
+                }
+                "associate_external_subnet_num_gte" => {
+                    d.field(
+                        &mut out.associate_external_subnet_num_gte,
+                        "associate_external_subnet_num_gte",
+                    )?
+                }
+                "associate_external_subnet_num_in" => {
+                    d.field(
+                        &mut out.associate_external_subnet_num_in,
+                        "associate_external_subnet_num_in",
+                    )?
+                }
+                "associate_external_subnet_num_lt" => {
+                    d.field(
+                        &mut out.associate_external_subnet_num_lt,
+                        "associate_external_subnet_num_lt",
+                    )?
+                }
+                "associate_external_subnet_num_lte" => {
+                    d.field(
+                        &mut out.associate_external_subnet_num_lte,
+                        "associate_external_subnet_num_lte",
+                    )?
+                }
+                "associate_external_subnet_num_not" => {
+                    d.field(
+                        &mut out.associate_external_subnet_num_not,
+                        "associate_external_subnet_num_not",
+                    )?
+                }
+                "associate_external_subnet_num_not_in" => {
+                    d.field(
+                        &mut out.associate_external_subnet_num_not_in,
+                        "associate_external_subnet_num_not_in",
+                    )?
+                }
+                "description" => d.field(&mut out.description, "description")?,
+                "description_contains" => {
+                    d.field(&mut out.description_contains, "description_contains")?
+                }
+                "description_ends_with" => {
+                    d.field(&mut out.description_ends_with, "description_ends_with")?
+                }
+                "description_gt" => d.field(&mut out.description_gt, "description_gt")?,
+                "description_gte" => {
+                    d.field(&mut out.description_gte, "description_gte")?
+                }
+                "description_in" => d.field(&mut out.description_in, "description_in")?,
+                "description_lt" => d.field(&mut out.description_lt, "description_lt")?,
+                "description_lte" => {
+                    d.field(&mut out.description_lte, "description_lte")?
+                }
+                "description_not" => {
+                    d.field(&mut out.description_not, "description_not")?
+                }
+                "description_not_contains" => {
+                    d.field(
+                        &mut out.description_not_contains,
+                        "description_not_contains",
+                    )?
+                }
+                "description_not_ends_with" => {
+                    d.field(
+                        &mut out.description_not_ends_with,
+                        "description_not_ends_with",
+                    )?
+                }
+                "description_not_in" => {
+                    d.field(&mut out.description_not_in, "description_not_in")?
+                }
+                "description_not_starts_with" => {
+                    d.field(
+                        &mut out.description_not_starts_with,
+                        "description_not_starts_with",
+                    )?
+                }
+                "description_starts_with" => {
+                    d.field(&mut out.description_starts_with, "description_starts_with")?
+                }
+                "entityAsyncStatus" => {
+                    d.field(&mut out.entity_async_status, "entityAsyncStatus")?
+                }
+                "entityAsyncStatus_in" => {
+                    d.field(&mut out.entity_async_status_in, "entityAsyncStatus_in")?
+                }
+                "entityAsyncStatus_not" => {
+                    d.field(&mut out.entity_async_status_not, "entityAsyncStatus_not")?
+                }
+                "entityAsyncStatus_not_in" => {
+                    d.field(
+                        &mut out.entity_async_status_not_in,
+                        "entityAsyncStatus_not_in",
+                    )?
+                }
+                "id" => d.field(&mut out.id, "id")?,
+                "id_contains" => d.field(&mut out.id_contains, "id_contains")?,
+                "id_ends_with" => d.field(&mut out.id_ends_with, "id_ends_with")?,
+                "id_gt" => d.field(&mut out.id_gt, "id_gt")?,
+                "id_gte" => d.field(&mut out.id_gte, "id_gte")?,
+                "id_in" => d.field(&mut out.id_in, "id_in")?,
+                "id_lt" => d.field(&mut out.id_lt, "id_lt")?,
+                "id_lte" => d.field(&mut out.id_lte, "id_lte")?,
+                "id_not" => d.field(&mut out.id_not, "id_not")?,
+                "id_not_contains" => {
+                    d.field(&mut out.id_not_contains, "id_not_contains")?
+                }
+                "id_not_ends_with" => {
+                    d.field(&mut out.id_not_ends_with, "id_not_ends_with")?
+                }
+                "id_not_in" => d.field(&mut out.id_not_in, "id_not_in")?,
+                "id_not_starts_with" => {
+                    d.field(&mut out.id_not_starts_with, "id_not_starts_with")?
+                }
+                "id_starts_with" => d.field(&mut out.id_starts_with, "id_starts_with")?,
+                #[cfg(any(feature = "full"))]
+                "isolation_policies_every" => {
+                    d.field(
+                        &mut out.isolation_policies_every,
+                        "isolation_policies_every",
+                    )?
+                }
+                #[cfg(any(feature = "full"))]
+                "isolation_policies_none" => {
+                    d.field(&mut out.isolation_policies_none, "isolation_policies_none")?
+                }
+                #[cfg(any(feature = "full"))]
+                "isolation_policies_some" => {
+                    d.field(&mut out.isolation_policies_some, "isolation_policies_some")?
+                }
+                "local_id" => d.field(&mut out.local_id, "local_id")?,
+                "local_id_contains" => {
+                    d.field(&mut out.local_id_contains, "local_id_contains")?
+                }
+                "local_id_ends_with" => {
+                    d.field(&mut out.local_id_ends_with, "local_id_ends_with")?
+                }
+                "local_id_gt" => d.field(&mut out.local_id_gt, "local_id_gt")?,
+                "local_id_gte" => d.field(&mut out.local_id_gte, "local_id_gte")?,
+                "local_id_in" => d.field(&mut out.local_id_in, "local_id_in")?,
+                "local_id_lt" => d.field(&mut out.local_id_lt, "local_id_lt")?,
+                "local_id_lte" => d.field(&mut out.local_id_lte, "local_id_lte")?,
+                "local_id_not" => d.field(&mut out.local_id_not, "local_id_not")?,
+                "local_id_not_contains" => {
+                    d.field(&mut out.local_id_not_contains, "local_id_not_contains")?
+                }
+                "local_id_not_ends_with" => {
+                    d.field(&mut out.local_id_not_ends_with, "local_id_not_ends_with")?
+                }
+                "local_id_not_in" => {
+                    d.field(&mut out.local_id_not_in, "local_id_not_in")?
+                }
+                "local_id_not_starts_with" => {
+                    d.field(
+                        &mut out.local_id_not_starts_with,
+                        "local_id_not_starts_with",
+                    )?
+                }
+                "local_id_starts_with" => {
+                    d.field(&mut out.local_id_starts_with, "local_id_starts_with")?
+                }
+                "mtu" => d.field(&mut out.mtu, "mtu")?,
+                "mtu_gt" => d.field(&mut out.mtu_gt, "mtu_gt")?,
+                "mtu_gte" => d.field(&mut out.mtu_gte, "mtu_gte")?,
+                "mtu_in" => d.field(&mut out.mtu_in, "mtu_in")?,
+                "mtu_lt" => d.field(&mut out.mtu_lt, "mtu_lt")?,
+                "mtu_lte" => d.field(&mut out.mtu_lte, "mtu_lte")?,
+                "mtu_not" => d.field(&mut out.mtu_not, "mtu_not")?,
+                "mtu_not_in" => d.field(&mut out.mtu_not_in, "mtu_not_in")?,
+                "name" => d.field(&mut out.name, "name")?,
+                "name_contains" => d.field(&mut out.name_contains, "name_contains")?,
+                "name_ends_with" => d.field(&mut out.name_ends_with, "name_ends_with")?,
+                "name_gt" => d.field(&mut out.name_gt, "name_gt")?,
+                "name_gte" => d.field(&mut out.name_gte, "name_gte")?,
+                "name_in" => d.field(&mut out.name_in, "name_in")?,
+                "name_lt" => d.field(&mut out.name_lt, "name_lt")?,
+                "name_lte" => d.field(&mut out.name_lte, "name_lte")?,
+                "name_not" => d.field(&mut out.name_not, "name_not")?,
+                "name_not_contains" => {
+                    d.field(&mut out.name_not_contains, "name_not_contains")?
+                }
+                "name_not_ends_with" => {
+                    d.field(&mut out.name_not_ends_with, "name_not_ends_with")?
+                }
+                "name_not_in" => d.field(&mut out.name_not_in, "name_not_in")?,
+                "name_not_starts_with" => {
+                    d.field(&mut out.name_not_starts_with, "name_not_starts_with")?
+                }
+                "name_starts_with" => {
+                    d.field(&mut out.name_starts_with, "name_starts_with")?
+                }
+                #[cfg(any(feature = "virtual-private-cloud-route-table"))]
+                "route_tables_every" => {
+                    d.field(&mut out.route_tables_every, "route_tables_every")?
+                }
+                #[cfg(any(feature = "virtual-private-cloud-route-table"))]
+                "route_tables_none" => {
+                    d.field(&mut out.route_tables_none, "route_tables_none")?
+                }
+                #[cfg(any(feature = "virtual-private-cloud-route-table"))]
+                "route_tables_some" => {
+                    d.field(&mut out.route_tables_some, "route_tables_some")?
+                }
+                #[cfg(any(feature = "virtual-private-cloud-security-group"))]
+                "security_groups_every" => {
+                    d.field(&mut out.security_groups_every, "security_groups_every")?
+                }
+                #[cfg(any(feature = "virtual-private-cloud-security-group"))]
+                "security_groups_none" => {
+                    d.field(&mut out.security_groups_none, "security_groups_none")?
+                }
+                #[cfg(any(feature = "virtual-private-cloud-security-group"))]
+                "security_groups_some" => {
+                    d.field(&mut out.security_groups_some, "security_groups_some")?
+                }
+                #[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+                "security_policies_every" => {
+                    d.field(&mut out.security_policies_every, "security_policies_every")?
+                }
+                #[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+                "security_policies_none" => {
+                    d.field(&mut out.security_policies_none, "security_policies_none")?
+                }
+                #[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+                "security_policies_some" => {
+                    d.field(&mut out.security_policies_some, "security_policies_some")?
+                }
+                #[cfg(any(feature = "virtual-private-cloud-subnet"))]
+                "subnets_every" => d.field(&mut out.subnets_every, "subnets_every")?,
+                #[cfg(any(feature = "virtual-private-cloud-subnet"))]
+                "subnets_none" => d.field(&mut out.subnets_none, "subnets_none")?,
+                #[cfg(any(feature = "virtual-private-cloud-subnet"))]
+                "subnets_some" => d.field(&mut out.subnets_some, "subnets_some")?,
+                #[cfg(any(feature = "full"))]
+                "vpc_service" => d.field(&mut out.vpc_service, "vpc_service")?,
+                _ => d.skip()?,
+            }
+            key = d.next_key()?;
+        }
+        ::std::result::Result::Ok(out)
+    }
+}
+#[cfg(any(feature = "virtual-private-cloud"))]
+impl crate::codec::Encode for VirtualPrivateCloudWhereInput {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.begin_object();
+        e.field("AND", &self.and);
+        e.field("NOT", &self.not);
+        e.field("OR", &self.or);
+        e.field("associate_external_subnet_num", &self.associate_external_subnet_num);
+        e.field(
+            "associate_external_subnet_num_gt",
+            &self.associate_external_subnet_num_gt,
+        );
+        e.field(
+            "associate_external_subnet_num_gte",
+            &self.associate_external_subnet_num_gte,
+        );
+        e.field(
+            "associate_external_subnet_num_in",
+            &self.associate_external_subnet_num_in,
+        );
+        e.field(
+            "associate_external_subnet_num_lt",
+            &self.associate_external_subnet_num_lt,
+        );
+        e.field(
+            "associate_external_subnet_num_lte",
+            &self.associate_external_subnet_num_lte,
+        );
+        e.field(
+            "associate_external_subnet_num_not",
+            &self.associate_external_subnet_num_not,
+        );
+        e.field(
+            "associate_external_subnet_num_not_in",
+            &self.associate_external_subnet_num_not_in,
+        );
+        e.field("description", &self.description);
+        e.field("description_contains", &self.description_contains);
+        e.field("description_ends_with", &self.description_ends_with);
+        e.field("description_gt", &self.description_gt);
+        e.field("description_gte", &self.description_gte);
+        e.field("description_in", &self.description_in);
+        e.field("description_lt", &self.description_lt);
+        e.field("description_lte", &self.description_lte);
+        e.field("description_not", &self.description_not);
+        e.field("description_not_contains", &self.description_not_contains);
+        e.field("description_not_ends_with", &self.description_not_ends_with);
+        e.field("description_not_in", &self.description_not_in);
+        e.field("description_not_starts_with", &self.description_not_starts_with);
+        e.field("description_starts_with", &self.description_starts_with);
+        e.field("entityAsyncStatus", &self.entity_async_status);
+        e.field("entityAsyncStatus_in", &self.entity_async_status_in);
+        e.field("entityAsyncStatus_not", &self.entity_async_status_not);
+        e.field("entityAsyncStatus_not_in", &self.entity_async_status_not_in);
+        e.field("id", &self.id);
+        e.field("id_contains", &self.id_contains);
+        e.field("id_ends_with", &self.id_ends_with);
+        e.field("id_gt", &self.id_gt);
+        e.field("id_gte", &self.id_gte);
+        e.field("id_in", &self.id_in);
+        e.field("id_lt", &self.id_lt);
+        e.field("id_lte", &self.id_lte);
+        e.field("id_not", &self.id_not);
+        e.field("id_not_contains", &self.id_not_contains);
+        e.field("id_not_ends_with", &self.id_not_ends_with);
+        e.field("id_not_in", &self.id_not_in);
+        e.field("id_not_starts_with", &self.id_not_starts_with);
+        e.field("id_starts_with", &self.id_starts_with);
+        #[cfg(any(feature = "full"))]
+        e.field("isolation_policies_every", &self.isolation_policies_every);
+        #[cfg(any(feature = "full"))]
+        e.field("isolation_policies_none", &self.isolation_policies_none);
+        #[cfg(any(feature = "full"))]
+        e.field("isolation_policies_some", &self.isolation_policies_some);
+        e.field("local_id", &self.local_id);
+        e.field("local_id_contains", &self.local_id_contains);
+        e.field("local_id_ends_with", &self.local_id_ends_with);
+        e.field("local_id_gt", &self.local_id_gt);
+        e.field("local_id_gte", &self.local_id_gte);
+        e.field("local_id_in", &self.local_id_in);
+        e.field("local_id_lt", &self.local_id_lt);
+        e.field("local_id_lte", &self.local_id_lte);
+        e.field("local_id_not", &self.local_id_not);
+        e.field("local_id_not_contains", &self.local_id_not_contains);
+        e.field("local_id_not_ends_with", &self.local_id_not_ends_with);
+        e.field("local_id_not_in", &self.local_id_not_in);
+        e.field("local_id_not_starts_with", &self.local_id_not_starts_with);
+        e.field("local_id_starts_with", &self.local_id_starts_with);
+        e.field("mtu", &self.mtu);
+        e.field("mtu_gt", &self.mtu_gt);
+        e.field("mtu_gte", &self.mtu_gte);
+        e.field("mtu_in", &self.mtu_in);
+        e.field("mtu_lt", &self.mtu_lt);
+        e.field("mtu_lte", &self.mtu_lte);
+        e.field("mtu_not", &self.mtu_not);
+        e.field("mtu_not_in", &self.mtu_not_in);
+        e.field("name", &self.name);
+        e.field("name_contains", &self.name_contains);
+        e.field("name_ends_with", &self.name_ends_with);
+        e.field("name_gt", &self.name_gt);
+        e.field("name_gte", &self.name_gte);
+        e.field("name_in", &self.name_in);
+        e.field("name_lt", &self.name_lt);
+        e.field("name_lte", &self.name_lte);
+        e.field("name_not", &self.name_not);
+        e.field("name_not_contains", &self.name_not_contains);
+        e.field("name_not_ends_with", &self.name_not_ends_with);
+        e.field("name_not_in", &self.name_not_in);
+        e.field("name_not_starts_with", &self.name_not_starts_with);
+        e.field("name_starts_with", &self.name_starts_with);
+        #[cfg(any(feature = "virtual-private-cloud-route-table"))]
+        e.field("route_tables_every", &self.route_tables_every);
+        #[cfg(any(feature = "virtual-private-cloud-route-table"))]
+        e.field("route_tables_none", &self.route_tables_none);
+        #[cfg(any(feature = "virtual-private-cloud-route-table"))]
+        e.field("route_tables_some", &self.route_tables_some);
+        #[cfg(any(feature = "virtual-private-cloud-security-group"))]
+        e.field("security_groups_every", &self.security_groups_every);
+        #[cfg(any(feature = "virtual-private-cloud-security-group"))]
+        e.field("security_groups_none", &self.security_groups_none);
+        #[cfg(any(feature = "virtual-private-cloud-security-group"))]
+        e.field("security_groups_some", &self.security_groups_some);
+        #[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+        e.field("security_policies_every", &self.security_policies_every);
+        #[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+        e.field("security_policies_none", &self.security_policies_none);
+        #[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+        e.field("security_policies_some", &self.security_policies_some);
+        #[cfg(any(feature = "virtual-private-cloud-subnet"))]
+        e.field("subnets_every", &self.subnets_every);
+        #[cfg(any(feature = "virtual-private-cloud-subnet"))]
+        e.field("subnets_none", &self.subnets_none);
+        #[cfg(any(feature = "virtual-private-cloud-subnet"))]
+        e.field("subnets_some", &self.subnets_some);
+        #[cfg(any(feature = "full"))] e.field("vpc_service", &self.vpc_service);
+        e.end_object();
+    }
+}
 impl crate::Client {
     /// `POST /v2/api/create-virtual-private-cloud` (operation `CreateVirtualPrivateCloud`).
+    #[cfg(feature = "virtual-private-cloud")]
     pub async fn create_virtual_private_cloud(
         &self,
         body: &[crate::models::VirtualPrivateCloudCreationParams],
@@ -688,6 +1293,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/delete-virtual-private-cloud` (operation `DeleteVirtualPrivateCloud`).
+    #[cfg(feature = "virtual-private-cloud")]
     pub async fn delete_virtual_private_cloud(
         &self,
         body: &crate::models::VirtualPrivateCloudDeletionParams,
@@ -702,6 +1308,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-virtual-private-clouds` (operation `GetVirtualPrivateClouds`).
+    #[cfg(feature = "virtual-private-cloud")]
     pub async fn get_virtual_private_clouds(
         &self,
         body: &crate::models::GetVirtualPrivateCloudsRequestBody,
@@ -714,6 +1321,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-virtual-private-clouds-connection` (operation `GetVirtualPrivateCloudsConnection`).
+    #[cfg(feature = "virtual-private-cloud")]
     pub async fn get_virtual_private_clouds_connection(
         &self,
         body: &crate::models::GetVirtualPrivateCloudsConnectionRequestBody,
@@ -731,6 +1339,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/update-virtual-private-cloud` (operation `UpdateVirtualPrivateCloud`).
+    #[cfg(feature = "virtual-private-cloud")]
     pub async fn update_virtual_private_cloud(
         &self,
         body: &crate::models::VirtualPrivateCloudUpdationParams,

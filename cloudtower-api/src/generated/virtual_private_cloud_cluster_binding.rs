@@ -3,6 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudClusterBindingsConnectionRequestBody`
+#[cfg(any(feature = "virtual-private-cloud-cluster-binding"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudClusterBindingsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -17,6 +18,7 @@ pub struct GetVirtualPrivateCloudClusterBindingsConnectionRequestBody {
         crate::models::VirtualPrivateCloudClusterBindingWhereInput,
     >,
 }
+#[cfg(any(feature = "virtual-private-cloud-cluster-binding"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode
 for GetVirtualPrivateCloudClusterBindingsConnectionRequestBody {
@@ -42,6 +44,7 @@ for GetVirtualPrivateCloudClusterBindingsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-cluster-binding"))]
 impl crate::codec::Encode
 for GetVirtualPrivateCloudClusterBindingsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -57,6 +60,7 @@ for GetVirtualPrivateCloudClusterBindingsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudClusterBindingsRequestBody`
+#[cfg(any(feature = "virtual-private-cloud-cluster-binding"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudClusterBindingsRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -71,6 +75,7 @@ pub struct GetVirtualPrivateCloudClusterBindingsRequestBody {
         crate::models::VirtualPrivateCloudClusterBindingWhereInput,
     >,
 }
+#[cfg(any(feature = "virtual-private-cloud-cluster-binding"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVirtualPrivateCloudClusterBindingsRequestBody {
     fn decode(
@@ -94,6 +99,7 @@ impl crate::codec::Decode for GetVirtualPrivateCloudClusterBindingsRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-cluster-binding"))]
 impl crate::codec::Encode for GetVirtualPrivateCloudClusterBindingsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -108,10 +114,12 @@ impl crate::codec::Encode for GetVirtualPrivateCloudClusterBindingsRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudClusterBinding`
+#[cfg(any(feature = "virtual-private-cloud-cluster-binding"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVirtualPrivateCloudClusterBinding {
     pub count: i32,
 }
+#[cfg(any(feature = "virtual-private-cloud-cluster-binding"))]
 impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudClusterBinding {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -137,6 +145,7 @@ impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudClusterBinding {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-cluster-binding"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateVirtualPrivateCloudClusterBinding {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -146,6 +155,7 @@ impl crate::codec::Encode for NestedAggregateVirtualPrivateCloudClusterBinding {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudClusterBinding`
+#[cfg(any(feature = "virtual-private-cloud-cluster-binding"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudClusterBinding {
     pub cluster: crate::models::NestedCluster,
@@ -156,6 +166,7 @@ pub struct VirtualPrivateCloudClusterBinding {
     pub vlan_id: i32,
     pub vpc_service: crate::models::NestedVirtualPrivateCloudService,
 }
+#[cfg(any(feature = "virtual-private-cloud-cluster-binding"))]
 impl crate::codec::Decode for VirtualPrivateCloudClusterBinding {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -201,6 +212,7 @@ impl crate::codec::Decode for VirtualPrivateCloudClusterBinding {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-cluster-binding"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VirtualPrivateCloudClusterBinding {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -216,10 +228,12 @@ impl crate::codec::Encode for VirtualPrivateCloudClusterBinding {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudClusterBindingConnection`
+#[cfg(any(feature = "virtual-private-cloud-cluster-binding"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudClusterBindingConnection {
     pub aggregate: crate::models::NestedAggregateVirtualPrivateCloudClusterBinding,
 }
+#[cfg(any(feature = "virtual-private-cloud-cluster-binding"))]
 impl crate::codec::Decode for VirtualPrivateCloudClusterBindingConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -245,6 +259,7 @@ impl crate::codec::Decode for VirtualPrivateCloudClusterBindingConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-cluster-binding"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VirtualPrivateCloudClusterBindingConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -254,6 +269,7 @@ impl crate::codec::Encode for VirtualPrivateCloudClusterBindingConnection {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudClusterBindingOrderByInput`
+#[cfg(any(feature = "virtual-private-cloud-cluster-binding"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VirtualPrivateCloudClusterBindingOrderByInput {
     /// `entityAsyncStatus_ASC`
@@ -275,6 +291,7 @@ pub enum VirtualPrivateCloudClusterBindingOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "virtual-private-cloud-cluster-binding"))]
 impl VirtualPrivateCloudClusterBindingOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 8] = [
@@ -317,16 +334,19 @@ impl VirtualPrivateCloudClusterBindingOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "virtual-private-cloud-cluster-binding"))]
 impl ::std::default::Default for VirtualPrivateCloudClusterBindingOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-cluster-binding"))]
 impl ::std::fmt::Display for VirtualPrivateCloudClusterBindingOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-cluster-binding"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudClusterBindingOrderByInput {
     fn decode(
@@ -335,13 +355,200 @@ impl crate::codec::Decode for VirtualPrivateCloudClusterBindingOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-cluster-binding"))]
 impl crate::codec::Encode for VirtualPrivateCloudClusterBindingOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
+/// Spec: `#/components/schemas/VirtualPrivateCloudClusterBindingWhereInput`
+#[cfg(any(feature = "virtual-private-cloud-cluster-binding"))]
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct VirtualPrivateCloudClusterBindingWhereInput {
+    pub and: crate::Nullable<
+        ::std::vec::Vec<crate::models::VirtualPrivateCloudClusterBindingWhereInput>,
+    >,
+    pub not: crate::Nullable<
+        ::std::vec::Vec<crate::models::VirtualPrivateCloudClusterBindingWhereInput>,
+    >,
+    pub or: crate::Nullable<
+        ::std::vec::Vec<crate::models::VirtualPrivateCloudClusterBindingWhereInput>,
+    >,
+    pub cluster: crate::Nullable<::std::boxed::Box<crate::models::ClusterWhereInput>>,
+    pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
+    pub entity_async_status_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    pub entity_async_status_not: crate::Nullable<crate::models::EntityAsyncStatus>,
+    pub entity_async_status_not_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    pub id: crate::Nullable<::std::string::String>,
+    pub id_contains: crate::Nullable<::std::string::String>,
+    pub id_ends_with: crate::Nullable<::std::string::String>,
+    pub id_gt: crate::Nullable<::std::string::String>,
+    pub id_gte: crate::Nullable<::std::string::String>,
+    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: crate::Nullable<::std::string::String>,
+    pub id_lte: crate::Nullable<::std::string::String>,
+    pub id_not: crate::Nullable<::std::string::String>,
+    pub id_not_contains: crate::Nullable<::std::string::String>,
+    pub id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub id_starts_with: crate::Nullable<::std::string::String>,
+    pub mtu: crate::Nullable<i32>,
+    pub mtu_gt: crate::Nullable<i32>,
+    pub mtu_gte: crate::Nullable<i32>,
+    pub mtu_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub mtu_lt: crate::Nullable<i32>,
+    pub mtu_lte: crate::Nullable<i32>,
+    pub mtu_not: crate::Nullable<i32>,
+    pub mtu_not_in: crate::Nullable<::std::vec::Vec<i32>>,
+    #[cfg(any(feature = "label", feature = "table-reporter", feature = "vds"))]
+    pub vds: crate::Nullable<::std::boxed::Box<crate::models::VdsWhereInput>>,
+    pub vlan_id: crate::Nullable<i32>,
+    pub vlan_id_gt: crate::Nullable<i32>,
+    pub vlan_id_gte: crate::Nullable<i32>,
+    pub vlan_id_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub vlan_id_lt: crate::Nullable<i32>,
+    pub vlan_id_lte: crate::Nullable<i32>,
+    pub vlan_id_not: crate::Nullable<i32>,
+    pub vlan_id_not_in: crate::Nullable<::std::vec::Vec<i32>>,
+    #[cfg(any(feature = "full"))]
+    pub vpc_service: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudServiceWhereInput>,
+    >,
+}
+#[cfg(any(feature = "virtual-private-cloud-cluster-binding"))]
+#[cfg(feature = "server")]
+impl crate::codec::Decode for VirtualPrivateCloudClusterBindingWhereInput {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        let mut out = Self::default();
+        let mut key = d.first_key("VirtualPrivateCloudClusterBindingWhereInput")?;
+        while let ::std::option::Option::Some(k) = key {
+            match k {
+                "AND" => d.field(&mut out.and, "AND")?,
+                "NOT" => d.field(&mut out.not, "NOT")?,
+                "OR" => d.field(&mut out.or, "OR")?,
+                "cluster" => d.field(&mut out.cluster, "cluster")?,
+                "entityAsyncStatus" => {
+                    d.field(&mut out.entity_async_status, "entityAsyncStatus")?
+                }
+                "entityAsyncStatus_in" => {
+                    d.field(&mut out.entity_async_status_in, "entityAsyncStatus_in")?
+                }
+                "entityAsyncStatus_not" => {
+                    d.field(&mut out.entity_async_status_not, "entityAsyncStatus_not")?
+                }
+                "entityAsyncStatus_not_in" => {
+                    d.field(
+                        &mut out.entity_async_status_not_in,
+                        "entityAsyncStatus_not_in",
+                    )?
+                }
+                "id" => d.field(&mut out.id, "id")?,
+                "id_contains" => d.field(&mut out.id_contains, "id_contains")?,
+                "id_ends_with" => d.field(&mut out.id_ends_with, "id_ends_with")?,
+                "id_gt" => d.field(&mut out.id_gt, "id_gt")?,
+                "id_gte" => d.field(&mut out.id_gte, "id_gte")?,
+                "id_in" => d.field(&mut out.id_in, "id_in")?,
+                "id_lt" => d.field(&mut out.id_lt, "id_lt")?,
+                "id_lte" => d.field(&mut out.id_lte, "id_lte")?,
+                "id_not" => d.field(&mut out.id_not, "id_not")?,
+                "id_not_contains" => {
+                    d.field(&mut out.id_not_contains, "id_not_contains")?
+                }
+                "id_not_ends_with" => {
+                    d.field(&mut out.id_not_ends_with, "id_not_ends_with")?
+                }
+                "id_not_in" => d.field(&mut out.id_not_in, "id_not_in")?,
+                "id_not_starts_with" => {
+                    d.field(&mut out.id_not_starts_with, "id_not_starts_with")?
+                }
+                "id_starts_with" => d.field(&mut out.id_starts_with, "id_starts_with")?,
+                "mtu" => d.field(&mut out.mtu, "mtu")?,
+                "mtu_gt" => d.field(&mut out.mtu_gt, "mtu_gt")?,
+                "mtu_gte" => d.field(&mut out.mtu_gte, "mtu_gte")?,
+                "mtu_in" => d.field(&mut out.mtu_in, "mtu_in")?,
+                "mtu_lt" => d.field(&mut out.mtu_lt, "mtu_lt")?,
+                "mtu_lte" => d.field(&mut out.mtu_lte, "mtu_lte")?,
+                "mtu_not" => d.field(&mut out.mtu_not, "mtu_not")?,
+                "mtu_not_in" => d.field(&mut out.mtu_not_in, "mtu_not_in")?,
+                #[cfg(
+                    any(feature = "label", feature = "table-reporter", feature = "vds")
+                )]
+                "vds" => d.field(&mut out.vds, "vds")?,
+                "vlan_id" => d.field(&mut out.vlan_id, "vlan_id")?,
+                "vlan_id_gt" => d.field(&mut out.vlan_id_gt, "vlan_id_gt")?,
+                "vlan_id_gte" => d.field(&mut out.vlan_id_gte, "vlan_id_gte")?,
+                "vlan_id_in" => d.field(&mut out.vlan_id_in, "vlan_id_in")?,
+                "vlan_id_lt" => d.field(&mut out.vlan_id_lt, "vlan_id_lt")?,
+                "vlan_id_lte" => d.field(&mut out.vlan_id_lte, "vlan_id_lte")?,
+                "vlan_id_not" => d.field(&mut out.vlan_id_not, "vlan_id_not")?,
+                "vlan_id_not_in" => d.field(&mut out.vlan_id_not_in, "vlan_id_not_in")?,
+                #[cfg(any(feature = "full"))]
+                "vpc_service" => d.field(&mut out.vpc_service, "vpc_service")?,
+                _ => d.skip()?,
+            }
+            key = d.next_key()?;
+        }
+        ::std::result::Result::Ok(out)
+    }
+}
+#[cfg(any(feature = "virtual-private-cloud-cluster-binding"))]
+impl crate::codec::Encode for VirtualPrivateCloudClusterBindingWhereInput {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.begin_object();
+        e.field("AND", &self.and);
+        e.field("NOT", &self.not);
+        e.field("OR", &self.or);
+        e.field("cluster", &self.cluster);
+        e.field("entityAsyncStatus", &self.entity_async_status);
+        e.field("entityAsyncStatus_in", &self.entity_async_status_in);
+        e.field("entityAsyncStatus_not", &self.entity_async_status_not);
+        e.field("entityAsyncStatus_not_in", &self.entity_async_status_not_in);
+        e.field("id", &self.id);
+        e.field("id_contains", &self.id_contains);
+        e.field("id_ends_with", &self.id_ends_with);
+        e.field("id_gt", &self.id_gt);
+        e.field("id_gte", &self.id_gte);
+        e.field("id_in", &self.id_in);
+        e.field("id_lt", &self.id_lt);
+        e.field("id_lte", &self.id_lte);
+        e.field("id_not", &self.id_not);
+        e.field("id_not_contains", &self.id_not_contains);
+        e.field("id_not_ends_with", &self.id_not_ends_with);
+        e.field("id_not_in", &self.id_not_in);
+        e.field("id_not_starts_with", &self.id_not_starts_with);
+        e.field("id_starts_with", &self.id_starts_with);
+        e.field("mtu", &self.mtu);
+        e.field("mtu_gt", &self.mtu_gt);
+        e.field("mtu_gte", &self.mtu_gte);
+        e.field("mtu_in", &self.mtu_in);
+        e.field("mtu_lt", &self.mtu_lt);
+        e.field("mtu_lte", &self.mtu_lte);
+        e.field("mtu_not", &self.mtu_not);
+        e.field("mtu_not_in", &self.mtu_not_in);
+        #[cfg(any(feature = "label", feature = "table-reporter", feature = "vds"))]
+        e.field("vds", &self.vds);
+        e.field("vlan_id", &self.vlan_id);
+        e.field("vlan_id_gt", &self.vlan_id_gt);
+        e.field("vlan_id_gte", &self.vlan_id_gte);
+        e.field("vlan_id_in", &self.vlan_id_in);
+        e.field("vlan_id_lt", &self.vlan_id_lt);
+        e.field("vlan_id_lte", &self.vlan_id_lte);
+        e.field("vlan_id_not", &self.vlan_id_not);
+        e.field("vlan_id_not_in", &self.vlan_id_not_in);
+        #[cfg(any(feature = "full"))] e.field("vpc_service", &self.vpc_service);
+        e.end_object();
+    }
+}
 impl crate::Client {
     /// `POST /v2/api/get-virtual-private-cloud-cluster-bindings` (operation `GetVirtualPrivateCloudClusterBindings`).
+    #[cfg(feature = "virtual-private-cloud-cluster-binding")]
     pub async fn get_virtual_private_cloud_cluster_bindings(
         &self,
         body: &crate::models::GetVirtualPrivateCloudClusterBindingsRequestBody,
@@ -359,6 +566,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-virtual-private-cloud-cluster-bindings-connection` (operation `GetVirtualPrivateCloudClusterBindingsConnection`).
+    #[cfg(feature = "virtual-private-cloud-cluster-binding")]
     pub async fn get_virtual_private_cloud_cluster_bindings_connection(
         &self,
         body: &crate::models::GetVirtualPrivateCloudClusterBindingsConnectionRequestBody,

@@ -3,6 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudEdgeGatewaysConnectionRequestBody`
+#[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudEdgeGatewaysConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -17,6 +18,7 @@ pub struct GetVirtualPrivateCloudEdgeGatewaysConnectionRequestBody {
         crate::models::VirtualPrivateCloudEdgeGatewayWhereInput,
     >,
 }
+#[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVirtualPrivateCloudEdgeGatewaysConnectionRequestBody {
     fn decode(
@@ -41,6 +43,7 @@ impl crate::codec::Decode for GetVirtualPrivateCloudEdgeGatewaysConnectionReques
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
 impl crate::codec::Encode for GetVirtualPrivateCloudEdgeGatewaysConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -55,6 +58,7 @@ impl crate::codec::Encode for GetVirtualPrivateCloudEdgeGatewaysConnectionReques
     }
 }
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudEdgeGatewaysRequestBody`
+#[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudEdgeGatewaysRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -69,6 +73,7 @@ pub struct GetVirtualPrivateCloudEdgeGatewaysRequestBody {
         crate::models::VirtualPrivateCloudEdgeGatewayWhereInput,
     >,
 }
+#[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVirtualPrivateCloudEdgeGatewaysRequestBody {
     fn decode(
@@ -92,6 +97,7 @@ impl crate::codec::Decode for GetVirtualPrivateCloudEdgeGatewaysRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
 impl crate::codec::Encode for GetVirtualPrivateCloudEdgeGatewaysRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -106,10 +112,12 @@ impl crate::codec::Encode for GetVirtualPrivateCloudEdgeGatewaysRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudEdgeGateway`
+#[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVirtualPrivateCloudEdgeGateway {
     pub count: i32,
 }
+#[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
 impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudEdgeGateway {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -135,6 +143,7 @@ impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudEdgeGateway {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateVirtualPrivateCloudEdgeGateway {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -144,10 +153,12 @@ impl crate::codec::Encode for NestedAggregateVirtualPrivateCloudEdgeGateway {
     }
 }
 /// Spec: `#/components/schemas/NestedVirtualPrivateCloudEdgeGatewayInstanceStatus`
+#[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedVirtualPrivateCloudEdgeGatewayInstanceStatus {
     pub is_health: bool,
 }
+#[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
 impl crate::codec::Decode for NestedVirtualPrivateCloudEdgeGatewayInstanceStatus {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -173,6 +184,7 @@ impl crate::codec::Decode for NestedVirtualPrivateCloudEdgeGatewayInstanceStatus
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedVirtualPrivateCloudEdgeGatewayInstanceStatus {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -182,6 +194,7 @@ impl crate::codec::Encode for NestedVirtualPrivateCloudEdgeGatewayInstanceStatus
     }
 }
 /// Spec: `#/components/schemas/NestedVirtualPrivateCloudEdgeGatewayStatus`
+#[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedVirtualPrivateCloudEdgeGatewayStatus {
     pub instances: ::std::option::Option<
@@ -190,6 +203,7 @@ pub struct NestedVirtualPrivateCloudEdgeGatewayStatus {
         >,
     >,
 }
+#[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
 impl crate::codec::Decode for NestedVirtualPrivateCloudEdgeGatewayStatus {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -206,6 +220,7 @@ impl crate::codec::Decode for NestedVirtualPrivateCloudEdgeGatewayStatus {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedVirtualPrivateCloudEdgeGatewayStatus {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -215,6 +230,7 @@ impl crate::codec::Encode for NestedVirtualPrivateCloudEdgeGatewayStatus {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudEdgeGateway`
+#[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudEdgeGateway {
     pub description: ::std::option::Option<::std::string::String>,
@@ -226,6 +242,7 @@ pub struct VirtualPrivateCloudEdgeGateway {
     >,
     pub vdses: ::std::option::Option<::std::vec::Vec<crate::models::NestedVds>>,
 }
+#[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
 impl crate::codec::Decode for VirtualPrivateCloudEdgeGateway {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -257,6 +274,7 @@ impl crate::codec::Decode for VirtualPrivateCloudEdgeGateway {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VirtualPrivateCloudEdgeGateway {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -271,10 +289,12 @@ impl crate::codec::Encode for VirtualPrivateCloudEdgeGateway {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudEdgeGatewayConnection`
+#[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudEdgeGatewayConnection {
     pub aggregate: crate::models::NestedAggregateVirtualPrivateCloudEdgeGateway,
 }
+#[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
 impl crate::codec::Decode for VirtualPrivateCloudEdgeGatewayConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -300,6 +320,7 @@ impl crate::codec::Decode for VirtualPrivateCloudEdgeGatewayConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VirtualPrivateCloudEdgeGatewayConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -309,6 +330,7 @@ impl crate::codec::Encode for VirtualPrivateCloudEdgeGatewayConnection {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudEdgeGatewayOrderByInput`
+#[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VirtualPrivateCloudEdgeGatewayOrderByInput {
     /// `description_ASC`
@@ -334,6 +356,7 @@ pub enum VirtualPrivateCloudEdgeGatewayOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
 impl VirtualPrivateCloudEdgeGatewayOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 10] = [
@@ -382,16 +405,19 @@ impl VirtualPrivateCloudEdgeGatewayOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
 impl ::std::default::Default for VirtualPrivateCloudEdgeGatewayOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
 impl ::std::fmt::Display for VirtualPrivateCloudEdgeGatewayOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudEdgeGatewayOrderByInput {
     fn decode(
@@ -400,13 +426,279 @@ impl crate::codec::Decode for VirtualPrivateCloudEdgeGatewayOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
 impl crate::codec::Encode for VirtualPrivateCloudEdgeGatewayOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
+/// Spec: `#/components/schemas/VirtualPrivateCloudEdgeGatewayWhereInput`
+#[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct VirtualPrivateCloudEdgeGatewayWhereInput {
+    pub and: crate::Nullable<
+        ::std::vec::Vec<crate::models::VirtualPrivateCloudEdgeGatewayWhereInput>,
+    >,
+    pub not: crate::Nullable<
+        ::std::vec::Vec<crate::models::VirtualPrivateCloudEdgeGatewayWhereInput>,
+    >,
+    pub or: crate::Nullable<
+        ::std::vec::Vec<crate::models::VirtualPrivateCloudEdgeGatewayWhereInput>,
+    >,
+    pub description: crate::Nullable<::std::string::String>,
+    pub description_contains: crate::Nullable<::std::string::String>,
+    pub description_ends_with: crate::Nullable<::std::string::String>,
+    pub description_gt: crate::Nullable<::std::string::String>,
+    pub description_gte: crate::Nullable<::std::string::String>,
+    pub description_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub description_lt: crate::Nullable<::std::string::String>,
+    pub description_lte: crate::Nullable<::std::string::String>,
+    pub description_not: crate::Nullable<::std::string::String>,
+    pub description_not_contains: crate::Nullable<::std::string::String>,
+    pub description_not_ends_with: crate::Nullable<::std::string::String>,
+    pub description_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub description_not_starts_with: crate::Nullable<::std::string::String>,
+    pub description_starts_with: crate::Nullable<::std::string::String>,
+    pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
+    pub entity_async_status_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    pub entity_async_status_not: crate::Nullable<crate::models::EntityAsyncStatus>,
+    pub entity_async_status_not_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    pub id: crate::Nullable<::std::string::String>,
+    pub id_contains: crate::Nullable<::std::string::String>,
+    pub id_ends_with: crate::Nullable<::std::string::String>,
+    pub id_gt: crate::Nullable<::std::string::String>,
+    pub id_gte: crate::Nullable<::std::string::String>,
+    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: crate::Nullable<::std::string::String>,
+    pub id_lte: crate::Nullable<::std::string::String>,
+    pub id_not: crate::Nullable<::std::string::String>,
+    pub id_not_contains: crate::Nullable<::std::string::String>,
+    pub id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub id_starts_with: crate::Nullable<::std::string::String>,
+    pub name: crate::Nullable<::std::string::String>,
+    pub name_contains: crate::Nullable<::std::string::String>,
+    pub name_ends_with: crate::Nullable<::std::string::String>,
+    pub name_gt: crate::Nullable<::std::string::String>,
+    pub name_gte: crate::Nullable<::std::string::String>,
+    pub name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_lt: crate::Nullable<::std::string::String>,
+    pub name_lte: crate::Nullable<::std::string::String>,
+    pub name_not: crate::Nullable<::std::string::String>,
+    pub name_not_contains: crate::Nullable<::std::string::String>,
+    pub name_not_ends_with: crate::Nullable<::std::string::String>,
+    pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_not_starts_with: crate::Nullable<::std::string::String>,
+    pub name_starts_with: crate::Nullable<::std::string::String>,
+    #[cfg(any(feature = "label", feature = "table-reporter", feature = "vds"))]
+    pub vdses_every: crate::Nullable<::std::boxed::Box<crate::models::VdsWhereInput>>,
+    #[cfg(any(feature = "label", feature = "table-reporter", feature = "vds"))]
+    pub vdses_none: crate::Nullable<::std::boxed::Box<crate::models::VdsWhereInput>>,
+    #[cfg(any(feature = "label", feature = "table-reporter", feature = "vds"))]
+    pub vdses_some: crate::Nullable<::std::boxed::Box<crate::models::VdsWhereInput>>,
+}
+#[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+#[cfg(feature = "server")]
+impl crate::codec::Decode for VirtualPrivateCloudEdgeGatewayWhereInput {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        let mut out = Self::default();
+        let mut key = d.first_key("VirtualPrivateCloudEdgeGatewayWhereInput")?;
+        while let ::std::option::Option::Some(k) = key {
+            match k {
+                "AND" => d.field(&mut out.and, "AND")?,
+                "NOT" => d.field(&mut out.not, "NOT")?,
+                "OR" => d.field(&mut out.or, "OR")?,
+                "description" => d.field(&mut out.description, "description")?,
+                "description_contains" => {
+                    d.field(&mut out.description_contains, "description_contains")?
+                }
+                "description_ends_with" => {
+                    d.field(&mut out.description_ends_with, "description_ends_with")?
+                }
+                "description_gt" => d.field(&mut out.description_gt, "description_gt")?,
+                "description_gte" => {
+                    d.field(&mut out.description_gte, "description_gte")?
+                }
+                "description_in" => d.field(&mut out.description_in, "description_in")?,
+                "description_lt" => d.field(&mut out.description_lt, "description_lt")?,
+                "description_lte" => {
+                    d.field(&mut out.description_lte, "description_lte")?
+                }
+                "description_not" => {
+                    d.field(&mut out.description_not, "description_not")?
+                }
+                "description_not_contains" => {
+                    d.field(
+                        &mut out.description_not_contains,
+                        "description_not_contains",
+                    )?
+                }
+                "description_not_ends_with" => {
+                    d.field(
+                        &mut out.description_not_ends_with,
+                        "description_not_ends_with",
+                    )?
+                }
+                "description_not_in" => {
+                    d.field(&mut out.description_not_in, "description_not_in")?
+                }
+                "description_not_starts_with" => {
+                    d.field(
+                        &mut out.description_not_starts_with,
+                        "description_not_starts_with",
+                    )?
+                }
+                "description_starts_with" => {
+                    d.field(&mut out.description_starts_with, "description_starts_with")?
+                }
+                "entityAsyncStatus" => {
+                    d.field(&mut out.entity_async_status, "entityAsyncStatus")?
+                }
+                "entityAsyncStatus_in" => {
+                    d.field(&mut out.entity_async_status_in, "entityAsyncStatus_in")?
+                }
+                "entityAsyncStatus_not" => {
+                    d.field(&mut out.entity_async_status_not, "entityAsyncStatus_not")?
+                }
+                "entityAsyncStatus_not_in" => {
+                    d.field(
+                        &mut out.entity_async_status_not_in,
+                        "entityAsyncStatus_not_in",
+                    )?
+                }
+                "id" => d.field(&mut out.id, "id")?,
+                "id_contains" => d.field(&mut out.id_contains, "id_contains")?,
+                "id_ends_with" => d.field(&mut out.id_ends_with, "id_ends_with")?,
+                "id_gt" => d.field(&mut out.id_gt, "id_gt")?,
+                "id_gte" => d.field(&mut out.id_gte, "id_gte")?,
+                "id_in" => d.field(&mut out.id_in, "id_in")?,
+                "id_lt" => d.field(&mut out.id_lt, "id_lt")?,
+                "id_lte" => d.field(&mut out.id_lte, "id_lte")?,
+                "id_not" => d.field(&mut out.id_not, "id_not")?,
+                "id_not_contains" => {
+                    d.field(&mut out.id_not_contains, "id_not_contains")?
+                }
+                "id_not_ends_with" => {
+                    d.field(&mut out.id_not_ends_with, "id_not_ends_with")?
+                }
+                "id_not_in" => d.field(&mut out.id_not_in, "id_not_in")?,
+                "id_not_starts_with" => {
+                    d.field(&mut out.id_not_starts_with, "id_not_starts_with")?
+                }
+                "id_starts_with" => d.field(&mut out.id_starts_with, "id_starts_with")?,
+                "name" => d.field(&mut out.name, "name")?,
+                "name_contains" => d.field(&mut out.name_contains, "name_contains")?,
+                "name_ends_with" => d.field(&mut out.name_ends_with, "name_ends_with")?,
+                "name_gt" => d.field(&mut out.name_gt, "name_gt")?,
+                "name_gte" => d.field(&mut out.name_gte, "name_gte")?,
+                "name_in" => d.field(&mut out.name_in, "name_in")?,
+                "name_lt" => d.field(&mut out.name_lt, "name_lt")?,
+                "name_lte" => d.field(&mut out.name_lte, "name_lte")?,
+                "name_not" => d.field(&mut out.name_not, "name_not")?,
+                "name_not_contains" => {
+                    d.field(&mut out.name_not_contains, "name_not_contains")?
+                }
+                "name_not_ends_with" => {
+                    d.field(&mut out.name_not_ends_with, "name_not_ends_with")?
+                }
+                "name_not_in" => d.field(&mut out.name_not_in, "name_not_in")?,
+                "name_not_starts_with" => {
+                    d.field(&mut out.name_not_starts_with, "name_not_starts_with")?
+                }
+                "name_starts_with" => {
+                    d.field(&mut out.name_starts_with, "name_starts_with")?
+                }
+                #[cfg(
+                    any(feature = "label", feature = "table-reporter", feature = "vds")
+                )]
+                "vdses_every" => d.field(&mut out.vdses_every, "vdses_every")?,
+                #[cfg(
+                    any(feature = "label", feature = "table-reporter", feature = "vds")
+                )]
+                "vdses_none" => d.field(&mut out.vdses_none, "vdses_none")?,
+                #[cfg(
+                    any(feature = "label", feature = "table-reporter", feature = "vds")
+                )]
+                "vdses_some" => d.field(&mut out.vdses_some, "vdses_some")?,
+                _ => d.skip()?,
+            }
+            key = d.next_key()?;
+        }
+        ::std::result::Result::Ok(out)
+    }
+}
+#[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+impl crate::codec::Encode for VirtualPrivateCloudEdgeGatewayWhereInput {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.begin_object();
+        e.field("AND", &self.and);
+        e.field("NOT", &self.not);
+        e.field("OR", &self.or);
+        e.field("description", &self.description);
+        e.field("description_contains", &self.description_contains);
+        e.field("description_ends_with", &self.description_ends_with);
+        e.field("description_gt", &self.description_gt);
+        e.field("description_gte", &self.description_gte);
+        e.field("description_in", &self.description_in);
+        e.field("description_lt", &self.description_lt);
+        e.field("description_lte", &self.description_lte);
+        e.field("description_not", &self.description_not);
+        e.field("description_not_contains", &self.description_not_contains);
+        e.field("description_not_ends_with", &self.description_not_ends_with);
+        e.field("description_not_in", &self.description_not_in);
+        e.field("description_not_starts_with", &self.description_not_starts_with);
+        e.field("description_starts_with", &self.description_starts_with);
+        e.field("entityAsyncStatus", &self.entity_async_status);
+        e.field("entityAsyncStatus_in", &self.entity_async_status_in);
+        e.field("entityAsyncStatus_not", &self.entity_async_status_not);
+        e.field("entityAsyncStatus_not_in", &self.entity_async_status_not_in);
+        e.field("id", &self.id);
+        e.field("id_contains", &self.id_contains);
+        e.field("id_ends_with", &self.id_ends_with);
+        e.field("id_gt", &self.id_gt);
+        e.field("id_gte", &self.id_gte);
+        e.field("id_in", &self.id_in);
+        e.field("id_lt", &self.id_lt);
+        e.field("id_lte", &self.id_lte);
+        e.field("id_not", &self.id_not);
+        e.field("id_not_contains", &self.id_not_contains);
+        e.field("id_not_ends_with", &self.id_not_ends_with);
+        e.field("id_not_in", &self.id_not_in);
+        e.field("id_not_starts_with", &self.id_not_starts_with);
+        e.field("id_starts_with", &self.id_starts_with);
+        e.field("name", &self.name);
+        e.field("name_contains", &self.name_contains);
+        e.field("name_ends_with", &self.name_ends_with);
+        e.field("name_gt", &self.name_gt);
+        e.field("name_gte", &self.name_gte);
+        e.field("name_in", &self.name_in);
+        e.field("name_lt", &self.name_lt);
+        e.field("name_lte", &self.name_lte);
+        e.field("name_not", &self.name_not);
+        e.field("name_not_contains", &self.name_not_contains);
+        e.field("name_not_ends_with", &self.name_not_ends_with);
+        e.field("name_not_in", &self.name_not_in);
+        e.field("name_not_starts_with", &self.name_not_starts_with);
+        e.field("name_starts_with", &self.name_starts_with);
+        #[cfg(any(feature = "label", feature = "table-reporter", feature = "vds"))]
+        e.field("vdses_every", &self.vdses_every);
+        #[cfg(any(feature = "label", feature = "table-reporter", feature = "vds"))]
+        e.field("vdses_none", &self.vdses_none);
+        #[cfg(any(feature = "label", feature = "table-reporter", feature = "vds"))]
+        e.field("vdses_some", &self.vdses_some);
+        e.end_object();
+    }
+}
 impl crate::Client {
     /// `POST /v2/api/get-virtual-private-cloud-edge-gateways` (operation `GetVirtualPrivateCloudEdgeGateways`).
+    #[cfg(feature = "virtual-private-cloud-edge-gateway")]
     pub async fn get_virtual_private_cloud_edge_gateways(
         &self,
         body: &crate::models::GetVirtualPrivateCloudEdgeGatewaysRequestBody,
@@ -424,6 +716,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-virtual-private-cloud-edge-gateways-connection` (operation `GetVirtualPrivateCloudEdgeGatewaysConnection`).
+    #[cfg(feature = "virtual-private-cloud-edge-gateway")]
     pub async fn get_virtual_private_cloud_edge_gateways_connection(
         &self,
         body: &crate::models::GetVirtualPrivateCloudEdgeGatewaysConnectionRequestBody,

@@ -3,6 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudEdgeGatewayGroupsConnectionRequestBody`
+#[cfg(any(feature = "virtual-private-cloud-edge-gateway-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudEdgeGatewayGroupsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -17,6 +18,7 @@ pub struct GetVirtualPrivateCloudEdgeGatewayGroupsConnectionRequestBody {
         crate::models::VirtualPrivateCloudEdgeGatewayGroupWhereInput,
     >,
 }
+#[cfg(any(feature = "virtual-private-cloud-edge-gateway-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode
 for GetVirtualPrivateCloudEdgeGatewayGroupsConnectionRequestBody {
@@ -42,6 +44,7 @@ for GetVirtualPrivateCloudEdgeGatewayGroupsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-edge-gateway-group"))]
 impl crate::codec::Encode
 for GetVirtualPrivateCloudEdgeGatewayGroupsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -57,6 +60,7 @@ for GetVirtualPrivateCloudEdgeGatewayGroupsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody`
+#[cfg(any(feature = "virtual-private-cloud-edge-gateway-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -71,6 +75,7 @@ pub struct GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody {
         crate::models::VirtualPrivateCloudEdgeGatewayGroupWhereInput,
     >,
 }
+#[cfg(any(feature = "virtual-private-cloud-edge-gateway-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody {
     fn decode(
@@ -94,6 +99,7 @@ impl crate::codec::Decode for GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-edge-gateway-group"))]
 impl crate::codec::Encode for GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -108,10 +114,12 @@ impl crate::codec::Encode for GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudEdgeGatewayGroup`
+#[cfg(any(feature = "virtual-private-cloud-edge-gateway-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVirtualPrivateCloudEdgeGatewayGroup {
     pub count: i32,
 }
+#[cfg(any(feature = "virtual-private-cloud-edge-gateway-group"))]
 impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudEdgeGatewayGroup {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -137,6 +145,7 @@ impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudEdgeGatewayGroup
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-edge-gateway-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateVirtualPrivateCloudEdgeGatewayGroup {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -146,6 +155,7 @@ impl crate::codec::Encode for NestedAggregateVirtualPrivateCloudEdgeGatewayGroup
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudEdgeGatewayGroup`
+#[cfg(any(feature = "virtual-private-cloud-edge-gateway-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudEdgeGatewayGroup {
     pub active_edge_gateway_ids: ::std::vec::Vec<::std::string::String>,
@@ -158,6 +168,7 @@ pub struct VirtualPrivateCloudEdgeGatewayGroup {
     pub name: ::std::string::String,
     pub primary_edge_gateway_id: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "virtual-private-cloud-edge-gateway-group"))]
 impl crate::codec::Decode for VirtualPrivateCloudEdgeGatewayGroup {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -202,6 +213,7 @@ impl crate::codec::Decode for VirtualPrivateCloudEdgeGatewayGroup {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-edge-gateway-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VirtualPrivateCloudEdgeGatewayGroup {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -217,10 +229,12 @@ impl crate::codec::Encode for VirtualPrivateCloudEdgeGatewayGroup {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudEdgeGatewayGroupConnection`
+#[cfg(any(feature = "virtual-private-cloud-edge-gateway-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudEdgeGatewayGroupConnection {
     pub aggregate: crate::models::NestedAggregateVirtualPrivateCloudEdgeGatewayGroup,
 }
+#[cfg(any(feature = "virtual-private-cloud-edge-gateway-group"))]
 impl crate::codec::Decode for VirtualPrivateCloudEdgeGatewayGroupConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -246,6 +260,7 @@ impl crate::codec::Decode for VirtualPrivateCloudEdgeGatewayGroupConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-edge-gateway-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VirtualPrivateCloudEdgeGatewayGroupConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -255,6 +270,7 @@ impl crate::codec::Encode for VirtualPrivateCloudEdgeGatewayGroupConnection {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudEdgeGatewayGroupOrderByInput`
+#[cfg(any(feature = "virtual-private-cloud-edge-gateway-group"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VirtualPrivateCloudEdgeGatewayGroupOrderByInput {
     /// `description_ASC`
@@ -280,6 +296,7 @@ pub enum VirtualPrivateCloudEdgeGatewayGroupOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "virtual-private-cloud-edge-gateway-group"))]
 impl VirtualPrivateCloudEdgeGatewayGroupOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 10] = [
@@ -328,16 +345,19 @@ impl VirtualPrivateCloudEdgeGatewayGroupOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "virtual-private-cloud-edge-gateway-group"))]
 impl ::std::default::Default for VirtualPrivateCloudEdgeGatewayGroupOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-edge-gateway-group"))]
 impl ::std::fmt::Display for VirtualPrivateCloudEdgeGatewayGroupOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-edge-gateway-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudEdgeGatewayGroupOrderByInput {
     fn decode(
@@ -346,13 +366,416 @@ impl crate::codec::Decode for VirtualPrivateCloudEdgeGatewayGroupOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-edge-gateway-group"))]
 impl crate::codec::Encode for VirtualPrivateCloudEdgeGatewayGroupOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
+/// Spec: `#/components/schemas/VirtualPrivateCloudEdgeGatewayGroupWhereInput`
+#[cfg(any(feature = "virtual-private-cloud-edge-gateway-group"))]
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct VirtualPrivateCloudEdgeGatewayGroupWhereInput {
+    pub and: crate::Nullable<
+        ::std::vec::Vec<crate::models::VirtualPrivateCloudEdgeGatewayGroupWhereInput>,
+    >,
+    pub not: crate::Nullable<
+        ::std::vec::Vec<crate::models::VirtualPrivateCloudEdgeGatewayGroupWhereInput>,
+    >,
+    pub or: crate::Nullable<
+        ::std::vec::Vec<crate::models::VirtualPrivateCloudEdgeGatewayGroupWhereInput>,
+    >,
+    pub description: crate::Nullable<::std::string::String>,
+    pub description_contains: crate::Nullable<::std::string::String>,
+    pub description_ends_with: crate::Nullable<::std::string::String>,
+    pub description_gt: crate::Nullable<::std::string::String>,
+    pub description_gte: crate::Nullable<::std::string::String>,
+    pub description_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub description_lt: crate::Nullable<::std::string::String>,
+    pub description_lte: crate::Nullable<::std::string::String>,
+    pub description_not: crate::Nullable<::std::string::String>,
+    pub description_not_contains: crate::Nullable<::std::string::String>,
+    pub description_not_ends_with: crate::Nullable<::std::string::String>,
+    pub description_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub description_not_starts_with: crate::Nullable<::std::string::String>,
+    pub description_starts_with: crate::Nullable<::std::string::String>,
+    #[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+    pub edge_gateways_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudEdgeGatewayWhereInput>,
+    >,
+    #[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+    pub edge_gateways_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudEdgeGatewayWhereInput>,
+    >,
+    #[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+    pub edge_gateways_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudEdgeGatewayWhereInput>,
+    >,
+    pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
+    pub entity_async_status_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    pub entity_async_status_not: crate::Nullable<crate::models::EntityAsyncStatus>,
+    pub entity_async_status_not_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    pub id: crate::Nullable<::std::string::String>,
+    pub id_contains: crate::Nullable<::std::string::String>,
+    pub id_ends_with: crate::Nullable<::std::string::String>,
+    pub id_gt: crate::Nullable<::std::string::String>,
+    pub id_gte: crate::Nullable<::std::string::String>,
+    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: crate::Nullable<::std::string::String>,
+    pub id_lte: crate::Nullable<::std::string::String>,
+    pub id_not: crate::Nullable<::std::string::String>,
+    pub id_not_contains: crate::Nullable<::std::string::String>,
+    pub id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub id_starts_with: crate::Nullable<::std::string::String>,
+    pub name: crate::Nullable<::std::string::String>,
+    pub name_contains: crate::Nullable<::std::string::String>,
+    pub name_ends_with: crate::Nullable<::std::string::String>,
+    pub name_gt: crate::Nullable<::std::string::String>,
+    pub name_gte: crate::Nullable<::std::string::String>,
+    pub name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_lt: crate::Nullable<::std::string::String>,
+    pub name_lte: crate::Nullable<::std::string::String>,
+    pub name_not: crate::Nullable<::std::string::String>,
+    pub name_not_contains: crate::Nullable<::std::string::String>,
+    pub name_not_ends_with: crate::Nullable<::std::string::String>,
+    pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_not_starts_with: crate::Nullable<::std::string::String>,
+    pub name_starts_with: crate::Nullable<::std::string::String>,
+    pub primary_edge_gateway_id: crate::Nullable<::std::string::String>,
+    pub primary_edge_gateway_id_contains: crate::Nullable<::std::string::String>,
+    pub primary_edge_gateway_id_ends_with: crate::Nullable<::std::string::String>,
+    pub primary_edge_gateway_id_gt: crate::Nullable<::std::string::String>,
+    pub primary_edge_gateway_id_gte: crate::Nullable<::std::string::String>,
+    pub primary_edge_gateway_id_in: crate::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub primary_edge_gateway_id_lt: crate::Nullable<::std::string::String>,
+    pub primary_edge_gateway_id_lte: crate::Nullable<::std::string::String>,
+    pub primary_edge_gateway_id_not: crate::Nullable<::std::string::String>,
+    pub primary_edge_gateway_id_not_contains: crate::Nullable<::std::string::String>,
+    pub primary_edge_gateway_id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub primary_edge_gateway_id_not_in: crate::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub primary_edge_gateway_id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub primary_edge_gateway_id_starts_with: crate::Nullable<::std::string::String>,
+}
+#[cfg(any(feature = "virtual-private-cloud-edge-gateway-group"))]
+#[cfg(feature = "server")]
+impl crate::codec::Decode for VirtualPrivateCloudEdgeGatewayGroupWhereInput {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        let mut out = Self::default();
+        let mut key = d.first_key("VirtualPrivateCloudEdgeGatewayGroupWhereInput")?;
+        while let ::std::option::Option::Some(k) = key {
+            match k {
+                "AND" => d.field(&mut out.and, "AND")?,
+                "NOT" => d.field(&mut out.not, "NOT")?,
+                "OR" => d.field(&mut out.or, "OR")?,
+                "description" => d.field(&mut out.description, "description")?,
+                "description_contains" => {
+                    d.field(&mut out.description_contains, "description_contains")?
+                }
+                "description_ends_with" => {
+                    d.field(&mut out.description_ends_with, "description_ends_with")?
+                }
+                "description_gt" => d.field(&mut out.description_gt, "description_gt")?,
+                "description_gte" => {
+                    d.field(&mut out.description_gte, "description_gte")?
+                }
+                "description_in" => d.field(&mut out.description_in, "description_in")?,
+                "description_lt" => d.field(&mut out.description_lt, "description_lt")?,
+                "description_lte" => {
+                    d.field(&mut out.description_lte, "description_lte")?
+                }
+                "description_not" => {
+                    d.field(&mut out.description_not, "description_not")?
+                }
+                "description_not_contains" => {
+                    d.field(
+                        &mut out.description_not_contains,
+                        "description_not_contains",
+                    )?
+                }
+                "description_not_ends_with" => {
+                    d.field(
+                        &mut out.description_not_ends_with,
+                        "description_not_ends_with",
+                    )?
+                }
+                "description_not_in" => {
+                    d.field(&mut out.description_not_in, "description_not_in")?
+                }
+                "description_not_starts_with" => {
+                    d.field(
+                        &mut out.description_not_starts_with,
+                        "description_not_starts_with",
+                    )?
+                }
+                "description_starts_with" => {
+                    d.field(&mut out.description_starts_with, "description_starts_with")?
+                }
+                #[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+                "edge_gateways_every" => {
+                    d.field(&mut out.edge_gateways_every, "edge_gateways_every")?
+                }
+                #[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+                "edge_gateways_none" => {
+                    d.field(&mut out.edge_gateways_none, "edge_gateways_none")?
+                }
+                #[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+                "edge_gateways_some" => {
+                    d.field(&mut out.edge_gateways_some, "edge_gateways_some")?
+                }
+                "entityAsyncStatus" => {
+                    d.field(&mut out.entity_async_status, "entityAsyncStatus")?
+                }
+                "entityAsyncStatus_in" => {
+                    d.field(&mut out.entity_async_status_in, "entityAsyncStatus_in")?
+                }
+                "entityAsyncStatus_not" => {
+                    d.field(&mut out.entity_async_status_not, "entityAsyncStatus_not")?
+                }
+                "entityAsyncStatus_not_in" => {
+                    d.field(
+                        &mut out.entity_async_status_not_in,
+                        "entityAsyncStatus_not_in",
+                    )?
+                }
+                "id" => d.field(&mut out.id, "id")?,
+                "id_contains" => d.field(&mut out.id_contains, "id_contains")?,
+                "id_ends_with" => d.field(&mut out.id_ends_with, "id_ends_with")?,
+                "id_gt" => d.field(&mut out.id_gt, "id_gt")?,
+                "id_gte" => d.field(&mut out.id_gte, "id_gte")?,
+                "id_in" => d.field(&mut out.id_in, "id_in")?,
+                "id_lt" => d.field(&mut out.id_lt, "id_lt")?,
+                "id_lte" => d.field(&mut out.id_lte, "id_lte")?,
+                "id_not" => d.field(&mut out.id_not, "id_not")?,
+                "id_not_contains" => {
+                    d.field(&mut out.id_not_contains, "id_not_contains")?
+                }
+                "id_not_ends_with" => {
+                    d.field(&mut out.id_not_ends_with, "id_not_ends_with")?
+                }
+                "id_not_in" => d.field(&mut out.id_not_in, "id_not_in")?,
+                "id_not_starts_with" => {
+                    d.field(&mut out.id_not_starts_with, "id_not_starts_with")?
+                }
+                "id_starts_with" => d.field(&mut out.id_starts_with, "id_starts_with")?,
+                "name" => d.field(&mut out.name, "name")?,
+                "name_contains" => d.field(&mut out.name_contains, "name_contains")?,
+                "name_ends_with" => d.field(&mut out.name_ends_with, "name_ends_with")?,
+                "name_gt" => d.field(&mut out.name_gt, "name_gt")?,
+                "name_gte" => d.field(&mut out.name_gte, "name_gte")?,
+                "name_in" => d.field(&mut out.name_in, "name_in")?,
+                "name_lt" => d.field(&mut out.name_lt, "name_lt")?,
+                "name_lte" => d.field(&mut out.name_lte, "name_lte")?,
+                "name_not" => d.field(&mut out.name_not, "name_not")?,
+                "name_not_contains" => {
+                    d.field(&mut out.name_not_contains, "name_not_contains")?
+                }
+                "name_not_ends_with" => {
+                    d.field(&mut out.name_not_ends_with, "name_not_ends_with")?
+                }
+                "name_not_in" => d.field(&mut out.name_not_in, "name_not_in")?,
+                "name_not_starts_with" => {
+                    d.field(&mut out.name_not_starts_with, "name_not_starts_with")?
+                }
+                "name_starts_with" => {
+                    d.field(&mut out.name_starts_with, "name_starts_with")?
+                }
+                "primary_edge_gateway_id" => {
+                    d.field(&mut out.primary_edge_gateway_id, "primary_edge_gateway_id")?
+                }
+                "primary_edge_gateway_id_contains" => {
+                    d.field(
+                        &mut out.primary_edge_gateway_id_contains,
+                        "primary_edge_gateway_id_contains",
+                    )?
+                }
+                "primary_edge_gateway_id_ends_with" => {
+                    d.field(
+                        &mut out.primary_edge_gateway_id_ends_with,
+                        "primary_edge_gateway_id_ends_with",
+                    )?
+                }
+                "primary_edge_gateway_id_gt" => {
+                    d.field(
+                        &mut out.primary_edge_gateway_id_gt,
+                        "primary_edge_gateway_id_gt",
+                    )?
+                }
+                "primary_edge_gateway_id_gte" => {
+                    d.field(
+                        &mut out.primary_edge_gateway_id_gte,
+                        "primary_edge_gateway_id_gte",
+                    )?
+                }
+                "primary_edge_gateway_id_in" => {
+                    d.field(
+                        &mut out.primary_edge_gateway_id_in,
+                        "primary_edge_gateway_id_in",
+                    )?
+                }
+                "primary_edge_gateway_id_lt" => {
+                    d.field(
+                        &mut out.primary_edge_gateway_id_lt,
+                        "primary_edge_gateway_id_lt",
+                    )?
+                }
+                "primary_edge_gateway_id_lte" => {
+                    d.field(
+                        &mut out.primary_edge_gateway_id_lte,
+                        "primary_edge_gateway_id_lte",
+                    )?
+                }
+                "primary_edge_gateway_id_not" => {
+                    d.field(
+                        &mut out.primary_edge_gateway_id_not,
+                        "primary_edge_gateway_id_not",
+                    )?
+                }
+                "primary_edge_gateway_id_not_contains" => {
+                    d.field(
+                        &mut out.primary_edge_gateway_id_not_contains,
+                        "primary_edge_gateway_id_not_contains",
+                    )?
+                }
+                "primary_edge_gateway_id_not_ends_with" => {
+                    d.field(
+                        &mut out.primary_edge_gateway_id_not_ends_with,
+                        "primary_edge_gateway_id_not_ends_with",
+                    )?
+                }
+                "primary_edge_gateway_id_not_in" => {
+                    d.field(
+                        &mut out.primary_edge_gateway_id_not_in,
+                        "primary_edge_gateway_id_not_in",
+                    )?
+                }
+                "primary_edge_gateway_id_not_starts_with" => {
+                    d.field(
+                        &mut out.primary_edge_gateway_id_not_starts_with,
+                        "primary_edge_gateway_id_not_starts_with",
+                    )?
+                }
+                "primary_edge_gateway_id_starts_with" => {
+                    d.field(
+                        &mut out.primary_edge_gateway_id_starts_with,
+                        "primary_edge_gateway_id_starts_with",
+                    )?
+                }
+                _ => d.skip()?,
+            }
+            key = d.next_key()?;
+        }
+        ::std::result::Result::Ok(out)
+    }
+}
+#[cfg(any(feature = "virtual-private-cloud-edge-gateway-group"))]
+impl crate::codec::Encode for VirtualPrivateCloudEdgeGatewayGroupWhereInput {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.begin_object();
+        e.field("AND", &self.and);
+        e.field("NOT", &self.not);
+        e.field("OR", &self.or);
+        e.field("description", &self.description);
+        e.field("description_contains", &self.description_contains);
+        e.field("description_ends_with", &self.description_ends_with);
+        e.field("description_gt", &self.description_gt);
+        e.field("description_gte", &self.description_gte);
+        e.field("description_in", &self.description_in);
+        e.field("description_lt", &self.description_lt);
+        e.field("description_lte", &self.description_lte);
+        e.field("description_not", &self.description_not);
+        e.field("description_not_contains", &self.description_not_contains);
+        e.field("description_not_ends_with", &self.description_not_ends_with);
+        e.field("description_not_in", &self.description_not_in);
+        e.field("description_not_starts_with", &self.description_not_starts_with);
+        e.field("description_starts_with", &self.description_starts_with);
+        #[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+        e.field("edge_gateways_every", &self.edge_gateways_every);
+        #[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+        e.field("edge_gateways_none", &self.edge_gateways_none);
+        #[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+        e.field("edge_gateways_some", &self.edge_gateways_some);
+        e.field("entityAsyncStatus", &self.entity_async_status);
+        e.field("entityAsyncStatus_in", &self.entity_async_status_in);
+        e.field("entityAsyncStatus_not", &self.entity_async_status_not);
+        e.field("entityAsyncStatus_not_in", &self.entity_async_status_not_in);
+        e.field("id", &self.id);
+        e.field("id_contains", &self.id_contains);
+        e.field("id_ends_with", &self.id_ends_with);
+        e.field("id_gt", &self.id_gt);
+        e.field("id_gte", &self.id_gte);
+        e.field("id_in", &self.id_in);
+        e.field("id_lt", &self.id_lt);
+        e.field("id_lte", &self.id_lte);
+        e.field("id_not", &self.id_not);
+        e.field("id_not_contains", &self.id_not_contains);
+        e.field("id_not_ends_with", &self.id_not_ends_with);
+        e.field("id_not_in", &self.id_not_in);
+        e.field("id_not_starts_with", &self.id_not_starts_with);
+        e.field("id_starts_with", &self.id_starts_with);
+        e.field("name", &self.name);
+        e.field("name_contains", &self.name_contains);
+        e.field("name_ends_with", &self.name_ends_with);
+        e.field("name_gt", &self.name_gt);
+        e.field("name_gte", &self.name_gte);
+        e.field("name_in", &self.name_in);
+        e.field("name_lt", &self.name_lt);
+        e.field("name_lte", &self.name_lte);
+        e.field("name_not", &self.name_not);
+        e.field("name_not_contains", &self.name_not_contains);
+        e.field("name_not_ends_with", &self.name_not_ends_with);
+        e.field("name_not_in", &self.name_not_in);
+        e.field("name_not_starts_with", &self.name_not_starts_with);
+        e.field("name_starts_with", &self.name_starts_with);
+        e.field("primary_edge_gateway_id", &self.primary_edge_gateway_id);
+        e.field(
+            "primary_edge_gateway_id_contains",
+            &self.primary_edge_gateway_id_contains,
+        );
+        e.field(
+            "primary_edge_gateway_id_ends_with",
+            &self.primary_edge_gateway_id_ends_with,
+        );
+        e.field("primary_edge_gateway_id_gt", &self.primary_edge_gateway_id_gt);
+        e.field("primary_edge_gateway_id_gte", &self.primary_edge_gateway_id_gte);
+        e.field("primary_edge_gateway_id_in", &self.primary_edge_gateway_id_in);
+        e.field("primary_edge_gateway_id_lt", &self.primary_edge_gateway_id_lt);
+        e.field("primary_edge_gateway_id_lte", &self.primary_edge_gateway_id_lte);
+        e.field("primary_edge_gateway_id_not", &self.primary_edge_gateway_id_not);
+        e.field(
+            "primary_edge_gateway_id_not_contains",
+            &self.primary_edge_gateway_id_not_contains,
+        );
+        e.field(
+            "primary_edge_gateway_id_not_ends_with",
+            &self.primary_edge_gateway_id_not_ends_with,
+        );
+        e.field("primary_edge_gateway_id_not_in", &self.primary_edge_gateway_id_not_in);
+        e.field(
+            "primary_edge_gateway_id_not_starts_with",
+            &self.primary_edge_gateway_id_not_starts_with,
+        );
+        e.field(
+            "primary_edge_gateway_id_starts_with",
+            &self.primary_edge_gateway_id_starts_with,
+        );
+        e.end_object();
+    }
+}
 impl crate::Client {
     /// `POST /v2/api/get-virtual-private-cloud-edge-gateway-groups` (operation `GetVirtualPrivateCloudEdgeGatewayGroups`).
+    #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
     pub async fn get_virtual_private_cloud_edge_gateway_groups(
         &self,
         body: &crate::models::GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody,
@@ -370,6 +793,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-virtual-private-cloud-edge-gateway-groups-connection` (operation `GetVirtualPrivateCloudEdgeGatewayGroupsConnection`).
+    #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
     pub async fn get_virtual_private_cloud_edge_gateway_groups_connection(
         &self,
         body: &crate::models::GetVirtualPrivateCloudEdgeGatewayGroupsConnectionRequestBody,

@@ -3,6 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudExternalSubnetsConnectionRequestBody`
+#[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudExternalSubnetsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -17,6 +18,7 @@ pub struct GetVirtualPrivateCloudExternalSubnetsConnectionRequestBody {
         crate::models::VirtualPrivateCloudExternalSubnetWhereInput,
     >,
 }
+#[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode
 for GetVirtualPrivateCloudExternalSubnetsConnectionRequestBody {
@@ -42,6 +44,7 @@ for GetVirtualPrivateCloudExternalSubnetsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
 impl crate::codec::Encode
 for GetVirtualPrivateCloudExternalSubnetsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -57,6 +60,7 @@ for GetVirtualPrivateCloudExternalSubnetsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudExternalSubnetsRequestBody`
+#[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudExternalSubnetsRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -71,6 +75,7 @@ pub struct GetVirtualPrivateCloudExternalSubnetsRequestBody {
         crate::models::VirtualPrivateCloudExternalSubnetWhereInput,
     >,
 }
+#[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVirtualPrivateCloudExternalSubnetsRequestBody {
     fn decode(
@@ -94,6 +99,7 @@ impl crate::codec::Decode for GetVirtualPrivateCloudExternalSubnetsRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
 impl crate::codec::Encode for GetVirtualPrivateCloudExternalSubnetsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -108,10 +114,12 @@ impl crate::codec::Encode for GetVirtualPrivateCloudExternalSubnetsRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudExternalSubnet`
+#[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVirtualPrivateCloudExternalSubnet {
     pub count: i32,
 }
+#[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
 impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudExternalSubnet {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -137,6 +145,7 @@ impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudExternalSubnet {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateVirtualPrivateCloudExternalSubnet {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -146,6 +155,7 @@ impl crate::codec::Encode for NestedAggregateVirtualPrivateCloudExternalSubnet {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudExternalSubnet`
+#[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudExternalSubnet {
     pub cidr: ::std::string::String,
@@ -174,6 +184,7 @@ pub struct VirtualPrivateCloudExternalSubnet {
     pub vlan: crate::models::NestedVlan,
     pub vpc: ::std::option::Option<crate::models::NestedVirtualPrivateCloud>,
 }
+#[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
 impl crate::codec::Decode for VirtualPrivateCloudExternalSubnet {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -243,6 +254,7 @@ impl crate::codec::Decode for VirtualPrivateCloudExternalSubnet {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VirtualPrivateCloudExternalSubnet {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -268,10 +280,12 @@ impl crate::codec::Encode for VirtualPrivateCloudExternalSubnet {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudExternalSubnetConnection`
+#[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudExternalSubnetConnection {
     pub aggregate: crate::models::NestedAggregateVirtualPrivateCloudExternalSubnet,
 }
+#[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
 impl crate::codec::Decode for VirtualPrivateCloudExternalSubnetConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -297,6 +311,7 @@ impl crate::codec::Decode for VirtualPrivateCloudExternalSubnetConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VirtualPrivateCloudExternalSubnetConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -306,6 +321,7 @@ impl crate::codec::Encode for VirtualPrivateCloudExternalSubnetConnection {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudExternalSubnetOrderByInput`
+#[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VirtualPrivateCloudExternalSubnetOrderByInput {
     /// `cidr_ASC`
@@ -355,6 +371,7 @@ pub enum VirtualPrivateCloudExternalSubnetOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
 impl VirtualPrivateCloudExternalSubnetOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 22] = [
@@ -439,16 +456,19 @@ impl VirtualPrivateCloudExternalSubnetOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
 impl ::std::default::Default for VirtualPrivateCloudExternalSubnetOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
 impl ::std::fmt::Display for VirtualPrivateCloudExternalSubnetOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudExternalSubnetOrderByInput {
     fn decode(
@@ -457,13 +477,824 @@ impl crate::codec::Decode for VirtualPrivateCloudExternalSubnetOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
 impl crate::codec::Encode for VirtualPrivateCloudExternalSubnetOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
+/// Spec: `#/components/schemas/VirtualPrivateCloudExternalSubnetWhereInput`
+#[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct VirtualPrivateCloudExternalSubnetWhereInput {
+    pub and: crate::Nullable<
+        ::std::vec::Vec<crate::models::VirtualPrivateCloudExternalSubnetWhereInput>,
+    >,
+    pub not: crate::Nullable<
+        ::std::vec::Vec<crate::models::VirtualPrivateCloudExternalSubnetWhereInput>,
+    >,
+    pub or: crate::Nullable<
+        ::std::vec::Vec<crate::models::VirtualPrivateCloudExternalSubnetWhereInput>,
+    >,
+    pub cidr: crate::Nullable<::std::string::String>,
+    pub cidr_contains: crate::Nullable<::std::string::String>,
+    pub cidr_ends_with: crate::Nullable<::std::string::String>,
+    pub cidr_gt: crate::Nullable<::std::string::String>,
+    pub cidr_gte: crate::Nullable<::std::string::String>,
+    pub cidr_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub cidr_lt: crate::Nullable<::std::string::String>,
+    pub cidr_lte: crate::Nullable<::std::string::String>,
+    pub cidr_not: crate::Nullable<::std::string::String>,
+    pub cidr_not_contains: crate::Nullable<::std::string::String>,
+    pub cidr_not_ends_with: crate::Nullable<::std::string::String>,
+    pub cidr_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub cidr_not_starts_with: crate::Nullable<::std::string::String>,
+    pub cidr_starts_with: crate::Nullable<::std::string::String>,
+    pub description: crate::Nullable<::std::string::String>,
+    pub description_contains: crate::Nullable<::std::string::String>,
+    pub description_ends_with: crate::Nullable<::std::string::String>,
+    pub description_gt: crate::Nullable<::std::string::String>,
+    pub description_gte: crate::Nullable<::std::string::String>,
+    pub description_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub description_lt: crate::Nullable<::std::string::String>,
+    pub description_lte: crate::Nullable<::std::string::String>,
+    pub description_not: crate::Nullable<::std::string::String>,
+    pub description_not_contains: crate::Nullable<::std::string::String>,
+    pub description_not_ends_with: crate::Nullable<::std::string::String>,
+    pub description_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub description_not_starts_with: crate::Nullable<::std::string::String>,
+    pub description_starts_with: crate::Nullable<::std::string::String>,
+    #[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+    pub edge_gateway: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudEdgeGatewayWhereInput>,
+    >,
+    pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
+    pub entity_async_status_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    pub entity_async_status_not: crate::Nullable<crate::models::EntityAsyncStatus>,
+    pub entity_async_status_not_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    pub exclusive: crate::Nullable<bool>,
+    pub exclusive_not: crate::Nullable<bool>,
+    pub floating_ip_cidr: crate::Nullable<::std::string::String>,
+    pub floating_ip_cidr_contains: crate::Nullable<::std::string::String>,
+    pub floating_ip_cidr_ends_with: crate::Nullable<::std::string::String>,
+    pub floating_ip_cidr_gt: crate::Nullable<::std::string::String>,
+    pub floating_ip_cidr_gte: crate::Nullable<::std::string::String>,
+    pub floating_ip_cidr_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub floating_ip_cidr_lt: crate::Nullable<::std::string::String>,
+    pub floating_ip_cidr_lte: crate::Nullable<::std::string::String>,
+    pub floating_ip_cidr_not: crate::Nullable<::std::string::String>,
+    pub floating_ip_cidr_not_contains: crate::Nullable<::std::string::String>,
+    pub floating_ip_cidr_not_ends_with: crate::Nullable<::std::string::String>,
+    pub floating_ip_cidr_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub floating_ip_cidr_not_starts_with: crate::Nullable<::std::string::String>,
+    pub floating_ip_cidr_starts_with: crate::Nullable<::std::string::String>,
+    #[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+    pub floating_ips_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudFloatingIpWhereInput>,
+    >,
+    #[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+    pub floating_ips_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudFloatingIpWhereInput>,
+    >,
+    #[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+    pub floating_ips_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudFloatingIpWhereInput>,
+    >,
+    pub gateway: crate::Nullable<::std::string::String>,
+    pub gateway_contains: crate::Nullable<::std::string::String>,
+    pub gateway_ends_with: crate::Nullable<::std::string::String>,
+    pub gateway_gt: crate::Nullable<::std::string::String>,
+    pub gateway_gte: crate::Nullable<::std::string::String>,
+    pub gateway_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub gateway_lt: crate::Nullable<::std::string::String>,
+    pub gateway_lte: crate::Nullable<::std::string::String>,
+    pub gateway_not: crate::Nullable<::std::string::String>,
+    pub gateway_not_contains: crate::Nullable<::std::string::String>,
+    pub gateway_not_ends_with: crate::Nullable<::std::string::String>,
+    pub gateway_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub gateway_not_starts_with: crate::Nullable<::std::string::String>,
+    pub gateway_starts_with: crate::Nullable<::std::string::String>,
+    pub id: crate::Nullable<::std::string::String>,
+    pub id_contains: crate::Nullable<::std::string::String>,
+    pub id_ends_with: crate::Nullable<::std::string::String>,
+    pub id_gt: crate::Nullable<::std::string::String>,
+    pub id_gte: crate::Nullable<::std::string::String>,
+    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: crate::Nullable<::std::string::String>,
+    pub id_lte: crate::Nullable<::std::string::String>,
+    pub id_not: crate::Nullable<::std::string::String>,
+    pub id_not_contains: crate::Nullable<::std::string::String>,
+    pub id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub id_starts_with: crate::Nullable<::std::string::String>,
+    pub local_id: crate::Nullable<::std::string::String>,
+    pub local_id_contains: crate::Nullable<::std::string::String>,
+    pub local_id_ends_with: crate::Nullable<::std::string::String>,
+    pub local_id_gt: crate::Nullable<::std::string::String>,
+    pub local_id_gte: crate::Nullable<::std::string::String>,
+    pub local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub local_id_lt: crate::Nullable<::std::string::String>,
+    pub local_id_lte: crate::Nullable<::std::string::String>,
+    pub local_id_not: crate::Nullable<::std::string::String>,
+    pub local_id_not_contains: crate::Nullable<::std::string::String>,
+    pub local_id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub local_id_starts_with: crate::Nullable<::std::string::String>,
+    pub name: crate::Nullable<::std::string::String>,
+    pub name_contains: crate::Nullable<::std::string::String>,
+    pub name_ends_with: crate::Nullable<::std::string::String>,
+    pub name_gt: crate::Nullable<::std::string::String>,
+    pub name_gte: crate::Nullable<::std::string::String>,
+    pub name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_lt: crate::Nullable<::std::string::String>,
+    pub name_lte: crate::Nullable<::std::string::String>,
+    pub name_not: crate::Nullable<::std::string::String>,
+    pub name_not_contains: crate::Nullable<::std::string::String>,
+    pub name_not_ends_with: crate::Nullable<::std::string::String>,
+    pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_not_starts_with: crate::Nullable<::std::string::String>,
+    pub name_starts_with: crate::Nullable<::std::string::String>,
+    pub nat_gateway_cidr: crate::Nullable<::std::string::String>,
+    pub nat_gateway_cidr_contains: crate::Nullable<::std::string::String>,
+    pub nat_gateway_cidr_ends_with: crate::Nullable<::std::string::String>,
+    pub nat_gateway_cidr_gt: crate::Nullable<::std::string::String>,
+    pub nat_gateway_cidr_gte: crate::Nullable<::std::string::String>,
+    pub nat_gateway_cidr_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub nat_gateway_cidr_lt: crate::Nullable<::std::string::String>,
+    pub nat_gateway_cidr_lte: crate::Nullable<::std::string::String>,
+    pub nat_gateway_cidr_not: crate::Nullable<::std::string::String>,
+    pub nat_gateway_cidr_not_contains: crate::Nullable<::std::string::String>,
+    pub nat_gateway_cidr_not_ends_with: crate::Nullable<::std::string::String>,
+    pub nat_gateway_cidr_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub nat_gateway_cidr_not_starts_with: crate::Nullable<::std::string::String>,
+    pub nat_gateway_cidr_starts_with: crate::Nullable<::std::string::String>,
+    #[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+    pub nat_gateways_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudNatGatewayWhereInput>,
+    >,
+    #[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+    pub nat_gateways_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudNatGatewayWhereInput>,
+    >,
+    #[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+    pub nat_gateways_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudNatGatewayWhereInput>,
+    >,
+    pub router_gateway_cidr: crate::Nullable<::std::string::String>,
+    pub router_gateway_cidr_contains: crate::Nullable<::std::string::String>,
+    pub router_gateway_cidr_ends_with: crate::Nullable<::std::string::String>,
+    pub router_gateway_cidr_gt: crate::Nullable<::std::string::String>,
+    pub router_gateway_cidr_gte: crate::Nullable<::std::string::String>,
+    pub router_gateway_cidr_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub router_gateway_cidr_lt: crate::Nullable<::std::string::String>,
+    pub router_gateway_cidr_lte: crate::Nullable<::std::string::String>,
+    pub router_gateway_cidr_not: crate::Nullable<::std::string::String>,
+    pub router_gateway_cidr_not_contains: crate::Nullable<::std::string::String>,
+    pub router_gateway_cidr_not_ends_with: crate::Nullable<::std::string::String>,
+    pub router_gateway_cidr_not_in: crate::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub router_gateway_cidr_not_starts_with: crate::Nullable<::std::string::String>,
+    pub router_gateway_cidr_starts_with: crate::Nullable<::std::string::String>,
+    #[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+    pub router_gateways_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudRouterGatewayWhereInput>,
+    >,
+    #[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+    pub router_gateways_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudRouterGatewayWhereInput>,
+    >,
+    #[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+    pub router_gateways_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudRouterGatewayWhereInput>,
+    >,
+    #[cfg(any(feature = "label", feature = "table-reporter", feature = "vlan"))]
+    pub vlan: crate::Nullable<::std::boxed::Box<crate::models::VlanWhereInput>>,
+    #[cfg(any(feature = "virtual-private-cloud"))]
+    pub vpc: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudWhereInput>,
+    >,
+}
+#[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
+#[cfg(feature = "server")]
+impl crate::codec::Decode for VirtualPrivateCloudExternalSubnetWhereInput {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        let mut out = Self::default();
+        let mut key = d.first_key("VirtualPrivateCloudExternalSubnetWhereInput")?;
+        while let ::std::option::Option::Some(k) = key {
+            match k {
+                "AND" => d.field(&mut out.and, "AND")?,
+                "NOT" => d.field(&mut out.not, "NOT")?,
+                "OR" => d.field(&mut out.or, "OR")?,
+                "cidr" => d.field(&mut out.cidr, "cidr")?,
+                "cidr_contains" => d.field(&mut out.cidr_contains, "cidr_contains")?,
+                "cidr_ends_with" => d.field(&mut out.cidr_ends_with, "cidr_ends_with")?,
+                "cidr_gt" => d.field(&mut out.cidr_gt, "cidr_gt")?,
+                "cidr_gte" => d.field(&mut out.cidr_gte, "cidr_gte")?,
+                "cidr_in" => d.field(&mut out.cidr_in, "cidr_in")?,
+                "cidr_lt" => d.field(&mut out.cidr_lt, "cidr_lt")?,
+                "cidr_lte" => d.field(&mut out.cidr_lte, "cidr_lte")?,
+                "cidr_not" => d.field(&mut out.cidr_not, "cidr_not")?,
+                "cidr_not_contains" => {
+                    d.field(&mut out.cidr_not_contains, "cidr_not_contains")?
+                }
+                "cidr_not_ends_with" => {
+                    d.field(&mut out.cidr_not_ends_with, "cidr_not_ends_with")?
+                }
+                "cidr_not_in" => d.field(&mut out.cidr_not_in, "cidr_not_in")?,
+                "cidr_not_starts_with" => {
+                    d.field(&mut out.cidr_not_starts_with, "cidr_not_starts_with")?
+                }
+                "cidr_starts_with" => {
+                    d.field(&mut out.cidr_starts_with, "cidr_starts_with")?
+                }
+                "description" => d.field(&mut out.description, "description")?,
+                "description_contains" => {
+                    d.field(&mut out.description_contains, "description_contains")?
+                }
+                "description_ends_with" => {
+                    d.field(&mut out.description_ends_with, "description_ends_with")?
+                }
+                "description_gt" => d.field(&mut out.description_gt, "description_gt")?,
+                "description_gte" => {
+                    d.field(&mut out.description_gte, "description_gte")?
+                }
+                "description_in" => d.field(&mut out.description_in, "description_in")?,
+                "description_lt" => d.field(&mut out.description_lt, "description_lt")?,
+                "description_lte" => {
+                    d.field(&mut out.description_lte, "description_lte")?
+                }
+                "description_not" => {
+                    d.field(&mut out.description_not, "description_not")?
+                }
+                "description_not_contains" => {
+                    d.field(
+                        &mut out.description_not_contains,
+                        "description_not_contains",
+                    )?
+                }
+                "description_not_ends_with" => {
+                    d.field(
+                        &mut out.description_not_ends_with,
+                        "description_not_ends_with",
+                    )?
+                }
+                "description_not_in" => {
+                    d.field(&mut out.description_not_in, "description_not_in")?
+                }
+                "description_not_starts_with" => {
+                    d.field(
+                        &mut out.description_not_starts_with,
+                        "description_not_starts_with",
+                    )?
+                }
+                "description_starts_with" => {
+                    d.field(&mut out.description_starts_with, "description_starts_with")?
+                }
+                #[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+                "edge_gateway" => d.field(&mut out.edge_gateway, "edge_gateway")?,
+                "entityAsyncStatus" => {
+                    d.field(&mut out.entity_async_status, "entityAsyncStatus")?
+                }
+                "entityAsyncStatus_in" => {
+                    d.field(&mut out.entity_async_status_in, "entityAsyncStatus_in")?
+                }
+                "entityAsyncStatus_not" => {
+                    d.field(&mut out.entity_async_status_not, "entityAsyncStatus_not")?
+                }
+                "entityAsyncStatus_not_in" => {
+                    d.field(
+                        &mut out.entity_async_status_not_in,
+                        "entityAsyncStatus_not_in",
+                    )?
+                }
+                "exclusive" => d.field(&mut out.exclusive, "exclusive")?,
+                "exclusive_not" => d.field(&mut out.exclusive_not, "exclusive_not")?,
+                "floating_ip_cidr" => {
+                    d.field(&mut out.floating_ip_cidr, "floating_ip_cidr")?
+                }
+                "floating_ip_cidr_contains" => {
+                    d.field(
+                        &mut out.floating_ip_cidr_contains,
+                        "floating_ip_cidr_contains",
+                    )?
+                }
+                "floating_ip_cidr_ends_with" => {
+                    d.field(
+                        &mut out.floating_ip_cidr_ends_with,
+                        "floating_ip_cidr_ends_with",
+                    )?
+                }
+                "floating_ip_cidr_gt" => {
+                    d.field(&mut out.floating_ip_cidr_gt, "floating_ip_cidr_gt")?
+                }
+                "floating_ip_cidr_gte" => {
+                    d.field(&mut out.floating_ip_cidr_gte, "floating_ip_cidr_gte")?
+                }
+                "floating_ip_cidr_in" => {
+                    d.field(&mut out.floating_ip_cidr_in, "floating_ip_cidr_in")?
+                }
+                "floating_ip_cidr_lt" => {
+                    d.field(&mut out.floating_ip_cidr_lt, "floating_ip_cidr_lt")?
+                }
+                "floating_ip_cidr_lte" => {
+                    d.field(&mut out.floating_ip_cidr_lte, "floating_ip_cidr_lte")?
+                }
+                "floating_ip_cidr_not" => {
+                    d.field(&mut out.floating_ip_cidr_not, "floating_ip_cidr_not")?
+                }
+                "floating_ip_cidr_not_contains" => {
+                    d.field(
+                        &mut out.floating_ip_cidr_not_contains,
+                        "floating_ip_cidr_not_contains",
+                    )?
+                }
+                "floating_ip_cidr_not_ends_with" => {
+                    d.field(
+                        &mut out.floating_ip_cidr_not_ends_with,
+                        "floating_ip_cidr_not_ends_with",
+                    )?
+                }
+                "floating_ip_cidr_not_in" => {
+                    d.field(&mut out.floating_ip_cidr_not_in, "floating_ip_cidr_not_in")?
+                }
+                "floating_ip_cidr_not_starts_with" => {
+                    d.field(
+                        &mut out.floating_ip_cidr_not_starts_with,
+                        "floating_ip_cidr_not_starts_with",
+                    )?
+                }
+                "floating_ip_cidr_starts_with" => {
+                    d.field(
+                        &mut out.floating_ip_cidr_starts_with,
+                        "floating_ip_cidr_starts_with",
+                    )?
+                }
+                #[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+                "floating_ips_every" => {
+                    d.field(&mut out.floating_ips_every, "floating_ips_every")?
+                }
+                #[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+                "floating_ips_none" => {
+                    d.field(&mut out.floating_ips_none, "floating_ips_none")?
+                }
+                #[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+                "floating_ips_some" => {
+                    d.field(&mut out.floating_ips_some, "floating_ips_some")?
+                }
+                "gateway" => d.field(&mut out.gateway, "gateway")?,
+                "gateway_contains" => {
+                    d.field(&mut out.gateway_contains, "gateway_contains")?
+                }
+                "gateway_ends_with" => {
+                    d.field(&mut out.gateway_ends_with, "gateway_ends_with")?
+                }
+                "gateway_gt" => d.field(&mut out.gateway_gt, "gateway_gt")?,
+                "gateway_gte" => d.field(&mut out.gateway_gte, "gateway_gte")?,
+                "gateway_in" => d.field(&mut out.gateway_in, "gateway_in")?,
+                "gateway_lt" => d.field(&mut out.gateway_lt, "gateway_lt")?,
+                "gateway_lte" => d.field(&mut out.gateway_lte, "gateway_lte")?,
+                "gateway_not" => d.field(&mut out.gateway_not, "gateway_not")?,
+                "gateway_not_contains" => {
+                    d.field(&mut out.gateway_not_contains, "gateway_not_contains")?
+                }
+                "gateway_not_ends_with" => {
+                    d.field(&mut out.gateway_not_ends_with, "gateway_not_ends_with")?
+                }
+                "gateway_not_in" => d.field(&mut out.gateway_not_in, "gateway_not_in")?,
+                "gateway_not_starts_with" => {
+                    d.field(&mut out.gateway_not_starts_with, "gateway_not_starts_with")?
+                }
+                "gateway_starts_with" => {
+                    d.field(&mut out.gateway_starts_with, "gateway_starts_with")?
+                }
+                "id" => d.field(&mut out.id, "id")?,
+                "id_contains" => d.field(&mut out.id_contains, "id_contains")?,
+                "id_ends_with" => d.field(&mut out.id_ends_with, "id_ends_with")?,
+                "id_gt" => d.field(&mut out.id_gt, "id_gt")?,
+                "id_gte" => d.field(&mut out.id_gte, "id_gte")?,
+                "id_in" => d.field(&mut out.id_in, "id_in")?,
+                "id_lt" => d.field(&mut out.id_lt, "id_lt")?,
+                "id_lte" => d.field(&mut out.id_lte, "id_lte")?,
+                "id_not" => d.field(&mut out.id_not, "id_not")?,
+                "id_not_contains" => {
+                    d.field(&mut out.id_not_contains, "id_not_contains")?
+                }
+                "id_not_ends_with" => {
+                    d.field(&mut out.id_not_ends_with, "id_not_ends_with")?
+                }
+                "id_not_in" => d.field(&mut out.id_not_in, "id_not_in")?,
+                "id_not_starts_with" => {
+                    d.field(&mut out.id_not_starts_with, "id_not_starts_with")?
+                }
+                "id_starts_with" => d.field(&mut out.id_starts_with, "id_starts_with")?,
+                "local_id" => d.field(&mut out.local_id, "local_id")?,
+                "local_id_contains" => {
+                    d.field(&mut out.local_id_contains, "local_id_contains")?
+                }
+                "local_id_ends_with" => {
+                    d.field(&mut out.local_id_ends_with, "local_id_ends_with")?
+                }
+                "local_id_gt" => d.field(&mut out.local_id_gt, "local_id_gt")?,
+                "local_id_gte" => d.field(&mut out.local_id_gte, "local_id_gte")?,
+                "local_id_in" => d.field(&mut out.local_id_in, "local_id_in")?,
+                "local_id_lt" => d.field(&mut out.local_id_lt, "local_id_lt")?,
+                "local_id_lte" => d.field(&mut out.local_id_lte, "local_id_lte")?,
+                "local_id_not" => d.field(&mut out.local_id_not, "local_id_not")?,
+                "local_id_not_contains" => {
+                    d.field(&mut out.local_id_not_contains, "local_id_not_contains")?
+                }
+                "local_id_not_ends_with" => {
+                    d.field(&mut out.local_id_not_ends_with, "local_id_not_ends_with")?
+                }
+                "local_id_not_in" => {
+                    d.field(&mut out.local_id_not_in, "local_id_not_in")?
+                }
+                "local_id_not_starts_with" => {
+                    d.field(
+                        &mut out.local_id_not_starts_with,
+                        "local_id_not_starts_with",
+                    )?
+                }
+                "local_id_starts_with" => {
+                    d.field(&mut out.local_id_starts_with, "local_id_starts_with")?
+                }
+                "name" => d.field(&mut out.name, "name")?,
+                "name_contains" => d.field(&mut out.name_contains, "name_contains")?,
+                "name_ends_with" => d.field(&mut out.name_ends_with, "name_ends_with")?,
+                "name_gt" => d.field(&mut out.name_gt, "name_gt")?,
+                "name_gte" => d.field(&mut out.name_gte, "name_gte")?,
+                "name_in" => d.field(&mut out.name_in, "name_in")?,
+                "name_lt" => d.field(&mut out.name_lt, "name_lt")?,
+                "name_lte" => d.field(&mut out.name_lte, "name_lte")?,
+                "name_not" => d.field(&mut out.name_not, "name_not")?,
+                "name_not_contains" => {
+                    d.field(&mut out.name_not_contains, "name_not_contains")?
+                }
+                "name_not_ends_with" => {
+                    d.field(&mut out.name_not_ends_with, "name_not_ends_with")?
+                }
+                "name_not_in" => d.field(&mut out.name_not_in, "name_not_in")?,
+                "name_not_starts_with" => {
+                    d.field(&mut out.name_not_starts_with, "name_not_starts_with")?
+                }
+                "name_starts_with" => {
+                    d.field(&mut out.name_starts_with, "name_starts_with")?
+                }
+                "nat_gateway_cidr" => {
+                    d.field(&mut out.nat_gateway_cidr, "nat_gateway_cidr")?
+                }
+                "nat_gateway_cidr_contains" => {
+                    d.field(
+                        &mut out.nat_gateway_cidr_contains,
+                        "nat_gateway_cidr_contains",
+                    )?
+                }
+                "nat_gateway_cidr_ends_with" => {
+                    d.field(
+                        &mut out.nat_gateway_cidr_ends_with,
+                        "nat_gateway_cidr_ends_with",
+                    )?
+                }
+                "nat_gateway_cidr_gt" => {
+                    d.field(&mut out.nat_gateway_cidr_gt, "nat_gateway_cidr_gt")?
+                }
+                "nat_gateway_cidr_gte" => {
+                    d.field(&mut out.nat_gateway_cidr_gte, "nat_gateway_cidr_gte")?
+                }
+                "nat_gateway_cidr_in" => {
+                    d.field(&mut out.nat_gateway_cidr_in, "nat_gateway_cidr_in")?
+                }
+                "nat_gateway_cidr_lt" => {
+                    d.field(&mut out.nat_gateway_cidr_lt, "nat_gateway_cidr_lt")?
+                }
+                "nat_gateway_cidr_lte" => {
+                    d.field(&mut out.nat_gateway_cidr_lte, "nat_gateway_cidr_lte")?
+                }
+                "nat_gateway_cidr_not" => {
+                    d.field(&mut out.nat_gateway_cidr_not, "nat_gateway_cidr_not")?
+                }
+                "nat_gateway_cidr_not_contains" => {
+                    d.field(
+                        &mut out.nat_gateway_cidr_not_contains,
+                        "nat_gateway_cidr_not_contains",
+                    )?
+                }
+                "nat_gateway_cidr_not_ends_with" => {
+                    d.field(
+                        &mut out.nat_gateway_cidr_not_ends_with,
+                        "nat_gateway_cidr_not_ends_with",
+                    )?
+                }
+                "nat_gateway_cidr_not_in" => {
+                    d.field(&mut out.nat_gateway_cidr_not_in, "nat_gateway_cidr_not_in")?
+                }
+                "nat_gateway_cidr_not_starts_with" => {
+                    d.field(
+                        &mut out.nat_gateway_cidr_not_starts_with,
+                        "nat_gateway_cidr_not_starts_with",
+                    )?
+                }
+                "nat_gateway_cidr_starts_with" => {
+                    d.field(
+                        &mut out.nat_gateway_cidr_starts_with,
+                        "nat_gateway_cidr_starts_with",
+                    )?
+                }
+                #[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+                "nat_gateways_every" => {
+                    d.field(&mut out.nat_gateways_every, "nat_gateways_every")?
+                }
+                #[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+                "nat_gateways_none" => {
+                    d.field(&mut out.nat_gateways_none, "nat_gateways_none")?
+                }
+                #[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+                "nat_gateways_some" => {
+                    d.field(&mut out.nat_gateways_some, "nat_gateways_some")?
+                }
+                "router_gateway_cidr" => {
+                    d.field(&mut out.router_gateway_cidr, "router_gateway_cidr")?
+                }
+                "router_gateway_cidr_contains" => {
+                    d.field(
+                        &mut out.router_gateway_cidr_contains,
+                        "router_gateway_cidr_contains",
+                    )?
+                }
+                "router_gateway_cidr_ends_with" => {
+                    d.field(
+                        &mut out.router_gateway_cidr_ends_with,
+                        "router_gateway_cidr_ends_with",
+                    )?
+                }
+                "router_gateway_cidr_gt" => {
+                    d.field(&mut out.router_gateway_cidr_gt, "router_gateway_cidr_gt")?
+                }
+                "router_gateway_cidr_gte" => {
+                    d.field(&mut out.router_gateway_cidr_gte, "router_gateway_cidr_gte")?
+                }
+                "router_gateway_cidr_in" => {
+                    d.field(&mut out.router_gateway_cidr_in, "router_gateway_cidr_in")?
+                }
+                "router_gateway_cidr_lt" => {
+                    d.field(&mut out.router_gateway_cidr_lt, "router_gateway_cidr_lt")?
+                }
+                "router_gateway_cidr_lte" => {
+                    d.field(&mut out.router_gateway_cidr_lte, "router_gateway_cidr_lte")?
+                }
+                "router_gateway_cidr_not" => {
+                    d.field(&mut out.router_gateway_cidr_not, "router_gateway_cidr_not")?
+                }
+                "router_gateway_cidr_not_contains" => {
+                    d.field(
+                        &mut out.router_gateway_cidr_not_contains,
+                        "router_gateway_cidr_not_contains",
+                    )?
+                }
+                "router_gateway_cidr_not_ends_with" => {
+                    d.field(
+                        &mut out.router_gateway_cidr_not_ends_with,
+                        "router_gateway_cidr_not_ends_with",
+                    )?
+                }
+                "router_gateway_cidr_not_in" => {
+                    d.field(
+                        &mut out.router_gateway_cidr_not_in,
+                        "router_gateway_cidr_not_in",
+                    )?
+                }
+                "router_gateway_cidr_not_starts_with" => {
+                    d.field(
+                        &mut out.router_gateway_cidr_not_starts_with,
+                        "router_gateway_cidr_not_starts_with",
+                    )?
+                }
+                "router_gateway_cidr_starts_with" => {
+                    d.field(
+                        &mut out.router_gateway_cidr_starts_with,
+                        "router_gateway_cidr_starts_with",
+                    )?
+                }
+                #[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+                "router_gateways_every" => {
+                    d.field(&mut out.router_gateways_every, "router_gateways_every")?
+                }
+                #[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+                "router_gateways_none" => {
+                    d.field(&mut out.router_gateways_none, "router_gateways_none")?
+                }
+                #[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+                "router_gateways_some" => {
+                    d.field(&mut out.router_gateways_some, "router_gateways_some")?
+                }
+                #[cfg(
+                    any(feature = "label", feature = "table-reporter", feature = "vlan")
+                )]
+                "vlan" => d.field(&mut out.vlan, "vlan")?,
+                #[cfg(any(feature = "virtual-private-cloud"))]
+                "vpc" => d.field(&mut out.vpc, "vpc")?,
+                _ => d.skip()?,
+            }
+            key = d.next_key()?;
+        }
+        ::std::result::Result::Ok(out)
+    }
+}
+#[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
+impl crate::codec::Encode for VirtualPrivateCloudExternalSubnetWhereInput {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.begin_object();
+        e.field("AND", &self.and);
+        e.field("NOT", &self.not);
+        e.field("OR", &self.or);
+        e.field("cidr", &self.cidr);
+        e.field("cidr_contains", &self.cidr_contains);
+        e.field("cidr_ends_with", &self.cidr_ends_with);
+        e.field("cidr_gt", &self.cidr_gt);
+        e.field("cidr_gte", &self.cidr_gte);
+        e.field("cidr_in", &self.cidr_in);
+        e.field("cidr_lt", &self.cidr_lt);
+        e.field("cidr_lte", &self.cidr_lte);
+        e.field("cidr_not", &self.cidr_not);
+        e.field("cidr_not_contains", &self.cidr_not_contains);
+        e.field("cidr_not_ends_with", &self.cidr_not_ends_with);
+        e.field("cidr_not_in", &self.cidr_not_in);
+        e.field("cidr_not_starts_with", &self.cidr_not_starts_with);
+        e.field("cidr_starts_with", &self.cidr_starts_with);
+        e.field("description", &self.description);
+        e.field("description_contains", &self.description_contains);
+        e.field("description_ends_with", &self.description_ends_with);
+        e.field("description_gt", &self.description_gt);
+        e.field("description_gte", &self.description_gte);
+        e.field("description_in", &self.description_in);
+        e.field("description_lt", &self.description_lt);
+        e.field("description_lte", &self.description_lte);
+        e.field("description_not", &self.description_not);
+        e.field("description_not_contains", &self.description_not_contains);
+        e.field("description_not_ends_with", &self.description_not_ends_with);
+        e.field("description_not_in", &self.description_not_in);
+        e.field("description_not_starts_with", &self.description_not_starts_with);
+        e.field("description_starts_with", &self.description_starts_with);
+        #[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+        e.field("edge_gateway", &self.edge_gateway);
+        e.field("entityAsyncStatus", &self.entity_async_status);
+        e.field("entityAsyncStatus_in", &self.entity_async_status_in);
+        e.field("entityAsyncStatus_not", &self.entity_async_status_not);
+        e.field("entityAsyncStatus_not_in", &self.entity_async_status_not_in);
+        e.field("exclusive", &self.exclusive);
+        e.field("exclusive_not", &self.exclusive_not);
+        e.field("floating_ip_cidr", &self.floating_ip_cidr);
+        e.field("floating_ip_cidr_contains", &self.floating_ip_cidr_contains);
+        e.field("floating_ip_cidr_ends_with", &self.floating_ip_cidr_ends_with);
+        e.field("floating_ip_cidr_gt", &self.floating_ip_cidr_gt);
+        e.field("floating_ip_cidr_gte", &self.floating_ip_cidr_gte);
+        e.field("floating_ip_cidr_in", &self.floating_ip_cidr_in);
+        e.field("floating_ip_cidr_lt", &self.floating_ip_cidr_lt);
+        e.field("floating_ip_cidr_lte", &self.floating_ip_cidr_lte);
+        e.field("floating_ip_cidr_not", &self.floating_ip_cidr_not);
+        e.field("floating_ip_cidr_not_contains", &self.floating_ip_cidr_not_contains);
+        e.field("floating_ip_cidr_not_ends_with", &self.floating_ip_cidr_not_ends_with);
+        e.field("floating_ip_cidr_not_in", &self.floating_ip_cidr_not_in);
+        e.field(
+            "floating_ip_cidr_not_starts_with",
+            &self.floating_ip_cidr_not_starts_with,
+        );
+        e.field("floating_ip_cidr_starts_with", &self.floating_ip_cidr_starts_with);
+        #[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+        e.field("floating_ips_every", &self.floating_ips_every);
+        #[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+        e.field("floating_ips_none", &self.floating_ips_none);
+        #[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+        e.field("floating_ips_some", &self.floating_ips_some);
+        e.field("gateway", &self.gateway);
+        e.field("gateway_contains", &self.gateway_contains);
+        e.field("gateway_ends_with", &self.gateway_ends_with);
+        e.field("gateway_gt", &self.gateway_gt);
+        e.field("gateway_gte", &self.gateway_gte);
+        e.field("gateway_in", &self.gateway_in);
+        e.field("gateway_lt", &self.gateway_lt);
+        e.field("gateway_lte", &self.gateway_lte);
+        e.field("gateway_not", &self.gateway_not);
+        e.field("gateway_not_contains", &self.gateway_not_contains);
+        e.field("gateway_not_ends_with", &self.gateway_not_ends_with);
+        e.field("gateway_not_in", &self.gateway_not_in);
+        e.field("gateway_not_starts_with", &self.gateway_not_starts_with);
+        e.field("gateway_starts_with", &self.gateway_starts_with);
+        e.field("id", &self.id);
+        e.field("id_contains", &self.id_contains);
+        e.field("id_ends_with", &self.id_ends_with);
+        e.field("id_gt", &self.id_gt);
+        e.field("id_gte", &self.id_gte);
+        e.field("id_in", &self.id_in);
+        e.field("id_lt", &self.id_lt);
+        e.field("id_lte", &self.id_lte);
+        e.field("id_not", &self.id_not);
+        e.field("id_not_contains", &self.id_not_contains);
+        e.field("id_not_ends_with", &self.id_not_ends_with);
+        e.field("id_not_in", &self.id_not_in);
+        e.field("id_not_starts_with", &self.id_not_starts_with);
+        e.field("id_starts_with", &self.id_starts_with);
+        e.field("local_id", &self.local_id);
+        e.field("local_id_contains", &self.local_id_contains);
+        e.field("local_id_ends_with", &self.local_id_ends_with);
+        e.field("local_id_gt", &self.local_id_gt);
+        e.field("local_id_gte", &self.local_id_gte);
+        e.field("local_id_in", &self.local_id_in);
+        e.field("local_id_lt", &self.local_id_lt);
+        e.field("local_id_lte", &self.local_id_lte);
+        e.field("local_id_not", &self.local_id_not);
+        e.field("local_id_not_contains", &self.local_id_not_contains);
+        e.field("local_id_not_ends_with", &self.local_id_not_ends_with);
+        e.field("local_id_not_in", &self.local_id_not_in);
+        e.field("local_id_not_starts_with", &self.local_id_not_starts_with);
+        e.field("local_id_starts_with", &self.local_id_starts_with);
+        e.field("name", &self.name);
+        e.field("name_contains", &self.name_contains);
+        e.field("name_ends_with", &self.name_ends_with);
+        e.field("name_gt", &self.name_gt);
+        e.field("name_gte", &self.name_gte);
+        e.field("name_in", &self.name_in);
+        e.field("name_lt", &self.name_lt);
+        e.field("name_lte", &self.name_lte);
+        e.field("name_not", &self.name_not);
+        e.field("name_not_contains", &self.name_not_contains);
+        e.field("name_not_ends_with", &self.name_not_ends_with);
+        e.field("name_not_in", &self.name_not_in);
+        e.field("name_not_starts_with", &self.name_not_starts_with);
+        e.field("name_starts_with", &self.name_starts_with);
+        e.field("nat_gateway_cidr", &self.nat_gateway_cidr);
+        e.field("nat_gateway_cidr_contains", &self.nat_gateway_cidr_contains);
+        e.field("nat_gateway_cidr_ends_with", &self.nat_gateway_cidr_ends_with);
+        e.field("nat_gateway_cidr_gt", &self.nat_gateway_cidr_gt);
+        e.field("nat_gateway_cidr_gte", &self.nat_gateway_cidr_gte);
+        e.field("nat_gateway_cidr_in", &self.nat_gateway_cidr_in);
+        e.field("nat_gateway_cidr_lt", &self.nat_gateway_cidr_lt);
+        e.field("nat_gateway_cidr_lte", &self.nat_gateway_cidr_lte);
+        e.field("nat_gateway_cidr_not", &self.nat_gateway_cidr_not);
+        e.field("nat_gateway_cidr_not_contains", &self.nat_gateway_cidr_not_contains);
+        e.field("nat_gateway_cidr_not_ends_with", &self.nat_gateway_cidr_not_ends_with);
+        e.field("nat_gateway_cidr_not_in", &self.nat_gateway_cidr_not_in);
+        e.field(
+            "nat_gateway_cidr_not_starts_with",
+            &self.nat_gateway_cidr_not_starts_with,
+        );
+        e.field("nat_gateway_cidr_starts_with", &self.nat_gateway_cidr_starts_with);
+        #[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+        e.field("nat_gateways_every", &self.nat_gateways_every);
+        #[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+        e.field("nat_gateways_none", &self.nat_gateways_none);
+        #[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+        e.field("nat_gateways_some", &self.nat_gateways_some);
+        e.field("router_gateway_cidr", &self.router_gateway_cidr);
+        e.field("router_gateway_cidr_contains", &self.router_gateway_cidr_contains);
+        e.field("router_gateway_cidr_ends_with", &self.router_gateway_cidr_ends_with);
+        e.field("router_gateway_cidr_gt", &self.router_gateway_cidr_gt);
+        e.field("router_gateway_cidr_gte", &self.router_gateway_cidr_gte);
+        e.field("router_gateway_cidr_in", &self.router_gateway_cidr_in);
+        e.field("router_gateway_cidr_lt", &self.router_gateway_cidr_lt);
+        e.field("router_gateway_cidr_lte", &self.router_gateway_cidr_lte);
+        e.field("router_gateway_cidr_not", &self.router_gateway_cidr_not);
+        e.field(
+            "router_gateway_cidr_not_contains",
+            &self.router_gateway_cidr_not_contains,
+        );
+        e.field(
+            "router_gateway_cidr_not_ends_with",
+            &self.router_gateway_cidr_not_ends_with,
+        );
+        e.field("router_gateway_cidr_not_in", &self.router_gateway_cidr_not_in);
+        e.field(
+            "router_gateway_cidr_not_starts_with",
+            &self.router_gateway_cidr_not_starts_with,
+        );
+        e.field(
+            "router_gateway_cidr_starts_with",
+            &self.router_gateway_cidr_starts_with,
+        );
+        #[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+        e.field("router_gateways_every", &self.router_gateways_every);
+        #[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+        e.field("router_gateways_none", &self.router_gateways_none);
+        #[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+        e.field("router_gateways_some", &self.router_gateways_some);
+        #[cfg(any(feature = "label", feature = "table-reporter", feature = "vlan"))]
+        e.field("vlan", &self.vlan);
+        #[cfg(any(feature = "virtual-private-cloud"))] e.field("vpc", &self.vpc);
+        e.end_object();
+    }
+}
 impl crate::Client {
     /// `POST /v2/api/get-virtual-private-cloud-external-subnets` (operation `GetVirtualPrivateCloudExternalSubnets`).
+    #[cfg(feature = "virtual-private-cloud-external-subnet")]
     pub async fn get_virtual_private_cloud_external_subnets(
         &self,
         body: &crate::models::GetVirtualPrivateCloudExternalSubnetsRequestBody,
@@ -481,6 +1312,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-virtual-private-cloud-external-subnets-connection` (operation `GetVirtualPrivateCloudExternalSubnetsConnection`).
+    #[cfg(feature = "virtual-private-cloud-external-subnet")]
     pub async fn get_virtual_private_cloud_external_subnets_connection(
         &self,
         body: &crate::models::GetVirtualPrivateCloudExternalSubnetsConnectionRequestBody,

@@ -3,6 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudExternalSubnetGroupsConnectionRequestBody`
+#[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudExternalSubnetGroupsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -17,6 +18,7 @@ pub struct GetVirtualPrivateCloudExternalSubnetGroupsConnectionRequestBody {
         crate::models::VirtualPrivateCloudExternalSubnetGroupWhereInput,
     >,
 }
+#[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode
 for GetVirtualPrivateCloudExternalSubnetGroupsConnectionRequestBody {
@@ -44,6 +46,7 @@ for GetVirtualPrivateCloudExternalSubnetGroupsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
 impl crate::codec::Encode
 for GetVirtualPrivateCloudExternalSubnetGroupsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -59,6 +62,7 @@ for GetVirtualPrivateCloudExternalSubnetGroupsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudExternalSubnetGroupsRequestBody`
+#[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudExternalSubnetGroupsRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -73,6 +77,7 @@ pub struct GetVirtualPrivateCloudExternalSubnetGroupsRequestBody {
         crate::models::VirtualPrivateCloudExternalSubnetGroupWhereInput,
     >,
 }
+#[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVirtualPrivateCloudExternalSubnetGroupsRequestBody {
     fn decode(
@@ -97,6 +102,7 @@ impl crate::codec::Decode for GetVirtualPrivateCloudExternalSubnetGroupsRequestB
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
 impl crate::codec::Encode for GetVirtualPrivateCloudExternalSubnetGroupsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -111,10 +117,12 @@ impl crate::codec::Encode for GetVirtualPrivateCloudExternalSubnetGroupsRequestB
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudExternalSubnetGroup`
+#[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVirtualPrivateCloudExternalSubnetGroup {
     pub count: i32,
 }
+#[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
 impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudExternalSubnetGroup {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -141,6 +149,7 @@ impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudExternalSubnetGr
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateVirtualPrivateCloudExternalSubnetGroup {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -150,6 +159,7 @@ impl crate::codec::Encode for NestedAggregateVirtualPrivateCloudExternalSubnetGr
     }
 }
 /// Spec: `#/components/schemas/NestedVirtualPrivateCloudExternalSubnetGroupExternalSubnetsSpec`
+#[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedVirtualPrivateCloudExternalSubnetGroupExternalSubnetsSpec {
     pub cidr: ::std::string::String,
@@ -161,6 +171,7 @@ pub struct NestedVirtualPrivateCloudExternalSubnetGroupExternalSubnetsSpec {
     pub router_gateway_cidr: ::std::option::Option<::std::string::String>,
     pub vlan_id: ::std::string::String,
 }
+#[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
 impl crate::codec::Decode
 for NestedVirtualPrivateCloudExternalSubnetGroupExternalSubnetsSpec {
     fn decode(
@@ -215,6 +226,7 @@ for NestedVirtualPrivateCloudExternalSubnetGroupExternalSubnetsSpec {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode
 for NestedVirtualPrivateCloudExternalSubnetGroupExternalSubnetsSpec {
@@ -232,6 +244,7 @@ for NestedVirtualPrivateCloudExternalSubnetGroupExternalSubnetsSpec {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudExternalSubnetGroup`
+#[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudExternalSubnetGroup {
     pub description: ::std::option::Option<::std::string::String>,
@@ -256,6 +269,7 @@ pub struct VirtualPrivateCloudExternalSubnetGroup {
     pub shared_in_edge_gateway_group: bool,
     pub vpc: ::std::option::Option<crate::models::NestedVirtualPrivateCloud>,
 }
+#[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
 impl crate::codec::Decode for VirtualPrivateCloudExternalSubnetGroup {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -326,6 +340,7 @@ impl crate::codec::Decode for VirtualPrivateCloudExternalSubnetGroup {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VirtualPrivateCloudExternalSubnetGroup {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -350,10 +365,12 @@ impl crate::codec::Encode for VirtualPrivateCloudExternalSubnetGroup {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudExternalSubnetGroupConnection`
+#[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudExternalSubnetGroupConnection {
     pub aggregate: crate::models::NestedAggregateVirtualPrivateCloudExternalSubnetGroup,
 }
+#[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
 impl crate::codec::Decode for VirtualPrivateCloudExternalSubnetGroupConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -379,6 +396,7 @@ impl crate::codec::Decode for VirtualPrivateCloudExternalSubnetGroupConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VirtualPrivateCloudExternalSubnetGroupConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -388,6 +406,7 @@ impl crate::codec::Encode for VirtualPrivateCloudExternalSubnetGroupConnection {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudExternalSubnetGroupOrderByInput`
+#[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VirtualPrivateCloudExternalSubnetGroupOrderByInput {
     /// `description_ASC`
@@ -425,6 +444,7 @@ pub enum VirtualPrivateCloudExternalSubnetGroupOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
 impl VirtualPrivateCloudExternalSubnetGroupOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 16] = [
@@ -491,16 +511,19 @@ impl VirtualPrivateCloudExternalSubnetGroupOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
 impl ::std::default::Default for VirtualPrivateCloudExternalSubnetGroupOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
 impl ::std::fmt::Display for VirtualPrivateCloudExternalSubnetGroupOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudExternalSubnetGroupOrderByInput {
     fn decode(
@@ -509,13 +532,446 @@ impl crate::codec::Decode for VirtualPrivateCloudExternalSubnetGroupOrderByInput
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
 impl crate::codec::Encode for VirtualPrivateCloudExternalSubnetGroupOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
+/// Spec: `#/components/schemas/VirtualPrivateCloudExternalSubnetGroupWhereInput`
+#[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct VirtualPrivateCloudExternalSubnetGroupWhereInput {
+    pub and: crate::Nullable<
+        ::std::vec::Vec<crate::models::VirtualPrivateCloudExternalSubnetGroupWhereInput>,
+    >,
+    pub not: crate::Nullable<
+        ::std::vec::Vec<crate::models::VirtualPrivateCloudExternalSubnetGroupWhereInput>,
+    >,
+    pub or: crate::Nullable<
+        ::std::vec::Vec<crate::models::VirtualPrivateCloudExternalSubnetGroupWhereInput>,
+    >,
+    pub description: crate::Nullable<::std::string::String>,
+    pub description_contains: crate::Nullable<::std::string::String>,
+    pub description_ends_with: crate::Nullable<::std::string::String>,
+    pub description_gt: crate::Nullable<::std::string::String>,
+    pub description_gte: crate::Nullable<::std::string::String>,
+    pub description_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub description_lt: crate::Nullable<::std::string::String>,
+    pub description_lte: crate::Nullable<::std::string::String>,
+    pub description_not: crate::Nullable<::std::string::String>,
+    pub description_not_contains: crate::Nullable<::std::string::String>,
+    pub description_not_ends_with: crate::Nullable<::std::string::String>,
+    pub description_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub description_not_starts_with: crate::Nullable<::std::string::String>,
+    pub description_starts_with: crate::Nullable<::std::string::String>,
+    #[cfg(any(feature = "virtual-private-cloud-edge-gateway-group"))]
+    pub edge_gateway_group: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudEdgeGatewayGroupWhereInput>,
+    >,
+    pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
+    pub entity_async_status_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    pub entity_async_status_not: crate::Nullable<crate::models::EntityAsyncStatus>,
+    pub entity_async_status_not_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    pub exclusive: crate::Nullable<bool>,
+    pub exclusive_not: crate::Nullable<bool>,
+    #[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+    pub floating_ips_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudFloatingIpWhereInput>,
+    >,
+    #[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+    pub floating_ips_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudFloatingIpWhereInput>,
+    >,
+    #[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+    pub floating_ips_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudFloatingIpWhereInput>,
+    >,
+    pub id: crate::Nullable<::std::string::String>,
+    pub id_contains: crate::Nullable<::std::string::String>,
+    pub id_ends_with: crate::Nullable<::std::string::String>,
+    pub id_gt: crate::Nullable<::std::string::String>,
+    pub id_gte: crate::Nullable<::std::string::String>,
+    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: crate::Nullable<::std::string::String>,
+    pub id_lte: crate::Nullable<::std::string::String>,
+    pub id_not: crate::Nullable<::std::string::String>,
+    pub id_not_contains: crate::Nullable<::std::string::String>,
+    pub id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub id_starts_with: crate::Nullable<::std::string::String>,
+    pub local_id: crate::Nullable<::std::string::String>,
+    pub local_id_contains: crate::Nullable<::std::string::String>,
+    pub local_id_ends_with: crate::Nullable<::std::string::String>,
+    pub local_id_gt: crate::Nullable<::std::string::String>,
+    pub local_id_gte: crate::Nullable<::std::string::String>,
+    pub local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub local_id_lt: crate::Nullable<::std::string::String>,
+    pub local_id_lte: crate::Nullable<::std::string::String>,
+    pub local_id_not: crate::Nullable<::std::string::String>,
+    pub local_id_not_contains: crate::Nullable<::std::string::String>,
+    pub local_id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub local_id_starts_with: crate::Nullable<::std::string::String>,
+    pub name: crate::Nullable<::std::string::String>,
+    pub name_contains: crate::Nullable<::std::string::String>,
+    pub name_ends_with: crate::Nullable<::std::string::String>,
+    pub name_gt: crate::Nullable<::std::string::String>,
+    pub name_gte: crate::Nullable<::std::string::String>,
+    pub name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_lt: crate::Nullable<::std::string::String>,
+    pub name_lte: crate::Nullable<::std::string::String>,
+    pub name_not: crate::Nullable<::std::string::String>,
+    pub name_not_contains: crate::Nullable<::std::string::String>,
+    pub name_not_ends_with: crate::Nullable<::std::string::String>,
+    pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_not_starts_with: crate::Nullable<::std::string::String>,
+    pub name_starts_with: crate::Nullable<::std::string::String>,
+    #[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+    pub nat_gateways_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudNatGatewayWhereInput>,
+    >,
+    #[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+    pub nat_gateways_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudNatGatewayWhereInput>,
+    >,
+    #[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+    pub nat_gateways_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudNatGatewayWhereInput>,
+    >,
+    #[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+    pub router_gateways_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudRouterGatewayWhereInput>,
+    >,
+    #[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+    pub router_gateways_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudRouterGatewayWhereInput>,
+    >,
+    #[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+    pub router_gateways_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudRouterGatewayWhereInput>,
+    >,
+    pub shared_in_edge_gateway_group: crate::Nullable<bool>,
+    pub shared_in_edge_gateway_group_not: crate::Nullable<bool>,
+    #[cfg(any(feature = "virtual-private-cloud"))]
+    pub vpc: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudWhereInput>,
+    >,
+}
+#[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
+#[cfg(feature = "server")]
+impl crate::codec::Decode for VirtualPrivateCloudExternalSubnetGroupWhereInput {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        let mut out = Self::default();
+        let mut key = d.first_key("VirtualPrivateCloudExternalSubnetGroupWhereInput")?;
+        while let ::std::option::Option::Some(k) = key {
+            match k {
+                "AND" => d.field(&mut out.and, "AND")?,
+                "NOT" => d.field(&mut out.not, "NOT")?,
+                "OR" => d.field(&mut out.or, "OR")?,
+                "description" => d.field(&mut out.description, "description")?,
+                "description_contains" => {
+                    d.field(&mut out.description_contains, "description_contains")?
+                }
+                "description_ends_with" => {
+                    d.field(&mut out.description_ends_with, "description_ends_with")?
+                }
+                "description_gt" => d.field(&mut out.description_gt, "description_gt")?,
+                "description_gte" => {
+                    d.field(&mut out.description_gte, "description_gte")?
+                }
+                "description_in" => d.field(&mut out.description_in, "description_in")?,
+                "description_lt" => d.field(&mut out.description_lt, "description_lt")?,
+                "description_lte" => {
+                    d.field(&mut out.description_lte, "description_lte")?
+                }
+                "description_not" => {
+                    d.field(&mut out.description_not, "description_not")?
+                }
+                "description_not_contains" => {
+                    d.field(
+                        &mut out.description_not_contains,
+                        "description_not_contains",
+                    )?
+                }
+                "description_not_ends_with" => {
+                    d.field(
+                        &mut out.description_not_ends_with,
+                        "description_not_ends_with",
+                    )?
+                }
+                "description_not_in" => {
+                    d.field(&mut out.description_not_in, "description_not_in")?
+                }
+                "description_not_starts_with" => {
+                    d.field(
+                        &mut out.description_not_starts_with,
+                        "description_not_starts_with",
+                    )?
+                }
+                "description_starts_with" => {
+                    d.field(&mut out.description_starts_with, "description_starts_with")?
+                }
+                #[cfg(any(feature = "virtual-private-cloud-edge-gateway-group"))]
+                "edge_gateway_group" => {
+                    d.field(&mut out.edge_gateway_group, "edge_gateway_group")?
+                }
+                "entityAsyncStatus" => {
+                    d.field(&mut out.entity_async_status, "entityAsyncStatus")?
+                }
+                "entityAsyncStatus_in" => {
+                    d.field(&mut out.entity_async_status_in, "entityAsyncStatus_in")?
+                }
+                "entityAsyncStatus_not" => {
+                    d.field(&mut out.entity_async_status_not, "entityAsyncStatus_not")?
+                }
+                "entityAsyncStatus_not_in" => {
+                    d.field(
+                        &mut out.entity_async_status_not_in,
+                        "entityAsyncStatus_not_in",
+                    )?
+                }
+                "exclusive" => d.field(&mut out.exclusive, "exclusive")?,
+                "exclusive_not" => d.field(&mut out.exclusive_not, "exclusive_not")?,
+                #[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+                "floating_ips_every" => {
+                    d.field(&mut out.floating_ips_every, "floating_ips_every")?
+                }
+                #[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+                "floating_ips_none" => {
+                    d.field(&mut out.floating_ips_none, "floating_ips_none")?
+                }
+                #[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+                "floating_ips_some" => {
+                    d.field(&mut out.floating_ips_some, "floating_ips_some")?
+                }
+                "id" => d.field(&mut out.id, "id")?,
+                "id_contains" => d.field(&mut out.id_contains, "id_contains")?,
+                "id_ends_with" => d.field(&mut out.id_ends_with, "id_ends_with")?,
+                "id_gt" => d.field(&mut out.id_gt, "id_gt")?,
+                "id_gte" => d.field(&mut out.id_gte, "id_gte")?,
+                "id_in" => d.field(&mut out.id_in, "id_in")?,
+                "id_lt" => d.field(&mut out.id_lt, "id_lt")?,
+                "id_lte" => d.field(&mut out.id_lte, "id_lte")?,
+                "id_not" => d.field(&mut out.id_not, "id_not")?,
+                "id_not_contains" => {
+                    d.field(&mut out.id_not_contains, "id_not_contains")?
+                }
+                "id_not_ends_with" => {
+                    d.field(&mut out.id_not_ends_with, "id_not_ends_with")?
+                }
+                "id_not_in" => d.field(&mut out.id_not_in, "id_not_in")?,
+                "id_not_starts_with" => {
+                    d.field(&mut out.id_not_starts_with, "id_not_starts_with")?
+                }
+                "id_starts_with" => d.field(&mut out.id_starts_with, "id_starts_with")?,
+                "local_id" => d.field(&mut out.local_id, "local_id")?,
+                "local_id_contains" => {
+                    d.field(&mut out.local_id_contains, "local_id_contains")?
+                }
+                "local_id_ends_with" => {
+                    d.field(&mut out.local_id_ends_with, "local_id_ends_with")?
+                }
+                "local_id_gt" => d.field(&mut out.local_id_gt, "local_id_gt")?,
+                "local_id_gte" => d.field(&mut out.local_id_gte, "local_id_gte")?,
+                "local_id_in" => d.field(&mut out.local_id_in, "local_id_in")?,
+                "local_id_lt" => d.field(&mut out.local_id_lt, "local_id_lt")?,
+                "local_id_lte" => d.field(&mut out.local_id_lte, "local_id_lte")?,
+                "local_id_not" => d.field(&mut out.local_id_not, "local_id_not")?,
+                "local_id_not_contains" => {
+                    d.field(&mut out.local_id_not_contains, "local_id_not_contains")?
+                }
+                "local_id_not_ends_with" => {
+                    d.field(&mut out.local_id_not_ends_with, "local_id_not_ends_with")?
+                }
+                "local_id_not_in" => {
+                    d.field(&mut out.local_id_not_in, "local_id_not_in")?
+                }
+                "local_id_not_starts_with" => {
+                    d.field(
+                        &mut out.local_id_not_starts_with,
+                        "local_id_not_starts_with",
+                    )?
+                }
+                "local_id_starts_with" => {
+                    d.field(&mut out.local_id_starts_with, "local_id_starts_with")?
+                }
+                "name" => d.field(&mut out.name, "name")?,
+                "name_contains" => d.field(&mut out.name_contains, "name_contains")?,
+                "name_ends_with" => d.field(&mut out.name_ends_with, "name_ends_with")?,
+                "name_gt" => d.field(&mut out.name_gt, "name_gt")?,
+                "name_gte" => d.field(&mut out.name_gte, "name_gte")?,
+                "name_in" => d.field(&mut out.name_in, "name_in")?,
+                "name_lt" => d.field(&mut out.name_lt, "name_lt")?,
+                "name_lte" => d.field(&mut out.name_lte, "name_lte")?,
+                "name_not" => d.field(&mut out.name_not, "name_not")?,
+                "name_not_contains" => {
+                    d.field(&mut out.name_not_contains, "name_not_contains")?
+                }
+                "name_not_ends_with" => {
+                    d.field(&mut out.name_not_ends_with, "name_not_ends_with")?
+                }
+                "name_not_in" => d.field(&mut out.name_not_in, "name_not_in")?,
+                "name_not_starts_with" => {
+                    d.field(&mut out.name_not_starts_with, "name_not_starts_with")?
+                }
+                "name_starts_with" => {
+                    d.field(&mut out.name_starts_with, "name_starts_with")?
+                }
+                #[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+                "nat_gateways_every" => {
+                    d.field(&mut out.nat_gateways_every, "nat_gateways_every")?
+                }
+                #[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+                "nat_gateways_none" => {
+                    d.field(&mut out.nat_gateways_none, "nat_gateways_none")?
+                }
+                #[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+                "nat_gateways_some" => {
+                    d.field(&mut out.nat_gateways_some, "nat_gateways_some")?
+                }
+                #[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+                "router_gateways_every" => {
+                    d.field(&mut out.router_gateways_every, "router_gateways_every")?
+                }
+                #[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+                "router_gateways_none" => {
+                    d.field(&mut out.router_gateways_none, "router_gateways_none")?
+                }
+                #[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+                "router_gateways_some" => {
+                    d.field(&mut out.router_gateways_some, "router_gateways_some")?
+                }
+                "shared_in_edge_gateway_group" => {
+                    d.field(
+                        &mut out.shared_in_edge_gateway_group,
+                        "shared_in_edge_gateway_group",
+                    )?
+                }
+                "shared_in_edge_gateway_group_not" => {
+                    d.field(
+                        &mut out.shared_in_edge_gateway_group_not,
+                        "shared_in_edge_gateway_group_not",
+                    )?
+                }
+                #[cfg(any(feature = "virtual-private-cloud"))]
+                "vpc" => d.field(&mut out.vpc, "vpc")?,
+                _ => d.skip()?,
+            }
+            key = d.next_key()?;
+        }
+        ::std::result::Result::Ok(out)
+    }
+}
+#[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
+impl crate::codec::Encode for VirtualPrivateCloudExternalSubnetGroupWhereInput {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.begin_object();
+        e.field("AND", &self.and);
+        e.field("NOT", &self.not);
+        e.field("OR", &self.or);
+        e.field("description", &self.description);
+        e.field("description_contains", &self.description_contains);
+        e.field("description_ends_with", &self.description_ends_with);
+        e.field("description_gt", &self.description_gt);
+        e.field("description_gte", &self.description_gte);
+        e.field("description_in", &self.description_in);
+        e.field("description_lt", &self.description_lt);
+        e.field("description_lte", &self.description_lte);
+        e.field("description_not", &self.description_not);
+        e.field("description_not_contains", &self.description_not_contains);
+        e.field("description_not_ends_with", &self.description_not_ends_with);
+        e.field("description_not_in", &self.description_not_in);
+        e.field("description_not_starts_with", &self.description_not_starts_with);
+        e.field("description_starts_with", &self.description_starts_with);
+        #[cfg(any(feature = "virtual-private-cloud-edge-gateway-group"))]
+        e.field("edge_gateway_group", &self.edge_gateway_group);
+        e.field("entityAsyncStatus", &self.entity_async_status);
+        e.field("entityAsyncStatus_in", &self.entity_async_status_in);
+        e.field("entityAsyncStatus_not", &self.entity_async_status_not);
+        e.field("entityAsyncStatus_not_in", &self.entity_async_status_not_in);
+        e.field("exclusive", &self.exclusive);
+        e.field("exclusive_not", &self.exclusive_not);
+        #[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+        e.field("floating_ips_every", &self.floating_ips_every);
+        #[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+        e.field("floating_ips_none", &self.floating_ips_none);
+        #[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+        e.field("floating_ips_some", &self.floating_ips_some);
+        e.field("id", &self.id);
+        e.field("id_contains", &self.id_contains);
+        e.field("id_ends_with", &self.id_ends_with);
+        e.field("id_gt", &self.id_gt);
+        e.field("id_gte", &self.id_gte);
+        e.field("id_in", &self.id_in);
+        e.field("id_lt", &self.id_lt);
+        e.field("id_lte", &self.id_lte);
+        e.field("id_not", &self.id_not);
+        e.field("id_not_contains", &self.id_not_contains);
+        e.field("id_not_ends_with", &self.id_not_ends_with);
+        e.field("id_not_in", &self.id_not_in);
+        e.field("id_not_starts_with", &self.id_not_starts_with);
+        e.field("id_starts_with", &self.id_starts_with);
+        e.field("local_id", &self.local_id);
+        e.field("local_id_contains", &self.local_id_contains);
+        e.field("local_id_ends_with", &self.local_id_ends_with);
+        e.field("local_id_gt", &self.local_id_gt);
+        e.field("local_id_gte", &self.local_id_gte);
+        e.field("local_id_in", &self.local_id_in);
+        e.field("local_id_lt", &self.local_id_lt);
+        e.field("local_id_lte", &self.local_id_lte);
+        e.field("local_id_not", &self.local_id_not);
+        e.field("local_id_not_contains", &self.local_id_not_contains);
+        e.field("local_id_not_ends_with", &self.local_id_not_ends_with);
+        e.field("local_id_not_in", &self.local_id_not_in);
+        e.field("local_id_not_starts_with", &self.local_id_not_starts_with);
+        e.field("local_id_starts_with", &self.local_id_starts_with);
+        e.field("name", &self.name);
+        e.field("name_contains", &self.name_contains);
+        e.field("name_ends_with", &self.name_ends_with);
+        e.field("name_gt", &self.name_gt);
+        e.field("name_gte", &self.name_gte);
+        e.field("name_in", &self.name_in);
+        e.field("name_lt", &self.name_lt);
+        e.field("name_lte", &self.name_lte);
+        e.field("name_not", &self.name_not);
+        e.field("name_not_contains", &self.name_not_contains);
+        e.field("name_not_ends_with", &self.name_not_ends_with);
+        e.field("name_not_in", &self.name_not_in);
+        e.field("name_not_starts_with", &self.name_not_starts_with);
+        e.field("name_starts_with", &self.name_starts_with);
+        #[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+        e.field("nat_gateways_every", &self.nat_gateways_every);
+        #[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+        e.field("nat_gateways_none", &self.nat_gateways_none);
+        #[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+        e.field("nat_gateways_some", &self.nat_gateways_some);
+        #[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+        e.field("router_gateways_every", &self.router_gateways_every);
+        #[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+        e.field("router_gateways_none", &self.router_gateways_none);
+        #[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+        e.field("router_gateways_some", &self.router_gateways_some);
+        e.field("shared_in_edge_gateway_group", &self.shared_in_edge_gateway_group);
+        e.field(
+            "shared_in_edge_gateway_group_not",
+            &self.shared_in_edge_gateway_group_not,
+        );
+        #[cfg(any(feature = "virtual-private-cloud"))] e.field("vpc", &self.vpc);
+        e.end_object();
+    }
+}
 impl crate::Client {
     /// `POST /v2/api/get-virtual-private-cloud-external-subnet-groups` (operation `GetVirtualPrivateCloudExternalSubnetGroups`).
+    #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
     pub async fn get_virtual_private_cloud_external_subnet_groups(
         &self,
         body: &crate::models::GetVirtualPrivateCloudExternalSubnetGroupsRequestBody,
@@ -533,6 +989,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-virtual-private-cloud-external-subnet-groups-connection` (operation `GetVirtualPrivateCloudExternalSubnetGroupsConnection`).
+    #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
     pub async fn get_virtual_private_cloud_external_subnet_groups_connection(
         &self,
         body: &crate::models::GetVirtualPrivateCloudExternalSubnetGroupsConnectionRequestBody,

@@ -3,10 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/BatchCreateVirtualPrivateCloudFloatingIp`
+#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BatchCreateVirtualPrivateCloudFloatingIp {
     pub local_id: ::std::string::String,
 }
+#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
 impl crate::codec::Decode for BatchCreateVirtualPrivateCloudFloatingIp {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -32,6 +34,7 @@ impl crate::codec::Decode for BatchCreateVirtualPrivateCloudFloatingIp {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for BatchCreateVirtualPrivateCloudFloatingIp {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -41,6 +44,7 @@ impl crate::codec::Encode for BatchCreateVirtualPrivateCloudFloatingIp {
     }
 }
 /// Spec: `#/components/schemas/BatchCreateVirtualPrivateCloudFloatingIpsParams`
+#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BatchCreateVirtualPrivateCloudFloatingIpsParams {
     pub auto_allocate_number: ::std::option::Option<f64>,
@@ -54,6 +58,7 @@ pub struct BatchCreateVirtualPrivateCloudFloatingIpsParams {
     pub external_subnet_id: ::std::option::Option<::std::string::String>,
     pub vpc_id: ::std::string::String,
 }
+#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BatchCreateVirtualPrivateCloudFloatingIpsParams {
     fn decode(
@@ -99,6 +104,7 @@ impl crate::codec::Decode for BatchCreateVirtualPrivateCloudFloatingIpsParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
 impl crate::codec::Encode for BatchCreateVirtualPrivateCloudFloatingIpsParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -112,10 +118,12 @@ impl crate::codec::Encode for BatchCreateVirtualPrivateCloudFloatingIpsParams {
     }
 }
 /// Spec: `#/components/schemas/DeleteVirtualPrivateCloudFloatingIp`
+#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteVirtualPrivateCloudFloatingIp {
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
 impl crate::codec::Decode for DeleteVirtualPrivateCloudFloatingIp {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -137,6 +145,7 @@ impl crate::codec::Decode for DeleteVirtualPrivateCloudFloatingIp {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteVirtualPrivateCloudFloatingIp {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -146,6 +155,7 @@ impl crate::codec::Encode for DeleteVirtualPrivateCloudFloatingIp {
     }
 }
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudFloatingIpsConnectionRequestBody`
+#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudFloatingIpsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -158,6 +168,7 @@ pub struct GetVirtualPrivateCloudFloatingIpsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::VirtualPrivateCloudFloatingIpWhereInput>,
 }
+#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVirtualPrivateCloudFloatingIpsConnectionRequestBody {
     fn decode(
@@ -182,6 +193,7 @@ impl crate::codec::Decode for GetVirtualPrivateCloudFloatingIpsConnectionRequest
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
 impl crate::codec::Encode for GetVirtualPrivateCloudFloatingIpsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -196,6 +208,7 @@ impl crate::codec::Encode for GetVirtualPrivateCloudFloatingIpsConnectionRequest
     }
 }
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudFloatingIpsRequestBody`
+#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudFloatingIpsRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -208,6 +221,7 @@ pub struct GetVirtualPrivateCloudFloatingIpsRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::VirtualPrivateCloudFloatingIpWhereInput>,
 }
+#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVirtualPrivateCloudFloatingIpsRequestBody {
     fn decode(
@@ -231,6 +245,7 @@ impl crate::codec::Decode for GetVirtualPrivateCloudFloatingIpsRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
 impl crate::codec::Encode for GetVirtualPrivateCloudFloatingIpsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -245,10 +260,12 @@ impl crate::codec::Encode for GetVirtualPrivateCloudFloatingIpsRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudFloatingIp`
+#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVirtualPrivateCloudFloatingIp {
     pub count: i32,
 }
+#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
 impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudFloatingIp {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -274,6 +291,7 @@ impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudFloatingIp {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateVirtualPrivateCloudFloatingIp {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -283,6 +301,7 @@ impl crate::codec::Encode for NestedAggregateVirtualPrivateCloudFloatingIp {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudFloatingIp`
+#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudFloatingIp {
     pub entity_async_status: ::std::option::Option<crate::models::EntityAsyncStatus>,
@@ -300,6 +319,7 @@ pub struct VirtualPrivateCloudFloatingIp {
     pub local_id: ::std::string::String,
     pub vpc: crate::models::NestedVirtualPrivateCloud,
 }
+#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
 impl crate::codec::Decode for VirtualPrivateCloudFloatingIp {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -344,6 +364,7 @@ impl crate::codec::Decode for VirtualPrivateCloudFloatingIp {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VirtualPrivateCloudFloatingIp {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -360,10 +381,12 @@ impl crate::codec::Encode for VirtualPrivateCloudFloatingIp {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudFloatingIpConnection`
+#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudFloatingIpConnection {
     pub aggregate: crate::models::NestedAggregateVirtualPrivateCloudFloatingIp,
 }
+#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
 impl crate::codec::Decode for VirtualPrivateCloudFloatingIpConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -389,6 +412,7 @@ impl crate::codec::Decode for VirtualPrivateCloudFloatingIpConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VirtualPrivateCloudFloatingIpConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -398,12 +422,14 @@ impl crate::codec::Encode for VirtualPrivateCloudFloatingIpConnection {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudFloatingIpCreationParams`
+#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudFloatingIpCreationParams {
     pub external_ip: ::std::option::Option<::std::string::String>,
     pub external_subnet_id: ::std::string::String,
     pub vpc_id: ::std::string::String,
 }
+#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudFloatingIpCreationParams {
     fn decode(
@@ -435,6 +461,7 @@ impl crate::codec::Decode for VirtualPrivateCloudFloatingIpCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
 impl crate::codec::Encode for VirtualPrivateCloudFloatingIpCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -445,10 +472,12 @@ impl crate::codec::Encode for VirtualPrivateCloudFloatingIpCreationParams {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudFloatingIpDeletionParams`
+#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudFloatingIpDeletionParams {
     pub r#where: crate::models::VirtualPrivateCloudFloatingIpWhereInput,
 }
+#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudFloatingIpDeletionParams {
     fn decode(
@@ -475,6 +504,7 @@ impl crate::codec::Decode for VirtualPrivateCloudFloatingIpDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
 impl crate::codec::Encode for VirtualPrivateCloudFloatingIpDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -483,6 +513,7 @@ impl crate::codec::Encode for VirtualPrivateCloudFloatingIpDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudFloatingIpOrderByInput`
+#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VirtualPrivateCloudFloatingIpOrderByInput {
     /// `entityAsyncStatus_ASC`
@@ -508,6 +539,7 @@ pub enum VirtualPrivateCloudFloatingIpOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
 impl VirtualPrivateCloudFloatingIpOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 10] = [
@@ -556,16 +588,19 @@ impl VirtualPrivateCloudFloatingIpOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
 impl ::std::default::Default for VirtualPrivateCloudFloatingIpOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
 impl ::std::fmt::Display for VirtualPrivateCloudFloatingIpOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudFloatingIpOrderByInput {
     fn decode(
@@ -574,13 +609,293 @@ impl crate::codec::Decode for VirtualPrivateCloudFloatingIpOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
 impl crate::codec::Encode for VirtualPrivateCloudFloatingIpOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
+/// Spec: `#/components/schemas/VirtualPrivateCloudFloatingIpWhereInput`
+#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct VirtualPrivateCloudFloatingIpWhereInput {
+    pub and: crate::Nullable<
+        ::std::vec::Vec<crate::models::VirtualPrivateCloudFloatingIpWhereInput>,
+    >,
+    pub not: crate::Nullable<
+        ::std::vec::Vec<crate::models::VirtualPrivateCloudFloatingIpWhereInput>,
+    >,
+    pub or: crate::Nullable<
+        ::std::vec::Vec<crate::models::VirtualPrivateCloudFloatingIpWhereInput>,
+    >,
+    pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
+    pub entity_async_status_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    pub entity_async_status_not: crate::Nullable<crate::models::EntityAsyncStatus>,
+    pub entity_async_status_not_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    pub external_ip: crate::Nullable<::std::string::String>,
+    pub external_ip_contains: crate::Nullable<::std::string::String>,
+    pub external_ip_ends_with: crate::Nullable<::std::string::String>,
+    pub external_ip_gt: crate::Nullable<::std::string::String>,
+    pub external_ip_gte: crate::Nullable<::std::string::String>,
+    pub external_ip_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub external_ip_lt: crate::Nullable<::std::string::String>,
+    pub external_ip_lte: crate::Nullable<::std::string::String>,
+    pub external_ip_not: crate::Nullable<::std::string::String>,
+    pub external_ip_not_contains: crate::Nullable<::std::string::String>,
+    pub external_ip_not_ends_with: crate::Nullable<::std::string::String>,
+    pub external_ip_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub external_ip_not_starts_with: crate::Nullable<::std::string::String>,
+    pub external_ip_starts_with: crate::Nullable<::std::string::String>,
+    #[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
+    pub external_subnet: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudExternalSubnetWhereInput>,
+    >,
+    #[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
+    pub external_subnet_group: crate::Nullable<
+        ::std::boxed::Box<
+            crate::models::VirtualPrivateCloudExternalSubnetGroupWhereInput,
+        >,
+    >,
+    pub id: crate::Nullable<::std::string::String>,
+    pub id_contains: crate::Nullable<::std::string::String>,
+    pub id_ends_with: crate::Nullable<::std::string::String>,
+    pub id_gt: crate::Nullable<::std::string::String>,
+    pub id_gte: crate::Nullable<::std::string::String>,
+    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: crate::Nullable<::std::string::String>,
+    pub id_lte: crate::Nullable<::std::string::String>,
+    pub id_not: crate::Nullable<::std::string::String>,
+    pub id_not_contains: crate::Nullable<::std::string::String>,
+    pub id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub id_starts_with: crate::Nullable<::std::string::String>,
+    pub local_id: crate::Nullable<::std::string::String>,
+    pub local_id_contains: crate::Nullable<::std::string::String>,
+    pub local_id_ends_with: crate::Nullable<::std::string::String>,
+    pub local_id_gt: crate::Nullable<::std::string::String>,
+    pub local_id_gte: crate::Nullable<::std::string::String>,
+    pub local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub local_id_lt: crate::Nullable<::std::string::String>,
+    pub local_id_lte: crate::Nullable<::std::string::String>,
+    pub local_id_not: crate::Nullable<::std::string::String>,
+    pub local_id_not_contains: crate::Nullable<::std::string::String>,
+    pub local_id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub local_id_starts_with: crate::Nullable<::std::string::String>,
+    #[cfg(any(feature = "virtual-private-cloud"))]
+    pub vpc: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudWhereInput>,
+    >,
+}
+#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+#[cfg(feature = "server")]
+impl crate::codec::Decode for VirtualPrivateCloudFloatingIpWhereInput {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        let mut out = Self::default();
+        let mut key = d.first_key("VirtualPrivateCloudFloatingIpWhereInput")?;
+        while let ::std::option::Option::Some(k) = key {
+            match k {
+                "AND" => d.field(&mut out.and, "AND")?,
+                "NOT" => d.field(&mut out.not, "NOT")?,
+                "OR" => d.field(&mut out.or, "OR")?,
+                "entityAsyncStatus" => {
+                    d.field(&mut out.entity_async_status, "entityAsyncStatus")?
+                }
+                "entityAsyncStatus_in" => {
+                    d.field(&mut out.entity_async_status_in, "entityAsyncStatus_in")?
+                }
+                "entityAsyncStatus_not" => {
+                    d.field(&mut out.entity_async_status_not, "entityAsyncStatus_not")?
+                }
+                "entityAsyncStatus_not_in" => {
+                    d.field(
+                        &mut out.entity_async_status_not_in,
+                        "entityAsyncStatus_not_in",
+                    )?
+                }
+                "external_ip" => d.field(&mut out.external_ip, "external_ip")?,
+                "external_ip_contains" => {
+                    d.field(&mut out.external_ip_contains, "external_ip_contains")?
+                }
+                "external_ip_ends_with" => {
+                    d.field(&mut out.external_ip_ends_with, "external_ip_ends_with")?
+                }
+                "external_ip_gt" => d.field(&mut out.external_ip_gt, "external_ip_gt")?,
+                "external_ip_gte" => {
+                    d.field(&mut out.external_ip_gte, "external_ip_gte")?
+                }
+                "external_ip_in" => d.field(&mut out.external_ip_in, "external_ip_in")?,
+                "external_ip_lt" => d.field(&mut out.external_ip_lt, "external_ip_lt")?,
+                "external_ip_lte" => {
+                    d.field(&mut out.external_ip_lte, "external_ip_lte")?
+                }
+                "external_ip_not" => {
+                    d.field(&mut out.external_ip_not, "external_ip_not")?
+                }
+                "external_ip_not_contains" => {
+                    d.field(
+                        &mut out.external_ip_not_contains,
+                        "external_ip_not_contains",
+                    )?
+                }
+                "external_ip_not_ends_with" => {
+                    d.field(
+                        &mut out.external_ip_not_ends_with,
+                        "external_ip_not_ends_with",
+                    )?
+                }
+                "external_ip_not_in" => {
+                    d.field(&mut out.external_ip_not_in, "external_ip_not_in")?
+                }
+                "external_ip_not_starts_with" => {
+                    d.field(
+                        &mut out.external_ip_not_starts_with,
+                        "external_ip_not_starts_with",
+                    )?
+                }
+                "external_ip_starts_with" => {
+                    d.field(&mut out.external_ip_starts_with, "external_ip_starts_with")?
+                }
+                #[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
+                "external_subnet" => {
+                    d.field(&mut out.external_subnet, "external_subnet")?
+                }
+                #[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
+                "external_subnet_group" => {
+                    d.field(&mut out.external_subnet_group, "external_subnet_group")?
+                }
+                "id" => d.field(&mut out.id, "id")?,
+                "id_contains" => d.field(&mut out.id_contains, "id_contains")?,
+                "id_ends_with" => d.field(&mut out.id_ends_with, "id_ends_with")?,
+                "id_gt" => d.field(&mut out.id_gt, "id_gt")?,
+                "id_gte" => d.field(&mut out.id_gte, "id_gte")?,
+                "id_in" => d.field(&mut out.id_in, "id_in")?,
+                "id_lt" => d.field(&mut out.id_lt, "id_lt")?,
+                "id_lte" => d.field(&mut out.id_lte, "id_lte")?,
+                "id_not" => d.field(&mut out.id_not, "id_not")?,
+                "id_not_contains" => {
+                    d.field(&mut out.id_not_contains, "id_not_contains")?
+                }
+                "id_not_ends_with" => {
+                    d.field(&mut out.id_not_ends_with, "id_not_ends_with")?
+                }
+                "id_not_in" => d.field(&mut out.id_not_in, "id_not_in")?,
+                "id_not_starts_with" => {
+                    d.field(&mut out.id_not_starts_with, "id_not_starts_with")?
+                }
+                "id_starts_with" => d.field(&mut out.id_starts_with, "id_starts_with")?,
+                "local_id" => d.field(&mut out.local_id, "local_id")?,
+                "local_id_contains" => {
+                    d.field(&mut out.local_id_contains, "local_id_contains")?
+                }
+                "local_id_ends_with" => {
+                    d.field(&mut out.local_id_ends_with, "local_id_ends_with")?
+                }
+                "local_id_gt" => d.field(&mut out.local_id_gt, "local_id_gt")?,
+                "local_id_gte" => d.field(&mut out.local_id_gte, "local_id_gte")?,
+                "local_id_in" => d.field(&mut out.local_id_in, "local_id_in")?,
+                "local_id_lt" => d.field(&mut out.local_id_lt, "local_id_lt")?,
+                "local_id_lte" => d.field(&mut out.local_id_lte, "local_id_lte")?,
+                "local_id_not" => d.field(&mut out.local_id_not, "local_id_not")?,
+                "local_id_not_contains" => {
+                    d.field(&mut out.local_id_not_contains, "local_id_not_contains")?
+                }
+                "local_id_not_ends_with" => {
+                    d.field(&mut out.local_id_not_ends_with, "local_id_not_ends_with")?
+                }
+                "local_id_not_in" => {
+                    d.field(&mut out.local_id_not_in, "local_id_not_in")?
+                }
+                "local_id_not_starts_with" => {
+                    d.field(
+                        &mut out.local_id_not_starts_with,
+                        "local_id_not_starts_with",
+                    )?
+                }
+                "local_id_starts_with" => {
+                    d.field(&mut out.local_id_starts_with, "local_id_starts_with")?
+                }
+                #[cfg(any(feature = "virtual-private-cloud"))]
+                "vpc" => d.field(&mut out.vpc, "vpc")?,
+                _ => d.skip()?,
+            }
+            key = d.next_key()?;
+        }
+        ::std::result::Result::Ok(out)
+    }
+}
+#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+impl crate::codec::Encode for VirtualPrivateCloudFloatingIpWhereInput {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.begin_object();
+        e.field("AND", &self.and);
+        e.field("NOT", &self.not);
+        e.field("OR", &self.or);
+        e.field("entityAsyncStatus", &self.entity_async_status);
+        e.field("entityAsyncStatus_in", &self.entity_async_status_in);
+        e.field("entityAsyncStatus_not", &self.entity_async_status_not);
+        e.field("entityAsyncStatus_not_in", &self.entity_async_status_not_in);
+        e.field("external_ip", &self.external_ip);
+        e.field("external_ip_contains", &self.external_ip_contains);
+        e.field("external_ip_ends_with", &self.external_ip_ends_with);
+        e.field("external_ip_gt", &self.external_ip_gt);
+        e.field("external_ip_gte", &self.external_ip_gte);
+        e.field("external_ip_in", &self.external_ip_in);
+        e.field("external_ip_lt", &self.external_ip_lt);
+        e.field("external_ip_lte", &self.external_ip_lte);
+        e.field("external_ip_not", &self.external_ip_not);
+        e.field("external_ip_not_contains", &self.external_ip_not_contains);
+        e.field("external_ip_not_ends_with", &self.external_ip_not_ends_with);
+        e.field("external_ip_not_in", &self.external_ip_not_in);
+        e.field("external_ip_not_starts_with", &self.external_ip_not_starts_with);
+        e.field("external_ip_starts_with", &self.external_ip_starts_with);
+        #[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
+        e.field("external_subnet", &self.external_subnet);
+        #[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
+        e.field("external_subnet_group", &self.external_subnet_group);
+        e.field("id", &self.id);
+        e.field("id_contains", &self.id_contains);
+        e.field("id_ends_with", &self.id_ends_with);
+        e.field("id_gt", &self.id_gt);
+        e.field("id_gte", &self.id_gte);
+        e.field("id_in", &self.id_in);
+        e.field("id_lt", &self.id_lt);
+        e.field("id_lte", &self.id_lte);
+        e.field("id_not", &self.id_not);
+        e.field("id_not_contains", &self.id_not_contains);
+        e.field("id_not_ends_with", &self.id_not_ends_with);
+        e.field("id_not_in", &self.id_not_in);
+        e.field("id_not_starts_with", &self.id_not_starts_with);
+        e.field("id_starts_with", &self.id_starts_with);
+        e.field("local_id", &self.local_id);
+        e.field("local_id_contains", &self.local_id_contains);
+        e.field("local_id_ends_with", &self.local_id_ends_with);
+        e.field("local_id_gt", &self.local_id_gt);
+        e.field("local_id_gte", &self.local_id_gte);
+        e.field("local_id_in", &self.local_id_in);
+        e.field("local_id_lt", &self.local_id_lt);
+        e.field("local_id_lte", &self.local_id_lte);
+        e.field("local_id_not", &self.local_id_not);
+        e.field("local_id_not_contains", &self.local_id_not_contains);
+        e.field("local_id_not_ends_with", &self.local_id_not_ends_with);
+        e.field("local_id_not_in", &self.local_id_not_in);
+        e.field("local_id_not_starts_with", &self.local_id_not_starts_with);
+        e.field("local_id_starts_with", &self.local_id_starts_with);
+        #[cfg(any(feature = "virtual-private-cloud"))] e.field("vpc", &self.vpc);
+        e.end_object();
+    }
+}
 impl crate::Client {
     /// `POST /v2/api/batch-create-virtual-private-cloud-floating-ips` (operation `BatchCreateVirtualPrivateCloudFloatingIps`).
+    #[cfg(feature = "virtual-private-cloud-floating-ip")]
     pub async fn batch_create_virtual_private_cloud_floating_ips(
         &self,
         body: &crate::models::BatchCreateVirtualPrivateCloudFloatingIpsParams,
@@ -600,6 +915,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/create-virtual-private-cloud-floating-ip` (operation `CreateVirtualPrivateCloudFloatingIp`).
+    #[cfg(feature = "virtual-private-cloud-floating-ip")]
     #[deprecated]
     pub async fn create_virtual_private_cloud_floating_ip(
         &self,
@@ -618,6 +934,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/delete-virtual-private-cloud-floating-ip` (operation `DeleteVirtualPrivateCloudFloatingIp`).
+    #[cfg(feature = "virtual-private-cloud-floating-ip")]
     pub async fn delete_virtual_private_cloud_floating_ip(
         &self,
         body: &crate::models::VirtualPrivateCloudFloatingIpDeletionParams,
@@ -637,6 +954,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-virtual-private-cloud-floating-ips` (operation `GetVirtualPrivateCloudFloatingIps`).
+    #[cfg(feature = "virtual-private-cloud-floating-ip")]
     pub async fn get_virtual_private_cloud_floating_ips(
         &self,
         body: &crate::models::GetVirtualPrivateCloudFloatingIpsRequestBody,
@@ -654,6 +972,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-virtual-private-cloud-floating-ips-connection` (operation `GetVirtualPrivateCloudFloatingIpsConnection`).
+    #[cfg(feature = "virtual-private-cloud-floating-ip")]
     pub async fn get_virtual_private_cloud_floating_ips_connection(
         &self,
         body: &crate::models::GetVirtualPrivateCloudFloatingIpsConnectionRequestBody,

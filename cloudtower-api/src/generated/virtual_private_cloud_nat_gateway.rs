@@ -3,10 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteVirtualPrivateCloudNatGateway`
+#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteVirtualPrivateCloudNatGateway {
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
 impl crate::codec::Decode for DeleteVirtualPrivateCloudNatGateway {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -28,6 +30,7 @@ impl crate::codec::Decode for DeleteVirtualPrivateCloudNatGateway {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteVirtualPrivateCloudNatGateway {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -37,6 +40,7 @@ impl crate::codec::Encode for DeleteVirtualPrivateCloudNatGateway {
     }
 }
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudNatGatewaysConnectionRequestBody`
+#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudNatGatewaysConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -49,6 +53,7 @@ pub struct GetVirtualPrivateCloudNatGatewaysConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::VirtualPrivateCloudNatGatewayWhereInput>,
 }
+#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVirtualPrivateCloudNatGatewaysConnectionRequestBody {
     fn decode(
@@ -73,6 +78,7 @@ impl crate::codec::Decode for GetVirtualPrivateCloudNatGatewaysConnectionRequest
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
 impl crate::codec::Encode for GetVirtualPrivateCloudNatGatewaysConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -87,6 +93,7 @@ impl crate::codec::Encode for GetVirtualPrivateCloudNatGatewaysConnectionRequest
     }
 }
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudNatGatewaysRequestBody`
+#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudNatGatewaysRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -99,6 +106,7 @@ pub struct GetVirtualPrivateCloudNatGatewaysRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::VirtualPrivateCloudNatGatewayWhereInput>,
 }
+#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVirtualPrivateCloudNatGatewaysRequestBody {
     fn decode(
@@ -122,6 +130,7 @@ impl crate::codec::Decode for GetVirtualPrivateCloudNatGatewaysRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
 impl crate::codec::Encode for GetVirtualPrivateCloudNatGatewaysRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -136,10 +145,12 @@ impl crate::codec::Encode for GetVirtualPrivateCloudNatGatewaysRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudNatGateway`
+#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVirtualPrivateCloudNatGateway {
     pub count: i32,
 }
+#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
 impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudNatGateway {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -165,6 +176,7 @@ impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudNatGateway {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateVirtualPrivateCloudNatGateway {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -174,12 +186,14 @@ impl crate::codec::Encode for NestedAggregateVirtualPrivateCloudNatGateway {
     }
 }
 /// Spec: `#/components/schemas/NestedVpcDnatRuleType`
+#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedVpcDnatRuleType {
     pub port: i32,
     pub target_ip: ::std::string::String,
     pub target_port: i32,
 }
+#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
 impl crate::codec::Decode for NestedVpcDnatRuleType {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -213,6 +227,7 @@ impl crate::codec::Decode for NestedVpcDnatRuleType {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedVpcDnatRuleType {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -224,12 +239,14 @@ impl crate::codec::Encode for NestedVpcDnatRuleType {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudDnatRuleParams`
+#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudDnatRuleParams {
     pub target_port: i32,
     pub port: i32,
     pub target_ip: ::std::string::String,
 }
+#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudDnatRuleParams {
     fn decode(
@@ -264,6 +281,7 @@ impl crate::codec::Decode for VirtualPrivateCloudDnatRuleParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
 impl crate::codec::Encode for VirtualPrivateCloudDnatRuleParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -274,6 +292,7 @@ impl crate::codec::Encode for VirtualPrivateCloudDnatRuleParams {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudNatGateway`
+#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudNatGateway {
     pub dnat_rules: ::std::option::Option<
@@ -297,6 +316,7 @@ pub struct VirtualPrivateCloudNatGateway {
     pub name: ::std::string::String,
     pub vpc: crate::models::NestedVirtualPrivateCloud,
 }
+#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
 impl crate::codec::Decode for VirtualPrivateCloudNatGateway {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -348,6 +368,7 @@ impl crate::codec::Decode for VirtualPrivateCloudNatGateway {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VirtualPrivateCloudNatGateway {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -368,10 +389,12 @@ impl crate::codec::Encode for VirtualPrivateCloudNatGateway {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudNatGatewayConnection`
+#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudNatGatewayConnection {
     pub aggregate: crate::models::NestedAggregateVirtualPrivateCloudNatGateway,
 }
+#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
 impl crate::codec::Decode for VirtualPrivateCloudNatGatewayConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -397,6 +420,7 @@ impl crate::codec::Decode for VirtualPrivateCloudNatGatewayConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VirtualPrivateCloudNatGatewayConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -406,6 +430,7 @@ impl crate::codec::Encode for VirtualPrivateCloudNatGatewayConnection {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudNatGatewayCreationParams`
+#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudNatGatewayCreationParams {
     pub external_ips: ::std::option::Option<
@@ -422,6 +447,7 @@ pub struct VirtualPrivateCloudNatGatewayCreationParams {
     pub vpc_id: ::std::string::String,
     pub name: ::std::string::String,
 }
+#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudNatGatewayCreationParams {
     fn decode(
@@ -472,6 +498,7 @@ impl crate::codec::Decode for VirtualPrivateCloudNatGatewayCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
 impl crate::codec::Encode for VirtualPrivateCloudNatGatewayCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -488,10 +515,12 @@ impl crate::codec::Encode for VirtualPrivateCloudNatGatewayCreationParams {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudNatGatewayDeletionParams`
+#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudNatGatewayDeletionParams {
     pub r#where: crate::models::VirtualPrivateCloudNatGatewayWhereInput,
 }
+#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudNatGatewayDeletionParams {
     fn decode(
@@ -518,6 +547,7 @@ impl crate::codec::Decode for VirtualPrivateCloudNatGatewayDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
 impl crate::codec::Encode for VirtualPrivateCloudNatGatewayDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -526,6 +556,7 @@ impl crate::codec::Encode for VirtualPrivateCloudNatGatewayDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudNatGatewayOrderByInput`
+#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VirtualPrivateCloudNatGatewayOrderByInput {
     /// `dnat_rules_ASC`
@@ -567,6 +598,7 @@ pub enum VirtualPrivateCloudNatGatewayOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
 impl VirtualPrivateCloudNatGatewayOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 18] = [
@@ -639,16 +671,19 @@ impl VirtualPrivateCloudNatGatewayOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
 impl ::std::default::Default for VirtualPrivateCloudNatGatewayOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
 impl ::std::fmt::Display for VirtualPrivateCloudNatGatewayOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudNatGatewayOrderByInput {
     fn decode(
@@ -657,17 +692,20 @@ impl crate::codec::Decode for VirtualPrivateCloudNatGatewayOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
 impl crate::codec::Encode for VirtualPrivateCloudNatGatewayOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudNatGatewayUpdationParams`
+#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudNatGatewayUpdationParams {
     pub data: crate::models::VirtualPrivateCloudNatGatewayUpdationParamsData,
     pub r#where: crate::models::VirtualPrivateCloudNatGatewayWhereInput,
 }
+#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudNatGatewayUpdationParams {
     fn decode(
@@ -698,6 +736,7 @@ impl crate::codec::Decode for VirtualPrivateCloudNatGatewayUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
 impl crate::codec::Encode for VirtualPrivateCloudNatGatewayUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -707,6 +746,7 @@ impl crate::codec::Encode for VirtualPrivateCloudNatGatewayUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudNatGatewayUpdationParams/properties/data`
+#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudNatGatewayUpdationParamsData {
     pub external_ips: ::std::option::Option<
@@ -720,6 +760,7 @@ pub struct VirtualPrivateCloudNatGatewayUpdationParamsData {
     pub enable_snat: ::std::option::Option<bool>,
     pub name: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudNatGatewayUpdationParamsData {
     fn decode(
@@ -742,6 +783,7 @@ impl crate::codec::Decode for VirtualPrivateCloudNatGatewayUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
 impl crate::codec::Encode for VirtualPrivateCloudNatGatewayUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -754,8 +796,353 @@ impl crate::codec::Encode for VirtualPrivateCloudNatGatewayUpdationParamsData {
         e.end_object();
     }
 }
+/// Spec: `#/components/schemas/VirtualPrivateCloudNatGatewayWhereInput`
+#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct VirtualPrivateCloudNatGatewayWhereInput {
+    pub and: crate::Nullable<
+        ::std::vec::Vec<crate::models::VirtualPrivateCloudNatGatewayWhereInput>,
+    >,
+    pub not: crate::Nullable<
+        ::std::vec::Vec<crate::models::VirtualPrivateCloudNatGatewayWhereInput>,
+    >,
+    pub or: crate::Nullable<
+        ::std::vec::Vec<crate::models::VirtualPrivateCloudNatGatewayWhereInput>,
+    >,
+    pub enable_dnat: crate::Nullable<bool>,
+    pub enable_dnat_not: crate::Nullable<bool>,
+    pub enable_snat: crate::Nullable<bool>,
+    pub enable_snat_not: crate::Nullable<bool>,
+    pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
+    pub entity_async_status_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    pub entity_async_status_not: crate::Nullable<crate::models::EntityAsyncStatus>,
+    pub entity_async_status_not_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    pub external_ip: crate::Nullable<::std::string::String>,
+    pub external_ip_contains: crate::Nullable<::std::string::String>,
+    pub external_ip_ends_with: crate::Nullable<::std::string::String>,
+    pub external_ip_gt: crate::Nullable<::std::string::String>,
+    pub external_ip_gte: crate::Nullable<::std::string::String>,
+    pub external_ip_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub external_ip_lt: crate::Nullable<::std::string::String>,
+    pub external_ip_lte: crate::Nullable<::std::string::String>,
+    pub external_ip_not: crate::Nullable<::std::string::String>,
+    pub external_ip_not_contains: crate::Nullable<::std::string::String>,
+    pub external_ip_not_ends_with: crate::Nullable<::std::string::String>,
+    pub external_ip_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub external_ip_not_starts_with: crate::Nullable<::std::string::String>,
+    pub external_ip_starts_with: crate::Nullable<::std::string::String>,
+    #[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
+    pub external_subnet: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudExternalSubnetWhereInput>,
+    >,
+    #[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
+    pub external_subnet_group: crate::Nullable<
+        ::std::boxed::Box<
+            crate::models::VirtualPrivateCloudExternalSubnetGroupWhereInput,
+        >,
+    >,
+    pub id: crate::Nullable<::std::string::String>,
+    pub id_contains: crate::Nullable<::std::string::String>,
+    pub id_ends_with: crate::Nullable<::std::string::String>,
+    pub id_gt: crate::Nullable<::std::string::String>,
+    pub id_gte: crate::Nullable<::std::string::String>,
+    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: crate::Nullable<::std::string::String>,
+    pub id_lte: crate::Nullable<::std::string::String>,
+    pub id_not: crate::Nullable<::std::string::String>,
+    pub id_not_contains: crate::Nullable<::std::string::String>,
+    pub id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub id_starts_with: crate::Nullable<::std::string::String>,
+    pub local_id: crate::Nullable<::std::string::String>,
+    pub local_id_contains: crate::Nullable<::std::string::String>,
+    pub local_id_ends_with: crate::Nullable<::std::string::String>,
+    pub local_id_gt: crate::Nullable<::std::string::String>,
+    pub local_id_gte: crate::Nullable<::std::string::String>,
+    pub local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub local_id_lt: crate::Nullable<::std::string::String>,
+    pub local_id_lte: crate::Nullable<::std::string::String>,
+    pub local_id_not: crate::Nullable<::std::string::String>,
+    pub local_id_not_contains: crate::Nullable<::std::string::String>,
+    pub local_id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub local_id_starts_with: crate::Nullable<::std::string::String>,
+    pub name: crate::Nullable<::std::string::String>,
+    pub name_contains: crate::Nullable<::std::string::String>,
+    pub name_ends_with: crate::Nullable<::std::string::String>,
+    pub name_gt: crate::Nullable<::std::string::String>,
+    pub name_gte: crate::Nullable<::std::string::String>,
+    pub name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_lt: crate::Nullable<::std::string::String>,
+    pub name_lte: crate::Nullable<::std::string::String>,
+    pub name_not: crate::Nullable<::std::string::String>,
+    pub name_not_contains: crate::Nullable<::std::string::String>,
+    pub name_not_ends_with: crate::Nullable<::std::string::String>,
+    pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_not_starts_with: crate::Nullable<::std::string::String>,
+    pub name_starts_with: crate::Nullable<::std::string::String>,
+    #[cfg(any(feature = "virtual-private-cloud"))]
+    pub vpc: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudWhereInput>,
+    >,
+}
+#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+#[cfg(feature = "server")]
+impl crate::codec::Decode for VirtualPrivateCloudNatGatewayWhereInput {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        let mut out = Self::default();
+        let mut key = d.first_key("VirtualPrivateCloudNatGatewayWhereInput")?;
+        while let ::std::option::Option::Some(k) = key {
+            match k {
+                "AND" => d.field(&mut out.and, "AND")?,
+                "NOT" => d.field(&mut out.not, "NOT")?,
+                "OR" => d.field(&mut out.or, "OR")?,
+                "enable_dnat" => d.field(&mut out.enable_dnat, "enable_dnat")?,
+                "enable_dnat_not" => {
+                    d.field(&mut out.enable_dnat_not, "enable_dnat_not")?
+                }
+                "enable_snat" => d.field(&mut out.enable_snat, "enable_snat")?,
+                "enable_snat_not" => {
+                    d.field(&mut out.enable_snat_not, "enable_snat_not")?
+                }
+                "entityAsyncStatus" => {
+                    d.field(&mut out.entity_async_status, "entityAsyncStatus")?
+                }
+                "entityAsyncStatus_in" => {
+                    d.field(&mut out.entity_async_status_in, "entityAsyncStatus_in")?
+                }
+                "entityAsyncStatus_not" => {
+                    d.field(&mut out.entity_async_status_not, "entityAsyncStatus_not")?
+                }
+                "entityAsyncStatus_not_in" => {
+                    d.field(
+                        &mut out.entity_async_status_not_in,
+                        "entityAsyncStatus_not_in",
+                    )?
+                }
+                "external_ip" => d.field(&mut out.external_ip, "external_ip")?,
+                "external_ip_contains" => {
+                    d.field(&mut out.external_ip_contains, "external_ip_contains")?
+                }
+                "external_ip_ends_with" => {
+                    d.field(&mut out.external_ip_ends_with, "external_ip_ends_with")?
+                }
+                "external_ip_gt" => d.field(&mut out.external_ip_gt, "external_ip_gt")?,
+                "external_ip_gte" => {
+                    d.field(&mut out.external_ip_gte, "external_ip_gte")?
+                }
+                "external_ip_in" => d.field(&mut out.external_ip_in, "external_ip_in")?,
+                "external_ip_lt" => d.field(&mut out.external_ip_lt, "external_ip_lt")?,
+                "external_ip_lte" => {
+                    d.field(&mut out.external_ip_lte, "external_ip_lte")?
+                }
+                "external_ip_not" => {
+                    d.field(&mut out.external_ip_not, "external_ip_not")?
+                }
+                "external_ip_not_contains" => {
+                    d.field(
+                        &mut out.external_ip_not_contains,
+                        "external_ip_not_contains",
+                    )?
+                }
+                "external_ip_not_ends_with" => {
+                    d.field(
+                        &mut out.external_ip_not_ends_with,
+                        "external_ip_not_ends_with",
+                    )?
+                }
+                "external_ip_not_in" => {
+                    d.field(&mut out.external_ip_not_in, "external_ip_not_in")?
+                }
+                "external_ip_not_starts_with" => {
+                    d.field(
+                        &mut out.external_ip_not_starts_with,
+                        "external_ip_not_starts_with",
+                    )?
+                }
+                "external_ip_starts_with" => {
+                    d.field(&mut out.external_ip_starts_with, "external_ip_starts_with")?
+                }
+                #[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
+                "external_subnet" => {
+                    d.field(&mut out.external_subnet, "external_subnet")?
+                }
+                #[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
+                "external_subnet_group" => {
+                    d.field(&mut out.external_subnet_group, "external_subnet_group")?
+                }
+                "id" => d.field(&mut out.id, "id")?,
+                "id_contains" => d.field(&mut out.id_contains, "id_contains")?,
+                "id_ends_with" => d.field(&mut out.id_ends_with, "id_ends_with")?,
+                "id_gt" => d.field(&mut out.id_gt, "id_gt")?,
+                "id_gte" => d.field(&mut out.id_gte, "id_gte")?,
+                "id_in" => d.field(&mut out.id_in, "id_in")?,
+                "id_lt" => d.field(&mut out.id_lt, "id_lt")?,
+                "id_lte" => d.field(&mut out.id_lte, "id_lte")?,
+                "id_not" => d.field(&mut out.id_not, "id_not")?,
+                "id_not_contains" => {
+                    d.field(&mut out.id_not_contains, "id_not_contains")?
+                }
+                "id_not_ends_with" => {
+                    d.field(&mut out.id_not_ends_with, "id_not_ends_with")?
+                }
+                "id_not_in" => d.field(&mut out.id_not_in, "id_not_in")?,
+                "id_not_starts_with" => {
+                    d.field(&mut out.id_not_starts_with, "id_not_starts_with")?
+                }
+                "id_starts_with" => d.field(&mut out.id_starts_with, "id_starts_with")?,
+                "local_id" => d.field(&mut out.local_id, "local_id")?,
+                "local_id_contains" => {
+                    d.field(&mut out.local_id_contains, "local_id_contains")?
+                }
+                "local_id_ends_with" => {
+                    d.field(&mut out.local_id_ends_with, "local_id_ends_with")?
+                }
+                "local_id_gt" => d.field(&mut out.local_id_gt, "local_id_gt")?,
+                "local_id_gte" => d.field(&mut out.local_id_gte, "local_id_gte")?,
+                "local_id_in" => d.field(&mut out.local_id_in, "local_id_in")?,
+                "local_id_lt" => d.field(&mut out.local_id_lt, "local_id_lt")?,
+                "local_id_lte" => d.field(&mut out.local_id_lte, "local_id_lte")?,
+                "local_id_not" => d.field(&mut out.local_id_not, "local_id_not")?,
+                "local_id_not_contains" => {
+                    d.field(&mut out.local_id_not_contains, "local_id_not_contains")?
+                }
+                "local_id_not_ends_with" => {
+                    d.field(&mut out.local_id_not_ends_with, "local_id_not_ends_with")?
+                }
+                "local_id_not_in" => {
+                    d.field(&mut out.local_id_not_in, "local_id_not_in")?
+                }
+                "local_id_not_starts_with" => {
+                    d.field(
+                        &mut out.local_id_not_starts_with,
+                        "local_id_not_starts_with",
+                    )?
+                }
+                "local_id_starts_with" => {
+                    d.field(&mut out.local_id_starts_with, "local_id_starts_with")?
+                }
+                "name" => d.field(&mut out.name, "name")?,
+                "name_contains" => d.field(&mut out.name_contains, "name_contains")?,
+                "name_ends_with" => d.field(&mut out.name_ends_with, "name_ends_with")?,
+                "name_gt" => d.field(&mut out.name_gt, "name_gt")?,
+                "name_gte" => d.field(&mut out.name_gte, "name_gte")?,
+                "name_in" => d.field(&mut out.name_in, "name_in")?,
+                "name_lt" => d.field(&mut out.name_lt, "name_lt")?,
+                "name_lte" => d.field(&mut out.name_lte, "name_lte")?,
+                "name_not" => d.field(&mut out.name_not, "name_not")?,
+                "name_not_contains" => {
+                    d.field(&mut out.name_not_contains, "name_not_contains")?
+                }
+                "name_not_ends_with" => {
+                    d.field(&mut out.name_not_ends_with, "name_not_ends_with")?
+                }
+                "name_not_in" => d.field(&mut out.name_not_in, "name_not_in")?,
+                "name_not_starts_with" => {
+                    d.field(&mut out.name_not_starts_with, "name_not_starts_with")?
+                }
+                "name_starts_with" => {
+                    d.field(&mut out.name_starts_with, "name_starts_with")?
+                }
+                #[cfg(any(feature = "virtual-private-cloud"))]
+                "vpc" => d.field(&mut out.vpc, "vpc")?,
+                _ => d.skip()?,
+            }
+            key = d.next_key()?;
+        }
+        ::std::result::Result::Ok(out)
+    }
+}
+#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+impl crate::codec::Encode for VirtualPrivateCloudNatGatewayWhereInput {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.begin_object();
+        e.field("AND", &self.and);
+        e.field("NOT", &self.not);
+        e.field("OR", &self.or);
+        e.field("enable_dnat", &self.enable_dnat);
+        e.field("enable_dnat_not", &self.enable_dnat_not);
+        e.field("enable_snat", &self.enable_snat);
+        e.field("enable_snat_not", &self.enable_snat_not);
+        e.field("entityAsyncStatus", &self.entity_async_status);
+        e.field("entityAsyncStatus_in", &self.entity_async_status_in);
+        e.field("entityAsyncStatus_not", &self.entity_async_status_not);
+        e.field("entityAsyncStatus_not_in", &self.entity_async_status_not_in);
+        e.field("external_ip", &self.external_ip);
+        e.field("external_ip_contains", &self.external_ip_contains);
+        e.field("external_ip_ends_with", &self.external_ip_ends_with);
+        e.field("external_ip_gt", &self.external_ip_gt);
+        e.field("external_ip_gte", &self.external_ip_gte);
+        e.field("external_ip_in", &self.external_ip_in);
+        e.field("external_ip_lt", &self.external_ip_lt);
+        e.field("external_ip_lte", &self.external_ip_lte);
+        e.field("external_ip_not", &self.external_ip_not);
+        e.field("external_ip_not_contains", &self.external_ip_not_contains);
+        e.field("external_ip_not_ends_with", &self.external_ip_not_ends_with);
+        e.field("external_ip_not_in", &self.external_ip_not_in);
+        e.field("external_ip_not_starts_with", &self.external_ip_not_starts_with);
+        e.field("external_ip_starts_with", &self.external_ip_starts_with);
+        #[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
+        e.field("external_subnet", &self.external_subnet);
+        #[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
+        e.field("external_subnet_group", &self.external_subnet_group);
+        e.field("id", &self.id);
+        e.field("id_contains", &self.id_contains);
+        e.field("id_ends_with", &self.id_ends_with);
+        e.field("id_gt", &self.id_gt);
+        e.field("id_gte", &self.id_gte);
+        e.field("id_in", &self.id_in);
+        e.field("id_lt", &self.id_lt);
+        e.field("id_lte", &self.id_lte);
+        e.field("id_not", &self.id_not);
+        e.field("id_not_contains", &self.id_not_contains);
+        e.field("id_not_ends_with", &self.id_not_ends_with);
+        e.field("id_not_in", &self.id_not_in);
+        e.field("id_not_starts_with", &self.id_not_starts_with);
+        e.field("id_starts_with", &self.id_starts_with);
+        e.field("local_id", &self.local_id);
+        e.field("local_id_contains", &self.local_id_contains);
+        e.field("local_id_ends_with", &self.local_id_ends_with);
+        e.field("local_id_gt", &self.local_id_gt);
+        e.field("local_id_gte", &self.local_id_gte);
+        e.field("local_id_in", &self.local_id_in);
+        e.field("local_id_lt", &self.local_id_lt);
+        e.field("local_id_lte", &self.local_id_lte);
+        e.field("local_id_not", &self.local_id_not);
+        e.field("local_id_not_contains", &self.local_id_not_contains);
+        e.field("local_id_not_ends_with", &self.local_id_not_ends_with);
+        e.field("local_id_not_in", &self.local_id_not_in);
+        e.field("local_id_not_starts_with", &self.local_id_not_starts_with);
+        e.field("local_id_starts_with", &self.local_id_starts_with);
+        e.field("name", &self.name);
+        e.field("name_contains", &self.name_contains);
+        e.field("name_ends_with", &self.name_ends_with);
+        e.field("name_gt", &self.name_gt);
+        e.field("name_gte", &self.name_gte);
+        e.field("name_in", &self.name_in);
+        e.field("name_lt", &self.name_lt);
+        e.field("name_lte", &self.name_lte);
+        e.field("name_not", &self.name_not);
+        e.field("name_not_contains", &self.name_not_contains);
+        e.field("name_not_ends_with", &self.name_not_ends_with);
+        e.field("name_not_in", &self.name_not_in);
+        e.field("name_not_starts_with", &self.name_not_starts_with);
+        e.field("name_starts_with", &self.name_starts_with);
+        #[cfg(any(feature = "virtual-private-cloud"))] e.field("vpc", &self.vpc);
+        e.end_object();
+    }
+}
 impl crate::Client {
     /// `POST /v2/api/create-virtual-private-cloud-nat-gateway` (operation `CreateVirtualPrivateCloudNatGateway`).
+    #[cfg(feature = "virtual-private-cloud-nat-gateway")]
     pub async fn create_virtual_private_cloud_nat_gateway(
         &self,
         body: &[crate::models::VirtualPrivateCloudNatGatewayCreationParams],
@@ -773,6 +1160,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/delete-virtual-private-cloud-nat-gateway` (operation `DeleteVirtualPrivateCloudNatGateway`).
+    #[cfg(feature = "virtual-private-cloud-nat-gateway")]
     pub async fn delete_virtual_private_cloud_nat_gateway(
         &self,
         body: &crate::models::VirtualPrivateCloudNatGatewayDeletionParams,
@@ -792,6 +1180,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-virtual-private-cloud-nat-gateways` (operation `GetVirtualPrivateCloudNatGateways`).
+    #[cfg(feature = "virtual-private-cloud-nat-gateway")]
     pub async fn get_virtual_private_cloud_nat_gateways(
         &self,
         body: &crate::models::GetVirtualPrivateCloudNatGatewaysRequestBody,
@@ -809,6 +1198,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-virtual-private-cloud-nat-gateways-connection` (operation `GetVirtualPrivateCloudNatGatewaysConnection`).
+    #[cfg(feature = "virtual-private-cloud-nat-gateway")]
     pub async fn get_virtual_private_cloud_nat_gateways_connection(
         &self,
         body: &crate::models::GetVirtualPrivateCloudNatGatewaysConnectionRequestBody,
@@ -826,6 +1216,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/update-virtual-private-cloud-nat-gateway` (operation `UpdateVirtualPrivateCloudNatGateway`).
+    #[cfg(feature = "virtual-private-cloud-nat-gateway")]
     pub async fn update_virtual_private_cloud_nat_gateway(
         &self,
         body: &crate::models::VirtualPrivateCloudNatGatewayUpdationParams,

@@ -3,10 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteVirtualPrivateCloudRouteTable`
+#[cfg(any(feature = "virtual-private-cloud-route-table"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteVirtualPrivateCloudRouteTable {
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "virtual-private-cloud-route-table"))]
 impl crate::codec::Decode for DeleteVirtualPrivateCloudRouteTable {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -28,6 +30,7 @@ impl crate::codec::Decode for DeleteVirtualPrivateCloudRouteTable {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-route-table"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteVirtualPrivateCloudRouteTable {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -37,6 +40,7 @@ impl crate::codec::Encode for DeleteVirtualPrivateCloudRouteTable {
     }
 }
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudRouteTablesConnectionRequestBody`
+#[cfg(any(feature = "virtual-private-cloud-route-table"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudRouteTablesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -49,6 +53,7 @@ pub struct GetVirtualPrivateCloudRouteTablesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::VirtualPrivateCloudRouteTableWhereInput>,
 }
+#[cfg(any(feature = "virtual-private-cloud-route-table"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVirtualPrivateCloudRouteTablesConnectionRequestBody {
     fn decode(
@@ -73,6 +78,7 @@ impl crate::codec::Decode for GetVirtualPrivateCloudRouteTablesConnectionRequest
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-route-table"))]
 impl crate::codec::Encode for GetVirtualPrivateCloudRouteTablesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -87,6 +93,7 @@ impl crate::codec::Encode for GetVirtualPrivateCloudRouteTablesConnectionRequest
     }
 }
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudRouteTablesRequestBody`
+#[cfg(any(feature = "virtual-private-cloud-route-table"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudRouteTablesRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -99,6 +106,7 @@ pub struct GetVirtualPrivateCloudRouteTablesRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::VirtualPrivateCloudRouteTableWhereInput>,
 }
+#[cfg(any(feature = "virtual-private-cloud-route-table"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVirtualPrivateCloudRouteTablesRequestBody {
     fn decode(
@@ -122,6 +130,7 @@ impl crate::codec::Decode for GetVirtualPrivateCloudRouteTablesRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-route-table"))]
 impl crate::codec::Encode for GetVirtualPrivateCloudRouteTablesRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -136,10 +145,12 @@ impl crate::codec::Encode for GetVirtualPrivateCloudRouteTablesRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudRouteTable`
+#[cfg(any(feature = "virtual-private-cloud-route-table"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVirtualPrivateCloudRouteTable {
     pub count: i32,
 }
+#[cfg(any(feature = "virtual-private-cloud-route-table"))]
 impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudRouteTable {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -165,6 +176,7 @@ impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudRouteTable {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-route-table"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateVirtualPrivateCloudRouteTable {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -174,6 +186,7 @@ impl crate::codec::Encode for NestedAggregateVirtualPrivateCloudRouteTable {
     }
 }
 /// Spec: `#/components/schemas/NestedVirtualPrivateCloudRoute`
+#[cfg(any(feature = "virtual-private-cloud-route-table"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedVirtualPrivateCloudRoute {
     pub destination: ::std::string::String,
@@ -181,6 +194,7 @@ pub struct NestedVirtualPrivateCloudRoute {
     pub next_hop_local_id: ::std::string::String,
     pub next_hop_type: crate::models::VirtualPrivateCloudRouteNextHopType,
 }
+#[cfg(any(feature = "virtual-private-cloud-route-table"))]
 impl crate::codec::Decode for NestedVirtualPrivateCloudRoute {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -218,6 +232,7 @@ impl crate::codec::Decode for NestedVirtualPrivateCloudRoute {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-route-table"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedVirtualPrivateCloudRoute {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -229,13 +244,87 @@ impl crate::codec::Encode for NestedVirtualPrivateCloudRoute {
         e.end_object();
     }
 }
+/// Spec: `#/components/schemas/VirtualPrivateCloudRouteNextHopType`
+#[cfg(any(feature = "virtual-private-cloud-route-table"))]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum VirtualPrivateCloudRouteNextHopType {
+    /// `NAT_GATEWAY`
+    NatGateway,
+    /// `ROUTER_GATEWAY`
+    RouterGateway,
+    /// `UNKNOWN`
+    Unknown,
+    /// `VPC_PEERING`
+    VpcPeering,
+    /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
+    Other(::std::string::String),
+}
+#[cfg(any(feature = "virtual-private-cloud-route-table"))]
+impl VirtualPrivateCloudRouteNextHopType {
+    /// Every value the spec lists.
+    pub const ALL: [Self; 4] = [
+        Self::NatGateway,
+        Self::RouterGateway,
+        Self::Unknown,
+        Self::VpcPeering,
+    ];
+    /// The value on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::NatGateway => "NAT_GATEWAY",
+            Self::RouterGateway => "ROUTER_GATEWAY",
+            Self::Unknown => "UNKNOWN",
+            Self::VpcPeering => "VPC_PEERING",
+            Self::Other(value) => value,
+        }
+    }
+    /// The variant for a wire value; unknown values are kept in the catch-all variant.
+    pub fn from_wire(value: &str) -> Self {
+        match value {
+            "NAT_GATEWAY" => Self::NatGateway,
+            "ROUTER_GATEWAY" => Self::RouterGateway,
+            "UNKNOWN" => Self::Unknown,
+            "VPC_PEERING" => Self::VpcPeering,
+            other => Self::Other(::std::string::String::from(other)),
+        }
+    }
+}
+/// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "virtual-private-cloud-route-table"))]
+impl ::std::default::Default for VirtualPrivateCloudRouteNextHopType {
+    fn default() -> Self {
+        Self::Other(::std::string::String::new())
+    }
+}
+#[cfg(any(feature = "virtual-private-cloud-route-table"))]
+impl ::std::fmt::Display for VirtualPrivateCloudRouteNextHopType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+#[cfg(any(feature = "virtual-private-cloud-route-table"))]
+impl crate::codec::Decode for VirtualPrivateCloudRouteNextHopType {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d.str().map(Self::from_wire)
+    }
+}
+#[cfg(any(feature = "virtual-private-cloud-route-table"))]
+impl crate::codec::Encode for VirtualPrivateCloudRouteNextHopType {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.string(self.as_str());
+    }
+}
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouteParams`
+#[cfg(any(feature = "virtual-private-cloud-route-table"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudRouteParams {
     pub destination: ::std::string::String,
     pub next_hop_local_id: ::std::string::String,
     pub next_hop_type: crate::models::VirtualPrivateCloudRouteNextHopType,
 }
+#[cfg(any(feature = "virtual-private-cloud-route-table"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudRouteParams {
     fn decode(
@@ -270,6 +359,7 @@ impl crate::codec::Decode for VirtualPrivateCloudRouteParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-route-table"))]
 impl crate::codec::Encode for VirtualPrivateCloudRouteParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -280,6 +370,7 @@ impl crate::codec::Encode for VirtualPrivateCloudRouteParams {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouteTable`
+#[cfg(any(feature = "virtual-private-cloud-route-table"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudRouteTable {
     pub default_for_vpc: ::std::option::Option<bool>,
@@ -296,6 +387,7 @@ pub struct VirtualPrivateCloudRouteTable {
     >,
     pub vpc: crate::models::NestedVirtualPrivateCloud,
 }
+#[cfg(any(feature = "virtual-private-cloud-route-table"))]
 impl crate::codec::Decode for VirtualPrivateCloudRouteTable {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -342,6 +434,7 @@ impl crate::codec::Decode for VirtualPrivateCloudRouteTable {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-route-table"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VirtualPrivateCloudRouteTable {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -359,10 +452,12 @@ impl crate::codec::Encode for VirtualPrivateCloudRouteTable {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouteTableConnection`
+#[cfg(any(feature = "virtual-private-cloud-route-table"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudRouteTableConnection {
     pub aggregate: crate::models::NestedAggregateVirtualPrivateCloudRouteTable,
 }
+#[cfg(any(feature = "virtual-private-cloud-route-table"))]
 impl crate::codec::Decode for VirtualPrivateCloudRouteTableConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -388,6 +483,7 @@ impl crate::codec::Decode for VirtualPrivateCloudRouteTableConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-route-table"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VirtualPrivateCloudRouteTableConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -397,6 +493,7 @@ impl crate::codec::Encode for VirtualPrivateCloudRouteTableConnection {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouteTableCreationParams`
+#[cfg(any(feature = "virtual-private-cloud-route-table"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudRouteTableCreationParams {
     pub routes: ::std::option::Option<
@@ -406,6 +503,7 @@ pub struct VirtualPrivateCloudRouteTableCreationParams {
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::string::String,
 }
+#[cfg(any(feature = "virtual-private-cloud-route-table"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudRouteTableCreationParams {
     fn decode(
@@ -438,6 +536,7 @@ impl crate::codec::Decode for VirtualPrivateCloudRouteTableCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-route-table"))]
 impl crate::codec::Encode for VirtualPrivateCloudRouteTableCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -449,10 +548,12 @@ impl crate::codec::Encode for VirtualPrivateCloudRouteTableCreationParams {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouteTableDeletionParams`
+#[cfg(any(feature = "virtual-private-cloud-route-table"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudRouteTableDeletionParams {
     pub r#where: crate::models::VirtualPrivateCloudRouteTableWhereInput,
 }
+#[cfg(any(feature = "virtual-private-cloud-route-table"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudRouteTableDeletionParams {
     fn decode(
@@ -479,6 +580,7 @@ impl crate::codec::Decode for VirtualPrivateCloudRouteTableDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-route-table"))]
 impl crate::codec::Encode for VirtualPrivateCloudRouteTableDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -487,6 +589,7 @@ impl crate::codec::Encode for VirtualPrivateCloudRouteTableDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouteTableOrderByInput`
+#[cfg(any(feature = "virtual-private-cloud-route-table"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VirtualPrivateCloudRouteTableOrderByInput {
     /// `default_for_vpc_ASC`
@@ -516,6 +619,7 @@ pub enum VirtualPrivateCloudRouteTableOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "virtual-private-cloud-route-table"))]
 impl VirtualPrivateCloudRouteTableOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 12] = [
@@ -570,16 +674,19 @@ impl VirtualPrivateCloudRouteTableOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "virtual-private-cloud-route-table"))]
 impl ::std::default::Default for VirtualPrivateCloudRouteTableOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-route-table"))]
 impl ::std::fmt::Display for VirtualPrivateCloudRouteTableOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-route-table"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudRouteTableOrderByInput {
     fn decode(
@@ -588,17 +695,20 @@ impl crate::codec::Decode for VirtualPrivateCloudRouteTableOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-route-table"))]
 impl crate::codec::Encode for VirtualPrivateCloudRouteTableOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouteTableUpdationParams`
+#[cfg(any(feature = "virtual-private-cloud-route-table"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudRouteTableUpdationParams {
     pub data: crate::models::VirtualPrivateCloudRouteTableUpdationParamsData,
     pub r#where: crate::models::VirtualPrivateCloudRouteTableWhereInput,
 }
+#[cfg(any(feature = "virtual-private-cloud-route-table"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudRouteTableUpdationParams {
     fn decode(
@@ -629,6 +739,7 @@ impl crate::codec::Decode for VirtualPrivateCloudRouteTableUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-route-table"))]
 impl crate::codec::Encode for VirtualPrivateCloudRouteTableUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -638,6 +749,7 @@ impl crate::codec::Encode for VirtualPrivateCloudRouteTableUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouteTableUpdationParams/properties/data`
+#[cfg(any(feature = "virtual-private-cloud-route-table"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudRouteTableUpdationParamsData {
     pub routes: ::std::option::Option<
@@ -646,6 +758,7 @@ pub struct VirtualPrivateCloudRouteTableUpdationParamsData {
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "virtual-private-cloud-route-table"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudRouteTableUpdationParamsData {
     fn decode(
@@ -665,6 +778,7 @@ impl crate::codec::Decode for VirtualPrivateCloudRouteTableUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-route-table"))]
 impl crate::codec::Encode for VirtualPrivateCloudRouteTableUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -674,8 +788,370 @@ impl crate::codec::Encode for VirtualPrivateCloudRouteTableUpdationParamsData {
         e.end_object();
     }
 }
+/// Spec: `#/components/schemas/VirtualPrivateCloudRouteTableWhereInput`
+#[cfg(any(feature = "virtual-private-cloud-route-table"))]
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct VirtualPrivateCloudRouteTableWhereInput {
+    pub and: crate::Nullable<
+        ::std::vec::Vec<crate::models::VirtualPrivateCloudRouteTableWhereInput>,
+    >,
+    pub not: crate::Nullable<
+        ::std::vec::Vec<crate::models::VirtualPrivateCloudRouteTableWhereInput>,
+    >,
+    pub or: crate::Nullable<
+        ::std::vec::Vec<crate::models::VirtualPrivateCloudRouteTableWhereInput>,
+    >,
+    pub default_for_vpc: crate::Nullable<bool>,
+    pub default_for_vpc_not: crate::Nullable<bool>,
+    pub description: crate::Nullable<::std::string::String>,
+    pub description_contains: crate::Nullable<::std::string::String>,
+    pub description_ends_with: crate::Nullable<::std::string::String>,
+    pub description_gt: crate::Nullable<::std::string::String>,
+    pub description_gte: crate::Nullable<::std::string::String>,
+    pub description_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub description_lt: crate::Nullable<::std::string::String>,
+    pub description_lte: crate::Nullable<::std::string::String>,
+    pub description_not: crate::Nullable<::std::string::String>,
+    pub description_not_contains: crate::Nullable<::std::string::String>,
+    pub description_not_ends_with: crate::Nullable<::std::string::String>,
+    pub description_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub description_not_starts_with: crate::Nullable<::std::string::String>,
+    pub description_starts_with: crate::Nullable<::std::string::String>,
+    pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
+    pub entity_async_status_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    pub entity_async_status_not: crate::Nullable<crate::models::EntityAsyncStatus>,
+    pub entity_async_status_not_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    pub id: crate::Nullable<::std::string::String>,
+    pub id_contains: crate::Nullable<::std::string::String>,
+    pub id_ends_with: crate::Nullable<::std::string::String>,
+    pub id_gt: crate::Nullable<::std::string::String>,
+    pub id_gte: crate::Nullable<::std::string::String>,
+    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: crate::Nullable<::std::string::String>,
+    pub id_lte: crate::Nullable<::std::string::String>,
+    pub id_not: crate::Nullable<::std::string::String>,
+    pub id_not_contains: crate::Nullable<::std::string::String>,
+    pub id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub id_starts_with: crate::Nullable<::std::string::String>,
+    pub local_id: crate::Nullable<::std::string::String>,
+    pub local_id_contains: crate::Nullable<::std::string::String>,
+    pub local_id_ends_with: crate::Nullable<::std::string::String>,
+    pub local_id_gt: crate::Nullable<::std::string::String>,
+    pub local_id_gte: crate::Nullable<::std::string::String>,
+    pub local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub local_id_lt: crate::Nullable<::std::string::String>,
+    pub local_id_lte: crate::Nullable<::std::string::String>,
+    pub local_id_not: crate::Nullable<::std::string::String>,
+    pub local_id_not_contains: crate::Nullable<::std::string::String>,
+    pub local_id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub local_id_starts_with: crate::Nullable<::std::string::String>,
+    pub name: crate::Nullable<::std::string::String>,
+    pub name_contains: crate::Nullable<::std::string::String>,
+    pub name_ends_with: crate::Nullable<::std::string::String>,
+    pub name_gt: crate::Nullable<::std::string::String>,
+    pub name_gte: crate::Nullable<::std::string::String>,
+    pub name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_lt: crate::Nullable<::std::string::String>,
+    pub name_lte: crate::Nullable<::std::string::String>,
+    pub name_not: crate::Nullable<::std::string::String>,
+    pub name_not_contains: crate::Nullable<::std::string::String>,
+    pub name_not_ends_with: crate::Nullable<::std::string::String>,
+    pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_not_starts_with: crate::Nullable<::std::string::String>,
+    pub name_starts_with: crate::Nullable<::std::string::String>,
+    #[cfg(any(feature = "full"))]
+    pub routes_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudRouteWhereInput>,
+    >,
+    #[cfg(any(feature = "full"))]
+    pub routes_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudRouteWhereInput>,
+    >,
+    #[cfg(any(feature = "full"))]
+    pub routes_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudRouteWhereInput>,
+    >,
+    #[cfg(any(feature = "virtual-private-cloud-subnet"))]
+    pub subnets_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudSubnetWhereInput>,
+    >,
+    #[cfg(any(feature = "virtual-private-cloud-subnet"))]
+    pub subnets_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudSubnetWhereInput>,
+    >,
+    #[cfg(any(feature = "virtual-private-cloud-subnet"))]
+    pub subnets_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudSubnetWhereInput>,
+    >,
+    #[cfg(any(feature = "virtual-private-cloud"))]
+    pub vpc: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudWhereInput>,
+    >,
+}
+#[cfg(any(feature = "virtual-private-cloud-route-table"))]
+#[cfg(feature = "server")]
+impl crate::codec::Decode for VirtualPrivateCloudRouteTableWhereInput {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        let mut out = Self::default();
+        let mut key = d.first_key("VirtualPrivateCloudRouteTableWhereInput")?;
+        while let ::std::option::Option::Some(k) = key {
+            match k {
+                "AND" => d.field(&mut out.and, "AND")?,
+                "NOT" => d.field(&mut out.not, "NOT")?,
+                "OR" => d.field(&mut out.or, "OR")?,
+                "default_for_vpc" => {
+                    d.field(&mut out.default_for_vpc, "default_for_vpc")?
+                }
+                "default_for_vpc_not" => {
+                    d.field(&mut out.default_for_vpc_not, "default_for_vpc_not")?
+                }
+                "description" => d.field(&mut out.description, "description")?,
+                "description_contains" => {
+                    d.field(&mut out.description_contains, "description_contains")?
+                }
+                "description_ends_with" => {
+                    d.field(&mut out.description_ends_with, "description_ends_with")?
+                }
+                "description_gt" => d.field(&mut out.description_gt, "description_gt")?,
+                "description_gte" => {
+                    d.field(&mut out.description_gte, "description_gte")?
+                }
+                "description_in" => d.field(&mut out.description_in, "description_in")?,
+                "description_lt" => d.field(&mut out.description_lt, "description_lt")?,
+                "description_lte" => {
+                    d.field(&mut out.description_lte, "description_lte")?
+                }
+                "description_not" => {
+                    d.field(&mut out.description_not, "description_not")?
+                }
+                "description_not_contains" => {
+                    d.field(
+                        &mut out.description_not_contains,
+                        "description_not_contains",
+                    )?
+                }
+                "description_not_ends_with" => {
+                    d.field(
+                        &mut out.description_not_ends_with,
+                        "description_not_ends_with",
+                    )?
+                }
+                "description_not_in" => {
+                    d.field(&mut out.description_not_in, "description_not_in")?
+                }
+                "description_not_starts_with" => {
+                    d.field(
+                        &mut out.description_not_starts_with,
+                        "description_not_starts_with",
+                    )?
+                }
+                "description_starts_with" => {
+                    d.field(&mut out.description_starts_with, "description_starts_with")?
+                }
+                "entityAsyncStatus" => {
+                    d.field(&mut out.entity_async_status, "entityAsyncStatus")?
+                }
+                "entityAsyncStatus_in" => {
+                    d.field(&mut out.entity_async_status_in, "entityAsyncStatus_in")?
+                }
+                "entityAsyncStatus_not" => {
+                    d.field(&mut out.entity_async_status_not, "entityAsyncStatus_not")?
+                }
+                "entityAsyncStatus_not_in" => {
+                    d.field(
+                        &mut out.entity_async_status_not_in,
+                        "entityAsyncStatus_not_in",
+                    )?
+                }
+                "id" => d.field(&mut out.id, "id")?,
+                "id_contains" => d.field(&mut out.id_contains, "id_contains")?,
+                "id_ends_with" => d.field(&mut out.id_ends_with, "id_ends_with")?,
+                "id_gt" => d.field(&mut out.id_gt, "id_gt")?,
+                "id_gte" => d.field(&mut out.id_gte, "id_gte")?,
+                "id_in" => d.field(&mut out.id_in, "id_in")?,
+                "id_lt" => d.field(&mut out.id_lt, "id_lt")?,
+                "id_lte" => d.field(&mut out.id_lte, "id_lte")?,
+                "id_not" => d.field(&mut out.id_not, "id_not")?,
+                "id_not_contains" => {
+                    d.field(&mut out.id_not_contains, "id_not_contains")?
+                }
+                "id_not_ends_with" => {
+                    d.field(&mut out.id_not_ends_with, "id_not_ends_with")?
+                }
+                "id_not_in" => d.field(&mut out.id_not_in, "id_not_in")?,
+                "id_not_starts_with" => {
+                    d.field(&mut out.id_not_starts_with, "id_not_starts_with")?
+                }
+                "id_starts_with" => d.field(&mut out.id_starts_with, "id_starts_with")?,
+                "local_id" => d.field(&mut out.local_id, "local_id")?,
+                "local_id_contains" => {
+                    d.field(&mut out.local_id_contains, "local_id_contains")?
+                }
+                "local_id_ends_with" => {
+                    d.field(&mut out.local_id_ends_with, "local_id_ends_with")?
+                }
+                "local_id_gt" => d.field(&mut out.local_id_gt, "local_id_gt")?,
+                "local_id_gte" => d.field(&mut out.local_id_gte, "local_id_gte")?,
+                "local_id_in" => d.field(&mut out.local_id_in, "local_id_in")?,
+                "local_id_lt" => d.field(&mut out.local_id_lt, "local_id_lt")?,
+                "local_id_lte" => d.field(&mut out.local_id_lte, "local_id_lte")?,
+                "local_id_not" => d.field(&mut out.local_id_not, "local_id_not")?,
+                "local_id_not_contains" => {
+                    d.field(&mut out.local_id_not_contains, "local_id_not_contains")?
+                }
+                "local_id_not_ends_with" => {
+                    d.field(&mut out.local_id_not_ends_with, "local_id_not_ends_with")?
+                }
+                "local_id_not_in" => {
+                    d.field(&mut out.local_id_not_in, "local_id_not_in")?
+                }
+                "local_id_not_starts_with" => {
+                    d.field(
+                        &mut out.local_id_not_starts_with,
+                        "local_id_not_starts_with",
+                    )?
+                }
+                "local_id_starts_with" => {
+                    d.field(&mut out.local_id_starts_with, "local_id_starts_with")?
+                }
+                "name" => d.field(&mut out.name, "name")?,
+                "name_contains" => d.field(&mut out.name_contains, "name_contains")?,
+                "name_ends_with" => d.field(&mut out.name_ends_with, "name_ends_with")?,
+                "name_gt" => d.field(&mut out.name_gt, "name_gt")?,
+                "name_gte" => d.field(&mut out.name_gte, "name_gte")?,
+                "name_in" => d.field(&mut out.name_in, "name_in")?,
+                "name_lt" => d.field(&mut out.name_lt, "name_lt")?,
+                "name_lte" => d.field(&mut out.name_lte, "name_lte")?,
+                "name_not" => d.field(&mut out.name_not, "name_not")?,
+                "name_not_contains" => {
+                    d.field(&mut out.name_not_contains, "name_not_contains")?
+                }
+                "name_not_ends_with" => {
+                    d.field(&mut out.name_not_ends_with, "name_not_ends_with")?
+                }
+                "name_not_in" => d.field(&mut out.name_not_in, "name_not_in")?,
+                "name_not_starts_with" => {
+                    d.field(&mut out.name_not_starts_with, "name_not_starts_with")?
+                }
+                "name_starts_with" => {
+                    d.field(&mut out.name_starts_with, "name_starts_with")?
+                }
+                #[cfg(any(feature = "full"))]
+                "routes_every" => d.field(&mut out.routes_every, "routes_every")?,
+                #[cfg(any(feature = "full"))]
+                "routes_none" => d.field(&mut out.routes_none, "routes_none")?,
+                #[cfg(any(feature = "full"))]
+                "routes_some" => d.field(&mut out.routes_some, "routes_some")?,
+                #[cfg(any(feature = "virtual-private-cloud-subnet"))]
+                "subnets_every" => d.field(&mut out.subnets_every, "subnets_every")?,
+                #[cfg(any(feature = "virtual-private-cloud-subnet"))]
+                "subnets_none" => d.field(&mut out.subnets_none, "subnets_none")?,
+                #[cfg(any(feature = "virtual-private-cloud-subnet"))]
+                "subnets_some" => d.field(&mut out.subnets_some, "subnets_some")?,
+                #[cfg(any(feature = "virtual-private-cloud"))]
+                "vpc" => d.field(&mut out.vpc, "vpc")?,
+                _ => d.skip()?,
+            }
+            key = d.next_key()?;
+        }
+        ::std::result::Result::Ok(out)
+    }
+}
+#[cfg(any(feature = "virtual-private-cloud-route-table"))]
+impl crate::codec::Encode for VirtualPrivateCloudRouteTableWhereInput {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.begin_object();
+        e.field("AND", &self.and);
+        e.field("NOT", &self.not);
+        e.field("OR", &self.or);
+        e.field("default_for_vpc", &self.default_for_vpc);
+        e.field("default_for_vpc_not", &self.default_for_vpc_not);
+        e.field("description", &self.description);
+        e.field("description_contains", &self.description_contains);
+        e.field("description_ends_with", &self.description_ends_with);
+        e.field("description_gt", &self.description_gt);
+        e.field("description_gte", &self.description_gte);
+        e.field("description_in", &self.description_in);
+        e.field("description_lt", &self.description_lt);
+        e.field("description_lte", &self.description_lte);
+        e.field("description_not", &self.description_not);
+        e.field("description_not_contains", &self.description_not_contains);
+        e.field("description_not_ends_with", &self.description_not_ends_with);
+        e.field("description_not_in", &self.description_not_in);
+        e.field("description_not_starts_with", &self.description_not_starts_with);
+        e.field("description_starts_with", &self.description_starts_with);
+        e.field("entityAsyncStatus", &self.entity_async_status);
+        e.field("entityAsyncStatus_in", &self.entity_async_status_in);
+        e.field("entityAsyncStatus_not", &self.entity_async_status_not);
+        e.field("entityAsyncStatus_not_in", &self.entity_async_status_not_in);
+        e.field("id", &self.id);
+        e.field("id_contains", &self.id_contains);
+        e.field("id_ends_with", &self.id_ends_with);
+        e.field("id_gt", &self.id_gt);
+        e.field("id_gte", &self.id_gte);
+        e.field("id_in", &self.id_in);
+        e.field("id_lt", &self.id_lt);
+        e.field("id_lte", &self.id_lte);
+        e.field("id_not", &self.id_not);
+        e.field("id_not_contains", &self.id_not_contains);
+        e.field("id_not_ends_with", &self.id_not_ends_with);
+        e.field("id_not_in", &self.id_not_in);
+        e.field("id_not_starts_with", &self.id_not_starts_with);
+        e.field("id_starts_with", &self.id_starts_with);
+        e.field("local_id", &self.local_id);
+        e.field("local_id_contains", &self.local_id_contains);
+        e.field("local_id_ends_with", &self.local_id_ends_with);
+        e.field("local_id_gt", &self.local_id_gt);
+        e.field("local_id_gte", &self.local_id_gte);
+        e.field("local_id_in", &self.local_id_in);
+        e.field("local_id_lt", &self.local_id_lt);
+        e.field("local_id_lte", &self.local_id_lte);
+        e.field("local_id_not", &self.local_id_not);
+        e.field("local_id_not_contains", &self.local_id_not_contains);
+        e.field("local_id_not_ends_with", &self.local_id_not_ends_with);
+        e.field("local_id_not_in", &self.local_id_not_in);
+        e.field("local_id_not_starts_with", &self.local_id_not_starts_with);
+        e.field("local_id_starts_with", &self.local_id_starts_with);
+        e.field("name", &self.name);
+        e.field("name_contains", &self.name_contains);
+        e.field("name_ends_with", &self.name_ends_with);
+        e.field("name_gt", &self.name_gt);
+        e.field("name_gte", &self.name_gte);
+        e.field("name_in", &self.name_in);
+        e.field("name_lt", &self.name_lt);
+        e.field("name_lte", &self.name_lte);
+        e.field("name_not", &self.name_not);
+        e.field("name_not_contains", &self.name_not_contains);
+        e.field("name_not_ends_with", &self.name_not_ends_with);
+        e.field("name_not_in", &self.name_not_in);
+        e.field("name_not_starts_with", &self.name_not_starts_with);
+        e.field("name_starts_with", &self.name_starts_with);
+        #[cfg(any(feature = "full"))] e.field("routes_every", &self.routes_every);
+        #[cfg(any(feature = "full"))] e.field("routes_none", &self.routes_none);
+        #[cfg(any(feature = "full"))] e.field("routes_some", &self.routes_some);
+        #[cfg(any(feature = "virtual-private-cloud-subnet"))]
+        e.field("subnets_every", &self.subnets_every);
+        #[cfg(any(feature = "virtual-private-cloud-subnet"))]
+        e.field("subnets_none", &self.subnets_none);
+        #[cfg(any(feature = "virtual-private-cloud-subnet"))]
+        e.field("subnets_some", &self.subnets_some);
+        #[cfg(any(feature = "virtual-private-cloud"))] e.field("vpc", &self.vpc);
+        e.end_object();
+    }
+}
 impl crate::Client {
     /// `POST /v2/api/create-virtual-private-cloud-route-table` (operation `CreateVirtualPrivateCloudRouteTable`).
+    #[cfg(feature = "virtual-private-cloud-route-table")]
     pub async fn create_virtual_private_cloud_route_table(
         &self,
         body: &[crate::models::VirtualPrivateCloudRouteTableCreationParams],
@@ -693,6 +1169,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/delete-virtual-private-cloud-route-table` (operation `DeleteVirtualPrivateCloudRouteTable`).
+    #[cfg(feature = "virtual-private-cloud-route-table")]
     pub async fn delete_virtual_private_cloud_route_table(
         &self,
         body: &crate::models::VirtualPrivateCloudRouteTableDeletionParams,
@@ -712,6 +1189,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-virtual-private-cloud-route-tables` (operation `GetVirtualPrivateCloudRouteTables`).
+    #[cfg(feature = "virtual-private-cloud-route-table")]
     pub async fn get_virtual_private_cloud_route_tables(
         &self,
         body: &crate::models::GetVirtualPrivateCloudRouteTablesRequestBody,
@@ -729,6 +1207,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-virtual-private-cloud-route-tables-connection` (operation `GetVirtualPrivateCloudRouteTablesConnection`).
+    #[cfg(feature = "virtual-private-cloud-route-table")]
     pub async fn get_virtual_private_cloud_route_tables_connection(
         &self,
         body: &crate::models::GetVirtualPrivateCloudRouteTablesConnectionRequestBody,
@@ -746,6 +1225,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/update-virtual-private-cloud-route-table` (operation `UpdateVirtualPrivateCloudRouteTable`).
+    #[cfg(feature = "virtual-private-cloud-route-table")]
     pub async fn update_virtual_private_cloud_route_table(
         &self,
         body: &crate::models::VirtualPrivateCloudRouteTableUpdationParams,

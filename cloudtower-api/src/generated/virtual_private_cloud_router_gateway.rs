@@ -3,10 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteVirtualPrivateCloudRouterGateway`
+#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteVirtualPrivateCloudRouterGateway {
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
 impl crate::codec::Decode for DeleteVirtualPrivateCloudRouterGateway {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -28,6 +30,7 @@ impl crate::codec::Decode for DeleteVirtualPrivateCloudRouterGateway {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteVirtualPrivateCloudRouterGateway {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -37,6 +40,7 @@ impl crate::codec::Encode for DeleteVirtualPrivateCloudRouterGateway {
     }
 }
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudRouterGatewaysConnectionRequestBody`
+#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudRouterGatewaysConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -51,6 +55,7 @@ pub struct GetVirtualPrivateCloudRouterGatewaysConnectionRequestBody {
         crate::models::VirtualPrivateCloudRouterGatewayWhereInput,
     >,
 }
+#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVirtualPrivateCloudRouterGatewaysConnectionRequestBody {
     fn decode(
@@ -75,6 +80,7 @@ impl crate::codec::Decode for GetVirtualPrivateCloudRouterGatewaysConnectionRequ
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
 impl crate::codec::Encode for GetVirtualPrivateCloudRouterGatewaysConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -89,6 +95,7 @@ impl crate::codec::Encode for GetVirtualPrivateCloudRouterGatewaysConnectionRequ
     }
 }
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudRouterGatewaysRequestBody`
+#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudRouterGatewaysRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -103,6 +110,7 @@ pub struct GetVirtualPrivateCloudRouterGatewaysRequestBody {
         crate::models::VirtualPrivateCloudRouterGatewayWhereInput,
     >,
 }
+#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVirtualPrivateCloudRouterGatewaysRequestBody {
     fn decode(
@@ -126,6 +134,7 @@ impl crate::codec::Decode for GetVirtualPrivateCloudRouterGatewaysRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
 impl crate::codec::Encode for GetVirtualPrivateCloudRouterGatewaysRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -140,10 +149,12 @@ impl crate::codec::Encode for GetVirtualPrivateCloudRouterGatewaysRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudRouterGateway`
+#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVirtualPrivateCloudRouterGateway {
     pub count: i32,
 }
+#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
 impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudRouterGateway {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -169,6 +180,7 @@ impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudRouterGateway {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateVirtualPrivateCloudRouterGateway {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -178,11 +190,13 @@ impl crate::codec::Encode for NestedAggregateVirtualPrivateCloudRouterGateway {
     }
 }
 /// Spec: `#/components/schemas/NestedVpcRouterGatewayRuleNextHopsItemType`
+#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedVpcRouterGatewayRuleNextHopsItemType {
     pub edge_gateway_id: ::std::string::String,
     pub nexthop: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
 impl crate::codec::Decode for NestedVpcRouterGatewayRuleNextHopsItemType {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -209,6 +223,7 @@ impl crate::codec::Decode for NestedVpcRouterGatewayRuleNextHopsItemType {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedVpcRouterGatewayRuleNextHopsItemType {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -219,6 +234,7 @@ impl crate::codec::Encode for NestedVpcRouterGatewayRuleNextHopsItemType {
     }
 }
 /// Spec: `#/components/schemas/NestedVpcRouterGatewayRuleType`
+#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedVpcRouterGatewayRuleType {
     pub dst: ::std::string::String,
@@ -227,6 +243,7 @@ pub struct NestedVpcRouterGatewayRuleType {
         ::std::vec::Vec<crate::models::NestedVpcRouterGatewayRuleNextHopsItemType>,
     >,
 }
+#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
 impl crate::codec::Decode for NestedVpcRouterGatewayRuleType {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -250,6 +267,7 @@ impl crate::codec::Decode for NestedVpcRouterGatewayRuleType {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedVpcRouterGatewayRuleType {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -261,6 +279,7 @@ impl crate::codec::Encode for NestedVpcRouterGatewayRuleType {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouterGateway`
+#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudRouterGateway {
     pub associated_subnets: ::std::option::Option<
@@ -284,6 +303,7 @@ pub struct VirtualPrivateCloudRouterGateway {
     pub rules: ::std::vec::Vec<crate::models::NestedVpcRouterGatewayRuleType>,
     pub vpc: crate::models::NestedVirtualPrivateCloud,
 }
+#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
 impl crate::codec::Decode for VirtualPrivateCloudRouterGateway {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -340,6 +360,7 @@ impl crate::codec::Decode for VirtualPrivateCloudRouterGateway {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VirtualPrivateCloudRouterGateway {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -360,10 +381,12 @@ impl crate::codec::Encode for VirtualPrivateCloudRouterGateway {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouterGatewayConnection`
+#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudRouterGatewayConnection {
     pub aggregate: crate::models::NestedAggregateVirtualPrivateCloudRouterGateway,
 }
+#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
 impl crate::codec::Decode for VirtualPrivateCloudRouterGatewayConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -389,6 +412,7 @@ impl crate::codec::Decode for VirtualPrivateCloudRouterGatewayConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VirtualPrivateCloudRouterGatewayConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -398,6 +422,7 @@ impl crate::codec::Encode for VirtualPrivateCloudRouterGatewayConnection {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouterGatewayCreationParams`
+#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudRouterGatewayCreationParams {
     pub rules: ::std::vec::Vec<
@@ -413,6 +438,7 @@ pub struct VirtualPrivateCloudRouterGatewayCreationParams {
     pub vpc_id: ::std::string::String,
     pub name: ::std::string::String,
 }
+#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudRouterGatewayCreationParams {
     fn decode(
@@ -462,6 +488,7 @@ impl crate::codec::Decode for VirtualPrivateCloudRouterGatewayCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
 impl crate::codec::Encode for VirtualPrivateCloudRouterGatewayCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -477,10 +504,12 @@ impl crate::codec::Encode for VirtualPrivateCloudRouterGatewayCreationParams {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouterGatewayDeletionParams`
+#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudRouterGatewayDeletionParams {
     pub r#where: crate::models::VirtualPrivateCloudRouterGatewayWhereInput,
 }
+#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudRouterGatewayDeletionParams {
     fn decode(
@@ -507,6 +536,7 @@ impl crate::codec::Decode for VirtualPrivateCloudRouterGatewayDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
 impl crate::codec::Encode for VirtualPrivateCloudRouterGatewayDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -515,11 +545,13 @@ impl crate::codec::Encode for VirtualPrivateCloudRouterGatewayDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouterGatewayNexthopInputType`
+#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudRouterGatewayNexthopInputType {
     pub edge_gateway_id: ::std::string::String,
     pub nexthop: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudRouterGatewayNexthopInputType {
     fn decode(
@@ -547,6 +579,7 @@ impl crate::codec::Decode for VirtualPrivateCloudRouterGatewayNexthopInputType {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
 impl crate::codec::Encode for VirtualPrivateCloudRouterGatewayNexthopInputType {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -556,6 +589,7 @@ impl crate::codec::Encode for VirtualPrivateCloudRouterGatewayNexthopInputType {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouterGatewayOrderByInput`
+#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VirtualPrivateCloudRouterGatewayOrderByInput {
     /// `entityAsyncStatus_ASC`
@@ -593,6 +627,7 @@ pub enum VirtualPrivateCloudRouterGatewayOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
 impl VirtualPrivateCloudRouterGatewayOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 16] = [
@@ -659,16 +694,19 @@ impl VirtualPrivateCloudRouterGatewayOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
 impl ::std::default::Default for VirtualPrivateCloudRouterGatewayOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
 impl ::std::fmt::Display for VirtualPrivateCloudRouterGatewayOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudRouterGatewayOrderByInput {
     fn decode(
@@ -677,12 +715,14 @@ impl crate::codec::Decode for VirtualPrivateCloudRouterGatewayOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
 impl crate::codec::Encode for VirtualPrivateCloudRouterGatewayOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouterGatewayRuleInputType`
+#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudRouterGatewayRuleInputType {
     pub nexthops: ::std::option::Option<
@@ -691,6 +731,7 @@ pub struct VirtualPrivateCloudRouterGatewayRuleInputType {
     pub dst: ::std::string::String,
     pub nexthop: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudRouterGatewayRuleInputType {
     fn decode(
@@ -719,6 +760,7 @@ impl crate::codec::Decode for VirtualPrivateCloudRouterGatewayRuleInputType {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
 impl crate::codec::Encode for VirtualPrivateCloudRouterGatewayRuleInputType {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -729,6 +771,7 @@ impl crate::codec::Encode for VirtualPrivateCloudRouterGatewayRuleInputType {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouterGatewayUpdateDataParams`
+#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudRouterGatewayUpdateDataParams {
     pub rules: ::std::option::Option<
@@ -743,6 +786,7 @@ pub struct VirtualPrivateCloudRouterGatewayUpdateDataParams {
     pub external_ip: ::std::option::Option<::std::string::String>,
     pub name: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudRouterGatewayUpdateDataParams {
     fn decode(
@@ -766,6 +810,7 @@ impl crate::codec::Decode for VirtualPrivateCloudRouterGatewayUpdateDataParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
 impl crate::codec::Encode for VirtualPrivateCloudRouterGatewayUpdateDataParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -778,11 +823,13 @@ impl crate::codec::Encode for VirtualPrivateCloudRouterGatewayUpdateDataParams {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouterGatewayUpdationParams`
+#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudRouterGatewayUpdationParams {
     pub data: crate::models::VirtualPrivateCloudRouterGatewayUpdateDataParams,
     pub r#where: crate::models::VirtualPrivateCloudRouterGatewayWhereInput,
 }
+#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudRouterGatewayUpdationParams {
     fn decode(
@@ -813,6 +860,7 @@ impl crate::codec::Decode for VirtualPrivateCloudRouterGatewayUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
 impl crate::codec::Encode for VirtualPrivateCloudRouterGatewayUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -821,8 +869,432 @@ impl crate::codec::Encode for VirtualPrivateCloudRouterGatewayUpdationParams {
         e.end_object();
     }
 }
+/// Spec: `#/components/schemas/VirtualPrivateCloudRouterGatewayWhereInput`
+#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct VirtualPrivateCloudRouterGatewayWhereInput {
+    pub and: crate::Nullable<
+        ::std::vec::Vec<crate::models::VirtualPrivateCloudRouterGatewayWhereInput>,
+    >,
+    pub not: crate::Nullable<
+        ::std::vec::Vec<crate::models::VirtualPrivateCloudRouterGatewayWhereInput>,
+    >,
+    pub or: crate::Nullable<
+        ::std::vec::Vec<crate::models::VirtualPrivateCloudRouterGatewayWhereInput>,
+    >,
+    #[cfg(any(feature = "virtual-private-cloud-subnet"))]
+    pub associated_subnets_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudSubnetWhereInput>,
+    >,
+    #[cfg(any(feature = "virtual-private-cloud-subnet"))]
+    pub associated_subnets_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudSubnetWhereInput>,
+    >,
+    #[cfg(any(feature = "virtual-private-cloud-subnet"))]
+    pub associated_subnets_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudSubnetWhereInput>,
+    >,
+    pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
+    pub entity_async_status_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    pub entity_async_status_not: crate::Nullable<crate::models::EntityAsyncStatus>,
+    pub entity_async_status_not_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    pub external_ip: crate::Nullable<::std::string::String>,
+    pub external_ip_contains: crate::Nullable<::std::string::String>,
+    pub external_ip_ends_with: crate::Nullable<::std::string::String>,
+    pub external_ip_gt: crate::Nullable<::std::string::String>,
+    pub external_ip_gte: crate::Nullable<::std::string::String>,
+    pub external_ip_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub external_ip_lt: crate::Nullable<::std::string::String>,
+    pub external_ip_lte: crate::Nullable<::std::string::String>,
+    pub external_ip_not: crate::Nullable<::std::string::String>,
+    pub external_ip_not_contains: crate::Nullable<::std::string::String>,
+    pub external_ip_not_ends_with: crate::Nullable<::std::string::String>,
+    pub external_ip_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub external_ip_not_starts_with: crate::Nullable<::std::string::String>,
+    pub external_ip_starts_with: crate::Nullable<::std::string::String>,
+    #[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
+    pub external_subnet: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudExternalSubnetWhereInput>,
+    >,
+    #[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
+    pub external_subnet_group: crate::Nullable<
+        ::std::boxed::Box<
+            crate::models::VirtualPrivateCloudExternalSubnetGroupWhereInput,
+        >,
+    >,
+    pub id: crate::Nullable<::std::string::String>,
+    pub id_contains: crate::Nullable<::std::string::String>,
+    pub id_ends_with: crate::Nullable<::std::string::String>,
+    pub id_gt: crate::Nullable<::std::string::String>,
+    pub id_gte: crate::Nullable<::std::string::String>,
+    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: crate::Nullable<::std::string::String>,
+    pub id_lte: crate::Nullable<::std::string::String>,
+    pub id_not: crate::Nullable<::std::string::String>,
+    pub id_not_contains: crate::Nullable<::std::string::String>,
+    pub id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub id_starts_with: crate::Nullable<::std::string::String>,
+    pub local_id: crate::Nullable<::std::string::String>,
+    pub local_id_contains: crate::Nullable<::std::string::String>,
+    pub local_id_ends_with: crate::Nullable<::std::string::String>,
+    pub local_id_gt: crate::Nullable<::std::string::String>,
+    pub local_id_gte: crate::Nullable<::std::string::String>,
+    pub local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub local_id_lt: crate::Nullable<::std::string::String>,
+    pub local_id_lte: crate::Nullable<::std::string::String>,
+    pub local_id_not: crate::Nullable<::std::string::String>,
+    pub local_id_not_contains: crate::Nullable<::std::string::String>,
+    pub local_id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub local_id_starts_with: crate::Nullable<::std::string::String>,
+    pub name: crate::Nullable<::std::string::String>,
+    pub name_contains: crate::Nullable<::std::string::String>,
+    pub name_ends_with: crate::Nullable<::std::string::String>,
+    pub name_gt: crate::Nullable<::std::string::String>,
+    pub name_gte: crate::Nullable<::std::string::String>,
+    pub name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_lt: crate::Nullable<::std::string::String>,
+    pub name_lte: crate::Nullable<::std::string::String>,
+    pub name_not: crate::Nullable<::std::string::String>,
+    pub name_not_contains: crate::Nullable<::std::string::String>,
+    pub name_not_ends_with: crate::Nullable<::std::string::String>,
+    pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_not_starts_with: crate::Nullable<::std::string::String>,
+    pub name_starts_with: crate::Nullable<::std::string::String>,
+    pub nexthop_ip: crate::Nullable<::std::string::String>,
+    pub nexthop_ip_contains: crate::Nullable<::std::string::String>,
+    pub nexthop_ip_ends_with: crate::Nullable<::std::string::String>,
+    pub nexthop_ip_gt: crate::Nullable<::std::string::String>,
+    pub nexthop_ip_gte: crate::Nullable<::std::string::String>,
+    pub nexthop_ip_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub nexthop_ip_lt: crate::Nullable<::std::string::String>,
+    pub nexthop_ip_lte: crate::Nullable<::std::string::String>,
+    pub nexthop_ip_not: crate::Nullable<::std::string::String>,
+    pub nexthop_ip_not_contains: crate::Nullable<::std::string::String>,
+    pub nexthop_ip_not_ends_with: crate::Nullable<::std::string::String>,
+    pub nexthop_ip_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub nexthop_ip_not_starts_with: crate::Nullable<::std::string::String>,
+    pub nexthop_ip_starts_with: crate::Nullable<::std::string::String>,
+    #[cfg(any(feature = "virtual-private-cloud"))]
+    pub vpc: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudWhereInput>,
+    >,
+}
+#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+#[cfg(feature = "server")]
+impl crate::codec::Decode for VirtualPrivateCloudRouterGatewayWhereInput {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        let mut out = Self::default();
+        let mut key = d.first_key("VirtualPrivateCloudRouterGatewayWhereInput")?;
+        while let ::std::option::Option::Some(k) = key {
+            match k {
+                "AND" => d.field(&mut out.and, "AND")?,
+                "NOT" => d.field(&mut out.not, "NOT")?,
+                "OR" => d.field(&mut out.or, "OR")?,
+                #[cfg(any(feature = "virtual-private-cloud-subnet"))]
+                "associated_subnets_every" => {
+                    d.field(
+                        &mut out.associated_subnets_every,
+                        "associated_subnets_every",
+                    )?
+                }
+                #[cfg(any(feature = "virtual-private-cloud-subnet"))]
+                "associated_subnets_none" => {
+                    d.field(&mut out.associated_subnets_none, "associated_subnets_none")?
+                }
+                #[cfg(any(feature = "virtual-private-cloud-subnet"))]
+                "associated_subnets_some" => {
+                    d.field(&mut out.associated_subnets_some, "associated_subnets_some")?
+                }
+                "entityAsyncStatus" => {
+                    d.field(&mut out.entity_async_status, "entityAsyncStatus")?
+                }
+                "entityAsyncStatus_in" => {
+                    d.field(&mut out.entity_async_status_in, "entityAsyncStatus_in")?
+                }
+                "entityAsyncStatus_not" => {
+                    d.field(&mut out.entity_async_status_not, "entityAsyncStatus_not")?
+                }
+                "entityAsyncStatus_not_in" => {
+                    d.field(
+                        &mut out.entity_async_status_not_in,
+                        "entityAsyncStatus_not_in",
+                    )?
+                }
+                "external_ip" => d.field(&mut out.external_ip, "external_ip")?,
+                "external_ip_contains" => {
+                    d.field(&mut out.external_ip_contains, "external_ip_contains")?
+                }
+                "external_ip_ends_with" => {
+                    d.field(&mut out.external_ip_ends_with, "external_ip_ends_with")?
+                }
+                "external_ip_gt" => d.field(&mut out.external_ip_gt, "external_ip_gt")?,
+                "external_ip_gte" => {
+                    d.field(&mut out.external_ip_gte, "external_ip_gte")?
+                }
+                "external_ip_in" => d.field(&mut out.external_ip_in, "external_ip_in")?,
+                "external_ip_lt" => d.field(&mut out.external_ip_lt, "external_ip_lt")?,
+                "external_ip_lte" => {
+                    d.field(&mut out.external_ip_lte, "external_ip_lte")?
+                }
+                "external_ip_not" => {
+                    d.field(&mut out.external_ip_not, "external_ip_not")?
+                }
+                "external_ip_not_contains" => {
+                    d.field(
+                        &mut out.external_ip_not_contains,
+                        "external_ip_not_contains",
+                    )?
+                }
+                "external_ip_not_ends_with" => {
+                    d.field(
+                        &mut out.external_ip_not_ends_with,
+                        "external_ip_not_ends_with",
+                    )?
+                }
+                "external_ip_not_in" => {
+                    d.field(&mut out.external_ip_not_in, "external_ip_not_in")?
+                }
+                "external_ip_not_starts_with" => {
+                    d.field(
+                        &mut out.external_ip_not_starts_with,
+                        "external_ip_not_starts_with",
+                    )?
+                }
+                "external_ip_starts_with" => {
+                    d.field(&mut out.external_ip_starts_with, "external_ip_starts_with")?
+                }
+                #[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
+                "external_subnet" => {
+                    d.field(&mut out.external_subnet, "external_subnet")?
+                }
+                #[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
+                "external_subnet_group" => {
+                    d.field(&mut out.external_subnet_group, "external_subnet_group")?
+                }
+                "id" => d.field(&mut out.id, "id")?,
+                "id_contains" => d.field(&mut out.id_contains, "id_contains")?,
+                "id_ends_with" => d.field(&mut out.id_ends_with, "id_ends_with")?,
+                "id_gt" => d.field(&mut out.id_gt, "id_gt")?,
+                "id_gte" => d.field(&mut out.id_gte, "id_gte")?,
+                "id_in" => d.field(&mut out.id_in, "id_in")?,
+                "id_lt" => d.field(&mut out.id_lt, "id_lt")?,
+                "id_lte" => d.field(&mut out.id_lte, "id_lte")?,
+                "id_not" => d.field(&mut out.id_not, "id_not")?,
+                "id_not_contains" => {
+                    d.field(&mut out.id_not_contains, "id_not_contains")?
+                }
+                "id_not_ends_with" => {
+                    d.field(&mut out.id_not_ends_with, "id_not_ends_with")?
+                }
+                "id_not_in" => d.field(&mut out.id_not_in, "id_not_in")?,
+                "id_not_starts_with" => {
+                    d.field(&mut out.id_not_starts_with, "id_not_starts_with")?
+                }
+                "id_starts_with" => d.field(&mut out.id_starts_with, "id_starts_with")?,
+                "local_id" => d.field(&mut out.local_id, "local_id")?,
+                "local_id_contains" => {
+                    d.field(&mut out.local_id_contains, "local_id_contains")?
+                }
+                "local_id_ends_with" => {
+                    d.field(&mut out.local_id_ends_with, "local_id_ends_with")?
+                }
+                "local_id_gt" => d.field(&mut out.local_id_gt, "local_id_gt")?,
+                "local_id_gte" => d.field(&mut out.local_id_gte, "local_id_gte")?,
+                "local_id_in" => d.field(&mut out.local_id_in, "local_id_in")?,
+                "local_id_lt" => d.field(&mut out.local_id_lt, "local_id_lt")?,
+                "local_id_lte" => d.field(&mut out.local_id_lte, "local_id_lte")?,
+                "local_id_not" => d.field(&mut out.local_id_not, "local_id_not")?,
+                "local_id_not_contains" => {
+                    d.field(&mut out.local_id_not_contains, "local_id_not_contains")?
+                }
+                "local_id_not_ends_with" => {
+                    d.field(&mut out.local_id_not_ends_with, "local_id_not_ends_with")?
+                }
+                "local_id_not_in" => {
+                    d.field(&mut out.local_id_not_in, "local_id_not_in")?
+                }
+                "local_id_not_starts_with" => {
+                    d.field(
+                        &mut out.local_id_not_starts_with,
+                        "local_id_not_starts_with",
+                    )?
+                }
+                "local_id_starts_with" => {
+                    d.field(&mut out.local_id_starts_with, "local_id_starts_with")?
+                }
+                "name" => d.field(&mut out.name, "name")?,
+                "name_contains" => d.field(&mut out.name_contains, "name_contains")?,
+                "name_ends_with" => d.field(&mut out.name_ends_with, "name_ends_with")?,
+                "name_gt" => d.field(&mut out.name_gt, "name_gt")?,
+                "name_gte" => d.field(&mut out.name_gte, "name_gte")?,
+                "name_in" => d.field(&mut out.name_in, "name_in")?,
+                "name_lt" => d.field(&mut out.name_lt, "name_lt")?,
+                "name_lte" => d.field(&mut out.name_lte, "name_lte")?,
+                "name_not" => d.field(&mut out.name_not, "name_not")?,
+                "name_not_contains" => {
+                    d.field(&mut out.name_not_contains, "name_not_contains")?
+                }
+                "name_not_ends_with" => {
+                    d.field(&mut out.name_not_ends_with, "name_not_ends_with")?
+                }
+                "name_not_in" => d.field(&mut out.name_not_in, "name_not_in")?,
+                "name_not_starts_with" => {
+                    d.field(&mut out.name_not_starts_with, "name_not_starts_with")?
+                }
+                "name_starts_with" => {
+                    d.field(&mut out.name_starts_with, "name_starts_with")?
+                }
+                "nexthop_ip" => d.field(&mut out.nexthop_ip, "nexthop_ip")?,
+                "nexthop_ip_contains" => {
+                    d.field(&mut out.nexthop_ip_contains, "nexthop_ip_contains")?
+                }
+                "nexthop_ip_ends_with" => {
+                    d.field(&mut out.nexthop_ip_ends_with, "nexthop_ip_ends_with")?
+                }
+                "nexthop_ip_gt" => d.field(&mut out.nexthop_ip_gt, "nexthop_ip_gt")?,
+                "nexthop_ip_gte" => d.field(&mut out.nexthop_ip_gte, "nexthop_ip_gte")?,
+                "nexthop_ip_in" => d.field(&mut out.nexthop_ip_in, "nexthop_ip_in")?,
+                "nexthop_ip_lt" => d.field(&mut out.nexthop_ip_lt, "nexthop_ip_lt")?,
+                "nexthop_ip_lte" => d.field(&mut out.nexthop_ip_lte, "nexthop_ip_lte")?,
+                "nexthop_ip_not" => d.field(&mut out.nexthop_ip_not, "nexthop_ip_not")?,
+                "nexthop_ip_not_contains" => {
+                    d.field(&mut out.nexthop_ip_not_contains, "nexthop_ip_not_contains")?
+                }
+                "nexthop_ip_not_ends_with" => {
+                    d.field(
+                        &mut out.nexthop_ip_not_ends_with,
+                        "nexthop_ip_not_ends_with",
+                    )?
+                }
+                "nexthop_ip_not_in" => {
+                    d.field(&mut out.nexthop_ip_not_in, "nexthop_ip_not_in")?
+                }
+                "nexthop_ip_not_starts_with" => {
+                    d.field(
+                        &mut out.nexthop_ip_not_starts_with,
+                        "nexthop_ip_not_starts_with",
+                    )?
+                }
+                "nexthop_ip_starts_with" => {
+                    d.field(&mut out.nexthop_ip_starts_with, "nexthop_ip_starts_with")?
+                }
+                #[cfg(any(feature = "virtual-private-cloud"))]
+                "vpc" => d.field(&mut out.vpc, "vpc")?,
+                _ => d.skip()?,
+            }
+            key = d.next_key()?;
+        }
+        ::std::result::Result::Ok(out)
+    }
+}
+#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+impl crate::codec::Encode for VirtualPrivateCloudRouterGatewayWhereInput {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.begin_object();
+        e.field("AND", &self.and);
+        e.field("NOT", &self.not);
+        e.field("OR", &self.or);
+        #[cfg(any(feature = "virtual-private-cloud-subnet"))]
+        e.field("associated_subnets_every", &self.associated_subnets_every);
+        #[cfg(any(feature = "virtual-private-cloud-subnet"))]
+        e.field("associated_subnets_none", &self.associated_subnets_none);
+        #[cfg(any(feature = "virtual-private-cloud-subnet"))]
+        e.field("associated_subnets_some", &self.associated_subnets_some);
+        e.field("entityAsyncStatus", &self.entity_async_status);
+        e.field("entityAsyncStatus_in", &self.entity_async_status_in);
+        e.field("entityAsyncStatus_not", &self.entity_async_status_not);
+        e.field("entityAsyncStatus_not_in", &self.entity_async_status_not_in);
+        e.field("external_ip", &self.external_ip);
+        e.field("external_ip_contains", &self.external_ip_contains);
+        e.field("external_ip_ends_with", &self.external_ip_ends_with);
+        e.field("external_ip_gt", &self.external_ip_gt);
+        e.field("external_ip_gte", &self.external_ip_gte);
+        e.field("external_ip_in", &self.external_ip_in);
+        e.field("external_ip_lt", &self.external_ip_lt);
+        e.field("external_ip_lte", &self.external_ip_lte);
+        e.field("external_ip_not", &self.external_ip_not);
+        e.field("external_ip_not_contains", &self.external_ip_not_contains);
+        e.field("external_ip_not_ends_with", &self.external_ip_not_ends_with);
+        e.field("external_ip_not_in", &self.external_ip_not_in);
+        e.field("external_ip_not_starts_with", &self.external_ip_not_starts_with);
+        e.field("external_ip_starts_with", &self.external_ip_starts_with);
+        #[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
+        e.field("external_subnet", &self.external_subnet);
+        #[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
+        e.field("external_subnet_group", &self.external_subnet_group);
+        e.field("id", &self.id);
+        e.field("id_contains", &self.id_contains);
+        e.field("id_ends_with", &self.id_ends_with);
+        e.field("id_gt", &self.id_gt);
+        e.field("id_gte", &self.id_gte);
+        e.field("id_in", &self.id_in);
+        e.field("id_lt", &self.id_lt);
+        e.field("id_lte", &self.id_lte);
+        e.field("id_not", &self.id_not);
+        e.field("id_not_contains", &self.id_not_contains);
+        e.field("id_not_ends_with", &self.id_not_ends_with);
+        e.field("id_not_in", &self.id_not_in);
+        e.field("id_not_starts_with", &self.id_not_starts_with);
+        e.field("id_starts_with", &self.id_starts_with);
+        e.field("local_id", &self.local_id);
+        e.field("local_id_contains", &self.local_id_contains);
+        e.field("local_id_ends_with", &self.local_id_ends_with);
+        e.field("local_id_gt", &self.local_id_gt);
+        e.field("local_id_gte", &self.local_id_gte);
+        e.field("local_id_in", &self.local_id_in);
+        e.field("local_id_lt", &self.local_id_lt);
+        e.field("local_id_lte", &self.local_id_lte);
+        e.field("local_id_not", &self.local_id_not);
+        e.field("local_id_not_contains", &self.local_id_not_contains);
+        e.field("local_id_not_ends_with", &self.local_id_not_ends_with);
+        e.field("local_id_not_in", &self.local_id_not_in);
+        e.field("local_id_not_starts_with", &self.local_id_not_starts_with);
+        e.field("local_id_starts_with", &self.local_id_starts_with);
+        e.field("name", &self.name);
+        e.field("name_contains", &self.name_contains);
+        e.field("name_ends_with", &self.name_ends_with);
+        e.field("name_gt", &self.name_gt);
+        e.field("name_gte", &self.name_gte);
+        e.field("name_in", &self.name_in);
+        e.field("name_lt", &self.name_lt);
+        e.field("name_lte", &self.name_lte);
+        e.field("name_not", &self.name_not);
+        e.field("name_not_contains", &self.name_not_contains);
+        e.field("name_not_ends_with", &self.name_not_ends_with);
+        e.field("name_not_in", &self.name_not_in);
+        e.field("name_not_starts_with", &self.name_not_starts_with);
+        e.field("name_starts_with", &self.name_starts_with);
+        e.field("nexthop_ip", &self.nexthop_ip);
+        e.field("nexthop_ip_contains", &self.nexthop_ip_contains);
+        e.field("nexthop_ip_ends_with", &self.nexthop_ip_ends_with);
+        e.field("nexthop_ip_gt", &self.nexthop_ip_gt);
+        e.field("nexthop_ip_gte", &self.nexthop_ip_gte);
+        e.field("nexthop_ip_in", &self.nexthop_ip_in);
+        e.field("nexthop_ip_lt", &self.nexthop_ip_lt);
+        e.field("nexthop_ip_lte", &self.nexthop_ip_lte);
+        e.field("nexthop_ip_not", &self.nexthop_ip_not);
+        e.field("nexthop_ip_not_contains", &self.nexthop_ip_not_contains);
+        e.field("nexthop_ip_not_ends_with", &self.nexthop_ip_not_ends_with);
+        e.field("nexthop_ip_not_in", &self.nexthop_ip_not_in);
+        e.field("nexthop_ip_not_starts_with", &self.nexthop_ip_not_starts_with);
+        e.field("nexthop_ip_starts_with", &self.nexthop_ip_starts_with);
+        #[cfg(any(feature = "virtual-private-cloud"))] e.field("vpc", &self.vpc);
+        e.end_object();
+    }
+}
 impl crate::Client {
     /// `POST /v2/api/create-virtual-private-cloud-router-gateway` (operation `CreateVirtualPrivateCloudRouterGateway`).
+    #[cfg(feature = "virtual-private-cloud-router-gateway")]
     pub async fn create_virtual_private_cloud_router_gateway(
         &self,
         body: &[crate::models::VirtualPrivateCloudRouterGatewayCreationParams],
@@ -842,6 +1314,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/delete-virtual-private-cloud-router-gateway` (operation `DeleteVirtualPrivateCloudRouterGateway`).
+    #[cfg(feature = "virtual-private-cloud-router-gateway")]
     pub async fn delete_virtual_private_cloud_router_gateway(
         &self,
         body: &crate::models::VirtualPrivateCloudRouterGatewayDeletionParams,
@@ -861,6 +1334,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-virtual-private-cloud-router-gateways` (operation `GetVirtualPrivateCloudRouterGateways`).
+    #[cfg(feature = "virtual-private-cloud-router-gateway")]
     pub async fn get_virtual_private_cloud_router_gateways(
         &self,
         body: &crate::models::GetVirtualPrivateCloudRouterGatewaysRequestBody,
@@ -878,6 +1352,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-virtual-private-cloud-router-gateways-connection` (operation `GetVirtualPrivateCloudRouterGatewaysConnection`).
+    #[cfg(feature = "virtual-private-cloud-router-gateway")]
     pub async fn get_virtual_private_cloud_router_gateways_connection(
         &self,
         body: &crate::models::GetVirtualPrivateCloudRouterGatewaysConnectionRequestBody,
@@ -895,6 +1370,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/update-virtual-private-cloud-router-gateway` (operation `UpdateVirtualPrivateCloudRouterGateway`).
+    #[cfg(feature = "virtual-private-cloud-router-gateway")]
     pub async fn update_virtual_private_cloud_router_gateway(
         &self,
         body: &crate::models::VirtualPrivateCloudRouterGatewayUpdationParams,

@@ -3,10 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteVirtualPrivateCloudSecurityGroup`
+#[cfg(any(feature = "virtual-private-cloud-security-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteVirtualPrivateCloudSecurityGroup {
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "virtual-private-cloud-security-group"))]
 impl crate::codec::Decode for DeleteVirtualPrivateCloudSecurityGroup {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -28,6 +30,7 @@ impl crate::codec::Decode for DeleteVirtualPrivateCloudSecurityGroup {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-security-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteVirtualPrivateCloudSecurityGroup {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -37,6 +40,7 @@ impl crate::codec::Encode for DeleteVirtualPrivateCloudSecurityGroup {
     }
 }
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudSecurityGroupsConnectionRequestBody`
+#[cfg(any(feature = "virtual-private-cloud-security-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudSecurityGroupsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -51,6 +55,7 @@ pub struct GetVirtualPrivateCloudSecurityGroupsConnectionRequestBody {
         crate::models::VirtualPrivateCloudSecurityGroupWhereInput,
     >,
 }
+#[cfg(any(feature = "virtual-private-cloud-security-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVirtualPrivateCloudSecurityGroupsConnectionRequestBody {
     fn decode(
@@ -75,6 +80,7 @@ impl crate::codec::Decode for GetVirtualPrivateCloudSecurityGroupsConnectionRequ
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-security-group"))]
 impl crate::codec::Encode for GetVirtualPrivateCloudSecurityGroupsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -89,6 +95,7 @@ impl crate::codec::Encode for GetVirtualPrivateCloudSecurityGroupsConnectionRequ
     }
 }
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudSecurityGroupsRequestBody`
+#[cfg(any(feature = "virtual-private-cloud-security-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudSecurityGroupsRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -103,6 +110,7 @@ pub struct GetVirtualPrivateCloudSecurityGroupsRequestBody {
         crate::models::VirtualPrivateCloudSecurityGroupWhereInput,
     >,
 }
+#[cfg(any(feature = "virtual-private-cloud-security-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVirtualPrivateCloudSecurityGroupsRequestBody {
     fn decode(
@@ -126,6 +134,7 @@ impl crate::codec::Decode for GetVirtualPrivateCloudSecurityGroupsRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-security-group"))]
 impl crate::codec::Encode for GetVirtualPrivateCloudSecurityGroupsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -140,10 +149,12 @@ impl crate::codec::Encode for GetVirtualPrivateCloudSecurityGroupsRequestBody {
     }
 }
 /// Spec: `#/components/schemas/LabelGroup`
+#[cfg(any(feature = "virtual-private-cloud-security-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LabelGroup {
     pub label_ids: ::std::vec::Vec<::std::string::String>,
 }
+#[cfg(any(feature = "virtual-private-cloud-security-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for LabelGroup {
     fn decode(
@@ -166,6 +177,7 @@ impl crate::codec::Decode for LabelGroup {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-security-group"))]
 impl crate::codec::Encode for LabelGroup {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -174,10 +186,12 @@ impl crate::codec::Encode for LabelGroup {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudSecurityGroup`
+#[cfg(any(feature = "virtual-private-cloud-security-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVirtualPrivateCloudSecurityGroup {
     pub count: i32,
 }
+#[cfg(any(feature = "virtual-private-cloud-security-group"))]
 impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudSecurityGroup {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -203,6 +217,7 @@ impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudSecurityGroup {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-security-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateVirtualPrivateCloudSecurityGroup {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -212,10 +227,12 @@ impl crate::codec::Encode for NestedAggregateVirtualPrivateCloudSecurityGroup {
     }
 }
 /// Spec: `#/components/schemas/NestedVirtualPrivateCloudLabelGroup`
+#[cfg(any(feature = "virtual-private-cloud-security-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedVirtualPrivateCloudLabelGroup {
     pub labels: ::std::vec::Vec<crate::models::NestedLabel>,
 }
+#[cfg(any(feature = "virtual-private-cloud-security-group"))]
 impl crate::codec::Decode for NestedVirtualPrivateCloudLabelGroup {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -237,6 +254,7 @@ impl crate::codec::Decode for NestedVirtualPrivateCloudLabelGroup {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-security-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedVirtualPrivateCloudLabelGroup {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -246,6 +264,7 @@ impl crate::codec::Encode for NestedVirtualPrivateCloudLabelGroup {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityGroup`
+#[cfg(any(feature = "virtual-private-cloud-security-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSecurityGroup {
     pub default_for_vpc: ::std::option::Option<bool>,
@@ -260,6 +279,7 @@ pub struct VirtualPrivateCloudSecurityGroup {
     pub vms: ::std::option::Option<::std::vec::Vec<crate::models::NestedVm>>,
     pub vpc: crate::models::NestedVirtualPrivateCloud,
 }
+#[cfg(any(feature = "virtual-private-cloud-security-group"))]
 impl crate::codec::Decode for VirtualPrivateCloudSecurityGroup {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -306,6 +326,7 @@ impl crate::codec::Decode for VirtualPrivateCloudSecurityGroup {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-security-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VirtualPrivateCloudSecurityGroup {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -323,10 +344,12 @@ impl crate::codec::Encode for VirtualPrivateCloudSecurityGroup {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityGroupConnection`
+#[cfg(any(feature = "virtual-private-cloud-security-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSecurityGroupConnection {
     pub aggregate: crate::models::NestedAggregateVirtualPrivateCloudSecurityGroup,
 }
+#[cfg(any(feature = "virtual-private-cloud-security-group"))]
 impl crate::codec::Decode for VirtualPrivateCloudSecurityGroupConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -352,6 +375,7 @@ impl crate::codec::Decode for VirtualPrivateCloudSecurityGroupConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-security-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VirtualPrivateCloudSecurityGroupConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -361,6 +385,7 @@ impl crate::codec::Encode for VirtualPrivateCloudSecurityGroupConnection {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityGroupCreationParams`
+#[cfg(any(feature = "virtual-private-cloud-security-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSecurityGroupCreationParams {
     pub vm_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -369,6 +394,7 @@ pub struct VirtualPrivateCloudSecurityGroupCreationParams {
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::string::String,
 }
+#[cfg(any(feature = "virtual-private-cloud-security-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudSecurityGroupCreationParams {
     fn decode(
@@ -402,6 +428,7 @@ impl crate::codec::Decode for VirtualPrivateCloudSecurityGroupCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-security-group"))]
 impl crate::codec::Encode for VirtualPrivateCloudSecurityGroupCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -414,10 +441,12 @@ impl crate::codec::Encode for VirtualPrivateCloudSecurityGroupCreationParams {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityGroupDeletionParams`
+#[cfg(any(feature = "virtual-private-cloud-security-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSecurityGroupDeletionParams {
     pub r#where: crate::models::VirtualPrivateCloudSecurityGroupWhereInput,
 }
+#[cfg(any(feature = "virtual-private-cloud-security-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudSecurityGroupDeletionParams {
     fn decode(
@@ -444,6 +473,7 @@ impl crate::codec::Decode for VirtualPrivateCloudSecurityGroupDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-security-group"))]
 impl crate::codec::Encode for VirtualPrivateCloudSecurityGroupDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -452,6 +482,7 @@ impl crate::codec::Encode for VirtualPrivateCloudSecurityGroupDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityGroupOrderByInput`
+#[cfg(any(feature = "virtual-private-cloud-security-group"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VirtualPrivateCloudSecurityGroupOrderByInput {
     /// `default_for_vpc_ASC`
@@ -485,6 +516,7 @@ pub enum VirtualPrivateCloudSecurityGroupOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "virtual-private-cloud-security-group"))]
 impl VirtualPrivateCloudSecurityGroupOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 14] = [
@@ -545,16 +577,19 @@ impl VirtualPrivateCloudSecurityGroupOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "virtual-private-cloud-security-group"))]
 impl ::std::default::Default for VirtualPrivateCloudSecurityGroupOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-security-group"))]
 impl ::std::fmt::Display for VirtualPrivateCloudSecurityGroupOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-security-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudSecurityGroupOrderByInput {
     fn decode(
@@ -563,17 +598,20 @@ impl crate::codec::Decode for VirtualPrivateCloudSecurityGroupOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-security-group"))]
 impl crate::codec::Encode for VirtualPrivateCloudSecurityGroupOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityGroupUpdationParams`
+#[cfg(any(feature = "virtual-private-cloud-security-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSecurityGroupUpdationParams {
     pub data: crate::models::VirtualPrivateCloudSecurityGroupUpdationParamsData,
     pub r#where: crate::models::VirtualPrivateCloudSecurityGroupWhereInput,
 }
+#[cfg(any(feature = "virtual-private-cloud-security-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudSecurityGroupUpdationParams {
     fn decode(
@@ -604,6 +642,7 @@ impl crate::codec::Decode for VirtualPrivateCloudSecurityGroupUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-security-group"))]
 impl crate::codec::Encode for VirtualPrivateCloudSecurityGroupUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -613,6 +652,7 @@ impl crate::codec::Encode for VirtualPrivateCloudSecurityGroupUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityGroupUpdationParams/properties/data`
+#[cfg(any(feature = "virtual-private-cloud-security-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSecurityGroupUpdationParamsData {
     pub vm_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -620,6 +660,7 @@ pub struct VirtualPrivateCloudSecurityGroupUpdationParamsData {
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "virtual-private-cloud-security-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudSecurityGroupUpdationParamsData {
     fn decode(
@@ -640,6 +681,7 @@ impl crate::codec::Decode for VirtualPrivateCloudSecurityGroupUpdationParamsData
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-security-group"))]
 impl crate::codec::Encode for VirtualPrivateCloudSecurityGroupUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -650,8 +692,511 @@ impl crate::codec::Encode for VirtualPrivateCloudSecurityGroupUpdationParamsData
         e.end_object();
     }
 }
+/// Spec: `#/components/schemas/VirtualPrivateCloudSecurityGroupWhereInput`
+#[cfg(any(feature = "virtual-private-cloud-security-group"))]
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct VirtualPrivateCloudSecurityGroupWhereInput {
+    pub and: crate::Nullable<
+        ::std::vec::Vec<crate::models::VirtualPrivateCloudSecurityGroupWhereInput>,
+    >,
+    pub not: crate::Nullable<
+        ::std::vec::Vec<crate::models::VirtualPrivateCloudSecurityGroupWhereInput>,
+    >,
+    pub or: crate::Nullable<
+        ::std::vec::Vec<crate::models::VirtualPrivateCloudSecurityGroupWhereInput>,
+    >,
+    pub default_for_vpc: crate::Nullable<bool>,
+    pub default_for_vpc_not: crate::Nullable<bool>,
+    pub description: crate::Nullable<::std::string::String>,
+    pub description_contains: crate::Nullable<::std::string::String>,
+    pub description_ends_with: crate::Nullable<::std::string::String>,
+    pub description_gt: crate::Nullable<::std::string::String>,
+    pub description_gte: crate::Nullable<::std::string::String>,
+    pub description_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub description_lt: crate::Nullable<::std::string::String>,
+    pub description_lte: crate::Nullable<::std::string::String>,
+    pub description_not: crate::Nullable<::std::string::String>,
+    pub description_not_contains: crate::Nullable<::std::string::String>,
+    pub description_not_ends_with: crate::Nullable<::std::string::String>,
+    pub description_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub description_not_starts_with: crate::Nullable<::std::string::String>,
+    pub description_starts_with: crate::Nullable<::std::string::String>,
+    pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
+    pub entity_async_status_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    pub entity_async_status_not: crate::Nullable<crate::models::EntityAsyncStatus>,
+    pub entity_async_status_not_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    pub id: crate::Nullable<::std::string::String>,
+    pub id_contains: crate::Nullable<::std::string::String>,
+    pub id_ends_with: crate::Nullable<::std::string::String>,
+    pub id_gt: crate::Nullable<::std::string::String>,
+    pub id_gte: crate::Nullable<::std::string::String>,
+    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: crate::Nullable<::std::string::String>,
+    pub id_lte: crate::Nullable<::std::string::String>,
+    pub id_not: crate::Nullable<::std::string::String>,
+    pub id_not_contains: crate::Nullable<::std::string::String>,
+    pub id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub id_starts_with: crate::Nullable<::std::string::String>,
+    pub local_id: crate::Nullable<::std::string::String>,
+    pub local_id_contains: crate::Nullable<::std::string::String>,
+    pub local_id_ends_with: crate::Nullable<::std::string::String>,
+    pub local_id_gt: crate::Nullable<::std::string::String>,
+    pub local_id_gte: crate::Nullable<::std::string::String>,
+    pub local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub local_id_lt: crate::Nullable<::std::string::String>,
+    pub local_id_lte: crate::Nullable<::std::string::String>,
+    pub local_id_not: crate::Nullable<::std::string::String>,
+    pub local_id_not_contains: crate::Nullable<::std::string::String>,
+    pub local_id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub local_id_starts_with: crate::Nullable<::std::string::String>,
+    pub name: crate::Nullable<::std::string::String>,
+    pub name_contains: crate::Nullable<::std::string::String>,
+    pub name_ends_with: crate::Nullable<::std::string::String>,
+    pub name_gt: crate::Nullable<::std::string::String>,
+    pub name_gte: crate::Nullable<::std::string::String>,
+    pub name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_lt: crate::Nullable<::std::string::String>,
+    pub name_lte: crate::Nullable<::std::string::String>,
+    pub name_not: crate::Nullable<::std::string::String>,
+    pub name_not_contains: crate::Nullable<::std::string::String>,
+    pub name_not_ends_with: crate::Nullable<::std::string::String>,
+    pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_not_starts_with: crate::Nullable<::std::string::String>,
+    pub name_starts_with: crate::Nullable<::std::string::String>,
+    #[cfg(
+        any(
+            feature = "alert",
+            feature = "backup-plan",
+            feature = "entity-filter",
+            feature = "graph",
+            feature = "isolation-policy",
+            feature = "label",
+            feature = "metrics",
+            feature = "replica-vm",
+            feature = "replication-plan",
+            feature = "security-group",
+            feature = "security-policy",
+            feature = "table-reporter",
+            feature = "usb-device",
+            feature = "vm",
+            feature = "vm-export-file",
+            feature = "vm-placement-group"
+        )
+    )]
+    pub vms_every: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
+    #[cfg(
+        any(
+            feature = "alert",
+            feature = "backup-plan",
+            feature = "entity-filter",
+            feature = "graph",
+            feature = "isolation-policy",
+            feature = "label",
+            feature = "metrics",
+            feature = "replica-vm",
+            feature = "replication-plan",
+            feature = "security-group",
+            feature = "security-policy",
+            feature = "table-reporter",
+            feature = "usb-device",
+            feature = "vm",
+            feature = "vm-export-file",
+            feature = "vm-placement-group"
+        )
+    )]
+    pub vms_none: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
+    #[cfg(
+        any(
+            feature = "alert",
+            feature = "backup-plan",
+            feature = "entity-filter",
+            feature = "graph",
+            feature = "isolation-policy",
+            feature = "label",
+            feature = "metrics",
+            feature = "replica-vm",
+            feature = "replication-plan",
+            feature = "security-group",
+            feature = "security-policy",
+            feature = "table-reporter",
+            feature = "usb-device",
+            feature = "vm",
+            feature = "vm-export-file",
+            feature = "vm-placement-group"
+        )
+    )]
+    pub vms_some: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
+    #[cfg(any(feature = "virtual-private-cloud"))]
+    pub vpc: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudWhereInput>,
+    >,
+}
+#[cfg(any(feature = "virtual-private-cloud-security-group"))]
+#[cfg(feature = "server")]
+impl crate::codec::Decode for VirtualPrivateCloudSecurityGroupWhereInput {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        let mut out = Self::default();
+        let mut key = d.first_key("VirtualPrivateCloudSecurityGroupWhereInput")?;
+        while let ::std::option::Option::Some(k) = key {
+            match k {
+                "AND" => d.field(&mut out.and, "AND")?,
+                "NOT" => d.field(&mut out.not, "NOT")?,
+                "OR" => d.field(&mut out.or, "OR")?,
+                "default_for_vpc" => {
+                    d.field(&mut out.default_for_vpc, "default_for_vpc")?
+                }
+                "default_for_vpc_not" => {
+                    d.field(&mut out.default_for_vpc_not, "default_for_vpc_not")?
+                }
+                "description" => d.field(&mut out.description, "description")?,
+                "description_contains" => {
+                    d.field(&mut out.description_contains, "description_contains")?
+                }
+                "description_ends_with" => {
+                    d.field(&mut out.description_ends_with, "description_ends_with")?
+                }
+                "description_gt" => d.field(&mut out.description_gt, "description_gt")?,
+                "description_gte" => {
+                    d.field(&mut out.description_gte, "description_gte")?
+                }
+                "description_in" => d.field(&mut out.description_in, "description_in")?,
+                "description_lt" => d.field(&mut out.description_lt, "description_lt")?,
+                "description_lte" => {
+                    d.field(&mut out.description_lte, "description_lte")?
+                }
+                "description_not" => {
+                    d.field(&mut out.description_not, "description_not")?
+                }
+                "description_not_contains" => {
+                    d.field(
+                        &mut out.description_not_contains,
+                        "description_not_contains",
+                    )?
+                }
+                "description_not_ends_with" => {
+                    d.field(
+                        &mut out.description_not_ends_with,
+                        "description_not_ends_with",
+                    )?
+                }
+                "description_not_in" => {
+                    d.field(&mut out.description_not_in, "description_not_in")?
+                }
+                "description_not_starts_with" => {
+                    d.field(
+                        &mut out.description_not_starts_with,
+                        "description_not_starts_with",
+                    )?
+                }
+                "description_starts_with" => {
+                    d.field(&mut out.description_starts_with, "description_starts_with")?
+                }
+                "entityAsyncStatus" => {
+                    d.field(&mut out.entity_async_status, "entityAsyncStatus")?
+                }
+                "entityAsyncStatus_in" => {
+                    d.field(&mut out.entity_async_status_in, "entityAsyncStatus_in")?
+                }
+                "entityAsyncStatus_not" => {
+                    d.field(&mut out.entity_async_status_not, "entityAsyncStatus_not")?
+                }
+                "entityAsyncStatus_not_in" => {
+                    d.field(
+                        &mut out.entity_async_status_not_in,
+                        "entityAsyncStatus_not_in",
+                    )?
+                }
+                "id" => d.field(&mut out.id, "id")?,
+                "id_contains" => d.field(&mut out.id_contains, "id_contains")?,
+                "id_ends_with" => d.field(&mut out.id_ends_with, "id_ends_with")?,
+                "id_gt" => d.field(&mut out.id_gt, "id_gt")?,
+                "id_gte" => d.field(&mut out.id_gte, "id_gte")?,
+                "id_in" => d.field(&mut out.id_in, "id_in")?,
+                "id_lt" => d.field(&mut out.id_lt, "id_lt")?,
+                "id_lte" => d.field(&mut out.id_lte, "id_lte")?,
+                "id_not" => d.field(&mut out.id_not, "id_not")?,
+                "id_not_contains" => {
+                    d.field(&mut out.id_not_contains, "id_not_contains")?
+                }
+                "id_not_ends_with" => {
+                    d.field(&mut out.id_not_ends_with, "id_not_ends_with")?
+                }
+                "id_not_in" => d.field(&mut out.id_not_in, "id_not_in")?,
+                "id_not_starts_with" => {
+                    d.field(&mut out.id_not_starts_with, "id_not_starts_with")?
+                }
+                "id_starts_with" => d.field(&mut out.id_starts_with, "id_starts_with")?,
+                "local_id" => d.field(&mut out.local_id, "local_id")?,
+                "local_id_contains" => {
+                    d.field(&mut out.local_id_contains, "local_id_contains")?
+                }
+                "local_id_ends_with" => {
+                    d.field(&mut out.local_id_ends_with, "local_id_ends_with")?
+                }
+                "local_id_gt" => d.field(&mut out.local_id_gt, "local_id_gt")?,
+                "local_id_gte" => d.field(&mut out.local_id_gte, "local_id_gte")?,
+                "local_id_in" => d.field(&mut out.local_id_in, "local_id_in")?,
+                "local_id_lt" => d.field(&mut out.local_id_lt, "local_id_lt")?,
+                "local_id_lte" => d.field(&mut out.local_id_lte, "local_id_lte")?,
+                "local_id_not" => d.field(&mut out.local_id_not, "local_id_not")?,
+                "local_id_not_contains" => {
+                    d.field(&mut out.local_id_not_contains, "local_id_not_contains")?
+                }
+                "local_id_not_ends_with" => {
+                    d.field(&mut out.local_id_not_ends_with, "local_id_not_ends_with")?
+                }
+                "local_id_not_in" => {
+                    d.field(&mut out.local_id_not_in, "local_id_not_in")?
+                }
+                "local_id_not_starts_with" => {
+                    d.field(
+                        &mut out.local_id_not_starts_with,
+                        "local_id_not_starts_with",
+                    )?
+                }
+                "local_id_starts_with" => {
+                    d.field(&mut out.local_id_starts_with, "local_id_starts_with")?
+                }
+                "name" => d.field(&mut out.name, "name")?,
+                "name_contains" => d.field(&mut out.name_contains, "name_contains")?,
+                "name_ends_with" => d.field(&mut out.name_ends_with, "name_ends_with")?,
+                "name_gt" => d.field(&mut out.name_gt, "name_gt")?,
+                "name_gte" => d.field(&mut out.name_gte, "name_gte")?,
+                "name_in" => d.field(&mut out.name_in, "name_in")?,
+                "name_lt" => d.field(&mut out.name_lt, "name_lt")?,
+                "name_lte" => d.field(&mut out.name_lte, "name_lte")?,
+                "name_not" => d.field(&mut out.name_not, "name_not")?,
+                "name_not_contains" => {
+                    d.field(&mut out.name_not_contains, "name_not_contains")?
+                }
+                "name_not_ends_with" => {
+                    d.field(&mut out.name_not_ends_with, "name_not_ends_with")?
+                }
+                "name_not_in" => d.field(&mut out.name_not_in, "name_not_in")?,
+                "name_not_starts_with" => {
+                    d.field(&mut out.name_not_starts_with, "name_not_starts_with")?
+                }
+                "name_starts_with" => {
+                    d.field(&mut out.name_starts_with, "name_starts_with")?
+                }
+                #[cfg(
+                    any(
+                        feature = "alert",
+                        feature = "backup-plan",
+                        feature = "entity-filter",
+                        feature = "graph",
+                        feature = "isolation-policy",
+                        feature = "label",
+                        feature = "metrics",
+                        feature = "replica-vm",
+                        feature = "replication-plan",
+                        feature = "security-group",
+                        feature = "security-policy",
+                        feature = "table-reporter",
+                        feature = "usb-device",
+                        feature = "vm",
+                        feature = "vm-export-file",
+                        feature = "vm-placement-group"
+                    )
+                )]
+                "vms_every" => d.field(&mut out.vms_every, "vms_every")?,
+                #[cfg(
+                    any(
+                        feature = "alert",
+                        feature = "backup-plan",
+                        feature = "entity-filter",
+                        feature = "graph",
+                        feature = "isolation-policy",
+                        feature = "label",
+                        feature = "metrics",
+                        feature = "replica-vm",
+                        feature = "replication-plan",
+                        feature = "security-group",
+                        feature = "security-policy",
+                        feature = "table-reporter",
+                        feature = "usb-device",
+                        feature = "vm",
+                        feature = "vm-export-file",
+                        feature = "vm-placement-group"
+                    )
+                )]
+                "vms_none" => d.field(&mut out.vms_none, "vms_none")?,
+                #[cfg(
+                    any(
+                        feature = "alert",
+                        feature = "backup-plan",
+                        feature = "entity-filter",
+                        feature = "graph",
+                        feature = "isolation-policy",
+                        feature = "label",
+                        feature = "metrics",
+                        feature = "replica-vm",
+                        feature = "replication-plan",
+                        feature = "security-group",
+                        feature = "security-policy",
+                        feature = "table-reporter",
+                        feature = "usb-device",
+                        feature = "vm",
+                        feature = "vm-export-file",
+                        feature = "vm-placement-group"
+                    )
+                )]
+                "vms_some" => d.field(&mut out.vms_some, "vms_some")?,
+                #[cfg(any(feature = "virtual-private-cloud"))]
+                "vpc" => d.field(&mut out.vpc, "vpc")?,
+                _ => d.skip()?,
+            }
+            key = d.next_key()?;
+        }
+        ::std::result::Result::Ok(out)
+    }
+}
+#[cfg(any(feature = "virtual-private-cloud-security-group"))]
+impl crate::codec::Encode for VirtualPrivateCloudSecurityGroupWhereInput {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.begin_object();
+        e.field("AND", &self.and);
+        e.field("NOT", &self.not);
+        e.field("OR", &self.or);
+        e.field("default_for_vpc", &self.default_for_vpc);
+        e.field("default_for_vpc_not", &self.default_for_vpc_not);
+        e.field("description", &self.description);
+        e.field("description_contains", &self.description_contains);
+        e.field("description_ends_with", &self.description_ends_with);
+        e.field("description_gt", &self.description_gt);
+        e.field("description_gte", &self.description_gte);
+        e.field("description_in", &self.description_in);
+        e.field("description_lt", &self.description_lt);
+        e.field("description_lte", &self.description_lte);
+        e.field("description_not", &self.description_not);
+        e.field("description_not_contains", &self.description_not_contains);
+        e.field("description_not_ends_with", &self.description_not_ends_with);
+        e.field("description_not_in", &self.description_not_in);
+        e.field("description_not_starts_with", &self.description_not_starts_with);
+        e.field("description_starts_with", &self.description_starts_with);
+        e.field("entityAsyncStatus", &self.entity_async_status);
+        e.field("entityAsyncStatus_in", &self.entity_async_status_in);
+        e.field("entityAsyncStatus_not", &self.entity_async_status_not);
+        e.field("entityAsyncStatus_not_in", &self.entity_async_status_not_in);
+        e.field("id", &self.id);
+        e.field("id_contains", &self.id_contains);
+        e.field("id_ends_with", &self.id_ends_with);
+        e.field("id_gt", &self.id_gt);
+        e.field("id_gte", &self.id_gte);
+        e.field("id_in", &self.id_in);
+        e.field("id_lt", &self.id_lt);
+        e.field("id_lte", &self.id_lte);
+        e.field("id_not", &self.id_not);
+        e.field("id_not_contains", &self.id_not_contains);
+        e.field("id_not_ends_with", &self.id_not_ends_with);
+        e.field("id_not_in", &self.id_not_in);
+        e.field("id_not_starts_with", &self.id_not_starts_with);
+        e.field("id_starts_with", &self.id_starts_with);
+        e.field("local_id", &self.local_id);
+        e.field("local_id_contains", &self.local_id_contains);
+        e.field("local_id_ends_with", &self.local_id_ends_with);
+        e.field("local_id_gt", &self.local_id_gt);
+        e.field("local_id_gte", &self.local_id_gte);
+        e.field("local_id_in", &self.local_id_in);
+        e.field("local_id_lt", &self.local_id_lt);
+        e.field("local_id_lte", &self.local_id_lte);
+        e.field("local_id_not", &self.local_id_not);
+        e.field("local_id_not_contains", &self.local_id_not_contains);
+        e.field("local_id_not_ends_with", &self.local_id_not_ends_with);
+        e.field("local_id_not_in", &self.local_id_not_in);
+        e.field("local_id_not_starts_with", &self.local_id_not_starts_with);
+        e.field("local_id_starts_with", &self.local_id_starts_with);
+        e.field("name", &self.name);
+        e.field("name_contains", &self.name_contains);
+        e.field("name_ends_with", &self.name_ends_with);
+        e.field("name_gt", &self.name_gt);
+        e.field("name_gte", &self.name_gte);
+        e.field("name_in", &self.name_in);
+        e.field("name_lt", &self.name_lt);
+        e.field("name_lte", &self.name_lte);
+        e.field("name_not", &self.name_not);
+        e.field("name_not_contains", &self.name_not_contains);
+        e.field("name_not_ends_with", &self.name_not_ends_with);
+        e.field("name_not_in", &self.name_not_in);
+        e.field("name_not_starts_with", &self.name_not_starts_with);
+        e.field("name_starts_with", &self.name_starts_with);
+        #[cfg(
+            any(
+                feature = "alert",
+                feature = "backup-plan",
+                feature = "entity-filter",
+                feature = "graph",
+                feature = "isolation-policy",
+                feature = "label",
+                feature = "metrics",
+                feature = "replica-vm",
+                feature = "replication-plan",
+                feature = "security-group",
+                feature = "security-policy",
+                feature = "table-reporter",
+                feature = "usb-device",
+                feature = "vm",
+                feature = "vm-export-file",
+                feature = "vm-placement-group"
+            )
+        )] e.field("vms_every", &self.vms_every);
+        #[cfg(
+            any(
+                feature = "alert",
+                feature = "backup-plan",
+                feature = "entity-filter",
+                feature = "graph",
+                feature = "isolation-policy",
+                feature = "label",
+                feature = "metrics",
+                feature = "replica-vm",
+                feature = "replication-plan",
+                feature = "security-group",
+                feature = "security-policy",
+                feature = "table-reporter",
+                feature = "usb-device",
+                feature = "vm",
+                feature = "vm-export-file",
+                feature = "vm-placement-group"
+            )
+        )] e.field("vms_none", &self.vms_none);
+        #[cfg(
+            any(
+                feature = "alert",
+                feature = "backup-plan",
+                feature = "entity-filter",
+                feature = "graph",
+                feature = "isolation-policy",
+                feature = "label",
+                feature = "metrics",
+                feature = "replica-vm",
+                feature = "replication-plan",
+                feature = "security-group",
+                feature = "security-policy",
+                feature = "table-reporter",
+                feature = "usb-device",
+                feature = "vm",
+                feature = "vm-export-file",
+                feature = "vm-placement-group"
+            )
+        )] e.field("vms_some", &self.vms_some);
+        #[cfg(any(feature = "virtual-private-cloud"))] e.field("vpc", &self.vpc);
+        e.end_object();
+    }
+}
 impl crate::Client {
     /// `POST /v2/api/create-virtual-private-cloud-security-group` (operation `CreateVirtualPrivateCloudSecurityGroup`).
+    #[cfg(feature = "virtual-private-cloud-security-group")]
     pub async fn create_virtual_private_cloud_security_group(
         &self,
         body: &[crate::models::VirtualPrivateCloudSecurityGroupCreationParams],
@@ -671,6 +1216,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/delete-virtual-private-cloud-security-group` (operation `DeleteVirtualPrivateCloudSecurityGroup`).
+    #[cfg(feature = "virtual-private-cloud-security-group")]
     pub async fn delete_virtual_private_cloud_security_group(
         &self,
         body: &crate::models::VirtualPrivateCloudSecurityGroupDeletionParams,
@@ -690,6 +1236,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-virtual-private-cloud-security-groups` (operation `GetVirtualPrivateCloudSecurityGroups`).
+    #[cfg(feature = "virtual-private-cloud-security-group")]
     pub async fn get_virtual_private_cloud_security_groups(
         &self,
         body: &crate::models::GetVirtualPrivateCloudSecurityGroupsRequestBody,
@@ -707,6 +1254,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-virtual-private-cloud-security-groups-connection` (operation `GetVirtualPrivateCloudSecurityGroupsConnection`).
+    #[cfg(feature = "virtual-private-cloud-security-group")]
     pub async fn get_virtual_private_cloud_security_groups_connection(
         &self,
         body: &crate::models::GetVirtualPrivateCloudSecurityGroupsConnectionRequestBody,
@@ -724,6 +1272,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/update-virtual-private-cloud-security-group` (operation `UpdateVirtualPrivateCloudSecurityGroup`).
+    #[cfg(feature = "virtual-private-cloud-security-group")]
     pub async fn update_virtual_private_cloud_security_group(
         &self,
         body: &crate::models::VirtualPrivateCloudSecurityGroupUpdationParams,

@@ -3,10 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteVirtualPrivateCloudSecurityPolicy`
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteVirtualPrivateCloudSecurityPolicy {
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 impl crate::codec::Decode for DeleteVirtualPrivateCloudSecurityPolicy {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -28,6 +30,7 @@ impl crate::codec::Decode for DeleteVirtualPrivateCloudSecurityPolicy {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteVirtualPrivateCloudSecurityPolicy {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -37,6 +40,7 @@ impl crate::codec::Encode for DeleteVirtualPrivateCloudSecurityPolicy {
     }
 }
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudSecurityPoliciesConnectionRequestBody`
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudSecurityPoliciesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -51,6 +55,7 @@ pub struct GetVirtualPrivateCloudSecurityPoliciesConnectionRequestBody {
         crate::models::VirtualPrivateCloudSecurityPolicyWhereInput,
     >,
 }
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode
 for GetVirtualPrivateCloudSecurityPoliciesConnectionRequestBody {
@@ -76,6 +81,7 @@ for GetVirtualPrivateCloudSecurityPoliciesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 impl crate::codec::Encode
 for GetVirtualPrivateCloudSecurityPoliciesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -91,6 +97,7 @@ for GetVirtualPrivateCloudSecurityPoliciesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudSecurityPoliciesRequestBody`
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudSecurityPoliciesRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -105,6 +112,7 @@ pub struct GetVirtualPrivateCloudSecurityPoliciesRequestBody {
         crate::models::VirtualPrivateCloudSecurityPolicyWhereInput,
     >,
 }
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVirtualPrivateCloudSecurityPoliciesRequestBody {
     fn decode(
@@ -128,6 +136,7 @@ impl crate::codec::Decode for GetVirtualPrivateCloudSecurityPoliciesRequestBody 
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 impl crate::codec::Encode for GetVirtualPrivateCloudSecurityPoliciesRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -142,10 +151,12 @@ impl crate::codec::Encode for GetVirtualPrivateCloudSecurityPoliciesRequestBody 
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudSecurityPolicy`
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVirtualPrivateCloudSecurityPolicy {
     pub count: i32,
 }
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudSecurityPolicy {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -171,6 +182,7 @@ impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudSecurityPolicy {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateVirtualPrivateCloudSecurityPolicy {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -180,6 +192,7 @@ impl crate::codec::Encode for NestedAggregateVirtualPrivateCloudSecurityPolicy {
     }
 }
 /// Spec: `#/components/schemas/NestedVirtualPrivateCloudNetworkPolicyRule`
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedVirtualPrivateCloudNetworkPolicyRule {
     pub except_ip_block: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -195,6 +208,7 @@ pub struct NestedVirtualPrivateCloudNetworkPolicyRule {
     pub selector_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     pub r#type: crate::models::VirtualPrivateCloudNetworkPolicyRuleType,
 }
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 impl crate::codec::Decode for NestedVirtualPrivateCloudNetworkPolicyRule {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -231,6 +245,7 @@ impl crate::codec::Decode for NestedVirtualPrivateCloudNetworkPolicyRule {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedVirtualPrivateCloudNetworkPolicyRule {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -247,11 +262,13 @@ impl crate::codec::Encode for NestedVirtualPrivateCloudNetworkPolicyRule {
     }
 }
 /// Spec: `#/components/schemas/NestedVirtualPrivateCloudNetworkPolicyRulePort`
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedVirtualPrivateCloudNetworkPolicyRulePort {
     pub port: ::std::option::Option<::std::string::String>,
     pub protocol: crate::models::VirtualPrivateCloudNetworkPolicyRulePortProtocol,
 }
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 impl crate::codec::Decode for NestedVirtualPrivateCloudNetworkPolicyRulePort {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -278,6 +295,7 @@ impl crate::codec::Decode for NestedVirtualPrivateCloudNetworkPolicyRulePort {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedVirtualPrivateCloudNetworkPolicyRulePort {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -288,6 +306,7 @@ impl crate::codec::Encode for NestedVirtualPrivateCloudNetworkPolicyRulePort {
     }
 }
 /// Spec: `#/components/schemas/NestedVirtualPrivateCloudSecurityPolicyApply`
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedVirtualPrivateCloudSecurityPolicyApply {
     pub communicable: bool,
@@ -296,6 +315,7 @@ pub struct NestedVirtualPrivateCloudSecurityPolicyApply {
     >,
     pub security_group_id: ::std::string::String,
 }
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 impl crate::codec::Decode for NestedVirtualPrivateCloudSecurityPolicyApply {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -326,6 +346,7 @@ impl crate::codec::Decode for NestedVirtualPrivateCloudSecurityPolicyApply {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedVirtualPrivateCloudSecurityPolicyApply {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -337,6 +358,7 @@ impl crate::codec::Encode for NestedVirtualPrivateCloudSecurityPolicyApply {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudNetworkPolicyRuleInput`
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudNetworkPolicyRuleInput {
     pub r#type: crate::models::VirtualPrivateCloudNetworkPolicyRuleType,
@@ -348,6 +370,7 @@ pub struct VirtualPrivateCloudNetworkPolicyRuleInput {
     pub ip_block: crate::Nullable<::std::string::String>,
     pub except_ip_block: crate::Nullable<::std::vec::Vec<::std::string::String>>,
 }
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudNetworkPolicyRuleInput {
     fn decode(
@@ -379,6 +402,7 @@ impl crate::codec::Decode for VirtualPrivateCloudNetworkPolicyRuleInput {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 impl crate::codec::Encode for VirtualPrivateCloudNetworkPolicyRuleInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -392,11 +416,13 @@ impl crate::codec::Encode for VirtualPrivateCloudNetworkPolicyRuleInput {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudNetworkPolicyRulePortInput`
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudNetworkPolicyRulePortInput {
     pub protocol: crate::models::VirtualPrivateCloudNetworkPolicyRulePortProtocol,
     pub port: crate::Nullable<::std::string::String>,
 }
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudNetworkPolicyRulePortInput {
     fn decode(
@@ -424,6 +450,7 @@ impl crate::codec::Decode for VirtualPrivateCloudNetworkPolicyRulePortInput {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 impl crate::codec::Encode for VirtualPrivateCloudNetworkPolicyRulePortInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -433,6 +460,7 @@ impl crate::codec::Encode for VirtualPrivateCloudNetworkPolicyRulePortInput {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudNetworkPolicyRulePortProtocol`
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VirtualPrivateCloudNetworkPolicyRulePortProtocol {
     /// `ICMP`
@@ -444,6 +472,7 @@ pub enum VirtualPrivateCloudNetworkPolicyRulePortProtocol {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 impl VirtualPrivateCloudNetworkPolicyRulePortProtocol {
     /// Every value the spec lists.
     pub const ALL: [Self; 3] = [Self::Icmp, Self::Tcp, Self::Udp];
@@ -467,16 +496,19 @@ impl VirtualPrivateCloudNetworkPolicyRulePortProtocol {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 impl ::std::default::Default for VirtualPrivateCloudNetworkPolicyRulePortProtocol {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 impl ::std::fmt::Display for VirtualPrivateCloudNetworkPolicyRulePortProtocol {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 impl crate::codec::Decode for VirtualPrivateCloudNetworkPolicyRulePortProtocol {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -484,12 +516,14 @@ impl crate::codec::Decode for VirtualPrivateCloudNetworkPolicyRulePortProtocol {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 impl crate::codec::Encode for VirtualPrivateCloudNetworkPolicyRulePortProtocol {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudNetworkPolicyRuleType`
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VirtualPrivateCloudNetworkPolicyRuleType {
     /// `ALL`
@@ -503,6 +537,7 @@ pub enum VirtualPrivateCloudNetworkPolicyRuleType {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 impl VirtualPrivateCloudNetworkPolicyRuleType {
     /// Every value the spec lists.
     pub const ALL: [Self; 4] = [
@@ -533,16 +568,19 @@ impl VirtualPrivateCloudNetworkPolicyRuleType {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 impl ::std::default::Default for VirtualPrivateCloudNetworkPolicyRuleType {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 impl ::std::fmt::Display for VirtualPrivateCloudNetworkPolicyRuleType {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 impl crate::codec::Decode for VirtualPrivateCloudNetworkPolicyRuleType {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -550,12 +588,14 @@ impl crate::codec::Decode for VirtualPrivateCloudNetworkPolicyRuleType {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 impl crate::codec::Encode for VirtualPrivateCloudNetworkPolicyRuleType {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityPolicy`
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSecurityPolicy {
     pub apply_to: ::std::vec::Vec<
@@ -577,6 +617,7 @@ pub struct VirtualPrivateCloudSecurityPolicy {
     >,
     pub vpc: crate::models::NestedVirtualPrivateCloud,
 }
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicy {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -625,6 +666,7 @@ impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicy {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VirtualPrivateCloudSecurityPolicy {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -643,11 +685,13 @@ impl crate::codec::Encode for VirtualPrivateCloudSecurityPolicy {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityPolicyApplyInput`
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSecurityPolicyApplyInput {
     pub security_group_id: ::std::string::String,
     pub communicable: bool,
 }
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicyApplyInput {
     fn decode(
@@ -678,6 +722,7 @@ impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicyApplyInput {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 impl crate::codec::Encode for VirtualPrivateCloudSecurityPolicyApplyInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -687,10 +732,12 @@ impl crate::codec::Encode for VirtualPrivateCloudSecurityPolicyApplyInput {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityPolicyConnection`
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSecurityPolicyConnection {
     pub aggregate: crate::models::NestedAggregateVirtualPrivateCloudSecurityPolicy,
 }
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicyConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -716,6 +763,7 @@ impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicyConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VirtualPrivateCloudSecurityPolicyConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -725,6 +773,7 @@ impl crate::codec::Encode for VirtualPrivateCloudSecurityPolicyConnection {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityPolicyCreateParams`
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSecurityPolicyCreateParams {
     pub egress: ::std::option::Option<
@@ -743,6 +792,7 @@ pub struct VirtualPrivateCloudSecurityPolicyCreateParams {
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::string::String,
 }
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicyCreateParams {
     fn decode(
@@ -781,6 +831,7 @@ impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicyCreateParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 impl crate::codec::Encode for VirtualPrivateCloudSecurityPolicyCreateParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -795,10 +846,12 @@ impl crate::codec::Encode for VirtualPrivateCloudSecurityPolicyCreateParams {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityPolicyDeleteParams`
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSecurityPolicyDeleteParams {
     pub r#where: crate::models::VirtualPrivateCloudSecurityPolicyWhereInput,
 }
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicyDeleteParams {
     fn decode(
@@ -825,6 +878,7 @@ impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicyDeleteParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 impl crate::codec::Encode for VirtualPrivateCloudSecurityPolicyDeleteParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -832,7 +886,67 @@ impl crate::codec::Encode for VirtualPrivateCloudSecurityPolicyDeleteParams {
         e.end_object();
     }
 }
+/// Spec: `#/components/schemas/VirtualPrivateCloudSecurityPolicyMode`
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum VirtualPrivateCloudSecurityPolicyMode {
+    /// `MONITOR`
+    Monitor,
+    /// `WORK`
+    Work,
+    /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
+    Other(::std::string::String),
+}
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+impl VirtualPrivateCloudSecurityPolicyMode {
+    /// Every value the spec lists.
+    pub const ALL: [Self; 2] = [Self::Monitor, Self::Work];
+    /// The value on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Monitor => "MONITOR",
+            Self::Work => "WORK",
+            Self::Other(value) => value,
+        }
+    }
+    /// The variant for a wire value; unknown values are kept in the catch-all variant.
+    pub fn from_wire(value: &str) -> Self {
+        match value {
+            "MONITOR" => Self::Monitor,
+            "WORK" => Self::Work,
+            other => Self::Other(::std::string::String::from(other)),
+        }
+    }
+}
+/// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+impl ::std::default::Default for VirtualPrivateCloudSecurityPolicyMode {
+    fn default() -> Self {
+        Self::Other(::std::string::String::new())
+    }
+}
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+impl ::std::fmt::Display for VirtualPrivateCloudSecurityPolicyMode {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicyMode {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d.str().map(Self::from_wire)
+    }
+}
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+impl crate::codec::Encode for VirtualPrivateCloudSecurityPolicyMode {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.string(self.as_str());
+    }
+}
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityPolicyOrderByInput`
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VirtualPrivateCloudSecurityPolicyOrderByInput {
     /// `apply_to_ASC`
@@ -874,6 +988,7 @@ pub enum VirtualPrivateCloudSecurityPolicyOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 impl VirtualPrivateCloudSecurityPolicyOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 18] = [
@@ -946,16 +1061,19 @@ impl VirtualPrivateCloudSecurityPolicyOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 impl ::std::default::Default for VirtualPrivateCloudSecurityPolicyOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 impl ::std::fmt::Display for VirtualPrivateCloudSecurityPolicyOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicyOrderByInput {
     fn decode(
@@ -964,17 +1082,20 @@ impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicyOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 impl crate::codec::Encode for VirtualPrivateCloudSecurityPolicyOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityPolicyUpdateBody`
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSecurityPolicyUpdateBody {
     pub data: crate::models::VirtualPrivateCloudSecurityPolicyUpdateParams,
     pub r#where: crate::models::VirtualPrivateCloudSecurityPolicyWhereInput,
 }
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicyUpdateBody {
     fn decode(
@@ -1005,6 +1126,7 @@ impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicyUpdateBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 impl crate::codec::Encode for VirtualPrivateCloudSecurityPolicyUpdateBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1014,6 +1136,7 @@ impl crate::codec::Encode for VirtualPrivateCloudSecurityPolicyUpdateBody {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityPolicyUpdateParams`
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSecurityPolicyUpdateParams {
     pub ingress: ::std::option::Option<
@@ -1031,6 +1154,7 @@ pub struct VirtualPrivateCloudSecurityPolicyUpdateParams {
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicyUpdateParams {
     fn decode(
@@ -1053,6 +1177,7 @@ impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicyUpdateParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
 impl crate::codec::Encode for VirtualPrivateCloudSecurityPolicyUpdateParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1065,8 +1190,339 @@ impl crate::codec::Encode for VirtualPrivateCloudSecurityPolicyUpdateParams {
         e.end_object();
     }
 }
+/// Spec: `#/components/schemas/VirtualPrivateCloudSecurityPolicyWhereInput`
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct VirtualPrivateCloudSecurityPolicyWhereInput {
+    pub and: crate::Nullable<
+        ::std::vec::Vec<crate::models::VirtualPrivateCloudSecurityPolicyWhereInput>,
+    >,
+    pub not: crate::Nullable<
+        ::std::vec::Vec<crate::models::VirtualPrivateCloudSecurityPolicyWhereInput>,
+    >,
+    pub or: crate::Nullable<
+        ::std::vec::Vec<crate::models::VirtualPrivateCloudSecurityPolicyWhereInput>,
+    >,
+    pub description: crate::Nullable<::std::string::String>,
+    pub description_contains: crate::Nullable<::std::string::String>,
+    pub description_ends_with: crate::Nullable<::std::string::String>,
+    pub description_gt: crate::Nullable<::std::string::String>,
+    pub description_gte: crate::Nullable<::std::string::String>,
+    pub description_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub description_lt: crate::Nullable<::std::string::String>,
+    pub description_lte: crate::Nullable<::std::string::String>,
+    pub description_not: crate::Nullable<::std::string::String>,
+    pub description_not_contains: crate::Nullable<::std::string::String>,
+    pub description_not_ends_with: crate::Nullable<::std::string::String>,
+    pub description_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub description_not_starts_with: crate::Nullable<::std::string::String>,
+    pub description_starts_with: crate::Nullable<::std::string::String>,
+    pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
+    pub entity_async_status_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    pub entity_async_status_not: crate::Nullable<crate::models::EntityAsyncStatus>,
+    pub entity_async_status_not_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    pub id: crate::Nullable<::std::string::String>,
+    pub id_contains: crate::Nullable<::std::string::String>,
+    pub id_ends_with: crate::Nullable<::std::string::String>,
+    pub id_gt: crate::Nullable<::std::string::String>,
+    pub id_gte: crate::Nullable<::std::string::String>,
+    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: crate::Nullable<::std::string::String>,
+    pub id_lte: crate::Nullable<::std::string::String>,
+    pub id_not: crate::Nullable<::std::string::String>,
+    pub id_not_contains: crate::Nullable<::std::string::String>,
+    pub id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub id_starts_with: crate::Nullable<::std::string::String>,
+    pub local_id: crate::Nullable<::std::string::String>,
+    pub local_id_contains: crate::Nullable<::std::string::String>,
+    pub local_id_ends_with: crate::Nullable<::std::string::String>,
+    pub local_id_gt: crate::Nullable<::std::string::String>,
+    pub local_id_gte: crate::Nullable<::std::string::String>,
+    pub local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub local_id_lt: crate::Nullable<::std::string::String>,
+    pub local_id_lte: crate::Nullable<::std::string::String>,
+    pub local_id_not: crate::Nullable<::std::string::String>,
+    pub local_id_not_contains: crate::Nullable<::std::string::String>,
+    pub local_id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub local_id_starts_with: crate::Nullable<::std::string::String>,
+    pub name: crate::Nullable<::std::string::String>,
+    pub name_contains: crate::Nullable<::std::string::String>,
+    pub name_ends_with: crate::Nullable<::std::string::String>,
+    pub name_gt: crate::Nullable<::std::string::String>,
+    pub name_gte: crate::Nullable<::std::string::String>,
+    pub name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_lt: crate::Nullable<::std::string::String>,
+    pub name_lte: crate::Nullable<::std::string::String>,
+    pub name_not: crate::Nullable<::std::string::String>,
+    pub name_not_contains: crate::Nullable<::std::string::String>,
+    pub name_not_ends_with: crate::Nullable<::std::string::String>,
+    pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_not_starts_with: crate::Nullable<::std::string::String>,
+    pub name_starts_with: crate::Nullable<::std::string::String>,
+    pub policy_mode: crate::Nullable<
+        crate::models::VirtualPrivateCloudSecurityPolicyMode,
+    >,
+    pub policy_mode_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::VirtualPrivateCloudSecurityPolicyMode>,
+    >,
+    pub policy_mode_not: crate::Nullable<
+        crate::models::VirtualPrivateCloudSecurityPolicyMode,
+    >,
+    pub policy_mode_not_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::VirtualPrivateCloudSecurityPolicyMode>,
+    >,
+    #[cfg(any(feature = "virtual-private-cloud"))]
+    pub vpc: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudWhereInput>,
+    >,
+}
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "server")]
+impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicyWhereInput {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        let mut out = Self::default();
+        let mut key = d.first_key("VirtualPrivateCloudSecurityPolicyWhereInput")?;
+        while let ::std::option::Option::Some(k) = key {
+            match k {
+                "AND" => d.field(&mut out.and, "AND")?,
+                "NOT" => d.field(&mut out.not, "NOT")?,
+                "OR" => d.field(&mut out.or, "OR")?,
+                "description" => d.field(&mut out.description, "description")?,
+                "description_contains" => {
+                    d.field(&mut out.description_contains, "description_contains")?
+                }
+                "description_ends_with" => {
+                    d.field(&mut out.description_ends_with, "description_ends_with")?
+                }
+                "description_gt" => d.field(&mut out.description_gt, "description_gt")?,
+                "description_gte" => {
+                    d.field(&mut out.description_gte, "description_gte")?
+                }
+                "description_in" => d.field(&mut out.description_in, "description_in")?,
+                "description_lt" => d.field(&mut out.description_lt, "description_lt")?,
+                "description_lte" => {
+                    d.field(&mut out.description_lte, "description_lte")?
+                }
+                "description_not" => {
+                    d.field(&mut out.description_not, "description_not")?
+                }
+                "description_not_contains" => {
+                    d.field(
+                        &mut out.description_not_contains,
+                        "description_not_contains",
+                    )?
+                }
+                "description_not_ends_with" => {
+                    d.field(
+                        &mut out.description_not_ends_with,
+                        "description_not_ends_with",
+                    )?
+                }
+                "description_not_in" => {
+                    d.field(&mut out.description_not_in, "description_not_in")?
+                }
+                "description_not_starts_with" => {
+                    d.field(
+                        &mut out.description_not_starts_with,
+                        "description_not_starts_with",
+                    )?
+                }
+                "description_starts_with" => {
+                    d.field(&mut out.description_starts_with, "description_starts_with")?
+                }
+                "entityAsyncStatus" => {
+                    d.field(&mut out.entity_async_status, "entityAsyncStatus")?
+                }
+                "entityAsyncStatus_in" => {
+                    d.field(&mut out.entity_async_status_in, "entityAsyncStatus_in")?
+                }
+                "entityAsyncStatus_not" => {
+                    d.field(&mut out.entity_async_status_not, "entityAsyncStatus_not")?
+                }
+                "entityAsyncStatus_not_in" => {
+                    d.field(
+                        &mut out.entity_async_status_not_in,
+                        "entityAsyncStatus_not_in",
+                    )?
+                }
+                "id" => d.field(&mut out.id, "id")?,
+                "id_contains" => d.field(&mut out.id_contains, "id_contains")?,
+                "id_ends_with" => d.field(&mut out.id_ends_with, "id_ends_with")?,
+                "id_gt" => d.field(&mut out.id_gt, "id_gt")?,
+                "id_gte" => d.field(&mut out.id_gte, "id_gte")?,
+                "id_in" => d.field(&mut out.id_in, "id_in")?,
+                "id_lt" => d.field(&mut out.id_lt, "id_lt")?,
+                "id_lte" => d.field(&mut out.id_lte, "id_lte")?,
+                "id_not" => d.field(&mut out.id_not, "id_not")?,
+                "id_not_contains" => {
+                    d.field(&mut out.id_not_contains, "id_not_contains")?
+                }
+                "id_not_ends_with" => {
+                    d.field(&mut out.id_not_ends_with, "id_not_ends_with")?
+                }
+                "id_not_in" => d.field(&mut out.id_not_in, "id_not_in")?,
+                "id_not_starts_with" => {
+                    d.field(&mut out.id_not_starts_with, "id_not_starts_with")?
+                }
+                "id_starts_with" => d.field(&mut out.id_starts_with, "id_starts_with")?,
+                "local_id" => d.field(&mut out.local_id, "local_id")?,
+                "local_id_contains" => {
+                    d.field(&mut out.local_id_contains, "local_id_contains")?
+                }
+                "local_id_ends_with" => {
+                    d.field(&mut out.local_id_ends_with, "local_id_ends_with")?
+                }
+                "local_id_gt" => d.field(&mut out.local_id_gt, "local_id_gt")?,
+                "local_id_gte" => d.field(&mut out.local_id_gte, "local_id_gte")?,
+                "local_id_in" => d.field(&mut out.local_id_in, "local_id_in")?,
+                "local_id_lt" => d.field(&mut out.local_id_lt, "local_id_lt")?,
+                "local_id_lte" => d.field(&mut out.local_id_lte, "local_id_lte")?,
+                "local_id_not" => d.field(&mut out.local_id_not, "local_id_not")?,
+                "local_id_not_contains" => {
+                    d.field(&mut out.local_id_not_contains, "local_id_not_contains")?
+                }
+                "local_id_not_ends_with" => {
+                    d.field(&mut out.local_id_not_ends_with, "local_id_not_ends_with")?
+                }
+                "local_id_not_in" => {
+                    d.field(&mut out.local_id_not_in, "local_id_not_in")?
+                }
+                "local_id_not_starts_with" => {
+                    d.field(
+                        &mut out.local_id_not_starts_with,
+                        "local_id_not_starts_with",
+                    )?
+                }
+                "local_id_starts_with" => {
+                    d.field(&mut out.local_id_starts_with, "local_id_starts_with")?
+                }
+                "name" => d.field(&mut out.name, "name")?,
+                "name_contains" => d.field(&mut out.name_contains, "name_contains")?,
+                "name_ends_with" => d.field(&mut out.name_ends_with, "name_ends_with")?,
+                "name_gt" => d.field(&mut out.name_gt, "name_gt")?,
+                "name_gte" => d.field(&mut out.name_gte, "name_gte")?,
+                "name_in" => d.field(&mut out.name_in, "name_in")?,
+                "name_lt" => d.field(&mut out.name_lt, "name_lt")?,
+                "name_lte" => d.field(&mut out.name_lte, "name_lte")?,
+                "name_not" => d.field(&mut out.name_not, "name_not")?,
+                "name_not_contains" => {
+                    d.field(&mut out.name_not_contains, "name_not_contains")?
+                }
+                "name_not_ends_with" => {
+                    d.field(&mut out.name_not_ends_with, "name_not_ends_with")?
+                }
+                "name_not_in" => d.field(&mut out.name_not_in, "name_not_in")?,
+                "name_not_starts_with" => {
+                    d.field(&mut out.name_not_starts_with, "name_not_starts_with")?
+                }
+                "name_starts_with" => {
+                    d.field(&mut out.name_starts_with, "name_starts_with")?
+                }
+                "policy_mode" => d.field(&mut out.policy_mode, "policy_mode")?,
+                "policy_mode_in" => d.field(&mut out.policy_mode_in, "policy_mode_in")?,
+                "policy_mode_not" => {
+                    d.field(&mut out.policy_mode_not, "policy_mode_not")?
+                }
+                "policy_mode_not_in" => {
+                    d.field(&mut out.policy_mode_not_in, "policy_mode_not_in")?
+                }
+                #[cfg(any(feature = "virtual-private-cloud"))]
+                "vpc" => d.field(&mut out.vpc, "vpc")?,
+                _ => d.skip()?,
+            }
+            key = d.next_key()?;
+        }
+        ::std::result::Result::Ok(out)
+    }
+}
+#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+impl crate::codec::Encode for VirtualPrivateCloudSecurityPolicyWhereInput {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.begin_object();
+        e.field("AND", &self.and);
+        e.field("NOT", &self.not);
+        e.field("OR", &self.or);
+        e.field("description", &self.description);
+        e.field("description_contains", &self.description_contains);
+        e.field("description_ends_with", &self.description_ends_with);
+        e.field("description_gt", &self.description_gt);
+        e.field("description_gte", &self.description_gte);
+        e.field("description_in", &self.description_in);
+        e.field("description_lt", &self.description_lt);
+        e.field("description_lte", &self.description_lte);
+        e.field("description_not", &self.description_not);
+        e.field("description_not_contains", &self.description_not_contains);
+        e.field("description_not_ends_with", &self.description_not_ends_with);
+        e.field("description_not_in", &self.description_not_in);
+        e.field("description_not_starts_with", &self.description_not_starts_with);
+        e.field("description_starts_with", &self.description_starts_with);
+        e.field("entityAsyncStatus", &self.entity_async_status);
+        e.field("entityAsyncStatus_in", &self.entity_async_status_in);
+        e.field("entityAsyncStatus_not", &self.entity_async_status_not);
+        e.field("entityAsyncStatus_not_in", &self.entity_async_status_not_in);
+        e.field("id", &self.id);
+        e.field("id_contains", &self.id_contains);
+        e.field("id_ends_with", &self.id_ends_with);
+        e.field("id_gt", &self.id_gt);
+        e.field("id_gte", &self.id_gte);
+        e.field("id_in", &self.id_in);
+        e.field("id_lt", &self.id_lt);
+        e.field("id_lte", &self.id_lte);
+        e.field("id_not", &self.id_not);
+        e.field("id_not_contains", &self.id_not_contains);
+        e.field("id_not_ends_with", &self.id_not_ends_with);
+        e.field("id_not_in", &self.id_not_in);
+        e.field("id_not_starts_with", &self.id_not_starts_with);
+        e.field("id_starts_with", &self.id_starts_with);
+        e.field("local_id", &self.local_id);
+        e.field("local_id_contains", &self.local_id_contains);
+        e.field("local_id_ends_with", &self.local_id_ends_with);
+        e.field("local_id_gt", &self.local_id_gt);
+        e.field("local_id_gte", &self.local_id_gte);
+        e.field("local_id_in", &self.local_id_in);
+        e.field("local_id_lt", &self.local_id_lt);
+        e.field("local_id_lte", &self.local_id_lte);
+        e.field("local_id_not", &self.local_id_not);
+        e.field("local_id_not_contains", &self.local_id_not_contains);
+        e.field("local_id_not_ends_with", &self.local_id_not_ends_with);
+        e.field("local_id_not_in", &self.local_id_not_in);
+        e.field("local_id_not_starts_with", &self.local_id_not_starts_with);
+        e.field("local_id_starts_with", &self.local_id_starts_with);
+        e.field("name", &self.name);
+        e.field("name_contains", &self.name_contains);
+        e.field("name_ends_with", &self.name_ends_with);
+        e.field("name_gt", &self.name_gt);
+        e.field("name_gte", &self.name_gte);
+        e.field("name_in", &self.name_in);
+        e.field("name_lt", &self.name_lt);
+        e.field("name_lte", &self.name_lte);
+        e.field("name_not", &self.name_not);
+        e.field("name_not_contains", &self.name_not_contains);
+        e.field("name_not_ends_with", &self.name_not_ends_with);
+        e.field("name_not_in", &self.name_not_in);
+        e.field("name_not_starts_with", &self.name_not_starts_with);
+        e.field("name_starts_with", &self.name_starts_with);
+        e.field("policy_mode", &self.policy_mode);
+        e.field("policy_mode_in", &self.policy_mode_in);
+        e.field("policy_mode_not", &self.policy_mode_not);
+        e.field("policy_mode_not_in", &self.policy_mode_not_in);
+        #[cfg(any(feature = "virtual-private-cloud"))] e.field("vpc", &self.vpc);
+        e.end_object();
+    }
+}
 impl crate::Client {
     /// `POST /v2/api/create-virtual-private-cloud-security-policy` (operation `CreateVirtualPrivateCloudSecurityPolicy`).
+    #[cfg(feature = "virtual-private-cloud-security-policy")]
     pub async fn create_virtual_private_cloud_security_policy(
         &self,
         body: &[crate::models::VirtualPrivateCloudSecurityPolicyCreateParams],
@@ -1086,6 +1542,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/delete-virtual-private-cloud-security-policy` (operation `DeleteVirtualPrivateCloudSecurityPolicy`).
+    #[cfg(feature = "virtual-private-cloud-security-policy")]
     pub async fn delete_virtual_private_cloud_security_policy(
         &self,
         body: &crate::models::VirtualPrivateCloudSecurityPolicyDeleteParams,
@@ -1105,6 +1562,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-virtual-private-cloud-security-policies` (operation `GetVirtualPrivateCloudSecurityPolicies`).
+    #[cfg(feature = "virtual-private-cloud-security-policy")]
     pub async fn get_virtual_private_cloud_security_policies(
         &self,
         body: &crate::models::GetVirtualPrivateCloudSecurityPoliciesRequestBody,
@@ -1122,6 +1580,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-virtual-private-cloud-security-policies-connection` (operation `GetVirtualPrivateCloudSecurityPoliciesConnection`).
+    #[cfg(feature = "virtual-private-cloud-security-policy")]
     pub async fn get_virtual_private_cloud_security_policies_connection(
         &self,
         body: &crate::models::GetVirtualPrivateCloudSecurityPoliciesConnectionRequestBody,
@@ -1139,6 +1598,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/update-virtual-private-cloud-security-policy` (operation `UpdateVirtualPrivateCloudSecurityPolicy`).
+    #[cfg(feature = "virtual-private-cloud-security-policy")]
     pub async fn update_virtual_private_cloud_security_policy(
         &self,
         body: &crate::models::VirtualPrivateCloudSecurityPolicyUpdateBody,

@@ -3,10 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteVirtualPrivateCloudSubnet`
+#[cfg(any(feature = "virtual-private-cloud-subnet"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteVirtualPrivateCloudSubnet {
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "virtual-private-cloud-subnet"))]
 impl crate::codec::Decode for DeleteVirtualPrivateCloudSubnet {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -28,6 +30,7 @@ impl crate::codec::Decode for DeleteVirtualPrivateCloudSubnet {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-subnet"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteVirtualPrivateCloudSubnet {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -37,6 +40,7 @@ impl crate::codec::Encode for DeleteVirtualPrivateCloudSubnet {
     }
 }
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudSubnetsConnectionRequestBody`
+#[cfg(any(feature = "virtual-private-cloud-subnet"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudSubnetsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -47,6 +51,7 @@ pub struct GetVirtualPrivateCloudSubnetsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::VirtualPrivateCloudSubnetWhereInput>,
 }
+#[cfg(any(feature = "virtual-private-cloud-subnet"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVirtualPrivateCloudSubnetsConnectionRequestBody {
     fn decode(
@@ -70,6 +75,7 @@ impl crate::codec::Decode for GetVirtualPrivateCloudSubnetsConnectionRequestBody
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-subnet"))]
 impl crate::codec::Encode for GetVirtualPrivateCloudSubnetsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -84,6 +90,7 @@ impl crate::codec::Encode for GetVirtualPrivateCloudSubnetsConnectionRequestBody
     }
 }
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudSubnetsRequestBody`
+#[cfg(any(feature = "virtual-private-cloud-subnet"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudSubnetsRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -94,6 +101,7 @@ pub struct GetVirtualPrivateCloudSubnetsRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::VirtualPrivateCloudSubnetWhereInput>,
 }
+#[cfg(any(feature = "virtual-private-cloud-subnet"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVirtualPrivateCloudSubnetsRequestBody {
     fn decode(
@@ -117,6 +125,7 @@ impl crate::codec::Decode for GetVirtualPrivateCloudSubnetsRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-subnet"))]
 impl crate::codec::Encode for GetVirtualPrivateCloudSubnetsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -131,10 +140,12 @@ impl crate::codec::Encode for GetVirtualPrivateCloudSubnetsRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudSubnet`
+#[cfg(any(feature = "virtual-private-cloud-subnet"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVirtualPrivateCloudSubnet {
     pub count: i32,
 }
+#[cfg(any(feature = "virtual-private-cloud-subnet"))]
 impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudSubnet {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -156,6 +167,7 @@ impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudSubnet {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-subnet"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateVirtualPrivateCloudSubnet {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -165,11 +177,13 @@ impl crate::codec::Encode for NestedAggregateVirtualPrivateCloudSubnet {
     }
 }
 /// Spec: `#/components/schemas/NestedVpcSubnetIpPooType`
+#[cfg(any(feature = "virtual-private-cloud-subnet"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedVpcSubnetIpPooType {
     pub end: ::std::string::String,
     pub start: ::std::string::String,
 }
+#[cfg(any(feature = "virtual-private-cloud-subnet"))]
 impl crate::codec::Decode for NestedVpcSubnetIpPooType {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -195,6 +209,7 @@ impl crate::codec::Decode for NestedVpcSubnetIpPooType {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-subnet"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedVpcSubnetIpPooType {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -205,6 +220,7 @@ impl crate::codec::Encode for NestedVpcSubnetIpPooType {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudSubnet`
+#[cfg(any(feature = "virtual-private-cloud-subnet"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSubnet {
     pub cidr: ::std::string::String,
@@ -222,6 +238,7 @@ pub struct VirtualPrivateCloudSubnet {
     pub unused_ip_count: ::std::option::Option<i32>,
     pub vpc: crate::models::NestedVirtualPrivateCloud,
 }
+#[cfg(any(feature = "virtual-private-cloud-subnet"))]
 impl crate::codec::Decode for VirtualPrivateCloudSubnet {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -277,6 +294,7 @@ impl crate::codec::Decode for VirtualPrivateCloudSubnet {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-subnet"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VirtualPrivateCloudSubnet {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -297,10 +315,12 @@ impl crate::codec::Encode for VirtualPrivateCloudSubnet {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudSubnetConnection`
+#[cfg(any(feature = "virtual-private-cloud-subnet"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSubnetConnection {
     pub aggregate: crate::models::NestedAggregateVirtualPrivateCloudSubnet,
 }
+#[cfg(any(feature = "virtual-private-cloud-subnet"))]
 impl crate::codec::Decode for VirtualPrivateCloudSubnetConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -322,6 +342,7 @@ impl crate::codec::Decode for VirtualPrivateCloudSubnetConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-subnet"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VirtualPrivateCloudSubnetConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -331,6 +352,7 @@ impl crate::codec::Encode for VirtualPrivateCloudSubnetConnection {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudSubnetCreationParams`
+#[cfg(any(feature = "virtual-private-cloud-subnet"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSubnetCreationParams {
     pub route_table_id: ::std::string::String,
@@ -343,6 +365,7 @@ pub struct VirtualPrivateCloudSubnetCreationParams {
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::string::String,
 }
+#[cfg(any(feature = "virtual-private-cloud-subnet"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudSubnetCreationParams {
     fn decode(
@@ -387,6 +410,7 @@ impl crate::codec::Decode for VirtualPrivateCloudSubnetCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-subnet"))]
 impl crate::codec::Encode for VirtualPrivateCloudSubnetCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -401,10 +425,12 @@ impl crate::codec::Encode for VirtualPrivateCloudSubnetCreationParams {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudSubnetDeletionParams`
+#[cfg(any(feature = "virtual-private-cloud-subnet"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSubnetDeletionParams {
     pub r#where: crate::models::VirtualPrivateCloudSubnetWhereInput,
 }
+#[cfg(any(feature = "virtual-private-cloud-subnet"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudSubnetDeletionParams {
     fn decode(
@@ -427,6 +453,7 @@ impl crate::codec::Decode for VirtualPrivateCloudSubnetDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-subnet"))]
 impl crate::codec::Encode for VirtualPrivateCloudSubnetDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -435,11 +462,13 @@ impl crate::codec::Encode for VirtualPrivateCloudSubnetDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudSubnetIpPoolParams`
+#[cfg(any(feature = "virtual-private-cloud-subnet"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSubnetIpPoolParams {
     pub end: ::std::string::String,
     pub start: ::std::string::String,
 }
+#[cfg(any(feature = "virtual-private-cloud-subnet"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudSubnetIpPoolParams {
     fn decode(
@@ -470,6 +499,7 @@ impl crate::codec::Decode for VirtualPrivateCloudSubnetIpPoolParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-subnet"))]
 impl crate::codec::Encode for VirtualPrivateCloudSubnetIpPoolParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -479,6 +509,7 @@ impl crate::codec::Encode for VirtualPrivateCloudSubnetIpPoolParams {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudSubnetOrderByInput`
+#[cfg(any(feature = "virtual-private-cloud-subnet"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VirtualPrivateCloudSubnetOrderByInput {
     /// `cidr_ASC`
@@ -524,6 +555,7 @@ pub enum VirtualPrivateCloudSubnetOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "virtual-private-cloud-subnet"))]
 impl VirtualPrivateCloudSubnetOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 20] = [
@@ -602,16 +634,19 @@ impl VirtualPrivateCloudSubnetOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "virtual-private-cloud-subnet"))]
 impl ::std::default::Default for VirtualPrivateCloudSubnetOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-subnet"))]
 impl ::std::fmt::Display for VirtualPrivateCloudSubnetOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-subnet"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudSubnetOrderByInput {
     fn decode(
@@ -620,12 +655,14 @@ impl crate::codec::Decode for VirtualPrivateCloudSubnetOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-subnet"))]
 impl crate::codec::Encode for VirtualPrivateCloudSubnetOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudSubnetUpdateDataParams`
+#[cfg(any(feature = "virtual-private-cloud-subnet"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSubnetUpdateDataParams {
     pub route_table_id: ::std::option::Option<::std::string::String>,
@@ -637,6 +674,7 @@ pub struct VirtualPrivateCloudSubnetUpdateDataParams {
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "virtual-private-cloud-subnet"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudSubnetUpdateDataParams {
     fn decode(
@@ -659,6 +697,7 @@ impl crate::codec::Decode for VirtualPrivateCloudSubnetUpdateDataParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-subnet"))]
 impl crate::codec::Encode for VirtualPrivateCloudSubnetUpdateDataParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -672,11 +711,13 @@ impl crate::codec::Encode for VirtualPrivateCloudSubnetUpdateDataParams {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudSubnetUpdationParams`
+#[cfg(any(feature = "virtual-private-cloud-subnet"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSubnetUpdationParams {
     pub data: crate::models::VirtualPrivateCloudSubnetUpdateDataParams,
     pub r#where: crate::models::VirtualPrivateCloudSubnetWhereInput,
 }
+#[cfg(any(feature = "virtual-private-cloud-subnet"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudSubnetUpdationParams {
     fn decode(
@@ -707,6 +748,7 @@ impl crate::codec::Decode for VirtualPrivateCloudSubnetUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "virtual-private-cloud-subnet"))]
 impl crate::codec::Encode for VirtualPrivateCloudSubnetUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -715,8 +757,505 @@ impl crate::codec::Encode for VirtualPrivateCloudSubnetUpdationParams {
         e.end_object();
     }
 }
+/// Spec: `#/components/schemas/VirtualPrivateCloudSubnetWhereInput`
+#[cfg(any(feature = "virtual-private-cloud-subnet"))]
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct VirtualPrivateCloudSubnetWhereInput {
+    pub and: crate::Nullable<
+        ::std::vec::Vec<crate::models::VirtualPrivateCloudSubnetWhereInput>,
+    >,
+    pub not: crate::Nullable<
+        ::std::vec::Vec<crate::models::VirtualPrivateCloudSubnetWhereInput>,
+    >,
+    pub or: crate::Nullable<
+        ::std::vec::Vec<crate::models::VirtualPrivateCloudSubnetWhereInput>,
+    >,
+    pub cidr: crate::Nullable<::std::string::String>,
+    pub cidr_contains: crate::Nullable<::std::string::String>,
+    pub cidr_ends_with: crate::Nullable<::std::string::String>,
+    pub cidr_gt: crate::Nullable<::std::string::String>,
+    pub cidr_gte: crate::Nullable<::std::string::String>,
+    pub cidr_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub cidr_lt: crate::Nullable<::std::string::String>,
+    pub cidr_lte: crate::Nullable<::std::string::String>,
+    pub cidr_not: crate::Nullable<::std::string::String>,
+    pub cidr_not_contains: crate::Nullable<::std::string::String>,
+    pub cidr_not_ends_with: crate::Nullable<::std::string::String>,
+    pub cidr_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub cidr_not_starts_with: crate::Nullable<::std::string::String>,
+    pub cidr_starts_with: crate::Nullable<::std::string::String>,
+    pub description: crate::Nullable<::std::string::String>,
+    pub description_contains: crate::Nullable<::std::string::String>,
+    pub description_ends_with: crate::Nullable<::std::string::String>,
+    pub description_gt: crate::Nullable<::std::string::String>,
+    pub description_gte: crate::Nullable<::std::string::String>,
+    pub description_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub description_lt: crate::Nullable<::std::string::String>,
+    pub description_lte: crate::Nullable<::std::string::String>,
+    pub description_not: crate::Nullable<::std::string::String>,
+    pub description_not_contains: crate::Nullable<::std::string::String>,
+    pub description_not_ends_with: crate::Nullable<::std::string::String>,
+    pub description_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub description_not_starts_with: crate::Nullable<::std::string::String>,
+    pub description_starts_with: crate::Nullable<::std::string::String>,
+    pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
+    pub entity_async_status_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    pub entity_async_status_not: crate::Nullable<crate::models::EntityAsyncStatus>,
+    pub entity_async_status_not_in: crate::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    pub gateway: crate::Nullable<::std::string::String>,
+    pub gateway_contains: crate::Nullable<::std::string::String>,
+    pub gateway_ends_with: crate::Nullable<::std::string::String>,
+    pub gateway_gt: crate::Nullable<::std::string::String>,
+    pub gateway_gte: crate::Nullable<::std::string::String>,
+    pub gateway_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub gateway_lt: crate::Nullable<::std::string::String>,
+    pub gateway_lte: crate::Nullable<::std::string::String>,
+    pub gateway_not: crate::Nullable<::std::string::String>,
+    pub gateway_not_contains: crate::Nullable<::std::string::String>,
+    pub gateway_not_ends_with: crate::Nullable<::std::string::String>,
+    pub gateway_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub gateway_not_starts_with: crate::Nullable<::std::string::String>,
+    pub gateway_starts_with: crate::Nullable<::std::string::String>,
+    pub id: crate::Nullable<::std::string::String>,
+    pub id_contains: crate::Nullable<::std::string::String>,
+    pub id_ends_with: crate::Nullable<::std::string::String>,
+    pub id_gt: crate::Nullable<::std::string::String>,
+    pub id_gte: crate::Nullable<::std::string::String>,
+    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: crate::Nullable<::std::string::String>,
+    pub id_lte: crate::Nullable<::std::string::String>,
+    pub id_not: crate::Nullable<::std::string::String>,
+    pub id_not_contains: crate::Nullable<::std::string::String>,
+    pub id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub id_starts_with: crate::Nullable<::std::string::String>,
+    pub local_id: crate::Nullable<::std::string::String>,
+    pub local_id_contains: crate::Nullable<::std::string::String>,
+    pub local_id_ends_with: crate::Nullable<::std::string::String>,
+    pub local_id_gt: crate::Nullable<::std::string::String>,
+    pub local_id_gte: crate::Nullable<::std::string::String>,
+    pub local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub local_id_lt: crate::Nullable<::std::string::String>,
+    pub local_id_lte: crate::Nullable<::std::string::String>,
+    pub local_id_not: crate::Nullable<::std::string::String>,
+    pub local_id_not_contains: crate::Nullable<::std::string::String>,
+    pub local_id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub local_id_starts_with: crate::Nullable<::std::string::String>,
+    pub name: crate::Nullable<::std::string::String>,
+    pub name_contains: crate::Nullable<::std::string::String>,
+    pub name_ends_with: crate::Nullable<::std::string::String>,
+    pub name_gt: crate::Nullable<::std::string::String>,
+    pub name_gte: crate::Nullable<::std::string::String>,
+    pub name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_lt: crate::Nullable<::std::string::String>,
+    pub name_lte: crate::Nullable<::std::string::String>,
+    pub name_not: crate::Nullable<::std::string::String>,
+    pub name_not_contains: crate::Nullable<::std::string::String>,
+    pub name_not_ends_with: crate::Nullable<::std::string::String>,
+    pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_not_starts_with: crate::Nullable<::std::string::String>,
+    pub name_starts_with: crate::Nullable<::std::string::String>,
+    #[cfg(any(feature = "virtual-private-cloud-route-table"))]
+    pub route_table: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudRouteTableWhereInput>,
+    >,
+    pub total_ip_count: crate::Nullable<i32>,
+    pub total_ip_count_gt: crate::Nullable<i32>,
+    pub total_ip_count_gte: crate::Nullable<i32>,
+    pub total_ip_count_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub total_ip_count_lt: crate::Nullable<i32>,
+    pub total_ip_count_lte: crate::Nullable<i32>,
+    pub total_ip_count_not: crate::Nullable<i32>,
+    pub total_ip_count_not_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub unused_ip_count: crate::Nullable<i32>,
+    pub unused_ip_count_gt: crate::Nullable<i32>,
+    pub unused_ip_count_gte: crate::Nullable<i32>,
+    pub unused_ip_count_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub unused_ip_count_lt: crate::Nullable<i32>,
+    pub unused_ip_count_lte: crate::Nullable<i32>,
+    pub unused_ip_count_not: crate::Nullable<i32>,
+    pub unused_ip_count_not_in: crate::Nullable<::std::vec::Vec<i32>>,
+    #[cfg(any(feature = "virtual-private-cloud"))]
+    pub vpc: crate::Nullable<
+        ::std::boxed::Box<crate::models::VirtualPrivateCloudWhereInput>,
+    >,
+}
+#[cfg(any(feature = "virtual-private-cloud-subnet"))]
+#[cfg(feature = "server")]
+impl crate::codec::Decode for VirtualPrivateCloudSubnetWhereInput {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        let mut out = Self::default();
+        let mut key = d.first_key("VirtualPrivateCloudSubnetWhereInput")?;
+        while let ::std::option::Option::Some(k) = key {
+            match k {
+                "AND" => d.field(&mut out.and, "AND")?,
+                "NOT" => d.field(&mut out.not, "NOT")?,
+                "OR" => d.field(&mut out.or, "OR")?,
+                "cidr" => d.field(&mut out.cidr, "cidr")?,
+                "cidr_contains" => d.field(&mut out.cidr_contains, "cidr_contains")?,
+                "cidr_ends_with" => d.field(&mut out.cidr_ends_with, "cidr_ends_with")?,
+                "cidr_gt" => d.field(&mut out.cidr_gt, "cidr_gt")?,
+                "cidr_gte" => d.field(&mut out.cidr_gte, "cidr_gte")?,
+                "cidr_in" => d.field(&mut out.cidr_in, "cidr_in")?,
+                "cidr_lt" => d.field(&mut out.cidr_lt, "cidr_lt")?,
+                "cidr_lte" => d.field(&mut out.cidr_lte, "cidr_lte")?,
+                "cidr_not" => d.field(&mut out.cidr_not, "cidr_not")?,
+                "cidr_not_contains" => {
+                    d.field(&mut out.cidr_not_contains, "cidr_not_contains")?
+                }
+                "cidr_not_ends_with" => {
+                    d.field(&mut out.cidr_not_ends_with, "cidr_not_ends_with")?
+                }
+                "cidr_not_in" => d.field(&mut out.cidr_not_in, "cidr_not_in")?,
+                "cidr_not_starts_with" => {
+                    d.field(&mut out.cidr_not_starts_with, "cidr_not_starts_with")?
+                }
+                "cidr_starts_with" => {
+                    d.field(&mut out.cidr_starts_with, "cidr_starts_with")?
+                }
+                "description" => d.field(&mut out.description, "description")?,
+                "description_contains" => {
+                    d.field(&mut out.description_contains, "description_contains")?
+                }
+                "description_ends_with" => {
+                    d.field(&mut out.description_ends_with, "description_ends_with")?
+                }
+                "description_gt" => d.field(&mut out.description_gt, "description_gt")?,
+                "description_gte" => {
+                    d.field(&mut out.description_gte, "description_gte")?
+                }
+                "description_in" => d.field(&mut out.description_in, "description_in")?,
+                "description_lt" => d.field(&mut out.description_lt, "description_lt")?,
+                "description_lte" => {
+                    d.field(&mut out.description_lte, "description_lte")?
+                }
+                "description_not" => {
+                    d.field(&mut out.description_not, "description_not")?
+                }
+                "description_not_contains" => {
+                    d.field(
+                        &mut out.description_not_contains,
+                        "description_not_contains",
+                    )?
+                }
+                "description_not_ends_with" => {
+                    d.field(
+                        &mut out.description_not_ends_with,
+                        "description_not_ends_with",
+                    )?
+                }
+                "description_not_in" => {
+                    d.field(&mut out.description_not_in, "description_not_in")?
+                }
+                "description_not_starts_with" => {
+                    d.field(
+                        &mut out.description_not_starts_with,
+                        "description_not_starts_with",
+                    )?
+                }
+                "description_starts_with" => {
+                    d.field(&mut out.description_starts_with, "description_starts_with")?
+                }
+                "entityAsyncStatus" => {
+                    d.field(&mut out.entity_async_status, "entityAsyncStatus")?
+                }
+                "entityAsyncStatus_in" => {
+                    d.field(&mut out.entity_async_status_in, "entityAsyncStatus_in")?
+                }
+                "entityAsyncStatus_not" => {
+                    d.field(&mut out.entity_async_status_not, "entityAsyncStatus_not")?
+                }
+                "entityAsyncStatus_not_in" => {
+                    d.field(
+                        &mut out.entity_async_status_not_in,
+                        "entityAsyncStatus_not_in",
+                    )?
+                }
+                "gateway" => d.field(&mut out.gateway, "gateway")?,
+                "gateway_contains" => {
+                    d.field(&mut out.gateway_contains, "gateway_contains")?
+                }
+                "gateway_ends_with" => {
+                    d.field(&mut out.gateway_ends_with, "gateway_ends_with")?
+                }
+                "gateway_gt" => d.field(&mut out.gateway_gt, "gateway_gt")?,
+                "gateway_gte" => d.field(&mut out.gateway_gte, "gateway_gte")?,
+                "gateway_in" => d.field(&mut out.gateway_in, "gateway_in")?,
+                "gateway_lt" => d.field(&mut out.gateway_lt, "gateway_lt")?,
+                "gateway_lte" => d.field(&mut out.gateway_lte, "gateway_lte")?,
+                "gateway_not" => d.field(&mut out.gateway_not, "gateway_not")?,
+                "gateway_not_contains" => {
+                    d.field(&mut out.gateway_not_contains, "gateway_not_contains")?
+                }
+                "gateway_not_ends_with" => {
+                    d.field(&mut out.gateway_not_ends_with, "gateway_not_ends_with")?
+                }
+                "gateway_not_in" => d.field(&mut out.gateway_not_in, "gateway_not_in")?,
+                "gateway_not_starts_with" => {
+                    d.field(&mut out.gateway_not_starts_with, "gateway_not_starts_with")?
+                }
+                "gateway_starts_with" => {
+                    d.field(&mut out.gateway_starts_with, "gateway_starts_with")?
+                }
+                "id" => d.field(&mut out.id, "id")?,
+                "id_contains" => d.field(&mut out.id_contains, "id_contains")?,
+                "id_ends_with" => d.field(&mut out.id_ends_with, "id_ends_with")?,
+                "id_gt" => d.field(&mut out.id_gt, "id_gt")?,
+                "id_gte" => d.field(&mut out.id_gte, "id_gte")?,
+                "id_in" => d.field(&mut out.id_in, "id_in")?,
+                "id_lt" => d.field(&mut out.id_lt, "id_lt")?,
+                "id_lte" => d.field(&mut out.id_lte, "id_lte")?,
+                "id_not" => d.field(&mut out.id_not, "id_not")?,
+                "id_not_contains" => {
+                    d.field(&mut out.id_not_contains, "id_not_contains")?
+                }
+                "id_not_ends_with" => {
+                    d.field(&mut out.id_not_ends_with, "id_not_ends_with")?
+                }
+                "id_not_in" => d.field(&mut out.id_not_in, "id_not_in")?,
+                "id_not_starts_with" => {
+                    d.field(&mut out.id_not_starts_with, "id_not_starts_with")?
+                }
+                "id_starts_with" => d.field(&mut out.id_starts_with, "id_starts_with")?,
+                "local_id" => d.field(&mut out.local_id, "local_id")?,
+                "local_id_contains" => {
+                    d.field(&mut out.local_id_contains, "local_id_contains")?
+                }
+                "local_id_ends_with" => {
+                    d.field(&mut out.local_id_ends_with, "local_id_ends_with")?
+                }
+                "local_id_gt" => d.field(&mut out.local_id_gt, "local_id_gt")?,
+                "local_id_gte" => d.field(&mut out.local_id_gte, "local_id_gte")?,
+                "local_id_in" => d.field(&mut out.local_id_in, "local_id_in")?,
+                "local_id_lt" => d.field(&mut out.local_id_lt, "local_id_lt")?,
+                "local_id_lte" => d.field(&mut out.local_id_lte, "local_id_lte")?,
+                "local_id_not" => d.field(&mut out.local_id_not, "local_id_not")?,
+                "local_id_not_contains" => {
+                    d.field(&mut out.local_id_not_contains, "local_id_not_contains")?
+                }
+                "local_id_not_ends_with" => {
+                    d.field(&mut out.local_id_not_ends_with, "local_id_not_ends_with")?
+                }
+                "local_id_not_in" => {
+                    d.field(&mut out.local_id_not_in, "local_id_not_in")?
+                }
+                "local_id_not_starts_with" => {
+                    d.field(
+                        &mut out.local_id_not_starts_with,
+                        "local_id_not_starts_with",
+                    )?
+                }
+                "local_id_starts_with" => {
+                    d.field(&mut out.local_id_starts_with, "local_id_starts_with")?
+                }
+                "name" => d.field(&mut out.name, "name")?,
+                "name_contains" => d.field(&mut out.name_contains, "name_contains")?,
+                "name_ends_with" => d.field(&mut out.name_ends_with, "name_ends_with")?,
+                "name_gt" => d.field(&mut out.name_gt, "name_gt")?,
+                "name_gte" => d.field(&mut out.name_gte, "name_gte")?,
+                "name_in" => d.field(&mut out.name_in, "name_in")?,
+                "name_lt" => d.field(&mut out.name_lt, "name_lt")?,
+                "name_lte" => d.field(&mut out.name_lte, "name_lte")?,
+                "name_not" => d.field(&mut out.name_not, "name_not")?,
+                "name_not_contains" => {
+                    d.field(&mut out.name_not_contains, "name_not_contains")?
+                }
+                "name_not_ends_with" => {
+                    d.field(&mut out.name_not_ends_with, "name_not_ends_with")?
+                }
+                "name_not_in" => d.field(&mut out.name_not_in, "name_not_in")?,
+                "name_not_starts_with" => {
+                    d.field(&mut out.name_not_starts_with, "name_not_starts_with")?
+                }
+                "name_starts_with" => {
+                    d.field(&mut out.name_starts_with, "name_starts_with")?
+                }
+                #[cfg(any(feature = "virtual-private-cloud-route-table"))]
+                "route_table" => d.field(&mut out.route_table, "route_table")?,
+                "total_ip_count" => d.field(&mut out.total_ip_count, "total_ip_count")?,
+                "total_ip_count_gt" => {
+                    d.field(&mut out.total_ip_count_gt, "total_ip_count_gt")?
+                }
+                "total_ip_count_gte" => {
+                    d.field(&mut out.total_ip_count_gte, "total_ip_count_gte")?
+                }
+                "total_ip_count_in" => {
+                    d.field(&mut out.total_ip_count_in, "total_ip_count_in")?
+                }
+                "total_ip_count_lt" => {
+                    d.field(&mut out.total_ip_count_lt, "total_ip_count_lt")?
+                }
+                "total_ip_count_lte" => {
+                    d.field(&mut out.total_ip_count_lte, "total_ip_count_lte")?
+                }
+                "total_ip_count_not" => {
+                    d.field(&mut out.total_ip_count_not, "total_ip_count_not")?
+                }
+                "total_ip_count_not_in" => {
+                    d.field(&mut out.total_ip_count_not_in, "total_ip_count_not_in")?
+                }
+                "unused_ip_count" => {
+                    d.field(&mut out.unused_ip_count, "unused_ip_count")?
+                }
+                "unused_ip_count_gt" => {
+                    d.field(&mut out.unused_ip_count_gt, "unused_ip_count_gt")?
+                }
+                "unused_ip_count_gte" => {
+                    d.field(&mut out.unused_ip_count_gte, "unused_ip_count_gte")?
+                }
+                "unused_ip_count_in" => {
+                    d.field(&mut out.unused_ip_count_in, "unused_ip_count_in")?
+                }
+                "unused_ip_count_lt" => {
+                    d.field(&mut out.unused_ip_count_lt, "unused_ip_count_lt")?
+                }
+                "unused_ip_count_lte" => {
+                    d.field(&mut out.unused_ip_count_lte, "unused_ip_count_lte")?
+                }
+                "unused_ip_count_not" => {
+                    d.field(&mut out.unused_ip_count_not, "unused_ip_count_not")?
+                }
+                "unused_ip_count_not_in" => {
+                    d.field(&mut out.unused_ip_count_not_in, "unused_ip_count_not_in")?
+                }
+                #[cfg(any(feature = "virtual-private-cloud"))]
+                "vpc" => d.field(&mut out.vpc, "vpc")?,
+                _ => d.skip()?,
+            }
+            key = d.next_key()?;
+        }
+        ::std::result::Result::Ok(out)
+    }
+}
+#[cfg(any(feature = "virtual-private-cloud-subnet"))]
+impl crate::codec::Encode for VirtualPrivateCloudSubnetWhereInput {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.begin_object();
+        e.field("AND", &self.and);
+        e.field("NOT", &self.not);
+        e.field("OR", &self.or);
+        e.field("cidr", &self.cidr);
+        e.field("cidr_contains", &self.cidr_contains);
+        e.field("cidr_ends_with", &self.cidr_ends_with);
+        e.field("cidr_gt", &self.cidr_gt);
+        e.field("cidr_gte", &self.cidr_gte);
+        e.field("cidr_in", &self.cidr_in);
+        e.field("cidr_lt", &self.cidr_lt);
+        e.field("cidr_lte", &self.cidr_lte);
+        e.field("cidr_not", &self.cidr_not);
+        e.field("cidr_not_contains", &self.cidr_not_contains);
+        e.field("cidr_not_ends_with", &self.cidr_not_ends_with);
+        e.field("cidr_not_in", &self.cidr_not_in);
+        e.field("cidr_not_starts_with", &self.cidr_not_starts_with);
+        e.field("cidr_starts_with", &self.cidr_starts_with);
+        e.field("description", &self.description);
+        e.field("description_contains", &self.description_contains);
+        e.field("description_ends_with", &self.description_ends_with);
+        e.field("description_gt", &self.description_gt);
+        e.field("description_gte", &self.description_gte);
+        e.field("description_in", &self.description_in);
+        e.field("description_lt", &self.description_lt);
+        e.field("description_lte", &self.description_lte);
+        e.field("description_not", &self.description_not);
+        e.field("description_not_contains", &self.description_not_contains);
+        e.field("description_not_ends_with", &self.description_not_ends_with);
+        e.field("description_not_in", &self.description_not_in);
+        e.field("description_not_starts_with", &self.description_not_starts_with);
+        e.field("description_starts_with", &self.description_starts_with);
+        e.field("entityAsyncStatus", &self.entity_async_status);
+        e.field("entityAsyncStatus_in", &self.entity_async_status_in);
+        e.field("entityAsyncStatus_not", &self.entity_async_status_not);
+        e.field("entityAsyncStatus_not_in", &self.entity_async_status_not_in);
+        e.field("gateway", &self.gateway);
+        e.field("gateway_contains", &self.gateway_contains);
+        e.field("gateway_ends_with", &self.gateway_ends_with);
+        e.field("gateway_gt", &self.gateway_gt);
+        e.field("gateway_gte", &self.gateway_gte);
+        e.field("gateway_in", &self.gateway_in);
+        e.field("gateway_lt", &self.gateway_lt);
+        e.field("gateway_lte", &self.gateway_lte);
+        e.field("gateway_not", &self.gateway_not);
+        e.field("gateway_not_contains", &self.gateway_not_contains);
+        e.field("gateway_not_ends_with", &self.gateway_not_ends_with);
+        e.field("gateway_not_in", &self.gateway_not_in);
+        e.field("gateway_not_starts_with", &self.gateway_not_starts_with);
+        e.field("gateway_starts_with", &self.gateway_starts_with);
+        e.field("id", &self.id);
+        e.field("id_contains", &self.id_contains);
+        e.field("id_ends_with", &self.id_ends_with);
+        e.field("id_gt", &self.id_gt);
+        e.field("id_gte", &self.id_gte);
+        e.field("id_in", &self.id_in);
+        e.field("id_lt", &self.id_lt);
+        e.field("id_lte", &self.id_lte);
+        e.field("id_not", &self.id_not);
+        e.field("id_not_contains", &self.id_not_contains);
+        e.field("id_not_ends_with", &self.id_not_ends_with);
+        e.field("id_not_in", &self.id_not_in);
+        e.field("id_not_starts_with", &self.id_not_starts_with);
+        e.field("id_starts_with", &self.id_starts_with);
+        e.field("local_id", &self.local_id);
+        e.field("local_id_contains", &self.local_id_contains);
+        e.field("local_id_ends_with", &self.local_id_ends_with);
+        e.field("local_id_gt", &self.local_id_gt);
+        e.field("local_id_gte", &self.local_id_gte);
+        e.field("local_id_in", &self.local_id_in);
+        e.field("local_id_lt", &self.local_id_lt);
+        e.field("local_id_lte", &self.local_id_lte);
+        e.field("local_id_not", &self.local_id_not);
+        e.field("local_id_not_contains", &self.local_id_not_contains);
+        e.field("local_id_not_ends_with", &self.local_id_not_ends_with);
+        e.field("local_id_not_in", &self.local_id_not_in);
+        e.field("local_id_not_starts_with", &self.local_id_not_starts_with);
+        e.field("local_id_starts_with", &self.local_id_starts_with);
+        e.field("name", &self.name);
+        e.field("name_contains", &self.name_contains);
+        e.field("name_ends_with", &self.name_ends_with);
+        e.field("name_gt", &self.name_gt);
+        e.field("name_gte", &self.name_gte);
+        e.field("name_in", &self.name_in);
+        e.field("name_lt", &self.name_lt);
+        e.field("name_lte", &self.name_lte);
+        e.field("name_not", &self.name_not);
+        e.field("name_not_contains", &self.name_not_contains);
+        e.field("name_not_ends_with", &self.name_not_ends_with);
+        e.field("name_not_in", &self.name_not_in);
+        e.field("name_not_starts_with", &self.name_not_starts_with);
+        e.field("name_starts_with", &self.name_starts_with);
+        #[cfg(any(feature = "virtual-private-cloud-route-table"))]
+        e.field("route_table", &self.route_table);
+        e.field("total_ip_count", &self.total_ip_count);
+        e.field("total_ip_count_gt", &self.total_ip_count_gt);
+        e.field("total_ip_count_gte", &self.total_ip_count_gte);
+        e.field("total_ip_count_in", &self.total_ip_count_in);
+        e.field("total_ip_count_lt", &self.total_ip_count_lt);
+        e.field("total_ip_count_lte", &self.total_ip_count_lte);
+        e.field("total_ip_count_not", &self.total_ip_count_not);
+        e.field("total_ip_count_not_in", &self.total_ip_count_not_in);
+        e.field("unused_ip_count", &self.unused_ip_count);
+        e.field("unused_ip_count_gt", &self.unused_ip_count_gt);
+        e.field("unused_ip_count_gte", &self.unused_ip_count_gte);
+        e.field("unused_ip_count_in", &self.unused_ip_count_in);
+        e.field("unused_ip_count_lt", &self.unused_ip_count_lt);
+        e.field("unused_ip_count_lte", &self.unused_ip_count_lte);
+        e.field("unused_ip_count_not", &self.unused_ip_count_not);
+        e.field("unused_ip_count_not_in", &self.unused_ip_count_not_in);
+        #[cfg(any(feature = "virtual-private-cloud"))] e.field("vpc", &self.vpc);
+        e.end_object();
+    }
+}
 impl crate::Client {
     /// `POST /v2/api/create-virtual-private-cloud-subnet` (operation `CreateVirtualPrivateCloudSubnet`).
+    #[cfg(feature = "virtual-private-cloud-subnet")]
     pub async fn create_virtual_private_cloud_subnet(
         &self,
         body: &[crate::models::VirtualPrivateCloudSubnetCreationParams],
@@ -734,6 +1273,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/delete-virtual-private-cloud-subnet` (operation `DeleteVirtualPrivateCloudSubnet`).
+    #[cfg(feature = "virtual-private-cloud-subnet")]
     pub async fn delete_virtual_private_cloud_subnet(
         &self,
         body: &crate::models::VirtualPrivateCloudSubnetDeletionParams,
@@ -751,6 +1291,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-virtual-private-cloud-subnets` (operation `GetVirtualPrivateCloudSubnets`).
+    #[cfg(feature = "virtual-private-cloud-subnet")]
     pub async fn get_virtual_private_cloud_subnets(
         &self,
         body: &crate::models::GetVirtualPrivateCloudSubnetsRequestBody,
@@ -768,6 +1309,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-virtual-private-cloud-subnets-connection` (operation `GetVirtualPrivateCloudSubnetsConnection`).
+    #[cfg(feature = "virtual-private-cloud-subnet")]
     pub async fn get_virtual_private_cloud_subnets_connection(
         &self,
         body: &crate::models::GetVirtualPrivateCloudSubnetsConnectionRequestBody,
@@ -785,6 +1327,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/update-virtual-private-cloud-subnet` (operation `UpdateVirtualPrivateCloudSubnet`).
+    #[cfg(feature = "virtual-private-cloud-subnet")]
     pub async fn update_virtual_private_cloud_subnet(
         &self,
         body: &crate::models::VirtualPrivateCloudSubnetUpdationParams,

@@ -3,10 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteVlan`
+#[cfg(any(feature = "vlan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteVlan {
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "vlan"))]
 impl crate::codec::Decode for DeleteVlan {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -28,6 +30,7 @@ impl crate::codec::Decode for DeleteVlan {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vlan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteVlan {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -37,11 +40,13 @@ impl crate::codec::Encode for DeleteVlan {
     }
 }
 /// Spec: `#/components/schemas/ExtraIp`
+#[cfg(any(feature = "vlan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExtraIp {
     pub management_ip: ::std::string::String,
     pub host_id: ::std::string::String,
 }
+#[cfg(any(feature = "vlan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ExtraIp {
     fn decode(
@@ -68,6 +73,7 @@ impl crate::codec::Decode for ExtraIp {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vlan"))]
 impl crate::codec::Encode for ExtraIp {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -77,6 +83,7 @@ impl crate::codec::Encode for ExtraIp {
     }
 }
 /// Spec: `#/components/schemas/GetVlansConnectionRequestBody`
+#[cfg(any(feature = "vlan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVlansConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -87,6 +94,7 @@ pub struct GetVlansConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::VlanWhereInput>,
 }
+#[cfg(any(feature = "vlan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVlansConnectionRequestBody {
     fn decode(
@@ -110,6 +118,7 @@ impl crate::codec::Decode for GetVlansConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vlan"))]
 impl crate::codec::Encode for GetVlansConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -124,11 +133,13 @@ impl crate::codec::Encode for GetVlansConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/ManagementVlanUpdationParams`
+#[cfg(any(feature = "vlan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ManagementVlanUpdationParams {
     pub data: crate::models::ManagementVlanUpdationParamsData,
     pub r#where: crate::models::VlanWhereInput,
 }
+#[cfg(any(feature = "vlan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ManagementVlanUpdationParams {
     fn decode(
@@ -155,6 +166,7 @@ impl crate::codec::Decode for ManagementVlanUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vlan"))]
 impl crate::codec::Encode for ManagementVlanUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -164,6 +176,7 @@ impl crate::codec::Encode for ManagementVlanUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/ManagementVlanUpdationParams/properties/data`
+#[cfg(any(feature = "vlan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ManagementVlanUpdationParamsData {
     pub extra_ip: ::std::option::Option<::std::vec::Vec<crate::models::ExtraIp>>,
@@ -171,6 +184,7 @@ pub struct ManagementVlanUpdationParamsData {
     pub gateway_ip: ::std::option::Option<::std::string::String>,
     pub vlan_id: ::std::option::Option<crate::models::VlanId>,
 }
+#[cfg(any(feature = "vlan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ManagementVlanUpdationParamsData {
     fn decode(
@@ -191,6 +205,7 @@ impl crate::codec::Decode for ManagementVlanUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vlan"))]
 impl crate::codec::Encode for ManagementVlanUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -202,11 +217,13 @@ impl crate::codec::Encode for ManagementVlanUpdationParamsData {
     }
 }
 /// Spec: `#/components/schemas/MigrationVlanUpdationParams`
+#[cfg(any(feature = "vlan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct MigrationVlanUpdationParams {
     pub data: ::std::option::Option<crate::models::MigrationVlanUpdationParamsData>,
     pub r#where: crate::models::VlanWhereInput,
 }
+#[cfg(any(feature = "vlan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for MigrationVlanUpdationParams {
     fn decode(
@@ -230,6 +247,7 @@ impl crate::codec::Decode for MigrationVlanUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vlan"))]
 impl crate::codec::Encode for MigrationVlanUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -239,6 +257,7 @@ impl crate::codec::Encode for MigrationVlanUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/MigrationVlanUpdationParams/properties/data`
+#[cfg(any(feature = "vlan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct MigrationVlanUpdationParamsData {
     pub extra_ip: ::std::option::Option<::std::vec::Vec<crate::models::ExtraIp>>,
@@ -246,6 +265,7 @@ pub struct MigrationVlanUpdationParamsData {
     pub gateway_ip: ::std::option::Option<::std::string::String>,
     pub vlan_id: ::std::option::Option<crate::models::VlanId>,
 }
+#[cfg(any(feature = "vlan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for MigrationVlanUpdationParamsData {
     fn decode(
@@ -266,6 +286,7 @@ impl crate::codec::Decode for MigrationVlanUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vlan"))]
 impl crate::codec::Encode for MigrationVlanUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -277,10 +298,12 @@ impl crate::codec::Encode for MigrationVlanUpdationParamsData {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateVlan`
+#[cfg(any(feature = "vlan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVlan {
     pub count: i32,
 }
+#[cfg(any(feature = "vlan"))]
 impl crate::codec::Decode for NestedAggregateVlan {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -302,6 +325,7 @@ impl crate::codec::Decode for NestedAggregateVlan {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vlan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateVlan {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -311,8 +335,10 @@ impl crate::codec::Encode for NestedAggregateVlan {
     }
 }
 /// Spec: `#/components/schemas/Priority`
+#[cfg(any(feature = "vlan"))]
 pub type Priority = f64;
 /// Spec: `#/components/schemas/Vlan`
+#[cfg(any(feature = "vlan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Vlan {
     pub entity_async_status: ::std::option::Option<crate::models::EntityAsyncStatus>,
@@ -334,6 +360,7 @@ pub struct Vlan {
     pub vlan_id: i32,
     pub vm_nics: ::std::option::Option<::std::vec::Vec<crate::models::NestedVmNic>>,
 }
+#[cfg(any(feature = "vlan"))]
 impl crate::codec::Decode for Vlan {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -402,6 +429,7 @@ impl crate::codec::Decode for Vlan {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vlan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for Vlan {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -428,10 +456,12 @@ impl crate::codec::Encode for Vlan {
     }
 }
 /// Spec: `#/components/schemas/VlanConnection`
+#[cfg(any(feature = "vlan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VlanConnection {
     pub aggregate: crate::models::NestedAggregateVlan,
 }
+#[cfg(any(feature = "vlan"))]
 impl crate::codec::Decode for VlanConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -453,6 +483,7 @@ impl crate::codec::Decode for VlanConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vlan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VlanConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -462,10 +493,12 @@ impl crate::codec::Encode for VlanConnection {
     }
 }
 /// Spec: `#/components/schemas/VlanDeletionParams`
+#[cfg(any(feature = "vlan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VlanDeletionParams {
     pub r#where: crate::models::VlanWhereInput,
 }
+#[cfg(any(feature = "vlan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VlanDeletionParams {
     fn decode(
@@ -488,6 +521,7 @@ impl crate::codec::Decode for VlanDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vlan"))]
 impl crate::codec::Encode for VlanDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -496,8 +530,10 @@ impl crate::codec::Encode for VlanDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/VlanId`
+#[cfg(any(feature = "vlan"))]
 pub type VlanId = i32;
 /// Spec: `#/components/schemas/VmVlanCreationParams`
+#[cfg(any(feature = "vlan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmVlanCreationParams {
     pub qos_burst_unit: ::std::option::Option<crate::models::ByteUnit>,
@@ -513,6 +549,7 @@ pub struct VmVlanCreationParams {
     pub vlan_id: ::std::option::Option<crate::models::VlanId>,
     pub name: ::std::string::String,
 }
+#[cfg(any(feature = "vlan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmVlanCreationParams {
     fn decode(
@@ -557,6 +594,7 @@ impl crate::codec::Decode for VmVlanCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vlan"))]
 impl crate::codec::Encode for VmVlanCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -576,11 +614,13 @@ impl crate::codec::Encode for VmVlanCreationParams {
     }
 }
 /// Spec: `#/components/schemas/VmVlanUpdationParams`
+#[cfg(any(feature = "vlan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmVlanUpdationParams {
     pub data: crate::models::VmVlanUpdationParamsData,
     pub r#where: crate::models::VlanWhereInput,
 }
+#[cfg(any(feature = "vlan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmVlanUpdationParams {
     fn decode(
@@ -607,6 +647,7 @@ impl crate::codec::Decode for VmVlanUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vlan"))]
 impl crate::codec::Encode for VmVlanUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -616,6 +657,7 @@ impl crate::codec::Encode for VmVlanUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/VmVlanUpdationParams/properties/data`
+#[cfg(any(feature = "vlan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmVlanUpdationParamsData {
     pub qos_burst_unit: ::std::option::Option<crate::models::ByteUnit>,
@@ -630,6 +672,7 @@ pub struct VmVlanUpdationParamsData {
     pub vlan_id: ::std::option::Option<crate::models::VlanId>,
     pub name: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "vlan"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmVlanUpdationParamsData {
     fn decode(
@@ -665,6 +708,7 @@ impl crate::codec::Decode for VmVlanUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vlan"))]
 impl crate::codec::Encode for VmVlanUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -684,6 +728,7 @@ impl crate::codec::Encode for VmVlanUpdationParamsData {
 }
 impl crate::Client {
     /// `POST /v2/api/create-vm-vlan` (operation `CreateVmVlan`).
+    #[cfg(feature = "vlan")]
     pub async fn create_vm_vlan(
         &self,
         body: &[crate::models::VmVlanCreationParams],
@@ -696,6 +741,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/delete-vm-vlan` (operation `DeleteVlan`).
+    #[cfg(feature = "vlan")]
     pub async fn delete_vlan(
         &self,
         body: &crate::models::VlanDeletionParams,
@@ -708,6 +754,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-vlans` (operation `GetVlans`).
+    #[cfg(feature = "vlan")]
     pub async fn get_vlans(
         &self,
         body: &crate::models::GetVlansRequestBody,
@@ -715,6 +762,7 @@ impl crate::Client {
         self.execute(crate::client::ApiRequest::json("get-vlans", body)).await?.decode()
     }
     /// `POST /v2/api/get-vlans-connection` (operation `GetVlansConnection`).
+    #[cfg(feature = "vlan")]
     pub async fn get_vlans_connection(
         &self,
         body: &crate::models::GetVlansConnectionRequestBody,
@@ -724,6 +772,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/update-management-vlan` (operation `UpdateManagementVlan`).
+    #[cfg(feature = "vlan")]
     pub async fn update_management_vlan(
         &self,
         body: &crate::models::ManagementVlanUpdationParams,
@@ -736,6 +785,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/update-migration-vlan` (operation `UpdateMigrationVlan`).
+    #[cfg(feature = "vlan")]
     pub async fn update_migration_vlan(
         &self,
         body: &crate::models::MigrationVlanUpdationParams,
@@ -748,6 +798,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/update-vm-vlan` (operation `UpdateVlan`).
+    #[cfg(feature = "vlan")]
     pub async fn update_vlan(
         &self,
         body: &crate::models::VmVlanUpdationParams,

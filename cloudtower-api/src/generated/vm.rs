@@ -3,10 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/AbortMigrateVmAcrossClusterParams`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AbortMigrateVmAcrossClusterParams {
     pub tasks: crate::models::TaskWhereInput,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for AbortMigrateVmAcrossClusterParams {
     fn decode(
@@ -29,6 +31,7 @@ impl crate::codec::Decode for AbortMigrateVmAcrossClusterParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for AbortMigrateVmAcrossClusterParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -37,6 +40,7 @@ impl crate::codec::Encode for AbortMigrateVmAcrossClusterParams {
     }
 }
 /// Spec: `#/components/schemas/BitPSUnit`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum BitPsUnit {
     /// `bps`
@@ -52,6 +56,7 @@ pub enum BitPsUnit {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "vm"))]
 impl BitPsUnit {
     /// Every value the spec lists.
     pub const ALL: [Self; 5] = [
@@ -85,16 +90,19 @@ impl BitPsUnit {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "vm"))]
 impl ::std::default::Default for BitPsUnit {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "vm"))]
 impl ::std::fmt::Display for BitPsUnit {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BitPsUnit {
     fn decode(
@@ -103,12 +111,14 @@ impl crate::codec::Decode for BitPsUnit {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for BitPsUnit {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/BitUnit`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum BitUnit {
     /// `bit`
@@ -126,6 +136,7 @@ pub enum BitUnit {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "vm"))]
 impl BitUnit {
     /// Every value the spec lists.
     pub const ALL: [Self; 6] = [
@@ -162,16 +173,19 @@ impl BitUnit {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "vm"))]
 impl ::std::default::Default for BitUnit {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "vm"))]
 impl ::std::fmt::Display for BitUnit {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BitUnit {
     fn decode(
@@ -180,12 +194,14 @@ impl crate::codec::Decode for BitUnit {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for BitUnit {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/CloudInitNetWork`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CloudInitNetWork {
     pub routes: ::std::option::Option<
@@ -196,6 +212,7 @@ pub struct CloudInitNetWork {
     pub netmask: ::std::option::Option<::std::string::String>,
     pub ip_address: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for CloudInitNetWork {
     fn decode(
@@ -225,6 +242,7 @@ impl crate::codec::Decode for CloudInitNetWork {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for CloudInitNetWork {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -237,12 +255,14 @@ impl crate::codec::Encode for CloudInitNetWork {
     }
 }
 /// Spec: `#/components/schemas/CloudInitNetWorkRoute`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CloudInitNetWorkRoute {
     pub network: ::std::string::String,
     pub netmask: ::std::string::String,
     pub gateway: ::std::string::String,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for CloudInitNetWorkRoute {
     fn decode(
@@ -277,6 +297,7 @@ impl crate::codec::Decode for CloudInitNetWorkRoute {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for CloudInitNetWorkRoute {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -287,6 +308,7 @@ impl crate::codec::Encode for CloudInitNetWorkRoute {
     }
 }
 /// Spec: `#/components/schemas/CloudInitNetworkTypeEnum`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum CloudInitNetworkTypeEnum {
     /// `IPV4`
@@ -296,6 +318,7 @@ pub enum CloudInitNetworkTypeEnum {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "vm"))]
 impl CloudInitNetworkTypeEnum {
     /// Every value the spec lists.
     pub const ALL: [Self; 2] = [Self::Ipv4, Self::Ipv4Dhcp];
@@ -317,16 +340,19 @@ impl CloudInitNetworkTypeEnum {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "vm"))]
 impl ::std::default::Default for CloudInitNetworkTypeEnum {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "vm"))]
 impl ::std::fmt::Display for CloudInitNetworkTypeEnum {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for CloudInitNetworkTypeEnum {
     fn decode(
@@ -335,17 +361,20 @@ impl crate::codec::Decode for CloudInitNetworkTypeEnum {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for CloudInitNetworkTypeEnum {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/ConvertVmTemplateToVmParams`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConvertVmTemplateToVmParams {
     pub name: ::std::string::String,
     pub converted_from_template_id: ::std::string::String,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ConvertVmTemplateToVmParams {
     fn decode(
@@ -379,6 +408,7 @@ impl crate::codec::Decode for ConvertVmTemplateToVmParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for ConvertVmTemplateToVmParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -388,10 +418,12 @@ impl crate::codec::Encode for ConvertVmTemplateToVmParams {
     }
 }
 /// Spec: `#/components/schemas/DeleteVm`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteVm {
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Decode for DeleteVm {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -413,6 +445,7 @@ impl crate::codec::Decode for DeleteVm {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteVm {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -422,12 +455,14 @@ impl crate::codec::Encode for DeleteVm {
     }
 }
 /// Spec: `#/components/schemas/DiskOperateModifyDisk`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DiskOperateModifyDisk {
     pub vm_volume_id: ::std::option::Option<::std::string::String>,
     pub bus: ::std::option::Option<crate::models::Bus>,
     pub disk_index: i32,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for DiskOperateModifyDisk {
     fn decode(
@@ -452,6 +487,7 @@ impl crate::codec::Decode for DiskOperateModifyDisk {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for DiskOperateModifyDisk {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -462,10 +498,12 @@ impl crate::codec::Encode for DiskOperateModifyDisk {
     }
 }
 /// Spec: `#/components/schemas/GetVmVncInfoParams`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmVncInfoParams {
     pub vm: crate::models::VmWhereUniqueInput,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVmVncInfoParams {
     fn decode(
@@ -488,6 +526,7 @@ impl crate::codec::Decode for GetVmVncInfoParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for GetVmVncInfoParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -496,6 +535,7 @@ impl crate::codec::Encode for GetVmVncInfoParams {
     }
 }
 /// Spec: `#/components/schemas/GetVmsConnectionRequestBody`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -506,6 +546,7 @@ pub struct GetVmsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::VmWhereInput>,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVmsConnectionRequestBody {
     fn decode(
@@ -529,6 +570,7 @@ impl crate::codec::Decode for GetVmsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for GetVmsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -543,12 +585,14 @@ impl crate::codec::Encode for GetVmsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/InstallVmtoolsParams`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct InstallVmtoolsParams {
     /// **Deprecated** in the spec.
     pub data: ::std::option::Option<crate::models::InstallVmtoolsParamsData>,
     pub r#where: crate::models::VmWhereInput,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for InstallVmtoolsParams {
     fn decode(
@@ -572,6 +616,7 @@ impl crate::codec::Decode for InstallVmtoolsParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for InstallVmtoolsParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -583,11 +628,13 @@ impl crate::codec::Encode for InstallVmtoolsParams {
 /// Spec: `#/components/schemas/InstallVmtoolsParams/properties/data`
 ///
 /// **Deprecated** in the spec.
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct InstallVmtoolsParamsData {
     pub svt_image_id: ::std::string::String,
     pub cd_rom_id: ::std::string::String,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for InstallVmtoolsParamsData {
     fn decode(
@@ -618,6 +665,7 @@ impl crate::codec::Decode for InstallVmtoolsParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for InstallVmtoolsParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -627,6 +675,7 @@ impl crate::codec::Encode for InstallVmtoolsParamsData {
     }
 }
 /// Spec: `#/components/schemas/MigrateType`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum MigrateType {
     /// `COLD_MIGRATE`
@@ -638,6 +687,7 @@ pub enum MigrateType {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "vm"))]
 impl MigrateType {
     /// Every value the spec lists.
     pub const ALL: [Self; 3] = [
@@ -665,16 +715,19 @@ impl MigrateType {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "vm"))]
 impl ::std::default::Default for MigrateType {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "vm"))]
 impl ::std::fmt::Display for MigrateType {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for MigrateType {
     fn decode(
@@ -683,12 +736,14 @@ impl crate::codec::Decode for MigrateType {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for MigrateType {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/MigrateVmConfig`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct MigrateVmConfig {
     pub remove_unmovable_devices: ::std::option::Option<bool>,
@@ -698,6 +753,7 @@ pub struct MigrateVmConfig {
     pub elf_storage_policy: crate::models::VmVolumeElfStoragePolicyType,
     pub delete_src_vm: ::std::option::Option<bool>,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for MigrateVmConfig {
     fn decode(
@@ -740,6 +796,7 @@ impl crate::codec::Decode for MigrateVmConfig {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for MigrateVmConfig {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -753,6 +810,7 @@ impl crate::codec::Encode for MigrateVmConfig {
     }
 }
 /// Spec: `#/components/schemas/MountDisksParams`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct MountDisksParams {
     pub max_bandwidth_policy: ::std::option::Option<crate::models::VmDiskIoRestrictType>,
@@ -766,6 +824,7 @@ pub struct MountDisksParams {
     pub bus: crate::models::Bus,
     pub boot: i32,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for MountDisksParams {
     fn decode(
@@ -809,6 +868,7 @@ impl crate::codec::Decode for MountDisksParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for MountDisksParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -826,6 +886,7 @@ impl crate::codec::Encode for MountDisksParams {
     }
 }
 /// Spec: `#/components/schemas/MountNewCreateDisksParams`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct MountNewCreateDisksParams {
     pub max_bandwidth_policy: ::std::option::Option<crate::models::VmDiskIoRestrictType>,
@@ -839,6 +900,7 @@ pub struct MountNewCreateDisksParams {
     pub bus: crate::models::Bus,
     pub boot: i32,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for MountNewCreateDisksParams {
     fn decode(
@@ -886,6 +948,7 @@ impl crate::codec::Decode for MountNewCreateDisksParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for MountNewCreateDisksParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -903,6 +966,7 @@ impl crate::codec::Encode for MountNewCreateDisksParams {
     }
 }
 /// Spec: `#/components/schemas/MountNewCreateDisksParams/properties/vm_volume`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct MountNewCreateDisksParamsVmVolume {
     pub elf_storage_policy: crate::models::VmVolumeElfStoragePolicyType,
@@ -911,6 +975,7 @@ pub struct MountNewCreateDisksParamsVmVolume {
     pub size: i64,
     pub name: ::std::string::String,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for MountNewCreateDisksParamsVmVolume {
     fn decode(
@@ -947,6 +1012,7 @@ impl crate::codec::Decode for MountNewCreateDisksParamsVmVolume {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for MountNewCreateDisksParamsVmVolume {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -959,10 +1025,12 @@ impl crate::codec::Encode for MountNewCreateDisksParamsVmVolume {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateVm`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVm {
     pub count: i32,
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Decode for NestedAggregateVm {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -984,6 +1052,7 @@ impl crate::codec::Decode for NestedAggregateVm {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateVm {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -993,6 +1062,7 @@ impl crate::codec::Encode for NestedAggregateVm {
     }
 }
 /// Spec: `#/components/schemas/OvfDiskOperate`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct OvfDiskOperate {
     pub new_disks: ::std::option::Option<crate::models::VmDiskParams>,
@@ -1003,6 +1073,7 @@ pub struct OvfDiskOperate {
         ::std::vec::Vec<crate::models::VmdkDiskModify>,
     >,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for OvfDiskOperate {
     fn decode(
@@ -1024,6 +1095,7 @@ impl crate::codec::Decode for OvfDiskOperate {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for OvfDiskOperate {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1034,11 +1106,13 @@ impl crate::codec::Encode for OvfDiskOperate {
     }
 }
 /// Spec: `#/components/schemas/StopVmInCutoverMigrationParams`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct StopVmInCutoverMigrationParams {
     pub force: ::std::option::Option<bool>,
     pub tasks: crate::models::TaskWhereInput,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for StopVmInCutoverMigrationParams {
     fn decode(
@@ -1062,6 +1136,7 @@ impl crate::codec::Decode for StopVmInCutoverMigrationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for StopVmInCutoverMigrationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1071,6 +1146,7 @@ impl crate::codec::Encode for StopVmInCutoverMigrationParams {
     }
 }
 /// Spec: `#/components/schemas/TemplateCloudInit`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TemplateCloudInit {
     pub user_data: ::std::option::Option<::std::string::String>,
@@ -1082,6 +1158,7 @@ pub struct TemplateCloudInit {
     pub nameservers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     pub default_user_password: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for TemplateCloudInit {
     fn decode(
@@ -1106,6 +1183,7 @@ impl crate::codec::Decode for TemplateCloudInit {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for TemplateCloudInit {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1119,12 +1197,14 @@ impl crate::codec::Encode for TemplateCloudInit {
     }
 }
 /// Spec: `#/components/schemas/UpdateVpcNicPayloads`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UpdateVpcNicPayloads {
     pub floating_ip_id: crate::Nullable<::std::string::String>,
     pub ip_addresses: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     pub vpc_subnet_id: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for UpdateVpcNicPayloads {
     fn decode(
@@ -1144,6 +1224,7 @@ impl crate::codec::Decode for UpdateVpcNicPayloads {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for UpdateVpcNicPayloads {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1154,11 +1235,13 @@ impl crate::codec::Encode for UpdateVpcNicPayloads {
     }
 }
 /// Spec: `#/components/schemas/VlanMapping`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VlanMapping {
     pub src_vlan_local_id: ::std::string::String,
     pub dest_vlan_local_id: ::std::string::String,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VlanMapping {
     fn decode(
@@ -1189,6 +1272,7 @@ impl crate::codec::Decode for VlanMapping {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VlanMapping {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1198,6 +1282,7 @@ impl crate::codec::Encode for VlanMapping {
     }
 }
 /// Spec: `#/components/schemas/Vm`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Vm {
     pub backup_plans: ::std::option::Option<
@@ -1281,6 +1366,7 @@ pub struct Vm {
     pub vm_usage: ::std::option::Option<crate::models::VmUsage>,
     pub win_opt: bool,
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Decode for Vm {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1489,6 +1575,7 @@ impl crate::codec::Decode for Vm {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for Vm {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1565,11 +1652,13 @@ impl crate::codec::Encode for Vm {
     }
 }
 /// Spec: `#/components/schemas/VmAddCdRomParams`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmAddCdRomParams {
     pub data: crate::models::VmAddCdRomParamsData,
     pub r#where: crate::models::VmWhereInput,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmAddCdRomParams {
     fn decode(
@@ -1596,6 +1685,7 @@ impl crate::codec::Decode for VmAddCdRomParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmAddCdRomParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1605,10 +1695,12 @@ impl crate::codec::Encode for VmAddCdRomParams {
     }
 }
 /// Spec: `#/components/schemas/VmAddCdRomParams/properties/data`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmAddCdRomParamsData {
     pub vm_cd_roms: ::std::vec::Vec<crate::models::VmCdRomParams>,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmAddCdRomParamsData {
     fn decode(
@@ -1631,6 +1723,7 @@ impl crate::codec::Decode for VmAddCdRomParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmAddCdRomParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1639,11 +1732,13 @@ impl crate::codec::Encode for VmAddCdRomParamsData {
     }
 }
 /// Spec: `#/components/schemas/VmAddDiskParams`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmAddDiskParams {
     pub data: crate::models::VmAddDiskParamsData,
     pub r#where: crate::models::VmWhereInput,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmAddDiskParams {
     fn decode(
@@ -1670,6 +1765,7 @@ impl crate::codec::Decode for VmAddDiskParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmAddDiskParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1679,6 +1775,7 @@ impl crate::codec::Encode for VmAddDiskParams {
     }
 }
 /// Spec: `#/components/schemas/VmAddDiskParams/properties/data`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmAddDiskParamsData {
     pub max_bandwidth_policy: ::std::option::Option<crate::models::VmDiskIoRestrictType>,
@@ -1689,6 +1786,7 @@ pub struct VmAddDiskParamsData {
     pub io_policy: ::std::option::Option<crate::models::VmDiskIoPolicy>,
     pub vm_disks: crate::models::VmAddDiskParamsDataVmDisks,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmAddDiskParamsData {
     fn decode(
@@ -1723,6 +1821,7 @@ impl crate::codec::Decode for VmAddDiskParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmAddDiskParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1737,6 +1836,7 @@ impl crate::codec::Encode for VmAddDiskParamsData {
     }
 }
 /// Spec: `#/components/schemas/VmAddDiskParams/properties/data/properties/vm_disks`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmAddDiskParamsDataVmDisks {
     pub mount_disks: ::std::option::Option<
@@ -1746,6 +1846,7 @@ pub struct VmAddDiskParamsDataVmDisks {
         ::std::vec::Vec<crate::models::MountNewCreateDisksParams>,
     >,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmAddDiskParamsDataVmDisks {
     fn decode(
@@ -1766,6 +1867,7 @@ impl crate::codec::Decode for VmAddDiskParamsDataVmDisks {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmAddDiskParamsDataVmDisks {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1775,11 +1877,13 @@ impl crate::codec::Encode for VmAddDiskParamsDataVmDisks {
     }
 }
 /// Spec: `#/components/schemas/VmAddFolderParams`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmAddFolderParams {
     pub data: crate::models::VmAddFolderParamsData,
     pub r#where: crate::models::VmWhereInput,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmAddFolderParams {
     fn decode(
@@ -1806,6 +1910,7 @@ impl crate::codec::Decode for VmAddFolderParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmAddFolderParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1815,10 +1920,12 @@ impl crate::codec::Encode for VmAddFolderParams {
     }
 }
 /// Spec: `#/components/schemas/VmAddFolderParams/properties/data`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmAddFolderParamsData {
     pub folder_id: ::std::string::String,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmAddFolderParamsData {
     fn decode(
@@ -1841,6 +1948,7 @@ impl crate::codec::Decode for VmAddFolderParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmAddFolderParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1849,11 +1957,13 @@ impl crate::codec::Encode for VmAddFolderParamsData {
     }
 }
 /// Spec: `#/components/schemas/VmAddGpuDeviceParams`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmAddGpuDeviceParams {
     pub data: ::std::vec::Vec<crate::models::VmGpuOperationParams>,
     pub r#where: crate::models::VmWhereInput,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmAddGpuDeviceParams {
     fn decode(
@@ -1880,6 +1990,7 @@ impl crate::codec::Decode for VmAddGpuDeviceParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmAddGpuDeviceParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1889,11 +2000,13 @@ impl crate::codec::Encode for VmAddGpuDeviceParams {
     }
 }
 /// Spec: `#/components/schemas/VmAddNicParams`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmAddNicParams {
     pub data: crate::models::VmAddNicParamsData,
     pub r#where: crate::models::VmWhereInput,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmAddNicParams {
     fn decode(
@@ -1920,6 +2033,7 @@ impl crate::codec::Decode for VmAddNicParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmAddNicParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1929,10 +2043,12 @@ impl crate::codec::Encode for VmAddNicParams {
     }
 }
 /// Spec: `#/components/schemas/VmAddNicParams/properties/data`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmAddNicParamsData {
     pub vm_nics: ::std::vec::Vec<crate::models::VmNicParams>,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmAddNicParamsData {
     fn decode(
@@ -1955,6 +2071,7 @@ impl crate::codec::Decode for VmAddNicParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmAddNicParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1963,6 +2080,7 @@ impl crate::codec::Encode for VmAddNicParamsData {
     }
 }
 /// Spec: `#/components/schemas/VmCdRomParams`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmCdRomParams {
     pub content_library_image_id: ::std::option::Option<::std::string::String>,
@@ -1971,6 +2089,7 @@ pub struct VmCdRomParams {
     pub key: ::std::option::Option<i32>,
     pub boot: i32,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmCdRomParams {
     fn decode(
@@ -2002,6 +2121,7 @@ impl crate::codec::Decode for VmCdRomParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmCdRomParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -2014,6 +2134,7 @@ impl crate::codec::Encode for VmCdRomParams {
     }
 }
 /// Spec: `#/components/schemas/VmCloneParams`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmCloneParams {
     pub owner: ::std::option::Option<crate::models::VmOwnerParams>,
@@ -2050,6 +2171,7 @@ pub struct VmCloneParams {
     pub host_id: ::std::option::Option<::std::string::String>,
     pub cluster_id: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmCloneParams {
     fn decode(
@@ -2110,6 +2232,7 @@ impl crate::codec::Decode for VmCloneParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmCloneParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -2145,10 +2268,12 @@ impl crate::codec::Encode for VmCloneParams {
     }
 }
 /// Spec: `#/components/schemas/VmConnection`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmConnection {
     pub aggregate: crate::models::NestedAggregateVm,
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Decode for VmConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -2170,6 +2295,7 @@ impl crate::codec::Decode for VmConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VmConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -2179,6 +2305,7 @@ impl crate::codec::Encode for VmConnection {
     }
 }
 /// Spec: `#/components/schemas/VmCreateVmFromContentLibraryTemplateBatchParams`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmCreateVmFromContentLibraryTemplateBatchParams {
     pub vms: ::std::vec::Vec<
@@ -2186,6 +2313,7 @@ pub struct VmCreateVmFromContentLibraryTemplateBatchParams {
     >,
     pub template_id: ::std::string::String,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmCreateVmFromContentLibraryTemplateBatchParams {
     fn decode(
@@ -2216,6 +2344,7 @@ impl crate::codec::Decode for VmCreateVmFromContentLibraryTemplateBatchParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmCreateVmFromContentLibraryTemplateBatchParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -2225,6 +2354,7 @@ impl crate::codec::Encode for VmCreateVmFromContentLibraryTemplateBatchParams {
     }
 }
 /// Spec: `#/components/schemas/VmCreateVmFromContentLibraryTemplateBatchVmParams`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmCreateVmFromContentLibraryTemplateBatchVmParams {
     pub owner: ::std::option::Option<crate::models::VmOwnerParams>,
@@ -2259,6 +2389,7 @@ pub struct VmCreateVmFromContentLibraryTemplateBatchVmParams {
     pub host_id: ::std::option::Option<::std::string::String>,
     pub cluster_id: ::std::string::String,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmCreateVmFromContentLibraryTemplateBatchVmParams {
     fn decode(
@@ -2325,6 +2456,7 @@ impl crate::codec::Decode for VmCreateVmFromContentLibraryTemplateBatchVmParams 
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmCreateVmFromContentLibraryTemplateBatchVmParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -2359,6 +2491,7 @@ impl crate::codec::Encode for VmCreateVmFromContentLibraryTemplateBatchVmParams 
     }
 }
 /// Spec: `#/components/schemas/VmCreateVmFromContentLibraryTemplateParams`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmCreateVmFromContentLibraryTemplateParams {
     pub owner: ::std::option::Option<crate::models::VmOwnerParams>,
@@ -2396,6 +2529,7 @@ pub struct VmCreateVmFromContentLibraryTemplateParams {
     pub host_id: ::std::option::Option<::std::string::String>,
     pub cluster_id: ::std::string::String,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmCreateVmFromContentLibraryTemplateParams {
     fn decode(
@@ -2467,6 +2601,7 @@ impl crate::codec::Decode for VmCreateVmFromContentLibraryTemplateParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmCreateVmFromContentLibraryTemplateParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -2503,6 +2638,7 @@ impl crate::codec::Encode for VmCreateVmFromContentLibraryTemplateParams {
     }
 }
 /// Spec: `#/components/schemas/VmCreateVmFromTemplateParams`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmCreateVmFromTemplateParams {
     pub owner: ::std::option::Option<crate::models::VmOwnerParams>,
@@ -2541,6 +2677,7 @@ pub struct VmCreateVmFromTemplateParams {
     /// **Deprecated** in the spec.
     pub cluster_id: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmCreateVmFromTemplateParams {
     fn decode(
@@ -2609,6 +2746,7 @@ impl crate::codec::Decode for VmCreateVmFromTemplateParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmCreateVmFromTemplateParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -2645,6 +2783,7 @@ impl crate::codec::Encode for VmCreateVmFromTemplateParams {
     }
 }
 /// Spec: `#/components/schemas/VmCreationParams`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmCreationParams {
     pub owner: ::std::option::Option<crate::models::VmOwnerParams>,
@@ -2678,6 +2817,7 @@ pub struct VmCreationParams {
     pub host_id: ::std::option::Option<::std::string::String>,
     pub cluster_id: ::std::string::String,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmCreationParams {
     fn decode(
@@ -2775,6 +2915,7 @@ impl crate::codec::Decode for VmCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -2808,11 +2949,13 @@ impl crate::codec::Encode for VmCreationParams {
     }
 }
 /// Spec: `#/components/schemas/VmDeleteParams`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmDeleteParams {
     pub effect: ::std::option::Option<crate::models::VmDeleteParamsEffect>,
     pub r#where: crate::models::VmWhereInput,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmDeleteParams {
     fn decode(
@@ -2836,6 +2979,7 @@ impl crate::codec::Decode for VmDeleteParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmDeleteParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -2845,10 +2989,12 @@ impl crate::codec::Encode for VmDeleteParams {
     }
 }
 /// Spec: `#/components/schemas/VmDeleteParams/properties/effect`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmDeleteParamsEffect {
     pub include_snapshots: ::std::option::Option<bool>,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmDeleteParamsEffect {
     fn decode(
@@ -2868,6 +3014,7 @@ impl crate::codec::Decode for VmDeleteParamsEffect {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmDeleteParamsEffect {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -2876,6 +3023,7 @@ impl crate::codec::Encode for VmDeleteParamsEffect {
     }
 }
 /// Spec: `#/components/schemas/VmDiskOperate`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmDiskOperate {
     pub remove_disks: ::std::option::Option<crate::models::VmDiskOperateRemoveDisks>,
@@ -2884,6 +3032,7 @@ pub struct VmDiskOperate {
     >,
     pub new_disks: ::std::option::Option<crate::models::VmDiskParams>,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmDiskOperate {
     fn decode(
@@ -2903,6 +3052,7 @@ impl crate::codec::Decode for VmDiskOperate {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmDiskOperate {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -2913,10 +3063,12 @@ impl crate::codec::Encode for VmDiskOperate {
     }
 }
 /// Spec: `#/components/schemas/VmDiskOperate/properties/remove_disks`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmDiskOperateRemoveDisks {
     pub disk_index: ::std::vec::Vec<i32>,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmDiskOperateRemoveDisks {
     fn decode(
@@ -2939,6 +3091,7 @@ impl crate::codec::Decode for VmDiskOperateRemoveDisks {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmDiskOperateRemoveDisks {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -2947,6 +3100,7 @@ impl crate::codec::Encode for VmDiskOperateRemoveDisks {
     }
 }
 /// Spec: `#/components/schemas/VmDiskParams`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmDiskParams {
     pub mount_cd_roms: ::std::option::Option<
@@ -2959,6 +3113,7 @@ pub struct VmDiskParams {
         ::std::vec::Vec<crate::models::MountNewCreateDisksParams>,
     >,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmDiskParams {
     fn decode(
@@ -2980,6 +3135,7 @@ impl crate::codec::Decode for VmDiskParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmDiskParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -2990,10 +3146,12 @@ impl crate::codec::Encode for VmDiskParams {
     }
 }
 /// Spec: `#/components/schemas/VmEjectCdRomParams`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmEjectCdRomParams {
     pub r#where: crate::models::VmDiskWhereInput,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmEjectCdRomParams {
     fn decode(
@@ -3016,6 +3174,7 @@ impl crate::codec::Decode for VmEjectCdRomParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmEjectCdRomParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -3024,12 +3183,14 @@ impl crate::codec::Encode for VmEjectCdRomParams {
     }
 }
 /// Spec: `#/components/schemas/VmExpandVmDiskParams`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmExpandVmDiskParams {
     pub size_unit: ::std::option::Option<crate::models::ByteUnit>,
     pub size: i64,
     pub r#where: crate::models::VmDiskWhereInput,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmExpandVmDiskParams {
     fn decode(
@@ -3057,6 +3218,7 @@ impl crate::codec::Decode for VmExpandVmDiskParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmExpandVmDiskParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -3067,11 +3229,13 @@ impl crate::codec::Encode for VmExpandVmDiskParams {
     }
 }
 /// Spec: `#/components/schemas/VmExportParams`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmExportParams {
     pub data: crate::models::VmExportParamsData,
     pub r#where: crate::models::VmWhereInput,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmExportParams {
     fn decode(
@@ -3098,6 +3262,7 @@ impl crate::codec::Decode for VmExportParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmExportParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -3107,11 +3272,13 @@ impl crate::codec::Encode for VmExportParams {
     }
 }
 /// Spec: `#/components/schemas/VmExportParamsData`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmExportParamsData {
     pub keep_mac: ::std::option::Option<bool>,
     pub r#type: crate::models::VmExportFileType,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmExportParamsData {
     fn decode(
@@ -3135,6 +3302,7 @@ impl crate::codec::Decode for VmExportParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmExportParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -3144,6 +3312,7 @@ impl crate::codec::Encode for VmExportParamsData {
     }
 }
 /// Spec: `#/components/schemas/VmGpuDetail`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmGpuDetail {
     pub vgpu_instance_on_vm_num: ::std::option::Option<i32>,
@@ -3173,6 +3342,7 @@ pub struct VmGpuDetail {
     pub available_vgpus_num: ::std::option::Option<i32>,
     pub assigned_vgpus_num: ::std::option::Option<i32>,
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Decode for VmGpuDetail {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -3281,6 +3451,7 @@ impl crate::codec::Decode for VmGpuDetail {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VmGpuDetail {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -3313,6 +3484,7 @@ impl crate::codec::Encode for VmGpuDetail {
     }
 }
 /// Spec: `#/components/schemas/VmGpuInfo`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmGpuInfo {
     pub gpu_devices: ::std::vec::Vec<crate::models::VmGpuDetail>,
@@ -3320,6 +3492,7 @@ pub struct VmGpuInfo {
     pub local_id: ::std::string::String,
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Decode for VmGpuInfo {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -3357,6 +3530,7 @@ impl crate::codec::Decode for VmGpuInfo {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VmGpuInfo {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -3369,11 +3543,13 @@ impl crate::codec::Encode for VmGpuInfo {
     }
 }
 /// Spec: `#/components/schemas/VmGpuOperationParams`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmGpuOperationParams {
     pub amount: ::std::option::Option<i32>,
     pub gpu_id: ::std::string::String,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmGpuOperationParams {
     fn decode(
@@ -3397,6 +3573,7 @@ impl crate::codec::Decode for VmGpuOperationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmGpuOperationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -3406,6 +3583,7 @@ impl crate::codec::Encode for VmGpuOperationParams {
     }
 }
 /// Spec: `#/components/schemas/VmImportNicParams`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmImportNicParams {
     pub subnet_mask: ::std::option::Option<::std::string::String>,
@@ -3419,6 +3597,7 @@ pub struct VmImportNicParams {
     pub mac_address: ::std::option::Option<::std::string::String>,
     pub local_id: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmImportNicParams {
     fn decode(
@@ -3450,6 +3629,7 @@ impl crate::codec::Decode for VmImportNicParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmImportNicParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -3467,6 +3647,7 @@ impl crate::codec::Encode for VmImportNicParams {
     }
 }
 /// Spec: `#/components/schemas/VmImportParams`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmImportParams {
     pub max_bandwidth_policy: ::std::option::Option<crate::models::VmDiskIoRestrictType>,
@@ -3496,6 +3677,7 @@ pub struct VmImportParams {
     pub owner_id: ::std::option::Option<::std::string::String>,
     pub parsed_ovf: crate::models::ParsedOvf,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmImportParams {
     fn decode(
@@ -3560,6 +3742,7 @@ impl crate::codec::Decode for VmImportParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmImportParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -3591,11 +3774,13 @@ impl crate::codec::Encode for VmImportParams {
     }
 }
 /// Spec: `#/components/schemas/VmMigrateAcrossClusterParams`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmMigrateAcrossClusterParams {
     pub data: crate::models::VmMigrateAcrossClusterParamsData,
     pub r#where: crate::models::VmWhereInput,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmMigrateAcrossClusterParams {
     fn decode(
@@ -3622,6 +3807,7 @@ impl crate::codec::Decode for VmMigrateAcrossClusterParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmMigrateAcrossClusterParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -3631,12 +3817,14 @@ impl crate::codec::Encode for VmMigrateAcrossClusterParams {
     }
 }
 /// Spec: `#/components/schemas/VmMigrateAcrossClusterParams/properties/data`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmMigrateAcrossClusterParamsData {
     pub vm_config: crate::models::MigrateVmConfig,
     pub cluster_id: ::std::string::String,
     pub host_id: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmMigrateAcrossClusterParamsData {
     fn decode(
@@ -3668,6 +3856,7 @@ impl crate::codec::Decode for VmMigrateAcrossClusterParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmMigrateAcrossClusterParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -3678,11 +3867,13 @@ impl crate::codec::Encode for VmMigrateAcrossClusterParamsData {
     }
 }
 /// Spec: `#/components/schemas/VmMigrateParams`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmMigrateParams {
     pub data: ::std::option::Option<crate::models::VmMigrateParamsData>,
     pub r#where: crate::models::VmWhereInput,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmMigrateParams {
     fn decode(
@@ -3706,6 +3897,7 @@ impl crate::codec::Decode for VmMigrateParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmMigrateParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -3715,10 +3907,12 @@ impl crate::codec::Encode for VmMigrateParams {
     }
 }
 /// Spec: `#/components/schemas/VmMigrateParams/properties/data`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmMigrateParamsData {
     pub host_id: ::std::string::String,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmMigrateParamsData {
     fn decode(
@@ -3741,6 +3935,7 @@ impl crate::codec::Decode for VmMigrateParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmMigrateParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -3749,6 +3944,7 @@ impl crate::codec::Encode for VmMigrateParamsData {
     }
 }
 /// Spec: `#/components/schemas/VmNicParams`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmNicParams {
     pub vpc_nic: ::std::option::Option<crate::models::VpcNicParams>,
@@ -3765,6 +3961,7 @@ pub struct VmNicParams {
     pub mac_address: ::std::option::Option<::std::string::String>,
     pub local_id: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmNicParams {
     fn decode(
@@ -3796,6 +3993,7 @@ impl crate::codec::Decode for VmNicParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmNicParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -3816,11 +4014,13 @@ impl crate::codec::Encode for VmNicParams {
     }
 }
 /// Spec: `#/components/schemas/VmNicQosOption`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmNicQosOption {
     pub egress: ::std::option::Option<crate::models::VmNicQosTraffic>,
     pub ingress: ::std::option::Option<crate::models::VmNicQosTraffic>,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmNicQosOption {
     fn decode(
@@ -3839,6 +4039,7 @@ impl crate::codec::Decode for VmNicQosOption {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmNicQosOption {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -3848,6 +4049,7 @@ impl crate::codec::Encode for VmNicQosOption {
     }
 }
 /// Spec: `#/components/schemas/VmNicQosTraffic`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmNicQosTraffic {
     pub rate_limit_unit: ::std::option::Option<crate::models::BitPsUnit>,
@@ -3856,6 +4058,7 @@ pub struct VmNicQosTraffic {
     pub burst: crate::Nullable<i64>,
     pub enabled: bool,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmNicQosTraffic {
     fn decode(
@@ -3884,6 +4087,7 @@ impl crate::codec::Decode for VmNicQosTraffic {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmNicQosTraffic {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -3896,10 +4100,12 @@ impl crate::codec::Encode for VmNicQosTraffic {
     }
 }
 /// Spec: `#/components/schemas/VmOperateParams`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmOperateParams {
     pub r#where: crate::models::VmWhereInput,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmOperateParams {
     fn decode(
@@ -3922,6 +4128,7 @@ impl crate::codec::Decode for VmOperateParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmOperateParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -3930,11 +4137,13 @@ impl crate::codec::Encode for VmOperateParams {
     }
 }
 /// Spec: `#/components/schemas/VmOperatePciNicParams`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmOperatePciNicParams {
     pub data: crate::models::VmOperatePciNicParamsData,
     pub r#where: crate::models::VmWhereInput,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmOperatePciNicParams {
     fn decode(
@@ -3961,6 +4170,7 @@ impl crate::codec::Decode for VmOperatePciNicParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmOperatePciNicParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -3970,10 +4180,12 @@ impl crate::codec::Encode for VmOperatePciNicParams {
     }
 }
 /// Spec: `#/components/schemas/VmOperatePciNicParams/properties/data`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmOperatePciNicParamsData {
     pub pci_nics: ::std::option::Option<crate::models::NicWhereInput>,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmOperatePciNicParamsData {
     fn decode(
@@ -3991,6 +4203,7 @@ impl crate::codec::Decode for VmOperatePciNicParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmOperatePciNicParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -3999,11 +4212,13 @@ impl crate::codec::Encode for VmOperatePciNicParamsData {
     }
 }
 /// Spec: `#/components/schemas/VmOwnerParams`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmOwnerParams {
     pub search_for: ::std::option::Option<crate::models::VmOwnerParamsSearchFor>,
     pub value: ::std::string::String,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmOwnerParams {
     fn decode(
@@ -4027,6 +4242,7 @@ impl crate::codec::Decode for VmOwnerParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmOwnerParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -4036,6 +4252,7 @@ impl crate::codec::Encode for VmOwnerParams {
     }
 }
 /// Spec: `#/components/schemas/VmOwnerParams/properties/search_for`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VmOwnerParamsSearchFor {
     /// `username`
@@ -4045,6 +4262,7 @@ pub enum VmOwnerParamsSearchFor {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "vm"))]
 impl VmOwnerParamsSearchFor {
     /// Every value the spec lists.
     pub const ALL: [Self; 2] = [Self::Username, Self::Id];
@@ -4066,16 +4284,19 @@ impl VmOwnerParamsSearchFor {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "vm"))]
 impl ::std::default::Default for VmOwnerParamsSearchFor {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "vm"))]
 impl ::std::fmt::Display for VmOwnerParamsSearchFor {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmOwnerParamsSearchFor {
     fn decode(
@@ -4084,12 +4305,14 @@ impl crate::codec::Decode for VmOwnerParamsSearchFor {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmOwnerParamsSearchFor {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/VmRebuildParams`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmRebuildParams {
     pub owner: ::std::option::Option<crate::models::VmOwnerParams>,
@@ -4126,6 +4349,7 @@ pub struct VmRebuildParams {
     pub host_id: ::std::option::Option<::std::string::String>,
     pub cluster_id: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmRebuildParams {
     fn decode(
@@ -4193,6 +4417,7 @@ impl crate::codec::Decode for VmRebuildParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmRebuildParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -4228,11 +4453,13 @@ impl crate::codec::Encode for VmRebuildParams {
     }
 }
 /// Spec: `#/components/schemas/VmRemoveCdRomParams`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmRemoveCdRomParams {
     pub data: crate::models::VmRemoveCdRomParamsData,
     pub r#where: crate::models::VmWhereInput,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmRemoveCdRomParams {
     fn decode(
@@ -4259,6 +4486,7 @@ impl crate::codec::Decode for VmRemoveCdRomParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmRemoveCdRomParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -4268,10 +4496,12 @@ impl crate::codec::Encode for VmRemoveCdRomParams {
     }
 }
 /// Spec: `#/components/schemas/VmRemoveCdRomParams/properties/data`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmRemoveCdRomParamsData {
     pub cd_rom_ids: ::std::vec::Vec<::std::string::String>,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmRemoveCdRomParamsData {
     fn decode(
@@ -4294,6 +4524,7 @@ impl crate::codec::Decode for VmRemoveCdRomParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmRemoveCdRomParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -4302,11 +4533,13 @@ impl crate::codec::Encode for VmRemoveCdRomParamsData {
     }
 }
 /// Spec: `#/components/schemas/VmRemoveDiskParams`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmRemoveDiskParams {
     pub data: crate::models::VmRemoveDiskParamsData,
     pub r#where: crate::models::VmWhereInput,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmRemoveDiskParams {
     fn decode(
@@ -4333,6 +4566,7 @@ impl crate::codec::Decode for VmRemoveDiskParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmRemoveDiskParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -4342,10 +4576,12 @@ impl crate::codec::Encode for VmRemoveDiskParams {
     }
 }
 /// Spec: `#/components/schemas/VmRemoveDiskParams/properties/data`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmRemoveDiskParamsData {
     pub disk_ids: ::std::vec::Vec<::std::string::String>,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmRemoveDiskParamsData {
     fn decode(
@@ -4368,6 +4604,7 @@ impl crate::codec::Decode for VmRemoveDiskParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmRemoveDiskParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -4376,11 +4613,13 @@ impl crate::codec::Encode for VmRemoveDiskParamsData {
     }
 }
 /// Spec: `#/components/schemas/VmRemoveGpuDeviceParams`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmRemoveGpuDeviceParams {
     pub data: ::std::vec::Vec<crate::models::VmGpuOperationParams>,
     pub r#where: crate::models::VmWhereInput,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmRemoveGpuDeviceParams {
     fn decode(
@@ -4407,6 +4646,7 @@ impl crate::codec::Decode for VmRemoveGpuDeviceParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmRemoveGpuDeviceParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -4416,11 +4656,13 @@ impl crate::codec::Encode for VmRemoveGpuDeviceParams {
     }
 }
 /// Spec: `#/components/schemas/VmRemoveNicByWhereParams`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmRemoveNicByWhereParams {
     pub effect: crate::models::VmRemoveNicByWhereParamsEffect,
     pub r#where: crate::models::VmNicWhereInput,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmRemoveNicByWhereParams {
     fn decode(
@@ -4447,6 +4689,7 @@ impl crate::codec::Decode for VmRemoveNicByWhereParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmRemoveNicByWhereParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -4456,10 +4699,12 @@ impl crate::codec::Encode for VmRemoveNicByWhereParams {
     }
 }
 /// Spec: `#/components/schemas/VmRemoveNicByWhereParams/properties/effect`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmRemoveNicByWhereParamsEffect {
     pub vm_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmRemoveNicByWhereParamsEffect {
     fn decode(
@@ -4477,6 +4722,7 @@ impl crate::codec::Decode for VmRemoveNicByWhereParamsEffect {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmRemoveNicByWhereParamsEffect {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -4485,11 +4731,13 @@ impl crate::codec::Encode for VmRemoveNicByWhereParamsEffect {
     }
 }
 /// Spec: `#/components/schemas/VmRemoveNicParams`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmRemoveNicParams {
     pub data: crate::models::VmRemoveNicParamsData,
     pub r#where: crate::models::VmWhereInput,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmRemoveNicParams {
     fn decode(
@@ -4516,6 +4764,7 @@ impl crate::codec::Decode for VmRemoveNicParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmRemoveNicParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -4525,10 +4774,12 @@ impl crate::codec::Encode for VmRemoveNicParams {
     }
 }
 /// Spec: `#/components/schemas/VmRemoveNicParams/properties/data`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmRemoveNicParamsData {
     pub nic_index: ::std::vec::Vec<i32>,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmRemoveNicParamsData {
     fn decode(
@@ -4551,6 +4802,7 @@ impl crate::codec::Decode for VmRemoveNicParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmRemoveNicParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -4559,11 +4811,13 @@ impl crate::codec::Encode for VmRemoveNicParamsData {
     }
 }
 /// Spec: `#/components/schemas/VmResetGuestOsPasswordParams`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmResetGuestOsPasswordParams {
     pub data: crate::models::VmResetGuestOsPasswordParamsData,
     pub r#where: crate::models::VmWhereInput,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmResetGuestOsPasswordParams {
     fn decode(
@@ -4590,6 +4844,7 @@ impl crate::codec::Decode for VmResetGuestOsPasswordParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmResetGuestOsPasswordParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -4599,11 +4854,13 @@ impl crate::codec::Encode for VmResetGuestOsPasswordParams {
     }
 }
 /// Spec: `#/components/schemas/VmResetGuestOsPasswordParams/properties/data`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmResetGuestOsPasswordParamsData {
     pub password: ::std::string::String,
     pub username: ::std::string::String,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmResetGuestOsPasswordParamsData {
     fn decode(
@@ -4634,6 +4891,7 @@ impl crate::codec::Decode for VmResetGuestOsPasswordParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmResetGuestOsPasswordParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -4643,6 +4901,7 @@ impl crate::codec::Encode for VmResetGuestOsPasswordParamsData {
     }
 }
 /// Spec: `#/components/schemas/VmRestrictIoParamsData`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmRestrictIoParamsData {
     pub max_bandwidth_policy: ::std::option::Option<crate::models::VmDiskIoRestrictType>,
@@ -4651,6 +4910,7 @@ pub struct VmRestrictIoParamsData {
     pub max_iops_policy: ::std::option::Option<crate::models::VmDiskIoRestrictType>,
     pub max_iops: ::std::option::Option<i64>,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmRestrictIoParamsData {
     fn decode(
@@ -4678,6 +4938,7 @@ impl crate::codec::Decode for VmRestrictIoParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmRestrictIoParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -4690,11 +4951,13 @@ impl crate::codec::Encode for VmRestrictIoParamsData {
     }
 }
 /// Spec: `#/components/schemas/VmRollbackParams`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmRollbackParams {
     pub data: crate::models::VmRollbackParamsData,
     pub r#where: crate::models::VmWhereInput,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmRollbackParams {
     fn decode(
@@ -4721,6 +4984,7 @@ impl crate::codec::Decode for VmRollbackParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmRollbackParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -4730,10 +4994,12 @@ impl crate::codec::Encode for VmRollbackParams {
     }
 }
 /// Spec: `#/components/schemas/VmRollbackParams/properties/data`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmRollbackParamsData {
     pub snapshot_id: ::std::string::String,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmRollbackParamsData {
     fn decode(
@@ -4756,6 +5022,7 @@ impl crate::codec::Decode for VmRollbackParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmRollbackParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -4764,11 +5031,13 @@ impl crate::codec::Encode for VmRollbackParamsData {
     }
 }
 /// Spec: `#/components/schemas/VmStartParams`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmStartParams {
     pub data: ::std::option::Option<crate::models::VmStartParamsData>,
     pub r#where: crate::models::VmWhereInput,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmStartParams {
     fn decode(
@@ -4792,6 +5061,7 @@ impl crate::codec::Decode for VmStartParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmStartParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -4801,10 +5071,12 @@ impl crate::codec::Encode for VmStartParams {
     }
 }
 /// Spec: `#/components/schemas/VmStartParams/properties/data`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmStartParamsData {
     pub host_id: ::std::string::String,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmStartParamsData {
     fn decode(
@@ -4827,6 +5099,7 @@ impl crate::codec::Decode for VmStartParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmStartParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -4835,11 +5108,13 @@ impl crate::codec::Encode for VmStartParamsData {
     }
 }
 /// Spec: `#/components/schemas/VmToggleCdRomDisableParams`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmToggleCdRomDisableParams {
     pub disabled: bool,
     pub r#where: crate::models::VmDiskWhereInput,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmToggleCdRomDisableParams {
     fn decode(
@@ -4866,6 +5141,7 @@ impl crate::codec::Decode for VmToggleCdRomDisableParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmToggleCdRomDisableParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -4875,11 +5151,13 @@ impl crate::codec::Encode for VmToggleCdRomDisableParams {
     }
 }
 /// Spec: `#/components/schemas/VmUpdateAdvancedOptionsParams`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateAdvancedOptionsParams {
     pub data: crate::models::VmUpdateAdvancedOptionsParamsData,
     pub r#where: crate::models::VmWhereInput,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmUpdateAdvancedOptionsParams {
     fn decode(
@@ -4906,6 +5184,7 @@ impl crate::codec::Decode for VmUpdateAdvancedOptionsParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmUpdateAdvancedOptionsParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -4915,6 +5194,7 @@ impl crate::codec::Encode for VmUpdateAdvancedOptionsParams {
     }
 }
 /// Spec: `#/components/schemas/VmUpdateAdvancedOptionsParams/properties/data`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateAdvancedOptionsParamsData {
     pub video_type: ::std::option::Option<crate::models::VmVideoType>,
@@ -4922,6 +5202,7 @@ pub struct VmUpdateAdvancedOptionsParamsData {
     pub cpu_model: ::std::option::Option<::std::string::String>,
     pub clock_offset: ::std::option::Option<crate::models::VmClockOffset>,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmUpdateAdvancedOptionsParamsData {
     fn decode(
@@ -4944,6 +5225,7 @@ impl crate::codec::Decode for VmUpdateAdvancedOptionsParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmUpdateAdvancedOptionsParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -4955,11 +5237,13 @@ impl crate::codec::Encode for VmUpdateAdvancedOptionsParamsData {
     }
 }
 /// Spec: `#/components/schemas/VmUpdateDiskParams`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateDiskParams {
     pub data: crate::models::VmUpdateDiskParamsData,
     pub r#where: crate::models::VmWhereInput,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmUpdateDiskParams {
     fn decode(
@@ -4986,6 +5270,7 @@ impl crate::codec::Decode for VmUpdateDiskParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmUpdateDiskParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -4995,6 +5280,7 @@ impl crate::codec::Encode for VmUpdateDiskParams {
     }
 }
 /// Spec: `#/components/schemas/VmUpdateDiskParams/properties/data`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateDiskParamsData {
     pub content_library_image_id: crate::Nullable<::std::string::String>,
@@ -5003,6 +5289,7 @@ pub struct VmUpdateDiskParamsData {
     pub vm_disk_id: ::std::string::String,
     pub bus: ::std::option::Option<crate::models::Bus>,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmUpdateDiskParamsData {
     fn decode(
@@ -5034,6 +5321,7 @@ impl crate::codec::Decode for VmUpdateDiskParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmUpdateDiskParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -5046,11 +5334,13 @@ impl crate::codec::Encode for VmUpdateDiskParamsData {
     }
 }
 /// Spec: `#/components/schemas/VmUpdateEachDiskIoPolicyParams`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateEachDiskIoPolicyParams {
     pub data: crate::models::VmRestrictIoParamsData,
     pub boot: i32,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmUpdateEachDiskIoPolicyParams {
     fn decode(
@@ -5077,6 +5367,7 @@ impl crate::codec::Decode for VmUpdateEachDiskIoPolicyParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmUpdateEachDiskIoPolicyParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -5086,11 +5377,13 @@ impl crate::codec::Encode for VmUpdateEachDiskIoPolicyParams {
     }
 }
 /// Spec: `#/components/schemas/VmUpdateHostOptionsParams`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateHostOptionsParams {
     pub data: crate::models::VmUpdateHostOptionsParamsData,
     pub r#where: crate::models::VmWhereInput,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmUpdateHostOptionsParams {
     fn decode(
@@ -5117,6 +5410,7 @@ impl crate::codec::Decode for VmUpdateHostOptionsParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmUpdateHostOptionsParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -5126,12 +5420,14 @@ impl crate::codec::Encode for VmUpdateHostOptionsParams {
     }
 }
 /// Spec: `#/components/schemas/VmUpdateHostOptionsParams/properties/data`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateHostOptionsParamsData {
     pub ntp_servers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     pub dns_servers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     pub hostname: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmUpdateHostOptionsParamsData {
     fn decode(
@@ -5151,6 +5447,7 @@ impl crate::codec::Decode for VmUpdateHostOptionsParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmUpdateHostOptionsParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -5161,11 +5458,13 @@ impl crate::codec::Encode for VmUpdateHostOptionsParamsData {
     }
 }
 /// Spec: `#/components/schemas/VmUpdateIoPolicyParams`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateIoPolicyParams {
     pub data: crate::models::VmUpdateIoPolicyParamsData,
     pub r#where: crate::models::VmWhereInput,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmUpdateIoPolicyParams {
     fn decode(
@@ -5192,6 +5491,7 @@ impl crate::codec::Decode for VmUpdateIoPolicyParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmUpdateIoPolicyParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -5201,6 +5501,7 @@ impl crate::codec::Encode for VmUpdateIoPolicyParams {
     }
 }
 /// Spec: `#/components/schemas/VmUpdateIoPolicyParams/properties/data`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateIoPolicyParamsData {
     pub each_disk: ::std::option::Option<
@@ -5209,6 +5510,7 @@ pub struct VmUpdateIoPolicyParamsData {
     pub whole_vm: ::std::option::Option<crate::models::VmRestrictIoParamsData>,
     pub io_policy: crate::Nullable<crate::models::VmDiskIoPolicy>,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmUpdateIoPolicyParamsData {
     fn decode(
@@ -5228,6 +5530,7 @@ impl crate::codec::Decode for VmUpdateIoPolicyParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmUpdateIoPolicyParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -5238,11 +5541,13 @@ impl crate::codec::Encode for VmUpdateIoPolicyParamsData {
     }
 }
 /// Spec: `#/components/schemas/VmUpdateNicAdvanceInfoParams`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateNicAdvanceInfoParams {
     pub data: crate::models::VmUpdateNicAdvanceInfoParamsData,
     pub r#where: crate::models::VmNicWhereInput,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmUpdateNicAdvanceInfoParams {
     fn decode(
@@ -5269,6 +5574,7 @@ impl crate::codec::Decode for VmUpdateNicAdvanceInfoParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmUpdateNicAdvanceInfoParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -5278,6 +5584,7 @@ impl crate::codec::Encode for VmUpdateNicAdvanceInfoParams {
     }
 }
 /// Spec: `#/components/schemas/VmUpdateNicAdvanceInfoParams/properties/data`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateNicAdvanceInfoParamsData {
     pub mirror: ::std::option::Option<bool>,
@@ -5286,6 +5593,7 @@ pub struct VmUpdateNicAdvanceInfoParamsData {
     pub nic_id: ::std::option::Option<::std::string::String>,
     pub connect_vlan_id: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmUpdateNicAdvanceInfoParamsData {
     fn decode(
@@ -5309,6 +5617,7 @@ impl crate::codec::Decode for VmUpdateNicAdvanceInfoParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmUpdateNicAdvanceInfoParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -5321,11 +5630,13 @@ impl crate::codec::Encode for VmUpdateNicAdvanceInfoParamsData {
     }
 }
 /// Spec: `#/components/schemas/VmUpdateNicBasicInfoParams`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateNicBasicInfoParams {
     pub data: crate::models::VmUpdateNicBasicInfoParamsData,
     pub r#where: crate::models::VmNicWhereInput,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmUpdateNicBasicInfoParams {
     fn decode(
@@ -5352,6 +5663,7 @@ impl crate::codec::Decode for VmUpdateNicBasicInfoParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmUpdateNicBasicInfoParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -5361,12 +5673,14 @@ impl crate::codec::Encode for VmUpdateNicBasicInfoParams {
     }
 }
 /// Spec: `#/components/schemas/VmUpdateNicBasicInfoParams/properties/data`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateNicBasicInfoParamsData {
     pub subnet_mask: ::std::option::Option<::std::string::String>,
     pub gateway: ::std::option::Option<::std::string::String>,
     pub ip_address: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmUpdateNicBasicInfoParamsData {
     fn decode(
@@ -5386,6 +5700,7 @@ impl crate::codec::Decode for VmUpdateNicBasicInfoParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmUpdateNicBasicInfoParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -5396,11 +5711,13 @@ impl crate::codec::Encode for VmUpdateNicBasicInfoParamsData {
     }
 }
 /// Spec: `#/components/schemas/VmUpdateNicParams`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateNicParams {
     pub data: crate::models::VmUpdateNicParamsData,
     pub r#where: crate::models::VmWhereInput,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmUpdateNicParams {
     fn decode(
@@ -5427,6 +5744,7 @@ impl crate::codec::Decode for VmUpdateNicParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmUpdateNicParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -5436,6 +5754,7 @@ impl crate::codec::Encode for VmUpdateNicParams {
     }
 }
 /// Spec: `#/components/schemas/VmUpdateNicParams/properties/data`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateNicParamsData {
     pub vpc_nic: ::std::option::Option<crate::models::UpdateVpcNicPayloads>,
@@ -5450,6 +5769,7 @@ pub struct VmUpdateNicParamsData {
     pub mac_address: ::std::option::Option<::std::string::String>,
     pub nic_index: i32,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmUpdateNicParamsData {
     fn decode(
@@ -5484,6 +5804,7 @@ impl crate::codec::Decode for VmUpdateNicParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmUpdateNicParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -5502,11 +5823,13 @@ impl crate::codec::Encode for VmUpdateNicParamsData {
     }
 }
 /// Spec: `#/components/schemas/VmUpdateNicQosOptionsParams`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateNicQosOptionsParams {
     pub data: crate::models::VmUpdateNicQosOptionsParamsData,
     pub r#where: crate::models::VmNicWhereInput,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmUpdateNicQosOptionsParams {
     fn decode(
@@ -5533,6 +5856,7 @@ impl crate::codec::Decode for VmUpdateNicQosOptionsParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmUpdateNicQosOptionsParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -5542,10 +5866,12 @@ impl crate::codec::Encode for VmUpdateNicQosOptionsParams {
     }
 }
 /// Spec: `#/components/schemas/VmUpdateNicQosOptionsParams/properties/data`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateNicQosOptionsParamsData {
     pub qos: ::std::option::Option<crate::models::VmNicQosOption>,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmUpdateNicQosOptionsParamsData {
     fn decode(
@@ -5563,6 +5889,7 @@ impl crate::codec::Decode for VmUpdateNicQosOptionsParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmUpdateNicQosOptionsParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -5571,11 +5898,13 @@ impl crate::codec::Encode for VmUpdateNicQosOptionsParamsData {
     }
 }
 /// Spec: `#/components/schemas/VmUpdateOwnerParams`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateOwnerParams {
     pub data: crate::models::VmUpdateOwnerParamsData,
     pub r#where: crate::models::VmWhereInput,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmUpdateOwnerParams {
     fn decode(
@@ -5602,6 +5931,7 @@ impl crate::codec::Decode for VmUpdateOwnerParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmUpdateOwnerParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -5611,11 +5941,13 @@ impl crate::codec::Encode for VmUpdateOwnerParams {
     }
 }
 /// Spec: `#/components/schemas/VmUpdateOwnerParams/properties/data`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateOwnerParamsData {
     pub search_for: crate::models::VmUpdateOwnerParamsDataSearchFor,
     pub value: ::std::string::String,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmUpdateOwnerParamsData {
     fn decode(
@@ -5642,6 +5974,7 @@ impl crate::codec::Decode for VmUpdateOwnerParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmUpdateOwnerParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -5651,6 +5984,7 @@ impl crate::codec::Encode for VmUpdateOwnerParamsData {
     }
 }
 /// Spec: `#/components/schemas/VmUpdateOwnerParams/properties/data/properties/search_for`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VmUpdateOwnerParamsDataSearchFor {
     /// `username`
@@ -5660,6 +5994,7 @@ pub enum VmUpdateOwnerParamsDataSearchFor {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "vm"))]
 impl VmUpdateOwnerParamsDataSearchFor {
     /// Every value the spec lists.
     pub const ALL: [Self; 2] = [Self::Username, Self::Id];
@@ -5681,16 +6016,19 @@ impl VmUpdateOwnerParamsDataSearchFor {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "vm"))]
 impl ::std::default::Default for VmUpdateOwnerParamsDataSearchFor {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "vm"))]
 impl ::std::fmt::Display for VmUpdateOwnerParamsDataSearchFor {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmUpdateOwnerParamsDataSearchFor {
     fn decode(
@@ -5699,17 +6037,20 @@ impl crate::codec::Decode for VmUpdateOwnerParamsDataSearchFor {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmUpdateOwnerParamsDataSearchFor {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/VmUpdateParams`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateParams {
     pub data: crate::models::VmUpdateParamsData,
     pub r#where: crate::models::VmWhereInput,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmUpdateParams {
     fn decode(
@@ -5736,6 +6077,7 @@ impl crate::codec::Decode for VmUpdateParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmUpdateParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -5745,6 +6087,7 @@ impl crate::codec::Encode for VmUpdateParams {
     }
 }
 /// Spec: `#/components/schemas/VmUpdateParams/properties/data`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateParamsData {
     pub vcpu: ::std::option::Option<i32>,
@@ -5756,6 +6099,7 @@ pub struct VmUpdateParamsData {
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmUpdateParamsData {
     fn decode(
@@ -5780,6 +6124,7 @@ impl crate::codec::Decode for VmUpdateParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmUpdateParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -5795,11 +6140,13 @@ impl crate::codec::Encode for VmUpdateParamsData {
     }
 }
 /// Spec: `#/components/schemas/VmUpdateVpcNicParams`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateVpcNicParams {
     pub data: crate::models::VmUpdateVpcNicParamsData,
     pub r#where: crate::models::VmNicWhereInput,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmUpdateVpcNicParams {
     fn decode(
@@ -5826,6 +6173,7 @@ impl crate::codec::Decode for VmUpdateVpcNicParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmUpdateVpcNicParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -5835,10 +6183,12 @@ impl crate::codec::Encode for VmUpdateVpcNicParams {
     }
 }
 /// Spec: `#/components/schemas/VmUpdateVpcNicParams/properties/data`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateVpcNicParamsData {
     pub vpc_nic: crate::models::UpdateVpcNicPayloads,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmUpdateVpcNicParamsData {
     fn decode(
@@ -5861,6 +6211,7 @@ impl crate::codec::Decode for VmUpdateVpcNicParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmUpdateVpcNicParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -5869,6 +6220,7 @@ impl crate::codec::Encode for VmUpdateVpcNicParamsData {
     }
 }
 /// Spec: `#/components/schemas/VmVncInfo`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmVncInfo {
     pub vm: crate::models::Vm,
@@ -5877,6 +6229,7 @@ pub struct VmVncInfo {
     pub direct: ::std::option::Option<::std::string::String>,
     pub cluster_ip: ::std::string::String,
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Decode for VmVncInfo {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -5915,6 +6268,7 @@ impl crate::codec::Decode for VmVncInfo {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VmVncInfo {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -5928,6 +6282,7 @@ impl crate::codec::Encode for VmVncInfo {
     }
 }
 /// Spec: `#/components/schemas/VmdkCdromModify`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmdkCdromModify {
     pub removed: ::std::option::Option<bool>,
@@ -5936,6 +6291,7 @@ pub struct VmdkCdromModify {
     pub boot: ::std::option::Option<i32>,
     pub index: i32,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmdkCdromModify {
     fn decode(
@@ -5967,6 +6323,7 @@ impl crate::codec::Decode for VmdkCdromModify {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VmdkCdromModify {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -5979,6 +6336,7 @@ impl crate::codec::Encode for VmdkCdromModify {
     }
 }
 /// Spec: `#/components/schemas/VpcNicParams`
+#[cfg(any(feature = "vm"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VpcNicParams {
     pub ip_addresses: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -5986,6 +6344,7 @@ pub struct VpcNicParams {
     pub vpc_subnet_id: ::std::string::String,
     pub vpc_id: ::std::string::String,
 }
+#[cfg(any(feature = "vm"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VpcNicParams {
     fn decode(
@@ -6014,6 +6373,7 @@ impl crate::codec::Decode for VpcNicParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm"))]
 impl crate::codec::Encode for VpcNicParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -6026,6 +6386,7 @@ impl crate::codec::Encode for VpcNicParams {
 }
 impl crate::Client {
     /// `POST /v2/api/abort-migrate-vm-across-cluster` (operation `AbortMigrateVmAcrossCluster`).
+    #[cfg(feature = "vm")]
     pub async fn abort_migrate_vm_across_cluster(
         &self,
         body: &crate::models::AbortMigrateVmAcrossClusterParams,
@@ -6039,6 +6400,7 @@ impl crate::Client {
     /// `POST /v2/api/add-vm-cd-rom` (operation `AddVmCdRom`).
     ///
     /// Returns `None` when the server answers 304 Not Modified.
+    #[cfg(feature = "vm")]
     pub async fn add_vm_cd_rom(
         &self,
         body: &crate::models::VmAddCdRomParams,
@@ -6051,6 +6413,7 @@ impl crate::Client {
             .decode_unless_not_modified()
     }
     /// `POST /v2/api/add-vm-disk` (operation `AddVmDisk`).
+    #[cfg(feature = "vm")]
     pub async fn add_vm_disk(
         &self,
         body: &crate::models::VmAddDiskParams,
@@ -6063,6 +6426,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/add-vm-gpu-device` (operation `AddVmGpuDevice`).
+    #[cfg(feature = "vm")]
     pub async fn add_vm_gpu_device(
         &self,
         body: &crate::models::VmAddGpuDeviceParams,
@@ -6075,6 +6439,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/add-vm-nic` (operation `AddVmNic`).
+    #[cfg(feature = "vm")]
     pub async fn add_vm_nic(
         &self,
         body: &crate::models::VmAddNicParams,
@@ -6087,6 +6452,7 @@ impl crate::Client {
     /// `POST /v2/api/add-vm-pci-nic` (operation `AddVmPciNic`).
     ///
     /// Returns `None` when the server answers 304 Not Modified.
+    #[cfg(feature = "vm")]
     pub async fn add_vm_pci_nic(
         &self,
         body: &crate::models::VmOperatePciNicParams,
@@ -6099,6 +6465,7 @@ impl crate::Client {
             .decode_unless_not_modified()
     }
     /// `POST /v2/api/add-vm-to-folder` (operation `AddVmToFolder`).
+    #[cfg(feature = "vm")]
     pub async fn add_vm_to_folder(
         &self,
         body: &crate::models::VmAddFolderParams,
@@ -6111,6 +6478,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/clone-vm` (operation `CloneVm`).
+    #[cfg(feature = "vm")]
     pub async fn clone_vm(
         &self,
         body: &[crate::models::VmCloneParams],
@@ -6121,6 +6489,7 @@ impl crate::Client {
         self.execute(crate::client::ApiRequest::json("clone-vm", body)).await?.decode()
     }
     /// `POST /v2/api/convert-vm-template-to-vm` (operation `ConvertVmTemplateToVm`).
+    #[cfg(feature = "vm")]
     pub async fn convert_vm_template_to_vm(
         &self,
         body: &[crate::models::ConvertVmTemplateToVmParams],
@@ -6133,6 +6502,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/create-vm` (operation `CreateVm`).
+    #[cfg(feature = "vm")]
     pub async fn create_vm(
         &self,
         body: &[crate::models::VmCreationParams],
@@ -6143,6 +6513,7 @@ impl crate::Client {
         self.execute(crate::client::ApiRequest::json("create-vm", body)).await?.decode()
     }
     /// `POST /v2/api/create-vm-from-content-library-template` (operation `CreateVmFromContentLibraryTemplate`).
+    #[cfg(feature = "vm")]
     pub async fn create_vm_from_content_library_template(
         &self,
         body: &[crate::models::VmCreateVmFromContentLibraryTemplateParams],
@@ -6160,6 +6531,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/create-vm-from-content-library-template-batch` (operation `CreateVmFromContentLibraryTemplateBatch`).
+    #[cfg(feature = "vm")]
     pub async fn create_vm_from_content_library_template_batch(
         &self,
         body: &crate::models::VmCreateVmFromContentLibraryTemplateBatchParams,
@@ -6177,6 +6549,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/create-vm-from-template` (operation `CreateVmFromTemplate`).
+    #[cfg(feature = "vm")]
     pub async fn create_vm_from_template(
         &self,
         body: &[crate::models::VmCreateVmFromTemplateParams],
@@ -6189,6 +6562,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/delete-vm` (operation `DeleteVm`).
+    #[cfg(feature = "vm")]
     pub async fn delete_vm(
         &self,
         body: &crate::models::VmDeleteParams,
@@ -6199,6 +6573,7 @@ impl crate::Client {
         self.execute(crate::client::ApiRequest::json("delete-vm", body)).await?.decode()
     }
     /// `POST /v2/api/eject-iso-from-vm-cd-rom` (operation `EjectIsoFromVmCdRom`).
+    #[cfg(feature = "vm")]
     pub async fn eject_iso_from_vm_cd_rom(
         &self,
         body: &crate::models::VmEjectCdRomParams,
@@ -6211,6 +6586,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/expand-vm-disk` (operation `ExpandVmDisk`).
+    #[cfg(feature = "vm")]
     pub async fn expand_vm_disk(
         &self,
         body: &crate::models::VmExpandVmDiskParams,
@@ -6225,6 +6601,7 @@ impl crate::Client {
     /// `POST /v2/api/export-vm` (operation `ExportVm`).
     ///
     /// Returns `None` when the server answers 304 Not Modified.
+    #[cfg(feature = "vm")]
     pub async fn export_vm(
         &self,
         body: &crate::models::VmExportParams,
@@ -6239,6 +6616,7 @@ impl crate::Client {
             .decode_unless_not_modified()
     }
     /// `POST /v2/api/force-restart-vm` (operation `ForceRestartVm`).
+    #[cfg(feature = "vm")]
     pub async fn force_restart_vm(
         &self,
         body: &crate::models::VmOperateParams,
@@ -6251,6 +6629,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-vm-gpu-device-info` (operation `GetVmGpuDeviceInfo`).
+    #[cfg(feature = "vm")]
     pub async fn get_vm_gpu_device_info(
         &self,
         body: &crate::models::GetVmsRequestBody,
@@ -6260,6 +6639,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-vm-vnc-info` (operation `GetVmVncInfo`).
+    #[cfg(feature = "vm")]
     pub async fn get_vm_vnc_info(
         &self,
         body: &crate::models::GetVmVncInfoParams,
@@ -6269,6 +6649,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-vms` (operation `GetVms`).
+    #[cfg(feature = "vm")]
     pub async fn get_vms(
         &self,
         body: &crate::models::GetVmsRequestBody,
@@ -6276,6 +6657,7 @@ impl crate::Client {
         self.execute(crate::client::ApiRequest::json("get-vms", body)).await?.decode()
     }
     /// `POST /v2/api/get-vms-connection` (operation `GetVmsConnection`).
+    #[cfg(feature = "vm")]
     pub async fn get_vms_connection(
         &self,
         body: &crate::models::GetVmsConnectionRequestBody,
@@ -6285,6 +6667,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/import-vm` (operation `ImportVm`).
+    #[cfg(feature = "vm")]
     pub async fn import_vm(
         &self,
         body: &[crate::models::VmImportParams],
@@ -6295,6 +6678,7 @@ impl crate::Client {
         self.execute(crate::client::ApiRequest::json("import-vm", body)).await?.decode()
     }
     /// `POST /v2/api/install-vmtools` (operation `InstallVmtools`).
+    #[cfg(feature = "vm")]
     pub async fn install_vmtools(
         &self,
         body: &crate::models::InstallVmtoolsParams,
@@ -6307,6 +6691,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/migrate-vm` (operation `MigrateVm`).
+    #[cfg(feature = "vm")]
     pub async fn migrate_vm(
         &self,
         body: &crate::models::VmMigrateParams,
@@ -6319,6 +6704,7 @@ impl crate::Client {
     /// `POST /v2/api/migrate-vm-across-cluster` (operation `MigrateVmAcrossCluster`).
     ///
     /// Returns `None` when the server answers 304 Not Modified.
+    #[cfg(feature = "vm")]
     pub async fn migrate_vm_across_cluster(
         &self,
         body: &crate::models::VmMigrateAcrossClusterParams,
@@ -6331,6 +6717,7 @@ impl crate::Client {
             .decode_unless_not_modified()
     }
     /// `POST /v2/api/move-vm-to-recycle` (operation `MoveVmToRecycleBin`).
+    #[cfg(feature = "vm")]
     pub async fn move_vm_to_recycle_bin(
         &self,
         body: &crate::models::VmOperateParams,
@@ -6343,6 +6730,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/poweroff-vm` (operation `PoweroffVm`).
+    #[cfg(feature = "vm")]
     pub async fn poweroff_vm(
         &self,
         body: &crate::models::VmOperateParams,
@@ -6355,6 +6743,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/rebuild-vm-from-snapshot` (operation `RebuildVm`).
+    #[cfg(feature = "vm")]
     pub async fn rebuild_vm(
         &self,
         body: &[crate::models::VmRebuildParams],
@@ -6367,6 +6756,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/recover-vm-from-recycle` (operation `RecoverVmFromRecycleBin`).
+    #[cfg(feature = "vm")]
     pub async fn recover_vm_from_recycle_bin(
         &self,
         body: &crate::models::VmOperateParams,
@@ -6379,6 +6769,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/remove-vm-cd-rom` (operation `RemoveVmCdRom`).
+    #[cfg(feature = "vm")]
     pub async fn remove_vm_cd_rom(
         &self,
         body: &crate::models::VmRemoveCdRomParams,
@@ -6391,6 +6782,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/remove-vm-disk` (operation `RemoveVmDisk`).
+    #[cfg(feature = "vm")]
     pub async fn remove_vm_disk(
         &self,
         body: &crate::models::VmRemoveDiskParams,
@@ -6403,6 +6795,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/remove-vm-from-folder` (operation `RemoveVmToFolder`).
+    #[cfg(feature = "vm")]
     pub async fn remove_vm_to_folder(
         &self,
         body: &crate::models::VmOperateParams,
@@ -6415,6 +6808,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/remove-vm-gpu-device` (operation `RemoveVmGpuDevice`).
+    #[cfg(feature = "vm")]
     pub async fn remove_vm_gpu_device(
         &self,
         body: &crate::models::VmRemoveGpuDeviceParams,
@@ -6427,6 +6821,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/remove-vm-nic` (operation `RemoveVmNic`).
+    #[cfg(feature = "vm")]
     #[deprecated]
     pub async fn remove_vm_nic(
         &self,
@@ -6440,6 +6835,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/remove-vm-nic-by-where` (operation `RemoveVmNicByWhere`).
+    #[cfg(feature = "vm")]
     pub async fn remove_vm_nic_by_where(
         &self,
         body: &crate::models::VmRemoveNicByWhereParams,
@@ -6454,6 +6850,7 @@ impl crate::Client {
     /// `POST /v2/api/remove-vm-pci-nic` (operation `RemoveVmPciNic`).
     ///
     /// Returns `None` when the server answers 304 Not Modified.
+    #[cfg(feature = "vm")]
     pub async fn remove_vm_pci_nic(
         &self,
         body: &crate::models::VmOperatePciNicParams,
@@ -6468,6 +6865,7 @@ impl crate::Client {
     /// `POST /v2/api/reset-vm-guest-os-password` (operation `ResetVmGuestOsPassword`).
     ///
     /// Returns `None` when the server answers 304 Not Modified.
+    #[cfg(feature = "vm")]
     pub async fn reset_vm_guest_os_password(
         &self,
         body: &crate::models::VmResetGuestOsPasswordParams,
@@ -6480,6 +6878,7 @@ impl crate::Client {
             .decode_unless_not_modified()
     }
     /// `POST /v2/api/restart-vm` (operation `RestartVm`).
+    #[cfg(feature = "vm")]
     pub async fn restart_vm(
         &self,
         body: &crate::models::VmOperateParams,
@@ -6490,6 +6889,7 @@ impl crate::Client {
         self.execute(crate::client::ApiRequest::json("restart-vm", body)).await?.decode()
     }
     /// `POST /v2/api/resume-vm` (operation `ResumeVm`).
+    #[cfg(feature = "vm")]
     pub async fn resume_vm(
         &self,
         body: &crate::models::VmOperateParams,
@@ -6500,6 +6900,7 @@ impl crate::Client {
         self.execute(crate::client::ApiRequest::json("resume-vm", body)).await?.decode()
     }
     /// `POST /v2/api/rollback-vm` (operation `RollbackVm`).
+    #[cfg(feature = "vm")]
     pub async fn rollback_vm(
         &self,
         body: &crate::models::VmRollbackParams,
@@ -6512,6 +6913,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/shutdown-vm` (operation `ShutDownVm`).
+    #[cfg(feature = "vm")]
     pub async fn shut_down_vm(
         &self,
         body: &crate::models::VmOperateParams,
@@ -6524,6 +6926,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/start-vm` (operation `StartVm`).
+    #[cfg(feature = "vm")]
     pub async fn start_vm(
         &self,
         body: &crate::models::VmStartParams,
@@ -6534,6 +6937,7 @@ impl crate::Client {
         self.execute(crate::client::ApiRequest::json("start-vm", body)).await?.decode()
     }
     /// `POST /v2/api/stop-vm-in-cutover-migration` (operation `StopVmInCutoverMigration`).
+    #[cfg(feature = "vm")]
     pub async fn stop_vm_in_cutover_migration(
         &self,
         body: &crate::models::StopVmInCutoverMigrationParams,
@@ -6548,6 +6952,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/suspend-vm` (operation `SuspendVm`).
+    #[cfg(feature = "vm")]
     pub async fn suspend_vm(
         &self,
         body: &crate::models::VmOperateParams,
@@ -6558,6 +6963,7 @@ impl crate::Client {
         self.execute(crate::client::ApiRequest::json("suspend-vm", body)).await?.decode()
     }
     /// `POST /v2/api/toggle-vm-cd-rom-disable` (operation `ToggleVmCdRomDisable`).
+    #[cfg(feature = "vm")]
     pub async fn toggle_vm_cd_rom_disable(
         &self,
         body: &crate::models::VmToggleCdRomDisableParams,
@@ -6572,6 +6978,7 @@ impl crate::Client {
     /// `POST /v2/api/update-vm-advanced-options` (operation `UpdateVmAdvancedOptions`).
     ///
     /// Returns `None` when the server answers 304 Not Modified.
+    #[cfg(feature = "vm")]
     pub async fn update_vm_advanced_options(
         &self,
         body: &crate::models::VmUpdateAdvancedOptionsParams,
@@ -6584,6 +6991,7 @@ impl crate::Client {
             .decode_unless_not_modified()
     }
     /// `POST /v2/api/update-vm-basic-info` (operation `UpdateVm`).
+    #[cfg(feature = "vm")]
     pub async fn update_vm(
         &self,
         body: &crate::models::VmUpdateParams,
@@ -6596,6 +7004,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/update-vm-disk` (operation `UpdateVmDisk`).
+    #[cfg(feature = "vm")]
     pub async fn update_vm_disk(
         &self,
         body: &crate::models::VmUpdateDiskParams,
@@ -6610,6 +7019,7 @@ impl crate::Client {
     /// `POST /v2/api/update-vm-host-options` (operation `UpdateVmHostOptions`).
     ///
     /// Returns `None` when the server answers 304 Not Modified.
+    #[cfg(feature = "vm")]
     pub async fn update_vm_host_options(
         &self,
         body: &crate::models::VmUpdateHostOptionsParams,
@@ -6624,6 +7034,7 @@ impl crate::Client {
     /// `POST /v2/api/update-vm-io-policy` (operation `UpdateVmIoPolicy`).
     ///
     /// Returns `None` when the server answers 304 Not Modified.
+    #[cfg(feature = "vm")]
     pub async fn update_vm_io_policy(
         &self,
         body: &crate::models::VmUpdateIoPolicyParams,
@@ -6636,6 +7047,7 @@ impl crate::Client {
             .decode_unless_not_modified()
     }
     /// `POST /v2/api/update-vm-nic` (operation `UpdateVmNic`).
+    #[cfg(feature = "vm")]
     pub async fn update_vm_nic(
         &self,
         body: &crate::models::VmUpdateNicParams,
@@ -6650,6 +7062,7 @@ impl crate::Client {
     /// `POST /v2/api/update-vm-nic-advance-info` (operation `UpdateVmNicAdvanceInfo`).
     ///
     /// Returns `None` when the server answers 304 Not Modified.
+    #[cfg(feature = "vm")]
     pub async fn update_vm_nic_advance_info(
         &self,
         body: &crate::models::VmUpdateNicAdvanceInfoParams,
@@ -6664,6 +7077,7 @@ impl crate::Client {
     /// `POST /v2/api/update-vm-nic-basic-info` (operation `UpdateVmNicBasicInfo`).
     ///
     /// Returns `None` when the server answers 304 Not Modified.
+    #[cfg(feature = "vm")]
     pub async fn update_vm_nic_basic_info(
         &self,
         body: &crate::models::VmUpdateNicBasicInfoParams,
@@ -6678,6 +7092,7 @@ impl crate::Client {
     /// `POST /v2/api/update-vm-nic-qos-option` (operation `UpdateVmNicQosOption`).
     ///
     /// Returns `None` when the server answers 304 Not Modified.
+    #[cfg(feature = "vm")]
     pub async fn update_vm_nic_qos_option(
         &self,
         body: &crate::models::VmUpdateNicQosOptionsParams,
@@ -6692,6 +7107,7 @@ impl crate::Client {
     /// `POST /v2/api/update-vm-owner` (operation `UpdateVmOwner`).
     ///
     /// Returns `None` when the server answers 304 Not Modified.
+    #[cfg(feature = "vm")]
     pub async fn update_vm_owner(
         &self,
         body: &crate::models::VmUpdateOwnerParams,
@@ -6706,6 +7122,7 @@ impl crate::Client {
     /// `POST /v2/api/update-vm-vpc-nic` (operation `UpdateVmNicVpcInfo`).
     ///
     /// Returns `None` when the server answers 304 Not Modified.
+    #[cfg(feature = "vm")]
     pub async fn update_vm_nic_vpc_info(
         &self,
         body: &crate::models::VmUpdateVpcNicParams,

@@ -3,6 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/GetVmEntityFilterResultsConnectionRequestBody`
+#[cfg(any(feature = "vm-entity-filter-result"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmEntityFilterResultsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -13,6 +14,7 @@ pub struct GetVmEntityFilterResultsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::VmEntityFilterResultWhereInput>,
 }
+#[cfg(any(feature = "vm-entity-filter-result"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVmEntityFilterResultsConnectionRequestBody {
     fn decode(
@@ -36,6 +38,7 @@ impl crate::codec::Decode for GetVmEntityFilterResultsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-entity-filter-result"))]
 impl crate::codec::Encode for GetVmEntityFilterResultsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -50,6 +53,7 @@ impl crate::codec::Encode for GetVmEntityFilterResultsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetVmEntityFilterResultsRequestBody`
+#[cfg(any(feature = "vm-entity-filter-result"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmEntityFilterResultsRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -60,6 +64,7 @@ pub struct GetVmEntityFilterResultsRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::VmEntityFilterResultWhereInput>,
 }
+#[cfg(any(feature = "vm-entity-filter-result"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVmEntityFilterResultsRequestBody {
     fn decode(
@@ -83,6 +88,7 @@ impl crate::codec::Decode for GetVmEntityFilterResultsRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-entity-filter-result"))]
 impl crate::codec::Encode for GetVmEntityFilterResultsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -97,10 +103,12 @@ impl crate::codec::Encode for GetVmEntityFilterResultsRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateVmEntityFilterResult`
+#[cfg(any(feature = "vm-entity-filter-result"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVmEntityFilterResult {
     pub count: i32,
 }
+#[cfg(any(feature = "vm-entity-filter-result"))]
 impl crate::codec::Decode for NestedAggregateVmEntityFilterResult {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -122,6 +130,7 @@ impl crate::codec::Decode for NestedAggregateVmEntityFilterResult {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-entity-filter-result"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateVmEntityFilterResult {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -131,11 +140,13 @@ impl crate::codec::Encode for NestedAggregateVmEntityFilterResult {
     }
 }
 /// Spec: `#/components/schemas/NestedEntityFilter`
+#[cfg(any(feature = "vm-entity-filter-result"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedEntityFilter {
     pub id: ::std::string::String,
     pub name: ::std::string::String,
 }
+#[cfg(any(feature = "vm-entity-filter-result"))]
 impl crate::codec::Decode for NestedEntityFilter {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -161,6 +172,7 @@ impl crate::codec::Decode for NestedEntityFilter {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-entity-filter-result"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedEntityFilter {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -171,6 +183,7 @@ impl crate::codec::Encode for NestedEntityFilter {
     }
 }
 /// Spec: `#/components/schemas/VmEntityFilterResult`
+#[cfg(any(feature = "vm-entity-filter-result"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmEntityFilterResult {
     pub entity_filter: crate::models::NestedEntityFilter,
@@ -178,6 +191,7 @@ pub struct VmEntityFilterResult {
     pub result: ::std::vec::Vec<f64>,
     pub vm: crate::models::NestedVm,
 }
+#[cfg(any(feature = "vm-entity-filter-result"))]
 impl crate::codec::Decode for VmEntityFilterResult {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -215,6 +229,7 @@ impl crate::codec::Decode for VmEntityFilterResult {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-entity-filter-result"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VmEntityFilterResult {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -227,10 +242,12 @@ impl crate::codec::Encode for VmEntityFilterResult {
     }
 }
 /// Spec: `#/components/schemas/VmEntityFilterResultConnection`
+#[cfg(any(feature = "vm-entity-filter-result"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmEntityFilterResultConnection {
     pub aggregate: crate::models::NestedAggregateVmEntityFilterResult,
 }
+#[cfg(any(feature = "vm-entity-filter-result"))]
 impl crate::codec::Decode for VmEntityFilterResultConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -252,6 +269,7 @@ impl crate::codec::Decode for VmEntityFilterResultConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-entity-filter-result"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VmEntityFilterResultConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -261,6 +279,7 @@ impl crate::codec::Encode for VmEntityFilterResultConnection {
     }
 }
 /// Spec: `#/components/schemas/VmEntityFilterResultOrderByInput`
+#[cfg(any(feature = "vm-entity-filter-result"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VmEntityFilterResultOrderByInput {
     /// `id_ASC`
@@ -270,6 +289,7 @@ pub enum VmEntityFilterResultOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "vm-entity-filter-result"))]
 impl VmEntityFilterResultOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 2] = [Self::IdAsc, Self::IdDesc];
@@ -291,16 +311,19 @@ impl VmEntityFilterResultOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "vm-entity-filter-result"))]
 impl ::std::default::Default for VmEntityFilterResultOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "vm-entity-filter-result"))]
 impl ::std::fmt::Display for VmEntityFilterResultOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "vm-entity-filter-result"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmEntityFilterResultOrderByInput {
     fn decode(
@@ -309,13 +332,177 @@ impl crate::codec::Decode for VmEntityFilterResultOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "vm-entity-filter-result"))]
 impl crate::codec::Encode for VmEntityFilterResultOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
+/// Spec: `#/components/schemas/VmEntityFilterResultWhereInput`
+#[cfg(any(feature = "vm-entity-filter-result"))]
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct VmEntityFilterResultWhereInput {
+    pub and: crate::Nullable<
+        ::std::vec::Vec<crate::models::VmEntityFilterResultWhereInput>,
+    >,
+    pub not: crate::Nullable<
+        ::std::vec::Vec<crate::models::VmEntityFilterResultWhereInput>,
+    >,
+    pub or: crate::Nullable<
+        ::std::vec::Vec<crate::models::VmEntityFilterResultWhereInput>,
+    >,
+    #[cfg(any(feature = "entity-filter", feature = "table-reporter"))]
+    pub entity_filter: crate::Nullable<
+        ::std::boxed::Box<crate::models::EntityFilterWhereInput>,
+    >,
+    pub id: crate::Nullable<::std::string::String>,
+    pub id_contains: crate::Nullable<::std::string::String>,
+    pub id_ends_with: crate::Nullable<::std::string::String>,
+    pub id_gt: crate::Nullable<::std::string::String>,
+    pub id_gte: crate::Nullable<::std::string::String>,
+    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: crate::Nullable<::std::string::String>,
+    pub id_lte: crate::Nullable<::std::string::String>,
+    pub id_not: crate::Nullable<::std::string::String>,
+    pub id_not_contains: crate::Nullable<::std::string::String>,
+    pub id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub id_starts_with: crate::Nullable<::std::string::String>,
+    #[cfg(
+        any(
+            feature = "alert",
+            feature = "backup-plan",
+            feature = "entity-filter",
+            feature = "graph",
+            feature = "isolation-policy",
+            feature = "label",
+            feature = "metrics",
+            feature = "replica-vm",
+            feature = "replication-plan",
+            feature = "security-group",
+            feature = "security-policy",
+            feature = "table-reporter",
+            feature = "usb-device",
+            feature = "vm",
+            feature = "vm-export-file",
+            feature = "vm-placement-group"
+        )
+    )]
+    pub vm: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
+}
+#[cfg(any(feature = "vm-entity-filter-result"))]
+#[cfg(feature = "server")]
+impl crate::codec::Decode for VmEntityFilterResultWhereInput {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        let mut out = Self::default();
+        let mut key = d.first_key("VmEntityFilterResultWhereInput")?;
+        while let ::std::option::Option::Some(k) = key {
+            match k {
+                "AND" => d.field(&mut out.and, "AND")?,
+                "NOT" => d.field(&mut out.not, "NOT")?,
+                "OR" => d.field(&mut out.or, "OR")?,
+                #[cfg(any(feature = "entity-filter", feature = "table-reporter"))]
+                "entityFilter" => d.field(&mut out.entity_filter, "entityFilter")?,
+                "id" => d.field(&mut out.id, "id")?,
+                "id_contains" => d.field(&mut out.id_contains, "id_contains")?,
+                "id_ends_with" => d.field(&mut out.id_ends_with, "id_ends_with")?,
+                "id_gt" => d.field(&mut out.id_gt, "id_gt")?,
+                "id_gte" => d.field(&mut out.id_gte, "id_gte")?,
+                "id_in" => d.field(&mut out.id_in, "id_in")?,
+                "id_lt" => d.field(&mut out.id_lt, "id_lt")?,
+                "id_lte" => d.field(&mut out.id_lte, "id_lte")?,
+                "id_not" => d.field(&mut out.id_not, "id_not")?,
+                "id_not_contains" => {
+                    d.field(&mut out.id_not_contains, "id_not_contains")?
+                }
+                "id_not_ends_with" => {
+                    d.field(&mut out.id_not_ends_with, "id_not_ends_with")?
+                }
+                "id_not_in" => d.field(&mut out.id_not_in, "id_not_in")?,
+                "id_not_starts_with" => {
+                    d.field(&mut out.id_not_starts_with, "id_not_starts_with")?
+                }
+                "id_starts_with" => d.field(&mut out.id_starts_with, "id_starts_with")?,
+                #[cfg(
+                    any(
+                        feature = "alert",
+                        feature = "backup-plan",
+                        feature = "entity-filter",
+                        feature = "graph",
+                        feature = "isolation-policy",
+                        feature = "label",
+                        feature = "metrics",
+                        feature = "replica-vm",
+                        feature = "replication-plan",
+                        feature = "security-group",
+                        feature = "security-policy",
+                        feature = "table-reporter",
+                        feature = "usb-device",
+                        feature = "vm",
+                        feature = "vm-export-file",
+                        feature = "vm-placement-group"
+                    )
+                )]
+                "vm" => d.field(&mut out.vm, "vm")?,
+                _ => d.skip()?,
+            }
+            key = d.next_key()?;
+        }
+        ::std::result::Result::Ok(out)
+    }
+}
+#[cfg(any(feature = "vm-entity-filter-result"))]
+impl crate::codec::Encode for VmEntityFilterResultWhereInput {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.begin_object();
+        e.field("AND", &self.and);
+        e.field("NOT", &self.not);
+        e.field("OR", &self.or);
+        #[cfg(any(feature = "entity-filter", feature = "table-reporter"))]
+        e.field("entityFilter", &self.entity_filter);
+        e.field("id", &self.id);
+        e.field("id_contains", &self.id_contains);
+        e.field("id_ends_with", &self.id_ends_with);
+        e.field("id_gt", &self.id_gt);
+        e.field("id_gte", &self.id_gte);
+        e.field("id_in", &self.id_in);
+        e.field("id_lt", &self.id_lt);
+        e.field("id_lte", &self.id_lte);
+        e.field("id_not", &self.id_not);
+        e.field("id_not_contains", &self.id_not_contains);
+        e.field("id_not_ends_with", &self.id_not_ends_with);
+        e.field("id_not_in", &self.id_not_in);
+        e.field("id_not_starts_with", &self.id_not_starts_with);
+        e.field("id_starts_with", &self.id_starts_with);
+        #[cfg(
+            any(
+                feature = "alert",
+                feature = "backup-plan",
+                feature = "entity-filter",
+                feature = "graph",
+                feature = "isolation-policy",
+                feature = "label",
+                feature = "metrics",
+                feature = "replica-vm",
+                feature = "replication-plan",
+                feature = "security-group",
+                feature = "security-policy",
+                feature = "table-reporter",
+                feature = "usb-device",
+                feature = "vm",
+                feature = "vm-export-file",
+                feature = "vm-placement-group"
+            )
+        )] e.field("vm", &self.vm);
+        e.end_object();
+    }
+}
 impl crate::Client {
     /// `POST /v2/api/get-vm-entity-filter-results` (operation `GetVmEntityFilterResults`).
+    #[cfg(feature = "vm-entity-filter-result")]
     pub async fn get_vm_entity_filter_results(
         &self,
         body: &crate::models::GetVmEntityFilterResultsRequestBody,
@@ -330,6 +517,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-vm-entity-filter-results-connection` (operation `GetVmEntityFilterResultsConnection`).
+    #[cfg(feature = "vm-entity-filter-result")]
     pub async fn get_vm_entity_filter_results_connection(
         &self,
         body: &crate::models::GetVmEntityFilterResultsConnectionRequestBody,

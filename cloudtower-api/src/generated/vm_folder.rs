@@ -3,10 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteVmFolder`
+#[cfg(any(feature = "vm-folder"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteVmFolder {
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "vm-folder"))]
 impl crate::codec::Decode for DeleteVmFolder {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -28,6 +30,7 @@ impl crate::codec::Decode for DeleteVmFolder {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-folder"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteVmFolder {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -37,6 +40,7 @@ impl crate::codec::Encode for DeleteVmFolder {
     }
 }
 /// Spec: `#/components/schemas/GetVmFoldersConnectionRequestBody`
+#[cfg(any(feature = "vm-folder"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmFoldersConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -47,6 +51,7 @@ pub struct GetVmFoldersConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::VmFolderWhereInput>,
 }
+#[cfg(any(feature = "vm-folder"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVmFoldersConnectionRequestBody {
     fn decode(
@@ -70,6 +75,7 @@ impl crate::codec::Decode for GetVmFoldersConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-folder"))]
 impl crate::codec::Encode for GetVmFoldersConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -84,6 +90,7 @@ impl crate::codec::Encode for GetVmFoldersConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetVmFoldersRequestBody`
+#[cfg(any(feature = "vm-folder"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmFoldersRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -94,6 +101,7 @@ pub struct GetVmFoldersRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::VmFolderWhereInput>,
 }
+#[cfg(any(feature = "vm-folder"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVmFoldersRequestBody {
     fn decode(
@@ -117,6 +125,7 @@ impl crate::codec::Decode for GetVmFoldersRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-folder"))]
 impl crate::codec::Encode for GetVmFoldersRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -131,10 +140,12 @@ impl crate::codec::Encode for GetVmFoldersRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateVmFolder`
+#[cfg(any(feature = "vm-folder"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVmFolder {
     pub count: i32,
 }
+#[cfg(any(feature = "vm-folder"))]
 impl crate::codec::Decode for NestedAggregateVmFolder {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -156,6 +167,7 @@ impl crate::codec::Decode for NestedAggregateVmFolder {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-folder"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateVmFolder {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -165,6 +177,7 @@ impl crate::codec::Encode for NestedAggregateVmFolder {
     }
 }
 /// Spec: `#/components/schemas/VmFolder`
+#[cfg(any(feature = "vm-folder"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmFolder {
     pub cluster: crate::models::NestedCluster,
@@ -174,6 +187,7 @@ pub struct VmFolder {
     pub vm_num: ::std::option::Option<i32>,
     pub vms: ::std::option::Option<::std::vec::Vec<crate::models::NestedVm>>,
 }
+#[cfg(any(feature = "vm-folder"))]
 impl crate::codec::Decode for VmFolder {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -206,6 +220,7 @@ impl crate::codec::Decode for VmFolder {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-folder"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VmFolder {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -220,10 +235,12 @@ impl crate::codec::Encode for VmFolder {
     }
 }
 /// Spec: `#/components/schemas/VmFolderConnection`
+#[cfg(any(feature = "vm-folder"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmFolderConnection {
     pub aggregate: crate::models::NestedAggregateVmFolder,
 }
+#[cfg(any(feature = "vm-folder"))]
 impl crate::codec::Decode for VmFolderConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -245,6 +262,7 @@ impl crate::codec::Decode for VmFolderConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-folder"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VmFolderConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -254,11 +272,13 @@ impl crate::codec::Encode for VmFolderConnection {
     }
 }
 /// Spec: `#/components/schemas/VmFolderCreationParams`
+#[cfg(any(feature = "vm-folder"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmFolderCreationParams {
     pub cluster_id: ::std::string::String,
     pub name: ::std::string::String,
 }
+#[cfg(any(feature = "vm-folder"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmFolderCreationParams {
     fn decode(
@@ -285,6 +305,7 @@ impl crate::codec::Decode for VmFolderCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-folder"))]
 impl crate::codec::Encode for VmFolderCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -294,10 +315,12 @@ impl crate::codec::Encode for VmFolderCreationParams {
     }
 }
 /// Spec: `#/components/schemas/VmFolderDeletionParams`
+#[cfg(any(feature = "vm-folder"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmFolderDeletionParams {
     pub r#where: crate::models::VmFolderWhereInput,
 }
+#[cfg(any(feature = "vm-folder"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmFolderDeletionParams {
     fn decode(
@@ -320,6 +343,7 @@ impl crate::codec::Decode for VmFolderDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-folder"))]
 impl crate::codec::Encode for VmFolderDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -328,6 +352,7 @@ impl crate::codec::Encode for VmFolderDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/VmFolderOrderByInput`
+#[cfg(any(feature = "vm-folder"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VmFolderOrderByInput {
     /// `id_ASC`
@@ -349,6 +374,7 @@ pub enum VmFolderOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "vm-folder"))]
 impl VmFolderOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 8] = [
@@ -391,16 +417,19 @@ impl VmFolderOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "vm-folder"))]
 impl ::std::default::Default for VmFolderOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "vm-folder"))]
 impl ::std::fmt::Display for VmFolderOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "vm-folder"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmFolderOrderByInput {
     fn decode(
@@ -409,17 +438,20 @@ impl crate::codec::Decode for VmFolderOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "vm-folder"))]
 impl crate::codec::Encode for VmFolderOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/VmFolderUpdationParams`
+#[cfg(any(feature = "vm-folder"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmFolderUpdationParams {
     pub data: crate::models::VmFolderUpdationParamsData,
     pub r#where: crate::models::VmFolderWhereInput,
 }
+#[cfg(any(feature = "vm-folder"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmFolderUpdationParams {
     fn decode(
@@ -446,6 +478,7 @@ impl crate::codec::Decode for VmFolderUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-folder"))]
 impl crate::codec::Encode for VmFolderUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -455,10 +488,12 @@ impl crate::codec::Encode for VmFolderUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/VmFolderUpdationParams/properties/data`
+#[cfg(any(feature = "vm-folder"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmFolderUpdationParamsData {
     pub name: ::std::string::String,
 }
+#[cfg(any(feature = "vm-folder"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmFolderUpdationParamsData {
     fn decode(
@@ -481,6 +516,7 @@ impl crate::codec::Decode for VmFolderUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-folder"))]
 impl crate::codec::Encode for VmFolderUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -488,8 +524,417 @@ impl crate::codec::Encode for VmFolderUpdationParamsData {
         e.end_object();
     }
 }
+/// Spec: `#/components/schemas/VmFolderWhereInput`
+#[cfg(any(feature = "vm-folder"))]
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct VmFolderWhereInput {
+    pub and: crate::Nullable<::std::vec::Vec<crate::models::VmFolderWhereInput>>,
+    pub not: crate::Nullable<::std::vec::Vec<crate::models::VmFolderWhereInput>>,
+    pub or: crate::Nullable<::std::vec::Vec<crate::models::VmFolderWhereInput>>,
+    pub cluster: crate::Nullable<::std::boxed::Box<crate::models::ClusterWhereInput>>,
+    pub id: crate::Nullable<::std::string::String>,
+    pub id_contains: crate::Nullable<::std::string::String>,
+    pub id_ends_with: crate::Nullable<::std::string::String>,
+    pub id_gt: crate::Nullable<::std::string::String>,
+    pub id_gte: crate::Nullable<::std::string::String>,
+    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: crate::Nullable<::std::string::String>,
+    pub id_lte: crate::Nullable<::std::string::String>,
+    pub id_not: crate::Nullable<::std::string::String>,
+    pub id_not_contains: crate::Nullable<::std::string::String>,
+    pub id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub id_starts_with: crate::Nullable<::std::string::String>,
+    pub local_id: crate::Nullable<::std::string::String>,
+    pub local_id_contains: crate::Nullable<::std::string::String>,
+    pub local_id_ends_with: crate::Nullable<::std::string::String>,
+    pub local_id_gt: crate::Nullable<::std::string::String>,
+    pub local_id_gte: crate::Nullable<::std::string::String>,
+    pub local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub local_id_lt: crate::Nullable<::std::string::String>,
+    pub local_id_lte: crate::Nullable<::std::string::String>,
+    pub local_id_not: crate::Nullable<::std::string::String>,
+    pub local_id_not_contains: crate::Nullable<::std::string::String>,
+    pub local_id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub local_id_starts_with: crate::Nullable<::std::string::String>,
+    pub name: crate::Nullable<::std::string::String>,
+    pub name_contains: crate::Nullable<::std::string::String>,
+    pub name_ends_with: crate::Nullable<::std::string::String>,
+    pub name_gt: crate::Nullable<::std::string::String>,
+    pub name_gte: crate::Nullable<::std::string::String>,
+    pub name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_lt: crate::Nullable<::std::string::String>,
+    pub name_lte: crate::Nullable<::std::string::String>,
+    pub name_not: crate::Nullable<::std::string::String>,
+    pub name_not_contains: crate::Nullable<::std::string::String>,
+    pub name_not_ends_with: crate::Nullable<::std::string::String>,
+    pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_not_starts_with: crate::Nullable<::std::string::String>,
+    pub name_starts_with: crate::Nullable<::std::string::String>,
+    pub vm_num: crate::Nullable<i32>,
+    pub vm_num_gt: crate::Nullable<i32>,
+    pub vm_num_gte: crate::Nullable<i32>,
+    pub vm_num_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub vm_num_lt: crate::Nullable<i32>,
+    pub vm_num_lte: crate::Nullable<i32>,
+    pub vm_num_not: crate::Nullable<i32>,
+    pub vm_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
+    #[cfg(
+        any(
+            feature = "alert",
+            feature = "backup-plan",
+            feature = "entity-filter",
+            feature = "graph",
+            feature = "isolation-policy",
+            feature = "label",
+            feature = "metrics",
+            feature = "replica-vm",
+            feature = "replication-plan",
+            feature = "security-group",
+            feature = "security-policy",
+            feature = "table-reporter",
+            feature = "usb-device",
+            feature = "vm",
+            feature = "vm-export-file",
+            feature = "vm-placement-group"
+        )
+    )]
+    pub vms_every: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
+    #[cfg(
+        any(
+            feature = "alert",
+            feature = "backup-plan",
+            feature = "entity-filter",
+            feature = "graph",
+            feature = "isolation-policy",
+            feature = "label",
+            feature = "metrics",
+            feature = "replica-vm",
+            feature = "replication-plan",
+            feature = "security-group",
+            feature = "security-policy",
+            feature = "table-reporter",
+            feature = "usb-device",
+            feature = "vm",
+            feature = "vm-export-file",
+            feature = "vm-placement-group"
+        )
+    )]
+    pub vms_none: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
+    #[cfg(
+        any(
+            feature = "alert",
+            feature = "backup-plan",
+            feature = "entity-filter",
+            feature = "graph",
+            feature = "isolation-policy",
+            feature = "label",
+            feature = "metrics",
+            feature = "replica-vm",
+            feature = "replication-plan",
+            feature = "security-group",
+            feature = "security-policy",
+            feature = "table-reporter",
+            feature = "usb-device",
+            feature = "vm",
+            feature = "vm-export-file",
+            feature = "vm-placement-group"
+        )
+    )]
+    pub vms_some: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
+}
+#[cfg(any(feature = "vm-folder"))]
+#[cfg(feature = "server")]
+impl crate::codec::Decode for VmFolderWhereInput {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        let mut out = Self::default();
+        let mut key = d.first_key("VmFolderWhereInput")?;
+        while let ::std::option::Option::Some(k) = key {
+            match k {
+                "AND" => d.field(&mut out.and, "AND")?,
+                "NOT" => d.field(&mut out.not, "NOT")?,
+                "OR" => d.field(&mut out.or, "OR")?,
+                "cluster" => d.field(&mut out.cluster, "cluster")?,
+                "id" => d.field(&mut out.id, "id")?,
+                "id_contains" => d.field(&mut out.id_contains, "id_contains")?,
+                "id_ends_with" => d.field(&mut out.id_ends_with, "id_ends_with")?,
+                "id_gt" => d.field(&mut out.id_gt, "id_gt")?,
+                "id_gte" => d.field(&mut out.id_gte, "id_gte")?,
+                "id_in" => d.field(&mut out.id_in, "id_in")?,
+                "id_lt" => d.field(&mut out.id_lt, "id_lt")?,
+                "id_lte" => d.field(&mut out.id_lte, "id_lte")?,
+                "id_not" => d.field(&mut out.id_not, "id_not")?,
+                "id_not_contains" => {
+                    d.field(&mut out.id_not_contains, "id_not_contains")?
+                }
+                "id_not_ends_with" => {
+                    d.field(&mut out.id_not_ends_with, "id_not_ends_with")?
+                }
+                "id_not_in" => d.field(&mut out.id_not_in, "id_not_in")?,
+                "id_not_starts_with" => {
+                    d.field(&mut out.id_not_starts_with, "id_not_starts_with")?
+                }
+                "id_starts_with" => d.field(&mut out.id_starts_with, "id_starts_with")?,
+                "local_id" => d.field(&mut out.local_id, "local_id")?,
+                "local_id_contains" => {
+                    d.field(&mut out.local_id_contains, "local_id_contains")?
+                }
+                "local_id_ends_with" => {
+                    d.field(&mut out.local_id_ends_with, "local_id_ends_with")?
+                }
+                "local_id_gt" => d.field(&mut out.local_id_gt, "local_id_gt")?,
+                "local_id_gte" => d.field(&mut out.local_id_gte, "local_id_gte")?,
+                "local_id_in" => d.field(&mut out.local_id_in, "local_id_in")?,
+                "local_id_lt" => d.field(&mut out.local_id_lt, "local_id_lt")?,
+                "local_id_lte" => d.field(&mut out.local_id_lte, "local_id_lte")?,
+                "local_id_not" => d.field(&mut out.local_id_not, "local_id_not")?,
+                "local_id_not_contains" => {
+                    d.field(&mut out.local_id_not_contains, "local_id_not_contains")?
+                }
+                "local_id_not_ends_with" => {
+                    d.field(&mut out.local_id_not_ends_with, "local_id_not_ends_with")?
+                }
+                "local_id_not_in" => {
+                    d.field(&mut out.local_id_not_in, "local_id_not_in")?
+                }
+                "local_id_not_starts_with" => {
+                    d.field(
+                        &mut out.local_id_not_starts_with,
+                        "local_id_not_starts_with",
+                    )?
+                }
+                "local_id_starts_with" => {
+                    d.field(&mut out.local_id_starts_with, "local_id_starts_with")?
+                }
+                "name" => d.field(&mut out.name, "name")?,
+                "name_contains" => d.field(&mut out.name_contains, "name_contains")?,
+                "name_ends_with" => d.field(&mut out.name_ends_with, "name_ends_with")?,
+                "name_gt" => d.field(&mut out.name_gt, "name_gt")?,
+                "name_gte" => d.field(&mut out.name_gte, "name_gte")?,
+                "name_in" => d.field(&mut out.name_in, "name_in")?,
+                "name_lt" => d.field(&mut out.name_lt, "name_lt")?,
+                "name_lte" => d.field(&mut out.name_lte, "name_lte")?,
+                "name_not" => d.field(&mut out.name_not, "name_not")?,
+                "name_not_contains" => {
+                    d.field(&mut out.name_not_contains, "name_not_contains")?
+                }
+                "name_not_ends_with" => {
+                    d.field(&mut out.name_not_ends_with, "name_not_ends_with")?
+                }
+                "name_not_in" => d.field(&mut out.name_not_in, "name_not_in")?,
+                "name_not_starts_with" => {
+                    d.field(&mut out.name_not_starts_with, "name_not_starts_with")?
+                }
+                "name_starts_with" => {
+                    d.field(&mut out.name_starts_with, "name_starts_with")?
+                }
+                "vm_num" => d.field(&mut out.vm_num, "vm_num")?,
+                "vm_num_gt" => d.field(&mut out.vm_num_gt, "vm_num_gt")?,
+                "vm_num_gte" => d.field(&mut out.vm_num_gte, "vm_num_gte")?,
+                "vm_num_in" => d.field(&mut out.vm_num_in, "vm_num_in")?,
+                "vm_num_lt" => d.field(&mut out.vm_num_lt, "vm_num_lt")?,
+                "vm_num_lte" => d.field(&mut out.vm_num_lte, "vm_num_lte")?,
+                "vm_num_not" => d.field(&mut out.vm_num_not, "vm_num_not")?,
+                "vm_num_not_in" => d.field(&mut out.vm_num_not_in, "vm_num_not_in")?,
+                #[cfg(
+                    any(
+                        feature = "alert",
+                        feature = "backup-plan",
+                        feature = "entity-filter",
+                        feature = "graph",
+                        feature = "isolation-policy",
+                        feature = "label",
+                        feature = "metrics",
+                        feature = "replica-vm",
+                        feature = "replication-plan",
+                        feature = "security-group",
+                        feature = "security-policy",
+                        feature = "table-reporter",
+                        feature = "usb-device",
+                        feature = "vm",
+                        feature = "vm-export-file",
+                        feature = "vm-placement-group"
+                    )
+                )]
+                "vms_every" => d.field(&mut out.vms_every, "vms_every")?,
+                #[cfg(
+                    any(
+                        feature = "alert",
+                        feature = "backup-plan",
+                        feature = "entity-filter",
+                        feature = "graph",
+                        feature = "isolation-policy",
+                        feature = "label",
+                        feature = "metrics",
+                        feature = "replica-vm",
+                        feature = "replication-plan",
+                        feature = "security-group",
+                        feature = "security-policy",
+                        feature = "table-reporter",
+                        feature = "usb-device",
+                        feature = "vm",
+                        feature = "vm-export-file",
+                        feature = "vm-placement-group"
+                    )
+                )]
+                "vms_none" => d.field(&mut out.vms_none, "vms_none")?,
+                #[cfg(
+                    any(
+                        feature = "alert",
+                        feature = "backup-plan",
+                        feature = "entity-filter",
+                        feature = "graph",
+                        feature = "isolation-policy",
+                        feature = "label",
+                        feature = "metrics",
+                        feature = "replica-vm",
+                        feature = "replication-plan",
+                        feature = "security-group",
+                        feature = "security-policy",
+                        feature = "table-reporter",
+                        feature = "usb-device",
+                        feature = "vm",
+                        feature = "vm-export-file",
+                        feature = "vm-placement-group"
+                    )
+                )]
+                "vms_some" => d.field(&mut out.vms_some, "vms_some")?,
+                _ => d.skip()?,
+            }
+            key = d.next_key()?;
+        }
+        ::std::result::Result::Ok(out)
+    }
+}
+#[cfg(any(feature = "vm-folder"))]
+impl crate::codec::Encode for VmFolderWhereInput {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.begin_object();
+        e.field("AND", &self.and);
+        e.field("NOT", &self.not);
+        e.field("OR", &self.or);
+        e.field("cluster", &self.cluster);
+        e.field("id", &self.id);
+        e.field("id_contains", &self.id_contains);
+        e.field("id_ends_with", &self.id_ends_with);
+        e.field("id_gt", &self.id_gt);
+        e.field("id_gte", &self.id_gte);
+        e.field("id_in", &self.id_in);
+        e.field("id_lt", &self.id_lt);
+        e.field("id_lte", &self.id_lte);
+        e.field("id_not", &self.id_not);
+        e.field("id_not_contains", &self.id_not_contains);
+        e.field("id_not_ends_with", &self.id_not_ends_with);
+        e.field("id_not_in", &self.id_not_in);
+        e.field("id_not_starts_with", &self.id_not_starts_with);
+        e.field("id_starts_with", &self.id_starts_with);
+        e.field("local_id", &self.local_id);
+        e.field("local_id_contains", &self.local_id_contains);
+        e.field("local_id_ends_with", &self.local_id_ends_with);
+        e.field("local_id_gt", &self.local_id_gt);
+        e.field("local_id_gte", &self.local_id_gte);
+        e.field("local_id_in", &self.local_id_in);
+        e.field("local_id_lt", &self.local_id_lt);
+        e.field("local_id_lte", &self.local_id_lte);
+        e.field("local_id_not", &self.local_id_not);
+        e.field("local_id_not_contains", &self.local_id_not_contains);
+        e.field("local_id_not_ends_with", &self.local_id_not_ends_with);
+        e.field("local_id_not_in", &self.local_id_not_in);
+        e.field("local_id_not_starts_with", &self.local_id_not_starts_with);
+        e.field("local_id_starts_with", &self.local_id_starts_with);
+        e.field("name", &self.name);
+        e.field("name_contains", &self.name_contains);
+        e.field("name_ends_with", &self.name_ends_with);
+        e.field("name_gt", &self.name_gt);
+        e.field("name_gte", &self.name_gte);
+        e.field("name_in", &self.name_in);
+        e.field("name_lt", &self.name_lt);
+        e.field("name_lte", &self.name_lte);
+        e.field("name_not", &self.name_not);
+        e.field("name_not_contains", &self.name_not_contains);
+        e.field("name_not_ends_with", &self.name_not_ends_with);
+        e.field("name_not_in", &self.name_not_in);
+        e.field("name_not_starts_with", &self.name_not_starts_with);
+        e.field("name_starts_with", &self.name_starts_with);
+        e.field("vm_num", &self.vm_num);
+        e.field("vm_num_gt", &self.vm_num_gt);
+        e.field("vm_num_gte", &self.vm_num_gte);
+        e.field("vm_num_in", &self.vm_num_in);
+        e.field("vm_num_lt", &self.vm_num_lt);
+        e.field("vm_num_lte", &self.vm_num_lte);
+        e.field("vm_num_not", &self.vm_num_not);
+        e.field("vm_num_not_in", &self.vm_num_not_in);
+        #[cfg(
+            any(
+                feature = "alert",
+                feature = "backup-plan",
+                feature = "entity-filter",
+                feature = "graph",
+                feature = "isolation-policy",
+                feature = "label",
+                feature = "metrics",
+                feature = "replica-vm",
+                feature = "replication-plan",
+                feature = "security-group",
+                feature = "security-policy",
+                feature = "table-reporter",
+                feature = "usb-device",
+                feature = "vm",
+                feature = "vm-export-file",
+                feature = "vm-placement-group"
+            )
+        )] e.field("vms_every", &self.vms_every);
+        #[cfg(
+            any(
+                feature = "alert",
+                feature = "backup-plan",
+                feature = "entity-filter",
+                feature = "graph",
+                feature = "isolation-policy",
+                feature = "label",
+                feature = "metrics",
+                feature = "replica-vm",
+                feature = "replication-plan",
+                feature = "security-group",
+                feature = "security-policy",
+                feature = "table-reporter",
+                feature = "usb-device",
+                feature = "vm",
+                feature = "vm-export-file",
+                feature = "vm-placement-group"
+            )
+        )] e.field("vms_none", &self.vms_none);
+        #[cfg(
+            any(
+                feature = "alert",
+                feature = "backup-plan",
+                feature = "entity-filter",
+                feature = "graph",
+                feature = "isolation-policy",
+                feature = "label",
+                feature = "metrics",
+                feature = "replica-vm",
+                feature = "replication-plan",
+                feature = "security-group",
+                feature = "security-policy",
+                feature = "table-reporter",
+                feature = "usb-device",
+                feature = "vm",
+                feature = "vm-export-file",
+                feature = "vm-placement-group"
+            )
+        )] e.field("vms_some", &self.vms_some);
+        e.end_object();
+    }
+}
 impl crate::Client {
     /// `POST /v2/api/create-vm-folder` (operation `CreateVmFolder`).
+    #[cfg(feature = "vm-folder")]
     pub async fn create_vm_folder(
         &self,
         body: &[crate::models::VmFolderCreationParams],
@@ -502,6 +947,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/delete-vm-folder` (operation `DeleteVmFolder`).
+    #[cfg(feature = "vm-folder")]
     pub async fn delete_vm_folder(
         &self,
         body: &crate::models::VmFolderDeletionParams,
@@ -514,6 +960,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-vm-folders` (operation `GetVmFolders`).
+    #[cfg(feature = "vm-folder")]
     pub async fn get_vm_folders(
         &self,
         body: &crate::models::GetVmFoldersRequestBody,
@@ -523,6 +970,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-vm-folders-connection` (operation `GetVmFoldersConnection`).
+    #[cfg(feature = "vm-folder")]
     pub async fn get_vm_folders_connection(
         &self,
         body: &crate::models::GetVmFoldersConnectionRequestBody,
@@ -532,6 +980,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/update-vm-folder` (operation `UpdateVmFolder`).
+    #[cfg(feature = "vm-folder")]
     pub async fn update_vm_folder(
         &self,
         body: &crate::models::VmFolderUpdationParams,

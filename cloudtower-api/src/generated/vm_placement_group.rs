@@ -3,10 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteVmPlacementGroup`
+#[cfg(any(feature = "vm-placement-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteVmPlacementGroup {
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "vm-placement-group"))]
 impl crate::codec::Decode for DeleteVmPlacementGroup {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -28,6 +30,7 @@ impl crate::codec::Decode for DeleteVmPlacementGroup {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-placement-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteVmPlacementGroup {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -37,6 +40,7 @@ impl crate::codec::Encode for DeleteVmPlacementGroup {
     }
 }
 /// Spec: `#/components/schemas/GetVmPlacementGroupsConnectionRequestBody`
+#[cfg(any(feature = "vm-placement-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmPlacementGroupsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -47,6 +51,7 @@ pub struct GetVmPlacementGroupsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::VmPlacementGroupWhereInput>,
 }
+#[cfg(any(feature = "vm-placement-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVmPlacementGroupsConnectionRequestBody {
     fn decode(
@@ -70,6 +75,7 @@ impl crate::codec::Decode for GetVmPlacementGroupsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-placement-group"))]
 impl crate::codec::Encode for GetVmPlacementGroupsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -84,10 +90,12 @@ impl crate::codec::Encode for GetVmPlacementGroupsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateVmPlacementGroup`
+#[cfg(any(feature = "vm-placement-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVmPlacementGroup {
     pub count: i32,
 }
+#[cfg(any(feature = "vm-placement-group"))]
 impl crate::codec::Decode for NestedAggregateVmPlacementGroup {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -109,6 +117,7 @@ impl crate::codec::Decode for NestedAggregateVmPlacementGroup {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-placement-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateVmPlacementGroup {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -118,6 +127,7 @@ impl crate::codec::Encode for NestedAggregateVmPlacementGroup {
     }
 }
 /// Spec: `#/components/schemas/VmPlacementGroup`
+#[cfg(any(feature = "vm-placement-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmPlacementGroup {
     pub cluster: crate::models::NestedCluster,
@@ -143,6 +153,7 @@ pub struct VmPlacementGroup {
     pub vm_vm_policy_enabled: bool,
     pub vms: ::std::option::Option<::std::vec::Vec<crate::models::NestedVm>>,
 }
+#[cfg(any(feature = "vm-placement-group"))]
 impl crate::codec::Decode for VmPlacementGroup {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -248,6 +259,7 @@ impl crate::codec::Decode for VmPlacementGroup {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-placement-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VmPlacementGroup {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -274,10 +286,12 @@ impl crate::codec::Encode for VmPlacementGroup {
     }
 }
 /// Spec: `#/components/schemas/VmPlacementGroupConnection`
+#[cfg(any(feature = "vm-placement-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmPlacementGroupConnection {
     pub aggregate: crate::models::NestedAggregateVmPlacementGroup,
 }
+#[cfg(any(feature = "vm-placement-group"))]
 impl crate::codec::Decode for VmPlacementGroupConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -299,6 +313,7 @@ impl crate::codec::Decode for VmPlacementGroupConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-placement-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VmPlacementGroupConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -308,6 +323,7 @@ impl crate::codec::Encode for VmPlacementGroupConnection {
     }
 }
 /// Spec: `#/components/schemas/VmPlacementGroupCreationParams`
+#[cfg(any(feature = "vm-placement-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmPlacementGroupCreationParams {
     pub vm_vm_policy: ::std::option::Option<crate::models::VmVmPolicy>,
@@ -324,6 +340,7 @@ pub struct VmPlacementGroupCreationParams {
     pub enabled: bool,
     pub cluster_id: ::std::string::String,
 }
+#[cfg(any(feature = "vm-placement-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmPlacementGroupCreationParams {
     fn decode(
@@ -378,6 +395,7 @@ impl crate::codec::Decode for VmPlacementGroupCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-placement-group"))]
 impl crate::codec::Encode for VmPlacementGroupCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -398,10 +416,12 @@ impl crate::codec::Encode for VmPlacementGroupCreationParams {
     }
 }
 /// Spec: `#/components/schemas/VmPlacementGroupDeletionParams`
+#[cfg(any(feature = "vm-placement-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmPlacementGroupDeletionParams {
     pub r#where: crate::models::VmPlacementGroupWhereInput,
 }
+#[cfg(any(feature = "vm-placement-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmPlacementGroupDeletionParams {
     fn decode(
@@ -424,6 +444,7 @@ impl crate::codec::Decode for VmPlacementGroupDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-placement-group"))]
 impl crate::codec::Encode for VmPlacementGroupDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -432,11 +453,13 @@ impl crate::codec::Encode for VmPlacementGroupDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/VmPlacementGroupUpdationParams`
+#[cfg(any(feature = "vm-placement-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmPlacementGroupUpdationParams {
     pub data: crate::models::VmPlacementGroupUpdationParamsData,
     pub r#where: crate::models::VmPlacementGroupWhereInput,
 }
+#[cfg(any(feature = "vm-placement-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmPlacementGroupUpdationParams {
     fn decode(
@@ -463,6 +486,7 @@ impl crate::codec::Decode for VmPlacementGroupUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-placement-group"))]
 impl crate::codec::Encode for VmPlacementGroupUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -472,6 +496,7 @@ impl crate::codec::Encode for VmPlacementGroupUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/VmPlacementGroupUpdationParams/properties/data`
+#[cfg(any(feature = "vm-placement-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmPlacementGroupUpdationParamsData {
     pub vm_vm_policy: ::std::option::Option<crate::models::VmVmPolicy>,
@@ -487,6 +512,7 @@ pub struct VmPlacementGroupUpdationParamsData {
     pub description: ::std::option::Option<::std::string::String>,
     pub enabled: ::std::option::Option<bool>,
 }
+#[cfg(any(feature = "vm-placement-group"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmPlacementGroupUpdationParamsData {
     fn decode(
@@ -525,6 +551,7 @@ impl crate::codec::Decode for VmPlacementGroupUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-placement-group"))]
 impl crate::codec::Encode for VmPlacementGroupUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -545,6 +572,7 @@ impl crate::codec::Encode for VmPlacementGroupUpdationParamsData {
 }
 impl crate::Client {
     /// `POST /v2/api/create-vm-placement-group` (operation `CreateVmPlacementGroup`).
+    #[cfg(feature = "vm-placement-group")]
     pub async fn create_vm_placement_group(
         &self,
         body: &[crate::models::VmPlacementGroupCreationParams],
@@ -557,6 +585,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/delete-vm-placement-group` (operation `DeleteVmPlacementGroup`).
+    #[cfg(feature = "vm-placement-group")]
     pub async fn delete_vm_placement_group(
         &self,
         body: &crate::models::VmPlacementGroupDeletionParams,
@@ -569,6 +598,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-vm-placement-groups` (operation `GetVmPlacementGroups`).
+    #[cfg(feature = "vm-placement-group")]
     pub async fn get_vm_placement_groups(
         &self,
         body: &crate::models::GetVmPlacementGroupsRequestBody,
@@ -581,6 +611,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-vm-placement-groups-connection` (operation `GetVmPlacementGroupsConnection`).
+    #[cfg(feature = "vm-placement-group")]
     pub async fn get_vm_placement_groups_connection(
         &self,
         body: &crate::models::GetVmPlacementGroupsConnectionRequestBody,
@@ -595,6 +626,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/update-vm-placement-group` (operation `UpdateVmPlacementGroup`).
+    #[cfg(feature = "vm-placement-group")]
     pub async fn update_vm_placement_group(
         &self,
         body: &crate::models::VmPlacementGroupUpdationParams,

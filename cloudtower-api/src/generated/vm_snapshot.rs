@@ -3,10 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteVmSnapshot`
+#[cfg(any(feature = "vm-snapshot"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteVmSnapshot {
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "vm-snapshot"))]
 impl crate::codec::Decode for DeleteVmSnapshot {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -28,6 +30,7 @@ impl crate::codec::Decode for DeleteVmSnapshot {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-snapshot"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteVmSnapshot {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -37,6 +40,7 @@ impl crate::codec::Encode for DeleteVmSnapshot {
     }
 }
 /// Spec: `#/components/schemas/GetVmSnapshotsConnectionRequestBody`
+#[cfg(any(feature = "vm-snapshot"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmSnapshotsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -47,6 +51,7 @@ pub struct GetVmSnapshotsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::VmSnapshotWhereInput>,
 }
+#[cfg(any(feature = "vm-snapshot"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVmSnapshotsConnectionRequestBody {
     fn decode(
@@ -70,6 +75,7 @@ impl crate::codec::Decode for GetVmSnapshotsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-snapshot"))]
 impl crate::codec::Encode for GetVmSnapshotsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -84,6 +90,7 @@ impl crate::codec::Encode for GetVmSnapshotsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetVmSnapshotsRequestBody`
+#[cfg(any(feature = "vm-snapshot"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmSnapshotsRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -94,6 +101,7 @@ pub struct GetVmSnapshotsRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::VmSnapshotWhereInput>,
 }
+#[cfg(any(feature = "vm-snapshot"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVmSnapshotsRequestBody {
     fn decode(
@@ -117,6 +125,7 @@ impl crate::codec::Decode for GetVmSnapshotsRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-snapshot"))]
 impl crate::codec::Encode for GetVmSnapshotsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -131,10 +140,12 @@ impl crate::codec::Encode for GetVmSnapshotsRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateVmSnapshot`
+#[cfg(any(feature = "vm-snapshot"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVmSnapshot {
     pub count: i32,
 }
+#[cfg(any(feature = "vm-snapshot"))]
 impl crate::codec::Decode for NestedAggregateVmSnapshot {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -156,6 +167,7 @@ impl crate::codec::Decode for NestedAggregateVmSnapshot {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-snapshot"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateVmSnapshot {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -165,6 +177,7 @@ impl crate::codec::Encode for NestedAggregateVmSnapshot {
     }
 }
 /// Spec: `#/components/schemas/NestedFrozenNic`
+#[cfg(any(feature = "vm-snapshot"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedFrozenNic {
     pub enabled: ::std::option::Option<bool>,
@@ -177,6 +190,7 @@ pub struct NestedFrozenNic {
     pub subnet_mask: ::std::string::String,
     pub vlan: crate::models::NestedFrozenVlan,
 }
+#[cfg(any(feature = "vm-snapshot"))]
 impl crate::codec::Decode for NestedFrozenNic {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -225,6 +239,7 @@ impl crate::codec::Decode for NestedFrozenNic {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-snapshot"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedFrozenNic {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -242,6 +257,7 @@ impl crate::codec::Encode for NestedFrozenNic {
     }
 }
 /// Spec: `#/components/schemas/VmSnapshot`
+#[cfg(any(feature = "vm-snapshot"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmSnapshot {
     pub clock_offset: crate::models::VmClockOffset,
@@ -274,6 +290,7 @@ pub struct VmSnapshot {
     pub vm_nics: ::std::option::Option<::std::vec::Vec<crate::models::NestedFrozenNic>>,
     pub win_opt: bool,
 }
+#[cfg(any(feature = "vm-snapshot"))]
 impl crate::codec::Decode for VmSnapshot {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -391,6 +408,7 @@ impl crate::codec::Decode for VmSnapshot {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-snapshot"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VmSnapshot {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -426,10 +444,12 @@ impl crate::codec::Encode for VmSnapshot {
     }
 }
 /// Spec: `#/components/schemas/VmSnapshotConnection`
+#[cfg(any(feature = "vm-snapshot"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmSnapshotConnection {
     pub aggregate: crate::models::NestedAggregateVmSnapshot,
 }
+#[cfg(any(feature = "vm-snapshot"))]
 impl crate::codec::Decode for VmSnapshotConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -451,6 +471,7 @@ impl crate::codec::Decode for VmSnapshotConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-snapshot"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VmSnapshotConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -460,10 +481,12 @@ impl crate::codec::Encode for VmSnapshotConnection {
     }
 }
 /// Spec: `#/components/schemas/VmSnapshotCreationParams`
+#[cfg(any(feature = "vm-snapshot"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmSnapshotCreationParams {
     pub data: ::std::vec::Vec<crate::models::VmSnapshotCreationParamsData>,
 }
+#[cfg(any(feature = "vm-snapshot"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmSnapshotCreationParams {
     fn decode(
@@ -486,6 +509,7 @@ impl crate::codec::Decode for VmSnapshotCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-snapshot"))]
 impl crate::codec::Encode for VmSnapshotCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -494,12 +518,14 @@ impl crate::codec::Encode for VmSnapshotCreationParams {
     }
 }
 /// Spec: `#/components/schemas/VmSnapshotCreationParamsData`
+#[cfg(any(feature = "vm-snapshot"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmSnapshotCreationParamsData {
     pub consistent_type: ::std::option::Option<crate::models::ConsistentType>,
     pub name: ::std::string::String,
     pub vm_id: ::std::string::String,
 }
+#[cfg(any(feature = "vm-snapshot"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmSnapshotCreationParamsData {
     fn decode(
@@ -529,6 +555,7 @@ impl crate::codec::Decode for VmSnapshotCreationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-snapshot"))]
 impl crate::codec::Encode for VmSnapshotCreationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -539,10 +566,12 @@ impl crate::codec::Encode for VmSnapshotCreationParamsData {
     }
 }
 /// Spec: `#/components/schemas/VmSnapshotDeletionParams`
+#[cfg(any(feature = "vm-snapshot"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmSnapshotDeletionParams {
     pub r#where: crate::models::VmSnapshotWhereInput,
 }
+#[cfg(any(feature = "vm-snapshot"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmSnapshotDeletionParams {
     fn decode(
@@ -565,6 +594,7 @@ impl crate::codec::Decode for VmSnapshotDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-snapshot"))]
 impl crate::codec::Encode for VmSnapshotDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -573,6 +603,7 @@ impl crate::codec::Encode for VmSnapshotDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/VmSnapshotOrderByInput`
+#[cfg(any(feature = "vm-snapshot"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VmSnapshotOrderByInput {
     /// `clock_offset_ASC`
@@ -670,6 +701,7 @@ pub enum VmSnapshotOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "vm-snapshot"))]
 impl VmSnapshotOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 46] = [
@@ -826,16 +858,19 @@ impl VmSnapshotOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "vm-snapshot"))]
 impl ::std::default::Default for VmSnapshotOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "vm-snapshot"))]
 impl ::std::fmt::Display for VmSnapshotOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "vm-snapshot"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmSnapshotOrderByInput {
     fn decode(
@@ -844,6 +879,7 @@ impl crate::codec::Decode for VmSnapshotOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "vm-snapshot"))]
 impl crate::codec::Encode for VmSnapshotOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
@@ -851,6 +887,7 @@ impl crate::codec::Encode for VmSnapshotOrderByInput {
 }
 impl crate::Client {
     /// `POST /v2/api/create-vm-snapshot` (operation `CreateVmSnapshot`).
+    #[cfg(feature = "vm-snapshot")]
     pub async fn create_vm_snapshot(
         &self,
         body: &crate::models::VmSnapshotCreationParams,
@@ -863,6 +900,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/delete-vm-snapshot` (operation `DeleteVmSnapshot`).
+    #[cfg(feature = "vm-snapshot")]
     pub async fn delete_vm_snapshot(
         &self,
         body: &crate::models::VmSnapshotDeletionParams,
@@ -875,6 +913,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-vm-snapshots` (operation `GetVmSnapshots`).
+    #[cfg(feature = "vm-snapshot")]
     pub async fn get_vm_snapshots(
         &self,
         body: &crate::models::GetVmSnapshotsRequestBody,
@@ -887,6 +926,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-vm-snapshots-connection` (operation `GetVmSnapshotsConnection`).
+    #[cfg(feature = "vm-snapshot")]
     pub async fn get_vm_snapshots_connection(
         &self,
         body: &crate::models::GetVmSnapshotsConnectionRequestBody,

@@ -3,10 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteVmTemplate`
+#[cfg(any(feature = "vm-template"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteVmTemplate {
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "vm-template"))]
 impl crate::codec::Decode for DeleteVmTemplate {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -28,6 +30,7 @@ impl crate::codec::Decode for DeleteVmTemplate {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-template"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteVmTemplate {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -37,6 +40,7 @@ impl crate::codec::Encode for DeleteVmTemplate {
     }
 }
 /// Spec: `#/components/schemas/GetVmTemplatesConnectionRequestBody`
+#[cfg(any(feature = "vm-template"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmTemplatesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -47,6 +51,7 @@ pub struct GetVmTemplatesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::VmTemplateWhereInput>,
 }
+#[cfg(any(feature = "vm-template"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVmTemplatesConnectionRequestBody {
     fn decode(
@@ -70,6 +75,7 @@ impl crate::codec::Decode for GetVmTemplatesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-template"))]
 impl crate::codec::Encode for GetVmTemplatesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -84,10 +90,12 @@ impl crate::codec::Encode for GetVmTemplatesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateVmTemplate`
+#[cfg(any(feature = "vm-template"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVmTemplate {
     pub count: i32,
 }
+#[cfg(any(feature = "vm-template"))]
 impl crate::codec::Decode for NestedAggregateVmTemplate {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -109,6 +117,7 @@ impl crate::codec::Decode for NestedAggregateVmTemplate {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-template"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateVmTemplate {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -118,6 +127,7 @@ impl crate::codec::Encode for NestedAggregateVmTemplate {
     }
 }
 /// Spec: `#/components/schemas/NestedTemplateNic`
+#[cfg(any(feature = "vm-template"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedTemplateNic {
     pub enabled: ::std::option::Option<bool>,
@@ -130,6 +140,7 @@ pub struct NestedTemplateNic {
     pub vlan: crate::models::NestedFrozenVlan,
     pub vpc_nic: ::std::option::Option<crate::models::NestedTemplateVpcNic>,
 }
+#[cfg(any(feature = "vm-template"))]
 impl crate::codec::Decode for NestedTemplateNic {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -162,6 +173,7 @@ impl crate::codec::Decode for NestedTemplateNic {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-template"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedTemplateNic {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -179,6 +191,7 @@ impl crate::codec::Encode for NestedTemplateNic {
     }
 }
 /// Spec: `#/components/schemas/VmTemplate`
+#[cfg(any(feature = "vm-template"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmTemplate {
     pub clock_offset: crate::models::VmClockOffset,
@@ -215,6 +228,7 @@ pub struct VmTemplate {
     >,
     pub win_opt: bool,
 }
+#[cfg(any(feature = "vm-template"))]
 impl crate::codec::Decode for VmTemplate {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -337,6 +351,7 @@ impl crate::codec::Decode for VmTemplate {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-template"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VmTemplate {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -372,10 +387,12 @@ impl crate::codec::Encode for VmTemplate {
     }
 }
 /// Spec: `#/components/schemas/VmTemplateConnection`
+#[cfg(any(feature = "vm-template"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmTemplateConnection {
     pub aggregate: crate::models::NestedAggregateVmTemplate,
 }
+#[cfg(any(feature = "vm-template"))]
 impl crate::codec::Decode for VmTemplateConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -397,6 +414,7 @@ impl crate::codec::Decode for VmTemplateConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-template"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VmTemplateConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -406,6 +424,7 @@ impl crate::codec::Encode for VmTemplateConnection {
     }
 }
 /// Spec: `#/components/schemas/VmTemplateCreationParams`
+#[cfg(any(feature = "vm-template"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmTemplateCreationParams {
     pub cluster_id: ::std::option::Option<::std::string::String>,
@@ -414,6 +433,7 @@ pub struct VmTemplateCreationParams {
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::string::String,
 }
+#[cfg(any(feature = "vm-template"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmTemplateCreationParams {
     fn decode(
@@ -450,6 +470,7 @@ impl crate::codec::Decode for VmTemplateCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-template"))]
 impl crate::codec::Encode for VmTemplateCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -462,10 +483,12 @@ impl crate::codec::Encode for VmTemplateCreationParams {
     }
 }
 /// Spec: `#/components/schemas/VmTemplateDeletionParams`
+#[cfg(any(feature = "vm-template"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmTemplateDeletionParams {
     pub r#where: crate::models::VmTemplateWhereInput,
 }
+#[cfg(any(feature = "vm-template"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmTemplateDeletionParams {
     fn decode(
@@ -488,6 +511,7 @@ impl crate::codec::Decode for VmTemplateDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-template"))]
 impl crate::codec::Encode for VmTemplateDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -496,11 +520,13 @@ impl crate::codec::Encode for VmTemplateDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/VmTemplateUpdationParams`
+#[cfg(any(feature = "vm-template"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmTemplateUpdationParams {
     pub data: ::std::option::Option<crate::models::VmTemplateUpdationParamsData>,
     pub r#where: crate::models::VmTemplateWhereInput,
 }
+#[cfg(any(feature = "vm-template"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmTemplateUpdationParams {
     fn decode(
@@ -524,6 +550,7 @@ impl crate::codec::Decode for VmTemplateUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-template"))]
 impl crate::codec::Encode for VmTemplateUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -533,12 +560,14 @@ impl crate::codec::Encode for VmTemplateUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/VmTemplateUpdationParams/properties/data`
+#[cfg(any(feature = "vm-template"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmTemplateUpdationParamsData {
     pub cloud_init_supported: ::std::option::Option<bool>,
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "vm-template"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmTemplateUpdationParamsData {
     fn decode(
@@ -560,6 +589,7 @@ impl crate::codec::Decode for VmTemplateUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-template"))]
 impl crate::codec::Encode for VmTemplateUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -571,6 +601,7 @@ impl crate::codec::Encode for VmTemplateUpdationParamsData {
 }
 impl crate::Client {
     /// `POST /v2/api/clone-vm-template-from-vm` (operation `CloneVmTemplateFromVm`).
+    #[cfg(feature = "vm-template")]
     pub async fn clone_vm_template_from_vm(
         &self,
         body: &[crate::models::VmTemplateCreationParams],
@@ -583,6 +614,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/convert-vm-template-from-vm` (operation `ConvertVmTemplateFromVm`).
+    #[cfg(feature = "vm-template")]
     pub async fn convert_vm_template_from_vm(
         &self,
         body: &[crate::models::VmTemplateCreationParams],
@@ -597,6 +629,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/delete-vm-template` (operation `DeleteVmTemplate`).
+    #[cfg(feature = "vm-template")]
     pub async fn delete_vm_template(
         &self,
         body: &crate::models::VmTemplateDeletionParams,
@@ -609,6 +642,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-vm-templates` (operation `GetVmTemplates`).
+    #[cfg(feature = "vm-template")]
     pub async fn get_vm_templates(
         &self,
         body: &crate::models::GetVmTemplatesRequestBody,
@@ -621,6 +655,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-vm-templates-connection` (operation `GetVmTemplatesConnection`).
+    #[cfg(feature = "vm-template")]
     pub async fn get_vm_templates_connection(
         &self,
         body: &crate::models::GetVmTemplatesConnectionRequestBody,
@@ -632,6 +667,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/update-vm-template` (operation `UpdateVmTemplate`).
+    #[cfg(feature = "vm-template")]
     pub async fn update_vm_template(
         &self,
         body: &crate::models::VmTemplateUpdationParams,

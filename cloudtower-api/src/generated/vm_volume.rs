@@ -3,11 +3,13 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/CloneVmVolumeParams`
+#[cfg(any(feature = "vm-volume"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CloneVmVolumeParams {
     pub r#where: crate::models::VmVolumeWhereUniqueInput,
     pub data: crate::models::CloneVmVolumeParamsData,
 }
+#[cfg(any(feature = "vm-volume"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for CloneVmVolumeParams {
     fn decode(
@@ -34,6 +36,7 @@ impl crate::codec::Decode for CloneVmVolumeParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-volume"))]
 impl crate::codec::Encode for CloneVmVolumeParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -43,11 +46,13 @@ impl crate::codec::Encode for CloneVmVolumeParams {
     }
 }
 /// Spec: `#/components/schemas/CloneVmVolumeParams/properties/data`
+#[cfg(any(feature = "vm-volume"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CloneVmVolumeParamsData {
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::string::String,
 }
+#[cfg(any(feature = "vm-volume"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for CloneVmVolumeParamsData {
     fn decode(
@@ -71,6 +76,7 @@ impl crate::codec::Decode for CloneVmVolumeParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-volume"))]
 impl crate::codec::Encode for CloneVmVolumeParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -80,10 +86,12 @@ impl crate::codec::Encode for CloneVmVolumeParamsData {
     }
 }
 /// Spec: `#/components/schemas/DeleteVmVolume`
+#[cfg(any(feature = "vm-volume"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteVmVolume {
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "vm-volume"))]
 impl crate::codec::Decode for DeleteVmVolume {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -105,6 +113,7 @@ impl crate::codec::Decode for DeleteVmVolume {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-volume"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteVmVolume {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -114,11 +123,13 @@ impl crate::codec::Encode for DeleteVmVolume {
     }
 }
 /// Spec: `#/components/schemas/ExportVmVolumeParams`
+#[cfg(any(feature = "vm-volume"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExportVmVolumeParams {
     pub data: crate::models::ExportVmVolumeParamsData,
     pub r#where: crate::models::VmVolumeWhereInput,
 }
+#[cfg(any(feature = "vm-volume"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ExportVmVolumeParams {
     fn decode(
@@ -145,6 +156,7 @@ impl crate::codec::Decode for ExportVmVolumeParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-volume"))]
 impl crate::codec::Encode for ExportVmVolumeParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -154,10 +166,12 @@ impl crate::codec::Encode for ExportVmVolumeParams {
     }
 }
 /// Spec: `#/components/schemas/ExportVmVolumeParams/properties/data`
+#[cfg(any(feature = "vm-volume"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExportVmVolumeParamsData {
     pub r#type: crate::models::VmVolumeExportFileType,
 }
+#[cfg(any(feature = "vm-volume"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ExportVmVolumeParamsData {
     fn decode(
@@ -180,6 +194,7 @@ impl crate::codec::Decode for ExportVmVolumeParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-volume"))]
 impl crate::codec::Encode for ExportVmVolumeParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -188,6 +203,7 @@ impl crate::codec::Encode for ExportVmVolumeParamsData {
     }
 }
 /// Spec: `#/components/schemas/GetVmVolumesConnectionRequestBody`
+#[cfg(any(feature = "vm-volume"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmVolumesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -198,6 +214,7 @@ pub struct GetVmVolumesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::VmVolumeWhereInput>,
 }
+#[cfg(any(feature = "vm-volume"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVmVolumesConnectionRequestBody {
     fn decode(
@@ -221,6 +238,7 @@ impl crate::codec::Decode for GetVmVolumesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-volume"))]
 impl crate::codec::Encode for GetVmVolumesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -235,6 +253,7 @@ impl crate::codec::Encode for GetVmVolumesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/ImportVmVolumeParams`
+#[cfg(any(feature = "vm-volume"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ImportVmVolumeParams {
     pub upload_task_id: ::std::string::String,
@@ -242,6 +261,7 @@ pub struct ImportVmVolumeParams {
     pub storage_policy: crate::models::VmVolumeElfStoragePolicyType,
     pub cluster_id: ::std::string::String,
 }
+#[cfg(any(feature = "vm-volume"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ImportVmVolumeParams {
     fn decode(
@@ -280,6 +300,7 @@ impl crate::codec::Decode for ImportVmVolumeParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-volume"))]
 impl crate::codec::Encode for ImportVmVolumeParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -291,10 +312,12 @@ impl crate::codec::Encode for ImportVmVolumeParams {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateVmVolume`
+#[cfg(any(feature = "vm-volume"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVmVolume {
     pub count: i32,
 }
+#[cfg(any(feature = "vm-volume"))]
 impl crate::codec::Decode for NestedAggregateVmVolume {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -316,6 +339,7 @@ impl crate::codec::Decode for NestedAggregateVmVolume {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-volume"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateVmVolume {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -325,11 +349,13 @@ impl crate::codec::Encode for NestedAggregateVmVolume {
     }
 }
 /// Spec: `#/components/schemas/UpdateVmVolumeParams`
+#[cfg(any(feature = "vm-volume"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UpdateVmVolumeParams {
     pub r#where: crate::models::VmVolumeWhereInput,
     pub data: crate::models::UpdateVmVolumeParamsData,
 }
+#[cfg(any(feature = "vm-volume"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for UpdateVmVolumeParams {
     fn decode(
@@ -356,6 +382,7 @@ impl crate::codec::Decode for UpdateVmVolumeParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-volume"))]
 impl crate::codec::Encode for UpdateVmVolumeParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -365,6 +392,7 @@ impl crate::codec::Encode for UpdateVmVolumeParams {
     }
 }
 /// Spec: `#/components/schemas/UpdateVmVolumeParams/properties/data`
+#[cfg(any(feature = "vm-volume"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UpdateVmVolumeParamsData {
     pub size_unit: ::std::option::Option<crate::models::ByteUnit>,
@@ -372,6 +400,7 @@ pub struct UpdateVmVolumeParamsData {
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "vm-volume"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for UpdateVmVolumeParamsData {
     fn decode(
@@ -392,6 +421,7 @@ impl crate::codec::Decode for UpdateVmVolumeParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-volume"))]
 impl crate::codec::Encode for UpdateVmVolumeParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -403,6 +433,7 @@ impl crate::codec::Encode for UpdateVmVolumeParamsData {
     }
 }
 /// Spec: `#/components/schemas/VmVolume`
+#[cfg(any(feature = "vm-volume"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmVolume {
     pub cluster: crate::models::NestedCluster,
@@ -428,6 +459,7 @@ pub struct VmVolume {
     pub used_size_usage: ::std::option::Option<f64>,
     pub vm_disks: ::std::option::Option<::std::vec::Vec<crate::models::NestedVmDisk>>,
 }
+#[cfg(any(feature = "vm-volume"))]
 impl crate::codec::Decode for VmVolume {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -522,6 +554,7 @@ impl crate::codec::Decode for VmVolume {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-volume"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VmVolume {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -552,10 +585,12 @@ impl crate::codec::Encode for VmVolume {
     }
 }
 /// Spec: `#/components/schemas/VmVolumeConnection`
+#[cfg(any(feature = "vm-volume"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmVolumeConnection {
     pub aggregate: crate::models::NestedAggregateVmVolume,
 }
+#[cfg(any(feature = "vm-volume"))]
 impl crate::codec::Decode for VmVolumeConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -577,6 +612,7 @@ impl crate::codec::Decode for VmVolumeConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-volume"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VmVolumeConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -586,6 +622,7 @@ impl crate::codec::Encode for VmVolumeConnection {
     }
 }
 /// Spec: `#/components/schemas/VmVolumeCreationParams`
+#[cfg(any(feature = "vm-volume"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmVolumeCreationParams {
     pub elf_storage_policy: crate::models::VmVolumeElfStoragePolicyType,
@@ -595,6 +632,7 @@ pub struct VmVolumeCreationParams {
     pub cluster_id: ::std::string::String,
     pub name: ::std::string::String,
 }
+#[cfg(any(feature = "vm-volume"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmVolumeCreationParams {
     fn decode(
@@ -638,6 +676,7 @@ impl crate::codec::Decode for VmVolumeCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-volume"))]
 impl crate::codec::Encode for VmVolumeCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -651,11 +690,13 @@ impl crate::codec::Encode for VmVolumeCreationParams {
     }
 }
 /// Spec: `#/components/schemas/VmVolumeDeletionParams`
+#[cfg(any(feature = "vm-volume"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmVolumeDeletionParams {
     pub effect: ::std::option::Option<crate::models::VmVolumeDeletionParamsEffect>,
     pub r#where: crate::models::VmVolumeWhereInput,
 }
+#[cfg(any(feature = "vm-volume"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmVolumeDeletionParams {
     fn decode(
@@ -679,6 +720,7 @@ impl crate::codec::Decode for VmVolumeDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-volume"))]
 impl crate::codec::Encode for VmVolumeDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -688,10 +730,12 @@ impl crate::codec::Encode for VmVolumeDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/VmVolumeDeletionParamsEffect`
+#[cfg(any(feature = "vm-volume"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmVolumeDeletionParamsEffect {
     pub include_snapshots: ::std::option::Option<bool>,
 }
+#[cfg(any(feature = "vm-volume"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmVolumeDeletionParamsEffect {
     fn decode(
@@ -711,6 +755,7 @@ impl crate::codec::Decode for VmVolumeDeletionParamsEffect {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-volume"))]
 impl crate::codec::Encode for VmVolumeDeletionParamsEffect {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -719,6 +764,7 @@ impl crate::codec::Encode for VmVolumeDeletionParamsEffect {
     }
 }
 /// Spec: `#/components/schemas/VmVolumeExportFileType`
+#[cfg(any(feature = "vm-volume"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VmVolumeExportFileType {
     /// `QCOW2`
@@ -728,6 +774,7 @@ pub enum VmVolumeExportFileType {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "vm-volume"))]
 impl VmVolumeExportFileType {
     /// Every value the spec lists.
     pub const ALL: [Self; 2] = [Self::Qcow2, Self::Raw];
@@ -749,16 +796,19 @@ impl VmVolumeExportFileType {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "vm-volume"))]
 impl ::std::default::Default for VmVolumeExportFileType {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "vm-volume"))]
 impl ::std::fmt::Display for VmVolumeExportFileType {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "vm-volume"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmVolumeExportFileType {
     fn decode(
@@ -767,18 +817,21 @@ impl crate::codec::Decode for VmVolumeExportFileType {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "vm-volume"))]
 impl crate::codec::Encode for VmVolumeExportFileType {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/VmVolumeRebuildParams`
+#[cfg(any(feature = "vm-volume"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmVolumeRebuildParams {
     pub name: ::std::string::String,
     pub description: ::std::string::String,
     pub volume_snapshot_id: ::std::string::String,
 }
+#[cfg(any(feature = "vm-volume"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmVolumeRebuildParams {
     fn decode(
@@ -813,6 +866,7 @@ impl crate::codec::Decode for VmVolumeRebuildParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-volume"))]
 impl crate::codec::Encode for VmVolumeRebuildParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -823,10 +877,12 @@ impl crate::codec::Encode for VmVolumeRebuildParams {
     }
 }
 /// Spec: `#/components/schemas/VmVolumeRollbackParams`
+#[cfg(any(feature = "vm-volume"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmVolumeRollbackParams {
     pub volume_snapshot_id: ::std::string::String,
 }
+#[cfg(any(feature = "vm-volume"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmVolumeRollbackParams {
     fn decode(
@@ -849,6 +905,7 @@ impl crate::codec::Decode for VmVolumeRollbackParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-volume"))]
 impl crate::codec::Encode for VmVolumeRollbackParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -857,11 +914,13 @@ impl crate::codec::Encode for VmVolumeRollbackParams {
     }
 }
 /// Spec: `#/components/schemas/VmVolumeWhereUniqueInput`
+#[cfg(any(feature = "vm-volume"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmVolumeWhereUniqueInput {
     pub id: crate::Nullable<::std::string::String>,
     pub local_id: crate::Nullable<::std::string::String>,
 }
+#[cfg(any(feature = "vm-volume"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmVolumeWhereUniqueInput {
     fn decode(
@@ -880,6 +939,7 @@ impl crate::codec::Decode for VmVolumeWhereUniqueInput {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-volume"))]
 impl crate::codec::Encode for VmVolumeWhereUniqueInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -890,6 +950,7 @@ impl crate::codec::Encode for VmVolumeWhereUniqueInput {
 }
 impl crate::Client {
     /// `POST /v2/api/clone-vm-volume` (operation `CloneVmVolume`).
+    #[cfg(feature = "vm-volume")]
     pub async fn clone_vm_volume(
         &self,
         body: &[crate::models::CloneVmVolumeParams],
@@ -902,6 +963,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/create-vm-volume` (operation `CreateVmVolume`).
+    #[cfg(feature = "vm-volume")]
     pub async fn create_vm_volume(
         &self,
         body: &[crate::models::VmVolumeCreationParams],
@@ -914,6 +976,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/delete-vm-volume` (operation `DeleteVmVolumeFromVm`).
+    #[cfg(feature = "vm-volume")]
     pub async fn delete_vm_volume_from_vm(
         &self,
         body: &crate::models::VmVolumeDeletionParams,
@@ -926,6 +989,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/export-vm-volume` (operation `ExportVmVolume`).
+    #[cfg(feature = "vm-volume")]
     pub async fn export_vm_volume(
         &self,
         body: &crate::models::ExportVmVolumeParams,
@@ -938,6 +1002,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-vm-volumes` (operation `GetVmVolumes`).
+    #[cfg(feature = "vm-volume")]
     pub async fn get_vm_volumes(
         &self,
         body: &crate::models::GetVmVolumesRequestBody,
@@ -947,6 +1012,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-vm-volumes-connection` (operation `GetVmVolumesConnection`).
+    #[cfg(feature = "vm-volume")]
     pub async fn get_vm_volumes_connection(
         &self,
         body: &crate::models::GetVmVolumesConnectionRequestBody,
@@ -956,6 +1022,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/import-vm-volume` (operation `ImportVmVolume`).
+    #[cfg(feature = "vm-volume")]
     pub async fn import_vm_volume(
         &self,
         body: &[crate::models::ImportVmVolumeParams],
@@ -970,6 +1037,7 @@ impl crate::Client {
     /// `POST /v2/api/rebuild-vm-volume` (operation `RebuildVmVolume`).
     ///
     /// Returns `None` when the server answers 304 Not Modified.
+    #[cfg(feature = "vm-volume")]
     pub async fn rebuild_vm_volume(
         &self,
         body: &[crate::models::VmVolumeRebuildParams],
@@ -984,6 +1052,7 @@ impl crate::Client {
     /// `POST /v2/api/rollback-vm-volume` (operation `RollbackVmVolume`).
     ///
     /// Returns `None` when the server answers 304 Not Modified.
+    #[cfg(feature = "vm-volume")]
     pub async fn rollback_vm_volume(
         &self,
         body: &[crate::models::VmVolumeRollbackParams],
@@ -998,6 +1067,7 @@ impl crate::Client {
     /// `POST /v2/api/update-vm-volume` (operation `UpdateVmVolume`).
     ///
     /// Returns `None` when the server answers 304 Not Modified.
+    #[cfg(feature = "vm-volume")]
     pub async fn update_vm_volume(
         &self,
         body: &crate::models::UpdateVmVolumeParams,

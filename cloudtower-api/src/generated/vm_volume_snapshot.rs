@@ -3,10 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteVmVolumeSnapshot`
+#[cfg(any(feature = "vm-volume-snapshot"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteVmVolumeSnapshot {
     pub id: ::std::string::String,
 }
+#[cfg(any(feature = "vm-volume-snapshot"))]
 impl crate::codec::Decode for DeleteVmVolumeSnapshot {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -28,6 +30,7 @@ impl crate::codec::Decode for DeleteVmVolumeSnapshot {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-volume-snapshot"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteVmVolumeSnapshot {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -37,6 +40,7 @@ impl crate::codec::Encode for DeleteVmVolumeSnapshot {
     }
 }
 /// Spec: `#/components/schemas/GetVmVolumeSnapshotsConnectionRequestBody`
+#[cfg(any(feature = "vm-volume-snapshot"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmVolumeSnapshotsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -47,6 +51,7 @@ pub struct GetVmVolumeSnapshotsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::VmVolumeSnapshotWhereInput>,
 }
+#[cfg(any(feature = "vm-volume-snapshot"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVmVolumeSnapshotsConnectionRequestBody {
     fn decode(
@@ -70,6 +75,7 @@ impl crate::codec::Decode for GetVmVolumeSnapshotsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-volume-snapshot"))]
 impl crate::codec::Encode for GetVmVolumeSnapshotsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -84,6 +90,7 @@ impl crate::codec::Encode for GetVmVolumeSnapshotsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetVmVolumeSnapshotsRequestBody`
+#[cfg(any(feature = "vm-volume-snapshot"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmVolumeSnapshotsRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -94,6 +101,7 @@ pub struct GetVmVolumeSnapshotsRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::VmVolumeSnapshotWhereInput>,
 }
+#[cfg(any(feature = "vm-volume-snapshot"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVmVolumeSnapshotsRequestBody {
     fn decode(
@@ -117,6 +125,7 @@ impl crate::codec::Decode for GetVmVolumeSnapshotsRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-volume-snapshot"))]
 impl crate::codec::Encode for GetVmVolumeSnapshotsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -131,10 +140,12 @@ impl crate::codec::Encode for GetVmVolumeSnapshotsRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateVmVolumeSnapshot`
+#[cfg(any(feature = "vm-volume-snapshot"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVmVolumeSnapshot {
     pub count: i32,
 }
+#[cfg(any(feature = "vm-volume-snapshot"))]
 impl crate::codec::Decode for NestedAggregateVmVolumeSnapshot {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -156,6 +167,7 @@ impl crate::codec::Decode for NestedAggregateVmVolumeSnapshot {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-volume-snapshot"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateVmVolumeSnapshot {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -165,6 +177,7 @@ impl crate::codec::Encode for NestedAggregateVmVolumeSnapshot {
     }
 }
 /// Spec: `#/components/schemas/VmVolumeSnapshot`
+#[cfg(any(feature = "vm-volume-snapshot"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmVolumeSnapshot {
     pub cluster: crate::models::NestedCluster,
@@ -186,6 +199,7 @@ pub struct VmVolumeSnapshot {
     pub volume_size: ::std::option::Option<f64>,
     pub zbs_snapshot_uuid: ::std::option::Option<::std::string::String>,
 }
+#[cfg(any(feature = "vm-volume-snapshot"))]
 impl crate::codec::Decode for VmVolumeSnapshot {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -262,6 +276,7 @@ impl crate::codec::Decode for VmVolumeSnapshot {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-volume-snapshot"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VmVolumeSnapshot {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -288,10 +303,12 @@ impl crate::codec::Encode for VmVolumeSnapshot {
     }
 }
 /// Spec: `#/components/schemas/VmVolumeSnapshotConnection`
+#[cfg(any(feature = "vm-volume-snapshot"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmVolumeSnapshotConnection {
     pub aggregate: crate::models::NestedAggregateVmVolumeSnapshot,
 }
+#[cfg(any(feature = "vm-volume-snapshot"))]
 impl crate::codec::Decode for VmVolumeSnapshotConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -313,6 +330,7 @@ impl crate::codec::Decode for VmVolumeSnapshotConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-volume-snapshot"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VmVolumeSnapshotConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -322,12 +340,14 @@ impl crate::codec::Encode for VmVolumeSnapshotConnection {
     }
 }
 /// Spec: `#/components/schemas/VmVolumeSnapshotCreationParams`
+#[cfg(any(feature = "vm-volume-snapshot"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmVolumeSnapshotCreationParams {
     pub volume_id: ::std::string::String,
     pub description: ::std::string::String,
     pub name: ::std::string::String,
 }
+#[cfg(any(feature = "vm-volume-snapshot"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmVolumeSnapshotCreationParams {
     fn decode(
@@ -362,6 +382,7 @@ impl crate::codec::Decode for VmVolumeSnapshotCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-volume-snapshot"))]
 impl crate::codec::Encode for VmVolumeSnapshotCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -372,10 +393,12 @@ impl crate::codec::Encode for VmVolumeSnapshotCreationParams {
     }
 }
 /// Spec: `#/components/schemas/VmVolumeSnapshotDeletionParams`
+#[cfg(any(feature = "vm-volume-snapshot"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmVolumeSnapshotDeletionParams {
     pub r#where: crate::models::VmVolumeSnapshotWhereInput,
 }
+#[cfg(any(feature = "vm-volume-snapshot"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmVolumeSnapshotDeletionParams {
     fn decode(
@@ -398,6 +421,7 @@ impl crate::codec::Decode for VmVolumeSnapshotDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vm-volume-snapshot"))]
 impl crate::codec::Encode for VmVolumeSnapshotDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -406,6 +430,7 @@ impl crate::codec::Encode for VmVolumeSnapshotDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/VmVolumeSnapshotOrderByInput`
+#[cfg(any(feature = "vm-volume-snapshot"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VmVolumeSnapshotOrderByInput {
     /// `createAt_ASC`
@@ -471,6 +496,7 @@ pub enum VmVolumeSnapshotOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "vm-volume-snapshot"))]
 impl VmVolumeSnapshotOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 30] = [
@@ -579,16 +605,19 @@ impl VmVolumeSnapshotOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "vm-volume-snapshot"))]
 impl ::std::default::Default for VmVolumeSnapshotOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "vm-volume-snapshot"))]
 impl ::std::fmt::Display for VmVolumeSnapshotOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "vm-volume-snapshot"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmVolumeSnapshotOrderByInput {
     fn decode(
@@ -597,6 +626,7 @@ impl crate::codec::Decode for VmVolumeSnapshotOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "vm-volume-snapshot"))]
 impl crate::codec::Encode for VmVolumeSnapshotOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
@@ -604,6 +634,7 @@ impl crate::codec::Encode for VmVolumeSnapshotOrderByInput {
 }
 impl crate::Client {
     /// `POST /v2/api/create-vm-volume-snapshot` (operation `CreateVmVolumeSnapshot`).
+    #[cfg(feature = "vm-volume-snapshot")]
     pub async fn create_vm_volume_snapshot(
         &self,
         body: &[crate::models::VmVolumeSnapshotCreationParams],
@@ -616,6 +647,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/delete-vm-volume-snapshot` (operation `DeleteVmVolumeSnapshot`).
+    #[cfg(feature = "vm-volume-snapshot")]
     pub async fn delete_vm_volume_snapshot(
         &self,
         body: &crate::models::VmVolumeSnapshotDeletionParams,
@@ -628,6 +660,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-vm-volume-snapshots` (operation `GetVmVolumeSnapshots`).
+    #[cfg(feature = "vm-volume-snapshot")]
     pub async fn get_vm_volume_snapshots(
         &self,
         body: &crate::models::GetVmVolumeSnapshotsRequestBody,
@@ -640,6 +673,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-vm-volume-snapshots-connection` (operation `GetVmVolumeSnapshotsConnection`).
+    #[cfg(feature = "vm-volume-snapshot")]
     pub async fn get_vm_volume_snapshots_connection(
         &self,
         body: &crate::models::GetVmVolumeSnapshotsConnectionRequestBody,

@@ -3,6 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/GetVsphereEsxiAccountsConnectionRequestBody`
+#[cfg(any(feature = "vsphere-esxi-account"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVsphereEsxiAccountsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -13,6 +14,7 @@ pub struct GetVsphereEsxiAccountsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::VsphereEsxiAccountWhereInput>,
 }
+#[cfg(any(feature = "vsphere-esxi-account"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVsphereEsxiAccountsConnectionRequestBody {
     fn decode(
@@ -36,6 +38,7 @@ impl crate::codec::Decode for GetVsphereEsxiAccountsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vsphere-esxi-account"))]
 impl crate::codec::Encode for GetVsphereEsxiAccountsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -50,6 +53,7 @@ impl crate::codec::Encode for GetVsphereEsxiAccountsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetVsphereEsxiAccountsRequestBody`
+#[cfg(any(feature = "vsphere-esxi-account"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVsphereEsxiAccountsRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -60,6 +64,7 @@ pub struct GetVsphereEsxiAccountsRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::VsphereEsxiAccountWhereInput>,
 }
+#[cfg(any(feature = "vsphere-esxi-account"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVsphereEsxiAccountsRequestBody {
     fn decode(
@@ -83,6 +88,7 @@ impl crate::codec::Decode for GetVsphereEsxiAccountsRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vsphere-esxi-account"))]
 impl crate::codec::Encode for GetVsphereEsxiAccountsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -97,10 +103,12 @@ impl crate::codec::Encode for GetVsphereEsxiAccountsRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateVsphereEsxiAccount`
+#[cfg(any(feature = "vsphere-esxi-account"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVsphereEsxiAccount {
     pub count: i32,
 }
+#[cfg(any(feature = "vsphere-esxi-account"))]
 impl crate::codec::Decode for NestedAggregateVsphereEsxiAccount {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -122,6 +130,7 @@ impl crate::codec::Decode for NestedAggregateVsphereEsxiAccount {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vsphere-esxi-account"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateVsphereEsxiAccount {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -131,10 +140,12 @@ impl crate::codec::Encode for NestedAggregateVsphereEsxiAccount {
     }
 }
 /// Spec: `#/components/schemas/UpdateVsphereEsxiAccountParams`
+#[cfg(any(feature = "vsphere-esxi-account"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UpdateVsphereEsxiAccountParams {
     pub data: ::std::vec::Vec<crate::models::UpdateVsphereEsxiAccountParamsData>,
 }
+#[cfg(any(feature = "vsphere-esxi-account"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for UpdateVsphereEsxiAccountParams {
     fn decode(
@@ -157,6 +168,7 @@ impl crate::codec::Decode for UpdateVsphereEsxiAccountParams {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vsphere-esxi-account"))]
 impl crate::codec::Encode for UpdateVsphereEsxiAccountParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -165,6 +177,7 @@ impl crate::codec::Encode for UpdateVsphereEsxiAccountParams {
     }
 }
 /// Spec: `#/components/schemas/UpdateVsphereEsxiAccountParamsData`
+#[cfg(any(feature = "vsphere-esxi-account"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UpdateVsphereEsxiAccountParamsData {
     pub port: ::std::option::Option<i32>,
@@ -173,6 +186,7 @@ pub struct UpdateVsphereEsxiAccountParamsData {
     pub ip: ::std::string::String,
     pub esxi_account_id: ::std::string::String,
 }
+#[cfg(any(feature = "vsphere-esxi-account"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for UpdateVsphereEsxiAccountParamsData {
     fn decode(
@@ -209,6 +223,7 @@ impl crate::codec::Decode for UpdateVsphereEsxiAccountParamsData {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vsphere-esxi-account"))]
 impl crate::codec::Encode for UpdateVsphereEsxiAccountParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -221,6 +236,7 @@ impl crate::codec::Encode for UpdateVsphereEsxiAccountParamsData {
     }
 }
 /// Spec: `#/components/schemas/VsphereEsxiAccount`
+#[cfg(any(feature = "vsphere-esxi-account"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VsphereEsxiAccount {
     pub host: crate::models::NestedHost,
@@ -231,6 +247,7 @@ pub struct VsphereEsxiAccount {
     pub port: i32,
     pub username: ::std::string::String,
 }
+#[cfg(any(feature = "vsphere-esxi-account"))]
 impl crate::codec::Decode for VsphereEsxiAccount {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -280,6 +297,7 @@ impl crate::codec::Decode for VsphereEsxiAccount {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vsphere-esxi-account"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VsphereEsxiAccount {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -295,10 +313,12 @@ impl crate::codec::Encode for VsphereEsxiAccount {
     }
 }
 /// Spec: `#/components/schemas/VsphereEsxiAccountConnection`
+#[cfg(any(feature = "vsphere-esxi-account"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VsphereEsxiAccountConnection {
     pub aggregate: crate::models::NestedAggregateVsphereEsxiAccount,
 }
+#[cfg(any(feature = "vsphere-esxi-account"))]
 impl crate::codec::Decode for VsphereEsxiAccountConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -320,6 +340,7 @@ impl crate::codec::Decode for VsphereEsxiAccountConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "vsphere-esxi-account"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VsphereEsxiAccountConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -329,6 +350,7 @@ impl crate::codec::Encode for VsphereEsxiAccountConnection {
     }
 }
 /// Spec: `#/components/schemas/VsphereEsxiAccountOrderByInput`
+#[cfg(any(feature = "vsphere-esxi-account"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VsphereEsxiAccountOrderByInput {
     /// `id_ASC`
@@ -358,6 +380,7 @@ pub enum VsphereEsxiAccountOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "vsphere-esxi-account"))]
 impl VsphereEsxiAccountOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 12] = [
@@ -412,16 +435,19 @@ impl VsphereEsxiAccountOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "vsphere-esxi-account"))]
 impl ::std::default::Default for VsphereEsxiAccountOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "vsphere-esxi-account"))]
 impl ::std::fmt::Display for VsphereEsxiAccountOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "vsphere-esxi-account"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VsphereEsxiAccountOrderByInput {
     fn decode(
@@ -430,13 +456,353 @@ impl crate::codec::Decode for VsphereEsxiAccountOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "vsphere-esxi-account"))]
 impl crate::codec::Encode for VsphereEsxiAccountOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
+/// Spec: `#/components/schemas/VsphereEsxiAccountWhereInput`
+#[cfg(any(feature = "vsphere-esxi-account"))]
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct VsphereEsxiAccountWhereInput {
+    pub and: crate::Nullable<
+        ::std::vec::Vec<crate::models::VsphereEsxiAccountWhereInput>,
+    >,
+    pub not: crate::Nullable<
+        ::std::vec::Vec<crate::models::VsphereEsxiAccountWhereInput>,
+    >,
+    pub or: crate::Nullable<
+        ::std::vec::Vec<crate::models::VsphereEsxiAccountWhereInput>,
+    >,
+    #[cfg(
+        any(
+            feature = "alert",
+            feature = "brick-topo",
+            feature = "graph",
+            feature = "host",
+            feature = "iscsi-connection",
+            feature = "label",
+            feature = "log-collection",
+            feature = "metrics",
+            feature = "node-topo",
+            feature = "pci-device",
+            feature = "table-reporter",
+            feature = "vm-placement-group"
+        )
+    )]
+    pub host: crate::Nullable<::std::boxed::Box<crate::models::HostWhereInput>>,
+    pub id: crate::Nullable<::std::string::String>,
+    pub id_contains: crate::Nullable<::std::string::String>,
+    pub id_ends_with: crate::Nullable<::std::string::String>,
+    pub id_gt: crate::Nullable<::std::string::String>,
+    pub id_gte: crate::Nullable<::std::string::String>,
+    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: crate::Nullable<::std::string::String>,
+    pub id_lte: crate::Nullable<::std::string::String>,
+    pub id_not: crate::Nullable<::std::string::String>,
+    pub id_not_contains: crate::Nullable<::std::string::String>,
+    pub id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub id_starts_with: crate::Nullable<::std::string::String>,
+    pub ip: crate::Nullable<::std::string::String>,
+    pub ip_contains: crate::Nullable<::std::string::String>,
+    pub ip_ends_with: crate::Nullable<::std::string::String>,
+    pub ip_gt: crate::Nullable<::std::string::String>,
+    pub ip_gte: crate::Nullable<::std::string::String>,
+    pub ip_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub ip_lt: crate::Nullable<::std::string::String>,
+    pub ip_lte: crate::Nullable<::std::string::String>,
+    pub ip_not: crate::Nullable<::std::string::String>,
+    pub ip_not_contains: crate::Nullable<::std::string::String>,
+    pub ip_not_ends_with: crate::Nullable<::std::string::String>,
+    pub ip_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub ip_not_starts_with: crate::Nullable<::std::string::String>,
+    pub ip_starts_with: crate::Nullable<::std::string::String>,
+    pub is_valid: crate::Nullable<bool>,
+    pub is_valid_not: crate::Nullable<bool>,
+    pub local_id: crate::Nullable<::std::string::String>,
+    pub local_id_contains: crate::Nullable<::std::string::String>,
+    pub local_id_ends_with: crate::Nullable<::std::string::String>,
+    pub local_id_gt: crate::Nullable<::std::string::String>,
+    pub local_id_gte: crate::Nullable<::std::string::String>,
+    pub local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub local_id_lt: crate::Nullable<::std::string::String>,
+    pub local_id_lte: crate::Nullable<::std::string::String>,
+    pub local_id_not: crate::Nullable<::std::string::String>,
+    pub local_id_not_contains: crate::Nullable<::std::string::String>,
+    pub local_id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub local_id_starts_with: crate::Nullable<::std::string::String>,
+    pub port: crate::Nullable<i32>,
+    pub port_gt: crate::Nullable<i32>,
+    pub port_gte: crate::Nullable<i32>,
+    pub port_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub port_lt: crate::Nullable<i32>,
+    pub port_lte: crate::Nullable<i32>,
+    pub port_not: crate::Nullable<i32>,
+    pub port_not_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub username: crate::Nullable<::std::string::String>,
+    pub username_contains: crate::Nullable<::std::string::String>,
+    pub username_ends_with: crate::Nullable<::std::string::String>,
+    pub username_gt: crate::Nullable<::std::string::String>,
+    pub username_gte: crate::Nullable<::std::string::String>,
+    pub username_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub username_lt: crate::Nullable<::std::string::String>,
+    pub username_lte: crate::Nullable<::std::string::String>,
+    pub username_not: crate::Nullable<::std::string::String>,
+    pub username_not_contains: crate::Nullable<::std::string::String>,
+    pub username_not_ends_with: crate::Nullable<::std::string::String>,
+    pub username_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub username_not_starts_with: crate::Nullable<::std::string::String>,
+    pub username_starts_with: crate::Nullable<::std::string::String>,
+}
+#[cfg(any(feature = "vsphere-esxi-account"))]
+#[cfg(feature = "server")]
+impl crate::codec::Decode for VsphereEsxiAccountWhereInput {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        let mut out = Self::default();
+        let mut key = d.first_key("VsphereEsxiAccountWhereInput")?;
+        while let ::std::option::Option::Some(k) = key {
+            match k {
+                "AND" => d.field(&mut out.and, "AND")?,
+                "NOT" => d.field(&mut out.not, "NOT")?,
+                "OR" => d.field(&mut out.or, "OR")?,
+                #[cfg(
+                    any(
+                        feature = "alert",
+                        feature = "brick-topo",
+                        feature = "graph",
+                        feature = "host",
+                        feature = "iscsi-connection",
+                        feature = "label",
+                        feature = "log-collection",
+                        feature = "metrics",
+                        feature = "node-topo",
+                        feature = "pci-device",
+                        feature = "table-reporter",
+                        feature = "vm-placement-group"
+                    )
+                )]
+                "host" => d.field(&mut out.host, "host")?,
+                "id" => d.field(&mut out.id, "id")?,
+                "id_contains" => d.field(&mut out.id_contains, "id_contains")?,
+                "id_ends_with" => d.field(&mut out.id_ends_with, "id_ends_with")?,
+                "id_gt" => d.field(&mut out.id_gt, "id_gt")?,
+                "id_gte" => d.field(&mut out.id_gte, "id_gte")?,
+                "id_in" => d.field(&mut out.id_in, "id_in")?,
+                "id_lt" => d.field(&mut out.id_lt, "id_lt")?,
+                "id_lte" => d.field(&mut out.id_lte, "id_lte")?,
+                "id_not" => d.field(&mut out.id_not, "id_not")?,
+                "id_not_contains" => {
+                    d.field(&mut out.id_not_contains, "id_not_contains")?
+                }
+                "id_not_ends_with" => {
+                    d.field(&mut out.id_not_ends_with, "id_not_ends_with")?
+                }
+                "id_not_in" => d.field(&mut out.id_not_in, "id_not_in")?,
+                "id_not_starts_with" => {
+                    d.field(&mut out.id_not_starts_with, "id_not_starts_with")?
+                }
+                "id_starts_with" => d.field(&mut out.id_starts_with, "id_starts_with")?,
+                "ip" => d.field(&mut out.ip, "ip")?,
+                "ip_contains" => d.field(&mut out.ip_contains, "ip_contains")?,
+                "ip_ends_with" => d.field(&mut out.ip_ends_with, "ip_ends_with")?,
+                "ip_gt" => d.field(&mut out.ip_gt, "ip_gt")?,
+                "ip_gte" => d.field(&mut out.ip_gte, "ip_gte")?,
+                "ip_in" => d.field(&mut out.ip_in, "ip_in")?,
+                "ip_lt" => d.field(&mut out.ip_lt, "ip_lt")?,
+                "ip_lte" => d.field(&mut out.ip_lte, "ip_lte")?,
+                "ip_not" => d.field(&mut out.ip_not, "ip_not")?,
+                "ip_not_contains" => {
+                    d.field(&mut out.ip_not_contains, "ip_not_contains")?
+                }
+                "ip_not_ends_with" => {
+                    d.field(&mut out.ip_not_ends_with, "ip_not_ends_with")?
+                }
+                "ip_not_in" => d.field(&mut out.ip_not_in, "ip_not_in")?,
+                "ip_not_starts_with" => {
+                    d.field(&mut out.ip_not_starts_with, "ip_not_starts_with")?
+                }
+                "ip_starts_with" => d.field(&mut out.ip_starts_with, "ip_starts_with")?,
+                "is_valid" => d.field(&mut out.is_valid, "is_valid")?,
+                "is_valid_not" => d.field(&mut out.is_valid_not, "is_valid_not")?,
+                "local_id" => d.field(&mut out.local_id, "local_id")?,
+                "local_id_contains" => {
+                    d.field(&mut out.local_id_contains, "local_id_contains")?
+                }
+                "local_id_ends_with" => {
+                    d.field(&mut out.local_id_ends_with, "local_id_ends_with")?
+                }
+                "local_id_gt" => d.field(&mut out.local_id_gt, "local_id_gt")?,
+                "local_id_gte" => d.field(&mut out.local_id_gte, "local_id_gte")?,
+                "local_id_in" => d.field(&mut out.local_id_in, "local_id_in")?,
+                "local_id_lt" => d.field(&mut out.local_id_lt, "local_id_lt")?,
+                "local_id_lte" => d.field(&mut out.local_id_lte, "local_id_lte")?,
+                "local_id_not" => d.field(&mut out.local_id_not, "local_id_not")?,
+                "local_id_not_contains" => {
+                    d.field(&mut out.local_id_not_contains, "local_id_not_contains")?
+                }
+                "local_id_not_ends_with" => {
+                    d.field(&mut out.local_id_not_ends_with, "local_id_not_ends_with")?
+                }
+                "local_id_not_in" => {
+                    d.field(&mut out.local_id_not_in, "local_id_not_in")?
+                }
+                "local_id_not_starts_with" => {
+                    d.field(
+                        &mut out.local_id_not_starts_with,
+                        "local_id_not_starts_with",
+                    )?
+                }
+                "local_id_starts_with" => {
+                    d.field(&mut out.local_id_starts_with, "local_id_starts_with")?
+                }
+                "port" => d.field(&mut out.port, "port")?,
+                "port_gt" => d.field(&mut out.port_gt, "port_gt")?,
+                "port_gte" => d.field(&mut out.port_gte, "port_gte")?,
+                "port_in" => d.field(&mut out.port_in, "port_in")?,
+                "port_lt" => d.field(&mut out.port_lt, "port_lt")?,
+                "port_lte" => d.field(&mut out.port_lte, "port_lte")?,
+                "port_not" => d.field(&mut out.port_not, "port_not")?,
+                "port_not_in" => d.field(&mut out.port_not_in, "port_not_in")?,
+                "username" => d.field(&mut out.username, "username")?,
+                "username_contains" => {
+                    d.field(&mut out.username_contains, "username_contains")?
+                }
+                "username_ends_with" => {
+                    d.field(&mut out.username_ends_with, "username_ends_with")?
+                }
+                "username_gt" => d.field(&mut out.username_gt, "username_gt")?,
+                "username_gte" => d.field(&mut out.username_gte, "username_gte")?,
+                "username_in" => d.field(&mut out.username_in, "username_in")?,
+                "username_lt" => d.field(&mut out.username_lt, "username_lt")?,
+                "username_lte" => d.field(&mut out.username_lte, "username_lte")?,
+                "username_not" => d.field(&mut out.username_not, "username_not")?,
+                "username_not_contains" => {
+                    d.field(&mut out.username_not_contains, "username_not_contains")?
+                }
+                "username_not_ends_with" => {
+                    d.field(&mut out.username_not_ends_with, "username_not_ends_with")?
+                }
+                "username_not_in" => {
+                    d.field(&mut out.username_not_in, "username_not_in")?
+                }
+                "username_not_starts_with" => {
+                    d.field(
+                        &mut out.username_not_starts_with,
+                        "username_not_starts_with",
+                    )?
+                }
+                "username_starts_with" => {
+                    d.field(&mut out.username_starts_with, "username_starts_with")?
+                }
+                _ => d.skip()?,
+            }
+            key = d.next_key()?;
+        }
+        ::std::result::Result::Ok(out)
+    }
+}
+#[cfg(any(feature = "vsphere-esxi-account"))]
+impl crate::codec::Encode for VsphereEsxiAccountWhereInput {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.begin_object();
+        e.field("AND", &self.and);
+        e.field("NOT", &self.not);
+        e.field("OR", &self.or);
+        #[cfg(
+            any(
+                feature = "alert",
+                feature = "brick-topo",
+                feature = "graph",
+                feature = "host",
+                feature = "iscsi-connection",
+                feature = "label",
+                feature = "log-collection",
+                feature = "metrics",
+                feature = "node-topo",
+                feature = "pci-device",
+                feature = "table-reporter",
+                feature = "vm-placement-group"
+            )
+        )] e.field("host", &self.host);
+        e.field("id", &self.id);
+        e.field("id_contains", &self.id_contains);
+        e.field("id_ends_with", &self.id_ends_with);
+        e.field("id_gt", &self.id_gt);
+        e.field("id_gte", &self.id_gte);
+        e.field("id_in", &self.id_in);
+        e.field("id_lt", &self.id_lt);
+        e.field("id_lte", &self.id_lte);
+        e.field("id_not", &self.id_not);
+        e.field("id_not_contains", &self.id_not_contains);
+        e.field("id_not_ends_with", &self.id_not_ends_with);
+        e.field("id_not_in", &self.id_not_in);
+        e.field("id_not_starts_with", &self.id_not_starts_with);
+        e.field("id_starts_with", &self.id_starts_with);
+        e.field("ip", &self.ip);
+        e.field("ip_contains", &self.ip_contains);
+        e.field("ip_ends_with", &self.ip_ends_with);
+        e.field("ip_gt", &self.ip_gt);
+        e.field("ip_gte", &self.ip_gte);
+        e.field("ip_in", &self.ip_in);
+        e.field("ip_lt", &self.ip_lt);
+        e.field("ip_lte", &self.ip_lte);
+        e.field("ip_not", &self.ip_not);
+        e.field("ip_not_contains", &self.ip_not_contains);
+        e.field("ip_not_ends_with", &self.ip_not_ends_with);
+        e.field("ip_not_in", &self.ip_not_in);
+        e.field("ip_not_starts_with", &self.ip_not_starts_with);
+        e.field("ip_starts_with", &self.ip_starts_with);
+        e.field("is_valid", &self.is_valid);
+        e.field("is_valid_not", &self.is_valid_not);
+        e.field("local_id", &self.local_id);
+        e.field("local_id_contains", &self.local_id_contains);
+        e.field("local_id_ends_with", &self.local_id_ends_with);
+        e.field("local_id_gt", &self.local_id_gt);
+        e.field("local_id_gte", &self.local_id_gte);
+        e.field("local_id_in", &self.local_id_in);
+        e.field("local_id_lt", &self.local_id_lt);
+        e.field("local_id_lte", &self.local_id_lte);
+        e.field("local_id_not", &self.local_id_not);
+        e.field("local_id_not_contains", &self.local_id_not_contains);
+        e.field("local_id_not_ends_with", &self.local_id_not_ends_with);
+        e.field("local_id_not_in", &self.local_id_not_in);
+        e.field("local_id_not_starts_with", &self.local_id_not_starts_with);
+        e.field("local_id_starts_with", &self.local_id_starts_with);
+        e.field("port", &self.port);
+        e.field("port_gt", &self.port_gt);
+        e.field("port_gte", &self.port_gte);
+        e.field("port_in", &self.port_in);
+        e.field("port_lt", &self.port_lt);
+        e.field("port_lte", &self.port_lte);
+        e.field("port_not", &self.port_not);
+        e.field("port_not_in", &self.port_not_in);
+        e.field("username", &self.username);
+        e.field("username_contains", &self.username_contains);
+        e.field("username_ends_with", &self.username_ends_with);
+        e.field("username_gt", &self.username_gt);
+        e.field("username_gte", &self.username_gte);
+        e.field("username_in", &self.username_in);
+        e.field("username_lt", &self.username_lt);
+        e.field("username_lte", &self.username_lte);
+        e.field("username_not", &self.username_not);
+        e.field("username_not_contains", &self.username_not_contains);
+        e.field("username_not_ends_with", &self.username_not_ends_with);
+        e.field("username_not_in", &self.username_not_in);
+        e.field("username_not_starts_with", &self.username_not_starts_with);
+        e.field("username_starts_with", &self.username_starts_with);
+        e.end_object();
+    }
+}
 impl crate::Client {
     /// `POST /v2/api/get-vsphere-esxi-accounts` (operation `GetVsphereEsxiAccounts`).
+    #[cfg(feature = "vsphere-esxi-account")]
     pub async fn get_vsphere_esxi_accounts(
         &self,
         body: &crate::models::GetVsphereEsxiAccountsRequestBody,
@@ -449,6 +815,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-vsphere-esxi-accounts-connection` (operation `GetVsphereEsxiAccountsConnection`).
+    #[cfg(feature = "vsphere-esxi-account")]
     pub async fn get_vsphere_esxi_accounts_connection(
         &self,
         body: &crate::models::GetVsphereEsxiAccountsConnectionRequestBody,
@@ -468,6 +835,7 @@ impl crate::Client {
     /// `POST /v2/api/update-vsphere-esxi-account` (operation `UpdateVsphereEsxiAccount`).
     ///
     /// Returns `None` when the server answers 304 Not Modified.
+    #[cfg(feature = "vsphere-esxi-account")]
     pub async fn update_vsphere_esxi_account(
         &self,
         body: &crate::models::UpdateVsphereEsxiAccountParams,

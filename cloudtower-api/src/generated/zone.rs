@@ -3,6 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/GetZonesConnectionRequestBody`
+#[cfg(any(feature = "zone"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetZonesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -13,6 +14,7 @@ pub struct GetZonesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ZoneWhereInput>,
 }
+#[cfg(any(feature = "zone"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetZonesConnectionRequestBody {
     fn decode(
@@ -36,6 +38,7 @@ impl crate::codec::Decode for GetZonesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "zone"))]
 impl crate::codec::Encode for GetZonesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -50,6 +53,7 @@ impl crate::codec::Encode for GetZonesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetZonesRequestBody`
+#[cfg(any(feature = "zone"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetZonesRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -60,6 +64,7 @@ pub struct GetZonesRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ZoneWhereInput>,
 }
+#[cfg(any(feature = "zone"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetZonesRequestBody {
     fn decode(
@@ -83,6 +88,7 @@ impl crate::codec::Decode for GetZonesRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "zone"))]
 impl crate::codec::Encode for GetZonesRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -97,10 +103,12 @@ impl crate::codec::Encode for GetZonesRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateZone`
+#[cfg(any(feature = "zone"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateZone {
     pub count: i32,
 }
+#[cfg(any(feature = "zone"))]
 impl crate::codec::Decode for NestedAggregateZone {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -122,6 +130,7 @@ impl crate::codec::Decode for NestedAggregateZone {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "zone"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateZone {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -131,6 +140,7 @@ impl crate::codec::Encode for NestedAggregateZone {
     }
 }
 /// Spec: `#/components/schemas/Zone`
+#[cfg(any(feature = "zone"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Zone {
     pub cluster: crate::models::NestedCluster,
@@ -157,6 +167,7 @@ pub struct Zone {
     pub valid_data_space: ::std::option::Option<i64>,
     pub vm_num: ::std::option::Option<i32>,
 }
+#[cfg(any(feature = "zone"))]
 impl crate::codec::Decode for Zone {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -243,6 +254,7 @@ impl crate::codec::Decode for Zone {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "zone"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for Zone {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -277,10 +289,12 @@ impl crate::codec::Encode for Zone {
     }
 }
 /// Spec: `#/components/schemas/ZoneConnection`
+#[cfg(any(feature = "zone"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ZoneConnection {
     pub aggregate: crate::models::NestedAggregateZone,
 }
+#[cfg(any(feature = "zone"))]
 impl crate::codec::Decode for ZoneConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -302,6 +316,7 @@ impl crate::codec::Decode for ZoneConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "zone"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ZoneConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -311,6 +326,7 @@ impl crate::codec::Encode for ZoneConnection {
     }
 }
 /// Spec: `#/components/schemas/ZoneOrderByInput`
+#[cfg(any(feature = "zone"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ZoneOrderByInput {
     /// `failure_data_space_ASC`
@@ -396,6 +412,7 @@ pub enum ZoneOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "zone"))]
 impl ZoneOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 40] = [
@@ -542,16 +559,19 @@ impl ZoneOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "zone"))]
 impl ::std::default::Default for ZoneOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "zone"))]
 impl ::std::fmt::Display for ZoneOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "zone"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ZoneOrderByInput {
     fn decode(
@@ -560,6 +580,7 @@ impl crate::codec::Decode for ZoneOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "zone"))]
 impl crate::codec::Encode for ZoneOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
@@ -567,6 +588,7 @@ impl crate::codec::Encode for ZoneOrderByInput {
 }
 impl crate::Client {
     /// `POST /v2/api/get-zones` (operation `GetZones`).
+    #[cfg(feature = "zone")]
     pub async fn get_zones(
         &self,
         body: &crate::models::GetZonesRequestBody,
@@ -574,6 +596,7 @@ impl crate::Client {
         self.execute(crate::client::ApiRequest::json("get-zones", body)).await?.decode()
     }
     /// `POST /v2/api/get-zones-connection` (operation `GetZonesConnection`).
+    #[cfg(feature = "zone")]
     pub async fn get_zones_connection(
         &self,
         body: &crate::models::GetZonesConnectionRequestBody,

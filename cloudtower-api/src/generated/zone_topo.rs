@@ -3,6 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/GetZoneTopoesConnectionRequestBody`
+#[cfg(any(feature = "zone-topo"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetZoneTopoesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -13,6 +14,7 @@ pub struct GetZoneTopoesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ZoneTopoWhereInput>,
 }
+#[cfg(any(feature = "zone-topo"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetZoneTopoesConnectionRequestBody {
     fn decode(
@@ -36,6 +38,7 @@ impl crate::codec::Decode for GetZoneTopoesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "zone-topo"))]
 impl crate::codec::Encode for GetZoneTopoesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -50,6 +53,7 @@ impl crate::codec::Encode for GetZoneTopoesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetZoneTopoesRequestBody`
+#[cfg(any(feature = "zone-topo"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetZoneTopoesRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -60,6 +64,7 @@ pub struct GetZoneTopoesRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ZoneTopoWhereInput>,
 }
+#[cfg(any(feature = "zone-topo"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetZoneTopoesRequestBody {
     fn decode(
@@ -83,6 +88,7 @@ impl crate::codec::Decode for GetZoneTopoesRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "zone-topo"))]
 impl crate::codec::Encode for GetZoneTopoesRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -97,10 +103,12 @@ impl crate::codec::Encode for GetZoneTopoesRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateZoneTopo`
+#[cfg(any(feature = "zone-topo"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateZoneTopo {
     pub count: i32,
 }
+#[cfg(any(feature = "zone-topo"))]
 impl crate::codec::Decode for NestedAggregateZoneTopo {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -122,6 +130,7 @@ impl crate::codec::Decode for NestedAggregateZoneTopo {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "zone-topo"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateZoneTopo {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -131,6 +140,7 @@ impl crate::codec::Encode for NestedAggregateZoneTopo {
     }
 }
 /// Spec: `#/components/schemas/ZoneTopo`
+#[cfg(any(feature = "zone-topo"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ZoneTopo {
     pub cluster: crate::models::NestedCluster,
@@ -141,6 +151,7 @@ pub struct ZoneTopo {
         ::std::vec::Vec<crate::models::NestedRackTopo>,
     >,
 }
+#[cfg(any(feature = "zone-topo"))]
 impl crate::codec::Decode for ZoneTopo {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -179,6 +190,7 @@ impl crate::codec::Decode for ZoneTopo {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "zone-topo"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ZoneTopo {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -192,10 +204,12 @@ impl crate::codec::Encode for ZoneTopo {
     }
 }
 /// Spec: `#/components/schemas/ZoneTopoConnection`
+#[cfg(any(feature = "zone-topo"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ZoneTopoConnection {
     pub aggregate: crate::models::NestedAggregateZoneTopo,
 }
+#[cfg(any(feature = "zone-topo"))]
 impl crate::codec::Decode for ZoneTopoConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -217,6 +231,7 @@ impl crate::codec::Decode for ZoneTopoConnection {
         ::std::result::Result::Ok(out)
     }
 }
+#[cfg(any(feature = "zone-topo"))]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ZoneTopoConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -226,6 +241,7 @@ impl crate::codec::Encode for ZoneTopoConnection {
     }
 }
 /// Spec: `#/components/schemas/ZoneTopoOrderByInput`
+#[cfg(any(feature = "zone-topo"))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ZoneTopoOrderByInput {
     /// `id_ASC`
@@ -239,6 +255,7 @@ pub enum ZoneTopoOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
+#[cfg(any(feature = "zone-topo"))]
 impl ZoneTopoOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 4] = [
@@ -269,16 +286,19 @@ impl ZoneTopoOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
+#[cfg(any(feature = "zone-topo"))]
 impl ::std::default::Default for ZoneTopoOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
+#[cfg(any(feature = "zone-topo"))]
 impl ::std::fmt::Display for ZoneTopoOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+#[cfg(any(feature = "zone-topo"))]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ZoneTopoOrderByInput {
     fn decode(
@@ -287,13 +307,201 @@ impl crate::codec::Decode for ZoneTopoOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
+#[cfg(any(feature = "zone-topo"))]
 impl crate::codec::Encode for ZoneTopoOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
+/// Spec: `#/components/schemas/ZoneTopoWhereInput`
+#[cfg(any(feature = "zone-topo"))]
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ZoneTopoWhereInput {
+    pub and: crate::Nullable<::std::vec::Vec<crate::models::ZoneTopoWhereInput>>,
+    pub not: crate::Nullable<::std::vec::Vec<crate::models::ZoneTopoWhereInput>>,
+    pub or: crate::Nullable<::std::vec::Vec<crate::models::ZoneTopoWhereInput>>,
+    pub cluster: crate::Nullable<crate::models::ClusterWhereInput>,
+    #[cfg(any(feature = "cluster-topo"))]
+    pub cluster_topo: crate::Nullable<
+        ::std::boxed::Box<crate::models::ClusterTopoWhereInput>,
+    >,
+    pub id: crate::Nullable<::std::string::String>,
+    pub id_contains: crate::Nullable<::std::string::String>,
+    pub id_ends_with: crate::Nullable<::std::string::String>,
+    pub id_gt: crate::Nullable<::std::string::String>,
+    pub id_gte: crate::Nullable<::std::string::String>,
+    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: crate::Nullable<::std::string::String>,
+    pub id_lte: crate::Nullable<::std::string::String>,
+    pub id_not: crate::Nullable<::std::string::String>,
+    pub id_not_contains: crate::Nullable<::std::string::String>,
+    pub id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub id_starts_with: crate::Nullable<::std::string::String>,
+    pub local_id: crate::Nullable<::std::string::String>,
+    pub local_id_contains: crate::Nullable<::std::string::String>,
+    pub local_id_ends_with: crate::Nullable<::std::string::String>,
+    pub local_id_gt: crate::Nullable<::std::string::String>,
+    pub local_id_gte: crate::Nullable<::std::string::String>,
+    pub local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub local_id_lt: crate::Nullable<::std::string::String>,
+    pub local_id_lte: crate::Nullable<::std::string::String>,
+    pub local_id_not: crate::Nullable<::std::string::String>,
+    pub local_id_not_contains: crate::Nullable<::std::string::String>,
+    pub local_id_not_ends_with: crate::Nullable<::std::string::String>,
+    pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
+    pub local_id_starts_with: crate::Nullable<::std::string::String>,
+    #[cfg(any(feature = "rack-topo"))]
+    pub rack_topoes_every: crate::Nullable<
+        ::std::boxed::Box<crate::models::RackTopoWhereInput>,
+    >,
+    #[cfg(any(feature = "rack-topo"))]
+    pub rack_topoes_none: crate::Nullable<
+        ::std::boxed::Box<crate::models::RackTopoWhereInput>,
+    >,
+    #[cfg(any(feature = "rack-topo"))]
+    pub rack_topoes_some: crate::Nullable<
+        ::std::boxed::Box<crate::models::RackTopoWhereInput>,
+    >,
+}
+#[cfg(any(feature = "zone-topo"))]
+#[cfg(feature = "server")]
+impl crate::codec::Decode for ZoneTopoWhereInput {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        let mut out = Self::default();
+        let mut key = d.first_key("ZoneTopoWhereInput")?;
+        while let ::std::option::Option::Some(k) = key {
+            match k {
+                "AND" => d.field(&mut out.and, "AND")?,
+                "NOT" => d.field(&mut out.not, "NOT")?,
+                "OR" => d.field(&mut out.or, "OR")?,
+                "cluster" => d.field(&mut out.cluster, "cluster")?,
+                #[cfg(any(feature = "cluster-topo"))]
+                "cluster_topo" => d.field(&mut out.cluster_topo, "cluster_topo")?,
+                "id" => d.field(&mut out.id, "id")?,
+                "id_contains" => d.field(&mut out.id_contains, "id_contains")?,
+                "id_ends_with" => d.field(&mut out.id_ends_with, "id_ends_with")?,
+                "id_gt" => d.field(&mut out.id_gt, "id_gt")?,
+                "id_gte" => d.field(&mut out.id_gte, "id_gte")?,
+                "id_in" => d.field(&mut out.id_in, "id_in")?,
+                "id_lt" => d.field(&mut out.id_lt, "id_lt")?,
+                "id_lte" => d.field(&mut out.id_lte, "id_lte")?,
+                "id_not" => d.field(&mut out.id_not, "id_not")?,
+                "id_not_contains" => {
+                    d.field(&mut out.id_not_contains, "id_not_contains")?
+                }
+                "id_not_ends_with" => {
+                    d.field(&mut out.id_not_ends_with, "id_not_ends_with")?
+                }
+                "id_not_in" => d.field(&mut out.id_not_in, "id_not_in")?,
+                "id_not_starts_with" => {
+                    d.field(&mut out.id_not_starts_with, "id_not_starts_with")?
+                }
+                "id_starts_with" => d.field(&mut out.id_starts_with, "id_starts_with")?,
+                "local_id" => d.field(&mut out.local_id, "local_id")?,
+                "local_id_contains" => {
+                    d.field(&mut out.local_id_contains, "local_id_contains")?
+                }
+                "local_id_ends_with" => {
+                    d.field(&mut out.local_id_ends_with, "local_id_ends_with")?
+                }
+                "local_id_gt" => d.field(&mut out.local_id_gt, "local_id_gt")?,
+                "local_id_gte" => d.field(&mut out.local_id_gte, "local_id_gte")?,
+                "local_id_in" => d.field(&mut out.local_id_in, "local_id_in")?,
+                "local_id_lt" => d.field(&mut out.local_id_lt, "local_id_lt")?,
+                "local_id_lte" => d.field(&mut out.local_id_lte, "local_id_lte")?,
+                "local_id_not" => d.field(&mut out.local_id_not, "local_id_not")?,
+                "local_id_not_contains" => {
+                    d.field(&mut out.local_id_not_contains, "local_id_not_contains")?
+                }
+                "local_id_not_ends_with" => {
+                    d.field(&mut out.local_id_not_ends_with, "local_id_not_ends_with")?
+                }
+                "local_id_not_in" => {
+                    d.field(&mut out.local_id_not_in, "local_id_not_in")?
+                }
+                "local_id_not_starts_with" => {
+                    d.field(
+                        &mut out.local_id_not_starts_with,
+                        "local_id_not_starts_with",
+                    )?
+                }
+                "local_id_starts_with" => {
+                    d.field(&mut out.local_id_starts_with, "local_id_starts_with")?
+                }
+                #[cfg(any(feature = "rack-topo"))]
+                "rack_topoes_every" => {
+                    d.field(&mut out.rack_topoes_every, "rack_topoes_every")?
+                }
+                #[cfg(any(feature = "rack-topo"))]
+                "rack_topoes_none" => {
+                    d.field(&mut out.rack_topoes_none, "rack_topoes_none")?
+                }
+                #[cfg(any(feature = "rack-topo"))]
+                "rack_topoes_some" => {
+                    d.field(&mut out.rack_topoes_some, "rack_topoes_some")?
+                }
+                _ => d.skip()?,
+            }
+            key = d.next_key()?;
+        }
+        ::std::result::Result::Ok(out)
+    }
+}
+#[cfg(any(feature = "zone-topo"))]
+impl crate::codec::Encode for ZoneTopoWhereInput {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.begin_object();
+        e.field("AND", &self.and);
+        e.field("NOT", &self.not);
+        e.field("OR", &self.or);
+        e.field("cluster", &self.cluster);
+        #[cfg(any(feature = "cluster-topo"))]
+        e.field("cluster_topo", &self.cluster_topo);
+        e.field("id", &self.id);
+        e.field("id_contains", &self.id_contains);
+        e.field("id_ends_with", &self.id_ends_with);
+        e.field("id_gt", &self.id_gt);
+        e.field("id_gte", &self.id_gte);
+        e.field("id_in", &self.id_in);
+        e.field("id_lt", &self.id_lt);
+        e.field("id_lte", &self.id_lte);
+        e.field("id_not", &self.id_not);
+        e.field("id_not_contains", &self.id_not_contains);
+        e.field("id_not_ends_with", &self.id_not_ends_with);
+        e.field("id_not_in", &self.id_not_in);
+        e.field("id_not_starts_with", &self.id_not_starts_with);
+        e.field("id_starts_with", &self.id_starts_with);
+        e.field("local_id", &self.local_id);
+        e.field("local_id_contains", &self.local_id_contains);
+        e.field("local_id_ends_with", &self.local_id_ends_with);
+        e.field("local_id_gt", &self.local_id_gt);
+        e.field("local_id_gte", &self.local_id_gte);
+        e.field("local_id_in", &self.local_id_in);
+        e.field("local_id_lt", &self.local_id_lt);
+        e.field("local_id_lte", &self.local_id_lte);
+        e.field("local_id_not", &self.local_id_not);
+        e.field("local_id_not_contains", &self.local_id_not_contains);
+        e.field("local_id_not_ends_with", &self.local_id_not_ends_with);
+        e.field("local_id_not_in", &self.local_id_not_in);
+        e.field("local_id_not_starts_with", &self.local_id_not_starts_with);
+        e.field("local_id_starts_with", &self.local_id_starts_with);
+        #[cfg(any(feature = "rack-topo"))]
+        e.field("rack_topoes_every", &self.rack_topoes_every);
+        #[cfg(any(feature = "rack-topo"))]
+        e.field("rack_topoes_none", &self.rack_topoes_none);
+        #[cfg(any(feature = "rack-topo"))]
+        e.field("rack_topoes_some", &self.rack_topoes_some);
+        e.end_object();
+    }
+}
 impl crate::Client {
     /// `POST /v2/api/get-zone-topoes` (operation `GetZoneTopoes`).
+    #[cfg(feature = "zone-topo")]
     pub async fn get_zone_topoes(
         &self,
         body: &crate::models::GetZoneTopoesRequestBody,
@@ -303,6 +511,7 @@ impl crate::Client {
             .decode()
     }
     /// `POST /v2/api/get-zone-topoes-connection` (operation `GetZoneTopoesConnection`).
+    #[cfg(feature = "zone-topo")]
     pub async fn get_zone_topoes_connection(
         &self,
         body: &crate::models::GetZoneTopoesConnectionRequestBody,
