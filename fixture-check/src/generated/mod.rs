@@ -5,11 +5,13 @@
 mod api_info;
 mod resource_change;
 mod shared;
+mod shared_filters;
 mod task;
 mod vm;
 pub use self::api_info::*;
 pub use self::resource_change::*;
 pub use self::shared::*;
+pub use self::shared_filters::*;
 pub use self::task::*;
 pub use self::vm::*;
 /// Every operation of the API, in path order.

@@ -40,47 +40,6 @@ impl crate::codec::Encode for GetVmsRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/HostWhereInput`
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct HostWhereInput {
-    pub and: crate::Nullable<::std::vec::Vec<crate::models::HostWhereInput>>,
-    pub or: crate::Nullable<::std::vec::Vec<crate::models::HostWhereInput>>,
-    pub not: crate::Nullable<::std::vec::Vec<crate::models::HostWhereInput>>,
-    pub name: crate::Nullable<::std::string::String>,
-    pub vms_some: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
-}
-#[cfg(feature = "server")]
-impl crate::codec::Decode for HostWhereInput {
-    fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
-        let mut out = Self::default();
-        let mut key = d.first_key("HostWhereInput")?;
-        while let ::std::option::Option::Some(k) = key {
-            match k {
-                "AND" => d.field(&mut out.and, "AND")?,
-                "OR" => d.field(&mut out.or, "OR")?,
-                "NOT" => d.field(&mut out.not, "NOT")?,
-                "name" => d.field(&mut out.name, "name")?,
-                "vms_some" => d.field(&mut out.vms_some, "vms_some")?,
-                _ => d.skip()?,
-            }
-            key = d.next_key()?;
-        }
-        ::std::result::Result::Ok(out)
-    }
-}
-impl crate::codec::Encode for HostWhereInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
-        e.begin_object();
-        e.field("AND", &self.and);
-        e.field("OR", &self.or);
-        e.field("NOT", &self.not);
-        e.field("name", &self.name);
-        e.field("vms_some", &self.vms_some);
-        e.end_object();
-    }
-}
 /// Spec: `#/components/schemas/LocalizedText`
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LocalizedText {
@@ -239,7 +198,7 @@ impl crate::codec::Encode for Vm {
         e.required_field("name", &self.name);
         e.required_field("status", &self.status);
         e.required_field("type", &self.r#type);
-        e.field("vlan", &self.vlan);
+        e.required_field("vlan", &self.vlan);
         e.field("description", &self.description);
         e.field("io_policy", &self.io_policy);
         e.required_field("nics", &self.nics);
@@ -701,7 +660,7 @@ pub struct VmWhereInput {
     pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub name_contains: crate::Nullable<::std::string::String>,
     pub status: crate::Nullable<crate::models::VmStatus>,
-    pub host: crate::Nullable<crate::models::HostWhereInput>,
+    pub host: crate::Nullable<::std::boxed::Box<crate::models::HostWhereInput>>,
 }
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmWhereInput {
