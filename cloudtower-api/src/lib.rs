@@ -4,6 +4,7 @@ pub mod auth;
 pub mod client;
 pub mod codec;
 pub mod error;
+pub mod pagination;
 pub mod tasks;
 
 /// Every request and response type of the API, generated from the spec.
@@ -16,6 +17,7 @@ pub use auth::PasswordLogin;
 pub use client::{Authenticator, Client, ClientBuilder, FilePart, Language, RetryPolicy, Secret};
 pub use codec::{Nullable, WithTask};
 pub use error::{Error, ErrorBody, RawBody, TaskFailure, TaskFailureKind};
+pub use pagination::{ListRequest, Paginator};
 pub use tasks::{OnPaused, WaitForTasks, WaitOptions};
 
 /// One API operation, as listed in [`models::OPERATIONS`].

@@ -1,0 +1,112 @@
+//! Paging through list operations with `first` + `after` against a test tower.
+
+mod common;
+
+use cloudtower_api::models::{GetVmsRequestBody, VmOrderByInput, VmWhereInput};
+use cloudtower_api::Client;
+use common::{tower, Log, Reply};
+use futures_util::TryStreamExt;
+use serde_json::json;
+
+/// A tower with `total` VMs (`vm-000`, …) that pages like CloudTower: `first` items after
+/// the one whose id is `after`. With `ignore_after` it always answers the first page.
+async fn vm_tower(log: &Log, total: usize, ignore_after: bool) -> Client {
+    let url = tower(log.clone(), move |seen, _| {
+        let ids: Vec<String> = (0..total).map(|i| format!("vm-{i:03}")).collect();
+        let start = match seen.body["after"].as_str() {
+            Some(after) if !ignore_after => ids.iter().position(|id| id == after).unwrap() + 1,
+            _ => 0,
+        };
+        let first = seen.body["first"].as_u64().unwrap() as usize;
+        let page: Vec<_> = ids[start..]
+            .iter()
+            .take(first)
+            .map(|id| json!({"id": id, "name": format!("name-{id}")}))
+            .collect();
+        Reply::ok(json!(page))
+    })
+    .await;
+    Client::new(&url).unwrap()
+}
+
+fn request() -> GetVmsRequestBody {
+    GetVmsRequestBody {
+        r#where: VmWhereInput {
+            name_starts_with: "name-".to_string().into(),
+            ..Default::default()
+        }
+        .into(),
+        order_by: VmOrderByInput::NameAsc.into(),
+        skip: 5.into(),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn items_stream_across_pages_keeping_where_and_order() {
+    let log = Log::default();
+    let client = vm_tower(&log, 25, false).await;
+    let vms: Vec<_> = client
+        .paginate(request())
+        .page_size(10)
+        .items()
+        .try_collect()
+        .await
+        .unwrap();
+    let ids: Vec<String> = vms.iter().map(|vm| vm.id.clone()).collect();
+    let expected: Vec<String> = (0..25).map(|i| format!("vm-{i:03}")).collect();
+    assert_eq!(ids, expected);
+
+    let calls = log.all();
+    assert_eq!(calls.len(), 3);
+    let afters: Vec<_> = calls.iter().map(|c| c.body.get("after").cloned()).collect();
+    assert_eq!(afters, [None, Some(json!("vm-009")), Some(json!("vm-019"))]);
+    for call in &calls {
+        assert_eq!(call.path, "/v2/api/get-vms");
+        assert_eq!(call.body["first"], 10);
+        assert_eq!(call.body["where"], json!({"name_starts_with": "name-"}));
+        assert_eq!(call.body["orderBy"], "name_ASC");
+        // `skip` would drop items from every page after the cursor.
+        assert!(call.body.get("skip").is_none(), "{}", call.body);
+    }
+}
+
+#[tokio::test]
+async fn a_last_full_page_ends_with_one_empty_request() {
+    let log = Log::default();
+    let client = vm_tower(&log, 20, false).await;
+    let pages: Vec<Vec<_>> = client
+        .paginate(request())
+        .page_size(10)
+        .pages()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), [10, 10]);
+    assert_eq!(log.all().len(), 3);
+    let all = client.paginate(request()).collect().await.unwrap();
+    assert_eq!(all.len(), 20);
+}
+
+#[tokio::test]
+async fn a_server_that_ignores_the_cursor_does_not_loop_forever() {
+    let log = Log::default();
+    let client = vm_tower(&log, 50, true).await;
+    let vms = client
+        .paginate(request())
+        .page_size(10)
+        .collect()
+        .await
+        .unwrap();
+    // The repeated first page is read twice at most, then paging stops.
+    assert!(vms.len() <= 20, "{}", vms.len());
+    assert!(log.all().len() <= 2);
+}
+
+#[tokio::test]
+async fn errors_end_the_stream() {
+    let url = tower(Log::default(), |_, _| Reply::text(403, "forbidden")).await;
+    let client = Client::new(&url).unwrap();
+    let err = client.paginate(request()).collect().await.unwrap_err();
+    assert_eq!(err.status(), Some(403));
+}
