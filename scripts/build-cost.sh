@@ -256,6 +256,10 @@ open(stub, "w").write(head + render([]))
 
 PY
 n_calls=$(grep -cE '^    (drive\(|let _ = )c\.' "$probe_dir/full.rs")
+gated=
+if grep -q '^    #\[cfg(' "$probe_dir/full.rs"; then
+    gated=", some behind #[cfg]"
+fi
 
 export CARGO_TARGET_DIR=$target_dir
 export RUSTC_WRAPPER=$wrapper
@@ -274,7 +278,7 @@ cargo_build() {
 }
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-echo "build-cost: $n_calls Client methods in the probe; target dir $target_dir"
+echo "build-cost: $n_calls Client methods in the probe$gated ($shape); target dir $target_dir"
 
 # 1. Dependencies (and everything else), with the stub probe; not measured.
 cp "$probe_dir/stub.rs" "$probe_dir/src/lib.rs"
@@ -294,14 +298,14 @@ for run in $(seq 1 "$runs"); do
 
     # 4. The probe alone: every method's future, on top of the built cloudtower-api.
     cp "$probe_dir/full.rs" "$probe_dir/src/lib.rs"
-    echo "build-cost: run $run/$runs: $profile_dir build of the probe ($n_calls calls) ..."
+    echo "build-cost: run $run/$runs: $profile_dir build of the probe ($n_calls calls$gated) ..."
     BUILD_COST_LOG=$work/probe-$run.jsonl cargo_build "$work/probe-$run.log" --timings
     cp "$target_dir/cargo-timings/cargo-timing.html" "$work/probe-$run-timing.html"
 done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 python3 - "$work" "$budget_secs" "$budget_gb" "$profile_dir" "$incremental" \
-    "${features[*]:-(default features)}" "$load_before" "$load_after" "$n_calls calls, $shape" \
+    "${features[*]:-(default features)}" "$load_before" "$load_after" "$n_calls calls$gated, $shape" \
     "$runs" <<'PY'
 import json, os, re, subprocess, sys
 work, budget_s, budget_gb, profile, incr, feats, load0, load1, n, runs = sys.argv[1:11]
