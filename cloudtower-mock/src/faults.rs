@@ -1,0 +1,158 @@
+//! Fault injection, configured per operation and drawn from a seeded generator so that a
+//! test sees the same faults every run.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// How the tasks created by an operation end.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TaskOutcome {
+    /// PENDING → EXECUTING → SUCCESSED (the default).
+    #[default]
+    Succeed,
+    /// PENDING → EXECUTING → FAILED, with an error code and message; the mutation's effect is
+    /// not applied (a created resource is removed again).
+    Fail,
+    /// PENDING → EXECUTING → PAUSED, where it stays.
+    Pause,
+}
+
+/// What can go wrong with one operation. Every rate is a probability in `0.0..=1.0`; the
+/// fault applies to the first [`times`](Fault::times) matching calls only, when set.
+///
+/// ```
+/// use std::time::Duration;
+/// use cloudtower_mock::{Fault, TaskOutcome};
+/// // The next two `get-vms` calls answer 503, then the operation behaves again.
+/// let flaky = Fault::new().status_rate(503, 1.0).times(2);
+/// // Every `start-vm` task fails.
+/// let failing = Fault::new().task(TaskOutcome::Fail);
+/// // Half of all calls are slow.
+/// let slow = Fault::new().latency(Duration::from_millis(200));
+/// # let _ = (flaky, failing, slow);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Fault {
+    pub latency: Duration,
+    /// The HTTP status answered at `status_rate` (500–599, or any other error status).
+    pub status: u16,
+    pub status_rate: f64,
+    /// Close the connection without an answer.
+    pub drop_rate: f64,
+    /// Answer 200 with the body cut in half.
+    pub truncate_rate: f64,
+    /// Revoke the caller's token and answer 401, as a tower does when a session expires.
+    pub expire_token_rate: f64,
+    /// Answer 400 `ResourceLocked` (with `props.locked_resources`).
+    pub locked_rate: f64,
+    /// How the tasks this operation creates end.
+    pub task: TaskOutcome,
+    /// Apply to this many calls, then stop (`None`: every call).
+    pub times: Option<u32>,
+}
+
+impl Fault {
+    pub fn new() -> Self {
+        Fault {
+            status: 503,
+            ..Fault::default()
+        }
+    }
+    pub fn latency(mut self, latency: Duration) -> Self {
+        self.latency = latency;
+        self
+    }
+    pub fn status_rate(mut self, status: u16, rate: f64) -> Self {
+        self.status = status;
+        self.status_rate = rate;
+        self
+    }
+    pub fn drop_rate(mut self, rate: f64) -> Self {
+        self.drop_rate = rate;
+        self
+    }
+    pub fn truncate_rate(mut self, rate: f64) -> Self {
+        self.truncate_rate = rate;
+        self
+    }
+    pub fn expire_token_rate(mut self, rate: f64) -> Self {
+        self.expire_token_rate = rate;
+        self
+    }
+    pub fn locked_rate(mut self, rate: f64) -> Self {
+        self.locked_rate = rate;
+        self
+    }
+    pub fn task(mut self, outcome: TaskOutcome) -> Self {
+        self.task = outcome;
+        self
+    }
+    pub fn times(mut self, times: u32) -> Self {
+        self.times = Some(times);
+        self
+    }
+}
+
+/// What one call will suffer, drawn from its [`Fault`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct Plan {
+    pub latency: Duration,
+    pub status: Option<u16>,
+    pub drop: bool,
+    pub truncate: bool,
+    pub expire_token: bool,
+    pub locked: bool,
+    pub task: TaskOutcome,
+}
+
+/// The faults of every operation, and the seeded generator they draw from.
+pub(crate) struct Faults {
+    rules: HashMap<String, Fault>,
+    rng: fastrand::Rng,
+}
+
+impl Faults {
+    pub fn new(seed: u64) -> Self {
+        Faults {
+            rules: HashMap::new(),
+            rng: fastrand::Rng::with_seed(seed),
+        }
+    }
+
+    pub fn set(&mut self, operation: &str, fault: Fault) {
+        self.rules.insert(operation.to_owned(), fault);
+    }
+
+    pub fn clear(&mut self) {
+        self.rules.clear();
+    }
+
+    /// Draws the plan for one call of `operation` (the `*` rule applies to every operation
+    /// without one of its own).
+    pub fn plan(&mut self, operation: &str) -> Plan {
+        let key = if self.rules.contains_key(operation) {
+            operation
+        } else {
+            "*"
+        };
+        let Some(fault) = self.rules.get_mut(key) else {
+            return Plan::default();
+        };
+        match &mut fault.times {
+            Some(0) => return Plan::default(),
+            Some(n) => *n -= 1,
+            None => {}
+        }
+        let fault = fault.clone();
+        let mut draw = |rate: f64| rate > 0.0 && self.rng.f64() < rate;
+        Plan {
+            latency: fault.latency,
+            status: draw(fault.status_rate).then_some(fault.status),
+            drop: draw(fault.drop_rate),
+            truncate: draw(fault.truncate_rate),
+            expire_token: draw(fault.expire_token_rate),
+            locked: draw(fault.locked_rate),
+            task: fault.task,
+        }
+    }
+}

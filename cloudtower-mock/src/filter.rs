@@ -1,0 +1,280 @@
+//! One `where` evaluator, `orderBy` and paging for every resource, over JSON.
+//!
+//! The mock encodes each resource and each decoded `*WhereInput` with the generated codec and
+//! evaluates the filter on the resulting `serde_json::Value`s, so one implementation serves
+//! all 100+ filter types. Supported: field equality (`null` matches a null or absent field),
+//! `_in`, `_not_in`, `_not`, `_contains`, `_not_contains`, `_starts_with`, `_ends_with`,
+//! `_lt`, `_lte`, `_gt`, `_gte`, `AND`/`OR`/`NOT`, relations (`{"vm": {"id": "…"}}` on the
+//! nested object) and to-many relations (`_some`, `_every`, `_none`).
+
+use std::cmp::Ordering;
+
+use serde_json::{Map, Value};
+
+/// Operator suffixes, longest first so that `_not_in` wins over `_in`.
+const SUFFIXES: [&str; 14] = [
+    "_not_contains",
+    "_starts_with",
+    "_ends_with",
+    "_contains",
+    "_not_in",
+    "_every",
+    "_some",
+    "_none",
+    "_not",
+    "_lte",
+    "_gte",
+    "_in",
+    "_lt",
+    "_gt",
+];
+
+/// Whether `resource` (an encoded resource) satisfies `filter` (an encoded `*WhereInput`).
+/// A missing or `null` filter matches everything.
+pub fn matches(resource: &Value, filter: &Value) -> bool {
+    let (Some(resource), Some(filter)) = (resource.as_object(), filter.as_object()) else {
+        return true;
+    };
+    filter
+        .iter()
+        .all(|(key, value)| matches_key(resource, key, value))
+}
+
+fn as_list(value: &Value) -> Vec<&Value> {
+    match value {
+        Value::Array(items) => items.iter().collect(),
+        Value::Null => Vec::new(),
+        other => vec![other],
+    }
+}
+
+fn matches_key(resource: &Map<String, Value>, key: &str, value: &Value) -> bool {
+    match key {
+        "AND" => return as_list(value).iter().all(|f| matches_obj(resource, f)),
+        "OR" => {
+            let list = as_list(value);
+            return list.is_empty() || list.iter().any(|f| matches_obj(resource, f));
+        }
+        "NOT" => return !as_list(value).iter().any(|f| matches_obj(resource, f)),
+        _ => {}
+    }
+    if let Some(field) = resource.get(key) {
+        return equals_or_relation(field, value);
+    }
+    for suffix in SUFFIXES {
+        if let Some(base) = key.strip_suffix(suffix) {
+            let field = resource.get(base).unwrap_or(&Value::Null);
+            return operator(field, &suffix[1..], value);
+        }
+    }
+    // An absent field is null.
+    equals_or_relation(&Value::Null, value)
+}
+
+fn matches_obj(resource: &Map<String, Value>, filter: &Value) -> bool {
+    match filter.as_object() {
+        Some(f) => f.iter().all(|(k, v)| matches_key(resource, k, v)),
+        None => true,
+    }
+}
+
+fn equals_or_relation(field: &Value, value: &Value) -> bool {
+    match (field, value) {
+        // A relation: the filter applies to the nested object.
+        (Value::Object(_), Value::Object(_)) => matches(field, value),
+        (Value::Null, Value::Object(_)) => false,
+        _ => json_eq(field, value),
+    }
+}
+
+fn json_eq(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        _ => a == b,
+    }
+}
+
+fn operator(field: &Value, op: &str, value: &Value) -> bool {
+    let text = |v: &Value| v.as_str().map(str::to_owned);
+    match op {
+        "in" => as_list(value).iter().any(|v| json_eq(field, v)),
+        "not_in" => !as_list(value).iter().any(|v| json_eq(field, v)),
+        "not" => !equals_or_relation(field, value),
+        "contains" | "not_contains" | "starts_with" | "ends_with" => {
+            let (Some(f), Some(v)) = (text(field), text(value)) else {
+                return false;
+            };
+            match op {
+                "contains" => f.contains(&v),
+                "not_contains" => !f.contains(&v),
+                "starts_with" => f.starts_with(&v),
+                _ => f.ends_with(&v),
+            }
+        }
+        "lt" | "lte" | "gt" | "gte" => match compare(field, value) {
+            Some(ordering) => match op {
+                "lt" => ordering == Ordering::Less,
+                "lte" => ordering != Ordering::Greater,
+                "gt" => ordering == Ordering::Greater,
+                _ => ordering != Ordering::Less,
+            },
+            None => false,
+        },
+        "some" => as_list(field).iter().any(|item| matches(item, value)),
+        "every" => as_list(field).iter().all(|item| matches(item, value)),
+        "none" => !as_list(field).iter().any(|item| matches(item, value)),
+        _ => false,
+    }
+}
+
+fn compare(a: &Value, b: &Value) -> Option<Ordering> {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64()?.partial_cmp(&y.as_f64()?),
+        (Value::String(x), Value::String(y)) => Some(x.cmp(y)),
+        (Value::Bool(x), Value::Bool(y)) => Some(x.cmp(y)),
+        _ => None,
+    }
+}
+
+/// The paging and ordering arguments of a `get-*` request body, read from its JSON.
+#[derive(Clone, Debug, Default)]
+pub struct Query {
+    pub filter: Value,
+    pub order_by: Option<String>,
+    pub first: Option<usize>,
+    pub last: Option<usize>,
+    pub skip: Option<usize>,
+    pub after: Option<String>,
+    pub before: Option<String>,
+}
+
+impl Query {
+    pub fn from_json(body: &Value) -> Query {
+        let count = |k: &str| body.get(k).and_then(Value::as_u64).map(|n| n as usize);
+        let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
+        Query {
+            filter: body.get("where").cloned().unwrap_or(Value::Null),
+            order_by: text("orderBy"),
+            first: count("first"),
+            last: count("last"),
+            skip: count("skip"),
+            after: text("after"),
+            before: text("before"),
+        }
+    }
+
+    /// The positions in `resources` (encoded, in store order) that the query selects, in
+    /// answer order.
+    pub fn select(&self, resources: &[Value]) -> Vec<usize> {
+        let mut picked: Vec<usize> = (0..resources.len())
+            .filter(|&i| matches(&resources[i], &self.filter))
+            .collect();
+        if let Some(order) = &self.order_by {
+            let (field, descending) = match order.rsplit_once('_') {
+                Some((field, "DESC")) => (field, true),
+                Some((field, _)) => (field, false),
+                None => (order.as_str(), false),
+            };
+            picked.sort_by(|&a, &b| {
+                let (x, y) = (&resources[a][field], &resources[b][field]);
+                let ordering = compare(x, y).unwrap_or_else(|| null_last(x, y));
+                if descending {
+                    ordering.reverse()
+                } else {
+                    ordering
+                }
+            });
+        }
+        let id = |i: usize| resources[i].get("id").and_then(Value::as_str);
+        if let Some(after) = &self.after {
+            match picked.iter().position(|&i| id(i) == Some(after)) {
+                Some(p) => picked.drain(..=p).for_each(drop),
+                None => picked.clear(),
+            }
+        }
+        if let Some(before) = &self.before {
+            if let Some(p) = picked.iter().position(|&i| id(i) == Some(before)) {
+                picked.truncate(p);
+            }
+        }
+        if let Some(skip) = self.skip {
+            picked.drain(..skip.min(picked.len()));
+        }
+        if let Some(first) = self.first {
+            picked.truncate(first);
+        }
+        if let Some(last) = self.last {
+            let from = picked.len().saturating_sub(last);
+            picked.drain(..from);
+        }
+        picked
+    }
+
+    /// How many resources match the filter (what `*-connection` counts).
+    pub fn count(&self, resources: &[Value]) -> usize {
+        resources
+            .iter()
+            .filter(|r| matches(r, &self.filter))
+            .count()
+    }
+}
+
+fn null_last(x: &Value, y: &Value) -> Ordering {
+    match (x.is_null(), y.is_null()) {
+        (true, false) => Ordering::Greater,
+        (false, true) => Ordering::Less,
+        _ => Ordering::Equal,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn vm(id: &str, name: &str, cluster: &str) -> Value {
+        json!({"id": id, "name": name, "status": "RUNNING", "cluster": {"id": cluster, "name": "c"},
+               "vm_disks": [{"id": format!("{id}-d1")}], "memory": 4})
+    }
+
+    #[test]
+    fn operators_and_relations() {
+        let v = vm("v1", "web-1", "c1");
+        assert!(matches(&v, &json!({"id": "v1"})));
+        assert!(matches(&v, &json!({"id_in": ["x", "v1"]})));
+        assert!(!matches(&v, &json!({"id_not_in": ["v1"]})));
+        assert!(matches(&v, &json!({"name_contains": "eb"})));
+        assert!(matches(&v, &json!({"name_starts_with": "web"})));
+        assert!(matches(&v, &json!({"cluster": {"id": "c1"}})));
+        assert!(!matches(&v, &json!({"cluster": {"id": "c2"}})));
+        assert!(matches(&v, &json!({"vm_disks_some": {"id": "v1-d1"}})));
+        assert!(matches(&v, &json!({"memory_gte": 4, "memory_lt": 5})));
+        assert!(matches(&v, &json!({"description": null})));
+        assert!(!matches(&v, &json!({"name": null})));
+        assert!(matches(
+            &v,
+            &json!({"OR": [{"id": "x"}, {"name": "web-1"}]})
+        ));
+        assert!(!matches(&v, &json!({"NOT": [{"name": "web-1"}]})));
+        assert!(matches(
+            &v,
+            &json!({"AND": [{"id": "v1"}, {"status": "RUNNING"}]})
+        ));
+        assert!(matches(&v, &Value::Null));
+    }
+
+    #[test]
+    fn order_and_pages() {
+        let all = vec![vm("a", "z", "c"), vm("b", "y", "c"), vm("c", "x", "c")];
+        let q = Query::from_json(&json!({"orderBy": "name_ASC", "first": 2}));
+        assert_eq!(q.select(&all), vec![2, 1]);
+        let q = Query::from_json(&json!({"after": "a", "first": 5}));
+        assert_eq!(q.select(&all), vec![1, 2]);
+        let q = Query::from_json(&json!({"skip": 1, "orderBy": "name_DESC"}));
+        assert_eq!(q.select(&all), vec![1, 2]);
+        assert_eq!(
+            Query::from_json(&json!({"where": {"name_in": ["x", "y"]}})).count(&all),
+            2
+        );
+    }
+}
