@@ -1,0 +1,819 @@
+//! Conformance: every CloudTower operation of the SDK against an independent implementation
+//! of the spec (Stoplight Prism), the original schemas, and responses of an older spec.
+//!
+//! `cargo xtask conformance` runs this. Phases:
+//! - `requests` (Prism, static mode): for every operation, minimal, rich and explicit-null
+//!   requests built from the spec, decoded into the generated request type and sent by the
+//!   SDK. The request as sent must equal the example (nothing lost or changed by the types),
+//!   validate against the original schema (JSON Schema, `nullable` honoured) and be accepted
+//!   by Prism; Prism's static answer must decode.
+//! - `dynamic seed N` (Prism `-d --seed N`): generated answers decode, also mutated with
+//!   unknown fields and unknown enum values. An answer Prism fails to generate is an exclusion,
+//!   retried against the static server.
+//! - `generated 4.6.0` / `generated 4.3.0`: answers built by this crate's generator from the
+//!   pinned spec and from the 4.3.0 spec (every field, required fields only, explicit nulls,
+//!   mutated) decode, for every operation (4.3.0: every operation it also has).
+
+mod calls;
+mod derive;
+mod example;
+mod prism;
+mod proxy;
+mod spec;
+mod validate;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use futures_util::StreamExt;
+use serde_json::Value;
+
+use crate::calls::{call, first_difference, sent_as_json, CallResult};
+use crate::example::{mutate, Generator, Mutations, Variant, UNKNOWN_ENUM};
+use crate::prism::Prism;
+use crate::proxy::{Action, Proxy};
+use crate::spec::{OpSpec, Spec};
+use crate::validate::RequestValidator;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "cloudtower-conformance",
+    about = "Every operation against Prism and older specs"
+)]
+struct Args {
+    /// The pinned spec (merged JSON). Default: $CLOUDTOWER_SPECS/cloudtower-4.6.0.json, with
+    /// CLOUDTOWER_SPECS defaulting to ../shared/specs beside the workspace.
+    #[arg(long)]
+    spec: Option<PathBuf>,
+    /// The older spec whose answers must decode too. Default: cloudtower-4.3.0.json beside it.
+    #[arg(long)]
+    old_spec: Option<PathBuf>,
+    /// Where `npm ci` installed Prism (default: this crate's directory).
+    #[arg(long)]
+    prism_dir: Option<PathBuf>,
+    /// Derived specs, Prism logs and the full report go here.
+    #[arg(long)]
+    work_dir: Option<PathBuf>,
+    /// Prism dynamic-mode seeds, one server each.
+    #[arg(long, value_delimiter = ',', default_value = "1,2")]
+    seeds: Vec<u64>,
+    /// Calls in flight at once.
+    #[arg(long, default_value_t = 4)]
+    concurrency: usize,
+    /// Per-call timeout, seconds (Prism never answers some malformed requests).
+    #[arg(long, default_value_t = 90)]
+    call_timeout: u64,
+    /// Prism start-up timeout, seconds.
+    #[arg(long, default_value_t = 300)]
+    start_timeout: u64,
+    /// The whole run's budget, seconds: checks not started by then fail as "not run".
+    #[arg(long, default_value_t = 2400)]
+    deadline: u64,
+    /// Only operations whose path contains this (development).
+    #[arg(long)]
+    only: Option<String>,
+    /// Skip the Prism phases (schema-driven phases only).
+    #[arg(long)]
+    no_prism: bool,
+}
+
+#[derive(Clone, Debug)]
+enum Outcome {
+    Pass,
+    Fail(String),
+    Excluded(String),
+}
+
+#[derive(Clone, Debug)]
+struct Check {
+    op: String,
+    phase: String,
+    variant: String,
+    outcome: Outcome,
+}
+
+struct Ctx {
+    proxy: Proxy,
+    spec: Arc<Spec>,
+    old: Arc<Spec>,
+    ops: BTreeMap<String, OpSpec>,
+    old_ops: BTreeMap<String, OpSpec>,
+    validator: Mutex<RequestValidator>,
+    timeout: Duration,
+    concurrency: usize,
+    started: Instant,
+    deadline: Duration,
+}
+
+impl Ctx {
+    fn out_of_time(&self) -> bool {
+        self.started.elapsed() > self.deadline
+    }
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    // `Client::call_operation` matches over every operation: its poll frame is large (very
+    // large in debug builds), so the run gets a big stack.
+    let worker = std::thread::Builder::new()
+        .name("conformance".into())
+        .stack_size(512 << 20)
+        .spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .thread_stack_size(64 << 20)
+                .build()
+                .expect("tokio runtime");
+            runtime.block_on(main_async(args))
+        })
+        .expect("spawning the conformance thread");
+    worker.join().unwrap_or(ExitCode::FAILURE)
+}
+
+async fn main_async(args: Args) -> ExitCode {
+    let interrupted = async {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => "SIGINT",
+            _ = term.recv() => "SIGTERM",
+        }
+    };
+    // Dropping `run` on a signal drops the Prism handles, which stop their process groups.
+    let result = tokio::select! {
+        r = run(args) => r,
+        signal = interrupted => Err(format!("interrupted ({signal}); Prism stopped")),
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(message) => {
+            eprintln!("conformance: error: {message}");
+            println!("conformance: 0 passed, 1 failed, 0 excluded");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn default_specs_dir() -> PathBuf {
+    match std::env::var_os("CLOUDTOWER_SPECS") {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/specs"),
+    }
+}
+
+async fn run(args: Args) -> Result<bool, String> {
+    let started = Instant::now();
+    let spec_path = args
+        .spec
+        .clone()
+        .unwrap_or_else(|| default_specs_dir().join("cloudtower-4.6.0.json"));
+    let old_path = args.old_spec.clone().unwrap_or_else(|| {
+        spec_path
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join("cloudtower-4.3.0.json")
+    });
+    let prism_dir = args
+        .prism_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    let work_dir = args
+        .work_dir
+        .clone()
+        .unwrap_or_else(|| std::env::temp_dir().join("cloudtower-conformance"));
+    std::fs::create_dir_all(&work_dir).map_err(|e| format!("{}: {e}", work_dir.display()))?;
+
+    let spec = Arc::new(Spec::load(&spec_path)?);
+    let old = Arc::new(Spec::load(&old_path)?);
+    let mut ops = spec.operations();
+    let mut old_ops = old.operations();
+    if let Some(only) = &args.only {
+        ops.retain(|p, _| p.contains(only.as_str()));
+        old_ops.retain(|p, _| p.contains(only.as_str()));
+    }
+    println!(
+        "conformance: spec {} ({} operations), older spec {} ({} operations, {} shared)",
+        spec.version,
+        ops.len(),
+        old.version,
+        old_ops.len(),
+        old_ops.keys().filter(|p| ops.contains_key(*p)).count()
+    );
+
+    // The derived spec Prism loads.
+    let (derived, changes) = derive::derive(&spec, "/v2/api");
+    let derived_path = work_dir.join(format!("prism-{}.json", spec.version));
+    std::fs::write(
+        &derived_path,
+        serde_json::to_vec(&derived).map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| format!("{}: {e}", derived_path.display()))?;
+    println!(
+        "conformance: derived spec {}: {} links cut in {} cyclic schemas, {} nullable allOf, {} deprecated $ref, {} CommonHeader headers renamed",
+        derived_path.display(),
+        changes.cycle_links_cut,
+        changes.cycle_schemas,
+        changes.nullable_all_of,
+        changes.deprecated_refs,
+        changes.common_headers_renamed
+    );
+
+    let proxy = Proxy::start(Duration::from_secs(args.call_timeout)).await?;
+    let ctx = Ctx {
+        proxy,
+        validator: Mutex::new(RequestValidator::new(&spec)),
+        spec,
+        old,
+        ops,
+        old_ops,
+        timeout: Duration::from_secs(args.call_timeout),
+        concurrency: args.concurrency.max(1),
+        started,
+        deadline: Duration::from_secs(args.deadline),
+    };
+
+    let mut checks: Vec<Check> = Vec::new();
+    // The SDK and the spec list the same operations.
+    checks.extend(sdk_coverage(&ctx));
+
+    let mut notes = Vec::new();
+    if args.no_prism {
+        checks.extend(generated_phase(&ctx, false).await);
+        checks.extend(generated_phase(&ctx, true).await);
+    } else {
+        let start_timeout = Duration::from_secs(args.start_timeout);
+        let first_seed = args.seeds.first().copied();
+        // The schema-driven phases run while the Prism servers load.
+        let (generated, old_generated, static_prism, dynamic_prism) = {
+            let schema_phases = async {
+                let a = generated_phase(&ctx, false).await;
+                let b = generated_phase(&ctx, true).await;
+                (a, b)
+            };
+            let static_start =
+                Prism::start(&prism_dir, &derived_path, None, &work_dir, start_timeout);
+            let dynamic_start = async {
+                match first_seed {
+                    Some(seed) => Some(
+                        Prism::start(
+                            &prism_dir,
+                            &derived_path,
+                            Some(seed),
+                            &work_dir,
+                            start_timeout,
+                        )
+                        .await,
+                    ),
+                    None => None,
+                }
+            };
+            let ((a, b), s, d) = tokio::join!(schema_phases, static_start, dynamic_start);
+            (a, b, s, d)
+        };
+        checks.extend(generated);
+        checks.extend(old_generated);
+        let static_prism = static_prism?;
+        notes.push(format!(
+            "Prism static ready in {:.1}s",
+            static_prism.started_in.as_secs_f64()
+        ));
+        let static_base = static_prism.base_url();
+        let mut dynamic_prism = dynamic_prism.transpose()?;
+        if let Some(p) = &dynamic_prism {
+            notes.push(format!(
+                "Prism {} ready in {:.1}s",
+                p.label,
+                p.started_in.as_secs_f64()
+            ));
+        }
+
+        // Requests against the static server and the first seed's answers, side by side.
+        let (requests, first_dynamic) = tokio::join!(requests_phase(&ctx, &static_base), async {
+            match (&dynamic_prism, first_seed) {
+                (Some(p), Some(seed)) => {
+                    dynamic_phase(&ctx, seed, &p.base_url(), &static_base).await
+                }
+                _ => Vec::new(),
+            }
+        });
+        checks.extend(requests);
+        checks.extend(first_dynamic);
+        if let Some(mut p) = dynamic_prism.take() {
+            notes.push(format!(
+                "Prism {}: peak RSS {} MiB",
+                p.label,
+                p.rss_mib().unwrap_or(0)
+            ));
+            p.stop();
+        }
+        for &seed in args.seeds.iter().skip(1) {
+            let p = Prism::start(
+                &prism_dir,
+                &derived_path,
+                Some(seed),
+                &work_dir,
+                start_timeout,
+            )
+            .await?;
+            notes.push(format!(
+                "Prism {} ready in {:.1}s",
+                p.label,
+                p.started_in.as_secs_f64()
+            ));
+            checks.extend(dynamic_phase(&ctx, seed, &p.base_url(), &static_base).await);
+            notes.push(format!(
+                "Prism {}: peak RSS {} MiB",
+                p.label,
+                p.rss_mib().unwrap_or(0)
+            ));
+        }
+        notes.push(format!(
+            "Prism static: peak RSS {} MiB",
+            static_prism.rss_mib().unwrap_or(0)
+        ));
+    }
+    notes.push(format!(
+        "conformance process: peak RSS {} MiB",
+        own_rss_mib()
+    ));
+    notes.push(format!("wall time {:.0}s", started.elapsed().as_secs_f64()));
+    Ok(report(&ctx, &checks, &notes, &work_dir))
+}
+
+fn own_rss_mib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|k| k.parse::<u64>().ok())
+        })
+        .map_or(0, |k| k / 1024)
+}
+
+fn sdk_coverage(ctx: &Ctx) -> Vec<Check> {
+    let sdk: BTreeSet<&str> = cloudtower_api::models::OPERATIONS
+        .iter()
+        .map(|o| o.path)
+        .collect();
+    let mut out = Vec::new();
+    for path in ctx.ops.keys() {
+        if !sdk.contains(path.as_str()) {
+            out.push(Check {
+                op: path.clone(),
+                phase: "sdk".into(),
+                variant: "-".into(),
+                outcome: Outcome::Fail("the spec has this operation, the SDK does not".into()),
+            });
+        }
+    }
+    out
+}
+
+fn request_example(ctx: &Ctx, op: &OpSpec, variant: Variant) -> Value {
+    let schema = op.request.as_ref().or(op.multipart.as_ref());
+    match schema {
+        Some(s) => {
+            let mut v = Generator::new(&ctx.spec, variant).generate(s);
+            if op.multipart.is_some() {
+                // The file goes in as a `FilePart`, not a JSON field.
+                if let Value::Object(m) = &mut v {
+                    m.remove("file");
+                }
+            }
+            v
+        }
+        None => Value::Object(Default::default()),
+    }
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    let s = s.replace('\n', " ");
+    match s.char_indices().nth(n) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s,
+    }
+}
+
+/// Prism's verdict on a call, then the SDK's.
+fn judge(call: &CallResult) -> Outcome {
+    if let Some(up) = &call.upstream {
+        if let Some(e) = &up.error {
+            return Outcome::Fail(e.clone());
+        }
+        if up.violations.is_some() || matches!(up.status, 400 | 422) {
+            let detail = up
+                .violations
+                .clone()
+                .unwrap_or_else(|| String::from_utf8_lossy(&up.body).into_owned());
+            return Outcome::Fail(format!(
+                "Prism rejected the request (HTTP {}): {}",
+                up.status,
+                truncate(&detail, 400)
+            ));
+        }
+        if up.status == 401 {
+            return Outcome::Fail("Prism: 401, no valid Authorization".into());
+        }
+    }
+    match &call.result {
+        Ok(_) => Outcome::Pass,
+        Err(e) => Outcome::Fail(truncate(&e.to_string(), 400)),
+    }
+}
+
+/// Phase `requests`: every operation, three request variants, against static Prism.
+async fn requests_phase(ctx: &Ctx, base: &str) -> Vec<Check> {
+    let phase_started = Instant::now();
+    let jobs: Vec<(&OpSpec, Variant)> = ctx
+        .ops
+        .values()
+        .flat_map(|op| {
+            [Variant::Minimal, Variant::Rich, Variant::Nulls]
+                .into_iter()
+                .map(move |v| (op, v))
+        })
+        .collect();
+    let checks: Vec<Vec<Check>> = futures_util::stream::iter(jobs)
+        .map(|(op, variant)| async move {
+            let check = |outcome| Check {
+                op: op.path.clone(),
+                phase: "requests (Prism static)".into(),
+                variant: variant.name().into(),
+                outcome,
+            };
+            if ctx.out_of_time() {
+                return vec![check(Outcome::Fail(
+                    "not run: the run's deadline passed".into(),
+                ))];
+            }
+            let example = request_example(ctx, op, variant);
+            let action = Action::Forward {
+                base: base.to_owned(),
+                mutate: None,
+            };
+            let result = call(&ctx.proxy, op, &example, action, ctx.timeout).await;
+            let mut outcome = judge(&result);
+            if matches!(outcome, Outcome::Pass) {
+                outcome = check_sent(ctx, op, &example, &result);
+            }
+            vec![check(outcome)]
+        })
+        .buffer_unordered(ctx.concurrency)
+        .collect()
+        .await;
+    println!(
+        "conformance: requests phase done in {:.0}s",
+        phase_started.elapsed().as_secs_f64()
+    );
+    checks.into_iter().flatten().collect()
+}
+
+/// The request the SDK sent: what the example said (the types lost or changed nothing), valid
+/// against the original schema, with `Authorization` when the operation is secured.
+fn check_sent(ctx: &Ctx, op: &OpSpec, example: &Value, result: &CallResult) -> Outcome {
+    let Some(rec) = &result.request else {
+        return Outcome::Fail("the SDK sent nothing".into());
+    };
+    if !rec.has_authorization {
+        return Outcome::Fail("sent without Authorization".into());
+    }
+    let Some(schema) = op.request.as_ref().or(op.multipart.as_ref()) else {
+        return Outcome::Pass;
+    };
+    let int_fields = |name: &str| {
+        schema
+            .pointer(&format!("/properties/{name}"))
+            .map(|s| resolves_to_integer(&ctx.spec, s))
+            .unwrap_or(false)
+    };
+    let Some(sent) = sent_as_json(op, rec, int_fields) else {
+        return Outcome::Fail("the request body sent is not JSON".into());
+    };
+    if let Some(diff) = first_difference(example, &sent, "") {
+        return Outcome::Fail(format!("the typed request changed the example: {diff}"));
+    }
+    let key = format!(
+        "{}#{}",
+        op.path,
+        if op.multipart.is_some() {
+            "multipart"
+        } else {
+            "json"
+        }
+    );
+    let mut validator = ctx.validator.lock().unwrap();
+    match validator.validate(&key, schema, &sent, 3) {
+        Err(e) => Outcome::Fail(e),
+        Ok(errors) if errors.is_empty() => Outcome::Pass,
+        Ok(errors) => Outcome::Fail(format!(
+            "invalid against the original schema: {}",
+            truncate(&errors.join("; "), 400)
+        )),
+    }
+}
+
+fn resolves_to_integer(spec: &Spec, schema: &Value) -> bool {
+    if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
+        return spec.lookup(r).is_some_and(|s| resolves_to_integer(spec, s));
+    }
+    schema.get("type").and_then(Value::as_str) == Some("integer")
+}
+
+/// Phase `dynamic seed N`: Prism's generated answers decode, plain and mutated.
+async fn dynamic_phase(ctx: &Ctx, seed: u64, base: &str, static_base: &str) -> Vec<Check> {
+    let phase_started = Instant::now();
+    let phase = format!("responses (Prism dynamic, seed {seed})");
+    let jobs: Vec<(&OpSpec, bool)> = ctx
+        .ops
+        .values()
+        .flat_map(|op| [(op, false), (op, true)])
+        .collect();
+    let checks: Vec<Vec<Check>> = futures_util::stream::iter(jobs)
+        .map(|(op, mutated)| {
+            let phase = phase.clone();
+            async move {
+                let variant = if mutated { "mutated" } else { "as generated" };
+                let check = |outcome, variant: &str| Check {
+                    op: op.path.clone(),
+                    phase: phase.clone(),
+                    variant: variant.into(),
+                    outcome,
+                };
+                if ctx.out_of_time() {
+                    return vec![check(
+                        Outcome::Fail("not run: the run's deadline passed".into()),
+                        variant,
+                    )];
+                }
+                let example = request_example(ctx, op, Variant::Minimal);
+                let action = |b: &str| Action::Forward {
+                    base: b.to_owned(),
+                    mutate: match (&op.response, mutated) {
+                        (Some(schema), true) => Some((ctx.spec.clone(), schema.clone())),
+                        _ => None,
+                    },
+                };
+                // Prism sometimes fails to generate an answer (json-schema-faker): try again.
+                let mut last = None;
+                for _ in 0..3 {
+                    let result = call(&ctx.proxy, op, &example, action(base), ctx.timeout).await;
+                    let prism_failed = result
+                        .upstream
+                        .as_ref()
+                        .is_some_and(|u| u.status >= 500 && u.error.is_none());
+                    if !prism_failed {
+                        return vec![check(judge_response(&result), variant)];
+                    }
+                    last = Some(result);
+                }
+                let up = last.and_then(|r| r.upstream).unwrap_or_default();
+                let reason = format!(
+                    "Prism could not generate a dynamic answer (HTTP {} three times: {})",
+                    up.status,
+                    truncate(&String::from_utf8_lossy(&up.body), 200)
+                );
+                // Covered another way: the same call against the static server.
+                let retry = call(&ctx.proxy, op, &example, action(static_base), ctx.timeout).await;
+                vec![
+                    check(Outcome::Excluded(reason), variant),
+                    check(judge_response(&retry), &format!("{variant}, static retry")),
+                ]
+            }
+        })
+        .buffer_unordered(ctx.concurrency)
+        .collect()
+        .await;
+    println!(
+        "conformance: {phase} done in {:.0}s",
+        phase_started.elapsed().as_secs_f64()
+    );
+    checks.into_iter().flatten().collect()
+}
+
+/// The SDK decoded the answer; a mutated answer's unknown enum values survive re-encoding.
+fn judge_response(result: &CallResult) -> Outcome {
+    let outcome = judge(result);
+    if !matches!(outcome, Outcome::Pass) {
+        return outcome;
+    }
+    let enums = result
+        .upstream
+        .as_ref()
+        .and_then(|u| u.mutations)
+        .map_or(0, |(_, enums)| enums);
+    if enums > 0 {
+        let kept = match &result.result {
+            Ok(Some(bytes)) => String::from_utf8_lossy(bytes).contains(UNKNOWN_ENUM),
+            _ => false,
+        };
+        if !kept {
+            return Outcome::Fail(format!(
+                "{enums} unknown enum values were sent; none came back from re-encoding"
+            ));
+        }
+    }
+    Outcome::Pass
+}
+
+/// Phases `generated 4.6.0` and `generated 4.3.0`: answers built from a spec's response
+/// schemas (every field; required fields only; explicit nulls; every field mutated) decode.
+async fn generated_phase(ctx: &Ctx, older: bool) -> Vec<Check> {
+    let phase_started = Instant::now();
+    let (source, source_ops) = if older {
+        (&ctx.old, &ctx.old_ops)
+    } else {
+        (&ctx.spec, &ctx.ops)
+    };
+    let phase = format!("responses (generated from {})", source.version);
+    let mut jobs = Vec::new();
+    for (path, source_op) in source_ops {
+        let Some(op) = ctx.ops.get(path) else {
+            continue;
+        };
+        for (variant, mutated) in [
+            (Variant::Full, false),
+            (Variant::Minimal, false),
+            (Variant::Nulls, false),
+            (Variant::Full, true),
+        ] {
+            jobs.push((op, source_op, variant, mutated));
+        }
+    }
+    let checks: Vec<Check> = futures_util::stream::iter(jobs)
+        .map(|(op, source_op, variant, mutated)| {
+            let phase = phase.clone();
+            async move {
+                let name = if mutated {
+                    "full, mutated".to_owned()
+                } else {
+                    variant.name().to_owned()
+                };
+                let check = |outcome| Check {
+                    op: op.path.clone(),
+                    phase: phase.clone(),
+                    variant: name.clone(),
+                    outcome,
+                };
+                if ctx.out_of_time() {
+                    return check(Outcome::Fail("not run: the run's deadline passed".into()));
+                }
+                let mut counts = Mutations::default();
+                let body = match &source_op.response {
+                    None => Vec::new(),
+                    Some(schema) => {
+                        let mut value = Generator::new(source, variant).generate(schema);
+                        if mutated {
+                            mutate(source, schema, &mut value, &mut counts);
+                        }
+                        serde_json::to_vec(&value).unwrap_or_default()
+                    }
+                };
+                let example = request_example(ctx, op, Variant::Minimal);
+                let mut result =
+                    call(&ctx.proxy, op, &example, Action::Serve(body), ctx.timeout).await;
+                if let Some(up) = &mut result.upstream {
+                    up.mutations = Some((counts.fields, counts.enums));
+                }
+                check(judge_response(&result))
+            }
+        })
+        .buffer_unordered(ctx.concurrency * 2)
+        .collect()
+        .await;
+    println!(
+        "conformance: {phase} done in {:.0}s",
+        phase_started.elapsed().as_secs_f64()
+    );
+    checks
+}
+
+/// Prints the summary table and the failures, writes the full report, and ends with the
+/// one-line verdict. Returns whether nothing failed.
+fn report(ctx: &Ctx, checks: &[Check], notes: &[String], work_dir: &Path) -> bool {
+    // Per phase: checks and operations by outcome.
+    let mut phases: BTreeMap<&str, (usize, usize, usize, BTreeSet<&str>)> = BTreeMap::new();
+    for c in checks {
+        let e = phases.entry(c.phase.as_str()).or_default();
+        match &c.outcome {
+            Outcome::Pass => e.0 += 1,
+            Outcome::Fail(_) => {
+                e.1 += 1;
+                e.3.insert(c.op.as_str());
+            }
+            Outcome::Excluded(_) => e.2 += 1,
+        }
+    }
+    // Per operation: failed if any check failed, excluded if any was excluded.
+    let mut per_op: BTreeMap<&str, Outcome> = ctx
+        .ops
+        .keys()
+        .map(|p| (p.as_str(), Outcome::Pass))
+        .collect();
+    for c in checks {
+        let entry = per_op.entry(c.op.as_str()).or_insert(Outcome::Pass);
+        match (&c.outcome, &*entry) {
+            (Outcome::Fail(r), Outcome::Pass | Outcome::Excluded(_)) => {
+                *entry = Outcome::Fail(r.clone())
+            }
+            (Outcome::Excluded(r), Outcome::Pass) => *entry = Outcome::Excluded(r.clone()),
+            _ => {}
+        }
+    }
+    let passed = per_op
+        .values()
+        .filter(|o| matches!(o, Outcome::Pass))
+        .count();
+    let failed = per_op
+        .values()
+        .filter(|o| matches!(o, Outcome::Fail(_)))
+        .count();
+    let excluded = per_op
+        .values()
+        .filter(|o| matches!(o, Outcome::Excluded(_)))
+        .count();
+
+    let mut text = String::new();
+    text.push_str("\nconformance summary (checks; an operation has several per phase)\n");
+    text.push_str(&format!(
+        "{:<48} {:>8} {:>8} {:>9} {:>12}\n",
+        "phase", "passed", "failed", "excluded", "ops failing"
+    ));
+    for (phase, (p, f, x, ops)) in &phases {
+        text.push_str(&format!(
+            "{phase:<48} {p:>8} {f:>8} {x:>9} {:>12}\n",
+            ops.len()
+        ));
+    }
+    text.push_str(&format!(
+        "{:<48} {passed:>8} {failed:>8} {excluded:>9}   (operations)\n",
+        "all phases"
+    ));
+    let exclusions: Vec<&Check> = checks
+        .iter()
+        .filter(|c| matches!(c.outcome, Outcome::Excluded(_)))
+        .collect();
+    if !exclusions.is_empty() {
+        text.push_str(
+            "\nexclusions (each retried against Prism's static mode, listed below the reason):\n",
+        );
+        for c in &exclusions {
+            if let Outcome::Excluded(r) = &c.outcome {
+                let retry = checks
+                    .iter()
+                    .find(|r2| {
+                        r2.op == c.op
+                            && r2.phase == c.phase
+                            && r2.variant == format!("{}, static retry", c.variant)
+                    })
+                    .map(|r2| match &r2.outcome {
+                        Outcome::Pass => "static retry passed".to_owned(),
+                        Outcome::Fail(m) => format!("static retry FAILED: {m}"),
+                        Outcome::Excluded(m) => m.clone(),
+                    })
+                    .unwrap_or_default();
+                text.push_str(&format!(
+                    "  {} [{}; {}]: {r}\n    -> {retry}\n",
+                    c.op, c.phase, c.variant
+                ));
+            }
+        }
+    }
+    let failures: Vec<&Check> = checks
+        .iter()
+        .filter(|c| matches!(c.outcome, Outcome::Fail(_)))
+        .collect();
+    let mut full = text.clone();
+    if !failures.is_empty() {
+        full.push_str("\nfailures:\n");
+        text.push_str(&format!(
+            "\nfailures ({}; the first 60, all in the report file):\n",
+            failures.len()
+        ));
+        for (i, c) in failures.iter().enumerate() {
+            if let Outcome::Fail(r) = &c.outcome {
+                let line = format!("  {} [{}; {}]: {r}\n", c.op, c.phase, c.variant);
+                if i < 60 {
+                    text.push_str(&line);
+                }
+                full.push_str(&line);
+            }
+        }
+    }
+    for n in notes {
+        text.push_str(&format!("note: {n}\n"));
+        full.push_str(&format!("note: {n}\n"));
+    }
+    let report_path = work_dir.join("report.txt");
+    let _ = std::fs::write(&report_path, &full);
+    print!("{text}");
+    println!("full report: {}", report_path.display());
+    println!("conformance: {passed} passed, {failed} failed, {excluded} excluded");
+    failed == 0
+}

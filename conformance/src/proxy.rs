@@ -1,0 +1,228 @@
+//! A recording reverse proxy between the SDK client and the server under test.
+//!
+//! Each call gets its own session (a path prefix in the client's endpoint), so calls can run
+//! concurrently: the proxy records the exact request the SDK sent, forwards it to Prism (or
+//! answers with a body it was given), records the answer and can mutate a JSON answer before
+//! the SDK decodes it.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+use crate::example::{mutate, Mutations};
+use crate::spec::Spec;
+
+#[derive(Clone)]
+pub enum Action {
+    /// Forward to this base URL (`http://127.0.0.1:4010`); with `Some(schema)`, mutate the
+    /// JSON answer against that response schema.
+    Forward {
+        base: String,
+        mutate: Option<(Arc<Spec>, Value)>,
+    },
+    /// Answer 200 with this JSON body.
+    Serve(Vec<u8>),
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Recorded {
+    pub method: String,
+    pub query: Option<String>,
+    pub content_type: Option<String>,
+    pub has_authorization: bool,
+    pub body: Vec<u8>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Upstream {
+    pub status: u16,
+    pub violations: Option<String>,
+    pub body: Vec<u8>,
+    pub mutations: Option<(usize, usize)>,
+    pub error: Option<String>,
+}
+
+struct Session {
+    action: Action,
+    request: Option<Recorded>,
+    upstream: Option<Upstream>,
+}
+
+#[derive(Clone)]
+pub struct Proxy {
+    sessions: Arc<Mutex<HashMap<u64, Session>>>,
+    next: Arc<AtomicU64>,
+    http: reqwest::Client,
+    pub port: u16,
+}
+
+impl Proxy {
+    pub async fn start(upstream_timeout: Duration) -> Result<Proxy, String> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| format!("proxy: {e}"))?;
+        let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        let http = reqwest::Client::builder()
+            .timeout(upstream_timeout)
+            .no_proxy()
+            .build()
+            .map_err(|e| e.to_string())?;
+        let proxy = Proxy {
+            sessions: Arc::default(),
+            next: Arc::new(AtomicU64::new(1)),
+            http,
+            port,
+        };
+        let app = axum::Router::new()
+            .route("/{session}/{*rest}", axum::routing::any(handle))
+            .with_state(proxy.clone());
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(proxy)
+    }
+
+    /// Opens a session; the client's endpoint is the returned URL.
+    pub fn open(&self, action: Action) -> (u64, String) {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        self.sessions.lock().unwrap().insert(
+            id,
+            Session {
+                action,
+                request: None,
+                upstream: None,
+            },
+        );
+        (id, format!("http://127.0.0.1:{}/{id}", self.port))
+    }
+
+    /// Closes a session, returning what it recorded.
+    pub fn close(&self, id: u64) -> (Option<Recorded>, Option<Upstream>) {
+        match self.sessions.lock().unwrap().remove(&id) {
+            Some(s) => (s.request, s.upstream),
+            None => (None, None),
+        }
+    }
+}
+
+async fn handle(
+    State(proxy): State<Proxy>,
+    Path((session, rest)): Path<(u64, String)>,
+    method: Method,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let recorded = Recorded {
+        method: method.to_string(),
+        query: query.clone(),
+        content_type: header("content-type"),
+        has_authorization: headers.contains_key("authorization"),
+        body: body.to_vec(),
+    };
+    let action = {
+        let mut sessions = proxy.sessions.lock().unwrap();
+        let Some(s) = sessions.get_mut(&session) else {
+            return (StatusCode::NOT_FOUND, "no such session").into_response();
+        };
+        s.request = Some(recorded);
+        s.action.clone()
+    };
+    let (status, content_type, out, upstream) = match action {
+        Action::Serve(bytes) => (
+            200,
+            "application/json".to_owned(),
+            bytes.clone(),
+            Upstream {
+                status: 200,
+                body: bytes,
+                ..Default::default()
+            },
+        ),
+        Action::Forward { base, mutate: m } => {
+            let mut url = format!("{base}/{rest}");
+            if let Some(q) = &query {
+                url.push('?');
+                url.push_str(q);
+            }
+            let mut req = proxy.http.request(method, &url).body(body);
+            for name in [
+                "content-type",
+                "authorization",
+                "content-language",
+                "accept",
+            ] {
+                if let Some(v) = headers.get(name) {
+                    req = req.header(name, v);
+                }
+            }
+            match req.send().await {
+                Err(e) => {
+                    let message = format!("no answer from the server under test: {e}");
+                    let upstream = Upstream {
+                        error: Some(message.clone()),
+                        ..Default::default()
+                    };
+                    (504, "text/plain".to_owned(), message.into_bytes(), upstream)
+                }
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    let violations = resp
+                        .headers()
+                        .get("sl-violations")
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_owned);
+                    let content_type = resp
+                        .headers()
+                        .get("content-type")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("application/json")
+                        .to_owned();
+                    let bytes = resp.bytes().await.map(|b| b.to_vec()).unwrap_or_default();
+                    let mut upstream = Upstream {
+                        status,
+                        violations,
+                        body: bytes.clone(),
+                        ..Default::default()
+                    };
+                    let mut out = bytes;
+                    if let (Some((spec, schema)), true) = (m, (200..300).contains(&status)) {
+                        if let Ok(mut value) = serde_json::from_slice::<Value>(&out) {
+                            let mut counts = Mutations::default();
+                            mutate(&spec, &schema, &mut value, &mut counts);
+                            upstream.mutations = Some((counts.fields, counts.enums));
+                            out = serde_json::to_vec(&value).unwrap_or_default();
+                        }
+                    }
+                    (status, content_type, out, upstream)
+                }
+            }
+        }
+    };
+    if let Some(s) = proxy.sessions.lock().unwrap().get_mut(&session) {
+        s.upstream = Some(upstream);
+    }
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+    (
+        status,
+        [
+            ("content-type", content_type),
+            ("x-tower-request-id", format!("conformance-{session}")),
+        ],
+        out,
+    )
+        .into_response()
+}
