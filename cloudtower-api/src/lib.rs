@@ -6,6 +6,12 @@ pub mod codec;
 pub mod error;
 pub mod pagination;
 pub mod tasks;
+#[cfg(all(feature = "elf-image", feature = "upload-task"))]
+pub mod upload;
+#[cfg(feature = "vm")]
+pub mod vnc;
+#[cfg(feature = "resource-change")]
+pub mod watch;
 
 /// Every request and response type of the API, generated from the spec.
 // Generated code is formatted by the generator (prettyplease), not rustfmt.

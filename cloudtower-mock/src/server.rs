@@ -294,6 +294,7 @@ fn dispatch(store: &mut Store, op: &str, body: &[u8]) -> Result<Vec<u8>, ApiErro
         }
         "move-vm-to-recycle" | "recover-vm-from-recycle" => recycle(store, body, op),
         "delete-vm" => delete_vm(store, body),
+        "remove-vm-nic-by-where" => remove_nics_by_where(store, body),
         "add-vm-disk" | "remove-vm-disk" | "add-vm-nic" | "remove-vm-nic" | "add-vm-cd-rom"
         | "remove-vm-cd-rom" | "migrate-vm" => edit_vm(store, body, op),
         "create-vm-snapshot" => create_vm_snapshot(store, body),
@@ -748,6 +749,36 @@ fn edit_vm(store: &mut Store, body: &[u8], op: &str) -> Result<Vec<u8>, ApiError
     ok(&vm_answers(store, &ids, "Edit VM", |_| {}))
 }
 
+fn remove_nics_by_where(store: &mut Store, body: &[u8]) -> Result<Vec<u8>, ApiError> {
+    let p: VmRemoveNicByWhereParams = decode(body)?;
+    let picked: Vec<(String, i32)> = Store::select(&store.vm_nics, &to_json(&p.r#where))
+        .into_iter()
+        .map(|i| &store.vm_nics[i])
+        .filter(|n| {
+            p.effect
+                .vm_ids
+                .as_ref()
+                .is_none_or(|ids| ids.contains(&n.vm.id))
+        })
+        .map(|n| (n.vm.id.clone(), n.order.unwrap_or(-1)))
+        .collect();
+    if picked.is_empty() {
+        return Err(ApiError::not_found("no VM NIC matches the `where` filter"));
+    }
+    let mut vm_ids: Vec<String> = picked.iter().map(|(vm, _)| vm.clone()).collect();
+    vm_ids.dedup();
+    for vm_id in &vm_ids {
+        let orders: Vec<i32> = picked
+            .iter()
+            .filter(|(vm, _)| vm == vm_id)
+            .map(|(_, order)| *order)
+            .collect();
+        store.remove_nics(vm_id, &orders);
+        store.update_vm(vm_id, |_| {});
+    }
+    ok(&vm_answers(store, &vm_ids, "Remove VM NIC", |_| {}))
+}
+
 fn create_vm_snapshot(store: &mut Store, body: &[u8]) -> Result<Vec<u8>, ApiError> {
     let p: VmSnapshotCreationParams = decode(body)?;
     let mut out = Vec::new();
@@ -911,7 +942,8 @@ fn vnc_info(store: &mut Store, body: &[u8]) -> Result<Vec<u8>, ApiError> {
         .and_then(|c| store.clusters.iter().find(|x| x.id == c.id))
         .map(|c| c.ip.clone())
         .unwrap_or_default();
-    let redirect = store.token();
+    // Base64 with `/`, `+` and `=`, as a tower's proxy token is.
+    let redirect = format!("bW9jay1{}/+v=", store.token().replace('-', ""));
     let terminal = store.token();
     let direct = store.token();
     ok(&VmVncInfo {

@@ -835,7 +835,7 @@ impl Store {
             .collect();
         self.remove_disks(vm_id, &disk_ids);
         self.vm_volumes
-            .retain(|v| !(volumes.contains(&v.id) && !v.mounting));
+            .retain(|v| !volumes.contains(&v.id) || v.mounting);
         self.vm_nics.retain(|n| n.vm.id != vm_id);
         if include_snapshots {
             let snapshots: Vec<String> = self
