@@ -1,4 +1,5 @@
-//! Project tasks: `cargo xtask regen`, `cargo xtask regen-fixtures`, `cargo xtask fetch-spec`.
+//! Project tasks: `cargo xtask regen`, `cargo xtask regen-fixtures`, `cargo xtask fetch-spec`,
+//! `cargo xtask conformance`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -41,6 +42,13 @@ enum Command {
         /// Change nothing; fail if the committed fixture code is stale.
         #[arg(long)]
         check: bool,
+    },
+    /// Every operation against Stoplight Prism and the 4.3.0 spec (README, "Conformance"):
+    /// `cargo run --release -p cloudtower-conformance -- ARGS` (needs `npm ci` in conformance/).
+    Conformance {
+        /// Passed to the conformance binary (`--help` lists them).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
     },
     /// Download the pinned spec into the git-ignored cache (.spec-cache/), checking its hash.
     FetchSpec {
@@ -132,6 +140,22 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
     let root = workspace_root();
     let mut pin = Pin::load(&root)?;
     match cli.command {
+        Command::Conformance { args } => {
+            // Kept out of xtask's dependencies: cloudtower-api with every operation is slow
+            // to build, and `regen` must stay fast.
+            let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+            let status = std::process::Command::new(cargo)
+                .current_dir(&root)
+                .args(["run", "--release", "-p", "cloudtower-conformance", "--"])
+                .args(&args)
+                .status()
+                .map_err(|e| format!("running cargo: {e}"))?;
+            Ok(if status.success() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
         Command::FetchSpec { url } => {
             let url = match url {
                 Some(url) => url,
