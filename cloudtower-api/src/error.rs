@@ -56,6 +56,21 @@ pub enum Error {
     /// An asynchronous task failed, paused, vanished or did not end in time.
     #[error("{0}")]
     Task(Box<TaskFailure>),
+    /// A JSON request given to `Client::call_operation` does not decode into the operation's
+    /// request type. Nothing was sent.
+    #[error("{operation}: invalid request: {source}")]
+    InvalidRequest {
+        operation: &'static str,
+        #[source]
+        source: Box<DecodeError>,
+    },
+    /// The call cannot be made this way (`Client::call_operation` with an unknown path, or a
+    /// multipart upload, which takes files rather than JSON).
+    #[error("{operation}: {reason}")]
+    Unsupported {
+        operation: &'static str,
+        reason: &'static str,
+    },
     /// The client is misconfigured (endpoint, proxy, certificate, credentials).
     #[error("invalid configuration: {message}: {source}")]
     Config {

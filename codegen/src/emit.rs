@@ -98,6 +98,10 @@ impl<'a> Gates<'a> {
     fn cfg(features: Option<BTreeSet<String>>) -> TokenStream {
         match features {
             None => quote!(),
+            Some(features) if features.len() == 1 => {
+                let feature = features.iter().next();
+                quote!(#[cfg(feature = #feature)])
+            }
             Some(features) => {
                 let features = features.iter();
                 quote!(#[cfg(any(#(feature = #features),*))])
@@ -161,11 +165,100 @@ pub fn cargo_features(api: &Api) -> String {
     out
 }
 
+/// The file of [`emit_dispatch`].
+pub const DISPATCH_FILE: &str = "dispatch.rs";
+
+/// `Client::call_operation`: any operation by its path, with the request as JSON, checked
+/// against the request type and the response decoded into the response type. For CLIs and
+/// conformance tests; behind the `dynamic` feature, since it compiles every method.
+pub fn emit_dispatch(api: &Api, gates: &Gates) -> TokenStream {
+    let arms = api.operations.iter().map(|operation| {
+        let path = &operation.path;
+        let method = ident(&operation.method_name);
+        let gate = gates.for_operation(operation);
+        let decode_body = |ty: TokenStream| {
+            quote! {
+                let body: #ty = crate::codec::decode(body).map_err(|source| crate::Error::InvalidRequest {
+                    operation: #path,
+                    source: ::std::boxed::Box::new(source),
+                })?;
+            }
+        };
+        let (prepare, argument) = match &operation.body {
+            Body::None => (quote!(), quote!()),
+            Body::Json(ty) => (decode_body(type_tokens(ty)), quote!(&body)),
+            Body::Query(name) => (
+                decode_body(type_tokens(&TypeRef::Named(name.clone()))),
+                quote!(&body),
+            ),
+            Body::Multipart(_) => {
+                return quote! {
+                    #gate
+                    #path => ::std::result::Result::Err(crate::Error::Unsupported {
+                        operation: #path,
+                        reason: "multipart uploads take files: call the method",
+                    }),
+                };
+            }
+        };
+        let respond = match (&operation.response, operation.not_modified) {
+            (None, _) => quote! {
+                self.#method(#argument).await?;
+                ::std::result::Result::Ok(::std::option::Option::None)
+            },
+            (Some(_), false) => quote! {
+                let response = self.#method(#argument).await?;
+                ::std::result::Result::Ok(::std::option::Option::Some(crate::codec::encode(&response)))
+            },
+            (Some(_), true) => quote! {
+                let response = self.#method(#argument).await?;
+                ::std::result::Result::Ok(response.map(|r| crate::codec::encode(&r)))
+            },
+        };
+        quote! {
+            #gate
+            #path => {
+                #prepare
+                #respond
+            }
+        }
+    });
+    quote! {
+        impl crate::Client {
+            /// Calls the operation at `path` (`get-vms`) with `body`, a JSON request that must
+            /// decode into the operation's request type (ignored by operations without one).
+            /// Returns the response decoded into its type and encoded again as JSON (`None`
+            /// for 304 Not Modified and empty responses).
+            #[allow(deprecated)]
+            pub async fn call_operation(
+                &self,
+                path: &str,
+                body: &[u8],
+            ) -> ::std::result::Result<::std::option::Option<::std::vec::Vec<u8>>, crate::Error> {
+                let _ = body;
+                match path {
+                    #(#arms)*
+                    _ => ::std::result::Result::Err(crate::Error::Unsupported {
+                        operation: "call_operation",
+                        reason: "no operation has this path",
+                    }),
+                }
+            }
+        }
+    }
+}
+
 /// The tokens of one planned file.
 pub fn emit_file(api: &Api, plan: &FilePlan, all: &[FilePlan], gates: &Gates) -> TokenStream {
+    if plan.name == DISPATCH_FILE {
+        return emit_dispatch(api, gates);
+    }
     if plan.name == "mod.rs" {
         let module = |p: &FilePlan| format_ident!("{}", p.name.trim_end_matches(".rs"));
-        let mut files: Vec<&FilePlan> = all.iter().filter(|p| p.name != "mod.rs").collect();
+        let mut files: Vec<&FilePlan> = all
+            .iter()
+            .filter(|p| p.name != "mod.rs" && p.name != DISPATCH_FILE)
+            .collect();
         files.sort_by(|a, b| a.name.cmp(&b.name));
         let files = files.into_iter();
         let modules: Vec<Ident> = files.clone().map(module).collect();
@@ -177,7 +270,13 @@ pub fn emit_file(api: &Api, plan: &FilePlan, all: &[FilePlan], gates: &Gates) ->
                 quote! { #gate pub use self::#module::*; }
             })
             .collect();
-        return emit_mod(api, &modules, &exports);
+        let dispatch = all.iter().any(|p| p.name == DISPATCH_FILE).then(|| {
+            quote! {
+                #[cfg(feature = "dynamic")]
+                mod dispatch;
+            }
+        });
+        return emit_mod(api, &modules, &exports, dispatch);
     }
     let types = plan.types.iter().map(|&i| emit_type(&api.types[i], gates));
     let methods: Vec<TokenStream> = plan
@@ -192,7 +291,21 @@ pub fn emit_file(api: &Api, plan: &FilePlan, all: &[FilePlan], gates: &Gates) ->
             }
         }
     });
-    quote! { #(#types)* #methods }
+    let list_requests = plan.operations.iter().filter_map(|&i| {
+        let operation = &api.operations[i];
+        let item = ident(operation.pages_over.as_deref()?);
+        let Body::Json(TypeRef::Named(body)) = &operation.body else {
+            return None;
+        };
+        let body = ident(body);
+        let method = ident(&operation.method_name);
+        let gate = gates.for_operation(operation);
+        Some(quote! {
+            #gate
+            crate::pagination::list_request!(#body => #item, #method);
+        })
+    });
+    quote! { #(#types)* #methods #(#list_requests)* }
 }
 
 /// The module a type's code lives in: the one spec module that uses it, else the shared one.
@@ -204,7 +317,12 @@ pub fn home_module(def: &TypeDef) -> &str {
     }
 }
 
-fn emit_mod(api: &Api, modules: &[Ident], exports: &[TokenStream]) -> TokenStream {
+fn emit_mod(
+    api: &Api,
+    modules: &[Ident],
+    exports: &[TokenStream],
+    dispatch: Option<TokenStream>,
+) -> TokenStream {
     let operations = api.operations.iter().map(|o| {
         let id = &o.id;
         let path = &o.path;
@@ -223,6 +341,7 @@ fn emit_mod(api: &Api, modules: &[Ident], exports: &[TokenStream]) -> TokenStrea
     });
     quote! {
         #(mod #modules;)*
+        #dispatch
         #(#exports)*
 
         /// Every operation of the API, in path order.
@@ -317,60 +436,89 @@ fn emit_type(def: &TypeDef, gates: &Gates) -> TokenStream {
                     _ => quote!(crate::client::MultipartField::text(#wire, #value)),
                 };
                 match f.repr {
-                    Presence::Plain => {
-                        let part = part(quote!(&self.#field));
-                        quote! { fields.push(#part); }
-                    }
+                    Presence::Plain => Entry::Always(part(quote!(&self.#field))),
                     repr => {
                         let part = part(quote!(value));
                         let value = optional_value(repr, &field);
-                        quote! { if let ::std::option::Option::Some(value) = #value { fields.push(#part); } }
+                        Entry::IfSet(quote! { if let ::std::option::Option::Some(value) = #value { fields.push(#part); } })
                     }
                 }
             });
+            let body = collect_entries(quote!(fields), parts);
             quote! {
                 #declaration
                 #gate
                 impl #name {
-                    /// The form fields, in spec order; unset optional fields are left out.
+                    /// The form fields, required ones first; unset optional fields are left out.
                     pub fn to_fields(&self) -> ::std::vec::Vec<crate::client::MultipartField> {
-                        let mut fields = ::std::vec::Vec::new();
-                        #(#parts)*
-                        fields
+                        #body
                     }
                 }
             }
         }
         TypeKind::Query { fields } => {
-            let declaration = struct_declaration(&name, &doc, &gate, fields, gates);
+            // A struct with a codec too, so that it can also be given as JSON (`dispatch`).
+            let declaration = emit_struct(def, &name, doc, &gate, fields, gates);
             let pairs = fields.iter().map(|f| {
                 let field = ident(&f.name);
                 let wire = &f.wire_name;
                 match f.repr {
-                    Presence::Plain => quote! { query.push((#wire, self.#field.to_string())); },
+                    Presence::Plain => Entry::Always(quote! { (#wire, self.#field.to_string()) }),
                     repr => {
                         let value = optional_value(repr, &field);
-                        quote! {
+                        Entry::IfSet(quote! {
                             if let ::std::option::Option::Some(value) = #value {
                                 query.push((#wire, value.to_string()));
                             }
-                        }
+                        })
                     }
                 }
             });
+            let body = collect_entries(quote!(query), pairs);
             quote! {
                 #declaration
                 #gate
                 impl #name {
                     /// The query string pairs; unset parameters are left out.
                     pub fn to_query(&self) -> ::std::vec::Vec<(&'static str, ::std::string::String)> {
-                        let mut query = ::std::vec::Vec::new();
-                        #(#pairs)*
-                        query
+                        #body
                     }
                 }
             }
         }
+    }
+}
+
+/// One entry of a list built from a struct's fields (form fields, query pairs).
+enum Entry {
+    /// An expression for an entry that is always there.
+    Always(TokenStream),
+    /// A statement pushing the entry onto the list when the field is set.
+    IfSet(TokenStream),
+}
+
+/// The entries that are always there, then the optional pushes, as the body of a function returning the list.
+fn collect_entries(list: TokenStream, entries: impl Iterator<Item = Entry>) -> TokenStream {
+    let (mut always, mut if_set) = (Vec::new(), Vec::new());
+    for entry in entries {
+        match entry {
+            Entry::Always(expression) => always.push(expression),
+            Entry::IfSet(statement) => if_set.push(statement),
+        }
+    }
+    // `Vec::from([…])` rather than `vec![…]`: the formatter leaves macro bodies unformatted.
+    let initial = if always.is_empty() {
+        quote!(::std::vec::Vec::new())
+    } else {
+        quote!(::std::vec::Vec::from([#(#always),*]))
+    };
+    if if_set.is_empty() {
+        return initial;
+    }
+    quote! {
+        let mut #list = #initial;
+        #(#if_set)*
+        #list
     }
 }
 
@@ -389,6 +537,7 @@ fn struct_declaration(
     fields: &[Field],
     gates: &Gates,
 ) -> TokenStream {
+    let all_fields = fields;
     let fields = fields.iter().map(|f| {
         let field_doc = docs(f.doc.as_deref(), f.deprecated);
         let field_gate = gates.for_field(f);
@@ -396,12 +545,43 @@ fn struct_declaration(
         let ty = field_type(f);
         quote! { #field_doc #field_gate pub #field: #ty, }
     });
+    if !all_fields.iter().any(|f| f.sensitive) {
+        return quote! {
+            #doc
+            #gate
+            #[derive(Clone, Debug, Default, PartialEq)]
+            pub struct #name {
+                #(#fields)*
+            }
+        };
+    }
+    // Credentials never reach logs through `{:?}`.
+    let type_name = name.to_string();
+    let shown = all_fields.iter().map(|f| {
+        let field = ident(&f.name);
+        let wire = &f.wire_name;
+        let field_gate = gates.for_field(f);
+        if f.sensitive {
+            quote! { #field_gate debug.field(#wire, &::std::format_args!("<redacted>")); }
+        } else {
+            quote! { #field_gate debug.field(#wire, &self.#field); }
+        }
+    });
     quote! {
         #doc
         #gate
-        #[derive(Clone, Debug, Default, PartialEq)]
+        #[derive(Clone, Default, PartialEq)]
         pub struct #name {
             #(#fields)*
+        }
+
+        #gate
+        impl ::std::fmt::Debug for #name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                let mut debug = f.debug_struct(#type_name);
+                #(#shown)*
+                debug.finish()
+            }
         }
     }
 }
@@ -625,6 +805,10 @@ fn emit_operation(operation: &Operation, gates: &Gates) -> TokenStream {
     if operation.not_modified {
         doc_text.push_str("\n\nReturns `None` when the server answers 304 Not Modified.");
     }
+    doc_text.push_str(
+        "\n\nThe request is encoded when this is called; the returned future owns what it \
+         needs (`Send + 'static`), so it can be spawned.",
+    );
     let doc = docs(Some(&doc_text), false);
     let deprecated = operation.deprecated.then(|| quote!(#[deprecated]));
     let (parameter, request) = match (&operation.body, operation.http_method) {
@@ -679,8 +863,10 @@ fn emit_operation(operation: &Operation, gates: &Gates) -> TokenStream {
         #doc
         #gate
         #deprecated
-        pub async fn #method(&self, #parameter) -> ::std::result::Result<#output, crate::Error> {
-            self.execute(#request).await #finish
+        pub fn #method(&self, #parameter) -> impl ::std::future::Future<Output = ::std::result::Result<#output, crate::Error>> + ::std::marker::Send + 'static {
+            let request = #request;
+            let client = ::std::clone::Clone::clone(self);
+            async move { client.execute(request).await #finish }
         }
     }
 }

@@ -29,14 +29,19 @@ pub fn inventory(api: &Api) -> String {
             .as_ref()
             .map_or("()".into(), |r| r.describe());
         let not_modified = if operation.not_modified { " | 304" } else { "" };
+        let pages = operation
+            .pages_over
+            .as_ref()
+            .map_or(String::new(), |item| format!(" | pages {item}"));
         out.push_str(&format!(
-            "op /{} {} -> {}({}) -> {}{}\n",
+            "op /{} {} -> {}({}) -> {}{}{}\n",
             operation.path,
             operation.id,
             operation.method_name.trim_start_matches("r#"),
             request,
             response,
-            not_modified
+            not_modified,
+            pages
         ));
     }
     for def in &api.types {
@@ -47,10 +52,28 @@ pub fn inventory(api: &Api) -> String {
             TypeKind::Multipart { fields } => ("multipart", fields.len()),
             TypeKind::Query { fields } => ("query", fields.len()),
         };
-        let fingerprint = &sha256_hex(format!("{:?}", def.kind).as_bytes())[..12];
+        let fingerprint = &sha256_hex(signature(&def.kind).as_bytes())[..12];
         out.push_str(&format!("type {} {kind}/{size} {fingerprint}\n", def.name));
     }
     out
+}
+
+/// What a type looks like to its users (fields, their types and presence; variants), so that
+/// the fingerprint changes with the API and not with the generator's internals.
+fn signature(kind: &TypeKind) -> String {
+    match kind {
+        TypeKind::Struct { fields }
+        | TypeKind::Multipart { fields }
+        | TypeKind::Query { fields } => fields
+            .iter()
+            .map(|f| format!("{}:{}:{:?};", f.wire_name, f.ty.describe(), f.repr))
+            .collect(),
+        TypeKind::Enum { variants } => variants
+            .iter()
+            .map(|v| format!("{};", v.wire_name))
+            .collect(),
+        TypeKind::Alias { target } => target.describe(),
+    }
 }
 
 /// What changed between two inventories, for humans.

@@ -77,6 +77,8 @@ pub struct Field {
     pub repr: Presence,
     /// Boxed to break a cycle of types containing each other.
     pub boxed: bool,
+    /// Holds a credential (password, secret, token, …): never shown by `Debug`.
+    pub sensitive: bool,
 }
 
 /// How a field's presence and nullability are represented.
@@ -171,6 +173,9 @@ pub struct Operation {
     pub authenticated: bool,
     /// The hand-written client layer needs it (login, task polling): never behind a feature.
     pub always_on: bool,
+    /// For a list operation that pages with `first` + `after` over items with an `id`: the
+    /// item type. Set on the first such operation (in path order) of each request body type.
+    pub pages_over: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

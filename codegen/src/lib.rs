@@ -61,6 +61,9 @@ pub struct Options {
     /// Put each spec module's operations and types behind a cargo feature (see
     /// [`emit::cargo_features`]).
     pub feature_gates: bool,
+    /// Generate `Client::call_operation` ([`emit::emit_dispatch`]) in `dispatch.rs`, declared
+    /// behind the `dynamic` feature.
+    pub dispatch: bool,
 }
 
 /// Runs the pipeline after loading with default [`Options`] (no feature gates).
@@ -89,6 +92,13 @@ pub fn generate_with(
     let api = lower::lower(&spec, &options.always_on_operations)?;
     lap("ir", &mut timings);
     let mut plans = emit::plan(&api);
+    if options.dispatch {
+        plans.push(emit::FilePlan {
+            name: emit::DISPATCH_FILE.into(),
+            types: Vec::new(),
+            operations: Vec::new(),
+        });
+    }
     // The shared files are by far the largest: format them first.
     let largest = [emit::SHARED_FILTERS_MODULE, emit::SHARED_MODULE].map(|m| format!("{m}.rs"));
     plans.sort_by_key(|p| !largest.contains(&p.name));

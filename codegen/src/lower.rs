@@ -77,6 +77,7 @@ pub fn lower(spec: &Value, always_on: &[String]) -> Result<Api> {
     break_cycles(&mut api);
     analyse_usage(&mut api);
     assign_presence(&mut api);
+    find_list_operations(&mut api);
     Ok(api)
 }
 
@@ -349,6 +350,7 @@ impl<'a> Lowerer<'a> {
         let mut fields: Vec<Field> = Vec::with_capacity(properties.len());
         for property in properties {
             let name = names::field_name(property.wire_name);
+            let sensitive = is_credential(&name);
             if let Some(clash) = fields.iter().find(|f| f.name == name) {
                 return Err(CodegenError::invalid(
                     &property.pointer,
@@ -370,6 +372,7 @@ impl<'a> Lowerer<'a> {
                 nullable: lowered.nullable,
                 repr: Presence::Plain,
                 boxed: false,
+                sensitive,
             });
         }
         Ok(fields)
@@ -589,6 +592,7 @@ impl<'a> Lowerer<'a> {
             response,
             not_modified: responses.contains_key("304"),
             always_on: false,
+            pages_over: None,
             authenticated: object
                 .get("security")
                 .and_then(Value::as_array)
@@ -874,6 +878,20 @@ fn enum_variants(
     Ok(variants)
 }
 
+/// Field names that hold credentials: passwords, secrets, SNMP pass phrases and community
+/// strings, tokens, API keys (not filters on them, such as `password_expired`).
+fn is_credential(field_name: &str) -> bool {
+    const SUFFIXES: &[&str] = &[
+        "password",
+        "secret",
+        "pass_phrase",
+        "token",
+        "api_key",
+        "community",
+    ];
+    SUFFIXES.iter().any(|suffix| field_name.ends_with(suffix))
+}
+
 fn required_set(schema: &Value) -> BTreeSet<&str> {
     schema
         .get("required")
@@ -999,6 +1017,60 @@ fn reach(
             TypeKind::Enum { .. } => Vec::new(),
         };
         stack.extend(next);
+    }
+}
+
+/// Marks the list operations a client can page through: `get-*`, a request body with the
+/// paging fields, and a response that is an array of items with a required string `id` (the
+/// cursor for `after`).
+fn find_list_operations(api: &mut Api) {
+    const PAGING_FIELDS: [&str; 5] = ["first", "after", "before", "last", "skip"];
+    let struct_fields = |name: &str| match api.type_named(name).map(|t| &t.kind) {
+        Some(TypeKind::Struct { fields }) => Some(fields),
+        _ => None,
+    };
+    let mut candidates: Vec<(usize, &String, String)> = Vec::new();
+    for (i, operation) in api.operations.iter().enumerate() {
+        let (Body::Json(TypeRef::Named(body)), Some(TypeRef::Array(item))) =
+            (&operation.body, &operation.response)
+        else {
+            continue;
+        };
+        let TypeRef::Named(item) = item.as_ref() else {
+            continue;
+        };
+        let pages = struct_fields(body).is_some_and(|fields| {
+            PAGING_FIELDS.iter().all(|name| {
+                fields
+                    .iter()
+                    .any(|f| f.wire_name == *name && f.repr == Presence::Nullable)
+            })
+        });
+        let has_id = struct_fields(item).is_some_and(|fields| {
+            fields.iter().any(|f| {
+                f.wire_name == "id" && f.ty == TypeRef::String && f.repr == Presence::Plain
+            })
+        });
+        let plain_list = operation.path.starts_with("get-") && !operation.not_modified;
+        if plain_list && pages && has_id {
+            candidates.push((i, body, item.clone()));
+        }
+    }
+    // A body type shared by several operations pages through the one it is named after
+    // (`GetVmsRequestBody` → `GetVms`), else the first in path order.
+    let named_after = |i: usize, body: &str| {
+        body.strip_suffix("RequestBody") == Some(&api.operations[i].id.to_upper_camel_case())
+    };
+    candidates.sort_by_key(|(i, body, _)| !named_after(*i, body));
+    let mut claimed: BTreeSet<&String> = BTreeSet::new();
+    let mut found: Vec<(usize, String)> = Vec::new();
+    for (i, body, item) in candidates {
+        if claimed.insert(body) {
+            found.push((i, item));
+        }
+    }
+    for (i, item) in found {
+        api.operations[i].pages_over = Some(item);
     }
 }
 

@@ -12,6 +12,8 @@ pub mod codec;
 #[allow(dead_code)]
 #[path = "../../cloudtower-api/src/error.rs"]
 pub mod error;
+#[path = "../../cloudtower-api/src/pagination.rs"]
+pub mod pagination;
 
 /// The fixture's generated types and operations.
 // Generated code is formatted by the generator (prettyplease), not rustfmt.

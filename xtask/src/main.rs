@@ -308,6 +308,7 @@ fn regen(
     let options = Options {
         always_on_operations: ALWAYS_ON_OPERATIONS.iter().map(|s| s.to_string()).collect(),
         feature_gates: true,
+        dispatch: true,
     };
     let generated = cloudtower_codegen::generate_with(spec, &fixups, &provenance, &options)
         .map_err(|e| e.to_string())?;

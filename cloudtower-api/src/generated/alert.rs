@@ -3,7 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/Alert`
-#[cfg(any(feature = "alert"))]
+#[cfg(feature = "alert")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Alert {
     pub alert_rule: ::std::option::Option<crate::models::NestedAlertRule>,
@@ -28,7 +28,7 @@ pub struct Alert {
     pub value: f64,
     pub vms: ::std::option::Option<::std::vec::Vec<crate::models::NestedVm>>,
 }
-#[cfg(any(feature = "alert"))]
+#[cfg(feature = "alert")]
 impl crate::codec::Decode for Alert {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -132,7 +132,7 @@ impl crate::codec::Decode for Alert {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "alert"))]
+#[cfg(feature = "alert")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for Alert {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -162,12 +162,12 @@ impl crate::codec::Encode for Alert {
     }
 }
 /// Spec: `#/components/schemas/AlertConnection`
-#[cfg(any(feature = "alert"))]
+#[cfg(feature = "alert")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AlertConnection {
     pub aggregate: crate::models::NestedAggregateAlert,
 }
-#[cfg(any(feature = "alert"))]
+#[cfg(feature = "alert")]
 impl crate::codec::Decode for AlertConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -189,7 +189,7 @@ impl crate::codec::Decode for AlertConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "alert"))]
+#[cfg(feature = "alert")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for AlertConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -199,7 +199,7 @@ impl crate::codec::Encode for AlertConnection {
     }
 }
 /// Spec: `#/components/schemas/GetAlertsConnectionRequestBody`
-#[cfg(any(feature = "alert"))]
+#[cfg(feature = "alert")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetAlertsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -210,7 +210,7 @@ pub struct GetAlertsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::AlertWhereInput>,
 }
-#[cfg(any(feature = "alert"))]
+#[cfg(feature = "alert")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetAlertsConnectionRequestBody {
     fn decode(
@@ -234,7 +234,7 @@ impl crate::codec::Decode for GetAlertsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "alert"))]
+#[cfg(feature = "alert")]
 impl crate::codec::Encode for GetAlertsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -249,12 +249,12 @@ impl crate::codec::Encode for GetAlertsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateAlert`
-#[cfg(any(feature = "alert"))]
+#[cfg(feature = "alert")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateAlert {
     pub count: i32,
 }
-#[cfg(any(feature = "alert"))]
+#[cfg(feature = "alert")]
 impl crate::codec::Decode for NestedAggregateAlert {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -276,7 +276,7 @@ impl crate::codec::Decode for NestedAggregateAlert {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "alert"))]
+#[cfg(feature = "alert")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateAlert {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -286,12 +286,12 @@ impl crate::codec::Encode for NestedAggregateAlert {
     }
 }
 /// Spec: `#/components/schemas/ResolveAlertParams`
-#[cfg(any(feature = "alert"))]
+#[cfg(feature = "alert")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ResolveAlertParams {
     pub r#where: crate::models::AlertWhereInput,
 }
-#[cfg(any(feature = "alert"))]
+#[cfg(feature = "alert")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ResolveAlertParams {
     fn decode(
@@ -314,7 +314,7 @@ impl crate::codec::Decode for ResolveAlertParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "alert"))]
+#[cfg(feature = "alert")]
 impl crate::codec::Encode for ResolveAlertParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -324,34 +324,53 @@ impl crate::codec::Encode for ResolveAlertParams {
 }
 impl crate::Client {
     /// `POST /v2/api/get-alerts` (operation `GetAlerts`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "alert")]
-    pub async fn get_alerts(
+    pub fn get_alerts(
         &self,
         body: &crate::models::GetAlertsRequestBody,
-    ) -> ::std::result::Result<::std::vec::Vec<crate::models::Alert>, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-alerts", body)).await?.decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::Alert>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-alerts", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-alerts-connection` (operation `GetAlertsConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "alert")]
-    pub async fn get_alerts_connection(
+    pub fn get_alerts_connection(
         &self,
         body: &crate::models::GetAlertsConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::AlertConnection, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-alerts-connection", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<crate::models::AlertConnection, crate::Error>,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-alerts-connection", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/resolve-alert` (operation `ResolveAlert`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "alert")]
-    pub async fn resolve_alert(
+    pub fn resolve_alert(
         &self,
         body: &crate::models::ResolveAlertParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Alert>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("resolve-alert", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Alert>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("resolve-alert", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "alert")]
+crate::pagination::list_request!(GetAlertsRequestBody => Alert, get_alerts);

@@ -3,7 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/AlertNotifier`
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AlertNotifier {
     pub clusters: ::std::option::Option<::std::vec::Vec<crate::models::NestedCluster>>,
@@ -21,7 +21,7 @@ pub struct AlertNotifier {
     pub smtp_server_port: ::std::option::Option<i32>,
     pub username: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 impl crate::codec::Decode for AlertNotifier {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -77,7 +77,7 @@ impl crate::codec::Decode for AlertNotifier {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for AlertNotifier {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -100,12 +100,12 @@ impl crate::codec::Encode for AlertNotifier {
     }
 }
 /// Spec: `#/components/schemas/AlertNotifierConnection`
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AlertNotifierConnection {
     pub aggregate: crate::models::NestedAggregateAlertNotifier,
 }
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 impl crate::codec::Decode for AlertNotifierConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -127,7 +127,7 @@ impl crate::codec::Decode for AlertNotifierConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for AlertNotifierConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -137,7 +137,7 @@ impl crate::codec::Encode for AlertNotifierConnection {
     }
 }
 /// Spec: `#/components/schemas/AlertNotifierCreationParams`
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AlertNotifierCreationParams {
     pub notice_severities: ::std::vec::Vec<
@@ -151,7 +151,7 @@ pub struct AlertNotifierCreationParams {
     pub name: ::std::string::String,
     pub clusters: crate::models::ClusterWhereInput,
 }
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for AlertNotifierCreationParams {
     fn decode(
@@ -215,7 +215,7 @@ impl crate::codec::Decode for AlertNotifierCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 impl crate::codec::Encode for AlertNotifierCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -231,7 +231,7 @@ impl crate::codec::Encode for AlertNotifierCreationParams {
     }
 }
 /// Spec: `#/components/schemas/AlertNotifierCreationParams/properties/notice_severities/items`
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum AlertNotifierCreationParamsNoticeSeveritiesItem {
     /// `CRITICAL`
@@ -243,7 +243,7 @@ pub enum AlertNotifierCreationParamsNoticeSeveritiesItem {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 impl AlertNotifierCreationParamsNoticeSeveritiesItem {
     /// Every value the spec lists.
     pub const ALL: [Self; 3] = [Self::Critical, Self::Notice, Self::Info];
@@ -267,19 +267,19 @@ impl AlertNotifierCreationParamsNoticeSeveritiesItem {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 impl ::std::default::Default for AlertNotifierCreationParamsNoticeSeveritiesItem {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 impl ::std::fmt::Display for AlertNotifierCreationParamsNoticeSeveritiesItem {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for AlertNotifierCreationParamsNoticeSeveritiesItem {
     fn decode(
@@ -288,14 +288,14 @@ impl crate::codec::Decode for AlertNotifierCreationParamsNoticeSeveritiesItem {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 impl crate::codec::Encode for AlertNotifierCreationParamsNoticeSeveritiesItem {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/AlertNotifierManyUpdationParams`
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AlertNotifierManyUpdationParams {
     pub notice_severities: ::std::option::Option<
@@ -311,7 +311,7 @@ pub struct AlertNotifierManyUpdationParams {
     pub name: ::std::option::Option<::std::string::String>,
     pub r#where: crate::models::AlertNotifierWhereInput,
 }
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for AlertNotifierManyUpdationParams {
     fn decode(
@@ -343,7 +343,7 @@ impl crate::codec::Decode for AlertNotifierManyUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 impl crate::codec::Encode for AlertNotifierManyUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -359,7 +359,7 @@ impl crate::codec::Encode for AlertNotifierManyUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/AlertNotifierManyUpdationParams/properties/notice_severities/items`
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum AlertNotifierManyUpdationParamsNoticeSeveritiesItem {
     /// `CRITICAL`
@@ -371,7 +371,7 @@ pub enum AlertNotifierManyUpdationParamsNoticeSeveritiesItem {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 impl AlertNotifierManyUpdationParamsNoticeSeveritiesItem {
     /// Every value the spec lists.
     pub const ALL: [Self; 3] = [Self::Critical, Self::Notice, Self::Info];
@@ -395,19 +395,19 @@ impl AlertNotifierManyUpdationParamsNoticeSeveritiesItem {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 impl ::std::default::Default for AlertNotifierManyUpdationParamsNoticeSeveritiesItem {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 impl ::std::fmt::Display for AlertNotifierManyUpdationParamsNoticeSeveritiesItem {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for AlertNotifierManyUpdationParamsNoticeSeveritiesItem {
     fn decode(
@@ -416,14 +416,14 @@ impl crate::codec::Decode for AlertNotifierManyUpdationParamsNoticeSeveritiesIte
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 impl crate::codec::Encode for AlertNotifierManyUpdationParamsNoticeSeveritiesItem {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/AlertNotifierOrderByInput`
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum AlertNotifierOrderByInput {
     /// `disabled_ASC`
@@ -469,7 +469,7 @@ pub enum AlertNotifierOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 impl AlertNotifierOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 20] = [
@@ -548,19 +548,19 @@ impl AlertNotifierOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 impl ::std::default::Default for AlertNotifierOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 impl ::std::fmt::Display for AlertNotifierOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for AlertNotifierOrderByInput {
     fn decode(
@@ -569,14 +569,14 @@ impl crate::codec::Decode for AlertNotifierOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 impl crate::codec::Encode for AlertNotifierOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/AlertNotifierUpdationParams`
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AlertNotifierUpdationParams {
     pub notice_severities: ::std::option::Option<
@@ -591,7 +591,7 @@ pub struct AlertNotifierUpdationParams {
     pub clusters: ::std::option::Option<crate::models::ClusterWhereInput>,
     pub id: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for AlertNotifierUpdationParams {
     fn decode(
@@ -619,7 +619,7 @@ impl crate::codec::Decode for AlertNotifierUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 impl crate::codec::Encode for AlertNotifierUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -636,7 +636,7 @@ impl crate::codec::Encode for AlertNotifierUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/AlertNotifierUpdationParams/properties/notice_severities/items`
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum AlertNotifierUpdationParamsNoticeSeveritiesItem {
     /// `CRITICAL`
@@ -648,7 +648,7 @@ pub enum AlertNotifierUpdationParamsNoticeSeveritiesItem {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 impl AlertNotifierUpdationParamsNoticeSeveritiesItem {
     /// Every value the spec lists.
     pub const ALL: [Self; 3] = [Self::Critical, Self::Notice, Self::Info];
@@ -672,19 +672,19 @@ impl AlertNotifierUpdationParamsNoticeSeveritiesItem {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 impl ::std::default::Default for AlertNotifierUpdationParamsNoticeSeveritiesItem {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 impl ::std::fmt::Display for AlertNotifierUpdationParamsNoticeSeveritiesItem {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for AlertNotifierUpdationParamsNoticeSeveritiesItem {
     fn decode(
@@ -693,14 +693,14 @@ impl crate::codec::Decode for AlertNotifierUpdationParamsNoticeSeveritiesItem {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 impl crate::codec::Encode for AlertNotifierUpdationParamsNoticeSeveritiesItem {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/AlertNotifierWhereInput`
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AlertNotifierWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::AlertNotifierWhereInput>>,
@@ -815,7 +815,7 @@ pub struct AlertNotifierWhereInput {
     pub username_not_starts_with: crate::Nullable<::std::string::String>,
     pub username_starts_with: crate::Nullable<::std::string::String>,
 }
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for AlertNotifierWhereInput {
     fn decode(
@@ -1069,7 +1069,7 @@ impl crate::codec::Decode for AlertNotifierWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 impl crate::codec::Encode for AlertNotifierWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1179,12 +1179,12 @@ impl crate::codec::Encode for AlertNotifierWhereInput {
     }
 }
 /// Spec: `#/components/schemas/DeleteAlertNotifier`
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteAlertNotifier {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 impl crate::codec::Decode for DeleteAlertNotifier {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1206,7 +1206,7 @@ impl crate::codec::Decode for DeleteAlertNotifier {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteAlertNotifier {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1216,12 +1216,12 @@ impl crate::codec::Encode for DeleteAlertNotifier {
     }
 }
 /// Spec: `#/components/schemas/DeleteAlertNotifierParams`
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteAlertNotifierParams {
     pub r#where: crate::models::AlertNotifierWhereInput,
 }
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for DeleteAlertNotifierParams {
     fn decode(
@@ -1244,7 +1244,7 @@ impl crate::codec::Decode for DeleteAlertNotifierParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 impl crate::codec::Encode for DeleteAlertNotifierParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1253,7 +1253,7 @@ impl crate::codec::Encode for DeleteAlertNotifierParams {
     }
 }
 /// Spec: `#/components/schemas/GetAlertNotifiersConnectionRequestBody`
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetAlertNotifiersConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -1264,7 +1264,7 @@ pub struct GetAlertNotifiersConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::AlertNotifierWhereInput>,
 }
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetAlertNotifiersConnectionRequestBody {
     fn decode(
@@ -1288,7 +1288,7 @@ impl crate::codec::Decode for GetAlertNotifiersConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 impl crate::codec::Encode for GetAlertNotifiersConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1303,7 +1303,7 @@ impl crate::codec::Encode for GetAlertNotifiersConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetAlertNotifiersRequestBody`
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetAlertNotifiersRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -1314,7 +1314,7 @@ pub struct GetAlertNotifiersRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::AlertNotifierWhereInput>,
 }
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetAlertNotifiersRequestBody {
     fn decode(
@@ -1338,7 +1338,7 @@ impl crate::codec::Decode for GetAlertNotifiersRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 impl crate::codec::Encode for GetAlertNotifiersRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1353,12 +1353,12 @@ impl crate::codec::Encode for GetAlertNotifiersRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateAlertNotifier`
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateAlertNotifier {
     pub count: i32,
 }
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 impl crate::codec::Decode for NestedAggregateAlertNotifier {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1380,7 +1380,7 @@ impl crate::codec::Decode for NestedAggregateAlertNotifier {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateAlertNotifier {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1390,13 +1390,13 @@ impl crate::codec::Encode for NestedAggregateAlertNotifier {
     }
 }
 /// Spec: `#/components/schemas/NestedSmtpServer`
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedSmtpServer {
     pub id: ::std::string::String,
     pub name: ::std::string::String,
 }
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 impl crate::codec::Decode for NestedSmtpServer {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1422,7 +1422,7 @@ impl crate::codec::Decode for NestedSmtpServer {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedSmtpServer {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1433,7 +1433,7 @@ impl crate::codec::Encode for NestedSmtpServer {
     }
 }
 /// Spec: `#/components/schemas/NotifierLanguageCode`
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum NotifierLanguageCode {
     /// `EN_US`
@@ -1443,7 +1443,7 @@ pub enum NotifierLanguageCode {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 impl NotifierLanguageCode {
     /// Every value the spec lists.
     pub const ALL: [Self; 2] = [Self::EnUs, Self::ZhCn];
@@ -1465,19 +1465,19 @@ impl NotifierLanguageCode {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 impl ::std::default::Default for NotifierLanguageCode {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 impl ::std::fmt::Display for NotifierLanguageCode {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 impl crate::codec::Decode for NotifierLanguageCode {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1485,14 +1485,14 @@ impl crate::codec::Decode for NotifierLanguageCode {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 impl crate::codec::Encode for NotifierLanguageCode {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/NotifierSecurityMode`
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum NotifierSecurityMode {
     /// `SSL`
@@ -1504,7 +1504,7 @@ pub enum NotifierSecurityMode {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 impl NotifierSecurityMode {
     /// Every value the spec lists.
     pub const ALL: [Self; 3] = [Self::Ssl, Self::Starttls, Self::Unspecified];
@@ -1528,19 +1528,19 @@ impl NotifierSecurityMode {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 impl ::std::default::Default for NotifierSecurityMode {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 impl ::std::fmt::Display for NotifierSecurityMode {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 impl crate::codec::Decode for NotifierSecurityMode {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1548,7 +1548,7 @@ impl crate::codec::Decode for NotifierSecurityMode {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "alert-notifier"))]
+#[cfg(feature = "alert-notifier")]
 impl crate::codec::Encode for NotifierSecurityMode {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
@@ -1556,82 +1556,115 @@ impl crate::codec::Encode for NotifierSecurityMode {
 }
 impl crate::Client {
     /// `POST /v2/api/create-alert-notifier` (operation `CreateAlertNotifier`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "alert-notifier")]
-    pub async fn create_alert_notifier(
+    pub fn create_alert_notifier(
         &self,
         body: &[crate::models::AlertNotifierCreationParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::AlertNotifier>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("create-alert-notifier", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::AlertNotifier>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("create-alert-notifier", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/delete-alert-notifier` (operation `DeleteAlertNotifier`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "alert-notifier")]
-    pub async fn delete_alert_notifier(
+    pub fn delete_alert_notifier(
         &self,
         body: &crate::models::DeleteAlertNotifierParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::DeleteAlertNotifier>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("delete-alert-notifier", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::DeleteAlertNotifier>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("delete-alert-notifier", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-alert-notifiers` (operation `GetAlertNotifiers`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "alert-notifier")]
-    pub async fn get_alert_notifiers(
+    pub fn get_alert_notifiers(
         &self,
         body: &crate::models::GetAlertNotifiersRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::AlertNotifier>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-alert-notifiers", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::AlertNotifier>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-alert-notifiers", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-alert-notifiers-connection` (operation `GetAlertNotifiersConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "alert-notifier")]
-    pub async fn get_alert_notifiers_connection(
+    pub fn get_alert_notifiers_connection(
         &self,
         body: &crate::models::GetAlertNotifiersConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::AlertNotifierConnection, crate::Error> {
-        self.execute(
-                crate::client::ApiRequest::json("get-alert-notifiers-connection", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::AlertNotifierConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-alert-notifiers-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-alert-notifier` (operation `UpdateAlertNotifier`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "alert-notifier")]
-    pub async fn update_alert_notifier(
+    pub fn update_alert_notifier(
         &self,
         body: &crate::models::AlertNotifierUpdationParams,
-    ) -> ::std::result::Result<
-        crate::WithTask<crate::models::AlertNotifier>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("update-alert-notifier", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::WithTask<crate::models::AlertNotifier>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("update-alert-notifier", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-many-alert-notifiers` (operation `UpdateManyAlertNotifiers`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "alert-notifier")]
-    pub async fn update_many_alert_notifiers(
+    pub fn update_many_alert_notifiers(
         &self,
         body: &crate::models::AlertNotifierManyUpdationParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::AlertNotifier>>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json("update-many-alert-notifiers", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::AlertNotifier>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "update-many-alert-notifiers",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "alert-notifier")]
+crate::pagination::list_request!(
+    GetAlertNotifiersRequestBody => AlertNotifier, get_alert_notifiers
+);

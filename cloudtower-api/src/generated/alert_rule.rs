@@ -3,7 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/AlertRule`
-#[cfg(any(feature = "alert-rule"))]
+#[cfg(feature = "alert-rule")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AlertRule {
     pub cluster: ::std::option::Option<crate::models::NestedCluster>,
@@ -14,7 +14,7 @@ pub struct AlertRule {
     pub local_id: ::std::string::String,
     pub thresholds: ::std::vec::Vec<crate::models::NestedThresholds>,
 }
-#[cfg(any(feature = "alert-rule"))]
+#[cfg(feature = "alert-rule")]
 impl crate::codec::Decode for AlertRule {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -68,7 +68,7 @@ impl crate::codec::Decode for AlertRule {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "alert-rule"))]
+#[cfg(feature = "alert-rule")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for AlertRule {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -84,12 +84,12 @@ impl crate::codec::Encode for AlertRule {
     }
 }
 /// Spec: `#/components/schemas/AlertRuleConnection`
-#[cfg(any(feature = "alert-rule"))]
+#[cfg(feature = "alert-rule")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AlertRuleConnection {
     pub aggregate: crate::models::NestedAggregateAlertRule,
 }
-#[cfg(any(feature = "alert-rule"))]
+#[cfg(feature = "alert-rule")]
 impl crate::codec::Decode for AlertRuleConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -111,7 +111,7 @@ impl crate::codec::Decode for AlertRuleConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "alert-rule"))]
+#[cfg(feature = "alert-rule")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for AlertRuleConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -121,7 +121,7 @@ impl crate::codec::Encode for AlertRuleConnection {
     }
 }
 /// Spec: `#/components/schemas/AlertRuleOrderByInput`
-#[cfg(any(feature = "alert-rule"))]
+#[cfg(feature = "alert-rule")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum AlertRuleOrderByInput {
     /// `customized_ASC`
@@ -147,7 +147,7 @@ pub enum AlertRuleOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "alert-rule"))]
+#[cfg(feature = "alert-rule")]
 impl AlertRuleOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 10] = [
@@ -196,19 +196,19 @@ impl AlertRuleOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "alert-rule"))]
+#[cfg(feature = "alert-rule")]
 impl ::std::default::Default for AlertRuleOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "alert-rule"))]
+#[cfg(feature = "alert-rule")]
 impl ::std::fmt::Display for AlertRuleOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "alert-rule"))]
+#[cfg(feature = "alert-rule")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for AlertRuleOrderByInput {
     fn decode(
@@ -217,14 +217,14 @@ impl crate::codec::Decode for AlertRuleOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "alert-rule"))]
+#[cfg(feature = "alert-rule")]
 impl crate::codec::Encode for AlertRuleOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/GetAlertRulesConnectionRequestBody`
-#[cfg(any(feature = "alert-rule"))]
+#[cfg(feature = "alert-rule")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetAlertRulesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -235,7 +235,7 @@ pub struct GetAlertRulesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::AlertRuleWhereInput>,
 }
-#[cfg(any(feature = "alert-rule"))]
+#[cfg(feature = "alert-rule")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetAlertRulesConnectionRequestBody {
     fn decode(
@@ -259,7 +259,7 @@ impl crate::codec::Decode for GetAlertRulesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "alert-rule"))]
+#[cfg(feature = "alert-rule")]
 impl crate::codec::Encode for GetAlertRulesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -274,7 +274,7 @@ impl crate::codec::Encode for GetAlertRulesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetAlertRulesRequestBody`
-#[cfg(any(feature = "alert-rule"))]
+#[cfg(feature = "alert-rule")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetAlertRulesRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -285,7 +285,7 @@ pub struct GetAlertRulesRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::AlertRuleWhereInput>,
 }
-#[cfg(any(feature = "alert-rule"))]
+#[cfg(feature = "alert-rule")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetAlertRulesRequestBody {
     fn decode(
@@ -309,7 +309,7 @@ impl crate::codec::Decode for GetAlertRulesRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "alert-rule"))]
+#[cfg(feature = "alert-rule")]
 impl crate::codec::Encode for GetAlertRulesRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -324,12 +324,12 @@ impl crate::codec::Encode for GetAlertRulesRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateAlertRule`
-#[cfg(any(feature = "alert-rule"))]
+#[cfg(feature = "alert-rule")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateAlertRule {
     pub count: i32,
 }
-#[cfg(any(feature = "alert-rule"))]
+#[cfg(feature = "alert-rule")]
 impl crate::codec::Decode for NestedAggregateAlertRule {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -351,7 +351,7 @@ impl crate::codec::Decode for NestedAggregateAlertRule {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "alert-rule"))]
+#[cfg(feature = "alert-rule")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateAlertRule {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -361,13 +361,13 @@ impl crate::codec::Encode for NestedAggregateAlertRule {
     }
 }
 /// Spec: `#/components/schemas/NestedGlobalAlertRule`
-#[cfg(any(feature = "alert-rule"))]
+#[cfg(feature = "alert-rule")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedGlobalAlertRule {
     pub id: ::std::string::String,
     pub name: ::std::string::String,
 }
-#[cfg(any(feature = "alert-rule"))]
+#[cfg(feature = "alert-rule")]
 impl crate::codec::Decode for NestedGlobalAlertRule {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -393,7 +393,7 @@ impl crate::codec::Decode for NestedGlobalAlertRule {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "alert-rule"))]
+#[cfg(feature = "alert-rule")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedGlobalAlertRule {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -405,23 +405,39 @@ impl crate::codec::Encode for NestedGlobalAlertRule {
 }
 impl crate::Client {
     /// `POST /v2/api/get-alert-rules` (operation `GetAlertRules`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "alert-rule")]
-    pub async fn get_alert_rules(
+    pub fn get_alert_rules(
         &self,
         body: &crate::models::GetAlertRulesRequestBody,
-    ) -> ::std::result::Result<::std::vec::Vec<crate::models::AlertRule>, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-alert-rules", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::AlertRule>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-alert-rules", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-alert-rules-connection` (operation `GetAlertRulesConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "alert-rule")]
-    pub async fn get_alert_rules_connection(
+    pub fn get_alert_rules_connection(
         &self,
         body: &crate::models::GetAlertRulesConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::AlertRuleConnection, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-alert-rules-connection", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<crate::models::AlertRuleConnection, crate::Error>,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-alert-rules-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "alert-rule")]
+crate::pagination::list_request!(GetAlertRulesRequestBody => AlertRule, get_alert_rules);

@@ -4,14 +4,19 @@
 
 impl crate::Client {
     /// `GET /v2/api/get-version` (operation `GetApiVersion`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "api-info")]
-    pub async fn get_api_version(
+    pub fn get_api_version(
         &self,
-    ) -> ::std::result::Result<::std::string::String, crate::Error> {
-        self.execute(
-                crate::client::ApiRequest::get("get-version", ::std::vec::Vec::new()),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<::std::string::String, crate::Error>,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::get(
+            "get-version",
+            ::std::vec::Vec::new(),
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }

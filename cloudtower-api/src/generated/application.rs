@@ -3,7 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/Application`
-#[cfg(any(feature = "application"))]
+#[cfg(feature = "application")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Application {
     pub cluster: crate::models::NestedCluster,
@@ -21,7 +21,7 @@ pub struct Application {
     pub vm: ::std::option::Option<crate::models::NestedVm>,
     pub volume_size: i64,
 }
-#[cfg(any(feature = "application"))]
+#[cfg(feature = "application")]
 impl crate::codec::Decode for Application {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -98,7 +98,7 @@ impl crate::codec::Decode for Application {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "application"))]
+#[cfg(feature = "application")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for Application {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -121,12 +121,12 @@ impl crate::codec::Encode for Application {
     }
 }
 /// Spec: `#/components/schemas/ApplicationConnection`
-#[cfg(any(feature = "application"))]
+#[cfg(feature = "application")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ApplicationConnection {
     pub aggregate: crate::models::NestedAggregateApplication,
 }
-#[cfg(any(feature = "application"))]
+#[cfg(feature = "application")]
 impl crate::codec::Decode for ApplicationConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -148,7 +148,7 @@ impl crate::codec::Decode for ApplicationConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "application"))]
+#[cfg(feature = "application")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ApplicationConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -158,7 +158,7 @@ impl crate::codec::Encode for ApplicationConnection {
     }
 }
 /// Spec: `#/components/schemas/ApplicationOrderByInput`
-#[cfg(any(feature = "application"))]
+#[cfg(feature = "application")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ApplicationOrderByInput {
     /// `error_message_ASC`
@@ -212,7 +212,7 @@ pub enum ApplicationOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "application"))]
+#[cfg(feature = "application")]
 impl ApplicationOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 24] = [
@@ -303,19 +303,19 @@ impl ApplicationOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "application"))]
+#[cfg(feature = "application")]
 impl ::std::default::Default for ApplicationOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "application"))]
+#[cfg(feature = "application")]
 impl ::std::fmt::Display for ApplicationOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "application"))]
+#[cfg(feature = "application")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ApplicationOrderByInput {
     fn decode(
@@ -324,14 +324,14 @@ impl crate::codec::Decode for ApplicationOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "application"))]
+#[cfg(feature = "application")]
 impl crate::codec::Encode for ApplicationOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/ApplicationState`
-#[cfg(any(feature = "application"))]
+#[cfg(feature = "application")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ApplicationState {
     /// `DEPLOYED`
@@ -355,7 +355,7 @@ pub enum ApplicationState {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "application"))]
+#[cfg(feature = "application")]
 impl ApplicationState {
     /// Every value the spec lists.
     pub const ALL: [Self; 9] = [
@@ -401,19 +401,19 @@ impl ApplicationState {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "application"))]
+#[cfg(feature = "application")]
 impl ::std::default::Default for ApplicationState {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "application"))]
+#[cfg(feature = "application")]
 impl ::std::fmt::Display for ApplicationState {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "application"))]
+#[cfg(feature = "application")]
 impl crate::codec::Decode for ApplicationState {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -421,14 +421,14 @@ impl crate::codec::Decode for ApplicationState {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "application"))]
+#[cfg(feature = "application")]
 impl crate::codec::Encode for ApplicationState {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/ApplicationType`
-#[cfg(any(feature = "application"))]
+#[cfg(feature = "application")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ApplicationType {
     /// `MONITOR`
@@ -436,7 +436,7 @@ pub enum ApplicationType {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "application"))]
+#[cfg(feature = "application")]
 impl ApplicationType {
     /// Every value the spec lists.
     pub const ALL: [Self; 1] = [Self::Monitor];
@@ -456,19 +456,19 @@ impl ApplicationType {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "application"))]
+#[cfg(feature = "application")]
 impl ::std::default::Default for ApplicationType {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "application"))]
+#[cfg(feature = "application")]
 impl ::std::fmt::Display for ApplicationType {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "application"))]
+#[cfg(feature = "application")]
 impl crate::codec::Decode for ApplicationType {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -476,14 +476,14 @@ impl crate::codec::Decode for ApplicationType {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "application"))]
+#[cfg(feature = "application")]
 impl crate::codec::Encode for ApplicationType {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/ApplicationWhereInput`
-#[cfg(any(feature = "application"))]
+#[cfg(feature = "application")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ApplicationWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::ApplicationWhereInput>>,
@@ -636,7 +636,7 @@ pub struct ApplicationWhereInput {
     pub volume_size_not: crate::Nullable<i64>,
     pub volume_size_not_in: crate::Nullable<::std::vec::Vec<i64>>,
 }
-#[cfg(any(feature = "application"))]
+#[cfg(feature = "application")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ApplicationWhereInput {
     fn decode(
@@ -931,7 +931,7 @@ impl crate::codec::Decode for ApplicationWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "application"))]
+#[cfg(feature = "application")]
 impl crate::codec::Encode for ApplicationWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1087,7 +1087,7 @@ impl crate::codec::Encode for ApplicationWhereInput {
     }
 }
 /// Spec: `#/components/schemas/GetApplicationsConnectionRequestBody`
-#[cfg(any(feature = "application"))]
+#[cfg(feature = "application")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetApplicationsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -1098,7 +1098,7 @@ pub struct GetApplicationsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ApplicationWhereInput>,
 }
-#[cfg(any(feature = "application"))]
+#[cfg(feature = "application")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetApplicationsConnectionRequestBody {
     fn decode(
@@ -1122,7 +1122,7 @@ impl crate::codec::Decode for GetApplicationsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "application"))]
+#[cfg(feature = "application")]
 impl crate::codec::Encode for GetApplicationsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1137,7 +1137,7 @@ impl crate::codec::Encode for GetApplicationsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetApplicationsRequestBody`
-#[cfg(any(feature = "application"))]
+#[cfg(feature = "application")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetApplicationsRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -1148,7 +1148,7 @@ pub struct GetApplicationsRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ApplicationWhereInput>,
 }
-#[cfg(any(feature = "application"))]
+#[cfg(feature = "application")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetApplicationsRequestBody {
     fn decode(
@@ -1172,7 +1172,7 @@ impl crate::codec::Decode for GetApplicationsRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "application"))]
+#[cfg(feature = "application")]
 impl crate::codec::Encode for GetApplicationsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1187,12 +1187,12 @@ impl crate::codec::Encode for GetApplicationsRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateApplication`
-#[cfg(any(feature = "application"))]
+#[cfg(feature = "application")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateApplication {
     pub count: i32,
 }
-#[cfg(any(feature = "application"))]
+#[cfg(feature = "application")]
 impl crate::codec::Decode for NestedAggregateApplication {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1214,7 +1214,7 @@ impl crate::codec::Decode for NestedAggregateApplication {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "application"))]
+#[cfg(feature = "application")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateApplication {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1225,28 +1225,44 @@ impl crate::codec::Encode for NestedAggregateApplication {
 }
 impl crate::Client {
     /// `POST /v2/api/get-applications` (operation `GetApplications`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "application")]
-    pub async fn get_applications(
+    pub fn get_applications(
         &self,
         body: &crate::models::GetApplicationsRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::Application>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-applications", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::Application>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-applications", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-applications-connection` (operation `GetApplicationsConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "application")]
-    pub async fn get_applications_connection(
+    pub fn get_applications_connection(
         &self,
         body: &crate::models::GetApplicationsConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::ApplicationConnection, crate::Error> {
-        self.execute(
-                crate::client::ApiRequest::json("get-applications-connection", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::ApplicationConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-applications-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "application")]
+crate::pagination::list_request!(
+    GetApplicationsRequestBody => Application, get_applications
+);

@@ -3,7 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/BackupPlan`
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupPlan {
     pub backup_delay_option: ::std::option::Option<crate::models::BackupPlanDelayOption>,
@@ -61,7 +61,7 @@ pub struct BackupPlan {
     pub window_end: ::std::option::Option<::std::string::String>,
     pub window_start: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 impl crate::codec::Decode for BackupPlan {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -271,7 +271,7 @@ impl crate::codec::Decode for BackupPlan {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for BackupPlan {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -335,12 +335,12 @@ impl crate::codec::Encode for BackupPlan {
     }
 }
 /// Spec: `#/components/schemas/BackupPlanConnection`
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupPlanConnection {
     pub aggregate: crate::models::NestedAggregateBackupPlan,
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 impl crate::codec::Decode for BackupPlanConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -362,7 +362,7 @@ impl crate::codec::Decode for BackupPlanConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for BackupPlanConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -372,7 +372,7 @@ impl crate::codec::Encode for BackupPlanConnection {
     }
 }
 /// Spec: `#/components/schemas/BackupPlanCreationParams`
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupPlanCreationParams {
     pub keep_policy_value: i32,
@@ -400,7 +400,7 @@ pub struct BackupPlanCreationParams {
     pub backup_service_id: ::std::string::String,
     pub name: ::std::string::String,
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BackupPlanCreationParams {
     fn decode(
@@ -512,7 +512,7 @@ impl crate::codec::Decode for BackupPlanCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 impl crate::codec::Encode for BackupPlanCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -540,7 +540,7 @@ impl crate::codec::Encode for BackupPlanCreationParams {
     }
 }
 /// Spec: `#/components/schemas/BackupPlanDelayOption`
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum BackupPlanDelayOption {
     /// `KEEP_GO_ON`
@@ -550,7 +550,7 @@ pub enum BackupPlanDelayOption {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 impl BackupPlanDelayOption {
     /// Every value the spec lists.
     pub const ALL: [Self; 2] = [Self::KeepGoOn, Self::StopBackup];
@@ -572,19 +572,19 @@ impl BackupPlanDelayOption {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 impl ::std::default::Default for BackupPlanDelayOption {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 impl ::std::fmt::Display for BackupPlanDelayOption {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 impl crate::codec::Decode for BackupPlanDelayOption {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -592,20 +592,20 @@ impl crate::codec::Decode for BackupPlanDelayOption {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 impl crate::codec::Encode for BackupPlanDelayOption {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/BackupPlanDeletionParams`
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupPlanDeletionParams {
     pub data: crate::models::BackupPlanDeletionParamsData,
     pub r#where: crate::models::BackupPlanWhereInput,
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BackupPlanDeletionParams {
     fn decode(
@@ -632,7 +632,7 @@ impl crate::codec::Decode for BackupPlanDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 impl crate::codec::Encode for BackupPlanDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -642,12 +642,12 @@ impl crate::codec::Encode for BackupPlanDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/BackupPlanDeletionParams/properties/data`
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupPlanDeletionParamsData {
     pub delete_strategy: crate::models::BackupPlanDeleteStrategy,
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BackupPlanDeletionParamsData {
     fn decode(
@@ -670,7 +670,7 @@ impl crate::codec::Decode for BackupPlanDeletionParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 impl crate::codec::Encode for BackupPlanDeletionParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -679,13 +679,13 @@ impl crate::codec::Encode for BackupPlanDeletionParamsData {
     }
 }
 /// Spec: `#/components/schemas/BackupPlanExecuteParams`
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupPlanExecuteParams {
     pub data: crate::models::BackupPlanExecuteParamsData,
     pub r#where: crate::models::BackupPlanWhereInput,
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BackupPlanExecuteParams {
     fn decode(
@@ -712,7 +712,7 @@ impl crate::codec::Decode for BackupPlanExecuteParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 impl crate::codec::Encode for BackupPlanExecuteParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -722,12 +722,12 @@ impl crate::codec::Encode for BackupPlanExecuteParams {
     }
 }
 /// Spec: `#/components/schemas/BackupPlanExecuteParams/properties/data`
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupPlanExecuteParamsData {
     pub r#type: crate::models::BackupExecutionType,
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BackupPlanExecuteParamsData {
     fn decode(
@@ -750,7 +750,7 @@ impl crate::codec::Decode for BackupPlanExecuteParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 impl crate::codec::Encode for BackupPlanExecuteParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -759,7 +759,7 @@ impl crate::codec::Encode for BackupPlanExecuteParamsData {
     }
 }
 /// Spec: `#/components/schemas/BackupPlanOrderByInput`
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum BackupPlanOrderByInput {
     /// `backup_delay_option_ASC`
@@ -925,7 +925,7 @@ pub enum BackupPlanOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 impl BackupPlanOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 80] = [
@@ -1208,19 +1208,19 @@ impl BackupPlanOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 impl ::std::default::Default for BackupPlanOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 impl ::std::fmt::Display for BackupPlanOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BackupPlanOrderByInput {
     fn decode(
@@ -1229,14 +1229,14 @@ impl crate::codec::Decode for BackupPlanOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 impl crate::codec::Encode for BackupPlanOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/BackupPlanPeriod`
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum BackupPlanPeriod {
     /// `DAILY`
@@ -1254,7 +1254,7 @@ pub enum BackupPlanPeriod {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 impl BackupPlanPeriod {
     /// Every value the spec lists.
     pub const ALL: [Self; 6] = [
@@ -1291,19 +1291,19 @@ impl BackupPlanPeriod {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 impl ::std::default::Default for BackupPlanPeriod {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 impl ::std::fmt::Display for BackupPlanPeriod {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 impl crate::codec::Decode for BackupPlanPeriod {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1311,19 +1311,19 @@ impl crate::codec::Decode for BackupPlanPeriod {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 impl crate::codec::Encode for BackupPlanPeriod {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/BackupPlanResumeParams`
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupPlanResumeParams {
     pub r#where: crate::models::BackupPlanWhereInput,
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BackupPlanResumeParams {
     fn decode(
@@ -1346,7 +1346,7 @@ impl crate::codec::Decode for BackupPlanResumeParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 impl crate::codec::Encode for BackupPlanResumeParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1355,12 +1355,12 @@ impl crate::codec::Encode for BackupPlanResumeParams {
     }
 }
 /// Spec: `#/components/schemas/BackupPlanSuspendParams`
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupPlanSuspendParams {
     pub r#where: crate::models::BackupPlanWhereInput,
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BackupPlanSuspendParams {
     fn decode(
@@ -1383,7 +1383,7 @@ impl crate::codec::Decode for BackupPlanSuspendParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 impl crate::codec::Encode for BackupPlanSuspendParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1392,7 +1392,7 @@ impl crate::codec::Encode for BackupPlanSuspendParams {
     }
 }
 /// Spec: `#/components/schemas/BackupPlanTimePoint`
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupPlanTimePoint {
     pub weekday: crate::Nullable<crate::models::WeekdayTypeEnum>,
@@ -1401,7 +1401,7 @@ pub struct BackupPlanTimePoint {
     pub date_position: crate::Nullable<::std::vec::Vec<i32>>,
     pub date: crate::Nullable<i32>,
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BackupPlanTimePoint {
     fn decode(
@@ -1431,7 +1431,7 @@ impl crate::codec::Decode for BackupPlanTimePoint {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 impl crate::codec::Encode for BackupPlanTimePoint {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1444,13 +1444,13 @@ impl crate::codec::Encode for BackupPlanTimePoint {
     }
 }
 /// Spec: `#/components/schemas/BackupPlanUpdationParams`
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupPlanUpdationParams {
     pub data: crate::models::BackupPlanUpdationParamsData,
     pub r#where: crate::models::BackupPlanWhereInput,
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BackupPlanUpdationParams {
     fn decode(
@@ -1477,7 +1477,7 @@ impl crate::codec::Decode for BackupPlanUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 impl crate::codec::Encode for BackupPlanUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1487,7 +1487,7 @@ impl crate::codec::Encode for BackupPlanUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/BackupPlanUpdationParams/properties/data`
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupPlanUpdationParamsData {
     pub disconnect_strategy: ::std::option::Option<
@@ -1516,7 +1516,7 @@ pub struct BackupPlanUpdationParamsData {
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BackupPlanUpdationParamsData {
     fn decode(
@@ -1573,7 +1573,7 @@ impl crate::codec::Decode for BackupPlanUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 impl crate::codec::Encode for BackupPlanUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1600,7 +1600,7 @@ impl crate::codec::Encode for BackupPlanUpdationParamsData {
     }
 }
 /// Spec: `#/components/schemas/BackupPlanWhereInput`
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupPlanWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::BackupPlanWhereInput>>,
@@ -1614,15 +1614,15 @@ pub struct BackupPlanWhereInput {
     pub backup_delay_option_not_in: crate::Nullable<
         ::std::vec::Vec<crate::models::BackupPlanDelayOption>,
     >,
-    #[cfg(any(feature = "backup-plan-execution"))]
+    #[cfg(feature = "backup-plan-execution")]
     pub backup_plan_executions_every: crate::Nullable<
         ::std::boxed::Box<crate::models::BackupPlanExecutionWhereInput>,
     >,
-    #[cfg(any(feature = "backup-plan-execution"))]
+    #[cfg(feature = "backup-plan-execution")]
     pub backup_plan_executions_none: crate::Nullable<
         ::std::boxed::Box<crate::models::BackupPlanExecutionWhereInput>,
     >,
-    #[cfg(any(feature = "backup-plan-execution"))]
+    #[cfg(feature = "backup-plan-execution")]
     pub backup_plan_executions_some: crate::Nullable<
         ::std::boxed::Box<crate::models::BackupPlanExecutionWhereInput>,
     >,
@@ -1646,11 +1646,11 @@ pub struct BackupPlanWhereInput {
     pub backup_restore_points_some: crate::Nullable<
         ::std::boxed::Box<crate::models::BackupRestorePointWhereInput>,
     >,
-    #[cfg(any(feature = "backup-service"))]
+    #[cfg(feature = "backup-service")]
     pub backup_service: crate::Nullable<
         ::std::boxed::Box<crate::models::BackupServiceWhereInput>,
     >,
-    #[cfg(any(feature = "backup-store-repository"))]
+    #[cfg(feature = "backup-store-repository")]
     pub backup_store_repository: crate::Nullable<
         ::std::boxed::Box<crate::models::BackupStoreRepositoryWhereInput>,
     >,
@@ -2068,7 +2068,7 @@ pub struct BackupPlanWhereInput {
     pub window_start_not_starts_with: crate::Nullable<::std::string::String>,
     pub window_start_starts_with: crate::Nullable<::std::string::String>,
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BackupPlanWhereInput {
     fn decode(
@@ -2096,21 +2096,21 @@ impl crate::codec::Decode for BackupPlanWhereInput {
                         "backup_delay_option_not_in",
                     )?
                 }
-                #[cfg(any(feature = "backup-plan-execution"))]
+                #[cfg(feature = "backup-plan-execution")]
                 "backup_plan_executions_every" => {
                     d.field(
                         &mut out.backup_plan_executions_every,
                         "backup_plan_executions_every",
                     )?
                 }
-                #[cfg(any(feature = "backup-plan-execution"))]
+                #[cfg(feature = "backup-plan-execution")]
                 "backup_plan_executions_none" => {
                     d.field(
                         &mut out.backup_plan_executions_none,
                         "backup_plan_executions_none",
                     )?
                 }
-                #[cfg(any(feature = "backup-plan-execution"))]
+                #[cfg(feature = "backup-plan-execution")]
                 "backup_plan_executions_some" => {
                     d.field(
                         &mut out.backup_plan_executions_some,
@@ -2186,9 +2186,9 @@ impl crate::codec::Decode for BackupPlanWhereInput {
                         "backup_restore_points_some",
                     )?
                 }
-                #[cfg(any(feature = "backup-service"))]
+                #[cfg(feature = "backup-service")]
                 "backup_service" => d.field(&mut out.backup_service, "backup_service")?,
-                #[cfg(any(feature = "backup-store-repository"))]
+                #[cfg(feature = "backup-store-repository")]
                 "backup_store_repository" => {
                     d.field(&mut out.backup_store_repository, "backup_store_repository")?
                 }
@@ -3315,7 +3315,7 @@ impl crate::codec::Decode for BackupPlanWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 impl crate::codec::Encode for BackupPlanWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -3326,11 +3326,11 @@ impl crate::codec::Encode for BackupPlanWhereInput {
         e.field("backup_delay_option_in", &self.backup_delay_option_in);
         e.field("backup_delay_option_not", &self.backup_delay_option_not);
         e.field("backup_delay_option_not_in", &self.backup_delay_option_not_in);
-        #[cfg(any(feature = "backup-plan-execution"))]
+        #[cfg(feature = "backup-plan-execution")]
         e.field("backup_plan_executions_every", &self.backup_plan_executions_every);
-        #[cfg(any(feature = "backup-plan-execution"))]
+        #[cfg(feature = "backup-plan-execution")]
         e.field("backup_plan_executions_none", &self.backup_plan_executions_none);
-        #[cfg(any(feature = "backup-plan-execution"))]
+        #[cfg(feature = "backup-plan-execution")]
         e.field("backup_plan_executions_some", &self.backup_plan_executions_some);
         e.field("backup_restore_point_count", &self.backup_restore_point_count);
         e.field("backup_restore_point_count_gt", &self.backup_restore_point_count_gt);
@@ -3349,9 +3349,9 @@ impl crate::codec::Encode for BackupPlanWhereInput {
         e.field("backup_restore_points_none", &self.backup_restore_points_none);
         #[cfg(any(feature = "backup-plan", feature = "backup-restore-point"))]
         e.field("backup_restore_points_some", &self.backup_restore_points_some);
-        #[cfg(any(feature = "backup-service"))]
+        #[cfg(feature = "backup-service")]
         e.field("backup_service", &self.backup_service);
-        #[cfg(any(feature = "backup-store-repository"))]
+        #[cfg(feature = "backup-store-repository")]
         e.field("backup_store_repository", &self.backup_store_repository);
         e.field("backup_total_size", &self.backup_total_size);
         e.field("backup_total_size_gt", &self.backup_total_size_gt);
@@ -3887,7 +3887,7 @@ impl crate::codec::Encode for BackupPlanWhereInput {
     }
 }
 /// Spec: `#/components/schemas/BackupRestoreExecutionNetworkInformation`
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupRestoreExecutionNetworkInformation {
     pub vpc_subnet_local_id: crate::Nullable<::std::string::String>,
@@ -3898,7 +3898,7 @@ pub struct BackupRestoreExecutionNetworkInformation {
         crate::models::BackupRestoreExecutionNetworkInformationTypename,
     >,
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BackupRestoreExecutionNetworkInformation {
     fn decode(
@@ -3922,7 +3922,7 @@ impl crate::codec::Decode for BackupRestoreExecutionNetworkInformation {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 impl crate::codec::Encode for BackupRestoreExecutionNetworkInformation {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -3935,7 +3935,7 @@ impl crate::codec::Encode for BackupRestoreExecutionNetworkInformation {
     }
 }
 /// Spec: `#/components/schemas/BackupRestoreExecutionNetworkInformation/properties/__typename`
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum BackupRestoreExecutionNetworkInformationTypename {
     /// `BackupRestoreExecutionNetworkInformation`
@@ -3943,7 +3943,7 @@ pub enum BackupRestoreExecutionNetworkInformationTypename {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 impl BackupRestoreExecutionNetworkInformationTypename {
     /// Every value the spec lists.
     pub const ALL: [Self; 1] = [Self::BackupRestoreExecutionNetworkInformation];
@@ -3967,19 +3967,19 @@ impl BackupRestoreExecutionNetworkInformationTypename {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 impl ::std::default::Default for BackupRestoreExecutionNetworkInformationTypename {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 impl ::std::fmt::Display for BackupRestoreExecutionNetworkInformationTypename {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BackupRestoreExecutionNetworkInformationTypename {
     fn decode(
@@ -3988,14 +3988,14 @@ impl crate::codec::Decode for BackupRestoreExecutionNetworkInformationTypename {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 impl crate::codec::Encode for BackupRestoreExecutionNetworkInformationTypename {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/BackupRestoreExecutionNetworkMapping`
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupRestoreExecutionNetworkMapping {
     pub target: crate::Nullable<crate::models::BackupRestoreExecutionNetworkInformation>,
@@ -4006,7 +4006,7 @@ pub struct BackupRestoreExecutionNetworkMapping {
         crate::models::BackupRestoreExecutionNetworkMappingTypename,
     >,
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BackupRestoreExecutionNetworkMapping {
     fn decode(
@@ -4040,7 +4040,7 @@ impl crate::codec::Decode for BackupRestoreExecutionNetworkMapping {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 impl crate::codec::Encode for BackupRestoreExecutionNetworkMapping {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -4053,7 +4053,7 @@ impl crate::codec::Encode for BackupRestoreExecutionNetworkMapping {
     }
 }
 /// Spec: `#/components/schemas/BackupRestoreExecutionNetworkMapping/properties/__typename`
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum BackupRestoreExecutionNetworkMappingTypename {
     /// `BackupRestoreExecutionNetworkMapping`
@@ -4061,7 +4061,7 @@ pub enum BackupRestoreExecutionNetworkMappingTypename {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 impl BackupRestoreExecutionNetworkMappingTypename {
     /// Every value the spec lists.
     pub const ALL: [Self; 1] = [Self::BackupRestoreExecutionNetworkMapping];
@@ -4085,19 +4085,19 @@ impl BackupRestoreExecutionNetworkMappingTypename {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 impl ::std::default::Default for BackupRestoreExecutionNetworkMappingTypename {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 impl ::std::fmt::Display for BackupRestoreExecutionNetworkMappingTypename {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BackupRestoreExecutionNetworkMappingTypename {
     fn decode(
@@ -4106,19 +4106,19 @@ impl crate::codec::Decode for BackupRestoreExecutionNetworkMappingTypename {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 impl crate::codec::Encode for BackupRestoreExecutionNetworkMappingTypename {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/BackupRestorePointDeletionParams`
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupRestorePointDeletionParams {
     pub r#where: crate::models::BackupRestorePointWhereInput,
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BackupRestorePointDeletionParams {
     fn decode(
@@ -4141,7 +4141,7 @@ impl crate::codec::Decode for BackupRestorePointDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 impl crate::codec::Encode for BackupRestorePointDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -4150,13 +4150,13 @@ impl crate::codec::Encode for BackupRestorePointDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/BackupRestorePointRebuildParams`
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupRestorePointRebuildParams {
     pub data: crate::models::BackupRestorePointRebuildParamsData,
     pub r#where: crate::models::BackupRestorePointWhereInput,
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BackupRestorePointRebuildParams {
     fn decode(
@@ -4183,7 +4183,7 @@ impl crate::codec::Decode for BackupRestorePointRebuildParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 impl crate::codec::Encode for BackupRestorePointRebuildParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -4193,7 +4193,7 @@ impl crate::codec::Encode for BackupRestorePointRebuildParams {
     }
 }
 /// Spec: `#/components/schemas/BackupRestorePointRebuildParams/properties/data`
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupRestorePointRebuildParamsData {
     pub rebuild_network_mapping: ::std::vec::Vec<
@@ -4204,7 +4204,7 @@ pub struct BackupRestorePointRebuildParamsData {
     pub rebuild_name: ::std::string::String,
     pub startup_after_restore: bool,
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BackupRestorePointRebuildParamsData {
     fn decode(
@@ -4259,7 +4259,7 @@ impl crate::codec::Decode for BackupRestorePointRebuildParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 impl crate::codec::Encode for BackupRestorePointRebuildParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -4272,13 +4272,13 @@ impl crate::codec::Encode for BackupRestorePointRebuildParamsData {
     }
 }
 /// Spec: `#/components/schemas/BackupRestorePointRestoreInPlaceParams`
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupRestorePointRestoreInPlaceParams {
     pub data: crate::models::BackupRestorePointRestoreInPlaceParamsData,
     pub r#where: crate::models::BackupRestorePointWhereInput,
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BackupRestorePointRestoreInPlaceParams {
     fn decode(
@@ -4309,7 +4309,7 @@ impl crate::codec::Decode for BackupRestorePointRestoreInPlaceParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 impl crate::codec::Encode for BackupRestorePointRestoreInPlaceParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -4319,12 +4319,12 @@ impl crate::codec::Encode for BackupRestorePointRestoreInPlaceParams {
     }
 }
 /// Spec: `#/components/schemas/BackupRestorePointRestoreInPlaceParams/properties/data`
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupRestorePointRestoreInPlaceParamsData {
     pub startup_after_restore: bool,
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BackupRestorePointRestoreInPlaceParamsData {
     fn decode(
@@ -4351,7 +4351,7 @@ impl crate::codec::Decode for BackupRestorePointRestoreInPlaceParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 impl crate::codec::Encode for BackupRestorePointRestoreInPlaceParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -4360,13 +4360,13 @@ impl crate::codec::Encode for BackupRestorePointRestoreInPlaceParamsData {
     }
 }
 /// Spec: `#/components/schemas/BackupRestorePointWhereUniqueInput`
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupRestorePointWhereUniqueInput {
     pub id: crate::Nullable<::std::string::String>,
     pub local_id: crate::Nullable<::std::string::String>,
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BackupRestorePointWhereUniqueInput {
     fn decode(
@@ -4385,7 +4385,7 @@ impl crate::codec::Decode for BackupRestorePointWhereUniqueInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 impl crate::codec::Encode for BackupRestorePointWhereUniqueInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -4395,13 +4395,13 @@ impl crate::codec::Encode for BackupRestorePointWhereUniqueInput {
     }
 }
 /// Spec: `#/components/schemas/DeleteBackupPlan`
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteBackupPlan {
     pub entity_async_status: ::std::option::Option<crate::models::EntityAsyncStatus>,
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 impl crate::codec::Decode for DeleteBackupPlan {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -4426,7 +4426,7 @@ impl crate::codec::Decode for DeleteBackupPlan {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteBackupPlan {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -4437,13 +4437,13 @@ impl crate::codec::Encode for DeleteBackupPlan {
     }
 }
 /// Spec: `#/components/schemas/DeleteBackupRestorePoint`
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteBackupRestorePoint {
     pub entity_async_status: ::std::option::Option<crate::models::EntityAsyncStatus>,
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 impl crate::codec::Decode for DeleteBackupRestorePoint {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -4468,7 +4468,7 @@ impl crate::codec::Decode for DeleteBackupRestorePoint {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteBackupRestorePoint {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -4479,7 +4479,7 @@ impl crate::codec::Encode for DeleteBackupRestorePoint {
     }
 }
 /// Spec: `#/components/schemas/GetBackupPlansConnectionRequestBody`
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBackupPlansConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -4490,7 +4490,7 @@ pub struct GetBackupPlansConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::BackupPlanWhereInput>,
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetBackupPlansConnectionRequestBody {
     fn decode(
@@ -4514,7 +4514,7 @@ impl crate::codec::Decode for GetBackupPlansConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 impl crate::codec::Encode for GetBackupPlansConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -4529,7 +4529,7 @@ impl crate::codec::Encode for GetBackupPlansConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetBackupPlansRequestBody`
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBackupPlansRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -4540,7 +4540,7 @@ pub struct GetBackupPlansRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::BackupPlanWhereInput>,
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetBackupPlansRequestBody {
     fn decode(
@@ -4564,7 +4564,7 @@ impl crate::codec::Decode for GetBackupPlansRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 impl crate::codec::Encode for GetBackupPlansRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -4579,12 +4579,12 @@ impl crate::codec::Encode for GetBackupPlansRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetBackupRestorePointMetadataRequestBody`
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBackupRestorePointMetadataRequestBody {
     pub r#where: crate::models::BackupRestorePointWhereUniqueInput,
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetBackupRestorePointMetadataRequestBody {
     fn decode(
@@ -4607,7 +4607,7 @@ impl crate::codec::Decode for GetBackupRestorePointMetadataRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 impl crate::codec::Encode for GetBackupRestorePointMetadataRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -4616,12 +4616,12 @@ impl crate::codec::Encode for GetBackupRestorePointMetadataRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateBackupPlan`
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateBackupPlan {
     pub count: i32,
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 impl crate::codec::Decode for NestedAggregateBackupPlan {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -4643,7 +4643,7 @@ impl crate::codec::Decode for NestedAggregateBackupPlan {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateBackupPlan {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -4653,7 +4653,7 @@ impl crate::codec::Encode for NestedAggregateBackupPlan {
     }
 }
 /// Spec: `#/components/schemas/VmDiskMetaData`
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmDiskMetaData {
     pub vm_volume_size: ::std::option::Option<f64>,
@@ -4674,7 +4674,7 @@ pub struct VmDiskMetaData {
     pub bus: ::std::option::Option<crate::models::Bus>,
     pub boot: ::std::option::Option<i32>,
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 impl crate::codec::Decode for VmDiskMetaData {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -4723,7 +4723,7 @@ impl crate::codec::Decode for VmDiskMetaData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VmDiskMetaData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -4747,7 +4747,7 @@ impl crate::codec::Encode for VmDiskMetaData {
     }
 }
 /// Spec: `#/components/schemas/VmHaPriority`
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VmHaPriority {
     /// `LEVEL_1_LOW`
@@ -4759,7 +4759,7 @@ pub enum VmHaPriority {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 impl VmHaPriority {
     /// Every value the spec lists.
     pub const ALL: [Self; 3] = [Self::Level1Low, Self::Level2Medium, Self::Level3High];
@@ -4783,19 +4783,19 @@ impl VmHaPriority {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 impl ::std::default::Default for VmHaPriority {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 impl ::std::fmt::Display for VmHaPriority {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 impl crate::codec::Decode for VmHaPriority {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -4803,7 +4803,7 @@ impl crate::codec::Decode for VmHaPriority {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VmHaPriority {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -4811,7 +4811,7 @@ impl crate::codec::Encode for VmHaPriority {
     }
 }
 /// Spec: `#/components/schemas/VmMetaData`
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmMetaData {
     pub win_opt: ::std::option::Option<bool>,
@@ -4850,7 +4850,7 @@ pub struct VmMetaData {
     pub clock_offset: ::std::option::Option<crate::models::VmClockOffset>,
     pub boot_with_host: ::std::option::Option<bool>,
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 impl crate::codec::Decode for VmMetaData {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -4924,7 +4924,7 @@ impl crate::codec::Decode for VmMetaData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VmMetaData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -4968,7 +4968,7 @@ impl crate::codec::Encode for VmMetaData {
     }
 }
 /// Spec: `#/components/schemas/VmNicMetaData`
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmNicMetaData {
     pub vlan_name: ::std::option::Option<::std::string::String>,
@@ -4986,7 +4986,7 @@ pub struct VmNicMetaData {
     pub egress_rate_limit_enabled: ::std::option::Option<bool>,
     pub egress_rate_limit_burst_in_bit: ::std::option::Option<f64>,
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 impl crate::codec::Decode for VmNicMetaData {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -5046,7 +5046,7 @@ impl crate::codec::Decode for VmNicMetaData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-plan"))]
+#[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VmNicMetaData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -5079,164 +5079,219 @@ impl crate::codec::Encode for VmNicMetaData {
 }
 impl crate::Client {
     /// `POST /v2/api/backup-rebuild-vm` (operation `BackupRebuildVm`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "backup-plan")]
-    pub async fn backup_rebuild_vm(
+    pub fn backup_rebuild_vm(
         &self,
         body: &crate::models::BackupRestorePointRebuildParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::BackupRestoreExecution>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("backup-rebuild-vm", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::BackupRestoreExecution>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("backup-rebuild-vm", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/backup-restore-vm-in-place` (operation `BackupRestoreVmInPlace`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "backup-plan")]
-    pub async fn backup_restore_vm_in_place(
+    pub fn backup_restore_vm_in_place(
         &self,
         body: &crate::models::BackupRestorePointRestoreInPlaceParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::BackupRestoreExecution>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("backup-restore-vm-in-place", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::BackupRestoreExecution>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "backup-restore-vm-in-place",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/create-backup-plan` (operation `CreateBackupPlan`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "backup-plan")]
-    pub async fn create_backup_plan(
+    pub fn create_backup_plan(
         &self,
         body: &[crate::models::BackupPlanCreationParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::BackupPlan>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("create-backup-plan", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::BackupPlan>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("create-backup-plan", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/delete-backup-plan` (operation `DeleteBackupPlan`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "backup-plan")]
-    pub async fn delete_backup_plan(
+    pub fn delete_backup_plan(
         &self,
         body: &crate::models::BackupPlanDeletionParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::DeleteBackupPlan>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("delete-backup-plan", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::DeleteBackupPlan>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("delete-backup-plan", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/delete-backup-restore-point` (operation `DeleteBackupRestorePoint`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "backup-plan")]
-    pub async fn delete_backup_restore_point(
+    pub fn delete_backup_restore_point(
         &self,
         body: &crate::models::BackupRestorePointDeletionParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<
-            crate::WithTask<::std::vec::Vec<crate::models::DeleteBackupRestorePoint>>,
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<
+                crate::WithTask<::std::vec::Vec<crate::models::DeleteBackupRestorePoint>>,
+            >,
+            crate::Error,
         >,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json("delete-backup-restore-point", body),
-            )
-            .await?
-            .decode()
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "delete-backup-restore-point",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/execute-backup-plan` (operation `ExecuteBackupPlan`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "backup-plan")]
-    pub async fn execute_backup_plan(
+    pub fn execute_backup_plan(
         &self,
         body: &crate::models::BackupPlanExecuteParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::BackupPlanExecution>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("execute-backup-plan", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::BackupPlanExecution>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("execute-backup-plan", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-backup-plans` (operation `GetBackupPlans`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "backup-plan")]
-    pub async fn get_backup_plans(
+    pub fn get_backup_plans(
         &self,
         body: &crate::models::GetBackupPlansRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::BackupPlan>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-backup-plans", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::BackupPlan>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-backup-plans", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-backup-plans-connection` (operation `GetBackupPlansConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "backup-plan")]
-    pub async fn get_backup_plans_connection(
+    pub fn get_backup_plans_connection(
         &self,
         body: &crate::models::GetBackupPlansConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::BackupPlanConnection, crate::Error> {
-        self.execute(
-                crate::client::ApiRequest::json("get-backup-plans-connection", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<crate::models::BackupPlanConnection, crate::Error>,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-backup-plans-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-backup-restore-point-metadata` (operation `GetBackupRestorePointMetadata`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "backup-plan")]
-    pub async fn get_backup_restore_point_metadata(
+    pub fn get_backup_restore_point_metadata(
         &self,
         body: &crate::models::GetBackupRestorePointMetadataRequestBody,
-    ) -> ::std::result::Result<crate::models::VmMetaData, crate::Error> {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "get-backup-restore-point-metadata",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<crate::models::VmMetaData, crate::Error>,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-backup-restore-point-metadata",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/resume-backup-plan` (operation `ResumeBackupPlan`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "backup-plan")]
-    pub async fn resume_backup_plan(
+    pub fn resume_backup_plan(
         &self,
         body: &crate::models::BackupPlanResumeParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::BackupPlan>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("resume-backup-plan", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::BackupPlan>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("resume-backup-plan", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/suspend-backup-plan` (operation `SuspendBackupPlan`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "backup-plan")]
-    pub async fn suspend_backup_plan(
+    pub fn suspend_backup_plan(
         &self,
         body: &crate::models::BackupPlanSuspendParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::BackupPlan>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("suspend-backup-plan", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::BackupPlan>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("suspend-backup-plan", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-backup-plan` (operation `UpdateBackupPlan`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "backup-plan")]
-    pub async fn update_backup_plan(
+    pub fn update_backup_plan(
         &self,
         body: &crate::models::BackupPlanUpdationParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::BackupPlan>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("update-backup-plan", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::BackupPlan>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("update-backup-plan", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "backup-plan")]
+crate::pagination::list_request!(
+    GetBackupPlansRequestBody => BackupPlan, get_backup_plans
+);

@@ -3,12 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/BackupPlanExecutionConnection`
-#[cfg(any(feature = "backup-plan-execution"))]
+#[cfg(feature = "backup-plan-execution")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupPlanExecutionConnection {
     pub aggregate: crate::models::NestedAggregateBackupPlanExecution,
 }
-#[cfg(any(feature = "backup-plan-execution"))]
+#[cfg(feature = "backup-plan-execution")]
 impl crate::codec::Decode for BackupPlanExecutionConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -30,7 +30,7 @@ impl crate::codec::Decode for BackupPlanExecutionConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-plan-execution"))]
+#[cfg(feature = "backup-plan-execution")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for BackupPlanExecutionConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -40,7 +40,7 @@ impl crate::codec::Encode for BackupPlanExecutionConnection {
     }
 }
 /// Spec: `#/components/schemas/BackupPlanExecutionOrderByInput`
-#[cfg(any(feature = "backup-plan-execution"))]
+#[cfg(feature = "backup-plan-execution")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum BackupPlanExecutionOrderByInput {
     /// `deletable_flag_marked_ASC`
@@ -98,7 +98,7 @@ pub enum BackupPlanExecutionOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "backup-plan-execution"))]
+#[cfg(feature = "backup-plan-execution")]
 impl BackupPlanExecutionOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 26] = [
@@ -195,19 +195,19 @@ impl BackupPlanExecutionOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "backup-plan-execution"))]
+#[cfg(feature = "backup-plan-execution")]
 impl ::std::default::Default for BackupPlanExecutionOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "backup-plan-execution"))]
+#[cfg(feature = "backup-plan-execution")]
 impl ::std::fmt::Display for BackupPlanExecutionOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "backup-plan-execution"))]
+#[cfg(feature = "backup-plan-execution")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BackupPlanExecutionOrderByInput {
     fn decode(
@@ -216,14 +216,14 @@ impl crate::codec::Decode for BackupPlanExecutionOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "backup-plan-execution"))]
+#[cfg(feature = "backup-plan-execution")]
 impl crate::codec::Encode for BackupPlanExecutionOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/BackupPlanExecutionWhereInput`
-#[cfg(any(feature = "backup-plan-execution"))]
+#[cfg(feature = "backup-plan-execution")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupPlanExecutionWhereInput {
     pub and: crate::Nullable<
@@ -235,7 +235,7 @@ pub struct BackupPlanExecutionWhereInput {
     pub or: crate::Nullable<
         ::std::vec::Vec<crate::models::BackupPlanExecutionWhereInput>,
     >,
-    #[cfg(any(feature = "backup-plan"))]
+    #[cfg(feature = "backup-plan")]
     pub backup_plan: crate::Nullable<
         ::std::boxed::Box<crate::models::BackupPlanWhereInput>,
     >,
@@ -348,7 +348,7 @@ pub struct BackupPlanExecutionWhereInput {
         ::std::vec::Vec<crate::models::BackupExecutionType>,
     >,
 }
-#[cfg(any(feature = "backup-plan-execution"))]
+#[cfg(feature = "backup-plan-execution")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BackupPlanExecutionWhereInput {
     fn decode(
@@ -361,7 +361,7 @@ impl crate::codec::Decode for BackupPlanExecutionWhereInput {
                 "AND" => d.field(&mut out.and, "AND")?,
                 "NOT" => d.field(&mut out.not, "NOT")?,
                 "OR" => d.field(&mut out.or, "OR")?,
-                #[cfg(any(feature = "backup-plan"))]
+                #[cfg(feature = "backup-plan")]
                 "backup_plan" => d.field(&mut out.backup_plan, "backup_plan")?,
                 "deletable_flag_marked" => {
                     d.field(&mut out.deletable_flag_marked, "deletable_flag_marked")?
@@ -562,14 +562,14 @@ impl crate::codec::Decode for BackupPlanExecutionWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-plan-execution"))]
+#[cfg(feature = "backup-plan-execution")]
 impl crate::codec::Encode for BackupPlanExecutionWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
         e.field("OR", &self.or);
-        #[cfg(any(feature = "backup-plan"))] e.field("backup_plan", &self.backup_plan);
+        #[cfg(feature = "backup-plan")] e.field("backup_plan", &self.backup_plan);
         e.field("deletable_flag_marked", &self.deletable_flag_marked);
         e.field("deletable_flag_marked_not", &self.deletable_flag_marked_not);
         e.field("duration", &self.duration);
@@ -664,7 +664,7 @@ impl crate::codec::Encode for BackupPlanExecutionWhereInput {
     }
 }
 /// Spec: `#/components/schemas/GetBackupPlanExecutionsConnectionRequestBody`
-#[cfg(any(feature = "backup-plan-execution"))]
+#[cfg(feature = "backup-plan-execution")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBackupPlanExecutionsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -675,7 +675,7 @@ pub struct GetBackupPlanExecutionsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::BackupPlanExecutionWhereInput>,
 }
-#[cfg(any(feature = "backup-plan-execution"))]
+#[cfg(feature = "backup-plan-execution")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetBackupPlanExecutionsConnectionRequestBody {
     fn decode(
@@ -699,7 +699,7 @@ impl crate::codec::Decode for GetBackupPlanExecutionsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-plan-execution"))]
+#[cfg(feature = "backup-plan-execution")]
 impl crate::codec::Encode for GetBackupPlanExecutionsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -714,7 +714,7 @@ impl crate::codec::Encode for GetBackupPlanExecutionsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetBackupPlanExecutionsRequestBody`
-#[cfg(any(feature = "backup-plan-execution"))]
+#[cfg(feature = "backup-plan-execution")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBackupPlanExecutionsRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -725,7 +725,7 @@ pub struct GetBackupPlanExecutionsRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::BackupPlanExecutionWhereInput>,
 }
-#[cfg(any(feature = "backup-plan-execution"))]
+#[cfg(feature = "backup-plan-execution")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetBackupPlanExecutionsRequestBody {
     fn decode(
@@ -749,7 +749,7 @@ impl crate::codec::Decode for GetBackupPlanExecutionsRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-plan-execution"))]
+#[cfg(feature = "backup-plan-execution")]
 impl crate::codec::Encode for GetBackupPlanExecutionsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -764,12 +764,12 @@ impl crate::codec::Encode for GetBackupPlanExecutionsRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateBackupPlanExecution`
-#[cfg(any(feature = "backup-plan-execution"))]
+#[cfg(feature = "backup-plan-execution")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateBackupPlanExecution {
     pub count: i32,
 }
-#[cfg(any(feature = "backup-plan-execution"))]
+#[cfg(feature = "backup-plan-execution")]
 impl crate::codec::Decode for NestedAggregateBackupPlanExecution {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -791,7 +791,7 @@ impl crate::codec::Decode for NestedAggregateBackupPlanExecution {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-plan-execution"))]
+#[cfg(feature = "backup-plan-execution")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateBackupPlanExecution {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -802,34 +802,47 @@ impl crate::codec::Encode for NestedAggregateBackupPlanExecution {
 }
 impl crate::Client {
     /// `POST /v2/api/get-backup-plan-executions` (operation `GetBackupPlanExecutions`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "backup-plan-execution")]
-    pub async fn get_backup_plan_executions(
+    pub fn get_backup_plan_executions(
         &self,
         body: &crate::models::GetBackupPlanExecutionsRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::BackupPlanExecution>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-backup-plan-executions", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::BackupPlanExecution>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-backup-plan-executions",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-backup-plan-executions-connection` (operation `GetBackupPlanExecutionsConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "backup-plan-execution")]
-    pub async fn get_backup_plan_executions_connection(
+    pub fn get_backup_plan_executions_connection(
         &self,
         body: &crate::models::GetBackupPlanExecutionsConnectionRequestBody,
-    ) -> ::std::result::Result<
-        crate::models::BackupPlanExecutionConnection,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "get-backup-plan-executions-connection",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::BackupPlanExecutionConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-backup-plan-executions-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "backup-plan-execution")]
+crate::pagination::list_request!(
+    GetBackupPlanExecutionsRequestBody => BackupPlanExecution, get_backup_plan_executions
+);

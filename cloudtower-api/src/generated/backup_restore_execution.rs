@@ -3,12 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/BackupRestoreExecutionConnection`
-#[cfg(any(feature = "backup-restore-execution"))]
+#[cfg(feature = "backup-restore-execution")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupRestoreExecutionConnection {
     pub aggregate: crate::models::NestedAggregateBackupRestoreExecution,
 }
-#[cfg(any(feature = "backup-restore-execution"))]
+#[cfg(feature = "backup-restore-execution")]
 impl crate::codec::Decode for BackupRestoreExecutionConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -30,7 +30,7 @@ impl crate::codec::Decode for BackupRestoreExecutionConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-restore-execution"))]
+#[cfg(feature = "backup-restore-execution")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for BackupRestoreExecutionConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -40,7 +40,7 @@ impl crate::codec::Encode for BackupRestoreExecutionConnection {
     }
 }
 /// Spec: `#/components/schemas/BackupRestoreExecutionOrderByInput`
-#[cfg(any(feature = "backup-restore-execution"))]
+#[cfg(feature = "backup-restore-execution")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum BackupRestoreExecutionOrderByInput {
     /// `duration_ASC`
@@ -102,7 +102,7 @@ pub enum BackupRestoreExecutionOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "backup-restore-execution"))]
+#[cfg(feature = "backup-restore-execution")]
 impl BackupRestoreExecutionOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 28] = [
@@ -205,19 +205,19 @@ impl BackupRestoreExecutionOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "backup-restore-execution"))]
+#[cfg(feature = "backup-restore-execution")]
 impl ::std::default::Default for BackupRestoreExecutionOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "backup-restore-execution"))]
+#[cfg(feature = "backup-restore-execution")]
 impl ::std::fmt::Display for BackupRestoreExecutionOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "backup-restore-execution"))]
+#[cfg(feature = "backup-restore-execution")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BackupRestoreExecutionOrderByInput {
     fn decode(
@@ -226,14 +226,14 @@ impl crate::codec::Decode for BackupRestoreExecutionOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "backup-restore-execution"))]
+#[cfg(feature = "backup-restore-execution")]
 impl crate::codec::Encode for BackupRestoreExecutionOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/BackupRestoreExecutionWhereInput`
-#[cfg(any(feature = "backup-restore-execution"))]
+#[cfg(feature = "backup-restore-execution")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupRestoreExecutionWhereInput {
     pub and: crate::Nullable<
@@ -376,7 +376,7 @@ pub struct BackupRestoreExecutionWhereInput {
     pub total_bytes_not: crate::Nullable<i64>,
     pub total_bytes_not_in: crate::Nullable<::std::vec::Vec<i64>>,
 }
-#[cfg(any(feature = "backup-restore-execution"))]
+#[cfg(feature = "backup-restore-execution")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BackupRestoreExecutionWhereInput {
     fn decode(
@@ -675,7 +675,7 @@ impl crate::codec::Decode for BackupRestoreExecutionWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-restore-execution"))]
+#[cfg(feature = "backup-restore-execution")]
 impl crate::codec::Encode for BackupRestoreExecutionWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -816,7 +816,7 @@ impl crate::codec::Encode for BackupRestoreExecutionWhereInput {
     }
 }
 /// Spec: `#/components/schemas/GetBackupRestoreExecutionsConnectionRequestBody`
-#[cfg(any(feature = "backup-restore-execution"))]
+#[cfg(feature = "backup-restore-execution")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBackupRestoreExecutionsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -827,7 +827,7 @@ pub struct GetBackupRestoreExecutionsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::BackupRestoreExecutionWhereInput>,
 }
-#[cfg(any(feature = "backup-restore-execution"))]
+#[cfg(feature = "backup-restore-execution")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetBackupRestoreExecutionsConnectionRequestBody {
     fn decode(
@@ -851,7 +851,7 @@ impl crate::codec::Decode for GetBackupRestoreExecutionsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-restore-execution"))]
+#[cfg(feature = "backup-restore-execution")]
 impl crate::codec::Encode for GetBackupRestoreExecutionsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -866,7 +866,7 @@ impl crate::codec::Encode for GetBackupRestoreExecutionsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetBackupRestoreExecutionsRequestBody`
-#[cfg(any(feature = "backup-restore-execution"))]
+#[cfg(feature = "backup-restore-execution")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBackupRestoreExecutionsRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -877,7 +877,7 @@ pub struct GetBackupRestoreExecutionsRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::BackupRestoreExecutionWhereInput>,
 }
-#[cfg(any(feature = "backup-restore-execution"))]
+#[cfg(feature = "backup-restore-execution")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetBackupRestoreExecutionsRequestBody {
     fn decode(
@@ -901,7 +901,7 @@ impl crate::codec::Decode for GetBackupRestoreExecutionsRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-restore-execution"))]
+#[cfg(feature = "backup-restore-execution")]
 impl crate::codec::Encode for GetBackupRestoreExecutionsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -916,12 +916,12 @@ impl crate::codec::Encode for GetBackupRestoreExecutionsRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateBackupRestoreExecution`
-#[cfg(any(feature = "backup-restore-execution"))]
+#[cfg(feature = "backup-restore-execution")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateBackupRestoreExecution {
     pub count: i32,
 }
-#[cfg(any(feature = "backup-restore-execution"))]
+#[cfg(feature = "backup-restore-execution")]
 impl crate::codec::Decode for NestedAggregateBackupRestoreExecution {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -943,7 +943,7 @@ impl crate::codec::Decode for NestedAggregateBackupRestoreExecution {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-restore-execution"))]
+#[cfg(feature = "backup-restore-execution")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateBackupRestoreExecution {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -954,36 +954,48 @@ impl crate::codec::Encode for NestedAggregateBackupRestoreExecution {
 }
 impl crate::Client {
     /// `POST /v2/api/get-backup-restore-executions` (operation `GetBackupRestoreExecutions`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "backup-restore-execution")]
-    pub async fn get_backup_restore_executions(
+    pub fn get_backup_restore_executions(
         &self,
         body: &crate::models::GetBackupRestoreExecutionsRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::BackupRestoreExecution>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json("get-backup-restore-executions", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::BackupRestoreExecution>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-backup-restore-executions",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-backup-restore-executions-connection` (operation `GetBackupRestoreExecutionsConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "backup-restore-execution")]
-    pub async fn get_backup_restore_executions_connection(
+    pub fn get_backup_restore_executions_connection(
         &self,
         body: &crate::models::GetBackupRestoreExecutionsConnectionRequestBody,
-    ) -> ::std::result::Result<
-        crate::models::BackupRestoreExecutionConnection,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "get-backup-restore-executions-connection",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::BackupRestoreExecutionConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-backup-restore-executions-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "backup-restore-execution")]
+crate::pagination::list_request!(
+    GetBackupRestoreExecutionsRequestBody => BackupRestoreExecution,
+    get_backup_restore_executions
+);

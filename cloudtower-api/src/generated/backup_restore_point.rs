@@ -3,7 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/BackupRestorePoint`
-#[cfg(any(feature = "backup-restore-point"))]
+#[cfg(feature = "backup-restore-point")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupRestorePoint {
     pub backup_plan: crate::models::NestedBackupPlan,
@@ -32,7 +32,7 @@ pub struct BackupRestorePoint {
     pub vm_local_id: ::std::option::Option<::std::string::String>,
     pub vm_name: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "backup-restore-point"))]
+#[cfg(feature = "backup-restore-point")]
 impl crate::codec::Decode for BackupRestorePoint {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -115,7 +115,7 @@ impl crate::codec::Decode for BackupRestorePoint {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-restore-point"))]
+#[cfg(feature = "backup-restore-point")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for BackupRestorePoint {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -147,12 +147,12 @@ impl crate::codec::Encode for BackupRestorePoint {
     }
 }
 /// Spec: `#/components/schemas/BackupRestorePointConnection`
-#[cfg(any(feature = "backup-restore-point"))]
+#[cfg(feature = "backup-restore-point")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupRestorePointConnection {
     pub aggregate: crate::models::NestedAggregateBackupRestorePoint,
 }
-#[cfg(any(feature = "backup-restore-point"))]
+#[cfg(feature = "backup-restore-point")]
 impl crate::codec::Decode for BackupRestorePointConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -174,7 +174,7 @@ impl crate::codec::Decode for BackupRestorePointConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-restore-point"))]
+#[cfg(feature = "backup-restore-point")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for BackupRestorePointConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -184,7 +184,7 @@ impl crate::codec::Encode for BackupRestorePointConnection {
     }
 }
 /// Spec: `#/components/schemas/BackupRestorePointOrderByInput`
-#[cfg(any(feature = "backup-restore-point"))]
+#[cfg(feature = "backup-restore-point")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum BackupRestorePointOrderByInput {
     /// `cluster_local_id_ASC`
@@ -266,7 +266,7 @@ pub enum BackupRestorePointOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "backup-restore-point"))]
+#[cfg(feature = "backup-restore-point")]
 impl BackupRestorePointOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 38] = [
@@ -399,19 +399,19 @@ impl BackupRestorePointOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "backup-restore-point"))]
+#[cfg(feature = "backup-restore-point")]
 impl ::std::default::Default for BackupRestorePointOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "backup-restore-point"))]
+#[cfg(feature = "backup-restore-point")]
 impl ::std::fmt::Display for BackupRestorePointOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "backup-restore-point"))]
+#[cfg(feature = "backup-restore-point")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BackupRestorePointOrderByInput {
     fn decode(
@@ -420,14 +420,14 @@ impl crate::codec::Decode for BackupRestorePointOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "backup-restore-point"))]
+#[cfg(feature = "backup-restore-point")]
 impl crate::codec::Encode for BackupRestorePointOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/GetBackupRestorePointsConnectionRequestBody`
-#[cfg(any(feature = "backup-restore-point"))]
+#[cfg(feature = "backup-restore-point")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBackupRestorePointsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -438,7 +438,7 @@ pub struct GetBackupRestorePointsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::BackupRestorePointWhereInput>,
 }
-#[cfg(any(feature = "backup-restore-point"))]
+#[cfg(feature = "backup-restore-point")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetBackupRestorePointsConnectionRequestBody {
     fn decode(
@@ -462,7 +462,7 @@ impl crate::codec::Decode for GetBackupRestorePointsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-restore-point"))]
+#[cfg(feature = "backup-restore-point")]
 impl crate::codec::Encode for GetBackupRestorePointsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -477,7 +477,7 @@ impl crate::codec::Encode for GetBackupRestorePointsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetBackupRestorePointsRequestBody`
-#[cfg(any(feature = "backup-restore-point"))]
+#[cfg(feature = "backup-restore-point")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBackupRestorePointsRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -488,7 +488,7 @@ pub struct GetBackupRestorePointsRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::BackupRestorePointWhereInput>,
 }
-#[cfg(any(feature = "backup-restore-point"))]
+#[cfg(feature = "backup-restore-point")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetBackupRestorePointsRequestBody {
     fn decode(
@@ -512,7 +512,7 @@ impl crate::codec::Decode for GetBackupRestorePointsRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-restore-point"))]
+#[cfg(feature = "backup-restore-point")]
 impl crate::codec::Encode for GetBackupRestorePointsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -527,12 +527,12 @@ impl crate::codec::Encode for GetBackupRestorePointsRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateBackupRestorePoint`
-#[cfg(any(feature = "backup-restore-point"))]
+#[cfg(feature = "backup-restore-point")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateBackupRestorePoint {
     pub count: i32,
 }
-#[cfg(any(feature = "backup-restore-point"))]
+#[cfg(feature = "backup-restore-point")]
 impl crate::codec::Decode for NestedAggregateBackupRestorePoint {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -554,7 +554,7 @@ impl crate::codec::Decode for NestedAggregateBackupRestorePoint {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-restore-point"))]
+#[cfg(feature = "backup-restore-point")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateBackupRestorePoint {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -564,12 +564,12 @@ impl crate::codec::Encode for NestedAggregateBackupRestorePoint {
     }
 }
 /// Spec: `#/components/schemas/NestedBackupRestoreExecution`
-#[cfg(any(feature = "backup-restore-point"))]
+#[cfg(feature = "backup-restore-point")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedBackupRestoreExecution {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "backup-restore-point"))]
+#[cfg(feature = "backup-restore-point")]
 impl crate::codec::Decode for NestedBackupRestoreExecution {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -591,7 +591,7 @@ impl crate::codec::Decode for NestedBackupRestoreExecution {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-restore-point"))]
+#[cfg(feature = "backup-restore-point")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedBackupRestoreExecution {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -601,12 +601,12 @@ impl crate::codec::Encode for NestedBackupRestoreExecution {
     }
 }
 /// Spec: `#/components/schemas/NestedBackupTargetExecution`
-#[cfg(any(feature = "backup-restore-point"))]
+#[cfg(feature = "backup-restore-point")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedBackupTargetExecution {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "backup-restore-point"))]
+#[cfg(feature = "backup-restore-point")]
 impl crate::codec::Decode for NestedBackupTargetExecution {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -628,7 +628,7 @@ impl crate::codec::Decode for NestedBackupTargetExecution {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-restore-point"))]
+#[cfg(feature = "backup-restore-point")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedBackupTargetExecution {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -639,34 +639,44 @@ impl crate::codec::Encode for NestedBackupTargetExecution {
 }
 impl crate::Client {
     /// `POST /v2/api/get-backup-restore-points` (operation `GetBackupRestorePoints`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "backup-restore-point")]
-    pub async fn get_backup_restore_points(
+    pub fn get_backup_restore_points(
         &self,
         body: &crate::models::GetBackupRestorePointsRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::BackupRestorePoint>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-backup-restore-points", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::BackupRestorePoint>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-backup-restore-points", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-backup-restore-points-connection` (operation `GetBackupRestorePointsConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "backup-restore-point")]
-    pub async fn get_backup_restore_points_connection(
+    pub fn get_backup_restore_points_connection(
         &self,
         body: &crate::models::GetBackupRestorePointsConnectionRequestBody,
-    ) -> ::std::result::Result<
-        crate::models::BackupRestorePointConnection,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "get-backup-restore-points-connection",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::BackupRestorePointConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-backup-restore-points-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "backup-restore-point")]
+crate::pagination::list_request!(
+    GetBackupRestorePointsRequestBody => BackupRestorePoint, get_backup_restore_points
+);

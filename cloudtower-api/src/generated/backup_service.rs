@@ -3,7 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/BackupService`
-#[cfg(any(feature = "backup-service"))]
+#[cfg(feature = "backup-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupService {
     pub application: ::std::option::Option<crate::models::NestedCloudTowerApplication>,
@@ -53,7 +53,7 @@ pub struct BackupService {
     >,
     pub storage_network_vlan: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "backup-service"))]
+#[cfg(feature = "backup-service")]
 impl crate::codec::Decode for BackupService {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -183,7 +183,7 @@ impl crate::codec::Decode for BackupService {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-service"))]
+#[cfg(feature = "backup-service")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for BackupService {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -226,12 +226,12 @@ impl crate::codec::Encode for BackupService {
     }
 }
 /// Spec: `#/components/schemas/BackupServiceConnection`
-#[cfg(any(feature = "backup-service"))]
+#[cfg(feature = "backup-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupServiceConnection {
     pub aggregate: crate::models::NestedAggregateBackupService,
 }
-#[cfg(any(feature = "backup-service"))]
+#[cfg(feature = "backup-service")]
 impl crate::codec::Decode for BackupServiceConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -253,7 +253,7 @@ impl crate::codec::Decode for BackupServiceConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-service"))]
+#[cfg(feature = "backup-service")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for BackupServiceConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -263,7 +263,7 @@ impl crate::codec::Encode for BackupServiceConnection {
     }
 }
 /// Spec: `#/components/schemas/BackupServiceNetworkStatusEnum`
-#[cfg(any(feature = "backup-service"))]
+#[cfg(feature = "backup-service")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum BackupServiceNetworkStatusEnum {
     /// `CONNECTED`
@@ -273,7 +273,7 @@ pub enum BackupServiceNetworkStatusEnum {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "backup-service"))]
+#[cfg(feature = "backup-service")]
 impl BackupServiceNetworkStatusEnum {
     /// Every value the spec lists.
     pub const ALL: [Self; 2] = [Self::Connected, Self::Disconnected];
@@ -295,19 +295,19 @@ impl BackupServiceNetworkStatusEnum {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "backup-service"))]
+#[cfg(feature = "backup-service")]
 impl ::std::default::Default for BackupServiceNetworkStatusEnum {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "backup-service"))]
+#[cfg(feature = "backup-service")]
 impl ::std::fmt::Display for BackupServiceNetworkStatusEnum {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "backup-service"))]
+#[cfg(feature = "backup-service")]
 impl crate::codec::Decode for BackupServiceNetworkStatusEnum {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -315,7 +315,7 @@ impl crate::codec::Decode for BackupServiceNetworkStatusEnum {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "backup-service"))]
+#[cfg(feature = "backup-service")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for BackupServiceNetworkStatusEnum {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -323,7 +323,7 @@ impl crate::codec::Encode for BackupServiceNetworkStatusEnum {
     }
 }
 /// Spec: `#/components/schemas/BackupServiceNetworkType`
-#[cfg(any(feature = "backup-service"))]
+#[cfg(feature = "backup-service")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum BackupServiceNetworkType {
     /// `MANAGEMENT`
@@ -335,7 +335,7 @@ pub enum BackupServiceNetworkType {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "backup-service"))]
+#[cfg(feature = "backup-service")]
 impl BackupServiceNetworkType {
     /// Every value the spec lists.
     pub const ALL: [Self; 3] = [Self::Management, Self::NewNic, Self::Storage];
@@ -359,19 +359,19 @@ impl BackupServiceNetworkType {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "backup-service"))]
+#[cfg(feature = "backup-service")]
 impl ::std::default::Default for BackupServiceNetworkType {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "backup-service"))]
+#[cfg(feature = "backup-service")]
 impl ::std::fmt::Display for BackupServiceNetworkType {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "backup-service"))]
+#[cfg(feature = "backup-service")]
 impl crate::codec::Decode for BackupServiceNetworkType {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -379,14 +379,14 @@ impl crate::codec::Decode for BackupServiceNetworkType {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "backup-service"))]
+#[cfg(feature = "backup-service")]
 impl crate::codec::Encode for BackupServiceNetworkType {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/BackupServiceOrderByInput`
-#[cfg(any(feature = "backup-service"))]
+#[cfg(feature = "backup-service")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum BackupServiceOrderByInput {
     /// `backup_network_gateway_ASC`
@@ -508,7 +508,7 @@ pub enum BackupServiceOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "backup-service"))]
+#[cfg(feature = "backup-service")]
 impl BackupServiceOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 58] = [
@@ -705,19 +705,19 @@ impl BackupServiceOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "backup-service"))]
+#[cfg(feature = "backup-service")]
 impl ::std::default::Default for BackupServiceOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "backup-service"))]
+#[cfg(feature = "backup-service")]
 impl ::std::fmt::Display for BackupServiceOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "backup-service"))]
+#[cfg(feature = "backup-service")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BackupServiceOrderByInput {
     fn decode(
@@ -726,14 +726,14 @@ impl crate::codec::Decode for BackupServiceOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "backup-service"))]
+#[cfg(feature = "backup-service")]
 impl crate::codec::Encode for BackupServiceOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/BackupServiceStatus`
-#[cfg(any(feature = "backup-service"))]
+#[cfg(feature = "backup-service")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum BackupServiceStatus {
     /// `ERROR`
@@ -757,7 +757,7 @@ pub enum BackupServiceStatus {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "backup-service"))]
+#[cfg(feature = "backup-service")]
 impl BackupServiceStatus {
     /// Every value the spec lists.
     pub const ALL: [Self; 9] = [
@@ -803,19 +803,19 @@ impl BackupServiceStatus {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "backup-service"))]
+#[cfg(feature = "backup-service")]
 impl ::std::default::Default for BackupServiceStatus {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "backup-service"))]
+#[cfg(feature = "backup-service")]
 impl ::std::fmt::Display for BackupServiceStatus {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "backup-service"))]
+#[cfg(feature = "backup-service")]
 impl crate::codec::Decode for BackupServiceStatus {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -823,14 +823,14 @@ impl crate::codec::Decode for BackupServiceStatus {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "backup-service"))]
+#[cfg(feature = "backup-service")]
 impl crate::codec::Encode for BackupServiceStatus {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/BackupServiceWhereInput`
-#[cfg(any(feature = "backup-service"))]
+#[cfg(feature = "backup-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupServiceWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::BackupServiceWhereInput>>,
@@ -926,15 +926,15 @@ pub struct BackupServiceWhereInput {
     >,
     pub backup_network_vlan_not_starts_with: crate::Nullable<::std::string::String>,
     pub backup_network_vlan_starts_with: crate::Nullable<::std::string::String>,
-    #[cfg(any(feature = "backup-plan"))]
+    #[cfg(feature = "backup-plan")]
     pub backup_plans_every: crate::Nullable<
         ::std::boxed::Box<crate::models::BackupPlanWhereInput>,
     >,
-    #[cfg(any(feature = "backup-plan"))]
+    #[cfg(feature = "backup-plan")]
     pub backup_plans_none: crate::Nullable<
         ::std::boxed::Box<crate::models::BackupPlanWhereInput>,
     >,
-    #[cfg(any(feature = "backup-plan"))]
+    #[cfg(feature = "backup-plan")]
     pub backup_plans_some: crate::Nullable<
         ::std::boxed::Box<crate::models::BackupPlanWhereInput>,
     >,
@@ -946,15 +946,15 @@ pub struct BackupServiceWhereInput {
     pub backup_rd_iops_max_lte: crate::Nullable<i64>,
     pub backup_rd_iops_max_not: crate::Nullable<i64>,
     pub backup_rd_iops_max_not_in: crate::Nullable<::std::vec::Vec<i64>>,
-    #[cfg(any(feature = "backup-store-repository"))]
+    #[cfg(feature = "backup-store-repository")]
     pub backup_store_repositories_every: crate::Nullable<
         ::std::boxed::Box<crate::models::BackupStoreRepositoryWhereInput>,
     >,
-    #[cfg(any(feature = "backup-store-repository"))]
+    #[cfg(feature = "backup-store-repository")]
     pub backup_store_repositories_none: crate::Nullable<
         ::std::boxed::Box<crate::models::BackupStoreRepositoryWhereInput>,
     >,
-    #[cfg(any(feature = "backup-store-repository"))]
+    #[cfg(feature = "backup-store-repository")]
     pub backup_store_repositories_some: crate::Nullable<
         ::std::boxed::Box<crate::models::BackupStoreRepositoryWhereInput>,
     >,
@@ -1270,7 +1270,7 @@ pub struct BackupServiceWhereInput {
     pub storage_network_vlan_not_starts_with: crate::Nullable<::std::string::String>,
     pub storage_network_vlan_starts_with: crate::Nullable<::std::string::String>,
 }
-#[cfg(any(feature = "backup-service"))]
+#[cfg(feature = "backup-service")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BackupServiceWhereInput {
     fn decode(
@@ -1599,15 +1599,15 @@ impl crate::codec::Decode for BackupServiceWhereInput {
                         "backup_network_vlan_starts_with",
                     )?
                 }
-                #[cfg(any(feature = "backup-plan"))]
+                #[cfg(feature = "backup-plan")]
                 "backup_plans_every" => {
                     d.field(&mut out.backup_plans_every, "backup_plans_every")?
                 }
-                #[cfg(any(feature = "backup-plan"))]
+                #[cfg(feature = "backup-plan")]
                 "backup_plans_none" => {
                     d.field(&mut out.backup_plans_none, "backup_plans_none")?
                 }
-                #[cfg(any(feature = "backup-plan"))]
+                #[cfg(feature = "backup-plan")]
                 "backup_plans_some" => {
                     d.field(&mut out.backup_plans_some, "backup_plans_some")?
                 }
@@ -1638,21 +1638,21 @@ impl crate::codec::Decode for BackupServiceWhereInput {
                         "backup_rd_iops_max_not_in",
                     )?
                 }
-                #[cfg(any(feature = "backup-store-repository"))]
+                #[cfg(feature = "backup-store-repository")]
                 "backup_store_repositories_every" => {
                     d.field(
                         &mut out.backup_store_repositories_every,
                         "backup_store_repositories_every",
                     )?
                 }
-                #[cfg(any(feature = "backup-store-repository"))]
+                #[cfg(feature = "backup-store-repository")]
                 "backup_store_repositories_none" => {
                     d.field(
                         &mut out.backup_store_repositories_none,
                         "backup_store_repositories_none",
                     )?
                 }
-                #[cfg(any(feature = "backup-store-repository"))]
+                #[cfg(feature = "backup-store-repository")]
                 "backup_store_repositories_some" => {
                     d.field(
                         &mut out.backup_store_repositories_some,
@@ -2708,7 +2708,7 @@ impl crate::codec::Decode for BackupServiceWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-service"))]
+#[cfg(feature = "backup-service")]
 impl crate::codec::Encode for BackupServiceWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -2836,11 +2836,11 @@ impl crate::codec::Encode for BackupServiceWhereInput {
             "backup_network_vlan_starts_with",
             &self.backup_network_vlan_starts_with,
         );
-        #[cfg(any(feature = "backup-plan"))]
+        #[cfg(feature = "backup-plan")]
         e.field("backup_plans_every", &self.backup_plans_every);
-        #[cfg(any(feature = "backup-plan"))]
+        #[cfg(feature = "backup-plan")]
         e.field("backup_plans_none", &self.backup_plans_none);
-        #[cfg(any(feature = "backup-plan"))]
+        #[cfg(feature = "backup-plan")]
         e.field("backup_plans_some", &self.backup_plans_some);
         e.field("backup_rd_iops_max", &self.backup_rd_iops_max);
         e.field("backup_rd_iops_max_gt", &self.backup_rd_iops_max_gt);
@@ -2850,14 +2850,14 @@ impl crate::codec::Encode for BackupServiceWhereInput {
         e.field("backup_rd_iops_max_lte", &self.backup_rd_iops_max_lte);
         e.field("backup_rd_iops_max_not", &self.backup_rd_iops_max_not);
         e.field("backup_rd_iops_max_not_in", &self.backup_rd_iops_max_not_in);
-        #[cfg(any(feature = "backup-store-repository"))]
+        #[cfg(feature = "backup-store-repository")]
         e.field(
             "backup_store_repositories_every",
             &self.backup_store_repositories_every,
         );
-        #[cfg(any(feature = "backup-store-repository"))]
+        #[cfg(feature = "backup-store-repository")]
         e.field("backup_store_repositories_none", &self.backup_store_repositories_none);
-        #[cfg(any(feature = "backup-store-repository"))]
+        #[cfg(feature = "backup-store-repository")]
         e.field("backup_store_repositories_some", &self.backup_store_repositories_some);
         e.field("backup_wr_iops_max", &self.backup_wr_iops_max);
         e.field("backup_wr_iops_max_gt", &self.backup_wr_iops_max_gt);
@@ -3287,7 +3287,7 @@ impl crate::codec::Encode for BackupServiceWhereInput {
     }
 }
 /// Spec: `#/components/schemas/GetBackupServicesConnectionRequestBody`
-#[cfg(any(feature = "backup-service"))]
+#[cfg(feature = "backup-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBackupServicesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -3298,7 +3298,7 @@ pub struct GetBackupServicesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::BackupServiceWhereInput>,
 }
-#[cfg(any(feature = "backup-service"))]
+#[cfg(feature = "backup-service")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetBackupServicesConnectionRequestBody {
     fn decode(
@@ -3322,7 +3322,7 @@ impl crate::codec::Decode for GetBackupServicesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-service"))]
+#[cfg(feature = "backup-service")]
 impl crate::codec::Encode for GetBackupServicesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -3337,7 +3337,7 @@ impl crate::codec::Encode for GetBackupServicesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetBackupServicesRequestBody`
-#[cfg(any(feature = "backup-service"))]
+#[cfg(feature = "backup-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBackupServicesRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -3348,7 +3348,7 @@ pub struct GetBackupServicesRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::BackupServiceWhereInput>,
 }
-#[cfg(any(feature = "backup-service"))]
+#[cfg(feature = "backup-service")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetBackupServicesRequestBody {
     fn decode(
@@ -3372,7 +3372,7 @@ impl crate::codec::Decode for GetBackupServicesRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-service"))]
+#[cfg(feature = "backup-service")]
 impl crate::codec::Encode for GetBackupServicesRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -3387,12 +3387,12 @@ impl crate::codec::Encode for GetBackupServicesRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateBackupService`
-#[cfg(any(feature = "backup-service"))]
+#[cfg(feature = "backup-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateBackupService {
     pub count: i32,
 }
-#[cfg(any(feature = "backup-service"))]
+#[cfg(feature = "backup-service")]
 impl crate::codec::Decode for NestedAggregateBackupService {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -3414,7 +3414,7 @@ impl crate::codec::Decode for NestedAggregateBackupService {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-service"))]
+#[cfg(feature = "backup-service")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateBackupService {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -3424,13 +3424,13 @@ impl crate::codec::Encode for NestedAggregateBackupService {
     }
 }
 /// Spec: `#/components/schemas/NestedBackupServiceNetworkStatus`
-#[cfg(any(feature = "backup-service"))]
+#[cfg(feature = "backup-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedBackupServiceNetworkStatus {
     pub cluster: ::std::string::String,
     pub status: crate::models::BackupServiceNetworkStatusEnum,
 }
-#[cfg(any(feature = "backup-service"))]
+#[cfg(feature = "backup-service")]
 impl crate::codec::Decode for NestedBackupServiceNetworkStatus {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -3460,7 +3460,7 @@ impl crate::codec::Decode for NestedBackupServiceNetworkStatus {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-service"))]
+#[cfg(feature = "backup-service")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedBackupServiceNetworkStatus {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -3472,28 +3472,44 @@ impl crate::codec::Encode for NestedBackupServiceNetworkStatus {
 }
 impl crate::Client {
     /// `POST /v2/api/get-backup-services` (operation `GetBackupServices`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "backup-service")]
-    pub async fn get_backup_services(
+    pub fn get_backup_services(
         &self,
         body: &crate::models::GetBackupServicesRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::BackupService>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-backup-services", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::BackupService>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-backup-services", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-backup-services-connection` (operation `GetBackupServicesConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "backup-service")]
-    pub async fn get_backup_services_connection(
+    pub fn get_backup_services_connection(
         &self,
         body: &crate::models::GetBackupServicesConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::BackupServiceConnection, crate::Error> {
-        self.execute(
-                crate::client::ApiRequest::json("get-backup-services-connection", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::BackupServiceConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-backup-services-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "backup-service")]
+crate::pagination::list_request!(
+    GetBackupServicesRequestBody => BackupService, get_backup_services
+);

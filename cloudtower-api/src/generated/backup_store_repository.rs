@@ -3,8 +3,8 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/BackupStoreRepository`
-#[cfg(any(feature = "backup-store-repository"))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[cfg(feature = "backup-store-repository")]
+#[derive(Clone, Default, PartialEq)]
 pub struct BackupStoreRepository {
     pub backup_plans: ::std::option::Option<
         ::std::vec::Vec<crate::models::NestedBackupPlan>,
@@ -35,7 +35,38 @@ pub struct BackupStoreRepository {
     pub used_data_space_usage: ::std::option::Option<f64>,
     pub valid_data_space: ::std::option::Option<i64>,
 }
-#[cfg(any(feature = "backup-store-repository"))]
+#[cfg(feature = "backup-store-repository")]
+impl ::std::fmt::Debug for BackupStoreRepository {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        let mut debug = f.debug_struct("BackupStoreRepository");
+        debug.field("backup_plans", &self.backup_plans);
+        debug.field("backup_restore_points", &self.backup_restore_points);
+        debug.field("backup_service", &self.backup_service);
+        debug.field("createdAt", &self.created_at);
+        debug.field("description", &self.description);
+        debug.field("entityAsyncStatus", &self.entity_async_status);
+        debug.field("error_code", &self.error_code);
+        debug.field("id", &self.id);
+        debug.field("iscsi_chap_name", &self.iscsi_chap_name);
+        debug.field("iscsi_chap_secret", &::std::format_args!("<redacted>"));
+        debug.field("iscsi_ip", &self.iscsi_ip);
+        debug.field("iscsi_lun_id", &self.iscsi_lun_id);
+        debug.field("iscsi_port", &self.iscsi_port);
+        debug.field("iscsi_target_iqn", &self.iscsi_target_iqn);
+        debug.field("name", &self.name);
+        debug.field("nfs_path", &self.nfs_path);
+        debug.field("nfs_server", &self.nfs_server);
+        debug.field("status", &self.status);
+        debug.field("total_capacity", &self.total_capacity);
+        debug.field("type", &self.r#type);
+        debug.field("update_timestamp", &self.update_timestamp);
+        debug.field("used_data_space", &self.used_data_space);
+        debug.field("used_data_space_usage", &self.used_data_space_usage);
+        debug.field("valid_data_space", &self.valid_data_space);
+        debug.finish()
+    }
+}
+#[cfg(feature = "backup-store-repository")]
 impl crate::codec::Decode for BackupStoreRepository {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -126,7 +157,7 @@ impl crate::codec::Decode for BackupStoreRepository {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-store-repository"))]
+#[cfg(feature = "backup-store-repository")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for BackupStoreRepository {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -159,12 +190,12 @@ impl crate::codec::Encode for BackupStoreRepository {
     }
 }
 /// Spec: `#/components/schemas/BackupStoreRepositoryConnection`
-#[cfg(any(feature = "backup-store-repository"))]
+#[cfg(feature = "backup-store-repository")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupStoreRepositoryConnection {
     pub aggregate: crate::models::NestedAggregateBackupStoreRepository,
 }
-#[cfg(any(feature = "backup-store-repository"))]
+#[cfg(feature = "backup-store-repository")]
 impl crate::codec::Decode for BackupStoreRepositoryConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -186,7 +217,7 @@ impl crate::codec::Decode for BackupStoreRepositoryConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-store-repository"))]
+#[cfg(feature = "backup-store-repository")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for BackupStoreRepositoryConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -196,7 +227,7 @@ impl crate::codec::Encode for BackupStoreRepositoryConnection {
     }
 }
 /// Spec: `#/components/schemas/BackupStoreRepositoryOrderByInput`
-#[cfg(any(feature = "backup-store-repository"))]
+#[cfg(feature = "backup-store-repository")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum BackupStoreRepositoryOrderByInput {
     /// `createdAt_ASC`
@@ -286,7 +317,7 @@ pub enum BackupStoreRepositoryOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "backup-store-repository"))]
+#[cfg(feature = "backup-store-repository")]
 impl BackupStoreRepositoryOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 42] = [
@@ -431,19 +462,19 @@ impl BackupStoreRepositoryOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "backup-store-repository"))]
+#[cfg(feature = "backup-store-repository")]
 impl ::std::default::Default for BackupStoreRepositoryOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "backup-store-repository"))]
+#[cfg(feature = "backup-store-repository")]
 impl ::std::fmt::Display for BackupStoreRepositoryOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "backup-store-repository"))]
+#[cfg(feature = "backup-store-repository")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BackupStoreRepositoryOrderByInput {
     fn decode(
@@ -452,15 +483,15 @@ impl crate::codec::Decode for BackupStoreRepositoryOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "backup-store-repository"))]
+#[cfg(feature = "backup-store-repository")]
 impl crate::codec::Encode for BackupStoreRepositoryOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/BackupStoreRepositoryWhereInput`
-#[cfg(any(feature = "backup-store-repository"))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[cfg(feature = "backup-store-repository")]
+#[derive(Clone, Default, PartialEq)]
 pub struct BackupStoreRepositoryWhereInput {
     pub and: crate::Nullable<
         ::std::vec::Vec<crate::models::BackupStoreRepositoryWhereInput>,
@@ -471,15 +502,15 @@ pub struct BackupStoreRepositoryWhereInput {
     pub or: crate::Nullable<
         ::std::vec::Vec<crate::models::BackupStoreRepositoryWhereInput>,
     >,
-    #[cfg(any(feature = "backup-plan"))]
+    #[cfg(feature = "backup-plan")]
     pub backup_plans_every: crate::Nullable<
         ::std::boxed::Box<crate::models::BackupPlanWhereInput>,
     >,
-    #[cfg(any(feature = "backup-plan"))]
+    #[cfg(feature = "backup-plan")]
     pub backup_plans_none: crate::Nullable<
         ::std::boxed::Box<crate::models::BackupPlanWhereInput>,
     >,
-    #[cfg(any(feature = "backup-plan"))]
+    #[cfg(feature = "backup-plan")]
     pub backup_plans_some: crate::Nullable<
         ::std::boxed::Box<crate::models::BackupPlanWhereInput>,
     >,
@@ -495,7 +526,7 @@ pub struct BackupStoreRepositoryWhereInput {
     pub backup_restore_points_some: crate::Nullable<
         ::std::boxed::Box<crate::models::BackupRestorePointWhereInput>,
     >,
-    #[cfg(any(feature = "backup-service"))]
+    #[cfg(feature = "backup-service")]
     pub backup_service: crate::Nullable<
         ::std::boxed::Box<crate::models::BackupServiceWhereInput>,
     >,
@@ -736,7 +767,295 @@ pub struct BackupStoreRepositoryWhereInput {
     pub valid_data_space_not: crate::Nullable<i64>,
     pub valid_data_space_not_in: crate::Nullable<::std::vec::Vec<i64>>,
 }
-#[cfg(any(feature = "backup-store-repository"))]
+#[cfg(feature = "backup-store-repository")]
+impl ::std::fmt::Debug for BackupStoreRepositoryWhereInput {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        let mut debug = f.debug_struct("BackupStoreRepositoryWhereInput");
+        debug.field("AND", &self.and);
+        debug.field("NOT", &self.not);
+        debug.field("OR", &self.or);
+        #[cfg(feature = "backup-plan")]
+        debug.field("backup_plans_every", &self.backup_plans_every);
+        #[cfg(feature = "backup-plan")]
+        debug.field("backup_plans_none", &self.backup_plans_none);
+        #[cfg(feature = "backup-plan")]
+        debug.field("backup_plans_some", &self.backup_plans_some);
+        #[cfg(any(feature = "backup-plan", feature = "backup-restore-point"))]
+        debug.field("backup_restore_points_every", &self.backup_restore_points_every);
+        #[cfg(any(feature = "backup-plan", feature = "backup-restore-point"))]
+        debug.field("backup_restore_points_none", &self.backup_restore_points_none);
+        #[cfg(any(feature = "backup-plan", feature = "backup-restore-point"))]
+        debug.field("backup_restore_points_some", &self.backup_restore_points_some);
+        #[cfg(feature = "backup-service")]
+        debug.field("backup_service", &self.backup_service);
+        debug.field("createdAt", &self.created_at);
+        debug.field("createdAt_gt", &self.created_at_gt);
+        debug.field("createdAt_gte", &self.created_at_gte);
+        debug.field("createdAt_in", &self.created_at_in);
+        debug.field("createdAt_lt", &self.created_at_lt);
+        debug.field("createdAt_lte", &self.created_at_lte);
+        debug.field("createdAt_not", &self.created_at_not);
+        debug.field("createdAt_not_in", &self.created_at_not_in);
+        debug.field("description", &self.description);
+        debug.field("description_contains", &self.description_contains);
+        debug.field("description_ends_with", &self.description_ends_with);
+        debug.field("description_gt", &self.description_gt);
+        debug.field("description_gte", &self.description_gte);
+        debug.field("description_in", &self.description_in);
+        debug.field("description_lt", &self.description_lt);
+        debug.field("description_lte", &self.description_lte);
+        debug.field("description_not", &self.description_not);
+        debug.field("description_not_contains", &self.description_not_contains);
+        debug.field("description_not_ends_with", &self.description_not_ends_with);
+        debug.field("description_not_in", &self.description_not_in);
+        debug.field("description_not_starts_with", &self.description_not_starts_with);
+        debug.field("description_starts_with", &self.description_starts_with);
+        debug.field("entityAsyncStatus", &self.entity_async_status);
+        debug.field("entityAsyncStatus_in", &self.entity_async_status_in);
+        debug.field("entityAsyncStatus_not", &self.entity_async_status_not);
+        debug.field("entityAsyncStatus_not_in", &self.entity_async_status_not_in);
+        debug.field("error_code", &self.error_code);
+        debug.field("error_code_contains", &self.error_code_contains);
+        debug.field("error_code_ends_with", &self.error_code_ends_with);
+        debug.field("error_code_gt", &self.error_code_gt);
+        debug.field("error_code_gte", &self.error_code_gte);
+        debug.field("error_code_in", &self.error_code_in);
+        debug.field("error_code_lt", &self.error_code_lt);
+        debug.field("error_code_lte", &self.error_code_lte);
+        debug.field("error_code_not", &self.error_code_not);
+        debug.field("error_code_not_contains", &self.error_code_not_contains);
+        debug.field("error_code_not_ends_with", &self.error_code_not_ends_with);
+        debug.field("error_code_not_in", &self.error_code_not_in);
+        debug.field("error_code_not_starts_with", &self.error_code_not_starts_with);
+        debug.field("error_code_starts_with", &self.error_code_starts_with);
+        debug.field("id", &self.id);
+        debug.field("id_contains", &self.id_contains);
+        debug.field("id_ends_with", &self.id_ends_with);
+        debug.field("id_gt", &self.id_gt);
+        debug.field("id_gte", &self.id_gte);
+        debug.field("id_in", &self.id_in);
+        debug.field("id_lt", &self.id_lt);
+        debug.field("id_lte", &self.id_lte);
+        debug.field("id_not", &self.id_not);
+        debug.field("id_not_contains", &self.id_not_contains);
+        debug.field("id_not_ends_with", &self.id_not_ends_with);
+        debug.field("id_not_in", &self.id_not_in);
+        debug.field("id_not_starts_with", &self.id_not_starts_with);
+        debug.field("id_starts_with", &self.id_starts_with);
+        debug.field("iscsi_chap_name", &self.iscsi_chap_name);
+        debug.field("iscsi_chap_name_contains", &self.iscsi_chap_name_contains);
+        debug.field("iscsi_chap_name_ends_with", &self.iscsi_chap_name_ends_with);
+        debug.field("iscsi_chap_name_gt", &self.iscsi_chap_name_gt);
+        debug.field("iscsi_chap_name_gte", &self.iscsi_chap_name_gte);
+        debug.field("iscsi_chap_name_in", &self.iscsi_chap_name_in);
+        debug.field("iscsi_chap_name_lt", &self.iscsi_chap_name_lt);
+        debug.field("iscsi_chap_name_lte", &self.iscsi_chap_name_lte);
+        debug.field("iscsi_chap_name_not", &self.iscsi_chap_name_not);
+        debug.field("iscsi_chap_name_not_contains", &self.iscsi_chap_name_not_contains);
+        debug
+            .field("iscsi_chap_name_not_ends_with", &self.iscsi_chap_name_not_ends_with);
+        debug.field("iscsi_chap_name_not_in", &self.iscsi_chap_name_not_in);
+        debug
+            .field(
+                "iscsi_chap_name_not_starts_with",
+                &self.iscsi_chap_name_not_starts_with,
+            );
+        debug.field("iscsi_chap_name_starts_with", &self.iscsi_chap_name_starts_with);
+        debug.field("iscsi_chap_secret", &::std::format_args!("<redacted>"));
+        debug.field("iscsi_chap_secret_contains", &self.iscsi_chap_secret_contains);
+        debug.field("iscsi_chap_secret_ends_with", &self.iscsi_chap_secret_ends_with);
+        debug.field("iscsi_chap_secret_gt", &self.iscsi_chap_secret_gt);
+        debug.field("iscsi_chap_secret_gte", &self.iscsi_chap_secret_gte);
+        debug.field("iscsi_chap_secret_in", &self.iscsi_chap_secret_in);
+        debug.field("iscsi_chap_secret_lt", &self.iscsi_chap_secret_lt);
+        debug.field("iscsi_chap_secret_lte", &self.iscsi_chap_secret_lte);
+        debug.field("iscsi_chap_secret_not", &self.iscsi_chap_secret_not);
+        debug
+            .field(
+                "iscsi_chap_secret_not_contains",
+                &self.iscsi_chap_secret_not_contains,
+            );
+        debug
+            .field(
+                "iscsi_chap_secret_not_ends_with",
+                &self.iscsi_chap_secret_not_ends_with,
+            );
+        debug.field("iscsi_chap_secret_not_in", &self.iscsi_chap_secret_not_in);
+        debug
+            .field(
+                "iscsi_chap_secret_not_starts_with",
+                &self.iscsi_chap_secret_not_starts_with,
+            );
+        debug
+            .field("iscsi_chap_secret_starts_with", &self.iscsi_chap_secret_starts_with);
+        debug.field("iscsi_ip", &self.iscsi_ip);
+        debug.field("iscsi_ip_contains", &self.iscsi_ip_contains);
+        debug.field("iscsi_ip_ends_with", &self.iscsi_ip_ends_with);
+        debug.field("iscsi_ip_gt", &self.iscsi_ip_gt);
+        debug.field("iscsi_ip_gte", &self.iscsi_ip_gte);
+        debug.field("iscsi_ip_in", &self.iscsi_ip_in);
+        debug.field("iscsi_ip_lt", &self.iscsi_ip_lt);
+        debug.field("iscsi_ip_lte", &self.iscsi_ip_lte);
+        debug.field("iscsi_ip_not", &self.iscsi_ip_not);
+        debug.field("iscsi_ip_not_contains", &self.iscsi_ip_not_contains);
+        debug.field("iscsi_ip_not_ends_with", &self.iscsi_ip_not_ends_with);
+        debug.field("iscsi_ip_not_in", &self.iscsi_ip_not_in);
+        debug.field("iscsi_ip_not_starts_with", &self.iscsi_ip_not_starts_with);
+        debug.field("iscsi_ip_starts_with", &self.iscsi_ip_starts_with);
+        debug.field("iscsi_lun_id", &self.iscsi_lun_id);
+        debug.field("iscsi_lun_id_contains", &self.iscsi_lun_id_contains);
+        debug.field("iscsi_lun_id_ends_with", &self.iscsi_lun_id_ends_with);
+        debug.field("iscsi_lun_id_gt", &self.iscsi_lun_id_gt);
+        debug.field("iscsi_lun_id_gte", &self.iscsi_lun_id_gte);
+        debug.field("iscsi_lun_id_in", &self.iscsi_lun_id_in);
+        debug.field("iscsi_lun_id_lt", &self.iscsi_lun_id_lt);
+        debug.field("iscsi_lun_id_lte", &self.iscsi_lun_id_lte);
+        debug.field("iscsi_lun_id_not", &self.iscsi_lun_id_not);
+        debug.field("iscsi_lun_id_not_contains", &self.iscsi_lun_id_not_contains);
+        debug.field("iscsi_lun_id_not_ends_with", &self.iscsi_lun_id_not_ends_with);
+        debug.field("iscsi_lun_id_not_in", &self.iscsi_lun_id_not_in);
+        debug.field("iscsi_lun_id_not_starts_with", &self.iscsi_lun_id_not_starts_with);
+        debug.field("iscsi_lun_id_starts_with", &self.iscsi_lun_id_starts_with);
+        debug.field("iscsi_port", &self.iscsi_port);
+        debug.field("iscsi_port_gt", &self.iscsi_port_gt);
+        debug.field("iscsi_port_gte", &self.iscsi_port_gte);
+        debug.field("iscsi_port_in", &self.iscsi_port_in);
+        debug.field("iscsi_port_lt", &self.iscsi_port_lt);
+        debug.field("iscsi_port_lte", &self.iscsi_port_lte);
+        debug.field("iscsi_port_not", &self.iscsi_port_not);
+        debug.field("iscsi_port_not_in", &self.iscsi_port_not_in);
+        debug.field("iscsi_target_iqn", &self.iscsi_target_iqn);
+        debug.field("iscsi_target_iqn_contains", &self.iscsi_target_iqn_contains);
+        debug.field("iscsi_target_iqn_ends_with", &self.iscsi_target_iqn_ends_with);
+        debug.field("iscsi_target_iqn_gt", &self.iscsi_target_iqn_gt);
+        debug.field("iscsi_target_iqn_gte", &self.iscsi_target_iqn_gte);
+        debug.field("iscsi_target_iqn_in", &self.iscsi_target_iqn_in);
+        debug.field("iscsi_target_iqn_lt", &self.iscsi_target_iqn_lt);
+        debug.field("iscsi_target_iqn_lte", &self.iscsi_target_iqn_lte);
+        debug.field("iscsi_target_iqn_not", &self.iscsi_target_iqn_not);
+        debug
+            .field("iscsi_target_iqn_not_contains", &self.iscsi_target_iqn_not_contains);
+        debug
+            .field(
+                "iscsi_target_iqn_not_ends_with",
+                &self.iscsi_target_iqn_not_ends_with,
+            );
+        debug.field("iscsi_target_iqn_not_in", &self.iscsi_target_iqn_not_in);
+        debug
+            .field(
+                "iscsi_target_iqn_not_starts_with",
+                &self.iscsi_target_iqn_not_starts_with,
+            );
+        debug.field("iscsi_target_iqn_starts_with", &self.iscsi_target_iqn_starts_with);
+        debug.field("name", &self.name);
+        debug.field("name_contains", &self.name_contains);
+        debug.field("name_ends_with", &self.name_ends_with);
+        debug.field("name_gt", &self.name_gt);
+        debug.field("name_gte", &self.name_gte);
+        debug.field("name_in", &self.name_in);
+        debug.field("name_lt", &self.name_lt);
+        debug.field("name_lte", &self.name_lte);
+        debug.field("name_not", &self.name_not);
+        debug.field("name_not_contains", &self.name_not_contains);
+        debug.field("name_not_ends_with", &self.name_not_ends_with);
+        debug.field("name_not_in", &self.name_not_in);
+        debug.field("name_not_starts_with", &self.name_not_starts_with);
+        debug.field("name_starts_with", &self.name_starts_with);
+        debug.field("nfs_path", &self.nfs_path);
+        debug.field("nfs_path_contains", &self.nfs_path_contains);
+        debug.field("nfs_path_ends_with", &self.nfs_path_ends_with);
+        debug.field("nfs_path_gt", &self.nfs_path_gt);
+        debug.field("nfs_path_gte", &self.nfs_path_gte);
+        debug.field("nfs_path_in", &self.nfs_path_in);
+        debug.field("nfs_path_lt", &self.nfs_path_lt);
+        debug.field("nfs_path_lte", &self.nfs_path_lte);
+        debug.field("nfs_path_not", &self.nfs_path_not);
+        debug.field("nfs_path_not_contains", &self.nfs_path_not_contains);
+        debug.field("nfs_path_not_ends_with", &self.nfs_path_not_ends_with);
+        debug.field("nfs_path_not_in", &self.nfs_path_not_in);
+        debug.field("nfs_path_not_starts_with", &self.nfs_path_not_starts_with);
+        debug.field("nfs_path_starts_with", &self.nfs_path_starts_with);
+        debug.field("nfs_server", &self.nfs_server);
+        debug.field("nfs_server_contains", &self.nfs_server_contains);
+        debug.field("nfs_server_ends_with", &self.nfs_server_ends_with);
+        debug.field("nfs_server_gt", &self.nfs_server_gt);
+        debug.field("nfs_server_gte", &self.nfs_server_gte);
+        debug.field("nfs_server_in", &self.nfs_server_in);
+        debug.field("nfs_server_lt", &self.nfs_server_lt);
+        debug.field("nfs_server_lte", &self.nfs_server_lte);
+        debug.field("nfs_server_not", &self.nfs_server_not);
+        debug.field("nfs_server_not_contains", &self.nfs_server_not_contains);
+        debug.field("nfs_server_not_ends_with", &self.nfs_server_not_ends_with);
+        debug.field("nfs_server_not_in", &self.nfs_server_not_in);
+        debug.field("nfs_server_not_starts_with", &self.nfs_server_not_starts_with);
+        debug.field("nfs_server_starts_with", &self.nfs_server_starts_with);
+        debug.field("status", &self.status);
+        debug.field("status_in", &self.status_in);
+        debug.field("status_not", &self.status_not);
+        debug.field("status_not_in", &self.status_not_in);
+        debug.field("total_capacity", &self.total_capacity);
+        debug.field("total_capacity_gt", &self.total_capacity_gt);
+        debug.field("total_capacity_gte", &self.total_capacity_gte);
+        debug.field("total_capacity_in", &self.total_capacity_in);
+        debug.field("total_capacity_lt", &self.total_capacity_lt);
+        debug.field("total_capacity_lte", &self.total_capacity_lte);
+        debug.field("total_capacity_not", &self.total_capacity_not);
+        debug.field("total_capacity_not_in", &self.total_capacity_not_in);
+        debug.field("type", &self.r#type);
+        debug.field("type_in", &self.type_in);
+        debug.field("type_not", &self.type_not);
+        debug.field("type_not_in", &self.type_not_in);
+        debug.field("update_timestamp", &self.update_timestamp);
+        debug.field("update_timestamp_contains", &self.update_timestamp_contains);
+        debug.field("update_timestamp_ends_with", &self.update_timestamp_ends_with);
+        debug.field("update_timestamp_gt", &self.update_timestamp_gt);
+        debug.field("update_timestamp_gte", &self.update_timestamp_gte);
+        debug.field("update_timestamp_in", &self.update_timestamp_in);
+        debug.field("update_timestamp_lt", &self.update_timestamp_lt);
+        debug.field("update_timestamp_lte", &self.update_timestamp_lte);
+        debug.field("update_timestamp_not", &self.update_timestamp_not);
+        debug
+            .field("update_timestamp_not_contains", &self.update_timestamp_not_contains);
+        debug
+            .field(
+                "update_timestamp_not_ends_with",
+                &self.update_timestamp_not_ends_with,
+            );
+        debug.field("update_timestamp_not_in", &self.update_timestamp_not_in);
+        debug
+            .field(
+                "update_timestamp_not_starts_with",
+                &self.update_timestamp_not_starts_with,
+            );
+        debug.field("update_timestamp_starts_with", &self.update_timestamp_starts_with);
+        debug.field("used_data_space", &self.used_data_space);
+        debug.field("used_data_space_gt", &self.used_data_space_gt);
+        debug.field("used_data_space_gte", &self.used_data_space_gte);
+        debug.field("used_data_space_in", &self.used_data_space_in);
+        debug.field("used_data_space_lt", &self.used_data_space_lt);
+        debug.field("used_data_space_lte", &self.used_data_space_lte);
+        debug.field("used_data_space_not", &self.used_data_space_not);
+        debug.field("used_data_space_not_in", &self.used_data_space_not_in);
+        debug.field("used_data_space_usage", &self.used_data_space_usage);
+        debug.field("used_data_space_usage_gt", &self.used_data_space_usage_gt);
+        debug.field("used_data_space_usage_gte", &self.used_data_space_usage_gte);
+        debug.field("used_data_space_usage_in", &self.used_data_space_usage_in);
+        debug.field("used_data_space_usage_lt", &self.used_data_space_usage_lt);
+        debug.field("used_data_space_usage_lte", &self.used_data_space_usage_lte);
+        debug.field("used_data_space_usage_not", &self.used_data_space_usage_not);
+        debug.field("used_data_space_usage_not_in", &self.used_data_space_usage_not_in);
+        debug.field("valid_data_space", &self.valid_data_space);
+        debug.field("valid_data_space_gt", &self.valid_data_space_gt);
+        debug.field("valid_data_space_gte", &self.valid_data_space_gte);
+        debug.field("valid_data_space_in", &self.valid_data_space_in);
+        debug.field("valid_data_space_lt", &self.valid_data_space_lt);
+        debug.field("valid_data_space_lte", &self.valid_data_space_lte);
+        debug.field("valid_data_space_not", &self.valid_data_space_not);
+        debug.field("valid_data_space_not_in", &self.valid_data_space_not_in);
+        debug.finish()
+    }
+}
+#[cfg(feature = "backup-store-repository")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BackupStoreRepositoryWhereInput {
     fn decode(
@@ -749,15 +1068,15 @@ impl crate::codec::Decode for BackupStoreRepositoryWhereInput {
                 "AND" => d.field(&mut out.and, "AND")?,
                 "NOT" => d.field(&mut out.not, "NOT")?,
                 "OR" => d.field(&mut out.or, "OR")?,
-                #[cfg(any(feature = "backup-plan"))]
+                #[cfg(feature = "backup-plan")]
                 "backup_plans_every" => {
                     d.field(&mut out.backup_plans_every, "backup_plans_every")?
                 }
-                #[cfg(any(feature = "backup-plan"))]
+                #[cfg(feature = "backup-plan")]
                 "backup_plans_none" => {
                     d.field(&mut out.backup_plans_none, "backup_plans_none")?
                 }
-                #[cfg(any(feature = "backup-plan"))]
+                #[cfg(feature = "backup-plan")]
                 "backup_plans_some" => {
                     d.field(&mut out.backup_plans_some, "backup_plans_some")?
                 }
@@ -782,7 +1101,7 @@ impl crate::codec::Decode for BackupStoreRepositoryWhereInput {
                         "backup_restore_points_some",
                     )?
                 }
-                #[cfg(any(feature = "backup-service"))]
+                #[cfg(feature = "backup-service")]
                 "backup_service" => d.field(&mut out.backup_service, "backup_service")?,
                 "createdAt" => d.field(&mut out.created_at, "createdAt")?,
                 "createdAt_gt" => d.field(&mut out.created_at_gt, "createdAt_gt")?,
@@ -1459,18 +1778,18 @@ impl crate::codec::Decode for BackupStoreRepositoryWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-store-repository"))]
+#[cfg(feature = "backup-store-repository")]
 impl crate::codec::Encode for BackupStoreRepositoryWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
         e.field("OR", &self.or);
-        #[cfg(any(feature = "backup-plan"))]
+        #[cfg(feature = "backup-plan")]
         e.field("backup_plans_every", &self.backup_plans_every);
-        #[cfg(any(feature = "backup-plan"))]
+        #[cfg(feature = "backup-plan")]
         e.field("backup_plans_none", &self.backup_plans_none);
-        #[cfg(any(feature = "backup-plan"))]
+        #[cfg(feature = "backup-plan")]
         e.field("backup_plans_some", &self.backup_plans_some);
         #[cfg(any(feature = "backup-plan", feature = "backup-restore-point"))]
         e.field("backup_restore_points_every", &self.backup_restore_points_every);
@@ -1478,7 +1797,7 @@ impl crate::codec::Encode for BackupStoreRepositoryWhereInput {
         e.field("backup_restore_points_none", &self.backup_restore_points_none);
         #[cfg(any(feature = "backup-plan", feature = "backup-restore-point"))]
         e.field("backup_restore_points_some", &self.backup_restore_points_some);
-        #[cfg(any(feature = "backup-service"))]
+        #[cfg(feature = "backup-service")]
         e.field("backup_service", &self.backup_service);
         e.field("createdAt", &self.created_at);
         e.field("createdAt_gt", &self.created_at_gt);
@@ -1727,7 +2046,7 @@ impl crate::codec::Encode for BackupStoreRepositoryWhereInput {
     }
 }
 /// Spec: `#/components/schemas/BackupStoreStatus`
-#[cfg(any(feature = "backup-store-repository"))]
+#[cfg(feature = "backup-store-repository")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum BackupStoreStatus {
     /// `CONNECTED`
@@ -1745,7 +2064,7 @@ pub enum BackupStoreStatus {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "backup-store-repository"))]
+#[cfg(feature = "backup-store-repository")]
 impl BackupStoreStatus {
     /// Every value the spec lists.
     pub const ALL: [Self; 6] = [
@@ -1782,19 +2101,19 @@ impl BackupStoreStatus {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "backup-store-repository"))]
+#[cfg(feature = "backup-store-repository")]
 impl ::std::default::Default for BackupStoreStatus {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "backup-store-repository"))]
+#[cfg(feature = "backup-store-repository")]
 impl ::std::fmt::Display for BackupStoreStatus {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "backup-store-repository"))]
+#[cfg(feature = "backup-store-repository")]
 impl crate::codec::Decode for BackupStoreStatus {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1802,14 +2121,14 @@ impl crate::codec::Decode for BackupStoreStatus {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "backup-store-repository"))]
+#[cfg(feature = "backup-store-repository")]
 impl crate::codec::Encode for BackupStoreStatus {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/BackupStoreType`
-#[cfg(any(feature = "backup-store-repository"))]
+#[cfg(feature = "backup-store-repository")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum BackupStoreType {
     /// `ISCSI`
@@ -1821,7 +2140,7 @@ pub enum BackupStoreType {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "backup-store-repository"))]
+#[cfg(feature = "backup-store-repository")]
 impl BackupStoreType {
     /// Every value the spec lists.
     pub const ALL: [Self; 3] = [Self::Iscsi, Self::Nfs3, Self::Nfs4];
@@ -1845,19 +2164,19 @@ impl BackupStoreType {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "backup-store-repository"))]
+#[cfg(feature = "backup-store-repository")]
 impl ::std::default::Default for BackupStoreType {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "backup-store-repository"))]
+#[cfg(feature = "backup-store-repository")]
 impl ::std::fmt::Display for BackupStoreType {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "backup-store-repository"))]
+#[cfg(feature = "backup-store-repository")]
 impl crate::codec::Decode for BackupStoreType {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1865,14 +2184,14 @@ impl crate::codec::Decode for BackupStoreType {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "backup-store-repository"))]
+#[cfg(feature = "backup-store-repository")]
 impl crate::codec::Encode for BackupStoreType {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/GetBackupStoreRepositoriesConnectionRequestBody`
-#[cfg(any(feature = "backup-store-repository"))]
+#[cfg(feature = "backup-store-repository")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBackupStoreRepositoriesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -1883,7 +2202,7 @@ pub struct GetBackupStoreRepositoriesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::BackupStoreRepositoryWhereInput>,
 }
-#[cfg(any(feature = "backup-store-repository"))]
+#[cfg(feature = "backup-store-repository")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetBackupStoreRepositoriesConnectionRequestBody {
     fn decode(
@@ -1907,7 +2226,7 @@ impl crate::codec::Decode for GetBackupStoreRepositoriesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-store-repository"))]
+#[cfg(feature = "backup-store-repository")]
 impl crate::codec::Encode for GetBackupStoreRepositoriesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1922,7 +2241,7 @@ impl crate::codec::Encode for GetBackupStoreRepositoriesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetBackupStoreRepositoriesRequestBody`
-#[cfg(any(feature = "backup-store-repository"))]
+#[cfg(feature = "backup-store-repository")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBackupStoreRepositoriesRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -1933,7 +2252,7 @@ pub struct GetBackupStoreRepositoriesRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::BackupStoreRepositoryWhereInput>,
 }
-#[cfg(any(feature = "backup-store-repository"))]
+#[cfg(feature = "backup-store-repository")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetBackupStoreRepositoriesRequestBody {
     fn decode(
@@ -1957,7 +2276,7 @@ impl crate::codec::Decode for GetBackupStoreRepositoriesRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-store-repository"))]
+#[cfg(feature = "backup-store-repository")]
 impl crate::codec::Encode for GetBackupStoreRepositoriesRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1972,12 +2291,12 @@ impl crate::codec::Encode for GetBackupStoreRepositoriesRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateBackupStoreRepository`
-#[cfg(any(feature = "backup-store-repository"))]
+#[cfg(feature = "backup-store-repository")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateBackupStoreRepository {
     pub count: i32,
 }
-#[cfg(any(feature = "backup-store-repository"))]
+#[cfg(feature = "backup-store-repository")]
 impl crate::codec::Decode for NestedAggregateBackupStoreRepository {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1999,7 +2318,7 @@ impl crate::codec::Decode for NestedAggregateBackupStoreRepository {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-store-repository"))]
+#[cfg(feature = "backup-store-repository")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateBackupStoreRepository {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -2010,36 +2329,48 @@ impl crate::codec::Encode for NestedAggregateBackupStoreRepository {
 }
 impl crate::Client {
     /// `POST /v2/api/get-backup-store-repositories` (operation `GetBackupStoreRepositories`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "backup-store-repository")]
-    pub async fn get_backup_store_repositories(
+    pub fn get_backup_store_repositories(
         &self,
         body: &crate::models::GetBackupStoreRepositoriesRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::BackupStoreRepository>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json("get-backup-store-repositories", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::BackupStoreRepository>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-backup-store-repositories",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-backup-store-repositories-connection` (operation `GetBackupStoreRepositoriesConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "backup-store-repository")]
-    pub async fn get_backup_store_repositories_connection(
+    pub fn get_backup_store_repositories_connection(
         &self,
         body: &crate::models::GetBackupStoreRepositoriesConnectionRequestBody,
-    ) -> ::std::result::Result<
-        crate::models::BackupStoreRepositoryConnection,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "get-backup-store-repositories-connection",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::BackupStoreRepositoryConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-backup-store-repositories-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "backup-store-repository")]
+crate::pagination::list_request!(
+    GetBackupStoreRepositoriesRequestBody => BackupStoreRepository,
+    get_backup_store_repositories
+);

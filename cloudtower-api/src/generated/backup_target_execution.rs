@@ -3,7 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/BackupTargetExecution`
-#[cfg(any(feature = "backup-target-execution"))]
+#[cfg(feature = "backup-target-execution")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupTargetExecution {
     pub backup_group: ::std::string::String,
@@ -29,7 +29,7 @@ pub struct BackupTargetExecution {
     pub vm_local_id: ::std::option::Option<::std::string::String>,
     pub vm_name: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "backup-target-execution"))]
+#[cfg(feature = "backup-target-execution")]
 impl crate::codec::Decode for BackupTargetExecution {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -95,7 +95,7 @@ impl crate::codec::Decode for BackupTargetExecution {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-target-execution"))]
+#[cfg(feature = "backup-target-execution")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for BackupTargetExecution {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -122,12 +122,12 @@ impl crate::codec::Encode for BackupTargetExecution {
     }
 }
 /// Spec: `#/components/schemas/BackupTargetExecutionConnection`
-#[cfg(any(feature = "backup-target-execution"))]
+#[cfg(feature = "backup-target-execution")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupTargetExecutionConnection {
     pub aggregate: crate::models::NestedAggregateBackupTargetExecution,
 }
-#[cfg(any(feature = "backup-target-execution"))]
+#[cfg(feature = "backup-target-execution")]
 impl crate::codec::Decode for BackupTargetExecutionConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -149,7 +149,7 @@ impl crate::codec::Decode for BackupTargetExecutionConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-target-execution"))]
+#[cfg(feature = "backup-target-execution")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for BackupTargetExecutionConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -159,7 +159,7 @@ impl crate::codec::Encode for BackupTargetExecutionConnection {
     }
 }
 /// Spec: `#/components/schemas/BackupTargetExecutionOrderByInput`
-#[cfg(any(feature = "backup-target-execution"))]
+#[cfg(feature = "backup-target-execution")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum BackupTargetExecutionOrderByInput {
     /// `backup_group_ASC`
@@ -225,7 +225,7 @@ pub enum BackupTargetExecutionOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "backup-target-execution"))]
+#[cfg(feature = "backup-target-execution")]
 impl BackupTargetExecutionOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 30] = [
@@ -334,19 +334,19 @@ impl BackupTargetExecutionOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "backup-target-execution"))]
+#[cfg(feature = "backup-target-execution")]
 impl ::std::default::Default for BackupTargetExecutionOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "backup-target-execution"))]
+#[cfg(feature = "backup-target-execution")]
 impl ::std::fmt::Display for BackupTargetExecutionOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "backup-target-execution"))]
+#[cfg(feature = "backup-target-execution")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BackupTargetExecutionOrderByInput {
     fn decode(
@@ -355,14 +355,14 @@ impl crate::codec::Decode for BackupTargetExecutionOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "backup-target-execution"))]
+#[cfg(feature = "backup-target-execution")]
 impl crate::codec::Encode for BackupTargetExecutionOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/BackupTargetExecutionWhereInput`
-#[cfg(any(feature = "backup-target-execution"))]
+#[cfg(feature = "backup-target-execution")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupTargetExecutionWhereInput {
     pub and: crate::Nullable<
@@ -388,7 +388,7 @@ pub struct BackupTargetExecutionWhereInput {
     pub backup_group_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub backup_group_not_starts_with: crate::Nullable<::std::string::String>,
     pub backup_group_starts_with: crate::Nullable<::std::string::String>,
-    #[cfg(any(feature = "backup-plan-execution"))]
+    #[cfg(feature = "backup-plan-execution")]
     pub backup_plan_execution: crate::Nullable<
         ::std::boxed::Box<crate::models::BackupPlanExecutionWhereInput>,
     >,
@@ -564,7 +564,7 @@ pub struct BackupTargetExecutionWhereInput {
     pub vm_name_not_starts_with: crate::Nullable<::std::string::String>,
     pub vm_name_starts_with: crate::Nullable<::std::string::String>,
 }
-#[cfg(any(feature = "backup-target-execution"))]
+#[cfg(feature = "backup-target-execution")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BackupTargetExecutionWhereInput {
     fn decode(
@@ -629,7 +629,7 @@ impl crate::codec::Decode for BackupTargetExecutionWhereInput {
                         "backup_group_starts_with",
                     )?
                 }
-                #[cfg(any(feature = "backup-plan-execution"))]
+                #[cfg(feature = "backup-plan-execution")]
                 "backup_plan_execution" => {
                     d.field(&mut out.backup_plan_execution, "backup_plan_execution")?
                 }
@@ -988,7 +988,7 @@ impl crate::codec::Decode for BackupTargetExecutionWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-target-execution"))]
+#[cfg(feature = "backup-target-execution")]
 impl crate::codec::Encode for BackupTargetExecutionWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1009,7 +1009,7 @@ impl crate::codec::Encode for BackupTargetExecutionWhereInput {
         e.field("backup_group_not_in", &self.backup_group_not_in);
         e.field("backup_group_not_starts_with", &self.backup_group_not_starts_with);
         e.field("backup_group_starts_with", &self.backup_group_starts_with);
-        #[cfg(any(feature = "backup-plan-execution"))]
+        #[cfg(feature = "backup-plan-execution")]
         e.field("backup_plan_execution", &self.backup_plan_execution);
         #[cfg(any(feature = "backup-plan", feature = "backup-restore-point"))]
         e.field("backup_restore_point", &self.backup_restore_point);
@@ -1176,7 +1176,7 @@ impl crate::codec::Encode for BackupTargetExecutionWhereInput {
     }
 }
 /// Spec: `#/components/schemas/GetBackupTargetExecutionsConnectionRequestBody`
-#[cfg(any(feature = "backup-target-execution"))]
+#[cfg(feature = "backup-target-execution")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBackupTargetExecutionsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -1187,7 +1187,7 @@ pub struct GetBackupTargetExecutionsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::BackupTargetExecutionWhereInput>,
 }
-#[cfg(any(feature = "backup-target-execution"))]
+#[cfg(feature = "backup-target-execution")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetBackupTargetExecutionsConnectionRequestBody {
     fn decode(
@@ -1211,7 +1211,7 @@ impl crate::codec::Decode for GetBackupTargetExecutionsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-target-execution"))]
+#[cfg(feature = "backup-target-execution")]
 impl crate::codec::Encode for GetBackupTargetExecutionsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1226,7 +1226,7 @@ impl crate::codec::Encode for GetBackupTargetExecutionsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetBackupTargetExecutionsRequestBody`
-#[cfg(any(feature = "backup-target-execution"))]
+#[cfg(feature = "backup-target-execution")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBackupTargetExecutionsRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -1237,7 +1237,7 @@ pub struct GetBackupTargetExecutionsRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::BackupTargetExecutionWhereInput>,
 }
-#[cfg(any(feature = "backup-target-execution"))]
+#[cfg(feature = "backup-target-execution")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetBackupTargetExecutionsRequestBody {
     fn decode(
@@ -1261,7 +1261,7 @@ impl crate::codec::Decode for GetBackupTargetExecutionsRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-target-execution"))]
+#[cfg(feature = "backup-target-execution")]
 impl crate::codec::Encode for GetBackupTargetExecutionsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1276,12 +1276,12 @@ impl crate::codec::Encode for GetBackupTargetExecutionsRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateBackupTargetExecution`
-#[cfg(any(feature = "backup-target-execution"))]
+#[cfg(feature = "backup-target-execution")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateBackupTargetExecution {
     pub count: i32,
 }
-#[cfg(any(feature = "backup-target-execution"))]
+#[cfg(feature = "backup-target-execution")]
 impl crate::codec::Decode for NestedAggregateBackupTargetExecution {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1303,7 +1303,7 @@ impl crate::codec::Decode for NestedAggregateBackupTargetExecution {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "backup-target-execution"))]
+#[cfg(feature = "backup-target-execution")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateBackupTargetExecution {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1314,36 +1314,48 @@ impl crate::codec::Encode for NestedAggregateBackupTargetExecution {
 }
 impl crate::Client {
     /// `POST /v2/api/get-backup-target-executions` (operation `GetBackupTargetExecutions`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "backup-target-execution")]
-    pub async fn get_backup_target_executions(
+    pub fn get_backup_target_executions(
         &self,
         body: &crate::models::GetBackupTargetExecutionsRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::BackupTargetExecution>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json("get-backup-target-executions", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::BackupTargetExecution>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-backup-target-executions",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-backup-target-executions-connection` (operation `GetBackupTargetExecutionsConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "backup-target-execution")]
-    pub async fn get_backup_target_executions_connection(
+    pub fn get_backup_target_executions_connection(
         &self,
         body: &crate::models::GetBackupTargetExecutionsConnectionRequestBody,
-    ) -> ::std::result::Result<
-        crate::models::BackupTargetExecutionConnection,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "get-backup-target-executions-connection",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::BackupTargetExecutionConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-backup-target-executions-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "backup-target-execution")]
+crate::pagination::list_request!(
+    GetBackupTargetExecutionsRequestBody => BackupTargetExecution,
+    get_backup_target_executions
+);

@@ -3,7 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/BrickPhaseEnum`
-#[cfg(any(feature = "brick-topo"))]
+#[cfg(feature = "brick-topo")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum BrickPhaseEnum {
     /// `BACKWARD`
@@ -13,7 +13,7 @@ pub enum BrickPhaseEnum {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "brick-topo"))]
+#[cfg(feature = "brick-topo")]
 impl BrickPhaseEnum {
     /// Every value the spec lists.
     pub const ALL: [Self; 2] = [Self::Backward, Self::Forward];
@@ -35,19 +35,19 @@ impl BrickPhaseEnum {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "brick-topo"))]
+#[cfg(feature = "brick-topo")]
 impl ::std::default::Default for BrickPhaseEnum {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "brick-topo"))]
+#[cfg(feature = "brick-topo")]
 impl ::std::fmt::Display for BrickPhaseEnum {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "brick-topo"))]
+#[cfg(feature = "brick-topo")]
 impl crate::codec::Decode for BrickPhaseEnum {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -55,7 +55,7 @@ impl crate::codec::Decode for BrickPhaseEnum {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "brick-topo"))]
+#[cfg(feature = "brick-topo")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for BrickPhaseEnum {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -63,7 +63,7 @@ impl crate::codec::Encode for BrickPhaseEnum {
     }
 }
 /// Spec: `#/components/schemas/BrickTopo`
-#[cfg(any(feature = "brick-topo"))]
+#[cfg(feature = "brick-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BrickTopo {
     pub capacity: crate::models::NestedCapacity,
@@ -87,7 +87,7 @@ pub struct BrickTopo {
         ::std::vec::Vec<crate::models::NestedTagPosition>,
     >,
 }
-#[cfg(any(feature = "brick-topo"))]
+#[cfg(feature = "brick-topo")]
 impl crate::codec::Decode for BrickTopo {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -148,7 +148,7 @@ impl crate::codec::Decode for BrickTopo {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "brick-topo"))]
+#[cfg(feature = "brick-topo")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for BrickTopo {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -173,12 +173,12 @@ impl crate::codec::Encode for BrickTopo {
     }
 }
 /// Spec: `#/components/schemas/BrickTopoConnection`
-#[cfg(any(feature = "brick-topo"))]
+#[cfg(feature = "brick-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BrickTopoConnection {
     pub aggregate: crate::models::NestedAggregateBrickTopo,
 }
-#[cfg(any(feature = "brick-topo"))]
+#[cfg(feature = "brick-topo")]
 impl crate::codec::Decode for BrickTopoConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -200,7 +200,7 @@ impl crate::codec::Decode for BrickTopoConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "brick-topo"))]
+#[cfg(feature = "brick-topo")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for BrickTopoConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -210,7 +210,7 @@ impl crate::codec::Encode for BrickTopoConnection {
     }
 }
 /// Spec: `#/components/schemas/BrickTopoCreationParams`
-#[cfg(any(feature = "brick-topo"))]
+#[cfg(feature = "brick-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BrickTopoCreationParams {
     pub tag_position_in_brick: crate::Nullable<
@@ -224,7 +224,7 @@ pub struct BrickTopoCreationParams {
     pub name: ::std::string::String,
     pub position: i32,
 }
-#[cfg(any(feature = "brick-topo"))]
+#[cfg(feature = "brick-topo")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BrickTopoCreationParams {
     fn decode(
@@ -269,7 +269,7 @@ impl crate::codec::Decode for BrickTopoCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "brick-topo"))]
+#[cfg(feature = "brick-topo")]
 impl crate::codec::Encode for BrickTopoCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -285,12 +285,12 @@ impl crate::codec::Encode for BrickTopoCreationParams {
     }
 }
 /// Spec: `#/components/schemas/BrickTopoDeletionParams`
-#[cfg(any(feature = "brick-topo"))]
+#[cfg(feature = "brick-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BrickTopoDeletionParams {
     pub r#where: crate::models::BrickTopoWhereInput,
 }
-#[cfg(any(feature = "brick-topo"))]
+#[cfg(feature = "brick-topo")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BrickTopoDeletionParams {
     fn decode(
@@ -313,7 +313,7 @@ impl crate::codec::Decode for BrickTopoDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "brick-topo"))]
+#[cfg(feature = "brick-topo")]
 impl crate::codec::Encode for BrickTopoDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -322,13 +322,13 @@ impl crate::codec::Encode for BrickTopoDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/BrickTopoMoveParams`
-#[cfg(any(feature = "brick-topo"))]
+#[cfg(feature = "brick-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BrickTopoMoveParams {
     pub data: crate::models::BrickTopoMoveParamsData,
     pub r#where: crate::models::BrickTopoWhereInput,
 }
-#[cfg(any(feature = "brick-topo"))]
+#[cfg(feature = "brick-topo")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BrickTopoMoveParams {
     fn decode(
@@ -355,7 +355,7 @@ impl crate::codec::Decode for BrickTopoMoveParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "brick-topo"))]
+#[cfg(feature = "brick-topo")]
 impl crate::codec::Encode for BrickTopoMoveParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -365,13 +365,13 @@ impl crate::codec::Encode for BrickTopoMoveParams {
     }
 }
 /// Spec: `#/components/schemas/BrickTopoMoveParams/properties/data`
-#[cfg(any(feature = "brick-topo"))]
+#[cfg(feature = "brick-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BrickTopoMoveParamsData {
     pub rack_topo_id: ::std::option::Option<::std::string::String>,
     pub position: i32,
 }
-#[cfg(any(feature = "brick-topo"))]
+#[cfg(feature = "brick-topo")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BrickTopoMoveParamsData {
     fn decode(
@@ -395,7 +395,7 @@ impl crate::codec::Decode for BrickTopoMoveParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "brick-topo"))]
+#[cfg(feature = "brick-topo")]
 impl crate::codec::Encode for BrickTopoMoveParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -405,7 +405,7 @@ impl crate::codec::Encode for BrickTopoMoveParamsData {
     }
 }
 /// Spec: `#/components/schemas/BrickTopoOrderByInput`
-#[cfg(any(feature = "brick-topo"))]
+#[cfg(feature = "brick-topo")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum BrickTopoOrderByInput {
     /// `capacity_ASC`
@@ -459,7 +459,7 @@ pub enum BrickTopoOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "brick-topo"))]
+#[cfg(feature = "brick-topo")]
 impl BrickTopoOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 24] = [
@@ -550,19 +550,19 @@ impl BrickTopoOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "brick-topo"))]
+#[cfg(feature = "brick-topo")]
 impl ::std::default::Default for BrickTopoOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "brick-topo"))]
+#[cfg(feature = "brick-topo")]
 impl ::std::fmt::Display for BrickTopoOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "brick-topo"))]
+#[cfg(feature = "brick-topo")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BrickTopoOrderByInput {
     fn decode(
@@ -571,20 +571,20 @@ impl crate::codec::Decode for BrickTopoOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "brick-topo"))]
+#[cfg(feature = "brick-topo")]
 impl crate::codec::Encode for BrickTopoOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/BrickTopoUpdationParams`
-#[cfg(any(feature = "brick-topo"))]
+#[cfg(feature = "brick-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BrickTopoUpdationParams {
     pub data: crate::models::BrickTopoUpdationParamsData,
     pub r#where: crate::models::BrickTopoWhereInput,
 }
-#[cfg(any(feature = "brick-topo"))]
+#[cfg(feature = "brick-topo")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BrickTopoUpdationParams {
     fn decode(
@@ -611,7 +611,7 @@ impl crate::codec::Decode for BrickTopoUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "brick-topo"))]
+#[cfg(feature = "brick-topo")]
 impl crate::codec::Encode for BrickTopoUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -621,7 +621,7 @@ impl crate::codec::Encode for BrickTopoUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/BrickTopoUpdationParams/properties/data`
-#[cfg(any(feature = "brick-topo"))]
+#[cfg(feature = "brick-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BrickTopoUpdationParamsData {
     pub tag_position_in_brick: crate::Nullable<
@@ -633,7 +633,7 @@ pub struct BrickTopoUpdationParamsData {
     pub name: ::std::option::Option<::std::string::String>,
     pub position: ::std::option::Option<i32>,
 }
-#[cfg(any(feature = "brick-topo"))]
+#[cfg(feature = "brick-topo")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BrickTopoUpdationParamsData {
     fn decode(
@@ -658,7 +658,7 @@ impl crate::codec::Decode for BrickTopoUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "brick-topo"))]
+#[cfg(feature = "brick-topo")]
 impl crate::codec::Encode for BrickTopoUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -672,12 +672,12 @@ impl crate::codec::Encode for BrickTopoUpdationParamsData {
     }
 }
 /// Spec: `#/components/schemas/DeleteBrickTopo`
-#[cfg(any(feature = "brick-topo"))]
+#[cfg(feature = "brick-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteBrickTopo {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "brick-topo"))]
+#[cfg(feature = "brick-topo")]
 impl crate::codec::Decode for DeleteBrickTopo {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -699,7 +699,7 @@ impl crate::codec::Decode for DeleteBrickTopo {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "brick-topo"))]
+#[cfg(feature = "brick-topo")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteBrickTopo {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -709,7 +709,7 @@ impl crate::codec::Encode for DeleteBrickTopo {
     }
 }
 /// Spec: `#/components/schemas/GetBrickTopoesConnectionRequestBody`
-#[cfg(any(feature = "brick-topo"))]
+#[cfg(feature = "brick-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBrickTopoesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -720,7 +720,7 @@ pub struct GetBrickTopoesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::BrickTopoWhereInput>,
 }
-#[cfg(any(feature = "brick-topo"))]
+#[cfg(feature = "brick-topo")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetBrickTopoesConnectionRequestBody {
     fn decode(
@@ -744,7 +744,7 @@ impl crate::codec::Decode for GetBrickTopoesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "brick-topo"))]
+#[cfg(feature = "brick-topo")]
 impl crate::codec::Encode for GetBrickTopoesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -759,7 +759,7 @@ impl crate::codec::Encode for GetBrickTopoesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetBrickTopoesRequestBody`
-#[cfg(any(feature = "brick-topo"))]
+#[cfg(feature = "brick-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBrickTopoesRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -770,7 +770,7 @@ pub struct GetBrickTopoesRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::BrickTopoWhereInput>,
 }
-#[cfg(any(feature = "brick-topo"))]
+#[cfg(feature = "brick-topo")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetBrickTopoesRequestBody {
     fn decode(
@@ -794,7 +794,7 @@ impl crate::codec::Decode for GetBrickTopoesRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "brick-topo"))]
+#[cfg(feature = "brick-topo")]
 impl crate::codec::Encode for GetBrickTopoesRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -809,12 +809,12 @@ impl crate::codec::Encode for GetBrickTopoesRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateBrickTopo`
-#[cfg(any(feature = "brick-topo"))]
+#[cfg(feature = "brick-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateBrickTopo {
     pub count: i32,
 }
-#[cfg(any(feature = "brick-topo"))]
+#[cfg(feature = "brick-topo")]
 impl crate::codec::Decode for NestedAggregateBrickTopo {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -836,7 +836,7 @@ impl crate::codec::Decode for NestedAggregateBrickTopo {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "brick-topo"))]
+#[cfg(feature = "brick-topo")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateBrickTopo {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -846,7 +846,7 @@ impl crate::codec::Encode for NestedAggregateBrickTopo {
     }
 }
 /// Spec: `#/components/schemas/NestedBrickDiskLayout`
-#[cfg(any(feature = "brick-topo"))]
+#[cfg(feature = "brick-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedBrickDiskLayout {
     pub column: i32,
@@ -854,7 +854,7 @@ pub struct NestedBrickDiskLayout {
     pub phase: crate::models::BrickPhaseEnum,
     pub row: i32,
 }
-#[cfg(any(feature = "brick-topo"))]
+#[cfg(feature = "brick-topo")]
 impl crate::codec::Decode for NestedBrickDiskLayout {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -892,7 +892,7 @@ impl crate::codec::Decode for NestedBrickDiskLayout {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "brick-topo"))]
+#[cfg(feature = "brick-topo")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedBrickDiskLayout {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -905,12 +905,12 @@ impl crate::codec::Encode for NestedBrickDiskLayout {
     }
 }
 /// Spec: `#/components/schemas/NestedBrickPower`
-#[cfg(any(feature = "brick-topo"))]
+#[cfg(feature = "brick-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedBrickPower {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "brick-topo"))]
+#[cfg(feature = "brick-topo")]
 impl crate::codec::Decode for NestedBrickPower {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -932,7 +932,7 @@ impl crate::codec::Decode for NestedBrickPower {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "brick-topo"))]
+#[cfg(feature = "brick-topo")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedBrickPower {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -942,13 +942,13 @@ impl crate::codec::Encode for NestedBrickPower {
     }
 }
 /// Spec: `#/components/schemas/NestedCapacity`
-#[cfg(any(feature = "brick-topo"))]
+#[cfg(feature = "brick-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedCapacity {
     pub column: crate::Nullable<i32>,
     pub row: crate::Nullable<i32>,
 }
-#[cfg(any(feature = "brick-topo"))]
+#[cfg(feature = "brick-topo")]
 impl crate::codec::Decode for NestedCapacity {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -966,7 +966,7 @@ impl crate::codec::Decode for NestedCapacity {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "brick-topo"))]
+#[cfg(feature = "brick-topo")]
 impl crate::codec::Encode for NestedCapacity {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -976,14 +976,14 @@ impl crate::codec::Encode for NestedCapacity {
     }
 }
 /// Spec: `#/components/schemas/NestedTagPosition`
-#[cfg(any(feature = "brick-topo"))]
+#[cfg(feature = "brick-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedTagPosition {
     pub column: i32,
     pub row: i32,
     pub tag: ::std::string::String,
 }
-#[cfg(any(feature = "brick-topo"))]
+#[cfg(feature = "brick-topo")]
 impl crate::codec::Decode for NestedTagPosition {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1013,7 +1013,7 @@ impl crate::codec::Decode for NestedTagPosition {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "brick-topo"))]
+#[cfg(feature = "brick-topo")]
 impl crate::codec::Encode for NestedTagPosition {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1025,77 +1025,109 @@ impl crate::codec::Encode for NestedTagPosition {
 }
 impl crate::Client {
     /// `POST /v2/api/create-brick-topo` (operation `CreateBrickTopo`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "brick-topo")]
-    pub async fn create_brick_topo(
+    pub fn create_brick_topo(
         &self,
         body: &[crate::models::BrickTopoCreationParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::BrickTopo>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("create-brick-topo", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::BrickTopo>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("create-brick-topo", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/delete-brick-topo` (operation `DeleteBrickTopo`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "brick-topo")]
-    pub async fn delete_brick_topo(
+    pub fn delete_brick_topo(
         &self,
         body: &crate::models::BrickTopoDeletionParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::DeleteBrickTopo>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("delete-brick-topo", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::DeleteBrickTopo>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("delete-brick-topo", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-brick-topoes` (operation `GetBrickTopoes`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "brick-topo")]
-    pub async fn get_brick_topoes(
+    pub fn get_brick_topoes(
         &self,
         body: &crate::models::GetBrickTopoesRequestBody,
-    ) -> ::std::result::Result<::std::vec::Vec<crate::models::BrickTopo>, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-brick-topoes", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::BrickTopo>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-brick-topoes", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-brick-topoes-connection` (operation `GetBrickTopoesConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "brick-topo")]
-    pub async fn get_brick_topoes_connection(
+    pub fn get_brick_topoes_connection(
         &self,
         body: &crate::models::GetBrickTopoesConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::BrickTopoConnection, crate::Error> {
-        self.execute(
-                crate::client::ApiRequest::json("get-brick-topoes-connection", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<crate::models::BrickTopoConnection, crate::Error>,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-brick-topoes-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/move-brick-topo` (operation `MoveBrickTopo`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "brick-topo")]
-    pub async fn move_brick_topo(
+    pub fn move_brick_topo(
         &self,
         body: &crate::models::BrickTopoMoveParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::BrickTopo>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("move-brick-topo", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::BrickTopo>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("move-brick-topo", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-brick-topo` (operation `UpdateBrickTopo`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "brick-topo")]
-    pub async fn update_brick_topo(
+    pub fn update_brick_topo(
         &self,
         body: &crate::models::BrickTopoUpdationParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::BrickTopo>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("update-brick-topo", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::BrickTopo>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("update-brick-topo", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "brick-topo")]
+crate::pagination::list_request!(
+    GetBrickTopoesRequestBody => BrickTopo, get_brick_topoes
+);

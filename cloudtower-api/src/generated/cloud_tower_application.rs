@@ -3,7 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/ApplicationVmSpec`
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ApplicationVmSpec {
     pub vm_usage: ::std::option::Option<crate::models::VmUsage>,
@@ -24,7 +24,7 @@ pub struct ApplicationVmSpec {
     pub cluster: ::std::option::Option<::std::string::String>,
     pub cloud_init_user_data: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 impl crate::codec::Decode for ApplicationVmSpec {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -57,7 +57,7 @@ impl crate::codec::Decode for ApplicationVmSpec {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 impl crate::codec::Encode for ApplicationVmSpec {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -80,7 +80,7 @@ impl crate::codec::Encode for ApplicationVmSpec {
     }
 }
 /// Spec: `#/components/schemas/ApplicationVmSpecAffinityPolicy`
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ApplicationVmSpecAffinityPolicy {
     /// `MUST`
@@ -90,7 +90,7 @@ pub enum ApplicationVmSpecAffinityPolicy {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 impl ApplicationVmSpecAffinityPolicy {
     /// Every value the spec lists.
     pub const ALL: [Self; 2] = [Self::Must, Self::Prefer];
@@ -112,19 +112,19 @@ impl ApplicationVmSpecAffinityPolicy {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 impl ::std::default::Default for ApplicationVmSpecAffinityPolicy {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 impl ::std::fmt::Display for ApplicationVmSpecAffinityPolicy {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 impl crate::codec::Decode for ApplicationVmSpecAffinityPolicy {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -132,14 +132,14 @@ impl crate::codec::Decode for ApplicationVmSpecAffinityPolicy {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 impl crate::codec::Encode for ApplicationVmSpecAffinityPolicy {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/ApplicationVmSpecDefinition`
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ApplicationVmSpecDefinition {
     pub vm_affinity: ::std::option::Option<
@@ -153,7 +153,7 @@ pub struct ApplicationVmSpecDefinition {
         ::std::vec::Vec<crate::models::ApplicationVmSpec>,
     >,
 }
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 impl crate::codec::Decode for ApplicationVmSpecDefinition {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -175,7 +175,7 @@ impl crate::codec::Decode for ApplicationVmSpecDefinition {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 impl crate::codec::Encode for ApplicationVmSpecDefinition {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -189,13 +189,13 @@ impl crate::codec::Encode for ApplicationVmSpecDefinition {
     }
 }
 /// Spec: `#/components/schemas/ApplicationVmSpecEnv`
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ApplicationVmSpecEnv {
     pub value: ::std::option::Option<::std::string::String>,
     pub name: ::std::string::String,
 }
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 impl crate::codec::Decode for ApplicationVmSpecEnv {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -218,7 +218,7 @@ impl crate::codec::Decode for ApplicationVmSpecEnv {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 impl crate::codec::Encode for ApplicationVmSpecEnv {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -228,7 +228,7 @@ impl crate::codec::Encode for ApplicationVmSpecEnv {
     }
 }
 /// Spec: `#/components/schemas/ApplicationVmSpecNetwork`
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ApplicationVmSpecNetwork {
     pub nics: ::std::option::Option<
@@ -236,7 +236,7 @@ pub struct ApplicationVmSpecNetwork {
     >,
     pub dns: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 impl crate::codec::Decode for ApplicationVmSpecNetwork {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -254,7 +254,7 @@ impl crate::codec::Decode for ApplicationVmSpecNetwork {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 impl crate::codec::Encode for ApplicationVmSpecNetwork {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -264,7 +264,7 @@ impl crate::codec::Encode for ApplicationVmSpecNetwork {
     }
 }
 /// Spec: `#/components/schemas/ApplicationVmSpecNic`
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ApplicationVmSpecNic {
     pub vlan_id: ::std::option::Option<::std::string::String>,
@@ -273,7 +273,7 @@ pub struct ApplicationVmSpecNic {
     pub gateway: ::std::option::Option<::std::string::String>,
     pub dhcp: ::std::option::Option<bool>,
 }
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 impl crate::codec::Decode for ApplicationVmSpecNic {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -294,7 +294,7 @@ impl crate::codec::Decode for ApplicationVmSpecNic {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 impl crate::codec::Encode for ApplicationVmSpecNic {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -307,13 +307,13 @@ impl crate::codec::Encode for ApplicationVmSpecNic {
     }
 }
 /// Spec: `#/components/schemas/ApplicationVmSpecPlacement`
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ApplicationVmSpecPlacement {
     pub verb: crate::models::ApplicationVmSpecPlacementVerb,
     pub situation: crate::models::ApplicationVmSpecPlacementSituation,
 }
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 impl crate::codec::Decode for ApplicationVmSpecPlacement {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -339,7 +339,7 @@ impl crate::codec::Decode for ApplicationVmSpecPlacement {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 impl crate::codec::Encode for ApplicationVmSpecPlacement {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -349,7 +349,7 @@ impl crate::codec::Encode for ApplicationVmSpecPlacement {
     }
 }
 /// Spec: `#/components/schemas/ApplicationVmSpecPlacementSituation`
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ApplicationVmSpecPlacementSituation {
     /// `DIFFERENT`
@@ -359,7 +359,7 @@ pub enum ApplicationVmSpecPlacementSituation {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 impl ApplicationVmSpecPlacementSituation {
     /// Every value the spec lists.
     pub const ALL: [Self; 2] = [Self::Different, Self::Same];
@@ -381,19 +381,19 @@ impl ApplicationVmSpecPlacementSituation {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 impl ::std::default::Default for ApplicationVmSpecPlacementSituation {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 impl ::std::fmt::Display for ApplicationVmSpecPlacementSituation {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 impl crate::codec::Decode for ApplicationVmSpecPlacementSituation {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -401,14 +401,14 @@ impl crate::codec::Decode for ApplicationVmSpecPlacementSituation {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 impl crate::codec::Encode for ApplicationVmSpecPlacementSituation {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/ApplicationVmSpecPlacementVerb`
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ApplicationVmSpecPlacementVerb {
     /// `MUST`
@@ -418,7 +418,7 @@ pub enum ApplicationVmSpecPlacementVerb {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 impl ApplicationVmSpecPlacementVerb {
     /// Every value the spec lists.
     pub const ALL: [Self; 2] = [Self::Must, Self::Prefer];
@@ -440,19 +440,19 @@ impl ApplicationVmSpecPlacementVerb {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 impl ::std::default::Default for ApplicationVmSpecPlacementVerb {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 impl ::std::fmt::Display for ApplicationVmSpecPlacementVerb {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 impl crate::codec::Decode for ApplicationVmSpecPlacementVerb {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -460,20 +460,20 @@ impl crate::codec::Decode for ApplicationVmSpecPlacementVerb {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 impl crate::codec::Encode for ApplicationVmSpecPlacementVerb {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/ApplicationVmSpecStatus`
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ApplicationVmSpecStatus {
     pub vm_ips: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     pub message: ::std::option::Option<crate::models::VmStatus>,
 }
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 impl crate::codec::Decode for ApplicationVmSpecStatus {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -491,7 +491,7 @@ impl crate::codec::Decode for ApplicationVmSpecStatus {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 impl crate::codec::Encode for ApplicationVmSpecStatus {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -501,13 +501,13 @@ impl crate::codec::Encode for ApplicationVmSpecStatus {
     }
 }
 /// Spec: `#/components/schemas/ApplicationVmSpecStorage`
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ApplicationVmSpecStorage {
     pub size_unit: ::std::option::Option<crate::models::ByteUnit>,
     pub size: ::std::option::Option<i64>,
 }
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 impl crate::codec::Decode for ApplicationVmSpecStorage {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -525,7 +525,7 @@ impl crate::codec::Decode for ApplicationVmSpecStorage {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 impl crate::codec::Encode for ApplicationVmSpecStorage {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -535,7 +535,7 @@ impl crate::codec::Encode for ApplicationVmSpecStorage {
     }
 }
 /// Spec: `#/components/schemas/CloudTowerApplication`
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CloudTowerApplication {
     pub entity_async_status: ::std::option::Option<crate::models::EntityAsyncStatus>,
@@ -553,7 +553,7 @@ pub struct CloudTowerApplication {
     pub user: ::std::option::Option<crate::models::NestedUser>,
     pub vm_spec: ::serde_json::Value,
 }
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 impl crate::codec::Decode for CloudTowerApplication {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -616,7 +616,7 @@ impl crate::codec::Decode for CloudTowerApplication {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for CloudTowerApplication {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -637,12 +637,12 @@ impl crate::codec::Encode for CloudTowerApplication {
     }
 }
 /// Spec: `#/components/schemas/CloudTowerApplicationConnection`
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CloudTowerApplicationConnection {
     pub aggregate: crate::models::NestedAggregateCloudTowerApplication,
 }
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 impl crate::codec::Decode for CloudTowerApplicationConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -664,7 +664,7 @@ impl crate::codec::Decode for CloudTowerApplicationConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for CloudTowerApplicationConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -674,7 +674,7 @@ impl crate::codec::Encode for CloudTowerApplicationConnection {
     }
 }
 /// Spec: `#/components/schemas/CloudTowerApplicationOrderByInput`
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum CloudTowerApplicationOrderByInput {
     /// `entityAsyncStatus_ASC`
@@ -720,7 +720,7 @@ pub enum CloudTowerApplicationOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 impl CloudTowerApplicationOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 20] = [
@@ -799,19 +799,19 @@ impl CloudTowerApplicationOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 impl ::std::default::Default for CloudTowerApplicationOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 impl ::std::fmt::Display for CloudTowerApplicationOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for CloudTowerApplicationOrderByInput {
     fn decode(
@@ -820,19 +820,19 @@ impl crate::codec::Decode for CloudTowerApplicationOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 impl crate::codec::Encode for CloudTowerApplicationOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/CloudTowerApplicationWhereUniqueInput`
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CloudTowerApplicationWhereUniqueInput {
     pub id: crate::Nullable<::std::string::String>,
 }
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 impl crate::codec::Decode for CloudTowerApplicationWhereUniqueInput {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -849,7 +849,7 @@ impl crate::codec::Decode for CloudTowerApplicationWhereUniqueInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 impl crate::codec::Encode for CloudTowerApplicationWhereUniqueInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -858,12 +858,12 @@ impl crate::codec::Encode for CloudTowerApplicationWhereUniqueInput {
     }
 }
 /// Spec: `#/components/schemas/DeleteCloudTowerApplicationPackage`
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteCloudTowerApplicationPackage {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 impl crate::codec::Decode for DeleteCloudTowerApplicationPackage {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -885,7 +885,7 @@ impl crate::codec::Decode for DeleteCloudTowerApplicationPackage {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteCloudTowerApplicationPackage {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -895,12 +895,12 @@ impl crate::codec::Encode for DeleteCloudTowerApplicationPackage {
     }
 }
 /// Spec: `#/components/schemas/DeleteCloudTowerApplicationPackageParams`
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteCloudTowerApplicationPackageParams {
     pub r#where: crate::models::CloudTowerApplicationPackageWhereInput,
 }
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for DeleteCloudTowerApplicationPackageParams {
     fn decode(
@@ -923,7 +923,7 @@ impl crate::codec::Decode for DeleteCloudTowerApplicationPackageParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 impl crate::codec::Encode for DeleteCloudTowerApplicationPackageParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -932,14 +932,14 @@ impl crate::codec::Encode for DeleteCloudTowerApplicationPackageParams {
     }
 }
 /// Spec: `#/components/schemas/DeployCloudTowerApplicationParams`
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeployCloudTowerApplicationParams {
     pub name: ::std::string::String,
     pub target_package: ::std::string::String,
     pub vm_spec: crate::models::ApplicationVmSpecDefinition,
 }
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for DeployCloudTowerApplicationParams {
     fn decode(
@@ -974,7 +974,7 @@ impl crate::codec::Decode for DeployCloudTowerApplicationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 impl crate::codec::Encode for DeployCloudTowerApplicationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -985,7 +985,7 @@ impl crate::codec::Encode for DeployCloudTowerApplicationParams {
     }
 }
 /// Spec: `#/components/schemas/GetCloudTowerApplicationsConnectionRequestBody`
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetCloudTowerApplicationsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -996,7 +996,7 @@ pub struct GetCloudTowerApplicationsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::CloudTowerApplicationWhereInput>,
 }
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetCloudTowerApplicationsConnectionRequestBody {
     fn decode(
@@ -1020,7 +1020,7 @@ impl crate::codec::Decode for GetCloudTowerApplicationsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 impl crate::codec::Encode for GetCloudTowerApplicationsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1035,7 +1035,7 @@ impl crate::codec::Encode for GetCloudTowerApplicationsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetCloudTowerApplicationsRequestBody`
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetCloudTowerApplicationsRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -1046,7 +1046,7 @@ pub struct GetCloudTowerApplicationsRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::CloudTowerApplicationWhereInput>,
 }
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetCloudTowerApplicationsRequestBody {
     fn decode(
@@ -1070,7 +1070,7 @@ impl crate::codec::Decode for GetCloudTowerApplicationsRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 impl crate::codec::Encode for GetCloudTowerApplicationsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1085,12 +1085,12 @@ impl crate::codec::Encode for GetCloudTowerApplicationsRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateCloudTowerApplication`
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateCloudTowerApplication {
     pub count: i32,
 }
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 impl crate::codec::Decode for NestedAggregateCloudTowerApplication {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1112,7 +1112,7 @@ impl crate::codec::Decode for NestedAggregateCloudTowerApplication {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateCloudTowerApplication {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1122,13 +1122,13 @@ impl crate::codec::Encode for NestedAggregateCloudTowerApplication {
     }
 }
 /// Spec: `#/components/schemas/NestedCloudTowerApplicationPackage`
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedCloudTowerApplicationPackage {
     pub id: ::std::string::String,
     pub name: ::std::string::String,
 }
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 impl crate::codec::Decode for NestedCloudTowerApplicationPackage {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1154,7 +1154,7 @@ impl crate::codec::Decode for NestedCloudTowerApplicationPackage {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedCloudTowerApplicationPackage {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1165,12 +1165,12 @@ impl crate::codec::Encode for NestedCloudTowerApplicationPackage {
     }
 }
 /// Spec: `#/components/schemas/UninstallCloudTowerApplicationParams`
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UninstallCloudTowerApplicationParams {
     pub r#where: crate::models::CloudTowerApplicationWhereInput,
 }
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for UninstallCloudTowerApplicationParams {
     fn decode(
@@ -1193,7 +1193,7 @@ impl crate::codec::Decode for UninstallCloudTowerApplicationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 impl crate::codec::Encode for UninstallCloudTowerApplicationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1202,13 +1202,13 @@ impl crate::codec::Encode for UninstallCloudTowerApplicationParams {
     }
 }
 /// Spec: `#/components/schemas/UpgradeCloudTowerApplicationParams`
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UpgradeCloudTowerApplicationParams {
     pub data: crate::models::UpgradeCloudTowerApplicationParamsData,
     pub r#where: crate::models::CloudTowerApplicationWhereUniqueInput,
 }
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for UpgradeCloudTowerApplicationParams {
     fn decode(
@@ -1239,7 +1239,7 @@ impl crate::codec::Decode for UpgradeCloudTowerApplicationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 impl crate::codec::Encode for UpgradeCloudTowerApplicationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1249,12 +1249,12 @@ impl crate::codec::Encode for UpgradeCloudTowerApplicationParams {
     }
 }
 /// Spec: `#/components/schemas/UpgradeCloudTowerApplicationParams/properties/data`
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UpgradeCloudTowerApplicationParamsData {
     pub target_package: ::std::string::String,
 }
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for UpgradeCloudTowerApplicationParamsData {
     fn decode(
@@ -1281,7 +1281,7 @@ impl crate::codec::Decode for UpgradeCloudTowerApplicationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 impl crate::codec::Encode for UpgradeCloudTowerApplicationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1290,7 +1290,7 @@ impl crate::codec::Encode for UpgradeCloudTowerApplicationParamsData {
     }
 }
 /// Spec: `/paths/~1upload-cloudtower-application-package/post/requestBody/content/multipart~1form-data/schema`
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UploadCloudTowerApplicationPackageRequestBody {
     pub file: crate::client::FilePart,
@@ -1299,18 +1299,16 @@ pub struct UploadCloudTowerApplicationPackageRequestBody {
     pub size_unit: ::std::option::Option<::std::string::String>,
     pub upload_task_id: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "cloud-tower-application"))]
+#[cfg(feature = "cloud-tower-application")]
 impl UploadCloudTowerApplicationPackageRequestBody {
-    /// The form fields, in spec order; unset optional fields are left out.
+    /// The form fields, required ones first; unset optional fields are left out.
     pub fn to_fields(&self) -> ::std::vec::Vec<crate::client::MultipartField> {
-        let mut fields = ::std::vec::Vec::new();
-        fields
-            .push(
-                crate::client::MultipartField::file(
-                    "file",
-                    ::std::clone::Clone::clone(&self.file),
-                ),
-            );
+        let mut fields = ::std::vec::Vec::from([
+            crate::client::MultipartField::file(
+                "file",
+                ::std::clone::Clone::clone(&self.file),
+            ),
+        ]);
         if let ::std::option::Option::Some(value) = self.name.as_ref() {
             fields.push(crate::client::MultipartField::text("name", value));
         }
@@ -1328,111 +1326,148 @@ impl UploadCloudTowerApplicationPackageRequestBody {
 }
 impl crate::Client {
     /// `POST /v2/api/delete-cloudtower-application-package` (operation `DeleteCloudTowerApplicationPackage`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "cloud-tower-application")]
-    pub async fn delete_cloud_tower_application_package(
+    pub fn delete_cloud_tower_application_package(
         &self,
         body: &crate::models::DeleteCloudTowerApplicationPackageParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::DeleteCloudTowerApplicationPackage>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "delete-cloudtower-application-package",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::DeleteCloudTowerApplicationPackage>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "delete-cloudtower-application-package",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/deploy-cloudtower-application` (operation `DeployCloudTowerApplication`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "cloud-tower-application")]
-    pub async fn deploy_cloud_tower_application(
+    pub fn deploy_cloud_tower_application(
         &self,
         body: &crate::models::DeployCloudTowerApplicationParams,
-    ) -> ::std::result::Result<crate::models::CloudTowerApplication, crate::Error> {
-        self.execute(
-                crate::client::ApiRequest::json("deploy-cloudtower-application", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::CloudTowerApplication,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "deploy-cloudtower-application",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-cloud-tower-applications-connection` (operation `GetCloudTowerApplicationsConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "cloud-tower-application")]
-    pub async fn get_cloud_tower_applications_connection(
+    pub fn get_cloud_tower_applications_connection(
         &self,
         body: &crate::models::GetCloudTowerApplicationsConnectionRequestBody,
-    ) -> ::std::result::Result<
-        crate::models::CloudTowerApplicationConnection,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "get-cloud-tower-applications-connection",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::CloudTowerApplicationConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-cloud-tower-applications-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-cloudtower-applications` (operation `GetCloudTowerApplications`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "cloud-tower-application")]
-    pub async fn get_cloud_tower_applications(
+    pub fn get_cloud_tower_applications(
         &self,
         body: &crate::models::GetCloudTowerApplicationsRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::CloudTowerApplication>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json("get-cloudtower-applications", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::CloudTowerApplication>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-cloudtower-applications",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/uninstall-cloudtower-application` (operation `UninstallCloudTowerApplication`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "cloud-tower-application")]
-    pub async fn uninstall_cloud_tower_application(
+    pub fn uninstall_cloud_tower_application(
         &self,
         body: &crate::models::UninstallCloudTowerApplicationParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::CloudTowerApplication>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json("uninstall-cloudtower-application", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::CloudTowerApplication>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "uninstall-cloudtower-application",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/upgrade-cloudtower-application` (operation `UpgradeCloudTowerApplication`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "cloud-tower-application")]
-    pub async fn upgrade_cloud_tower_application(
+    pub fn upgrade_cloud_tower_application(
         &self,
         body: &crate::models::UpgradeCloudTowerApplicationParams,
-    ) -> ::std::result::Result<crate::models::CloudTowerApplication, crate::Error> {
-        self.execute(
-                crate::client::ApiRequest::json("upgrade-cloudtower-application", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::CloudTowerApplication,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "upgrade-cloudtower-application",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/upload-cloudtower-application-package` (operation `UploadCloudTowerApplicationPackage`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "cloud-tower-application")]
-    pub async fn upload_cloud_tower_application_package(
+    pub fn upload_cloud_tower_application_package(
         &self,
         body: &crate::models::UploadCloudTowerApplicationPackageRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::UploadTask>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::multipart(
-                    "upload-cloudtower-application-package",
-                    body.to_fields(),
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::UploadTask>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::multipart(
+            "upload-cloudtower-application-package",
+            body.to_fields(),
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "cloud-tower-application")]
+crate::pagination::list_request!(
+    GetCloudTowerApplicationsRequestBody => CloudTowerApplication,
+    get_cloud_tower_applications
+);

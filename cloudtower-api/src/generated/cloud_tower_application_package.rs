@@ -3,7 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/CloudTowerApplicationPackage`
-#[cfg(any(feature = "cloud-tower-application-package"))]
+#[cfg(feature = "cloud-tower-application-package")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CloudTowerApplicationPackage {
     pub applications: ::std::option::Option<
@@ -17,7 +17,7 @@ pub struct CloudTowerApplicationPackage {
     pub scos_version: ::std::string::String,
     pub version: ::std::string::String,
 }
-#[cfg(any(feature = "cloud-tower-application-package"))]
+#[cfg(feature = "cloud-tower-application-package")]
 impl crate::codec::Decode for CloudTowerApplicationPackage {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -76,7 +76,7 @@ impl crate::codec::Decode for CloudTowerApplicationPackage {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cloud-tower-application-package"))]
+#[cfg(feature = "cloud-tower-application-package")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for CloudTowerApplicationPackage {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -93,12 +93,12 @@ impl crate::codec::Encode for CloudTowerApplicationPackage {
     }
 }
 /// Spec: `#/components/schemas/CloudTowerApplicationPackageConnection`
-#[cfg(any(feature = "cloud-tower-application-package"))]
+#[cfg(feature = "cloud-tower-application-package")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CloudTowerApplicationPackageConnection {
     pub aggregate: crate::models::NestedAggregateCloudTowerApplicationPackage,
 }
-#[cfg(any(feature = "cloud-tower-application-package"))]
+#[cfg(feature = "cloud-tower-application-package")]
 impl crate::codec::Decode for CloudTowerApplicationPackageConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -124,7 +124,7 @@ impl crate::codec::Decode for CloudTowerApplicationPackageConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cloud-tower-application-package"))]
+#[cfg(feature = "cloud-tower-application-package")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for CloudTowerApplicationPackageConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -134,7 +134,7 @@ impl crate::codec::Encode for CloudTowerApplicationPackageConnection {
     }
 }
 /// Spec: `#/components/schemas/CloudTowerApplicationPackageOrderByInput`
-#[cfg(any(feature = "cloud-tower-application-package"))]
+#[cfg(feature = "cloud-tower-application-package")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum CloudTowerApplicationPackageOrderByInput {
     /// `architecture_ASC`
@@ -168,7 +168,7 @@ pub enum CloudTowerApplicationPackageOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "cloud-tower-application-package"))]
+#[cfg(feature = "cloud-tower-application-package")]
 impl CloudTowerApplicationPackageOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 14] = [
@@ -229,19 +229,19 @@ impl CloudTowerApplicationPackageOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "cloud-tower-application-package"))]
+#[cfg(feature = "cloud-tower-application-package")]
 impl ::std::default::Default for CloudTowerApplicationPackageOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "cloud-tower-application-package"))]
+#[cfg(feature = "cloud-tower-application-package")]
 impl ::std::fmt::Display for CloudTowerApplicationPackageOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "cloud-tower-application-package"))]
+#[cfg(feature = "cloud-tower-application-package")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for CloudTowerApplicationPackageOrderByInput {
     fn decode(
@@ -250,14 +250,14 @@ impl crate::codec::Decode for CloudTowerApplicationPackageOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "cloud-tower-application-package"))]
+#[cfg(feature = "cloud-tower-application-package")]
 impl crate::codec::Encode for CloudTowerApplicationPackageOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/GetCloudTowerApplicationPackagesConnectionRequestBody`
-#[cfg(any(feature = "cloud-tower-application-package"))]
+#[cfg(feature = "cloud-tower-application-package")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetCloudTowerApplicationPackagesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -270,7 +270,7 @@ pub struct GetCloudTowerApplicationPackagesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::CloudTowerApplicationPackageWhereInput>,
 }
-#[cfg(any(feature = "cloud-tower-application-package"))]
+#[cfg(feature = "cloud-tower-application-package")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetCloudTowerApplicationPackagesConnectionRequestBody {
     fn decode(
@@ -295,7 +295,7 @@ impl crate::codec::Decode for GetCloudTowerApplicationPackagesConnectionRequestB
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cloud-tower-application-package"))]
+#[cfg(feature = "cloud-tower-application-package")]
 impl crate::codec::Encode for GetCloudTowerApplicationPackagesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -310,7 +310,7 @@ impl crate::codec::Encode for GetCloudTowerApplicationPackagesConnectionRequestB
     }
 }
 /// Spec: `#/components/schemas/GetCloudTowerApplicationPackagesRequestBody`
-#[cfg(any(feature = "cloud-tower-application-package"))]
+#[cfg(feature = "cloud-tower-application-package")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetCloudTowerApplicationPackagesRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -323,7 +323,7 @@ pub struct GetCloudTowerApplicationPackagesRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::CloudTowerApplicationPackageWhereInput>,
 }
-#[cfg(any(feature = "cloud-tower-application-package"))]
+#[cfg(feature = "cloud-tower-application-package")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetCloudTowerApplicationPackagesRequestBody {
     fn decode(
@@ -347,7 +347,7 @@ impl crate::codec::Decode for GetCloudTowerApplicationPackagesRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cloud-tower-application-package"))]
+#[cfg(feature = "cloud-tower-application-package")]
 impl crate::codec::Encode for GetCloudTowerApplicationPackagesRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -362,12 +362,12 @@ impl crate::codec::Encode for GetCloudTowerApplicationPackagesRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateCloudTowerApplicationPackage`
-#[cfg(any(feature = "cloud-tower-application-package"))]
+#[cfg(feature = "cloud-tower-application-package")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateCloudTowerApplicationPackage {
     pub count: i32,
 }
-#[cfg(any(feature = "cloud-tower-application-package"))]
+#[cfg(feature = "cloud-tower-application-package")]
 impl crate::codec::Decode for NestedAggregateCloudTowerApplicationPackage {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -393,7 +393,7 @@ impl crate::codec::Decode for NestedAggregateCloudTowerApplicationPackage {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cloud-tower-application-package"))]
+#[cfg(feature = "cloud-tower-application-package")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateCloudTowerApplicationPackage {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -404,39 +404,48 @@ impl crate::codec::Encode for NestedAggregateCloudTowerApplicationPackage {
 }
 impl crate::Client {
     /// `POST /v2/api/get-cloud-tower-application-packages-connection` (operation `GetCloudTowerApplicationPackagesConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "cloud-tower-application-package")]
-    pub async fn get_cloud_tower_application_packages_connection(
+    pub fn get_cloud_tower_application_packages_connection(
         &self,
         body: &crate::models::GetCloudTowerApplicationPackagesConnectionRequestBody,
-    ) -> ::std::result::Result<
-        crate::models::CloudTowerApplicationPackageConnection,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "get-cloud-tower-application-packages-connection",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::CloudTowerApplicationPackageConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-cloud-tower-application-packages-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-cloudtower-application-packages` (operation `GetCloudTowerApplicationPackages`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "cloud-tower-application-package")]
-    pub async fn get_cloud_tower_application_packages(
+    pub fn get_cloud_tower_application_packages(
         &self,
         body: &crate::models::GetCloudTowerApplicationPackagesRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::CloudTowerApplicationPackage>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "get-cloudtower-application-packages",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::CloudTowerApplicationPackage>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-cloudtower-application-packages",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "cloud-tower-application-package")]
+crate::pagination::list_request!(
+    GetCloudTowerApplicationPackagesRequestBody => CloudTowerApplicationPackage,
+    get_cloud_tower_application_packages
+);

@@ -3,14 +3,14 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/AllocatableEcStorageCapacity`
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AllocatableEcStorageCapacity {
     pub capacity: f64,
     pub m: i32,
     pub k: i32,
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 impl crate::codec::Decode for AllocatableEcStorageCapacity {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -44,7 +44,7 @@ impl crate::codec::Decode for AllocatableEcStorageCapacity {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for AllocatableEcStorageCapacity {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -56,13 +56,13 @@ impl crate::codec::Encode for AllocatableEcStorageCapacity {
     }
 }
 /// Spec: `#/components/schemas/AllocatableReplicaStorageCapacity`
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AllocatableReplicaStorageCapacity {
     pub capacity: f64,
     pub replica_num: i32,
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 impl crate::codec::Decode for AllocatableReplicaStorageCapacity {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -92,7 +92,7 @@ impl crate::codec::Decode for AllocatableReplicaStorageCapacity {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for AllocatableReplicaStorageCapacity {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -103,7 +103,7 @@ impl crate::codec::Encode for AllocatableReplicaStorageCapacity {
     }
 }
 /// Spec: `#/components/schemas/AllocatableStorageCapacity`
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AllocatableStorageCapacity {
     pub ec: ::std::option::Option<
@@ -113,7 +113,7 @@ pub struct AllocatableStorageCapacity {
         ::std::vec::Vec<crate::models::AllocatableReplicaStorageCapacity>,
     >,
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 impl crate::codec::Decode for AllocatableStorageCapacity {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -131,7 +131,7 @@ impl crate::codec::Decode for AllocatableStorageCapacity {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for AllocatableStorageCapacity {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -142,7 +142,7 @@ impl crate::codec::Encode for AllocatableStorageCapacity {
     }
 }
 /// Spec: `#/components/schemas/Cluster`
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Cluster {
     pub application_highest_version: ::std::option::Option<::std::string::String>,
@@ -245,7 +245,7 @@ pub struct Cluster {
     pub witness: ::std::option::Option<crate::models::NestedWitness>,
     pub zones: ::std::option::Option<::std::vec::Vec<crate::models::NestedZone>>,
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 impl crate::codec::Decode for Cluster {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -495,7 +495,7 @@ impl crate::codec::Decode for Cluster {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for Cluster {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -601,12 +601,12 @@ impl crate::codec::Encode for Cluster {
     }
 }
 /// Spec: `#/components/schemas/ClusterConnection`
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterConnection {
     pub aggregate: crate::models::NestedAggregateCluster,
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 impl crate::codec::Decode for ClusterConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -628,7 +628,7 @@ impl crate::codec::Decode for ClusterConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ClusterConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -638,8 +638,8 @@ impl crate::codec::Encode for ClusterConnection {
     }
 }
 /// Spec: `#/components/schemas/ClusterCreationParams`
-#[cfg(any(feature = "cluster"))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[cfg(feature = "cluster")]
+#[derive(Clone, Default, PartialEq)]
 pub struct ClusterCreationParams {
     pub datacenter_id: ::std::option::Option<::std::string::String>,
     pub secondary_zone_datacenter_id: ::std::option::Option<::std::string::String>,
@@ -648,7 +648,20 @@ pub struct ClusterCreationParams {
     pub username: ::std::string::String,
     pub ip: ::std::string::String,
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
+impl ::std::fmt::Debug for ClusterCreationParams {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        let mut debug = f.debug_struct("ClusterCreationParams");
+        debug.field("datacenter_id", &self.datacenter_id);
+        debug.field("secondary_zone_datacenter_id", &self.secondary_zone_datacenter_id);
+        debug.field("primary_zone_datacenter_id", &self.primary_zone_datacenter_id);
+        debug.field("password", &::std::format_args!("<redacted>"));
+        debug.field("username", &self.username);
+        debug.field("ip", &self.ip);
+        debug.finish()
+    }
+}
+#[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ClusterCreationParams {
     fn decode(
@@ -696,7 +709,7 @@ impl crate::codec::Decode for ClusterCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 impl crate::codec::Encode for ClusterCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -710,12 +723,12 @@ impl crate::codec::Encode for ClusterCreationParams {
     }
 }
 /// Spec: `#/components/schemas/ClusterDeletionParams`
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterDeletionParams {
     pub r#where: crate::models::ClusterWhereInput,
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ClusterDeletionParams {
     fn decode(
@@ -738,7 +751,7 @@ impl crate::codec::Decode for ClusterDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 impl crate::codec::Encode for ClusterDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -747,13 +760,13 @@ impl crate::codec::Encode for ClusterDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/ClusterEnableIscsiUpdationParams`
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterEnableIscsiUpdationParams {
     pub enable_iscsi: bool,
     pub r#where: crate::models::ClusterWhereInput,
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ClusterEnableIscsiUpdationParams {
     fn decode(
@@ -784,7 +797,7 @@ impl crate::codec::Decode for ClusterEnableIscsiUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 impl crate::codec::Encode for ClusterEnableIscsiUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -794,13 +807,13 @@ impl crate::codec::Encode for ClusterEnableIscsiUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/ClusterHaUpdationParams`
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterHaUpdationParams {
     pub ha: bool,
     pub r#where: crate::models::ClusterWhereInput,
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ClusterHaUpdationParams {
     fn decode(
@@ -827,7 +840,7 @@ impl crate::codec::Decode for ClusterHaUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 impl crate::codec::Encode for ClusterHaUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -837,13 +850,13 @@ impl crate::codec::Encode for ClusterHaUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/ClusterLicenseUpdationParams`
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterLicenseUpdationParams {
     pub data: crate::models::ClusterLicenseUpdationParamsData,
     pub r#where: crate::models::ClusterWhereInput,
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ClusterLicenseUpdationParams {
     fn decode(
@@ -870,7 +883,7 @@ impl crate::codec::Decode for ClusterLicenseUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 impl crate::codec::Encode for ClusterLicenseUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -880,12 +893,12 @@ impl crate::codec::Encode for ClusterLicenseUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/ClusterLicenseUpdationParams/properties/data`
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterLicenseUpdationParamsData {
     pub license: ::std::string::String,
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ClusterLicenseUpdationParamsData {
     fn decode(
@@ -908,7 +921,7 @@ impl crate::codec::Decode for ClusterLicenseUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 impl crate::codec::Encode for ClusterLicenseUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -917,13 +930,13 @@ impl crate::codec::Encode for ClusterLicenseUpdationParamsData {
     }
 }
 /// Spec: `#/components/schemas/ClusterNetworkSettingUpdationParams`
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterNetworkSettingUpdationParams {
     pub data: crate::models::ClusterNetworkSettingUpdationParamsData,
     pub r#where: crate::models::ClusterWhereInput,
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ClusterNetworkSettingUpdationParams {
     fn decode(
@@ -954,7 +967,7 @@ impl crate::codec::Decode for ClusterNetworkSettingUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 impl crate::codec::Encode for ClusterNetworkSettingUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -964,7 +977,7 @@ impl crate::codec::Encode for ClusterNetworkSettingUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/ClusterNetworkSettingUpdationParams/properties/data`
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterNetworkSettingUpdationParamsData {
     pub mgt_ip_mapper: ::std::option::Option<
@@ -978,7 +991,7 @@ pub struct ClusterNetworkSettingUpdationParamsData {
     pub iscsi_vip: ::std::option::Option<::std::string::String>,
     pub management_vip: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ClusterNetworkSettingUpdationParamsData {
     fn decode(
@@ -1003,7 +1016,7 @@ impl crate::codec::Decode for ClusterNetworkSettingUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 impl crate::codec::Encode for ClusterNetworkSettingUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1019,7 +1032,7 @@ impl crate::codec::Encode for ClusterNetworkSettingUpdationParamsData {
     }
 }
 /// Spec: `#/components/schemas/ClusterStorageInfo`
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterStorageInfo {
     pub allocable_storage_capacity: ::std::option::Option<
@@ -1037,7 +1050,7 @@ pub struct ClusterStorageInfo {
     pub name: ::std::string::String,
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 impl crate::codec::Decode for ClusterStorageInfo {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1089,7 +1102,7 @@ impl crate::codec::Decode for ClusterStorageInfo {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ClusterStorageInfo {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1108,13 +1121,13 @@ impl crate::codec::Encode for ClusterStorageInfo {
     }
 }
 /// Spec: `#/components/schemas/ClusterStorageInfoEcConfig`
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterStorageInfoEcConfig {
     pub m: i32,
     pub k: i32,
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ClusterStorageInfoEcConfig {
     fn decode(
@@ -1141,7 +1154,7 @@ impl crate::codec::Decode for ClusterStorageInfoEcConfig {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 impl crate::codec::Encode for ClusterStorageInfoEcConfig {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1151,13 +1164,13 @@ impl crate::codec::Encode for ClusterStorageInfoEcConfig {
     }
 }
 /// Spec: `#/components/schemas/ClusterUpdationParams`
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterUpdationParams {
     pub data: crate::models::ClusterUpdationParamsData,
     pub r#where: crate::models::ClusterWhereInput,
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ClusterUpdationParams {
     fn decode(
@@ -1184,7 +1197,7 @@ impl crate::codec::Decode for ClusterUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 impl crate::codec::Encode for ClusterUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1194,8 +1207,8 @@ impl crate::codec::Encode for ClusterUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/ClusterUpdationParams/properties/data`
-#[cfg(any(feature = "cluster"))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[cfg(feature = "cluster")]
+#[derive(Clone, Default, PartialEq)]
 pub struct ClusterUpdationParamsData {
     pub secondary_zone_id: ::std::option::Option<::std::string::String>,
     pub primary_zone_id: ::std::option::Option<::std::string::String>,
@@ -1206,7 +1219,22 @@ pub struct ClusterUpdationParamsData {
     pub username: ::std::option::Option<::std::string::String>,
     pub ip: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
+impl ::std::fmt::Debug for ClusterUpdationParamsData {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        let mut debug = f.debug_struct("ClusterUpdationParamsData");
+        debug.field("secondary_zone_id", &self.secondary_zone_id);
+        debug.field("primary_zone_id", &self.primary_zone_id);
+        debug.field("datacenter_id", &self.datacenter_id);
+        debug.field("secondary_zone_datacenter_id", &self.secondary_zone_datacenter_id);
+        debug.field("primary_zone_datacenter_id", &self.primary_zone_datacenter_id);
+        debug.field("password", &::std::format_args!("<redacted>"));
+        debug.field("username", &self.username);
+        debug.field("ip", &self.ip);
+        debug.finish()
+    }
+}
+#[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ClusterUpdationParamsData {
     fn decode(
@@ -1245,7 +1273,7 @@ impl crate::codec::Decode for ClusterUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 impl crate::codec::Encode for ClusterUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1261,13 +1289,13 @@ impl crate::codec::Encode for ClusterUpdationParamsData {
     }
 }
 /// Spec: `#/components/schemas/ClusterVirtualizationUpdationParams`
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterVirtualizationUpdationParams {
     pub data: crate::models::ClusterVirtualizationUpdationParamsData,
     pub r#where: crate::models::ClusterWhereInput,
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ClusterVirtualizationUpdationParams {
     fn decode(
@@ -1298,7 +1326,7 @@ impl crate::codec::Decode for ClusterVirtualizationUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 impl crate::codec::Encode for ClusterVirtualizationUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1308,13 +1336,13 @@ impl crate::codec::Encode for ClusterVirtualizationUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/ClusterVirtualizationUpdationParams/properties/data`
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterVirtualizationUpdationParamsData {
     pub auto_converge: ::std::option::Option<bool>,
     pub current_cpu_model: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ClusterVirtualizationUpdationParamsData {
     fn decode(
@@ -1335,7 +1363,7 @@ impl crate::codec::Decode for ClusterVirtualizationUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 impl crate::codec::Encode for ClusterVirtualizationUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1345,12 +1373,12 @@ impl crate::codec::Encode for ClusterVirtualizationUpdationParamsData {
     }
 }
 /// Spec: `#/components/schemas/DeleteCluster`
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteCluster {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 impl crate::codec::Decode for DeleteCluster {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1372,7 +1400,7 @@ impl crate::codec::Decode for DeleteCluster {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteCluster {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1382,7 +1410,7 @@ impl crate::codec::Encode for DeleteCluster {
     }
 }
 /// Spec: `#/components/schemas/GetClusterStorageInfoEffect`
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetClusterStorageInfoEffect {
     pub ec: ::std::option::Option<
@@ -1390,7 +1418,7 @@ pub struct GetClusterStorageInfoEffect {
     >,
     pub replica: ::std::option::Option<::std::vec::Vec<crate::models::ReplicaNum>>,
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetClusterStorageInfoEffect {
     fn decode(
@@ -1409,7 +1437,7 @@ impl crate::codec::Decode for GetClusterStorageInfoEffect {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 impl crate::codec::Encode for GetClusterStorageInfoEffect {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1419,13 +1447,13 @@ impl crate::codec::Encode for GetClusterStorageInfoEffect {
     }
 }
 /// Spec: `#/components/schemas/GetClusterStorageInfoRequestBody`
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetClusterStorageInfoRequestBody {
     pub effect: crate::models::GetClusterStorageInfoEffect,
     pub r#where: crate::models::ClusterWhereInput,
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetClusterStorageInfoRequestBody {
     fn decode(
@@ -1456,7 +1484,7 @@ impl crate::codec::Decode for GetClusterStorageInfoRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 impl crate::codec::Encode for GetClusterStorageInfoRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1466,7 +1494,7 @@ impl crate::codec::Encode for GetClusterStorageInfoRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetClustersConnectionRequestBody`
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetClustersConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -1477,7 +1505,7 @@ pub struct GetClustersConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ClusterWhereInput>,
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetClustersConnectionRequestBody {
     fn decode(
@@ -1501,7 +1529,7 @@ impl crate::codec::Decode for GetClustersConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 impl crate::codec::Encode for GetClustersConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1516,12 +1544,12 @@ impl crate::codec::Encode for GetClustersConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetMetaLeaderRequestBody`
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetMetaLeaderRequestBody {
     pub r#where: crate::models::ClusterWhereInput,
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetMetaLeaderRequestBody {
     fn decode(
@@ -1544,7 +1572,7 @@ impl crate::codec::Decode for GetMetaLeaderRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 impl crate::codec::Encode for GetMetaLeaderRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1553,13 +1581,13 @@ impl crate::codec::Encode for GetMetaLeaderRequestBody {
     }
 }
 /// Spec: `#/components/schemas/MetaLeader`
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct MetaLeader {
     pub meta_leader: ::std::string::String,
     pub cluster_id: ::std::string::String,
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 impl crate::codec::Decode for MetaLeader {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1585,7 +1613,7 @@ impl crate::codec::Decode for MetaLeader {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for MetaLeader {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1596,7 +1624,7 @@ impl crate::codec::Encode for MetaLeader {
     }
 }
 /// Spec: `#/components/schemas/MetroCheckStatusEnum`
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum MetroCheckStatusEnum {
     /// `CRITICAL`
@@ -1610,7 +1638,7 @@ pub enum MetroCheckStatusEnum {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 impl MetroCheckStatusEnum {
     /// Every value the spec lists.
     pub const ALL: [Self; 4] = [Self::Critical, Self::Healthy, Self::Info, Self::Notice];
@@ -1636,19 +1664,19 @@ impl MetroCheckStatusEnum {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 impl ::std::default::Default for MetroCheckStatusEnum {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 impl ::std::fmt::Display for MetroCheckStatusEnum {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 impl crate::codec::Decode for MetroCheckStatusEnum {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1656,7 +1684,7 @@ impl crate::codec::Decode for MetroCheckStatusEnum {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for MetroCheckStatusEnum {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1664,13 +1692,13 @@ impl crate::codec::Encode for MetroCheckStatusEnum {
     }
 }
 /// Spec: `#/components/schemas/MgtIpMapper`
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct MgtIpMapper {
     pub ip: ::std::string::String,
     pub host_id: ::std::string::String,
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for MgtIpMapper {
     fn decode(
@@ -1697,7 +1725,7 @@ impl crate::codec::Decode for MgtIpMapper {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 impl crate::codec::Encode for MgtIpMapper {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1707,12 +1735,12 @@ impl crate::codec::Encode for MgtIpMapper {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateCluster`
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateCluster {
     pub count: i32,
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 impl crate::codec::Decode for NestedAggregateCluster {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1734,7 +1762,7 @@ impl crate::codec::Decode for NestedAggregateCluster {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateCluster {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1744,12 +1772,12 @@ impl crate::codec::Encode for NestedAggregateCluster {
     }
 }
 /// Spec: `#/components/schemas/NestedApplication`
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedApplication {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 impl crate::codec::Decode for NestedApplication {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1771,7 +1799,7 @@ impl crate::codec::Decode for NestedApplication {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedApplication {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1781,12 +1809,12 @@ impl crate::codec::Encode for NestedApplication {
     }
 }
 /// Spec: `#/components/schemas/NestedClusterSettings`
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedClusterSettings {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 impl crate::codec::Decode for NestedClusterSettings {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1808,7 +1836,7 @@ impl crate::codec::Decode for NestedClusterSettings {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedClusterSettings {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1818,7 +1846,7 @@ impl crate::codec::Encode for NestedClusterSettings {
     }
 }
 /// Spec: `#/components/schemas/NestedMetroAvailabilityChecklist`
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedMetroAvailabilityChecklist {
     pub primary_zone: crate::models::NestedMetroCheckResult,
@@ -1828,7 +1856,7 @@ pub struct NestedMetroAvailabilityChecklist {
     pub witness: crate::models::NestedMetroCheckResult,
     pub zone_and_zone: crate::models::NestedMetroCheckResult,
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 impl crate::codec::Decode for NestedMetroAvailabilityChecklist {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1884,7 +1912,7 @@ impl crate::codec::Decode for NestedMetroAvailabilityChecklist {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedMetroAvailabilityChecklist {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1899,7 +1927,7 @@ impl crate::codec::Encode for NestedMetroAvailabilityChecklist {
     }
 }
 /// Spec: `#/components/schemas/NestedMetroCheckItem`
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedMetroCheckItem {
     pub critical: ::std::vec::Vec<::std::string::String>,
@@ -1909,7 +1937,7 @@ pub struct NestedMetroCheckItem {
     pub notice: ::std::vec::Vec<::std::string::String>,
     pub status: crate::models::MetroCheckStatusEnum,
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 impl crate::codec::Decode for NestedMetroCheckItem {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1955,7 +1983,7 @@ impl crate::codec::Decode for NestedMetroCheckItem {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedMetroCheckItem {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1970,7 +1998,7 @@ impl crate::codec::Encode for NestedMetroCheckItem {
     }
 }
 /// Spec: `#/components/schemas/NestedMetroCheckResult`
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedMetroCheckResult {
     pub critical: i32,
@@ -1979,7 +2007,7 @@ pub struct NestedMetroCheckResult {
     pub notice: i32,
     pub status: crate::models::MetroCheckStatusEnum,
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 impl crate::codec::Decode for NestedMetroCheckResult {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -2021,7 +2049,7 @@ impl crate::codec::Decode for NestedMetroCheckResult {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedMetroCheckResult {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -2035,12 +2063,12 @@ impl crate::codec::Encode for NestedMetroCheckResult {
     }
 }
 /// Spec: `#/components/schemas/NestedVcenterAccount`
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedVcenterAccount {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 impl crate::codec::Decode for NestedVcenterAccount {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -2062,7 +2090,7 @@ impl crate::codec::Decode for NestedVcenterAccount {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedVcenterAccount {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -2072,169 +2100,219 @@ impl crate::codec::Encode for NestedVcenterAccount {
     }
 }
 /// Spec: `#/components/schemas/ReplicaNum`
-#[cfg(any(feature = "cluster"))]
+#[cfg(feature = "cluster")]
 pub type ReplicaNum = i32;
 impl crate::Client {
     /// `POST /v2/api/connect-cluster` (operation `ConnectCluster`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "cluster")]
-    pub async fn connect_cluster(
+    pub fn connect_cluster(
         &self,
         body: &[crate::models::ClusterCreationParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Cluster>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("connect-cluster", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Cluster>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("connect-cluster", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/delete-cluster` (operation `DeleteCluster`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "cluster")]
-    pub async fn delete_cluster(
+    pub fn delete_cluster(
         &self,
         body: &crate::models::ClusterDeletionParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::DeleteCluster>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("delete-cluster", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::DeleteCluster>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("delete-cluster", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-cluster-storage-info` (operation `GetClusterStorageInfo`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "cluster")]
-    pub async fn get_cluster_storage_info(
+    pub fn get_cluster_storage_info(
         &self,
         body: &crate::models::GetClusterStorageInfoRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::ClusterStorageInfo>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-cluster-storage-info", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::ClusterStorageInfo>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-cluster-storage-info", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-clusters` (operation `GetClusters`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "cluster")]
-    pub async fn get_clusters(
+    pub fn get_clusters(
         &self,
         body: &crate::models::GetClustersRequestBody,
-    ) -> ::std::result::Result<::std::vec::Vec<crate::models::Cluster>, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-clusters", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::Cluster>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-clusters", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-clusters-connection` (operation `GetClustersConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "cluster")]
-    pub async fn get_clusters_connection(
+    pub fn get_clusters_connection(
         &self,
         body: &crate::models::GetClustersConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::ClusterConnection, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-clusters-connection", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<crate::models::ClusterConnection, crate::Error>,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-clusters-connection", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-meta-leader` (operation `GetMetaLeader`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "cluster")]
-    pub async fn get_meta_leader(
+    pub fn get_meta_leader(
         &self,
         body: &crate::models::GetMetaLeaderRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::MetaLeader>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-meta-leader", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::MetaLeader>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-meta-leader", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-cluster` (operation `UpdateCluster`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "cluster")]
-    pub async fn update_cluster(
+    pub fn update_cluster(
         &self,
         body: &crate::models::ClusterUpdationParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Cluster>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("update-cluster", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Cluster>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("update-cluster", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-cluster-enable-iscsi-setting` (operation `UpdateClusterEnableISCSISetting`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "cluster")]
-    pub async fn update_cluster_enable_iscsi_setting(
+    pub fn update_cluster_enable_iscsi_setting(
         &self,
         body: &crate::models::ClusterEnableIscsiUpdationParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::ClusterSettings>>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "update-cluster-enable-iscsi-setting",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::ClusterSettings>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "update-cluster-enable-iscsi-setting",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-cluster-ha-setting` (operation `UpdateClusterHaSetting`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "cluster")]
-    pub async fn update_cluster_ha_setting(
+    pub fn update_cluster_ha_setting(
         &self,
         body: &crate::models::ClusterHaUpdationParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::ClusterSettings>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("update-cluster-ha-setting", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::ClusterSettings>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("update-cluster-ha-setting", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-cluster-license` (operation `UpdateClusterLicense`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "cluster")]
-    pub async fn update_cluster_license(
+    pub fn update_cluster_license(
         &self,
         body: &crate::models::ClusterLicenseUpdationParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Cluster>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("update-cluster-license", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Cluster>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("update-cluster-license", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-cluster-network-setting` (operation `UpdateClusterNetworkSetting`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "cluster")]
-    pub async fn update_cluster_network_setting(
+    pub fn update_cluster_network_setting(
         &self,
         body: &crate::models::ClusterNetworkSettingUpdationParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Cluster>>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json("update-cluster-network-setting", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Cluster>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "update-cluster-network-setting",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-cluster-virtualization-setting` (operation `UpdateClusterVirtualizationSetting`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "cluster")]
-    pub async fn update_cluster_virtualization_setting(
+    pub fn update_cluster_virtualization_setting(
         &self,
         body: &crate::models::ClusterVirtualizationUpdationParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Cluster>>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "update-cluster-virtualization-setting",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Cluster>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "update-cluster-virtualization-setting",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "cluster")]
+crate::pagination::list_request!(GetClustersRequestBody => Cluster, get_clusters);

@@ -3,7 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/ClusterImage`
-#[cfg(any(feature = "cluster-image"))]
+#[cfg(feature = "cluster-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterImage {
     pub cluster: crate::models::NestedCluster,
@@ -19,7 +19,7 @@ pub struct ClusterImage {
     pub version: ::std::string::String,
     pub zbs_version: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "cluster-image"))]
+#[cfg(feature = "cluster-image")]
 impl crate::codec::Decode for ClusterImage {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -90,7 +90,7 @@ impl crate::codec::Decode for ClusterImage {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cluster-image"))]
+#[cfg(feature = "cluster-image")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ClusterImage {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -111,12 +111,12 @@ impl crate::codec::Encode for ClusterImage {
     }
 }
 /// Spec: `#/components/schemas/ClusterImageConnection`
-#[cfg(any(feature = "cluster-image"))]
+#[cfg(feature = "cluster-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterImageConnection {
     pub aggregate: crate::models::NestedAggregateClusterImage,
 }
-#[cfg(any(feature = "cluster-image"))]
+#[cfg(feature = "cluster-image")]
 impl crate::codec::Decode for ClusterImageConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -138,7 +138,7 @@ impl crate::codec::Decode for ClusterImageConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cluster-image"))]
+#[cfg(feature = "cluster-image")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ClusterImageConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -148,7 +148,7 @@ impl crate::codec::Encode for ClusterImageConnection {
     }
 }
 /// Spec: `#/components/schemas/ClusterImageOrderByInput`
-#[cfg(any(feature = "cluster-image"))]
+#[cfg(feature = "cluster-image")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ClusterImageOrderByInput {
     /// `entityAsyncStatus_ASC`
@@ -194,7 +194,7 @@ pub enum ClusterImageOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "cluster-image"))]
+#[cfg(feature = "cluster-image")]
 impl ClusterImageOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 20] = [
@@ -273,19 +273,19 @@ impl ClusterImageOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "cluster-image"))]
+#[cfg(feature = "cluster-image")]
 impl ::std::default::Default for ClusterImageOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "cluster-image"))]
+#[cfg(feature = "cluster-image")]
 impl ::std::fmt::Display for ClusterImageOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "cluster-image"))]
+#[cfg(feature = "cluster-image")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ClusterImageOrderByInput {
     fn decode(
@@ -294,14 +294,14 @@ impl crate::codec::Decode for ClusterImageOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "cluster-image"))]
+#[cfg(feature = "cluster-image")]
 impl crate::codec::Encode for ClusterImageOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/ClusterImageWhereInput`
-#[cfg(any(feature = "cluster-image"))]
+#[cfg(feature = "cluster-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterImageWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::ClusterImageWhereInput>>,
@@ -437,7 +437,7 @@ pub struct ClusterImageWhereInput {
     pub zbs_version_not_starts_with: crate::Nullable<::std::string::String>,
     pub zbs_version_starts_with: crate::Nullable<::std::string::String>,
 }
-#[cfg(any(feature = "cluster-image"))]
+#[cfg(feature = "cluster-image")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ClusterImageWhereInput {
     fn decode(
@@ -748,7 +748,7 @@ impl crate::codec::Decode for ClusterImageWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cluster-image"))]
+#[cfg(feature = "cluster-image")]
 impl crate::codec::Encode for ClusterImageWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -894,7 +894,7 @@ impl crate::codec::Encode for ClusterImageWhereInput {
     }
 }
 /// Spec: `#/components/schemas/GetClusterImagesConnectionRequestBody`
-#[cfg(any(feature = "cluster-image"))]
+#[cfg(feature = "cluster-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetClusterImagesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -905,7 +905,7 @@ pub struct GetClusterImagesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ClusterImageWhereInput>,
 }
-#[cfg(any(feature = "cluster-image"))]
+#[cfg(feature = "cluster-image")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetClusterImagesConnectionRequestBody {
     fn decode(
@@ -929,7 +929,7 @@ impl crate::codec::Decode for GetClusterImagesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cluster-image"))]
+#[cfg(feature = "cluster-image")]
 impl crate::codec::Encode for GetClusterImagesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -944,7 +944,7 @@ impl crate::codec::Encode for GetClusterImagesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetClusterImagesRequestBody`
-#[cfg(any(feature = "cluster-image"))]
+#[cfg(feature = "cluster-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetClusterImagesRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -955,7 +955,7 @@ pub struct GetClusterImagesRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ClusterImageWhereInput>,
 }
-#[cfg(any(feature = "cluster-image"))]
+#[cfg(feature = "cluster-image")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetClusterImagesRequestBody {
     fn decode(
@@ -979,7 +979,7 @@ impl crate::codec::Decode for GetClusterImagesRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cluster-image"))]
+#[cfg(feature = "cluster-image")]
 impl crate::codec::Encode for GetClusterImagesRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -994,12 +994,12 @@ impl crate::codec::Encode for GetClusterImagesRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateClusterImage`
-#[cfg(any(feature = "cluster-image"))]
+#[cfg(feature = "cluster-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateClusterImage {
     pub count: i32,
 }
-#[cfg(any(feature = "cluster-image"))]
+#[cfg(feature = "cluster-image")]
 impl crate::codec::Decode for NestedAggregateClusterImage {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1021,7 +1021,7 @@ impl crate::codec::Decode for NestedAggregateClusterImage {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cluster-image"))]
+#[cfg(feature = "cluster-image")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateClusterImage {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1032,28 +1032,44 @@ impl crate::codec::Encode for NestedAggregateClusterImage {
 }
 impl crate::Client {
     /// `POST /v2/api/get-cluster-images` (operation `GetClusterImages`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "cluster-image")]
-    pub async fn get_cluster_images(
+    pub fn get_cluster_images(
         &self,
         body: &crate::models::GetClusterImagesRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::ClusterImage>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-cluster-images", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::ClusterImage>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-cluster-images", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-cluster-images-connection` (operation `GetClusterImagesConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "cluster-image")]
-    pub async fn get_cluster_images_connection(
+    pub fn get_cluster_images_connection(
         &self,
         body: &crate::models::GetClusterImagesConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::ClusterImageConnection, crate::Error> {
-        self.execute(
-                crate::client::ApiRequest::json("get-cluster-images-connection", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::ClusterImageConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-cluster-images-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "cluster-image")]
+crate::pagination::list_request!(
+    GetClusterImagesRequestBody => ClusterImage, get_cluster_images
+);

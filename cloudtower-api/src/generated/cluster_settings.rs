@@ -3,12 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/ClusterSettingsConnection`
-#[cfg(any(feature = "cluster-settings"))]
+#[cfg(feature = "cluster-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterSettingsConnection {
     pub aggregate: crate::models::NestedAggregateClusterSettings,
 }
-#[cfg(any(feature = "cluster-settings"))]
+#[cfg(feature = "cluster-settings")]
 impl crate::codec::Decode for ClusterSettingsConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -30,7 +30,7 @@ impl crate::codec::Decode for ClusterSettingsConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cluster-settings"))]
+#[cfg(feature = "cluster-settings")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ClusterSettingsConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -40,7 +40,7 @@ impl crate::codec::Encode for ClusterSettingsConnection {
     }
 }
 /// Spec: `#/components/schemas/ClusterSettingsOrderByInput`
-#[cfg(any(feature = "cluster-settings"))]
+#[cfg(feature = "cluster-settings")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ClusterSettingsOrderByInput {
     /// `default_ha_ASC`
@@ -66,7 +66,7 @@ pub enum ClusterSettingsOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "cluster-settings"))]
+#[cfg(feature = "cluster-settings")]
 impl ClusterSettingsOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 10] = [
@@ -115,19 +115,19 @@ impl ClusterSettingsOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "cluster-settings"))]
+#[cfg(feature = "cluster-settings")]
 impl ::std::default::Default for ClusterSettingsOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "cluster-settings"))]
+#[cfg(feature = "cluster-settings")]
 impl ::std::fmt::Display for ClusterSettingsOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "cluster-settings"))]
+#[cfg(feature = "cluster-settings")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ClusterSettingsOrderByInput {
     fn decode(
@@ -136,14 +136,14 @@ impl crate::codec::Decode for ClusterSettingsOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "cluster-settings"))]
+#[cfg(feature = "cluster-settings")]
 impl crate::codec::Encode for ClusterSettingsOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/ClusterSettingsWhereInput`
-#[cfg(any(feature = "cluster-settings"))]
+#[cfg(feature = "cluster-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterSettingsWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::ClusterSettingsWhereInput>>,
@@ -181,7 +181,7 @@ pub struct ClusterSettingsWhereInput {
     pub id_not_starts_with: crate::Nullable<::std::string::String>,
     pub id_starts_with: crate::Nullable<::std::string::String>,
 }
-#[cfg(any(feature = "cluster-settings"))]
+#[cfg(feature = "cluster-settings")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ClusterSettingsWhereInput {
     fn decode(
@@ -249,7 +249,7 @@ impl crate::codec::Decode for ClusterSettingsWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cluster-settings"))]
+#[cfg(feature = "cluster-settings")]
 impl crate::codec::Encode for ClusterSettingsWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -283,7 +283,7 @@ impl crate::codec::Encode for ClusterSettingsWhereInput {
     }
 }
 /// Spec: `#/components/schemas/GetClusterSettingsesConnectionRequestBody`
-#[cfg(any(feature = "cluster-settings"))]
+#[cfg(feature = "cluster-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetClusterSettingsesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -294,7 +294,7 @@ pub struct GetClusterSettingsesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ClusterSettingsWhereInput>,
 }
-#[cfg(any(feature = "cluster-settings"))]
+#[cfg(feature = "cluster-settings")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetClusterSettingsesConnectionRequestBody {
     fn decode(
@@ -318,7 +318,7 @@ impl crate::codec::Decode for GetClusterSettingsesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cluster-settings"))]
+#[cfg(feature = "cluster-settings")]
 impl crate::codec::Encode for GetClusterSettingsesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -333,7 +333,7 @@ impl crate::codec::Encode for GetClusterSettingsesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetClusterSettingsesRequestBody`
-#[cfg(any(feature = "cluster-settings"))]
+#[cfg(feature = "cluster-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetClusterSettingsesRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -344,7 +344,7 @@ pub struct GetClusterSettingsesRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ClusterSettingsWhereInput>,
 }
-#[cfg(any(feature = "cluster-settings"))]
+#[cfg(feature = "cluster-settings")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetClusterSettingsesRequestBody {
     fn decode(
@@ -368,7 +368,7 @@ impl crate::codec::Decode for GetClusterSettingsesRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cluster-settings"))]
+#[cfg(feature = "cluster-settings")]
 impl crate::codec::Encode for GetClusterSettingsesRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -383,12 +383,12 @@ impl crate::codec::Encode for GetClusterSettingsesRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateClusterSettings`
-#[cfg(any(feature = "cluster-settings"))]
+#[cfg(feature = "cluster-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateClusterSettings {
     pub count: i32,
 }
-#[cfg(any(feature = "cluster-settings"))]
+#[cfg(feature = "cluster-settings")]
 impl crate::codec::Decode for NestedAggregateClusterSettings {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -410,7 +410,7 @@ impl crate::codec::Decode for NestedAggregateClusterSettings {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cluster-settings"))]
+#[cfg(feature = "cluster-settings")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateClusterSettings {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -421,31 +421,44 @@ impl crate::codec::Encode for NestedAggregateClusterSettings {
 }
 impl crate::Client {
     /// `POST /v2/api/get-cluster-settingses` (operation `GetClusterSettingses`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "cluster-settings")]
-    pub async fn get_cluster_settingses(
+    pub fn get_cluster_settingses(
         &self,
         body: &crate::models::GetClusterSettingsesRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::ClusterSettings>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-cluster-settingses", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::ClusterSettings>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-cluster-settingses", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-cluster-settingses-connection` (operation `GetClusterSettingsesConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "cluster-settings")]
-    pub async fn get_cluster_settingses_connection(
+    pub fn get_cluster_settingses_connection(
         &self,
         body: &crate::models::GetClusterSettingsesConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::ClusterSettingsConnection, crate::Error> {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "get-cluster-settingses-connection",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::ClusterSettingsConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-cluster-settingses-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "cluster-settings")]
+crate::pagination::list_request!(
+    GetClusterSettingsesRequestBody => ClusterSettings, get_cluster_settingses
+);

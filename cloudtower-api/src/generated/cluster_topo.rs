@@ -3,7 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/ClusterTopo`
-#[cfg(any(feature = "cluster-topo"))]
+#[cfg(feature = "cluster-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterTopo {
     pub brick_topoes: ::std::option::Option<
@@ -20,7 +20,7 @@ pub struct ClusterTopo {
         ::std::vec::Vec<crate::models::NestedZoneTopo>,
     >,
 }
-#[cfg(any(feature = "cluster-topo"))]
+#[cfg(feature = "cluster-topo")]
 impl crate::codec::Decode for ClusterTopo {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -57,7 +57,7 @@ impl crate::codec::Decode for ClusterTopo {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cluster-topo"))]
+#[cfg(feature = "cluster-topo")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ClusterTopo {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -73,12 +73,12 @@ impl crate::codec::Encode for ClusterTopo {
     }
 }
 /// Spec: `#/components/schemas/ClusterTopoConnection`
-#[cfg(any(feature = "cluster-topo"))]
+#[cfg(feature = "cluster-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterTopoConnection {
     pub aggregate: crate::models::NestedAggregateClusterTopo,
 }
-#[cfg(any(feature = "cluster-topo"))]
+#[cfg(feature = "cluster-topo")]
 impl crate::codec::Decode for ClusterTopoConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -100,7 +100,7 @@ impl crate::codec::Decode for ClusterTopoConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cluster-topo"))]
+#[cfg(feature = "cluster-topo")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ClusterTopoConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -110,7 +110,7 @@ impl crate::codec::Encode for ClusterTopoConnection {
     }
 }
 /// Spec: `#/components/schemas/ClusterTopoOrderByInput`
-#[cfg(any(feature = "cluster-topo"))]
+#[cfg(feature = "cluster-topo")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ClusterTopoOrderByInput {
     /// `id_ASC`
@@ -128,7 +128,7 @@ pub enum ClusterTopoOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "cluster-topo"))]
+#[cfg(feature = "cluster-topo")]
 impl ClusterTopoOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 6] = [
@@ -165,19 +165,19 @@ impl ClusterTopoOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "cluster-topo"))]
+#[cfg(feature = "cluster-topo")]
 impl ::std::default::Default for ClusterTopoOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "cluster-topo"))]
+#[cfg(feature = "cluster-topo")]
 impl ::std::fmt::Display for ClusterTopoOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "cluster-topo"))]
+#[cfg(feature = "cluster-topo")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ClusterTopoOrderByInput {
     fn decode(
@@ -186,14 +186,14 @@ impl crate::codec::Decode for ClusterTopoOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "cluster-topo"))]
+#[cfg(feature = "cluster-topo")]
 impl crate::codec::Encode for ClusterTopoOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/ClusterTopoWhereInput`
-#[cfg(any(feature = "cluster-topo"))]
+#[cfg(feature = "cluster-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterTopoWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::ClusterTopoWhereInput>>,
@@ -266,20 +266,20 @@ pub struct ClusterTopoWhereInput {
     pub node_topoes_some: crate::Nullable<
         ::std::boxed::Box<crate::models::NodeTopoWhereInput>,
     >,
-    #[cfg(any(feature = "zone-topo"))]
+    #[cfg(feature = "zone-topo")]
     pub zone_topoes_every: crate::Nullable<
         ::std::boxed::Box<crate::models::ZoneTopoWhereInput>,
     >,
-    #[cfg(any(feature = "zone-topo"))]
+    #[cfg(feature = "zone-topo")]
     pub zone_topoes_none: crate::Nullable<
         ::std::boxed::Box<crate::models::ZoneTopoWhereInput>,
     >,
-    #[cfg(any(feature = "zone-topo"))]
+    #[cfg(feature = "zone-topo")]
     pub zone_topoes_some: crate::Nullable<
         ::std::boxed::Box<crate::models::ZoneTopoWhereInput>,
     >,
 }
-#[cfg(any(feature = "cluster-topo"))]
+#[cfg(feature = "cluster-topo")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ClusterTopoWhereInput {
     fn decode(
@@ -390,15 +390,15 @@ impl crate::codec::Decode for ClusterTopoWhereInput {
                 "node_topoes_some" => {
                     d.field(&mut out.node_topoes_some, "node_topoes_some")?
                 }
-                #[cfg(any(feature = "zone-topo"))]
+                #[cfg(feature = "zone-topo")]
                 "zone_topoes_every" => {
                     d.field(&mut out.zone_topoes_every, "zone_topoes_every")?
                 }
-                #[cfg(any(feature = "zone-topo"))]
+                #[cfg(feature = "zone-topo")]
                 "zone_topoes_none" => {
                     d.field(&mut out.zone_topoes_none, "zone_topoes_none")?
                 }
-                #[cfg(any(feature = "zone-topo"))]
+                #[cfg(feature = "zone-topo")]
                 "zone_topoes_some" => {
                     d.field(&mut out.zone_topoes_some, "zone_topoes_some")?
                 }
@@ -409,7 +409,7 @@ impl crate::codec::Decode for ClusterTopoWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cluster-topo"))]
+#[cfg(feature = "cluster-topo")]
 impl crate::codec::Encode for ClusterTopoWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -471,17 +471,17 @@ impl crate::codec::Encode for ClusterTopoWhereInput {
         e.field("node_topoes_none", &self.node_topoes_none);
         #[cfg(any(feature = "brick-topo", feature = "node-topo"))]
         e.field("node_topoes_some", &self.node_topoes_some);
-        #[cfg(any(feature = "zone-topo"))]
+        #[cfg(feature = "zone-topo")]
         e.field("zone_topoes_every", &self.zone_topoes_every);
-        #[cfg(any(feature = "zone-topo"))]
+        #[cfg(feature = "zone-topo")]
         e.field("zone_topoes_none", &self.zone_topoes_none);
-        #[cfg(any(feature = "zone-topo"))]
+        #[cfg(feature = "zone-topo")]
         e.field("zone_topoes_some", &self.zone_topoes_some);
         e.end_object();
     }
 }
 /// Spec: `#/components/schemas/GetClusterTopoesConnectionRequestBody`
-#[cfg(any(feature = "cluster-topo"))]
+#[cfg(feature = "cluster-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetClusterTopoesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -492,7 +492,7 @@ pub struct GetClusterTopoesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ClusterTopoWhereInput>,
 }
-#[cfg(any(feature = "cluster-topo"))]
+#[cfg(feature = "cluster-topo")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetClusterTopoesConnectionRequestBody {
     fn decode(
@@ -516,7 +516,7 @@ impl crate::codec::Decode for GetClusterTopoesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cluster-topo"))]
+#[cfg(feature = "cluster-topo")]
 impl crate::codec::Encode for GetClusterTopoesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -531,7 +531,7 @@ impl crate::codec::Encode for GetClusterTopoesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetClusterTopoesRequestBody`
-#[cfg(any(feature = "cluster-topo"))]
+#[cfg(feature = "cluster-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetClusterTopoesRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -542,7 +542,7 @@ pub struct GetClusterTopoesRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ClusterTopoWhereInput>,
 }
-#[cfg(any(feature = "cluster-topo"))]
+#[cfg(feature = "cluster-topo")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetClusterTopoesRequestBody {
     fn decode(
@@ -566,7 +566,7 @@ impl crate::codec::Decode for GetClusterTopoesRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cluster-topo"))]
+#[cfg(feature = "cluster-topo")]
 impl crate::codec::Encode for GetClusterTopoesRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -581,12 +581,12 @@ impl crate::codec::Encode for GetClusterTopoesRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateClusterTopo`
-#[cfg(any(feature = "cluster-topo"))]
+#[cfg(feature = "cluster-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateClusterTopo {
     pub count: i32,
 }
-#[cfg(any(feature = "cluster-topo"))]
+#[cfg(feature = "cluster-topo")]
 impl crate::codec::Decode for NestedAggregateClusterTopo {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -608,7 +608,7 @@ impl crate::codec::Decode for NestedAggregateClusterTopo {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cluster-topo"))]
+#[cfg(feature = "cluster-topo")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateClusterTopo {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -619,28 +619,44 @@ impl crate::codec::Encode for NestedAggregateClusterTopo {
 }
 impl crate::Client {
     /// `POST /v2/api/get-cluster-topoes` (operation `GetClusterTopoes`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "cluster-topo")]
-    pub async fn get_cluster_topoes(
+    pub fn get_cluster_topoes(
         &self,
         body: &crate::models::GetClusterTopoesRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::ClusterTopo>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-cluster-topoes", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::ClusterTopo>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-cluster-topoes", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-cluster-topoes-connection` (operation `GetClusterTopoesConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "cluster-topo")]
-    pub async fn get_cluster_topoes_connection(
+    pub fn get_cluster_topoes_connection(
         &self,
         body: &crate::models::GetClusterTopoesConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::ClusterTopoConnection, crate::Error> {
-        self.execute(
-                crate::client::ApiRequest::json("get-cluster-topoes-connection", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::ClusterTopoConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-cluster-topoes-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "cluster-topo")]
+crate::pagination::list_request!(
+    GetClusterTopoesRequestBody => ClusterTopo, get_cluster_topoes
+);

@@ -3,7 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/ClusterUpgradeHistory`
-#[cfg(any(feature = "cluster-upgrade-history"))]
+#[cfg(feature = "cluster-upgrade-history")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterUpgradeHistory {
     pub cluster: crate::models::NestedCluster,
@@ -15,7 +15,7 @@ pub struct ClusterUpgradeHistory {
     pub task_uuid: ::std::string::String,
     pub version: ::std::string::String,
 }
-#[cfg(any(feature = "cluster-upgrade-history"))]
+#[cfg(feature = "cluster-upgrade-history")]
 impl crate::codec::Decode for ClusterUpgradeHistory {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -78,7 +78,7 @@ impl crate::codec::Decode for ClusterUpgradeHistory {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cluster-upgrade-history"))]
+#[cfg(feature = "cluster-upgrade-history")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ClusterUpgradeHistory {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -95,12 +95,12 @@ impl crate::codec::Encode for ClusterUpgradeHistory {
     }
 }
 /// Spec: `#/components/schemas/ClusterUpgradeHistoryConnection`
-#[cfg(any(feature = "cluster-upgrade-history"))]
+#[cfg(feature = "cluster-upgrade-history")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterUpgradeHistoryConnection {
     pub aggregate: crate::models::NestedAggregateClusterUpgradeHistory,
 }
-#[cfg(any(feature = "cluster-upgrade-history"))]
+#[cfg(feature = "cluster-upgrade-history")]
 impl crate::codec::Decode for ClusterUpgradeHistoryConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -122,7 +122,7 @@ impl crate::codec::Decode for ClusterUpgradeHistoryConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cluster-upgrade-history"))]
+#[cfg(feature = "cluster-upgrade-history")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ClusterUpgradeHistoryConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -132,7 +132,7 @@ impl crate::codec::Encode for ClusterUpgradeHistoryConnection {
     }
 }
 /// Spec: `#/components/schemas/ClusterUpgradeHistoryOrderByInput`
-#[cfg(any(feature = "cluster-upgrade-history"))]
+#[cfg(feature = "cluster-upgrade-history")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ClusterUpgradeHistoryOrderByInput {
     /// `date_ASC`
@@ -166,7 +166,7 @@ pub enum ClusterUpgradeHistoryOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "cluster-upgrade-history"))]
+#[cfg(feature = "cluster-upgrade-history")]
 impl ClusterUpgradeHistoryOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 14] = [
@@ -227,19 +227,19 @@ impl ClusterUpgradeHistoryOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "cluster-upgrade-history"))]
+#[cfg(feature = "cluster-upgrade-history")]
 impl ::std::default::Default for ClusterUpgradeHistoryOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "cluster-upgrade-history"))]
+#[cfg(feature = "cluster-upgrade-history")]
 impl ::std::fmt::Display for ClusterUpgradeHistoryOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "cluster-upgrade-history"))]
+#[cfg(feature = "cluster-upgrade-history")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ClusterUpgradeHistoryOrderByInput {
     fn decode(
@@ -248,14 +248,14 @@ impl crate::codec::Decode for ClusterUpgradeHistoryOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "cluster-upgrade-history"))]
+#[cfg(feature = "cluster-upgrade-history")]
 impl crate::codec::Encode for ClusterUpgradeHistoryOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/ClusterUpgradeHistoryWhereInput`
-#[cfg(any(feature = "cluster-upgrade-history"))]
+#[cfg(feature = "cluster-upgrade-history")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterUpgradeHistoryWhereInput {
     pub and: crate::Nullable<
@@ -347,7 +347,7 @@ pub struct ClusterUpgradeHistoryWhereInput {
     pub version_not_starts_with: crate::Nullable<::std::string::String>,
     pub version_starts_with: crate::Nullable<::std::string::String>,
 }
-#[cfg(any(feature = "cluster-upgrade-history"))]
+#[cfg(feature = "cluster-upgrade-history")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ClusterUpgradeHistoryWhereInput {
     fn decode(
@@ -510,7 +510,7 @@ impl crate::codec::Decode for ClusterUpgradeHistoryWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cluster-upgrade-history"))]
+#[cfg(feature = "cluster-upgrade-history")]
 impl crate::codec::Encode for ClusterUpgradeHistoryWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -600,7 +600,7 @@ impl crate::codec::Encode for ClusterUpgradeHistoryWhereInput {
     }
 }
 /// Spec: `#/components/schemas/GetClusterUpgradeHistoriesConnectionRequestBody`
-#[cfg(any(feature = "cluster-upgrade-history"))]
+#[cfg(feature = "cluster-upgrade-history")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetClusterUpgradeHistoriesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -611,7 +611,7 @@ pub struct GetClusterUpgradeHistoriesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ClusterUpgradeHistoryWhereInput>,
 }
-#[cfg(any(feature = "cluster-upgrade-history"))]
+#[cfg(feature = "cluster-upgrade-history")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetClusterUpgradeHistoriesConnectionRequestBody {
     fn decode(
@@ -635,7 +635,7 @@ impl crate::codec::Decode for GetClusterUpgradeHistoriesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cluster-upgrade-history"))]
+#[cfg(feature = "cluster-upgrade-history")]
 impl crate::codec::Encode for GetClusterUpgradeHistoriesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -650,7 +650,7 @@ impl crate::codec::Encode for GetClusterUpgradeHistoriesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetClusterUpgradeHistoriesRequestBody`
-#[cfg(any(feature = "cluster-upgrade-history"))]
+#[cfg(feature = "cluster-upgrade-history")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetClusterUpgradeHistoriesRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -661,7 +661,7 @@ pub struct GetClusterUpgradeHistoriesRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ClusterUpgradeHistoryWhereInput>,
 }
-#[cfg(any(feature = "cluster-upgrade-history"))]
+#[cfg(feature = "cluster-upgrade-history")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetClusterUpgradeHistoriesRequestBody {
     fn decode(
@@ -685,7 +685,7 @@ impl crate::codec::Decode for GetClusterUpgradeHistoriesRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cluster-upgrade-history"))]
+#[cfg(feature = "cluster-upgrade-history")]
 impl crate::codec::Encode for GetClusterUpgradeHistoriesRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -700,12 +700,12 @@ impl crate::codec::Encode for GetClusterUpgradeHistoriesRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateClusterUpgradeHistory`
-#[cfg(any(feature = "cluster-upgrade-history"))]
+#[cfg(feature = "cluster-upgrade-history")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateClusterUpgradeHistory {
     pub count: i32,
 }
-#[cfg(any(feature = "cluster-upgrade-history"))]
+#[cfg(feature = "cluster-upgrade-history")]
 impl crate::codec::Decode for NestedAggregateClusterUpgradeHistory {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -727,7 +727,7 @@ impl crate::codec::Decode for NestedAggregateClusterUpgradeHistory {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "cluster-upgrade-history"))]
+#[cfg(feature = "cluster-upgrade-history")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateClusterUpgradeHistory {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -738,36 +738,48 @@ impl crate::codec::Encode for NestedAggregateClusterUpgradeHistory {
 }
 impl crate::Client {
     /// `POST /v2/api/get-cluster-upgrade-histories` (operation `GetClusterUpgradeHistories`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "cluster-upgrade-history")]
-    pub async fn get_cluster_upgrade_histories(
+    pub fn get_cluster_upgrade_histories(
         &self,
         body: &crate::models::GetClusterUpgradeHistoriesRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::ClusterUpgradeHistory>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json("get-cluster-upgrade-histories", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::ClusterUpgradeHistory>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-cluster-upgrade-histories",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-cluster-upgrade-histories-connection` (operation `GetClusterUpgradeHistoriesConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "cluster-upgrade-history")]
-    pub async fn get_cluster_upgrade_histories_connection(
+    pub fn get_cluster_upgrade_histories_connection(
         &self,
         body: &crate::models::GetClusterUpgradeHistoriesConnectionRequestBody,
-    ) -> ::std::result::Result<
-        crate::models::ClusterUpgradeHistoryConnection,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "get-cluster-upgrade-histories-connection",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::ClusterUpgradeHistoryConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-cluster-upgrade-histories-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "cluster-upgrade-history")]
+crate::pagination::list_request!(
+    GetClusterUpgradeHistoriesRequestBody => ClusterUpgradeHistory,
+    get_cluster_upgrade_histories
+);

@@ -3,7 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/ConsistencyGroup`
-#[cfg(any(feature = "consistency-group"))]
+#[cfg(feature = "consistency-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConsistencyGroup {
     pub cluster: crate::models::NestedCluster,
@@ -25,7 +25,7 @@ pub struct ConsistencyGroup {
     >,
     pub unique_size: i64,
 }
-#[cfg(any(feature = "consistency-group"))]
+#[cfg(feature = "consistency-group")]
 impl crate::codec::Decode for ConsistencyGroup {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -95,7 +95,7 @@ impl crate::codec::Decode for ConsistencyGroup {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "consistency-group"))]
+#[cfg(feature = "consistency-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ConsistencyGroup {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -116,12 +116,12 @@ impl crate::codec::Encode for ConsistencyGroup {
     }
 }
 /// Spec: `#/components/schemas/ConsistencyGroupConnection`
-#[cfg(any(feature = "consistency-group"))]
+#[cfg(feature = "consistency-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConsistencyGroupConnection {
     pub aggregate: crate::models::NestedAggregateConsistencyGroup,
 }
-#[cfg(any(feature = "consistency-group"))]
+#[cfg(feature = "consistency-group")]
 impl crate::codec::Decode for ConsistencyGroupConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -143,7 +143,7 @@ impl crate::codec::Decode for ConsistencyGroupConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "consistency-group"))]
+#[cfg(feature = "consistency-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ConsistencyGroupConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -153,7 +153,7 @@ impl crate::codec::Encode for ConsistencyGroupConnection {
     }
 }
 /// Spec: `#/components/schemas/ConsistencyGroupCreationParams`
-#[cfg(any(feature = "consistency-group"))]
+#[cfg(feature = "consistency-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConsistencyGroupCreationParams {
     pub namespaces_ids: ::std::vec::Vec<::std::string::String>,
@@ -162,7 +162,7 @@ pub struct ConsistencyGroupCreationParams {
     pub cluster_id: ::std::string::String,
     pub name: ::std::string::String,
 }
-#[cfg(any(feature = "consistency-group"))]
+#[cfg(feature = "consistency-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ConsistencyGroupCreationParams {
     fn decode(
@@ -202,7 +202,7 @@ impl crate::codec::Decode for ConsistencyGroupCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "consistency-group"))]
+#[cfg(feature = "consistency-group")]
 impl crate::codec::Encode for ConsistencyGroupCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -215,13 +215,13 @@ impl crate::codec::Encode for ConsistencyGroupCreationParams {
     }
 }
 /// Spec: `#/components/schemas/ConsistencyGroupDeletionParams`
-#[cfg(any(feature = "consistency-group"))]
+#[cfg(feature = "consistency-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConsistencyGroupDeletionParams {
     pub data: crate::models::ConsistencyGroupDeletionParamsData,
     pub r#where: crate::models::ConsistencyGroupWhereInput,
 }
-#[cfg(any(feature = "consistency-group"))]
+#[cfg(feature = "consistency-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ConsistencyGroupDeletionParams {
     fn decode(
@@ -248,7 +248,7 @@ impl crate::codec::Decode for ConsistencyGroupDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "consistency-group"))]
+#[cfg(feature = "consistency-group")]
 impl crate::codec::Encode for ConsistencyGroupDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -258,12 +258,12 @@ impl crate::codec::Encode for ConsistencyGroupDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/ConsistencyGroupDeletionParams/properties/data`
-#[cfg(any(feature = "consistency-group"))]
+#[cfg(feature = "consistency-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConsistencyGroupDeletionParamsData {
     pub remain_volume_snapshot: ::std::option::Option<bool>,
 }
-#[cfg(any(feature = "consistency-group"))]
+#[cfg(feature = "consistency-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ConsistencyGroupDeletionParamsData {
     fn decode(
@@ -283,7 +283,7 @@ impl crate::codec::Decode for ConsistencyGroupDeletionParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "consistency-group"))]
+#[cfg(feature = "consistency-group")]
 impl crate::codec::Encode for ConsistencyGroupDeletionParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -292,13 +292,13 @@ impl crate::codec::Encode for ConsistencyGroupDeletionParamsData {
     }
 }
 /// Spec: `#/components/schemas/ConsistencyGroupUpdationParams`
-#[cfg(any(feature = "consistency-group"))]
+#[cfg(feature = "consistency-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConsistencyGroupUpdationParams {
     pub data: crate::models::ConsistencyGroupUpdationParamsData,
     pub r#where: crate::models::ConsistencyGroupWhereInput,
 }
-#[cfg(any(feature = "consistency-group"))]
+#[cfg(feature = "consistency-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ConsistencyGroupUpdationParams {
     fn decode(
@@ -325,7 +325,7 @@ impl crate::codec::Decode for ConsistencyGroupUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "consistency-group"))]
+#[cfg(feature = "consistency-group")]
 impl crate::codec::Encode for ConsistencyGroupUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -335,7 +335,7 @@ impl crate::codec::Encode for ConsistencyGroupUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/ConsistencyGroupUpdationParams/properties/data`
-#[cfg(any(feature = "consistency-group"))]
+#[cfg(feature = "consistency-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConsistencyGroupUpdationParamsData {
     pub remain_volume_snapshot: ::std::option::Option<bool>,
@@ -344,7 +344,7 @@ pub struct ConsistencyGroupUpdationParamsData {
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "consistency-group"))]
+#[cfg(feature = "consistency-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ConsistencyGroupUpdationParamsData {
     fn decode(
@@ -368,7 +368,7 @@ impl crate::codec::Decode for ConsistencyGroupUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "consistency-group"))]
+#[cfg(feature = "consistency-group")]
 impl crate::codec::Encode for ConsistencyGroupUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -381,12 +381,12 @@ impl crate::codec::Encode for ConsistencyGroupUpdationParamsData {
     }
 }
 /// Spec: `#/components/schemas/DeleteConsistencyGroup`
-#[cfg(any(feature = "consistency-group"))]
+#[cfg(feature = "consistency-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteConsistencyGroup {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "consistency-group"))]
+#[cfg(feature = "consistency-group")]
 impl crate::codec::Decode for DeleteConsistencyGroup {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -408,7 +408,7 @@ impl crate::codec::Decode for DeleteConsistencyGroup {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "consistency-group"))]
+#[cfg(feature = "consistency-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteConsistencyGroup {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -418,7 +418,7 @@ impl crate::codec::Encode for DeleteConsistencyGroup {
     }
 }
 /// Spec: `#/components/schemas/GetConsistencyGroupsConnectionRequestBody`
-#[cfg(any(feature = "consistency-group"))]
+#[cfg(feature = "consistency-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetConsistencyGroupsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -429,7 +429,7 @@ pub struct GetConsistencyGroupsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ConsistencyGroupWhereInput>,
 }
-#[cfg(any(feature = "consistency-group"))]
+#[cfg(feature = "consistency-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetConsistencyGroupsConnectionRequestBody {
     fn decode(
@@ -453,7 +453,7 @@ impl crate::codec::Decode for GetConsistencyGroupsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "consistency-group"))]
+#[cfg(feature = "consistency-group")]
 impl crate::codec::Encode for GetConsistencyGroupsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -468,12 +468,12 @@ impl crate::codec::Encode for GetConsistencyGroupsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateConsistencyGroup`
-#[cfg(any(feature = "consistency-group"))]
+#[cfg(feature = "consistency-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateConsistencyGroup {
     pub count: i32,
 }
-#[cfg(any(feature = "consistency-group"))]
+#[cfg(feature = "consistency-group")]
 impl crate::codec::Decode for NestedAggregateConsistencyGroup {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -495,7 +495,7 @@ impl crate::codec::Decode for NestedAggregateConsistencyGroup {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "consistency-group"))]
+#[cfg(feature = "consistency-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateConsistencyGroup {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -506,70 +506,95 @@ impl crate::codec::Encode for NestedAggregateConsistencyGroup {
 }
 impl crate::Client {
     /// `POST /v2/api/create-consistency-group` (operation `CreateConsistencyGroup`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "consistency-group")]
-    pub async fn create_consistency_group(
+    pub fn create_consistency_group(
         &self,
         body: &[crate::models::ConsistencyGroupCreationParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::ConsistencyGroup>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("create-consistency-group", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::ConsistencyGroup>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("create-consistency-group", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/delete-consistency-group` (operation `DeleteConsistencyGroup`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "consistency-group")]
-    pub async fn delete_consistency_group(
+    pub fn delete_consistency_group(
         &self,
         body: &crate::models::ConsistencyGroupDeletionParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::DeleteConsistencyGroup>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("delete-consistency-group", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::DeleteConsistencyGroup>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("delete-consistency-group", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-consistency-groups` (operation `GetConsistencyGroups`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "consistency-group")]
-    pub async fn get_consistency_groups(
+    pub fn get_consistency_groups(
         &self,
         body: &crate::models::GetConsistencyGroupsRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::ConsistencyGroup>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-consistency-groups", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::ConsistencyGroup>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-consistency-groups", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-consistency-groups-connection` (operation `GetConsistencyGroupsConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "consistency-group")]
-    pub async fn get_consistency_groups_connection(
+    pub fn get_consistency_groups_connection(
         &self,
         body: &crate::models::GetConsistencyGroupsConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::ConsistencyGroupConnection, crate::Error> {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "get-consistency-groups-connection",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::ConsistencyGroupConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-consistency-groups-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-consistency-group` (operation `UpdateConsistencyGroup`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "consistency-group")]
-    pub async fn update_consistency_group(
+    pub fn update_consistency_group(
         &self,
         body: &crate::models::ConsistencyGroupUpdationParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::ConsistencyGroup>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("update-consistency-group", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::ConsistencyGroup>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("update-consistency-group", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "consistency-group")]
+crate::pagination::list_request!(
+    GetConsistencyGroupsRequestBody => ConsistencyGroup, get_consistency_groups
+);

@@ -3,7 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/ConsistencyGroupSnapshot`
-#[cfg(any(feature = "consistency-group-snapshot"))]
+#[cfg(feature = "consistency-group-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConsistencyGroupSnapshot {
     pub iscsi_lun_snapshots: ::std::option::Option<
@@ -21,7 +21,7 @@ pub struct ConsistencyGroupSnapshot {
     >,
     pub unique_size: i64,
 }
-#[cfg(any(feature = "consistency-group-snapshot"))]
+#[cfg(feature = "consistency-group-snapshot")]
 impl crate::codec::Decode for ConsistencyGroupSnapshot {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -79,7 +79,7 @@ impl crate::codec::Decode for ConsistencyGroupSnapshot {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "consistency-group-snapshot"))]
+#[cfg(feature = "consistency-group-snapshot")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ConsistencyGroupSnapshot {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -98,12 +98,12 @@ impl crate::codec::Encode for ConsistencyGroupSnapshot {
     }
 }
 /// Spec: `#/components/schemas/ConsistencyGroupSnapshotConnection`
-#[cfg(any(feature = "consistency-group-snapshot"))]
+#[cfg(feature = "consistency-group-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConsistencyGroupSnapshotConnection {
     pub aggregate: crate::models::NestedAggregateConsistencyGroupSnapshot,
 }
-#[cfg(any(feature = "consistency-group-snapshot"))]
+#[cfg(feature = "consistency-group-snapshot")]
 impl crate::codec::Decode for ConsistencyGroupSnapshotConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -125,7 +125,7 @@ impl crate::codec::Decode for ConsistencyGroupSnapshotConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "consistency-group-snapshot"))]
+#[cfg(feature = "consistency-group-snapshot")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ConsistencyGroupSnapshotConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -135,13 +135,13 @@ impl crate::codec::Encode for ConsistencyGroupSnapshotConnection {
     }
 }
 /// Spec: `#/components/schemas/ConsistencyGroupSnapshotCreationParams`
-#[cfg(any(feature = "consistency-group-snapshot"))]
+#[cfg(feature = "consistency-group-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConsistencyGroupSnapshotCreationParams {
     pub consistency_group_id: ::std::string::String,
     pub name: ::std::string::String,
 }
-#[cfg(any(feature = "consistency-group-snapshot"))]
+#[cfg(feature = "consistency-group-snapshot")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ConsistencyGroupSnapshotCreationParams {
     fn decode(
@@ -172,7 +172,7 @@ impl crate::codec::Decode for ConsistencyGroupSnapshotCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "consistency-group-snapshot"))]
+#[cfg(feature = "consistency-group-snapshot")]
 impl crate::codec::Encode for ConsistencyGroupSnapshotCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -182,13 +182,13 @@ impl crate::codec::Encode for ConsistencyGroupSnapshotCreationParams {
     }
 }
 /// Spec: `#/components/schemas/ConsistencyGroupSnapshotDeletionParams`
-#[cfg(any(feature = "consistency-group-snapshot"))]
+#[cfg(feature = "consistency-group-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConsistencyGroupSnapshotDeletionParams {
     pub data: crate::models::ConsistencyGroupSnapshotDeletionParamsData,
     pub r#where: crate::models::ConsistencyGroupSnapshotWhereInput,
 }
-#[cfg(any(feature = "consistency-group-snapshot"))]
+#[cfg(feature = "consistency-group-snapshot")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ConsistencyGroupSnapshotDeletionParams {
     fn decode(
@@ -219,7 +219,7 @@ impl crate::codec::Decode for ConsistencyGroupSnapshotDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "consistency-group-snapshot"))]
+#[cfg(feature = "consistency-group-snapshot")]
 impl crate::codec::Encode for ConsistencyGroupSnapshotDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -229,12 +229,12 @@ impl crate::codec::Encode for ConsistencyGroupSnapshotDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/ConsistencyGroupSnapshotDeletionParams/properties/data`
-#[cfg(any(feature = "consistency-group-snapshot"))]
+#[cfg(feature = "consistency-group-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConsistencyGroupSnapshotDeletionParamsData {
     pub remain_volume_snapshot: bool,
 }
-#[cfg(any(feature = "consistency-group-snapshot"))]
+#[cfg(feature = "consistency-group-snapshot")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ConsistencyGroupSnapshotDeletionParamsData {
     fn decode(
@@ -261,7 +261,7 @@ impl crate::codec::Decode for ConsistencyGroupSnapshotDeletionParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "consistency-group-snapshot"))]
+#[cfg(feature = "consistency-group-snapshot")]
 impl crate::codec::Encode for ConsistencyGroupSnapshotDeletionParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -270,7 +270,7 @@ impl crate::codec::Encode for ConsistencyGroupSnapshotDeletionParamsData {
     }
 }
 /// Spec: `#/components/schemas/ConsistencyGroupSnapshotOrderByInput`
-#[cfg(any(feature = "consistency-group-snapshot"))]
+#[cfg(feature = "consistency-group-snapshot")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ConsistencyGroupSnapshotOrderByInput {
     /// `entityAsyncStatus_ASC`
@@ -300,7 +300,7 @@ pub enum ConsistencyGroupSnapshotOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "consistency-group-snapshot"))]
+#[cfg(feature = "consistency-group-snapshot")]
 impl ConsistencyGroupSnapshotOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 12] = [
@@ -355,19 +355,19 @@ impl ConsistencyGroupSnapshotOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "consistency-group-snapshot"))]
+#[cfg(feature = "consistency-group-snapshot")]
 impl ::std::default::Default for ConsistencyGroupSnapshotOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "consistency-group-snapshot"))]
+#[cfg(feature = "consistency-group-snapshot")]
 impl ::std::fmt::Display for ConsistencyGroupSnapshotOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "consistency-group-snapshot"))]
+#[cfg(feature = "consistency-group-snapshot")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ConsistencyGroupSnapshotOrderByInput {
     fn decode(
@@ -376,19 +376,19 @@ impl crate::codec::Decode for ConsistencyGroupSnapshotOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "consistency-group-snapshot"))]
+#[cfg(feature = "consistency-group-snapshot")]
 impl crate::codec::Encode for ConsistencyGroupSnapshotOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/ConsistencyGroupSnapshotUpdationParams`
-#[cfg(any(feature = "consistency-group-snapshot"))]
+#[cfg(feature = "consistency-group-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConsistencyGroupSnapshotUpdationParams {
     pub r#where: crate::models::ConsistencyGroupSnapshotWhereInput,
 }
-#[cfg(any(feature = "consistency-group-snapshot"))]
+#[cfg(feature = "consistency-group-snapshot")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ConsistencyGroupSnapshotUpdationParams {
     fn decode(
@@ -411,7 +411,7 @@ impl crate::codec::Decode for ConsistencyGroupSnapshotUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "consistency-group-snapshot"))]
+#[cfg(feature = "consistency-group-snapshot")]
 impl crate::codec::Encode for ConsistencyGroupSnapshotUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -420,12 +420,12 @@ impl crate::codec::Encode for ConsistencyGroupSnapshotUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/DeleteConsistencyGroupSnapshot`
-#[cfg(any(feature = "consistency-group-snapshot"))]
+#[cfg(feature = "consistency-group-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteConsistencyGroupSnapshot {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "consistency-group-snapshot"))]
+#[cfg(feature = "consistency-group-snapshot")]
 impl crate::codec::Decode for DeleteConsistencyGroupSnapshot {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -447,7 +447,7 @@ impl crate::codec::Decode for DeleteConsistencyGroupSnapshot {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "consistency-group-snapshot"))]
+#[cfg(feature = "consistency-group-snapshot")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteConsistencyGroupSnapshot {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -457,7 +457,7 @@ impl crate::codec::Encode for DeleteConsistencyGroupSnapshot {
     }
 }
 /// Spec: `#/components/schemas/GetConsistencyGroupSnapshotsConnectionRequestBody`
-#[cfg(any(feature = "consistency-group-snapshot"))]
+#[cfg(feature = "consistency-group-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetConsistencyGroupSnapshotsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -468,7 +468,7 @@ pub struct GetConsistencyGroupSnapshotsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ConsistencyGroupSnapshotWhereInput>,
 }
-#[cfg(any(feature = "consistency-group-snapshot"))]
+#[cfg(feature = "consistency-group-snapshot")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetConsistencyGroupSnapshotsConnectionRequestBody {
     fn decode(
@@ -492,7 +492,7 @@ impl crate::codec::Decode for GetConsistencyGroupSnapshotsConnectionRequestBody 
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "consistency-group-snapshot"))]
+#[cfg(feature = "consistency-group-snapshot")]
 impl crate::codec::Encode for GetConsistencyGroupSnapshotsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -507,7 +507,7 @@ impl crate::codec::Encode for GetConsistencyGroupSnapshotsConnectionRequestBody 
     }
 }
 /// Spec: `#/components/schemas/GetConsistencyGroupSnapshotsRequestBody`
-#[cfg(any(feature = "consistency-group-snapshot"))]
+#[cfg(feature = "consistency-group-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetConsistencyGroupSnapshotsRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -518,7 +518,7 @@ pub struct GetConsistencyGroupSnapshotsRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ConsistencyGroupSnapshotWhereInput>,
 }
-#[cfg(any(feature = "consistency-group-snapshot"))]
+#[cfg(feature = "consistency-group-snapshot")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetConsistencyGroupSnapshotsRequestBody {
     fn decode(
@@ -542,7 +542,7 @@ impl crate::codec::Decode for GetConsistencyGroupSnapshotsRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "consistency-group-snapshot"))]
+#[cfg(feature = "consistency-group-snapshot")]
 impl crate::codec::Encode for GetConsistencyGroupSnapshotsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -557,12 +557,12 @@ impl crate::codec::Encode for GetConsistencyGroupSnapshotsRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateConsistencyGroupSnapshot`
-#[cfg(any(feature = "consistency-group-snapshot"))]
+#[cfg(feature = "consistency-group-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateConsistencyGroupSnapshot {
     pub count: i32,
 }
-#[cfg(any(feature = "consistency-group-snapshot"))]
+#[cfg(feature = "consistency-group-snapshot")]
 impl crate::codec::Decode for NestedAggregateConsistencyGroupSnapshot {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -584,7 +584,7 @@ impl crate::codec::Decode for NestedAggregateConsistencyGroupSnapshot {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "consistency-group-snapshot"))]
+#[cfg(feature = "consistency-group-snapshot")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateConsistencyGroupSnapshot {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -595,90 +595,110 @@ impl crate::codec::Encode for NestedAggregateConsistencyGroupSnapshot {
 }
 impl crate::Client {
     /// `POST /v2/api/create-consistency-snapshot-group` (operation `CreateConsistencyGroupSnapshot`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "consistency-group-snapshot")]
-    pub async fn create_consistency_group_snapshot(
+    pub fn create_consistency_group_snapshot(
         &self,
         body: &[crate::models::ConsistencyGroupSnapshotCreationParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::ConsistencyGroupSnapshot>>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "create-consistency-snapshot-group",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::ConsistencyGroupSnapshot>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "create-consistency-snapshot-group",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/delete-consistency-snapshot-group` (operation `DeleteConsistencyGroupSnapshot`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "consistency-group-snapshot")]
-    pub async fn delete_consistency_group_snapshot(
+    pub fn delete_consistency_group_snapshot(
         &self,
         body: &crate::models::ConsistencyGroupSnapshotDeletionParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::DeleteConsistencyGroupSnapshot>>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "delete-consistency-snapshot-group",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<
+                crate::WithTask<crate::models::DeleteConsistencyGroupSnapshot>,
+            >,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "delete-consistency-snapshot-group",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-consistency-group-snapshots` (operation `GetConsistencyGroupSnapshots`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "consistency-group-snapshot")]
-    pub async fn get_consistency_group_snapshots(
+    pub fn get_consistency_group_snapshots(
         &self,
         body: &crate::models::GetConsistencyGroupSnapshotsRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::ConsistencyGroupSnapshot>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json("get-consistency-group-snapshots", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::ConsistencyGroupSnapshot>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-consistency-group-snapshots",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-consistency-group-snapshots-connection` (operation `GetConsistencyGroupSnapshotsConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "consistency-group-snapshot")]
-    pub async fn get_consistency_group_snapshots_connection(
+    pub fn get_consistency_group_snapshots_connection(
         &self,
         body: &crate::models::GetConsistencyGroupSnapshotsConnectionRequestBody,
-    ) -> ::std::result::Result<
-        crate::models::ConsistencyGroupSnapshotConnection,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "get-consistency-group-snapshots-connection",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::ConsistencyGroupSnapshotConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-consistency-group-snapshots-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/rollback-consistency-snapshot-group` (operation `UpdateConsistencyGroupSnapshot`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "consistency-group-snapshot")]
-    pub async fn update_consistency_group_snapshot(
+    pub fn update_consistency_group_snapshot(
         &self,
         body: &crate::models::ConsistencyGroupSnapshotUpdationParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::ConsistencyGroupSnapshot>>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "rollback-consistency-snapshot-group",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::ConsistencyGroupSnapshot>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "rollback-consistency-snapshot-group",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "consistency-group-snapshot")]
+crate::pagination::list_request!(
+    GetConsistencyGroupSnapshotsRequestBody => ConsistencyGroupSnapshot,
+    get_consistency_group_snapshots
+);

@@ -3,7 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/ContentLibraryImage`
-#[cfg(any(feature = "content-library-image"))]
+#[cfg(feature = "content-library-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContentLibraryImage {
     pub clusters: ::std::option::Option<::std::vec::Vec<crate::models::NestedCluster>>,
@@ -30,7 +30,7 @@ pub struct ContentLibraryImage {
         ::std::vec::Vec<crate::models::NestedVmTemplate>,
     >,
 }
-#[cfg(any(feature = "content-library-image"))]
+#[cfg(feature = "content-library-image")]
 impl crate::codec::Decode for ContentLibraryImage {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -98,7 +98,7 @@ impl crate::codec::Decode for ContentLibraryImage {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "content-library-image"))]
+#[cfg(feature = "content-library-image")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ContentLibraryImage {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -122,12 +122,12 @@ impl crate::codec::Encode for ContentLibraryImage {
     }
 }
 /// Spec: `#/components/schemas/ContentLibraryImageConnection`
-#[cfg(any(feature = "content-library-image"))]
+#[cfg(feature = "content-library-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContentLibraryImageConnection {
     pub aggregate: crate::models::NestedAggregateContentLibraryImage,
 }
-#[cfg(any(feature = "content-library-image"))]
+#[cfg(feature = "content-library-image")]
 impl crate::codec::Decode for ContentLibraryImageConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -149,7 +149,7 @@ impl crate::codec::Decode for ContentLibraryImageConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "content-library-image"))]
+#[cfg(feature = "content-library-image")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ContentLibraryImageConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -159,12 +159,12 @@ impl crate::codec::Encode for ContentLibraryImageConnection {
     }
 }
 /// Spec: `#/components/schemas/ContentLibraryImageDeletionParams`
-#[cfg(any(feature = "content-library-image"))]
+#[cfg(feature = "content-library-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContentLibraryImageDeletionParams {
     pub r#where: crate::models::ContentLibraryImageWhereInput,
 }
-#[cfg(any(feature = "content-library-image"))]
+#[cfg(feature = "content-library-image")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ContentLibraryImageDeletionParams {
     fn decode(
@@ -187,7 +187,7 @@ impl crate::codec::Decode for ContentLibraryImageDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "content-library-image"))]
+#[cfg(feature = "content-library-image")]
 impl crate::codec::Encode for ContentLibraryImageDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -196,7 +196,7 @@ impl crate::codec::Encode for ContentLibraryImageDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/ContentLibraryImageImportData`
-#[cfg(any(feature = "content-library-image"))]
+#[cfg(feature = "content-library-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContentLibraryImageImportData {
     pub url: ::std::string::String,
@@ -204,7 +204,7 @@ pub struct ContentLibraryImageImportData {
     pub description: ::std::option::Option<::std::string::String>,
     pub cluster: crate::models::ClusterWhereInput,
 }
-#[cfg(any(feature = "content-library-image"))]
+#[cfg(feature = "content-library-image")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ContentLibraryImageImportData {
     fn decode(
@@ -240,7 +240,7 @@ impl crate::codec::Decode for ContentLibraryImageImportData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "content-library-image"))]
+#[cfg(feature = "content-library-image")]
 impl crate::codec::Encode for ContentLibraryImageImportData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -252,12 +252,12 @@ impl crate::codec::Encode for ContentLibraryImageImportData {
     }
 }
 /// Spec: `#/components/schemas/ContentLibraryImageImportParams`
-#[cfg(any(feature = "content-library-image"))]
+#[cfg(feature = "content-library-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContentLibraryImageImportParams {
     pub data: crate::models::ContentLibraryImageImportData,
 }
-#[cfg(any(feature = "content-library-image"))]
+#[cfg(feature = "content-library-image")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ContentLibraryImageImportParams {
     fn decode(
@@ -280,7 +280,7 @@ impl crate::codec::Decode for ContentLibraryImageImportParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "content-library-image"))]
+#[cfg(feature = "content-library-image")]
 impl crate::codec::Encode for ContentLibraryImageImportParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -289,13 +289,13 @@ impl crate::codec::Encode for ContentLibraryImageImportParams {
     }
 }
 /// Spec: `#/components/schemas/ContentLibraryImageUpdationClusterParams`
-#[cfg(any(feature = "content-library-image"))]
+#[cfg(feature = "content-library-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContentLibraryImageUpdationClusterParams {
     pub data: crate::models::ContentLibraryImageUpdationClusterParamsData,
     pub r#where: crate::models::ContentLibraryImageWhereInput,
 }
-#[cfg(any(feature = "content-library-image"))]
+#[cfg(feature = "content-library-image")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ContentLibraryImageUpdationClusterParams {
     fn decode(
@@ -326,7 +326,7 @@ impl crate::codec::Decode for ContentLibraryImageUpdationClusterParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "content-library-image"))]
+#[cfg(feature = "content-library-image")]
 impl crate::codec::Encode for ContentLibraryImageUpdationClusterParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -336,12 +336,12 @@ impl crate::codec::Encode for ContentLibraryImageUpdationClusterParams {
     }
 }
 /// Spec: `#/components/schemas/ContentLibraryImageUpdationClusterParamsData`
-#[cfg(any(feature = "content-library-image"))]
+#[cfg(feature = "content-library-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContentLibraryImageUpdationClusterParamsData {
     pub clusters: crate::models::ClusterWhereInput,
 }
-#[cfg(any(feature = "content-library-image"))]
+#[cfg(feature = "content-library-image")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ContentLibraryImageUpdationClusterParamsData {
     fn decode(
@@ -368,7 +368,7 @@ impl crate::codec::Decode for ContentLibraryImageUpdationClusterParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "content-library-image"))]
+#[cfg(feature = "content-library-image")]
 impl crate::codec::Encode for ContentLibraryImageUpdationClusterParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -377,13 +377,13 @@ impl crate::codec::Encode for ContentLibraryImageUpdationClusterParamsData {
     }
 }
 /// Spec: `#/components/schemas/ContentLibraryImageUpdationParams`
-#[cfg(any(feature = "content-library-image"))]
+#[cfg(feature = "content-library-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContentLibraryImageUpdationParams {
     pub data: crate::models::ContentLibraryImageUpdationParamsData,
     pub r#where: crate::models::ContentLibraryImageWhereInput,
 }
-#[cfg(any(feature = "content-library-image"))]
+#[cfg(feature = "content-library-image")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ContentLibraryImageUpdationParams {
     fn decode(
@@ -414,7 +414,7 @@ impl crate::codec::Decode for ContentLibraryImageUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "content-library-image"))]
+#[cfg(feature = "content-library-image")]
 impl crate::codec::Encode for ContentLibraryImageUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -424,14 +424,14 @@ impl crate::codec::Encode for ContentLibraryImageUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/ContentLibraryImageUpdationParamsData`
-#[cfg(any(feature = "content-library-image"))]
+#[cfg(feature = "content-library-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContentLibraryImageUpdationParamsData {
     pub clusters: ::std::option::Option<crate::models::ClusterWhereInput>,
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "content-library-image"))]
+#[cfg(feature = "content-library-image")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ContentLibraryImageUpdationParamsData {
     fn decode(
@@ -451,7 +451,7 @@ impl crate::codec::Decode for ContentLibraryImageUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "content-library-image"))]
+#[cfg(feature = "content-library-image")]
 impl crate::codec::Encode for ContentLibraryImageUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -462,7 +462,7 @@ impl crate::codec::Encode for ContentLibraryImageUpdationParamsData {
     }
 }
 /// Spec: `/paths/~1upload-content-library-image/post/requestBody/content/multipart~1form-data/schema`
-#[cfg(any(feature = "content-library-image"))]
+#[cfg(feature = "content-library-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CreateContentLibraryImageRequestBody {
     pub file: crate::client::FilePart,
@@ -473,19 +473,17 @@ pub struct CreateContentLibraryImageRequestBody {
     pub description: ::std::option::Option<::std::string::String>,
     pub upload_task_id: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "content-library-image"))]
+#[cfg(feature = "content-library-image")]
 impl CreateContentLibraryImageRequestBody {
-    /// The form fields, in spec order; unset optional fields are left out.
+    /// The form fields, required ones first; unset optional fields are left out.
     pub fn to_fields(&self) -> ::std::vec::Vec<crate::client::MultipartField> {
-        let mut fields = ::std::vec::Vec::new();
-        fields
-            .push(
-                crate::client::MultipartField::file(
-                    "file",
-                    ::std::clone::Clone::clone(&self.file),
-                ),
-            );
-        fields.push(crate::client::MultipartField::text("clusters", &self.clusters));
+        let mut fields = ::std::vec::Vec::from([
+            crate::client::MultipartField::file(
+                "file",
+                ::std::clone::Clone::clone(&self.file),
+            ),
+            crate::client::MultipartField::text("clusters", &self.clusters),
+        ]);
         if let ::std::option::Option::Some(value) = self.name.as_ref() {
             fields.push(crate::client::MultipartField::text("name", value));
         }
@@ -505,12 +503,12 @@ impl CreateContentLibraryImageRequestBody {
     }
 }
 /// Spec: `#/components/schemas/DeleteContentLibraryImage`
-#[cfg(any(feature = "content-library-image"))]
+#[cfg(feature = "content-library-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteContentLibraryImage {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "content-library-image"))]
+#[cfg(feature = "content-library-image")]
 impl crate::codec::Decode for DeleteContentLibraryImage {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -532,7 +530,7 @@ impl crate::codec::Decode for DeleteContentLibraryImage {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "content-library-image"))]
+#[cfg(feature = "content-library-image")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteContentLibraryImage {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -542,7 +540,7 @@ impl crate::codec::Encode for DeleteContentLibraryImage {
     }
 }
 /// Spec: `#/components/schemas/GetContentLibraryImagesConnectionRequestBody`
-#[cfg(any(feature = "content-library-image"))]
+#[cfg(feature = "content-library-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetContentLibraryImagesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -553,7 +551,7 @@ pub struct GetContentLibraryImagesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ContentLibraryImageWhereInput>,
 }
-#[cfg(any(feature = "content-library-image"))]
+#[cfg(feature = "content-library-image")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetContentLibraryImagesConnectionRequestBody {
     fn decode(
@@ -577,7 +575,7 @@ impl crate::codec::Decode for GetContentLibraryImagesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "content-library-image"))]
+#[cfg(feature = "content-library-image")]
 impl crate::codec::Encode for GetContentLibraryImagesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -592,12 +590,12 @@ impl crate::codec::Encode for GetContentLibraryImagesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateContentLibraryImage`
-#[cfg(any(feature = "content-library-image"))]
+#[cfg(feature = "content-library-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateContentLibraryImage {
     pub count: i32,
 }
-#[cfg(any(feature = "content-library-image"))]
+#[cfg(feature = "content-library-image")]
 impl crate::codec::Decode for NestedAggregateContentLibraryImage {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -619,7 +617,7 @@ impl crate::codec::Decode for NestedAggregateContentLibraryImage {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "content-library-image"))]
+#[cfg(feature = "content-library-image")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateContentLibraryImage {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -630,132 +628,166 @@ impl crate::codec::Encode for NestedAggregateContentLibraryImage {
 }
 impl crate::Client {
     /// `POST /v2/api/delete-content-library-image` (operation `DeleteContentLibraryImage`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "content-library-image")]
-    pub async fn delete_content_library_image(
+    pub fn delete_content_library_image(
         &self,
         body: &crate::models::ContentLibraryImageDeletionParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::DeleteContentLibraryImage>>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json("delete-content-library-image", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::DeleteContentLibraryImage>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "delete-content-library-image",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/distribute-content-library-image-clusters` (operation `DistributeContentLibraryImageClusters`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "content-library-image")]
-    pub async fn distribute_content_library_image_clusters(
+    pub fn distribute_content_library_image_clusters(
         &self,
         body: &crate::models::ContentLibraryImageUpdationClusterParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::ContentLibraryImage>>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "distribute-content-library-image-clusters",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::ContentLibraryImage>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "distribute-content-library-image-clusters",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-content-library-images` (operation `GetContentLibraryImages`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "content-library-image")]
-    pub async fn get_content_library_images(
+    pub fn get_content_library_images(
         &self,
         body: &crate::models::GetContentLibraryImagesRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::ContentLibraryImage>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-content-library-images", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::ContentLibraryImage>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-content-library-images",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-content-library-images-connection` (operation `GetContentLibraryImagesConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "content-library-image")]
-    pub async fn get_content_library_images_connection(
+    pub fn get_content_library_images_connection(
         &self,
         body: &crate::models::GetContentLibraryImagesConnectionRequestBody,
-    ) -> ::std::result::Result<
-        crate::models::ContentLibraryImageConnection,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "get-content-library-images-connection",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::ContentLibraryImageConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-content-library-images-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/import-content-library-image` (operation `ImportContentLibraryImage`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "content-library-image")]
-    pub async fn import_content_library_image(
+    pub fn import_content_library_image(
         &self,
         body: &crate::models::ContentLibraryImageImportParams,
-    ) -> ::std::result::Result<crate::models::UploadTask, crate::Error> {
-        self.execute(
-                crate::client::ApiRequest::json("import-content-library-image", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<crate::models::UploadTask, crate::Error>,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "import-content-library-image",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/remove-content-library-image-clusters` (operation `RemoveContentLibraryImageClusters`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "content-library-image")]
-    pub async fn remove_content_library_image_clusters(
+    pub fn remove_content_library_image_clusters(
         &self,
         body: &crate::models::ContentLibraryImageUpdationClusterParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::ContentLibraryImage>>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "remove-content-library-image-clusters",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::ContentLibraryImage>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "remove-content-library-image-clusters",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-content-library-image` (operation `UpdateContentLibraryImage`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "content-library-image")]
-    pub async fn update_content_library_image(
+    pub fn update_content_library_image(
         &self,
         body: &crate::models::ContentLibraryImageUpdationParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::ContentLibraryImage>>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json("update-content-library-image", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::ContentLibraryImage>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "update-content-library-image",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/upload-content-library-image` (operation `CreateContentLibraryImage`).
     ///
     /// Returns `None` when the server answers 304 Not Modified.
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "content-library-image")]
-    pub async fn create_content_library_image(
+    pub fn create_content_library_image(
         &self,
         body: &crate::models::CreateContentLibraryImageRequestBody,
-    ) -> ::std::result::Result<
-        ::std::option::Option<::std::vec::Vec<crate::models::UploadTask>>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::multipart(
-                    "upload-content-library-image",
-                    body.to_fields(),
-                ),
-            )
-            .await?
-            .decode_unless_not_modified()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::option::Option<::std::vec::Vec<crate::models::UploadTask>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::multipart(
+            "upload-content-library-image",
+            body.to_fields(),
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode_unless_not_modified() }
     }
 }
+#[cfg(feature = "content-library-image")]
+crate::pagination::list_request!(
+    GetContentLibraryImagesRequestBody => ContentLibraryImage, get_content_library_images
+);

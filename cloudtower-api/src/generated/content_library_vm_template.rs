@@ -3,14 +3,14 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/ContentLibraryImportVmNic`
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContentLibraryImportVmNic {
     pub mirror: ::std::option::Option<bool>,
     pub model: crate::models::VmNicModel,
     pub enabled: ::std::option::Option<bool>,
 }
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ContentLibraryImportVmNic {
     fn decode(
@@ -35,7 +35,7 @@ impl crate::codec::Decode for ContentLibraryImportVmNic {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 impl crate::codec::Encode for ContentLibraryImportVmNic {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -46,7 +46,7 @@ impl crate::codec::Encode for ContentLibraryImportVmNic {
     }
 }
 /// Spec: `#/components/schemas/ContentLibraryVmTemplate`
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContentLibraryVmTemplate {
     pub architecture: crate::models::Architecture,
@@ -89,7 +89,7 @@ pub struct ContentLibraryVmTemplate {
         ::std::vec::Vec<crate::models::NestedZbsStorageInfo>,
     >,
 }
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 impl crate::codec::Decode for ContentLibraryVmTemplate {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -193,7 +193,7 @@ impl crate::codec::Decode for ContentLibraryVmTemplate {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ContentLibraryVmTemplate {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -233,12 +233,12 @@ impl crate::codec::Encode for ContentLibraryVmTemplate {
     }
 }
 /// Spec: `#/components/schemas/ContentLibraryVmTemplateConnection`
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContentLibraryVmTemplateConnection {
     pub aggregate: crate::models::NestedAggregateContentLibraryVmTemplate,
 }
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 impl crate::codec::Decode for ContentLibraryVmTemplateConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -260,7 +260,7 @@ impl crate::codec::Decode for ContentLibraryVmTemplateConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ContentLibraryVmTemplateConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -270,7 +270,7 @@ impl crate::codec::Encode for ContentLibraryVmTemplateConnection {
     }
 }
 /// Spec: `#/components/schemas/ContentLibraryVmTemplateCreationParams`
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContentLibraryVmTemplateCreationParams {
     pub clusters: crate::models::ClusterWhereInput,
@@ -279,7 +279,7 @@ pub struct ContentLibraryVmTemplateCreationParams {
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::string::String,
 }
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ContentLibraryVmTemplateCreationParams {
     fn decode(
@@ -318,7 +318,7 @@ impl crate::codec::Decode for ContentLibraryVmTemplateCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 impl crate::codec::Encode for ContentLibraryVmTemplateCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -331,12 +331,12 @@ impl crate::codec::Encode for ContentLibraryVmTemplateCreationParams {
     }
 }
 /// Spec: `#/components/schemas/ContentLibraryVmTemplateDeletionParams`
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContentLibraryVmTemplateDeletionParams {
     pub r#where: crate::models::ContentLibraryVmTemplateWhereInput,
 }
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ContentLibraryVmTemplateDeletionParams {
     fn decode(
@@ -359,7 +359,7 @@ impl crate::codec::Decode for ContentLibraryVmTemplateDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 impl crate::codec::Encode for ContentLibraryVmTemplateDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -368,12 +368,12 @@ impl crate::codec::Encode for ContentLibraryVmTemplateDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/ContentLibraryVmTemplateExportParams`
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContentLibraryVmTemplateExportParams {
     pub r#where: crate::models::ContentLibraryVmTemplateWhereInput,
 }
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ContentLibraryVmTemplateExportParams {
     fn decode(
@@ -396,7 +396,7 @@ impl crate::codec::Decode for ContentLibraryVmTemplateExportParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 impl crate::codec::Encode for ContentLibraryVmTemplateExportParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -405,7 +405,7 @@ impl crate::codec::Encode for ContentLibraryVmTemplateExportParams {
     }
 }
 /// Spec: `#/components/schemas/ContentLibraryVmTemplateImportParams`
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContentLibraryVmTemplateImportParams {
     pub vm_nics: ::std::option::Option<
@@ -426,7 +426,7 @@ pub struct ContentLibraryVmTemplateImportParams {
     pub parsed_ovf: crate::models::ParsedOvf,
     pub cluster_id: ::std::string::String,
 }
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ContentLibraryVmTemplateImportParams {
     fn decode(
@@ -474,7 +474,7 @@ impl crate::codec::Decode for ContentLibraryVmTemplateImportParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 impl crate::codec::Encode for ContentLibraryVmTemplateImportParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -495,7 +495,7 @@ impl crate::codec::Encode for ContentLibraryVmTemplateImportParams {
     }
 }
 /// Spec: `#/components/schemas/ContentLibraryVmTemplateOvfDiskOperate`
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContentLibraryVmTemplateOvfDiskOperate {
     pub mount_new_cd_roms: ::std::option::Option<
@@ -508,7 +508,7 @@ pub struct ContentLibraryVmTemplateOvfDiskOperate {
         ::std::vec::Vec<crate::models::VmdkDiskModify>,
     >,
 }
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ContentLibraryVmTemplateOvfDiskOperate {
     fn decode(
@@ -532,7 +532,7 @@ impl crate::codec::Decode for ContentLibraryVmTemplateOvfDiskOperate {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 impl crate::codec::Encode for ContentLibraryVmTemplateOvfDiskOperate {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -543,13 +543,13 @@ impl crate::codec::Encode for ContentLibraryVmTemplateOvfDiskOperate {
     }
 }
 /// Spec: `#/components/schemas/ContentLibraryVmTemplateUpdationClusterParams`
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContentLibraryVmTemplateUpdationClusterParams {
     pub data: crate::models::ContentLibraryVmTemplateUpdationClusterParamsData,
     pub r#where: crate::models::ContentLibraryVmTemplateWhereInput,
 }
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ContentLibraryVmTemplateUpdationClusterParams {
     fn decode(
@@ -580,7 +580,7 @@ impl crate::codec::Decode for ContentLibraryVmTemplateUpdationClusterParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 impl crate::codec::Encode for ContentLibraryVmTemplateUpdationClusterParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -590,12 +590,12 @@ impl crate::codec::Encode for ContentLibraryVmTemplateUpdationClusterParams {
     }
 }
 /// Spec: `#/components/schemas/ContentLibraryVmTemplateUpdationClusterParamsData`
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContentLibraryVmTemplateUpdationClusterParamsData {
     pub clusters: crate::models::ClusterWhereInput,
 }
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ContentLibraryVmTemplateUpdationClusterParamsData {
     fn decode(
@@ -622,7 +622,7 @@ impl crate::codec::Decode for ContentLibraryVmTemplateUpdationClusterParamsData 
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 impl crate::codec::Encode for ContentLibraryVmTemplateUpdationClusterParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -631,13 +631,13 @@ impl crate::codec::Encode for ContentLibraryVmTemplateUpdationClusterParamsData 
     }
 }
 /// Spec: `#/components/schemas/ContentLibraryVmTemplateUpdationParams`
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContentLibraryVmTemplateUpdationParams {
     pub data: crate::models::ContentLibraryVmTemplateUpdationParamsData,
     pub r#where: crate::models::ContentLibraryVmTemplateWhereInput,
 }
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ContentLibraryVmTemplateUpdationParams {
     fn decode(
@@ -668,7 +668,7 @@ impl crate::codec::Decode for ContentLibraryVmTemplateUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 impl crate::codec::Encode for ContentLibraryVmTemplateUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -678,7 +678,7 @@ impl crate::codec::Encode for ContentLibraryVmTemplateUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/ContentLibraryVmTemplateUpdationParamsData`
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContentLibraryVmTemplateUpdationParamsData {
     pub clusters: ::std::option::Option<crate::models::ClusterWhereInput>,
@@ -686,7 +686,7 @@ pub struct ContentLibraryVmTemplateUpdationParamsData {
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ContentLibraryVmTemplateUpdationParamsData {
     fn decode(
@@ -709,7 +709,7 @@ impl crate::codec::Decode for ContentLibraryVmTemplateUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 impl crate::codec::Encode for ContentLibraryVmTemplateUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -721,7 +721,7 @@ impl crate::codec::Encode for ContentLibraryVmTemplateUpdationParamsData {
     }
 }
 /// Spec: `#/components/schemas/ContentLibraryVmdkCdromModify`
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContentLibraryVmdkCdromModify {
     pub enabled: ::std::option::Option<bool>,
@@ -729,7 +729,7 @@ pub struct ContentLibraryVmdkCdromModify {
     pub boot: ::std::option::Option<i32>,
     pub index: i32,
 }
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ContentLibraryVmdkCdromModify {
     fn decode(
@@ -755,7 +755,7 @@ impl crate::codec::Decode for ContentLibraryVmdkCdromModify {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 impl crate::codec::Encode for ContentLibraryVmdkCdromModify {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -767,13 +767,13 @@ impl crate::codec::Encode for ContentLibraryVmdkCdromModify {
     }
 }
 /// Spec: `#/components/schemas/ContentLibraryVmdkCdromMount`
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContentLibraryVmdkCdromMount {
     pub enabled: ::std::option::Option<bool>,
     pub boot: ::std::option::Option<i32>,
 }
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ContentLibraryVmdkCdromMount {
     fn decode(
@@ -792,7 +792,7 @@ impl crate::codec::Decode for ContentLibraryVmdkCdromMount {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 impl crate::codec::Encode for ContentLibraryVmdkCdromMount {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -802,12 +802,12 @@ impl crate::codec::Encode for ContentLibraryVmdkCdromMount {
     }
 }
 /// Spec: `#/components/schemas/DeleteContentLibraryVmTemplate`
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteContentLibraryVmTemplate {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 impl crate::codec::Decode for DeleteContentLibraryVmTemplate {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -829,7 +829,7 @@ impl crate::codec::Decode for DeleteContentLibraryVmTemplate {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteContentLibraryVmTemplate {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -839,7 +839,7 @@ impl crate::codec::Encode for DeleteContentLibraryVmTemplate {
     }
 }
 /// Spec: `#/components/schemas/GetContentLibraryVmTemplatesConnectionRequestBody`
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetContentLibraryVmTemplatesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -850,7 +850,7 @@ pub struct GetContentLibraryVmTemplatesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ContentLibraryVmTemplateWhereInput>,
 }
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetContentLibraryVmTemplatesConnectionRequestBody {
     fn decode(
@@ -874,7 +874,7 @@ impl crate::codec::Decode for GetContentLibraryVmTemplatesConnectionRequestBody 
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 impl crate::codec::Encode for GetContentLibraryVmTemplatesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -889,12 +889,12 @@ impl crate::codec::Encode for GetContentLibraryVmTemplatesConnectionRequestBody 
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateContentLibraryVmTemplate`
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateContentLibraryVmTemplate {
     pub count: i32,
 }
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 impl crate::codec::Decode for NestedAggregateContentLibraryVmTemplate {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -916,7 +916,7 @@ impl crate::codec::Decode for NestedAggregateContentLibraryVmTemplate {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateContentLibraryVmTemplate {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -926,7 +926,7 @@ impl crate::codec::Encode for NestedAggregateContentLibraryVmTemplate {
     }
 }
 /// Spec: `#/components/schemas/NestedContentLibraryVmTemplateDisk`
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedContentLibraryVmTemplateDisk {
     pub boot: i32,
@@ -948,7 +948,7 @@ pub struct NestedContentLibraryVmTemplateDisk {
     >,
     pub r#type: crate::models::VmDiskType,
 }
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 impl crate::codec::Decode for NestedContentLibraryVmTemplateDisk {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1011,7 +1011,7 @@ impl crate::codec::Decode for NestedContentLibraryVmTemplateDisk {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedContentLibraryVmTemplateDisk {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1036,7 +1036,7 @@ impl crate::codec::Encode for NestedContentLibraryVmTemplateDisk {
     }
 }
 /// Spec: `#/components/schemas/NestedContentLibraryVmTemplateNic`
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedContentLibraryVmTemplateNic {
     pub egress_rate_limit_burst_in_bit: ::std::option::Option<f64>,
@@ -1053,7 +1053,7 @@ pub struct NestedContentLibraryVmTemplateNic {
     pub vlan: ::std::option::Option<crate::models::NestedFrozenVlan>,
     pub vpc_nic: ::std::option::Option<crate::models::NestedTemplateVpcNic>,
 }
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 impl crate::codec::Decode for NestedContentLibraryVmTemplateNic {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1117,7 +1117,7 @@ impl crate::codec::Decode for NestedContentLibraryVmTemplateNic {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedContentLibraryVmTemplateNic {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1148,7 +1148,7 @@ impl crate::codec::Encode for NestedContentLibraryVmTemplateNic {
     }
 }
 /// Spec: `#/components/schemas/NestedSnapshotInfo`
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedSnapshotInfo {
     pub index: i32,
@@ -1158,7 +1158,7 @@ pub struct NestedSnapshotInfo {
         crate::models::NestedStoragePolicyConfig,
     >,
 }
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 impl crate::codec::Decode for NestedSnapshotInfo {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1197,7 +1197,7 @@ impl crate::codec::Decode for NestedSnapshotInfo {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedSnapshotInfo {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1210,13 +1210,13 @@ impl crate::codec::Encode for NestedSnapshotInfo {
     }
 }
 /// Spec: `#/components/schemas/NestedStoragePolicyConfig`
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedStoragePolicyConfig {
     pub replica_num: ::std::option::Option<i32>,
     pub thin_provision: ::std::option::Option<bool>,
 }
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 impl crate::codec::Decode for NestedStoragePolicyConfig {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1234,7 +1234,7 @@ impl crate::codec::Decode for NestedStoragePolicyConfig {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedStoragePolicyConfig {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1245,7 +1245,7 @@ impl crate::codec::Encode for NestedStoragePolicyConfig {
     }
 }
 /// Spec: `#/components/schemas/NestedTemplateConfig`
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedTemplateConfig {
     pub cpu_exclusive_expected_enabled: ::std::option::Option<bool>,
@@ -1253,7 +1253,7 @@ pub struct NestedTemplateConfig {
     pub minimum_replica: ::std::option::Option<bool>,
     pub sync_vm_time_on_resume: ::std::option::Option<bool>,
 }
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 impl crate::codec::Decode for NestedTemplateConfig {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1282,7 +1282,7 @@ impl crate::codec::Decode for NestedTemplateConfig {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedTemplateConfig {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1295,7 +1295,7 @@ impl crate::codec::Encode for NestedTemplateConfig {
     }
 }
 /// Spec: `#/components/schemas/NestedZbsStorageInfo`
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedZbsStorageInfo {
     pub cluster_id: ::std::string::String,
@@ -1303,7 +1303,7 @@ pub struct NestedZbsStorageInfo {
         ::std::vec::Vec<crate::models::NestedSnapshotInfo>,
     >,
 }
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 impl crate::codec::Decode for NestedZbsStorageInfo {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1326,7 +1326,7 @@ impl crate::codec::Decode for NestedZbsStorageInfo {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "content-library-vm-template"))]
+#[cfg(feature = "content-library-vm-template")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedZbsStorageInfo {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1338,180 +1338,210 @@ impl crate::codec::Encode for NestedZbsStorageInfo {
 }
 impl crate::Client {
     /// `POST /v2/api/clone-content-library-vm-template-from-vm` (operation `CloneContentLibraryVmTemplateFromVm`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "content-library-vm-template")]
-    pub async fn clone_content_library_vm_template_from_vm(
+    pub fn clone_content_library_vm_template_from_vm(
         &self,
         body: &[crate::models::ContentLibraryVmTemplateCreationParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::ContentLibraryVmTemplate>>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "clone-content-library-vm-template-from-vm",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::ContentLibraryVmTemplate>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "clone-content-library-vm-template-from-vm",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/convert-content-library-vm-template-from-vm` (operation `ConvertContentLibraryVmTemplateFromVm`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "content-library-vm-template")]
-    pub async fn convert_content_library_vm_template_from_vm(
+    pub fn convert_content_library_vm_template_from_vm(
         &self,
         body: &[crate::models::ContentLibraryVmTemplateCreationParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::ContentLibraryVmTemplate>>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "convert-content-library-vm-template-from-vm",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::ContentLibraryVmTemplate>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "convert-content-library-vm-template-from-vm",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/delete-content-library-vm-template` (operation `DeleteContentLibraryVmTemplate`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "content-library-vm-template")]
-    pub async fn delete_content_library_vm_template(
+    pub fn delete_content_library_vm_template(
         &self,
         body: &crate::models::ContentLibraryVmTemplateDeletionParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::DeleteContentLibraryVmTemplate>>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "delete-content-library-vm-template",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<
+                crate::WithTask<crate::models::DeleteContentLibraryVmTemplate>,
+            >,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "delete-content-library-vm-template",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/distribute-content-library-vm-template-clusters` (operation `DistributeContentLibraryVmtemplateClusters`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "content-library-vm-template")]
-    pub async fn distribute_content_library_vmtemplate_clusters(
+    pub fn distribute_content_library_vmtemplate_clusters(
         &self,
         body: &crate::models::ContentLibraryVmTemplateUpdationClusterParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::ContentLibraryVmTemplate>>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "distribute-content-library-vm-template-clusters",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::ContentLibraryVmTemplate>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "distribute-content-library-vm-template-clusters",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/export-content-library-vm-template` (operation `ExportContentLibraryVmTemplate`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "content-library-vm-template")]
-    pub async fn export_content_library_vm_template(
+    pub fn export_content_library_vm_template(
         &self,
         body: &crate::models::ContentLibraryVmTemplateExportParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::VmExportFile>>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "export-content-library-vm-template",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::VmExportFile>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "export-content-library-vm-template",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-content-library-vm-templates` (operation `GetContentLibraryVmTemplates`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "content-library-vm-template")]
-    pub async fn get_content_library_vm_templates(
+    pub fn get_content_library_vm_templates(
         &self,
         body: &crate::models::GetContentLibraryVmTemplatesRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::ContentLibraryVmTemplate>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json("get-content-library-vm-templates", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::ContentLibraryVmTemplate>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-content-library-vm-templates",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-content-library-vm-templates-connection` (operation `GetContentLibraryVmTemplatesConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "content-library-vm-template")]
-    pub async fn get_content_library_vm_templates_connection(
+    pub fn get_content_library_vm_templates_connection(
         &self,
         body: &crate::models::GetContentLibraryVmTemplatesConnectionRequestBody,
-    ) -> ::std::result::Result<
-        crate::models::ContentLibraryVmTemplateConnection,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "get-content-library-vm-templates-connection",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::ContentLibraryVmTemplateConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-content-library-vm-templates-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/import-content-library-vm-template` (operation `ImportContentLibraryVmTemplate`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "content-library-vm-template")]
-    pub async fn import_content_library_vm_template(
+    pub fn import_content_library_vm_template(
         &self,
         body: &[crate::models::ContentLibraryVmTemplateImportParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::ContentLibraryVmTemplate>>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "import-content-library-vm-template",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::ContentLibraryVmTemplate>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "import-content-library-vm-template",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/remove-content-library-vm-template-clusters` (operation `RemoveContentLibraryVmTemplateClusters`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "content-library-vm-template")]
-    pub async fn remove_content_library_vm_template_clusters(
+    pub fn remove_content_library_vm_template_clusters(
         &self,
         body: &crate::models::ContentLibraryVmTemplateUpdationClusterParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::ContentLibraryVmTemplate>>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "remove-content-library-vm-template-clusters",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::ContentLibraryVmTemplate>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "remove-content-library-vm-template-clusters",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-content-library-vm-template` (operation `UpdateContentLibraryVmTemplate`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "content-library-vm-template")]
-    pub async fn update_content_library_vm_template(
+    pub fn update_content_library_vm_template(
         &self,
         body: &crate::models::ContentLibraryVmTemplateUpdationParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::ContentLibraryVmTemplate>>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "update-content-library-vm-template",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::ContentLibraryVmTemplate>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "update-content-library-vm-template",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "content-library-vm-template")]
+crate::pagination::list_request!(
+    GetContentLibraryVmTemplatesRequestBody => ContentLibraryVmTemplate,
+    get_content_library_vm_templates
+);

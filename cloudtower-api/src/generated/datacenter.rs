@@ -3,13 +3,13 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/AddClustersToDatacenterParams`
-#[cfg(any(feature = "datacenter"))]
+#[cfg(feature = "datacenter")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AddClustersToDatacenterParams {
     pub data: crate::models::AddClustersToDatacenterParamsData,
     pub r#where: crate::models::DatacenterWhereUniqueInput,
 }
-#[cfg(any(feature = "datacenter"))]
+#[cfg(feature = "datacenter")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for AddClustersToDatacenterParams {
     fn decode(
@@ -36,7 +36,7 @@ impl crate::codec::Decode for AddClustersToDatacenterParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "datacenter"))]
+#[cfg(feature = "datacenter")]
 impl crate::codec::Encode for AddClustersToDatacenterParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -46,12 +46,12 @@ impl crate::codec::Encode for AddClustersToDatacenterParams {
     }
 }
 /// Spec: `#/components/schemas/AddClustersToDatacenterParams/properties/data`
-#[cfg(any(feature = "datacenter"))]
+#[cfg(feature = "datacenter")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AddClustersToDatacenterParamsData {
     pub clusters: ::std::option::Option<crate::models::ClusterWhereInput>,
 }
-#[cfg(any(feature = "datacenter"))]
+#[cfg(feature = "datacenter")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for AddClustersToDatacenterParamsData {
     fn decode(
@@ -69,7 +69,7 @@ impl crate::codec::Decode for AddClustersToDatacenterParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "datacenter"))]
+#[cfg(feature = "datacenter")]
 impl crate::codec::Encode for AddClustersToDatacenterParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -78,7 +78,7 @@ impl crate::codec::Encode for AddClustersToDatacenterParamsData {
     }
 }
 /// Spec: `#/components/schemas/Datacenter`
-#[cfg(any(feature = "datacenter"))]
+#[cfg(feature = "datacenter")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Datacenter {
     pub cluster_num: ::std::option::Option<i32>,
@@ -97,7 +97,7 @@ pub struct Datacenter {
     pub used_memory_bytes: ::std::option::Option<f64>,
     pub vm_num: ::std::option::Option<i32>,
 }
-#[cfg(any(feature = "datacenter"))]
+#[cfg(feature = "datacenter")]
 impl crate::codec::Decode for Datacenter {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -149,7 +149,7 @@ impl crate::codec::Decode for Datacenter {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "datacenter"))]
+#[cfg(feature = "datacenter")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for Datacenter {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -173,12 +173,12 @@ impl crate::codec::Encode for Datacenter {
     }
 }
 /// Spec: `#/components/schemas/DatacenterConnection`
-#[cfg(any(feature = "datacenter"))]
+#[cfg(feature = "datacenter")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DatacenterConnection {
     pub aggregate: crate::models::NestedAggregateDatacenter,
 }
-#[cfg(any(feature = "datacenter"))]
+#[cfg(feature = "datacenter")]
 impl crate::codec::Decode for DatacenterConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -200,7 +200,7 @@ impl crate::codec::Decode for DatacenterConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "datacenter"))]
+#[cfg(feature = "datacenter")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DatacenterConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -210,14 +210,14 @@ impl crate::codec::Encode for DatacenterConnection {
     }
 }
 /// Spec: `#/components/schemas/DatacenterCreationParams`
-#[cfg(any(feature = "datacenter"))]
+#[cfg(feature = "datacenter")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DatacenterCreationParams {
     pub clusters: ::std::option::Option<crate::models::ClusterWhereInput>,
     pub organization_id: ::std::string::String,
     pub name: ::std::string::String,
 }
-#[cfg(any(feature = "datacenter"))]
+#[cfg(feature = "datacenter")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for DatacenterCreationParams {
     fn decode(
@@ -249,7 +249,7 @@ impl crate::codec::Decode for DatacenterCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "datacenter"))]
+#[cfg(feature = "datacenter")]
 impl crate::codec::Encode for DatacenterCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -260,12 +260,12 @@ impl crate::codec::Encode for DatacenterCreationParams {
     }
 }
 /// Spec: `#/components/schemas/DatacenterDeletionParams`
-#[cfg(any(feature = "datacenter"))]
+#[cfg(feature = "datacenter")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DatacenterDeletionParams {
     pub r#where: crate::models::DatacenterWhereInput,
 }
-#[cfg(any(feature = "datacenter"))]
+#[cfg(feature = "datacenter")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for DatacenterDeletionParams {
     fn decode(
@@ -288,7 +288,7 @@ impl crate::codec::Decode for DatacenterDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "datacenter"))]
+#[cfg(feature = "datacenter")]
 impl crate::codec::Encode for DatacenterDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -297,13 +297,13 @@ impl crate::codec::Encode for DatacenterDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/DatacenterUpdationParams`
-#[cfg(any(feature = "datacenter"))]
+#[cfg(feature = "datacenter")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DatacenterUpdationParams {
     pub data: crate::models::DatacenterUpdationParamsData,
     pub r#where: crate::models::DatacenterWhereInput,
 }
-#[cfg(any(feature = "datacenter"))]
+#[cfg(feature = "datacenter")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for DatacenterUpdationParams {
     fn decode(
@@ -330,7 +330,7 @@ impl crate::codec::Decode for DatacenterUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "datacenter"))]
+#[cfg(feature = "datacenter")]
 impl crate::codec::Encode for DatacenterUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -340,13 +340,13 @@ impl crate::codec::Encode for DatacenterUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/DatacenterUpdationParams/properties/data`
-#[cfg(any(feature = "datacenter"))]
+#[cfg(feature = "datacenter")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DatacenterUpdationParamsData {
     pub clusters: ::std::option::Option<crate::models::ClusterWhereInput>,
     pub name: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "datacenter"))]
+#[cfg(feature = "datacenter")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for DatacenterUpdationParamsData {
     fn decode(
@@ -365,7 +365,7 @@ impl crate::codec::Decode for DatacenterUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "datacenter"))]
+#[cfg(feature = "datacenter")]
 impl crate::codec::Encode for DatacenterUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -375,12 +375,12 @@ impl crate::codec::Encode for DatacenterUpdationParamsData {
     }
 }
 /// Spec: `#/components/schemas/DatacenterWhereUniqueInput`
-#[cfg(any(feature = "datacenter"))]
+#[cfg(feature = "datacenter")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DatacenterWhereUniqueInput {
     pub id: crate::Nullable<::std::string::String>,
 }
-#[cfg(any(feature = "datacenter"))]
+#[cfg(feature = "datacenter")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for DatacenterWhereUniqueInput {
     fn decode(
@@ -398,7 +398,7 @@ impl crate::codec::Decode for DatacenterWhereUniqueInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "datacenter"))]
+#[cfg(feature = "datacenter")]
 impl crate::codec::Encode for DatacenterWhereUniqueInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -407,12 +407,12 @@ impl crate::codec::Encode for DatacenterWhereUniqueInput {
     }
 }
 /// Spec: `#/components/schemas/DeleteDatacenter`
-#[cfg(any(feature = "datacenter"))]
+#[cfg(feature = "datacenter")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteDatacenter {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "datacenter"))]
+#[cfg(feature = "datacenter")]
 impl crate::codec::Decode for DeleteDatacenter {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -434,7 +434,7 @@ impl crate::codec::Decode for DeleteDatacenter {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "datacenter"))]
+#[cfg(feature = "datacenter")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteDatacenter {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -444,7 +444,7 @@ impl crate::codec::Encode for DeleteDatacenter {
     }
 }
 /// Spec: `#/components/schemas/GetDatacentersConnectionRequestBody`
-#[cfg(any(feature = "datacenter"))]
+#[cfg(feature = "datacenter")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetDatacentersConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -455,7 +455,7 @@ pub struct GetDatacentersConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::DatacenterWhereInput>,
 }
-#[cfg(any(feature = "datacenter"))]
+#[cfg(feature = "datacenter")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetDatacentersConnectionRequestBody {
     fn decode(
@@ -479,7 +479,7 @@ impl crate::codec::Decode for GetDatacentersConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "datacenter"))]
+#[cfg(feature = "datacenter")]
 impl crate::codec::Encode for GetDatacentersConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -494,12 +494,12 @@ impl crate::codec::Encode for GetDatacentersConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateDatacenter`
-#[cfg(any(feature = "datacenter"))]
+#[cfg(feature = "datacenter")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateDatacenter {
     pub count: i32,
 }
-#[cfg(any(feature = "datacenter"))]
+#[cfg(feature = "datacenter")]
 impl crate::codec::Decode for NestedAggregateDatacenter {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -521,7 +521,7 @@ impl crate::codec::Decode for NestedAggregateDatacenter {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "datacenter"))]
+#[cfg(feature = "datacenter")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateDatacenter {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -531,13 +531,13 @@ impl crate::codec::Encode for NestedAggregateDatacenter {
     }
 }
 /// Spec: `#/components/schemas/NestedOrganization`
-#[cfg(any(feature = "datacenter"))]
+#[cfg(feature = "datacenter")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedOrganization {
     pub id: ::std::string::String,
     pub name: ::std::string::String,
 }
-#[cfg(any(feature = "datacenter"))]
+#[cfg(feature = "datacenter")]
 impl crate::codec::Decode for NestedOrganization {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -563,7 +563,7 @@ impl crate::codec::Decode for NestedOrganization {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "datacenter"))]
+#[cfg(feature = "datacenter")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedOrganization {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -574,13 +574,13 @@ impl crate::codec::Encode for NestedOrganization {
     }
 }
 /// Spec: `#/components/schemas/RemoveClustersFromDatacenterParams`
-#[cfg(any(feature = "datacenter"))]
+#[cfg(feature = "datacenter")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RemoveClustersFromDatacenterParams {
     pub data: crate::models::RemoveClustersFromDatacenterParamsData,
     pub r#where: crate::models::DatacenterWhereUniqueInput,
 }
-#[cfg(any(feature = "datacenter"))]
+#[cfg(feature = "datacenter")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for RemoveClustersFromDatacenterParams {
     fn decode(
@@ -611,7 +611,7 @@ impl crate::codec::Decode for RemoveClustersFromDatacenterParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "datacenter"))]
+#[cfg(feature = "datacenter")]
 impl crate::codec::Encode for RemoveClustersFromDatacenterParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -621,12 +621,12 @@ impl crate::codec::Encode for RemoveClustersFromDatacenterParams {
     }
 }
 /// Spec: `#/components/schemas/RemoveClustersFromDatacenterParams/properties/data`
-#[cfg(any(feature = "datacenter"))]
+#[cfg(feature = "datacenter")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RemoveClustersFromDatacenterParamsData {
     pub clusters: ::std::option::Option<crate::models::ClusterWhereInput>,
 }
-#[cfg(any(feature = "datacenter"))]
+#[cfg(feature = "datacenter")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for RemoveClustersFromDatacenterParamsData {
     fn decode(
@@ -644,7 +644,7 @@ impl crate::codec::Decode for RemoveClustersFromDatacenterParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "datacenter"))]
+#[cfg(feature = "datacenter")]
 impl crate::codec::Encode for RemoveClustersFromDatacenterParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -654,93 +654,132 @@ impl crate::codec::Encode for RemoveClustersFromDatacenterParamsData {
 }
 impl crate::Client {
     /// `POST /v2/api/add-clusters-to-datacenter` (operation `AddClustersToDatacenter`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "datacenter")]
-    pub async fn add_clusters_to_datacenter(
+    pub fn add_clusters_to_datacenter(
         &self,
         body: &[crate::models::AddClustersToDatacenterParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Datacenter>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("add-clusters-to-datacenter", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Datacenter>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "add-clusters-to-datacenter",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/create-datacenter` (operation `CreateDatacenter`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "datacenter")]
-    pub async fn create_datacenter(
+    pub fn create_datacenter(
         &self,
         body: &[crate::models::DatacenterCreationParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Datacenter>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("create-datacenter", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Datacenter>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("create-datacenter", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/delete-datacenter` (operation `DeleteDatacenter`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "datacenter")]
-    pub async fn delete_datacenter(
+    pub fn delete_datacenter(
         &self,
         body: &crate::models::DatacenterDeletionParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::DeleteDatacenter>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("delete-datacenter", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::DeleteDatacenter>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("delete-datacenter", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-datacenters` (operation `GetDatacenters`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "datacenter")]
-    pub async fn get_datacenters(
+    pub fn get_datacenters(
         &self,
         body: &crate::models::GetDatacentersRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::Datacenter>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-datacenters", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::Datacenter>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-datacenters", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-datacenters-connection` (operation `GetDatacentersConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "datacenter")]
-    pub async fn get_datacenters_connection(
+    pub fn get_datacenters_connection(
         &self,
         body: &crate::models::GetDatacentersConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::DatacenterConnection, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-datacenters-connection", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<crate::models::DatacenterConnection, crate::Error>,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-datacenters-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/remove-clusters-from-datacenter` (operation `RemoveClustersFromDatacenter`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "datacenter")]
-    pub async fn remove_clusters_from_datacenter(
+    pub fn remove_clusters_from_datacenter(
         &self,
         body: &[crate::models::RemoveClustersFromDatacenterParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Datacenter>>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json("remove-clusters-from-datacenter", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Datacenter>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "remove-clusters-from-datacenter",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-datacenter` (operation `UpdateDatacenter`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "datacenter")]
-    pub async fn update_datacenter(
+    pub fn update_datacenter(
         &self,
         body: &crate::models::DatacenterUpdationParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Datacenter>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("update-datacenter", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Datacenter>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("update-datacenter", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "datacenter")]
+crate::pagination::list_request!(
+    GetDatacentersRequestBody => Datacenter, get_datacenters
+);

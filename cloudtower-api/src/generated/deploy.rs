@@ -3,14 +3,14 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/Deploy`
-#[cfg(any(feature = "deploy"))]
+#[cfg(feature = "deploy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Deploy {
     pub id: ::std::string::String,
     pub license: ::std::option::Option<crate::models::NestedLicense>,
     pub version: ::std::string::String,
 }
-#[cfg(any(feature = "deploy"))]
+#[cfg(feature = "deploy")]
 impl crate::codec::Decode for Deploy {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -37,7 +37,7 @@ impl crate::codec::Decode for Deploy {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "deploy"))]
+#[cfg(feature = "deploy")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for Deploy {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -49,12 +49,12 @@ impl crate::codec::Encode for Deploy {
     }
 }
 /// Spec: `#/components/schemas/DeployConnection`
-#[cfg(any(feature = "deploy"))]
+#[cfg(feature = "deploy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeployConnection {
     pub aggregate: crate::models::NestedAggregateDeploy,
 }
-#[cfg(any(feature = "deploy"))]
+#[cfg(feature = "deploy")]
 impl crate::codec::Decode for DeployConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -76,7 +76,7 @@ impl crate::codec::Decode for DeployConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "deploy"))]
+#[cfg(feature = "deploy")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeployConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -86,7 +86,7 @@ impl crate::codec::Encode for DeployConnection {
     }
 }
 /// Spec: `#/components/schemas/DeployOrderByInput`
-#[cfg(any(feature = "deploy"))]
+#[cfg(feature = "deploy")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum DeployOrderByInput {
     /// `id_ASC`
@@ -100,7 +100,7 @@ pub enum DeployOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "deploy"))]
+#[cfg(feature = "deploy")]
 impl DeployOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 4] = [
@@ -131,19 +131,19 @@ impl DeployOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "deploy"))]
+#[cfg(feature = "deploy")]
 impl ::std::default::Default for DeployOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "deploy"))]
+#[cfg(feature = "deploy")]
 impl ::std::fmt::Display for DeployOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "deploy"))]
+#[cfg(feature = "deploy")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for DeployOrderByInput {
     fn decode(
@@ -152,14 +152,14 @@ impl crate::codec::Decode for DeployOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "deploy"))]
+#[cfg(feature = "deploy")]
 impl crate::codec::Encode for DeployOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/DeployWhereInput`
-#[cfg(any(feature = "deploy"))]
+#[cfg(feature = "deploy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeployWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::DeployWhereInput>>,
@@ -195,7 +195,7 @@ pub struct DeployWhereInput {
     pub version_not_starts_with: crate::Nullable<::std::string::String>,
     pub version_starts_with: crate::Nullable<::std::string::String>,
 }
-#[cfg(any(feature = "deploy"))]
+#[cfg(feature = "deploy")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for DeployWhereInput {
     fn decode(
@@ -262,7 +262,7 @@ impl crate::codec::Decode for DeployWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "deploy"))]
+#[cfg(feature = "deploy")]
 impl crate::codec::Encode for DeployWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -302,7 +302,7 @@ impl crate::codec::Encode for DeployWhereInput {
     }
 }
 /// Spec: `#/components/schemas/GetDeploysConnectionRequestBody`
-#[cfg(any(feature = "deploy"))]
+#[cfg(feature = "deploy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetDeploysConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -313,7 +313,7 @@ pub struct GetDeploysConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::DeployWhereInput>,
 }
-#[cfg(any(feature = "deploy"))]
+#[cfg(feature = "deploy")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetDeploysConnectionRequestBody {
     fn decode(
@@ -337,7 +337,7 @@ impl crate::codec::Decode for GetDeploysConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "deploy"))]
+#[cfg(feature = "deploy")]
 impl crate::codec::Encode for GetDeploysConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -352,7 +352,7 @@ impl crate::codec::Encode for GetDeploysConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetDeploysRequestBody`
-#[cfg(any(feature = "deploy"))]
+#[cfg(feature = "deploy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetDeploysRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -363,7 +363,7 @@ pub struct GetDeploysRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::DeployWhereInput>,
 }
-#[cfg(any(feature = "deploy"))]
+#[cfg(feature = "deploy")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetDeploysRequestBody {
     fn decode(
@@ -387,7 +387,7 @@ impl crate::codec::Decode for GetDeploysRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "deploy"))]
+#[cfg(feature = "deploy")]
 impl crate::codec::Encode for GetDeploysRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -402,12 +402,12 @@ impl crate::codec::Encode for GetDeploysRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateDeploy`
-#[cfg(any(feature = "deploy"))]
+#[cfg(feature = "deploy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateDeploy {
     pub count: i32,
 }
-#[cfg(any(feature = "deploy"))]
+#[cfg(feature = "deploy")]
 impl crate::codec::Decode for NestedAggregateDeploy {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -429,7 +429,7 @@ impl crate::codec::Decode for NestedAggregateDeploy {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "deploy"))]
+#[cfg(feature = "deploy")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateDeploy {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -439,12 +439,12 @@ impl crate::codec::Encode for NestedAggregateDeploy {
     }
 }
 /// Spec: `#/components/schemas/NestedLicense`
-#[cfg(any(feature = "deploy"))]
+#[cfg(feature = "deploy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedLicense {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "deploy"))]
+#[cfg(feature = "deploy")]
 impl crate::codec::Decode for NestedLicense {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -466,7 +466,7 @@ impl crate::codec::Decode for NestedLicense {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "deploy"))]
+#[cfg(feature = "deploy")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedLicense {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -477,23 +477,36 @@ impl crate::codec::Encode for NestedLicense {
 }
 impl crate::Client {
     /// `POST /v2/api/get-deploys` (operation `GetDeploys`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "deploy")]
-    pub async fn get_deploys(
+    pub fn get_deploys(
         &self,
         body: &crate::models::GetDeploysRequestBody,
-    ) -> ::std::result::Result<::std::vec::Vec<crate::models::Deploy>, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-deploys", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::Deploy>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-deploys", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-deploys-connection` (operation `GetDeploysConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "deploy")]
-    pub async fn get_deploys_connection(
+    pub fn get_deploys_connection(
         &self,
         body: &crate::models::GetDeploysConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::DeployConnection, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-deploys-connection", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<crate::models::DeployConnection, crate::Error>,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-deploys-connection", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "deploy")]
+crate::pagination::list_request!(GetDeploysRequestBody => Deploy, get_deploys);

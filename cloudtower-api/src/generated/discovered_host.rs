@@ -3,7 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DiscoveredHost`
-#[cfg(any(feature = "discovered-host"))]
+#[cfg(feature = "discovered-host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DiscoveredHost {
     pub all_flash: bool,
@@ -24,7 +24,7 @@ pub struct DiscoveredHost {
     pub version: ::std::string::String,
     pub zbs_spec: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "discovered-host"))]
+#[cfg(feature = "discovered-host")]
 impl crate::codec::Decode for DiscoveredHost {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -98,7 +98,7 @@ impl crate::codec::Decode for DiscoveredHost {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "discovered-host"))]
+#[cfg(feature = "discovered-host")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DiscoveredHost {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -122,13 +122,13 @@ impl crate::codec::Encode for DiscoveredHost {
     }
 }
 /// Spec: `#/components/schemas/GetDiscoverHostsRequestBody`
-#[cfg(any(feature = "discovered-host"))]
+#[cfg(feature = "discovered-host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetDiscoverHostsRequestBody {
     pub cluster: crate::models::ClusterWhereUniqueInput,
     pub host_address: crate::Nullable<::std::vec::Vec<::std::string::String>>,
 }
-#[cfg(any(feature = "discovered-host"))]
+#[cfg(feature = "discovered-host")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetDiscoverHostsRequestBody {
     fn decode(
@@ -152,7 +152,7 @@ impl crate::codec::Decode for GetDiscoverHostsRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "discovered-host"))]
+#[cfg(feature = "discovered-host")]
 impl crate::codec::Encode for GetDiscoverHostsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -162,7 +162,7 @@ impl crate::codec::Encode for GetDiscoverHostsRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedDiscoveredHostDimms`
-#[cfg(any(feature = "discovered-host"))]
+#[cfg(feature = "discovered-host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedDiscoveredHostDimms {
     pub dimm_id: ::std::string::String,
@@ -170,7 +170,7 @@ pub struct NestedDiscoveredHostDimms {
     pub health_status: ::std::string::String,
     pub socket_id: ::std::string::String,
 }
-#[cfg(any(feature = "discovered-host"))]
+#[cfg(feature = "discovered-host")]
 impl crate::codec::Decode for NestedDiscoveredHostDimms {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -208,7 +208,7 @@ impl crate::codec::Decode for NestedDiscoveredHostDimms {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "discovered-host"))]
+#[cfg(feature = "discovered-host")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedDiscoveredHostDimms {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -221,7 +221,7 @@ impl crate::codec::Encode for NestedDiscoveredHostDimms {
     }
 }
 /// Spec: `#/components/schemas/NestedDiscoveredHostDisk`
-#[cfg(any(feature = "discovered-host"))]
+#[cfg(feature = "discovered-host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedDiscoveredHostDisk {
     pub dimm_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -234,7 +234,7 @@ pub struct NestedDiscoveredHostDisk {
     pub size: i64,
     pub r#type: crate::models::DiskType,
 }
-#[cfg(any(feature = "discovered-host"))]
+#[cfg(feature = "discovered-host")]
 impl crate::codec::Decode for NestedDiscoveredHostDisk {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -282,7 +282,7 @@ impl crate::codec::Decode for NestedDiscoveredHostDisk {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "discovered-host"))]
+#[cfg(feature = "discovered-host")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedDiscoveredHostDisk {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -300,7 +300,7 @@ impl crate::codec::Encode for NestedDiscoveredHostDisk {
     }
 }
 /// Spec: `#/components/schemas/NestedDiscoveredHostIface`
-#[cfg(any(feature = "discovered-host"))]
+#[cfg(feature = "discovered-host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedDiscoveredHostIface {
     pub ipv4: ::std::option::Option<::std::string::String>,
@@ -313,7 +313,7 @@ pub struct NestedDiscoveredHostIface {
     pub speed: ::std::option::Option<f64>,
     pub up: bool,
 }
-#[cfg(any(feature = "discovered-host"))]
+#[cfg(feature = "discovered-host")]
 impl crate::codec::Decode for NestedDiscoveredHostIface {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -356,7 +356,7 @@ impl crate::codec::Decode for NestedDiscoveredHostIface {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "discovered-host"))]
+#[cfg(feature = "discovered-host")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedDiscoveredHostIface {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -375,16 +375,20 @@ impl crate::codec::Encode for NestedDiscoveredHostIface {
 }
 impl crate::Client {
     /// `POST /v2/api/get-discover-hosts` (operation `GetDiscoverHosts`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "discovered-host")]
-    pub async fn get_discover_hosts(
+    pub fn get_discover_hosts(
         &self,
         body: &crate::models::GetDiscoverHostsRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::DiscoveredHost>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-discover-hosts", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::DiscoveredHost>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-discover-hosts", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }

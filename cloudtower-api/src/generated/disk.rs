@@ -3,7 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/Disk`
-#[cfg(any(feature = "disk"))]
+#[cfg(feature = "disk")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Disk {
     pub entity_async_status: ::std::option::Option<crate::models::EntityAsyncStatus>,
@@ -38,7 +38,7 @@ pub struct Disk {
     pub usage: crate::models::DiskUsage,
     pub usage_status: ::std::option::Option<crate::models::DiskUsageStatus>,
 }
-#[cfg(any(feature = "disk"))]
+#[cfg(feature = "disk")]
 impl crate::codec::Decode for Disk {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -160,7 +160,7 @@ impl crate::codec::Decode for Disk {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "disk"))]
+#[cfg(feature = "disk")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for Disk {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -196,12 +196,12 @@ impl crate::codec::Encode for Disk {
     }
 }
 /// Spec: `#/components/schemas/DiskConnection`
-#[cfg(any(feature = "disk"))]
+#[cfg(feature = "disk")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DiskConnection {
     pub aggregate: crate::models::NestedAggregateDisk,
 }
-#[cfg(any(feature = "disk"))]
+#[cfg(feature = "disk")]
 impl crate::codec::Decode for DiskConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -223,7 +223,7 @@ impl crate::codec::Decode for DiskConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "disk"))]
+#[cfg(feature = "disk")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DiskConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -233,13 +233,13 @@ impl crate::codec::Encode for DiskConnection {
     }
 }
 /// Spec: `#/components/schemas/DiskMountParams`
-#[cfg(any(feature = "disk"))]
+#[cfg(feature = "disk")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DiskMountParams {
     pub data: crate::models::DiskMountParamsData,
     pub r#where: crate::models::DiskWhereInput,
 }
-#[cfg(any(feature = "disk"))]
+#[cfg(feature = "disk")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for DiskMountParams {
     fn decode(
@@ -266,7 +266,7 @@ impl crate::codec::Decode for DiskMountParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "disk"))]
+#[cfg(feature = "disk")]
 impl crate::codec::Encode for DiskMountParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -276,12 +276,12 @@ impl crate::codec::Encode for DiskMountParams {
     }
 }
 /// Spec: `#/components/schemas/DiskMountParams/properties/data`
-#[cfg(any(feature = "disk"))]
+#[cfg(feature = "disk")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DiskMountParamsData {
     pub function: crate::models::DiskFunction,
 }
-#[cfg(any(feature = "disk"))]
+#[cfg(feature = "disk")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for DiskMountParamsData {
     fn decode(
@@ -304,7 +304,7 @@ impl crate::codec::Decode for DiskMountParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "disk"))]
+#[cfg(feature = "disk")]
 impl crate::codec::Encode for DiskMountParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -313,12 +313,12 @@ impl crate::codec::Encode for DiskMountParamsData {
     }
 }
 /// Spec: `#/components/schemas/DiskUnmountParams`
-#[cfg(any(feature = "disk"))]
+#[cfg(feature = "disk")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DiskUnmountParams {
     pub r#where: crate::models::DiskWhereInput,
 }
-#[cfg(any(feature = "disk"))]
+#[cfg(feature = "disk")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for DiskUnmountParams {
     fn decode(
@@ -341,7 +341,7 @@ impl crate::codec::Decode for DiskUnmountParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "disk"))]
+#[cfg(feature = "disk")]
 impl crate::codec::Encode for DiskUnmountParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -350,7 +350,7 @@ impl crate::codec::Encode for DiskUnmountParams {
     }
 }
 /// Spec: `#/components/schemas/GetDisksConnectionRequestBody`
-#[cfg(any(feature = "disk"))]
+#[cfg(feature = "disk")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetDisksConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -361,7 +361,7 @@ pub struct GetDisksConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::DiskWhereInput>,
 }
-#[cfg(any(feature = "disk"))]
+#[cfg(feature = "disk")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetDisksConnectionRequestBody {
     fn decode(
@@ -385,7 +385,7 @@ impl crate::codec::Decode for GetDisksConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "disk"))]
+#[cfg(feature = "disk")]
 impl crate::codec::Encode for GetDisksConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -400,12 +400,12 @@ impl crate::codec::Encode for GetDisksConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateDisk`
-#[cfg(any(feature = "disk"))]
+#[cfg(feature = "disk")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateDisk {
     pub count: i32,
 }
-#[cfg(any(feature = "disk"))]
+#[cfg(feature = "disk")]
 impl crate::codec::Decode for NestedAggregateDisk {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -427,7 +427,7 @@ impl crate::codec::Decode for NestedAggregateDisk {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "disk"))]
+#[cfg(feature = "disk")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateDisk {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -437,7 +437,7 @@ impl crate::codec::Encode for NestedAggregateDisk {
     }
 }
 /// Spec: `#/components/schemas/NestedDiskFailureInformation`
-#[cfg(any(feature = "disk"))]
+#[cfg(feature = "disk")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedDiskFailureInformation {
     pub chunk_checksum_error: ::std::option::Option<bool>,
@@ -448,7 +448,7 @@ pub struct NestedDiskFailureInformation {
     pub iostat_latency_ms: ::std::option::Option<i64>,
     pub smart_check: ::std::option::Option<bool>,
 }
-#[cfg(any(feature = "disk"))]
+#[cfg(feature = "disk")]
 impl crate::codec::Decode for NestedDiskFailureInformation {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -475,7 +475,7 @@ impl crate::codec::Decode for NestedDiskFailureInformation {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "disk"))]
+#[cfg(feature = "disk")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedDiskFailureInformation {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -491,7 +491,7 @@ impl crate::codec::Encode for NestedDiskFailureInformation {
     }
 }
 /// Spec: `#/components/schemas/NestedPartition`
-#[cfg(any(feature = "disk"))]
+#[cfg(feature = "disk")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedPartition {
     pub name: ::std::option::Option<::std::string::String>,
@@ -500,7 +500,7 @@ pub struct NestedPartition {
     pub usage: crate::models::PartitionUsage,
     pub used_size: i64,
 }
-#[cfg(any(feature = "disk"))]
+#[cfg(feature = "disk")]
 impl crate::codec::Decode for NestedPartition {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -532,7 +532,7 @@ impl crate::codec::Decode for NestedPartition {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "disk"))]
+#[cfg(feature = "disk")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedPartition {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -546,7 +546,7 @@ impl crate::codec::Encode for NestedPartition {
     }
 }
 /// Spec: `#/components/schemas/PartitionUsage`
-#[cfg(any(feature = "disk"))]
+#[cfg(feature = "disk")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum PartitionUsage {
     /// `BOOT`
@@ -574,7 +574,7 @@ pub enum PartitionUsage {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "disk"))]
+#[cfg(feature = "disk")]
 impl PartitionUsage {
     /// Every value the spec lists.
     pub const ALL: [Self; 11] = [
@@ -626,19 +626,19 @@ impl PartitionUsage {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "disk"))]
+#[cfg(feature = "disk")]
 impl ::std::default::Default for PartitionUsage {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "disk"))]
+#[cfg(feature = "disk")]
 impl ::std::fmt::Display for PartitionUsage {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "disk"))]
+#[cfg(feature = "disk")]
 impl crate::codec::Decode for PartitionUsage {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -646,7 +646,7 @@ impl crate::codec::Decode for PartitionUsage {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "disk"))]
+#[cfg(feature = "disk")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for PartitionUsage {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -655,45 +655,70 @@ impl crate::codec::Encode for PartitionUsage {
 }
 impl crate::Client {
     /// `POST /v2/api/get-disks` (operation `GetDisks`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "disk")]
-    pub async fn get_disks(
+    pub fn get_disks(
         &self,
         body: &crate::models::GetDisksRequestBody,
-    ) -> ::std::result::Result<::std::vec::Vec<crate::models::Disk>, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-disks", body)).await?.decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::Disk>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-disks", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-disks-connection` (operation `GetDisksConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "disk")]
-    pub async fn get_disks_connection(
+    pub fn get_disks_connection(
         &self,
         body: &crate::models::GetDisksConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::DiskConnection, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-disks-connection", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<crate::models::DiskConnection, crate::Error>,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-disks-connection", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/mount-disk` (operation `MountDisk`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "disk")]
-    pub async fn mount_disk(
+    pub fn mount_disk(
         &self,
         body: &crate::models::DiskMountParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Disk>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("mount-disk", body)).await?.decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Disk>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("mount-disk", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/unmount-disk` (operation `UnmountDisk`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "disk")]
-    pub async fn unmount_disk(
+    pub fn unmount_disk(
         &self,
         body: &crate::models::DiskUnmountParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Disk>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("unmount-disk", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Disk>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("unmount-disk", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "disk")]
+crate::pagination::list_request!(GetDisksRequestBody => Disk, get_disks);

@@ -3,7 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/ElfDataStore`
-#[cfg(any(feature = "elf-data-store"))]
+#[cfg(feature = "elf-data-store")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ElfDataStore {
     pub cluster: crate::models::NestedCluster,
@@ -21,7 +21,7 @@ pub struct ElfDataStore {
     pub thin_provision: bool,
     pub r#type: crate::models::ElfDataStoreType,
 }
-#[cfg(any(feature = "elf-data-store"))]
+#[cfg(feature = "elf-data-store")]
 impl crate::codec::Decode for ElfDataStore {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -102,7 +102,7 @@ impl crate::codec::Decode for ElfDataStore {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "elf-data-store"))]
+#[cfg(feature = "elf-data-store")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ElfDataStore {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -125,12 +125,12 @@ impl crate::codec::Encode for ElfDataStore {
     }
 }
 /// Spec: `#/components/schemas/ElfDataStoreConnection`
-#[cfg(any(feature = "elf-data-store"))]
+#[cfg(feature = "elf-data-store")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ElfDataStoreConnection {
     pub aggregate: crate::models::NestedAggregateElfDataStore,
 }
-#[cfg(any(feature = "elf-data-store"))]
+#[cfg(feature = "elf-data-store")]
 impl crate::codec::Decode for ElfDataStoreConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -152,7 +152,7 @@ impl crate::codec::Decode for ElfDataStoreConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "elf-data-store"))]
+#[cfg(feature = "elf-data-store")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ElfDataStoreConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -162,7 +162,7 @@ impl crate::codec::Encode for ElfDataStoreConnection {
     }
 }
 /// Spec: `#/components/schemas/GetElfDataStoresConnectionRequestBody`
-#[cfg(any(feature = "elf-data-store"))]
+#[cfg(feature = "elf-data-store")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetElfDataStoresConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -173,7 +173,7 @@ pub struct GetElfDataStoresConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ElfDataStoreWhereInput>,
 }
-#[cfg(any(feature = "elf-data-store"))]
+#[cfg(feature = "elf-data-store")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetElfDataStoresConnectionRequestBody {
     fn decode(
@@ -197,7 +197,7 @@ impl crate::codec::Decode for GetElfDataStoresConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "elf-data-store"))]
+#[cfg(feature = "elf-data-store")]
 impl crate::codec::Encode for GetElfDataStoresConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -212,12 +212,12 @@ impl crate::codec::Encode for GetElfDataStoresConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateElfDataStore`
-#[cfg(any(feature = "elf-data-store"))]
+#[cfg(feature = "elf-data-store")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateElfDataStore {
     pub count: i32,
 }
-#[cfg(any(feature = "elf-data-store"))]
+#[cfg(feature = "elf-data-store")]
 impl crate::codec::Decode for NestedAggregateElfDataStore {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -239,7 +239,7 @@ impl crate::codec::Decode for NestedAggregateElfDataStore {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "elf-data-store"))]
+#[cfg(feature = "elf-data-store")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateElfDataStore {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -250,28 +250,44 @@ impl crate::codec::Encode for NestedAggregateElfDataStore {
 }
 impl crate::Client {
     /// `POST /v2/api/get-elf-data-stores` (operation `GetElfDataStores`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "elf-data-store")]
-    pub async fn get_elf_data_stores(
+    pub fn get_elf_data_stores(
         &self,
         body: &crate::models::GetElfDataStoresRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::ElfDataStore>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-elf-data-stores", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::ElfDataStore>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-elf-data-stores", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-elf-data-stores-connection` (operation `GetElfDataStoresConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "elf-data-store")]
-    pub async fn get_elf_data_stores_connection(
+    pub fn get_elf_data_stores_connection(
         &self,
         body: &crate::models::GetElfDataStoresConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::ElfDataStoreConnection, crate::Error> {
-        self.execute(
-                crate::client::ApiRequest::json("get-elf-data-stores-connection", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::ElfDataStoreConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-elf-data-stores-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "elf-data-store")]
+crate::pagination::list_request!(
+    GetElfDataStoresRequestBody => ElfDataStore, get_elf_data_stores
+);

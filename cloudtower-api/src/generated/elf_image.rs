@@ -3,7 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `/paths/~1upload-elf-image/post/requestBody/content/multipart~1form-data/schema`
-#[cfg(any(feature = "elf-image"))]
+#[cfg(feature = "elf-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CreateElfImageRequestBody {
     pub file: crate::client::FilePart,
@@ -14,18 +14,16 @@ pub struct CreateElfImageRequestBody {
     pub description: ::std::option::Option<::std::string::String>,
     pub upload_task_id: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "elf-image"))]
+#[cfg(feature = "elf-image")]
 impl CreateElfImageRequestBody {
-    /// The form fields, in spec order; unset optional fields are left out.
+    /// The form fields, required ones first; unset optional fields are left out.
     pub fn to_fields(&self) -> ::std::vec::Vec<crate::client::MultipartField> {
-        let mut fields = ::std::vec::Vec::new();
-        fields
-            .push(
-                crate::client::MultipartField::file(
-                    "file",
-                    ::std::clone::Clone::clone(&self.file),
-                ),
-            );
+        let mut fields = ::std::vec::Vec::from([
+            crate::client::MultipartField::file(
+                "file",
+                ::std::clone::Clone::clone(&self.file),
+            ),
+        ]);
         if let ::std::option::Option::Some(value) = self.cluster_id.as_ref() {
             fields.push(crate::client::MultipartField::text("cluster_id", value));
         }
@@ -48,12 +46,12 @@ impl CreateElfImageRequestBody {
     }
 }
 /// Spec: `#/components/schemas/DeleteElfImage`
-#[cfg(any(feature = "elf-image"))]
+#[cfg(feature = "elf-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteElfImage {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "elf-image"))]
+#[cfg(feature = "elf-image")]
 impl crate::codec::Decode for DeleteElfImage {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -75,7 +73,7 @@ impl crate::codec::Decode for DeleteElfImage {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "elf-image"))]
+#[cfg(feature = "elf-image")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteElfImage {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -85,7 +83,7 @@ impl crate::codec::Encode for DeleteElfImage {
     }
 }
 /// Spec: `#/components/schemas/ElfImage`
-#[cfg(any(feature = "elf-image"))]
+#[cfg(feature = "elf-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ElfImage {
     pub cluster: ::std::option::Option<crate::models::NestedCluster>,
@@ -109,7 +107,7 @@ pub struct ElfImage {
         ::std::vec::Vec<crate::models::NestedVmTemplate>,
     >,
 }
-#[cfg(any(feature = "elf-image"))]
+#[cfg(feature = "elf-image")]
 impl crate::codec::Decode for ElfImage {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -178,7 +176,7 @@ impl crate::codec::Decode for ElfImage {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "elf-image"))]
+#[cfg(feature = "elf-image")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ElfImage {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -201,12 +199,12 @@ impl crate::codec::Encode for ElfImage {
     }
 }
 /// Spec: `#/components/schemas/ElfImageConnection`
-#[cfg(any(feature = "elf-image"))]
+#[cfg(feature = "elf-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ElfImageConnection {
     pub aggregate: crate::models::NestedAggregateElfImage,
 }
-#[cfg(any(feature = "elf-image"))]
+#[cfg(feature = "elf-image")]
 impl crate::codec::Decode for ElfImageConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -228,7 +226,7 @@ impl crate::codec::Decode for ElfImageConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "elf-image"))]
+#[cfg(feature = "elf-image")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ElfImageConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -238,12 +236,12 @@ impl crate::codec::Encode for ElfImageConnection {
     }
 }
 /// Spec: `#/components/schemas/ElfImageDeletionParams`
-#[cfg(any(feature = "elf-image"))]
+#[cfg(feature = "elf-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ElfImageDeletionParams {
     pub r#where: crate::models::ElfImageWhereInput,
 }
-#[cfg(any(feature = "elf-image"))]
+#[cfg(feature = "elf-image")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ElfImageDeletionParams {
     fn decode(
@@ -266,7 +264,7 @@ impl crate::codec::Decode for ElfImageDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "elf-image"))]
+#[cfg(feature = "elf-image")]
 impl crate::codec::Encode for ElfImageDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -275,13 +273,13 @@ impl crate::codec::Encode for ElfImageDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/ElfImageUpdationParams`
-#[cfg(any(feature = "elf-image"))]
+#[cfg(feature = "elf-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ElfImageUpdationParams {
     pub data: crate::models::ElfImageUpdationParamsData,
     pub r#where: crate::models::ElfImageWhereInput,
 }
-#[cfg(any(feature = "elf-image"))]
+#[cfg(feature = "elf-image")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ElfImageUpdationParams {
     fn decode(
@@ -308,7 +306,7 @@ impl crate::codec::Decode for ElfImageUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "elf-image"))]
+#[cfg(feature = "elf-image")]
 impl crate::codec::Encode for ElfImageUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -318,13 +316,13 @@ impl crate::codec::Encode for ElfImageUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/ElfImageUpdationParams/properties/data`
-#[cfg(any(feature = "elf-image"))]
+#[cfg(feature = "elf-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ElfImageUpdationParamsData {
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "elf-image"))]
+#[cfg(feature = "elf-image")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ElfImageUpdationParamsData {
     fn decode(
@@ -343,7 +341,7 @@ impl crate::codec::Decode for ElfImageUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "elf-image"))]
+#[cfg(feature = "elf-image")]
 impl crate::codec::Encode for ElfImageUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -353,7 +351,7 @@ impl crate::codec::Encode for ElfImageUpdationParamsData {
     }
 }
 /// Spec: `#/components/schemas/GetElfImagesConnectionRequestBody`
-#[cfg(any(feature = "elf-image"))]
+#[cfg(feature = "elf-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetElfImagesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -364,7 +362,7 @@ pub struct GetElfImagesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ElfImageWhereInput>,
 }
-#[cfg(any(feature = "elf-image"))]
+#[cfg(feature = "elf-image")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetElfImagesConnectionRequestBody {
     fn decode(
@@ -388,7 +386,7 @@ impl crate::codec::Decode for GetElfImagesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "elf-image"))]
+#[cfg(feature = "elf-image")]
 impl crate::codec::Encode for GetElfImagesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -403,12 +401,12 @@ impl crate::codec::Encode for GetElfImagesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateElfImage`
-#[cfg(any(feature = "elf-image"))]
+#[cfg(feature = "elf-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateElfImage {
     pub count: i32,
 }
-#[cfg(any(feature = "elf-image"))]
+#[cfg(feature = "elf-image")]
 impl crate::codec::Decode for NestedAggregateElfImage {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -430,7 +428,7 @@ impl crate::codec::Decode for NestedAggregateElfImage {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "elf-image"))]
+#[cfg(feature = "elf-image")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateElfImage {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -441,67 +439,90 @@ impl crate::codec::Encode for NestedAggregateElfImage {
 }
 impl crate::Client {
     /// `POST /v2/api/delete-elf-image` (operation `DeleteElfImage`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "elf-image")]
-    pub async fn delete_elf_image(
+    pub fn delete_elf_image(
         &self,
         body: &crate::models::ElfImageDeletionParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::DeleteElfImage>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("delete-elf-image", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::DeleteElfImage>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("delete-elf-image", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-elf-images` (operation `GetElfImages`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "elf-image")]
-    pub async fn get_elf_images(
+    pub fn get_elf_images(
         &self,
         body: &crate::models::GetElfImagesRequestBody,
-    ) -> ::std::result::Result<::std::vec::Vec<crate::models::ElfImage>, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-elf-images", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::ElfImage>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-elf-images", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-elf-images-connection` (operation `GetElfImagesConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "elf-image")]
-    pub async fn get_elf_images_connection(
+    pub fn get_elf_images_connection(
         &self,
         body: &crate::models::GetElfImagesConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::ElfImageConnection, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-elf-images-connection", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<crate::models::ElfImageConnection, crate::Error>,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-elf-images-connection", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-elf-image` (operation `UpdateElfImage`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "elf-image")]
-    pub async fn update_elf_image(
+    pub fn update_elf_image(
         &self,
         body: &crate::models::ElfImageUpdationParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::ElfImage>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("update-elf-image", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::ElfImage>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("update-elf-image", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/upload-elf-image` (operation `CreateElfImage`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "elf-image")]
-    pub async fn create_elf_image(
+    pub fn create_elf_image(
         &self,
         body: &crate::models::CreateElfImageRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::UploadTask>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::multipart(
-                    "upload-elf-image",
-                    body.to_fields(),
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::UploadTask>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::multipart(
+            "upload-elf-image",
+            body.to_fields(),
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "elf-image")]
+crate::pagination::list_request!(GetElfImagesRequestBody => ElfImage, get_elf_images);

@@ -3,7 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/ElfStoragePolicy`
-#[cfg(any(feature = "elf-storage-policy"))]
+#[cfg(feature = "elf-storage-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ElfStoragePolicy {
     pub cluster: crate::models::NestedCluster,
@@ -17,7 +17,7 @@ pub struct ElfStoragePolicy {
     pub stripe_size: i64,
     pub thin_provision: bool,
 }
-#[cfg(any(feature = "elf-storage-policy"))]
+#[cfg(feature = "elf-storage-policy")]
 impl crate::codec::Decode for ElfStoragePolicy {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -88,7 +88,7 @@ impl crate::codec::Decode for ElfStoragePolicy {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "elf-storage-policy"))]
+#[cfg(feature = "elf-storage-policy")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ElfStoragePolicy {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -107,12 +107,12 @@ impl crate::codec::Encode for ElfStoragePolicy {
     }
 }
 /// Spec: `#/components/schemas/ElfStoragePolicyConnection`
-#[cfg(any(feature = "elf-storage-policy"))]
+#[cfg(feature = "elf-storage-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ElfStoragePolicyConnection {
     pub aggregate: crate::models::NestedAggregateElfStoragePolicy,
 }
-#[cfg(any(feature = "elf-storage-policy"))]
+#[cfg(feature = "elf-storage-policy")]
 impl crate::codec::Decode for ElfStoragePolicyConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -134,7 +134,7 @@ impl crate::codec::Decode for ElfStoragePolicyConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "elf-storage-policy"))]
+#[cfg(feature = "elf-storage-policy")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ElfStoragePolicyConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -144,7 +144,7 @@ impl crate::codec::Encode for ElfStoragePolicyConnection {
     }
 }
 /// Spec: `#/components/schemas/ElfStoragePolicyOrderByInput`
-#[cfg(any(feature = "elf-storage-policy"))]
+#[cfg(feature = "elf-storage-policy")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ElfStoragePolicyOrderByInput {
     /// `description_ASC`
@@ -186,7 +186,7 @@ pub enum ElfStoragePolicyOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "elf-storage-policy"))]
+#[cfg(feature = "elf-storage-policy")]
 impl ElfStoragePolicyOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 18] = [
@@ -259,19 +259,19 @@ impl ElfStoragePolicyOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "elf-storage-policy"))]
+#[cfg(feature = "elf-storage-policy")]
 impl ::std::default::Default for ElfStoragePolicyOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "elf-storage-policy"))]
+#[cfg(feature = "elf-storage-policy")]
 impl ::std::fmt::Display for ElfStoragePolicyOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "elf-storage-policy"))]
+#[cfg(feature = "elf-storage-policy")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ElfStoragePolicyOrderByInput {
     fn decode(
@@ -280,14 +280,14 @@ impl crate::codec::Decode for ElfStoragePolicyOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "elf-storage-policy"))]
+#[cfg(feature = "elf-storage-policy")]
 impl crate::codec::Encode for ElfStoragePolicyOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/ElfStoragePolicyWhereInput`
-#[cfg(any(feature = "elf-storage-policy"))]
+#[cfg(feature = "elf-storage-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ElfStoragePolicyWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::ElfStoragePolicyWhereInput>>,
@@ -385,7 +385,7 @@ pub struct ElfStoragePolicyWhereInput {
     pub thin_provision: crate::Nullable<bool>,
     pub thin_provision_not: crate::Nullable<bool>,
 }
-#[cfg(any(feature = "elf-storage-policy"))]
+#[cfg(feature = "elf-storage-policy")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ElfStoragePolicyWhereInput {
     fn decode(
@@ -583,7 +583,7 @@ impl crate::codec::Decode for ElfStoragePolicyWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "elf-storage-policy"))]
+#[cfg(feature = "elf-storage-policy")]
 impl crate::codec::Encode for ElfStoragePolicyWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -681,7 +681,7 @@ impl crate::codec::Encode for ElfStoragePolicyWhereInput {
     }
 }
 /// Spec: `#/components/schemas/GetElfStoragePoliciesConnectionRequestBody`
-#[cfg(any(feature = "elf-storage-policy"))]
+#[cfg(feature = "elf-storage-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetElfStoragePoliciesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -692,7 +692,7 @@ pub struct GetElfStoragePoliciesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ElfStoragePolicyWhereInput>,
 }
-#[cfg(any(feature = "elf-storage-policy"))]
+#[cfg(feature = "elf-storage-policy")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetElfStoragePoliciesConnectionRequestBody {
     fn decode(
@@ -716,7 +716,7 @@ impl crate::codec::Decode for GetElfStoragePoliciesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "elf-storage-policy"))]
+#[cfg(feature = "elf-storage-policy")]
 impl crate::codec::Encode for GetElfStoragePoliciesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -731,7 +731,7 @@ impl crate::codec::Encode for GetElfStoragePoliciesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetElfStoragePoliciesRequestBody`
-#[cfg(any(feature = "elf-storage-policy"))]
+#[cfg(feature = "elf-storage-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetElfStoragePoliciesRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -742,7 +742,7 @@ pub struct GetElfStoragePoliciesRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ElfStoragePolicyWhereInput>,
 }
-#[cfg(any(feature = "elf-storage-policy"))]
+#[cfg(feature = "elf-storage-policy")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetElfStoragePoliciesRequestBody {
     fn decode(
@@ -766,7 +766,7 @@ impl crate::codec::Decode for GetElfStoragePoliciesRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "elf-storage-policy"))]
+#[cfg(feature = "elf-storage-policy")]
 impl crate::codec::Encode for GetElfStoragePoliciesRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -781,12 +781,12 @@ impl crate::codec::Encode for GetElfStoragePoliciesRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateElfStoragePolicy`
-#[cfg(any(feature = "elf-storage-policy"))]
+#[cfg(feature = "elf-storage-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateElfStoragePolicy {
     pub count: i32,
 }
-#[cfg(any(feature = "elf-storage-policy"))]
+#[cfg(feature = "elf-storage-policy")]
 impl crate::codec::Decode for NestedAggregateElfStoragePolicy {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -808,7 +808,7 @@ impl crate::codec::Decode for NestedAggregateElfStoragePolicy {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "elf-storage-policy"))]
+#[cfg(feature = "elf-storage-policy")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateElfStoragePolicy {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -819,31 +819,44 @@ impl crate::codec::Encode for NestedAggregateElfStoragePolicy {
 }
 impl crate::Client {
     /// `POST /v2/api/get-elf-storage-policies` (operation `GetElfStoragePolicies`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "elf-storage-policy")]
-    pub async fn get_elf_storage_policies(
+    pub fn get_elf_storage_policies(
         &self,
         body: &crate::models::GetElfStoragePoliciesRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::ElfStoragePolicy>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-elf-storage-policies", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::ElfStoragePolicy>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-elf-storage-policies", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-elf-storage-policies-connection` (operation `GetElfStoragePoliciesConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "elf-storage-policy")]
-    pub async fn get_elf_storage_policies_connection(
+    pub fn get_elf_storage_policies_connection(
         &self,
         body: &crate::models::GetElfStoragePoliciesConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::ElfStoragePolicyConnection, crate::Error> {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "get-elf-storage-policies-connection",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::ElfStoragePolicyConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-elf-storage-policies-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "elf-storage-policy")]
+crate::pagination::list_request!(
+    GetElfStoragePoliciesRequestBody => ElfStoragePolicy, get_elf_storage_policies
+);

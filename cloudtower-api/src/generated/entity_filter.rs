@@ -3,12 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteEntityFilter`
-#[cfg(any(feature = "entity-filter"))]
+#[cfg(feature = "entity-filter")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteEntityFilter {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "entity-filter"))]
+#[cfg(feature = "entity-filter")]
 impl crate::codec::Decode for DeleteEntityFilter {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -30,7 +30,7 @@ impl crate::codec::Decode for DeleteEntityFilter {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "entity-filter"))]
+#[cfg(feature = "entity-filter")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteEntityFilter {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -40,7 +40,7 @@ impl crate::codec::Encode for DeleteEntityFilter {
     }
 }
 /// Spec: `#/components/schemas/EntityFilter`
-#[cfg(any(feature = "entity-filter"))]
+#[cfg(feature = "entity-filter")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EntityFilter {
     pub apply_to_all_clusters: ::std::option::Option<bool>,
@@ -59,7 +59,7 @@ pub struct EntityFilter {
     pub preset: ::std::option::Option<::std::string::String>,
     pub rules: ::std::vec::Vec<crate::models::NestedFilterRule>,
 }
-#[cfg(any(feature = "entity-filter"))]
+#[cfg(feature = "entity-filter")]
 impl crate::codec::Decode for EntityFilter {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -133,7 +133,7 @@ impl crate::codec::Decode for EntityFilter {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "entity-filter"))]
+#[cfg(feature = "entity-filter")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for EntityFilter {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -155,12 +155,12 @@ impl crate::codec::Encode for EntityFilter {
     }
 }
 /// Spec: `#/components/schemas/EntityFilterConnection`
-#[cfg(any(feature = "entity-filter"))]
+#[cfg(feature = "entity-filter")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EntityFilterConnection {
     pub aggregate: crate::models::NestedAggregateEntityFilter,
 }
-#[cfg(any(feature = "entity-filter"))]
+#[cfg(feature = "entity-filter")]
 impl crate::codec::Decode for EntityFilterConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -182,7 +182,7 @@ impl crate::codec::Decode for EntityFilterConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "entity-filter"))]
+#[cfg(feature = "entity-filter")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for EntityFilterConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -192,7 +192,7 @@ impl crate::codec::Encode for EntityFilterConnection {
     }
 }
 /// Spec: `#/components/schemas/EntityFilterCreationParams`
-#[cfg(any(feature = "entity-filter"))]
+#[cfg(feature = "entity-filter")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EntityFilterCreationParams {
     pub exclude_vms: ::std::option::Option<crate::models::VmWhereInput>,
@@ -201,7 +201,7 @@ pub struct EntityFilterCreationParams {
     pub rules: ::std::vec::Vec<crate::models::FilterRuleInput>,
     pub name: ::std::string::String,
 }
-#[cfg(any(feature = "entity-filter"))]
+#[cfg(feature = "entity-filter")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for EntityFilterCreationParams {
     fn decode(
@@ -233,7 +233,7 @@ impl crate::codec::Decode for EntityFilterCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "entity-filter"))]
+#[cfg(feature = "entity-filter")]
 impl crate::codec::Encode for EntityFilterCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -246,12 +246,12 @@ impl crate::codec::Encode for EntityFilterCreationParams {
     }
 }
 /// Spec: `#/components/schemas/EntityFilterDeletionParams`
-#[cfg(any(feature = "entity-filter"))]
+#[cfg(feature = "entity-filter")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EntityFilterDeletionParams {
     pub r#where: crate::models::EntityFilterWhereInput,
 }
-#[cfg(any(feature = "entity-filter"))]
+#[cfg(feature = "entity-filter")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for EntityFilterDeletionParams {
     fn decode(
@@ -274,7 +274,7 @@ impl crate::codec::Decode for EntityFilterDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "entity-filter"))]
+#[cfg(feature = "entity-filter")]
 impl crate::codec::Encode for EntityFilterDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -283,13 +283,13 @@ impl crate::codec::Encode for EntityFilterDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/EntityFilterUpdationParams`
-#[cfg(any(feature = "entity-filter"))]
+#[cfg(feature = "entity-filter")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EntityFilterUpdationParams {
     pub data: crate::models::EntityFilterUpdationParamsData,
     pub r#where: crate::models::EntityFilterWhereInput,
 }
-#[cfg(any(feature = "entity-filter"))]
+#[cfg(feature = "entity-filter")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for EntityFilterUpdationParams {
     fn decode(
@@ -316,7 +316,7 @@ impl crate::codec::Decode for EntityFilterUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "entity-filter"))]
+#[cfg(feature = "entity-filter")]
 impl crate::codec::Encode for EntityFilterUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -326,7 +326,7 @@ impl crate::codec::Encode for EntityFilterUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/EntityFilterUpdationParams/properties/data`
-#[cfg(any(feature = "entity-filter"))]
+#[cfg(feature = "entity-filter")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EntityFilterUpdationParamsData {
     pub exclude_vms: ::std::option::Option<crate::models::VmWhereInput>,
@@ -335,7 +335,7 @@ pub struct EntityFilterUpdationParamsData {
     pub rules: ::std::option::Option<::std::vec::Vec<crate::models::FilterRuleInput>>,
     pub name: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "entity-filter"))]
+#[cfg(feature = "entity-filter")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for EntityFilterUpdationParamsData {
     fn decode(
@@ -359,7 +359,7 @@ impl crate::codec::Decode for EntityFilterUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "entity-filter"))]
+#[cfg(feature = "entity-filter")]
 impl crate::codec::Encode for EntityFilterUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -372,7 +372,7 @@ impl crate::codec::Encode for EntityFilterUpdationParamsData {
     }
 }
 /// Spec: `#/components/schemas/FilterRuleAggregationEnum`
-#[cfg(any(feature = "entity-filter"))]
+#[cfg(feature = "entity-filter")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum FilterRuleAggregationEnum {
     /// `AVG`
@@ -388,7 +388,7 @@ pub enum FilterRuleAggregationEnum {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "entity-filter"))]
+#[cfg(feature = "entity-filter")]
 impl FilterRuleAggregationEnum {
     /// Every value the spec lists.
     pub const ALL: [Self; 5] = [
@@ -422,19 +422,19 @@ impl FilterRuleAggregationEnum {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "entity-filter"))]
+#[cfg(feature = "entity-filter")]
 impl ::std::default::Default for FilterRuleAggregationEnum {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "entity-filter"))]
+#[cfg(feature = "entity-filter")]
 impl ::std::fmt::Display for FilterRuleAggregationEnum {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "entity-filter"))]
+#[cfg(feature = "entity-filter")]
 impl crate::codec::Decode for FilterRuleAggregationEnum {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -442,14 +442,14 @@ impl crate::codec::Decode for FilterRuleAggregationEnum {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "entity-filter"))]
+#[cfg(feature = "entity-filter")]
 impl crate::codec::Encode for FilterRuleAggregationEnum {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/FilterRuleInput`
-#[cfg(any(feature = "entity-filter"))]
+#[cfg(feature = "entity-filter")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct FilterRuleInput {
     pub threshold: f64,
@@ -459,7 +459,7 @@ pub struct FilterRuleInput {
     pub duration: i32,
     pub aggregation: crate::models::FilterRuleAggregationEnum,
 }
-#[cfg(any(feature = "entity-filter"))]
+#[cfg(feature = "entity-filter")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for FilterRuleInput {
     fn decode(
@@ -506,7 +506,7 @@ impl crate::codec::Decode for FilterRuleInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "entity-filter"))]
+#[cfg(feature = "entity-filter")]
 impl crate::codec::Encode for FilterRuleInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -520,7 +520,7 @@ impl crate::codec::Encode for FilterRuleInput {
     }
 }
 /// Spec: `#/components/schemas/FilterRuleMetricEnum`
-#[cfg(any(feature = "entity-filter"))]
+#[cfg(feature = "entity-filter")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum FilterRuleMetricEnum {
     /// `VM_CPU_USAGE`
@@ -536,7 +536,7 @@ pub enum FilterRuleMetricEnum {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "entity-filter"))]
+#[cfg(feature = "entity-filter")]
 impl FilterRuleMetricEnum {
     /// Every value the spec lists.
     pub const ALL: [Self; 5] = [
@@ -570,19 +570,19 @@ impl FilterRuleMetricEnum {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "entity-filter"))]
+#[cfg(feature = "entity-filter")]
 impl ::std::default::Default for FilterRuleMetricEnum {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "entity-filter"))]
+#[cfg(feature = "entity-filter")]
 impl ::std::fmt::Display for FilterRuleMetricEnum {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "entity-filter"))]
+#[cfg(feature = "entity-filter")]
 impl crate::codec::Decode for FilterRuleMetricEnum {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -590,14 +590,14 @@ impl crate::codec::Decode for FilterRuleMetricEnum {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "entity-filter"))]
+#[cfg(feature = "entity-filter")]
 impl crate::codec::Encode for FilterRuleMetricEnum {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/FilterRuleOpEnum`
-#[cfg(any(feature = "entity-filter"))]
+#[cfg(feature = "entity-filter")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum FilterRuleOpEnum {
     /// `GT`
@@ -611,7 +611,7 @@ pub enum FilterRuleOpEnum {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "entity-filter"))]
+#[cfg(feature = "entity-filter")]
 impl FilterRuleOpEnum {
     /// Every value the spec lists.
     pub const ALL: [Self; 4] = [Self::Gt, Self::Gte, Self::Lt, Self::Lte];
@@ -637,19 +637,19 @@ impl FilterRuleOpEnum {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "entity-filter"))]
+#[cfg(feature = "entity-filter")]
 impl ::std::default::Default for FilterRuleOpEnum {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "entity-filter"))]
+#[cfg(feature = "entity-filter")]
 impl ::std::fmt::Display for FilterRuleOpEnum {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "entity-filter"))]
+#[cfg(feature = "entity-filter")]
 impl crate::codec::Decode for FilterRuleOpEnum {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -657,14 +657,14 @@ impl crate::codec::Decode for FilterRuleOpEnum {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "entity-filter"))]
+#[cfg(feature = "entity-filter")]
 impl crate::codec::Encode for FilterRuleOpEnum {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/GetEntityFiltersConnectionRequestBody`
-#[cfg(any(feature = "entity-filter"))]
+#[cfg(feature = "entity-filter")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetEntityFiltersConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -675,7 +675,7 @@ pub struct GetEntityFiltersConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::EntityFilterWhereInput>,
 }
-#[cfg(any(feature = "entity-filter"))]
+#[cfg(feature = "entity-filter")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetEntityFiltersConnectionRequestBody {
     fn decode(
@@ -699,7 +699,7 @@ impl crate::codec::Decode for GetEntityFiltersConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "entity-filter"))]
+#[cfg(feature = "entity-filter")]
 impl crate::codec::Encode for GetEntityFiltersConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -714,12 +714,12 @@ impl crate::codec::Encode for GetEntityFiltersConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateEntityFilter`
-#[cfg(any(feature = "entity-filter"))]
+#[cfg(feature = "entity-filter")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateEntityFilter {
     pub count: i32,
 }
-#[cfg(any(feature = "entity-filter"))]
+#[cfg(feature = "entity-filter")]
 impl crate::codec::Decode for NestedAggregateEntityFilter {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -741,7 +741,7 @@ impl crate::codec::Decode for NestedAggregateEntityFilter {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "entity-filter"))]
+#[cfg(feature = "entity-filter")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateEntityFilter {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -751,7 +751,7 @@ impl crate::codec::Encode for NestedAggregateEntityFilter {
     }
 }
 /// Spec: `#/components/schemas/NestedFilterRule`
-#[cfg(any(feature = "entity-filter"))]
+#[cfg(feature = "entity-filter")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedFilterRule {
     pub aggregation: crate::models::FilterRuleAggregationEnum,
@@ -761,7 +761,7 @@ pub struct NestedFilterRule {
     pub quantile: i32,
     pub threshold: f64,
 }
-#[cfg(any(feature = "entity-filter"))]
+#[cfg(feature = "entity-filter")]
 impl crate::codec::Decode for NestedFilterRule {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -807,7 +807,7 @@ impl crate::codec::Decode for NestedFilterRule {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "entity-filter"))]
+#[cfg(feature = "entity-filter")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedFilterRule {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -823,67 +823,95 @@ impl crate::codec::Encode for NestedFilterRule {
 }
 impl crate::Client {
     /// `POST /v2/api/create-entity-filter` (operation `CreateEntityFilter`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "entity-filter")]
-    pub async fn create_entity_filter(
+    pub fn create_entity_filter(
         &self,
         body: &[crate::models::EntityFilterCreationParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::EntityFilter>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("create-entity-filter", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::EntityFilter>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("create-entity-filter", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/delete-entity-filter` (operation `DeleteEntityFilter`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "entity-filter")]
-    pub async fn delete_entity_filter(
+    pub fn delete_entity_filter(
         &self,
         body: &crate::models::EntityFilterDeletionParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::DeleteEntityFilter>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("delete-entity-filter", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::DeleteEntityFilter>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("delete-entity-filter", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-entity-filters` (operation `GetEntityFilters`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "entity-filter")]
-    pub async fn get_entity_filters(
+    pub fn get_entity_filters(
         &self,
         body: &crate::models::GetEntityFiltersRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::EntityFilter>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-entity-filters", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::EntityFilter>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-entity-filters", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-entity-filters-connection` (operation `GetEntityFiltersConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "entity-filter")]
-    pub async fn get_entity_filters_connection(
+    pub fn get_entity_filters_connection(
         &self,
         body: &crate::models::GetEntityFiltersConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::EntityFilterConnection, crate::Error> {
-        self.execute(
-                crate::client::ApiRequest::json("get-entity-filters-connection", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::EntityFilterConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-entity-filters-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-entity-filter` (operation `UpdateEntityFilter`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "entity-filter")]
-    pub async fn update_entity_filter(
+    pub fn update_entity_filter(
         &self,
         body: &crate::models::EntityFilterUpdationParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::EntityFilter>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("update-entity-filter", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::EntityFilter>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("update-entity-filter", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "entity-filter")]
+crate::pagination::list_request!(
+    GetEntityFiltersRequestBody => EntityFilter, get_entity_filters
+);

@@ -3,7 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/EverouteCluster`
-#[cfg(any(feature = "everoute-cluster"))]
+#[cfg(feature = "everoute-cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EverouteCluster {
     pub agent_elf_clusters: ::std::option::Option<
@@ -34,7 +34,7 @@ pub struct EverouteCluster {
         crate::models::NestedVirtualPrivateCloudService,
     >,
 }
-#[cfg(any(feature = "everoute-cluster"))]
+#[cfg(feature = "everoute-cluster")]
 impl crate::codec::Decode for EverouteCluster {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -106,7 +106,7 @@ impl crate::codec::Decode for EverouteCluster {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "everoute-cluster"))]
+#[cfg(feature = "everoute-cluster")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for EverouteCluster {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -130,12 +130,12 @@ impl crate::codec::Encode for EverouteCluster {
     }
 }
 /// Spec: `#/components/schemas/EverouteClusterConnection`
-#[cfg(any(feature = "everoute-cluster"))]
+#[cfg(feature = "everoute-cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EverouteClusterConnection {
     pub aggregate: crate::models::NestedAggregateEverouteCluster,
 }
-#[cfg(any(feature = "everoute-cluster"))]
+#[cfg(feature = "everoute-cluster")]
 impl crate::codec::Decode for EverouteClusterConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -157,7 +157,7 @@ impl crate::codec::Decode for EverouteClusterConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "everoute-cluster"))]
+#[cfg(feature = "everoute-cluster")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for EverouteClusterConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -167,7 +167,7 @@ impl crate::codec::Encode for EverouteClusterConnection {
     }
 }
 /// Spec: `#/components/schemas/EverouteClusterOrderByInput`
-#[cfg(any(feature = "everoute-cluster"))]
+#[cfg(feature = "everoute-cluster")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum EverouteClusterOrderByInput {
     /// `controller_instances_ASC`
@@ -217,7 +217,7 @@ pub enum EverouteClusterOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "everoute-cluster"))]
+#[cfg(feature = "everoute-cluster")]
 impl EverouteClusterOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 22] = [
@@ -302,19 +302,19 @@ impl EverouteClusterOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "everoute-cluster"))]
+#[cfg(feature = "everoute-cluster")]
 impl ::std::default::Default for EverouteClusterOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "everoute-cluster"))]
+#[cfg(feature = "everoute-cluster")]
 impl ::std::fmt::Display for EverouteClusterOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "everoute-cluster"))]
+#[cfg(feature = "everoute-cluster")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for EverouteClusterOrderByInput {
     fn decode(
@@ -323,14 +323,14 @@ impl crate::codec::Decode for EverouteClusterOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "everoute-cluster"))]
+#[cfg(feature = "everoute-cluster")]
 impl crate::codec::Encode for EverouteClusterOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/GetEverouteClustersConnectionRequestBody`
-#[cfg(any(feature = "everoute-cluster"))]
+#[cfg(feature = "everoute-cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetEverouteClustersConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -341,7 +341,7 @@ pub struct GetEverouteClustersConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::EverouteClusterWhereInput>,
 }
-#[cfg(any(feature = "everoute-cluster"))]
+#[cfg(feature = "everoute-cluster")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetEverouteClustersConnectionRequestBody {
     fn decode(
@@ -365,7 +365,7 @@ impl crate::codec::Decode for GetEverouteClustersConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "everoute-cluster"))]
+#[cfg(feature = "everoute-cluster")]
 impl crate::codec::Encode for GetEverouteClustersConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -380,7 +380,7 @@ impl crate::codec::Encode for GetEverouteClustersConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetEverouteClustersRequestBody`
-#[cfg(any(feature = "everoute-cluster"))]
+#[cfg(feature = "everoute-cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetEverouteClustersRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -391,7 +391,7 @@ pub struct GetEverouteClustersRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::EverouteClusterWhereInput>,
 }
-#[cfg(any(feature = "everoute-cluster"))]
+#[cfg(feature = "everoute-cluster")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetEverouteClustersRequestBody {
     fn decode(
@@ -415,7 +415,7 @@ impl crate::codec::Decode for GetEverouteClustersRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "everoute-cluster"))]
+#[cfg(feature = "everoute-cluster")]
 impl crate::codec::Encode for GetEverouteClustersRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -430,12 +430,12 @@ impl crate::codec::Encode for GetEverouteClustersRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateEverouteCluster`
-#[cfg(any(feature = "everoute-cluster"))]
+#[cfg(feature = "everoute-cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateEverouteCluster {
     pub count: i32,
 }
-#[cfg(any(feature = "everoute-cluster"))]
+#[cfg(feature = "everoute-cluster")]
 impl crate::codec::Decode for NestedAggregateEverouteCluster {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -457,7 +457,7 @@ impl crate::codec::Decode for NestedAggregateEverouteCluster {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "everoute-cluster"))]
+#[cfg(feature = "everoute-cluster")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateEverouteCluster {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -467,7 +467,7 @@ impl crate::codec::Encode for NestedAggregateEverouteCluster {
     }
 }
 /// Spec: `#/components/schemas/NestedEverouteAgentStatus`
-#[cfg(any(feature = "everoute-cluster"))]
+#[cfg(feature = "everoute-cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedEverouteAgentStatus {
     pub host: ::std::option::Option<crate::models::NestedHost>,
@@ -478,7 +478,7 @@ pub struct NestedEverouteAgentStatus {
     pub phase: ::std::option::Option<crate::models::EverouteClusterPhase>,
     pub reason: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "everoute-cluster"))]
+#[cfg(feature = "everoute-cluster")]
 impl crate::codec::Decode for NestedEverouteAgentStatus {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -506,7 +506,7 @@ impl crate::codec::Decode for NestedEverouteAgentStatus {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "everoute-cluster"))]
+#[cfg(feature = "everoute-cluster")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedEverouteAgentStatus {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -522,7 +522,7 @@ impl crate::codec::Encode for NestedEverouteAgentStatus {
     }
 }
 /// Spec: `#/components/schemas/NestedEverouteClusterAgentStatus`
-#[cfg(any(feature = "everoute-cluster"))]
+#[cfg(feature = "everoute-cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedEverouteClusterAgentStatus {
     pub current_number: ::std::option::Option<i32>,
@@ -535,7 +535,7 @@ pub struct NestedEverouteClusterAgentStatus {
     >,
     pub number_health: ::std::option::Option<i32>,
 }
-#[cfg(any(feature = "everoute-cluster"))]
+#[cfg(feature = "everoute-cluster")]
 impl crate::codec::Decode for NestedEverouteClusterAgentStatus {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -556,7 +556,7 @@ impl crate::codec::Decode for NestedEverouteClusterAgentStatus {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "everoute-cluster"))]
+#[cfg(feature = "everoute-cluster")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedEverouteClusterAgentStatus {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -570,13 +570,13 @@ impl crate::codec::Encode for NestedEverouteClusterAgentStatus {
     }
 }
 /// Spec: `#/components/schemas/NestedEverouteClusterCondition`
-#[cfg(any(feature = "everoute-cluster"))]
+#[cfg(feature = "everoute-cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedEverouteClusterCondition {
     pub last_probe_time: ::std::option::Option<::std::string::String>,
     pub r#type: ::std::string::String,
 }
-#[cfg(any(feature = "everoute-cluster"))]
+#[cfg(feature = "everoute-cluster")]
 impl crate::codec::Decode for NestedEverouteClusterCondition {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -599,7 +599,7 @@ impl crate::codec::Decode for NestedEverouteClusterCondition {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "everoute-cluster"))]
+#[cfg(feature = "everoute-cluster")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedEverouteClusterCondition {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -610,7 +610,7 @@ impl crate::codec::Encode for NestedEverouteClusterCondition {
     }
 }
 /// Spec: `#/components/schemas/NestedEverouteClusterControllerStatus`
-#[cfg(any(feature = "everoute-cluster"))]
+#[cfg(feature = "everoute-cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedEverouteClusterControllerStatus {
     pub current_number: ::std::option::Option<i32>,
@@ -620,7 +620,7 @@ pub struct NestedEverouteClusterControllerStatus {
     >,
     pub number_health: ::std::option::Option<i32>,
 }
-#[cfg(any(feature = "everoute-cluster"))]
+#[cfg(feature = "everoute-cluster")]
 impl crate::codec::Decode for NestedEverouteClusterControllerStatus {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -640,7 +640,7 @@ impl crate::codec::Decode for NestedEverouteClusterControllerStatus {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "everoute-cluster"))]
+#[cfg(feature = "everoute-cluster")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedEverouteClusterControllerStatus {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -653,7 +653,7 @@ impl crate::codec::Encode for NestedEverouteClusterControllerStatus {
     }
 }
 /// Spec: `#/components/schemas/NestedEverouteClusterStatus`
-#[cfg(any(feature = "everoute-cluster"))]
+#[cfg(feature = "everoute-cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedEverouteClusterStatus {
     pub agents: ::std::option::Option<crate::models::NestedEverouteClusterAgentStatus>,
@@ -669,7 +669,7 @@ pub struct NestedEverouteClusterStatus {
     pub retry_count: ::std::option::Option<i32>,
     pub version: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "everoute-cluster"))]
+#[cfg(feature = "everoute-cluster")]
 impl crate::codec::Decode for NestedEverouteClusterStatus {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -693,7 +693,7 @@ impl crate::codec::Decode for NestedEverouteClusterStatus {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "everoute-cluster"))]
+#[cfg(feature = "everoute-cluster")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedEverouteClusterStatus {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -710,7 +710,7 @@ impl crate::codec::Encode for NestedEverouteClusterStatus {
     }
 }
 /// Spec: `#/components/schemas/NestedEverouteClusterVMMetrics`
-#[cfg(any(feature = "everoute-cluster"))]
+#[cfg(feature = "everoute-cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedEverouteClusterVmMetrics {
     pub cpu_usage: f64,
@@ -718,7 +718,7 @@ pub struct NestedEverouteClusterVmMetrics {
     pub last_acquisition_time: ::std::string::String,
     pub memory_usage: f64,
 }
-#[cfg(any(feature = "everoute-cluster"))]
+#[cfg(feature = "everoute-cluster")]
 impl crate::codec::Decode for NestedEverouteClusterVmMetrics {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -756,7 +756,7 @@ impl crate::codec::Decode for NestedEverouteClusterVmMetrics {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "everoute-cluster"))]
+#[cfg(feature = "everoute-cluster")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedEverouteClusterVmMetrics {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -769,7 +769,7 @@ impl crate::codec::Encode for NestedEverouteClusterVmMetrics {
     }
 }
 /// Spec: `#/components/schemas/NestedEverouteClusterWhitelist`
-#[cfg(any(feature = "everoute-cluster"))]
+#[cfg(feature = "everoute-cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedEverouteClusterWhitelist {
     pub egress: ::std::option::Option<
@@ -780,7 +780,7 @@ pub struct NestedEverouteClusterWhitelist {
         ::std::vec::Vec<crate::models::NestedNetworkPolicyRule>,
     >,
 }
-#[cfg(any(feature = "everoute-cluster"))]
+#[cfg(feature = "everoute-cluster")]
 impl crate::codec::Decode for NestedEverouteClusterWhitelist {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -804,7 +804,7 @@ impl crate::codec::Decode for NestedEverouteClusterWhitelist {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "everoute-cluster"))]
+#[cfg(feature = "everoute-cluster")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedEverouteClusterWhitelist {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -816,13 +816,13 @@ impl crate::codec::Encode for NestedEverouteClusterWhitelist {
     }
 }
 /// Spec: `#/components/schemas/NestedEverouteControllerInstance`
-#[cfg(any(feature = "everoute-cluster"))]
+#[cfg(feature = "everoute-cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedEverouteControllerInstance {
     pub ip_addr: ::std::string::String,
     pub vlan: ::std::string::String,
 }
-#[cfg(any(feature = "everoute-cluster"))]
+#[cfg(feature = "everoute-cluster")]
 impl crate::codec::Decode for NestedEverouteControllerInstance {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -852,7 +852,7 @@ impl crate::codec::Decode for NestedEverouteControllerInstance {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "everoute-cluster"))]
+#[cfg(feature = "everoute-cluster")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedEverouteControllerInstance {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -863,7 +863,7 @@ impl crate::codec::Encode for NestedEverouteControllerInstance {
     }
 }
 /// Spec: `#/components/schemas/NestedEverouteControllerStatus`
-#[cfg(any(feature = "everoute-cluster"))]
+#[cfg(feature = "everoute-cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedEverouteControllerStatus {
     pub ip_addr: ::std::option::Option<::std::string::String>,
@@ -875,7 +875,7 @@ pub struct NestedEverouteControllerStatus {
     pub vm: ::std::option::Option<crate::models::NestedVm>,
     pub vm_id: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "everoute-cluster"))]
+#[cfg(feature = "everoute-cluster")]
 impl crate::codec::Decode for NestedEverouteControllerStatus {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -904,7 +904,7 @@ impl crate::codec::Decode for NestedEverouteControllerStatus {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "everoute-cluster"))]
+#[cfg(feature = "everoute-cluster")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedEverouteControllerStatus {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -921,7 +921,7 @@ impl crate::codec::Encode for NestedEverouteControllerStatus {
     }
 }
 /// Spec: `#/components/schemas/NestedEverouteControllerTemplate`
-#[cfg(any(feature = "everoute-cluster"))]
+#[cfg(feature = "everoute-cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedEverouteControllerTemplate {
     pub cluster: ::std::string::String,
@@ -931,7 +931,7 @@ pub struct NestedEverouteControllerTemplate {
     pub size: i64,
     pub vcpu: i32,
 }
-#[cfg(any(feature = "everoute-cluster"))]
+#[cfg(feature = "everoute-cluster")]
 impl crate::codec::Decode for NestedEverouteControllerTemplate {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -977,7 +977,7 @@ impl crate::codec::Decode for NestedEverouteControllerTemplate {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "everoute-cluster"))]
+#[cfg(feature = "everoute-cluster")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedEverouteControllerTemplate {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -992,7 +992,7 @@ impl crate::codec::Encode for NestedEverouteControllerTemplate {
     }
 }
 /// Spec: `#/components/schemas/NestedEverouteManageVDSStatus`
-#[cfg(any(feature = "everoute-cluster"))]
+#[cfg(feature = "everoute-cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedEverouteManageVdsStatus {
     pub message: ::std::option::Option<::std::string::String>,
@@ -1002,7 +1002,7 @@ pub struct NestedEverouteManageVdsStatus {
     pub vds: ::std::option::Option<crate::models::NestedVds>,
     pub vds_id: ::std::string::String,
 }
-#[cfg(any(feature = "everoute-cluster"))]
+#[cfg(feature = "everoute-cluster")]
 impl crate::codec::Decode for NestedEverouteManageVdsStatus {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1029,7 +1029,7 @@ impl crate::codec::Decode for NestedEverouteManageVdsStatus {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "everoute-cluster"))]
+#[cfg(feature = "everoute-cluster")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedEverouteManageVdsStatus {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1044,12 +1044,12 @@ impl crate::codec::Encode for NestedEverouteManageVdsStatus {
     }
 }
 /// Spec: `#/components/schemas/NestedLoadBalancerService`
-#[cfg(any(feature = "everoute-cluster"))]
+#[cfg(feature = "everoute-cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedLoadBalancerService {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "everoute-cluster"))]
+#[cfg(feature = "everoute-cluster")]
 impl crate::codec::Decode for NestedLoadBalancerService {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1071,7 +1071,7 @@ impl crate::codec::Decode for NestedLoadBalancerService {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "everoute-cluster"))]
+#[cfg(feature = "everoute-cluster")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedLoadBalancerService {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1082,28 +1082,44 @@ impl crate::codec::Encode for NestedLoadBalancerService {
 }
 impl crate::Client {
     /// `POST /v2/api/get-everoute-clusters` (operation `GetEverouteClusters`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "everoute-cluster")]
-    pub async fn get_everoute_clusters(
+    pub fn get_everoute_clusters(
         &self,
         body: &crate::models::GetEverouteClustersRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::EverouteCluster>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-everoute-clusters", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::EverouteCluster>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-everoute-clusters", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-everoute-clusters-connection` (operation `GetEverouteClustersConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "everoute-cluster")]
-    pub async fn get_everoute_clusters_connection(
+    pub fn get_everoute_clusters_connection(
         &self,
         body: &crate::models::GetEverouteClustersConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::EverouteClusterConnection, crate::Error> {
-        self.execute(
-                crate::client::ApiRequest::json("get-everoute-clusters-connection", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::EverouteClusterConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-everoute-clusters-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "everoute-cluster")]
+crate::pagination::list_request!(
+    GetEverouteClustersRequestBody => EverouteCluster, get_everoute_clusters
+);

@@ -3,7 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/EverouteLicense`
-#[cfg(any(feature = "everoute-license"))]
+#[cfg(feature = "everoute-license")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EverouteLicense {
     pub code: ::std::string::String,
@@ -16,7 +16,7 @@ pub struct EverouteLicense {
     pub r#type: crate::models::LicenseType,
     pub uid: ::std::string::String,
 }
-#[cfg(any(feature = "everoute-license"))]
+#[cfg(feature = "everoute-license")]
 impl crate::codec::Decode for EverouteLicense {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -84,7 +84,7 @@ impl crate::codec::Decode for EverouteLicense {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "everoute-license"))]
+#[cfg(feature = "everoute-license")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for EverouteLicense {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -102,12 +102,12 @@ impl crate::codec::Encode for EverouteLicense {
     }
 }
 /// Spec: `#/components/schemas/EverouteLicenseConnection`
-#[cfg(any(feature = "everoute-license"))]
+#[cfg(feature = "everoute-license")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EverouteLicenseConnection {
     pub aggregate: crate::models::NestedAggregateEverouteLicense,
 }
-#[cfg(any(feature = "everoute-license"))]
+#[cfg(feature = "everoute-license")]
 impl crate::codec::Decode for EverouteLicenseConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -129,7 +129,7 @@ impl crate::codec::Decode for EverouteLicenseConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "everoute-license"))]
+#[cfg(feature = "everoute-license")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for EverouteLicenseConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -139,7 +139,7 @@ impl crate::codec::Encode for EverouteLicenseConnection {
     }
 }
 /// Spec: `#/components/schemas/EverouteLicenseOrderByInput`
-#[cfg(any(feature = "everoute-license"))]
+#[cfg(feature = "everoute-license")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum EverouteLicenseOrderByInput {
     /// `code_ASC`
@@ -181,7 +181,7 @@ pub enum EverouteLicenseOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "everoute-license"))]
+#[cfg(feature = "everoute-license")]
 impl EverouteLicenseOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 18] = [
@@ -254,19 +254,19 @@ impl EverouteLicenseOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "everoute-license"))]
+#[cfg(feature = "everoute-license")]
 impl ::std::default::Default for EverouteLicenseOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "everoute-license"))]
+#[cfg(feature = "everoute-license")]
 impl ::std::fmt::Display for EverouteLicenseOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "everoute-license"))]
+#[cfg(feature = "everoute-license")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for EverouteLicenseOrderByInput {
     fn decode(
@@ -275,14 +275,14 @@ impl crate::codec::Decode for EverouteLicenseOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "everoute-license"))]
+#[cfg(feature = "everoute-license")]
 impl crate::codec::Encode for EverouteLicenseOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/EverouteLicenseWhereInput`
-#[cfg(any(feature = "everoute-license"))]
+#[cfg(feature = "everoute-license")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EverouteLicenseWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::EverouteLicenseWhereInput>>,
@@ -381,7 +381,7 @@ pub struct EverouteLicenseWhereInput {
     pub uid_not_starts_with: crate::Nullable<::std::string::String>,
     pub uid_starts_with: crate::Nullable<::std::string::String>,
 }
-#[cfg(any(feature = "everoute-license"))]
+#[cfg(feature = "everoute-license")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for EverouteLicenseWhereInput {
     fn decode(
@@ -555,7 +555,7 @@ impl crate::codec::Decode for EverouteLicenseWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "everoute-license"))]
+#[cfg(feature = "everoute-license")]
 impl crate::codec::Encode for EverouteLicenseWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -654,7 +654,7 @@ impl crate::codec::Encode for EverouteLicenseWhereInput {
     }
 }
 /// Spec: `#/components/schemas/GetEverouteLicensesConnectionRequestBody`
-#[cfg(any(feature = "everoute-license"))]
+#[cfg(feature = "everoute-license")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetEverouteLicensesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -665,7 +665,7 @@ pub struct GetEverouteLicensesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::EverouteLicenseWhereInput>,
 }
-#[cfg(any(feature = "everoute-license"))]
+#[cfg(feature = "everoute-license")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetEverouteLicensesConnectionRequestBody {
     fn decode(
@@ -689,7 +689,7 @@ impl crate::codec::Decode for GetEverouteLicensesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "everoute-license"))]
+#[cfg(feature = "everoute-license")]
 impl crate::codec::Encode for GetEverouteLicensesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -704,7 +704,7 @@ impl crate::codec::Encode for GetEverouteLicensesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetEverouteLicensesRequestBody`
-#[cfg(any(feature = "everoute-license"))]
+#[cfg(feature = "everoute-license")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetEverouteLicensesRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -715,7 +715,7 @@ pub struct GetEverouteLicensesRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::EverouteLicenseWhereInput>,
 }
-#[cfg(any(feature = "everoute-license"))]
+#[cfg(feature = "everoute-license")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetEverouteLicensesRequestBody {
     fn decode(
@@ -739,7 +739,7 @@ impl crate::codec::Decode for GetEverouteLicensesRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "everoute-license"))]
+#[cfg(feature = "everoute-license")]
 impl crate::codec::Encode for GetEverouteLicensesRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -754,12 +754,12 @@ impl crate::codec::Encode for GetEverouteLicensesRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateEverouteLicense`
-#[cfg(any(feature = "everoute-license"))]
+#[cfg(feature = "everoute-license")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateEverouteLicense {
     pub count: i32,
 }
-#[cfg(any(feature = "everoute-license"))]
+#[cfg(feature = "everoute-license")]
 impl crate::codec::Decode for NestedAggregateEverouteLicense {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -781,7 +781,7 @@ impl crate::codec::Decode for NestedAggregateEverouteLicense {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "everoute-license"))]
+#[cfg(feature = "everoute-license")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateEverouteLicense {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -792,28 +792,44 @@ impl crate::codec::Encode for NestedAggregateEverouteLicense {
 }
 impl crate::Client {
     /// `POST /v2/api/get-everoute-licenses` (operation `GetEverouteLicenses`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "everoute-license")]
-    pub async fn get_everoute_licenses(
+    pub fn get_everoute_licenses(
         &self,
         body: &crate::models::GetEverouteLicensesRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::EverouteLicense>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-everoute-licenses", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::EverouteLicense>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-everoute-licenses", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-everoute-licenses-connection` (operation `GetEverouteLicensesConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "everoute-license")]
-    pub async fn get_everoute_licenses_connection(
+    pub fn get_everoute_licenses_connection(
         &self,
         body: &crate::models::GetEverouteLicensesConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::EverouteLicenseConnection, crate::Error> {
-        self.execute(
-                crate::client::ApiRequest::json("get-everoute-licenses-connection", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::EverouteLicenseConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-everoute-licenses-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "everoute-license")]
+crate::pagination::list_request!(
+    GetEverouteLicensesRequestBody => EverouteLicense, get_everoute_licenses
+);

@@ -3,7 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/EveroutePackage`
-#[cfg(any(feature = "everoute-package"))]
+#[cfg(feature = "everoute-package")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EveroutePackage {
     pub arch: crate::models::Architecture,
@@ -16,7 +16,7 @@ pub struct EveroutePackage {
     pub size: i64,
     pub version: ::std::string::String,
 }
-#[cfg(any(feature = "everoute-package"))]
+#[cfg(feature = "everoute-package")]
 impl crate::codec::Decode for EveroutePackage {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -82,7 +82,7 @@ impl crate::codec::Decode for EveroutePackage {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "everoute-package"))]
+#[cfg(feature = "everoute-package")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for EveroutePackage {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -100,12 +100,12 @@ impl crate::codec::Encode for EveroutePackage {
     }
 }
 /// Spec: `#/components/schemas/EveroutePackageConnection`
-#[cfg(any(feature = "everoute-package"))]
+#[cfg(feature = "everoute-package")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EveroutePackageConnection {
     pub aggregate: crate::models::NestedAggregateEveroutePackage,
 }
-#[cfg(any(feature = "everoute-package"))]
+#[cfg(feature = "everoute-package")]
 impl crate::codec::Decode for EveroutePackageConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -127,7 +127,7 @@ impl crate::codec::Decode for EveroutePackageConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "everoute-package"))]
+#[cfg(feature = "everoute-package")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for EveroutePackageConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -137,7 +137,7 @@ impl crate::codec::Encode for EveroutePackageConnection {
     }
 }
 /// Spec: `#/components/schemas/EveroutePackageOrderByInput`
-#[cfg(any(feature = "everoute-package"))]
+#[cfg(feature = "everoute-package")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum EveroutePackageOrderByInput {
     /// `arch_ASC`
@@ -179,7 +179,7 @@ pub enum EveroutePackageOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "everoute-package"))]
+#[cfg(feature = "everoute-package")]
 impl EveroutePackageOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 18] = [
@@ -252,19 +252,19 @@ impl EveroutePackageOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "everoute-package"))]
+#[cfg(feature = "everoute-package")]
 impl ::std::default::Default for EveroutePackageOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "everoute-package"))]
+#[cfg(feature = "everoute-package")]
 impl ::std::fmt::Display for EveroutePackageOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "everoute-package"))]
+#[cfg(feature = "everoute-package")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for EveroutePackageOrderByInput {
     fn decode(
@@ -273,14 +273,14 @@ impl crate::codec::Decode for EveroutePackageOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "everoute-package"))]
+#[cfg(feature = "everoute-package")]
 impl crate::codec::Encode for EveroutePackageOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/EveroutePackageWhereInput`
-#[cfg(any(feature = "everoute-package"))]
+#[cfg(feature = "everoute-package")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EveroutePackageWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::EveroutePackageWhereInput>>,
@@ -371,7 +371,7 @@ pub struct EveroutePackageWhereInput {
     pub version_not_starts_with: crate::Nullable<::std::string::String>,
     pub version_starts_with: crate::Nullable<::std::string::String>,
 }
-#[cfg(any(feature = "everoute-package"))]
+#[cfg(feature = "everoute-package")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for EveroutePackageWhereInput {
     fn decode(
@@ -553,7 +553,7 @@ impl crate::codec::Decode for EveroutePackageWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "everoute-package"))]
+#[cfg(feature = "everoute-package")]
 impl crate::codec::Encode for EveroutePackageWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -644,7 +644,7 @@ impl crate::codec::Encode for EveroutePackageWhereInput {
     }
 }
 /// Spec: `#/components/schemas/GetEveroutePackagesConnectionRequestBody`
-#[cfg(any(feature = "everoute-package"))]
+#[cfg(feature = "everoute-package")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetEveroutePackagesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -655,7 +655,7 @@ pub struct GetEveroutePackagesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::EveroutePackageWhereInput>,
 }
-#[cfg(any(feature = "everoute-package"))]
+#[cfg(feature = "everoute-package")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetEveroutePackagesConnectionRequestBody {
     fn decode(
@@ -679,7 +679,7 @@ impl crate::codec::Decode for GetEveroutePackagesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "everoute-package"))]
+#[cfg(feature = "everoute-package")]
 impl crate::codec::Encode for GetEveroutePackagesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -694,7 +694,7 @@ impl crate::codec::Encode for GetEveroutePackagesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetEveroutePackagesRequestBody`
-#[cfg(any(feature = "everoute-package"))]
+#[cfg(feature = "everoute-package")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetEveroutePackagesRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -705,7 +705,7 @@ pub struct GetEveroutePackagesRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::EveroutePackageWhereInput>,
 }
-#[cfg(any(feature = "everoute-package"))]
+#[cfg(feature = "everoute-package")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetEveroutePackagesRequestBody {
     fn decode(
@@ -729,7 +729,7 @@ impl crate::codec::Decode for GetEveroutePackagesRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "everoute-package"))]
+#[cfg(feature = "everoute-package")]
 impl crate::codec::Encode for GetEveroutePackagesRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -744,12 +744,12 @@ impl crate::codec::Encode for GetEveroutePackagesRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateEveroutePackage`
-#[cfg(any(feature = "everoute-package"))]
+#[cfg(feature = "everoute-package")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateEveroutePackage {
     pub count: i32,
 }
-#[cfg(any(feature = "everoute-package"))]
+#[cfg(feature = "everoute-package")]
 impl crate::codec::Decode for NestedAggregateEveroutePackage {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -771,7 +771,7 @@ impl crate::codec::Decode for NestedAggregateEveroutePackage {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "everoute-package"))]
+#[cfg(feature = "everoute-package")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateEveroutePackage {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -782,28 +782,44 @@ impl crate::codec::Encode for NestedAggregateEveroutePackage {
 }
 impl crate::Client {
     /// `POST /v2/api/get-everoute-packages` (operation `GetEveroutePackages`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "everoute-package")]
-    pub async fn get_everoute_packages(
+    pub fn get_everoute_packages(
         &self,
         body: &crate::models::GetEveroutePackagesRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::EveroutePackage>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-everoute-packages", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::EveroutePackage>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-everoute-packages", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-everoute-packages-connection` (operation `GetEveroutePackagesConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "everoute-package")]
-    pub async fn get_everoute_packages_connection(
+    pub fn get_everoute_packages_connection(
         &self,
         body: &crate::models::GetEveroutePackagesConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::EveroutePackageConnection, crate::Error> {
-        self.execute(
-                crate::client::ApiRequest::json("get-everoute-packages-connection", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::EveroutePackageConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-everoute-packages-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "everoute-package")]
+crate::pagination::list_request!(
+    GetEveroutePackagesRequestBody => EveroutePackage, get_everoute_packages
+);

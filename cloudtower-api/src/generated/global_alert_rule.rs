@@ -3,13 +3,13 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/AlertRuleThresholds`
-#[cfg(any(feature = "global-alert-rule"))]
+#[cfg(feature = "global-alert-rule")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AlertRuleThresholds {
     pub value: i32,
     pub severity: crate::models::SeverityEnum,
 }
-#[cfg(any(feature = "global-alert-rule"))]
+#[cfg(feature = "global-alert-rule")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for AlertRuleThresholds {
     fn decode(
@@ -36,7 +36,7 @@ impl crate::codec::Decode for AlertRuleThresholds {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "global-alert-rule"))]
+#[cfg(feature = "global-alert-rule")]
 impl crate::codec::Encode for AlertRuleThresholds {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -46,13 +46,13 @@ impl crate::codec::Encode for AlertRuleThresholds {
     }
 }
 /// Spec: `#/components/schemas/CustomizeAlertRuleUpdationParams`
-#[cfg(any(feature = "global-alert-rule"))]
+#[cfg(feature = "global-alert-rule")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CustomizeAlertRuleUpdationParams {
     pub data: crate::models::CustomizeAlertRuleUpdationParamsData,
     pub r#where: crate::models::GlobalAlertRuleWhereInput,
 }
-#[cfg(any(feature = "global-alert-rule"))]
+#[cfg(feature = "global-alert-rule")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for CustomizeAlertRuleUpdationParams {
     fn decode(
@@ -79,7 +79,7 @@ impl crate::codec::Decode for CustomizeAlertRuleUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "global-alert-rule"))]
+#[cfg(feature = "global-alert-rule")]
 impl crate::codec::Encode for CustomizeAlertRuleUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -89,7 +89,7 @@ impl crate::codec::Encode for CustomizeAlertRuleUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/CustomizeAlertRuleUpdationParams/properties/data`
-#[cfg(any(feature = "global-alert-rule"))]
+#[cfg(feature = "global-alert-rule")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CustomizeAlertRuleUpdationParamsData {
     pub thresholds: ::std::option::Option<
@@ -98,7 +98,7 @@ pub struct CustomizeAlertRuleUpdationParamsData {
     pub disabled: ::std::option::Option<bool>,
     pub clusters: crate::models::ClusterWhereInput,
 }
-#[cfg(any(feature = "global-alert-rule"))]
+#[cfg(feature = "global-alert-rule")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for CustomizeAlertRuleUpdationParamsData {
     fn decode(
@@ -123,7 +123,7 @@ impl crate::codec::Decode for CustomizeAlertRuleUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "global-alert-rule"))]
+#[cfg(feature = "global-alert-rule")]
 impl crate::codec::Encode for CustomizeAlertRuleUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -134,7 +134,7 @@ impl crate::codec::Encode for CustomizeAlertRuleUpdationParamsData {
     }
 }
 /// Spec: `#/components/schemas/GetGlobalAlertRulesConnectionRequestBody`
-#[cfg(any(feature = "global-alert-rule"))]
+#[cfg(feature = "global-alert-rule")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetGlobalAlertRulesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -145,7 +145,7 @@ pub struct GetGlobalAlertRulesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::GlobalAlertRuleWhereInput>,
 }
-#[cfg(any(feature = "global-alert-rule"))]
+#[cfg(feature = "global-alert-rule")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetGlobalAlertRulesConnectionRequestBody {
     fn decode(
@@ -169,7 +169,7 @@ impl crate::codec::Decode for GetGlobalAlertRulesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "global-alert-rule"))]
+#[cfg(feature = "global-alert-rule")]
 impl crate::codec::Encode for GetGlobalAlertRulesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -184,7 +184,7 @@ impl crate::codec::Encode for GetGlobalAlertRulesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GlobalAlertRule`
-#[cfg(any(feature = "global-alert-rule"))]
+#[cfg(feature = "global-alert-rule")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GlobalAlertRule {
     pub alert_rules: ::std::option::Option<
@@ -204,7 +204,7 @@ pub struct GlobalAlertRule {
     pub thresholds: ::std::vec::Vec<crate::models::NestedThresholds>,
     pub unit: crate::models::AlertRuleUnit,
 }
-#[cfg(any(feature = "global-alert-rule"))]
+#[cfg(feature = "global-alert-rule")]
 impl crate::codec::Decode for GlobalAlertRule {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -289,7 +289,7 @@ impl crate::codec::Decode for GlobalAlertRule {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "global-alert-rule"))]
+#[cfg(feature = "global-alert-rule")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for GlobalAlertRule {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -312,12 +312,12 @@ impl crate::codec::Encode for GlobalAlertRule {
     }
 }
 /// Spec: `#/components/schemas/GlobalAlertRuleConnection`
-#[cfg(any(feature = "global-alert-rule"))]
+#[cfg(feature = "global-alert-rule")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GlobalAlertRuleConnection {
     pub aggregate: crate::models::NestedAggregateGlobalAlertRule,
 }
-#[cfg(any(feature = "global-alert-rule"))]
+#[cfg(feature = "global-alert-rule")]
 impl crate::codec::Decode for GlobalAlertRuleConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -339,7 +339,7 @@ impl crate::codec::Decode for GlobalAlertRuleConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "global-alert-rule"))]
+#[cfg(feature = "global-alert-rule")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for GlobalAlertRuleConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -349,13 +349,13 @@ impl crate::codec::Encode for GlobalAlertRuleConnection {
     }
 }
 /// Spec: `#/components/schemas/GlobalAlertRuleUpdationParams`
-#[cfg(any(feature = "global-alert-rule"))]
+#[cfg(feature = "global-alert-rule")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GlobalAlertRuleUpdationParams {
     pub data: crate::models::GlobalAlertRuleUpdationParamsData,
     pub r#where: crate::models::GlobalAlertRuleWhereInput,
 }
-#[cfg(any(feature = "global-alert-rule"))]
+#[cfg(feature = "global-alert-rule")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GlobalAlertRuleUpdationParams {
     fn decode(
@@ -382,7 +382,7 @@ impl crate::codec::Decode for GlobalAlertRuleUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "global-alert-rule"))]
+#[cfg(feature = "global-alert-rule")]
 impl crate::codec::Encode for GlobalAlertRuleUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -392,7 +392,7 @@ impl crate::codec::Encode for GlobalAlertRuleUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/GlobalAlertRuleUpdationParams/properties/data`
-#[cfg(any(feature = "global-alert-rule"))]
+#[cfg(feature = "global-alert-rule")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GlobalAlertRuleUpdationParamsData {
     pub thresholds: ::std::option::Option<
@@ -400,7 +400,7 @@ pub struct GlobalAlertRuleUpdationParamsData {
     >,
     pub disabled: ::std::option::Option<bool>,
 }
-#[cfg(any(feature = "global-alert-rule"))]
+#[cfg(feature = "global-alert-rule")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GlobalAlertRuleUpdationParamsData {
     fn decode(
@@ -419,7 +419,7 @@ impl crate::codec::Decode for GlobalAlertRuleUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "global-alert-rule"))]
+#[cfg(feature = "global-alert-rule")]
 impl crate::codec::Encode for GlobalAlertRuleUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -429,12 +429,12 @@ impl crate::codec::Encode for GlobalAlertRuleUpdationParamsData {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateGlobalAlertRule`
-#[cfg(any(feature = "global-alert-rule"))]
+#[cfg(feature = "global-alert-rule")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateGlobalAlertRule {
     pub count: i32,
 }
-#[cfg(any(feature = "global-alert-rule"))]
+#[cfg(feature = "global-alert-rule")]
 impl crate::codec::Decode for NestedAggregateGlobalAlertRule {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -456,7 +456,7 @@ impl crate::codec::Decode for NestedAggregateGlobalAlertRule {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "global-alert-rule"))]
+#[cfg(feature = "global-alert-rule")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateGlobalAlertRule {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -467,59 +467,81 @@ impl crate::codec::Encode for NestedAggregateGlobalAlertRule {
 }
 impl crate::Client {
     /// `POST /v2/api/get-global-alert-rules` (operation `GetGlobalAlertRules`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "global-alert-rule")]
-    pub async fn get_global_alert_rules(
+    pub fn get_global_alert_rules(
         &self,
         body: &crate::models::GetGlobalAlertRulesRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::GlobalAlertRule>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-global-alert-rules", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::GlobalAlertRule>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-global-alert-rules", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-global-alert-rules-connection` (operation `GetGlobalAlertRulesConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "global-alert-rule")]
-    pub async fn get_global_alert_rules_connection(
+    pub fn get_global_alert_rules_connection(
         &self,
         body: &crate::models::GetGlobalAlertRulesConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::GlobalAlertRuleConnection, crate::Error> {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "get-global-alert-rules-connection",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::GlobalAlertRuleConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-global-alert-rules-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-customize-alert-rule` (operation `UpdateCustomizeAlertRule`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "global-alert-rule")]
-    pub async fn update_customize_alert_rule(
+    pub fn update_customize_alert_rule(
         &self,
         body: &crate::models::CustomizeAlertRuleUpdationParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::GlobalAlertRule>>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json("update-customize-alert-rule", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::GlobalAlertRule>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "update-customize-alert-rule",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-global-alert-rule` (operation `UpdateGlobalAlertRule`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "global-alert-rule")]
-    pub async fn update_global_alert_rule(
+    pub fn update_global_alert_rule(
         &self,
         body: &crate::models::GlobalAlertRuleUpdationParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::GlobalAlertRule>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("update-global-alert-rule", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::GlobalAlertRule>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("update-global-alert-rule", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "global-alert-rule")]
+crate::pagination::list_request!(
+    GetGlobalAlertRulesRequestBody => GlobalAlertRule, get_global_alert_rules
+);

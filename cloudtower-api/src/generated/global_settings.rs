@@ -3,7 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/AccessMode`
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum AccessMode {
     /// `ALLOW`
@@ -15,7 +15,7 @@ pub enum AccessMode {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 impl AccessMode {
     /// Every value the spec lists.
     pub const ALL: [Self; 3] = [Self::Allow, Self::Deny, Self::None];
@@ -39,19 +39,19 @@ impl AccessMode {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 impl ::std::default::Default for AccessMode {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 impl ::std::fmt::Display for AccessMode {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 impl crate::codec::Decode for AccessMode {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -59,20 +59,20 @@ impl crate::codec::Decode for AccessMode {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 impl crate::codec::Encode for AccessMode {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/ClusterRecycleBinCreationParams`
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterRecycleBinCreationParams {
     pub data: crate::models::ClusterRecycleBinCreationParamsData,
     pub r#where: crate::models::ClusterWhereInput,
 }
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ClusterRecycleBinCreationParams {
     fn decode(
@@ -99,7 +99,7 @@ impl crate::codec::Decode for ClusterRecycleBinCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 impl crate::codec::Encode for ClusterRecycleBinCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -109,13 +109,13 @@ impl crate::codec::Encode for ClusterRecycleBinCreationParams {
     }
 }
 /// Spec: `#/components/schemas/ClusterRecycleBinCreationParams/properties/data`
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterRecycleBinCreationParamsData {
     pub retain: i32,
     pub enabled: bool,
 }
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ClusterRecycleBinCreationParamsData {
     fn decode(
@@ -146,7 +146,7 @@ impl crate::codec::Decode for ClusterRecycleBinCreationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 impl crate::codec::Encode for ClusterRecycleBinCreationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -156,12 +156,12 @@ impl crate::codec::Encode for ClusterRecycleBinCreationParamsData {
     }
 }
 /// Spec: `#/components/schemas/ClusterRecycleBinDeletionParams`
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterRecycleBinDeletionParams {
     pub r#where: crate::models::ClusterWhereInput,
 }
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ClusterRecycleBinDeletionParams {
     fn decode(
@@ -184,7 +184,7 @@ impl crate::codec::Decode for ClusterRecycleBinDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 impl crate::codec::Encode for ClusterRecycleBinDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -193,13 +193,13 @@ impl crate::codec::Encode for ClusterRecycleBinDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/ClusterRecycleBinUpdationParams`
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterRecycleBinUpdationParams {
     pub data: crate::models::ClusterRecycleBinUpdationParamsData,
     pub r#where: crate::models::ClusterWhereInput,
 }
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ClusterRecycleBinUpdationParams {
     fn decode(
@@ -226,7 +226,7 @@ impl crate::codec::Decode for ClusterRecycleBinUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 impl crate::codec::Encode for ClusterRecycleBinUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -236,13 +236,13 @@ impl crate::codec::Encode for ClusterRecycleBinUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/ClusterRecycleBinUpdationParams/properties/data`
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterRecycleBinUpdationParamsData {
     pub retain: i32,
     pub enabled: bool,
 }
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ClusterRecycleBinUpdationParamsData {
     fn decode(
@@ -273,7 +273,7 @@ impl crate::codec::Decode for ClusterRecycleBinUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 impl crate::codec::Encode for ClusterRecycleBinUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -283,12 +283,12 @@ impl crate::codec::Encode for ClusterRecycleBinUpdationParamsData {
     }
 }
 /// Spec: `#/components/schemas/DeleteClusterRecycleBin`
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteClusterRecycleBin {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 impl crate::codec::Decode for DeleteClusterRecycleBin {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -310,7 +310,7 @@ impl crate::codec::Decode for DeleteClusterRecycleBin {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteClusterRecycleBin {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -320,7 +320,7 @@ impl crate::codec::Encode for DeleteClusterRecycleBin {
     }
 }
 /// Spec: `#/components/schemas/GetGlobalSettingsesConnectionRequestBody`
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetGlobalSettingsesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -331,7 +331,7 @@ pub struct GetGlobalSettingsesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::GlobalSettingsWhereInput>,
 }
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetGlobalSettingsesConnectionRequestBody {
     fn decode(
@@ -355,7 +355,7 @@ impl crate::codec::Decode for GetGlobalSettingsesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 impl crate::codec::Encode for GetGlobalSettingsesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -370,7 +370,7 @@ impl crate::codec::Encode for GetGlobalSettingsesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetGlobalSettingsesRequestBody`
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetGlobalSettingsesRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -381,7 +381,7 @@ pub struct GetGlobalSettingsesRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::GlobalSettingsWhereInput>,
 }
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetGlobalSettingsesRequestBody {
     fn decode(
@@ -405,7 +405,7 @@ impl crate::codec::Decode for GetGlobalSettingsesRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 impl crate::codec::Encode for GetGlobalSettingsesRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -420,13 +420,13 @@ impl crate::codec::Encode for GetGlobalSettingsesRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GlobalRecycleBinUpdationParams`
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GlobalRecycleBinUpdationParams {
     pub retain: i32,
     pub enabled: bool,
 }
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GlobalRecycleBinUpdationParams {
     fn decode(
@@ -457,7 +457,7 @@ impl crate::codec::Decode for GlobalRecycleBinUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 impl crate::codec::Encode for GlobalRecycleBinUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -467,14 +467,14 @@ impl crate::codec::Encode for GlobalRecycleBinUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/GlobalSettings`
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GlobalSettings {
     pub auth: ::std::option::Option<crate::models::NestedAuthSettings>,
     pub id: ::std::string::String,
     pub vm_recycle_bin: crate::models::NestedVmRecycleBin,
 }
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 impl crate::codec::Decode for GlobalSettings {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -501,7 +501,7 @@ impl crate::codec::Decode for GlobalSettings {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for GlobalSettings {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -513,12 +513,12 @@ impl crate::codec::Encode for GlobalSettings {
     }
 }
 /// Spec: `#/components/schemas/GlobalSettingsConnection`
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GlobalSettingsConnection {
     pub aggregate: crate::models::NestedAggregateGlobalSettings,
 }
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 impl crate::codec::Decode for GlobalSettingsConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -540,7 +540,7 @@ impl crate::codec::Decode for GlobalSettingsConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for GlobalSettingsConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -550,7 +550,7 @@ impl crate::codec::Encode for GlobalSettingsConnection {
     }
 }
 /// Spec: `#/components/schemas/GlobalSettingsOrderByInput`
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum GlobalSettingsOrderByInput {
     /// `auth_ASC`
@@ -568,7 +568,7 @@ pub enum GlobalSettingsOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 impl GlobalSettingsOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 6] = [
@@ -605,19 +605,19 @@ impl GlobalSettingsOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 impl ::std::default::Default for GlobalSettingsOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 impl ::std::fmt::Display for GlobalSettingsOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GlobalSettingsOrderByInput {
     fn decode(
@@ -626,14 +626,14 @@ impl crate::codec::Decode for GlobalSettingsOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 impl crate::codec::Encode for GlobalSettingsOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/GlobalSettingsWhereInput`
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GlobalSettingsWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::GlobalSettingsWhereInput>>,
@@ -654,7 +654,7 @@ pub struct GlobalSettingsWhereInput {
     pub id_not_starts_with: crate::Nullable<::std::string::String>,
     pub id_starts_with: crate::Nullable<::std::string::String>,
 }
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GlobalSettingsWhereInput {
     fn decode(
@@ -694,7 +694,7 @@ impl crate::codec::Decode for GlobalSettingsWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 impl crate::codec::Encode for GlobalSettingsWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -719,12 +719,12 @@ impl crate::codec::Encode for GlobalSettingsWhereInput {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateGlobalSettings`
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateGlobalSettings {
     pub count: i32,
 }
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 impl crate::codec::Decode for NestedAggregateGlobalSettings {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -746,7 +746,7 @@ impl crate::codec::Decode for NestedAggregateGlobalSettings {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateGlobalSettings {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -756,7 +756,7 @@ impl crate::codec::Encode for NestedAggregateGlobalSettings {
     }
 }
 /// Spec: `#/components/schemas/NestedAuthSettings`
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAuthSettings {
     pub access_list: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -768,7 +768,7 @@ pub struct NestedAuthSettings {
     pub password_expire_days: ::std::option::Option<i32>,
     pub session_max_age: ::std::option::Option<i32>,
 }
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 impl crate::codec::Decode for NestedAuthSettings {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -813,7 +813,7 @@ impl crate::codec::Decode for NestedAuthSettings {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAuthSettings {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -830,7 +830,7 @@ impl crate::codec::Encode for NestedAuthSettings {
     }
 }
 /// Spec: `#/components/schemas/PasswordComplexity`
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum PasswordComplexity {
     /// `HIGH`
@@ -842,7 +842,7 @@ pub enum PasswordComplexity {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 impl PasswordComplexity {
     /// Every value the spec lists.
     pub const ALL: [Self; 3] = [Self::High, Self::Low, Self::Middle];
@@ -866,19 +866,19 @@ impl PasswordComplexity {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 impl ::std::default::Default for PasswordComplexity {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 impl ::std::fmt::Display for PasswordComplexity {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 impl crate::codec::Decode for PasswordComplexity {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -886,20 +886,20 @@ impl crate::codec::Decode for PasswordComplexity {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 impl crate::codec::Encode for PasswordComplexity {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/UpdateAccessRestrictionParams`
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UpdateAccessRestrictionParams {
     pub access_list: ::std::vec::Vec<::std::string::String>,
     pub access_mode: crate::models::AccessMode,
 }
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for UpdateAccessRestrictionParams {
     fn decode(
@@ -930,7 +930,7 @@ impl crate::codec::Decode for UpdateAccessRestrictionParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 impl crate::codec::Encode for UpdateAccessRestrictionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -940,7 +940,7 @@ impl crate::codec::Encode for UpdateAccessRestrictionParams {
     }
 }
 /// Spec: `#/components/schemas/UpdatePassrodSecurityParams`
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UpdatePassrodSecurityParams {
     pub password_expire_days: ::std::option::Option<i32>,
@@ -948,7 +948,7 @@ pub struct UpdatePassrodSecurityParams {
     pub login_miss_time_threshold: ::std::option::Option<i32>,
     pub login_miss_num_threshold: ::std::option::Option<i32>,
 }
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for UpdatePassrodSecurityParams {
     fn decode(
@@ -983,7 +983,7 @@ impl crate::codec::Decode for UpdatePassrodSecurityParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 impl crate::codec::Encode for UpdatePassrodSecurityParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -995,12 +995,12 @@ impl crate::codec::Encode for UpdatePassrodSecurityParams {
     }
 }
 /// Spec: `#/components/schemas/UpdateSessionTimeoutParams`
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UpdateSessionTimeoutParams {
     pub session_max_age: i32,
 }
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for UpdateSessionTimeoutParams {
     fn decode(
@@ -1023,7 +1023,7 @@ impl crate::codec::Decode for UpdateSessionTimeoutParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "global-settings"))]
+#[cfg(feature = "global-settings")]
 impl crate::codec::Encode for UpdateSessionTimeoutParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1033,139 +1033,175 @@ impl crate::codec::Encode for UpdateSessionTimeoutParams {
 }
 impl crate::Client {
     /// `POST /v2/api/create-cluster-recycle-bin-setting` (operation `CreateClusterRecycleBinSetting`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "global-settings")]
-    pub async fn create_cluster_recycle_bin_setting(
+    pub fn create_cluster_recycle_bin_setting(
         &self,
         body: &crate::models::ClusterRecycleBinCreationParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::ClusterSettings>>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "create-cluster-recycle-bin-setting",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::ClusterSettings>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "create-cluster-recycle-bin-setting",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/delete-cluster-recycle-bin-setting` (operation `DeleteClusterRecycleBinSetting`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "global-settings")]
-    pub async fn delete_cluster_recycle_bin_setting(
+    pub fn delete_cluster_recycle_bin_setting(
         &self,
         body: &crate::models::ClusterRecycleBinDeletionParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::DeleteClusterRecycleBin>>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "delete-cluster-recycle-bin-setting",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::DeleteClusterRecycleBin>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "delete-cluster-recycle-bin-setting",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-global-settingses` (operation `GetGlobalSettingses`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "global-settings")]
-    pub async fn get_global_settingses(
+    pub fn get_global_settingses(
         &self,
         body: &crate::models::GetGlobalSettingsesRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::GlobalSettings>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-global-settingses", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::GlobalSettings>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-global-settingses", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-global-settingses-connection` (operation `GetGlobalSettingsesConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "global-settings")]
-    pub async fn get_global_settingses_connection(
+    pub fn get_global_settingses_connection(
         &self,
         body: &crate::models::GetGlobalSettingsesConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::GlobalSettingsConnection, crate::Error> {
-        self.execute(
-                crate::client::ApiRequest::json("get-global-settingses-connection", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::GlobalSettingsConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-global-settingses-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-access-restriction` (operation `UpdateAccessRestriction`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "global-settings")]
-    pub async fn update_access_restriction(
+    pub fn update_access_restriction(
         &self,
         body: &crate::models::UpdateAccessRestrictionParams,
-    ) -> ::std::result::Result<
-        crate::WithTask<crate::models::GlobalSettings>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("update-access-restriction", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::WithTask<crate::models::GlobalSettings>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("update-access-restriction", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-cluster-recycle-bin-setting` (operation `UpdateClusterRecycleBinSetting`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "global-settings")]
-    pub async fn update_cluster_recycle_bin_setting(
+    pub fn update_cluster_recycle_bin_setting(
         &self,
         body: &crate::models::ClusterRecycleBinUpdationParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::ClusterSettings>>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "update-cluster-recycle-bin-setting",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::ClusterSettings>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "update-cluster-recycle-bin-setting",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-global-recycle-bin-setting` (operation `UpdateGlobalRecycleBinSetting`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "global-settings")]
-    pub async fn update_global_recycle_bin_setting(
+    pub fn update_global_recycle_bin_setting(
         &self,
         body: &crate::models::GlobalRecycleBinUpdationParams,
-    ) -> ::std::result::Result<
-        crate::WithTask<crate::models::GlobalSettings>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "update-global-recycle-bin-setting",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::WithTask<crate::models::GlobalSettings>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "update-global-recycle-bin-setting",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-password-security` (operation `UpdatePasswordSecurity`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "global-settings")]
-    pub async fn update_password_security(
+    pub fn update_password_security(
         &self,
         body: &crate::models::UpdatePassrodSecurityParams,
-    ) -> ::std::result::Result<
-        crate::WithTask<crate::models::GlobalSettings>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("update-password-security", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::WithTask<crate::models::GlobalSettings>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("update-password-security", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-session-timeout` (operation `UpdateSessionTimeout`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "global-settings")]
-    pub async fn update_session_timeout(
+    pub fn update_session_timeout(
         &self,
         body: &crate::models::UpdateSessionTimeoutParams,
-    ) -> ::std::result::Result<
-        crate::WithTask<crate::models::GlobalSettings>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("update-session-timeout", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::WithTask<crate::models::GlobalSettings>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("update-session-timeout", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "global-settings")]
+crate::pagination::list_request!(
+    GetGlobalSettingsesRequestBody => GlobalSettings, get_global_settingses
+);

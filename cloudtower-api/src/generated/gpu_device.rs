@@ -3,7 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/GetGpuDevicesConnectionRequestBody`
-#[cfg(any(feature = "gpu-device"))]
+#[cfg(feature = "gpu-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetGpuDevicesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -14,7 +14,7 @@ pub struct GetGpuDevicesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::GpuDeviceWhereInput>,
 }
-#[cfg(any(feature = "gpu-device"))]
+#[cfg(feature = "gpu-device")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetGpuDevicesConnectionRequestBody {
     fn decode(
@@ -38,7 +38,7 @@ impl crate::codec::Decode for GetGpuDevicesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "gpu-device"))]
+#[cfg(feature = "gpu-device")]
 impl crate::codec::Encode for GetGpuDevicesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -53,7 +53,7 @@ impl crate::codec::Encode for GetGpuDevicesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetGpuDevicesRequestBody`
-#[cfg(any(feature = "gpu-device"))]
+#[cfg(feature = "gpu-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetGpuDevicesRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -64,7 +64,7 @@ pub struct GetGpuDevicesRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::GpuDeviceWhereInput>,
 }
-#[cfg(any(feature = "gpu-device"))]
+#[cfg(feature = "gpu-device")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetGpuDevicesRequestBody {
     fn decode(
@@ -88,7 +88,7 @@ impl crate::codec::Decode for GetGpuDevicesRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "gpu-device"))]
+#[cfg(feature = "gpu-device")]
 impl crate::codec::Encode for GetGpuDevicesRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -103,7 +103,7 @@ impl crate::codec::Encode for GetGpuDevicesRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GpuDevice`
-#[cfg(any(feature = "gpu-device"))]
+#[cfg(feature = "gpu-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GpuDevice {
     pub assigned_vgpus_num: ::std::option::Option<i32>,
@@ -133,7 +133,7 @@ pub struct GpuDevice {
     pub vgpu_instance_num: ::std::option::Option<i32>,
     pub vms: ::std::option::Option<::std::vec::Vec<crate::models::NestedVm>>,
 }
-#[cfg(any(feature = "gpu-device"))]
+#[cfg(feature = "gpu-device")]
 impl crate::codec::Decode for GpuDevice {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -240,7 +240,7 @@ impl crate::codec::Decode for GpuDevice {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "gpu-device"))]
+#[cfg(feature = "gpu-device")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for GpuDevice {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -273,12 +273,12 @@ impl crate::codec::Encode for GpuDevice {
     }
 }
 /// Spec: `#/components/schemas/GpuDeviceConnection`
-#[cfg(any(feature = "gpu-device"))]
+#[cfg(feature = "gpu-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GpuDeviceConnection {
     pub aggregate: crate::models::NestedAggregateGpuDevice,
 }
-#[cfg(any(feature = "gpu-device"))]
+#[cfg(feature = "gpu-device")]
 impl crate::codec::Decode for GpuDeviceConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -300,7 +300,7 @@ impl crate::codec::Decode for GpuDeviceConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "gpu-device"))]
+#[cfg(feature = "gpu-device")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for GpuDeviceConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -310,13 +310,13 @@ impl crate::codec::Encode for GpuDeviceConnection {
     }
 }
 /// Spec: `#/components/schemas/GpuDeviceDescriptionUpdationParams`
-#[cfg(any(feature = "gpu-device"))]
+#[cfg(feature = "gpu-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GpuDeviceDescriptionUpdationParams {
     pub data: crate::models::GpuDeviceDescriptionUpdationParamsData,
     pub r#where: crate::models::GpuDeviceWhereInput,
 }
-#[cfg(any(feature = "gpu-device"))]
+#[cfg(feature = "gpu-device")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GpuDeviceDescriptionUpdationParams {
     fn decode(
@@ -347,7 +347,7 @@ impl crate::codec::Decode for GpuDeviceDescriptionUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "gpu-device"))]
+#[cfg(feature = "gpu-device")]
 impl crate::codec::Encode for GpuDeviceDescriptionUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -357,12 +357,12 @@ impl crate::codec::Encode for GpuDeviceDescriptionUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/GpuDeviceDescriptionUpdationParams/properties/data`
-#[cfg(any(feature = "gpu-device"))]
+#[cfg(feature = "gpu-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GpuDeviceDescriptionUpdationParamsData {
     pub description: ::std::string::String,
 }
-#[cfg(any(feature = "gpu-device"))]
+#[cfg(feature = "gpu-device")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GpuDeviceDescriptionUpdationParamsData {
     fn decode(
@@ -389,7 +389,7 @@ impl crate::codec::Decode for GpuDeviceDescriptionUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "gpu-device"))]
+#[cfg(feature = "gpu-device")]
 impl crate::codec::Encode for GpuDeviceDescriptionUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -398,7 +398,7 @@ impl crate::codec::Encode for GpuDeviceDescriptionUpdationParamsData {
     }
 }
 /// Spec: `#/components/schemas/GpuDeviceOrderByInput`
-#[cfg(any(feature = "gpu-device"))]
+#[cfg(feature = "gpu-device")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum GpuDeviceOrderByInput {
     /// `assigned_vgpus_num_ASC`
@@ -488,7 +488,7 @@ pub enum GpuDeviceOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "gpu-device"))]
+#[cfg(feature = "gpu-device")]
 impl GpuDeviceOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 42] = [
@@ -633,19 +633,19 @@ impl GpuDeviceOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "gpu-device"))]
+#[cfg(feature = "gpu-device")]
 impl ::std::default::Default for GpuDeviceOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "gpu-device"))]
+#[cfg(feature = "gpu-device")]
 impl ::std::fmt::Display for GpuDeviceOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "gpu-device"))]
+#[cfg(feature = "gpu-device")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GpuDeviceOrderByInput {
     fn decode(
@@ -654,20 +654,20 @@ impl crate::codec::Decode for GpuDeviceOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "gpu-device"))]
+#[cfg(feature = "gpu-device")]
 impl crate::codec::Encode for GpuDeviceOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/GpuDeviceSriovSwitchParams`
-#[cfg(any(feature = "gpu-device"))]
+#[cfg(feature = "gpu-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GpuDeviceSriovSwitchParams {
     pub data: crate::models::GpuDeviceSriovSwitchParamsData,
     pub r#where: crate::models::GpuDeviceWhereInput,
 }
-#[cfg(any(feature = "gpu-device"))]
+#[cfg(feature = "gpu-device")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GpuDeviceSriovSwitchParams {
     fn decode(
@@ -694,7 +694,7 @@ impl crate::codec::Decode for GpuDeviceSriovSwitchParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "gpu-device"))]
+#[cfg(feature = "gpu-device")]
 impl crate::codec::Encode for GpuDeviceSriovSwitchParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -704,12 +704,12 @@ impl crate::codec::Encode for GpuDeviceSriovSwitchParams {
     }
 }
 /// Spec: `#/components/schemas/GpuDeviceSriovSwitchParams/properties/data`
-#[cfg(any(feature = "gpu-device"))]
+#[cfg(feature = "gpu-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GpuDeviceSriovSwitchParamsData {
     pub enable: bool,
 }
-#[cfg(any(feature = "gpu-device"))]
+#[cfg(feature = "gpu-device")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GpuDeviceSriovSwitchParamsData {
     fn decode(
@@ -732,7 +732,7 @@ impl crate::codec::Decode for GpuDeviceSriovSwitchParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "gpu-device"))]
+#[cfg(feature = "gpu-device")]
 impl crate::codec::Encode for GpuDeviceSriovSwitchParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -741,13 +741,13 @@ impl crate::codec::Encode for GpuDeviceSriovSwitchParamsData {
     }
 }
 /// Spec: `#/components/schemas/GpuDeviceUsageUpdationParams`
-#[cfg(any(feature = "gpu-device"))]
+#[cfg(feature = "gpu-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GpuDeviceUsageUpdationParams {
     pub data: crate::models::GpuDeviceUsageUpdationParamsData,
     pub r#where: crate::models::GpuDeviceWhereInput,
 }
-#[cfg(any(feature = "gpu-device"))]
+#[cfg(feature = "gpu-device")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GpuDeviceUsageUpdationParams {
     fn decode(
@@ -774,7 +774,7 @@ impl crate::codec::Decode for GpuDeviceUsageUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "gpu-device"))]
+#[cfg(feature = "gpu-device")]
 impl crate::codec::Encode for GpuDeviceUsageUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -784,13 +784,13 @@ impl crate::codec::Encode for GpuDeviceUsageUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/GpuDeviceUsageUpdationParams/properties/data`
-#[cfg(any(feature = "gpu-device"))]
+#[cfg(feature = "gpu-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GpuDeviceUsageUpdationParamsData {
     pub vgpu_spec: ::std::option::Option<::std::string::String>,
     pub usage: ::std::option::Option<crate::models::GpuDeviceUsage>,
 }
-#[cfg(any(feature = "gpu-device"))]
+#[cfg(feature = "gpu-device")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GpuDeviceUsageUpdationParamsData {
     fn decode(
@@ -809,7 +809,7 @@ impl crate::codec::Decode for GpuDeviceUsageUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "gpu-device"))]
+#[cfg(feature = "gpu-device")]
 impl crate::codec::Encode for GpuDeviceUsageUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -819,7 +819,7 @@ impl crate::codec::Encode for GpuDeviceUsageUpdationParamsData {
     }
 }
 /// Spec: `#/components/schemas/GpuVmDetail`
-#[cfg(any(feature = "gpu-device"))]
+#[cfg(feature = "gpu-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GpuVmDetail {
     pub vgpu_instance_on_vm_num: ::std::option::Option<i32>,
@@ -897,7 +897,7 @@ pub struct GpuVmDetail {
     pub cloud_init_supported: ::std::option::Option<bool>,
     pub clock_offset: crate::models::VmClockOffset,
 }
-#[cfg(any(feature = "gpu-device"))]
+#[cfg(feature = "gpu-device")]
 impl crate::codec::Decode for GpuVmDetail {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1100,7 +1100,7 @@ impl crate::codec::Decode for GpuVmDetail {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "gpu-device"))]
+#[cfg(feature = "gpu-device")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for GpuVmDetail {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1173,7 +1173,7 @@ impl crate::codec::Encode for GpuVmDetail {
     }
 }
 /// Spec: `#/components/schemas/GpuVmInfo`
-#[cfg(any(feature = "gpu-device"))]
+#[cfg(feature = "gpu-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GpuVmInfo {
     pub vms: ::std::vec::Vec<crate::models::GpuVmDetail>,
@@ -1203,7 +1203,7 @@ pub struct GpuVmInfo {
     pub available_vgpus_num: ::std::option::Option<i32>,
     pub assigned_vgpus_num: ::std::option::Option<i32>,
 }
-#[cfg(any(feature = "gpu-device"))]
+#[cfg(feature = "gpu-device")]
 impl crate::codec::Decode for GpuVmInfo {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1314,7 +1314,7 @@ impl crate::codec::Decode for GpuVmInfo {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "gpu-device"))]
+#[cfg(feature = "gpu-device")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for GpuVmInfo {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1347,12 +1347,12 @@ impl crate::codec::Encode for GpuVmInfo {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateGpuDevice`
-#[cfg(any(feature = "gpu-device"))]
+#[cfg(feature = "gpu-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateGpuDevice {
     pub count: i32,
 }
-#[cfg(any(feature = "gpu-device"))]
+#[cfg(feature = "gpu-device")]
 impl crate::codec::Decode for NestedAggregateGpuDevice {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1374,7 +1374,7 @@ impl crate::codec::Decode for NestedAggregateGpuDevice {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "gpu-device"))]
+#[cfg(feature = "gpu-device")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateGpuDevice {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1387,94 +1387,125 @@ impl crate::Client {
     /// `POST /v2/api/get-detail-vm-info-by-gpu-devices` (operation `GetDetailVmInfoByGpuDevices`).
     ///
     /// Returns `None` when the server answers 304 Not Modified.
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "gpu-device")]
-    pub async fn get_detail_vm_info_by_gpu_devices(
+    pub fn get_detail_vm_info_by_gpu_devices(
         &self,
         body: &crate::models::GetGpuDevicesRequestBody,
-    ) -> ::std::result::Result<
-        ::std::option::Option<::std::vec::Vec<crate::models::GpuVmInfo>>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "get-detail-vm-info-by-gpu-devices",
-                    body,
-                ),
-            )
-            .await?
-            .decode_unless_not_modified()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::option::Option<::std::vec::Vec<crate::models::GpuVmInfo>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-detail-vm-info-by-gpu-devices",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode_unless_not_modified() }
     }
     /// `POST /v2/api/get-gpu-devices` (operation `GetGpuDevices`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "gpu-device")]
-    pub async fn get_gpu_devices(
+    pub fn get_gpu_devices(
         &self,
         body: &crate::models::GetGpuDevicesRequestBody,
-    ) -> ::std::result::Result<::std::vec::Vec<crate::models::GpuDevice>, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-gpu-devices", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::GpuDevice>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-gpu-devices", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-gpu-devices-connection` (operation `GetGpuDevicesConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "gpu-device")]
-    pub async fn get_gpu_devices_connection(
+    pub fn get_gpu_devices_connection(
         &self,
         body: &crate::models::GetGpuDevicesConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::GpuDeviceConnection, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-gpu-devices-connection", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<crate::models::GpuDeviceConnection, crate::Error>,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-gpu-devices-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/switch-gpu-device-sriov` (operation `SwitchGpuDeviceSriov`).
     ///
     /// Returns `None` when the server answers 304 Not Modified.
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "gpu-device")]
-    pub async fn switch_gpu_device_sriov(
+    pub fn switch_gpu_device_sriov(
         &self,
         body: &crate::models::GpuDeviceSriovSwitchParams,
-    ) -> ::std::result::Result<
-        ::std::option::Option<
-            ::std::vec::Vec<crate::WithTask<crate::models::GpuDevice>>,
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::option::Option<
+                ::std::vec::Vec<crate::WithTask<crate::models::GpuDevice>>,
+            >,
+            crate::Error,
         >,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("switch-gpu-device-sriov", body))
-            .await?
-            .decode_unless_not_modified()
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("switch-gpu-device-sriov", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode_unless_not_modified() }
     }
     /// `POST /v2/api/update-gpu-device-description` (operation `UpdateGpuDeviceDescription`).
     ///
     /// Returns `None` when the server answers 304 Not Modified.
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "gpu-device")]
-    pub async fn update_gpu_device_description(
+    pub fn update_gpu_device_description(
         &self,
         body: &crate::models::GpuDeviceDescriptionUpdationParams,
-    ) -> ::std::result::Result<
-        ::std::option::Option<
-            ::std::vec::Vec<crate::WithTask<crate::models::GpuDevice>>,
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::option::Option<
+                ::std::vec::Vec<crate::WithTask<crate::models::GpuDevice>>,
+            >,
+            crate::Error,
         >,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json("update-gpu-device-description", body),
-            )
-            .await?
-            .decode_unless_not_modified()
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "update-gpu-device-description",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode_unless_not_modified() }
     }
     /// `POST /v2/api/update-gpu-device-usage` (operation `UpdateGpuDeviceUsage`).
     ///
     /// Returns `None` when the server answers 304 Not Modified.
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "gpu-device")]
-    pub async fn update_gpu_device_usage(
+    pub fn update_gpu_device_usage(
         &self,
         body: &crate::models::GpuDeviceUsageUpdationParams,
-    ) -> ::std::result::Result<
-        ::std::option::Option<
-            ::std::vec::Vec<crate::WithTask<crate::models::GpuDevice>>,
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::option::Option<
+                ::std::vec::Vec<crate::WithTask<crate::models::GpuDevice>>,
+            >,
+            crate::Error,
         >,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("update-gpu-device-usage", body))
-            .await?
-            .decode_unless_not_modified()
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("update-gpu-device-usage", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode_unless_not_modified() }
     }
 }
+#[cfg(feature = "gpu-device")]
+crate::pagination::list_request!(GetGpuDevicesRequestBody => GpuDevice, get_gpu_devices);

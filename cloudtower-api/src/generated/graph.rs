@@ -3,12 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteGraph`
-#[cfg(any(feature = "graph"))]
+#[cfg(feature = "graph")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteGraph {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "graph"))]
+#[cfg(feature = "graph")]
 impl crate::codec::Decode for DeleteGraph {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -30,7 +30,7 @@ impl crate::codec::Decode for DeleteGraph {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "graph"))]
+#[cfg(feature = "graph")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteGraph {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -40,7 +40,7 @@ impl crate::codec::Encode for DeleteGraph {
     }
 }
 /// Spec: `#/components/schemas/GetGraphsConnectionRequestBody`
-#[cfg(any(feature = "graph"))]
+#[cfg(feature = "graph")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetGraphsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -51,7 +51,7 @@ pub struct GetGraphsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::GraphWhereInput>,
 }
-#[cfg(any(feature = "graph"))]
+#[cfg(feature = "graph")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetGraphsConnectionRequestBody {
     fn decode(
@@ -75,7 +75,7 @@ impl crate::codec::Decode for GetGraphsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "graph"))]
+#[cfg(feature = "graph")]
 impl crate::codec::Encode for GetGraphsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -90,7 +90,7 @@ impl crate::codec::Encode for GetGraphsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetGraphsRequestBody`
-#[cfg(any(feature = "graph"))]
+#[cfg(feature = "graph")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetGraphsRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -101,7 +101,7 @@ pub struct GetGraphsRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::GraphWhereInput>,
 }
-#[cfg(any(feature = "graph"))]
+#[cfg(feature = "graph")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetGraphsRequestBody {
     fn decode(
@@ -125,7 +125,7 @@ impl crate::codec::Decode for GetGraphsRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "graph"))]
+#[cfg(feature = "graph")]
 impl crate::codec::Encode for GetGraphsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -140,7 +140,7 @@ impl crate::codec::Encode for GetGraphsRequestBody {
     }
 }
 /// Spec: `#/components/schemas/Graph`
-#[cfg(any(feature = "graph"))]
+#[cfg(feature = "graph")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Graph {
     pub cluster: ::std::option::Option<crate::models::NestedCluster>,
@@ -173,7 +173,7 @@ pub struct Graph {
     pub witnesses: ::std::option::Option<::std::vec::Vec<crate::models::NestedWitness>>,
     pub zones: ::std::option::Option<::std::vec::Vec<crate::models::NestedZone>>,
 }
-#[cfg(any(feature = "graph"))]
+#[cfg(feature = "graph")]
 impl crate::codec::Decode for Graph {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -267,7 +267,7 @@ impl crate::codec::Decode for Graph {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "graph"))]
+#[cfg(feature = "graph")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for Graph {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -301,12 +301,12 @@ impl crate::codec::Encode for Graph {
     }
 }
 /// Spec: `#/components/schemas/GraphConnection`
-#[cfg(any(feature = "graph"))]
+#[cfg(feature = "graph")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GraphConnection {
     pub aggregate: crate::models::NestedAggregateGraph,
 }
-#[cfg(any(feature = "graph"))]
+#[cfg(feature = "graph")]
 impl crate::codec::Decode for GraphConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -328,7 +328,7 @@ impl crate::codec::Decode for GraphConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "graph"))]
+#[cfg(feature = "graph")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for GraphConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -338,7 +338,7 @@ impl crate::codec::Encode for GraphConnection {
     }
 }
 /// Spec: `#/components/schemas/GraphCreationParams`
-#[cfg(any(feature = "graph"))]
+#[cfg(feature = "graph")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GraphCreationParams {
     pub instance_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -354,7 +354,7 @@ pub struct GraphCreationParams {
     pub connect_id: ::std::vec::Vec<::std::string::String>,
     pub metric_name: ::std::string::String,
 }
-#[cfg(any(feature = "graph"))]
+#[cfg(feature = "graph")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GraphCreationParams {
     fn decode(
@@ -418,7 +418,7 @@ impl crate::codec::Decode for GraphCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "graph"))]
+#[cfg(feature = "graph")]
 impl crate::codec::Encode for GraphCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -438,12 +438,12 @@ impl crate::codec::Encode for GraphCreationParams {
     }
 }
 /// Spec: `#/components/schemas/GraphDeletionParams`
-#[cfg(any(feature = "graph"))]
+#[cfg(feature = "graph")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GraphDeletionParams {
     pub r#where: crate::models::GraphWhereInput,
 }
-#[cfg(any(feature = "graph"))]
+#[cfg(feature = "graph")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GraphDeletionParams {
     fn decode(
@@ -466,7 +466,7 @@ impl crate::codec::Decode for GraphDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "graph"))]
+#[cfg(feature = "graph")]
 impl crate::codec::Encode for GraphDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -475,7 +475,7 @@ impl crate::codec::Encode for GraphDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/GraphOrderByInput`
-#[cfg(any(feature = "graph"))]
+#[cfg(feature = "graph")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum GraphOrderByInput {
     /// `entityAsyncStatus_ASC`
@@ -529,7 +529,7 @@ pub enum GraphOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "graph"))]
+#[cfg(feature = "graph")]
 impl GraphOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 24] = [
@@ -620,19 +620,19 @@ impl GraphOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "graph"))]
+#[cfg(feature = "graph")]
 impl ::std::default::Default for GraphOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "graph"))]
+#[cfg(feature = "graph")]
 impl ::std::fmt::Display for GraphOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "graph"))]
+#[cfg(feature = "graph")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GraphOrderByInput {
     fn decode(
@@ -641,14 +641,14 @@ impl crate::codec::Decode for GraphOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "graph"))]
+#[cfg(feature = "graph")]
 impl crate::codec::Encode for GraphOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/GraphType`
-#[cfg(any(feature = "graph"))]
+#[cfg(feature = "graph")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum GraphType {
     /// `AREA`
@@ -658,7 +658,7 @@ pub enum GraphType {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "graph"))]
+#[cfg(feature = "graph")]
 impl GraphType {
     /// Every value the spec lists.
     pub const ALL: [Self; 2] = [Self::Area, Self::Stack];
@@ -680,19 +680,19 @@ impl GraphType {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "graph"))]
+#[cfg(feature = "graph")]
 impl ::std::default::Default for GraphType {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "graph"))]
+#[cfg(feature = "graph")]
 impl ::std::fmt::Display for GraphType {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "graph"))]
+#[cfg(feature = "graph")]
 impl crate::codec::Decode for GraphType {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -700,20 +700,20 @@ impl crate::codec::Decode for GraphType {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "graph"))]
+#[cfg(feature = "graph")]
 impl crate::codec::Encode for GraphType {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/GraphUpdationParams`
-#[cfg(any(feature = "graph"))]
+#[cfg(feature = "graph")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GraphUpdationParams {
     pub data: ::std::option::Option<crate::models::GraphUpdationParamsData>,
     pub r#where: crate::models::GraphWhereInput,
 }
-#[cfg(any(feature = "graph"))]
+#[cfg(feature = "graph")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GraphUpdationParams {
     fn decode(
@@ -737,7 +737,7 @@ impl crate::codec::Decode for GraphUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "graph"))]
+#[cfg(feature = "graph")]
 impl crate::codec::Encode for GraphUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -747,7 +747,7 @@ impl crate::codec::Encode for GraphUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/GraphUpdationParams/properties/data`
-#[cfg(any(feature = "graph"))]
+#[cfg(feature = "graph")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GraphUpdationParamsData {
     pub instance_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -769,7 +769,7 @@ pub struct GraphUpdationParamsData {
     pub metric_name: ::std::option::Option<::std::string::String>,
     pub connect_id: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
-#[cfg(any(feature = "graph"))]
+#[cfg(feature = "graph")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GraphUpdationParamsData {
     fn decode(
@@ -804,7 +804,7 @@ impl crate::codec::Decode for GraphUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "graph"))]
+#[cfg(feature = "graph")]
 impl crate::codec::Encode for GraphUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -830,7 +830,7 @@ impl crate::codec::Encode for GraphUpdationParamsData {
     }
 }
 /// Spec: `#/components/schemas/GraphWhereInput`
-#[cfg(any(feature = "graph"))]
+#[cfg(feature = "graph")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GraphWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::GraphWhereInput>>,
@@ -964,7 +964,7 @@ pub struct GraphWhereInput {
     pub type_in: crate::Nullable<::std::vec::Vec<crate::models::GraphType>>,
     pub type_not: crate::Nullable<crate::models::GraphType>,
     pub type_not_in: crate::Nullable<::std::vec::Vec<crate::models::GraphType>>,
-    #[cfg(any(feature = "view"))]
+    #[cfg(feature = "view")]
     pub view: crate::Nullable<::std::boxed::Box<crate::models::ViewWhereInput>>,
     pub vm_nics_every: crate::Nullable<crate::models::VmNicWhereInput>,
     pub vm_nics_none: crate::Nullable<crate::models::VmNicWhereInput>,
@@ -982,7 +982,7 @@ pub struct GraphWhereInput {
     pub zones_none: crate::Nullable<crate::models::ZoneWhereInput>,
     pub zones_some: crate::Nullable<crate::models::ZoneWhereInput>,
 }
-#[cfg(any(feature = "graph"))]
+#[cfg(feature = "graph")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GraphWhereInput {
     fn decode(
@@ -1266,7 +1266,7 @@ impl crate::codec::Decode for GraphWhereInput {
                 "type_in" => d.field(&mut out.type_in, "type_in")?,
                 "type_not" => d.field(&mut out.type_not, "type_not")?,
                 "type_not_in" => d.field(&mut out.type_not_in, "type_not_in")?,
-                #[cfg(any(feature = "view"))]
+                #[cfg(feature = "view")]
                 "view" => d.field(&mut out.view, "view")?,
                 "vmNics_every" => d.field(&mut out.vm_nics_every, "vmNics_every")?,
                 "vmNics_none" => d.field(&mut out.vm_nics_none, "vmNics_none")?,
@@ -1294,7 +1294,7 @@ impl crate::codec::Decode for GraphWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "graph"))]
+#[cfg(feature = "graph")]
 impl crate::codec::Encode for GraphWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1425,7 +1425,7 @@ impl crate::codec::Encode for GraphWhereInput {
         e.field("type_in", &self.type_in);
         e.field("type_not", &self.type_not);
         e.field("type_not_in", &self.type_not_in);
-        #[cfg(any(feature = "view"))] e.field("view", &self.view);
+        #[cfg(feature = "view")] e.field("view", &self.view);
         e.field("vmNics_every", &self.vm_nics_every);
         e.field("vmNics_none", &self.vm_nics_none);
         e.field("vmNics_some", &self.vm_nics_some);
@@ -1445,7 +1445,7 @@ impl crate::codec::Encode for GraphWhereInput {
     }
 }
 /// Spec: `#/components/schemas/MetricType`
-#[cfg(any(feature = "graph"))]
+#[cfg(feature = "graph")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum MetricType {
     /// `BOTTOMK`
@@ -1457,7 +1457,7 @@ pub enum MetricType {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "graph"))]
+#[cfg(feature = "graph")]
 impl MetricType {
     /// Every value the spec lists.
     pub const ALL: [Self; 3] = [Self::Bottomk, Self::Normal, Self::Topk];
@@ -1481,19 +1481,19 @@ impl MetricType {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "graph"))]
+#[cfg(feature = "graph")]
 impl ::std::default::Default for MetricType {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "graph"))]
+#[cfg(feature = "graph")]
 impl ::std::fmt::Display for MetricType {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "graph"))]
+#[cfg(feature = "graph")]
 impl crate::codec::Decode for MetricType {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1501,19 +1501,19 @@ impl crate::codec::Decode for MetricType {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "graph"))]
+#[cfg(feature = "graph")]
 impl crate::codec::Encode for MetricType {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateGraph`
-#[cfg(any(feature = "graph"))]
+#[cfg(feature = "graph")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateGraph {
     pub count: i32,
 }
-#[cfg(any(feature = "graph"))]
+#[cfg(feature = "graph")]
 impl crate::codec::Decode for NestedAggregateGraph {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1535,7 +1535,7 @@ impl crate::codec::Decode for NestedAggregateGraph {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "graph"))]
+#[cfg(feature = "graph")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateGraph {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1545,13 +1545,13 @@ impl crate::codec::Encode for NestedAggregateGraph {
     }
 }
 /// Spec: `#/components/schemas/NestedView`
-#[cfg(any(feature = "graph"))]
+#[cfg(feature = "graph")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedView {
     pub id: ::std::string::String,
     pub name: ::std::string::String,
 }
-#[cfg(any(feature = "graph"))]
+#[cfg(feature = "graph")]
 impl crate::codec::Decode for NestedView {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1577,7 +1577,7 @@ impl crate::codec::Decode for NestedView {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "graph"))]
+#[cfg(feature = "graph")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedView {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1589,60 +1589,87 @@ impl crate::codec::Encode for NestedView {
 }
 impl crate::Client {
     /// `POST /v2/api/create-graph` (operation `CreateGraph`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "graph")]
-    pub async fn create_graph(
+    pub fn create_graph(
         &self,
         body: &[crate::models::GraphCreationParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Graph>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("create-graph", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Graph>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("create-graph", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/delete-graph` (operation `DeleteGraph`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "graph")]
-    pub async fn delete_graph(
+    pub fn delete_graph(
         &self,
         body: &crate::models::GraphDeletionParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::DeleteGraph>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("delete-graph", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::DeleteGraph>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("delete-graph", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-graphs` (operation `GetGraphs`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "graph")]
-    pub async fn get_graphs(
+    pub fn get_graphs(
         &self,
         body: &crate::models::GetGraphsRequestBody,
-    ) -> ::std::result::Result<::std::vec::Vec<crate::models::Graph>, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-graphs", body)).await?.decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::Graph>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-graphs", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-graphs-connection` (operation `GetGraphsConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "graph")]
-    pub async fn get_graphs_connection(
+    pub fn get_graphs_connection(
         &self,
         body: &crate::models::GetGraphsConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::GraphConnection, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-graphs-connection", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<crate::models::GraphConnection, crate::Error>,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-graphs-connection", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-graph` (operation `UpdateGraph`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "graph")]
-    pub async fn update_graph(
+    pub fn update_graph(
         &self,
         body: &crate::models::GraphUpdationParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Graph>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("update-graph", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Graph>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("update-graph", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "graph")]
+crate::pagination::list_request!(GetGraphsRequestBody => Graph, get_graphs);

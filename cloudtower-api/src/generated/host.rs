@@ -3,12 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/BatchHosts`
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BatchHosts {
     pub task: crate::models::NestedTask,
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 impl crate::codec::Decode for BatchHosts {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -30,7 +30,7 @@ impl crate::codec::Decode for BatchHosts {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for BatchHosts {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -40,12 +40,12 @@ impl crate::codec::Encode for BatchHosts {
     }
 }
 /// Spec: `#/components/schemas/EnterMaintenanceModeCheckParams`
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EnterMaintenanceModeCheckParams {
     pub r#where: crate::models::HostWhereInput,
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for EnterMaintenanceModeCheckParams {
     fn decode(
@@ -68,7 +68,7 @@ impl crate::codec::Decode for EnterMaintenanceModeCheckParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 impl crate::codec::Encode for EnterMaintenanceModeCheckParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -77,12 +77,12 @@ impl crate::codec::Encode for EnterMaintenanceModeCheckParams {
     }
 }
 /// Spec: `#/components/schemas/EnterMaintenanceModeCheckResult`
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EnterMaintenanceModeCheckResult {
     pub task_id: ::std::string::String,
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 impl crate::codec::Decode for EnterMaintenanceModeCheckResult {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -104,7 +104,7 @@ impl crate::codec::Decode for EnterMaintenanceModeCheckResult {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for EnterMaintenanceModeCheckResult {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -114,12 +114,12 @@ impl crate::codec::Encode for EnterMaintenanceModeCheckResult {
     }
 }
 /// Spec: `#/components/schemas/EnterMaintenanceModeInput`
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EnterMaintenanceModeInput {
     pub shutdown_vms: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for EnterMaintenanceModeInput {
     fn decode(
@@ -137,7 +137,7 @@ impl crate::codec::Decode for EnterMaintenanceModeInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 impl crate::codec::Encode for EnterMaintenanceModeInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -146,13 +146,13 @@ impl crate::codec::Encode for EnterMaintenanceModeInput {
     }
 }
 /// Spec: `#/components/schemas/EnterMaintenanceModeParams`
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EnterMaintenanceModeParams {
     pub data: crate::models::EnterMaintenanceModeInput,
     pub r#where: crate::models::EnterMaintenanceModeParamsWhere,
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for EnterMaintenanceModeParams {
     fn decode(
@@ -179,7 +179,7 @@ impl crate::codec::Decode for EnterMaintenanceModeParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 impl crate::codec::Encode for EnterMaintenanceModeParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -189,12 +189,12 @@ impl crate::codec::Encode for EnterMaintenanceModeParams {
     }
 }
 /// Spec: `#/components/schemas/EnterMaintenanceModeParams/properties/where`
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EnterMaintenanceModeParamsWhere {
     pub host_id: ::std::string::String,
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for EnterMaintenanceModeParamsWhere {
     fn decode(
@@ -217,7 +217,7 @@ impl crate::codec::Decode for EnterMaintenanceModeParamsWhere {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 impl crate::codec::Encode for EnterMaintenanceModeParamsWhere {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -226,13 +226,13 @@ impl crate::codec::Encode for EnterMaintenanceModeParamsWhere {
     }
 }
 /// Spec: `#/components/schemas/EnterMaintenanceModeResult`
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EnterMaintenanceModeResult {
     pub shutdown_vms: ::std::vec::Vec<crate::models::ShutdownVmId>,
     pub done: bool,
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 impl crate::codec::Decode for EnterMaintenanceModeResult {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -258,7 +258,7 @@ impl crate::codec::Decode for EnterMaintenanceModeResult {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for EnterMaintenanceModeResult {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -269,12 +269,12 @@ impl crate::codec::Encode for EnterMaintenanceModeResult {
     }
 }
 /// Spec: `#/components/schemas/EnterMaintenanceModeResultParams`
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EnterMaintenanceModeResultParams {
     pub r#where: crate::models::EnterMaintenanceModeResultParamsWhere,
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for EnterMaintenanceModeResultParams {
     fn decode(
@@ -297,7 +297,7 @@ impl crate::codec::Decode for EnterMaintenanceModeResultParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 impl crate::codec::Encode for EnterMaintenanceModeResultParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -306,12 +306,12 @@ impl crate::codec::Encode for EnterMaintenanceModeResultParams {
     }
 }
 /// Spec: `#/components/schemas/EnterMaintenanceModeResultParams/properties/where`
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EnterMaintenanceModeResultParamsWhere {
     pub task_id: ::std::string::String,
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for EnterMaintenanceModeResultParamsWhere {
     fn decode(
@@ -334,7 +334,7 @@ impl crate::codec::Decode for EnterMaintenanceModeResultParamsWhere {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 impl crate::codec::Encode for EnterMaintenanceModeResultParamsWhere {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -343,7 +343,7 @@ impl crate::codec::Encode for EnterMaintenanceModeResultParamsWhere {
     }
 }
 /// Spec: `#/components/schemas/ExitMaintenanceModeInput`
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExitMaintenanceModeInput {
     pub poweron_vms: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -354,7 +354,7 @@ pub struct ExitMaintenanceModeInput {
         ::std::vec::Vec<::std::string::String>,
     >,
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ExitMaintenanceModeInput {
     fn decode(
@@ -381,7 +381,7 @@ impl crate::codec::Decode for ExitMaintenanceModeInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 impl crate::codec::Encode for ExitMaintenanceModeInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -392,13 +392,13 @@ impl crate::codec::Encode for ExitMaintenanceModeInput {
     }
 }
 /// Spec: `#/components/schemas/ExitMaintenanceModeParams`
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExitMaintenanceModeParams {
     pub data: crate::models::ExitMaintenanceModeInput,
     pub r#where: crate::models::ExitMaintenanceModeParamsWhere,
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ExitMaintenanceModeParams {
     fn decode(
@@ -425,7 +425,7 @@ impl crate::codec::Decode for ExitMaintenanceModeParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 impl crate::codec::Encode for ExitMaintenanceModeParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -435,12 +435,12 @@ impl crate::codec::Encode for ExitMaintenanceModeParams {
     }
 }
 /// Spec: `#/components/schemas/ExitMaintenanceModeParams/properties/where`
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExitMaintenanceModeParamsWhere {
     pub host_id: ::std::string::String,
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ExitMaintenanceModeParamsWhere {
     fn decode(
@@ -463,7 +463,7 @@ impl crate::codec::Decode for ExitMaintenanceModeParamsWhere {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 impl crate::codec::Encode for ExitMaintenanceModeParamsWhere {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -472,14 +472,14 @@ impl crate::codec::Encode for ExitMaintenanceModeParamsWhere {
     }
 }
 /// Spec: `#/components/schemas/ExitMaintenanceModeResult`
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExitMaintenanceModeResult {
     pub offline_migrate_vms: ::std::vec::Vec<crate::models::MaintenanceModeVmInfo>,
     pub live_migrate_vms: ::std::vec::Vec<crate::models::MaintenanceModeVmInfo>,
     pub shut_down_vms: ::std::vec::Vec<crate::models::MaintenanceModeVmInfo>,
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 impl crate::codec::Decode for ExitMaintenanceModeResult {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -513,7 +513,7 @@ impl crate::codec::Decode for ExitMaintenanceModeResult {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ExitMaintenanceModeResult {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -525,12 +525,12 @@ impl crate::codec::Encode for ExitMaintenanceModeResult {
     }
 }
 /// Spec: `#/components/schemas/ExitMaintenanceModeResultParams`
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExitMaintenanceModeResultParams {
     pub r#where: crate::models::HostWhereInput,
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ExitMaintenanceModeResultParams {
     fn decode(
@@ -553,7 +553,7 @@ impl crate::codec::Decode for ExitMaintenanceModeResultParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 impl crate::codec::Encode for ExitMaintenanceModeResultParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -562,7 +562,7 @@ impl crate::codec::Encode for ExitMaintenanceModeResultParams {
     }
 }
 /// Spec: `#/components/schemas/GetHostsConnectionRequestBody`
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetHostsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -573,7 +573,7 @@ pub struct GetHostsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::HostWhereInput>,
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetHostsConnectionRequestBody {
     fn decode(
@@ -597,7 +597,7 @@ impl crate::codec::Decode for GetHostsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 impl crate::codec::Encode for GetHostsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -612,7 +612,7 @@ impl crate::codec::Encode for GetHostsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/Host`
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Host {
     pub access_ip: ::std::option::Option<::std::string::String>,
@@ -696,7 +696,7 @@ pub struct Host {
     pub with_faster_ssd_as_cache: ::std::option::Option<bool>,
     pub zone: ::std::option::Option<crate::models::NestedZone>,
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 impl crate::codec::Decode for Host {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -976,7 +976,7 @@ impl crate::codec::Decode for Host {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for Host {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1063,13 +1063,22 @@ impl crate::codec::Encode for Host {
     }
 }
 /// Spec: `#/components/schemas/HostAuthInfo`
-#[cfg(any(feature = "host"))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[cfg(feature = "host")]
+#[derive(Clone, Default, PartialEq)]
 pub struct HostAuthInfo {
     pub root_user_password: ::std::option::Option<::std::string::String>,
     pub default_user_password: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
+impl ::std::fmt::Debug for HostAuthInfo {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        let mut debug = f.debug_struct("HostAuthInfo");
+        debug.field("root_user_password", &::std::format_args!("<redacted>"));
+        debug.field("default_user_password", &::std::format_args!("<redacted>"));
+        debug.finish()
+    }
+}
+#[cfg(feature = "host")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for HostAuthInfo {
     fn decode(
@@ -1092,7 +1101,7 @@ impl crate::codec::Decode for HostAuthInfo {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 impl crate::codec::Encode for HostAuthInfo {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1102,7 +1111,7 @@ impl crate::codec::Encode for HostAuthInfo {
     }
 }
 /// Spec: `#/components/schemas/HostBatchCreateDiskInput`
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct HostBatchCreateDiskInput {
     pub r#type: crate::Nullable<crate::models::DiskType>,
@@ -1110,7 +1119,7 @@ pub struct HostBatchCreateDiskInput {
     pub function: crate::Nullable<crate::models::DiskFunction>,
     pub drive: ::std::string::String,
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for HostBatchCreateDiskInput {
     fn decode(
@@ -1136,7 +1145,7 @@ impl crate::codec::Decode for HostBatchCreateDiskInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 impl crate::codec::Encode for HostBatchCreateDiskInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1148,7 +1157,7 @@ impl crate::codec::Encode for HostBatchCreateDiskInput {
     }
 }
 /// Spec: `#/components/schemas/HostBatchCreateIfaceFunction`
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum HostBatchCreateIfaceFunction {
     /// `ACCESS`
@@ -1164,7 +1173,7 @@ pub enum HostBatchCreateIfaceFunction {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 impl HostBatchCreateIfaceFunction {
     /// Every value the spec lists.
     pub const ALL: [Self; 5] = [
@@ -1198,19 +1207,19 @@ impl HostBatchCreateIfaceFunction {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 impl ::std::default::Default for HostBatchCreateIfaceFunction {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 impl ::std::fmt::Display for HostBatchCreateIfaceFunction {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for HostBatchCreateIfaceFunction {
     fn decode(
@@ -1219,14 +1228,14 @@ impl crate::codec::Decode for HostBatchCreateIfaceFunction {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 impl crate::codec::Encode for HostBatchCreateIfaceFunction {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/HostBatchCreateIfaceInput`
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct HostBatchCreateIfaceInput {
     pub netmask: ::std::string::String,
@@ -1235,7 +1244,7 @@ pub struct HostBatchCreateIfaceInput {
     pub gateway_ip: ::std::string::String,
     pub function: crate::models::HostBatchCreateIfaceFunction,
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for HostBatchCreateIfaceInput {
     fn decode(
@@ -1278,7 +1287,7 @@ impl crate::codec::Decode for HostBatchCreateIfaceInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 impl crate::codec::Encode for HostBatchCreateIfaceInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1291,14 +1300,24 @@ impl crate::codec::Encode for HostBatchCreateIfaceInput {
     }
 }
 /// Spec: `#/components/schemas/HostBatchCreateIpmiInput`
-#[cfg(any(feature = "host"))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[cfg(feature = "host")]
+#[derive(Clone, Default, PartialEq)]
 pub struct HostBatchCreateIpmiInput {
     pub username: ::std::string::String,
     pub password: ::std::string::String,
     pub ip: ::std::string::String,
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
+impl ::std::fmt::Debug for HostBatchCreateIpmiInput {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        let mut debug = f.debug_struct("HostBatchCreateIpmiInput");
+        debug.field("username", &self.username);
+        debug.field("password", &::std::format_args!("<redacted>"));
+        debug.field("ip", &self.ip);
+        debug.finish()
+    }
+}
+#[cfg(feature = "host")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for HostBatchCreateIpmiInput {
     fn decode(
@@ -1333,7 +1352,7 @@ impl crate::codec::Decode for HostBatchCreateIpmiInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 impl crate::codec::Encode for HostBatchCreateIpmiInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1344,12 +1363,12 @@ impl crate::codec::Encode for HostBatchCreateIpmiInput {
     }
 }
 /// Spec: `#/components/schemas/HostConnection`
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct HostConnection {
     pub aggregate: crate::models::NestedAggregateHost,
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 impl crate::codec::Decode for HostConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1371,7 +1390,7 @@ impl crate::codec::Decode for HostConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for HostConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1381,14 +1400,14 @@ impl crate::codec::Encode for HostConnection {
     }
 }
 /// Spec: `#/components/schemas/HostCreationParams`
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct HostCreationParams {
     pub auth_info: ::std::option::Option<crate::models::HostAuthInfo>,
     pub data: ::std::vec::Vec<crate::models::HostCreationParamsData>,
     pub cluster_id: ::std::string::String,
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for HostCreationParams {
     fn decode(
@@ -1416,7 +1435,7 @@ impl crate::codec::Decode for HostCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 impl crate::codec::Encode for HostCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1427,8 +1446,8 @@ impl crate::codec::Encode for HostCreationParams {
     }
 }
 /// Spec: `#/components/schemas/HostCreationParamsData`
-#[cfg(any(feature = "host"))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[cfg(feature = "host")]
+#[derive(Clone, Default, PartialEq)]
 pub struct HostCreationParamsData {
     pub vdses: ::std::option::Option<::std::vec::Vec<crate::models::HostVdsConfig>>,
     pub zbs_spec: ::std::option::Option<crate::models::ZbsSpec>,
@@ -1442,7 +1461,25 @@ pub struct HostCreationParamsData {
     pub host_uuid: ::std::string::String,
     pub host_ip: ::std::string::String,
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
+impl ::std::fmt::Debug for HostCreationParamsData {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        let mut debug = f.debug_struct("HostCreationParamsData");
+        debug.field("vdses", &self.vdses);
+        debug.field("zbs_spec", &self.zbs_spec);
+        debug.field("ifaces", &self.ifaces);
+        debug.field("disks", &self.disks);
+        debug.field("platform_password", &::std::format_args!("<redacted>"));
+        debug.field("platform_username", &self.platform_username);
+        debug.field("platform_ip", &self.platform_ip);
+        debug.field("ipmi", &self.ipmi);
+        debug.field("hostname", &self.hostname);
+        debug.field("host_uuid", &self.host_uuid);
+        debug.field("host_ip", &self.host_ip);
+        debug.finish()
+    }
+}
+#[cfg(feature = "host")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for HostCreationParamsData {
     fn decode(
@@ -1495,7 +1532,7 @@ impl crate::codec::Decode for HostCreationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 impl crate::codec::Encode for HostCreationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1514,13 +1551,13 @@ impl crate::codec::Encode for HostCreationParamsData {
     }
 }
 /// Spec: `#/components/schemas/HostUpdationParams`
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct HostUpdationParams {
     pub data: crate::models::HostUpdationParamsData,
     pub r#where: crate::models::HostWhereInput,
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for HostUpdationParams {
     fn decode(
@@ -1547,7 +1584,7 @@ impl crate::codec::Decode for HostUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 impl crate::codec::Encode for HostUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1557,14 +1594,14 @@ impl crate::codec::Encode for HostUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/HostUpdationParams/properties/data`
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct HostUpdationParamsData {
     pub ipmi: ::std::option::Option<crate::models::HostBatchCreateIpmiInput>,
     pub scvm_name: ::std::option::Option<::std::string::String>,
     pub name: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for HostUpdationParamsData {
     fn decode(
@@ -1584,7 +1621,7 @@ impl crate::codec::Decode for HostUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 impl crate::codec::Encode for HostUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1595,13 +1632,13 @@ impl crate::codec::Encode for HostUpdationParamsData {
     }
 }
 /// Spec: `#/components/schemas/HostVdsConfig`
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct HostVdsConfig {
     pub nics: ::std::vec::Vec<::std::string::String>,
     pub name: ::std::string::String,
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for HostVdsConfig {
     fn decode(
@@ -1628,7 +1665,7 @@ impl crate::codec::Decode for HostVdsConfig {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 impl crate::codec::Encode for HostVdsConfig {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1638,7 +1675,7 @@ impl crate::codec::Encode for HostVdsConfig {
     }
 }
 /// Spec: `#/components/schemas/MaintenanceModeEnum`
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum MaintenanceModeEnum {
     /// `ENTERING_MAINTENANCE_MODE`
@@ -1652,7 +1689,7 @@ pub enum MaintenanceModeEnum {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 impl MaintenanceModeEnum {
     /// Every value the spec lists.
     pub const ALL: [Self; 4] = [
@@ -1683,19 +1720,19 @@ impl MaintenanceModeEnum {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 impl ::std::default::Default for MaintenanceModeEnum {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 impl ::std::fmt::Display for MaintenanceModeEnum {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 impl crate::codec::Decode for MaintenanceModeEnum {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1703,7 +1740,7 @@ impl crate::codec::Decode for MaintenanceModeEnum {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for MaintenanceModeEnum {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1711,13 +1748,13 @@ impl crate::codec::Encode for MaintenanceModeEnum {
     }
 }
 /// Spec: `#/components/schemas/MaintenanceModeVerify`
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct MaintenanceModeVerify {
     pub reason: ::std::option::Option<::std::string::String>,
     pub changed: ::std::option::Option<bool>,
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 impl crate::codec::Decode for MaintenanceModeVerify {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1735,7 +1772,7 @@ impl crate::codec::Decode for MaintenanceModeVerify {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for MaintenanceModeVerify {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1746,7 +1783,7 @@ impl crate::codec::Encode for MaintenanceModeVerify {
     }
 }
 /// Spec: `#/components/schemas/MaintenanceModeVmInfo`
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct MaintenanceModeVmInfo {
     pub vm_uuid: ::std::option::Option<::std::string::String>,
@@ -1757,7 +1794,7 @@ pub struct MaintenanceModeVmInfo {
     pub target_host_name: ::std::option::Option<::std::string::String>,
     pub state: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 impl crate::codec::Decode for MaintenanceModeVmInfo {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1782,7 +1819,7 @@ impl crate::codec::Decode for MaintenanceModeVmInfo {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for MaintenanceModeVmInfo {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1798,12 +1835,12 @@ impl crate::codec::Encode for MaintenanceModeVmInfo {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateHost`
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateHost {
     pub count: i32,
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 impl crate::codec::Decode for NestedAggregateHost {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1825,7 +1862,7 @@ impl crate::codec::Decode for NestedAggregateHost {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateHost {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1835,12 +1872,12 @@ impl crate::codec::Encode for NestedAggregateHost {
     }
 }
 /// Spec: `#/components/schemas/NestedIpmi`
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedIpmi {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 impl crate::codec::Decode for NestedIpmi {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1862,7 +1899,7 @@ impl crate::codec::Decode for NestedIpmi {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedIpmi {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1872,14 +1909,14 @@ impl crate::codec::Encode for NestedIpmi {
     }
 }
 /// Spec: `#/components/schemas/NestedMaintenanceHostState`
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedMaintenanceHostState {
     pub enter_maintenance_time: ::std::string::String,
     pub maintenance_job_id: ::std::string::String,
     pub state: crate::models::MaintenanceModeEnum,
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 impl crate::codec::Decode for NestedMaintenanceHostState {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1913,7 +1950,7 @@ impl crate::codec::Decode for NestedMaintenanceHostState {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedMaintenanceHostState {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1925,7 +1962,7 @@ impl crate::codec::Encode for NestedMaintenanceHostState {
     }
 }
 /// Spec: `#/components/schemas/NestedTask`
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedTask {
     pub args: ::serde_json::Value,
@@ -1938,7 +1975,7 @@ pub struct NestedTask {
     pub status: crate::models::TaskStatus,
     pub steps: ::std::vec::Vec<crate::models::NestedStep>,
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 impl crate::codec::Decode for NestedTask {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -2006,7 +2043,7 @@ impl crate::codec::Decode for NestedTask {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedTask {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -2024,12 +2061,12 @@ impl crate::codec::Encode for NestedTask {
     }
 }
 /// Spec: `#/components/schemas/NestedVsphereEsxiAccount`
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedVsphereEsxiAccount {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 impl crate::codec::Decode for NestedVsphereEsxiAccount {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -2051,7 +2088,7 @@ impl crate::codec::Decode for NestedVsphereEsxiAccount {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedVsphereEsxiAccount {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -2061,7 +2098,7 @@ impl crate::codec::Encode for NestedVsphereEsxiAccount {
     }
 }
 /// Spec: `#/components/schemas/OperateActionEnum`
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum OperateActionEnum {
     /// `poweroff`
@@ -2071,7 +2108,7 @@ pub enum OperateActionEnum {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 impl OperateActionEnum {
     /// Every value the spec lists.
     pub const ALL: [Self; 2] = [Self::Poweroff, Self::Reboot];
@@ -2093,19 +2130,19 @@ impl OperateActionEnum {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 impl ::std::default::Default for OperateActionEnum {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 impl ::std::fmt::Display for OperateActionEnum {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for OperateActionEnum {
     fn decode(
@@ -2114,21 +2151,21 @@ impl crate::codec::Decode for OperateActionEnum {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 impl crate::codec::Encode for OperateActionEnum {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/OperateHostPowerData`
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct OperateHostPowerData {
     pub reason: ::std::option::Option<::std::string::String>,
     pub force: bool,
     pub action: crate::models::OperateActionEnum,
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for OperateHostPowerData {
     fn decode(
@@ -2156,7 +2193,7 @@ impl crate::codec::Decode for OperateHostPowerData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 impl crate::codec::Encode for OperateHostPowerData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -2167,13 +2204,13 @@ impl crate::codec::Encode for OperateHostPowerData {
     }
 }
 /// Spec: `#/components/schemas/OperateHostPowerParams`
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct OperateHostPowerParams {
     pub data: crate::models::OperateHostPowerData,
     pub r#where: crate::models::OperateHostPowerParamsWhere,
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for OperateHostPowerParams {
     fn decode(
@@ -2200,7 +2237,7 @@ impl crate::codec::Decode for OperateHostPowerParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 impl crate::codec::Encode for OperateHostPowerParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -2210,12 +2247,12 @@ impl crate::codec::Encode for OperateHostPowerParams {
     }
 }
 /// Spec: `#/components/schemas/OperateHostPowerParams/properties/where`
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct OperateHostPowerParamsWhere {
     pub host_id: ::std::string::String,
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for OperateHostPowerParamsWhere {
     fn decode(
@@ -2238,7 +2275,7 @@ impl crate::codec::Decode for OperateHostPowerParamsWhere {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 impl crate::codec::Encode for OperateHostPowerParamsWhere {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -2247,12 +2284,12 @@ impl crate::codec::Encode for OperateHostPowerParamsWhere {
     }
 }
 /// Spec: `#/components/schemas/ShutdownVmID`
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ShutdownVmId {
     pub vm_uuid: ::std::string::String,
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 impl crate::codec::Decode for ShutdownVmId {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -2274,7 +2311,7 @@ impl crate::codec::Decode for ShutdownVmId {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ShutdownVmId {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -2284,7 +2321,7 @@ impl crate::codec::Encode for ShutdownVmId {
     }
 }
 /// Spec: `#/components/schemas/TriggerDiskBlinkParams`
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TriggerDiskBlinkParams {
     pub led_status: ::std::option::Option<
@@ -2293,7 +2330,7 @@ pub struct TriggerDiskBlinkParams {
     pub disk_name: ::std::string::String,
     pub host_id: ::std::string::String,
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for TriggerDiskBlinkParams {
     fn decode(
@@ -2321,7 +2358,7 @@ impl crate::codec::Decode for TriggerDiskBlinkParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 impl crate::codec::Encode for TriggerDiskBlinkParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -2332,7 +2369,7 @@ impl crate::codec::Encode for TriggerDiskBlinkParams {
     }
 }
 /// Spec: `#/components/schemas/TriggerDiskBlinkParams/properties/led_status`
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum TriggerDiskBlinkParamsLedStatus {
     /// `on`
@@ -2342,7 +2379,7 @@ pub enum TriggerDiskBlinkParamsLedStatus {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 impl TriggerDiskBlinkParamsLedStatus {
     /// Every value the spec lists.
     pub const ALL: [Self; 2] = [Self::On, Self::Off];
@@ -2364,19 +2401,19 @@ impl TriggerDiskBlinkParamsLedStatus {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 impl ::std::default::Default for TriggerDiskBlinkParamsLedStatus {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 impl ::std::fmt::Display for TriggerDiskBlinkParamsLedStatus {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for TriggerDiskBlinkParamsLedStatus {
     fn decode(
@@ -2385,14 +2422,14 @@ impl crate::codec::Decode for TriggerDiskBlinkParamsLedStatus {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 impl crate::codec::Encode for TriggerDiskBlinkParamsLedStatus {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/ZbsSpec`
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ZbsSpec {
     /// `normal`
@@ -2402,7 +2439,7 @@ pub enum ZbsSpec {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 impl ZbsSpec {
     /// Every value the spec lists.
     pub const ALL: [Self; 2] = [Self::Normal, Self::Large];
@@ -2424,19 +2461,19 @@ impl ZbsSpec {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 impl ::std::default::Default for ZbsSpec {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 impl ::std::fmt::Display for ZbsSpec {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ZbsSpec {
     fn decode(
@@ -2445,7 +2482,7 @@ impl crate::codec::Decode for ZbsSpec {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "host"))]
+#[cfg(feature = "host")]
 impl crate::codec::Encode for ZbsSpec {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
@@ -2453,135 +2490,198 @@ impl crate::codec::Encode for ZbsSpec {
 }
 impl crate::Client {
     /// `POST /v2/api/create-host` (operation `CreateHost`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "host")]
-    pub async fn create_host(
+    pub fn create_host(
         &self,
         body: &[crate::models::HostCreationParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::BatchHosts>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("create-host", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::BatchHosts>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("create-host", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/enter-maintance-mode` (operation `EnterMaintenanceMode`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "host")]
-    pub async fn enter_maintenance_mode(
+    pub fn enter_maintenance_mode(
         &self,
         body: &crate::models::EnterMaintenanceModeParams,
-    ) -> ::std::result::Result<crate::WithTask<crate::models::Host>, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("enter-maintance-mode", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::WithTask<crate::models::Host>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("enter-maintance-mode", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/enter-maintance-mode-precheck-result` (operation `EnterMaintenanceModePrecheckResult`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "host")]
-    pub async fn enter_maintenance_mode_precheck_result(
+    pub fn enter_maintenance_mode_precheck_result(
         &self,
         body: &crate::models::EnterMaintenanceModeResultParams,
-    ) -> ::std::result::Result<crate::models::EnterMaintenanceModeResult, crate::Error> {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "enter-maintance-mode-precheck-result",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::EnterMaintenanceModeResult,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "enter-maintance-mode-precheck-result",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/enter-maintenance-mode-precheck` (operation `EnterMaintenanceModePreCheck`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "host")]
-    pub async fn enter_maintenance_mode_pre_check(
+    pub fn enter_maintenance_mode_pre_check(
         &self,
         body: &crate::models::EnterMaintenanceModeCheckParams,
-    ) -> ::std::result::Result<
-        crate::models::EnterMaintenanceModeCheckResult,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json("enter-maintenance-mode-precheck", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::EnterMaintenanceModeCheckResult,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "enter-maintenance-mode-precheck",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/exit-maintance-mode` (operation `ExitMaintenanceMode`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "host")]
-    pub async fn exit_maintenance_mode(
+    pub fn exit_maintenance_mode(
         &self,
         body: &crate::models::ExitMaintenanceModeParams,
-    ) -> ::std::result::Result<crate::WithTask<crate::models::Host>, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("exit-maintance-mode", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::WithTask<crate::models::Host>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("exit-maintance-mode", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/exit-maintance-mode-precheck-result` (operation `ExitMaintenanceModePrecheckResult`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "host")]
-    pub async fn exit_maintenance_mode_precheck_result(
+    pub fn exit_maintenance_mode_precheck_result(
         &self,
         body: &crate::models::ExitMaintenanceModeResultParams,
-    ) -> ::std::result::Result<crate::models::ExitMaintenanceModeResult, crate::Error> {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "exit-maintance-mode-precheck-result",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::ExitMaintenanceModeResult,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "exit-maintance-mode-precheck-result",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-hosts` (operation `GetHosts`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "host")]
-    pub async fn get_hosts(
+    pub fn get_hosts(
         &self,
         body: &crate::models::GetHostsRequestBody,
-    ) -> ::std::result::Result<::std::vec::Vec<crate::models::Host>, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-hosts", body)).await?.decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::Host>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-hosts", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-hosts-connection` (operation `GetHostsConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "host")]
-    pub async fn get_hosts_connection(
+    pub fn get_hosts_connection(
         &self,
         body: &crate::models::GetHostsConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::HostConnection, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-hosts-connection", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<crate::models::HostConnection, crate::Error>,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-hosts-connection", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/operate-host-power` (operation `PowerOffHost`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "host")]
-    pub async fn power_off_host(
+    pub fn power_off_host(
         &self,
         body: &crate::models::OperateHostPowerParams,
-    ) -> ::std::result::Result<crate::WithTask<crate::models::Host>, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("operate-host-power", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::WithTask<crate::models::Host>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("operate-host-power", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/trigger-disk-blink` (operation `TriggerDiskBlink`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "host")]
-    pub async fn trigger_disk_blink(
+    pub fn trigger_disk_blink(
         &self,
         body: &[crate::models::TriggerDiskBlinkParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Host>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("trigger-disk-blink", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Host>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("trigger-disk-blink", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-host` (operation `UpdateHost`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "host")]
-    pub async fn update_host(
+    pub fn update_host(
         &self,
         body: &crate::models::HostUpdationParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Host>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("update-host", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Host>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("update-host", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "host")]
+crate::pagination::list_request!(GetHostsRequestBody => Host, get_hosts);

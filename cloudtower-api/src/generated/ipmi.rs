@@ -3,7 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/GetIpmisRequestBody`
-#[cfg(any(feature = "ipmi"))]
+#[cfg(feature = "ipmi")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetIpmisRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -14,7 +14,7 @@ pub struct GetIpmisRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::IpmiWhereInput>,
 }
-#[cfg(any(feature = "ipmi"))]
+#[cfg(feature = "ipmi")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetIpmisRequestBody {
     fn decode(
@@ -38,7 +38,7 @@ impl crate::codec::Decode for GetIpmisRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "ipmi"))]
+#[cfg(feature = "ipmi")]
 impl crate::codec::Encode for GetIpmisRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -53,7 +53,7 @@ impl crate::codec::Encode for GetIpmisRequestBody {
     }
 }
 /// Spec: `#/components/schemas/Ipmi`
-#[cfg(any(feature = "ipmi"))]
+#[cfg(feature = "ipmi")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Ipmi {
     pub host: crate::models::NestedHost,
@@ -63,7 +63,7 @@ pub struct Ipmi {
     pub username: ::std::string::String,
     pub valid: bool,
 }
-#[cfg(any(feature = "ipmi"))]
+#[cfg(feature = "ipmi")]
 impl crate::codec::Decode for Ipmi {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -109,7 +109,7 @@ impl crate::codec::Decode for Ipmi {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "ipmi"))]
+#[cfg(feature = "ipmi")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for Ipmi {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -124,7 +124,7 @@ impl crate::codec::Encode for Ipmi {
     }
 }
 /// Spec: `#/components/schemas/IpmiOrderByInput`
-#[cfg(any(feature = "ipmi"))]
+#[cfg(feature = "ipmi")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum IpmiOrderByInput {
     /// `id_ASC`
@@ -150,7 +150,7 @@ pub enum IpmiOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "ipmi"))]
+#[cfg(feature = "ipmi")]
 impl IpmiOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 10] = [
@@ -199,19 +199,19 @@ impl IpmiOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "ipmi"))]
+#[cfg(feature = "ipmi")]
 impl ::std::default::Default for IpmiOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "ipmi"))]
+#[cfg(feature = "ipmi")]
 impl ::std::fmt::Display for IpmiOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "ipmi"))]
+#[cfg(feature = "ipmi")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for IpmiOrderByInput {
     fn decode(
@@ -220,14 +220,14 @@ impl crate::codec::Decode for IpmiOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "ipmi"))]
+#[cfg(feature = "ipmi")]
 impl crate::codec::Encode for IpmiOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/IpmiWhereInput`
-#[cfg(any(feature = "ipmi"))]
+#[cfg(feature = "ipmi")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IpmiWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::IpmiWhereInput>>,
@@ -309,7 +309,7 @@ pub struct IpmiWhereInput {
     pub valid: crate::Nullable<bool>,
     pub valid_not: crate::Nullable<bool>,
 }
-#[cfg(any(feature = "ipmi"))]
+#[cfg(feature = "ipmi")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for IpmiWhereInput {
     fn decode(
@@ -450,7 +450,7 @@ impl crate::codec::Decode for IpmiWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "ipmi"))]
+#[cfg(feature = "ipmi")]
 impl crate::codec::Encode for IpmiWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -536,11 +536,22 @@ impl crate::codec::Encode for IpmiWhereInput {
 }
 impl crate::Client {
     /// `POST /v2/api/get-ipmis` (operation `GetIpmis`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "ipmi")]
-    pub async fn get_ipmis(
+    pub fn get_ipmis(
         &self,
         body: &crate::models::GetIpmisRequestBody,
-    ) -> ::std::result::Result<::std::vec::Vec<crate::models::Ipmi>, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-ipmis", body)).await?.decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::Ipmi>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-ipmis", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "ipmi")]
+crate::pagination::list_request!(GetIpmisRequestBody => Ipmi, get_ipmis);

@@ -3,7 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/GetIscsiConnectionsConnectionRequestBody`
-#[cfg(any(feature = "iscsi-connection"))]
+#[cfg(feature = "iscsi-connection")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetIscsiConnectionsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -14,7 +14,7 @@ pub struct GetIscsiConnectionsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::IscsiConnectionWhereInput>,
 }
-#[cfg(any(feature = "iscsi-connection"))]
+#[cfg(feature = "iscsi-connection")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetIscsiConnectionsConnectionRequestBody {
     fn decode(
@@ -38,7 +38,7 @@ impl crate::codec::Decode for GetIscsiConnectionsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "iscsi-connection"))]
+#[cfg(feature = "iscsi-connection")]
 impl crate::codec::Encode for GetIscsiConnectionsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -53,7 +53,7 @@ impl crate::codec::Encode for GetIscsiConnectionsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/IscsiConnection`
-#[cfg(any(feature = "iscsi-connection"))]
+#[cfg(feature = "iscsi-connection")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IscsiConnection {
     pub client_port: i32,
@@ -66,7 +66,7 @@ pub struct IscsiConnection {
     pub tr_type: ::std::option::Option<crate::models::StoreTransportType>,
     pub r#type: crate::models::StoreConnectionType,
 }
-#[cfg(any(feature = "iscsi-connection"))]
+#[cfg(feature = "iscsi-connection")]
 impl crate::codec::Decode for IscsiConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -115,7 +115,7 @@ impl crate::codec::Decode for IscsiConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "iscsi-connection"))]
+#[cfg(feature = "iscsi-connection")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for IscsiConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -133,12 +133,12 @@ impl crate::codec::Encode for IscsiConnection {
     }
 }
 /// Spec: `#/components/schemas/IscsiConnectionConnection`
-#[cfg(any(feature = "iscsi-connection"))]
+#[cfg(feature = "iscsi-connection")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IscsiConnectionConnection {
     pub aggregate: crate::models::NestedAggregateIscsiConnection,
 }
-#[cfg(any(feature = "iscsi-connection"))]
+#[cfg(feature = "iscsi-connection")]
 impl crate::codec::Decode for IscsiConnectionConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -160,7 +160,7 @@ impl crate::codec::Decode for IscsiConnectionConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "iscsi-connection"))]
+#[cfg(feature = "iscsi-connection")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for IscsiConnectionConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -170,12 +170,12 @@ impl crate::codec::Encode for IscsiConnectionConnection {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateIscsiConnection`
-#[cfg(any(feature = "iscsi-connection"))]
+#[cfg(feature = "iscsi-connection")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateIscsiConnection {
     pub count: i32,
 }
-#[cfg(any(feature = "iscsi-connection"))]
+#[cfg(feature = "iscsi-connection")]
 impl crate::codec::Decode for NestedAggregateIscsiConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -197,7 +197,7 @@ impl crate::codec::Decode for NestedAggregateIscsiConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "iscsi-connection"))]
+#[cfg(feature = "iscsi-connection")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateIscsiConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -208,28 +208,44 @@ impl crate::codec::Encode for NestedAggregateIscsiConnection {
 }
 impl crate::Client {
     /// `POST /v2/api/get-iscsi-connections` (operation `GetIscsiConnections`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "iscsi-connection")]
-    pub async fn get_iscsi_connections(
+    pub fn get_iscsi_connections(
         &self,
         body: &crate::models::GetIscsiConnectionsRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::IscsiConnection>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-iscsi-connections", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::IscsiConnection>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-iscsi-connections", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-iscsi-connections-connection` (operation `GetIscsiConnectionsConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "iscsi-connection")]
-    pub async fn get_iscsi_connections_connection(
+    pub fn get_iscsi_connections_connection(
         &self,
         body: &crate::models::GetIscsiConnectionsConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::IscsiConnectionConnection, crate::Error> {
-        self.execute(
-                crate::client::ApiRequest::json("get-iscsi-connections-connection", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::IscsiConnectionConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-iscsi-connections-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "iscsi-connection")]
+crate::pagination::list_request!(
+    GetIscsiConnectionsRequestBody => IscsiConnection, get_iscsi_connections
+);

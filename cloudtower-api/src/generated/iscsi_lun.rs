@@ -3,14 +3,14 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/CopyIscsiLunParams`
-#[cfg(any(feature = "iscsi-lun"))]
+#[cfg(feature = "iscsi-lun")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CopyIscsiLunParams {
     pub dest_iscsi_target_id: ::std::option::Option<::std::string::String>,
     pub name: ::std::string::String,
     pub src_lun_id: ::std::string::String,
 }
-#[cfg(any(feature = "iscsi-lun"))]
+#[cfg(feature = "iscsi-lun")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for CopyIscsiLunParams {
     fn decode(
@@ -40,7 +40,7 @@ impl crate::codec::Decode for CopyIscsiLunParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "iscsi-lun"))]
+#[cfg(feature = "iscsi-lun")]
 impl crate::codec::Encode for CopyIscsiLunParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -51,12 +51,12 @@ impl crate::codec::Encode for CopyIscsiLunParams {
     }
 }
 /// Spec: `#/components/schemas/DeleteIscsiLun`
-#[cfg(any(feature = "iscsi-lun"))]
+#[cfg(feature = "iscsi-lun")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteIscsiLun {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "iscsi-lun"))]
+#[cfg(feature = "iscsi-lun")]
 impl crate::codec::Decode for DeleteIscsiLun {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -78,7 +78,7 @@ impl crate::codec::Decode for DeleteIscsiLun {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "iscsi-lun"))]
+#[cfg(feature = "iscsi-lun")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteIscsiLun {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -88,7 +88,7 @@ impl crate::codec::Encode for DeleteIscsiLun {
     }
 }
 /// Spec: `#/components/schemas/GetIscsiLunsConnectionRequestBody`
-#[cfg(any(feature = "iscsi-lun"))]
+#[cfg(feature = "iscsi-lun")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetIscsiLunsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -99,7 +99,7 @@ pub struct GetIscsiLunsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::IscsiLunWhereInput>,
 }
-#[cfg(any(feature = "iscsi-lun"))]
+#[cfg(feature = "iscsi-lun")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetIscsiLunsConnectionRequestBody {
     fn decode(
@@ -123,7 +123,7 @@ impl crate::codec::Decode for GetIscsiLunsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "iscsi-lun"))]
+#[cfg(feature = "iscsi-lun")]
 impl crate::codec::Encode for GetIscsiLunsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -138,7 +138,7 @@ impl crate::codec::Encode for GetIscsiLunsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/IscsiLun`
-#[cfg(any(feature = "iscsi-lun"))]
+#[cfg(feature = "iscsi-lun")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IscsiLun {
     pub allowed_initiators: ::std::string::String,
@@ -181,7 +181,7 @@ pub struct IscsiLun {
     pub unique_size: i64,
     pub zbs_volume_id: ::std::string::String,
 }
-#[cfg(any(feature = "iscsi-lun"))]
+#[cfg(feature = "iscsi-lun")]
 impl crate::codec::Decode for IscsiLun {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -389,7 +389,7 @@ impl crate::codec::Decode for IscsiLun {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "iscsi-lun"))]
+#[cfg(feature = "iscsi-lun")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for IscsiLun {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -437,14 +437,14 @@ impl crate::codec::Encode for IscsiLun {
     }
 }
 /// Spec: `#/components/schemas/IscsiLunCloneParams`
-#[cfg(any(feature = "iscsi-lun"))]
+#[cfg(feature = "iscsi-lun")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IscsiLunCloneParams {
     pub iscsi_target_id: ::std::string::String,
     pub name: ::std::string::String,
     pub snapshot_id: ::std::string::String,
 }
-#[cfg(any(feature = "iscsi-lun"))]
+#[cfg(feature = "iscsi-lun")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for IscsiLunCloneParams {
     fn decode(
@@ -479,7 +479,7 @@ impl crate::codec::Decode for IscsiLunCloneParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "iscsi-lun"))]
+#[cfg(feature = "iscsi-lun")]
 impl crate::codec::Encode for IscsiLunCloneParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -490,12 +490,12 @@ impl crate::codec::Encode for IscsiLunCloneParams {
     }
 }
 /// Spec: `#/components/schemas/IscsiLunConnection`
-#[cfg(any(feature = "iscsi-lun"))]
+#[cfg(feature = "iscsi-lun")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IscsiLunConnection {
     pub aggregate: crate::models::NestedAggregateIscsiLun,
 }
-#[cfg(any(feature = "iscsi-lun"))]
+#[cfg(feature = "iscsi-lun")]
 impl crate::codec::Decode for IscsiLunConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -517,7 +517,7 @@ impl crate::codec::Decode for IscsiLunConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "iscsi-lun"))]
+#[cfg(feature = "iscsi-lun")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for IscsiLunConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -527,7 +527,7 @@ impl crate::codec::Encode for IscsiLunConnection {
     }
 }
 /// Spec: `#/components/schemas/IscsiLunCreationParams`
-#[cfg(any(feature = "iscsi-lun"))]
+#[cfg(feature = "iscsi-lun")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IscsiLunCreationParams {
     pub lun_id: ::std::option::Option<i32>,
@@ -562,7 +562,7 @@ pub struct IscsiLunCreationParams {
     pub iops: ::std::option::Option<i64>,
     pub allowed_initiators: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "iscsi-lun"))]
+#[cfg(feature = "iscsi-lun")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for IscsiLunCreationParams {
     fn decode(
@@ -646,7 +646,7 @@ impl crate::codec::Decode for IscsiLunCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "iscsi-lun"))]
+#[cfg(feature = "iscsi-lun")]
 impl crate::codec::Encode for IscsiLunCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -685,13 +685,13 @@ impl crate::codec::Encode for IscsiLunCreationParams {
     }
 }
 /// Spec: `#/components/schemas/IscsiLunDeletionParams`
-#[cfg(any(feature = "iscsi-lun"))]
+#[cfg(feature = "iscsi-lun")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IscsiLunDeletionParams {
     pub data: crate::models::IscsiLunDeletionParamsData,
     pub r#where: crate::models::IscsiLunWhereInput,
 }
-#[cfg(any(feature = "iscsi-lun"))]
+#[cfg(feature = "iscsi-lun")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for IscsiLunDeletionParams {
     fn decode(
@@ -718,7 +718,7 @@ impl crate::codec::Decode for IscsiLunDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "iscsi-lun"))]
+#[cfg(feature = "iscsi-lun")]
 impl crate::codec::Encode for IscsiLunDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -728,12 +728,12 @@ impl crate::codec::Encode for IscsiLunDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/IscsiLunDeletionParams/properties/data`
-#[cfg(any(feature = "iscsi-lun"))]
+#[cfg(feature = "iscsi-lun")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IscsiLunDeletionParamsData {
     pub remove_snapshot: bool,
 }
-#[cfg(any(feature = "iscsi-lun"))]
+#[cfg(feature = "iscsi-lun")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for IscsiLunDeletionParamsData {
     fn decode(
@@ -756,7 +756,7 @@ impl crate::codec::Decode for IscsiLunDeletionParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "iscsi-lun"))]
+#[cfg(feature = "iscsi-lun")]
 impl crate::codec::Encode for IscsiLunDeletionParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -765,13 +765,13 @@ impl crate::codec::Encode for IscsiLunDeletionParamsData {
     }
 }
 /// Spec: `#/components/schemas/IscsiLunRollbackParams`
-#[cfg(any(feature = "iscsi-lun"))]
+#[cfg(feature = "iscsi-lun")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IscsiLunRollbackParams {
     pub lun_id: ::std::string::String,
     pub snapshot_id: ::std::string::String,
 }
-#[cfg(any(feature = "iscsi-lun"))]
+#[cfg(feature = "iscsi-lun")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for IscsiLunRollbackParams {
     fn decode(
@@ -798,7 +798,7 @@ impl crate::codec::Decode for IscsiLunRollbackParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "iscsi-lun"))]
+#[cfg(feature = "iscsi-lun")]
 impl crate::codec::Encode for IscsiLunRollbackParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -808,13 +808,13 @@ impl crate::codec::Encode for IscsiLunRollbackParams {
     }
 }
 /// Spec: `#/components/schemas/IscsiLunUpdationParams`
-#[cfg(any(feature = "iscsi-lun"))]
+#[cfg(feature = "iscsi-lun")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IscsiLunUpdationParams {
     pub data: crate::models::IscsiLunUpdationParamsData,
     pub r#where: crate::models::IscsiLunWhereInput,
 }
-#[cfg(any(feature = "iscsi-lun"))]
+#[cfg(feature = "iscsi-lun")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for IscsiLunUpdationParams {
     fn decode(
@@ -841,7 +841,7 @@ impl crate::codec::Decode for IscsiLunUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "iscsi-lun"))]
+#[cfg(feature = "iscsi-lun")]
 impl crate::codec::Encode for IscsiLunUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -851,7 +851,7 @@ impl crate::codec::Encode for IscsiLunUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/IscsiLunUpdationParamsData`
-#[cfg(any(feature = "iscsi-lun"))]
+#[cfg(feature = "iscsi-lun")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IscsiLunUpdationParamsData {
     pub assigned_size_unit: ::std::option::Option<crate::models::ByteUnit>,
@@ -883,7 +883,7 @@ pub struct IscsiLunUpdationParamsData {
     pub iops: ::std::option::Option<i64>,
     pub allowed_initiators: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "iscsi-lun"))]
+#[cfg(feature = "iscsi-lun")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for IscsiLunUpdationParamsData {
     fn decode(
@@ -946,7 +946,7 @@ impl crate::codec::Decode for IscsiLunUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "iscsi-lun"))]
+#[cfg(feature = "iscsi-lun")]
 impl crate::codec::Encode for IscsiLunUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -982,12 +982,12 @@ impl crate::codec::Encode for IscsiLunUpdationParamsData {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateIscsiLun`
-#[cfg(any(feature = "iscsi-lun"))]
+#[cfg(feature = "iscsi-lun")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateIscsiLun {
     pub count: i32,
 }
-#[cfg(any(feature = "iscsi-lun"))]
+#[cfg(feature = "iscsi-lun")]
 impl crate::codec::Decode for NestedAggregateIscsiLun {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1009,7 +1009,7 @@ impl crate::codec::Decode for NestedAggregateIscsiLun {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "iscsi-lun"))]
+#[cfg(feature = "iscsi-lun")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateIscsiLun {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1020,105 +1020,144 @@ impl crate::codec::Encode for NestedAggregateIscsiLun {
 }
 impl crate::Client {
     /// `POST /v2/api/clone-iscsi-lun-from-snapshot` (operation `CloneIscsiLunFromSnapshot`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "iscsi-lun")]
-    pub async fn clone_iscsi_lun_from_snapshot(
+    pub fn clone_iscsi_lun_from_snapshot(
         &self,
         body: &[crate::models::IscsiLunCloneParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::IscsiLun>>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json("clone-iscsi-lun-from-snapshot", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::IscsiLun>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "clone-iscsi-lun-from-snapshot",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/copy-iscsi-lun` (operation `CopyIscsiLun`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "iscsi-lun")]
-    pub async fn copy_iscsi_lun(
+    pub fn copy_iscsi_lun(
         &self,
         body: &[crate::models::CopyIscsiLunParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::IscsiLun>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("copy-iscsi-lun", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::IscsiLun>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("copy-iscsi-lun", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/create-iscsi-lun` (operation `CreateIscsiLun`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "iscsi-lun")]
-    pub async fn create_iscsi_lun(
+    pub fn create_iscsi_lun(
         &self,
         body: &[crate::models::IscsiLunCreationParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::IscsiLun>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("create-iscsi-lun", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::IscsiLun>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("create-iscsi-lun", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/delete-iscsi-lun` (operation `DeleteIscsiLun`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "iscsi-lun")]
-    pub async fn delete_iscsi_lun(
+    pub fn delete_iscsi_lun(
         &self,
         body: &crate::models::IscsiLunDeletionParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::DeleteIscsiLun>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("delete-iscsi-lun", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::DeleteIscsiLun>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("delete-iscsi-lun", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-iscsi-luns` (operation `GetIscsiLuns`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "iscsi-lun")]
-    pub async fn get_iscsi_luns(
+    pub fn get_iscsi_luns(
         &self,
         body: &crate::models::GetIscsiLunsRequestBody,
-    ) -> ::std::result::Result<::std::vec::Vec<crate::models::IscsiLun>, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-iscsi-luns", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::IscsiLun>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-iscsi-luns", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-iscsi-luns-connection` (operation `GetIscsiLunsConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "iscsi-lun")]
-    pub async fn get_iscsi_luns_connection(
+    pub fn get_iscsi_luns_connection(
         &self,
         body: &crate::models::GetIscsiLunsConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::IscsiLunConnection, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-iscsi-luns-connection", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<crate::models::IscsiLunConnection, crate::Error>,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-iscsi-luns-connection", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/rollback-iscsi-lun-from-snapshot` (operation `RollbackIscsiLunFromSnapshot`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "iscsi-lun")]
-    pub async fn rollback_iscsi_lun_from_snapshot(
+    pub fn rollback_iscsi_lun_from_snapshot(
         &self,
         body: &[crate::models::IscsiLunRollbackParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::IscsiLun>>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json("rollback-iscsi-lun-from-snapshot", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::IscsiLun>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "rollback-iscsi-lun-from-snapshot",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-iscsi-lun` (operation `UpdateIscsiLun`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "iscsi-lun")]
-    pub async fn update_iscsi_lun(
+    pub fn update_iscsi_lun(
         &self,
         body: &crate::models::IscsiLunUpdationParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::IscsiLun>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("update-iscsi-lun", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::IscsiLun>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("update-iscsi-lun", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "iscsi-lun")]
+crate::pagination::list_request!(GetIscsiLunsRequestBody => IscsiLun, get_iscsi_luns);

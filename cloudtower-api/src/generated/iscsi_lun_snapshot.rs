@@ -3,12 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteIscsiLunSnapshot`
-#[cfg(any(feature = "iscsi-lun-snapshot"))]
+#[cfg(feature = "iscsi-lun-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteIscsiLunSnapshot {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "iscsi-lun-snapshot"))]
+#[cfg(feature = "iscsi-lun-snapshot")]
 impl crate::codec::Decode for DeleteIscsiLunSnapshot {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -30,7 +30,7 @@ impl crate::codec::Decode for DeleteIscsiLunSnapshot {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "iscsi-lun-snapshot"))]
+#[cfg(feature = "iscsi-lun-snapshot")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteIscsiLunSnapshot {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -40,7 +40,7 @@ impl crate::codec::Encode for DeleteIscsiLunSnapshot {
     }
 }
 /// Spec: `#/components/schemas/GetIscsiLunSnapshotsConnectionRequestBody`
-#[cfg(any(feature = "iscsi-lun-snapshot"))]
+#[cfg(feature = "iscsi-lun-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetIscsiLunSnapshotsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -51,7 +51,7 @@ pub struct GetIscsiLunSnapshotsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::IscsiLunSnapshotWhereInput>,
 }
-#[cfg(any(feature = "iscsi-lun-snapshot"))]
+#[cfg(feature = "iscsi-lun-snapshot")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetIscsiLunSnapshotsConnectionRequestBody {
     fn decode(
@@ -75,7 +75,7 @@ impl crate::codec::Decode for GetIscsiLunSnapshotsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "iscsi-lun-snapshot"))]
+#[cfg(feature = "iscsi-lun-snapshot")]
 impl crate::codec::Encode for GetIscsiLunSnapshotsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -90,7 +90,7 @@ impl crate::codec::Encode for GetIscsiLunSnapshotsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/IscsiLunSnapshot`
-#[cfg(any(feature = "iscsi-lun-snapshot"))]
+#[cfg(feature = "iscsi-lun-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IscsiLunSnapshot {
     pub consistency_group_snapshot: ::std::option::Option<
@@ -106,7 +106,7 @@ pub struct IscsiLunSnapshot {
     pub name: ::std::string::String,
     pub unique_size: i64,
 }
-#[cfg(any(feature = "iscsi-lun-snapshot"))]
+#[cfg(feature = "iscsi-lun-snapshot")]
 impl crate::codec::Decode for IscsiLunSnapshot {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -170,7 +170,7 @@ impl crate::codec::Decode for IscsiLunSnapshot {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "iscsi-lun-snapshot"))]
+#[cfg(feature = "iscsi-lun-snapshot")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for IscsiLunSnapshot {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -189,12 +189,12 @@ impl crate::codec::Encode for IscsiLunSnapshot {
     }
 }
 /// Spec: `#/components/schemas/IscsiLunSnapshotConnection`
-#[cfg(any(feature = "iscsi-lun-snapshot"))]
+#[cfg(feature = "iscsi-lun-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IscsiLunSnapshotConnection {
     pub aggregate: crate::models::NestedAggregateIscsiLunSnapshot,
 }
-#[cfg(any(feature = "iscsi-lun-snapshot"))]
+#[cfg(feature = "iscsi-lun-snapshot")]
 impl crate::codec::Decode for IscsiLunSnapshotConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -216,7 +216,7 @@ impl crate::codec::Decode for IscsiLunSnapshotConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "iscsi-lun-snapshot"))]
+#[cfg(feature = "iscsi-lun-snapshot")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for IscsiLunSnapshotConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -226,12 +226,12 @@ impl crate::codec::Encode for IscsiLunSnapshotConnection {
     }
 }
 /// Spec: `#/components/schemas/IscsiLunSnapshotCreationEffect`
-#[cfg(any(feature = "iscsi-lun-snapshot"))]
+#[cfg(feature = "iscsi-lun-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IscsiLunSnapshotCreationEffect {
     pub sync: ::std::option::Option<bool>,
 }
-#[cfg(any(feature = "iscsi-lun-snapshot"))]
+#[cfg(feature = "iscsi-lun-snapshot")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for IscsiLunSnapshotCreationEffect {
     fn decode(
@@ -249,7 +249,7 @@ impl crate::codec::Decode for IscsiLunSnapshotCreationEffect {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "iscsi-lun-snapshot"))]
+#[cfg(feature = "iscsi-lun-snapshot")]
 impl crate::codec::Encode for IscsiLunSnapshotCreationEffect {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -258,7 +258,7 @@ impl crate::codec::Encode for IscsiLunSnapshotCreationEffect {
     }
 }
 /// Spec: `#/components/schemas/IscsiLunSnapshotCreationParams`
-#[cfg(any(feature = "iscsi-lun-snapshot"))]
+#[cfg(feature = "iscsi-lun-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IscsiLunSnapshotCreationParams {
     pub effect: ::std::option::Option<crate::models::IscsiLunSnapshotCreationEffect>,
@@ -266,7 +266,7 @@ pub struct IscsiLunSnapshotCreationParams {
     pub name: ::std::string::String,
     pub iscsi_lun_id: ::std::string::String,
 }
-#[cfg(any(feature = "iscsi-lun-snapshot"))]
+#[cfg(feature = "iscsi-lun-snapshot")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for IscsiLunSnapshotCreationParams {
     fn decode(
@@ -302,7 +302,7 @@ impl crate::codec::Decode for IscsiLunSnapshotCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "iscsi-lun-snapshot"))]
+#[cfg(feature = "iscsi-lun-snapshot")]
 impl crate::codec::Encode for IscsiLunSnapshotCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -314,12 +314,12 @@ impl crate::codec::Encode for IscsiLunSnapshotCreationParams {
     }
 }
 /// Spec: `#/components/schemas/IscsiLunSnapshotDeletionParams`
-#[cfg(any(feature = "iscsi-lun-snapshot"))]
+#[cfg(feature = "iscsi-lun-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IscsiLunSnapshotDeletionParams {
     pub r#where: crate::models::IscsiLunSnapshotWhereInput,
 }
-#[cfg(any(feature = "iscsi-lun-snapshot"))]
+#[cfg(feature = "iscsi-lun-snapshot")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for IscsiLunSnapshotDeletionParams {
     fn decode(
@@ -342,7 +342,7 @@ impl crate::codec::Decode for IscsiLunSnapshotDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "iscsi-lun-snapshot"))]
+#[cfg(feature = "iscsi-lun-snapshot")]
 impl crate::codec::Encode for IscsiLunSnapshotDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -351,12 +351,12 @@ impl crate::codec::Encode for IscsiLunSnapshotDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateIscsiLunSnapshot`
-#[cfg(any(feature = "iscsi-lun-snapshot"))]
+#[cfg(feature = "iscsi-lun-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateIscsiLunSnapshot {
     pub count: i32,
 }
-#[cfg(any(feature = "iscsi-lun-snapshot"))]
+#[cfg(feature = "iscsi-lun-snapshot")]
 impl crate::codec::Decode for NestedAggregateIscsiLunSnapshot {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -378,7 +378,7 @@ impl crate::codec::Decode for NestedAggregateIscsiLunSnapshot {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "iscsi-lun-snapshot"))]
+#[cfg(feature = "iscsi-lun-snapshot")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateIscsiLunSnapshot {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -389,57 +389,78 @@ impl crate::codec::Encode for NestedAggregateIscsiLunSnapshot {
 }
 impl crate::Client {
     /// `POST /v2/api/create-iscsi-lun-snapshot` (operation `CreateIscsiLunSnapshot`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "iscsi-lun-snapshot")]
-    pub async fn create_iscsi_lun_snapshot(
+    pub fn create_iscsi_lun_snapshot(
         &self,
         body: &[crate::models::IscsiLunSnapshotCreationParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::IscsiLunSnapshot>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("create-iscsi-lun-snapshot", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::IscsiLunSnapshot>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("create-iscsi-lun-snapshot", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/delete-iscsi-lun-snapshot` (operation `DeleteIscsiLunSnapshot`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "iscsi-lun-snapshot")]
-    pub async fn delete_iscsi_lun_snapshot(
+    pub fn delete_iscsi_lun_snapshot(
         &self,
         body: &crate::models::IscsiLunSnapshotDeletionParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::DeleteIscsiLunSnapshot>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("delete-iscsi-lun-snapshot", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::DeleteIscsiLunSnapshot>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("delete-iscsi-lun-snapshot", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-iscsi-lun-snapshots` (operation `GetIscsiLunSnapshots`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "iscsi-lun-snapshot")]
-    pub async fn get_iscsi_lun_snapshots(
+    pub fn get_iscsi_lun_snapshots(
         &self,
         body: &crate::models::GetIscsiLunSnapshotsRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::IscsiLunSnapshot>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-iscsi-lun-snapshots", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::IscsiLunSnapshot>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-iscsi-lun-snapshots", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-iscsi-lun-snapshots-connection` (operation `GetIscsiLunSnapshotsConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "iscsi-lun-snapshot")]
-    pub async fn get_iscsi_lun_snapshots_connection(
+    pub fn get_iscsi_lun_snapshots_connection(
         &self,
         body: &crate::models::GetIscsiLunSnapshotsConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::IscsiLunSnapshotConnection, crate::Error> {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "get-iscsi-lun-snapshots-connection",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::IscsiLunSnapshotConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-iscsi-lun-snapshots-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "iscsi-lun-snapshot")]
+crate::pagination::list_request!(
+    GetIscsiLunSnapshotsRequestBody => IscsiLunSnapshot, get_iscsi_lun_snapshots
+);

@@ -3,12 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteIscsiTarget`
-#[cfg(any(feature = "iscsi-target"))]
+#[cfg(feature = "iscsi-target")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteIscsiTarget {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "iscsi-target"))]
+#[cfg(feature = "iscsi-target")]
 impl crate::codec::Decode for DeleteIscsiTarget {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -30,7 +30,7 @@ impl crate::codec::Decode for DeleteIscsiTarget {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "iscsi-target"))]
+#[cfg(feature = "iscsi-target")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteIscsiTarget {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -40,7 +40,7 @@ impl crate::codec::Encode for DeleteIscsiTarget {
     }
 }
 /// Spec: `#/components/schemas/GetIscsiTargetsConnectionRequestBody`
-#[cfg(any(feature = "iscsi-target"))]
+#[cfg(feature = "iscsi-target")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetIscsiTargetsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -51,7 +51,7 @@ pub struct GetIscsiTargetsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::IscsiTargetWhereInput>,
 }
-#[cfg(any(feature = "iscsi-target"))]
+#[cfg(feature = "iscsi-target")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetIscsiTargetsConnectionRequestBody {
     fn decode(
@@ -75,7 +75,7 @@ impl crate::codec::Decode for GetIscsiTargetsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "iscsi-target"))]
+#[cfg(feature = "iscsi-target")]
 impl crate::codec::Encode for GetIscsiTargetsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -90,8 +90,8 @@ impl crate::codec::Encode for GetIscsiTargetsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/IscsiTarget`
-#[cfg(any(feature = "iscsi-target"))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[cfg(feature = "iscsi-target")]
+#[derive(Clone, Default, PartialEq)]
 pub struct IscsiTarget {
     pub bps: ::std::option::Option<i64>,
     pub bps_max: ::std::option::Option<i64>,
@@ -136,7 +136,54 @@ pub struct IscsiTarget {
     pub stripe_size: i64,
     pub thin_provision: bool,
 }
-#[cfg(any(feature = "iscsi-target"))]
+#[cfg(feature = "iscsi-target")]
+impl ::std::fmt::Debug for IscsiTarget {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        let mut debug = f.debug_struct("IscsiTarget");
+        debug.field("bps", &self.bps);
+        debug.field("bps_max", &self.bps_max);
+        debug.field("bps_max_length", &self.bps_max_length);
+        debug.field("bps_rd", &self.bps_rd);
+        debug.field("bps_rd_max", &self.bps_rd_max);
+        debug.field("bps_rd_max_length", &self.bps_rd_max_length);
+        debug.field("bps_wr", &self.bps_wr);
+        debug.field("bps_wr_max", &self.bps_wr_max);
+        debug.field("bps_wr_max_length", &self.bps_wr_max_length);
+        debug.field("chap_enabled", &self.chap_enabled);
+        debug.field("chap_name", &self.chap_name);
+        debug.field("chap_secret", &::std::format_args!("<redacted>"));
+        debug.field("cluster", &self.cluster);
+        debug.field("description", &self.description);
+        debug.field("entityAsyncStatus", &self.entity_async_status);
+        debug.field("external_use", &self.external_use);
+        debug.field("id", &self.id);
+        debug.field("initiator_chaps", &self.initiator_chaps);
+        debug.field("internal", &self.internal);
+        debug.field("io_size", &self.io_size);
+        debug.field("iops", &self.iops);
+        debug.field("iops_max", &self.iops_max);
+        debug.field("iops_max_length", &self.iops_max_length);
+        debug.field("iops_rd", &self.iops_rd);
+        debug.field("iops_rd_max", &self.iops_rd_max);
+        debug.field("iops_rd_max_length", &self.iops_rd_max_length);
+        debug.field("iops_wr", &self.iops_wr);
+        debug.field("iops_wr_max", &self.iops_wr_max);
+        debug.field("iops_wr_max_length", &self.iops_wr_max_length);
+        debug.field("ip_whitelist", &self.ip_whitelist);
+        debug.field("iqn_name", &self.iqn_name);
+        debug.field("iqn_whitelist", &self.iqn_whitelist);
+        debug.field("labels", &self.labels);
+        debug.field("local_id", &self.local_id);
+        debug.field("luns", &self.luns);
+        debug.field("name", &self.name);
+        debug.field("replica_num", &self.replica_num);
+        debug.field("stripe_num", &self.stripe_num);
+        debug.field("stripe_size", &self.stripe_size);
+        debug.field("thin_provision", &self.thin_provision);
+        debug.finish()
+    }
+}
+#[cfg(feature = "iscsi-target")]
 impl crate::codec::Decode for IscsiTarget {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -273,7 +320,7 @@ impl crate::codec::Decode for IscsiTarget {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "iscsi-target"))]
+#[cfg(feature = "iscsi-target")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for IscsiTarget {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -322,8 +369,8 @@ impl crate::codec::Encode for IscsiTarget {
     }
 }
 /// Spec: `#/components/schemas/IscsiTargetCommonParams`
-#[cfg(any(feature = "iscsi-target"))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[cfg(feature = "iscsi-target")]
+#[derive(Clone, Default, PartialEq)]
 pub struct IscsiTargetCommonParams {
     pub bps_wr_max_length: ::std::option::Option<i64>,
     pub bps_wr_max_unit: ::std::option::Option<crate::models::BpsUnit>,
@@ -361,7 +408,46 @@ pub struct IscsiTargetCommonParams {
     pub iqn_whitelist: ::std::option::Option<::std::string::String>,
     pub ip_whitelist: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "iscsi-target"))]
+#[cfg(feature = "iscsi-target")]
+impl ::std::fmt::Debug for IscsiTargetCommonParams {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        let mut debug = f.debug_struct("IscsiTargetCommonParams");
+        debug.field("bps_wr_max_length", &self.bps_wr_max_length);
+        debug.field("bps_wr_max_unit", &self.bps_wr_max_unit);
+        debug.field("bps_wr_max_size", &self.bps_wr_max_size);
+        debug.field("bps_wr_max", &self.bps_wr_max);
+        debug.field("bps_rd_max_length", &self.bps_rd_max_length);
+        debug.field("bps_rd_max_unit", &self.bps_rd_max_unit);
+        debug.field("bps_rd_max", &self.bps_rd_max);
+        debug.field("bps_max_length", &self.bps_max_length);
+        debug.field("bps_max_unit", &self.bps_max_unit);
+        debug.field("bps_max", &self.bps_max);
+        debug.field("iops_wr_max_length", &self.iops_wr_max_length);
+        debug.field("iops_wr_max", &self.iops_wr_max);
+        debug.field("iops_rd_max_length", &self.iops_rd_max_length);
+        debug.field("iops_rd_max", &self.iops_rd_max);
+        debug.field("iops_max_length", &self.iops_max_length);
+        debug.field("iops_max", &self.iops_max);
+        debug.field("bps_wr_unit", &self.bps_wr_unit);
+        debug.field("bps_wr", &self.bps_wr);
+        debug.field("bps_rd_unit", &self.bps_rd_unit);
+        debug.field("bps_rd", &self.bps_rd);
+        debug.field("bps_unit", &self.bps_unit);
+        debug.field("bps", &self.bps);
+        debug.field("iops_wr", &self.iops_wr);
+        debug.field("iops_rd", &self.iops_rd);
+        debug.field("iops", &self.iops);
+        debug.field("initiator_chaps", &self.initiator_chaps);
+        debug.field("chap_secret", &::std::format_args!("<redacted>"));
+        debug.field("chap_name", &self.chap_name);
+        debug.field("chap_enabled", &self.chap_enabled);
+        debug.field("description", &self.description);
+        debug.field("iqn_whitelist", &self.iqn_whitelist);
+        debug.field("ip_whitelist", &self.ip_whitelist);
+        debug.finish()
+    }
+}
+#[cfg(feature = "iscsi-target")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for IscsiTargetCommonParams {
     fn decode(
@@ -428,7 +514,7 @@ impl crate::codec::Decode for IscsiTargetCommonParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "iscsi-target"))]
+#[cfg(feature = "iscsi-target")]
 impl crate::codec::Encode for IscsiTargetCommonParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -468,14 +554,24 @@ impl crate::codec::Encode for IscsiTargetCommonParams {
     }
 }
 /// Spec: `#/components/schemas/IscsiTargetCommonParamsInitiatorChaps`
-#[cfg(any(feature = "iscsi-target"))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[cfg(feature = "iscsi-target")]
+#[derive(Clone, Default, PartialEq)]
 pub struct IscsiTargetCommonParamsInitiatorChaps {
     pub chap_secret: ::std::string::String,
     pub chap_name: ::std::string::String,
     pub initiator_iqn: ::std::string::String,
 }
-#[cfg(any(feature = "iscsi-target"))]
+#[cfg(feature = "iscsi-target")]
+impl ::std::fmt::Debug for IscsiTargetCommonParamsInitiatorChaps {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        let mut debug = f.debug_struct("IscsiTargetCommonParamsInitiatorChaps");
+        debug.field("chap_secret", &::std::format_args!("<redacted>"));
+        debug.field("chap_name", &self.chap_name);
+        debug.field("initiator_iqn", &self.initiator_iqn);
+        debug.finish()
+    }
+}
+#[cfg(feature = "iscsi-target")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for IscsiTargetCommonParamsInitiatorChaps {
     fn decode(
@@ -510,7 +606,7 @@ impl crate::codec::Decode for IscsiTargetCommonParamsInitiatorChaps {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "iscsi-target"))]
+#[cfg(feature = "iscsi-target")]
 impl crate::codec::Encode for IscsiTargetCommonParamsInitiatorChaps {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -521,12 +617,12 @@ impl crate::codec::Encode for IscsiTargetCommonParamsInitiatorChaps {
     }
 }
 /// Spec: `#/components/schemas/IscsiTargetConnection`
-#[cfg(any(feature = "iscsi-target"))]
+#[cfg(feature = "iscsi-target")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IscsiTargetConnection {
     pub aggregate: crate::models::NestedAggregateIscsiTarget,
 }
-#[cfg(any(feature = "iscsi-target"))]
+#[cfg(feature = "iscsi-target")]
 impl crate::codec::Decode for IscsiTargetConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -548,7 +644,7 @@ impl crate::codec::Decode for IscsiTargetConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "iscsi-target"))]
+#[cfg(feature = "iscsi-target")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for IscsiTargetConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -558,8 +654,8 @@ impl crate::codec::Encode for IscsiTargetConnection {
     }
 }
 /// Spec: `#/components/schemas/IscsiTargetCreationParams`
-#[cfg(any(feature = "iscsi-target"))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[cfg(feature = "iscsi-target")]
+#[derive(Clone, Default, PartialEq)]
 pub struct IscsiTargetCreationParams {
     pub stripe_size_unit: ::std::option::Option<crate::models::ByteUnit>,
     pub stripe_size: i64,
@@ -604,7 +700,53 @@ pub struct IscsiTargetCreationParams {
     pub iqn_whitelist: ::std::option::Option<::std::string::String>,
     pub ip_whitelist: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "iscsi-target"))]
+#[cfg(feature = "iscsi-target")]
+impl ::std::fmt::Debug for IscsiTargetCreationParams {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        let mut debug = f.debug_struct("IscsiTargetCreationParams");
+        debug.field("stripe_size_unit", &self.stripe_size_unit);
+        debug.field("stripe_size", &self.stripe_size);
+        debug.field("stripe_num", &self.stripe_num);
+        debug.field("replica_num", &self.replica_num);
+        debug.field("thin_provision", &self.thin_provision);
+        debug.field("cluster_id", &self.cluster_id);
+        debug.field("name", &self.name);
+        debug.field("bps_wr_max_length", &self.bps_wr_max_length);
+        debug.field("bps_wr_max_unit", &self.bps_wr_max_unit);
+        debug.field("bps_wr_max_size", &self.bps_wr_max_size);
+        debug.field("bps_wr_max", &self.bps_wr_max);
+        debug.field("bps_rd_max_length", &self.bps_rd_max_length);
+        debug.field("bps_rd_max_unit", &self.bps_rd_max_unit);
+        debug.field("bps_rd_max", &self.bps_rd_max);
+        debug.field("bps_max_length", &self.bps_max_length);
+        debug.field("bps_max_unit", &self.bps_max_unit);
+        debug.field("bps_max", &self.bps_max);
+        debug.field("iops_wr_max_length", &self.iops_wr_max_length);
+        debug.field("iops_wr_max", &self.iops_wr_max);
+        debug.field("iops_rd_max_length", &self.iops_rd_max_length);
+        debug.field("iops_rd_max", &self.iops_rd_max);
+        debug.field("iops_max_length", &self.iops_max_length);
+        debug.field("iops_max", &self.iops_max);
+        debug.field("bps_wr_unit", &self.bps_wr_unit);
+        debug.field("bps_wr", &self.bps_wr);
+        debug.field("bps_rd_unit", &self.bps_rd_unit);
+        debug.field("bps_rd", &self.bps_rd);
+        debug.field("bps_unit", &self.bps_unit);
+        debug.field("bps", &self.bps);
+        debug.field("iops_wr", &self.iops_wr);
+        debug.field("iops_rd", &self.iops_rd);
+        debug.field("iops", &self.iops);
+        debug.field("initiator_chaps", &self.initiator_chaps);
+        debug.field("chap_secret", &::std::format_args!("<redacted>"));
+        debug.field("chap_name", &self.chap_name);
+        debug.field("chap_enabled", &self.chap_enabled);
+        debug.field("description", &self.description);
+        debug.field("iqn_whitelist", &self.iqn_whitelist);
+        debug.field("ip_whitelist", &self.ip_whitelist);
+        debug.finish()
+    }
+}
+#[cfg(feature = "iscsi-target")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for IscsiTargetCreationParams {
     fn decode(
@@ -711,7 +853,7 @@ impl crate::codec::Decode for IscsiTargetCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "iscsi-target"))]
+#[cfg(feature = "iscsi-target")]
 impl crate::codec::Encode for IscsiTargetCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -758,12 +900,12 @@ impl crate::codec::Encode for IscsiTargetCreationParams {
     }
 }
 /// Spec: `#/components/schemas/IscsiTargetDeletionParams`
-#[cfg(any(feature = "iscsi-target"))]
+#[cfg(feature = "iscsi-target")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IscsiTargetDeletionParams {
     pub r#where: crate::models::IscsiTargetWhereInput,
 }
-#[cfg(any(feature = "iscsi-target"))]
+#[cfg(feature = "iscsi-target")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for IscsiTargetDeletionParams {
     fn decode(
@@ -786,7 +928,7 @@ impl crate::codec::Decode for IscsiTargetDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "iscsi-target"))]
+#[cfg(feature = "iscsi-target")]
 impl crate::codec::Encode for IscsiTargetDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -795,13 +937,13 @@ impl crate::codec::Encode for IscsiTargetDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/IscsiTargetUpdationParams`
-#[cfg(any(feature = "iscsi-target"))]
+#[cfg(feature = "iscsi-target")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IscsiTargetUpdationParams {
     pub data: crate::models::IscsiTargetCommonParams,
     pub r#where: crate::models::IscsiTargetWhereInput,
 }
-#[cfg(any(feature = "iscsi-target"))]
+#[cfg(feature = "iscsi-target")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for IscsiTargetUpdationParams {
     fn decode(
@@ -828,7 +970,7 @@ impl crate::codec::Decode for IscsiTargetUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "iscsi-target"))]
+#[cfg(feature = "iscsi-target")]
 impl crate::codec::Encode for IscsiTargetUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -838,12 +980,12 @@ impl crate::codec::Encode for IscsiTargetUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateIscsiTarget`
-#[cfg(any(feature = "iscsi-target"))]
+#[cfg(feature = "iscsi-target")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateIscsiTarget {
     pub count: i32,
 }
-#[cfg(any(feature = "iscsi-target"))]
+#[cfg(feature = "iscsi-target")]
 impl crate::codec::Decode for NestedAggregateIscsiTarget {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -865,7 +1007,7 @@ impl crate::codec::Decode for NestedAggregateIscsiTarget {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "iscsi-target"))]
+#[cfg(feature = "iscsi-target")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateIscsiTarget {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -875,14 +1017,24 @@ impl crate::codec::Encode for NestedAggregateIscsiTarget {
     }
 }
 /// Spec: `#/components/schemas/NestedInitiatorChap`
-#[cfg(any(feature = "iscsi-target"))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[cfg(feature = "iscsi-target")]
+#[derive(Clone, Default, PartialEq)]
 pub struct NestedInitiatorChap {
     pub chap_name: ::std::string::String,
     pub chap_secret: ::std::string::String,
     pub initiator_iqn: ::std::string::String,
 }
-#[cfg(any(feature = "iscsi-target"))]
+#[cfg(feature = "iscsi-target")]
+impl ::std::fmt::Debug for NestedInitiatorChap {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        let mut debug = f.debug_struct("NestedInitiatorChap");
+        debug.field("chap_name", &self.chap_name);
+        debug.field("chap_secret", &::std::format_args!("<redacted>"));
+        debug.field("initiator_iqn", &self.initiator_iqn);
+        debug.finish()
+    }
+}
+#[cfg(feature = "iscsi-target")]
 impl crate::codec::Decode for NestedInitiatorChap {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -916,7 +1068,7 @@ impl crate::codec::Decode for NestedInitiatorChap {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "iscsi-target"))]
+#[cfg(feature = "iscsi-target")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedInitiatorChap {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -929,67 +1081,95 @@ impl crate::codec::Encode for NestedInitiatorChap {
 }
 impl crate::Client {
     /// `POST /v2/api/create-iscsi-target` (operation `CreateIscsiTarget`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "iscsi-target")]
-    pub async fn create_iscsi_target(
+    pub fn create_iscsi_target(
         &self,
         body: &[crate::models::IscsiTargetCreationParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::IscsiTarget>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("create-iscsi-target", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::IscsiTarget>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("create-iscsi-target", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/delete-iscsi-target` (operation `DeleteIscsiTarget`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "iscsi-target")]
-    pub async fn delete_iscsi_target(
+    pub fn delete_iscsi_target(
         &self,
         body: &crate::models::IscsiTargetDeletionParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::DeleteIscsiTarget>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("delete-iscsi-target", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::DeleteIscsiTarget>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("delete-iscsi-target", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-iscsi-targets` (operation `GetIscsiTargets`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "iscsi-target")]
-    pub async fn get_iscsi_targets(
+    pub fn get_iscsi_targets(
         &self,
         body: &crate::models::GetIscsiTargetsRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::IscsiTarget>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-iscsi-targets", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::IscsiTarget>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-iscsi-targets", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-iscsi-targets-connection` (operation `GetIscsiTargetsConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "iscsi-target")]
-    pub async fn get_iscsi_targets_connection(
+    pub fn get_iscsi_targets_connection(
         &self,
         body: &crate::models::GetIscsiTargetsConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::IscsiTargetConnection, crate::Error> {
-        self.execute(
-                crate::client::ApiRequest::json("get-iscsi-targets-connection", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::IscsiTargetConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-iscsi-targets-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-iscsi-target` (operation `UpdateIscsiTarget`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "iscsi-target")]
-    pub async fn update_iscsi_target(
+    pub fn update_iscsi_target(
         &self,
         body: &crate::models::IscsiTargetUpdationParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::IscsiTarget>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("update-iscsi-target", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::IscsiTarget>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("update-iscsi-target", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "iscsi-target")]
+crate::pagination::list_request!(
+    GetIscsiTargetsRequestBody => IscsiTarget, get_iscsi_targets
+);

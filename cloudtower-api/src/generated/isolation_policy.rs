@@ -3,12 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteIsolationPolicy`
-#[cfg(any(feature = "isolation-policy"))]
+#[cfg(feature = "isolation-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteIsolationPolicy {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "isolation-policy"))]
+#[cfg(feature = "isolation-policy")]
 impl crate::codec::Decode for DeleteIsolationPolicy {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -30,7 +30,7 @@ impl crate::codec::Decode for DeleteIsolationPolicy {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "isolation-policy"))]
+#[cfg(feature = "isolation-policy")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteIsolationPolicy {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -40,7 +40,7 @@ impl crate::codec::Encode for DeleteIsolationPolicy {
     }
 }
 /// Spec: `#/components/schemas/GetIsolationPoliciesConnectionRequestBody`
-#[cfg(any(feature = "isolation-policy"))]
+#[cfg(feature = "isolation-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetIsolationPoliciesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -51,7 +51,7 @@ pub struct GetIsolationPoliciesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::IsolationPolicyWhereInput>,
 }
-#[cfg(any(feature = "isolation-policy"))]
+#[cfg(feature = "isolation-policy")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetIsolationPoliciesConnectionRequestBody {
     fn decode(
@@ -75,7 +75,7 @@ impl crate::codec::Decode for GetIsolationPoliciesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "isolation-policy"))]
+#[cfg(feature = "isolation-policy")]
 impl crate::codec::Encode for GetIsolationPoliciesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -90,7 +90,7 @@ impl crate::codec::Encode for GetIsolationPoliciesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetIsolationPoliciesRequestBody`
-#[cfg(any(feature = "isolation-policy"))]
+#[cfg(feature = "isolation-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetIsolationPoliciesRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -101,7 +101,7 @@ pub struct GetIsolationPoliciesRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::IsolationPolicyWhereInput>,
 }
-#[cfg(any(feature = "isolation-policy"))]
+#[cfg(feature = "isolation-policy")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetIsolationPoliciesRequestBody {
     fn decode(
@@ -125,7 +125,7 @@ impl crate::codec::Decode for GetIsolationPoliciesRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "isolation-policy"))]
+#[cfg(feature = "isolation-policy")]
 impl crate::codec::Encode for GetIsolationPoliciesRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -140,7 +140,7 @@ impl crate::codec::Encode for GetIsolationPoliciesRequestBody {
     }
 }
 /// Spec: `#/components/schemas/IsolationPolicy`
-#[cfg(any(feature = "isolation-policy"))]
+#[cfg(feature = "isolation-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IsolationPolicy {
     pub egress: ::std::option::Option<
@@ -156,7 +156,7 @@ pub struct IsolationPolicy {
     pub statistics: ::std::option::Option<crate::models::NestedSecurityPolicyStatistics>,
     pub vm: crate::models::NestedVm,
 }
-#[cfg(any(feature = "isolation-policy"))]
+#[cfg(feature = "isolation-policy")]
 impl crate::codec::Decode for IsolationPolicy {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -198,7 +198,7 @@ impl crate::codec::Decode for IsolationPolicy {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "isolation-policy"))]
+#[cfg(feature = "isolation-policy")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for IsolationPolicy {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -215,12 +215,12 @@ impl crate::codec::Encode for IsolationPolicy {
     }
 }
 /// Spec: `#/components/schemas/IsolationPolicyConnection`
-#[cfg(any(feature = "isolation-policy"))]
+#[cfg(feature = "isolation-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IsolationPolicyConnection {
     pub aggregate: crate::models::NestedAggregateIsolationPolicy,
 }
-#[cfg(any(feature = "isolation-policy"))]
+#[cfg(feature = "isolation-policy")]
 impl crate::codec::Decode for IsolationPolicyConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -242,7 +242,7 @@ impl crate::codec::Decode for IsolationPolicyConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "isolation-policy"))]
+#[cfg(feature = "isolation-policy")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for IsolationPolicyConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -252,7 +252,7 @@ impl crate::codec::Encode for IsolationPolicyConnection {
     }
 }
 /// Spec: `#/components/schemas/IsolationPolicyCreateParams`
-#[cfg(any(feature = "isolation-policy"))]
+#[cfg(feature = "isolation-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IsolationPolicyCreateParams {
     pub ingress: ::std::option::Option<
@@ -265,7 +265,7 @@ pub struct IsolationPolicyCreateParams {
     pub vm_id: ::std::string::String,
     pub everoute_cluster_id: ::std::string::String,
 }
-#[cfg(any(feature = "isolation-policy"))]
+#[cfg(feature = "isolation-policy")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for IsolationPolicyCreateParams {
     fn decode(
@@ -302,7 +302,7 @@ impl crate::codec::Decode for IsolationPolicyCreateParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "isolation-policy"))]
+#[cfg(feature = "isolation-policy")]
 impl crate::codec::Encode for IsolationPolicyCreateParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -315,12 +315,12 @@ impl crate::codec::Encode for IsolationPolicyCreateParams {
     }
 }
 /// Spec: `#/components/schemas/IsolationPolicyDeleteParams`
-#[cfg(any(feature = "isolation-policy"))]
+#[cfg(feature = "isolation-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IsolationPolicyDeleteParams {
     pub r#where: crate::models::IsolationPolicyWhereInput,
 }
-#[cfg(any(feature = "isolation-policy"))]
+#[cfg(feature = "isolation-policy")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for IsolationPolicyDeleteParams {
     fn decode(
@@ -343,7 +343,7 @@ impl crate::codec::Decode for IsolationPolicyDeleteParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "isolation-policy"))]
+#[cfg(feature = "isolation-policy")]
 impl crate::codec::Encode for IsolationPolicyDeleteParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -352,7 +352,7 @@ impl crate::codec::Encode for IsolationPolicyDeleteParams {
     }
 }
 /// Spec: `#/components/schemas/IsolationPolicyOrderByInput`
-#[cfg(any(feature = "isolation-policy"))]
+#[cfg(feature = "isolation-policy")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum IsolationPolicyOrderByInput {
     /// `egress_ASC`
@@ -374,7 +374,7 @@ pub enum IsolationPolicyOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "isolation-policy"))]
+#[cfg(feature = "isolation-policy")]
 impl IsolationPolicyOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 8] = [
@@ -417,19 +417,19 @@ impl IsolationPolicyOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "isolation-policy"))]
+#[cfg(feature = "isolation-policy")]
 impl ::std::default::Default for IsolationPolicyOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "isolation-policy"))]
+#[cfg(feature = "isolation-policy")]
 impl ::std::fmt::Display for IsolationPolicyOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "isolation-policy"))]
+#[cfg(feature = "isolation-policy")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for IsolationPolicyOrderByInput {
     fn decode(
@@ -438,20 +438,20 @@ impl crate::codec::Decode for IsolationPolicyOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "isolation-policy"))]
+#[cfg(feature = "isolation-policy")]
 impl crate::codec::Encode for IsolationPolicyOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/IsolationPolicyUpdateBody`
-#[cfg(any(feature = "isolation-policy"))]
+#[cfg(feature = "isolation-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IsolationPolicyUpdateBody {
     pub data: crate::models::IsolationPolicyUpdateParams,
     pub r#where: crate::models::IsolationPolicyWhereInput,
 }
-#[cfg(any(feature = "isolation-policy"))]
+#[cfg(feature = "isolation-policy")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for IsolationPolicyUpdateBody {
     fn decode(
@@ -478,7 +478,7 @@ impl crate::codec::Decode for IsolationPolicyUpdateBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "isolation-policy"))]
+#[cfg(feature = "isolation-policy")]
 impl crate::codec::Encode for IsolationPolicyUpdateBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -488,7 +488,7 @@ impl crate::codec::Encode for IsolationPolicyUpdateBody {
     }
 }
 /// Spec: `#/components/schemas/IsolationPolicyUpdateParams`
-#[cfg(any(feature = "isolation-policy"))]
+#[cfg(feature = "isolation-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IsolationPolicyUpdateParams {
     pub ingress: ::std::option::Option<
@@ -499,7 +499,7 @@ pub struct IsolationPolicyUpdateParams {
     >,
     pub mode: ::std::option::Option<crate::models::IsolationMode>,
 }
-#[cfg(any(feature = "isolation-policy"))]
+#[cfg(feature = "isolation-policy")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for IsolationPolicyUpdateParams {
     fn decode(
@@ -519,7 +519,7 @@ impl crate::codec::Decode for IsolationPolicyUpdateParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "isolation-policy"))]
+#[cfg(feature = "isolation-policy")]
 impl crate::codec::Encode for IsolationPolicyUpdateParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -530,12 +530,12 @@ impl crate::codec::Encode for IsolationPolicyUpdateParams {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateIsolationPolicy`
-#[cfg(any(feature = "isolation-policy"))]
+#[cfg(feature = "isolation-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateIsolationPolicy {
     pub count: i32,
 }
-#[cfg(any(feature = "isolation-policy"))]
+#[cfg(feature = "isolation-policy")]
 impl crate::codec::Decode for NestedAggregateIsolationPolicy {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -557,7 +557,7 @@ impl crate::codec::Decode for NestedAggregateIsolationPolicy {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "isolation-policy"))]
+#[cfg(feature = "isolation-policy")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateIsolationPolicy {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -568,67 +568,92 @@ impl crate::codec::Encode for NestedAggregateIsolationPolicy {
 }
 impl crate::Client {
     /// `POST /v2/api/create-isolation-policy` (operation `CreateIsolationPolicy`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "isolation-policy")]
-    pub async fn create_isolation_policy(
+    pub fn create_isolation_policy(
         &self,
         body: &crate::models::IsolationPolicyCreateParams,
-    ) -> ::std::result::Result<crate::models::IsolationPolicy, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("create-isolation-policy", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<crate::models::IsolationPolicy, crate::Error>,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("create-isolation-policy", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/delete-isolation-policy` (operation `DeleteIsolationPolicy`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "isolation-policy")]
-    pub async fn delete_isolation_policy(
+    pub fn delete_isolation_policy(
         &self,
         body: &crate::models::IsolationPolicyDeleteParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::DeleteIsolationPolicy>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("delete-isolation-policy", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::DeleteIsolationPolicy>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("delete-isolation-policy", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-isolation-policies` (operation `GetIsolationPolicies`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "isolation-policy")]
-    pub async fn get_isolation_policies(
+    pub fn get_isolation_policies(
         &self,
         body: &crate::models::GetIsolationPoliciesRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::IsolationPolicy>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-isolation-policies", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::IsolationPolicy>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-isolation-policies", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-isolation-policies-connection` (operation `GetIsolationPoliciesConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "isolation-policy")]
-    pub async fn get_isolation_policies_connection(
+    pub fn get_isolation_policies_connection(
         &self,
         body: &crate::models::GetIsolationPoliciesConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::IsolationPolicyConnection, crate::Error> {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "get-isolation-policies-connection",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::IsolationPolicyConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-isolation-policies-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-isolation-policy` (operation `UpdateIsolationPolicy`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "isolation-policy")]
-    pub async fn update_isolation_policy(
+    pub fn update_isolation_policy(
         &self,
         body: &crate::models::IsolationPolicyUpdateBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::IsolationPolicy>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("update-isolation-policy", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::IsolationPolicy>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("update-isolation-policy", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "isolation-policy")]
+crate::pagination::list_request!(
+    GetIsolationPoliciesRequestBody => IsolationPolicy, get_isolation_policies
+);

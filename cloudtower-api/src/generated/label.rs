@@ -3,13 +3,13 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/AddLabelsToResourcesParams`
-#[cfg(any(feature = "label"))]
+#[cfg(feature = "label")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AddLabelsToResourcesParams {
     pub data: crate::models::AddLabelsToResourcesParamsData,
     pub r#where: crate::models::LabelWhereInput,
 }
-#[cfg(any(feature = "label"))]
+#[cfg(feature = "label")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for AddLabelsToResourcesParams {
     fn decode(
@@ -36,7 +36,7 @@ impl crate::codec::Decode for AddLabelsToResourcesParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "label"))]
+#[cfg(feature = "label")]
 impl crate::codec::Encode for AddLabelsToResourcesParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -46,7 +46,7 @@ impl crate::codec::Encode for AddLabelsToResourcesParams {
     }
 }
 /// Spec: `#/components/schemas/AddLabelsToResourcesParams/properties/data`
-#[cfg(any(feature = "label"))]
+#[cfg(feature = "label")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AddLabelsToResourcesParamsData {
     pub gpu_devices: ::std::option::Option<crate::models::GpuDeviceWhereInput>,
@@ -97,7 +97,7 @@ pub struct AddLabelsToResourcesParamsData {
     >,
     pub clusters: ::std::option::Option<crate::models::ClusterWhereInput>,
 }
-#[cfg(any(feature = "label"))]
+#[cfg(feature = "label")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for AddLabelsToResourcesParamsData {
     fn decode(
@@ -176,7 +176,7 @@ impl crate::codec::Decode for AddLabelsToResourcesParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "label"))]
+#[cfg(feature = "label")]
 impl crate::codec::Encode for AddLabelsToResourcesParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -213,12 +213,12 @@ impl crate::codec::Encode for AddLabelsToResourcesParamsData {
     }
 }
 /// Spec: `#/components/schemas/DeleteLabel`
-#[cfg(any(feature = "label"))]
+#[cfg(feature = "label")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteLabel {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "label"))]
+#[cfg(feature = "label")]
 impl crate::codec::Decode for DeleteLabel {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -240,7 +240,7 @@ impl crate::codec::Decode for DeleteLabel {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "label"))]
+#[cfg(feature = "label")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteLabel {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -250,7 +250,7 @@ impl crate::codec::Encode for DeleteLabel {
     }
 }
 /// Spec: `#/components/schemas/GetLabelsConnectionRequestBody`
-#[cfg(any(feature = "label"))]
+#[cfg(feature = "label")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetLabelsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -261,7 +261,7 @@ pub struct GetLabelsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::LabelWhereInput>,
 }
-#[cfg(any(feature = "label"))]
+#[cfg(feature = "label")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetLabelsConnectionRequestBody {
     fn decode(
@@ -285,7 +285,7 @@ impl crate::codec::Decode for GetLabelsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "label"))]
+#[cfg(feature = "label")]
 impl crate::codec::Encode for GetLabelsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -300,7 +300,7 @@ impl crate::codec::Encode for GetLabelsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetLabelsRequestBody`
-#[cfg(any(feature = "label"))]
+#[cfg(feature = "label")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetLabelsRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -311,7 +311,7 @@ pub struct GetLabelsRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::LabelWhereInput>,
 }
-#[cfg(any(feature = "label"))]
+#[cfg(feature = "label")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetLabelsRequestBody {
     fn decode(
@@ -335,7 +335,7 @@ impl crate::codec::Decode for GetLabelsRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "label"))]
+#[cfg(feature = "label")]
 impl crate::codec::Encode for GetLabelsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -350,7 +350,7 @@ impl crate::codec::Encode for GetLabelsRequestBody {
     }
 }
 /// Spec: `#/components/schemas/Label`
-#[cfg(any(feature = "label"))]
+#[cfg(feature = "label")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Label {
     pub cluster_num: ::std::option::Option<i32>,
@@ -462,7 +462,7 @@ pub struct Label {
     >,
     pub vms: ::std::option::Option<::std::vec::Vec<crate::models::NestedVm>>,
 }
-#[cfg(any(feature = "label"))]
+#[cfg(feature = "label")]
 impl crate::codec::Decode for Label {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -630,7 +630,7 @@ impl crate::codec::Decode for Label {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "label"))]
+#[cfg(feature = "label")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for Label {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -706,12 +706,12 @@ impl crate::codec::Encode for Label {
     }
 }
 /// Spec: `#/components/schemas/LabelConnection`
-#[cfg(any(feature = "label"))]
+#[cfg(feature = "label")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LabelConnection {
     pub aggregate: crate::models::NestedAggregateLabel,
 }
-#[cfg(any(feature = "label"))]
+#[cfg(feature = "label")]
 impl crate::codec::Decode for LabelConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -733,7 +733,7 @@ impl crate::codec::Decode for LabelConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "label"))]
+#[cfg(feature = "label")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for LabelConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -743,13 +743,13 @@ impl crate::codec::Encode for LabelConnection {
     }
 }
 /// Spec: `#/components/schemas/LabelCreationParams`
-#[cfg(any(feature = "label"))]
+#[cfg(feature = "label")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LabelCreationParams {
     pub value: ::std::option::Option<::std::string::String>,
     pub key: ::std::string::String,
 }
-#[cfg(any(feature = "label"))]
+#[cfg(feature = "label")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for LabelCreationParams {
     fn decode(
@@ -773,7 +773,7 @@ impl crate::codec::Decode for LabelCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "label"))]
+#[cfg(feature = "label")]
 impl crate::codec::Encode for LabelCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -783,12 +783,12 @@ impl crate::codec::Encode for LabelCreationParams {
     }
 }
 /// Spec: `#/components/schemas/LabelDeletionParams`
-#[cfg(any(feature = "label"))]
+#[cfg(feature = "label")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LabelDeletionParams {
     pub r#where: crate::models::LabelWhereInput,
 }
-#[cfg(any(feature = "label"))]
+#[cfg(feature = "label")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for LabelDeletionParams {
     fn decode(
@@ -811,7 +811,7 @@ impl crate::codec::Decode for LabelDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "label"))]
+#[cfg(feature = "label")]
 impl crate::codec::Encode for LabelDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -820,7 +820,7 @@ impl crate::codec::Encode for LabelDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/LabelOrderByInput`
-#[cfg(any(feature = "label"))]
+#[cfg(feature = "label")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum LabelOrderByInput {
     /// `cluster_num_ASC`
@@ -966,7 +966,7 @@ pub enum LabelOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "label"))]
+#[cfg(feature = "label")]
 impl LabelOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 70] = [
@@ -1203,19 +1203,19 @@ impl LabelOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "label"))]
+#[cfg(feature = "label")]
 impl ::std::default::Default for LabelOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "label"))]
+#[cfg(feature = "label")]
 impl ::std::fmt::Display for LabelOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "label"))]
+#[cfg(feature = "label")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for LabelOrderByInput {
     fn decode(
@@ -1224,20 +1224,20 @@ impl crate::codec::Decode for LabelOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "label"))]
+#[cfg(feature = "label")]
 impl crate::codec::Encode for LabelOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/LabelUpdationParams`
-#[cfg(any(feature = "label"))]
+#[cfg(feature = "label")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LabelUpdationParams {
     pub data: crate::models::LabelUpdationParamsData,
     pub r#where: crate::models::LabelWhereInput,
 }
-#[cfg(any(feature = "label"))]
+#[cfg(feature = "label")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for LabelUpdationParams {
     fn decode(
@@ -1264,7 +1264,7 @@ impl crate::codec::Decode for LabelUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "label"))]
+#[cfg(feature = "label")]
 impl crate::codec::Encode for LabelUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1274,13 +1274,13 @@ impl crate::codec::Encode for LabelUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/LabelUpdationParams/properties/data`
-#[cfg(any(feature = "label"))]
+#[cfg(feature = "label")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LabelUpdationParamsData {
     pub value: ::std::option::Option<::std::string::String>,
     pub key: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "label"))]
+#[cfg(feature = "label")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for LabelUpdationParamsData {
     fn decode(
@@ -1299,7 +1299,7 @@ impl crate::codec::Decode for LabelUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "label"))]
+#[cfg(feature = "label")]
 impl crate::codec::Encode for LabelUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1309,12 +1309,12 @@ impl crate::codec::Encode for LabelUpdationParamsData {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateLabel`
-#[cfg(any(feature = "label"))]
+#[cfg(feature = "label")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateLabel {
     pub count: i32,
 }
-#[cfg(any(feature = "label"))]
+#[cfg(feature = "label")]
 impl crate::codec::Decode for NestedAggregateLabel {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1336,7 +1336,7 @@ impl crate::codec::Decode for NestedAggregateLabel {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "label"))]
+#[cfg(feature = "label")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateLabel {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1346,13 +1346,13 @@ impl crate::codec::Encode for NestedAggregateLabel {
     }
 }
 /// Spec: `#/components/schemas/NestedVmVolumeSnapshot`
-#[cfg(any(feature = "label"))]
+#[cfg(feature = "label")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedVmVolumeSnapshot {
     pub id: ::std::string::String,
     pub name: ::std::string::String,
 }
-#[cfg(any(feature = "label"))]
+#[cfg(feature = "label")]
 impl crate::codec::Decode for NestedVmVolumeSnapshot {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1378,7 +1378,7 @@ impl crate::codec::Decode for NestedVmVolumeSnapshot {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "label"))]
+#[cfg(feature = "label")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedVmVolumeSnapshot {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1389,98 +1389,140 @@ impl crate::codec::Encode for NestedVmVolumeSnapshot {
     }
 }
 /// Spec: `#/components/schemas/RemoveLabelsFromResourcesParams`
-#[cfg(any(feature = "label"))]
+#[cfg(feature = "label")]
 pub type RemoveLabelsFromResourcesParams = crate::models::AddLabelsToResourcesParams;
 impl crate::Client {
     /// `POST /v2/api/add-labels-to-resources` (operation `AddLabelsToResources`).
     ///
     /// Returns `None` when the server answers 304 Not Modified.
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "label")]
-    pub async fn add_labels_to_resources(
+    pub fn add_labels_to_resources(
         &self,
         body: &crate::models::AddLabelsToResourcesParams,
-    ) -> ::std::result::Result<
-        ::std::option::Option<::std::vec::Vec<crate::WithTask<crate::models::Label>>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("add-labels-to-resources", body))
-            .await?
-            .decode_unless_not_modified()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::option::Option<
+                ::std::vec::Vec<crate::WithTask<crate::models::Label>>,
+            >,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("add-labels-to-resources", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode_unless_not_modified() }
     }
     /// `POST /v2/api/create-label` (operation `CreateLabel`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "label")]
-    pub async fn create_label(
+    pub fn create_label(
         &self,
         body: &[crate::models::LabelCreationParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Label>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("create-label", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Label>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("create-label", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/delete-label` (operation `DeleteLabel`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "label")]
-    pub async fn delete_label(
+    pub fn delete_label(
         &self,
         body: &crate::models::LabelDeletionParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::DeleteLabel>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("delete-label", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::DeleteLabel>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("delete-label", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-labels` (operation `GetLabels`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "label")]
-    pub async fn get_labels(
+    pub fn get_labels(
         &self,
         body: &crate::models::GetLabelsRequestBody,
-    ) -> ::std::result::Result<::std::vec::Vec<crate::models::Label>, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-labels", body)).await?.decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::Label>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-labels", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-labels-connection` (operation `GetLabelsConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "label")]
-    pub async fn get_labels_connection(
+    pub fn get_labels_connection(
         &self,
         body: &crate::models::GetLabelsConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::LabelConnection, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-labels-connection", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<crate::models::LabelConnection, crate::Error>,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-labels-connection", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/remove-labels-from-resources` (operation `RemoveLabelsFromResources`).
     ///
     /// Returns `None` when the server answers 304 Not Modified.
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "label")]
-    pub async fn remove_labels_from_resources(
+    pub fn remove_labels_from_resources(
         &self,
         body: &crate::models::RemoveLabelsFromResourcesParams,
-    ) -> ::std::result::Result<
-        ::std::option::Option<::std::vec::Vec<crate::WithTask<crate::models::Label>>>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json("remove-labels-from-resources", body),
-            )
-            .await?
-            .decode_unless_not_modified()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::option::Option<
+                ::std::vec::Vec<crate::WithTask<crate::models::Label>>,
+            >,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "remove-labels-from-resources",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode_unless_not_modified() }
     }
     /// `POST /v2/api/update-label` (operation `UpdateLabel`).
     ///
     /// Returns `None` when the server answers 304 Not Modified.
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "label")]
-    pub async fn update_label(
+    pub fn update_label(
         &self,
         body: &crate::models::LabelUpdationParams,
-    ) -> ::std::result::Result<
-        ::std::option::Option<::std::vec::Vec<crate::WithTask<crate::models::Label>>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("update-label", body))
-            .await?
-            .decode_unless_not_modified()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::option::Option<
+                ::std::vec::Vec<crate::WithTask<crate::models::Label>>,
+            >,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("update-label", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode_unless_not_modified() }
     }
 }
+#[cfg(feature = "label")]
+crate::pagination::list_request!(GetLabelsRequestBody => Label, get_labels);

@@ -3,7 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/GetLicensesConnectionRequestBody`
-#[cfg(any(feature = "license"))]
+#[cfg(feature = "license")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetLicensesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -14,7 +14,7 @@ pub struct GetLicensesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::LicenseWhereInput>,
 }
-#[cfg(any(feature = "license"))]
+#[cfg(feature = "license")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetLicensesConnectionRequestBody {
     fn decode(
@@ -38,7 +38,7 @@ impl crate::codec::Decode for GetLicensesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "license"))]
+#[cfg(feature = "license")]
 impl crate::codec::Encode for GetLicensesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -53,7 +53,7 @@ impl crate::codec::Encode for GetLicensesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetLicensesRequestBody`
-#[cfg(any(feature = "license"))]
+#[cfg(feature = "license")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetLicensesRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -64,7 +64,7 @@ pub struct GetLicensesRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::LicenseWhereInput>,
 }
-#[cfg(any(feature = "license"))]
+#[cfg(feature = "license")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetLicensesRequestBody {
     fn decode(
@@ -88,7 +88,7 @@ impl crate::codec::Decode for GetLicensesRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "license"))]
+#[cfg(feature = "license")]
 impl crate::codec::Encode for GetLicensesRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -103,7 +103,7 @@ impl crate::codec::Encode for GetLicensesRequestBody {
     }
 }
 /// Spec: `#/components/schemas/License`
-#[cfg(any(feature = "license"))]
+#[cfg(feature = "license")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct License {
     pub expire_date: ::std::string::String,
@@ -117,7 +117,7 @@ pub struct License {
     pub software_edition: crate::models::SoftwareEdition,
     pub r#type: crate::models::LicenseType,
 }
-#[cfg(any(feature = "license"))]
+#[cfg(feature = "license")]
 impl crate::codec::Decode for License {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -186,7 +186,7 @@ impl crate::codec::Decode for License {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "license"))]
+#[cfg(feature = "license")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for License {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -205,12 +205,12 @@ impl crate::codec::Encode for License {
     }
 }
 /// Spec: `#/components/schemas/LicenseConnection`
-#[cfg(any(feature = "license"))]
+#[cfg(feature = "license")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LicenseConnection {
     pub aggregate: crate::models::NestedAggregateLicense,
 }
-#[cfg(any(feature = "license"))]
+#[cfg(feature = "license")]
 impl crate::codec::Decode for LicenseConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -232,7 +232,7 @@ impl crate::codec::Decode for LicenseConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "license"))]
+#[cfg(feature = "license")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for LicenseConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -242,7 +242,7 @@ impl crate::codec::Encode for LicenseConnection {
     }
 }
 /// Spec: `#/components/schemas/LicenseOrderByInput`
-#[cfg(any(feature = "license"))]
+#[cfg(feature = "license")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum LicenseOrderByInput {
     /// `expire_date_ASC`
@@ -288,7 +288,7 @@ pub enum LicenseOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "license"))]
+#[cfg(feature = "license")]
 impl LicenseOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 20] = [
@@ -367,19 +367,19 @@ impl LicenseOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "license"))]
+#[cfg(feature = "license")]
 impl ::std::default::Default for LicenseOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "license"))]
+#[cfg(feature = "license")]
 impl ::std::fmt::Display for LicenseOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "license"))]
+#[cfg(feature = "license")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for LicenseOrderByInput {
     fn decode(
@@ -388,19 +388,19 @@ impl crate::codec::Decode for LicenseOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "license"))]
+#[cfg(feature = "license")]
 impl crate::codec::Encode for LicenseOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/LicenseUpdationParams`
-#[cfg(any(feature = "license"))]
+#[cfg(feature = "license")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LicenseUpdationParams {
     pub data: crate::models::LicenseUpdationParamsData,
 }
-#[cfg(any(feature = "license"))]
+#[cfg(feature = "license")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for LicenseUpdationParams {
     fn decode(
@@ -423,7 +423,7 @@ impl crate::codec::Decode for LicenseUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "license"))]
+#[cfg(feature = "license")]
 impl crate::codec::Encode for LicenseUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -432,12 +432,12 @@ impl crate::codec::Encode for LicenseUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/LicenseUpdationParams/properties/data`
-#[cfg(any(feature = "license"))]
+#[cfg(feature = "license")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LicenseUpdationParamsData {
     pub license: ::std::string::String,
 }
-#[cfg(any(feature = "license"))]
+#[cfg(feature = "license")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for LicenseUpdationParamsData {
     fn decode(
@@ -460,7 +460,7 @@ impl crate::codec::Decode for LicenseUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "license"))]
+#[cfg(feature = "license")]
 impl crate::codec::Encode for LicenseUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -469,12 +469,12 @@ impl crate::codec::Encode for LicenseUpdationParamsData {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateLicense`
-#[cfg(any(feature = "license"))]
+#[cfg(feature = "license")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateLicense {
     pub count: i32,
 }
-#[cfg(any(feature = "license"))]
+#[cfg(feature = "license")]
 impl crate::codec::Decode for NestedAggregateLicense {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -496,7 +496,7 @@ impl crate::codec::Decode for NestedAggregateLicense {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "license"))]
+#[cfg(feature = "license")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateLicense {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -507,33 +507,53 @@ impl crate::codec::Encode for NestedAggregateLicense {
 }
 impl crate::Client {
     /// `POST /v2/api/get-licenses` (operation `GetLicenses`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "license")]
-    pub async fn get_licenses(
+    pub fn get_licenses(
         &self,
         body: &crate::models::GetLicensesRequestBody,
-    ) -> ::std::result::Result<::std::vec::Vec<crate::models::License>, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-licenses", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::License>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-licenses", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-licenses-connection` (operation `GetLicensesConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "license")]
-    pub async fn get_licenses_connection(
+    pub fn get_licenses_connection(
         &self,
         body: &crate::models::GetLicensesConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::LicenseConnection, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-licenses-connection", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<crate::models::LicenseConnection, crate::Error>,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-licenses-connection", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-license` (operation `UpdateDeploy`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "license")]
-    pub async fn update_deploy(
+    pub fn update_deploy(
         &self,
         body: &crate::models::LicenseUpdationParams,
-    ) -> ::std::result::Result<crate::WithTask<crate::models::License>, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("update-license", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::WithTask<crate::models::License>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("update-license", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "license")]
+crate::pagination::list_request!(GetLicensesRequestBody => License, get_licenses);

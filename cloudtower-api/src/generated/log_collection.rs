@@ -3,12 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteLogCollection`
-#[cfg(any(feature = "log-collection"))]
+#[cfg(feature = "log-collection")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteLogCollection {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "log-collection"))]
+#[cfg(feature = "log-collection")]
 impl crate::codec::Decode for DeleteLogCollection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -30,7 +30,7 @@ impl crate::codec::Decode for DeleteLogCollection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "log-collection"))]
+#[cfg(feature = "log-collection")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteLogCollection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -40,12 +40,12 @@ impl crate::codec::Encode for DeleteLogCollection {
     }
 }
 /// Spec: `#/components/schemas/ForceStopLogCollectionParams`
-#[cfg(any(feature = "log-collection"))]
+#[cfg(feature = "log-collection")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ForceStopLogCollectionParams {
     pub r#where: crate::models::LogCollectionWhereInput,
 }
-#[cfg(any(feature = "log-collection"))]
+#[cfg(feature = "log-collection")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ForceStopLogCollectionParams {
     fn decode(
@@ -68,7 +68,7 @@ impl crate::codec::Decode for ForceStopLogCollectionParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "log-collection"))]
+#[cfg(feature = "log-collection")]
 impl crate::codec::Encode for ForceStopLogCollectionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -77,7 +77,7 @@ impl crate::codec::Encode for ForceStopLogCollectionParams {
     }
 }
 /// Spec: `#/components/schemas/GetLogCollectionsConnectionRequestBody`
-#[cfg(any(feature = "log-collection"))]
+#[cfg(feature = "log-collection")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetLogCollectionsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -88,7 +88,7 @@ pub struct GetLogCollectionsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::LogCollectionWhereInput>,
 }
-#[cfg(any(feature = "log-collection"))]
+#[cfg(feature = "log-collection")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetLogCollectionsConnectionRequestBody {
     fn decode(
@@ -112,7 +112,7 @@ impl crate::codec::Decode for GetLogCollectionsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "log-collection"))]
+#[cfg(feature = "log-collection")]
 impl crate::codec::Encode for GetLogCollectionsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -127,7 +127,7 @@ impl crate::codec::Encode for GetLogCollectionsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetLogCollectionsRequestBody`
-#[cfg(any(feature = "log-collection"))]
+#[cfg(feature = "log-collection")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetLogCollectionsRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -138,7 +138,7 @@ pub struct GetLogCollectionsRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::LogCollectionWhereInput>,
 }
-#[cfg(any(feature = "log-collection"))]
+#[cfg(feature = "log-collection")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetLogCollectionsRequestBody {
     fn decode(
@@ -162,7 +162,7 @@ impl crate::codec::Decode for GetLogCollectionsRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "log-collection"))]
+#[cfg(feature = "log-collection")]
 impl crate::codec::Encode for GetLogCollectionsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -177,7 +177,7 @@ impl crate::codec::Encode for GetLogCollectionsRequestBody {
     }
 }
 /// Spec: `#/components/schemas/LogCollection`
-#[cfg(any(feature = "log-collection"))]
+#[cfg(feature = "log-collection")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LogCollection {
     pub cluster: crate::models::NestedCluster,
@@ -197,7 +197,7 @@ pub struct LogCollection {
     pub status: crate::models::LogCollectionStatus,
     pub witness: ::std::option::Option<crate::models::NestedWitness>,
 }
-#[cfg(any(feature = "log-collection"))]
+#[cfg(feature = "log-collection")]
 impl crate::codec::Decode for LogCollection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -288,7 +288,7 @@ impl crate::codec::Decode for LogCollection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "log-collection"))]
+#[cfg(feature = "log-collection")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for LogCollection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -313,12 +313,12 @@ impl crate::codec::Encode for LogCollection {
     }
 }
 /// Spec: `#/components/schemas/LogCollectionConnection`
-#[cfg(any(feature = "log-collection"))]
+#[cfg(feature = "log-collection")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LogCollectionConnection {
     pub aggregate: crate::models::NestedAggregateLogCollection,
 }
-#[cfg(any(feature = "log-collection"))]
+#[cfg(feature = "log-collection")]
 impl crate::codec::Decode for LogCollectionConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -340,7 +340,7 @@ impl crate::codec::Decode for LogCollectionConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "log-collection"))]
+#[cfg(feature = "log-collection")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for LogCollectionConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -350,7 +350,7 @@ impl crate::codec::Encode for LogCollectionConnection {
     }
 }
 /// Spec: `#/components/schemas/LogCollectionCreationParams`
-#[cfg(any(feature = "log-collection"))]
+#[cfg(feature = "log-collection")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LogCollectionCreationParams {
     pub witness_id: ::std::option::Option<::std::string::String>,
@@ -362,7 +362,7 @@ pub struct LogCollectionCreationParams {
     pub cluster_id: ::std::string::String,
     pub hosts: crate::models::HostWhereInput,
 }
-#[cfg(any(feature = "log-collection"))]
+#[cfg(feature = "log-collection")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for LogCollectionCreationParams {
     fn decode(
@@ -403,7 +403,7 @@ impl crate::codec::Decode for LogCollectionCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "log-collection"))]
+#[cfg(feature = "log-collection")]
 impl crate::codec::Encode for LogCollectionCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -417,12 +417,12 @@ impl crate::codec::Encode for LogCollectionCreationParams {
     }
 }
 /// Spec: `#/components/schemas/LogCollectionDeletionParams`
-#[cfg(any(feature = "log-collection"))]
+#[cfg(feature = "log-collection")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LogCollectionDeletionParams {
     pub r#where: crate::models::LogCollectionWhereInput,
 }
-#[cfg(any(feature = "log-collection"))]
+#[cfg(feature = "log-collection")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for LogCollectionDeletionParams {
     fn decode(
@@ -445,7 +445,7 @@ impl crate::codec::Decode for LogCollectionDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "log-collection"))]
+#[cfg(feature = "log-collection")]
 impl crate::codec::Encode for LogCollectionDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -454,7 +454,7 @@ impl crate::codec::Encode for LogCollectionDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/LogCollectionOrderByInput`
-#[cfg(any(feature = "log-collection"))]
+#[cfg(feature = "log-collection")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum LogCollectionOrderByInput {
     /// `id_ASC`
@@ -504,7 +504,7 @@ pub enum LogCollectionOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "log-collection"))]
+#[cfg(feature = "log-collection")]
 impl LogCollectionOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 22] = [
@@ -589,19 +589,19 @@ impl LogCollectionOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "log-collection"))]
+#[cfg(feature = "log-collection")]
 impl ::std::default::Default for LogCollectionOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "log-collection"))]
+#[cfg(feature = "log-collection")]
 impl ::std::fmt::Display for LogCollectionOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "log-collection"))]
+#[cfg(feature = "log-collection")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for LogCollectionOrderByInput {
     fn decode(
@@ -610,20 +610,20 @@ impl crate::codec::Decode for LogCollectionOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "log-collection"))]
+#[cfg(feature = "log-collection")]
 impl crate::codec::Encode for LogCollectionOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/LogCollectionServiceGroupParams`
-#[cfg(any(feature = "log-collection"))]
+#[cfg(feature = "log-collection")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LogCollectionServiceGroupParams {
     pub services: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     pub group_name: ::std::string::String,
 }
-#[cfg(any(feature = "log-collection"))]
+#[cfg(feature = "log-collection")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for LogCollectionServiceGroupParams {
     fn decode(
@@ -647,7 +647,7 @@ impl crate::codec::Decode for LogCollectionServiceGroupParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "log-collection"))]
+#[cfg(feature = "log-collection")]
 impl crate::codec::Encode for LogCollectionServiceGroupParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -657,7 +657,7 @@ impl crate::codec::Encode for LogCollectionServiceGroupParams {
     }
 }
 /// Spec: `#/components/schemas/LogCollectionStatus`
-#[cfg(any(feature = "log-collection"))]
+#[cfg(feature = "log-collection")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum LogCollectionStatus {
     /// `EXECUTING`
@@ -671,7 +671,7 @@ pub enum LogCollectionStatus {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "log-collection"))]
+#[cfg(feature = "log-collection")]
 impl LogCollectionStatus {
     /// Every value the spec lists.
     pub const ALL: [Self; 4] = [
@@ -702,19 +702,19 @@ impl LogCollectionStatus {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "log-collection"))]
+#[cfg(feature = "log-collection")]
 impl ::std::default::Default for LogCollectionStatus {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "log-collection"))]
+#[cfg(feature = "log-collection")]
 impl ::std::fmt::Display for LogCollectionStatus {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "log-collection"))]
+#[cfg(feature = "log-collection")]
 impl crate::codec::Decode for LogCollectionStatus {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -722,14 +722,14 @@ impl crate::codec::Decode for LogCollectionStatus {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "log-collection"))]
+#[cfg(feature = "log-collection")]
 impl crate::codec::Encode for LogCollectionStatus {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/LogCollectionWhereInput`
-#[cfg(any(feature = "log-collection"))]
+#[cfg(feature = "log-collection")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LogCollectionWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::LogCollectionWhereInput>>,
@@ -843,7 +843,7 @@ pub struct LogCollectionWhereInput {
     >,
     pub witness: crate::Nullable<crate::models::WitnessWhereInput>,
 }
-#[cfg(any(feature = "log-collection"))]
+#[cfg(feature = "log-collection")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for LogCollectionWhereInput {
     fn decode(
@@ -1041,7 +1041,7 @@ impl crate::codec::Decode for LogCollectionWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "log-collection"))]
+#[cfg(feature = "log-collection")]
 impl crate::codec::Encode for LogCollectionWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1157,12 +1157,12 @@ impl crate::codec::Encode for LogCollectionWhereInput {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateLogCollection`
-#[cfg(any(feature = "log-collection"))]
+#[cfg(feature = "log-collection")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateLogCollection {
     pub count: i32,
 }
-#[cfg(any(feature = "log-collection"))]
+#[cfg(feature = "log-collection")]
 impl crate::codec::Decode for NestedAggregateLogCollection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1184,7 +1184,7 @@ impl crate::codec::Decode for NestedAggregateLogCollection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "log-collection"))]
+#[cfg(feature = "log-collection")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateLogCollection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1195,67 +1195,95 @@ impl crate::codec::Encode for NestedAggregateLogCollection {
 }
 impl crate::Client {
     /// `POST /v2/api/create-log-collection` (operation `CreateLogCollection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "log-collection")]
-    pub async fn create_log_collection(
+    pub fn create_log_collection(
         &self,
         body: &[crate::models::LogCollectionCreationParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::LogCollection>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("create-log-collection", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::LogCollection>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("create-log-collection", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/delete-log-collection` (operation `DeleteLogCollection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "log-collection")]
-    pub async fn delete_log_collection(
+    pub fn delete_log_collection(
         &self,
         body: &crate::models::LogCollectionDeletionParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::DeleteLogCollection>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("delete-log-collection", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::DeleteLogCollection>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("delete-log-collection", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/force-stop-log-collection` (operation `ForceStopLogCollection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "log-collection")]
-    pub async fn force_stop_log_collection(
+    pub fn force_stop_log_collection(
         &self,
         body: &crate::models::ForceStopLogCollectionParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::LogCollection>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("force-stop-log-collection", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::LogCollection>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("force-stop-log-collection", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-log-collections` (operation `GetLogCollections`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "log-collection")]
-    pub async fn get_log_collections(
+    pub fn get_log_collections(
         &self,
         body: &crate::models::GetLogCollectionsRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::LogCollection>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-log-collections", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::LogCollection>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-log-collections", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-log-collections-connection` (operation `GetLogCollectionsConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "log-collection")]
-    pub async fn get_log_collections_connection(
+    pub fn get_log_collections_connection(
         &self,
         body: &crate::models::GetLogCollectionsConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::LogCollectionConnection, crate::Error> {
-        self.execute(
-                crate::client::ApiRequest::json("get-log-collections-connection", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::LogCollectionConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-log-collections-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "log-collection")]
+crate::pagination::list_request!(
+    GetLogCollectionsRequestBody => LogCollection, get_log_collections
+);

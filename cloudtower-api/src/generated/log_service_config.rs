@@ -3,12 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/GetLogServiceConfigsRequestBody`
-#[cfg(any(feature = "log-service-config"))]
+#[cfg(feature = "log-service-config")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetLogServiceConfigsRequestBody {
     pub input: crate::models::LogServiceConfigsInput,
 }
-#[cfg(any(feature = "log-service-config"))]
+#[cfg(feature = "log-service-config")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetLogServiceConfigsRequestBody {
     fn decode(
@@ -31,7 +31,7 @@ impl crate::codec::Decode for GetLogServiceConfigsRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "log-service-config"))]
+#[cfg(feature = "log-service-config")]
 impl crate::codec::Encode for GetLogServiceConfigsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -40,13 +40,13 @@ impl crate::codec::Encode for GetLogServiceConfigsRequestBody {
     }
 }
 /// Spec: `#/components/schemas/LogServiceConfig`
-#[cfg(any(feature = "log-service-config"))]
+#[cfg(feature = "log-service-config")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LogServiceConfig {
     pub group_name: ::std::string::String,
     pub service_list: ::std::vec::Vec<::std::string::String>,
 }
-#[cfg(any(feature = "log-service-config"))]
+#[cfg(feature = "log-service-config")]
 impl crate::codec::Decode for LogServiceConfig {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -72,7 +72,7 @@ impl crate::codec::Decode for LogServiceConfig {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "log-service-config"))]
+#[cfg(feature = "log-service-config")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for LogServiceConfig {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -83,12 +83,12 @@ impl crate::codec::Encode for LogServiceConfig {
     }
 }
 /// Spec: `#/components/schemas/LogServiceConfigsInput`
-#[cfg(any(feature = "log-service-config"))]
+#[cfg(feature = "log-service-config")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LogServiceConfigsInput {
     pub cluster: crate::models::ClusterWhereUniqueInput,
 }
-#[cfg(any(feature = "log-service-config"))]
+#[cfg(feature = "log-service-config")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for LogServiceConfigsInput {
     fn decode(
@@ -111,7 +111,7 @@ impl crate::codec::Decode for LogServiceConfigsInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "log-service-config"))]
+#[cfg(feature = "log-service-config")]
 impl crate::codec::Encode for LogServiceConfigsInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -121,16 +121,20 @@ impl crate::codec::Encode for LogServiceConfigsInput {
 }
 impl crate::Client {
     /// `POST /v2/api/get-log-service-configs` (operation `GetLogServiceConfigs`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "log-service-config")]
-    pub async fn get_log_service_configs(
+    pub fn get_log_service_configs(
         &self,
         body: &crate::models::GetLogServiceConfigsRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::LogServiceConfig>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-log-service-configs", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::LogServiceConfig>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-log-service-configs", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }

@@ -3,14 +3,14 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DataPoint`
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DataPoint {
     pub v: ::std::option::Option<f64>,
     pub t: i64,
     pub typename: ::std::option::Option<crate::models::DataPointTypename>,
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 impl crate::codec::Decode for DataPoint {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -34,7 +34,7 @@ impl crate::codec::Decode for DataPoint {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DataPoint {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -46,7 +46,7 @@ impl crate::codec::Encode for DataPoint {
     }
 }
 /// Spec: `#/components/schemas/DataPoint/properties/__typename`
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum DataPointTypename {
     /// `DataPoint`
@@ -54,7 +54,7 @@ pub enum DataPointTypename {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 impl DataPointTypename {
     /// Every value the spec lists.
     pub const ALL: [Self; 1] = [Self::DataPoint];
@@ -74,19 +74,19 @@ impl DataPointTypename {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 impl ::std::default::Default for DataPointTypename {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 impl ::std::fmt::Display for DataPointTypename {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 impl crate::codec::Decode for DataPointTypename {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -94,7 +94,7 @@ impl crate::codec::Decode for DataPointTypename {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DataPointTypename {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -102,14 +102,14 @@ impl crate::codec::Encode for DataPointTypename {
     }
 }
 /// Spec: `#/components/schemas/GetClusterMetricInput`
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetClusterMetricInput {
     pub range: ::std::string::String,
     pub clusters: crate::models::ClusterWhereInput,
     pub metrics: ::std::vec::Vec<::std::string::String>,
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetClusterMetricInput {
     fn decode(
@@ -144,7 +144,7 @@ impl crate::codec::Decode for GetClusterMetricInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 impl crate::codec::Encode for GetClusterMetricInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -155,14 +155,14 @@ impl crate::codec::Encode for GetClusterMetricInput {
     }
 }
 /// Spec: `#/components/schemas/GetDiskMetricInput`
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetDiskMetricInput {
     pub range: ::std::string::String,
     pub disks: crate::models::DiskWhereInput,
     pub metrics: ::std::vec::Vec<::std::string::String>,
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetDiskMetricInput {
     fn decode(
@@ -193,7 +193,7 @@ impl crate::codec::Decode for GetDiskMetricInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 impl crate::codec::Encode for GetDiskMetricInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -204,14 +204,14 @@ impl crate::codec::Encode for GetDiskMetricInput {
     }
 }
 /// Spec: `#/components/schemas/GetHostMetricInput`
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetHostMetricInput {
     pub range: ::std::string::String,
     pub hosts: crate::models::HostWhereInput,
     pub metrics: ::std::vec::Vec<::std::string::String>,
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetHostMetricInput {
     fn decode(
@@ -242,7 +242,7 @@ impl crate::codec::Decode for GetHostMetricInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 impl crate::codec::Encode for GetHostMetricInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -253,7 +253,7 @@ impl crate::codec::Encode for GetHostMetricInput {
     }
 }
 /// Spec: `#/components/schemas/GetHostNetworkMetricInput`
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetHostNetworkMetricInput {
     pub hosts: crate::models::HostWhereInput,
@@ -261,7 +261,7 @@ pub struct GetHostNetworkMetricInput {
     pub nics: ::std::option::Option<crate::models::NicWhereInput>,
     pub metrics: ::std::vec::Vec<::std::string::String>,
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetHostNetworkMetricInput {
     fn decode(
@@ -297,7 +297,7 @@ impl crate::codec::Decode for GetHostNetworkMetricInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 impl crate::codec::Encode for GetHostNetworkMetricInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -309,7 +309,7 @@ impl crate::codec::Encode for GetHostNetworkMetricInput {
     }
 }
 /// Spec: `#/components/schemas/GetHostServiceMetricInput`
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetHostServiceMetricInput {
     pub range: ::std::string::String,
@@ -317,7 +317,7 @@ pub struct GetHostServiceMetricInput {
     pub services: ::std::vec::Vec<::std::string::String>,
     pub metrics: ::std::vec::Vec<::std::string::String>,
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetHostServiceMetricInput {
     fn decode(
@@ -356,7 +356,7 @@ impl crate::codec::Decode for GetHostServiceMetricInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 impl crate::codec::Encode for GetHostServiceMetricInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -368,7 +368,7 @@ impl crate::codec::Encode for GetHostServiceMetricInput {
     }
 }
 /// Spec: `#/components/schemas/GetLunMetricInput`
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetLunMetricInput {
     pub range: ::std::string::String,
@@ -376,7 +376,7 @@ pub struct GetLunMetricInput {
     pub luns: crate::models::IscsiLunWhereInput,
     pub metrics: ::std::vec::Vec<::std::string::String>,
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetLunMetricInput {
     fn decode(
@@ -408,7 +408,7 @@ impl crate::codec::Decode for GetLunMetricInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 impl crate::codec::Encode for GetLunMetricInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -420,7 +420,7 @@ impl crate::codec::Encode for GetLunMetricInput {
     }
 }
 /// Spec: `#/components/schemas/GetNvmfNamespaceMetricInput`
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetNvmfNamespaceMetricInput {
     pub hosts: ::std::option::Option<crate::models::HostWhereInput>,
@@ -428,7 +428,7 @@ pub struct GetNvmfNamespaceMetricInput {
     pub metrics: ::std::vec::Vec<::std::string::String>,
     pub range: ::std::string::String,
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetNvmfNamespaceMetricInput {
     fn decode(
@@ -464,7 +464,7 @@ impl crate::codec::Decode for GetNvmfNamespaceMetricInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 impl crate::codec::Encode for GetNvmfNamespaceMetricInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -476,14 +476,14 @@ impl crate::codec::Encode for GetNvmfNamespaceMetricInput {
     }
 }
 /// Spec: `#/components/schemas/GetSCVMDiskMetricInput`
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetScvmDiskMetricInput {
     pub range: ::std::string::String,
     pub disks: crate::models::DiskWhereInput,
     pub metrics: ::std::vec::Vec<::std::string::String>,
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetScvmDiskMetricInput {
     fn decode(
@@ -518,7 +518,7 @@ impl crate::codec::Decode for GetScvmDiskMetricInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 impl crate::codec::Encode for GetScvmDiskMetricInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -529,14 +529,14 @@ impl crate::codec::Encode for GetScvmDiskMetricInput {
     }
 }
 /// Spec: `#/components/schemas/GetScvmMetricInput`
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetScvmMetricInput {
     pub range: ::std::string::String,
     pub hosts: crate::models::HostWhereInput,
     pub metrics: ::std::vec::Vec<::std::string::String>,
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetScvmMetricInput {
     fn decode(
@@ -567,7 +567,7 @@ impl crate::codec::Decode for GetScvmMetricInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 impl crate::codec::Encode for GetScvmMetricInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -578,7 +578,7 @@ impl crate::codec::Encode for GetScvmMetricInput {
     }
 }
 /// Spec: `#/components/schemas/GetScvmNetworkInput`
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetScvmNetworkInput {
     pub range: ::std::string::String,
@@ -586,7 +586,7 @@ pub struct GetScvmNetworkInput {
     pub nics: ::std::option::Option<crate::models::NicWhereInput>,
     pub metrics: ::std::vec::Vec<::std::string::String>,
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetScvmNetworkInput {
     fn decode(
@@ -618,7 +618,7 @@ impl crate::codec::Decode for GetScvmNetworkInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 impl crate::codec::Encode for GetScvmNetworkInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -630,7 +630,7 @@ impl crate::codec::Encode for GetScvmNetworkInput {
     }
 }
 /// Spec: `#/components/schemas/GetScvmServiceMetricInput`
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetScvmServiceMetricInput {
     pub range: ::std::string::String,
@@ -638,7 +638,7 @@ pub struct GetScvmServiceMetricInput {
     pub services: ::std::vec::Vec<::std::string::String>,
     pub metrics: ::std::vec::Vec<::std::string::String>,
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetScvmServiceMetricInput {
     fn decode(
@@ -677,7 +677,7 @@ impl crate::codec::Decode for GetScvmServiceMetricInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 impl crate::codec::Encode for GetScvmServiceMetricInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -689,7 +689,7 @@ impl crate::codec::Encode for GetScvmServiceMetricInput {
     }
 }
 /// Spec: `#/components/schemas/GetTopNMetricInput`
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetTopNMetricInput {
     pub metrics: ::std::vec::Vec<::std::string::String>,
@@ -698,7 +698,7 @@ pub struct GetTopNMetricInput {
     pub n: i32,
     pub range: ::std::string::String,
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetTopNMetricInput {
     fn decode(
@@ -741,7 +741,7 @@ impl crate::codec::Decode for GetTopNMetricInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 impl crate::codec::Encode for GetTopNMetricInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -754,7 +754,7 @@ impl crate::codec::Encode for GetTopNMetricInput {
     }
 }
 /// Spec: `#/components/schemas/GetTopNMetricInput/properties/type`
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum GetTopNMetricInputType {
     /// `top`
@@ -764,7 +764,7 @@ pub enum GetTopNMetricInputType {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 impl GetTopNMetricInputType {
     /// Every value the spec lists.
     pub const ALL: [Self; 2] = [Self::Top, Self::Bottom];
@@ -786,19 +786,19 @@ impl GetTopNMetricInputType {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 impl ::std::default::Default for GetTopNMetricInputType {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 impl ::std::fmt::Display for GetTopNMetricInputType {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetTopNMetricInputType {
     fn decode(
@@ -807,21 +807,21 @@ impl crate::codec::Decode for GetTopNMetricInputType {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 impl crate::codec::Encode for GetTopNMetricInputType {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/GetVmMetricInput`
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmMetricInput {
     pub range: ::std::string::String,
     pub metrics: ::std::vec::Vec<::std::string::String>,
     pub vms: crate::models::VmWhereInput,
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVmMetricInput {
     fn decode(
@@ -852,7 +852,7 @@ impl crate::codec::Decode for GetVmMetricInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 impl crate::codec::Encode for GetVmMetricInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -863,7 +863,7 @@ impl crate::codec::Encode for GetVmMetricInput {
     }
 }
 /// Spec: `#/components/schemas/GetVmNetWorkMetricInput`
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmNetWorkMetricInput {
     pub range: ::std::string::String,
@@ -871,7 +871,7 @@ pub struct GetVmNetWorkMetricInput {
     pub nics: ::std::option::Option<crate::models::VmNicWhereInput>,
     pub vms: crate::models::VmWhereInput,
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVmNetWorkMetricInput {
     fn decode(
@@ -907,7 +907,7 @@ impl crate::codec::Decode for GetVmNetWorkMetricInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 impl crate::codec::Encode for GetVmNetWorkMetricInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -919,14 +919,14 @@ impl crate::codec::Encode for GetVmNetWorkMetricInput {
     }
 }
 /// Spec: `#/components/schemas/GetVmVolumeMetricInput`
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmVolumeMetricInput {
     pub range: ::std::string::String,
     pub metrics: ::std::vec::Vec<::std::string::String>,
     pub vm_volumes: crate::models::VmVolumeWhereInput,
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVmVolumeMetricInput {
     fn decode(
@@ -961,7 +961,7 @@ impl crate::codec::Decode for GetVmVolumeMetricInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 impl crate::codec::Encode for GetVmVolumeMetricInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -972,14 +972,14 @@ impl crate::codec::Encode for GetVmVolumeMetricInput {
     }
 }
 /// Spec: `#/components/schemas/GetWitnessMetricInput`
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetWitnessMetricInput {
     pub range: ::std::string::String,
     pub clusters: crate::models::ClusterWhereInput,
     pub metrics: ::std::vec::Vec<::std::string::String>,
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetWitnessMetricInput {
     fn decode(
@@ -1014,7 +1014,7 @@ impl crate::codec::Decode for GetWitnessMetricInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 impl crate::codec::Encode for GetWitnessMetricInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1025,7 +1025,7 @@ impl crate::codec::Encode for GetWitnessMetricInput {
     }
 }
 /// Spec: `#/components/schemas/GetZoneMetricInput`
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetZoneMetricInput {
     pub range: ::std::string::String,
@@ -1033,7 +1033,7 @@ pub struct GetZoneMetricInput {
     pub clusters: crate::models::ClusterWhereInput,
     pub metrics: ::std::vec::Vec<::std::string::String>,
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetZoneMetricInput {
     fn decode(
@@ -1072,7 +1072,7 @@ impl crate::codec::Decode for GetZoneMetricInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 impl crate::codec::Encode for GetZoneMetricInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1084,7 +1084,7 @@ impl crate::codec::Encode for GetZoneMetricInput {
     }
 }
 /// Spec: `#/components/schemas/GetZoneMetricInput/properties/type`
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum GetZoneMetricInputType {
     /// `primary-to-secondary`
@@ -1094,7 +1094,7 @@ pub enum GetZoneMetricInputType {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 impl GetZoneMetricInputType {
     /// Every value the spec lists.
     pub const ALL: [Self; 2] = [Self::PrimaryToSecondary, Self::SecondaryToPrimary];
@@ -1116,19 +1116,19 @@ impl GetZoneMetricInputType {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 impl ::std::default::Default for GetZoneMetricInputType {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 impl ::std::fmt::Display for GetZoneMetricInputType {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetZoneMetricInputType {
     fn decode(
@@ -1137,14 +1137,14 @@ impl crate::codec::Decode for GetZoneMetricInputType {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 impl crate::codec::Encode for GetZoneMetricInputType {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/Metric`
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Metric {
     pub unit: crate::models::MetricUnit,
@@ -1156,7 +1156,7 @@ pub struct Metric {
     pub dropped: bool,
     pub typename: ::std::option::Option<crate::models::MetricTypename>,
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 impl crate::codec::Decode for Metric {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1189,7 +1189,7 @@ impl crate::codec::Decode for Metric {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for Metric {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1204,7 +1204,7 @@ impl crate::codec::Encode for Metric {
     }
 }
 /// Spec: `#/components/schemas/MetricLabel`
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct MetricLabel {
     pub to_hostname: ::std::option::Option<::std::string::String>,
@@ -1230,7 +1230,7 @@ pub struct MetricLabel {
     pub chunk: ::std::option::Option<::std::string::String>,
     pub typename: ::std::option::Option<crate::models::MetricLabelTypename>,
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 impl crate::codec::Decode for MetricLabel {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1268,7 +1268,7 @@ impl crate::codec::Decode for MetricLabel {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for MetricLabel {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1299,7 +1299,7 @@ impl crate::codec::Encode for MetricLabel {
     }
 }
 /// Spec: `#/components/schemas/MetricLabel/properties/__typename`
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum MetricLabelTypename {
     /// `MetricLabel`
@@ -1307,7 +1307,7 @@ pub enum MetricLabelTypename {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 impl MetricLabelTypename {
     /// Every value the spec lists.
     pub const ALL: [Self; 1] = [Self::MetricLabel];
@@ -1327,19 +1327,19 @@ impl MetricLabelTypename {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 impl ::std::default::Default for MetricLabelTypename {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 impl ::std::fmt::Display for MetricLabelTypename {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 impl crate::codec::Decode for MetricLabelTypename {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1347,7 +1347,7 @@ impl crate::codec::Decode for MetricLabelTypename {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for MetricLabelTypename {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1355,14 +1355,14 @@ impl crate::codec::Encode for MetricLabelTypename {
     }
 }
 /// Spec: `#/components/schemas/MetricSample`
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct MetricSample {
     pub point: ::std::option::Option<crate::models::DataPoint>,
     pub labels: crate::models::MetricLabel,
     pub typename: ::std::option::Option<crate::models::MetricSampleTypename>,
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 impl crate::codec::Decode for MetricSample {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1386,7 +1386,7 @@ impl crate::codec::Decode for MetricSample {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for MetricSample {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1398,7 +1398,7 @@ impl crate::codec::Encode for MetricSample {
     }
 }
 /// Spec: `#/components/schemas/MetricSample/properties/__typename`
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum MetricSampleTypename {
     /// `MetricSample`
@@ -1406,7 +1406,7 @@ pub enum MetricSampleTypename {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 impl MetricSampleTypename {
     /// Every value the spec lists.
     pub const ALL: [Self; 1] = [Self::MetricSample];
@@ -1426,19 +1426,19 @@ impl MetricSampleTypename {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 impl ::std::default::Default for MetricSampleTypename {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 impl ::std::fmt::Display for MetricSampleTypename {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 impl crate::codec::Decode for MetricSampleTypename {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1446,7 +1446,7 @@ impl crate::codec::Decode for MetricSampleTypename {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for MetricSampleTypename {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1454,14 +1454,14 @@ impl crate::codec::Encode for MetricSampleTypename {
     }
 }
 /// Spec: `#/components/schemas/MetricStream`
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct MetricStream {
     pub points: ::std::option::Option<::std::vec::Vec<crate::models::DataPoint>>,
     pub labels: crate::models::MetricLabel,
     pub typename: ::std::option::Option<crate::models::MetricStreamTypename>,
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 impl crate::codec::Decode for MetricStream {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1485,7 +1485,7 @@ impl crate::codec::Decode for MetricStream {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for MetricStream {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1497,7 +1497,7 @@ impl crate::codec::Encode for MetricStream {
     }
 }
 /// Spec: `#/components/schemas/MetricStream/properties/__typename`
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum MetricStreamTypename {
     /// `MetricStream`
@@ -1505,7 +1505,7 @@ pub enum MetricStreamTypename {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 impl MetricStreamTypename {
     /// Every value the spec lists.
     pub const ALL: [Self; 1] = [Self::MetricStream];
@@ -1525,19 +1525,19 @@ impl MetricStreamTypename {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 impl ::std::default::Default for MetricStreamTypename {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 impl ::std::fmt::Display for MetricStreamTypename {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 impl crate::codec::Decode for MetricStreamTypename {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1545,7 +1545,7 @@ impl crate::codec::Decode for MetricStreamTypename {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for MetricStreamTypename {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1553,7 +1553,7 @@ impl crate::codec::Encode for MetricStreamTypename {
     }
 }
 /// Spec: `#/components/schemas/Metric/properties/__typename`
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum MetricTypename {
     /// `Metric`
@@ -1561,7 +1561,7 @@ pub enum MetricTypename {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 impl MetricTypename {
     /// Every value the spec lists.
     pub const ALL: [Self; 1] = [Self::Metric];
@@ -1581,19 +1581,19 @@ impl MetricTypename {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 impl ::std::default::Default for MetricTypename {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 impl ::std::fmt::Display for MetricTypename {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 impl crate::codec::Decode for MetricTypename {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1601,7 +1601,7 @@ impl crate::codec::Decode for MetricTypename {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for MetricTypename {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1609,7 +1609,7 @@ impl crate::codec::Encode for MetricTypename {
     }
 }
 /// Spec: `#/components/schemas/MetricUnit`
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum MetricUnit {
     /// `COUNT`
@@ -1637,7 +1637,7 @@ pub enum MetricUnit {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 impl MetricUnit {
     /// Every value the spec lists.
     pub const ALL: [Self; 11] = [
@@ -1689,19 +1689,19 @@ impl MetricUnit {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 impl ::std::default::Default for MetricUnit {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 impl ::std::fmt::Display for MetricUnit {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 impl crate::codec::Decode for MetricUnit {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1709,7 +1709,7 @@ impl crate::codec::Decode for MetricUnit {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "metrics"))]
+#[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for MetricUnit {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1718,226 +1718,298 @@ impl crate::codec::Encode for MetricUnit {
 }
 impl crate::Client {
     /// `POST /v2/api/get-cluster-metrics` (operation `GetClusterMetrics`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "metrics")]
-    pub async fn get_cluster_metrics(
+    pub fn get_cluster_metrics(
         &self,
         body: &crate::models::GetClusterMetricInput,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Metric>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-cluster-metrics", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Metric>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-cluster-metrics", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-disk-metrics` (operation `GetDiskMetrics`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "metrics")]
-    pub async fn get_disk_metrics(
+    pub fn get_disk_metrics(
         &self,
         body: &crate::models::GetDiskMetricInput,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Metric>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-disk-metrics", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Metric>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-disk-metrics", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-host-metrics` (operation `GetHostMetrics`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "metrics")]
-    pub async fn get_host_metrics(
+    pub fn get_host_metrics(
         &self,
         body: &crate::models::GetHostMetricInput,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Metric>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-host-metrics", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Metric>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-host-metrics", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-host-network-metrics` (operation `GetHostNetworkMetrics`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "metrics")]
-    pub async fn get_host_network_metrics(
+    pub fn get_host_network_metrics(
         &self,
         body: &crate::models::GetHostNetworkMetricInput,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Metric>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-host-network-metrics", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Metric>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-host-network-metrics", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-host-service-metrics` (operation `GetHostServicekMetrics`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "metrics")]
-    pub async fn get_host_servicek_metrics(
+    pub fn get_host_servicek_metrics(
         &self,
         body: &crate::models::GetHostServiceMetricInput,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Metric>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-host-service-metrics", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Metric>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-host-service-metrics", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-lun-metrics` (operation `GetLunMetrics`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "metrics")]
-    pub async fn get_lun_metrics(
+    pub fn get_lun_metrics(
         &self,
         body: &crate::models::GetLunMetricInput,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Metric>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-lun-metrics", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Metric>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-lun-metrics", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-nvmf-namespace-metrics` (operation `GetNvmfNamespaceMetrics`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "metrics")]
-    pub async fn get_nvmf_namespace_metrics(
+    pub fn get_nvmf_namespace_metrics(
         &self,
         body: &crate::models::GetNvmfNamespaceMetricInput,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Metric>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-nvmf-namespace-metrics", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Metric>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-nvmf-namespace-metrics",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-scvm-disk-metrics` (operation `GetScvmDiskMetrics`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "metrics")]
-    pub async fn get_scvm_disk_metrics(
+    pub fn get_scvm_disk_metrics(
         &self,
         body: &crate::models::GetScvmDiskMetricInput,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Metric>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-scvm-disk-metrics", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Metric>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-scvm-disk-metrics", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-scvm-metrics` (operation `GetSCVMMetrics`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "metrics")]
-    pub async fn get_scvm_metrics(
+    pub fn get_scvm_metrics(
         &self,
         body: &crate::models::GetScvmMetricInput,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Metric>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-scvm-metrics", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Metric>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-scvm-metrics", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-scvm-network-metrics` (operation `GetScvmNetworkMetrics`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "metrics")]
-    pub async fn get_scvm_network_metrics(
+    pub fn get_scvm_network_metrics(
         &self,
         body: &crate::models::GetScvmNetworkInput,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Metric>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-scvm-network-metrics", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Metric>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-scvm-network-metrics", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-scvm-service-metrics` (operation `GetSCVMServicekMetrics`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "metrics")]
-    pub async fn get_scvm_servicek_metrics(
+    pub fn get_scvm_servicek_metrics(
         &self,
         body: &crate::models::GetScvmServiceMetricInput,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Metric>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-scvm-service-metrics", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Metric>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-scvm-service-metrics", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-top-n-metrics-in-clusters` (operation `GetTopNVmVolumeMetrics`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "metrics")]
-    pub async fn get_top_n_vm_volume_metrics(
+    pub fn get_top_n_vm_volume_metrics(
         &self,
         body: &crate::models::GetTopNMetricInput,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Metric>>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json("get-top-n-metrics-in-clusters", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Metric>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-top-n-metrics-in-clusters",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-vm-metrics` (operation `GetVmMetrics`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "metrics")]
-    pub async fn get_vm_metrics(
+    pub fn get_vm_metrics(
         &self,
         body: &crate::models::GetVmMetricInput,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Metric>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-vm-metrics", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Metric>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-vm-metrics", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-vm-network-metrics` (operation `GetVmNetWorkMetrics`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "metrics")]
-    pub async fn get_vm_net_work_metrics(
+    pub fn get_vm_net_work_metrics(
         &self,
         body: &crate::models::GetVmNetWorkMetricInput,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Metric>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-vm-network-metrics", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Metric>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-vm-network-metrics", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-vm-volume-metrics` (operation `GetVmVolumeMetrics`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "metrics")]
-    pub async fn get_vm_volume_metrics(
+    pub fn get_vm_volume_metrics(
         &self,
         body: &crate::models::GetVmVolumeMetricInput,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Metric>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-vm-volume-metrics", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Metric>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-vm-volume-metrics", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-witness-metrics` (operation `GetWitnessMetrics`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "metrics")]
-    pub async fn get_witness_metrics(
+    pub fn get_witness_metrics(
         &self,
         body: &crate::models::GetWitnessMetricInput,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Metric>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-witness-metrics", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Metric>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-witness-metrics", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-zone-metrics` (operation `GetZoneMetrics`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "metrics")]
-    pub async fn get_zone_metrics(
+    pub fn get_zone_metrics(
         &self,
         body: &crate::models::GetZoneMetricInput,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Metric>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-zone-metrics", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Metric>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-zone-metrics", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }

@@ -3,12 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteNamespaceGroup`
-#[cfg(any(feature = "namespace-group"))]
+#[cfg(feature = "namespace-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteNamespaceGroup {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "namespace-group"))]
+#[cfg(feature = "namespace-group")]
 impl crate::codec::Decode for DeleteNamespaceGroup {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -30,7 +30,7 @@ impl crate::codec::Decode for DeleteNamespaceGroup {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "namespace-group"))]
+#[cfg(feature = "namespace-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteNamespaceGroup {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -40,7 +40,7 @@ impl crate::codec::Encode for DeleteNamespaceGroup {
     }
 }
 /// Spec: `#/components/schemas/GetNamespaceGroupsConnectionRequestBody`
-#[cfg(any(feature = "namespace-group"))]
+#[cfg(feature = "namespace-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetNamespaceGroupsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -51,7 +51,7 @@ pub struct GetNamespaceGroupsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::NamespaceGroupWhereInput>,
 }
-#[cfg(any(feature = "namespace-group"))]
+#[cfg(feature = "namespace-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetNamespaceGroupsConnectionRequestBody {
     fn decode(
@@ -75,7 +75,7 @@ impl crate::codec::Decode for GetNamespaceGroupsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "namespace-group"))]
+#[cfg(feature = "namespace-group")]
 impl crate::codec::Encode for GetNamespaceGroupsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -90,7 +90,7 @@ impl crate::codec::Encode for GetNamespaceGroupsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NamespaceGroup`
-#[cfg(any(feature = "namespace-group"))]
+#[cfg(feature = "namespace-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NamespaceGroup {
     pub entity_async_status: ::std::option::Option<crate::models::EntityAsyncStatus>,
@@ -104,7 +104,7 @@ pub struct NamespaceGroup {
     >,
     pub nvmf_subsystem: crate::models::NestedNvmfSubsystem,
 }
-#[cfg(any(feature = "namespace-group"))]
+#[cfg(feature = "namespace-group")]
 impl crate::codec::Decode for NamespaceGroup {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -151,7 +151,7 @@ impl crate::codec::Decode for NamespaceGroup {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "namespace-group"))]
+#[cfg(feature = "namespace-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NamespaceGroup {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -168,12 +168,12 @@ impl crate::codec::Encode for NamespaceGroup {
     }
 }
 /// Spec: `#/components/schemas/NamespaceGroupConnection`
-#[cfg(any(feature = "namespace-group"))]
+#[cfg(feature = "namespace-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NamespaceGroupConnection {
     pub aggregate: crate::models::NestedAggregateNamespaceGroup,
 }
-#[cfg(any(feature = "namespace-group"))]
+#[cfg(feature = "namespace-group")]
 impl crate::codec::Decode for NamespaceGroupConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -195,7 +195,7 @@ impl crate::codec::Decode for NamespaceGroupConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "namespace-group"))]
+#[cfg(feature = "namespace-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NamespaceGroupConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -205,13 +205,13 @@ impl crate::codec::Encode for NamespaceGroupConnection {
     }
 }
 /// Spec: `#/components/schemas/NamespaceGroupCreationParams`
-#[cfg(any(feature = "namespace-group"))]
+#[cfg(feature = "namespace-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NamespaceGroupCreationParams {
     pub nvmf_subsystem_id: ::std::string::String,
     pub name: ::std::string::String,
 }
-#[cfg(any(feature = "namespace-group"))]
+#[cfg(feature = "namespace-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NamespaceGroupCreationParams {
     fn decode(
@@ -242,7 +242,7 @@ impl crate::codec::Decode for NamespaceGroupCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "namespace-group"))]
+#[cfg(feature = "namespace-group")]
 impl crate::codec::Encode for NamespaceGroupCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -252,12 +252,12 @@ impl crate::codec::Encode for NamespaceGroupCreationParams {
     }
 }
 /// Spec: `#/components/schemas/NamespaceGroupDeletionParams`
-#[cfg(any(feature = "namespace-group"))]
+#[cfg(feature = "namespace-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NamespaceGroupDeletionParams {
     pub r#where: crate::models::NamespaceGroupWhereInput,
 }
-#[cfg(any(feature = "namespace-group"))]
+#[cfg(feature = "namespace-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NamespaceGroupDeletionParams {
     fn decode(
@@ -280,7 +280,7 @@ impl crate::codec::Decode for NamespaceGroupDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "namespace-group"))]
+#[cfg(feature = "namespace-group")]
 impl crate::codec::Encode for NamespaceGroupDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -289,13 +289,13 @@ impl crate::codec::Encode for NamespaceGroupDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/NamespaceGroupUpdationParams`
-#[cfg(any(feature = "namespace-group"))]
+#[cfg(feature = "namespace-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NamespaceGroupUpdationParams {
     pub data: crate::models::NamespaceGroupUpdationParamsData,
     pub r#where: crate::models::NamespaceGroupWhereInput,
 }
-#[cfg(any(feature = "namespace-group"))]
+#[cfg(feature = "namespace-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NamespaceGroupUpdationParams {
     fn decode(
@@ -322,7 +322,7 @@ impl crate::codec::Decode for NamespaceGroupUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "namespace-group"))]
+#[cfg(feature = "namespace-group")]
 impl crate::codec::Encode for NamespaceGroupUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -332,12 +332,12 @@ impl crate::codec::Encode for NamespaceGroupUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/NamespaceGroupUpdationParams/properties/data`
-#[cfg(any(feature = "namespace-group"))]
+#[cfg(feature = "namespace-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NamespaceGroupUpdationParamsData {
     pub name: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "namespace-group"))]
+#[cfg(feature = "namespace-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NamespaceGroupUpdationParamsData {
     fn decode(
@@ -355,7 +355,7 @@ impl crate::codec::Decode for NamespaceGroupUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "namespace-group"))]
+#[cfg(feature = "namespace-group")]
 impl crate::codec::Encode for NamespaceGroupUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -364,12 +364,12 @@ impl crate::codec::Encode for NamespaceGroupUpdationParamsData {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateNamespaceGroup`
-#[cfg(any(feature = "namespace-group"))]
+#[cfg(feature = "namespace-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateNamespaceGroup {
     pub count: i32,
 }
-#[cfg(any(feature = "namespace-group"))]
+#[cfg(feature = "namespace-group")]
 impl crate::codec::Decode for NestedAggregateNamespaceGroup {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -391,7 +391,7 @@ impl crate::codec::Decode for NestedAggregateNamespaceGroup {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "namespace-group"))]
+#[cfg(feature = "namespace-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateNamespaceGroup {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -402,67 +402,95 @@ impl crate::codec::Encode for NestedAggregateNamespaceGroup {
 }
 impl crate::Client {
     /// `POST /v2/api/create-namespace-group` (operation `CreateNamespaceGroup`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "namespace-group")]
-    pub async fn create_namespace_group(
+    pub fn create_namespace_group(
         &self,
         body: &[crate::models::NamespaceGroupCreationParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::NamespaceGroup>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("create-namespace-group", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::NamespaceGroup>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("create-namespace-group", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/delete-namespace-group` (operation `DeleteNamespaceGroup`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "namespace-group")]
-    pub async fn delete_namespace_group(
+    pub fn delete_namespace_group(
         &self,
         body: &crate::models::NamespaceGroupDeletionParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::DeleteNamespaceGroup>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("delete-namespace-group", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::DeleteNamespaceGroup>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("delete-namespace-group", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-namespace-groups` (operation `GetNamespaceGroups`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "namespace-group")]
-    pub async fn get_namespace_groups(
+    pub fn get_namespace_groups(
         &self,
         body: &crate::models::GetNamespaceGroupsRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::NamespaceGroup>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-namespace-groups", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::NamespaceGroup>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-namespace-groups", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-namespace-groups-connection` (operation `GetNamespaceGroupsConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "namespace-group")]
-    pub async fn get_namespace_groups_connection(
+    pub fn get_namespace_groups_connection(
         &self,
         body: &crate::models::GetNamespaceGroupsConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::NamespaceGroupConnection, crate::Error> {
-        self.execute(
-                crate::client::ApiRequest::json("get-namespace-groups-connection", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::NamespaceGroupConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-namespace-groups-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-namespace-group` (operation `UpdateNamespaceGroup`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "namespace-group")]
-    pub async fn update_namespace_group(
+    pub fn update_namespace_group(
         &self,
         body: &crate::models::NamespaceGroupUpdationParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::NamespaceGroup>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("update-namespace-group", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::NamespaceGroup>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("update-namespace-group", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "namespace-group")]
+crate::pagination::list_request!(
+    GetNamespaceGroupsRequestBody => NamespaceGroup, get_namespace_groups
+);

@@ -3,12 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteNetworkPolicyRuleService`
-#[cfg(any(feature = "network-policy-rule-service"))]
+#[cfg(feature = "network-policy-rule-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteNetworkPolicyRuleService {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "network-policy-rule-service"))]
+#[cfg(feature = "network-policy-rule-service")]
 impl crate::codec::Decode for DeleteNetworkPolicyRuleService {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -30,7 +30,7 @@ impl crate::codec::Decode for DeleteNetworkPolicyRuleService {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "network-policy-rule-service"))]
+#[cfg(feature = "network-policy-rule-service")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteNetworkPolicyRuleService {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -40,7 +40,7 @@ impl crate::codec::Encode for DeleteNetworkPolicyRuleService {
     }
 }
 /// Spec: `#/components/schemas/GetNetworkPolicyRuleServicesConnectionRequestBody`
-#[cfg(any(feature = "network-policy-rule-service"))]
+#[cfg(feature = "network-policy-rule-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetNetworkPolicyRuleServicesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -51,7 +51,7 @@ pub struct GetNetworkPolicyRuleServicesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::NetworkPolicyRuleServiceWhereInput>,
 }
-#[cfg(any(feature = "network-policy-rule-service"))]
+#[cfg(feature = "network-policy-rule-service")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetNetworkPolicyRuleServicesConnectionRequestBody {
     fn decode(
@@ -75,7 +75,7 @@ impl crate::codec::Decode for GetNetworkPolicyRuleServicesConnectionRequestBody 
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "network-policy-rule-service"))]
+#[cfg(feature = "network-policy-rule-service")]
 impl crate::codec::Encode for GetNetworkPolicyRuleServicesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -90,7 +90,7 @@ impl crate::codec::Encode for GetNetworkPolicyRuleServicesConnectionRequestBody 
     }
 }
 /// Spec: `#/components/schemas/GetNetworkPolicyRuleServicesRequestBody`
-#[cfg(any(feature = "network-policy-rule-service"))]
+#[cfg(feature = "network-policy-rule-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetNetworkPolicyRuleServicesRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -101,7 +101,7 @@ pub struct GetNetworkPolicyRuleServicesRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::NetworkPolicyRuleServiceWhereInput>,
 }
-#[cfg(any(feature = "network-policy-rule-service"))]
+#[cfg(feature = "network-policy-rule-service")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetNetworkPolicyRuleServicesRequestBody {
     fn decode(
@@ -125,7 +125,7 @@ impl crate::codec::Decode for GetNetworkPolicyRuleServicesRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "network-policy-rule-service"))]
+#[cfg(feature = "network-policy-rule-service")]
 impl crate::codec::Encode for GetNetworkPolicyRuleServicesRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -140,12 +140,12 @@ impl crate::codec::Encode for GetNetworkPolicyRuleServicesRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateNetworkPolicyRuleService`
-#[cfg(any(feature = "network-policy-rule-service"))]
+#[cfg(feature = "network-policy-rule-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateNetworkPolicyRuleService {
     pub count: i32,
 }
-#[cfg(any(feature = "network-policy-rule-service"))]
+#[cfg(feature = "network-policy-rule-service")]
 impl crate::codec::Decode for NestedAggregateNetworkPolicyRuleService {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -167,7 +167,7 @@ impl crate::codec::Decode for NestedAggregateNetworkPolicyRuleService {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "network-policy-rule-service"))]
+#[cfg(feature = "network-policy-rule-service")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateNetworkPolicyRuleService {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -177,7 +177,7 @@ impl crate::codec::Encode for NestedAggregateNetworkPolicyRuleService {
     }
 }
 /// Spec: `#/components/schemas/NetworkPolicyRuleService`
-#[cfg(any(feature = "network-policy-rule-service"))]
+#[cfg(feature = "network-policy-rule-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NetworkPolicyRuleService {
     pub description: ::std::option::Option<::std::string::String>,
@@ -186,7 +186,7 @@ pub struct NetworkPolicyRuleService {
     pub name: ::std::string::String,
     pub preset: bool,
 }
-#[cfg(any(feature = "network-policy-rule-service"))]
+#[cfg(feature = "network-policy-rule-service")]
 impl crate::codec::Decode for NetworkPolicyRuleService {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -225,7 +225,7 @@ impl crate::codec::Decode for NetworkPolicyRuleService {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "network-policy-rule-service"))]
+#[cfg(feature = "network-policy-rule-service")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NetworkPolicyRuleService {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -239,12 +239,12 @@ impl crate::codec::Encode for NetworkPolicyRuleService {
     }
 }
 /// Spec: `#/components/schemas/NetworkPolicyRuleServiceConnection`
-#[cfg(any(feature = "network-policy-rule-service"))]
+#[cfg(feature = "network-policy-rule-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NetworkPolicyRuleServiceConnection {
     pub aggregate: crate::models::NestedAggregateNetworkPolicyRuleService,
 }
-#[cfg(any(feature = "network-policy-rule-service"))]
+#[cfg(feature = "network-policy-rule-service")]
 impl crate::codec::Decode for NetworkPolicyRuleServiceConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -266,7 +266,7 @@ impl crate::codec::Decode for NetworkPolicyRuleServiceConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "network-policy-rule-service"))]
+#[cfg(feature = "network-policy-rule-service")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NetworkPolicyRuleServiceConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -276,14 +276,14 @@ impl crate::codec::Encode for NetworkPolicyRuleServiceConnection {
     }
 }
 /// Spec: `#/components/schemas/NetworkPolicyRuleServiceCreationParams`
-#[cfg(any(feature = "network-policy-rule-service"))]
+#[cfg(feature = "network-policy-rule-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NetworkPolicyRuleServiceCreationParams {
     pub members: ::std::vec::Vec<crate::models::NetworkPolicyRuleServiceMemberParams>,
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::string::String,
 }
-#[cfg(any(feature = "network-policy-rule-service"))]
+#[cfg(feature = "network-policy-rule-service")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NetworkPolicyRuleServiceCreationParams {
     fn decode(
@@ -315,7 +315,7 @@ impl crate::codec::Decode for NetworkPolicyRuleServiceCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "network-policy-rule-service"))]
+#[cfg(feature = "network-policy-rule-service")]
 impl crate::codec::Encode for NetworkPolicyRuleServiceCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -326,12 +326,12 @@ impl crate::codec::Encode for NetworkPolicyRuleServiceCreationParams {
     }
 }
 /// Spec: `#/components/schemas/NetworkPolicyRuleServiceDeletionParams`
-#[cfg(any(feature = "network-policy-rule-service"))]
+#[cfg(feature = "network-policy-rule-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NetworkPolicyRuleServiceDeletionParams {
     pub r#where: crate::models::NetworkPolicyRuleServiceWhereInput,
 }
-#[cfg(any(feature = "network-policy-rule-service"))]
+#[cfg(feature = "network-policy-rule-service")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NetworkPolicyRuleServiceDeletionParams {
     fn decode(
@@ -354,7 +354,7 @@ impl crate::codec::Decode for NetworkPolicyRuleServiceDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "network-policy-rule-service"))]
+#[cfg(feature = "network-policy-rule-service")]
 impl crate::codec::Encode for NetworkPolicyRuleServiceDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -363,14 +363,14 @@ impl crate::codec::Encode for NetworkPolicyRuleServiceDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/NetworkPolicyRuleServiceMemberParams`
-#[cfg(any(feature = "network-policy-rule-service"))]
+#[cfg(feature = "network-policy-rule-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NetworkPolicyRuleServiceMemberParams {
     pub alg_protocol: ::std::option::Option<crate::models::NetworkPolicyRuleAlgProtocol>,
     pub port: ::std::option::Option<::std::string::String>,
     pub protocol: crate::models::NetworkPolicyRulePortProtocol,
 }
-#[cfg(any(feature = "network-policy-rule-service"))]
+#[cfg(feature = "network-policy-rule-service")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NetworkPolicyRuleServiceMemberParams {
     fn decode(
@@ -395,7 +395,7 @@ impl crate::codec::Decode for NetworkPolicyRuleServiceMemberParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "network-policy-rule-service"))]
+#[cfg(feature = "network-policy-rule-service")]
 impl crate::codec::Encode for NetworkPolicyRuleServiceMemberParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -406,7 +406,7 @@ impl crate::codec::Encode for NetworkPolicyRuleServiceMemberParams {
     }
 }
 /// Spec: `#/components/schemas/NetworkPolicyRuleServiceOrderByInput`
-#[cfg(any(feature = "network-policy-rule-service"))]
+#[cfg(feature = "network-policy-rule-service")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum NetworkPolicyRuleServiceOrderByInput {
     /// `description_ASC`
@@ -432,7 +432,7 @@ pub enum NetworkPolicyRuleServiceOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "network-policy-rule-service"))]
+#[cfg(feature = "network-policy-rule-service")]
 impl NetworkPolicyRuleServiceOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 10] = [
@@ -481,19 +481,19 @@ impl NetworkPolicyRuleServiceOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "network-policy-rule-service"))]
+#[cfg(feature = "network-policy-rule-service")]
 impl ::std::default::Default for NetworkPolicyRuleServiceOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "network-policy-rule-service"))]
+#[cfg(feature = "network-policy-rule-service")]
 impl ::std::fmt::Display for NetworkPolicyRuleServiceOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "network-policy-rule-service"))]
+#[cfg(feature = "network-policy-rule-service")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NetworkPolicyRuleServiceOrderByInput {
     fn decode(
@@ -502,20 +502,20 @@ impl crate::codec::Decode for NetworkPolicyRuleServiceOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "network-policy-rule-service"))]
+#[cfg(feature = "network-policy-rule-service")]
 impl crate::codec::Encode for NetworkPolicyRuleServiceOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/NetworkPolicyRuleServiceUpdationParams`
-#[cfg(any(feature = "network-policy-rule-service"))]
+#[cfg(feature = "network-policy-rule-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NetworkPolicyRuleServiceUpdationParams {
     pub data: crate::models::NetworkPolicyRuleServiceUpdationParamsData,
     pub r#where: crate::models::NetworkPolicyRuleServiceWhereInput,
 }
-#[cfg(any(feature = "network-policy-rule-service"))]
+#[cfg(feature = "network-policy-rule-service")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NetworkPolicyRuleServiceUpdationParams {
     fn decode(
@@ -546,7 +546,7 @@ impl crate::codec::Decode for NetworkPolicyRuleServiceUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "network-policy-rule-service"))]
+#[cfg(feature = "network-policy-rule-service")]
 impl crate::codec::Encode for NetworkPolicyRuleServiceUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -556,7 +556,7 @@ impl crate::codec::Encode for NetworkPolicyRuleServiceUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/NetworkPolicyRuleServiceUpdationParams/properties/data`
-#[cfg(any(feature = "network-policy-rule-service"))]
+#[cfg(feature = "network-policy-rule-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NetworkPolicyRuleServiceUpdationParamsData {
     pub members: ::std::option::Option<
@@ -565,7 +565,7 @@ pub struct NetworkPolicyRuleServiceUpdationParamsData {
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "network-policy-rule-service"))]
+#[cfg(feature = "network-policy-rule-service")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NetworkPolicyRuleServiceUpdationParamsData {
     fn decode(
@@ -585,7 +585,7 @@ impl crate::codec::Decode for NetworkPolicyRuleServiceUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "network-policy-rule-service"))]
+#[cfg(feature = "network-policy-rule-service")]
 impl crate::codec::Encode for NetworkPolicyRuleServiceUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -596,7 +596,7 @@ impl crate::codec::Encode for NetworkPolicyRuleServiceUpdationParamsData {
     }
 }
 /// Spec: `#/components/schemas/NetworkPolicyRuleServiceWhereInput`
-#[cfg(any(feature = "network-policy-rule-service"))]
+#[cfg(feature = "network-policy-rule-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NetworkPolicyRuleServiceWhereInput {
     pub and: crate::Nullable<
@@ -653,7 +653,7 @@ pub struct NetworkPolicyRuleServiceWhereInput {
     pub preset: crate::Nullable<bool>,
     pub preset_not: crate::Nullable<bool>,
 }
-#[cfg(any(feature = "network-policy-rule-service"))]
+#[cfg(feature = "network-policy-rule-service")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NetworkPolicyRuleServiceWhereInput {
     fn decode(
@@ -760,7 +760,7 @@ impl crate::codec::Decode for NetworkPolicyRuleServiceWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "network-policy-rule-service"))]
+#[cfg(feature = "network-policy-rule-service")]
 impl crate::codec::Encode for NetworkPolicyRuleServiceWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -816,90 +816,110 @@ impl crate::codec::Encode for NetworkPolicyRuleServiceWhereInput {
 }
 impl crate::Client {
     /// `POST /v2/api/create-network-policy-rule-service` (operation `CreateNetworkPolicyRuleService`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "network-policy-rule-service")]
-    pub async fn create_network_policy_rule_service(
+    pub fn create_network_policy_rule_service(
         &self,
         body: &[crate::models::NetworkPolicyRuleServiceCreationParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::NetworkPolicyRuleService>>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "create-network-policy-rule-service",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::NetworkPolicyRuleService>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "create-network-policy-rule-service",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/delete-network-policy-rule-service` (operation `DeleteNetworkPolicyRuleService`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "network-policy-rule-service")]
-    pub async fn delete_network_policy_rule_service(
+    pub fn delete_network_policy_rule_service(
         &self,
         body: &crate::models::NetworkPolicyRuleServiceDeletionParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::DeleteNetworkPolicyRuleService>>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "delete-network-policy-rule-service",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<
+                crate::WithTask<crate::models::DeleteNetworkPolicyRuleService>,
+            >,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "delete-network-policy-rule-service",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-network-policy-rule-services` (operation `GetNetworkPolicyRuleServices`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "network-policy-rule-service")]
-    pub async fn get_network_policy_rule_services(
+    pub fn get_network_policy_rule_services(
         &self,
         body: &crate::models::GetNetworkPolicyRuleServicesRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::NetworkPolicyRuleService>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json("get-network-policy-rule-services", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::NetworkPolicyRuleService>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-network-policy-rule-services",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-network-policy-rule-services-connection` (operation `GetNetworkPolicyRuleServicesConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "network-policy-rule-service")]
-    pub async fn get_network_policy_rule_services_connection(
+    pub fn get_network_policy_rule_services_connection(
         &self,
         body: &crate::models::GetNetworkPolicyRuleServicesConnectionRequestBody,
-    ) -> ::std::result::Result<
-        crate::models::NetworkPolicyRuleServiceConnection,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "get-network-policy-rule-services-connection",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::NetworkPolicyRuleServiceConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-network-policy-rule-services-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-network-policy-rule-service` (operation `UpdateNetworkPolicyRuleService`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "network-policy-rule-service")]
-    pub async fn update_network_policy_rule_service(
+    pub fn update_network_policy_rule_service(
         &self,
         body: &crate::models::NetworkPolicyRuleServiceUpdationParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::NetworkPolicyRuleService>>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "update-network-policy-rule-service",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::NetworkPolicyRuleService>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "update-network-policy-rule-service",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "network-policy-rule-service")]
+crate::pagination::list_request!(
+    GetNetworkPolicyRuleServicesRequestBody => NetworkPolicyRuleService,
+    get_network_policy_rule_services
+);

@@ -3,12 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteNfsExport`
-#[cfg(any(feature = "nfs-export"))]
+#[cfg(feature = "nfs-export")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteNfsExport {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "nfs-export"))]
+#[cfg(feature = "nfs-export")]
 impl crate::codec::Decode for DeleteNfsExport {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -30,7 +30,7 @@ impl crate::codec::Decode for DeleteNfsExport {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "nfs-export"))]
+#[cfg(feature = "nfs-export")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteNfsExport {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -40,7 +40,7 @@ impl crate::codec::Encode for DeleteNfsExport {
     }
 }
 /// Spec: `#/components/schemas/GetNfsExportsConnectionRequestBody`
-#[cfg(any(feature = "nfs-export"))]
+#[cfg(feature = "nfs-export")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetNfsExportsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -51,7 +51,7 @@ pub struct GetNfsExportsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::NfsExportWhereInput>,
 }
-#[cfg(any(feature = "nfs-export"))]
+#[cfg(feature = "nfs-export")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetNfsExportsConnectionRequestBody {
     fn decode(
@@ -75,7 +75,7 @@ impl crate::codec::Decode for GetNfsExportsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "nfs-export"))]
+#[cfg(feature = "nfs-export")]
 impl crate::codec::Encode for GetNfsExportsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -90,12 +90,12 @@ impl crate::codec::Encode for GetNfsExportsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateNfsExport`
-#[cfg(any(feature = "nfs-export"))]
+#[cfg(feature = "nfs-export")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateNfsExport {
     pub count: i32,
 }
-#[cfg(any(feature = "nfs-export"))]
+#[cfg(feature = "nfs-export")]
 impl crate::codec::Decode for NestedAggregateNfsExport {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -117,7 +117,7 @@ impl crate::codec::Decode for NestedAggregateNfsExport {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "nfs-export"))]
+#[cfg(feature = "nfs-export")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateNfsExport {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -127,7 +127,7 @@ impl crate::codec::Encode for NestedAggregateNfsExport {
     }
 }
 /// Spec: `#/components/schemas/NfsExport`
-#[cfg(any(feature = "nfs-export"))]
+#[cfg(feature = "nfs-export")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NfsExport {
     pub cluster: crate::models::NestedCluster,
@@ -144,7 +144,7 @@ pub struct NfsExport {
     pub replica_num: i32,
     pub thin_provision: bool,
 }
-#[cfg(any(feature = "nfs-export"))]
+#[cfg(feature = "nfs-export")]
 impl crate::codec::Decode for NfsExport {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -222,7 +222,7 @@ impl crate::codec::Decode for NfsExport {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "nfs-export"))]
+#[cfg(feature = "nfs-export")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NfsExport {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -244,12 +244,12 @@ impl crate::codec::Encode for NfsExport {
     }
 }
 /// Spec: `#/components/schemas/NfsExportConnection`
-#[cfg(any(feature = "nfs-export"))]
+#[cfg(feature = "nfs-export")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NfsExportConnection {
     pub aggregate: crate::models::NestedAggregateNfsExport,
 }
-#[cfg(any(feature = "nfs-export"))]
+#[cfg(feature = "nfs-export")]
 impl crate::codec::Decode for NfsExportConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -271,7 +271,7 @@ impl crate::codec::Decode for NfsExportConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "nfs-export"))]
+#[cfg(feature = "nfs-export")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NfsExportConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -281,7 +281,7 @@ impl crate::codec::Encode for NfsExportConnection {
     }
 }
 /// Spec: `#/components/schemas/NfsExportCreationParams`
-#[cfg(any(feature = "nfs-export"))]
+#[cfg(feature = "nfs-export")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NfsExportCreationParams {
     pub cluster_id: ::std::string::String,
@@ -290,7 +290,7 @@ pub struct NfsExportCreationParams {
     pub replica_num: i32,
     pub name: ::std::string::String,
 }
-#[cfg(any(feature = "nfs-export"))]
+#[cfg(feature = "nfs-export")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NfsExportCreationParams {
     fn decode(
@@ -330,7 +330,7 @@ impl crate::codec::Decode for NfsExportCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "nfs-export"))]
+#[cfg(feature = "nfs-export")]
 impl crate::codec::Encode for NfsExportCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -343,12 +343,12 @@ impl crate::codec::Encode for NfsExportCreationParams {
     }
 }
 /// Spec: `#/components/schemas/NfsExportDeletionParams`
-#[cfg(any(feature = "nfs-export"))]
+#[cfg(feature = "nfs-export")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NfsExportDeletionParams {
     pub r#where: crate::models::NfsExportWhereInput,
 }
-#[cfg(any(feature = "nfs-export"))]
+#[cfg(feature = "nfs-export")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NfsExportDeletionParams {
     fn decode(
@@ -371,7 +371,7 @@ impl crate::codec::Decode for NfsExportDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "nfs-export"))]
+#[cfg(feature = "nfs-export")]
 impl crate::codec::Encode for NfsExportDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -380,13 +380,13 @@ impl crate::codec::Encode for NfsExportDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/NfsExportUpdationParams`
-#[cfg(any(feature = "nfs-export"))]
+#[cfg(feature = "nfs-export")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NfsExportUpdationParams {
     pub data: ::std::option::Option<crate::models::NfsExportUpdationParamsData>,
     pub r#where: crate::models::NfsExportWhereInput,
 }
-#[cfg(any(feature = "nfs-export"))]
+#[cfg(feature = "nfs-export")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NfsExportUpdationParams {
     fn decode(
@@ -410,7 +410,7 @@ impl crate::codec::Decode for NfsExportUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "nfs-export"))]
+#[cfg(feature = "nfs-export")]
 impl crate::codec::Encode for NfsExportUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -420,13 +420,13 @@ impl crate::codec::Encode for NfsExportUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/NfsExportUpdationParams/properties/data`
-#[cfg(any(feature = "nfs-export"))]
+#[cfg(feature = "nfs-export")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NfsExportUpdationParamsData {
     pub ip_whitelist: ::std::option::Option<::std::string::String>,
     pub name: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "nfs-export"))]
+#[cfg(feature = "nfs-export")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NfsExportUpdationParamsData {
     fn decode(
@@ -445,7 +445,7 @@ impl crate::codec::Decode for NfsExportUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "nfs-export"))]
+#[cfg(feature = "nfs-export")]
 impl crate::codec::Encode for NfsExportUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -456,62 +456,90 @@ impl crate::codec::Encode for NfsExportUpdationParamsData {
 }
 impl crate::Client {
     /// `POST /v2/api/create-nfs-export` (operation `CreateNfsExport`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "nfs-export")]
-    pub async fn create_nfs_export(
+    pub fn create_nfs_export(
         &self,
         body: &[crate::models::NfsExportCreationParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::NfsExport>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("create-nfs-export", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::NfsExport>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("create-nfs-export", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/delete-nfs-export` (operation `DeleteNfsExport`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "nfs-export")]
-    pub async fn delete_nfs_export(
+    pub fn delete_nfs_export(
         &self,
         body: &crate::models::NfsExportDeletionParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::DeleteNfsExport>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("delete-nfs-export", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::DeleteNfsExport>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("delete-nfs-export", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-nfs-exports` (operation `GetNfsExports`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "nfs-export")]
-    pub async fn get_nfs_exports(
+    pub fn get_nfs_exports(
         &self,
         body: &crate::models::GetNfsExportsRequestBody,
-    ) -> ::std::result::Result<::std::vec::Vec<crate::models::NfsExport>, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-nfs-exports", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::NfsExport>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-nfs-exports", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-nfs-exports-connection` (operation `GetNfsExportsConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "nfs-export")]
-    pub async fn get_nfs_exports_connection(
+    pub fn get_nfs_exports_connection(
         &self,
         body: &crate::models::GetNfsExportsConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::NfsExportConnection, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-nfs-exports-connection", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<crate::models::NfsExportConnection, crate::Error>,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-nfs-exports-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-nfs-export` (operation `UpdateNfsExport`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "nfs-export")]
-    pub async fn update_nfs_export(
+    pub fn update_nfs_export(
         &self,
         body: &crate::models::NfsExportUpdationParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::NfsExport>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("update-nfs-export", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::NfsExport>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("update-nfs-export", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "nfs-export")]
+crate::pagination::list_request!(GetNfsExportsRequestBody => NfsExport, get_nfs_exports);

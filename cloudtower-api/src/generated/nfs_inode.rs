@@ -3,7 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/GetNfsInodesConnectionRequestBody`
-#[cfg(any(feature = "nfs-inode"))]
+#[cfg(feature = "nfs-inode")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetNfsInodesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -14,7 +14,7 @@ pub struct GetNfsInodesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::NfsInodeWhereInput>,
 }
-#[cfg(any(feature = "nfs-inode"))]
+#[cfg(feature = "nfs-inode")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetNfsInodesConnectionRequestBody {
     fn decode(
@@ -38,7 +38,7 @@ impl crate::codec::Decode for GetNfsInodesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "nfs-inode"))]
+#[cfg(feature = "nfs-inode")]
 impl crate::codec::Encode for GetNfsInodesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -53,7 +53,7 @@ impl crate::codec::Encode for GetNfsInodesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetNfsInodesRequestBody`
-#[cfg(any(feature = "nfs-inode"))]
+#[cfg(feature = "nfs-inode")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetNfsInodesRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -64,7 +64,7 @@ pub struct GetNfsInodesRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::NfsInodeWhereInput>,
 }
-#[cfg(any(feature = "nfs-inode"))]
+#[cfg(feature = "nfs-inode")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetNfsInodesRequestBody {
     fn decode(
@@ -88,7 +88,7 @@ impl crate::codec::Decode for GetNfsInodesRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "nfs-inode"))]
+#[cfg(feature = "nfs-inode")]
 impl crate::codec::Encode for GetNfsInodesRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -103,12 +103,12 @@ impl crate::codec::Encode for GetNfsInodesRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateNfsInode`
-#[cfg(any(feature = "nfs-inode"))]
+#[cfg(feature = "nfs-inode")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateNfsInode {
     pub count: i32,
 }
-#[cfg(any(feature = "nfs-inode"))]
+#[cfg(feature = "nfs-inode")]
 impl crate::codec::Decode for NestedAggregateNfsInode {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -130,7 +130,7 @@ impl crate::codec::Decode for NestedAggregateNfsInode {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "nfs-inode"))]
+#[cfg(feature = "nfs-inode")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateNfsInode {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -140,7 +140,7 @@ impl crate::codec::Encode for NestedAggregateNfsInode {
     }
 }
 /// Spec: `#/components/schemas/NfsInode`
-#[cfg(any(feature = "nfs-inode"))]
+#[cfg(feature = "nfs-inode")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NfsInode {
     pub assigned_size: i64,
@@ -158,7 +158,7 @@ pub struct NfsInode {
     pub unique_logical_size: ::std::option::Option<f64>,
     pub unique_size: i64,
 }
-#[cfg(any(feature = "nfs-inode"))]
+#[cfg(feature = "nfs-inode")]
 impl crate::codec::Decode for NfsInode {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -243,7 +243,7 @@ impl crate::codec::Decode for NfsInode {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "nfs-inode"))]
+#[cfg(feature = "nfs-inode")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NfsInode {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -266,12 +266,12 @@ impl crate::codec::Encode for NfsInode {
     }
 }
 /// Spec: `#/components/schemas/NfsInodeConnection`
-#[cfg(any(feature = "nfs-inode"))]
+#[cfg(feature = "nfs-inode")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NfsInodeConnection {
     pub aggregate: crate::models::NestedAggregateNfsInode,
 }
-#[cfg(any(feature = "nfs-inode"))]
+#[cfg(feature = "nfs-inode")]
 impl crate::codec::Decode for NfsInodeConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -293,7 +293,7 @@ impl crate::codec::Decode for NfsInodeConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "nfs-inode"))]
+#[cfg(feature = "nfs-inode")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NfsInodeConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -303,7 +303,7 @@ impl crate::codec::Encode for NfsInodeConnection {
     }
 }
 /// Spec: `#/components/schemas/NfsInodeOrderByInput`
-#[cfg(any(feature = "nfs-inode"))]
+#[cfg(feature = "nfs-inode")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum NfsInodeOrderByInput {
     /// `assigned_size_ASC`
@@ -357,7 +357,7 @@ pub enum NfsInodeOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "nfs-inode"))]
+#[cfg(feature = "nfs-inode")]
 impl NfsInodeOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 24] = [
@@ -448,19 +448,19 @@ impl NfsInodeOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "nfs-inode"))]
+#[cfg(feature = "nfs-inode")]
 impl ::std::default::Default for NfsInodeOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "nfs-inode"))]
+#[cfg(feature = "nfs-inode")]
 impl ::std::fmt::Display for NfsInodeOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "nfs-inode"))]
+#[cfg(feature = "nfs-inode")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NfsInodeOrderByInput {
     fn decode(
@@ -469,7 +469,7 @@ impl crate::codec::Decode for NfsInodeOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "nfs-inode"))]
+#[cfg(feature = "nfs-inode")]
 impl crate::codec::Encode for NfsInodeOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
@@ -477,23 +477,36 @@ impl crate::codec::Encode for NfsInodeOrderByInput {
 }
 impl crate::Client {
     /// `POST /v2/api/get-nfs-inodes` (operation `GetNfsInodes`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "nfs-inode")]
-    pub async fn get_nfs_inodes(
+    pub fn get_nfs_inodes(
         &self,
         body: &crate::models::GetNfsInodesRequestBody,
-    ) -> ::std::result::Result<::std::vec::Vec<crate::models::NfsInode>, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-nfs-inodes", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::NfsInode>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-nfs-inodes", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-nfs-inodes-connection` (operation `GetNfsInodesConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "nfs-inode")]
-    pub async fn get_nfs_inodes_connection(
+    pub fn get_nfs_inodes_connection(
         &self,
         body: &crate::models::GetNfsInodesConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::NfsInodeConnection, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-nfs-inodes-connection", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<crate::models::NfsInodeConnection, crate::Error>,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-nfs-inodes-connection", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "nfs-inode")]
+crate::pagination::list_request!(GetNfsInodesRequestBody => NfsInode, get_nfs_inodes);

@@ -3,7 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/GetNicsConnectionRequestBody`
-#[cfg(any(feature = "nic"))]
+#[cfg(feature = "nic")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetNicsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -14,7 +14,7 @@ pub struct GetNicsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::NicWhereInput>,
 }
-#[cfg(any(feature = "nic"))]
+#[cfg(feature = "nic")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetNicsConnectionRequestBody {
     fn decode(
@@ -38,7 +38,7 @@ impl crate::codec::Decode for GetNicsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "nic"))]
+#[cfg(feature = "nic")]
 impl crate::codec::Encode for GetNicsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -53,12 +53,12 @@ impl crate::codec::Encode for GetNicsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateNic`
-#[cfg(any(feature = "nic"))]
+#[cfg(feature = "nic")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateNic {
     pub count: i32,
 }
-#[cfg(any(feature = "nic"))]
+#[cfg(feature = "nic")]
 impl crate::codec::Decode for NestedAggregateNic {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -80,7 +80,7 @@ impl crate::codec::Decode for NestedAggregateNic {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "nic"))]
+#[cfg(feature = "nic")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateNic {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -90,7 +90,7 @@ impl crate::codec::Encode for NestedAggregateNic {
     }
 }
 /// Spec: `#/components/schemas/Nic`
-#[cfg(any(feature = "nic"))]
+#[cfg(feature = "nic")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Nic {
     pub driver: ::std::option::Option<::std::string::String>,
@@ -124,7 +124,7 @@ pub struct Nic {
     pub vds: ::std::option::Option<crate::models::NestedVds>,
     pub vms: ::std::option::Option<::std::vec::Vec<crate::models::NestedVm>>,
 }
-#[cfg(any(feature = "nic"))]
+#[cfg(feature = "nic")]
 impl crate::codec::Decode for Nic {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -215,7 +215,7 @@ impl crate::codec::Decode for Nic {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "nic"))]
+#[cfg(feature = "nic")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for Nic {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -254,12 +254,12 @@ impl crate::codec::Encode for Nic {
     }
 }
 /// Spec: `#/components/schemas/NicConnection`
-#[cfg(any(feature = "nic"))]
+#[cfg(feature = "nic")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NicConnection {
     pub aggregate: crate::models::NestedAggregateNic,
 }
-#[cfg(any(feature = "nic"))]
+#[cfg(feature = "nic")]
 impl crate::codec::Decode for NicConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -281,7 +281,7 @@ impl crate::codec::Decode for NicConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "nic"))]
+#[cfg(feature = "nic")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NicConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -291,13 +291,13 @@ impl crate::codec::Encode for NicConnection {
     }
 }
 /// Spec: `#/components/schemas/NicUpdationParams`
-#[cfg(any(feature = "nic"))]
+#[cfg(feature = "nic")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NicUpdationParams {
     pub data: crate::models::NicUpdationParamsData,
     pub r#where: crate::models::NicWhereInput,
 }
-#[cfg(any(feature = "nic"))]
+#[cfg(feature = "nic")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NicUpdationParams {
     fn decode(
@@ -324,7 +324,7 @@ impl crate::codec::Decode for NicUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "nic"))]
+#[cfg(feature = "nic")]
 impl crate::codec::Encode for NicUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -334,14 +334,14 @@ impl crate::codec::Encode for NicUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/NicUpdationParams/properties/data`
-#[cfg(any(feature = "nic"))]
+#[cfg(feature = "nic")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NicUpdationParamsData {
     pub nic_user_usage: ::std::option::Option<crate::models::NicUserUsage>,
     pub total_vf_num: ::std::option::Option<i32>,
     pub mtu: ::std::option::Option<i32>,
 }
-#[cfg(any(feature = "nic"))]
+#[cfg(feature = "nic")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NicUpdationParamsData {
     fn decode(
@@ -361,7 +361,7 @@ impl crate::codec::Decode for NicUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "nic"))]
+#[cfg(feature = "nic")]
 impl crate::codec::Encode for NicUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -373,32 +373,50 @@ impl crate::codec::Encode for NicUpdationParamsData {
 }
 impl crate::Client {
     /// `POST /v2/api/get-nics` (operation `GetNics`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "nic")]
-    pub async fn get_nics(
+    pub fn get_nics(
         &self,
         body: &crate::models::GetNicsRequestBody,
-    ) -> ::std::result::Result<::std::vec::Vec<crate::models::Nic>, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-nics", body)).await?.decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<::std::vec::Vec<crate::models::Nic>, crate::Error>,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-nics", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-nics-connection` (operation `GetNicsConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "nic")]
-    pub async fn get_nics_connection(
+    pub fn get_nics_connection(
         &self,
         body: &crate::models::GetNicsConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::NicConnection, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-nics-connection", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<crate::models::NicConnection, crate::Error>,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-nics-connection", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-nic` (operation `UpdateNic`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "nic")]
-    pub async fn update_nic(
+    pub fn update_nic(
         &self,
         body: &crate::models::NicUpdationParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Nic>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("update-nic", body)).await?.decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Nic>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("update-nic", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "nic")]
+crate::pagination::list_request!(GetNicsRequestBody => Nic, get_nics);

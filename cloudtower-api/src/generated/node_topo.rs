@@ -3,7 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/GetNodeTopoesConnectionRequestBody`
-#[cfg(any(feature = "node-topo"))]
+#[cfg(feature = "node-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetNodeTopoesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -14,7 +14,7 @@ pub struct GetNodeTopoesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::NodeTopoWhereInput>,
 }
-#[cfg(any(feature = "node-topo"))]
+#[cfg(feature = "node-topo")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetNodeTopoesConnectionRequestBody {
     fn decode(
@@ -38,7 +38,7 @@ impl crate::codec::Decode for GetNodeTopoesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "node-topo"))]
+#[cfg(feature = "node-topo")]
 impl crate::codec::Encode for GetNodeTopoesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -53,7 +53,7 @@ impl crate::codec::Encode for GetNodeTopoesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetNodeTopoesRequestBody`
-#[cfg(any(feature = "node-topo"))]
+#[cfg(feature = "node-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetNodeTopoesRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -64,7 +64,7 @@ pub struct GetNodeTopoesRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::NodeTopoWhereInput>,
 }
-#[cfg(any(feature = "node-topo"))]
+#[cfg(feature = "node-topo")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetNodeTopoesRequestBody {
     fn decode(
@@ -88,7 +88,7 @@ impl crate::codec::Decode for GetNodeTopoesRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "node-topo"))]
+#[cfg(feature = "node-topo")]
 impl crate::codec::Encode for GetNodeTopoesRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -103,12 +103,12 @@ impl crate::codec::Encode for GetNodeTopoesRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateNodeTopo`
-#[cfg(any(feature = "node-topo"))]
+#[cfg(feature = "node-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateNodeTopo {
     pub count: i32,
 }
-#[cfg(any(feature = "node-topo"))]
+#[cfg(feature = "node-topo")]
 impl crate::codec::Decode for NestedAggregateNodeTopo {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -130,7 +130,7 @@ impl crate::codec::Decode for NestedAggregateNodeTopo {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "node-topo"))]
+#[cfg(feature = "node-topo")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateNodeTopo {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -140,13 +140,13 @@ impl crate::codec::Encode for NestedAggregateNodeTopo {
     }
 }
 /// Spec: `#/components/schemas/NestedPosition`
-#[cfg(any(feature = "node-topo"))]
+#[cfg(feature = "node-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedPosition {
     pub column: ::std::option::Option<i32>,
     pub row: ::std::option::Option<i32>,
 }
-#[cfg(any(feature = "node-topo"))]
+#[cfg(feature = "node-topo")]
 impl crate::codec::Decode for NestedPosition {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -164,7 +164,7 @@ impl crate::codec::Decode for NestedPosition {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "node-topo"))]
+#[cfg(feature = "node-topo")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedPosition {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -175,13 +175,13 @@ impl crate::codec::Encode for NestedPosition {
     }
 }
 /// Spec: `#/components/schemas/NodeTopUpdationParam`
-#[cfg(any(feature = "node-topo"))]
+#[cfg(feature = "node-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NodeTopUpdationParam {
     pub data: crate::models::NodeTopoUpdationParamsData,
     pub r#where: crate::models::NodeTopoWhereUniqueInput,
 }
-#[cfg(any(feature = "node-topo"))]
+#[cfg(feature = "node-topo")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NodeTopUpdationParam {
     fn decode(
@@ -208,7 +208,7 @@ impl crate::codec::Decode for NodeTopUpdationParam {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "node-topo"))]
+#[cfg(feature = "node-topo")]
 impl crate::codec::Encode for NodeTopUpdationParam {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -218,7 +218,7 @@ impl crate::codec::Encode for NodeTopUpdationParam {
     }
 }
 /// Spec: `#/components/schemas/NodeTopo`
-#[cfg(any(feature = "node-topo"))]
+#[cfg(feature = "node-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NodeTopo {
     pub brick_topo: ::std::option::Option<crate::models::NestedBrickTopo>,
@@ -230,7 +230,7 @@ pub struct NodeTopo {
     pub name: ::std::string::String,
     pub position: crate::models::NestedPosition,
 }
-#[cfg(any(feature = "node-topo"))]
+#[cfg(feature = "node-topo")]
 impl crate::codec::Decode for NodeTopo {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -278,7 +278,7 @@ impl crate::codec::Decode for NodeTopo {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "node-topo"))]
+#[cfg(feature = "node-topo")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NodeTopo {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -295,12 +295,12 @@ impl crate::codec::Encode for NodeTopo {
     }
 }
 /// Spec: `#/components/schemas/NodeTopoConnection`
-#[cfg(any(feature = "node-topo"))]
+#[cfg(feature = "node-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NodeTopoConnection {
     pub aggregate: crate::models::NestedAggregateNodeTopo,
 }
-#[cfg(any(feature = "node-topo"))]
+#[cfg(feature = "node-topo")]
 impl crate::codec::Decode for NodeTopoConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -322,7 +322,7 @@ impl crate::codec::Decode for NodeTopoConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "node-topo"))]
+#[cfg(feature = "node-topo")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NodeTopoConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -332,7 +332,7 @@ impl crate::codec::Encode for NodeTopoConnection {
     }
 }
 /// Spec: `#/components/schemas/NodeTopoOrderByInput`
-#[cfg(any(feature = "node-topo"))]
+#[cfg(feature = "node-topo")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum NodeTopoOrderByInput {
     /// `id_ASC`
@@ -354,7 +354,7 @@ pub enum NodeTopoOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "node-topo"))]
+#[cfg(feature = "node-topo")]
 impl NodeTopoOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 8] = [
@@ -397,19 +397,19 @@ impl NodeTopoOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "node-topo"))]
+#[cfg(feature = "node-topo")]
 impl ::std::default::Default for NodeTopoOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "node-topo"))]
+#[cfg(feature = "node-topo")]
 impl ::std::fmt::Display for NodeTopoOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "node-topo"))]
+#[cfg(feature = "node-topo")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NodeTopoOrderByInput {
     fn decode(
@@ -418,24 +418,24 @@ impl crate::codec::Decode for NodeTopoOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "node-topo"))]
+#[cfg(feature = "node-topo")]
 impl crate::codec::Encode for NodeTopoOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/NodeTopoUpdationParams`
-#[cfg(any(feature = "node-topo"))]
+#[cfg(feature = "node-topo")]
 pub type NodeTopoUpdationParams = ::std::vec::Vec<crate::models::NodeTopUpdationParam>;
 /// Spec: `#/components/schemas/NodeTopoUpdationParamsData`
-#[cfg(any(feature = "node-topo"))]
+#[cfg(feature = "node-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NodeTopoUpdationParamsData {
     pub cluster_topo_id: ::std::option::Option<::std::string::String>,
     pub position: ::std::option::Option<crate::models::Position>,
     pub brick_topo_id: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "node-topo"))]
+#[cfg(feature = "node-topo")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NodeTopoUpdationParamsData {
     fn decode(
@@ -457,7 +457,7 @@ impl crate::codec::Decode for NodeTopoUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "node-topo"))]
+#[cfg(feature = "node-topo")]
 impl crate::codec::Encode for NodeTopoUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -468,13 +468,13 @@ impl crate::codec::Encode for NodeTopoUpdationParamsData {
     }
 }
 /// Spec: `#/components/schemas/NodeTopoWhereUniqueInput`
-#[cfg(any(feature = "node-topo"))]
+#[cfg(feature = "node-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NodeTopoWhereUniqueInput {
     pub id: crate::Nullable<::std::string::String>,
     pub local_id: crate::Nullable<::std::string::String>,
 }
-#[cfg(any(feature = "node-topo"))]
+#[cfg(feature = "node-topo")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NodeTopoWhereUniqueInput {
     fn decode(
@@ -493,7 +493,7 @@ impl crate::codec::Decode for NodeTopoWhereUniqueInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "node-topo"))]
+#[cfg(feature = "node-topo")]
 impl crate::codec::Encode for NodeTopoWhereUniqueInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -503,14 +503,14 @@ impl crate::codec::Encode for NodeTopoWhereUniqueInput {
     }
 }
 /// Spec: `#/components/schemas/Position`
-#[cfg(any(feature = "node-topo"))]
+#[cfg(feature = "node-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Position {
     pub row: crate::Nullable<i32>,
     pub column: crate::Nullable<i32>,
     pub typename: ::std::option::Option<crate::models::PositionTypename>,
 }
-#[cfg(any(feature = "node-topo"))]
+#[cfg(feature = "node-topo")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for Position {
     fn decode(
@@ -530,7 +530,7 @@ impl crate::codec::Decode for Position {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "node-topo"))]
+#[cfg(feature = "node-topo")]
 impl crate::codec::Encode for Position {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -541,7 +541,7 @@ impl crate::codec::Encode for Position {
     }
 }
 /// Spec: `#/components/schemas/Position/properties/__typename`
-#[cfg(any(feature = "node-topo"))]
+#[cfg(feature = "node-topo")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum PositionTypename {
     /// `position`
@@ -549,7 +549,7 @@ pub enum PositionTypename {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "node-topo"))]
+#[cfg(feature = "node-topo")]
 impl PositionTypename {
     /// Every value the spec lists.
     pub const ALL: [Self; 1] = [Self::Position];
@@ -569,19 +569,19 @@ impl PositionTypename {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "node-topo"))]
+#[cfg(feature = "node-topo")]
 impl ::std::default::Default for PositionTypename {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "node-topo"))]
+#[cfg(feature = "node-topo")]
 impl ::std::fmt::Display for PositionTypename {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "node-topo"))]
+#[cfg(feature = "node-topo")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for PositionTypename {
     fn decode(
@@ -590,7 +590,7 @@ impl crate::codec::Decode for PositionTypename {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "node-topo"))]
+#[cfg(feature = "node-topo")]
 impl crate::codec::Encode for PositionTypename {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
@@ -598,36 +598,56 @@ impl crate::codec::Encode for PositionTypename {
 }
 impl crate::Client {
     /// `POST /v2/api/get-node-topoes` (operation `GetNodeTopoes`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "node-topo")]
-    pub async fn get_node_topoes(
+    pub fn get_node_topoes(
         &self,
         body: &crate::models::GetNodeTopoesRequestBody,
-    ) -> ::std::result::Result<::std::vec::Vec<crate::models::NodeTopo>, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-node-topoes", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::NodeTopo>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-node-topoes", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-node-topoes-connection` (operation `GetNodeTopoesConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "node-topo")]
-    pub async fn get_node_topoes_connection(
+    pub fn get_node_topoes_connection(
         &self,
         body: &crate::models::GetNodeTopoesConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::NodeTopoConnection, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-node-topoes-connection", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<crate::models::NodeTopoConnection, crate::Error>,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-node-topoes-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/move-node-topo` (operation `UpdateNodeTopo`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "node-topo")]
-    pub async fn update_node_topo(
+    pub fn update_node_topo(
         &self,
         body: &crate::models::NodeTopoUpdationParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::NodeTopo>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("move-node-topo", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::NodeTopo>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("move-node-topo", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "node-topo")]
+crate::pagination::list_request!(GetNodeTopoesRequestBody => NodeTopo, get_node_topoes);

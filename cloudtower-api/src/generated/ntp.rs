@@ -3,12 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/NtpServiceUrl`
-#[cfg(any(feature = "ntp"))]
+#[cfg(feature = "ntp")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NtpServiceUrl {
     pub ntp_service_url: ::std::string::String,
 }
-#[cfg(any(feature = "ntp"))]
+#[cfg(feature = "ntp")]
 impl crate::codec::Decode for NtpServiceUrl {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -30,7 +30,7 @@ impl crate::codec::Decode for NtpServiceUrl {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "ntp"))]
+#[cfg(feature = "ntp")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NtpServiceUrl {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -41,12 +41,16 @@ impl crate::codec::Encode for NtpServiceUrl {
 }
 impl crate::Client {
     /// `POST /v2/api/get-ntp-service-url` (operation `GetNtpServiceUrl`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "ntp")]
-    pub async fn get_ntp_service_url(
+    pub fn get_ntp_service_url(
         &self,
-    ) -> ::std::result::Result<crate::models::NtpServiceUrl, crate::Error> {
-        self.execute(crate::client::ApiRequest::empty("get-ntp-service-url"))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<crate::models::NtpServiceUrl, crate::Error>,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::empty("get-ntp-service-url");
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }

@@ -3,12 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteNvmfNamespace`
-#[cfg(any(feature = "nvmf-namespace"))]
+#[cfg(feature = "nvmf-namespace")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteNvmfNamespace {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "nvmf-namespace"))]
+#[cfg(feature = "nvmf-namespace")]
 impl crate::codec::Decode for DeleteNvmfNamespace {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -30,7 +30,7 @@ impl crate::codec::Decode for DeleteNvmfNamespace {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "nvmf-namespace"))]
+#[cfg(feature = "nvmf-namespace")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteNvmfNamespace {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -40,7 +40,7 @@ impl crate::codec::Encode for DeleteNvmfNamespace {
     }
 }
 /// Spec: `#/components/schemas/GetNvmfNamespacesConnectionRequestBody`
-#[cfg(any(feature = "nvmf-namespace"))]
+#[cfg(feature = "nvmf-namespace")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetNvmfNamespacesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -51,7 +51,7 @@ pub struct GetNvmfNamespacesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::NvmfNamespaceWhereInput>,
 }
-#[cfg(any(feature = "nvmf-namespace"))]
+#[cfg(feature = "nvmf-namespace")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetNvmfNamespacesConnectionRequestBody {
     fn decode(
@@ -75,7 +75,7 @@ impl crate::codec::Decode for GetNvmfNamespacesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "nvmf-namespace"))]
+#[cfg(feature = "nvmf-namespace")]
 impl crate::codec::Encode for GetNvmfNamespacesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -90,12 +90,12 @@ impl crate::codec::Encode for GetNvmfNamespacesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateNvmfNamespace`
-#[cfg(any(feature = "nvmf-namespace"))]
+#[cfg(feature = "nvmf-namespace")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateNvmfNamespace {
     pub count: i32,
 }
-#[cfg(any(feature = "nvmf-namespace"))]
+#[cfg(feature = "nvmf-namespace")]
 impl crate::codec::Decode for NestedAggregateNvmfNamespace {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -117,7 +117,7 @@ impl crate::codec::Decode for NestedAggregateNvmfNamespace {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "nvmf-namespace"))]
+#[cfg(feature = "nvmf-namespace")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateNvmfNamespace {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -127,7 +127,7 @@ impl crate::codec::Encode for NestedAggregateNvmfNamespace {
     }
 }
 /// Spec: `#/components/schemas/NvmfNamespace`
-#[cfg(any(feature = "nvmf-namespace"))]
+#[cfg(feature = "nvmf-namespace")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NvmfNamespace {
     pub assigned_size: i64,
@@ -172,7 +172,7 @@ pub struct NvmfNamespace {
     pub unique_size: i64,
     pub zbs_volume_id: ::std::string::String,
 }
-#[cfg(any(feature = "nvmf-namespace"))]
+#[cfg(feature = "nvmf-namespace")]
 impl crate::codec::Decode for NvmfNamespace {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -388,7 +388,7 @@ impl crate::codec::Decode for NvmfNamespace {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "nvmf-namespace"))]
+#[cfg(feature = "nvmf-namespace")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NvmfNamespace {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -438,7 +438,7 @@ impl crate::codec::Encode for NvmfNamespace {
     }
 }
 /// Spec: `#/components/schemas/NvmfNamespaceCloneParams`
-#[cfg(any(feature = "nvmf-namespace"))]
+#[cfg(feature = "nvmf-namespace")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NvmfNamespaceCloneParams {
     pub namespace_group_id: ::std::option::Option<::std::string::String>,
@@ -446,7 +446,7 @@ pub struct NvmfNamespaceCloneParams {
     pub name: ::std::string::String,
     pub snapshot_id: ::std::string::String,
 }
-#[cfg(any(feature = "nvmf-namespace"))]
+#[cfg(feature = "nvmf-namespace")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NvmfNamespaceCloneParams {
     fn decode(
@@ -484,7 +484,7 @@ impl crate::codec::Decode for NvmfNamespaceCloneParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "nvmf-namespace"))]
+#[cfg(feature = "nvmf-namespace")]
 impl crate::codec::Encode for NvmfNamespaceCloneParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -496,12 +496,12 @@ impl crate::codec::Encode for NvmfNamespaceCloneParams {
     }
 }
 /// Spec: `#/components/schemas/NvmfNamespaceConnection`
-#[cfg(any(feature = "nvmf-namespace"))]
+#[cfg(feature = "nvmf-namespace")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NvmfNamespaceConnection {
     pub aggregate: crate::models::NestedAggregateNvmfNamespace,
 }
-#[cfg(any(feature = "nvmf-namespace"))]
+#[cfg(feature = "nvmf-namespace")]
 impl crate::codec::Decode for NvmfNamespaceConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -523,7 +523,7 @@ impl crate::codec::Decode for NvmfNamespaceConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "nvmf-namespace"))]
+#[cfg(feature = "nvmf-namespace")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NvmfNamespaceConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -533,7 +533,7 @@ impl crate::codec::Encode for NvmfNamespaceConnection {
     }
 }
 /// Spec: `#/components/schemas/NvmfNamespaceCreationParams`
-#[cfg(any(feature = "nvmf-namespace"))]
+#[cfg(feature = "nvmf-namespace")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NvmfNamespaceCreationParams {
     pub namespace_id: ::std::option::Option<i32>,
@@ -570,7 +570,7 @@ pub struct NvmfNamespaceCreationParams {
     pub iops: ::std::option::Option<i64>,
     pub nqn_whitelist: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "nvmf-namespace"))]
+#[cfg(feature = "nvmf-namespace")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NvmfNamespaceCreationParams {
     fn decode(
@@ -654,7 +654,7 @@ impl crate::codec::Decode for NvmfNamespaceCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "nvmf-namespace"))]
+#[cfg(feature = "nvmf-namespace")]
 impl crate::codec::Encode for NvmfNamespaceCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -695,13 +695,13 @@ impl crate::codec::Encode for NvmfNamespaceCreationParams {
     }
 }
 /// Spec: `#/components/schemas/NvmfNamespaceDeletionParams`
-#[cfg(any(feature = "nvmf-namespace"))]
+#[cfg(feature = "nvmf-namespace")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NvmfNamespaceDeletionParams {
     pub data: crate::models::NvmfNamespaceDeletionParamsData,
     pub r#where: crate::models::NvmfNamespaceWhereInput,
 }
-#[cfg(any(feature = "nvmf-namespace"))]
+#[cfg(feature = "nvmf-namespace")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NvmfNamespaceDeletionParams {
     fn decode(
@@ -728,7 +728,7 @@ impl crate::codec::Decode for NvmfNamespaceDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "nvmf-namespace"))]
+#[cfg(feature = "nvmf-namespace")]
 impl crate::codec::Encode for NvmfNamespaceDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -738,12 +738,12 @@ impl crate::codec::Encode for NvmfNamespaceDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/NvmfNamespaceDeletionParams/properties/data`
-#[cfg(any(feature = "nvmf-namespace"))]
+#[cfg(feature = "nvmf-namespace")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NvmfNamespaceDeletionParamsData {
     pub remove_snapshot: bool,
 }
-#[cfg(any(feature = "nvmf-namespace"))]
+#[cfg(feature = "nvmf-namespace")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NvmfNamespaceDeletionParamsData {
     fn decode(
@@ -770,7 +770,7 @@ impl crate::codec::Decode for NvmfNamespaceDeletionParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "nvmf-namespace"))]
+#[cfg(feature = "nvmf-namespace")]
 impl crate::codec::Encode for NvmfNamespaceDeletionParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -779,13 +779,13 @@ impl crate::codec::Encode for NvmfNamespaceDeletionParamsData {
     }
 }
 /// Spec: `#/components/schemas/NvmfNamespaceRollbackParams`
-#[cfg(any(feature = "nvmf-namespace"))]
+#[cfg(feature = "nvmf-namespace")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NvmfNamespaceRollbackParams {
     pub namespace_id: ::std::string::String,
     pub snapshot_id: ::std::string::String,
 }
-#[cfg(any(feature = "nvmf-namespace"))]
+#[cfg(feature = "nvmf-namespace")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NvmfNamespaceRollbackParams {
     fn decode(
@@ -816,7 +816,7 @@ impl crate::codec::Decode for NvmfNamespaceRollbackParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "nvmf-namespace"))]
+#[cfg(feature = "nvmf-namespace")]
 impl crate::codec::Encode for NvmfNamespaceRollbackParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -826,13 +826,13 @@ impl crate::codec::Encode for NvmfNamespaceRollbackParams {
     }
 }
 /// Spec: `#/components/schemas/NvmfNamespaceUpdationParams`
-#[cfg(any(feature = "nvmf-namespace"))]
+#[cfg(feature = "nvmf-namespace")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NvmfNamespaceUpdationParams {
     pub data: crate::models::NvmfNamespaceUpdationParamsData,
     pub r#where: crate::models::NvmfNamespaceWhereInput,
 }
-#[cfg(any(feature = "nvmf-namespace"))]
+#[cfg(feature = "nvmf-namespace")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NvmfNamespaceUpdationParams {
     fn decode(
@@ -859,7 +859,7 @@ impl crate::codec::Decode for NvmfNamespaceUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "nvmf-namespace"))]
+#[cfg(feature = "nvmf-namespace")]
 impl crate::codec::Encode for NvmfNamespaceUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -869,7 +869,7 @@ impl crate::codec::Encode for NvmfNamespaceUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/NvmfNamespaceUpdationParamsData`
-#[cfg(any(feature = "nvmf-namespace"))]
+#[cfg(feature = "nvmf-namespace")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NvmfNamespaceUpdationParamsData {
     pub assigned_size_unit: ::std::option::Option<crate::models::ByteUnit>,
@@ -901,7 +901,7 @@ pub struct NvmfNamespaceUpdationParamsData {
     pub iops: ::std::option::Option<i64>,
     pub nqn_whitelist: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "nvmf-namespace"))]
+#[cfg(feature = "nvmf-namespace")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NvmfNamespaceUpdationParamsData {
     fn decode(
@@ -962,7 +962,7 @@ impl crate::codec::Decode for NvmfNamespaceUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "nvmf-namespace"))]
+#[cfg(feature = "nvmf-namespace")]
 impl crate::codec::Encode for NvmfNamespaceUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -999,103 +999,135 @@ impl crate::codec::Encode for NvmfNamespaceUpdationParamsData {
 }
 impl crate::Client {
     /// `POST /v2/api/clone-nvmf-namespace-from-snapshot` (operation `CloneNvmfNamespaceFromSnapshot`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "nvmf-namespace")]
-    pub async fn clone_nvmf_namespace_from_snapshot(
+    pub fn clone_nvmf_namespace_from_snapshot(
         &self,
         body: &[crate::models::NvmfNamespaceCloneParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::NvmfNamespace>>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "clone-nvmf-namespace-from-snapshot",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::NvmfNamespace>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "clone-nvmf-namespace-from-snapshot",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/create-nvmf-namespace` (operation `CreateNvmfNamespace`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "nvmf-namespace")]
-    pub async fn create_nvmf_namespace(
+    pub fn create_nvmf_namespace(
         &self,
         body: &[crate::models::NvmfNamespaceCreationParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::NvmfNamespace>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("create-nvmf-namespace", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::NvmfNamespace>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("create-nvmf-namespace", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/delete-nvmf-namespace` (operation `DeleteNvmfNamespace`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "nvmf-namespace")]
-    pub async fn delete_nvmf_namespace(
+    pub fn delete_nvmf_namespace(
         &self,
         body: &crate::models::NvmfNamespaceDeletionParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::DeleteNvmfNamespace>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("delete-nvmf-namespace", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::DeleteNvmfNamespace>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("delete-nvmf-namespace", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-nvmf-namespaces` (operation `GetNvmfNamespaces`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "nvmf-namespace")]
-    pub async fn get_nvmf_namespaces(
+    pub fn get_nvmf_namespaces(
         &self,
         body: &crate::models::GetNvmfNamespacesRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::NvmfNamespace>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-nvmf-namespaces", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::NvmfNamespace>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-nvmf-namespaces", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-nvmf-namespaces-connection` (operation `GetNvmfNamespacesConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "nvmf-namespace")]
-    pub async fn get_nvmf_namespaces_connection(
+    pub fn get_nvmf_namespaces_connection(
         &self,
         body: &crate::models::GetNvmfNamespacesConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::NvmfNamespaceConnection, crate::Error> {
-        self.execute(
-                crate::client::ApiRequest::json("get-nvmf-namespaces-connection", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::NvmfNamespaceConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-nvmf-namespaces-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/rollback-nvmf-namespace-from-snapshot` (operation `RollbackNvmfNamespaceFromSnapshot`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "nvmf-namespace")]
-    pub async fn rollback_nvmf_namespace_from_snapshot(
+    pub fn rollback_nvmf_namespace_from_snapshot(
         &self,
         body: &[crate::models::NvmfNamespaceRollbackParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::NvmfNamespace>>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "rollback-nvmf-namespace-from-snapshot",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::NvmfNamespace>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "rollback-nvmf-namespace-from-snapshot",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-nvmf-namespace` (operation `UpdateNvmfNamespace`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "nvmf-namespace")]
-    pub async fn update_nvmf_namespace(
+    pub fn update_nvmf_namespace(
         &self,
         body: &crate::models::NvmfNamespaceUpdationParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::NvmfNamespace>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("update-nvmf-namespace", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::NvmfNamespace>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("update-nvmf-namespace", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "nvmf-namespace")]
+crate::pagination::list_request!(
+    GetNvmfNamespacesRequestBody => NvmfNamespace, get_nvmf_namespaces
+);

@@ -3,12 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteNvmfNamespaceSnapshot`
-#[cfg(any(feature = "nvmf-namespace-snapshot"))]
+#[cfg(feature = "nvmf-namespace-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteNvmfNamespaceSnapshot {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "nvmf-namespace-snapshot"))]
+#[cfg(feature = "nvmf-namespace-snapshot")]
 impl crate::codec::Decode for DeleteNvmfNamespaceSnapshot {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -30,7 +30,7 @@ impl crate::codec::Decode for DeleteNvmfNamespaceSnapshot {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "nvmf-namespace-snapshot"))]
+#[cfg(feature = "nvmf-namespace-snapshot")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteNvmfNamespaceSnapshot {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -40,7 +40,7 @@ impl crate::codec::Encode for DeleteNvmfNamespaceSnapshot {
     }
 }
 /// Spec: `#/components/schemas/GetNvmfNamespaceSnapshotsConnectionRequestBody`
-#[cfg(any(feature = "nvmf-namespace-snapshot"))]
+#[cfg(feature = "nvmf-namespace-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetNvmfNamespaceSnapshotsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -51,7 +51,7 @@ pub struct GetNvmfNamespaceSnapshotsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::NvmfNamespaceSnapshotWhereInput>,
 }
-#[cfg(any(feature = "nvmf-namespace-snapshot"))]
+#[cfg(feature = "nvmf-namespace-snapshot")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetNvmfNamespaceSnapshotsConnectionRequestBody {
     fn decode(
@@ -75,7 +75,7 @@ impl crate::codec::Decode for GetNvmfNamespaceSnapshotsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "nvmf-namespace-snapshot"))]
+#[cfg(feature = "nvmf-namespace-snapshot")]
 impl crate::codec::Encode for GetNvmfNamespaceSnapshotsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -90,12 +90,12 @@ impl crate::codec::Encode for GetNvmfNamespaceSnapshotsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateNvmfNamespaceSnapshot`
-#[cfg(any(feature = "nvmf-namespace-snapshot"))]
+#[cfg(feature = "nvmf-namespace-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateNvmfNamespaceSnapshot {
     pub count: i32,
 }
-#[cfg(any(feature = "nvmf-namespace-snapshot"))]
+#[cfg(feature = "nvmf-namespace-snapshot")]
 impl crate::codec::Decode for NestedAggregateNvmfNamespaceSnapshot {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -117,7 +117,7 @@ impl crate::codec::Decode for NestedAggregateNvmfNamespaceSnapshot {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "nvmf-namespace-snapshot"))]
+#[cfg(feature = "nvmf-namespace-snapshot")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateNvmfNamespaceSnapshot {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -127,7 +127,7 @@ impl crate::codec::Encode for NestedAggregateNvmfNamespaceSnapshot {
     }
 }
 /// Spec: `#/components/schemas/NvmfNamespaceSnapshot`
-#[cfg(any(feature = "nvmf-namespace-snapshot"))]
+#[cfg(feature = "nvmf-namespace-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NvmfNamespaceSnapshot {
     pub consistency_group_snapshot: ::std::option::Option<
@@ -143,7 +143,7 @@ pub struct NvmfNamespaceSnapshot {
     pub nvmf_subsystem: crate::models::NestedNvmfSubsystem,
     pub unique_size: i64,
 }
-#[cfg(any(feature = "nvmf-namespace-snapshot"))]
+#[cfg(feature = "nvmf-namespace-snapshot")]
 impl crate::codec::Decode for NvmfNamespaceSnapshot {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -207,7 +207,7 @@ impl crate::codec::Decode for NvmfNamespaceSnapshot {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "nvmf-namespace-snapshot"))]
+#[cfg(feature = "nvmf-namespace-snapshot")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NvmfNamespaceSnapshot {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -226,12 +226,12 @@ impl crate::codec::Encode for NvmfNamespaceSnapshot {
     }
 }
 /// Spec: `#/components/schemas/NvmfNamespaceSnapshotConnection`
-#[cfg(any(feature = "nvmf-namespace-snapshot"))]
+#[cfg(feature = "nvmf-namespace-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NvmfNamespaceSnapshotConnection {
     pub aggregate: crate::models::NestedAggregateNvmfNamespaceSnapshot,
 }
-#[cfg(any(feature = "nvmf-namespace-snapshot"))]
+#[cfg(feature = "nvmf-namespace-snapshot")]
 impl crate::codec::Decode for NvmfNamespaceSnapshotConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -253,7 +253,7 @@ impl crate::codec::Decode for NvmfNamespaceSnapshotConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "nvmf-namespace-snapshot"))]
+#[cfg(feature = "nvmf-namespace-snapshot")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NvmfNamespaceSnapshotConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -263,14 +263,14 @@ impl crate::codec::Encode for NvmfNamespaceSnapshotConnection {
     }
 }
 /// Spec: `#/components/schemas/NvmfNamespaceSnapshotCreationParams`
-#[cfg(any(feature = "nvmf-namespace-snapshot"))]
+#[cfg(feature = "nvmf-namespace-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NvmfNamespaceSnapshotCreationParams {
     pub nvmf_subsystem_id: ::std::string::String,
     pub name: ::std::string::String,
     pub nvmf_namespace_id: ::std::string::String,
 }
-#[cfg(any(feature = "nvmf-namespace-snapshot"))]
+#[cfg(feature = "nvmf-namespace-snapshot")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NvmfNamespaceSnapshotCreationParams {
     fn decode(
@@ -305,7 +305,7 @@ impl crate::codec::Decode for NvmfNamespaceSnapshotCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "nvmf-namespace-snapshot"))]
+#[cfg(feature = "nvmf-namespace-snapshot")]
 impl crate::codec::Encode for NvmfNamespaceSnapshotCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -316,12 +316,12 @@ impl crate::codec::Encode for NvmfNamespaceSnapshotCreationParams {
     }
 }
 /// Spec: `#/components/schemas/NvmfNamespaceSnapshotDeletionParams`
-#[cfg(any(feature = "nvmf-namespace-snapshot"))]
+#[cfg(feature = "nvmf-namespace-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NvmfNamespaceSnapshotDeletionParams {
     pub r#where: crate::models::NvmfNamespaceSnapshotWhereInput,
 }
-#[cfg(any(feature = "nvmf-namespace-snapshot"))]
+#[cfg(feature = "nvmf-namespace-snapshot")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NvmfNamespaceSnapshotDeletionParams {
     fn decode(
@@ -344,7 +344,7 @@ impl crate::codec::Decode for NvmfNamespaceSnapshotDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "nvmf-namespace-snapshot"))]
+#[cfg(feature = "nvmf-namespace-snapshot")]
 impl crate::codec::Encode for NvmfNamespaceSnapshotDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -354,66 +354,88 @@ impl crate::codec::Encode for NvmfNamespaceSnapshotDeletionParams {
 }
 impl crate::Client {
     /// `POST /v2/api/create-nvmf-namespace-snapshot` (operation `CreateNvmfNamespaceSnapshot`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "nvmf-namespace-snapshot")]
-    pub async fn create_nvmf_namespace_snapshot(
+    pub fn create_nvmf_namespace_snapshot(
         &self,
         body: &[crate::models::NvmfNamespaceSnapshotCreationParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::NvmfNamespaceSnapshot>>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json("create-nvmf-namespace-snapshot", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::NvmfNamespaceSnapshot>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "create-nvmf-namespace-snapshot",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/delete-nvmf-namespace-snapshot` (operation `DeleteNvmfNamespaceSnapshot`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "nvmf-namespace-snapshot")]
-    pub async fn delete_nvmf_namespace_snapshot(
+    pub fn delete_nvmf_namespace_snapshot(
         &self,
         body: &crate::models::NvmfNamespaceSnapshotDeletionParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::DeleteNvmfNamespaceSnapshot>>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json("delete-nvmf-namespace-snapshot", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::DeleteNvmfNamespaceSnapshot>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "delete-nvmf-namespace-snapshot",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-nvmf-namespace-snapshots` (operation `GetNvmfNamespaceSnapshots`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "nvmf-namespace-snapshot")]
-    pub async fn get_nvmf_namespace_snapshots(
+    pub fn get_nvmf_namespace_snapshots(
         &self,
         body: &crate::models::GetNvmfNamespaceSnapshotsRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::NvmfNamespaceSnapshot>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json("get-nvmf-namespace-snapshots", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::NvmfNamespaceSnapshot>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-nvmf-namespace-snapshots",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-nvmf-namespace-snapshots-connection` (operation `GetNvmfNamespaceSnapshotsConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "nvmf-namespace-snapshot")]
-    pub async fn get_nvmf_namespace_snapshots_connection(
+    pub fn get_nvmf_namespace_snapshots_connection(
         &self,
         body: &crate::models::GetNvmfNamespaceSnapshotsConnectionRequestBody,
-    ) -> ::std::result::Result<
-        crate::models::NvmfNamespaceSnapshotConnection,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "get-nvmf-namespace-snapshots-connection",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::NvmfNamespaceSnapshotConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-nvmf-namespace-snapshots-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "nvmf-namespace-snapshot")]
+crate::pagination::list_request!(
+    GetNvmfNamespaceSnapshotsRequestBody => NvmfNamespaceSnapshot,
+    get_nvmf_namespace_snapshots
+);

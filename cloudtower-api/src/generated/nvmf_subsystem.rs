@@ -3,12 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteNvmfSubsystem`
-#[cfg(any(feature = "nvmf-subsystem"))]
+#[cfg(feature = "nvmf-subsystem")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteNvmfSubsystem {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "nvmf-subsystem"))]
+#[cfg(feature = "nvmf-subsystem")]
 impl crate::codec::Decode for DeleteNvmfSubsystem {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -30,7 +30,7 @@ impl crate::codec::Decode for DeleteNvmfSubsystem {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "nvmf-subsystem"))]
+#[cfg(feature = "nvmf-subsystem")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteNvmfSubsystem {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -40,7 +40,7 @@ impl crate::codec::Encode for DeleteNvmfSubsystem {
     }
 }
 /// Spec: `#/components/schemas/GetNvmfSubsystemsConnectionRequestBody`
-#[cfg(any(feature = "nvmf-subsystem"))]
+#[cfg(feature = "nvmf-subsystem")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetNvmfSubsystemsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -51,7 +51,7 @@ pub struct GetNvmfSubsystemsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::NvmfSubsystemWhereInput>,
 }
-#[cfg(any(feature = "nvmf-subsystem"))]
+#[cfg(feature = "nvmf-subsystem")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetNvmfSubsystemsConnectionRequestBody {
     fn decode(
@@ -75,7 +75,7 @@ impl crate::codec::Decode for GetNvmfSubsystemsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "nvmf-subsystem"))]
+#[cfg(feature = "nvmf-subsystem")]
 impl crate::codec::Encode for GetNvmfSubsystemsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -90,12 +90,12 @@ impl crate::codec::Encode for GetNvmfSubsystemsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateNvmfSubsystem`
-#[cfg(any(feature = "nvmf-subsystem"))]
+#[cfg(feature = "nvmf-subsystem")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateNvmfSubsystem {
     pub count: i32,
 }
-#[cfg(any(feature = "nvmf-subsystem"))]
+#[cfg(feature = "nvmf-subsystem")]
 impl crate::codec::Decode for NestedAggregateNvmfSubsystem {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -117,7 +117,7 @@ impl crate::codec::Decode for NestedAggregateNvmfSubsystem {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "nvmf-subsystem"))]
+#[cfg(feature = "nvmf-subsystem")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateNvmfSubsystem {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -127,7 +127,7 @@ impl crate::codec::Encode for NestedAggregateNvmfSubsystem {
     }
 }
 /// Spec: `#/components/schemas/NvmfSubsystem`
-#[cfg(any(feature = "nvmf-subsystem"))]
+#[cfg(feature = "nvmf-subsystem")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NvmfSubsystem {
     pub bps: ::std::option::Option<i64>,
@@ -173,7 +173,7 @@ pub struct NvmfSubsystem {
     pub stripe_size: i64,
     pub thin_provision: bool,
 }
-#[cfg(any(feature = "nvmf-subsystem"))]
+#[cfg(feature = "nvmf-subsystem")]
 impl crate::codec::Decode for NvmfSubsystem {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -308,7 +308,7 @@ impl crate::codec::Decode for NvmfSubsystem {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "nvmf-subsystem"))]
+#[cfg(feature = "nvmf-subsystem")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NvmfSubsystem {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -355,7 +355,7 @@ impl crate::codec::Encode for NvmfSubsystem {
     }
 }
 /// Spec: `#/components/schemas/NvmfSubsystemCommonParams`
-#[cfg(any(feature = "nvmf-subsystem"))]
+#[cfg(feature = "nvmf-subsystem")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NvmfSubsystemCommonParams {
     pub bps_wr_max_length: ::std::option::Option<i64>,
@@ -386,7 +386,7 @@ pub struct NvmfSubsystemCommonParams {
     pub nqn_whitelist: ::std::option::Option<::std::string::String>,
     pub ip_whitelist: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "nvmf-subsystem"))]
+#[cfg(feature = "nvmf-subsystem")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NvmfSubsystemCommonParams {
     fn decode(
@@ -444,7 +444,7 @@ impl crate::codec::Decode for NvmfSubsystemCommonParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "nvmf-subsystem"))]
+#[cfg(feature = "nvmf-subsystem")]
 impl crate::codec::Encode for NvmfSubsystemCommonParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -479,12 +479,12 @@ impl crate::codec::Encode for NvmfSubsystemCommonParams {
     }
 }
 /// Spec: `#/components/schemas/NvmfSubsystemConnection`
-#[cfg(any(feature = "nvmf-subsystem"))]
+#[cfg(feature = "nvmf-subsystem")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NvmfSubsystemConnection {
     pub aggregate: crate::models::NestedAggregateNvmfSubsystem,
 }
-#[cfg(any(feature = "nvmf-subsystem"))]
+#[cfg(feature = "nvmf-subsystem")]
 impl crate::codec::Decode for NvmfSubsystemConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -506,7 +506,7 @@ impl crate::codec::Decode for NvmfSubsystemConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "nvmf-subsystem"))]
+#[cfg(feature = "nvmf-subsystem")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NvmfSubsystemConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -516,7 +516,7 @@ impl crate::codec::Encode for NvmfSubsystemConnection {
     }
 }
 /// Spec: `#/components/schemas/NvmfSubsystemCreationParams`
-#[cfg(any(feature = "nvmf-subsystem"))]
+#[cfg(feature = "nvmf-subsystem")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NvmfSubsystemCreationParams {
     pub replica_num: i32,
@@ -555,7 +555,7 @@ pub struct NvmfSubsystemCreationParams {
     pub nqn_whitelist: ::std::option::Option<::std::string::String>,
     pub ip_whitelist: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "nvmf-subsystem"))]
+#[cfg(feature = "nvmf-subsystem")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NvmfSubsystemCreationParams {
     fn decode(
@@ -658,7 +658,7 @@ impl crate::codec::Decode for NvmfSubsystemCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "nvmf-subsystem"))]
+#[cfg(feature = "nvmf-subsystem")]
 impl crate::codec::Encode for NvmfSubsystemCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -701,12 +701,12 @@ impl crate::codec::Encode for NvmfSubsystemCreationParams {
     }
 }
 /// Spec: `#/components/schemas/NvmfSubsystemDeletionParams`
-#[cfg(any(feature = "nvmf-subsystem"))]
+#[cfg(feature = "nvmf-subsystem")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NvmfSubsystemDeletionParams {
     pub r#where: crate::models::NvmfSubsystemWhereInput,
 }
-#[cfg(any(feature = "nvmf-subsystem"))]
+#[cfg(feature = "nvmf-subsystem")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NvmfSubsystemDeletionParams {
     fn decode(
@@ -729,7 +729,7 @@ impl crate::codec::Decode for NvmfSubsystemDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "nvmf-subsystem"))]
+#[cfg(feature = "nvmf-subsystem")]
 impl crate::codec::Encode for NvmfSubsystemDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -738,13 +738,13 @@ impl crate::codec::Encode for NvmfSubsystemDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/NvmfSubsystemUpdationParams`
-#[cfg(any(feature = "nvmf-subsystem"))]
+#[cfg(feature = "nvmf-subsystem")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NvmfSubsystemUpdationParams {
     pub data: crate::models::NvmfSubsystemCommonParams,
     pub r#where: crate::models::NvmfSubsystemWhereInput,
 }
-#[cfg(any(feature = "nvmf-subsystem"))]
+#[cfg(feature = "nvmf-subsystem")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for NvmfSubsystemUpdationParams {
     fn decode(
@@ -771,7 +771,7 @@ impl crate::codec::Decode for NvmfSubsystemUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "nvmf-subsystem"))]
+#[cfg(feature = "nvmf-subsystem")]
 impl crate::codec::Encode for NvmfSubsystemUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -782,67 +782,95 @@ impl crate::codec::Encode for NvmfSubsystemUpdationParams {
 }
 impl crate::Client {
     /// `POST /v2/api/create-nvmf-subsystem` (operation `CreateNvmfSubsystem`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "nvmf-subsystem")]
-    pub async fn create_nvmf_subsystem(
+    pub fn create_nvmf_subsystem(
         &self,
         body: &[crate::models::NvmfSubsystemCreationParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::NvmfSubsystem>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("create-nvmf-subsystem", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::NvmfSubsystem>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("create-nvmf-subsystem", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/delete-nvmf-subsystem` (operation `DeleteNvmfSubsystem`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "nvmf-subsystem")]
-    pub async fn delete_nvmf_subsystem(
+    pub fn delete_nvmf_subsystem(
         &self,
         body: &crate::models::NvmfSubsystemDeletionParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::DeleteNvmfSubsystem>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("delete-nvmf-subsystem", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::DeleteNvmfSubsystem>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("delete-nvmf-subsystem", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-nvmf-subsystems` (operation `GetNvmfSubsystems`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "nvmf-subsystem")]
-    pub async fn get_nvmf_subsystems(
+    pub fn get_nvmf_subsystems(
         &self,
         body: &crate::models::GetNvmfSubsystemsRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::NvmfSubsystem>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-nvmf-subsystems", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::NvmfSubsystem>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-nvmf-subsystems", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-nvmf-subsystems-connection` (operation `GetNvmfSubsystemsConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "nvmf-subsystem")]
-    pub async fn get_nvmf_subsystems_connection(
+    pub fn get_nvmf_subsystems_connection(
         &self,
         body: &crate::models::GetNvmfSubsystemsConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::NvmfSubsystemConnection, crate::Error> {
-        self.execute(
-                crate::client::ApiRequest::json("get-nvmf-subsystems-connection", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::NvmfSubsystemConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-nvmf-subsystems-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-nvmf-subsystem` (operation `UpdateNvmfSubsystem`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "nvmf-subsystem")]
-    pub async fn update_nvmf_subsystem(
+    pub fn update_nvmf_subsystem(
         &self,
         body: &crate::models::NvmfSubsystemUpdationParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::NvmfSubsystem>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("update-nvmf-subsystem", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::NvmfSubsystem>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("update-nvmf-subsystem", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "nvmf-subsystem")]
+crate::pagination::list_request!(
+    GetNvmfSubsystemsRequestBody => NvmfSubsystem, get_nvmf_subsystems
+);

@@ -3,7 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DisassociateSystemServiceFromObsServiceParams`
-#[cfg(any(feature = "observability"))]
+#[cfg(feature = "observability")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DisassociateSystemServiceFromObsServiceParams {
     pub system_service_type: ::std::option::Option<
@@ -11,7 +11,7 @@ pub struct DisassociateSystemServiceFromObsServiceParams {
     >,
     pub system_service_id: ::std::string::String,
 }
-#[cfg(any(feature = "observability"))]
+#[cfg(feature = "observability")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for DisassociateSystemServiceFromObsServiceParams {
     fn decode(
@@ -41,7 +41,7 @@ impl crate::codec::Decode for DisassociateSystemServiceFromObsServiceParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "observability"))]
+#[cfg(feature = "observability")]
 impl crate::codec::Encode for DisassociateSystemServiceFromObsServiceParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -51,14 +51,14 @@ impl crate::codec::Encode for DisassociateSystemServiceFromObsServiceParams {
     }
 }
 /// Spec: `#/components/schemas/DisassociateSystemServiceFromObsServiceResult`
-#[cfg(any(feature = "observability"))]
+#[cfg(feature = "observability")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DisassociateSystemServiceFromObsServiceResult {
     pub error_message: ::std::option::Option<::std::string::String>,
     pub error_code: ::std::option::Option<::std::string::String>,
     pub result: crate::models::DisassociateSystemServiceFromObsServiceResultType,
 }
-#[cfg(any(feature = "observability"))]
+#[cfg(feature = "observability")]
 impl crate::codec::Decode for DisassociateSystemServiceFromObsServiceResult {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -86,7 +86,7 @@ impl crate::codec::Decode for DisassociateSystemServiceFromObsServiceResult {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "observability"))]
+#[cfg(feature = "observability")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DisassociateSystemServiceFromObsServiceResult {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -98,7 +98,7 @@ impl crate::codec::Encode for DisassociateSystemServiceFromObsServiceResult {
     }
 }
 /// Spec: `#/components/schemas/DisassociateSystemServiceFromObsServiceResultType`
-#[cfg(any(feature = "observability"))]
+#[cfg(feature = "observability")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum DisassociateSystemServiceFromObsServiceResultType {
     /// `FAIL`
@@ -108,7 +108,7 @@ pub enum DisassociateSystemServiceFromObsServiceResultType {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "observability"))]
+#[cfg(feature = "observability")]
 impl DisassociateSystemServiceFromObsServiceResultType {
     /// Every value the spec lists.
     pub const ALL: [Self; 2] = [Self::Fail, Self::Success];
@@ -130,19 +130,19 @@ impl DisassociateSystemServiceFromObsServiceResultType {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "observability"))]
+#[cfg(feature = "observability")]
 impl ::std::default::Default for DisassociateSystemServiceFromObsServiceResultType {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "observability"))]
+#[cfg(feature = "observability")]
 impl ::std::fmt::Display for DisassociateSystemServiceFromObsServiceResultType {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "observability"))]
+#[cfg(feature = "observability")]
 impl crate::codec::Decode for DisassociateSystemServiceFromObsServiceResultType {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -150,7 +150,7 @@ impl crate::codec::Decode for DisassociateSystemServiceFromObsServiceResultType 
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "observability"))]
+#[cfg(feature = "observability")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DisassociateSystemServiceFromObsServiceResultType {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -158,7 +158,7 @@ impl crate::codec::Encode for DisassociateSystemServiceFromObsServiceResultType 
     }
 }
 /// Spec: `#/components/schemas/ObservabilityConnectedSystemServiceType`
-#[cfg(any(feature = "observability"))]
+#[cfg(feature = "observability")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ObservabilityConnectedSystemServiceType {
     /// `BACKUP_SERVICE`
@@ -178,7 +178,7 @@ pub enum ObservabilityConnectedSystemServiceType {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "observability"))]
+#[cfg(feature = "observability")]
 impl ObservabilityConnectedSystemServiceType {
     /// Every value the spec lists.
     pub const ALL: [Self; 7] = [
@@ -218,19 +218,19 @@ impl ObservabilityConnectedSystemServiceType {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "observability"))]
+#[cfg(feature = "observability")]
 impl ::std::default::Default for ObservabilityConnectedSystemServiceType {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "observability"))]
+#[cfg(feature = "observability")]
 impl ::std::fmt::Display for ObservabilityConnectedSystemServiceType {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "observability"))]
+#[cfg(feature = "observability")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ObservabilityConnectedSystemServiceType {
     fn decode(
@@ -239,7 +239,7 @@ impl crate::codec::Decode for ObservabilityConnectedSystemServiceType {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "observability"))]
+#[cfg(feature = "observability")]
 impl crate::codec::Encode for ObservabilityConnectedSystemServiceType {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
@@ -247,39 +247,47 @@ impl crate::codec::Encode for ObservabilityConnectedSystemServiceType {
 }
 impl crate::Client {
     /// `POST /v2/api/clear-system-service-alert-notification-config` (operation `ClearSystemServiceAlertNotificationConfig`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "observability")]
-    pub async fn clear_system_service_alert_notification_config(
+    pub fn clear_system_service_alert_notification_config(
         &self,
         body: &crate::models::DisassociateSystemServiceFromObsServiceParams,
-    ) -> ::std::result::Result<
-        crate::WithTask<crate::models::DisassociateSystemServiceFromObsServiceResult>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "clear-system-service-alert-notification-config",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::WithTask<
+                crate::models::DisassociateSystemServiceFromObsServiceResult,
+            >,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "clear-system-service-alert-notification-config",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/disassociate-system-service-from-obs-service` (operation `DisassociateSystemServiceFromObsService`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "observability")]
-    pub async fn disassociate_system_service_from_obs_service(
+    pub fn disassociate_system_service_from_obs_service(
         &self,
         body: &crate::models::DisassociateSystemServiceFromObsServiceParams,
-    ) -> ::std::result::Result<
-        crate::WithTask<crate::models::DisassociateSystemServiceFromObsServiceResult>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "disassociate-system-service-from-obs-service",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::WithTask<
+                crate::models::DisassociateSystemServiceFromObsServiceResult,
+            >,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "disassociate-system-service-from-obs-service",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }

@@ -3,12 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteOrganization`
-#[cfg(any(feature = "organization"))]
+#[cfg(feature = "organization")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteOrganization {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "organization"))]
+#[cfg(feature = "organization")]
 impl crate::codec::Decode for DeleteOrganization {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -30,7 +30,7 @@ impl crate::codec::Decode for DeleteOrganization {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "organization"))]
+#[cfg(feature = "organization")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteOrganization {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -40,7 +40,7 @@ impl crate::codec::Encode for DeleteOrganization {
     }
 }
 /// Spec: `#/components/schemas/GetOrganizationsConnectionRequestBody`
-#[cfg(any(feature = "organization"))]
+#[cfg(feature = "organization")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetOrganizationsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -51,7 +51,7 @@ pub struct GetOrganizationsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::OrganizationWhereInput>,
 }
-#[cfg(any(feature = "organization"))]
+#[cfg(feature = "organization")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetOrganizationsConnectionRequestBody {
     fn decode(
@@ -75,7 +75,7 @@ impl crate::codec::Decode for GetOrganizationsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "organization"))]
+#[cfg(feature = "organization")]
 impl crate::codec::Encode for GetOrganizationsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -90,7 +90,7 @@ impl crate::codec::Encode for GetOrganizationsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetOrganizationsRequestBody`
-#[cfg(any(feature = "organization"))]
+#[cfg(feature = "organization")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetOrganizationsRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -101,7 +101,7 @@ pub struct GetOrganizationsRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::OrganizationWhereInput>,
 }
-#[cfg(any(feature = "organization"))]
+#[cfg(feature = "organization")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetOrganizationsRequestBody {
     fn decode(
@@ -125,7 +125,7 @@ impl crate::codec::Decode for GetOrganizationsRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "organization"))]
+#[cfg(feature = "organization")]
 impl crate::codec::Encode for GetOrganizationsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -140,12 +140,12 @@ impl crate::codec::Encode for GetOrganizationsRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateOrganization`
-#[cfg(any(feature = "organization"))]
+#[cfg(feature = "organization")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateOrganization {
     pub count: i32,
 }
-#[cfg(any(feature = "organization"))]
+#[cfg(feature = "organization")]
 impl crate::codec::Decode for NestedAggregateOrganization {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -167,7 +167,7 @@ impl crate::codec::Decode for NestedAggregateOrganization {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "organization"))]
+#[cfg(feature = "organization")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateOrganization {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -177,7 +177,7 @@ impl crate::codec::Encode for NestedAggregateOrganization {
     }
 }
 /// Spec: `#/components/schemas/Organization`
-#[cfg(any(feature = "organization"))]
+#[cfg(feature = "organization")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Organization {
     pub datacenters: ::std::option::Option<
@@ -186,7 +186,7 @@ pub struct Organization {
     pub id: ::std::string::String,
     pub name: ::std::string::String,
 }
-#[cfg(any(feature = "organization"))]
+#[cfg(feature = "organization")]
 impl crate::codec::Decode for Organization {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -213,7 +213,7 @@ impl crate::codec::Decode for Organization {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "organization"))]
+#[cfg(feature = "organization")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for Organization {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -225,12 +225,12 @@ impl crate::codec::Encode for Organization {
     }
 }
 /// Spec: `#/components/schemas/OrganizationConnection`
-#[cfg(any(feature = "organization"))]
+#[cfg(feature = "organization")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct OrganizationConnection {
     pub aggregate: crate::models::NestedAggregateOrganization,
 }
-#[cfg(any(feature = "organization"))]
+#[cfg(feature = "organization")]
 impl crate::codec::Decode for OrganizationConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -252,7 +252,7 @@ impl crate::codec::Decode for OrganizationConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "organization"))]
+#[cfg(feature = "organization")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for OrganizationConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -262,12 +262,12 @@ impl crate::codec::Encode for OrganizationConnection {
     }
 }
 /// Spec: `#/components/schemas/OrganizationCreationParams`
-#[cfg(any(feature = "organization"))]
+#[cfg(feature = "organization")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct OrganizationCreationParams {
     pub name: ::std::string::String,
 }
-#[cfg(any(feature = "organization"))]
+#[cfg(feature = "organization")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for OrganizationCreationParams {
     fn decode(
@@ -290,7 +290,7 @@ impl crate::codec::Decode for OrganizationCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "organization"))]
+#[cfg(feature = "organization")]
 impl crate::codec::Encode for OrganizationCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -299,12 +299,12 @@ impl crate::codec::Encode for OrganizationCreationParams {
     }
 }
 /// Spec: `#/components/schemas/OrganizationDeletionParams`
-#[cfg(any(feature = "organization"))]
+#[cfg(feature = "organization")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct OrganizationDeletionParams {
     pub r#where: crate::models::OrganizationWhereInput,
 }
-#[cfg(any(feature = "organization"))]
+#[cfg(feature = "organization")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for OrganizationDeletionParams {
     fn decode(
@@ -327,7 +327,7 @@ impl crate::codec::Decode for OrganizationDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "organization"))]
+#[cfg(feature = "organization")]
 impl crate::codec::Encode for OrganizationDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -336,7 +336,7 @@ impl crate::codec::Encode for OrganizationDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/OrganizationOrderByInput`
-#[cfg(any(feature = "organization"))]
+#[cfg(feature = "organization")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum OrganizationOrderByInput {
     /// `id_ASC`
@@ -350,7 +350,7 @@ pub enum OrganizationOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "organization"))]
+#[cfg(feature = "organization")]
 impl OrganizationOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 4] = [
@@ -381,19 +381,19 @@ impl OrganizationOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "organization"))]
+#[cfg(feature = "organization")]
 impl ::std::default::Default for OrganizationOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "organization"))]
+#[cfg(feature = "organization")]
 impl ::std::fmt::Display for OrganizationOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "organization"))]
+#[cfg(feature = "organization")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for OrganizationOrderByInput {
     fn decode(
@@ -402,20 +402,20 @@ impl crate::codec::Decode for OrganizationOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "organization"))]
+#[cfg(feature = "organization")]
 impl crate::codec::Encode for OrganizationOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/OrganizationUpdationParams`
-#[cfg(any(feature = "organization"))]
+#[cfg(feature = "organization")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct OrganizationUpdationParams {
     pub data: crate::models::OrganizationUpdationParamsData,
     pub r#where: crate::models::OrganizationWhereInput,
 }
-#[cfg(any(feature = "organization"))]
+#[cfg(feature = "organization")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for OrganizationUpdationParams {
     fn decode(
@@ -442,7 +442,7 @@ impl crate::codec::Decode for OrganizationUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "organization"))]
+#[cfg(feature = "organization")]
 impl crate::codec::Encode for OrganizationUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -452,12 +452,12 @@ impl crate::codec::Encode for OrganizationUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/OrganizationUpdationParams/properties/data`
-#[cfg(any(feature = "organization"))]
+#[cfg(feature = "organization")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct OrganizationUpdationParamsData {
     pub name: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "organization"))]
+#[cfg(feature = "organization")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for OrganizationUpdationParamsData {
     fn decode(
@@ -475,7 +475,7 @@ impl crate::codec::Decode for OrganizationUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "organization"))]
+#[cfg(feature = "organization")]
 impl crate::codec::Encode for OrganizationUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -484,7 +484,7 @@ impl crate::codec::Encode for OrganizationUpdationParamsData {
     }
 }
 /// Spec: `#/components/schemas/OrganizationWhereInput`
-#[cfg(any(feature = "organization"))]
+#[cfg(feature = "organization")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct OrganizationWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::OrganizationWhereInput>>,
@@ -531,7 +531,7 @@ pub struct OrganizationWhereInput {
     pub name_not_starts_with: crate::Nullable<::std::string::String>,
     pub name_starts_with: crate::Nullable<::std::string::String>,
 }
-#[cfg(any(feature = "organization"))]
+#[cfg(feature = "organization")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for OrganizationWhereInput {
     fn decode(
@@ -623,7 +623,7 @@ impl crate::codec::Decode for OrganizationWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "organization"))]
+#[cfg(feature = "organization")]
 impl crate::codec::Encode for OrganizationWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -672,67 +672,95 @@ impl crate::codec::Encode for OrganizationWhereInput {
 }
 impl crate::Client {
     /// `POST /v2/api/create-organization` (operation `CreateOrganization`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "organization")]
-    pub async fn create_organization(
+    pub fn create_organization(
         &self,
         body: &[crate::models::OrganizationCreationParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Organization>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("create-organization", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Organization>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("create-organization", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/delete-organization` (operation `DeleteOrganization`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "organization")]
-    pub async fn delete_organization(
+    pub fn delete_organization(
         &self,
         body: &crate::models::OrganizationDeletionParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::DeleteOrganization>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("delete-organization", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::DeleteOrganization>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("delete-organization", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-organizations` (operation `GetOrganizations`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "organization")]
-    pub async fn get_organizations(
+    pub fn get_organizations(
         &self,
         body: &crate::models::GetOrganizationsRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::Organization>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-organizations", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::Organization>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-organizations", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-organizations-connection` (operation `GetOrganizationsConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "organization")]
-    pub async fn get_organizations_connection(
+    pub fn get_organizations_connection(
         &self,
         body: &crate::models::GetOrganizationsConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::OrganizationConnection, crate::Error> {
-        self.execute(
-                crate::client::ApiRequest::json("get-organizations-connection", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::OrganizationConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-organizations-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-organization` (operation `UpdateOrganization`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "organization")]
-    pub async fn update_organization(
+    pub fn update_organization(
         &self,
         body: &crate::models::OrganizationUpdationParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Organization>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("update-organization", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Organization>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("update-organization", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "organization")]
+crate::pagination::list_request!(
+    GetOrganizationsRequestBody => Organization, get_organizations
+);

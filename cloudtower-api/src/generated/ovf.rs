@@ -3,13 +3,13 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/ExportFileDownloadLinks`
-#[cfg(any(feature = "ovf"))]
+#[cfg(feature = "ovf")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExportFileDownloadLinks {
     pub link: ::std::string::String,
     pub filename: ::std::string::String,
 }
-#[cfg(any(feature = "ovf"))]
+#[cfg(feature = "ovf")]
 impl crate::codec::Decode for ExportFileDownloadLinks {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -35,7 +35,7 @@ impl crate::codec::Decode for ExportFileDownloadLinks {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "ovf"))]
+#[cfg(feature = "ovf")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ExportFileDownloadLinks {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -46,12 +46,12 @@ impl crate::codec::Encode for ExportFileDownloadLinks {
     }
 }
 /// Spec: `#/components/schemas/GetExportFileDownloadLinksParams`
-#[cfg(any(feature = "ovf"))]
+#[cfg(feature = "ovf")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetExportFileDownloadLinksParams {
     pub r#where: crate::models::VmExportFileWhereUniqueInput,
 }
-#[cfg(any(feature = "ovf"))]
+#[cfg(feature = "ovf")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetExportFileDownloadLinksParams {
     fn decode(
@@ -74,7 +74,7 @@ impl crate::codec::Decode for GetExportFileDownloadLinksParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "ovf"))]
+#[cfg(feature = "ovf")]
 impl crate::codec::Encode for GetExportFileDownloadLinksParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -83,30 +83,27 @@ impl crate::codec::Encode for GetExportFileDownloadLinksParams {
     }
 }
 /// Spec: `/paths/~1parse-ovf/post/requestBody/content/multipart~1form-data/schema`
-#[cfg(any(feature = "ovf"))]
+#[cfg(feature = "ovf")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ParseOvfRequestBody {
     pub file: crate::client::FilePart,
     pub cluster_id: ::std::string::String,
 }
-#[cfg(any(feature = "ovf"))]
+#[cfg(feature = "ovf")]
 impl ParseOvfRequestBody {
-    /// The form fields, in spec order; unset optional fields are left out.
+    /// The form fields, required ones first; unset optional fields are left out.
     pub fn to_fields(&self) -> ::std::vec::Vec<crate::client::MultipartField> {
-        let mut fields = ::std::vec::Vec::new();
-        fields
-            .push(
-                crate::client::MultipartField::file(
-                    "file",
-                    ::std::clone::Clone::clone(&self.file),
-                ),
-            );
-        fields.push(crate::client::MultipartField::text("cluster_id", &self.cluster_id));
-        fields
+        ::std::vec::Vec::from([
+            crate::client::MultipartField::file(
+                "file",
+                ::std::clone::Clone::clone(&self.file),
+            ),
+            crate::client::MultipartField::text("cluster_id", &self.cluster_id),
+        ])
     }
 }
 /// Spec: `/paths/~1upload-elf-file/post/requestBody/content/multipart~1form-data/schema`
-#[cfg(any(feature = "ovf"))]
+#[cfg(feature = "ovf")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UploadElfFileRequestBody {
     pub file: crate::client::FilePart,
@@ -116,18 +113,16 @@ pub struct UploadElfFileRequestBody {
     pub size_unit: ::std::option::Option<::std::string::String>,
     pub upload_task_id: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "ovf"))]
+#[cfg(feature = "ovf")]
 impl UploadElfFileRequestBody {
-    /// The form fields, in spec order; unset optional fields are left out.
+    /// The form fields, required ones first; unset optional fields are left out.
     pub fn to_fields(&self) -> ::std::vec::Vec<crate::client::MultipartField> {
-        let mut fields = ::std::vec::Vec::new();
-        fields
-            .push(
-                crate::client::MultipartField::file(
-                    "file",
-                    ::std::clone::Clone::clone(&self.file),
-                ),
-            );
+        let mut fields = ::std::vec::Vec::from([
+            crate::client::MultipartField::file(
+                "file",
+                ::std::clone::Clone::clone(&self.file),
+            ),
+        ]);
         if let ::std::option::Option::Some(value) = self.cluster_id.as_ref() {
             fields.push(crate::client::MultipartField::text("cluster_id", value));
         }
@@ -147,13 +142,13 @@ impl UploadElfFileRequestBody {
     }
 }
 /// Spec: `#/components/schemas/VmExportFileWhereUniqueInput`
-#[cfg(any(feature = "ovf"))]
+#[cfg(feature = "ovf")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmExportFileWhereUniqueInput {
     pub data_port_id: crate::Nullable<::std::string::String>,
     pub id: crate::Nullable<::std::string::String>,
 }
-#[cfg(any(feature = "ovf"))]
+#[cfg(feature = "ovf")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmExportFileWhereUniqueInput {
     fn decode(
@@ -172,7 +167,7 @@ impl crate::codec::Decode for VmExportFileWhereUniqueInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "ovf"))]
+#[cfg(feature = "ovf")]
 impl crate::codec::Encode for VmExportFileWhereUniqueInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -183,40 +178,57 @@ impl crate::codec::Encode for VmExportFileWhereUniqueInput {
 }
 impl crate::Client {
     /// `POST /v2/api/get-export-file-download-links` (operation `GetExportFileDownloadLinks`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "ovf")]
-    pub async fn get_export_file_download_links(
+    pub fn get_export_file_download_links(
         &self,
         body: &crate::models::GetExportFileDownloadLinksParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::ExportFileDownloadLinks>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json("get-export-file-download-links", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::ExportFileDownloadLinks>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-export-file-download-links",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/parse-ovf` (operation `ParseOvf`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "ovf")]
-    pub async fn parse_ovf(
+    pub fn parse_ovf(
         &self,
         body: &crate::models::ParseOvfRequestBody,
-    ) -> ::std::result::Result<crate::models::ParsedOvf, crate::Error> {
-        self.execute(crate::client::ApiRequest::multipart("parse-ovf", body.to_fields()))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<crate::models::ParsedOvf, crate::Error>,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::multipart(
+            "parse-ovf",
+            body.to_fields(),
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/upload-elf-file` (operation `UploadElfFile`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "ovf")]
-    pub async fn upload_elf_file(
+    pub fn upload_elf_file(
         &self,
         body: &crate::models::UploadElfFileRequestBody,
-    ) -> ::std::result::Result<crate::models::UploadTask, crate::Error> {
-        self.execute(
-                crate::client::ApiRequest::multipart("upload-elf-file", body.to_fields()),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<crate::models::UploadTask, crate::Error>,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::multipart(
+            "upload-elf-file",
+            body.to_fields(),
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }

@@ -3,7 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/GetPciDevicesRequestBody`
-#[cfg(any(feature = "pci-device"))]
+#[cfg(feature = "pci-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetPciDevicesRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -14,7 +14,7 @@ pub struct GetPciDevicesRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::PciDeviceWhereInput>,
 }
-#[cfg(any(feature = "pci-device"))]
+#[cfg(feature = "pci-device")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetPciDevicesRequestBody {
     fn decode(
@@ -38,7 +38,7 @@ impl crate::codec::Decode for GetPciDevicesRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "pci-device"))]
+#[cfg(feature = "pci-device")]
 impl crate::codec::Encode for GetPciDevicesRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -53,7 +53,7 @@ impl crate::codec::Encode for GetPciDevicesRequestBody {
     }
 }
 /// Spec: `#/components/schemas/PciDevice`
-#[cfg(any(feature = "pci-device"))]
+#[cfg(feature = "pci-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PciDevice {
     pub bus: ::std::string::String,
@@ -88,7 +88,7 @@ pub struct PciDevice {
     pub vendor_id: ::std::string::String,
     pub verdor_name: ::std::string::String,
 }
-#[cfg(any(feature = "pci-device"))]
+#[cfg(feature = "pci-device")]
 impl crate::codec::Decode for PciDevice {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -204,7 +204,7 @@ impl crate::codec::Decode for PciDevice {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "pci-device"))]
+#[cfg(feature = "pci-device")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for PciDevice {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -242,7 +242,7 @@ impl crate::codec::Encode for PciDevice {
     }
 }
 /// Spec: `#/components/schemas/PciDeviceMdevState`
-#[cfg(any(feature = "pci-device"))]
+#[cfg(feature = "pci-device")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum PciDeviceMdevState {
     /// `ENABLED`
@@ -254,7 +254,7 @@ pub enum PciDeviceMdevState {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "pci-device"))]
+#[cfg(feature = "pci-device")]
 impl PciDeviceMdevState {
     /// Every value the spec lists.
     pub const ALL: [Self; 3] = [Self::Enabled, Self::NotEnabled, Self::NotSupport];
@@ -278,19 +278,19 @@ impl PciDeviceMdevState {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "pci-device"))]
+#[cfg(feature = "pci-device")]
 impl ::std::default::Default for PciDeviceMdevState {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "pci-device"))]
+#[cfg(feature = "pci-device")]
 impl ::std::fmt::Display for PciDeviceMdevState {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "pci-device"))]
+#[cfg(feature = "pci-device")]
 impl crate::codec::Decode for PciDeviceMdevState {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -298,14 +298,14 @@ impl crate::codec::Decode for PciDeviceMdevState {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "pci-device"))]
+#[cfg(feature = "pci-device")]
 impl crate::codec::Encode for PciDeviceMdevState {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/PciDeviceOrderByInput`
-#[cfg(any(feature = "pci-device"))]
+#[cfg(feature = "pci-device")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum PciDeviceOrderByInput {
     /// `bus_ASC`
@@ -423,7 +423,7 @@ pub enum PciDeviceOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "pci-device"))]
+#[cfg(feature = "pci-device")]
 impl PciDeviceOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 56] = [
@@ -610,19 +610,19 @@ impl PciDeviceOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "pci-device"))]
+#[cfg(feature = "pci-device")]
 impl ::std::default::Default for PciDeviceOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "pci-device"))]
+#[cfg(feature = "pci-device")]
 impl ::std::fmt::Display for PciDeviceOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "pci-device"))]
+#[cfg(feature = "pci-device")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for PciDeviceOrderByInput {
     fn decode(
@@ -631,14 +631,14 @@ impl crate::codec::Decode for PciDeviceOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "pci-device"))]
+#[cfg(feature = "pci-device")]
 impl crate::codec::Encode for PciDeviceOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/PciDevicePartitionState`
-#[cfg(any(feature = "pci-device"))]
+#[cfg(feature = "pci-device")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum PciDevicePartitionState {
     /// `ENABLED`
@@ -650,7 +650,7 @@ pub enum PciDevicePartitionState {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "pci-device"))]
+#[cfg(feature = "pci-device")]
 impl PciDevicePartitionState {
     /// Every value the spec lists.
     pub const ALL: [Self; 3] = [Self::Enabled, Self::NotEnabled, Self::NotSupport];
@@ -674,19 +674,19 @@ impl PciDevicePartitionState {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "pci-device"))]
+#[cfg(feature = "pci-device")]
 impl ::std::default::Default for PciDevicePartitionState {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "pci-device"))]
+#[cfg(feature = "pci-device")]
 impl ::std::fmt::Display for PciDevicePartitionState {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "pci-device"))]
+#[cfg(feature = "pci-device")]
 impl crate::codec::Decode for PciDevicePartitionState {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -694,14 +694,14 @@ impl crate::codec::Decode for PciDevicePartitionState {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "pci-device"))]
+#[cfg(feature = "pci-device")]
 impl crate::codec::Encode for PciDevicePartitionState {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/PciDeviceSriovState`
-#[cfg(any(feature = "pci-device"))]
+#[cfg(feature = "pci-device")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum PciDeviceSriovState {
     /// `ENABLED`
@@ -713,7 +713,7 @@ pub enum PciDeviceSriovState {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "pci-device"))]
+#[cfg(feature = "pci-device")]
 impl PciDeviceSriovState {
     /// Every value the spec lists.
     pub const ALL: [Self; 3] = [Self::Enabled, Self::NotEnabled, Self::NotSupport];
@@ -737,19 +737,19 @@ impl PciDeviceSriovState {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "pci-device"))]
+#[cfg(feature = "pci-device")]
 impl ::std::default::Default for PciDeviceSriovState {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "pci-device"))]
+#[cfg(feature = "pci-device")]
 impl ::std::fmt::Display for PciDeviceSriovState {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "pci-device"))]
+#[cfg(feature = "pci-device")]
 impl crate::codec::Decode for PciDeviceSriovState {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -757,14 +757,14 @@ impl crate::codec::Decode for PciDeviceSriovState {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "pci-device"))]
+#[cfg(feature = "pci-device")]
 impl crate::codec::Encode for PciDeviceSriovState {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/PciDeviceType`
-#[cfg(any(feature = "pci-device"))]
+#[cfg(feature = "pci-device")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum PciDeviceType {
     /// `HSM`
@@ -772,7 +772,7 @@ pub enum PciDeviceType {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "pci-device"))]
+#[cfg(feature = "pci-device")]
 impl PciDeviceType {
     /// Every value the spec lists.
     pub const ALL: [Self; 1] = [Self::Hsm];
@@ -792,19 +792,19 @@ impl PciDeviceType {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "pci-device"))]
+#[cfg(feature = "pci-device")]
 impl ::std::default::Default for PciDeviceType {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "pci-device"))]
+#[cfg(feature = "pci-device")]
 impl ::std::fmt::Display for PciDeviceType {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "pci-device"))]
+#[cfg(feature = "pci-device")]
 impl crate::codec::Decode for PciDeviceType {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -812,14 +812,14 @@ impl crate::codec::Decode for PciDeviceType {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "pci-device"))]
+#[cfg(feature = "pci-device")]
 impl crate::codec::Encode for PciDeviceType {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/PciDeviceUsage`
-#[cfg(any(feature = "pci-device"))]
+#[cfg(feature = "pci-device")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum PciDeviceUsage {
     /// `MDEV`
@@ -831,7 +831,7 @@ pub enum PciDeviceUsage {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "pci-device"))]
+#[cfg(feature = "pci-device")]
 impl PciDeviceUsage {
     /// Every value the spec lists.
     pub const ALL: [Self; 3] = [Self::Mdev, Self::PassThrough, Self::SriovVf];
@@ -855,19 +855,19 @@ impl PciDeviceUsage {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "pci-device"))]
+#[cfg(feature = "pci-device")]
 impl ::std::default::Default for PciDeviceUsage {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "pci-device"))]
+#[cfg(feature = "pci-device")]
 impl ::std::fmt::Display for PciDeviceUsage {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "pci-device"))]
+#[cfg(feature = "pci-device")]
 impl crate::codec::Decode for PciDeviceUsage {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -875,14 +875,14 @@ impl crate::codec::Decode for PciDeviceUsage {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "pci-device"))]
+#[cfg(feature = "pci-device")]
 impl crate::codec::Encode for PciDeviceUsage {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/PciDeviceWhereInput`
-#[cfg(any(feature = "pci-device"))]
+#[cfg(feature = "pci-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PciDeviceWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::PciDeviceWhereInput>>,
@@ -1202,7 +1202,7 @@ pub struct PciDeviceWhereInput {
     pub verdor_name_not_starts_with: crate::Nullable<::std::string::String>,
     pub verdor_name_starts_with: crate::Nullable<::std::string::String>,
 }
-#[cfg(any(feature = "pci-device"))]
+#[cfg(feature = "pci-device")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for PciDeviceWhereInput {
     fn decode(
@@ -2054,7 +2054,7 @@ impl crate::codec::Decode for PciDeviceWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "pci-device"))]
+#[cfg(feature = "pci-device")]
 impl crate::codec::Encode for PciDeviceWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -2377,13 +2377,22 @@ impl crate::codec::Encode for PciDeviceWhereInput {
 }
 impl crate::Client {
     /// `POST /v2/api/get-pci-devices` (operation `GetPciDevices`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "pci-device")]
-    pub async fn get_pci_devices(
+    pub fn get_pci_devices(
         &self,
         body: &crate::models::GetPciDevicesRequestBody,
-    ) -> ::std::result::Result<::std::vec::Vec<crate::models::PciDevice>, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-pci-devices", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::PciDevice>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-pci-devices", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "pci-device")]
+crate::pagination::list_request!(GetPciDevicesRequestBody => PciDevice, get_pci_devices);

@@ -3,7 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/GetPmemDimmsConnectionRequestBody`
-#[cfg(any(feature = "pmem-dimm"))]
+#[cfg(feature = "pmem-dimm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetPmemDimmsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -14,7 +14,7 @@ pub struct GetPmemDimmsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::PmemDimmWhereInput>,
 }
-#[cfg(any(feature = "pmem-dimm"))]
+#[cfg(feature = "pmem-dimm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetPmemDimmsConnectionRequestBody {
     fn decode(
@@ -38,7 +38,7 @@ impl crate::codec::Decode for GetPmemDimmsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "pmem-dimm"))]
+#[cfg(feature = "pmem-dimm")]
 impl crate::codec::Encode for GetPmemDimmsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -53,7 +53,7 @@ impl crate::codec::Encode for GetPmemDimmsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetPmemDimmsRequestBody`
-#[cfg(any(feature = "pmem-dimm"))]
+#[cfg(feature = "pmem-dimm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetPmemDimmsRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -64,7 +64,7 @@ pub struct GetPmemDimmsRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::PmemDimmWhereInput>,
 }
-#[cfg(any(feature = "pmem-dimm"))]
+#[cfg(feature = "pmem-dimm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetPmemDimmsRequestBody {
     fn decode(
@@ -88,7 +88,7 @@ impl crate::codec::Decode for GetPmemDimmsRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "pmem-dimm"))]
+#[cfg(feature = "pmem-dimm")]
 impl crate::codec::Encode for GetPmemDimmsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -103,12 +103,12 @@ impl crate::codec::Encode for GetPmemDimmsRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregatePmemDimm`
-#[cfg(any(feature = "pmem-dimm"))]
+#[cfg(feature = "pmem-dimm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregatePmemDimm {
     pub count: i32,
 }
-#[cfg(any(feature = "pmem-dimm"))]
+#[cfg(feature = "pmem-dimm")]
 impl crate::codec::Decode for NestedAggregatePmemDimm {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -130,7 +130,7 @@ impl crate::codec::Decode for NestedAggregatePmemDimm {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "pmem-dimm"))]
+#[cfg(feature = "pmem-dimm")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregatePmemDimm {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -140,7 +140,7 @@ impl crate::codec::Encode for NestedAggregatePmemDimm {
     }
 }
 /// Spec: `#/components/schemas/PmemDimm`
-#[cfg(any(feature = "pmem-dimm"))]
+#[cfg(feature = "pmem-dimm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PmemDimm {
     pub capacity: i64,
@@ -156,7 +156,7 @@ pub struct PmemDimm {
     pub remaining_life_percent: ::std::option::Option<i32>,
     pub version: ::std::string::String,
 }
-#[cfg(any(feature = "pmem-dimm"))]
+#[cfg(feature = "pmem-dimm")]
 impl crate::codec::Decode for PmemDimm {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -225,7 +225,7 @@ impl crate::codec::Decode for PmemDimm {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "pmem-dimm"))]
+#[cfg(feature = "pmem-dimm")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for PmemDimm {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -246,12 +246,12 @@ impl crate::codec::Encode for PmemDimm {
     }
 }
 /// Spec: `#/components/schemas/PmemDimmConnection`
-#[cfg(any(feature = "pmem-dimm"))]
+#[cfg(feature = "pmem-dimm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PmemDimmConnection {
     pub aggregate: crate::models::NestedAggregatePmemDimm,
 }
-#[cfg(any(feature = "pmem-dimm"))]
+#[cfg(feature = "pmem-dimm")]
 impl crate::codec::Decode for PmemDimmConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -273,7 +273,7 @@ impl crate::codec::Decode for PmemDimmConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "pmem-dimm"))]
+#[cfg(feature = "pmem-dimm")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for PmemDimmConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -283,7 +283,7 @@ impl crate::codec::Encode for PmemDimmConnection {
     }
 }
 /// Spec: `#/components/schemas/PmemDimmOrderByInput`
-#[cfg(any(feature = "pmem-dimm"))]
+#[cfg(feature = "pmem-dimm")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum PmemDimmOrderByInput {
     /// `capacity_ASC`
@@ -329,7 +329,7 @@ pub enum PmemDimmOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "pmem-dimm"))]
+#[cfg(feature = "pmem-dimm")]
 impl PmemDimmOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 20] = [
@@ -408,19 +408,19 @@ impl PmemDimmOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "pmem-dimm"))]
+#[cfg(feature = "pmem-dimm")]
 impl ::std::default::Default for PmemDimmOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "pmem-dimm"))]
+#[cfg(feature = "pmem-dimm")]
 impl ::std::fmt::Display for PmemDimmOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "pmem-dimm"))]
+#[cfg(feature = "pmem-dimm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for PmemDimmOrderByInput {
     fn decode(
@@ -429,14 +429,14 @@ impl crate::codec::Decode for PmemDimmOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "pmem-dimm"))]
+#[cfg(feature = "pmem-dimm")]
 impl crate::codec::Encode for PmemDimmOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/PmemDimmWhereInput`
-#[cfg(any(feature = "pmem-dimm"))]
+#[cfg(feature = "pmem-dimm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PmemDimmWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::PmemDimmWhereInput>>,
@@ -587,7 +587,7 @@ pub struct PmemDimmWhereInput {
     pub version_not_starts_with: crate::Nullable<::std::string::String>,
     pub version_starts_with: crate::Nullable<::std::string::String>,
 }
-#[cfg(any(feature = "pmem-dimm"))]
+#[cfg(feature = "pmem-dimm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for PmemDimmWhereInput {
     fn decode(
@@ -907,7 +907,7 @@ impl crate::codec::Decode for PmemDimmWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "pmem-dimm"))]
+#[cfg(feature = "pmem-dimm")]
 impl crate::codec::Encode for PmemDimmWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1057,23 +1057,36 @@ impl crate::codec::Encode for PmemDimmWhereInput {
 }
 impl crate::Client {
     /// `POST /v2/api/get-pmem-dimms` (operation `GetPmemDimms`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "pmem-dimm")]
-    pub async fn get_pmem_dimms(
+    pub fn get_pmem_dimms(
         &self,
         body: &crate::models::GetPmemDimmsRequestBody,
-    ) -> ::std::result::Result<::std::vec::Vec<crate::models::PmemDimm>, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-pmem-dimms", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::PmemDimm>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-pmem-dimms", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-pmem-dimms-connection` (operation `GetPmemDimmsConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "pmem-dimm")]
-    pub async fn get_pmem_dimms_connection(
+    pub fn get_pmem_dimms_connection(
         &self,
         body: &crate::models::GetPmemDimmsConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::PmemDimmConnection, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-pmem-dimms-connection", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<crate::models::PmemDimmConnection, crate::Error>,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-pmem-dimms-connection", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "pmem-dimm")]
+crate::pagination::list_request!(GetPmemDimmsRequestBody => PmemDimm, get_pmem_dimms);

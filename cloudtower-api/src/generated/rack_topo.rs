@@ -3,12 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteRackTopo`
-#[cfg(any(feature = "rack-topo"))]
+#[cfg(feature = "rack-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteRackTopo {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "rack-topo"))]
+#[cfg(feature = "rack-topo")]
 impl crate::codec::Decode for DeleteRackTopo {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -30,7 +30,7 @@ impl crate::codec::Decode for DeleteRackTopo {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "rack-topo"))]
+#[cfg(feature = "rack-topo")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteRackTopo {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -40,7 +40,7 @@ impl crate::codec::Encode for DeleteRackTopo {
     }
 }
 /// Spec: `#/components/schemas/GetRackTopoesConnectionRequestBody`
-#[cfg(any(feature = "rack-topo"))]
+#[cfg(feature = "rack-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetRackTopoesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -51,7 +51,7 @@ pub struct GetRackTopoesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::RackTopoWhereInput>,
 }
-#[cfg(any(feature = "rack-topo"))]
+#[cfg(feature = "rack-topo")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetRackTopoesConnectionRequestBody {
     fn decode(
@@ -75,7 +75,7 @@ impl crate::codec::Decode for GetRackTopoesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "rack-topo"))]
+#[cfg(feature = "rack-topo")]
 impl crate::codec::Encode for GetRackTopoesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -90,7 +90,7 @@ impl crate::codec::Encode for GetRackTopoesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetRackTopoesRequestBody`
-#[cfg(any(feature = "rack-topo"))]
+#[cfg(feature = "rack-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetRackTopoesRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -101,7 +101,7 @@ pub struct GetRackTopoesRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::RackTopoWhereInput>,
 }
-#[cfg(any(feature = "rack-topo"))]
+#[cfg(feature = "rack-topo")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetRackTopoesRequestBody {
     fn decode(
@@ -125,7 +125,7 @@ impl crate::codec::Decode for GetRackTopoesRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "rack-topo"))]
+#[cfg(feature = "rack-topo")]
 impl crate::codec::Encode for GetRackTopoesRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -140,12 +140,12 @@ impl crate::codec::Encode for GetRackTopoesRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateRackTopo`
-#[cfg(any(feature = "rack-topo"))]
+#[cfg(feature = "rack-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateRackTopo {
     pub count: i32,
 }
-#[cfg(any(feature = "rack-topo"))]
+#[cfg(feature = "rack-topo")]
 impl crate::codec::Decode for NestedAggregateRackTopo {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -167,7 +167,7 @@ impl crate::codec::Decode for NestedAggregateRackTopo {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "rack-topo"))]
+#[cfg(feature = "rack-topo")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateRackTopo {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -177,7 +177,7 @@ impl crate::codec::Encode for NestedAggregateRackTopo {
     }
 }
 /// Spec: `#/components/schemas/RackTopo`
-#[cfg(any(feature = "rack-topo"))]
+#[cfg(feature = "rack-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RackTopo {
     pub brick_topoes: ::std::option::Option<
@@ -190,7 +190,7 @@ pub struct RackTopo {
     pub name: ::std::string::String,
     pub zone_topo: crate::models::NestedZoneTopo,
 }
-#[cfg(any(feature = "rack-topo"))]
+#[cfg(feature = "rack-topo")]
 impl crate::codec::Decode for RackTopo {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -237,7 +237,7 @@ impl crate::codec::Decode for RackTopo {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "rack-topo"))]
+#[cfg(feature = "rack-topo")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for RackTopo {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -253,12 +253,12 @@ impl crate::codec::Encode for RackTopo {
     }
 }
 /// Spec: `#/components/schemas/RackTopoConnection`
-#[cfg(any(feature = "rack-topo"))]
+#[cfg(feature = "rack-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RackTopoConnection {
     pub aggregate: crate::models::NestedAggregateRackTopo,
 }
-#[cfg(any(feature = "rack-topo"))]
+#[cfg(feature = "rack-topo")]
 impl crate::codec::Decode for RackTopoConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -280,7 +280,7 @@ impl crate::codec::Decode for RackTopoConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "rack-topo"))]
+#[cfg(feature = "rack-topo")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for RackTopoConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -290,7 +290,7 @@ impl crate::codec::Encode for RackTopoConnection {
     }
 }
 /// Spec: `#/components/schemas/RackTopoCreationParams`
-#[cfg(any(feature = "rack-topo"))]
+#[cfg(feature = "rack-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RackTopoCreationParams {
     pub brick_topoes: ::std::option::Option<crate::models::BrickTopoWhereInput>,
@@ -299,7 +299,7 @@ pub struct RackTopoCreationParams {
     pub height: i32,
     pub name: ::std::string::String,
 }
-#[cfg(any(feature = "rack-topo"))]
+#[cfg(feature = "rack-topo")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for RackTopoCreationParams {
     fn decode(
@@ -339,7 +339,7 @@ impl crate::codec::Decode for RackTopoCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "rack-topo"))]
+#[cfg(feature = "rack-topo")]
 impl crate::codec::Encode for RackTopoCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -352,12 +352,12 @@ impl crate::codec::Encode for RackTopoCreationParams {
     }
 }
 /// Spec: `#/components/schemas/RackTopoDeletionParams`
-#[cfg(any(feature = "rack-topo"))]
+#[cfg(feature = "rack-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RackTopoDeletionParams {
     pub r#where: crate::models::RackTopoWhereInput,
 }
-#[cfg(any(feature = "rack-topo"))]
+#[cfg(feature = "rack-topo")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for RackTopoDeletionParams {
     fn decode(
@@ -380,7 +380,7 @@ impl crate::codec::Decode for RackTopoDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "rack-topo"))]
+#[cfg(feature = "rack-topo")]
 impl crate::codec::Encode for RackTopoDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -389,7 +389,7 @@ impl crate::codec::Encode for RackTopoDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/RackTopoOrderByInput`
-#[cfg(any(feature = "rack-topo"))]
+#[cfg(feature = "rack-topo")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum RackTopoOrderByInput {
     /// `height_ASC`
@@ -411,7 +411,7 @@ pub enum RackTopoOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "rack-topo"))]
+#[cfg(feature = "rack-topo")]
 impl RackTopoOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 8] = [
@@ -454,19 +454,19 @@ impl RackTopoOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "rack-topo"))]
+#[cfg(feature = "rack-topo")]
 impl ::std::default::Default for RackTopoOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "rack-topo"))]
+#[cfg(feature = "rack-topo")]
 impl ::std::fmt::Display for RackTopoOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "rack-topo"))]
+#[cfg(feature = "rack-topo")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for RackTopoOrderByInput {
     fn decode(
@@ -475,20 +475,20 @@ impl crate::codec::Decode for RackTopoOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "rack-topo"))]
+#[cfg(feature = "rack-topo")]
 impl crate::codec::Encode for RackTopoOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/RackTopoUpdationParams`
-#[cfg(any(feature = "rack-topo"))]
+#[cfg(feature = "rack-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RackTopoUpdationParams {
     pub data: crate::models::RackTopoUpdationParamsData,
     pub r#where: crate::models::RackTopoWhereInput,
 }
-#[cfg(any(feature = "rack-topo"))]
+#[cfg(feature = "rack-topo")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for RackTopoUpdationParams {
     fn decode(
@@ -515,7 +515,7 @@ impl crate::codec::Decode for RackTopoUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "rack-topo"))]
+#[cfg(feature = "rack-topo")]
 impl crate::codec::Encode for RackTopoUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -525,7 +525,7 @@ impl crate::codec::Encode for RackTopoUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/RackTopoUpdationParams/properties/data`
-#[cfg(any(feature = "rack-topo"))]
+#[cfg(feature = "rack-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RackTopoUpdationParamsData {
     pub brick_topoes: ::std::option::Option<crate::models::BrickTopoWhereInput>,
@@ -534,7 +534,7 @@ pub struct RackTopoUpdationParamsData {
     pub height: ::std::option::Option<i32>,
     pub name: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "rack-topo"))]
+#[cfg(feature = "rack-topo")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for RackTopoUpdationParamsData {
     fn decode(
@@ -556,7 +556,7 @@ impl crate::codec::Decode for RackTopoUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "rack-topo"))]
+#[cfg(feature = "rack-topo")]
 impl crate::codec::Encode for RackTopoUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -569,7 +569,7 @@ impl crate::codec::Encode for RackTopoUpdationParamsData {
     }
 }
 /// Spec: `#/components/schemas/RackTopoWhereInput`
-#[cfg(any(feature = "rack-topo"))]
+#[cfg(feature = "rack-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RackTopoWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::RackTopoWhereInput>>,
@@ -638,10 +638,10 @@ pub struct RackTopoWhereInput {
     pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub name_not_starts_with: crate::Nullable<::std::string::String>,
     pub name_starts_with: crate::Nullable<::std::string::String>,
-    #[cfg(any(feature = "zone-topo"))]
+    #[cfg(feature = "zone-topo")]
     pub zone_topo: crate::Nullable<::std::boxed::Box<crate::models::ZoneTopoWhereInput>>,
 }
-#[cfg(any(feature = "rack-topo"))]
+#[cfg(feature = "rack-topo")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for RackTopoWhereInput {
     fn decode(
@@ -748,7 +748,7 @@ impl crate::codec::Decode for RackTopoWhereInput {
                 "name_starts_with" => {
                     d.field(&mut out.name_starts_with, "name_starts_with")?
                 }
-                #[cfg(any(feature = "zone-topo"))]
+                #[cfg(feature = "zone-topo")]
                 "zone_topo" => d.field(&mut out.zone_topo, "zone_topo")?,
                 _ => d.skip()?,
             }
@@ -757,7 +757,7 @@ impl crate::codec::Decode for RackTopoWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "rack-topo"))]
+#[cfg(feature = "rack-topo")]
 impl crate::codec::Encode for RackTopoWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -821,68 +821,96 @@ impl crate::codec::Encode for RackTopoWhereInput {
         e.field("name_not_in", &self.name_not_in);
         e.field("name_not_starts_with", &self.name_not_starts_with);
         e.field("name_starts_with", &self.name_starts_with);
-        #[cfg(any(feature = "zone-topo"))] e.field("zone_topo", &self.zone_topo);
+        #[cfg(feature = "zone-topo")] e.field("zone_topo", &self.zone_topo);
         e.end_object();
     }
 }
 impl crate::Client {
     /// `POST /v2/api/create-rack-topo` (operation `CreateRackTopo`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "rack-topo")]
-    pub async fn create_rack_topo(
+    pub fn create_rack_topo(
         &self,
         body: &[crate::models::RackTopoCreationParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::RackTopo>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("create-rack-topo", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::RackTopo>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("create-rack-topo", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/delete-rack-topo` (operation `DeleteRackTopo`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "rack-topo")]
-    pub async fn delete_rack_topo(
+    pub fn delete_rack_topo(
         &self,
         body: &crate::models::RackTopoDeletionParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::DeleteRackTopo>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("delete-rack-topo", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::DeleteRackTopo>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("delete-rack-topo", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-rack-topoes` (operation `GetRackTopoes`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "rack-topo")]
-    pub async fn get_rack_topoes(
+    pub fn get_rack_topoes(
         &self,
         body: &crate::models::GetRackTopoesRequestBody,
-    ) -> ::std::result::Result<::std::vec::Vec<crate::models::RackTopo>, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-rack-topoes", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::RackTopo>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-rack-topoes", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-rack-topoes-connection` (operation `GetRackTopoesConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "rack-topo")]
-    pub async fn get_rack_topoes_connection(
+    pub fn get_rack_topoes_connection(
         &self,
         body: &crate::models::GetRackTopoesConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::RackTopoConnection, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-rack-topoes-connection", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<crate::models::RackTopoConnection, crate::Error>,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-rack-topoes-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-rack-topo` (operation `UpdateRackTopo`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "rack-topo")]
-    pub async fn update_rack_topo(
+    pub fn update_rack_topo(
         &self,
         body: &crate::models::RackTopoUpdationParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::RackTopo>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("update-rack-topo", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::RackTopo>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("update-rack-topo", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "rack-topo")]
+crate::pagination::list_request!(GetRackTopoesRequestBody => RackTopo, get_rack_topoes);

@@ -3,7 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/GetReplicaVmsConnectionRequestBody`
-#[cfg(any(feature = "replica-vm"))]
+#[cfg(feature = "replica-vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetReplicaVmsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -14,7 +14,7 @@ pub struct GetReplicaVmsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ReplicaVmWhereInput>,
 }
-#[cfg(any(feature = "replica-vm"))]
+#[cfg(feature = "replica-vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetReplicaVmsConnectionRequestBody {
     fn decode(
@@ -38,7 +38,7 @@ impl crate::codec::Decode for GetReplicaVmsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "replica-vm"))]
+#[cfg(feature = "replica-vm")]
 impl crate::codec::Encode for GetReplicaVmsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -53,7 +53,7 @@ impl crate::codec::Encode for GetReplicaVmsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetReplicaVmsRequestBody`
-#[cfg(any(feature = "replica-vm"))]
+#[cfg(feature = "replica-vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetReplicaVmsRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -64,7 +64,7 @@ pub struct GetReplicaVmsRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ReplicaVmWhereInput>,
 }
-#[cfg(any(feature = "replica-vm"))]
+#[cfg(feature = "replica-vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetReplicaVmsRequestBody {
     fn decode(
@@ -88,7 +88,7 @@ impl crate::codec::Decode for GetReplicaVmsRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "replica-vm"))]
+#[cfg(feature = "replica-vm")]
 impl crate::codec::Encode for GetReplicaVmsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -103,12 +103,12 @@ impl crate::codec::Encode for GetReplicaVmsRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateReplicaVm`
-#[cfg(any(feature = "replica-vm"))]
+#[cfg(feature = "replica-vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateReplicaVm {
     pub count: i32,
 }
-#[cfg(any(feature = "replica-vm"))]
+#[cfg(feature = "replica-vm")]
 impl crate::codec::Decode for NestedAggregateReplicaVm {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -130,7 +130,7 @@ impl crate::codec::Decode for NestedAggregateReplicaVm {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "replica-vm"))]
+#[cfg(feature = "replica-vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateReplicaVm {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -140,13 +140,13 @@ impl crate::codec::Encode for NestedAggregateReplicaVm {
     }
 }
 /// Spec: `#/components/schemas/NestedReplicationPlan`
-#[cfg(any(feature = "replica-vm"))]
+#[cfg(feature = "replica-vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedReplicationPlan {
     pub id: ::std::string::String,
     pub name: ::std::string::String,
 }
-#[cfg(any(feature = "replica-vm"))]
+#[cfg(feature = "replica-vm")]
 impl crate::codec::Decode for NestedReplicationPlan {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -172,7 +172,7 @@ impl crate::codec::Decode for NestedReplicationPlan {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "replica-vm"))]
+#[cfg(feature = "replica-vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedReplicationPlan {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -183,7 +183,7 @@ impl crate::codec::Encode for NestedReplicationPlan {
     }
 }
 /// Spec: `#/components/schemas/ReplicaVm`
-#[cfg(any(feature = "replica-vm"))]
+#[cfg(feature = "replica-vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReplicaVm {
     pub created_at: ::std::string::String,
@@ -225,7 +225,7 @@ pub struct ReplicaVm {
     pub updated_at: ::std::string::String,
     pub vm: ::std::option::Option<crate::models::NestedVm>,
 }
-#[cfg(any(feature = "replica-vm"))]
+#[cfg(feature = "replica-vm")]
 impl crate::codec::Decode for ReplicaVm {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -347,7 +347,7 @@ impl crate::codec::Decode for ReplicaVm {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "replica-vm"))]
+#[cfg(feature = "replica-vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ReplicaVm {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -387,12 +387,12 @@ impl crate::codec::Encode for ReplicaVm {
     }
 }
 /// Spec: `#/components/schemas/ReplicaVmConnection`
-#[cfg(any(feature = "replica-vm"))]
+#[cfg(feature = "replica-vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReplicaVmConnection {
     pub aggregate: crate::models::NestedAggregateReplicaVm,
 }
-#[cfg(any(feature = "replica-vm"))]
+#[cfg(feature = "replica-vm")]
 impl crate::codec::Decode for ReplicaVmConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -414,7 +414,7 @@ impl crate::codec::Decode for ReplicaVmConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "replica-vm"))]
+#[cfg(feature = "replica-vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ReplicaVmConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -424,7 +424,7 @@ impl crate::codec::Encode for ReplicaVmConnection {
     }
 }
 /// Spec: `#/components/schemas/ReplicaVmOrderByInput`
-#[cfg(any(feature = "replica-vm"))]
+#[cfg(feature = "replica-vm")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ReplicaVmOrderByInput {
     /// `createdAt_ASC`
@@ -502,7 +502,7 @@ pub enum ReplicaVmOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "replica-vm"))]
+#[cfg(feature = "replica-vm")]
 impl ReplicaVmOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 36] = [
@@ -637,19 +637,19 @@ impl ReplicaVmOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "replica-vm"))]
+#[cfg(feature = "replica-vm")]
 impl ::std::default::Default for ReplicaVmOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "replica-vm"))]
+#[cfg(feature = "replica-vm")]
 impl ::std::fmt::Display for ReplicaVmOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "replica-vm"))]
+#[cfg(feature = "replica-vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ReplicaVmOrderByInput {
     fn decode(
@@ -658,14 +658,14 @@ impl crate::codec::Decode for ReplicaVmOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "replica-vm"))]
+#[cfg(feature = "replica-vm")]
 impl crate::codec::Encode for ReplicaVmOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/ReplicaVmState`
-#[cfg(any(feature = "replica-vm"))]
+#[cfg(feature = "replica-vm")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ReplicaVmState {
     /// `FAILBACK`
@@ -685,7 +685,7 @@ pub enum ReplicaVmState {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "replica-vm"))]
+#[cfg(feature = "replica-vm")]
 impl ReplicaVmState {
     /// Every value the spec lists.
     pub const ALL: [Self; 7] = [
@@ -725,19 +725,19 @@ impl ReplicaVmState {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "replica-vm"))]
+#[cfg(feature = "replica-vm")]
 impl ::std::default::Default for ReplicaVmState {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "replica-vm"))]
+#[cfg(feature = "replica-vm")]
 impl ::std::fmt::Display for ReplicaVmState {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "replica-vm"))]
+#[cfg(feature = "replica-vm")]
 impl crate::codec::Decode for ReplicaVmState {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -745,14 +745,14 @@ impl crate::codec::Decode for ReplicaVmState {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "replica-vm"))]
+#[cfg(feature = "replica-vm")]
 impl crate::codec::Encode for ReplicaVmState {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/ReplicaVmWhereInput`
-#[cfg(any(feature = "replica-vm"))]
+#[cfg(feature = "replica-vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReplicaVmWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::ReplicaVmWhereInput>>,
@@ -774,7 +774,7 @@ pub struct ReplicaVmWhereInput {
     pub entity_async_status_not_in: crate::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub external_cloudtower: crate::Nullable<
         ::std::boxed::Box<crate::models::ExternalCloudTowerWhereInput>,
     >,
@@ -918,35 +918,35 @@ pub struct ReplicaVmWhereInput {
     >,
     pub replication_group_not_starts_with: crate::Nullable<::std::string::String>,
     pub replication_group_starts_with: crate::Nullable<::std::string::String>,
-    #[cfg(any(feature = "replication-plan"))]
+    #[cfg(feature = "replication-plan")]
     pub replication_plan: crate::Nullable<
         ::std::boxed::Box<crate::models::ReplicationPlanWhereInput>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub replication_service: crate::Nullable<
         ::std::boxed::Box<crate::models::ReplicationServiceWhereInput>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub replication_target_executions_every: crate::Nullable<
         ::std::boxed::Box<crate::models::ReplicationTargetExecutionWhereInput>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub replication_target_executions_none: crate::Nullable<
         ::std::boxed::Box<crate::models::ReplicationTargetExecutionWhereInput>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub replication_target_executions_some: crate::Nullable<
         ::std::boxed::Box<crate::models::ReplicationTargetExecutionWhereInput>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub restore_points_every: crate::Nullable<
         ::std::boxed::Box<crate::models::ReplicationRestorePointWhereInput>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub restore_points_none: crate::Nullable<
         ::std::boxed::Box<crate::models::ReplicationRestorePointWhereInput>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub restore_points_some: crate::Nullable<
         ::std::boxed::Box<crate::models::ReplicationRestorePointWhereInput>,
     >,
@@ -972,7 +972,7 @@ pub struct ReplicaVmWhereInput {
     pub updated_at_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub vm: crate::Nullable<crate::models::VmWhereInput>,
 }
-#[cfg(any(feature = "replica-vm"))]
+#[cfg(feature = "replica-vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ReplicaVmWhereInput {
     fn decode(
@@ -1010,7 +1010,7 @@ impl crate::codec::Decode for ReplicaVmWhereInput {
                         "entityAsyncStatus_not_in",
                     )?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "external_cloudtower" => {
                     d.field(&mut out.external_cloudtower, "external_cloudtower")?
                 }
@@ -1526,44 +1526,44 @@ impl crate::codec::Decode for ReplicaVmWhereInput {
                         "replication_group_starts_with",
                     )?
                 }
-                #[cfg(any(feature = "replication-plan"))]
+                #[cfg(feature = "replication-plan")]
                 "replication_plan" => {
                     d.field(&mut out.replication_plan, "replication_plan")?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "replication_service" => {
                     d.field(&mut out.replication_service, "replication_service")?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "replication_target_executions_every" => {
                     d.field(
                         &mut out.replication_target_executions_every,
                         "replication_target_executions_every",
                     )?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "replication_target_executions_none" => {
                     d.field(
                         &mut out.replication_target_executions_none,
                         "replication_target_executions_none",
                     )?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "replication_target_executions_some" => {
                     d.field(
                         &mut out.replication_target_executions_some,
                         "replication_target_executions_some",
                     )?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "restore_points_every" => {
                     d.field(&mut out.restore_points_every, "restore_points_every")?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "restore_points_none" => {
                     d.field(&mut out.restore_points_none, "restore_points_none")?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "restore_points_some" => {
                     d.field(&mut out.restore_points_some, "restore_points_some")?
                 }
@@ -1599,7 +1599,7 @@ impl crate::codec::Decode for ReplicaVmWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "replica-vm"))]
+#[cfg(feature = "replica-vm")]
 impl crate::codec::Encode for ReplicaVmWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1618,7 +1618,7 @@ impl crate::codec::Encode for ReplicaVmWhereInput {
         e.field("entityAsyncStatus_in", &self.entity_async_status_in);
         e.field("entityAsyncStatus_not", &self.entity_async_status_not);
         e.field("entityAsyncStatus_not_in", &self.entity_async_status_not_in);
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field("external_cloudtower", &self.external_cloudtower);
         e.field("failover_test_replica_group", &self.failover_test_replica_group);
         e.field(
@@ -1822,30 +1822,30 @@ impl crate::codec::Encode for ReplicaVmWhereInput {
             &self.replication_group_not_starts_with,
         );
         e.field("replication_group_starts_with", &self.replication_group_starts_with);
-        #[cfg(any(feature = "replication-plan"))]
+        #[cfg(feature = "replication-plan")]
         e.field("replication_plan", &self.replication_plan);
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field("replication_service", &self.replication_service);
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field(
             "replication_target_executions_every",
             &self.replication_target_executions_every,
         );
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field(
             "replication_target_executions_none",
             &self.replication_target_executions_none,
         );
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field(
             "replication_target_executions_some",
             &self.replication_target_executions_some,
         );
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field("restore_points_every", &self.restore_points_every);
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field("restore_points_none", &self.restore_points_none);
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field("restore_points_some", &self.restore_points_some);
         e.field("state", &self.state);
         e.field("state_in", &self.state_in);
@@ -1870,7 +1870,7 @@ impl crate::codec::Encode for ReplicaVmWhereInput {
     }
 }
 /// Spec: `#/components/schemas/ReplicationObjectType`
-#[cfg(any(feature = "replica-vm"))]
+#[cfg(feature = "replica-vm")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ReplicationObjectType {
     /// `CONSISTENCY_GROUP`
@@ -1884,7 +1884,7 @@ pub enum ReplicationObjectType {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "replica-vm"))]
+#[cfg(feature = "replica-vm")]
 impl ReplicationObjectType {
     /// Every value the spec lists.
     pub const ALL: [Self; 4] = [
@@ -1915,19 +1915,19 @@ impl ReplicationObjectType {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "replica-vm"))]
+#[cfg(feature = "replica-vm")]
 impl ::std::default::Default for ReplicationObjectType {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "replica-vm"))]
+#[cfg(feature = "replica-vm")]
 impl ::std::fmt::Display for ReplicationObjectType {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "replica-vm"))]
+#[cfg(feature = "replica-vm")]
 impl crate::codec::Decode for ReplicationObjectType {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1935,7 +1935,7 @@ impl crate::codec::Decode for ReplicationObjectType {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "replica-vm"))]
+#[cfg(feature = "replica-vm")]
 impl crate::codec::Encode for ReplicationObjectType {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
@@ -1943,23 +1943,39 @@ impl crate::codec::Encode for ReplicationObjectType {
 }
 impl crate::Client {
     /// `POST /v2/api/get-replica-vms` (operation `GetReplicaVms`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "replica-vm")]
-    pub async fn get_replica_vms(
+    pub fn get_replica_vms(
         &self,
         body: &crate::models::GetReplicaVmsRequestBody,
-    ) -> ::std::result::Result<::std::vec::Vec<crate::models::ReplicaVm>, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-replica-vms", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::ReplicaVm>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-replica-vms", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-replica-vms-connection` (operation `GetReplicaVmsConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "replica-vm")]
-    pub async fn get_replica_vms_connection(
+    pub fn get_replica_vms_connection(
         &self,
         body: &crate::models::GetReplicaVmsConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::ReplicaVmConnection, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-replica-vms-connection", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<crate::models::ReplicaVmConnection, crate::Error>,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-replica-vms-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "replica-vm")]
+crate::pagination::list_request!(GetReplicaVmsRequestBody => ReplicaVm, get_replica_vms);

@@ -3,7 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/GetReplicationPlansConnectionRequestBody`
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetReplicationPlansConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -14,7 +14,7 @@ pub struct GetReplicationPlansConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ReplicationPlanWhereInput>,
 }
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetReplicationPlansConnectionRequestBody {
     fn decode(
@@ -38,7 +38,7 @@ impl crate::codec::Decode for GetReplicationPlansConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 impl crate::codec::Encode for GetReplicationPlansConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -53,7 +53,7 @@ impl crate::codec::Encode for GetReplicationPlansConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetReplicationPlansRequestBody`
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetReplicationPlansRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -64,7 +64,7 @@ pub struct GetReplicationPlansRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ReplicationPlanWhereInput>,
 }
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetReplicationPlansRequestBody {
     fn decode(
@@ -88,7 +88,7 @@ impl crate::codec::Decode for GetReplicationPlansRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 impl crate::codec::Encode for GetReplicationPlansRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -103,12 +103,12 @@ impl crate::codec::Encode for GetReplicationPlansRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateReplicationPlan`
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateReplicationPlan {
     pub count: i32,
 }
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 impl crate::codec::Decode for NestedAggregateReplicationPlan {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -130,7 +130,7 @@ impl crate::codec::Decode for NestedAggregateReplicationPlan {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateReplicationPlan {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -140,12 +140,12 @@ impl crate::codec::Encode for NestedAggregateReplicationPlan {
     }
 }
 /// Spec: `#/components/schemas/NestedReplicaVm`
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedReplicaVm {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 impl crate::codec::Decode for NestedReplicaVm {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -167,7 +167,7 @@ impl crate::codec::Decode for NestedReplicaVm {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedReplicaVm {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -177,14 +177,14 @@ impl crate::codec::Encode for NestedReplicaVm {
     }
 }
 /// Spec: `#/components/schemas/NestedReplicationClusterDescriptor`
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedReplicationClusterDescriptor {
     pub cluster_local_id: ::std::string::String,
     pub cluster_name: ::std::option::Option<::std::string::String>,
     pub tower_deploy_id: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 impl crate::codec::Decode for NestedReplicationClusterDescriptor {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -214,7 +214,7 @@ impl crate::codec::Decode for NestedReplicationClusterDescriptor {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedReplicationClusterDescriptor {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -226,13 +226,13 @@ impl crate::codec::Encode for NestedReplicationClusterDescriptor {
     }
 }
 /// Spec: `#/components/schemas/NestedReplicationIPAddressMapping`
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedReplicationIpAddressMapping {
     pub source: crate::models::NestedReplicationNetworkConfigure,
     pub target: crate::models::NestedReplicationNetworkConfigure,
 }
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 impl crate::codec::Decode for NestedReplicationIpAddressMapping {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -262,7 +262,7 @@ impl crate::codec::Decode for NestedReplicationIpAddressMapping {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedReplicationIpAddressMapping {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -273,14 +273,14 @@ impl crate::codec::Encode for NestedReplicationIpAddressMapping {
     }
 }
 /// Spec: `#/components/schemas/NestedReplicationNetworkConfigure`
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedReplicationNetworkConfigure {
     pub gateway: ::std::option::Option<::std::string::String>,
     pub ip: ::std::string::String,
     pub subnet_mask: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 impl crate::codec::Decode for NestedReplicationNetworkConfigure {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -304,7 +304,7 @@ impl crate::codec::Decode for NestedReplicationNetworkConfigure {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedReplicationNetworkConfigure {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -316,7 +316,7 @@ impl crate::codec::Encode for NestedReplicationNetworkConfigure {
     }
 }
 /// Spec: `#/components/schemas/NestedReplicationNetworkInformation`
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedReplicationNetworkInformation {
     pub cluster_local_id: ::std::string::String,
@@ -328,7 +328,7 @@ pub struct NestedReplicationNetworkInformation {
     pub vlan_mode_type: crate::models::VlanModeType,
     pub vlan_name: ::std::string::String,
 }
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 impl crate::codec::Decode for NestedReplicationNetworkInformation {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -379,7 +379,7 @@ impl crate::codec::Decode for NestedReplicationNetworkInformation {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedReplicationNetworkInformation {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -396,12 +396,12 @@ impl crate::codec::Encode for NestedReplicationNetworkInformation {
     }
 }
 /// Spec: `#/components/schemas/NestedReplicationPlanExecution`
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedReplicationPlanExecution {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 impl crate::codec::Decode for NestedReplicationPlanExecution {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -423,7 +423,7 @@ impl crate::codec::Decode for NestedReplicationPlanExecution {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedReplicationPlanExecution {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -433,13 +433,13 @@ impl crate::codec::Encode for NestedReplicationPlanExecution {
     }
 }
 /// Spec: `#/components/schemas/NestedReplicationPlanNetworkMapping`
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedReplicationPlanNetworkMapping {
     pub source: crate::models::NestedReplicationNetworkInformation,
     pub target: crate::models::NestedReplicationNetworkInformation,
 }
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 impl crate::codec::Decode for NestedReplicationPlanNetworkMapping {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -469,7 +469,7 @@ impl crate::codec::Decode for NestedReplicationPlanNetworkMapping {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedReplicationPlanNetworkMapping {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -480,7 +480,7 @@ impl crate::codec::Encode for NestedReplicationPlanNetworkMapping {
     }
 }
 /// Spec: `#/components/schemas/ReplicaNameRule`
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ReplicaNameRule {
     /// `ORIGIN`
@@ -492,7 +492,7 @@ pub enum ReplicaNameRule {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 impl ReplicaNameRule {
     /// Every value the spec lists.
     pub const ALL: [Self; 3] = [Self::Origin, Self::Prefix, Self::Suffix];
@@ -516,19 +516,19 @@ impl ReplicaNameRule {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 impl ::std::default::Default for ReplicaNameRule {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 impl ::std::fmt::Display for ReplicaNameRule {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 impl crate::codec::Decode for ReplicaNameRule {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -536,14 +536,14 @@ impl crate::codec::Decode for ReplicaNameRule {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 impl crate::codec::Encode for ReplicaNameRule {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/ReplicationPlan`
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReplicationPlan {
     pub abort_window_unfinished: ::std::option::Option<bool>,
@@ -620,7 +620,7 @@ pub struct ReplicationPlan {
     pub window_end: ::std::option::Option<::std::string::String>,
     pub window_start: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 impl crate::codec::Decode for ReplicationPlan {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -863,7 +863,7 @@ impl crate::codec::Decode for ReplicationPlan {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ReplicationPlan {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -938,12 +938,12 @@ impl crate::codec::Encode for ReplicationPlan {
     }
 }
 /// Spec: `#/components/schemas/ReplicationPlanConnection`
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReplicationPlanConnection {
     pub aggregate: crate::models::NestedAggregateReplicationPlan,
 }
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 impl crate::codec::Decode for ReplicationPlanConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -965,7 +965,7 @@ impl crate::codec::Decode for ReplicationPlanConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ReplicationPlanConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -975,7 +975,7 @@ impl crate::codec::Encode for ReplicationPlanConnection {
     }
 }
 /// Spec: `#/components/schemas/ReplicationPlanOrderByInput`
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ReplicationPlanOrderByInput {
     /// `abort_window_unfinished_ASC`
@@ -1169,7 +1169,7 @@ pub enum ReplicationPlanOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 impl ReplicationPlanOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 94] = [
@@ -1494,19 +1494,19 @@ impl ReplicationPlanOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 impl ::std::default::Default for ReplicationPlanOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 impl ::std::fmt::Display for ReplicationPlanOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ReplicationPlanOrderByInput {
     fn decode(
@@ -1515,14 +1515,14 @@ impl crate::codec::Decode for ReplicationPlanOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 impl crate::codec::Encode for ReplicationPlanOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/ReplicationPlanPeriod`
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ReplicationPlanPeriod {
     /// `DAILY`
@@ -1538,7 +1538,7 @@ pub enum ReplicationPlanPeriod {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 impl ReplicationPlanPeriod {
     /// Every value the spec lists.
     pub const ALL: [Self; 5] = [
@@ -1572,19 +1572,19 @@ impl ReplicationPlanPeriod {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 impl ::std::default::Default for ReplicationPlanPeriod {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 impl ::std::fmt::Display for ReplicationPlanPeriod {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 impl crate::codec::Decode for ReplicationPlanPeriod {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1592,14 +1592,14 @@ impl crate::codec::Decode for ReplicationPlanPeriod {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 impl crate::codec::Encode for ReplicationPlanPeriod {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/ReplicationPlanType`
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ReplicationPlanType {
     /// `STORAGE_VOLUME`
@@ -1609,7 +1609,7 @@ pub enum ReplicationPlanType {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 impl ReplicationPlanType {
     /// Every value the spec lists.
     pub const ALL: [Self; 2] = [Self::StorageVolume, Self::Vm];
@@ -1631,19 +1631,19 @@ impl ReplicationPlanType {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 impl ::std::default::Default for ReplicationPlanType {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 impl ::std::fmt::Display for ReplicationPlanType {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 impl crate::codec::Decode for ReplicationPlanType {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1651,14 +1651,14 @@ impl crate::codec::Decode for ReplicationPlanType {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 impl crate::codec::Encode for ReplicationPlanType {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/ReplicationPlanWhereInput`
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReplicationPlanWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::ReplicationPlanWhereInput>>,
@@ -1734,7 +1734,7 @@ pub struct ReplicationPlanWhereInput {
     pub entity_async_status_not_in: crate::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub external_cloudtower: crate::Nullable<
         ::std::boxed::Box<crate::models::ExternalCloudTowerWhereInput>,
     >,
@@ -1981,51 +1981,51 @@ pub struct ReplicationPlanWhereInput {
     pub replica_num_lte: crate::Nullable<i32>,
     pub replica_num_not: crate::Nullable<i32>,
     pub replica_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    #[cfg(any(feature = "replica-vm"))]
+    #[cfg(feature = "replica-vm")]
     pub replica_vms_every: crate::Nullable<
         ::std::boxed::Box<crate::models::ReplicaVmWhereInput>,
     >,
-    #[cfg(any(feature = "replica-vm"))]
+    #[cfg(feature = "replica-vm")]
     pub replica_vms_none: crate::Nullable<
         ::std::boxed::Box<crate::models::ReplicaVmWhereInput>,
     >,
-    #[cfg(any(feature = "replica-vm"))]
+    #[cfg(feature = "replica-vm")]
     pub replica_vms_some: crate::Nullable<
         ::std::boxed::Box<crate::models::ReplicaVmWhereInput>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub replication_plan_executions_every: crate::Nullable<
         ::std::boxed::Box<crate::models::ReplicationPlanExecutionWhereInput>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub replication_plan_executions_none: crate::Nullable<
         ::std::boxed::Box<crate::models::ReplicationPlanExecutionWhereInput>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub replication_plan_executions_some: crate::Nullable<
         ::std::boxed::Box<crate::models::ReplicationPlanExecutionWhereInput>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub replication_restore_points_every: crate::Nullable<
         ::std::boxed::Box<crate::models::ReplicationRestorePointWhereInput>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub replication_restore_points_none: crate::Nullable<
         ::std::boxed::Box<crate::models::ReplicationRestorePointWhereInput>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub replication_restore_points_some: crate::Nullable<
         ::std::boxed::Box<crate::models::ReplicationRestorePointWhereInput>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub replication_target_executions_every: crate::Nullable<
         ::std::boxed::Box<crate::models::ReplicationTargetExecutionWhereInput>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub replication_target_executions_none: crate::Nullable<
         ::std::boxed::Box<crate::models::ReplicationTargetExecutionWhereInput>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub replication_target_executions_some: crate::Nullable<
         ::std::boxed::Box<crate::models::ReplicationTargetExecutionWhereInput>,
     >,
@@ -2058,7 +2058,7 @@ pub struct ReplicationPlanWhereInput {
         ::std::vec::Vec<crate::models::VmVolumeElfStoragePolicyType>,
     >,
     pub target_cluster: crate::Nullable<crate::models::ClusterWhereInput>,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub target_replication_service: crate::Nullable<
         ::std::boxed::Box<crate::models::ReplicationServiceWhereInput>,
     >,
@@ -2110,7 +2110,7 @@ pub struct ReplicationPlanWhereInput {
     pub window_start_not_starts_with: crate::Nullable<::std::string::String>,
     pub window_start_starts_with: crate::Nullable<::std::string::String>,
 }
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ReplicationPlanWhereInput {
     fn decode(
@@ -2272,7 +2272,7 @@ impl crate::codec::Decode for ReplicationPlanWhereInput {
                         "entityAsyncStatus_not_in",
                     )?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "external_cloudtower" => {
                     d.field(&mut out.external_cloudtower, "external_cloudtower")?
                 }
@@ -2986,75 +2986,75 @@ impl crate::codec::Decode for ReplicationPlanWhereInput {
                 "replica_num_not_in" => {
                     d.field(&mut out.replica_num_not_in, "replica_num_not_in")?
                 }
-                #[cfg(any(feature = "replica-vm"))]
+                #[cfg(feature = "replica-vm")]
                 "replica_vms_every" => {
                     d.field(&mut out.replica_vms_every, "replica_vms_every")?
                 }
-                #[cfg(any(feature = "replica-vm"))]
+                #[cfg(feature = "replica-vm")]
                 "replica_vms_none" => {
                     d.field(&mut out.replica_vms_none, "replica_vms_none")?
                 }
-                #[cfg(any(feature = "replica-vm"))]
+                #[cfg(feature = "replica-vm")]
                 "replica_vms_some" => {
                     d.field(&mut out.replica_vms_some, "replica_vms_some")?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "replication_plan_executions_every" => {
                     d.field(
                         &mut out.replication_plan_executions_every,
                         "replication_plan_executions_every",
                     )?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "replication_plan_executions_none" => {
                     d.field(
                         &mut out.replication_plan_executions_none,
                         "replication_plan_executions_none",
                     )?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "replication_plan_executions_some" => {
                     d.field(
                         &mut out.replication_plan_executions_some,
                         "replication_plan_executions_some",
                     )?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "replication_restore_points_every" => {
                     d.field(
                         &mut out.replication_restore_points_every,
                         "replication_restore_points_every",
                     )?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "replication_restore_points_none" => {
                     d.field(
                         &mut out.replication_restore_points_none,
                         "replication_restore_points_none",
                     )?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "replication_restore_points_some" => {
                     d.field(
                         &mut out.replication_restore_points_some,
                         "replication_restore_points_some",
                     )?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "replication_target_executions_every" => {
                     d.field(
                         &mut out.replication_target_executions_every,
                         "replication_target_executions_every",
                     )?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "replication_target_executions_none" => {
                     d.field(
                         &mut out.replication_target_executions_none,
                         "replication_target_executions_none",
                     )?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "replication_target_executions_some" => {
                     d.field(
                         &mut out.replication_target_executions_some,
@@ -3112,7 +3112,7 @@ impl crate::codec::Decode for ReplicationPlanWhereInput {
                     d.field(&mut out.storage_policy_not_in, "storage_policy_not_in")?
                 }
                 "target_cluster" => d.field(&mut out.target_cluster, "target_cluster")?,
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "target_replication_service" => {
                     d.field(
                         &mut out.target_replication_service,
@@ -3233,7 +3233,7 @@ impl crate::codec::Decode for ReplicationPlanWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 impl crate::codec::Encode for ReplicationPlanWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -3300,7 +3300,7 @@ impl crate::codec::Encode for ReplicationPlanWhereInput {
         e.field("entityAsyncStatus_in", &self.entity_async_status_in);
         e.field("entityAsyncStatus_not", &self.entity_async_status_not);
         e.field("entityAsyncStatus_not_in", &self.entity_async_status_not_in);
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field("external_cloudtower", &self.external_cloudtower);
         e.field("id", &self.id);
         e.field("id_contains", &self.id_contains);
@@ -3660,53 +3660,53 @@ impl crate::codec::Encode for ReplicationPlanWhereInput {
         e.field("replica_num_lte", &self.replica_num_lte);
         e.field("replica_num_not", &self.replica_num_not);
         e.field("replica_num_not_in", &self.replica_num_not_in);
-        #[cfg(any(feature = "replica-vm"))]
+        #[cfg(feature = "replica-vm")]
         e.field("replica_vms_every", &self.replica_vms_every);
-        #[cfg(any(feature = "replica-vm"))]
+        #[cfg(feature = "replica-vm")]
         e.field("replica_vms_none", &self.replica_vms_none);
-        #[cfg(any(feature = "replica-vm"))]
+        #[cfg(feature = "replica-vm")]
         e.field("replica_vms_some", &self.replica_vms_some);
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field(
             "replication_plan_executions_every",
             &self.replication_plan_executions_every,
         );
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field(
             "replication_plan_executions_none",
             &self.replication_plan_executions_none,
         );
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field(
             "replication_plan_executions_some",
             &self.replication_plan_executions_some,
         );
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field(
             "replication_restore_points_every",
             &self.replication_restore_points_every,
         );
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field(
             "replication_restore_points_none",
             &self.replication_restore_points_none,
         );
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field(
             "replication_restore_points_some",
             &self.replication_restore_points_some,
         );
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field(
             "replication_target_executions_every",
             &self.replication_target_executions_every,
         );
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field(
             "replication_target_executions_none",
             &self.replication_target_executions_none,
         );
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field(
             "replication_target_executions_some",
             &self.replication_target_executions_some,
@@ -3731,7 +3731,7 @@ impl crate::codec::Encode for ReplicationPlanWhereInput {
         e.field("storage_policy_not", &self.storage_policy_not);
         e.field("storage_policy_not_in", &self.storage_policy_not_in);
         e.field("target_cluster", &self.target_cluster);
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field("target_replication_service", &self.target_replication_service);
         e.field("thin_provision", &self.thin_provision);
         e.field("thin_provision_not", &self.thin_provision_not);
@@ -3782,7 +3782,7 @@ impl crate::codec::Encode for ReplicationPlanWhereInput {
     }
 }
 /// Spec: `#/components/schemas/ResiliencyType`
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ResiliencyType {
     /// `EC`
@@ -3792,7 +3792,7 @@ pub enum ResiliencyType {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 impl ResiliencyType {
     /// Every value the spec lists.
     pub const ALL: [Self; 2] = [Self::Ec, Self::Replica];
@@ -3814,19 +3814,19 @@ impl ResiliencyType {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 impl ::std::default::Default for ResiliencyType {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 impl ::std::fmt::Display for ResiliencyType {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 impl crate::codec::Decode for ResiliencyType {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -3834,7 +3834,7 @@ impl crate::codec::Decode for ResiliencyType {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "replication-plan"))]
+#[cfg(feature = "replication-plan")]
 impl crate::codec::Encode for ResiliencyType {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
@@ -3842,28 +3842,44 @@ impl crate::codec::Encode for ResiliencyType {
 }
 impl crate::Client {
     /// `POST /v2/api/get-replication-plans` (operation `GetReplicationPlans`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "replication-plan")]
-    pub async fn get_replication_plans(
+    pub fn get_replication_plans(
         &self,
         body: &crate::models::GetReplicationPlansRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::ReplicationPlan>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-replication-plans", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::ReplicationPlan>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-replication-plans", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-replication-plans-connection` (operation `GetReplicationPlansConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "replication-plan")]
-    pub async fn get_replication_plans_connection(
+    pub fn get_replication_plans_connection(
         &self,
         body: &crate::models::GetReplicationPlansConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::ReplicationPlanConnection, crate::Error> {
-        self.execute(
-                crate::client::ApiRequest::json("get-replication-plans-connection", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::ReplicationPlanConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-replication-plans-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "replication-plan")]
+crate::pagination::list_request!(
+    GetReplicationPlansRequestBody => ReplicationPlan, get_replication_plans
+);

@@ -3,7 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/GetReportTasksConnectionRequestBody`
-#[cfg(any(feature = "report-task"))]
+#[cfg(feature = "report-task")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetReportTasksConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -14,7 +14,7 @@ pub struct GetReportTasksConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ReportTaskWhereInput>,
 }
-#[cfg(any(feature = "report-task"))]
+#[cfg(feature = "report-task")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetReportTasksConnectionRequestBody {
     fn decode(
@@ -38,7 +38,7 @@ impl crate::codec::Decode for GetReportTasksConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "report-task"))]
+#[cfg(feature = "report-task")]
 impl crate::codec::Encode for GetReportTasksConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -53,7 +53,7 @@ impl crate::codec::Encode for GetReportTasksConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetReportTasksRequestBody`
-#[cfg(any(feature = "report-task"))]
+#[cfg(feature = "report-task")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetReportTasksRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -64,7 +64,7 @@ pub struct GetReportTasksRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ReportTaskWhereInput>,
 }
-#[cfg(any(feature = "report-task"))]
+#[cfg(feature = "report-task")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetReportTasksRequestBody {
     fn decode(
@@ -88,7 +88,7 @@ impl crate::codec::Decode for GetReportTasksRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "report-task"))]
+#[cfg(feature = "report-task")]
 impl crate::codec::Encode for GetReportTasksRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -103,12 +103,12 @@ impl crate::codec::Encode for GetReportTasksRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateReportTask`
-#[cfg(any(feature = "report-task"))]
+#[cfg(feature = "report-task")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateReportTask {
     pub count: i32,
 }
-#[cfg(any(feature = "report-task"))]
+#[cfg(feature = "report-task")]
 impl crate::codec::Decode for NestedAggregateReportTask {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -130,7 +130,7 @@ impl crate::codec::Decode for NestedAggregateReportTask {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "report-task"))]
+#[cfg(feature = "report-task")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateReportTask {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -140,12 +140,12 @@ impl crate::codec::Encode for NestedAggregateReportTask {
     }
 }
 /// Spec: `#/components/schemas/ReportTaskConnection`
-#[cfg(any(feature = "report-task"))]
+#[cfg(feature = "report-task")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReportTaskConnection {
     pub aggregate: crate::models::NestedAggregateReportTask,
 }
-#[cfg(any(feature = "report-task"))]
+#[cfg(feature = "report-task")]
 impl crate::codec::Decode for ReportTaskConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -167,7 +167,7 @@ impl crate::codec::Decode for ReportTaskConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "report-task"))]
+#[cfg(feature = "report-task")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ReportTaskConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -177,7 +177,7 @@ impl crate::codec::Encode for ReportTaskConnection {
     }
 }
 /// Spec: `#/components/schemas/ReportTaskOrderByInput`
-#[cfg(any(feature = "report-task"))]
+#[cfg(feature = "report-task")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ReportTaskOrderByInput {
     /// `createdAt_ASC`
@@ -207,7 +207,7 @@ pub enum ReportTaskOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "report-task"))]
+#[cfg(feature = "report-task")]
 impl ReportTaskOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 12] = [
@@ -262,19 +262,19 @@ impl ReportTaskOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "report-task"))]
+#[cfg(feature = "report-task")]
 impl ::std::default::Default for ReportTaskOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "report-task"))]
+#[cfg(feature = "report-task")]
 impl ::std::fmt::Display for ReportTaskOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "report-task"))]
+#[cfg(feature = "report-task")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ReportTaskOrderByInput {
     fn decode(
@@ -283,14 +283,14 @@ impl crate::codec::Decode for ReportTaskOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "report-task"))]
+#[cfg(feature = "report-task")]
 impl crate::codec::Encode for ReportTaskOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/ReportTaskWhereInput`
-#[cfg(any(feature = "report-task"))]
+#[cfg(feature = "report-task")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReportTaskWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::ReportTaskWhereInput>>,
@@ -352,12 +352,12 @@ pub struct ReportTaskWhereInput {
     pub status_in: crate::Nullable<::std::vec::Vec<crate::models::TaskStatus>>,
     pub status_not: crate::Nullable<crate::models::TaskStatus>,
     pub status_not_in: crate::Nullable<::std::vec::Vec<crate::models::TaskStatus>>,
-    #[cfg(any(feature = "report-template"))]
+    #[cfg(feature = "report-template")]
     pub template: crate::Nullable<
         ::std::boxed::Box<crate::models::ReportTemplateWhereInput>,
     >,
 }
-#[cfg(any(feature = "report-task"))]
+#[cfg(feature = "report-task")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ReportTaskWhereInput {
     fn decode(
@@ -454,7 +454,7 @@ impl crate::codec::Decode for ReportTaskWhereInput {
                 "status_in" => d.field(&mut out.status_in, "status_in")?,
                 "status_not" => d.field(&mut out.status_not, "status_not")?,
                 "status_not_in" => d.field(&mut out.status_not_in, "status_not_in")?,
-                #[cfg(any(feature = "report-template"))]
+                #[cfg(feature = "report-template")]
                 "template" => d.field(&mut out.template, "template")?,
                 _ => d.skip()?,
             }
@@ -463,7 +463,7 @@ impl crate::codec::Decode for ReportTaskWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "report-task"))]
+#[cfg(feature = "report-task")]
 impl crate::codec::Encode for ReportTaskWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -526,34 +526,47 @@ impl crate::codec::Encode for ReportTaskWhereInput {
         e.field("status_in", &self.status_in);
         e.field("status_not", &self.status_not);
         e.field("status_not_in", &self.status_not_in);
-        #[cfg(any(feature = "report-template"))] e.field("template", &self.template);
+        #[cfg(feature = "report-template")] e.field("template", &self.template);
         e.end_object();
     }
 }
 impl crate::Client {
     /// `POST /v2/api/get-report-tasks` (operation `GetReportTasks`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "report-task")]
-    pub async fn get_report_tasks(
+    pub fn get_report_tasks(
         &self,
         body: &crate::models::GetReportTasksRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::ReportTask>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-report-tasks", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::ReportTask>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-report-tasks", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-report-tasks-connection` (operation `GetReportTasksConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "report-task")]
-    pub async fn get_report_tasks_connection(
+    pub fn get_report_tasks_connection(
         &self,
         body: &crate::models::GetReportTasksConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::ReportTaskConnection, crate::Error> {
-        self.execute(
-                crate::client::ApiRequest::json("get-report-tasks-connection", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<crate::models::ReportTaskConnection, crate::Error>,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-report-tasks-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "report-task")]
+crate::pagination::list_request!(
+    GetReportTasksRequestBody => ReportTask, get_report_tasks
+);

@@ -3,12 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteReportTemplate`
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteReportTemplate {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 impl crate::codec::Decode for DeleteReportTemplate {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -30,7 +30,7 @@ impl crate::codec::Decode for DeleteReportTemplate {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteReportTemplate {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -40,7 +40,7 @@ impl crate::codec::Encode for DeleteReportTemplate {
     }
 }
 /// Spec: `#/components/schemas/ExecutePlan`
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExecutePlan {
     pub start_at: ::std::string::String,
@@ -50,7 +50,7 @@ pub struct ExecutePlan {
     pub enabled: bool,
     pub typename: ::std::option::Option<crate::models::ExecutePlanTypename>,
 }
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ExecutePlan {
     fn decode(
@@ -94,7 +94,7 @@ impl crate::codec::Decode for ExecutePlan {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 impl crate::codec::Encode for ExecutePlan {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -108,7 +108,7 @@ impl crate::codec::Encode for ExecutePlan {
     }
 }
 /// Spec: `#/components/schemas/ExecutePlan/properties/__typename`
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ExecutePlanTypename {
     /// `ExecutePlan`
@@ -116,7 +116,7 @@ pub enum ExecutePlanTypename {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 impl ExecutePlanTypename {
     /// Every value the spec lists.
     pub const ALL: [Self; 1] = [Self::ExecutePlan];
@@ -136,19 +136,19 @@ impl ExecutePlanTypename {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 impl ::std::default::Default for ExecutePlanTypename {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 impl ::std::fmt::Display for ExecutePlanTypename {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ExecutePlanTypename {
     fn decode(
@@ -157,14 +157,14 @@ impl crate::codec::Decode for ExecutePlanTypename {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 impl crate::codec::Encode for ExecutePlanTypename {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/GetReportTemplatesConnectionRequestBody`
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetReportTemplatesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -175,7 +175,7 @@ pub struct GetReportTemplatesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ReportTemplateWhereInput>,
 }
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetReportTemplatesConnectionRequestBody {
     fn decode(
@@ -199,7 +199,7 @@ impl crate::codec::Decode for GetReportTemplatesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 impl crate::codec::Encode for GetReportTemplatesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -214,7 +214,7 @@ impl crate::codec::Encode for GetReportTemplatesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetReportTemplatesRequestBody`
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetReportTemplatesRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -225,7 +225,7 @@ pub struct GetReportTemplatesRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ReportTemplateWhereInput>,
 }
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetReportTemplatesRequestBody {
     fn decode(
@@ -249,7 +249,7 @@ impl crate::codec::Decode for GetReportTemplatesRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 impl crate::codec::Encode for GetReportTemplatesRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -264,12 +264,12 @@ impl crate::codec::Encode for GetReportTemplatesRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateReportTemplate`
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateReportTemplate {
     pub count: i32,
 }
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 impl crate::codec::Decode for NestedAggregateReportTemplate {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -291,7 +291,7 @@ impl crate::codec::Decode for NestedAggregateReportTemplate {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateReportTemplate {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -301,7 +301,7 @@ impl crate::codec::Encode for NestedAggregateReportTemplate {
     }
 }
 /// Spec: `#/components/schemas/NestedExecutePlan`
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedExecutePlan {
     pub enabled: bool,
@@ -310,7 +310,7 @@ pub struct NestedExecutePlan {
     pub retain: i32,
     pub start_at: ::std::string::String,
 }
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 impl crate::codec::Decode for NestedExecutePlan {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -352,7 +352,7 @@ impl crate::codec::Decode for NestedExecutePlan {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedExecutePlan {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -366,13 +366,13 @@ impl crate::codec::Encode for NestedExecutePlan {
     }
 }
 /// Spec: `#/components/schemas/NestedReportTask`
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedReportTask {
     pub id: ::std::string::String,
     pub name: ::std::string::String,
 }
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 impl crate::codec::Decode for NestedReportTask {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -398,7 +398,7 @@ impl crate::codec::Decode for NestedReportTask {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedReportTask {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -409,7 +409,7 @@ impl crate::codec::Encode for NestedReportTask {
     }
 }
 /// Spec: `#/components/schemas/NestedResourceMeta`
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedResourceMeta {
     pub fields: ::std::vec::Vec<::std::string::String>,
@@ -417,7 +417,7 @@ pub struct NestedResourceMeta {
     pub name: ::std::string::String,
     pub r#type: crate::models::ReportResourceInputEnum,
 }
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 impl crate::codec::Decode for NestedResourceMeta {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -455,7 +455,7 @@ impl crate::codec::Decode for NestedResourceMeta {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedResourceMeta {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -468,7 +468,7 @@ impl crate::codec::Encode for NestedResourceMeta {
     }
 }
 /// Spec: `#/components/schemas/ReportResourceInputEnum`
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ReportResourceInputEnum {
     /// `ALERT`
@@ -502,7 +502,7 @@ pub enum ReportResourceInputEnum {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 impl ReportResourceInputEnum {
     /// Every value the spec lists.
     pub const ALL: [Self; 14] = [
@@ -563,19 +563,19 @@ impl ReportResourceInputEnum {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 impl ::std::default::Default for ReportResourceInputEnum {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 impl ::std::fmt::Display for ReportResourceInputEnum {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 impl crate::codec::Decode for ReportResourceInputEnum {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -583,14 +583,14 @@ impl crate::codec::Decode for ReportResourceInputEnum {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 impl crate::codec::Encode for ReportResourceInputEnum {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/ReportTemplate`
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReportTemplate {
     pub created_at: ::std::string::String,
@@ -603,7 +603,7 @@ pub struct ReportTemplate {
     pub task_num: i32,
     pub tasks: ::std::option::Option<::std::vec::Vec<crate::models::NestedReportTask>>,
 }
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 impl crate::codec::Decode for ReportTemplate {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -663,7 +663,7 @@ impl crate::codec::Decode for ReportTemplate {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ReportTemplate {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -681,12 +681,12 @@ impl crate::codec::Encode for ReportTemplate {
     }
 }
 /// Spec: `#/components/schemas/ReportTemplateConnection`
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReportTemplateConnection {
     pub aggregate: crate::models::NestedAggregateReportTemplate,
 }
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 impl crate::codec::Decode for ReportTemplateConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -708,7 +708,7 @@ impl crate::codec::Decode for ReportTemplateConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ReportTemplateConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -718,7 +718,7 @@ impl crate::codec::Encode for ReportTemplateConnection {
     }
 }
 /// Spec: `#/components/schemas/ReportTemplateCreationParams`
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReportTemplateCreationParams {
     pub resource_meta: ::std::vec::Vec<crate::models::ResourceMeta>,
@@ -726,7 +726,7 @@ pub struct ReportTemplateCreationParams {
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::string::String,
 }
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ReportTemplateCreationParams {
     fn decode(
@@ -762,7 +762,7 @@ impl crate::codec::Decode for ReportTemplateCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 impl crate::codec::Encode for ReportTemplateCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -774,12 +774,12 @@ impl crate::codec::Encode for ReportTemplateCreationParams {
     }
 }
 /// Spec: `#/components/schemas/ReportTemplateDeletionParams`
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReportTemplateDeletionParams {
     pub r#where: crate::models::ReportTemplateWhereInput,
 }
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ReportTemplateDeletionParams {
     fn decode(
@@ -802,7 +802,7 @@ impl crate::codec::Decode for ReportTemplateDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 impl crate::codec::Encode for ReportTemplateDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -811,7 +811,7 @@ impl crate::codec::Encode for ReportTemplateDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/ReportTemplateOrderByInput`
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ReportTemplateOrderByInput {
     /// `createdAt_ASC`
@@ -849,7 +849,7 @@ pub enum ReportTemplateOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 impl ReportTemplateOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 16] = [
@@ -916,19 +916,19 @@ impl ReportTemplateOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 impl ::std::default::Default for ReportTemplateOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 impl ::std::fmt::Display for ReportTemplateOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ReportTemplateOrderByInput {
     fn decode(
@@ -937,20 +937,20 @@ impl crate::codec::Decode for ReportTemplateOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 impl crate::codec::Encode for ReportTemplateOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/ReportTemplateUpdationParams`
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReportTemplateUpdationParams {
     pub data: crate::models::ReportTemplateUpdationParamsData,
     pub r#where: crate::models::ReportTemplateWhereInput,
 }
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ReportTemplateUpdationParams {
     fn decode(
@@ -977,7 +977,7 @@ impl crate::codec::Decode for ReportTemplateUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 impl crate::codec::Encode for ReportTemplateUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -987,7 +987,7 @@ impl crate::codec::Encode for ReportTemplateUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/ReportTemplateUpdationParams/properties/data`
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReportTemplateUpdationParamsData {
     pub resource_meta: ::std::option::Option<
@@ -997,7 +997,7 @@ pub struct ReportTemplateUpdationParamsData {
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ReportTemplateUpdationParamsData {
     fn decode(
@@ -1018,7 +1018,7 @@ impl crate::codec::Decode for ReportTemplateUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 impl crate::codec::Encode for ReportTemplateUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1030,7 +1030,7 @@ impl crate::codec::Encode for ReportTemplateUpdationParamsData {
     }
 }
 /// Spec: `#/components/schemas/ReportTemplateWhereInput`
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReportTemplateWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::ReportTemplateWhereInput>>,
@@ -1108,20 +1108,20 @@ pub struct ReportTemplateWhereInput {
     pub task_num_lte: crate::Nullable<i32>,
     pub task_num_not: crate::Nullable<i32>,
     pub task_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    #[cfg(any(feature = "report-task"))]
+    #[cfg(feature = "report-task")]
     pub tasks_every: crate::Nullable<
         ::std::boxed::Box<crate::models::ReportTaskWhereInput>,
     >,
-    #[cfg(any(feature = "report-task"))]
+    #[cfg(feature = "report-task")]
     pub tasks_none: crate::Nullable<
         ::std::boxed::Box<crate::models::ReportTaskWhereInput>,
     >,
-    #[cfg(any(feature = "report-task"))]
+    #[cfg(feature = "report-task")]
     pub tasks_some: crate::Nullable<
         ::std::boxed::Box<crate::models::ReportTaskWhereInput>,
     >,
 }
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ReportTemplateWhereInput {
     fn decode(
@@ -1265,11 +1265,11 @@ impl crate::codec::Decode for ReportTemplateWhereInput {
                 "task_num_not_in" => {
                     d.field(&mut out.task_num_not_in, "task_num_not_in")?
                 }
-                #[cfg(any(feature = "report-task"))]
+                #[cfg(feature = "report-task")]
                 "tasks_every" => d.field(&mut out.tasks_every, "tasks_every")?,
-                #[cfg(any(feature = "report-task"))]
+                #[cfg(feature = "report-task")]
                 "tasks_none" => d.field(&mut out.tasks_none, "tasks_none")?,
-                #[cfg(any(feature = "report-task"))]
+                #[cfg(feature = "report-task")]
                 "tasks_some" => d.field(&mut out.tasks_some, "tasks_some")?,
                 _ => d.skip()?,
             }
@@ -1278,7 +1278,7 @@ impl crate::codec::Decode for ReportTemplateWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 impl crate::codec::Encode for ReportTemplateWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1357,19 +1357,19 @@ impl crate::codec::Encode for ReportTemplateWhereInput {
         e.field("task_num_lte", &self.task_num_lte);
         e.field("task_num_not", &self.task_num_not);
         e.field("task_num_not_in", &self.task_num_not_in);
-        #[cfg(any(feature = "report-task"))] e.field("tasks_every", &self.tasks_every);
-        #[cfg(any(feature = "report-task"))] e.field("tasks_none", &self.tasks_none);
-        #[cfg(any(feature = "report-task"))] e.field("tasks_some", &self.tasks_some);
+        #[cfg(feature = "report-task")] e.field("tasks_every", &self.tasks_every);
+        #[cfg(feature = "report-task")] e.field("tasks_none", &self.tasks_none);
+        #[cfg(feature = "report-task")] e.field("tasks_some", &self.tasks_some);
         e.end_object();
     }
 }
 /// Spec: `#/components/schemas/ReporteTemplateGenerationParams`
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReporteTemplateGenerationParams {
     pub r#where: crate::models::ReportTemplateWhereInput,
 }
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ReporteTemplateGenerationParams {
     fn decode(
@@ -1392,7 +1392,7 @@ impl crate::codec::Decode for ReporteTemplateGenerationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 impl crate::codec::Encode for ReporteTemplateGenerationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1401,7 +1401,7 @@ impl crate::codec::Encode for ReporteTemplateGenerationParams {
     }
 }
 /// Spec: `#/components/schemas/ResourceMeta`
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ResourceMeta {
     pub r#type: crate::models::ReportResourceInputEnum,
@@ -1410,7 +1410,7 @@ pub struct ResourceMeta {
     pub fields: ::std::vec::Vec<::std::string::String>,
     pub typename: ::std::option::Option<crate::models::ResourceMetaTypename>,
 }
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ResourceMeta {
     fn decode(
@@ -1446,7 +1446,7 @@ impl crate::codec::Decode for ResourceMeta {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 impl crate::codec::Encode for ResourceMeta {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1459,7 +1459,7 @@ impl crate::codec::Encode for ResourceMeta {
     }
 }
 /// Spec: `#/components/schemas/ResourceMeta/properties/__typename`
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ResourceMetaTypename {
     /// `ResourceMeta`
@@ -1467,7 +1467,7 @@ pub enum ResourceMetaTypename {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 impl ResourceMetaTypename {
     /// Every value the spec lists.
     pub const ALL: [Self; 1] = [Self::ResourceMeta];
@@ -1487,19 +1487,19 @@ impl ResourceMetaTypename {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 impl ::std::default::Default for ResourceMetaTypename {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 impl ::std::fmt::Display for ResourceMetaTypename {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ResourceMetaTypename {
     fn decode(
@@ -1508,7 +1508,7 @@ impl crate::codec::Decode for ResourceMetaTypename {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "report-template"))]
+#[cfg(feature = "report-template")]
 impl crate::codec::Encode for ResourceMetaTypename {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
@@ -1516,82 +1516,115 @@ impl crate::codec::Encode for ResourceMetaTypename {
 }
 impl crate::Client {
     /// `POST /v2/api/create-report-template` (operation `CreateReportTemplate`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "report-template")]
-    pub async fn create_report_template(
+    pub fn create_report_template(
         &self,
         body: &[crate::models::ReportTemplateCreationParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::ReportTemplate>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("create-report-template", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::ReportTemplate>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("create-report-template", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/delete-report-template` (operation `DeleteReportTemplate`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "report-template")]
-    pub async fn delete_report_template(
+    pub fn delete_report_template(
         &self,
         body: &crate::models::ReportTemplateDeletionParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::DeleteReportTemplate>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("delete-report-template", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::DeleteReportTemplate>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("delete-report-template", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/generate-from-report-template` (operation `GenerateFromReportTemplate`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "report-template")]
-    pub async fn generate_from_report_template(
+    pub fn generate_from_report_template(
         &self,
         body: &crate::models::ReporteTemplateGenerationParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::ReportTask>>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json("generate-from-report-template", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::ReportTask>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "generate-from-report-template",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-report-templates` (operation `GetReportTemplates`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "report-template")]
-    pub async fn get_report_templates(
+    pub fn get_report_templates(
         &self,
         body: &crate::models::GetReportTemplatesRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::ReportTemplate>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-report-templates", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::ReportTemplate>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-report-templates", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-report-templates-connection` (operation `GetReportTemplatesConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "report-template")]
-    pub async fn get_report_templates_connection(
+    pub fn get_report_templates_connection(
         &self,
         body: &crate::models::GetReportTemplatesConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::ReportTemplateConnection, crate::Error> {
-        self.execute(
-                crate::client::ApiRequest::json("get-report-templates-connection", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::ReportTemplateConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-report-templates-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-report-template` (operation `UpdateReportTemplate`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "report-template")]
-    pub async fn update_report_template(
+    pub fn update_report_template(
         &self,
         body: &crate::models::ReportTemplateUpdationParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::ReportTemplate>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("update-report-template", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::ReportTemplate>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("update-report-template", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "report-template")]
+crate::pagination::list_request!(
+    GetReportTemplatesRequestBody => ReportTemplate, get_report_templates
+);

@@ -3,7 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `/paths/~1resource-changes/get/parameters`
-#[cfg(any(feature = "resource-change"))]
+#[cfg(feature = "resource-change")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetResourceChangesParams {
     pub action: ::std::option::Option<::std::string::String>,
@@ -12,7 +12,41 @@ pub struct GetResourceChangesParams {
     pub start_revision: ::std::option::Option<::std::string::String>,
     pub limit: ::std::option::Option<crate::models::ResourceChangeLimit>,
 }
-#[cfg(any(feature = "resource-change"))]
+#[cfg(feature = "resource-change")]
+#[cfg(feature = "server")]
+impl crate::codec::Decode for GetResourceChangesParams {
+    fn decode(
+        d: &mut crate::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        let mut out = Self::default();
+        let mut key = d.first_key("GetResourceChangesParams")?;
+        while let ::std::option::Option::Some(k) = key {
+            match k {
+                "action" => d.field(&mut out.action, "action")?,
+                "resource_type" => d.field(&mut out.resource_type, "resource_type")?,
+                "resource_id" => d.field(&mut out.resource_id, "resource_id")?,
+                "start_revision" => d.field(&mut out.start_revision, "start_revision")?,
+                "limit" => d.field(&mut out.limit, "limit")?,
+                _ => d.skip()?,
+            }
+            key = d.next_key()?;
+        }
+        ::std::result::Result::Ok(out)
+    }
+}
+#[cfg(feature = "resource-change")]
+impl crate::codec::Encode for GetResourceChangesParams {
+    fn encode(&self, e: &mut crate::codec::Encoder) {
+        e.begin_object();
+        e.field("action", &self.action);
+        e.field("resource_type", &self.resource_type);
+        e.field("resource_id", &self.resource_id);
+        e.field("start_revision", &self.start_revision);
+        e.field("limit", &self.limit);
+        e.end_object();
+    }
+}
+#[cfg(feature = "resource-change")]
 impl GetResourceChangesParams {
     /// The query string pairs; unset parameters are left out.
     pub fn to_query(&self) -> ::std::vec::Vec<(&'static str, ::std::string::String)> {
@@ -36,7 +70,7 @@ impl GetResourceChangesParams {
     }
 }
 /// Spec: `#/components/schemas/ResourceChangeEvent`
-#[cfg(any(feature = "resource-change"))]
+#[cfg(feature = "resource-change")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ResourceChangeEvent {
     pub prev_revision: ::std::option::Option<::std::string::String>,
@@ -48,7 +82,7 @@ pub struct ResourceChangeEvent {
     pub action: ::std::option::Option<::std::string::String>,
     pub revision: ::std::string::String,
 }
-#[cfg(any(feature = "resource-change"))]
+#[cfg(feature = "resource-change")]
 impl crate::codec::Decode for ResourceChangeEvent {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -77,7 +111,7 @@ impl crate::codec::Decode for ResourceChangeEvent {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "resource-change"))]
+#[cfg(feature = "resource-change")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ResourceChangeEvent {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -94,10 +128,10 @@ impl crate::codec::Encode for ResourceChangeEvent {
     }
 }
 /// Spec: `#/components/schemas/ResourceChangeLimit`
-#[cfg(any(feature = "resource-change"))]
+#[cfg(feature = "resource-change")]
 pub type ResourceChangeLimit = i32;
 /// Spec: `#/components/schemas/ResourceChangeResponse`
-#[cfg(any(feature = "resource-change"))]
+#[cfg(feature = "resource-change")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ResourceChangeResponse {
     pub current_revision: ::std::string::String,
@@ -106,7 +140,7 @@ pub struct ResourceChangeResponse {
     pub error: ::std::option::Option<::serde_json::Value>,
     pub ec: ::std::string::String,
 }
-#[cfg(any(feature = "resource-change"))]
+#[cfg(feature = "resource-change")]
 impl crate::codec::Decode for ResourceChangeResponse {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -145,7 +179,7 @@ impl crate::codec::Decode for ResourceChangeResponse {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "resource-change"))]
+#[cfg(feature = "resource-change")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ResourceChangeResponse {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -160,15 +194,23 @@ impl crate::codec::Encode for ResourceChangeResponse {
 }
 impl crate::Client {
     /// `GET /v2/api/resource-changes` (operation `GetResourceChanges`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "resource-change")]
-    pub async fn get_resource_changes(
+    pub fn get_resource_changes(
         &self,
         params: &crate::models::GetResourceChangesParams,
-    ) -> ::std::result::Result<crate::models::ResourceChangeResponse, crate::Error> {
-        self.execute(
-                crate::client::ApiRequest::get("resource-changes", params.to_query()),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::ResourceChangeResponse,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::get(
+            "resource-changes",
+            params.to_query(),
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }

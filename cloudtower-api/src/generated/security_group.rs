@@ -3,12 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteSecurityGroup`
-#[cfg(any(feature = "security-group"))]
+#[cfg(feature = "security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteSecurityGroup {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "security-group"))]
+#[cfg(feature = "security-group")]
 impl crate::codec::Decode for DeleteSecurityGroup {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -30,7 +30,7 @@ impl crate::codec::Decode for DeleteSecurityGroup {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "security-group"))]
+#[cfg(feature = "security-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteSecurityGroup {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -40,7 +40,7 @@ impl crate::codec::Encode for DeleteSecurityGroup {
     }
 }
 /// Spec: `#/components/schemas/GetSecurityGroupsConnectionRequestBody`
-#[cfg(any(feature = "security-group"))]
+#[cfg(feature = "security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSecurityGroupsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -51,7 +51,7 @@ pub struct GetSecurityGroupsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::SecurityGroupWhereInput>,
 }
-#[cfg(any(feature = "security-group"))]
+#[cfg(feature = "security-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetSecurityGroupsConnectionRequestBody {
     fn decode(
@@ -75,7 +75,7 @@ impl crate::codec::Decode for GetSecurityGroupsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "security-group"))]
+#[cfg(feature = "security-group")]
 impl crate::codec::Encode for GetSecurityGroupsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -90,7 +90,7 @@ impl crate::codec::Encode for GetSecurityGroupsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetSecurityGroupsRequestBody`
-#[cfg(any(feature = "security-group"))]
+#[cfg(feature = "security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSecurityGroupsRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -101,7 +101,7 @@ pub struct GetSecurityGroupsRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::SecurityGroupWhereInput>,
 }
-#[cfg(any(feature = "security-group"))]
+#[cfg(feature = "security-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetSecurityGroupsRequestBody {
     fn decode(
@@ -125,7 +125,7 @@ impl crate::codec::Decode for GetSecurityGroupsRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "security-group"))]
+#[cfg(feature = "security-group")]
 impl crate::codec::Encode for GetSecurityGroupsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -140,12 +140,12 @@ impl crate::codec::Encode for GetSecurityGroupsRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateSecurityGroup`
-#[cfg(any(feature = "security-group"))]
+#[cfg(feature = "security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateSecurityGroup {
     pub count: i32,
 }
-#[cfg(any(feature = "security-group"))]
+#[cfg(feature = "security-group")]
 impl crate::codec::Decode for NestedAggregateSecurityGroup {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -167,7 +167,7 @@ impl crate::codec::Decode for NestedAggregateSecurityGroup {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "security-group"))]
+#[cfg(feature = "security-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateSecurityGroup {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -177,12 +177,12 @@ impl crate::codec::Encode for NestedAggregateSecurityGroup {
     }
 }
 /// Spec: `#/components/schemas/NestedLabelGroup`
-#[cfg(any(feature = "security-group"))]
+#[cfg(feature = "security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedLabelGroup {
     pub labels: ::std::vec::Vec<crate::models::NestedLabel>,
 }
-#[cfg(any(feature = "security-group"))]
+#[cfg(feature = "security-group")]
 impl crate::codec::Decode for NestedLabelGroup {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -204,7 +204,7 @@ impl crate::codec::Decode for NestedLabelGroup {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "security-group"))]
+#[cfg(feature = "security-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedLabelGroup {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -214,7 +214,7 @@ impl crate::codec::Encode for NestedLabelGroup {
     }
 }
 /// Spec: `#/components/schemas/SecurityGroup`
-#[cfg(any(feature = "security-group"))]
+#[cfg(feature = "security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SecurityGroup {
     pub description: ::std::option::Option<::std::string::String>,
@@ -232,7 +232,7 @@ pub struct SecurityGroup {
     >,
     pub vms: ::std::option::Option<::std::vec::Vec<crate::models::NestedVm>>,
 }
-#[cfg(any(feature = "security-group"))]
+#[cfg(feature = "security-group")]
 impl crate::codec::Decode for SecurityGroup {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -271,7 +271,7 @@ impl crate::codec::Decode for SecurityGroup {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "security-group"))]
+#[cfg(feature = "security-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for SecurityGroup {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -288,12 +288,12 @@ impl crate::codec::Encode for SecurityGroup {
     }
 }
 /// Spec: `#/components/schemas/SecurityGroupConnection`
-#[cfg(any(feature = "security-group"))]
+#[cfg(feature = "security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SecurityGroupConnection {
     pub aggregate: crate::models::NestedAggregateSecurityGroup,
 }
-#[cfg(any(feature = "security-group"))]
+#[cfg(feature = "security-group")]
 impl crate::codec::Decode for SecurityGroupConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -315,7 +315,7 @@ impl crate::codec::Decode for SecurityGroupConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "security-group"))]
+#[cfg(feature = "security-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for SecurityGroupConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -325,7 +325,7 @@ impl crate::codec::Encode for SecurityGroupConnection {
     }
 }
 /// Spec: `#/components/schemas/SecurityGroupCreateParams`
-#[cfg(any(feature = "security-group"))]
+#[cfg(feature = "security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SecurityGroupCreateParams {
     pub vms: ::std::option::Option<crate::models::VmWhereInput>,
@@ -336,7 +336,7 @@ pub struct SecurityGroupCreateParams {
     pub everoute_cluster_id: ::std::string::String,
     pub name: ::std::string::String,
 }
-#[cfg(any(feature = "security-group"))]
+#[cfg(feature = "security-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SecurityGroupCreateParams {
     fn decode(
@@ -370,7 +370,7 @@ impl crate::codec::Decode for SecurityGroupCreateParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "security-group"))]
+#[cfg(feature = "security-group")]
 impl crate::codec::Encode for SecurityGroupCreateParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -383,12 +383,12 @@ impl crate::codec::Encode for SecurityGroupCreateParams {
     }
 }
 /// Spec: `#/components/schemas/SecurityGroupDeleteParams`
-#[cfg(any(feature = "security-group"))]
+#[cfg(feature = "security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SecurityGroupDeleteParams {
     pub r#where: crate::models::SecurityGroupWhereInput,
 }
-#[cfg(any(feature = "security-group"))]
+#[cfg(feature = "security-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SecurityGroupDeleteParams {
     fn decode(
@@ -411,7 +411,7 @@ impl crate::codec::Decode for SecurityGroupDeleteParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "security-group"))]
+#[cfg(feature = "security-group")]
 impl crate::codec::Encode for SecurityGroupDeleteParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -420,7 +420,7 @@ impl crate::codec::Encode for SecurityGroupDeleteParams {
     }
 }
 /// Spec: `#/components/schemas/SecurityGroupOrderByInput`
-#[cfg(any(feature = "security-group"))]
+#[cfg(feature = "security-group")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum SecurityGroupOrderByInput {
     /// `description_ASC`
@@ -442,7 +442,7 @@ pub enum SecurityGroupOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "security-group"))]
+#[cfg(feature = "security-group")]
 impl SecurityGroupOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 8] = [
@@ -485,19 +485,19 @@ impl SecurityGroupOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "security-group"))]
+#[cfg(feature = "security-group")]
 impl ::std::default::Default for SecurityGroupOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "security-group"))]
+#[cfg(feature = "security-group")]
 impl ::std::fmt::Display for SecurityGroupOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "security-group"))]
+#[cfg(feature = "security-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SecurityGroupOrderByInput {
     fn decode(
@@ -506,20 +506,20 @@ impl crate::codec::Decode for SecurityGroupOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "security-group"))]
+#[cfg(feature = "security-group")]
 impl crate::codec::Encode for SecurityGroupOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/SecurityGroupUpdateBody`
-#[cfg(any(feature = "security-group"))]
+#[cfg(feature = "security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SecurityGroupUpdateBody {
     pub data: crate::models::SecurityGroupUpdateParams,
     pub r#where: crate::models::SecurityGroupWhereInput,
 }
-#[cfg(any(feature = "security-group"))]
+#[cfg(feature = "security-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SecurityGroupUpdateBody {
     fn decode(
@@ -546,7 +546,7 @@ impl crate::codec::Decode for SecurityGroupUpdateBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "security-group"))]
+#[cfg(feature = "security-group")]
 impl crate::codec::Encode for SecurityGroupUpdateBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -556,7 +556,7 @@ impl crate::codec::Encode for SecurityGroupUpdateBody {
     }
 }
 /// Spec: `#/components/schemas/SecurityGroupUpdateParams`
-#[cfg(any(feature = "security-group"))]
+#[cfg(feature = "security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SecurityGroupUpdateParams {
     pub label_groups: ::std::option::Option<
@@ -566,7 +566,7 @@ pub struct SecurityGroupUpdateParams {
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "security-group"))]
+#[cfg(feature = "security-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SecurityGroupUpdateParams {
     fn decode(
@@ -587,7 +587,7 @@ impl crate::codec::Decode for SecurityGroupUpdateParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "security-group"))]
+#[cfg(feature = "security-group")]
 impl crate::codec::Encode for SecurityGroupUpdateParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -600,67 +600,95 @@ impl crate::codec::Encode for SecurityGroupUpdateParams {
 }
 impl crate::Client {
     /// `POST /v2/api/create-security-group` (operation `CreateSecurityGroup`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "security-group")]
-    pub async fn create_security_group(
+    pub fn create_security_group(
         &self,
         body: &crate::models::SecurityGroupCreateParams,
-    ) -> ::std::result::Result<
-        crate::WithTask<crate::models::SecurityGroup>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("create-security-group", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::WithTask<crate::models::SecurityGroup>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("create-security-group", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/delete-security-group` (operation `DeleteSecurityGroup`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "security-group")]
-    pub async fn delete_security_group(
+    pub fn delete_security_group(
         &self,
         body: &crate::models::SecurityGroupDeleteParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::DeleteSecurityGroup>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("delete-security-group", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::DeleteSecurityGroup>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("delete-security-group", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-security-groups` (operation `GetSecurityGroups`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "security-group")]
-    pub async fn get_security_groups(
+    pub fn get_security_groups(
         &self,
         body: &crate::models::GetSecurityGroupsRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::SecurityGroup>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-security-groups", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::SecurityGroup>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-security-groups", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-security-groups-connection` (operation `GetSecurityGroupsConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "security-group")]
-    pub async fn get_security_groups_connection(
+    pub fn get_security_groups_connection(
         &self,
         body: &crate::models::GetSecurityGroupsConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::SecurityGroupConnection, crate::Error> {
-        self.execute(
-                crate::client::ApiRequest::json("get-security-groups-connection", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::SecurityGroupConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-security-groups-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-security-group` (operation `UpdateSecurityGroup`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "security-group")]
-    pub async fn update_security_group(
+    pub fn update_security_group(
         &self,
         body: &crate::models::SecurityGroupUpdateBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::SecurityGroup>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("update-security-group", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::SecurityGroup>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("update-security-group", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "security-group")]
+crate::pagination::list_request!(
+    GetSecurityGroupsRequestBody => SecurityGroup, get_security_groups
+);

@@ -3,12 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteSecurityPolicy`
-#[cfg(any(feature = "security-policy"))]
+#[cfg(feature = "security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteSecurityPolicy {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "security-policy"))]
+#[cfg(feature = "security-policy")]
 impl crate::codec::Decode for DeleteSecurityPolicy {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -30,7 +30,7 @@ impl crate::codec::Decode for DeleteSecurityPolicy {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "security-policy"))]
+#[cfg(feature = "security-policy")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteSecurityPolicy {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -40,7 +40,7 @@ impl crate::codec::Encode for DeleteSecurityPolicy {
     }
 }
 /// Spec: `#/components/schemas/GetSecurityPoliciesConnectionRequestBody`
-#[cfg(any(feature = "security-policy"))]
+#[cfg(feature = "security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSecurityPoliciesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -51,7 +51,7 @@ pub struct GetSecurityPoliciesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::SecurityPolicyWhereInput>,
 }
-#[cfg(any(feature = "security-policy"))]
+#[cfg(feature = "security-policy")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetSecurityPoliciesConnectionRequestBody {
     fn decode(
@@ -75,7 +75,7 @@ impl crate::codec::Decode for GetSecurityPoliciesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "security-policy"))]
+#[cfg(feature = "security-policy")]
 impl crate::codec::Encode for GetSecurityPoliciesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -90,7 +90,7 @@ impl crate::codec::Encode for GetSecurityPoliciesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetSecurityPoliciesRequestBody`
-#[cfg(any(feature = "security-policy"))]
+#[cfg(feature = "security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSecurityPoliciesRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -101,7 +101,7 @@ pub struct GetSecurityPoliciesRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::SecurityPolicyWhereInput>,
 }
-#[cfg(any(feature = "security-policy"))]
+#[cfg(feature = "security-policy")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetSecurityPoliciesRequestBody {
     fn decode(
@@ -125,7 +125,7 @@ impl crate::codec::Decode for GetSecurityPoliciesRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "security-policy"))]
+#[cfg(feature = "security-policy")]
 impl crate::codec::Encode for GetSecurityPoliciesRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -140,12 +140,12 @@ impl crate::codec::Encode for GetSecurityPoliciesRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateSecurityPolicy`
-#[cfg(any(feature = "security-policy"))]
+#[cfg(feature = "security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateSecurityPolicy {
     pub count: i32,
 }
-#[cfg(any(feature = "security-policy"))]
+#[cfg(feature = "security-policy")]
 impl crate::codec::Decode for NestedAggregateSecurityPolicy {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -167,7 +167,7 @@ impl crate::codec::Decode for NestedAggregateSecurityPolicy {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "security-policy"))]
+#[cfg(feature = "security-policy")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateSecurityPolicy {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -177,7 +177,7 @@ impl crate::codec::Encode for NestedAggregateSecurityPolicy {
     }
 }
 /// Spec: `#/components/schemas/NestedSecurityPolicyApply`
-#[cfg(any(feature = "security-policy"))]
+#[cfg(feature = "security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedSecurityPolicyApply {
     pub communicable: bool,
@@ -186,7 +186,7 @@ pub struct NestedSecurityPolicyApply {
     pub selector: ::std::vec::Vec<crate::models::NestedLabel>,
     pub selector_ids: ::std::vec::Vec<::std::string::String>,
 }
-#[cfg(any(feature = "security-policy"))]
+#[cfg(feature = "security-policy")]
 impl crate::codec::Decode for NestedSecurityPolicyApply {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -224,7 +224,7 @@ impl crate::codec::Decode for NestedSecurityPolicyApply {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "security-policy"))]
+#[cfg(feature = "security-policy")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedSecurityPolicyApply {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -238,7 +238,7 @@ impl crate::codec::Encode for NestedSecurityPolicyApply {
     }
 }
 /// Spec: `#/components/schemas/SecurityPolicy`
-#[cfg(any(feature = "security-policy"))]
+#[cfg(feature = "security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SecurityPolicy {
     pub apply_to: ::std::vec::Vec<crate::models::NestedSecurityPolicyApply>,
@@ -256,7 +256,7 @@ pub struct SecurityPolicy {
     pub policy_mode: ::std::option::Option<crate::models::PolicyMode>,
     pub statistics: ::std::option::Option<crate::models::NestedSecurityPolicyStatistics>,
 }
-#[cfg(any(feature = "security-policy"))]
+#[cfg(feature = "security-policy")]
 impl crate::codec::Decode for SecurityPolicy {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -313,7 +313,7 @@ impl crate::codec::Decode for SecurityPolicy {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "security-policy"))]
+#[cfg(feature = "security-policy")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for SecurityPolicy {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -332,13 +332,13 @@ impl crate::codec::Encode for SecurityPolicy {
     }
 }
 /// Spec: `#/components/schemas/SecurityPolicyApplyToInput`
-#[cfg(any(feature = "security-policy"))]
+#[cfg(feature = "security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SecurityPolicyApplyToInput {
     pub communicable: ::std::option::Option<bool>,
     pub target: crate::models::SecurityPolicyApplyToInputTarget,
 }
-#[cfg(any(feature = "security-policy"))]
+#[cfg(feature = "security-policy")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SecurityPolicyApplyToInput {
     fn decode(
@@ -362,7 +362,7 @@ impl crate::codec::Decode for SecurityPolicyApplyToInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "security-policy"))]
+#[cfg(feature = "security-policy")]
 impl crate::codec::Encode for SecurityPolicyApplyToInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -372,7 +372,7 @@ impl crate::codec::Encode for SecurityPolicyApplyToInput {
     }
 }
 /// Spec: `#/components/schemas/SecurityPolicyApplyToInputTarget`
-#[cfg(any(feature = "security-policy"))]
+#[cfg(feature = "security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SecurityPolicyApplyToInputTarget {
     pub security_groups: ::std::option::Option<crate::models::SecurityGroupWhereInput>,
@@ -380,7 +380,7 @@ pub struct SecurityPolicyApplyToInputTarget {
         ::std::vec::Vec<crate::models::LabelWhereInput>,
     >,
 }
-#[cfg(any(feature = "security-policy"))]
+#[cfg(feature = "security-policy")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SecurityPolicyApplyToInputTarget {
     fn decode(
@@ -401,7 +401,7 @@ impl crate::codec::Decode for SecurityPolicyApplyToInputTarget {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "security-policy"))]
+#[cfg(feature = "security-policy")]
 impl crate::codec::Encode for SecurityPolicyApplyToInputTarget {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -411,12 +411,12 @@ impl crate::codec::Encode for SecurityPolicyApplyToInputTarget {
     }
 }
 /// Spec: `#/components/schemas/SecurityPolicyConnection`
-#[cfg(any(feature = "security-policy"))]
+#[cfg(feature = "security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SecurityPolicyConnection {
     pub aggregate: crate::models::NestedAggregateSecurityPolicy,
 }
-#[cfg(any(feature = "security-policy"))]
+#[cfg(feature = "security-policy")]
 impl crate::codec::Decode for SecurityPolicyConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -438,7 +438,7 @@ impl crate::codec::Decode for SecurityPolicyConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "security-policy"))]
+#[cfg(feature = "security-policy")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for SecurityPolicyConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -448,7 +448,7 @@ impl crate::codec::Encode for SecurityPolicyConnection {
     }
 }
 /// Spec: `#/components/schemas/SecurityPolicyCreateParams`
-#[cfg(any(feature = "security-policy"))]
+#[cfg(feature = "security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SecurityPolicyCreateParams {
     pub is_blocklist: ::std::option::Option<bool>,
@@ -466,7 +466,7 @@ pub struct SecurityPolicyCreateParams {
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::string::String,
 }
-#[cfg(any(feature = "security-policy"))]
+#[cfg(feature = "security-policy")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SecurityPolicyCreateParams {
     fn decode(
@@ -503,7 +503,7 @@ impl crate::codec::Decode for SecurityPolicyCreateParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "security-policy"))]
+#[cfg(feature = "security-policy")]
 impl crate::codec::Encode for SecurityPolicyCreateParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -519,12 +519,12 @@ impl crate::codec::Encode for SecurityPolicyCreateParams {
     }
 }
 /// Spec: `#/components/schemas/SecurityPolicyDeleteParams`
-#[cfg(any(feature = "security-policy"))]
+#[cfg(feature = "security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SecurityPolicyDeleteParams {
     pub r#where: crate::models::SecurityPolicyWhereInput,
 }
-#[cfg(any(feature = "security-policy"))]
+#[cfg(feature = "security-policy")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SecurityPolicyDeleteParams {
     fn decode(
@@ -547,7 +547,7 @@ impl crate::codec::Decode for SecurityPolicyDeleteParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "security-policy"))]
+#[cfg(feature = "security-policy")]
 impl crate::codec::Encode for SecurityPolicyDeleteParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -556,7 +556,7 @@ impl crate::codec::Encode for SecurityPolicyDeleteParams {
     }
 }
 /// Spec: `#/components/schemas/SecurityPolicyOrderByInput`
-#[cfg(any(feature = "security-policy"))]
+#[cfg(feature = "security-policy")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum SecurityPolicyOrderByInput {
     /// `apply_to_ASC`
@@ -594,7 +594,7 @@ pub enum SecurityPolicyOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "security-policy"))]
+#[cfg(feature = "security-policy")]
 impl SecurityPolicyOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 16] = [
@@ -661,19 +661,19 @@ impl SecurityPolicyOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "security-policy"))]
+#[cfg(feature = "security-policy")]
 impl ::std::default::Default for SecurityPolicyOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "security-policy"))]
+#[cfg(feature = "security-policy")]
 impl ::std::fmt::Display for SecurityPolicyOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "security-policy"))]
+#[cfg(feature = "security-policy")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SecurityPolicyOrderByInput {
     fn decode(
@@ -682,20 +682,20 @@ impl crate::codec::Decode for SecurityPolicyOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "security-policy"))]
+#[cfg(feature = "security-policy")]
 impl crate::codec::Encode for SecurityPolicyOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/SecurityPolicyUpdateBody`
-#[cfg(any(feature = "security-policy"))]
+#[cfg(feature = "security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SecurityPolicyUpdateBody {
     pub data: crate::models::SecurityPolicyUpdateParams,
     pub r#where: crate::models::SecurityPolicyWhereInput,
 }
-#[cfg(any(feature = "security-policy"))]
+#[cfg(feature = "security-policy")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SecurityPolicyUpdateBody {
     fn decode(
@@ -722,7 +722,7 @@ impl crate::codec::Decode for SecurityPolicyUpdateBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "security-policy"))]
+#[cfg(feature = "security-policy")]
 impl crate::codec::Encode for SecurityPolicyUpdateBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -732,7 +732,7 @@ impl crate::codec::Encode for SecurityPolicyUpdateBody {
     }
 }
 /// Spec: `#/components/schemas/SecurityPolicyUpdateParams`
-#[cfg(any(feature = "security-policy"))]
+#[cfg(feature = "security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SecurityPolicyUpdateParams {
     pub is_blocklist: ::std::option::Option<bool>,
@@ -747,7 +747,7 @@ pub struct SecurityPolicyUpdateParams {
     >,
     pub policy_mode: ::std::option::Option<crate::models::PolicyMode>,
 }
-#[cfg(any(feature = "security-policy"))]
+#[cfg(feature = "security-policy")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SecurityPolicyUpdateParams {
     fn decode(
@@ -769,7 +769,7 @@ impl crate::codec::Decode for SecurityPolicyUpdateParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "security-policy"))]
+#[cfg(feature = "security-policy")]
 impl crate::codec::Encode for SecurityPolicyUpdateParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -783,67 +783,95 @@ impl crate::codec::Encode for SecurityPolicyUpdateParams {
 }
 impl crate::Client {
     /// `POST /v2/api/create-security-policy` (operation `CreateSecurityPolicy`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "security-policy")]
-    pub async fn create_security_policy(
+    pub fn create_security_policy(
         &self,
         body: &crate::models::SecurityPolicyCreateParams,
-    ) -> ::std::result::Result<
-        crate::WithTask<crate::models::SecurityPolicy>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("create-security-policy", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::WithTask<crate::models::SecurityPolicy>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("create-security-policy", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/delete-security-policy` (operation `DeleteSecurityPolicy`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "security-policy")]
-    pub async fn delete_security_policy(
+    pub fn delete_security_policy(
         &self,
         body: &crate::models::SecurityPolicyDeleteParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::DeleteSecurityPolicy>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("delete-security-policy", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::DeleteSecurityPolicy>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("delete-security-policy", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-security-policies` (operation `GetSecurityPolicies`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "security-policy")]
-    pub async fn get_security_policies(
+    pub fn get_security_policies(
         &self,
         body: &crate::models::GetSecurityPoliciesRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::SecurityPolicy>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-security-policies", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::SecurityPolicy>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-security-policies", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-security-policies-connection` (operation `GetSecurityPoliciesConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "security-policy")]
-    pub async fn get_security_policies_connection(
+    pub fn get_security_policies_connection(
         &self,
         body: &crate::models::GetSecurityPoliciesConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::SecurityPolicyConnection, crate::Error> {
-        self.execute(
-                crate::client::ApiRequest::json("get-security-policies-connection", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::SecurityPolicyConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-security-policies-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-security-policy` (operation `UpdateSecurityPolicy`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "security-policy")]
-    pub async fn update_security_policy(
+    pub fn update_security_policy(
         &self,
         body: &crate::models::SecurityPolicyUpdateBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::SecurityPolicy>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("update-security-policy", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::SecurityPolicy>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("update-security-policy", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "security-policy")]
+crate::pagination::list_request!(
+    GetSecurityPoliciesRequestBody => SecurityPolicy, get_security_policies
+);

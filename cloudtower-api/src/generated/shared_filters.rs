@@ -1023,7 +1023,7 @@ impl crate::codec::Encode for AlertWhereInput {
     }
 }
 /// Spec: `#/components/schemas/ApiKeyWhereInput`
-#[cfg(any(feature = "full"))]
+#[cfg(feature = "full")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ApiKeyWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::ApiKeyWhereInput>>,
@@ -1045,15 +1045,15 @@ pub struct ApiKeyWhereInput {
     pub description_starts_with: crate::Nullable<::std::string::String>,
     pub editable: crate::Nullable<bool>,
     pub editable_not: crate::Nullable<bool>,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub external_cloudtowers_every: crate::Nullable<
         ::std::boxed::Box<crate::models::ExternalCloudTowerWhereInput>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub external_cloudtowers_none: crate::Nullable<
         ::std::boxed::Box<crate::models::ExternalCloudTowerWhereInput>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub external_cloudtowers_some: crate::Nullable<
         ::std::boxed::Box<crate::models::ExternalCloudTowerWhereInput>,
     >,
@@ -1118,7 +1118,7 @@ pub struct ApiKeyWhereInput {
     pub username_not_starts_with: crate::Nullable<::std::string::String>,
     pub username_starts_with: crate::Nullable<::std::string::String>,
 }
-#[cfg(any(feature = "full"))]
+#[cfg(feature = "full")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ApiKeyWhereInput {
     fn decode(
@@ -1176,21 +1176,21 @@ impl crate::codec::Decode for ApiKeyWhereInput {
                 }
                 "editable" => d.field(&mut out.editable, "editable")?,
                 "editable_not" => d.field(&mut out.editable_not, "editable_not")?,
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "external_cloudtowers_every" => {
                     d.field(
                         &mut out.external_cloudtowers_every,
                         "external_cloudtowers_every",
                     )?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "external_cloudtowers_none" => {
                     d.field(
                         &mut out.external_cloudtowers_none,
                         "external_cloudtowers_none",
                     )?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "external_cloudtowers_some" => {
                     d.field(
                         &mut out.external_cloudtowers_some,
@@ -1303,7 +1303,7 @@ impl crate::codec::Decode for ApiKeyWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "full"))]
+#[cfg(feature = "full")]
 impl crate::codec::Encode for ApiKeyWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1326,11 +1326,11 @@ impl crate::codec::Encode for ApiKeyWhereInput {
         e.field("description_starts_with", &self.description_starts_with);
         e.field("editable", &self.editable);
         e.field("editable_not", &self.editable_not);
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field("external_cloudtowers_every", &self.external_cloudtowers_every);
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field("external_cloudtowers_none", &self.external_cloudtowers_none);
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field("external_cloudtowers_some", &self.external_cloudtowers_some);
         e.field("id", &self.id);
         e.field("id_contains", &self.id_contains);
@@ -1408,23 +1408,23 @@ pub struct BackupRestorePointWhereInput {
     pub or: crate::Nullable<
         ::std::vec::Vec<crate::models::BackupRestorePointWhereInput>,
     >,
-    #[cfg(any(feature = "backup-plan"))]
+    #[cfg(feature = "backup-plan")]
     pub backup_plan: crate::Nullable<
         ::std::boxed::Box<crate::models::BackupPlanWhereInput>,
     >,
-    #[cfg(any(feature = "backup-restore-execution"))]
+    #[cfg(feature = "backup-restore-execution")]
     pub backup_restore_executions_every: crate::Nullable<
         ::std::boxed::Box<crate::models::BackupRestoreExecutionWhereInput>,
     >,
-    #[cfg(any(feature = "backup-restore-execution"))]
+    #[cfg(feature = "backup-restore-execution")]
     pub backup_restore_executions_none: crate::Nullable<
         ::std::boxed::Box<crate::models::BackupRestoreExecutionWhereInput>,
     >,
-    #[cfg(any(feature = "backup-restore-execution"))]
+    #[cfg(feature = "backup-restore-execution")]
     pub backup_restore_executions_some: crate::Nullable<
         ::std::boxed::Box<crate::models::BackupRestoreExecutionWhereInput>,
     >,
-    #[cfg(any(feature = "backup-target-execution"))]
+    #[cfg(feature = "backup-target-execution")]
     pub backup_target_execution: crate::Nullable<
         ::std::boxed::Box<crate::models::BackupTargetExecutionWhereInput>,
     >,
@@ -1651,30 +1651,30 @@ impl crate::codec::Decode for BackupRestorePointWhereInput {
                 "AND" => d.field(&mut out.and, "AND")?,
                 "NOT" => d.field(&mut out.not, "NOT")?,
                 "OR" => d.field(&mut out.or, "OR")?,
-                #[cfg(any(feature = "backup-plan"))]
+                #[cfg(feature = "backup-plan")]
                 "backup_plan" => d.field(&mut out.backup_plan, "backup_plan")?,
-                #[cfg(any(feature = "backup-restore-execution"))]
+                #[cfg(feature = "backup-restore-execution")]
                 "backup_restore_executions_every" => {
                     d.field(
                         &mut out.backup_restore_executions_every,
                         "backup_restore_executions_every",
                     )?
                 }
-                #[cfg(any(feature = "backup-restore-execution"))]
+                #[cfg(feature = "backup-restore-execution")]
                 "backup_restore_executions_none" => {
                     d.field(
                         &mut out.backup_restore_executions_none,
                         "backup_restore_executions_none",
                     )?
                 }
-                #[cfg(any(feature = "backup-restore-execution"))]
+                #[cfg(feature = "backup-restore-execution")]
                 "backup_restore_executions_some" => {
                     d.field(
                         &mut out.backup_restore_executions_some,
                         "backup_restore_executions_some",
                     )?
                 }
-                #[cfg(any(feature = "backup-target-execution"))]
+                #[cfg(feature = "backup-target-execution")]
                 "backup_target_execution" => {
                     d.field(&mut out.backup_target_execution, "backup_target_execution")?
                 }
@@ -2175,17 +2175,17 @@ impl crate::codec::Encode for BackupRestorePointWhereInput {
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
         e.field("OR", &self.or);
-        #[cfg(any(feature = "backup-plan"))] e.field("backup_plan", &self.backup_plan);
-        #[cfg(any(feature = "backup-restore-execution"))]
+        #[cfg(feature = "backup-plan")] e.field("backup_plan", &self.backup_plan);
+        #[cfg(feature = "backup-restore-execution")]
         e.field(
             "backup_restore_executions_every",
             &self.backup_restore_executions_every,
         );
-        #[cfg(any(feature = "backup-restore-execution"))]
+        #[cfg(feature = "backup-restore-execution")]
         e.field("backup_restore_executions_none", &self.backup_restore_executions_none);
-        #[cfg(any(feature = "backup-restore-execution"))]
+        #[cfg(feature = "backup-restore-execution")]
         e.field("backup_restore_executions_some", &self.backup_restore_executions_some);
-        #[cfg(any(feature = "backup-target-execution"))]
+        #[cfg(feature = "backup-target-execution")]
         e.field("backup_target_execution", &self.backup_target_execution);
         e.field("cluster_local_id", &self.cluster_local_id);
         e.field("cluster_local_id_contains", &self.cluster_local_id_contains);
@@ -2408,7 +2408,7 @@ pub struct BrickTopoWhereInput {
     pub not: crate::Nullable<::std::vec::Vec<crate::models::BrickTopoWhereInput>>,
     pub or: crate::Nullable<::std::vec::Vec<crate::models::BrickTopoWhereInput>>,
     pub cluster: crate::Nullable<crate::models::ClusterWhereInput>,
-    #[cfg(any(feature = "cluster-topo"))]
+    #[cfg(feature = "cluster-topo")]
     pub cluster_topo: crate::Nullable<
         ::std::boxed::Box<crate::models::ClusterTopoWhereInput>,
     >,
@@ -2508,7 +2508,7 @@ pub struct BrickTopoWhereInput {
     pub power_position_not_in: crate::Nullable<
         ::std::vec::Vec<crate::models::PowerPosition>,
     >,
-    #[cfg(any(feature = "rack-topo"))]
+    #[cfg(feature = "rack-topo")]
     pub rack_topo: crate::Nullable<::std::boxed::Box<crate::models::RackTopoWhereInput>>,
 }
 #[cfg(any(feature = "brick-topo", feature = "rack-topo"))]
@@ -2525,7 +2525,7 @@ impl crate::codec::Decode for BrickTopoWhereInput {
                 "NOT" => d.field(&mut out.not, "NOT")?,
                 "OR" => d.field(&mut out.or, "OR")?,
                 "cluster" => d.field(&mut out.cluster, "cluster")?,
-                #[cfg(any(feature = "cluster-topo"))]
+                #[cfg(feature = "cluster-topo")]
                 "cluster_topo" => d.field(&mut out.cluster_topo, "cluster_topo")?,
                 "height" => d.field(&mut out.height, "height")?,
                 "height_gt" => d.field(&mut out.height_gt, "height_gt")?,
@@ -2674,7 +2674,7 @@ impl crate::codec::Decode for BrickTopoWhereInput {
                 "power_position_not_in" => {
                     d.field(&mut out.power_position_not_in, "power_position_not_in")?
                 }
-                #[cfg(any(feature = "rack-topo"))]
+                #[cfg(feature = "rack-topo")]
                 "rack_topo" => d.field(&mut out.rack_topo, "rack_topo")?,
                 _ => d.skip()?,
             }
@@ -2691,8 +2691,7 @@ impl crate::codec::Encode for BrickTopoWhereInput {
         e.field("NOT", &self.not);
         e.field("OR", &self.or);
         e.field("cluster", &self.cluster);
-        #[cfg(any(feature = "cluster-topo"))]
-        e.field("cluster_topo", &self.cluster_topo);
+        #[cfg(feature = "cluster-topo")] e.field("cluster_topo", &self.cluster_topo);
         e.field("height", &self.height);
         e.field("height_gt", &self.height_gt);
         e.field("height_gte", &self.height_gte);
@@ -2779,7 +2778,7 @@ impl crate::codec::Encode for BrickTopoWhereInput {
         e.field("power_position_in", &self.power_position_in);
         e.field("power_position_not", &self.power_position_not);
         e.field("power_position_not_in", &self.power_position_not_in);
-        #[cfg(any(feature = "rack-topo"))] e.field("rack_topo", &self.rack_topo);
+        #[cfg(feature = "rack-topo")] e.field("rack_topo", &self.rack_topo);
         e.end_object();
     }
 }
@@ -3661,15 +3660,15 @@ pub struct ClusterWhereInput {
         ::std::string::String,
     >,
     pub application_highest_version_starts_with: crate::Nullable<::std::string::String>,
-    #[cfg(any(feature = "application"))]
+    #[cfg(feature = "application")]
     pub applications_every: crate::Nullable<
         ::std::boxed::Box<crate::models::ApplicationWhereInput>,
     >,
-    #[cfg(any(feature = "application"))]
+    #[cfg(feature = "application")]
     pub applications_none: crate::Nullable<
         ::std::boxed::Box<crate::models::ApplicationWhereInput>,
     >,
-    #[cfg(any(feature = "application"))]
+    #[cfg(feature = "application")]
     pub applications_some: crate::Nullable<
         ::std::boxed::Box<crate::models::ApplicationWhereInput>,
     >,
@@ -4180,7 +4179,7 @@ pub struct ClusterWhereInput {
     pub running_vm_num_lte: crate::Nullable<i32>,
     pub running_vm_num_not: crate::Nullable<i32>,
     pub running_vm_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    #[cfg(any(feature = "cluster-settings"))]
+    #[cfg(feature = "cluster-settings")]
     pub settings: crate::Nullable<
         ::std::boxed::Box<crate::models::ClusterSettingsWhereInput>,
     >,
@@ -4310,7 +4309,7 @@ pub struct ClusterWhereInput {
     pub valid_data_space_lte: crate::Nullable<i64>,
     pub valid_data_space_not: crate::Nullable<i64>,
     pub valid_data_space_not_in: crate::Nullable<::std::vec::Vec<i64>>,
-    #[cfg(any(feature = "vcenter-account"))]
+    #[cfg(feature = "vcenter-account")]
     pub vcenter_account: crate::Nullable<
         ::std::boxed::Box<crate::models::VcenterAccountWhereInput>,
     >,
@@ -4336,15 +4335,15 @@ pub struct ClusterWhereInput {
     pub version_starts_with: crate::Nullable<::std::string::String>,
     pub vhost_enabled: crate::Nullable<bool>,
     pub vhost_enabled_not: crate::Nullable<bool>,
-    #[cfg(any(feature = "vm-folder"))]
+    #[cfg(feature = "vm-folder")]
     pub vm_folders_every: crate::Nullable<
         ::std::boxed::Box<crate::models::VmFolderWhereInput>,
     >,
-    #[cfg(any(feature = "vm-folder"))]
+    #[cfg(feature = "vm-folder")]
     pub vm_folders_none: crate::Nullable<
         ::std::boxed::Box<crate::models::VmFolderWhereInput>,
     >,
-    #[cfg(any(feature = "vm-folder"))]
+    #[cfg(feature = "vm-folder")]
     pub vm_folders_some: crate::Nullable<
         ::std::boxed::Box<crate::models::VmFolderWhereInput>,
     >,
@@ -4536,15 +4535,15 @@ impl crate::codec::Decode for ClusterWhereInput {
                         "application_highest_version_starts_with",
                     )?
                 }
-                #[cfg(any(feature = "application"))]
+                #[cfg(feature = "application")]
                 "applications_every" => {
                     d.field(&mut out.applications_every, "applications_every")?
                 }
-                #[cfg(any(feature = "application"))]
+                #[cfg(feature = "application")]
                 "applications_none" => {
                     d.field(&mut out.applications_none, "applications_none")?
                 }
-                #[cfg(any(feature = "application"))]
+                #[cfg(feature = "application")]
                 "applications_some" => {
                     d.field(&mut out.applications_some, "applications_some")?
                 }
@@ -5898,7 +5897,7 @@ impl crate::codec::Decode for ClusterWhereInput {
                 "running_vm_num_not_in" => {
                     d.field(&mut out.running_vm_num_not_in, "running_vm_num_not_in")?
                 }
-                #[cfg(any(feature = "cluster-settings"))]
+                #[cfg(feature = "cluster-settings")]
                 "settings" => d.field(&mut out.settings, "settings")?,
                 "software_edition" => {
                     d.field(&mut out.software_edition, "software_edition")?
@@ -6290,7 +6289,7 @@ impl crate::codec::Decode for ClusterWhereInput {
                 "valid_data_space_not_in" => {
                     d.field(&mut out.valid_data_space_not_in, "valid_data_space_not_in")?
                 }
-                #[cfg(any(feature = "vcenter-account"))]
+                #[cfg(feature = "vcenter-account")]
                 "vcenterAccount" => d.field(&mut out.vcenter_account, "vcenterAccount")?,
                 #[cfg(
                     any(feature = "label", feature = "table-reporter", feature = "vds")
@@ -6334,15 +6333,15 @@ impl crate::codec::Decode for ClusterWhereInput {
                 "vhost_enabled_not" => {
                     d.field(&mut out.vhost_enabled_not, "vhost_enabled_not")?
                 }
-                #[cfg(any(feature = "vm-folder"))]
+                #[cfg(feature = "vm-folder")]
                 "vm_folders_every" => {
                     d.field(&mut out.vm_folders_every, "vm_folders_every")?
                 }
-                #[cfg(any(feature = "vm-folder"))]
+                #[cfg(feature = "vm-folder")]
                 "vm_folders_none" => {
                     d.field(&mut out.vm_folders_none, "vm_folders_none")?
                 }
-                #[cfg(any(feature = "vm-folder"))]
+                #[cfg(feature = "vm-folder")]
                 "vm_folders_some" => {
                     d.field(&mut out.vm_folders_some, "vm_folders_some")?
                 }
@@ -6518,11 +6517,11 @@ impl crate::codec::Encode for ClusterWhereInput {
             "application_highest_version_starts_with",
             &self.application_highest_version_starts_with,
         );
-        #[cfg(any(feature = "application"))]
+        #[cfg(feature = "application")]
         e.field("applications_every", &self.applications_every);
-        #[cfg(any(feature = "application"))]
+        #[cfg(feature = "application")]
         e.field("applications_none", &self.applications_none);
-        #[cfg(any(feature = "application"))]
+        #[cfg(feature = "application")]
         e.field("applications_some", &self.applications_some);
         e.field("architecture", &self.architecture);
         e.field("architecture_in", &self.architecture_in);
@@ -7094,7 +7093,7 @@ impl crate::codec::Encode for ClusterWhereInput {
         e.field("running_vm_num_lte", &self.running_vm_num_lte);
         e.field("running_vm_num_not", &self.running_vm_num_not);
         e.field("running_vm_num_not_in", &self.running_vm_num_not_in);
-        #[cfg(any(feature = "cluster-settings"))] e.field("settings", &self.settings);
+        #[cfg(feature = "cluster-settings")] e.field("settings", &self.settings);
         e.field("software_edition", &self.software_edition);
         e.field("software_edition_in", &self.software_edition_in);
         e.field("software_edition_not", &self.software_edition_not);
@@ -7227,7 +7226,7 @@ impl crate::codec::Encode for ClusterWhereInput {
         e.field("valid_data_space_lte", &self.valid_data_space_lte);
         e.field("valid_data_space_not", &self.valid_data_space_not);
         e.field("valid_data_space_not_in", &self.valid_data_space_not_in);
-        #[cfg(any(feature = "vcenter-account"))]
+        #[cfg(feature = "vcenter-account")]
         e.field("vcenterAccount", &self.vcenter_account);
         #[cfg(any(feature = "label", feature = "table-reporter", feature = "vds"))]
         e.field("vdses_every", &self.vdses_every);
@@ -7251,12 +7250,10 @@ impl crate::codec::Encode for ClusterWhereInput {
         e.field("version_starts_with", &self.version_starts_with);
         e.field("vhost_enabled", &self.vhost_enabled);
         e.field("vhost_enabled_not", &self.vhost_enabled_not);
-        #[cfg(any(feature = "vm-folder"))]
+        #[cfg(feature = "vm-folder")]
         e.field("vm_folders_every", &self.vm_folders_every);
-        #[cfg(any(feature = "vm-folder"))]
-        e.field("vm_folders_none", &self.vm_folders_none);
-        #[cfg(any(feature = "vm-folder"))]
-        e.field("vm_folders_some", &self.vm_folders_some);
+        #[cfg(feature = "vm-folder")] e.field("vm_folders_none", &self.vm_folders_none);
+        #[cfg(feature = "vm-folder")] e.field("vm_folders_some", &self.vm_folders_some);
         e.field("vm_num", &self.vm_num);
         e.field("vm_num_gt", &self.vm_num_gt);
         e.field("vm_num_gte", &self.vm_num_gte);
@@ -10326,7 +10323,7 @@ pub struct DatacenterWhereInput {
     pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub name_not_starts_with: crate::Nullable<::std::string::String>,
     pub name_starts_with: crate::Nullable<::std::string::String>,
-    #[cfg(any(feature = "organization"))]
+    #[cfg(feature = "organization")]
     pub organization: crate::Nullable<
         ::std::boxed::Box<crate::models::OrganizationWhereInput>,
     >,
@@ -10525,7 +10522,7 @@ impl crate::codec::Decode for DatacenterWhereInput {
                 "name_starts_with" => {
                     d.field(&mut out.name_starts_with, "name_starts_with")?
                 }
-                #[cfg(any(feature = "organization"))]
+                #[cfg(feature = "organization")]
                 "organization" => d.field(&mut out.organization, "organization")?,
                 "total_cpu_hz" => d.field(&mut out.total_cpu_hz, "total_cpu_hz")?,
                 "total_cpu_hz_gt" => {
@@ -10771,8 +10768,7 @@ impl crate::codec::Encode for DatacenterWhereInput {
         e.field("name_not_in", &self.name_not_in);
         e.field("name_not_starts_with", &self.name_not_starts_with);
         e.field("name_starts_with", &self.name_starts_with);
-        #[cfg(any(feature = "organization"))]
-        e.field("organization", &self.organization);
+        #[cfg(feature = "organization")] e.field("organization", &self.organization);
         e.field("total_cpu_hz", &self.total_cpu_hz);
         e.field("total_cpu_hz_gt", &self.total_cpu_hz_gt);
         e.field("total_cpu_hz_gte", &self.total_cpu_hz_gte);
@@ -11036,15 +11032,15 @@ pub struct DiskWhereInput {
     pub physical_slot_on_brick_lte: crate::Nullable<i32>,
     pub physical_slot_on_brick_not: crate::Nullable<i32>,
     pub physical_slot_on_brick_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    #[cfg(any(feature = "pmem-dimm"))]
+    #[cfg(feature = "pmem-dimm")]
     pub pmem_dimms_every: crate::Nullable<
         ::std::boxed::Box<crate::models::PmemDimmWhereInput>,
     >,
-    #[cfg(any(feature = "pmem-dimm"))]
+    #[cfg(feature = "pmem-dimm")]
     pub pmem_dimms_none: crate::Nullable<
         ::std::boxed::Box<crate::models::PmemDimmWhereInput>,
     >,
-    #[cfg(any(feature = "pmem-dimm"))]
+    #[cfg(feature = "pmem-dimm")]
     pub pmem_dimms_some: crate::Nullable<
         ::std::boxed::Box<crate::models::PmemDimmWhereInput>,
     >,
@@ -11490,15 +11486,15 @@ impl crate::codec::Decode for DiskWhereInput {
                         "physical_slot_on_brick_not_in",
                     )?
                 }
-                #[cfg(any(feature = "pmem-dimm"))]
+                #[cfg(feature = "pmem-dimm")]
                 "pmem_dimms_every" => {
                     d.field(&mut out.pmem_dimms_every, "pmem_dimms_every")?
                 }
-                #[cfg(any(feature = "pmem-dimm"))]
+                #[cfg(feature = "pmem-dimm")]
                 "pmem_dimms_none" => {
                     d.field(&mut out.pmem_dimms_none, "pmem_dimms_none")?
                 }
-                #[cfg(any(feature = "pmem-dimm"))]
+                #[cfg(feature = "pmem-dimm")]
                 "pmem_dimms_some" => {
                     d.field(&mut out.pmem_dimms_some, "pmem_dimms_some")?
                 }
@@ -11827,12 +11823,10 @@ impl crate::codec::Encode for DiskWhereInput {
         e.field("physical_slot_on_brick_lte", &self.physical_slot_on_brick_lte);
         e.field("physical_slot_on_brick_not", &self.physical_slot_on_brick_not);
         e.field("physical_slot_on_brick_not_in", &self.physical_slot_on_brick_not_in);
-        #[cfg(any(feature = "pmem-dimm"))]
+        #[cfg(feature = "pmem-dimm")]
         e.field("pmem_dimms_every", &self.pmem_dimms_every);
-        #[cfg(any(feature = "pmem-dimm"))]
-        e.field("pmem_dimms_none", &self.pmem_dimms_none);
-        #[cfg(any(feature = "pmem-dimm"))]
-        e.field("pmem_dimms_some", &self.pmem_dimms_some);
+        #[cfg(feature = "pmem-dimm")] e.field("pmem_dimms_none", &self.pmem_dimms_none);
+        #[cfg(feature = "pmem-dimm")] e.field("pmem_dimms_some", &self.pmem_dimms_some);
         e.field("recommended_usage", &self.recommended_usage);
         e.field("recommended_usage_in", &self.recommended_usage_in);
         e.field("recommended_usage_not", &self.recommended_usage_not);
@@ -13317,7 +13311,7 @@ pub struct EverouteClusterWhereInput {
     pub id_starts_with: crate::Nullable<::std::string::String>,
     pub installed: crate::Nullable<bool>,
     pub installed_not: crate::Nullable<bool>,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub load_balancer_service: crate::Nullable<
         ::std::boxed::Box<crate::models::LoadBalancerServiceWhereInput>,
     >,
@@ -13355,7 +13349,7 @@ pub struct EverouteClusterWhereInput {
     pub version_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub version_not_starts_with: crate::Nullable<::std::string::String>,
     pub version_starts_with: crate::Nullable<::std::string::String>,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub vpc_service: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudServiceWhereInput>,
     >,
@@ -13468,7 +13462,7 @@ impl crate::codec::Decode for EverouteClusterWhereInput {
                 "id_starts_with" => d.field(&mut out.id_starts_with, "id_starts_with")?,
                 "installed" => d.field(&mut out.installed, "installed")?,
                 "installed_not" => d.field(&mut out.installed_not, "installed_not")?,
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "load_balancer_service" => {
                     d.field(&mut out.load_balancer_service, "load_balancer_service")?
                 }
@@ -13524,7 +13518,7 @@ impl crate::codec::Decode for EverouteClusterWhereInput {
                 "version_starts_with" => {
                     d.field(&mut out.version_starts_with, "version_starts_with")?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "vpc_service" => d.field(&mut out.vpc_service, "vpc_service")?,
                 _ => d.skip()?,
             }
@@ -13580,7 +13574,7 @@ impl crate::codec::Encode for EverouteClusterWhereInput {
         e.field("id_starts_with", &self.id_starts_with);
         e.field("installed", &self.installed);
         e.field("installed_not", &self.installed_not);
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field("load_balancer_service", &self.load_balancer_service);
         e.field("name", &self.name);
         e.field("name_contains", &self.name_contains);
@@ -13614,13 +13608,13 @@ impl crate::codec::Encode for EverouteClusterWhereInput {
         e.field("version_not_in", &self.version_not_in);
         e.field("version_not_starts_with", &self.version_not_starts_with);
         e.field("version_starts_with", &self.version_starts_with);
-        #[cfg(any(feature = "full"))] e.field("vpc_service", &self.vpc_service);
+        #[cfg(feature = "full")] e.field("vpc_service", &self.vpc_service);
         e.end_object();
     }
 }
 /// Spec: `#/components/schemas/ExternalCloudTowerWhereInput`
-#[cfg(any(feature = "full"))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[cfg(feature = "full")]
+#[derive(Clone, Default, PartialEq)]
 pub struct ExternalCloudTowerWhereInput {
     pub and: crate::Nullable<
         ::std::vec::Vec<crate::models::ExternalCloudTowerWhereInput>,
@@ -13703,27 +13697,27 @@ pub struct ExternalCloudTowerWhereInput {
     pub entity_async_status_not_in: crate::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub failback_executions_every: crate::Nullable<
         ::std::boxed::Box<crate::models::FailbackExecutionWhereInput>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub failback_executions_none: crate::Nullable<
         ::std::boxed::Box<crate::models::FailbackExecutionWhereInput>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub failback_executions_some: crate::Nullable<
         ::std::boxed::Box<crate::models::FailbackExecutionWhereInput>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub failover_executions_every: crate::Nullable<
         ::std::boxed::Box<crate::models::FailoverExecutionWhereInput>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub failover_executions_none: crate::Nullable<
         ::std::boxed::Box<crate::models::FailoverExecutionWhereInput>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub failover_executions_some: crate::Nullable<
         ::std::boxed::Box<crate::models::FailoverExecutionWhereInput>,
     >,
@@ -13755,39 +13749,39 @@ pub struct ExternalCloudTowerWhereInput {
     pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub name_not_starts_with: crate::Nullable<::std::string::String>,
     pub name_starts_with: crate::Nullable<::std::string::String>,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub permanent_failover_executions_every: crate::Nullable<
         ::std::boxed::Box<crate::models::PermanentFailoverExecutionWhereInput>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub permanent_failover_executions_none: crate::Nullable<
         ::std::boxed::Box<crate::models::PermanentFailoverExecutionWhereInput>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub permanent_failover_executions_some: crate::Nullable<
         ::std::boxed::Box<crate::models::PermanentFailoverExecutionWhereInput>,
     >,
-    #[cfg(any(feature = "replica-vm"))]
+    #[cfg(feature = "replica-vm")]
     pub replica_vms_every: crate::Nullable<
         ::std::boxed::Box<crate::models::ReplicaVmWhereInput>,
     >,
-    #[cfg(any(feature = "replica-vm"))]
+    #[cfg(feature = "replica-vm")]
     pub replica_vms_none: crate::Nullable<
         ::std::boxed::Box<crate::models::ReplicaVmWhereInput>,
     >,
-    #[cfg(any(feature = "replica-vm"))]
+    #[cfg(feature = "replica-vm")]
     pub replica_vms_some: crate::Nullable<
         ::std::boxed::Box<crate::models::ReplicaVmWhereInput>,
     >,
-    #[cfg(any(feature = "replication-plan"))]
+    #[cfg(feature = "replication-plan")]
     pub replication_plans_every: crate::Nullable<
         ::std::boxed::Box<crate::models::ReplicationPlanWhereInput>,
     >,
-    #[cfg(any(feature = "replication-plan"))]
+    #[cfg(feature = "replication-plan")]
     pub replication_plans_none: crate::Nullable<
         ::std::boxed::Box<crate::models::ReplicationPlanWhereInput>,
     >,
-    #[cfg(any(feature = "replication-plan"))]
+    #[cfg(feature = "replication-plan")]
     pub replication_plans_some: crate::Nullable<
         ::std::boxed::Box<crate::models::ReplicationPlanWhereInput>,
     >,
@@ -13807,10 +13801,172 @@ pub struct ExternalCloudTowerWhereInput {
     pub updated_at_lte: crate::Nullable<::std::string::String>,
     pub updated_at_not: crate::Nullable<::std::string::String>,
     pub updated_at_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub use_api_key: crate::Nullable<::std::boxed::Box<crate::models::ApiKeyWhereInput>>,
 }
-#[cfg(any(feature = "full"))]
+#[cfg(feature = "full")]
+impl ::std::fmt::Debug for ExternalCloudTowerWhereInput {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        let mut debug = f.debug_struct("ExternalCloudTowerWhereInput");
+        debug.field("AND", &self.and);
+        debug.field("NOT", &self.not);
+        debug.field("OR", &self.or);
+        debug.field("api_key", &::std::format_args!("<redacted>"));
+        debug.field("api_key_contains", &self.api_key_contains);
+        debug.field("api_key_ends_with", &self.api_key_ends_with);
+        debug.field("api_key_gt", &self.api_key_gt);
+        debug.field("api_key_gte", &self.api_key_gte);
+        debug.field("api_key_in", &self.api_key_in);
+        debug.field("api_key_lt", &self.api_key_lt);
+        debug.field("api_key_lte", &self.api_key_lte);
+        debug.field("api_key_not", &self.api_key_not);
+        debug.field("api_key_not_contains", &self.api_key_not_contains);
+        debug.field("api_key_not_ends_with", &self.api_key_not_ends_with);
+        debug.field("api_key_not_in", &self.api_key_not_in);
+        debug.field("api_key_not_starts_with", &self.api_key_not_starts_with);
+        debug.field("api_key_starts_with", &self.api_key_starts_with);
+        debug.field("createdAt", &self.created_at);
+        debug.field("createdAt_gt", &self.created_at_gt);
+        debug.field("createdAt_gte", &self.created_at_gte);
+        debug.field("createdAt_in", &self.created_at_in);
+        debug.field("createdAt_lt", &self.created_at_lt);
+        debug.field("createdAt_lte", &self.created_at_lte);
+        debug.field("createdAt_not", &self.created_at_not);
+        debug.field("createdAt_not_in", &self.created_at_not_in);
+        debug.field("deploy_id", &self.deploy_id);
+        debug.field("deploy_id_contains", &self.deploy_id_contains);
+        debug.field("deploy_id_ends_with", &self.deploy_id_ends_with);
+        debug.field("deploy_id_gt", &self.deploy_id_gt);
+        debug.field("deploy_id_gte", &self.deploy_id_gte);
+        debug.field("deploy_id_in", &self.deploy_id_in);
+        debug.field("deploy_id_lt", &self.deploy_id_lt);
+        debug.field("deploy_id_lte", &self.deploy_id_lte);
+        debug.field("deploy_id_not", &self.deploy_id_not);
+        debug.field("deploy_id_not_contains", &self.deploy_id_not_contains);
+        debug.field("deploy_id_not_ends_with", &self.deploy_id_not_ends_with);
+        debug.field("deploy_id_not_in", &self.deploy_id_not_in);
+        debug.field("deploy_id_not_starts_with", &self.deploy_id_not_starts_with);
+        debug.field("deploy_id_starts_with", &self.deploy_id_starts_with);
+        debug.field("description", &self.description);
+        debug.field("description_contains", &self.description_contains);
+        debug.field("description_ends_with", &self.description_ends_with);
+        debug.field("description_gt", &self.description_gt);
+        debug.field("description_gte", &self.description_gte);
+        debug.field("description_in", &self.description_in);
+        debug.field("description_lt", &self.description_lt);
+        debug.field("description_lte", &self.description_lte);
+        debug.field("description_not", &self.description_not);
+        debug.field("description_not_contains", &self.description_not_contains);
+        debug.field("description_not_ends_with", &self.description_not_ends_with);
+        debug.field("description_not_in", &self.description_not_in);
+        debug.field("description_not_starts_with", &self.description_not_starts_with);
+        debug.field("description_starts_with", &self.description_starts_with);
+        debug.field("endpoint", &self.endpoint);
+        debug.field("endpoint_contains", &self.endpoint_contains);
+        debug.field("endpoint_ends_with", &self.endpoint_ends_with);
+        debug.field("endpoint_gt", &self.endpoint_gt);
+        debug.field("endpoint_gte", &self.endpoint_gte);
+        debug.field("endpoint_in", &self.endpoint_in);
+        debug.field("endpoint_lt", &self.endpoint_lt);
+        debug.field("endpoint_lte", &self.endpoint_lte);
+        debug.field("endpoint_not", &self.endpoint_not);
+        debug.field("endpoint_not_contains", &self.endpoint_not_contains);
+        debug.field("endpoint_not_ends_with", &self.endpoint_not_ends_with);
+        debug.field("endpoint_not_in", &self.endpoint_not_in);
+        debug.field("endpoint_not_starts_with", &self.endpoint_not_starts_with);
+        debug.field("endpoint_starts_with", &self.endpoint_starts_with);
+        debug.field("entityAsyncStatus", &self.entity_async_status);
+        debug.field("entityAsyncStatus_in", &self.entity_async_status_in);
+        debug.field("entityAsyncStatus_not", &self.entity_async_status_not);
+        debug.field("entityAsyncStatus_not_in", &self.entity_async_status_not_in);
+        #[cfg(feature = "full")]
+        debug.field("failback_executions_every", &self.failback_executions_every);
+        #[cfg(feature = "full")]
+        debug.field("failback_executions_none", &self.failback_executions_none);
+        #[cfg(feature = "full")]
+        debug.field("failback_executions_some", &self.failback_executions_some);
+        #[cfg(feature = "full")]
+        debug.field("failover_executions_every", &self.failover_executions_every);
+        #[cfg(feature = "full")]
+        debug.field("failover_executions_none", &self.failover_executions_none);
+        #[cfg(feature = "full")]
+        debug.field("failover_executions_some", &self.failover_executions_some);
+        debug.field("id", &self.id);
+        debug.field("id_contains", &self.id_contains);
+        debug.field("id_ends_with", &self.id_ends_with);
+        debug.field("id_gt", &self.id_gt);
+        debug.field("id_gte", &self.id_gte);
+        debug.field("id_in", &self.id_in);
+        debug.field("id_lt", &self.id_lt);
+        debug.field("id_lte", &self.id_lte);
+        debug.field("id_not", &self.id_not);
+        debug.field("id_not_contains", &self.id_not_contains);
+        debug.field("id_not_ends_with", &self.id_not_ends_with);
+        debug.field("id_not_in", &self.id_not_in);
+        debug.field("id_not_starts_with", &self.id_not_starts_with);
+        debug.field("id_starts_with", &self.id_starts_with);
+        debug.field("name", &self.name);
+        debug.field("name_contains", &self.name_contains);
+        debug.field("name_ends_with", &self.name_ends_with);
+        debug.field("name_gt", &self.name_gt);
+        debug.field("name_gte", &self.name_gte);
+        debug.field("name_in", &self.name_in);
+        debug.field("name_lt", &self.name_lt);
+        debug.field("name_lte", &self.name_lte);
+        debug.field("name_not", &self.name_not);
+        debug.field("name_not_contains", &self.name_not_contains);
+        debug.field("name_not_ends_with", &self.name_not_ends_with);
+        debug.field("name_not_in", &self.name_not_in);
+        debug.field("name_not_starts_with", &self.name_not_starts_with);
+        debug.field("name_starts_with", &self.name_starts_with);
+        #[cfg(feature = "full")]
+        debug
+            .field(
+                "permanent_failover_executions_every",
+                &self.permanent_failover_executions_every,
+            );
+        #[cfg(feature = "full")]
+        debug
+            .field(
+                "permanent_failover_executions_none",
+                &self.permanent_failover_executions_none,
+            );
+        #[cfg(feature = "full")]
+        debug
+            .field(
+                "permanent_failover_executions_some",
+                &self.permanent_failover_executions_some,
+            );
+        #[cfg(feature = "replica-vm")]
+        debug.field("replica_vms_every", &self.replica_vms_every);
+        #[cfg(feature = "replica-vm")]
+        debug.field("replica_vms_none", &self.replica_vms_none);
+        #[cfg(feature = "replica-vm")]
+        debug.field("replica_vms_some", &self.replica_vms_some);
+        #[cfg(feature = "replication-plan")]
+        debug.field("replication_plans_every", &self.replication_plans_every);
+        #[cfg(feature = "replication-plan")]
+        debug.field("replication_plans_none", &self.replication_plans_none);
+        #[cfg(feature = "replication-plan")]
+        debug.field("replication_plans_some", &self.replication_plans_some);
+        debug.field("status", &self.status);
+        debug.field("status_in", &self.status_in);
+        debug.field("status_not", &self.status_not);
+        debug.field("status_not_in", &self.status_not_in);
+        debug.field("updatedAt", &self.updated_at);
+        debug.field("updatedAt_gt", &self.updated_at_gt);
+        debug.field("updatedAt_gte", &self.updated_at_gte);
+        debug.field("updatedAt_in", &self.updated_at_in);
+        debug.field("updatedAt_lt", &self.updated_at_lt);
+        debug.field("updatedAt_lte", &self.updated_at_lte);
+        debug.field("updatedAt_not", &self.updated_at_not);
+        debug.field("updatedAt_not_in", &self.updated_at_not_in);
+        #[cfg(feature = "full")]
+        debug.field("use_api_key", &::std::format_args!("<redacted>"));
+        debug.finish()
+    }
+}
+#[cfg(feature = "full")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ExternalCloudTowerWhereInput {
     fn decode(
@@ -13979,42 +14135,42 @@ impl crate::codec::Decode for ExternalCloudTowerWhereInput {
                         "entityAsyncStatus_not_in",
                     )?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "failback_executions_every" => {
                     d.field(
                         &mut out.failback_executions_every,
                         "failback_executions_every",
                     )?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "failback_executions_none" => {
                     d.field(
                         &mut out.failback_executions_none,
                         "failback_executions_none",
                     )?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "failback_executions_some" => {
                     d.field(
                         &mut out.failback_executions_some,
                         "failback_executions_some",
                     )?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "failover_executions_every" => {
                     d.field(
                         &mut out.failover_executions_every,
                         "failover_executions_every",
                     )?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "failover_executions_none" => {
                     d.field(
                         &mut out.failover_executions_none,
                         "failover_executions_none",
                     )?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "failover_executions_some" => {
                     d.field(
                         &mut out.failover_executions_some,
@@ -14063,48 +14219,48 @@ impl crate::codec::Decode for ExternalCloudTowerWhereInput {
                 "name_starts_with" => {
                     d.field(&mut out.name_starts_with, "name_starts_with")?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "permanent_failover_executions_every" => {
                     d.field(
                         &mut out.permanent_failover_executions_every,
                         "permanent_failover_executions_every",
                     )?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "permanent_failover_executions_none" => {
                     d.field(
                         &mut out.permanent_failover_executions_none,
                         "permanent_failover_executions_none",
                     )?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "permanent_failover_executions_some" => {
                     d.field(
                         &mut out.permanent_failover_executions_some,
                         "permanent_failover_executions_some",
                     )?
                 }
-                #[cfg(any(feature = "replica-vm"))]
+                #[cfg(feature = "replica-vm")]
                 "replica_vms_every" => {
                     d.field(&mut out.replica_vms_every, "replica_vms_every")?
                 }
-                #[cfg(any(feature = "replica-vm"))]
+                #[cfg(feature = "replica-vm")]
                 "replica_vms_none" => {
                     d.field(&mut out.replica_vms_none, "replica_vms_none")?
                 }
-                #[cfg(any(feature = "replica-vm"))]
+                #[cfg(feature = "replica-vm")]
                 "replica_vms_some" => {
                     d.field(&mut out.replica_vms_some, "replica_vms_some")?
                 }
-                #[cfg(any(feature = "replication-plan"))]
+                #[cfg(feature = "replication-plan")]
                 "replication_plans_every" => {
                     d.field(&mut out.replication_plans_every, "replication_plans_every")?
                 }
-                #[cfg(any(feature = "replication-plan"))]
+                #[cfg(feature = "replication-plan")]
                 "replication_plans_none" => {
                     d.field(&mut out.replication_plans_none, "replication_plans_none")?
                 }
-                #[cfg(any(feature = "replication-plan"))]
+                #[cfg(feature = "replication-plan")]
                 "replication_plans_some" => {
                     d.field(&mut out.replication_plans_some, "replication_plans_some")?
                 }
@@ -14122,7 +14278,7 @@ impl crate::codec::Decode for ExternalCloudTowerWhereInput {
                 "updatedAt_not_in" => {
                     d.field(&mut out.updated_at_not_in, "updatedAt_not_in")?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "use_api_key" => d.field(&mut out.use_api_key, "use_api_key")?,
                 _ => d.skip()?,
             }
@@ -14131,7 +14287,7 @@ impl crate::codec::Decode for ExternalCloudTowerWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "full"))]
+#[cfg(feature = "full")]
 impl crate::codec::Encode for ExternalCloudTowerWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -14206,17 +14362,17 @@ impl crate::codec::Encode for ExternalCloudTowerWhereInput {
         e.field("entityAsyncStatus_in", &self.entity_async_status_in);
         e.field("entityAsyncStatus_not", &self.entity_async_status_not);
         e.field("entityAsyncStatus_not_in", &self.entity_async_status_not_in);
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field("failback_executions_every", &self.failback_executions_every);
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field("failback_executions_none", &self.failback_executions_none);
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field("failback_executions_some", &self.failback_executions_some);
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field("failover_executions_every", &self.failover_executions_every);
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field("failover_executions_none", &self.failover_executions_none);
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field("failover_executions_some", &self.failover_executions_some);
         e.field("id", &self.id);
         e.field("id_contains", &self.id_contains);
@@ -14246,32 +14402,32 @@ impl crate::codec::Encode for ExternalCloudTowerWhereInput {
         e.field("name_not_in", &self.name_not_in);
         e.field("name_not_starts_with", &self.name_not_starts_with);
         e.field("name_starts_with", &self.name_starts_with);
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field(
             "permanent_failover_executions_every",
             &self.permanent_failover_executions_every,
         );
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field(
             "permanent_failover_executions_none",
             &self.permanent_failover_executions_none,
         );
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field(
             "permanent_failover_executions_some",
             &self.permanent_failover_executions_some,
         );
-        #[cfg(any(feature = "replica-vm"))]
+        #[cfg(feature = "replica-vm")]
         e.field("replica_vms_every", &self.replica_vms_every);
-        #[cfg(any(feature = "replica-vm"))]
+        #[cfg(feature = "replica-vm")]
         e.field("replica_vms_none", &self.replica_vms_none);
-        #[cfg(any(feature = "replica-vm"))]
+        #[cfg(feature = "replica-vm")]
         e.field("replica_vms_some", &self.replica_vms_some);
-        #[cfg(any(feature = "replication-plan"))]
+        #[cfg(feature = "replication-plan")]
         e.field("replication_plans_every", &self.replication_plans_every);
-        #[cfg(any(feature = "replication-plan"))]
+        #[cfg(feature = "replication-plan")]
         e.field("replication_plans_none", &self.replication_plans_none);
-        #[cfg(any(feature = "replication-plan"))]
+        #[cfg(feature = "replication-plan")]
         e.field("replication_plans_some", &self.replication_plans_some);
         e.field("status", &self.status);
         e.field("status_in", &self.status_in);
@@ -14285,12 +14441,12 @@ impl crate::codec::Encode for ExternalCloudTowerWhereInput {
         e.field("updatedAt_lte", &self.updated_at_lte);
         e.field("updatedAt_not", &self.updated_at_not);
         e.field("updatedAt_not_in", &self.updated_at_not_in);
-        #[cfg(any(feature = "full"))] e.field("use_api_key", &self.use_api_key);
+        #[cfg(feature = "full")] e.field("use_api_key", &self.use_api_key);
         e.end_object();
     }
 }
 /// Spec: `#/components/schemas/FailbackExecutionWhereInput`
-#[cfg(any(feature = "full"))]
+#[cfg(feature = "full")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct FailbackExecutionWhereInput {
     pub and: crate::Nullable<
@@ -14316,7 +14472,7 @@ pub struct FailbackExecutionWhereInput {
     pub entity_async_status_not_in: crate::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub external_cloudtower: crate::Nullable<
         ::std::boxed::Box<crate::models::ExternalCloudTowerWhereInput>,
     >,
@@ -14342,19 +14498,19 @@ pub struct FailbackExecutionWhereInput {
     pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub id_not_starts_with: crate::Nullable<::std::string::String>,
     pub id_starts_with: crate::Nullable<::std::string::String>,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub replication_failback_target_executions_every: crate::Nullable<
         ::std::boxed::Box<crate::models::ReplicationFailbackTargetExecutionWhereInput>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub replication_failback_target_executions_none: crate::Nullable<
         ::std::boxed::Box<crate::models::ReplicationFailbackTargetExecutionWhereInput>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub replication_failback_target_executions_some: crate::Nullable<
         ::std::boxed::Box<crate::models::ReplicationFailbackTargetExecutionWhereInput>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub replication_service: crate::Nullable<
         ::std::boxed::Box<crate::models::ReplicationServiceWhereInput>,
     >,
@@ -14397,7 +14553,7 @@ pub struct FailbackExecutionWhereInput {
     pub updated_at_not: crate::Nullable<::std::string::String>,
     pub updated_at_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
 }
-#[cfg(any(feature = "full"))]
+#[cfg(feature = "full")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for FailbackExecutionWhereInput {
     fn decode(
@@ -14435,7 +14591,7 @@ impl crate::codec::Decode for FailbackExecutionWhereInput {
                         "entityAsyncStatus_not_in",
                     )?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "external_cloudtower" => {
                     d.field(&mut out.external_cloudtower, "external_cloudtower")?
                 }
@@ -14475,28 +14631,28 @@ impl crate::codec::Decode for FailbackExecutionWhereInput {
                     d.field(&mut out.id_not_starts_with, "id_not_starts_with")?
                 }
                 "id_starts_with" => d.field(&mut out.id_starts_with, "id_starts_with")?,
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "replication_failback_target_executions_every" => {
                     d.field(
                         &mut out.replication_failback_target_executions_every,
                         "replication_failback_target_executions_every",
                     )?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "replication_failback_target_executions_none" => {
                     d.field(
                         &mut out.replication_failback_target_executions_none,
                         "replication_failback_target_executions_none",
                     )?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "replication_failback_target_executions_some" => {
                     d.field(
                         &mut out.replication_failback_target_executions_some,
                         "replication_failback_target_executions_some",
                     )?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "replication_service" => {
                     d.field(&mut out.replication_service, "replication_service")?
                 }
@@ -14596,7 +14752,7 @@ impl crate::codec::Decode for FailbackExecutionWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "full"))]
+#[cfg(feature = "full")]
 impl crate::codec::Encode for FailbackExecutionWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -14615,7 +14771,7 @@ impl crate::codec::Encode for FailbackExecutionWhereInput {
         e.field("entityAsyncStatus_in", &self.entity_async_status_in);
         e.field("entityAsyncStatus_not", &self.entity_async_status_not);
         e.field("entityAsyncStatus_not_in", &self.entity_async_status_not_in);
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field("external_cloudtower", &self.external_cloudtower);
         e.field("finished_at", &self.finished_at);
         e.field("finished_at_gt", &self.finished_at_gt);
@@ -14639,22 +14795,22 @@ impl crate::codec::Encode for FailbackExecutionWhereInput {
         e.field("id_not_in", &self.id_not_in);
         e.field("id_not_starts_with", &self.id_not_starts_with);
         e.field("id_starts_with", &self.id_starts_with);
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field(
             "replication_failback_target_executions_every",
             &self.replication_failback_target_executions_every,
         );
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field(
             "replication_failback_target_executions_none",
             &self.replication_failback_target_executions_none,
         );
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field(
             "replication_failback_target_executions_some",
             &self.replication_failback_target_executions_some,
         );
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field("replication_service", &self.replication_service);
         e.field("resource_version", &self.resource_version);
         e.field("resource_version_gt", &self.resource_version_gt);
@@ -14696,7 +14852,7 @@ impl crate::codec::Encode for FailbackExecutionWhereInput {
     }
 }
 /// Spec: `#/components/schemas/FailoverExecutionWhereInput`
-#[cfg(any(feature = "full"))]
+#[cfg(feature = "full")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct FailoverExecutionWhereInput {
     pub and: crate::Nullable<
@@ -14722,7 +14878,7 @@ pub struct FailoverExecutionWhereInput {
     pub entity_async_status_not_in: crate::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub external_cloudtower: crate::Nullable<
         ::std::boxed::Box<crate::models::ExternalCloudTowerWhereInput>,
     >,
@@ -14750,19 +14906,19 @@ pub struct FailoverExecutionWhereInput {
     pub id_starts_with: crate::Nullable<::std::string::String>,
     pub is_test_mode: crate::Nullable<bool>,
     pub is_test_mode_not: crate::Nullable<bool>,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub replication_failover_target_executions_every: crate::Nullable<
         ::std::boxed::Box<crate::models::ReplicationFailoverTargetExecutionWhereInput>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub replication_failover_target_executions_none: crate::Nullable<
         ::std::boxed::Box<crate::models::ReplicationFailoverTargetExecutionWhereInput>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub replication_failover_target_executions_some: crate::Nullable<
         ::std::boxed::Box<crate::models::ReplicationFailoverTargetExecutionWhereInput>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub replication_service: crate::Nullable<
         ::std::boxed::Box<crate::models::ReplicationServiceWhereInput>,
     >,
@@ -14813,7 +14969,7 @@ pub struct FailoverExecutionWhereInput {
     pub updated_at_not: crate::Nullable<::std::string::String>,
     pub updated_at_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
 }
-#[cfg(any(feature = "full"))]
+#[cfg(feature = "full")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for FailoverExecutionWhereInput {
     fn decode(
@@ -14851,7 +15007,7 @@ impl crate::codec::Decode for FailoverExecutionWhereInput {
                         "entityAsyncStatus_not_in",
                     )?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "external_cloudtower" => {
                     d.field(&mut out.external_cloudtower, "external_cloudtower")?
                 }
@@ -14895,28 +15051,28 @@ impl crate::codec::Decode for FailoverExecutionWhereInput {
                 "is_test_mode_not" => {
                     d.field(&mut out.is_test_mode_not, "is_test_mode_not")?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "replication_failover_target_executions_every" => {
                     d.field(
                         &mut out.replication_failover_target_executions_every,
                         "replication_failover_target_executions_every",
                     )?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "replication_failover_target_executions_none" => {
                     d.field(
                         &mut out.replication_failover_target_executions_none,
                         "replication_failover_target_executions_none",
                     )?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "replication_failover_target_executions_some" => {
                     d.field(
                         &mut out.replication_failover_target_executions_some,
                         "replication_failover_target_executions_some",
                     )?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "replication_service" => {
                     d.field(&mut out.replication_service, "replication_service")?
                 }
@@ -15026,7 +15182,7 @@ impl crate::codec::Decode for FailoverExecutionWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "full"))]
+#[cfg(feature = "full")]
 impl crate::codec::Encode for FailoverExecutionWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -15045,7 +15201,7 @@ impl crate::codec::Encode for FailoverExecutionWhereInput {
         e.field("entityAsyncStatus_in", &self.entity_async_status_in);
         e.field("entityAsyncStatus_not", &self.entity_async_status_not);
         e.field("entityAsyncStatus_not_in", &self.entity_async_status_not_in);
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field("external_cloudtower", &self.external_cloudtower);
         e.field("finished_at", &self.finished_at);
         e.field("finished_at_gt", &self.finished_at_gt);
@@ -15071,22 +15227,22 @@ impl crate::codec::Encode for FailoverExecutionWhereInput {
         e.field("id_starts_with", &self.id_starts_with);
         e.field("is_test_mode", &self.is_test_mode);
         e.field("is_test_mode_not", &self.is_test_mode_not);
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field(
             "replication_failover_target_executions_every",
             &self.replication_failover_target_executions_every,
         );
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field(
             "replication_failover_target_executions_none",
             &self.replication_failover_target_executions_none,
         );
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field(
             "replication_failover_target_executions_some",
             &self.replication_failover_target_executions_some,
         );
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field("replication_service", &self.replication_service);
         e.field("resource_version", &self.resource_version);
         e.field("resource_version_gt", &self.resource_version_gt);
@@ -17113,7 +17269,7 @@ pub struct HostWhereInput {
     pub iommu_in: crate::Nullable<::std::vec::Vec<crate::models::IommuStatus>>,
     pub iommu_not: crate::Nullable<crate::models::IommuStatus>,
     pub iommu_not_in: crate::Nullable<::std::vec::Vec<crate::models::IommuStatus>>,
-    #[cfg(any(feature = "ipmi"))]
+    #[cfg(feature = "ipmi")]
     pub ipmi: crate::Nullable<::std::boxed::Box<crate::models::IpmiWhereInput>>,
     pub is_os_in_raid1: crate::Nullable<bool>,
     pub is_os_in_raid1_not: crate::Nullable<bool>,
@@ -17299,15 +17455,15 @@ pub struct HostWhereInput {
     pub pmem_dimm_count_lte: crate::Nullable<i32>,
     pub pmem_dimm_count_not: crate::Nullable<i32>,
     pub pmem_dimm_count_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    #[cfg(any(feature = "pmem-dimm"))]
+    #[cfg(feature = "pmem-dimm")]
     pub pmem_dimms_every: crate::Nullable<
         ::std::boxed::Box<crate::models::PmemDimmWhereInput>,
     >,
-    #[cfg(any(feature = "pmem-dimm"))]
+    #[cfg(feature = "pmem-dimm")]
     pub pmem_dimms_none: crate::Nullable<
         ::std::boxed::Box<crate::models::PmemDimmWhereInput>,
     >,
-    #[cfg(any(feature = "pmem-dimm"))]
+    #[cfg(feature = "pmem-dimm")]
     pub pmem_dimms_some: crate::Nullable<
         ::std::boxed::Box<crate::models::PmemDimmWhereInput>,
     >,
@@ -17604,7 +17760,7 @@ pub struct HostWhereInput {
         )
     )]
     pub vms_some: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
-    #[cfg(any(feature = "vsphere-esxi-account"))]
+    #[cfg(feature = "vsphere-esxi-account")]
     pub vsphere_esxi_account: crate::Nullable<
         ::std::boxed::Box<crate::models::VsphereEsxiAccountWhereInput>,
     >,
@@ -18173,7 +18329,7 @@ impl crate::codec::Decode for HostWhereInput {
                 "iommu_in" => d.field(&mut out.iommu_in, "iommu_in")?,
                 "iommu_not" => d.field(&mut out.iommu_not, "iommu_not")?,
                 "iommu_not_in" => d.field(&mut out.iommu_not_in, "iommu_not_in")?,
-                #[cfg(any(feature = "ipmi"))]
+                #[cfg(feature = "ipmi")]
                 "ipmi" => d.field(&mut out.ipmi, "ipmi")?,
                 "is_os_in_raid1" => d.field(&mut out.is_os_in_raid1, "is_os_in_raid1")?,
                 "is_os_in_raid1_not" => {
@@ -18571,15 +18727,15 @@ impl crate::codec::Decode for HostWhereInput {
                 "pmem_dimm_count_not_in" => {
                     d.field(&mut out.pmem_dimm_count_not_in, "pmem_dimm_count_not_in")?
                 }
-                #[cfg(any(feature = "pmem-dimm"))]
+                #[cfg(feature = "pmem-dimm")]
                 "pmem_dimms_every" => {
                     d.field(&mut out.pmem_dimms_every, "pmem_dimms_every")?
                 }
-                #[cfg(any(feature = "pmem-dimm"))]
+                #[cfg(feature = "pmem-dimm")]
                 "pmem_dimms_none" => {
                     d.field(&mut out.pmem_dimms_none, "pmem_dimms_none")?
                 }
-                #[cfg(any(feature = "pmem-dimm"))]
+                #[cfg(feature = "pmem-dimm")]
                 "pmem_dimms_some" => {
                     d.field(&mut out.pmem_dimms_some, "pmem_dimms_some")?
                 }
@@ -19303,7 +19459,7 @@ impl crate::codec::Decode for HostWhereInput {
                     )
                 )]
                 "vms_some" => d.field(&mut out.vms_some, "vms_some")?,
-                #[cfg(any(feature = "vsphere-esxi-account"))]
+                #[cfg(feature = "vsphere-esxi-account")]
                 "vsphereEsxiAccount" => {
                     d.field(&mut out.vsphere_esxi_account, "vsphereEsxiAccount")?
                 }
@@ -19586,7 +19742,7 @@ impl crate::codec::Encode for HostWhereInput {
         e.field("iommu_in", &self.iommu_in);
         e.field("iommu_not", &self.iommu_not);
         e.field("iommu_not_in", &self.iommu_not_in);
-        #[cfg(any(feature = "ipmi"))] e.field("ipmi", &self.ipmi);
+        #[cfg(feature = "ipmi")] e.field("ipmi", &self.ipmi);
         e.field("is_os_in_raid1", &self.is_os_in_raid1);
         e.field("is_os_in_raid1_not", &self.is_os_in_raid1_not);
         #[cfg(
@@ -19772,12 +19928,10 @@ impl crate::codec::Encode for HostWhereInput {
         e.field("pmem_dimm_count_lte", &self.pmem_dimm_count_lte);
         e.field("pmem_dimm_count_not", &self.pmem_dimm_count_not);
         e.field("pmem_dimm_count_not_in", &self.pmem_dimm_count_not_in);
-        #[cfg(any(feature = "pmem-dimm"))]
+        #[cfg(feature = "pmem-dimm")]
         e.field("pmem_dimms_every", &self.pmem_dimms_every);
-        #[cfg(any(feature = "pmem-dimm"))]
-        e.field("pmem_dimms_none", &self.pmem_dimms_none);
-        #[cfg(any(feature = "pmem-dimm"))]
-        e.field("pmem_dimms_some", &self.pmem_dimms_some);
+        #[cfg(feature = "pmem-dimm")] e.field("pmem_dimms_none", &self.pmem_dimms_none);
+        #[cfg(feature = "pmem-dimm")] e.field("pmem_dimms_some", &self.pmem_dimms_some);
         e.field("pmem_disk_count", &self.pmem_disk_count);
         e.field("pmem_disk_count_gt", &self.pmem_disk_count_gt);
         e.field("pmem_disk_count_gte", &self.pmem_disk_count_gte);
@@ -20086,7 +20240,7 @@ impl crate::codec::Encode for HostWhereInput {
                 feature = "vm-placement-group"
             )
         )] e.field("vms_some", &self.vms_some);
-        #[cfg(any(feature = "vsphere-esxi-account"))]
+        #[cfg(feature = "vsphere-esxi-account")]
         e.field("vsphereEsxiAccount", &self.vsphere_esxi_account);
         e.field("with_faster_ssd_as_cache", &self.with_faster_ssd_as_cache);
         e.field("with_faster_ssd_as_cache_not", &self.with_faster_ssd_as_cache_not);
@@ -22294,7 +22448,7 @@ impl crate::codec::Encode for IscsiLunWhereInput {
         feature = "table-reporter"
     )
 )]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct IscsiTargetWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::IscsiTargetWhereInput>>,
     pub not: crate::Nullable<::std::vec::Vec<crate::models::IscsiTargetWhereInput>>,
@@ -22683,6 +22837,397 @@ pub struct IscsiTargetWhereInput {
     pub stripe_size_not_in: crate::Nullable<::std::vec::Vec<i64>>,
     pub thin_provision: crate::Nullable<bool>,
     pub thin_provision_not: crate::Nullable<bool>,
+}
+#[cfg(
+    any(
+        feature = "elf-data-store",
+        feature = "iscsi-connection",
+        feature = "iscsi-target",
+        feature = "label",
+        feature = "table-reporter"
+    )
+)]
+impl ::std::fmt::Debug for IscsiTargetWhereInput {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        let mut debug = f.debug_struct("IscsiTargetWhereInput");
+        debug.field("AND", &self.and);
+        debug.field("NOT", &self.not);
+        debug.field("OR", &self.or);
+        debug.field("bps", &self.bps);
+        debug.field("bps_gt", &self.bps_gt);
+        debug.field("bps_gte", &self.bps_gte);
+        debug.field("bps_in", &self.bps_in);
+        debug.field("bps_lt", &self.bps_lt);
+        debug.field("bps_lte", &self.bps_lte);
+        debug.field("bps_max", &self.bps_max);
+        debug.field("bps_max_gt", &self.bps_max_gt);
+        debug.field("bps_max_gte", &self.bps_max_gte);
+        debug.field("bps_max_in", &self.bps_max_in);
+        debug.field("bps_max_length", &self.bps_max_length);
+        debug.field("bps_max_length_gt", &self.bps_max_length_gt);
+        debug.field("bps_max_length_gte", &self.bps_max_length_gte);
+        debug.field("bps_max_length_in", &self.bps_max_length_in);
+        debug.field("bps_max_length_lt", &self.bps_max_length_lt);
+        debug.field("bps_max_length_lte", &self.bps_max_length_lte);
+        debug.field("bps_max_length_not", &self.bps_max_length_not);
+        debug.field("bps_max_length_not_in", &self.bps_max_length_not_in);
+        debug.field("bps_max_lt", &self.bps_max_lt);
+        debug.field("bps_max_lte", &self.bps_max_lte);
+        debug.field("bps_max_not", &self.bps_max_not);
+        debug.field("bps_max_not_in", &self.bps_max_not_in);
+        debug.field("bps_not", &self.bps_not);
+        debug.field("bps_not_in", &self.bps_not_in);
+        debug.field("bps_rd", &self.bps_rd);
+        debug.field("bps_rd_gt", &self.bps_rd_gt);
+        debug.field("bps_rd_gte", &self.bps_rd_gte);
+        debug.field("bps_rd_in", &self.bps_rd_in);
+        debug.field("bps_rd_lt", &self.bps_rd_lt);
+        debug.field("bps_rd_lte", &self.bps_rd_lte);
+        debug.field("bps_rd_max", &self.bps_rd_max);
+        debug.field("bps_rd_max_gt", &self.bps_rd_max_gt);
+        debug.field("bps_rd_max_gte", &self.bps_rd_max_gte);
+        debug.field("bps_rd_max_in", &self.bps_rd_max_in);
+        debug.field("bps_rd_max_length", &self.bps_rd_max_length);
+        debug.field("bps_rd_max_length_gt", &self.bps_rd_max_length_gt);
+        debug.field("bps_rd_max_length_gte", &self.bps_rd_max_length_gte);
+        debug.field("bps_rd_max_length_in", &self.bps_rd_max_length_in);
+        debug.field("bps_rd_max_length_lt", &self.bps_rd_max_length_lt);
+        debug.field("bps_rd_max_length_lte", &self.bps_rd_max_length_lte);
+        debug.field("bps_rd_max_length_not", &self.bps_rd_max_length_not);
+        debug.field("bps_rd_max_length_not_in", &self.bps_rd_max_length_not_in);
+        debug.field("bps_rd_max_lt", &self.bps_rd_max_lt);
+        debug.field("bps_rd_max_lte", &self.bps_rd_max_lte);
+        debug.field("bps_rd_max_not", &self.bps_rd_max_not);
+        debug.field("bps_rd_max_not_in", &self.bps_rd_max_not_in);
+        debug.field("bps_rd_not", &self.bps_rd_not);
+        debug.field("bps_rd_not_in", &self.bps_rd_not_in);
+        debug.field("bps_wr", &self.bps_wr);
+        debug.field("bps_wr_gt", &self.bps_wr_gt);
+        debug.field("bps_wr_gte", &self.bps_wr_gte);
+        debug.field("bps_wr_in", &self.bps_wr_in);
+        debug.field("bps_wr_lt", &self.bps_wr_lt);
+        debug.field("bps_wr_lte", &self.bps_wr_lte);
+        debug.field("bps_wr_max", &self.bps_wr_max);
+        debug.field("bps_wr_max_gt", &self.bps_wr_max_gt);
+        debug.field("bps_wr_max_gte", &self.bps_wr_max_gte);
+        debug.field("bps_wr_max_in", &self.bps_wr_max_in);
+        debug.field("bps_wr_max_length", &self.bps_wr_max_length);
+        debug.field("bps_wr_max_length_gt", &self.bps_wr_max_length_gt);
+        debug.field("bps_wr_max_length_gte", &self.bps_wr_max_length_gte);
+        debug.field("bps_wr_max_length_in", &self.bps_wr_max_length_in);
+        debug.field("bps_wr_max_length_lt", &self.bps_wr_max_length_lt);
+        debug.field("bps_wr_max_length_lte", &self.bps_wr_max_length_lte);
+        debug.field("bps_wr_max_length_not", &self.bps_wr_max_length_not);
+        debug.field("bps_wr_max_length_not_in", &self.bps_wr_max_length_not_in);
+        debug.field("bps_wr_max_lt", &self.bps_wr_max_lt);
+        debug.field("bps_wr_max_lte", &self.bps_wr_max_lte);
+        debug.field("bps_wr_max_not", &self.bps_wr_max_not);
+        debug.field("bps_wr_max_not_in", &self.bps_wr_max_not_in);
+        debug.field("bps_wr_not", &self.bps_wr_not);
+        debug.field("bps_wr_not_in", &self.bps_wr_not_in);
+        debug.field("chap_enabled", &self.chap_enabled);
+        debug.field("chap_enabled_not", &self.chap_enabled_not);
+        debug.field("chap_name", &self.chap_name);
+        debug.field("chap_name_contains", &self.chap_name_contains);
+        debug.field("chap_name_ends_with", &self.chap_name_ends_with);
+        debug.field("chap_name_gt", &self.chap_name_gt);
+        debug.field("chap_name_gte", &self.chap_name_gte);
+        debug.field("chap_name_in", &self.chap_name_in);
+        debug.field("chap_name_lt", &self.chap_name_lt);
+        debug.field("chap_name_lte", &self.chap_name_lte);
+        debug.field("chap_name_not", &self.chap_name_not);
+        debug.field("chap_name_not_contains", &self.chap_name_not_contains);
+        debug.field("chap_name_not_ends_with", &self.chap_name_not_ends_with);
+        debug.field("chap_name_not_in", &self.chap_name_not_in);
+        debug.field("chap_name_not_starts_with", &self.chap_name_not_starts_with);
+        debug.field("chap_name_starts_with", &self.chap_name_starts_with);
+        debug.field("chap_secret", &::std::format_args!("<redacted>"));
+        debug.field("chap_secret_contains", &self.chap_secret_contains);
+        debug.field("chap_secret_ends_with", &self.chap_secret_ends_with);
+        debug.field("chap_secret_gt", &self.chap_secret_gt);
+        debug.field("chap_secret_gte", &self.chap_secret_gte);
+        debug.field("chap_secret_in", &self.chap_secret_in);
+        debug.field("chap_secret_lt", &self.chap_secret_lt);
+        debug.field("chap_secret_lte", &self.chap_secret_lte);
+        debug.field("chap_secret_not", &self.chap_secret_not);
+        debug.field("chap_secret_not_contains", &self.chap_secret_not_contains);
+        debug.field("chap_secret_not_ends_with", &self.chap_secret_not_ends_with);
+        debug.field("chap_secret_not_in", &self.chap_secret_not_in);
+        debug.field("chap_secret_not_starts_with", &self.chap_secret_not_starts_with);
+        debug.field("chap_secret_starts_with", &self.chap_secret_starts_with);
+        debug.field("cluster", &self.cluster);
+        debug.field("description", &self.description);
+        debug.field("description_contains", &self.description_contains);
+        debug.field("description_ends_with", &self.description_ends_with);
+        debug.field("description_gt", &self.description_gt);
+        debug.field("description_gte", &self.description_gte);
+        debug.field("description_in", &self.description_in);
+        debug.field("description_lt", &self.description_lt);
+        debug.field("description_lte", &self.description_lte);
+        debug.field("description_not", &self.description_not);
+        debug.field("description_not_contains", &self.description_not_contains);
+        debug.field("description_not_ends_with", &self.description_not_ends_with);
+        debug.field("description_not_in", &self.description_not_in);
+        debug.field("description_not_starts_with", &self.description_not_starts_with);
+        debug.field("description_starts_with", &self.description_starts_with);
+        debug.field("entityAsyncStatus", &self.entity_async_status);
+        debug.field("entityAsyncStatus_in", &self.entity_async_status_in);
+        debug.field("entityAsyncStatus_not", &self.entity_async_status_not);
+        debug.field("entityAsyncStatus_not_in", &self.entity_async_status_not_in);
+        debug.field("external_use", &self.external_use);
+        debug.field("external_use_not", &self.external_use_not);
+        debug.field("id", &self.id);
+        debug.field("id_contains", &self.id_contains);
+        debug.field("id_ends_with", &self.id_ends_with);
+        debug.field("id_gt", &self.id_gt);
+        debug.field("id_gte", &self.id_gte);
+        debug.field("id_in", &self.id_in);
+        debug.field("id_lt", &self.id_lt);
+        debug.field("id_lte", &self.id_lte);
+        debug.field("id_not", &self.id_not);
+        debug.field("id_not_contains", &self.id_not_contains);
+        debug.field("id_not_ends_with", &self.id_not_ends_with);
+        debug.field("id_not_in", &self.id_not_in);
+        debug.field("id_not_starts_with", &self.id_not_starts_with);
+        debug.field("id_starts_with", &self.id_starts_with);
+        debug.field("internal", &self.internal);
+        debug.field("internal_not", &self.internal_not);
+        debug.field("io_size", &self.io_size);
+        debug.field("io_size_gt", &self.io_size_gt);
+        debug.field("io_size_gte", &self.io_size_gte);
+        debug.field("io_size_in", &self.io_size_in);
+        debug.field("io_size_lt", &self.io_size_lt);
+        debug.field("io_size_lte", &self.io_size_lte);
+        debug.field("io_size_not", &self.io_size_not);
+        debug.field("io_size_not_in", &self.io_size_not_in);
+        debug.field("iops", &self.iops);
+        debug.field("iops_gt", &self.iops_gt);
+        debug.field("iops_gte", &self.iops_gte);
+        debug.field("iops_in", &self.iops_in);
+        debug.field("iops_lt", &self.iops_lt);
+        debug.field("iops_lte", &self.iops_lte);
+        debug.field("iops_max", &self.iops_max);
+        debug.field("iops_max_gt", &self.iops_max_gt);
+        debug.field("iops_max_gte", &self.iops_max_gte);
+        debug.field("iops_max_in", &self.iops_max_in);
+        debug.field("iops_max_length", &self.iops_max_length);
+        debug.field("iops_max_length_gt", &self.iops_max_length_gt);
+        debug.field("iops_max_length_gte", &self.iops_max_length_gte);
+        debug.field("iops_max_length_in", &self.iops_max_length_in);
+        debug.field("iops_max_length_lt", &self.iops_max_length_lt);
+        debug.field("iops_max_length_lte", &self.iops_max_length_lte);
+        debug.field("iops_max_length_not", &self.iops_max_length_not);
+        debug.field("iops_max_length_not_in", &self.iops_max_length_not_in);
+        debug.field("iops_max_lt", &self.iops_max_lt);
+        debug.field("iops_max_lte", &self.iops_max_lte);
+        debug.field("iops_max_not", &self.iops_max_not);
+        debug.field("iops_max_not_in", &self.iops_max_not_in);
+        debug.field("iops_not", &self.iops_not);
+        debug.field("iops_not_in", &self.iops_not_in);
+        debug.field("iops_rd", &self.iops_rd);
+        debug.field("iops_rd_gt", &self.iops_rd_gt);
+        debug.field("iops_rd_gte", &self.iops_rd_gte);
+        debug.field("iops_rd_in", &self.iops_rd_in);
+        debug.field("iops_rd_lt", &self.iops_rd_lt);
+        debug.field("iops_rd_lte", &self.iops_rd_lte);
+        debug.field("iops_rd_max", &self.iops_rd_max);
+        debug.field("iops_rd_max_gt", &self.iops_rd_max_gt);
+        debug.field("iops_rd_max_gte", &self.iops_rd_max_gte);
+        debug.field("iops_rd_max_in", &self.iops_rd_max_in);
+        debug.field("iops_rd_max_length", &self.iops_rd_max_length);
+        debug.field("iops_rd_max_length_gt", &self.iops_rd_max_length_gt);
+        debug.field("iops_rd_max_length_gte", &self.iops_rd_max_length_gte);
+        debug.field("iops_rd_max_length_in", &self.iops_rd_max_length_in);
+        debug.field("iops_rd_max_length_lt", &self.iops_rd_max_length_lt);
+        debug.field("iops_rd_max_length_lte", &self.iops_rd_max_length_lte);
+        debug.field("iops_rd_max_length_not", &self.iops_rd_max_length_not);
+        debug.field("iops_rd_max_length_not_in", &self.iops_rd_max_length_not_in);
+        debug.field("iops_rd_max_lt", &self.iops_rd_max_lt);
+        debug.field("iops_rd_max_lte", &self.iops_rd_max_lte);
+        debug.field("iops_rd_max_not", &self.iops_rd_max_not);
+        debug.field("iops_rd_max_not_in", &self.iops_rd_max_not_in);
+        debug.field("iops_rd_not", &self.iops_rd_not);
+        debug.field("iops_rd_not_in", &self.iops_rd_not_in);
+        debug.field("iops_wr", &self.iops_wr);
+        debug.field("iops_wr_gt", &self.iops_wr_gt);
+        debug.field("iops_wr_gte", &self.iops_wr_gte);
+        debug.field("iops_wr_in", &self.iops_wr_in);
+        debug.field("iops_wr_lt", &self.iops_wr_lt);
+        debug.field("iops_wr_lte", &self.iops_wr_lte);
+        debug.field("iops_wr_max", &self.iops_wr_max);
+        debug.field("iops_wr_max_gt", &self.iops_wr_max_gt);
+        debug.field("iops_wr_max_gte", &self.iops_wr_max_gte);
+        debug.field("iops_wr_max_in", &self.iops_wr_max_in);
+        debug.field("iops_wr_max_length", &self.iops_wr_max_length);
+        debug.field("iops_wr_max_length_gt", &self.iops_wr_max_length_gt);
+        debug.field("iops_wr_max_length_gte", &self.iops_wr_max_length_gte);
+        debug.field("iops_wr_max_length_in", &self.iops_wr_max_length_in);
+        debug.field("iops_wr_max_length_lt", &self.iops_wr_max_length_lt);
+        debug.field("iops_wr_max_length_lte", &self.iops_wr_max_length_lte);
+        debug.field("iops_wr_max_length_not", &self.iops_wr_max_length_not);
+        debug.field("iops_wr_max_length_not_in", &self.iops_wr_max_length_not_in);
+        debug.field("iops_wr_max_lt", &self.iops_wr_max_lt);
+        debug.field("iops_wr_max_lte", &self.iops_wr_max_lte);
+        debug.field("iops_wr_max_not", &self.iops_wr_max_not);
+        debug.field("iops_wr_max_not_in", &self.iops_wr_max_not_in);
+        debug.field("iops_wr_not", &self.iops_wr_not);
+        debug.field("iops_wr_not_in", &self.iops_wr_not_in);
+        debug.field("ip_whitelist", &self.ip_whitelist);
+        debug.field("ip_whitelist_contains", &self.ip_whitelist_contains);
+        debug.field("ip_whitelist_ends_with", &self.ip_whitelist_ends_with);
+        debug.field("ip_whitelist_gt", &self.ip_whitelist_gt);
+        debug.field("ip_whitelist_gte", &self.ip_whitelist_gte);
+        debug.field("ip_whitelist_in", &self.ip_whitelist_in);
+        debug.field("ip_whitelist_lt", &self.ip_whitelist_lt);
+        debug.field("ip_whitelist_lte", &self.ip_whitelist_lte);
+        debug.field("ip_whitelist_not", &self.ip_whitelist_not);
+        debug.field("ip_whitelist_not_contains", &self.ip_whitelist_not_contains);
+        debug.field("ip_whitelist_not_ends_with", &self.ip_whitelist_not_ends_with);
+        debug.field("ip_whitelist_not_in", &self.ip_whitelist_not_in);
+        debug.field("ip_whitelist_not_starts_with", &self.ip_whitelist_not_starts_with);
+        debug.field("ip_whitelist_starts_with", &self.ip_whitelist_starts_with);
+        debug.field("iqn_name", &self.iqn_name);
+        debug.field("iqn_name_contains", &self.iqn_name_contains);
+        debug.field("iqn_name_ends_with", &self.iqn_name_ends_with);
+        debug.field("iqn_name_gt", &self.iqn_name_gt);
+        debug.field("iqn_name_gte", &self.iqn_name_gte);
+        debug.field("iqn_name_in", &self.iqn_name_in);
+        debug.field("iqn_name_lt", &self.iqn_name_lt);
+        debug.field("iqn_name_lte", &self.iqn_name_lte);
+        debug.field("iqn_name_not", &self.iqn_name_not);
+        debug.field("iqn_name_not_contains", &self.iqn_name_not_contains);
+        debug.field("iqn_name_not_ends_with", &self.iqn_name_not_ends_with);
+        debug.field("iqn_name_not_in", &self.iqn_name_not_in);
+        debug.field("iqn_name_not_starts_with", &self.iqn_name_not_starts_with);
+        debug.field("iqn_name_starts_with", &self.iqn_name_starts_with);
+        debug.field("iqn_whitelist", &self.iqn_whitelist);
+        debug.field("iqn_whitelist_contains", &self.iqn_whitelist_contains);
+        debug.field("iqn_whitelist_ends_with", &self.iqn_whitelist_ends_with);
+        debug.field("iqn_whitelist_gt", &self.iqn_whitelist_gt);
+        debug.field("iqn_whitelist_gte", &self.iqn_whitelist_gte);
+        debug.field("iqn_whitelist_in", &self.iqn_whitelist_in);
+        debug.field("iqn_whitelist_lt", &self.iqn_whitelist_lt);
+        debug.field("iqn_whitelist_lte", &self.iqn_whitelist_lte);
+        debug.field("iqn_whitelist_not", &self.iqn_whitelist_not);
+        debug.field("iqn_whitelist_not_contains", &self.iqn_whitelist_not_contains);
+        debug.field("iqn_whitelist_not_ends_with", &self.iqn_whitelist_not_ends_with);
+        debug.field("iqn_whitelist_not_in", &self.iqn_whitelist_not_in);
+        debug
+            .field("iqn_whitelist_not_starts_with", &self.iqn_whitelist_not_starts_with);
+        debug.field("iqn_whitelist_starts_with", &self.iqn_whitelist_starts_with);
+        #[cfg(
+            any(
+                feature = "isolation-policy",
+                feature = "label",
+                feature = "security-group",
+                feature = "security-policy"
+            )
+        )] debug.field("labels_every", &self.labels_every);
+        #[cfg(
+            any(
+                feature = "isolation-policy",
+                feature = "label",
+                feature = "security-group",
+                feature = "security-policy"
+            )
+        )] debug.field("labels_none", &self.labels_none);
+        #[cfg(
+            any(
+                feature = "isolation-policy",
+                feature = "label",
+                feature = "security-group",
+                feature = "security-policy"
+            )
+        )] debug.field("labels_some", &self.labels_some);
+        debug.field("local_id", &self.local_id);
+        debug.field("local_id_contains", &self.local_id_contains);
+        debug.field("local_id_ends_with", &self.local_id_ends_with);
+        debug.field("local_id_gt", &self.local_id_gt);
+        debug.field("local_id_gte", &self.local_id_gte);
+        debug.field("local_id_in", &self.local_id_in);
+        debug.field("local_id_lt", &self.local_id_lt);
+        debug.field("local_id_lte", &self.local_id_lte);
+        debug.field("local_id_not", &self.local_id_not);
+        debug.field("local_id_not_contains", &self.local_id_not_contains);
+        debug.field("local_id_not_ends_with", &self.local_id_not_ends_with);
+        debug.field("local_id_not_in", &self.local_id_not_in);
+        debug.field("local_id_not_starts_with", &self.local_id_not_starts_with);
+        debug.field("local_id_starts_with", &self.local_id_starts_with);
+        #[cfg(
+            any(
+                feature = "graph",
+                feature = "iscsi-lun",
+                feature = "label",
+                feature = "metrics",
+                feature = "replica-vm",
+                feature = "replication-plan",
+                feature = "table-reporter"
+            )
+        )] debug.field("luns_every", &self.luns_every);
+        #[cfg(
+            any(
+                feature = "graph",
+                feature = "iscsi-lun",
+                feature = "label",
+                feature = "metrics",
+                feature = "replica-vm",
+                feature = "replication-plan",
+                feature = "table-reporter"
+            )
+        )] debug.field("luns_none", &self.luns_none);
+        #[cfg(
+            any(
+                feature = "graph",
+                feature = "iscsi-lun",
+                feature = "label",
+                feature = "metrics",
+                feature = "replica-vm",
+                feature = "replication-plan",
+                feature = "table-reporter"
+            )
+        )] debug.field("luns_some", &self.luns_some);
+        debug.field("name", &self.name);
+        debug.field("name_contains", &self.name_contains);
+        debug.field("name_ends_with", &self.name_ends_with);
+        debug.field("name_gt", &self.name_gt);
+        debug.field("name_gte", &self.name_gte);
+        debug.field("name_in", &self.name_in);
+        debug.field("name_lt", &self.name_lt);
+        debug.field("name_lte", &self.name_lte);
+        debug.field("name_not", &self.name_not);
+        debug.field("name_not_contains", &self.name_not_contains);
+        debug.field("name_not_ends_with", &self.name_not_ends_with);
+        debug.field("name_not_in", &self.name_not_in);
+        debug.field("name_not_starts_with", &self.name_not_starts_with);
+        debug.field("name_starts_with", &self.name_starts_with);
+        debug.field("replica_num", &self.replica_num);
+        debug.field("replica_num_gt", &self.replica_num_gt);
+        debug.field("replica_num_gte", &self.replica_num_gte);
+        debug.field("replica_num_in", &self.replica_num_in);
+        debug.field("replica_num_lt", &self.replica_num_lt);
+        debug.field("replica_num_lte", &self.replica_num_lte);
+        debug.field("replica_num_not", &self.replica_num_not);
+        debug.field("replica_num_not_in", &self.replica_num_not_in);
+        debug.field("stripe_num", &self.stripe_num);
+        debug.field("stripe_num_gt", &self.stripe_num_gt);
+        debug.field("stripe_num_gte", &self.stripe_num_gte);
+        debug.field("stripe_num_in", &self.stripe_num_in);
+        debug.field("stripe_num_lt", &self.stripe_num_lt);
+        debug.field("stripe_num_lte", &self.stripe_num_lte);
+        debug.field("stripe_num_not", &self.stripe_num_not);
+        debug.field("stripe_num_not_in", &self.stripe_num_not_in);
+        debug.field("stripe_size", &self.stripe_size);
+        debug.field("stripe_size_gt", &self.stripe_size_gt);
+        debug.field("stripe_size_gte", &self.stripe_size_gte);
+        debug.field("stripe_size_in", &self.stripe_size_in);
+        debug.field("stripe_size_lt", &self.stripe_size_lt);
+        debug.field("stripe_size_lte", &self.stripe_size_lte);
+        debug.field("stripe_size_not", &self.stripe_size_not);
+        debug.field("stripe_size_not_in", &self.stripe_size_not_in);
+        debug.field("thin_provision", &self.thin_provision);
+        debug.field("thin_provision_not", &self.thin_provision_not);
+        debug.finish()
+    }
 }
 #[cfg(
     any(
@@ -28429,7 +28974,7 @@ impl crate::codec::Encode for LicenseWhereInput {
     }
 }
 /// Spec: `#/components/schemas/LoadBalancerServiceWhereInput`
-#[cfg(any(feature = "full"))]
+#[cfg(feature = "full")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LoadBalancerServiceWhereInput {
     pub and: crate::Nullable<
@@ -28549,20 +29094,20 @@ pub struct LoadBalancerServiceWhereInput {
     pub vm_instances_some: crate::Nullable<
         ::std::boxed::Box<crate::models::VmWhereInput>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub vnet_bonds_every: crate::Nullable<
         ::std::boxed::Box<crate::models::VnetBondWhereInput>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub vnet_bonds_none: crate::Nullable<
         ::std::boxed::Box<crate::models::VnetBondWhereInput>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub vnet_bonds_some: crate::Nullable<
         ::std::boxed::Box<crate::models::VnetBondWhereInput>,
     >,
 }
-#[cfg(any(feature = "full"))]
+#[cfg(feature = "full")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for LoadBalancerServiceWhereInput {
     fn decode(
@@ -28694,15 +29239,15 @@ impl crate::codec::Decode for LoadBalancerServiceWhereInput {
                 "vm_instances_some" => {
                     d.field(&mut out.vm_instances_some, "vm_instances_some")?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "vnet_bonds_every" => {
                     d.field(&mut out.vnet_bonds_every, "vnet_bonds_every")?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "vnet_bonds_none" => {
                     d.field(&mut out.vnet_bonds_none, "vnet_bonds_none")?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "vnet_bonds_some" => {
                     d.field(&mut out.vnet_bonds_some, "vnet_bonds_some")?
                 }
@@ -28713,7 +29258,7 @@ impl crate::codec::Decode for LoadBalancerServiceWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "full"))]
+#[cfg(feature = "full")]
 impl crate::codec::Encode for LoadBalancerServiceWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -28810,10 +29355,9 @@ impl crate::codec::Encode for LoadBalancerServiceWhereInput {
                 feature = "vm-placement-group"
             )
         )] e.field("vm_instances_some", &self.vm_instances_some);
-        #[cfg(any(feature = "full"))]
-        e.field("vnet_bonds_every", &self.vnet_bonds_every);
-        #[cfg(any(feature = "full"))] e.field("vnet_bonds_none", &self.vnet_bonds_none);
-        #[cfg(any(feature = "full"))] e.field("vnet_bonds_some", &self.vnet_bonds_some);
+        #[cfg(feature = "full")] e.field("vnet_bonds_every", &self.vnet_bonds_every);
+        #[cfg(feature = "full")] e.field("vnet_bonds_none", &self.vnet_bonds_none);
+        #[cfg(feature = "full")] e.field("vnet_bonds_some", &self.vnet_bonds_some);
         e.end_object();
     }
 }
@@ -31852,7 +32396,7 @@ pub struct NodeTopoWhereInput {
         ::std::boxed::Box<crate::models::BrickTopoWhereInput>,
     >,
     pub cluster: crate::Nullable<crate::models::ClusterWhereInput>,
-    #[cfg(any(feature = "cluster-topo"))]
+    #[cfg(feature = "cluster-topo")]
     pub cluster_topo: crate::Nullable<
         ::std::boxed::Box<crate::models::ClusterTopoWhereInput>,
     >,
@@ -31916,7 +32460,7 @@ impl crate::codec::Decode for NodeTopoWhereInput {
                 #[cfg(any(feature = "brick-topo", feature = "rack-topo"))]
                 "brick_topo" => d.field(&mut out.brick_topo, "brick_topo")?,
                 "cluster" => d.field(&mut out.cluster, "cluster")?,
-                #[cfg(any(feature = "cluster-topo"))]
+                #[cfg(feature = "cluster-topo")]
                 "cluster_topo" => d.field(&mut out.cluster_topo, "cluster_topo")?,
                 "host" => d.field(&mut out.host, "host")?,
                 "id" => d.field(&mut out.id, "id")?,
@@ -32009,8 +32553,7 @@ impl crate::codec::Encode for NodeTopoWhereInput {
         #[cfg(any(feature = "brick-topo", feature = "rack-topo"))]
         e.field("brick_topo", &self.brick_topo);
         e.field("cluster", &self.cluster);
-        #[cfg(any(feature = "cluster-topo"))]
-        e.field("cluster_topo", &self.cluster_topo);
+        #[cfg(feature = "cluster-topo")] e.field("cluster_topo", &self.cluster_topo);
         e.field("host", &self.host);
         e.field("id", &self.id);
         e.field("id_contains", &self.id_contains);
@@ -35536,7 +36079,7 @@ impl crate::codec::Encode for NvmfSubsystemWhereInput {
     }
 }
 /// Spec: `#/components/schemas/PermanentFailoverExecutionWhereInput`
-#[cfg(any(feature = "full"))]
+#[cfg(feature = "full")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PermanentFailoverExecutionWhereInput {
     pub and: crate::Nullable<
@@ -35556,7 +36099,7 @@ pub struct PermanentFailoverExecutionWhereInput {
     pub created_at_lte: crate::Nullable<::std::string::String>,
     pub created_at_not: crate::Nullable<::std::string::String>,
     pub created_at_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub external_cloudtower: crate::Nullable<
         ::std::boxed::Box<crate::models::ExternalCloudTowerWhereInput>,
     >,
@@ -35582,19 +36125,19 @@ pub struct PermanentFailoverExecutionWhereInput {
     pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub id_not_starts_with: crate::Nullable<::std::string::String>,
     pub id_starts_with: crate::Nullable<::std::string::String>,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub permanent_failover_target_executions_every: crate::Nullable<
         ::std::boxed::Box<crate::models::PermanentFailoverTargetExecutionWhereInput>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub permanent_failover_target_executions_none: crate::Nullable<
         ::std::boxed::Box<crate::models::PermanentFailoverTargetExecutionWhereInput>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub permanent_failover_target_executions_some: crate::Nullable<
         ::std::boxed::Box<crate::models::PermanentFailoverTargetExecutionWhereInput>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub replication_service: crate::Nullable<
         ::std::boxed::Box<crate::models::ReplicationServiceWhereInput>,
     >,
@@ -35621,7 +36164,7 @@ pub struct PermanentFailoverExecutionWhereInput {
     pub updated_at_not: crate::Nullable<::std::string::String>,
     pub updated_at_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
 }
-#[cfg(any(feature = "full"))]
+#[cfg(feature = "full")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for PermanentFailoverExecutionWhereInput {
     fn decode(
@@ -35644,7 +36187,7 @@ impl crate::codec::Decode for PermanentFailoverExecutionWhereInput {
                 "createdAt_not_in" => {
                     d.field(&mut out.created_at_not_in, "createdAt_not_in")?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "external_cloudtower" => {
                     d.field(&mut out.external_cloudtower, "external_cloudtower")?
                 }
@@ -35684,28 +36227,28 @@ impl crate::codec::Decode for PermanentFailoverExecutionWhereInput {
                     d.field(&mut out.id_not_starts_with, "id_not_starts_with")?
                 }
                 "id_starts_with" => d.field(&mut out.id_starts_with, "id_starts_with")?,
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "permanent_failover_target_executions_every" => {
                     d.field(
                         &mut out.permanent_failover_target_executions_every,
                         "permanent_failover_target_executions_every",
                     )?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "permanent_failover_target_executions_none" => {
                     d.field(
                         &mut out.permanent_failover_target_executions_none,
                         "permanent_failover_target_executions_none",
                     )?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "permanent_failover_target_executions_some" => {
                     d.field(
                         &mut out.permanent_failover_target_executions_some,
                         "permanent_failover_target_executions_some",
                     )?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "replication_service" => {
                     d.field(&mut out.replication_service, "replication_service")?
                 }
@@ -35740,7 +36283,7 @@ impl crate::codec::Decode for PermanentFailoverExecutionWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "full"))]
+#[cfg(feature = "full")]
 impl crate::codec::Encode for PermanentFailoverExecutionWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -35755,7 +36298,7 @@ impl crate::codec::Encode for PermanentFailoverExecutionWhereInput {
         e.field("createdAt_lte", &self.created_at_lte);
         e.field("createdAt_not", &self.created_at_not);
         e.field("createdAt_not_in", &self.created_at_not_in);
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field("external_cloudtower", &self.external_cloudtower);
         e.field("finished_at", &self.finished_at);
         e.field("finished_at_gt", &self.finished_at_gt);
@@ -35779,22 +36322,22 @@ impl crate::codec::Encode for PermanentFailoverExecutionWhereInput {
         e.field("id_not_in", &self.id_not_in);
         e.field("id_not_starts_with", &self.id_not_starts_with);
         e.field("id_starts_with", &self.id_starts_with);
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field(
             "permanent_failover_target_executions_every",
             &self.permanent_failover_target_executions_every,
         );
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field(
             "permanent_failover_target_executions_none",
             &self.permanent_failover_target_executions_none,
         );
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field(
             "permanent_failover_target_executions_some",
             &self.permanent_failover_target_executions_some,
         );
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field("replication_service", &self.replication_service);
         e.field("started_at", &self.started_at);
         e.field("started_at_gt", &self.started_at_gt);
@@ -35820,7 +36363,7 @@ impl crate::codec::Encode for PermanentFailoverExecutionWhereInput {
     }
 }
 /// Spec: `#/components/schemas/PermanentFailoverTargetExecutionWhereInput`
-#[cfg(any(feature = "full"))]
+#[cfg(feature = "full")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PermanentFailoverTargetExecutionWhereInput {
     pub and: crate::Nullable<
@@ -35840,7 +36383,7 @@ pub struct PermanentFailoverTargetExecutionWhereInput {
     pub created_at_lte: crate::Nullable<::std::string::String>,
     pub created_at_not: crate::Nullable<::std::string::String>,
     pub created_at_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub external_cloudtower: crate::Nullable<
         ::std::boxed::Box<crate::models::ExternalCloudTowerWhereInput>,
     >,
@@ -35870,7 +36413,7 @@ pub struct PermanentFailoverTargetExecutionWhereInput {
     pub keep_snapshot_not: crate::Nullable<bool>,
     pub keep_test_vm: crate::Nullable<bool>,
     pub keep_test_vm_not: crate::Nullable<bool>,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub permanent_failover_execution: crate::Nullable<
         ::std::boxed::Box<crate::models::PermanentFailoverExecutionWhereInput>,
     >,
@@ -35878,7 +36421,7 @@ pub struct PermanentFailoverTargetExecutionWhereInput {
     pub phase_in: crate::Nullable<::std::vec::Vec<crate::models::BackupJobPhase>>,
     pub phase_not: crate::Nullable<crate::models::BackupJobPhase>,
     pub phase_not_in: crate::Nullable<::std::vec::Vec<crate::models::BackupJobPhase>>,
-    #[cfg(any(feature = "replica-vm"))]
+    #[cfg(feature = "replica-vm")]
     pub replica_vm: crate::Nullable<
         ::std::boxed::Box<crate::models::ReplicaVmWhereInput>,
     >,
@@ -35907,7 +36450,7 @@ pub struct PermanentFailoverTargetExecutionWhereInput {
     pub updated_at_not: crate::Nullable<::std::string::String>,
     pub updated_at_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
 }
-#[cfg(any(feature = "full"))]
+#[cfg(feature = "full")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for PermanentFailoverTargetExecutionWhereInput {
     fn decode(
@@ -35930,7 +36473,7 @@ impl crate::codec::Decode for PermanentFailoverTargetExecutionWhereInput {
                 "createdAt_not_in" => {
                     d.field(&mut out.created_at_not_in, "createdAt_not_in")?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "external_cloudtower" => {
                     d.field(&mut out.external_cloudtower, "external_cloudtower")?
                 }
@@ -35978,7 +36521,7 @@ impl crate::codec::Decode for PermanentFailoverTargetExecutionWhereInput {
                 "keep_test_vm_not" => {
                     d.field(&mut out.keep_test_vm_not, "keep_test_vm_not")?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "permanent_failover_execution" => {
                     d.field(
                         &mut out.permanent_failover_execution,
@@ -35989,7 +36532,7 @@ impl crate::codec::Decode for PermanentFailoverTargetExecutionWhereInput {
                 "phase_in" => d.field(&mut out.phase_in, "phase_in")?,
                 "phase_not" => d.field(&mut out.phase_not, "phase_not")?,
                 "phase_not_in" => d.field(&mut out.phase_not_in, "phase_not_in")?,
-                #[cfg(any(feature = "replica-vm"))]
+                #[cfg(feature = "replica-vm")]
                 "replica_vm" => d.field(&mut out.replica_vm, "replica_vm")?,
                 "resource_version" => {
                     d.field(&mut out.resource_version, "resource_version")?
@@ -36042,7 +36585,7 @@ impl crate::codec::Decode for PermanentFailoverTargetExecutionWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "full"))]
+#[cfg(feature = "full")]
 impl crate::codec::Encode for PermanentFailoverTargetExecutionWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -36057,7 +36600,7 @@ impl crate::codec::Encode for PermanentFailoverTargetExecutionWhereInput {
         e.field("createdAt_lte", &self.created_at_lte);
         e.field("createdAt_not", &self.created_at_not);
         e.field("createdAt_not_in", &self.created_at_not_in);
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field("external_cloudtower", &self.external_cloudtower);
         e.field("finished_at", &self.finished_at);
         e.field("finished_at_gt", &self.finished_at_gt);
@@ -36085,13 +36628,13 @@ impl crate::codec::Encode for PermanentFailoverTargetExecutionWhereInput {
         e.field("keep_snapshot_not", &self.keep_snapshot_not);
         e.field("keep_test_vm", &self.keep_test_vm);
         e.field("keep_test_vm_not", &self.keep_test_vm_not);
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field("permanent_failover_execution", &self.permanent_failover_execution);
         e.field("phase", &self.phase);
         e.field("phase_in", &self.phase_in);
         e.field("phase_not", &self.phase_not);
         e.field("phase_not_in", &self.phase_not_in);
-        #[cfg(any(feature = "replica-vm"))] e.field("replica_vm", &self.replica_vm);
+        #[cfg(feature = "replica-vm")] e.field("replica_vm", &self.replica_vm);
         e.field("resource_version", &self.resource_version);
         e.field("resource_version_gt", &self.resource_version_gt);
         e.field("resource_version_gte", &self.resource_version_gte);
@@ -36120,7 +36663,7 @@ impl crate::codec::Encode for PermanentFailoverTargetExecutionWhereInput {
     }
 }
 /// Spec: `#/components/schemas/ReplicationFailbackTargetExecutionWhereInput`
-#[cfg(any(feature = "full"))]
+#[cfg(feature = "full")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReplicationFailbackTargetExecutionWhereInput {
     pub and: crate::Nullable<
@@ -36132,7 +36675,7 @@ pub struct ReplicationFailbackTargetExecutionWhereInput {
     pub or: crate::Nullable<
         ::std::vec::Vec<crate::models::ReplicationFailbackTargetExecutionWhereInput>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub failback_execution: crate::Nullable<
         ::std::boxed::Box<crate::models::FailbackExecutionWhereInput>,
     >,
@@ -36193,7 +36736,7 @@ pub struct ReplicationFailbackTargetExecutionWhereInput {
     pub started_at_not: crate::Nullable<::std::string::String>,
     pub started_at_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
 }
-#[cfg(any(feature = "full"))]
+#[cfg(feature = "full")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ReplicationFailbackTargetExecutionWhereInput {
     fn decode(
@@ -36206,7 +36749,7 @@ impl crate::codec::Decode for ReplicationFailbackTargetExecutionWhereInput {
                 "AND" => d.field(&mut out.and, "AND")?,
                 "NOT" => d.field(&mut out.not, "NOT")?,
                 "OR" => d.field(&mut out.or, "OR")?,
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "failback_execution" => {
                     d.field(&mut out.failback_execution, "failback_execution")?
                 }
@@ -36322,15 +36865,14 @@ impl crate::codec::Decode for ReplicationFailbackTargetExecutionWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "full"))]
+#[cfg(feature = "full")]
 impl crate::codec::Encode for ReplicationFailbackTargetExecutionWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
         e.field("OR", &self.or);
-        #[cfg(any(feature = "full"))]
-        e.field("failback_execution", &self.failback_execution);
+        #[cfg(feature = "full")] e.field("failback_execution", &self.failback_execution);
         e.field("finished_at", &self.finished_at);
         e.field("finished_at_gt", &self.finished_at_gt);
         e.field("finished_at_gte", &self.finished_at_gte);
@@ -36391,7 +36933,7 @@ impl crate::codec::Encode for ReplicationFailbackTargetExecutionWhereInput {
     }
 }
 /// Spec: `#/components/schemas/ReplicationFailoverTargetExecutionWhereInput`
-#[cfg(any(feature = "full"))]
+#[cfg(feature = "full")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReplicationFailoverTargetExecutionWhereInput {
     pub and: crate::Nullable<
@@ -36403,7 +36945,7 @@ pub struct ReplicationFailoverTargetExecutionWhereInput {
     pub or: crate::Nullable<
         ::std::vec::Vec<crate::models::ReplicationFailoverTargetExecutionWhereInput>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub failover_execution: crate::Nullable<
         ::std::boxed::Box<crate::models::FailoverExecutionWhereInput>,
     >,
@@ -36464,7 +37006,7 @@ pub struct ReplicationFailoverTargetExecutionWhereInput {
     pub started_at_not: crate::Nullable<::std::string::String>,
     pub started_at_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
 }
-#[cfg(any(feature = "full"))]
+#[cfg(feature = "full")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ReplicationFailoverTargetExecutionWhereInput {
     fn decode(
@@ -36477,7 +37019,7 @@ impl crate::codec::Decode for ReplicationFailoverTargetExecutionWhereInput {
                 "AND" => d.field(&mut out.and, "AND")?,
                 "NOT" => d.field(&mut out.not, "NOT")?,
                 "OR" => d.field(&mut out.or, "OR")?,
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "failover_execution" => {
                     d.field(&mut out.failover_execution, "failover_execution")?
                 }
@@ -36593,15 +37135,14 @@ impl crate::codec::Decode for ReplicationFailoverTargetExecutionWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "full"))]
+#[cfg(feature = "full")]
 impl crate::codec::Encode for ReplicationFailoverTargetExecutionWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
         e.field("OR", &self.or);
-        #[cfg(any(feature = "full"))]
-        e.field("failover_execution", &self.failover_execution);
+        #[cfg(feature = "full")] e.field("failover_execution", &self.failover_execution);
         e.field("finished_at", &self.finished_at);
         e.field("finished_at_gt", &self.finished_at_gt);
         e.field("finished_at_gte", &self.finished_at_gte);
@@ -36662,7 +37203,7 @@ impl crate::codec::Encode for ReplicationFailoverTargetExecutionWhereInput {
     }
 }
 /// Spec: `#/components/schemas/ReplicationPlanExecutionWhereInput`
-#[cfg(any(feature = "full"))]
+#[cfg(feature = "full")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReplicationPlanExecutionWhereInput {
     pub and: crate::Nullable<
@@ -36746,19 +37287,19 @@ pub struct ReplicationPlanExecutionWhereInput {
     >,
     pub pause: crate::Nullable<bool>,
     pub pause_not: crate::Nullable<bool>,
-    #[cfg(any(feature = "replication-plan"))]
+    #[cfg(feature = "replication-plan")]
     pub replication_plan: crate::Nullable<
         ::std::boxed::Box<crate::models::ReplicationPlanWhereInput>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub replication_target_executions_every: crate::Nullable<
         ::std::boxed::Box<crate::models::ReplicationTargetExecutionWhereInput>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub replication_target_executions_none: crate::Nullable<
         ::std::boxed::Box<crate::models::ReplicationTargetExecutionWhereInput>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub replication_target_executions_some: crate::Nullable<
         ::std::boxed::Box<crate::models::ReplicationTargetExecutionWhereInput>,
     >,
@@ -36807,7 +37348,7 @@ pub struct ReplicationPlanExecutionWhereInput {
     pub updated_at_not: crate::Nullable<::std::string::String>,
     pub updated_at_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
 }
-#[cfg(any(feature = "full"))]
+#[cfg(feature = "full")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ReplicationPlanExecutionWhereInput {
     fn decode(
@@ -36943,25 +37484,25 @@ impl crate::codec::Decode for ReplicationPlanExecutionWhereInput {
                 "method_not_in" => d.field(&mut out.method_not_in, "method_not_in")?,
                 "pause" => d.field(&mut out.pause, "pause")?,
                 "pause_not" => d.field(&mut out.pause_not, "pause_not")?,
-                #[cfg(any(feature = "replication-plan"))]
+                #[cfg(feature = "replication-plan")]
                 "replication_plan" => {
                     d.field(&mut out.replication_plan, "replication_plan")?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "replication_target_executions_every" => {
                     d.field(
                         &mut out.replication_target_executions_every,
                         "replication_target_executions_every",
                     )?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "replication_target_executions_none" => {
                     d.field(
                         &mut out.replication_target_executions_none,
                         "replication_target_executions_none",
                     )?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "replication_target_executions_some" => {
                     d.field(
                         &mut out.replication_target_executions_some,
@@ -37068,7 +37609,7 @@ impl crate::codec::Decode for ReplicationPlanExecutionWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "full"))]
+#[cfg(feature = "full")]
 impl crate::codec::Encode for ReplicationPlanExecutionWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -37139,19 +37680,19 @@ impl crate::codec::Encode for ReplicationPlanExecutionWhereInput {
         e.field("method_not_in", &self.method_not_in);
         e.field("pause", &self.pause);
         e.field("pause_not", &self.pause_not);
-        #[cfg(any(feature = "replication-plan"))]
+        #[cfg(feature = "replication-plan")]
         e.field("replication_plan", &self.replication_plan);
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field(
             "replication_target_executions_every",
             &self.replication_target_executions_every,
         );
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field(
             "replication_target_executions_none",
             &self.replication_target_executions_none,
         );
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field(
             "replication_target_executions_some",
             &self.replication_target_executions_some,
@@ -37200,7 +37741,7 @@ impl crate::codec::Encode for ReplicationPlanExecutionWhereInput {
     }
 }
 /// Spec: `#/components/schemas/ReplicationRestorePointWhereInput`
-#[cfg(any(feature = "full"))]
+#[cfg(feature = "full")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReplicationRestorePointWhereInput {
     pub and: crate::Nullable<
@@ -37246,15 +37787,15 @@ pub struct ReplicationRestorePointWhereInput {
     pub entity_async_status_not_in: crate::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub failover_executions_every: crate::Nullable<
         ::std::boxed::Box<crate::models::FailoverExecutionWhereInput>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub failover_executions_none: crate::Nullable<
         ::std::boxed::Box<crate::models::FailoverExecutionWhereInput>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub failover_executions_some: crate::Nullable<
         ::std::boxed::Box<crate::models::FailoverExecutionWhereInput>,
     >,
@@ -37311,19 +37852,19 @@ pub struct ReplicationRestorePointWhereInput {
     >,
     pub parent_restore_point_not_starts_with: crate::Nullable<::std::string::String>,
     pub parent_restore_point_starts_with: crate::Nullable<::std::string::String>,
-    #[cfg(any(feature = "replica-vm"))]
+    #[cfg(feature = "replica-vm")]
     pub replica_vm: crate::Nullable<
         ::std::boxed::Box<crate::models::ReplicaVmWhereInput>,
     >,
-    #[cfg(any(feature = "replication-plan"))]
+    #[cfg(feature = "replication-plan")]
     pub replication_plan: crate::Nullable<
         ::std::boxed::Box<crate::models::ReplicationPlanWhereInput>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub replication_service: crate::Nullable<
         ::std::boxed::Box<crate::models::ReplicationServiceWhereInput>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub replication_target_execution: crate::Nullable<
         ::std::boxed::Box<crate::models::ReplicationTargetExecutionWhereInput>,
     >,
@@ -37407,7 +37948,7 @@ pub struct ReplicationRestorePointWhereInput {
     pub vm_name_not_starts_with: crate::Nullable<::std::string::String>,
     pub vm_name_starts_with: crate::Nullable<::std::string::String>,
 }
-#[cfg(any(feature = "full"))]
+#[cfg(feature = "full")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ReplicationRestorePointWhereInput {
     fn decode(
@@ -37505,21 +38046,21 @@ impl crate::codec::Decode for ReplicationRestorePointWhereInput {
                         "entityAsyncStatus_not_in",
                     )?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "failover_executions_every" => {
                     d.field(
                         &mut out.failover_executions_every,
                         "failover_executions_every",
                     )?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "failover_executions_none" => {
                     d.field(
                         &mut out.failover_executions_none,
                         "failover_executions_none",
                     )?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "failover_executions_some" => {
                     d.field(
                         &mut out.failover_executions_some,
@@ -37674,17 +38215,17 @@ impl crate::codec::Decode for ReplicationRestorePointWhereInput {
                         "parent_restore_point_starts_with",
                     )?
                 }
-                #[cfg(any(feature = "replica-vm"))]
+                #[cfg(feature = "replica-vm")]
                 "replica_vm" => d.field(&mut out.replica_vm, "replica_vm")?,
-                #[cfg(any(feature = "replication-plan"))]
+                #[cfg(feature = "replication-plan")]
                 "replication_plan" => {
                     d.field(&mut out.replication_plan, "replication_plan")?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "replication_service" => {
                     d.field(&mut out.replication_service, "replication_service")?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "replication_target_execution" => {
                     d.field(
                         &mut out.replication_target_execution,
@@ -37904,7 +38445,7 @@ impl crate::codec::Decode for ReplicationRestorePointWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "full"))]
+#[cfg(feature = "full")]
 impl crate::codec::Encode for ReplicationRestorePointWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -37940,11 +38481,11 @@ impl crate::codec::Encode for ReplicationRestorePointWhereInput {
         e.field("entityAsyncStatus_in", &self.entity_async_status_in);
         e.field("entityAsyncStatus_not", &self.entity_async_status_not);
         e.field("entityAsyncStatus_not_in", &self.entity_async_status_not_in);
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field("failover_executions_every", &self.failover_executions_every);
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field("failover_executions_none", &self.failover_executions_none);
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field("failover_executions_some", &self.failover_executions_some);
         e.field("id", &self.id);
         e.field("id_contains", &self.id_contains);
@@ -38009,12 +38550,12 @@ impl crate::codec::Encode for ReplicationRestorePointWhereInput {
             "parent_restore_point_starts_with",
             &self.parent_restore_point_starts_with,
         );
-        #[cfg(any(feature = "replica-vm"))] e.field("replica_vm", &self.replica_vm);
-        #[cfg(any(feature = "replication-plan"))]
+        #[cfg(feature = "replica-vm")] e.field("replica_vm", &self.replica_vm);
+        #[cfg(feature = "replication-plan")]
         e.field("replication_plan", &self.replication_plan);
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field("replication_service", &self.replication_service);
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field("replication_target_execution", &self.replication_target_execution);
         e.field("resource_version", &self.resource_version);
         e.field("resource_version_gt", &self.resource_version_gt);
@@ -38099,7 +38640,7 @@ impl crate::codec::Encode for ReplicationRestorePointWhereInput {
     }
 }
 /// Spec: `#/components/schemas/ReplicationServiceWhereInput`
-#[cfg(any(feature = "full"))]
+#[cfg(feature = "full")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReplicationServiceWhereInput {
     pub and: crate::Nullable<
@@ -38142,15 +38683,15 @@ pub struct ReplicationServiceWhereInput {
     pub entity_async_status_not_in: crate::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub failover_executions_every: crate::Nullable<
         ::std::boxed::Box<crate::models::FailoverExecutionWhereInput>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub failover_executions_none: crate::Nullable<
         ::std::boxed::Box<crate::models::FailoverExecutionWhereInput>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub failover_executions_some: crate::Nullable<
         ::std::boxed::Box<crate::models::FailoverExecutionWhereInput>,
     >,
@@ -38236,30 +38777,30 @@ pub struct ReplicationServiceWhereInput {
     pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub name_not_starts_with: crate::Nullable<::std::string::String>,
     pub name_starts_with: crate::Nullable<::std::string::String>,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub permanent_failover_execution_every: crate::Nullable<
         ::std::boxed::Box<crate::models::PermanentFailoverExecutionWhereInput>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub permanent_failover_execution_none: crate::Nullable<
         ::std::boxed::Box<crate::models::PermanentFailoverExecutionWhereInput>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub permanent_failover_execution_some: crate::Nullable<
         ::std::boxed::Box<crate::models::PermanentFailoverExecutionWhereInput>,
     >,
     pub replication_clusters_every: crate::Nullable<crate::models::ClusterWhereInput>,
     pub replication_clusters_none: crate::Nullable<crate::models::ClusterWhereInput>,
     pub replication_clusters_some: crate::Nullable<crate::models::ClusterWhereInput>,
-    #[cfg(any(feature = "replication-plan"))]
+    #[cfg(feature = "replication-plan")]
     pub replication_plans_every: crate::Nullable<
         ::std::boxed::Box<crate::models::ReplicationPlanWhereInput>,
     >,
-    #[cfg(any(feature = "replication-plan"))]
+    #[cfg(feature = "replication-plan")]
     pub replication_plans_none: crate::Nullable<
         ::std::boxed::Box<crate::models::ReplicationPlanWhereInput>,
     >,
-    #[cfg(any(feature = "replication-plan"))]
+    #[cfg(feature = "replication-plan")]
     pub replication_plans_some: crate::Nullable<
         ::std::boxed::Box<crate::models::ReplicationPlanWhereInput>,
     >,
@@ -38288,7 +38829,7 @@ pub struct ReplicationServiceWhereInput {
     pub updated_at_not: crate::Nullable<::std::string::String>,
     pub updated_at_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
 }
-#[cfg(any(feature = "full"))]
+#[cfg(feature = "full")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ReplicationServiceWhereInput {
     fn decode(
@@ -38370,21 +38911,21 @@ impl crate::codec::Decode for ReplicationServiceWhereInput {
                         "entityAsyncStatus_not_in",
                     )?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "failover_executions_every" => {
                     d.field(
                         &mut out.failover_executions_every,
                         "failover_executions_every",
                     )?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "failover_executions_none" => {
                     d.field(
                         &mut out.failover_executions_none,
                         "failover_executions_none",
                     )?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "failover_executions_some" => {
                     d.field(
                         &mut out.failover_executions_some,
@@ -38659,21 +39200,21 @@ impl crate::codec::Decode for ReplicationServiceWhereInput {
                 "name_starts_with" => {
                     d.field(&mut out.name_starts_with, "name_starts_with")?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "permanent_failover_execution_every" => {
                     d.field(
                         &mut out.permanent_failover_execution_every,
                         "permanent_failover_execution_every",
                     )?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "permanent_failover_execution_none" => {
                     d.field(
                         &mut out.permanent_failover_execution_none,
                         "permanent_failover_execution_none",
                     )?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "permanent_failover_execution_some" => {
                     d.field(
                         &mut out.permanent_failover_execution_some,
@@ -38698,15 +39239,15 @@ impl crate::codec::Decode for ReplicationServiceWhereInput {
                         "replication_clusters_some",
                     )?
                 }
-                #[cfg(any(feature = "replication-plan"))]
+                #[cfg(feature = "replication-plan")]
                 "replication_plans_every" => {
                     d.field(&mut out.replication_plans_every, "replication_plans_every")?
                 }
-                #[cfg(any(feature = "replication-plan"))]
+                #[cfg(feature = "replication-plan")]
                 "replication_plans_none" => {
                     d.field(&mut out.replication_plans_none, "replication_plans_none")?
                 }
-                #[cfg(any(feature = "replication-plan"))]
+                #[cfg(feature = "replication-plan")]
                 "replication_plans_some" => {
                     d.field(&mut out.replication_plans_some, "replication_plans_some")?
                 }
@@ -38773,7 +39314,7 @@ impl crate::codec::Decode for ReplicationServiceWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "full"))]
+#[cfg(feature = "full")]
 impl crate::codec::Encode for ReplicationServiceWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -38807,11 +39348,11 @@ impl crate::codec::Encode for ReplicationServiceWhereInput {
         e.field("entityAsyncStatus_in", &self.entity_async_status_in);
         e.field("entityAsyncStatus_not", &self.entity_async_status_not);
         e.field("entityAsyncStatus_not_in", &self.entity_async_status_not_in);
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field("failover_executions_every", &self.failover_executions_every);
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field("failover_executions_none", &self.failover_executions_none);
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field("failover_executions_some", &self.failover_executions_some);
         e.field("id", &self.id);
         e.field("id_contains", &self.id_contains);
@@ -38910,17 +39451,17 @@ impl crate::codec::Encode for ReplicationServiceWhereInput {
         e.field("name_not_in", &self.name_not_in);
         e.field("name_not_starts_with", &self.name_not_starts_with);
         e.field("name_starts_with", &self.name_starts_with);
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field(
             "permanent_failover_execution_every",
             &self.permanent_failover_execution_every,
         );
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field(
             "permanent_failover_execution_none",
             &self.permanent_failover_execution_none,
         );
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field(
             "permanent_failover_execution_some",
             &self.permanent_failover_execution_some,
@@ -38928,11 +39469,11 @@ impl crate::codec::Encode for ReplicationServiceWhereInput {
         e.field("replication_clusters_every", &self.replication_clusters_every);
         e.field("replication_clusters_none", &self.replication_clusters_none);
         e.field("replication_clusters_some", &self.replication_clusters_some);
-        #[cfg(any(feature = "replication-plan"))]
+        #[cfg(feature = "replication-plan")]
         e.field("replication_plans_every", &self.replication_plans_every);
-        #[cfg(any(feature = "replication-plan"))]
+        #[cfg(feature = "replication-plan")]
         e.field("replication_plans_none", &self.replication_plans_none);
-        #[cfg(any(feature = "replication-plan"))]
+        #[cfg(feature = "replication-plan")]
         e.field("replication_plans_some", &self.replication_plans_some);
         e.field("resource_version", &self.resource_version);
         e.field("resource_version_gt", &self.resource_version_gt);
@@ -38962,7 +39503,7 @@ impl crate::codec::Encode for ReplicationServiceWhereInput {
     }
 }
 /// Spec: `#/components/schemas/ReplicationTargetExecutionWhereInput`
-#[cfg(any(feature = "full"))]
+#[cfg(feature = "full")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReplicationTargetExecutionWhereInput {
     pub and: crate::Nullable<
@@ -39030,15 +39571,15 @@ pub struct ReplicationTargetExecutionWhereInput {
     pub phase_in: crate::Nullable<::std::vec::Vec<crate::models::BackupJobPhase>>,
     pub phase_not: crate::Nullable<crate::models::BackupJobPhase>,
     pub phase_not_in: crate::Nullable<::std::vec::Vec<crate::models::BackupJobPhase>>,
-    #[cfg(any(feature = "replica-vm"))]
+    #[cfg(feature = "replica-vm")]
     pub replica_vm: crate::Nullable<
         ::std::boxed::Box<crate::models::ReplicaVmWhereInput>,
     >,
-    #[cfg(any(feature = "replication-plan"))]
+    #[cfg(feature = "replication-plan")]
     pub replication_plan: crate::Nullable<
         ::std::boxed::Box<crate::models::ReplicationPlanWhereInput>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub replication_plan_execution: crate::Nullable<
         ::std::boxed::Box<crate::models::ReplicationPlanExecutionWhereInput>,
     >,
@@ -39065,7 +39606,7 @@ pub struct ReplicationTargetExecutionWhereInput {
         ::std::vec::Vec<crate::models::BackupExecutionType>,
     >,
 }
-#[cfg(any(feature = "full"))]
+#[cfg(feature = "full")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ReplicationTargetExecutionWhereInput {
     fn decode(
@@ -39170,13 +39711,13 @@ impl crate::codec::Decode for ReplicationTargetExecutionWhereInput {
                 "phase_in" => d.field(&mut out.phase_in, "phase_in")?,
                 "phase_not" => d.field(&mut out.phase_not, "phase_not")?,
                 "phase_not_in" => d.field(&mut out.phase_not_in, "phase_not_in")?,
-                #[cfg(any(feature = "replica-vm"))]
+                #[cfg(feature = "replica-vm")]
                 "replica_vm" => d.field(&mut out.replica_vm, "replica_vm")?,
-                #[cfg(any(feature = "replication-plan"))]
+                #[cfg(feature = "replication-plan")]
                 "replication_plan" => {
                     d.field(&mut out.replication_plan, "replication_plan")?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "replication_plan_execution" => {
                     d.field(
                         &mut out.replication_plan_execution,
@@ -39228,7 +39769,7 @@ impl crate::codec::Decode for ReplicationTargetExecutionWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "full"))]
+#[cfg(feature = "full")]
 impl crate::codec::Encode for ReplicationTargetExecutionWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -39283,10 +39824,10 @@ impl crate::codec::Encode for ReplicationTargetExecutionWhereInput {
         e.field("phase_in", &self.phase_in);
         e.field("phase_not", &self.phase_not);
         e.field("phase_not_in", &self.phase_not_in);
-        #[cfg(any(feature = "replica-vm"))] e.field("replica_vm", &self.replica_vm);
-        #[cfg(any(feature = "replication-plan"))]
+        #[cfg(feature = "replica-vm")] e.field("replica_vm", &self.replica_vm);
+        #[cfg(feature = "replication-plan")]
         e.field("replication_plan", &self.replication_plan);
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field("replication_plan_execution", &self.replication_plan_execution);
         e.field("resource_version", &self.resource_version);
         e.field("resource_version_gt", &self.resource_version_gt);
@@ -41049,15 +41590,15 @@ pub struct SnapshotPlanWhereInput {
     pub execute_plan_type_not_in: crate::Nullable<
         ::std::vec::Vec<crate::models::SnapshotPlanExecuteType>,
     >,
-    #[cfg(any(feature = "snapshot-plan-task"))]
+    #[cfg(feature = "snapshot-plan-task")]
     pub execution_tasks_every: crate::Nullable<
         ::std::boxed::Box<crate::models::SnapshotPlanTaskWhereInput>,
     >,
-    #[cfg(any(feature = "snapshot-plan-task"))]
+    #[cfg(feature = "snapshot-plan-task")]
     pub execution_tasks_none: crate::Nullable<
         ::std::boxed::Box<crate::models::SnapshotPlanTaskWhereInput>,
     >,
-    #[cfg(any(feature = "snapshot-plan-task"))]
+    #[cfg(feature = "snapshot-plan-task")]
     pub execution_tasks_some: crate::Nullable<
         ::std::boxed::Box<crate::models::SnapshotPlanTaskWhereInput>,
     >,
@@ -41428,15 +41969,15 @@ impl crate::codec::Decode for SnapshotPlanWhereInput {
                         "execute_plan_type_not_in",
                     )?
                 }
-                #[cfg(any(feature = "snapshot-plan-task"))]
+                #[cfg(feature = "snapshot-plan-task")]
                 "execution_tasks_every" => {
                     d.field(&mut out.execution_tasks_every, "execution_tasks_every")?
                 }
-                #[cfg(any(feature = "snapshot-plan-task"))]
+                #[cfg(feature = "snapshot-plan-task")]
                 "execution_tasks_none" => {
                     d.field(&mut out.execution_tasks_none, "execution_tasks_none")?
                 }
-                #[cfg(any(feature = "snapshot-plan-task"))]
+                #[cfg(feature = "snapshot-plan-task")]
                 "execution_tasks_some" => {
                     d.field(&mut out.execution_tasks_some, "execution_tasks_some")?
                 }
@@ -41941,11 +42482,11 @@ impl crate::codec::Encode for SnapshotPlanWhereInput {
         e.field("execute_plan_type_in", &self.execute_plan_type_in);
         e.field("execute_plan_type_not", &self.execute_plan_type_not);
         e.field("execute_plan_type_not_in", &self.execute_plan_type_not_in);
-        #[cfg(any(feature = "snapshot-plan-task"))]
+        #[cfg(feature = "snapshot-plan-task")]
         e.field("execution_tasks_every", &self.execution_tasks_every);
-        #[cfg(any(feature = "snapshot-plan-task"))]
+        #[cfg(feature = "snapshot-plan-task")]
         e.field("execution_tasks_none", &self.execution_tasks_none);
-        #[cfg(any(feature = "snapshot-plan-task"))]
+        #[cfg(feature = "snapshot-plan-task")]
         e.field("execution_tasks_some", &self.execution_tasks_some);
         e.field("healthy", &self.healthy);
         e.field("healthy_not", &self.healthy_not);
@@ -45107,15 +45648,15 @@ pub struct UserWhereInput {
     pub role_in: crate::Nullable<::std::vec::Vec<crate::models::UserRole>>,
     pub role_not: crate::Nullable<crate::models::UserRole>,
     pub role_not_in: crate::Nullable<::std::vec::Vec<crate::models::UserRole>>,
-    #[cfg(any(feature = "user-role-next"))]
+    #[cfg(feature = "user-role-next")]
     pub roles_every: crate::Nullable<
         ::std::boxed::Box<crate::models::UserRoleNextWhereInput>,
     >,
-    #[cfg(any(feature = "user-role-next"))]
+    #[cfg(feature = "user-role-next")]
     pub roles_none: crate::Nullable<
         ::std::boxed::Box<crate::models::UserRoleNextWhereInput>,
     >,
-    #[cfg(any(feature = "user-role-next"))]
+    #[cfg(feature = "user-role-next")]
     pub roles_some: crate::Nullable<
         ::std::boxed::Box<crate::models::UserRoleNextWhereInput>,
     >,
@@ -45476,11 +46017,11 @@ impl crate::codec::Decode for UserWhereInput {
                 "role_in" => d.field(&mut out.role_in, "role_in")?,
                 "role_not" => d.field(&mut out.role_not, "role_not")?,
                 "role_not_in" => d.field(&mut out.role_not_in, "role_not_in")?,
-                #[cfg(any(feature = "user-role-next"))]
+                #[cfg(feature = "user-role-next")]
                 "roles_every" => d.field(&mut out.roles_every, "roles_every")?,
-                #[cfg(any(feature = "user-role-next"))]
+                #[cfg(feature = "user-role-next")]
                 "roles_none" => d.field(&mut out.roles_none, "roles_none")?,
-                #[cfg(any(feature = "user-role-next"))]
+                #[cfg(feature = "user-role-next")]
                 "roles_some" => d.field(&mut out.roles_some, "roles_some")?,
                 "source" => d.field(&mut out.source, "source")?,
                 "source_in" => d.field(&mut out.source_in, "source_in")?,
@@ -45647,10 +46188,9 @@ impl crate::codec::Encode for UserWhereInput {
         e.field("role_in", &self.role_in);
         e.field("role_not", &self.role_not);
         e.field("role_not_in", &self.role_not_in);
-        #[cfg(any(feature = "user-role-next"))]
-        e.field("roles_every", &self.roles_every);
-        #[cfg(any(feature = "user-role-next"))] e.field("roles_none", &self.roles_none);
-        #[cfg(any(feature = "user-role-next"))] e.field("roles_some", &self.roles_some);
+        #[cfg(feature = "user-role-next")] e.field("roles_every", &self.roles_every);
+        #[cfg(feature = "user-role-next")] e.field("roles_none", &self.roles_none);
+        #[cfg(feature = "user-role-next")] e.field("roles_some", &self.roles_some);
         e.field("source", &self.source);
         e.field("source_in", &self.source_in);
         e.field("source_not", &self.source_not);
@@ -46350,7 +46890,7 @@ impl crate::codec::Encode for VdsWhereInput {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudIsolationPolicyWhereInput`
-#[cfg(any(feature = "full"))]
+#[cfg(feature = "full")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudIsolationPolicyWhereInput {
     pub and: crate::Nullable<
@@ -46433,15 +46973,15 @@ pub struct VirtualPrivateCloudIsolationPolicyWhereInput {
     pub mode_not_in: crate::Nullable<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudIsolationPolicyMode>,
     >,
-    #[cfg(any(feature = "virtual-private-cloud-security-group"))]
+    #[cfg(feature = "virtual-private-cloud-security-group")]
     pub security_groups_every: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudSecurityGroupWhereInput>,
     >,
-    #[cfg(any(feature = "virtual-private-cloud-security-group"))]
+    #[cfg(feature = "virtual-private-cloud-security-group")]
     pub security_groups_none: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudSecurityGroupWhereInput>,
     >,
-    #[cfg(any(feature = "virtual-private-cloud-security-group"))]
+    #[cfg(feature = "virtual-private-cloud-security-group")]
     pub security_groups_some: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudSecurityGroupWhereInput>,
     >,
@@ -46466,12 +47006,12 @@ pub struct VirtualPrivateCloudIsolationPolicyWhereInput {
         )
     )]
     pub vm: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
-    #[cfg(any(feature = "virtual-private-cloud"))]
+    #[cfg(feature = "virtual-private-cloud")]
     pub vpc: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudWhereInput>,
     >,
 }
-#[cfg(any(feature = "full"))]
+#[cfg(feature = "full")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudIsolationPolicyWhereInput {
     fn decode(
@@ -46581,15 +47121,15 @@ impl crate::codec::Decode for VirtualPrivateCloudIsolationPolicyWhereInput {
                 "mode_in" => d.field(&mut out.mode_in, "mode_in")?,
                 "mode_not" => d.field(&mut out.mode_not, "mode_not")?,
                 "mode_not_in" => d.field(&mut out.mode_not_in, "mode_not_in")?,
-                #[cfg(any(feature = "virtual-private-cloud-security-group"))]
+                #[cfg(feature = "virtual-private-cloud-security-group")]
                 "security_groups_every" => {
                     d.field(&mut out.security_groups_every, "security_groups_every")?
                 }
-                #[cfg(any(feature = "virtual-private-cloud-security-group"))]
+                #[cfg(feature = "virtual-private-cloud-security-group")]
                 "security_groups_none" => {
                     d.field(&mut out.security_groups_none, "security_groups_none")?
                 }
-                #[cfg(any(feature = "virtual-private-cloud-security-group"))]
+                #[cfg(feature = "virtual-private-cloud-security-group")]
                 "security_groups_some" => {
                     d.field(&mut out.security_groups_some, "security_groups_some")?
                 }
@@ -46614,7 +47154,7 @@ impl crate::codec::Decode for VirtualPrivateCloudIsolationPolicyWhereInput {
                     )
                 )]
                 "vm" => d.field(&mut out.vm, "vm")?,
-                #[cfg(any(feature = "virtual-private-cloud"))]
+                #[cfg(feature = "virtual-private-cloud")]
                 "vpc" => d.field(&mut out.vpc, "vpc")?,
                 _ => d.skip()?,
             }
@@ -46623,7 +47163,7 @@ impl crate::codec::Decode for VirtualPrivateCloudIsolationPolicyWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "full"))]
+#[cfg(feature = "full")]
 impl crate::codec::Encode for VirtualPrivateCloudIsolationPolicyWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -46690,11 +47230,11 @@ impl crate::codec::Encode for VirtualPrivateCloudIsolationPolicyWhereInput {
         e.field("mode_in", &self.mode_in);
         e.field("mode_not", &self.mode_not);
         e.field("mode_not_in", &self.mode_not_in);
-        #[cfg(any(feature = "virtual-private-cloud-security-group"))]
+        #[cfg(feature = "virtual-private-cloud-security-group")]
         e.field("security_groups_every", &self.security_groups_every);
-        #[cfg(any(feature = "virtual-private-cloud-security-group"))]
+        #[cfg(feature = "virtual-private-cloud-security-group")]
         e.field("security_groups_none", &self.security_groups_none);
-        #[cfg(any(feature = "virtual-private-cloud-security-group"))]
+        #[cfg(feature = "virtual-private-cloud-security-group")]
         e.field("security_groups_some", &self.security_groups_some);
         #[cfg(
             any(
@@ -46716,12 +47256,12 @@ impl crate::codec::Encode for VirtualPrivateCloudIsolationPolicyWhereInput {
                 feature = "vm-placement-group"
             )
         )] e.field("vm", &self.vm);
-        #[cfg(any(feature = "virtual-private-cloud"))] e.field("vpc", &self.vpc);
+        #[cfg(feature = "virtual-private-cloud")] e.field("vpc", &self.vpc);
         e.end_object();
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudNicSnapshotWhereInput`
-#[cfg(any(feature = "full"))]
+#[cfg(feature = "full")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudNicSnapshotWhereInput {
     pub and: crate::Nullable<
@@ -46733,7 +47273,7 @@ pub struct VirtualPrivateCloudNicSnapshotWhereInput {
     pub or: crate::Nullable<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudNicSnapshotWhereInput>,
     >,
-    #[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+    #[cfg(feature = "virtual-private-cloud-floating-ip")]
     pub floating_ip: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudFloatingIpWhereInput>,
     >,
@@ -46779,20 +47319,20 @@ pub struct VirtualPrivateCloudNicSnapshotWhereInput {
     pub mac_address_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub mac_address_not_starts_with: crate::Nullable<::std::string::String>,
     pub mac_address_starts_with: crate::Nullable<::std::string::String>,
-    #[cfg(any(feature = "virtual-private-cloud"))]
+    #[cfg(feature = "virtual-private-cloud")]
     pub vpc: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudWhereInput>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub vpc_nic: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudNicWhereInput>,
     >,
-    #[cfg(any(feature = "virtual-private-cloud-subnet"))]
+    #[cfg(feature = "virtual-private-cloud-subnet")]
     pub vpc_subnet: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudSubnetWhereInput>,
     >,
 }
-#[cfg(any(feature = "full"))]
+#[cfg(feature = "full")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudNicSnapshotWhereInput {
     fn decode(
@@ -46805,7 +47345,7 @@ impl crate::codec::Decode for VirtualPrivateCloudNicSnapshotWhereInput {
                 "AND" => d.field(&mut out.and, "AND")?,
                 "NOT" => d.field(&mut out.not, "NOT")?,
                 "OR" => d.field(&mut out.or, "OR")?,
-                #[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+                #[cfg(feature = "virtual-private-cloud-floating-ip")]
                 "floating_ip" => d.field(&mut out.floating_ip, "floating_ip")?,
                 "id" => d.field(&mut out.id, "id")?,
                 "id_contains" => d.field(&mut out.id_contains, "id_contains")?,
@@ -46901,11 +47441,11 @@ impl crate::codec::Decode for VirtualPrivateCloudNicSnapshotWhereInput {
                 "mac_address_starts_with" => {
                     d.field(&mut out.mac_address_starts_with, "mac_address_starts_with")?
                 }
-                #[cfg(any(feature = "virtual-private-cloud"))]
+                #[cfg(feature = "virtual-private-cloud")]
                 "vpc" => d.field(&mut out.vpc, "vpc")?,
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "vpc_nic" => d.field(&mut out.vpc_nic, "vpc_nic")?,
-                #[cfg(any(feature = "virtual-private-cloud-subnet"))]
+                #[cfg(feature = "virtual-private-cloud-subnet")]
                 "vpc_subnet" => d.field(&mut out.vpc_subnet, "vpc_subnet")?,
                 _ => d.skip()?,
             }
@@ -46914,14 +47454,14 @@ impl crate::codec::Decode for VirtualPrivateCloudNicSnapshotWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "full"))]
+#[cfg(feature = "full")]
 impl crate::codec::Encode for VirtualPrivateCloudNicSnapshotWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
         e.field("OR", &self.or);
-        #[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+        #[cfg(feature = "virtual-private-cloud-floating-ip")]
         e.field("floating_ip", &self.floating_ip);
         e.field("id", &self.id);
         e.field("id_contains", &self.id_contains);
@@ -46965,15 +47505,15 @@ impl crate::codec::Encode for VirtualPrivateCloudNicSnapshotWhereInput {
         e.field("mac_address_not_in", &self.mac_address_not_in);
         e.field("mac_address_not_starts_with", &self.mac_address_not_starts_with);
         e.field("mac_address_starts_with", &self.mac_address_starts_with);
-        #[cfg(any(feature = "virtual-private-cloud"))] e.field("vpc", &self.vpc);
-        #[cfg(any(feature = "full"))] e.field("vpc_nic", &self.vpc_nic);
-        #[cfg(any(feature = "virtual-private-cloud-subnet"))]
+        #[cfg(feature = "virtual-private-cloud")] e.field("vpc", &self.vpc);
+        #[cfg(feature = "full")] e.field("vpc_nic", &self.vpc_nic);
+        #[cfg(feature = "virtual-private-cloud-subnet")]
         e.field("vpc_subnet", &self.vpc_subnet);
         e.end_object();
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudNicWhereInput`
-#[cfg(any(feature = "full"))]
+#[cfg(feature = "full")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudNicWhereInput {
     pub and: crate::Nullable<
@@ -46993,7 +47533,7 @@ pub struct VirtualPrivateCloudNicWhereInput {
     pub entity_async_status_not_in: crate::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    #[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+    #[cfg(feature = "virtual-private-cloud-floating-ip")]
     pub floating_ip: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudFloatingIpWhereInput>,
     >,
@@ -47025,15 +47565,15 @@ pub struct VirtualPrivateCloudNicWhereInput {
     pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
     pub local_id_starts_with: crate::Nullable<::std::string::String>,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub snapshots_every: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudNicSnapshotWhereInput>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub snapshots_none: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudNicSnapshotWhereInput>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub snapshots_some: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudNicSnapshotWhereInput>,
     >,
@@ -47041,16 +47581,16 @@ pub struct VirtualPrivateCloudNicWhereInput {
         any(feature = "graph", feature = "metrics", feature = "vm", feature = "vm-nic")
     )]
     pub vm_nic: crate::Nullable<::std::boxed::Box<crate::models::VmNicWhereInput>>,
-    #[cfg(any(feature = "virtual-private-cloud"))]
+    #[cfg(feature = "virtual-private-cloud")]
     pub vpc: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudWhereInput>,
     >,
-    #[cfg(any(feature = "virtual-private-cloud-subnet"))]
+    #[cfg(feature = "virtual-private-cloud-subnet")]
     pub vpc_subnet: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudSubnetWhereInput>,
     >,
 }
-#[cfg(any(feature = "full"))]
+#[cfg(feature = "full")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudNicWhereInput {
     fn decode(
@@ -47078,7 +47618,7 @@ impl crate::codec::Decode for VirtualPrivateCloudNicWhereInput {
                         "entityAsyncStatus_not_in",
                     )?
                 }
-                #[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+                #[cfg(feature = "virtual-private-cloud-floating-ip")]
                 "floating_ip" => d.field(&mut out.floating_ip, "floating_ip")?,
                 "id" => d.field(&mut out.id, "id")?,
                 "id_contains" => d.field(&mut out.id_contains, "id_contains")?,
@@ -47131,13 +47671,13 @@ impl crate::codec::Decode for VirtualPrivateCloudNicWhereInput {
                 "local_id_starts_with" => {
                     d.field(&mut out.local_id_starts_with, "local_id_starts_with")?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "snapshots_every" => {
                     d.field(&mut out.snapshots_every, "snapshots_every")?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "snapshots_none" => d.field(&mut out.snapshots_none, "snapshots_none")?,
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "snapshots_some" => d.field(&mut out.snapshots_some, "snapshots_some")?,
                 #[cfg(
                     any(
@@ -47148,9 +47688,9 @@ impl crate::codec::Decode for VirtualPrivateCloudNicWhereInput {
                     )
                 )]
                 "vm_nic" => d.field(&mut out.vm_nic, "vm_nic")?,
-                #[cfg(any(feature = "virtual-private-cloud"))]
+                #[cfg(feature = "virtual-private-cloud")]
                 "vpc" => d.field(&mut out.vpc, "vpc")?,
-                #[cfg(any(feature = "virtual-private-cloud-subnet"))]
+                #[cfg(feature = "virtual-private-cloud-subnet")]
                 "vpc_subnet" => d.field(&mut out.vpc_subnet, "vpc_subnet")?,
                 _ => d.skip()?,
             }
@@ -47159,7 +47699,7 @@ impl crate::codec::Decode for VirtualPrivateCloudNicWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "full"))]
+#[cfg(feature = "full")]
 impl crate::codec::Encode for VirtualPrivateCloudNicWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -47170,7 +47710,7 @@ impl crate::codec::Encode for VirtualPrivateCloudNicWhereInput {
         e.field("entityAsyncStatus_in", &self.entity_async_status_in);
         e.field("entityAsyncStatus_not", &self.entity_async_status_not);
         e.field("entityAsyncStatus_not_in", &self.entity_async_status_not_in);
-        #[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+        #[cfg(feature = "virtual-private-cloud-floating-ip")]
         e.field("floating_ip", &self.floating_ip);
         e.field("id", &self.id);
         e.field("id_contains", &self.id_contains);
@@ -47200,9 +47740,9 @@ impl crate::codec::Encode for VirtualPrivateCloudNicWhereInput {
         e.field("local_id_not_in", &self.local_id_not_in);
         e.field("local_id_not_starts_with", &self.local_id_not_starts_with);
         e.field("local_id_starts_with", &self.local_id_starts_with);
-        #[cfg(any(feature = "full"))] e.field("snapshots_every", &self.snapshots_every);
-        #[cfg(any(feature = "full"))] e.field("snapshots_none", &self.snapshots_none);
-        #[cfg(any(feature = "full"))] e.field("snapshots_some", &self.snapshots_some);
+        #[cfg(feature = "full")] e.field("snapshots_every", &self.snapshots_every);
+        #[cfg(feature = "full")] e.field("snapshots_none", &self.snapshots_none);
+        #[cfg(feature = "full")] e.field("snapshots_some", &self.snapshots_some);
         #[cfg(
             any(
                 feature = "graph",
@@ -47211,14 +47751,14 @@ impl crate::codec::Encode for VirtualPrivateCloudNicWhereInput {
                 feature = "vm-nic"
             )
         )] e.field("vm_nic", &self.vm_nic);
-        #[cfg(any(feature = "virtual-private-cloud"))] e.field("vpc", &self.vpc);
-        #[cfg(any(feature = "virtual-private-cloud-subnet"))]
+        #[cfg(feature = "virtual-private-cloud")] e.field("vpc", &self.vpc);
+        #[cfg(feature = "virtual-private-cloud-subnet")]
         e.field("vpc_subnet", &self.vpc_subnet);
         e.end_object();
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudPeeringWhereInput`
-#[cfg(any(feature = "full"))]
+#[cfg(feature = "full")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudPeeringWhereInput {
     pub and: crate::Nullable<
@@ -47230,7 +47770,7 @@ pub struct VirtualPrivateCloudPeeringWhereInput {
     pub or: crate::Nullable<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudPeeringWhereInput>,
     >,
-    #[cfg(any(feature = "virtual-private-cloud"))]
+    #[cfg(feature = "virtual-private-cloud")]
     pub dst_vpc: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudWhereInput>,
     >,
@@ -47284,12 +47824,12 @@ pub struct VirtualPrivateCloudPeeringWhereInput {
     pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub name_not_starts_with: crate::Nullable<::std::string::String>,
     pub name_starts_with: crate::Nullable<::std::string::String>,
-    #[cfg(any(feature = "virtual-private-cloud"))]
+    #[cfg(feature = "virtual-private-cloud")]
     pub src_vpc: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudWhereInput>,
     >,
 }
-#[cfg(any(feature = "full"))]
+#[cfg(feature = "full")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudPeeringWhereInput {
     fn decode(
@@ -47302,7 +47842,7 @@ impl crate::codec::Decode for VirtualPrivateCloudPeeringWhereInput {
                 "AND" => d.field(&mut out.and, "AND")?,
                 "NOT" => d.field(&mut out.not, "NOT")?,
                 "OR" => d.field(&mut out.or, "OR")?,
-                #[cfg(any(feature = "virtual-private-cloud"))]
+                #[cfg(feature = "virtual-private-cloud")]
                 "dst_vpc" => d.field(&mut out.dst_vpc, "dst_vpc")?,
                 "entityAsyncStatus" => {
                     d.field(&mut out.entity_async_status, "entityAsyncStatus")?
@@ -47392,7 +47932,7 @@ impl crate::codec::Decode for VirtualPrivateCloudPeeringWhereInput {
                 "name_starts_with" => {
                     d.field(&mut out.name_starts_with, "name_starts_with")?
                 }
-                #[cfg(any(feature = "virtual-private-cloud"))]
+                #[cfg(feature = "virtual-private-cloud")]
                 "src_vpc" => d.field(&mut out.src_vpc, "src_vpc")?,
                 _ => d.skip()?,
             }
@@ -47401,14 +47941,14 @@ impl crate::codec::Decode for VirtualPrivateCloudPeeringWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "full"))]
+#[cfg(feature = "full")]
 impl crate::codec::Encode for VirtualPrivateCloudPeeringWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
         e.field("OR", &self.or);
-        #[cfg(any(feature = "virtual-private-cloud"))] e.field("dst_vpc", &self.dst_vpc);
+        #[cfg(feature = "virtual-private-cloud")] e.field("dst_vpc", &self.dst_vpc);
         e.field("entityAsyncStatus", &self.entity_async_status);
         e.field("entityAsyncStatus_in", &self.entity_async_status_in);
         e.field("entityAsyncStatus_not", &self.entity_async_status_not);
@@ -47455,12 +47995,12 @@ impl crate::codec::Encode for VirtualPrivateCloudPeeringWhereInput {
         e.field("name_not_in", &self.name_not_in);
         e.field("name_not_starts_with", &self.name_not_starts_with);
         e.field("name_starts_with", &self.name_starts_with);
-        #[cfg(any(feature = "virtual-private-cloud"))] e.field("src_vpc", &self.src_vpc);
+        #[cfg(feature = "virtual-private-cloud")] e.field("src_vpc", &self.src_vpc);
         e.end_object();
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouteWhereInput`
-#[cfg(any(feature = "full"))]
+#[cfg(feature = "full")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudRouteWhereInput {
     pub and: crate::Nullable<
@@ -47536,7 +48076,7 @@ pub struct VirtualPrivateCloudRouteWhereInput {
     pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
     pub local_id_starts_with: crate::Nullable<::std::string::String>,
-    #[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+    #[cfg(feature = "virtual-private-cloud-nat-gateway")]
     pub nat_gateway: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudNatGatewayWhereInput>,
     >,
@@ -47568,20 +48108,20 @@ pub struct VirtualPrivateCloudRouteWhereInput {
     pub next_hop_type_not_in: crate::Nullable<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudRouteNextHopType>,
     >,
-    #[cfg(any(feature = "virtual-private-cloud-route-table"))]
+    #[cfg(feature = "virtual-private-cloud-route-table")]
     pub route_table: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudRouteTableWhereInput>,
     >,
-    #[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+    #[cfg(feature = "virtual-private-cloud-router-gateway")]
     pub router_gateway: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudRouterGatewayWhereInput>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub vpc_peering: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudPeeringWhereInput>,
     >,
 }
-#[cfg(any(feature = "full"))]
+#[cfg(feature = "full")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudRouteWhereInput {
     fn decode(
@@ -47746,7 +48286,7 @@ impl crate::codec::Decode for VirtualPrivateCloudRouteWhereInput {
                 "local_id_starts_with" => {
                     d.field(&mut out.local_id_starts_with, "local_id_starts_with")?
                 }
-                #[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+                #[cfg(feature = "virtual-private-cloud-nat-gateway")]
                 "nat_gateway" => d.field(&mut out.nat_gateway, "nat_gateway")?,
                 "next_hop_local_id" => {
                     d.field(&mut out.next_hop_local_id, "next_hop_local_id")?
@@ -47821,11 +48361,11 @@ impl crate::codec::Decode for VirtualPrivateCloudRouteWhereInput {
                 "next_hop_type_not_in" => {
                     d.field(&mut out.next_hop_type_not_in, "next_hop_type_not_in")?
                 }
-                #[cfg(any(feature = "virtual-private-cloud-route-table"))]
+                #[cfg(feature = "virtual-private-cloud-route-table")]
                 "route_table" => d.field(&mut out.route_table, "route_table")?,
-                #[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+                #[cfg(feature = "virtual-private-cloud-router-gateway")]
                 "router_gateway" => d.field(&mut out.router_gateway, "router_gateway")?,
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "vpc_peering" => d.field(&mut out.vpc_peering, "vpc_peering")?,
                 _ => d.skip()?,
             }
@@ -47834,7 +48374,7 @@ impl crate::codec::Decode for VirtualPrivateCloudRouteWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "full"))]
+#[cfg(feature = "full")]
 impl crate::codec::Encode for VirtualPrivateCloudRouteWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -47901,7 +48441,7 @@ impl crate::codec::Encode for VirtualPrivateCloudRouteWhereInput {
         e.field("local_id_not_in", &self.local_id_not_in);
         e.field("local_id_not_starts_with", &self.local_id_not_starts_with);
         e.field("local_id_starts_with", &self.local_id_starts_with);
-        #[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+        #[cfg(feature = "virtual-private-cloud-nat-gateway")]
         e.field("nat_gateway", &self.nat_gateway);
         e.field("next_hop_local_id", &self.next_hop_local_id);
         e.field("next_hop_local_id_contains", &self.next_hop_local_id_contains);
@@ -47927,16 +48467,16 @@ impl crate::codec::Encode for VirtualPrivateCloudRouteWhereInput {
         e.field("next_hop_type_in", &self.next_hop_type_in);
         e.field("next_hop_type_not", &self.next_hop_type_not);
         e.field("next_hop_type_not_in", &self.next_hop_type_not_in);
-        #[cfg(any(feature = "virtual-private-cloud-route-table"))]
+        #[cfg(feature = "virtual-private-cloud-route-table")]
         e.field("route_table", &self.route_table);
-        #[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+        #[cfg(feature = "virtual-private-cloud-router-gateway")]
         e.field("router_gateway", &self.router_gateway);
-        #[cfg(any(feature = "full"))] e.field("vpc_peering", &self.vpc_peering);
+        #[cfg(feature = "full")] e.field("vpc_peering", &self.vpc_peering);
         e.end_object();
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudServiceWhereInput`
-#[cfg(any(feature = "full"))]
+#[cfg(feature = "full")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudServiceWhereInput {
     pub and: crate::Nullable<
@@ -47948,39 +48488,39 @@ pub struct VirtualPrivateCloudServiceWhereInput {
     pub or: crate::Nullable<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudServiceWhereInput>,
     >,
-    #[cfg(any(feature = "virtual-private-cloud-cluster-binding"))]
+    #[cfg(feature = "virtual-private-cloud-cluster-binding")]
     pub cluster_bindings_every: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudClusterBindingWhereInput>,
     >,
-    #[cfg(any(feature = "virtual-private-cloud-cluster-binding"))]
+    #[cfg(feature = "virtual-private-cloud-cluster-binding")]
     pub cluster_bindings_none: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudClusterBindingWhereInput>,
     >,
-    #[cfg(any(feature = "virtual-private-cloud-cluster-binding"))]
+    #[cfg(feature = "virtual-private-cloud-cluster-binding")]
     pub cluster_bindings_some: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudClusterBindingWhereInput>,
     >,
-    #[cfg(any(feature = "virtual-private-cloud-edge-gateway-group"))]
+    #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
     pub edge_gateway_groups_every: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudEdgeGatewayGroupWhereInput>,
     >,
-    #[cfg(any(feature = "virtual-private-cloud-edge-gateway-group"))]
+    #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
     pub edge_gateway_groups_none: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudEdgeGatewayGroupWhereInput>,
     >,
-    #[cfg(any(feature = "virtual-private-cloud-edge-gateway-group"))]
+    #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
     pub edge_gateway_groups_some: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudEdgeGatewayGroupWhereInput>,
     >,
-    #[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+    #[cfg(feature = "virtual-private-cloud-edge-gateway")]
     pub edge_gateways_every: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudEdgeGatewayWhereInput>,
     >,
-    #[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+    #[cfg(feature = "virtual-private-cloud-edge-gateway")]
     pub edge_gateways_none: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudEdgeGatewayWhereInput>,
     >,
-    #[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+    #[cfg(feature = "virtual-private-cloud-edge-gateway")]
     pub edge_gateways_some: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudEdgeGatewayWhereInput>,
     >,
@@ -48003,15 +48543,15 @@ pub struct VirtualPrivateCloudServiceWhereInput {
     pub everoute_cluster: crate::Nullable<
         ::std::boxed::Box<crate::models::EverouteClusterWhereInput>,
     >,
-    #[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
+    #[cfg(feature = "virtual-private-cloud-external-subnet")]
     pub external_subnets_every: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudExternalSubnetWhereInput>,
     >,
-    #[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
+    #[cfg(feature = "virtual-private-cloud-external-subnet")]
     pub external_subnets_none: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudExternalSubnetWhereInput>,
     >,
-    #[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
+    #[cfg(feature = "virtual-private-cloud-external-subnet")]
     pub external_subnets_some: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudExternalSubnetWhereInput>,
     >,
@@ -48049,20 +48589,20 @@ pub struct VirtualPrivateCloudServiceWhereInput {
     pub phase_not_in: crate::Nullable<
         ::std::vec::Vec<crate::models::EverouteClusterPhase>,
     >,
-    #[cfg(any(feature = "virtual-private-cloud"))]
+    #[cfg(feature = "virtual-private-cloud")]
     pub vpcs_every: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudWhereInput>,
     >,
-    #[cfg(any(feature = "virtual-private-cloud"))]
+    #[cfg(feature = "virtual-private-cloud")]
     pub vpcs_none: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudWhereInput>,
     >,
-    #[cfg(any(feature = "virtual-private-cloud"))]
+    #[cfg(feature = "virtual-private-cloud")]
     pub vpcs_some: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudWhereInput>,
     >,
 }
-#[cfg(any(feature = "full"))]
+#[cfg(feature = "full")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudServiceWhereInput {
     fn decode(
@@ -48075,48 +48615,48 @@ impl crate::codec::Decode for VirtualPrivateCloudServiceWhereInput {
                 "AND" => d.field(&mut out.and, "AND")?,
                 "NOT" => d.field(&mut out.not, "NOT")?,
                 "OR" => d.field(&mut out.or, "OR")?,
-                #[cfg(any(feature = "virtual-private-cloud-cluster-binding"))]
+                #[cfg(feature = "virtual-private-cloud-cluster-binding")]
                 "cluster_bindings_every" => {
                     d.field(&mut out.cluster_bindings_every, "cluster_bindings_every")?
                 }
-                #[cfg(any(feature = "virtual-private-cloud-cluster-binding"))]
+                #[cfg(feature = "virtual-private-cloud-cluster-binding")]
                 "cluster_bindings_none" => {
                     d.field(&mut out.cluster_bindings_none, "cluster_bindings_none")?
                 }
-                #[cfg(any(feature = "virtual-private-cloud-cluster-binding"))]
+                #[cfg(feature = "virtual-private-cloud-cluster-binding")]
                 "cluster_bindings_some" => {
                     d.field(&mut out.cluster_bindings_some, "cluster_bindings_some")?
                 }
-                #[cfg(any(feature = "virtual-private-cloud-edge-gateway-group"))]
+                #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
                 "edge_gateway_groups_every" => {
                     d.field(
                         &mut out.edge_gateway_groups_every,
                         "edge_gateway_groups_every",
                     )?
                 }
-                #[cfg(any(feature = "virtual-private-cloud-edge-gateway-group"))]
+                #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
                 "edge_gateway_groups_none" => {
                     d.field(
                         &mut out.edge_gateway_groups_none,
                         "edge_gateway_groups_none",
                     )?
                 }
-                #[cfg(any(feature = "virtual-private-cloud-edge-gateway-group"))]
+                #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
                 "edge_gateway_groups_some" => {
                     d.field(
                         &mut out.edge_gateway_groups_some,
                         "edge_gateway_groups_some",
                     )?
                 }
-                #[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+                #[cfg(feature = "virtual-private-cloud-edge-gateway")]
                 "edge_gateways_every" => {
                     d.field(&mut out.edge_gateways_every, "edge_gateways_every")?
                 }
-                #[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+                #[cfg(feature = "virtual-private-cloud-edge-gateway")]
                 "edge_gateways_none" => {
                     d.field(&mut out.edge_gateways_none, "edge_gateways_none")?
                 }
-                #[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+                #[cfg(feature = "virtual-private-cloud-edge-gateway")]
                 "edge_gateways_some" => {
                     d.field(&mut out.edge_gateways_some, "edge_gateways_some")?
                 }
@@ -48146,15 +48686,15 @@ impl crate::codec::Decode for VirtualPrivateCloudServiceWhereInput {
                 "everoute_cluster" => {
                     d.field(&mut out.everoute_cluster, "everoute_cluster")?
                 }
-                #[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
+                #[cfg(feature = "virtual-private-cloud-external-subnet")]
                 "external_subnets_every" => {
                     d.field(&mut out.external_subnets_every, "external_subnets_every")?
                 }
-                #[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
+                #[cfg(feature = "virtual-private-cloud-external-subnet")]
                 "external_subnets_none" => {
                     d.field(&mut out.external_subnets_none, "external_subnets_none")?
                 }
-                #[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
+                #[cfg(feature = "virtual-private-cloud-external-subnet")]
                 "external_subnets_some" => {
                     d.field(&mut out.external_subnets_some, "external_subnets_some")?
                 }
@@ -48234,11 +48774,11 @@ impl crate::codec::Decode for VirtualPrivateCloudServiceWhereInput {
                 "phase_in" => d.field(&mut out.phase_in, "phase_in")?,
                 "phase_not" => d.field(&mut out.phase_not, "phase_not")?,
                 "phase_not_in" => d.field(&mut out.phase_not_in, "phase_not_in")?,
-                #[cfg(any(feature = "virtual-private-cloud"))]
+                #[cfg(feature = "virtual-private-cloud")]
                 "vpcs_every" => d.field(&mut out.vpcs_every, "vpcs_every")?,
-                #[cfg(any(feature = "virtual-private-cloud"))]
+                #[cfg(feature = "virtual-private-cloud")]
                 "vpcs_none" => d.field(&mut out.vpcs_none, "vpcs_none")?,
-                #[cfg(any(feature = "virtual-private-cloud"))]
+                #[cfg(feature = "virtual-private-cloud")]
                 "vpcs_some" => d.field(&mut out.vpcs_some, "vpcs_some")?,
                 _ => d.skip()?,
             }
@@ -48247,30 +48787,30 @@ impl crate::codec::Decode for VirtualPrivateCloudServiceWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "full"))]
+#[cfg(feature = "full")]
 impl crate::codec::Encode for VirtualPrivateCloudServiceWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
         e.field("OR", &self.or);
-        #[cfg(any(feature = "virtual-private-cloud-cluster-binding"))]
+        #[cfg(feature = "virtual-private-cloud-cluster-binding")]
         e.field("cluster_bindings_every", &self.cluster_bindings_every);
-        #[cfg(any(feature = "virtual-private-cloud-cluster-binding"))]
+        #[cfg(feature = "virtual-private-cloud-cluster-binding")]
         e.field("cluster_bindings_none", &self.cluster_bindings_none);
-        #[cfg(any(feature = "virtual-private-cloud-cluster-binding"))]
+        #[cfg(feature = "virtual-private-cloud-cluster-binding")]
         e.field("cluster_bindings_some", &self.cluster_bindings_some);
-        #[cfg(any(feature = "virtual-private-cloud-edge-gateway-group"))]
+        #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
         e.field("edge_gateway_groups_every", &self.edge_gateway_groups_every);
-        #[cfg(any(feature = "virtual-private-cloud-edge-gateway-group"))]
+        #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
         e.field("edge_gateway_groups_none", &self.edge_gateway_groups_none);
-        #[cfg(any(feature = "virtual-private-cloud-edge-gateway-group"))]
+        #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
         e.field("edge_gateway_groups_some", &self.edge_gateway_groups_some);
-        #[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+        #[cfg(feature = "virtual-private-cloud-edge-gateway")]
         e.field("edge_gateways_every", &self.edge_gateways_every);
-        #[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+        #[cfg(feature = "virtual-private-cloud-edge-gateway")]
         e.field("edge_gateways_none", &self.edge_gateways_none);
-        #[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+        #[cfg(feature = "virtual-private-cloud-edge-gateway")]
         e.field("edge_gateways_some", &self.edge_gateways_some);
         e.field("entityAsyncStatus", &self.entity_async_status);
         e.field("entityAsyncStatus_in", &self.entity_async_status_in);
@@ -48284,11 +48824,11 @@ impl crate::codec::Encode for VirtualPrivateCloudServiceWhereInput {
                 feature = "security-policy"
             )
         )] e.field("everoute_cluster", &self.everoute_cluster);
-        #[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
+        #[cfg(feature = "virtual-private-cloud-external-subnet")]
         e.field("external_subnets_every", &self.external_subnets_every);
-        #[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
+        #[cfg(feature = "virtual-private-cloud-external-subnet")]
         e.field("external_subnets_none", &self.external_subnets_none);
-        #[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
+        #[cfg(feature = "virtual-private-cloud-external-subnet")]
         e.field("external_subnets_some", &self.external_subnets_some);
         e.field("id", &self.id);
         e.field("id_contains", &self.id_contains);
@@ -48322,12 +48862,10 @@ impl crate::codec::Encode for VirtualPrivateCloudServiceWhereInput {
         e.field("phase_in", &self.phase_in);
         e.field("phase_not", &self.phase_not);
         e.field("phase_not_in", &self.phase_not_in);
-        #[cfg(any(feature = "virtual-private-cloud"))]
+        #[cfg(feature = "virtual-private-cloud")]
         e.field("vpcs_every", &self.vpcs_every);
-        #[cfg(any(feature = "virtual-private-cloud"))]
-        e.field("vpcs_none", &self.vpcs_none);
-        #[cfg(any(feature = "virtual-private-cloud"))]
-        e.field("vpcs_some", &self.vpcs_some);
+        #[cfg(feature = "virtual-private-cloud")] e.field("vpcs_none", &self.vpcs_none);
+        #[cfg(feature = "virtual-private-cloud")] e.field("vpcs_some", &self.vpcs_some);
         e.end_object();
     }
 }
@@ -49271,7 +49809,7 @@ pub struct VmDiskWhereInput {
     pub serial_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub serial_not_starts_with: crate::Nullable<::std::string::String>,
     pub serial_starts_with: crate::Nullable<::std::string::String>,
-    #[cfg(any(feature = "svt-image"))]
+    #[cfg(feature = "svt-image")]
     pub svt_image: crate::Nullable<::std::boxed::Box<crate::models::SvtImageWhereInput>>,
     pub r#type: crate::Nullable<crate::models::VmDiskType>,
     pub type_in: crate::Nullable<::std::vec::Vec<crate::models::VmDiskType>>,
@@ -49695,7 +50233,7 @@ impl crate::codec::Decode for VmDiskWhereInput {
                 "serial_starts_with" => {
                     d.field(&mut out.serial_starts_with, "serial_starts_with")?
                 }
-                #[cfg(any(feature = "svt-image"))]
+                #[cfg(feature = "svt-image")]
                 "svt_image" => d.field(&mut out.svt_image, "svt_image")?,
                 "type" => d.field(&mut out.r#type, "type")?,
                 "type_in" => d.field(&mut out.type_in, "type_in")?,
@@ -50081,7 +50619,7 @@ impl crate::codec::Encode for VmDiskWhereInput {
         e.field("serial_not_in", &self.serial_not_in);
         e.field("serial_not_starts_with", &self.serial_not_starts_with);
         e.field("serial_starts_with", &self.serial_starts_with);
-        #[cfg(any(feature = "svt-image"))] e.field("svt_image", &self.svt_image);
+        #[cfg(feature = "svt-image")] e.field("svt_image", &self.svt_image);
         e.field("type", &self.r#type);
         e.field("type_in", &self.type_in);
         e.field("type_not", &self.type_not);
@@ -50375,7 +50913,7 @@ pub struct VmNicWhereInput {
         )
     )]
     pub vm: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub vpc_nic: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudNicWhereInput>,
     >,
@@ -50914,7 +51452,7 @@ impl crate::codec::Decode for VmNicWhereInput {
                     )
                 )]
                 "vm" => d.field(&mut out.vm, "vm")?,
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "vpc_nic" => d.field(&mut out.vpc_nic, "vpc_nic")?,
                 _ => d.skip()?,
             }
@@ -51209,7 +51747,7 @@ impl crate::codec::Encode for VmNicWhereInput {
                 feature = "vm-placement-group"
             )
         )] e.field("vm", &self.vm);
-        #[cfg(any(feature = "full"))] e.field("vpc_nic", &self.vpc_nic);
+        #[cfg(feature = "full")] e.field("vpc_nic", &self.vpc_nic);
         e.end_object();
     }
 }
@@ -52404,7 +52942,7 @@ pub struct VmSnapshotWhereInput {
     pub size_lte: crate::Nullable<i64>,
     pub size_not: crate::Nullable<i64>,
     pub size_not_in: crate::Nullable<::std::vec::Vec<i64>>,
-    #[cfg(any(feature = "snapshot-group"))]
+    #[cfg(feature = "snapshot-group")]
     pub snapshot_group: crate::Nullable<
         ::std::boxed::Box<crate::models::SnapshotGroupWhereInput>,
     >,
@@ -52781,7 +53319,7 @@ impl crate::codec::Decode for VmSnapshotWhereInput {
                 "size_lte" => d.field(&mut out.size_lte, "size_lte")?,
                 "size_not" => d.field(&mut out.size_not, "size_not")?,
                 "size_not_in" => d.field(&mut out.size_not_in, "size_not_in")?,
-                #[cfg(any(feature = "snapshot-group"))]
+                #[cfg(feature = "snapshot-group")]
                 "snapshot_group" => d.field(&mut out.snapshot_group, "snapshot_group")?,
                 "vcpu" => d.field(&mut out.vcpu, "vcpu")?,
                 "vcpu_gt" => d.field(&mut out.vcpu_gt, "vcpu_gt")?,
@@ -52993,7 +53531,7 @@ impl crate::codec::Encode for VmSnapshotWhereInput {
         e.field("size_lte", &self.size_lte);
         e.field("size_not", &self.size_not);
         e.field("size_not_in", &self.size_not_in);
-        #[cfg(any(feature = "snapshot-group"))]
+        #[cfg(feature = "snapshot-group")]
         e.field("snapshot_group", &self.snapshot_group);
         e.field("vcpu", &self.vcpu);
         e.field("vcpu_gt", &self.vcpu_gt);
@@ -55477,15 +56015,15 @@ pub struct VmWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::VmWhereInput>>,
     pub not: crate::Nullable<::std::vec::Vec<crate::models::VmWhereInput>>,
     pub or: crate::Nullable<::std::vec::Vec<crate::models::VmWhereInput>>,
-    #[cfg(any(feature = "backup-plan"))]
+    #[cfg(feature = "backup-plan")]
     pub backup_plans_every: crate::Nullable<
         ::std::boxed::Box<crate::models::BackupPlanWhereInput>,
     >,
-    #[cfg(any(feature = "backup-plan"))]
+    #[cfg(feature = "backup-plan")]
     pub backup_plans_none: crate::Nullable<
         ::std::boxed::Box<crate::models::BackupPlanWhereInput>,
     >,
-    #[cfg(any(feature = "backup-plan"))]
+    #[cfg(feature = "backup-plan")]
     pub backup_plans_some: crate::Nullable<
         ::std::boxed::Box<crate::models::BackupPlanWhereInput>,
     >,
@@ -55578,15 +56116,15 @@ pub struct VmWhereInput {
     pub entity_async_status_not_in: crate::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    #[cfg(any(feature = "vm-entity-filter-result"))]
+    #[cfg(feature = "vm-entity-filter-result")]
     pub entity_filter_results_every: crate::Nullable<
         ::std::boxed::Box<crate::models::VmEntityFilterResultWhereInput>,
     >,
-    #[cfg(any(feature = "vm-entity-filter-result"))]
+    #[cfg(feature = "vm-entity-filter-result")]
     pub entity_filter_results_none: crate::Nullable<
         ::std::boxed::Box<crate::models::VmEntityFilterResultWhereInput>,
     >,
-    #[cfg(any(feature = "vm-entity-filter-result"))]
+    #[cfg(feature = "vm-entity-filter-result")]
     pub entity_filter_results_some: crate::Nullable<
         ::std::boxed::Box<crate::models::VmEntityFilterResultWhereInput>,
     >,
@@ -55594,7 +56132,7 @@ pub struct VmWhereInput {
     pub firmware_in: crate::Nullable<::std::vec::Vec<crate::models::VmFirmware>>,
     pub firmware_not: crate::Nullable<crate::models::VmFirmware>,
     pub firmware_not_in: crate::Nullable<::std::vec::Vec<crate::models::VmFirmware>>,
-    #[cfg(any(feature = "vm-folder"))]
+    #[cfg(feature = "vm-folder")]
     pub folder: crate::Nullable<::std::boxed::Box<crate::models::VmFolderWhereInput>>,
     #[cfg(any(feature = "gpu-device", feature = "label"))]
     pub gpu_devices_every: crate::Nullable<
@@ -56147,15 +56685,15 @@ impl crate::codec::Decode for VmWhereInput {
                 "AND" => d.field(&mut out.and, "AND")?,
                 "NOT" => d.field(&mut out.not, "NOT")?,
                 "OR" => d.field(&mut out.or, "OR")?,
-                #[cfg(any(feature = "backup-plan"))]
+                #[cfg(feature = "backup-plan")]
                 "backup_plans_every" => {
                     d.field(&mut out.backup_plans_every, "backup_plans_every")?
                 }
-                #[cfg(any(feature = "backup-plan"))]
+                #[cfg(feature = "backup-plan")]
                 "backup_plans_none" => {
                     d.field(&mut out.backup_plans_none, "backup_plans_none")?
                 }
-                #[cfg(any(feature = "backup-plan"))]
+                #[cfg(feature = "backup-plan")]
                 "backup_plans_some" => {
                     d.field(&mut out.backup_plans_some, "backup_plans_some")?
                 }
@@ -56362,21 +56900,21 @@ impl crate::codec::Decode for VmWhereInput {
                         "entityAsyncStatus_not_in",
                     )?
                 }
-                #[cfg(any(feature = "vm-entity-filter-result"))]
+                #[cfg(feature = "vm-entity-filter-result")]
                 "entity_filter_results_every" => {
                     d.field(
                         &mut out.entity_filter_results_every,
                         "entity_filter_results_every",
                     )?
                 }
-                #[cfg(any(feature = "vm-entity-filter-result"))]
+                #[cfg(feature = "vm-entity-filter-result")]
                 "entity_filter_results_none" => {
                     d.field(
                         &mut out.entity_filter_results_none,
                         "entity_filter_results_none",
                     )?
                 }
-                #[cfg(any(feature = "vm-entity-filter-result"))]
+                #[cfg(feature = "vm-entity-filter-result")]
                 "entity_filter_results_some" => {
                     d.field(
                         &mut out.entity_filter_results_some,
@@ -56389,7 +56927,7 @@ impl crate::codec::Decode for VmWhereInput {
                 "firmware_not_in" => {
                     d.field(&mut out.firmware_not_in, "firmware_not_in")?
                 }
-                #[cfg(any(feature = "vm-folder"))]
+                #[cfg(feature = "vm-folder")]
                 "folder" => d.field(&mut out.folder, "folder")?,
                 #[cfg(any(feature = "gpu-device", feature = "label"))]
                 "gpu_devices_every" => {
@@ -57399,11 +57937,11 @@ impl crate::codec::Encode for VmWhereInput {
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
         e.field("OR", &self.or);
-        #[cfg(any(feature = "backup-plan"))]
+        #[cfg(feature = "backup-plan")]
         e.field("backup_plans_every", &self.backup_plans_every);
-        #[cfg(any(feature = "backup-plan"))]
+        #[cfg(feature = "backup-plan")]
         e.field("backup_plans_none", &self.backup_plans_none);
-        #[cfg(any(feature = "backup-plan"))]
+        #[cfg(feature = "backup-plan")]
         e.field("backup_plans_some", &self.backup_plans_some);
         e.field("bios_uuid", &self.bios_uuid);
         e.field("bios_uuid_contains", &self.bios_uuid_contains);
@@ -57488,17 +58026,17 @@ impl crate::codec::Encode for VmWhereInput {
         e.field("entityAsyncStatus_in", &self.entity_async_status_in);
         e.field("entityAsyncStatus_not", &self.entity_async_status_not);
         e.field("entityAsyncStatus_not_in", &self.entity_async_status_not_in);
-        #[cfg(any(feature = "vm-entity-filter-result"))]
+        #[cfg(feature = "vm-entity-filter-result")]
         e.field("entity_filter_results_every", &self.entity_filter_results_every);
-        #[cfg(any(feature = "vm-entity-filter-result"))]
+        #[cfg(feature = "vm-entity-filter-result")]
         e.field("entity_filter_results_none", &self.entity_filter_results_none);
-        #[cfg(any(feature = "vm-entity-filter-result"))]
+        #[cfg(feature = "vm-entity-filter-result")]
         e.field("entity_filter_results_some", &self.entity_filter_results_some);
         e.field("firmware", &self.firmware);
         e.field("firmware_in", &self.firmware_in);
         e.field("firmware_not", &self.firmware_not);
         e.field("firmware_not_in", &self.firmware_not_in);
-        #[cfg(any(feature = "vm-folder"))] e.field("folder", &self.folder);
+        #[cfg(feature = "vm-folder")] e.field("folder", &self.folder);
         #[cfg(any(feature = "gpu-device", feature = "label"))]
         e.field("gpu_devices_every", &self.gpu_devices_every);
         #[cfg(any(feature = "gpu-device", feature = "label"))]
@@ -57984,7 +58522,7 @@ impl crate::codec::Encode for VmWhereInput {
     }
 }
 /// Spec: `#/components/schemas/VnetBondWhereInput`
-#[cfg(any(feature = "full"))]
+#[cfg(feature = "full")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VnetBondWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::VnetBondWhereInput>>,
@@ -58016,7 +58554,7 @@ pub struct VnetBondWhereInput {
     pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub id_not_starts_with: crate::Nullable<::std::string::String>,
     pub id_starts_with: crate::Nullable<::std::string::String>,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub load_balancer_service: crate::Nullable<
         ::std::boxed::Box<crate::models::LoadBalancerServiceWhereInput>,
     >,
@@ -58065,7 +58603,7 @@ pub struct VnetBondWhereInput {
     #[cfg(any(feature = "label", feature = "table-reporter", feature = "vlan"))]
     pub vlan: crate::Nullable<::std::boxed::Box<crate::models::VlanWhereInput>>,
 }
-#[cfg(any(feature = "full"))]
+#[cfg(feature = "full")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VnetBondWhereInput {
     fn decode(
@@ -58125,7 +58663,7 @@ impl crate::codec::Decode for VnetBondWhereInput {
                     d.field(&mut out.id_not_starts_with, "id_not_starts_with")?
                 }
                 "id_starts_with" => d.field(&mut out.id_starts_with, "id_starts_with")?,
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "load_balancer_service" => {
                     d.field(&mut out.load_balancer_service, "load_balancer_service")?
                 }
@@ -58224,7 +58762,7 @@ impl crate::codec::Decode for VnetBondWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "full"))]
+#[cfg(feature = "full")]
 impl crate::codec::Encode for VnetBondWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -58253,7 +58791,7 @@ impl crate::codec::Encode for VnetBondWhereInput {
         e.field("id_not_in", &self.id_not_in);
         e.field("id_not_starts_with", &self.id_not_starts_with);
         e.field("id_starts_with", &self.id_starts_with);
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field("load_balancer_service", &self.load_balancer_service);
         e.field("local_id", &self.local_id);
         e.field("local_id_contains", &self.local_id_contains);

@@ -3,7 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/GetSmtpServersConnectionRequestBody`
-#[cfg(any(feature = "smtp-server"))]
+#[cfg(feature = "smtp-server")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSmtpServersConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -14,7 +14,7 @@ pub struct GetSmtpServersConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::SmtpServerWhereInput>,
 }
-#[cfg(any(feature = "smtp-server"))]
+#[cfg(feature = "smtp-server")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetSmtpServersConnectionRequestBody {
     fn decode(
@@ -38,7 +38,7 @@ impl crate::codec::Decode for GetSmtpServersConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "smtp-server"))]
+#[cfg(feature = "smtp-server")]
 impl crate::codec::Encode for GetSmtpServersConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -53,7 +53,7 @@ impl crate::codec::Encode for GetSmtpServersConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetSmtpServersRequestBody`
-#[cfg(any(feature = "smtp-server"))]
+#[cfg(feature = "smtp-server")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSmtpServersRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -64,7 +64,7 @@ pub struct GetSmtpServersRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::SmtpServerWhereInput>,
 }
-#[cfg(any(feature = "smtp-server"))]
+#[cfg(feature = "smtp-server")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetSmtpServersRequestBody {
     fn decode(
@@ -88,7 +88,7 @@ impl crate::codec::Decode for GetSmtpServersRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "smtp-server"))]
+#[cfg(feature = "smtp-server")]
 impl crate::codec::Encode for GetSmtpServersRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -103,12 +103,12 @@ impl crate::codec::Encode for GetSmtpServersRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateSmtpServer`
-#[cfg(any(feature = "smtp-server"))]
+#[cfg(feature = "smtp-server")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateSmtpServer {
     pub count: i32,
 }
-#[cfg(any(feature = "smtp-server"))]
+#[cfg(feature = "smtp-server")]
 impl crate::codec::Decode for NestedAggregateSmtpServer {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -130,7 +130,7 @@ impl crate::codec::Decode for NestedAggregateSmtpServer {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "smtp-server"))]
+#[cfg(feature = "smtp-server")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateSmtpServer {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -140,7 +140,7 @@ impl crate::codec::Encode for NestedAggregateSmtpServer {
     }
 }
 /// Spec: `#/components/schemas/SmtpServer`
-#[cfg(any(feature = "smtp-server"))]
+#[cfg(feature = "smtp-server")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SmtpServer {
     pub description: ::std::option::Option<::std::string::String>,
@@ -151,7 +151,7 @@ pub struct SmtpServer {
     pub secure_mode: ::std::option::Option<crate::models::SmtpSecureMode>,
     pub username: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "smtp-server"))]
+#[cfg(feature = "smtp-server")]
 impl crate::codec::Decode for SmtpServer {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -188,7 +188,7 @@ impl crate::codec::Decode for SmtpServer {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "smtp-server"))]
+#[cfg(feature = "smtp-server")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for SmtpServer {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -204,12 +204,12 @@ impl crate::codec::Encode for SmtpServer {
     }
 }
 /// Spec: `#/components/schemas/SmtpServerConnection`
-#[cfg(any(feature = "smtp-server"))]
+#[cfg(feature = "smtp-server")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SmtpServerConnection {
     pub aggregate: crate::models::NestedAggregateSmtpServer,
 }
-#[cfg(any(feature = "smtp-server"))]
+#[cfg(feature = "smtp-server")]
 impl crate::codec::Decode for SmtpServerConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -231,7 +231,7 @@ impl crate::codec::Decode for SmtpServerConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "smtp-server"))]
+#[cfg(feature = "smtp-server")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for SmtpServerConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -241,7 +241,7 @@ impl crate::codec::Encode for SmtpServerConnection {
     }
 }
 /// Spec: `#/components/schemas/SmtpServerOrderByInput`
-#[cfg(any(feature = "smtp-server"))]
+#[cfg(feature = "smtp-server")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum SmtpServerOrderByInput {
     /// `description_ASC`
@@ -275,7 +275,7 @@ pub enum SmtpServerOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "smtp-server"))]
+#[cfg(feature = "smtp-server")]
 impl SmtpServerOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 14] = [
@@ -336,19 +336,19 @@ impl SmtpServerOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "smtp-server"))]
+#[cfg(feature = "smtp-server")]
 impl ::std::default::Default for SmtpServerOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "smtp-server"))]
+#[cfg(feature = "smtp-server")]
 impl ::std::fmt::Display for SmtpServerOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "smtp-server"))]
+#[cfg(feature = "smtp-server")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SmtpServerOrderByInput {
     fn decode(
@@ -357,7 +357,7 @@ impl crate::codec::Decode for SmtpServerOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "smtp-server"))]
+#[cfg(feature = "smtp-server")]
 impl crate::codec::Encode for SmtpServerOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
@@ -365,28 +365,41 @@ impl crate::codec::Encode for SmtpServerOrderByInput {
 }
 impl crate::Client {
     /// `POST /v2/api/get-smtp-servers` (operation `GetSmtpServers`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "smtp-server")]
-    pub async fn get_smtp_servers(
+    pub fn get_smtp_servers(
         &self,
         body: &crate::models::GetSmtpServersRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::SmtpServer>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-smtp-servers", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::SmtpServer>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-smtp-servers", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-smtp-servers-connection` (operation `GetSmtpServersConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "smtp-server")]
-    pub async fn get_smtp_servers_connection(
+    pub fn get_smtp_servers_connection(
         &self,
         body: &crate::models::GetSmtpServersConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::SmtpServerConnection, crate::Error> {
-        self.execute(
-                crate::client::ApiRequest::json("get-smtp-servers-connection", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<crate::models::SmtpServerConnection, crate::Error>,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-smtp-servers-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "smtp-server")]
+crate::pagination::list_request!(
+    GetSmtpServersRequestBody => SmtpServer, get_smtp_servers
+);

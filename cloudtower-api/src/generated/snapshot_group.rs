@@ -3,12 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteSnapshotGroup`
-#[cfg(any(feature = "snapshot-group"))]
+#[cfg(feature = "snapshot-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteSnapshotGroup {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "snapshot-group"))]
+#[cfg(feature = "snapshot-group")]
 impl crate::codec::Decode for DeleteSnapshotGroup {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -30,7 +30,7 @@ impl crate::codec::Decode for DeleteSnapshotGroup {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "snapshot-group"))]
+#[cfg(feature = "snapshot-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteSnapshotGroup {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -40,7 +40,7 @@ impl crate::codec::Encode for DeleteSnapshotGroup {
     }
 }
 /// Spec: `#/components/schemas/GetSnapshotGroupsConnectionRequestBody`
-#[cfg(any(feature = "snapshot-group"))]
+#[cfg(feature = "snapshot-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSnapshotGroupsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -51,7 +51,7 @@ pub struct GetSnapshotGroupsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::SnapshotGroupWhereInput>,
 }
-#[cfg(any(feature = "snapshot-group"))]
+#[cfg(feature = "snapshot-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetSnapshotGroupsConnectionRequestBody {
     fn decode(
@@ -75,7 +75,7 @@ impl crate::codec::Decode for GetSnapshotGroupsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "snapshot-group"))]
+#[cfg(feature = "snapshot-group")]
 impl crate::codec::Encode for GetSnapshotGroupsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -90,7 +90,7 @@ impl crate::codec::Encode for GetSnapshotGroupsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetSnapshotGroupsRequestBody`
-#[cfg(any(feature = "snapshot-group"))]
+#[cfg(feature = "snapshot-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSnapshotGroupsRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -101,7 +101,7 @@ pub struct GetSnapshotGroupsRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::SnapshotGroupWhereInput>,
 }
-#[cfg(any(feature = "snapshot-group"))]
+#[cfg(feature = "snapshot-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetSnapshotGroupsRequestBody {
     fn decode(
@@ -125,7 +125,7 @@ impl crate::codec::Decode for GetSnapshotGroupsRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "snapshot-group"))]
+#[cfg(feature = "snapshot-group")]
 impl crate::codec::Encode for GetSnapshotGroupsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -140,12 +140,12 @@ impl crate::codec::Encode for GetSnapshotGroupsRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateSnapshotGroup`
-#[cfg(any(feature = "snapshot-group"))]
+#[cfg(feature = "snapshot-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateSnapshotGroup {
     pub count: i32,
 }
-#[cfg(any(feature = "snapshot-group"))]
+#[cfg(feature = "snapshot-group")]
 impl crate::codec::Decode for NestedAggregateSnapshotGroup {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -167,7 +167,7 @@ impl crate::codec::Decode for NestedAggregateSnapshotGroup {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "snapshot-group"))]
+#[cfg(feature = "snapshot-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateSnapshotGroup {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -177,13 +177,13 @@ impl crate::codec::Encode for NestedAggregateSnapshotGroup {
     }
 }
 /// Spec: `#/components/schemas/NestedSnapshotGroupVmDiskInfo`
-#[cfg(any(feature = "snapshot-group"))]
+#[cfg(feature = "snapshot-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedSnapshotGroupVmDiskInfo {
     pub disk_id: ::std::string::String,
     pub disk_snapshot_status: crate::models::ProtectSnapshotStatus,
 }
-#[cfg(any(feature = "snapshot-group"))]
+#[cfg(feature = "snapshot-group")]
 impl crate::codec::Decode for NestedSnapshotGroupVmDiskInfo {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -213,7 +213,7 @@ impl crate::codec::Decode for NestedSnapshotGroupVmDiskInfo {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "snapshot-group"))]
+#[cfg(feature = "snapshot-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedSnapshotGroupVmDiskInfo {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -224,7 +224,7 @@ impl crate::codec::Encode for NestedSnapshotGroupVmDiskInfo {
     }
 }
 /// Spec: `#/components/schemas/NestedSnapshotGroupVmInfo`
-#[cfg(any(feature = "snapshot-group"))]
+#[cfg(feature = "snapshot-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedSnapshotGroupVmInfo {
     pub disks: ::std::vec::Vec<crate::models::NestedSnapshotGroupVmDiskInfo>,
@@ -232,7 +232,7 @@ pub struct NestedSnapshotGroupVmInfo {
     pub vm_name: ::std::string::String,
     pub vm_snapshot_status: crate::models::ProtectSnapshotStatus,
 }
-#[cfg(any(feature = "snapshot-group"))]
+#[cfg(feature = "snapshot-group")]
 impl crate::codec::Decode for NestedSnapshotGroupVmInfo {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -270,7 +270,7 @@ impl crate::codec::Decode for NestedSnapshotGroupVmInfo {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "snapshot-group"))]
+#[cfg(feature = "snapshot-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedSnapshotGroupVmInfo {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -283,7 +283,7 @@ impl crate::codec::Encode for NestedSnapshotGroupVmInfo {
     }
 }
 /// Spec: `#/components/schemas/ProtectSnapshotStatus`
-#[cfg(any(feature = "snapshot-group"))]
+#[cfg(feature = "snapshot-group")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ProtectSnapshotStatus {
     /// `PROTECT_SNAPSHOT_STATUS_CREATED`
@@ -297,7 +297,7 @@ pub enum ProtectSnapshotStatus {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "snapshot-group"))]
+#[cfg(feature = "snapshot-group")]
 impl ProtectSnapshotStatus {
     /// Every value the spec lists.
     pub const ALL: [Self; 4] = [
@@ -328,19 +328,19 @@ impl ProtectSnapshotStatus {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "snapshot-group"))]
+#[cfg(feature = "snapshot-group")]
 impl ::std::default::Default for ProtectSnapshotStatus {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "snapshot-group"))]
+#[cfg(feature = "snapshot-group")]
 impl ::std::fmt::Display for ProtectSnapshotStatus {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "snapshot-group"))]
+#[cfg(feature = "snapshot-group")]
 impl crate::codec::Decode for ProtectSnapshotStatus {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -348,7 +348,7 @@ impl crate::codec::Decode for ProtectSnapshotStatus {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "snapshot-group"))]
+#[cfg(feature = "snapshot-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ProtectSnapshotStatus {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -356,7 +356,7 @@ impl crate::codec::Encode for ProtectSnapshotStatus {
     }
 }
 /// Spec: `#/components/schemas/SnapshotGroup`
-#[cfg(any(feature = "snapshot-group"))]
+#[cfg(feature = "snapshot-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotGroup {
     pub cluster: crate::models::NestedCluster,
@@ -377,7 +377,7 @@ pub struct SnapshotGroup {
         ::std::vec::Vec<crate::models::NestedVmSnapshot>,
     >,
 }
-#[cfg(any(feature = "snapshot-group"))]
+#[cfg(feature = "snapshot-group")]
 impl crate::codec::Decode for SnapshotGroup {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -466,7 +466,7 @@ impl crate::codec::Decode for SnapshotGroup {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "snapshot-group"))]
+#[cfg(feature = "snapshot-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for SnapshotGroup {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -490,13 +490,13 @@ impl crate::codec::Encode for SnapshotGroup {
     }
 }
 /// Spec: `#/components/schemas/SnapshotGroupCloneParam`
-#[cfg(any(feature = "snapshot-group"))]
+#[cfg(feature = "snapshot-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotGroupCloneParam {
     pub from_source_vm_id: ::std::string::String,
     pub to_cloned_vm_name: ::std::string::String,
 }
-#[cfg(any(feature = "snapshot-group"))]
+#[cfg(feature = "snapshot-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SnapshotGroupCloneParam {
     fn decode(
@@ -527,7 +527,7 @@ impl crate::codec::Decode for SnapshotGroupCloneParam {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "snapshot-group"))]
+#[cfg(feature = "snapshot-group")]
 impl crate::codec::Encode for SnapshotGroupCloneParam {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -537,13 +537,13 @@ impl crate::codec::Encode for SnapshotGroupCloneParam {
     }
 }
 /// Spec: `#/components/schemas/SnapshotGroupCloneParams`
-#[cfg(any(feature = "snapshot-group"))]
+#[cfg(feature = "snapshot-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotGroupCloneParams {
     pub clone: ::std::vec::Vec<crate::models::SnapshotGroupCloneParam>,
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "snapshot-group"))]
+#[cfg(feature = "snapshot-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SnapshotGroupCloneParams {
     fn decode(
@@ -570,7 +570,7 @@ impl crate::codec::Decode for SnapshotGroupCloneParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "snapshot-group"))]
+#[cfg(feature = "snapshot-group")]
 impl crate::codec::Encode for SnapshotGroupCloneParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -580,12 +580,12 @@ impl crate::codec::Encode for SnapshotGroupCloneParams {
     }
 }
 /// Spec: `#/components/schemas/SnapshotGroupConnection`
-#[cfg(any(feature = "snapshot-group"))]
+#[cfg(feature = "snapshot-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotGroupConnection {
     pub aggregate: crate::models::NestedAggregateSnapshotGroup,
 }
-#[cfg(any(feature = "snapshot-group"))]
+#[cfg(feature = "snapshot-group")]
 impl crate::codec::Decode for SnapshotGroupConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -607,7 +607,7 @@ impl crate::codec::Decode for SnapshotGroupConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "snapshot-group"))]
+#[cfg(feature = "snapshot-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for SnapshotGroupConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -617,12 +617,12 @@ impl crate::codec::Encode for SnapshotGroupConnection {
     }
 }
 /// Spec: `#/components/schemas/SnapshotGroupDeletionParams`
-#[cfg(any(feature = "snapshot-group"))]
+#[cfg(feature = "snapshot-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotGroupDeletionParams {
     pub r#where: crate::models::SnapshotGroupWhereInput,
 }
-#[cfg(any(feature = "snapshot-group"))]
+#[cfg(feature = "snapshot-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SnapshotGroupDeletionParams {
     fn decode(
@@ -645,7 +645,7 @@ impl crate::codec::Decode for SnapshotGroupDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "snapshot-group"))]
+#[cfg(feature = "snapshot-group")]
 impl crate::codec::Encode for SnapshotGroupDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -654,12 +654,12 @@ impl crate::codec::Encode for SnapshotGroupDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/SnapshotGroupKeepParams`
-#[cfg(any(feature = "snapshot-group"))]
+#[cfg(feature = "snapshot-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotGroupKeepParams {
     pub r#where: crate::models::SnapshotGroupWhereInput,
 }
-#[cfg(any(feature = "snapshot-group"))]
+#[cfg(feature = "snapshot-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SnapshotGroupKeepParams {
     fn decode(
@@ -682,7 +682,7 @@ impl crate::codec::Decode for SnapshotGroupKeepParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "snapshot-group"))]
+#[cfg(feature = "snapshot-group")]
 impl crate::codec::Encode for SnapshotGroupKeepParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -691,7 +691,7 @@ impl crate::codec::Encode for SnapshotGroupKeepParams {
     }
 }
 /// Spec: `#/components/schemas/SnapshotGroupOrderByInput`
-#[cfg(any(feature = "snapshot-group"))]
+#[cfg(feature = "snapshot-group")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum SnapshotGroupOrderByInput {
     /// `deleted_ASC`
@@ -745,7 +745,7 @@ pub enum SnapshotGroupOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "snapshot-group"))]
+#[cfg(feature = "snapshot-group")]
 impl SnapshotGroupOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 24] = [
@@ -836,19 +836,19 @@ impl SnapshotGroupOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "snapshot-group"))]
+#[cfg(feature = "snapshot-group")]
 impl ::std::default::Default for SnapshotGroupOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "snapshot-group"))]
+#[cfg(feature = "snapshot-group")]
 impl ::std::fmt::Display for SnapshotGroupOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "snapshot-group"))]
+#[cfg(feature = "snapshot-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SnapshotGroupOrderByInput {
     fn decode(
@@ -857,19 +857,19 @@ impl crate::codec::Decode for SnapshotGroupOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "snapshot-group"))]
+#[cfg(feature = "snapshot-group")]
 impl crate::codec::Encode for SnapshotGroupOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/SnapshotGroupRollbackParams`
-#[cfg(any(feature = "snapshot-group"))]
+#[cfg(feature = "snapshot-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotGroupRollbackParams {
     pub r#where: crate::models::SnapshotGroupWhereInput,
 }
-#[cfg(any(feature = "snapshot-group"))]
+#[cfg(feature = "snapshot-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SnapshotGroupRollbackParams {
     fn decode(
@@ -892,7 +892,7 @@ impl crate::codec::Decode for SnapshotGroupRollbackParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "snapshot-group"))]
+#[cfg(feature = "snapshot-group")]
 impl crate::codec::Encode for SnapshotGroupRollbackParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -901,7 +901,7 @@ impl crate::codec::Encode for SnapshotGroupRollbackParams {
     }
 }
 /// Spec: `#/components/schemas/SnapshotGroupWhereInput`
-#[cfg(any(feature = "snapshot-group"))]
+#[cfg(feature = "snapshot-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotGroupWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::SnapshotGroupWhereInput>>,
@@ -1000,7 +1000,7 @@ pub struct SnapshotGroupWhereInput {
     pub object_num_lte: crate::Nullable<i32>,
     pub object_num_not: crate::Nullable<i32>,
     pub object_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    #[cfg(any(feature = "snapshot-plan-task"))]
+    #[cfg(feature = "snapshot-plan-task")]
     pub snapshot_plan_task: crate::Nullable<
         ::std::boxed::Box<crate::models::SnapshotPlanTaskWhereInput>,
     >,
@@ -1017,7 +1017,7 @@ pub struct SnapshotGroupWhereInput {
         ::std::boxed::Box<crate::models::VmSnapshotWhereInput>,
     >,
 }
-#[cfg(any(feature = "snapshot-group"))]
+#[cfg(feature = "snapshot-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SnapshotGroupWhereInput {
     fn decode(
@@ -1234,7 +1234,7 @@ impl crate::codec::Decode for SnapshotGroupWhereInput {
                 "object_num_not_in" => {
                     d.field(&mut out.object_num_not_in, "object_num_not_in")?
                 }
-                #[cfg(any(feature = "snapshot-plan-task"))]
+                #[cfg(feature = "snapshot-plan-task")]
                 "snapshotPlanTask" => {
                     d.field(&mut out.snapshot_plan_task, "snapshotPlanTask")?
                 }
@@ -1257,7 +1257,7 @@ impl crate::codec::Decode for SnapshotGroupWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "snapshot-group"))]
+#[cfg(feature = "snapshot-group")]
 impl crate::codec::Encode for SnapshotGroupWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1352,7 +1352,7 @@ impl crate::codec::Encode for SnapshotGroupWhereInput {
         e.field("object_num_lte", &self.object_num_lte);
         e.field("object_num_not", &self.object_num_not);
         e.field("object_num_not_in", &self.object_num_not_in);
-        #[cfg(any(feature = "snapshot-plan-task"))]
+        #[cfg(feature = "snapshot-plan-task")]
         e.field("snapshotPlanTask", &self.snapshot_plan_task);
         #[cfg(any(feature = "label", feature = "vm-snapshot"))]
         e.field("vm_snapshots_every", &self.vm_snapshots_every);
@@ -1365,80 +1365,112 @@ impl crate::codec::Encode for SnapshotGroupWhereInput {
 }
 impl crate::Client {
     /// `POST /v2/api/clone-snapshot-group` (operation `CloneSnapshotGroup`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "snapshot-group")]
-    pub async fn clone_snapshot_group(
+    pub fn clone_snapshot_group(
         &self,
         body: &[crate::models::SnapshotGroupCloneParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::SnapshotGroup>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("clone-snapshot-group", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::SnapshotGroup>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("clone-snapshot-group", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/delete-snapshot-group` (operation `DeleteSnapshotGroup`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "snapshot-group")]
-    pub async fn delete_snapshot_group(
+    pub fn delete_snapshot_group(
         &self,
         body: &crate::models::SnapshotGroupDeletionParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::DeleteSnapshotGroup>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("delete-snapshot-group", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::DeleteSnapshotGroup>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("delete-snapshot-group", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-snapshot-groups` (operation `GetSnapshotGroups`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "snapshot-group")]
-    pub async fn get_snapshot_groups(
+    pub fn get_snapshot_groups(
         &self,
         body: &crate::models::GetSnapshotGroupsRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::SnapshotGroup>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-snapshot-groups", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::SnapshotGroup>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-snapshot-groups", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-snapshot-groups-connection` (operation `GetSnapshotGroupsConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "snapshot-group")]
-    pub async fn get_snapshot_groups_connection(
+    pub fn get_snapshot_groups_connection(
         &self,
         body: &crate::models::GetSnapshotGroupsConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::SnapshotGroupConnection, crate::Error> {
-        self.execute(
-                crate::client::ApiRequest::json("get-snapshot-groups-connection", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::SnapshotGroupConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-snapshot-groups-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/keep-snapshot-group` (operation `KeepSnapshotGroup`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "snapshot-group")]
-    pub async fn keep_snapshot_group(
+    pub fn keep_snapshot_group(
         &self,
         body: &crate::models::SnapshotGroupKeepParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::SnapshotGroup>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("keep-snapshot-group", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::SnapshotGroup>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("keep-snapshot-group", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/rollback-snapshot-group` (operation `RollbackSnapshotGroup`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "snapshot-group")]
-    pub async fn rollback_snapshot_group(
+    pub fn rollback_snapshot_group(
         &self,
         body: &crate::models::SnapshotGroupRollbackParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::SnapshotGroup>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("rollback-snapshot-group", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::SnapshotGroup>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("rollback-snapshot-group", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "snapshot-group")]
+crate::pagination::list_request!(
+    GetSnapshotGroupsRequestBody => SnapshotGroup, get_snapshot_groups
+);

@@ -3,12 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteSnapshotPlan`
-#[cfg(any(feature = "snapshot-plan"))]
+#[cfg(feature = "snapshot-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteSnapshotPlan {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "snapshot-plan"))]
+#[cfg(feature = "snapshot-plan")]
 impl crate::codec::Decode for DeleteSnapshotPlan {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -30,7 +30,7 @@ impl crate::codec::Decode for DeleteSnapshotPlan {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "snapshot-plan"))]
+#[cfg(feature = "snapshot-plan")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteSnapshotPlan {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -40,7 +40,7 @@ impl crate::codec::Encode for DeleteSnapshotPlan {
     }
 }
 /// Spec: `#/components/schemas/GetSnapshotPlansConnectionRequestBody`
-#[cfg(any(feature = "snapshot-plan"))]
+#[cfg(feature = "snapshot-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSnapshotPlansConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -51,7 +51,7 @@ pub struct GetSnapshotPlansConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::SnapshotPlanWhereInput>,
 }
-#[cfg(any(feature = "snapshot-plan"))]
+#[cfg(feature = "snapshot-plan")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetSnapshotPlansConnectionRequestBody {
     fn decode(
@@ -75,7 +75,7 @@ impl crate::codec::Decode for GetSnapshotPlansConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "snapshot-plan"))]
+#[cfg(feature = "snapshot-plan")]
 impl crate::codec::Encode for GetSnapshotPlansConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -90,12 +90,12 @@ impl crate::codec::Encode for GetSnapshotPlansConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateSnapshotPlan`
-#[cfg(any(feature = "snapshot-plan"))]
+#[cfg(feature = "snapshot-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateSnapshotPlan {
     pub count: i32,
 }
-#[cfg(any(feature = "snapshot-plan"))]
+#[cfg(feature = "snapshot-plan")]
 impl crate::codec::Decode for NestedAggregateSnapshotPlan {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -117,7 +117,7 @@ impl crate::codec::Decode for NestedAggregateSnapshotPlan {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "snapshot-plan"))]
+#[cfg(feature = "snapshot-plan")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateSnapshotPlan {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -127,7 +127,7 @@ impl crate::codec::Encode for NestedAggregateSnapshotPlan {
     }
 }
 /// Spec: `#/components/schemas/SnapshotPlan`
-#[cfg(any(feature = "snapshot-plan"))]
+#[cfg(feature = "snapshot-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotPlan {
     pub auto_delete_num: i32,
@@ -162,7 +162,7 @@ pub struct SnapshotPlan {
     pub status: crate::models::SnapshotPlanStatus,
     pub vms: ::std::option::Option<::std::vec::Vec<crate::models::NestedVm>>,
 }
-#[cfg(any(feature = "snapshot-plan"))]
+#[cfg(feature = "snapshot-plan")]
 impl crate::codec::Decode for SnapshotPlan {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -308,7 +308,7 @@ impl crate::codec::Decode for SnapshotPlan {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "snapshot-plan"))]
+#[cfg(feature = "snapshot-plan")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for SnapshotPlan {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -346,12 +346,12 @@ impl crate::codec::Encode for SnapshotPlan {
     }
 }
 /// Spec: `#/components/schemas/SnapshotPlanConnection`
-#[cfg(any(feature = "snapshot-plan"))]
+#[cfg(feature = "snapshot-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotPlanConnection {
     pub aggregate: crate::models::NestedAggregateSnapshotPlan,
 }
-#[cfg(any(feature = "snapshot-plan"))]
+#[cfg(feature = "snapshot-plan")]
 impl crate::codec::Decode for SnapshotPlanConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -373,7 +373,7 @@ impl crate::codec::Decode for SnapshotPlanConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "snapshot-plan"))]
+#[cfg(feature = "snapshot-plan")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for SnapshotPlanConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -383,7 +383,7 @@ impl crate::codec::Encode for SnapshotPlanConnection {
     }
 }
 /// Spec: `#/components/schemas/SnapshotPlanCreationParams`
-#[cfg(any(feature = "snapshot-plan"))]
+#[cfg(feature = "snapshot-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotPlanCreationParams {
     pub vm_ids: ::std::vec::Vec<::std::string::String>,
@@ -396,7 +396,7 @@ pub struct SnapshotPlanCreationParams {
     pub cluster_id: ::std::string::String,
     pub name: ::std::string::String,
 }
-#[cfg(any(feature = "snapshot-plan"))]
+#[cfg(feature = "snapshot-plan")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SnapshotPlanCreationParams {
     fn decode(
@@ -457,7 +457,7 @@ impl crate::codec::Decode for SnapshotPlanCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "snapshot-plan"))]
+#[cfg(feature = "snapshot-plan")]
 impl crate::codec::Encode for SnapshotPlanCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -474,12 +474,12 @@ impl crate::codec::Encode for SnapshotPlanCreationParams {
     }
 }
 /// Spec: `#/components/schemas/SnapshotPlanDeletionParams`
-#[cfg(any(feature = "snapshot-plan"))]
+#[cfg(feature = "snapshot-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotPlanDeletionParams {
     pub r#where: crate::models::SnapshotPlanWhereInput,
 }
-#[cfg(any(feature = "snapshot-plan"))]
+#[cfg(feature = "snapshot-plan")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SnapshotPlanDeletionParams {
     fn decode(
@@ -502,7 +502,7 @@ impl crate::codec::Decode for SnapshotPlanDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "snapshot-plan"))]
+#[cfg(feature = "snapshot-plan")]
 impl crate::codec::Encode for SnapshotPlanDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -511,13 +511,13 @@ impl crate::codec::Encode for SnapshotPlanDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/SnapshotPlanExecutionParams`
-#[cfg(any(feature = "snapshot-plan"))]
+#[cfg(feature = "snapshot-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotPlanExecutionParams {
     pub data: crate::models::SnapshotPlanExecutionParamsData,
     pub r#where: crate::models::SnapshotPlanWhereInput,
 }
-#[cfg(any(feature = "snapshot-plan"))]
+#[cfg(feature = "snapshot-plan")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SnapshotPlanExecutionParams {
     fn decode(
@@ -544,7 +544,7 @@ impl crate::codec::Decode for SnapshotPlanExecutionParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "snapshot-plan"))]
+#[cfg(feature = "snapshot-plan")]
 impl crate::codec::Encode for SnapshotPlanExecutionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -554,12 +554,12 @@ impl crate::codec::Encode for SnapshotPlanExecutionParams {
     }
 }
 /// Spec: `#/components/schemas/SnapshotPlanExecutionParams/properties/data`
-#[cfg(any(feature = "snapshot-plan"))]
+#[cfg(feature = "snapshot-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotPlanExecutionParamsData {
     pub task_name: ::std::string::String,
 }
-#[cfg(any(feature = "snapshot-plan"))]
+#[cfg(feature = "snapshot-plan")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SnapshotPlanExecutionParamsData {
     fn decode(
@@ -582,7 +582,7 @@ impl crate::codec::Decode for SnapshotPlanExecutionParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "snapshot-plan"))]
+#[cfg(feature = "snapshot-plan")]
 impl crate::codec::Encode for SnapshotPlanExecutionParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -591,12 +591,12 @@ impl crate::codec::Encode for SnapshotPlanExecutionParamsData {
     }
 }
 /// Spec: `#/components/schemas/SnapshotPlanResumeParams`
-#[cfg(any(feature = "snapshot-plan"))]
+#[cfg(feature = "snapshot-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotPlanResumeParams {
     pub r#where: crate::models::SnapshotPlanWhereInput,
 }
-#[cfg(any(feature = "snapshot-plan"))]
+#[cfg(feature = "snapshot-plan")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SnapshotPlanResumeParams {
     fn decode(
@@ -619,7 +619,7 @@ impl crate::codec::Decode for SnapshotPlanResumeParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "snapshot-plan"))]
+#[cfg(feature = "snapshot-plan")]
 impl crate::codec::Encode for SnapshotPlanResumeParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -628,12 +628,12 @@ impl crate::codec::Encode for SnapshotPlanResumeParams {
     }
 }
 /// Spec: `#/components/schemas/SnapshotPlanSuspendedParams`
-#[cfg(any(feature = "snapshot-plan"))]
+#[cfg(feature = "snapshot-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotPlanSuspendedParams {
     pub r#where: crate::models::SnapshotPlanWhereInput,
 }
-#[cfg(any(feature = "snapshot-plan"))]
+#[cfg(feature = "snapshot-plan")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SnapshotPlanSuspendedParams {
     fn decode(
@@ -656,7 +656,7 @@ impl crate::codec::Decode for SnapshotPlanSuspendedParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "snapshot-plan"))]
+#[cfg(feature = "snapshot-plan")]
 impl crate::codec::Encode for SnapshotPlanSuspendedParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -665,13 +665,13 @@ impl crate::codec::Encode for SnapshotPlanSuspendedParams {
     }
 }
 /// Spec: `#/components/schemas/SnapshotPlanUpdationParams`
-#[cfg(any(feature = "snapshot-plan"))]
+#[cfg(feature = "snapshot-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotPlanUpdationParams {
     pub data: ::std::option::Option<crate::models::SnapshotPlanUpdationParamsData>,
     pub r#where: crate::models::SnapshotPlanWhereInput,
 }
-#[cfg(any(feature = "snapshot-plan"))]
+#[cfg(feature = "snapshot-plan")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SnapshotPlanUpdationParams {
     fn decode(
@@ -695,7 +695,7 @@ impl crate::codec::Decode for SnapshotPlanUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "snapshot-plan"))]
+#[cfg(feature = "snapshot-plan")]
 impl crate::codec::Encode for SnapshotPlanUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -705,7 +705,7 @@ impl crate::codec::Encode for SnapshotPlanUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/SnapshotPlanUpdationParams/properties/data`
-#[cfg(any(feature = "snapshot-plan"))]
+#[cfg(feature = "snapshot-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotPlanUpdationParamsData {
     pub vm_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -716,7 +716,7 @@ pub struct SnapshotPlanUpdationParamsData {
     pub remain_snapshot_num: ::std::option::Option<i32>,
     pub name: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "snapshot-plan"))]
+#[cfg(feature = "snapshot-plan")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SnapshotPlanUpdationParamsData {
     fn decode(
@@ -746,7 +746,7 @@ impl crate::codec::Decode for SnapshotPlanUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "snapshot-plan"))]
+#[cfg(feature = "snapshot-plan")]
 impl crate::codec::Encode for SnapshotPlanUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -762,106 +762,146 @@ impl crate::codec::Encode for SnapshotPlanUpdationParamsData {
 }
 impl crate::Client {
     /// `POST /v2/api/create-snapshot-plan` (operation `CreateSnapshotPlan`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "snapshot-plan")]
-    pub async fn create_snapshot_plan(
+    pub fn create_snapshot_plan(
         &self,
         body: &[crate::models::SnapshotPlanCreationParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::SnapshotPlan>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("create-snapshot-plan", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::SnapshotPlan>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("create-snapshot-plan", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/delete-snapshot-plan` (operation `DeleteSnapshotPlan`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "snapshot-plan")]
-    pub async fn delete_snapshot_plan(
+    pub fn delete_snapshot_plan(
         &self,
         body: &crate::models::SnapshotPlanDeletionParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::DeleteSnapshotPlan>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("delete-snapshot-plan", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::DeleteSnapshotPlan>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("delete-snapshot-plan", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/execute-snapshot-plan` (operation `ExecuteSnapshotPlan`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "snapshot-plan")]
-    pub async fn execute_snapshot_plan(
+    pub fn execute_snapshot_plan(
         &self,
         body: &crate::models::SnapshotPlanExecutionParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::SnapshotPlan>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("execute-snapshot-plan", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::SnapshotPlan>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("execute-snapshot-plan", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-snapshot-plans` (operation `GetSnapshotPlans`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "snapshot-plan")]
-    pub async fn get_snapshot_plans(
+    pub fn get_snapshot_plans(
         &self,
         body: &crate::models::GetSnapshotPlansRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::SnapshotPlan>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-snapshot-plans", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::SnapshotPlan>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-snapshot-plans", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-snapshot-plans-connection` (operation `GetSnapshotPlansConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "snapshot-plan")]
-    pub async fn get_snapshot_plans_connection(
+    pub fn get_snapshot_plans_connection(
         &self,
         body: &crate::models::GetSnapshotPlansConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::SnapshotPlanConnection, crate::Error> {
-        self.execute(
-                crate::client::ApiRequest::json("get-snapshot-plans-connection", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::SnapshotPlanConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-snapshot-plans-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/resume-snapshot-plan` (operation `ResumeSnapshotPlan`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "snapshot-plan")]
-    pub async fn resume_snapshot_plan(
+    pub fn resume_snapshot_plan(
         &self,
         body: &crate::models::SnapshotPlanResumeParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::SnapshotPlan>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("resume-snapshot-plan", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::SnapshotPlan>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("resume-snapshot-plan", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/suspend-snapshot-plan` (operation `SuspendSnapshotPlan`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "snapshot-plan")]
-    pub async fn suspend_snapshot_plan(
+    pub fn suspend_snapshot_plan(
         &self,
         body: &crate::models::SnapshotPlanSuspendedParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::SnapshotPlan>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("suspend-snapshot-plan", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::SnapshotPlan>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("suspend-snapshot-plan", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-snapshot-plan` (operation `UpdateSnapshotPlan`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "snapshot-plan")]
-    pub async fn update_snapshot_plan(
+    pub fn update_snapshot_plan(
         &self,
         body: &crate::models::SnapshotPlanUpdationParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::SnapshotPlan>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("update-snapshot-plan", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::SnapshotPlan>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("update-snapshot-plan", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "snapshot-plan")]
+crate::pagination::list_request!(
+    GetSnapshotPlansRequestBody => SnapshotPlan, get_snapshot_plans
+);

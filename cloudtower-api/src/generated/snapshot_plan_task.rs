@@ -3,7 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/GetSnapshotPlanTasksConnectionRequestBody`
-#[cfg(any(feature = "snapshot-plan-task"))]
+#[cfg(feature = "snapshot-plan-task")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSnapshotPlanTasksConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -14,7 +14,7 @@ pub struct GetSnapshotPlanTasksConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::SnapshotPlanTaskWhereInput>,
 }
-#[cfg(any(feature = "snapshot-plan-task"))]
+#[cfg(feature = "snapshot-plan-task")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetSnapshotPlanTasksConnectionRequestBody {
     fn decode(
@@ -38,7 +38,7 @@ impl crate::codec::Decode for GetSnapshotPlanTasksConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "snapshot-plan-task"))]
+#[cfg(feature = "snapshot-plan-task")]
 impl crate::codec::Encode for GetSnapshotPlanTasksConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -53,7 +53,7 @@ impl crate::codec::Encode for GetSnapshotPlanTasksConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetSnapshotPlanTasksRequestBody`
-#[cfg(any(feature = "snapshot-plan-task"))]
+#[cfg(feature = "snapshot-plan-task")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSnapshotPlanTasksRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -64,7 +64,7 @@ pub struct GetSnapshotPlanTasksRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::SnapshotPlanTaskWhereInput>,
 }
-#[cfg(any(feature = "snapshot-plan-task"))]
+#[cfg(feature = "snapshot-plan-task")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetSnapshotPlanTasksRequestBody {
     fn decode(
@@ -88,7 +88,7 @@ impl crate::codec::Decode for GetSnapshotPlanTasksRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "snapshot-plan-task"))]
+#[cfg(feature = "snapshot-plan-task")]
 impl crate::codec::Encode for GetSnapshotPlanTasksRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -103,12 +103,12 @@ impl crate::codec::Encode for GetSnapshotPlanTasksRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateSnapshotPlanTask`
-#[cfg(any(feature = "snapshot-plan-task"))]
+#[cfg(feature = "snapshot-plan-task")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateSnapshotPlanTask {
     pub count: i32,
 }
-#[cfg(any(feature = "snapshot-plan-task"))]
+#[cfg(feature = "snapshot-plan-task")]
 impl crate::codec::Decode for NestedAggregateSnapshotPlanTask {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -130,7 +130,7 @@ impl crate::codec::Decode for NestedAggregateSnapshotPlanTask {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "snapshot-plan-task"))]
+#[cfg(feature = "snapshot-plan-task")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateSnapshotPlanTask {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -140,7 +140,7 @@ impl crate::codec::Encode for NestedAggregateSnapshotPlanTask {
     }
 }
 /// Spec: `#/components/schemas/SnapshotPlanTask`
-#[cfg(any(feature = "snapshot-plan-task"))]
+#[cfg(feature = "snapshot-plan-task")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotPlanTask {
     pub cluster: crate::models::NestedCluster,
@@ -155,7 +155,7 @@ pub struct SnapshotPlanTask {
     pub status: crate::models::SnapshotPlanExecuteStatus,
     pub r#type: crate::models::SnapshotPlanTaskType,
 }
-#[cfg(any(feature = "snapshot-plan-task"))]
+#[cfg(feature = "snapshot-plan-task")]
 impl crate::codec::Decode for SnapshotPlanTask {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -219,7 +219,7 @@ impl crate::codec::Decode for SnapshotPlanTask {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "snapshot-plan-task"))]
+#[cfg(feature = "snapshot-plan-task")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for SnapshotPlanTask {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -239,12 +239,12 @@ impl crate::codec::Encode for SnapshotPlanTask {
     }
 }
 /// Spec: `#/components/schemas/SnapshotPlanTaskConnection`
-#[cfg(any(feature = "snapshot-plan-task"))]
+#[cfg(feature = "snapshot-plan-task")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotPlanTaskConnection {
     pub aggregate: crate::models::NestedAggregateSnapshotPlanTask,
 }
-#[cfg(any(feature = "snapshot-plan-task"))]
+#[cfg(feature = "snapshot-plan-task")]
 impl crate::codec::Decode for SnapshotPlanTaskConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -266,7 +266,7 @@ impl crate::codec::Decode for SnapshotPlanTaskConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "snapshot-plan-task"))]
+#[cfg(feature = "snapshot-plan-task")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for SnapshotPlanTaskConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -276,7 +276,7 @@ impl crate::codec::Encode for SnapshotPlanTaskConnection {
     }
 }
 /// Spec: `#/components/schemas/SnapshotPlanTaskOrderByInput`
-#[cfg(any(feature = "snapshot-plan-task"))]
+#[cfg(feature = "snapshot-plan-task")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum SnapshotPlanTaskOrderByInput {
     /// `end_time_ASC`
@@ -314,7 +314,7 @@ pub enum SnapshotPlanTaskOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "snapshot-plan-task"))]
+#[cfg(feature = "snapshot-plan-task")]
 impl SnapshotPlanTaskOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 16] = [
@@ -381,19 +381,19 @@ impl SnapshotPlanTaskOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "snapshot-plan-task"))]
+#[cfg(feature = "snapshot-plan-task")]
 impl ::std::default::Default for SnapshotPlanTaskOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "snapshot-plan-task"))]
+#[cfg(feature = "snapshot-plan-task")]
 impl ::std::fmt::Display for SnapshotPlanTaskOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "snapshot-plan-task"))]
+#[cfg(feature = "snapshot-plan-task")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SnapshotPlanTaskOrderByInput {
     fn decode(
@@ -402,14 +402,14 @@ impl crate::codec::Decode for SnapshotPlanTaskOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "snapshot-plan-task"))]
+#[cfg(feature = "snapshot-plan-task")]
 impl crate::codec::Encode for SnapshotPlanTaskOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/SnapshotPlanTaskType`
-#[cfg(any(feature = "snapshot-plan-task"))]
+#[cfg(feature = "snapshot-plan-task")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum SnapshotPlanTaskType {
     /// `TASK_TYPE_CLONE`
@@ -421,7 +421,7 @@ pub enum SnapshotPlanTaskType {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "snapshot-plan-task"))]
+#[cfg(feature = "snapshot-plan-task")]
 impl SnapshotPlanTaskType {
     /// Every value the spec lists.
     pub const ALL: [Self; 3] = [
@@ -449,19 +449,19 @@ impl SnapshotPlanTaskType {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "snapshot-plan-task"))]
+#[cfg(feature = "snapshot-plan-task")]
 impl ::std::default::Default for SnapshotPlanTaskType {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "snapshot-plan-task"))]
+#[cfg(feature = "snapshot-plan-task")]
 impl ::std::fmt::Display for SnapshotPlanTaskType {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "snapshot-plan-task"))]
+#[cfg(feature = "snapshot-plan-task")]
 impl crate::codec::Decode for SnapshotPlanTaskType {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -469,14 +469,14 @@ impl crate::codec::Decode for SnapshotPlanTaskType {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "snapshot-plan-task"))]
+#[cfg(feature = "snapshot-plan-task")]
 impl crate::codec::Encode for SnapshotPlanTaskType {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/SnapshotPlanTaskWhereInput`
-#[cfg(any(feature = "snapshot-plan-task"))]
+#[cfg(feature = "snapshot-plan-task")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotPlanTaskWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::SnapshotPlanTaskWhereInput>>,
@@ -529,7 +529,7 @@ pub struct SnapshotPlanTaskWhereInput {
     pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
     pub local_id_starts_with: crate::Nullable<::std::string::String>,
-    #[cfg(any(feature = "snapshot-group"))]
+    #[cfg(feature = "snapshot-group")]
     pub snapshot_group: crate::Nullable<
         ::std::boxed::Box<crate::models::SnapshotGroupWhereInput>,
     >,
@@ -560,7 +560,7 @@ pub struct SnapshotPlanTaskWhereInput {
         ::std::vec::Vec<crate::models::SnapshotPlanTaskType>,
     >,
 }
-#[cfg(any(feature = "snapshot-plan-task"))]
+#[cfg(feature = "snapshot-plan-task")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SnapshotPlanTaskWhereInput {
     fn decode(
@@ -652,7 +652,7 @@ impl crate::codec::Decode for SnapshotPlanTaskWhereInput {
                 "local_id_starts_with" => {
                     d.field(&mut out.local_id_starts_with, "local_id_starts_with")?
                 }
-                #[cfg(any(feature = "snapshot-group"))]
+                #[cfg(feature = "snapshot-group")]
                 "snapshotGroup" => d.field(&mut out.snapshot_group, "snapshotGroup")?,
                 #[cfg(any(feature = "snapshot-plan", feature = "table-reporter"))]
                 "snapshotPlan" => d.field(&mut out.snapshot_plan, "snapshotPlan")?,
@@ -681,7 +681,7 @@ impl crate::codec::Decode for SnapshotPlanTaskWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "snapshot-plan-task"))]
+#[cfg(feature = "snapshot-plan-task")]
 impl crate::codec::Encode for SnapshotPlanTaskWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -731,7 +731,7 @@ impl crate::codec::Encode for SnapshotPlanTaskWhereInput {
         e.field("local_id_not_in", &self.local_id_not_in);
         e.field("local_id_not_starts_with", &self.local_id_not_starts_with);
         e.field("local_id_starts_with", &self.local_id_starts_with);
-        #[cfg(any(feature = "snapshot-group"))]
+        #[cfg(feature = "snapshot-group")]
         e.field("snapshotGroup", &self.snapshot_group);
         #[cfg(any(feature = "snapshot-plan", feature = "table-reporter"))]
         e.field("snapshotPlan", &self.snapshot_plan);
@@ -756,31 +756,44 @@ impl crate::codec::Encode for SnapshotPlanTaskWhereInput {
 }
 impl crate::Client {
     /// `POST /v2/api/get-snapshot-plan-tasks` (operation `GetSnapshotPlanTasks`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "snapshot-plan-task")]
-    pub async fn get_snapshot_plan_tasks(
+    pub fn get_snapshot_plan_tasks(
         &self,
         body: &crate::models::GetSnapshotPlanTasksRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::SnapshotPlanTask>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-snapshot-plan-tasks", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::SnapshotPlanTask>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-snapshot-plan-tasks", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-snapshot-plan-tasks-connection` (operation `GetSnapshotPlanTasksConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "snapshot-plan-task")]
-    pub async fn get_snapshot_plan_tasks_connection(
+    pub fn get_snapshot_plan_tasks_connection(
         &self,
         body: &crate::models::GetSnapshotPlanTasksConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::SnapshotPlanTaskConnection, crate::Error> {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "get-snapshot-plan-tasks-connection",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::SnapshotPlanTaskConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-snapshot-plan-tasks-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "snapshot-plan-task")]
+crate::pagination::list_request!(
+    GetSnapshotPlanTasksRequestBody => SnapshotPlanTask, get_snapshot_plan_tasks
+);

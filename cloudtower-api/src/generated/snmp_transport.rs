@@ -3,12 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteSnmpTransport`
-#[cfg(any(feature = "snmp-transport"))]
+#[cfg(feature = "snmp-transport")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteSnmpTransport {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "snmp-transport"))]
+#[cfg(feature = "snmp-transport")]
 impl crate::codec::Decode for DeleteSnmpTransport {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -30,7 +30,7 @@ impl crate::codec::Decode for DeleteSnmpTransport {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "snmp-transport"))]
+#[cfg(feature = "snmp-transport")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteSnmpTransport {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -40,7 +40,7 @@ impl crate::codec::Encode for DeleteSnmpTransport {
     }
 }
 /// Spec: `#/components/schemas/GetSnmpTransportsConnectionRequestBody`
-#[cfg(any(feature = "snmp-transport"))]
+#[cfg(feature = "snmp-transport")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSnmpTransportsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -51,7 +51,7 @@ pub struct GetSnmpTransportsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::SnmpTransportWhereInput>,
 }
-#[cfg(any(feature = "snmp-transport"))]
+#[cfg(feature = "snmp-transport")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetSnmpTransportsConnectionRequestBody {
     fn decode(
@@ -75,7 +75,7 @@ impl crate::codec::Decode for GetSnmpTransportsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "snmp-transport"))]
+#[cfg(feature = "snmp-transport")]
 impl crate::codec::Encode for GetSnmpTransportsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -90,7 +90,7 @@ impl crate::codec::Encode for GetSnmpTransportsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetSnmpTransportsRequestBody`
-#[cfg(any(feature = "snmp-transport"))]
+#[cfg(feature = "snmp-transport")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSnmpTransportsRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -101,7 +101,7 @@ pub struct GetSnmpTransportsRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::SnmpTransportWhereInput>,
 }
-#[cfg(any(feature = "snmp-transport"))]
+#[cfg(feature = "snmp-transport")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetSnmpTransportsRequestBody {
     fn decode(
@@ -125,7 +125,7 @@ impl crate::codec::Decode for GetSnmpTransportsRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "snmp-transport"))]
+#[cfg(feature = "snmp-transport")]
 impl crate::codec::Encode for GetSnmpTransportsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -140,12 +140,12 @@ impl crate::codec::Encode for GetSnmpTransportsRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateSnmpTransport`
-#[cfg(any(feature = "snmp-transport"))]
+#[cfg(feature = "snmp-transport")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateSnmpTransport {
     pub count: i32,
 }
-#[cfg(any(feature = "snmp-transport"))]
+#[cfg(feature = "snmp-transport")]
 impl crate::codec::Decode for NestedAggregateSnmpTransport {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -167,7 +167,7 @@ impl crate::codec::Decode for NestedAggregateSnmpTransport {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "snmp-transport"))]
+#[cfg(feature = "snmp-transport")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateSnmpTransport {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -177,8 +177,8 @@ impl crate::codec::Encode for NestedAggregateSnmpTransport {
     }
 }
 /// Spec: `#/components/schemas/SnmpTransport`
-#[cfg(any(feature = "snmp-transport"))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[cfg(feature = "snmp-transport")]
+#[derive(Clone, Default, PartialEq)]
 pub struct SnmpTransport {
     pub auth_pass_phrase: ::std::option::Option<::std::string::String>,
     pub auth_protocol: ::std::option::Option<crate::models::SnmpAuthProtocol>,
@@ -196,7 +196,29 @@ pub struct SnmpTransport {
     pub username: ::std::option::Option<::std::string::String>,
     pub version: crate::models::SnmpVersion,
 }
-#[cfg(any(feature = "snmp-transport"))]
+#[cfg(feature = "snmp-transport")]
+impl ::std::fmt::Debug for SnmpTransport {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        let mut debug = f.debug_struct("SnmpTransport");
+        debug.field("auth_pass_phrase", &::std::format_args!("<redacted>"));
+        debug.field("auth_protocol", &self.auth_protocol);
+        debug.field("cluster", &self.cluster);
+        debug.field("community", &::std::format_args!("<redacted>"));
+        debug.field("disabled", &self.disabled);
+        debug.field("entityAsyncStatus", &self.entity_async_status);
+        debug.field("id", &self.id);
+        debug.field("local_id", &self.local_id);
+        debug.field("name", &self.name);
+        debug.field("port", &self.port);
+        debug.field("privacy_pass_phrase", &::std::format_args!("<redacted>"));
+        debug.field("privacy_protocol", &self.privacy_protocol);
+        debug.field("protocol", &self.protocol);
+        debug.field("username", &self.username);
+        debug.field("version", &self.version);
+        debug.finish()
+    }
+}
+#[cfg(feature = "snmp-transport")]
 impl crate::codec::Decode for SnmpTransport {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -274,7 +296,7 @@ impl crate::codec::Decode for SnmpTransport {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "snmp-transport"))]
+#[cfg(feature = "snmp-transport")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for SnmpTransport {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -298,12 +320,12 @@ impl crate::codec::Encode for SnmpTransport {
     }
 }
 /// Spec: `#/components/schemas/SnmpTransportConnection`
-#[cfg(any(feature = "snmp-transport"))]
+#[cfg(feature = "snmp-transport")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnmpTransportConnection {
     pub aggregate: crate::models::NestedAggregateSnmpTransport,
 }
-#[cfg(any(feature = "snmp-transport"))]
+#[cfg(feature = "snmp-transport")]
 impl crate::codec::Decode for SnmpTransportConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -325,7 +347,7 @@ impl crate::codec::Decode for SnmpTransportConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "snmp-transport"))]
+#[cfg(feature = "snmp-transport")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for SnmpTransportConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -335,8 +357,8 @@ impl crate::codec::Encode for SnmpTransportConnection {
     }
 }
 /// Spec: `#/components/schemas/SnmpTransportCreationParams`
-#[cfg(any(feature = "snmp-transport"))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[cfg(feature = "snmp-transport")]
+#[derive(Clone, Default, PartialEq)]
 pub struct SnmpTransportCreationParams {
     pub disabled: ::std::option::Option<bool>,
     pub privacy_protocol: ::std::option::Option<crate::models::SnmpPrivacyProtocol>,
@@ -351,7 +373,26 @@ pub struct SnmpTransportCreationParams {
     pub name: ::std::string::String,
     pub cluster_id: ::std::string::String,
 }
-#[cfg(any(feature = "snmp-transport"))]
+#[cfg(feature = "snmp-transport")]
+impl ::std::fmt::Debug for SnmpTransportCreationParams {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        let mut debug = f.debug_struct("SnmpTransportCreationParams");
+        debug.field("disabled", &self.disabled);
+        debug.field("privacy_protocol", &self.privacy_protocol);
+        debug.field("privacy_pass_phrase", &::std::format_args!("<redacted>"));
+        debug.field("auth_protocol", &self.auth_protocol);
+        debug.field("auth_pass_phrase", &::std::format_args!("<redacted>"));
+        debug.field("username", &self.username);
+        debug.field("community", &::std::format_args!("<redacted>"));
+        debug.field("port", &self.port);
+        debug.field("protocol", &self.protocol);
+        debug.field("version", &self.version);
+        debug.field("name", &self.name);
+        debug.field("cluster_id", &self.cluster_id);
+        debug.finish()
+    }
+}
+#[cfg(feature = "snmp-transport")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SnmpTransportCreationParams {
     fn decode(
@@ -407,7 +448,7 @@ impl crate::codec::Decode for SnmpTransportCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "snmp-transport"))]
+#[cfg(feature = "snmp-transport")]
 impl crate::codec::Encode for SnmpTransportCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -427,12 +468,12 @@ impl crate::codec::Encode for SnmpTransportCreationParams {
     }
 }
 /// Spec: `#/components/schemas/SnmpTransportDeletionParams`
-#[cfg(any(feature = "snmp-transport"))]
+#[cfg(feature = "snmp-transport")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnmpTransportDeletionParams {
     pub r#where: crate::models::SnmpTransportWhereInput,
 }
-#[cfg(any(feature = "snmp-transport"))]
+#[cfg(feature = "snmp-transport")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SnmpTransportDeletionParams {
     fn decode(
@@ -455,7 +496,7 @@ impl crate::codec::Decode for SnmpTransportDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "snmp-transport"))]
+#[cfg(feature = "snmp-transport")]
 impl crate::codec::Encode for SnmpTransportDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -464,7 +505,7 @@ impl crate::codec::Encode for SnmpTransportDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/SnmpTransportOrderByInput`
-#[cfg(any(feature = "snmp-transport"))]
+#[cfg(feature = "snmp-transport")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum SnmpTransportOrderByInput {
     /// `auth_pass_phrase_ASC`
@@ -526,7 +567,7 @@ pub enum SnmpTransportOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "snmp-transport"))]
+#[cfg(feature = "snmp-transport")]
 impl SnmpTransportOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 28] = [
@@ -629,19 +670,19 @@ impl SnmpTransportOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "snmp-transport"))]
+#[cfg(feature = "snmp-transport")]
 impl ::std::default::Default for SnmpTransportOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "snmp-transport"))]
+#[cfg(feature = "snmp-transport")]
 impl ::std::fmt::Display for SnmpTransportOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "snmp-transport"))]
+#[cfg(feature = "snmp-transport")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SnmpTransportOrderByInput {
     fn decode(
@@ -650,20 +691,20 @@ impl crate::codec::Decode for SnmpTransportOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "snmp-transport"))]
+#[cfg(feature = "snmp-transport")]
 impl crate::codec::Encode for SnmpTransportOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/SnmpTransportUpdationParams`
-#[cfg(any(feature = "snmp-transport"))]
+#[cfg(feature = "snmp-transport")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnmpTransportUpdationParams {
     pub data: crate::models::SnmpTransportUpdationParamsData,
     pub r#where: crate::models::SnmpTransportWhereInput,
 }
-#[cfg(any(feature = "snmp-transport"))]
+#[cfg(feature = "snmp-transport")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SnmpTransportUpdationParams {
     fn decode(
@@ -690,7 +731,7 @@ impl crate::codec::Decode for SnmpTransportUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "snmp-transport"))]
+#[cfg(feature = "snmp-transport")]
 impl crate::codec::Encode for SnmpTransportUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -700,8 +741,8 @@ impl crate::codec::Encode for SnmpTransportUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/SnmpTransportUpdationParams/properties/data`
-#[cfg(any(feature = "snmp-transport"))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[cfg(feature = "snmp-transport")]
+#[derive(Clone, Default, PartialEq)]
 pub struct SnmpTransportUpdationParamsData {
     pub disabled: ::std::option::Option<bool>,
     pub privacy_protocol: ::std::option::Option<crate::models::SnmpPrivacyProtocol>,
@@ -715,7 +756,25 @@ pub struct SnmpTransportUpdationParamsData {
     pub version: ::std::option::Option<crate::models::SnmpVersion>,
     pub name: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "snmp-transport"))]
+#[cfg(feature = "snmp-transport")]
+impl ::std::fmt::Debug for SnmpTransportUpdationParamsData {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        let mut debug = f.debug_struct("SnmpTransportUpdationParamsData");
+        debug.field("disabled", &self.disabled);
+        debug.field("privacy_protocol", &self.privacy_protocol);
+        debug.field("privacy_pass_phrase", &::std::format_args!("<redacted>"));
+        debug.field("auth_protocol", &self.auth_protocol);
+        debug.field("auth_pass_phrase", &::std::format_args!("<redacted>"));
+        debug.field("username", &self.username);
+        debug.field("community", &::std::format_args!("<redacted>"));
+        debug.field("port", &self.port);
+        debug.field("protocol", &self.protocol);
+        debug.field("version", &self.version);
+        debug.field("name", &self.name);
+        debug.finish()
+    }
+}
+#[cfg(feature = "snmp-transport")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SnmpTransportUpdationParamsData {
     fn decode(
@@ -749,7 +808,7 @@ impl crate::codec::Decode for SnmpTransportUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "snmp-transport"))]
+#[cfg(feature = "snmp-transport")]
 impl crate::codec::Encode for SnmpTransportUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -768,8 +827,8 @@ impl crate::codec::Encode for SnmpTransportUpdationParamsData {
     }
 }
 /// Spec: `#/components/schemas/SnmpTransportWhereInput`
-#[cfg(any(feature = "snmp-transport"))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[cfg(feature = "snmp-transport")]
+#[derive(Clone, Default, PartialEq)]
 pub struct SnmpTransportWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::SnmpTransportWhereInput>>,
     pub not: crate::Nullable<::std::vec::Vec<crate::models::SnmpTransportWhereInput>>,
@@ -918,7 +977,172 @@ pub struct SnmpTransportWhereInput {
     pub version_not: crate::Nullable<crate::models::SnmpVersion>,
     pub version_not_in: crate::Nullable<::std::vec::Vec<crate::models::SnmpVersion>>,
 }
-#[cfg(any(feature = "snmp-transport"))]
+#[cfg(feature = "snmp-transport")]
+impl ::std::fmt::Debug for SnmpTransportWhereInput {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        let mut debug = f.debug_struct("SnmpTransportWhereInput");
+        debug.field("AND", &self.and);
+        debug.field("NOT", &self.not);
+        debug.field("OR", &self.or);
+        debug.field("auth_pass_phrase", &::std::format_args!("<redacted>"));
+        debug.field("auth_pass_phrase_contains", &self.auth_pass_phrase_contains);
+        debug.field("auth_pass_phrase_ends_with", &self.auth_pass_phrase_ends_with);
+        debug.field("auth_pass_phrase_gt", &self.auth_pass_phrase_gt);
+        debug.field("auth_pass_phrase_gte", &self.auth_pass_phrase_gte);
+        debug.field("auth_pass_phrase_in", &self.auth_pass_phrase_in);
+        debug.field("auth_pass_phrase_lt", &self.auth_pass_phrase_lt);
+        debug.field("auth_pass_phrase_lte", &self.auth_pass_phrase_lte);
+        debug.field("auth_pass_phrase_not", &self.auth_pass_phrase_not);
+        debug
+            .field("auth_pass_phrase_not_contains", &self.auth_pass_phrase_not_contains);
+        debug
+            .field(
+                "auth_pass_phrase_not_ends_with",
+                &self.auth_pass_phrase_not_ends_with,
+            );
+        debug.field("auth_pass_phrase_not_in", &self.auth_pass_phrase_not_in);
+        debug
+            .field(
+                "auth_pass_phrase_not_starts_with",
+                &self.auth_pass_phrase_not_starts_with,
+            );
+        debug.field("auth_pass_phrase_starts_with", &self.auth_pass_phrase_starts_with);
+        debug.field("auth_protocol", &self.auth_protocol);
+        debug.field("auth_protocol_in", &self.auth_protocol_in);
+        debug.field("auth_protocol_not", &self.auth_protocol_not);
+        debug.field("auth_protocol_not_in", &self.auth_protocol_not_in);
+        debug.field("cluster", &self.cluster);
+        debug.field("community", &::std::format_args!("<redacted>"));
+        debug.field("community_contains", &self.community_contains);
+        debug.field("community_ends_with", &self.community_ends_with);
+        debug.field("community_gt", &self.community_gt);
+        debug.field("community_gte", &self.community_gte);
+        debug.field("community_in", &self.community_in);
+        debug.field("community_lt", &self.community_lt);
+        debug.field("community_lte", &self.community_lte);
+        debug.field("community_not", &self.community_not);
+        debug.field("community_not_contains", &self.community_not_contains);
+        debug.field("community_not_ends_with", &self.community_not_ends_with);
+        debug.field("community_not_in", &self.community_not_in);
+        debug.field("community_not_starts_with", &self.community_not_starts_with);
+        debug.field("community_starts_with", &self.community_starts_with);
+        debug.field("disabled", &self.disabled);
+        debug.field("disabled_not", &self.disabled_not);
+        debug.field("entityAsyncStatus", &self.entity_async_status);
+        debug.field("entityAsyncStatus_in", &self.entity_async_status_in);
+        debug.field("entityAsyncStatus_not", &self.entity_async_status_not);
+        debug.field("entityAsyncStatus_not_in", &self.entity_async_status_not_in);
+        debug.field("id", &self.id);
+        debug.field("id_contains", &self.id_contains);
+        debug.field("id_ends_with", &self.id_ends_with);
+        debug.field("id_gt", &self.id_gt);
+        debug.field("id_gte", &self.id_gte);
+        debug.field("id_in", &self.id_in);
+        debug.field("id_lt", &self.id_lt);
+        debug.field("id_lte", &self.id_lte);
+        debug.field("id_not", &self.id_not);
+        debug.field("id_not_contains", &self.id_not_contains);
+        debug.field("id_not_ends_with", &self.id_not_ends_with);
+        debug.field("id_not_in", &self.id_not_in);
+        debug.field("id_not_starts_with", &self.id_not_starts_with);
+        debug.field("id_starts_with", &self.id_starts_with);
+        debug.field("local_id", &self.local_id);
+        debug.field("local_id_contains", &self.local_id_contains);
+        debug.field("local_id_ends_with", &self.local_id_ends_with);
+        debug.field("local_id_gt", &self.local_id_gt);
+        debug.field("local_id_gte", &self.local_id_gte);
+        debug.field("local_id_in", &self.local_id_in);
+        debug.field("local_id_lt", &self.local_id_lt);
+        debug.field("local_id_lte", &self.local_id_lte);
+        debug.field("local_id_not", &self.local_id_not);
+        debug.field("local_id_not_contains", &self.local_id_not_contains);
+        debug.field("local_id_not_ends_with", &self.local_id_not_ends_with);
+        debug.field("local_id_not_in", &self.local_id_not_in);
+        debug.field("local_id_not_starts_with", &self.local_id_not_starts_with);
+        debug.field("local_id_starts_with", &self.local_id_starts_with);
+        debug.field("name", &self.name);
+        debug.field("name_contains", &self.name_contains);
+        debug.field("name_ends_with", &self.name_ends_with);
+        debug.field("name_gt", &self.name_gt);
+        debug.field("name_gte", &self.name_gte);
+        debug.field("name_in", &self.name_in);
+        debug.field("name_lt", &self.name_lt);
+        debug.field("name_lte", &self.name_lte);
+        debug.field("name_not", &self.name_not);
+        debug.field("name_not_contains", &self.name_not_contains);
+        debug.field("name_not_ends_with", &self.name_not_ends_with);
+        debug.field("name_not_in", &self.name_not_in);
+        debug.field("name_not_starts_with", &self.name_not_starts_with);
+        debug.field("name_starts_with", &self.name_starts_with);
+        debug.field("port", &self.port);
+        debug.field("port_gt", &self.port_gt);
+        debug.field("port_gte", &self.port_gte);
+        debug.field("port_in", &self.port_in);
+        debug.field("port_lt", &self.port_lt);
+        debug.field("port_lte", &self.port_lte);
+        debug.field("port_not", &self.port_not);
+        debug.field("port_not_in", &self.port_not_in);
+        debug.field("privacy_pass_phrase", &::std::format_args!("<redacted>"));
+        debug.field("privacy_pass_phrase_contains", &self.privacy_pass_phrase_contains);
+        debug
+            .field("privacy_pass_phrase_ends_with", &self.privacy_pass_phrase_ends_with);
+        debug.field("privacy_pass_phrase_gt", &self.privacy_pass_phrase_gt);
+        debug.field("privacy_pass_phrase_gte", &self.privacy_pass_phrase_gte);
+        debug.field("privacy_pass_phrase_in", &self.privacy_pass_phrase_in);
+        debug.field("privacy_pass_phrase_lt", &self.privacy_pass_phrase_lt);
+        debug.field("privacy_pass_phrase_lte", &self.privacy_pass_phrase_lte);
+        debug.field("privacy_pass_phrase_not", &self.privacy_pass_phrase_not);
+        debug
+            .field(
+                "privacy_pass_phrase_not_contains",
+                &self.privacy_pass_phrase_not_contains,
+            );
+        debug
+            .field(
+                "privacy_pass_phrase_not_ends_with",
+                &self.privacy_pass_phrase_not_ends_with,
+            );
+        debug.field("privacy_pass_phrase_not_in", &self.privacy_pass_phrase_not_in);
+        debug
+            .field(
+                "privacy_pass_phrase_not_starts_with",
+                &self.privacy_pass_phrase_not_starts_with,
+            );
+        debug
+            .field(
+                "privacy_pass_phrase_starts_with",
+                &self.privacy_pass_phrase_starts_with,
+            );
+        debug.field("privacy_protocol", &self.privacy_protocol);
+        debug.field("privacy_protocol_in", &self.privacy_protocol_in);
+        debug.field("privacy_protocol_not", &self.privacy_protocol_not);
+        debug.field("privacy_protocol_not_in", &self.privacy_protocol_not_in);
+        debug.field("protocol", &self.protocol);
+        debug.field("protocol_in", &self.protocol_in);
+        debug.field("protocol_not", &self.protocol_not);
+        debug.field("protocol_not_in", &self.protocol_not_in);
+        debug.field("username", &self.username);
+        debug.field("username_contains", &self.username_contains);
+        debug.field("username_ends_with", &self.username_ends_with);
+        debug.field("username_gt", &self.username_gt);
+        debug.field("username_gte", &self.username_gte);
+        debug.field("username_in", &self.username_in);
+        debug.field("username_lt", &self.username_lt);
+        debug.field("username_lte", &self.username_lte);
+        debug.field("username_not", &self.username_not);
+        debug.field("username_not_contains", &self.username_not_contains);
+        debug.field("username_not_ends_with", &self.username_not_ends_with);
+        debug.field("username_not_in", &self.username_not_in);
+        debug.field("username_not_starts_with", &self.username_not_starts_with);
+        debug.field("username_starts_with", &self.username_starts_with);
+        debug.field("version", &self.version);
+        debug.field("version_in", &self.version_in);
+        debug.field("version_not", &self.version_not);
+        debug.field("version_not_in", &self.version_not_in);
+        debug.finish()
+    }
+}
+#[cfg(feature = "snmp-transport")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SnmpTransportWhereInput {
     fn decode(
@@ -1254,7 +1478,7 @@ impl crate::codec::Decode for SnmpTransportWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "snmp-transport"))]
+#[cfg(feature = "snmp-transport")]
 impl crate::codec::Encode for SnmpTransportWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1410,67 +1634,95 @@ impl crate::codec::Encode for SnmpTransportWhereInput {
 }
 impl crate::Client {
     /// `POST /v2/api/create-snmp-transport` (operation `CreateSnmpTransport`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "snmp-transport")]
-    pub async fn create_snmp_transport(
+    pub fn create_snmp_transport(
         &self,
         body: &[crate::models::SnmpTransportCreationParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::SnmpTransport>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("create-snmp-transport", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::SnmpTransport>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("create-snmp-transport", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/delete-snmp-transport` (operation `DeleteSnmpTransport`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "snmp-transport")]
-    pub async fn delete_snmp_transport(
+    pub fn delete_snmp_transport(
         &self,
         body: &crate::models::SnmpTransportDeletionParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::DeleteSnmpTransport>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("delete-snmp-transport", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::DeleteSnmpTransport>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("delete-snmp-transport", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-snmp-transports` (operation `GetSnmpTransports`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "snmp-transport")]
-    pub async fn get_snmp_transports(
+    pub fn get_snmp_transports(
         &self,
         body: &crate::models::GetSnmpTransportsRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::SnmpTransport>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-snmp-transports", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::SnmpTransport>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-snmp-transports", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-snmp-transports-connection` (operation `GetSnmpTransportsConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "snmp-transport")]
-    pub async fn get_snmp_transports_connection(
+    pub fn get_snmp_transports_connection(
         &self,
         body: &crate::models::GetSnmpTransportsConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::SnmpTransportConnection, crate::Error> {
-        self.execute(
-                crate::client::ApiRequest::json("get-snmp-transports-connection", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::SnmpTransportConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-snmp-transports-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-snmp-transport` (operation `UpdateSnmpTransport`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "snmp-transport")]
-    pub async fn update_snmp_transport(
+    pub fn update_snmp_transport(
         &self,
         body: &crate::models::SnmpTransportUpdationParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::SnmpTransport>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("update-snmp-transport", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::SnmpTransport>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("update-snmp-transport", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "snmp-transport")]
+crate::pagination::list_request!(
+    GetSnmpTransportsRequestBody => SnmpTransport, get_snmp_transports
+);

@@ -3,12 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteSnmpTrapReceiver`
-#[cfg(any(feature = "snmp-trap-receiver"))]
+#[cfg(feature = "snmp-trap-receiver")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteSnmpTrapReceiver {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "snmp-trap-receiver"))]
+#[cfg(feature = "snmp-trap-receiver")]
 impl crate::codec::Decode for DeleteSnmpTrapReceiver {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -30,7 +30,7 @@ impl crate::codec::Decode for DeleteSnmpTrapReceiver {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "snmp-trap-receiver"))]
+#[cfg(feature = "snmp-trap-receiver")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteSnmpTrapReceiver {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -40,7 +40,7 @@ impl crate::codec::Encode for DeleteSnmpTrapReceiver {
     }
 }
 /// Spec: `#/components/schemas/GetSnmpTrapReceiversConnectionRequestBody`
-#[cfg(any(feature = "snmp-trap-receiver"))]
+#[cfg(feature = "snmp-trap-receiver")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSnmpTrapReceiversConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -51,7 +51,7 @@ pub struct GetSnmpTrapReceiversConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::SnmpTrapReceiverWhereInput>,
 }
-#[cfg(any(feature = "snmp-trap-receiver"))]
+#[cfg(feature = "snmp-trap-receiver")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetSnmpTrapReceiversConnectionRequestBody {
     fn decode(
@@ -75,7 +75,7 @@ impl crate::codec::Decode for GetSnmpTrapReceiversConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "snmp-trap-receiver"))]
+#[cfg(feature = "snmp-trap-receiver")]
 impl crate::codec::Encode for GetSnmpTrapReceiversConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -90,7 +90,7 @@ impl crate::codec::Encode for GetSnmpTrapReceiversConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetSnmpTrapReceiversRequestBody`
-#[cfg(any(feature = "snmp-trap-receiver"))]
+#[cfg(feature = "snmp-trap-receiver")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSnmpTrapReceiversRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -101,7 +101,7 @@ pub struct GetSnmpTrapReceiversRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::SnmpTrapReceiverWhereInput>,
 }
-#[cfg(any(feature = "snmp-trap-receiver"))]
+#[cfg(feature = "snmp-trap-receiver")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetSnmpTrapReceiversRequestBody {
     fn decode(
@@ -125,7 +125,7 @@ impl crate::codec::Decode for GetSnmpTrapReceiversRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "snmp-trap-receiver"))]
+#[cfg(feature = "snmp-trap-receiver")]
 impl crate::codec::Encode for GetSnmpTrapReceiversRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -140,12 +140,12 @@ impl crate::codec::Encode for GetSnmpTrapReceiversRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateSnmpTrapReceiver`
-#[cfg(any(feature = "snmp-trap-receiver"))]
+#[cfg(feature = "snmp-trap-receiver")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateSnmpTrapReceiver {
     pub count: i32,
 }
-#[cfg(any(feature = "snmp-trap-receiver"))]
+#[cfg(feature = "snmp-trap-receiver")]
 impl crate::codec::Decode for NestedAggregateSnmpTrapReceiver {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -167,7 +167,7 @@ impl crate::codec::Decode for NestedAggregateSnmpTrapReceiver {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "snmp-trap-receiver"))]
+#[cfg(feature = "snmp-trap-receiver")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateSnmpTrapReceiver {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -177,7 +177,7 @@ impl crate::codec::Encode for NestedAggregateSnmpTrapReceiver {
     }
 }
 /// Spec: `#/components/schemas/SnmpLanguageCode`
-#[cfg(any(feature = "snmp-trap-receiver"))]
+#[cfg(feature = "snmp-trap-receiver")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum SnmpLanguageCode {
     /// `EN_US`
@@ -187,7 +187,7 @@ pub enum SnmpLanguageCode {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "snmp-trap-receiver"))]
+#[cfg(feature = "snmp-trap-receiver")]
 impl SnmpLanguageCode {
     /// Every value the spec lists.
     pub const ALL: [Self; 2] = [Self::EnUs, Self::ZhCn];
@@ -209,19 +209,19 @@ impl SnmpLanguageCode {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "snmp-trap-receiver"))]
+#[cfg(feature = "snmp-trap-receiver")]
 impl ::std::default::Default for SnmpLanguageCode {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "snmp-trap-receiver"))]
+#[cfg(feature = "snmp-trap-receiver")]
 impl ::std::fmt::Display for SnmpLanguageCode {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "snmp-trap-receiver"))]
+#[cfg(feature = "snmp-trap-receiver")]
 impl crate::codec::Decode for SnmpLanguageCode {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -229,15 +229,15 @@ impl crate::codec::Decode for SnmpLanguageCode {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "snmp-trap-receiver"))]
+#[cfg(feature = "snmp-trap-receiver")]
 impl crate::codec::Encode for SnmpLanguageCode {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/SnmpTrapReceiver`
-#[cfg(any(feature = "snmp-trap-receiver"))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[cfg(feature = "snmp-trap-receiver")]
+#[derive(Clone, Default, PartialEq)]
 pub struct SnmpTrapReceiver {
     pub auth_pass_phrase: ::std::option::Option<::std::string::String>,
     pub auth_protocol: ::std::option::Option<crate::models::SnmpAuthProtocol>,
@@ -259,7 +259,33 @@ pub struct SnmpTrapReceiver {
     pub username: ::std::option::Option<::std::string::String>,
     pub version: crate::models::SnmpVersion,
 }
-#[cfg(any(feature = "snmp-trap-receiver"))]
+#[cfg(feature = "snmp-trap-receiver")]
+impl ::std::fmt::Debug for SnmpTrapReceiver {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        let mut debug = f.debug_struct("SnmpTrapReceiver");
+        debug.field("auth_pass_phrase", &::std::format_args!("<redacted>"));
+        debug.field("auth_protocol", &self.auth_protocol);
+        debug.field("cluster", &self.cluster);
+        debug.field("community", &::std::format_args!("<redacted>"));
+        debug.field("disabled", &self.disabled);
+        debug.field("engine_id", &self.engine_id);
+        debug.field("entityAsyncStatus", &self.entity_async_status);
+        debug.field("host", &self.host);
+        debug.field("id", &self.id);
+        debug.field("inform", &self.inform);
+        debug.field("language_code", &self.language_code);
+        debug.field("local_id", &self.local_id);
+        debug.field("name", &self.name);
+        debug.field("port", &self.port);
+        debug.field("privacy_pass_phrase", &::std::format_args!("<redacted>"));
+        debug.field("privacy_protocol", &self.privacy_protocol);
+        debug.field("protocol", &self.protocol);
+        debug.field("username", &self.username);
+        debug.field("version", &self.version);
+        debug.finish()
+    }
+}
+#[cfg(feature = "snmp-trap-receiver")]
 impl crate::codec::Decode for SnmpTrapReceiver {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -353,7 +379,7 @@ impl crate::codec::Decode for SnmpTrapReceiver {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "snmp-trap-receiver"))]
+#[cfg(feature = "snmp-trap-receiver")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for SnmpTrapReceiver {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -381,12 +407,12 @@ impl crate::codec::Encode for SnmpTrapReceiver {
     }
 }
 /// Spec: `#/components/schemas/SnmpTrapReceiverConnection`
-#[cfg(any(feature = "snmp-trap-receiver"))]
+#[cfg(feature = "snmp-trap-receiver")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnmpTrapReceiverConnection {
     pub aggregate: crate::models::NestedAggregateSnmpTrapReceiver,
 }
-#[cfg(any(feature = "snmp-trap-receiver"))]
+#[cfg(feature = "snmp-trap-receiver")]
 impl crate::codec::Decode for SnmpTrapReceiverConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -408,7 +434,7 @@ impl crate::codec::Decode for SnmpTrapReceiverConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "snmp-trap-receiver"))]
+#[cfg(feature = "snmp-trap-receiver")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for SnmpTrapReceiverConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -418,8 +444,8 @@ impl crate::codec::Encode for SnmpTrapReceiverConnection {
     }
 }
 /// Spec: `#/components/schemas/SnmpTrapReceiverCreationParams`
-#[cfg(any(feature = "snmp-trap-receiver"))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[cfg(feature = "snmp-trap-receiver")]
+#[derive(Clone, Default, PartialEq)]
 pub struct SnmpTrapReceiverCreationParams {
     pub disabled: ::std::option::Option<bool>,
     pub inform: ::std::option::Option<bool>,
@@ -438,7 +464,30 @@ pub struct SnmpTrapReceiverCreationParams {
     pub name: ::std::string::String,
     pub cluster_id: ::std::string::String,
 }
-#[cfg(any(feature = "snmp-trap-receiver"))]
+#[cfg(feature = "snmp-trap-receiver")]
+impl ::std::fmt::Debug for SnmpTrapReceiverCreationParams {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        let mut debug = f.debug_struct("SnmpTrapReceiverCreationParams");
+        debug.field("disabled", &self.disabled);
+        debug.field("inform", &self.inform);
+        debug.field("engine_id", &self.engine_id);
+        debug.field("privacy_protocol", &self.privacy_protocol);
+        debug.field("privacy_pass_phrase", &::std::format_args!("<redacted>"));
+        debug.field("auth_protocol", &self.auth_protocol);
+        debug.field("auth_pass_phrase", &::std::format_args!("<redacted>"));
+        debug.field("username", &self.username);
+        debug.field("community", &::std::format_args!("<redacted>"));
+        debug.field("language_code", &self.language_code);
+        debug.field("port", &self.port);
+        debug.field("host", &self.host);
+        debug.field("protocol", &self.protocol);
+        debug.field("version", &self.version);
+        debug.field("name", &self.name);
+        debug.field("cluster_id", &self.cluster_id);
+        debug.finish()
+    }
+}
+#[cfg(feature = "snmp-trap-receiver")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SnmpTrapReceiverCreationParams {
     fn decode(
@@ -512,7 +561,7 @@ impl crate::codec::Decode for SnmpTrapReceiverCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "snmp-trap-receiver"))]
+#[cfg(feature = "snmp-trap-receiver")]
 impl crate::codec::Encode for SnmpTrapReceiverCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -536,12 +585,12 @@ impl crate::codec::Encode for SnmpTrapReceiverCreationParams {
     }
 }
 /// Spec: `#/components/schemas/SnmpTrapReceiverDeletionParams`
-#[cfg(any(feature = "snmp-trap-receiver"))]
+#[cfg(feature = "snmp-trap-receiver")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnmpTrapReceiverDeletionParams {
     pub r#where: crate::models::SnmpTrapReceiverWhereInput,
 }
-#[cfg(any(feature = "snmp-trap-receiver"))]
+#[cfg(feature = "snmp-trap-receiver")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SnmpTrapReceiverDeletionParams {
     fn decode(
@@ -564,7 +613,7 @@ impl crate::codec::Decode for SnmpTrapReceiverDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "snmp-trap-receiver"))]
+#[cfg(feature = "snmp-trap-receiver")]
 impl crate::codec::Encode for SnmpTrapReceiverDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -573,7 +622,7 @@ impl crate::codec::Encode for SnmpTrapReceiverDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/SnmpTrapReceiverOrderByInput`
-#[cfg(any(feature = "snmp-trap-receiver"))]
+#[cfg(feature = "snmp-trap-receiver")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum SnmpTrapReceiverOrderByInput {
     /// `auth_pass_phrase_ASC`
@@ -651,7 +700,7 @@ pub enum SnmpTrapReceiverOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "snmp-trap-receiver"))]
+#[cfg(feature = "snmp-trap-receiver")]
 impl SnmpTrapReceiverOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 36] = [
@@ -778,19 +827,19 @@ impl SnmpTrapReceiverOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "snmp-trap-receiver"))]
+#[cfg(feature = "snmp-trap-receiver")]
 impl ::std::default::Default for SnmpTrapReceiverOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "snmp-trap-receiver"))]
+#[cfg(feature = "snmp-trap-receiver")]
 impl ::std::fmt::Display for SnmpTrapReceiverOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "snmp-trap-receiver"))]
+#[cfg(feature = "snmp-trap-receiver")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SnmpTrapReceiverOrderByInput {
     fn decode(
@@ -799,20 +848,20 @@ impl crate::codec::Decode for SnmpTrapReceiverOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "snmp-trap-receiver"))]
+#[cfg(feature = "snmp-trap-receiver")]
 impl crate::codec::Encode for SnmpTrapReceiverOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/SnmpTrapReceiverUpdationParams`
-#[cfg(any(feature = "snmp-trap-receiver"))]
+#[cfg(feature = "snmp-trap-receiver")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnmpTrapReceiverUpdationParams {
     pub data: crate::models::SnmpTrapReceiverUpdationParamsData,
     pub r#where: crate::models::SnmpTrapReceiverWhereInput,
 }
-#[cfg(any(feature = "snmp-trap-receiver"))]
+#[cfg(feature = "snmp-trap-receiver")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SnmpTrapReceiverUpdationParams {
     fn decode(
@@ -839,7 +888,7 @@ impl crate::codec::Decode for SnmpTrapReceiverUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "snmp-trap-receiver"))]
+#[cfg(feature = "snmp-trap-receiver")]
 impl crate::codec::Encode for SnmpTrapReceiverUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -849,8 +898,8 @@ impl crate::codec::Encode for SnmpTrapReceiverUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/SnmpTrapReceiverUpdationParams/properties/data`
-#[cfg(any(feature = "snmp-trap-receiver"))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[cfg(feature = "snmp-trap-receiver")]
+#[derive(Clone, Default, PartialEq)]
 pub struct SnmpTrapReceiverUpdationParamsData {
     pub disabled: ::std::option::Option<bool>,
     pub inform: ::std::option::Option<bool>,
@@ -868,7 +917,29 @@ pub struct SnmpTrapReceiverUpdationParamsData {
     pub version: ::std::option::Option<crate::models::SnmpVersion>,
     pub name: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "snmp-trap-receiver"))]
+#[cfg(feature = "snmp-trap-receiver")]
+impl ::std::fmt::Debug for SnmpTrapReceiverUpdationParamsData {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        let mut debug = f.debug_struct("SnmpTrapReceiverUpdationParamsData");
+        debug.field("disabled", &self.disabled);
+        debug.field("inform", &self.inform);
+        debug.field("engine_id", &self.engine_id);
+        debug.field("privacy_protocol", &self.privacy_protocol);
+        debug.field("privacy_pass_phrase", &::std::format_args!("<redacted>"));
+        debug.field("auth_protocol", &self.auth_protocol);
+        debug.field("auth_pass_phrase", &::std::format_args!("<redacted>"));
+        debug.field("username", &self.username);
+        debug.field("community", &::std::format_args!("<redacted>"));
+        debug.field("language_code", &self.language_code);
+        debug.field("port", &self.port);
+        debug.field("host", &self.host);
+        debug.field("protocol", &self.protocol);
+        debug.field("version", &self.version);
+        debug.field("name", &self.name);
+        debug.finish()
+    }
+}
+#[cfg(feature = "snmp-trap-receiver")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SnmpTrapReceiverUpdationParamsData {
     fn decode(
@@ -906,7 +977,7 @@ impl crate::codec::Decode for SnmpTrapReceiverUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "snmp-trap-receiver"))]
+#[cfg(feature = "snmp-trap-receiver")]
 impl crate::codec::Encode for SnmpTrapReceiverUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -929,8 +1000,8 @@ impl crate::codec::Encode for SnmpTrapReceiverUpdationParamsData {
     }
 }
 /// Spec: `#/components/schemas/SnmpTrapReceiverWhereInput`
-#[cfg(any(feature = "snmp-trap-receiver"))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[cfg(feature = "snmp-trap-receiver")]
+#[derive(Clone, Default, PartialEq)]
 pub struct SnmpTrapReceiverWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::SnmpTrapReceiverWhereInput>>,
     pub not: crate::Nullable<::std::vec::Vec<crate::models::SnmpTrapReceiverWhereInput>>,
@@ -1117,7 +1188,206 @@ pub struct SnmpTrapReceiverWhereInput {
     pub version_not: crate::Nullable<crate::models::SnmpVersion>,
     pub version_not_in: crate::Nullable<::std::vec::Vec<crate::models::SnmpVersion>>,
 }
-#[cfg(any(feature = "snmp-trap-receiver"))]
+#[cfg(feature = "snmp-trap-receiver")]
+impl ::std::fmt::Debug for SnmpTrapReceiverWhereInput {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        let mut debug = f.debug_struct("SnmpTrapReceiverWhereInput");
+        debug.field("AND", &self.and);
+        debug.field("NOT", &self.not);
+        debug.field("OR", &self.or);
+        debug.field("auth_pass_phrase", &::std::format_args!("<redacted>"));
+        debug.field("auth_pass_phrase_contains", &self.auth_pass_phrase_contains);
+        debug.field("auth_pass_phrase_ends_with", &self.auth_pass_phrase_ends_with);
+        debug.field("auth_pass_phrase_gt", &self.auth_pass_phrase_gt);
+        debug.field("auth_pass_phrase_gte", &self.auth_pass_phrase_gte);
+        debug.field("auth_pass_phrase_in", &self.auth_pass_phrase_in);
+        debug.field("auth_pass_phrase_lt", &self.auth_pass_phrase_lt);
+        debug.field("auth_pass_phrase_lte", &self.auth_pass_phrase_lte);
+        debug.field("auth_pass_phrase_not", &self.auth_pass_phrase_not);
+        debug
+            .field("auth_pass_phrase_not_contains", &self.auth_pass_phrase_not_contains);
+        debug
+            .field(
+                "auth_pass_phrase_not_ends_with",
+                &self.auth_pass_phrase_not_ends_with,
+            );
+        debug.field("auth_pass_phrase_not_in", &self.auth_pass_phrase_not_in);
+        debug
+            .field(
+                "auth_pass_phrase_not_starts_with",
+                &self.auth_pass_phrase_not_starts_with,
+            );
+        debug.field("auth_pass_phrase_starts_with", &self.auth_pass_phrase_starts_with);
+        debug.field("auth_protocol", &self.auth_protocol);
+        debug.field("auth_protocol_in", &self.auth_protocol_in);
+        debug.field("auth_protocol_not", &self.auth_protocol_not);
+        debug.field("auth_protocol_not_in", &self.auth_protocol_not_in);
+        debug.field("cluster", &self.cluster);
+        debug.field("community", &::std::format_args!("<redacted>"));
+        debug.field("community_contains", &self.community_contains);
+        debug.field("community_ends_with", &self.community_ends_with);
+        debug.field("community_gt", &self.community_gt);
+        debug.field("community_gte", &self.community_gte);
+        debug.field("community_in", &self.community_in);
+        debug.field("community_lt", &self.community_lt);
+        debug.field("community_lte", &self.community_lte);
+        debug.field("community_not", &self.community_not);
+        debug.field("community_not_contains", &self.community_not_contains);
+        debug.field("community_not_ends_with", &self.community_not_ends_with);
+        debug.field("community_not_in", &self.community_not_in);
+        debug.field("community_not_starts_with", &self.community_not_starts_with);
+        debug.field("community_starts_with", &self.community_starts_with);
+        debug.field("disabled", &self.disabled);
+        debug.field("disabled_not", &self.disabled_not);
+        debug.field("engine_id", &self.engine_id);
+        debug.field("engine_id_contains", &self.engine_id_contains);
+        debug.field("engine_id_ends_with", &self.engine_id_ends_with);
+        debug.field("engine_id_gt", &self.engine_id_gt);
+        debug.field("engine_id_gte", &self.engine_id_gte);
+        debug.field("engine_id_in", &self.engine_id_in);
+        debug.field("engine_id_lt", &self.engine_id_lt);
+        debug.field("engine_id_lte", &self.engine_id_lte);
+        debug.field("engine_id_not", &self.engine_id_not);
+        debug.field("engine_id_not_contains", &self.engine_id_not_contains);
+        debug.field("engine_id_not_ends_with", &self.engine_id_not_ends_with);
+        debug.field("engine_id_not_in", &self.engine_id_not_in);
+        debug.field("engine_id_not_starts_with", &self.engine_id_not_starts_with);
+        debug.field("engine_id_starts_with", &self.engine_id_starts_with);
+        debug.field("entityAsyncStatus", &self.entity_async_status);
+        debug.field("entityAsyncStatus_in", &self.entity_async_status_in);
+        debug.field("entityAsyncStatus_not", &self.entity_async_status_not);
+        debug.field("entityAsyncStatus_not_in", &self.entity_async_status_not_in);
+        debug.field("host", &self.host);
+        debug.field("host_contains", &self.host_contains);
+        debug.field("host_ends_with", &self.host_ends_with);
+        debug.field("host_gt", &self.host_gt);
+        debug.field("host_gte", &self.host_gte);
+        debug.field("host_in", &self.host_in);
+        debug.field("host_lt", &self.host_lt);
+        debug.field("host_lte", &self.host_lte);
+        debug.field("host_not", &self.host_not);
+        debug.field("host_not_contains", &self.host_not_contains);
+        debug.field("host_not_ends_with", &self.host_not_ends_with);
+        debug.field("host_not_in", &self.host_not_in);
+        debug.field("host_not_starts_with", &self.host_not_starts_with);
+        debug.field("host_starts_with", &self.host_starts_with);
+        debug.field("id", &self.id);
+        debug.field("id_contains", &self.id_contains);
+        debug.field("id_ends_with", &self.id_ends_with);
+        debug.field("id_gt", &self.id_gt);
+        debug.field("id_gte", &self.id_gte);
+        debug.field("id_in", &self.id_in);
+        debug.field("id_lt", &self.id_lt);
+        debug.field("id_lte", &self.id_lte);
+        debug.field("id_not", &self.id_not);
+        debug.field("id_not_contains", &self.id_not_contains);
+        debug.field("id_not_ends_with", &self.id_not_ends_with);
+        debug.field("id_not_in", &self.id_not_in);
+        debug.field("id_not_starts_with", &self.id_not_starts_with);
+        debug.field("id_starts_with", &self.id_starts_with);
+        debug.field("inform", &self.inform);
+        debug.field("inform_not", &self.inform_not);
+        debug.field("language_code", &self.language_code);
+        debug.field("language_code_in", &self.language_code_in);
+        debug.field("language_code_not", &self.language_code_not);
+        debug.field("language_code_not_in", &self.language_code_not_in);
+        debug.field("local_id", &self.local_id);
+        debug.field("local_id_contains", &self.local_id_contains);
+        debug.field("local_id_ends_with", &self.local_id_ends_with);
+        debug.field("local_id_gt", &self.local_id_gt);
+        debug.field("local_id_gte", &self.local_id_gte);
+        debug.field("local_id_in", &self.local_id_in);
+        debug.field("local_id_lt", &self.local_id_lt);
+        debug.field("local_id_lte", &self.local_id_lte);
+        debug.field("local_id_not", &self.local_id_not);
+        debug.field("local_id_not_contains", &self.local_id_not_contains);
+        debug.field("local_id_not_ends_with", &self.local_id_not_ends_with);
+        debug.field("local_id_not_in", &self.local_id_not_in);
+        debug.field("local_id_not_starts_with", &self.local_id_not_starts_with);
+        debug.field("local_id_starts_with", &self.local_id_starts_with);
+        debug.field("name", &self.name);
+        debug.field("name_contains", &self.name_contains);
+        debug.field("name_ends_with", &self.name_ends_with);
+        debug.field("name_gt", &self.name_gt);
+        debug.field("name_gte", &self.name_gte);
+        debug.field("name_in", &self.name_in);
+        debug.field("name_lt", &self.name_lt);
+        debug.field("name_lte", &self.name_lte);
+        debug.field("name_not", &self.name_not);
+        debug.field("name_not_contains", &self.name_not_contains);
+        debug.field("name_not_ends_with", &self.name_not_ends_with);
+        debug.field("name_not_in", &self.name_not_in);
+        debug.field("name_not_starts_with", &self.name_not_starts_with);
+        debug.field("name_starts_with", &self.name_starts_with);
+        debug.field("port", &self.port);
+        debug.field("port_gt", &self.port_gt);
+        debug.field("port_gte", &self.port_gte);
+        debug.field("port_in", &self.port_in);
+        debug.field("port_lt", &self.port_lt);
+        debug.field("port_lte", &self.port_lte);
+        debug.field("port_not", &self.port_not);
+        debug.field("port_not_in", &self.port_not_in);
+        debug.field("privacy_pass_phrase", &::std::format_args!("<redacted>"));
+        debug.field("privacy_pass_phrase_contains", &self.privacy_pass_phrase_contains);
+        debug
+            .field("privacy_pass_phrase_ends_with", &self.privacy_pass_phrase_ends_with);
+        debug.field("privacy_pass_phrase_gt", &self.privacy_pass_phrase_gt);
+        debug.field("privacy_pass_phrase_gte", &self.privacy_pass_phrase_gte);
+        debug.field("privacy_pass_phrase_in", &self.privacy_pass_phrase_in);
+        debug.field("privacy_pass_phrase_lt", &self.privacy_pass_phrase_lt);
+        debug.field("privacy_pass_phrase_lte", &self.privacy_pass_phrase_lte);
+        debug.field("privacy_pass_phrase_not", &self.privacy_pass_phrase_not);
+        debug
+            .field(
+                "privacy_pass_phrase_not_contains",
+                &self.privacy_pass_phrase_not_contains,
+            );
+        debug
+            .field(
+                "privacy_pass_phrase_not_ends_with",
+                &self.privacy_pass_phrase_not_ends_with,
+            );
+        debug.field("privacy_pass_phrase_not_in", &self.privacy_pass_phrase_not_in);
+        debug
+            .field(
+                "privacy_pass_phrase_not_starts_with",
+                &self.privacy_pass_phrase_not_starts_with,
+            );
+        debug
+            .field(
+                "privacy_pass_phrase_starts_with",
+                &self.privacy_pass_phrase_starts_with,
+            );
+        debug.field("privacy_protocol", &self.privacy_protocol);
+        debug.field("privacy_protocol_in", &self.privacy_protocol_in);
+        debug.field("privacy_protocol_not", &self.privacy_protocol_not);
+        debug.field("privacy_protocol_not_in", &self.privacy_protocol_not_in);
+        debug.field("protocol", &self.protocol);
+        debug.field("protocol_in", &self.protocol_in);
+        debug.field("protocol_not", &self.protocol_not);
+        debug.field("protocol_not_in", &self.protocol_not_in);
+        debug.field("username", &self.username);
+        debug.field("username_contains", &self.username_contains);
+        debug.field("username_ends_with", &self.username_ends_with);
+        debug.field("username_gt", &self.username_gt);
+        debug.field("username_gte", &self.username_gte);
+        debug.field("username_in", &self.username_in);
+        debug.field("username_lt", &self.username_lt);
+        debug.field("username_lte", &self.username_lte);
+        debug.field("username_not", &self.username_not);
+        debug.field("username_not_contains", &self.username_not_contains);
+        debug.field("username_not_ends_with", &self.username_not_ends_with);
+        debug.field("username_not_in", &self.username_not_in);
+        debug.field("username_not_starts_with", &self.username_not_starts_with);
+        debug.field("username_starts_with", &self.username_starts_with);
+        debug.field("version", &self.version);
+        debug.field("version_in", &self.version_in);
+        debug.field("version_not", &self.version_not);
+        debug.field("version_not_in", &self.version_not_in);
+        debug.finish()
+    }
+}
+#[cfg(feature = "snmp-trap-receiver")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SnmpTrapReceiverWhereInput {
     fn decode(
@@ -1518,7 +1788,7 @@ impl crate::codec::Decode for SnmpTrapReceiverWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "snmp-trap-receiver"))]
+#[cfg(feature = "snmp-trap-receiver")]
 impl crate::codec::Encode for SnmpTrapReceiverWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1708,70 +1978,95 @@ impl crate::codec::Encode for SnmpTrapReceiverWhereInput {
 }
 impl crate::Client {
     /// `POST /v2/api/create-snmp-trap-receiver` (operation `CreateSnmpTrapReceiver`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "snmp-trap-receiver")]
-    pub async fn create_snmp_trap_receiver(
+    pub fn create_snmp_trap_receiver(
         &self,
         body: &[crate::models::SnmpTrapReceiverCreationParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::SnmpTrapReceiver>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("create-snmp-trap-receiver", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::SnmpTrapReceiver>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("create-snmp-trap-receiver", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/delete-snmp-trap-receiver` (operation `DeleteSnmpTrapReceiver`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "snmp-trap-receiver")]
-    pub async fn delete_snmp_trap_receiver(
+    pub fn delete_snmp_trap_receiver(
         &self,
         body: &crate::models::SnmpTrapReceiverDeletionParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::DeleteSnmpTrapReceiver>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("delete-snmp-trap-receiver", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::DeleteSnmpTrapReceiver>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("delete-snmp-trap-receiver", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-snmp-trap-receivers` (operation `GetSnmpTrapReceivers`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "snmp-trap-receiver")]
-    pub async fn get_snmp_trap_receivers(
+    pub fn get_snmp_trap_receivers(
         &self,
         body: &crate::models::GetSnmpTrapReceiversRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::SnmpTrapReceiver>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-snmp-trap-receivers", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::SnmpTrapReceiver>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-snmp-trap-receivers", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-snmp-trap-receivers-connection` (operation `GetSnmpTrapReceiversConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "snmp-trap-receiver")]
-    pub async fn get_snmp_trap_receivers_connection(
+    pub fn get_snmp_trap_receivers_connection(
         &self,
         body: &crate::models::GetSnmpTrapReceiversConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::SnmpTrapReceiverConnection, crate::Error> {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "get-snmp-trap-receivers-connection",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::SnmpTrapReceiverConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-snmp-trap-receivers-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-snmp-trap-receiver` (operation `UpdateSnmpTrapReceiver`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "snmp-trap-receiver")]
-    pub async fn update_snmp_trap_receiver(
+    pub fn update_snmp_trap_receiver(
         &self,
         body: &crate::models::SnmpTrapReceiverUpdationParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::SnmpTrapReceiver>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("update-snmp-trap-receiver", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::SnmpTrapReceiver>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("update-snmp-trap-receiver", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "snmp-trap-receiver")]
+crate::pagination::list_request!(
+    GetSnmpTrapReceiversRequestBody => SnmpTrapReceiver, get_snmp_trap_receivers
+);

@@ -3,7 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/GetSvtImagesConnectionRequestBody`
-#[cfg(any(feature = "svt-image"))]
+#[cfg(feature = "svt-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSvtImagesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -14,7 +14,7 @@ pub struct GetSvtImagesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::SvtImageWhereInput>,
 }
-#[cfg(any(feature = "svt-image"))]
+#[cfg(feature = "svt-image")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetSvtImagesConnectionRequestBody {
     fn decode(
@@ -38,7 +38,7 @@ impl crate::codec::Decode for GetSvtImagesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "svt-image"))]
+#[cfg(feature = "svt-image")]
 impl crate::codec::Encode for GetSvtImagesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -53,7 +53,7 @@ impl crate::codec::Encode for GetSvtImagesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetSvtImagesRequestBody`
-#[cfg(any(feature = "svt-image"))]
+#[cfg(feature = "svt-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSvtImagesRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -64,7 +64,7 @@ pub struct GetSvtImagesRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::SvtImageWhereInput>,
 }
-#[cfg(any(feature = "svt-image"))]
+#[cfg(feature = "svt-image")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetSvtImagesRequestBody {
     fn decode(
@@ -88,7 +88,7 @@ impl crate::codec::Decode for GetSvtImagesRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "svt-image"))]
+#[cfg(feature = "svt-image")]
 impl crate::codec::Encode for GetSvtImagesRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -103,12 +103,12 @@ impl crate::codec::Encode for GetSvtImagesRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateSvtImage`
-#[cfg(any(feature = "svt-image"))]
+#[cfg(feature = "svt-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateSvtImage {
     pub count: i32,
 }
-#[cfg(any(feature = "svt-image"))]
+#[cfg(feature = "svt-image")]
 impl crate::codec::Decode for NestedAggregateSvtImage {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -130,7 +130,7 @@ impl crate::codec::Decode for NestedAggregateSvtImage {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "svt-image"))]
+#[cfg(feature = "svt-image")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateSvtImage {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -140,7 +140,7 @@ impl crate::codec::Encode for NestedAggregateSvtImage {
     }
 }
 /// Spec: `#/components/schemas/SvtImage`
-#[cfg(any(feature = "svt-image"))]
+#[cfg(feature = "svt-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SvtImage {
     pub cluster: crate::models::NestedCluster,
@@ -154,7 +154,7 @@ pub struct SvtImage {
     pub version: i32,
     pub vm_disks: ::std::option::Option<::std::vec::Vec<crate::models::NestedVmDisk>>,
 }
-#[cfg(any(feature = "svt-image"))]
+#[cfg(feature = "svt-image")]
 impl crate::codec::Decode for SvtImage {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -221,7 +221,7 @@ impl crate::codec::Decode for SvtImage {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "svt-image"))]
+#[cfg(feature = "svt-image")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for SvtImage {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -240,12 +240,12 @@ impl crate::codec::Encode for SvtImage {
     }
 }
 /// Spec: `#/components/schemas/SvtImageConnection`
-#[cfg(any(feature = "svt-image"))]
+#[cfg(feature = "svt-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SvtImageConnection {
     pub aggregate: crate::models::NestedAggregateSvtImage,
 }
-#[cfg(any(feature = "svt-image"))]
+#[cfg(feature = "svt-image")]
 impl crate::codec::Decode for SvtImageConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -267,7 +267,7 @@ impl crate::codec::Decode for SvtImageConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "svt-image"))]
+#[cfg(feature = "svt-image")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for SvtImageConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -277,7 +277,7 @@ impl crate::codec::Encode for SvtImageConnection {
     }
 }
 /// Spec: `#/components/schemas/SvtImageOrderByInput`
-#[cfg(any(feature = "svt-image"))]
+#[cfg(feature = "svt-image")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum SvtImageOrderByInput {
     /// `entityAsyncStatus_ASC`
@@ -315,7 +315,7 @@ pub enum SvtImageOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "svt-image"))]
+#[cfg(feature = "svt-image")]
 impl SvtImageOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 16] = [
@@ -382,19 +382,19 @@ impl SvtImageOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "svt-image"))]
+#[cfg(feature = "svt-image")]
 impl ::std::default::Default for SvtImageOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "svt-image"))]
+#[cfg(feature = "svt-image")]
 impl ::std::fmt::Display for SvtImageOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "svt-image"))]
+#[cfg(feature = "svt-image")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SvtImageOrderByInput {
     fn decode(
@@ -403,14 +403,14 @@ impl crate::codec::Decode for SvtImageOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "svt-image"))]
+#[cfg(feature = "svt-image")]
 impl crate::codec::Encode for SvtImageOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/SvtImageWhereInput`
-#[cfg(any(feature = "svt-image"))]
+#[cfg(feature = "svt-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SvtImageWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::SvtImageWhereInput>>,
@@ -518,7 +518,7 @@ pub struct SvtImageWhereInput {
         ::std::boxed::Box<crate::models::VmDiskWhereInput>,
     >,
 }
-#[cfg(any(feature = "svt-image"))]
+#[cfg(feature = "svt-image")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for SvtImageWhereInput {
     fn decode(
@@ -695,7 +695,7 @@ impl crate::codec::Decode for SvtImageWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "svt-image"))]
+#[cfg(feature = "svt-image")]
 impl crate::codec::Encode for SvtImageWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -797,7 +797,7 @@ impl crate::codec::Encode for SvtImageWhereInput {
     }
 }
 /// Spec: `/paths/~1upload-svt-image/post/requestBody/content/multipart~1form-data/schema`
-#[cfg(any(feature = "svt-image"))]
+#[cfg(feature = "svt-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UploadSvtImageRequestBody {
     pub file: crate::client::FilePart,
@@ -808,18 +808,16 @@ pub struct UploadSvtImageRequestBody {
     pub version: ::std::option::Option<::std::string::String>,
     pub upload_task_id: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "svt-image"))]
+#[cfg(feature = "svt-image")]
 impl UploadSvtImageRequestBody {
-    /// The form fields, in spec order; unset optional fields are left out.
+    /// The form fields, required ones first; unset optional fields are left out.
     pub fn to_fields(&self) -> ::std::vec::Vec<crate::client::MultipartField> {
-        let mut fields = ::std::vec::Vec::new();
-        fields
-            .push(
-                crate::client::MultipartField::file(
-                    "file",
-                    ::std::clone::Clone::clone(&self.file),
-                ),
-            );
+        let mut fields = ::std::vec::Vec::from([
+            crate::client::MultipartField::file(
+                "file",
+                ::std::clone::Clone::clone(&self.file),
+            ),
+        ]);
         if let ::std::option::Option::Some(value) = self.cluster_id.as_ref() {
             fields.push(crate::client::MultipartField::text("cluster_id", value));
         }
@@ -843,41 +841,56 @@ impl UploadSvtImageRequestBody {
 }
 impl crate::Client {
     /// `POST /v2/api/get-svt-images` (operation `GetSvtImages`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "svt-image")]
-    pub async fn get_svt_images(
+    pub fn get_svt_images(
         &self,
         body: &crate::models::GetSvtImagesRequestBody,
-    ) -> ::std::result::Result<::std::vec::Vec<crate::models::SvtImage>, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-svt-images", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::SvtImage>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-svt-images", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-svt-images-connection` (operation `GetSvtImagesConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "svt-image")]
-    pub async fn get_svt_images_connection(
+    pub fn get_svt_images_connection(
         &self,
         body: &crate::models::GetSvtImagesConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::SvtImageConnection, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-svt-images-connection", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<crate::models::SvtImageConnection, crate::Error>,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-svt-images-connection", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/upload-svt-image` (operation `UploadSvtImage`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "svt-image")]
-    pub async fn upload_svt_image(
+    pub fn upload_svt_image(
         &self,
         body: &crate::models::UploadSvtImageRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::UploadTask>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::multipart(
-                    "upload-svt-image",
-                    body.to_fields(),
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::UploadTask>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::multipart(
+            "upload-svt-image",
+            body.to_fields(),
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "svt-image")]
+crate::pagination::list_request!(GetSvtImagesRequestBody => SvtImage, get_svt_images);

@@ -3,7 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/GetSystemAuditLogsConnectionRequestBody`
-#[cfg(any(feature = "system-audit-log"))]
+#[cfg(feature = "system-audit-log")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSystemAuditLogsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -14,7 +14,7 @@ pub struct GetSystemAuditLogsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::SystemAuditLogWhereInput>,
 }
-#[cfg(any(feature = "system-audit-log"))]
+#[cfg(feature = "system-audit-log")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetSystemAuditLogsConnectionRequestBody {
     fn decode(
@@ -38,7 +38,7 @@ impl crate::codec::Decode for GetSystemAuditLogsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "system-audit-log"))]
+#[cfg(feature = "system-audit-log")]
 impl crate::codec::Encode for GetSystemAuditLogsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -53,12 +53,12 @@ impl crate::codec::Encode for GetSystemAuditLogsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateSystemAuditLog`
-#[cfg(any(feature = "system-audit-log"))]
+#[cfg(feature = "system-audit-log")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateSystemAuditLog {
     pub count: i32,
 }
-#[cfg(any(feature = "system-audit-log"))]
+#[cfg(feature = "system-audit-log")]
 impl crate::codec::Decode for NestedAggregateSystemAuditLog {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -80,7 +80,7 @@ impl crate::codec::Decode for NestedAggregateSystemAuditLog {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "system-audit-log"))]
+#[cfg(feature = "system-audit-log")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateSystemAuditLog {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -90,7 +90,7 @@ impl crate::codec::Encode for NestedAggregateSystemAuditLog {
     }
 }
 /// Spec: `#/components/schemas/SystemAuditLog`
-#[cfg(any(feature = "system-audit-log"))]
+#[cfg(feature = "system-audit-log")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SystemAuditLog {
     pub action: ::std::string::String,
@@ -103,7 +103,7 @@ pub struct SystemAuditLog {
     pub resource_id: ::std::option::Option<::std::string::String>,
     pub status: ::std::option::Option<crate::models::UserAuditLogStatus>,
 }
-#[cfg(any(feature = "system-audit-log"))]
+#[cfg(feature = "system-audit-log")]
 impl crate::codec::Decode for SystemAuditLog {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -148,7 +148,7 @@ impl crate::codec::Decode for SystemAuditLog {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "system-audit-log"))]
+#[cfg(feature = "system-audit-log")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for SystemAuditLog {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -166,12 +166,12 @@ impl crate::codec::Encode for SystemAuditLog {
     }
 }
 /// Spec: `#/components/schemas/SystemAuditLogConnection`
-#[cfg(any(feature = "system-audit-log"))]
+#[cfg(feature = "system-audit-log")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SystemAuditLogConnection {
     pub aggregate: crate::models::NestedAggregateSystemAuditLog,
 }
-#[cfg(any(feature = "system-audit-log"))]
+#[cfg(feature = "system-audit-log")]
 impl crate::codec::Decode for SystemAuditLogConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -193,7 +193,7 @@ impl crate::codec::Decode for SystemAuditLogConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "system-audit-log"))]
+#[cfg(feature = "system-audit-log")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for SystemAuditLogConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -204,28 +204,44 @@ impl crate::codec::Encode for SystemAuditLogConnection {
 }
 impl crate::Client {
     /// `POST /v2/api/get-system-audit-logs` (operation `GetSystemAuditLogs`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "system-audit-log")]
-    pub async fn get_system_audit_logs(
+    pub fn get_system_audit_logs(
         &self,
         body: &crate::models::GetSystemAuditLogsRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::SystemAuditLog>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-system-audit-logs", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::SystemAuditLog>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-system-audit-logs", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-system-audit-logs-connection` (operation `GetSystemAuditLogsConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "system-audit-log")]
-    pub async fn get_system_audit_logs_connection(
+    pub fn get_system_audit_logs_connection(
         &self,
         body: &crate::models::GetSystemAuditLogsConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::SystemAuditLogConnection, crate::Error> {
-        self.execute(
-                crate::client::ApiRequest::json("get-system-audit-logs-connection", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::SystemAuditLogConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-system-audit-logs-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "system-audit-log")]
+crate::pagination::list_request!(
+    GetSystemAuditLogsRequestBody => SystemAuditLog, get_system_audit_logs
+);

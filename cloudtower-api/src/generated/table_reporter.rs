@@ -3,13 +3,13 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/ColumnConfig`
-#[cfg(any(feature = "table-reporter"))]
+#[cfg(feature = "table-reporter")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ColumnConfig {
     pub name: ::std::string::String,
     pub path: ::std::string::String,
 }
-#[cfg(any(feature = "table-reporter"))]
+#[cfg(feature = "table-reporter")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ColumnConfig {
     fn decode(
@@ -36,7 +36,7 @@ impl crate::codec::Decode for ColumnConfig {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "table-reporter"))]
+#[cfg(feature = "table-reporter")]
 impl crate::codec::Encode for ColumnConfig {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -46,14 +46,14 @@ impl crate::codec::Encode for ColumnConfig {
     }
 }
 /// Spec: `#/components/schemas/TableReporterParams`
-#[cfg(any(feature = "table-reporter"))]
+#[cfg(feature = "table-reporter")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TableReporterParams {
     pub filter: crate::models::TableReporterParamsFilter,
     pub columns: ::std::vec::Vec<crate::models::ColumnConfig>,
     pub name: ::std::string::String,
 }
-#[cfg(any(feature = "table-reporter"))]
+#[cfg(feature = "table-reporter")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for TableReporterParams {
     fn decode(
@@ -84,7 +84,7 @@ impl crate::codec::Decode for TableReporterParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "table-reporter"))]
+#[cfg(feature = "table-reporter")]
 impl crate::codec::Encode for TableReporterParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -95,7 +95,7 @@ impl crate::codec::Encode for TableReporterParams {
     }
 }
 /// Spec: `#/components/schemas/TableReporterParams/properties/filter`
-#[cfg(any(feature = "table-reporter"))]
+#[cfg(feature = "table-reporter")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TableReporterParamsFilter {
     pub nvmf_subsystems: ::std::option::Option<
@@ -166,7 +166,7 @@ pub struct TableReporterParamsFilter {
     pub datacenters: ::std::option::Option<crate::models::GetDatacentersRequestBody>,
     pub hosts: ::std::option::Option<crate::models::GetHostsRequestBody>,
 }
-#[cfg(any(feature = "table-reporter"))]
+#[cfg(feature = "table-reporter")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for TableReporterParamsFilter {
     fn decode(
@@ -242,7 +242,7 @@ impl crate::codec::Decode for TableReporterParamsFilter {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "table-reporter"))]
+#[cfg(feature = "table-reporter")]
 impl crate::codec::Encode for TableReporterParamsFilter {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -285,11 +285,17 @@ impl crate::codec::Encode for TableReporterParamsFilter {
 }
 impl crate::Client {
     /// `POST /v2/api/export-csv` (operation `ExportCSV`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "table-reporter")]
-    pub async fn export_csv(
+    pub fn export_csv(
         &self,
         body: &crate::models::TableReporterParams,
-    ) -> ::std::result::Result<::std::string::String, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("export-csv", body)).await?.decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<::std::string::String, crate::Error>,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("export-csv", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }

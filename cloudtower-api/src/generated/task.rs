@@ -3,7 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/GetTasksConnectionRequestBody`
-#[cfg(any(feature = "task"))]
+#[cfg(feature = "task")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetTasksConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -14,7 +14,7 @@ pub struct GetTasksConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::TaskWhereInput>,
 }
-#[cfg(any(feature = "task"))]
+#[cfg(feature = "task")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetTasksConnectionRequestBody {
     fn decode(
@@ -38,7 +38,7 @@ impl crate::codec::Decode for GetTasksConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "task"))]
+#[cfg(feature = "task")]
 impl crate::codec::Encode for GetTasksConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -53,12 +53,12 @@ impl crate::codec::Encode for GetTasksConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateTask`
-#[cfg(any(feature = "task"))]
+#[cfg(feature = "task")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateTask {
     pub count: i32,
 }
-#[cfg(any(feature = "task"))]
+#[cfg(feature = "task")]
 impl crate::codec::Decode for NestedAggregateTask {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -80,7 +80,7 @@ impl crate::codec::Decode for NestedAggregateTask {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "task"))]
+#[cfg(feature = "task")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateTask {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -90,12 +90,12 @@ impl crate::codec::Encode for NestedAggregateTask {
     }
 }
 /// Spec: `#/components/schemas/TaskConnection`
-#[cfg(any(feature = "task"))]
+#[cfg(feature = "task")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TaskConnection {
     pub aggregate: crate::models::NestedAggregateTask,
 }
-#[cfg(any(feature = "task"))]
+#[cfg(feature = "task")]
 impl crate::codec::Decode for TaskConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -117,7 +117,7 @@ impl crate::codec::Decode for TaskConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "task"))]
+#[cfg(feature = "task")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for TaskConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -127,7 +127,7 @@ impl crate::codec::Encode for TaskConnection {
     }
 }
 /// Spec: `#/components/schemas/TaskCreationParams`
-#[cfg(any(feature = "task"))]
+#[cfg(feature = "task")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TaskCreationParams {
     pub api_key_name: ::std::option::Option<::std::string::String>,
@@ -150,7 +150,7 @@ pub struct TaskCreationParams {
     pub resource_mutation: ::std::string::String,
     pub resource_type: ::std::string::String,
 }
-#[cfg(any(feature = "task"))]
+#[cfg(feature = "task")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for TaskCreationParams {
     fn decode(
@@ -202,7 +202,7 @@ impl crate::codec::Decode for TaskCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "task"))]
+#[cfg(feature = "task")]
 impl crate::codec::Encode for TaskCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -227,13 +227,13 @@ impl crate::codec::Encode for TaskCreationParams {
     }
 }
 /// Spec: `#/components/schemas/TaskDescription`
-#[cfg(any(feature = "task"))]
+#[cfg(feature = "task")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TaskDescription {
     pub en_us: ::std::string::String,
     pub zh_cn: ::std::string::String,
 }
-#[cfg(any(feature = "task"))]
+#[cfg(feature = "task")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for TaskDescription {
     fn decode(
@@ -260,7 +260,7 @@ impl crate::codec::Decode for TaskDescription {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "task"))]
+#[cfg(feature = "task")]
 impl crate::codec::Encode for TaskDescription {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -270,14 +270,14 @@ impl crate::codec::Encode for TaskDescription {
     }
 }
 /// Spec: `#/components/schemas/TaskStepCreationParams`
-#[cfg(any(feature = "task"))]
+#[cfg(feature = "task")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TaskStepCreationParams {
     pub description: ::std::option::Option<::std::string::String>,
     pub finished: bool,
     pub key: ::std::string::String,
 }
-#[cfg(any(feature = "task"))]
+#[cfg(feature = "task")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for TaskStepCreationParams {
     fn decode(
@@ -305,7 +305,7 @@ impl crate::codec::Decode for TaskStepCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "task"))]
+#[cfg(feature = "task")]
 impl crate::codec::Encode for TaskStepCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -316,13 +316,13 @@ impl crate::codec::Encode for TaskStepCreationParams {
     }
 }
 /// Spec: `#/components/schemas/TaskUpdateParams`
-#[cfg(any(feature = "task"))]
+#[cfg(feature = "task")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TaskUpdateParams {
     pub data: crate::models::TaskUpdateParamsData,
     pub r#where: crate::models::TaskWhereInput,
 }
-#[cfg(any(feature = "task"))]
+#[cfg(feature = "task")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for TaskUpdateParams {
     fn decode(
@@ -349,7 +349,7 @@ impl crate::codec::Decode for TaskUpdateParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "task"))]
+#[cfg(feature = "task")]
 impl crate::codec::Encode for TaskUpdateParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -359,7 +359,7 @@ impl crate::codec::Encode for TaskUpdateParams {
     }
 }
 /// Spec: `#/components/schemas/TaskUpdateParams/properties/data`
-#[cfg(any(feature = "task"))]
+#[cfg(feature = "task")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TaskUpdateParamsData {
     pub finished_at: ::std::option::Option<::std::string::String>,
@@ -385,7 +385,7 @@ pub struct TaskUpdateParamsData {
     pub resource_type: ::std::option::Option<::std::string::String>,
     pub description: ::std::option::Option<crate::models::TaskDescription>,
 }
-#[cfg(any(feature = "task"))]
+#[cfg(feature = "task")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for TaskUpdateParamsData {
     fn decode(
@@ -433,7 +433,7 @@ impl crate::codec::Decode for TaskUpdateParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "task"))]
+#[cfg(feature = "task")]
 impl crate::codec::Encode for TaskUpdateParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -462,46 +462,68 @@ impl crate::codec::Encode for TaskUpdateParamsData {
 }
 impl crate::Client {
     /// `POST /v2/api/create-task` (operation `CreateTask`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "task")]
-    pub async fn create_task(
+    pub fn create_task(
         &self,
         body: &[crate::models::TaskCreationParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Task>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("create-task", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Task>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("create-task", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-tasks` (operation `GetTasks`).
-    pub async fn get_tasks(
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
+    pub fn get_tasks(
         &self,
         body: &crate::models::GetTasksRequestBody,
-    ) -> ::std::result::Result<::std::vec::Vec<crate::models::Task>, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-tasks", body)).await?.decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::Task>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-tasks", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-tasks-connection` (operation `GetTasksConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "task")]
-    pub async fn get_tasks_connection(
+    pub fn get_tasks_connection(
         &self,
         body: &crate::models::GetTasksConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::TaskConnection, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-tasks-connection", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<crate::models::TaskConnection, crate::Error>,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-tasks-connection", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-task` (operation `UpdateTask`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "task")]
-    pub async fn update_task(
+    pub fn update_task(
         &self,
         body: &crate::models::TaskUpdateParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Task>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("update-task", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Task>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("update-task", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+crate::pagination::list_request!(GetTasksRequestBody => Task, get_tasks);

@@ -3,12 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/CancelUploadTaskParams`
-#[cfg(any(feature = "upload-task"))]
+#[cfg(feature = "upload-task")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CancelUploadTaskParams {
     pub r#where: crate::models::UploadTaskWhereInput,
 }
-#[cfg(any(feature = "upload-task"))]
+#[cfg(feature = "upload-task")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for CancelUploadTaskParams {
     fn decode(
@@ -31,7 +31,7 @@ impl crate::codec::Decode for CancelUploadTaskParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "upload-task"))]
+#[cfg(feature = "upload-task")]
 impl crate::codec::Encode for CancelUploadTaskParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -40,7 +40,7 @@ impl crate::codec::Encode for CancelUploadTaskParams {
     }
 }
 /// Spec: `#/components/schemas/GetUploadTasksConnectionRequestBody`
-#[cfg(any(feature = "upload-task"))]
+#[cfg(feature = "upload-task")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetUploadTasksConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -51,7 +51,7 @@ pub struct GetUploadTasksConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::UploadTaskWhereInput>,
 }
-#[cfg(any(feature = "upload-task"))]
+#[cfg(feature = "upload-task")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetUploadTasksConnectionRequestBody {
     fn decode(
@@ -75,7 +75,7 @@ impl crate::codec::Decode for GetUploadTasksConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "upload-task"))]
+#[cfg(feature = "upload-task")]
 impl crate::codec::Encode for GetUploadTasksConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -90,7 +90,7 @@ impl crate::codec::Encode for GetUploadTasksConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetUploadTasksRequestBody`
-#[cfg(any(feature = "upload-task"))]
+#[cfg(feature = "upload-task")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetUploadTasksRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -101,7 +101,7 @@ pub struct GetUploadTasksRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::UploadTaskWhereInput>,
 }
-#[cfg(any(feature = "upload-task"))]
+#[cfg(feature = "upload-task")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetUploadTasksRequestBody {
     fn decode(
@@ -125,7 +125,7 @@ impl crate::codec::Decode for GetUploadTasksRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "upload-task"))]
+#[cfg(feature = "upload-task")]
 impl crate::codec::Encode for GetUploadTasksRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -140,12 +140,12 @@ impl crate::codec::Encode for GetUploadTasksRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateUploadTask`
-#[cfg(any(feature = "upload-task"))]
+#[cfg(feature = "upload-task")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateUploadTask {
     pub count: i32,
 }
-#[cfg(any(feature = "upload-task"))]
+#[cfg(feature = "upload-task")]
 impl crate::codec::Decode for NestedAggregateUploadTask {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -167,7 +167,7 @@ impl crate::codec::Decode for NestedAggregateUploadTask {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "upload-task"))]
+#[cfg(feature = "upload-task")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateUploadTask {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -177,12 +177,12 @@ impl crate::codec::Encode for NestedAggregateUploadTask {
     }
 }
 /// Spec: `#/components/schemas/UploadTaskConnection`
-#[cfg(any(feature = "upload-task"))]
+#[cfg(feature = "upload-task")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UploadTaskConnection {
     pub aggregate: crate::models::NestedAggregateUploadTask,
 }
-#[cfg(any(feature = "upload-task"))]
+#[cfg(feature = "upload-task")]
 impl crate::codec::Decode for UploadTaskConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -204,7 +204,7 @@ impl crate::codec::Decode for UploadTaskConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "upload-task"))]
+#[cfg(feature = "upload-task")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for UploadTaskConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -214,7 +214,7 @@ impl crate::codec::Encode for UploadTaskConnection {
     }
 }
 /// Spec: `#/components/schemas/UploadTaskOrderByInput`
-#[cfg(any(feature = "upload-task"))]
+#[cfg(feature = "upload-task")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum UploadTaskOrderByInput {
     /// `args_ASC`
@@ -260,7 +260,7 @@ pub enum UploadTaskOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "upload-task"))]
+#[cfg(feature = "upload-task")]
 impl UploadTaskOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 20] = [
@@ -339,19 +339,19 @@ impl UploadTaskOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "upload-task"))]
+#[cfg(feature = "upload-task")]
 impl ::std::default::Default for UploadTaskOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "upload-task"))]
+#[cfg(feature = "upload-task")]
 impl ::std::fmt::Display for UploadTaskOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "upload-task"))]
+#[cfg(feature = "upload-task")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for UploadTaskOrderByInput {
     fn decode(
@@ -360,14 +360,14 @@ impl crate::codec::Decode for UploadTaskOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "upload-task"))]
+#[cfg(feature = "upload-task")]
 impl crate::codec::Encode for UploadTaskOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/UploadTaskWhereInput`
-#[cfg(any(feature = "upload-task"))]
+#[cfg(feature = "upload-task")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UploadTaskWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::UploadTaskWhereInput>>,
@@ -448,7 +448,7 @@ pub struct UploadTaskWhereInput {
     pub updated_at_not: crate::Nullable<::std::string::String>,
     pub updated_at_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
 }
-#[cfg(any(feature = "upload-task"))]
+#[cfg(feature = "upload-task")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for UploadTaskWhereInput {
     fn decode(
@@ -578,7 +578,7 @@ impl crate::codec::Decode for UploadTaskWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "upload-task"))]
+#[cfg(feature = "upload-task")]
 impl crate::codec::Encode for UploadTaskWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -662,41 +662,58 @@ impl crate::Client {
     /// `POST /v2/api/cancel-upload-task` (operation `CancelUploadTask`).
     ///
     /// Returns `None` when the server answers 304 Not Modified.
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "upload-task")]
-    pub async fn cancel_upload_task(
+    pub fn cancel_upload_task(
         &self,
         body: &crate::models::CancelUploadTaskParams,
-    ) -> ::std::result::Result<
-        ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("cancel-upload-task", body))
-            .await?
-            .decode_unless_not_modified()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("cancel-upload-task", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode_unless_not_modified() }
     }
     /// `POST /v2/api/get-upload-tasks` (operation `GetUploadTasks`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "upload-task")]
-    pub async fn get_upload_tasks(
+    pub fn get_upload_tasks(
         &self,
         body: &crate::models::GetUploadTasksRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::UploadTask>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-upload-tasks", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::UploadTask>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-upload-tasks", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-upload-tasks-connection` (operation `GetUploadTasksConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "upload-task")]
-    pub async fn get_upload_tasks_connection(
+    pub fn get_upload_tasks_connection(
         &self,
         body: &crate::models::GetUploadTasksConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::UploadTaskConnection, crate::Error> {
-        self.execute(
-                crate::client::ApiRequest::json("get-upload-tasks-connection", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<crate::models::UploadTaskConnection, crate::Error>,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-upload-tasks-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "upload-task")]
+crate::pagination::list_request!(
+    GetUploadTasksRequestBody => UploadTask, get_upload_tasks
+);

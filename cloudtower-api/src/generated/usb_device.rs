@@ -3,7 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/GetUsbDevicesConnectionRequestBody`
-#[cfg(any(feature = "usb-device"))]
+#[cfg(feature = "usb-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetUsbDevicesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -14,7 +14,7 @@ pub struct GetUsbDevicesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::UsbDeviceWhereInput>,
 }
-#[cfg(any(feature = "usb-device"))]
+#[cfg(feature = "usb-device")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetUsbDevicesConnectionRequestBody {
     fn decode(
@@ -38,7 +38,7 @@ impl crate::codec::Decode for GetUsbDevicesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "usb-device"))]
+#[cfg(feature = "usb-device")]
 impl crate::codec::Encode for GetUsbDevicesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -53,12 +53,12 @@ impl crate::codec::Encode for GetUsbDevicesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateUsbDevice`
-#[cfg(any(feature = "usb-device"))]
+#[cfg(feature = "usb-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateUsbDevice {
     pub count: i32,
 }
-#[cfg(any(feature = "usb-device"))]
+#[cfg(feature = "usb-device")]
 impl crate::codec::Decode for NestedAggregateUsbDevice {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -80,7 +80,7 @@ impl crate::codec::Decode for NestedAggregateUsbDevice {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "usb-device"))]
+#[cfg(feature = "usb-device")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateUsbDevice {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -90,7 +90,7 @@ impl crate::codec::Encode for NestedAggregateUsbDevice {
     }
 }
 /// Spec: `#/components/schemas/UsbDevice`
-#[cfg(any(feature = "usb-device"))]
+#[cfg(feature = "usb-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UsbDevice {
     pub binded: bool,
@@ -109,7 +109,7 @@ pub struct UsbDevice {
     /// **Deprecated** in the spec.
     pub vm: ::std::option::Option<crate::models::NestedVm>,
 }
-#[cfg(any(feature = "usb-device"))]
+#[cfg(feature = "usb-device")]
 impl crate::codec::Decode for UsbDevice {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -192,7 +192,7 @@ impl crate::codec::Decode for UsbDevice {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "usb-device"))]
+#[cfg(feature = "usb-device")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for UsbDevice {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -215,12 +215,12 @@ impl crate::codec::Encode for UsbDevice {
     }
 }
 /// Spec: `#/components/schemas/UsbDeviceConnection`
-#[cfg(any(feature = "usb-device"))]
+#[cfg(feature = "usb-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UsbDeviceConnection {
     pub aggregate: crate::models::NestedAggregateUsbDevice,
 }
-#[cfg(any(feature = "usb-device"))]
+#[cfg(feature = "usb-device")]
 impl crate::codec::Decode for UsbDeviceConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -242,7 +242,7 @@ impl crate::codec::Decode for UsbDeviceConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "usb-device"))]
+#[cfg(feature = "usb-device")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for UsbDeviceConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -252,13 +252,13 @@ impl crate::codec::Encode for UsbDeviceConnection {
     }
 }
 /// Spec: `#/components/schemas/UsbDeviceMountParams`
-#[cfg(any(feature = "usb-device"))]
+#[cfg(feature = "usb-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UsbDeviceMountParams {
     pub data: crate::models::UsbDeviceMountParamsData,
     pub r#where: crate::models::UsbDeviceWhereInput,
 }
-#[cfg(any(feature = "usb-device"))]
+#[cfg(feature = "usb-device")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for UsbDeviceMountParams {
     fn decode(
@@ -285,7 +285,7 @@ impl crate::codec::Decode for UsbDeviceMountParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "usb-device"))]
+#[cfg(feature = "usb-device")]
 impl crate::codec::Encode for UsbDeviceMountParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -295,14 +295,14 @@ impl crate::codec::Encode for UsbDeviceMountParams {
     }
 }
 /// Spec: `#/components/schemas/UsbDeviceMountParams/properties/data`
-#[cfg(any(feature = "usb-device"))]
+#[cfg(feature = "usb-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UsbDeviceMountParamsData {
     pub vms: ::std::option::Option<crate::models::VmWhereInput>,
     /// **Deprecated** in the spec.
     pub vm_id: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "usb-device"))]
+#[cfg(feature = "usb-device")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for UsbDeviceMountParamsData {
     fn decode(
@@ -321,7 +321,7 @@ impl crate::codec::Decode for UsbDeviceMountParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "usb-device"))]
+#[cfg(feature = "usb-device")]
 impl crate::codec::Encode for UsbDeviceMountParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -331,13 +331,13 @@ impl crate::codec::Encode for UsbDeviceMountParamsData {
     }
 }
 /// Spec: `#/components/schemas/UsbDeviceUnmountParams`
-#[cfg(any(feature = "usb-device"))]
+#[cfg(feature = "usb-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UsbDeviceUnmountParams {
     pub data: ::std::option::Option<crate::models::UsbDeviceUnmountParamsData>,
     pub r#where: crate::models::UsbDeviceWhereInput,
 }
-#[cfg(any(feature = "usb-device"))]
+#[cfg(feature = "usb-device")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for UsbDeviceUnmountParams {
     fn decode(
@@ -361,7 +361,7 @@ impl crate::codec::Decode for UsbDeviceUnmountParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "usb-device"))]
+#[cfg(feature = "usb-device")]
 impl crate::codec::Encode for UsbDeviceUnmountParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -371,12 +371,12 @@ impl crate::codec::Encode for UsbDeviceUnmountParams {
     }
 }
 /// Spec: `#/components/schemas/UsbDeviceUnmountParams/properties/data`
-#[cfg(any(feature = "usb-device"))]
+#[cfg(feature = "usb-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UsbDeviceUnmountParamsData {
     pub vms: crate::models::VmWhereInput,
 }
-#[cfg(any(feature = "usb-device"))]
+#[cfg(feature = "usb-device")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for UsbDeviceUnmountParamsData {
     fn decode(
@@ -399,7 +399,7 @@ impl crate::codec::Decode for UsbDeviceUnmountParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "usb-device"))]
+#[cfg(feature = "usb-device")]
 impl crate::codec::Encode for UsbDeviceUnmountParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -409,49 +409,73 @@ impl crate::codec::Encode for UsbDeviceUnmountParamsData {
 }
 impl crate::Client {
     /// `POST /v2/api/get-usb-devices` (operation `GetUsbDevices`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "usb-device")]
-    pub async fn get_usb_devices(
+    pub fn get_usb_devices(
         &self,
         body: &crate::models::GetUsbDevicesRequestBody,
-    ) -> ::std::result::Result<::std::vec::Vec<crate::models::UsbDevice>, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-usb-devices", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::UsbDevice>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-usb-devices", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-usb-devices-connection` (operation `GetUsbDevicesConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "usb-device")]
-    pub async fn get_usb_devices_connection(
+    pub fn get_usb_devices_connection(
         &self,
         body: &crate::models::GetUsbDevicesConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::UsbDeviceConnection, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-usb-devices-connection", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<crate::models::UsbDeviceConnection, crate::Error>,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-usb-devices-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/mount-usb-device` (operation `MountUsbDevice`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "usb-device")]
-    pub async fn mount_usb_device(
+    pub fn mount_usb_device(
         &self,
         body: &crate::models::UsbDeviceMountParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::UsbDevice>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("mount-usb-device", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::UsbDevice>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("mount-usb-device", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/unmount-usb-device` (operation `UnmountUsbDevice`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "usb-device")]
-    pub async fn unmount_usb_device(
+    pub fn unmount_usb_device(
         &self,
         body: &crate::models::UsbDeviceUnmountParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::UsbDevice>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("unmount-usb-device", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::UsbDevice>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("unmount-usb-device", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "usb-device")]
+crate::pagination::list_request!(GetUsbDevicesRequestBody => UsbDevice, get_usb_devices);

@@ -3,12 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteUser`
-#[cfg(any(feature = "user"))]
+#[cfg(feature = "user")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteUser {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "user"))]
+#[cfg(feature = "user")]
 impl crate::codec::Decode for DeleteUser {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -30,7 +30,7 @@ impl crate::codec::Decode for DeleteUser {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "user"))]
+#[cfg(feature = "user")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteUser {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -40,7 +40,7 @@ impl crate::codec::Encode for DeleteUser {
     }
 }
 /// Spec: `#/components/schemas/GetUsersConnectionRequestBody`
-#[cfg(any(feature = "user"))]
+#[cfg(feature = "user")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetUsersConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -51,7 +51,7 @@ pub struct GetUsersConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::UserWhereInput>,
 }
-#[cfg(any(feature = "user"))]
+#[cfg(feature = "user")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetUsersConnectionRequestBody {
     fn decode(
@@ -75,7 +75,7 @@ impl crate::codec::Decode for GetUsersConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "user"))]
+#[cfg(feature = "user")]
 impl crate::codec::Encode for GetUsersConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -90,13 +90,24 @@ impl crate::codec::Encode for GetUsersConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/LoginInput`
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct LoginInput {
     pub username: ::std::string::String,
     pub source: crate::Nullable<crate::models::UserSource>,
     pub password: ::std::string::String,
     pub mfa_type: crate::Nullable<crate::models::MfaType>,
     pub auth_config_id: crate::Nullable<::std::string::String>,
+}
+impl ::std::fmt::Debug for LoginInput {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        let mut debug = f.debug_struct("LoginInput");
+        debug.field("username", &self.username);
+        debug.field("source", &self.source);
+        debug.field("password", &::std::format_args!("<redacted>"));
+        debug.field("mfa_type", &self.mfa_type);
+        debug.field("auth_config_id", &self.auth_config_id);
+        debug.finish()
+    }
 }
 #[cfg(feature = "server")]
 impl crate::codec::Decode for LoginInput {
@@ -139,9 +150,16 @@ impl crate::codec::Encode for LoginInput {
     }
 }
 /// Spec: `#/components/schemas/LoginResponse`
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct LoginResponse {
     pub token: ::std::string::String,
+}
+impl ::std::fmt::Debug for LoginResponse {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        let mut debug = f.debug_struct("LoginResponse");
+        debug.field("token", &::std::format_args!("<redacted>"));
+        debug.finish()
+    }
 }
 impl crate::codec::Decode for LoginResponse {
     fn decode(
@@ -227,12 +245,12 @@ impl crate::codec::Encode for MfaType {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateUser`
-#[cfg(any(feature = "user"))]
+#[cfg(feature = "user")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateUser {
     pub count: i32,
 }
-#[cfg(any(feature = "user"))]
+#[cfg(feature = "user")]
 impl crate::codec::Decode for NestedAggregateUser {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -254,7 +272,7 @@ impl crate::codec::Decode for NestedAggregateUser {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "user"))]
+#[cfg(feature = "user")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateUser {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -264,7 +282,7 @@ impl crate::codec::Encode for NestedAggregateUser {
     }
 }
 /// Spec: `#/components/schemas/NestedPasswordRecoverQa`
-#[cfg(any(feature = "user"))]
+#[cfg(feature = "user")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedPasswordRecoverQa {
     pub enabled: bool,
@@ -272,7 +290,7 @@ pub struct NestedPasswordRecoverQa {
         ::std::vec::Vec<crate::models::NestedPasswordReoverQaItem>,
     >,
 }
-#[cfg(any(feature = "user"))]
+#[cfg(feature = "user")]
 impl crate::codec::Decode for NestedPasswordRecoverQa {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -295,7 +313,7 @@ impl crate::codec::Decode for NestedPasswordRecoverQa {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "user"))]
+#[cfg(feature = "user")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedPasswordRecoverQa {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -306,12 +324,12 @@ impl crate::codec::Encode for NestedPasswordRecoverQa {
     }
 }
 /// Spec: `#/components/schemas/NestedPasswordReoverQaItem`
-#[cfg(any(feature = "user"))]
+#[cfg(feature = "user")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedPasswordReoverQaItem {
     pub question: ::std::string::String,
 }
-#[cfg(any(feature = "user"))]
+#[cfg(feature = "user")]
 impl crate::codec::Decode for NestedPasswordReoverQaItem {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -333,7 +351,7 @@ impl crate::codec::Decode for NestedPasswordReoverQaItem {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "user"))]
+#[cfg(feature = "user")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedPasswordReoverQaItem {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -343,13 +361,13 @@ impl crate::codec::Encode for NestedPasswordReoverQaItem {
     }
 }
 /// Spec: `#/components/schemas/NestedUserRoleNext`
-#[cfg(any(feature = "user"))]
+#[cfg(feature = "user")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedUserRoleNext {
     pub id: ::std::string::String,
     pub name: ::std::string::String,
 }
-#[cfg(any(feature = "user"))]
+#[cfg(feature = "user")]
 impl crate::codec::Decode for NestedUserRoleNext {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -375,7 +393,7 @@ impl crate::codec::Decode for NestedUserRoleNext {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "user"))]
+#[cfg(feature = "user")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedUserRoleNext {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -386,12 +404,20 @@ impl crate::codec::Encode for NestedUserRoleNext {
     }
 }
 /// Spec: `#/components/schemas/RootUserCreationParams`
-#[cfg(any(feature = "user"))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[cfg(feature = "user")]
+#[derive(Clone, Default, PartialEq)]
 pub struct RootUserCreationParams {
     pub password: ::std::string::String,
 }
-#[cfg(any(feature = "user"))]
+#[cfg(feature = "user")]
+impl ::std::fmt::Debug for RootUserCreationParams {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        let mut debug = f.debug_struct("RootUserCreationParams");
+        debug.field("password", &::std::format_args!("<redacted>"));
+        debug.finish()
+    }
+}
+#[cfg(feature = "user")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for RootUserCreationParams {
     fn decode(
@@ -414,7 +440,7 @@ impl crate::codec::Decode for RootUserCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "user"))]
+#[cfg(feature = "user")]
 impl crate::codec::Encode for RootUserCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -423,7 +449,7 @@ impl crate::codec::Encode for RootUserCreationParams {
     }
 }
 /// Spec: `#/components/schemas/User`
-#[cfg(any(feature = "user"))]
+#[cfg(feature = "user")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct User {
     pub auth_config_id: ::std::option::Option<::std::string::String>,
@@ -444,7 +470,7 @@ pub struct User {
     pub source: crate::models::UserSource,
     pub username: ::std::string::String,
 }
-#[cfg(any(feature = "user"))]
+#[cfg(feature = "user")]
 impl crate::codec::Decode for User {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -505,7 +531,7 @@ impl crate::codec::Decode for User {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "user"))]
+#[cfg(feature = "user")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for User {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -529,12 +555,12 @@ impl crate::codec::Encode for User {
     }
 }
 /// Spec: `#/components/schemas/UserConnection`
-#[cfg(any(feature = "user"))]
+#[cfg(feature = "user")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserConnection {
     pub aggregate: crate::models::NestedAggregateUser,
 }
-#[cfg(any(feature = "user"))]
+#[cfg(feature = "user")]
 impl crate::codec::Decode for UserConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -556,7 +582,7 @@ impl crate::codec::Decode for UserConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "user"))]
+#[cfg(feature = "user")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for UserConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -566,8 +592,8 @@ impl crate::codec::Encode for UserConnection {
     }
 }
 /// Spec: `#/components/schemas/UserCreationParams`
-#[cfg(any(feature = "user"))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[cfg(feature = "user")]
+#[derive(Clone, Default, PartialEq)]
 pub struct UserCreationParams {
     pub auth_config_id: ::std::option::Option<::std::string::String>,
     pub ldap_dn: ::std::option::Option<::std::string::String>,
@@ -580,7 +606,24 @@ pub struct UserCreationParams {
     pub password: ::std::option::Option<::std::string::String>,
     pub username: ::std::string::String,
 }
-#[cfg(any(feature = "user"))]
+#[cfg(feature = "user")]
+impl ::std::fmt::Debug for UserCreationParams {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        let mut debug = f.debug_struct("UserCreationParams");
+        debug.field("auth_config_id", &self.auth_config_id);
+        debug.field("ldap_dn", &self.ldap_dn);
+        debug.field("source", &self.source);
+        debug.field("mobile_phone", &self.mobile_phone);
+        debug.field("email_address", &self.email_address);
+        debug.field("internal", &self.internal);
+        debug.field("role_id", &self.role_id);
+        debug.field("name", &self.name);
+        debug.field("password", &::std::format_args!("<redacted>"));
+        debug.field("username", &self.username);
+        debug.finish()
+    }
+}
+#[cfg(feature = "user")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for UserCreationParams {
     fn decode(
@@ -618,7 +661,7 @@ impl crate::codec::Decode for UserCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "user"))]
+#[cfg(feature = "user")]
 impl crate::codec::Encode for UserCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -636,12 +679,12 @@ impl crate::codec::Encode for UserCreationParams {
     }
 }
 /// Spec: `#/components/schemas/UserDeletionParams`
-#[cfg(any(feature = "user"))]
+#[cfg(feature = "user")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserDeletionParams {
     pub r#where: crate::models::UserWhereInput,
 }
-#[cfg(any(feature = "user"))]
+#[cfg(feature = "user")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for UserDeletionParams {
     fn decode(
@@ -664,7 +707,7 @@ impl crate::codec::Decode for UserDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "user"))]
+#[cfg(feature = "user")]
 impl crate::codec::Encode for UserDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -673,13 +716,13 @@ impl crate::codec::Encode for UserDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/UserUpdationParams`
-#[cfg(any(feature = "user"))]
+#[cfg(feature = "user")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserUpdationParams {
     pub data: crate::models::UserUpdationParamsData,
     pub r#where: crate::models::UserWhereInput,
 }
-#[cfg(any(feature = "user"))]
+#[cfg(feature = "user")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for UserUpdationParams {
     fn decode(
@@ -706,7 +749,7 @@ impl crate::codec::Decode for UserUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "user"))]
+#[cfg(feature = "user")]
 impl crate::codec::Encode for UserUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -716,8 +759,8 @@ impl crate::codec::Encode for UserUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/UserUpdationParams/properties/data`
-#[cfg(any(feature = "user"))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[cfg(feature = "user")]
+#[derive(Clone, Default, PartialEq)]
 pub struct UserUpdationParamsData {
     pub internal: ::std::option::Option<bool>,
     pub mobile_phone: crate::Nullable<::std::string::String>,
@@ -727,7 +770,21 @@ pub struct UserUpdationParamsData {
     pub password: ::std::option::Option<::std::string::String>,
     pub username: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "user"))]
+#[cfg(feature = "user")]
+impl ::std::fmt::Debug for UserUpdationParamsData {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        let mut debug = f.debug_struct("UserUpdationParamsData");
+        debug.field("internal", &self.internal);
+        debug.field("mobile_phone", &self.mobile_phone);
+        debug.field("email_address", &self.email_address);
+        debug.field("role_id", &self.role_id);
+        debug.field("name", &self.name);
+        debug.field("password", &::std::format_args!("<redacted>"));
+        debug.field("username", &self.username);
+        debug.finish()
+    }
+}
+#[cfg(feature = "user")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for UserUpdationParamsData {
     fn decode(
@@ -751,7 +808,7 @@ impl crate::codec::Decode for UserUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "user"))]
+#[cfg(feature = "user")]
 impl crate::codec::Encode for UserUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -767,87 +824,133 @@ impl crate::codec::Encode for UserUpdationParamsData {
 }
 impl crate::Client {
     /// `POST /v2/api/create-root-user` (operation `CreateRootUser`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "user")]
-    pub async fn create_root_user(
+    pub fn create_root_user(
         &self,
         body: &crate::models::RootUserCreationParams,
-    ) -> ::std::result::Result<crate::WithTask<crate::models::User>, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("create-root-user", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::WithTask<crate::models::User>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("create-root-user", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/create-user` (operation `CreateUser`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "user")]
-    pub async fn create_user(
+    pub fn create_user(
         &self,
         body: &[crate::models::UserCreationParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::User>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("create-user", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::User>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("create-user", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/delete-user` (operation `DeleteUser`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "user")]
-    pub async fn delete_user(
+    pub fn delete_user(
         &self,
         body: &crate::models::UserDeletionParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::DeleteUser>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("delete-user", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::DeleteUser>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("delete-user", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-my-info` (operation `GetMyInfo`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "user")]
-    pub async fn get_my_info(
+    pub fn get_my_info(
         &self,
-    ) -> ::std::result::Result<crate::models::User, crate::Error> {
-        self.execute(crate::client::ApiRequest::empty("get-my-info")).await?.decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<crate::models::User, crate::Error>,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::empty("get-my-info");
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-users` (operation `GetUsers`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "user")]
-    pub async fn get_users(
+    pub fn get_users(
         &self,
         body: &crate::models::GetUsersRequestBody,
-    ) -> ::std::result::Result<::std::vec::Vec<crate::models::User>, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-users", body)).await?.decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::User>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-users", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-users-connection` (operation `GetUsersConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "user")]
-    pub async fn get_users_connection(
+    pub fn get_users_connection(
         &self,
         body: &crate::models::GetUsersConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::UserConnection, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-users-connection", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<crate::models::UserConnection, crate::Error>,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-users-connection", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/login` (operation `Login`).
-    pub async fn login(
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
+    pub fn login(
         &self,
         body: &crate::models::LoginInput,
-    ) -> ::std::result::Result<
-        crate::WithTask<crate::models::LoginResponse>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("login", body)).await?.decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::WithTask<crate::models::LoginResponse>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("login", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-user` (operation `UpdateUser`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "user")]
-    pub async fn update_user(
+    pub fn update_user(
         &self,
         body: &crate::models::UserUpdationParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::User>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("update-user", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::User>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("update-user", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "user")]
+crate::pagination::list_request!(GetUsersRequestBody => User, get_users);

@@ -3,7 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/GetUserAuditLogsConnectionRequestBody`
-#[cfg(any(feature = "user-audit-log"))]
+#[cfg(feature = "user-audit-log")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetUserAuditLogsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -14,7 +14,7 @@ pub struct GetUserAuditLogsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::UserAuditLogWhereInput>,
 }
-#[cfg(any(feature = "user-audit-log"))]
+#[cfg(feature = "user-audit-log")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetUserAuditLogsConnectionRequestBody {
     fn decode(
@@ -38,7 +38,7 @@ impl crate::codec::Decode for GetUserAuditLogsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "user-audit-log"))]
+#[cfg(feature = "user-audit-log")]
 impl crate::codec::Encode for GetUserAuditLogsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -53,12 +53,12 @@ impl crate::codec::Encode for GetUserAuditLogsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateUserAuditLog`
-#[cfg(any(feature = "user-audit-log"))]
+#[cfg(feature = "user-audit-log")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateUserAuditLog {
     pub count: i32,
 }
-#[cfg(any(feature = "user-audit-log"))]
+#[cfg(feature = "user-audit-log")]
 impl crate::codec::Decode for NestedAggregateUserAuditLog {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -80,7 +80,7 @@ impl crate::codec::Decode for NestedAggregateUserAuditLog {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "user-audit-log"))]
+#[cfg(feature = "user-audit-log")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateUserAuditLog {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -90,7 +90,7 @@ impl crate::codec::Encode for NestedAggregateUserAuditLog {
     }
 }
 /// Spec: `#/components/schemas/UserAuditLog`
-#[cfg(any(feature = "user-audit-log"))]
+#[cfg(feature = "user-audit-log")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserAuditLog {
     pub action: ::std::string::String,
@@ -108,7 +108,7 @@ pub struct UserAuditLog {
     pub user: ::std::option::Option<crate::models::NestedUser>,
     pub username: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "user-audit-log"))]
+#[cfg(feature = "user-audit-log")]
 impl crate::codec::Decode for UserAuditLog {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -159,7 +159,7 @@ impl crate::codec::Decode for UserAuditLog {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "user-audit-log"))]
+#[cfg(feature = "user-audit-log")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for UserAuditLog {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -182,12 +182,12 @@ impl crate::codec::Encode for UserAuditLog {
     }
 }
 /// Spec: `#/components/schemas/UserAuditLogConnection`
-#[cfg(any(feature = "user-audit-log"))]
+#[cfg(feature = "user-audit-log")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserAuditLogConnection {
     pub aggregate: crate::models::NestedAggregateUserAuditLog,
 }
-#[cfg(any(feature = "user-audit-log"))]
+#[cfg(feature = "user-audit-log")]
 impl crate::codec::Decode for UserAuditLogConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -209,7 +209,7 @@ impl crate::codec::Decode for UserAuditLogConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "user-audit-log"))]
+#[cfg(feature = "user-audit-log")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for UserAuditLogConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -219,7 +219,7 @@ impl crate::codec::Encode for UserAuditLogConnection {
     }
 }
 /// Spec: `#/components/schemas/UserAuditLogCreationParams`
-#[cfg(any(feature = "user-audit-log"))]
+#[cfg(feature = "user-audit-log")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserAuditLogCreationParams {
     pub api_key_name: ::std::option::Option<::std::string::String>,
@@ -236,7 +236,7 @@ pub struct UserAuditLogCreationParams {
     pub resource_type: ::std::string::String,
     pub action: ::std::string::String,
 }
-#[cfg(any(feature = "user-audit-log"))]
+#[cfg(feature = "user-audit-log")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for UserAuditLogCreationParams {
     fn decode(
@@ -287,7 +287,7 @@ impl crate::codec::Decode for UserAuditLogCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "user-audit-log"))]
+#[cfg(feature = "user-audit-log")]
 impl crate::codec::Encode for UserAuditLogCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -308,13 +308,13 @@ impl crate::codec::Encode for UserAuditLogCreationParams {
     }
 }
 /// Spec: `#/components/schemas/UserAuditLogMessage`
-#[cfg(any(feature = "user-audit-log"))]
+#[cfg(feature = "user-audit-log")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserAuditLogMessage {
     pub en_us: ::std::string::String,
     pub zh_cn: ::std::string::String,
 }
-#[cfg(any(feature = "user-audit-log"))]
+#[cfg(feature = "user-audit-log")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for UserAuditLogMessage {
     fn decode(
@@ -341,7 +341,7 @@ impl crate::codec::Decode for UserAuditLogMessage {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "user-audit-log"))]
+#[cfg(feature = "user-audit-log")]
 impl crate::codec::Encode for UserAuditLogMessage {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -352,41 +352,61 @@ impl crate::codec::Encode for UserAuditLogMessage {
 }
 impl crate::Client {
     /// `POST /v2/api/create-user-audit-log` (operation `CreateUserAuditLog`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "user-audit-log")]
-    pub async fn create_user_audit_log(
+    pub fn create_user_audit_log(
         &self,
         body: &[crate::models::UserAuditLogCreationParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::UserAuditLog>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("create-user-audit-log", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::UserAuditLog>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("create-user-audit-log", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-user-audit-logs` (operation `GetUserAuditLogs`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "user-audit-log")]
-    pub async fn get_user_audit_logs(
+    pub fn get_user_audit_logs(
         &self,
         body: &crate::models::GetUserAuditLogsRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::UserAuditLog>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-user-audit-logs", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::UserAuditLog>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-user-audit-logs", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-user-audit-logs-connection` (operation `GetUserAuditLogsConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "user-audit-log")]
-    pub async fn get_user_audit_logs_connection(
+    pub fn get_user_audit_logs_connection(
         &self,
         body: &crate::models::GetUserAuditLogsConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::UserAuditLogConnection, crate::Error> {
-        self.execute(
-                crate::client::ApiRequest::json("get-user-audit-logs-connection", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::UserAuditLogConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-user-audit-logs-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "user-audit-log")]
+crate::pagination::list_request!(
+    GetUserAuditLogsRequestBody => UserAuditLog, get_user_audit_logs
+);

@@ -3,12 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteRole`
-#[cfg(any(feature = "user-role-next"))]
+#[cfg(feature = "user-role-next")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteRole {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "user-role-next"))]
+#[cfg(feature = "user-role-next")]
 impl crate::codec::Decode for DeleteRole {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -30,7 +30,7 @@ impl crate::codec::Decode for DeleteRole {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "user-role-next"))]
+#[cfg(feature = "user-role-next")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteRole {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -40,7 +40,7 @@ impl crate::codec::Encode for DeleteRole {
     }
 }
 /// Spec: `#/components/schemas/GetUserRoleNextsConnectionRequestBody`
-#[cfg(any(feature = "user-role-next"))]
+#[cfg(feature = "user-role-next")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetUserRoleNextsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -51,7 +51,7 @@ pub struct GetUserRoleNextsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::UserRoleNextWhereInput>,
 }
-#[cfg(any(feature = "user-role-next"))]
+#[cfg(feature = "user-role-next")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetUserRoleNextsConnectionRequestBody {
     fn decode(
@@ -75,7 +75,7 @@ impl crate::codec::Decode for GetUserRoleNextsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "user-role-next"))]
+#[cfg(feature = "user-role-next")]
 impl crate::codec::Encode for GetUserRoleNextsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -90,7 +90,7 @@ impl crate::codec::Encode for GetUserRoleNextsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetUserRoleNextsRequestBody`
-#[cfg(any(feature = "user-role-next"))]
+#[cfg(feature = "user-role-next")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetUserRoleNextsRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -101,7 +101,7 @@ pub struct GetUserRoleNextsRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::UserRoleNextWhereInput>,
 }
-#[cfg(any(feature = "user-role-next"))]
+#[cfg(feature = "user-role-next")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetUserRoleNextsRequestBody {
     fn decode(
@@ -125,7 +125,7 @@ impl crate::codec::Decode for GetUserRoleNextsRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "user-role-next"))]
+#[cfg(feature = "user-role-next")]
 impl crate::codec::Encode for GetUserRoleNextsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -140,12 +140,12 @@ impl crate::codec::Encode for GetUserRoleNextsRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateUserRoleNext`
-#[cfg(any(feature = "user-role-next"))]
+#[cfg(feature = "user-role-next")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateUserRoleNext {
     pub count: i32,
 }
-#[cfg(any(feature = "user-role-next"))]
+#[cfg(feature = "user-role-next")]
 impl crate::codec::Decode for NestedAggregateUserRoleNext {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -167,7 +167,7 @@ impl crate::codec::Decode for NestedAggregateUserRoleNext {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "user-role-next"))]
+#[cfg(feature = "user-role-next")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateUserRoleNext {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -177,7 +177,7 @@ impl crate::codec::Encode for NestedAggregateUserRoleNext {
     }
 }
 /// Spec: `#/components/schemas/ROLE_ACTION`
-#[cfg(any(feature = "user-role-next"))]
+#[cfg(feature = "user-role-next")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum RoleAction {
     /// `*`
@@ -523,7 +523,7 @@ pub enum RoleAction {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "user-role-next"))]
+#[cfg(feature = "user-role-next")]
 impl RoleAction {
     /// Every value the spec lists.
     pub const ALL: [Self; 170] = [
@@ -1132,19 +1132,19 @@ impl RoleAction {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "user-role-next"))]
+#[cfg(feature = "user-role-next")]
 impl ::std::default::Default for RoleAction {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "user-role-next"))]
+#[cfg(feature = "user-role-next")]
 impl ::std::fmt::Display for RoleAction {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "user-role-next"))]
+#[cfg(feature = "user-role-next")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for RoleAction {
     fn decode(
@@ -1153,20 +1153,20 @@ impl crate::codec::Decode for RoleAction {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "user-role-next"))]
+#[cfg(feature = "user-role-next")]
 impl crate::codec::Encode for RoleAction {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/RoleCreationParams`
-#[cfg(any(feature = "user-role-next"))]
+#[cfg(feature = "user-role-next")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RoleCreationParams {
     pub actions: ::std::vec::Vec<crate::models::RoleAction>,
     pub name: ::std::string::String,
 }
-#[cfg(any(feature = "user-role-next"))]
+#[cfg(feature = "user-role-next")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for RoleCreationParams {
     fn decode(
@@ -1193,7 +1193,7 @@ impl crate::codec::Decode for RoleCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "user-role-next"))]
+#[cfg(feature = "user-role-next")]
 impl crate::codec::Encode for RoleCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1203,12 +1203,12 @@ impl crate::codec::Encode for RoleCreationParams {
     }
 }
 /// Spec: `#/components/schemas/RoleDeletionParams`
-#[cfg(any(feature = "user-role-next"))]
+#[cfg(feature = "user-role-next")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RoleDeletionParams {
     pub r#where: crate::models::UserRoleNextWhereInput,
 }
-#[cfg(any(feature = "user-role-next"))]
+#[cfg(feature = "user-role-next")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for RoleDeletionParams {
     fn decode(
@@ -1231,7 +1231,7 @@ impl crate::codec::Decode for RoleDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "user-role-next"))]
+#[cfg(feature = "user-role-next")]
 impl crate::codec::Encode for RoleDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1240,13 +1240,13 @@ impl crate::codec::Encode for RoleDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/RoleUpdationParams`
-#[cfg(any(feature = "user-role-next"))]
+#[cfg(feature = "user-role-next")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RoleUpdationParams {
     pub data: crate::models::RoleUpdationParamsData,
     pub r#where: crate::models::UserRoleNextWhereInput,
 }
-#[cfg(any(feature = "user-role-next"))]
+#[cfg(feature = "user-role-next")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for RoleUpdationParams {
     fn decode(
@@ -1273,7 +1273,7 @@ impl crate::codec::Decode for RoleUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "user-role-next"))]
+#[cfg(feature = "user-role-next")]
 impl crate::codec::Encode for RoleUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1283,13 +1283,13 @@ impl crate::codec::Encode for RoleUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/RoleUpdationParams/properties/data`
-#[cfg(any(feature = "user-role-next"))]
+#[cfg(feature = "user-role-next")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RoleUpdationParamsData {
     pub actions: ::std::option::Option<::std::vec::Vec<crate::models::RoleAction>>,
     pub name: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "user-role-next"))]
+#[cfg(feature = "user-role-next")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for RoleUpdationParamsData {
     fn decode(
@@ -1308,7 +1308,7 @@ impl crate::codec::Decode for RoleUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "user-role-next"))]
+#[cfg(feature = "user-role-next")]
 impl crate::codec::Encode for RoleUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1318,7 +1318,7 @@ impl crate::codec::Encode for RoleUpdationParamsData {
     }
 }
 /// Spec: `#/components/schemas/UserRoleNext`
-#[cfg(any(feature = "user-role-next"))]
+#[cfg(feature = "user-role-next")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserRoleNext {
     pub actions: ::std::vec::Vec<::std::string::String>,
@@ -1328,7 +1328,7 @@ pub struct UserRoleNext {
     pub preset: ::std::option::Option<crate::models::UserRolePreset>,
     pub users: ::std::option::Option<::std::vec::Vec<crate::models::NestedUser>>,
 }
-#[cfg(any(feature = "user-role-next"))]
+#[cfg(feature = "user-role-next")]
 impl crate::codec::Decode for UserRoleNext {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1364,7 +1364,7 @@ impl crate::codec::Decode for UserRoleNext {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "user-role-next"))]
+#[cfg(feature = "user-role-next")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for UserRoleNext {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1379,12 +1379,12 @@ impl crate::codec::Encode for UserRoleNext {
     }
 }
 /// Spec: `#/components/schemas/UserRoleNextConnection`
-#[cfg(any(feature = "user-role-next"))]
+#[cfg(feature = "user-role-next")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserRoleNextConnection {
     pub aggregate: crate::models::NestedAggregateUserRoleNext,
 }
-#[cfg(any(feature = "user-role-next"))]
+#[cfg(feature = "user-role-next")]
 impl crate::codec::Decode for UserRoleNextConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1406,7 +1406,7 @@ impl crate::codec::Decode for UserRoleNextConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "user-role-next"))]
+#[cfg(feature = "user-role-next")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for UserRoleNextConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1416,7 +1416,7 @@ impl crate::codec::Encode for UserRoleNextConnection {
     }
 }
 /// Spec: `#/components/schemas/UserRoleNextOrderByInput`
-#[cfg(any(feature = "user-role-next"))]
+#[cfg(feature = "user-role-next")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum UserRoleNextOrderByInput {
     /// `id_ASC`
@@ -1438,7 +1438,7 @@ pub enum UserRoleNextOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "user-role-next"))]
+#[cfg(feature = "user-role-next")]
 impl UserRoleNextOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 8] = [
@@ -1481,19 +1481,19 @@ impl UserRoleNextOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "user-role-next"))]
+#[cfg(feature = "user-role-next")]
 impl ::std::default::Default for UserRoleNextOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "user-role-next"))]
+#[cfg(feature = "user-role-next")]
 impl ::std::fmt::Display for UserRoleNextOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "user-role-next"))]
+#[cfg(feature = "user-role-next")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for UserRoleNextOrderByInput {
     fn decode(
@@ -1502,14 +1502,14 @@ impl crate::codec::Decode for UserRoleNextOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "user-role-next"))]
+#[cfg(feature = "user-role-next")]
 impl crate::codec::Encode for UserRoleNextOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/UserRoleNextWhereInput`
-#[cfg(any(feature = "user-role-next"))]
+#[cfg(feature = "user-role-next")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserRoleNextWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::UserRoleNextWhereInput>>,
@@ -1557,7 +1557,7 @@ pub struct UserRoleNextWhereInput {
     pub users_none: crate::Nullable<::std::boxed::Box<crate::models::UserWhereInput>>,
     pub users_some: crate::Nullable<::std::boxed::Box<crate::models::UserWhereInput>>,
 }
-#[cfg(any(feature = "user-role-next"))]
+#[cfg(feature = "user-role-next")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for UserRoleNextWhereInput {
     fn decode(
@@ -1632,7 +1632,7 @@ impl crate::codec::Decode for UserRoleNextWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "user-role-next"))]
+#[cfg(feature = "user-role-next")]
 impl crate::codec::Encode for UserRoleNextWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1682,7 +1682,7 @@ impl crate::codec::Encode for UserRoleNextWhereInput {
     }
 }
 /// Spec: `#/components/schemas/UserRolePlatform`
-#[cfg(any(feature = "user-role-next"))]
+#[cfg(feature = "user-role-next")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum UserRolePlatform {
     /// `MANAGEMENT`
@@ -1692,7 +1692,7 @@ pub enum UserRolePlatform {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "user-role-next"))]
+#[cfg(feature = "user-role-next")]
 impl UserRolePlatform {
     /// Every value the spec lists.
     pub const ALL: [Self; 2] = [Self::Management, Self::SelfService];
@@ -1714,19 +1714,19 @@ impl UserRolePlatform {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "user-role-next"))]
+#[cfg(feature = "user-role-next")]
 impl ::std::default::Default for UserRolePlatform {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "user-role-next"))]
+#[cfg(feature = "user-role-next")]
 impl ::std::fmt::Display for UserRolePlatform {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "user-role-next"))]
+#[cfg(feature = "user-role-next")]
 impl crate::codec::Decode for UserRolePlatform {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1734,14 +1734,14 @@ impl crate::codec::Decode for UserRolePlatform {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "user-role-next"))]
+#[cfg(feature = "user-role-next")]
 impl crate::codec::Encode for UserRolePlatform {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/UserRolePreset`
-#[cfg(any(feature = "user-role-next"))]
+#[cfg(feature = "user-role-next")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum UserRolePreset {
     /// `ADMIN`
@@ -1761,7 +1761,7 @@ pub enum UserRolePreset {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "user-role-next"))]
+#[cfg(feature = "user-role-next")]
 impl UserRolePreset {
     /// Every value the spec lists.
     pub const ALL: [Self; 7] = [
@@ -1801,19 +1801,19 @@ impl UserRolePreset {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "user-role-next"))]
+#[cfg(feature = "user-role-next")]
 impl ::std::default::Default for UserRolePreset {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "user-role-next"))]
+#[cfg(feature = "user-role-next")]
 impl ::std::fmt::Display for UserRolePreset {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "user-role-next"))]
+#[cfg(feature = "user-role-next")]
 impl crate::codec::Decode for UserRolePreset {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1821,7 +1821,7 @@ impl crate::codec::Decode for UserRolePreset {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "user-role-next"))]
+#[cfg(feature = "user-role-next")]
 impl crate::codec::Encode for UserRolePreset {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
@@ -1829,67 +1829,95 @@ impl crate::codec::Encode for UserRolePreset {
 }
 impl crate::Client {
     /// `POST /v2/api/create-role` (operation `CreateRole`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "user-role-next")]
-    pub async fn create_role(
+    pub fn create_role(
         &self,
         body: &[crate::models::RoleCreationParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::UserRoleNext>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("create-role", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::UserRoleNext>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("create-role", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/delete-role` (operation `DeleteRole`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "user-role-next")]
-    pub async fn delete_role(
+    pub fn delete_role(
         &self,
         body: &crate::models::RoleDeletionParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::DeleteRole>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("delete-role", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::DeleteRole>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("delete-role", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-user-role-nexts` (operation `GetUserRoleNexts`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "user-role-next")]
-    pub async fn get_user_role_nexts(
+    pub fn get_user_role_nexts(
         &self,
         body: &crate::models::GetUserRoleNextsRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::UserRoleNext>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-user-role-nexts", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::UserRoleNext>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-user-role-nexts", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-user-role-nexts-connection` (operation `GetUserRoleNextsConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "user-role-next")]
-    pub async fn get_user_role_nexts_connection(
+    pub fn get_user_role_nexts_connection(
         &self,
         body: &crate::models::GetUserRoleNextsConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::UserRoleNextConnection, crate::Error> {
-        self.execute(
-                crate::client::ApiRequest::json("get-user-role-nexts-connection", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::UserRoleNextConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-user-role-nexts-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-role` (operation `UpdateRole`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "user-role-next")]
-    pub async fn update_role(
+    pub fn update_role(
         &self,
         body: &crate::models::RoleUpdationParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::UserRoleNext>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("update-role", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::UserRoleNext>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("update-role", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "user-role-next")]
+crate::pagination::list_request!(
+    GetUserRoleNextsRequestBody => UserRoleNext, get_user_role_nexts
+);

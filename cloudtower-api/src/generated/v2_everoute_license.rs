@@ -3,7 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/EverouteFeatureType`
-#[cfg(any(feature = "v2-everoute-license"))]
+#[cfg(feature = "v2-everoute-license")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum EverouteFeatureType {
     /// `DFW`
@@ -15,7 +15,7 @@ pub enum EverouteFeatureType {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "v2-everoute-license"))]
+#[cfg(feature = "v2-everoute-license")]
 impl EverouteFeatureType {
     /// Every value the spec lists.
     pub const ALL: [Self; 3] = [Self::Dfw, Self::Lb, Self::Vpc];
@@ -39,19 +39,19 @@ impl EverouteFeatureType {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "v2-everoute-license"))]
+#[cfg(feature = "v2-everoute-license")]
 impl ::std::default::Default for EverouteFeatureType {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "v2-everoute-license"))]
+#[cfg(feature = "v2-everoute-license")]
 impl ::std::fmt::Display for EverouteFeatureType {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "v2-everoute-license"))]
+#[cfg(feature = "v2-everoute-license")]
 impl crate::codec::Decode for EverouteFeatureType {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -59,14 +59,14 @@ impl crate::codec::Decode for EverouteFeatureType {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "v2-everoute-license"))]
+#[cfg(feature = "v2-everoute-license")]
 impl crate::codec::Encode for EverouteFeatureType {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/EverouteLicensePricingType`
-#[cfg(any(feature = "v2-everoute-license"))]
+#[cfg(feature = "v2-everoute-license")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum EverouteLicensePricingType {
     /// `CPU_SLOT_NUM`
@@ -76,7 +76,7 @@ pub enum EverouteLicensePricingType {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "v2-everoute-license"))]
+#[cfg(feature = "v2-everoute-license")]
 impl EverouteLicensePricingType {
     /// Every value the spec lists.
     pub const ALL: [Self; 2] = [Self::CpuSlotNum, Self::VmNum];
@@ -98,19 +98,19 @@ impl EverouteLicensePricingType {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "v2-everoute-license"))]
+#[cfg(feature = "v2-everoute-license")]
 impl ::std::default::Default for EverouteLicensePricingType {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "v2-everoute-license"))]
+#[cfg(feature = "v2-everoute-license")]
 impl ::std::fmt::Display for EverouteLicensePricingType {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "v2-everoute-license"))]
+#[cfg(feature = "v2-everoute-license")]
 impl crate::codec::Decode for EverouteLicensePricingType {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -118,14 +118,14 @@ impl crate::codec::Decode for EverouteLicensePricingType {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "v2-everoute-license"))]
+#[cfg(feature = "v2-everoute-license")]
 impl crate::codec::Encode for EverouteLicensePricingType {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/GetV2EverouteLicensesConnectionRequestBody`
-#[cfg(any(feature = "v2-everoute-license"))]
+#[cfg(feature = "v2-everoute-license")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetV2EverouteLicensesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -136,7 +136,7 @@ pub struct GetV2EverouteLicensesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::V2EverouteLicenseWhereInput>,
 }
-#[cfg(any(feature = "v2-everoute-license"))]
+#[cfg(feature = "v2-everoute-license")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetV2EverouteLicensesConnectionRequestBody {
     fn decode(
@@ -160,7 +160,7 @@ impl crate::codec::Decode for GetV2EverouteLicensesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "v2-everoute-license"))]
+#[cfg(feature = "v2-everoute-license")]
 impl crate::codec::Encode for GetV2EverouteLicensesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -175,7 +175,7 @@ impl crate::codec::Encode for GetV2EverouteLicensesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetV2EverouteLicensesRequestBody`
-#[cfg(any(feature = "v2-everoute-license"))]
+#[cfg(feature = "v2-everoute-license")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetV2EverouteLicensesRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -186,7 +186,7 @@ pub struct GetV2EverouteLicensesRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::V2EverouteLicenseWhereInput>,
 }
-#[cfg(any(feature = "v2-everoute-license"))]
+#[cfg(feature = "v2-everoute-license")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetV2EverouteLicensesRequestBody {
     fn decode(
@@ -210,7 +210,7 @@ impl crate::codec::Decode for GetV2EverouteLicensesRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "v2-everoute-license"))]
+#[cfg(feature = "v2-everoute-license")]
 impl crate::codec::Encode for GetV2EverouteLicensesRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -225,12 +225,12 @@ impl crate::codec::Encode for GetV2EverouteLicensesRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateV2EverouteLicense`
-#[cfg(any(feature = "v2-everoute-license"))]
+#[cfg(feature = "v2-everoute-license")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateV2EverouteLicense {
     pub count: i32,
 }
-#[cfg(any(feature = "v2-everoute-license"))]
+#[cfg(feature = "v2-everoute-license")]
 impl crate::codec::Decode for NestedAggregateV2EverouteLicense {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -252,7 +252,7 @@ impl crate::codec::Decode for NestedAggregateV2EverouteLicense {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "v2-everoute-license"))]
+#[cfg(feature = "v2-everoute-license")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateV2EverouteLicense {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -262,7 +262,7 @@ impl crate::codec::Encode for NestedAggregateV2EverouteLicense {
     }
 }
 /// Spec: `#/components/schemas/V2EverouteLicense`
-#[cfg(any(feature = "v2-everoute-license"))]
+#[cfg(feature = "v2-everoute-license")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct V2EverouteLicense {
     pub code: ::std::string::String,
@@ -281,7 +281,7 @@ pub struct V2EverouteLicense {
     pub uid: ::std::string::String,
     pub version: i32,
 }
-#[cfg(any(feature = "v2-everoute-license"))]
+#[cfg(feature = "v2-everoute-license")]
 impl crate::codec::Decode for V2EverouteLicense {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -361,7 +361,7 @@ impl crate::codec::Decode for V2EverouteLicense {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "v2-everoute-license"))]
+#[cfg(feature = "v2-everoute-license")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for V2EverouteLicense {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -385,12 +385,12 @@ impl crate::codec::Encode for V2EverouteLicense {
     }
 }
 /// Spec: `#/components/schemas/V2EverouteLicenseConnection`
-#[cfg(any(feature = "v2-everoute-license"))]
+#[cfg(feature = "v2-everoute-license")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct V2EverouteLicenseConnection {
     pub aggregate: crate::models::NestedAggregateV2EverouteLicense,
 }
-#[cfg(any(feature = "v2-everoute-license"))]
+#[cfg(feature = "v2-everoute-license")]
 impl crate::codec::Decode for V2EverouteLicenseConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -412,7 +412,7 @@ impl crate::codec::Decode for V2EverouteLicenseConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "v2-everoute-license"))]
+#[cfg(feature = "v2-everoute-license")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for V2EverouteLicenseConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -422,7 +422,7 @@ impl crate::codec::Encode for V2EverouteLicenseConnection {
     }
 }
 /// Spec: `#/components/schemas/V2EverouteLicenseOrderByInput`
-#[cfg(any(feature = "v2-everoute-license"))]
+#[cfg(feature = "v2-everoute-license")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum V2EverouteLicenseOrderByInput {
     /// `code_ASC`
@@ -488,7 +488,7 @@ pub enum V2EverouteLicenseOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "v2-everoute-license"))]
+#[cfg(feature = "v2-everoute-license")]
 impl V2EverouteLicenseOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 30] = [
@@ -597,19 +597,19 @@ impl V2EverouteLicenseOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "v2-everoute-license"))]
+#[cfg(feature = "v2-everoute-license")]
 impl ::std::default::Default for V2EverouteLicenseOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "v2-everoute-license"))]
+#[cfg(feature = "v2-everoute-license")]
 impl ::std::fmt::Display for V2EverouteLicenseOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "v2-everoute-license"))]
+#[cfg(feature = "v2-everoute-license")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for V2EverouteLicenseOrderByInput {
     fn decode(
@@ -618,14 +618,14 @@ impl crate::codec::Decode for V2EverouteLicenseOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "v2-everoute-license"))]
+#[cfg(feature = "v2-everoute-license")]
 impl crate::codec::Encode for V2EverouteLicenseOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/V2EverouteLicenseWhereInput`
-#[cfg(any(feature = "v2-everoute-license"))]
+#[cfg(feature = "v2-everoute-license")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct V2EverouteLicenseWhereInput {
     pub and: crate::Nullable<
@@ -776,7 +776,7 @@ pub struct V2EverouteLicenseWhereInput {
     pub version_not: crate::Nullable<i32>,
     pub version_not_in: crate::Nullable<::std::vec::Vec<i32>>,
 }
-#[cfg(any(feature = "v2-everoute-license"))]
+#[cfg(feature = "v2-everoute-license")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for V2EverouteLicenseWhereInput {
     fn decode(
@@ -1037,7 +1037,7 @@ impl crate::codec::Decode for V2EverouteLicenseWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "v2-everoute-license"))]
+#[cfg(feature = "v2-everoute-license")]
 impl crate::codec::Encode for V2EverouteLicenseWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1177,34 +1177,44 @@ impl crate::codec::Encode for V2EverouteLicenseWhereInput {
 }
 impl crate::Client {
     /// `POST /v2/api/get-v-2-everoute-licenses-connection` (operation `GetV2EverouteLicensesConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "v2-everoute-license")]
-    pub async fn get_v2_everoute_licenses_connection(
+    pub fn get_v2_everoute_licenses_connection(
         &self,
         body: &crate::models::GetV2EverouteLicensesConnectionRequestBody,
-    ) -> ::std::result::Result<
-        crate::models::V2EverouteLicenseConnection,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "get-v-2-everoute-licenses-connection",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::V2EverouteLicenseConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-v-2-everoute-licenses-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-v2-everoute-licenses` (operation `GetV2EverouteLicenses`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "v2-everoute-license")]
-    pub async fn get_v2_everoute_licenses(
+    pub fn get_v2_everoute_licenses(
         &self,
         body: &crate::models::GetV2EverouteLicensesRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::V2EverouteLicense>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-v2-everoute-licenses", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::V2EverouteLicense>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-v2-everoute-licenses", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "v2-everoute-license")]
+crate::pagination::list_request!(
+    GetV2EverouteLicensesRequestBody => V2EverouteLicense, get_v2_everoute_licenses
+);

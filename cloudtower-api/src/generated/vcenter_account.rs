@@ -3,12 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/CreateVcenterAccountParams`
-#[cfg(any(feature = "vcenter-account"))]
+#[cfg(feature = "vcenter-account")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CreateVcenterAccountParams {
     pub data: crate::models::CreateVcenterAccountParamsData,
 }
-#[cfg(any(feature = "vcenter-account"))]
+#[cfg(feature = "vcenter-account")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for CreateVcenterAccountParams {
     fn decode(
@@ -31,7 +31,7 @@ impl crate::codec::Decode for CreateVcenterAccountParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vcenter-account"))]
+#[cfg(feature = "vcenter-account")]
 impl crate::codec::Encode for CreateVcenterAccountParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -40,8 +40,8 @@ impl crate::codec::Encode for CreateVcenterAccountParams {
     }
 }
 /// Spec: `#/components/schemas/CreateVcenterAccountParamsData`
-#[cfg(any(feature = "vcenter-account"))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[cfg(feature = "vcenter-account")]
+#[derive(Clone, Default, PartialEq)]
 pub struct CreateVcenterAccountParamsData {
     pub port: i32,
     pub password: ::std::string::String,
@@ -49,7 +49,19 @@ pub struct CreateVcenterAccountParamsData {
     pub ip: ::std::string::String,
     pub cluster_id: ::std::string::String,
 }
-#[cfg(any(feature = "vcenter-account"))]
+#[cfg(feature = "vcenter-account")]
+impl ::std::fmt::Debug for CreateVcenterAccountParamsData {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        let mut debug = f.debug_struct("CreateVcenterAccountParamsData");
+        debug.field("port", &self.port);
+        debug.field("password", &::std::format_args!("<redacted>"));
+        debug.field("username", &self.username);
+        debug.field("ip", &self.ip);
+        debug.field("cluster_id", &self.cluster_id);
+        debug.finish()
+    }
+}
+#[cfg(feature = "vcenter-account")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for CreateVcenterAccountParamsData {
     fn decode(
@@ -92,7 +104,7 @@ impl crate::codec::Decode for CreateVcenterAccountParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vcenter-account"))]
+#[cfg(feature = "vcenter-account")]
 impl crate::codec::Encode for CreateVcenterAccountParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -105,7 +117,7 @@ impl crate::codec::Encode for CreateVcenterAccountParamsData {
     }
 }
 /// Spec: `#/components/schemas/GetVcenterAccountsConnectionRequestBody`
-#[cfg(any(feature = "vcenter-account"))]
+#[cfg(feature = "vcenter-account")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVcenterAccountsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -116,7 +128,7 @@ pub struct GetVcenterAccountsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::VcenterAccountWhereInput>,
 }
-#[cfg(any(feature = "vcenter-account"))]
+#[cfg(feature = "vcenter-account")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVcenterAccountsConnectionRequestBody {
     fn decode(
@@ -140,7 +152,7 @@ impl crate::codec::Decode for GetVcenterAccountsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vcenter-account"))]
+#[cfg(feature = "vcenter-account")]
 impl crate::codec::Encode for GetVcenterAccountsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -155,7 +167,7 @@ impl crate::codec::Encode for GetVcenterAccountsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetVcenterAccountsRequestBody`
-#[cfg(any(feature = "vcenter-account"))]
+#[cfg(feature = "vcenter-account")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVcenterAccountsRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -166,7 +178,7 @@ pub struct GetVcenterAccountsRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::VcenterAccountWhereInput>,
 }
-#[cfg(any(feature = "vcenter-account"))]
+#[cfg(feature = "vcenter-account")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVcenterAccountsRequestBody {
     fn decode(
@@ -190,7 +202,7 @@ impl crate::codec::Decode for GetVcenterAccountsRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vcenter-account"))]
+#[cfg(feature = "vcenter-account")]
 impl crate::codec::Encode for GetVcenterAccountsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -205,12 +217,12 @@ impl crate::codec::Encode for GetVcenterAccountsRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateVcenterAccount`
-#[cfg(any(feature = "vcenter-account"))]
+#[cfg(feature = "vcenter-account")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVcenterAccount {
     pub count: i32,
 }
-#[cfg(any(feature = "vcenter-account"))]
+#[cfg(feature = "vcenter-account")]
 impl crate::codec::Decode for NestedAggregateVcenterAccount {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -232,7 +244,7 @@ impl crate::codec::Decode for NestedAggregateVcenterAccount {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vcenter-account"))]
+#[cfg(feature = "vcenter-account")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateVcenterAccount {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -242,13 +254,13 @@ impl crate::codec::Encode for NestedAggregateVcenterAccount {
     }
 }
 /// Spec: `#/components/schemas/UpdateVcenterAccountParams`
-#[cfg(any(feature = "vcenter-account"))]
+#[cfg(feature = "vcenter-account")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UpdateVcenterAccountParams {
     pub data: crate::models::UpdateVcenterAccountParamsData,
     pub r#where: crate::models::VcenterAccountWhereUniqueInput,
 }
-#[cfg(any(feature = "vcenter-account"))]
+#[cfg(feature = "vcenter-account")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for UpdateVcenterAccountParams {
     fn decode(
@@ -275,7 +287,7 @@ impl crate::codec::Decode for UpdateVcenterAccountParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vcenter-account"))]
+#[cfg(feature = "vcenter-account")]
 impl crate::codec::Encode for UpdateVcenterAccountParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -285,15 +297,26 @@ impl crate::codec::Encode for UpdateVcenterAccountParams {
     }
 }
 /// Spec: `#/components/schemas/UpdateVcenterAccountParamsData`
-#[cfg(any(feature = "vcenter-account"))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[cfg(feature = "vcenter-account")]
+#[derive(Clone, Default, PartialEq)]
 pub struct UpdateVcenterAccountParamsData {
     pub port: i32,
     pub password: ::std::string::String,
     pub username: ::std::string::String,
     pub ip: ::std::string::String,
 }
-#[cfg(any(feature = "vcenter-account"))]
+#[cfg(feature = "vcenter-account")]
+impl ::std::fmt::Debug for UpdateVcenterAccountParamsData {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        let mut debug = f.debug_struct("UpdateVcenterAccountParamsData");
+        debug.field("port", &self.port);
+        debug.field("password", &::std::format_args!("<redacted>"));
+        debug.field("username", &self.username);
+        debug.field("ip", &self.ip);
+        debug.finish()
+    }
+}
+#[cfg(feature = "vcenter-account")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for UpdateVcenterAccountParamsData {
     fn decode(
@@ -332,7 +355,7 @@ impl crate::codec::Decode for UpdateVcenterAccountParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vcenter-account"))]
+#[cfg(feature = "vcenter-account")]
 impl crate::codec::Encode for UpdateVcenterAccountParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -344,7 +367,7 @@ impl crate::codec::Encode for UpdateVcenterAccountParamsData {
     }
 }
 /// Spec: `#/components/schemas/VcenterAccount`
-#[cfg(any(feature = "vcenter-account"))]
+#[cfg(feature = "vcenter-account")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VcenterAccount {
     pub cluster: ::std::option::Option<crate::models::NestedCluster>,
@@ -355,7 +378,7 @@ pub struct VcenterAccount {
     pub port: i32,
     pub username: ::std::string::String,
 }
-#[cfg(any(feature = "vcenter-account"))]
+#[cfg(feature = "vcenter-account")]
 impl crate::codec::Decode for VcenterAccount {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -402,7 +425,7 @@ impl crate::codec::Decode for VcenterAccount {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vcenter-account"))]
+#[cfg(feature = "vcenter-account")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VcenterAccount {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -418,12 +441,12 @@ impl crate::codec::Encode for VcenterAccount {
     }
 }
 /// Spec: `#/components/schemas/VcenterAccountConnection`
-#[cfg(any(feature = "vcenter-account"))]
+#[cfg(feature = "vcenter-account")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VcenterAccountConnection {
     pub aggregate: crate::models::NestedAggregateVcenterAccount,
 }
-#[cfg(any(feature = "vcenter-account"))]
+#[cfg(feature = "vcenter-account")]
 impl crate::codec::Decode for VcenterAccountConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -445,7 +468,7 @@ impl crate::codec::Decode for VcenterAccountConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vcenter-account"))]
+#[cfg(feature = "vcenter-account")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VcenterAccountConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -455,7 +478,7 @@ impl crate::codec::Encode for VcenterAccountConnection {
     }
 }
 /// Spec: `#/components/schemas/VcenterAccountOrderByInput`
-#[cfg(any(feature = "vcenter-account"))]
+#[cfg(feature = "vcenter-account")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VcenterAccountOrderByInput {
     /// `id_ASC`
@@ -485,7 +508,7 @@ pub enum VcenterAccountOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "vcenter-account"))]
+#[cfg(feature = "vcenter-account")]
 impl VcenterAccountOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 12] = [
@@ -540,19 +563,19 @@ impl VcenterAccountOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "vcenter-account"))]
+#[cfg(feature = "vcenter-account")]
 impl ::std::default::Default for VcenterAccountOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "vcenter-account"))]
+#[cfg(feature = "vcenter-account")]
 impl ::std::fmt::Display for VcenterAccountOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "vcenter-account"))]
+#[cfg(feature = "vcenter-account")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VcenterAccountOrderByInput {
     fn decode(
@@ -561,14 +584,14 @@ impl crate::codec::Decode for VcenterAccountOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "vcenter-account"))]
+#[cfg(feature = "vcenter-account")]
 impl crate::codec::Encode for VcenterAccountOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/VcenterAccountWhereInput`
-#[cfg(any(feature = "vcenter-account"))]
+#[cfg(feature = "vcenter-account")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VcenterAccountWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::VcenterAccountWhereInput>>,
@@ -642,7 +665,7 @@ pub struct VcenterAccountWhereInput {
     pub username_not_starts_with: crate::Nullable<::std::string::String>,
     pub username_starts_with: crate::Nullable<::std::string::String>,
 }
-#[cfg(any(feature = "vcenter-account"))]
+#[cfg(feature = "vcenter-account")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VcenterAccountWhereInput {
     fn decode(
@@ -775,7 +798,7 @@ impl crate::codec::Decode for VcenterAccountWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vcenter-account"))]
+#[cfg(feature = "vcenter-account")]
 impl crate::codec::Encode for VcenterAccountWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -853,13 +876,13 @@ impl crate::codec::Encode for VcenterAccountWhereInput {
     }
 }
 /// Spec: `#/components/schemas/VcenterAccountWhereUniqueInput`
-#[cfg(any(feature = "vcenter-account"))]
+#[cfg(feature = "vcenter-account")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VcenterAccountWhereUniqueInput {
     pub id: crate::Nullable<::std::string::String>,
     pub local_id: crate::Nullable<::std::string::String>,
 }
-#[cfg(any(feature = "vcenter-account"))]
+#[cfg(feature = "vcenter-account")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VcenterAccountWhereUniqueInput {
     fn decode(
@@ -878,7 +901,7 @@ impl crate::codec::Decode for VcenterAccountWhereUniqueInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vcenter-account"))]
+#[cfg(feature = "vcenter-account")]
 impl crate::codec::Encode for VcenterAccountWhereUniqueInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -889,54 +912,78 @@ impl crate::codec::Encode for VcenterAccountWhereUniqueInput {
 }
 impl crate::Client {
     /// `POST /v2/api/create-vcenter-account` (operation `CreateVcenterAccount`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vcenter-account")]
-    pub async fn create_vcenter_account(
+    pub fn create_vcenter_account(
         &self,
         body: &crate::models::CreateVcenterAccountParams,
-    ) -> ::std::result::Result<
-        crate::WithTask<crate::models::VcenterAccount>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("create-vcenter-account", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::WithTask<crate::models::VcenterAccount>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("create-vcenter-account", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-vcenter-accounts` (operation `GetVcenterAccounts`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vcenter-account")]
-    pub async fn get_vcenter_accounts(
+    pub fn get_vcenter_accounts(
         &self,
         body: &crate::models::GetVcenterAccountsRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::VcenterAccount>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-vcenter-accounts", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::VcenterAccount>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-vcenter-accounts", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-vcenter-accounts-connection` (operation `GetVcenterAccountsConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vcenter-account")]
-    pub async fn get_vcenter_accounts_connection(
+    pub fn get_vcenter_accounts_connection(
         &self,
         body: &crate::models::GetVcenterAccountsConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::VcenterAccountConnection, crate::Error> {
-        self.execute(
-                crate::client::ApiRequest::json("get-vcenter-accounts-connection", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::VcenterAccountConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-vcenter-accounts-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-vcenter-account` (operation `UpdateVcenterAccount`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vcenter-account")]
-    pub async fn update_vcenter_account(
+    pub fn update_vcenter_account(
         &self,
         body: &crate::models::UpdateVcenterAccountParams,
-    ) -> ::std::result::Result<
-        crate::WithTask<crate::models::VcenterAccount>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("update-vcenter-account", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::WithTask<crate::models::VcenterAccount>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("update-vcenter-account", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "vcenter-account")]
+crate::pagination::list_request!(
+    GetVcenterAccountsRequestBody => VcenterAccount, get_vcenter_accounts
+);

@@ -3,12 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteVds`
-#[cfg(any(feature = "vds"))]
+#[cfg(feature = "vds")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteVds {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "vds"))]
+#[cfg(feature = "vds")]
 impl crate::codec::Decode for DeleteVds {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -30,7 +30,7 @@ impl crate::codec::Decode for DeleteVds {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vds"))]
+#[cfg(feature = "vds")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteVds {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -40,7 +40,7 @@ impl crate::codec::Encode for DeleteVds {
     }
 }
 /// Spec: `#/components/schemas/GetVdsesConnectionRequestBody`
-#[cfg(any(feature = "vds"))]
+#[cfg(feature = "vds")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVdsesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -51,7 +51,7 @@ pub struct GetVdsesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::VdsWhereInput>,
 }
-#[cfg(any(feature = "vds"))]
+#[cfg(feature = "vds")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVdsesConnectionRequestBody {
     fn decode(
@@ -75,7 +75,7 @@ impl crate::codec::Decode for GetVdsesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vds"))]
+#[cfg(feature = "vds")]
 impl crate::codec::Encode for GetVdsesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -90,12 +90,12 @@ impl crate::codec::Encode for GetVdsesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateVds`
-#[cfg(any(feature = "vds"))]
+#[cfg(feature = "vds")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVds {
     pub count: i32,
 }
-#[cfg(any(feature = "vds"))]
+#[cfg(feature = "vds")]
 impl crate::codec::Decode for NestedAggregateVds {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -117,7 +117,7 @@ impl crate::codec::Decode for NestedAggregateVds {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vds"))]
+#[cfg(feature = "vds")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateVds {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -127,7 +127,7 @@ impl crate::codec::Encode for NestedAggregateVds {
     }
 }
 /// Spec: `#/components/schemas/Vds`
-#[cfg(any(feature = "vds"))]
+#[cfg(feature = "vds")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Vds {
     pub bond_mode: ::std::string::String,
@@ -146,7 +146,7 @@ pub struct Vds {
     pub vlans_num: i32,
     pub work_mode: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "vds"))]
+#[cfg(feature = "vds")]
 impl crate::codec::Decode for Vds {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -224,7 +224,7 @@ impl crate::codec::Decode for Vds {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vds"))]
+#[cfg(feature = "vds")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for Vds {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -248,12 +248,12 @@ impl crate::codec::Encode for Vds {
     }
 }
 /// Spec: `#/components/schemas/VdsConnection`
-#[cfg(any(feature = "vds"))]
+#[cfg(feature = "vds")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VdsConnection {
     pub aggregate: crate::models::NestedAggregateVds,
 }
-#[cfg(any(feature = "vds"))]
+#[cfg(feature = "vds")]
 impl crate::codec::Decode for VdsConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -275,7 +275,7 @@ impl crate::codec::Decode for VdsConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vds"))]
+#[cfg(feature = "vds")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VdsConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -285,7 +285,7 @@ impl crate::codec::Encode for VdsConnection {
     }
 }
 /// Spec: `#/components/schemas/VdsCreationParams`
-#[cfg(any(feature = "vds"))]
+#[cfg(feature = "vds")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VdsCreationParams {
     pub nic_ids: ::std::vec::Vec<::std::string::String>,
@@ -294,7 +294,7 @@ pub struct VdsCreationParams {
     pub bond_mode: ::std::option::Option<::std::string::String>,
     pub name: ::std::string::String,
 }
-#[cfg(any(feature = "vds"))]
+#[cfg(feature = "vds")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VdsCreationParams {
     fn decode(
@@ -331,7 +331,7 @@ impl crate::codec::Decode for VdsCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vds"))]
+#[cfg(feature = "vds")]
 impl crate::codec::Encode for VdsCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -344,7 +344,7 @@ impl crate::codec::Encode for VdsCreationParams {
     }
 }
 /// Spec: `#/components/schemas/VdsCreationWithMAccessVlanParams`
-#[cfg(any(feature = "vds"))]
+#[cfg(feature = "vds")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VdsCreationWithMAccessVlanParams {
     pub nic_ids: ::std::vec::Vec<::std::string::String>,
@@ -354,7 +354,7 @@ pub struct VdsCreationWithMAccessVlanParams {
     pub name: ::std::string::String,
     pub vlan: crate::models::VdsCreationWithMAccessVlanParamsVlan,
 }
-#[cfg(any(feature = "vds"))]
+#[cfg(feature = "vds")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VdsCreationWithMAccessVlanParams {
     fn decode(
@@ -395,7 +395,7 @@ impl crate::codec::Decode for VdsCreationWithMAccessVlanParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vds"))]
+#[cfg(feature = "vds")]
 impl crate::codec::Encode for VdsCreationWithMAccessVlanParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -409,7 +409,7 @@ impl crate::codec::Encode for VdsCreationWithMAccessVlanParams {
     }
 }
 /// Spec: `#/components/schemas/VdsCreationWithMAccessVlanParams/allOf/1/properties/vlan`
-#[cfg(any(feature = "vds"))]
+#[cfg(feature = "vds")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VdsCreationWithMAccessVlanParamsVlan {
     pub extra_ip: ::std::vec::Vec<
@@ -420,7 +420,7 @@ pub struct VdsCreationWithMAccessVlanParamsVlan {
     pub gateway_ip: ::std::option::Option<::std::string::String>,
     pub vlan_id: i32,
 }
-#[cfg(any(feature = "vds"))]
+#[cfg(feature = "vds")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VdsCreationWithMAccessVlanParamsVlan {
     fn decode(
@@ -459,7 +459,7 @@ impl crate::codec::Decode for VdsCreationWithMAccessVlanParamsVlan {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vds"))]
+#[cfg(feature = "vds")]
 impl crate::codec::Encode for VdsCreationWithMAccessVlanParamsVlan {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -472,13 +472,13 @@ impl crate::codec::Encode for VdsCreationWithMAccessVlanParamsVlan {
     }
 }
 /// Spec: `#/components/schemas/VdsCreationWithMAccessVlanParams/allOf/1/properties/vlan/properties/extra_ip/items`
-#[cfg(any(feature = "vds"))]
+#[cfg(feature = "vds")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VdsCreationWithMAccessVlanParamsVlanExtraIpItem {
     pub management_ip: ::std::string::String,
     pub host_id: ::std::string::String,
 }
-#[cfg(any(feature = "vds"))]
+#[cfg(feature = "vds")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VdsCreationWithMAccessVlanParamsVlanExtraIpItem {
     fn decode(
@@ -509,7 +509,7 @@ impl crate::codec::Decode for VdsCreationWithMAccessVlanParamsVlanExtraIpItem {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vds"))]
+#[cfg(feature = "vds")]
 impl crate::codec::Encode for VdsCreationWithMAccessVlanParamsVlanExtraIpItem {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -519,7 +519,7 @@ impl crate::codec::Encode for VdsCreationWithMAccessVlanParamsVlanExtraIpItem {
     }
 }
 /// Spec: `#/components/schemas/VdsCreationWithMigrateVlanParams`
-#[cfg(any(feature = "vds"))]
+#[cfg(feature = "vds")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VdsCreationWithMigrateVlanParams {
     pub nic_ids: ::std::vec::Vec<::std::string::String>,
@@ -529,7 +529,7 @@ pub struct VdsCreationWithMigrateVlanParams {
     pub name: ::std::string::String,
     pub vlan: crate::models::VdsCreationWithMigrateVlanParamsVlan,
 }
-#[cfg(any(feature = "vds"))]
+#[cfg(feature = "vds")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VdsCreationWithMigrateVlanParams {
     fn decode(
@@ -570,7 +570,7 @@ impl crate::codec::Decode for VdsCreationWithMigrateVlanParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vds"))]
+#[cfg(feature = "vds")]
 impl crate::codec::Encode for VdsCreationWithMigrateVlanParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -584,7 +584,7 @@ impl crate::codec::Encode for VdsCreationWithMigrateVlanParams {
     }
 }
 /// Spec: `#/components/schemas/VdsCreationWithMigrateVlanParams/allOf/1/properties/vlan`
-#[cfg(any(feature = "vds"))]
+#[cfg(feature = "vds")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VdsCreationWithMigrateVlanParamsVlan {
     pub extra_ip: ::std::vec::Vec<
@@ -595,7 +595,7 @@ pub struct VdsCreationWithMigrateVlanParamsVlan {
     pub gateway_ip: ::std::option::Option<::std::string::String>,
     pub vlan_id: i32,
 }
-#[cfg(any(feature = "vds"))]
+#[cfg(feature = "vds")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VdsCreationWithMigrateVlanParamsVlan {
     fn decode(
@@ -634,7 +634,7 @@ impl crate::codec::Decode for VdsCreationWithMigrateVlanParamsVlan {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vds"))]
+#[cfg(feature = "vds")]
 impl crate::codec::Encode for VdsCreationWithMigrateVlanParamsVlan {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -647,13 +647,13 @@ impl crate::codec::Encode for VdsCreationWithMigrateVlanParamsVlan {
     }
 }
 /// Spec: `#/components/schemas/VdsCreationWithMigrateVlanParams/allOf/1/properties/vlan/properties/extra_ip/items`
-#[cfg(any(feature = "vds"))]
+#[cfg(feature = "vds")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VdsCreationWithMigrateVlanParamsVlanExtraIpItem {
     pub management_ip: ::std::string::String,
     pub host_id: ::std::string::String,
 }
-#[cfg(any(feature = "vds"))]
+#[cfg(feature = "vds")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VdsCreationWithMigrateVlanParamsVlanExtraIpItem {
     fn decode(
@@ -684,7 +684,7 @@ impl crate::codec::Decode for VdsCreationWithMigrateVlanParamsVlanExtraIpItem {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vds"))]
+#[cfg(feature = "vds")]
 impl crate::codec::Encode for VdsCreationWithMigrateVlanParamsVlanExtraIpItem {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -694,12 +694,12 @@ impl crate::codec::Encode for VdsCreationWithMigrateVlanParamsVlanExtraIpItem {
     }
 }
 /// Spec: `#/components/schemas/VdsDeletionParams`
-#[cfg(any(feature = "vds"))]
+#[cfg(feature = "vds")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VdsDeletionParams {
     pub r#where: crate::models::VdsWhereInput,
 }
-#[cfg(any(feature = "vds"))]
+#[cfg(feature = "vds")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VdsDeletionParams {
     fn decode(
@@ -722,7 +722,7 @@ impl crate::codec::Decode for VdsDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vds"))]
+#[cfg(feature = "vds")]
 impl crate::codec::Encode for VdsDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -731,13 +731,13 @@ impl crate::codec::Encode for VdsDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/VdsUpdationParams`
-#[cfg(any(feature = "vds"))]
+#[cfg(feature = "vds")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VdsUpdationParams {
     pub data: crate::models::VdsUpdationParamsData,
     pub r#where: crate::models::VdsWhereInput,
 }
-#[cfg(any(feature = "vds"))]
+#[cfg(feature = "vds")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VdsUpdationParams {
     fn decode(
@@ -764,7 +764,7 @@ impl crate::codec::Decode for VdsUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vds"))]
+#[cfg(feature = "vds")]
 impl crate::codec::Encode for VdsUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -774,7 +774,7 @@ impl crate::codec::Encode for VdsUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/VdsUpdationParams/properties/data`
-#[cfg(any(feature = "vds"))]
+#[cfg(feature = "vds")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VdsUpdationParamsData {
     pub nic_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -782,7 +782,7 @@ pub struct VdsUpdationParamsData {
     pub bond_mode: ::std::option::Option<::std::string::String>,
     pub name: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "vds"))]
+#[cfg(feature = "vds")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VdsUpdationParamsData {
     fn decode(
@@ -803,7 +803,7 @@ impl crate::codec::Decode for VdsUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vds"))]
+#[cfg(feature = "vds")]
 impl crate::codec::Encode for VdsUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -816,84 +816,124 @@ impl crate::codec::Encode for VdsUpdationParamsData {
 }
 impl crate::Client {
     /// `POST /v2/api/create-vds` (operation `CreateVds`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vds")]
-    pub async fn create_vds(
+    pub fn create_vds(
         &self,
         body: &[crate::models::VdsCreationParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Vds>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("create-vds", body)).await?.decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Vds>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("create-vds", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/create-vds-with-access-vlan` (operation `CreateVdsWithAccessVlan`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vds")]
-    pub async fn create_vds_with_access_vlan(
+    pub fn create_vds_with_access_vlan(
         &self,
         body: &[crate::models::VdsCreationWithMAccessVlanParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Vds>>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json("create-vds-with-access-vlan", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Vds>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "create-vds-with-access-vlan",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/create-vds-with-migrate-vlan` (operation `CreateVdsWithMigrateVlan`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vds")]
-    pub async fn create_vds_with_migrate_vlan(
+    pub fn create_vds_with_migrate_vlan(
         &self,
         body: &[crate::models::VdsCreationWithMigrateVlanParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Vds>>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json("create-vds-with-migrate-vlan", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Vds>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "create-vds-with-migrate-vlan",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/delete-vds` (operation `DeleteVds`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vds")]
-    pub async fn delete_vds(
+    pub fn delete_vds(
         &self,
         body: &crate::models::VdsDeletionParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::DeleteVds>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("delete-vds", body)).await?.decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::DeleteVds>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("delete-vds", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-vdses` (operation `GetVdses`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vds")]
-    pub async fn get_vdses(
+    pub fn get_vdses(
         &self,
         body: &crate::models::GetVdsesRequestBody,
-    ) -> ::std::result::Result<::std::vec::Vec<crate::models::Vds>, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-vdses", body)).await?.decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<::std::vec::Vec<crate::models::Vds>, crate::Error>,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-vdses", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-vdses-connection` (operation `GetVdsesConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vds")]
-    pub async fn get_vdses_connection(
+    pub fn get_vdses_connection(
         &self,
         body: &crate::models::GetVdsesConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::VdsConnection, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-vdses-connection", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<crate::models::VdsConnection, crate::Error>,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-vdses-connection", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-vds` (operation `UpdateVds`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vds")]
-    pub async fn update_vds(
+    pub fn update_vds(
         &self,
         body: &crate::models::VdsUpdationParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Vds>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("update-vds", body)).await?.decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Vds>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("update-vds", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "vds")]
+crate::pagination::list_request!(GetVdsesRequestBody => Vds, get_vdses);

@@ -3,12 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteView`
-#[cfg(any(feature = "view"))]
+#[cfg(feature = "view")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteView {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "view"))]
+#[cfg(feature = "view")]
 impl crate::codec::Decode for DeleteView {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -30,7 +30,7 @@ impl crate::codec::Decode for DeleteView {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "view"))]
+#[cfg(feature = "view")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteView {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -40,7 +40,7 @@ impl crate::codec::Encode for DeleteView {
     }
 }
 /// Spec: `#/components/schemas/GetViewsConnectionRequestBody`
-#[cfg(any(feature = "view"))]
+#[cfg(feature = "view")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetViewsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -51,7 +51,7 @@ pub struct GetViewsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ViewWhereInput>,
 }
-#[cfg(any(feature = "view"))]
+#[cfg(feature = "view")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetViewsConnectionRequestBody {
     fn decode(
@@ -75,7 +75,7 @@ impl crate::codec::Decode for GetViewsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "view"))]
+#[cfg(feature = "view")]
 impl crate::codec::Encode for GetViewsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -90,7 +90,7 @@ impl crate::codec::Encode for GetViewsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetViewsRequestBody`
-#[cfg(any(feature = "view"))]
+#[cfg(feature = "view")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetViewsRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -101,7 +101,7 @@ pub struct GetViewsRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ViewWhereInput>,
 }
-#[cfg(any(feature = "view"))]
+#[cfg(feature = "view")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetViewsRequestBody {
     fn decode(
@@ -125,7 +125,7 @@ impl crate::codec::Decode for GetViewsRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "view"))]
+#[cfg(feature = "view")]
 impl crate::codec::Encode for GetViewsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -140,12 +140,12 @@ impl crate::codec::Encode for GetViewsRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateView`
-#[cfg(any(feature = "view"))]
+#[cfg(feature = "view")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateView {
     pub count: i32,
 }
-#[cfg(any(feature = "view"))]
+#[cfg(feature = "view")]
 impl crate::codec::Decode for NestedAggregateView {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -167,7 +167,7 @@ impl crate::codec::Decode for NestedAggregateView {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "view"))]
+#[cfg(feature = "view")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateView {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -177,12 +177,12 @@ impl crate::codec::Encode for NestedAggregateView {
     }
 }
 /// Spec: `#/components/schemas/NestedGraph`
-#[cfg(any(feature = "view"))]
+#[cfg(feature = "view")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedGraph {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "view"))]
+#[cfg(feature = "view")]
 impl crate::codec::Decode for NestedGraph {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -204,7 +204,7 @@ impl crate::codec::Decode for NestedGraph {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "view"))]
+#[cfg(feature = "view")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedGraph {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -214,7 +214,7 @@ impl crate::codec::Encode for NestedGraph {
     }
 }
 /// Spec: `#/components/schemas/TimeUnit`
-#[cfg(any(feature = "view"))]
+#[cfg(feature = "view")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum TimeUnit {
     /// `DAY`
@@ -228,7 +228,7 @@ pub enum TimeUnit {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "view"))]
+#[cfg(feature = "view")]
 impl TimeUnit {
     /// Every value the spec lists.
     pub const ALL: [Self; 4] = [Self::Day, Self::Hour, Self::Minute, Self::Month];
@@ -254,19 +254,19 @@ impl TimeUnit {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "view"))]
+#[cfg(feature = "view")]
 impl ::std::default::Default for TimeUnit {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "view"))]
+#[cfg(feature = "view")]
 impl ::std::fmt::Display for TimeUnit {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "view"))]
+#[cfg(feature = "view")]
 impl crate::codec::Decode for TimeUnit {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -274,14 +274,14 @@ impl crate::codec::Decode for TimeUnit {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "view"))]
+#[cfg(feature = "view")]
 impl crate::codec::Encode for TimeUnit {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/View`
-#[cfg(any(feature = "view"))]
+#[cfg(feature = "view")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct View {
     pub cluster: crate::models::NestedCluster,
@@ -293,7 +293,7 @@ pub struct View {
     pub time_span: i32,
     pub time_unit: crate::models::TimeUnit,
 }
-#[cfg(any(feature = "view"))]
+#[cfg(feature = "view")]
 impl crate::codec::Decode for View {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -343,7 +343,7 @@ impl crate::codec::Decode for View {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "view"))]
+#[cfg(feature = "view")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for View {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -360,12 +360,12 @@ impl crate::codec::Encode for View {
     }
 }
 /// Spec: `#/components/schemas/ViewConnection`
-#[cfg(any(feature = "view"))]
+#[cfg(feature = "view")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ViewConnection {
     pub aggregate: crate::models::NestedAggregateView,
 }
-#[cfg(any(feature = "view"))]
+#[cfg(feature = "view")]
 impl crate::codec::Decode for ViewConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -387,7 +387,7 @@ impl crate::codec::Decode for ViewConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "view"))]
+#[cfg(feature = "view")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ViewConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -397,7 +397,7 @@ impl crate::codec::Encode for ViewConnection {
     }
 }
 /// Spec: `#/components/schemas/ViewCreationParams`
-#[cfg(any(feature = "view"))]
+#[cfg(feature = "view")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ViewCreationParams {
     pub time_unit: crate::models::TimeUnit,
@@ -405,7 +405,7 @@ pub struct ViewCreationParams {
     pub cluster_id: ::std::string::String,
     pub name: ::std::string::String,
 }
-#[cfg(any(feature = "view"))]
+#[cfg(feature = "view")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ViewCreationParams {
     fn decode(
@@ -444,7 +444,7 @@ impl crate::codec::Decode for ViewCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "view"))]
+#[cfg(feature = "view")]
 impl crate::codec::Encode for ViewCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -456,12 +456,12 @@ impl crate::codec::Encode for ViewCreationParams {
     }
 }
 /// Spec: `#/components/schemas/ViewDeletionParams`
-#[cfg(any(feature = "view"))]
+#[cfg(feature = "view")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ViewDeletionParams {
     pub r#where: crate::models::ViewWhereInput,
 }
-#[cfg(any(feature = "view"))]
+#[cfg(feature = "view")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ViewDeletionParams {
     fn decode(
@@ -484,7 +484,7 @@ impl crate::codec::Decode for ViewDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "view"))]
+#[cfg(feature = "view")]
 impl crate::codec::Encode for ViewDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -493,7 +493,7 @@ impl crate::codec::Encode for ViewDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/ViewOrderByInput`
-#[cfg(any(feature = "view"))]
+#[cfg(feature = "view")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ViewOrderByInput {
     /// `entityAsyncStatus_ASC`
@@ -523,7 +523,7 @@ pub enum ViewOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "view"))]
+#[cfg(feature = "view")]
 impl ViewOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 12] = [
@@ -578,19 +578,19 @@ impl ViewOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "view"))]
+#[cfg(feature = "view")]
 impl ::std::default::Default for ViewOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "view"))]
+#[cfg(feature = "view")]
 impl ::std::fmt::Display for ViewOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "view"))]
+#[cfg(feature = "view")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ViewOrderByInput {
     fn decode(
@@ -599,20 +599,20 @@ impl crate::codec::Decode for ViewOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "view"))]
+#[cfg(feature = "view")]
 impl crate::codec::Encode for ViewOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/ViewUpdationParams`
-#[cfg(any(feature = "view"))]
+#[cfg(feature = "view")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ViewUpdationParams {
     pub data: ::std::option::Option<crate::models::ViewUpdationParamsData>,
     pub r#where: crate::models::ViewWhereInput,
 }
-#[cfg(any(feature = "view"))]
+#[cfg(feature = "view")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ViewUpdationParams {
     fn decode(
@@ -636,7 +636,7 @@ impl crate::codec::Decode for ViewUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "view"))]
+#[cfg(feature = "view")]
 impl crate::codec::Encode for ViewUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -646,14 +646,14 @@ impl crate::codec::Encode for ViewUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/ViewUpdationParams/properties/data`
-#[cfg(any(feature = "view"))]
+#[cfg(feature = "view")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ViewUpdationParamsData {
     pub time_unit: ::std::option::Option<crate::models::TimeUnit>,
     pub time_span: ::std::option::Option<i32>,
     pub name: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "view"))]
+#[cfg(feature = "view")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ViewUpdationParamsData {
     fn decode(
@@ -673,7 +673,7 @@ impl crate::codec::Decode for ViewUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "view"))]
+#[cfg(feature = "view")]
 impl crate::codec::Encode for ViewUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -684,7 +684,7 @@ impl crate::codec::Encode for ViewUpdationParamsData {
     }
 }
 /// Spec: `#/components/schemas/ViewWhereInput`
-#[cfg(any(feature = "view"))]
+#[cfg(feature = "view")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ViewWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::ViewWhereInput>>,
@@ -699,11 +699,11 @@ pub struct ViewWhereInput {
     pub entity_async_status_not_in: crate::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    #[cfg(any(feature = "graph"))]
+    #[cfg(feature = "graph")]
     pub graphs_every: crate::Nullable<::std::boxed::Box<crate::models::GraphWhereInput>>,
-    #[cfg(any(feature = "graph"))]
+    #[cfg(feature = "graph")]
     pub graphs_none: crate::Nullable<::std::boxed::Box<crate::models::GraphWhereInput>>,
-    #[cfg(any(feature = "graph"))]
+    #[cfg(feature = "graph")]
     pub graphs_some: crate::Nullable<::std::boxed::Box<crate::models::GraphWhereInput>>,
     pub id: crate::Nullable<::std::string::String>,
     pub id_contains: crate::Nullable<::std::string::String>,
@@ -760,7 +760,7 @@ pub struct ViewWhereInput {
     pub time_unit_not: crate::Nullable<crate::models::TimeUnit>,
     pub time_unit_not_in: crate::Nullable<::std::vec::Vec<crate::models::TimeUnit>>,
 }
-#[cfg(any(feature = "view"))]
+#[cfg(feature = "view")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ViewWhereInput {
     fn decode(
@@ -789,11 +789,11 @@ impl crate::codec::Decode for ViewWhereInput {
                         "entityAsyncStatus_not_in",
                     )?
                 }
-                #[cfg(any(feature = "graph"))]
+                #[cfg(feature = "graph")]
                 "graphs_every" => d.field(&mut out.graphs_every, "graphs_every")?,
-                #[cfg(any(feature = "graph"))]
+                #[cfg(feature = "graph")]
                 "graphs_none" => d.field(&mut out.graphs_none, "graphs_none")?,
-                #[cfg(any(feature = "graph"))]
+                #[cfg(feature = "graph")]
                 "graphs_some" => d.field(&mut out.graphs_some, "graphs_some")?,
                 "id" => d.field(&mut out.id, "id")?,
                 "id_contains" => d.field(&mut out.id_contains, "id_contains")?,
@@ -891,7 +891,7 @@ impl crate::codec::Decode for ViewWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "view"))]
+#[cfg(feature = "view")]
 impl crate::codec::Encode for ViewWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -903,9 +903,9 @@ impl crate::codec::Encode for ViewWhereInput {
         e.field("entityAsyncStatus_in", &self.entity_async_status_in);
         e.field("entityAsyncStatus_not", &self.entity_async_status_not);
         e.field("entityAsyncStatus_not_in", &self.entity_async_status_not_in);
-        #[cfg(any(feature = "graph"))] e.field("graphs_every", &self.graphs_every);
-        #[cfg(any(feature = "graph"))] e.field("graphs_none", &self.graphs_none);
-        #[cfg(any(feature = "graph"))] e.field("graphs_some", &self.graphs_some);
+        #[cfg(feature = "graph")] e.field("graphs_every", &self.graphs_every);
+        #[cfg(feature = "graph")] e.field("graphs_none", &self.graphs_none);
+        #[cfg(feature = "graph")] e.field("graphs_some", &self.graphs_some);
         e.field("id", &self.id);
         e.field("id_contains", &self.id_contains);
         e.field("id_ends_with", &self.id_ends_with);
@@ -965,60 +965,87 @@ impl crate::codec::Encode for ViewWhereInput {
 }
 impl crate::Client {
     /// `POST /v2/api/create-view` (operation `CreateView`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "view")]
-    pub async fn create_view(
+    pub fn create_view(
         &self,
         body: &[crate::models::ViewCreationParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::View>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("create-view", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::View>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("create-view", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/delete-view` (operation `DeleteView`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "view")]
-    pub async fn delete_view(
+    pub fn delete_view(
         &self,
         body: &crate::models::ViewDeletionParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::DeleteView>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("delete-view", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::DeleteView>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("delete-view", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-views` (operation `GetViews`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "view")]
-    pub async fn get_views(
+    pub fn get_views(
         &self,
         body: &crate::models::GetViewsRequestBody,
-    ) -> ::std::result::Result<::std::vec::Vec<crate::models::View>, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-views", body)).await?.decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::View>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-views", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-views-connection` (operation `GetViewsConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "view")]
-    pub async fn get_views_connection(
+    pub fn get_views_connection(
         &self,
         body: &crate::models::GetViewsConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::ViewConnection, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-views-connection", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<crate::models::ViewConnection, crate::Error>,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-views-connection", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-view` (operation `UpdateView`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "view")]
-    pub async fn update_view(
+    pub fn update_view(
         &self,
         body: &crate::models::ViewUpdationParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::View>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("update-view", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::View>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("update-view", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "view")]
+crate::pagination::list_request!(GetViewsRequestBody => View, get_views);

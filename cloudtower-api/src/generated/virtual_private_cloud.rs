@@ -3,12 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteVirtualPrivateCloud`
-#[cfg(any(feature = "virtual-private-cloud"))]
+#[cfg(feature = "virtual-private-cloud")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteVirtualPrivateCloud {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "virtual-private-cloud"))]
+#[cfg(feature = "virtual-private-cloud")]
 impl crate::codec::Decode for DeleteVirtualPrivateCloud {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -30,7 +30,7 @@ impl crate::codec::Decode for DeleteVirtualPrivateCloud {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud"))]
+#[cfg(feature = "virtual-private-cloud")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteVirtualPrivateCloud {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -40,7 +40,7 @@ impl crate::codec::Encode for DeleteVirtualPrivateCloud {
     }
 }
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudsConnectionRequestBody`
-#[cfg(any(feature = "virtual-private-cloud"))]
+#[cfg(feature = "virtual-private-cloud")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -51,7 +51,7 @@ pub struct GetVirtualPrivateCloudsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::VirtualPrivateCloudWhereInput>,
 }
-#[cfg(any(feature = "virtual-private-cloud"))]
+#[cfg(feature = "virtual-private-cloud")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVirtualPrivateCloudsConnectionRequestBody {
     fn decode(
@@ -75,7 +75,7 @@ impl crate::codec::Decode for GetVirtualPrivateCloudsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud"))]
+#[cfg(feature = "virtual-private-cloud")]
 impl crate::codec::Encode for GetVirtualPrivateCloudsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -90,7 +90,7 @@ impl crate::codec::Encode for GetVirtualPrivateCloudsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudsRequestBody`
-#[cfg(any(feature = "virtual-private-cloud"))]
+#[cfg(feature = "virtual-private-cloud")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudsRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -101,7 +101,7 @@ pub struct GetVirtualPrivateCloudsRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::VirtualPrivateCloudWhereInput>,
 }
-#[cfg(any(feature = "virtual-private-cloud"))]
+#[cfg(feature = "virtual-private-cloud")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVirtualPrivateCloudsRequestBody {
     fn decode(
@@ -125,7 +125,7 @@ impl crate::codec::Decode for GetVirtualPrivateCloudsRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud"))]
+#[cfg(feature = "virtual-private-cloud")]
 impl crate::codec::Encode for GetVirtualPrivateCloudsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -140,12 +140,12 @@ impl crate::codec::Encode for GetVirtualPrivateCloudsRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloud`
-#[cfg(any(feature = "virtual-private-cloud"))]
+#[cfg(feature = "virtual-private-cloud")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVirtualPrivateCloud {
     pub count: i32,
 }
-#[cfg(any(feature = "virtual-private-cloud"))]
+#[cfg(feature = "virtual-private-cloud")]
 impl crate::codec::Decode for NestedAggregateVirtualPrivateCloud {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -167,7 +167,7 @@ impl crate::codec::Decode for NestedAggregateVirtualPrivateCloud {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud"))]
+#[cfg(feature = "virtual-private-cloud")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateVirtualPrivateCloud {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -177,13 +177,13 @@ impl crate::codec::Encode for NestedAggregateVirtualPrivateCloud {
     }
 }
 /// Spec: `#/components/schemas/NestedVirtualPrivateCloudIsolationPolicy`
-#[cfg(any(feature = "virtual-private-cloud"))]
+#[cfg(feature = "virtual-private-cloud")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedVirtualPrivateCloudIsolationPolicy {
     pub id: ::std::string::String,
     pub vm: crate::models::NestedVm,
 }
-#[cfg(any(feature = "virtual-private-cloud"))]
+#[cfg(feature = "virtual-private-cloud")]
 impl crate::codec::Decode for NestedVirtualPrivateCloudIsolationPolicy {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -213,7 +213,7 @@ impl crate::codec::Decode for NestedVirtualPrivateCloudIsolationPolicy {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud"))]
+#[cfg(feature = "virtual-private-cloud")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedVirtualPrivateCloudIsolationPolicy {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -224,13 +224,13 @@ impl crate::codec::Encode for NestedVirtualPrivateCloudIsolationPolicy {
     }
 }
 /// Spec: `#/components/schemas/NestedVirtualPrivateCloudSecurityPolicy`
-#[cfg(any(feature = "virtual-private-cloud"))]
+#[cfg(feature = "virtual-private-cloud")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedVirtualPrivateCloudSecurityPolicy {
     pub id: ::std::string::String,
     pub name: ::std::string::String,
 }
-#[cfg(any(feature = "virtual-private-cloud"))]
+#[cfg(feature = "virtual-private-cloud")]
 impl crate::codec::Decode for NestedVirtualPrivateCloudSecurityPolicy {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -260,7 +260,7 @@ impl crate::codec::Decode for NestedVirtualPrivateCloudSecurityPolicy {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud"))]
+#[cfg(feature = "virtual-private-cloud")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedVirtualPrivateCloudSecurityPolicy {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -271,7 +271,7 @@ impl crate::codec::Encode for NestedVirtualPrivateCloudSecurityPolicy {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloud`
-#[cfg(any(feature = "virtual-private-cloud"))]
+#[cfg(feature = "virtual-private-cloud")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloud {
     pub associate_external_subnet_num: ::std::option::Option<i32>,
@@ -298,7 +298,7 @@ pub struct VirtualPrivateCloud {
     >,
     pub vpc_service: crate::models::NestedVirtualPrivateCloudService,
 }
-#[cfg(any(feature = "virtual-private-cloud"))]
+#[cfg(feature = "virtual-private-cloud")]
 impl crate::codec::Decode for VirtualPrivateCloud {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -358,7 +358,7 @@ impl crate::codec::Decode for VirtualPrivateCloud {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud"))]
+#[cfg(feature = "virtual-private-cloud")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VirtualPrivateCloud {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -380,12 +380,12 @@ impl crate::codec::Encode for VirtualPrivateCloud {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudConnection`
-#[cfg(any(feature = "virtual-private-cloud"))]
+#[cfg(feature = "virtual-private-cloud")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudConnection {
     pub aggregate: crate::models::NestedAggregateVirtualPrivateCloud,
 }
-#[cfg(any(feature = "virtual-private-cloud"))]
+#[cfg(feature = "virtual-private-cloud")]
 impl crate::codec::Decode for VirtualPrivateCloudConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -407,7 +407,7 @@ impl crate::codec::Decode for VirtualPrivateCloudConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud"))]
+#[cfg(feature = "virtual-private-cloud")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VirtualPrivateCloudConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -417,7 +417,7 @@ impl crate::codec::Encode for VirtualPrivateCloudConnection {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudCreationParams`
-#[cfg(any(feature = "virtual-private-cloud"))]
+#[cfg(feature = "virtual-private-cloud")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudCreationParams {
     pub mtu: ::std::option::Option<i32>,
@@ -425,7 +425,7 @@ pub struct VirtualPrivateCloudCreationParams {
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::string::String,
 }
-#[cfg(any(feature = "virtual-private-cloud"))]
+#[cfg(feature = "virtual-private-cloud")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudCreationParams {
     fn decode(
@@ -458,7 +458,7 @@ impl crate::codec::Decode for VirtualPrivateCloudCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud"))]
+#[cfg(feature = "virtual-private-cloud")]
 impl crate::codec::Encode for VirtualPrivateCloudCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -470,12 +470,12 @@ impl crate::codec::Encode for VirtualPrivateCloudCreationParams {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudDeletionParams`
-#[cfg(any(feature = "virtual-private-cloud"))]
+#[cfg(feature = "virtual-private-cloud")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudDeletionParams {
     pub r#where: crate::models::VirtualPrivateCloudWhereInput,
 }
-#[cfg(any(feature = "virtual-private-cloud"))]
+#[cfg(feature = "virtual-private-cloud")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudDeletionParams {
     fn decode(
@@ -498,7 +498,7 @@ impl crate::codec::Decode for VirtualPrivateCloudDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud"))]
+#[cfg(feature = "virtual-private-cloud")]
 impl crate::codec::Encode for VirtualPrivateCloudDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -507,7 +507,7 @@ impl crate::codec::Encode for VirtualPrivateCloudDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudOrderByInput`
-#[cfg(any(feature = "virtual-private-cloud"))]
+#[cfg(feature = "virtual-private-cloud")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VirtualPrivateCloudOrderByInput {
     /// `associate_external_subnet_num_ASC`
@@ -541,7 +541,7 @@ pub enum VirtualPrivateCloudOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "virtual-private-cloud"))]
+#[cfg(feature = "virtual-private-cloud")]
 impl VirtualPrivateCloudOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 14] = [
@@ -602,19 +602,19 @@ impl VirtualPrivateCloudOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "virtual-private-cloud"))]
+#[cfg(feature = "virtual-private-cloud")]
 impl ::std::default::Default for VirtualPrivateCloudOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "virtual-private-cloud"))]
+#[cfg(feature = "virtual-private-cloud")]
 impl ::std::fmt::Display for VirtualPrivateCloudOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "virtual-private-cloud"))]
+#[cfg(feature = "virtual-private-cloud")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudOrderByInput {
     fn decode(
@@ -623,21 +623,21 @@ impl crate::codec::Decode for VirtualPrivateCloudOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud"))]
+#[cfg(feature = "virtual-private-cloud")]
 impl crate::codec::Encode for VirtualPrivateCloudOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudUpdateDataParams`
-#[cfg(any(feature = "virtual-private-cloud"))]
+#[cfg(feature = "virtual-private-cloud")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudUpdateDataParams {
     pub mtu: ::std::option::Option<i32>,
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "virtual-private-cloud"))]
+#[cfg(feature = "virtual-private-cloud")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudUpdateDataParams {
     fn decode(
@@ -657,7 +657,7 @@ impl crate::codec::Decode for VirtualPrivateCloudUpdateDataParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud"))]
+#[cfg(feature = "virtual-private-cloud")]
 impl crate::codec::Encode for VirtualPrivateCloudUpdateDataParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -668,13 +668,13 @@ impl crate::codec::Encode for VirtualPrivateCloudUpdateDataParams {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudUpdationParams`
-#[cfg(any(feature = "virtual-private-cloud"))]
+#[cfg(feature = "virtual-private-cloud")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudUpdationParams {
     pub data: crate::models::VirtualPrivateCloudUpdateDataParams,
     pub r#where: crate::models::VirtualPrivateCloudWhereInput,
 }
-#[cfg(any(feature = "virtual-private-cloud"))]
+#[cfg(feature = "virtual-private-cloud")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudUpdationParams {
     fn decode(
@@ -705,7 +705,7 @@ impl crate::codec::Decode for VirtualPrivateCloudUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud"))]
+#[cfg(feature = "virtual-private-cloud")]
 impl crate::codec::Encode for VirtualPrivateCloudUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -715,7 +715,7 @@ impl crate::codec::Encode for VirtualPrivateCloudUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudWhereInput`
-#[cfg(any(feature = "virtual-private-cloud"))]
+#[cfg(feature = "virtual-private-cloud")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudWhereInput {
     pub and: crate::Nullable<
@@ -771,15 +771,15 @@ pub struct VirtualPrivateCloudWhereInput {
     pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub id_not_starts_with: crate::Nullable<::std::string::String>,
     pub id_starts_with: crate::Nullable<::std::string::String>,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub isolation_policies_every: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudIsolationPolicyWhereInput>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub isolation_policies_none: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudIsolationPolicyWhereInput>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub isolation_policies_some: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudIsolationPolicyWhereInput>,
     >,
@@ -819,60 +819,60 @@ pub struct VirtualPrivateCloudWhereInput {
     pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub name_not_starts_with: crate::Nullable<::std::string::String>,
     pub name_starts_with: crate::Nullable<::std::string::String>,
-    #[cfg(any(feature = "virtual-private-cloud-route-table"))]
+    #[cfg(feature = "virtual-private-cloud-route-table")]
     pub route_tables_every: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudRouteTableWhereInput>,
     >,
-    #[cfg(any(feature = "virtual-private-cloud-route-table"))]
+    #[cfg(feature = "virtual-private-cloud-route-table")]
     pub route_tables_none: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudRouteTableWhereInput>,
     >,
-    #[cfg(any(feature = "virtual-private-cloud-route-table"))]
+    #[cfg(feature = "virtual-private-cloud-route-table")]
     pub route_tables_some: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudRouteTableWhereInput>,
     >,
-    #[cfg(any(feature = "virtual-private-cloud-security-group"))]
+    #[cfg(feature = "virtual-private-cloud-security-group")]
     pub security_groups_every: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudSecurityGroupWhereInput>,
     >,
-    #[cfg(any(feature = "virtual-private-cloud-security-group"))]
+    #[cfg(feature = "virtual-private-cloud-security-group")]
     pub security_groups_none: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudSecurityGroupWhereInput>,
     >,
-    #[cfg(any(feature = "virtual-private-cloud-security-group"))]
+    #[cfg(feature = "virtual-private-cloud-security-group")]
     pub security_groups_some: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudSecurityGroupWhereInput>,
     >,
-    #[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+    #[cfg(feature = "virtual-private-cloud-security-policy")]
     pub security_policies_every: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudSecurityPolicyWhereInput>,
     >,
-    #[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+    #[cfg(feature = "virtual-private-cloud-security-policy")]
     pub security_policies_none: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudSecurityPolicyWhereInput>,
     >,
-    #[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+    #[cfg(feature = "virtual-private-cloud-security-policy")]
     pub security_policies_some: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudSecurityPolicyWhereInput>,
     >,
-    #[cfg(any(feature = "virtual-private-cloud-subnet"))]
+    #[cfg(feature = "virtual-private-cloud-subnet")]
     pub subnets_every: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudSubnetWhereInput>,
     >,
-    #[cfg(any(feature = "virtual-private-cloud-subnet"))]
+    #[cfg(feature = "virtual-private-cloud-subnet")]
     pub subnets_none: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudSubnetWhereInput>,
     >,
-    #[cfg(any(feature = "virtual-private-cloud-subnet"))]
+    #[cfg(feature = "virtual-private-cloud-subnet")]
     pub subnets_some: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudSubnetWhereInput>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub vpc_service: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudServiceWhereInput>,
     >,
 }
-#[cfg(any(feature = "virtual-private-cloud"))]
+#[cfg(feature = "virtual-private-cloud")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudWhereInput {
     fn decode(
@@ -1011,18 +1011,18 @@ impl crate::codec::Decode for VirtualPrivateCloudWhereInput {
                     d.field(&mut out.id_not_starts_with, "id_not_starts_with")?
                 }
                 "id_starts_with" => d.field(&mut out.id_starts_with, "id_starts_with")?,
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "isolation_policies_every" => {
                     d.field(
                         &mut out.isolation_policies_every,
                         "isolation_policies_every",
                     )?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "isolation_policies_none" => {
                     d.field(&mut out.isolation_policies_none, "isolation_policies_none")?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "isolation_policies_some" => {
                     d.field(&mut out.isolation_policies_some, "isolation_policies_some")?
                 }
@@ -1087,49 +1087,49 @@ impl crate::codec::Decode for VirtualPrivateCloudWhereInput {
                 "name_starts_with" => {
                     d.field(&mut out.name_starts_with, "name_starts_with")?
                 }
-                #[cfg(any(feature = "virtual-private-cloud-route-table"))]
+                #[cfg(feature = "virtual-private-cloud-route-table")]
                 "route_tables_every" => {
                     d.field(&mut out.route_tables_every, "route_tables_every")?
                 }
-                #[cfg(any(feature = "virtual-private-cloud-route-table"))]
+                #[cfg(feature = "virtual-private-cloud-route-table")]
                 "route_tables_none" => {
                     d.field(&mut out.route_tables_none, "route_tables_none")?
                 }
-                #[cfg(any(feature = "virtual-private-cloud-route-table"))]
+                #[cfg(feature = "virtual-private-cloud-route-table")]
                 "route_tables_some" => {
                     d.field(&mut out.route_tables_some, "route_tables_some")?
                 }
-                #[cfg(any(feature = "virtual-private-cloud-security-group"))]
+                #[cfg(feature = "virtual-private-cloud-security-group")]
                 "security_groups_every" => {
                     d.field(&mut out.security_groups_every, "security_groups_every")?
                 }
-                #[cfg(any(feature = "virtual-private-cloud-security-group"))]
+                #[cfg(feature = "virtual-private-cloud-security-group")]
                 "security_groups_none" => {
                     d.field(&mut out.security_groups_none, "security_groups_none")?
                 }
-                #[cfg(any(feature = "virtual-private-cloud-security-group"))]
+                #[cfg(feature = "virtual-private-cloud-security-group")]
                 "security_groups_some" => {
                     d.field(&mut out.security_groups_some, "security_groups_some")?
                 }
-                #[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+                #[cfg(feature = "virtual-private-cloud-security-policy")]
                 "security_policies_every" => {
                     d.field(&mut out.security_policies_every, "security_policies_every")?
                 }
-                #[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+                #[cfg(feature = "virtual-private-cloud-security-policy")]
                 "security_policies_none" => {
                     d.field(&mut out.security_policies_none, "security_policies_none")?
                 }
-                #[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+                #[cfg(feature = "virtual-private-cloud-security-policy")]
                 "security_policies_some" => {
                     d.field(&mut out.security_policies_some, "security_policies_some")?
                 }
-                #[cfg(any(feature = "virtual-private-cloud-subnet"))]
+                #[cfg(feature = "virtual-private-cloud-subnet")]
                 "subnets_every" => d.field(&mut out.subnets_every, "subnets_every")?,
-                #[cfg(any(feature = "virtual-private-cloud-subnet"))]
+                #[cfg(feature = "virtual-private-cloud-subnet")]
                 "subnets_none" => d.field(&mut out.subnets_none, "subnets_none")?,
-                #[cfg(any(feature = "virtual-private-cloud-subnet"))]
+                #[cfg(feature = "virtual-private-cloud-subnet")]
                 "subnets_some" => d.field(&mut out.subnets_some, "subnets_some")?,
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "vpc_service" => d.field(&mut out.vpc_service, "vpc_service")?,
                 _ => d.skip()?,
             }
@@ -1138,7 +1138,7 @@ impl crate::codec::Decode for VirtualPrivateCloudWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud"))]
+#[cfg(feature = "virtual-private-cloud")]
 impl crate::codec::Encode for VirtualPrivateCloudWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1206,11 +1206,11 @@ impl crate::codec::Encode for VirtualPrivateCloudWhereInput {
         e.field("id_not_in", &self.id_not_in);
         e.field("id_not_starts_with", &self.id_not_starts_with);
         e.field("id_starts_with", &self.id_starts_with);
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field("isolation_policies_every", &self.isolation_policies_every);
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field("isolation_policies_none", &self.isolation_policies_none);
-        #[cfg(any(feature = "full"))]
+        #[cfg(feature = "full")]
         e.field("isolation_policies_some", &self.isolation_policies_some);
         e.field("local_id", &self.local_id);
         e.field("local_id_contains", &self.local_id_contains);
@@ -1248,109 +1248,137 @@ impl crate::codec::Encode for VirtualPrivateCloudWhereInput {
         e.field("name_not_in", &self.name_not_in);
         e.field("name_not_starts_with", &self.name_not_starts_with);
         e.field("name_starts_with", &self.name_starts_with);
-        #[cfg(any(feature = "virtual-private-cloud-route-table"))]
+        #[cfg(feature = "virtual-private-cloud-route-table")]
         e.field("route_tables_every", &self.route_tables_every);
-        #[cfg(any(feature = "virtual-private-cloud-route-table"))]
+        #[cfg(feature = "virtual-private-cloud-route-table")]
         e.field("route_tables_none", &self.route_tables_none);
-        #[cfg(any(feature = "virtual-private-cloud-route-table"))]
+        #[cfg(feature = "virtual-private-cloud-route-table")]
         e.field("route_tables_some", &self.route_tables_some);
-        #[cfg(any(feature = "virtual-private-cloud-security-group"))]
+        #[cfg(feature = "virtual-private-cloud-security-group")]
         e.field("security_groups_every", &self.security_groups_every);
-        #[cfg(any(feature = "virtual-private-cloud-security-group"))]
+        #[cfg(feature = "virtual-private-cloud-security-group")]
         e.field("security_groups_none", &self.security_groups_none);
-        #[cfg(any(feature = "virtual-private-cloud-security-group"))]
+        #[cfg(feature = "virtual-private-cloud-security-group")]
         e.field("security_groups_some", &self.security_groups_some);
-        #[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+        #[cfg(feature = "virtual-private-cloud-security-policy")]
         e.field("security_policies_every", &self.security_policies_every);
-        #[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+        #[cfg(feature = "virtual-private-cloud-security-policy")]
         e.field("security_policies_none", &self.security_policies_none);
-        #[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+        #[cfg(feature = "virtual-private-cloud-security-policy")]
         e.field("security_policies_some", &self.security_policies_some);
-        #[cfg(any(feature = "virtual-private-cloud-subnet"))]
+        #[cfg(feature = "virtual-private-cloud-subnet")]
         e.field("subnets_every", &self.subnets_every);
-        #[cfg(any(feature = "virtual-private-cloud-subnet"))]
+        #[cfg(feature = "virtual-private-cloud-subnet")]
         e.field("subnets_none", &self.subnets_none);
-        #[cfg(any(feature = "virtual-private-cloud-subnet"))]
+        #[cfg(feature = "virtual-private-cloud-subnet")]
         e.field("subnets_some", &self.subnets_some);
-        #[cfg(any(feature = "full"))] e.field("vpc_service", &self.vpc_service);
+        #[cfg(feature = "full")] e.field("vpc_service", &self.vpc_service);
         e.end_object();
     }
 }
 impl crate::Client {
     /// `POST /v2/api/create-virtual-private-cloud` (operation `CreateVirtualPrivateCloud`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud")]
-    pub async fn create_virtual_private_cloud(
+    pub fn create_virtual_private_cloud(
         &self,
         body: &[crate::models::VirtualPrivateCloudCreationParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::VirtualPrivateCloud>>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json("create-virtual-private-cloud", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::VirtualPrivateCloud>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "create-virtual-private-cloud",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/delete-virtual-private-cloud` (operation `DeleteVirtualPrivateCloud`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud")]
-    pub async fn delete_virtual_private_cloud(
+    pub fn delete_virtual_private_cloud(
         &self,
         body: &crate::models::VirtualPrivateCloudDeletionParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::DeleteVirtualPrivateCloud>>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json("delete-virtual-private-cloud", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::DeleteVirtualPrivateCloud>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "delete-virtual-private-cloud",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-virtual-private-clouds` (operation `GetVirtualPrivateClouds`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud")]
-    pub async fn get_virtual_private_clouds(
+    pub fn get_virtual_private_clouds(
         &self,
         body: &crate::models::GetVirtualPrivateCloudsRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::VirtualPrivateCloud>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-virtual-private-clouds", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::VirtualPrivateCloud>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-virtual-private-clouds",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-virtual-private-clouds-connection` (operation `GetVirtualPrivateCloudsConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud")]
-    pub async fn get_virtual_private_clouds_connection(
+    pub fn get_virtual_private_clouds_connection(
         &self,
         body: &crate::models::GetVirtualPrivateCloudsConnectionRequestBody,
-    ) -> ::std::result::Result<
-        crate::models::VirtualPrivateCloudConnection,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "get-virtual-private-clouds-connection",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::VirtualPrivateCloudConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-virtual-private-clouds-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-virtual-private-cloud` (operation `UpdateVirtualPrivateCloud`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud")]
-    pub async fn update_virtual_private_cloud(
+    pub fn update_virtual_private_cloud(
         &self,
         body: &crate::models::VirtualPrivateCloudUpdationParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::VirtualPrivateCloud>>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json("update-virtual-private-cloud", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::VirtualPrivateCloud>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "update-virtual-private-cloud",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "virtual-private-cloud")]
+crate::pagination::list_request!(
+    GetVirtualPrivateCloudsRequestBody => VirtualPrivateCloud, get_virtual_private_clouds
+);

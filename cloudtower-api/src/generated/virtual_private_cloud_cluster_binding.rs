@@ -3,7 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudClusterBindingsConnectionRequestBody`
-#[cfg(any(feature = "virtual-private-cloud-cluster-binding"))]
+#[cfg(feature = "virtual-private-cloud-cluster-binding")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudClusterBindingsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -18,7 +18,7 @@ pub struct GetVirtualPrivateCloudClusterBindingsConnectionRequestBody {
         crate::models::VirtualPrivateCloudClusterBindingWhereInput,
     >,
 }
-#[cfg(any(feature = "virtual-private-cloud-cluster-binding"))]
+#[cfg(feature = "virtual-private-cloud-cluster-binding")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode
 for GetVirtualPrivateCloudClusterBindingsConnectionRequestBody {
@@ -44,7 +44,7 @@ for GetVirtualPrivateCloudClusterBindingsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-cluster-binding"))]
+#[cfg(feature = "virtual-private-cloud-cluster-binding")]
 impl crate::codec::Encode
 for GetVirtualPrivateCloudClusterBindingsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -60,7 +60,7 @@ for GetVirtualPrivateCloudClusterBindingsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudClusterBindingsRequestBody`
-#[cfg(any(feature = "virtual-private-cloud-cluster-binding"))]
+#[cfg(feature = "virtual-private-cloud-cluster-binding")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudClusterBindingsRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -75,7 +75,7 @@ pub struct GetVirtualPrivateCloudClusterBindingsRequestBody {
         crate::models::VirtualPrivateCloudClusterBindingWhereInput,
     >,
 }
-#[cfg(any(feature = "virtual-private-cloud-cluster-binding"))]
+#[cfg(feature = "virtual-private-cloud-cluster-binding")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVirtualPrivateCloudClusterBindingsRequestBody {
     fn decode(
@@ -99,7 +99,7 @@ impl crate::codec::Decode for GetVirtualPrivateCloudClusterBindingsRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-cluster-binding"))]
+#[cfg(feature = "virtual-private-cloud-cluster-binding")]
 impl crate::codec::Encode for GetVirtualPrivateCloudClusterBindingsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -114,12 +114,12 @@ impl crate::codec::Encode for GetVirtualPrivateCloudClusterBindingsRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudClusterBinding`
-#[cfg(any(feature = "virtual-private-cloud-cluster-binding"))]
+#[cfg(feature = "virtual-private-cloud-cluster-binding")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVirtualPrivateCloudClusterBinding {
     pub count: i32,
 }
-#[cfg(any(feature = "virtual-private-cloud-cluster-binding"))]
+#[cfg(feature = "virtual-private-cloud-cluster-binding")]
 impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudClusterBinding {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -145,7 +145,7 @@ impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudClusterBinding {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-cluster-binding"))]
+#[cfg(feature = "virtual-private-cloud-cluster-binding")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateVirtualPrivateCloudClusterBinding {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -155,7 +155,7 @@ impl crate::codec::Encode for NestedAggregateVirtualPrivateCloudClusterBinding {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudClusterBinding`
-#[cfg(any(feature = "virtual-private-cloud-cluster-binding"))]
+#[cfg(feature = "virtual-private-cloud-cluster-binding")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudClusterBinding {
     pub cluster: crate::models::NestedCluster,
@@ -166,7 +166,7 @@ pub struct VirtualPrivateCloudClusterBinding {
     pub vlan_id: i32,
     pub vpc_service: crate::models::NestedVirtualPrivateCloudService,
 }
-#[cfg(any(feature = "virtual-private-cloud-cluster-binding"))]
+#[cfg(feature = "virtual-private-cloud-cluster-binding")]
 impl crate::codec::Decode for VirtualPrivateCloudClusterBinding {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -212,7 +212,7 @@ impl crate::codec::Decode for VirtualPrivateCloudClusterBinding {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-cluster-binding"))]
+#[cfg(feature = "virtual-private-cloud-cluster-binding")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VirtualPrivateCloudClusterBinding {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -228,12 +228,12 @@ impl crate::codec::Encode for VirtualPrivateCloudClusterBinding {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudClusterBindingConnection`
-#[cfg(any(feature = "virtual-private-cloud-cluster-binding"))]
+#[cfg(feature = "virtual-private-cloud-cluster-binding")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudClusterBindingConnection {
     pub aggregate: crate::models::NestedAggregateVirtualPrivateCloudClusterBinding,
 }
-#[cfg(any(feature = "virtual-private-cloud-cluster-binding"))]
+#[cfg(feature = "virtual-private-cloud-cluster-binding")]
 impl crate::codec::Decode for VirtualPrivateCloudClusterBindingConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -259,7 +259,7 @@ impl crate::codec::Decode for VirtualPrivateCloudClusterBindingConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-cluster-binding"))]
+#[cfg(feature = "virtual-private-cloud-cluster-binding")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VirtualPrivateCloudClusterBindingConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -269,7 +269,7 @@ impl crate::codec::Encode for VirtualPrivateCloudClusterBindingConnection {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudClusterBindingOrderByInput`
-#[cfg(any(feature = "virtual-private-cloud-cluster-binding"))]
+#[cfg(feature = "virtual-private-cloud-cluster-binding")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VirtualPrivateCloudClusterBindingOrderByInput {
     /// `entityAsyncStatus_ASC`
@@ -291,7 +291,7 @@ pub enum VirtualPrivateCloudClusterBindingOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "virtual-private-cloud-cluster-binding"))]
+#[cfg(feature = "virtual-private-cloud-cluster-binding")]
 impl VirtualPrivateCloudClusterBindingOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 8] = [
@@ -334,19 +334,19 @@ impl VirtualPrivateCloudClusterBindingOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "virtual-private-cloud-cluster-binding"))]
+#[cfg(feature = "virtual-private-cloud-cluster-binding")]
 impl ::std::default::Default for VirtualPrivateCloudClusterBindingOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-cluster-binding"))]
+#[cfg(feature = "virtual-private-cloud-cluster-binding")]
 impl ::std::fmt::Display for VirtualPrivateCloudClusterBindingOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-cluster-binding"))]
+#[cfg(feature = "virtual-private-cloud-cluster-binding")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudClusterBindingOrderByInput {
     fn decode(
@@ -355,14 +355,14 @@ impl crate::codec::Decode for VirtualPrivateCloudClusterBindingOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-cluster-binding"))]
+#[cfg(feature = "virtual-private-cloud-cluster-binding")]
 impl crate::codec::Encode for VirtualPrivateCloudClusterBindingOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudClusterBindingWhereInput`
-#[cfg(any(feature = "virtual-private-cloud-cluster-binding"))]
+#[cfg(feature = "virtual-private-cloud-cluster-binding")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudClusterBindingWhereInput {
     pub and: crate::Nullable<
@@ -415,12 +415,12 @@ pub struct VirtualPrivateCloudClusterBindingWhereInput {
     pub vlan_id_lte: crate::Nullable<i32>,
     pub vlan_id_not: crate::Nullable<i32>,
     pub vlan_id_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub vpc_service: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudServiceWhereInput>,
     >,
 }
-#[cfg(any(feature = "virtual-private-cloud-cluster-binding"))]
+#[cfg(feature = "virtual-private-cloud-cluster-binding")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudClusterBindingWhereInput {
     fn decode(
@@ -489,7 +489,7 @@ impl crate::codec::Decode for VirtualPrivateCloudClusterBindingWhereInput {
                 "vlan_id_lte" => d.field(&mut out.vlan_id_lte, "vlan_id_lte")?,
                 "vlan_id_not" => d.field(&mut out.vlan_id_not, "vlan_id_not")?,
                 "vlan_id_not_in" => d.field(&mut out.vlan_id_not_in, "vlan_id_not_in")?,
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "vpc_service" => d.field(&mut out.vpc_service, "vpc_service")?,
                 _ => d.skip()?,
             }
@@ -498,7 +498,7 @@ impl crate::codec::Decode for VirtualPrivateCloudClusterBindingWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-cluster-binding"))]
+#[cfg(feature = "virtual-private-cloud-cluster-binding")]
 impl crate::codec::Encode for VirtualPrivateCloudClusterBindingWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -542,45 +542,54 @@ impl crate::codec::Encode for VirtualPrivateCloudClusterBindingWhereInput {
         e.field("vlan_id_lte", &self.vlan_id_lte);
         e.field("vlan_id_not", &self.vlan_id_not);
         e.field("vlan_id_not_in", &self.vlan_id_not_in);
-        #[cfg(any(feature = "full"))] e.field("vpc_service", &self.vpc_service);
+        #[cfg(feature = "full")] e.field("vpc_service", &self.vpc_service);
         e.end_object();
     }
 }
 impl crate::Client {
     /// `POST /v2/api/get-virtual-private-cloud-cluster-bindings` (operation `GetVirtualPrivateCloudClusterBindings`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-cluster-binding")]
-    pub async fn get_virtual_private_cloud_cluster_bindings(
+    pub fn get_virtual_private_cloud_cluster_bindings(
         &self,
         body: &crate::models::GetVirtualPrivateCloudClusterBindingsRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::VirtualPrivateCloudClusterBinding>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "get-virtual-private-cloud-cluster-bindings",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::VirtualPrivateCloudClusterBinding>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-virtual-private-cloud-cluster-bindings",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-virtual-private-cloud-cluster-bindings-connection` (operation `GetVirtualPrivateCloudClusterBindingsConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-cluster-binding")]
-    pub async fn get_virtual_private_cloud_cluster_bindings_connection(
+    pub fn get_virtual_private_cloud_cluster_bindings_connection(
         &self,
         body: &crate::models::GetVirtualPrivateCloudClusterBindingsConnectionRequestBody,
-    ) -> ::std::result::Result<
-        crate::models::VirtualPrivateCloudClusterBindingConnection,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "get-virtual-private-cloud-cluster-bindings-connection",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::VirtualPrivateCloudClusterBindingConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-virtual-private-cloud-cluster-bindings-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "virtual-private-cloud-cluster-binding")]
+crate::pagination::list_request!(
+    GetVirtualPrivateCloudClusterBindingsRequestBody =>
+    VirtualPrivateCloudClusterBinding, get_virtual_private_cloud_cluster_bindings
+);

@@ -3,7 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudEdgeGatewaysConnectionRequestBody`
-#[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+#[cfg(feature = "virtual-private-cloud-edge-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudEdgeGatewaysConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -18,7 +18,7 @@ pub struct GetVirtualPrivateCloudEdgeGatewaysConnectionRequestBody {
         crate::models::VirtualPrivateCloudEdgeGatewayWhereInput,
     >,
 }
-#[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+#[cfg(feature = "virtual-private-cloud-edge-gateway")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVirtualPrivateCloudEdgeGatewaysConnectionRequestBody {
     fn decode(
@@ -43,7 +43,7 @@ impl crate::codec::Decode for GetVirtualPrivateCloudEdgeGatewaysConnectionReques
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+#[cfg(feature = "virtual-private-cloud-edge-gateway")]
 impl crate::codec::Encode for GetVirtualPrivateCloudEdgeGatewaysConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -58,7 +58,7 @@ impl crate::codec::Encode for GetVirtualPrivateCloudEdgeGatewaysConnectionReques
     }
 }
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudEdgeGatewaysRequestBody`
-#[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+#[cfg(feature = "virtual-private-cloud-edge-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudEdgeGatewaysRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -73,7 +73,7 @@ pub struct GetVirtualPrivateCloudEdgeGatewaysRequestBody {
         crate::models::VirtualPrivateCloudEdgeGatewayWhereInput,
     >,
 }
-#[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+#[cfg(feature = "virtual-private-cloud-edge-gateway")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVirtualPrivateCloudEdgeGatewaysRequestBody {
     fn decode(
@@ -97,7 +97,7 @@ impl crate::codec::Decode for GetVirtualPrivateCloudEdgeGatewaysRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+#[cfg(feature = "virtual-private-cloud-edge-gateway")]
 impl crate::codec::Encode for GetVirtualPrivateCloudEdgeGatewaysRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -112,12 +112,12 @@ impl crate::codec::Encode for GetVirtualPrivateCloudEdgeGatewaysRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudEdgeGateway`
-#[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+#[cfg(feature = "virtual-private-cloud-edge-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVirtualPrivateCloudEdgeGateway {
     pub count: i32,
 }
-#[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+#[cfg(feature = "virtual-private-cloud-edge-gateway")]
 impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudEdgeGateway {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -143,7 +143,7 @@ impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudEdgeGateway {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+#[cfg(feature = "virtual-private-cloud-edge-gateway")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateVirtualPrivateCloudEdgeGateway {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -153,12 +153,12 @@ impl crate::codec::Encode for NestedAggregateVirtualPrivateCloudEdgeGateway {
     }
 }
 /// Spec: `#/components/schemas/NestedVirtualPrivateCloudEdgeGatewayInstanceStatus`
-#[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+#[cfg(feature = "virtual-private-cloud-edge-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedVirtualPrivateCloudEdgeGatewayInstanceStatus {
     pub is_health: bool,
 }
-#[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+#[cfg(feature = "virtual-private-cloud-edge-gateway")]
 impl crate::codec::Decode for NestedVirtualPrivateCloudEdgeGatewayInstanceStatus {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -184,7 +184,7 @@ impl crate::codec::Decode for NestedVirtualPrivateCloudEdgeGatewayInstanceStatus
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+#[cfg(feature = "virtual-private-cloud-edge-gateway")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedVirtualPrivateCloudEdgeGatewayInstanceStatus {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -194,7 +194,7 @@ impl crate::codec::Encode for NestedVirtualPrivateCloudEdgeGatewayInstanceStatus
     }
 }
 /// Spec: `#/components/schemas/NestedVirtualPrivateCloudEdgeGatewayStatus`
-#[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+#[cfg(feature = "virtual-private-cloud-edge-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedVirtualPrivateCloudEdgeGatewayStatus {
     pub instances: ::std::option::Option<
@@ -203,7 +203,7 @@ pub struct NestedVirtualPrivateCloudEdgeGatewayStatus {
         >,
     >,
 }
-#[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+#[cfg(feature = "virtual-private-cloud-edge-gateway")]
 impl crate::codec::Decode for NestedVirtualPrivateCloudEdgeGatewayStatus {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -220,7 +220,7 @@ impl crate::codec::Decode for NestedVirtualPrivateCloudEdgeGatewayStatus {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+#[cfg(feature = "virtual-private-cloud-edge-gateway")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedVirtualPrivateCloudEdgeGatewayStatus {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -230,7 +230,7 @@ impl crate::codec::Encode for NestedVirtualPrivateCloudEdgeGatewayStatus {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudEdgeGateway`
-#[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+#[cfg(feature = "virtual-private-cloud-edge-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudEdgeGateway {
     pub description: ::std::option::Option<::std::string::String>,
@@ -242,7 +242,7 @@ pub struct VirtualPrivateCloudEdgeGateway {
     >,
     pub vdses: ::std::option::Option<::std::vec::Vec<crate::models::NestedVds>>,
 }
-#[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+#[cfg(feature = "virtual-private-cloud-edge-gateway")]
 impl crate::codec::Decode for VirtualPrivateCloudEdgeGateway {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -274,7 +274,7 @@ impl crate::codec::Decode for VirtualPrivateCloudEdgeGateway {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+#[cfg(feature = "virtual-private-cloud-edge-gateway")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VirtualPrivateCloudEdgeGateway {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -289,12 +289,12 @@ impl crate::codec::Encode for VirtualPrivateCloudEdgeGateway {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudEdgeGatewayConnection`
-#[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+#[cfg(feature = "virtual-private-cloud-edge-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudEdgeGatewayConnection {
     pub aggregate: crate::models::NestedAggregateVirtualPrivateCloudEdgeGateway,
 }
-#[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+#[cfg(feature = "virtual-private-cloud-edge-gateway")]
 impl crate::codec::Decode for VirtualPrivateCloudEdgeGatewayConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -320,7 +320,7 @@ impl crate::codec::Decode for VirtualPrivateCloudEdgeGatewayConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+#[cfg(feature = "virtual-private-cloud-edge-gateway")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VirtualPrivateCloudEdgeGatewayConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -330,7 +330,7 @@ impl crate::codec::Encode for VirtualPrivateCloudEdgeGatewayConnection {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudEdgeGatewayOrderByInput`
-#[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+#[cfg(feature = "virtual-private-cloud-edge-gateway")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VirtualPrivateCloudEdgeGatewayOrderByInput {
     /// `description_ASC`
@@ -356,7 +356,7 @@ pub enum VirtualPrivateCloudEdgeGatewayOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+#[cfg(feature = "virtual-private-cloud-edge-gateway")]
 impl VirtualPrivateCloudEdgeGatewayOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 10] = [
@@ -405,19 +405,19 @@ impl VirtualPrivateCloudEdgeGatewayOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+#[cfg(feature = "virtual-private-cloud-edge-gateway")]
 impl ::std::default::Default for VirtualPrivateCloudEdgeGatewayOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+#[cfg(feature = "virtual-private-cloud-edge-gateway")]
 impl ::std::fmt::Display for VirtualPrivateCloudEdgeGatewayOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+#[cfg(feature = "virtual-private-cloud-edge-gateway")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudEdgeGatewayOrderByInput {
     fn decode(
@@ -426,14 +426,14 @@ impl crate::codec::Decode for VirtualPrivateCloudEdgeGatewayOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+#[cfg(feature = "virtual-private-cloud-edge-gateway")]
 impl crate::codec::Encode for VirtualPrivateCloudEdgeGatewayOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudEdgeGatewayWhereInput`
-#[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+#[cfg(feature = "virtual-private-cloud-edge-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudEdgeGatewayWhereInput {
     pub and: crate::Nullable<
@@ -502,7 +502,7 @@ pub struct VirtualPrivateCloudEdgeGatewayWhereInput {
     #[cfg(any(feature = "label", feature = "table-reporter", feature = "vds"))]
     pub vdses_some: crate::Nullable<::std::boxed::Box<crate::models::VdsWhereInput>>,
 }
-#[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+#[cfg(feature = "virtual-private-cloud-edge-gateway")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudEdgeGatewayWhereInput {
     fn decode(
@@ -634,7 +634,7 @@ impl crate::codec::Decode for VirtualPrivateCloudEdgeGatewayWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+#[cfg(feature = "virtual-private-cloud-edge-gateway")]
 impl crate::codec::Encode for VirtualPrivateCloudEdgeGatewayWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -698,39 +698,48 @@ impl crate::codec::Encode for VirtualPrivateCloudEdgeGatewayWhereInput {
 }
 impl crate::Client {
     /// `POST /v2/api/get-virtual-private-cloud-edge-gateways` (operation `GetVirtualPrivateCloudEdgeGateways`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-edge-gateway")]
-    pub async fn get_virtual_private_cloud_edge_gateways(
+    pub fn get_virtual_private_cloud_edge_gateways(
         &self,
         body: &crate::models::GetVirtualPrivateCloudEdgeGatewaysRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::VirtualPrivateCloudEdgeGateway>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "get-virtual-private-cloud-edge-gateways",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::VirtualPrivateCloudEdgeGateway>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-virtual-private-cloud-edge-gateways",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-virtual-private-cloud-edge-gateways-connection` (operation `GetVirtualPrivateCloudEdgeGatewaysConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-edge-gateway")]
-    pub async fn get_virtual_private_cloud_edge_gateways_connection(
+    pub fn get_virtual_private_cloud_edge_gateways_connection(
         &self,
         body: &crate::models::GetVirtualPrivateCloudEdgeGatewaysConnectionRequestBody,
-    ) -> ::std::result::Result<
-        crate::models::VirtualPrivateCloudEdgeGatewayConnection,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "get-virtual-private-cloud-edge-gateways-connection",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::VirtualPrivateCloudEdgeGatewayConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-virtual-private-cloud-edge-gateways-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "virtual-private-cloud-edge-gateway")]
+crate::pagination::list_request!(
+    GetVirtualPrivateCloudEdgeGatewaysRequestBody => VirtualPrivateCloudEdgeGateway,
+    get_virtual_private_cloud_edge_gateways
+);

@@ -3,7 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudEdgeGatewayGroupsConnectionRequestBody`
-#[cfg(any(feature = "virtual-private-cloud-edge-gateway-group"))]
+#[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudEdgeGatewayGroupsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -18,7 +18,7 @@ pub struct GetVirtualPrivateCloudEdgeGatewayGroupsConnectionRequestBody {
         crate::models::VirtualPrivateCloudEdgeGatewayGroupWhereInput,
     >,
 }
-#[cfg(any(feature = "virtual-private-cloud-edge-gateway-group"))]
+#[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode
 for GetVirtualPrivateCloudEdgeGatewayGroupsConnectionRequestBody {
@@ -44,7 +44,7 @@ for GetVirtualPrivateCloudEdgeGatewayGroupsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-edge-gateway-group"))]
+#[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
 impl crate::codec::Encode
 for GetVirtualPrivateCloudEdgeGatewayGroupsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -60,7 +60,7 @@ for GetVirtualPrivateCloudEdgeGatewayGroupsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody`
-#[cfg(any(feature = "virtual-private-cloud-edge-gateway-group"))]
+#[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -75,7 +75,7 @@ pub struct GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody {
         crate::models::VirtualPrivateCloudEdgeGatewayGroupWhereInput,
     >,
 }
-#[cfg(any(feature = "virtual-private-cloud-edge-gateway-group"))]
+#[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody {
     fn decode(
@@ -99,7 +99,7 @@ impl crate::codec::Decode for GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-edge-gateway-group"))]
+#[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
 impl crate::codec::Encode for GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -114,12 +114,12 @@ impl crate::codec::Encode for GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudEdgeGatewayGroup`
-#[cfg(any(feature = "virtual-private-cloud-edge-gateway-group"))]
+#[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVirtualPrivateCloudEdgeGatewayGroup {
     pub count: i32,
 }
-#[cfg(any(feature = "virtual-private-cloud-edge-gateway-group"))]
+#[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
 impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudEdgeGatewayGroup {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -145,7 +145,7 @@ impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudEdgeGatewayGroup
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-edge-gateway-group"))]
+#[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateVirtualPrivateCloudEdgeGatewayGroup {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -155,7 +155,7 @@ impl crate::codec::Encode for NestedAggregateVirtualPrivateCloudEdgeGatewayGroup
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudEdgeGatewayGroup`
-#[cfg(any(feature = "virtual-private-cloud-edge-gateway-group"))]
+#[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudEdgeGatewayGroup {
     pub active_edge_gateway_ids: ::std::vec::Vec<::std::string::String>,
@@ -168,7 +168,7 @@ pub struct VirtualPrivateCloudEdgeGatewayGroup {
     pub name: ::std::string::String,
     pub primary_edge_gateway_id: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "virtual-private-cloud-edge-gateway-group"))]
+#[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
 impl crate::codec::Decode for VirtualPrivateCloudEdgeGatewayGroup {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -213,7 +213,7 @@ impl crate::codec::Decode for VirtualPrivateCloudEdgeGatewayGroup {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-edge-gateway-group"))]
+#[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VirtualPrivateCloudEdgeGatewayGroup {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -229,12 +229,12 @@ impl crate::codec::Encode for VirtualPrivateCloudEdgeGatewayGroup {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudEdgeGatewayGroupConnection`
-#[cfg(any(feature = "virtual-private-cloud-edge-gateway-group"))]
+#[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudEdgeGatewayGroupConnection {
     pub aggregate: crate::models::NestedAggregateVirtualPrivateCloudEdgeGatewayGroup,
 }
-#[cfg(any(feature = "virtual-private-cloud-edge-gateway-group"))]
+#[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
 impl crate::codec::Decode for VirtualPrivateCloudEdgeGatewayGroupConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -260,7 +260,7 @@ impl crate::codec::Decode for VirtualPrivateCloudEdgeGatewayGroupConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-edge-gateway-group"))]
+#[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VirtualPrivateCloudEdgeGatewayGroupConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -270,7 +270,7 @@ impl crate::codec::Encode for VirtualPrivateCloudEdgeGatewayGroupConnection {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudEdgeGatewayGroupOrderByInput`
-#[cfg(any(feature = "virtual-private-cloud-edge-gateway-group"))]
+#[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VirtualPrivateCloudEdgeGatewayGroupOrderByInput {
     /// `description_ASC`
@@ -296,7 +296,7 @@ pub enum VirtualPrivateCloudEdgeGatewayGroupOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "virtual-private-cloud-edge-gateway-group"))]
+#[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
 impl VirtualPrivateCloudEdgeGatewayGroupOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 10] = [
@@ -345,19 +345,19 @@ impl VirtualPrivateCloudEdgeGatewayGroupOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "virtual-private-cloud-edge-gateway-group"))]
+#[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
 impl ::std::default::Default for VirtualPrivateCloudEdgeGatewayGroupOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-edge-gateway-group"))]
+#[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
 impl ::std::fmt::Display for VirtualPrivateCloudEdgeGatewayGroupOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-edge-gateway-group"))]
+#[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudEdgeGatewayGroupOrderByInput {
     fn decode(
@@ -366,14 +366,14 @@ impl crate::codec::Decode for VirtualPrivateCloudEdgeGatewayGroupOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-edge-gateway-group"))]
+#[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
 impl crate::codec::Encode for VirtualPrivateCloudEdgeGatewayGroupOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudEdgeGatewayGroupWhereInput`
-#[cfg(any(feature = "virtual-private-cloud-edge-gateway-group"))]
+#[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudEdgeGatewayGroupWhereInput {
     pub and: crate::Nullable<
@@ -399,15 +399,15 @@ pub struct VirtualPrivateCloudEdgeGatewayGroupWhereInput {
     pub description_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub description_not_starts_with: crate::Nullable<::std::string::String>,
     pub description_starts_with: crate::Nullable<::std::string::String>,
-    #[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+    #[cfg(feature = "virtual-private-cloud-edge-gateway")]
     pub edge_gateways_every: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudEdgeGatewayWhereInput>,
     >,
-    #[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+    #[cfg(feature = "virtual-private-cloud-edge-gateway")]
     pub edge_gateways_none: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudEdgeGatewayWhereInput>,
     >,
-    #[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+    #[cfg(feature = "virtual-private-cloud-edge-gateway")]
     pub edge_gateways_some: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudEdgeGatewayWhereInput>,
     >,
@@ -466,7 +466,7 @@ pub struct VirtualPrivateCloudEdgeGatewayGroupWhereInput {
     pub primary_edge_gateway_id_not_starts_with: crate::Nullable<::std::string::String>,
     pub primary_edge_gateway_id_starts_with: crate::Nullable<::std::string::String>,
 }
-#[cfg(any(feature = "virtual-private-cloud-edge-gateway-group"))]
+#[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudEdgeGatewayGroupWhereInput {
     fn decode(
@@ -522,15 +522,15 @@ impl crate::codec::Decode for VirtualPrivateCloudEdgeGatewayGroupWhereInput {
                 "description_starts_with" => {
                     d.field(&mut out.description_starts_with, "description_starts_with")?
                 }
-                #[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+                #[cfg(feature = "virtual-private-cloud-edge-gateway")]
                 "edge_gateways_every" => {
                     d.field(&mut out.edge_gateways_every, "edge_gateways_every")?
                 }
-                #[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+                #[cfg(feature = "virtual-private-cloud-edge-gateway")]
                 "edge_gateways_none" => {
                     d.field(&mut out.edge_gateways_none, "edge_gateways_none")?
                 }
-                #[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+                #[cfg(feature = "virtual-private-cloud-edge-gateway")]
                 "edge_gateways_some" => {
                     d.field(&mut out.edge_gateways_some, "edge_gateways_some")?
                 }
@@ -679,7 +679,7 @@ impl crate::codec::Decode for VirtualPrivateCloudEdgeGatewayGroupWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-edge-gateway-group"))]
+#[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
 impl crate::codec::Encode for VirtualPrivateCloudEdgeGatewayGroupWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -700,11 +700,11 @@ impl crate::codec::Encode for VirtualPrivateCloudEdgeGatewayGroupWhereInput {
         e.field("description_not_in", &self.description_not_in);
         e.field("description_not_starts_with", &self.description_not_starts_with);
         e.field("description_starts_with", &self.description_starts_with);
-        #[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+        #[cfg(feature = "virtual-private-cloud-edge-gateway")]
         e.field("edge_gateways_every", &self.edge_gateways_every);
-        #[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+        #[cfg(feature = "virtual-private-cloud-edge-gateway")]
         e.field("edge_gateways_none", &self.edge_gateways_none);
-        #[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+        #[cfg(feature = "virtual-private-cloud-edge-gateway")]
         e.field("edge_gateways_some", &self.edge_gateways_some);
         e.field("entityAsyncStatus", &self.entity_async_status);
         e.field("entityAsyncStatus_in", &self.entity_async_status_in);
@@ -775,39 +775,48 @@ impl crate::codec::Encode for VirtualPrivateCloudEdgeGatewayGroupWhereInput {
 }
 impl crate::Client {
     /// `POST /v2/api/get-virtual-private-cloud-edge-gateway-groups` (operation `GetVirtualPrivateCloudEdgeGatewayGroups`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
-    pub async fn get_virtual_private_cloud_edge_gateway_groups(
+    pub fn get_virtual_private_cloud_edge_gateway_groups(
         &self,
         body: &crate::models::GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::VirtualPrivateCloudEdgeGatewayGroup>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "get-virtual-private-cloud-edge-gateway-groups",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::VirtualPrivateCloudEdgeGatewayGroup>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-virtual-private-cloud-edge-gateway-groups",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-virtual-private-cloud-edge-gateway-groups-connection` (operation `GetVirtualPrivateCloudEdgeGatewayGroupsConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
-    pub async fn get_virtual_private_cloud_edge_gateway_groups_connection(
+    pub fn get_virtual_private_cloud_edge_gateway_groups_connection(
         &self,
         body: &crate::models::GetVirtualPrivateCloudEdgeGatewayGroupsConnectionRequestBody,
-    ) -> ::std::result::Result<
-        crate::models::VirtualPrivateCloudEdgeGatewayGroupConnection,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "get-virtual-private-cloud-edge-gateway-groups-connection",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::VirtualPrivateCloudEdgeGatewayGroupConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-virtual-private-cloud-edge-gateway-groups-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
+crate::pagination::list_request!(
+    GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody =>
+    VirtualPrivateCloudEdgeGatewayGroup, get_virtual_private_cloud_edge_gateway_groups
+);

@@ -3,7 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudExternalSubnetsConnectionRequestBody`
-#[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
+#[cfg(feature = "virtual-private-cloud-external-subnet")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudExternalSubnetsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -18,7 +18,7 @@ pub struct GetVirtualPrivateCloudExternalSubnetsConnectionRequestBody {
         crate::models::VirtualPrivateCloudExternalSubnetWhereInput,
     >,
 }
-#[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
+#[cfg(feature = "virtual-private-cloud-external-subnet")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode
 for GetVirtualPrivateCloudExternalSubnetsConnectionRequestBody {
@@ -44,7 +44,7 @@ for GetVirtualPrivateCloudExternalSubnetsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
+#[cfg(feature = "virtual-private-cloud-external-subnet")]
 impl crate::codec::Encode
 for GetVirtualPrivateCloudExternalSubnetsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -60,7 +60,7 @@ for GetVirtualPrivateCloudExternalSubnetsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudExternalSubnetsRequestBody`
-#[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
+#[cfg(feature = "virtual-private-cloud-external-subnet")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudExternalSubnetsRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -75,7 +75,7 @@ pub struct GetVirtualPrivateCloudExternalSubnetsRequestBody {
         crate::models::VirtualPrivateCloudExternalSubnetWhereInput,
     >,
 }
-#[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
+#[cfg(feature = "virtual-private-cloud-external-subnet")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVirtualPrivateCloudExternalSubnetsRequestBody {
     fn decode(
@@ -99,7 +99,7 @@ impl crate::codec::Decode for GetVirtualPrivateCloudExternalSubnetsRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
+#[cfg(feature = "virtual-private-cloud-external-subnet")]
 impl crate::codec::Encode for GetVirtualPrivateCloudExternalSubnetsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -114,12 +114,12 @@ impl crate::codec::Encode for GetVirtualPrivateCloudExternalSubnetsRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudExternalSubnet`
-#[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
+#[cfg(feature = "virtual-private-cloud-external-subnet")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVirtualPrivateCloudExternalSubnet {
     pub count: i32,
 }
-#[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
+#[cfg(feature = "virtual-private-cloud-external-subnet")]
 impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudExternalSubnet {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -145,7 +145,7 @@ impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudExternalSubnet {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
+#[cfg(feature = "virtual-private-cloud-external-subnet")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateVirtualPrivateCloudExternalSubnet {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -155,7 +155,7 @@ impl crate::codec::Encode for NestedAggregateVirtualPrivateCloudExternalSubnet {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudExternalSubnet`
-#[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
+#[cfg(feature = "virtual-private-cloud-external-subnet")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudExternalSubnet {
     pub cidr: ::std::string::String,
@@ -184,7 +184,7 @@ pub struct VirtualPrivateCloudExternalSubnet {
     pub vlan: crate::models::NestedVlan,
     pub vpc: ::std::option::Option<crate::models::NestedVirtualPrivateCloud>,
 }
-#[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
+#[cfg(feature = "virtual-private-cloud-external-subnet")]
 impl crate::codec::Decode for VirtualPrivateCloudExternalSubnet {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -254,7 +254,7 @@ impl crate::codec::Decode for VirtualPrivateCloudExternalSubnet {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
+#[cfg(feature = "virtual-private-cloud-external-subnet")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VirtualPrivateCloudExternalSubnet {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -280,12 +280,12 @@ impl crate::codec::Encode for VirtualPrivateCloudExternalSubnet {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudExternalSubnetConnection`
-#[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
+#[cfg(feature = "virtual-private-cloud-external-subnet")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudExternalSubnetConnection {
     pub aggregate: crate::models::NestedAggregateVirtualPrivateCloudExternalSubnet,
 }
-#[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
+#[cfg(feature = "virtual-private-cloud-external-subnet")]
 impl crate::codec::Decode for VirtualPrivateCloudExternalSubnetConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -311,7 +311,7 @@ impl crate::codec::Decode for VirtualPrivateCloudExternalSubnetConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
+#[cfg(feature = "virtual-private-cloud-external-subnet")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VirtualPrivateCloudExternalSubnetConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -321,7 +321,7 @@ impl crate::codec::Encode for VirtualPrivateCloudExternalSubnetConnection {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudExternalSubnetOrderByInput`
-#[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
+#[cfg(feature = "virtual-private-cloud-external-subnet")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VirtualPrivateCloudExternalSubnetOrderByInput {
     /// `cidr_ASC`
@@ -371,7 +371,7 @@ pub enum VirtualPrivateCloudExternalSubnetOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
+#[cfg(feature = "virtual-private-cloud-external-subnet")]
 impl VirtualPrivateCloudExternalSubnetOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 22] = [
@@ -456,19 +456,19 @@ impl VirtualPrivateCloudExternalSubnetOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
+#[cfg(feature = "virtual-private-cloud-external-subnet")]
 impl ::std::default::Default for VirtualPrivateCloudExternalSubnetOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
+#[cfg(feature = "virtual-private-cloud-external-subnet")]
 impl ::std::fmt::Display for VirtualPrivateCloudExternalSubnetOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
+#[cfg(feature = "virtual-private-cloud-external-subnet")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudExternalSubnetOrderByInput {
     fn decode(
@@ -477,14 +477,14 @@ impl crate::codec::Decode for VirtualPrivateCloudExternalSubnetOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
+#[cfg(feature = "virtual-private-cloud-external-subnet")]
 impl crate::codec::Encode for VirtualPrivateCloudExternalSubnetOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudExternalSubnetWhereInput`
-#[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
+#[cfg(feature = "virtual-private-cloud-external-subnet")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudExternalSubnetWhereInput {
     pub and: crate::Nullable<
@@ -524,7 +524,7 @@ pub struct VirtualPrivateCloudExternalSubnetWhereInput {
     pub description_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub description_not_starts_with: crate::Nullable<::std::string::String>,
     pub description_starts_with: crate::Nullable<::std::string::String>,
-    #[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+    #[cfg(feature = "virtual-private-cloud-edge-gateway")]
     pub edge_gateway: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudEdgeGatewayWhereInput>,
     >,
@@ -552,15 +552,15 @@ pub struct VirtualPrivateCloudExternalSubnetWhereInput {
     pub floating_ip_cidr_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub floating_ip_cidr_not_starts_with: crate::Nullable<::std::string::String>,
     pub floating_ip_cidr_starts_with: crate::Nullable<::std::string::String>,
-    #[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+    #[cfg(feature = "virtual-private-cloud-floating-ip")]
     pub floating_ips_every: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudFloatingIpWhereInput>,
     >,
-    #[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+    #[cfg(feature = "virtual-private-cloud-floating-ip")]
     pub floating_ips_none: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudFloatingIpWhereInput>,
     >,
-    #[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+    #[cfg(feature = "virtual-private-cloud-floating-ip")]
     pub floating_ips_some: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudFloatingIpWhereInput>,
     >,
@@ -634,15 +634,15 @@ pub struct VirtualPrivateCloudExternalSubnetWhereInput {
     pub nat_gateway_cidr_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub nat_gateway_cidr_not_starts_with: crate::Nullable<::std::string::String>,
     pub nat_gateway_cidr_starts_with: crate::Nullable<::std::string::String>,
-    #[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+    #[cfg(feature = "virtual-private-cloud-nat-gateway")]
     pub nat_gateways_every: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudNatGatewayWhereInput>,
     >,
-    #[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+    #[cfg(feature = "virtual-private-cloud-nat-gateway")]
     pub nat_gateways_none: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudNatGatewayWhereInput>,
     >,
-    #[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+    #[cfg(feature = "virtual-private-cloud-nat-gateway")]
     pub nat_gateways_some: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudNatGatewayWhereInput>,
     >,
@@ -662,26 +662,26 @@ pub struct VirtualPrivateCloudExternalSubnetWhereInput {
     >,
     pub router_gateway_cidr_not_starts_with: crate::Nullable<::std::string::String>,
     pub router_gateway_cidr_starts_with: crate::Nullable<::std::string::String>,
-    #[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+    #[cfg(feature = "virtual-private-cloud-router-gateway")]
     pub router_gateways_every: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudRouterGatewayWhereInput>,
     >,
-    #[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+    #[cfg(feature = "virtual-private-cloud-router-gateway")]
     pub router_gateways_none: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudRouterGatewayWhereInput>,
     >,
-    #[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+    #[cfg(feature = "virtual-private-cloud-router-gateway")]
     pub router_gateways_some: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudRouterGatewayWhereInput>,
     >,
     #[cfg(any(feature = "label", feature = "table-reporter", feature = "vlan"))]
     pub vlan: crate::Nullable<::std::boxed::Box<crate::models::VlanWhereInput>>,
-    #[cfg(any(feature = "virtual-private-cloud"))]
+    #[cfg(feature = "virtual-private-cloud")]
     pub vpc: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudWhereInput>,
     >,
 }
-#[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
+#[cfg(feature = "virtual-private-cloud-external-subnet")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudExternalSubnetWhereInput {
     fn decode(
@@ -759,7 +759,7 @@ impl crate::codec::Decode for VirtualPrivateCloudExternalSubnetWhereInput {
                 "description_starts_with" => {
                     d.field(&mut out.description_starts_with, "description_starts_with")?
                 }
-                #[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+                #[cfg(feature = "virtual-private-cloud-edge-gateway")]
                 "edge_gateway" => d.field(&mut out.edge_gateway, "edge_gateway")?,
                 "entityAsyncStatus" => {
                     d.field(&mut out.entity_async_status, "entityAsyncStatus")?
@@ -838,15 +838,15 @@ impl crate::codec::Decode for VirtualPrivateCloudExternalSubnetWhereInput {
                         "floating_ip_cidr_starts_with",
                     )?
                 }
-                #[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+                #[cfg(feature = "virtual-private-cloud-floating-ip")]
                 "floating_ips_every" => {
                     d.field(&mut out.floating_ips_every, "floating_ips_every")?
                 }
-                #[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+                #[cfg(feature = "virtual-private-cloud-floating-ip")]
                 "floating_ips_none" => {
                     d.field(&mut out.floating_ips_none, "floating_ips_none")?
                 }
-                #[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+                #[cfg(feature = "virtual-private-cloud-floating-ip")]
                 "floating_ips_some" => {
                     d.field(&mut out.floating_ips_some, "floating_ips_some")?
                 }
@@ -1009,15 +1009,15 @@ impl crate::codec::Decode for VirtualPrivateCloudExternalSubnetWhereInput {
                         "nat_gateway_cidr_starts_with",
                     )?
                 }
-                #[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+                #[cfg(feature = "virtual-private-cloud-nat-gateway")]
                 "nat_gateways_every" => {
                     d.field(&mut out.nat_gateways_every, "nat_gateways_every")?
                 }
-                #[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+                #[cfg(feature = "virtual-private-cloud-nat-gateway")]
                 "nat_gateways_none" => {
                     d.field(&mut out.nat_gateways_none, "nat_gateways_none")?
                 }
-                #[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+                #[cfg(feature = "virtual-private-cloud-nat-gateway")]
                 "nat_gateways_some" => {
                     d.field(&mut out.nat_gateways_some, "nat_gateways_some")?
                 }
@@ -1084,15 +1084,15 @@ impl crate::codec::Decode for VirtualPrivateCloudExternalSubnetWhereInput {
                         "router_gateway_cidr_starts_with",
                     )?
                 }
-                #[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+                #[cfg(feature = "virtual-private-cloud-router-gateway")]
                 "router_gateways_every" => {
                     d.field(&mut out.router_gateways_every, "router_gateways_every")?
                 }
-                #[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+                #[cfg(feature = "virtual-private-cloud-router-gateway")]
                 "router_gateways_none" => {
                     d.field(&mut out.router_gateways_none, "router_gateways_none")?
                 }
-                #[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+                #[cfg(feature = "virtual-private-cloud-router-gateway")]
                 "router_gateways_some" => {
                     d.field(&mut out.router_gateways_some, "router_gateways_some")?
                 }
@@ -1100,7 +1100,7 @@ impl crate::codec::Decode for VirtualPrivateCloudExternalSubnetWhereInput {
                     any(feature = "label", feature = "table-reporter", feature = "vlan")
                 )]
                 "vlan" => d.field(&mut out.vlan, "vlan")?,
-                #[cfg(any(feature = "virtual-private-cloud"))]
+                #[cfg(feature = "virtual-private-cloud")]
                 "vpc" => d.field(&mut out.vpc, "vpc")?,
                 _ => d.skip()?,
             }
@@ -1109,7 +1109,7 @@ impl crate::codec::Decode for VirtualPrivateCloudExternalSubnetWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
+#[cfg(feature = "virtual-private-cloud-external-subnet")]
 impl crate::codec::Encode for VirtualPrivateCloudExternalSubnetWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1144,7 +1144,7 @@ impl crate::codec::Encode for VirtualPrivateCloudExternalSubnetWhereInput {
         e.field("description_not_in", &self.description_not_in);
         e.field("description_not_starts_with", &self.description_not_starts_with);
         e.field("description_starts_with", &self.description_starts_with);
-        #[cfg(any(feature = "virtual-private-cloud-edge-gateway"))]
+        #[cfg(feature = "virtual-private-cloud-edge-gateway")]
         e.field("edge_gateway", &self.edge_gateway);
         e.field("entityAsyncStatus", &self.entity_async_status);
         e.field("entityAsyncStatus_in", &self.entity_async_status_in);
@@ -1169,11 +1169,11 @@ impl crate::codec::Encode for VirtualPrivateCloudExternalSubnetWhereInput {
             &self.floating_ip_cidr_not_starts_with,
         );
         e.field("floating_ip_cidr_starts_with", &self.floating_ip_cidr_starts_with);
-        #[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+        #[cfg(feature = "virtual-private-cloud-floating-ip")]
         e.field("floating_ips_every", &self.floating_ips_every);
-        #[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+        #[cfg(feature = "virtual-private-cloud-floating-ip")]
         e.field("floating_ips_none", &self.floating_ips_none);
-        #[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+        #[cfg(feature = "virtual-private-cloud-floating-ip")]
         e.field("floating_ips_some", &self.floating_ips_some);
         e.field("gateway", &self.gateway);
         e.field("gateway_contains", &self.gateway_contains);
@@ -1248,11 +1248,11 @@ impl crate::codec::Encode for VirtualPrivateCloudExternalSubnetWhereInput {
             &self.nat_gateway_cidr_not_starts_with,
         );
         e.field("nat_gateway_cidr_starts_with", &self.nat_gateway_cidr_starts_with);
-        #[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+        #[cfg(feature = "virtual-private-cloud-nat-gateway")]
         e.field("nat_gateways_every", &self.nat_gateways_every);
-        #[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+        #[cfg(feature = "virtual-private-cloud-nat-gateway")]
         e.field("nat_gateways_none", &self.nat_gateways_none);
-        #[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+        #[cfg(feature = "virtual-private-cloud-nat-gateway")]
         e.field("nat_gateways_some", &self.nat_gateways_some);
         e.field("router_gateway_cidr", &self.router_gateway_cidr);
         e.field("router_gateway_cidr_contains", &self.router_gateway_cidr_contains);
@@ -1280,53 +1280,62 @@ impl crate::codec::Encode for VirtualPrivateCloudExternalSubnetWhereInput {
             "router_gateway_cidr_starts_with",
             &self.router_gateway_cidr_starts_with,
         );
-        #[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+        #[cfg(feature = "virtual-private-cloud-router-gateway")]
         e.field("router_gateways_every", &self.router_gateways_every);
-        #[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+        #[cfg(feature = "virtual-private-cloud-router-gateway")]
         e.field("router_gateways_none", &self.router_gateways_none);
-        #[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+        #[cfg(feature = "virtual-private-cloud-router-gateway")]
         e.field("router_gateways_some", &self.router_gateways_some);
         #[cfg(any(feature = "label", feature = "table-reporter", feature = "vlan"))]
         e.field("vlan", &self.vlan);
-        #[cfg(any(feature = "virtual-private-cloud"))] e.field("vpc", &self.vpc);
+        #[cfg(feature = "virtual-private-cloud")] e.field("vpc", &self.vpc);
         e.end_object();
     }
 }
 impl crate::Client {
     /// `POST /v2/api/get-virtual-private-cloud-external-subnets` (operation `GetVirtualPrivateCloudExternalSubnets`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-external-subnet")]
-    pub async fn get_virtual_private_cloud_external_subnets(
+    pub fn get_virtual_private_cloud_external_subnets(
         &self,
         body: &crate::models::GetVirtualPrivateCloudExternalSubnetsRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::VirtualPrivateCloudExternalSubnet>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "get-virtual-private-cloud-external-subnets",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::VirtualPrivateCloudExternalSubnet>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-virtual-private-cloud-external-subnets",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-virtual-private-cloud-external-subnets-connection` (operation `GetVirtualPrivateCloudExternalSubnetsConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-external-subnet")]
-    pub async fn get_virtual_private_cloud_external_subnets_connection(
+    pub fn get_virtual_private_cloud_external_subnets_connection(
         &self,
         body: &crate::models::GetVirtualPrivateCloudExternalSubnetsConnectionRequestBody,
-    ) -> ::std::result::Result<
-        crate::models::VirtualPrivateCloudExternalSubnetConnection,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "get-virtual-private-cloud-external-subnets-connection",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::VirtualPrivateCloudExternalSubnetConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-virtual-private-cloud-external-subnets-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "virtual-private-cloud-external-subnet")]
+crate::pagination::list_request!(
+    GetVirtualPrivateCloudExternalSubnetsRequestBody =>
+    VirtualPrivateCloudExternalSubnet, get_virtual_private_cloud_external_subnets
+);

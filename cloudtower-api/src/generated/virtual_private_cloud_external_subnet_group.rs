@@ -3,7 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudExternalSubnetGroupsConnectionRequestBody`
-#[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
+#[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudExternalSubnetGroupsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -18,7 +18,7 @@ pub struct GetVirtualPrivateCloudExternalSubnetGroupsConnectionRequestBody {
         crate::models::VirtualPrivateCloudExternalSubnetGroupWhereInput,
     >,
 }
-#[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
+#[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode
 for GetVirtualPrivateCloudExternalSubnetGroupsConnectionRequestBody {
@@ -46,7 +46,7 @@ for GetVirtualPrivateCloudExternalSubnetGroupsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
+#[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 impl crate::codec::Encode
 for GetVirtualPrivateCloudExternalSubnetGroupsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -62,7 +62,7 @@ for GetVirtualPrivateCloudExternalSubnetGroupsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudExternalSubnetGroupsRequestBody`
-#[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
+#[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudExternalSubnetGroupsRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -77,7 +77,7 @@ pub struct GetVirtualPrivateCloudExternalSubnetGroupsRequestBody {
         crate::models::VirtualPrivateCloudExternalSubnetGroupWhereInput,
     >,
 }
-#[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
+#[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVirtualPrivateCloudExternalSubnetGroupsRequestBody {
     fn decode(
@@ -102,7 +102,7 @@ impl crate::codec::Decode for GetVirtualPrivateCloudExternalSubnetGroupsRequestB
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
+#[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 impl crate::codec::Encode for GetVirtualPrivateCloudExternalSubnetGroupsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -117,12 +117,12 @@ impl crate::codec::Encode for GetVirtualPrivateCloudExternalSubnetGroupsRequestB
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudExternalSubnetGroup`
-#[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
+#[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVirtualPrivateCloudExternalSubnetGroup {
     pub count: i32,
 }
-#[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
+#[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudExternalSubnetGroup {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -149,7 +149,7 @@ impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudExternalSubnetGr
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
+#[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateVirtualPrivateCloudExternalSubnetGroup {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -159,7 +159,7 @@ impl crate::codec::Encode for NestedAggregateVirtualPrivateCloudExternalSubnetGr
     }
 }
 /// Spec: `#/components/schemas/NestedVirtualPrivateCloudExternalSubnetGroupExternalSubnetsSpec`
-#[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
+#[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedVirtualPrivateCloudExternalSubnetGroupExternalSubnetsSpec {
     pub cidr: ::std::string::String,
@@ -171,7 +171,7 @@ pub struct NestedVirtualPrivateCloudExternalSubnetGroupExternalSubnetsSpec {
     pub router_gateway_cidr: ::std::option::Option<::std::string::String>,
     pub vlan_id: ::std::string::String,
 }
-#[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
+#[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 impl crate::codec::Decode
 for NestedVirtualPrivateCloudExternalSubnetGroupExternalSubnetsSpec {
     fn decode(
@@ -226,7 +226,7 @@ for NestedVirtualPrivateCloudExternalSubnetGroupExternalSubnetsSpec {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
+#[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode
 for NestedVirtualPrivateCloudExternalSubnetGroupExternalSubnetsSpec {
@@ -244,7 +244,7 @@ for NestedVirtualPrivateCloudExternalSubnetGroupExternalSubnetsSpec {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudExternalSubnetGroup`
-#[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
+#[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudExternalSubnetGroup {
     pub description: ::std::option::Option<::std::string::String>,
@@ -269,7 +269,7 @@ pub struct VirtualPrivateCloudExternalSubnetGroup {
     pub shared_in_edge_gateway_group: bool,
     pub vpc: ::std::option::Option<crate::models::NestedVirtualPrivateCloud>,
 }
-#[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
+#[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 impl crate::codec::Decode for VirtualPrivateCloudExternalSubnetGroup {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -340,7 +340,7 @@ impl crate::codec::Decode for VirtualPrivateCloudExternalSubnetGroup {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
+#[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VirtualPrivateCloudExternalSubnetGroup {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -365,12 +365,12 @@ impl crate::codec::Encode for VirtualPrivateCloudExternalSubnetGroup {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudExternalSubnetGroupConnection`
-#[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
+#[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudExternalSubnetGroupConnection {
     pub aggregate: crate::models::NestedAggregateVirtualPrivateCloudExternalSubnetGroup,
 }
-#[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
+#[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 impl crate::codec::Decode for VirtualPrivateCloudExternalSubnetGroupConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -396,7 +396,7 @@ impl crate::codec::Decode for VirtualPrivateCloudExternalSubnetGroupConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
+#[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VirtualPrivateCloudExternalSubnetGroupConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -406,7 +406,7 @@ impl crate::codec::Encode for VirtualPrivateCloudExternalSubnetGroupConnection {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudExternalSubnetGroupOrderByInput`
-#[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
+#[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VirtualPrivateCloudExternalSubnetGroupOrderByInput {
     /// `description_ASC`
@@ -444,7 +444,7 @@ pub enum VirtualPrivateCloudExternalSubnetGroupOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
+#[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 impl VirtualPrivateCloudExternalSubnetGroupOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 16] = [
@@ -511,19 +511,19 @@ impl VirtualPrivateCloudExternalSubnetGroupOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
+#[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 impl ::std::default::Default for VirtualPrivateCloudExternalSubnetGroupOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
+#[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 impl ::std::fmt::Display for VirtualPrivateCloudExternalSubnetGroupOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
+#[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudExternalSubnetGroupOrderByInput {
     fn decode(
@@ -532,14 +532,14 @@ impl crate::codec::Decode for VirtualPrivateCloudExternalSubnetGroupOrderByInput
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
+#[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 impl crate::codec::Encode for VirtualPrivateCloudExternalSubnetGroupOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudExternalSubnetGroupWhereInput`
-#[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
+#[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudExternalSubnetGroupWhereInput {
     pub and: crate::Nullable<
@@ -565,7 +565,7 @@ pub struct VirtualPrivateCloudExternalSubnetGroupWhereInput {
     pub description_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub description_not_starts_with: crate::Nullable<::std::string::String>,
     pub description_starts_with: crate::Nullable<::std::string::String>,
-    #[cfg(any(feature = "virtual-private-cloud-edge-gateway-group"))]
+    #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
     pub edge_gateway_group: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudEdgeGatewayGroupWhereInput>,
     >,
@@ -579,15 +579,15 @@ pub struct VirtualPrivateCloudExternalSubnetGroupWhereInput {
     >,
     pub exclusive: crate::Nullable<bool>,
     pub exclusive_not: crate::Nullable<bool>,
-    #[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+    #[cfg(feature = "virtual-private-cloud-floating-ip")]
     pub floating_ips_every: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudFloatingIpWhereInput>,
     >,
-    #[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+    #[cfg(feature = "virtual-private-cloud-floating-ip")]
     pub floating_ips_none: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudFloatingIpWhereInput>,
     >,
-    #[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+    #[cfg(feature = "virtual-private-cloud-floating-ip")]
     pub floating_ips_some: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudFloatingIpWhereInput>,
     >,
@@ -633,38 +633,38 @@ pub struct VirtualPrivateCloudExternalSubnetGroupWhereInput {
     pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub name_not_starts_with: crate::Nullable<::std::string::String>,
     pub name_starts_with: crate::Nullable<::std::string::String>,
-    #[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+    #[cfg(feature = "virtual-private-cloud-nat-gateway")]
     pub nat_gateways_every: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudNatGatewayWhereInput>,
     >,
-    #[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+    #[cfg(feature = "virtual-private-cloud-nat-gateway")]
     pub nat_gateways_none: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudNatGatewayWhereInput>,
     >,
-    #[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+    #[cfg(feature = "virtual-private-cloud-nat-gateway")]
     pub nat_gateways_some: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudNatGatewayWhereInput>,
     >,
-    #[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+    #[cfg(feature = "virtual-private-cloud-router-gateway")]
     pub router_gateways_every: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudRouterGatewayWhereInput>,
     >,
-    #[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+    #[cfg(feature = "virtual-private-cloud-router-gateway")]
     pub router_gateways_none: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudRouterGatewayWhereInput>,
     >,
-    #[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+    #[cfg(feature = "virtual-private-cloud-router-gateway")]
     pub router_gateways_some: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudRouterGatewayWhereInput>,
     >,
     pub shared_in_edge_gateway_group: crate::Nullable<bool>,
     pub shared_in_edge_gateway_group_not: crate::Nullable<bool>,
-    #[cfg(any(feature = "virtual-private-cloud"))]
+    #[cfg(feature = "virtual-private-cloud")]
     pub vpc: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudWhereInput>,
     >,
 }
-#[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
+#[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudExternalSubnetGroupWhereInput {
     fn decode(
@@ -720,7 +720,7 @@ impl crate::codec::Decode for VirtualPrivateCloudExternalSubnetGroupWhereInput {
                 "description_starts_with" => {
                     d.field(&mut out.description_starts_with, "description_starts_with")?
                 }
-                #[cfg(any(feature = "virtual-private-cloud-edge-gateway-group"))]
+                #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
                 "edge_gateway_group" => {
                     d.field(&mut out.edge_gateway_group, "edge_gateway_group")?
                 }
@@ -741,15 +741,15 @@ impl crate::codec::Decode for VirtualPrivateCloudExternalSubnetGroupWhereInput {
                 }
                 "exclusive" => d.field(&mut out.exclusive, "exclusive")?,
                 "exclusive_not" => d.field(&mut out.exclusive_not, "exclusive_not")?,
-                #[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+                #[cfg(feature = "virtual-private-cloud-floating-ip")]
                 "floating_ips_every" => {
                     d.field(&mut out.floating_ips_every, "floating_ips_every")?
                 }
-                #[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+                #[cfg(feature = "virtual-private-cloud-floating-ip")]
                 "floating_ips_none" => {
                     d.field(&mut out.floating_ips_none, "floating_ips_none")?
                 }
-                #[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+                #[cfg(feature = "virtual-private-cloud-floating-ip")]
                 "floating_ips_some" => {
                     d.field(&mut out.floating_ips_some, "floating_ips_some")?
                 }
@@ -826,27 +826,27 @@ impl crate::codec::Decode for VirtualPrivateCloudExternalSubnetGroupWhereInput {
                 "name_starts_with" => {
                     d.field(&mut out.name_starts_with, "name_starts_with")?
                 }
-                #[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+                #[cfg(feature = "virtual-private-cloud-nat-gateway")]
                 "nat_gateways_every" => {
                     d.field(&mut out.nat_gateways_every, "nat_gateways_every")?
                 }
-                #[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+                #[cfg(feature = "virtual-private-cloud-nat-gateway")]
                 "nat_gateways_none" => {
                     d.field(&mut out.nat_gateways_none, "nat_gateways_none")?
                 }
-                #[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+                #[cfg(feature = "virtual-private-cloud-nat-gateway")]
                 "nat_gateways_some" => {
                     d.field(&mut out.nat_gateways_some, "nat_gateways_some")?
                 }
-                #[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+                #[cfg(feature = "virtual-private-cloud-router-gateway")]
                 "router_gateways_every" => {
                     d.field(&mut out.router_gateways_every, "router_gateways_every")?
                 }
-                #[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+                #[cfg(feature = "virtual-private-cloud-router-gateway")]
                 "router_gateways_none" => {
                     d.field(&mut out.router_gateways_none, "router_gateways_none")?
                 }
-                #[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+                #[cfg(feature = "virtual-private-cloud-router-gateway")]
                 "router_gateways_some" => {
                     d.field(&mut out.router_gateways_some, "router_gateways_some")?
                 }
@@ -862,7 +862,7 @@ impl crate::codec::Decode for VirtualPrivateCloudExternalSubnetGroupWhereInput {
                         "shared_in_edge_gateway_group_not",
                     )?
                 }
-                #[cfg(any(feature = "virtual-private-cloud"))]
+                #[cfg(feature = "virtual-private-cloud")]
                 "vpc" => d.field(&mut out.vpc, "vpc")?,
                 _ => d.skip()?,
             }
@@ -871,7 +871,7 @@ impl crate::codec::Decode for VirtualPrivateCloudExternalSubnetGroupWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
+#[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 impl crate::codec::Encode for VirtualPrivateCloudExternalSubnetGroupWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -892,7 +892,7 @@ impl crate::codec::Encode for VirtualPrivateCloudExternalSubnetGroupWhereInput {
         e.field("description_not_in", &self.description_not_in);
         e.field("description_not_starts_with", &self.description_not_starts_with);
         e.field("description_starts_with", &self.description_starts_with);
-        #[cfg(any(feature = "virtual-private-cloud-edge-gateway-group"))]
+        #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
         e.field("edge_gateway_group", &self.edge_gateway_group);
         e.field("entityAsyncStatus", &self.entity_async_status);
         e.field("entityAsyncStatus_in", &self.entity_async_status_in);
@@ -900,11 +900,11 @@ impl crate::codec::Encode for VirtualPrivateCloudExternalSubnetGroupWhereInput {
         e.field("entityAsyncStatus_not_in", &self.entity_async_status_not_in);
         e.field("exclusive", &self.exclusive);
         e.field("exclusive_not", &self.exclusive_not);
-        #[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+        #[cfg(feature = "virtual-private-cloud-floating-ip")]
         e.field("floating_ips_every", &self.floating_ips_every);
-        #[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+        #[cfg(feature = "virtual-private-cloud-floating-ip")]
         e.field("floating_ips_none", &self.floating_ips_none);
-        #[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+        #[cfg(feature = "virtual-private-cloud-floating-ip")]
         e.field("floating_ips_some", &self.floating_ips_some);
         e.field("id", &self.id);
         e.field("id_contains", &self.id_contains);
@@ -948,62 +948,72 @@ impl crate::codec::Encode for VirtualPrivateCloudExternalSubnetGroupWhereInput {
         e.field("name_not_in", &self.name_not_in);
         e.field("name_not_starts_with", &self.name_not_starts_with);
         e.field("name_starts_with", &self.name_starts_with);
-        #[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+        #[cfg(feature = "virtual-private-cloud-nat-gateway")]
         e.field("nat_gateways_every", &self.nat_gateways_every);
-        #[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+        #[cfg(feature = "virtual-private-cloud-nat-gateway")]
         e.field("nat_gateways_none", &self.nat_gateways_none);
-        #[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+        #[cfg(feature = "virtual-private-cloud-nat-gateway")]
         e.field("nat_gateways_some", &self.nat_gateways_some);
-        #[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+        #[cfg(feature = "virtual-private-cloud-router-gateway")]
         e.field("router_gateways_every", &self.router_gateways_every);
-        #[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+        #[cfg(feature = "virtual-private-cloud-router-gateway")]
         e.field("router_gateways_none", &self.router_gateways_none);
-        #[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+        #[cfg(feature = "virtual-private-cloud-router-gateway")]
         e.field("router_gateways_some", &self.router_gateways_some);
         e.field("shared_in_edge_gateway_group", &self.shared_in_edge_gateway_group);
         e.field(
             "shared_in_edge_gateway_group_not",
             &self.shared_in_edge_gateway_group_not,
         );
-        #[cfg(any(feature = "virtual-private-cloud"))] e.field("vpc", &self.vpc);
+        #[cfg(feature = "virtual-private-cloud")] e.field("vpc", &self.vpc);
         e.end_object();
     }
 }
 impl crate::Client {
     /// `POST /v2/api/get-virtual-private-cloud-external-subnet-groups` (operation `GetVirtualPrivateCloudExternalSubnetGroups`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
-    pub async fn get_virtual_private_cloud_external_subnet_groups(
+    pub fn get_virtual_private_cloud_external_subnet_groups(
         &self,
         body: &crate::models::GetVirtualPrivateCloudExternalSubnetGroupsRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::VirtualPrivateCloudExternalSubnetGroup>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "get-virtual-private-cloud-external-subnet-groups",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::VirtualPrivateCloudExternalSubnetGroup>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-virtual-private-cloud-external-subnet-groups",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-virtual-private-cloud-external-subnet-groups-connection` (operation `GetVirtualPrivateCloudExternalSubnetGroupsConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
-    pub async fn get_virtual_private_cloud_external_subnet_groups_connection(
+    pub fn get_virtual_private_cloud_external_subnet_groups_connection(
         &self,
         body: &crate::models::GetVirtualPrivateCloudExternalSubnetGroupsConnectionRequestBody,
-    ) -> ::std::result::Result<
-        crate::models::VirtualPrivateCloudExternalSubnetGroupConnection,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "get-virtual-private-cloud-external-subnet-groups-connection",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::VirtualPrivateCloudExternalSubnetGroupConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-virtual-private-cloud-external-subnet-groups-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "virtual-private-cloud-external-subnet-group")]
+crate::pagination::list_request!(
+    GetVirtualPrivateCloudExternalSubnetGroupsRequestBody =>
+    VirtualPrivateCloudExternalSubnetGroup,
+    get_virtual_private_cloud_external_subnet_groups
+);

@@ -3,12 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/BatchCreateVirtualPrivateCloudFloatingIp`
-#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BatchCreateVirtualPrivateCloudFloatingIp {
     pub local_id: ::std::string::String,
 }
-#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
 impl crate::codec::Decode for BatchCreateVirtualPrivateCloudFloatingIp {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -34,7 +34,7 @@ impl crate::codec::Decode for BatchCreateVirtualPrivateCloudFloatingIp {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for BatchCreateVirtualPrivateCloudFloatingIp {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -44,7 +44,7 @@ impl crate::codec::Encode for BatchCreateVirtualPrivateCloudFloatingIp {
     }
 }
 /// Spec: `#/components/schemas/BatchCreateVirtualPrivateCloudFloatingIpsParams`
-#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BatchCreateVirtualPrivateCloudFloatingIpsParams {
     pub auto_allocate_number: ::std::option::Option<f64>,
@@ -58,7 +58,7 @@ pub struct BatchCreateVirtualPrivateCloudFloatingIpsParams {
     pub external_subnet_id: ::std::option::Option<::std::string::String>,
     pub vpc_id: ::std::string::String,
 }
-#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BatchCreateVirtualPrivateCloudFloatingIpsParams {
     fn decode(
@@ -104,7 +104,7 @@ impl crate::codec::Decode for BatchCreateVirtualPrivateCloudFloatingIpsParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
 impl crate::codec::Encode for BatchCreateVirtualPrivateCloudFloatingIpsParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -118,12 +118,12 @@ impl crate::codec::Encode for BatchCreateVirtualPrivateCloudFloatingIpsParams {
     }
 }
 /// Spec: `#/components/schemas/DeleteVirtualPrivateCloudFloatingIp`
-#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteVirtualPrivateCloudFloatingIp {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
 impl crate::codec::Decode for DeleteVirtualPrivateCloudFloatingIp {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -145,7 +145,7 @@ impl crate::codec::Decode for DeleteVirtualPrivateCloudFloatingIp {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteVirtualPrivateCloudFloatingIp {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -155,7 +155,7 @@ impl crate::codec::Encode for DeleteVirtualPrivateCloudFloatingIp {
     }
 }
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudFloatingIpsConnectionRequestBody`
-#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudFloatingIpsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -168,7 +168,7 @@ pub struct GetVirtualPrivateCloudFloatingIpsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::VirtualPrivateCloudFloatingIpWhereInput>,
 }
-#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVirtualPrivateCloudFloatingIpsConnectionRequestBody {
     fn decode(
@@ -193,7 +193,7 @@ impl crate::codec::Decode for GetVirtualPrivateCloudFloatingIpsConnectionRequest
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
 impl crate::codec::Encode for GetVirtualPrivateCloudFloatingIpsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -208,7 +208,7 @@ impl crate::codec::Encode for GetVirtualPrivateCloudFloatingIpsConnectionRequest
     }
 }
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudFloatingIpsRequestBody`
-#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudFloatingIpsRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -221,7 +221,7 @@ pub struct GetVirtualPrivateCloudFloatingIpsRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::VirtualPrivateCloudFloatingIpWhereInput>,
 }
-#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVirtualPrivateCloudFloatingIpsRequestBody {
     fn decode(
@@ -245,7 +245,7 @@ impl crate::codec::Decode for GetVirtualPrivateCloudFloatingIpsRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
 impl crate::codec::Encode for GetVirtualPrivateCloudFloatingIpsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -260,12 +260,12 @@ impl crate::codec::Encode for GetVirtualPrivateCloudFloatingIpsRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudFloatingIp`
-#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVirtualPrivateCloudFloatingIp {
     pub count: i32,
 }
-#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
 impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudFloatingIp {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -291,7 +291,7 @@ impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudFloatingIp {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateVirtualPrivateCloudFloatingIp {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -301,7 +301,7 @@ impl crate::codec::Encode for NestedAggregateVirtualPrivateCloudFloatingIp {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudFloatingIp`
-#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudFloatingIp {
     pub entity_async_status: ::std::option::Option<crate::models::EntityAsyncStatus>,
@@ -319,7 +319,7 @@ pub struct VirtualPrivateCloudFloatingIp {
     pub local_id: ::std::string::String,
     pub vpc: crate::models::NestedVirtualPrivateCloud,
 }
-#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
 impl crate::codec::Decode for VirtualPrivateCloudFloatingIp {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -364,7 +364,7 @@ impl crate::codec::Decode for VirtualPrivateCloudFloatingIp {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VirtualPrivateCloudFloatingIp {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -381,12 +381,12 @@ impl crate::codec::Encode for VirtualPrivateCloudFloatingIp {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudFloatingIpConnection`
-#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudFloatingIpConnection {
     pub aggregate: crate::models::NestedAggregateVirtualPrivateCloudFloatingIp,
 }
-#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
 impl crate::codec::Decode for VirtualPrivateCloudFloatingIpConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -412,7 +412,7 @@ impl crate::codec::Decode for VirtualPrivateCloudFloatingIpConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VirtualPrivateCloudFloatingIpConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -422,14 +422,14 @@ impl crate::codec::Encode for VirtualPrivateCloudFloatingIpConnection {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudFloatingIpCreationParams`
-#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudFloatingIpCreationParams {
     pub external_ip: ::std::option::Option<::std::string::String>,
     pub external_subnet_id: ::std::string::String,
     pub vpc_id: ::std::string::String,
 }
-#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudFloatingIpCreationParams {
     fn decode(
@@ -461,7 +461,7 @@ impl crate::codec::Decode for VirtualPrivateCloudFloatingIpCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
 impl crate::codec::Encode for VirtualPrivateCloudFloatingIpCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -472,12 +472,12 @@ impl crate::codec::Encode for VirtualPrivateCloudFloatingIpCreationParams {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudFloatingIpDeletionParams`
-#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudFloatingIpDeletionParams {
     pub r#where: crate::models::VirtualPrivateCloudFloatingIpWhereInput,
 }
-#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudFloatingIpDeletionParams {
     fn decode(
@@ -504,7 +504,7 @@ impl crate::codec::Decode for VirtualPrivateCloudFloatingIpDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
 impl crate::codec::Encode for VirtualPrivateCloudFloatingIpDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -513,7 +513,7 @@ impl crate::codec::Encode for VirtualPrivateCloudFloatingIpDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudFloatingIpOrderByInput`
-#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VirtualPrivateCloudFloatingIpOrderByInput {
     /// `entityAsyncStatus_ASC`
@@ -539,7 +539,7 @@ pub enum VirtualPrivateCloudFloatingIpOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
 impl VirtualPrivateCloudFloatingIpOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 10] = [
@@ -588,19 +588,19 @@ impl VirtualPrivateCloudFloatingIpOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
 impl ::std::default::Default for VirtualPrivateCloudFloatingIpOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
 impl ::std::fmt::Display for VirtualPrivateCloudFloatingIpOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudFloatingIpOrderByInput {
     fn decode(
@@ -609,14 +609,14 @@ impl crate::codec::Decode for VirtualPrivateCloudFloatingIpOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
 impl crate::codec::Encode for VirtualPrivateCloudFloatingIpOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudFloatingIpWhereInput`
-#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudFloatingIpWhereInput {
     pub and: crate::Nullable<
@@ -650,11 +650,11 @@ pub struct VirtualPrivateCloudFloatingIpWhereInput {
     pub external_ip_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub external_ip_not_starts_with: crate::Nullable<::std::string::String>,
     pub external_ip_starts_with: crate::Nullable<::std::string::String>,
-    #[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
+    #[cfg(feature = "virtual-private-cloud-external-subnet")]
     pub external_subnet: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudExternalSubnetWhereInput>,
     >,
-    #[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
+    #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
     pub external_subnet_group: crate::Nullable<
         ::std::boxed::Box<
             crate::models::VirtualPrivateCloudExternalSubnetGroupWhereInput,
@@ -688,12 +688,12 @@ pub struct VirtualPrivateCloudFloatingIpWhereInput {
     pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
     pub local_id_starts_with: crate::Nullable<::std::string::String>,
-    #[cfg(any(feature = "virtual-private-cloud"))]
+    #[cfg(feature = "virtual-private-cloud")]
     pub vpc: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudWhereInput>,
     >,
 }
-#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudFloatingIpWhereInput {
     fn decode(
@@ -764,11 +764,11 @@ impl crate::codec::Decode for VirtualPrivateCloudFloatingIpWhereInput {
                 "external_ip_starts_with" => {
                     d.field(&mut out.external_ip_starts_with, "external_ip_starts_with")?
                 }
-                #[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
+                #[cfg(feature = "virtual-private-cloud-external-subnet")]
                 "external_subnet" => {
                     d.field(&mut out.external_subnet, "external_subnet")?
                 }
-                #[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
+                #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
                 "external_subnet_group" => {
                     d.field(&mut out.external_subnet_group, "external_subnet_group")?
                 }
@@ -823,7 +823,7 @@ impl crate::codec::Decode for VirtualPrivateCloudFloatingIpWhereInput {
                 "local_id_starts_with" => {
                     d.field(&mut out.local_id_starts_with, "local_id_starts_with")?
                 }
-                #[cfg(any(feature = "virtual-private-cloud"))]
+                #[cfg(feature = "virtual-private-cloud")]
                 "vpc" => d.field(&mut out.vpc, "vpc")?,
                 _ => d.skip()?,
             }
@@ -832,7 +832,7 @@ impl crate::codec::Decode for VirtualPrivateCloudFloatingIpWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-floating-ip"))]
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
 impl crate::codec::Encode for VirtualPrivateCloudFloatingIpWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -857,9 +857,9 @@ impl crate::codec::Encode for VirtualPrivateCloudFloatingIpWhereInput {
         e.field("external_ip_not_in", &self.external_ip_not_in);
         e.field("external_ip_not_starts_with", &self.external_ip_not_starts_with);
         e.field("external_ip_starts_with", &self.external_ip_starts_with);
-        #[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
+        #[cfg(feature = "virtual-private-cloud-external-subnet")]
         e.field("external_subnet", &self.external_subnet);
-        #[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
+        #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
         e.field("external_subnet_group", &self.external_subnet_group);
         e.field("id", &self.id);
         e.field("id_contains", &self.id_contains);
@@ -889,104 +889,121 @@ impl crate::codec::Encode for VirtualPrivateCloudFloatingIpWhereInput {
         e.field("local_id_not_in", &self.local_id_not_in);
         e.field("local_id_not_starts_with", &self.local_id_not_starts_with);
         e.field("local_id_starts_with", &self.local_id_starts_with);
-        #[cfg(any(feature = "virtual-private-cloud"))] e.field("vpc", &self.vpc);
+        #[cfg(feature = "virtual-private-cloud")] e.field("vpc", &self.vpc);
         e.end_object();
     }
 }
 impl crate::Client {
     /// `POST /v2/api/batch-create-virtual-private-cloud-floating-ips` (operation `BatchCreateVirtualPrivateCloudFloatingIps`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-floating-ip")]
-    pub async fn batch_create_virtual_private_cloud_floating_ips(
+    pub fn batch_create_virtual_private_cloud_floating_ips(
         &self,
         body: &crate::models::BatchCreateVirtualPrivateCloudFloatingIpsParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<
-            crate::WithTask<crate::models::BatchCreateVirtualPrivateCloudFloatingIp>,
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<
+                crate::WithTask<crate::models::BatchCreateVirtualPrivateCloudFloatingIp>,
+            >,
+            crate::Error,
         >,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "batch-create-virtual-private-cloud-floating-ips",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "batch-create-virtual-private-cloud-floating-ips",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/create-virtual-private-cloud-floating-ip` (operation `CreateVirtualPrivateCloudFloatingIp`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-floating-ip")]
     #[deprecated]
-    pub async fn create_virtual_private_cloud_floating_ip(
+    pub fn create_virtual_private_cloud_floating_ip(
         &self,
         body: &[crate::models::VirtualPrivateCloudFloatingIpCreationParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::VirtualPrivateCloudFloatingIp>>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "create-virtual-private-cloud-floating-ip",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<
+                crate::WithTask<crate::models::VirtualPrivateCloudFloatingIp>,
+            >,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "create-virtual-private-cloud-floating-ip",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/delete-virtual-private-cloud-floating-ip` (operation `DeleteVirtualPrivateCloudFloatingIp`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-floating-ip")]
-    pub async fn delete_virtual_private_cloud_floating_ip(
+    pub fn delete_virtual_private_cloud_floating_ip(
         &self,
         body: &crate::models::VirtualPrivateCloudFloatingIpDeletionParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<
-            crate::WithTask<crate::models::DeleteVirtualPrivateCloudFloatingIp>,
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<
+                crate::WithTask<crate::models::DeleteVirtualPrivateCloudFloatingIp>,
+            >,
+            crate::Error,
         >,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "delete-virtual-private-cloud-floating-ip",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "delete-virtual-private-cloud-floating-ip",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-virtual-private-cloud-floating-ips` (operation `GetVirtualPrivateCloudFloatingIps`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-floating-ip")]
-    pub async fn get_virtual_private_cloud_floating_ips(
+    pub fn get_virtual_private_cloud_floating_ips(
         &self,
         body: &crate::models::GetVirtualPrivateCloudFloatingIpsRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::VirtualPrivateCloudFloatingIp>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "get-virtual-private-cloud-floating-ips",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::VirtualPrivateCloudFloatingIp>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-virtual-private-cloud-floating-ips",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-virtual-private-cloud-floating-ips-connection` (operation `GetVirtualPrivateCloudFloatingIpsConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-floating-ip")]
-    pub async fn get_virtual_private_cloud_floating_ips_connection(
+    pub fn get_virtual_private_cloud_floating_ips_connection(
         &self,
         body: &crate::models::GetVirtualPrivateCloudFloatingIpsConnectionRequestBody,
-    ) -> ::std::result::Result<
-        crate::models::VirtualPrivateCloudFloatingIpConnection,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "get-virtual-private-cloud-floating-ips-connection",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::VirtualPrivateCloudFloatingIpConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-virtual-private-cloud-floating-ips-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
+crate::pagination::list_request!(
+    GetVirtualPrivateCloudFloatingIpsRequestBody => VirtualPrivateCloudFloatingIp,
+    get_virtual_private_cloud_floating_ips
+);

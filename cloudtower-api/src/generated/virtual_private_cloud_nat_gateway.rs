@@ -3,12 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteVirtualPrivateCloudNatGateway`
-#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteVirtualPrivateCloudNatGateway {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
 impl crate::codec::Decode for DeleteVirtualPrivateCloudNatGateway {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -30,7 +30,7 @@ impl crate::codec::Decode for DeleteVirtualPrivateCloudNatGateway {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteVirtualPrivateCloudNatGateway {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -40,7 +40,7 @@ impl crate::codec::Encode for DeleteVirtualPrivateCloudNatGateway {
     }
 }
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudNatGatewaysConnectionRequestBody`
-#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudNatGatewaysConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -53,7 +53,7 @@ pub struct GetVirtualPrivateCloudNatGatewaysConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::VirtualPrivateCloudNatGatewayWhereInput>,
 }
-#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVirtualPrivateCloudNatGatewaysConnectionRequestBody {
     fn decode(
@@ -78,7 +78,7 @@ impl crate::codec::Decode for GetVirtualPrivateCloudNatGatewaysConnectionRequest
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
 impl crate::codec::Encode for GetVirtualPrivateCloudNatGatewaysConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -93,7 +93,7 @@ impl crate::codec::Encode for GetVirtualPrivateCloudNatGatewaysConnectionRequest
     }
 }
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudNatGatewaysRequestBody`
-#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudNatGatewaysRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -106,7 +106,7 @@ pub struct GetVirtualPrivateCloudNatGatewaysRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::VirtualPrivateCloudNatGatewayWhereInput>,
 }
-#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVirtualPrivateCloudNatGatewaysRequestBody {
     fn decode(
@@ -130,7 +130,7 @@ impl crate::codec::Decode for GetVirtualPrivateCloudNatGatewaysRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
 impl crate::codec::Encode for GetVirtualPrivateCloudNatGatewaysRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -145,12 +145,12 @@ impl crate::codec::Encode for GetVirtualPrivateCloudNatGatewaysRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudNatGateway`
-#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVirtualPrivateCloudNatGateway {
     pub count: i32,
 }
-#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
 impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudNatGateway {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -176,7 +176,7 @@ impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudNatGateway {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateVirtualPrivateCloudNatGateway {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -186,14 +186,14 @@ impl crate::codec::Encode for NestedAggregateVirtualPrivateCloudNatGateway {
     }
 }
 /// Spec: `#/components/schemas/NestedVpcDnatRuleType`
-#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedVpcDnatRuleType {
     pub port: i32,
     pub target_ip: ::std::string::String,
     pub target_port: i32,
 }
-#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
 impl crate::codec::Decode for NestedVpcDnatRuleType {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -227,7 +227,7 @@ impl crate::codec::Decode for NestedVpcDnatRuleType {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedVpcDnatRuleType {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -239,14 +239,14 @@ impl crate::codec::Encode for NestedVpcDnatRuleType {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudDnatRuleParams`
-#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudDnatRuleParams {
     pub target_port: i32,
     pub port: i32,
     pub target_ip: ::std::string::String,
 }
-#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudDnatRuleParams {
     fn decode(
@@ -281,7 +281,7 @@ impl crate::codec::Decode for VirtualPrivateCloudDnatRuleParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
 impl crate::codec::Encode for VirtualPrivateCloudDnatRuleParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -292,7 +292,7 @@ impl crate::codec::Encode for VirtualPrivateCloudDnatRuleParams {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudNatGateway`
-#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudNatGateway {
     pub dnat_rules: ::std::option::Option<
@@ -316,7 +316,7 @@ pub struct VirtualPrivateCloudNatGateway {
     pub name: ::std::string::String,
     pub vpc: crate::models::NestedVirtualPrivateCloud,
 }
-#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
 impl crate::codec::Decode for VirtualPrivateCloudNatGateway {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -368,7 +368,7 @@ impl crate::codec::Decode for VirtualPrivateCloudNatGateway {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VirtualPrivateCloudNatGateway {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -389,12 +389,12 @@ impl crate::codec::Encode for VirtualPrivateCloudNatGateway {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudNatGatewayConnection`
-#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudNatGatewayConnection {
     pub aggregate: crate::models::NestedAggregateVirtualPrivateCloudNatGateway,
 }
-#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
 impl crate::codec::Decode for VirtualPrivateCloudNatGatewayConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -420,7 +420,7 @@ impl crate::codec::Decode for VirtualPrivateCloudNatGatewayConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VirtualPrivateCloudNatGatewayConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -430,7 +430,7 @@ impl crate::codec::Encode for VirtualPrivateCloudNatGatewayConnection {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudNatGatewayCreationParams`
-#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudNatGatewayCreationParams {
     pub external_ips: ::std::option::Option<
@@ -447,7 +447,7 @@ pub struct VirtualPrivateCloudNatGatewayCreationParams {
     pub vpc_id: ::std::string::String,
     pub name: ::std::string::String,
 }
-#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudNatGatewayCreationParams {
     fn decode(
@@ -498,7 +498,7 @@ impl crate::codec::Decode for VirtualPrivateCloudNatGatewayCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
 impl crate::codec::Encode for VirtualPrivateCloudNatGatewayCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -515,12 +515,12 @@ impl crate::codec::Encode for VirtualPrivateCloudNatGatewayCreationParams {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudNatGatewayDeletionParams`
-#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudNatGatewayDeletionParams {
     pub r#where: crate::models::VirtualPrivateCloudNatGatewayWhereInput,
 }
-#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudNatGatewayDeletionParams {
     fn decode(
@@ -547,7 +547,7 @@ impl crate::codec::Decode for VirtualPrivateCloudNatGatewayDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
 impl crate::codec::Encode for VirtualPrivateCloudNatGatewayDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -556,7 +556,7 @@ impl crate::codec::Encode for VirtualPrivateCloudNatGatewayDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudNatGatewayOrderByInput`
-#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VirtualPrivateCloudNatGatewayOrderByInput {
     /// `dnat_rules_ASC`
@@ -598,7 +598,7 @@ pub enum VirtualPrivateCloudNatGatewayOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
 impl VirtualPrivateCloudNatGatewayOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 18] = [
@@ -671,19 +671,19 @@ impl VirtualPrivateCloudNatGatewayOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
 impl ::std::default::Default for VirtualPrivateCloudNatGatewayOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
 impl ::std::fmt::Display for VirtualPrivateCloudNatGatewayOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudNatGatewayOrderByInput {
     fn decode(
@@ -692,20 +692,20 @@ impl crate::codec::Decode for VirtualPrivateCloudNatGatewayOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
 impl crate::codec::Encode for VirtualPrivateCloudNatGatewayOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudNatGatewayUpdationParams`
-#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudNatGatewayUpdationParams {
     pub data: crate::models::VirtualPrivateCloudNatGatewayUpdationParamsData,
     pub r#where: crate::models::VirtualPrivateCloudNatGatewayWhereInput,
 }
-#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudNatGatewayUpdationParams {
     fn decode(
@@ -736,7 +736,7 @@ impl crate::codec::Decode for VirtualPrivateCloudNatGatewayUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
 impl crate::codec::Encode for VirtualPrivateCloudNatGatewayUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -746,7 +746,7 @@ impl crate::codec::Encode for VirtualPrivateCloudNatGatewayUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudNatGatewayUpdationParams/properties/data`
-#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudNatGatewayUpdationParamsData {
     pub external_ips: ::std::option::Option<
@@ -760,7 +760,7 @@ pub struct VirtualPrivateCloudNatGatewayUpdationParamsData {
     pub enable_snat: ::std::option::Option<bool>,
     pub name: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudNatGatewayUpdationParamsData {
     fn decode(
@@ -783,7 +783,7 @@ impl crate::codec::Decode for VirtualPrivateCloudNatGatewayUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
 impl crate::codec::Encode for VirtualPrivateCloudNatGatewayUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -797,7 +797,7 @@ impl crate::codec::Encode for VirtualPrivateCloudNatGatewayUpdationParamsData {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudNatGatewayWhereInput`
-#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudNatGatewayWhereInput {
     pub and: crate::Nullable<
@@ -835,11 +835,11 @@ pub struct VirtualPrivateCloudNatGatewayWhereInput {
     pub external_ip_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub external_ip_not_starts_with: crate::Nullable<::std::string::String>,
     pub external_ip_starts_with: crate::Nullable<::std::string::String>,
-    #[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
+    #[cfg(feature = "virtual-private-cloud-external-subnet")]
     pub external_subnet: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudExternalSubnetWhereInput>,
     >,
-    #[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
+    #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
     pub external_subnet_group: crate::Nullable<
         ::std::boxed::Box<
             crate::models::VirtualPrivateCloudExternalSubnetGroupWhereInput,
@@ -887,12 +887,12 @@ pub struct VirtualPrivateCloudNatGatewayWhereInput {
     pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub name_not_starts_with: crate::Nullable<::std::string::String>,
     pub name_starts_with: crate::Nullable<::std::string::String>,
-    #[cfg(any(feature = "virtual-private-cloud"))]
+    #[cfg(feature = "virtual-private-cloud")]
     pub vpc: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudWhereInput>,
     >,
 }
-#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudNatGatewayWhereInput {
     fn decode(
@@ -971,11 +971,11 @@ impl crate::codec::Decode for VirtualPrivateCloudNatGatewayWhereInput {
                 "external_ip_starts_with" => {
                     d.field(&mut out.external_ip_starts_with, "external_ip_starts_with")?
                 }
-                #[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
+                #[cfg(feature = "virtual-private-cloud-external-subnet")]
                 "external_subnet" => {
                     d.field(&mut out.external_subnet, "external_subnet")?
                 }
-                #[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
+                #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
                 "external_subnet_group" => {
                     d.field(&mut out.external_subnet_group, "external_subnet_group")?
                 }
@@ -1052,7 +1052,7 @@ impl crate::codec::Decode for VirtualPrivateCloudNatGatewayWhereInput {
                 "name_starts_with" => {
                     d.field(&mut out.name_starts_with, "name_starts_with")?
                 }
-                #[cfg(any(feature = "virtual-private-cloud"))]
+                #[cfg(feature = "virtual-private-cloud")]
                 "vpc" => d.field(&mut out.vpc, "vpc")?,
                 _ => d.skip()?,
             }
@@ -1061,7 +1061,7 @@ impl crate::codec::Decode for VirtualPrivateCloudNatGatewayWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-nat-gateway"))]
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
 impl crate::codec::Encode for VirtualPrivateCloudNatGatewayWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1090,9 +1090,9 @@ impl crate::codec::Encode for VirtualPrivateCloudNatGatewayWhereInput {
         e.field("external_ip_not_in", &self.external_ip_not_in);
         e.field("external_ip_not_starts_with", &self.external_ip_not_starts_with);
         e.field("external_ip_starts_with", &self.external_ip_starts_with);
-        #[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
+        #[cfg(feature = "virtual-private-cloud-external-subnet")]
         e.field("external_subnet", &self.external_subnet);
-        #[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
+        #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
         e.field("external_subnet_group", &self.external_subnet_group);
         e.field("id", &self.id);
         e.field("id_contains", &self.id_contains);
@@ -1136,101 +1136,120 @@ impl crate::codec::Encode for VirtualPrivateCloudNatGatewayWhereInput {
         e.field("name_not_in", &self.name_not_in);
         e.field("name_not_starts_with", &self.name_not_starts_with);
         e.field("name_starts_with", &self.name_starts_with);
-        #[cfg(any(feature = "virtual-private-cloud"))] e.field("vpc", &self.vpc);
+        #[cfg(feature = "virtual-private-cloud")] e.field("vpc", &self.vpc);
         e.end_object();
     }
 }
 impl crate::Client {
     /// `POST /v2/api/create-virtual-private-cloud-nat-gateway` (operation `CreateVirtualPrivateCloudNatGateway`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-nat-gateway")]
-    pub async fn create_virtual_private_cloud_nat_gateway(
+    pub fn create_virtual_private_cloud_nat_gateway(
         &self,
         body: &[crate::models::VirtualPrivateCloudNatGatewayCreationParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::VirtualPrivateCloudNatGateway>>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "create-virtual-private-cloud-nat-gateway",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<
+                crate::WithTask<crate::models::VirtualPrivateCloudNatGateway>,
+            >,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "create-virtual-private-cloud-nat-gateway",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/delete-virtual-private-cloud-nat-gateway` (operation `DeleteVirtualPrivateCloudNatGateway`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-nat-gateway")]
-    pub async fn delete_virtual_private_cloud_nat_gateway(
+    pub fn delete_virtual_private_cloud_nat_gateway(
         &self,
         body: &crate::models::VirtualPrivateCloudNatGatewayDeletionParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<
-            crate::WithTask<crate::models::DeleteVirtualPrivateCloudNatGateway>,
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<
+                crate::WithTask<crate::models::DeleteVirtualPrivateCloudNatGateway>,
+            >,
+            crate::Error,
         >,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "delete-virtual-private-cloud-nat-gateway",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "delete-virtual-private-cloud-nat-gateway",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-virtual-private-cloud-nat-gateways` (operation `GetVirtualPrivateCloudNatGateways`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-nat-gateway")]
-    pub async fn get_virtual_private_cloud_nat_gateways(
+    pub fn get_virtual_private_cloud_nat_gateways(
         &self,
         body: &crate::models::GetVirtualPrivateCloudNatGatewaysRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::VirtualPrivateCloudNatGateway>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "get-virtual-private-cloud-nat-gateways",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::VirtualPrivateCloudNatGateway>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-virtual-private-cloud-nat-gateways",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-virtual-private-cloud-nat-gateways-connection` (operation `GetVirtualPrivateCloudNatGatewaysConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-nat-gateway")]
-    pub async fn get_virtual_private_cloud_nat_gateways_connection(
+    pub fn get_virtual_private_cloud_nat_gateways_connection(
         &self,
         body: &crate::models::GetVirtualPrivateCloudNatGatewaysConnectionRequestBody,
-    ) -> ::std::result::Result<
-        crate::models::VirtualPrivateCloudNatGatewayConnection,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "get-virtual-private-cloud-nat-gateways-connection",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::VirtualPrivateCloudNatGatewayConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-virtual-private-cloud-nat-gateways-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-virtual-private-cloud-nat-gateway` (operation `UpdateVirtualPrivateCloudNatGateway`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-nat-gateway")]
-    pub async fn update_virtual_private_cloud_nat_gateway(
+    pub fn update_virtual_private_cloud_nat_gateway(
         &self,
         body: &crate::models::VirtualPrivateCloudNatGatewayUpdationParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::VirtualPrivateCloudNatGateway>>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "update-virtual-private-cloud-nat-gateway",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<
+                crate::WithTask<crate::models::VirtualPrivateCloudNatGateway>,
+            >,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "update-virtual-private-cloud-nat-gateway",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
+crate::pagination::list_request!(
+    GetVirtualPrivateCloudNatGatewaysRequestBody => VirtualPrivateCloudNatGateway,
+    get_virtual_private_cloud_nat_gateways
+);

@@ -3,12 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteVirtualPrivateCloudRouteTable`
-#[cfg(any(feature = "virtual-private-cloud-route-table"))]
+#[cfg(feature = "virtual-private-cloud-route-table")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteVirtualPrivateCloudRouteTable {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "virtual-private-cloud-route-table"))]
+#[cfg(feature = "virtual-private-cloud-route-table")]
 impl crate::codec::Decode for DeleteVirtualPrivateCloudRouteTable {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -30,7 +30,7 @@ impl crate::codec::Decode for DeleteVirtualPrivateCloudRouteTable {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-route-table"))]
+#[cfg(feature = "virtual-private-cloud-route-table")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteVirtualPrivateCloudRouteTable {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -40,7 +40,7 @@ impl crate::codec::Encode for DeleteVirtualPrivateCloudRouteTable {
     }
 }
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudRouteTablesConnectionRequestBody`
-#[cfg(any(feature = "virtual-private-cloud-route-table"))]
+#[cfg(feature = "virtual-private-cloud-route-table")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudRouteTablesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -53,7 +53,7 @@ pub struct GetVirtualPrivateCloudRouteTablesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::VirtualPrivateCloudRouteTableWhereInput>,
 }
-#[cfg(any(feature = "virtual-private-cloud-route-table"))]
+#[cfg(feature = "virtual-private-cloud-route-table")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVirtualPrivateCloudRouteTablesConnectionRequestBody {
     fn decode(
@@ -78,7 +78,7 @@ impl crate::codec::Decode for GetVirtualPrivateCloudRouteTablesConnectionRequest
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-route-table"))]
+#[cfg(feature = "virtual-private-cloud-route-table")]
 impl crate::codec::Encode for GetVirtualPrivateCloudRouteTablesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -93,7 +93,7 @@ impl crate::codec::Encode for GetVirtualPrivateCloudRouteTablesConnectionRequest
     }
 }
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudRouteTablesRequestBody`
-#[cfg(any(feature = "virtual-private-cloud-route-table"))]
+#[cfg(feature = "virtual-private-cloud-route-table")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudRouteTablesRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -106,7 +106,7 @@ pub struct GetVirtualPrivateCloudRouteTablesRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::VirtualPrivateCloudRouteTableWhereInput>,
 }
-#[cfg(any(feature = "virtual-private-cloud-route-table"))]
+#[cfg(feature = "virtual-private-cloud-route-table")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVirtualPrivateCloudRouteTablesRequestBody {
     fn decode(
@@ -130,7 +130,7 @@ impl crate::codec::Decode for GetVirtualPrivateCloudRouteTablesRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-route-table"))]
+#[cfg(feature = "virtual-private-cloud-route-table")]
 impl crate::codec::Encode for GetVirtualPrivateCloudRouteTablesRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -145,12 +145,12 @@ impl crate::codec::Encode for GetVirtualPrivateCloudRouteTablesRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudRouteTable`
-#[cfg(any(feature = "virtual-private-cloud-route-table"))]
+#[cfg(feature = "virtual-private-cloud-route-table")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVirtualPrivateCloudRouteTable {
     pub count: i32,
 }
-#[cfg(any(feature = "virtual-private-cloud-route-table"))]
+#[cfg(feature = "virtual-private-cloud-route-table")]
 impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudRouteTable {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -176,7 +176,7 @@ impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudRouteTable {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-route-table"))]
+#[cfg(feature = "virtual-private-cloud-route-table")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateVirtualPrivateCloudRouteTable {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -186,7 +186,7 @@ impl crate::codec::Encode for NestedAggregateVirtualPrivateCloudRouteTable {
     }
 }
 /// Spec: `#/components/schemas/NestedVirtualPrivateCloudRoute`
-#[cfg(any(feature = "virtual-private-cloud-route-table"))]
+#[cfg(feature = "virtual-private-cloud-route-table")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedVirtualPrivateCloudRoute {
     pub destination: ::std::string::String,
@@ -194,7 +194,7 @@ pub struct NestedVirtualPrivateCloudRoute {
     pub next_hop_local_id: ::std::string::String,
     pub next_hop_type: crate::models::VirtualPrivateCloudRouteNextHopType,
 }
-#[cfg(any(feature = "virtual-private-cloud-route-table"))]
+#[cfg(feature = "virtual-private-cloud-route-table")]
 impl crate::codec::Decode for NestedVirtualPrivateCloudRoute {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -232,7 +232,7 @@ impl crate::codec::Decode for NestedVirtualPrivateCloudRoute {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-route-table"))]
+#[cfg(feature = "virtual-private-cloud-route-table")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedVirtualPrivateCloudRoute {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -245,7 +245,7 @@ impl crate::codec::Encode for NestedVirtualPrivateCloudRoute {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouteNextHopType`
-#[cfg(any(feature = "virtual-private-cloud-route-table"))]
+#[cfg(feature = "virtual-private-cloud-route-table")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VirtualPrivateCloudRouteNextHopType {
     /// `NAT_GATEWAY`
@@ -259,7 +259,7 @@ pub enum VirtualPrivateCloudRouteNextHopType {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "virtual-private-cloud-route-table"))]
+#[cfg(feature = "virtual-private-cloud-route-table")]
 impl VirtualPrivateCloudRouteNextHopType {
     /// Every value the spec lists.
     pub const ALL: [Self; 4] = [
@@ -290,19 +290,19 @@ impl VirtualPrivateCloudRouteNextHopType {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "virtual-private-cloud-route-table"))]
+#[cfg(feature = "virtual-private-cloud-route-table")]
 impl ::std::default::Default for VirtualPrivateCloudRouteNextHopType {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-route-table"))]
+#[cfg(feature = "virtual-private-cloud-route-table")]
 impl ::std::fmt::Display for VirtualPrivateCloudRouteNextHopType {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-route-table"))]
+#[cfg(feature = "virtual-private-cloud-route-table")]
 impl crate::codec::Decode for VirtualPrivateCloudRouteNextHopType {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -310,21 +310,21 @@ impl crate::codec::Decode for VirtualPrivateCloudRouteNextHopType {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-route-table"))]
+#[cfg(feature = "virtual-private-cloud-route-table")]
 impl crate::codec::Encode for VirtualPrivateCloudRouteNextHopType {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouteParams`
-#[cfg(any(feature = "virtual-private-cloud-route-table"))]
+#[cfg(feature = "virtual-private-cloud-route-table")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudRouteParams {
     pub destination: ::std::string::String,
     pub next_hop_local_id: ::std::string::String,
     pub next_hop_type: crate::models::VirtualPrivateCloudRouteNextHopType,
 }
-#[cfg(any(feature = "virtual-private-cloud-route-table"))]
+#[cfg(feature = "virtual-private-cloud-route-table")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudRouteParams {
     fn decode(
@@ -359,7 +359,7 @@ impl crate::codec::Decode for VirtualPrivateCloudRouteParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-route-table"))]
+#[cfg(feature = "virtual-private-cloud-route-table")]
 impl crate::codec::Encode for VirtualPrivateCloudRouteParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -370,7 +370,7 @@ impl crate::codec::Encode for VirtualPrivateCloudRouteParams {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouteTable`
-#[cfg(any(feature = "virtual-private-cloud-route-table"))]
+#[cfg(feature = "virtual-private-cloud-route-table")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudRouteTable {
     pub default_for_vpc: ::std::option::Option<bool>,
@@ -387,7 +387,7 @@ pub struct VirtualPrivateCloudRouteTable {
     >,
     pub vpc: crate::models::NestedVirtualPrivateCloud,
 }
-#[cfg(any(feature = "virtual-private-cloud-route-table"))]
+#[cfg(feature = "virtual-private-cloud-route-table")]
 impl crate::codec::Decode for VirtualPrivateCloudRouteTable {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -434,7 +434,7 @@ impl crate::codec::Decode for VirtualPrivateCloudRouteTable {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-route-table"))]
+#[cfg(feature = "virtual-private-cloud-route-table")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VirtualPrivateCloudRouteTable {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -452,12 +452,12 @@ impl crate::codec::Encode for VirtualPrivateCloudRouteTable {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouteTableConnection`
-#[cfg(any(feature = "virtual-private-cloud-route-table"))]
+#[cfg(feature = "virtual-private-cloud-route-table")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudRouteTableConnection {
     pub aggregate: crate::models::NestedAggregateVirtualPrivateCloudRouteTable,
 }
-#[cfg(any(feature = "virtual-private-cloud-route-table"))]
+#[cfg(feature = "virtual-private-cloud-route-table")]
 impl crate::codec::Decode for VirtualPrivateCloudRouteTableConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -483,7 +483,7 @@ impl crate::codec::Decode for VirtualPrivateCloudRouteTableConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-route-table"))]
+#[cfg(feature = "virtual-private-cloud-route-table")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VirtualPrivateCloudRouteTableConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -493,7 +493,7 @@ impl crate::codec::Encode for VirtualPrivateCloudRouteTableConnection {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouteTableCreationParams`
-#[cfg(any(feature = "virtual-private-cloud-route-table"))]
+#[cfg(feature = "virtual-private-cloud-route-table")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudRouteTableCreationParams {
     pub routes: ::std::option::Option<
@@ -503,7 +503,7 @@ pub struct VirtualPrivateCloudRouteTableCreationParams {
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::string::String,
 }
-#[cfg(any(feature = "virtual-private-cloud-route-table"))]
+#[cfg(feature = "virtual-private-cloud-route-table")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudRouteTableCreationParams {
     fn decode(
@@ -536,7 +536,7 @@ impl crate::codec::Decode for VirtualPrivateCloudRouteTableCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-route-table"))]
+#[cfg(feature = "virtual-private-cloud-route-table")]
 impl crate::codec::Encode for VirtualPrivateCloudRouteTableCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -548,12 +548,12 @@ impl crate::codec::Encode for VirtualPrivateCloudRouteTableCreationParams {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouteTableDeletionParams`
-#[cfg(any(feature = "virtual-private-cloud-route-table"))]
+#[cfg(feature = "virtual-private-cloud-route-table")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudRouteTableDeletionParams {
     pub r#where: crate::models::VirtualPrivateCloudRouteTableWhereInput,
 }
-#[cfg(any(feature = "virtual-private-cloud-route-table"))]
+#[cfg(feature = "virtual-private-cloud-route-table")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudRouteTableDeletionParams {
     fn decode(
@@ -580,7 +580,7 @@ impl crate::codec::Decode for VirtualPrivateCloudRouteTableDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-route-table"))]
+#[cfg(feature = "virtual-private-cloud-route-table")]
 impl crate::codec::Encode for VirtualPrivateCloudRouteTableDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -589,7 +589,7 @@ impl crate::codec::Encode for VirtualPrivateCloudRouteTableDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouteTableOrderByInput`
-#[cfg(any(feature = "virtual-private-cloud-route-table"))]
+#[cfg(feature = "virtual-private-cloud-route-table")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VirtualPrivateCloudRouteTableOrderByInput {
     /// `default_for_vpc_ASC`
@@ -619,7 +619,7 @@ pub enum VirtualPrivateCloudRouteTableOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "virtual-private-cloud-route-table"))]
+#[cfg(feature = "virtual-private-cloud-route-table")]
 impl VirtualPrivateCloudRouteTableOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 12] = [
@@ -674,19 +674,19 @@ impl VirtualPrivateCloudRouteTableOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "virtual-private-cloud-route-table"))]
+#[cfg(feature = "virtual-private-cloud-route-table")]
 impl ::std::default::Default for VirtualPrivateCloudRouteTableOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-route-table"))]
+#[cfg(feature = "virtual-private-cloud-route-table")]
 impl ::std::fmt::Display for VirtualPrivateCloudRouteTableOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-route-table"))]
+#[cfg(feature = "virtual-private-cloud-route-table")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudRouteTableOrderByInput {
     fn decode(
@@ -695,20 +695,20 @@ impl crate::codec::Decode for VirtualPrivateCloudRouteTableOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-route-table"))]
+#[cfg(feature = "virtual-private-cloud-route-table")]
 impl crate::codec::Encode for VirtualPrivateCloudRouteTableOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouteTableUpdationParams`
-#[cfg(any(feature = "virtual-private-cloud-route-table"))]
+#[cfg(feature = "virtual-private-cloud-route-table")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudRouteTableUpdationParams {
     pub data: crate::models::VirtualPrivateCloudRouteTableUpdationParamsData,
     pub r#where: crate::models::VirtualPrivateCloudRouteTableWhereInput,
 }
-#[cfg(any(feature = "virtual-private-cloud-route-table"))]
+#[cfg(feature = "virtual-private-cloud-route-table")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudRouteTableUpdationParams {
     fn decode(
@@ -739,7 +739,7 @@ impl crate::codec::Decode for VirtualPrivateCloudRouteTableUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-route-table"))]
+#[cfg(feature = "virtual-private-cloud-route-table")]
 impl crate::codec::Encode for VirtualPrivateCloudRouteTableUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -749,7 +749,7 @@ impl crate::codec::Encode for VirtualPrivateCloudRouteTableUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouteTableUpdationParams/properties/data`
-#[cfg(any(feature = "virtual-private-cloud-route-table"))]
+#[cfg(feature = "virtual-private-cloud-route-table")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudRouteTableUpdationParamsData {
     pub routes: ::std::option::Option<
@@ -758,7 +758,7 @@ pub struct VirtualPrivateCloudRouteTableUpdationParamsData {
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "virtual-private-cloud-route-table"))]
+#[cfg(feature = "virtual-private-cloud-route-table")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudRouteTableUpdationParamsData {
     fn decode(
@@ -778,7 +778,7 @@ impl crate::codec::Decode for VirtualPrivateCloudRouteTableUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-route-table"))]
+#[cfg(feature = "virtual-private-cloud-route-table")]
 impl crate::codec::Encode for VirtualPrivateCloudRouteTableUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -789,7 +789,7 @@ impl crate::codec::Encode for VirtualPrivateCloudRouteTableUpdationParamsData {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouteTableWhereInput`
-#[cfg(any(feature = "virtual-private-cloud-route-table"))]
+#[cfg(feature = "virtual-private-cloud-route-table")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudRouteTableWhereInput {
     pub and: crate::Nullable<
@@ -867,36 +867,36 @@ pub struct VirtualPrivateCloudRouteTableWhereInput {
     pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub name_not_starts_with: crate::Nullable<::std::string::String>,
     pub name_starts_with: crate::Nullable<::std::string::String>,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub routes_every: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudRouteWhereInput>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub routes_none: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudRouteWhereInput>,
     >,
-    #[cfg(any(feature = "full"))]
+    #[cfg(feature = "full")]
     pub routes_some: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudRouteWhereInput>,
     >,
-    #[cfg(any(feature = "virtual-private-cloud-subnet"))]
+    #[cfg(feature = "virtual-private-cloud-subnet")]
     pub subnets_every: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudSubnetWhereInput>,
     >,
-    #[cfg(any(feature = "virtual-private-cloud-subnet"))]
+    #[cfg(feature = "virtual-private-cloud-subnet")]
     pub subnets_none: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudSubnetWhereInput>,
     >,
-    #[cfg(any(feature = "virtual-private-cloud-subnet"))]
+    #[cfg(feature = "virtual-private-cloud-subnet")]
     pub subnets_some: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudSubnetWhereInput>,
     >,
-    #[cfg(any(feature = "virtual-private-cloud"))]
+    #[cfg(feature = "virtual-private-cloud")]
     pub vpc: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudWhereInput>,
     >,
 }
-#[cfg(any(feature = "virtual-private-cloud-route-table"))]
+#[cfg(feature = "virtual-private-cloud-route-table")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudRouteTableWhereInput {
     fn decode(
@@ -1046,19 +1046,19 @@ impl crate::codec::Decode for VirtualPrivateCloudRouteTableWhereInput {
                 "name_starts_with" => {
                     d.field(&mut out.name_starts_with, "name_starts_with")?
                 }
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "routes_every" => d.field(&mut out.routes_every, "routes_every")?,
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "routes_none" => d.field(&mut out.routes_none, "routes_none")?,
-                #[cfg(any(feature = "full"))]
+                #[cfg(feature = "full")]
                 "routes_some" => d.field(&mut out.routes_some, "routes_some")?,
-                #[cfg(any(feature = "virtual-private-cloud-subnet"))]
+                #[cfg(feature = "virtual-private-cloud-subnet")]
                 "subnets_every" => d.field(&mut out.subnets_every, "subnets_every")?,
-                #[cfg(any(feature = "virtual-private-cloud-subnet"))]
+                #[cfg(feature = "virtual-private-cloud-subnet")]
                 "subnets_none" => d.field(&mut out.subnets_none, "subnets_none")?,
-                #[cfg(any(feature = "virtual-private-cloud-subnet"))]
+                #[cfg(feature = "virtual-private-cloud-subnet")]
                 "subnets_some" => d.field(&mut out.subnets_some, "subnets_some")?,
-                #[cfg(any(feature = "virtual-private-cloud"))]
+                #[cfg(feature = "virtual-private-cloud")]
                 "vpc" => d.field(&mut out.vpc, "vpc")?,
                 _ => d.skip()?,
             }
@@ -1067,7 +1067,7 @@ impl crate::codec::Decode for VirtualPrivateCloudRouteTableWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-route-table"))]
+#[cfg(feature = "virtual-private-cloud-route-table")]
 impl crate::codec::Encode for VirtualPrivateCloudRouteTableWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1136,110 +1136,129 @@ impl crate::codec::Encode for VirtualPrivateCloudRouteTableWhereInput {
         e.field("name_not_in", &self.name_not_in);
         e.field("name_not_starts_with", &self.name_not_starts_with);
         e.field("name_starts_with", &self.name_starts_with);
-        #[cfg(any(feature = "full"))] e.field("routes_every", &self.routes_every);
-        #[cfg(any(feature = "full"))] e.field("routes_none", &self.routes_none);
-        #[cfg(any(feature = "full"))] e.field("routes_some", &self.routes_some);
-        #[cfg(any(feature = "virtual-private-cloud-subnet"))]
+        #[cfg(feature = "full")] e.field("routes_every", &self.routes_every);
+        #[cfg(feature = "full")] e.field("routes_none", &self.routes_none);
+        #[cfg(feature = "full")] e.field("routes_some", &self.routes_some);
+        #[cfg(feature = "virtual-private-cloud-subnet")]
         e.field("subnets_every", &self.subnets_every);
-        #[cfg(any(feature = "virtual-private-cloud-subnet"))]
+        #[cfg(feature = "virtual-private-cloud-subnet")]
         e.field("subnets_none", &self.subnets_none);
-        #[cfg(any(feature = "virtual-private-cloud-subnet"))]
+        #[cfg(feature = "virtual-private-cloud-subnet")]
         e.field("subnets_some", &self.subnets_some);
-        #[cfg(any(feature = "virtual-private-cloud"))] e.field("vpc", &self.vpc);
+        #[cfg(feature = "virtual-private-cloud")] e.field("vpc", &self.vpc);
         e.end_object();
     }
 }
 impl crate::Client {
     /// `POST /v2/api/create-virtual-private-cloud-route-table` (operation `CreateVirtualPrivateCloudRouteTable`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-route-table")]
-    pub async fn create_virtual_private_cloud_route_table(
+    pub fn create_virtual_private_cloud_route_table(
         &self,
         body: &[crate::models::VirtualPrivateCloudRouteTableCreationParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::VirtualPrivateCloudRouteTable>>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "create-virtual-private-cloud-route-table",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<
+                crate::WithTask<crate::models::VirtualPrivateCloudRouteTable>,
+            >,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "create-virtual-private-cloud-route-table",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/delete-virtual-private-cloud-route-table` (operation `DeleteVirtualPrivateCloudRouteTable`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-route-table")]
-    pub async fn delete_virtual_private_cloud_route_table(
+    pub fn delete_virtual_private_cloud_route_table(
         &self,
         body: &crate::models::VirtualPrivateCloudRouteTableDeletionParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<
-            crate::WithTask<crate::models::DeleteVirtualPrivateCloudRouteTable>,
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<
+                crate::WithTask<crate::models::DeleteVirtualPrivateCloudRouteTable>,
+            >,
+            crate::Error,
         >,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "delete-virtual-private-cloud-route-table",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "delete-virtual-private-cloud-route-table",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-virtual-private-cloud-route-tables` (operation `GetVirtualPrivateCloudRouteTables`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-route-table")]
-    pub async fn get_virtual_private_cloud_route_tables(
+    pub fn get_virtual_private_cloud_route_tables(
         &self,
         body: &crate::models::GetVirtualPrivateCloudRouteTablesRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::VirtualPrivateCloudRouteTable>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "get-virtual-private-cloud-route-tables",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::VirtualPrivateCloudRouteTable>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-virtual-private-cloud-route-tables",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-virtual-private-cloud-route-tables-connection` (operation `GetVirtualPrivateCloudRouteTablesConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-route-table")]
-    pub async fn get_virtual_private_cloud_route_tables_connection(
+    pub fn get_virtual_private_cloud_route_tables_connection(
         &self,
         body: &crate::models::GetVirtualPrivateCloudRouteTablesConnectionRequestBody,
-    ) -> ::std::result::Result<
-        crate::models::VirtualPrivateCloudRouteTableConnection,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "get-virtual-private-cloud-route-tables-connection",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::VirtualPrivateCloudRouteTableConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-virtual-private-cloud-route-tables-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-virtual-private-cloud-route-table` (operation `UpdateVirtualPrivateCloudRouteTable`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-route-table")]
-    pub async fn update_virtual_private_cloud_route_table(
+    pub fn update_virtual_private_cloud_route_table(
         &self,
         body: &crate::models::VirtualPrivateCloudRouteTableUpdationParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::VirtualPrivateCloudRouteTable>>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "update-virtual-private-cloud-route-table",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<
+                crate::WithTask<crate::models::VirtualPrivateCloudRouteTable>,
+            >,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "update-virtual-private-cloud-route-table",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "virtual-private-cloud-route-table")]
+crate::pagination::list_request!(
+    GetVirtualPrivateCloudRouteTablesRequestBody => VirtualPrivateCloudRouteTable,
+    get_virtual_private_cloud_route_tables
+);

@@ -3,12 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteVirtualPrivateCloudRouterGateway`
-#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteVirtualPrivateCloudRouterGateway {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
 impl crate::codec::Decode for DeleteVirtualPrivateCloudRouterGateway {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -30,7 +30,7 @@ impl crate::codec::Decode for DeleteVirtualPrivateCloudRouterGateway {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteVirtualPrivateCloudRouterGateway {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -40,7 +40,7 @@ impl crate::codec::Encode for DeleteVirtualPrivateCloudRouterGateway {
     }
 }
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudRouterGatewaysConnectionRequestBody`
-#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudRouterGatewaysConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -55,7 +55,7 @@ pub struct GetVirtualPrivateCloudRouterGatewaysConnectionRequestBody {
         crate::models::VirtualPrivateCloudRouterGatewayWhereInput,
     >,
 }
-#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVirtualPrivateCloudRouterGatewaysConnectionRequestBody {
     fn decode(
@@ -80,7 +80,7 @@ impl crate::codec::Decode for GetVirtualPrivateCloudRouterGatewaysConnectionRequ
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
 impl crate::codec::Encode for GetVirtualPrivateCloudRouterGatewaysConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -95,7 +95,7 @@ impl crate::codec::Encode for GetVirtualPrivateCloudRouterGatewaysConnectionRequ
     }
 }
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudRouterGatewaysRequestBody`
-#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudRouterGatewaysRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -110,7 +110,7 @@ pub struct GetVirtualPrivateCloudRouterGatewaysRequestBody {
         crate::models::VirtualPrivateCloudRouterGatewayWhereInput,
     >,
 }
-#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVirtualPrivateCloudRouterGatewaysRequestBody {
     fn decode(
@@ -134,7 +134,7 @@ impl crate::codec::Decode for GetVirtualPrivateCloudRouterGatewaysRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
 impl crate::codec::Encode for GetVirtualPrivateCloudRouterGatewaysRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -149,12 +149,12 @@ impl crate::codec::Encode for GetVirtualPrivateCloudRouterGatewaysRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudRouterGateway`
-#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVirtualPrivateCloudRouterGateway {
     pub count: i32,
 }
-#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
 impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudRouterGateway {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -180,7 +180,7 @@ impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudRouterGateway {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateVirtualPrivateCloudRouterGateway {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -190,13 +190,13 @@ impl crate::codec::Encode for NestedAggregateVirtualPrivateCloudRouterGateway {
     }
 }
 /// Spec: `#/components/schemas/NestedVpcRouterGatewayRuleNextHopsItemType`
-#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedVpcRouterGatewayRuleNextHopsItemType {
     pub edge_gateway_id: ::std::string::String,
     pub nexthop: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
 impl crate::codec::Decode for NestedVpcRouterGatewayRuleNextHopsItemType {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -223,7 +223,7 @@ impl crate::codec::Decode for NestedVpcRouterGatewayRuleNextHopsItemType {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedVpcRouterGatewayRuleNextHopsItemType {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -234,7 +234,7 @@ impl crate::codec::Encode for NestedVpcRouterGatewayRuleNextHopsItemType {
     }
 }
 /// Spec: `#/components/schemas/NestedVpcRouterGatewayRuleType`
-#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedVpcRouterGatewayRuleType {
     pub dst: ::std::string::String,
@@ -243,7 +243,7 @@ pub struct NestedVpcRouterGatewayRuleType {
         ::std::vec::Vec<crate::models::NestedVpcRouterGatewayRuleNextHopsItemType>,
     >,
 }
-#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
 impl crate::codec::Decode for NestedVpcRouterGatewayRuleType {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -267,7 +267,7 @@ impl crate::codec::Decode for NestedVpcRouterGatewayRuleType {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedVpcRouterGatewayRuleType {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -279,7 +279,7 @@ impl crate::codec::Encode for NestedVpcRouterGatewayRuleType {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouterGateway`
-#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudRouterGateway {
     pub associated_subnets: ::std::option::Option<
@@ -303,7 +303,7 @@ pub struct VirtualPrivateCloudRouterGateway {
     pub rules: ::std::vec::Vec<crate::models::NestedVpcRouterGatewayRuleType>,
     pub vpc: crate::models::NestedVirtualPrivateCloud,
 }
-#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
 impl crate::codec::Decode for VirtualPrivateCloudRouterGateway {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -360,7 +360,7 @@ impl crate::codec::Decode for VirtualPrivateCloudRouterGateway {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VirtualPrivateCloudRouterGateway {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -381,12 +381,12 @@ impl crate::codec::Encode for VirtualPrivateCloudRouterGateway {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouterGatewayConnection`
-#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudRouterGatewayConnection {
     pub aggregate: crate::models::NestedAggregateVirtualPrivateCloudRouterGateway,
 }
-#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
 impl crate::codec::Decode for VirtualPrivateCloudRouterGatewayConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -412,7 +412,7 @@ impl crate::codec::Decode for VirtualPrivateCloudRouterGatewayConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VirtualPrivateCloudRouterGatewayConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -422,7 +422,7 @@ impl crate::codec::Encode for VirtualPrivateCloudRouterGatewayConnection {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouterGatewayCreationParams`
-#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudRouterGatewayCreationParams {
     pub rules: ::std::vec::Vec<
@@ -438,7 +438,7 @@ pub struct VirtualPrivateCloudRouterGatewayCreationParams {
     pub vpc_id: ::std::string::String,
     pub name: ::std::string::String,
 }
-#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudRouterGatewayCreationParams {
     fn decode(
@@ -488,7 +488,7 @@ impl crate::codec::Decode for VirtualPrivateCloudRouterGatewayCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
 impl crate::codec::Encode for VirtualPrivateCloudRouterGatewayCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -504,12 +504,12 @@ impl crate::codec::Encode for VirtualPrivateCloudRouterGatewayCreationParams {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouterGatewayDeletionParams`
-#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudRouterGatewayDeletionParams {
     pub r#where: crate::models::VirtualPrivateCloudRouterGatewayWhereInput,
 }
-#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudRouterGatewayDeletionParams {
     fn decode(
@@ -536,7 +536,7 @@ impl crate::codec::Decode for VirtualPrivateCloudRouterGatewayDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
 impl crate::codec::Encode for VirtualPrivateCloudRouterGatewayDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -545,13 +545,13 @@ impl crate::codec::Encode for VirtualPrivateCloudRouterGatewayDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouterGatewayNexthopInputType`
-#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudRouterGatewayNexthopInputType {
     pub edge_gateway_id: ::std::string::String,
     pub nexthop: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudRouterGatewayNexthopInputType {
     fn decode(
@@ -579,7 +579,7 @@ impl crate::codec::Decode for VirtualPrivateCloudRouterGatewayNexthopInputType {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
 impl crate::codec::Encode for VirtualPrivateCloudRouterGatewayNexthopInputType {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -589,7 +589,7 @@ impl crate::codec::Encode for VirtualPrivateCloudRouterGatewayNexthopInputType {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouterGatewayOrderByInput`
-#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VirtualPrivateCloudRouterGatewayOrderByInput {
     /// `entityAsyncStatus_ASC`
@@ -627,7 +627,7 @@ pub enum VirtualPrivateCloudRouterGatewayOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
 impl VirtualPrivateCloudRouterGatewayOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 16] = [
@@ -694,19 +694,19 @@ impl VirtualPrivateCloudRouterGatewayOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
 impl ::std::default::Default for VirtualPrivateCloudRouterGatewayOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
 impl ::std::fmt::Display for VirtualPrivateCloudRouterGatewayOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudRouterGatewayOrderByInput {
     fn decode(
@@ -715,14 +715,14 @@ impl crate::codec::Decode for VirtualPrivateCloudRouterGatewayOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
 impl crate::codec::Encode for VirtualPrivateCloudRouterGatewayOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouterGatewayRuleInputType`
-#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudRouterGatewayRuleInputType {
     pub nexthops: ::std::option::Option<
@@ -731,7 +731,7 @@ pub struct VirtualPrivateCloudRouterGatewayRuleInputType {
     pub dst: ::std::string::String,
     pub nexthop: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudRouterGatewayRuleInputType {
     fn decode(
@@ -760,7 +760,7 @@ impl crate::codec::Decode for VirtualPrivateCloudRouterGatewayRuleInputType {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
 impl crate::codec::Encode for VirtualPrivateCloudRouterGatewayRuleInputType {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -771,7 +771,7 @@ impl crate::codec::Encode for VirtualPrivateCloudRouterGatewayRuleInputType {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouterGatewayUpdateDataParams`
-#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudRouterGatewayUpdateDataParams {
     pub rules: ::std::option::Option<
@@ -786,7 +786,7 @@ pub struct VirtualPrivateCloudRouterGatewayUpdateDataParams {
     pub external_ip: ::std::option::Option<::std::string::String>,
     pub name: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudRouterGatewayUpdateDataParams {
     fn decode(
@@ -810,7 +810,7 @@ impl crate::codec::Decode for VirtualPrivateCloudRouterGatewayUpdateDataParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
 impl crate::codec::Encode for VirtualPrivateCloudRouterGatewayUpdateDataParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -823,13 +823,13 @@ impl crate::codec::Encode for VirtualPrivateCloudRouterGatewayUpdateDataParams {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouterGatewayUpdationParams`
-#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudRouterGatewayUpdationParams {
     pub data: crate::models::VirtualPrivateCloudRouterGatewayUpdateDataParams,
     pub r#where: crate::models::VirtualPrivateCloudRouterGatewayWhereInput,
 }
-#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudRouterGatewayUpdationParams {
     fn decode(
@@ -860,7 +860,7 @@ impl crate::codec::Decode for VirtualPrivateCloudRouterGatewayUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
 impl crate::codec::Encode for VirtualPrivateCloudRouterGatewayUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -870,7 +870,7 @@ impl crate::codec::Encode for VirtualPrivateCloudRouterGatewayUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouterGatewayWhereInput`
-#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudRouterGatewayWhereInput {
     pub and: crate::Nullable<
@@ -882,15 +882,15 @@ pub struct VirtualPrivateCloudRouterGatewayWhereInput {
     pub or: crate::Nullable<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudRouterGatewayWhereInput>,
     >,
-    #[cfg(any(feature = "virtual-private-cloud-subnet"))]
+    #[cfg(feature = "virtual-private-cloud-subnet")]
     pub associated_subnets_every: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudSubnetWhereInput>,
     >,
-    #[cfg(any(feature = "virtual-private-cloud-subnet"))]
+    #[cfg(feature = "virtual-private-cloud-subnet")]
     pub associated_subnets_none: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudSubnetWhereInput>,
     >,
-    #[cfg(any(feature = "virtual-private-cloud-subnet"))]
+    #[cfg(feature = "virtual-private-cloud-subnet")]
     pub associated_subnets_some: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudSubnetWhereInput>,
     >,
@@ -916,11 +916,11 @@ pub struct VirtualPrivateCloudRouterGatewayWhereInput {
     pub external_ip_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub external_ip_not_starts_with: crate::Nullable<::std::string::String>,
     pub external_ip_starts_with: crate::Nullable<::std::string::String>,
-    #[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
+    #[cfg(feature = "virtual-private-cloud-external-subnet")]
     pub external_subnet: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudExternalSubnetWhereInput>,
     >,
-    #[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
+    #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
     pub external_subnet_group: crate::Nullable<
         ::std::boxed::Box<
             crate::models::VirtualPrivateCloudExternalSubnetGroupWhereInput,
@@ -982,12 +982,12 @@ pub struct VirtualPrivateCloudRouterGatewayWhereInput {
     pub nexthop_ip_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub nexthop_ip_not_starts_with: crate::Nullable<::std::string::String>,
     pub nexthop_ip_starts_with: crate::Nullable<::std::string::String>,
-    #[cfg(any(feature = "virtual-private-cloud"))]
+    #[cfg(feature = "virtual-private-cloud")]
     pub vpc: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudWhereInput>,
     >,
 }
-#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudRouterGatewayWhereInput {
     fn decode(
@@ -1000,18 +1000,18 @@ impl crate::codec::Decode for VirtualPrivateCloudRouterGatewayWhereInput {
                 "AND" => d.field(&mut out.and, "AND")?,
                 "NOT" => d.field(&mut out.not, "NOT")?,
                 "OR" => d.field(&mut out.or, "OR")?,
-                #[cfg(any(feature = "virtual-private-cloud-subnet"))]
+                #[cfg(feature = "virtual-private-cloud-subnet")]
                 "associated_subnets_every" => {
                     d.field(
                         &mut out.associated_subnets_every,
                         "associated_subnets_every",
                     )?
                 }
-                #[cfg(any(feature = "virtual-private-cloud-subnet"))]
+                #[cfg(feature = "virtual-private-cloud-subnet")]
                 "associated_subnets_none" => {
                     d.field(&mut out.associated_subnets_none, "associated_subnets_none")?
                 }
-                #[cfg(any(feature = "virtual-private-cloud-subnet"))]
+                #[cfg(feature = "virtual-private-cloud-subnet")]
                 "associated_subnets_some" => {
                     d.field(&mut out.associated_subnets_some, "associated_subnets_some")?
                 }
@@ -1073,11 +1073,11 @@ impl crate::codec::Decode for VirtualPrivateCloudRouterGatewayWhereInput {
                 "external_ip_starts_with" => {
                     d.field(&mut out.external_ip_starts_with, "external_ip_starts_with")?
                 }
-                #[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
+                #[cfg(feature = "virtual-private-cloud-external-subnet")]
                 "external_subnet" => {
                     d.field(&mut out.external_subnet, "external_subnet")?
                 }
-                #[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
+                #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
                 "external_subnet_group" => {
                     d.field(&mut out.external_subnet_group, "external_subnet_group")?
                 }
@@ -1188,7 +1188,7 @@ impl crate::codec::Decode for VirtualPrivateCloudRouterGatewayWhereInput {
                 "nexthop_ip_starts_with" => {
                     d.field(&mut out.nexthop_ip_starts_with, "nexthop_ip_starts_with")?
                 }
-                #[cfg(any(feature = "virtual-private-cloud"))]
+                #[cfg(feature = "virtual-private-cloud")]
                 "vpc" => d.field(&mut out.vpc, "vpc")?,
                 _ => d.skip()?,
             }
@@ -1197,18 +1197,18 @@ impl crate::codec::Decode for VirtualPrivateCloudRouterGatewayWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-router-gateway"))]
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
 impl crate::codec::Encode for VirtualPrivateCloudRouterGatewayWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
         e.field("OR", &self.or);
-        #[cfg(any(feature = "virtual-private-cloud-subnet"))]
+        #[cfg(feature = "virtual-private-cloud-subnet")]
         e.field("associated_subnets_every", &self.associated_subnets_every);
-        #[cfg(any(feature = "virtual-private-cloud-subnet"))]
+        #[cfg(feature = "virtual-private-cloud-subnet")]
         e.field("associated_subnets_none", &self.associated_subnets_none);
-        #[cfg(any(feature = "virtual-private-cloud-subnet"))]
+        #[cfg(feature = "virtual-private-cloud-subnet")]
         e.field("associated_subnets_some", &self.associated_subnets_some);
         e.field("entityAsyncStatus", &self.entity_async_status);
         e.field("entityAsyncStatus_in", &self.entity_async_status_in);
@@ -1228,9 +1228,9 @@ impl crate::codec::Encode for VirtualPrivateCloudRouterGatewayWhereInput {
         e.field("external_ip_not_in", &self.external_ip_not_in);
         e.field("external_ip_not_starts_with", &self.external_ip_not_starts_with);
         e.field("external_ip_starts_with", &self.external_ip_starts_with);
-        #[cfg(any(feature = "virtual-private-cloud-external-subnet"))]
+        #[cfg(feature = "virtual-private-cloud-external-subnet")]
         e.field("external_subnet", &self.external_subnet);
-        #[cfg(any(feature = "virtual-private-cloud-external-subnet-group"))]
+        #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
         e.field("external_subnet_group", &self.external_subnet_group);
         e.field("id", &self.id);
         e.field("id_contains", &self.id_contains);
@@ -1288,105 +1288,120 @@ impl crate::codec::Encode for VirtualPrivateCloudRouterGatewayWhereInput {
         e.field("nexthop_ip_not_in", &self.nexthop_ip_not_in);
         e.field("nexthop_ip_not_starts_with", &self.nexthop_ip_not_starts_with);
         e.field("nexthop_ip_starts_with", &self.nexthop_ip_starts_with);
-        #[cfg(any(feature = "virtual-private-cloud"))] e.field("vpc", &self.vpc);
+        #[cfg(feature = "virtual-private-cloud")] e.field("vpc", &self.vpc);
         e.end_object();
     }
 }
 impl crate::Client {
     /// `POST /v2/api/create-virtual-private-cloud-router-gateway` (operation `CreateVirtualPrivateCloudRouterGateway`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-router-gateway")]
-    pub async fn create_virtual_private_cloud_router_gateway(
+    pub fn create_virtual_private_cloud_router_gateway(
         &self,
         body: &[crate::models::VirtualPrivateCloudRouterGatewayCreationParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<
-            crate::WithTask<crate::models::VirtualPrivateCloudRouterGateway>,
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<
+                crate::WithTask<crate::models::VirtualPrivateCloudRouterGateway>,
+            >,
+            crate::Error,
         >,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "create-virtual-private-cloud-router-gateway",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "create-virtual-private-cloud-router-gateway",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/delete-virtual-private-cloud-router-gateway` (operation `DeleteVirtualPrivateCloudRouterGateway`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-router-gateway")]
-    pub async fn delete_virtual_private_cloud_router_gateway(
+    pub fn delete_virtual_private_cloud_router_gateway(
         &self,
         body: &crate::models::VirtualPrivateCloudRouterGatewayDeletionParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<
-            crate::WithTask<crate::models::DeleteVirtualPrivateCloudRouterGateway>,
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<
+                crate::WithTask<crate::models::DeleteVirtualPrivateCloudRouterGateway>,
+            >,
+            crate::Error,
         >,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "delete-virtual-private-cloud-router-gateway",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "delete-virtual-private-cloud-router-gateway",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-virtual-private-cloud-router-gateways` (operation `GetVirtualPrivateCloudRouterGateways`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-router-gateway")]
-    pub async fn get_virtual_private_cloud_router_gateways(
+    pub fn get_virtual_private_cloud_router_gateways(
         &self,
         body: &crate::models::GetVirtualPrivateCloudRouterGatewaysRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::VirtualPrivateCloudRouterGateway>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "get-virtual-private-cloud-router-gateways",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::VirtualPrivateCloudRouterGateway>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-virtual-private-cloud-router-gateways",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-virtual-private-cloud-router-gateways-connection` (operation `GetVirtualPrivateCloudRouterGatewaysConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-router-gateway")]
-    pub async fn get_virtual_private_cloud_router_gateways_connection(
+    pub fn get_virtual_private_cloud_router_gateways_connection(
         &self,
         body: &crate::models::GetVirtualPrivateCloudRouterGatewaysConnectionRequestBody,
-    ) -> ::std::result::Result<
-        crate::models::VirtualPrivateCloudRouterGatewayConnection,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "get-virtual-private-cloud-router-gateways-connection",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::VirtualPrivateCloudRouterGatewayConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-virtual-private-cloud-router-gateways-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-virtual-private-cloud-router-gateway` (operation `UpdateVirtualPrivateCloudRouterGateway`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-router-gateway")]
-    pub async fn update_virtual_private_cloud_router_gateway(
+    pub fn update_virtual_private_cloud_router_gateway(
         &self,
         body: &crate::models::VirtualPrivateCloudRouterGatewayUpdationParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<
-            crate::WithTask<crate::models::VirtualPrivateCloudRouterGateway>,
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<
+                crate::WithTask<crate::models::VirtualPrivateCloudRouterGateway>,
+            >,
+            crate::Error,
         >,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "update-virtual-private-cloud-router-gateway",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "update-virtual-private-cloud-router-gateway",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
+crate::pagination::list_request!(
+    GetVirtualPrivateCloudRouterGatewaysRequestBody => VirtualPrivateCloudRouterGateway,
+    get_virtual_private_cloud_router_gateways
+);

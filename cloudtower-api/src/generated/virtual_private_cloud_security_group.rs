@@ -3,12 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteVirtualPrivateCloudSecurityGroup`
-#[cfg(any(feature = "virtual-private-cloud-security-group"))]
+#[cfg(feature = "virtual-private-cloud-security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteVirtualPrivateCloudSecurityGroup {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "virtual-private-cloud-security-group"))]
+#[cfg(feature = "virtual-private-cloud-security-group")]
 impl crate::codec::Decode for DeleteVirtualPrivateCloudSecurityGroup {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -30,7 +30,7 @@ impl crate::codec::Decode for DeleteVirtualPrivateCloudSecurityGroup {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-security-group"))]
+#[cfg(feature = "virtual-private-cloud-security-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteVirtualPrivateCloudSecurityGroup {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -40,7 +40,7 @@ impl crate::codec::Encode for DeleteVirtualPrivateCloudSecurityGroup {
     }
 }
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudSecurityGroupsConnectionRequestBody`
-#[cfg(any(feature = "virtual-private-cloud-security-group"))]
+#[cfg(feature = "virtual-private-cloud-security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudSecurityGroupsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -55,7 +55,7 @@ pub struct GetVirtualPrivateCloudSecurityGroupsConnectionRequestBody {
         crate::models::VirtualPrivateCloudSecurityGroupWhereInput,
     >,
 }
-#[cfg(any(feature = "virtual-private-cloud-security-group"))]
+#[cfg(feature = "virtual-private-cloud-security-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVirtualPrivateCloudSecurityGroupsConnectionRequestBody {
     fn decode(
@@ -80,7 +80,7 @@ impl crate::codec::Decode for GetVirtualPrivateCloudSecurityGroupsConnectionRequ
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-security-group"))]
+#[cfg(feature = "virtual-private-cloud-security-group")]
 impl crate::codec::Encode for GetVirtualPrivateCloudSecurityGroupsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -95,7 +95,7 @@ impl crate::codec::Encode for GetVirtualPrivateCloudSecurityGroupsConnectionRequ
     }
 }
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudSecurityGroupsRequestBody`
-#[cfg(any(feature = "virtual-private-cloud-security-group"))]
+#[cfg(feature = "virtual-private-cloud-security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudSecurityGroupsRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -110,7 +110,7 @@ pub struct GetVirtualPrivateCloudSecurityGroupsRequestBody {
         crate::models::VirtualPrivateCloudSecurityGroupWhereInput,
     >,
 }
-#[cfg(any(feature = "virtual-private-cloud-security-group"))]
+#[cfg(feature = "virtual-private-cloud-security-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVirtualPrivateCloudSecurityGroupsRequestBody {
     fn decode(
@@ -134,7 +134,7 @@ impl crate::codec::Decode for GetVirtualPrivateCloudSecurityGroupsRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-security-group"))]
+#[cfg(feature = "virtual-private-cloud-security-group")]
 impl crate::codec::Encode for GetVirtualPrivateCloudSecurityGroupsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -149,12 +149,12 @@ impl crate::codec::Encode for GetVirtualPrivateCloudSecurityGroupsRequestBody {
     }
 }
 /// Spec: `#/components/schemas/LabelGroup`
-#[cfg(any(feature = "virtual-private-cloud-security-group"))]
+#[cfg(feature = "virtual-private-cloud-security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LabelGroup {
     pub label_ids: ::std::vec::Vec<::std::string::String>,
 }
-#[cfg(any(feature = "virtual-private-cloud-security-group"))]
+#[cfg(feature = "virtual-private-cloud-security-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for LabelGroup {
     fn decode(
@@ -177,7 +177,7 @@ impl crate::codec::Decode for LabelGroup {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-security-group"))]
+#[cfg(feature = "virtual-private-cloud-security-group")]
 impl crate::codec::Encode for LabelGroup {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -186,12 +186,12 @@ impl crate::codec::Encode for LabelGroup {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudSecurityGroup`
-#[cfg(any(feature = "virtual-private-cloud-security-group"))]
+#[cfg(feature = "virtual-private-cloud-security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVirtualPrivateCloudSecurityGroup {
     pub count: i32,
 }
-#[cfg(any(feature = "virtual-private-cloud-security-group"))]
+#[cfg(feature = "virtual-private-cloud-security-group")]
 impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudSecurityGroup {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -217,7 +217,7 @@ impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudSecurityGroup {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-security-group"))]
+#[cfg(feature = "virtual-private-cloud-security-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateVirtualPrivateCloudSecurityGroup {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -227,12 +227,12 @@ impl crate::codec::Encode for NestedAggregateVirtualPrivateCloudSecurityGroup {
     }
 }
 /// Spec: `#/components/schemas/NestedVirtualPrivateCloudLabelGroup`
-#[cfg(any(feature = "virtual-private-cloud-security-group"))]
+#[cfg(feature = "virtual-private-cloud-security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedVirtualPrivateCloudLabelGroup {
     pub labels: ::std::vec::Vec<crate::models::NestedLabel>,
 }
-#[cfg(any(feature = "virtual-private-cloud-security-group"))]
+#[cfg(feature = "virtual-private-cloud-security-group")]
 impl crate::codec::Decode for NestedVirtualPrivateCloudLabelGroup {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -254,7 +254,7 @@ impl crate::codec::Decode for NestedVirtualPrivateCloudLabelGroup {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-security-group"))]
+#[cfg(feature = "virtual-private-cloud-security-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedVirtualPrivateCloudLabelGroup {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -264,7 +264,7 @@ impl crate::codec::Encode for NestedVirtualPrivateCloudLabelGroup {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityGroup`
-#[cfg(any(feature = "virtual-private-cloud-security-group"))]
+#[cfg(feature = "virtual-private-cloud-security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSecurityGroup {
     pub default_for_vpc: ::std::option::Option<bool>,
@@ -279,7 +279,7 @@ pub struct VirtualPrivateCloudSecurityGroup {
     pub vms: ::std::option::Option<::std::vec::Vec<crate::models::NestedVm>>,
     pub vpc: crate::models::NestedVirtualPrivateCloud,
 }
-#[cfg(any(feature = "virtual-private-cloud-security-group"))]
+#[cfg(feature = "virtual-private-cloud-security-group")]
 impl crate::codec::Decode for VirtualPrivateCloudSecurityGroup {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -326,7 +326,7 @@ impl crate::codec::Decode for VirtualPrivateCloudSecurityGroup {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-security-group"))]
+#[cfg(feature = "virtual-private-cloud-security-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VirtualPrivateCloudSecurityGroup {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -344,12 +344,12 @@ impl crate::codec::Encode for VirtualPrivateCloudSecurityGroup {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityGroupConnection`
-#[cfg(any(feature = "virtual-private-cloud-security-group"))]
+#[cfg(feature = "virtual-private-cloud-security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSecurityGroupConnection {
     pub aggregate: crate::models::NestedAggregateVirtualPrivateCloudSecurityGroup,
 }
-#[cfg(any(feature = "virtual-private-cloud-security-group"))]
+#[cfg(feature = "virtual-private-cloud-security-group")]
 impl crate::codec::Decode for VirtualPrivateCloudSecurityGroupConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -375,7 +375,7 @@ impl crate::codec::Decode for VirtualPrivateCloudSecurityGroupConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-security-group"))]
+#[cfg(feature = "virtual-private-cloud-security-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VirtualPrivateCloudSecurityGroupConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -385,7 +385,7 @@ impl crate::codec::Encode for VirtualPrivateCloudSecurityGroupConnection {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityGroupCreationParams`
-#[cfg(any(feature = "virtual-private-cloud-security-group"))]
+#[cfg(feature = "virtual-private-cloud-security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSecurityGroupCreationParams {
     pub vm_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -394,7 +394,7 @@ pub struct VirtualPrivateCloudSecurityGroupCreationParams {
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::string::String,
 }
-#[cfg(any(feature = "virtual-private-cloud-security-group"))]
+#[cfg(feature = "virtual-private-cloud-security-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudSecurityGroupCreationParams {
     fn decode(
@@ -428,7 +428,7 @@ impl crate::codec::Decode for VirtualPrivateCloudSecurityGroupCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-security-group"))]
+#[cfg(feature = "virtual-private-cloud-security-group")]
 impl crate::codec::Encode for VirtualPrivateCloudSecurityGroupCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -441,12 +441,12 @@ impl crate::codec::Encode for VirtualPrivateCloudSecurityGroupCreationParams {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityGroupDeletionParams`
-#[cfg(any(feature = "virtual-private-cloud-security-group"))]
+#[cfg(feature = "virtual-private-cloud-security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSecurityGroupDeletionParams {
     pub r#where: crate::models::VirtualPrivateCloudSecurityGroupWhereInput,
 }
-#[cfg(any(feature = "virtual-private-cloud-security-group"))]
+#[cfg(feature = "virtual-private-cloud-security-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudSecurityGroupDeletionParams {
     fn decode(
@@ -473,7 +473,7 @@ impl crate::codec::Decode for VirtualPrivateCloudSecurityGroupDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-security-group"))]
+#[cfg(feature = "virtual-private-cloud-security-group")]
 impl crate::codec::Encode for VirtualPrivateCloudSecurityGroupDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -482,7 +482,7 @@ impl crate::codec::Encode for VirtualPrivateCloudSecurityGroupDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityGroupOrderByInput`
-#[cfg(any(feature = "virtual-private-cloud-security-group"))]
+#[cfg(feature = "virtual-private-cloud-security-group")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VirtualPrivateCloudSecurityGroupOrderByInput {
     /// `default_for_vpc_ASC`
@@ -516,7 +516,7 @@ pub enum VirtualPrivateCloudSecurityGroupOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "virtual-private-cloud-security-group"))]
+#[cfg(feature = "virtual-private-cloud-security-group")]
 impl VirtualPrivateCloudSecurityGroupOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 14] = [
@@ -577,19 +577,19 @@ impl VirtualPrivateCloudSecurityGroupOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "virtual-private-cloud-security-group"))]
+#[cfg(feature = "virtual-private-cloud-security-group")]
 impl ::std::default::Default for VirtualPrivateCloudSecurityGroupOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-security-group"))]
+#[cfg(feature = "virtual-private-cloud-security-group")]
 impl ::std::fmt::Display for VirtualPrivateCloudSecurityGroupOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-security-group"))]
+#[cfg(feature = "virtual-private-cloud-security-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudSecurityGroupOrderByInput {
     fn decode(
@@ -598,20 +598,20 @@ impl crate::codec::Decode for VirtualPrivateCloudSecurityGroupOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-security-group"))]
+#[cfg(feature = "virtual-private-cloud-security-group")]
 impl crate::codec::Encode for VirtualPrivateCloudSecurityGroupOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityGroupUpdationParams`
-#[cfg(any(feature = "virtual-private-cloud-security-group"))]
+#[cfg(feature = "virtual-private-cloud-security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSecurityGroupUpdationParams {
     pub data: crate::models::VirtualPrivateCloudSecurityGroupUpdationParamsData,
     pub r#where: crate::models::VirtualPrivateCloudSecurityGroupWhereInput,
 }
-#[cfg(any(feature = "virtual-private-cloud-security-group"))]
+#[cfg(feature = "virtual-private-cloud-security-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudSecurityGroupUpdationParams {
     fn decode(
@@ -642,7 +642,7 @@ impl crate::codec::Decode for VirtualPrivateCloudSecurityGroupUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-security-group"))]
+#[cfg(feature = "virtual-private-cloud-security-group")]
 impl crate::codec::Encode for VirtualPrivateCloudSecurityGroupUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -652,7 +652,7 @@ impl crate::codec::Encode for VirtualPrivateCloudSecurityGroupUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityGroupUpdationParams/properties/data`
-#[cfg(any(feature = "virtual-private-cloud-security-group"))]
+#[cfg(feature = "virtual-private-cloud-security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSecurityGroupUpdationParamsData {
     pub vm_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -660,7 +660,7 @@ pub struct VirtualPrivateCloudSecurityGroupUpdationParamsData {
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "virtual-private-cloud-security-group"))]
+#[cfg(feature = "virtual-private-cloud-security-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudSecurityGroupUpdationParamsData {
     fn decode(
@@ -681,7 +681,7 @@ impl crate::codec::Decode for VirtualPrivateCloudSecurityGroupUpdationParamsData
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-security-group"))]
+#[cfg(feature = "virtual-private-cloud-security-group")]
 impl crate::codec::Encode for VirtualPrivateCloudSecurityGroupUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -693,7 +693,7 @@ impl crate::codec::Encode for VirtualPrivateCloudSecurityGroupUpdationParamsData
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityGroupWhereInput`
-#[cfg(any(feature = "virtual-private-cloud-security-group"))]
+#[cfg(feature = "virtual-private-cloud-security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSecurityGroupWhereInput {
     pub and: crate::Nullable<
@@ -834,12 +834,12 @@ pub struct VirtualPrivateCloudSecurityGroupWhereInput {
         )
     )]
     pub vms_some: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
-    #[cfg(any(feature = "virtual-private-cloud"))]
+    #[cfg(feature = "virtual-private-cloud")]
     pub vpc: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudWhereInput>,
     >,
 }
-#[cfg(any(feature = "virtual-private-cloud-security-group"))]
+#[cfg(feature = "virtual-private-cloud-security-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudSecurityGroupWhereInput {
     fn decode(
@@ -1052,7 +1052,7 @@ impl crate::codec::Decode for VirtualPrivateCloudSecurityGroupWhereInput {
                     )
                 )]
                 "vms_some" => d.field(&mut out.vms_some, "vms_some")?,
-                #[cfg(any(feature = "virtual-private-cloud"))]
+                #[cfg(feature = "virtual-private-cloud")]
                 "vpc" => d.field(&mut out.vpc, "vpc")?,
                 _ => d.skip()?,
             }
@@ -1061,7 +1061,7 @@ impl crate::codec::Decode for VirtualPrivateCloudSecurityGroupWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-security-group"))]
+#[cfg(feature = "virtual-private-cloud-security-group")]
 impl crate::codec::Encode for VirtualPrivateCloudSecurityGroupWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1190,105 +1190,120 @@ impl crate::codec::Encode for VirtualPrivateCloudSecurityGroupWhereInput {
                 feature = "vm-placement-group"
             )
         )] e.field("vms_some", &self.vms_some);
-        #[cfg(any(feature = "virtual-private-cloud"))] e.field("vpc", &self.vpc);
+        #[cfg(feature = "virtual-private-cloud")] e.field("vpc", &self.vpc);
         e.end_object();
     }
 }
 impl crate::Client {
     /// `POST /v2/api/create-virtual-private-cloud-security-group` (operation `CreateVirtualPrivateCloudSecurityGroup`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-security-group")]
-    pub async fn create_virtual_private_cloud_security_group(
+    pub fn create_virtual_private_cloud_security_group(
         &self,
         body: &[crate::models::VirtualPrivateCloudSecurityGroupCreationParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<
-            crate::WithTask<crate::models::VirtualPrivateCloudSecurityGroup>,
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<
+                crate::WithTask<crate::models::VirtualPrivateCloudSecurityGroup>,
+            >,
+            crate::Error,
         >,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "create-virtual-private-cloud-security-group",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "create-virtual-private-cloud-security-group",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/delete-virtual-private-cloud-security-group` (operation `DeleteVirtualPrivateCloudSecurityGroup`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-security-group")]
-    pub async fn delete_virtual_private_cloud_security_group(
+    pub fn delete_virtual_private_cloud_security_group(
         &self,
         body: &crate::models::VirtualPrivateCloudSecurityGroupDeletionParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<
-            crate::WithTask<crate::models::DeleteVirtualPrivateCloudSecurityGroup>,
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<
+                crate::WithTask<crate::models::DeleteVirtualPrivateCloudSecurityGroup>,
+            >,
+            crate::Error,
         >,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "delete-virtual-private-cloud-security-group",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "delete-virtual-private-cloud-security-group",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-virtual-private-cloud-security-groups` (operation `GetVirtualPrivateCloudSecurityGroups`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-security-group")]
-    pub async fn get_virtual_private_cloud_security_groups(
+    pub fn get_virtual_private_cloud_security_groups(
         &self,
         body: &crate::models::GetVirtualPrivateCloudSecurityGroupsRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::VirtualPrivateCloudSecurityGroup>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "get-virtual-private-cloud-security-groups",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::VirtualPrivateCloudSecurityGroup>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-virtual-private-cloud-security-groups",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-virtual-private-cloud-security-groups-connection` (operation `GetVirtualPrivateCloudSecurityGroupsConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-security-group")]
-    pub async fn get_virtual_private_cloud_security_groups_connection(
+    pub fn get_virtual_private_cloud_security_groups_connection(
         &self,
         body: &crate::models::GetVirtualPrivateCloudSecurityGroupsConnectionRequestBody,
-    ) -> ::std::result::Result<
-        crate::models::VirtualPrivateCloudSecurityGroupConnection,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "get-virtual-private-cloud-security-groups-connection",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::VirtualPrivateCloudSecurityGroupConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-virtual-private-cloud-security-groups-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-virtual-private-cloud-security-group` (operation `UpdateVirtualPrivateCloudSecurityGroup`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-security-group")]
-    pub async fn update_virtual_private_cloud_security_group(
+    pub fn update_virtual_private_cloud_security_group(
         &self,
         body: &crate::models::VirtualPrivateCloudSecurityGroupUpdationParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<
-            crate::WithTask<crate::models::VirtualPrivateCloudSecurityGroup>,
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<
+                crate::WithTask<crate::models::VirtualPrivateCloudSecurityGroup>,
+            >,
+            crate::Error,
         >,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "update-virtual-private-cloud-security-group",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "update-virtual-private-cloud-security-group",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-group")]
+crate::pagination::list_request!(
+    GetVirtualPrivateCloudSecurityGroupsRequestBody => VirtualPrivateCloudSecurityGroup,
+    get_virtual_private_cloud_security_groups
+);

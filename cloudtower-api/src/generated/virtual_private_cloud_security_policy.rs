@@ -3,12 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteVirtualPrivateCloudSecurityPolicy`
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteVirtualPrivateCloudSecurityPolicy {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 impl crate::codec::Decode for DeleteVirtualPrivateCloudSecurityPolicy {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -30,7 +30,7 @@ impl crate::codec::Decode for DeleteVirtualPrivateCloudSecurityPolicy {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteVirtualPrivateCloudSecurityPolicy {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -40,7 +40,7 @@ impl crate::codec::Encode for DeleteVirtualPrivateCloudSecurityPolicy {
     }
 }
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudSecurityPoliciesConnectionRequestBody`
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudSecurityPoliciesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -55,7 +55,7 @@ pub struct GetVirtualPrivateCloudSecurityPoliciesConnectionRequestBody {
         crate::models::VirtualPrivateCloudSecurityPolicyWhereInput,
     >,
 }
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode
 for GetVirtualPrivateCloudSecurityPoliciesConnectionRequestBody {
@@ -81,7 +81,7 @@ for GetVirtualPrivateCloudSecurityPoliciesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 impl crate::codec::Encode
 for GetVirtualPrivateCloudSecurityPoliciesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -97,7 +97,7 @@ for GetVirtualPrivateCloudSecurityPoliciesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudSecurityPoliciesRequestBody`
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudSecurityPoliciesRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -112,7 +112,7 @@ pub struct GetVirtualPrivateCloudSecurityPoliciesRequestBody {
         crate::models::VirtualPrivateCloudSecurityPolicyWhereInput,
     >,
 }
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVirtualPrivateCloudSecurityPoliciesRequestBody {
     fn decode(
@@ -136,7 +136,7 @@ impl crate::codec::Decode for GetVirtualPrivateCloudSecurityPoliciesRequestBody 
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 impl crate::codec::Encode for GetVirtualPrivateCloudSecurityPoliciesRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -151,12 +151,12 @@ impl crate::codec::Encode for GetVirtualPrivateCloudSecurityPoliciesRequestBody 
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudSecurityPolicy`
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVirtualPrivateCloudSecurityPolicy {
     pub count: i32,
 }
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudSecurityPolicy {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -182,7 +182,7 @@ impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudSecurityPolicy {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateVirtualPrivateCloudSecurityPolicy {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -192,7 +192,7 @@ impl crate::codec::Encode for NestedAggregateVirtualPrivateCloudSecurityPolicy {
     }
 }
 /// Spec: `#/components/schemas/NestedVirtualPrivateCloudNetworkPolicyRule`
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedVirtualPrivateCloudNetworkPolicyRule {
     pub except_ip_block: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -208,7 +208,7 @@ pub struct NestedVirtualPrivateCloudNetworkPolicyRule {
     pub selector_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     pub r#type: crate::models::VirtualPrivateCloudNetworkPolicyRuleType,
 }
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 impl crate::codec::Decode for NestedVirtualPrivateCloudNetworkPolicyRule {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -245,7 +245,7 @@ impl crate::codec::Decode for NestedVirtualPrivateCloudNetworkPolicyRule {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedVirtualPrivateCloudNetworkPolicyRule {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -262,13 +262,13 @@ impl crate::codec::Encode for NestedVirtualPrivateCloudNetworkPolicyRule {
     }
 }
 /// Spec: `#/components/schemas/NestedVirtualPrivateCloudNetworkPolicyRulePort`
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedVirtualPrivateCloudNetworkPolicyRulePort {
     pub port: ::std::option::Option<::std::string::String>,
     pub protocol: crate::models::VirtualPrivateCloudNetworkPolicyRulePortProtocol,
 }
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 impl crate::codec::Decode for NestedVirtualPrivateCloudNetworkPolicyRulePort {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -295,7 +295,7 @@ impl crate::codec::Decode for NestedVirtualPrivateCloudNetworkPolicyRulePort {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedVirtualPrivateCloudNetworkPolicyRulePort {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -306,7 +306,7 @@ impl crate::codec::Encode for NestedVirtualPrivateCloudNetworkPolicyRulePort {
     }
 }
 /// Spec: `#/components/schemas/NestedVirtualPrivateCloudSecurityPolicyApply`
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedVirtualPrivateCloudSecurityPolicyApply {
     pub communicable: bool,
@@ -315,7 +315,7 @@ pub struct NestedVirtualPrivateCloudSecurityPolicyApply {
     >,
     pub security_group_id: ::std::string::String,
 }
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 impl crate::codec::Decode for NestedVirtualPrivateCloudSecurityPolicyApply {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -346,7 +346,7 @@ impl crate::codec::Decode for NestedVirtualPrivateCloudSecurityPolicyApply {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedVirtualPrivateCloudSecurityPolicyApply {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -358,7 +358,7 @@ impl crate::codec::Encode for NestedVirtualPrivateCloudSecurityPolicyApply {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudNetworkPolicyRuleInput`
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudNetworkPolicyRuleInput {
     pub r#type: crate::models::VirtualPrivateCloudNetworkPolicyRuleType,
@@ -370,7 +370,7 @@ pub struct VirtualPrivateCloudNetworkPolicyRuleInput {
     pub ip_block: crate::Nullable<::std::string::String>,
     pub except_ip_block: crate::Nullable<::std::vec::Vec<::std::string::String>>,
 }
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudNetworkPolicyRuleInput {
     fn decode(
@@ -402,7 +402,7 @@ impl crate::codec::Decode for VirtualPrivateCloudNetworkPolicyRuleInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 impl crate::codec::Encode for VirtualPrivateCloudNetworkPolicyRuleInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -416,13 +416,13 @@ impl crate::codec::Encode for VirtualPrivateCloudNetworkPolicyRuleInput {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudNetworkPolicyRulePortInput`
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudNetworkPolicyRulePortInput {
     pub protocol: crate::models::VirtualPrivateCloudNetworkPolicyRulePortProtocol,
     pub port: crate::Nullable<::std::string::String>,
 }
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudNetworkPolicyRulePortInput {
     fn decode(
@@ -450,7 +450,7 @@ impl crate::codec::Decode for VirtualPrivateCloudNetworkPolicyRulePortInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 impl crate::codec::Encode for VirtualPrivateCloudNetworkPolicyRulePortInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -460,7 +460,7 @@ impl crate::codec::Encode for VirtualPrivateCloudNetworkPolicyRulePortInput {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudNetworkPolicyRulePortProtocol`
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VirtualPrivateCloudNetworkPolicyRulePortProtocol {
     /// `ICMP`
@@ -472,7 +472,7 @@ pub enum VirtualPrivateCloudNetworkPolicyRulePortProtocol {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 impl VirtualPrivateCloudNetworkPolicyRulePortProtocol {
     /// Every value the spec lists.
     pub const ALL: [Self; 3] = [Self::Icmp, Self::Tcp, Self::Udp];
@@ -496,19 +496,19 @@ impl VirtualPrivateCloudNetworkPolicyRulePortProtocol {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 impl ::std::default::Default for VirtualPrivateCloudNetworkPolicyRulePortProtocol {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 impl ::std::fmt::Display for VirtualPrivateCloudNetworkPolicyRulePortProtocol {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 impl crate::codec::Decode for VirtualPrivateCloudNetworkPolicyRulePortProtocol {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -516,14 +516,14 @@ impl crate::codec::Decode for VirtualPrivateCloudNetworkPolicyRulePortProtocol {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 impl crate::codec::Encode for VirtualPrivateCloudNetworkPolicyRulePortProtocol {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudNetworkPolicyRuleType`
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VirtualPrivateCloudNetworkPolicyRuleType {
     /// `ALL`
@@ -537,7 +537,7 @@ pub enum VirtualPrivateCloudNetworkPolicyRuleType {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 impl VirtualPrivateCloudNetworkPolicyRuleType {
     /// Every value the spec lists.
     pub const ALL: [Self; 4] = [
@@ -568,19 +568,19 @@ impl VirtualPrivateCloudNetworkPolicyRuleType {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 impl ::std::default::Default for VirtualPrivateCloudNetworkPolicyRuleType {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 impl ::std::fmt::Display for VirtualPrivateCloudNetworkPolicyRuleType {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 impl crate::codec::Decode for VirtualPrivateCloudNetworkPolicyRuleType {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -588,14 +588,14 @@ impl crate::codec::Decode for VirtualPrivateCloudNetworkPolicyRuleType {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 impl crate::codec::Encode for VirtualPrivateCloudNetworkPolicyRuleType {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityPolicy`
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSecurityPolicy {
     pub apply_to: ::std::vec::Vec<
@@ -617,7 +617,7 @@ pub struct VirtualPrivateCloudSecurityPolicy {
     >,
     pub vpc: crate::models::NestedVirtualPrivateCloud,
 }
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicy {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -666,7 +666,7 @@ impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicy {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VirtualPrivateCloudSecurityPolicy {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -685,13 +685,13 @@ impl crate::codec::Encode for VirtualPrivateCloudSecurityPolicy {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityPolicyApplyInput`
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSecurityPolicyApplyInput {
     pub security_group_id: ::std::string::String,
     pub communicable: bool,
 }
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicyApplyInput {
     fn decode(
@@ -722,7 +722,7 @@ impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicyApplyInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 impl crate::codec::Encode for VirtualPrivateCloudSecurityPolicyApplyInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -732,12 +732,12 @@ impl crate::codec::Encode for VirtualPrivateCloudSecurityPolicyApplyInput {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityPolicyConnection`
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSecurityPolicyConnection {
     pub aggregate: crate::models::NestedAggregateVirtualPrivateCloudSecurityPolicy,
 }
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicyConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -763,7 +763,7 @@ impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicyConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VirtualPrivateCloudSecurityPolicyConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -773,7 +773,7 @@ impl crate::codec::Encode for VirtualPrivateCloudSecurityPolicyConnection {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityPolicyCreateParams`
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSecurityPolicyCreateParams {
     pub egress: ::std::option::Option<
@@ -792,7 +792,7 @@ pub struct VirtualPrivateCloudSecurityPolicyCreateParams {
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::string::String,
 }
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicyCreateParams {
     fn decode(
@@ -831,7 +831,7 @@ impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicyCreateParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 impl crate::codec::Encode for VirtualPrivateCloudSecurityPolicyCreateParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -846,12 +846,12 @@ impl crate::codec::Encode for VirtualPrivateCloudSecurityPolicyCreateParams {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityPolicyDeleteParams`
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSecurityPolicyDeleteParams {
     pub r#where: crate::models::VirtualPrivateCloudSecurityPolicyWhereInput,
 }
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicyDeleteParams {
     fn decode(
@@ -878,7 +878,7 @@ impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicyDeleteParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 impl crate::codec::Encode for VirtualPrivateCloudSecurityPolicyDeleteParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -887,7 +887,7 @@ impl crate::codec::Encode for VirtualPrivateCloudSecurityPolicyDeleteParams {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityPolicyMode`
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VirtualPrivateCloudSecurityPolicyMode {
     /// `MONITOR`
@@ -897,7 +897,7 @@ pub enum VirtualPrivateCloudSecurityPolicyMode {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 impl VirtualPrivateCloudSecurityPolicyMode {
     /// Every value the spec lists.
     pub const ALL: [Self; 2] = [Self::Monitor, Self::Work];
@@ -919,19 +919,19 @@ impl VirtualPrivateCloudSecurityPolicyMode {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 impl ::std::default::Default for VirtualPrivateCloudSecurityPolicyMode {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 impl ::std::fmt::Display for VirtualPrivateCloudSecurityPolicyMode {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicyMode {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -939,14 +939,14 @@ impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicyMode {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 impl crate::codec::Encode for VirtualPrivateCloudSecurityPolicyMode {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityPolicyOrderByInput`
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VirtualPrivateCloudSecurityPolicyOrderByInput {
     /// `apply_to_ASC`
@@ -988,7 +988,7 @@ pub enum VirtualPrivateCloudSecurityPolicyOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 impl VirtualPrivateCloudSecurityPolicyOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 18] = [
@@ -1061,19 +1061,19 @@ impl VirtualPrivateCloudSecurityPolicyOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 impl ::std::default::Default for VirtualPrivateCloudSecurityPolicyOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 impl ::std::fmt::Display for VirtualPrivateCloudSecurityPolicyOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicyOrderByInput {
     fn decode(
@@ -1082,20 +1082,20 @@ impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicyOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 impl crate::codec::Encode for VirtualPrivateCloudSecurityPolicyOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityPolicyUpdateBody`
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSecurityPolicyUpdateBody {
     pub data: crate::models::VirtualPrivateCloudSecurityPolicyUpdateParams,
     pub r#where: crate::models::VirtualPrivateCloudSecurityPolicyWhereInput,
 }
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicyUpdateBody {
     fn decode(
@@ -1126,7 +1126,7 @@ impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicyUpdateBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 impl crate::codec::Encode for VirtualPrivateCloudSecurityPolicyUpdateBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1136,7 +1136,7 @@ impl crate::codec::Encode for VirtualPrivateCloudSecurityPolicyUpdateBody {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityPolicyUpdateParams`
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSecurityPolicyUpdateParams {
     pub ingress: ::std::option::Option<
@@ -1154,7 +1154,7 @@ pub struct VirtualPrivateCloudSecurityPolicyUpdateParams {
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicyUpdateParams {
     fn decode(
@@ -1177,7 +1177,7 @@ impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicyUpdateParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 impl crate::codec::Encode for VirtualPrivateCloudSecurityPolicyUpdateParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1191,7 +1191,7 @@ impl crate::codec::Encode for VirtualPrivateCloudSecurityPolicyUpdateParams {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityPolicyWhereInput`
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSecurityPolicyWhereInput {
     pub and: crate::Nullable<
@@ -1279,12 +1279,12 @@ pub struct VirtualPrivateCloudSecurityPolicyWhereInput {
     pub policy_mode_not_in: crate::Nullable<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudSecurityPolicyMode>,
     >,
-    #[cfg(any(feature = "virtual-private-cloud"))]
+    #[cfg(feature = "virtual-private-cloud")]
     pub vpc: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudWhereInput>,
     >,
 }
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicyWhereInput {
     fn decode(
@@ -1436,7 +1436,7 @@ impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicyWhereInput {
                 "policy_mode_not_in" => {
                     d.field(&mut out.policy_mode_not_in, "policy_mode_not_in")?
                 }
-                #[cfg(any(feature = "virtual-private-cloud"))]
+                #[cfg(feature = "virtual-private-cloud")]
                 "vpc" => d.field(&mut out.vpc, "vpc")?,
                 _ => d.skip()?,
             }
@@ -1445,7 +1445,7 @@ impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicyWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-security-policy"))]
+#[cfg(feature = "virtual-private-cloud-security-policy")]
 impl crate::codec::Encode for VirtualPrivateCloudSecurityPolicyWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1516,105 +1516,120 @@ impl crate::codec::Encode for VirtualPrivateCloudSecurityPolicyWhereInput {
         e.field("policy_mode_in", &self.policy_mode_in);
         e.field("policy_mode_not", &self.policy_mode_not);
         e.field("policy_mode_not_in", &self.policy_mode_not_in);
-        #[cfg(any(feature = "virtual-private-cloud"))] e.field("vpc", &self.vpc);
+        #[cfg(feature = "virtual-private-cloud")] e.field("vpc", &self.vpc);
         e.end_object();
     }
 }
 impl crate::Client {
     /// `POST /v2/api/create-virtual-private-cloud-security-policy` (operation `CreateVirtualPrivateCloudSecurityPolicy`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-security-policy")]
-    pub async fn create_virtual_private_cloud_security_policy(
+    pub fn create_virtual_private_cloud_security_policy(
         &self,
         body: &[crate::models::VirtualPrivateCloudSecurityPolicyCreateParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<
-            crate::WithTask<crate::models::VirtualPrivateCloudSecurityPolicy>,
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<
+                crate::WithTask<crate::models::VirtualPrivateCloudSecurityPolicy>,
+            >,
+            crate::Error,
         >,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "create-virtual-private-cloud-security-policy",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "create-virtual-private-cloud-security-policy",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/delete-virtual-private-cloud-security-policy` (operation `DeleteVirtualPrivateCloudSecurityPolicy`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-security-policy")]
-    pub async fn delete_virtual_private_cloud_security_policy(
+    pub fn delete_virtual_private_cloud_security_policy(
         &self,
         body: &crate::models::VirtualPrivateCloudSecurityPolicyDeleteParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<
-            crate::WithTask<crate::models::DeleteVirtualPrivateCloudSecurityPolicy>,
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<
+                crate::WithTask<crate::models::DeleteVirtualPrivateCloudSecurityPolicy>,
+            >,
+            crate::Error,
         >,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "delete-virtual-private-cloud-security-policy",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "delete-virtual-private-cloud-security-policy",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-virtual-private-cloud-security-policies` (operation `GetVirtualPrivateCloudSecurityPolicies`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-security-policy")]
-    pub async fn get_virtual_private_cloud_security_policies(
+    pub fn get_virtual_private_cloud_security_policies(
         &self,
         body: &crate::models::GetVirtualPrivateCloudSecurityPoliciesRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::VirtualPrivateCloudSecurityPolicy>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "get-virtual-private-cloud-security-policies",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::VirtualPrivateCloudSecurityPolicy>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-virtual-private-cloud-security-policies",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-virtual-private-cloud-security-policies-connection` (operation `GetVirtualPrivateCloudSecurityPoliciesConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-security-policy")]
-    pub async fn get_virtual_private_cloud_security_policies_connection(
+    pub fn get_virtual_private_cloud_security_policies_connection(
         &self,
         body: &crate::models::GetVirtualPrivateCloudSecurityPoliciesConnectionRequestBody,
-    ) -> ::std::result::Result<
-        crate::models::VirtualPrivateCloudSecurityPolicyConnection,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "get-virtual-private-cloud-security-policies-connection",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::VirtualPrivateCloudSecurityPolicyConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-virtual-private-cloud-security-policies-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-virtual-private-cloud-security-policy` (operation `UpdateVirtualPrivateCloudSecurityPolicy`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-security-policy")]
-    pub async fn update_virtual_private_cloud_security_policy(
+    pub fn update_virtual_private_cloud_security_policy(
         &self,
         body: &crate::models::VirtualPrivateCloudSecurityPolicyUpdateBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<
-            crate::WithTask<crate::models::VirtualPrivateCloudSecurityPolicy>,
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<
+                crate::WithTask<crate::models::VirtualPrivateCloudSecurityPolicy>,
+            >,
+            crate::Error,
         >,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "update-virtual-private-cloud-security-policy",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "update-virtual-private-cloud-security-policy",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+crate::pagination::list_request!(
+    GetVirtualPrivateCloudSecurityPoliciesRequestBody =>
+    VirtualPrivateCloudSecurityPolicy, get_virtual_private_cloud_security_policies
+);

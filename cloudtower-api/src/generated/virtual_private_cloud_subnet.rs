@@ -3,12 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteVirtualPrivateCloudSubnet`
-#[cfg(any(feature = "virtual-private-cloud-subnet"))]
+#[cfg(feature = "virtual-private-cloud-subnet")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteVirtualPrivateCloudSubnet {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "virtual-private-cloud-subnet"))]
+#[cfg(feature = "virtual-private-cloud-subnet")]
 impl crate::codec::Decode for DeleteVirtualPrivateCloudSubnet {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -30,7 +30,7 @@ impl crate::codec::Decode for DeleteVirtualPrivateCloudSubnet {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-subnet"))]
+#[cfg(feature = "virtual-private-cloud-subnet")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteVirtualPrivateCloudSubnet {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -40,7 +40,7 @@ impl crate::codec::Encode for DeleteVirtualPrivateCloudSubnet {
     }
 }
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudSubnetsConnectionRequestBody`
-#[cfg(any(feature = "virtual-private-cloud-subnet"))]
+#[cfg(feature = "virtual-private-cloud-subnet")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudSubnetsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -51,7 +51,7 @@ pub struct GetVirtualPrivateCloudSubnetsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::VirtualPrivateCloudSubnetWhereInput>,
 }
-#[cfg(any(feature = "virtual-private-cloud-subnet"))]
+#[cfg(feature = "virtual-private-cloud-subnet")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVirtualPrivateCloudSubnetsConnectionRequestBody {
     fn decode(
@@ -75,7 +75,7 @@ impl crate::codec::Decode for GetVirtualPrivateCloudSubnetsConnectionRequestBody
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-subnet"))]
+#[cfg(feature = "virtual-private-cloud-subnet")]
 impl crate::codec::Encode for GetVirtualPrivateCloudSubnetsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -90,7 +90,7 @@ impl crate::codec::Encode for GetVirtualPrivateCloudSubnetsConnectionRequestBody
     }
 }
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudSubnetsRequestBody`
-#[cfg(any(feature = "virtual-private-cloud-subnet"))]
+#[cfg(feature = "virtual-private-cloud-subnet")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudSubnetsRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -101,7 +101,7 @@ pub struct GetVirtualPrivateCloudSubnetsRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::VirtualPrivateCloudSubnetWhereInput>,
 }
-#[cfg(any(feature = "virtual-private-cloud-subnet"))]
+#[cfg(feature = "virtual-private-cloud-subnet")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVirtualPrivateCloudSubnetsRequestBody {
     fn decode(
@@ -125,7 +125,7 @@ impl crate::codec::Decode for GetVirtualPrivateCloudSubnetsRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-subnet"))]
+#[cfg(feature = "virtual-private-cloud-subnet")]
 impl crate::codec::Encode for GetVirtualPrivateCloudSubnetsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -140,12 +140,12 @@ impl crate::codec::Encode for GetVirtualPrivateCloudSubnetsRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudSubnet`
-#[cfg(any(feature = "virtual-private-cloud-subnet"))]
+#[cfg(feature = "virtual-private-cloud-subnet")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVirtualPrivateCloudSubnet {
     pub count: i32,
 }
-#[cfg(any(feature = "virtual-private-cloud-subnet"))]
+#[cfg(feature = "virtual-private-cloud-subnet")]
 impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudSubnet {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -167,7 +167,7 @@ impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudSubnet {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-subnet"))]
+#[cfg(feature = "virtual-private-cloud-subnet")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateVirtualPrivateCloudSubnet {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -177,13 +177,13 @@ impl crate::codec::Encode for NestedAggregateVirtualPrivateCloudSubnet {
     }
 }
 /// Spec: `#/components/schemas/NestedVpcSubnetIpPooType`
-#[cfg(any(feature = "virtual-private-cloud-subnet"))]
+#[cfg(feature = "virtual-private-cloud-subnet")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedVpcSubnetIpPooType {
     pub end: ::std::string::String,
     pub start: ::std::string::String,
 }
-#[cfg(any(feature = "virtual-private-cloud-subnet"))]
+#[cfg(feature = "virtual-private-cloud-subnet")]
 impl crate::codec::Decode for NestedVpcSubnetIpPooType {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -209,7 +209,7 @@ impl crate::codec::Decode for NestedVpcSubnetIpPooType {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-subnet"))]
+#[cfg(feature = "virtual-private-cloud-subnet")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedVpcSubnetIpPooType {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -220,7 +220,7 @@ impl crate::codec::Encode for NestedVpcSubnetIpPooType {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudSubnet`
-#[cfg(any(feature = "virtual-private-cloud-subnet"))]
+#[cfg(feature = "virtual-private-cloud-subnet")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSubnet {
     pub cidr: ::std::string::String,
@@ -238,7 +238,7 @@ pub struct VirtualPrivateCloudSubnet {
     pub unused_ip_count: ::std::option::Option<i32>,
     pub vpc: crate::models::NestedVirtualPrivateCloud,
 }
-#[cfg(any(feature = "virtual-private-cloud-subnet"))]
+#[cfg(feature = "virtual-private-cloud-subnet")]
 impl crate::codec::Decode for VirtualPrivateCloudSubnet {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -294,7 +294,7 @@ impl crate::codec::Decode for VirtualPrivateCloudSubnet {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-subnet"))]
+#[cfg(feature = "virtual-private-cloud-subnet")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VirtualPrivateCloudSubnet {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -315,12 +315,12 @@ impl crate::codec::Encode for VirtualPrivateCloudSubnet {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudSubnetConnection`
-#[cfg(any(feature = "virtual-private-cloud-subnet"))]
+#[cfg(feature = "virtual-private-cloud-subnet")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSubnetConnection {
     pub aggregate: crate::models::NestedAggregateVirtualPrivateCloudSubnet,
 }
-#[cfg(any(feature = "virtual-private-cloud-subnet"))]
+#[cfg(feature = "virtual-private-cloud-subnet")]
 impl crate::codec::Decode for VirtualPrivateCloudSubnetConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -342,7 +342,7 @@ impl crate::codec::Decode for VirtualPrivateCloudSubnetConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-subnet"))]
+#[cfg(feature = "virtual-private-cloud-subnet")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VirtualPrivateCloudSubnetConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -352,7 +352,7 @@ impl crate::codec::Encode for VirtualPrivateCloudSubnetConnection {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudSubnetCreationParams`
-#[cfg(any(feature = "virtual-private-cloud-subnet"))]
+#[cfg(feature = "virtual-private-cloud-subnet")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSubnetCreationParams {
     pub route_table_id: ::std::string::String,
@@ -365,7 +365,7 @@ pub struct VirtualPrivateCloudSubnetCreationParams {
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::string::String,
 }
-#[cfg(any(feature = "virtual-private-cloud-subnet"))]
+#[cfg(feature = "virtual-private-cloud-subnet")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudSubnetCreationParams {
     fn decode(
@@ -410,7 +410,7 @@ impl crate::codec::Decode for VirtualPrivateCloudSubnetCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-subnet"))]
+#[cfg(feature = "virtual-private-cloud-subnet")]
 impl crate::codec::Encode for VirtualPrivateCloudSubnetCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -425,12 +425,12 @@ impl crate::codec::Encode for VirtualPrivateCloudSubnetCreationParams {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudSubnetDeletionParams`
-#[cfg(any(feature = "virtual-private-cloud-subnet"))]
+#[cfg(feature = "virtual-private-cloud-subnet")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSubnetDeletionParams {
     pub r#where: crate::models::VirtualPrivateCloudSubnetWhereInput,
 }
-#[cfg(any(feature = "virtual-private-cloud-subnet"))]
+#[cfg(feature = "virtual-private-cloud-subnet")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudSubnetDeletionParams {
     fn decode(
@@ -453,7 +453,7 @@ impl crate::codec::Decode for VirtualPrivateCloudSubnetDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-subnet"))]
+#[cfg(feature = "virtual-private-cloud-subnet")]
 impl crate::codec::Encode for VirtualPrivateCloudSubnetDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -462,13 +462,13 @@ impl crate::codec::Encode for VirtualPrivateCloudSubnetDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudSubnetIpPoolParams`
-#[cfg(any(feature = "virtual-private-cloud-subnet"))]
+#[cfg(feature = "virtual-private-cloud-subnet")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSubnetIpPoolParams {
     pub end: ::std::string::String,
     pub start: ::std::string::String,
 }
-#[cfg(any(feature = "virtual-private-cloud-subnet"))]
+#[cfg(feature = "virtual-private-cloud-subnet")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudSubnetIpPoolParams {
     fn decode(
@@ -499,7 +499,7 @@ impl crate::codec::Decode for VirtualPrivateCloudSubnetIpPoolParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-subnet"))]
+#[cfg(feature = "virtual-private-cloud-subnet")]
 impl crate::codec::Encode for VirtualPrivateCloudSubnetIpPoolParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -509,7 +509,7 @@ impl crate::codec::Encode for VirtualPrivateCloudSubnetIpPoolParams {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudSubnetOrderByInput`
-#[cfg(any(feature = "virtual-private-cloud-subnet"))]
+#[cfg(feature = "virtual-private-cloud-subnet")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VirtualPrivateCloudSubnetOrderByInput {
     /// `cidr_ASC`
@@ -555,7 +555,7 @@ pub enum VirtualPrivateCloudSubnetOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "virtual-private-cloud-subnet"))]
+#[cfg(feature = "virtual-private-cloud-subnet")]
 impl VirtualPrivateCloudSubnetOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 20] = [
@@ -634,19 +634,19 @@ impl VirtualPrivateCloudSubnetOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "virtual-private-cloud-subnet"))]
+#[cfg(feature = "virtual-private-cloud-subnet")]
 impl ::std::default::Default for VirtualPrivateCloudSubnetOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-subnet"))]
+#[cfg(feature = "virtual-private-cloud-subnet")]
 impl ::std::fmt::Display for VirtualPrivateCloudSubnetOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-subnet"))]
+#[cfg(feature = "virtual-private-cloud-subnet")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudSubnetOrderByInput {
     fn decode(
@@ -655,14 +655,14 @@ impl crate::codec::Decode for VirtualPrivateCloudSubnetOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-subnet"))]
+#[cfg(feature = "virtual-private-cloud-subnet")]
 impl crate::codec::Encode for VirtualPrivateCloudSubnetOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudSubnetUpdateDataParams`
-#[cfg(any(feature = "virtual-private-cloud-subnet"))]
+#[cfg(feature = "virtual-private-cloud-subnet")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSubnetUpdateDataParams {
     pub route_table_id: ::std::option::Option<::std::string::String>,
@@ -674,7 +674,7 @@ pub struct VirtualPrivateCloudSubnetUpdateDataParams {
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "virtual-private-cloud-subnet"))]
+#[cfg(feature = "virtual-private-cloud-subnet")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudSubnetUpdateDataParams {
     fn decode(
@@ -697,7 +697,7 @@ impl crate::codec::Decode for VirtualPrivateCloudSubnetUpdateDataParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-subnet"))]
+#[cfg(feature = "virtual-private-cloud-subnet")]
 impl crate::codec::Encode for VirtualPrivateCloudSubnetUpdateDataParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -711,13 +711,13 @@ impl crate::codec::Encode for VirtualPrivateCloudSubnetUpdateDataParams {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudSubnetUpdationParams`
-#[cfg(any(feature = "virtual-private-cloud-subnet"))]
+#[cfg(feature = "virtual-private-cloud-subnet")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSubnetUpdationParams {
     pub data: crate::models::VirtualPrivateCloudSubnetUpdateDataParams,
     pub r#where: crate::models::VirtualPrivateCloudSubnetWhereInput,
 }
-#[cfg(any(feature = "virtual-private-cloud-subnet"))]
+#[cfg(feature = "virtual-private-cloud-subnet")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudSubnetUpdationParams {
     fn decode(
@@ -748,7 +748,7 @@ impl crate::codec::Decode for VirtualPrivateCloudSubnetUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-subnet"))]
+#[cfg(feature = "virtual-private-cloud-subnet")]
 impl crate::codec::Encode for VirtualPrivateCloudSubnetUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -758,7 +758,7 @@ impl crate::codec::Encode for VirtualPrivateCloudSubnetUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/VirtualPrivateCloudSubnetWhereInput`
-#[cfg(any(feature = "virtual-private-cloud-subnet"))]
+#[cfg(feature = "virtual-private-cloud-subnet")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSubnetWhereInput {
     pub and: crate::Nullable<
@@ -862,7 +862,7 @@ pub struct VirtualPrivateCloudSubnetWhereInput {
     pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub name_not_starts_with: crate::Nullable<::std::string::String>,
     pub name_starts_with: crate::Nullable<::std::string::String>,
-    #[cfg(any(feature = "virtual-private-cloud-route-table"))]
+    #[cfg(feature = "virtual-private-cloud-route-table")]
     pub route_table: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudRouteTableWhereInput>,
     >,
@@ -882,12 +882,12 @@ pub struct VirtualPrivateCloudSubnetWhereInput {
     pub unused_ip_count_lte: crate::Nullable<i32>,
     pub unused_ip_count_not: crate::Nullable<i32>,
     pub unused_ip_count_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    #[cfg(any(feature = "virtual-private-cloud"))]
+    #[cfg(feature = "virtual-private-cloud")]
     pub vpc: crate::Nullable<
         ::std::boxed::Box<crate::models::VirtualPrivateCloudWhereInput>,
     >,
 }
-#[cfg(any(feature = "virtual-private-cloud-subnet"))]
+#[cfg(feature = "virtual-private-cloud-subnet")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VirtualPrivateCloudSubnetWhereInput {
     fn decode(
@@ -1079,7 +1079,7 @@ impl crate::codec::Decode for VirtualPrivateCloudSubnetWhereInput {
                 "name_starts_with" => {
                     d.field(&mut out.name_starts_with, "name_starts_with")?
                 }
-                #[cfg(any(feature = "virtual-private-cloud-route-table"))]
+                #[cfg(feature = "virtual-private-cloud-route-table")]
                 "route_table" => d.field(&mut out.route_table, "route_table")?,
                 "total_ip_count" => d.field(&mut out.total_ip_count, "total_ip_count")?,
                 "total_ip_count_gt" => {
@@ -1127,7 +1127,7 @@ impl crate::codec::Decode for VirtualPrivateCloudSubnetWhereInput {
                 "unused_ip_count_not_in" => {
                     d.field(&mut out.unused_ip_count_not_in, "unused_ip_count_not_in")?
                 }
-                #[cfg(any(feature = "virtual-private-cloud"))]
+                #[cfg(feature = "virtual-private-cloud")]
                 "vpc" => d.field(&mut out.vpc, "vpc")?,
                 _ => d.skip()?,
             }
@@ -1136,7 +1136,7 @@ impl crate::codec::Decode for VirtualPrivateCloudSubnetWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "virtual-private-cloud-subnet"))]
+#[cfg(feature = "virtual-private-cloud-subnet")]
 impl crate::codec::Encode for VirtualPrivateCloudSubnetWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1231,7 +1231,7 @@ impl crate::codec::Encode for VirtualPrivateCloudSubnetWhereInput {
         e.field("name_not_in", &self.name_not_in);
         e.field("name_not_starts_with", &self.name_not_starts_with);
         e.field("name_starts_with", &self.name_starts_with);
-        #[cfg(any(feature = "virtual-private-cloud-route-table"))]
+        #[cfg(feature = "virtual-private-cloud-route-table")]
         e.field("route_table", &self.route_table);
         e.field("total_ip_count", &self.total_ip_count);
         e.field("total_ip_count_gt", &self.total_ip_count_gt);
@@ -1249,99 +1249,116 @@ impl crate::codec::Encode for VirtualPrivateCloudSubnetWhereInput {
         e.field("unused_ip_count_lte", &self.unused_ip_count_lte);
         e.field("unused_ip_count_not", &self.unused_ip_count_not);
         e.field("unused_ip_count_not_in", &self.unused_ip_count_not_in);
-        #[cfg(any(feature = "virtual-private-cloud"))] e.field("vpc", &self.vpc);
+        #[cfg(feature = "virtual-private-cloud")] e.field("vpc", &self.vpc);
         e.end_object();
     }
 }
 impl crate::Client {
     /// `POST /v2/api/create-virtual-private-cloud-subnet` (operation `CreateVirtualPrivateCloudSubnet`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-subnet")]
-    pub async fn create_virtual_private_cloud_subnet(
+    pub fn create_virtual_private_cloud_subnet(
         &self,
         body: &[crate::models::VirtualPrivateCloudSubnetCreationParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::VirtualPrivateCloudSubnet>>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "create-virtual-private-cloud-subnet",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::VirtualPrivateCloudSubnet>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "create-virtual-private-cloud-subnet",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/delete-virtual-private-cloud-subnet` (operation `DeleteVirtualPrivateCloudSubnet`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-subnet")]
-    pub async fn delete_virtual_private_cloud_subnet(
+    pub fn delete_virtual_private_cloud_subnet(
         &self,
         body: &crate::models::VirtualPrivateCloudSubnetDeletionParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::DeleteVirtualPrivateCloudSubnet>>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "delete-virtual-private-cloud-subnet",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<
+                crate::WithTask<crate::models::DeleteVirtualPrivateCloudSubnet>,
+            >,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "delete-virtual-private-cloud-subnet",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-virtual-private-cloud-subnets` (operation `GetVirtualPrivateCloudSubnets`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-subnet")]
-    pub async fn get_virtual_private_cloud_subnets(
+    pub fn get_virtual_private_cloud_subnets(
         &self,
         body: &crate::models::GetVirtualPrivateCloudSubnetsRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::VirtualPrivateCloudSubnet>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "get-virtual-private-cloud-subnets",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::VirtualPrivateCloudSubnet>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-virtual-private-cloud-subnets",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-virtual-private-cloud-subnets-connection` (operation `GetVirtualPrivateCloudSubnetsConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-subnet")]
-    pub async fn get_virtual_private_cloud_subnets_connection(
+    pub fn get_virtual_private_cloud_subnets_connection(
         &self,
         body: &crate::models::GetVirtualPrivateCloudSubnetsConnectionRequestBody,
-    ) -> ::std::result::Result<
-        crate::models::VirtualPrivateCloudSubnetConnection,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "get-virtual-private-cloud-subnets-connection",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::VirtualPrivateCloudSubnetConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-virtual-private-cloud-subnets-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-virtual-private-cloud-subnet` (operation `UpdateVirtualPrivateCloudSubnet`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-subnet")]
-    pub async fn update_virtual_private_cloud_subnet(
+    pub fn update_virtual_private_cloud_subnet(
         &self,
         body: &crate::models::VirtualPrivateCloudSubnetUpdationParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::VirtualPrivateCloudSubnet>>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "update-virtual-private-cloud-subnet",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::VirtualPrivateCloudSubnet>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "update-virtual-private-cloud-subnet",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "virtual-private-cloud-subnet")]
+crate::pagination::list_request!(
+    GetVirtualPrivateCloudSubnetsRequestBody => VirtualPrivateCloudSubnet,
+    get_virtual_private_cloud_subnets
+);

@@ -3,12 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteVlan`
-#[cfg(any(feature = "vlan"))]
+#[cfg(feature = "vlan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteVlan {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "vlan"))]
+#[cfg(feature = "vlan")]
 impl crate::codec::Decode for DeleteVlan {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -30,7 +30,7 @@ impl crate::codec::Decode for DeleteVlan {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vlan"))]
+#[cfg(feature = "vlan")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteVlan {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -40,13 +40,13 @@ impl crate::codec::Encode for DeleteVlan {
     }
 }
 /// Spec: `#/components/schemas/ExtraIp`
-#[cfg(any(feature = "vlan"))]
+#[cfg(feature = "vlan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExtraIp {
     pub management_ip: ::std::string::String,
     pub host_id: ::std::string::String,
 }
-#[cfg(any(feature = "vlan"))]
+#[cfg(feature = "vlan")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ExtraIp {
     fn decode(
@@ -73,7 +73,7 @@ impl crate::codec::Decode for ExtraIp {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vlan"))]
+#[cfg(feature = "vlan")]
 impl crate::codec::Encode for ExtraIp {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -83,7 +83,7 @@ impl crate::codec::Encode for ExtraIp {
     }
 }
 /// Spec: `#/components/schemas/GetVlansConnectionRequestBody`
-#[cfg(any(feature = "vlan"))]
+#[cfg(feature = "vlan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVlansConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -94,7 +94,7 @@ pub struct GetVlansConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::VlanWhereInput>,
 }
-#[cfg(any(feature = "vlan"))]
+#[cfg(feature = "vlan")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVlansConnectionRequestBody {
     fn decode(
@@ -118,7 +118,7 @@ impl crate::codec::Decode for GetVlansConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vlan"))]
+#[cfg(feature = "vlan")]
 impl crate::codec::Encode for GetVlansConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -133,13 +133,13 @@ impl crate::codec::Encode for GetVlansConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/ManagementVlanUpdationParams`
-#[cfg(any(feature = "vlan"))]
+#[cfg(feature = "vlan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ManagementVlanUpdationParams {
     pub data: crate::models::ManagementVlanUpdationParamsData,
     pub r#where: crate::models::VlanWhereInput,
 }
-#[cfg(any(feature = "vlan"))]
+#[cfg(feature = "vlan")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ManagementVlanUpdationParams {
     fn decode(
@@ -166,7 +166,7 @@ impl crate::codec::Decode for ManagementVlanUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vlan"))]
+#[cfg(feature = "vlan")]
 impl crate::codec::Encode for ManagementVlanUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -176,7 +176,7 @@ impl crate::codec::Encode for ManagementVlanUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/ManagementVlanUpdationParams/properties/data`
-#[cfg(any(feature = "vlan"))]
+#[cfg(feature = "vlan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ManagementVlanUpdationParamsData {
     pub extra_ip: ::std::option::Option<::std::vec::Vec<crate::models::ExtraIp>>,
@@ -184,7 +184,7 @@ pub struct ManagementVlanUpdationParamsData {
     pub gateway_ip: ::std::option::Option<::std::string::String>,
     pub vlan_id: ::std::option::Option<crate::models::VlanId>,
 }
-#[cfg(any(feature = "vlan"))]
+#[cfg(feature = "vlan")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ManagementVlanUpdationParamsData {
     fn decode(
@@ -205,7 +205,7 @@ impl crate::codec::Decode for ManagementVlanUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vlan"))]
+#[cfg(feature = "vlan")]
 impl crate::codec::Encode for ManagementVlanUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -217,13 +217,13 @@ impl crate::codec::Encode for ManagementVlanUpdationParamsData {
     }
 }
 /// Spec: `#/components/schemas/MigrationVlanUpdationParams`
-#[cfg(any(feature = "vlan"))]
+#[cfg(feature = "vlan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct MigrationVlanUpdationParams {
     pub data: ::std::option::Option<crate::models::MigrationVlanUpdationParamsData>,
     pub r#where: crate::models::VlanWhereInput,
 }
-#[cfg(any(feature = "vlan"))]
+#[cfg(feature = "vlan")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for MigrationVlanUpdationParams {
     fn decode(
@@ -247,7 +247,7 @@ impl crate::codec::Decode for MigrationVlanUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vlan"))]
+#[cfg(feature = "vlan")]
 impl crate::codec::Encode for MigrationVlanUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -257,7 +257,7 @@ impl crate::codec::Encode for MigrationVlanUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/MigrationVlanUpdationParams/properties/data`
-#[cfg(any(feature = "vlan"))]
+#[cfg(feature = "vlan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct MigrationVlanUpdationParamsData {
     pub extra_ip: ::std::option::Option<::std::vec::Vec<crate::models::ExtraIp>>,
@@ -265,7 +265,7 @@ pub struct MigrationVlanUpdationParamsData {
     pub gateway_ip: ::std::option::Option<::std::string::String>,
     pub vlan_id: ::std::option::Option<crate::models::VlanId>,
 }
-#[cfg(any(feature = "vlan"))]
+#[cfg(feature = "vlan")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for MigrationVlanUpdationParamsData {
     fn decode(
@@ -286,7 +286,7 @@ impl crate::codec::Decode for MigrationVlanUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vlan"))]
+#[cfg(feature = "vlan")]
 impl crate::codec::Encode for MigrationVlanUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -298,12 +298,12 @@ impl crate::codec::Encode for MigrationVlanUpdationParamsData {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateVlan`
-#[cfg(any(feature = "vlan"))]
+#[cfg(feature = "vlan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVlan {
     pub count: i32,
 }
-#[cfg(any(feature = "vlan"))]
+#[cfg(feature = "vlan")]
 impl crate::codec::Decode for NestedAggregateVlan {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -325,7 +325,7 @@ impl crate::codec::Decode for NestedAggregateVlan {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vlan"))]
+#[cfg(feature = "vlan")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateVlan {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -335,10 +335,10 @@ impl crate::codec::Encode for NestedAggregateVlan {
     }
 }
 /// Spec: `#/components/schemas/Priority`
-#[cfg(any(feature = "vlan"))]
+#[cfg(feature = "vlan")]
 pub type Priority = f64;
 /// Spec: `#/components/schemas/Vlan`
-#[cfg(any(feature = "vlan"))]
+#[cfg(feature = "vlan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Vlan {
     pub entity_async_status: ::std::option::Option<crate::models::EntityAsyncStatus>,
@@ -360,7 +360,7 @@ pub struct Vlan {
     pub vlan_id: i32,
     pub vm_nics: ::std::option::Option<::std::vec::Vec<crate::models::NestedVmNic>>,
 }
-#[cfg(any(feature = "vlan"))]
+#[cfg(feature = "vlan")]
 impl crate::codec::Decode for Vlan {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -429,7 +429,7 @@ impl crate::codec::Decode for Vlan {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vlan"))]
+#[cfg(feature = "vlan")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for Vlan {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -456,12 +456,12 @@ impl crate::codec::Encode for Vlan {
     }
 }
 /// Spec: `#/components/schemas/VlanConnection`
-#[cfg(any(feature = "vlan"))]
+#[cfg(feature = "vlan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VlanConnection {
     pub aggregate: crate::models::NestedAggregateVlan,
 }
-#[cfg(any(feature = "vlan"))]
+#[cfg(feature = "vlan")]
 impl crate::codec::Decode for VlanConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -483,7 +483,7 @@ impl crate::codec::Decode for VlanConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vlan"))]
+#[cfg(feature = "vlan")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VlanConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -493,12 +493,12 @@ impl crate::codec::Encode for VlanConnection {
     }
 }
 /// Spec: `#/components/schemas/VlanDeletionParams`
-#[cfg(any(feature = "vlan"))]
+#[cfg(feature = "vlan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VlanDeletionParams {
     pub r#where: crate::models::VlanWhereInput,
 }
-#[cfg(any(feature = "vlan"))]
+#[cfg(feature = "vlan")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VlanDeletionParams {
     fn decode(
@@ -521,7 +521,7 @@ impl crate::codec::Decode for VlanDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vlan"))]
+#[cfg(feature = "vlan")]
 impl crate::codec::Encode for VlanDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -530,10 +530,10 @@ impl crate::codec::Encode for VlanDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/VlanId`
-#[cfg(any(feature = "vlan"))]
+#[cfg(feature = "vlan")]
 pub type VlanId = i32;
 /// Spec: `#/components/schemas/VmVlanCreationParams`
-#[cfg(any(feature = "vlan"))]
+#[cfg(feature = "vlan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmVlanCreationParams {
     pub qos_burst_unit: ::std::option::Option<crate::models::ByteUnit>,
@@ -549,7 +549,7 @@ pub struct VmVlanCreationParams {
     pub vlan_id: ::std::option::Option<crate::models::VlanId>,
     pub name: ::std::string::String,
 }
-#[cfg(any(feature = "vlan"))]
+#[cfg(feature = "vlan")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmVlanCreationParams {
     fn decode(
@@ -594,7 +594,7 @@ impl crate::codec::Decode for VmVlanCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vlan"))]
+#[cfg(feature = "vlan")]
 impl crate::codec::Encode for VmVlanCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -614,13 +614,13 @@ impl crate::codec::Encode for VmVlanCreationParams {
     }
 }
 /// Spec: `#/components/schemas/VmVlanUpdationParams`
-#[cfg(any(feature = "vlan"))]
+#[cfg(feature = "vlan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmVlanUpdationParams {
     pub data: crate::models::VmVlanUpdationParamsData,
     pub r#where: crate::models::VlanWhereInput,
 }
-#[cfg(any(feature = "vlan"))]
+#[cfg(feature = "vlan")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmVlanUpdationParams {
     fn decode(
@@ -647,7 +647,7 @@ impl crate::codec::Decode for VmVlanUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vlan"))]
+#[cfg(feature = "vlan")]
 impl crate::codec::Encode for VmVlanUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -657,7 +657,7 @@ impl crate::codec::Encode for VmVlanUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/VmVlanUpdationParams/properties/data`
-#[cfg(any(feature = "vlan"))]
+#[cfg(feature = "vlan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmVlanUpdationParamsData {
     pub qos_burst_unit: ::std::option::Option<crate::models::ByteUnit>,
@@ -672,7 +672,7 @@ pub struct VmVlanUpdationParamsData {
     pub vlan_id: ::std::option::Option<crate::models::VlanId>,
     pub name: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "vlan"))]
+#[cfg(feature = "vlan")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmVlanUpdationParamsData {
     fn decode(
@@ -708,7 +708,7 @@ impl crate::codec::Decode for VmVlanUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vlan"))]
+#[cfg(feature = "vlan")]
 impl crate::codec::Encode for VmVlanUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -728,86 +728,121 @@ impl crate::codec::Encode for VmVlanUpdationParamsData {
 }
 impl crate::Client {
     /// `POST /v2/api/create-vm-vlan` (operation `CreateVmVlan`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vlan")]
-    pub async fn create_vm_vlan(
+    pub fn create_vm_vlan(
         &self,
         body: &[crate::models::VmVlanCreationParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Vlan>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("create-vm-vlan", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Vlan>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("create-vm-vlan", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/delete-vm-vlan` (operation `DeleteVlan`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vlan")]
-    pub async fn delete_vlan(
+    pub fn delete_vlan(
         &self,
         body: &crate::models::VlanDeletionParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::DeleteVlan>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("delete-vm-vlan", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::DeleteVlan>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("delete-vm-vlan", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-vlans` (operation `GetVlans`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vlan")]
-    pub async fn get_vlans(
+    pub fn get_vlans(
         &self,
         body: &crate::models::GetVlansRequestBody,
-    ) -> ::std::result::Result<::std::vec::Vec<crate::models::Vlan>, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-vlans", body)).await?.decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::Vlan>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-vlans", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-vlans-connection` (operation `GetVlansConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vlan")]
-    pub async fn get_vlans_connection(
+    pub fn get_vlans_connection(
         &self,
         body: &crate::models::GetVlansConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::VlanConnection, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-vlans-connection", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<crate::models::VlanConnection, crate::Error>,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-vlans-connection", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-management-vlan` (operation `UpdateManagementVlan`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vlan")]
-    pub async fn update_management_vlan(
+    pub fn update_management_vlan(
         &self,
         body: &crate::models::ManagementVlanUpdationParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Vlan>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("update-management-vlan", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Vlan>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("update-management-vlan", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-migration-vlan` (operation `UpdateMigrationVlan`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vlan")]
-    pub async fn update_migration_vlan(
+    pub fn update_migration_vlan(
         &self,
         body: &crate::models::MigrationVlanUpdationParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Vlan>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("update-migration-vlan", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Vlan>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("update-migration-vlan", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-vm-vlan` (operation `UpdateVlan`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vlan")]
-    pub async fn update_vlan(
+    pub fn update_vlan(
         &self,
         body: &crate::models::VmVlanUpdationParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Vlan>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("update-vm-vlan", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Vlan>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("update-vm-vlan", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "vlan")]
+crate::pagination::list_request!(GetVlansRequestBody => Vlan, get_vlans);

@@ -3,12 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/AbortMigrateVmAcrossClusterParams`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AbortMigrateVmAcrossClusterParams {
     pub tasks: crate::models::TaskWhereInput,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for AbortMigrateVmAcrossClusterParams {
     fn decode(
@@ -31,7 +31,7 @@ impl crate::codec::Decode for AbortMigrateVmAcrossClusterParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for AbortMigrateVmAcrossClusterParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -40,7 +40,7 @@ impl crate::codec::Encode for AbortMigrateVmAcrossClusterParams {
     }
 }
 /// Spec: `#/components/schemas/BitPSUnit`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum BitPsUnit {
     /// `bps`
@@ -56,7 +56,7 @@ pub enum BitPsUnit {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl BitPsUnit {
     /// Every value the spec lists.
     pub const ALL: [Self; 5] = [
@@ -90,19 +90,19 @@ impl BitPsUnit {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl ::std::default::Default for BitPsUnit {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl ::std::fmt::Display for BitPsUnit {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BitPsUnit {
     fn decode(
@@ -111,14 +111,14 @@ impl crate::codec::Decode for BitPsUnit {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for BitPsUnit {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/BitUnit`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum BitUnit {
     /// `bit`
@@ -136,7 +136,7 @@ pub enum BitUnit {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl BitUnit {
     /// Every value the spec lists.
     pub const ALL: [Self; 6] = [
@@ -173,19 +173,19 @@ impl BitUnit {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl ::std::default::Default for BitUnit {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl ::std::fmt::Display for BitUnit {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for BitUnit {
     fn decode(
@@ -194,14 +194,14 @@ impl crate::codec::Decode for BitUnit {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for BitUnit {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/CloudInitNetWork`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CloudInitNetWork {
     pub routes: ::std::option::Option<
@@ -212,7 +212,7 @@ pub struct CloudInitNetWork {
     pub netmask: ::std::option::Option<::std::string::String>,
     pub ip_address: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for CloudInitNetWork {
     fn decode(
@@ -242,7 +242,7 @@ impl crate::codec::Decode for CloudInitNetWork {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for CloudInitNetWork {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -255,14 +255,14 @@ impl crate::codec::Encode for CloudInitNetWork {
     }
 }
 /// Spec: `#/components/schemas/CloudInitNetWorkRoute`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CloudInitNetWorkRoute {
     pub network: ::std::string::String,
     pub netmask: ::std::string::String,
     pub gateway: ::std::string::String,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for CloudInitNetWorkRoute {
     fn decode(
@@ -297,7 +297,7 @@ impl crate::codec::Decode for CloudInitNetWorkRoute {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for CloudInitNetWorkRoute {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -308,7 +308,7 @@ impl crate::codec::Encode for CloudInitNetWorkRoute {
     }
 }
 /// Spec: `#/components/schemas/CloudInitNetworkTypeEnum`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum CloudInitNetworkTypeEnum {
     /// `IPV4`
@@ -318,7 +318,7 @@ pub enum CloudInitNetworkTypeEnum {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl CloudInitNetworkTypeEnum {
     /// Every value the spec lists.
     pub const ALL: [Self; 2] = [Self::Ipv4, Self::Ipv4Dhcp];
@@ -340,19 +340,19 @@ impl CloudInitNetworkTypeEnum {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl ::std::default::Default for CloudInitNetworkTypeEnum {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl ::std::fmt::Display for CloudInitNetworkTypeEnum {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for CloudInitNetworkTypeEnum {
     fn decode(
@@ -361,20 +361,20 @@ impl crate::codec::Decode for CloudInitNetworkTypeEnum {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for CloudInitNetworkTypeEnum {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/ConvertVmTemplateToVmParams`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConvertVmTemplateToVmParams {
     pub name: ::std::string::String,
     pub converted_from_template_id: ::std::string::String,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ConvertVmTemplateToVmParams {
     fn decode(
@@ -408,7 +408,7 @@ impl crate::codec::Decode for ConvertVmTemplateToVmParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for ConvertVmTemplateToVmParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -418,12 +418,12 @@ impl crate::codec::Encode for ConvertVmTemplateToVmParams {
     }
 }
 /// Spec: `#/components/schemas/DeleteVm`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteVm {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Decode for DeleteVm {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -445,7 +445,7 @@ impl crate::codec::Decode for DeleteVm {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteVm {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -455,14 +455,14 @@ impl crate::codec::Encode for DeleteVm {
     }
 }
 /// Spec: `#/components/schemas/DiskOperateModifyDisk`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DiskOperateModifyDisk {
     pub vm_volume_id: ::std::option::Option<::std::string::String>,
     pub bus: ::std::option::Option<crate::models::Bus>,
     pub disk_index: i32,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for DiskOperateModifyDisk {
     fn decode(
@@ -487,7 +487,7 @@ impl crate::codec::Decode for DiskOperateModifyDisk {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for DiskOperateModifyDisk {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -498,12 +498,12 @@ impl crate::codec::Encode for DiskOperateModifyDisk {
     }
 }
 /// Spec: `#/components/schemas/GetVmVncInfoParams`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmVncInfoParams {
     pub vm: crate::models::VmWhereUniqueInput,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVmVncInfoParams {
     fn decode(
@@ -526,7 +526,7 @@ impl crate::codec::Decode for GetVmVncInfoParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for GetVmVncInfoParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -535,7 +535,7 @@ impl crate::codec::Encode for GetVmVncInfoParams {
     }
 }
 /// Spec: `#/components/schemas/GetVmsConnectionRequestBody`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -546,7 +546,7 @@ pub struct GetVmsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::VmWhereInput>,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVmsConnectionRequestBody {
     fn decode(
@@ -570,7 +570,7 @@ impl crate::codec::Decode for GetVmsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for GetVmsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -585,14 +585,14 @@ impl crate::codec::Encode for GetVmsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/InstallVmtoolsParams`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct InstallVmtoolsParams {
     /// **Deprecated** in the spec.
     pub data: ::std::option::Option<crate::models::InstallVmtoolsParamsData>,
     pub r#where: crate::models::VmWhereInput,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for InstallVmtoolsParams {
     fn decode(
@@ -616,7 +616,7 @@ impl crate::codec::Decode for InstallVmtoolsParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for InstallVmtoolsParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -628,13 +628,13 @@ impl crate::codec::Encode for InstallVmtoolsParams {
 /// Spec: `#/components/schemas/InstallVmtoolsParams/properties/data`
 ///
 /// **Deprecated** in the spec.
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct InstallVmtoolsParamsData {
     pub svt_image_id: ::std::string::String,
     pub cd_rom_id: ::std::string::String,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for InstallVmtoolsParamsData {
     fn decode(
@@ -665,7 +665,7 @@ impl crate::codec::Decode for InstallVmtoolsParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for InstallVmtoolsParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -675,7 +675,7 @@ impl crate::codec::Encode for InstallVmtoolsParamsData {
     }
 }
 /// Spec: `#/components/schemas/MigrateType`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum MigrateType {
     /// `COLD_MIGRATE`
@@ -687,7 +687,7 @@ pub enum MigrateType {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl MigrateType {
     /// Every value the spec lists.
     pub const ALL: [Self; 3] = [
@@ -715,19 +715,19 @@ impl MigrateType {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl ::std::default::Default for MigrateType {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl ::std::fmt::Display for MigrateType {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for MigrateType {
     fn decode(
@@ -736,14 +736,14 @@ impl crate::codec::Decode for MigrateType {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for MigrateType {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/MigrateVmConfig`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct MigrateVmConfig {
     pub remove_unmovable_devices: ::std::option::Option<bool>,
@@ -753,7 +753,7 @@ pub struct MigrateVmConfig {
     pub elf_storage_policy: crate::models::VmVolumeElfStoragePolicyType,
     pub delete_src_vm: ::std::option::Option<bool>,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for MigrateVmConfig {
     fn decode(
@@ -796,7 +796,7 @@ impl crate::codec::Decode for MigrateVmConfig {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for MigrateVmConfig {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -810,7 +810,7 @@ impl crate::codec::Encode for MigrateVmConfig {
     }
 }
 /// Spec: `#/components/schemas/MountDisksParams`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct MountDisksParams {
     pub max_bandwidth_policy: ::std::option::Option<crate::models::VmDiskIoRestrictType>,
@@ -824,7 +824,7 @@ pub struct MountDisksParams {
     pub bus: crate::models::Bus,
     pub boot: i32,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for MountDisksParams {
     fn decode(
@@ -868,7 +868,7 @@ impl crate::codec::Decode for MountDisksParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for MountDisksParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -886,7 +886,7 @@ impl crate::codec::Encode for MountDisksParams {
     }
 }
 /// Spec: `#/components/schemas/MountNewCreateDisksParams`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct MountNewCreateDisksParams {
     pub max_bandwidth_policy: ::std::option::Option<crate::models::VmDiskIoRestrictType>,
@@ -900,7 +900,7 @@ pub struct MountNewCreateDisksParams {
     pub bus: crate::models::Bus,
     pub boot: i32,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for MountNewCreateDisksParams {
     fn decode(
@@ -948,7 +948,7 @@ impl crate::codec::Decode for MountNewCreateDisksParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for MountNewCreateDisksParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -966,7 +966,7 @@ impl crate::codec::Encode for MountNewCreateDisksParams {
     }
 }
 /// Spec: `#/components/schemas/MountNewCreateDisksParams/properties/vm_volume`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct MountNewCreateDisksParamsVmVolume {
     pub elf_storage_policy: crate::models::VmVolumeElfStoragePolicyType,
@@ -975,7 +975,7 @@ pub struct MountNewCreateDisksParamsVmVolume {
     pub size: i64,
     pub name: ::std::string::String,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for MountNewCreateDisksParamsVmVolume {
     fn decode(
@@ -1012,7 +1012,7 @@ impl crate::codec::Decode for MountNewCreateDisksParamsVmVolume {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for MountNewCreateDisksParamsVmVolume {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1025,12 +1025,12 @@ impl crate::codec::Encode for MountNewCreateDisksParamsVmVolume {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateVm`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVm {
     pub count: i32,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Decode for NestedAggregateVm {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1052,7 +1052,7 @@ impl crate::codec::Decode for NestedAggregateVm {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateVm {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1062,7 +1062,7 @@ impl crate::codec::Encode for NestedAggregateVm {
     }
 }
 /// Spec: `#/components/schemas/OvfDiskOperate`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct OvfDiskOperate {
     pub new_disks: ::std::option::Option<crate::models::VmDiskParams>,
@@ -1073,7 +1073,7 @@ pub struct OvfDiskOperate {
         ::std::vec::Vec<crate::models::VmdkDiskModify>,
     >,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for OvfDiskOperate {
     fn decode(
@@ -1095,7 +1095,7 @@ impl crate::codec::Decode for OvfDiskOperate {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for OvfDiskOperate {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1106,13 +1106,13 @@ impl crate::codec::Encode for OvfDiskOperate {
     }
 }
 /// Spec: `#/components/schemas/StopVmInCutoverMigrationParams`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct StopVmInCutoverMigrationParams {
     pub force: ::std::option::Option<bool>,
     pub tasks: crate::models::TaskWhereInput,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for StopVmInCutoverMigrationParams {
     fn decode(
@@ -1136,7 +1136,7 @@ impl crate::codec::Decode for StopVmInCutoverMigrationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for StopVmInCutoverMigrationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1146,8 +1146,8 @@ impl crate::codec::Encode for StopVmInCutoverMigrationParams {
     }
 }
 /// Spec: `#/components/schemas/TemplateCloudInit`
-#[cfg(any(feature = "vm"))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[cfg(feature = "vm")]
+#[derive(Clone, Default, PartialEq)]
 pub struct TemplateCloudInit {
     pub user_data: ::std::option::Option<::std::string::String>,
     pub public_keys: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -1158,7 +1158,20 @@ pub struct TemplateCloudInit {
     pub nameservers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     pub default_user_password: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
+impl ::std::fmt::Debug for TemplateCloudInit {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        let mut debug = f.debug_struct("TemplateCloudInit");
+        debug.field("user_data", &self.user_data);
+        debug.field("public_keys", &self.public_keys);
+        debug.field("hostname", &self.hostname);
+        debug.field("networks", &self.networks);
+        debug.field("nameservers", &self.nameservers);
+        debug.field("default_user_password", &::std::format_args!("<redacted>"));
+        debug.finish()
+    }
+}
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for TemplateCloudInit {
     fn decode(
@@ -1183,7 +1196,7 @@ impl crate::codec::Decode for TemplateCloudInit {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for TemplateCloudInit {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1197,14 +1210,14 @@ impl crate::codec::Encode for TemplateCloudInit {
     }
 }
 /// Spec: `#/components/schemas/UpdateVpcNicPayloads`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UpdateVpcNicPayloads {
     pub floating_ip_id: crate::Nullable<::std::string::String>,
     pub ip_addresses: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     pub vpc_subnet_id: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for UpdateVpcNicPayloads {
     fn decode(
@@ -1224,7 +1237,7 @@ impl crate::codec::Decode for UpdateVpcNicPayloads {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for UpdateVpcNicPayloads {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1235,13 +1248,13 @@ impl crate::codec::Encode for UpdateVpcNicPayloads {
     }
 }
 /// Spec: `#/components/schemas/VlanMapping`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VlanMapping {
     pub src_vlan_local_id: ::std::string::String,
     pub dest_vlan_local_id: ::std::string::String,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VlanMapping {
     fn decode(
@@ -1272,7 +1285,7 @@ impl crate::codec::Decode for VlanMapping {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VlanMapping {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1282,7 +1295,7 @@ impl crate::codec::Encode for VlanMapping {
     }
 }
 /// Spec: `#/components/schemas/Vm`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Vm {
     pub backup_plans: ::std::option::Option<
@@ -1366,7 +1379,7 @@ pub struct Vm {
     pub vm_usage: ::std::option::Option<crate::models::VmUsage>,
     pub win_opt: bool,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Decode for Vm {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -1575,7 +1588,7 @@ impl crate::codec::Decode for Vm {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for Vm {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -1652,13 +1665,13 @@ impl crate::codec::Encode for Vm {
     }
 }
 /// Spec: `#/components/schemas/VmAddCdRomParams`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmAddCdRomParams {
     pub data: crate::models::VmAddCdRomParamsData,
     pub r#where: crate::models::VmWhereInput,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmAddCdRomParams {
     fn decode(
@@ -1685,7 +1698,7 @@ impl crate::codec::Decode for VmAddCdRomParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmAddCdRomParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1695,12 +1708,12 @@ impl crate::codec::Encode for VmAddCdRomParams {
     }
 }
 /// Spec: `#/components/schemas/VmAddCdRomParams/properties/data`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmAddCdRomParamsData {
     pub vm_cd_roms: ::std::vec::Vec<crate::models::VmCdRomParams>,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmAddCdRomParamsData {
     fn decode(
@@ -1723,7 +1736,7 @@ impl crate::codec::Decode for VmAddCdRomParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmAddCdRomParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1732,13 +1745,13 @@ impl crate::codec::Encode for VmAddCdRomParamsData {
     }
 }
 /// Spec: `#/components/schemas/VmAddDiskParams`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmAddDiskParams {
     pub data: crate::models::VmAddDiskParamsData,
     pub r#where: crate::models::VmWhereInput,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmAddDiskParams {
     fn decode(
@@ -1765,7 +1778,7 @@ impl crate::codec::Decode for VmAddDiskParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmAddDiskParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1775,7 +1788,7 @@ impl crate::codec::Encode for VmAddDiskParams {
     }
 }
 /// Spec: `#/components/schemas/VmAddDiskParams/properties/data`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmAddDiskParamsData {
     pub max_bandwidth_policy: ::std::option::Option<crate::models::VmDiskIoRestrictType>,
@@ -1786,7 +1799,7 @@ pub struct VmAddDiskParamsData {
     pub io_policy: ::std::option::Option<crate::models::VmDiskIoPolicy>,
     pub vm_disks: crate::models::VmAddDiskParamsDataVmDisks,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmAddDiskParamsData {
     fn decode(
@@ -1821,7 +1834,7 @@ impl crate::codec::Decode for VmAddDiskParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmAddDiskParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1836,7 +1849,7 @@ impl crate::codec::Encode for VmAddDiskParamsData {
     }
 }
 /// Spec: `#/components/schemas/VmAddDiskParams/properties/data/properties/vm_disks`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmAddDiskParamsDataVmDisks {
     pub mount_disks: ::std::option::Option<
@@ -1846,7 +1859,7 @@ pub struct VmAddDiskParamsDataVmDisks {
         ::std::vec::Vec<crate::models::MountNewCreateDisksParams>,
     >,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmAddDiskParamsDataVmDisks {
     fn decode(
@@ -1867,7 +1880,7 @@ impl crate::codec::Decode for VmAddDiskParamsDataVmDisks {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmAddDiskParamsDataVmDisks {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1877,13 +1890,13 @@ impl crate::codec::Encode for VmAddDiskParamsDataVmDisks {
     }
 }
 /// Spec: `#/components/schemas/VmAddFolderParams`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmAddFolderParams {
     pub data: crate::models::VmAddFolderParamsData,
     pub r#where: crate::models::VmWhereInput,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmAddFolderParams {
     fn decode(
@@ -1910,7 +1923,7 @@ impl crate::codec::Decode for VmAddFolderParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmAddFolderParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1920,12 +1933,12 @@ impl crate::codec::Encode for VmAddFolderParams {
     }
 }
 /// Spec: `#/components/schemas/VmAddFolderParams/properties/data`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmAddFolderParamsData {
     pub folder_id: ::std::string::String,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmAddFolderParamsData {
     fn decode(
@@ -1948,7 +1961,7 @@ impl crate::codec::Decode for VmAddFolderParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmAddFolderParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -1957,13 +1970,13 @@ impl crate::codec::Encode for VmAddFolderParamsData {
     }
 }
 /// Spec: `#/components/schemas/VmAddGpuDeviceParams`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmAddGpuDeviceParams {
     pub data: ::std::vec::Vec<crate::models::VmGpuOperationParams>,
     pub r#where: crate::models::VmWhereInput,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmAddGpuDeviceParams {
     fn decode(
@@ -1990,7 +2003,7 @@ impl crate::codec::Decode for VmAddGpuDeviceParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmAddGpuDeviceParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -2000,13 +2013,13 @@ impl crate::codec::Encode for VmAddGpuDeviceParams {
     }
 }
 /// Spec: `#/components/schemas/VmAddNicParams`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmAddNicParams {
     pub data: crate::models::VmAddNicParamsData,
     pub r#where: crate::models::VmWhereInput,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmAddNicParams {
     fn decode(
@@ -2033,7 +2046,7 @@ impl crate::codec::Decode for VmAddNicParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmAddNicParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -2043,12 +2056,12 @@ impl crate::codec::Encode for VmAddNicParams {
     }
 }
 /// Spec: `#/components/schemas/VmAddNicParams/properties/data`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmAddNicParamsData {
     pub vm_nics: ::std::vec::Vec<crate::models::VmNicParams>,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmAddNicParamsData {
     fn decode(
@@ -2071,7 +2084,7 @@ impl crate::codec::Decode for VmAddNicParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmAddNicParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -2080,7 +2093,7 @@ impl crate::codec::Encode for VmAddNicParamsData {
     }
 }
 /// Spec: `#/components/schemas/VmCdRomParams`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmCdRomParams {
     pub content_library_image_id: ::std::option::Option<::std::string::String>,
@@ -2089,7 +2102,7 @@ pub struct VmCdRomParams {
     pub key: ::std::option::Option<i32>,
     pub boot: i32,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmCdRomParams {
     fn decode(
@@ -2121,7 +2134,7 @@ impl crate::codec::Decode for VmCdRomParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmCdRomParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -2134,7 +2147,7 @@ impl crate::codec::Encode for VmCdRomParams {
     }
 }
 /// Spec: `#/components/schemas/VmCloneParams`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmCloneParams {
     pub owner: ::std::option::Option<crate::models::VmOwnerParams>,
@@ -2171,7 +2184,7 @@ pub struct VmCloneParams {
     pub host_id: ::std::option::Option<::std::string::String>,
     pub cluster_id: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmCloneParams {
     fn decode(
@@ -2232,7 +2245,7 @@ impl crate::codec::Decode for VmCloneParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmCloneParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -2268,12 +2281,12 @@ impl crate::codec::Encode for VmCloneParams {
     }
 }
 /// Spec: `#/components/schemas/VmConnection`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmConnection {
     pub aggregate: crate::models::NestedAggregateVm,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Decode for VmConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -2295,7 +2308,7 @@ impl crate::codec::Decode for VmConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VmConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -2305,7 +2318,7 @@ impl crate::codec::Encode for VmConnection {
     }
 }
 /// Spec: `#/components/schemas/VmCreateVmFromContentLibraryTemplateBatchParams`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmCreateVmFromContentLibraryTemplateBatchParams {
     pub vms: ::std::vec::Vec<
@@ -2313,7 +2326,7 @@ pub struct VmCreateVmFromContentLibraryTemplateBatchParams {
     >,
     pub template_id: ::std::string::String,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmCreateVmFromContentLibraryTemplateBatchParams {
     fn decode(
@@ -2344,7 +2357,7 @@ impl crate::codec::Decode for VmCreateVmFromContentLibraryTemplateBatchParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmCreateVmFromContentLibraryTemplateBatchParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -2354,7 +2367,7 @@ impl crate::codec::Encode for VmCreateVmFromContentLibraryTemplateBatchParams {
     }
 }
 /// Spec: `#/components/schemas/VmCreateVmFromContentLibraryTemplateBatchVmParams`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmCreateVmFromContentLibraryTemplateBatchVmParams {
     pub owner: ::std::option::Option<crate::models::VmOwnerParams>,
@@ -2389,7 +2402,7 @@ pub struct VmCreateVmFromContentLibraryTemplateBatchVmParams {
     pub host_id: ::std::option::Option<::std::string::String>,
     pub cluster_id: ::std::string::String,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmCreateVmFromContentLibraryTemplateBatchVmParams {
     fn decode(
@@ -2456,7 +2469,7 @@ impl crate::codec::Decode for VmCreateVmFromContentLibraryTemplateBatchVmParams 
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmCreateVmFromContentLibraryTemplateBatchVmParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -2491,7 +2504,7 @@ impl crate::codec::Encode for VmCreateVmFromContentLibraryTemplateBatchVmParams 
     }
 }
 /// Spec: `#/components/schemas/VmCreateVmFromContentLibraryTemplateParams`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmCreateVmFromContentLibraryTemplateParams {
     pub owner: ::std::option::Option<crate::models::VmOwnerParams>,
@@ -2529,7 +2542,7 @@ pub struct VmCreateVmFromContentLibraryTemplateParams {
     pub host_id: ::std::option::Option<::std::string::String>,
     pub cluster_id: ::std::string::String,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmCreateVmFromContentLibraryTemplateParams {
     fn decode(
@@ -2601,7 +2614,7 @@ impl crate::codec::Decode for VmCreateVmFromContentLibraryTemplateParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmCreateVmFromContentLibraryTemplateParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -2638,7 +2651,7 @@ impl crate::codec::Encode for VmCreateVmFromContentLibraryTemplateParams {
     }
 }
 /// Spec: `#/components/schemas/VmCreateVmFromTemplateParams`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmCreateVmFromTemplateParams {
     pub owner: ::std::option::Option<crate::models::VmOwnerParams>,
@@ -2677,7 +2690,7 @@ pub struct VmCreateVmFromTemplateParams {
     /// **Deprecated** in the spec.
     pub cluster_id: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmCreateVmFromTemplateParams {
     fn decode(
@@ -2746,7 +2759,7 @@ impl crate::codec::Decode for VmCreateVmFromTemplateParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmCreateVmFromTemplateParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -2783,7 +2796,7 @@ impl crate::codec::Encode for VmCreateVmFromTemplateParams {
     }
 }
 /// Spec: `#/components/schemas/VmCreationParams`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmCreationParams {
     pub owner: ::std::option::Option<crate::models::VmOwnerParams>,
@@ -2817,7 +2830,7 @@ pub struct VmCreationParams {
     pub host_id: ::std::option::Option<::std::string::String>,
     pub cluster_id: ::std::string::String,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmCreationParams {
     fn decode(
@@ -2915,7 +2928,7 @@ impl crate::codec::Decode for VmCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -2949,13 +2962,13 @@ impl crate::codec::Encode for VmCreationParams {
     }
 }
 /// Spec: `#/components/schemas/VmDeleteParams`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmDeleteParams {
     pub effect: ::std::option::Option<crate::models::VmDeleteParamsEffect>,
     pub r#where: crate::models::VmWhereInput,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmDeleteParams {
     fn decode(
@@ -2979,7 +2992,7 @@ impl crate::codec::Decode for VmDeleteParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmDeleteParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -2989,12 +3002,12 @@ impl crate::codec::Encode for VmDeleteParams {
     }
 }
 /// Spec: `#/components/schemas/VmDeleteParams/properties/effect`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmDeleteParamsEffect {
     pub include_snapshots: ::std::option::Option<bool>,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmDeleteParamsEffect {
     fn decode(
@@ -3014,7 +3027,7 @@ impl crate::codec::Decode for VmDeleteParamsEffect {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmDeleteParamsEffect {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -3023,7 +3036,7 @@ impl crate::codec::Encode for VmDeleteParamsEffect {
     }
 }
 /// Spec: `#/components/schemas/VmDiskOperate`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmDiskOperate {
     pub remove_disks: ::std::option::Option<crate::models::VmDiskOperateRemoveDisks>,
@@ -3032,7 +3045,7 @@ pub struct VmDiskOperate {
     >,
     pub new_disks: ::std::option::Option<crate::models::VmDiskParams>,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmDiskOperate {
     fn decode(
@@ -3052,7 +3065,7 @@ impl crate::codec::Decode for VmDiskOperate {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmDiskOperate {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -3063,12 +3076,12 @@ impl crate::codec::Encode for VmDiskOperate {
     }
 }
 /// Spec: `#/components/schemas/VmDiskOperate/properties/remove_disks`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmDiskOperateRemoveDisks {
     pub disk_index: ::std::vec::Vec<i32>,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmDiskOperateRemoveDisks {
     fn decode(
@@ -3091,7 +3104,7 @@ impl crate::codec::Decode for VmDiskOperateRemoveDisks {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmDiskOperateRemoveDisks {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -3100,7 +3113,7 @@ impl crate::codec::Encode for VmDiskOperateRemoveDisks {
     }
 }
 /// Spec: `#/components/schemas/VmDiskParams`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmDiskParams {
     pub mount_cd_roms: ::std::option::Option<
@@ -3113,7 +3126,7 @@ pub struct VmDiskParams {
         ::std::vec::Vec<crate::models::MountNewCreateDisksParams>,
     >,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmDiskParams {
     fn decode(
@@ -3135,7 +3148,7 @@ impl crate::codec::Decode for VmDiskParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmDiskParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -3146,12 +3159,12 @@ impl crate::codec::Encode for VmDiskParams {
     }
 }
 /// Spec: `#/components/schemas/VmEjectCdRomParams`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmEjectCdRomParams {
     pub r#where: crate::models::VmDiskWhereInput,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmEjectCdRomParams {
     fn decode(
@@ -3174,7 +3187,7 @@ impl crate::codec::Decode for VmEjectCdRomParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmEjectCdRomParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -3183,14 +3196,14 @@ impl crate::codec::Encode for VmEjectCdRomParams {
     }
 }
 /// Spec: `#/components/schemas/VmExpandVmDiskParams`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmExpandVmDiskParams {
     pub size_unit: ::std::option::Option<crate::models::ByteUnit>,
     pub size: i64,
     pub r#where: crate::models::VmDiskWhereInput,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmExpandVmDiskParams {
     fn decode(
@@ -3218,7 +3231,7 @@ impl crate::codec::Decode for VmExpandVmDiskParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmExpandVmDiskParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -3229,13 +3242,13 @@ impl crate::codec::Encode for VmExpandVmDiskParams {
     }
 }
 /// Spec: `#/components/schemas/VmExportParams`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmExportParams {
     pub data: crate::models::VmExportParamsData,
     pub r#where: crate::models::VmWhereInput,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmExportParams {
     fn decode(
@@ -3262,7 +3275,7 @@ impl crate::codec::Decode for VmExportParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmExportParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -3272,13 +3285,13 @@ impl crate::codec::Encode for VmExportParams {
     }
 }
 /// Spec: `#/components/schemas/VmExportParamsData`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmExportParamsData {
     pub keep_mac: ::std::option::Option<bool>,
     pub r#type: crate::models::VmExportFileType,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmExportParamsData {
     fn decode(
@@ -3302,7 +3315,7 @@ impl crate::codec::Decode for VmExportParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmExportParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -3312,7 +3325,7 @@ impl crate::codec::Encode for VmExportParamsData {
     }
 }
 /// Spec: `#/components/schemas/VmGpuDetail`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmGpuDetail {
     pub vgpu_instance_on_vm_num: ::std::option::Option<i32>,
@@ -3342,7 +3355,7 @@ pub struct VmGpuDetail {
     pub available_vgpus_num: ::std::option::Option<i32>,
     pub assigned_vgpus_num: ::std::option::Option<i32>,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Decode for VmGpuDetail {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -3451,7 +3464,7 @@ impl crate::codec::Decode for VmGpuDetail {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VmGpuDetail {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -3484,7 +3497,7 @@ impl crate::codec::Encode for VmGpuDetail {
     }
 }
 /// Spec: `#/components/schemas/VmGpuInfo`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmGpuInfo {
     pub gpu_devices: ::std::vec::Vec<crate::models::VmGpuDetail>,
@@ -3492,7 +3505,7 @@ pub struct VmGpuInfo {
     pub local_id: ::std::string::String,
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Decode for VmGpuInfo {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -3530,7 +3543,7 @@ impl crate::codec::Decode for VmGpuInfo {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VmGpuInfo {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -3543,13 +3556,13 @@ impl crate::codec::Encode for VmGpuInfo {
     }
 }
 /// Spec: `#/components/schemas/VmGpuOperationParams`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmGpuOperationParams {
     pub amount: ::std::option::Option<i32>,
     pub gpu_id: ::std::string::String,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmGpuOperationParams {
     fn decode(
@@ -3573,7 +3586,7 @@ impl crate::codec::Decode for VmGpuOperationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmGpuOperationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -3583,7 +3596,7 @@ impl crate::codec::Encode for VmGpuOperationParams {
     }
 }
 /// Spec: `#/components/schemas/VmImportNicParams`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmImportNicParams {
     pub subnet_mask: ::std::option::Option<::std::string::String>,
@@ -3597,7 +3610,7 @@ pub struct VmImportNicParams {
     pub mac_address: ::std::option::Option<::std::string::String>,
     pub local_id: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmImportNicParams {
     fn decode(
@@ -3629,7 +3642,7 @@ impl crate::codec::Decode for VmImportNicParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmImportNicParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -3647,7 +3660,7 @@ impl crate::codec::Encode for VmImportNicParams {
     }
 }
 /// Spec: `#/components/schemas/VmImportParams`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmImportParams {
     pub max_bandwidth_policy: ::std::option::Option<crate::models::VmDiskIoRestrictType>,
@@ -3677,7 +3690,7 @@ pub struct VmImportParams {
     pub owner_id: ::std::option::Option<::std::string::String>,
     pub parsed_ovf: crate::models::ParsedOvf,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmImportParams {
     fn decode(
@@ -3742,7 +3755,7 @@ impl crate::codec::Decode for VmImportParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmImportParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -3774,13 +3787,13 @@ impl crate::codec::Encode for VmImportParams {
     }
 }
 /// Spec: `#/components/schemas/VmMigrateAcrossClusterParams`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmMigrateAcrossClusterParams {
     pub data: crate::models::VmMigrateAcrossClusterParamsData,
     pub r#where: crate::models::VmWhereInput,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmMigrateAcrossClusterParams {
     fn decode(
@@ -3807,7 +3820,7 @@ impl crate::codec::Decode for VmMigrateAcrossClusterParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmMigrateAcrossClusterParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -3817,14 +3830,14 @@ impl crate::codec::Encode for VmMigrateAcrossClusterParams {
     }
 }
 /// Spec: `#/components/schemas/VmMigrateAcrossClusterParams/properties/data`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmMigrateAcrossClusterParamsData {
     pub vm_config: crate::models::MigrateVmConfig,
     pub cluster_id: ::std::string::String,
     pub host_id: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmMigrateAcrossClusterParamsData {
     fn decode(
@@ -3856,7 +3869,7 @@ impl crate::codec::Decode for VmMigrateAcrossClusterParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmMigrateAcrossClusterParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -3867,13 +3880,13 @@ impl crate::codec::Encode for VmMigrateAcrossClusterParamsData {
     }
 }
 /// Spec: `#/components/schemas/VmMigrateParams`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmMigrateParams {
     pub data: ::std::option::Option<crate::models::VmMigrateParamsData>,
     pub r#where: crate::models::VmWhereInput,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmMigrateParams {
     fn decode(
@@ -3897,7 +3910,7 @@ impl crate::codec::Decode for VmMigrateParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmMigrateParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -3907,12 +3920,12 @@ impl crate::codec::Encode for VmMigrateParams {
     }
 }
 /// Spec: `#/components/schemas/VmMigrateParams/properties/data`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmMigrateParamsData {
     pub host_id: ::std::string::String,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmMigrateParamsData {
     fn decode(
@@ -3935,7 +3948,7 @@ impl crate::codec::Decode for VmMigrateParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmMigrateParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -3944,7 +3957,7 @@ impl crate::codec::Encode for VmMigrateParamsData {
     }
 }
 /// Spec: `#/components/schemas/VmNicParams`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmNicParams {
     pub vpc_nic: ::std::option::Option<crate::models::VpcNicParams>,
@@ -3961,7 +3974,7 @@ pub struct VmNicParams {
     pub mac_address: ::std::option::Option<::std::string::String>,
     pub local_id: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmNicParams {
     fn decode(
@@ -3993,7 +4006,7 @@ impl crate::codec::Decode for VmNicParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmNicParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -4014,13 +4027,13 @@ impl crate::codec::Encode for VmNicParams {
     }
 }
 /// Spec: `#/components/schemas/VmNicQosOption`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmNicQosOption {
     pub egress: ::std::option::Option<crate::models::VmNicQosTraffic>,
     pub ingress: ::std::option::Option<crate::models::VmNicQosTraffic>,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmNicQosOption {
     fn decode(
@@ -4039,7 +4052,7 @@ impl crate::codec::Decode for VmNicQosOption {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmNicQosOption {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -4049,7 +4062,7 @@ impl crate::codec::Encode for VmNicQosOption {
     }
 }
 /// Spec: `#/components/schemas/VmNicQosTraffic`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmNicQosTraffic {
     pub rate_limit_unit: ::std::option::Option<crate::models::BitPsUnit>,
@@ -4058,7 +4071,7 @@ pub struct VmNicQosTraffic {
     pub burst: crate::Nullable<i64>,
     pub enabled: bool,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmNicQosTraffic {
     fn decode(
@@ -4087,7 +4100,7 @@ impl crate::codec::Decode for VmNicQosTraffic {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmNicQosTraffic {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -4100,12 +4113,12 @@ impl crate::codec::Encode for VmNicQosTraffic {
     }
 }
 /// Spec: `#/components/schemas/VmOperateParams`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmOperateParams {
     pub r#where: crate::models::VmWhereInput,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmOperateParams {
     fn decode(
@@ -4128,7 +4141,7 @@ impl crate::codec::Decode for VmOperateParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmOperateParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -4137,13 +4150,13 @@ impl crate::codec::Encode for VmOperateParams {
     }
 }
 /// Spec: `#/components/schemas/VmOperatePciNicParams`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmOperatePciNicParams {
     pub data: crate::models::VmOperatePciNicParamsData,
     pub r#where: crate::models::VmWhereInput,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmOperatePciNicParams {
     fn decode(
@@ -4170,7 +4183,7 @@ impl crate::codec::Decode for VmOperatePciNicParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmOperatePciNicParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -4180,12 +4193,12 @@ impl crate::codec::Encode for VmOperatePciNicParams {
     }
 }
 /// Spec: `#/components/schemas/VmOperatePciNicParams/properties/data`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmOperatePciNicParamsData {
     pub pci_nics: ::std::option::Option<crate::models::NicWhereInput>,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmOperatePciNicParamsData {
     fn decode(
@@ -4203,7 +4216,7 @@ impl crate::codec::Decode for VmOperatePciNicParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmOperatePciNicParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -4212,13 +4225,13 @@ impl crate::codec::Encode for VmOperatePciNicParamsData {
     }
 }
 /// Spec: `#/components/schemas/VmOwnerParams`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmOwnerParams {
     pub search_for: ::std::option::Option<crate::models::VmOwnerParamsSearchFor>,
     pub value: ::std::string::String,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmOwnerParams {
     fn decode(
@@ -4242,7 +4255,7 @@ impl crate::codec::Decode for VmOwnerParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmOwnerParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -4252,7 +4265,7 @@ impl crate::codec::Encode for VmOwnerParams {
     }
 }
 /// Spec: `#/components/schemas/VmOwnerParams/properties/search_for`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VmOwnerParamsSearchFor {
     /// `username`
@@ -4262,7 +4275,7 @@ pub enum VmOwnerParamsSearchFor {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl VmOwnerParamsSearchFor {
     /// Every value the spec lists.
     pub const ALL: [Self; 2] = [Self::Username, Self::Id];
@@ -4284,19 +4297,19 @@ impl VmOwnerParamsSearchFor {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl ::std::default::Default for VmOwnerParamsSearchFor {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl ::std::fmt::Display for VmOwnerParamsSearchFor {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmOwnerParamsSearchFor {
     fn decode(
@@ -4305,14 +4318,14 @@ impl crate::codec::Decode for VmOwnerParamsSearchFor {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmOwnerParamsSearchFor {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/VmRebuildParams`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmRebuildParams {
     pub owner: ::std::option::Option<crate::models::VmOwnerParams>,
@@ -4349,7 +4362,7 @@ pub struct VmRebuildParams {
     pub host_id: ::std::option::Option<::std::string::String>,
     pub cluster_id: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmRebuildParams {
     fn decode(
@@ -4417,7 +4430,7 @@ impl crate::codec::Decode for VmRebuildParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmRebuildParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -4453,13 +4466,13 @@ impl crate::codec::Encode for VmRebuildParams {
     }
 }
 /// Spec: `#/components/schemas/VmRemoveCdRomParams`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmRemoveCdRomParams {
     pub data: crate::models::VmRemoveCdRomParamsData,
     pub r#where: crate::models::VmWhereInput,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmRemoveCdRomParams {
     fn decode(
@@ -4486,7 +4499,7 @@ impl crate::codec::Decode for VmRemoveCdRomParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmRemoveCdRomParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -4496,12 +4509,12 @@ impl crate::codec::Encode for VmRemoveCdRomParams {
     }
 }
 /// Spec: `#/components/schemas/VmRemoveCdRomParams/properties/data`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmRemoveCdRomParamsData {
     pub cd_rom_ids: ::std::vec::Vec<::std::string::String>,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmRemoveCdRomParamsData {
     fn decode(
@@ -4524,7 +4537,7 @@ impl crate::codec::Decode for VmRemoveCdRomParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmRemoveCdRomParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -4533,13 +4546,13 @@ impl crate::codec::Encode for VmRemoveCdRomParamsData {
     }
 }
 /// Spec: `#/components/schemas/VmRemoveDiskParams`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmRemoveDiskParams {
     pub data: crate::models::VmRemoveDiskParamsData,
     pub r#where: crate::models::VmWhereInput,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmRemoveDiskParams {
     fn decode(
@@ -4566,7 +4579,7 @@ impl crate::codec::Decode for VmRemoveDiskParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmRemoveDiskParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -4576,12 +4589,12 @@ impl crate::codec::Encode for VmRemoveDiskParams {
     }
 }
 /// Spec: `#/components/schemas/VmRemoveDiskParams/properties/data`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmRemoveDiskParamsData {
     pub disk_ids: ::std::vec::Vec<::std::string::String>,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmRemoveDiskParamsData {
     fn decode(
@@ -4604,7 +4617,7 @@ impl crate::codec::Decode for VmRemoveDiskParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmRemoveDiskParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -4613,13 +4626,13 @@ impl crate::codec::Encode for VmRemoveDiskParamsData {
     }
 }
 /// Spec: `#/components/schemas/VmRemoveGpuDeviceParams`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmRemoveGpuDeviceParams {
     pub data: ::std::vec::Vec<crate::models::VmGpuOperationParams>,
     pub r#where: crate::models::VmWhereInput,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmRemoveGpuDeviceParams {
     fn decode(
@@ -4646,7 +4659,7 @@ impl crate::codec::Decode for VmRemoveGpuDeviceParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmRemoveGpuDeviceParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -4656,13 +4669,13 @@ impl crate::codec::Encode for VmRemoveGpuDeviceParams {
     }
 }
 /// Spec: `#/components/schemas/VmRemoveNicByWhereParams`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmRemoveNicByWhereParams {
     pub effect: crate::models::VmRemoveNicByWhereParamsEffect,
     pub r#where: crate::models::VmNicWhereInput,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmRemoveNicByWhereParams {
     fn decode(
@@ -4689,7 +4702,7 @@ impl crate::codec::Decode for VmRemoveNicByWhereParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmRemoveNicByWhereParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -4699,12 +4712,12 @@ impl crate::codec::Encode for VmRemoveNicByWhereParams {
     }
 }
 /// Spec: `#/components/schemas/VmRemoveNicByWhereParams/properties/effect`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmRemoveNicByWhereParamsEffect {
     pub vm_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmRemoveNicByWhereParamsEffect {
     fn decode(
@@ -4722,7 +4735,7 @@ impl crate::codec::Decode for VmRemoveNicByWhereParamsEffect {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmRemoveNicByWhereParamsEffect {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -4731,13 +4744,13 @@ impl crate::codec::Encode for VmRemoveNicByWhereParamsEffect {
     }
 }
 /// Spec: `#/components/schemas/VmRemoveNicParams`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmRemoveNicParams {
     pub data: crate::models::VmRemoveNicParamsData,
     pub r#where: crate::models::VmWhereInput,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmRemoveNicParams {
     fn decode(
@@ -4764,7 +4777,7 @@ impl crate::codec::Decode for VmRemoveNicParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmRemoveNicParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -4774,12 +4787,12 @@ impl crate::codec::Encode for VmRemoveNicParams {
     }
 }
 /// Spec: `#/components/schemas/VmRemoveNicParams/properties/data`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmRemoveNicParamsData {
     pub nic_index: ::std::vec::Vec<i32>,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmRemoveNicParamsData {
     fn decode(
@@ -4802,7 +4815,7 @@ impl crate::codec::Decode for VmRemoveNicParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmRemoveNicParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -4811,13 +4824,13 @@ impl crate::codec::Encode for VmRemoveNicParamsData {
     }
 }
 /// Spec: `#/components/schemas/VmResetGuestOsPasswordParams`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmResetGuestOsPasswordParams {
     pub data: crate::models::VmResetGuestOsPasswordParamsData,
     pub r#where: crate::models::VmWhereInput,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmResetGuestOsPasswordParams {
     fn decode(
@@ -4844,7 +4857,7 @@ impl crate::codec::Decode for VmResetGuestOsPasswordParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmResetGuestOsPasswordParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -4854,13 +4867,22 @@ impl crate::codec::Encode for VmResetGuestOsPasswordParams {
     }
 }
 /// Spec: `#/components/schemas/VmResetGuestOsPasswordParams/properties/data`
-#[cfg(any(feature = "vm"))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[cfg(feature = "vm")]
+#[derive(Clone, Default, PartialEq)]
 pub struct VmResetGuestOsPasswordParamsData {
     pub password: ::std::string::String,
     pub username: ::std::string::String,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
+impl ::std::fmt::Debug for VmResetGuestOsPasswordParamsData {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        let mut debug = f.debug_struct("VmResetGuestOsPasswordParamsData");
+        debug.field("password", &::std::format_args!("<redacted>"));
+        debug.field("username", &self.username);
+        debug.finish()
+    }
+}
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmResetGuestOsPasswordParamsData {
     fn decode(
@@ -4891,7 +4913,7 @@ impl crate::codec::Decode for VmResetGuestOsPasswordParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmResetGuestOsPasswordParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -4901,7 +4923,7 @@ impl crate::codec::Encode for VmResetGuestOsPasswordParamsData {
     }
 }
 /// Spec: `#/components/schemas/VmRestrictIoParamsData`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmRestrictIoParamsData {
     pub max_bandwidth_policy: ::std::option::Option<crate::models::VmDiskIoRestrictType>,
@@ -4910,7 +4932,7 @@ pub struct VmRestrictIoParamsData {
     pub max_iops_policy: ::std::option::Option<crate::models::VmDiskIoRestrictType>,
     pub max_iops: ::std::option::Option<i64>,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmRestrictIoParamsData {
     fn decode(
@@ -4938,7 +4960,7 @@ impl crate::codec::Decode for VmRestrictIoParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmRestrictIoParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -4951,13 +4973,13 @@ impl crate::codec::Encode for VmRestrictIoParamsData {
     }
 }
 /// Spec: `#/components/schemas/VmRollbackParams`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmRollbackParams {
     pub data: crate::models::VmRollbackParamsData,
     pub r#where: crate::models::VmWhereInput,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmRollbackParams {
     fn decode(
@@ -4984,7 +5006,7 @@ impl crate::codec::Decode for VmRollbackParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmRollbackParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -4994,12 +5016,12 @@ impl crate::codec::Encode for VmRollbackParams {
     }
 }
 /// Spec: `#/components/schemas/VmRollbackParams/properties/data`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmRollbackParamsData {
     pub snapshot_id: ::std::string::String,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmRollbackParamsData {
     fn decode(
@@ -5022,7 +5044,7 @@ impl crate::codec::Decode for VmRollbackParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmRollbackParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -5031,13 +5053,13 @@ impl crate::codec::Encode for VmRollbackParamsData {
     }
 }
 /// Spec: `#/components/schemas/VmStartParams`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmStartParams {
     pub data: ::std::option::Option<crate::models::VmStartParamsData>,
     pub r#where: crate::models::VmWhereInput,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmStartParams {
     fn decode(
@@ -5061,7 +5083,7 @@ impl crate::codec::Decode for VmStartParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmStartParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -5071,12 +5093,12 @@ impl crate::codec::Encode for VmStartParams {
     }
 }
 /// Spec: `#/components/schemas/VmStartParams/properties/data`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmStartParamsData {
     pub host_id: ::std::string::String,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmStartParamsData {
     fn decode(
@@ -5099,7 +5121,7 @@ impl crate::codec::Decode for VmStartParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmStartParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -5108,13 +5130,13 @@ impl crate::codec::Encode for VmStartParamsData {
     }
 }
 /// Spec: `#/components/schemas/VmToggleCdRomDisableParams`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmToggleCdRomDisableParams {
     pub disabled: bool,
     pub r#where: crate::models::VmDiskWhereInput,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmToggleCdRomDisableParams {
     fn decode(
@@ -5141,7 +5163,7 @@ impl crate::codec::Decode for VmToggleCdRomDisableParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmToggleCdRomDisableParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -5151,13 +5173,13 @@ impl crate::codec::Encode for VmToggleCdRomDisableParams {
     }
 }
 /// Spec: `#/components/schemas/VmUpdateAdvancedOptionsParams`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateAdvancedOptionsParams {
     pub data: crate::models::VmUpdateAdvancedOptionsParamsData,
     pub r#where: crate::models::VmWhereInput,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmUpdateAdvancedOptionsParams {
     fn decode(
@@ -5184,7 +5206,7 @@ impl crate::codec::Decode for VmUpdateAdvancedOptionsParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmUpdateAdvancedOptionsParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -5194,7 +5216,7 @@ impl crate::codec::Encode for VmUpdateAdvancedOptionsParams {
     }
 }
 /// Spec: `#/components/schemas/VmUpdateAdvancedOptionsParams/properties/data`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateAdvancedOptionsParamsData {
     pub video_type: ::std::option::Option<crate::models::VmVideoType>,
@@ -5202,7 +5224,7 @@ pub struct VmUpdateAdvancedOptionsParamsData {
     pub cpu_model: ::std::option::Option<::std::string::String>,
     pub clock_offset: ::std::option::Option<crate::models::VmClockOffset>,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmUpdateAdvancedOptionsParamsData {
     fn decode(
@@ -5225,7 +5247,7 @@ impl crate::codec::Decode for VmUpdateAdvancedOptionsParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmUpdateAdvancedOptionsParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -5237,13 +5259,13 @@ impl crate::codec::Encode for VmUpdateAdvancedOptionsParamsData {
     }
 }
 /// Spec: `#/components/schemas/VmUpdateDiskParams`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateDiskParams {
     pub data: crate::models::VmUpdateDiskParamsData,
     pub r#where: crate::models::VmWhereInput,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmUpdateDiskParams {
     fn decode(
@@ -5270,7 +5292,7 @@ impl crate::codec::Decode for VmUpdateDiskParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmUpdateDiskParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -5280,7 +5302,7 @@ impl crate::codec::Encode for VmUpdateDiskParams {
     }
 }
 /// Spec: `#/components/schemas/VmUpdateDiskParams/properties/data`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateDiskParamsData {
     pub content_library_image_id: crate::Nullable<::std::string::String>,
@@ -5289,7 +5311,7 @@ pub struct VmUpdateDiskParamsData {
     pub vm_disk_id: ::std::string::String,
     pub bus: ::std::option::Option<crate::models::Bus>,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmUpdateDiskParamsData {
     fn decode(
@@ -5321,7 +5343,7 @@ impl crate::codec::Decode for VmUpdateDiskParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmUpdateDiskParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -5334,13 +5356,13 @@ impl crate::codec::Encode for VmUpdateDiskParamsData {
     }
 }
 /// Spec: `#/components/schemas/VmUpdateEachDiskIoPolicyParams`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateEachDiskIoPolicyParams {
     pub data: crate::models::VmRestrictIoParamsData,
     pub boot: i32,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmUpdateEachDiskIoPolicyParams {
     fn decode(
@@ -5367,7 +5389,7 @@ impl crate::codec::Decode for VmUpdateEachDiskIoPolicyParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmUpdateEachDiskIoPolicyParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -5377,13 +5399,13 @@ impl crate::codec::Encode for VmUpdateEachDiskIoPolicyParams {
     }
 }
 /// Spec: `#/components/schemas/VmUpdateHostOptionsParams`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateHostOptionsParams {
     pub data: crate::models::VmUpdateHostOptionsParamsData,
     pub r#where: crate::models::VmWhereInput,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmUpdateHostOptionsParams {
     fn decode(
@@ -5410,7 +5432,7 @@ impl crate::codec::Decode for VmUpdateHostOptionsParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmUpdateHostOptionsParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -5420,14 +5442,14 @@ impl crate::codec::Encode for VmUpdateHostOptionsParams {
     }
 }
 /// Spec: `#/components/schemas/VmUpdateHostOptionsParams/properties/data`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateHostOptionsParamsData {
     pub ntp_servers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     pub dns_servers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     pub hostname: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmUpdateHostOptionsParamsData {
     fn decode(
@@ -5447,7 +5469,7 @@ impl crate::codec::Decode for VmUpdateHostOptionsParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmUpdateHostOptionsParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -5458,13 +5480,13 @@ impl crate::codec::Encode for VmUpdateHostOptionsParamsData {
     }
 }
 /// Spec: `#/components/schemas/VmUpdateIoPolicyParams`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateIoPolicyParams {
     pub data: crate::models::VmUpdateIoPolicyParamsData,
     pub r#where: crate::models::VmWhereInput,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmUpdateIoPolicyParams {
     fn decode(
@@ -5491,7 +5513,7 @@ impl crate::codec::Decode for VmUpdateIoPolicyParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmUpdateIoPolicyParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -5501,7 +5523,7 @@ impl crate::codec::Encode for VmUpdateIoPolicyParams {
     }
 }
 /// Spec: `#/components/schemas/VmUpdateIoPolicyParams/properties/data`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateIoPolicyParamsData {
     pub each_disk: ::std::option::Option<
@@ -5510,7 +5532,7 @@ pub struct VmUpdateIoPolicyParamsData {
     pub whole_vm: ::std::option::Option<crate::models::VmRestrictIoParamsData>,
     pub io_policy: crate::Nullable<crate::models::VmDiskIoPolicy>,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmUpdateIoPolicyParamsData {
     fn decode(
@@ -5530,7 +5552,7 @@ impl crate::codec::Decode for VmUpdateIoPolicyParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmUpdateIoPolicyParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -5541,13 +5563,13 @@ impl crate::codec::Encode for VmUpdateIoPolicyParamsData {
     }
 }
 /// Spec: `#/components/schemas/VmUpdateNicAdvanceInfoParams`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateNicAdvanceInfoParams {
     pub data: crate::models::VmUpdateNicAdvanceInfoParamsData,
     pub r#where: crate::models::VmNicWhereInput,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmUpdateNicAdvanceInfoParams {
     fn decode(
@@ -5574,7 +5596,7 @@ impl crate::codec::Decode for VmUpdateNicAdvanceInfoParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmUpdateNicAdvanceInfoParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -5584,7 +5606,7 @@ impl crate::codec::Encode for VmUpdateNicAdvanceInfoParams {
     }
 }
 /// Spec: `#/components/schemas/VmUpdateNicAdvanceInfoParams/properties/data`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateNicAdvanceInfoParamsData {
     pub mirror: ::std::option::Option<bool>,
@@ -5593,7 +5615,7 @@ pub struct VmUpdateNicAdvanceInfoParamsData {
     pub nic_id: ::std::option::Option<::std::string::String>,
     pub connect_vlan_id: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmUpdateNicAdvanceInfoParamsData {
     fn decode(
@@ -5617,7 +5639,7 @@ impl crate::codec::Decode for VmUpdateNicAdvanceInfoParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmUpdateNicAdvanceInfoParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -5630,13 +5652,13 @@ impl crate::codec::Encode for VmUpdateNicAdvanceInfoParamsData {
     }
 }
 /// Spec: `#/components/schemas/VmUpdateNicBasicInfoParams`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateNicBasicInfoParams {
     pub data: crate::models::VmUpdateNicBasicInfoParamsData,
     pub r#where: crate::models::VmNicWhereInput,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmUpdateNicBasicInfoParams {
     fn decode(
@@ -5663,7 +5685,7 @@ impl crate::codec::Decode for VmUpdateNicBasicInfoParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmUpdateNicBasicInfoParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -5673,14 +5695,14 @@ impl crate::codec::Encode for VmUpdateNicBasicInfoParams {
     }
 }
 /// Spec: `#/components/schemas/VmUpdateNicBasicInfoParams/properties/data`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateNicBasicInfoParamsData {
     pub subnet_mask: ::std::option::Option<::std::string::String>,
     pub gateway: ::std::option::Option<::std::string::String>,
     pub ip_address: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmUpdateNicBasicInfoParamsData {
     fn decode(
@@ -5700,7 +5722,7 @@ impl crate::codec::Decode for VmUpdateNicBasicInfoParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmUpdateNicBasicInfoParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -5711,13 +5733,13 @@ impl crate::codec::Encode for VmUpdateNicBasicInfoParamsData {
     }
 }
 /// Spec: `#/components/schemas/VmUpdateNicParams`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateNicParams {
     pub data: crate::models::VmUpdateNicParamsData,
     pub r#where: crate::models::VmWhereInput,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmUpdateNicParams {
     fn decode(
@@ -5744,7 +5766,7 @@ impl crate::codec::Decode for VmUpdateNicParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmUpdateNicParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -5754,7 +5776,7 @@ impl crate::codec::Encode for VmUpdateNicParams {
     }
 }
 /// Spec: `#/components/schemas/VmUpdateNicParams/properties/data`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateNicParamsData {
     pub vpc_nic: ::std::option::Option<crate::models::UpdateVpcNicPayloads>,
@@ -5769,7 +5791,7 @@ pub struct VmUpdateNicParamsData {
     pub mac_address: ::std::option::Option<::std::string::String>,
     pub nic_index: i32,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmUpdateNicParamsData {
     fn decode(
@@ -5804,7 +5826,7 @@ impl crate::codec::Decode for VmUpdateNicParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmUpdateNicParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -5823,13 +5845,13 @@ impl crate::codec::Encode for VmUpdateNicParamsData {
     }
 }
 /// Spec: `#/components/schemas/VmUpdateNicQosOptionsParams`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateNicQosOptionsParams {
     pub data: crate::models::VmUpdateNicQosOptionsParamsData,
     pub r#where: crate::models::VmNicWhereInput,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmUpdateNicQosOptionsParams {
     fn decode(
@@ -5856,7 +5878,7 @@ impl crate::codec::Decode for VmUpdateNicQosOptionsParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmUpdateNicQosOptionsParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -5866,12 +5888,12 @@ impl crate::codec::Encode for VmUpdateNicQosOptionsParams {
     }
 }
 /// Spec: `#/components/schemas/VmUpdateNicQosOptionsParams/properties/data`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateNicQosOptionsParamsData {
     pub qos: ::std::option::Option<crate::models::VmNicQosOption>,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmUpdateNicQosOptionsParamsData {
     fn decode(
@@ -5889,7 +5911,7 @@ impl crate::codec::Decode for VmUpdateNicQosOptionsParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmUpdateNicQosOptionsParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -5898,13 +5920,13 @@ impl crate::codec::Encode for VmUpdateNicQosOptionsParamsData {
     }
 }
 /// Spec: `#/components/schemas/VmUpdateOwnerParams`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateOwnerParams {
     pub data: crate::models::VmUpdateOwnerParamsData,
     pub r#where: crate::models::VmWhereInput,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmUpdateOwnerParams {
     fn decode(
@@ -5931,7 +5953,7 @@ impl crate::codec::Decode for VmUpdateOwnerParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmUpdateOwnerParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -5941,13 +5963,13 @@ impl crate::codec::Encode for VmUpdateOwnerParams {
     }
 }
 /// Spec: `#/components/schemas/VmUpdateOwnerParams/properties/data`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateOwnerParamsData {
     pub search_for: crate::models::VmUpdateOwnerParamsDataSearchFor,
     pub value: ::std::string::String,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmUpdateOwnerParamsData {
     fn decode(
@@ -5974,7 +5996,7 @@ impl crate::codec::Decode for VmUpdateOwnerParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmUpdateOwnerParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -5984,7 +6006,7 @@ impl crate::codec::Encode for VmUpdateOwnerParamsData {
     }
 }
 /// Spec: `#/components/schemas/VmUpdateOwnerParams/properties/data/properties/search_for`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VmUpdateOwnerParamsDataSearchFor {
     /// `username`
@@ -5994,7 +6016,7 @@ pub enum VmUpdateOwnerParamsDataSearchFor {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl VmUpdateOwnerParamsDataSearchFor {
     /// Every value the spec lists.
     pub const ALL: [Self; 2] = [Self::Username, Self::Id];
@@ -6016,19 +6038,19 @@ impl VmUpdateOwnerParamsDataSearchFor {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl ::std::default::Default for VmUpdateOwnerParamsDataSearchFor {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl ::std::fmt::Display for VmUpdateOwnerParamsDataSearchFor {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmUpdateOwnerParamsDataSearchFor {
     fn decode(
@@ -6037,20 +6059,20 @@ impl crate::codec::Decode for VmUpdateOwnerParamsDataSearchFor {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmUpdateOwnerParamsDataSearchFor {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/VmUpdateParams`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateParams {
     pub data: crate::models::VmUpdateParamsData,
     pub r#where: crate::models::VmWhereInput,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmUpdateParams {
     fn decode(
@@ -6077,7 +6099,7 @@ impl crate::codec::Decode for VmUpdateParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmUpdateParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -6087,7 +6109,7 @@ impl crate::codec::Encode for VmUpdateParams {
     }
 }
 /// Spec: `#/components/schemas/VmUpdateParams/properties/data`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateParamsData {
     pub vcpu: ::std::option::Option<i32>,
@@ -6099,7 +6121,7 @@ pub struct VmUpdateParamsData {
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmUpdateParamsData {
     fn decode(
@@ -6124,7 +6146,7 @@ impl crate::codec::Decode for VmUpdateParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmUpdateParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -6140,13 +6162,13 @@ impl crate::codec::Encode for VmUpdateParamsData {
     }
 }
 /// Spec: `#/components/schemas/VmUpdateVpcNicParams`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateVpcNicParams {
     pub data: crate::models::VmUpdateVpcNicParamsData,
     pub r#where: crate::models::VmNicWhereInput,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmUpdateVpcNicParams {
     fn decode(
@@ -6173,7 +6195,7 @@ impl crate::codec::Decode for VmUpdateVpcNicParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmUpdateVpcNicParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -6183,12 +6205,12 @@ impl crate::codec::Encode for VmUpdateVpcNicParams {
     }
 }
 /// Spec: `#/components/schemas/VmUpdateVpcNicParams/properties/data`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateVpcNicParamsData {
     pub vpc_nic: crate::models::UpdateVpcNicPayloads,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmUpdateVpcNicParamsData {
     fn decode(
@@ -6211,7 +6233,7 @@ impl crate::codec::Decode for VmUpdateVpcNicParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmUpdateVpcNicParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -6220,7 +6242,7 @@ impl crate::codec::Encode for VmUpdateVpcNicParamsData {
     }
 }
 /// Spec: `#/components/schemas/VmVncInfo`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmVncInfo {
     pub vm: crate::models::Vm,
@@ -6229,7 +6251,7 @@ pub struct VmVncInfo {
     pub direct: ::std::option::Option<::std::string::String>,
     pub cluster_ip: ::std::string::String,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Decode for VmVncInfo {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -6268,7 +6290,7 @@ impl crate::codec::Decode for VmVncInfo {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VmVncInfo {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -6282,7 +6304,7 @@ impl crate::codec::Encode for VmVncInfo {
     }
 }
 /// Spec: `#/components/schemas/VmdkCdromModify`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmdkCdromModify {
     pub removed: ::std::option::Option<bool>,
@@ -6291,7 +6313,7 @@ pub struct VmdkCdromModify {
     pub boot: ::std::option::Option<i32>,
     pub index: i32,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmdkCdromModify {
     fn decode(
@@ -6323,7 +6345,7 @@ impl crate::codec::Decode for VmdkCdromModify {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VmdkCdromModify {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -6336,7 +6358,7 @@ impl crate::codec::Encode for VmdkCdromModify {
     }
 }
 /// Spec: `#/components/schemas/VpcNicParams`
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VpcNicParams {
     pub ip_addresses: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -6344,7 +6366,7 @@ pub struct VpcNicParams {
     pub vpc_subnet_id: ::std::string::String,
     pub vpc_id: ::std::string::String,
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VpcNicParams {
     fn decode(
@@ -6373,7 +6395,7 @@ impl crate::codec::Decode for VpcNicParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm"))]
+#[cfg(feature = "vm")]
 impl crate::codec::Encode for VpcNicParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -6386,752 +6408,1017 @@ impl crate::codec::Encode for VpcNicParams {
 }
 impl crate::Client {
     /// `POST /v2/api/abort-migrate-vm-across-cluster` (operation `AbortMigrateVmAcrossCluster`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
-    pub async fn abort_migrate_vm_across_cluster(
+    pub fn abort_migrate_vm_across_cluster(
         &self,
         body: &crate::models::AbortMigrateVmAcrossClusterParams,
-    ) -> ::std::result::Result<::std::vec::Vec<crate::models::Task>, crate::Error> {
-        self.execute(
-                crate::client::ApiRequest::json("abort-migrate-vm-across-cluster", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::Task>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "abort-migrate-vm-across-cluster",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/add-vm-cd-rom` (operation `AddVmCdRom`).
     ///
     /// Returns `None` when the server answers 304 Not Modified.
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
-    pub async fn add_vm_cd_rom(
+    pub fn add_vm_cd_rom(
         &self,
         body: &crate::models::VmAddCdRomParams,
-    ) -> ::std::result::Result<
-        ::std::option::Option<::std::vec::Vec<crate::WithTask<crate::models::Vm>>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("add-vm-cd-rom", body))
-            .await?
-            .decode_unless_not_modified()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::option::Option<::std::vec::Vec<crate::WithTask<crate::models::Vm>>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("add-vm-cd-rom", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode_unless_not_modified() }
     }
     /// `POST /v2/api/add-vm-disk` (operation `AddVmDisk`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
-    pub async fn add_vm_disk(
+    pub fn add_vm_disk(
         &self,
         body: &crate::models::VmAddDiskParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("add-vm-disk", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("add-vm-disk", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/add-vm-gpu-device` (operation `AddVmGpuDevice`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
-    pub async fn add_vm_gpu_device(
+    pub fn add_vm_gpu_device(
         &self,
         body: &crate::models::VmAddGpuDeviceParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("add-vm-gpu-device", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("add-vm-gpu-device", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/add-vm-nic` (operation `AddVmNic`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
-    pub async fn add_vm_nic(
+    pub fn add_vm_nic(
         &self,
         body: &crate::models::VmAddNicParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("add-vm-nic", body)).await?.decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("add-vm-nic", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/add-vm-pci-nic` (operation `AddVmPciNic`).
     ///
     /// Returns `None` when the server answers 304 Not Modified.
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
-    pub async fn add_vm_pci_nic(
+    pub fn add_vm_pci_nic(
         &self,
         body: &crate::models::VmOperatePciNicParams,
-    ) -> ::std::result::Result<
-        ::std::option::Option<::std::vec::Vec<crate::WithTask<crate::models::Vm>>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("add-vm-pci-nic", body))
-            .await?
-            .decode_unless_not_modified()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::option::Option<::std::vec::Vec<crate::WithTask<crate::models::Vm>>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("add-vm-pci-nic", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode_unless_not_modified() }
     }
     /// `POST /v2/api/add-vm-to-folder` (operation `AddVmToFolder`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
-    pub async fn add_vm_to_folder(
+    pub fn add_vm_to_folder(
         &self,
         body: &crate::models::VmAddFolderParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("add-vm-to-folder", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("add-vm-to-folder", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/clone-vm` (operation `CloneVm`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
-    pub async fn clone_vm(
+    pub fn clone_vm(
         &self,
         body: &[crate::models::VmCloneParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("clone-vm", body)).await?.decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("clone-vm", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/convert-vm-template-to-vm` (operation `ConvertVmTemplateToVm`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
-    pub async fn convert_vm_template_to_vm(
+    pub fn convert_vm_template_to_vm(
         &self,
         body: &[crate::models::ConvertVmTemplateToVmParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("convert-vm-template-to-vm", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("convert-vm-template-to-vm", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/create-vm` (operation `CreateVm`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
-    pub async fn create_vm(
+    pub fn create_vm(
         &self,
         body: &[crate::models::VmCreationParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("create-vm", body)).await?.decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("create-vm", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/create-vm-from-content-library-template` (operation `CreateVmFromContentLibraryTemplate`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
-    pub async fn create_vm_from_content_library_template(
+    pub fn create_vm_from_content_library_template(
         &self,
         body: &[crate::models::VmCreateVmFromContentLibraryTemplateParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "create-vm-from-content-library-template",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "create-vm-from-content-library-template",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/create-vm-from-content-library-template-batch` (operation `CreateVmFromContentLibraryTemplateBatch`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
-    pub async fn create_vm_from_content_library_template_batch(
+    pub fn create_vm_from_content_library_template_batch(
         &self,
         body: &crate::models::VmCreateVmFromContentLibraryTemplateBatchParams,
-    ) -> ::std::result::Result<
-        crate::WithTask<::std::vec::Vec<crate::models::Vm>>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "create-vm-from-content-library-template-batch",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::WithTask<::std::vec::Vec<crate::models::Vm>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "create-vm-from-content-library-template-batch",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/create-vm-from-template` (operation `CreateVmFromTemplate`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
-    pub async fn create_vm_from_template(
+    pub fn create_vm_from_template(
         &self,
         body: &[crate::models::VmCreateVmFromTemplateParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("create-vm-from-template", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("create-vm-from-template", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/delete-vm` (operation `DeleteVm`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
-    pub async fn delete_vm(
+    pub fn delete_vm(
         &self,
         body: &crate::models::VmDeleteParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::DeleteVm>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("delete-vm", body)).await?.decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::DeleteVm>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("delete-vm", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/eject-iso-from-vm-cd-rom` (operation `EjectIsoFromVmCdRom`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
-    pub async fn eject_iso_from_vm_cd_rom(
+    pub fn eject_iso_from_vm_cd_rom(
         &self,
         body: &crate::models::VmEjectCdRomParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("eject-iso-from-vm-cd-rom", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("eject-iso-from-vm-cd-rom", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/expand-vm-disk` (operation `ExpandVmDisk`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
-    pub async fn expand_vm_disk(
+    pub fn expand_vm_disk(
         &self,
         body: &crate::models::VmExpandVmDiskParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("expand-vm-disk", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("expand-vm-disk", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/export-vm` (operation `ExportVm`).
     ///
     /// Returns `None` when the server answers 304 Not Modified.
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
-    pub async fn export_vm(
+    pub fn export_vm(
         &self,
         body: &crate::models::VmExportParams,
-    ) -> ::std::result::Result<
-        ::std::option::Option<
-            ::std::vec::Vec<crate::WithTask<crate::models::VmExportFile>>,
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::option::Option<
+                ::std::vec::Vec<crate::WithTask<crate::models::VmExportFile>>,
+            >,
+            crate::Error,
         >,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("export-vm", body))
-            .await?
-            .decode_unless_not_modified()
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("export-vm", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode_unless_not_modified() }
     }
     /// `POST /v2/api/force-restart-vm` (operation `ForceRestartVm`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
-    pub async fn force_restart_vm(
+    pub fn force_restart_vm(
         &self,
         body: &crate::models::VmOperateParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("force-restart-vm", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("force-restart-vm", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-vm-gpu-device-info` (operation `GetVmGpuDeviceInfo`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
-    pub async fn get_vm_gpu_device_info(
+    pub fn get_vm_gpu_device_info(
         &self,
         body: &crate::models::GetVmsRequestBody,
-    ) -> ::std::result::Result<::std::vec::Vec<crate::models::VmGpuInfo>, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-vm-gpu-device-info", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::VmGpuInfo>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-vm-gpu-device-info", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-vm-vnc-info` (operation `GetVmVncInfo`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
-    pub async fn get_vm_vnc_info(
+    pub fn get_vm_vnc_info(
         &self,
         body: &crate::models::GetVmVncInfoParams,
-    ) -> ::std::result::Result<crate::models::VmVncInfo, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-vm-vnc-info", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<crate::models::VmVncInfo, crate::Error>,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-vm-vnc-info", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-vms` (operation `GetVms`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
-    pub async fn get_vms(
+    pub fn get_vms(
         &self,
         body: &crate::models::GetVmsRequestBody,
-    ) -> ::std::result::Result<::std::vec::Vec<crate::models::Vm>, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-vms", body)).await?.decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<::std::vec::Vec<crate::models::Vm>, crate::Error>,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-vms", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-vms-connection` (operation `GetVmsConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
-    pub async fn get_vms_connection(
+    pub fn get_vms_connection(
         &self,
         body: &crate::models::GetVmsConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::VmConnection, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-vms-connection", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<crate::models::VmConnection, crate::Error>,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-vms-connection", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/import-vm` (operation `ImportVm`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
-    pub async fn import_vm(
+    pub fn import_vm(
         &self,
         body: &[crate::models::VmImportParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("import-vm", body)).await?.decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("import-vm", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/install-vmtools` (operation `InstallVmtools`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
-    pub async fn install_vmtools(
+    pub fn install_vmtools(
         &self,
         body: &crate::models::InstallVmtoolsParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("install-vmtools", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("install-vmtools", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/migrate-vm` (operation `MigrateVm`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
-    pub async fn migrate_vm(
+    pub fn migrate_vm(
         &self,
         body: &crate::models::VmMigrateParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("migrate-vm", body)).await?.decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("migrate-vm", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/migrate-vm-across-cluster` (operation `MigrateVmAcrossCluster`).
     ///
     /// Returns `None` when the server answers 304 Not Modified.
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
-    pub async fn migrate_vm_across_cluster(
+    pub fn migrate_vm_across_cluster(
         &self,
         body: &crate::models::VmMigrateAcrossClusterParams,
-    ) -> ::std::result::Result<
-        ::std::option::Option<::std::vec::Vec<crate::WithTask<crate::models::Vm>>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("migrate-vm-across-cluster", body))
-            .await?
-            .decode_unless_not_modified()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::option::Option<::std::vec::Vec<crate::WithTask<crate::models::Vm>>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("migrate-vm-across-cluster", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode_unless_not_modified() }
     }
     /// `POST /v2/api/move-vm-to-recycle` (operation `MoveVmToRecycleBin`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
-    pub async fn move_vm_to_recycle_bin(
+    pub fn move_vm_to_recycle_bin(
         &self,
         body: &crate::models::VmOperateParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::DeleteVm>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("move-vm-to-recycle", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::DeleteVm>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("move-vm-to-recycle", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/poweroff-vm` (operation `PoweroffVm`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
-    pub async fn poweroff_vm(
+    pub fn poweroff_vm(
         &self,
         body: &crate::models::VmOperateParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("poweroff-vm", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("poweroff-vm", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/rebuild-vm-from-snapshot` (operation `RebuildVm`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
-    pub async fn rebuild_vm(
+    pub fn rebuild_vm(
         &self,
         body: &[crate::models::VmRebuildParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("rebuild-vm-from-snapshot", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("rebuild-vm-from-snapshot", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/recover-vm-from-recycle` (operation `RecoverVmFromRecycleBin`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
-    pub async fn recover_vm_from_recycle_bin(
+    pub fn recover_vm_from_recycle_bin(
         &self,
         body: &crate::models::VmOperateParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::DeleteVm>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("recover-vm-from-recycle", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::DeleteVm>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("recover-vm-from-recycle", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/remove-vm-cd-rom` (operation `RemoveVmCdRom`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
-    pub async fn remove_vm_cd_rom(
+    pub fn remove_vm_cd_rom(
         &self,
         body: &crate::models::VmRemoveCdRomParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("remove-vm-cd-rom", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("remove-vm-cd-rom", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/remove-vm-disk` (operation `RemoveVmDisk`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
-    pub async fn remove_vm_disk(
+    pub fn remove_vm_disk(
         &self,
         body: &crate::models::VmRemoveDiskParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("remove-vm-disk", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("remove-vm-disk", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/remove-vm-from-folder` (operation `RemoveVmToFolder`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
-    pub async fn remove_vm_to_folder(
+    pub fn remove_vm_to_folder(
         &self,
         body: &crate::models::VmOperateParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("remove-vm-from-folder", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("remove-vm-from-folder", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/remove-vm-gpu-device` (operation `RemoveVmGpuDevice`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
-    pub async fn remove_vm_gpu_device(
+    pub fn remove_vm_gpu_device(
         &self,
         body: &crate::models::VmRemoveGpuDeviceParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("remove-vm-gpu-device", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("remove-vm-gpu-device", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/remove-vm-nic` (operation `RemoveVmNic`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
     #[deprecated]
-    pub async fn remove_vm_nic(
+    pub fn remove_vm_nic(
         &self,
         body: &crate::models::VmRemoveNicParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("remove-vm-nic", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("remove-vm-nic", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/remove-vm-nic-by-where` (operation `RemoveVmNicByWhere`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
-    pub async fn remove_vm_nic_by_where(
+    pub fn remove_vm_nic_by_where(
         &self,
         body: &crate::models::VmRemoveNicByWhereParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("remove-vm-nic-by-where", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("remove-vm-nic-by-where", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/remove-vm-pci-nic` (operation `RemoveVmPciNic`).
     ///
     /// Returns `None` when the server answers 304 Not Modified.
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
-    pub async fn remove_vm_pci_nic(
+    pub fn remove_vm_pci_nic(
         &self,
         body: &crate::models::VmOperatePciNicParams,
-    ) -> ::std::result::Result<
-        ::std::option::Option<::std::vec::Vec<crate::WithTask<crate::models::Vm>>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("remove-vm-pci-nic", body))
-            .await?
-            .decode_unless_not_modified()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::option::Option<::std::vec::Vec<crate::WithTask<crate::models::Vm>>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("remove-vm-pci-nic", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode_unless_not_modified() }
     }
     /// `POST /v2/api/reset-vm-guest-os-password` (operation `ResetVmGuestOsPassword`).
     ///
     /// Returns `None` when the server answers 304 Not Modified.
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
-    pub async fn reset_vm_guest_os_password(
+    pub fn reset_vm_guest_os_password(
         &self,
         body: &crate::models::VmResetGuestOsPasswordParams,
-    ) -> ::std::result::Result<
-        ::std::option::Option<::std::vec::Vec<crate::WithTask<crate::models::Vm>>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("reset-vm-guest-os-password", body))
-            .await?
-            .decode_unless_not_modified()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::option::Option<::std::vec::Vec<crate::WithTask<crate::models::Vm>>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "reset-vm-guest-os-password",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode_unless_not_modified() }
     }
     /// `POST /v2/api/restart-vm` (operation `RestartVm`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
-    pub async fn restart_vm(
+    pub fn restart_vm(
         &self,
         body: &crate::models::VmOperateParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("restart-vm", body)).await?.decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("restart-vm", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/resume-vm` (operation `ResumeVm`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
-    pub async fn resume_vm(
+    pub fn resume_vm(
         &self,
         body: &crate::models::VmOperateParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("resume-vm", body)).await?.decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("resume-vm", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/rollback-vm` (operation `RollbackVm`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
-    pub async fn rollback_vm(
+    pub fn rollback_vm(
         &self,
         body: &crate::models::VmRollbackParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("rollback-vm", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("rollback-vm", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/shutdown-vm` (operation `ShutDownVm`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
-    pub async fn shut_down_vm(
+    pub fn shut_down_vm(
         &self,
         body: &crate::models::VmOperateParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("shutdown-vm", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("shutdown-vm", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/start-vm` (operation `StartVm`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
-    pub async fn start_vm(
+    pub fn start_vm(
         &self,
         body: &crate::models::VmStartParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("start-vm", body)).await?.decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("start-vm", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/stop-vm-in-cutover-migration` (operation `StopVmInCutoverMigration`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
-    pub async fn stop_vm_in_cutover_migration(
+    pub fn stop_vm_in_cutover_migration(
         &self,
         body: &crate::models::StopVmInCutoverMigrationParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json("stop-vm-in-cutover-migration", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "stop-vm-in-cutover-migration",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/suspend-vm` (operation `SuspendVm`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
-    pub async fn suspend_vm(
+    pub fn suspend_vm(
         &self,
         body: &crate::models::VmOperateParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("suspend-vm", body)).await?.decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("suspend-vm", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/toggle-vm-cd-rom-disable` (operation `ToggleVmCdRomDisable`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
-    pub async fn toggle_vm_cd_rom_disable(
+    pub fn toggle_vm_cd_rom_disable(
         &self,
         body: &crate::models::VmToggleCdRomDisableParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("toggle-vm-cd-rom-disable", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("toggle-vm-cd-rom-disable", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-vm-advanced-options` (operation `UpdateVmAdvancedOptions`).
     ///
     /// Returns `None` when the server answers 304 Not Modified.
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
-    pub async fn update_vm_advanced_options(
+    pub fn update_vm_advanced_options(
         &self,
         body: &crate::models::VmUpdateAdvancedOptionsParams,
-    ) -> ::std::result::Result<
-        ::std::option::Option<::std::vec::Vec<crate::WithTask<crate::models::Vm>>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("update-vm-advanced-options", body))
-            .await?
-            .decode_unless_not_modified()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::option::Option<::std::vec::Vec<crate::WithTask<crate::models::Vm>>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "update-vm-advanced-options",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode_unless_not_modified() }
     }
     /// `POST /v2/api/update-vm-basic-info` (operation `UpdateVm`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
-    pub async fn update_vm(
+    pub fn update_vm(
         &self,
         body: &crate::models::VmUpdateParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("update-vm-basic-info", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("update-vm-basic-info", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-vm-disk` (operation `UpdateVmDisk`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
-    pub async fn update_vm_disk(
+    pub fn update_vm_disk(
         &self,
         body: &crate::models::VmUpdateDiskParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("update-vm-disk", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("update-vm-disk", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-vm-host-options` (operation `UpdateVmHostOptions`).
     ///
     /// Returns `None` when the server answers 304 Not Modified.
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
-    pub async fn update_vm_host_options(
+    pub fn update_vm_host_options(
         &self,
         body: &crate::models::VmUpdateHostOptionsParams,
-    ) -> ::std::result::Result<
-        ::std::option::Option<::std::vec::Vec<crate::WithTask<crate::models::Vm>>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("update-vm-host-options", body))
-            .await?
-            .decode_unless_not_modified()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::option::Option<::std::vec::Vec<crate::WithTask<crate::models::Vm>>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("update-vm-host-options", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode_unless_not_modified() }
     }
     /// `POST /v2/api/update-vm-io-policy` (operation `UpdateVmIoPolicy`).
     ///
     /// Returns `None` when the server answers 304 Not Modified.
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
-    pub async fn update_vm_io_policy(
+    pub fn update_vm_io_policy(
         &self,
         body: &crate::models::VmUpdateIoPolicyParams,
-    ) -> ::std::result::Result<
-        ::std::option::Option<::std::vec::Vec<crate::WithTask<crate::models::Vm>>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("update-vm-io-policy", body))
-            .await?
-            .decode_unless_not_modified()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::option::Option<::std::vec::Vec<crate::WithTask<crate::models::Vm>>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("update-vm-io-policy", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode_unless_not_modified() }
     }
     /// `POST /v2/api/update-vm-nic` (operation `UpdateVmNic`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
-    pub async fn update_vm_nic(
+    pub fn update_vm_nic(
         &self,
         body: &crate::models::VmUpdateNicParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("update-vm-nic", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("update-vm-nic", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-vm-nic-advance-info` (operation `UpdateVmNicAdvanceInfo`).
     ///
     /// Returns `None` when the server answers 304 Not Modified.
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
-    pub async fn update_vm_nic_advance_info(
+    pub fn update_vm_nic_advance_info(
         &self,
         body: &crate::models::VmUpdateNicAdvanceInfoParams,
-    ) -> ::std::result::Result<
-        ::std::option::Option<::std::vec::Vec<crate::WithTask<crate::models::Vm>>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("update-vm-nic-advance-info", body))
-            .await?
-            .decode_unless_not_modified()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::option::Option<::std::vec::Vec<crate::WithTask<crate::models::Vm>>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "update-vm-nic-advance-info",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode_unless_not_modified() }
     }
     /// `POST /v2/api/update-vm-nic-basic-info` (operation `UpdateVmNicBasicInfo`).
     ///
     /// Returns `None` when the server answers 304 Not Modified.
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
-    pub async fn update_vm_nic_basic_info(
+    pub fn update_vm_nic_basic_info(
         &self,
         body: &crate::models::VmUpdateNicBasicInfoParams,
-    ) -> ::std::result::Result<
-        ::std::option::Option<::std::vec::Vec<crate::WithTask<crate::models::Vm>>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("update-vm-nic-basic-info", body))
-            .await?
-            .decode_unless_not_modified()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::option::Option<::std::vec::Vec<crate::WithTask<crate::models::Vm>>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("update-vm-nic-basic-info", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode_unless_not_modified() }
     }
     /// `POST /v2/api/update-vm-nic-qos-option` (operation `UpdateVmNicQosOption`).
     ///
     /// Returns `None` when the server answers 304 Not Modified.
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
-    pub async fn update_vm_nic_qos_option(
+    pub fn update_vm_nic_qos_option(
         &self,
         body: &crate::models::VmUpdateNicQosOptionsParams,
-    ) -> ::std::result::Result<
-        ::std::option::Option<::std::vec::Vec<crate::WithTask<crate::models::Vm>>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("update-vm-nic-qos-option", body))
-            .await?
-            .decode_unless_not_modified()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::option::Option<::std::vec::Vec<crate::WithTask<crate::models::Vm>>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("update-vm-nic-qos-option", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode_unless_not_modified() }
     }
     /// `POST /v2/api/update-vm-owner` (operation `UpdateVmOwner`).
     ///
     /// Returns `None` when the server answers 304 Not Modified.
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
-    pub async fn update_vm_owner(
+    pub fn update_vm_owner(
         &self,
         body: &crate::models::VmUpdateOwnerParams,
-    ) -> ::std::result::Result<
-        ::std::option::Option<::std::vec::Vec<crate::WithTask<crate::models::Vm>>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("update-vm-owner", body))
-            .await?
-            .decode_unless_not_modified()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::option::Option<::std::vec::Vec<crate::WithTask<crate::models::Vm>>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("update-vm-owner", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode_unless_not_modified() }
     }
     /// `POST /v2/api/update-vm-vpc-nic` (operation `UpdateVmNicVpcInfo`).
     ///
     /// Returns `None` when the server answers 304 Not Modified.
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
-    pub async fn update_vm_nic_vpc_info(
+    pub fn update_vm_nic_vpc_info(
         &self,
         body: &crate::models::VmUpdateVpcNicParams,
-    ) -> ::std::result::Result<
-        ::std::option::Option<::std::vec::Vec<crate::WithTask<crate::models::Vm>>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("update-vm-vpc-nic", body))
-            .await?
-            .decode_unless_not_modified()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::option::Option<::std::vec::Vec<crate::WithTask<crate::models::Vm>>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("update-vm-vpc-nic", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode_unless_not_modified() }
     }
 }
+#[cfg(feature = "vm")]
+crate::pagination::list_request!(GetVmsRequestBody => Vm, get_vms);

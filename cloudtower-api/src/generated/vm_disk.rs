@@ -3,7 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/GetVmDisksConnectionRequestBody`
-#[cfg(any(feature = "vm-disk"))]
+#[cfg(feature = "vm-disk")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmDisksConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -14,7 +14,7 @@ pub struct GetVmDisksConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::VmDiskWhereInput>,
 }
-#[cfg(any(feature = "vm-disk"))]
+#[cfg(feature = "vm-disk")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVmDisksConnectionRequestBody {
     fn decode(
@@ -38,7 +38,7 @@ impl crate::codec::Decode for GetVmDisksConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-disk"))]
+#[cfg(feature = "vm-disk")]
 impl crate::codec::Encode for GetVmDisksConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -53,7 +53,7 @@ impl crate::codec::Encode for GetVmDisksConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetVmDisksRequestBody`
-#[cfg(any(feature = "vm-disk"))]
+#[cfg(feature = "vm-disk")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmDisksRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -64,7 +64,7 @@ pub struct GetVmDisksRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::VmDiskWhereInput>,
 }
-#[cfg(any(feature = "vm-disk"))]
+#[cfg(feature = "vm-disk")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVmDisksRequestBody {
     fn decode(
@@ -88,7 +88,7 @@ impl crate::codec::Decode for GetVmDisksRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-disk"))]
+#[cfg(feature = "vm-disk")]
 impl crate::codec::Encode for GetVmDisksRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -103,12 +103,12 @@ impl crate::codec::Encode for GetVmDisksRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateVmDisk`
-#[cfg(any(feature = "vm-disk"))]
+#[cfg(feature = "vm-disk")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVmDisk {
     pub count: i32,
 }
-#[cfg(any(feature = "vm-disk"))]
+#[cfg(feature = "vm-disk")]
 impl crate::codec::Decode for NestedAggregateVmDisk {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -130,7 +130,7 @@ impl crate::codec::Decode for NestedAggregateVmDisk {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-disk"))]
+#[cfg(feature = "vm-disk")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateVmDisk {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -140,13 +140,13 @@ impl crate::codec::Encode for NestedAggregateVmDisk {
     }
 }
 /// Spec: `#/components/schemas/NestedSvtImage`
-#[cfg(any(feature = "vm-disk"))]
+#[cfg(feature = "vm-disk")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedSvtImage {
     pub id: ::std::string::String,
     pub name: ::std::string::String,
 }
-#[cfg(any(feature = "vm-disk"))]
+#[cfg(feature = "vm-disk")]
 impl crate::codec::Decode for NestedSvtImage {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -172,7 +172,7 @@ impl crate::codec::Decode for NestedSvtImage {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-disk"))]
+#[cfg(feature = "vm-disk")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedSvtImage {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -183,7 +183,7 @@ impl crate::codec::Encode for NestedSvtImage {
     }
 }
 /// Spec: `#/components/schemas/VmDisk`
-#[cfg(any(feature = "vm-disk"))]
+#[cfg(feature = "vm-disk")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmDisk {
     pub boot: i32,
@@ -208,7 +208,7 @@ pub struct VmDisk {
     pub vm: crate::models::NestedVm,
     pub vm_volume: ::std::option::Option<crate::models::NestedVmVolume>,
 }
-#[cfg(any(feature = "vm-disk"))]
+#[cfg(feature = "vm-disk")]
 impl crate::codec::Decode for VmDisk {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -276,7 +276,7 @@ impl crate::codec::Decode for VmDisk {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-disk"))]
+#[cfg(feature = "vm-disk")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VmDisk {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -306,12 +306,12 @@ impl crate::codec::Encode for VmDisk {
     }
 }
 /// Spec: `#/components/schemas/VmDiskConnection`
-#[cfg(any(feature = "vm-disk"))]
+#[cfg(feature = "vm-disk")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmDiskConnection {
     pub aggregate: crate::models::NestedAggregateVmDisk,
 }
-#[cfg(any(feature = "vm-disk"))]
+#[cfg(feature = "vm-disk")]
 impl crate::codec::Decode for VmDiskConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -333,7 +333,7 @@ impl crate::codec::Decode for VmDiskConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-disk"))]
+#[cfg(feature = "vm-disk")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VmDiskConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -343,7 +343,7 @@ impl crate::codec::Encode for VmDiskConnection {
     }
 }
 /// Spec: `#/components/schemas/VmDiskOrderByInput`
-#[cfg(any(feature = "vm-disk"))]
+#[cfg(feature = "vm-disk")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VmDiskOrderByInput {
     /// `boot_ASC`
@@ -417,7 +417,7 @@ pub enum VmDiskOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "vm-disk"))]
+#[cfg(feature = "vm-disk")]
 impl VmDiskOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 34] = [
@@ -538,19 +538,19 @@ impl VmDiskOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "vm-disk"))]
+#[cfg(feature = "vm-disk")]
 impl ::std::default::Default for VmDiskOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "vm-disk"))]
+#[cfg(feature = "vm-disk")]
 impl ::std::fmt::Display for VmDiskOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "vm-disk"))]
+#[cfg(feature = "vm-disk")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmDiskOrderByInput {
     fn decode(
@@ -559,7 +559,7 @@ impl crate::codec::Decode for VmDiskOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "vm-disk"))]
+#[cfg(feature = "vm-disk")]
 impl crate::codec::Encode for VmDiskOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
@@ -567,23 +567,36 @@ impl crate::codec::Encode for VmDiskOrderByInput {
 }
 impl crate::Client {
     /// `POST /v2/api/get-vm-disks` (operation `GetVmDisks`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-disk")]
-    pub async fn get_vm_disks(
+    pub fn get_vm_disks(
         &self,
         body: &crate::models::GetVmDisksRequestBody,
-    ) -> ::std::result::Result<::std::vec::Vec<crate::models::VmDisk>, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-vm-disks", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::VmDisk>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-vm-disks", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-vm-disks-connection` (operation `GetVmDisksConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-disk")]
-    pub async fn get_vm_disks_connection(
+    pub fn get_vm_disks_connection(
         &self,
         body: &crate::models::GetVmDisksConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::VmDiskConnection, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-vm-disks-connection", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<crate::models::VmDiskConnection, crate::Error>,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-vm-disks-connection", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "vm-disk")]
+crate::pagination::list_request!(GetVmDisksRequestBody => VmDisk, get_vm_disks);

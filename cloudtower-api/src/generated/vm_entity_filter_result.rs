@@ -3,7 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/GetVmEntityFilterResultsConnectionRequestBody`
-#[cfg(any(feature = "vm-entity-filter-result"))]
+#[cfg(feature = "vm-entity-filter-result")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmEntityFilterResultsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -14,7 +14,7 @@ pub struct GetVmEntityFilterResultsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::VmEntityFilterResultWhereInput>,
 }
-#[cfg(any(feature = "vm-entity-filter-result"))]
+#[cfg(feature = "vm-entity-filter-result")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVmEntityFilterResultsConnectionRequestBody {
     fn decode(
@@ -38,7 +38,7 @@ impl crate::codec::Decode for GetVmEntityFilterResultsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-entity-filter-result"))]
+#[cfg(feature = "vm-entity-filter-result")]
 impl crate::codec::Encode for GetVmEntityFilterResultsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -53,7 +53,7 @@ impl crate::codec::Encode for GetVmEntityFilterResultsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetVmEntityFilterResultsRequestBody`
-#[cfg(any(feature = "vm-entity-filter-result"))]
+#[cfg(feature = "vm-entity-filter-result")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmEntityFilterResultsRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -64,7 +64,7 @@ pub struct GetVmEntityFilterResultsRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::VmEntityFilterResultWhereInput>,
 }
-#[cfg(any(feature = "vm-entity-filter-result"))]
+#[cfg(feature = "vm-entity-filter-result")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVmEntityFilterResultsRequestBody {
     fn decode(
@@ -88,7 +88,7 @@ impl crate::codec::Decode for GetVmEntityFilterResultsRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-entity-filter-result"))]
+#[cfg(feature = "vm-entity-filter-result")]
 impl crate::codec::Encode for GetVmEntityFilterResultsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -103,12 +103,12 @@ impl crate::codec::Encode for GetVmEntityFilterResultsRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateVmEntityFilterResult`
-#[cfg(any(feature = "vm-entity-filter-result"))]
+#[cfg(feature = "vm-entity-filter-result")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVmEntityFilterResult {
     pub count: i32,
 }
-#[cfg(any(feature = "vm-entity-filter-result"))]
+#[cfg(feature = "vm-entity-filter-result")]
 impl crate::codec::Decode for NestedAggregateVmEntityFilterResult {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -130,7 +130,7 @@ impl crate::codec::Decode for NestedAggregateVmEntityFilterResult {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-entity-filter-result"))]
+#[cfg(feature = "vm-entity-filter-result")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateVmEntityFilterResult {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -140,13 +140,13 @@ impl crate::codec::Encode for NestedAggregateVmEntityFilterResult {
     }
 }
 /// Spec: `#/components/schemas/NestedEntityFilter`
-#[cfg(any(feature = "vm-entity-filter-result"))]
+#[cfg(feature = "vm-entity-filter-result")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedEntityFilter {
     pub id: ::std::string::String,
     pub name: ::std::string::String,
 }
-#[cfg(any(feature = "vm-entity-filter-result"))]
+#[cfg(feature = "vm-entity-filter-result")]
 impl crate::codec::Decode for NestedEntityFilter {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -172,7 +172,7 @@ impl crate::codec::Decode for NestedEntityFilter {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-entity-filter-result"))]
+#[cfg(feature = "vm-entity-filter-result")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedEntityFilter {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -183,7 +183,7 @@ impl crate::codec::Encode for NestedEntityFilter {
     }
 }
 /// Spec: `#/components/schemas/VmEntityFilterResult`
-#[cfg(any(feature = "vm-entity-filter-result"))]
+#[cfg(feature = "vm-entity-filter-result")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmEntityFilterResult {
     pub entity_filter: crate::models::NestedEntityFilter,
@@ -191,7 +191,7 @@ pub struct VmEntityFilterResult {
     pub result: ::std::vec::Vec<f64>,
     pub vm: crate::models::NestedVm,
 }
-#[cfg(any(feature = "vm-entity-filter-result"))]
+#[cfg(feature = "vm-entity-filter-result")]
 impl crate::codec::Decode for VmEntityFilterResult {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -229,7 +229,7 @@ impl crate::codec::Decode for VmEntityFilterResult {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-entity-filter-result"))]
+#[cfg(feature = "vm-entity-filter-result")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VmEntityFilterResult {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -242,12 +242,12 @@ impl crate::codec::Encode for VmEntityFilterResult {
     }
 }
 /// Spec: `#/components/schemas/VmEntityFilterResultConnection`
-#[cfg(any(feature = "vm-entity-filter-result"))]
+#[cfg(feature = "vm-entity-filter-result")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmEntityFilterResultConnection {
     pub aggregate: crate::models::NestedAggregateVmEntityFilterResult,
 }
-#[cfg(any(feature = "vm-entity-filter-result"))]
+#[cfg(feature = "vm-entity-filter-result")]
 impl crate::codec::Decode for VmEntityFilterResultConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -269,7 +269,7 @@ impl crate::codec::Decode for VmEntityFilterResultConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-entity-filter-result"))]
+#[cfg(feature = "vm-entity-filter-result")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VmEntityFilterResultConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -279,7 +279,7 @@ impl crate::codec::Encode for VmEntityFilterResultConnection {
     }
 }
 /// Spec: `#/components/schemas/VmEntityFilterResultOrderByInput`
-#[cfg(any(feature = "vm-entity-filter-result"))]
+#[cfg(feature = "vm-entity-filter-result")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VmEntityFilterResultOrderByInput {
     /// `id_ASC`
@@ -289,7 +289,7 @@ pub enum VmEntityFilterResultOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "vm-entity-filter-result"))]
+#[cfg(feature = "vm-entity-filter-result")]
 impl VmEntityFilterResultOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 2] = [Self::IdAsc, Self::IdDesc];
@@ -311,19 +311,19 @@ impl VmEntityFilterResultOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "vm-entity-filter-result"))]
+#[cfg(feature = "vm-entity-filter-result")]
 impl ::std::default::Default for VmEntityFilterResultOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "vm-entity-filter-result"))]
+#[cfg(feature = "vm-entity-filter-result")]
 impl ::std::fmt::Display for VmEntityFilterResultOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "vm-entity-filter-result"))]
+#[cfg(feature = "vm-entity-filter-result")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmEntityFilterResultOrderByInput {
     fn decode(
@@ -332,14 +332,14 @@ impl crate::codec::Decode for VmEntityFilterResultOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "vm-entity-filter-result"))]
+#[cfg(feature = "vm-entity-filter-result")]
 impl crate::codec::Encode for VmEntityFilterResultOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/VmEntityFilterResultWhereInput`
-#[cfg(any(feature = "vm-entity-filter-result"))]
+#[cfg(feature = "vm-entity-filter-result")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmEntityFilterResultWhereInput {
     pub and: crate::Nullable<
@@ -391,7 +391,7 @@ pub struct VmEntityFilterResultWhereInput {
     )]
     pub vm: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
 }
-#[cfg(any(feature = "vm-entity-filter-result"))]
+#[cfg(feature = "vm-entity-filter-result")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmEntityFilterResultWhereInput {
     fn decode(
@@ -454,7 +454,7 @@ impl crate::codec::Decode for VmEntityFilterResultWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-entity-filter-result"))]
+#[cfg(feature = "vm-entity-filter-result")]
 impl crate::codec::Encode for VmEntityFilterResultWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -502,36 +502,48 @@ impl crate::codec::Encode for VmEntityFilterResultWhereInput {
 }
 impl crate::Client {
     /// `POST /v2/api/get-vm-entity-filter-results` (operation `GetVmEntityFilterResults`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-entity-filter-result")]
-    pub async fn get_vm_entity_filter_results(
+    pub fn get_vm_entity_filter_results(
         &self,
         body: &crate::models::GetVmEntityFilterResultsRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::VmEntityFilterResult>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json("get-vm-entity-filter-results", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::VmEntityFilterResult>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-vm-entity-filter-results",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-vm-entity-filter-results-connection` (operation `GetVmEntityFilterResultsConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-entity-filter-result")]
-    pub async fn get_vm_entity_filter_results_connection(
+    pub fn get_vm_entity_filter_results_connection(
         &self,
         body: &crate::models::GetVmEntityFilterResultsConnectionRequestBody,
-    ) -> ::std::result::Result<
-        crate::models::VmEntityFilterResultConnection,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "get-vm-entity-filter-results-connection",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::VmEntityFilterResultConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-vm-entity-filter-results-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "vm-entity-filter-result")]
+crate::pagination::list_request!(
+    GetVmEntityFilterResultsRequestBody => VmEntityFilterResult,
+    get_vm_entity_filter_results
+);

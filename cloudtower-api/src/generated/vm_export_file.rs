@@ -3,7 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/GetVmExportFilesConnectionRequestBody`
-#[cfg(any(feature = "vm-export-file"))]
+#[cfg(feature = "vm-export-file")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmExportFilesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -14,7 +14,7 @@ pub struct GetVmExportFilesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::VmExportFileWhereInput>,
 }
-#[cfg(any(feature = "vm-export-file"))]
+#[cfg(feature = "vm-export-file")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVmExportFilesConnectionRequestBody {
     fn decode(
@@ -38,7 +38,7 @@ impl crate::codec::Decode for GetVmExportFilesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-export-file"))]
+#[cfg(feature = "vm-export-file")]
 impl crate::codec::Encode for GetVmExportFilesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -53,7 +53,7 @@ impl crate::codec::Encode for GetVmExportFilesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetVmExportFilesRequestBody`
-#[cfg(any(feature = "vm-export-file"))]
+#[cfg(feature = "vm-export-file")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmExportFilesRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -64,7 +64,7 @@ pub struct GetVmExportFilesRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::VmExportFileWhereInput>,
 }
-#[cfg(any(feature = "vm-export-file"))]
+#[cfg(feature = "vm-export-file")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVmExportFilesRequestBody {
     fn decode(
@@ -88,7 +88,7 @@ impl crate::codec::Decode for GetVmExportFilesRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-export-file"))]
+#[cfg(feature = "vm-export-file")]
 impl crate::codec::Encode for GetVmExportFilesRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -103,12 +103,12 @@ impl crate::codec::Encode for GetVmExportFilesRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateVmExportFile`
-#[cfg(any(feature = "vm-export-file"))]
+#[cfg(feature = "vm-export-file")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVmExportFile {
     pub count: i32,
 }
-#[cfg(any(feature = "vm-export-file"))]
+#[cfg(feature = "vm-export-file")]
 impl crate::codec::Decode for NestedAggregateVmExportFile {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -130,7 +130,7 @@ impl crate::codec::Decode for NestedAggregateVmExportFile {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-export-file"))]
+#[cfg(feature = "vm-export-file")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateVmExportFile {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -140,12 +140,12 @@ impl crate::codec::Encode for NestedAggregateVmExportFile {
     }
 }
 /// Spec: `#/components/schemas/VmExportFileConnection`
-#[cfg(any(feature = "vm-export-file"))]
+#[cfg(feature = "vm-export-file")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmExportFileConnection {
     pub aggregate: crate::models::NestedAggregateVmExportFile,
 }
-#[cfg(any(feature = "vm-export-file"))]
+#[cfg(feature = "vm-export-file")]
 impl crate::codec::Decode for VmExportFileConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -167,7 +167,7 @@ impl crate::codec::Decode for VmExportFileConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-export-file"))]
+#[cfg(feature = "vm-export-file")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VmExportFileConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -177,7 +177,7 @@ impl crate::codec::Encode for VmExportFileConnection {
     }
 }
 /// Spec: `#/components/schemas/VmExportFileOrderByInput`
-#[cfg(any(feature = "vm-export-file"))]
+#[cfg(feature = "vm-export-file")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VmExportFileOrderByInput {
     /// `createdAt_ASC`
@@ -215,7 +215,7 @@ pub enum VmExportFileOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "vm-export-file"))]
+#[cfg(feature = "vm-export-file")]
 impl VmExportFileOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 16] = [
@@ -282,19 +282,19 @@ impl VmExportFileOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "vm-export-file"))]
+#[cfg(feature = "vm-export-file")]
 impl ::std::default::Default for VmExportFileOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "vm-export-file"))]
+#[cfg(feature = "vm-export-file")]
 impl ::std::fmt::Display for VmExportFileOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "vm-export-file"))]
+#[cfg(feature = "vm-export-file")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmExportFileOrderByInput {
     fn decode(
@@ -303,14 +303,14 @@ impl crate::codec::Decode for VmExportFileOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "vm-export-file"))]
+#[cfg(feature = "vm-export-file")]
 impl crate::codec::Encode for VmExportFileOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/VmExportFileWhereInput`
-#[cfg(any(feature = "vm-export-file"))]
+#[cfg(feature = "vm-export-file")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmExportFileWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::VmExportFileWhereInput>>,
@@ -388,7 +388,7 @@ pub struct VmExportFileWhereInput {
     pub vm: crate::Nullable<crate::models::VmWhereInput>,
     pub vm_volume: crate::Nullable<crate::models::VmVolumeWhereInput>,
 }
-#[cfg(any(feature = "vm-export-file"))]
+#[cfg(feature = "vm-export-file")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmExportFileWhereInput {
     fn decode(
@@ -582,7 +582,7 @@ impl crate::codec::Decode for VmExportFileWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-export-file"))]
+#[cfg(feature = "vm-export-file")]
 impl crate::codec::Encode for VmExportFileWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -666,28 +666,44 @@ impl crate::codec::Encode for VmExportFileWhereInput {
 }
 impl crate::Client {
     /// `POST /v2/api/get-vm-export-files` (operation `GetVmExportFiles`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-export-file")]
-    pub async fn get_vm_export_files(
+    pub fn get_vm_export_files(
         &self,
         body: &crate::models::GetVmExportFilesRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::VmExportFile>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-vm-export-files", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::VmExportFile>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-vm-export-files", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-vm-export-files-connection` (operation `GetVmExportFilesConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-export-file")]
-    pub async fn get_vm_export_files_connection(
+    pub fn get_vm_export_files_connection(
         &self,
         body: &crate::models::GetVmExportFilesConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::VmExportFileConnection, crate::Error> {
-        self.execute(
-                crate::client::ApiRequest::json("get-vm-export-files-connection", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::VmExportFileConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-vm-export-files-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "vm-export-file")]
+crate::pagination::list_request!(
+    GetVmExportFilesRequestBody => VmExportFile, get_vm_export_files
+);

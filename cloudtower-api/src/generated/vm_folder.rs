@@ -3,12 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteVmFolder`
-#[cfg(any(feature = "vm-folder"))]
+#[cfg(feature = "vm-folder")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteVmFolder {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "vm-folder"))]
+#[cfg(feature = "vm-folder")]
 impl crate::codec::Decode for DeleteVmFolder {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -30,7 +30,7 @@ impl crate::codec::Decode for DeleteVmFolder {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-folder"))]
+#[cfg(feature = "vm-folder")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteVmFolder {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -40,7 +40,7 @@ impl crate::codec::Encode for DeleteVmFolder {
     }
 }
 /// Spec: `#/components/schemas/GetVmFoldersConnectionRequestBody`
-#[cfg(any(feature = "vm-folder"))]
+#[cfg(feature = "vm-folder")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmFoldersConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -51,7 +51,7 @@ pub struct GetVmFoldersConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::VmFolderWhereInput>,
 }
-#[cfg(any(feature = "vm-folder"))]
+#[cfg(feature = "vm-folder")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVmFoldersConnectionRequestBody {
     fn decode(
@@ -75,7 +75,7 @@ impl crate::codec::Decode for GetVmFoldersConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-folder"))]
+#[cfg(feature = "vm-folder")]
 impl crate::codec::Encode for GetVmFoldersConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -90,7 +90,7 @@ impl crate::codec::Encode for GetVmFoldersConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetVmFoldersRequestBody`
-#[cfg(any(feature = "vm-folder"))]
+#[cfg(feature = "vm-folder")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmFoldersRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -101,7 +101,7 @@ pub struct GetVmFoldersRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::VmFolderWhereInput>,
 }
-#[cfg(any(feature = "vm-folder"))]
+#[cfg(feature = "vm-folder")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVmFoldersRequestBody {
     fn decode(
@@ -125,7 +125,7 @@ impl crate::codec::Decode for GetVmFoldersRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-folder"))]
+#[cfg(feature = "vm-folder")]
 impl crate::codec::Encode for GetVmFoldersRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -140,12 +140,12 @@ impl crate::codec::Encode for GetVmFoldersRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateVmFolder`
-#[cfg(any(feature = "vm-folder"))]
+#[cfg(feature = "vm-folder")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVmFolder {
     pub count: i32,
 }
-#[cfg(any(feature = "vm-folder"))]
+#[cfg(feature = "vm-folder")]
 impl crate::codec::Decode for NestedAggregateVmFolder {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -167,7 +167,7 @@ impl crate::codec::Decode for NestedAggregateVmFolder {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-folder"))]
+#[cfg(feature = "vm-folder")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateVmFolder {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -177,7 +177,7 @@ impl crate::codec::Encode for NestedAggregateVmFolder {
     }
 }
 /// Spec: `#/components/schemas/VmFolder`
-#[cfg(any(feature = "vm-folder"))]
+#[cfg(feature = "vm-folder")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmFolder {
     pub cluster: crate::models::NestedCluster,
@@ -187,7 +187,7 @@ pub struct VmFolder {
     pub vm_num: ::std::option::Option<i32>,
     pub vms: ::std::option::Option<::std::vec::Vec<crate::models::NestedVm>>,
 }
-#[cfg(any(feature = "vm-folder"))]
+#[cfg(feature = "vm-folder")]
 impl crate::codec::Decode for VmFolder {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -220,7 +220,7 @@ impl crate::codec::Decode for VmFolder {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-folder"))]
+#[cfg(feature = "vm-folder")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VmFolder {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -235,12 +235,12 @@ impl crate::codec::Encode for VmFolder {
     }
 }
 /// Spec: `#/components/schemas/VmFolderConnection`
-#[cfg(any(feature = "vm-folder"))]
+#[cfg(feature = "vm-folder")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmFolderConnection {
     pub aggregate: crate::models::NestedAggregateVmFolder,
 }
-#[cfg(any(feature = "vm-folder"))]
+#[cfg(feature = "vm-folder")]
 impl crate::codec::Decode for VmFolderConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -262,7 +262,7 @@ impl crate::codec::Decode for VmFolderConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-folder"))]
+#[cfg(feature = "vm-folder")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VmFolderConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -272,13 +272,13 @@ impl crate::codec::Encode for VmFolderConnection {
     }
 }
 /// Spec: `#/components/schemas/VmFolderCreationParams`
-#[cfg(any(feature = "vm-folder"))]
+#[cfg(feature = "vm-folder")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmFolderCreationParams {
     pub cluster_id: ::std::string::String,
     pub name: ::std::string::String,
 }
-#[cfg(any(feature = "vm-folder"))]
+#[cfg(feature = "vm-folder")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmFolderCreationParams {
     fn decode(
@@ -305,7 +305,7 @@ impl crate::codec::Decode for VmFolderCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-folder"))]
+#[cfg(feature = "vm-folder")]
 impl crate::codec::Encode for VmFolderCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -315,12 +315,12 @@ impl crate::codec::Encode for VmFolderCreationParams {
     }
 }
 /// Spec: `#/components/schemas/VmFolderDeletionParams`
-#[cfg(any(feature = "vm-folder"))]
+#[cfg(feature = "vm-folder")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmFolderDeletionParams {
     pub r#where: crate::models::VmFolderWhereInput,
 }
-#[cfg(any(feature = "vm-folder"))]
+#[cfg(feature = "vm-folder")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmFolderDeletionParams {
     fn decode(
@@ -343,7 +343,7 @@ impl crate::codec::Decode for VmFolderDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-folder"))]
+#[cfg(feature = "vm-folder")]
 impl crate::codec::Encode for VmFolderDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -352,7 +352,7 @@ impl crate::codec::Encode for VmFolderDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/VmFolderOrderByInput`
-#[cfg(any(feature = "vm-folder"))]
+#[cfg(feature = "vm-folder")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VmFolderOrderByInput {
     /// `id_ASC`
@@ -374,7 +374,7 @@ pub enum VmFolderOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "vm-folder"))]
+#[cfg(feature = "vm-folder")]
 impl VmFolderOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 8] = [
@@ -417,19 +417,19 @@ impl VmFolderOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "vm-folder"))]
+#[cfg(feature = "vm-folder")]
 impl ::std::default::Default for VmFolderOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "vm-folder"))]
+#[cfg(feature = "vm-folder")]
 impl ::std::fmt::Display for VmFolderOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "vm-folder"))]
+#[cfg(feature = "vm-folder")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmFolderOrderByInput {
     fn decode(
@@ -438,20 +438,20 @@ impl crate::codec::Decode for VmFolderOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "vm-folder"))]
+#[cfg(feature = "vm-folder")]
 impl crate::codec::Encode for VmFolderOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/VmFolderUpdationParams`
-#[cfg(any(feature = "vm-folder"))]
+#[cfg(feature = "vm-folder")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmFolderUpdationParams {
     pub data: crate::models::VmFolderUpdationParamsData,
     pub r#where: crate::models::VmFolderWhereInput,
 }
-#[cfg(any(feature = "vm-folder"))]
+#[cfg(feature = "vm-folder")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmFolderUpdationParams {
     fn decode(
@@ -478,7 +478,7 @@ impl crate::codec::Decode for VmFolderUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-folder"))]
+#[cfg(feature = "vm-folder")]
 impl crate::codec::Encode for VmFolderUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -488,12 +488,12 @@ impl crate::codec::Encode for VmFolderUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/VmFolderUpdationParams/properties/data`
-#[cfg(any(feature = "vm-folder"))]
+#[cfg(feature = "vm-folder")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmFolderUpdationParamsData {
     pub name: ::std::string::String,
 }
-#[cfg(any(feature = "vm-folder"))]
+#[cfg(feature = "vm-folder")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmFolderUpdationParamsData {
     fn decode(
@@ -516,7 +516,7 @@ impl crate::codec::Decode for VmFolderUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-folder"))]
+#[cfg(feature = "vm-folder")]
 impl crate::codec::Encode for VmFolderUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -525,7 +525,7 @@ impl crate::codec::Encode for VmFolderUpdationParamsData {
     }
 }
 /// Spec: `#/components/schemas/VmFolderWhereInput`
-#[cfg(any(feature = "vm-folder"))]
+#[cfg(feature = "vm-folder")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmFolderWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::VmFolderWhereInput>>,
@@ -646,7 +646,7 @@ pub struct VmFolderWhereInput {
     )]
     pub vms_some: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
 }
-#[cfg(any(feature = "vm-folder"))]
+#[cfg(feature = "vm-folder")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmFolderWhereInput {
     fn decode(
@@ -811,7 +811,7 @@ impl crate::codec::Decode for VmFolderWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-folder"))]
+#[cfg(feature = "vm-folder")]
 impl crate::codec::Encode for VmFolderWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -934,62 +934,87 @@ impl crate::codec::Encode for VmFolderWhereInput {
 }
 impl crate::Client {
     /// `POST /v2/api/create-vm-folder` (operation `CreateVmFolder`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-folder")]
-    pub async fn create_vm_folder(
+    pub fn create_vm_folder(
         &self,
         body: &[crate::models::VmFolderCreationParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::VmFolder>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("create-vm-folder", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::VmFolder>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("create-vm-folder", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/delete-vm-folder` (operation `DeleteVmFolder`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-folder")]
-    pub async fn delete_vm_folder(
+    pub fn delete_vm_folder(
         &self,
         body: &crate::models::VmFolderDeletionParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::DeleteVmFolder>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("delete-vm-folder", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::DeleteVmFolder>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("delete-vm-folder", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-vm-folders` (operation `GetVmFolders`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-folder")]
-    pub async fn get_vm_folders(
+    pub fn get_vm_folders(
         &self,
         body: &crate::models::GetVmFoldersRequestBody,
-    ) -> ::std::result::Result<::std::vec::Vec<crate::models::VmFolder>, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-vm-folders", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::VmFolder>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-vm-folders", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-vm-folders-connection` (operation `GetVmFoldersConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-folder")]
-    pub async fn get_vm_folders_connection(
+    pub fn get_vm_folders_connection(
         &self,
         body: &crate::models::GetVmFoldersConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::VmFolderConnection, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-vm-folders-connection", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<crate::models::VmFolderConnection, crate::Error>,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-vm-folders-connection", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-vm-folder` (operation `UpdateVmFolder`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-folder")]
-    pub async fn update_vm_folder(
+    pub fn update_vm_folder(
         &self,
         body: &crate::models::VmFolderUpdationParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::VmFolder>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("update-vm-folder", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::VmFolder>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("update-vm-folder", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "vm-folder")]
+crate::pagination::list_request!(GetVmFoldersRequestBody => VmFolder, get_vm_folders);

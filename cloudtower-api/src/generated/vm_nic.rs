@@ -3,7 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/GetVmNicsConnectionRequestBody`
-#[cfg(any(feature = "vm-nic"))]
+#[cfg(feature = "vm-nic")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmNicsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -14,7 +14,7 @@ pub struct GetVmNicsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::VmNicWhereInput>,
 }
-#[cfg(any(feature = "vm-nic"))]
+#[cfg(feature = "vm-nic")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVmNicsConnectionRequestBody {
     fn decode(
@@ -38,7 +38,7 @@ impl crate::codec::Decode for GetVmNicsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-nic"))]
+#[cfg(feature = "vm-nic")]
 impl crate::codec::Encode for GetVmNicsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -53,7 +53,7 @@ impl crate::codec::Encode for GetVmNicsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetVmNicsRequestBody`
-#[cfg(any(feature = "vm-nic"))]
+#[cfg(feature = "vm-nic")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmNicsRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -64,7 +64,7 @@ pub struct GetVmNicsRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::VmNicWhereInput>,
 }
-#[cfg(any(feature = "vm-nic"))]
+#[cfg(feature = "vm-nic")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVmNicsRequestBody {
     fn decode(
@@ -88,7 +88,7 @@ impl crate::codec::Decode for GetVmNicsRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-nic"))]
+#[cfg(feature = "vm-nic")]
 impl crate::codec::Encode for GetVmNicsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -103,12 +103,12 @@ impl crate::codec::Encode for GetVmNicsRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateVmNic`
-#[cfg(any(feature = "vm-nic"))]
+#[cfg(feature = "vm-nic")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVmNic {
     pub count: i32,
 }
-#[cfg(any(feature = "vm-nic"))]
+#[cfg(feature = "vm-nic")]
 impl crate::codec::Decode for NestedAggregateVmNic {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -130,7 +130,7 @@ impl crate::codec::Decode for NestedAggregateVmNic {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-nic"))]
+#[cfg(feature = "vm-nic")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateVmNic {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -140,7 +140,7 @@ impl crate::codec::Encode for NestedAggregateVmNic {
     }
 }
 /// Spec: `#/components/schemas/NestedVirtualPrivateCloudNic`
-#[cfg(any(feature = "vm-nic"))]
+#[cfg(feature = "vm-nic")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedVirtualPrivateCloudNic {
     pub floating_ip: ::std::option::Option<
@@ -152,7 +152,7 @@ pub struct NestedVirtualPrivateCloudNic {
     pub vpc: crate::models::NestedVirtualPrivateCloud,
     pub vpc_subnet: crate::models::NestedVirtualPrivateCloudSubnet,
 }
-#[cfg(any(feature = "vm-nic"))]
+#[cfg(feature = "vm-nic")]
 impl crate::codec::Decode for NestedVirtualPrivateCloudNic {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -195,7 +195,7 @@ impl crate::codec::Decode for NestedVirtualPrivateCloudNic {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-nic"))]
+#[cfg(feature = "vm-nic")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedVirtualPrivateCloudNic {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -210,7 +210,7 @@ impl crate::codec::Encode for NestedVirtualPrivateCloudNic {
     }
 }
 /// Spec: `#/components/schemas/VmNic`
-#[cfg(any(feature = "vm-nic"))]
+#[cfg(feature = "vm-nic")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmNic {
     pub egress_rate_limit_burst_in_bit: ::std::option::Option<f64>,
@@ -236,7 +236,7 @@ pub struct VmNic {
     pub vm: crate::models::NestedVm,
     pub vpc_nic: ::std::option::Option<crate::models::NestedVirtualPrivateCloudNic>,
 }
-#[cfg(any(feature = "vm-nic"))]
+#[cfg(feature = "vm-nic")]
 impl crate::codec::Decode for VmNic {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -315,7 +315,7 @@ impl crate::codec::Decode for VmNic {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-nic"))]
+#[cfg(feature = "vm-nic")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VmNic {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -355,12 +355,12 @@ impl crate::codec::Encode for VmNic {
     }
 }
 /// Spec: `#/components/schemas/VmNicConnection`
-#[cfg(any(feature = "vm-nic"))]
+#[cfg(feature = "vm-nic")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmNicConnection {
     pub aggregate: crate::models::NestedAggregateVmNic,
 }
-#[cfg(any(feature = "vm-nic"))]
+#[cfg(feature = "vm-nic")]
 impl crate::codec::Decode for VmNicConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -382,7 +382,7 @@ impl crate::codec::Decode for VmNicConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-nic"))]
+#[cfg(feature = "vm-nic")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VmNicConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -392,7 +392,7 @@ impl crate::codec::Encode for VmNicConnection {
     }
 }
 /// Spec: `#/components/schemas/VmNicOrderByInput`
-#[cfg(any(feature = "vm-nic"))]
+#[cfg(feature = "vm-nic")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VmNicOrderByInput {
     /// `egress_rate_limit_burst_in_bit_ASC`
@@ -470,7 +470,7 @@ pub enum VmNicOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "vm-nic"))]
+#[cfg(feature = "vm-nic")]
 impl VmNicOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 36] = [
@@ -617,19 +617,19 @@ impl VmNicOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "vm-nic"))]
+#[cfg(feature = "vm-nic")]
 impl ::std::default::Default for VmNicOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "vm-nic"))]
+#[cfg(feature = "vm-nic")]
 impl ::std::fmt::Display for VmNicOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "vm-nic"))]
+#[cfg(feature = "vm-nic")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmNicOrderByInput {
     fn decode(
@@ -638,7 +638,7 @@ impl crate::codec::Decode for VmNicOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "vm-nic"))]
+#[cfg(feature = "vm-nic")]
 impl crate::codec::Encode for VmNicOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
@@ -646,23 +646,36 @@ impl crate::codec::Encode for VmNicOrderByInput {
 }
 impl crate::Client {
     /// `POST /v2/api/get-vm-nics` (operation `GetVmNics`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-nic")]
-    pub async fn get_vm_nics(
+    pub fn get_vm_nics(
         &self,
         body: &crate::models::GetVmNicsRequestBody,
-    ) -> ::std::result::Result<::std::vec::Vec<crate::models::VmNic>, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-vm-nics", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::VmNic>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-vm-nics", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-vm-nics-connection` (operation `GetVmNicsConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-nic")]
-    pub async fn get_vm_nics_connection(
+    pub fn get_vm_nics_connection(
         &self,
         body: &crate::models::GetVmNicsConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::VmNicConnection, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-vm-nics-connection", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<crate::models::VmNicConnection, crate::Error>,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-vm-nics-connection", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "vm-nic")]
+crate::pagination::list_request!(GetVmNicsRequestBody => VmNic, get_vm_nics);

@@ -3,12 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteVmPlacementGroup`
-#[cfg(any(feature = "vm-placement-group"))]
+#[cfg(feature = "vm-placement-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteVmPlacementGroup {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "vm-placement-group"))]
+#[cfg(feature = "vm-placement-group")]
 impl crate::codec::Decode for DeleteVmPlacementGroup {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -30,7 +30,7 @@ impl crate::codec::Decode for DeleteVmPlacementGroup {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-placement-group"))]
+#[cfg(feature = "vm-placement-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteVmPlacementGroup {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -40,7 +40,7 @@ impl crate::codec::Encode for DeleteVmPlacementGroup {
     }
 }
 /// Spec: `#/components/schemas/GetVmPlacementGroupsConnectionRequestBody`
-#[cfg(any(feature = "vm-placement-group"))]
+#[cfg(feature = "vm-placement-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmPlacementGroupsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -51,7 +51,7 @@ pub struct GetVmPlacementGroupsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::VmPlacementGroupWhereInput>,
 }
-#[cfg(any(feature = "vm-placement-group"))]
+#[cfg(feature = "vm-placement-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVmPlacementGroupsConnectionRequestBody {
     fn decode(
@@ -75,7 +75,7 @@ impl crate::codec::Decode for GetVmPlacementGroupsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-placement-group"))]
+#[cfg(feature = "vm-placement-group")]
 impl crate::codec::Encode for GetVmPlacementGroupsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -90,12 +90,12 @@ impl crate::codec::Encode for GetVmPlacementGroupsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateVmPlacementGroup`
-#[cfg(any(feature = "vm-placement-group"))]
+#[cfg(feature = "vm-placement-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVmPlacementGroup {
     pub count: i32,
 }
-#[cfg(any(feature = "vm-placement-group"))]
+#[cfg(feature = "vm-placement-group")]
 impl crate::codec::Decode for NestedAggregateVmPlacementGroup {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -117,7 +117,7 @@ impl crate::codec::Decode for NestedAggregateVmPlacementGroup {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-placement-group"))]
+#[cfg(feature = "vm-placement-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateVmPlacementGroup {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -127,7 +127,7 @@ impl crate::codec::Encode for NestedAggregateVmPlacementGroup {
     }
 }
 /// Spec: `#/components/schemas/VmPlacementGroup`
-#[cfg(any(feature = "vm-placement-group"))]
+#[cfg(feature = "vm-placement-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmPlacementGroup {
     pub cluster: crate::models::NestedCluster,
@@ -153,7 +153,7 @@ pub struct VmPlacementGroup {
     pub vm_vm_policy_enabled: bool,
     pub vms: ::std::option::Option<::std::vec::Vec<crate::models::NestedVm>>,
 }
-#[cfg(any(feature = "vm-placement-group"))]
+#[cfg(feature = "vm-placement-group")]
 impl crate::codec::Decode for VmPlacementGroup {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -259,7 +259,7 @@ impl crate::codec::Decode for VmPlacementGroup {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-placement-group"))]
+#[cfg(feature = "vm-placement-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VmPlacementGroup {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -286,12 +286,12 @@ impl crate::codec::Encode for VmPlacementGroup {
     }
 }
 /// Spec: `#/components/schemas/VmPlacementGroupConnection`
-#[cfg(any(feature = "vm-placement-group"))]
+#[cfg(feature = "vm-placement-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmPlacementGroupConnection {
     pub aggregate: crate::models::NestedAggregateVmPlacementGroup,
 }
-#[cfg(any(feature = "vm-placement-group"))]
+#[cfg(feature = "vm-placement-group")]
 impl crate::codec::Decode for VmPlacementGroupConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -313,7 +313,7 @@ impl crate::codec::Decode for VmPlacementGroupConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-placement-group"))]
+#[cfg(feature = "vm-placement-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VmPlacementGroupConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -323,7 +323,7 @@ impl crate::codec::Encode for VmPlacementGroupConnection {
     }
 }
 /// Spec: `#/components/schemas/VmPlacementGroupCreationParams`
-#[cfg(any(feature = "vm-placement-group"))]
+#[cfg(feature = "vm-placement-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmPlacementGroupCreationParams {
     pub vm_vm_policy: ::std::option::Option<crate::models::VmVmPolicy>,
@@ -340,7 +340,7 @@ pub struct VmPlacementGroupCreationParams {
     pub enabled: bool,
     pub cluster_id: ::std::string::String,
 }
-#[cfg(any(feature = "vm-placement-group"))]
+#[cfg(feature = "vm-placement-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmPlacementGroupCreationParams {
     fn decode(
@@ -395,7 +395,7 @@ impl crate::codec::Decode for VmPlacementGroupCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-placement-group"))]
+#[cfg(feature = "vm-placement-group")]
 impl crate::codec::Encode for VmPlacementGroupCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -416,12 +416,12 @@ impl crate::codec::Encode for VmPlacementGroupCreationParams {
     }
 }
 /// Spec: `#/components/schemas/VmPlacementGroupDeletionParams`
-#[cfg(any(feature = "vm-placement-group"))]
+#[cfg(feature = "vm-placement-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmPlacementGroupDeletionParams {
     pub r#where: crate::models::VmPlacementGroupWhereInput,
 }
-#[cfg(any(feature = "vm-placement-group"))]
+#[cfg(feature = "vm-placement-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmPlacementGroupDeletionParams {
     fn decode(
@@ -444,7 +444,7 @@ impl crate::codec::Decode for VmPlacementGroupDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-placement-group"))]
+#[cfg(feature = "vm-placement-group")]
 impl crate::codec::Encode for VmPlacementGroupDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -453,13 +453,13 @@ impl crate::codec::Encode for VmPlacementGroupDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/VmPlacementGroupUpdationParams`
-#[cfg(any(feature = "vm-placement-group"))]
+#[cfg(feature = "vm-placement-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmPlacementGroupUpdationParams {
     pub data: crate::models::VmPlacementGroupUpdationParamsData,
     pub r#where: crate::models::VmPlacementGroupWhereInput,
 }
-#[cfg(any(feature = "vm-placement-group"))]
+#[cfg(feature = "vm-placement-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmPlacementGroupUpdationParams {
     fn decode(
@@ -486,7 +486,7 @@ impl crate::codec::Decode for VmPlacementGroupUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-placement-group"))]
+#[cfg(feature = "vm-placement-group")]
 impl crate::codec::Encode for VmPlacementGroupUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -496,7 +496,7 @@ impl crate::codec::Encode for VmPlacementGroupUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/VmPlacementGroupUpdationParams/properties/data`
-#[cfg(any(feature = "vm-placement-group"))]
+#[cfg(feature = "vm-placement-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmPlacementGroupUpdationParamsData {
     pub vm_vm_policy: ::std::option::Option<crate::models::VmVmPolicy>,
@@ -512,7 +512,7 @@ pub struct VmPlacementGroupUpdationParamsData {
     pub description: ::std::option::Option<::std::string::String>,
     pub enabled: ::std::option::Option<bool>,
 }
-#[cfg(any(feature = "vm-placement-group"))]
+#[cfg(feature = "vm-placement-group")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmPlacementGroupUpdationParamsData {
     fn decode(
@@ -551,7 +551,7 @@ impl crate::codec::Decode for VmPlacementGroupUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-placement-group"))]
+#[cfg(feature = "vm-placement-group")]
 impl crate::codec::Encode for VmPlacementGroupUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -572,70 +572,95 @@ impl crate::codec::Encode for VmPlacementGroupUpdationParamsData {
 }
 impl crate::Client {
     /// `POST /v2/api/create-vm-placement-group` (operation `CreateVmPlacementGroup`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-placement-group")]
-    pub async fn create_vm_placement_group(
+    pub fn create_vm_placement_group(
         &self,
         body: &[crate::models::VmPlacementGroupCreationParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::VmPlacementGroup>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("create-vm-placement-group", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::VmPlacementGroup>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("create-vm-placement-group", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/delete-vm-placement-group` (operation `DeleteVmPlacementGroup`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-placement-group")]
-    pub async fn delete_vm_placement_group(
+    pub fn delete_vm_placement_group(
         &self,
         body: &crate::models::VmPlacementGroupDeletionParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::DeleteVmPlacementGroup>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("delete-vm-placement-group", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::DeleteVmPlacementGroup>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("delete-vm-placement-group", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-vm-placement-groups` (operation `GetVmPlacementGroups`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-placement-group")]
-    pub async fn get_vm_placement_groups(
+    pub fn get_vm_placement_groups(
         &self,
         body: &crate::models::GetVmPlacementGroupsRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::VmPlacementGroup>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-vm-placement-groups", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::VmPlacementGroup>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-vm-placement-groups", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-vm-placement-groups-connection` (operation `GetVmPlacementGroupsConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-placement-group")]
-    pub async fn get_vm_placement_groups_connection(
+    pub fn get_vm_placement_groups_connection(
         &self,
         body: &crate::models::GetVmPlacementGroupsConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::VmPlacementGroupConnection, crate::Error> {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "get-vm-placement-groups-connection",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::VmPlacementGroupConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-vm-placement-groups-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-vm-placement-group` (operation `UpdateVmPlacementGroup`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-placement-group")]
-    pub async fn update_vm_placement_group(
+    pub fn update_vm_placement_group(
         &self,
         body: &crate::models::VmPlacementGroupUpdationParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::VmPlacementGroup>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("update-vm-placement-group", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::VmPlacementGroup>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("update-vm-placement-group", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "vm-placement-group")]
+crate::pagination::list_request!(
+    GetVmPlacementGroupsRequestBody => VmPlacementGroup, get_vm_placement_groups
+);

@@ -3,12 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteVmSnapshot`
-#[cfg(any(feature = "vm-snapshot"))]
+#[cfg(feature = "vm-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteVmSnapshot {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "vm-snapshot"))]
+#[cfg(feature = "vm-snapshot")]
 impl crate::codec::Decode for DeleteVmSnapshot {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -30,7 +30,7 @@ impl crate::codec::Decode for DeleteVmSnapshot {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-snapshot"))]
+#[cfg(feature = "vm-snapshot")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteVmSnapshot {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -40,7 +40,7 @@ impl crate::codec::Encode for DeleteVmSnapshot {
     }
 }
 /// Spec: `#/components/schemas/GetVmSnapshotsConnectionRequestBody`
-#[cfg(any(feature = "vm-snapshot"))]
+#[cfg(feature = "vm-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmSnapshotsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -51,7 +51,7 @@ pub struct GetVmSnapshotsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::VmSnapshotWhereInput>,
 }
-#[cfg(any(feature = "vm-snapshot"))]
+#[cfg(feature = "vm-snapshot")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVmSnapshotsConnectionRequestBody {
     fn decode(
@@ -75,7 +75,7 @@ impl crate::codec::Decode for GetVmSnapshotsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-snapshot"))]
+#[cfg(feature = "vm-snapshot")]
 impl crate::codec::Encode for GetVmSnapshotsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -90,7 +90,7 @@ impl crate::codec::Encode for GetVmSnapshotsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetVmSnapshotsRequestBody`
-#[cfg(any(feature = "vm-snapshot"))]
+#[cfg(feature = "vm-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmSnapshotsRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -101,7 +101,7 @@ pub struct GetVmSnapshotsRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::VmSnapshotWhereInput>,
 }
-#[cfg(any(feature = "vm-snapshot"))]
+#[cfg(feature = "vm-snapshot")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVmSnapshotsRequestBody {
     fn decode(
@@ -125,7 +125,7 @@ impl crate::codec::Decode for GetVmSnapshotsRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-snapshot"))]
+#[cfg(feature = "vm-snapshot")]
 impl crate::codec::Encode for GetVmSnapshotsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -140,12 +140,12 @@ impl crate::codec::Encode for GetVmSnapshotsRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateVmSnapshot`
-#[cfg(any(feature = "vm-snapshot"))]
+#[cfg(feature = "vm-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVmSnapshot {
     pub count: i32,
 }
-#[cfg(any(feature = "vm-snapshot"))]
+#[cfg(feature = "vm-snapshot")]
 impl crate::codec::Decode for NestedAggregateVmSnapshot {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -167,7 +167,7 @@ impl crate::codec::Decode for NestedAggregateVmSnapshot {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-snapshot"))]
+#[cfg(feature = "vm-snapshot")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateVmSnapshot {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -177,7 +177,7 @@ impl crate::codec::Encode for NestedAggregateVmSnapshot {
     }
 }
 /// Spec: `#/components/schemas/NestedFrozenNic`
-#[cfg(any(feature = "vm-snapshot"))]
+#[cfg(feature = "vm-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedFrozenNic {
     pub enabled: ::std::option::Option<bool>,
@@ -190,7 +190,7 @@ pub struct NestedFrozenNic {
     pub subnet_mask: ::std::string::String,
     pub vlan: crate::models::NestedFrozenVlan,
 }
-#[cfg(any(feature = "vm-snapshot"))]
+#[cfg(feature = "vm-snapshot")]
 impl crate::codec::Decode for NestedFrozenNic {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -239,7 +239,7 @@ impl crate::codec::Decode for NestedFrozenNic {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-snapshot"))]
+#[cfg(feature = "vm-snapshot")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedFrozenNic {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -257,7 +257,7 @@ impl crate::codec::Encode for NestedFrozenNic {
     }
 }
 /// Spec: `#/components/schemas/VmSnapshot`
-#[cfg(any(feature = "vm-snapshot"))]
+#[cfg(feature = "vm-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmSnapshot {
     pub clock_offset: crate::models::VmClockOffset,
@@ -290,7 +290,7 @@ pub struct VmSnapshot {
     pub vm_nics: ::std::option::Option<::std::vec::Vec<crate::models::NestedFrozenNic>>,
     pub win_opt: bool,
 }
-#[cfg(any(feature = "vm-snapshot"))]
+#[cfg(feature = "vm-snapshot")]
 impl crate::codec::Decode for VmSnapshot {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -408,7 +408,7 @@ impl crate::codec::Decode for VmSnapshot {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-snapshot"))]
+#[cfg(feature = "vm-snapshot")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VmSnapshot {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -444,12 +444,12 @@ impl crate::codec::Encode for VmSnapshot {
     }
 }
 /// Spec: `#/components/schemas/VmSnapshotConnection`
-#[cfg(any(feature = "vm-snapshot"))]
+#[cfg(feature = "vm-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmSnapshotConnection {
     pub aggregate: crate::models::NestedAggregateVmSnapshot,
 }
-#[cfg(any(feature = "vm-snapshot"))]
+#[cfg(feature = "vm-snapshot")]
 impl crate::codec::Decode for VmSnapshotConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -471,7 +471,7 @@ impl crate::codec::Decode for VmSnapshotConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-snapshot"))]
+#[cfg(feature = "vm-snapshot")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VmSnapshotConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -481,12 +481,12 @@ impl crate::codec::Encode for VmSnapshotConnection {
     }
 }
 /// Spec: `#/components/schemas/VmSnapshotCreationParams`
-#[cfg(any(feature = "vm-snapshot"))]
+#[cfg(feature = "vm-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmSnapshotCreationParams {
     pub data: ::std::vec::Vec<crate::models::VmSnapshotCreationParamsData>,
 }
-#[cfg(any(feature = "vm-snapshot"))]
+#[cfg(feature = "vm-snapshot")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmSnapshotCreationParams {
     fn decode(
@@ -509,7 +509,7 @@ impl crate::codec::Decode for VmSnapshotCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-snapshot"))]
+#[cfg(feature = "vm-snapshot")]
 impl crate::codec::Encode for VmSnapshotCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -518,14 +518,14 @@ impl crate::codec::Encode for VmSnapshotCreationParams {
     }
 }
 /// Spec: `#/components/schemas/VmSnapshotCreationParamsData`
-#[cfg(any(feature = "vm-snapshot"))]
+#[cfg(feature = "vm-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmSnapshotCreationParamsData {
     pub consistent_type: ::std::option::Option<crate::models::ConsistentType>,
     pub name: ::std::string::String,
     pub vm_id: ::std::string::String,
 }
-#[cfg(any(feature = "vm-snapshot"))]
+#[cfg(feature = "vm-snapshot")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmSnapshotCreationParamsData {
     fn decode(
@@ -555,7 +555,7 @@ impl crate::codec::Decode for VmSnapshotCreationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-snapshot"))]
+#[cfg(feature = "vm-snapshot")]
 impl crate::codec::Encode for VmSnapshotCreationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -566,12 +566,12 @@ impl crate::codec::Encode for VmSnapshotCreationParamsData {
     }
 }
 /// Spec: `#/components/schemas/VmSnapshotDeletionParams`
-#[cfg(any(feature = "vm-snapshot"))]
+#[cfg(feature = "vm-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmSnapshotDeletionParams {
     pub r#where: crate::models::VmSnapshotWhereInput,
 }
-#[cfg(any(feature = "vm-snapshot"))]
+#[cfg(feature = "vm-snapshot")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmSnapshotDeletionParams {
     fn decode(
@@ -594,7 +594,7 @@ impl crate::codec::Decode for VmSnapshotDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-snapshot"))]
+#[cfg(feature = "vm-snapshot")]
 impl crate::codec::Encode for VmSnapshotDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -603,7 +603,7 @@ impl crate::codec::Encode for VmSnapshotDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/VmSnapshotOrderByInput`
-#[cfg(any(feature = "vm-snapshot"))]
+#[cfg(feature = "vm-snapshot")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VmSnapshotOrderByInput {
     /// `clock_offset_ASC`
@@ -701,7 +701,7 @@ pub enum VmSnapshotOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "vm-snapshot"))]
+#[cfg(feature = "vm-snapshot")]
 impl VmSnapshotOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 46] = [
@@ -858,19 +858,19 @@ impl VmSnapshotOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "vm-snapshot"))]
+#[cfg(feature = "vm-snapshot")]
 impl ::std::default::Default for VmSnapshotOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "vm-snapshot"))]
+#[cfg(feature = "vm-snapshot")]
 impl ::std::fmt::Display for VmSnapshotOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "vm-snapshot"))]
+#[cfg(feature = "vm-snapshot")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmSnapshotOrderByInput {
     fn decode(
@@ -879,7 +879,7 @@ impl crate::codec::Decode for VmSnapshotOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "vm-snapshot"))]
+#[cfg(feature = "vm-snapshot")]
 impl crate::codec::Encode for VmSnapshotOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
@@ -887,54 +887,75 @@ impl crate::codec::Encode for VmSnapshotOrderByInput {
 }
 impl crate::Client {
     /// `POST /v2/api/create-vm-snapshot` (operation `CreateVmSnapshot`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-snapshot")]
-    pub async fn create_vm_snapshot(
+    pub fn create_vm_snapshot(
         &self,
         body: &crate::models::VmSnapshotCreationParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::VmSnapshot>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("create-vm-snapshot", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::VmSnapshot>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("create-vm-snapshot", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/delete-vm-snapshot` (operation `DeleteVmSnapshot`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-snapshot")]
-    pub async fn delete_vm_snapshot(
+    pub fn delete_vm_snapshot(
         &self,
         body: &crate::models::VmSnapshotDeletionParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::DeleteVmSnapshot>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("delete-vm-snapshot", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::DeleteVmSnapshot>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("delete-vm-snapshot", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-vm-snapshots` (operation `GetVmSnapshots`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-snapshot")]
-    pub async fn get_vm_snapshots(
+    pub fn get_vm_snapshots(
         &self,
         body: &crate::models::GetVmSnapshotsRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::VmSnapshot>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-vm-snapshots", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::VmSnapshot>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-vm-snapshots", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-vm-snapshots-connection` (operation `GetVmSnapshotsConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-snapshot")]
-    pub async fn get_vm_snapshots_connection(
+    pub fn get_vm_snapshots_connection(
         &self,
         body: &crate::models::GetVmSnapshotsConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::VmSnapshotConnection, crate::Error> {
-        self.execute(
-                crate::client::ApiRequest::json("get-vm-snapshots-connection", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<crate::models::VmSnapshotConnection, crate::Error>,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-vm-snapshots-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "vm-snapshot")]
+crate::pagination::list_request!(
+    GetVmSnapshotsRequestBody => VmSnapshot, get_vm_snapshots
+);

@@ -3,12 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteVmTemplate`
-#[cfg(any(feature = "vm-template"))]
+#[cfg(feature = "vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteVmTemplate {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "vm-template"))]
+#[cfg(feature = "vm-template")]
 impl crate::codec::Decode for DeleteVmTemplate {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -30,7 +30,7 @@ impl crate::codec::Decode for DeleteVmTemplate {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-template"))]
+#[cfg(feature = "vm-template")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteVmTemplate {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -40,7 +40,7 @@ impl crate::codec::Encode for DeleteVmTemplate {
     }
 }
 /// Spec: `#/components/schemas/GetVmTemplatesConnectionRequestBody`
-#[cfg(any(feature = "vm-template"))]
+#[cfg(feature = "vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmTemplatesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -51,7 +51,7 @@ pub struct GetVmTemplatesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::VmTemplateWhereInput>,
 }
-#[cfg(any(feature = "vm-template"))]
+#[cfg(feature = "vm-template")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVmTemplatesConnectionRequestBody {
     fn decode(
@@ -75,7 +75,7 @@ impl crate::codec::Decode for GetVmTemplatesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-template"))]
+#[cfg(feature = "vm-template")]
 impl crate::codec::Encode for GetVmTemplatesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -90,12 +90,12 @@ impl crate::codec::Encode for GetVmTemplatesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateVmTemplate`
-#[cfg(any(feature = "vm-template"))]
+#[cfg(feature = "vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVmTemplate {
     pub count: i32,
 }
-#[cfg(any(feature = "vm-template"))]
+#[cfg(feature = "vm-template")]
 impl crate::codec::Decode for NestedAggregateVmTemplate {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -117,7 +117,7 @@ impl crate::codec::Decode for NestedAggregateVmTemplate {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-template"))]
+#[cfg(feature = "vm-template")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateVmTemplate {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -127,7 +127,7 @@ impl crate::codec::Encode for NestedAggregateVmTemplate {
     }
 }
 /// Spec: `#/components/schemas/NestedTemplateNic`
-#[cfg(any(feature = "vm-template"))]
+#[cfg(feature = "vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedTemplateNic {
     pub enabled: ::std::option::Option<bool>,
@@ -140,7 +140,7 @@ pub struct NestedTemplateNic {
     pub vlan: crate::models::NestedFrozenVlan,
     pub vpc_nic: ::std::option::Option<crate::models::NestedTemplateVpcNic>,
 }
-#[cfg(any(feature = "vm-template"))]
+#[cfg(feature = "vm-template")]
 impl crate::codec::Decode for NestedTemplateNic {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -173,7 +173,7 @@ impl crate::codec::Decode for NestedTemplateNic {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-template"))]
+#[cfg(feature = "vm-template")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedTemplateNic {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -191,7 +191,7 @@ impl crate::codec::Encode for NestedTemplateNic {
     }
 }
 /// Spec: `#/components/schemas/VmTemplate`
-#[cfg(any(feature = "vm-template"))]
+#[cfg(feature = "vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmTemplate {
     pub clock_offset: crate::models::VmClockOffset,
@@ -228,7 +228,7 @@ pub struct VmTemplate {
     >,
     pub win_opt: bool,
 }
-#[cfg(any(feature = "vm-template"))]
+#[cfg(feature = "vm-template")]
 impl crate::codec::Decode for VmTemplate {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -351,7 +351,7 @@ impl crate::codec::Decode for VmTemplate {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-template"))]
+#[cfg(feature = "vm-template")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VmTemplate {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -387,12 +387,12 @@ impl crate::codec::Encode for VmTemplate {
     }
 }
 /// Spec: `#/components/schemas/VmTemplateConnection`
-#[cfg(any(feature = "vm-template"))]
+#[cfg(feature = "vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmTemplateConnection {
     pub aggregate: crate::models::NestedAggregateVmTemplate,
 }
-#[cfg(any(feature = "vm-template"))]
+#[cfg(feature = "vm-template")]
 impl crate::codec::Decode for VmTemplateConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -414,7 +414,7 @@ impl crate::codec::Decode for VmTemplateConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-template"))]
+#[cfg(feature = "vm-template")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VmTemplateConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -424,7 +424,7 @@ impl crate::codec::Encode for VmTemplateConnection {
     }
 }
 /// Spec: `#/components/schemas/VmTemplateCreationParams`
-#[cfg(any(feature = "vm-template"))]
+#[cfg(feature = "vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmTemplateCreationParams {
     pub cluster_id: ::std::option::Option<::std::string::String>,
@@ -433,7 +433,7 @@ pub struct VmTemplateCreationParams {
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::string::String,
 }
-#[cfg(any(feature = "vm-template"))]
+#[cfg(feature = "vm-template")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmTemplateCreationParams {
     fn decode(
@@ -470,7 +470,7 @@ impl crate::codec::Decode for VmTemplateCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-template"))]
+#[cfg(feature = "vm-template")]
 impl crate::codec::Encode for VmTemplateCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -483,12 +483,12 @@ impl crate::codec::Encode for VmTemplateCreationParams {
     }
 }
 /// Spec: `#/components/schemas/VmTemplateDeletionParams`
-#[cfg(any(feature = "vm-template"))]
+#[cfg(feature = "vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmTemplateDeletionParams {
     pub r#where: crate::models::VmTemplateWhereInput,
 }
-#[cfg(any(feature = "vm-template"))]
+#[cfg(feature = "vm-template")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmTemplateDeletionParams {
     fn decode(
@@ -511,7 +511,7 @@ impl crate::codec::Decode for VmTemplateDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-template"))]
+#[cfg(feature = "vm-template")]
 impl crate::codec::Encode for VmTemplateDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -520,13 +520,13 @@ impl crate::codec::Encode for VmTemplateDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/VmTemplateUpdationParams`
-#[cfg(any(feature = "vm-template"))]
+#[cfg(feature = "vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmTemplateUpdationParams {
     pub data: ::std::option::Option<crate::models::VmTemplateUpdationParamsData>,
     pub r#where: crate::models::VmTemplateWhereInput,
 }
-#[cfg(any(feature = "vm-template"))]
+#[cfg(feature = "vm-template")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmTemplateUpdationParams {
     fn decode(
@@ -550,7 +550,7 @@ impl crate::codec::Decode for VmTemplateUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-template"))]
+#[cfg(feature = "vm-template")]
 impl crate::codec::Encode for VmTemplateUpdationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -560,14 +560,14 @@ impl crate::codec::Encode for VmTemplateUpdationParams {
     }
 }
 /// Spec: `#/components/schemas/VmTemplateUpdationParams/properties/data`
-#[cfg(any(feature = "vm-template"))]
+#[cfg(feature = "vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmTemplateUpdationParamsData {
     pub cloud_init_supported: ::std::option::Option<bool>,
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "vm-template"))]
+#[cfg(feature = "vm-template")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmTemplateUpdationParamsData {
     fn decode(
@@ -589,7 +589,7 @@ impl crate::codec::Decode for VmTemplateUpdationParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-template"))]
+#[cfg(feature = "vm-template")]
 impl crate::codec::Encode for VmTemplateUpdationParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -601,82 +601,112 @@ impl crate::codec::Encode for VmTemplateUpdationParamsData {
 }
 impl crate::Client {
     /// `POST /v2/api/clone-vm-template-from-vm` (operation `CloneVmTemplateFromVm`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-template")]
-    pub async fn clone_vm_template_from_vm(
+    pub fn clone_vm_template_from_vm(
         &self,
         body: &[crate::models::VmTemplateCreationParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::VmTemplate>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("clone-vm-template-from-vm", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::VmTemplate>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("clone-vm-template-from-vm", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/convert-vm-template-from-vm` (operation `ConvertVmTemplateFromVm`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-template")]
-    pub async fn convert_vm_template_from_vm(
+    pub fn convert_vm_template_from_vm(
         &self,
         body: &[crate::models::VmTemplateCreationParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::VmTemplate>>,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json("convert-vm-template-from-vm", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::VmTemplate>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "convert-vm-template-from-vm",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/delete-vm-template` (operation `DeleteVmTemplate`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-template")]
-    pub async fn delete_vm_template(
+    pub fn delete_vm_template(
         &self,
         body: &crate::models::VmTemplateDeletionParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::DeleteVmTemplate>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("delete-vm-template", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::DeleteVmTemplate>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("delete-vm-template", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-vm-templates` (operation `GetVmTemplates`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-template")]
-    pub async fn get_vm_templates(
+    pub fn get_vm_templates(
         &self,
         body: &crate::models::GetVmTemplatesRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::VmTemplate>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-vm-templates", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::VmTemplate>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-vm-templates", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-vm-templates-connection` (operation `GetVmTemplatesConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-template")]
-    pub async fn get_vm_templates_connection(
+    pub fn get_vm_templates_connection(
         &self,
         body: &crate::models::GetVmTemplatesConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::VmTemplateConnection, crate::Error> {
-        self.execute(
-                crate::client::ApiRequest::json("get-vm-templates-connection", body),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<crate::models::VmTemplateConnection, crate::Error>,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-vm-templates-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-vm-template` (operation `UpdateVmTemplate`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-template")]
-    pub async fn update_vm_template(
+    pub fn update_vm_template(
         &self,
         body: &crate::models::VmTemplateUpdationParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::VmTemplate>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("update-vm-template", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::VmTemplate>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("update-vm-template", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "vm-template")]
+crate::pagination::list_request!(
+    GetVmTemplatesRequestBody => VmTemplate, get_vm_templates
+);

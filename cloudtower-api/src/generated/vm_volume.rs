@@ -3,13 +3,13 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/CloneVmVolumeParams`
-#[cfg(any(feature = "vm-volume"))]
+#[cfg(feature = "vm-volume")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CloneVmVolumeParams {
     pub r#where: crate::models::VmVolumeWhereUniqueInput,
     pub data: crate::models::CloneVmVolumeParamsData,
 }
-#[cfg(any(feature = "vm-volume"))]
+#[cfg(feature = "vm-volume")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for CloneVmVolumeParams {
     fn decode(
@@ -36,7 +36,7 @@ impl crate::codec::Decode for CloneVmVolumeParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-volume"))]
+#[cfg(feature = "vm-volume")]
 impl crate::codec::Encode for CloneVmVolumeParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -46,13 +46,13 @@ impl crate::codec::Encode for CloneVmVolumeParams {
     }
 }
 /// Spec: `#/components/schemas/CloneVmVolumeParams/properties/data`
-#[cfg(any(feature = "vm-volume"))]
+#[cfg(feature = "vm-volume")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CloneVmVolumeParamsData {
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::string::String,
 }
-#[cfg(any(feature = "vm-volume"))]
+#[cfg(feature = "vm-volume")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for CloneVmVolumeParamsData {
     fn decode(
@@ -76,7 +76,7 @@ impl crate::codec::Decode for CloneVmVolumeParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-volume"))]
+#[cfg(feature = "vm-volume")]
 impl crate::codec::Encode for CloneVmVolumeParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -86,12 +86,12 @@ impl crate::codec::Encode for CloneVmVolumeParamsData {
     }
 }
 /// Spec: `#/components/schemas/DeleteVmVolume`
-#[cfg(any(feature = "vm-volume"))]
+#[cfg(feature = "vm-volume")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteVmVolume {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "vm-volume"))]
+#[cfg(feature = "vm-volume")]
 impl crate::codec::Decode for DeleteVmVolume {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -113,7 +113,7 @@ impl crate::codec::Decode for DeleteVmVolume {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-volume"))]
+#[cfg(feature = "vm-volume")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteVmVolume {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -123,13 +123,13 @@ impl crate::codec::Encode for DeleteVmVolume {
     }
 }
 /// Spec: `#/components/schemas/ExportVmVolumeParams`
-#[cfg(any(feature = "vm-volume"))]
+#[cfg(feature = "vm-volume")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExportVmVolumeParams {
     pub data: crate::models::ExportVmVolumeParamsData,
     pub r#where: crate::models::VmVolumeWhereInput,
 }
-#[cfg(any(feature = "vm-volume"))]
+#[cfg(feature = "vm-volume")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ExportVmVolumeParams {
     fn decode(
@@ -156,7 +156,7 @@ impl crate::codec::Decode for ExportVmVolumeParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-volume"))]
+#[cfg(feature = "vm-volume")]
 impl crate::codec::Encode for ExportVmVolumeParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -166,12 +166,12 @@ impl crate::codec::Encode for ExportVmVolumeParams {
     }
 }
 /// Spec: `#/components/schemas/ExportVmVolumeParams/properties/data`
-#[cfg(any(feature = "vm-volume"))]
+#[cfg(feature = "vm-volume")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExportVmVolumeParamsData {
     pub r#type: crate::models::VmVolumeExportFileType,
 }
-#[cfg(any(feature = "vm-volume"))]
+#[cfg(feature = "vm-volume")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ExportVmVolumeParamsData {
     fn decode(
@@ -194,7 +194,7 @@ impl crate::codec::Decode for ExportVmVolumeParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-volume"))]
+#[cfg(feature = "vm-volume")]
 impl crate::codec::Encode for ExportVmVolumeParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -203,7 +203,7 @@ impl crate::codec::Encode for ExportVmVolumeParamsData {
     }
 }
 /// Spec: `#/components/schemas/GetVmVolumesConnectionRequestBody`
-#[cfg(any(feature = "vm-volume"))]
+#[cfg(feature = "vm-volume")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmVolumesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -214,7 +214,7 @@ pub struct GetVmVolumesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::VmVolumeWhereInput>,
 }
-#[cfg(any(feature = "vm-volume"))]
+#[cfg(feature = "vm-volume")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVmVolumesConnectionRequestBody {
     fn decode(
@@ -238,7 +238,7 @@ impl crate::codec::Decode for GetVmVolumesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-volume"))]
+#[cfg(feature = "vm-volume")]
 impl crate::codec::Encode for GetVmVolumesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -253,7 +253,7 @@ impl crate::codec::Encode for GetVmVolumesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/ImportVmVolumeParams`
-#[cfg(any(feature = "vm-volume"))]
+#[cfg(feature = "vm-volume")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ImportVmVolumeParams {
     pub upload_task_id: ::std::string::String,
@@ -261,7 +261,7 @@ pub struct ImportVmVolumeParams {
     pub storage_policy: crate::models::VmVolumeElfStoragePolicyType,
     pub cluster_id: ::std::string::String,
 }
-#[cfg(any(feature = "vm-volume"))]
+#[cfg(feature = "vm-volume")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ImportVmVolumeParams {
     fn decode(
@@ -300,7 +300,7 @@ impl crate::codec::Decode for ImportVmVolumeParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-volume"))]
+#[cfg(feature = "vm-volume")]
 impl crate::codec::Encode for ImportVmVolumeParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -312,12 +312,12 @@ impl crate::codec::Encode for ImportVmVolumeParams {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateVmVolume`
-#[cfg(any(feature = "vm-volume"))]
+#[cfg(feature = "vm-volume")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVmVolume {
     pub count: i32,
 }
-#[cfg(any(feature = "vm-volume"))]
+#[cfg(feature = "vm-volume")]
 impl crate::codec::Decode for NestedAggregateVmVolume {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -339,7 +339,7 @@ impl crate::codec::Decode for NestedAggregateVmVolume {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-volume"))]
+#[cfg(feature = "vm-volume")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateVmVolume {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -349,13 +349,13 @@ impl crate::codec::Encode for NestedAggregateVmVolume {
     }
 }
 /// Spec: `#/components/schemas/UpdateVmVolumeParams`
-#[cfg(any(feature = "vm-volume"))]
+#[cfg(feature = "vm-volume")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UpdateVmVolumeParams {
     pub r#where: crate::models::VmVolumeWhereInput,
     pub data: crate::models::UpdateVmVolumeParamsData,
 }
-#[cfg(any(feature = "vm-volume"))]
+#[cfg(feature = "vm-volume")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for UpdateVmVolumeParams {
     fn decode(
@@ -382,7 +382,7 @@ impl crate::codec::Decode for UpdateVmVolumeParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-volume"))]
+#[cfg(feature = "vm-volume")]
 impl crate::codec::Encode for UpdateVmVolumeParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -392,7 +392,7 @@ impl crate::codec::Encode for UpdateVmVolumeParams {
     }
 }
 /// Spec: `#/components/schemas/UpdateVmVolumeParams/properties/data`
-#[cfg(any(feature = "vm-volume"))]
+#[cfg(feature = "vm-volume")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UpdateVmVolumeParamsData {
     pub size_unit: ::std::option::Option<crate::models::ByteUnit>,
@@ -400,7 +400,7 @@ pub struct UpdateVmVolumeParamsData {
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "vm-volume"))]
+#[cfg(feature = "vm-volume")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for UpdateVmVolumeParamsData {
     fn decode(
@@ -421,7 +421,7 @@ impl crate::codec::Decode for UpdateVmVolumeParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-volume"))]
+#[cfg(feature = "vm-volume")]
 impl crate::codec::Encode for UpdateVmVolumeParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -433,7 +433,7 @@ impl crate::codec::Encode for UpdateVmVolumeParamsData {
     }
 }
 /// Spec: `#/components/schemas/VmVolume`
-#[cfg(any(feature = "vm-volume"))]
+#[cfg(feature = "vm-volume")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmVolume {
     pub cluster: crate::models::NestedCluster,
@@ -459,7 +459,7 @@ pub struct VmVolume {
     pub used_size_usage: ::std::option::Option<f64>,
     pub vm_disks: ::std::option::Option<::std::vec::Vec<crate::models::NestedVmDisk>>,
 }
-#[cfg(any(feature = "vm-volume"))]
+#[cfg(feature = "vm-volume")]
 impl crate::codec::Decode for VmVolume {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -554,7 +554,7 @@ impl crate::codec::Decode for VmVolume {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-volume"))]
+#[cfg(feature = "vm-volume")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VmVolume {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -585,12 +585,12 @@ impl crate::codec::Encode for VmVolume {
     }
 }
 /// Spec: `#/components/schemas/VmVolumeConnection`
-#[cfg(any(feature = "vm-volume"))]
+#[cfg(feature = "vm-volume")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmVolumeConnection {
     pub aggregate: crate::models::NestedAggregateVmVolume,
 }
-#[cfg(any(feature = "vm-volume"))]
+#[cfg(feature = "vm-volume")]
 impl crate::codec::Decode for VmVolumeConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -612,7 +612,7 @@ impl crate::codec::Decode for VmVolumeConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-volume"))]
+#[cfg(feature = "vm-volume")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VmVolumeConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -622,7 +622,7 @@ impl crate::codec::Encode for VmVolumeConnection {
     }
 }
 /// Spec: `#/components/schemas/VmVolumeCreationParams`
-#[cfg(any(feature = "vm-volume"))]
+#[cfg(feature = "vm-volume")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmVolumeCreationParams {
     pub elf_storage_policy: crate::models::VmVolumeElfStoragePolicyType,
@@ -632,7 +632,7 @@ pub struct VmVolumeCreationParams {
     pub cluster_id: ::std::string::String,
     pub name: ::std::string::String,
 }
-#[cfg(any(feature = "vm-volume"))]
+#[cfg(feature = "vm-volume")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmVolumeCreationParams {
     fn decode(
@@ -676,7 +676,7 @@ impl crate::codec::Decode for VmVolumeCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-volume"))]
+#[cfg(feature = "vm-volume")]
 impl crate::codec::Encode for VmVolumeCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -690,13 +690,13 @@ impl crate::codec::Encode for VmVolumeCreationParams {
     }
 }
 /// Spec: `#/components/schemas/VmVolumeDeletionParams`
-#[cfg(any(feature = "vm-volume"))]
+#[cfg(feature = "vm-volume")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmVolumeDeletionParams {
     pub effect: ::std::option::Option<crate::models::VmVolumeDeletionParamsEffect>,
     pub r#where: crate::models::VmVolumeWhereInput,
 }
-#[cfg(any(feature = "vm-volume"))]
+#[cfg(feature = "vm-volume")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmVolumeDeletionParams {
     fn decode(
@@ -720,7 +720,7 @@ impl crate::codec::Decode for VmVolumeDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-volume"))]
+#[cfg(feature = "vm-volume")]
 impl crate::codec::Encode for VmVolumeDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -730,12 +730,12 @@ impl crate::codec::Encode for VmVolumeDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/VmVolumeDeletionParamsEffect`
-#[cfg(any(feature = "vm-volume"))]
+#[cfg(feature = "vm-volume")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmVolumeDeletionParamsEffect {
     pub include_snapshots: ::std::option::Option<bool>,
 }
-#[cfg(any(feature = "vm-volume"))]
+#[cfg(feature = "vm-volume")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmVolumeDeletionParamsEffect {
     fn decode(
@@ -755,7 +755,7 @@ impl crate::codec::Decode for VmVolumeDeletionParamsEffect {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-volume"))]
+#[cfg(feature = "vm-volume")]
 impl crate::codec::Encode for VmVolumeDeletionParamsEffect {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -764,7 +764,7 @@ impl crate::codec::Encode for VmVolumeDeletionParamsEffect {
     }
 }
 /// Spec: `#/components/schemas/VmVolumeExportFileType`
-#[cfg(any(feature = "vm-volume"))]
+#[cfg(feature = "vm-volume")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VmVolumeExportFileType {
     /// `QCOW2`
@@ -774,7 +774,7 @@ pub enum VmVolumeExportFileType {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "vm-volume"))]
+#[cfg(feature = "vm-volume")]
 impl VmVolumeExportFileType {
     /// Every value the spec lists.
     pub const ALL: [Self; 2] = [Self::Qcow2, Self::Raw];
@@ -796,19 +796,19 @@ impl VmVolumeExportFileType {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "vm-volume"))]
+#[cfg(feature = "vm-volume")]
 impl ::std::default::Default for VmVolumeExportFileType {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "vm-volume"))]
+#[cfg(feature = "vm-volume")]
 impl ::std::fmt::Display for VmVolumeExportFileType {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "vm-volume"))]
+#[cfg(feature = "vm-volume")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmVolumeExportFileType {
     fn decode(
@@ -817,21 +817,21 @@ impl crate::codec::Decode for VmVolumeExportFileType {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "vm-volume"))]
+#[cfg(feature = "vm-volume")]
 impl crate::codec::Encode for VmVolumeExportFileType {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/VmVolumeRebuildParams`
-#[cfg(any(feature = "vm-volume"))]
+#[cfg(feature = "vm-volume")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmVolumeRebuildParams {
     pub name: ::std::string::String,
     pub description: ::std::string::String,
     pub volume_snapshot_id: ::std::string::String,
 }
-#[cfg(any(feature = "vm-volume"))]
+#[cfg(feature = "vm-volume")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmVolumeRebuildParams {
     fn decode(
@@ -866,7 +866,7 @@ impl crate::codec::Decode for VmVolumeRebuildParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-volume"))]
+#[cfg(feature = "vm-volume")]
 impl crate::codec::Encode for VmVolumeRebuildParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -877,12 +877,12 @@ impl crate::codec::Encode for VmVolumeRebuildParams {
     }
 }
 /// Spec: `#/components/schemas/VmVolumeRollbackParams`
-#[cfg(any(feature = "vm-volume"))]
+#[cfg(feature = "vm-volume")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmVolumeRollbackParams {
     pub volume_snapshot_id: ::std::string::String,
 }
-#[cfg(any(feature = "vm-volume"))]
+#[cfg(feature = "vm-volume")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmVolumeRollbackParams {
     fn decode(
@@ -905,7 +905,7 @@ impl crate::codec::Decode for VmVolumeRollbackParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-volume"))]
+#[cfg(feature = "vm-volume")]
 impl crate::codec::Encode for VmVolumeRollbackParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -914,13 +914,13 @@ impl crate::codec::Encode for VmVolumeRollbackParams {
     }
 }
 /// Spec: `#/components/schemas/VmVolumeWhereUniqueInput`
-#[cfg(any(feature = "vm-volume"))]
+#[cfg(feature = "vm-volume")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmVolumeWhereUniqueInput {
     pub id: crate::Nullable<::std::string::String>,
     pub local_id: crate::Nullable<::std::string::String>,
 }
-#[cfg(any(feature = "vm-volume"))]
+#[cfg(feature = "vm-volume")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmVolumeWhereUniqueInput {
     fn decode(
@@ -939,7 +939,7 @@ impl crate::codec::Decode for VmVolumeWhereUniqueInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-volume"))]
+#[cfg(feature = "vm-volume")]
 impl crate::codec::Encode for VmVolumeWhereUniqueInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -950,133 +950,184 @@ impl crate::codec::Encode for VmVolumeWhereUniqueInput {
 }
 impl crate::Client {
     /// `POST /v2/api/clone-vm-volume` (operation `CloneVmVolume`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-volume")]
-    pub async fn clone_vm_volume(
+    pub fn clone_vm_volume(
         &self,
         body: &[crate::models::CloneVmVolumeParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::VmVolume>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("clone-vm-volume", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::VmVolume>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("clone-vm-volume", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/create-vm-volume` (operation `CreateVmVolume`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-volume")]
-    pub async fn create_vm_volume(
+    pub fn create_vm_volume(
         &self,
         body: &[crate::models::VmVolumeCreationParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::VmVolume>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("create-vm-volume", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::VmVolume>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("create-vm-volume", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/delete-vm-volume` (operation `DeleteVmVolumeFromVm`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-volume")]
-    pub async fn delete_vm_volume_from_vm(
+    pub fn delete_vm_volume_from_vm(
         &self,
         body: &crate::models::VmVolumeDeletionParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::DeleteVmVolume>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("delete-vm-volume", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::DeleteVmVolume>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("delete-vm-volume", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/export-vm-volume` (operation `ExportVmVolume`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-volume")]
-    pub async fn export_vm_volume(
+    pub fn export_vm_volume(
         &self,
         body: &crate::models::ExportVmVolumeParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::VmExportFile>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("export-vm-volume", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::VmExportFile>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("export-vm-volume", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-vm-volumes` (operation `GetVmVolumes`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-volume")]
-    pub async fn get_vm_volumes(
+    pub fn get_vm_volumes(
         &self,
         body: &crate::models::GetVmVolumesRequestBody,
-    ) -> ::std::result::Result<::std::vec::Vec<crate::models::VmVolume>, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-vm-volumes", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::VmVolume>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-vm-volumes", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-vm-volumes-connection` (operation `GetVmVolumesConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-volume")]
-    pub async fn get_vm_volumes_connection(
+    pub fn get_vm_volumes_connection(
         &self,
         body: &crate::models::GetVmVolumesConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::VmVolumeConnection, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-vm-volumes-connection", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<crate::models::VmVolumeConnection, crate::Error>,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-vm-volumes-connection", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/import-vm-volume` (operation `ImportVmVolume`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-volume")]
-    pub async fn import_vm_volume(
+    pub fn import_vm_volume(
         &self,
         body: &[crate::models::ImportVmVolumeParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::VmVolume>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("import-vm-volume", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::VmVolume>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("import-vm-volume", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/rebuild-vm-volume` (operation `RebuildVmVolume`).
     ///
     /// Returns `None` when the server answers 304 Not Modified.
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-volume")]
-    pub async fn rebuild_vm_volume(
+    pub fn rebuild_vm_volume(
         &self,
         body: &[crate::models::VmVolumeRebuildParams],
-    ) -> ::std::result::Result<
-        ::std::option::Option<::std::vec::Vec<crate::WithTask<crate::models::VmVolume>>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("rebuild-vm-volume", body))
-            .await?
-            .decode_unless_not_modified()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::option::Option<
+                ::std::vec::Vec<crate::WithTask<crate::models::VmVolume>>,
+            >,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("rebuild-vm-volume", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode_unless_not_modified() }
     }
     /// `POST /v2/api/rollback-vm-volume` (operation `RollbackVmVolume`).
     ///
     /// Returns `None` when the server answers 304 Not Modified.
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-volume")]
-    pub async fn rollback_vm_volume(
+    pub fn rollback_vm_volume(
         &self,
         body: &[crate::models::VmVolumeRollbackParams],
-    ) -> ::std::result::Result<
-        ::std::option::Option<::std::vec::Vec<crate::WithTask<crate::models::VmVolume>>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("rollback-vm-volume", body))
-            .await?
-            .decode_unless_not_modified()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::option::Option<
+                ::std::vec::Vec<crate::WithTask<crate::models::VmVolume>>,
+            >,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("rollback-vm-volume", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode_unless_not_modified() }
     }
     /// `POST /v2/api/update-vm-volume` (operation `UpdateVmVolume`).
     ///
     /// Returns `None` when the server answers 304 Not Modified.
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-volume")]
-    pub async fn update_vm_volume(
+    pub fn update_vm_volume(
         &self,
         body: &crate::models::UpdateVmVolumeParams,
-    ) -> ::std::result::Result<
-        ::std::option::Option<::std::vec::Vec<crate::WithTask<crate::models::VmVolume>>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("update-vm-volume", body))
-            .await?
-            .decode_unless_not_modified()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::option::Option<
+                ::std::vec::Vec<crate::WithTask<crate::models::VmVolume>>,
+            >,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("update-vm-volume", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode_unless_not_modified() }
     }
 }
+#[cfg(feature = "vm-volume")]
+crate::pagination::list_request!(GetVmVolumesRequestBody => VmVolume, get_vm_volumes);

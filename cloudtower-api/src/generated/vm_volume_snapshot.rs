@@ -3,12 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/DeleteVmVolumeSnapshot`
-#[cfg(any(feature = "vm-volume-snapshot"))]
+#[cfg(feature = "vm-volume-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteVmVolumeSnapshot {
     pub id: ::std::string::String,
 }
-#[cfg(any(feature = "vm-volume-snapshot"))]
+#[cfg(feature = "vm-volume-snapshot")]
 impl crate::codec::Decode for DeleteVmVolumeSnapshot {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -30,7 +30,7 @@ impl crate::codec::Decode for DeleteVmVolumeSnapshot {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-volume-snapshot"))]
+#[cfg(feature = "vm-volume-snapshot")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for DeleteVmVolumeSnapshot {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -40,7 +40,7 @@ impl crate::codec::Encode for DeleteVmVolumeSnapshot {
     }
 }
 /// Spec: `#/components/schemas/GetVmVolumeSnapshotsConnectionRequestBody`
-#[cfg(any(feature = "vm-volume-snapshot"))]
+#[cfg(feature = "vm-volume-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmVolumeSnapshotsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -51,7 +51,7 @@ pub struct GetVmVolumeSnapshotsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::VmVolumeSnapshotWhereInput>,
 }
-#[cfg(any(feature = "vm-volume-snapshot"))]
+#[cfg(feature = "vm-volume-snapshot")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVmVolumeSnapshotsConnectionRequestBody {
     fn decode(
@@ -75,7 +75,7 @@ impl crate::codec::Decode for GetVmVolumeSnapshotsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-volume-snapshot"))]
+#[cfg(feature = "vm-volume-snapshot")]
 impl crate::codec::Encode for GetVmVolumeSnapshotsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -90,7 +90,7 @@ impl crate::codec::Encode for GetVmVolumeSnapshotsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetVmVolumeSnapshotsRequestBody`
-#[cfg(any(feature = "vm-volume-snapshot"))]
+#[cfg(feature = "vm-volume-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmVolumeSnapshotsRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -101,7 +101,7 @@ pub struct GetVmVolumeSnapshotsRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::VmVolumeSnapshotWhereInput>,
 }
-#[cfg(any(feature = "vm-volume-snapshot"))]
+#[cfg(feature = "vm-volume-snapshot")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVmVolumeSnapshotsRequestBody {
     fn decode(
@@ -125,7 +125,7 @@ impl crate::codec::Decode for GetVmVolumeSnapshotsRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-volume-snapshot"))]
+#[cfg(feature = "vm-volume-snapshot")]
 impl crate::codec::Encode for GetVmVolumeSnapshotsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -140,12 +140,12 @@ impl crate::codec::Encode for GetVmVolumeSnapshotsRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateVmVolumeSnapshot`
-#[cfg(any(feature = "vm-volume-snapshot"))]
+#[cfg(feature = "vm-volume-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVmVolumeSnapshot {
     pub count: i32,
 }
-#[cfg(any(feature = "vm-volume-snapshot"))]
+#[cfg(feature = "vm-volume-snapshot")]
 impl crate::codec::Decode for NestedAggregateVmVolumeSnapshot {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -167,7 +167,7 @@ impl crate::codec::Decode for NestedAggregateVmVolumeSnapshot {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-volume-snapshot"))]
+#[cfg(feature = "vm-volume-snapshot")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateVmVolumeSnapshot {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -177,7 +177,7 @@ impl crate::codec::Encode for NestedAggregateVmVolumeSnapshot {
     }
 }
 /// Spec: `#/components/schemas/VmVolumeSnapshot`
-#[cfg(any(feature = "vm-volume-snapshot"))]
+#[cfg(feature = "vm-volume-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmVolumeSnapshot {
     pub cluster: crate::models::NestedCluster,
@@ -199,7 +199,7 @@ pub struct VmVolumeSnapshot {
     pub volume_size: ::std::option::Option<f64>,
     pub zbs_snapshot_uuid: ::std::option::Option<::std::string::String>,
 }
-#[cfg(any(feature = "vm-volume-snapshot"))]
+#[cfg(feature = "vm-volume-snapshot")]
 impl crate::codec::Decode for VmVolumeSnapshot {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -276,7 +276,7 @@ impl crate::codec::Decode for VmVolumeSnapshot {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-volume-snapshot"))]
+#[cfg(feature = "vm-volume-snapshot")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VmVolumeSnapshot {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -303,12 +303,12 @@ impl crate::codec::Encode for VmVolumeSnapshot {
     }
 }
 /// Spec: `#/components/schemas/VmVolumeSnapshotConnection`
-#[cfg(any(feature = "vm-volume-snapshot"))]
+#[cfg(feature = "vm-volume-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmVolumeSnapshotConnection {
     pub aggregate: crate::models::NestedAggregateVmVolumeSnapshot,
 }
-#[cfg(any(feature = "vm-volume-snapshot"))]
+#[cfg(feature = "vm-volume-snapshot")]
 impl crate::codec::Decode for VmVolumeSnapshotConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -330,7 +330,7 @@ impl crate::codec::Decode for VmVolumeSnapshotConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-volume-snapshot"))]
+#[cfg(feature = "vm-volume-snapshot")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VmVolumeSnapshotConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -340,14 +340,14 @@ impl crate::codec::Encode for VmVolumeSnapshotConnection {
     }
 }
 /// Spec: `#/components/schemas/VmVolumeSnapshotCreationParams`
-#[cfg(any(feature = "vm-volume-snapshot"))]
+#[cfg(feature = "vm-volume-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmVolumeSnapshotCreationParams {
     pub volume_id: ::std::string::String,
     pub description: ::std::string::String,
     pub name: ::std::string::String,
 }
-#[cfg(any(feature = "vm-volume-snapshot"))]
+#[cfg(feature = "vm-volume-snapshot")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmVolumeSnapshotCreationParams {
     fn decode(
@@ -382,7 +382,7 @@ impl crate::codec::Decode for VmVolumeSnapshotCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-volume-snapshot"))]
+#[cfg(feature = "vm-volume-snapshot")]
 impl crate::codec::Encode for VmVolumeSnapshotCreationParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -393,12 +393,12 @@ impl crate::codec::Encode for VmVolumeSnapshotCreationParams {
     }
 }
 /// Spec: `#/components/schemas/VmVolumeSnapshotDeletionParams`
-#[cfg(any(feature = "vm-volume-snapshot"))]
+#[cfg(feature = "vm-volume-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmVolumeSnapshotDeletionParams {
     pub r#where: crate::models::VmVolumeSnapshotWhereInput,
 }
-#[cfg(any(feature = "vm-volume-snapshot"))]
+#[cfg(feature = "vm-volume-snapshot")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmVolumeSnapshotDeletionParams {
     fn decode(
@@ -421,7 +421,7 @@ impl crate::codec::Decode for VmVolumeSnapshotDeletionParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vm-volume-snapshot"))]
+#[cfg(feature = "vm-volume-snapshot")]
 impl crate::codec::Encode for VmVolumeSnapshotDeletionParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -430,7 +430,7 @@ impl crate::codec::Encode for VmVolumeSnapshotDeletionParams {
     }
 }
 /// Spec: `#/components/schemas/VmVolumeSnapshotOrderByInput`
-#[cfg(any(feature = "vm-volume-snapshot"))]
+#[cfg(feature = "vm-volume-snapshot")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VmVolumeSnapshotOrderByInput {
     /// `createAt_ASC`
@@ -496,7 +496,7 @@ pub enum VmVolumeSnapshotOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "vm-volume-snapshot"))]
+#[cfg(feature = "vm-volume-snapshot")]
 impl VmVolumeSnapshotOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 30] = [
@@ -605,19 +605,19 @@ impl VmVolumeSnapshotOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "vm-volume-snapshot"))]
+#[cfg(feature = "vm-volume-snapshot")]
 impl ::std::default::Default for VmVolumeSnapshotOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "vm-volume-snapshot"))]
+#[cfg(feature = "vm-volume-snapshot")]
 impl ::std::fmt::Display for VmVolumeSnapshotOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "vm-volume-snapshot"))]
+#[cfg(feature = "vm-volume-snapshot")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmVolumeSnapshotOrderByInput {
     fn decode(
@@ -626,7 +626,7 @@ impl crate::codec::Decode for VmVolumeSnapshotOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "vm-volume-snapshot"))]
+#[cfg(feature = "vm-volume-snapshot")]
 impl crate::codec::Encode for VmVolumeSnapshotOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
@@ -634,57 +634,78 @@ impl crate::codec::Encode for VmVolumeSnapshotOrderByInput {
 }
 impl crate::Client {
     /// `POST /v2/api/create-vm-volume-snapshot` (operation `CreateVmVolumeSnapshot`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-volume-snapshot")]
-    pub async fn create_vm_volume_snapshot(
+    pub fn create_vm_volume_snapshot(
         &self,
         body: &[crate::models::VmVolumeSnapshotCreationParams],
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::VmVolumeSnapshot>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("create-vm-volume-snapshot", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::VmVolumeSnapshot>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("create-vm-volume-snapshot", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/delete-vm-volume-snapshot` (operation `DeleteVmVolumeSnapshot`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-volume-snapshot")]
-    pub async fn delete_vm_volume_snapshot(
+    pub fn delete_vm_volume_snapshot(
         &self,
         body: &crate::models::VmVolumeSnapshotDeletionParams,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::WithTask<crate::models::DeleteVmVolumeSnapshot>>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("delete-vm-volume-snapshot", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::WithTask<crate::models::DeleteVmVolumeSnapshot>>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("delete-vm-volume-snapshot", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-vm-volume-snapshots` (operation `GetVmVolumeSnapshots`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-volume-snapshot")]
-    pub async fn get_vm_volume_snapshots(
+    pub fn get_vm_volume_snapshots(
         &self,
         body: &crate::models::GetVmVolumeSnapshotsRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::VmVolumeSnapshot>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-vm-volume-snapshots", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::VmVolumeSnapshot>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-vm-volume-snapshots", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-vm-volume-snapshots-connection` (operation `GetVmVolumeSnapshotsConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-volume-snapshot")]
-    pub async fn get_vm_volume_snapshots_connection(
+    pub fn get_vm_volume_snapshots_connection(
         &self,
         body: &crate::models::GetVmVolumeSnapshotsConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::VmVolumeSnapshotConnection, crate::Error> {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "get-vm-volume-snapshots-connection",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::VmVolumeSnapshotConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-vm-volume-snapshots-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "vm-volume-snapshot")]
+crate::pagination::list_request!(
+    GetVmVolumeSnapshotsRequestBody => VmVolumeSnapshot, get_vm_volume_snapshots
+);

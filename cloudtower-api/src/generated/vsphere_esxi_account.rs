@@ -3,7 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/GetVsphereEsxiAccountsConnectionRequestBody`
-#[cfg(any(feature = "vsphere-esxi-account"))]
+#[cfg(feature = "vsphere-esxi-account")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVsphereEsxiAccountsConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -14,7 +14,7 @@ pub struct GetVsphereEsxiAccountsConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::VsphereEsxiAccountWhereInput>,
 }
-#[cfg(any(feature = "vsphere-esxi-account"))]
+#[cfg(feature = "vsphere-esxi-account")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVsphereEsxiAccountsConnectionRequestBody {
     fn decode(
@@ -38,7 +38,7 @@ impl crate::codec::Decode for GetVsphereEsxiAccountsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vsphere-esxi-account"))]
+#[cfg(feature = "vsphere-esxi-account")]
 impl crate::codec::Encode for GetVsphereEsxiAccountsConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -53,7 +53,7 @@ impl crate::codec::Encode for GetVsphereEsxiAccountsConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetVsphereEsxiAccountsRequestBody`
-#[cfg(any(feature = "vsphere-esxi-account"))]
+#[cfg(feature = "vsphere-esxi-account")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVsphereEsxiAccountsRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -64,7 +64,7 @@ pub struct GetVsphereEsxiAccountsRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::VsphereEsxiAccountWhereInput>,
 }
-#[cfg(any(feature = "vsphere-esxi-account"))]
+#[cfg(feature = "vsphere-esxi-account")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetVsphereEsxiAccountsRequestBody {
     fn decode(
@@ -88,7 +88,7 @@ impl crate::codec::Decode for GetVsphereEsxiAccountsRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vsphere-esxi-account"))]
+#[cfg(feature = "vsphere-esxi-account")]
 impl crate::codec::Encode for GetVsphereEsxiAccountsRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -103,12 +103,12 @@ impl crate::codec::Encode for GetVsphereEsxiAccountsRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateVsphereEsxiAccount`
-#[cfg(any(feature = "vsphere-esxi-account"))]
+#[cfg(feature = "vsphere-esxi-account")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVsphereEsxiAccount {
     pub count: i32,
 }
-#[cfg(any(feature = "vsphere-esxi-account"))]
+#[cfg(feature = "vsphere-esxi-account")]
 impl crate::codec::Decode for NestedAggregateVsphereEsxiAccount {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -130,7 +130,7 @@ impl crate::codec::Decode for NestedAggregateVsphereEsxiAccount {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vsphere-esxi-account"))]
+#[cfg(feature = "vsphere-esxi-account")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateVsphereEsxiAccount {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -140,12 +140,12 @@ impl crate::codec::Encode for NestedAggregateVsphereEsxiAccount {
     }
 }
 /// Spec: `#/components/schemas/UpdateVsphereEsxiAccountParams`
-#[cfg(any(feature = "vsphere-esxi-account"))]
+#[cfg(feature = "vsphere-esxi-account")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UpdateVsphereEsxiAccountParams {
     pub data: ::std::vec::Vec<crate::models::UpdateVsphereEsxiAccountParamsData>,
 }
-#[cfg(any(feature = "vsphere-esxi-account"))]
+#[cfg(feature = "vsphere-esxi-account")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for UpdateVsphereEsxiAccountParams {
     fn decode(
@@ -168,7 +168,7 @@ impl crate::codec::Decode for UpdateVsphereEsxiAccountParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vsphere-esxi-account"))]
+#[cfg(feature = "vsphere-esxi-account")]
 impl crate::codec::Encode for UpdateVsphereEsxiAccountParams {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -177,8 +177,8 @@ impl crate::codec::Encode for UpdateVsphereEsxiAccountParams {
     }
 }
 /// Spec: `#/components/schemas/UpdateVsphereEsxiAccountParamsData`
-#[cfg(any(feature = "vsphere-esxi-account"))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[cfg(feature = "vsphere-esxi-account")]
+#[derive(Clone, Default, PartialEq)]
 pub struct UpdateVsphereEsxiAccountParamsData {
     pub port: ::std::option::Option<i32>,
     pub password: ::std::option::Option<::std::string::String>,
@@ -186,7 +186,19 @@ pub struct UpdateVsphereEsxiAccountParamsData {
     pub ip: ::std::string::String,
     pub esxi_account_id: ::std::string::String,
 }
-#[cfg(any(feature = "vsphere-esxi-account"))]
+#[cfg(feature = "vsphere-esxi-account")]
+impl ::std::fmt::Debug for UpdateVsphereEsxiAccountParamsData {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        let mut debug = f.debug_struct("UpdateVsphereEsxiAccountParamsData");
+        debug.field("port", &self.port);
+        debug.field("password", &::std::format_args!("<redacted>"));
+        debug.field("username", &self.username);
+        debug.field("ip", &self.ip);
+        debug.field("esxi_account_id", &self.esxi_account_id);
+        debug.finish()
+    }
+}
+#[cfg(feature = "vsphere-esxi-account")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for UpdateVsphereEsxiAccountParamsData {
     fn decode(
@@ -223,7 +235,7 @@ impl crate::codec::Decode for UpdateVsphereEsxiAccountParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vsphere-esxi-account"))]
+#[cfg(feature = "vsphere-esxi-account")]
 impl crate::codec::Encode for UpdateVsphereEsxiAccountParamsData {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -236,7 +248,7 @@ impl crate::codec::Encode for UpdateVsphereEsxiAccountParamsData {
     }
 }
 /// Spec: `#/components/schemas/VsphereEsxiAccount`
-#[cfg(any(feature = "vsphere-esxi-account"))]
+#[cfg(feature = "vsphere-esxi-account")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VsphereEsxiAccount {
     pub host: crate::models::NestedHost,
@@ -247,7 +259,7 @@ pub struct VsphereEsxiAccount {
     pub port: i32,
     pub username: ::std::string::String,
 }
-#[cfg(any(feature = "vsphere-esxi-account"))]
+#[cfg(feature = "vsphere-esxi-account")]
 impl crate::codec::Decode for VsphereEsxiAccount {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -297,7 +309,7 @@ impl crate::codec::Decode for VsphereEsxiAccount {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vsphere-esxi-account"))]
+#[cfg(feature = "vsphere-esxi-account")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VsphereEsxiAccount {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -313,12 +325,12 @@ impl crate::codec::Encode for VsphereEsxiAccount {
     }
 }
 /// Spec: `#/components/schemas/VsphereEsxiAccountConnection`
-#[cfg(any(feature = "vsphere-esxi-account"))]
+#[cfg(feature = "vsphere-esxi-account")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VsphereEsxiAccountConnection {
     pub aggregate: crate::models::NestedAggregateVsphereEsxiAccount,
 }
-#[cfg(any(feature = "vsphere-esxi-account"))]
+#[cfg(feature = "vsphere-esxi-account")]
 impl crate::codec::Decode for VsphereEsxiAccountConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -340,7 +352,7 @@ impl crate::codec::Decode for VsphereEsxiAccountConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vsphere-esxi-account"))]
+#[cfg(feature = "vsphere-esxi-account")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for VsphereEsxiAccountConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -350,7 +362,7 @@ impl crate::codec::Encode for VsphereEsxiAccountConnection {
     }
 }
 /// Spec: `#/components/schemas/VsphereEsxiAccountOrderByInput`
-#[cfg(any(feature = "vsphere-esxi-account"))]
+#[cfg(feature = "vsphere-esxi-account")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VsphereEsxiAccountOrderByInput {
     /// `id_ASC`
@@ -380,7 +392,7 @@ pub enum VsphereEsxiAccountOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "vsphere-esxi-account"))]
+#[cfg(feature = "vsphere-esxi-account")]
 impl VsphereEsxiAccountOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 12] = [
@@ -435,19 +447,19 @@ impl VsphereEsxiAccountOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "vsphere-esxi-account"))]
+#[cfg(feature = "vsphere-esxi-account")]
 impl ::std::default::Default for VsphereEsxiAccountOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "vsphere-esxi-account"))]
+#[cfg(feature = "vsphere-esxi-account")]
 impl ::std::fmt::Display for VsphereEsxiAccountOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "vsphere-esxi-account"))]
+#[cfg(feature = "vsphere-esxi-account")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VsphereEsxiAccountOrderByInput {
     fn decode(
@@ -456,14 +468,14 @@ impl crate::codec::Decode for VsphereEsxiAccountOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "vsphere-esxi-account"))]
+#[cfg(feature = "vsphere-esxi-account")]
 impl crate::codec::Encode for VsphereEsxiAccountOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/VsphereEsxiAccountWhereInput`
-#[cfg(any(feature = "vsphere-esxi-account"))]
+#[cfg(feature = "vsphere-esxi-account")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VsphereEsxiAccountWhereInput {
     pub and: crate::Nullable<
@@ -559,7 +571,7 @@ pub struct VsphereEsxiAccountWhereInput {
     pub username_not_starts_with: crate::Nullable<::std::string::String>,
     pub username_starts_with: crate::Nullable<::std::string::String>,
 }
-#[cfg(any(feature = "vsphere-esxi-account"))]
+#[cfg(feature = "vsphere-esxi-account")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VsphereEsxiAccountWhereInput {
     fn decode(
@@ -708,7 +720,7 @@ impl crate::codec::Decode for VsphereEsxiAccountWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "vsphere-esxi-account"))]
+#[cfg(feature = "vsphere-esxi-account")]
 impl crate::codec::Encode for VsphereEsxiAccountWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -802,55 +814,70 @@ impl crate::codec::Encode for VsphereEsxiAccountWhereInput {
 }
 impl crate::Client {
     /// `POST /v2/api/get-vsphere-esxi-accounts` (operation `GetVsphereEsxiAccounts`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vsphere-esxi-account")]
-    pub async fn get_vsphere_esxi_accounts(
+    pub fn get_vsphere_esxi_accounts(
         &self,
         body: &crate::models::GetVsphereEsxiAccountsRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::VsphereEsxiAccount>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-vsphere-esxi-accounts", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::VsphereEsxiAccount>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-vsphere-esxi-accounts", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-vsphere-esxi-accounts-connection` (operation `GetVsphereEsxiAccountsConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vsphere-esxi-account")]
-    pub async fn get_vsphere_esxi_accounts_connection(
+    pub fn get_vsphere_esxi_accounts_connection(
         &self,
         body: &crate::models::GetVsphereEsxiAccountsConnectionRequestBody,
-    ) -> ::std::result::Result<
-        crate::models::VsphereEsxiAccountConnection,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json(
-                    "get-vsphere-esxi-accounts-connection",
-                    body,
-                ),
-            )
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            crate::models::VsphereEsxiAccountConnection,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-vsphere-esxi-accounts-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/update-vsphere-esxi-account` (operation `UpdateVsphereEsxiAccount`).
     ///
     /// Returns `None` when the server answers 304 Not Modified.
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vsphere-esxi-account")]
-    pub async fn update_vsphere_esxi_account(
+    pub fn update_vsphere_esxi_account(
         &self,
         body: &crate::models::UpdateVsphereEsxiAccountParams,
-    ) -> ::std::result::Result<
-        ::std::option::Option<
-            ::std::vec::Vec<
-                crate::WithTask<::std::vec::Vec<crate::models::VsphereEsxiAccount>>,
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::option::Option<
+                ::std::vec::Vec<
+                    crate::WithTask<::std::vec::Vec<crate::models::VsphereEsxiAccount>>,
+                >,
             >,
+            crate::Error,
         >,
-        crate::Error,
-    > {
-        self.execute(
-                crate::client::ApiRequest::json("update-vsphere-esxi-account", body),
-            )
-            .await?
-            .decode_unless_not_modified()
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "update-vsphere-esxi-account",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode_unless_not_modified() }
     }
 }
+#[cfg(feature = "vsphere-esxi-account")]
+crate::pagination::list_request!(
+    GetVsphereEsxiAccountsRequestBody => VsphereEsxiAccount, get_vsphere_esxi_accounts
+);

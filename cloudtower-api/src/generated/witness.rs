@@ -3,7 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/GetWitnessesConnectionRequestBody`
-#[cfg(any(feature = "witness"))]
+#[cfg(feature = "witness")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetWitnessesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -14,7 +14,7 @@ pub struct GetWitnessesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::WitnessWhereInput>,
 }
-#[cfg(any(feature = "witness"))]
+#[cfg(feature = "witness")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetWitnessesConnectionRequestBody {
     fn decode(
@@ -38,7 +38,7 @@ impl crate::codec::Decode for GetWitnessesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "witness"))]
+#[cfg(feature = "witness")]
 impl crate::codec::Encode for GetWitnessesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -53,7 +53,7 @@ impl crate::codec::Encode for GetWitnessesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetWitnessesRequestBody`
-#[cfg(any(feature = "witness"))]
+#[cfg(feature = "witness")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetWitnessesRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -64,7 +64,7 @@ pub struct GetWitnessesRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::WitnessWhereInput>,
 }
-#[cfg(any(feature = "witness"))]
+#[cfg(feature = "witness")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetWitnessesRequestBody {
     fn decode(
@@ -88,7 +88,7 @@ impl crate::codec::Decode for GetWitnessesRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "witness"))]
+#[cfg(feature = "witness")]
 impl crate::codec::Encode for GetWitnessesRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -103,12 +103,12 @@ impl crate::codec::Encode for GetWitnessesRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateWitness`
-#[cfg(any(feature = "witness"))]
+#[cfg(feature = "witness")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateWitness {
     pub count: i32,
 }
-#[cfg(any(feature = "witness"))]
+#[cfg(feature = "witness")]
 impl crate::codec::Decode for NestedAggregateWitness {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -130,7 +130,7 @@ impl crate::codec::Decode for NestedAggregateWitness {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "witness"))]
+#[cfg(feature = "witness")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateWitness {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -140,7 +140,7 @@ impl crate::codec::Encode for NestedAggregateWitness {
     }
 }
 /// Spec: `#/components/schemas/Witness`
-#[cfg(any(feature = "witness"))]
+#[cfg(feature = "witness")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Witness {
     pub cluster: crate::models::NestedCluster,
@@ -156,7 +156,7 @@ pub struct Witness {
     pub total_cpu_hz: i64,
     pub total_memory_bytes: i64,
 }
-#[cfg(any(feature = "witness"))]
+#[cfg(feature = "witness")]
 impl crate::codec::Decode for Witness {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -235,7 +235,7 @@ impl crate::codec::Decode for Witness {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "witness"))]
+#[cfg(feature = "witness")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for Witness {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -256,12 +256,12 @@ impl crate::codec::Encode for Witness {
     }
 }
 /// Spec: `#/components/schemas/WitnessConnection`
-#[cfg(any(feature = "witness"))]
+#[cfg(feature = "witness")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct WitnessConnection {
     pub aggregate: crate::models::NestedAggregateWitness,
 }
-#[cfg(any(feature = "witness"))]
+#[cfg(feature = "witness")]
 impl crate::codec::Decode for WitnessConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -283,7 +283,7 @@ impl crate::codec::Decode for WitnessConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "witness"))]
+#[cfg(feature = "witness")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for WitnessConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -293,7 +293,7 @@ impl crate::codec::Encode for WitnessConnection {
     }
 }
 /// Spec: `#/components/schemas/WitnessOrderByInput`
-#[cfg(any(feature = "witness"))]
+#[cfg(feature = "witness")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum WitnessOrderByInput {
     /// `cpu_hz_per_core_ASC`
@@ -343,7 +343,7 @@ pub enum WitnessOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "witness"))]
+#[cfg(feature = "witness")]
 impl WitnessOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 22] = [
@@ -428,19 +428,19 @@ impl WitnessOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "witness"))]
+#[cfg(feature = "witness")]
 impl ::std::default::Default for WitnessOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "witness"))]
+#[cfg(feature = "witness")]
 impl ::std::fmt::Display for WitnessOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "witness"))]
+#[cfg(feature = "witness")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for WitnessOrderByInput {
     fn decode(
@@ -449,7 +449,7 @@ impl crate::codec::Decode for WitnessOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "witness"))]
+#[cfg(feature = "witness")]
 impl crate::codec::Encode for WitnessOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
@@ -457,23 +457,36 @@ impl crate::codec::Encode for WitnessOrderByInput {
 }
 impl crate::Client {
     /// `POST /v2/api/get-witnesses` (operation `GetWitnesses`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "witness")]
-    pub async fn get_witnesses(
+    pub fn get_witnesses(
         &self,
         body: &crate::models::GetWitnessesRequestBody,
-    ) -> ::std::result::Result<::std::vec::Vec<crate::models::Witness>, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-witnesses", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::Witness>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-witnesses", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-witnesses-connection` (operation `GetWitnessesConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "witness")]
-    pub async fn get_witnesses_connection(
+    pub fn get_witnesses_connection(
         &self,
         body: &crate::models::GetWitnessesConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::WitnessConnection, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-witnesses-connection", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<crate::models::WitnessConnection, crate::Error>,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-witnesses-connection", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "witness")]
+crate::pagination::list_request!(GetWitnessesRequestBody => Witness, get_witnesses);

@@ -3,12 +3,12 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/GetWitnessServicesRequestBody`
-#[cfg(any(feature = "witness-service"))]
+#[cfg(feature = "witness-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetWitnessServicesRequestBody {
     pub r#where: crate::models::WitnessWhereUniqueInput,
 }
-#[cfg(any(feature = "witness-service"))]
+#[cfg(feature = "witness-service")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetWitnessServicesRequestBody {
     fn decode(
@@ -31,7 +31,7 @@ impl crate::codec::Decode for GetWitnessServicesRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "witness-service"))]
+#[cfg(feature = "witness-service")]
 impl crate::codec::Encode for GetWitnessServicesRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -40,7 +40,7 @@ impl crate::codec::Encode for GetWitnessServicesRequestBody {
     }
 }
 /// Spec: `#/components/schemas/WitnessService`
-#[cfg(any(feature = "witness-service"))]
+#[cfg(feature = "witness-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct WitnessService {
     pub id: ::std::string::String,
@@ -49,7 +49,7 @@ pub struct WitnessService {
     pub state: ::std::string::String,
     pub state_duration: f64,
 }
-#[cfg(any(feature = "witness-service"))]
+#[cfg(feature = "witness-service")]
 impl crate::codec::Decode for WitnessService {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -91,7 +91,7 @@ impl crate::codec::Decode for WitnessService {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "witness-service"))]
+#[cfg(feature = "witness-service")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for WitnessService {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -105,13 +105,13 @@ impl crate::codec::Encode for WitnessService {
     }
 }
 /// Spec: `#/components/schemas/WitnessWhereUniqueInput`
-#[cfg(any(feature = "witness-service"))]
+#[cfg(feature = "witness-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct WitnessWhereUniqueInput {
     pub id: crate::Nullable<::std::string::String>,
     pub local_id: crate::Nullable<::std::string::String>,
 }
-#[cfg(any(feature = "witness-service"))]
+#[cfg(feature = "witness-service")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for WitnessWhereUniqueInput {
     fn decode(
@@ -130,7 +130,7 @@ impl crate::codec::Decode for WitnessWhereUniqueInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "witness-service"))]
+#[cfg(feature = "witness-service")]
 impl crate::codec::Encode for WitnessWhereUniqueInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -141,16 +141,20 @@ impl crate::codec::Encode for WitnessWhereUniqueInput {
 }
 impl crate::Client {
     /// `POST /v2/api/get-witness-services` (operation `GetWitnessServices`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "witness-service")]
-    pub async fn get_witness_services(
+    pub fn get_witness_services(
         &self,
         body: &crate::models::GetWitnessServicesRequestBody,
-    ) -> ::std::result::Result<
-        ::std::vec::Vec<crate::models::WitnessService>,
-        crate::Error,
-    > {
-        self.execute(crate::client::ApiRequest::json("get-witness-services", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::WitnessService>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-witness-services", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }

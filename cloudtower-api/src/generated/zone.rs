@@ -3,7 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/GetZonesConnectionRequestBody`
-#[cfg(any(feature = "zone"))]
+#[cfg(feature = "zone")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetZonesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -14,7 +14,7 @@ pub struct GetZonesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ZoneWhereInput>,
 }
-#[cfg(any(feature = "zone"))]
+#[cfg(feature = "zone")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetZonesConnectionRequestBody {
     fn decode(
@@ -38,7 +38,7 @@ impl crate::codec::Decode for GetZonesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "zone"))]
+#[cfg(feature = "zone")]
 impl crate::codec::Encode for GetZonesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -53,7 +53,7 @@ impl crate::codec::Encode for GetZonesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetZonesRequestBody`
-#[cfg(any(feature = "zone"))]
+#[cfg(feature = "zone")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetZonesRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -64,7 +64,7 @@ pub struct GetZonesRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ZoneWhereInput>,
 }
-#[cfg(any(feature = "zone"))]
+#[cfg(feature = "zone")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetZonesRequestBody {
     fn decode(
@@ -88,7 +88,7 @@ impl crate::codec::Decode for GetZonesRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "zone"))]
+#[cfg(feature = "zone")]
 impl crate::codec::Encode for GetZonesRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -103,12 +103,12 @@ impl crate::codec::Encode for GetZonesRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateZone`
-#[cfg(any(feature = "zone"))]
+#[cfg(feature = "zone")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateZone {
     pub count: i32,
 }
-#[cfg(any(feature = "zone"))]
+#[cfg(feature = "zone")]
 impl crate::codec::Decode for NestedAggregateZone {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -130,7 +130,7 @@ impl crate::codec::Decode for NestedAggregateZone {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "zone"))]
+#[cfg(feature = "zone")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateZone {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -140,7 +140,7 @@ impl crate::codec::Encode for NestedAggregateZone {
     }
 }
 /// Spec: `#/components/schemas/Zone`
-#[cfg(any(feature = "zone"))]
+#[cfg(feature = "zone")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Zone {
     pub cluster: crate::models::NestedCluster,
@@ -167,7 +167,7 @@ pub struct Zone {
     pub valid_data_space: ::std::option::Option<i64>,
     pub vm_num: ::std::option::Option<i32>,
 }
-#[cfg(any(feature = "zone"))]
+#[cfg(feature = "zone")]
 impl crate::codec::Decode for Zone {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -254,7 +254,7 @@ impl crate::codec::Decode for Zone {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "zone"))]
+#[cfg(feature = "zone")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for Zone {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -289,12 +289,12 @@ impl crate::codec::Encode for Zone {
     }
 }
 /// Spec: `#/components/schemas/ZoneConnection`
-#[cfg(any(feature = "zone"))]
+#[cfg(feature = "zone")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ZoneConnection {
     pub aggregate: crate::models::NestedAggregateZone,
 }
-#[cfg(any(feature = "zone"))]
+#[cfg(feature = "zone")]
 impl crate::codec::Decode for ZoneConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -316,7 +316,7 @@ impl crate::codec::Decode for ZoneConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "zone"))]
+#[cfg(feature = "zone")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ZoneConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -326,7 +326,7 @@ impl crate::codec::Encode for ZoneConnection {
     }
 }
 /// Spec: `#/components/schemas/ZoneOrderByInput`
-#[cfg(any(feature = "zone"))]
+#[cfg(feature = "zone")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ZoneOrderByInput {
     /// `failure_data_space_ASC`
@@ -412,7 +412,7 @@ pub enum ZoneOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "zone"))]
+#[cfg(feature = "zone")]
 impl ZoneOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 40] = [
@@ -559,19 +559,19 @@ impl ZoneOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "zone"))]
+#[cfg(feature = "zone")]
 impl ::std::default::Default for ZoneOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "zone"))]
+#[cfg(feature = "zone")]
 impl ::std::fmt::Display for ZoneOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "zone"))]
+#[cfg(feature = "zone")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ZoneOrderByInput {
     fn decode(
@@ -580,7 +580,7 @@ impl crate::codec::Decode for ZoneOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "zone"))]
+#[cfg(feature = "zone")]
 impl crate::codec::Encode for ZoneOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
@@ -588,21 +588,36 @@ impl crate::codec::Encode for ZoneOrderByInput {
 }
 impl crate::Client {
     /// `POST /v2/api/get-zones` (operation `GetZones`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "zone")]
-    pub async fn get_zones(
+    pub fn get_zones(
         &self,
         body: &crate::models::GetZonesRequestBody,
-    ) -> ::std::result::Result<::std::vec::Vec<crate::models::Zone>, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-zones", body)).await?.decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::Zone>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-zones", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-zones-connection` (operation `GetZonesConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "zone")]
-    pub async fn get_zones_connection(
+    pub fn get_zones_connection(
         &self,
         body: &crate::models::GetZonesConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::ZoneConnection, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-zones-connection", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<crate::models::ZoneConnection, crate::Error>,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-zones-connection", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "zone")]
+crate::pagination::list_request!(GetZonesRequestBody => Zone, get_zones);

@@ -3,7 +3,7 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 /// Spec: `#/components/schemas/GetZoneTopoesConnectionRequestBody`
-#[cfg(any(feature = "zone-topo"))]
+#[cfg(feature = "zone-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetZoneTopoesConnectionRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -14,7 +14,7 @@ pub struct GetZoneTopoesConnectionRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ZoneTopoWhereInput>,
 }
-#[cfg(any(feature = "zone-topo"))]
+#[cfg(feature = "zone-topo")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetZoneTopoesConnectionRequestBody {
     fn decode(
@@ -38,7 +38,7 @@ impl crate::codec::Decode for GetZoneTopoesConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "zone-topo"))]
+#[cfg(feature = "zone-topo")]
 impl crate::codec::Encode for GetZoneTopoesConnectionRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -53,7 +53,7 @@ impl crate::codec::Encode for GetZoneTopoesConnectionRequestBody {
     }
 }
 /// Spec: `#/components/schemas/GetZoneTopoesRequestBody`
-#[cfg(any(feature = "zone-topo"))]
+#[cfg(feature = "zone-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetZoneTopoesRequestBody {
     pub after: crate::Nullable<::std::string::String>,
@@ -64,7 +64,7 @@ pub struct GetZoneTopoesRequestBody {
     pub skip: crate::Nullable<i32>,
     pub r#where: crate::Nullable<crate::models::ZoneTopoWhereInput>,
 }
-#[cfg(any(feature = "zone-topo"))]
+#[cfg(feature = "zone-topo")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for GetZoneTopoesRequestBody {
     fn decode(
@@ -88,7 +88,7 @@ impl crate::codec::Decode for GetZoneTopoesRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "zone-topo"))]
+#[cfg(feature = "zone-topo")]
 impl crate::codec::Encode for GetZoneTopoesRequestBody {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -103,12 +103,12 @@ impl crate::codec::Encode for GetZoneTopoesRequestBody {
     }
 }
 /// Spec: `#/components/schemas/NestedAggregateZoneTopo`
-#[cfg(any(feature = "zone-topo"))]
+#[cfg(feature = "zone-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateZoneTopo {
     pub count: i32,
 }
-#[cfg(any(feature = "zone-topo"))]
+#[cfg(feature = "zone-topo")]
 impl crate::codec::Decode for NestedAggregateZoneTopo {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -130,7 +130,7 @@ impl crate::codec::Decode for NestedAggregateZoneTopo {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "zone-topo"))]
+#[cfg(feature = "zone-topo")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for NestedAggregateZoneTopo {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -140,7 +140,7 @@ impl crate::codec::Encode for NestedAggregateZoneTopo {
     }
 }
 /// Spec: `#/components/schemas/ZoneTopo`
-#[cfg(any(feature = "zone-topo"))]
+#[cfg(feature = "zone-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ZoneTopo {
     pub cluster: crate::models::NestedCluster,
@@ -151,7 +151,7 @@ pub struct ZoneTopo {
         ::std::vec::Vec<crate::models::NestedRackTopo>,
     >,
 }
-#[cfg(any(feature = "zone-topo"))]
+#[cfg(feature = "zone-topo")]
 impl crate::codec::Decode for ZoneTopo {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -190,7 +190,7 @@ impl crate::codec::Decode for ZoneTopo {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "zone-topo"))]
+#[cfg(feature = "zone-topo")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ZoneTopo {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -204,12 +204,12 @@ impl crate::codec::Encode for ZoneTopo {
     }
 }
 /// Spec: `#/components/schemas/ZoneTopoConnection`
-#[cfg(any(feature = "zone-topo"))]
+#[cfg(feature = "zone-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ZoneTopoConnection {
     pub aggregate: crate::models::NestedAggregateZoneTopo,
 }
-#[cfg(any(feature = "zone-topo"))]
+#[cfg(feature = "zone-topo")]
 impl crate::codec::Decode for ZoneTopoConnection {
     fn decode(
         d: &mut crate::codec::Decoder<'_>,
@@ -231,7 +231,7 @@ impl crate::codec::Decode for ZoneTopoConnection {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "zone-topo"))]
+#[cfg(feature = "zone-topo")]
 #[cfg(feature = "server")]
 impl crate::codec::Encode for ZoneTopoConnection {
     fn encode(&self, e: &mut crate::codec::Encoder) {
@@ -241,7 +241,7 @@ impl crate::codec::Encode for ZoneTopoConnection {
     }
 }
 /// Spec: `#/components/schemas/ZoneTopoOrderByInput`
-#[cfg(any(feature = "zone-topo"))]
+#[cfg(feature = "zone-topo")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ZoneTopoOrderByInput {
     /// `id_ASC`
@@ -255,7 +255,7 @@ pub enum ZoneTopoOrderByInput {
     /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.
     Other(::std::string::String),
 }
-#[cfg(any(feature = "zone-topo"))]
+#[cfg(feature = "zone-topo")]
 impl ZoneTopoOrderByInput {
     /// Every value the spec lists.
     pub const ALL: [Self; 4] = [
@@ -286,19 +286,19 @@ impl ZoneTopoOrderByInput {
     }
 }
 /// An empty unknown value: no variant is a safe guess.
-#[cfg(any(feature = "zone-topo"))]
+#[cfg(feature = "zone-topo")]
 impl ::std::default::Default for ZoneTopoOrderByInput {
     fn default() -> Self {
         Self::Other(::std::string::String::new())
     }
 }
-#[cfg(any(feature = "zone-topo"))]
+#[cfg(feature = "zone-topo")]
 impl ::std::fmt::Display for ZoneTopoOrderByInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-#[cfg(any(feature = "zone-topo"))]
+#[cfg(feature = "zone-topo")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ZoneTopoOrderByInput {
     fn decode(
@@ -307,21 +307,21 @@ impl crate::codec::Decode for ZoneTopoOrderByInput {
         d.str().map(Self::from_wire)
     }
 }
-#[cfg(any(feature = "zone-topo"))]
+#[cfg(feature = "zone-topo")]
 impl crate::codec::Encode for ZoneTopoOrderByInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/ZoneTopoWhereInput`
-#[cfg(any(feature = "zone-topo"))]
+#[cfg(feature = "zone-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ZoneTopoWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::ZoneTopoWhereInput>>,
     pub not: crate::Nullable<::std::vec::Vec<crate::models::ZoneTopoWhereInput>>,
     pub or: crate::Nullable<::std::vec::Vec<crate::models::ZoneTopoWhereInput>>,
     pub cluster: crate::Nullable<crate::models::ClusterWhereInput>,
-    #[cfg(any(feature = "cluster-topo"))]
+    #[cfg(feature = "cluster-topo")]
     pub cluster_topo: crate::Nullable<
         ::std::boxed::Box<crate::models::ClusterTopoWhereInput>,
     >,
@@ -353,20 +353,20 @@ pub struct ZoneTopoWhereInput {
     pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
     pub local_id_starts_with: crate::Nullable<::std::string::String>,
-    #[cfg(any(feature = "rack-topo"))]
+    #[cfg(feature = "rack-topo")]
     pub rack_topoes_every: crate::Nullable<
         ::std::boxed::Box<crate::models::RackTopoWhereInput>,
     >,
-    #[cfg(any(feature = "rack-topo"))]
+    #[cfg(feature = "rack-topo")]
     pub rack_topoes_none: crate::Nullable<
         ::std::boxed::Box<crate::models::RackTopoWhereInput>,
     >,
-    #[cfg(any(feature = "rack-topo"))]
+    #[cfg(feature = "rack-topo")]
     pub rack_topoes_some: crate::Nullable<
         ::std::boxed::Box<crate::models::RackTopoWhereInput>,
     >,
 }
-#[cfg(any(feature = "zone-topo"))]
+#[cfg(feature = "zone-topo")]
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ZoneTopoWhereInput {
     fn decode(
@@ -380,7 +380,7 @@ impl crate::codec::Decode for ZoneTopoWhereInput {
                 "NOT" => d.field(&mut out.not, "NOT")?,
                 "OR" => d.field(&mut out.or, "OR")?,
                 "cluster" => d.field(&mut out.cluster, "cluster")?,
-                #[cfg(any(feature = "cluster-topo"))]
+                #[cfg(feature = "cluster-topo")]
                 "cluster_topo" => d.field(&mut out.cluster_topo, "cluster_topo")?,
                 "id" => d.field(&mut out.id, "id")?,
                 "id_contains" => d.field(&mut out.id_contains, "id_contains")?,
@@ -433,15 +433,15 @@ impl crate::codec::Decode for ZoneTopoWhereInput {
                 "local_id_starts_with" => {
                     d.field(&mut out.local_id_starts_with, "local_id_starts_with")?
                 }
-                #[cfg(any(feature = "rack-topo"))]
+                #[cfg(feature = "rack-topo")]
                 "rack_topoes_every" => {
                     d.field(&mut out.rack_topoes_every, "rack_topoes_every")?
                 }
-                #[cfg(any(feature = "rack-topo"))]
+                #[cfg(feature = "rack-topo")]
                 "rack_topoes_none" => {
                     d.field(&mut out.rack_topoes_none, "rack_topoes_none")?
                 }
-                #[cfg(any(feature = "rack-topo"))]
+                #[cfg(feature = "rack-topo")]
                 "rack_topoes_some" => {
                     d.field(&mut out.rack_topoes_some, "rack_topoes_some")?
                 }
@@ -452,7 +452,7 @@ impl crate::codec::Decode for ZoneTopoWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(any(feature = "zone-topo"))]
+#[cfg(feature = "zone-topo")]
 impl crate::codec::Encode for ZoneTopoWhereInput {
     fn encode(&self, e: &mut crate::codec::Encoder) {
         e.begin_object();
@@ -460,8 +460,7 @@ impl crate::codec::Encode for ZoneTopoWhereInput {
         e.field("NOT", &self.not);
         e.field("OR", &self.or);
         e.field("cluster", &self.cluster);
-        #[cfg(any(feature = "cluster-topo"))]
-        e.field("cluster_topo", &self.cluster_topo);
+        #[cfg(feature = "cluster-topo")] e.field("cluster_topo", &self.cluster_topo);
         e.field("id", &self.id);
         e.field("id_contains", &self.id_contains);
         e.field("id_ends_with", &self.id_ends_with);
@@ -490,34 +489,50 @@ impl crate::codec::Encode for ZoneTopoWhereInput {
         e.field("local_id_not_in", &self.local_id_not_in);
         e.field("local_id_not_starts_with", &self.local_id_not_starts_with);
         e.field("local_id_starts_with", &self.local_id_starts_with);
-        #[cfg(any(feature = "rack-topo"))]
+        #[cfg(feature = "rack-topo")]
         e.field("rack_topoes_every", &self.rack_topoes_every);
-        #[cfg(any(feature = "rack-topo"))]
+        #[cfg(feature = "rack-topo")]
         e.field("rack_topoes_none", &self.rack_topoes_none);
-        #[cfg(any(feature = "rack-topo"))]
+        #[cfg(feature = "rack-topo")]
         e.field("rack_topoes_some", &self.rack_topoes_some);
         e.end_object();
     }
 }
 impl crate::Client {
     /// `POST /v2/api/get-zone-topoes` (operation `GetZoneTopoes`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "zone-topo")]
-    pub async fn get_zone_topoes(
+    pub fn get_zone_topoes(
         &self,
         body: &crate::models::GetZoneTopoesRequestBody,
-    ) -> ::std::result::Result<::std::vec::Vec<crate::models::ZoneTopo>, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-zone-topoes", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::ZoneTopo>,
+            crate::Error,
+        >,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json("get-zone-topoes", body);
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
     /// `POST /v2/api/get-zone-topoes-connection` (operation `GetZoneTopoesConnection`).
+    ///
+    /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "zone-topo")]
-    pub async fn get_zone_topoes_connection(
+    pub fn get_zone_topoes_connection(
         &self,
         body: &crate::models::GetZoneTopoesConnectionRequestBody,
-    ) -> ::std::result::Result<crate::models::ZoneTopoConnection, crate::Error> {
-        self.execute(crate::client::ApiRequest::json("get-zone-topoes-connection", body))
-            .await?
-            .decode()
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<crate::models::ZoneTopoConnection, crate::Error>,
+    > + ::std::marker::Send + 'static {
+        let request = crate::client::ApiRequest::json(
+            "get-zone-topoes-connection",
+            body,
+        );
+        let client = ::std::clone::Clone::clone(self);
+        async move { client.execute(request).await?.decode() }
     }
 }
+#[cfg(feature = "zone-topo")]
+crate::pagination::list_request!(GetZoneTopoesRequestBody => ZoneTopo, get_zone_topoes);
