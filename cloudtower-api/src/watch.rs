@@ -4,7 +4,7 @@
 //! of any length). [`Client::watch_resource_changes`] asks for the changes from a revision
 //! on, yields them one by one, remembers where it is, and polls again. Transient errors are
 //! yielded as [`WatchError::Request`] or [`WatchError::Server`] and the stream goes on after
-//! a growing pause; a start revision that the tower has already compacted away ends the
+//! a growing pause (the client itself already retries 502–504 and timeouts on this read); a start revision that the tower has already compacted away ends the
 //! stream with [`WatchError::Compacted`] (re-read the state you track, then watch again from
 //! the current revision).
 //!
@@ -97,10 +97,16 @@ pub enum WatchError {
 }
 
 impl WatchError {
-    /// Whether the stream goes on after this error.
+    /// Whether the stream goes on after this error: connection failures, timeouts, 5xx and
+    /// 429 answers, and errors the tower reports in its answer. A 4xx answer (after the
+    /// client's own re-login), an undecodable answer and a compaction end the stream.
     pub fn is_transient(&self) -> bool {
         match self {
-            WatchError::Request(error) => error.is_retryable(),
+            WatchError::Request(error) => match error {
+                Error::Transport { .. } => true,
+                Error::Status { status, .. } => *status >= 500 || *status == 429,
+                _ => false,
+            },
             WatchError::Server { .. } => true,
             WatchError::Compacted { .. } | WatchError::InvalidRevision(_) => false,
         }

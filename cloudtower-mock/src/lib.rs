@@ -193,12 +193,16 @@ impl MockTower {
     /// Forgets the resource-change log before `revision`: watchers behind it get a
     /// compaction error.
     pub fn compact_changes(&self, revision: u64) {
-        self.shared.store().compact(revision);
+        let mut store = self.shared.store();
+        store.advance();
+        store.compact(revision);
     }
 
-    /// The current resource-change revision.
+    /// The current resource-change revision (after the tasks that are due have ended).
     pub fn revision(&self) -> u64 {
-        self.shared.store().revision
+        let mut store = self.shared.store();
+        store.advance();
+        store.revision
     }
 
     /// Sets the VMTools status of the VM named `vm_name` (`true`: running).
