@@ -416,6 +416,9 @@ impl Client {
             request_id = tracing::field::Empty,
         );
         async {
+            if request.anonymous {
+                return self.send_with_retries(&request, None).await;
+            }
             let (authorization, generation) = self.session();
             match self.send_with_retries(&request, authorization).await {
                 Err(error) if error.status() == Some(401) && self.reauthenticate => {
@@ -536,6 +539,8 @@ impl Client {
 pub struct ApiRequest {
     operation: &'static str,
     body: RequestBody,
+    // Sent without credentials (the spec's `security: []`: login, version).
+    anonymous: bool,
 }
 
 // Kept in a form that can be sent again (retries, the call after a re-login).
@@ -551,6 +556,7 @@ impl ApiRequest {
     pub fn json<T: Encode + ?Sized>(operation: &'static str, body: &T) -> Self {
         ApiRequest {
             operation,
+            anonymous: false,
             body: RequestBody::Json(codec::encode(body).into()),
         }
     }
@@ -559,6 +565,7 @@ impl ApiRequest {
     pub fn empty(operation: &'static str) -> Self {
         ApiRequest {
             operation,
+            anonymous: false,
             body: RequestBody::Empty,
         }
     }
@@ -567,6 +574,7 @@ impl ApiRequest {
     pub fn get(operation: &'static str, query: Vec<(&'static str, String)>) -> Self {
         ApiRequest {
             operation,
+            anonymous: false,
             body: RequestBody::Get(query),
         }
     }
@@ -575,8 +583,16 @@ impl ApiRequest {
     pub fn multipart(operation: &'static str, fields: Vec<MultipartField>) -> Self {
         ApiRequest {
             operation,
+            anonymous: false,
             body: RequestBody::Multipart(fields),
         }
+    }
+
+    /// Sends the request without the `Authorization` header, and never logs in again for it
+    /// (operations the spec marks as needing no credentials).
+    pub fn anonymous(mut self) -> Self {
+        self.anonymous = true;
+        self
     }
 
     /// Reads may be retried: `get-*` operations and HTTP GETs change nothing on the tower.

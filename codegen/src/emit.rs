@@ -848,6 +848,11 @@ fn emit_operation(operation: &Operation, gates: &Gates) -> TokenStream {
             )
         }
     };
+    let request = if operation.authenticated {
+        request
+    } else {
+        quote!(#request.anonymous())
+    };
     let (output, finish) = match (&operation.response, operation.not_modified) {
         (None, _) => (quote!(()), quote!(.map(|_| ()))),
         (Some(ty), false) => (type_tokens(ty), quote!(?.decode())),

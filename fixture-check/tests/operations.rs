@@ -16,6 +16,7 @@ struct Seen {
     method: Method,
     uri: String,
     content_type: String,
+    authorization: Option<String>,
     body: Vec<u8>,
 }
 
@@ -32,10 +33,15 @@ async fn serve() -> (Client, Arc<Mutex<Vec<Seen>>>) {
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or_default()
                     .to_owned();
+                let authorization = headers
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned);
                 recorder.lock().unwrap().push(Seen {
                     method,
                     uri: uri.to_string(),
                     content_type,
+                    authorization,
                     body: body.to_vec(),
                 });
                 let json = |text: &'static str| {
@@ -193,4 +199,20 @@ async fn string_responses_and_bodyless_posts() {
         "{:?}",
         seen[2].body
     );
+}
+
+#[tokio::test]
+async fn operations_without_security_send_no_credentials() {
+    let (client, log) = serve().await;
+    client.set_token("secret-token");
+    // `/get-version` has `security: []` in the spec; `/export-csv` needs the token.
+    client.get_api_version().await.unwrap();
+    client
+        .export_csv(&TableReporterParams::default())
+        .await
+        .unwrap();
+    let seen = log.lock().unwrap().clone();
+    assert_eq!(seen[0].uri, "/v2/api/get-version");
+    assert_eq!(seen[0].authorization, None);
+    assert_eq!(seen[1].authorization.as_deref(), Some("secret-token"));
 }

@@ -836,7 +836,8 @@ impl crate::Client {
             crate::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("create-root-user", body);
+        let request = crate::client::ApiRequest::json("create-root-user", body)
+            .anonymous();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -930,7 +931,7 @@ impl crate::Client {
             crate::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("login", body);
+        let request = crate::client::ApiRequest::json("login", body).anonymous();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }

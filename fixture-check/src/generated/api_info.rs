@@ -62,9 +62,10 @@ impl crate::Client {
         Output = ::std::result::Result<::std::string::String, crate::Error>,
     > + ::std::marker::Send + 'static {
         let request = crate::client::ApiRequest::get(
-            "get-version",
-            ::std::vec::Vec::new(),
-        );
+                "get-version",
+                ::std::vec::Vec::new(),
+            )
+            .anonymous();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
