@@ -1,0 +1,224 @@
+//! Client overhead: requests per second through `Client::get_vms` (encode the request, send,
+//! read, decode the typed answer) vs raw `reqwest` posting the same bytes and reading the same
+//! answer bytes, against a local axum server on 127.0.0.1 answering a fixed body.
+//!
+//! `cargo bench -p cloudtower-api --bench client`. Goal: the client within 10% of raw reqwest
+//! for a small answer. The request count is bounded by criterion's time budget (a few seconds
+//! per variant); the server is started and stopped here.
+
+#![recursion_limit = "512"]
+
+mod common;
+
+use std::hint::black_box;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant, SystemTime};
+
+use axum::http::header::CONTENT_TYPE;
+use axum::routing::post;
+use axum::Router;
+use bytes::Bytes;
+use cloudtower_api::models::{GetVmsRequestBody, Vm, VmWhereInput};
+use cloudtower_api::{codec, Client, RetryPolicy};
+
+const GROUP: &str = "client_get_vms";
+/// Answer sizes: one VM (overhead dominated by HTTP), and 20 VMs (decoding shows).
+const SIZES: [usize; 2] = [1, 20];
+
+struct Server {
+    addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Server {
+    /// Serves `answer` to every `POST /v2/api/get-vms` on its own one-thread runtime.
+    fn start(answer: Bytes) -> Server {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (ready, addr) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                ready.send(listener.local_addr().unwrap()).unwrap();
+                let app = Router::new().route(
+                    "/v2/api/get-vms",
+                    post(move |_body: Bytes| {
+                        let answer = answer.clone();
+                        async move { ([(CONTENT_TYPE, "application/json")], answer) }
+                    }),
+                );
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(async {
+                        let _ = stopped.await;
+                    })
+                    .await
+                    .unwrap();
+            });
+        });
+        Server {
+            addr: addr.recv().unwrap(),
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn main() {
+    let started = SystemTime::now();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let request = GetVmsRequestBody {
+        r#where: VmWhereInput {
+            name_starts_with: "web-".to_string().into(),
+            ..Default::default()
+        }
+        .into(),
+        first: 20.into(),
+        ..Default::default()
+    };
+    let request_bytes = Bytes::from(codec::encode(&request));
+
+    let mut c = common::criterion()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3));
+    for size in SIZES {
+        let answer = Bytes::from(common::vms_payload(size));
+        let server = Server::start(answer.clone());
+        let base = format!("http://{}", server.addr);
+        let client = Client::builder(base.clone())
+            .retry_policy(RetryPolicy::none())
+            .token("bench-token")
+            .build()
+            .unwrap();
+        let raw = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .unwrap();
+        let url = format!("{base}/v2/api/get-vms");
+        // Both paths see the same answer.
+        let vms = rt.block_on(client.get_vms(&request)).unwrap();
+        assert_eq!(vms.len(), size);
+        let raw_once = rt.block_on(async {
+            raw.post(&url)
+                .header("content-type", "application/json")
+                .header("authorization", "bench-token")
+                .body(request_bytes.clone())
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap()
+        });
+        assert_eq!(raw_once, answer);
+
+        let raw_request = |raw: &reqwest::Client| {
+            raw.post(&url)
+                .header("content-type", "application/json")
+                .header("authorization", "bench-token")
+                .body(request_bytes.clone())
+                .send()
+        };
+        let mut group = c.benchmark_group(format!("{GROUP}_{size}"));
+        group.sample_size(20);
+        group.bench_function("client", |b| {
+            b.iter_custom(|iters| {
+                rt.block_on(async {
+                    let start = Instant::now();
+                    for _ in 0..iters {
+                        black_box(client.get_vms(black_box(&request)).await.unwrap());
+                    }
+                    start.elapsed()
+                })
+            })
+        });
+        group.bench_function("raw_reqwest", |b| {
+            b.iter_custom(|iters| {
+                rt.block_on(async {
+                    let start = Instant::now();
+                    for _ in 0..iters {
+                        let response = raw_request(&raw).await.unwrap();
+                        black_box(response.bytes().await.unwrap());
+                    }
+                    start.elapsed()
+                })
+            })
+        });
+        group.bench_function("raw_reqwest_then_decode", |b| {
+            b.iter_custom(|iters| {
+                rt.block_on(async {
+                    let start = Instant::now();
+                    for _ in 0..iters {
+                        let response = raw_request(&raw).await.unwrap();
+                        let body = response.bytes().await.unwrap();
+                        black_box(codec::decode::<Vec<Vm>>(&body).unwrap());
+                    }
+                    start.elapsed()
+                })
+            })
+        });
+        group.finish();
+        drop(server); // stops it
+    }
+    c.final_summary();
+
+    let mut report = common::Report::default();
+    for size in SIZES {
+        let group = format!("{GROUP}_{size}");
+        let client = common::mean_secs(&group, "client", started);
+        let raw = common::mean_secs(&group, "raw_reqwest", started);
+        let raw_decode = common::mean_secs(&group, "raw_reqwest_then_decode", started);
+        let (Some(client), Some(raw), Some(raw_decode)) = (client, raw, raw_decode) else {
+            report.line("timings: not measured in this mode (run `cargo bench`)");
+            break;
+        };
+        let overhead = client / raw - 1.0;
+        report.line(format!(
+            "answer of {size} VM(s): Client::get_vms {:>7.0} req/s, raw reqwest {:>7.0} req/s \
+             (raw + codec::decode {:>7.0} req/s)",
+            1.0 / client,
+            1.0 / raw,
+            1.0 / raw_decode
+        ));
+        report.line(format!(
+            "  client time per request is {:.3}x raw reqwest ({:+.1}%){}; {:+.1}% vs raw + decode",
+            client / raw,
+            overhead * 100.0,
+            if size == 1 {
+                if overhead <= 0.10 {
+                    " -> PASS (goal within 10%)"
+                } else {
+                    " -> FAIL (goal within 10%)"
+                }
+            } else {
+                ""
+            },
+            (client / raw_decode - 1.0) * 100.0
+        ));
+        report.figure(&format!("vms_{size}_client_req_per_s"), 1.0 / client);
+        report.figure(&format!("vms_{size}_raw_req_per_s"), 1.0 / raw);
+        report.figure(
+            &format!("vms_{size}_raw_decode_req_per_s"),
+            1.0 / raw_decode,
+        );
+        report.figure(&format!("vms_{size}_client_over_raw"), client / raw);
+    }
+    report.finish("client");
+}
