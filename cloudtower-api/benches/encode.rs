@@ -36,10 +36,10 @@ fn leaf_filters(level: usize) -> Vec<VmWhereInput> {
             ..Default::default()
         },
         VmWhereInput {
-            cluster: Box::new(ClusterWhereInput {
+            cluster: ClusterWhereInput {
                 name: format!("cluster-{level}").into(),
                 ..Default::default()
-            })
+            }
             .into(),
             ..Default::default()
         },

@@ -51,7 +51,7 @@ async fn disks(client: &Client, vm_id: &str) -> common::Result<Vec<VmDisk>> {
     Ok(client
         .get_vm_disks(&GetVmDisksRequestBody {
             r#where: VmDiskWhereInput {
-                vm: Box::new(this_vm(vm_id)).into(),
+                vm: this_vm(vm_id).into(),
                 ..Default::default()
             }
             .into(),
@@ -64,7 +64,7 @@ async fn nics(client: &Client, vm_id: &str) -> common::Result<Vec<VmNic>> {
     Ok(client
         .get_vm_nics(&GetVmNicsRequestBody {
             r#where: VmNicWhereInput {
-                vm: Box::new(this_vm(vm_id)).into(),
+                vm: this_vm(vm_id).into(),
                 ..Default::default()
             }
             .into(),
@@ -241,10 +241,10 @@ async fn edit(args: Args) -> common::Result {
     let target = client
         .get_hosts(&GetHostsRequestBody {
             r#where: HostWhereInput {
-                cluster: Box::new(ClusterWhereInput {
+                cluster: ClusterWhereInput {
                     id: cluster_id.into(),
                     ..Default::default()
-                })
+                }
                 .into(),
                 ..Default::default()
             }

@@ -70,6 +70,99 @@ impl From<&str> for Nullable<String> {
     }
 }
 
+/// A filter on a related resource inside another filter (`VmWhereInput::cluster`, …), kept as
+/// encoded JSON.
+///
+/// The spec's `*WhereInput` filters all refer to one another. Holding them by value inside each
+/// other would make the compiler walk that whole web of types to prove a future holding a
+/// filter `Send` (and fail, past its recursion limit); this wrapper is `Send` and `Sync`
+/// whatever it holds, and costs one encoding when built.
+///
+/// ```
+/// use cloudtower_api::models::{ClusterWhereInput, VmWhereInput};
+/// use cloudtower_api::Related;
+/// let on_cluster = VmWhereInput {
+///     cluster: Related::new(ClusterWhereInput { id: "c-1".into(), ..Default::default() }).into(),
+///     ..Default::default()
+/// };
+/// assert_eq!(cloudtower_api::codec::encode(&on_cluster), br#"{"cluster":{"id":"c-1"}}"#);
+/// ```
+pub struct Related<T> {
+    json: Box<[u8]>,
+    // `fn() -> T`: the type says what the JSON is without holding a `T`.
+    filter: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<T: Encode> Related<T> {
+    pub fn new(filter: T) -> Self {
+        Related {
+            json: encode(&filter).into_boxed_slice(),
+            filter: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<T: Decode> Related<T> {
+    /// The filter, decoded again.
+    pub fn decode(&self) -> Result<T, DecodeError> {
+        decode(&self.json)
+    }
+}
+
+impl<T> Related<T> {
+    /// The filter as JSON.
+    pub fn as_json(&self) -> &[u8] {
+        &self.json
+    }
+}
+
+impl<T: Encode> From<T> for Related<T> {
+    fn from(filter: T) -> Self {
+        Related::new(filter)
+    }
+}
+
+impl<T: Encode> From<T> for Nullable<Related<T>> {
+    fn from(filter: T) -> Self {
+        Nullable::Value(Related::new(filter))
+    }
+}
+
+impl<T> Clone for Related<T> {
+    fn clone(&self) -> Self {
+        Related {
+            json: self.json.clone(),
+            filter: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<T> PartialEq for Related<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.json == other.json
+    }
+}
+
+impl<T> Eq for Related<T> {}
+
+/// The empty filter, `{}`.
+impl<T> Default for Related<T> {
+    fn default() -> Self {
+        Related {
+            json: Box::from(&b"{}"[..]),
+            filter: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<T> fmt::Debug for Related<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Related")
+            .field(&String::from_utf8_lossy(&self.json))
+            .finish()
+    }
+}
+
 /// The result of a mutation: the affected resource (as it was when the request was accepted)
 /// and the id of the asynchronous task doing the work, when there is one.
 ///
@@ -353,6 +446,14 @@ impl<'a> Decoder<'a> {
         }
     }
 
+    /// The next value, unparsed (its syntax checked).
+    fn raw_value(&mut self) -> Result<&'a [u8], DecodeError> {
+        self.peek()?;
+        let start = self.jiter.current_index();
+        self.skip()?;
+        Ok(self.jiter.slice_to_current(start))
+    }
+
     /// An error for an unexpected value of a closed set.
     pub fn invalid(&self, message: impl Into<String>) -> DecodeError {
         self.error(message)
@@ -460,6 +561,15 @@ impl<T: Decode + Default> Decode for WithTask<T> {
         }
         d.check_required(&[seen_data], &["data"], "WithTask")?;
         Ok(out)
+    }
+}
+
+impl<T> Decode for Related<T> {
+    fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        Ok(Related {
+            json: d.raw_value()?.into(),
+            filter: std::marker::PhantomData,
+        })
     }
 }
 
@@ -692,6 +802,12 @@ impl<T: Encode> Encode for WithTask<T> {
     }
 }
 
+impl<T> Encode for Related<T> {
+    fn encode(&self, e: &mut Encoder) {
+        e.raw(&self.json);
+    }
+}
+
 impl Encode for serde_json::Value {
     fn encode(&self, e: &mut Encoder) {
         let _ = serde_json::to_writer(&mut e.buf, self);
@@ -735,6 +851,18 @@ mod tests {
         assert_eq!(encode(&value), b"[[1,2],[],[3]]");
         let strings = vec!["a\"b".to_string(), "\u{1}".to_string()];
         assert_eq!(encode(&strings), br#"["a\"b","\u0001"]"#);
+    }
+
+    #[test]
+    fn related_filters_keep_their_json() {
+        let related = Related::new(vec![1i64, 2]);
+        assert_eq!(related.as_json(), b"[1,2]");
+        assert_eq!(related.decode().unwrap(), vec![1, 2]);
+        let decoded: Vec<Related<Vec<i64>>> = decode(br#"[ [3, 4] , []]"#).unwrap();
+        assert_eq!(decoded[0].as_json(), b"[3, 4]");
+        assert_eq!(decoded[1].decode().unwrap(), Vec::<i64>::new());
+        assert_eq!(encode(&decoded), b"[[3, 4],[]]");
+        assert!(decode::<Related<Vec<i64>>>(b"[1,").is_err());
     }
 
     #[test]

@@ -21,7 +21,7 @@ pub mod models;
 
 pub use auth::PasswordLogin;
 pub use client::{Authenticator, Client, ClientBuilder, FilePart, Language, RetryPolicy, Secret};
-pub use codec::{Nullable, WithTask};
+pub use codec::{Nullable, Related, WithTask};
 pub use error::{Error, ErrorBody, RawBody, TaskFailure, TaskFailureKind};
 pub use pagination::{ListRequest, Paginator};
 pub use tasks::{OnPaused, WaitForTasks, WaitOptions};

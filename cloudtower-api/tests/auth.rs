@@ -1,8 +1,4 @@
 //! Signing in with a password, and signing in again when the session expires.
-// Proving that a future holding a `GetVmsRequestBody` is `Send` walks the deeply nested
-// filter types further than the default limit of 128.
-#![recursion_limit = "256"]
-
 mod common;
 
 use std::time::Duration;

@@ -226,3 +226,21 @@ fn request_and_response_types_round_trip_with_the_server_feature() {
     let decoded: GetVmsRequestBody = decode(&encode(&body)).unwrap();
     assert_eq!(decoded, body);
 }
+
+#[test]
+fn a_task_holding_a_filter_across_an_await_can_be_spawned() {
+    fn assert_spawnable<F: std::future::Future + Send + 'static>(_: &F) {}
+    let client = cloudtower_api::Client::new("http://127.0.0.1:9").unwrap();
+    let task = async move {
+        let body = GetVmsRequestBody {
+            r#where: Nullable::Value(VmWhereInput {
+                name: "web-1".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let vms = client.get_vms(&body).await;
+        (body, vms)
+    };
+    assert_spawnable(&task);
+}

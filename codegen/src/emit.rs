@@ -113,10 +113,10 @@ impl<'a> Gates<'a> {
         Self::cfg(self.type_features(def))
     }
 
-    /// A boxed field links types of one cycle and is compiled only when its target is (the
+    /// A cycle field links types of one cycle and is compiled only when its target is (the
     /// module analysis does not follow it); every other field comes with its type.
     fn for_field(&self, field: &Field) -> TokenStream {
-        if !field.boxed {
+        if !field.in_cycle {
             return quote!();
         }
         match field.ty.named().and_then(|name| self.api.type_named(name)) {
@@ -400,8 +400,8 @@ fn type_tokens(ty: &TypeRef) -> TokenStream {
 
 fn field_type(field: &Field) -> TokenStream {
     let mut ty = type_tokens(&field.ty);
-    if field.boxed {
-        ty = quote!(::std::boxed::Box<#ty>);
+    if field.in_cycle {
+        ty = quote!(crate::Related<#ty>);
     }
     match field.repr {
         Presence::Plain => ty,

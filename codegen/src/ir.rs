@@ -32,10 +32,10 @@ pub struct TypeDef {
     pub kind: TypeKind,
     /// Which codec directions the API needs (request bodies encode, responses decode).
     pub usage: Usage,
-    /// The spec modules (tags) whose operations reach this type through unboxed fields, in
+    /// The spec modules (tags) whose operations reach this type through non-cycle fields, in
     /// their snake_case form. Empty for types no operation reaches.
     pub modules: BTreeSet<String>,
-    /// Reached (through unboxed fields) from an always-on operation.
+    /// Reached (through non-cycle fields) from an always-on operation.
     pub always_on: bool,
 }
 
@@ -75,8 +75,9 @@ pub struct Field {
     pub nullable: bool,
     /// How presence and `null` are represented.
     pub repr: Presence,
-    /// Boxed to break a cycle of types containing each other.
-    pub boxed: bool,
+    /// Links two types of one cycle of types containing each other by value (the `*WhereInput`
+    /// filters): held as `Related<T>`, encoded JSON, rather than inline.
+    pub in_cycle: bool,
     /// Holds a credential (password, secret, token, …): never shown by `Debug`.
     pub sensitive: bool,
 }

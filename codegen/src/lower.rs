@@ -371,7 +371,7 @@ impl<'a> Lowerer<'a> {
                 required: required.contains(property.wire_name),
                 nullable: lowered.nullable,
                 repr: Presence::Plain,
-                boxed: false,
+                in_cycle: false,
                 sensitive,
             });
         }
@@ -919,7 +919,7 @@ fn is_deprecated(schema: &Value) -> bool {
 /// Marks each type with the codec directions, the spec modules and the always-on operations
 /// that reach it.
 ///
-/// Codec directions follow every field. Modules follow only unboxed fields: a boxed field
+/// Codec directions follow every field. Modules do not follow cycle fields: such a field
 /// links types of one cycle (the `*WhereInput` filters all refer to each other), and following
 /// it would put nearly every filter in every module; such a field is compiled only with its
 /// target's modules instead (see `emit`).
@@ -988,13 +988,13 @@ fn analyse_usage(api: &mut Api) {
     }
 }
 
-/// Visits the types reachable from `root` (through boxed fields too when `follow_boxed`);
+/// Visits the types reachable from `root` (through cycle fields too when `follow_cycles`);
 /// `visit` returns whether it changed the type, and only then are its fields followed.
 fn reach(
     api: &mut Api,
     index: &HashMap<String, usize>,
     root: &str,
-    follow_boxed: bool,
+    follow_cycles: bool,
     mut visit: impl FnMut(&mut TypeDef) -> bool,
 ) {
     let mut stack = vec![root.to_owned()];
@@ -1009,7 +1009,7 @@ fn reach(
             | TypeKind::Multipart { fields }
             | TypeKind::Query { fields } => fields
                 .iter()
-                .filter(|f| follow_boxed || !f.boxed)
+                .filter(|f| follow_cycles || !f.in_cycle)
                 .filter_map(|f| f.ty.named())
                 .map(str::to_owned)
                 .collect(),
@@ -1095,11 +1095,12 @@ fn assign_presence(api: &mut Api) {
     }
 }
 
-/// Boxes every by-value field whose type is in the same cycle of types as its owner (arrays
-/// already add indirection). Boxing just one edge per cycle would compile, but the
-/// `*WhereInput` types form one large cycle; without a box on every edge inside it each of them
-/// would hold the others inline and weigh megabytes, overflowing the stack of a user building
-/// a filter.
+/// Marks every by-value field whose type is in the same cycle of types as its owner (arrays
+/// already add indirection); the emitter holds them as `Related<T>`, encoded JSON. Breaking
+/// one edge per cycle would compile, but the `*WhereInput` types form one large cycle: with any
+/// of them inline in another, a filter weighs megabytes (overflowing the stack of a user
+/// building one) and proving a future that holds one `Send` exceeds the compiler's recursion
+/// limit.
 fn break_cycles(api: &mut Api) {
     let index: HashMap<&str, usize> = api
         .types
@@ -1142,7 +1143,7 @@ fn break_cycles(api: &mut Api) {
         for &(field_index, target) in node_edges {
             if component[node] == component[target] {
                 if let TypeKind::Struct { fields } = &mut api.types[node].kind {
-                    fields[field_index].boxed = true;
+                    fields[field_index].in_cycle = true;
                 }
             }
         }

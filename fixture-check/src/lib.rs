@@ -22,7 +22,7 @@ pub mod pagination;
 pub mod models;
 
 pub use client::{Client, FilePart};
-pub use codec::{Nullable, WithTask};
+pub use codec::{Nullable, Related, WithTask};
 pub use error::Error;
 
 /// One API operation, as listed in [`models::OPERATIONS`] (the same as cloudtower-api's).

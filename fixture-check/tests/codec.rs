@@ -94,8 +94,8 @@ fn recursive_where_input_encodes_and_or_not() {
                     ..Default::default()
                 },
                 VmWhereInput {
-                    // Which side of the VmWhereInput <-> HostWhereInput cycle is boxed is the
-                    // generator's choice: `.into()` fits either.
+                    // Links inside the VmWhereInput <-> HostWhereInput cycle are `Related`
+                    // (encoded) filters: `.into()` builds one.
                     host: Nullable::Value(
                         HostWhereInput {
                             name: Nullable::Null,

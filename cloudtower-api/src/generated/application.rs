@@ -489,7 +489,7 @@ pub struct ApplicationWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::ApplicationWhereInput>>,
     pub not: crate::Nullable<::std::vec::Vec<crate::models::ApplicationWhereInput>>,
     pub or: crate::Nullable<::std::vec::Vec<crate::models::ApplicationWhereInput>>,
-    pub cluster: crate::Nullable<::std::boxed::Box<crate::models::ClusterWhereInput>>,
+    pub cluster: crate::Nullable<crate::Related<crate::models::ClusterWhereInput>>,
     pub error_message: crate::Nullable<::std::string::String>,
     pub error_message_contains: crate::Nullable<::std::string::String>,
     pub error_message_ends_with: crate::Nullable<::std::string::String>,
@@ -626,7 +626,7 @@ pub struct ApplicationWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub vm: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
+    pub vm: crate::Nullable<crate::Related<crate::models::VmWhereInput>>,
     pub volume_size: crate::Nullable<i64>,
     pub volume_size_gt: crate::Nullable<i64>,
     pub volume_size_gte: crate::Nullable<i64>,

@@ -1616,15 +1616,15 @@ pub struct BackupPlanWhereInput {
     >,
     #[cfg(feature = "backup-plan-execution")]
     pub backup_plan_executions_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::BackupPlanExecutionWhereInput>,
+        crate::Related<crate::models::BackupPlanExecutionWhereInput>,
     >,
     #[cfg(feature = "backup-plan-execution")]
     pub backup_plan_executions_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::BackupPlanExecutionWhereInput>,
+        crate::Related<crate::models::BackupPlanExecutionWhereInput>,
     >,
     #[cfg(feature = "backup-plan-execution")]
     pub backup_plan_executions_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::BackupPlanExecutionWhereInput>,
+        crate::Related<crate::models::BackupPlanExecutionWhereInput>,
     >,
     pub backup_restore_point_count: crate::Nullable<i32>,
     pub backup_restore_point_count_gt: crate::Nullable<i32>,
@@ -1636,23 +1636,23 @@ pub struct BackupPlanWhereInput {
     pub backup_restore_point_count_not_in: crate::Nullable<::std::vec::Vec<i32>>,
     #[cfg(any(feature = "backup-plan", feature = "backup-restore-point"))]
     pub backup_restore_points_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::BackupRestorePointWhereInput>,
+        crate::Related<crate::models::BackupRestorePointWhereInput>,
     >,
     #[cfg(any(feature = "backup-plan", feature = "backup-restore-point"))]
     pub backup_restore_points_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::BackupRestorePointWhereInput>,
+        crate::Related<crate::models::BackupRestorePointWhereInput>,
     >,
     #[cfg(any(feature = "backup-plan", feature = "backup-restore-point"))]
     pub backup_restore_points_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::BackupRestorePointWhereInput>,
+        crate::Related<crate::models::BackupRestorePointWhereInput>,
     >,
     #[cfg(feature = "backup-service")]
     pub backup_service: crate::Nullable<
-        ::std::boxed::Box<crate::models::BackupServiceWhereInput>,
+        crate::Related<crate::models::BackupServiceWhereInput>,
     >,
     #[cfg(feature = "backup-store-repository")]
     pub backup_store_repository: crate::Nullable<
-        ::std::boxed::Box<crate::models::BackupStoreRepositoryWhereInput>,
+        crate::Related<crate::models::BackupStoreRepositoryWhereInput>,
     >,
     pub backup_total_size: crate::Nullable<i64>,
     pub backup_total_size_gt: crate::Nullable<i64>,
@@ -1996,7 +1996,7 @@ pub struct BackupPlanWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub vms_every: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
+    pub vms_every: crate::Nullable<crate::Related<crate::models::VmWhereInput>>,
     #[cfg(
         any(
             feature = "alert",
@@ -2017,7 +2017,7 @@ pub struct BackupPlanWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub vms_none: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
+    pub vms_none: crate::Nullable<crate::Related<crate::models::VmWhereInput>>,
     #[cfg(
         any(
             feature = "alert",
@@ -2038,7 +2038,7 @@ pub struct BackupPlanWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub vms_some: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
+    pub vms_some: crate::Nullable<crate::Related<crate::models::VmWhereInput>>,
     pub window_end: crate::Nullable<::std::string::String>,
     pub window_end_contains: crate::Nullable<::std::string::String>,
     pub window_end_ends_with: crate::Nullable<::std::string::String>,

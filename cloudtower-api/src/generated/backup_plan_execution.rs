@@ -237,7 +237,7 @@ pub struct BackupPlanExecutionWhereInput {
     >,
     #[cfg(feature = "backup-plan")]
     pub backup_plan: crate::Nullable<
-        ::std::boxed::Box<crate::models::BackupPlanWhereInput>,
+        crate::Related<crate::models::BackupPlanWhereInput>,
     >,
     pub deletable_flag_marked: crate::Nullable<bool>,
     pub deletable_flag_marked_not: crate::Nullable<bool>,

@@ -247,7 +247,7 @@ pub struct BackupRestoreExecutionWhereInput {
     >,
     #[cfg(any(feature = "backup-plan", feature = "backup-restore-point"))]
     pub backup_restore_point: crate::Nullable<
-        ::std::boxed::Box<crate::models::BackupRestorePointWhereInput>,
+        crate::Related<crate::models::BackupRestorePointWhereInput>,
     >,
     pub duration: crate::Nullable<i32>,
     pub duration_gt: crate::Nullable<i32>,

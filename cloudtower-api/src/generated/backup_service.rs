@@ -838,13 +838,13 @@ pub struct BackupServiceWhereInput {
     pub or: crate::Nullable<::std::vec::Vec<crate::models::BackupServiceWhereInput>>,
     pub application: crate::Nullable<crate::models::CloudTowerApplicationWhereInput>,
     pub backup_clusters_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::ClusterWhereInput>,
+        crate::Related<crate::models::ClusterWhereInput>,
     >,
     pub backup_clusters_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::ClusterWhereInput>,
+        crate::Related<crate::models::ClusterWhereInput>,
     >,
     pub backup_clusters_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::ClusterWhereInput>,
+        crate::Related<crate::models::ClusterWhereInput>,
     >,
     pub backup_network_gateway: crate::Nullable<::std::string::String>,
     pub backup_network_gateway_contains: crate::Nullable<::std::string::String>,
@@ -928,15 +928,15 @@ pub struct BackupServiceWhereInput {
     pub backup_network_vlan_starts_with: crate::Nullable<::std::string::String>,
     #[cfg(feature = "backup-plan")]
     pub backup_plans_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::BackupPlanWhereInput>,
+        crate::Related<crate::models::BackupPlanWhereInput>,
     >,
     #[cfg(feature = "backup-plan")]
     pub backup_plans_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::BackupPlanWhereInput>,
+        crate::Related<crate::models::BackupPlanWhereInput>,
     >,
     #[cfg(feature = "backup-plan")]
     pub backup_plans_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::BackupPlanWhereInput>,
+        crate::Related<crate::models::BackupPlanWhereInput>,
     >,
     pub backup_rd_iops_max: crate::Nullable<i64>,
     pub backup_rd_iops_max_gt: crate::Nullable<i64>,
@@ -948,15 +948,15 @@ pub struct BackupServiceWhereInput {
     pub backup_rd_iops_max_not_in: crate::Nullable<::std::vec::Vec<i64>>,
     #[cfg(feature = "backup-store-repository")]
     pub backup_store_repositories_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::BackupStoreRepositoryWhereInput>,
+        crate::Related<crate::models::BackupStoreRepositoryWhereInput>,
     >,
     #[cfg(feature = "backup-store-repository")]
     pub backup_store_repositories_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::BackupStoreRepositoryWhereInput>,
+        crate::Related<crate::models::BackupStoreRepositoryWhereInput>,
     >,
     #[cfg(feature = "backup-store-repository")]
     pub backup_store_repositories_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::BackupStoreRepositoryWhereInput>,
+        crate::Related<crate::models::BackupStoreRepositoryWhereInput>,
     >,
     pub backup_wr_iops_max: crate::Nullable<i64>,
     pub backup_wr_iops_max_gt: crate::Nullable<i64>,
@@ -1180,7 +1180,7 @@ pub struct BackupServiceWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub running_vm: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
+    pub running_vm: crate::Nullable<crate::Related<crate::models::VmWhereInput>>,
     pub status: crate::Nullable<crate::models::BackupServiceStatus>,
     pub status_in: crate::Nullable<::std::vec::Vec<crate::models::BackupServiceStatus>>,
     pub status_not: crate::Nullable<crate::models::BackupServiceStatus>,

@@ -504,31 +504,31 @@ pub struct BackupStoreRepositoryWhereInput {
     >,
     #[cfg(feature = "backup-plan")]
     pub backup_plans_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::BackupPlanWhereInput>,
+        crate::Related<crate::models::BackupPlanWhereInput>,
     >,
     #[cfg(feature = "backup-plan")]
     pub backup_plans_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::BackupPlanWhereInput>,
+        crate::Related<crate::models::BackupPlanWhereInput>,
     >,
     #[cfg(feature = "backup-plan")]
     pub backup_plans_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::BackupPlanWhereInput>,
+        crate::Related<crate::models::BackupPlanWhereInput>,
     >,
     #[cfg(any(feature = "backup-plan", feature = "backup-restore-point"))]
     pub backup_restore_points_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::BackupRestorePointWhereInput>,
+        crate::Related<crate::models::BackupRestorePointWhereInput>,
     >,
     #[cfg(any(feature = "backup-plan", feature = "backup-restore-point"))]
     pub backup_restore_points_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::BackupRestorePointWhereInput>,
+        crate::Related<crate::models::BackupRestorePointWhereInput>,
     >,
     #[cfg(any(feature = "backup-plan", feature = "backup-restore-point"))]
     pub backup_restore_points_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::BackupRestorePointWhereInput>,
+        crate::Related<crate::models::BackupRestorePointWhereInput>,
     >,
     #[cfg(feature = "backup-service")]
     pub backup_service: crate::Nullable<
-        ::std::boxed::Box<crate::models::BackupServiceWhereInput>,
+        crate::Related<crate::models::BackupServiceWhereInput>,
     >,
     pub created_at: crate::Nullable<::std::string::String>,
     pub created_at_gt: crate::Nullable<::std::string::String>,

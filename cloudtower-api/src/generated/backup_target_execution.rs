@@ -390,11 +390,11 @@ pub struct BackupTargetExecutionWhereInput {
     pub backup_group_starts_with: crate::Nullable<::std::string::String>,
     #[cfg(feature = "backup-plan-execution")]
     pub backup_plan_execution: crate::Nullable<
-        ::std::boxed::Box<crate::models::BackupPlanExecutionWhereInput>,
+        crate::Related<crate::models::BackupPlanExecutionWhereInput>,
     >,
     #[cfg(any(feature = "backup-plan", feature = "backup-restore-point"))]
     pub backup_restore_point: crate::Nullable<
-        ::std::boxed::Box<crate::models::BackupRestorePointWhereInput>,
+        crate::Related<crate::models::BackupRestorePointWhereInput>,
     >,
     pub cluster_local_id: crate::Nullable<::std::string::String>,
     pub cluster_local_id_contains: crate::Nullable<::std::string::String>,
@@ -534,7 +534,7 @@ pub struct BackupTargetExecutionWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub vm: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
+    pub vm: crate::Nullable<crate::Related<crate::models::VmWhereInput>>,
     pub vm_local_id: crate::Nullable<::std::string::String>,
     pub vm_local_id_contains: crate::Nullable<::std::string::String>,
     pub vm_local_id_ends_with: crate::Nullable<::std::string::String>,

@@ -149,7 +149,7 @@ pub struct ClusterSettingsWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::ClusterSettingsWhereInput>>,
     pub not: crate::Nullable<::std::vec::Vec<crate::models::ClusterSettingsWhereInput>>,
     pub or: crate::Nullable<::std::vec::Vec<crate::models::ClusterSettingsWhereInput>>,
-    pub cluster: crate::Nullable<::std::boxed::Box<crate::models::ClusterWhereInput>>,
+    pub cluster: crate::Nullable<crate::Related<crate::models::ClusterWhereInput>>,
     pub default_ha: crate::Nullable<bool>,
     pub default_ha_not: crate::Nullable<bool>,
     pub default_storage_policy: crate::Nullable<

@@ -201,15 +201,15 @@ pub struct ClusterTopoWhereInput {
     pub or: crate::Nullable<::std::vec::Vec<crate::models::ClusterTopoWhereInput>>,
     #[cfg(any(feature = "brick-topo", feature = "rack-topo"))]
     pub brick_topoes_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::BrickTopoWhereInput>,
+        crate::Related<crate::models::BrickTopoWhereInput>,
     >,
     #[cfg(any(feature = "brick-topo", feature = "rack-topo"))]
     pub brick_topoes_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::BrickTopoWhereInput>,
+        crate::Related<crate::models::BrickTopoWhereInput>,
     >,
     #[cfg(any(feature = "brick-topo", feature = "rack-topo"))]
     pub brick_topoes_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::BrickTopoWhereInput>,
+        crate::Related<crate::models::BrickTopoWhereInput>,
     >,
     pub cluster: crate::Nullable<crate::models::ClusterWhereInput>,
     pub id: crate::Nullable<::std::string::String>,
@@ -256,27 +256,27 @@ pub struct ClusterTopoWhereInput {
     pub name_starts_with: crate::Nullable<::std::string::String>,
     #[cfg(any(feature = "brick-topo", feature = "node-topo"))]
     pub node_topoes_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::NodeTopoWhereInput>,
+        crate::Related<crate::models::NodeTopoWhereInput>,
     >,
     #[cfg(any(feature = "brick-topo", feature = "node-topo"))]
     pub node_topoes_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::NodeTopoWhereInput>,
+        crate::Related<crate::models::NodeTopoWhereInput>,
     >,
     #[cfg(any(feature = "brick-topo", feature = "node-topo"))]
     pub node_topoes_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::NodeTopoWhereInput>,
+        crate::Related<crate::models::NodeTopoWhereInput>,
     >,
     #[cfg(feature = "zone-topo")]
     pub zone_topoes_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::ZoneTopoWhereInput>,
+        crate::Related<crate::models::ZoneTopoWhereInput>,
     >,
     #[cfg(feature = "zone-topo")]
     pub zone_topoes_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::ZoneTopoWhereInput>,
+        crate::Related<crate::models::ZoneTopoWhereInput>,
     >,
     #[cfg(feature = "zone-topo")]
     pub zone_topoes_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::ZoneTopoWhereInput>,
+        crate::Related<crate::models::ZoneTopoWhereInput>,
     >,
 }
 #[cfg(feature = "cluster-topo")]

@@ -965,7 +965,7 @@ pub struct GraphWhereInput {
     pub type_not: crate::Nullable<crate::models::GraphType>,
     pub type_not_in: crate::Nullable<::std::vec::Vec<crate::models::GraphType>>,
     #[cfg(feature = "view")]
-    pub view: crate::Nullable<::std::boxed::Box<crate::models::ViewWhereInput>>,
+    pub view: crate::Nullable<crate::Related<crate::models::ViewWhereInput>>,
     pub vm_nics_every: crate::Nullable<crate::models::VmNicWhereInput>,
     pub vm_nics_none: crate::Nullable<crate::models::VmNicWhereInput>,
     pub vm_nics_some: crate::Nullable<crate::models::VmNicWhereInput>,

@@ -492,15 +492,15 @@ pub struct OrganizationWhereInput {
     pub or: crate::Nullable<::std::vec::Vec<crate::models::OrganizationWhereInput>>,
     #[cfg(any(feature = "datacenter", feature = "label", feature = "table-reporter"))]
     pub datacenters_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::DatacenterWhereInput>,
+        crate::Related<crate::models::DatacenterWhereInput>,
     >,
     #[cfg(any(feature = "datacenter", feature = "label", feature = "table-reporter"))]
     pub datacenters_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::DatacenterWhereInput>,
+        crate::Related<crate::models::DatacenterWhereInput>,
     >,
     #[cfg(any(feature = "datacenter", feature = "label", feature = "table-reporter"))]
     pub datacenters_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::DatacenterWhereInput>,
+        crate::Related<crate::models::DatacenterWhereInput>,
     >,
     pub id: crate::Nullable<::std::string::String>,
     pub id_contains: crate::Nullable<::std::string::String>,

@@ -474,7 +474,7 @@ pub struct PmemDimmWhereInput {
             feature = "table-reporter"
         )
     )]
-    pub disk: crate::Nullable<::std::boxed::Box<crate::models::DiskWhereInput>>,
+    pub disk: crate::Nullable<crate::Related<crate::models::DiskWhereInput>>,
     pub health_status: crate::Nullable<crate::models::DiskHealthStatus>,
     pub health_status_in: crate::Nullable<
         ::std::vec::Vec<crate::models::DiskHealthStatus>,
@@ -499,7 +499,7 @@ pub struct PmemDimmWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub host: crate::Nullable<::std::boxed::Box<crate::models::HostWhereInput>>,
+    pub host: crate::Nullable<crate::Related<crate::models::HostWhereInput>>,
     pub id: crate::Nullable<::std::string::String>,
     pub id_contains: crate::Nullable<::std::string::String>,
     pub id_ends_with: crate::Nullable<::std::string::String>,

@@ -577,15 +577,15 @@ pub struct RackTopoWhereInput {
     pub or: crate::Nullable<::std::vec::Vec<crate::models::RackTopoWhereInput>>,
     #[cfg(any(feature = "brick-topo", feature = "rack-topo"))]
     pub brick_topoes_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::BrickTopoWhereInput>,
+        crate::Related<crate::models::BrickTopoWhereInput>,
     >,
     #[cfg(any(feature = "brick-topo", feature = "rack-topo"))]
     pub brick_topoes_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::BrickTopoWhereInput>,
+        crate::Related<crate::models::BrickTopoWhereInput>,
     >,
     #[cfg(any(feature = "brick-topo", feature = "rack-topo"))]
     pub brick_topoes_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::BrickTopoWhereInput>,
+        crate::Related<crate::models::BrickTopoWhereInput>,
     >,
     pub cluster: crate::Nullable<crate::models::ClusterWhereInput>,
     pub height: crate::Nullable<i32>,
@@ -639,7 +639,7 @@ pub struct RackTopoWhereInput {
     pub name_not_starts_with: crate::Nullable<::std::string::String>,
     pub name_starts_with: crate::Nullable<::std::string::String>,
     #[cfg(feature = "zone-topo")]
-    pub zone_topo: crate::Nullable<::std::boxed::Box<crate::models::ZoneTopoWhereInput>>,
+    pub zone_topo: crate::Nullable<crate::Related<crate::models::ZoneTopoWhereInput>>,
 }
 #[cfg(feature = "rack-topo")]
 #[cfg(feature = "server")]

@@ -776,7 +776,7 @@ pub struct ReplicaVmWhereInput {
     >,
     #[cfg(feature = "full")]
     pub external_cloudtower: crate::Nullable<
-        ::std::boxed::Box<crate::models::ExternalCloudTowerWhereInput>,
+        crate::Related<crate::models::ExternalCloudTowerWhereInput>,
     >,
     pub failover_test_replica_group: crate::Nullable<::std::string::String>,
     pub failover_test_replica_group_contains: crate::Nullable<::std::string::String>,
@@ -920,35 +920,35 @@ pub struct ReplicaVmWhereInput {
     pub replication_group_starts_with: crate::Nullable<::std::string::String>,
     #[cfg(feature = "replication-plan")]
     pub replication_plan: crate::Nullable<
-        ::std::boxed::Box<crate::models::ReplicationPlanWhereInput>,
+        crate::Related<crate::models::ReplicationPlanWhereInput>,
     >,
     #[cfg(feature = "full")]
     pub replication_service: crate::Nullable<
-        ::std::boxed::Box<crate::models::ReplicationServiceWhereInput>,
+        crate::Related<crate::models::ReplicationServiceWhereInput>,
     >,
     #[cfg(feature = "full")]
     pub replication_target_executions_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::ReplicationTargetExecutionWhereInput>,
+        crate::Related<crate::models::ReplicationTargetExecutionWhereInput>,
     >,
     #[cfg(feature = "full")]
     pub replication_target_executions_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::ReplicationTargetExecutionWhereInput>,
+        crate::Related<crate::models::ReplicationTargetExecutionWhereInput>,
     >,
     #[cfg(feature = "full")]
     pub replication_target_executions_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::ReplicationTargetExecutionWhereInput>,
+        crate::Related<crate::models::ReplicationTargetExecutionWhereInput>,
     >,
     #[cfg(feature = "full")]
     pub restore_points_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::ReplicationRestorePointWhereInput>,
+        crate::Related<crate::models::ReplicationRestorePointWhereInput>,
     >,
     #[cfg(feature = "full")]
     pub restore_points_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::ReplicationRestorePointWhereInput>,
+        crate::Related<crate::models::ReplicationRestorePointWhereInput>,
     >,
     #[cfg(feature = "full")]
     pub restore_points_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::ReplicationRestorePointWhereInput>,
+        crate::Related<crate::models::ReplicationRestorePointWhereInput>,
     >,
     pub state: crate::Nullable<crate::models::ReplicaVmState>,
     pub state_in: crate::Nullable<::std::vec::Vec<crate::models::ReplicaVmState>>,

@@ -1736,7 +1736,7 @@ pub struct ReplicationPlanWhereInput {
     >,
     #[cfg(feature = "full")]
     pub external_cloudtower: crate::Nullable<
-        ::std::boxed::Box<crate::models::ExternalCloudTowerWhereInput>,
+        crate::Related<crate::models::ExternalCloudTowerWhereInput>,
     >,
     pub id: crate::Nullable<::std::string::String>,
     pub id_contains: crate::Nullable<::std::string::String>,
@@ -1983,51 +1983,51 @@ pub struct ReplicationPlanWhereInput {
     pub replica_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
     #[cfg(feature = "replica-vm")]
     pub replica_vms_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::ReplicaVmWhereInput>,
+        crate::Related<crate::models::ReplicaVmWhereInput>,
     >,
     #[cfg(feature = "replica-vm")]
     pub replica_vms_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::ReplicaVmWhereInput>,
+        crate::Related<crate::models::ReplicaVmWhereInput>,
     >,
     #[cfg(feature = "replica-vm")]
     pub replica_vms_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::ReplicaVmWhereInput>,
+        crate::Related<crate::models::ReplicaVmWhereInput>,
     >,
     #[cfg(feature = "full")]
     pub replication_plan_executions_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::ReplicationPlanExecutionWhereInput>,
+        crate::Related<crate::models::ReplicationPlanExecutionWhereInput>,
     >,
     #[cfg(feature = "full")]
     pub replication_plan_executions_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::ReplicationPlanExecutionWhereInput>,
+        crate::Related<crate::models::ReplicationPlanExecutionWhereInput>,
     >,
     #[cfg(feature = "full")]
     pub replication_plan_executions_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::ReplicationPlanExecutionWhereInput>,
+        crate::Related<crate::models::ReplicationPlanExecutionWhereInput>,
     >,
     #[cfg(feature = "full")]
     pub replication_restore_points_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::ReplicationRestorePointWhereInput>,
+        crate::Related<crate::models::ReplicationRestorePointWhereInput>,
     >,
     #[cfg(feature = "full")]
     pub replication_restore_points_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::ReplicationRestorePointWhereInput>,
+        crate::Related<crate::models::ReplicationRestorePointWhereInput>,
     >,
     #[cfg(feature = "full")]
     pub replication_restore_points_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::ReplicationRestorePointWhereInput>,
+        crate::Related<crate::models::ReplicationRestorePointWhereInput>,
     >,
     #[cfg(feature = "full")]
     pub replication_target_executions_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::ReplicationTargetExecutionWhereInput>,
+        crate::Related<crate::models::ReplicationTargetExecutionWhereInput>,
     >,
     #[cfg(feature = "full")]
     pub replication_target_executions_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::ReplicationTargetExecutionWhereInput>,
+        crate::Related<crate::models::ReplicationTargetExecutionWhereInput>,
     >,
     #[cfg(feature = "full")]
     pub replication_target_executions_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::ReplicationTargetExecutionWhereInput>,
+        crate::Related<crate::models::ReplicationTargetExecutionWhereInput>,
     >,
     pub resiliency_type: crate::Nullable<crate::models::ResiliencyType>,
     pub resiliency_type_in: crate::Nullable<
@@ -2060,7 +2060,7 @@ pub struct ReplicationPlanWhereInput {
     pub target_cluster: crate::Nullable<crate::models::ClusterWhereInput>,
     #[cfg(feature = "full")]
     pub target_replication_service: crate::Nullable<
-        ::std::boxed::Box<crate::models::ReplicationServiceWhereInput>,
+        crate::Related<crate::models::ReplicationServiceWhereInput>,
     >,
     pub thin_provision: crate::Nullable<bool>,
     pub thin_provision_not: crate::Nullable<bool>,

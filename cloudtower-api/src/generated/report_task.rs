@@ -354,7 +354,7 @@ pub struct ReportTaskWhereInput {
     pub status_not_in: crate::Nullable<::std::vec::Vec<crate::models::TaskStatus>>,
     #[cfg(feature = "report-template")]
     pub template: crate::Nullable<
-        ::std::boxed::Box<crate::models::ReportTemplateWhereInput>,
+        crate::Related<crate::models::ReportTemplateWhereInput>,
     >,
 }
 #[cfg(feature = "report-task")]

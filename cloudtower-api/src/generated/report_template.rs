@@ -1110,16 +1110,12 @@ pub struct ReportTemplateWhereInput {
     pub task_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
     #[cfg(feature = "report-task")]
     pub tasks_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::ReportTaskWhereInput>,
+        crate::Related<crate::models::ReportTaskWhereInput>,
     >,
     #[cfg(feature = "report-task")]
-    pub tasks_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::ReportTaskWhereInput>,
-    >,
+    pub tasks_none: crate::Nullable<crate::Related<crate::models::ReportTaskWhereInput>>,
     #[cfg(feature = "report-task")]
-    pub tasks_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::ReportTaskWhereInput>,
-    >,
+    pub tasks_some: crate::Nullable<crate::Related<crate::models::ReportTaskWhereInput>>,
 }
 #[cfg(feature = "report-template")]
 #[cfg(feature = "server")]

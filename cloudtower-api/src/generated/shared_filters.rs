@@ -16,7 +16,7 @@ pub struct AlertRuleWhereInput {
     pub disabled_not: crate::Nullable<bool>,
     #[cfg(any(feature = "global-alert-rule", feature = "table-reporter"))]
     pub global_alert_rule: crate::Nullable<
-        ::std::boxed::Box<crate::models::GlobalAlertRuleWhereInput>,
+        crate::Related<crate::models::GlobalAlertRuleWhereInput>,
     >,
     pub id: crate::Nullable<::std::string::String>,
     pub id_contains: crate::Nullable<::std::string::String>,
@@ -1047,15 +1047,15 @@ pub struct ApiKeyWhereInput {
     pub editable_not: crate::Nullable<bool>,
     #[cfg(feature = "full")]
     pub external_cloudtowers_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::ExternalCloudTowerWhereInput>,
+        crate::Related<crate::models::ExternalCloudTowerWhereInput>,
     >,
     #[cfg(feature = "full")]
     pub external_cloudtowers_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::ExternalCloudTowerWhereInput>,
+        crate::Related<crate::models::ExternalCloudTowerWhereInput>,
     >,
     #[cfg(feature = "full")]
     pub external_cloudtowers_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::ExternalCloudTowerWhereInput>,
+        crate::Related<crate::models::ExternalCloudTowerWhereInput>,
     >,
     pub id: crate::Nullable<::std::string::String>,
     pub id_contains: crate::Nullable<::std::string::String>,
@@ -1410,23 +1410,23 @@ pub struct BackupRestorePointWhereInput {
     >,
     #[cfg(feature = "backup-plan")]
     pub backup_plan: crate::Nullable<
-        ::std::boxed::Box<crate::models::BackupPlanWhereInput>,
+        crate::Related<crate::models::BackupPlanWhereInput>,
     >,
     #[cfg(feature = "backup-restore-execution")]
     pub backup_restore_executions_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::BackupRestoreExecutionWhereInput>,
+        crate::Related<crate::models::BackupRestoreExecutionWhereInput>,
     >,
     #[cfg(feature = "backup-restore-execution")]
     pub backup_restore_executions_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::BackupRestoreExecutionWhereInput>,
+        crate::Related<crate::models::BackupRestoreExecutionWhereInput>,
     >,
     #[cfg(feature = "backup-restore-execution")]
     pub backup_restore_executions_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::BackupRestoreExecutionWhereInput>,
+        crate::Related<crate::models::BackupRestoreExecutionWhereInput>,
     >,
     #[cfg(feature = "backup-target-execution")]
     pub backup_target_execution: crate::Nullable<
-        ::std::boxed::Box<crate::models::BackupTargetExecutionWhereInput>,
+        crate::Related<crate::models::BackupTargetExecutionWhereInput>,
     >,
     pub cluster_local_id: crate::Nullable<::std::string::String>,
     pub cluster_local_id_contains: crate::Nullable<::std::string::String>,
@@ -1608,7 +1608,7 @@ pub struct BackupRestorePointWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub vm: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
+    pub vm: crate::Nullable<crate::Related<crate::models::VmWhereInput>>,
     pub vm_local_id: crate::Nullable<::std::string::String>,
     pub vm_local_id_contains: crate::Nullable<::std::string::String>,
     pub vm_local_id_ends_with: crate::Nullable<::std::string::String>,
@@ -2410,7 +2410,7 @@ pub struct BrickTopoWhereInput {
     pub cluster: crate::Nullable<crate::models::ClusterWhereInput>,
     #[cfg(feature = "cluster-topo")]
     pub cluster_topo: crate::Nullable<
-        ::std::boxed::Box<crate::models::ClusterTopoWhereInput>,
+        crate::Related<crate::models::ClusterTopoWhereInput>,
     >,
     pub height: crate::Nullable<i32>,
     pub height_gt: crate::Nullable<i32>,
@@ -2478,15 +2478,15 @@ pub struct BrickTopoWhereInput {
     pub name_starts_with: crate::Nullable<::std::string::String>,
     #[cfg(any(feature = "brick-topo", feature = "node-topo"))]
     pub node_topoes_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::NodeTopoWhereInput>,
+        crate::Related<crate::models::NodeTopoWhereInput>,
     >,
     #[cfg(any(feature = "brick-topo", feature = "node-topo"))]
     pub node_topoes_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::NodeTopoWhereInput>,
+        crate::Related<crate::models::NodeTopoWhereInput>,
     >,
     #[cfg(any(feature = "brick-topo", feature = "node-topo"))]
     pub node_topoes_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::NodeTopoWhereInput>,
+        crate::Related<crate::models::NodeTopoWhereInput>,
     >,
     pub position: crate::Nullable<i32>,
     pub position_gt: crate::Nullable<i32>,
@@ -2509,7 +2509,7 @@ pub struct BrickTopoWhereInput {
         ::std::vec::Vec<crate::models::PowerPosition>,
     >,
     #[cfg(feature = "rack-topo")]
-    pub rack_topo: crate::Nullable<::std::boxed::Box<crate::models::RackTopoWhereInput>>,
+    pub rack_topo: crate::Nullable<crate::Related<crate::models::RackTopoWhereInput>>,
 }
 #[cfg(any(feature = "brick-topo", feature = "rack-topo"))]
 #[cfg(feature = "server")]
@@ -2799,15 +2799,15 @@ pub struct CloudTowerApplicationPackageWhereInput {
     >,
     #[cfg(any(feature = "backup-service", feature = "cloud-tower-application"))]
     pub applications_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::CloudTowerApplicationWhereInput>,
+        crate::Related<crate::models::CloudTowerApplicationWhereInput>,
     >,
     #[cfg(any(feature = "backup-service", feature = "cloud-tower-application"))]
     pub applications_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::CloudTowerApplicationWhereInput>,
+        crate::Related<crate::models::CloudTowerApplicationWhereInput>,
     >,
     #[cfg(any(feature = "backup-service", feature = "cloud-tower-application"))]
     pub applications_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::CloudTowerApplicationWhereInput>,
+        crate::Related<crate::models::CloudTowerApplicationWhereInput>,
     >,
     pub architecture: crate::Nullable<crate::models::Architecture>,
     pub architecture_in: crate::Nullable<::std::vec::Vec<crate::models::Architecture>>,
@@ -3170,7 +3170,7 @@ pub struct CloudTowerApplicationWhereInput {
         )
     )]
     pub package: crate::Nullable<
-        ::std::boxed::Box<crate::models::CloudTowerApplicationPackageWhereInput>,
+        crate::Related<crate::models::CloudTowerApplicationPackageWhereInput>,
     >,
     pub placement_situation: crate::Nullable<::std::string::String>,
     pub placement_situation_contains: crate::Nullable<::std::string::String>,
@@ -3662,15 +3662,15 @@ pub struct ClusterWhereInput {
     pub application_highest_version_starts_with: crate::Nullable<::std::string::String>,
     #[cfg(feature = "application")]
     pub applications_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::ApplicationWhereInput>,
+        crate::Related<crate::models::ApplicationWhereInput>,
     >,
     #[cfg(feature = "application")]
     pub applications_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::ApplicationWhereInput>,
+        crate::Related<crate::models::ApplicationWhereInput>,
     >,
     #[cfg(feature = "application")]
     pub applications_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::ApplicationWhereInput>,
+        crate::Related<crate::models::ApplicationWhereInput>,
     >,
     pub architecture: crate::Nullable<crate::models::Architecture>,
     pub architecture_in: crate::Nullable<::std::vec::Vec<crate::models::Architecture>>,
@@ -3690,19 +3690,19 @@ pub struct ClusterWhereInput {
         any(feature = "consistency-group", feature = "label", feature = "table-reporter")
     )]
     pub consistency_groups_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::ConsistencyGroupWhereInput>,
+        crate::Related<crate::models::ConsistencyGroupWhereInput>,
     >,
     #[cfg(
         any(feature = "consistency-group", feature = "label", feature = "table-reporter")
     )]
     pub consistency_groups_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::ConsistencyGroupWhereInput>,
+        crate::Related<crate::models::ConsistencyGroupWhereInput>,
     >,
     #[cfg(
         any(feature = "consistency-group", feature = "label", feature = "table-reporter")
     )]
     pub consistency_groups_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::ConsistencyGroupWhereInput>,
+        crate::Related<crate::models::ConsistencyGroupWhereInput>,
     >,
     pub current_cpu_model: crate::Nullable<::std::string::String>,
     pub current_cpu_model_contains: crate::Nullable<::std::string::String>,
@@ -3722,15 +3722,15 @@ pub struct ClusterWhereInput {
     pub current_cpu_model_starts_with: crate::Nullable<::std::string::String>,
     #[cfg(any(feature = "datacenter", feature = "label", feature = "table-reporter"))]
     pub datacenters_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::DatacenterWhereInput>,
+        crate::Related<crate::models::DatacenterWhereInput>,
     >,
     #[cfg(any(feature = "datacenter", feature = "label", feature = "table-reporter"))]
     pub datacenters_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::DatacenterWhereInput>,
+        crate::Related<crate::models::DatacenterWhereInput>,
     >,
     #[cfg(any(feature = "datacenter", feature = "label", feature = "table-reporter"))]
     pub datacenters_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::DatacenterWhereInput>,
+        crate::Related<crate::models::DatacenterWhereInput>,
     >,
     pub disconnected_date: crate::Nullable<::std::string::String>,
     pub disconnected_date_gt: crate::Nullable<::std::string::String>,
@@ -3769,7 +3769,7 @@ pub struct ClusterWhereInput {
         )
     )]
     pub everoute_cluster: crate::Nullable<
-        ::std::boxed::Box<crate::models::EverouteClusterWhereInput>,
+        crate::Related<crate::models::EverouteClusterWhereInput>,
     >,
     pub failure_data_space: crate::Nullable<i64>,
     pub failure_data_space_gt: crate::Nullable<i64>,
@@ -3805,7 +3805,7 @@ pub struct ClusterWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub hosts_every: crate::Nullable<::std::boxed::Box<crate::models::HostWhereInput>>,
+    pub hosts_every: crate::Nullable<crate::Related<crate::models::HostWhereInput>>,
     #[cfg(
         any(
             feature = "alert",
@@ -3822,7 +3822,7 @@ pub struct ClusterWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub hosts_none: crate::Nullable<::std::boxed::Box<crate::models::HostWhereInput>>,
+    pub hosts_none: crate::Nullable<crate::Related<crate::models::HostWhereInput>>,
     #[cfg(
         any(
             feature = "alert",
@@ -3839,7 +3839,7 @@ pub struct ClusterWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub hosts_some: crate::Nullable<::std::boxed::Box<crate::models::HostWhereInput>>,
+    pub hosts_some: crate::Nullable<crate::Related<crate::models::HostWhereInput>>,
     pub hypervisor: crate::Nullable<crate::models::Hypervisor>,
     pub hypervisor_in: crate::Nullable<::std::vec::Vec<crate::models::Hypervisor>>,
     pub hypervisor_not: crate::Nullable<crate::models::Hypervisor>,
@@ -3896,7 +3896,7 @@ pub struct ClusterWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_every: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_every: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     #[cfg(
         any(
             feature = "isolation-policy",
@@ -3905,7 +3905,7 @@ pub struct ClusterWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_none: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_none: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     #[cfg(
         any(
             feature = "isolation-policy",
@@ -3914,7 +3914,7 @@ pub struct ClusterWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_some: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_some: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     pub license_expire_date: crate::Nullable<::std::string::String>,
     pub license_expire_date_gt: crate::Nullable<::std::string::String>,
     pub license_expire_date_gte: crate::Nullable<::std::string::String>,
@@ -4181,7 +4181,7 @@ pub struct ClusterWhereInput {
     pub running_vm_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
     #[cfg(feature = "cluster-settings")]
     pub settings: crate::Nullable<
-        ::std::boxed::Box<crate::models::ClusterSettingsWhereInput>,
+        crate::Related<crate::models::ClusterSettingsWhereInput>,
     >,
     pub software_edition: crate::Nullable<crate::models::SoftwareEdition>,
     pub software_edition_in: crate::Nullable<
@@ -4311,14 +4311,14 @@ pub struct ClusterWhereInput {
     pub valid_data_space_not_in: crate::Nullable<::std::vec::Vec<i64>>,
     #[cfg(feature = "vcenter-account")]
     pub vcenter_account: crate::Nullable<
-        ::std::boxed::Box<crate::models::VcenterAccountWhereInput>,
+        crate::Related<crate::models::VcenterAccountWhereInput>,
     >,
     #[cfg(any(feature = "label", feature = "table-reporter", feature = "vds"))]
-    pub vdses_every: crate::Nullable<::std::boxed::Box<crate::models::VdsWhereInput>>,
+    pub vdses_every: crate::Nullable<crate::Related<crate::models::VdsWhereInput>>,
     #[cfg(any(feature = "label", feature = "table-reporter", feature = "vds"))]
-    pub vdses_none: crate::Nullable<::std::boxed::Box<crate::models::VdsWhereInput>>,
+    pub vdses_none: crate::Nullable<crate::Related<crate::models::VdsWhereInput>>,
     #[cfg(any(feature = "label", feature = "table-reporter", feature = "vds"))]
-    pub vdses_some: crate::Nullable<::std::boxed::Box<crate::models::VdsWhereInput>>,
+    pub vdses_some: crate::Nullable<crate::Related<crate::models::VdsWhereInput>>,
     pub version: crate::Nullable<::std::string::String>,
     pub version_contains: crate::Nullable<::std::string::String>,
     pub version_ends_with: crate::Nullable<::std::string::String>,
@@ -4337,15 +4337,15 @@ pub struct ClusterWhereInput {
     pub vhost_enabled_not: crate::Nullable<bool>,
     #[cfg(feature = "vm-folder")]
     pub vm_folders_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmFolderWhereInput>,
+        crate::Related<crate::models::VmFolderWhereInput>,
     >,
     #[cfg(feature = "vm-folder")]
     pub vm_folders_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmFolderWhereInput>,
+        crate::Related<crate::models::VmFolderWhereInput>,
     >,
     #[cfg(feature = "vm-folder")]
     pub vm_folders_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmFolderWhereInput>,
+        crate::Related<crate::models::VmFolderWhereInput>,
     >,
     pub vm_num: crate::Nullable<i32>,
     pub vm_num_gt: crate::Nullable<i32>,
@@ -4357,15 +4357,15 @@ pub struct ClusterWhereInput {
     pub vm_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
     #[cfg(any(feature = "label", feature = "table-reporter", feature = "vm-template"))]
     pub vm_templates_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmTemplateWhereInput>,
+        crate::Related<crate::models::VmTemplateWhereInput>,
     >,
     #[cfg(any(feature = "label", feature = "table-reporter", feature = "vm-template"))]
     pub vm_templates_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmTemplateWhereInput>,
+        crate::Related<crate::models::VmTemplateWhereInput>,
     >,
     #[cfg(any(feature = "label", feature = "table-reporter", feature = "vm-template"))]
     pub vm_templates_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmTemplateWhereInput>,
+        crate::Related<crate::models::VmTemplateWhereInput>,
     >,
     #[cfg(
         any(
@@ -4387,7 +4387,7 @@ pub struct ClusterWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub vms_every: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
+    pub vms_every: crate::Nullable<crate::Related<crate::models::VmWhereInput>>,
     #[cfg(
         any(
             feature = "alert",
@@ -4408,7 +4408,7 @@ pub struct ClusterWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub vms_none: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
+    pub vms_none: crate::Nullable<crate::Related<crate::models::VmWhereInput>>,
     #[cfg(
         any(
             feature = "alert",
@@ -4429,15 +4429,15 @@ pub struct ClusterWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub vms_some: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
+    pub vms_some: crate::Nullable<crate::Related<crate::models::VmWhereInput>>,
     #[cfg(any(feature = "graph", feature = "log-collection", feature = "witness"))]
-    pub witness: crate::Nullable<::std::boxed::Box<crate::models::WitnessWhereInput>>,
+    pub witness: crate::Nullable<crate::Related<crate::models::WitnessWhereInput>>,
     #[cfg(any(feature = "graph", feature = "zone"))]
-    pub zones_every: crate::Nullable<::std::boxed::Box<crate::models::ZoneWhereInput>>,
+    pub zones_every: crate::Nullable<crate::Related<crate::models::ZoneWhereInput>>,
     #[cfg(any(feature = "graph", feature = "zone"))]
-    pub zones_none: crate::Nullable<::std::boxed::Box<crate::models::ZoneWhereInput>>,
+    pub zones_none: crate::Nullable<crate::Related<crate::models::ZoneWhereInput>>,
     #[cfg(any(feature = "graph", feature = "zone"))]
-    pub zones_some: crate::Nullable<::std::boxed::Box<crate::models::ZoneWhereInput>>,
+    pub zones_some: crate::Nullable<crate::Related<crate::models::ZoneWhereInput>>,
 }
 #[cfg(feature = "server")]
 impl crate::codec::Decode for ClusterWhereInput {
@@ -7357,7 +7357,7 @@ pub struct ConsistencyGroupSnapshotWhereInput {
         )
     )]
     pub iscsi_lun_snapshots_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::IscsiLunSnapshotWhereInput>,
+        crate::Related<crate::models::IscsiLunSnapshotWhereInput>,
     >,
     #[cfg(
         any(
@@ -7367,7 +7367,7 @@ pub struct ConsistencyGroupSnapshotWhereInput {
         )
     )]
     pub iscsi_lun_snapshots_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::IscsiLunSnapshotWhereInput>,
+        crate::Related<crate::models::IscsiLunSnapshotWhereInput>,
     >,
     #[cfg(
         any(
@@ -7377,7 +7377,7 @@ pub struct ConsistencyGroupSnapshotWhereInput {
         )
     )]
     pub iscsi_lun_snapshots_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::IscsiLunSnapshotWhereInput>,
+        crate::Related<crate::models::IscsiLunSnapshotWhereInput>,
     >,
     pub not: crate::Nullable<
         ::std::vec::Vec<crate::models::ConsistencyGroupSnapshotWhereInput>,
@@ -7389,7 +7389,7 @@ pub struct ConsistencyGroupSnapshotWhereInput {
         any(feature = "consistency-group", feature = "label", feature = "table-reporter")
     )]
     pub consistency_group: crate::Nullable<
-        ::std::boxed::Box<crate::models::ConsistencyGroupWhereInput>,
+        crate::Related<crate::models::ConsistencyGroupWhereInput>,
     >,
     pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
     pub entity_async_status_in: crate::Nullable<
@@ -7421,7 +7421,7 @@ pub struct ConsistencyGroupSnapshotWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_every: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_every: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     #[cfg(
         any(
             feature = "isolation-policy",
@@ -7430,7 +7430,7 @@ pub struct ConsistencyGroupSnapshotWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_none: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_none: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     #[cfg(
         any(
             feature = "isolation-policy",
@@ -7439,7 +7439,7 @@ pub struct ConsistencyGroupSnapshotWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_some: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_some: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     pub local_created_at: crate::Nullable<::std::string::String>,
     pub local_created_at_gt: crate::Nullable<::std::string::String>,
     pub local_created_at_gte: crate::Nullable<::std::string::String>,
@@ -7484,7 +7484,7 @@ pub struct ConsistencyGroupSnapshotWhereInput {
         )
     )]
     pub nvmf_namespace_snapshots_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::NvmfNamespaceSnapshotWhereInput>,
+        crate::Related<crate::models::NvmfNamespaceSnapshotWhereInput>,
     >,
     #[cfg(
         any(
@@ -7494,7 +7494,7 @@ pub struct ConsistencyGroupSnapshotWhereInput {
         )
     )]
     pub nvmf_namespace_snapshots_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::NvmfNamespaceSnapshotWhereInput>,
+        crate::Related<crate::models::NvmfNamespaceSnapshotWhereInput>,
     >,
     #[cfg(
         any(
@@ -7504,7 +7504,7 @@ pub struct ConsistencyGroupSnapshotWhereInput {
         )
     )]
     pub nvmf_namespace_snapshots_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::NvmfNamespaceSnapshotWhereInput>,
+        crate::Related<crate::models::NvmfNamespaceSnapshotWhereInput>,
     >,
     pub unique_size: crate::Nullable<i64>,
     pub unique_size_gt: crate::Nullable<i64>,
@@ -7931,18 +7931,18 @@ pub struct ConsistencyGroupWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::ConsistencyGroupWhereInput>>,
     pub not: crate::Nullable<::std::vec::Vec<crate::models::ConsistencyGroupWhereInput>>,
     pub or: crate::Nullable<::std::vec::Vec<crate::models::ConsistencyGroupWhereInput>>,
-    pub cluster: crate::Nullable<::std::boxed::Box<crate::models::ClusterWhereInput>>,
+    pub cluster: crate::Nullable<crate::Related<crate::models::ClusterWhereInput>>,
     #[cfg(any(feature = "consistency-group-snapshot", feature = "label"))]
     pub consistency_group_snapshots_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::ConsistencyGroupSnapshotWhereInput>,
+        crate::Related<crate::models::ConsistencyGroupSnapshotWhereInput>,
     >,
     #[cfg(any(feature = "consistency-group-snapshot", feature = "label"))]
     pub consistency_group_snapshots_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::ConsistencyGroupSnapshotWhereInput>,
+        crate::Related<crate::models::ConsistencyGroupSnapshotWhereInput>,
     >,
     #[cfg(any(feature = "consistency-group-snapshot", feature = "label"))]
     pub consistency_group_snapshots_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::ConsistencyGroupSnapshotWhereInput>,
+        crate::Related<crate::models::ConsistencyGroupSnapshotWhereInput>,
     >,
     pub description: crate::Nullable<::std::string::String>,
     pub description_contains: crate::Nullable<::std::string::String>,
@@ -7992,7 +7992,7 @@ pub struct ConsistencyGroupWhereInput {
         )
     )]
     pub iscsi_luns_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::IscsiLunWhereInput>,
+        crate::Related<crate::models::IscsiLunWhereInput>,
     >,
     #[cfg(
         any(
@@ -8006,7 +8006,7 @@ pub struct ConsistencyGroupWhereInput {
         )
     )]
     pub iscsi_luns_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::IscsiLunWhereInput>,
+        crate::Related<crate::models::IscsiLunWhereInput>,
     >,
     #[cfg(
         any(
@@ -8020,7 +8020,7 @@ pub struct ConsistencyGroupWhereInput {
         )
     )]
     pub iscsi_luns_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::IscsiLunWhereInput>,
+        crate::Related<crate::models::IscsiLunWhereInput>,
     >,
     #[cfg(
         any(
@@ -8030,7 +8030,7 @@ pub struct ConsistencyGroupWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_every: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_every: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     #[cfg(
         any(
             feature = "isolation-policy",
@@ -8039,7 +8039,7 @@ pub struct ConsistencyGroupWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_none: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_none: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     #[cfg(
         any(
             feature = "isolation-policy",
@@ -8048,7 +8048,7 @@ pub struct ConsistencyGroupWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_some: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_some: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     pub local_created_at: crate::Nullable<::std::string::String>,
     pub local_created_at_gt: crate::Nullable<::std::string::String>,
     pub local_created_at_gte: crate::Nullable<::std::string::String>,
@@ -8095,7 +8095,7 @@ pub struct ConsistencyGroupWhereInput {
         )
     )]
     pub namespaces_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::NvmfNamespaceWhereInput>,
+        crate::Related<crate::models::NvmfNamespaceWhereInput>,
     >,
     #[cfg(
         any(
@@ -8107,7 +8107,7 @@ pub struct ConsistencyGroupWhereInput {
         )
     )]
     pub namespaces_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::NvmfNamespaceWhereInput>,
+        crate::Related<crate::models::NvmfNamespaceWhereInput>,
     >,
     #[cfg(
         any(
@@ -8119,7 +8119,7 @@ pub struct ConsistencyGroupWhereInput {
         )
     )]
     pub namespaces_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::NvmfNamespaceWhereInput>,
+        crate::Related<crate::models::NvmfNamespaceWhereInput>,
     >,
     pub unique_size: crate::Nullable<i64>,
     pub unique_size_gt: crate::Nullable<i64>,
@@ -8650,14 +8650,10 @@ pub struct ContentLibraryImageWhereInput {
         ::std::vec::Vec<crate::models::ContentLibraryImageWhereInput>,
     >,
     pub clusters_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::ClusterWhereInput>,
+        crate::Related<crate::models::ClusterWhereInput>,
     >,
-    pub clusters_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::ClusterWhereInput>,
-    >,
-    pub clusters_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::ClusterWhereInput>,
-    >,
+    pub clusters_none: crate::Nullable<crate::Related<crate::models::ClusterWhereInput>>,
+    pub clusters_some: crate::Nullable<crate::Related<crate::models::ClusterWhereInput>>,
     pub created_at: crate::Nullable<::std::string::String>,
     pub created_at_gt: crate::Nullable<::std::string::String>,
     pub created_at_gte: crate::Nullable<::std::string::String>,
@@ -8682,15 +8678,15 @@ pub struct ContentLibraryImageWhereInput {
     pub description_starts_with: crate::Nullable<::std::string::String>,
     #[cfg(any(feature = "elf-image", feature = "label", feature = "table-reporter"))]
     pub elf_images_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::ElfImageWhereInput>,
+        crate::Related<crate::models::ElfImageWhereInput>,
     >,
     #[cfg(any(feature = "elf-image", feature = "label", feature = "table-reporter"))]
     pub elf_images_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::ElfImageWhereInput>,
+        crate::Related<crate::models::ElfImageWhereInput>,
     >,
     #[cfg(any(feature = "elf-image", feature = "label", feature = "table-reporter"))]
     pub elf_images_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::ElfImageWhereInput>,
+        crate::Related<crate::models::ElfImageWhereInput>,
     >,
     pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
     pub entity_async_status_in: crate::Nullable<
@@ -8726,7 +8722,7 @@ pub struct ContentLibraryImageWhereInput {
         )
     )]
     pub iscsi_luns_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::IscsiLunWhereInput>,
+        crate::Related<crate::models::IscsiLunWhereInput>,
     >,
     #[cfg(
         any(
@@ -8740,7 +8736,7 @@ pub struct ContentLibraryImageWhereInput {
         )
     )]
     pub iscsi_luns_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::IscsiLunWhereInput>,
+        crate::Related<crate::models::IscsiLunWhereInput>,
     >,
     #[cfg(
         any(
@@ -8754,7 +8750,7 @@ pub struct ContentLibraryImageWhereInput {
         )
     )]
     pub iscsi_luns_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::IscsiLunWhereInput>,
+        crate::Related<crate::models::IscsiLunWhereInput>,
     >,
     #[cfg(
         any(
@@ -8764,7 +8760,7 @@ pub struct ContentLibraryImageWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_every: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_every: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     #[cfg(
         any(
             feature = "isolation-policy",
@@ -8773,7 +8769,7 @@ pub struct ContentLibraryImageWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_none: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_none: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     #[cfg(
         any(
             feature = "isolation-policy",
@@ -8782,7 +8778,7 @@ pub struct ContentLibraryImageWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_some: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_some: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     pub name: crate::Nullable<::std::string::String>,
     pub name_contains: crate::Nullable<::std::string::String>,
     pub name_ends_with: crate::Nullable<::std::string::String>,
@@ -8820,40 +8816,34 @@ pub struct ContentLibraryImageWhereInput {
     pub size_not: crate::Nullable<i64>,
     pub size_not_in: crate::Nullable<::std::vec::Vec<i64>>,
     #[cfg(any(feature = "vm", feature = "vm-disk"))]
-    pub vm_disks_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmDiskWhereInput>,
-    >,
+    pub vm_disks_every: crate::Nullable<crate::Related<crate::models::VmDiskWhereInput>>,
     #[cfg(any(feature = "vm", feature = "vm-disk"))]
-    pub vm_disks_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmDiskWhereInput>,
-    >,
+    pub vm_disks_none: crate::Nullable<crate::Related<crate::models::VmDiskWhereInput>>,
     #[cfg(any(feature = "vm", feature = "vm-disk"))]
-    pub vm_disks_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmDiskWhereInput>,
-    >,
+    pub vm_disks_some: crate::Nullable<crate::Related<crate::models::VmDiskWhereInput>>,
     #[cfg(any(feature = "label", feature = "vm-snapshot"))]
     pub vm_snapshots_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmSnapshotWhereInput>,
+        crate::Related<crate::models::VmSnapshotWhereInput>,
     >,
     #[cfg(any(feature = "label", feature = "vm-snapshot"))]
     pub vm_snapshots_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmSnapshotWhereInput>,
+        crate::Related<crate::models::VmSnapshotWhereInput>,
     >,
     #[cfg(any(feature = "label", feature = "vm-snapshot"))]
     pub vm_snapshots_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmSnapshotWhereInput>,
+        crate::Related<crate::models::VmSnapshotWhereInput>,
     >,
     #[cfg(any(feature = "label", feature = "table-reporter", feature = "vm-template"))]
     pub vm_templates_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmTemplateWhereInput>,
+        crate::Related<crate::models::VmTemplateWhereInput>,
     >,
     #[cfg(any(feature = "label", feature = "table-reporter", feature = "vm-template"))]
     pub vm_templates_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmTemplateWhereInput>,
+        crate::Related<crate::models::VmTemplateWhereInput>,
     >,
     #[cfg(any(feature = "label", feature = "table-reporter", feature = "vm-template"))]
     pub vm_templates_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmTemplateWhereInput>,
+        crate::Related<crate::models::VmTemplateWhereInput>,
     >,
 }
 #[cfg(
@@ -9378,14 +9368,10 @@ pub struct ContentLibraryVmTemplateWhereInput {
     pub cloud_init_supported: crate::Nullable<bool>,
     pub cloud_init_supported_not: crate::Nullable<bool>,
     pub clusters_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::ClusterWhereInput>,
+        crate::Related<crate::models::ClusterWhereInput>,
     >,
-    pub clusters_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::ClusterWhereInput>,
-    >,
-    pub clusters_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::ClusterWhereInput>,
-    >,
+    pub clusters_none: crate::Nullable<crate::Related<crate::models::ClusterWhereInput>>,
+    pub clusters_some: crate::Nullable<crate::Related<crate::models::ClusterWhereInput>>,
     pub cpu_model: crate::Nullable<::std::string::String>,
     pub cpu_model_contains: crate::Nullable<::std::string::String>,
     pub cpu_model_ends_with: crate::Nullable<::std::string::String>,
@@ -9464,7 +9450,7 @@ pub struct ContentLibraryVmTemplateWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_every: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_every: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     #[cfg(
         any(
             feature = "isolation-policy",
@@ -9473,7 +9459,7 @@ pub struct ContentLibraryVmTemplateWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_none: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_none: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     #[cfg(
         any(
             feature = "isolation-policy",
@@ -9482,7 +9468,7 @@ pub struct ContentLibraryVmTemplateWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_some: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_some: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     pub max_bandwidth: crate::Nullable<i64>,
     pub max_bandwidth_gt: crate::Nullable<i64>,
     pub max_bandwidth_gte: crate::Nullable<i64>,
@@ -9583,15 +9569,15 @@ pub struct ContentLibraryVmTemplateWhereInput {
     pub video_type_starts_with: crate::Nullable<::std::string::String>,
     #[cfg(any(feature = "label", feature = "table-reporter", feature = "vm-template"))]
     pub vm_templates_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmTemplateWhereInput>,
+        crate::Related<crate::models::VmTemplateWhereInput>,
     >,
     #[cfg(any(feature = "label", feature = "table-reporter", feature = "vm-template"))]
     pub vm_templates_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmTemplateWhereInput>,
+        crate::Related<crate::models::VmTemplateWhereInput>,
     >,
     #[cfg(any(feature = "label", feature = "table-reporter", feature = "vm-template"))]
     pub vm_templates_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmTemplateWhereInput>,
+        crate::Related<crate::models::VmTemplateWhereInput>,
     >,
     pub win_opt: crate::Nullable<bool>,
     pub win_opt_not: crate::Nullable<bool>,
@@ -10244,14 +10230,10 @@ pub struct DatacenterWhereInput {
     pub cluster_num_not: crate::Nullable<i32>,
     pub cluster_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
     pub clusters_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::ClusterWhereInput>,
+        crate::Related<crate::models::ClusterWhereInput>,
     >,
-    pub clusters_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::ClusterWhereInput>,
-    >,
-    pub clusters_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::ClusterWhereInput>,
-    >,
+    pub clusters_none: crate::Nullable<crate::Related<crate::models::ClusterWhereInput>>,
+    pub clusters_some: crate::Nullable<crate::Related<crate::models::ClusterWhereInput>>,
     pub failure_data_space: crate::Nullable<i64>,
     pub failure_data_space_gt: crate::Nullable<i64>,
     pub failure_data_space_gte: crate::Nullable<i64>,
@@ -10290,7 +10272,7 @@ pub struct DatacenterWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_every: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_every: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     #[cfg(
         any(
             feature = "isolation-policy",
@@ -10299,7 +10281,7 @@ pub struct DatacenterWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_none: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_none: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     #[cfg(
         any(
             feature = "isolation-policy",
@@ -10308,7 +10290,7 @@ pub struct DatacenterWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_some: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_some: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     pub name: crate::Nullable<::std::string::String>,
     pub name_contains: crate::Nullable<::std::string::String>,
     pub name_ends_with: crate::Nullable<::std::string::String>,
@@ -10325,7 +10307,7 @@ pub struct DatacenterWhereInput {
     pub name_starts_with: crate::Nullable<::std::string::String>,
     #[cfg(feature = "organization")]
     pub organization: crate::Nullable<
-        ::std::boxed::Box<crate::models::OrganizationWhereInput>,
+        crate::Related<crate::models::OrganizationWhereInput>,
     >,
     pub total_cpu_hz: crate::Nullable<i64>,
     pub total_cpu_hz_gt: crate::Nullable<i64>,
@@ -10896,7 +10878,7 @@ pub struct DiskWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub host: crate::Nullable<::std::boxed::Box<crate::models::HostWhereInput>>,
+    pub host: crate::Nullable<crate::Related<crate::models::HostWhereInput>>,
     pub id: crate::Nullable<::std::string::String>,
     pub id_contains: crate::Nullable<::std::string::String>,
     pub id_ends_with: crate::Nullable<::std::string::String>,
@@ -10919,7 +10901,7 @@ pub struct DiskWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_every: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_every: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     #[cfg(
         any(
             feature = "isolation-policy",
@@ -10928,7 +10910,7 @@ pub struct DiskWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_none: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_none: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     #[cfg(
         any(
             feature = "isolation-policy",
@@ -10937,7 +10919,7 @@ pub struct DiskWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_some: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_some: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     pub local_id: crate::Nullable<::std::string::String>,
     pub local_id_contains: crate::Nullable<::std::string::String>,
     pub local_id_ends_with: crate::Nullable<::std::string::String>,
@@ -11034,15 +11016,15 @@ pub struct DiskWhereInput {
     pub physical_slot_on_brick_not_in: crate::Nullable<::std::vec::Vec<i32>>,
     #[cfg(feature = "pmem-dimm")]
     pub pmem_dimms_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::PmemDimmWhereInput>,
+        crate::Related<crate::models::PmemDimmWhereInput>,
     >,
     #[cfg(feature = "pmem-dimm")]
     pub pmem_dimms_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::PmemDimmWhereInput>,
+        crate::Related<crate::models::PmemDimmWhereInput>,
     >,
     #[cfg(feature = "pmem-dimm")]
     pub pmem_dimms_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::PmemDimmWhereInput>,
+        crate::Related<crate::models::PmemDimmWhereInput>,
     >,
     pub recommended_usage: crate::Nullable<crate::models::DiskUsage>,
     pub recommended_usage_in: crate::Nullable<::std::vec::Vec<crate::models::DiskUsage>>,
@@ -12307,7 +12289,7 @@ pub struct ElfImageWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::ElfImageWhereInput>>,
     pub not: crate::Nullable<::std::vec::Vec<crate::models::ElfImageWhereInput>>,
     pub or: crate::Nullable<::std::vec::Vec<crate::models::ElfImageWhereInput>>,
-    pub cluster: crate::Nullable<::std::boxed::Box<crate::models::ClusterWhereInput>>,
+    pub cluster: crate::Nullable<crate::Related<crate::models::ClusterWhereInput>>,
     #[cfg(
         any(
             feature = "content-library-image",
@@ -12316,7 +12298,7 @@ pub struct ElfImageWhereInput {
         )
     )]
     pub content_library_image: crate::Nullable<
-        ::std::boxed::Box<crate::models::ContentLibraryImageWhereInput>,
+        crate::Related<crate::models::ContentLibraryImageWhereInput>,
     >,
     pub description: crate::Nullable<::std::string::String>,
     pub description_contains: crate::Nullable<::std::string::String>,
@@ -12362,7 +12344,7 @@ pub struct ElfImageWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_every: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_every: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     #[cfg(
         any(
             feature = "isolation-policy",
@@ -12371,7 +12353,7 @@ pub struct ElfImageWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_none: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_none: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     #[cfg(
         any(
             feature = "isolation-policy",
@@ -12380,7 +12362,7 @@ pub struct ElfImageWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_some: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_some: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     pub local_created_at: crate::Nullable<::std::string::String>,
     pub local_created_at_gt: crate::Nullable<::std::string::String>,
     pub local_created_at_gte: crate::Nullable<::std::string::String>,
@@ -12440,40 +12422,34 @@ pub struct ElfImageWhereInput {
     pub size_not: crate::Nullable<i64>,
     pub size_not_in: crate::Nullable<::std::vec::Vec<i64>>,
     #[cfg(any(feature = "vm", feature = "vm-disk"))]
-    pub vm_disks_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmDiskWhereInput>,
-    >,
+    pub vm_disks_every: crate::Nullable<crate::Related<crate::models::VmDiskWhereInput>>,
     #[cfg(any(feature = "vm", feature = "vm-disk"))]
-    pub vm_disks_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmDiskWhereInput>,
-    >,
+    pub vm_disks_none: crate::Nullable<crate::Related<crate::models::VmDiskWhereInput>>,
     #[cfg(any(feature = "vm", feature = "vm-disk"))]
-    pub vm_disks_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmDiskWhereInput>,
-    >,
+    pub vm_disks_some: crate::Nullable<crate::Related<crate::models::VmDiskWhereInput>>,
     #[cfg(any(feature = "label", feature = "vm-snapshot"))]
     pub vm_snapshots_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmSnapshotWhereInput>,
+        crate::Related<crate::models::VmSnapshotWhereInput>,
     >,
     #[cfg(any(feature = "label", feature = "vm-snapshot"))]
     pub vm_snapshots_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmSnapshotWhereInput>,
+        crate::Related<crate::models::VmSnapshotWhereInput>,
     >,
     #[cfg(any(feature = "label", feature = "vm-snapshot"))]
     pub vm_snapshots_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmSnapshotWhereInput>,
+        crate::Related<crate::models::VmSnapshotWhereInput>,
     >,
     #[cfg(any(feature = "label", feature = "table-reporter", feature = "vm-template"))]
     pub vm_templates_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmTemplateWhereInput>,
+        crate::Related<crate::models::VmTemplateWhereInput>,
     >,
     #[cfg(any(feature = "label", feature = "table-reporter", feature = "vm-template"))]
     pub vm_templates_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmTemplateWhereInput>,
+        crate::Related<crate::models::VmTemplateWhereInput>,
     >,
     #[cfg(any(feature = "label", feature = "table-reporter", feature = "vm-template"))]
     pub vm_templates_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmTemplateWhereInput>,
+        crate::Related<crate::models::VmTemplateWhereInput>,
     >,
 }
 #[cfg(any(feature = "elf-image", feature = "label", feature = "table-reporter"))]
@@ -12930,26 +12906,22 @@ pub struct EntityFilterWhereInput {
     pub apply_to_all_clusters: crate::Nullable<bool>,
     pub apply_to_all_clusters_not: crate::Nullable<bool>,
     pub clusters_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::ClusterWhereInput>,
+        crate::Related<crate::models::ClusterWhereInput>,
     >,
-    pub clusters_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::ClusterWhereInput>,
-    >,
-    pub clusters_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::ClusterWhereInput>,
-    >,
+    pub clusters_none: crate::Nullable<crate::Related<crate::models::ClusterWhereInput>>,
+    pub clusters_some: crate::Nullable<crate::Related<crate::models::ClusterWhereInput>>,
     pub entity_type: crate::Nullable<crate::models::EntityType>,
     pub entity_type_in: crate::Nullable<::std::vec::Vec<crate::models::EntityType>>,
     pub entity_type_not: crate::Nullable<crate::models::EntityType>,
     pub entity_type_not_in: crate::Nullable<::std::vec::Vec<crate::models::EntityType>>,
     pub exec_failed_cluster_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::ClusterWhereInput>,
+        crate::Related<crate::models::ClusterWhereInput>,
     >,
     pub exec_failed_cluster_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::ClusterWhereInput>,
+        crate::Related<crate::models::ClusterWhereInput>,
     >,
     pub exec_failed_cluster_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::ClusterWhereInput>,
+        crate::Related<crate::models::ClusterWhereInput>,
     >,
     pub filter_status: crate::Nullable<crate::models::FilterStatus>,
     pub filter_status_in: crate::Nullable<::std::vec::Vec<crate::models::FilterStatus>>,
@@ -13259,25 +13231,25 @@ pub struct EverouteClusterWhereInput {
     pub not: crate::Nullable<::std::vec::Vec<crate::models::EverouteClusterWhereInput>>,
     pub or: crate::Nullable<::std::vec::Vec<crate::models::EverouteClusterWhereInput>>,
     pub agent_elf_clusters_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::ClusterWhereInput>,
+        crate::Related<crate::models::ClusterWhereInput>,
     >,
     pub agent_elf_clusters_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::ClusterWhereInput>,
+        crate::Related<crate::models::ClusterWhereInput>,
     >,
     pub agent_elf_clusters_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::ClusterWhereInput>,
+        crate::Related<crate::models::ClusterWhereInput>,
     >,
     #[cfg(any(feature = "label", feature = "table-reporter", feature = "vds"))]
     pub agent_elf_vdses_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::VdsWhereInput>,
+        crate::Related<crate::models::VdsWhereInput>,
     >,
     #[cfg(any(feature = "label", feature = "table-reporter", feature = "vds"))]
     pub agent_elf_vdses_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::VdsWhereInput>,
+        crate::Related<crate::models::VdsWhereInput>,
     >,
     #[cfg(any(feature = "label", feature = "table-reporter", feature = "vds"))]
     pub agent_elf_vdses_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::VdsWhereInput>,
+        crate::Related<crate::models::VdsWhereInput>,
     >,
     pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
     pub entity_async_status_in: crate::Nullable<
@@ -13313,7 +13285,7 @@ pub struct EverouteClusterWhereInput {
     pub installed_not: crate::Nullable<bool>,
     #[cfg(feature = "full")]
     pub load_balancer_service: crate::Nullable<
-        ::std::boxed::Box<crate::models::LoadBalancerServiceWhereInput>,
+        crate::Related<crate::models::LoadBalancerServiceWhereInput>,
     >,
     pub name: crate::Nullable<::std::string::String>,
     pub name_contains: crate::Nullable<::std::string::String>,
@@ -13351,7 +13323,7 @@ pub struct EverouteClusterWhereInput {
     pub version_starts_with: crate::Nullable<::std::string::String>,
     #[cfg(feature = "full")]
     pub vpc_service: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudServiceWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudServiceWhereInput>,
     >,
 }
 #[cfg(
@@ -13699,27 +13671,27 @@ pub struct ExternalCloudTowerWhereInput {
     >,
     #[cfg(feature = "full")]
     pub failback_executions_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::FailbackExecutionWhereInput>,
+        crate::Related<crate::models::FailbackExecutionWhereInput>,
     >,
     #[cfg(feature = "full")]
     pub failback_executions_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::FailbackExecutionWhereInput>,
+        crate::Related<crate::models::FailbackExecutionWhereInput>,
     >,
     #[cfg(feature = "full")]
     pub failback_executions_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::FailbackExecutionWhereInput>,
+        crate::Related<crate::models::FailbackExecutionWhereInput>,
     >,
     #[cfg(feature = "full")]
     pub failover_executions_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::FailoverExecutionWhereInput>,
+        crate::Related<crate::models::FailoverExecutionWhereInput>,
     >,
     #[cfg(feature = "full")]
     pub failover_executions_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::FailoverExecutionWhereInput>,
+        crate::Related<crate::models::FailoverExecutionWhereInput>,
     >,
     #[cfg(feature = "full")]
     pub failover_executions_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::FailoverExecutionWhereInput>,
+        crate::Related<crate::models::FailoverExecutionWhereInput>,
     >,
     pub id: crate::Nullable<::std::string::String>,
     pub id_contains: crate::Nullable<::std::string::String>,
@@ -13751,39 +13723,39 @@ pub struct ExternalCloudTowerWhereInput {
     pub name_starts_with: crate::Nullable<::std::string::String>,
     #[cfg(feature = "full")]
     pub permanent_failover_executions_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::PermanentFailoverExecutionWhereInput>,
+        crate::Related<crate::models::PermanentFailoverExecutionWhereInput>,
     >,
     #[cfg(feature = "full")]
     pub permanent_failover_executions_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::PermanentFailoverExecutionWhereInput>,
+        crate::Related<crate::models::PermanentFailoverExecutionWhereInput>,
     >,
     #[cfg(feature = "full")]
     pub permanent_failover_executions_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::PermanentFailoverExecutionWhereInput>,
+        crate::Related<crate::models::PermanentFailoverExecutionWhereInput>,
     >,
     #[cfg(feature = "replica-vm")]
     pub replica_vms_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::ReplicaVmWhereInput>,
+        crate::Related<crate::models::ReplicaVmWhereInput>,
     >,
     #[cfg(feature = "replica-vm")]
     pub replica_vms_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::ReplicaVmWhereInput>,
+        crate::Related<crate::models::ReplicaVmWhereInput>,
     >,
     #[cfg(feature = "replica-vm")]
     pub replica_vms_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::ReplicaVmWhereInput>,
+        crate::Related<crate::models::ReplicaVmWhereInput>,
     >,
     #[cfg(feature = "replication-plan")]
     pub replication_plans_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::ReplicationPlanWhereInput>,
+        crate::Related<crate::models::ReplicationPlanWhereInput>,
     >,
     #[cfg(feature = "replication-plan")]
     pub replication_plans_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::ReplicationPlanWhereInput>,
+        crate::Related<crate::models::ReplicationPlanWhereInput>,
     >,
     #[cfg(feature = "replication-plan")]
     pub replication_plans_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::ReplicationPlanWhereInput>,
+        crate::Related<crate::models::ReplicationPlanWhereInput>,
     >,
     pub status: crate::Nullable<crate::models::ExternalCloudTowerStatus>,
     pub status_in: crate::Nullable<
@@ -13802,7 +13774,7 @@ pub struct ExternalCloudTowerWhereInput {
     pub updated_at_not: crate::Nullable<::std::string::String>,
     pub updated_at_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     #[cfg(feature = "full")]
-    pub use_api_key: crate::Nullable<::std::boxed::Box<crate::models::ApiKeyWhereInput>>,
+    pub use_api_key: crate::Nullable<crate::Related<crate::models::ApiKeyWhereInput>>,
 }
 #[cfg(feature = "full")]
 impl ::std::fmt::Debug for ExternalCloudTowerWhereInput {
@@ -14474,7 +14446,7 @@ pub struct FailbackExecutionWhereInput {
     >,
     #[cfg(feature = "full")]
     pub external_cloudtower: crate::Nullable<
-        ::std::boxed::Box<crate::models::ExternalCloudTowerWhereInput>,
+        crate::Related<crate::models::ExternalCloudTowerWhereInput>,
     >,
     pub finished_at: crate::Nullable<::std::string::String>,
     pub finished_at_gt: crate::Nullable<::std::string::String>,
@@ -14500,19 +14472,19 @@ pub struct FailbackExecutionWhereInput {
     pub id_starts_with: crate::Nullable<::std::string::String>,
     #[cfg(feature = "full")]
     pub replication_failback_target_executions_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::ReplicationFailbackTargetExecutionWhereInput>,
+        crate::Related<crate::models::ReplicationFailbackTargetExecutionWhereInput>,
     >,
     #[cfg(feature = "full")]
     pub replication_failback_target_executions_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::ReplicationFailbackTargetExecutionWhereInput>,
+        crate::Related<crate::models::ReplicationFailbackTargetExecutionWhereInput>,
     >,
     #[cfg(feature = "full")]
     pub replication_failback_target_executions_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::ReplicationFailbackTargetExecutionWhereInput>,
+        crate::Related<crate::models::ReplicationFailbackTargetExecutionWhereInput>,
     >,
     #[cfg(feature = "full")]
     pub replication_service: crate::Nullable<
-        ::std::boxed::Box<crate::models::ReplicationServiceWhereInput>,
+        crate::Related<crate::models::ReplicationServiceWhereInput>,
     >,
     pub resource_version: crate::Nullable<i32>,
     pub resource_version_gt: crate::Nullable<i32>,
@@ -14880,7 +14852,7 @@ pub struct FailoverExecutionWhereInput {
     >,
     #[cfg(feature = "full")]
     pub external_cloudtower: crate::Nullable<
-        ::std::boxed::Box<crate::models::ExternalCloudTowerWhereInput>,
+        crate::Related<crate::models::ExternalCloudTowerWhereInput>,
     >,
     pub finished_at: crate::Nullable<::std::string::String>,
     pub finished_at_gt: crate::Nullable<::std::string::String>,
@@ -14908,19 +14880,19 @@ pub struct FailoverExecutionWhereInput {
     pub is_test_mode_not: crate::Nullable<bool>,
     #[cfg(feature = "full")]
     pub replication_failover_target_executions_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::ReplicationFailoverTargetExecutionWhereInput>,
+        crate::Related<crate::models::ReplicationFailoverTargetExecutionWhereInput>,
     >,
     #[cfg(feature = "full")]
     pub replication_failover_target_executions_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::ReplicationFailoverTargetExecutionWhereInput>,
+        crate::Related<crate::models::ReplicationFailoverTargetExecutionWhereInput>,
     >,
     #[cfg(feature = "full")]
     pub replication_failover_target_executions_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::ReplicationFailoverTargetExecutionWhereInput>,
+        crate::Related<crate::models::ReplicationFailoverTargetExecutionWhereInput>,
     >,
     #[cfg(feature = "full")]
     pub replication_service: crate::Nullable<
-        ::std::boxed::Box<crate::models::ReplicationServiceWhereInput>,
+        crate::Related<crate::models::ReplicationServiceWhereInput>,
     >,
     pub resource_version: crate::Nullable<i32>,
     pub resource_version_gt: crate::Nullable<i32>,
@@ -15296,15 +15268,15 @@ pub struct GlobalAlertRuleWhereInput {
     pub or: crate::Nullable<::std::vec::Vec<crate::models::GlobalAlertRuleWhereInput>>,
     #[cfg(any(feature = "alert", feature = "alert-rule", feature = "table-reporter"))]
     pub alert_rules_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::AlertRuleWhereInput>,
+        crate::Related<crate::models::AlertRuleWhereInput>,
     >,
     #[cfg(any(feature = "alert", feature = "alert-rule", feature = "table-reporter"))]
     pub alert_rules_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::AlertRuleWhereInput>,
+        crate::Related<crate::models::AlertRuleWhereInput>,
     >,
     #[cfg(any(feature = "alert", feature = "alert-rule", feature = "table-reporter"))]
     pub alert_rules_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::AlertRuleWhereInput>,
+        crate::Related<crate::models::AlertRuleWhereInput>,
     >,
     pub boolean: crate::Nullable<bool>,
     pub boolean_not: crate::Nullable<bool>,
@@ -15877,7 +15849,7 @@ pub struct GpuDeviceWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub host: crate::Nullable<::std::boxed::Box<crate::models::HostWhereInput>>,
+    pub host: crate::Nullable<crate::Related<crate::models::HostWhereInput>>,
     pub id: crate::Nullable<::std::string::String>,
     pub id_contains: crate::Nullable<::std::string::String>,
     pub id_ends_with: crate::Nullable<::std::string::String>,
@@ -15906,7 +15878,7 @@ pub struct GpuDeviceWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_every: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_every: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     #[cfg(
         any(
             feature = "isolation-policy",
@@ -15915,7 +15887,7 @@ pub struct GpuDeviceWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_none: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_none: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     #[cfg(
         any(
             feature = "isolation-policy",
@@ -15924,7 +15896,7 @@ pub struct GpuDeviceWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_some: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_some: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     pub local_created_at: crate::Nullable<::std::string::String>,
     pub local_created_at_gt: crate::Nullable<::std::string::String>,
     pub local_created_at_gte: crate::Nullable<::std::string::String>,
@@ -16045,7 +16017,7 @@ pub struct GpuDeviceWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub vms_every: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
+    pub vms_every: crate::Nullable<crate::Related<crate::models::VmWhereInput>>,
     #[cfg(
         any(
             feature = "alert",
@@ -16066,7 +16038,7 @@ pub struct GpuDeviceWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub vms_none: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
+    pub vms_none: crate::Nullable<crate::Related<crate::models::VmWhereInput>>,
     #[cfg(
         any(
             feature = "alert",
@@ -16087,7 +16059,7 @@ pub struct GpuDeviceWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub vms_some: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
+    pub vms_some: crate::Nullable<crate::Related<crate::models::VmWhereInput>>,
 }
 #[cfg(any(feature = "gpu-device", feature = "label"))]
 #[cfg(feature = "server")]
@@ -17087,7 +17059,7 @@ pub struct HostWhereInput {
     pub chunk_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub chunk_id_not_starts_with: crate::Nullable<::std::string::String>,
     pub chunk_id_starts_with: crate::Nullable<::std::string::String>,
-    pub cluster: crate::Nullable<::std::boxed::Box<crate::models::ClusterWhereInput>>,
+    pub cluster: crate::Nullable<crate::Related<crate::models::ClusterWhereInput>>,
     pub cpu_brand: crate::Nullable<::std::string::String>,
     pub cpu_brand_contains: crate::Nullable<::std::string::String>,
     pub cpu_brand_ends_with: crate::Nullable<::std::string::String>,
@@ -17170,7 +17142,7 @@ pub struct HostWhereInput {
             feature = "table-reporter"
         )
     )]
-    pub disks_every: crate::Nullable<::std::boxed::Box<crate::models::DiskWhereInput>>,
+    pub disks_every: crate::Nullable<crate::Related<crate::models::DiskWhereInput>>,
     #[cfg(
         any(
             feature = "alert",
@@ -17181,7 +17153,7 @@ pub struct HostWhereInput {
             feature = "table-reporter"
         )
     )]
-    pub disks_none: crate::Nullable<::std::boxed::Box<crate::models::DiskWhereInput>>,
+    pub disks_none: crate::Nullable<crate::Related<crate::models::DiskWhereInput>>,
     #[cfg(
         any(
             feature = "alert",
@@ -17192,7 +17164,7 @@ pub struct HostWhereInput {
             feature = "table-reporter"
         )
     )]
-    pub disks_some: crate::Nullable<::std::boxed::Box<crate::models::DiskWhereInput>>,
+    pub disks_some: crate::Nullable<crate::Related<crate::models::DiskWhereInput>>,
     pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
     pub entity_async_status_in: crate::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
@@ -17211,15 +17183,15 @@ pub struct HostWhereInput {
     pub failure_data_space_not_in: crate::Nullable<::std::vec::Vec<i64>>,
     #[cfg(any(feature = "gpu-device", feature = "label"))]
     pub gpu_devices_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::GpuDeviceWhereInput>,
+        crate::Related<crate::models::GpuDeviceWhereInput>,
     >,
     #[cfg(any(feature = "gpu-device", feature = "label"))]
     pub gpu_devices_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::GpuDeviceWhereInput>,
+        crate::Related<crate::models::GpuDeviceWhereInput>,
     >,
     #[cfg(any(feature = "gpu-device", feature = "label"))]
     pub gpu_devices_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::GpuDeviceWhereInput>,
+        crate::Related<crate::models::GpuDeviceWhereInput>,
     >,
     pub hdd_data_capacity: crate::Nullable<i64>,
     pub hdd_data_capacity_gt: crate::Nullable<i64>,
@@ -17270,7 +17242,7 @@ pub struct HostWhereInput {
     pub iommu_not: crate::Nullable<crate::models::IommuStatus>,
     pub iommu_not_in: crate::Nullable<::std::vec::Vec<crate::models::IommuStatus>>,
     #[cfg(feature = "ipmi")]
-    pub ipmi: crate::Nullable<::std::boxed::Box<crate::models::IpmiWhereInput>>,
+    pub ipmi: crate::Nullable<crate::Related<crate::models::IpmiWhereInput>>,
     pub is_os_in_raid1: crate::Nullable<bool>,
     pub is_os_in_raid1_not: crate::Nullable<bool>,
     #[cfg(
@@ -17281,7 +17253,7 @@ pub struct HostWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_every: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_every: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     #[cfg(
         any(
             feature = "isolation-policy",
@@ -17290,7 +17262,7 @@ pub struct HostWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_none: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_none: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     #[cfg(
         any(
             feature = "isolation-policy",
@@ -17299,7 +17271,7 @@ pub struct HostWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_some: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_some: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     pub local_id: crate::Nullable<::std::string::String>,
     pub local_id_contains: crate::Nullable<::std::string::String>,
     pub local_id_ends_with: crate::Nullable<::std::string::String>,
@@ -17378,7 +17350,7 @@ pub struct HostWhereInput {
             feature = "vm"
         )
     )]
-    pub nics_every: crate::Nullable<::std::boxed::Box<crate::models::NicWhereInput>>,
+    pub nics_every: crate::Nullable<crate::Related<crate::models::NicWhereInput>>,
     #[cfg(
         any(
             feature = "graph",
@@ -17389,7 +17361,7 @@ pub struct HostWhereInput {
             feature = "vm"
         )
     )]
-    pub nics_none: crate::Nullable<::std::boxed::Box<crate::models::NicWhereInput>>,
+    pub nics_none: crate::Nullable<crate::Related<crate::models::NicWhereInput>>,
     #[cfg(
         any(
             feature = "graph",
@@ -17400,7 +17372,7 @@ pub struct HostWhereInput {
             feature = "vm"
         )
     )]
-    pub nics_some: crate::Nullable<::std::boxed::Box<crate::models::NicWhereInput>>,
+    pub nics_some: crate::Nullable<crate::Related<crate::models::NicWhereInput>>,
     pub node_topo_local_id: crate::Nullable<::std::string::String>,
     pub node_topo_local_id_contains: crate::Nullable<::std::string::String>,
     pub node_topo_local_id_ends_with: crate::Nullable<::std::string::String>,
@@ -17457,15 +17429,15 @@ pub struct HostWhereInput {
     pub pmem_dimm_count_not_in: crate::Nullable<::std::vec::Vec<i32>>,
     #[cfg(feature = "pmem-dimm")]
     pub pmem_dimms_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::PmemDimmWhereInput>,
+        crate::Related<crate::models::PmemDimmWhereInput>,
     >,
     #[cfg(feature = "pmem-dimm")]
     pub pmem_dimms_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::PmemDimmWhereInput>,
+        crate::Related<crate::models::PmemDimmWhereInput>,
     >,
     #[cfg(feature = "pmem-dimm")]
     pub pmem_dimms_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::PmemDimmWhereInput>,
+        crate::Related<crate::models::PmemDimmWhereInput>,
     >,
     pub pmem_disk_count: crate::Nullable<i32>,
     pub pmem_disk_count_gt: crate::Nullable<i32>,
@@ -17641,15 +17613,15 @@ pub struct HostWhereInput {
     pub total_memory_bytes_not_in: crate::Nullable<::std::vec::Vec<i64>>,
     #[cfg(any(feature = "table-reporter", feature = "usb-device"))]
     pub usb_devices_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::UsbDeviceWhereInput>,
+        crate::Related<crate::models::UsbDeviceWhereInput>,
     >,
     #[cfg(any(feature = "table-reporter", feature = "usb-device"))]
     pub usb_devices_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::UsbDeviceWhereInput>,
+        crate::Related<crate::models::UsbDeviceWhereInput>,
     >,
     #[cfg(any(feature = "table-reporter", feature = "usb-device"))]
     pub usb_devices_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::UsbDeviceWhereInput>,
+        crate::Related<crate::models::UsbDeviceWhereInput>,
     >,
     pub used_cpu_hz: crate::Nullable<f64>,
     pub used_cpu_hz_gt: crate::Nullable<f64>,
@@ -17717,7 +17689,7 @@ pub struct HostWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub vms_every: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
+    pub vms_every: crate::Nullable<crate::Related<crate::models::VmWhereInput>>,
     #[cfg(
         any(
             feature = "alert",
@@ -17738,7 +17710,7 @@ pub struct HostWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub vms_none: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
+    pub vms_none: crate::Nullable<crate::Related<crate::models::VmWhereInput>>,
     #[cfg(
         any(
             feature = "alert",
@@ -17759,15 +17731,15 @@ pub struct HostWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub vms_some: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
+    pub vms_some: crate::Nullable<crate::Related<crate::models::VmWhereInput>>,
     #[cfg(feature = "vsphere-esxi-account")]
     pub vsphere_esxi_account: crate::Nullable<
-        ::std::boxed::Box<crate::models::VsphereEsxiAccountWhereInput>,
+        crate::Related<crate::models::VsphereEsxiAccountWhereInput>,
     >,
     pub with_faster_ssd_as_cache: crate::Nullable<bool>,
     pub with_faster_ssd_as_cache_not: crate::Nullable<bool>,
     #[cfg(any(feature = "graph", feature = "zone"))]
-    pub zone: crate::Nullable<::std::boxed::Box<crate::models::ZoneWhereInput>>,
+    pub zone: crate::Nullable<crate::Related<crate::models::ZoneWhereInput>>,
 }
 #[cfg(
     any(
@@ -20497,7 +20469,7 @@ pub struct IscsiLunSnapshotWhereInput {
     pub or: crate::Nullable<::std::vec::Vec<crate::models::IscsiLunSnapshotWhereInput>>,
     #[cfg(any(feature = "consistency-group-snapshot", feature = "label"))]
     pub consistency_group_snapshot: crate::Nullable<
-        ::std::boxed::Box<crate::models::ConsistencyGroupSnapshotWhereInput>,
+        crate::Related<crate::models::ConsistencyGroupSnapshotWhereInput>,
     >,
     pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
     pub entity_async_status_in: crate::Nullable<
@@ -20532,7 +20504,7 @@ pub struct IscsiLunSnapshotWhereInput {
             feature = "table-reporter"
         )
     )]
-    pub iscsi_lun: crate::Nullable<::std::boxed::Box<crate::models::IscsiLunWhereInput>>,
+    pub iscsi_lun: crate::Nullable<crate::Related<crate::models::IscsiLunWhereInput>>,
     #[cfg(
         any(
             feature = "elf-data-store",
@@ -20543,7 +20515,7 @@ pub struct IscsiLunSnapshotWhereInput {
         )
     )]
     pub iscsi_target: crate::Nullable<
-        ::std::boxed::Box<crate::models::IscsiTargetWhereInput>,
+        crate::Related<crate::models::IscsiTargetWhereInput>,
     >,
     #[cfg(
         any(
@@ -20553,7 +20525,7 @@ pub struct IscsiLunSnapshotWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_every: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_every: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     #[cfg(
         any(
             feature = "isolation-policy",
@@ -20562,7 +20534,7 @@ pub struct IscsiLunSnapshotWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_none: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_none: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     #[cfg(
         any(
             feature = "isolation-policy",
@@ -20571,7 +20543,7 @@ pub struct IscsiLunSnapshotWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_some: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_some: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     pub local_created_at: crate::Nullable<::std::string::String>,
     pub local_created_at_gt: crate::Nullable<::std::string::String>,
     pub local_created_at_gte: crate::Nullable<::std::string::String>,
@@ -21060,7 +21032,7 @@ pub struct IscsiLunWhereInput {
         any(feature = "consistency-group", feature = "label", feature = "table-reporter")
     )]
     pub consistency_group: crate::Nullable<
-        ::std::boxed::Box<crate::models::ConsistencyGroupWhereInput>,
+        crate::Related<crate::models::ConsistencyGroupWhereInput>,
     >,
     pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
     pub entity_async_status_in: crate::Nullable<
@@ -21174,7 +21146,7 @@ pub struct IscsiLunWhereInput {
         )
     )]
     pub iscsi_target: crate::Nullable<
-        ::std::boxed::Box<crate::models::IscsiTargetWhereInput>,
+        crate::Related<crate::models::IscsiTargetWhereInput>,
     >,
     #[cfg(
         any(
@@ -21184,7 +21156,7 @@ pub struct IscsiLunWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_every: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_every: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     #[cfg(
         any(
             feature = "isolation-policy",
@@ -21193,7 +21165,7 @@ pub struct IscsiLunWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_none: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_none: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     #[cfg(
         any(
             feature = "isolation-policy",
@@ -21202,7 +21174,7 @@ pub struct IscsiLunWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_some: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_some: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     pub local_created_at: crate::Nullable<::std::string::String>,
     pub local_created_at_gt: crate::Nullable<::std::string::String>,
     pub local_created_at_gte: crate::Nullable<::std::string::String>,
@@ -22555,7 +22527,7 @@ pub struct IscsiTargetWhereInput {
     pub chap_secret_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub chap_secret_not_starts_with: crate::Nullable<::std::string::String>,
     pub chap_secret_starts_with: crate::Nullable<::std::string::String>,
-    pub cluster: crate::Nullable<::std::boxed::Box<crate::models::ClusterWhereInput>>,
+    pub cluster: crate::Nullable<crate::Related<crate::models::ClusterWhereInput>>,
     pub description: crate::Nullable<::std::string::String>,
     pub description_contains: crate::Nullable<::std::string::String>,
     pub description_ends_with: crate::Nullable<::std::string::String>,
@@ -22726,7 +22698,7 @@ pub struct IscsiTargetWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_every: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_every: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     #[cfg(
         any(
             feature = "isolation-policy",
@@ -22735,7 +22707,7 @@ pub struct IscsiTargetWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_none: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_none: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     #[cfg(
         any(
             feature = "isolation-policy",
@@ -22744,7 +22716,7 @@ pub struct IscsiTargetWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_some: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_some: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     pub local_id: crate::Nullable<::std::string::String>,
     pub local_id_contains: crate::Nullable<::std::string::String>,
     pub local_id_ends_with: crate::Nullable<::std::string::String>,
@@ -22770,9 +22742,7 @@ pub struct IscsiTargetWhereInput {
             feature = "table-reporter"
         )
     )]
-    pub luns_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::IscsiLunWhereInput>,
-    >,
+    pub luns_every: crate::Nullable<crate::Related<crate::models::IscsiLunWhereInput>>,
     #[cfg(
         any(
             feature = "graph",
@@ -22784,7 +22754,7 @@ pub struct IscsiTargetWhereInput {
             feature = "table-reporter"
         )
     )]
-    pub luns_none: crate::Nullable<::std::boxed::Box<crate::models::IscsiLunWhereInput>>,
+    pub luns_none: crate::Nullable<crate::Related<crate::models::IscsiLunWhereInput>>,
     #[cfg(
         any(
             feature = "graph",
@@ -22796,7 +22766,7 @@ pub struct IscsiTargetWhereInput {
             feature = "table-reporter"
         )
     )]
-    pub luns_some: crate::Nullable<::std::boxed::Box<crate::models::IscsiLunWhereInput>>,
+    pub luns_some: crate::Nullable<crate::Related<crate::models::IscsiLunWhereInput>>,
     pub name: crate::Nullable<::std::string::String>,
     pub name_contains: crate::Nullable<::std::string::String>,
     pub name_ends_with: crate::Nullable<::std::string::String>,
@@ -24410,7 +24380,7 @@ pub struct IsolationPolicyWhereInput {
         )
     )]
     pub everoute_cluster: crate::Nullable<
-        ::std::boxed::Box<crate::models::EverouteClusterWhereInput>,
+        crate::Related<crate::models::EverouteClusterWhereInput>,
     >,
     pub id: crate::Nullable<::std::string::String>,
     pub id_contains: crate::Nullable<::std::string::String>,
@@ -24434,7 +24404,7 @@ pub struct IsolationPolicyWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_every: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_every: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     #[cfg(
         any(
             feature = "isolation-policy",
@@ -24443,7 +24413,7 @@ pub struct IsolationPolicyWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_none: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_none: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     #[cfg(
         any(
             feature = "isolation-policy",
@@ -24452,7 +24422,7 @@ pub struct IsolationPolicyWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_some: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_some: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     pub mode: crate::Nullable<crate::models::IsolationMode>,
     pub mode_in: crate::Nullable<::std::vec::Vec<crate::models::IsolationMode>>,
     pub mode_not: crate::Nullable<crate::models::IsolationMode>,
@@ -24478,7 +24448,7 @@ pub struct IsolationPolicyWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub vm: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
+    pub vm: crate::Nullable<crate::Related<crate::models::VmWhereInput>>,
 }
 #[cfg(
     any(
@@ -24702,14 +24672,10 @@ pub struct LabelWhereInput {
     pub cluster_num_not: crate::Nullable<i32>,
     pub cluster_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
     pub clusters_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::ClusterWhereInput>,
+        crate::Related<crate::models::ClusterWhereInput>,
     >,
-    pub clusters_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::ClusterWhereInput>,
-    >,
-    pub clusters_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::ClusterWhereInput>,
-    >,
+    pub clusters_none: crate::Nullable<crate::Related<crate::models::ClusterWhereInput>>,
+    pub clusters_some: crate::Nullable<crate::Related<crate::models::ClusterWhereInput>>,
     pub consistency_group_num: crate::Nullable<i32>,
     pub consistency_group_num_gt: crate::Nullable<i32>,
     pub consistency_group_num_gte: crate::Nullable<i32>,
@@ -24728,33 +24694,33 @@ pub struct LabelWhereInput {
     pub consistency_group_snapshot_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
     #[cfg(any(feature = "consistency-group-snapshot", feature = "label"))]
     pub consistency_group_snapshots_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::ConsistencyGroupSnapshotWhereInput>,
+        crate::Related<crate::models::ConsistencyGroupSnapshotWhereInput>,
     >,
     #[cfg(any(feature = "consistency-group-snapshot", feature = "label"))]
     pub consistency_group_snapshots_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::ConsistencyGroupSnapshotWhereInput>,
+        crate::Related<crate::models::ConsistencyGroupSnapshotWhereInput>,
     >,
     #[cfg(any(feature = "consistency-group-snapshot", feature = "label"))]
     pub consistency_group_snapshots_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::ConsistencyGroupSnapshotWhereInput>,
+        crate::Related<crate::models::ConsistencyGroupSnapshotWhereInput>,
     >,
     #[cfg(
         any(feature = "consistency-group", feature = "label", feature = "table-reporter")
     )]
     pub consistency_groups_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::ConsistencyGroupWhereInput>,
+        crate::Related<crate::models::ConsistencyGroupWhereInput>,
     >,
     #[cfg(
         any(feature = "consistency-group", feature = "label", feature = "table-reporter")
     )]
     pub consistency_groups_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::ConsistencyGroupWhereInput>,
+        crate::Related<crate::models::ConsistencyGroupWhereInput>,
     >,
     #[cfg(
         any(feature = "consistency-group", feature = "label", feature = "table-reporter")
     )]
     pub consistency_groups_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::ConsistencyGroupWhereInput>,
+        crate::Related<crate::models::ConsistencyGroupWhereInput>,
     >,
     pub content_library_image_num: crate::Nullable<i32>,
     pub content_library_image_num_gt: crate::Nullable<i32>,
@@ -24772,7 +24738,7 @@ pub struct LabelWhereInput {
         )
     )]
     pub content_library_images_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::ContentLibraryImageWhereInput>,
+        crate::Related<crate::models::ContentLibraryImageWhereInput>,
     >,
     #[cfg(
         any(
@@ -24782,7 +24748,7 @@ pub struct LabelWhereInput {
         )
     )]
     pub content_library_images_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::ContentLibraryImageWhereInput>,
+        crate::Related<crate::models::ContentLibraryImageWhereInput>,
     >,
     #[cfg(
         any(
@@ -24792,7 +24758,7 @@ pub struct LabelWhereInput {
         )
     )]
     pub content_library_images_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::ContentLibraryImageWhereInput>,
+        crate::Related<crate::models::ContentLibraryImageWhereInput>,
     >,
     pub content_library_vm_template_num: crate::Nullable<i32>,
     pub content_library_vm_template_num_gt: crate::Nullable<i32>,
@@ -24811,7 +24777,7 @@ pub struct LabelWhereInput {
         )
     )]
     pub content_library_vm_templates_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::ContentLibraryVmTemplateWhereInput>,
+        crate::Related<crate::models::ContentLibraryVmTemplateWhereInput>,
     >,
     #[cfg(
         any(
@@ -24822,7 +24788,7 @@ pub struct LabelWhereInput {
         )
     )]
     pub content_library_vm_templates_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::ContentLibraryVmTemplateWhereInput>,
+        crate::Related<crate::models::ContentLibraryVmTemplateWhereInput>,
     >,
     #[cfg(
         any(
@@ -24833,7 +24799,7 @@ pub struct LabelWhereInput {
         )
     )]
     pub content_library_vm_templates_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::ContentLibraryVmTemplateWhereInput>,
+        crate::Related<crate::models::ContentLibraryVmTemplateWhereInput>,
     >,
     pub created_at: crate::Nullable<::std::string::String>,
     pub created_at_gt: crate::Nullable<::std::string::String>,
@@ -24853,15 +24819,15 @@ pub struct LabelWhereInput {
     pub datacenter_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
     #[cfg(any(feature = "datacenter", feature = "label", feature = "table-reporter"))]
     pub datacenters_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::DatacenterWhereInput>,
+        crate::Related<crate::models::DatacenterWhereInput>,
     >,
     #[cfg(any(feature = "datacenter", feature = "label", feature = "table-reporter"))]
     pub datacenters_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::DatacenterWhereInput>,
+        crate::Related<crate::models::DatacenterWhereInput>,
     >,
     #[cfg(any(feature = "datacenter", feature = "label", feature = "table-reporter"))]
     pub datacenters_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::DatacenterWhereInput>,
+        crate::Related<crate::models::DatacenterWhereInput>,
     >,
     pub disk_num: crate::Nullable<i32>,
     pub disk_num_gt: crate::Nullable<i32>,
@@ -24881,7 +24847,7 @@ pub struct LabelWhereInput {
             feature = "table-reporter"
         )
     )]
-    pub disks_every: crate::Nullable<::std::boxed::Box<crate::models::DiskWhereInput>>,
+    pub disks_every: crate::Nullable<crate::Related<crate::models::DiskWhereInput>>,
     #[cfg(
         any(
             feature = "alert",
@@ -24892,7 +24858,7 @@ pub struct LabelWhereInput {
             feature = "table-reporter"
         )
     )]
-    pub disks_none: crate::Nullable<::std::boxed::Box<crate::models::DiskWhereInput>>,
+    pub disks_none: crate::Nullable<crate::Related<crate::models::DiskWhereInput>>,
     #[cfg(
         any(
             feature = "alert",
@@ -24903,7 +24869,7 @@ pub struct LabelWhereInput {
             feature = "table-reporter"
         )
     )]
-    pub disks_some: crate::Nullable<::std::boxed::Box<crate::models::DiskWhereInput>>,
+    pub disks_some: crate::Nullable<crate::Related<crate::models::DiskWhereInput>>,
     pub elf_image_num: crate::Nullable<i32>,
     pub elf_image_num_gt: crate::Nullable<i32>,
     pub elf_image_num_gte: crate::Nullable<i32>,
@@ -24914,15 +24880,15 @@ pub struct LabelWhereInput {
     pub elf_image_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
     #[cfg(any(feature = "elf-image", feature = "label", feature = "table-reporter"))]
     pub elf_images_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::ElfImageWhereInput>,
+        crate::Related<crate::models::ElfImageWhereInput>,
     >,
     #[cfg(any(feature = "elf-image", feature = "label", feature = "table-reporter"))]
     pub elf_images_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::ElfImageWhereInput>,
+        crate::Related<crate::models::ElfImageWhereInput>,
     >,
     #[cfg(any(feature = "elf-image", feature = "label", feature = "table-reporter"))]
     pub elf_images_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::ElfImageWhereInput>,
+        crate::Related<crate::models::ElfImageWhereInput>,
     >,
     pub gpu_device_num: crate::Nullable<i32>,
     pub gpu_device_num_gt: crate::Nullable<i32>,
@@ -24934,15 +24900,15 @@ pub struct LabelWhereInput {
     pub gpu_device_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
     #[cfg(any(feature = "gpu-device", feature = "label"))]
     pub gpu_devices_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::GpuDeviceWhereInput>,
+        crate::Related<crate::models::GpuDeviceWhereInput>,
     >,
     #[cfg(any(feature = "gpu-device", feature = "label"))]
     pub gpu_devices_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::GpuDeviceWhereInput>,
+        crate::Related<crate::models::GpuDeviceWhereInput>,
     >,
     #[cfg(any(feature = "gpu-device", feature = "label"))]
     pub gpu_devices_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::GpuDeviceWhereInput>,
+        crate::Related<crate::models::GpuDeviceWhereInput>,
     >,
     pub host_num: crate::Nullable<i32>,
     pub host_num_gt: crate::Nullable<i32>,
@@ -24968,7 +24934,7 @@ pub struct LabelWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub hosts_every: crate::Nullable<::std::boxed::Box<crate::models::HostWhereInput>>,
+    pub hosts_every: crate::Nullable<crate::Related<crate::models::HostWhereInput>>,
     #[cfg(
         any(
             feature = "alert",
@@ -24985,7 +24951,7 @@ pub struct LabelWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub hosts_none: crate::Nullable<::std::boxed::Box<crate::models::HostWhereInput>>,
+    pub hosts_none: crate::Nullable<crate::Related<crate::models::HostWhereInput>>,
     #[cfg(
         any(
             feature = "alert",
@@ -25002,7 +24968,7 @@ pub struct LabelWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub hosts_some: crate::Nullable<::std::boxed::Box<crate::models::HostWhereInput>>,
+    pub hosts_some: crate::Nullable<crate::Related<crate::models::HostWhereInput>>,
     pub id: crate::Nullable<::std::string::String>,
     pub id_contains: crate::Nullable<::std::string::String>,
     pub id_ends_with: crate::Nullable<::std::string::String>,
@@ -25041,7 +25007,7 @@ pub struct LabelWhereInput {
         )
     )]
     pub iscsi_lun_snapshots_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::IscsiLunSnapshotWhereInput>,
+        crate::Related<crate::models::IscsiLunSnapshotWhereInput>,
     >,
     #[cfg(
         any(
@@ -25051,7 +25017,7 @@ pub struct LabelWhereInput {
         )
     )]
     pub iscsi_lun_snapshots_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::IscsiLunSnapshotWhereInput>,
+        crate::Related<crate::models::IscsiLunSnapshotWhereInput>,
     >,
     #[cfg(
         any(
@@ -25061,7 +25027,7 @@ pub struct LabelWhereInput {
         )
     )]
     pub iscsi_lun_snapshots_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::IscsiLunSnapshotWhereInput>,
+        crate::Related<crate::models::IscsiLunSnapshotWhereInput>,
     >,
     #[cfg(
         any(
@@ -25075,7 +25041,7 @@ pub struct LabelWhereInput {
         )
     )]
     pub iscsi_luns_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::IscsiLunWhereInput>,
+        crate::Related<crate::models::IscsiLunWhereInput>,
     >,
     #[cfg(
         any(
@@ -25089,7 +25055,7 @@ pub struct LabelWhereInput {
         )
     )]
     pub iscsi_luns_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::IscsiLunWhereInput>,
+        crate::Related<crate::models::IscsiLunWhereInput>,
     >,
     #[cfg(
         any(
@@ -25103,7 +25069,7 @@ pub struct LabelWhereInput {
         )
     )]
     pub iscsi_luns_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::IscsiLunWhereInput>,
+        crate::Related<crate::models::IscsiLunWhereInput>,
     >,
     pub iscsi_target_num: crate::Nullable<i32>,
     pub iscsi_target_num_gt: crate::Nullable<i32>,
@@ -25123,7 +25089,7 @@ pub struct LabelWhereInput {
         )
     )]
     pub iscsi_targets_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::IscsiTargetWhereInput>,
+        crate::Related<crate::models::IscsiTargetWhereInput>,
     >,
     #[cfg(
         any(
@@ -25135,7 +25101,7 @@ pub struct LabelWhereInput {
         )
     )]
     pub iscsi_targets_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::IscsiTargetWhereInput>,
+        crate::Related<crate::models::IscsiTargetWhereInput>,
     >,
     #[cfg(
         any(
@@ -25147,7 +25113,7 @@ pub struct LabelWhereInput {
         )
     )]
     pub iscsi_targets_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::IscsiTargetWhereInput>,
+        crate::Related<crate::models::IscsiTargetWhereInput>,
     >,
     #[cfg(
         any(
@@ -25158,7 +25124,7 @@ pub struct LabelWhereInput {
         )
     )]
     pub isolation_policies_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::IsolationPolicyWhereInput>,
+        crate::Related<crate::models::IsolationPolicyWhereInput>,
     >,
     #[cfg(
         any(
@@ -25169,7 +25135,7 @@ pub struct LabelWhereInput {
         )
     )]
     pub isolation_policies_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::IsolationPolicyWhereInput>,
+        crate::Related<crate::models::IsolationPolicyWhereInput>,
     >,
     #[cfg(
         any(
@@ -25180,7 +25146,7 @@ pub struct LabelWhereInput {
         )
     )]
     pub isolation_policies_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::IsolationPolicyWhereInput>,
+        crate::Related<crate::models::IsolationPolicyWhereInput>,
     >,
     pub isolation_policy_num: crate::Nullable<i32>,
     pub isolation_policy_num_gt: crate::Nullable<i32>,
@@ -25216,19 +25182,19 @@ pub struct LabelWhereInput {
         any(feature = "label", feature = "namespace-group", feature = "table-reporter")
     )]
     pub namespace_groups_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::NamespaceGroupWhereInput>,
+        crate::Related<crate::models::NamespaceGroupWhereInput>,
     >,
     #[cfg(
         any(feature = "label", feature = "namespace-group", feature = "table-reporter")
     )]
     pub namespace_groups_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::NamespaceGroupWhereInput>,
+        crate::Related<crate::models::NamespaceGroupWhereInput>,
     >,
     #[cfg(
         any(feature = "label", feature = "namespace-group", feature = "table-reporter")
     )]
     pub namespace_groups_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::NamespaceGroupWhereInput>,
+        crate::Related<crate::models::NamespaceGroupWhereInput>,
     >,
     pub nfs_export_num: crate::Nullable<i32>,
     pub nfs_export_num_gt: crate::Nullable<i32>,
@@ -25247,7 +25213,7 @@ pub struct LabelWhereInput {
         )
     )]
     pub nfs_exports_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::NfsExportWhereInput>,
+        crate::Related<crate::models::NfsExportWhereInput>,
     >,
     #[cfg(
         any(
@@ -25258,7 +25224,7 @@ pub struct LabelWhereInput {
         )
     )]
     pub nfs_exports_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::NfsExportWhereInput>,
+        crate::Related<crate::models::NfsExportWhereInput>,
     >,
     #[cfg(
         any(
@@ -25269,7 +25235,7 @@ pub struct LabelWhereInput {
         )
     )]
     pub nfs_exports_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::NfsExportWhereInput>,
+        crate::Related<crate::models::NfsExportWhereInput>,
     >,
     pub nfs_inode_num: crate::Nullable<i32>,
     pub nfs_inode_num_gt: crate::Nullable<i32>,
@@ -25281,15 +25247,15 @@ pub struct LabelWhereInput {
     pub nfs_inode_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
     #[cfg(any(feature = "label", feature = "nfs-inode"))]
     pub nfs_inodes_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::NfsInodeWhereInput>,
+        crate::Related<crate::models::NfsInodeWhereInput>,
     >,
     #[cfg(any(feature = "label", feature = "nfs-inode"))]
     pub nfs_inodes_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::NfsInodeWhereInput>,
+        crate::Related<crate::models::NfsInodeWhereInput>,
     >,
     #[cfg(any(feature = "label", feature = "nfs-inode"))]
     pub nfs_inodes_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::NfsInodeWhereInput>,
+        crate::Related<crate::models::NfsInodeWhereInput>,
     >,
     pub nic_num: crate::Nullable<i32>,
     pub nic_num_gt: crate::Nullable<i32>,
@@ -25309,7 +25275,7 @@ pub struct LabelWhereInput {
             feature = "vm"
         )
     )]
-    pub nics_every: crate::Nullable<::std::boxed::Box<crate::models::NicWhereInput>>,
+    pub nics_every: crate::Nullable<crate::Related<crate::models::NicWhereInput>>,
     #[cfg(
         any(
             feature = "graph",
@@ -25320,7 +25286,7 @@ pub struct LabelWhereInput {
             feature = "vm"
         )
     )]
-    pub nics_none: crate::Nullable<::std::boxed::Box<crate::models::NicWhereInput>>,
+    pub nics_none: crate::Nullable<crate::Related<crate::models::NicWhereInput>>,
     #[cfg(
         any(
             feature = "graph",
@@ -25331,7 +25297,7 @@ pub struct LabelWhereInput {
             feature = "vm"
         )
     )]
-    pub nics_some: crate::Nullable<::std::boxed::Box<crate::models::NicWhereInput>>,
+    pub nics_some: crate::Nullable<crate::Related<crate::models::NicWhereInput>>,
     pub nvmf_namespace_num: crate::Nullable<i32>,
     pub nvmf_namespace_num_gt: crate::Nullable<i32>,
     pub nvmf_namespace_num_gte: crate::Nullable<i32>,
@@ -25356,7 +25322,7 @@ pub struct LabelWhereInput {
         )
     )]
     pub nvmf_namespace_snapshots_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::NvmfNamespaceSnapshotWhereInput>,
+        crate::Related<crate::models::NvmfNamespaceSnapshotWhereInput>,
     >,
     #[cfg(
         any(
@@ -25366,7 +25332,7 @@ pub struct LabelWhereInput {
         )
     )]
     pub nvmf_namespace_snapshots_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::NvmfNamespaceSnapshotWhereInput>,
+        crate::Related<crate::models::NvmfNamespaceSnapshotWhereInput>,
     >,
     #[cfg(
         any(
@@ -25376,7 +25342,7 @@ pub struct LabelWhereInput {
         )
     )]
     pub nvmf_namespace_snapshots_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::NvmfNamespaceSnapshotWhereInput>,
+        crate::Related<crate::models::NvmfNamespaceSnapshotWhereInput>,
     >,
     #[cfg(
         any(
@@ -25388,7 +25354,7 @@ pub struct LabelWhereInput {
         )
     )]
     pub nvmf_namespaces_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::NvmfNamespaceWhereInput>,
+        crate::Related<crate::models::NvmfNamespaceWhereInput>,
     >,
     #[cfg(
         any(
@@ -25400,7 +25366,7 @@ pub struct LabelWhereInput {
         )
     )]
     pub nvmf_namespaces_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::NvmfNamespaceWhereInput>,
+        crate::Related<crate::models::NvmfNamespaceWhereInput>,
     >,
     #[cfg(
         any(
@@ -25412,7 +25378,7 @@ pub struct LabelWhereInput {
         )
     )]
     pub nvmf_namespaces_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::NvmfNamespaceWhereInput>,
+        crate::Related<crate::models::NvmfNamespaceWhereInput>,
     >,
     pub nvmf_subsystem_num: crate::Nullable<i32>,
     pub nvmf_subsystem_num_gt: crate::Nullable<i32>,
@@ -25432,7 +25398,7 @@ pub struct LabelWhereInput {
         )
     )]
     pub nvmf_subsystems_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::NvmfSubsystemWhereInput>,
+        crate::Related<crate::models::NvmfSubsystemWhereInput>,
     >,
     #[cfg(
         any(
@@ -25444,7 +25410,7 @@ pub struct LabelWhereInput {
         )
     )]
     pub nvmf_subsystems_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::NvmfSubsystemWhereInput>,
+        crate::Related<crate::models::NvmfSubsystemWhereInput>,
     >,
     #[cfg(
         any(
@@ -25456,7 +25422,7 @@ pub struct LabelWhereInput {
         )
     )]
     pub nvmf_subsystems_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::NvmfSubsystemWhereInput>,
+        crate::Related<crate::models::NvmfSubsystemWhereInput>,
     >,
     #[cfg(
         any(
@@ -25467,7 +25433,7 @@ pub struct LabelWhereInput {
         )
     )]
     pub security_policies_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::SecurityPolicyWhereInput>,
+        crate::Related<crate::models::SecurityPolicyWhereInput>,
     >,
     #[cfg(
         any(
@@ -25478,7 +25444,7 @@ pub struct LabelWhereInput {
         )
     )]
     pub security_policies_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::SecurityPolicyWhereInput>,
+        crate::Related<crate::models::SecurityPolicyWhereInput>,
     >,
     #[cfg(
         any(
@@ -25489,7 +25455,7 @@ pub struct LabelWhereInput {
         )
     )]
     pub security_policies_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::SecurityPolicyWhereInput>,
+        crate::Related<crate::models::SecurityPolicyWhereInput>,
     >,
     pub security_policy_num: crate::Nullable<i32>,
     pub security_policy_num_gt: crate::Nullable<i32>,
@@ -25538,17 +25504,17 @@ pub struct LabelWhereInput {
     pub vds_num_not: crate::Nullable<i32>,
     pub vds_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
     #[cfg(any(feature = "label", feature = "table-reporter", feature = "vds"))]
-    pub vdses_every: crate::Nullable<::std::boxed::Box<crate::models::VdsWhereInput>>,
+    pub vdses_every: crate::Nullable<crate::Related<crate::models::VdsWhereInput>>,
     #[cfg(any(feature = "label", feature = "table-reporter", feature = "vds"))]
-    pub vdses_none: crate::Nullable<::std::boxed::Box<crate::models::VdsWhereInput>>,
+    pub vdses_none: crate::Nullable<crate::Related<crate::models::VdsWhereInput>>,
     #[cfg(any(feature = "label", feature = "table-reporter", feature = "vds"))]
-    pub vdses_some: crate::Nullable<::std::boxed::Box<crate::models::VdsWhereInput>>,
+    pub vdses_some: crate::Nullable<crate::Related<crate::models::VdsWhereInput>>,
     #[cfg(any(feature = "label", feature = "table-reporter", feature = "vlan"))]
-    pub vlans_every: crate::Nullable<::std::boxed::Box<crate::models::VlanWhereInput>>,
+    pub vlans_every: crate::Nullable<crate::Related<crate::models::VlanWhereInput>>,
     #[cfg(any(feature = "label", feature = "table-reporter", feature = "vlan"))]
-    pub vlans_none: crate::Nullable<::std::boxed::Box<crate::models::VlanWhereInput>>,
+    pub vlans_none: crate::Nullable<crate::Related<crate::models::VlanWhereInput>>,
     #[cfg(any(feature = "label", feature = "table-reporter", feature = "vlan"))]
-    pub vlans_some: crate::Nullable<::std::boxed::Box<crate::models::VlanWhereInput>>,
+    pub vlans_some: crate::Nullable<crate::Related<crate::models::VlanWhereInput>>,
     pub vm_num: crate::Nullable<i32>,
     pub vm_num_gt: crate::Nullable<i32>,
     pub vm_num_gte: crate::Nullable<i32>,
@@ -25567,15 +25533,15 @@ pub struct LabelWhereInput {
     pub vm_snapshot_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
     #[cfg(any(feature = "label", feature = "vm-snapshot"))]
     pub vm_snapshots_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmSnapshotWhereInput>,
+        crate::Related<crate::models::VmSnapshotWhereInput>,
     >,
     #[cfg(any(feature = "label", feature = "vm-snapshot"))]
     pub vm_snapshots_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmSnapshotWhereInput>,
+        crate::Related<crate::models::VmSnapshotWhereInput>,
     >,
     #[cfg(any(feature = "label", feature = "vm-snapshot"))]
     pub vm_snapshots_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmSnapshotWhereInput>,
+        crate::Related<crate::models::VmSnapshotWhereInput>,
     >,
     pub vm_template_num: crate::Nullable<i32>,
     pub vm_template_num_gt: crate::Nullable<i32>,
@@ -25587,15 +25553,15 @@ pub struct LabelWhereInput {
     pub vm_template_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
     #[cfg(any(feature = "label", feature = "table-reporter", feature = "vm-template"))]
     pub vm_templates_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmTemplateWhereInput>,
+        crate::Related<crate::models::VmTemplateWhereInput>,
     >,
     #[cfg(any(feature = "label", feature = "table-reporter", feature = "vm-template"))]
     pub vm_templates_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmTemplateWhereInput>,
+        crate::Related<crate::models::VmTemplateWhereInput>,
     >,
     #[cfg(any(feature = "label", feature = "table-reporter", feature = "vm-template"))]
     pub vm_templates_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmTemplateWhereInput>,
+        crate::Related<crate::models::VmTemplateWhereInput>,
     >,
     pub vm_vlan_num: crate::Nullable<i32>,
     pub vm_vlan_num_gt: crate::Nullable<i32>,
@@ -25623,15 +25589,15 @@ pub struct LabelWhereInput {
     pub vm_volume_snapshot_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
     #[cfg(any(feature = "label", feature = "vm-volume-snapshot"))]
     pub vm_volume_snapshots_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmVolumeSnapshotWhereInput>,
+        crate::Related<crate::models::VmVolumeSnapshotWhereInput>,
     >,
     #[cfg(any(feature = "label", feature = "vm-volume-snapshot"))]
     pub vm_volume_snapshots_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmVolumeSnapshotWhereInput>,
+        crate::Related<crate::models::VmVolumeSnapshotWhereInput>,
     >,
     #[cfg(any(feature = "label", feature = "vm-volume-snapshot"))]
     pub vm_volume_snapshots_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmVolumeSnapshotWhereInput>,
+        crate::Related<crate::models::VmVolumeSnapshotWhereInput>,
     >,
     #[cfg(
         any(
@@ -25644,7 +25610,7 @@ pub struct LabelWhereInput {
         )
     )]
     pub vm_volumes_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmVolumeWhereInput>,
+        crate::Related<crate::models::VmVolumeWhereInput>,
     >,
     #[cfg(
         any(
@@ -25657,7 +25623,7 @@ pub struct LabelWhereInput {
         )
     )]
     pub vm_volumes_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmVolumeWhereInput>,
+        crate::Related<crate::models::VmVolumeWhereInput>,
     >,
     #[cfg(
         any(
@@ -25670,7 +25636,7 @@ pub struct LabelWhereInput {
         )
     )]
     pub vm_volumes_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmVolumeWhereInput>,
+        crate::Related<crate::models::VmVolumeWhereInput>,
     >,
     #[cfg(
         any(
@@ -25692,7 +25658,7 @@ pub struct LabelWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub vms_every: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
+    pub vms_every: crate::Nullable<crate::Related<crate::models::VmWhereInput>>,
     #[cfg(
         any(
             feature = "alert",
@@ -25713,7 +25679,7 @@ pub struct LabelWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub vms_none: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
+    pub vms_none: crate::Nullable<crate::Related<crate::models::VmWhereInput>>,
     #[cfg(
         any(
             feature = "alert",
@@ -25734,7 +25700,7 @@ pub struct LabelWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub vms_some: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
+    pub vms_some: crate::Nullable<crate::Related<crate::models::VmWhereInput>>,
 }
 #[cfg(
     any(
@@ -29003,7 +28969,7 @@ pub struct LoadBalancerServiceWhereInput {
         )
     )]
     pub everoute_cluster: crate::Nullable<
-        ::std::boxed::Box<crate::models::EverouteClusterWhereInput>,
+        crate::Related<crate::models::EverouteClusterWhereInput>,
     >,
     pub id: crate::Nullable<::std::string::String>,
     pub id_contains: crate::Nullable<::std::string::String>,
@@ -29045,9 +29011,7 @@ pub struct LoadBalancerServiceWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub vm_instances_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmWhereInput>,
-    >,
+    pub vm_instances_every: crate::Nullable<crate::Related<crate::models::VmWhereInput>>,
     #[cfg(
         any(
             feature = "alert",
@@ -29068,9 +29032,7 @@ pub struct LoadBalancerServiceWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub vm_instances_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmWhereInput>,
-    >,
+    pub vm_instances_none: crate::Nullable<crate::Related<crate::models::VmWhereInput>>,
     #[cfg(
         any(
             feature = "alert",
@@ -29091,20 +29053,18 @@ pub struct LoadBalancerServiceWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub vm_instances_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmWhereInput>,
-    >,
+    pub vm_instances_some: crate::Nullable<crate::Related<crate::models::VmWhereInput>>,
     #[cfg(feature = "full")]
     pub vnet_bonds_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::VnetBondWhereInput>,
+        crate::Related<crate::models::VnetBondWhereInput>,
     >,
     #[cfg(feature = "full")]
     pub vnet_bonds_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::VnetBondWhereInput>,
+        crate::Related<crate::models::VnetBondWhereInput>,
     >,
     #[cfg(feature = "full")]
     pub vnet_bonds_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::VnetBondWhereInput>,
+        crate::Related<crate::models::VnetBondWhereInput>,
     >,
 }
 #[cfg(feature = "full")]
@@ -29398,7 +29358,7 @@ pub struct NamespaceGroupWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_every: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_every: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     #[cfg(
         any(
             feature = "isolation-policy",
@@ -29407,7 +29367,7 @@ pub struct NamespaceGroupWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_none: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_none: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     #[cfg(
         any(
             feature = "isolation-policy",
@@ -29416,7 +29376,7 @@ pub struct NamespaceGroupWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_some: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_some: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     pub local_create_time: crate::Nullable<::std::string::String>,
     pub local_create_time_gt: crate::Nullable<::std::string::String>,
     pub local_create_time_gte: crate::Nullable<::std::string::String>,
@@ -29465,7 +29425,7 @@ pub struct NamespaceGroupWhereInput {
         )
     )]
     pub namespaces_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::NvmfNamespaceWhereInput>,
+        crate::Related<crate::models::NvmfNamespaceWhereInput>,
     >,
     #[cfg(
         any(
@@ -29477,7 +29437,7 @@ pub struct NamespaceGroupWhereInput {
         )
     )]
     pub namespaces_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::NvmfNamespaceWhereInput>,
+        crate::Related<crate::models::NvmfNamespaceWhereInput>,
     >,
     #[cfg(
         any(
@@ -29489,7 +29449,7 @@ pub struct NamespaceGroupWhereInput {
         )
     )]
     pub namespaces_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::NvmfNamespaceWhereInput>,
+        crate::Related<crate::models::NvmfNamespaceWhereInput>,
     >,
     #[cfg(
         any(
@@ -29501,7 +29461,7 @@ pub struct NamespaceGroupWhereInput {
         )
     )]
     pub nvmf_subsystem: crate::Nullable<
-        ::std::boxed::Box<crate::models::NvmfSubsystemWhereInput>,
+        crate::Related<crate::models::NvmfSubsystemWhereInput>,
     >,
 }
 #[cfg(any(feature = "label", feature = "namespace-group", feature = "table-reporter"))]
@@ -29850,7 +29810,7 @@ pub struct NfsExportWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::NfsExportWhereInput>>,
     pub not: crate::Nullable<::std::vec::Vec<crate::models::NfsExportWhereInput>>,
     pub or: crate::Nullable<::std::vec::Vec<crate::models::NfsExportWhereInput>>,
-    pub cluster: crate::Nullable<::std::boxed::Box<crate::models::ClusterWhereInput>>,
+    pub cluster: crate::Nullable<crate::Related<crate::models::ClusterWhereInput>>,
     pub description: crate::Nullable<::std::string::String>,
     pub description_contains: crate::Nullable<::std::string::String>,
     pub description_ends_with: crate::Nullable<::std::string::String>,
@@ -29902,17 +29862,11 @@ pub struct NfsExportWhereInput {
     pub id_not_starts_with: crate::Nullable<::std::string::String>,
     pub id_starts_with: crate::Nullable<::std::string::String>,
     #[cfg(any(feature = "label", feature = "nfs-inode"))]
-    pub inodes_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::NfsInodeWhereInput>,
-    >,
+    pub inodes_every: crate::Nullable<crate::Related<crate::models::NfsInodeWhereInput>>,
     #[cfg(any(feature = "label", feature = "nfs-inode"))]
-    pub inodes_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::NfsInodeWhereInput>,
-    >,
+    pub inodes_none: crate::Nullable<crate::Related<crate::models::NfsInodeWhereInput>>,
     #[cfg(any(feature = "label", feature = "nfs-inode"))]
-    pub inodes_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::NfsInodeWhereInput>,
-    >,
+    pub inodes_some: crate::Nullable<crate::Related<crate::models::NfsInodeWhereInput>>,
     pub internal: crate::Nullable<bool>,
     pub internal_not: crate::Nullable<bool>,
     pub ip_whitelist: crate::Nullable<::std::string::String>,
@@ -29937,7 +29891,7 @@ pub struct NfsExportWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_every: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_every: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     #[cfg(
         any(
             feature = "isolation-policy",
@@ -29946,7 +29900,7 @@ pub struct NfsExportWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_none: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_none: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     #[cfg(
         any(
             feature = "isolation-policy",
@@ -29955,7 +29909,7 @@ pub struct NfsExportWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_some: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_some: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     pub local_id: crate::Nullable<::std::string::String>,
     pub local_id_contains: crate::Nullable<::std::string::String>,
     pub local_id_ends_with: crate::Nullable<::std::string::String>,
@@ -30519,7 +30473,7 @@ pub struct NfsInodeWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_every: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_every: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     #[cfg(
         any(
             feature = "isolation-policy",
@@ -30528,7 +30482,7 @@ pub struct NfsInodeWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_none: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_none: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     #[cfg(
         any(
             feature = "isolation-policy",
@@ -30537,7 +30491,7 @@ pub struct NfsInodeWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_some: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_some: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     pub local_id: crate::Nullable<::std::string::String>,
     pub local_id_contains: crate::Nullable<::std::string::String>,
     pub local_id_ends_with: crate::Nullable<::std::string::String>,
@@ -30582,9 +30536,7 @@ pub struct NfsInodeWhereInput {
             feature = "table-reporter"
         )
     )]
-    pub nfs_export: crate::Nullable<
-        ::std::boxed::Box<crate::models::NfsExportWhereInput>,
-    >,
+    pub nfs_export: crate::Nullable<crate::Related<crate::models::NfsExportWhereInput>>,
     pub parent_id: crate::Nullable<::std::string::String>,
     pub parent_id_contains: crate::Nullable<::std::string::String>,
     pub parent_id_ends_with: crate::Nullable<::std::string::String>,
@@ -31162,7 +31114,7 @@ pub struct NicWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub host: crate::Nullable<::std::boxed::Box<crate::models::HostWhereInput>>,
+    pub host: crate::Nullable<crate::Related<crate::models::HostWhereInput>>,
     pub ibdev: crate::Nullable<::std::string::String>,
     pub ibdev_contains: crate::Nullable<::std::string::String>,
     pub ibdev_ends_with: crate::Nullable<::std::string::String>,
@@ -31221,7 +31173,7 @@ pub struct NicWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_every: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_every: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     #[cfg(
         any(
             feature = "isolation-policy",
@@ -31230,7 +31182,7 @@ pub struct NicWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_none: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_none: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     #[cfg(
         any(
             feature = "isolation-policy",
@@ -31239,7 +31191,7 @@ pub struct NicWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_some: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_some: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     pub local_id: crate::Nullable<::std::string::String>,
     pub local_id_contains: crate::Nullable<::std::string::String>,
     pub local_id_ends_with: crate::Nullable<::std::string::String>,
@@ -31381,7 +31333,7 @@ pub struct NicWhereInput {
     pub user_usage_not: crate::Nullable<crate::models::NicUserUsage>,
     pub user_usage_not_in: crate::Nullable<::std::vec::Vec<crate::models::NicUserUsage>>,
     #[cfg(any(feature = "label", feature = "table-reporter", feature = "vds"))]
-    pub vds: crate::Nullable<::std::boxed::Box<crate::models::VdsWhereInput>>,
+    pub vds: crate::Nullable<crate::Related<crate::models::VdsWhereInput>>,
     #[cfg(
         any(
             feature = "alert",
@@ -31402,7 +31354,7 @@ pub struct NicWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub vms_every: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
+    pub vms_every: crate::Nullable<crate::Related<crate::models::VmWhereInput>>,
     #[cfg(
         any(
             feature = "alert",
@@ -31423,7 +31375,7 @@ pub struct NicWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub vms_none: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
+    pub vms_none: crate::Nullable<crate::Related<crate::models::VmWhereInput>>,
     #[cfg(
         any(
             feature = "alert",
@@ -31444,7 +31396,7 @@ pub struct NicWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub vms_some: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
+    pub vms_some: crate::Nullable<crate::Related<crate::models::VmWhereInput>>,
 }
 #[cfg(
     any(
@@ -32392,13 +32344,11 @@ pub struct NodeTopoWhereInput {
     pub not: crate::Nullable<::std::vec::Vec<crate::models::NodeTopoWhereInput>>,
     pub or: crate::Nullable<::std::vec::Vec<crate::models::NodeTopoWhereInput>>,
     #[cfg(any(feature = "brick-topo", feature = "rack-topo"))]
-    pub brick_topo: crate::Nullable<
-        ::std::boxed::Box<crate::models::BrickTopoWhereInput>,
-    >,
+    pub brick_topo: crate::Nullable<crate::Related<crate::models::BrickTopoWhereInput>>,
     pub cluster: crate::Nullable<crate::models::ClusterWhereInput>,
     #[cfg(feature = "cluster-topo")]
     pub cluster_topo: crate::Nullable<
-        ::std::boxed::Box<crate::models::ClusterTopoWhereInput>,
+        crate::Related<crate::models::ClusterTopoWhereInput>,
     >,
     pub host: crate::Nullable<crate::models::HostWhereInput>,
     pub id: crate::Nullable<::std::string::String>,
@@ -32621,7 +32571,7 @@ pub struct NvmfNamespaceSnapshotWhereInput {
     >,
     #[cfg(any(feature = "consistency-group-snapshot", feature = "label"))]
     pub consistency_group_snapshot: crate::Nullable<
-        ::std::boxed::Box<crate::models::ConsistencyGroupSnapshotWhereInput>,
+        crate::Related<crate::models::ConsistencyGroupSnapshotWhereInput>,
     >,
     pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
     pub entity_async_status_in: crate::Nullable<
@@ -32653,7 +32603,7 @@ pub struct NvmfNamespaceSnapshotWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_every: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_every: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     #[cfg(
         any(
             feature = "isolation-policy",
@@ -32662,7 +32612,7 @@ pub struct NvmfNamespaceSnapshotWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_none: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_none: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     #[cfg(
         any(
             feature = "isolation-policy",
@@ -32671,7 +32621,7 @@ pub struct NvmfNamespaceSnapshotWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_some: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_some: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     pub local_created_at: crate::Nullable<::std::string::String>,
     pub local_created_at_gt: crate::Nullable<::std::string::String>,
     pub local_created_at_gte: crate::Nullable<::std::string::String>,
@@ -32718,7 +32668,7 @@ pub struct NvmfNamespaceSnapshotWhereInput {
         )
     )]
     pub nvmf_namespace: crate::Nullable<
-        ::std::boxed::Box<crate::models::NvmfNamespaceWhereInput>,
+        crate::Related<crate::models::NvmfNamespaceWhereInput>,
     >,
     #[cfg(
         any(
@@ -32730,7 +32680,7 @@ pub struct NvmfNamespaceSnapshotWhereInput {
         )
     )]
     pub nvmf_subsystem: crate::Nullable<
-        ::std::boxed::Box<crate::models::NvmfSubsystemWhereInput>,
+        crate::Related<crate::models::NvmfSubsystemWhereInput>,
     >,
     pub unique_size: crate::Nullable<i64>,
     pub unique_size_gt: crate::Nullable<i64>,
@@ -33170,7 +33120,7 @@ pub struct NvmfNamespaceWhereInput {
         any(feature = "consistency-group", feature = "label", feature = "table-reporter")
     )]
     pub consistency_group: crate::Nullable<
-        ::std::boxed::Box<crate::models::ConsistencyGroupWhereInput>,
+        crate::Related<crate::models::ConsistencyGroupWhereInput>,
     >,
     pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
     pub entity_async_status_in: crate::Nullable<
@@ -33284,7 +33234,7 @@ pub struct NvmfNamespaceWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_every: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_every: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     #[cfg(
         any(
             feature = "isolation-policy",
@@ -33293,7 +33243,7 @@ pub struct NvmfNamespaceWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_none: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_none: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     #[cfg(
         any(
             feature = "isolation-policy",
@@ -33302,7 +33252,7 @@ pub struct NvmfNamespaceWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_some: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_some: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     pub local_created_at: crate::Nullable<::std::string::String>,
     pub local_created_at_gt: crate::Nullable<::std::string::String>,
     pub local_created_at_gte: crate::Nullable<::std::string::String>,
@@ -33343,7 +33293,7 @@ pub struct NvmfNamespaceWhereInput {
         any(feature = "label", feature = "namespace-group", feature = "table-reporter")
     )]
     pub namespace_group: crate::Nullable<
-        ::std::boxed::Box<crate::models::NamespaceGroupWhereInput>,
+        crate::Related<crate::models::NamespaceGroupWhereInput>,
     >,
     pub namespace_id: crate::Nullable<i32>,
     pub namespace_id_gt: crate::Nullable<i32>,
@@ -33377,7 +33327,7 @@ pub struct NvmfNamespaceWhereInput {
         )
     )]
     pub nvmf_subsystem: crate::Nullable<
-        ::std::boxed::Box<crate::models::NvmfSubsystemWhereInput>,
+        crate::Related<crate::models::NvmfSubsystemWhereInput>,
     >,
     pub replica_num: crate::Nullable<i32>,
     pub replica_num_gt: crate::Nullable<i32>,
@@ -34668,7 +34618,7 @@ pub struct NvmfSubsystemWhereInput {
     pub bps_wr_max_not_in: crate::Nullable<::std::vec::Vec<i64>>,
     pub bps_wr_not: crate::Nullable<i64>,
     pub bps_wr_not_in: crate::Nullable<::std::vec::Vec<i64>>,
-    pub cluster: crate::Nullable<::std::boxed::Box<crate::models::ClusterWhereInput>>,
+    pub cluster: crate::Nullable<crate::Related<crate::models::ClusterWhereInput>>,
     pub description: crate::Nullable<::std::string::String>,
     pub description_contains: crate::Nullable<::std::string::String>,
     pub description_ends_with: crate::Nullable<::std::string::String>,
@@ -34811,7 +34761,7 @@ pub struct NvmfSubsystemWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_every: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_every: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     #[cfg(
         any(
             feature = "isolation-policy",
@@ -34820,7 +34770,7 @@ pub struct NvmfSubsystemWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_none: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_none: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     #[cfg(
         any(
             feature = "isolation-policy",
@@ -34829,7 +34779,7 @@ pub struct NvmfSubsystemWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_some: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_some: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     pub local_id: crate::Nullable<::std::string::String>,
     pub local_id_contains: crate::Nullable<::std::string::String>,
     pub local_id_ends_with: crate::Nullable<::std::string::String>,
@@ -34862,19 +34812,19 @@ pub struct NvmfSubsystemWhereInput {
         any(feature = "label", feature = "namespace-group", feature = "table-reporter")
     )]
     pub namespace_groups_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::NamespaceGroupWhereInput>,
+        crate::Related<crate::models::NamespaceGroupWhereInput>,
     >,
     #[cfg(
         any(feature = "label", feature = "namespace-group", feature = "table-reporter")
     )]
     pub namespace_groups_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::NamespaceGroupWhereInput>,
+        crate::Related<crate::models::NamespaceGroupWhereInput>,
     >,
     #[cfg(
         any(feature = "label", feature = "namespace-group", feature = "table-reporter")
     )]
     pub namespace_groups_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::NamespaceGroupWhereInput>,
+        crate::Related<crate::models::NamespaceGroupWhereInput>,
     >,
     #[cfg(
         any(
@@ -34886,7 +34836,7 @@ pub struct NvmfSubsystemWhereInput {
         )
     )]
     pub namespaces_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::NvmfNamespaceWhereInput>,
+        crate::Related<crate::models::NvmfNamespaceWhereInput>,
     >,
     #[cfg(
         any(
@@ -34898,7 +34848,7 @@ pub struct NvmfSubsystemWhereInput {
         )
     )]
     pub namespaces_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::NvmfNamespaceWhereInput>,
+        crate::Related<crate::models::NvmfNamespaceWhereInput>,
     >,
     #[cfg(
         any(
@@ -34910,7 +34860,7 @@ pub struct NvmfSubsystemWhereInput {
         )
     )]
     pub namespaces_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::NvmfNamespaceWhereInput>,
+        crate::Related<crate::models::NvmfNamespaceWhereInput>,
     >,
     pub nqn_name: crate::Nullable<::std::string::String>,
     pub nqn_name_contains: crate::Nullable<::std::string::String>,
@@ -36101,7 +36051,7 @@ pub struct PermanentFailoverExecutionWhereInput {
     pub created_at_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     #[cfg(feature = "full")]
     pub external_cloudtower: crate::Nullable<
-        ::std::boxed::Box<crate::models::ExternalCloudTowerWhereInput>,
+        crate::Related<crate::models::ExternalCloudTowerWhereInput>,
     >,
     pub finished_at: crate::Nullable<::std::string::String>,
     pub finished_at_gt: crate::Nullable<::std::string::String>,
@@ -36127,19 +36077,19 @@ pub struct PermanentFailoverExecutionWhereInput {
     pub id_starts_with: crate::Nullable<::std::string::String>,
     #[cfg(feature = "full")]
     pub permanent_failover_target_executions_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::PermanentFailoverTargetExecutionWhereInput>,
+        crate::Related<crate::models::PermanentFailoverTargetExecutionWhereInput>,
     >,
     #[cfg(feature = "full")]
     pub permanent_failover_target_executions_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::PermanentFailoverTargetExecutionWhereInput>,
+        crate::Related<crate::models::PermanentFailoverTargetExecutionWhereInput>,
     >,
     #[cfg(feature = "full")]
     pub permanent_failover_target_executions_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::PermanentFailoverTargetExecutionWhereInput>,
+        crate::Related<crate::models::PermanentFailoverTargetExecutionWhereInput>,
     >,
     #[cfg(feature = "full")]
     pub replication_service: crate::Nullable<
-        ::std::boxed::Box<crate::models::ReplicationServiceWhereInput>,
+        crate::Related<crate::models::ReplicationServiceWhereInput>,
     >,
     pub started_at: crate::Nullable<::std::string::String>,
     pub started_at_gt: crate::Nullable<::std::string::String>,
@@ -36385,7 +36335,7 @@ pub struct PermanentFailoverTargetExecutionWhereInput {
     pub created_at_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     #[cfg(feature = "full")]
     pub external_cloudtower: crate::Nullable<
-        ::std::boxed::Box<crate::models::ExternalCloudTowerWhereInput>,
+        crate::Related<crate::models::ExternalCloudTowerWhereInput>,
     >,
     pub finished_at: crate::Nullable<::std::string::String>,
     pub finished_at_gt: crate::Nullable<::std::string::String>,
@@ -36415,16 +36365,14 @@ pub struct PermanentFailoverTargetExecutionWhereInput {
     pub keep_test_vm_not: crate::Nullable<bool>,
     #[cfg(feature = "full")]
     pub permanent_failover_execution: crate::Nullable<
-        ::std::boxed::Box<crate::models::PermanentFailoverExecutionWhereInput>,
+        crate::Related<crate::models::PermanentFailoverExecutionWhereInput>,
     >,
     pub phase: crate::Nullable<crate::models::BackupJobPhase>,
     pub phase_in: crate::Nullable<::std::vec::Vec<crate::models::BackupJobPhase>>,
     pub phase_not: crate::Nullable<crate::models::BackupJobPhase>,
     pub phase_not_in: crate::Nullable<::std::vec::Vec<crate::models::BackupJobPhase>>,
     #[cfg(feature = "replica-vm")]
-    pub replica_vm: crate::Nullable<
-        ::std::boxed::Box<crate::models::ReplicaVmWhereInput>,
-    >,
+    pub replica_vm: crate::Nullable<crate::Related<crate::models::ReplicaVmWhereInput>>,
     pub resource_version: crate::Nullable<i32>,
     pub resource_version_gt: crate::Nullable<i32>,
     pub resource_version_gte: crate::Nullable<i32>,
@@ -36677,7 +36625,7 @@ pub struct ReplicationFailbackTargetExecutionWhereInput {
     >,
     #[cfg(feature = "full")]
     pub failback_execution: crate::Nullable<
-        ::std::boxed::Box<crate::models::FailbackExecutionWhereInput>,
+        crate::Related<crate::models::FailbackExecutionWhereInput>,
     >,
     pub finished_at: crate::Nullable<::std::string::String>,
     pub finished_at_gt: crate::Nullable<::std::string::String>,
@@ -36947,7 +36895,7 @@ pub struct ReplicationFailoverTargetExecutionWhereInput {
     >,
     #[cfg(feature = "full")]
     pub failover_execution: crate::Nullable<
-        ::std::boxed::Box<crate::models::FailoverExecutionWhereInput>,
+        crate::Related<crate::models::FailoverExecutionWhereInput>,
     >,
     pub finished_at: crate::Nullable<::std::string::String>,
     pub finished_at_gt: crate::Nullable<::std::string::String>,
@@ -37289,19 +37237,19 @@ pub struct ReplicationPlanExecutionWhereInput {
     pub pause_not: crate::Nullable<bool>,
     #[cfg(feature = "replication-plan")]
     pub replication_plan: crate::Nullable<
-        ::std::boxed::Box<crate::models::ReplicationPlanWhereInput>,
+        crate::Related<crate::models::ReplicationPlanWhereInput>,
     >,
     #[cfg(feature = "full")]
     pub replication_target_executions_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::ReplicationTargetExecutionWhereInput>,
+        crate::Related<crate::models::ReplicationTargetExecutionWhereInput>,
     >,
     #[cfg(feature = "full")]
     pub replication_target_executions_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::ReplicationTargetExecutionWhereInput>,
+        crate::Related<crate::models::ReplicationTargetExecutionWhereInput>,
     >,
     #[cfg(feature = "full")]
     pub replication_target_executions_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::ReplicationTargetExecutionWhereInput>,
+        crate::Related<crate::models::ReplicationTargetExecutionWhereInput>,
     >,
     pub resource_version: crate::Nullable<i32>,
     pub resource_version_gt: crate::Nullable<i32>,
@@ -37789,15 +37737,15 @@ pub struct ReplicationRestorePointWhereInput {
     >,
     #[cfg(feature = "full")]
     pub failover_executions_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::FailoverExecutionWhereInput>,
+        crate::Related<crate::models::FailoverExecutionWhereInput>,
     >,
     #[cfg(feature = "full")]
     pub failover_executions_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::FailoverExecutionWhereInput>,
+        crate::Related<crate::models::FailoverExecutionWhereInput>,
     >,
     #[cfg(feature = "full")]
     pub failover_executions_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::FailoverExecutionWhereInput>,
+        crate::Related<crate::models::FailoverExecutionWhereInput>,
     >,
     pub id: crate::Nullable<::std::string::String>,
     pub id_contains: crate::Nullable<::std::string::String>,
@@ -37853,20 +37801,18 @@ pub struct ReplicationRestorePointWhereInput {
     pub parent_restore_point_not_starts_with: crate::Nullable<::std::string::String>,
     pub parent_restore_point_starts_with: crate::Nullable<::std::string::String>,
     #[cfg(feature = "replica-vm")]
-    pub replica_vm: crate::Nullable<
-        ::std::boxed::Box<crate::models::ReplicaVmWhereInput>,
-    >,
+    pub replica_vm: crate::Nullable<crate::Related<crate::models::ReplicaVmWhereInput>>,
     #[cfg(feature = "replication-plan")]
     pub replication_plan: crate::Nullable<
-        ::std::boxed::Box<crate::models::ReplicationPlanWhereInput>,
+        crate::Related<crate::models::ReplicationPlanWhereInput>,
     >,
     #[cfg(feature = "full")]
     pub replication_service: crate::Nullable<
-        ::std::boxed::Box<crate::models::ReplicationServiceWhereInput>,
+        crate::Related<crate::models::ReplicationServiceWhereInput>,
     >,
     #[cfg(feature = "full")]
     pub replication_target_execution: crate::Nullable<
-        ::std::boxed::Box<crate::models::ReplicationTargetExecutionWhereInput>,
+        crate::Related<crate::models::ReplicationTargetExecutionWhereInput>,
     >,
     pub resource_version: crate::Nullable<i32>,
     pub resource_version_gt: crate::Nullable<i32>,
@@ -38685,15 +38631,15 @@ pub struct ReplicationServiceWhereInput {
     >,
     #[cfg(feature = "full")]
     pub failover_executions_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::FailoverExecutionWhereInput>,
+        crate::Related<crate::models::FailoverExecutionWhereInput>,
     >,
     #[cfg(feature = "full")]
     pub failover_executions_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::FailoverExecutionWhereInput>,
+        crate::Related<crate::models::FailoverExecutionWhereInput>,
     >,
     #[cfg(feature = "full")]
     pub failover_executions_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::FailoverExecutionWhereInput>,
+        crate::Related<crate::models::FailoverExecutionWhereInput>,
     >,
     pub id: crate::Nullable<::std::string::String>,
     pub id_contains: crate::Nullable<::std::string::String>,
@@ -38779,30 +38725,30 @@ pub struct ReplicationServiceWhereInput {
     pub name_starts_with: crate::Nullable<::std::string::String>,
     #[cfg(feature = "full")]
     pub permanent_failover_execution_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::PermanentFailoverExecutionWhereInput>,
+        crate::Related<crate::models::PermanentFailoverExecutionWhereInput>,
     >,
     #[cfg(feature = "full")]
     pub permanent_failover_execution_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::PermanentFailoverExecutionWhereInput>,
+        crate::Related<crate::models::PermanentFailoverExecutionWhereInput>,
     >,
     #[cfg(feature = "full")]
     pub permanent_failover_execution_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::PermanentFailoverExecutionWhereInput>,
+        crate::Related<crate::models::PermanentFailoverExecutionWhereInput>,
     >,
     pub replication_clusters_every: crate::Nullable<crate::models::ClusterWhereInput>,
     pub replication_clusters_none: crate::Nullable<crate::models::ClusterWhereInput>,
     pub replication_clusters_some: crate::Nullable<crate::models::ClusterWhereInput>,
     #[cfg(feature = "replication-plan")]
     pub replication_plans_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::ReplicationPlanWhereInput>,
+        crate::Related<crate::models::ReplicationPlanWhereInput>,
     >,
     #[cfg(feature = "replication-plan")]
     pub replication_plans_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::ReplicationPlanWhereInput>,
+        crate::Related<crate::models::ReplicationPlanWhereInput>,
     >,
     #[cfg(feature = "replication-plan")]
     pub replication_plans_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::ReplicationPlanWhereInput>,
+        crate::Related<crate::models::ReplicationPlanWhereInput>,
     >,
     pub resource_version: crate::Nullable<i32>,
     pub resource_version_gt: crate::Nullable<i32>,
@@ -39572,16 +39518,14 @@ pub struct ReplicationTargetExecutionWhereInput {
     pub phase_not: crate::Nullable<crate::models::BackupJobPhase>,
     pub phase_not_in: crate::Nullable<::std::vec::Vec<crate::models::BackupJobPhase>>,
     #[cfg(feature = "replica-vm")]
-    pub replica_vm: crate::Nullable<
-        ::std::boxed::Box<crate::models::ReplicaVmWhereInput>,
-    >,
+    pub replica_vm: crate::Nullable<crate::Related<crate::models::ReplicaVmWhereInput>>,
     #[cfg(feature = "replication-plan")]
     pub replication_plan: crate::Nullable<
-        ::std::boxed::Box<crate::models::ReplicationPlanWhereInput>,
+        crate::Related<crate::models::ReplicationPlanWhereInput>,
     >,
     #[cfg(feature = "full")]
     pub replication_plan_execution: crate::Nullable<
-        ::std::boxed::Box<crate::models::ReplicationPlanExecutionWhereInput>,
+        crate::Related<crate::models::ReplicationPlanExecutionWhereInput>,
     >,
     pub resource_version: crate::Nullable<i32>,
     pub resource_version_gt: crate::Nullable<i32>,
@@ -40922,7 +40866,7 @@ pub struct SecurityPolicyWhereInput {
         )
     )]
     pub everoute_cluster: crate::Nullable<
-        ::std::boxed::Box<crate::models::EverouteClusterWhereInput>,
+        crate::Related<crate::models::EverouteClusterWhereInput>,
     >,
     pub id: crate::Nullable<::std::string::String>,
     pub id_contains: crate::Nullable<::std::string::String>,
@@ -41551,7 +41495,7 @@ pub struct SnapshotPlanWhereInput {
     pub auto_execute_num_lte: crate::Nullable<i32>,
     pub auto_execute_num_not: crate::Nullable<i32>,
     pub auto_execute_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub cluster: crate::Nullable<::std::boxed::Box<crate::models::ClusterWhereInput>>,
+    pub cluster: crate::Nullable<crate::Related<crate::models::ClusterWhereInput>>,
     pub description: crate::Nullable<::std::string::String>,
     pub description_contains: crate::Nullable<::std::string::String>,
     pub description_ends_with: crate::Nullable<::std::string::String>,
@@ -41592,15 +41536,15 @@ pub struct SnapshotPlanWhereInput {
     >,
     #[cfg(feature = "snapshot-plan-task")]
     pub execution_tasks_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::SnapshotPlanTaskWhereInput>,
+        crate::Related<crate::models::SnapshotPlanTaskWhereInput>,
     >,
     #[cfg(feature = "snapshot-plan-task")]
     pub execution_tasks_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::SnapshotPlanTaskWhereInput>,
+        crate::Related<crate::models::SnapshotPlanTaskWhereInput>,
     >,
     #[cfg(feature = "snapshot-plan-task")]
     pub execution_tasks_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::SnapshotPlanTaskWhereInput>,
+        crate::Related<crate::models::SnapshotPlanTaskWhereInput>,
     >,
     pub healthy: crate::Nullable<bool>,
     pub healthy_not: crate::Nullable<bool>,
@@ -41780,7 +41724,7 @@ pub struct SnapshotPlanWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub vms_every: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
+    pub vms_every: crate::Nullable<crate::Related<crate::models::VmWhereInput>>,
     #[cfg(
         any(
             feature = "alert",
@@ -41801,7 +41745,7 @@ pub struct SnapshotPlanWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub vms_none: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
+    pub vms_none: crate::Nullable<crate::Related<crate::models::VmWhereInput>>,
     #[cfg(
         any(
             feature = "alert",
@@ -41822,7 +41766,7 @@ pub struct SnapshotPlanWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub vms_some: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
+    pub vms_some: crate::Nullable<crate::Related<crate::models::VmWhereInput>>,
 }
 #[cfg(any(feature = "snapshot-plan", feature = "table-reporter"))]
 #[cfg(feature = "server")]
@@ -44194,7 +44138,7 @@ pub struct UsbDeviceWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub host: crate::Nullable<::std::boxed::Box<crate::models::HostWhereInput>>,
+    pub host: crate::Nullable<crate::Related<crate::models::HostWhereInput>>,
     pub id: crate::Nullable<::std::string::String>,
     pub id_contains: crate::Nullable<::std::string::String>,
     pub id_ends_with: crate::Nullable<::std::string::String>,
@@ -44305,7 +44249,7 @@ pub struct UsbDeviceWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub vms_every: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
+    pub vms_every: crate::Nullable<crate::Related<crate::models::VmWhereInput>>,
     #[cfg(
         any(
             feature = "alert",
@@ -44326,7 +44270,7 @@ pub struct UsbDeviceWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub vms_none: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
+    pub vms_none: crate::Nullable<crate::Related<crate::models::VmWhereInput>>,
     #[cfg(
         any(
             feature = "alert",
@@ -44347,7 +44291,7 @@ pub struct UsbDeviceWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub vms_some: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
+    pub vms_some: crate::Nullable<crate::Related<crate::models::VmWhereInput>>,
 }
 #[cfg(any(feature = "table-reporter", feature = "usb-device"))]
 #[cfg(feature = "server")]
@@ -45650,15 +45594,15 @@ pub struct UserWhereInput {
     pub role_not_in: crate::Nullable<::std::vec::Vec<crate::models::UserRole>>,
     #[cfg(feature = "user-role-next")]
     pub roles_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::UserRoleNextWhereInput>,
+        crate::Related<crate::models::UserRoleNextWhereInput>,
     >,
     #[cfg(feature = "user-role-next")]
     pub roles_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::UserRoleNextWhereInput>,
+        crate::Related<crate::models::UserRoleNextWhereInput>,
     >,
     #[cfg(feature = "user-role-next")]
     pub roles_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::UserRoleNextWhereInput>,
+        crate::Related<crate::models::UserRoleNextWhereInput>,
     >,
     pub source: crate::Nullable<crate::models::UserSource>,
     pub source_in: crate::Nullable<::std::vec::Vec<crate::models::UserSource>>,
@@ -46233,7 +46177,7 @@ pub struct VdsWhereInput {
     pub bond_mode_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub bond_mode_not_starts_with: crate::Nullable<::std::string::String>,
     pub bond_mode_starts_with: crate::Nullable<::std::string::String>,
-    pub cluster: crate::Nullable<::std::boxed::Box<crate::models::ClusterWhereInput>>,
+    pub cluster: crate::Nullable<crate::Related<crate::models::ClusterWhereInput>>,
     pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
     pub entity_async_status_in: crate::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
@@ -46251,7 +46195,7 @@ pub struct VdsWhereInput {
         )
     )]
     pub everoute_cluster: crate::Nullable<
-        ::std::boxed::Box<crate::models::EverouteClusterWhereInput>,
+        crate::Related<crate::models::EverouteClusterWhereInput>,
     >,
     pub id: crate::Nullable<::std::string::String>,
     pub id_contains: crate::Nullable<::std::string::String>,
@@ -46277,7 +46221,7 @@ pub struct VdsWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_every: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_every: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     #[cfg(
         any(
             feature = "isolation-policy",
@@ -46286,7 +46230,7 @@ pub struct VdsWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_none: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_none: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     #[cfg(
         any(
             feature = "isolation-policy",
@@ -46295,7 +46239,7 @@ pub struct VdsWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_some: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_some: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     pub local_id: crate::Nullable<::std::string::String>,
     pub local_id_contains: crate::Nullable<::std::string::String>,
     pub local_id_ends_with: crate::Nullable<::std::string::String>,
@@ -46334,7 +46278,7 @@ pub struct VdsWhereInput {
             feature = "vm"
         )
     )]
-    pub nics_every: crate::Nullable<::std::boxed::Box<crate::models::NicWhereInput>>,
+    pub nics_every: crate::Nullable<crate::Related<crate::models::NicWhereInput>>,
     #[cfg(
         any(
             feature = "graph",
@@ -46345,7 +46289,7 @@ pub struct VdsWhereInput {
             feature = "vm"
         )
     )]
-    pub nics_none: crate::Nullable<::std::boxed::Box<crate::models::NicWhereInput>>,
+    pub nics_none: crate::Nullable<crate::Related<crate::models::NicWhereInput>>,
     #[cfg(
         any(
             feature = "graph",
@@ -46356,7 +46300,7 @@ pub struct VdsWhereInput {
             feature = "vm"
         )
     )]
-    pub nics_some: crate::Nullable<::std::boxed::Box<crate::models::NicWhereInput>>,
+    pub nics_some: crate::Nullable<crate::Related<crate::models::NicWhereInput>>,
     pub ovsbr_name: crate::Nullable<::std::string::String>,
     pub ovsbr_name_contains: crate::Nullable<::std::string::String>,
     pub ovsbr_name_ends_with: crate::Nullable<::std::string::String>,
@@ -46376,9 +46320,9 @@ pub struct VdsWhereInput {
     pub type_not: crate::Nullable<crate::models::NetworkType>,
     pub type_not_in: crate::Nullable<::std::vec::Vec<crate::models::NetworkType>>,
     #[cfg(any(feature = "label", feature = "table-reporter", feature = "vlan"))]
-    pub vlans_every: crate::Nullable<::std::boxed::Box<crate::models::VlanWhereInput>>,
+    pub vlans_every: crate::Nullable<crate::Related<crate::models::VlanWhereInput>>,
     #[cfg(any(feature = "label", feature = "table-reporter", feature = "vlan"))]
-    pub vlans_none: crate::Nullable<::std::boxed::Box<crate::models::VlanWhereInput>>,
+    pub vlans_none: crate::Nullable<crate::Related<crate::models::VlanWhereInput>>,
     pub vlans_num: crate::Nullable<i32>,
     pub vlans_num_gt: crate::Nullable<i32>,
     pub vlans_num_gte: crate::Nullable<i32>,
@@ -46388,7 +46332,7 @@ pub struct VdsWhereInput {
     pub vlans_num_not: crate::Nullable<i32>,
     pub vlans_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
     #[cfg(any(feature = "label", feature = "table-reporter", feature = "vlan"))]
-    pub vlans_some: crate::Nullable<::std::boxed::Box<crate::models::VlanWhereInput>>,
+    pub vlans_some: crate::Nullable<crate::Related<crate::models::VlanWhereInput>>,
     pub work_mode: crate::Nullable<::std::string::String>,
     pub work_mode_contains: crate::Nullable<::std::string::String>,
     pub work_mode_ends_with: crate::Nullable<::std::string::String>,
@@ -46932,7 +46876,7 @@ pub struct VirtualPrivateCloudIsolationPolicyWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_every: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_every: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     #[cfg(
         any(
             feature = "isolation-policy",
@@ -46941,7 +46885,7 @@ pub struct VirtualPrivateCloudIsolationPolicyWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_none: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_none: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     #[cfg(
         any(
             feature = "isolation-policy",
@@ -46950,7 +46894,7 @@ pub struct VirtualPrivateCloudIsolationPolicyWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_some: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_some: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     pub local_id: crate::Nullable<::std::string::String>,
     pub local_id_contains: crate::Nullable<::std::string::String>,
     pub local_id_ends_with: crate::Nullable<::std::string::String>,
@@ -46975,15 +46919,15 @@ pub struct VirtualPrivateCloudIsolationPolicyWhereInput {
     >,
     #[cfg(feature = "virtual-private-cloud-security-group")]
     pub security_groups_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudSecurityGroupWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudSecurityGroupWhereInput>,
     >,
     #[cfg(feature = "virtual-private-cloud-security-group")]
     pub security_groups_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudSecurityGroupWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudSecurityGroupWhereInput>,
     >,
     #[cfg(feature = "virtual-private-cloud-security-group")]
     pub security_groups_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudSecurityGroupWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudSecurityGroupWhereInput>,
     >,
     #[cfg(
         any(
@@ -47005,10 +46949,10 @@ pub struct VirtualPrivateCloudIsolationPolicyWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub vm: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
+    pub vm: crate::Nullable<crate::Related<crate::models::VmWhereInput>>,
     #[cfg(feature = "virtual-private-cloud")]
     pub vpc: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudWhereInput>,
     >,
 }
 #[cfg(feature = "full")]
@@ -47275,7 +47219,7 @@ pub struct VirtualPrivateCloudNicSnapshotWhereInput {
     >,
     #[cfg(feature = "virtual-private-cloud-floating-ip")]
     pub floating_ip: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudFloatingIpWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudFloatingIpWhereInput>,
     >,
     pub id: crate::Nullable<::std::string::String>,
     pub id_contains: crate::Nullable<::std::string::String>,
@@ -47321,15 +47265,15 @@ pub struct VirtualPrivateCloudNicSnapshotWhereInput {
     pub mac_address_starts_with: crate::Nullable<::std::string::String>,
     #[cfg(feature = "virtual-private-cloud")]
     pub vpc: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudWhereInput>,
     >,
     #[cfg(feature = "full")]
     pub vpc_nic: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudNicWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudNicWhereInput>,
     >,
     #[cfg(feature = "virtual-private-cloud-subnet")]
     pub vpc_subnet: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudSubnetWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudSubnetWhereInput>,
     >,
 }
 #[cfg(feature = "full")]
@@ -47535,7 +47479,7 @@ pub struct VirtualPrivateCloudNicWhereInput {
     >,
     #[cfg(feature = "virtual-private-cloud-floating-ip")]
     pub floating_ip: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudFloatingIpWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudFloatingIpWhereInput>,
     >,
     pub id: crate::Nullable<::std::string::String>,
     pub id_contains: crate::Nullable<::std::string::String>,
@@ -47567,27 +47511,27 @@ pub struct VirtualPrivateCloudNicWhereInput {
     pub local_id_starts_with: crate::Nullable<::std::string::String>,
     #[cfg(feature = "full")]
     pub snapshots_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudNicSnapshotWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudNicSnapshotWhereInput>,
     >,
     #[cfg(feature = "full")]
     pub snapshots_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudNicSnapshotWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudNicSnapshotWhereInput>,
     >,
     #[cfg(feature = "full")]
     pub snapshots_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudNicSnapshotWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudNicSnapshotWhereInput>,
     >,
     #[cfg(
         any(feature = "graph", feature = "metrics", feature = "vm", feature = "vm-nic")
     )]
-    pub vm_nic: crate::Nullable<::std::boxed::Box<crate::models::VmNicWhereInput>>,
+    pub vm_nic: crate::Nullable<crate::Related<crate::models::VmNicWhereInput>>,
     #[cfg(feature = "virtual-private-cloud")]
     pub vpc: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudWhereInput>,
     >,
     #[cfg(feature = "virtual-private-cloud-subnet")]
     pub vpc_subnet: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudSubnetWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudSubnetWhereInput>,
     >,
 }
 #[cfg(feature = "full")]
@@ -47772,7 +47716,7 @@ pub struct VirtualPrivateCloudPeeringWhereInput {
     >,
     #[cfg(feature = "virtual-private-cloud")]
     pub dst_vpc: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudWhereInput>,
     >,
     pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
     pub entity_async_status_in: crate::Nullable<
@@ -47826,7 +47770,7 @@ pub struct VirtualPrivateCloudPeeringWhereInput {
     pub name_starts_with: crate::Nullable<::std::string::String>,
     #[cfg(feature = "virtual-private-cloud")]
     pub src_vpc: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudWhereInput>,
     >,
 }
 #[cfg(feature = "full")]
@@ -48078,7 +48022,7 @@ pub struct VirtualPrivateCloudRouteWhereInput {
     pub local_id_starts_with: crate::Nullable<::std::string::String>,
     #[cfg(feature = "virtual-private-cloud-nat-gateway")]
     pub nat_gateway: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudNatGatewayWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudNatGatewayWhereInput>,
     >,
     pub next_hop_local_id: crate::Nullable<::std::string::String>,
     pub next_hop_local_id_contains: crate::Nullable<::std::string::String>,
@@ -48110,15 +48054,15 @@ pub struct VirtualPrivateCloudRouteWhereInput {
     >,
     #[cfg(feature = "virtual-private-cloud-route-table")]
     pub route_table: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudRouteTableWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudRouteTableWhereInput>,
     >,
     #[cfg(feature = "virtual-private-cloud-router-gateway")]
     pub router_gateway: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudRouterGatewayWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudRouterGatewayWhereInput>,
     >,
     #[cfg(feature = "full")]
     pub vpc_peering: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudPeeringWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudPeeringWhereInput>,
     >,
 }
 #[cfg(feature = "full")]
@@ -48490,39 +48434,39 @@ pub struct VirtualPrivateCloudServiceWhereInput {
     >,
     #[cfg(feature = "virtual-private-cloud-cluster-binding")]
     pub cluster_bindings_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudClusterBindingWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudClusterBindingWhereInput>,
     >,
     #[cfg(feature = "virtual-private-cloud-cluster-binding")]
     pub cluster_bindings_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudClusterBindingWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudClusterBindingWhereInput>,
     >,
     #[cfg(feature = "virtual-private-cloud-cluster-binding")]
     pub cluster_bindings_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudClusterBindingWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudClusterBindingWhereInput>,
     >,
     #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
     pub edge_gateway_groups_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudEdgeGatewayGroupWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudEdgeGatewayGroupWhereInput>,
     >,
     #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
     pub edge_gateway_groups_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudEdgeGatewayGroupWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudEdgeGatewayGroupWhereInput>,
     >,
     #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
     pub edge_gateway_groups_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudEdgeGatewayGroupWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudEdgeGatewayGroupWhereInput>,
     >,
     #[cfg(feature = "virtual-private-cloud-edge-gateway")]
     pub edge_gateways_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudEdgeGatewayWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudEdgeGatewayWhereInput>,
     >,
     #[cfg(feature = "virtual-private-cloud-edge-gateway")]
     pub edge_gateways_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudEdgeGatewayWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudEdgeGatewayWhereInput>,
     >,
     #[cfg(feature = "virtual-private-cloud-edge-gateway")]
     pub edge_gateways_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudEdgeGatewayWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudEdgeGatewayWhereInput>,
     >,
     pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
     pub entity_async_status_in: crate::Nullable<
@@ -48541,19 +48485,19 @@ pub struct VirtualPrivateCloudServiceWhereInput {
         )
     )]
     pub everoute_cluster: crate::Nullable<
-        ::std::boxed::Box<crate::models::EverouteClusterWhereInput>,
+        crate::Related<crate::models::EverouteClusterWhereInput>,
     >,
     #[cfg(feature = "virtual-private-cloud-external-subnet")]
     pub external_subnets_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudExternalSubnetWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudExternalSubnetWhereInput>,
     >,
     #[cfg(feature = "virtual-private-cloud-external-subnet")]
     pub external_subnets_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudExternalSubnetWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudExternalSubnetWhereInput>,
     >,
     #[cfg(feature = "virtual-private-cloud-external-subnet")]
     pub external_subnets_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudExternalSubnetWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudExternalSubnetWhereInput>,
     >,
     pub id: crate::Nullable<::std::string::String>,
     pub id_contains: crate::Nullable<::std::string::String>,
@@ -48591,15 +48535,15 @@ pub struct VirtualPrivateCloudServiceWhereInput {
     >,
     #[cfg(feature = "virtual-private-cloud")]
     pub vpcs_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudWhereInput>,
     >,
     #[cfg(feature = "virtual-private-cloud")]
     pub vpcs_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudWhereInput>,
     >,
     #[cfg(feature = "virtual-private-cloud")]
     pub vpcs_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudWhereInput>,
     >,
 }
 #[cfg(feature = "full")]
@@ -48936,7 +48880,7 @@ pub struct VlanWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_every: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_every: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     #[cfg(
         any(
             feature = "isolation-policy",
@@ -48945,7 +48889,7 @@ pub struct VlanWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_none: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_none: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     #[cfg(
         any(
             feature = "isolation-policy",
@@ -48954,7 +48898,7 @@ pub struct VlanWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_some: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_some: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     pub local_id: crate::Nullable<::std::string::String>,
     pub local_id_contains: crate::Nullable<::std::string::String>,
     pub local_id_ends_with: crate::Nullable<::std::string::String>,
@@ -49038,7 +48982,7 @@ pub struct VlanWhereInput {
     pub type_not: crate::Nullable<crate::models::NetworkType>,
     pub type_not_in: crate::Nullable<::std::vec::Vec<crate::models::NetworkType>>,
     #[cfg(any(feature = "label", feature = "table-reporter", feature = "vds"))]
-    pub vds: crate::Nullable<::std::boxed::Box<crate::models::VdsWhereInput>>,
+    pub vds: crate::Nullable<crate::Related<crate::models::VdsWhereInput>>,
     pub vlan_id: crate::Nullable<i32>,
     pub vlan_id_gt: crate::Nullable<i32>,
     pub vlan_id_gte: crate::Nullable<i32>,
@@ -49050,17 +48994,15 @@ pub struct VlanWhereInput {
     #[cfg(
         any(feature = "graph", feature = "metrics", feature = "vm", feature = "vm-nic")
     )]
-    pub vm_nics_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmNicWhereInput>,
-    >,
+    pub vm_nics_every: crate::Nullable<crate::Related<crate::models::VmNicWhereInput>>,
     #[cfg(
         any(feature = "graph", feature = "metrics", feature = "vm", feature = "vm-nic")
     )]
-    pub vm_nics_none: crate::Nullable<::std::boxed::Box<crate::models::VmNicWhereInput>>,
+    pub vm_nics_none: crate::Nullable<crate::Related<crate::models::VmNicWhereInput>>,
     #[cfg(
         any(feature = "graph", feature = "metrics", feature = "vm", feature = "vm-nic")
     )]
-    pub vm_nics_some: crate::Nullable<::std::boxed::Box<crate::models::VmNicWhereInput>>,
+    pub vm_nics_some: crate::Nullable<crate::Related<crate::models::VmNicWhereInput>>,
 }
 #[cfg(any(feature = "label", feature = "table-reporter", feature = "vlan"))]
 #[cfg(feature = "server")]
@@ -49740,7 +49682,7 @@ pub struct VmDiskWhereInput {
     pub disabled: crate::Nullable<bool>,
     pub disabled_not: crate::Nullable<bool>,
     #[cfg(any(feature = "elf-image", feature = "label", feature = "table-reporter"))]
-    pub elf_image: crate::Nullable<::std::boxed::Box<crate::models::ElfImageWhereInput>>,
+    pub elf_image: crate::Nullable<crate::Related<crate::models::ElfImageWhereInput>>,
     pub id: crate::Nullable<::std::string::String>,
     pub id_contains: crate::Nullable<::std::string::String>,
     pub id_ends_with: crate::Nullable<::std::string::String>,
@@ -49810,7 +49752,7 @@ pub struct VmDiskWhereInput {
     pub serial_not_starts_with: crate::Nullable<::std::string::String>,
     pub serial_starts_with: crate::Nullable<::std::string::String>,
     #[cfg(feature = "svt-image")]
-    pub svt_image: crate::Nullable<::std::boxed::Box<crate::models::SvtImageWhereInput>>,
+    pub svt_image: crate::Nullable<crate::Related<crate::models::SvtImageWhereInput>>,
     pub r#type: crate::Nullable<crate::models::VmDiskType>,
     pub type_in: crate::Nullable<::std::vec::Vec<crate::models::VmDiskType>>,
     pub type_not: crate::Nullable<crate::models::VmDiskType>,
@@ -49881,7 +49823,7 @@ pub struct VmDiskWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub vm: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
+    pub vm: crate::Nullable<crate::Related<crate::models::VmWhereInput>>,
     #[cfg(
         any(
             feature = "graph",
@@ -49892,7 +49834,7 @@ pub struct VmDiskWhereInput {
             feature = "vm-volume"
         )
     )]
-    pub vm_volume: crate::Nullable<::std::boxed::Box<crate::models::VmVolumeWhereInput>>,
+    pub vm_volume: crate::Nullable<crate::Related<crate::models::VmVolumeWhereInput>>,
 }
 #[cfg(any(feature = "vm", feature = "vm-disk"))]
 #[cfg(feature = "server")]
@@ -50863,7 +50805,7 @@ pub struct VmNicWhereInput {
             feature = "vm"
         )
     )]
-    pub nic: crate::Nullable<::std::boxed::Box<crate::models::NicWhereInput>>,
+    pub nic: crate::Nullable<crate::Related<crate::models::NicWhereInput>>,
     pub order: crate::Nullable<i32>,
     pub order_gt: crate::Nullable<i32>,
     pub order_gte: crate::Nullable<i32>,
@@ -50891,7 +50833,7 @@ pub struct VmNicWhereInput {
     pub type_not: crate::Nullable<crate::models::VmNicType>,
     pub type_not_in: crate::Nullable<::std::vec::Vec<crate::models::VmNicType>>,
     #[cfg(any(feature = "label", feature = "table-reporter", feature = "vlan"))]
-    pub vlan: crate::Nullable<::std::boxed::Box<crate::models::VlanWhereInput>>,
+    pub vlan: crate::Nullable<crate::Related<crate::models::VlanWhereInput>>,
     #[cfg(
         any(
             feature = "alert",
@@ -50912,10 +50854,10 @@ pub struct VmNicWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub vm: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
+    pub vm: crate::Nullable<crate::Related<crate::models::VmWhereInput>>,
     #[cfg(feature = "full")]
     pub vpc_nic: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudNicWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudNicWhereInput>,
     >,
 }
 #[cfg(any(feature = "graph", feature = "metrics", feature = "vm", feature = "vm-nic"))]
@@ -51758,7 +51700,7 @@ pub struct VmPlacementGroupWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::VmPlacementGroupWhereInput>>,
     pub not: crate::Nullable<::std::vec::Vec<crate::models::VmPlacementGroupWhereInput>>,
     pub or: crate::Nullable<::std::vec::Vec<crate::models::VmPlacementGroupWhereInput>>,
-    pub cluster: crate::Nullable<::std::boxed::Box<crate::models::ClusterWhereInput>>,
+    pub cluster: crate::Nullable<crate::Related<crate::models::ClusterWhereInput>>,
     pub description: crate::Nullable<::std::string::String>,
     pub description_contains: crate::Nullable<::std::string::String>,
     pub description_ends_with: crate::Nullable<::std::string::String>,
@@ -51860,7 +51802,7 @@ pub struct VmPlacementGroupWhereInput {
         )
     )]
     pub vm_host_must_host_uuids_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::HostWhereInput>,
+        crate::Related<crate::models::HostWhereInput>,
     >,
     #[cfg(
         any(
@@ -51879,7 +51821,7 @@ pub struct VmPlacementGroupWhereInput {
         )
     )]
     pub vm_host_must_host_uuids_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::HostWhereInput>,
+        crate::Related<crate::models::HostWhereInput>,
     >,
     #[cfg(
         any(
@@ -51898,7 +51840,7 @@ pub struct VmPlacementGroupWhereInput {
         )
     )]
     pub vm_host_must_host_uuids_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::HostWhereInput>,
+        crate::Related<crate::models::HostWhereInput>,
     >,
     pub vm_host_must_policy: crate::Nullable<bool>,
     pub vm_host_must_policy_not: crate::Nullable<bool>,
@@ -51921,7 +51863,7 @@ pub struct VmPlacementGroupWhereInput {
         )
     )]
     pub vm_host_prefer_host_uuids_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::HostWhereInput>,
+        crate::Related<crate::models::HostWhereInput>,
     >,
     #[cfg(
         any(
@@ -51940,7 +51882,7 @@ pub struct VmPlacementGroupWhereInput {
         )
     )]
     pub vm_host_prefer_host_uuids_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::HostWhereInput>,
+        crate::Related<crate::models::HostWhereInput>,
     >,
     #[cfg(
         any(
@@ -51959,7 +51901,7 @@ pub struct VmPlacementGroupWhereInput {
         )
     )]
     pub vm_host_prefer_host_uuids_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::HostWhereInput>,
+        crate::Related<crate::models::HostWhereInput>,
     >,
     pub vm_host_prefer_policy: crate::Nullable<bool>,
     pub vm_host_prefer_policy_not: crate::Nullable<bool>,
@@ -51989,7 +51931,7 @@ pub struct VmPlacementGroupWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub vms_every: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
+    pub vms_every: crate::Nullable<crate::Related<crate::models::VmWhereInput>>,
     #[cfg(
         any(
             feature = "alert",
@@ -52010,7 +51952,7 @@ pub struct VmPlacementGroupWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub vms_none: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
+    pub vms_none: crate::Nullable<crate::Related<crate::models::VmWhereInput>>,
     #[cfg(
         any(
             feature = "alert",
@@ -52031,7 +51973,7 @@ pub struct VmPlacementGroupWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub vms_some: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
+    pub vms_some: crate::Nullable<crate::Related<crate::models::VmWhereInput>>,
 }
 #[cfg(any(feature = "table-reporter", feature = "vm", feature = "vm-placement-group"))]
 #[cfg(feature = "server")]
@@ -52760,7 +52702,7 @@ pub struct VmSnapshotWhereInput {
     pub clock_offset_not_in: crate::Nullable<
         ::std::vec::Vec<crate::models::VmClockOffset>,
     >,
-    pub cluster: crate::Nullable<::std::boxed::Box<crate::models::ClusterWhereInput>>,
+    pub cluster: crate::Nullable<crate::Related<crate::models::ClusterWhereInput>>,
     pub consistent_type: crate::Nullable<crate::models::ConsistentType>,
     pub consistent_type_in: crate::Nullable<
         ::std::vec::Vec<crate::models::ConsistentType>,
@@ -52839,7 +52781,7 @@ pub struct VmSnapshotWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_every: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_every: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     #[cfg(
         any(
             feature = "isolation-policy",
@@ -52848,7 +52790,7 @@ pub struct VmSnapshotWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_none: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_none: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     #[cfg(
         any(
             feature = "isolation-policy",
@@ -52857,7 +52799,7 @@ pub struct VmSnapshotWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_some: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_some: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     pub local_created_at: crate::Nullable<::std::string::String>,
     pub local_created_at_gt: crate::Nullable<::std::string::String>,
     pub local_created_at_gte: crate::Nullable<::std::string::String>,
@@ -52944,7 +52886,7 @@ pub struct VmSnapshotWhereInput {
     pub size_not_in: crate::Nullable<::std::vec::Vec<i64>>,
     #[cfg(feature = "snapshot-group")]
     pub snapshot_group: crate::Nullable<
-        ::std::boxed::Box<crate::models::SnapshotGroupWhereInput>,
+        crate::Related<crate::models::SnapshotGroupWhereInput>,
     >,
     pub vcpu: crate::Nullable<i32>,
     pub vcpu_gt: crate::Nullable<i32>,
@@ -52974,7 +52916,7 @@ pub struct VmSnapshotWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub vm: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
+    pub vm: crate::Nullable<crate::Related<crate::models::VmWhereInput>>,
     pub win_opt: crate::Nullable<bool>,
     pub win_opt_not: crate::Nullable<bool>,
 }
@@ -53581,7 +53523,7 @@ pub struct VmTemplateWhereInput {
     >,
     pub cloud_init_supported: crate::Nullable<bool>,
     pub cloud_init_supported_not: crate::Nullable<bool>,
-    pub cluster: crate::Nullable<::std::boxed::Box<crate::models::ClusterWhereInput>>,
+    pub cluster: crate::Nullable<crate::Related<crate::models::ClusterWhereInput>>,
     #[cfg(
         any(
             feature = "content-library-vm-template",
@@ -53591,7 +53533,7 @@ pub struct VmTemplateWhereInput {
         )
     )]
     pub content_library_vm_template: crate::Nullable<
-        ::std::boxed::Box<crate::models::ContentLibraryVmTemplateWhereInput>,
+        crate::Related<crate::models::ContentLibraryVmTemplateWhereInput>,
     >,
     pub cpu_model: crate::Nullable<::std::string::String>,
     pub cpu_model_contains: crate::Nullable<::std::string::String>,
@@ -53663,7 +53605,7 @@ pub struct VmTemplateWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_every: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_every: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     #[cfg(
         any(
             feature = "isolation-policy",
@@ -53672,7 +53614,7 @@ pub struct VmTemplateWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_none: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_none: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     #[cfg(
         any(
             feature = "isolation-policy",
@@ -53681,7 +53623,7 @@ pub struct VmTemplateWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_some: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_some: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     pub local_created_at: crate::Nullable<::std::string::String>,
     pub local_created_at_gt: crate::Nullable<::std::string::String>,
     pub local_created_at_gte: crate::Nullable<::std::string::String>,
@@ -54406,7 +54348,7 @@ pub struct VmVolumeSnapshotWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::VmVolumeSnapshotWhereInput>>,
     pub not: crate::Nullable<::std::vec::Vec<crate::models::VmVolumeSnapshotWhereInput>>,
     pub or: crate::Nullable<::std::vec::Vec<crate::models::VmVolumeSnapshotWhereInput>>,
-    pub cluster: crate::Nullable<::std::boxed::Box<crate::models::ClusterWhereInput>>,
+    pub cluster: crate::Nullable<crate::Related<crate::models::ClusterWhereInput>>,
     pub create_at: crate::Nullable<::std::string::String>,
     pub create_at_gt: crate::Nullable<::std::string::String>,
     pub create_at_gte: crate::Nullable<::std::string::String>,
@@ -54469,7 +54411,7 @@ pub struct VmVolumeSnapshotWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_every: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_every: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     #[cfg(
         any(
             feature = "isolation-policy",
@@ -54478,7 +54420,7 @@ pub struct VmVolumeSnapshotWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_none: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_none: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     #[cfg(
         any(
             feature = "isolation-policy",
@@ -54487,7 +54429,7 @@ pub struct VmVolumeSnapshotWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_some: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_some: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     pub local_created_at: crate::Nullable<::std::string::String>,
     pub local_created_at_gt: crate::Nullable<::std::string::String>,
     pub local_created_at_gte: crate::Nullable<::std::string::String>,
@@ -54564,7 +54506,7 @@ pub struct VmVolumeSnapshotWhereInput {
             feature = "vm-volume"
         )
     )]
-    pub vm_volume: crate::Nullable<::std::boxed::Box<crate::models::VmVolumeWhereInput>>,
+    pub vm_volume: crate::Nullable<crate::Related<crate::models::VmVolumeWhereInput>>,
     pub volume_sharing: crate::Nullable<bool>,
     pub volume_sharing_not: crate::Nullable<bool>,
     pub volume_size: crate::Nullable<f64>,
@@ -55157,7 +55099,7 @@ pub struct VmVolumeWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::VmVolumeWhereInput>>,
     pub not: crate::Nullable<::std::vec::Vec<crate::models::VmVolumeWhereInput>>,
     pub or: crate::Nullable<::std::vec::Vec<crate::models::VmVolumeWhereInput>>,
-    pub cluster: crate::Nullable<::std::boxed::Box<crate::models::ClusterWhereInput>>,
+    pub cluster: crate::Nullable<crate::Related<crate::models::ClusterWhereInput>>,
     pub description: crate::Nullable<::std::string::String>,
     pub description_contains: crate::Nullable<::std::string::String>,
     pub description_ends_with: crate::Nullable<::std::string::String>,
@@ -55228,7 +55170,7 @@ pub struct VmVolumeWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_every: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_every: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     #[cfg(
         any(
             feature = "isolation-policy",
@@ -55237,7 +55179,7 @@ pub struct VmVolumeWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_none: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_none: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     #[cfg(
         any(
             feature = "isolation-policy",
@@ -55246,7 +55188,7 @@ pub struct VmVolumeWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_some: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_some: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     pub local_created_at: crate::Nullable<::std::string::String>,
     pub local_created_at_gt: crate::Nullable<::std::string::String>,
     pub local_created_at_gte: crate::Nullable<::std::string::String>,
@@ -55280,7 +55222,7 @@ pub struct VmVolumeWhereInput {
             feature = "table-reporter"
         )
     )]
-    pub lun: crate::Nullable<::std::boxed::Box<crate::models::IscsiLunWhereInput>>,
+    pub lun: crate::Nullable<crate::Related<crate::models::IscsiLunWhereInput>>,
     pub mounting: crate::Nullable<bool>,
     pub mounting_not: crate::Nullable<bool>,
     pub name: crate::Nullable<::std::string::String>,
@@ -55358,17 +55300,11 @@ pub struct VmVolumeWhereInput {
     pub used_size_usage_not: crate::Nullable<f64>,
     pub used_size_usage_not_in: crate::Nullable<::std::vec::Vec<f64>>,
     #[cfg(any(feature = "vm", feature = "vm-disk"))]
-    pub vm_disks_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmDiskWhereInput>,
-    >,
+    pub vm_disks_every: crate::Nullable<crate::Related<crate::models::VmDiskWhereInput>>,
     #[cfg(any(feature = "vm", feature = "vm-disk"))]
-    pub vm_disks_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmDiskWhereInput>,
-    >,
+    pub vm_disks_none: crate::Nullable<crate::Related<crate::models::VmDiskWhereInput>>,
     #[cfg(any(feature = "vm", feature = "vm-disk"))]
-    pub vm_disks_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmDiskWhereInput>,
-    >,
+    pub vm_disks_some: crate::Nullable<crate::Related<crate::models::VmDiskWhereInput>>,
 }
 #[cfg(
     any(
@@ -56017,15 +55953,15 @@ pub struct VmWhereInput {
     pub or: crate::Nullable<::std::vec::Vec<crate::models::VmWhereInput>>,
     #[cfg(feature = "backup-plan")]
     pub backup_plans_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::BackupPlanWhereInput>,
+        crate::Related<crate::models::BackupPlanWhereInput>,
     >,
     #[cfg(feature = "backup-plan")]
     pub backup_plans_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::BackupPlanWhereInput>,
+        crate::Related<crate::models::BackupPlanWhereInput>,
     >,
     #[cfg(feature = "backup-plan")]
     pub backup_plans_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::BackupPlanWhereInput>,
+        crate::Related<crate::models::BackupPlanWhereInput>,
     >,
     pub bios_uuid: crate::Nullable<::std::string::String>,
     pub bios_uuid_contains: crate::Nullable<::std::string::String>,
@@ -56049,7 +55985,7 @@ pub struct VmWhereInput {
     >,
     pub cloud_init_supported: crate::Nullable<bool>,
     pub cloud_init_supported_not: crate::Nullable<bool>,
-    pub cluster: crate::Nullable<::std::boxed::Box<crate::models::ClusterWhereInput>>,
+    pub cluster: crate::Nullable<crate::Related<crate::models::ClusterWhereInput>>,
     pub cpu_model: crate::Nullable<::std::string::String>,
     pub cpu_model_contains: crate::Nullable<::std::string::String>,
     pub cpu_model_ends_with: crate::Nullable<::std::string::String>,
@@ -56118,33 +56054,33 @@ pub struct VmWhereInput {
     >,
     #[cfg(feature = "vm-entity-filter-result")]
     pub entity_filter_results_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmEntityFilterResultWhereInput>,
+        crate::Related<crate::models::VmEntityFilterResultWhereInput>,
     >,
     #[cfg(feature = "vm-entity-filter-result")]
     pub entity_filter_results_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmEntityFilterResultWhereInput>,
+        crate::Related<crate::models::VmEntityFilterResultWhereInput>,
     >,
     #[cfg(feature = "vm-entity-filter-result")]
     pub entity_filter_results_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmEntityFilterResultWhereInput>,
+        crate::Related<crate::models::VmEntityFilterResultWhereInput>,
     >,
     pub firmware: crate::Nullable<crate::models::VmFirmware>,
     pub firmware_in: crate::Nullable<::std::vec::Vec<crate::models::VmFirmware>>,
     pub firmware_not: crate::Nullable<crate::models::VmFirmware>,
     pub firmware_not_in: crate::Nullable<::std::vec::Vec<crate::models::VmFirmware>>,
     #[cfg(feature = "vm-folder")]
-    pub folder: crate::Nullable<::std::boxed::Box<crate::models::VmFolderWhereInput>>,
+    pub folder: crate::Nullable<crate::Related<crate::models::VmFolderWhereInput>>,
     #[cfg(any(feature = "gpu-device", feature = "label"))]
     pub gpu_devices_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::GpuDeviceWhereInput>,
+        crate::Related<crate::models::GpuDeviceWhereInput>,
     >,
     #[cfg(any(feature = "gpu-device", feature = "label"))]
     pub gpu_devices_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::GpuDeviceWhereInput>,
+        crate::Related<crate::models::GpuDeviceWhereInput>,
     >,
     #[cfg(any(feature = "gpu-device", feature = "label"))]
     pub gpu_devices_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::GpuDeviceWhereInput>,
+        crate::Related<crate::models::GpuDeviceWhereInput>,
     >,
     pub guest_cpu_model: crate::Nullable<::std::string::String>,
     pub guest_cpu_model_contains: crate::Nullable<::std::string::String>,
@@ -56202,7 +56138,7 @@ pub struct VmWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub host: crate::Nullable<::std::boxed::Box<crate::models::HostWhereInput>>,
+    pub host: crate::Nullable<crate::Related<crate::models::HostWhereInput>>,
     pub hostname: crate::Nullable<::std::string::String>,
     pub hostname_contains: crate::Nullable<::std::string::String>,
     pub hostname_ends_with: crate::Nullable<::std::string::String>,
@@ -56264,7 +56200,7 @@ pub struct VmWhereInput {
         )
     )]
     pub isolation_policy: crate::Nullable<
-        ::std::boxed::Box<crate::models::IsolationPolicyWhereInput>,
+        crate::Related<crate::models::IsolationPolicyWhereInput>,
     >,
     pub kernel_info: crate::Nullable<::std::string::String>,
     pub kernel_info_contains: crate::Nullable<::std::string::String>,
@@ -56288,7 +56224,7 @@ pub struct VmWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_every: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_every: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     #[cfg(
         any(
             feature = "isolation-policy",
@@ -56297,7 +56233,7 @@ pub struct VmWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_none: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_none: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     #[cfg(
         any(
             feature = "isolation-policy",
@@ -56306,7 +56242,7 @@ pub struct VmWhereInput {
             feature = "security-policy"
         )
     )]
-    pub labels_some: crate::Nullable<::std::boxed::Box<crate::models::LabelWhereInput>>,
+    pub labels_some: crate::Nullable<crate::Related<crate::models::LabelWhereInput>>,
     pub last_shutdown_time: crate::Nullable<::std::string::String>,
     pub last_shutdown_time_gt: crate::Nullable<::std::string::String>,
     pub last_shutdown_time_gte: crate::Nullable<::std::string::String>,
@@ -56463,7 +56399,7 @@ pub struct VmWhereInput {
             feature = "vm"
         )
     )]
-    pub pci_nics_every: crate::Nullable<::std::boxed::Box<crate::models::NicWhereInput>>,
+    pub pci_nics_every: crate::Nullable<crate::Related<crate::models::NicWhereInput>>,
     #[cfg(
         any(
             feature = "graph",
@@ -56474,7 +56410,7 @@ pub struct VmWhereInput {
             feature = "vm"
         )
     )]
-    pub pci_nics_none: crate::Nullable<::std::boxed::Box<crate::models::NicWhereInput>>,
+    pub pci_nics_none: crate::Nullable<crate::Related<crate::models::NicWhereInput>>,
     #[cfg(
         any(
             feature = "graph",
@@ -56485,7 +56421,7 @@ pub struct VmWhereInput {
             feature = "vm"
         )
     )]
-    pub pci_nics_some: crate::Nullable<::std::boxed::Box<crate::models::NicWhereInput>>,
+    pub pci_nics_some: crate::Nullable<crate::Related<crate::models::NicWhereInput>>,
     pub protected: crate::Nullable<bool>,
     pub protected_not: crate::Nullable<bool>,
     pub provisioned_size: crate::Nullable<i64>,
@@ -56506,19 +56442,19 @@ pub struct VmWhereInput {
     pub size_not_in: crate::Nullable<::std::vec::Vec<i64>>,
     #[cfg(any(feature = "snapshot-plan", feature = "table-reporter"))]
     pub snapshot_plan: crate::Nullable<
-        ::std::boxed::Box<crate::models::SnapshotPlanWhereInput>,
+        crate::Related<crate::models::SnapshotPlanWhereInput>,
     >,
     #[cfg(any(feature = "label", feature = "vm-snapshot"))]
     pub snapshots_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmSnapshotWhereInput>,
+        crate::Related<crate::models::VmSnapshotWhereInput>,
     >,
     #[cfg(any(feature = "label", feature = "vm-snapshot"))]
     pub snapshots_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmSnapshotWhereInput>,
+        crate::Related<crate::models::VmSnapshotWhereInput>,
     >,
     #[cfg(any(feature = "label", feature = "vm-snapshot"))]
     pub snapshots_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmSnapshotWhereInput>,
+        crate::Related<crate::models::VmSnapshotWhereInput>,
     >,
     pub status: crate::Nullable<crate::models::VmStatus>,
     pub status_in: crate::Nullable<::std::vec::Vec<crate::models::VmStatus>>,
@@ -56542,15 +56478,15 @@ pub struct VmWhereInput {
     pub unique_size_not_in: crate::Nullable<::std::vec::Vec<i64>>,
     #[cfg(any(feature = "table-reporter", feature = "usb-device"))]
     pub usb_devices_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::UsbDeviceWhereInput>,
+        crate::Related<crate::models::UsbDeviceWhereInput>,
     >,
     #[cfg(any(feature = "table-reporter", feature = "usb-device"))]
     pub usb_devices_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::UsbDeviceWhereInput>,
+        crate::Related<crate::models::UsbDeviceWhereInput>,
     >,
     #[cfg(any(feature = "table-reporter", feature = "usb-device"))]
     pub usb_devices_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::UsbDeviceWhereInput>,
+        crate::Related<crate::models::UsbDeviceWhereInput>,
     >,
     pub used_size: crate::Nullable<i64>,
     pub used_size_gt: crate::Nullable<i64>,
@@ -56581,48 +56517,40 @@ pub struct VmWhereInput {
     pub video_type_not: crate::Nullable<crate::models::VmVideoType>,
     pub video_type_not_in: crate::Nullable<::std::vec::Vec<crate::models::VmVideoType>>,
     #[cfg(any(feature = "vm", feature = "vm-disk"))]
-    pub vm_disks_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmDiskWhereInput>,
-    >,
+    pub vm_disks_every: crate::Nullable<crate::Related<crate::models::VmDiskWhereInput>>,
     #[cfg(any(feature = "vm", feature = "vm-disk"))]
-    pub vm_disks_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmDiskWhereInput>,
-    >,
+    pub vm_disks_none: crate::Nullable<crate::Related<crate::models::VmDiskWhereInput>>,
     #[cfg(any(feature = "vm", feature = "vm-disk"))]
-    pub vm_disks_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmDiskWhereInput>,
-    >,
+    pub vm_disks_some: crate::Nullable<crate::Related<crate::models::VmDiskWhereInput>>,
     #[cfg(
         any(feature = "graph", feature = "metrics", feature = "vm", feature = "vm-nic")
     )]
-    pub vm_nics_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmNicWhereInput>,
-    >,
+    pub vm_nics_every: crate::Nullable<crate::Related<crate::models::VmNicWhereInput>>,
     #[cfg(
         any(feature = "graph", feature = "metrics", feature = "vm", feature = "vm-nic")
     )]
-    pub vm_nics_none: crate::Nullable<::std::boxed::Box<crate::models::VmNicWhereInput>>,
+    pub vm_nics_none: crate::Nullable<crate::Related<crate::models::VmNicWhereInput>>,
     #[cfg(
         any(feature = "graph", feature = "metrics", feature = "vm", feature = "vm-nic")
     )]
-    pub vm_nics_some: crate::Nullable<::std::boxed::Box<crate::models::VmNicWhereInput>>,
+    pub vm_nics_some: crate::Nullable<crate::Related<crate::models::VmNicWhereInput>>,
     #[cfg(
         any(feature = "table-reporter", feature = "vm", feature = "vm-placement-group")
     )]
     pub vm_placement_group_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmPlacementGroupWhereInput>,
+        crate::Related<crate::models::VmPlacementGroupWhereInput>,
     >,
     #[cfg(
         any(feature = "table-reporter", feature = "vm", feature = "vm-placement-group")
     )]
     pub vm_placement_group_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmPlacementGroupWhereInput>,
+        crate::Related<crate::models::VmPlacementGroupWhereInput>,
     >,
     #[cfg(
         any(feature = "table-reporter", feature = "vm", feature = "vm-placement-group")
     )]
     pub vm_placement_group_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmPlacementGroupWhereInput>,
+        crate::Related<crate::models::VmPlacementGroupWhereInput>,
     >,
     pub vm_tools_status: crate::Nullable<crate::models::VmToolsStatus>,
     pub vm_tools_status_in: crate::Nullable<
@@ -58556,7 +58484,7 @@ pub struct VnetBondWhereInput {
     pub id_starts_with: crate::Nullable<::std::string::String>,
     #[cfg(feature = "full")]
     pub load_balancer_service: crate::Nullable<
-        ::std::boxed::Box<crate::models::LoadBalancerServiceWhereInput>,
+        crate::Related<crate::models::LoadBalancerServiceWhereInput>,
     >,
     pub local_id: crate::Nullable<::std::string::String>,
     pub local_id_contains: crate::Nullable<::std::string::String>,
@@ -58601,7 +58529,7 @@ pub struct VnetBondWhereInput {
     pub namespace_not_starts_with: crate::Nullable<::std::string::String>,
     pub namespace_starts_with: crate::Nullable<::std::string::String>,
     #[cfg(any(feature = "label", feature = "table-reporter", feature = "vlan"))]
-    pub vlan: crate::Nullable<::std::boxed::Box<crate::models::VlanWhereInput>>,
+    pub vlan: crate::Nullable<crate::Related<crate::models::VlanWhereInput>>,
 }
 #[cfg(feature = "full")]
 #[cfg(feature = "server")]
@@ -58847,7 +58775,7 @@ pub struct WitnessWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::WitnessWhereInput>>,
     pub not: crate::Nullable<::std::vec::Vec<crate::models::WitnessWhereInput>>,
     pub or: crate::Nullable<::std::vec::Vec<crate::models::WitnessWhereInput>>,
-    pub cluster: crate::Nullable<::std::boxed::Box<crate::models::ClusterWhereInput>>,
+    pub cluster: crate::Nullable<crate::Related<crate::models::ClusterWhereInput>>,
     pub cpu_hz_per_core: crate::Nullable<i64>,
     pub cpu_hz_per_core_gt: crate::Nullable<i64>,
     pub cpu_hz_per_core_gte: crate::Nullable<i64>,
@@ -59453,11 +59381,9 @@ pub struct ZoneWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::ZoneWhereInput>>,
     pub not: crate::Nullable<::std::vec::Vec<crate::models::ZoneWhereInput>>,
     pub or: crate::Nullable<::std::vec::Vec<crate::models::ZoneWhereInput>>,
-    pub cluster: crate::Nullable<::std::boxed::Box<crate::models::ClusterWhereInput>>,
+    pub cluster: crate::Nullable<crate::Related<crate::models::ClusterWhereInput>>,
     #[cfg(any(feature = "datacenter", feature = "label", feature = "table-reporter"))]
-    pub datacenter: crate::Nullable<
-        ::std::boxed::Box<crate::models::DatacenterWhereInput>,
-    >,
+    pub datacenter: crate::Nullable<crate::Related<crate::models::DatacenterWhereInput>>,
     pub failure_data_space: crate::Nullable<i64>,
     pub failure_data_space_gt: crate::Nullable<i64>,
     pub failure_data_space_gte: crate::Nullable<i64>,
@@ -59490,7 +59416,7 @@ pub struct ZoneWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub hosts_every: crate::Nullable<::std::boxed::Box<crate::models::HostWhereInput>>,
+    pub hosts_every: crate::Nullable<crate::Related<crate::models::HostWhereInput>>,
     #[cfg(
         any(
             feature = "alert",
@@ -59507,7 +59433,7 @@ pub struct ZoneWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub hosts_none: crate::Nullable<::std::boxed::Box<crate::models::HostWhereInput>>,
+    pub hosts_none: crate::Nullable<crate::Related<crate::models::HostWhereInput>>,
     #[cfg(
         any(
             feature = "alert",
@@ -59524,7 +59450,7 @@ pub struct ZoneWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub hosts_some: crate::Nullable<::std::boxed::Box<crate::models::HostWhereInput>>,
+    pub hosts_some: crate::Nullable<crate::Related<crate::models::HostWhereInput>>,
     pub id: crate::Nullable<::std::string::String>,
     pub id_contains: crate::Nullable<::std::string::String>,
     pub id_ends_with: crate::Nullable<::std::string::String>,

@@ -907,7 +907,7 @@ pub struct SnapshotGroupWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::SnapshotGroupWhereInput>>,
     pub not: crate::Nullable<::std::vec::Vec<crate::models::SnapshotGroupWhereInput>>,
     pub or: crate::Nullable<::std::vec::Vec<crate::models::SnapshotGroupWhereInput>>,
-    pub cluster: crate::Nullable<::std::boxed::Box<crate::models::ClusterWhereInput>>,
+    pub cluster: crate::Nullable<crate::Related<crate::models::ClusterWhereInput>>,
     pub deleted: crate::Nullable<bool>,
     pub deleted_not: crate::Nullable<bool>,
     pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
@@ -1002,19 +1002,19 @@ pub struct SnapshotGroupWhereInput {
     pub object_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
     #[cfg(feature = "snapshot-plan-task")]
     pub snapshot_plan_task: crate::Nullable<
-        ::std::boxed::Box<crate::models::SnapshotPlanTaskWhereInput>,
+        crate::Related<crate::models::SnapshotPlanTaskWhereInput>,
     >,
     #[cfg(any(feature = "label", feature = "vm-snapshot"))]
     pub vm_snapshots_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmSnapshotWhereInput>,
+        crate::Related<crate::models::VmSnapshotWhereInput>,
     >,
     #[cfg(any(feature = "label", feature = "vm-snapshot"))]
     pub vm_snapshots_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmSnapshotWhereInput>,
+        crate::Related<crate::models::VmSnapshotWhereInput>,
     >,
     #[cfg(any(feature = "label", feature = "vm-snapshot"))]
     pub vm_snapshots_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmSnapshotWhereInput>,
+        crate::Related<crate::models::VmSnapshotWhereInput>,
     >,
 }
 #[cfg(feature = "snapshot-group")]

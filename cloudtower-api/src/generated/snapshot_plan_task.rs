@@ -482,7 +482,7 @@ pub struct SnapshotPlanTaskWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::SnapshotPlanTaskWhereInput>>,
     pub not: crate::Nullable<::std::vec::Vec<crate::models::SnapshotPlanTaskWhereInput>>,
     pub or: crate::Nullable<::std::vec::Vec<crate::models::SnapshotPlanTaskWhereInput>>,
-    pub cluster: crate::Nullable<::std::boxed::Box<crate::models::ClusterWhereInput>>,
+    pub cluster: crate::Nullable<crate::Related<crate::models::ClusterWhereInput>>,
     pub end_time: crate::Nullable<::std::string::String>,
     pub end_time_gt: crate::Nullable<::std::string::String>,
     pub end_time_gte: crate::Nullable<::std::string::String>,
@@ -531,11 +531,11 @@ pub struct SnapshotPlanTaskWhereInput {
     pub local_id_starts_with: crate::Nullable<::std::string::String>,
     #[cfg(feature = "snapshot-group")]
     pub snapshot_group: crate::Nullable<
-        ::std::boxed::Box<crate::models::SnapshotGroupWhereInput>,
+        crate::Related<crate::models::SnapshotGroupWhereInput>,
     >,
     #[cfg(any(feature = "snapshot-plan", feature = "table-reporter"))]
     pub snapshot_plan: crate::Nullable<
-        ::std::boxed::Box<crate::models::SnapshotPlanWhereInput>,
+        crate::Related<crate::models::SnapshotPlanWhereInput>,
     >,
     pub start_time: crate::Nullable<::std::string::String>,
     pub start_time_gt: crate::Nullable<::std::string::String>,

@@ -416,7 +416,7 @@ pub struct SvtImageWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::SvtImageWhereInput>>,
     pub not: crate::Nullable<::std::vec::Vec<crate::models::SvtImageWhereInput>>,
     pub or: crate::Nullable<::std::vec::Vec<crate::models::SvtImageWhereInput>>,
-    pub cluster: crate::Nullable<::std::boxed::Box<crate::models::ClusterWhereInput>>,
+    pub cluster: crate::Nullable<crate::Related<crate::models::ClusterWhereInput>>,
     pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
     pub entity_async_status_in: crate::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
@@ -506,17 +506,11 @@ pub struct SvtImageWhereInput {
     pub version_not: crate::Nullable<i32>,
     pub version_not_in: crate::Nullable<::std::vec::Vec<i32>>,
     #[cfg(any(feature = "vm", feature = "vm-disk"))]
-    pub vm_disks_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmDiskWhereInput>,
-    >,
+    pub vm_disks_every: crate::Nullable<crate::Related<crate::models::VmDiskWhereInput>>,
     #[cfg(any(feature = "vm", feature = "vm-disk"))]
-    pub vm_disks_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmDiskWhereInput>,
-    >,
+    pub vm_disks_none: crate::Nullable<crate::Related<crate::models::VmDiskWhereInput>>,
     #[cfg(any(feature = "vm", feature = "vm-disk"))]
-    pub vm_disks_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::VmDiskWhereInput>,
-    >,
+    pub vm_disks_some: crate::Nullable<crate::Related<crate::models::VmDiskWhereInput>>,
 }
 #[cfg(feature = "svt-image")]
 #[cfg(feature = "server")]

@@ -1553,9 +1553,9 @@ pub struct UserRoleNextWhereInput {
     pub preset_in: crate::Nullable<::std::vec::Vec<crate::models::UserRolePreset>>,
     pub preset_not: crate::Nullable<crate::models::UserRolePreset>,
     pub preset_not_in: crate::Nullable<::std::vec::Vec<crate::models::UserRolePreset>>,
-    pub users_every: crate::Nullable<::std::boxed::Box<crate::models::UserWhereInput>>,
-    pub users_none: crate::Nullable<::std::boxed::Box<crate::models::UserWhereInput>>,
-    pub users_some: crate::Nullable<::std::boxed::Box<crate::models::UserWhereInput>>,
+    pub users_every: crate::Nullable<crate::Related<crate::models::UserWhereInput>>,
+    pub users_none: crate::Nullable<crate::Related<crate::models::UserWhereInput>>,
+    pub users_some: crate::Nullable<crate::Related<crate::models::UserWhereInput>>,
 }
 #[cfg(feature = "user-role-next")]
 #[cfg(feature = "server")]

@@ -597,7 +597,7 @@ pub struct VcenterAccountWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::VcenterAccountWhereInput>>,
     pub not: crate::Nullable<::std::vec::Vec<crate::models::VcenterAccountWhereInput>>,
     pub or: crate::Nullable<::std::vec::Vec<crate::models::VcenterAccountWhereInput>>,
-    pub cluster: crate::Nullable<::std::boxed::Box<crate::models::ClusterWhereInput>>,
+    pub cluster: crate::Nullable<crate::Related<crate::models::ClusterWhereInput>>,
     pub id: crate::Nullable<::std::string::String>,
     pub id_contains: crate::Nullable<::std::string::String>,
     pub id_ends_with: crate::Nullable<::std::string::String>,

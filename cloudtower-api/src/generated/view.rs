@@ -700,11 +700,11 @@ pub struct ViewWhereInput {
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
     #[cfg(feature = "graph")]
-    pub graphs_every: crate::Nullable<::std::boxed::Box<crate::models::GraphWhereInput>>,
+    pub graphs_every: crate::Nullable<crate::Related<crate::models::GraphWhereInput>>,
     #[cfg(feature = "graph")]
-    pub graphs_none: crate::Nullable<::std::boxed::Box<crate::models::GraphWhereInput>>,
+    pub graphs_none: crate::Nullable<crate::Related<crate::models::GraphWhereInput>>,
     #[cfg(feature = "graph")]
-    pub graphs_some: crate::Nullable<::std::boxed::Box<crate::models::GraphWhereInput>>,
+    pub graphs_some: crate::Nullable<crate::Related<crate::models::GraphWhereInput>>,
     pub id: crate::Nullable<::std::string::String>,
     pub id_contains: crate::Nullable<::std::string::String>,
     pub id_ends_with: crate::Nullable<::std::string::String>,

@@ -773,15 +773,15 @@ pub struct VirtualPrivateCloudWhereInput {
     pub id_starts_with: crate::Nullable<::std::string::String>,
     #[cfg(feature = "full")]
     pub isolation_policies_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudIsolationPolicyWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudIsolationPolicyWhereInput>,
     >,
     #[cfg(feature = "full")]
     pub isolation_policies_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudIsolationPolicyWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudIsolationPolicyWhereInput>,
     >,
     #[cfg(feature = "full")]
     pub isolation_policies_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudIsolationPolicyWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudIsolationPolicyWhereInput>,
     >,
     pub local_id: crate::Nullable<::std::string::String>,
     pub local_id_contains: crate::Nullable<::std::string::String>,
@@ -821,55 +821,55 @@ pub struct VirtualPrivateCloudWhereInput {
     pub name_starts_with: crate::Nullable<::std::string::String>,
     #[cfg(feature = "virtual-private-cloud-route-table")]
     pub route_tables_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudRouteTableWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudRouteTableWhereInput>,
     >,
     #[cfg(feature = "virtual-private-cloud-route-table")]
     pub route_tables_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudRouteTableWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudRouteTableWhereInput>,
     >,
     #[cfg(feature = "virtual-private-cloud-route-table")]
     pub route_tables_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudRouteTableWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudRouteTableWhereInput>,
     >,
     #[cfg(feature = "virtual-private-cloud-security-group")]
     pub security_groups_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudSecurityGroupWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudSecurityGroupWhereInput>,
     >,
     #[cfg(feature = "virtual-private-cloud-security-group")]
     pub security_groups_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudSecurityGroupWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudSecurityGroupWhereInput>,
     >,
     #[cfg(feature = "virtual-private-cloud-security-group")]
     pub security_groups_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudSecurityGroupWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudSecurityGroupWhereInput>,
     >,
     #[cfg(feature = "virtual-private-cloud-security-policy")]
     pub security_policies_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudSecurityPolicyWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudSecurityPolicyWhereInput>,
     >,
     #[cfg(feature = "virtual-private-cloud-security-policy")]
     pub security_policies_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudSecurityPolicyWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudSecurityPolicyWhereInput>,
     >,
     #[cfg(feature = "virtual-private-cloud-security-policy")]
     pub security_policies_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudSecurityPolicyWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudSecurityPolicyWhereInput>,
     >,
     #[cfg(feature = "virtual-private-cloud-subnet")]
     pub subnets_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudSubnetWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudSubnetWhereInput>,
     >,
     #[cfg(feature = "virtual-private-cloud-subnet")]
     pub subnets_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudSubnetWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudSubnetWhereInput>,
     >,
     #[cfg(feature = "virtual-private-cloud-subnet")]
     pub subnets_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudSubnetWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudSubnetWhereInput>,
     >,
     #[cfg(feature = "full")]
     pub vpc_service: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudServiceWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudServiceWhereInput>,
     >,
 }
 #[cfg(feature = "virtual-private-cloud")]

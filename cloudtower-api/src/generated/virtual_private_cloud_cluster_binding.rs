@@ -374,7 +374,7 @@ pub struct VirtualPrivateCloudClusterBindingWhereInput {
     pub or: crate::Nullable<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudClusterBindingWhereInput>,
     >,
-    pub cluster: crate::Nullable<::std::boxed::Box<crate::models::ClusterWhereInput>>,
+    pub cluster: crate::Nullable<crate::Related<crate::models::ClusterWhereInput>>,
     pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
     pub entity_async_status_in: crate::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
@@ -406,7 +406,7 @@ pub struct VirtualPrivateCloudClusterBindingWhereInput {
     pub mtu_not: crate::Nullable<i32>,
     pub mtu_not_in: crate::Nullable<::std::vec::Vec<i32>>,
     #[cfg(any(feature = "label", feature = "table-reporter", feature = "vds"))]
-    pub vds: crate::Nullable<::std::boxed::Box<crate::models::VdsWhereInput>>,
+    pub vds: crate::Nullable<crate::Related<crate::models::VdsWhereInput>>,
     pub vlan_id: crate::Nullable<i32>,
     pub vlan_id_gt: crate::Nullable<i32>,
     pub vlan_id_gte: crate::Nullable<i32>,
@@ -417,7 +417,7 @@ pub struct VirtualPrivateCloudClusterBindingWhereInput {
     pub vlan_id_not_in: crate::Nullable<::std::vec::Vec<i32>>,
     #[cfg(feature = "full")]
     pub vpc_service: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudServiceWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudServiceWhereInput>,
     >,
 }
 #[cfg(feature = "virtual-private-cloud-cluster-binding")]

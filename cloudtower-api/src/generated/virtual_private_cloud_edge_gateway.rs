@@ -496,11 +496,11 @@ pub struct VirtualPrivateCloudEdgeGatewayWhereInput {
     pub name_not_starts_with: crate::Nullable<::std::string::String>,
     pub name_starts_with: crate::Nullable<::std::string::String>,
     #[cfg(any(feature = "label", feature = "table-reporter", feature = "vds"))]
-    pub vdses_every: crate::Nullable<::std::boxed::Box<crate::models::VdsWhereInput>>,
+    pub vdses_every: crate::Nullable<crate::Related<crate::models::VdsWhereInput>>,
     #[cfg(any(feature = "label", feature = "table-reporter", feature = "vds"))]
-    pub vdses_none: crate::Nullable<::std::boxed::Box<crate::models::VdsWhereInput>>,
+    pub vdses_none: crate::Nullable<crate::Related<crate::models::VdsWhereInput>>,
     #[cfg(any(feature = "label", feature = "table-reporter", feature = "vds"))]
-    pub vdses_some: crate::Nullable<::std::boxed::Box<crate::models::VdsWhereInput>>,
+    pub vdses_some: crate::Nullable<crate::Related<crate::models::VdsWhereInput>>,
 }
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
 #[cfg(feature = "server")]

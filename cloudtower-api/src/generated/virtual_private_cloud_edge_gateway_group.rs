@@ -401,15 +401,15 @@ pub struct VirtualPrivateCloudEdgeGatewayGroupWhereInput {
     pub description_starts_with: crate::Nullable<::std::string::String>,
     #[cfg(feature = "virtual-private-cloud-edge-gateway")]
     pub edge_gateways_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudEdgeGatewayWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudEdgeGatewayWhereInput>,
     >,
     #[cfg(feature = "virtual-private-cloud-edge-gateway")]
     pub edge_gateways_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudEdgeGatewayWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudEdgeGatewayWhereInput>,
     >,
     #[cfg(feature = "virtual-private-cloud-edge-gateway")]
     pub edge_gateways_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudEdgeGatewayWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudEdgeGatewayWhereInput>,
     >,
     pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
     pub entity_async_status_in: crate::Nullable<

@@ -526,7 +526,7 @@ pub struct VirtualPrivateCloudExternalSubnetWhereInput {
     pub description_starts_with: crate::Nullable<::std::string::String>,
     #[cfg(feature = "virtual-private-cloud-edge-gateway")]
     pub edge_gateway: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudEdgeGatewayWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudEdgeGatewayWhereInput>,
     >,
     pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
     pub entity_async_status_in: crate::Nullable<
@@ -554,15 +554,15 @@ pub struct VirtualPrivateCloudExternalSubnetWhereInput {
     pub floating_ip_cidr_starts_with: crate::Nullable<::std::string::String>,
     #[cfg(feature = "virtual-private-cloud-floating-ip")]
     pub floating_ips_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudFloatingIpWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudFloatingIpWhereInput>,
     >,
     #[cfg(feature = "virtual-private-cloud-floating-ip")]
     pub floating_ips_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudFloatingIpWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudFloatingIpWhereInput>,
     >,
     #[cfg(feature = "virtual-private-cloud-floating-ip")]
     pub floating_ips_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudFloatingIpWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudFloatingIpWhereInput>,
     >,
     pub gateway: crate::Nullable<::std::string::String>,
     pub gateway_contains: crate::Nullable<::std::string::String>,
@@ -636,15 +636,15 @@ pub struct VirtualPrivateCloudExternalSubnetWhereInput {
     pub nat_gateway_cidr_starts_with: crate::Nullable<::std::string::String>,
     #[cfg(feature = "virtual-private-cloud-nat-gateway")]
     pub nat_gateways_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudNatGatewayWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudNatGatewayWhereInput>,
     >,
     #[cfg(feature = "virtual-private-cloud-nat-gateway")]
     pub nat_gateways_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudNatGatewayWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudNatGatewayWhereInput>,
     >,
     #[cfg(feature = "virtual-private-cloud-nat-gateway")]
     pub nat_gateways_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudNatGatewayWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudNatGatewayWhereInput>,
     >,
     pub router_gateway_cidr: crate::Nullable<::std::string::String>,
     pub router_gateway_cidr_contains: crate::Nullable<::std::string::String>,
@@ -664,21 +664,21 @@ pub struct VirtualPrivateCloudExternalSubnetWhereInput {
     pub router_gateway_cidr_starts_with: crate::Nullable<::std::string::String>,
     #[cfg(feature = "virtual-private-cloud-router-gateway")]
     pub router_gateways_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudRouterGatewayWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudRouterGatewayWhereInput>,
     >,
     #[cfg(feature = "virtual-private-cloud-router-gateway")]
     pub router_gateways_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudRouterGatewayWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudRouterGatewayWhereInput>,
     >,
     #[cfg(feature = "virtual-private-cloud-router-gateway")]
     pub router_gateways_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudRouterGatewayWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudRouterGatewayWhereInput>,
     >,
     #[cfg(any(feature = "label", feature = "table-reporter", feature = "vlan"))]
-    pub vlan: crate::Nullable<::std::boxed::Box<crate::models::VlanWhereInput>>,
+    pub vlan: crate::Nullable<crate::Related<crate::models::VlanWhereInput>>,
     #[cfg(feature = "virtual-private-cloud")]
     pub vpc: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudWhereInput>,
     >,
 }
 #[cfg(feature = "virtual-private-cloud-external-subnet")]

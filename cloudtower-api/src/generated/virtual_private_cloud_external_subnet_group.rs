@@ -567,7 +567,7 @@ pub struct VirtualPrivateCloudExternalSubnetGroupWhereInput {
     pub description_starts_with: crate::Nullable<::std::string::String>,
     #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
     pub edge_gateway_group: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudEdgeGatewayGroupWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudEdgeGatewayGroupWhereInput>,
     >,
     pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
     pub entity_async_status_in: crate::Nullable<
@@ -581,15 +581,15 @@ pub struct VirtualPrivateCloudExternalSubnetGroupWhereInput {
     pub exclusive_not: crate::Nullable<bool>,
     #[cfg(feature = "virtual-private-cloud-floating-ip")]
     pub floating_ips_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudFloatingIpWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudFloatingIpWhereInput>,
     >,
     #[cfg(feature = "virtual-private-cloud-floating-ip")]
     pub floating_ips_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudFloatingIpWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudFloatingIpWhereInput>,
     >,
     #[cfg(feature = "virtual-private-cloud-floating-ip")]
     pub floating_ips_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudFloatingIpWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudFloatingIpWhereInput>,
     >,
     pub id: crate::Nullable<::std::string::String>,
     pub id_contains: crate::Nullable<::std::string::String>,
@@ -635,33 +635,33 @@ pub struct VirtualPrivateCloudExternalSubnetGroupWhereInput {
     pub name_starts_with: crate::Nullable<::std::string::String>,
     #[cfg(feature = "virtual-private-cloud-nat-gateway")]
     pub nat_gateways_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudNatGatewayWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudNatGatewayWhereInput>,
     >,
     #[cfg(feature = "virtual-private-cloud-nat-gateway")]
     pub nat_gateways_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudNatGatewayWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudNatGatewayWhereInput>,
     >,
     #[cfg(feature = "virtual-private-cloud-nat-gateway")]
     pub nat_gateways_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudNatGatewayWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudNatGatewayWhereInput>,
     >,
     #[cfg(feature = "virtual-private-cloud-router-gateway")]
     pub router_gateways_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudRouterGatewayWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudRouterGatewayWhereInput>,
     >,
     #[cfg(feature = "virtual-private-cloud-router-gateway")]
     pub router_gateways_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudRouterGatewayWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudRouterGatewayWhereInput>,
     >,
     #[cfg(feature = "virtual-private-cloud-router-gateway")]
     pub router_gateways_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudRouterGatewayWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudRouterGatewayWhereInput>,
     >,
     pub shared_in_edge_gateway_group: crate::Nullable<bool>,
     pub shared_in_edge_gateway_group_not: crate::Nullable<bool>,
     #[cfg(feature = "virtual-private-cloud")]
     pub vpc: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudWhereInput>,
     >,
 }
 #[cfg(feature = "virtual-private-cloud-external-subnet-group")]

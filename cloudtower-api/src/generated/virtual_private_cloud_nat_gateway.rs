@@ -837,13 +837,11 @@ pub struct VirtualPrivateCloudNatGatewayWhereInput {
     pub external_ip_starts_with: crate::Nullable<::std::string::String>,
     #[cfg(feature = "virtual-private-cloud-external-subnet")]
     pub external_subnet: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudExternalSubnetWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudExternalSubnetWhereInput>,
     >,
     #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
     pub external_subnet_group: crate::Nullable<
-        ::std::boxed::Box<
-            crate::models::VirtualPrivateCloudExternalSubnetGroupWhereInput,
-        >,
+        crate::Related<crate::models::VirtualPrivateCloudExternalSubnetGroupWhereInput>,
     >,
     pub id: crate::Nullable<::std::string::String>,
     pub id_contains: crate::Nullable<::std::string::String>,
@@ -889,7 +887,7 @@ pub struct VirtualPrivateCloudNatGatewayWhereInput {
     pub name_starts_with: crate::Nullable<::std::string::String>,
     #[cfg(feature = "virtual-private-cloud")]
     pub vpc: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudWhereInput>,
     >,
 }
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]

@@ -869,31 +869,31 @@ pub struct VirtualPrivateCloudRouteTableWhereInput {
     pub name_starts_with: crate::Nullable<::std::string::String>,
     #[cfg(feature = "full")]
     pub routes_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudRouteWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudRouteWhereInput>,
     >,
     #[cfg(feature = "full")]
     pub routes_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudRouteWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudRouteWhereInput>,
     >,
     #[cfg(feature = "full")]
     pub routes_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudRouteWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudRouteWhereInput>,
     >,
     #[cfg(feature = "virtual-private-cloud-subnet")]
     pub subnets_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudSubnetWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudSubnetWhereInput>,
     >,
     #[cfg(feature = "virtual-private-cloud-subnet")]
     pub subnets_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudSubnetWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudSubnetWhereInput>,
     >,
     #[cfg(feature = "virtual-private-cloud-subnet")]
     pub subnets_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudSubnetWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudSubnetWhereInput>,
     >,
     #[cfg(feature = "virtual-private-cloud")]
     pub vpc: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudWhereInput>,
     >,
 }
 #[cfg(feature = "virtual-private-cloud-route-table")]

@@ -884,15 +884,15 @@ pub struct VirtualPrivateCloudRouterGatewayWhereInput {
     >,
     #[cfg(feature = "virtual-private-cloud-subnet")]
     pub associated_subnets_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudSubnetWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudSubnetWhereInput>,
     >,
     #[cfg(feature = "virtual-private-cloud-subnet")]
     pub associated_subnets_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudSubnetWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudSubnetWhereInput>,
     >,
     #[cfg(feature = "virtual-private-cloud-subnet")]
     pub associated_subnets_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudSubnetWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudSubnetWhereInput>,
     >,
     pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
     pub entity_async_status_in: crate::Nullable<
@@ -918,13 +918,11 @@ pub struct VirtualPrivateCloudRouterGatewayWhereInput {
     pub external_ip_starts_with: crate::Nullable<::std::string::String>,
     #[cfg(feature = "virtual-private-cloud-external-subnet")]
     pub external_subnet: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudExternalSubnetWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudExternalSubnetWhereInput>,
     >,
     #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
     pub external_subnet_group: crate::Nullable<
-        ::std::boxed::Box<
-            crate::models::VirtualPrivateCloudExternalSubnetGroupWhereInput,
-        >,
+        crate::Related<crate::models::VirtualPrivateCloudExternalSubnetGroupWhereInput>,
     >,
     pub id: crate::Nullable<::std::string::String>,
     pub id_contains: crate::Nullable<::std::string::String>,
@@ -984,7 +982,7 @@ pub struct VirtualPrivateCloudRouterGatewayWhereInput {
     pub nexthop_ip_starts_with: crate::Nullable<::std::string::String>,
     #[cfg(feature = "virtual-private-cloud")]
     pub vpc: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudWhereInput>,
     >,
 }
 #[cfg(feature = "virtual-private-cloud-router-gateway")]

@@ -791,7 +791,7 @@ pub struct VirtualPrivateCloudSecurityGroupWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub vms_every: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
+    pub vms_every: crate::Nullable<crate::Related<crate::models::VmWhereInput>>,
     #[cfg(
         any(
             feature = "alert",
@@ -812,7 +812,7 @@ pub struct VirtualPrivateCloudSecurityGroupWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub vms_none: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
+    pub vms_none: crate::Nullable<crate::Related<crate::models::VmWhereInput>>,
     #[cfg(
         any(
             feature = "alert",
@@ -833,10 +833,10 @@ pub struct VirtualPrivateCloudSecurityGroupWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub vms_some: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
+    pub vms_some: crate::Nullable<crate::Related<crate::models::VmWhereInput>>,
     #[cfg(feature = "virtual-private-cloud")]
     pub vpc: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudWhereInput>,
     >,
 }
 #[cfg(feature = "virtual-private-cloud-security-group")]

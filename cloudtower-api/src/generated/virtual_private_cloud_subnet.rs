@@ -864,7 +864,7 @@ pub struct VirtualPrivateCloudSubnetWhereInput {
     pub name_starts_with: crate::Nullable<::std::string::String>,
     #[cfg(feature = "virtual-private-cloud-route-table")]
     pub route_table: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudRouteTableWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudRouteTableWhereInput>,
     >,
     pub total_ip_count: crate::Nullable<i32>,
     pub total_ip_count_gt: crate::Nullable<i32>,
@@ -884,7 +884,7 @@ pub struct VirtualPrivateCloudSubnetWhereInput {
     pub unused_ip_count_not_in: crate::Nullable<::std::vec::Vec<i32>>,
     #[cfg(feature = "virtual-private-cloud")]
     pub vpc: crate::Nullable<
-        ::std::boxed::Box<crate::models::VirtualPrivateCloudWhereInput>,
+        crate::Related<crate::models::VirtualPrivateCloudWhereInput>,
     >,
 }
 #[cfg(feature = "virtual-private-cloud-subnet")]

@@ -353,7 +353,7 @@ pub struct VmEntityFilterResultWhereInput {
     >,
     #[cfg(any(feature = "entity-filter", feature = "table-reporter"))]
     pub entity_filter: crate::Nullable<
-        ::std::boxed::Box<crate::models::EntityFilterWhereInput>,
+        crate::Related<crate::models::EntityFilterWhereInput>,
     >,
     pub id: crate::Nullable<::std::string::String>,
     pub id_contains: crate::Nullable<::std::string::String>,
@@ -389,7 +389,7 @@ pub struct VmEntityFilterResultWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub vm: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
+    pub vm: crate::Nullable<crate::Related<crate::models::VmWhereInput>>,
 }
 #[cfg(feature = "vm-entity-filter-result")]
 #[cfg(feature = "server")]

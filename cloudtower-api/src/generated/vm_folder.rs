@@ -531,7 +531,7 @@ pub struct VmFolderWhereInput {
     pub and: crate::Nullable<::std::vec::Vec<crate::models::VmFolderWhereInput>>,
     pub not: crate::Nullable<::std::vec::Vec<crate::models::VmFolderWhereInput>>,
     pub or: crate::Nullable<::std::vec::Vec<crate::models::VmFolderWhereInput>>,
-    pub cluster: crate::Nullable<::std::boxed::Box<crate::models::ClusterWhereInput>>,
+    pub cluster: crate::Nullable<crate::Related<crate::models::ClusterWhereInput>>,
     pub id: crate::Nullable<::std::string::String>,
     pub id_contains: crate::Nullable<::std::string::String>,
     pub id_ends_with: crate::Nullable<::std::string::String>,
@@ -602,7 +602,7 @@ pub struct VmFolderWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub vms_every: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
+    pub vms_every: crate::Nullable<crate::Related<crate::models::VmWhereInput>>,
     #[cfg(
         any(
             feature = "alert",
@@ -623,7 +623,7 @@ pub struct VmFolderWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub vms_none: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
+    pub vms_none: crate::Nullable<crate::Related<crate::models::VmWhereInput>>,
     #[cfg(
         any(
             feature = "alert",
@@ -644,7 +644,7 @@ pub struct VmFolderWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub vms_some: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
+    pub vms_some: crate::Nullable<crate::Related<crate::models::VmWhereInput>>,
 }
 #[cfg(feature = "vm-folder")]
 #[cfg(feature = "server")]

@@ -503,7 +503,7 @@ pub struct VsphereEsxiAccountWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub host: crate::Nullable<::std::boxed::Box<crate::models::HostWhereInput>>,
+    pub host: crate::Nullable<crate::Related<crate::models::HostWhereInput>>,
     pub id: crate::Nullable<::std::string::String>,
     pub id_contains: crate::Nullable<::std::string::String>,
     pub id_ends_with: crate::Nullable<::std::string::String>,

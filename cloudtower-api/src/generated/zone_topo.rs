@@ -323,7 +323,7 @@ pub struct ZoneTopoWhereInput {
     pub cluster: crate::Nullable<crate::models::ClusterWhereInput>,
     #[cfg(feature = "cluster-topo")]
     pub cluster_topo: crate::Nullable<
-        ::std::boxed::Box<crate::models::ClusterTopoWhereInput>,
+        crate::Related<crate::models::ClusterTopoWhereInput>,
     >,
     pub id: crate::Nullable<::std::string::String>,
     pub id_contains: crate::Nullable<::std::string::String>,
@@ -355,15 +355,15 @@ pub struct ZoneTopoWhereInput {
     pub local_id_starts_with: crate::Nullable<::std::string::String>,
     #[cfg(feature = "rack-topo")]
     pub rack_topoes_every: crate::Nullable<
-        ::std::boxed::Box<crate::models::RackTopoWhereInput>,
+        crate::Related<crate::models::RackTopoWhereInput>,
     >,
     #[cfg(feature = "rack-topo")]
     pub rack_topoes_none: crate::Nullable<
-        ::std::boxed::Box<crate::models::RackTopoWhereInput>,
+        crate::Related<crate::models::RackTopoWhereInput>,
     >,
     #[cfg(feature = "rack-topo")]
     pub rack_topoes_some: crate::Nullable<
-        ::std::boxed::Box<crate::models::RackTopoWhereInput>,
+        crate::Related<crate::models::RackTopoWhereInput>,
     >,
 }
 #[cfg(feature = "zone-topo")]

@@ -9,7 +9,7 @@ pub struct HostWhereInput {
     pub or: crate::Nullable<::std::vec::Vec<crate::models::HostWhereInput>>,
     pub not: crate::Nullable<::std::vec::Vec<crate::models::HostWhereInput>>,
     pub name: crate::Nullable<::std::string::String>,
-    pub vms_some: crate::Nullable<::std::boxed::Box<crate::models::VmWhereInput>>,
+    pub vms_some: crate::Nullable<crate::Related<crate::models::VmWhereInput>>,
 }
 #[cfg(feature = "server")]
 impl crate::codec::Decode for HostWhereInput {

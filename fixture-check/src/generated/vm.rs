@@ -667,7 +667,7 @@ pub struct VmWhereInput {
     pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
     pub name_contains: crate::Nullable<::std::string::String>,
     pub status: crate::Nullable<crate::models::VmStatus>,
-    pub host: crate::Nullable<::std::boxed::Box<crate::models::HostWhereInput>>,
+    pub host: crate::Nullable<crate::Related<crate::models::HostWhereInput>>,
 }
 #[cfg(feature = "server")]
 impl crate::codec::Decode for VmWhereInput {
