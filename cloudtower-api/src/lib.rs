@@ -38,3 +38,8 @@ pub struct OperationInfo {
     /// The spec module (tag) it belongs to, in snake_case (`vm`).
     pub module: &'static str,
 }
+
+// The README's code is compiled as a doctest, so that it stays true.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
