@@ -51,3 +51,18 @@ pub fn generate_err(path: &Path) -> String {
 pub fn files_of(generated: &Generated) -> &BTreeMap<String, String> {
     &generated.files
 }
+
+/// Generating from a module directory and from the merged file gives the same files, byte for
+/// byte.
+pub fn assert_same_files(from_modules: &Generated, from_merged: &Generated) {
+    assert_eq!(
+        from_modules.files.keys().collect::<Vec<_>>(),
+        from_merged.files.keys().collect::<Vec<_>>()
+    );
+    for (name, text) in &from_modules.files {
+        assert!(
+            from_merged.files[name] == *text,
+            "{name} differs between the module directory and the merged file"
+        );
+    }
+}

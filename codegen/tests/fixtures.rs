@@ -4,22 +4,13 @@
 
 mod common;
 
-use common::{fixture, generate, root};
+use common::{assert_same_files, fixture, generate, root};
 
 #[test]
 fn module_directory_and_merged_file_generate_identical_code() {
     let from_modules = generate(&fixture("constructs")).unwrap();
     let from_merged = generate(&fixture("constructs.json")).unwrap();
-    assert_eq!(
-        from_modules.files.keys().collect::<Vec<_>>(),
-        from_merged.files.keys().collect::<Vec<_>>()
-    );
-    for (name, text) in &from_modules.files {
-        assert!(
-            from_merged.files[name] == *text,
-            "{name} differs between the module directory and the merged file"
-        );
-    }
+    assert_same_files(&from_modules, &from_merged);
     assert_eq!(from_modules.api, from_merged.api);
 }
 

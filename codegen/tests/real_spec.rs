@@ -6,7 +6,7 @@ mod common;
 use std::path::PathBuf;
 
 use cloudtower_codegen::{fixups, Generated, Provenance, INVENTORY_FILE};
-use common::{root, shared_specs};
+use common::{assert_same_files, root, shared_specs};
 
 fn generate(spec: PathBuf) -> Generated {
     let spec = cloudtower_codegen::load_spec(&spec)
@@ -27,16 +27,7 @@ fn real_spec_modules_and_merged_file_generate_the_same_complete_api() {
     let from_merged = generate(shared_specs().join("cloudtower-4.6.0.json"));
 
     // (a) Byte-identical output either way.
-    assert_eq!(
-        from_modules.files.keys().collect::<Vec<_>>(),
-        from_merged.files.keys().collect::<Vec<_>>()
-    );
-    for (name, text) in &from_modules.files {
-        assert!(
-            from_merged.files[name] == *text,
-            "{name} differs between the module directory and the merged file"
-        );
-    }
+    assert_same_files(&from_modules, &from_merged);
 
     // (b) Every component schema is one type, every operation one method.
     let api = &from_modules.api;
