@@ -203,10 +203,13 @@ fn rewrite(value: &mut Value, changes: &mut Changes) {
                 map.insert("allOf".into(), json!([{ "$ref": reference }]));
                 changes.deprecated_refs += 1;
             }
-            // The response header literally named `CommonHeader`.
+            // The response header literally named `CommonHeader` is the schema of the headers
+            // (`x-tower-request-id`); as an object-typed header it crashes Prism.
             if let Some(Value::Object(headers)) = map.get_mut("headers") {
-                if let Some(h) = headers.remove("CommonHeader") {
-                    headers.insert("x-conformance-common-header".into(), h);
+                if headers.remove("CommonHeader").is_some() {
+                    headers
+                        .entry("x-tower-request-id")
+                        .or_insert_with(|| json!({"schema": {"type": "string"}}));
                     changes.common_headers_renamed += 1;
                 }
             }

@@ -79,6 +79,56 @@ struct Args {
     /// Skip the Prism phases (schema-driven phases only).
     #[arg(long)]
     no_prism: bool,
+    /// Failures that wait for a fix elsewhere (`op-glob | phase text | reason` per line). They
+    /// still count as failed; the exit status is 0 when every failure is listed there and
+    /// every entry still fails (a fixed one must be removed).
+    #[arg(long)]
+    known_failures: Option<PathBuf>,
+}
+
+/// One line of the known-failures file.
+struct Known {
+    op: String,
+    phase: String,
+    reason: String,
+}
+
+fn load_known(path: &Path) -> Result<Vec<Known>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let parts: Vec<&str> = line.splitn(3, '|').map(str::trim).collect();
+        if parts.len() != 3 {
+            return Err(format!(
+                "{}:{}: expected `op | phase | reason`",
+                path.display(),
+                i + 1
+            ));
+        }
+        out.push(Known {
+            op: parts[0].to_owned(),
+            phase: parts[1].to_owned(),
+            reason: parts[2].to_owned(),
+        });
+    }
+    Ok(out)
+}
+
+/// `get-*-metrics`-style patterns: `*` matches any run of characters.
+fn glob(pattern: &str, text: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == text,
+        Some((head, rest)) => {
+            text.starts_with(head)
+                && (0..=text.len() - head.len()).any(|i| {
+                    text.is_char_boundary(head.len() + i) && glob(rest, &text[head.len() + i..])
+                })
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -223,6 +273,10 @@ async fn run(args: Args) -> Result<bool, String> {
         changes.common_headers_renamed
     );
 
+    let known = match &args.known_failures {
+        Some(p) => load_known(p)?,
+        None => Vec::new(),
+    };
     let proxy = Proxy::start(Duration::from_secs(args.call_timeout)).await?;
     let ctx = Ctx {
         proxy,
@@ -278,6 +332,10 @@ async fn run(args: Args) -> Result<bool, String> {
         checks.extend(generated);
         checks.extend(old_generated);
         let static_prism = static_prism?;
+        println!(
+            "conformance: Prism static ready in {:.0}s",
+            static_prism.started_in.as_secs_f64()
+        );
         notes.push(format!(
             "Prism static ready in {:.1}s",
             static_prism.started_in.as_secs_f64()
@@ -303,6 +361,7 @@ async fn run(args: Args) -> Result<bool, String> {
         });
         checks.extend(requests);
         checks.extend(first_dynamic);
+        checks.extend(canary(&ctx, &static_base).await);
         if let Some(mut p) = dynamic_prism.take() {
             notes.push(format!(
                 "Prism {}: peak RSS {} MiB",
@@ -320,6 +379,11 @@ async fn run(args: Args) -> Result<bool, String> {
                 start_timeout,
             )
             .await?;
+            println!(
+                "conformance: Prism {} ready in {:.0}s",
+                p.label,
+                p.started_in.as_secs_f64()
+            );
             notes.push(format!(
                 "Prism {} ready in {:.1}s",
                 p.label,
@@ -342,7 +406,7 @@ async fn run(args: Args) -> Result<bool, String> {
         own_rss_mib()
     ));
     notes.push(format!("wall time {:.0}s", started.elapsed().as_secs_f64()));
-    Ok(report(&ctx, &checks, &notes, &work_dir))
+    Ok(report(&ctx, &checks, &notes, &work_dir, &known))
 }
 
 fn own_rss_mib() -> u64 {
@@ -407,11 +471,26 @@ fn judge(call: &CallResult) -> Outcome {
         if let Some(e) = &up.error {
             return Outcome::Fail(e.clone());
         }
-        if up.violations.is_some() || matches!(up.status, 400 | 422) {
-            let detail = up
-                .violations
-                .clone()
-                .unwrap_or_else(|| String::from_utf8_lossy(&up.body).into_owned());
+        // `sl-violations` also reports Prism's own answer not matching the spec (location
+        // `response`); only request violations are the SDK's.
+        let request_violations = up
+            .violations
+            .as_deref()
+            .and_then(|v| serde_json::from_str::<Vec<Value>>(v).ok())
+            .map(|list| {
+                list.into_iter()
+                    .filter(|v| {
+                        v.pointer("/location/0").and_then(Value::as_str) != Some("response")
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default();
+        if !request_violations.is_empty() || matches!(up.status, 400 | 422) {
+            let detail = if request_violations.is_empty() {
+                String::from_utf8_lossy(&up.body).into_owned()
+            } else {
+                Value::Array(request_violations).to_string()
+            };
             return Outcome::Fail(format!(
                 "Prism rejected the request (HTTP {}): {}",
                 up.status,
@@ -473,6 +552,48 @@ async fn requests_phase(ctx: &Ctx, base: &str) -> Vec<Check> {
         phase_started.elapsed().as_secs_f64()
     );
     checks.into_iter().flatten().collect()
+}
+
+/// Prism does validate: a request with a wrong type deep inside a nullable `where` filter is
+/// refused (a derived spec Prism cannot validate would let every request through).
+async fn canary(ctx: &Ctx, base: &str) -> Vec<Check> {
+    let cases = [
+        ("get-vms", r#"{"where":{"AND":[{"name":5}]}}"#),
+        ("get-vms", r#"{"first":"ten"}"#),
+        ("create-vm", r#"[{"name":7}]"#),
+    ];
+    let http = reqwest::Client::builder()
+        .timeout(ctx.timeout)
+        .build()
+        .expect("http client");
+    let mut out = Vec::new();
+    for (path, body) in cases {
+        if !ctx.ops.contains_key(path) {
+            continue;
+        }
+        let answer = http
+            .post(format!("{base}/v2/api/{path}"))
+            .header("content-type", "application/json")
+            .header("authorization", calls::TOKEN)
+            .body(body)
+            .send()
+            .await;
+        let outcome = match answer {
+            Ok(r) if matches!(r.status().as_u16(), 400 | 422) => Outcome::Pass,
+            Ok(r) => Outcome::Fail(format!(
+                "Prism accepted an invalid request ({body}): HTTP {}",
+                r.status()
+            )),
+            Err(e) => Outcome::Fail(format!("no answer to an invalid request: {e}")),
+        };
+        out.push(Check {
+            op: path.into(),
+            phase: "requests (Prism static)".into(),
+            variant: format!("invalid request refused: {body}"),
+            outcome,
+        });
+    }
+    out
 }
 
 /// The request the SDK sent: what the example said (the types lost or changed nothing), valid
@@ -696,7 +817,7 @@ async fn generated_phase(ctx: &Ctx, older: bool) -> Vec<Check> {
 
 /// Prints the summary table and the failures, writes the full report, and ends with the
 /// one-line verdict. Returns whether nothing failed.
-fn report(ctx: &Ctx, checks: &[Check], notes: &[String], work_dir: &Path) -> bool {
+fn report(ctx: &Ctx, checks: &[Check], notes: &[String], work_dir: &Path, known: &[Known]) -> bool {
     // Per phase: checks and operations by outcome.
     let mut phases: BTreeMap<&str, (usize, usize, usize, BTreeSet<&str>)> = BTreeMap::new();
     for c in checks {
@@ -810,10 +931,50 @@ fn report(ctx: &Ctx, checks: &[Check], notes: &[String], work_dir: &Path) -> boo
         text.push_str(&format!("note: {n}\n"));
         full.push_str(&format!("note: {n}\n"));
     }
+    // Known failures: every failure listed, every entry still failing.
+    let is_known = |c: &Check| {
+        known
+            .iter()
+            .position(|k| glob(&k.op, &c.op) && c.phase.contains(k.phase.as_str()))
+    };
+    let mut used = vec![false; known.len()];
+    let mut unknown_failures = 0;
+    for c in &failures {
+        match is_known(c) {
+            Some(i) => used[i] = true,
+            None => unknown_failures += 1,
+        }
+    }
+    let mut known_ok = !known.is_empty() && unknown_failures == 0;
+    if !known.is_empty() {
+        text.push_str(&format!(
+            "\nknown failures: {} of {} failing checks are listed as waiting for a fix elsewhere:\n",
+            failures.len() - unknown_failures,
+            failures.len()
+        ));
+        for (k, u) in known.iter().zip(&used) {
+            text.push_str(&format!(
+                "  {} [{}]: {}{}\n",
+                k.op,
+                k.phase,
+                k.reason,
+                if *u {
+                    ""
+                } else {
+                    "  <- NO LONGER FAILS: remove this entry"
+                }
+            ));
+            known_ok &= *u;
+        }
+    }
+    full.push_str(&text[text.find("\nknown failures").unwrap_or(text.len())..]);
     let report_path = work_dir.join("report.txt");
     let _ = std::fs::write(&report_path, &full);
     print!("{text}");
     println!("full report: {}", report_path.display());
     println!("conformance: {passed} passed, {failed} failed, {excluded} excluded");
-    failed == 0
+    if failed > 0 && known_ok {
+        println!("(every failure is a listed known failure: exit status 0)");
+    }
+    failed == 0 || known_ok
 }

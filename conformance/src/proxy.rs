@@ -152,6 +152,17 @@ async fn handle(
                 ..Default::default()
             },
         ),
+        Action::Forward { .. } if unlabeled_file_part(&headers, &body) => {
+            let message = "not forwarded: a multipart file part without Content-Type (RFC 7578 \
+                           4.4: files SHOULD be labelled, application/octet-stream if unknown); \
+                           Prism 5.16 crashes on it"
+                .to_owned();
+            let upstream = Upstream {
+                error: Some(message.clone()),
+                ..Default::default()
+            };
+            (502, "text/plain".to_owned(), message.into_bytes(), upstream)
+        }
         Action::Forward { base, mutate: m } => {
             let mut url = format!("{base}/{rest}");
             if let Some(q) = &query {
@@ -225,4 +236,26 @@ async fn handle(
         out,
     )
         .into_response()
+}
+
+/// Whether a `multipart/form-data` body has a file part without its own Content-Type.
+fn unlabeled_file_part(headers: &HeaderMap, body: &[u8]) -> bool {
+    let Some(boundary) = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .filter(|ct| ct.starts_with("multipart/form-data"))
+        .and_then(|ct| ct.split("boundary=").nth(1))
+        .map(|b| b.trim_matches('"').to_owned())
+    else {
+        return false;
+    };
+    let text = String::from_utf8_lossy(body);
+    text.split(&format!("--{boundary}")).any(|part| {
+        let head = part
+            .split("\r\n\r\n")
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        head.contains("filename=") && !head.contains("content-type:")
+    })
 }

@@ -31,6 +31,11 @@ impl RequestValidator {
         limit: usize,
     ) -> Result<Vec<String>, String> {
         if !self.cache.contains_key(key) {
+            // Each validator holds the whole spec: keep a few (checks come operation by
+            // operation), not one per operation (gigabytes).
+            if self.cache.len() >= 8 {
+                self.cache.clear();
+            }
             let mut root = match to_json_schema(schema) {
                 Value::Object(m) => m,
                 other => {
