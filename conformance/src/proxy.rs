@@ -71,6 +71,9 @@ impl Proxy {
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
         let http = reqwest::Client::builder()
             .timeout(upstream_timeout)
+            // Node closes idle keep-alive connections after 5 s; a request racing that close
+            // fails. A fresh loopback connection per request costs nothing here.
+            .pool_max_idle_per_host(0)
             .no_proxy()
             .build()
             .map_err(|e| e.to_string())?;
@@ -169,18 +172,33 @@ async fn handle(
                 url.push('?');
                 url.push_str(q);
             }
-            let mut req = proxy.http.request(method, &url).body(body);
-            for name in [
-                "content-type",
-                "authorization",
-                "content-language",
-                "accept",
-            ] {
-                if let Some(v) = headers.get(name) {
-                    req = req.header(name, v);
+            let send = || {
+                let mut req = proxy.http.request(method.clone(), &url).body(body.clone());
+                for name in [
+                    "content-type",
+                    "authorization",
+                    "content-language",
+                    "accept",
+                ] {
+                    if let Some(v) = headers.get(name) {
+                        req = req.header(name, v);
+                    }
+                }
+                req.send()
+            };
+            // A connection-level failure (not a timeout: Prism never answers some malformed
+            // requests) is tried again twice.
+            let mut answer = send().await;
+            for _ in 0..2 {
+                match &answer {
+                    Err(e) if !e.is_timeout() => {
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                        answer = send().await;
+                    }
+                    _ => break,
                 }
             }
-            match req.send().await {
+            match answer {
                 Err(e) => {
                     let message = format!("no answer from the server under test: {e}");
                     let upstream = Upstream {

@@ -23,6 +23,8 @@ pub struct OpSpec {
     pub multipart: Option<Value>,
     /// The `200` JSON response schema.
     pub response: Option<Value>,
+    /// Whether the operation requires credentials (`security` with a requirement).
+    pub secured: bool,
 }
 
 impl Spec {
@@ -78,6 +80,10 @@ impl Spec {
                 let response = op
                     .pointer("/responses/200/content/application~1json/schema")
                     .cloned();
+                let security = op.get("security").or_else(|| self.doc.get("security"));
+                let secured = security
+                    .and_then(Value::as_array)
+                    .is_some_and(|reqs| !reqs.is_empty());
                 let path = path.trim_start_matches('/').to_owned();
                 out.insert(
                     path.clone(),
@@ -86,6 +92,7 @@ impl Spec {
                         request,
                         multipart,
                         response,
+                        secured,
                     },
                 );
             }
