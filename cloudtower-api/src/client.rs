@@ -619,7 +619,13 @@ impl ApiRequest {
                             FieldValue::File(file) => form.part(
                                 field.name,
                                 reqwest::multipart::Part::stream(file.bytes.clone())
-                                    .file_name(file.file_name.clone()),
+                                    .file_name(file.file_name.clone())
+                                    // A file part says what it is (RFC 7578 §4.4); some
+                                    // servers refuse parts without a type.
+                                    .headers(reqwest::header::HeaderMap::from_iter([(
+                                        CONTENT_TYPE,
+                                        HeaderValue::from_static("application/octet-stream"),
+                                    )])),
                             ),
                         },
                     );

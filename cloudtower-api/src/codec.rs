@@ -407,6 +407,11 @@ impl<'a> Decoder<'a> {
             NumberAny::Float(f) if f.fract() == 0.0 && f.abs() < 9.007_199_254_740_992e15 => {
                 Ok(f as i64)
             }
+            // Older towers send some integer fields as doubles (4.3.0's `DataPoint.t`): lenient
+            // decoding keeps the integer part.
+            NumberAny::Float(f) if !self.strict && f.is_finite() && f.abs() < 9.2e18 => {
+                Ok(f.trunc() as i64)
+            }
             _ => Err(self.error("expected an integer within range")),
         }
     }
@@ -827,9 +832,12 @@ mod tests {
     }
 
     #[test]
-    fn integers_accept_integral_floats_and_reject_fractions() {
+    fn integers_accept_integral_floats_and_fractions_only_leniently() {
         assert_eq!(decode::<i64>(b"3.0").unwrap(), 3);
-        assert!(decode::<i64>(b"3.5").is_err());
+        // A fraction is kept as its integer part when decoding leniently, refused strictly.
+        assert_eq!(decode::<i64>(b"3.5").unwrap(), 3);
+        assert!(decode_strict::<i64>(b"3.5").is_err());
+        assert!(decode::<i64>(b"1e300").is_err());
         assert!(decode::<i32>(b"4294967296").is_err());
         assert_eq!(decode::<f64>(b"7").unwrap(), 7.0);
     }

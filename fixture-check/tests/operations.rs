@@ -155,6 +155,12 @@ async fn multipart_upload_sends_the_file_and_the_set_fields() {
         text.contains(r#"name="file"; filename="disk.qcow2""#),
         "{text}"
     );
+    // The file part says what it is (RFC 7578 4.4); Prism and some proxies refuse it otherwise.
+    assert!(
+        text.to_ascii_lowercase()
+            .contains("content-type: application/octet-stream\r\n\r\nqfi-bytes"),
+        "{text}"
+    );
     assert!(text.contains("QFI-bytes"));
     assert!(text.contains("name=\"cluster_id\"\r\n\r\nc1\r\n"), "{text}");
     assert!(text.contains("name=\"size\"\r\n\r\n9\r\n"), "{text}");
