@@ -15,9 +15,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use cloudtower_api::models::{
-    ConsistentType, GetIscsiLunSnapshotsRequestBody, GetVmSnapshotsRequestBody,
-    IscsiLunSnapshotWhereInput, VmDiskType, VmSnapshotCreationParams, VmSnapshotCreationParamsData,
-    VmSnapshotWhereInput, VmToolsStatus,
+    ConsistentType, GetIscsiLunSnapshotsRequestBody, IscsiLunSnapshotWhereInput, VmDiskType,
+    VmSnapshotCreationParams, VmSnapshotCreationParamsData, VmToolsStatus,
 };
 use cloudtower_api::WaitForTasks;
 use common::{detail, step, Connection};
@@ -77,14 +76,7 @@ async fn backup(args: Args) -> common::Result {
     // Only the id is stable while a task runs: read the snapshot as it is now.
     step(format!("reading snapshot {snapshot_id}"));
     let snapshot = client
-        .get_vm_snapshots(&GetVmSnapshotsRequestBody {
-            r#where: VmSnapshotWhereInput {
-                id: snapshot_id.clone().into(),
-                ..Default::default()
-            }
-            .into(),
-            ..Default::default()
-        })
+        .reread(&created)
         .await?
         .into_iter()
         .next()

@@ -23,7 +23,7 @@ pub use auth::PasswordLogin;
 pub use client::{Authenticator, Client, ClientBuilder, FilePart, Language, RetryPolicy, Secret};
 pub use codec::{Nullable, Related, WithTask};
 pub use error::{Error, ErrorBody, RawBody, TaskFailure, TaskFailureKind};
-pub use pagination::{ListRequest, Paginator};
+pub use pagination::{CountRequest, ListRequest, Paginator, RereadById};
 pub use tasks::{OnPaused, WaitForTasks, WaitOptions};
 
 /// One API operation, as listed in [`models::OPERATIONS`].

@@ -16,6 +16,26 @@
 //! }
 //! # Ok(()) }
 //! ```
+//!
+//! [`Client::count`] counts what a list request matches with its `*-connection` operation,
+//! and [`Client::reread`] reads resources again by id, for example once the tasks of a
+//! mutation have ended (only ids are stable while a task runs):
+//!
+//! ```no_run
+//! # async fn demo(client: cloudtower_api::Client) -> Result<(), cloudtower_api::Error> {
+//! use cloudtower_api::models::{GetVmsRequestBody, VmStartParams, VmWhereInput};
+//! use cloudtower_api::WaitForTasks;
+//!
+//! let stopped = VmWhereInput { status: cloudtower_api::models::VmStatus::Stopped.into(), ..Default::default() };
+//! let request = GetVmsRequestBody { r#where: stopped.clone().into(), ..Default::default() };
+//! println!("{} stopped VM(s)", client.count(&request).await?);
+//!
+//! let started = client.start_vm(&VmStartParams { r#where: stopped, ..Default::default() }).await?;
+//! let vms = client.reread(&started.wait(&client).await?).await?;
+//! # Ok(()) }
+//! ```
+
+use std::collections::HashMap;
 
 use futures_util::future::BoxFuture;
 use futures_util::{stream, Stream, TryStreamExt};
@@ -32,6 +52,21 @@ pub trait ListRequest: Clone + Send + Sync + 'static {
     fn cursor(item: &Self::Item) -> &str;
     /// Sends the request.
     fn fetch(client: &Client, request: Self) -> BoxFuture<'static, Result<Vec<Self::Item>, Error>>;
+}
+
+/// A list request whose `where` can be counted by the module's `*-connection` operation
+/// (`GetVms` → `GetVmsConnection`). Implemented for every such pair of the API.
+pub trait CountRequest: ListRequest {
+    /// Sends the count request for `request`'s `where` (its paging and order play no part).
+    fn count(client: &Client, request: &Self) -> BoxFuture<'static, Result<u64, Error>>;
+}
+
+/// A resource that a list operation can read again by id (`where: {id_in: [...]}`).
+/// Implemented for the item of one list operation per resource type.
+pub trait RereadById: Sized + Send + 'static {
+    type Request: ListRequest<Item = Self>;
+    /// A request for exactly the resources with these ids.
+    fn request_for_ids(ids: Vec<String>) -> Self::Request;
 }
 
 /// The pages of a list request; see [`Client::paginate`].
@@ -51,6 +86,31 @@ impl Client {
             request,
             page_size: 100,
         }
+    }
+
+    /// How many items the request's `where` matches, in one `*-connection` request.
+    pub async fn count<R: CountRequest>(&self, request: &R) -> Result<u64, Error> {
+        R::count(self, request).await
+    }
+
+    /// Reads `resources` again by id, in pages of 100 ids, and returns their current state in
+    /// the same order. Resources that no longer exist (deleted meanwhile) are left out.
+    pub async fn reread<T: RereadById>(&self, resources: &[T]) -> Result<Vec<T>, Error> {
+        let ids: Vec<String> = resources
+            .iter()
+            .map(|r| <T::Request as ListRequest>::cursor(r).to_owned())
+            .collect();
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut current: HashMap<String, T> = self
+            .paginate(T::request_for_ids(ids.clone()))
+            .collect()
+            .await?
+            .into_iter()
+            .map(|item| (<T::Request as ListRequest>::cursor(&item).to_owned(), item))
+            .collect();
+        Ok(ids.iter().filter_map(|id| current.remove(id)).collect())
     }
 }
 
@@ -130,3 +190,47 @@ macro_rules! list_request {
     };
 }
 pub(crate) use list_request;
+
+/// Implements [`CountRequest`] for a list request, with the connection operation's body and
+/// method; the generated code invokes it next to [`list_request!`].
+macro_rules! count_request {
+    ($request:ident => $count_request:ident, $count_method:ident) => {
+        impl $crate::pagination::CountRequest for crate::models::$request {
+            fn count(
+                client: &$crate::Client,
+                request: &Self,
+            ) -> ::futures_util::future::BoxFuture<'static, Result<u64, $crate::Error>> {
+                let counter = crate::models::$count_request {
+                    r#where: request.r#where.clone(),
+                    ..::std::default::Default::default()
+                };
+                let answer = client.$count_method(&counter);
+                // A count is never negative; the spec's type is a signed int32.
+                Box::pin(
+                    async move { Ok(u64::try_from(answer.await?.aggregate.count).unwrap_or(0)) },
+                )
+            }
+        }
+    };
+}
+pub(crate) use count_request;
+
+/// Implements [`RereadById`] for a list operation's item, with the operation's body and its
+/// filter type; the generated code invokes it next to [`list_request!`].
+macro_rules! reread_by_id {
+    ($item:ident => $request:ident, $filter:ident) => {
+        impl $crate::pagination::RereadById for crate::models::$item {
+            type Request = crate::models::$request;
+            fn request_for_ids(ids: Vec<String>) -> Self::Request {
+                crate::models::$request {
+                    r#where: crate::Nullable::Value(crate::models::$filter {
+                        id_in: crate::Nullable::Value(ids),
+                        ..::std::default::Default::default()
+                    }),
+                    ..::std::default::Default::default()
+                }
+            }
+        }
+    };
+}
+pub(crate) use reread_by_id;

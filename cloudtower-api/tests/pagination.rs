@@ -110,3 +110,93 @@ async fn errors_end_the_stream() {
     let err = client.paginate(request()).collect().await.unwrap_err();
     assert_eq!(err.status(), Some(403));
 }
+
+/// A tower holding the VMs with these ids: `get-vms` filters by `where.id_in` and pages like
+/// CloudTower, answering in the tower's order; `get-vms-connection` counts the `id_in` matches.
+async fn id_filtering_tower(log: &Log, present: Vec<String>) -> Client {
+    let url = tower(log.clone(), move |seen, _| {
+        let matches: Vec<&String> = match seen.body["where"]["id_in"].as_array() {
+            Some(wanted) => present
+                .iter()
+                .filter(|id| wanted.iter().any(|w| w == id.as_str()))
+                .collect(),
+            None => present.iter().collect(),
+        };
+        if seen.path.ends_with("/get-vms-connection") {
+            return Reply::ok(json!({"aggregate": {"count": matches.len()}}));
+        }
+        let start = seen.body["after"].as_str().map_or(0, |after| {
+            matches.iter().position(|id| *id == after).unwrap() + 1
+        });
+        let first = seen.body["first"].as_u64().unwrap() as usize;
+        let page: Vec<_> = matches[start..]
+            .iter()
+            .take(first)
+            .map(|id| json!({"id": id, "name": format!("now-{id}")}))
+            .collect();
+        Reply::ok(json!(page))
+    })
+    .await;
+    Client::new(&url).unwrap()
+}
+
+#[tokio::test]
+async fn count_sends_the_where_to_the_connection_operation_without_paging() {
+    let log = Log::default();
+    let client = id_filtering_tower(&log, vec!["a".into(), "b".into(), "c".into()]).await;
+    let mut request = GetVmsRequestBody {
+        r#where: VmWhereInput {
+            id_in: vec!["a".to_string(), "c".to_string(), "zz".to_string()].into(),
+            ..Default::default()
+        }
+        .into(),
+        order_by: VmOrderByInput::NameAsc.into(),
+        ..Default::default()
+    };
+    request.first = 1.into();
+    assert_eq!(client.count(&request).await.unwrap(), 2);
+
+    let calls = log.all();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].path, "/v2/api/get-vms-connection");
+    // Only the filter: `first` would cap the count, and ordering means nothing to it.
+    assert_eq!(calls[0].body, json!({"where": {"id_in": ["a", "c", "zz"]}}));
+}
+
+#[tokio::test]
+async fn reread_returns_current_state_in_the_callers_order_without_vanished_ones() {
+    let log = Log::default();
+    // 250 VMs exist; the caller asks for 150 of them (3 pages of ids) plus 2 deleted ones.
+    let present: Vec<String> = (0..250).map(|i| format!("vm-{i:03}")).collect();
+    let client = id_filtering_tower(&log, present).await;
+    let mut wanted: Vec<String> = (0..150).rev().map(|i| format!("vm-{i:03}")).collect();
+    wanted.insert(7, "deleted-1".into());
+    wanted.push("deleted-2".into());
+    let stale: Vec<cloudtower_api::models::Vm> = wanted
+        .iter()
+        .map(|id| cloudtower_api::models::Vm {
+            id: id.clone(),
+            name: "stale".into(),
+            ..Default::default()
+        })
+        .collect();
+
+    let fresh = client.reread(&stale).await.unwrap();
+
+    let expected: Vec<&String> = wanted.iter().filter(|id| id.starts_with("vm-")).collect();
+    let ids: Vec<&String> = fresh.iter().map(|vm| &vm.id).collect();
+    assert_eq!(ids, expected);
+    assert!(fresh.iter().all(|vm| vm.name == format!("now-{}", vm.id)));
+    let calls = log.all();
+    assert_eq!(calls.len(), 2, "150 matches in pages of 100");
+    for call in &calls {
+        assert_eq!(call.path, "/v2/api/get-vms");
+        assert_eq!(call.body["where"]["id_in"].as_array().unwrap().len(), 152);
+    }
+    assert!(client
+        .reread::<cloudtower_api::models::Vm>(&[])
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(log.all().len(), 2, "nothing to re-read, no request");
+}

@@ -300,9 +300,29 @@ pub fn emit_file(api: &Api, plan: &FilePlan, all: &[FilePlan], gates: &Gates) ->
         let body = ident(body);
         let method = ident(&operation.method_name);
         let gate = gates.for_operation(operation);
+        let count = operation.counted_by.as_ref().and_then(|path| {
+            let counter = api.operations.iter().find(|o| &o.path == path)?;
+            let Body::Json(TypeRef::Named(count_body)) = &counter.body else {
+                return None;
+            };
+            let (count_body, count_method) = (ident(count_body), ident(&counter.method_name));
+            Some(quote! {
+                #gate
+                crate::pagination::count_request!(#body => #count_body, #count_method);
+            })
+        });
+        let reread = operation.rereads_by_id.as_ref().map(|filter| {
+            let filter = ident(filter);
+            quote! {
+                #gate
+                crate::pagination::reread_by_id!(#item => #body, #filter);
+            }
+        });
         Some(quote! {
             #gate
             crate::pagination::list_request!(#body => #item, #method);
+            #count
+            #reread
         })
     });
     quote! { #(#types)* #methods #(#list_requests)* }

@@ -33,15 +33,27 @@ pub fn inventory(api: &Api) -> String {
             .pages_over
             .as_ref()
             .map_or(String::new(), |item| format!(" | pages {item}"));
+        let counted = operation
+            .counted_by
+            .as_ref()
+            .map_or(String::new(), |path| format!(" | counted by /{path}"));
+        let rereads = operation
+            .rereads_by_id
+            .as_ref()
+            .map_or(String::new(), |filter| {
+                format!(" | rereads by {filter}.id_in")
+            });
         out.push_str(&format!(
-            "op /{} {} -> {}({}) -> {}{}{}\n",
+            "op /{} {} -> {}({}) -> {}{}{}{}{}\n",
             operation.path,
             operation.id,
             operation.method_name.trim_start_matches("r#"),
             request,
             response,
             not_modified,
-            pages
+            pages,
+            counted,
+            rereads
         ));
     }
     for def in &api.types {

@@ -177,6 +177,12 @@ pub struct Operation {
     /// For a list operation that pages with `first` + `after` over items with an `id`: the
     /// item type. Set on the first such operation (in path order) of each request body type.
     pub pages_over: Option<String>,
+    /// For a list operation: the path of the `*-connection` operation of its module that counts
+    /// what it lists (same `where` type, answering `{aggregate: {count}}`).
+    pub counted_by: Option<String>,
+    /// For one list operation per item type whose filter has `id_in`: that filter type, to
+    /// re-read items by id.
+    pub rereads_by_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

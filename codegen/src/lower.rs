@@ -78,6 +78,7 @@ pub fn lower(spec: &Value, always_on: &[String]) -> Result<Api> {
     analyse_usage(&mut api);
     assign_presence(&mut api);
     find_list_operations(&mut api);
+    find_list_companions(&mut api);
     Ok(api)
 }
 
@@ -593,6 +594,8 @@ impl<'a> Lowerer<'a> {
             not_modified: responses.contains_key("304"),
             always_on: false,
             pages_over: None,
+            counted_by: None,
+            rereads_by_id: None,
             authenticated: object
                 .get("security")
                 .and_then(Value::as_array)
@@ -1071,6 +1074,74 @@ fn find_list_operations(api: &mut Api) {
     }
     for (i, item) in found {
         api.operations[i].pages_over = Some(item);
+    }
+}
+
+/// For each list operation, the connection operation (`GetVms` → `GetVmsConnection`) that
+/// counts the same filter, and (once
+/// per item type) the filter that re-reads items by `id_in`.
+fn find_list_companions(api: &mut Api) {
+    let struct_fields = |name: &str| match api.type_named(name).map(|t| &t.kind) {
+        Some(TypeKind::Struct { fields }) => Some(fields),
+        _ => None,
+    };
+    let field = |ty: &str, wire_name: &str| {
+        struct_fields(ty)?
+            .iter()
+            .find(|f| f.wire_name == wire_name && !f.in_cycle)
+    };
+    let body_filter = |operation: &Operation| match &operation.body {
+        Body::Json(TypeRef::Named(body)) => field(body, "where"),
+        _ => None,
+    };
+    // `{aggregate: {count: integer}}`, both always present.
+    let answers_count = |operation: &Operation| {
+        let Some(TypeRef::Named(response)) = &operation.response else {
+            return false;
+        };
+        field(response, "aggregate")
+            .filter(|f| f.repr == Presence::Plain)
+            .and_then(|f| f.ty.named())
+            .and_then(|aggregate| field(aggregate, "count"))
+            .is_some_and(|f| f.repr == Presence::Plain && f.ty == TypeRef::I32)
+    };
+    let mut companions: Vec<(usize, Option<String>, Option<String>)> = Vec::new();
+    let mut rereadable: BTreeSet<&String> = BTreeSet::new();
+    for (i, operation) in api.operations.iter().enumerate() {
+        let (Some(item), Some(filter)) = (&operation.pages_over, body_filter(operation)) else {
+            continue;
+        };
+        let counted_by = api
+            .operations
+            .iter()
+            .find(|counter| {
+                // By operationId: paths disagree (`get-cloudtower-applications` is counted
+                // by `get-cloud-tower-applications-connection`).
+                counter.id == format!("{}Connection", operation.id)
+                    && counter.module == operation.module
+                    && !counter.not_modified
+                    && body_filter(counter)
+                        .is_some_and(|f| f.ty == filter.ty && f.repr == filter.repr)
+                    && answers_count(counter)
+            })
+            .map(|counter| counter.path.clone());
+        let rereads_by_id = filter
+            .ty
+            .named()
+            .filter(|_| filter.repr == Presence::Nullable)
+            .filter(|filter_type| {
+                field(filter_type, "id_in").is_some_and(|f| {
+                    f.repr == Presence::Nullable
+                        && f.ty == TypeRef::Array(Box::new(TypeRef::String))
+                })
+            })
+            .filter(|_| rereadable.insert(item))
+            .map(str::to_owned);
+        companions.push((i, counted_by, rereads_by_id));
+    }
+    for (i, counted_by, rereads_by_id) in companions {
+        api.operations[i].counted_by = counted_by;
+        api.operations[i].rereads_by_id = rereads_by_id;
     }
 }
 

@@ -374,3 +374,9 @@ impl crate::Client {
 }
 #[cfg(feature = "alert")]
 crate::pagination::list_request!(GetAlertsRequestBody => Alert, get_alerts);
+#[cfg(feature = "alert")]
+crate::pagination::count_request!(
+    GetAlertsRequestBody => GetAlertsConnectionRequestBody, get_alerts_connection
+);
+#[cfg(feature = "alert")]
+crate::pagination::reread_by_id!(Alert => GetAlertsRequestBody, AlertWhereInput);

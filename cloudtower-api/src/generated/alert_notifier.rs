@@ -1668,3 +1668,12 @@ impl crate::Client {
 crate::pagination::list_request!(
     GetAlertNotifiersRequestBody => AlertNotifier, get_alert_notifiers
 );
+#[cfg(feature = "alert-notifier")]
+crate::pagination::count_request!(
+    GetAlertNotifiersRequestBody => GetAlertNotifiersConnectionRequestBody,
+    get_alert_notifiers_connection
+);
+#[cfg(feature = "alert-notifier")]
+crate::pagination::reread_by_id!(
+    AlertNotifier => GetAlertNotifiersRequestBody, AlertNotifierWhereInput
+);

@@ -441,3 +441,12 @@ impl crate::Client {
 }
 #[cfg(feature = "alert-rule")]
 crate::pagination::list_request!(GetAlertRulesRequestBody => AlertRule, get_alert_rules);
+#[cfg(feature = "alert-rule")]
+crate::pagination::count_request!(
+    GetAlertRulesRequestBody => GetAlertRulesConnectionRequestBody,
+    get_alert_rules_connection
+);
+#[cfg(feature = "alert-rule")]
+crate::pagination::reread_by_id!(
+    AlertRule => GetAlertRulesRequestBody, AlertRuleWhereInput
+);

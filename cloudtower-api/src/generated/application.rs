@@ -1266,3 +1266,12 @@ impl crate::Client {
 crate::pagination::list_request!(
     GetApplicationsRequestBody => Application, get_applications
 );
+#[cfg(feature = "application")]
+crate::pagination::count_request!(
+    GetApplicationsRequestBody => GetApplicationsConnectionRequestBody,
+    get_applications_connection
+);
+#[cfg(feature = "application")]
+crate::pagination::reread_by_id!(
+    Application => GetApplicationsRequestBody, ApplicationWhereInput
+);

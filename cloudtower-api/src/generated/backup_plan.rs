@@ -5295,3 +5295,12 @@ impl crate::Client {
 crate::pagination::list_request!(
     GetBackupPlansRequestBody => BackupPlan, get_backup_plans
 );
+#[cfg(feature = "backup-plan")]
+crate::pagination::count_request!(
+    GetBackupPlansRequestBody => GetBackupPlansConnectionRequestBody,
+    get_backup_plans_connection
+);
+#[cfg(feature = "backup-plan")]
+crate::pagination::reread_by_id!(
+    BackupPlan => GetBackupPlansRequestBody, BackupPlanWhereInput
+);

@@ -846,3 +846,13 @@ impl crate::Client {
 crate::pagination::list_request!(
     GetBackupPlanExecutionsRequestBody => BackupPlanExecution, get_backup_plan_executions
 );
+#[cfg(feature = "backup-plan-execution")]
+crate::pagination::count_request!(
+    GetBackupPlanExecutionsRequestBody => GetBackupPlanExecutionsConnectionRequestBody,
+    get_backup_plan_executions_connection
+);
+#[cfg(feature = "backup-plan-execution")]
+crate::pagination::reread_by_id!(
+    BackupPlanExecution => GetBackupPlanExecutionsRequestBody,
+    BackupPlanExecutionWhereInput
+);

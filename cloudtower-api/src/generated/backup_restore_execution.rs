@@ -999,3 +999,14 @@ crate::pagination::list_request!(
     GetBackupRestoreExecutionsRequestBody => BackupRestoreExecution,
     get_backup_restore_executions
 );
+#[cfg(feature = "backup-restore-execution")]
+crate::pagination::count_request!(
+    GetBackupRestoreExecutionsRequestBody =>
+    GetBackupRestoreExecutionsConnectionRequestBody,
+    get_backup_restore_executions_connection
+);
+#[cfg(feature = "backup-restore-execution")]
+crate::pagination::reread_by_id!(
+    BackupRestoreExecution => GetBackupRestoreExecutionsRequestBody,
+    BackupRestoreExecutionWhereInput
+);

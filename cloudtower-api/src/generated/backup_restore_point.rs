@@ -680,3 +680,12 @@ impl crate::Client {
 crate::pagination::list_request!(
     GetBackupRestorePointsRequestBody => BackupRestorePoint, get_backup_restore_points
 );
+#[cfg(feature = "backup-restore-point")]
+crate::pagination::count_request!(
+    GetBackupRestorePointsRequestBody => GetBackupRestorePointsConnectionRequestBody,
+    get_backup_restore_points_connection
+);
+#[cfg(feature = "backup-restore-point")]
+crate::pagination::reread_by_id!(
+    BackupRestorePoint => GetBackupRestorePointsRequestBody, BackupRestorePointWhereInput
+);

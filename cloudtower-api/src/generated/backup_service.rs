@@ -3513,3 +3513,12 @@ impl crate::Client {
 crate::pagination::list_request!(
     GetBackupServicesRequestBody => BackupService, get_backup_services
 );
+#[cfg(feature = "backup-service")]
+crate::pagination::count_request!(
+    GetBackupServicesRequestBody => GetBackupServicesConnectionRequestBody,
+    get_backup_services_connection
+);
+#[cfg(feature = "backup-service")]
+crate::pagination::reread_by_id!(
+    BackupService => GetBackupServicesRequestBody, BackupServiceWhereInput
+);

@@ -2374,3 +2374,14 @@ crate::pagination::list_request!(
     GetBackupStoreRepositoriesRequestBody => BackupStoreRepository,
     get_backup_store_repositories
 );
+#[cfg(feature = "backup-store-repository")]
+crate::pagination::count_request!(
+    GetBackupStoreRepositoriesRequestBody =>
+    GetBackupStoreRepositoriesConnectionRequestBody,
+    get_backup_store_repositories_connection
+);
+#[cfg(feature = "backup-store-repository")]
+crate::pagination::reread_by_id!(
+    BackupStoreRepository => GetBackupStoreRepositoriesRequestBody,
+    BackupStoreRepositoryWhereInput
+);

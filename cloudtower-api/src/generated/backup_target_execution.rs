@@ -1359,3 +1359,14 @@ crate::pagination::list_request!(
     GetBackupTargetExecutionsRequestBody => BackupTargetExecution,
     get_backup_target_executions
 );
+#[cfg(feature = "backup-target-execution")]
+crate::pagination::count_request!(
+    GetBackupTargetExecutionsRequestBody =>
+    GetBackupTargetExecutionsConnectionRequestBody,
+    get_backup_target_executions_connection
+);
+#[cfg(feature = "backup-target-execution")]
+crate::pagination::reread_by_id!(
+    BackupTargetExecution => GetBackupTargetExecutionsRequestBody,
+    BackupTargetExecutionWhereInput
+);

@@ -1131,3 +1131,12 @@ impl crate::Client {
 crate::pagination::list_request!(
     GetBrickTopoesRequestBody => BrickTopo, get_brick_topoes
 );
+#[cfg(feature = "brick-topo")]
+crate::pagination::count_request!(
+    GetBrickTopoesRequestBody => GetBrickTopoesConnectionRequestBody,
+    get_brick_topoes_connection
+);
+#[cfg(feature = "brick-topo")]
+crate::pagination::reread_by_id!(
+    BrickTopo => GetBrickTopoesRequestBody, BrickTopoWhereInput
+);

@@ -1471,3 +1471,14 @@ crate::pagination::list_request!(
     GetCloudTowerApplicationsRequestBody => CloudTowerApplication,
     get_cloud_tower_applications
 );
+#[cfg(feature = "cloud-tower-application")]
+crate::pagination::count_request!(
+    GetCloudTowerApplicationsRequestBody =>
+    GetCloudTowerApplicationsConnectionRequestBody,
+    get_cloud_tower_applications_connection
+);
+#[cfg(feature = "cloud-tower-application")]
+crate::pagination::reread_by_id!(
+    CloudTowerApplication => GetCloudTowerApplicationsRequestBody,
+    CloudTowerApplicationWhereInput
+);

@@ -449,3 +449,14 @@ crate::pagination::list_request!(
     GetCloudTowerApplicationPackagesRequestBody => CloudTowerApplicationPackage,
     get_cloud_tower_application_packages
 );
+#[cfg(feature = "cloud-tower-application-package")]
+crate::pagination::count_request!(
+    GetCloudTowerApplicationPackagesRequestBody =>
+    GetCloudTowerApplicationPackagesConnectionRequestBody,
+    get_cloud_tower_application_packages_connection
+);
+#[cfg(feature = "cloud-tower-application-package")]
+crate::pagination::reread_by_id!(
+    CloudTowerApplicationPackage => GetCloudTowerApplicationPackagesRequestBody,
+    CloudTowerApplicationPackageWhereInput
+);

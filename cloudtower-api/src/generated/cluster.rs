@@ -2316,3 +2316,9 @@ impl crate::Client {
 }
 #[cfg(feature = "cluster")]
 crate::pagination::list_request!(GetClustersRequestBody => Cluster, get_clusters);
+#[cfg(feature = "cluster")]
+crate::pagination::count_request!(
+    GetClustersRequestBody => GetClustersConnectionRequestBody, get_clusters_connection
+);
+#[cfg(feature = "cluster")]
+crate::pagination::reread_by_id!(Cluster => GetClustersRequestBody, ClusterWhereInput);

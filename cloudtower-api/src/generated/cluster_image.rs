@@ -1073,3 +1073,12 @@ impl crate::Client {
 crate::pagination::list_request!(
     GetClusterImagesRequestBody => ClusterImage, get_cluster_images
 );
+#[cfg(feature = "cluster-image")]
+crate::pagination::count_request!(
+    GetClusterImagesRequestBody => GetClusterImagesConnectionRequestBody,
+    get_cluster_images_connection
+);
+#[cfg(feature = "cluster-image")]
+crate::pagination::reread_by_id!(
+    ClusterImage => GetClusterImagesRequestBody, ClusterImageWhereInput
+);

@@ -462,3 +462,12 @@ impl crate::Client {
 crate::pagination::list_request!(
     GetClusterSettingsesRequestBody => ClusterSettings, get_cluster_settingses
 );
+#[cfg(feature = "cluster-settings")]
+crate::pagination::count_request!(
+    GetClusterSettingsesRequestBody => GetClusterSettingsesConnectionRequestBody,
+    get_cluster_settingses_connection
+);
+#[cfg(feature = "cluster-settings")]
+crate::pagination::reread_by_id!(
+    ClusterSettings => GetClusterSettingsesRequestBody, ClusterSettingsWhereInput
+);

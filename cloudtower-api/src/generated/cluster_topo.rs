@@ -660,3 +660,12 @@ impl crate::Client {
 crate::pagination::list_request!(
     GetClusterTopoesRequestBody => ClusterTopo, get_cluster_topoes
 );
+#[cfg(feature = "cluster-topo")]
+crate::pagination::count_request!(
+    GetClusterTopoesRequestBody => GetClusterTopoesConnectionRequestBody,
+    get_cluster_topoes_connection
+);
+#[cfg(feature = "cluster-topo")]
+crate::pagination::reread_by_id!(
+    ClusterTopo => GetClusterTopoesRequestBody, ClusterTopoWhereInput
+);

@@ -783,3 +783,14 @@ crate::pagination::list_request!(
     GetClusterUpgradeHistoriesRequestBody => ClusterUpgradeHistory,
     get_cluster_upgrade_histories
 );
+#[cfg(feature = "cluster-upgrade-history")]
+crate::pagination::count_request!(
+    GetClusterUpgradeHistoriesRequestBody =>
+    GetClusterUpgradeHistoriesConnectionRequestBody,
+    get_cluster_upgrade_histories_connection
+);
+#[cfg(feature = "cluster-upgrade-history")]
+crate::pagination::reread_by_id!(
+    ClusterUpgradeHistory => GetClusterUpgradeHistoriesRequestBody,
+    ClusterUpgradeHistoryWhereInput
+);

@@ -598,3 +598,12 @@ impl crate::Client {
 crate::pagination::list_request!(
     GetConsistencyGroupsRequestBody => ConsistencyGroup, get_consistency_groups
 );
+#[cfg(feature = "consistency-group")]
+crate::pagination::count_request!(
+    GetConsistencyGroupsRequestBody => GetConsistencyGroupsConnectionRequestBody,
+    get_consistency_groups_connection
+);
+#[cfg(feature = "consistency-group")]
+crate::pagination::reread_by_id!(
+    ConsistencyGroup => GetConsistencyGroupsRequestBody, ConsistencyGroupWhereInput
+);

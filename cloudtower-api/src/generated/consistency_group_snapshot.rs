@@ -702,3 +702,14 @@ crate::pagination::list_request!(
     GetConsistencyGroupSnapshotsRequestBody => ConsistencyGroupSnapshot,
     get_consistency_group_snapshots
 );
+#[cfg(feature = "consistency-group-snapshot")]
+crate::pagination::count_request!(
+    GetConsistencyGroupSnapshotsRequestBody =>
+    GetConsistencyGroupSnapshotsConnectionRequestBody,
+    get_consistency_group_snapshots_connection
+);
+#[cfg(feature = "consistency-group-snapshot")]
+crate::pagination::reread_by_id!(
+    ConsistencyGroupSnapshot => GetConsistencyGroupSnapshotsRequestBody,
+    ConsistencyGroupSnapshotWhereInput
+);

@@ -791,3 +791,13 @@ impl crate::Client {
 crate::pagination::list_request!(
     GetContentLibraryImagesRequestBody => ContentLibraryImage, get_content_library_images
 );
+#[cfg(feature = "content-library-image")]
+crate::pagination::count_request!(
+    GetContentLibraryImagesRequestBody => GetContentLibraryImagesConnectionRequestBody,
+    get_content_library_images_connection
+);
+#[cfg(feature = "content-library-image")]
+crate::pagination::reread_by_id!(
+    ContentLibraryImage => GetContentLibraryImagesRequestBody,
+    ContentLibraryImageWhereInput
+);

@@ -1545,3 +1545,14 @@ crate::pagination::list_request!(
     GetContentLibraryVmTemplatesRequestBody => ContentLibraryVmTemplate,
     get_content_library_vm_templates
 );
+#[cfg(feature = "content-library-vm-template")]
+crate::pagination::count_request!(
+    GetContentLibraryVmTemplatesRequestBody =>
+    GetContentLibraryVmTemplatesConnectionRequestBody,
+    get_content_library_vm_templates_connection
+);
+#[cfg(feature = "content-library-vm-template")]
+crate::pagination::reread_by_id!(
+    ContentLibraryVmTemplate => GetContentLibraryVmTemplatesRequestBody,
+    ContentLibraryVmTemplateWhereInput
+);

@@ -783,3 +783,12 @@ impl crate::Client {
 crate::pagination::list_request!(
     GetDatacentersRequestBody => Datacenter, get_datacenters
 );
+#[cfg(feature = "datacenter")]
+crate::pagination::count_request!(
+    GetDatacentersRequestBody => GetDatacentersConnectionRequestBody,
+    get_datacenters_connection
+);
+#[cfg(feature = "datacenter")]
+crate::pagination::reread_by_id!(
+    Datacenter => GetDatacentersRequestBody, DatacenterWhereInput
+);

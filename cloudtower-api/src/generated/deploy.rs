@@ -510,3 +510,9 @@ impl crate::Client {
 }
 #[cfg(feature = "deploy")]
 crate::pagination::list_request!(GetDeploysRequestBody => Deploy, get_deploys);
+#[cfg(feature = "deploy")]
+crate::pagination::count_request!(
+    GetDeploysRequestBody => GetDeploysConnectionRequestBody, get_deploys_connection
+);
+#[cfg(feature = "deploy")]
+crate::pagination::reread_by_id!(Deploy => GetDeploysRequestBody, DeployWhereInput);

@@ -722,3 +722,9 @@ impl crate::Client {
 }
 #[cfg(feature = "disk")]
 crate::pagination::list_request!(GetDisksRequestBody => Disk, get_disks);
+#[cfg(feature = "disk")]
+crate::pagination::count_request!(
+    GetDisksRequestBody => GetDisksConnectionRequestBody, get_disks_connection
+);
+#[cfg(feature = "disk")]
+crate::pagination::reread_by_id!(Disk => GetDisksRequestBody, DiskWhereInput);

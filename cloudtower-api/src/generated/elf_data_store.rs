@@ -291,3 +291,12 @@ impl crate::Client {
 crate::pagination::list_request!(
     GetElfDataStoresRequestBody => ElfDataStore, get_elf_data_stores
 );
+#[cfg(feature = "elf-data-store")]
+crate::pagination::count_request!(
+    GetElfDataStoresRequestBody => GetElfDataStoresConnectionRequestBody,
+    get_elf_data_stores_connection
+);
+#[cfg(feature = "elf-data-store")]
+crate::pagination::reread_by_id!(
+    ElfDataStore => GetElfDataStoresRequestBody, ElfDataStoreWhereInput
+);

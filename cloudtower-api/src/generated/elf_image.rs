@@ -526,3 +526,12 @@ impl crate::Client {
 }
 #[cfg(feature = "elf-image")]
 crate::pagination::list_request!(GetElfImagesRequestBody => ElfImage, get_elf_images);
+#[cfg(feature = "elf-image")]
+crate::pagination::count_request!(
+    GetElfImagesRequestBody => GetElfImagesConnectionRequestBody,
+    get_elf_images_connection
+);
+#[cfg(feature = "elf-image")]
+crate::pagination::reread_by_id!(
+    ElfImage => GetElfImagesRequestBody, ElfImageWhereInput
+);

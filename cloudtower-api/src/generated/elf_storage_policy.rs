@@ -860,3 +860,12 @@ impl crate::Client {
 crate::pagination::list_request!(
     GetElfStoragePoliciesRequestBody => ElfStoragePolicy, get_elf_storage_policies
 );
+#[cfg(feature = "elf-storage-policy")]
+crate::pagination::count_request!(
+    GetElfStoragePoliciesRequestBody => GetElfStoragePoliciesConnectionRequestBody,
+    get_elf_storage_policies_connection
+);
+#[cfg(feature = "elf-storage-policy")]
+crate::pagination::reread_by_id!(
+    ElfStoragePolicy => GetElfStoragePoliciesRequestBody, ElfStoragePolicyWhereInput
+);

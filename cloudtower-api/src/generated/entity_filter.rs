@@ -915,3 +915,12 @@ impl crate::Client {
 crate::pagination::list_request!(
     GetEntityFiltersRequestBody => EntityFilter, get_entity_filters
 );
+#[cfg(feature = "entity-filter")]
+crate::pagination::count_request!(
+    GetEntityFiltersRequestBody => GetEntityFiltersConnectionRequestBody,
+    get_entity_filters_connection
+);
+#[cfg(feature = "entity-filter")]
+crate::pagination::reread_by_id!(
+    EntityFilter => GetEntityFiltersRequestBody, EntityFilterWhereInput
+);

@@ -1123,3 +1123,12 @@ impl crate::Client {
 crate::pagination::list_request!(
     GetEverouteClustersRequestBody => EverouteCluster, get_everoute_clusters
 );
+#[cfg(feature = "everoute-cluster")]
+crate::pagination::count_request!(
+    GetEverouteClustersRequestBody => GetEverouteClustersConnectionRequestBody,
+    get_everoute_clusters_connection
+);
+#[cfg(feature = "everoute-cluster")]
+crate::pagination::reread_by_id!(
+    EverouteCluster => GetEverouteClustersRequestBody, EverouteClusterWhereInput
+);

@@ -833,3 +833,12 @@ impl crate::Client {
 crate::pagination::list_request!(
     GetEverouteLicensesRequestBody => EverouteLicense, get_everoute_licenses
 );
+#[cfg(feature = "everoute-license")]
+crate::pagination::count_request!(
+    GetEverouteLicensesRequestBody => GetEverouteLicensesConnectionRequestBody,
+    get_everoute_licenses_connection
+);
+#[cfg(feature = "everoute-license")]
+crate::pagination::reread_by_id!(
+    EverouteLicense => GetEverouteLicensesRequestBody, EverouteLicenseWhereInput
+);

@@ -823,3 +823,12 @@ impl crate::Client {
 crate::pagination::list_request!(
     GetEveroutePackagesRequestBody => EveroutePackage, get_everoute_packages
 );
+#[cfg(feature = "everoute-package")]
+crate::pagination::count_request!(
+    GetEveroutePackagesRequestBody => GetEveroutePackagesConnectionRequestBody,
+    get_everoute_packages_connection
+);
+#[cfg(feature = "everoute-package")]
+crate::pagination::reread_by_id!(
+    EveroutePackage => GetEveroutePackagesRequestBody, EveroutePackageWhereInput
+);

@@ -545,3 +545,12 @@ impl crate::Client {
 crate::pagination::list_request!(
     GetGlobalAlertRulesRequestBody => GlobalAlertRule, get_global_alert_rules
 );
+#[cfg(feature = "global-alert-rule")]
+crate::pagination::count_request!(
+    GetGlobalAlertRulesRequestBody => GetGlobalAlertRulesConnectionRequestBody,
+    get_global_alert_rules_connection
+);
+#[cfg(feature = "global-alert-rule")]
+crate::pagination::reread_by_id!(
+    GlobalAlertRule => GetGlobalAlertRulesRequestBody, GlobalAlertRuleWhereInput
+);

@@ -1205,3 +1205,12 @@ impl crate::Client {
 crate::pagination::list_request!(
     GetGlobalSettingsesRequestBody => GlobalSettings, get_global_settingses
 );
+#[cfg(feature = "global-settings")]
+crate::pagination::count_request!(
+    GetGlobalSettingsesRequestBody => GetGlobalSettingsesConnectionRequestBody,
+    get_global_settingses_connection
+);
+#[cfg(feature = "global-settings")]
+crate::pagination::reread_by_id!(
+    GlobalSettings => GetGlobalSettingsesRequestBody, GlobalSettingsWhereInput
+);

@@ -1509,3 +1509,12 @@ impl crate::Client {
 }
 #[cfg(feature = "gpu-device")]
 crate::pagination::list_request!(GetGpuDevicesRequestBody => GpuDevice, get_gpu_devices);
+#[cfg(feature = "gpu-device")]
+crate::pagination::count_request!(
+    GetGpuDevicesRequestBody => GetGpuDevicesConnectionRequestBody,
+    get_gpu_devices_connection
+);
+#[cfg(feature = "gpu-device")]
+crate::pagination::reread_by_id!(
+    GpuDevice => GetGpuDevicesRequestBody, GpuDeviceWhereInput
+);

@@ -1673,3 +1673,9 @@ impl crate::Client {
 }
 #[cfg(feature = "graph")]
 crate::pagination::list_request!(GetGraphsRequestBody => Graph, get_graphs);
+#[cfg(feature = "graph")]
+crate::pagination::count_request!(
+    GetGraphsRequestBody => GetGraphsConnectionRequestBody, get_graphs_connection
+);
+#[cfg(feature = "graph")]
+crate::pagination::reread_by_id!(Graph => GetGraphsRequestBody, GraphWhereInput);

@@ -2685,3 +2685,9 @@ impl crate::Client {
 }
 #[cfg(feature = "host")]
 crate::pagination::list_request!(GetHostsRequestBody => Host, get_hosts);
+#[cfg(feature = "host")]
+crate::pagination::count_request!(
+    GetHostsRequestBody => GetHostsConnectionRequestBody, get_hosts_connection
+);
+#[cfg(feature = "host")]
+crate::pagination::reread_by_id!(Host => GetHostsRequestBody, HostWhereInput);

@@ -555,3 +555,5 @@ impl crate::Client {
 }
 #[cfg(feature = "ipmi")]
 crate::pagination::list_request!(GetIpmisRequestBody => Ipmi, get_ipmis);
+#[cfg(feature = "ipmi")]
+crate::pagination::reread_by_id!(Ipmi => GetIpmisRequestBody, IpmiWhereInput);

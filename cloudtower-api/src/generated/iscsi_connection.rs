@@ -249,3 +249,12 @@ impl crate::Client {
 crate::pagination::list_request!(
     GetIscsiConnectionsRequestBody => IscsiConnection, get_iscsi_connections
 );
+#[cfg(feature = "iscsi-connection")]
+crate::pagination::count_request!(
+    GetIscsiConnectionsRequestBody => GetIscsiConnectionsConnectionRequestBody,
+    get_iscsi_connections_connection
+);
+#[cfg(feature = "iscsi-connection")]
+crate::pagination::reread_by_id!(
+    IscsiConnection => GetIscsiConnectionsRequestBody, IscsiConnectionWhereInput
+);

@@ -1161,3 +1161,12 @@ impl crate::Client {
 }
 #[cfg(feature = "iscsi-lun")]
 crate::pagination::list_request!(GetIscsiLunsRequestBody => IscsiLun, get_iscsi_luns);
+#[cfg(feature = "iscsi-lun")]
+crate::pagination::count_request!(
+    GetIscsiLunsRequestBody => GetIscsiLunsConnectionRequestBody,
+    get_iscsi_luns_connection
+);
+#[cfg(feature = "iscsi-lun")]
+crate::pagination::reread_by_id!(
+    IscsiLun => GetIscsiLunsRequestBody, IscsiLunWhereInput
+);

@@ -464,3 +464,12 @@ impl crate::Client {
 crate::pagination::list_request!(
     GetIscsiLunSnapshotsRequestBody => IscsiLunSnapshot, get_iscsi_lun_snapshots
 );
+#[cfg(feature = "iscsi-lun-snapshot")]
+crate::pagination::count_request!(
+    GetIscsiLunSnapshotsRequestBody => GetIscsiLunSnapshotsConnectionRequestBody,
+    get_iscsi_lun_snapshots_connection
+);
+#[cfg(feature = "iscsi-lun-snapshot")]
+crate::pagination::reread_by_id!(
+    IscsiLunSnapshot => GetIscsiLunSnapshotsRequestBody, IscsiLunSnapshotWhereInput
+);

@@ -1173,3 +1173,12 @@ impl crate::Client {
 crate::pagination::list_request!(
     GetIscsiTargetsRequestBody => IscsiTarget, get_iscsi_targets
 );
+#[cfg(feature = "iscsi-target")]
+crate::pagination::count_request!(
+    GetIscsiTargetsRequestBody => GetIscsiTargetsConnectionRequestBody,
+    get_iscsi_targets_connection
+);
+#[cfg(feature = "iscsi-target")]
+crate::pagination::reread_by_id!(
+    IscsiTarget => GetIscsiTargetsRequestBody, IscsiTargetWhereInput
+);

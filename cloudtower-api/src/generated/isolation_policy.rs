@@ -657,3 +657,12 @@ impl crate::Client {
 crate::pagination::list_request!(
     GetIsolationPoliciesRequestBody => IsolationPolicy, get_isolation_policies
 );
+#[cfg(feature = "isolation-policy")]
+crate::pagination::count_request!(
+    GetIsolationPoliciesRequestBody => GetIsolationPoliciesConnectionRequestBody,
+    get_isolation_policies_connection
+);
+#[cfg(feature = "isolation-policy")]
+crate::pagination::reread_by_id!(
+    IsolationPolicy => GetIsolationPoliciesRequestBody, IsolationPolicyWhereInput
+);

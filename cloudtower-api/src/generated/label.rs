@@ -1526,3 +1526,9 @@ impl crate::Client {
 }
 #[cfg(feature = "label")]
 crate::pagination::list_request!(GetLabelsRequestBody => Label, get_labels);
+#[cfg(feature = "label")]
+crate::pagination::count_request!(
+    GetLabelsRequestBody => GetLabelsConnectionRequestBody, get_labels_connection
+);
+#[cfg(feature = "label")]
+crate::pagination::reread_by_id!(Label => GetLabelsRequestBody, LabelWhereInput);

@@ -557,3 +557,9 @@ impl crate::Client {
 }
 #[cfg(feature = "license")]
 crate::pagination::list_request!(GetLicensesRequestBody => License, get_licenses);
+#[cfg(feature = "license")]
+crate::pagination::count_request!(
+    GetLicensesRequestBody => GetLicensesConnectionRequestBody, get_licenses_connection
+);
+#[cfg(feature = "license")]
+crate::pagination::reread_by_id!(License => GetLicensesRequestBody, LicenseWhereInput);

@@ -1287,3 +1287,12 @@ impl crate::Client {
 crate::pagination::list_request!(
     GetLogCollectionsRequestBody => LogCollection, get_log_collections
 );
+#[cfg(feature = "log-collection")]
+crate::pagination::count_request!(
+    GetLogCollectionsRequestBody => GetLogCollectionsConnectionRequestBody,
+    get_log_collections_connection
+);
+#[cfg(feature = "log-collection")]
+crate::pagination::reread_by_id!(
+    LogCollection => GetLogCollectionsRequestBody, LogCollectionWhereInput
+);

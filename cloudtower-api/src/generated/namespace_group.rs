@@ -494,3 +494,12 @@ impl crate::Client {
 crate::pagination::list_request!(
     GetNamespaceGroupsRequestBody => NamespaceGroup, get_namespace_groups
 );
+#[cfg(feature = "namespace-group")]
+crate::pagination::count_request!(
+    GetNamespaceGroupsRequestBody => GetNamespaceGroupsConnectionRequestBody,
+    get_namespace_groups_connection
+);
+#[cfg(feature = "namespace-group")]
+crate::pagination::reread_by_id!(
+    NamespaceGroup => GetNamespaceGroupsRequestBody, NamespaceGroupWhereInput
+);

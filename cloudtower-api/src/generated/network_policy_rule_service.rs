@@ -923,3 +923,14 @@ crate::pagination::list_request!(
     GetNetworkPolicyRuleServicesRequestBody => NetworkPolicyRuleService,
     get_network_policy_rule_services
 );
+#[cfg(feature = "network-policy-rule-service")]
+crate::pagination::count_request!(
+    GetNetworkPolicyRuleServicesRequestBody =>
+    GetNetworkPolicyRuleServicesConnectionRequestBody,
+    get_network_policy_rule_services_connection
+);
+#[cfg(feature = "network-policy-rule-service")]
+crate::pagination::reread_by_id!(
+    NetworkPolicyRuleService => GetNetworkPolicyRuleServicesRequestBody,
+    NetworkPolicyRuleServiceWhereInput
+);

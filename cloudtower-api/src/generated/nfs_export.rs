@@ -543,3 +543,12 @@ impl crate::Client {
 }
 #[cfg(feature = "nfs-export")]
 crate::pagination::list_request!(GetNfsExportsRequestBody => NfsExport, get_nfs_exports);
+#[cfg(feature = "nfs-export")]
+crate::pagination::count_request!(
+    GetNfsExportsRequestBody => GetNfsExportsConnectionRequestBody,
+    get_nfs_exports_connection
+);
+#[cfg(feature = "nfs-export")]
+crate::pagination::reread_by_id!(
+    NfsExport => GetNfsExportsRequestBody, NfsExportWhereInput
+);

@@ -510,3 +510,12 @@ impl crate::Client {
 }
 #[cfg(feature = "nfs-inode")]
 crate::pagination::list_request!(GetNfsInodesRequestBody => NfsInode, get_nfs_inodes);
+#[cfg(feature = "nfs-inode")]
+crate::pagination::count_request!(
+    GetNfsInodesRequestBody => GetNfsInodesConnectionRequestBody,
+    get_nfs_inodes_connection
+);
+#[cfg(feature = "nfs-inode")]
+crate::pagination::reread_by_id!(
+    NfsInode => GetNfsInodesRequestBody, NfsInodeWhereInput
+);

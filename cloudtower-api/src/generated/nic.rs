@@ -420,3 +420,9 @@ impl crate::Client {
 }
 #[cfg(feature = "nic")]
 crate::pagination::list_request!(GetNicsRequestBody => Nic, get_nics);
+#[cfg(feature = "nic")]
+crate::pagination::count_request!(
+    GetNicsRequestBody => GetNicsConnectionRequestBody, get_nics_connection
+);
+#[cfg(feature = "nic")]
+crate::pagination::reread_by_id!(Nic => GetNicsRequestBody, NicWhereInput);

@@ -651,3 +651,12 @@ impl crate::Client {
 }
 #[cfg(feature = "node-topo")]
 crate::pagination::list_request!(GetNodeTopoesRequestBody => NodeTopo, get_node_topoes);
+#[cfg(feature = "node-topo")]
+crate::pagination::count_request!(
+    GetNodeTopoesRequestBody => GetNodeTopoesConnectionRequestBody,
+    get_node_topoes_connection
+);
+#[cfg(feature = "node-topo")]
+crate::pagination::reread_by_id!(
+    NodeTopo => GetNodeTopoesRequestBody, NodeTopoWhereInput
+);

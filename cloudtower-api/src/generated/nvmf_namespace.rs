@@ -1131,3 +1131,12 @@ impl crate::Client {
 crate::pagination::list_request!(
     GetNvmfNamespacesRequestBody => NvmfNamespace, get_nvmf_namespaces
 );
+#[cfg(feature = "nvmf-namespace")]
+crate::pagination::count_request!(
+    GetNvmfNamespacesRequestBody => GetNvmfNamespacesConnectionRequestBody,
+    get_nvmf_namespaces_connection
+);
+#[cfg(feature = "nvmf-namespace")]
+crate::pagination::reread_by_id!(
+    NvmfNamespace => GetNvmfNamespacesRequestBody, NvmfNamespaceWhereInput
+);

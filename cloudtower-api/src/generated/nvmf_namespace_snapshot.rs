@@ -439,3 +439,14 @@ crate::pagination::list_request!(
     GetNvmfNamespaceSnapshotsRequestBody => NvmfNamespaceSnapshot,
     get_nvmf_namespace_snapshots
 );
+#[cfg(feature = "nvmf-namespace-snapshot")]
+crate::pagination::count_request!(
+    GetNvmfNamespaceSnapshotsRequestBody =>
+    GetNvmfNamespaceSnapshotsConnectionRequestBody,
+    get_nvmf_namespace_snapshots_connection
+);
+#[cfg(feature = "nvmf-namespace-snapshot")]
+crate::pagination::reread_by_id!(
+    NvmfNamespaceSnapshot => GetNvmfNamespaceSnapshotsRequestBody,
+    NvmfNamespaceSnapshotWhereInput
+);

@@ -874,3 +874,12 @@ impl crate::Client {
 crate::pagination::list_request!(
     GetNvmfSubsystemsRequestBody => NvmfSubsystem, get_nvmf_subsystems
 );
+#[cfg(feature = "nvmf-subsystem")]
+crate::pagination::count_request!(
+    GetNvmfSubsystemsRequestBody => GetNvmfSubsystemsConnectionRequestBody,
+    get_nvmf_subsystems_connection
+);
+#[cfg(feature = "nvmf-subsystem")]
+crate::pagination::reread_by_id!(
+    NvmfSubsystem => GetNvmfSubsystemsRequestBody, NvmfSubsystemWhereInput
+);

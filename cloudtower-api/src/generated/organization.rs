@@ -764,3 +764,12 @@ impl crate::Client {
 crate::pagination::list_request!(
     GetOrganizationsRequestBody => Organization, get_organizations
 );
+#[cfg(feature = "organization")]
+crate::pagination::count_request!(
+    GetOrganizationsRequestBody => GetOrganizationsConnectionRequestBody,
+    get_organizations_connection
+);
+#[cfg(feature = "organization")]
+crate::pagination::reread_by_id!(
+    Organization => GetOrganizationsRequestBody, OrganizationWhereInput
+);

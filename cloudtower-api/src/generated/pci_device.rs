@@ -2396,3 +2396,7 @@ impl crate::Client {
 }
 #[cfg(feature = "pci-device")]
 crate::pagination::list_request!(GetPciDevicesRequestBody => PciDevice, get_pci_devices);
+#[cfg(feature = "pci-device")]
+crate::pagination::reread_by_id!(
+    PciDevice => GetPciDevicesRequestBody, PciDeviceWhereInput
+);

@@ -1090,3 +1090,12 @@ impl crate::Client {
 }
 #[cfg(feature = "pmem-dimm")]
 crate::pagination::list_request!(GetPmemDimmsRequestBody => PmemDimm, get_pmem_dimms);
+#[cfg(feature = "pmem-dimm")]
+crate::pagination::count_request!(
+    GetPmemDimmsRequestBody => GetPmemDimmsConnectionRequestBody,
+    get_pmem_dimms_connection
+);
+#[cfg(feature = "pmem-dimm")]
+crate::pagination::reread_by_id!(
+    PmemDimm => GetPmemDimmsRequestBody, PmemDimmWhereInput
+);

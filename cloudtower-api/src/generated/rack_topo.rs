@@ -914,3 +914,12 @@ impl crate::Client {
 }
 #[cfg(feature = "rack-topo")]
 crate::pagination::list_request!(GetRackTopoesRequestBody => RackTopo, get_rack_topoes);
+#[cfg(feature = "rack-topo")]
+crate::pagination::count_request!(
+    GetRackTopoesRequestBody => GetRackTopoesConnectionRequestBody,
+    get_rack_topoes_connection
+);
+#[cfg(feature = "rack-topo")]
+crate::pagination::reread_by_id!(
+    RackTopo => GetRackTopoesRequestBody, RackTopoWhereInput
+);

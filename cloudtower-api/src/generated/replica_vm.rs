@@ -1979,3 +1979,12 @@ impl crate::Client {
 }
 #[cfg(feature = "replica-vm")]
 crate::pagination::list_request!(GetReplicaVmsRequestBody => ReplicaVm, get_replica_vms);
+#[cfg(feature = "replica-vm")]
+crate::pagination::count_request!(
+    GetReplicaVmsRequestBody => GetReplicaVmsConnectionRequestBody,
+    get_replica_vms_connection
+);
+#[cfg(feature = "replica-vm")]
+crate::pagination::reread_by_id!(
+    ReplicaVm => GetReplicaVmsRequestBody, ReplicaVmWhereInput
+);

@@ -3883,3 +3883,12 @@ impl crate::Client {
 crate::pagination::list_request!(
     GetReplicationPlansRequestBody => ReplicationPlan, get_replication_plans
 );
+#[cfg(feature = "replication-plan")]
+crate::pagination::count_request!(
+    GetReplicationPlansRequestBody => GetReplicationPlansConnectionRequestBody,
+    get_replication_plans_connection
+);
+#[cfg(feature = "replication-plan")]
+crate::pagination::reread_by_id!(
+    ReplicationPlan => GetReplicationPlansRequestBody, ReplicationPlanWhereInput
+);

@@ -570,3 +570,12 @@ impl crate::Client {
 crate::pagination::list_request!(
     GetReportTasksRequestBody => ReportTask, get_report_tasks
 );
+#[cfg(feature = "report-task")]
+crate::pagination::count_request!(
+    GetReportTasksRequestBody => GetReportTasksConnectionRequestBody,
+    get_report_tasks_connection
+);
+#[cfg(feature = "report-task")]
+crate::pagination::reread_by_id!(
+    ReportTask => GetReportTasksRequestBody, ReportTaskWhereInput
+);

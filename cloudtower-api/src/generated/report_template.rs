@@ -1624,3 +1624,12 @@ impl crate::Client {
 crate::pagination::list_request!(
     GetReportTemplatesRequestBody => ReportTemplate, get_report_templates
 );
+#[cfg(feature = "report-template")]
+crate::pagination::count_request!(
+    GetReportTemplatesRequestBody => GetReportTemplatesConnectionRequestBody,
+    get_report_templates_connection
+);
+#[cfg(feature = "report-template")]
+crate::pagination::reread_by_id!(
+    ReportTemplate => GetReportTemplatesRequestBody, ReportTemplateWhereInput
+);

@@ -692,3 +692,12 @@ impl crate::Client {
 crate::pagination::list_request!(
     GetSecurityGroupsRequestBody => SecurityGroup, get_security_groups
 );
+#[cfg(feature = "security-group")]
+crate::pagination::count_request!(
+    GetSecurityGroupsRequestBody => GetSecurityGroupsConnectionRequestBody,
+    get_security_groups_connection
+);
+#[cfg(feature = "security-group")]
+crate::pagination::reread_by_id!(
+    SecurityGroup => GetSecurityGroupsRequestBody, SecurityGroupWhereInput
+);

@@ -875,3 +875,12 @@ impl crate::Client {
 crate::pagination::list_request!(
     GetSecurityPoliciesRequestBody => SecurityPolicy, get_security_policies
 );
+#[cfg(feature = "security-policy")]
+crate::pagination::count_request!(
+    GetSecurityPoliciesRequestBody => GetSecurityPoliciesConnectionRequestBody,
+    get_security_policies_connection
+);
+#[cfg(feature = "security-policy")]
+crate::pagination::reread_by_id!(
+    SecurityPolicy => GetSecurityPoliciesRequestBody, SecurityPolicyWhereInput
+);

@@ -403,3 +403,12 @@ impl crate::Client {
 crate::pagination::list_request!(
     GetSmtpServersRequestBody => SmtpServer, get_smtp_servers
 );
+#[cfg(feature = "smtp-server")]
+crate::pagination::count_request!(
+    GetSmtpServersRequestBody => GetSmtpServersConnectionRequestBody,
+    get_smtp_servers_connection
+);
+#[cfg(feature = "smtp-server")]
+crate::pagination::reread_by_id!(
+    SmtpServer => GetSmtpServersRequestBody, SmtpServerWhereInput
+);

@@ -1474,3 +1474,12 @@ impl crate::Client {
 crate::pagination::list_request!(
     GetSnapshotGroupsRequestBody => SnapshotGroup, get_snapshot_groups
 );
+#[cfg(feature = "snapshot-group")]
+crate::pagination::count_request!(
+    GetSnapshotGroupsRequestBody => GetSnapshotGroupsConnectionRequestBody,
+    get_snapshot_groups_connection
+);
+#[cfg(feature = "snapshot-group")]
+crate::pagination::reread_by_id!(
+    SnapshotGroup => GetSnapshotGroupsRequestBody, SnapshotGroupWhereInput
+);

@@ -905,3 +905,12 @@ impl crate::Client {
 crate::pagination::list_request!(
     GetSnapshotPlansRequestBody => SnapshotPlan, get_snapshot_plans
 );
+#[cfg(feature = "snapshot-plan")]
+crate::pagination::count_request!(
+    GetSnapshotPlansRequestBody => GetSnapshotPlansConnectionRequestBody,
+    get_snapshot_plans_connection
+);
+#[cfg(feature = "snapshot-plan")]
+crate::pagination::reread_by_id!(
+    SnapshotPlan => GetSnapshotPlansRequestBody, SnapshotPlanWhereInput
+);

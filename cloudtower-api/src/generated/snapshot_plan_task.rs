@@ -797,3 +797,12 @@ impl crate::Client {
 crate::pagination::list_request!(
     GetSnapshotPlanTasksRequestBody => SnapshotPlanTask, get_snapshot_plan_tasks
 );
+#[cfg(feature = "snapshot-plan-task")]
+crate::pagination::count_request!(
+    GetSnapshotPlanTasksRequestBody => GetSnapshotPlanTasksConnectionRequestBody,
+    get_snapshot_plan_tasks_connection
+);
+#[cfg(feature = "snapshot-plan-task")]
+crate::pagination::reread_by_id!(
+    SnapshotPlanTask => GetSnapshotPlanTasksRequestBody, SnapshotPlanTaskWhereInput
+);

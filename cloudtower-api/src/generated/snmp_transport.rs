@@ -1726,3 +1726,12 @@ impl crate::Client {
 crate::pagination::list_request!(
     GetSnmpTransportsRequestBody => SnmpTransport, get_snmp_transports
 );
+#[cfg(feature = "snmp-transport")]
+crate::pagination::count_request!(
+    GetSnmpTransportsRequestBody => GetSnmpTransportsConnectionRequestBody,
+    get_snmp_transports_connection
+);
+#[cfg(feature = "snmp-transport")]
+crate::pagination::reread_by_id!(
+    SnmpTransport => GetSnmpTransportsRequestBody, SnmpTransportWhereInput
+);

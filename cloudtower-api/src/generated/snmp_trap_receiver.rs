@@ -2070,3 +2070,12 @@ impl crate::Client {
 crate::pagination::list_request!(
     GetSnmpTrapReceiversRequestBody => SnmpTrapReceiver, get_snmp_trap_receivers
 );
+#[cfg(feature = "snmp-trap-receiver")]
+crate::pagination::count_request!(
+    GetSnmpTrapReceiversRequestBody => GetSnmpTrapReceiversConnectionRequestBody,
+    get_snmp_trap_receivers_connection
+);
+#[cfg(feature = "snmp-trap-receiver")]
+crate::pagination::reread_by_id!(
+    SnmpTrapReceiver => GetSnmpTrapReceiversRequestBody, SnmpTrapReceiverWhereInput
+);

@@ -888,3 +888,12 @@ impl crate::Client {
 }
 #[cfg(feature = "svt-image")]
 crate::pagination::list_request!(GetSvtImagesRequestBody => SvtImage, get_svt_images);
+#[cfg(feature = "svt-image")]
+crate::pagination::count_request!(
+    GetSvtImagesRequestBody => GetSvtImagesConnectionRequestBody,
+    get_svt_images_connection
+);
+#[cfg(feature = "svt-image")]
+crate::pagination::reread_by_id!(
+    SvtImage => GetSvtImagesRequestBody, SvtImageWhereInput
+);

@@ -245,3 +245,12 @@ impl crate::Client {
 crate::pagination::list_request!(
     GetSystemAuditLogsRequestBody => SystemAuditLog, get_system_audit_logs
 );
+#[cfg(feature = "system-audit-log")]
+crate::pagination::count_request!(
+    GetSystemAuditLogsRequestBody => GetSystemAuditLogsConnectionRequestBody,
+    get_system_audit_logs_connection
+);
+#[cfg(feature = "system-audit-log")]
+crate::pagination::reread_by_id!(
+    SystemAuditLog => GetSystemAuditLogsRequestBody, SystemAuditLogWhereInput
+);

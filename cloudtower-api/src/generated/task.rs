@@ -527,3 +527,7 @@ impl crate::Client {
     }
 }
 crate::pagination::list_request!(GetTasksRequestBody => Task, get_tasks);
+crate::pagination::count_request!(
+    GetTasksRequestBody => GetTasksConnectionRequestBody, get_tasks_connection
+);
+crate::pagination::reread_by_id!(Task => GetTasksRequestBody, TaskWhereInput);

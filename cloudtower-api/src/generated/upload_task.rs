@@ -717,3 +717,12 @@ impl crate::Client {
 crate::pagination::list_request!(
     GetUploadTasksRequestBody => UploadTask, get_upload_tasks
 );
+#[cfg(feature = "upload-task")]
+crate::pagination::count_request!(
+    GetUploadTasksRequestBody => GetUploadTasksConnectionRequestBody,
+    get_upload_tasks_connection
+);
+#[cfg(feature = "upload-task")]
+crate::pagination::reread_by_id!(
+    UploadTask => GetUploadTasksRequestBody, UploadTaskWhereInput
+);

@@ -479,3 +479,12 @@ impl crate::Client {
 }
 #[cfg(feature = "usb-device")]
 crate::pagination::list_request!(GetUsbDevicesRequestBody => UsbDevice, get_usb_devices);
+#[cfg(feature = "usb-device")]
+crate::pagination::count_request!(
+    GetUsbDevicesRequestBody => GetUsbDevicesConnectionRequestBody,
+    get_usb_devices_connection
+);
+#[cfg(feature = "usb-device")]
+crate::pagination::reread_by_id!(
+    UsbDevice => GetUsbDevicesRequestBody, UsbDeviceWhereInput
+);

@@ -955,3 +955,9 @@ impl crate::Client {
 }
 #[cfg(feature = "user")]
 crate::pagination::list_request!(GetUsersRequestBody => User, get_users);
+#[cfg(feature = "user")]
+crate::pagination::count_request!(
+    GetUsersRequestBody => GetUsersConnectionRequestBody, get_users_connection
+);
+#[cfg(feature = "user")]
+crate::pagination::reread_by_id!(User => GetUsersRequestBody, UserWhereInput);

@@ -410,3 +410,12 @@ impl crate::Client {
 crate::pagination::list_request!(
     GetUserAuditLogsRequestBody => UserAuditLog, get_user_audit_logs
 );
+#[cfg(feature = "user-audit-log")]
+crate::pagination::count_request!(
+    GetUserAuditLogsRequestBody => GetUserAuditLogsConnectionRequestBody,
+    get_user_audit_logs_connection
+);
+#[cfg(feature = "user-audit-log")]
+crate::pagination::reread_by_id!(
+    UserAuditLog => GetUserAuditLogsRequestBody, UserAuditLogWhereInput
+);

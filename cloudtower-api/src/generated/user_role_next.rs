@@ -1921,3 +1921,12 @@ impl crate::Client {
 crate::pagination::list_request!(
     GetUserRoleNextsRequestBody => UserRoleNext, get_user_role_nexts
 );
+#[cfg(feature = "user-role-next")]
+crate::pagination::count_request!(
+    GetUserRoleNextsRequestBody => GetUserRoleNextsConnectionRequestBody,
+    get_user_role_nexts_connection
+);
+#[cfg(feature = "user-role-next")]
+crate::pagination::reread_by_id!(
+    UserRoleNext => GetUserRoleNextsRequestBody, UserRoleNextWhereInput
+);

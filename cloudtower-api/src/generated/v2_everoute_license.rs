@@ -1218,3 +1218,12 @@ impl crate::Client {
 crate::pagination::list_request!(
     GetV2EverouteLicensesRequestBody => V2EverouteLicense, get_v2_everoute_licenses
 );
+#[cfg(feature = "v2-everoute-license")]
+crate::pagination::count_request!(
+    GetV2EverouteLicensesRequestBody => GetV2EverouteLicensesConnectionRequestBody,
+    get_v2_everoute_licenses_connection
+);
+#[cfg(feature = "v2-everoute-license")]
+crate::pagination::reread_by_id!(
+    V2EverouteLicense => GetV2EverouteLicensesRequestBody, V2EverouteLicenseWhereInput
+);

@@ -987,3 +987,12 @@ impl crate::Client {
 crate::pagination::list_request!(
     GetVcenterAccountsRequestBody => VcenterAccount, get_vcenter_accounts
 );
+#[cfg(feature = "vcenter-account")]
+crate::pagination::count_request!(
+    GetVcenterAccountsRequestBody => GetVcenterAccountsConnectionRequestBody,
+    get_vcenter_accounts_connection
+);
+#[cfg(feature = "vcenter-account")]
+crate::pagination::reread_by_id!(
+    VcenterAccount => GetVcenterAccountsRequestBody, VcenterAccountWhereInput
+);

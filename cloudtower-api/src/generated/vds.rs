@@ -937,3 +937,9 @@ impl crate::Client {
 }
 #[cfg(feature = "vds")]
 crate::pagination::list_request!(GetVdsesRequestBody => Vds, get_vdses);
+#[cfg(feature = "vds")]
+crate::pagination::count_request!(
+    GetVdsesRequestBody => GetVdsesConnectionRequestBody, get_vdses_connection
+);
+#[cfg(feature = "vds")]
+crate::pagination::reread_by_id!(Vds => GetVdsesRequestBody, VdsWhereInput);

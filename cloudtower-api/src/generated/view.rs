@@ -1049,3 +1049,9 @@ impl crate::Client {
 }
 #[cfg(feature = "view")]
 crate::pagination::list_request!(GetViewsRequestBody => View, get_views);
+#[cfg(feature = "view")]
+crate::pagination::count_request!(
+    GetViewsRequestBody => GetViewsConnectionRequestBody, get_views_connection
+);
+#[cfg(feature = "view")]
+crate::pagination::reread_by_id!(View => GetViewsRequestBody, ViewWhereInput);

@@ -1382,3 +1382,13 @@ impl crate::Client {
 crate::pagination::list_request!(
     GetVirtualPrivateCloudsRequestBody => VirtualPrivateCloud, get_virtual_private_clouds
 );
+#[cfg(feature = "virtual-private-cloud")]
+crate::pagination::count_request!(
+    GetVirtualPrivateCloudsRequestBody => GetVirtualPrivateCloudsConnectionRequestBody,
+    get_virtual_private_clouds_connection
+);
+#[cfg(feature = "virtual-private-cloud")]
+crate::pagination::reread_by_id!(
+    VirtualPrivateCloud => GetVirtualPrivateCloudsRequestBody,
+    VirtualPrivateCloudWhereInput
+);

@@ -593,3 +593,15 @@ crate::pagination::list_request!(
     GetVirtualPrivateCloudClusterBindingsRequestBody =>
     VirtualPrivateCloudClusterBinding, get_virtual_private_cloud_cluster_bindings
 );
+#[cfg(feature = "virtual-private-cloud-cluster-binding")]
+crate::pagination::count_request!(
+    GetVirtualPrivateCloudClusterBindingsRequestBody =>
+    GetVirtualPrivateCloudClusterBindingsConnectionRequestBody,
+    get_virtual_private_cloud_cluster_bindings_connection
+);
+#[cfg(feature = "virtual-private-cloud-cluster-binding")]
+crate::pagination::reread_by_id!(
+    VirtualPrivateCloudClusterBinding =>
+    GetVirtualPrivateCloudClusterBindingsRequestBody,
+    VirtualPrivateCloudClusterBindingWhereInput
+);

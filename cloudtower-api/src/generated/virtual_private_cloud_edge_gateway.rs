@@ -743,3 +743,14 @@ crate::pagination::list_request!(
     GetVirtualPrivateCloudEdgeGatewaysRequestBody => VirtualPrivateCloudEdgeGateway,
     get_virtual_private_cloud_edge_gateways
 );
+#[cfg(feature = "virtual-private-cloud-edge-gateway")]
+crate::pagination::count_request!(
+    GetVirtualPrivateCloudEdgeGatewaysRequestBody =>
+    GetVirtualPrivateCloudEdgeGatewaysConnectionRequestBody,
+    get_virtual_private_cloud_edge_gateways_connection
+);
+#[cfg(feature = "virtual-private-cloud-edge-gateway")]
+crate::pagination::reread_by_id!(
+    VirtualPrivateCloudEdgeGateway => GetVirtualPrivateCloudEdgeGatewaysRequestBody,
+    VirtualPrivateCloudEdgeGatewayWhereInput
+);

@@ -820,3 +820,15 @@ crate::pagination::list_request!(
     GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody =>
     VirtualPrivateCloudEdgeGatewayGroup, get_virtual_private_cloud_edge_gateway_groups
 );
+#[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
+crate::pagination::count_request!(
+    GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody =>
+    GetVirtualPrivateCloudEdgeGatewayGroupsConnectionRequestBody,
+    get_virtual_private_cloud_edge_gateway_groups_connection
+);
+#[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
+crate::pagination::reread_by_id!(
+    VirtualPrivateCloudEdgeGatewayGroup =>
+    GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody,
+    VirtualPrivateCloudEdgeGatewayGroupWhereInput
+);

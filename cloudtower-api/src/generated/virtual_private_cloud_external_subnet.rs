@@ -1339,3 +1339,15 @@ crate::pagination::list_request!(
     GetVirtualPrivateCloudExternalSubnetsRequestBody =>
     VirtualPrivateCloudExternalSubnet, get_virtual_private_cloud_external_subnets
 );
+#[cfg(feature = "virtual-private-cloud-external-subnet")]
+crate::pagination::count_request!(
+    GetVirtualPrivateCloudExternalSubnetsRequestBody =>
+    GetVirtualPrivateCloudExternalSubnetsConnectionRequestBody,
+    get_virtual_private_cloud_external_subnets_connection
+);
+#[cfg(feature = "virtual-private-cloud-external-subnet")]
+crate::pagination::reread_by_id!(
+    VirtualPrivateCloudExternalSubnet =>
+    GetVirtualPrivateCloudExternalSubnetsRequestBody,
+    VirtualPrivateCloudExternalSubnetWhereInput
+);

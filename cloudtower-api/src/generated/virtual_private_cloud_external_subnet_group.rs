@@ -1017,3 +1017,15 @@ crate::pagination::list_request!(
     VirtualPrivateCloudExternalSubnetGroup,
     get_virtual_private_cloud_external_subnet_groups
 );
+#[cfg(feature = "virtual-private-cloud-external-subnet-group")]
+crate::pagination::count_request!(
+    GetVirtualPrivateCloudExternalSubnetGroupsRequestBody =>
+    GetVirtualPrivateCloudExternalSubnetGroupsConnectionRequestBody,
+    get_virtual_private_cloud_external_subnet_groups_connection
+);
+#[cfg(feature = "virtual-private-cloud-external-subnet-group")]
+crate::pagination::reread_by_id!(
+    VirtualPrivateCloudExternalSubnetGroup =>
+    GetVirtualPrivateCloudExternalSubnetGroupsRequestBody,
+    VirtualPrivateCloudExternalSubnetGroupWhereInput
+);

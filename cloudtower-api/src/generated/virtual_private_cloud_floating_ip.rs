@@ -1005,3 +1005,14 @@ crate::pagination::list_request!(
     GetVirtualPrivateCloudFloatingIpsRequestBody => VirtualPrivateCloudFloatingIp,
     get_virtual_private_cloud_floating_ips
 );
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
+crate::pagination::count_request!(
+    GetVirtualPrivateCloudFloatingIpsRequestBody =>
+    GetVirtualPrivateCloudFloatingIpsConnectionRequestBody,
+    get_virtual_private_cloud_floating_ips_connection
+);
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
+crate::pagination::reread_by_id!(
+    VirtualPrivateCloudFloatingIp => GetVirtualPrivateCloudFloatingIpsRequestBody,
+    VirtualPrivateCloudFloatingIpWhereInput
+);

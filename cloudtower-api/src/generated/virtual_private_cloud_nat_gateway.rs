@@ -1251,3 +1251,14 @@ crate::pagination::list_request!(
     GetVirtualPrivateCloudNatGatewaysRequestBody => VirtualPrivateCloudNatGateway,
     get_virtual_private_cloud_nat_gateways
 );
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
+crate::pagination::count_request!(
+    GetVirtualPrivateCloudNatGatewaysRequestBody =>
+    GetVirtualPrivateCloudNatGatewaysConnectionRequestBody,
+    get_virtual_private_cloud_nat_gateways_connection
+);
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
+crate::pagination::reread_by_id!(
+    VirtualPrivateCloudNatGateway => GetVirtualPrivateCloudNatGatewaysRequestBody,
+    VirtualPrivateCloudNatGatewayWhereInput
+);

@@ -1262,3 +1262,14 @@ crate::pagination::list_request!(
     GetVirtualPrivateCloudRouteTablesRequestBody => VirtualPrivateCloudRouteTable,
     get_virtual_private_cloud_route_tables
 );
+#[cfg(feature = "virtual-private-cloud-route-table")]
+crate::pagination::count_request!(
+    GetVirtualPrivateCloudRouteTablesRequestBody =>
+    GetVirtualPrivateCloudRouteTablesConnectionRequestBody,
+    get_virtual_private_cloud_route_tables_connection
+);
+#[cfg(feature = "virtual-private-cloud-route-table")]
+crate::pagination::reread_by_id!(
+    VirtualPrivateCloudRouteTable => GetVirtualPrivateCloudRouteTablesRequestBody,
+    VirtualPrivateCloudRouteTableWhereInput
+);

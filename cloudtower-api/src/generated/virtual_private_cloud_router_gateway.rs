@@ -1403,3 +1403,14 @@ crate::pagination::list_request!(
     GetVirtualPrivateCloudRouterGatewaysRequestBody => VirtualPrivateCloudRouterGateway,
     get_virtual_private_cloud_router_gateways
 );
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
+crate::pagination::count_request!(
+    GetVirtualPrivateCloudRouterGatewaysRequestBody =>
+    GetVirtualPrivateCloudRouterGatewaysConnectionRequestBody,
+    get_virtual_private_cloud_router_gateways_connection
+);
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
+crate::pagination::reread_by_id!(
+    VirtualPrivateCloudRouterGateway => GetVirtualPrivateCloudRouterGatewaysRequestBody,
+    VirtualPrivateCloudRouterGatewayWhereInput
+);

@@ -1307,3 +1307,14 @@ crate::pagination::list_request!(
     GetVirtualPrivateCloudSecurityGroupsRequestBody => VirtualPrivateCloudSecurityGroup,
     get_virtual_private_cloud_security_groups
 );
+#[cfg(feature = "virtual-private-cloud-security-group")]
+crate::pagination::count_request!(
+    GetVirtualPrivateCloudSecurityGroupsRequestBody =>
+    GetVirtualPrivateCloudSecurityGroupsConnectionRequestBody,
+    get_virtual_private_cloud_security_groups_connection
+);
+#[cfg(feature = "virtual-private-cloud-security-group")]
+crate::pagination::reread_by_id!(
+    VirtualPrivateCloudSecurityGroup => GetVirtualPrivateCloudSecurityGroupsRequestBody,
+    VirtualPrivateCloudSecurityGroupWhereInput
+);

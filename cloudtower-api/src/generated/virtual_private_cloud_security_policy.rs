@@ -1633,3 +1633,15 @@ crate::pagination::list_request!(
     GetVirtualPrivateCloudSecurityPoliciesRequestBody =>
     VirtualPrivateCloudSecurityPolicy, get_virtual_private_cloud_security_policies
 );
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+crate::pagination::count_request!(
+    GetVirtualPrivateCloudSecurityPoliciesRequestBody =>
+    GetVirtualPrivateCloudSecurityPoliciesConnectionRequestBody,
+    get_virtual_private_cloud_security_policies_connection
+);
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+crate::pagination::reread_by_id!(
+    VirtualPrivateCloudSecurityPolicy =>
+    GetVirtualPrivateCloudSecurityPoliciesRequestBody,
+    VirtualPrivateCloudSecurityPolicyWhereInput
+);

@@ -1362,3 +1362,14 @@ crate::pagination::list_request!(
     GetVirtualPrivateCloudSubnetsRequestBody => VirtualPrivateCloudSubnet,
     get_virtual_private_cloud_subnets
 );
+#[cfg(feature = "virtual-private-cloud-subnet")]
+crate::pagination::count_request!(
+    GetVirtualPrivateCloudSubnetsRequestBody =>
+    GetVirtualPrivateCloudSubnetsConnectionRequestBody,
+    get_virtual_private_cloud_subnets_connection
+);
+#[cfg(feature = "virtual-private-cloud-subnet")]
+crate::pagination::reread_by_id!(
+    VirtualPrivateCloudSubnet => GetVirtualPrivateCloudSubnetsRequestBody,
+    VirtualPrivateCloudSubnetWhereInput
+);

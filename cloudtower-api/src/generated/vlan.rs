@@ -846,3 +846,9 @@ impl crate::Client {
 }
 #[cfg(feature = "vlan")]
 crate::pagination::list_request!(GetVlansRequestBody => Vlan, get_vlans);
+#[cfg(feature = "vlan")]
+crate::pagination::count_request!(
+    GetVlansRequestBody => GetVlansConnectionRequestBody, get_vlans_connection
+);
+#[cfg(feature = "vlan")]
+crate::pagination::reread_by_id!(Vlan => GetVlansRequestBody, VlanWhereInput);

@@ -7422,3 +7422,9 @@ impl crate::Client {
 }
 #[cfg(feature = "vm")]
 crate::pagination::list_request!(GetVmsRequestBody => Vm, get_vms);
+#[cfg(feature = "vm")]
+crate::pagination::count_request!(
+    GetVmsRequestBody => GetVmsConnectionRequestBody, get_vms_connection
+);
+#[cfg(feature = "vm")]
+crate::pagination::reread_by_id!(Vm => GetVmsRequestBody, VmWhereInput);

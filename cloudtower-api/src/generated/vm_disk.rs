@@ -600,3 +600,9 @@ impl crate::Client {
 }
 #[cfg(feature = "vm-disk")]
 crate::pagination::list_request!(GetVmDisksRequestBody => VmDisk, get_vm_disks);
+#[cfg(feature = "vm-disk")]
+crate::pagination::count_request!(
+    GetVmDisksRequestBody => GetVmDisksConnectionRequestBody, get_vm_disks_connection
+);
+#[cfg(feature = "vm-disk")]
+crate::pagination::reread_by_id!(VmDisk => GetVmDisksRequestBody, VmDiskWhereInput);

@@ -547,3 +547,13 @@ crate::pagination::list_request!(
     GetVmEntityFilterResultsRequestBody => VmEntityFilterResult,
     get_vm_entity_filter_results
 );
+#[cfg(feature = "vm-entity-filter-result")]
+crate::pagination::count_request!(
+    GetVmEntityFilterResultsRequestBody => GetVmEntityFilterResultsConnectionRequestBody,
+    get_vm_entity_filter_results_connection
+);
+#[cfg(feature = "vm-entity-filter-result")]
+crate::pagination::reread_by_id!(
+    VmEntityFilterResult => GetVmEntityFilterResultsRequestBody,
+    VmEntityFilterResultWhereInput
+);

@@ -707,3 +707,12 @@ impl crate::Client {
 crate::pagination::list_request!(
     GetVmExportFilesRequestBody => VmExportFile, get_vm_export_files
 );
+#[cfg(feature = "vm-export-file")]
+crate::pagination::count_request!(
+    GetVmExportFilesRequestBody => GetVmExportFilesConnectionRequestBody,
+    get_vm_export_files_connection
+);
+#[cfg(feature = "vm-export-file")]
+crate::pagination::reread_by_id!(
+    VmExportFile => GetVmExportFilesRequestBody, VmExportFileWhereInput
+);

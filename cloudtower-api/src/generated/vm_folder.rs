@@ -1018,3 +1018,12 @@ impl crate::Client {
 }
 #[cfg(feature = "vm-folder")]
 crate::pagination::list_request!(GetVmFoldersRequestBody => VmFolder, get_vm_folders);
+#[cfg(feature = "vm-folder")]
+crate::pagination::count_request!(
+    GetVmFoldersRequestBody => GetVmFoldersConnectionRequestBody,
+    get_vm_folders_connection
+);
+#[cfg(feature = "vm-folder")]
+crate::pagination::reread_by_id!(
+    VmFolder => GetVmFoldersRequestBody, VmFolderWhereInput
+);

@@ -679,3 +679,9 @@ impl crate::Client {
 }
 #[cfg(feature = "vm-nic")]
 crate::pagination::list_request!(GetVmNicsRequestBody => VmNic, get_vm_nics);
+#[cfg(feature = "vm-nic")]
+crate::pagination::count_request!(
+    GetVmNicsRequestBody => GetVmNicsConnectionRequestBody, get_vm_nics_connection
+);
+#[cfg(feature = "vm-nic")]
+crate::pagination::reread_by_id!(VmNic => GetVmNicsRequestBody, VmNicWhereInput);

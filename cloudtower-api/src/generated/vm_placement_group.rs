@@ -664,3 +664,12 @@ impl crate::Client {
 crate::pagination::list_request!(
     GetVmPlacementGroupsRequestBody => VmPlacementGroup, get_vm_placement_groups
 );
+#[cfg(feature = "vm-placement-group")]
+crate::pagination::count_request!(
+    GetVmPlacementGroupsRequestBody => GetVmPlacementGroupsConnectionRequestBody,
+    get_vm_placement_groups_connection
+);
+#[cfg(feature = "vm-placement-group")]
+crate::pagination::reread_by_id!(
+    VmPlacementGroup => GetVmPlacementGroupsRequestBody, VmPlacementGroupWhereInput
+);

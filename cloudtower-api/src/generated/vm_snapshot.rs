@@ -959,3 +959,12 @@ impl crate::Client {
 crate::pagination::list_request!(
     GetVmSnapshotsRequestBody => VmSnapshot, get_vm_snapshots
 );
+#[cfg(feature = "vm-snapshot")]
+crate::pagination::count_request!(
+    GetVmSnapshotsRequestBody => GetVmSnapshotsConnectionRequestBody,
+    get_vm_snapshots_connection
+);
+#[cfg(feature = "vm-snapshot")]
+crate::pagination::reread_by_id!(
+    VmSnapshot => GetVmSnapshotsRequestBody, VmSnapshotWhereInput
+);

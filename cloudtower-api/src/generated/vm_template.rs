@@ -710,3 +710,12 @@ impl crate::Client {
 crate::pagination::list_request!(
     GetVmTemplatesRequestBody => VmTemplate, get_vm_templates
 );
+#[cfg(feature = "vm-template")]
+crate::pagination::count_request!(
+    GetVmTemplatesRequestBody => GetVmTemplatesConnectionRequestBody,
+    get_vm_templates_connection
+);
+#[cfg(feature = "vm-template")]
+crate::pagination::reread_by_id!(
+    VmTemplate => GetVmTemplatesRequestBody, VmTemplateWhereInput
+);

@@ -1131,3 +1131,12 @@ impl crate::Client {
 }
 #[cfg(feature = "vm-volume")]
 crate::pagination::list_request!(GetVmVolumesRequestBody => VmVolume, get_vm_volumes);
+#[cfg(feature = "vm-volume")]
+crate::pagination::count_request!(
+    GetVmVolumesRequestBody => GetVmVolumesConnectionRequestBody,
+    get_vm_volumes_connection
+);
+#[cfg(feature = "vm-volume")]
+crate::pagination::reread_by_id!(
+    VmVolume => GetVmVolumesRequestBody, VmVolumeWhereInput
+);

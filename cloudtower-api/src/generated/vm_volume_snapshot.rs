@@ -709,3 +709,12 @@ impl crate::Client {
 crate::pagination::list_request!(
     GetVmVolumeSnapshotsRequestBody => VmVolumeSnapshot, get_vm_volume_snapshots
 );
+#[cfg(feature = "vm-volume-snapshot")]
+crate::pagination::count_request!(
+    GetVmVolumeSnapshotsRequestBody => GetVmVolumeSnapshotsConnectionRequestBody,
+    get_vm_volume_snapshots_connection
+);
+#[cfg(feature = "vm-volume-snapshot")]
+crate::pagination::reread_by_id!(
+    VmVolumeSnapshot => GetVmVolumeSnapshotsRequestBody, VmVolumeSnapshotWhereInput
+);

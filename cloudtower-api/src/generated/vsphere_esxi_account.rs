@@ -881,3 +881,12 @@ impl crate::Client {
 crate::pagination::list_request!(
     GetVsphereEsxiAccountsRequestBody => VsphereEsxiAccount, get_vsphere_esxi_accounts
 );
+#[cfg(feature = "vsphere-esxi-account")]
+crate::pagination::count_request!(
+    GetVsphereEsxiAccountsRequestBody => GetVsphereEsxiAccountsConnectionRequestBody,
+    get_vsphere_esxi_accounts_connection
+);
+#[cfg(feature = "vsphere-esxi-account")]
+crate::pagination::reread_by_id!(
+    VsphereEsxiAccount => GetVsphereEsxiAccountsRequestBody, VsphereEsxiAccountWhereInput
+);

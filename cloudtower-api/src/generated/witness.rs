@@ -490,3 +490,10 @@ impl crate::Client {
 }
 #[cfg(feature = "witness")]
 crate::pagination::list_request!(GetWitnessesRequestBody => Witness, get_witnesses);
+#[cfg(feature = "witness")]
+crate::pagination::count_request!(
+    GetWitnessesRequestBody => GetWitnessesConnectionRequestBody,
+    get_witnesses_connection
+);
+#[cfg(feature = "witness")]
+crate::pagination::reread_by_id!(Witness => GetWitnessesRequestBody, WitnessWhereInput);

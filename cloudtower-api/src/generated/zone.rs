@@ -621,3 +621,9 @@ impl crate::Client {
 }
 #[cfg(feature = "zone")]
 crate::pagination::list_request!(GetZonesRequestBody => Zone, get_zones);
+#[cfg(feature = "zone")]
+crate::pagination::count_request!(
+    GetZonesRequestBody => GetZonesConnectionRequestBody, get_zones_connection
+);
+#[cfg(feature = "zone")]
+crate::pagination::reread_by_id!(Zone => GetZonesRequestBody, ZoneWhereInput);

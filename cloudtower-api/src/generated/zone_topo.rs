@@ -536,3 +536,12 @@ impl crate::Client {
 }
 #[cfg(feature = "zone-topo")]
 crate::pagination::list_request!(GetZoneTopoesRequestBody => ZoneTopo, get_zone_topoes);
+#[cfg(feature = "zone-topo")]
+crate::pagination::count_request!(
+    GetZoneTopoesRequestBody => GetZoneTopoesConnectionRequestBody,
+    get_zone_topoes_connection
+);
+#[cfg(feature = "zone-topo")]
+crate::pagination::reread_by_id!(
+    ZoneTopo => GetZoneTopoesRequestBody, ZoneTopoWhereInput
+);
