@@ -133,10 +133,17 @@ impl Error {
     }
 
     /// Whether the same call may succeed later unchanged: connection failures, timeouts,
-    /// and 502/503/504 from a tower that is restarting or overloaded.
+    /// connections dropped before or while answering (a proxy or the tower closing an idle
+    /// keep-alive connection), and 502/503/504 from a tower that is restarting or overloaded.
+    /// A mutation may have taken effect all the same: the client retries reads only.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::Transport { source, .. } => source.is_connect() || source.is_timeout(),
+            Error::Transport { source, .. } => {
+                source.is_connect()
+                    || source.is_timeout()
+                    || source.is_request()
+                    || source.is_body()
+            }
             Error::Status { status, .. } => matches!(status, 502..=504),
             _ => false,
         }

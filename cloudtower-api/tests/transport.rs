@@ -285,6 +285,71 @@ async fn refused_connections_are_retryable_transport_errors() {
     assert!(err.is_retryable());
 }
 
+/// A server that drops the first `drops` connections once it has read their request, and
+/// answers `[]` on the others; counts the connections.
+async fn dropping_server(drops: usize) -> (String, Arc<AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let connections = Arc::new(AtomicUsize::new(0));
+    let seen = connections.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let n = seen.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buf = [0u8; 4096];
+                // Headers, then the (small) body: enough to know the request was sent.
+                while !String::from_utf8_lossy(&request).contains("\r\n\r\n{") {
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(k) => request.extend_from_slice(&buf[..k]),
+                    }
+                }
+                if n >= drops {
+                    let answer = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n[]";
+                    let _ = socket.write_all(answer.as_bytes()).await;
+                }
+            });
+        }
+    });
+    (url, connections)
+}
+
+#[tokio::test]
+async fn reads_are_retried_when_the_connection_drops_before_the_answer() {
+    let (url, connections) = dropping_server(2).await;
+    let client = Client::builder(&url)
+        .retry_policy(fast_retries(3))
+        .build()
+        .unwrap();
+    assert_eq!(call(&client, "get-vms").await.unwrap(), json!([]));
+    assert_eq!(connections.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test]
+async fn a_mutation_whose_connection_drops_is_not_resent() {
+    let (url, connections) = dropping_server(1).await;
+    let client = Client::builder(&url)
+        .retry_policy(fast_retries(3))
+        .build()
+        .unwrap();
+    let err = call(&client, "create-vm").await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Transport {
+                operation: "create-vm",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    // The tower may have created the VM: only the caller can tell whether to send it again.
+    assert!(err.is_retryable());
+    assert_eq!(connections.load(Ordering::SeqCst), 1);
+}
+
 #[tokio::test]
 async fn slow_answers_end_in_a_timeout_error() {
     let url = tower(Log::default(), |_, _| {
