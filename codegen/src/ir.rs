@@ -209,6 +209,14 @@ impl Api {
             .map(|i| &self.types[i])
     }
 
+    /// The fields of the named type, when it is a plain struct.
+    pub fn struct_fields(&self, name: &str) -> Option<&[Field]> {
+        match &self.type_named(name)?.kind {
+            TypeKind::Struct { fields } => Some(fields),
+            _ => None,
+        }
+    }
+
     /// The spec modules (snake_case tags) with at least one operation, sorted.
     pub fn modules(&self) -> BTreeSet<&str> {
         self.operations.iter().map(|o| o.module.as_str()).collect()

@@ -1028,10 +1028,6 @@ fn reach(
 /// cursor for `after`).
 fn find_list_operations(api: &mut Api) {
     const PAGING_FIELDS: [&str; 5] = ["first", "after", "before", "last", "skip"];
-    let struct_fields = |name: &str| match api.type_named(name).map(|t| &t.kind) {
-        Some(TypeKind::Struct { fields }) => Some(fields),
-        _ => None,
-    };
     let mut candidates: Vec<(usize, &String, String)> = Vec::new();
     for (i, operation) in api.operations.iter().enumerate() {
         let (Body::Json(TypeRef::Named(body)), Some(TypeRef::Array(item))) =
@@ -1042,14 +1038,14 @@ fn find_list_operations(api: &mut Api) {
         let TypeRef::Named(item) = item.as_ref() else {
             continue;
         };
-        let pages = struct_fields(body).is_some_and(|fields| {
+        let pages = api.struct_fields(body).is_some_and(|fields| {
             PAGING_FIELDS.iter().all(|name| {
                 fields
                     .iter()
                     .any(|f| f.wire_name == *name && f.repr == Presence::Nullable)
             })
         });
-        let has_id = struct_fields(item).is_some_and(|fields| {
+        let has_id = api.struct_fields(item).is_some_and(|fields| {
             fields.iter().any(|f| {
                 f.wire_name == "id" && f.ty == TypeRef::String && f.repr == Presence::Plain
             })
@@ -1081,12 +1077,8 @@ fn find_list_operations(api: &mut Api) {
 /// counts the same filter, and (once
 /// per item type) the filter that re-reads items by `id_in`.
 fn find_list_companions(api: &mut Api) {
-    let struct_fields = |name: &str| match api.type_named(name).map(|t| &t.kind) {
-        Some(TypeKind::Struct { fields }) => Some(fields),
-        _ => None,
-    };
     let field = |ty: &str, wire_name: &str| {
-        struct_fields(ty)?
+        api.struct_fields(ty)?
             .iter()
             .find(|f| f.wire_name == wire_name && !f.in_cycle)
     };
