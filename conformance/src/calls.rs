@@ -199,7 +199,10 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// The text fields of a `multipart/form-data` body (file parts as `"<file>"`).
+/// How a file part stands in the JSON view of a multipart body.
+pub const FILE_PART: &str = "<file>";
+
+/// The text fields of a `multipart/form-data` body (file parts as [`FILE_PART`]).
 fn multipart_fields(rec: &Recorded) -> Value {
     let mut map = Map::new();
     let boundary = rec
@@ -223,7 +226,7 @@ fn multipart_fields(rec: &Recorded) -> Value {
             continue;
         };
         let value = if head.contains("filename=") {
-            "<file>".to_owned()
+            FILE_PART.to_owned()
         } else {
             value.trim_end_matches("\r\n").to_owned()
         };

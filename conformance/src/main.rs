@@ -446,9 +446,10 @@ fn request_example(ctx: &Ctx, op: &OpSpec, variant: Variant) -> Value {
         Some(s) => {
             let mut v = Generator::new(&ctx.spec, variant).generate(s);
             if op.multipart.is_some() {
-                // The file goes in as a `FilePart`, not a JSON field.
+                // The file goes in as a `FilePart`, not a JSON field; the sent body shows it
+                // as a marker.
                 if let Value::Object(m) = &mut v {
-                    m.remove("file");
+                    m.insert("file".into(), Value::String(calls::FILE_PART.into()));
                 }
             }
             v

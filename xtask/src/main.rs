@@ -1,5 +1,5 @@
 //! Project tasks: `cargo xtask regen`, `cargo xtask regen-fixtures`, `cargo xtask fetch-spec`,
-//! `cargo xtask conformance`.
+//! `cargo xtask conformance`, `cargo xtask test`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -50,6 +50,13 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// All tests: `cargo test --workspace --all-features`, then `conformance` when Node.js and
+    /// npm are present (after `npm ci` in conformance/). CLOUDTOWER_CONFORMANCE=0 skips it.
+    Test {
+        /// Passed to `cargo test` after `--workspace --all-features`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Download the pinned spec into the git-ignored cache (.spec-cache/), checking its hash.
     FetchSpec {
         /// Download from here instead of the pinned address.
@@ -93,6 +100,36 @@ fn with_features(manifest: &str, features: &str) -> Result<String, String> {
         &manifest[..body_start],
         &manifest[end..]
     ))
+}
+
+fn cargo() -> PathBuf {
+    std::env::var_os("CARGO").map_or_else(|| "cargo".into(), PathBuf::from)
+}
+
+/// Runs `program args` in `dir`; whether it succeeded.
+fn run_command(dir: &Path, program: &Path, args: &[&str]) -> Result<bool, String> {
+    std::process::Command::new(program)
+        .current_dir(dir)
+        .args(args)
+        .status()
+        .map(|status| status.success())
+        .map_err(|e| format!("running {}: {e}", program.display()))
+}
+
+/// The conformance binary, in release: it is kept out of xtask's dependencies because
+/// cloudtower-api with every operation is slow to build, and `regen` must stay fast.
+fn run_conformance(root: &Path, args: &[String]) -> Result<bool, String> {
+    let mut run = vec!["run", "--release", "-p", "cloudtower-conformance", "--"];
+    run.extend(args.iter().map(String::as_str));
+    run_command(root, &cargo(), &run)
+}
+
+fn exit_code(succeeded: Result<bool, String>) -> Result<ExitCode, String> {
+    Ok(if succeeded? {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn workspace_root() -> PathBuf {
@@ -140,21 +177,39 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
     let root = workspace_root();
     let mut pin = Pin::load(&root)?;
     match cli.command {
-        Command::Conformance { args } => {
-            // Kept out of xtask's dependencies: cloudtower-api with every operation is slow
-            // to build, and `regen` must stay fast.
-            let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-            let status = std::process::Command::new(cargo)
-                .current_dir(&root)
-                .args(["run", "--release", "-p", "cloudtower-conformance", "--"])
-                .args(&args)
-                .status()
-                .map_err(|e| format!("running cargo: {e}"))?;
-            Ok(if status.success() {
-                ExitCode::SUCCESS
+        Command::Conformance { args } => exit_code(run_conformance(&root, &args)),
+        Command::Test { args } => {
+            let mut test = vec!["test", "--workspace", "--all-features"];
+            test.extend(args.iter().map(String::as_str));
+            if !run_command(&root, &cargo(), &test)? {
+                return Ok(ExitCode::FAILURE);
+            }
+            let has = |tool: &str| {
+                std::process::Command::new(tool)
+                    .arg("--version")
+                    .stdout(std::process::Stdio::null())
+                    .status()
+                    .is_ok_and(|s| s.success())
+            };
+            if std::env::var("CLOUDTOWER_CONFORMANCE").as_deref() == Ok("0") {
+                eprintln!("conformance: SKIPPED (CLOUDTOWER_CONFORMANCE=0)");
+            } else if !has("node") || !has("npm") {
+                eprintln!(
+                    "conformance: SKIPPED (no Node.js/npm on this machine; Prism needs them)"
+                );
+            } else if !run_command(
+                &root.join("conformance"),
+                Path::new("npm"),
+                &["ci", "--no-audit", "--no-fund", "--loglevel=error"],
+            )? {
+                eprintln!(
+                    "conformance: SKIPPED (npm ci could not install Prism: no access to the npm registry?)"
+                );
             } else {
-                ExitCode::FAILURE
-            })
+                let known = ["--known-failures", "conformance/known-failures.txt"];
+                return exit_code(run_conformance(&root, &known.map(String::from)));
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::FetchSpec { url } => {
             let url = match url {
