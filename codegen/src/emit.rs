@@ -306,8 +306,13 @@ pub fn emit_file(api: &Api, plan: &FilePlan, all: &[FilePlan], gates: &Gates) ->
                 return None;
             };
             let (count_body, count_method) = (ident(count_body), ident(&counter.method_name));
+            // Also the counter's gate where it differs: `get-tasks` is always on,
+            // `get-tasks-connection` is not.
+            let count_gate = Some(gates.for_operation(counter))
+                .filter(|count_gate| count_gate.to_string() != gate.to_string());
             Some(quote! {
                 #gate
+                #count_gate
                 crate::pagination::count_request!(#body => #count_body, #count_method);
             })
         });

@@ -527,6 +527,7 @@ impl crate::Client {
     }
 }
 crate::pagination::list_request!(GetTasksRequestBody => Task, get_tasks);
+#[cfg(feature = "task")]
 crate::pagination::count_request!(
     GetTasksRequestBody => GetTasksConnectionRequestBody, get_tasks_connection
 );
