@@ -192,7 +192,9 @@ macro_rules! list_request {
 pub(crate) use list_request;
 
 /// Implements [`CountRequest`] for a list request, with the connection operation's body and
-/// method; the generated code invokes it next to [`list_request!`].
+/// method; the generated code invokes it next to [`list_request!`]. Unused when no enabled
+/// module has a counted list operation (`default-features = false` alone).
+#[allow(unused_macros)]
 macro_rules! count_request {
     ($request:ident => $count_request:ident, $count_method:ident) => {
         impl $crate::pagination::CountRequest for crate::models::$request {
@@ -213,6 +215,7 @@ macro_rules! count_request {
         }
     };
 }
+#[allow(unused_imports)]
 pub(crate) use count_request;
 
 /// Implements [`RereadById`] for a list operation's item, with the operation's body and its
