@@ -78,10 +78,10 @@ if "typed_vec_vm_secs" in dec:
          f"{dec['serde_json_value_peak_heap_bytes'] / 1e6:.0f} MB (payload {dec['payload_bytes'] / 1e6:.1f} MB)")
 if "codec_vs_serde_json_speedup" in enc:
     show("encode deep where", f"codec::encode {enc['codec_vs_serde_json_speedup']:.2f}x as fast as serde_json::to_vec(&Value)")
-if "vms_1_client_over_raw" in cli:
-    show("client overhead", f"1 VM: {cli['vms_1_client_req_per_s']:.0f} vs {cli['vms_1_raw_req_per_s']:.0f} req/s raw "
-         f"({(cli['vms_1_client_over_raw'] - 1) * 100:+.1f}% time/request); 20 VMs: "
-         f"{(cli['vms_20_client_over_raw'] - 1) * 100:+.1f}%")
+if "vms_1_interleaved_client_over_raw_decode" in cli:
+    show("client overhead", f"{(cli['vms_1_interleaved_client_over_raw_decode'] - 1) * 100:+.1f}% time/request vs raw "
+         f"reqwest + decode (1 VM, interleaved; {(cli['vms_1_interleaved_client_over_raw'] - 1) * 100:+.1f}% vs bytes only); "
+         f"20 VMs: {(cli['vms_20_interleaved_client_over_raw_decode'] - 1) * 100:+.1f}%")
 if "batch_requests" in tsk:
     show("task waiting (100 tasks)", f"{tsk['batch_requests']} requests batched vs {tsk['per_task_requests']} one-per-task "
          f"({tsk['per_task_over_batch']:.0f}x), {tsk['python_wait_task_requests']} Python wait_task")

@@ -6,13 +6,12 @@
 #   SPEC   a merged spec file or a directory of spec modules; default $CLOUDTOWER_SPEC, else
 #          /work/shared/specs/cloudtower-4.6.0 when present, else xtask's own default (the
 #          cached download of the pinned spec, `cargo xtask fetch-spec`).
-#   --no-stages   only the headline run (no per-stage run in a scratch copy).
+#   --no-stages   only the headline run (no per-stage run into a scratch directory).
 #
 # 1. Builds the release xtask and runs `xtask regen --check --spec SPEC` (writes nothing) under
 #    GNU `/usr/bin/time -v` (installed with apt-get when missing): total wall time, CPU, peak RSS.
-# 2. `--check` does not print the stage timings, and xtask writes into the tree it was built
-#    from, so the per-stage run happens in a scratch copy of HEAD (`git archive`, under
-#    $CARGO_TARGET_DIR/bench-regen/): its release xtask regenerates there (write mode), printing
+# 2. `--check` does not print the stage timings, so a second run regenerates in write mode
+#    into an empty scratch directory (`--out $CARGO_TARGET_DIR/bench-regen/generated`), printing
 #    each stage's time, while a sampler reads the process's RSS every 5 ms; each stage's peak
 #    RSS is the largest sample inside that stage's time window (approximate: 5 ms sampling).
 # Environment: CARGO_TARGET_DIR (default target/).
@@ -57,14 +56,10 @@ awk -F': ' '
 
 [ "$stages" = 1 ] || exit 0
 
-echo "== per stage: xtask regen (write mode) in a scratch copy of HEAD"
-scratch=$out/tree
+echo "== per stage: xtask regen (write mode) into a scratch directory"
+scratch=$out/generated
 rm -rf "$scratch"
-mkdir -p "$scratch"
-git archive HEAD | tar -x -C "$scratch"
-# Its own xtask binary (xtask writes into the tree it was built from); dependencies are shared.
-(cd "$scratch" && cargo build --release --quiet -p xtask)
-python3 - "$CARGO_TARGET_DIR/release/xtask" "${spec_args[@]}" <<'EOF'
+python3 - "$CARGO_TARGET_DIR/release/xtask" "${spec_args[@]}" --out "$scratch" <<'EOF'
 import os, re, subprocess, sys, threading, time
 
 cmd = [sys.argv[1], "regen", *sys.argv[2:]]
@@ -107,6 +102,8 @@ for i, (name, secs) in enumerate(stages):
         end = wall
         begin = end - secs
     window = [rss for (at, rss) in samples if begin <= at < end + 0.005]
+    # A stage shorter than the sampling period: the last sample before it ended.
+    window = window or [rss for (at, rss) in samples if at < end][-1:]
     peak = max(window) / 1e6 if window else float("nan")
     print(f"{name:<12} {secs * 1e3:>7.0f} ms {peak:>7.0f} MB")
     t = end
