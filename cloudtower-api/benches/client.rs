@@ -13,7 +13,6 @@
 mod common;
 
 use std::hint::black_box;
-use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime};
 
 use axum::http::header::CONTENT_TYPE;
@@ -27,56 +26,71 @@ const GROUP: &str = "client_get_vms";
 /// Answer sizes: one VM (overhead dominated by HTTP), and 20 VMs (decoding shows).
 const SIZES: [usize; 2] = [1, 20];
 
-struct Server {
-    addr: SocketAddr,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+/// The three ways of making one request, measured against each other.
+#[derive(Clone, Copy)]
+enum Variant {
+    /// `Client::get_vms`: encode, send, read, decode the typed answer.
+    Client,
+    /// Raw reqwest posting the same bytes and reading the answer's bytes.
+    Raw,
+    /// Raw reqwest, then the same `codec::decode` (a hand-written call that uses the answer).
+    RawThenDecode,
 }
 
-impl Server {
-    /// Serves `answer` to every `POST /v2/api/get-vms` on its own one-thread runtime.
-    fn start(answer: Bytes) -> Server {
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let (ready, addr) = std::sync::mpsc::channel();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                ready.send(listener.local_addr().unwrap()).unwrap();
-                let app = Router::new().route(
-                    "/v2/api/get-vms",
-                    post(move |_body: Bytes| {
-                        let answer = answer.clone();
-                        async move { ([(CONTENT_TYPE, "application/json")], answer) }
-                    }),
-                );
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(async {
-                        let _ = stopped.await;
-                    })
-                    .await
-                    .unwrap();
-            });
-        });
-        Server {
-            addr: addr.recv().unwrap(),
-            stop: Some(stop),
-            thread: Some(thread),
+impl Variant {
+    const ALL: [Variant; 3] = [Variant::Client, Variant::Raw, Variant::RawThenDecode];
+
+    /// Its criterion function name.
+    fn name(self) -> &'static str {
+        match self {
+            Variant::Client => "client",
+            Variant::Raw => "raw_reqwest",
+            Variant::RawThenDecode => "raw_reqwest_then_decode",
         }
     }
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
+/// What the variants send, and to whom, for one answer size.
+struct Calls {
+    client: Client,
+    raw: reqwest::Client,
+    url: String,
+    request: GetVmsRequestBody,
+    request_bytes: Bytes,
+}
+
+impl Calls {
+    async fn raw_answer(&self) -> Bytes {
+        self.raw
+            .post(&self.url)
+            .header("content-type", "application/json")
+            .header("authorization", "bench-token")
+            .body(self.request_bytes.clone())
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap()
+    }
+
+    /// `n` requests one after the other; how long they took.
+    async fn time(&self, variant: Variant, n: u64) -> Duration {
+        let start = Instant::now();
+        for _ in 0..n {
+            match variant {
+                Variant::Client => {
+                    black_box(self.client.get_vms(black_box(&self.request)).await.unwrap());
+                }
+                Variant::Raw => {
+                    black_box(self.raw_answer().await);
+                }
+                Variant::RawThenDecode => {
+                    black_box(codec::decode::<Vec<Vm>>(&self.raw_answer().await).unwrap());
+                }
+            }
         }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+        start.elapsed()
     }
 }
 
@@ -103,87 +117,47 @@ fn main() {
         .measurement_time(Duration::from_secs(3));
     for size in SIZES {
         let answer = Bytes::from(common::vms_payload(size));
-        let server = Server::start(answer.clone());
+        let answer_bytes = answer.clone();
+        let server = common::Server::start(Router::new().route(
+            "/v2/api/get-vms",
+            post(move |_body: Bytes| {
+                let answer = answer.clone();
+                async move { ([(CONTENT_TYPE, "application/json")], answer) }
+            }),
+        ));
         let base = format!("http://{}", server.addr);
-        let client = Client::builder(base.clone())
-            .retry_policy(RetryPolicy::none())
-            .token("bench-token")
-            .build()
-            .unwrap();
-        let raw = reqwest::Client::builder()
-            .timeout(Duration::from_secs(60))
-            .build()
-            .unwrap();
-        let url = format!("{base}/v2/api/get-vms");
-        // Both paths see the same answer.
-        let vms = rt.block_on(client.get_vms(&request)).unwrap();
-        assert_eq!(vms.len(), size);
-        let raw_once = rt.block_on(async {
-            raw.post(&url)
-                .header("content-type", "application/json")
-                .header("authorization", "bench-token")
-                .body(request_bytes.clone())
-                .send()
-                .await
-                .unwrap()
-                .bytes()
-                .await
-                .unwrap()
-        });
-        assert_eq!(raw_once, answer);
-
-        let raw_request = |raw: &reqwest::Client| {
-            raw.post(&url)
-                .header("content-type", "application/json")
-                .header("authorization", "bench-token")
-                .body(request_bytes.clone())
-                .send()
+        let calls = Calls {
+            client: Client::builder(base.clone())
+                .retry_policy(RetryPolicy::none())
+                .token("bench-token")
+                .build()
+                .unwrap(),
+            raw: reqwest::Client::builder()
+                .timeout(Duration::from_secs(60))
+                .build()
+                .unwrap(),
+            url: format!("{base}/v2/api/get-vms"),
+            request: request.clone(),
+            request_bytes: request_bytes.clone(),
         };
+        // Both paths see the same answer.
+        let vms = rt.block_on(calls.client.get_vms(&request)).unwrap();
+        assert_eq!(vms.len(), size);
+        assert_eq!(rt.block_on(calls.raw_answer()), answer_bytes);
+
         let mut group = c.benchmark_group(format!("{GROUP}_{size}"));
         group.sample_size(20);
-        group.bench_function("client", |b| {
-            b.iter_custom(|iters| {
-                rt.block_on(async {
-                    let start = Instant::now();
-                    for _ in 0..iters {
-                        black_box(client.get_vms(black_box(&request)).await.unwrap());
-                    }
-                    start.elapsed()
-                })
-            })
-        });
-        group.bench_function("raw_reqwest", |b| {
-            b.iter_custom(|iters| {
-                rt.block_on(async {
-                    let start = Instant::now();
-                    for _ in 0..iters {
-                        let response = raw_request(&raw).await.unwrap();
-                        black_box(response.bytes().await.unwrap());
-                    }
-                    start.elapsed()
-                })
-            })
-        });
-        group.bench_function("raw_reqwest_then_decode", |b| {
-            b.iter_custom(|iters| {
-                rt.block_on(async {
-                    let start = Instant::now();
-                    for _ in 0..iters {
-                        let response = raw_request(&raw).await.unwrap();
-                        let body = response.bytes().await.unwrap();
-                        black_box(codec::decode::<Vec<Vm>>(&body).unwrap());
-                    }
-                    start.elapsed()
-                })
-            })
-        });
+        for variant in Variant::ALL {
+            group.bench_function(variant.name(), |b| {
+                b.iter_custom(|iters| rt.block_on(calls.time(variant, iters)))
+            });
+        }
         group.finish();
 
         // Criterion measures one variant after the other, so a drift in the machine's speed
         // (other processes, CPU frequency) lands on one of them. The headline ratios come from
         // interleaved rounds instead: the same number of requests each way, rotating which
-        // goes first. Variants: 0 the client, 1 raw reqwest reading the bytes, 2 raw reqwest
-        // then codec::decode (what a hand-written call that uses the answer does).
+        // goes first.
         let (rounds, per_round) = if common::test_mode() {
             (3, 1)
         } else {
@@ -194,24 +168,11 @@ fn main() {
             for round in 0..rounds {
                 for turn in 0..3 {
                     let variant = (round + turn) % 3;
-                    let start = Instant::now();
-                    for _ in 0..per_round {
-                        if variant == 0 {
-                            black_box(client.get_vms(black_box(&request)).await.unwrap());
-                        } else {
-                            let response = raw_request(&raw).await.unwrap();
-                            let body = response.bytes().await.unwrap();
-                            if variant == 2 {
-                                black_box(codec::decode::<Vec<Vm>>(&body).unwrap());
-                            }
-                            black_box(body);
-                        }
-                    }
-                    totals[variant] += start.elapsed();
+                    totals[variant] += calls.time(Variant::ALL[variant], per_round).await;
                 }
             }
         });
-        let requests = f64::from((rounds * per_round) as u32);
+        let requests = (rounds as u64 * per_round) as f64;
         let [client_secs, raw_secs, raw_decode_secs] =
             totals.map(|total| total.as_secs_f64() / requests);
         interleaved.push((size, client_secs, raw_secs, raw_decode_secs));
@@ -252,9 +213,8 @@ fn main() {
     }
     for size in SIZES {
         let group = format!("{GROUP}_{size}");
-        let client = common::mean_secs(&group, "client", started);
-        let raw = common::mean_secs(&group, "raw_reqwest", started);
-        let raw_decode = common::mean_secs(&group, "raw_reqwest_then_decode", started);
+        let [client, raw, raw_decode] =
+            Variant::ALL.map(|variant| common::mean_secs(&group, variant.name(), started));
         let (Some(client), Some(raw), Some(raw_decode)) = (client, raw, raw_decode) else {
             report.line("timings: not measured in this mode (run `cargo bench`)");
             break;

@@ -16,7 +16,6 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -93,41 +92,16 @@ impl Tower {
     }
 }
 
-fn start_server(
-    tower: Arc<Tower>,
-) -> (
-    SocketAddr,
-    tokio::sync::oneshot::Sender<()>,
-    std::thread::JoinHandle<()>,
-) {
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let (ready, addr) = std::sync::mpsc::channel();
-    let thread = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            ready.send(listener.local_addr().unwrap()).unwrap();
-            let app = Router::new()
-                .route(
-                    "/v2/api/get-tasks",
-                    post(|State(tower): State<Arc<Tower>>, body: Bytes| async move {
-                        let answer = serde_json::to_vec(&tower.answer(&body)).unwrap();
-                        ([(CONTENT_TYPE, "application/json")], answer)
-                    }),
-                )
-                .with_state(tower);
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await
-                .unwrap();
-        });
-    });
-    (addr.recv().unwrap(), stop, thread)
+fn tower_app(tower: Arc<Tower>) -> Router {
+    Router::new()
+        .route(
+            "/v2/api/get-tasks",
+            post(|State(tower): State<Arc<Tower>>, body: Bytes| async move {
+                let answer = serde_json::to_vec(&tower.answer(&body)).unwrap();
+                ([(CONTENT_TYPE, "application/json")], answer)
+            }),
+        )
+        .with_state(tower)
 }
 
 struct Outcome {
@@ -158,8 +132,8 @@ fn main() {
         requests: AtomicUsize::new(0),
         ids_asked: AtomicUsize::new(0),
     });
-    let (addr, stop, server) = start_server(tower.clone());
-    let client = Client::builder(format!("http://{addr}"))
+    let server = common::Server::start(tower_app(tower.clone()));
+    let client = Client::builder(format!("http://{}", server.addr))
         .retry_policy(RetryPolicy::none())
         .build()
         .unwrap();
@@ -244,8 +218,7 @@ fn main() {
         rt.block_on(client.wait_tasks_with(&ids, &every_5s))
             .unwrap();
     });
-    drop(stop);
-    server.join().unwrap();
+    drop(server); // stops it
 
     let mut report = common::Report::default();
     report.line(format!(

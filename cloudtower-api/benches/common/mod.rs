@@ -1,5 +1,6 @@
-//! Shared by the benchmarks: the deterministic `get-vms` payload, reading criterion's
-//! estimates back to print ratios, and writing each bench's figures to a results file.
+//! Shared by the benchmarks: the deterministic `get-vms` payload, a local HTTP server, reading
+//! criterion's estimates back to print ratios, and writing each bench's figures to a results
+//! file.
 #![allow(dead_code)]
 
 use std::fmt::Write as _;
@@ -298,4 +299,51 @@ pub fn test_mode() -> bool {
 
 pub fn mb_per_s(bytes: usize, secs: f64) -> f64 {
     bytes as f64 / secs / 1e6
+}
+
+/// An axum app served on 127.0.0.1 by its own thread and one-thread runtime, so that it does
+/// not share the measured runtime; stopped when dropped.
+pub struct Server {
+    pub addr: std::net::SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Server {
+    pub fn start(app: axum::Router) -> Server {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (ready, addr) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                ready.send(listener.local_addr().unwrap()).unwrap();
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(async {
+                        let _ = stopped.await;
+                    })
+                    .await
+                    .unwrap();
+            });
+        });
+        Server {
+            addr: addr.recv().unwrap(),
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
